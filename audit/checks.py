@@ -1,0 +1,39 @@
+"""System checks: the append-only triggers must exist after every migrate."""
+
+from django.core import checks
+from django.db import connections
+from django.db.utils import DatabaseError
+
+from . import triggers
+
+
+def _problems(databases) -> list[checks.CheckMessage]:
+    errors = []
+    for alias in databases or ():
+        connection = connections[alias]
+        try:
+            names = triggers.missing(connection)
+        except DatabaseError:
+            continue  # table not migrated yet: `migrate` installs the triggers
+        if names:
+            errors.append(
+                checks.Error(
+                    f"The audit log is not append-only on database '{alias}': "
+                    f"trigger(s) {', '.join(names)} missing on {triggers.TABLE}.",
+                    hint="Run `manage.py migrate audit` or `manage.py "
+                    "install_audit_triggers` to re-create them.",
+                    id="audit.E001",
+                )
+            )
+    return errors
+
+
+def check_append_only_triggers(app_configs, databases=None, **kwargs):
+    return _problems(databases)
+
+
+def verify_after_migrate(sender, using="default", **kwargs) -> None:
+    """Fail `migrate` loudly if a migration (e.g. a SQLite table rebuild) dropped a trigger."""
+    problems = _problems([using])
+    if problems:
+        raise checks.SystemCheckError(problems[0].msg + " " + problems[0].hint)

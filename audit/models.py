@@ -1,0 +1,56 @@
+import uuid
+
+from django.db import models
+
+from .errors import AuditIsAppendOnly
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):  # noqa: ARG002
+        raise AuditIsAppendOnly("Audit events cannot be updated.")
+
+    def delete(self):
+        raise AuditIsAppendOnly("Audit events cannot be deleted.")
+
+    _raw_delete = delete
+
+
+class AuditEvent(models.Model):
+    """One transition, chained per case (or the system chain) by SHA-256."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    chain = models.CharField(max_length=64)
+    chain_seq = models.PositiveBigIntegerField()
+    at = models.DateTimeField(db_index=True)
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor_repr = models.CharField(max_length=150)
+    on_behalf_of = models.CharField(max_length=150, blank=True, default="")
+    action = models.CharField(max_length=64, db_index=True)
+    case_id = models.UUIDField(null=True, blank=True, db_index=True)
+    process_key = models.CharField(max_length=255, blank=True, default="", db_index=True)
+    version_id = models.BigIntegerField(null=True, blank=True)
+    task_ref = models.CharField(max_length=255, blank=True, default="")
+    payload = models.JSONField(default=dict)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["at", "chain", "chain_seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["chain", "chain_seq"], name="audit_chain_seq_unique"),
+        ]
+        permissions = [("export_auditevent", "Can export and verify the audit log")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_repr} {self.action}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AuditIsAppendOnly("Audit events cannot be updated.")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AuditIsAppendOnly("Audit events cannot be deleted.")

@@ -1,0 +1,11 @@
+"""Celery application: service-task calls and case wake-ups."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("laneway")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

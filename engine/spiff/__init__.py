@@ -1,0 +1,58 @@
+"""The SpiffWorkflow adapter: the only package that imports SpiffWorkflow.
+
+It takes BPMN bytes and state dicts in and returns frozen dataclasses out.
+"""
+
+from .candidates import Candidates, has_candidates, resolve_candidates
+from .errors import BpmnParseError, SpiffAdapterError, StateCorrupt, TaskNotReady
+from .parsing import CompiledProcess, compile_bundle, compile_process
+from .runtime import (
+    workflow_apply_service_result,
+    workflow_cancel,
+    workflow_complete_user_task,
+    workflow_start,
+)
+from .scripting import ScriptError, check_expression, check_script
+from .types import (
+    AdvanceOutcome,
+    FormField,
+    HumanTaskMeta,
+    ParsedProcess,
+    PendingServiceCall,
+    Problem,
+    ReadyUserTask,
+    StepRecord,
+    TaskFailure,
+)
+
+ADAPTER_VERSION = "1"
+
+__all__ = [
+    "ADAPTER_VERSION",
+    "AdvanceOutcome",
+    "BpmnParseError",
+    "Candidates",
+    "CompiledProcess",
+    "FormField",
+    "HumanTaskMeta",
+    "ParsedProcess",
+    "PendingServiceCall",
+    "Problem",
+    "ReadyUserTask",
+    "ScriptError",
+    "SpiffAdapterError",
+    "StateCorrupt",
+    "StepRecord",
+    "TaskFailure",
+    "TaskNotReady",
+    "check_expression",
+    "check_script",
+    "compile_bundle",
+    "compile_process",
+    "has_candidates",
+    "resolve_candidates",
+    "workflow_apply_service_result",
+    "workflow_cancel",
+    "workflow_complete_user_task",
+    "workflow_start",
+]

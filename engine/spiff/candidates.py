@@ -1,0 +1,53 @@
+"""Who may act on a human task, resolved from the diagram (pure rules, no Django).
+
+Order (ARCHITECTURE §7): assignee / candidateUsers / candidateGroups (Camunda
+attributes or spiffworkflow properties with the same names), then the lane,
+whose trimmed name is the Django group name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .types import HumanTaskMeta
+
+INITIATOR_VALUES = frozenset({"initiator", "${initiator}", "#{initiator}"})
+_VARIABLE = re.compile(r"^[$#]\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    """The resolved people and groups for one task."""
+
+    assignee: str
+    users: tuple[str, ...]
+    groups: tuple[str, ...]
+
+
+def has_candidates(meta: HumanTaskMeta) -> bool:
+    """Return whether the diagram names anyone who can take this task."""
+    return bool(meta.assignee or meta.candidate_users or meta.candidate_groups or meta.lane)
+
+
+def _resolve_name(value: str, data: Mapping[str, object], initiator: str) -> str:
+    if value in INITIATOR_VALUES:
+        return initiator
+    match = _VARIABLE.match(value)
+    if match:
+        resolved = data.get(match.group(1))
+        return resolved.strip() if isinstance(resolved, str) else ""
+    return value
+
+
+def resolve_candidates(
+    meta: HumanTaskMeta, *, data: Mapping[str, object], initiator: str
+) -> Candidates:
+    """Resolve a task's assignee, candidate users and groups for one case."""
+    assignee = _resolve_name(meta.assignee, data, initiator) if meta.assignee else ""
+    users = tuple(u for u in (_resolve_name(v, data, initiator) for v in meta.candidate_users) if u)
+    groups = tuple(g for g in (_resolve_name(v, data, initiator) for v in meta.candidate_groups) if g)
+    if not (assignee or users or groups) and meta.lane:
+        groups = (meta.lane.strip(),)
+    return Candidates(assignee=assignee, users=users, groups=groups)

@@ -1,0 +1,23 @@
+"""Adapter-level errors: SpiffWorkflow exceptions are translated into these at the edge."""
+
+from .types import Problem
+
+
+class SpiffAdapterError(Exception):
+    """Root of every error raised by engine.spiff."""
+
+
+class BpmnParseError(SpiffAdapterError):
+    """The uploaded diagram cannot be deployed; `problems` lists every reason."""
+
+    def __init__(self, problems: list[Problem] | tuple[Problem, ...]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("; ".join(p.message for p in self.problems))
+
+
+class StateCorrupt(SpiffAdapterError):
+    """A stored case state cannot be loaded."""
+
+
+class TaskNotReady(SpiffAdapterError):
+    """The named task is not a READY human task of this case."""

@@ -1,0 +1,163 @@
+"""Read what SpiffWorkflow's parser drops: roles, forms and properties of human tasks.
+
+Camunda/Operaton attributes (`assignee`, `candidateGroups`, `formData`, ...) are not
+kept by SpiffWorkflow's parsers, so they are read here straight from the XML.
+"""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from .types import FormField, HumanTaskMeta, ParsedProcess
+from .xml import NSMAP, local_name, vendor_attr, vendor_children
+
+HUMAN_TAGS = ("userTask", "manualTask")
+_NUMBER_CONSTRAINTS = {
+    "min": "minimum",
+    "max": "maximum",
+    "exclusiveMin": "exclusive_minimum",
+    "exclusiveMax": "exclusive_maximum",
+}
+_LENGTH_CONSTRAINTS = {"minlength": "min_length", "maxlength": "max_length"}
+
+
+def split_list(value: str) -> tuple[str, ...]:
+    """Split a comma-separated attribute into trimmed, non-empty items."""
+    return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+def lane_map(process: etree._Element) -> dict[str, str]:
+    """Map flow-node id to the (innermost) lane name that holds it."""
+    lanes: dict[str, str] = {}
+    for lane in process.iterfind(".//bpmn:lane", NSMAP):
+        name = (lane.get("name") or lane.get("id") or "").strip()
+        for ref in lane.iterfind("bpmn:flowNodeRef", NSMAP):
+            if ref.text:
+                lanes[ref.text.strip()] = name
+    return lanes
+
+
+def _number(value: str | None) -> float | None:
+    try:
+        return float(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def _constraints(field: etree._Element) -> dict[str, object]:
+    found: dict[str, object] = {}
+    for constraint in vendor_children(field, "x:validation/x:constraint"):
+        name, config = constraint.get("name", ""), constraint.get("config")
+        if name in ("required", "readonly"):
+            found[name] = (config or "true").strip().lower() != "false"
+        elif name in _NUMBER_CONSTRAINTS:
+            found[_NUMBER_CONSTRAINTS[name]] = _number(config)
+        elif name in _LENGTH_CONSTRAINTS and config and config.strip().isdigit():
+            found[_LENGTH_CONSTRAINTS[name]] = int(config)
+    return found
+
+
+def _form_field(field: etree._Element) -> FormField:
+    options = tuple(
+        (value.get("id", ""), value.get("name") or value.get("id", ""))
+        for value in vendor_children(field, "x:value")
+    )
+    widget = ""
+    for prop in vendor_children(field, "x:properties/x:property"):
+        if prop.get("id") == "widget":
+            widget = prop.get("value", "")
+    return FormField(
+        id=field.get("id", ""),
+        label=field.get("label") or field.get("id", ""),
+        type=field.get("type") or "string",
+        default=field.get("defaultValue"),
+        options=options,
+        widget=widget,
+        **_constraints(field),  # type: ignore[arg-type]
+    )
+
+
+def _properties(element: etree._Element) -> dict[str, str]:
+    props: dict[str, str] = {}
+    for prop in element.xpath(
+        "bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property",
+        namespaces=NSMAP,
+    ):
+        props[prop.get("name", "")] = prop.get("value", "")
+    for prop in vendor_children(element, "bpmn:extensionElements/x:properties/x:property"):
+        props[prop.get("name", "")] = prop.get("value", "")
+    return props
+
+
+def _role(element: etree._Element, props: dict[str, str], name: str) -> str:
+    return vendor_attr(element, name) or props.get(name, "").strip()
+
+
+def _documentation(element: etree._Element) -> str:
+    doc = element.find("bpmn:documentation", NSMAP)
+    return (doc.text or "").strip() if doc is not None else ""
+
+
+def human_task_meta(element: etree._Element, lane: str | None) -> HumanTaskMeta:
+    """Describe one user/manual task or start event from its XML element."""
+    props = _properties(element)
+    fields = vendor_children(element, "bpmn:extensionElements/x:formData/x:formField")
+    return HumanTaskMeta(
+        bpmn_id=element.get("id", ""),
+        name=(element.get("name") or element.get("id", "")).strip(),
+        lane=lane,
+        documentation=_documentation(element),
+        assignee=_role(element, props, "assignee"),
+        candidate_users=split_list(_role(element, props, "candidateUsers")),
+        candidate_groups=split_list(_role(element, props, "candidateGroups")),
+        form_key=_role(element, props, "formKey"),
+        form=tuple(_form_field(f) for f in fields),
+        due_date=_role(element, props, "dueDate"),
+        follow_up_date=_role(element, props, "followUpDate"),
+        priority=_role(element, props, "priority"),
+        separate_from=split_list(props.get("separateFrom", "")),
+        properties=tuple(sorted(props.items())),
+    )
+
+
+def _start_event(process: etree._Element) -> etree._Element | None:
+    starts = process.findall("bpmn:startEvent", NSMAP)
+    plain = [s for s in starts if not any(local_name(c).endswith("EventDefinition") for c in s)]
+    return (plain or starts or [None])[0]
+
+
+def process_meta(process: etree._Element) -> ParsedProcess:
+    """Describe one executable process: lanes, start form and human tasks."""
+    lanes = lane_map(process)
+    human = [
+        human_task_meta(el, lanes.get(el.get("id", "")))
+        for tag in HUMAN_TAGS
+        for el in process.iterfind(f".//bpmn:{tag}", NSMAP)
+    ]
+    start = _start_event(process)
+    names = tuple(
+        (el.get("id", ""), el.get("name") or el.get("id", ""))
+        for el in process.iter()
+        if isinstance(el.tag, str) and el.get("id")
+    )
+    return ParsedProcess(
+        key=process.get("id", ""),
+        name=(process.get("name") or process.get("id", "")).strip(),
+        lanes=tuple(dict.fromkeys(lanes.values())),
+        start=human_task_meta(start, lanes.get(start.get("id", ""))) if start is not None else None,
+        human_tasks=tuple(human),
+        candidate_starter_groups=split_list(vendor_attr(process, "candidateStarterGroups")),
+        candidate_starter_users=split_list(vendor_attr(process, "candidateStarterUsers")),
+        element_names=names,
+    )
+
+
+def all_human_tasks(root: etree._Element) -> dict[str, HumanTaskMeta]:
+    """Describe every human task in a file, by element id (called processes too)."""
+    found: dict[str, HumanTaskMeta] = {}
+    for process in root.iterfind("bpmn:process", NSMAP):
+        lanes = lane_map(process)
+        for tag in HUMAN_TAGS:
+            for el in process.iterfind(f".//bpmn:{tag}", NSMAP):
+                found[el.get("id", "")] = human_task_meta(el, lanes.get(el.get("id", "")))
+    return found

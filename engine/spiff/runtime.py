@@ -1,0 +1,200 @@
+"""Run a case: start, complete a human task, apply a service result, cancel.
+
+Every command loads the stored state onto the cached spec (restricted script
+engine attached), applies itself, runs the engine and returns an AdvanceOutcome
+with the new state. Script and condition failures are returned, not raised.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
+from SpiffWorkflow.util.task import TaskState
+
+from .errors import TaskNotReady
+from .parsing import CompiledProcess
+from .serialization import new_workflow, state_dump, state_load
+from .service_tasks import CALL_KEY
+from .types import (
+    AdvanceOutcome,
+    HumanTaskMeta,
+    JsonObject,
+    PendingServiceCall,
+    ReadyUserTask,
+    StepRecord,
+    TaskFailure,
+)
+
+_ACTIVE = TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.ERROR
+
+
+def _json_safe(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def _step(task: Any) -> StepRecord:
+    spec = task.task_spec
+    return StepRecord(
+        task_id=str(task.id),
+        bpmn_id=spec.bpmn_id or "",
+        name=spec.bpmn_name or spec.bpmn_id or "",
+        kind=type(spec).__name__,
+    )
+
+
+def _record(steps: list[StepRecord], task: Any) -> None:
+    if task.task_spec.bpmn_id:  # skip SpiffWorkflow's internal Start/End specs
+        steps.append(_step(task))
+
+
+def _ready_user_tasks(wf: Any, process: CompiledProcess) -> tuple[ReadyUserTask, ...]:
+    ready = []
+    for task in wf.get_tasks(state=TaskState.READY, manual=True):
+        spec = task.task_spec
+        meta = process.task_meta.get(spec.bpmn_id) or HumanTaskMeta(
+            bpmn_id=spec.bpmn_id, name=spec.bpmn_name or spec.bpmn_id, lane=spec.lane
+        )
+        ready.append(
+            ReadyUserTask(str(task.id), spec.bpmn_id, meta.name, meta.lane or spec.lane, meta)
+        )
+    return tuple(ready)
+
+
+def _pending_calls(wf: Any) -> tuple[PendingServiceCall, ...]:
+    calls = []
+    for task in wf.get_tasks(state=TaskState.STARTED):
+        call = task.internal_data.get(CALL_KEY)
+        if call:
+            calls.append(
+                PendingServiceCall(
+                    task_id=str(task.id),
+                    bpmn_id=task.task_spec.bpmn_id or "",
+                    operation=call["operation"],
+                    params=_json_safe(call["params"]),
+                    result_variable=task.task_spec.result_variable,
+                )
+            )
+    return tuple(calls)
+
+
+def _failure(exc: Exception) -> TaskFailure:
+    task = getattr(exc, "task", None)
+    spec = task.task_spec if task is not None else None
+    return TaskFailure(
+        task_id=str(task.id) if task is not None else "",
+        bpmn_id=(spec.bpmn_id or "") if spec is not None else "",
+        name=(spec.bpmn_name or spec.bpmn_id or "") if spec is not None else "",
+        error_type=getattr(exc, "error_type", "") or type(exc).__name__,
+        message=str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__,
+    )
+
+
+def _case_data(wf: Any) -> JsonObject:
+    if wf.is_completed():
+        return _json_safe(wf.data)
+    last = wf.last_task
+    return _json_safe(last.data) if last is not None else {}
+
+
+def _outcome(
+    wf: Any, process: CompiledProcess, steps: list[StepRecord], failure: TaskFailure | None
+) -> AdvanceOutcome:
+    active = {t.task_spec.bpmn_id for t in wf.get_tasks(state=_ACTIVE) if t.task_spec.bpmn_id}
+    return AdvanceOutcome(
+        state=state_dump(wf),
+        completed=bool(wf.is_completed()),
+        data=_case_data(wf),
+        ready_user_tasks=_ready_user_tasks(wf, process),
+        pending_service_calls=_pending_calls(wf),
+        steps=tuple(steps),
+        failure=failure,
+        active_elements=tuple(sorted(active)),
+    )
+
+
+def _run(
+    wf: Any, process: CompiledProcess, command: Callable[[list[StepRecord]], None]
+) -> AdvanceOutcome:
+    steps: list[StepRecord] = []
+    failure = None
+    try:
+        command(steps)
+        wf.do_engine_steps(did_complete_task=lambda task: _record(steps, task))
+    except SpiffWorkflowException as exc:
+        failure = _failure(exc)
+    return _outcome(wf, process, steps, failure)
+
+
+def workflow_start(process: CompiledProcess, *, data: Mapping[str, Any]) -> AdvanceOutcome:
+    """Create a new workflow with `data` as its first variables and run it."""
+    wf = new_workflow(process.spec, process.subprocess_specs)
+    wf.task_tree.data.update(_json_safe(dict(data)))
+    for task in wf.get_tasks(state=TaskState.READY):
+        task.data.update(_json_safe(dict(data)))
+    return _run(wf, process, lambda steps: None)
+
+
+def _ready_human_task(wf: Any, task_id: str) -> Any:
+    try:
+        task = wf.get_task_from_id(UUID(task_id))
+    except (TaskNotFoundException, ValueError):
+        raise TaskNotReady(f"task {task_id} is not part of this case") from None
+    if task.state != TaskState.READY or not task.task_spec.manual:
+        raise TaskNotReady(f"task {task_id} is {TaskState.get_name(task.state)}, not READY")
+    return task
+
+
+def workflow_complete_user_task(
+    process: CompiledProcess, state: dict, *, task_id: str, data: Mapping[str, Any]
+) -> AdvanceOutcome:
+    """Complete a READY human task with the submitted data and run the engine on.
+
+    Raises:
+        TaskNotReady: when the task is not a READY human task of this case.
+        StateCorrupt: when the stored state cannot be loaded.
+    """
+    wf = state_load(state, process.spec, process.subprocess_specs)
+    task = _ready_human_task(wf, task_id)
+
+    def command(steps: list[StepRecord]) -> None:
+        task.data.update(_json_safe(dict(data)))
+        task.run()
+        steps.append(_step(task))
+
+    return _run(wf, process, command)
+
+
+def workflow_apply_service_result(
+    process: CompiledProcess, state: dict, *, task_id: str, result: Any
+) -> AdvanceOutcome:
+    """Store a service call's result on its STARTED task, complete it and run on.
+
+    Raises:
+        TaskNotReady: when the task is not a STARTED service task of this case.
+    """
+    wf = state_load(state, process.spec, process.subprocess_specs)
+    try:
+        task = wf.get_task_from_id(UUID(task_id))
+    except (TaskNotFoundException, ValueError):
+        raise TaskNotReady(f"task {task_id} is not part of this case") from None
+    if task.state != TaskState.STARTED or CALL_KEY not in task.internal_data:
+        raise TaskNotReady(f"service task {task_id} is not waiting for a result")
+
+    def command(steps: list[StepRecord]) -> None:
+        task.data[task.task_spec.result_variable] = _json_safe(result)
+        task.internal_data.pop(CALL_KEY, None)
+        task.complete()
+        steps.append(_step(task))
+
+    return _run(wf, process, command)
+
+
+def workflow_cancel(process: CompiledProcess, state: dict) -> AdvanceOutcome:
+    """Cancel every unfinished task of the workflow."""
+    wf = state_load(state, process.spec, process.subprocess_specs)
+    wf.cancel()
+    return _outcome(wf, process, [], None)

@@ -1,0 +1,132 @@
+"""Frozen values that cross the adapter boundary (no SpiffWorkflow objects leave it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+JsonValue = str | int | float | bool | None | list["JsonValue"] | dict[str, "JsonValue"]
+JsonObject = dict[str, JsonValue]
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with an uploaded diagram, located where possible."""
+
+    message: str
+    line: int | None = None
+    element_id: str | None = None
+
+    def as_dict(self) -> dict[str, str | int | None]:
+        return {"message": self.message, "line": self.line, "element_id": self.element_id}
+
+
+@dataclass(frozen=True, slots=True)
+class FormField:
+    """One field of a start or user-task form (Camunda `formField` semantics)."""
+
+    id: str
+    label: str
+    type: str = "string"  # string | long | double | boolean | date | enum | text
+    required: bool = False
+    readonly: bool = False
+    default: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_minimum: float | None = None
+    exclusive_maximum: float | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    options: tuple[tuple[str, str], ...] = ()
+    widget: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class HumanTaskMeta:
+    """What the diagram says about one user/manual task (or a start event's form)."""
+
+    bpmn_id: str
+    name: str
+    lane: str | None = None
+    documentation: str = ""
+    assignee: str = ""
+    candidate_users: tuple[str, ...] = ()
+    candidate_groups: tuple[str, ...] = ()
+    form_key: str = ""
+    form: tuple[FormField, ...] = ()
+    due_date: str = ""
+    follow_up_date: str = ""
+    priority: str = ""
+    separate_from: tuple[str, ...] = ()
+    properties: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedProcess:
+    """An executable process found in an uploaded file."""
+
+    key: str
+    name: str
+    lanes: tuple[str, ...]
+    start: HumanTaskMeta | None
+    human_tasks: tuple[HumanTaskMeta, ...]
+    candidate_starter_groups: tuple[str, ...] = ()
+    candidate_starter_users: tuple[str, ...] = ()
+    element_names: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ReadyUserTask:
+    """A user or manual task waiting for a person."""
+
+    task_id: str
+    bpmn_id: str
+    name: str
+    lane: str | None
+    meta: HumanTaskMeta
+
+
+@dataclass(frozen=True, slots=True)
+class PendingServiceCall:
+    """A service task the engine left STARTED for a worker to run."""
+
+    task_id: str
+    bpmn_id: str
+    operation: str
+    params: JsonObject
+    result_variable: str
+
+
+@dataclass(frozen=True, slots=True)
+class StepRecord:
+    """A task the engine finished during an advance (for the audit timeline)."""
+
+    task_id: str
+    bpmn_id: str
+    name: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFailure:
+    """A script, condition or engine error that stopped a task."""
+
+    task_id: str
+    bpmn_id: str
+    name: str
+    error_type: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class AdvanceOutcome:
+    """The result of one engine command: the new state and what changed."""
+
+    state: JsonObject
+    completed: bool
+    data: JsonObject
+    ready_user_tasks: tuple[ReadyUserTask, ...] = ()
+    pending_service_calls: tuple[PendingServiceCall, ...] = ()
+    steps: tuple[StepRecord, ...] = ()
+    failure: TaskFailure | None = None
+    next_timer_at: str | None = None
+    active_elements: tuple[str, ...] = field(default=())
