@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from .models import AuditEvent
@@ -117,3 +117,12 @@ def audit_record(
     event = AuditEvent(**values)
     event.save()
     return event
+
+
+def audit_export_recorded(*, user: Any, fmt: str, filters: dict[str, Any]) -> AuditEvent:
+    """Record that an export was performed (on the system chain)."""
+    with transaction.atomic():
+        return audit_record(
+            actor=user, action="audit.exported",
+            payload={"format": fmt, "filters": {k: str(v) for k, v in filters.items() if v}},
+        )

@@ -90,6 +90,7 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    (BASE_DIR / "var").mkdir(exist_ok=True)
     # The quick start runs a web server and a worker side by side on one file:
     # WAL lets them read while the other writes, IMMEDIATE takes the write lock
     # at BEGIN so two writers queue instead of failing mid-transaction.
@@ -160,4 +161,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL") or "INFO"},
+    # SpiffWorkflow logs every task state change at INFO.
+    "loggers": {"spiff": {"level": "WARNING"}, "spiff.metrics": {"level": "WARNING"}},
 }

@@ -3,6 +3,8 @@
 It takes BPMN bytes and state dicts in and returns frozen dataclasses out.
 """
 
+from SpiffWorkflow import version as _spiff_version
+
 from .candidates import Candidates, has_candidates, resolve_candidates
 from .errors import BpmnParseError, SpiffAdapterError, StateCorrupt, TaskNotReady
 from .parsing import CompiledProcess, compile_bundle, compile_process
@@ -26,6 +28,7 @@ from .types import (
 )
 
 ADAPTER_VERSION = "1"
+SPIFF_VERSION: str = _spiff_version.__version__
 
 __all__ = [
     "ADAPTER_VERSION",
@@ -40,6 +43,7 @@ __all__ = [
     "Problem",
     "ReadyUserTask",
     "ScriptError",
+    "SPIFF_VERSION",
     "SpiffAdapterError",
     "StateCorrupt",
     "StepRecord",

@@ -1,0 +1,29 @@
+from django.urls import path
+
+from audit import apis as audit_apis
+from processes import apis as process_apis
+from tasks_app import apis as task_apis
+
+from .apis import TokenObtainApi
+
+urlpatterns = [
+    path("auth/token/", TokenObtainApi.as_view(), name="api-token"),
+    path("processes/", process_apis.ProcessListUploadApi.as_view(), name="api-processes"),
+    path("processes/<str:key>/versions/", process_apis.VersionListApi.as_view(),
+         name="api-versions"),
+    path("processes/<str:key>/versions/<int:number>/xml/", process_apis.VersionXmlApi.as_view(),
+         name="api-version-xml"),
+    path("cases/", task_apis.CaseListStartApi.as_view(), name="api-cases"),
+    path("cases/<uuid:case_id>/", task_apis.CaseDetailApi.as_view(), name="api-case"),
+    path("cases/<uuid:case_id>/cancel/", task_apis.CaseCancelApi.as_view(),
+         name="api-case-cancel"),
+    path("tasks/", task_apis.TaskListApi.as_view(), name="api-tasks"),
+    path("tasks/<uuid:task_id>/", task_apis.TaskDetailApi.as_view(), name="api-task"),
+    path("tasks/<uuid:task_id>/claim/", task_apis.TaskClaimApi.as_view(), name="api-task-claim"),
+    path("tasks/<uuid:task_id>/unclaim/", task_apis.TaskUnclaimApi.as_view(),
+         name="api-task-unclaim"),
+    path("tasks/<uuid:task_id>/complete/", task_apis.TaskCompleteApi.as_view(),
+         name="api-task-complete"),
+    path("audit/", audit_apis.AuditExportApi.as_view(), name="api-audit"),
+    path("audit/verify/", audit_apis.AuditVerifyApi.as_view(), name="api-audit-verify"),
+]

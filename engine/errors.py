@@ -1,0 +1,44 @@
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import ClassVar
+
+
+class EngineError(Exception):
+    """Root of every error the engine raises on purpose."""
+
+    code: ClassVar[str] = "engine_error"
+    status: ClassVar[HTTPStatus] = HTTPStatus.CONFLICT
+
+    def __init__(self, message: str, *, details: Mapping[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.message, self.details = message, dict(details or {})
+
+
+class CaseNotFound(EngineError):
+    code, status = "case_not_found", HTTPStatus.NOT_FOUND
+
+
+class CaseBusy(EngineError):
+    code = "case_busy"  # the wait for the case row lock timed out (lock_timeout)
+
+
+class CaseNotRunning(EngineError):
+    code = "case_not_running"
+
+
+class TaskNotReady(EngineError):
+    code = "task_not_open"
+
+
+class StartNotAllowed(EngineError):
+    code, status = "permission_denied", HTTPStatus.FORBIDDEN
+
+
+class ActionNotAllowed(EngineError):
+    code, status = "permission_denied", HTTPStatus.FORBIDDEN
+
+
+class FormInvalid(EngineError):
+    """Submitted data breaks the form; details = {"fields": {field: [messages]}}."""
+
+    code, status = "invalid", HTTPStatus.BAD_REQUEST

@@ -1,0 +1,146 @@
+"""Validate submitted data against a start or task form (Camunda formField rules).
+
+The same rules serve the HTML pages (string values) and the API (JSON values):
+each field is coerced to its type, then checked; every problem is reported per field.
+"""
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from engine.spiff import FormField
+
+from .errors import FormInvalid
+
+_TRUE = {"true", "on", "yes", "1"}
+_FALSE = {"false", "off", "no", "0"}
+NUMBER_TYPES = {"long", "integer", "int", "double", "number", "decimal", "float"}
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise ValueError("Choose yes or no.")
+
+
+def _to_number(value: Any, integral: bool) -> float | int:
+    if isinstance(value, bool):
+        raise ValueError("Enter a number.")
+    try:
+        number = float(value.strip()) if isinstance(value, str) else float(value)
+    except (TypeError, ValueError):
+        raise ValueError("Enter a number.") from None
+    if not math.isfinite(number):
+        raise ValueError("Enter a finite number.")
+    if integral:
+        if number != int(number):
+            raise ValueError("Enter a whole number.")
+        return int(number)
+    return number
+
+
+def _to_date(value: Any) -> str:
+    try:
+        return date.fromisoformat(str(value).strip()).isoformat()
+    except ValueError:
+        raise ValueError("Enter a date as YYYY-MM-DD.") from None
+
+
+def _to_string(value: Any) -> str:
+    if isinstance(value, dict | list):
+        raise ValueError("Enter text.")
+    return str(value).strip()
+
+
+def _coerce(field: FormField, value: Any) -> Any:
+    kind = field.type.lower()
+    if kind == "boolean":
+        return _to_bool(value)
+    if kind in NUMBER_TYPES:
+        return _to_number(value, integral=kind in {"long", "integer", "int"})
+    if kind == "date":
+        return _to_date(value)
+    text = _to_string(value)
+    if kind == "enum" and text not in {option for option, _ in field.options}:
+        raise ValueError("Select one of the offered choices.")
+    return text
+
+
+def _bounds(field: FormField, value: Any) -> list[str]:
+    checks: list[tuple[float | None, Callable[[Any, float], bool], str]] = [
+        (field.minimum, lambda v, b: v >= b, "at least {}"),
+        (field.maximum, lambda v, b: v <= b, "at most {}"),
+        (field.exclusive_minimum, lambda v, b: v > b, "greater than {}"),
+        (field.exclusive_maximum, lambda v, b: v < b, "less than {}"),
+    ]
+    return [
+        f"Must be {text.format(_fmt(bound))}."
+        for bound, ok, text in checks
+        if bound is not None and not ok(value, bound)
+    ]
+
+
+def _lengths(field: FormField, value: str) -> list[str]:
+    errors = []
+    if field.min_length is not None and len(value) < field.min_length:
+        errors.append(f"Enter at least {field.min_length} characters.")
+    if field.max_length is not None and len(value) > field.max_length:
+        errors.append(f"Enter at most {field.max_length} characters (it has {len(value)}).")
+    return errors
+
+
+def _fmt(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else str(number)
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _clean_field(field: FormField, raw: Any) -> tuple[Any, list[str]]:
+    if _is_empty(raw):
+        if field.required:
+            return None, ["This field is required."]
+        return ("" if field.type.lower() in ("string", "enum") else None), []
+    try:
+        value = _coerce(field, raw)
+    except ValueError as exc:
+        return None, [str(exc)]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value, _bounds(field, value)
+    if isinstance(value, str):
+        return value, _lengths(field, value)
+    return value, []
+
+
+def form_clean(fields: Sequence[FormField], data: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the submitted values coerced to their types.
+
+    With no form fields, any JSON object is accepted as variables.
+
+    Raises:
+        FormInvalid: with details {"fields": {field_id: [messages]}}.
+    """
+    if not isinstance(data, Mapping):
+        raise FormInvalid("The data must be a JSON object.", details={"fields": {}})
+    if not fields:
+        return dict(data)
+    known = {f.id for f in fields}
+    errors: dict[str, list[str]] = {
+        key: ["Unknown field: this form does not have it."] for key in data if key not in known
+    }
+    cleaned: dict[str, Any] = {}
+    for field in fields:
+        if field.readonly:
+            continue
+        value, problems = _clean_field(field, data.get(field.id))
+        if problems:
+            errors[field.id] = problems
+        else:
+            cleaned[field.id] = value
+    if errors:
+        raise FormInvalid("Some fields need attention.", details={"fields": errors})
+    return cleaned

@@ -1,0 +1,127 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from processes.models import ProcessVersion
+
+
+class Case(models.Model):
+    """One running (or finished) instance of a process version."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+        SUSPENDED = "suspended", "Suspended"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    version = models.ForeignKey(ProcessVersion, on_delete=models.PROTECT, related_name="cases")
+    business_key = models.CharField(max_length=255, blank=True, default="", db_index=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    has_incident = models.BooleanField(default=False)
+    data = models.JSONField(default=dict, blank=True)
+    active_elements = models.JSONField(default=list, blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="started_cases"
+    )
+    started_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    next_timer_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    revision = models.PositiveIntegerField(default=0)
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["started_by", "idempotency_key"], name="case_idempotency_key_unique"
+            ),
+        ]
+        permissions = [
+            ("cancel_any_case", "Can cancel any case"),
+            ("view_any_case", "Can see every case"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version.definition.key} {str(self.id)[:8]}"
+
+    @property
+    def is_running(self) -> bool:
+        return self.status == self.Status.RUNNING
+
+
+class CaseState(models.Model):
+    """The serialized SpiffWorkflow state of a case (without the spec)."""
+
+    case = models.OneToOneField(Case, on_delete=models.CASCADE, primary_key=True, related_name="state")
+    state = models.JSONField()
+    serializer_version = models.CharField(max_length=16)
+    revision = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"state of {self.case_id} r{self.revision}"
+
+
+class ServiceCall(models.Model):
+    """Outbox row for one service-task call run by a Celery worker."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="service_calls")
+    spiff_task_id = models.UUIDField()
+    bpmn_id = models.CharField(max_length=255)
+    operation = models.CharField(max_length=255)
+    params = models.JSONField(default=dict)
+    epoch = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_error = models.TextField(blank=True, default="")
+    result = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "spiff_task_id", "epoch"], name="service_call_unique_attempt"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.operation} for {self.case_id}"
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"{self.case_id}:{self.spiff_task_id}:{self.epoch}"
+
+
+class Incident(models.Model):
+    """Something that stopped a case and needs a person: a failed script or call."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="incidents")
+    kind = models.CharField(max_length=32)
+    spiff_task_id = models.CharField(max_length=64, blank=True, default="")
+    bpmn_id = models.CharField(max_length=255, blank=True, default="")
+    element_name = models.CharField(max_length=255, blank=True, default="")
+    error_type = models.CharField(max_length=255, blank=True, default="")
+    message = models.TextField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} at {self.bpmn_id}: {self.message[:60]}"

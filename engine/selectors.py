@@ -1,0 +1,48 @@
+"""Read cases: permission-filtered lists and single cases (never loads CaseState for lists)."""
+
+from typing import Any
+from uuid import UUID
+
+from django.db.models import Q, QuerySet
+from guardian.shortcuts import get_objects_for_user
+
+from .errors import CaseNotFound
+from .models import Case, Incident
+from .permissions import VIEW_ANY_CASE, VIEW_CASE, can_view_case
+
+
+def case_list_for_user(*, user: Any, status: str | None = None, key: str | None = None) -> QuerySet[Case]:
+    """Return the cases the user may see, newest first."""
+    qs = Case.objects.select_related("version__definition", "started_by").defer(
+        "data", "active_elements"
+    )
+    if not user.has_perm(VIEW_ANY_CASE):
+        granted = get_objects_for_user(
+            user, VIEW_CASE, klass=Case, accept_global_perms=False, with_superuser=False
+        ).values("pk")
+        qs = qs.filter(Q(started_by=user) | Q(pk__in=granted))
+    if status:
+        qs = qs.filter(status=status)
+    if key:
+        qs = qs.filter(version__definition__key=key)
+    return qs.order_by("-started_at")
+
+
+def case_get(*, user: Any, case_id: UUID | str) -> Case:
+    """Return a case the user may see.
+
+    Raises:
+        CaseNotFound: when it does not exist or the user may not see it.
+    """
+    try:
+        case = Case.objects.select_related("version__definition", "started_by").get(pk=case_id)
+    except (Case.DoesNotExist, ValueError):
+        raise CaseNotFound("No such case.") from None
+    if not can_view_case(user, case):
+        raise CaseNotFound("No such case.")
+    return case
+
+
+def incident_list_for_case(*, case: Case) -> QuerySet[Incident]:
+    """Return a case's incidents, open first."""
+    return case.incidents.order_by("status", "-created_at")

@@ -1,0 +1,228 @@
+"""Start, advance and cancel cases: every change goes through one locked transaction.
+
+atomic(): lock the Case row -> load state onto the cached spec -> apply the command
+-> run the engine -> save state -> project (signal) -> audit; enqueue on commit.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+from uuid import UUID
+
+from celery import current_app
+from django.conf import settings
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.utils import timezone
+
+from audit.services import audit_record
+from engine.spiff import AdvanceOutcome, TaskNotReady as SpiffTaskNotReady
+from engine.spiff import workflow_cancel, workflow_complete_user_task, workflow_start
+from processes.selectors import version_get
+
+from . import permissions
+from .errors import (
+    ActionNotAllowed,
+    CaseBusy,
+    CaseNotFound,
+    CaseNotRunning,
+    StartNotAllowed,
+    TaskNotReady,
+)
+from .forms import form_clean
+from .models import Case, CaseState, Incident, ServiceCall
+from .signals import case_advanced
+from .spec_cache import spec_for
+
+SERVICE_CALL_TASK = "engine.service_call_run"
+
+
+def _set_lock_timeout() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL lock_timeout = '{int(settings.ENGINE_LOCK_TIMEOUT_MS)}ms'")
+
+
+def case_lock(*, case_id: UUID | str) -> Case:
+    """Lock and return the case row (blocking, bounded by ENGINE_LOCK_TIMEOUT_MS).
+
+    Raises:
+        CaseNotFound: when there is no such case.
+        CaseBusy: when the lock wait timed out.
+    """
+    assert connection.in_atomic_block, "case_lock must run inside transaction.atomic()"
+    _set_lock_timeout()
+    try:
+        return Case.objects.select_for_update(of=("self",)).select_related(
+            "version__definition", "started_by"
+        ).get(pk=case_id)
+    except (Case.DoesNotExist, ValueError):
+        raise CaseNotFound("No such case.") from None
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", "") == "55P03":
+            raise CaseBusy("The case is busy; try again in a moment.") from None
+        raise
+
+
+def _audit(case: Case, actor: Any, action: str, *, task_ref: str = "", **payload: Any) -> None:
+    audit_record(
+        actor=actor, action=action, case_id=case.pk, process_key=case.version.definition.key,
+        version_id=case.version_id, task_ref=task_ref, payload=payload,
+    )
+
+
+def _record_steps(case: Case, outcome: AdvanceOutcome, skip_task: str | None) -> None:
+    for step in outcome.steps:
+        if step.task_id != skip_task:
+            _audit(case, None, "element.completed", task_ref=step.bpmn_id,
+                   element=step.bpmn_id, name=step.name, kind=step.kind)
+
+
+def _open_incident(case: Case, outcome: AdvanceOutcome) -> None:
+    failure = outcome.failure
+    if failure is None:
+        return
+    incident = Incident.objects.create(
+        case=case, kind="script", spiff_task_id=failure.task_id, bpmn_id=failure.bpmn_id,
+        element_name=failure.name, error_type=failure.error_type, message=failure.message,
+    )
+    case.has_incident = True
+    _audit(case, None, "incident.opened", task_ref=failure.bpmn_id, incident=str(incident.pk),
+           error_type=failure.error_type, message=failure.message)
+
+
+def _queue_service_calls(case: Case, outcome: AdvanceOutcome) -> list[int]:
+    queued = []
+    for pending in outcome.pending_service_calls:
+        call, created = ServiceCall.objects.get_or_create(
+            case=case, spiff_task_id=pending.task_id, epoch=0,
+            defaults={"bpmn_id": pending.bpmn_id, "operation": pending.operation,
+                      "params": pending.params},
+        )
+        if created:
+            queued.append(call.pk)
+            _audit(case, None, "service.queued", task_ref=pending.bpmn_id,
+                   operation=pending.operation, call=call.pk)
+    return queued
+
+
+def _save(case: Case, outcome: AdvanceOutcome, *, create: bool = False) -> None:
+    case.revision += 1
+    case.data = outcome.data
+    case.active_elements = list(outcome.active_elements)
+    if outcome.completed and case.status == Case.Status.RUNNING:
+        case.status, case.ended_at = Case.Status.COMPLETED, timezone.now()
+    case.save()
+    defaults = {"state": outcome.state, "revision": case.revision,
+                "serializer_version": str(outcome.state.get("serializer_version", ""))}
+    if create:
+        CaseState.objects.create(case=case, **defaults)
+    else:
+        CaseState.objects.filter(case=case).update(**defaults)
+
+
+def _apply_outcome(
+    case: Case, outcome: AdvanceOutcome, *, actor: Any, completed_task_id: str | None = None,
+    create: bool = False,
+) -> None:
+    _record_steps(case, outcome, completed_task_id)
+    _open_incident(case, outcome)
+    _save(case, outcome, create=create)
+    queued = _queue_service_calls(case, outcome)
+    case_advanced.send(sender=Case, case=case, outcome=outcome, actor=actor,
+                       completed_task_id=completed_task_id)
+    if case.status == Case.Status.COMPLETED and case.ended_at and outcome.completed:
+        _audit(case, None, "case.completed", data=outcome.data)
+    if queued:
+        transaction.on_commit(lambda: _enqueue(queued))
+
+
+def _enqueue(call_ids: list[int]) -> None:
+    # By task name: engine.tasks imports this module. A failed enqueue is not
+    # lost: the outbox sweep re-sends pending calls.
+    for pk in call_ids:
+        current_app.send_task(SERVICE_CALL_TASK, args=[pk])
+
+
+def case_start(
+    *, user: Any, key: str, data: Mapping[str, Any], business_key: str = "",
+    idempotency_key: str | None = None,
+) -> tuple[Case, bool]:
+    """Start a case of the latest version of `key`; return (case, created).
+
+    A repeated idempotency key returns the case it started the first time.
+
+    Raises:
+        DefinitionNotFound, VersionNotFound: unknown process.
+        StartNotAllowed: the user may not start this process.
+        FormInvalid: the start form rejects the data (nothing is started).
+    """
+    if idempotency_key:
+        existing = Case.objects.filter(started_by=user, idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing, False
+    version = version_get(key=key)
+    process = spec_for(version)
+    if not permissions.can_start(user, process):
+        raise StartNotAllowed(f"You may not start '{process.meta.name}'.")
+    start_form = process.meta.start.form if process.meta.start else ()
+    cleaned = form_clean(start_form, data)
+    try:
+        with transaction.atomic():
+            case = Case.objects.create(
+                version=version, business_key=business_key or "", started_by=user,
+                idempotency_key=idempotency_key or None,
+            )
+            _audit(case, user, "case.started", data=cleaned, business_key=business_key,
+                   version=version.number)
+            _apply_outcome(case, workflow_start(process, data=cleaned), actor=user, create=True)
+    except IntegrityError:
+        if idempotency_key:
+            return Case.objects.get(started_by=user, idempotency_key=idempotency_key), False
+        raise
+    return case, True
+
+
+def case_complete_user_task(
+    *, case: Case, spiff_task_id: str, data: Mapping[str, Any], actor: Any, task_ref: str,
+) -> AdvanceOutcome:
+    """Complete a READY human task of a locked case and advance it.
+
+    The caller holds the case lock and has checked permissions and the form.
+
+    Raises:
+        CaseNotRunning: the case has ended.
+        TaskNotReady: the task is no longer READY.
+    """
+    assert connection.in_atomic_block
+    if not case.is_running:
+        raise CaseNotRunning(f"The case is {case.get_status_display().lower()}.")
+    process = spec_for(case.version)
+    try:
+        outcome = workflow_complete_user_task(
+            process, case.state.state, task_id=spiff_task_id, data=data
+        )
+    except SpiffTaskNotReady as exc:
+        raise TaskNotReady("This task is no longer open.", details={"reason": str(exc)}) from None
+    _audit(case, actor, "task.completed", task_ref=task_ref, data=dict(data))
+    _apply_outcome(case, outcome, actor=actor, completed_task_id=spiff_task_id)
+    return outcome
+
+
+@transaction.atomic
+def case_cancel(*, user: Any, case_id: UUID | str, reason: str = "") -> Case:
+    """Cancel a running case and close its open tasks.
+
+    Raises:
+        CaseNotFound, ActionNotAllowed, CaseNotRunning, CaseBusy.
+    """
+    case = case_lock(case_id=case_id)
+    if not permissions.can_view_case(user, case):
+        raise CaseNotFound("No such case.")
+    if not permissions.can_cancel_case(user, case):
+        raise ActionNotAllowed("Only the requester or a process admin may cancel this case.")
+    if not case.is_running:
+        raise CaseNotRunning(f"The case is already {case.get_status_display().lower()}.")
+    outcome = workflow_cancel(spec_for(case.version), case.state.state)
+    case.status, case.ended_at = Case.Status.CANCELLED, timezone.now()
+    _audit(case, user, "case.cancelled", reason=reason)
+    _apply_outcome(case, outcome, actor=user)
+    return case

@@ -1,0 +1,83 @@
+from django.http import HttpResponse
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from . import selectors, services
+from .errors import BpmnInvalid
+
+
+class VersionOutput(serializers.Serializer):
+    key = serializers.CharField(source="definition.key")
+    version = serializers.IntegerField(source="number")
+    name = serializers.CharField()
+    filename = serializers.CharField()
+    checksum = serializers.CharField()
+    status = serializers.CharField()
+    uploaded_by = serializers.CharField(source="uploaded_by.username")
+    uploaded_at = serializers.DateTimeField()
+
+
+class ProcessListUploadApi(APIView):
+    """List deployed processes; upload a BPMN file (and its DMN files) to deploy it."""
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    class Output(serializers.Serializer):
+        key = serializers.CharField()
+        name = serializers.CharField()
+        latest_version = serializers.IntegerField(source="latest_number")
+        version_count = serializers.IntegerField()
+
+    class UploadInput(serializers.Serializer):
+        file = serializers.FileField()
+        dmn = serializers.ListField(child=serializers.FileField(), required=False)
+
+    @extend_schema(responses={200: Output(many=True)})
+    def get(self, request):
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(selectors.definition_list(), request, view=self)
+        return paginator.get_paginated_response(self.Output(page, many=True).data)
+
+    @extend_schema(request=UploadInput, responses={201: VersionOutput(many=True)})
+    def post(self, request):
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise BpmnInvalid("Attach the BPMN file as the multipart field 'file'.",
+                              details={"errors": [{"message": "No file was sent.", "line": None,
+                                                   "element_id": None}]})
+        dmn = [(f.name, f.read()) for f in request.FILES.getlist("dmn")]
+        deployed = services.version_upload(
+            user=request.user, bpmn=upload.read(), filename=upload.name, dmn_files=dmn
+        )
+        created = any(d.created for d in deployed)
+        body = {
+            "processes": [
+                {**VersionOutput(d.version).data, "created": d.created} for d in deployed
+            ]
+        }
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class VersionListApi(APIView):
+    """The versions of one process definition, newest first."""
+
+    @extend_schema(responses={200: VersionOutput(many=True)})
+    def get(self, request, key: str):
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(selectors.version_list(key=key), request, view=self)
+        return paginator.get_paginated_response(VersionOutput(page, many=True).data)
+
+
+class VersionXmlApi(APIView):
+    """Download a version's BPMN exactly as uploaded."""
+
+    @extend_schema(responses={(200, "application/xml"): bytes})
+    def get(self, request, key: str, number: int):
+        version = selectors.version_get(key=key, number=number)
+        response = HttpResponse(bytes(version.original_xml), content_type="application/xml")
+        response["Content-Disposition"] = f'attachment; filename="{key}-v{number}.bpmn"'
+        return response

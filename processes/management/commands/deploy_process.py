@@ -1,0 +1,42 @@
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from processes.errors import ProcessError
+from processes.services import version_upload
+
+
+class Command(BaseCommand):
+    help = "Validate and deploy BPMN files as a named user (DMN files ride along with --dmn)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("files", nargs="+", help="BPMN files to deploy")
+        parser.add_argument("--as", dest="username", required=True, help="act as this user")
+        parser.add_argument("--dmn", action="append", default=[], help="a DMN file (repeatable)")
+
+    def handle(self, *args, files, username, dmn, **options):
+        try:
+            user = get_user_model().objects.get(username=username, is_active=True)
+        except get_user_model().DoesNotExist:
+            raise CommandError(f"No active user '{username}'.") from None
+        dmn_files = [(Path(p).name, Path(p).read_bytes()) for p in dmn]
+        failed = False
+        for name in files:
+            path = Path(name)
+            try:
+                deployed = version_upload(user=user, bpmn=path.read_bytes(), filename=path.name,
+                                          dmn_files=dmn_files)
+            except ProcessError as exc:
+                failed = True
+                self.stderr.write(f"{path}: {exc.message}")
+                for err in exc.details.get("errors", []):
+                    where = f"line {err['line']}" if err.get("line") else "?"
+                    element = f" [{err['element_id']}]" if err.get("element_id") else ""
+                    self.stderr.write(f"  {path.name}:{where}{element}: {err['message']}")
+                continue
+            for d in deployed:
+                verb = "deployed" if d.created else "unchanged"
+                self.stdout.write(f"{d.version.definition.key} v{d.version.number} {verb}")
+        if failed:
+            raise CommandError("Some files were not deployed.")

@@ -1,0 +1,55 @@
+from django.conf import settings
+from django.db import models
+
+
+class ProcessDefinition(models.Model):
+    """A BPMN process, identified by its process id (`key`)."""
+
+    key = models.CharField(max_length=255, unique=True)
+    name = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return self.name or self.key
+
+
+class ProcessVersion(models.Model):
+    """One deployed, immutable version of a process definition."""
+
+    class Status(models.TextChoices):
+        DEPLOYED = "deployed", "Deployed"
+        RETIRED = "retired", "Retired"
+
+    definition = models.ForeignKey(
+        ProcessDefinition, on_delete=models.PROTECT, related_name="versions"
+    )
+    number = models.PositiveIntegerField()
+    name = models.CharField(max_length=255)
+    filename = models.CharField(max_length=255)
+    original_xml = models.BinaryField()
+    normalized_xml = models.BinaryField()
+    dmn_files = models.JSONField(default=list, blank=True)
+    checksum = models.CharField(max_length=64, db_index=True)
+    normalized_checksum = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DEPLOYED)
+
+    class Meta:
+        ordering = ["definition__key", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["definition", "number"], name="version_number_unique"),
+        ]
+        permissions = [("deploy_processversion", "Can upload and deploy BPMN diagrams")]
+
+    def __str__(self) -> str:
+        return f"{self.definition.key} v{self.number}"
+
+    @property
+    def key(self) -> str:
+        return self.definition.key

@@ -1,0 +1,64 @@
+"""Read process definitions and versions."""
+
+from django.db.models import Count, Max, QuerySet
+
+from .errors import DefinitionNotFound, VersionNotFound
+from .models import ProcessDefinition, ProcessVersion
+
+
+def definition_list() -> QuerySet[ProcessDefinition]:
+    """Return every definition with its latest version number and version count."""
+    return ProcessDefinition.objects.annotate(
+        latest_number=Max("versions__number"), version_count=Count("versions")
+    ).order_by("name", "key")
+
+
+def definition_get(*, key: str) -> ProcessDefinition:
+    """Return the definition with this key.
+
+    Raises:
+        DefinitionNotFound: when there is none.
+    """
+    try:
+        return ProcessDefinition.objects.get(key=key)
+    except ProcessDefinition.DoesNotExist:
+        raise DefinitionNotFound(f"No process with key '{key}'.") from None
+
+
+def version_list(*, key: str) -> QuerySet[ProcessVersion]:
+    """Return a definition's versions, newest first, without their XML."""
+    definition = definition_get(key=key)
+    return (
+        definition.versions.select_related("uploaded_by", "definition")
+        .defer("original_xml", "normalized_xml", "dmn_files")
+        .order_by("-number")
+    )
+
+
+def version_get(*, key: str, number: int | None = None) -> ProcessVersion:
+    """Return one version (the latest deployed one when number is None).
+
+    Raises:
+        DefinitionNotFound, VersionNotFound.
+    """
+    definition = definition_get(key=key)
+    qs = definition.versions.select_related("definition")
+    if number is None:
+        version = qs.filter(status=ProcessVersion.Status.DEPLOYED).order_by("-number").first()
+    else:
+        version = qs.filter(number=number).first()
+    if version is None:
+        raise VersionNotFound(f"Process '{key}' has no version {number or 'deployed'}.")
+    return version
+
+
+def version_get_by_id(*, version_id: int) -> ProcessVersion:
+    """Return a version by primary key.
+
+    Raises:
+        VersionNotFound.
+    """
+    try:
+        return ProcessVersion.objects.select_related("definition").get(pk=version_id)
+    except ProcessVersion.DoesNotExist:
+        raise VersionNotFound(f"No process version {version_id}.") from None
