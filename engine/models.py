@@ -1,3 +1,4 @@
+import json
 import uuid
 
 from django.conf import settings
@@ -55,13 +56,19 @@ class CaseState(models.Model):
     """The serialized SpiffWorkflow state of a case (without the spec)."""
 
     case = models.OneToOneField(Case, on_delete=models.CASCADE, primary_key=True, related_name="state")
-    state = models.JSONField()
+    # JSON text, not jsonb: SpiffWorkflow restores delta-encoded task data in the
+    # order tasks appear, and jsonb reorders object keys (parents after children).
+    state_json = models.TextField()
     serializer_version = models.CharField(max_length=16)
     revision = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
         return f"state of {self.case_id} r{self.revision}"
+
+    @property
+    def state(self) -> dict:
+        return json.loads(self.state_json)
 
 
 class ServiceCall(models.Model):

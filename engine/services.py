@@ -4,6 +4,7 @@ atomic(): lock the Case row -> load state onto the cached spec -> apply the comm
 -> run the engine -> save state -> project (signal) -> audit; enqueue on commit.
 """
 
+import json
 from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
@@ -111,7 +112,7 @@ def _save(case: Case, outcome: AdvanceOutcome, *, create: bool = False) -> None:
     if outcome.completed and case.status == Case.Status.RUNNING:
         case.status, case.ended_at = Case.Status.COMPLETED, timezone.now()
     case.save()
-    defaults = {"state": outcome.state, "revision": case.revision,
+    defaults = {"state_json": json.dumps(outcome.state), "revision": case.revision,
                 "serializer_version": str(outcome.state.get("serializer_version", ""))}
     if create:
         CaseState.objects.create(case=case, **defaults)
