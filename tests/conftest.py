@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db import connection
+from django.core.management.commands import flush
+from django.db import connections
 
 from processes.services import version_upload
 
@@ -26,25 +27,25 @@ USERS = {
 }
 
 
-def _replication_role(role: str) -> None:
-    # The audit table rejects TRUNCATE; a test database flush must switch
-    # triggers off explicitly (ARCHITECTURE §9), and back on for the next test.
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"SET session_replication_role = {role}")
+def _flush_with_triggers_off(original):
+    # The audit table rejects TRUNCATE; the flush that ends a transactional test
+    # must switch triggers off explicitly (ARCHITECTURE §9), and back on after.
+    def handle(self, **options):
+        conn = connections[options.get("database") or "default"]
+        if conn.vendor != "postgresql":
+            return original(self, **options)
+        with conn.cursor() as cursor:
+            cursor.execute("SET session_replication_role = replica")
+        try:
+            return original(self, **options)
+        finally:
+            with conn.cursor() as cursor:
+                cursor.execute("SET session_replication_role = origin")
+
+    return handle
 
 
-@pytest.fixture
-def db(db):
-    _replication_role("origin")
-    yield
-
-
-@pytest.fixture
-def transactional_db(transactional_db):
-    _replication_role("origin")
-    yield
-    _replication_role("replica")
+flush.Command.handle = _flush_with_triggers_off(flush.Command.handle)
 
 
 @pytest.fixture

@@ -1,0 +1,20 @@
+"""Celery tasks: run service calls outside any transaction, then apply the result."""
+
+import logging
+
+from celery import shared_task
+
+from .services_calls import service_call_apply, service_call_begin, service_call_execute
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="engine.service_call_run", acks_late=True, reject_on_worker_lost=True)
+def service_call_run_task(call_id: int) -> str:
+    """Run one pending service call (idempotent: a finished call is skipped)."""
+    call = service_call_begin(call_id=call_id)
+    if call is None:
+        return "skipped"
+    ok, value = service_call_execute(call=call)
+    service_call_apply(call_id=call_id, ok=ok, value=value)
+    return "succeeded" if ok else "failed"
