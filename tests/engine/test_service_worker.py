@@ -1,0 +1,39 @@
+"""A service task runs on a real Celery worker over Redis, then the case goes on."""
+
+import time
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+
+import engine.tasks  # noqa: F401  (registers engine.service_call_run)
+from audit.models import AuditEvent
+from config.celery import app
+from engine.models import Case, ServiceCall
+from engine.services import case_start
+from tasks_app.models import HumanTask
+from tests.conftest import BPMN_DIR, deploy
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def _wait_for(predicate, seconds=20.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_service_call_runs_on_worker_and_result_reaches_the_case(users):
+    deploy(BPMN_DIR / "service_echo.bpmn", users["analyst"])
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        case, _ = case_start(user=users["requester"], key="service_echo", data={"amount": 21})
+        assert _wait_for(lambda: HumanTask.objects.filter(case=case, bpmn_id="check").exists())
+    call = ServiceCall.objects.get(case=case)
+    assert call.status == ServiceCall.Status.SUCCEEDED and call.attempts == 1
+    case = Case.objects.get(pk=case.pk)
+    assert case.data["echo_result"]["echo"] == {"doubled": 42}
+    assert case.data["echo_result"]["idempotency_key"] == f"{case.pk}:{call.spiff_task_id}:0"
+    actions = set(AuditEvent.objects.filter(case_id=case.pk).values_list("action", flat=True))
+    assert {"service.queued", "service.succeeded", "task.created"} <= actions
