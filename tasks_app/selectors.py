@@ -4,7 +4,8 @@ from typing import Any
 from uuid import UUID
 
 from django.db.models import Q, QuerySet
-from guardian.shortcuts import get_objects_for_user
+from django.contrib.auth.models import Group
+from guardian.shortcuts import get_objects_for_group, get_objects_for_user
 
 from .errors import TaskNotFound
 from .models import HumanTask
@@ -27,17 +28,19 @@ def inbox_list_for_user(
     if case_id:
         qs = qs.filter(case_id=case_id)
     if group:
-        qs = qs.filter(candidate_groups__contains=[group]) if _json_contains() else qs.filter(
-            candidate_groups__icontains=f'"{group}"')
+        qs = qs.filter(pk__in=_offered_to_group(group))
     return qs.select_related("case__version__definition", "case__started_by", "assignee").order_by(
         "-priority", "created_at"
     )
 
 
-def _json_contains() -> bool:
-    from django.db import connection
-
-    return connection.vendor == "postgresql"
+def _offered_to_group(name: str) -> QuerySet:
+    group = Group.objects.filter(name=name).first()
+    if group is None:
+        return HumanTask.objects.none().values("pk")
+    return get_objects_for_group(group, WORK, klass=HumanTask, accept_global_perms=False).values(
+        "pk"
+    )
 
 
 def task_get_for_user(*, user: Any, task_id: UUID | str) -> HumanTask:

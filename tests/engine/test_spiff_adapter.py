@@ -1,0 +1,72 @@
+"""Adapter-level tests (no database): state without spec, restricted engine on every load."""
+
+import json
+
+import pytest
+from SpiffWorkflow.bpmn.script_engine import python_engine
+
+from engine.spiff import BpmnParseError, compile_bundle, workflow_complete_user_task, workflow_start
+from engine.spiff.scripting import LanewayScriptEngine
+from engine.spiff.serialization import state_load
+from tests.conftest import EXAMPLES
+
+XML = (EXAMPLES / "purchase_request.bpmn").read_bytes()
+
+
+@pytest.fixture(scope="module")
+def process():
+    return compile_bundle(XML, filename="purchase_request.bpmn")[0]
+
+
+def _round_trip(state):
+    return json.loads(json.dumps(state))
+
+
+def test_state_is_stored_without_the_spec(process):
+    outcome = workflow_start(process, data={"amount": 1, "justification": "x"})
+    assert "spec" not in outcome.state and "subprocess_specs" not in outcome.state
+    assert len(json.dumps(outcome.state)) < 6000
+
+
+def test_default_script_engine_is_never_built(process, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("SpiffWorkflow's default TaskDataEnvironment was created")
+
+    monkeypatch.setattr(python_engine.TaskDataEnvironment, "__init__", refuse)
+    outcome = workflow_start(process, data={"amount": 1, "justification": "x"})
+    for data in ({"approved": True}, {"finance_approved": True}):
+        task = outcome.ready_user_tasks[0]
+        outcome = workflow_complete_user_task(process, _round_trip(outcome.state),
+                                              task_id=task.task_id, data=data)
+    assert outcome.completed is True
+    wf = state_load(_round_trip(outcome.state), process.spec, process.subprocess_specs)
+    assert isinstance(wf.script_engine, LanewayScriptEngine)
+
+
+@pytest.mark.parametrize("condition", [
+    "__import__('os').system('id')",
+    "().__class__.__base__.__subclasses__()",
+])
+def test_hostile_conditions_are_rejected_at_upload_with_their_line(condition):
+    xml = XML.replace(b"approved == True</bpmn:conditionExpression>",
+                      condition.encode() + b"</bpmn:conditionExpression>", 1)
+    with pytest.raises(BpmnParseError) as err:
+        compile_bundle(xml, filename="hostile.bpmn")
+    problem = err.value.problems[0]
+    assert problem.element_id == "f_approved"
+    line = next(i for i, text in enumerate(xml.decode().splitlines(), 1) if condition in text)
+    assert problem.line == line
+
+
+def test_file_access_in_a_condition_fails_the_task_and_writes_nothing(tmp_path):
+    target = tmp_path / "pwned.txt"
+    xml = XML.replace(b"approved == True</bpmn:conditionExpression>",
+                      f"open('{target}', 'w').write('x') == 1</bpmn:conditionExpression>".encode(), 1)
+    process = compile_bundle(xml, filename="hostile.bpmn")[0]
+    outcome = workflow_start(process, data={"amount": 1, "justification": "x"})
+    outcome = workflow_complete_user_task(process, outcome.state,
+                                          task_id=outcome.ready_user_tasks[0].task_id,
+                                          data={"approved": True})
+    assert outcome.failure is not None and outcome.failure.bpmn_id == "gw_manager"
+    assert "open" in outcome.failure.message
+    assert not target.exists()
