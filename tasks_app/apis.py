@@ -34,6 +34,8 @@ class TaskDetailOutput(TaskOutput):
     case_data = serializers.JSONField(source="case.data")
     completed_at = serializers.DateTimeField()
     completed_by = serializers.CharField(source="completed_by.username", default=None)
+    owner = serializers.CharField(source="owner.username", default=None)
+    draft = serializers.JSONField()
 
 
 def visible_open_tasks(case, user) -> list[dict]:
@@ -159,4 +161,32 @@ class TaskCompleteApi(APIView):
         if not isinstance(data, dict):
             raise FormInvalid("'data' must be a JSON object.", details={"fields": {}})
         task = services.task_complete(user=request.user, task_id=task_id, data=data)
+        return Response(TaskDetailOutput(task).data)
+
+
+class UserInput(serializers.Serializer):
+    user = serializers.CharField()
+
+
+class TaskAssignApi(APIView):
+    """Assign the task to one of its candidates (process admins, or its assignee)."""
+
+    @extend_schema(request=UserInput, responses={200: TaskDetailOutput})
+    def post(self, request, task_id):
+        payload = UserInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        task = services.task_assign(user=request.user, task_id=task_id,
+                                    assignee=payload.validated_data["user"])
+        return Response(TaskDetailOutput(task).data)
+
+
+class TaskDelegateApi(APIView):
+    """Delegate the task: the delegate answers, then it comes back to you."""
+
+    @extend_schema(request=UserInput, responses={200: TaskDetailOutput})
+    def post(self, request, task_id):
+        payload = UserInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        task = services.task_delegate(user=request.user, task_id=task_id,
+                                      delegate=payload.validated_data["user"])
         return Response(TaskDetailOutput(task).data)

@@ -32,3 +32,7 @@ class NotTaskCandidate(TaskError):
 
 class SeparationOfDuties(TaskError):
     code, status = "separation_of_duties", HTTPStatus.FORBIDDEN
+
+
+class AssigneeInvalid(TaskError):
+    code, status = "invalid", HTTPStatus.BAD_REQUEST

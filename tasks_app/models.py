@@ -32,6 +32,7 @@ class HumanTask(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     form = models.JSONField(default=list, blank=True)
     separate_from = models.JSONField(default=list, blank=True)
+    draft = models.JSONField(default=dict, blank=True)  # a delegate's answer, for the owner
     due_at = models.DateTimeField(null=True, blank=True)
     follow_up_at = models.DateTimeField(null=True, blank=True)
     priority = models.IntegerField(default=50)
@@ -47,7 +48,10 @@ class HumanTask(models.Model):
             models.UniqueConstraint(fields=["case", "spiff_task_id"], name="humantask_spiff_unique"),
         ]
         indexes = [models.Index(fields=["status", "assignee"])]
-        permissions = [("work_on_humantask", "Can claim and complete the task")]
+        permissions = [
+            ("work_on_humantask", "Can claim and complete the task"),
+            ("reassign_humantask", "Can assign any open task to one of its candidates"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.case_id})"

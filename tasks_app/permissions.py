@@ -8,6 +8,7 @@ from engine.permissions import VIEW_CASE
 
 VIEW = "tasks_app.view_humantask"
 WORK = "tasks_app.work_on_humantask"
+REASSIGN = "tasks_app.reassign_humantask"
 
 
 def can_view(user, task) -> bool:
@@ -35,3 +36,8 @@ def principals_for(*, usernames, group_names):
     users = list(get_user_model().objects.filter(username__in=list(usernames)))
     groups = [Group.objects.get_or_create(name=name)[0] for name in group_names]
     return users, groups
+
+
+def can_reassign(user, task) -> bool:
+    """Return whether the user may assign the task to someone (admins, the assignee)."""
+    return task.assignee_id == user.pk or user.has_perm(REASSIGN)

@@ -18,6 +18,7 @@ from engine.spiff import AdvanceOutcome, FormField, ReadyUserTask, resolve_candi
 
 from . import permissions
 from .errors import (
+    AssigneeInvalid,
     NotTaskCandidate,
     SeparationOfDuties,
     TaskAlreadyClaimed,
@@ -170,9 +171,70 @@ def task_complete(*, user: Any, task_id: UUID | str, data: dict[str, Any]) -> Hu
     cleaned = form_clean([FormField(**{**f, "options": tuple(map(tuple, f["options"]))})
                           for f in task.form], data)
     _claim(user, task)
+    if task.owner_id is not None and task.owner_id != user.pk:
+        return _resolve(user, task, cleaned)
     case_complete_user_task(case=task.case, spiff_task_id=str(task.spiff_task_id), data=cleaned,
                             actor=user, task_ref=f"{task.bpmn_id}:{task.pk}")
     task.refresh_from_db()
+    return task
+
+
+def _resolve(user: Any, task: HumanTask, data: dict[str, Any]) -> HumanTask:
+    """A delegate's answer goes back to the owner, who completes the task."""
+    task.draft, task.assignee, task.owner = data, task.owner, None
+    task.save(update_fields=["draft", "assignee", "owner"])
+    _audit(task, user, "task.resolved", data=data, owner=task.assignee.get_username())
+    return task
+
+
+def _candidate_named(username: str, task: HumanTask) -> Any:
+    target = get_user_model().objects.filter(username=username, is_active=True).first()
+    if target is None:
+        raise AssigneeInvalid(f"There is no active user '{username}'.",
+                              details={"fields": {"user": ["Unknown user."]}})
+    return target
+
+
+@transaction.atomic
+def task_assign(*, user: Any, task_id: UUID | str, assignee: str) -> HumanTask:
+    """Assign an open task to one of its candidates.
+
+    Raises:
+        TaskNotFound, NotTaskCandidate, TaskNotOpen, AssigneeInvalid, CaseBusy.
+    """
+    task = _locked_task(user=user, task_id=task_id)
+    if not permissions.can_reassign(user, task):
+        raise NotTaskCandidate("Only a process admin or the task's assignee may assign it.")
+    if not task.is_open:
+        raise TaskNotOpen(f"This task is already {task.get_status_display().lower()}.")
+    target = _candidate_named(assignee, task)
+    if not permissions.can_work(target, task):
+        raise AssigneeInvalid(f"{assignee} is not a candidate for this task.",
+                              details={"fields": {"user": ["Not a candidate for this task."]}})
+    previous = task.assignee.get_username() if task.assignee else None
+    task.assignee, task.owner = target, None
+    task.save(update_fields=["assignee", "owner"])
+    _audit(task, user, "task.assigned", assignee=assignee, previous=previous)
+    return task
+
+
+@transaction.atomic
+def task_delegate(*, user: Any, task_id: UUID | str, delegate: str) -> HumanTask:
+    """Hand a task to someone else for an answer; it comes back to the user to complete.
+
+    Raises:
+        TaskNotFound, NotTaskCandidate, TaskNotOpen, TaskAlreadyClaimed, AssigneeInvalid.
+    """
+    task = _locked_task(user=user, task_id=task_id)
+    _check_can_act(user, task)
+    target = _candidate_named(delegate, task)
+    if target.pk == user.pk:
+        raise AssigneeInvalid("Delegate to someone else.",
+                              details={"fields": {"user": ["That is you."]}})
+    task.owner, task.assignee = user, target
+    task.save(update_fields=["owner", "assignee"])
+    permissions.grant_candidates(task, users=[target], groups=[])
+    _audit(task, user, "task.delegated", delegate=delegate)
     return task
 
 

@@ -23,6 +23,7 @@ USERS = {
     "finance": ["Finance"],
     "analyst": ["analysts"],
     "auditor": ["auditors"],
+    "padmin": ["process-admins"],
     "outsider": [],
 }
 
