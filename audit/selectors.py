@@ -8,7 +8,14 @@ from typing import Any
 from django.db.models import QuerySet
 
 from .models import AuditEvent
-from .services import CANONICAL_FIELDS, GENESIS_HASH, canonical_form, event_hash
+from .services import (
+    CANONICAL_FIELDS,
+    CHECKPOINT_ACTION,
+    GENESIS_HASH,
+    SYSTEM_CHAIN,
+    canonical_form,
+    event_hash,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +104,20 @@ def audit_verify() -> ChainVerification:
                 reason=reason,
             )
         prev = event.hash
+    return _verify_checkpoints(checked)
+
+
+def _verify_checkpoints(checked: int) -> ChainVerification:
+    checkpoints = AuditEvent.objects.filter(chain=SYSTEM_CHAIN, action=CHECKPOINT_ACTION)
+    for checkpoint in checkpoints.order_by("chain_seq").iterator(chunk_size=100):
+        for chain, (seq, digest) in checkpoint.payload.get("heads", {}).items():
+            if not AuditEvent.objects.filter(chain=chain, chain_seq=seq, hash=digest).exists():
+                return ChainVerification(
+                    ok=False, events_checked=checked, chain=chain, chain_seq=seq,
+                    event_id=str(checkpoint.id),
+                    reason=f"checkpoint #{checkpoint.chain_seq} recorded {chain} #{seq}, "
+                    "which is missing or changed",
+                )
     return ChainVerification(ok=True, events_checked=checked)
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from .models import AuditEvent
@@ -126,3 +126,35 @@ def audit_export_recorded(*, user: Any, fmt: str, filters: dict[str, Any]) -> Au
             actor=user, action="audit.exported",
             payload={"format": fmt, "filters": {k: str(v) for k, v in filters.items() if v}},
         )
+
+
+CHECKPOINT_ACTION = "audit.checkpoint"
+
+
+def _heads_since(since: datetime | None) -> dict[str, list[Any]]:
+    changed = AuditEvent.objects.exclude(chain=SYSTEM_CHAIN)
+    if since is not None:
+        changed = changed.filter(at__gte=since)
+    heads: dict[str, list[Any]] = {}
+    for row in changed.values("chain").annotate(seq=models.Max("chain_seq")).order_by("chain"):
+        heads[row["chain"]] = [row["seq"], None]
+    for chain, seq, digest in AuditEvent.objects.filter(
+        chain__in=list(heads), chain_seq__in={h[0] for h in heads.values()}
+    ).values_list("chain", "chain_seq", "hash"):
+        if heads[chain][0] == seq:
+            heads[chain][1] = digest
+    return heads
+
+
+def audit_checkpoint() -> AuditEvent:
+    """Append a checkpoint to the system chain: the heads of every chain changed since the last.
+
+    A checkpoint makes truncating or rewriting the tail of any chain detectable.
+    """
+    with transaction.atomic():
+        _lock_chain(SYSTEM_CHAIN)
+        last = AuditEvent.objects.filter(chain=SYSTEM_CHAIN, action=CHECKPOINT_ACTION).order_by(
+            "-chain_seq").only("at").first()
+        heads = _heads_since(last.at if last else None)
+        return audit_record(actor=None, action=CHECKPOINT_ACTION,
+                            payload={"heads": heads, "chains": len(heads)})

@@ -152,6 +152,14 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
+ENGINE_OUTBOX_STALE_SECONDS = env_int("ENGINE_OUTBOX_STALE_SECONDS", 60)
+ENGINE_SWEEP_SECONDS = env_int("ENGINE_SWEEP_SECONDS", 15)
+AUDIT_CHECKPOINT_SECONDS = env_int("AUDIT_CHECKPOINT_SECONDS", 3600)
+CELERY_BEAT_SCHEDULE = {
+    "outbox-sweep": {"task": "engine.outbox_sweep", "schedule": ENGINE_SWEEP_SECONDS},
+    "audit-checkpoint": {"task": "audit.checkpoint", "schedule": AUDIT_CHECKPOINT_SECONDS},
+}
+
 # Engine settings (read through engine.conf, validated by system checks).
 ENGINE_LOCK_TIMEOUT_MS = env_int("ENGINE_LOCK_TIMEOUT_MS", 5000)
 ENGINE_SCRIPT_TIME_LIMIT_MS = env_int("ENGINE_SCRIPT_TIME_LIMIT_MS", 1000)

@@ -92,6 +92,7 @@ class ServiceCall(models.Model):
     last_error = models.TextField(blank=True, default="")
     result = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [

@@ -1,8 +1,10 @@
 """The service-call outbox: begin, execute (no lock held) and apply a result."""
 
+from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from engine.spiff import TaskNotReady as SpiffTaskNotReady
 from engine.spiff import workflow_apply_service_result
@@ -12,16 +14,31 @@ from .operations import operation_get
 from .services import _apply_outcome, _audit, case_lock
 from .spec_cache import spec_for
 
+_RUNNABLE = (ServiceCall.Status.PENDING, ServiceCall.Status.RUNNING)
+
 
 @transaction.atomic
 def service_call_begin(*, call_id: int) -> ServiceCall | None:
-    """Mark a pending call running (attempt + 1); return None if it is not pending."""
+    """Mark a call running (attempt + 1); return None if it already finished.
+
+    A RUNNING call is run again: its worker died before applying a result, and the
+    broker redelivered it (at-least-once; the operation gets the same idempotency key).
+    """
     call = ServiceCall.objects.select_for_update().select_related("case").filter(pk=call_id).first()
-    if call is None or call.status != ServiceCall.Status.PENDING:
+    if call is None or call.status not in _RUNNABLE:
         return None
     call.status, call.attempts = ServiceCall.Status.RUNNING, call.attempts + 1
-    call.save(update_fields=["status", "attempts"])
+    call.save(update_fields=["status", "attempts", "updated_at"])
     return call
+
+
+def service_call_sweep(*, older_than: timedelta) -> list[int]:
+    """Return the ids of calls that were never picked up or whose worker vanished."""
+    stale = timezone.now() - older_than
+    return list(
+        ServiceCall.objects.filter(status__in=_RUNNABLE, updated_at__lt=stale)
+        .order_by("updated_at").values_list("pk", flat=True)[:500]
+    )
 
 
 def service_call_execute(*, call: ServiceCall) -> tuple[bool, Any]:

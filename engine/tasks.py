@@ -1,10 +1,17 @@
 """Celery tasks: run service calls outside any transaction, then apply the result."""
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 
-from .services_calls import service_call_apply, service_call_begin, service_call_execute
+from .services_calls import (
+    service_call_apply,
+    service_call_begin,
+    service_call_execute,
+    service_call_sweep,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -18,3 +25,12 @@ def service_call_run_task(call_id: int) -> str:
     ok, value = service_call_execute(call=call)
     service_call_apply(call_id=call_id, ok=ok, value=value)
     return "succeeded" if ok else "failed"
+
+
+@shared_task(name="engine.outbox_sweep")
+def outbox_sweep_task() -> int:
+    """Re-send service calls that were committed but never run (nothing is lost)."""
+    ids = service_call_sweep(older_than=timedelta(seconds=settings.ENGINE_OUTBOX_STALE_SECONDS))
+    for call_id in ids:
+        service_call_run_task.delay(call_id)
+    return len(ids)

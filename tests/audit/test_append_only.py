@@ -81,3 +81,19 @@ def test_system_check_fails_when_a_trigger_is_missing(db):
     assert problems and "audit_no_truncate" in problems[0].msg
     call_command("install_audit_triggers")
     assert triggers.missing(connection) == []
+
+
+def test_checkpoint_detects_a_truncated_chain_tail(case_events):
+    from audit.services import audit_checkpoint
+
+    case, events = case_events
+    checkpoint = audit_checkpoint()
+    assert checkpoint.payload["heads"][f"case:{case.pk}"] == [events[-1].chain_seq, events[-1].hash]
+    assert audit_verify().ok is True
+    with connection.cursor() as cursor:  # drop the last event of the case, as an attacker would
+        cursor.execute("SET session_replication_role = replica")
+        cursor.execute("DELETE FROM audit_auditevent WHERE id = %s", [events[-1].pk])
+        cursor.execute("SET session_replication_role = origin")
+    result = audit_verify()
+    assert result.ok is False and result.chain == f"case:{case.pk}"
+    assert "checkpoint" in result.reason

@@ -37,3 +37,20 @@ def test_service_call_runs_on_worker_and_result_reaches_the_case(users):
     assert case.data["echo_result"]["idempotency_key"] == f"{case.pk}:{call.spiff_task_id}:0"
     actions = set(AuditEvent.objects.filter(case_id=case.pk).values_list("action", flat=True))
     assert {"service.queued", "service.succeeded", "task.created"} <= actions
+
+
+def test_a_call_whose_message_was_lost_is_swept_and_run(users):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from engine.tasks import outbox_sweep_task
+
+    deploy(BPMN_DIR / "service_echo.bpmn", users["analyst"])
+    case, _ = case_start(user=users["requester"], key="service_echo", data={"amount": 1})
+    app.control.purge()  # the broker lost the message (Redis restarted, worker killed ...)
+    ServiceCall.objects.filter(case=case).update(updated_at=timezone.now() - timedelta(hours=1))
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        assert outbox_sweep_task() == 1
+        assert _wait_for(lambda: HumanTask.objects.filter(case=case, bpmn_id="check").exists())
+    assert ServiceCall.objects.get(case=case).status == ServiceCall.Status.SUCCEEDED
