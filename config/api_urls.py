@@ -1,6 +1,7 @@
 from django.urls import path
 
 from audit import apis as audit_apis
+from engine import apis as engine_apis
 from processes import apis as process_apis
 from tasks_app import apis as task_apis
 
@@ -28,6 +29,7 @@ urlpatterns = [
          name="api-task-delegate"),
     path("tasks/<uuid:task_id>/complete/", task_apis.TaskCompleteApi.as_view(),
          name="api-task-complete"),
+    path("incidents/", engine_apis.IncidentListApi.as_view(), name="api-incidents"),
     path("audit/", audit_apis.AuditExportApi.as_view(), name="api-audit"),
     path("audit/verify/", audit_apis.AuditVerifyApi.as_view(), name="api-audit-verify"),
 ]

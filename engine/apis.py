@@ -1,10 +1,16 @@
 """Serializers of engine objects (the case API views live in tasks_app, which shows tasks too)."""
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.views import APIView
+
+from . import selectors
 
 
 class IncidentOutput(serializers.Serializer):
     id = serializers.UUIDField()
+    case = serializers.UUIDField(source="case_id")
     kind = serializers.CharField()
     element = serializers.CharField(source="bpmn_id")
     element_name = serializers.CharField()
@@ -24,3 +30,17 @@ class CaseOutput(serializers.Serializer):
     started_at = serializers.DateTimeField()
     ended_at = serializers.DateTimeField()
     has_incident = serializers.BooleanField()
+
+
+
+class IncidentListApi(APIView):
+    """Open incidents of the cases you may see (`?status=resolved|all`)."""
+
+    @extend_schema(responses={200: IncidentOutput(many=True)})
+    def get(self, request):
+        wanted = request.query_params.get("status", "open")
+        qs = selectors.incident_list_for_user(user=request.user,
+                                              status=None if wanted == "all" else wanted)
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(IncidentOutput(page, many=True).data)

@@ -46,3 +46,13 @@ def case_get(*, user: Any, case_id: UUID | str) -> Case:
 def incident_list_for_case(*, case: Case) -> QuerySet[Incident]:
     """Return a case's incidents, open first."""
     return case.incidents.order_by("status", "-created_at")
+
+
+def incident_list_for_user(*, user: Any, status: str | None = "open") -> QuerySet[Incident]:
+    """Return incidents of the cases the user may see (all of them for process-admins)."""
+    qs = Incident.objects.select_related("case__version__definition")
+    if not user.has_perm("engine.view_incident"):
+        qs = qs.filter(case__in=case_list_for_user(user=user).values("pk"))
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("-created_at")

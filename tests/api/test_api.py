@@ -155,3 +155,26 @@ def test_whole_journey_over_real_http(live_server, users, purchase):
     assert status == 200
     assert final["status"] == "completed" and final["data"]["amount"] == 900
     assert call("GET", "/api/v1/cases/", None)[0] == 401
+
+
+def test_failed_condition_becomes_an_incident_shown_by_case_and_incident_apis(users):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    xml = (EXAMPLES / "purchase_request.bpmn").read_bytes().replace(
+        b"approved == True</bpmn:conditionExpression>",
+        b"approved == missing_variable</bpmn:conditionExpression>", 1)
+    analyst = client_for(users["analyst"])
+    assert analyst.post("/api/v1/processes/", {"file": SimpleUploadedFile("p.bpmn", xml)},
+                        format="multipart").status_code == 201
+    case_id = start(client_for(users["requester"])).json()["id"]
+    manager = client_for(users["manager1"])
+    task = manager.get("/api/v1/tasks/").json()["results"][0]
+    assert manager.post(f"/api/v1/tasks/{task['id']}/complete/", {"data": {"approved": True}},
+                        format="json").status_code == 200
+    case = client_for(users["requester"]).get(f"/api/v1/cases/{case_id}/").json()
+    assert case["has_incident"] is True and case["status"] == "running"
+    incident = case["incidents"][0]
+    assert incident["element"] == "gw_manager" and "missing_variable" in incident["message"]
+    listed = client_for(users["requester"]).get("/api/v1/incidents/").json()
+    assert [i["id"] for i in listed["results"]] == [incident["id"]]
+    assert client_for(users["finance"]).get("/api/v1/incidents/").json()["count"] == 0
