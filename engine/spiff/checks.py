@@ -63,7 +63,7 @@ def _event_subprocess_starts(root: etree._Element) -> Iterator[Problem]:
                 yield Problem(
                     f"The {kind} start event '{start.get('id')}' of event sub-process "
                     f"'{sub.get('id')}' is not supported: SpiffWorkflow would start the "
-                    "sub-process at once instead of waiting for the event. Use a "
+                    "sub-process at once instead of waiting for the event. Use an "
                     f"{kind} boundary event on the activity that raises it instead.",
                     start.sourceline, start.get("id"),
                 )
