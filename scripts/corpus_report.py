@@ -19,8 +19,15 @@ def main() -> int:
     target = ROOT / "docs" / "corpus-report.md"
     target.parent.mkdir(exist_ok=True)
     env = {**os.environ, "CORPUS_REPORT": str(target)}
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-               "tests/processes/test_corpus.py"]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "tests/processes/test_corpus.py",
+    ]
     result = subprocess.run(command, cwd=ROOT, env=env, check=False)
     if result.returncode == 0:
         print(f"wrote {target.relative_to(ROOT)}")

@@ -25,8 +25,11 @@ from .xml import NSMAP, local_name, vendor_children
 # SpiffWorkflow names its own specs 'Start' and 'End'; a diagram element with
 # one of these ids replaces them and the process stops early without an error.
 _RESERVED_IDS = frozenset({"Start", "End"})
-_UNSUPPORTED_EVENT_STARTS = ("errorEventDefinition", "escalationEventDefinition",
-                             "compensateEventDefinition")
+_UNSUPPORTED_EVENT_STARTS = (
+    "errorEventDefinition",
+    "escalationEventDefinition",
+    "compensateEventDefinition",
+)
 
 
 def _by_id(root: etree._Element, element_id: str | None) -> etree._Element | None:
@@ -49,12 +52,15 @@ def _sequence_flows(root: etree._Element) -> Iterator[Problem]:
             yield Problem(
                 f"The sequence flow from '{source}' to '{target}' has no id; "
                 "SpiffWorkflow would silently drop it. Give it an id.",
-                flow.sourceline, None,
+                flow.sourceline,
+                None,
             )
 
 
 def _event_subprocess_starts(root: etree._Element) -> Iterator[Problem]:
-    for sub in root.xpath(".//bpmn:subProcess[@triggeredByEvent='true']", namespaces=NSMAP):
+    for sub in root.xpath(
+        ".//bpmn:subProcess[@triggeredByEvent='true']", namespaces=NSMAP
+    ):
         for start in sub.iterfind("bpmn:startEvent", NSMAP):
             kinds = [local_name(c) for c in start if isinstance(c.tag, str)]
             bad = [k for k in kinds if k in _UNSUPPORTED_EVENT_STARTS]
@@ -65,7 +71,8 @@ def _event_subprocess_starts(root: etree._Element) -> Iterator[Problem]:
                     f"'{sub.get('id')}' is not supported: SpiffWorkflow would start the "
                     "sub-process at once instead of waiting for the event. Use an "
                     f"{kind} boundary event on the activity that raises it instead.",
-                    start.sourceline, start.get("id"),
+                    start.sourceline,
+                    start.get("id"),
                 )
 
 
@@ -75,7 +82,8 @@ def _reserved_ids(root: etree._Element) -> Iterator[Problem]:
             yield Problem(
                 f"The id '{element.get('id')}' of {_label(element)} is reserved by the "
                 "engine; rename it (e.g. '{0}Event').".format(element.get("id")),
-                element.sourceline, element.get("id"),
+                element.sourceline,
+                element.get("id"),
             )
 
 
@@ -84,7 +92,8 @@ def _data_stores(root: etree._Element) -> Iterator[Problem]:
         yield Problem(
             f"The {_label(store)} is not supported (it has no implementation "
             "here); remove it or replace it with a service task.",
-            store.sourceline, store.get("id"),
+            store.sourceline,
+            store.get("id"),
         )
 
 
@@ -96,7 +105,8 @@ def _compensation(root: etree._Element) -> Iterator[Problem]:
         yield Problem(
             f"Compensation ({_label(event)}) is not supported; model the undo steps "
             "explicitly (e.g. an error boundary event leading to them).",
-            event.sourceline, event.get("id"),
+            event.sourceline,
+            event.get("id"),
         )
 
 
@@ -107,7 +117,8 @@ def _messages(root: etree._Element) -> Iterator[Problem]:
             yield Problem(
                 f"The message {_label(event)} names no message (messageRef); "
                 "it could never be triggered. Choose a message for it.",
-                event.sourceline, event.get("id"),
+                event.sourceline,
+                event.get("id"),
             )
 
 
@@ -118,7 +129,8 @@ def _listeners(root: etree._Element) -> Iterator[Problem]:
             yield Problem(
                 f"The {kind} of {_label(owner)} would not run here (Java listeners are "
                 "not supported); use a script task or a service task instead.",
-                listener.sourceline, owner.get("id"),
+                listener.sourceline,
+                owner.get("id"),
             )
 
 
@@ -144,34 +156,48 @@ def _operations(root: etree._Element, known: Collection[str]) -> Iterator[Proble
             yield Problem(
                 f"The {_label(task)} calls the operation '{name}', which is not "
                 f"registered (known operations: {listed}).",
-                task.sourceline, task.get("id"),
+                task.sourceline,
+                task.get("id"),
             )
 
 
 def _called_processes(root: etree._Element) -> Iterator[Problem]:
-    executable = {p.get("id") for p in root.xpath("bpmn:process[@isExecutable='true']",
-                                                 namespaces=NSMAP)}
+    executable = {
+        p.get("id")
+        for p in root.xpath("bpmn:process[@isExecutable='true']", namespaces=NSMAP)
+    }
     for call in root.iterfind(".//bpmn:callActivity", NSMAP):
         called = (call.get("calledElement") or "").strip()
         if called and called in executable:
             continue
-        why = ("names no process (calledElement)" if not called
-               else f"calls the process '{called}', which is not an executable process "
-               "in this file")
-        yield Problem(f"The {_label(call)} {why}; put the called process in "
-                      "the same file.", call.sourceline, call.get("id"))
+        why = (
+            "names no process (calledElement)"
+            if not called
+            else f"calls the process '{called}', which is not an executable process "
+            "in this file"
+        )
+        yield Problem(
+            f"The {_label(call)} {why}; put the called process in the same file.",
+            call.sourceline,
+            call.get("id"),
+        )
 
 
-def _decisions(root: etree._Element, decision_ids: Collection[str]) -> Iterator[Problem]:
+def _decisions(
+    root: etree._Element, decision_ids: Collection[str]
+) -> Iterator[Problem]:
     for task in root.iterfind(".//bpmn:businessRuleTask", NSMAP):
         ref = task.find("bpmn:extensionElements/spiffworkflow:calledDecisionId", NSMAP)
         name = (ref.text or "").strip() if ref is not None else ""
         if name in decision_ids:
             continue
-        why = (f"uses the decision '{name}', which is in none of the DMN files uploaded "
-               "with it" if name else "names no DMN decision (decisionRef)")
-        yield Problem(f"The {_label(task)} {why}.", task.sourceline,
-                      task.get("id"))
+        why = (
+            f"uses the decision '{name}', which is in none of the DMN files uploaded "
+            "with it"
+            if name
+            else "names no DMN decision (decisionRef)"
+        )
+        yield Problem(f"The {_label(task)} {why}.", task.sourceline, task.get("id"))
 
 
 def _human_tasks(root: etree._Element) -> Iterator[Problem]:
@@ -186,12 +212,16 @@ def _human_tasks(root: etree._Element) -> Iterator[Problem]:
                     yield Problem(
                         f"User task '{meta.name}' has no candidates: put it in a lane or "
                         "set assignee, candidateUsers or candidateGroups.",
-                        element.sourceline, meta.bpmn_id,
+                        element.sourceline,
+                        meta.bpmn_id,
                     )
 
 
 def reference_problems(
-    root: etree._Element, *, known_operations: Collection[str], decision_ids: Collection[str]
+    root: etree._Element,
+    *,
+    known_operations: Collection[str],
+    decision_ids: Collection[str],
 ) -> list[Problem]:
     """Return every operation, process, decision and candidate that does not resolve."""
     return [
@@ -209,10 +239,15 @@ _EXPRESSIONS = (
     ("bpmn:timerEventDefinition/bpmn:timeDate", "Timer"),
     ("bpmn:timerEventDefinition/bpmn:timeCycle", "Timer"),
     ("bpmn:multiInstanceLoopCharacteristics/bpmn:loopCardinality", "Loop cardinality"),
-    ("bpmn:multiInstanceLoopCharacteristics/bpmn:completionCondition", "Completion condition"),
+    (
+        "bpmn:multiInstanceLoopCharacteristics/bpmn:completionCondition",
+        "Completion condition",
+    ),
     ("bpmn:standardLoopCharacteristics/bpmn:loopCondition", "Loop condition"),
-    ("spiffworkflow:serviceTaskOperator/spiffworkflow:parameters/spiffworkflow:parameter",
-     "Parameter"),
+    (
+        "spiffworkflow:serviceTaskOperator/spiffworkflow:parameters/spiffworkflow:parameter",
+        "Parameter",
+    ),
 )
 _SCRIPTS = (
     ("bpmn:scriptTask/bpmn:script", "Script"),
@@ -234,11 +269,16 @@ def _compile_problems(
                 continue
             why = check(text)
             if why:
-                yield Problem(f"{what} of {_label(owner)} ({text.strip()!r}): {why}",
-                              node.sourceline, owner.get("id"))
+                yield Problem(
+                    f"{what} of {_label(owner)} ({text.strip()!r}): {why}",
+                    node.sourceline,
+                    owner.get("id"),
+                )
 
 
-def expression_problems(root: etree._Element, *, skip: Collection[str | None] = ()) -> list[Problem]:
+def expression_problems(
+    root: etree._Element, *, skip: Collection[str | None] = ()
+) -> list[Problem]:
     """Return every condition, timer, script and parameter that does not compile."""
     return list(_compile_problems(root, skip))
 
@@ -246,7 +286,9 @@ def expression_problems(root: etree._Element, *, skip: Collection[str | None] = 
 def dmn_problems(name: str, root: etree._Element) -> list[Problem]:
     """Return every DMN rule cell that is not a Python expression (or comparison)."""
     problems = []
-    for entry in root.xpath("//*[local-name()='inputEntry' or local-name()='outputEntry']"):
+    for entry in root.xpath(
+        "//*[local-name()='inputEntry' or local-name()='outputEntry']"
+    ):
         text_node = entry.xpath("*[local-name()='text']")
         text = (text_node[0].text or "").strip() if text_node else ""
         if not text or text == "-":
@@ -254,14 +296,19 @@ def dmn_problems(name: str, root: etree._Element) -> list[Problem]:
         if check_expression(text) and check_expression(f"x {text}"):
             rule = entry.getparent()
             yield_id = rule.get("id") if rule is not None else None
-            problems.append(Problem(
-                f"{name}: rule cell {text!r} is not a Python expression or comparison "
-                "(FEEL ranges and functions are not supported).",
-                entry.sourceline, yield_id,
-            ))
+            problems.append(
+                Problem(
+                    f"{name}: rule cell {text!r} is not a Python expression or comparison "
+                    "(FEEL ranges and functions are not supported).",
+                    entry.sourceline,
+                    yield_id,
+                )
+            )
     return problems
 
 
 def decision_ids(roots: Collection[etree._Element]) -> set[str]:
     """Return the ids of every decision in the DMN files."""
-    return {d.get("id", "") for r in roots for d in r.xpath("//*[local-name()='decision']")}
+    return {
+        d.get("id", "") for r in roots for d in r.xpath("//*[local-name()='decision']")
+    }

@@ -36,8 +36,17 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 _WORD_OPS = {
-    "and": "&&", "or": "||", "not": "!", "eq": "==", "ne": "!=", "lt": "<", "gt": ">",
-    "le": "<=", "ge": ">=", "div": "/", "mod": "%",
+    "and": "&&",
+    "or": "||",
+    "not": "!",
+    "eq": "==",
+    "ne": "!=",
+    "lt": "<",
+    "gt": ">",
+    "le": "<=",
+    "ge": ">=",
+    "div": "/",
+    "mod": "%",
 }
 _LITERALS = {"true": "True", "false": "False", "null": "None"}
 _RESERVED = {"instanceof", "function"}
@@ -142,7 +151,9 @@ class _Parser:
             if self.take().text == ".":
                 name = self.take()
                 if name.kind != "name":
-                    raise JuelError(f"expected a property name after '.', found {name.text!r}")
+                    raise JuelError(
+                        f"expected a property name after '.', found {name.text!r}"
+                    )
                 value = f"{value}[{name.text!r}]"
             else:
                 key = self.ternary()

@@ -32,12 +32,22 @@ from .xml import BPMN, NSMAP, SPIFF, local_name, vendor_attr, vendor_children
 
 ZEEBE = "http://camunda.org/schema/zeebe/1.0"
 _ISO_DURATION = r"P(?=\d|T)(?:\d+Y)?(?:\d+M)?(?:\d+W)?(?:\d+D)?(?:T(?=\d)(?:\d+H)?(?:\d+M)?(?:\d+(?:[.,]\d+)?S)?)?"
-_ISO_DATE = r"\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
+_ISO_DATE = (
+    r"\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
+)
 _ISO_LITERAL = re.compile(
     rf"^(?:{_ISO_DURATION}|{_ISO_DATE}|R\d*/(?:{_ISO_DURATION}|{_ISO_DATE})"
     rf"(?:/(?:{_ISO_DURATION}|{_ISO_DATE}))?)$"
 )
-_FOREIGN_LANGUAGES = ("feel", "xpath", "javascript", "groovy", "ecmascript", "js", "ruby")
+_FOREIGN_LANGUAGES = (
+    "feel",
+    "xpath",
+    "javascript",
+    "groovy",
+    "ecmascript",
+    "js",
+    "ruby",
+)
 _PYTHON_SCRIPTS = ("", "python", "text/x-python", "py")
 
 
@@ -46,7 +56,9 @@ def owner_of(element: etree._Element) -> etree._Element:
     node: etree._Element | None = element.getparent()
     while node is not None and (
         not node.get("id")
-        or local_name(node).endswith(("EventDefinition", "Characteristics", "Expression"))
+        or local_name(node).endswith(
+            ("EventDefinition", "Characteristics", "Expression")
+        )
     ):
         node = node.getparent()
     return node if node is not None else element
@@ -72,19 +84,31 @@ def _language(expr: etree._Element) -> str:
     return (expr.get("language") or "").strip().lower()
 
 
-def _translate(expr: etree._Element, what: str, *, timer: bool = False) -> Problem | None:
+def _translate(
+    expr: etree._Element, what: str, *, timer: bool = False
+) -> Problem | None:
     """Rewrite one expression element's text to Python, or say why it cannot be."""
     text = (expr.text or "").strip()
     if not text:
         return None
     language = _language(expr)
     if text.startswith("=") or "feel" in language:
-        return _problem(expr, what, text, "is FEEL, which Laneway does not run; "
-                        "write it as a Python or JUEL (${...}) expression.")
+        return _problem(
+            expr,
+            what,
+            text,
+            "is FEEL, which Laneway does not run; "
+            "write it as a Python or JUEL (${...}) expression.",
+        )
     foreign = [name for name in _FOREIGN_LANGUAGES if name in language]
     if foreign:
-        return _problem(expr, what, text, f"uses the expression language {language!r}, "
-                        "which Laneway does not run; write it in Python or JUEL (${...}).")
+        return _problem(
+            expr,
+            what,
+            text,
+            f"uses the expression language {language!r}, "
+            "which Laneway does not run; write it in Python or JUEL (${...}).",
+        )
     if is_juel(text):
         try:
             expr.text = juel_to_python(text)
@@ -104,10 +128,21 @@ def _expressions(root: etree._Element) -> Iterator[Problem]:
         ("bpmn:timerEventDefinition/bpmn:timeDuration", "Timer", True),
         ("bpmn:timerEventDefinition/bpmn:timeDate", "Timer", True),
         ("bpmn:timerEventDefinition/bpmn:timeCycle", "Timer", True),
-        ("bpmn:multiInstanceLoopCharacteristics/bpmn:loopCardinality", "Loop cardinality", False),
-        ("bpmn:multiInstanceLoopCharacteristics/bpmn:completionCondition",
-         "Completion condition", False),
-        ("bpmn:standardLoopCharacteristics/bpmn:loopCondition", "Loop condition", False),
+        (
+            "bpmn:multiInstanceLoopCharacteristics/bpmn:loopCardinality",
+            "Loop cardinality",
+            False,
+        ),
+        (
+            "bpmn:multiInstanceLoopCharacteristics/bpmn:completionCondition",
+            "Completion condition",
+            False,
+        ),
+        (
+            "bpmn:standardLoopCharacteristics/bpmn:loopCondition",
+            "Loop condition",
+            False,
+        ),
     )
     for path, what, timer in paths:
         for expr in root.iterfind(f".//{path}", NSMAP):
@@ -123,13 +158,15 @@ def _scripts(root: etree._Element) -> Iterator[Problem]:
             yield Problem(
                 f"Script of {describe(task)} is written in {fmt!r}; Laneway runs Python "
                 "scripts only: rewrite it in Python.",
-                task.sourceline, task.get("id"),
+                task.sourceline,
+                task.get("id"),
             )
         elif vendor_attr(task, "resource"):
             yield Problem(
                 f"Script of {describe(task)} is an external resource; paste the Python "
                 "script into the diagram instead.",
-                task.sourceline, task.get("id"),
+                task.sourceline,
+                task.get("id"),
             )
 
 
@@ -152,10 +189,14 @@ def _vendor_operation(task: etree._Element) -> str:
         value = vendor_attr(task, attr)
         if value:
             return _unwrap(value)
-    for connector in vendor_children(task, "bpmn:extensionElements/x:connector/x:connectorId"):
+    for connector in vendor_children(
+        task, "bpmn:extensionElements/x:connector/x:connectorId"
+    ):
         if (connector.text or "").strip():
             return connector.text.strip()
-    for definition in task.iterfind(f"bpmn:extensionElements/{{{ZEEBE}}}taskDefinition", NSMAP):
+    for definition in task.iterfind(
+        f"bpmn:extensionElements/{{{ZEEBE}}}taskDefinition", NSMAP
+    ):
         if definition.get("type"):
             return _unwrap(definition.get("type", ""))
     return ""
@@ -168,8 +209,12 @@ def _parameter_value(param: etree._Element) -> str | None:
     return juel_to_python(text) if is_juel(text) else repr(text)
 
 
-def _operator_parameters(task: etree._Element, operator: etree._Element) -> Iterator[Problem]:
-    params = vendor_children(task, "bpmn:extensionElements/x:inputOutput/x:inputParameter")
+def _operator_parameters(
+    task: etree._Element, operator: etree._Element
+) -> Iterator[Problem]:
+    params = vendor_children(
+        task, "bpmn:extensionElements/x:inputOutput/x:inputParameter"
+    )
     if not params:
         return
     holder = etree.SubElement(operator, f"{{{SPIFF}}}parameters")
@@ -178,20 +223,31 @@ def _operator_parameters(task: etree._Element, operator: etree._Element) -> Iter
         try:
             value = _parameter_value(param)
         except JuelError as exc:
-            yield _problem(param, f"Input parameter '{name}'", (param.text or "").strip(),
-                           f"cannot be translated from JUEL: {exc}.")
+            yield _problem(
+                param,
+                f"Input parameter '{name}'",
+                (param.text or "").strip(),
+                f"cannot be translated from JUEL: {exc}.",
+            )
             continue
         if value is None:
-            yield Problem(f"Input parameter '{name}' of {describe(task)} is a map, list or "
-                          "script; only text and ${...} values are supported.",
-                          param.sourceline, task.get("id"))
+            yield Problem(
+                f"Input parameter '{name}' of {describe(task)} is a map, list or "
+                "script; only text and ${...} values are supported.",
+                param.sourceline,
+                task.get("id"),
+            )
             continue
-        etree.SubElement(holder, f"{{{SPIFF}}}parameter", id=name, type="any", value=value)
+        etree.SubElement(
+            holder, f"{{{SPIFF}}}parameter", id=name, type="any", value=value
+        )
 
 
 def _service_tasks(root: etree._Element) -> Iterator[Problem]:
     for task in root.iterfind(".//bpmn:serviceTask", NSMAP):
-        existing = task.find("bpmn:extensionElements/spiffworkflow:serviceTaskOperator", NSMAP)
+        existing = task.find(
+            "bpmn:extensionElements/spiffworkflow:serviceTaskOperator", NSMAP
+        )
         if existing is not None:
             if not existing.get("resultVariable"):
                 existing.set("resultVariable", f"{task.get('id')}_result")
@@ -201,13 +257,16 @@ def _service_tasks(root: etree._Element) -> Iterator[Problem]:
             yield Problem(
                 f"The {describe(task)} names no operation: set the external topic, "
                 "or add a spiffworkflow:serviceTaskOperator.",
-                task.sourceline, task.get("id"),
+                task.sourceline,
+                task.get("id"),
             )
             continue
         result = vendor_attr(task, "resultVariable") or f"{task.get('id')}_result"
         operator = etree.SubElement(
-            _extension_elements(task), f"{{{SPIFF}}}serviceTaskOperator",
-            id=name, resultVariable=result,
+            _extension_elements(task),
+            f"{{{SPIFF}}}serviceTaskOperator",
+            id=name,
+            resultVariable=result,
         )
         yield from _operator_parameters(task, operator)
 
@@ -215,7 +274,9 @@ def _service_tasks(root: etree._Element) -> Iterator[Problem]:
 def _decisions(root: etree._Element) -> None:
     for task in root.iterfind(".//bpmn:businessRuleTask", NSMAP):
         ref = vendor_attr(task, "decisionRef")
-        spiff = task.find("bpmn:extensionElements/spiffworkflow:calledDecisionId", NSMAP)
+        spiff = task.find(
+            "bpmn:extensionElements/spiffworkflow:calledDecisionId", NSMAP
+        )
         if ref and spiff is None:
             called = etree.SubElement(
                 _extension_elements(task), f"{{{SPIFF}}}calledDecisionId"
@@ -233,7 +294,8 @@ def _multi_instance(root: etree._Element) -> Iterator[Problem]:
             yield Problem(
                 f"Multi-instance collection {collection!r} of {describe(owner_of(loop))} "
                 "must name one variable holding a list.",
-                loop.sourceline, owner_of(loop).get("id"),
+                loop.sourceline,
+                owner_of(loop).get("id"),
             )
             continue
         ref = etree.Element(f"{{{BPMN}}}loopDataInputRef")

@@ -30,13 +30,23 @@ from .xml import BPMN, DMN_NAMESPACES, NSMAP, XmlRejected, local_name, parse_xml
 # TypeError from NodeParser.raise_validation_exception, NotImplementedError for
 # unsupported catch events). They are translated into Problems at this edge.
 _SPIFF_PARSE_ERRORS = (
-    SpiffWorkflowException, ValueError, KeyError, AttributeError, TypeError,
-    NotImplementedError, IndexError, etree.XPathError,
+    SpiffWorkflowException,
+    ValueError,
+    KeyError,
+    AttributeError,
+    TypeError,
+    NotImplementedError,
+    IndexError,
+    etree.XPathError,
 )
 # SpiffWorkflow errors that only repeat a problem checks.py reports better.
-_REPEATED = ("has no implementation", "was not found. Did you mean",
-             "No DMN Diagram available", "A Service Task must have an operator",
-             "Cannot resolve data")
+_REPEATED = (
+    "has no implementation",
+    "was not found. Did you mean",
+    "No DMN Diagram available",
+    "A Service Task must have an operator",
+    "Cannot resolve data",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,9 +112,12 @@ def _dmn_roots(
 def _spiff_problem(root: etree._Element, exc: Exception) -> Problem:
     element_id = getattr(exc, "id", None) or None
     line = getattr(exc, "line_number", None) or checks.line_of(root, element_id)
-    message = str(exc).split("\n")[0] if isinstance(exc, ValidationException) else str(exc)
-    return Problem(message.strip() or type(exc).__name__, int(line) if line else None,
-                   element_id)
+    message = (
+        str(exc).split("\n")[0] if isinstance(exc, ValidationException) else str(exc)
+    )
+    return Problem(
+        message.strip() or type(exc).__name__, int(line) if line else None, element_id
+    )
 
 
 def _build_parser(
@@ -136,7 +149,9 @@ def _compile_all(
 
 
 def _spiff_compile(
-    root: etree._Element, filename: str, dmn: list[tuple[str, etree._Element]],
+    root: etree._Element,
+    filename: str,
+    dmn: list[tuple[str, etree._Element]],
     problems: list[Problem],
 ) -> list[CompiledProcess]:
     try:
@@ -150,19 +165,23 @@ def _spiff_compile(
 def _without_repeats(ours: list[Problem], spiff: list[Problem]) -> list[Problem]:
     seen = {p.element_id for p in ours if p.element_id}
     return [
-        p for p in spiff
+        p
+        for p in spiff
         if not (p.element_id and p.element_id in seen)
         and not (ours and any(text in p.message for text in _REPEATED))
     ]
 
 
 def _own_checks(
-    root: etree._Element, dmn: list[tuple[str, etree._Element]],
-    known_operations: Collection[str], translated: list[Problem],
+    root: etree._Element,
+    dmn: list[tuple[str, etree._Element]],
+    known_operations: Collection[str],
+    translated: list[Problem],
 ) -> list[Problem]:
     found = checks.structure_problems(root)
     found += checks.reference_problems(
-        root, known_operations=known_operations,
+        root,
+        known_operations=known_operations,
         decision_ids=checks.decision_ids([r for _, r in dmn]),
     )
     skip = {p.element_id for p in translated}
@@ -170,10 +189,13 @@ def _own_checks(
     for name, dmn_root in dmn:
         found += checks.dmn_problems(name, dmn_root)
     if not root.xpath("bpmn:process[@isExecutable='true']", namespaces=NSMAP):
-        found.append(Problem(
-            "The file has no executable process: tick 'Executable' on the process "
-            "(isExecutable=\"true\").", root.sourceline,
-        ))
+        found.append(
+            Problem(
+                "The file has no executable process: tick 'Executable' on the process "
+                '(isExecutable="true").',
+                root.sourceline,
+            )
+        )
     return found
 
 
@@ -183,8 +205,11 @@ def _ordered(problems: Iterable[Problem]) -> list[Problem]:
 
 
 def bundle_compile(
-    bpmn: bytes, *, filename: str = "diagram.bpmn",
-    dmn_files: Sequence[tuple[str, bytes]] = (), known_operations: Collection[str],
+    bpmn: bytes,
+    *,
+    filename: str = "diagram.bpmn",
+    dmn_files: Sequence[tuple[str, bytes]] = (),
+    known_operations: Collection[str],
 ) -> CompiledBundle:
     """Validate and normalize a BPMN file (+ DMN files); return its processes and XML.
 
@@ -202,8 +227,12 @@ def bundle_compile(
     dmn = _dmn_roots(dmn_files, problems)
     schema = _xsd_problems(root)
     translated = normalize(root)
-    ours = [*problems, *schema, *translated,
-            *_own_checks(root, dmn, known_operations, translated)]
+    ours = [
+        *problems,
+        *schema,
+        *translated,
+        *_own_checks(root, dmn, known_operations, translated),
+    ]
     spiff: list[Problem] = []
     compiled = [] if schema else _spiff_compile(root, filename, dmn, spiff)
     problems = _ordered([*ours, *_without_repeats(ours, spiff)])
@@ -230,8 +259,12 @@ def compile_bundle(
         BpmnParseError: with every problem found, each located where possible.
     """
     if validate:
-        bundle = bundle_compile(bpmn, filename=filename, dmn_files=dmn_files,
-                                known_operations=known_operations)
+        bundle = bundle_compile(
+            bpmn,
+            filename=filename,
+            dmn_files=dmn_files,
+            known_operations=known_operations,
+        )
         return list(bundle.processes)
     try:
         root = _read_root(bpmn)

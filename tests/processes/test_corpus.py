@@ -52,13 +52,23 @@ EXPECTED_ROUTES = {
     "spiff/arena-lanes.bpmn": ["initiator_one", "finance_approval", "initiator_two"],
     "spiff/Testing_Lanes.bpmn": ["Activity_1juhlgx", "Activity_0dujxh3"],
 }
+# JUEL conditions evaluated at run time: the approved branch's service call is queued.
+EXPECTED_SERVICE_CALLS = {
+    "camunda/TwitterDemoProcess.bpmn": (
+        "service_task_publish_on_twitter",
+        "tweetAdapter",
+    ),
+}
 RESULTS: dict[str, dict] = {}
 
 
 def _corpus_files() -> list[str]:
     if not CORPUS.is_dir():
-        pytest.fail(f"The shared corpus is missing: expected it at {CORPUS} "
-                    "(shared/ beside the repository).", pytrace=False)
+        pytest.fail(
+            f"The shared corpus is missing: expected it at {CORPUS} "
+            "(shared/ beside the repository).",
+            pytrace=False,
+        )
     return sorted(str(p.relative_to(CORPUS)) for p in CORPUS.rglob("*.bpmn"))
 
 
@@ -68,7 +78,9 @@ def _dmn_for(path: Path) -> list[tuple[str, bytes]]:
     refs |= set(re.findall(r"calledDecisionId>\s*([^<\s]+)\s*<", text))
     riders = []
     for dmn in sorted(path.parent.glob("*.dmn")):
-        ids = set(re.findall(r'<(?:\w+:)?decision\b[^>]*\bid="([^"]+)"', dmn.read_text()))
+        ids = set(
+            re.findall(r'<(?:\w+:)?decision\b[^>]*\bid="([^"]+)"', dmn.read_text())
+        )
         if ids & refs:
             riders.append((dmn.name, dmn.read_bytes()))
     return riders
@@ -122,7 +134,9 @@ def _condition_values(xml: bytes) -> dict[str, object]:
                 values[node.id] = True
     for ref in root.iterfind(".//bpmn:loopDataInputRef", BPMN_NS):
         values[(ref.text or "").strip()] = ["first", "second"]
-    return {k: v for k, v in values.items() if v is not None and k not in ("True", "False")}
+    return {
+        k: v for k, v in values.items() if v is not None and k not in ("True", "False")
+    }
 
 
 def _satisfy(op: ast.cmpop, value: object) -> object:
@@ -163,13 +177,20 @@ def _drive(version: ProcessVersion, actor, defaults: dict) -> tuple[str, list[st
     from engine.spec_cache import spec_for
 
     process = spec_for(version)
-    start_fields = [asdict(f) for f in process.meta.start.form] if process.meta.start else []
-    case, _ = case_start(user=actor, key=version.definition.key,
-                         data=_form_data(start_fields, defaults))
+    start_fields = (
+        [asdict(f) for f in process.meta.start.form] if process.meta.start else []
+    )
+    case, _ = case_start(
+        user=actor, key=version.definition.key, data=_form_data(start_fields, defaults)
+    )
     route: list[str] = []
     for _ in range(40):
         case.refresh_from_db()
-        task = HumanTask.objects.filter(case=case, status="open").order_by("created_at").first()
+        task = (
+            HumanTask.objects.filter(case=case, status="open")
+            .order_by("created_at")
+            .first()
+        )
         if case.status != Case.Status.RUNNING or task is None:
             break
         user = task.assignee or actor
@@ -180,32 +201,43 @@ def _drive(version: ProcessVersion, actor, defaults: dict) -> tuple[str, list[st
         return "completed", route
     if case.has_incident:
         return "stopped: incident", route
-    if ServiceCall.objects.filter(case=case).exists():
+    call = ServiceCall.objects.filter(case=case).order_by("-created_at").first()
+    if call is not None:
+        route.append(f"{call.bpmn_id} [{call.operation}]")
         return "waiting: service call (no worker in this test)", route
     return "waiting: timer or message", route
 
 
 @pytest.fixture
 def actor(db):
-    return get_user_model().objects.create_superuser("corpus", "corpus@example.com", "pw")
+    return get_user_model().objects.create_superuser(
+        "corpus", "corpus@example.com", "pw"
+    )
 
 
 def _assert_no_silent_trap(xml: bytes) -> None:
     root = etree.fromstring(xml)
-    assert not [f for f in root.iterfind(".//bpmn:sequenceFlow", BPMN_NS) if not f.get("id")]
-    starts = root.xpath(".//bpmn:subProcess[@triggeredByEvent='true']/bpmn:startEvent"
-                        "[bpmn:errorEventDefinition or bpmn:escalationEventDefinition]",
-                        namespaces=BPMN_NS)
+    assert not [
+        f for f in root.iterfind(".//bpmn:sequenceFlow", BPMN_NS) if not f.get("id")
+    ]
+    starts = root.xpath(
+        ".//bpmn:subProcess[@triggeredByEvent='true']/bpmn:startEvent"
+        "[bpmn:errorEventDefinition or bpmn:escalationEventDefinition]",
+        namespaces=BPMN_NS,
+    )
     assert starts == []
 
 
 def _deploy(rel: str, actor, settings) -> tuple[list, list]:
     path = CORPUS / rel
     data = path.read_bytes()
-    settings.ENGINE_SERVICE_OPERATIONS = {name: "corpus.stub" for name in service_operations(data)}
+    settings.ENGINE_SERVICE_OPERATIONS = {
+        name: "corpus.stub" for name in service_operations(data)
+    }
     try:
-        deployed = version_upload(user=actor, bpmn=data, filename=path.name,
-                                  dmn_files=_dmn_for(path))
+        deployed = version_upload(
+            user=actor, bpmn=data, filename=path.name, dmn_files=_dmn_for(path)
+        )
     except BpmnInvalid as exc:
         return [], exc.details["errors"]
     return deployed, []
@@ -225,8 +257,11 @@ def test_corpus_file_deploys_or_is_rejected_with_located_problems(rel, actor, se
                 assert problem["line"], problem
         if rel in SILENT_TRAPS:
             assert any(SILENT_TRAPS[rel] in p["message"] for p in errors), errors
-        RESULTS[rel] = {"outcome": "rejected", "errors": errors,
-                        "reasons": sorted({_reason(p["message"]) for p in errors})}
+        RESULTS[rel] = {
+            "outcome": "rejected",
+            "errors": errors,
+            "reasons": sorted({_reason(p["message"]) for p in errors}),
+        }
         return
     assert rel not in SILENT_TRAPS, f"{rel} deployed although it is a silent trap"
     runs = []
@@ -242,6 +277,9 @@ def test_corpus_file_deploys_or_is_rejected_with_located_problems(rel, actor, se
     if rel in EXPECTED_ROUTES:
         assert runs[0]["outcome"] == "completed"
         assert runs[0]["route"] == EXPECTED_ROUTES[rel]
+    if EXPECTED_SERVICE_CALLS.get(rel):
+        bpmn_id, operation = EXPECTED_SERVICE_CALLS[rel]
+        assert runs[0]["route"][-1] == f"{bpmn_id} [{operation}]", runs
     RESULTS[rel] = {"outcome": "deployed", "runs": runs}
 
 
@@ -254,8 +292,11 @@ def test_every_silent_trap_of_raw_spiffworkflow_is_rejected():
 def _report() -> str:
     deployed = {k: v for k, v in RESULTS.items() if v["outcome"] == "deployed"}
     rejected = {k: v for k, v in RESULTS.items() if v["outcome"] == "rejected"}
-    completed = [k for k, v in deployed.items()
-                 if any(r["outcome"] == "completed" for r in v["runs"])]
+    completed = [
+        k
+        for k, v in deployed.items()
+        if any(r["outcome"] == "completed" for r in v["runs"])
+    ]
     reasons = Counter(r for v in rejected.values() for r in v["reasons"])
     lines = [
         "# Corpus report",
@@ -287,14 +328,15 @@ def _report() -> str:
     for rel, result in sorted(RESULTS.items()):
         if result["outcome"] == "deployed":
             detail = "; ".join(
-                f"`{r['key']}`: {r['outcome']}" + (f" via {' → '.join(r['route'])}"
-                                                  if r["route"] else "")
-                for r in result["runs"])
+                f"`{r['key']}`: {r['outcome']}"
+                + (f" via {' → '.join(r['route'])}" if r["route"] else "")
+                for r in result["runs"]
+            )
         else:
             first = result["errors"][0]
             where = f"line {first['line']}: " if first["line"] else ""
             more = len(result["errors"]) - 1
-            detail = (f"{where}{first['message']}" + (f" (+{more} more)" if more else ""))
+            detail = f"{where}{first['message']}" + (f" (+{more} more)" if more else "")
             detail = detail.replace("|", "\\|").replace("\n", " ")
         lines.append(f"| `{rel}` | {result['outcome']} | {detail} |")
     return "\n".join(lines) + "\n"

@@ -27,8 +27,13 @@ TAIL = """  </bpmn:process>
 """
 
 
-def approval(condition_yes="${approved}", condition_no="${!approved}", timer="PT72H",
-             extra="", flow_id=' id="to_review"'):
+def approval(
+    condition_yes="${approved}",
+    condition_no="${!approved}",
+    timer="PT72H",
+    extra="",
+    flow_id=' id="to_review"',
+):
     """A Camunda-style approval; the line of each part is fixed (see LINES)."""
     body = f"""    <bpmn:startEvent id="start" />
     <bpmn:sequenceFlow{flow_id} sourceRef="start" targetRef="review" />
@@ -69,7 +74,9 @@ def _rejected(users, data, filename="diagram.bpmn", **kwargs):
 
 
 def test_the_well_formed_approval_deploys_with_juel_translated_and_timer_quoted(users):
-    [deployed] = version_upload(user=users["analyst"], bpmn=approval(), filename="a.bpmn")
+    [deployed] = version_upload(
+        user=users["analyst"], bpmn=approval(), filename="a.bpmn"
+    )
     version = deployed.version
     assert bytes(version.original_xml) == approval()
     normalized = etree.fromstring(bytes(version.normalized_xml))
@@ -89,8 +96,13 @@ def test_xxe_external_entity_is_rejected_without_reading_the_file(users, tmp_pat
   <bpmn:process id="p" name="&xxe;" isExecutable="true"/>
 </bpmn:definitions>""".encode()
     errors = _rejected(users, data)
-    assert errors == [{"message": "DOCTYPE declarations (DTDs and entities) are not allowed.",
-                       "line": 2, "element_id": None}]
+    assert errors == [
+        {
+            "message": "DOCTYPE declarations (DTDs and entities) are not allowed.",
+            "line": 2,
+            "element_id": None,
+        }
+    ]
     assert "TOP-SECRET" not in str(errors)
 
 
@@ -111,7 +123,8 @@ def test_external_dtd_over_the_network_is_rejected(users):
 
 def test_billion_laughs_is_rejected_quickly(users):
     entities = ['<!ENTITY l0 "ha">'] + [
-        f'<!ENTITY l{i} "{"&l" + str(i - 1) + ";" * 1}' + f'{("&l" + str(i - 1) + ";") * 9}">'
+        f'<!ENTITY l{i} "{"&l" + str(i - 1) + ";" * 1}'
+        + f'{("&l" + str(i - 1) + ";") * 9}">'
         for i in range(1, 10)
     ]
     data = (
@@ -122,7 +135,9 @@ def test_billion_laughs_is_rejected_quickly(users):
     started = time.monotonic()
     errors = _rejected(users, data)
     assert time.monotonic() - started < 2
-    assert "DOCTYPE" in errors[0]["message"] or "not well-formed" in errors[0]["message"]
+    assert (
+        "DOCTYPE" in errors[0]["message"] or "not well-formed" in errors[0]["message"]
+    )
 
 
 def test_file_over_the_size_limit_is_rejected_before_parsing(users, settings):
@@ -139,17 +154,27 @@ def test_deeply_nested_xml_is_rejected(users):
     assert errors[0]["message"].startswith("The file is not well-formed XML")
 
 
-@pytest.mark.parametrize("data", [b"", b"   ", b"%PDF-1.4 binary", b"<bpmn:definitions"])
+@pytest.mark.parametrize(
+    "data", [b"", b"   ", b"%PDF-1.4 binary", b"<bpmn:definitions"]
+)
 def test_non_xml_is_rejected_with_a_located_message(users, data):
     errors = _rejected(users, data)
     assert len(errors) == 1
-    assert "empty" in errors[0]["message"] or "not well-formed XML" in errors[0]["message"]
+    assert (
+        "empty" in errors[0]["message"] or "not well-formed XML" in errors[0]["message"]
+    )
 
 
 def test_xml_that_is_not_bpmn_is_rejected(users):
     errors = _rejected(users, b'<?xml version="1.0"?>\n<html><body/></html>')
-    assert errors == [{"message": "Not a BPMN 2.0 file: the root element is <html>, "
-                                  "expected <bpmn:definitions>.", "line": 2, "element_id": None}]
+    assert errors == [
+        {
+            "message": "Not a BPMN 2.0 file: the root element is <html>, "
+            "expected <bpmn:definitions>.",
+            "line": 2,
+            "element_id": None,
+        }
+    ]
 
 
 def test_bpmn_without_executable_process_is_rejected(users):
@@ -163,11 +188,14 @@ def test_bpmn_without_executable_process_is_rejected(users):
 
 def test_juel_method_call_is_rejected_naming_flow_expression_and_line(users):
     errors = _rejected(users, approval(condition_yes='${customer.prop("age") > 21}'))
-    assert errors == [{
-        "message": "Condition of sequence flow 'yes': '${customer.prop(\"age\") > 21}' "
-                   "cannot be translated from JUEL: method calls are not supported.",
-        "line": LINES["yes"], "element_id": "yes",
-    }]
+    assert errors == [
+        {
+            "message": "Condition of sequence flow 'yes': '${customer.prop(\"age\") > 21}' "
+            "cannot be translated from JUEL: method calls are not supported.",
+            "line": LINES["yes"],
+            "element_id": "yes",
+        }
+    ]
 
 
 def test_feel_condition_is_rejected_naming_flow_and_line(users):
@@ -178,10 +206,14 @@ def test_feel_condition_is_rejected_naming_flow_and_line(users):
 
 
 def test_all_problems_are_reported_at_once_in_line_order(users):
-    data = approval(condition_yes="${a.b()}", condition_no="approved ==", timer="${x +}")
+    data = approval(
+        condition_yes="${a.b()}", condition_no="approved ==", timer="${x +}"
+    )
     errors = _rejected(users, data)
     assert [(e["line"], e["element_id"]) for e in errors] == [
-        (LINES["timer"], "late"), (LINES["yes"], "yes"), (LINES["no"], "no"),
+        (LINES["timer"], "late"),
+        (LINES["yes"], "yes"),
+        (LINES["no"], "no"),
     ]
     assert "SyntaxError" in errors[2]["message"] or "invalid" in errors[2]["message"]
 
@@ -190,8 +222,9 @@ def test_sequence_flow_without_id_is_rejected_naming_source_and_target(users):
     errors = _rejected(users, approval(flow_id=""))
     assert errors[0] == {
         "message": "The sequence flow from 'start' to 'review' has no id; SpiffWorkflow "
-                   "would silently drop it. Give it an id.",
-        "line": LINES["to_review"], "element_id": None,
+        "would silently drop it. Give it an id.",
+        "line": LINES["to_review"],
+        "element_id": None,
     }
 
 
@@ -203,10 +236,15 @@ def test_error_start_event_of_event_subprocess_is_rejected(users):
     errors = _rejected(users, approval(extra=extra))
     [caught] = [e for e in errors if e["element_id"] == "caught"]
     assert caught["line"] == LINES["extra"] + 1
-    assert "error start event 'caught' of event sub-process 'on_error'" in caught["message"]
+    assert (
+        "error start event 'caught' of event sub-process 'on_error'"
+        in caught["message"]
+    )
 
 
-def test_unregistered_service_operation_is_rejected_and_registered_one_deploys(users, settings):
+def test_unregistered_service_operation_is_rejected_and_registered_one_deploys(
+    users, settings
+):
     extra = """    <bpmn:serviceTask id="notify" camunda:type="external" camunda:topic="send-mail" />
 """
     errors = _rejected(users, approval(extra=extra))
@@ -214,8 +252,9 @@ def test_unregistered_service_operation_is_rejected_and_registered_one_deploys(u
     assert "'send-mail', which is not registered" in errors[0]["message"]
     settings.ENGINE_SERVICE_OPERATIONS = {"send-mail": "tests.operations.send_mail"}
     # The task is unconnected, which SpiffWorkflow accepts; what matters is the operation.
-    [deployed] = version_upload(user=users["analyst"], bpmn=approval(extra=extra),
-                                filename="svc.bpmn")
+    [deployed] = version_upload(
+        user=users["analyst"], bpmn=approval(extra=extra), filename="svc.bpmn"
+    )
     assert b"serviceTaskOperator" in bytes(deployed.version.normalized_xml)
 
 
@@ -234,9 +273,14 @@ def test_missing_called_process_and_decision_are_rejected(users):
 def test_user_task_without_candidates_is_rejected(users):
     data = approval().replace(b' camunda:candidateGroups="Manager"', b"")
     errors = _rejected(users, data)
-    assert errors == [{"message": "User task 'Review' has no candidates: put it in a lane "
-                                  "or set assignee, candidateUsers or candidateGroups.",
-                       "line": 8, "element_id": "review"}]
+    assert errors == [
+        {
+            "message": "User task 'Review' has no candidates: put it in a lane "
+            "or set assignee, candidateUsers or candidateGroups.",
+            "line": 8,
+            "element_id": "review",
+        }
+    ]
 
 
 def test_javascript_script_task_is_rejected(users):
@@ -251,8 +295,9 @@ def test_api_answers_400_bpmn_invalid_with_the_problem_list(users, client):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     upload = SimpleUploadedFile("bad.bpmn", approval(condition_no="=x"))
-    response = client.post("/api/v1/processes/", {"file": upload},
-                           HTTP_ACCEPT="application/json")
+    response = client.post(
+        "/api/v1/processes/", {"file": upload}, HTTP_ACCEPT="application/json"
+    )
     assert response.status_code == 400
     body = response.json()
     assert body["code"] == "bpmn_invalid"
