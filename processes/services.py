@@ -9,7 +9,13 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 
 from audit.services import audit_record
-from engine.spiff import BpmnParseError, CompiledProcess, Problem, compile_bundle
+from engine.spiff import (
+    BpmnParseError,
+    CompiledBundle,
+    CompiledProcess,
+    Problem,
+    bundle_compile,
+)
 
 from .errors import BpmnInvalid, DeployNotAllowed
 from .models import ProcessDefinition, ProcessVersion
@@ -37,6 +43,35 @@ def _invalid(problems: Sequence[Problem], filename: str) -> BpmnInvalid:
     )
 
 
+def known_operations() -> frozenset[str]:
+    """Return the names of the registered service-task operations.
+
+    `ENGINE_SERVICE_OPERATIONS` maps each operation name a diagram may use to
+    the dotted path of the Python callable a worker runs for it; a list of
+    dotted paths registers each path under its own name.
+    """
+    registry = getattr(settings, "ENGINE_SERVICE_OPERATIONS", {})
+    return frozenset(str(name) for name in registry)  # a mapping iterates its names
+
+
+def _bundle_compile(
+    *, bpmn: bytes, filename: str, dmn_files: Sequence[tuple[str, bytes]]
+) -> CompiledBundle:
+    limit = settings.PROCESSES_UPLOAD_MAX_BYTES
+    for name, data in [(filename, bpmn), *dmn_files]:
+        if len(data) > limit:
+            raise _invalid(
+                [Problem(f"{name} is {len(data) // 1024} KiB, larger than the "
+                         f"{limit // 1024} KiB upload limit.")],
+                filename,
+            )
+    try:
+        return bundle_compile(bpmn, filename=filename, dmn_files=dmn_files,
+                              known_operations=known_operations())
+    except BpmnParseError as exc:
+        raise _invalid(exc.problems, filename) from None
+
+
 def bundle_validate(
     *, bpmn: bytes, filename: str, dmn_files: Sequence[tuple[str, bytes]] = ()
 ) -> list[CompiledProcess]:
@@ -45,14 +80,7 @@ def bundle_validate(
     Raises:
         BpmnInvalid: with every problem, located by line and element id.
     """
-    limit = settings.PROCESSES_UPLOAD_MAX_BYTES
-    sizes = [len(bpmn), *(len(data) for _, data in dmn_files)]
-    if max(sizes) > limit:
-        raise _invalid([Problem(f"The file is larger than the {limit // 1024} KiB limit.")], filename)
-    try:
-        return compile_bundle(bpmn, filename=filename, dmn_files=dmn_files)
-    except BpmnParseError as exc:
-        raise _invalid(exc.problems, filename) from None
+    return list(_bundle_compile(bpmn=bpmn, filename=filename, dmn_files=dmn_files).processes)
 
 
 def _ensure_lane_groups(process: CompiledProcess, *, user) -> None:
@@ -69,7 +97,7 @@ def _ensure_lane_groups(process: CompiledProcess, *, user) -> None:
 
 
 def _deploy_one(
-    process: CompiledProcess, *, user, bpmn: bytes, filename: str,
+    process: CompiledProcess, *, user, bpmn: bytes, normalized: bytes, filename: str,
     dmn_files: Sequence[tuple[str, bytes]], checksum: str,
 ) -> DeployedVersion:
     definition, _ = ProcessDefinition.objects.select_for_update().get_or_create(
@@ -80,9 +108,9 @@ def _deploy_one(
         return DeployedVersion(latest, created=False)
     version = ProcessVersion.objects.create(
         definition=definition, number=(latest.number + 1) if latest else 1,
-        name=process.meta.name, filename=filename, original_xml=bpmn, normalized_xml=bpmn,
+        name=process.meta.name, filename=filename, original_xml=bpmn, normalized_xml=normalized,
         dmn_files=[{"name": n, "xml": d.decode()} for n, d in dmn_files],
-        checksum=checksum, normalized_checksum=hashlib.sha256(bpmn).hexdigest(),
+        checksum=checksum, normalized_checksum=_checksum(normalized, dmn_files),
         uploaded_by=user,
     )
     if definition.name != process.meta.name:
@@ -109,11 +137,11 @@ def version_upload(
     """
     if not can_deploy(user):
         raise DeployNotAllowed("Only analysts may upload and deploy processes.")
-    compiled = bundle_validate(bpmn=bpmn, filename=filename, dmn_files=dmn_files)
+    bundle = _bundle_compile(bpmn=bpmn, filename=filename, dmn_files=dmn_files)
     checksum = _checksum(bpmn, dmn_files)
     with transaction.atomic():
         return [
-            _deploy_one(p, user=user, bpmn=bpmn, filename=filename, dmn_files=dmn_files,
-                        checksum=checksum)
-            for p in compiled
+            _deploy_one(p, user=user, bpmn=bpmn, normalized=bundle.normalized_xml,
+                        filename=filename, dmn_files=dmn_files, checksum=checksum)
+            for p in bundle.processes
         ]

@@ -7,7 +7,15 @@ from SpiffWorkflow import version as _spiff_version
 
 from .candidates import Candidates, has_candidates, resolve_candidates
 from .errors import BpmnParseError, SpiffAdapterError, StateCorrupt, TaskNotReady
-from .parsing import CompiledProcess, compile_bundle, compile_process
+from .juel import TRANSLATOR_VERSION, JuelError, juel_to_python
+from .parsing import (
+    CompiledBundle,
+    CompiledProcess,
+    bundle_compile,
+    compile_bundle,
+    compile_process,
+    service_operations,
+)
 from .runtime import (
     workflow_apply_service_result,
     workflow_cancel,
@@ -27,7 +35,7 @@ from .types import (
     TaskFailure,
 )
 
-ADAPTER_VERSION = "1"
+ADAPTER_VERSION = f"2-juel{TRANSLATOR_VERSION}"
 SPIFF_VERSION: str = _spiff_version.__version__
 
 __all__ = [
@@ -35,7 +43,10 @@ __all__ = [
     "AdvanceOutcome",
     "BpmnParseError",
     "Candidates",
+    "CompiledBundle",
     "CompiledProcess",
+    "JuelError",
+    "TRANSLATOR_VERSION",
     "FormField",
     "HumanTaskMeta",
     "ParsedProcess",
@@ -49,12 +60,15 @@ __all__ = [
     "StepRecord",
     "TaskFailure",
     "TaskNotReady",
+    "bundle_compile",
     "check_expression",
     "check_script",
     "compile_bundle",
     "compile_process",
     "has_candidates",
+    "juel_to_python",
     "resolve_candidates",
+    "service_operations",
     "workflow_apply_service_result",
     "workflow_cancel",
     "workflow_complete_user_task",

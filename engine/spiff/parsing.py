@@ -1,8 +1,16 @@
-"""Validate an uploaded BPMN file and build runnable process specs from it."""
+"""Validate an uploaded BPMN file and build runnable process specs from it.
+
+The pipeline (every stage reports all it finds, located by line and element id):
+safe XML read → BPMN 2.0 XSD → normalization to Python/Spiff dialect
+(`normalize.py`) → Laneway's own checks (`checks.py`) → SpiffWorkflow parse.
+SpiffWorkflow's semantic errors carry no line number; it is recovered from the
+element id through lxml's `sourceline`. Normalization works on the parsed tree
+in place, so lines always refer to the uploaded file.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from lxml import etree
@@ -10,14 +18,35 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
-from . import candidates
+from . import checks
 from .errors import BpmnParseError
-from .metadata import process_meta
-from .scripting import check_expression, check_script
+from .metadata import all_human_tasks, process_meta
+from .normalize import normalize, serialize
 from .service_tasks import LanewayParser
-from .metadata import all_human_tasks
 from .types import HumanTaskMeta, ParsedProcess, Problem
 from .xml import BPMN, DMN_NAMESPACES, NSMAP, XmlRejected, local_name, parse_xml
+
+# Exceptions SpiffWorkflow's parser is known to leak besides its own (e.g. a
+# TypeError from NodeParser.raise_validation_exception, NotImplementedError for
+# unsupported catch events). They are translated into Problems at this edge.
+_SPIFF_PARSE_ERRORS = (
+    SpiffWorkflowException,
+    ValueError,
+    KeyError,
+    AttributeError,
+    TypeError,
+    NotImplementedError,
+    IndexError,
+    etree.XPathError,
+)
+# SpiffWorkflow errors that only repeat a problem checks.py reports better.
+_REPEATED = (
+    "has no implementation",
+    "was not found. Did you mean",
+    "No DMN Diagram available",
+    "A Service Task must have an operator",
+    "Cannot resolve data",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,11 +60,12 @@ class CompiledProcess:
     task_meta: Mapping[str, HumanTaskMeta]
 
 
-def _line_of(root: etree._Element, element_id: str | None) -> int | None:
-    if not element_id:
-        return None
-    found = root.xpath("//*[@id=$id]", id=element_id)
-    return found[0].sourceline if found else None
+@dataclass(frozen=True, slots=True)
+class CompiledBundle:
+    """Every executable process of an uploaded file, and the XML that runs them."""
+
+    processes: tuple[CompiledProcess, ...]
+    normalized_xml: bytes
 
 
 def _xsd_problems(root: etree._Element) -> list[Problem]:
@@ -62,67 +92,42 @@ def _read_root(data: bytes) -> etree._Element:
     return root
 
 
-def _dmn_roots(dmn_files: Sequence[tuple[str, bytes]]) -> list[tuple[str, etree._Element]]:
+def _dmn_roots(
+    dmn_files: Sequence[tuple[str, bytes]], problems: list[Problem]
+) -> list[tuple[str, etree._Element]]:
     roots = []
     for name, data in dmn_files:
         try:
             root = parse_xml(data, what="DMN")
         except XmlRejected as exc:
-            raise BpmnParseError([Problem(f"{name}: {exc.problem.message}", exc.problem.line)])
+            problems.append(Problem(f"{name}: {exc.problem.message}", exc.problem.line))
+            continue
         if etree.QName(root).namespace not in DMN_NAMESPACES:
-            raise BpmnParseError([Problem(f"{name}: not a DMN file.", root.sourceline)])
+            problems.append(Problem(f"{name}: not a DMN 1.x file.", root.sourceline))
+            continue
         roots.append((name, root))
     return roots
+
+
+def _spiff_problem(root: etree._Element, exc: Exception) -> Problem:
+    element_id = getattr(exc, "id", None) or None
+    line = getattr(exc, "line_number", None) or checks.line_of(root, element_id)
+    message = (
+        str(exc).split("\n")[0] if isinstance(exc, ValidationException) else str(exc)
+    )
+    return Problem(
+        message.strip() or type(exc).__name__, int(line) if line else None, element_id
+    )
 
 
 def _build_parser(
     root: etree._Element, filename: str, dmn: list[tuple[str, etree._Element]]
 ) -> LanewayParser:
     parser = LanewayParser()
-    parser.add_bpmn_xml(root, filename=filename)
     for name, dmn_root in dmn:
         parser.add_dmn_xml(dmn_root, filename=name)
+    parser.add_bpmn_xml(root, filename=filename)
     return parser
-
-
-def _spiff_problem(root: etree._Element, exc: Exception) -> Problem:
-    element_id = getattr(exc, "id", None) or None
-    line = getattr(exc, "line_number", None) or _line_of(root, element_id)
-    message = str(exc).split("\n")[0] if isinstance(exc, ValidationException) else str(exc)
-    return Problem(message, int(line) if line else None, element_id)
-
-
-def _expression_problems(root: etree._Element) -> Iterable[Problem]:
-    for flow in root.iterfind(".//bpmn:sequenceFlow", NSMAP):
-        cond = flow.find("bpmn:conditionExpression", NSMAP)
-        if cond is not None and (cond.text or "").strip():
-            why = check_expression(cond.text)
-            if why:
-                yield Problem(
-                    f"Condition of flow '{flow.get('id')}' ({cond.text.strip()!r}): {why}",
-                    cond.sourceline,
-                    flow.get("id"),
-                )
-    for task in root.iterfind(".//bpmn:scriptTask", NSMAP):
-        script = task.find("bpmn:script", NSMAP)
-        if script is not None and (script.text or "").strip():
-            why = check_script(script.text)
-            if why:
-                yield Problem(
-                    f"Script of task '{task.get('id')}': {why}", script.sourceline, task.get("id")
-                )
-
-
-def _candidate_problems(root: etree._Element, metas: Iterable[ParsedProcess]) -> Iterable[Problem]:
-    for meta in metas:
-        for task in meta.human_tasks:
-            if not candidates.has_candidates(task):
-                yield Problem(
-                    f"User task '{task.name}' has no candidates: put it in a lane or set "
-                    "assignee, candidateUsers or candidateGroups.",
-                    _line_of(root, task.bpmn_id),
-                    task.bpmn_id,
-                )
 
 
 def _compile_all(
@@ -135,7 +140,7 @@ def _compile_all(
         try:
             spec = parser.get_spec(key)
             subs = parser.get_subprocess_specs(key)
-        except (SpiffWorkflowException, ValueError, KeyError, AttributeError) as exc:
+        except _SPIFF_PARSE_ERRORS as exc:
             problems.append(_spiff_problem(root, exc))
             continue
         meta = process_meta(process_elements[key])
@@ -143,14 +148,73 @@ def _compile_all(
     return compiled
 
 
-def compile_bundle(
+def _spiff_compile(
+    root: etree._Element,
+    filename: str,
+    dmn: list[tuple[str, etree._Element]],
+    problems: list[Problem],
+) -> list[CompiledProcess]:
+    try:
+        parser = _build_parser(root, filename, dmn)
+    except _SPIFF_PARSE_ERRORS as exc:
+        problems.append(_spiff_problem(root, exc))
+        return []
+    return _compile_all(parser, root, problems)
+
+
+def _without_repeats(ours: list[Problem], spiff: list[Problem]) -> list[Problem]:
+    seen = {p.element_id for p in ours if p.element_id}
+    return [
+        p
+        for p in spiff
+        if not (p.element_id and p.element_id in seen)
+        and not (ours and any(text in p.message for text in _REPEATED))
+    ]
+
+
+def _own_checks(
+    root: etree._Element,
+    dmn: list[tuple[str, etree._Element]],
+    known_operations: Collection[str],
+    translated: list[Problem],
+) -> list[Problem]:
+    found = checks.structure_problems(root)
+    found += checks.reference_problems(
+        root,
+        known_operations=known_operations,
+        decision_ids=checks.decision_ids([r for _, r in dmn]),
+    )
+    skip = {p.element_id for p in translated}
+    found += checks.expression_problems(root, skip=skip)
+    for name, dmn_root in dmn:
+        found += checks.dmn_problems(name, dmn_root)
+    if not root.xpath("bpmn:process[@isExecutable='true']", namespaces=NSMAP):
+        found.append(
+            Problem(
+                "The file has no executable process: tick 'Executable' on the process "
+                '(isExecutable="true").',
+                root.sourceline,
+            )
+        )
+    return found
+
+
+def _ordered(problems: Iterable[Problem]) -> list[Problem]:
+    unique = list(dict.fromkeys(problems))
+    return sorted(unique, key=lambda p: (p.line is None, p.line or 0))
+
+
+def bundle_compile(
     bpmn: bytes,
     *,
     filename: str = "diagram.bpmn",
     dmn_files: Sequence[tuple[str, bytes]] = (),
-    validate: bool = True,
-) -> list[CompiledProcess]:
-    """Validate a BPMN file (+ DMN files) and return every executable process in it.
+    known_operations: Collection[str],
+) -> CompiledBundle:
+    """Validate and normalize a BPMN file (+ DMN files); return its processes and XML.
+
+    `known_operations` are the registered service-task operation names; a
+    service task naming any other operation is a problem.
 
     Raises:
         BpmnParseError: with every problem found, each located where possible.
@@ -159,20 +223,57 @@ def compile_bundle(
         root = _read_root(bpmn)
     except XmlRejected as exc:
         raise BpmnParseError([exc.problem]) from None
-    dmn = _dmn_roots(dmn_files)
-    problems = _xsd_problems(root) if validate else []
+    problems: list[Problem] = []
+    dmn = _dmn_roots(dmn_files, problems)
+    schema = _xsd_problems(root)
+    translated = normalize(root)
+    ours = [
+        *problems,
+        *schema,
+        *translated,
+        *_own_checks(root, dmn, known_operations, translated),
+    ]
+    spiff: list[Problem] = []
+    compiled = [] if schema else _spiff_compile(root, filename, dmn, spiff)
+    problems = _ordered([*ours, *_without_repeats(ours, spiff)])
     if problems:
         raise BpmnParseError(problems)
-    try:
-        parser = _build_parser(root, filename, dmn)
-    except (SpiffWorkflowException, ValueError, KeyError) as exc:
-        raise BpmnParseError([_spiff_problem(root, exc)]) from None
-    compiled = _compile_all(parser, root, problems)
+    return CompiledBundle(tuple(compiled), serialize(root))
+
+
+def compile_bundle(
+    bpmn: bytes,
+    *,
+    filename: str = "diagram.bpmn",
+    dmn_files: Sequence[tuple[str, bytes]] = (),
+    validate: bool = True,
+    known_operations: Collection[str] = frozenset(),
+) -> list[CompiledProcess]:
+    """Return every executable process in a BPMN file (+ DMN files).
+
+    With `validate`, run every upload check (`bundle_compile`); an empty
+    `known_operations` means no operation is registered, so any service task is
+    a problem. Without it, only normalize and parse (for stored, checked XML).
+
+    Raises:
+        BpmnParseError: with every problem found, each located where possible.
+    """
     if validate:
-        problems.extend(_expression_problems(root))
-        problems.extend(_candidate_problems(root, (c.meta for c in compiled)))
-        if not compiled and not problems:
-            problems.append(Problem("The file has no executable process (isExecutable=\"true\").", root.sourceline))
+        bundle = bundle_compile(
+            bpmn,
+            filename=filename,
+            dmn_files=dmn_files,
+            known_operations=known_operations,
+        )
+        return list(bundle.processes)
+    try:
+        root = _read_root(bpmn)
+    except XmlRejected as exc:
+        raise BpmnParseError([exc.problem]) from None
+    problems: list[Problem] = []
+    dmn = _dmn_roots(dmn_files, problems)
+    normalize(root)
+    compiled = _spiff_compile(root, filename, dmn, problems)
     if problems:
         raise BpmnParseError(problems)
     return compiled
@@ -190,3 +291,14 @@ def compile_process(
         if process.key == key:
             return process
     raise BpmnParseError([Problem(f"Process '{key}' is not in the stored diagram.")])
+
+
+def service_operations(bpmn: bytes) -> list[str]:
+    """Return the operation names the service tasks of a diagram call (best effort)."""
+    try:
+        root = _read_root(bpmn)
+    except XmlRejected:
+        return []
+    normalize(root)
+    names = root.xpath("//spiffworkflow:serviceTaskOperator/@id", namespaces=NSMAP)
+    return sorted({str(n) for n in names})

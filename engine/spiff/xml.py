@@ -42,10 +42,27 @@ def _parser() -> etree.XMLParser:
     )
 
 
+_DOCTYPE = tuple(b"<!DOCTYPE".decode().encode(enc) for enc in ("utf-8", "utf-16-le", "utf-16-be"))
+_DOCTYPE_REJECTED = "DOCTYPE declarations (DTDs and entities) are not allowed."
+
+
+def _doctype_line(data: bytes) -> int | None:
+    for marker in _DOCTYPE:
+        at = data.find(marker)
+        if at >= 0:
+            newline = "\n".encode("utf-8" if marker == _DOCTYPE[0] else "utf-16-le")
+            return data.count(newline, 0, at) + 1
+    return None
+
+
 def parse_xml(data: bytes, *, what: str = "BPMN") -> etree._Element:
     """Parse untrusted XML safely and return its root, or raise XmlRejected."""
     if not data or not data.strip():
         raise XmlRejected(Problem(f"The {what} file is empty."))
+    # Refused before parsing: a DTD is where entities (XXE, billion laughs) live.
+    doctype = _doctype_line(data)
+    if doctype is not None:
+        raise XmlRejected(Problem(_DOCTYPE_REJECTED, doctype))
     try:
         root = etree.fromstring(data, parser=_parser())
     except etree.XMLSyntaxError as exc:
@@ -53,9 +70,7 @@ def parse_xml(data: bytes, *, what: str = "BPMN") -> etree._Element:
         raise XmlRejected(Problem(f"The file is not well-formed XML: {exc.msg}", line)) from None
     tree = root.getroottree()
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
-        raise XmlRejected(
-            Problem("DOCTYPE declarations (DTDs and entities) are not allowed.", 1)
-        )
+        raise XmlRejected(Problem(_DOCTYPE_REJECTED, 1))
     return root
 
 

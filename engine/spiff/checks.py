@@ -1,0 +1,314 @@
+"""Deploy-time checks SpiffWorkflow does not make (or makes without a line number).
+
+Each check walks the (normalized) lxml tree and yields located Problems. They
+cover the silent-misexecution traps of raw SpiffWorkflow 3.2 (sequence flows
+without id are dropped; error/escalation start events of event sub-processes
+start at once; ids that clash with its internal spec names), and references
+that must resolve before a case can run: operations, called processes, DMN
+decisions, candidates, expressions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+
+from lxml import etree
+
+from . import candidates
+from .metadata import HUMAN_TAGS, human_task_meta, lane_map
+from .normalize import describe as _label
+from .normalize import owner_of
+from .scripting import check_expression, check_script
+from .types import Problem
+from .xml import NSMAP, local_name, vendor_children
+
+# SpiffWorkflow names its own specs 'Start' and 'End'; a diagram element with
+# one of these ids replaces them and the process stops early without an error.
+_RESERVED_IDS = frozenset({"Start", "End"})
+_UNSUPPORTED_EVENT_STARTS = (
+    "errorEventDefinition",
+    "escalationEventDefinition",
+    "compensateEventDefinition",
+)
+
+
+def _by_id(root: etree._Element, element_id: str | None) -> etree._Element | None:
+    if not element_id:
+        return None
+    found = root.xpath("//*[@id=$id]", id=element_id)
+    return found[0] if found else None
+
+
+def line_of(root: etree._Element, element_id: str | None) -> int | None:
+    """Return the source line of the element with this id, or None."""
+    element = _by_id(root, element_id)
+    return element.sourceline if element is not None else None
+
+
+def _sequence_flows(root: etree._Element) -> Iterator[Problem]:
+    for flow in root.iterfind(".//bpmn:sequenceFlow", NSMAP):
+        if not (flow.get("id") or "").strip():
+            source, target = flow.get("sourceRef", "?"), flow.get("targetRef", "?")
+            yield Problem(
+                f"The sequence flow from '{source}' to '{target}' has no id; "
+                "SpiffWorkflow would silently drop it. Give it an id.",
+                flow.sourceline,
+                None,
+            )
+
+
+def _event_subprocess_starts(root: etree._Element) -> Iterator[Problem]:
+    for sub in root.xpath(
+        ".//bpmn:subProcess[@triggeredByEvent='true']", namespaces=NSMAP
+    ):
+        for start in sub.iterfind("bpmn:startEvent", NSMAP):
+            kinds = [local_name(c) for c in start if isinstance(c.tag, str)]
+            bad = [k for k in kinds if k in _UNSUPPORTED_EVENT_STARTS]
+            if bad:
+                kind = bad[0].replace("EventDefinition", "")
+                yield Problem(
+                    f"The {kind} start event '{start.get('id')}' of event sub-process "
+                    f"'{sub.get('id')}' is not supported: SpiffWorkflow would start the "
+                    "sub-process at once instead of waiting for the event. Use an "
+                    f"{kind} boundary event on the activity that raises it instead.",
+                    start.sourceline,
+                    start.get("id"),
+                )
+
+
+def _reserved_ids(root: etree._Element) -> Iterator[Problem]:
+    for element in root.iter():
+        if isinstance(element.tag, str) and element.get("id") in _RESERVED_IDS:
+            yield Problem(
+                f"The id '{element.get('id')}' of {_label(element)} is reserved by the "
+                "engine; rename it (e.g. '{0}Event').".format(element.get("id")),
+                element.sourceline,
+                element.get("id"),
+            )
+
+
+def _data_stores(root: etree._Element) -> Iterator[Problem]:
+    for store in root.iterfind(".//bpmn:dataStoreReference", NSMAP):
+        yield Problem(
+            f"The {_label(store)} is not supported (it has no implementation "
+            "here); remove it or replace it with a service task.",
+            store.sourceline,
+            store.get("id"),
+        )
+
+
+def _compensation(root: etree._Element) -> Iterator[Problem]:
+    for definition in root.iterfind(".//bpmn:compensateEventDefinition", NSMAP):
+        event = definition.getparent()
+        if local_name(event) == "startEvent":
+            continue  # reported with the event sub-process
+        yield Problem(
+            f"Compensation ({_label(event)}) is not supported; model the undo steps "
+            "explicitly (e.g. an error boundary event leading to them).",
+            event.sourceline,
+            event.get("id"),
+        )
+
+
+def _messages(root: etree._Element) -> Iterator[Problem]:
+    for definition in root.iterfind(".//bpmn:messageEventDefinition", NSMAP):
+        if not definition.get("messageRef"):
+            event = definition.getparent()
+            yield Problem(
+                f"The message {_label(event)} names no message (messageRef); "
+                "it could never be triggered. Choose a message for it.",
+                event.sourceline,
+                event.get("id"),
+            )
+
+
+def _listeners(root: etree._Element) -> Iterator[Problem]:
+    for kind in ("executionListener", "taskListener"):
+        for listener in vendor_children(root, f".//x:{kind}"):
+            owner = listener.getparent().getparent()
+            yield Problem(
+                f"The {kind} of {_label(owner)} would not run here (Java listeners are "
+                "not supported); use a script task or a service task instead.",
+                listener.sourceline,
+                owner.get("id"),
+            )
+
+
+def structure_problems(root: etree._Element) -> list[Problem]:
+    """Return the constructs that raw SpiffWorkflow would run wrongly or not at all."""
+    return [
+        *_sequence_flows(root),
+        *_event_subprocess_starts(root),
+        *_reserved_ids(root),
+        *_data_stores(root),
+        *_messages(root),
+        *_compensation(root),
+        *_listeners(root),
+    ]
+
+
+def _operations(root: etree._Element, known: Collection[str]) -> Iterator[Problem]:
+    for operator in root.iterfind(".//spiffworkflow:serviceTaskOperator", NSMAP):
+        task = operator.getparent().getparent()
+        name = operator.get("id", "")
+        if name not in known:
+            listed = ", ".join(sorted(known)) or "none are registered"
+            yield Problem(
+                f"The {_label(task)} calls the operation '{name}', which is not "
+                f"registered (known operations: {listed}).",
+                task.sourceline,
+                task.get("id"),
+            )
+
+
+def _called_processes(root: etree._Element) -> Iterator[Problem]:
+    executable = {
+        p.get("id")
+        for p in root.xpath("bpmn:process[@isExecutable='true']", namespaces=NSMAP)
+    }
+    for call in root.iterfind(".//bpmn:callActivity", NSMAP):
+        called = (call.get("calledElement") or "").strip()
+        if called and called in executable:
+            continue
+        why = (
+            "names no process (calledElement)"
+            if not called
+            else f"calls the process '{called}', which is not an executable process "
+            "in this file"
+        )
+        yield Problem(
+            f"The {_label(call)} {why}; put the called process in the same file.",
+            call.sourceline,
+            call.get("id"),
+        )
+
+
+def _decisions(
+    root: etree._Element, decision_ids: Collection[str]
+) -> Iterator[Problem]:
+    for task in root.iterfind(".//bpmn:businessRuleTask", NSMAP):
+        ref = task.find("bpmn:extensionElements/spiffworkflow:calledDecisionId", NSMAP)
+        name = (ref.text or "").strip() if ref is not None else ""
+        if name in decision_ids:
+            continue
+        why = (
+            f"uses the decision '{name}', which is in none of the DMN files uploaded "
+            "with it"
+            if name
+            else "names no DMN decision (decisionRef)"
+        )
+        yield Problem(f"The {_label(task)} {why}.", task.sourceline, task.get("id"))
+
+
+def _human_tasks(root: etree._Element) -> Iterator[Problem]:
+    for process in root.iterfind("bpmn:process", NSMAP):
+        if process.get("isExecutable") != "true":
+            continue
+        lanes = lane_map(process)
+        for tag in HUMAN_TAGS:
+            for element in process.iterfind(f".//bpmn:{tag}", NSMAP):
+                meta = human_task_meta(element, lanes.get(element.get("id", "")))
+                if not candidates.has_candidates(meta):
+                    yield Problem(
+                        f"User task '{meta.name}' has no candidates: put it in a lane or "
+                        "set assignee, candidateUsers or candidateGroups.",
+                        element.sourceline,
+                        meta.bpmn_id,
+                    )
+
+
+def reference_problems(
+    root: etree._Element,
+    *,
+    known_operations: Collection[str],
+    decision_ids: Collection[str],
+) -> list[Problem]:
+    """Return every operation, process, decision and candidate that does not resolve."""
+    return [
+        *_operations(root, known_operations),
+        *_called_processes(root),
+        *_decisions(root, decision_ids),
+        *_human_tasks(root),
+    ]
+
+
+_EXPRESSIONS = (
+    ("bpmn:sequenceFlow/bpmn:conditionExpression", "Condition"),
+    ("bpmn:conditionalEventDefinition/bpmn:condition", "Condition"),
+    ("bpmn:timerEventDefinition/bpmn:timeDuration", "Timer"),
+    ("bpmn:timerEventDefinition/bpmn:timeDate", "Timer"),
+    ("bpmn:timerEventDefinition/bpmn:timeCycle", "Timer"),
+    ("bpmn:multiInstanceLoopCharacteristics/bpmn:loopCardinality", "Loop cardinality"),
+    (
+        "bpmn:multiInstanceLoopCharacteristics/bpmn:completionCondition",
+        "Completion condition",
+    ),
+    ("bpmn:standardLoopCharacteristics/bpmn:loopCondition", "Loop condition"),
+    (
+        "spiffworkflow:serviceTaskOperator/spiffworkflow:parameters/spiffworkflow:parameter",
+        "Parameter",
+    ),
+)
+_SCRIPTS = (
+    ("bpmn:scriptTask/bpmn:script", "Script"),
+    ("bpmn:extensionElements/spiffworkflow:preScript", "Pre-script"),
+    ("bpmn:extensionElements/spiffworkflow:postScript", "Post-script"),
+)
+
+
+def _compile_problems(
+    root: etree._Element, skip: Collection[str | None]
+) -> Iterator[Problem]:
+    checks = [(path, what, check_expression) for path, what in _EXPRESSIONS]
+    checks += [(path, what, check_script) for path, what in _SCRIPTS]
+    for path, what, check in checks:
+        for node in root.iterfind(f".//{path}", NSMAP):
+            owner = owner_of(node)
+            text = node.get("value") if what == "Parameter" else node.text
+            if not (text or "").strip() or owner.get("id") in skip:
+                continue
+            why = check(text)
+            if why:
+                yield Problem(
+                    f"{what} of {_label(owner)} ({text.strip()!r}): {why}",
+                    node.sourceline,
+                    owner.get("id"),
+                )
+
+
+def expression_problems(
+    root: etree._Element, *, skip: Collection[str | None] = ()
+) -> list[Problem]:
+    """Return every condition, timer, script and parameter that does not compile."""
+    return list(_compile_problems(root, skip))
+
+
+def dmn_problems(name: str, root: etree._Element) -> list[Problem]:
+    """Return every DMN rule cell that is not a Python expression (or comparison)."""
+    problems = []
+    for entry in root.xpath(
+        "//*[local-name()='inputEntry' or local-name()='outputEntry']"
+    ):
+        text_node = entry.xpath("*[local-name()='text']")
+        text = (text_node[0].text or "").strip() if text_node else ""
+        if not text or text == "-":
+            continue
+        if check_expression(text) and check_expression(f"x {text}"):
+            rule = entry.getparent()
+            yield_id = rule.get("id") if rule is not None else None
+            problems.append(
+                Problem(
+                    f"{name}: rule cell {text!r} is not a Python expression or comparison "
+                    "(FEEL ranges and functions are not supported).",
+                    entry.sourceline,
+                    yield_id,
+                )
+            )
+    return problems
+
+
+def decision_ids(roots: Collection[etree._Element]) -> set[str]:
+    """Return the ids of every decision in the DMN files."""
+    return {
+        d.get("id", "") for r in roots for d in r.xpath("//*[local-name()='decision']")
+    }

@@ -1,0 +1,324 @@
+"""Rewrite a parsed diagram, in place, into the dialect SpiffWorkflow runs.
+
+What analysts draw in Camunda Modeler (Camunda 7 / Operaton), bpmn.io or
+SpiffArena becomes SpiffArena-flavoured BPMN with Python expressions:
+
+- JUEL conditions, timers, multi-instance cardinality and completion conditions
+  are translated to Python (`juel.py`); FEEL, XPath and script languages other
+  than Python are refused, naming the element and the expression.
+- Unquoted ISO-8601 timer literals (`PT72H`, `R3/PT1H`, `2030-01-01T00:00:00Z`)
+  are quoted, because SpiffWorkflow evaluates timer text as Python.
+- Camunda/Operaton/Zeebe service-task implementations (external topic, class,
+  delegate expression, expression, connector, Zeebe task type) become a
+  `spiffworkflow:serviceTaskOperator` whose id is the operation name.
+- `camunda:decisionRef` becomes `spiffworkflow:calledDecisionId`.
+- `camunda:collection` / `camunda:elementVariable` become `loopDataInputRef` /
+  `inputDataItem`.
+
+Elements are changed in place, so `sourceline` still points at the uploaded
+file: every problem reported later keeps the analyst's line numbers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from lxml import etree
+
+from .juel import JuelError, is_juel, juel_to_python
+from .types import Problem
+from .xml import BPMN, NSMAP, SPIFF, local_name, vendor_attr, vendor_children
+
+ZEEBE = "http://camunda.org/schema/zeebe/1.0"
+_ISO_DURATION = r"P(?=\d|T)(?:\d+Y)?(?:\d+M)?(?:\d+W)?(?:\d+D)?(?:T(?=\d)(?:\d+H)?(?:\d+M)?(?:\d+(?:[.,]\d+)?S)?)?"
+_ISO_DATE = (
+    r"\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
+)
+_ISO_LITERAL = re.compile(
+    rf"^(?:{_ISO_DURATION}|{_ISO_DATE}|R\d*/(?:{_ISO_DURATION}|{_ISO_DATE})"
+    rf"(?:/(?:{_ISO_DURATION}|{_ISO_DATE}))?)$"
+)
+_FOREIGN_LANGUAGES = (
+    "feel",
+    "xpath",
+    "javascript",
+    "groovy",
+    "ecmascript",
+    "js",
+    "ruby",
+)
+_PYTHON_SCRIPTS = ("", "python", "text/x-python", "py")
+
+
+def owner_of(element: etree._Element) -> etree._Element:
+    """Return the flow element (sequence flow, task, event) an expression belongs to."""
+    node: etree._Element | None = element.getparent()
+    while node is not None and (
+        not node.get("id")
+        or local_name(node).endswith(
+            ("EventDefinition", "Characteristics", "Expression")
+        )
+    ):
+        node = node.getparent()
+    return node if node is not None else element
+
+
+def describe(element: etree._Element) -> str:
+    """Describe an element for a message: kind, id and name."""
+    name = (element.get("name") or "").strip()
+    kind = re.sub(r"(?<!^)(?=[A-Z])", " ", local_name(element)).lower()
+    ident = element.get("id") or "?"
+    name = " ".join(name.split())
+    return f"{kind} '{ident}'" + (f" ({name})" if name and name != ident else "")
+
+
+def _problem(expr: etree._Element, what: str, text: str, why: str) -> Problem:
+    owner = owner_of(expr)
+    return Problem(
+        f"{what} of {describe(owner)}: {text!r} {why}", expr.sourceline, owner.get("id")
+    )
+
+
+def _language(expr: etree._Element) -> str:
+    return (expr.get("language") or "").strip().lower()
+
+
+def _translate(
+    expr: etree._Element, what: str, *, timer: bool = False
+) -> Problem | None:
+    """Rewrite one expression element's text to Python, or say why it cannot be."""
+    text = (expr.text or "").strip()
+    if not text:
+        return None
+    language = _language(expr)
+    if text.startswith("=") or "feel" in language:
+        return _problem(
+            expr,
+            what,
+            text,
+            "is FEEL, which Laneway does not run; "
+            "write it as a Python or JUEL (${...}) expression.",
+        )
+    foreign = [name for name in _FOREIGN_LANGUAGES if name in language]
+    if foreign:
+        return _problem(
+            expr,
+            what,
+            text,
+            f"uses the expression language {language!r}, "
+            "which Laneway does not run; write it in Python or JUEL (${...}).",
+        )
+    if is_juel(text):
+        try:
+            expr.text = juel_to_python(text)
+        except JuelError as exc:
+            return _problem(expr, what, text, f"cannot be translated from JUEL: {exc}.")
+        if "language" in expr.attrib:
+            del expr.attrib["language"]
+    elif timer and _ISO_LITERAL.match(text):
+        expr.text = repr(text)
+    return None
+
+
+def _expressions(root: etree._Element) -> Iterator[Problem]:
+    paths = (
+        ("bpmn:sequenceFlow/bpmn:conditionExpression", "Condition", False),
+        ("bpmn:conditionalEventDefinition/bpmn:condition", "Condition", False),
+        ("bpmn:timerEventDefinition/bpmn:timeDuration", "Timer", True),
+        ("bpmn:timerEventDefinition/bpmn:timeDate", "Timer", True),
+        ("bpmn:timerEventDefinition/bpmn:timeCycle", "Timer", True),
+        (
+            "bpmn:multiInstanceLoopCharacteristics/bpmn:loopCardinality",
+            "Loop cardinality",
+            False,
+        ),
+        (
+            "bpmn:multiInstanceLoopCharacteristics/bpmn:completionCondition",
+            "Completion condition",
+            False,
+        ),
+        (
+            "bpmn:standardLoopCharacteristics/bpmn:loopCondition",
+            "Loop condition",
+            False,
+        ),
+    )
+    for path, what, timer in paths:
+        for expr in root.iterfind(f".//{path}", NSMAP):
+            problem = _translate(expr, what, timer=timer)
+            if problem:
+                yield problem
+
+
+def _scripts(root: etree._Element) -> Iterator[Problem]:
+    for task in root.iterfind(".//bpmn:scriptTask", NSMAP):
+        fmt = (task.get("scriptFormat") or "").strip().lower()
+        if fmt not in _PYTHON_SCRIPTS:
+            yield Problem(
+                f"Script of {describe(task)} is written in {fmt!r}; Laneway runs Python "
+                "scripts only: rewrite it in Python.",
+                task.sourceline,
+                task.get("id"),
+            )
+        elif vendor_attr(task, "resource"):
+            yield Problem(
+                f"Script of {describe(task)} is an external resource; paste the Python "
+                "script into the diagram instead.",
+                task.sourceline,
+                task.get("id"),
+            )
+
+
+def _extension_elements(task: etree._Element) -> etree._Element:
+    ext = task.find("bpmn:extensionElements", NSMAP)
+    if ext is None:
+        ext = etree.Element(f"{{{BPMN}}}extensionElements")
+        documentation = task.findall("bpmn:documentation", NSMAP)
+        task.insert(len(documentation), ext)
+    return ext
+
+
+def _unwrap(text: str) -> str:
+    match = re.match(r"^\s*[$#]\{\s*(.*?)\s*\}\s*$", text, re.DOTALL)
+    return match.group(1) if match else text.strip()
+
+
+def _vendor_operation(task: etree._Element) -> str:
+    for attr in ("topic", "class", "delegateExpression", "expression"):
+        value = vendor_attr(task, attr)
+        if value:
+            return _unwrap(value)
+    for connector in vendor_children(
+        task, "bpmn:extensionElements/x:connector/x:connectorId"
+    ):
+        if (connector.text or "").strip():
+            return connector.text.strip()
+    for definition in task.iterfind(
+        f"bpmn:extensionElements/{{{ZEEBE}}}taskDefinition", NSMAP
+    ):
+        if definition.get("type"):
+            return _unwrap(definition.get("type", ""))
+    return ""
+
+
+def _parameter_value(param: etree._Element) -> str | None:
+    if len(param):  # camunda:map, camunda:list, camunda:script
+        return None
+    text = (param.text or "").strip()
+    return juel_to_python(text) if is_juel(text) else repr(text)
+
+
+def _operator_parameters(
+    task: etree._Element, operator: etree._Element
+) -> Iterator[Problem]:
+    params = vendor_children(
+        task, "bpmn:extensionElements/x:inputOutput/x:inputParameter"
+    )
+    if not params:
+        return
+    holder = etree.SubElement(operator, f"{{{SPIFF}}}parameters")
+    for param in params:
+        name = param.get("name", "")
+        try:
+            value = _parameter_value(param)
+        except JuelError as exc:
+            yield _problem(
+                param,
+                f"Input parameter '{name}'",
+                (param.text or "").strip(),
+                f"cannot be translated from JUEL: {exc}.",
+            )
+            continue
+        if value is None:
+            yield Problem(
+                f"Input parameter '{name}' of {describe(task)} is a map, list or "
+                "script; only text and ${...} values are supported.",
+                param.sourceline,
+                task.get("id"),
+            )
+            continue
+        etree.SubElement(
+            holder, f"{{{SPIFF}}}parameter", id=name, type="any", value=value
+        )
+
+
+def _service_tasks(root: etree._Element) -> Iterator[Problem]:
+    for task in root.iterfind(".//bpmn:serviceTask", NSMAP):
+        existing = task.find(
+            "bpmn:extensionElements/spiffworkflow:serviceTaskOperator", NSMAP
+        )
+        if existing is not None:
+            if not existing.get("resultVariable"):
+                existing.set("resultVariable", f"{task.get('id')}_result")
+            continue
+        name = _vendor_operation(task)
+        if not name:
+            yield Problem(
+                f"The {describe(task)} names no operation: set the external topic, "
+                "or add a spiffworkflow:serviceTaskOperator.",
+                task.sourceline,
+                task.get("id"),
+            )
+            continue
+        result = vendor_attr(task, "resultVariable") or f"{task.get('id')}_result"
+        operator = etree.SubElement(
+            _extension_elements(task),
+            f"{{{SPIFF}}}serviceTaskOperator",
+            id=name,
+            resultVariable=result,
+        )
+        yield from _operator_parameters(task, operator)
+
+
+def _decisions(root: etree._Element) -> None:
+    for task in root.iterfind(".//bpmn:businessRuleTask", NSMAP):
+        ref = vendor_attr(task, "decisionRef")
+        spiff = task.find(
+            "bpmn:extensionElements/spiffworkflow:calledDecisionId", NSMAP
+        )
+        if ref and spiff is None:
+            called = etree.SubElement(
+                _extension_elements(task), f"{{{SPIFF}}}calledDecisionId"
+            )
+            called.text = _unwrap(ref)
+
+
+def _multi_instance(root: etree._Element) -> Iterator[Problem]:
+    for loop in root.iterfind(".//bpmn:multiInstanceLoopCharacteristics", NSMAP):
+        collection = vendor_attr(loop, "collection")
+        if not collection or loop.find("bpmn:loopDataInputRef", NSMAP) is not None:
+            continue
+        name = _unwrap(collection)
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            yield Problem(
+                f"Multi-instance collection {collection!r} of {describe(owner_of(loop))} "
+                "must name one variable holding a list.",
+                loop.sourceline,
+                owner_of(loop).get("id"),
+            )
+            continue
+        ref = etree.Element(f"{{{BPMN}}}loopDataInputRef")
+        ref.text = name
+        cardinality = loop.find("bpmn:loopCardinality", NSMAP)
+        loop.insert(0 if cardinality is None else 1, ref)
+        item = vendor_attr(loop, "elementVariable")
+        if item and loop.find("bpmn:inputDataItem", NSMAP) is None:
+            data_item = etree.Element(f"{{{BPMN}}}inputDataItem", id=item, name=item)
+            ref.addnext(data_item)
+
+
+def normalize(root: etree._Element) -> list[Problem]:
+    """Rewrite `root` in place to Python/Spiff dialect and return what could not be."""
+    problems: list[Problem] = []
+    problems.extend(_expressions(root))
+    problems.extend(_scripts(root))
+    problems.extend(_service_tasks(root))
+    _decisions(root)
+    problems.extend(_multi_instance(root))
+    return problems
+
+
+def serialize(root: etree._Element) -> bytes:
+    """Return the (normalized) document as UTF-8 bytes with an XML declaration."""
+    return etree.tostring(root.getroottree(), xml_declaration=True, encoding="UTF-8")

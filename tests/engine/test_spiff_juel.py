@@ -1,0 +1,98 @@
+"""JUEL → Python translation and timer-literal normalization (adapter only, no DB)."""
+
+import re
+
+import pytest
+from lxml import etree
+
+from engine.spiff import JuelError, juel_to_python
+from engine.spiff.normalize import normalize
+from engine.spiff.scripting import script_engine
+
+
+@pytest.mark.parametrize(
+    ("juel", "python"),
+    [
+        ("${approved}", "approved"),
+        ("#{!approved}", "(not approved)"),
+        ("${amount > 1000}", "(amount > 1000)"),
+        ("${a && b || !c}", "((a and b) or (not c))"),
+        ("${a and not b or c}", "((a and (not b)) or c)"),
+        ("${x eq 'y' && n ge 2}", "((x == 'y') and (n >= 2))"),
+        ('${decision != "REJECT"}', "(decision != 'REJECT')"),
+        ("${empty comment}", "(comment in (None, '', [], {}))"),
+        ("${order.total > 10}", "(order['total'] > 10)"),
+        ("${x == null}", "(x == None)"),
+        ("${a ? 1 : 2}", "(1 if a else 2)"),
+        ("${ amount * 2 mod 3 }", "((amount * 2) % 3)"),
+    ],
+)
+def test_supported_juel_translates_to_python(juel, python):
+    assert juel_to_python(juel) == python
+
+
+@pytest.mark.parametrize(
+    ("juel", "why"),
+    [
+        ('${customer.prop("age") > 21}', "method calls are not supported"),
+        ("${fn:length(x)}", "function calls"),
+        ("Dear ${name}", "single ${...} expression"),
+        ("${a} ${b}", "single ${...} expression"),
+        ("${}", "empty"),
+        ("${a ==}", "unexpected"),
+        ("${a @ b}", "unexpected character"),
+        ("${__class__}", "cannot be used"),
+        ("${lambda}", "cannot be used"),
+    ],
+)
+def test_juel_outside_the_subset_is_refused_with_a_reason(juel, why):
+    with pytest.raises(JuelError, match=re.escape(why)):
+        juel_to_python(juel)
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ({"approved": True}, True),
+        ({"approved": False}, False),
+    ],
+)
+def test_translated_condition_evaluates_like_juel(data, expected):
+    source = juel_to_python("${approved && amount <= 500 || !approved && empty note}")
+    env = script_engine()
+    value = env.environment.evaluate(source, {**data, "amount": 100, "note": "x"})
+    assert value is expected
+
+
+def _timer(text):
+    root = etree.fromstring(
+        '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d">'
+        '<bpmn:process id="p"><bpmn:intermediateCatchEvent id="t"><bpmn:timerEventDefinition>'
+        f"<bpmn:timeDuration>{text}</bpmn:timeDuration>"
+        "</bpmn:timerEventDefinition></bpmn:intermediateCatchEvent></bpmn:process>"
+        "</bpmn:definitions>"
+    )
+    problems = normalize(root)
+    return root.find(".//{*}timeDuration").text, problems
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("PT72H", "'PT72H'"),
+        ("P1DT2H30M", "'P1DT2H30M'"),
+        ("R3/PT1H", "'R3/PT1H'"),
+        ("2030-01-01T09:00:00Z", "'2030-01-01T09:00:00Z'"),
+        ("2030-01-01", "'2030-01-01'"),
+        ("'PT1H'", "'PT1H'"),
+        ("wait_for", "wait_for"),
+        ("${dueIn}", "dueIn"),
+    ],
+)
+def test_iso_timer_literals_are_quoted_and_expressions_kept(text, expected):
+    assert _timer(text) == (expected, [])
+
+
+def test_normalizing_twice_changes_nothing():
+    once, _ = _timer("PT72H")
+    assert _timer(once) == ("'PT72H'", [])
