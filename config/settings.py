@@ -1,5 +1,6 @@
 """Laneway settings: every value comes from the environment (see .env.example)."""
 
+import json
 import os
 from pathlib import Path
 
@@ -160,7 +161,14 @@ CELERY_BEAT_SCHEDULE = {
     "audit-checkpoint": {"task": "audit.checkpoint", "schedule": AUDIT_CHECKPOINT_SECONDS},
 }
 
-# Engine settings (read through engine.conf, validated by system checks).
+# Service-task operations: {name used in diagrams: dotted path of the callable}.
+# ENGINE_SERVICE_OPERATIONS='{"erp.create_po": "myapp.ops.create_po"}' (JSON) adds to the built-ins.
+ENGINE_SERVICE_OPERATIONS = {
+    "laneway.echo": "engine.operations.echo",
+    **json.loads(env("ENGINE_SERVICE_OPERATIONS") or "{}"),
+}
+
+# Engine settings (validated by system checks).
 ENGINE_LOCK_TIMEOUT_MS = env_int("ENGINE_LOCK_TIMEOUT_MS", 5000)
 ENGINE_SCRIPT_TIME_LIMIT_MS = env_int("ENGINE_SCRIPT_TIME_LIMIT_MS", 1000)
 PROCESSES_UPLOAD_MAX_BYTES = env_int("PROCESSES_UPLOAD_MAX_BYTES", 5 * 1024 * 1024)

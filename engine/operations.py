@@ -1,37 +1,36 @@
-"""Service-task operations: registered Python callables, run by Celery workers.
+"""Service-task operations: Python callables named in ENGINE_SERVICE_OPERATIONS.
 
-An operation takes the evaluated parameters plus the call's idempotency key
-(case:task:epoch) and returns a JSON value; register one with `@operation("name")`.
+The setting maps the operation name a diagram uses (`spiffworkflow:serviceTaskOperator
+id`, Camunda `topic`, ...) to the dotted path of a callable; a list of dotted paths
+registers each under its own path. Upload validation (processes) reads the same
+setting, so a diagram naming an unknown operation is rejected before it deploys.
+An operation is called with its evaluated parameters as keyword arguments plus
+`idempotency_key` (case:task:epoch) and returns a JSON value.
 """
 
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
+from django.utils.module_loading import import_string
+
 Operation = Callable[..., Any]
-_REGISTRY: dict[str, Operation] = {}
 
 
-def operation(name: str) -> Callable[[Operation], Operation]:
-    """Register a function as the service operation `name`."""
-
-    def register(func: Operation) -> Operation:
-        _REGISTRY[name] = func
-        return func
-
-    return register
+def operation_registry() -> dict[str, str]:
+    """Return {operation name: dotted path} from the setting."""
+    raw = settings.ENGINE_SERVICE_OPERATIONS
+    if isinstance(raw, dict):
+        return {str(k): str(v) for k, v in raw.items()}
+    return {str(path): str(path) for path in raw}
 
 
 def operation_get(name: str) -> Operation | None:
-    """Return the registered operation, or None."""
-    return _REGISTRY.get(name)
+    """Return the callable registered as `name`, or None."""
+    path = operation_registry().get(name)
+    return import_string(path) if path else None
 
 
-def operation_names() -> frozenset[str]:
-    """Return the names of every registered operation."""
-    return frozenset(_REGISTRY)
-
-
-@operation("laneway.echo")
 def echo(*, idempotency_key: str, **params: Any) -> dict[str, Any]:
-    """Return the parameters unchanged (for examples and tests)."""
+    """Return the parameters unchanged (registered as `laneway.echo`, for examples and tests)."""
     return {"echo": params, "idempotency_key": idempotency_key}

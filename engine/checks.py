@@ -1,0 +1,22 @@
+"""System checks for engine settings."""
+
+from django.core import checks
+from django.utils.module_loading import import_string
+
+from .operations import operation_registry
+
+
+def check_service_operations(app_configs, **kwargs):
+    errors = []
+    for name, path in operation_registry().items():
+        try:
+            target = import_string(path)
+        except ImportError as exc:
+            errors.append(checks.Error(
+                f"ENGINE_SERVICE_OPERATIONS['{name}'] = '{path}' cannot be imported: {exc}",
+                hint="Fix the dotted path or remove the operation.", id="engine.E001"))
+            continue
+        if not callable(target):
+            errors.append(checks.Error(f"ENGINE_SERVICE_OPERATIONS['{name}'] is not callable.",
+                                       id="engine.E002"))
+    return errors
