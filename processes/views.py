@@ -1,1 +1,109 @@
-"""HTML views (see templates/)."""
+"""HTML views: process definitions, versions and uploads (see templates/processes/)."""
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views import View
+from django.views.generic import TemplateView
+
+from . import selectors, services
+from .errors import BpmnInvalid
+from .forms import VersionUploadForm
+
+
+def deployed_message(deployed: list[services.DeployedVersion]) -> str:
+    """Return "key v2 deployed" / "key unchanged (identical to v1)" for each process."""
+    parts = []
+    for item in deployed:
+        key, number = item.version.definition.key, item.version.number
+        parts.append(
+            f"{key} v{number} deployed"
+            if item.created
+            else f"{key} unchanged (identical to v{number})"
+        )
+    return "; ".join(parts) + "."
+
+
+class ProcessListView(LoginRequiredMixin, TemplateView):
+    template_name = "processes/process_list.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return {
+            **super().get_context_data(**kwargs),
+            "definitions": selectors.definition_list(),
+            "upload_form": VersionUploadForm(),
+        }
+
+
+class VersionUploadView(LoginRequiredMixin, View):
+    """Upload a BPMN file (and DMN files); every problem is listed with its location."""
+
+    template_name = "processes/upload.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return render(request, self.template_name, {"form": VersionUploadForm()})
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = VersionUploadForm(request.POST, request.FILES)
+        if not form.is_valid():
+            return render(request, self.template_name, {"form": form}, status=400)
+        upload = form.cleaned_data["file"]
+        try:
+            deployed = services.version_upload(
+                user=request.user,
+                bpmn=upload.read(),
+                filename=upload.name,
+                dmn_files=[(f.name, f.read()) for f in form.cleaned_data["dmn"]],
+            )
+        except BpmnInvalid as exc:
+            context = {
+                "form": VersionUploadForm(),
+                "invalid": exc,
+                "problems": exc.details.get("errors", []),
+                "filename": exc.details.get("file", upload.name),
+            }
+            return render(request, self.template_name, context, status=400)
+        messages.success(request, deployed_message(deployed))
+        return redirect("process-detail", key=deployed[0].version.definition.key)
+
+
+class ProcessDetailView(LoginRequiredMixin, TemplateView):
+    template_name = "processes/process_detail.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        key = kwargs["key"]
+        return {
+            **super().get_context_data(**kwargs),
+            "definition": selectors.definition_get(key=key),
+            "versions": selectors.version_list(key=key),
+        }
+
+
+class VersionDetailView(LoginRequiredMixin, TemplateView):
+    template_name = "processes/version_detail.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        version = selectors.version_get(key=kwargs["key"], number=kwargs["number"])
+        return {
+            **super().get_context_data(**kwargs),
+            "version": version,
+            "definition": version.definition,
+        }
+
+
+class VersionXmlView(LoginRequiredMixin, View):
+    """The version's BPMN exactly as uploaded."""
+
+    def get(self, request: HttpRequest, key: str, number: int) -> HttpResponse:
+        version = selectors.version_get(key=key, number=number)
+        response = HttpResponse(
+            bytes(version.original_xml), content_type="application/xml"
+        )
+        disposition = "attachment" if request.GET.get("download") else "inline"
+        response["Content-Disposition"] = (
+            f'{disposition}; filename="{key}-v{number}.bpmn"'
+        )
+        return response

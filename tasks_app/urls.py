@@ -4,4 +4,25 @@ from . import views
 
 urlpatterns = [
     path("", views.InboxView.as_view(), name="inbox"),
+    path("tasks/<uuid:task_id>/", views.TaskDetailView.as_view(), name="task-detail"),
+    path(
+        "tasks/<uuid:task_id>/claim/", views.TaskClaimView.as_view(), name="task-claim"
+    ),
+    path(
+        "tasks/<uuid:task_id>/release/",
+        views.TaskUnclaimView.as_view(),
+        name="task-unclaim",
+    ),
+    # The start page sits under /processes/ but lives here: it needs the engine,
+    # which the processes app may not import.
+    path(
+        "processes/<str:key>/start/", views.CaseStartView.as_view(), name="case-start"
+    ),
+    path("cases/", views.CaseListView.as_view(), name="case-list"),
+    path("cases/<uuid:case_id>/", views.CaseDetailView.as_view(), name="case-detail"),
+    path(
+        "cases/<uuid:case_id>/cancel/",
+        views.CaseCancelView.as_view(),
+        name="case-cancel",
+    ),
 ]

@@ -1,0 +1,35 @@
+"""HTML forms of the processes app."""
+
+from django import forms
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Zero or more files under one name (Django's documented pattern)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data]
+        return [single(data, initial)] if data else []
+
+
+class VersionUploadForm(forms.Form):
+    file = forms.FileField(
+        label="BPMN file",
+        help_text="A .bpmn file from Camunda Modeler or any BPMN 2.0 editor.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".bpmn,.xml"}),
+    )
+    dmn = MultipleFileField(
+        label="DMN decision tables",
+        required=False,
+        help_text="Optional: the .dmn files the diagram's business rule tasks use.",
+        widget=MultipleFileInput(attrs={"accept": ".dmn,.xml"}),
+    )

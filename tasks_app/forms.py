@@ -1,0 +1,168 @@
+"""HTML forms built from BPMN form fields (start forms and task forms).
+
+The engine validates submitted data (`engine.forms.form_clean`, via the services),
+so these forms only render inputs, keep what was typed and carry the service's
+per-field errors. Every field is a plain `CharField`: the values reach the service
+as the strings the browser sent.
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, is_dataclass
+from typing import Any
+
+from django import forms
+
+from engine.forms import NUMBER_TYPES
+
+INTEGRAL_TYPES = {"long", "integer", "int"}
+BOOLEAN_CHOICES = [("true", "Yes"), ("false", "No")]
+
+
+def _as_dict(field: Any) -> dict[str, Any]:
+    return asdict(field) if is_dataclass(field) else dict(field)
+
+
+def _number_attrs(spec: Mapping[str, Any]) -> dict[str, Any]:
+    integral = spec["type"].lower() in INTEGRAL_TYPES
+    attrs: dict[str, Any] = {
+        "step": "1" if integral else "any",
+        "inputmode": "numeric" if integral else "decimal",
+    }
+    for attr, inclusive, exclusive in (
+        ("min", "minimum", "exclusive_minimum"),
+        ("max", "maximum", "exclusive_maximum"),
+    ):
+        bound = (
+            spec.get(inclusive)
+            if spec.get(inclusive) is not None
+            else spec.get(exclusive)
+        )
+        if bound is not None:
+            attrs[attr] = _number_text(bound)
+    return attrs
+
+
+def _number_text(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _widget(spec: Mapping[str, Any]) -> forms.Widget:
+    kind = spec["type"].lower()
+    if kind == "boolean":
+        return forms.RadioSelect(choices=BOOLEAN_CHOICES)
+    if kind == "enum":
+        options = [(str(value), str(name)) for value, name in spec.get("options") or ()]
+        return forms.Select(choices=[("", "Choose…"), *options])
+    if kind in NUMBER_TYPES:
+        return forms.NumberInput(attrs=_number_attrs(spec))
+    if kind == "date":
+        return forms.DateInput(attrs={"type": "date"})
+    if spec.get("widget") == "textarea" or kind == "text":
+        attrs = {"rows": 5}
+        if spec.get("max_length"):
+            attrs["data-max-length"] = spec["max_length"]
+        return forms.Textarea(attrs=attrs)
+    return forms.TextInput()
+
+
+def _help_text(spec: Mapping[str, Any]) -> str:
+    hints = []
+    if spec.get("exclusive_minimum") is not None:
+        hints.append(f"greater than {_number_text(spec['exclusive_minimum'])}")
+    if spec.get("minimum") is not None:
+        hints.append(f"at least {_number_text(spec['minimum'])}")
+    if spec.get("exclusive_maximum") is not None:
+        hints.append(f"less than {_number_text(spec['exclusive_maximum'])}")
+    if spec.get("maximum") is not None:
+        hints.append(f"at most {_number_text(spec['maximum'])}")
+    if spec.get("max_length"):
+        hints.append(f"up to {spec['max_length']} characters")
+    return (
+        (
+            "Must be "
+            + ", ".join(hints[:-1])
+            + (" and " if len(hints) > 1 else "")
+            + hints[-1]
+            + "."
+        )
+        if hints
+        else ""
+    )
+
+
+def initial_text(spec: Mapping[str, Any], value: Any) -> str:
+    """Return a stored value as the string an input shows (booleans as true/false)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if (
+        isinstance(value, float)
+        and value.is_integer()
+        and spec["type"].lower() in NUMBER_TYPES
+    ):
+        return str(int(value))
+    return str(value)
+
+
+class ProcessForm(forms.Form):
+    """A start or task form; `fields_spec` are FormField dataclasses or their dicts."""
+
+    prefix = "f"
+    required_css_class = "required"
+
+    def __init__(
+        self,
+        fields_spec: Iterable[Any],
+        *args: Any,
+        values: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.specs = [_as_dict(f) for f in fields_spec]
+        values = values or {}
+        initial = {
+            spec["id"]: initial_text(spec, values.get(spec["id"], spec.get("default")))
+            for spec in self.specs
+        }
+        super().__init__(*args, initial=initial, **kwargs)
+        for spec in self.specs:
+            self.fields[spec["id"]] = forms.CharField(
+                label=spec.get("label") or spec["id"],
+                required=bool(spec.get("required")),
+                disabled=bool(spec.get("readonly")),
+                widget=_widget(spec),
+                help_text=_help_text(spec),
+                strip=False,
+            )
+        self.use_required_attribute = True
+
+    def submitted(self) -> dict[str, str]:
+        """Return the raw strings typed for each editable field (missing ones as "")."""
+        return {
+            spec["id"]: self.data.get(self.add_prefix(spec["id"]), "")
+            for spec in self.specs
+            if not spec.get("readonly")
+        }
+
+    def show_errors(self, errors: Mapping[str, Iterable[str]]) -> None:
+        """Attach the service's per-field messages (unknown keys become form errors)."""
+        self.is_valid()  # binds cleaned_data so add_error() may run
+        for name in list(self.errors):
+            del self.errors[name]  # the service, not Django, decides what is wrong
+        for name, messages in errors.items():
+            target = name if name in self.fields else None
+            for message in messages:
+                self.add_error(target, message if target else f"{name}: {message}")
+
+
+class BusinessKeyForm(forms.Form):
+    business_key = forms.CharField(
+        label="Business key",
+        required=False,
+        max_length=255,
+        help_text="Optional: your own reference, e.g. an order number.",
+    )
+
+
+class CaseCancelForm(forms.Form):
+    reason = forms.CharField(label="Reason", required=False, max_length=500)
