@@ -12,6 +12,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
 from . import candidates
 from .errors import BpmnParseError
+from .limits import upload_problems
 from .metadata import process_meta
 from .scripting import check_expression, check_script
 from .service_tasks import LanewayParser
@@ -170,6 +171,7 @@ def compile_bundle(
     compiled = _compile_all(parser, root, problems)
     if validate:
         problems.extend(_expression_problems(root))
+        problems.extend(upload_problems(root, dmn))
         problems.extend(_candidate_problems(root, (c.meta for c in compiled)))
         if not compiled and not problems:
             problems.append(Problem("The file has no executable process (isExecutable=\"true\").", root.sourceline))
