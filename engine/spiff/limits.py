@@ -78,9 +78,13 @@ def _check_cycle(text: str) -> bool:
         if span is None:
             continue
         if span > MAX_TIMER_SPAN:
-            raise TimerOutOfBounds(f"timer cycle {text!r} has an interval over ten years")
+            raise TimerOutOfBounds(
+                f"timer cycle {text!r} has an interval over ten years"
+            )
         if span < MIN_CYCLE_INTERVAL:
-            raise TimerOutOfBounds(f"timer cycle {text!r} repeats more than once a minute")
+            raise TimerOutOfBounds(
+                f"timer cycle {text!r} repeats more than once a minute"
+            )
     return True
 
 
@@ -129,14 +133,18 @@ def _timer_problems(root: etree._Element) -> Iterable[Problem]:
             except TimerOutOfBounds as exc:
                 owner = timer.getparent()
                 element_id = owner.get("id") if owner is not None else None
-                yield Problem(f"Timer of '{element_id}': {exc}.", child.sourceline, element_id)
+                yield Problem(
+                    f"Timer of '{element_id}': {exc}.", child.sourceline, element_id
+                )
 
 
 def _dmn_problems(name: str, root: etree._Element) -> Iterable[Problem]:
     for table in root.iter("{*}decisionTable"):
         decision = table.getparent()
         element_id = decision.get("id") if decision is not None else table.get("id")
-        rules = [el for el in table if isinstance(el.tag, str) and el.tag.endswith("rule")]
+        rules = [
+            el for el in table if isinstance(el.tag, str) and el.tag.endswith("rule")
+        ]
         if len(rules) > MAX_DMN_RULES:
             yield Problem(
                 f"{name}: decision '{element_id}' has {len(rules)} rules "
@@ -144,7 +152,10 @@ def _dmn_problems(name: str, root: etree._Element) -> Iterable[Problem]:
             )  # fmt: skip
     for text in root.iter("{*}text"):
         cell = text.text or ""
-        if len(cell) > MAX_DMN_CELL_CHARS or cell.count("?") > MAX_DMN_CELL_PLACEHOLDERS:
+        if (
+            len(cell) > MAX_DMN_CELL_CHARS
+            or cell.count("?") > MAX_DMN_CELL_PLACEHOLDERS
+        ):
             owner = text.getparent()
             element_id = owner.get("id") if owner is not None else None
             yield Problem(

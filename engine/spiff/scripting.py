@@ -30,7 +30,10 @@ from dataclasses import replace
 from types import CodeType
 from typing import Any
 
-from SpiffWorkflow.bpmn.script_engine import BasePythonScriptEngineEnvironment, PythonScriptEngine
+from SpiffWorkflow.bpmn.script_engine import (
+    BasePythonScriptEngineEnvironment,
+    PythonScriptEngine,
+)
 
 from .limits import check_timer_value
 from .sandbox import DEFAULT_LIMITS, Limits, SandboxViolation, compile_guarded
@@ -91,7 +94,9 @@ def referenced_names(script: str) -> frozenset[str]:
     Sandboxed code has no globals()/vars(), so task variables it does not name
     can neither be read nor changed: only these cross the process boundary.
     """
-    return frozenset(n.id for n in ast.walk(ast.parse(script)) if isinstance(n, ast.Name))
+    return frozenset(
+        n.id for n in ast.walk(ast.parse(script)) if isinstance(n, ast.Name)
+    )
 
 
 class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
@@ -108,7 +113,9 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
             check_timer_value(value)
         return value
 
-    def execute(self, script: str, context: dict, external_context: dict | None = None) -> bool:
+    def execute(
+        self, script: str, context: dict, external_context: dict | None = None
+    ) -> bool:
         compile_script(script)  # fail fast, with the same message as at upload
         external = {**self.globals, **(external_context or {})}
         names = referenced_names(script)

@@ -14,11 +14,12 @@ from SpiffWorkflow.util.task import TaskState
 from engine.spiff import (
     TaskNotReady,
     compile_bundle,
+    runtime,
+    stepping,
     workflow_complete_user_task,
     workflow_retry,
     workflow_start,
 )
-from engine.spiff import runtime, stepping
 from engine.spiff.prune import tree_depth
 from engine.spiff.serialization import new_workflow, state_load
 
@@ -67,7 +68,9 @@ def _purchase(loops):
     sizes = {}
     for loop in range(1, loops + 1):
         driver.complete("manager_review", {"approved": False, "comment": f"no {loop}"})
-        driver.complete("revise_request", {"amount": 900.0 - loop / 10, "justification": "x"})
+        driver.complete(
+            "revise_request", {"amount": 900.0 - loop / 10, "justification": "x"}
+        )
         sizes[loop] = _size(driver.outcome)
     assert driver.ready() == ["manager_review"]
     driver.complete("manager_review", {"approved": True, "comment": "fine"})
@@ -76,13 +79,16 @@ def _purchase(loops):
 
 
 def _parallel(loops):
-    driver = Driver(_process(BPMN / "parallel_branch_loop.bpmn"),
-                    {"drafts": 0, "last_titles": []})
+    driver = Driver(
+        _process(BPMN / "parallel_branch_loop.bpmn"), {"drafts": 0, "last_titles": []}
+    )
     sizes = {}
     for loop in range(1, loops + 1):
         # Legal finishes halfway: its token then waits at the join for hundreds of
         # pruned loops. (The branch reaching the join last wins conflicting keys.)
-        assert driver.ready() == (["draft", "legal"] if loop <= loops // 2 else ["draft"])
+        assert driver.ready() == (
+            ["draft", "legal"] if loop <= loops // 2 else ["draft"]
+        )
         if loop == loops // 2:
             driver.complete("legal", {"legal_ok": True})
         driver.complete("draft", {"title": f"v{loop}"})
@@ -96,8 +102,9 @@ def _parallel(loops):
 
 
 def _call_activity(loops):
-    driver = Driver(_process(BPMN / "call_activity_loop.bpmn", "call_activity_loop"),
-                    {"rounds": 0})
+    driver = Driver(
+        _process(BPMN / "call_activity_loop.bpmn", "call_activity_loop"), {"rounds": 0}
+    )
     sizes = {}
     for loop in range(1, loops + 1):
         driver.complete("r_review", {"approved": False, "note": f"round {loop}"})
@@ -138,7 +145,9 @@ def test_loop_through_a_call_activity_1000_times_completes_with_constant_state()
 
 
 @pytest.mark.parametrize("scenario", [_purchase, _parallel, _call_activity])
-def test_pruned_run_takes_the_same_route_to_the_same_data_as_unpruned(scenario, monkeypatch):
+def test_pruned_run_takes_the_same_route_to_the_same_data_as_unpruned(
+    scenario, monkeypatch
+):
     pruned, _ = scenario(25)
     monkeypatch.setattr(runtime, "PRUNE", False)
     unpruned, unpruned_sizes = scenario(25)
@@ -149,8 +158,14 @@ def test_pruned_run_takes_the_same_route_to_the_same_data_as_unpruned(scenario, 
 
 
 def test_task_iterators_look_deeper_than_spiffs_default_1000():
-    assert core_task_util.TaskIterator.__init__.__defaults__[1] == stepping.ITERATOR_MAX_DEPTH
-    assert bpmn_task_util.BpmnTaskIterator.__init__.__defaults__[1] == stepping.ITERATOR_MAX_DEPTH
+    assert (
+        core_task_util.TaskIterator.__init__.__defaults__[1]
+        == stepping.ITERATOR_MAX_DEPTH
+    )
+    assert (
+        bpmn_task_util.BpmnTaskIterator.__init__.__defaults__[1]
+        == stepping.ITERATOR_MAX_DEPTH
+    )
 
 
 def test_unpruned_tree_past_the_old_depth_cliff_still_shows_its_ready_task():
@@ -160,7 +175,10 @@ def test_unpruned_tree_past_the_old_depth_cliff_still_shows_its_ready_task():
     wf.get_tasks(state=TaskState.READY)[0].data.update(amount=1.0, justification="x")
     wf.do_engine_steps()
     for _ in range(340):
-        for bpmn_id, data in (("manager_review", {"approved": False}), ("revise_request", {})):
+        for bpmn_id, data in (
+            ("manager_review", {"approved": False}),
+            ("revise_request", {}),
+        ):
             task = wf.get_next_task(state=TaskState.READY, manual=True)
             assert task.task_spec.bpmn_id == bpmn_id
             task.data.update(data)
@@ -171,7 +189,9 @@ def test_unpruned_tree_past_the_old_depth_cliff_still_shows_its_ready_task():
     assert wf.get_next_task(state=TaskState.READY, manual=True) is not None
 
 
-def test_tree_deeper_than_the_threshold_fails_the_case_instead_of_completing(monkeypatch):
+def test_tree_deeper_than_the_threshold_fails_the_case_instead_of_completing(
+    monkeypatch,
+):
     monkeypatch.setattr(runtime, "PRUNE", False)
     monkeypatch.setattr(stepping, "MAX_TREE_DEPTH", 40)
     driver = Driver(_process(PURCHASE), {"amount": 1.0, "justification": "x"})
@@ -179,7 +199,9 @@ def test_tree_deeper_than_the_threshold_fails_the_case_instead_of_completing(mon
     for _ in range(40):
         task = driver.outcome.ready_user_tasks[0]
         outcome = workflow_complete_user_task(
-            driver.process, _roundtrip(driver.outcome), task_id=task.task_id,
+            driver.process,
+            _roundtrip(driver.outcome),
+            task_id=task.task_id,
             data={"approved": False, "amount": 1.0, "justification": "x"},
         )
         driver.outcome = outcome
@@ -202,17 +224,26 @@ def test_loop_without_a_person_stops_at_the_step_limit_as_a_failure(monkeypatch)
     assert outcome.completed is False
     assert len(json.dumps(outcome.state)) < 20_000  # pruned between engine rounds
 
-    retried = workflow_retry(process, _roundtrip(outcome), task_id=outcome.failure.task_id)
-    assert retried.failure is not None and retried.failure.error_type == "EngineStepLimit"
+    retried = workflow_retry(
+        process, _roundtrip(outcome), task_id=outcome.failure.task_id
+    )
+    assert (
+        retried.failure is not None and retried.failure.error_type == "EngineStepLimit"
+    )
 
 
 def test_retry_reruns_the_failed_task_and_refuses_tasks_not_in_error():
     process = _process(BPMN / "runaway_loop.bpmn")
     outcome = workflow_start(process, data={"spin": False, "divisor": 0})
-    assert outcome.failure is not None and outcome.failure.error_type == "ZeroDivisionError"
+    assert (
+        outcome.failure is not None
+        and outcome.failure.error_type == "ZeroDivisionError"
+    )
     state = _roundtrip(outcome)
     wf = state_load(state, process.spec, process.subprocess_specs)
-    assert [t.task_spec.bpmn_id for t in wf.get_tasks(state=TaskState.ERROR)] == ["divide"]
+    assert [t.task_spec.bpmn_id for t in wf.get_tasks(state=TaskState.ERROR)] == [
+        "divide"
+    ]
 
     again = workflow_retry(process, state, task_id=outcome.failure.task_id)
     assert again.failure is not None and again.failure.error_type == "ZeroDivisionError"

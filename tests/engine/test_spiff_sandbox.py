@@ -16,7 +16,7 @@ from lxml import etree
 from engine.spiff import BpmnParseError, compile_bundle, workflow_start
 from engine.spiff.limits import TimerOutOfBounds, check_timer_value
 from engine.spiff.sandbox import SandboxViolation, evaluate, execute
-from engine.spiff.sandbox.pool import PoolSettings, ScriptPool, SandboxTimeout
+from engine.spiff.sandbox.pool import PoolSettings, SandboxTimeout, ScriptPool
 from engine.spiff.scripting import check_expression, check_script
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,15 +32,24 @@ ESCAPES = [
     ("exec", f"import os\nos.system('touch {MARKER}')"),
     ("eval", SUBCLASS_ESCAPE),
     ("exec", f"w = {SUBCLASS_ESCAPE}"),
-    ("eval", "[*(g := (g.gi_frame.f_back.f_back.f_globals for _ in [0]))][0]['__builtins__']"),
+    (
+        "eval",
+        "[*(g := (g.gi_frame.f_back.f_back.f_globals for _ in [0]))][0]['__builtins__']",
+    ),
     ("eval", "open('/etc/passwd').read()"),
     ("exec", f"open('{MARKER}', 'w').write('hi')"),
     ("eval", "'{0.__class__.__base__.__subclasses__}'.format(0)"),
-    ("exec", "class X:\n    def __del__(self):\n        while True:\n            pass\nx = X()"),
+    (
+        "exec",
+        "class X:\n    def __del__(self):\n        while True:\n            pass\nx = X()",
+    ),
 ]
 DENIAL = [  # (mode, source): every one must stop quickly with an error
     ("exec", "while True:\n    pass"),
-    ("exec", "while True:\n    try:\n        while True:\n            pass\n    except:\n        pass"),
+    (
+        "exec",
+        "while True:\n    try:\n        while True:\n            pass\n    except:\n        pass",
+    ),
     ("eval", "any(i < 0 for i in range(10**12))"),
     ("eval", "(lambda f: f(f))(lambda f: f(f))"),
     ("eval", "10**10**8"),
@@ -52,7 +61,10 @@ DENIAL = [  # (mode, source): every one must stop quickly with an error
     ("eval", "'x' in range(10**12)"),
     ("eval", "1 << 10**10"),
     ("eval", "'a'.ljust(10**10)"),
-    ("eval", "('a'*1000).replace('a', 'a'*1000).replace('a', 'a'*1000).replace('a', 'a'*1000)"),
+    (
+        "eval",
+        "('a'*1000).replace('a', 'a'*1000).replace('a', 'a'*1000).replace('a', 'a'*1000)",
+    ),
     ("eval", "f'{1:>{10**10}}'"),
     ("eval", "'%*d' % (10**10, 1)"),
     ("eval", "str(10**100000)"),
@@ -61,7 +73,10 @@ DENIAL = [  # (mode, source): every one must stop quickly with an error
     ("eval", "sorted(['a'*10**5 + 'x', 'a'*10**5 + 'y'] * 5*10**4)[0] == ''"),
     ("eval", "('a'*10**5 + 'z') in ['a'*10**5 + 'x'] * 10**5"),
     ("eval", "sum(1 for a in range(10**5) for b in range(10**5))"),
-    ("exec", "s = 'a'*10**6\nt = 'a'*10**6\nn = 0\nfor i in range(10**6):\n    n += s == t"),
+    (
+        "exec",
+        "s = 'a'*10**6\nt = 'a'*10**6\nn = 0\nfor i in range(10**6):\n    n += s == t",
+    ),
     ("exec", "l = []\nfor i in range(10**6):\n    l.append(str(i) * 1000)"),
     ("eval", "re.match('(a+)+$', 'a'*34 + 'b')"),
     ("eval", "1" + "+1" * 100000),
@@ -89,7 +104,9 @@ status = 'auto' if len(approvals) / max(len(votes), 1) >= 0.5 else 'manual'
 
 def _diagram(script="x = 1", condition="amount > 1000"):
     xml = (BPMN / "hostile_gateway.bpmn").read_text()
-    xml = xml.replace("SCRIPT", _xml_text(script)).replace("CONDITION", _xml_text(condition))
+    xml = xml.replace("SCRIPT", _xml_text(script)).replace(
+        "CONDITION", _xml_text(condition)
+    )
     return xml.encode()
 
 
@@ -180,7 +197,11 @@ def test_escape_in_a_script_task_fails_the_task_and_runs_nothing(source):
         ("script", "while True:\n    pass", "SandboxViolation"),
         ("script", "x = 'a'*10**10", "SandboxViolation"),
         ("script", "x = sum(range(10**12))", "SandboxViolation"),
-        ("script", "t = ()\nfor i in range(300000):\n    t = (t,)\ns = {t}", "SandboxCrashed"),
+        (
+            "script",
+            "t = ()\nfor i in range(300000):\n    t = (t,)\ns = {t}",
+            "SandboxCrashed",
+        ),
         ("script", "x = 1 // 0", "ZeroDivisionError"),
     ],
 )
@@ -206,8 +227,10 @@ def test_a_crashed_worker_is_replaced_and_the_next_script_runs():
 
 
 def test_script_task_sees_and_changes_only_task_data():
-    outcome = _run_case(script="amount = amount + 1\ndel note\nsummary = f'{amount}'",
-                        data={"amount": 1, "note": "x", "other": [1, 2]})
+    outcome = _run_case(
+        script="amount = amount + 1\ndel note\nsummary = f'{amount}'",
+        data={"amount": 1, "note": "x", "other": [1, 2]},
+    )
     assert outcome.failure is None
     assert outcome.data == {"amount": 2, "summary": "2", "other": [1, 2]}
 
@@ -245,7 +268,9 @@ def test_pool_is_rebuilt_in_a_forked_child():
     if pid == 0:  # child: must not use the parent's workers
         try:
             child_pool = pool_module.get_pool()
-            ok = child_pool is not parent_pool and child_pool.execute("x = 2", {}) == {"x": 2}
+            ok = child_pool is not parent_pool and child_pool.execute("x = 2", {}) == {
+                "x": 2
+            }
             child_pool.close()
         except BaseException:  # noqa: BLE001
             ok = False
@@ -269,7 +294,9 @@ def test_hostile_script_is_rejected_at_upload_with_its_location():
     assert problem.element_id == "prepare" and "Import" in problem.message
 
 
-@pytest.mark.parametrize("duration", ['"P1000000Y"', "P11Y", '"R5000/PT1H"', '"R/PT1S"'])
+@pytest.mark.parametrize(
+    "duration", ['"P1000000Y"', "P11Y", '"R5000/PT1H"', '"R/PT1S"']
+)
 def test_timer_beyond_the_bounds_is_rejected_at_upload(duration):
     xml = (BPMN / "timer_limits.bpmn").read_text().replace("DURATION", duration)
     with pytest.raises(BpmnParseError) as exc:
@@ -289,15 +316,21 @@ def test_sane_timer_deploys_and_computed_huge_durations_are_refused_at_run_time(
     started = time.monotonic()
     outcome = workflow_start(process, data={"years": 1000000})
     assert time.monotonic() - started < 1
-    assert outcome.failure is not None and outcome.failure.error_type == "TimerOutOfBounds"
+    assert (
+        outcome.failure is not None and outcome.failure.error_type == "TimerOutOfBounds"
+    )
 
 
 def test_oversized_dmn_cell_is_rejected_at_upload():
     dmn = etree.fromstring((ROOT / "tests" / "bpmn" / "check_amounts.dmn").read_bytes())
-    cell = next(t for t in dmn.iter("{*}text") if t.getparent().tag.endswith("inputEntry"))
+    cell = next(
+        t for t in dmn.iter("{*}text") if t.getparent().tag.endswith("inputEntry")
+    )
     cell.text = "?" * 40
     bpmn = (ROOT / "examples" / "purchase_request.bpmn").read_bytes()
     with pytest.raises(BpmnParseError) as exc:
         compile_bundle(bpmn, dmn_files=[("check.dmn", etree.tostring(dmn))])
     assert exc.value.problems[0].element_id == cell.getparent().get("id")
-    assert compile_bundle(bpmn, dmn_files=[("check.dmn", (BPMN / "check_amounts.dmn").read_bytes())])
+    assert compile_bundle(
+        bpmn, dmn_files=[("check.dmn", (BPMN / "check_amounts.dmn").read_bytes())]
+    )

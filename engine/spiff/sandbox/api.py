@@ -9,8 +9,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from .budget import Budget
-from .compiler import CATCHABLE, DEFAULT_LIMITS, Limits, SandboxLimit, SandboxViolation
-from .compiler import compile_guarded
+from .compiler import (
+    CATCHABLE,
+    DEFAULT_LIMITS,
+    Limits,
+    SandboxLimit,
+    SandboxViolation,
+    compile_guarded,
+)
 
 _BUILTIN_NAMES = (
     "range", "len", "list", "tuple", "set", "dict", "sorted", "min", "max", "sum", "any",
@@ -108,7 +114,9 @@ def evaluate(
     return _run(code, _scope(env, context), env)
 
 
-def execute(script: str, context: dict[str, Any], limits: Limits = DEFAULT_LIMITS) -> None:
+def execute(
+    script: str, context: dict[str, Any], limits: Limits = DEFAULT_LIMITS
+) -> None:
     """Run `script` with `context` as its variables and write the results back.
 
     Functions, lambdas and generators the script creates are not data and are

@@ -17,7 +17,10 @@ import time
 import types
 from typing import Any
 
-from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
+from RestrictedPython.Guards import (
+    guarded_iter_unpack_sequence,
+    guarded_unpack_sequence,
+)
 
 from .compiler import Limits, SandboxLimit
 from .methods import ATTRIBUTES
@@ -90,7 +93,9 @@ class Budget:
     def tick(self) -> bool:
         self.steps -= 1
         if self.steps < 0:
-            raise SandboxLimit("step budget exhausted (too many loop iterations or calls)")
+            raise SandboxLimit(
+                "step budget exhausted (too many loop iterations or calls)"
+            )
         self.ticks_to_clock -= 1
         if self.ticks_to_clock <= 0:
             self.ticks_to_clock = 1024
@@ -126,7 +131,9 @@ class Budget:
 
     def check_int(self, bits: int) -> None:
         if bits > self.lim.max_int_bits:
-            raise SandboxLimit(f"integer too large (~{bits} bits > {self.lim.max_int_bits})")
+            raise SandboxLimit(
+                f"integer too large (~{bits} bits > {self.lim.max_int_bits})"
+            )
 
     def new_seq(self, n: int, is_str: bool) -> None:
         self.check_len(n, "string" if is_str else "sequence")
@@ -197,7 +204,9 @@ class Budget:
     def _percent(self, fmt: str, args: Any) -> str:
         for match in _PERCENT_FIELD.finditer(fmt):
             for group in match.groups():
-                if group == "*" or (group is not None and int(group) > self.lim.max_fmt_width):
+                if group == "*" or (
+                    group is not None and int(group) > self.lim.max_fmt_width
+                ):
                     raise SandboxLimit("format width/precision too large")
         self.charge(work=self.lsize(args) + len(fmt))
         res = fmt % args
@@ -258,7 +267,9 @@ class Budget:
     def getattr_(self, obj: Any, name: str, default: Any = None) -> Any:
         allowed = ATTRIBUTES.get(type(obj))
         if allowed is None or name not in allowed:
-            raise SandboxLimit(f"attribute {name!r} of {type(obj).__name__} is not allowed")
+            raise SandboxLimit(
+                f"attribute {name!r} of {type(obj).__name__} is not allowed"
+            )
         attr = getattr(obj, name)
         check = allowed[name]
         return attr if check is None else functools.partial(check, self, obj, attr)

@@ -95,12 +95,16 @@ class Validator(ast.NodeVisitor):
         self.allowed = _EXPR_NODES if mode == "eval" else _SCRIPT_NODES
         self.limits = limits
         self.count = 0
-        self.max_nodes = limits.max_nodes_expr if mode == "eval" else limits.max_nodes_script
+        self.max_nodes = (
+            limits.max_nodes_expr if mode == "eval" else limits.max_nodes_script
+        )
 
     def generic_visit(self, node: ast.AST) -> None:
         self.count += 1
         if self.count > self.max_nodes:
-            raise SandboxViolation(f"too large (more than {self.max_nodes} syntax nodes)")
+            raise SandboxViolation(
+                f"too large (more than {self.max_nodes} syntax nodes)"
+            )
         if type(node) not in self.allowed:
             line = getattr(node, "lineno", None)
             where = f" (line {line})" if line else ""
@@ -154,12 +158,19 @@ CMPOPS = {
 
 
 def _call(name: str, *args: ast.expr) -> ast.Call:
-    return ast.Call(func=ast.Name(id=name, ctx=ast.Load()), args=list(args), keywords=[])
+    return ast.Call(
+        func=ast.Name(id=name, ctx=ast.Load()), args=list(args), keywords=[]
+    )
 
 
 def _thunk(body: ast.expr) -> ast.Lambda:
     no_args = ast.arguments(
-        posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,
+        posonlyargs=[],
+        args=[],
+        vararg=None,
+        kwonlyargs=[],
+        kw_defaults=[],
+        kwarg=None,
         defaults=[],
     )
     return ast.Lambda(args=no_args, body=body)
@@ -181,7 +192,9 @@ class Instrumenter(ast.NodeTransformer):
         self.generic_visit(node)
         if len(node.ops) == 1:
             op = ast.Constant(CMPOPS[type(node.ops[0])])
-            return ast.copy_location(_call("_cmp_", op, node.left, node.comparators[0]), node)
+            return ast.copy_location(
+                _call("_cmp_", op, node.left, node.comparators[0]), node
+            )
         args: list[ast.expr] = [node.left]
         for op, right in zip(node.ops, node.comparators, strict=True):
             # Lazy operands keep chained comparisons short-circuiting.
@@ -234,7 +247,9 @@ class Instrumenter(ast.NodeTransformer):
 
 
 @functools.lru_cache(maxsize=4096)
-def compile_guarded(source: str, mode: str, limits: Limits = DEFAULT_LIMITS) -> CodeType:
+def compile_guarded(
+    source: str, mode: str, limits: Limits = DEFAULT_LIMITS
+) -> CodeType:
     """Compile `source` in mode "eval" or "exec", or raise SandboxViolation."""
     max_len = limits.max_source_expr if mode == "eval" else limits.max_source_script
     if not isinstance(source, str):

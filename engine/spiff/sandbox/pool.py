@@ -26,7 +26,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from .compiler import CATCHABLE, SandboxViolation
-from .protocol import SandboxCrashed, SandboxTimeout, dumps, loads, read_frame, write_frame
+from .protocol import (
+    SandboxCrashed,
+    SandboxTimeout,
+    dumps,
+    loads,
+    read_frame,
+    write_frame,
+)
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 # Load this package under a private name straight from its directory: putting
@@ -146,7 +153,9 @@ class ScriptPool:
             self._all.discard(worker)
         threading.Thread(target=self._respawn, daemon=True).start()
 
-    def execute(self, script: str, context: dict[str, Any], wall_s: float | None = None) -> dict:
+    def execute(
+        self, script: str, context: dict[str, Any], wall_s: float | None = None
+    ) -> dict:
         """Run `script` on `context` in a worker and return the new context.
 
         Raises:
@@ -155,8 +164,15 @@ class ScriptPool:
             TypeError: the context is not JSON data.
         """
         wall = wall_s or self.settings.wall_s
-        request = dumps({"op": "exec", "src": script, "ctx": context, "wall_s": wall,
-                         "cpu": self.settings.cpu_s})
+        request = dumps(
+            {
+                "op": "exec",
+                "src": script,
+                "ctx": context,
+                "wall_s": wall,
+                "cpu": self.settings.cpu_s,
+            }
+        )
         try:
             worker = self._idle.get(timeout=self.settings.acquire_timeout_s)
         except queue.Empty:
@@ -169,10 +185,14 @@ class ScriptPool:
             response = loads(read_frame(worker.fin, deadline))
         except SandboxTimeout:
             self._discard(worker)
-            raise SandboxTimeout(f"script exceeded the {wall:.1f}s time limit") from None
+            raise SandboxTimeout(
+                f"script exceeded the {wall:.1f}s time limit"
+            ) from None
         except (SandboxCrashed, OSError, ValueError) as exc:
             self._discard(worker)
-            raise SandboxCrashed(f"script worker died ({_exit_reason(worker)}): {exc}") from None
+            raise SandboxCrashed(
+                f"script worker died ({_exit_reason(worker)}): {exc}"
+            ) from None
         self._release(worker, response)
         if not response.get("ok"):
             raise _script_error(response.get("etype", ""), response.get("msg", ""))

@@ -89,7 +89,9 @@ def _read_exact(fd: int, n: int, deadline: float | None) -> bytes:
     return bytes(buf)
 
 
-def read_frame(fd: int, deadline: float | None = None, max_len: int = MAX_RESPONSE) -> bytes:
+def read_frame(
+    fd: int, deadline: float | None = None, max_len: int = MAX_RESPONSE
+) -> bytes:
     (n,) = struct.unpack(">I", _read_exact(fd, 4, deadline))
     if n > max_len:
         raise SandboxCrashed(f"response too large ({n} bytes > {max_len})")

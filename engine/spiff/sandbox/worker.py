@@ -66,7 +66,9 @@ def main(mem_mb: int, cpu_s: int) -> None:
         used = _cpu_used()
         budget = max(1, int(request.get("cpu", cpu_s)))
         resource.setrlimit(resource.RLIMIT_CPU, (min(used + budget, hard), hard))
-        out = _serve_one(request) if request.get("op") == "exec" else dumps({"ok": True})
+        out = (
+            _serve_one(request) if request.get("op") == "exec" else dumps({"ok": True})
+        )
         retire = served >= MAX_REQUESTS or used + 3 * budget >= hard
         if retire:
             out = out[:-1] + b',"retire":true}'
