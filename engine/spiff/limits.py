@@ -29,6 +29,7 @@ MAX_CYCLE_REPETITIONS = 1000
 MAX_DMN_CELL_CHARS = 512
 MAX_DMN_CELL_PLACEHOLDERS = 16  # '?' characters: each costs a scan of the cell
 MAX_DMN_RULES = 1000
+MAX_INSTANCES = 1000  # multi-instance children (created all at once when parallel)
 
 _DURATION = re.compile(
     r"^P(?!$)(?:(\d+(?:[.,]\d+)?)Y)?(?:(\d+(?:[.,]\d+)?)M)?(?:(\d+(?:[.,]\d+)?)W)?"
@@ -43,6 +44,10 @@ _BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 
 class TimerOutOfBounds(ValueError):  # noqa: N818
     """A timer duration, date or cycle is beyond the engine's bounds."""
+
+
+class InstanceCountOutOfBounds(ValueError):  # noqa: N818
+    """A multi-instance activity asks for more instances than the engine allows."""
 
 
 def _duration(text: str) -> timedelta | None:
@@ -165,11 +170,24 @@ def _dmn_problems(name: str, root: etree._Element) -> Iterable[Problem]:
             )  # fmt: skip
 
 
+def _cardinality_problems(root: etree._Element) -> Iterable[Problem]:
+    for cardinality in root.iter(f"{{{_BPMN}}}loopCardinality"):
+        text = _literal(cardinality.text or "")
+        if text.isdigit() and int(text[:12]) > MAX_INSTANCES:
+            activity = cardinality.getparent().getparent()
+            element_id = activity.get("id") if activity is not None else None
+            yield Problem(
+                f"Multi-instance '{element_id}': at most {MAX_INSTANCES} instances.",
+                cardinality.sourceline,
+                element_id,
+            )
+
+
 def upload_problems(
     root: etree._Element, dmn_roots: Sequence[tuple[str, etree._Element]] = ()
 ) -> list[Problem]:
     """Return every timer and DMN value beyond the engine's bounds, located."""
-    problems = list(_timer_problems(root))
+    problems = [*_timer_problems(root), *_cardinality_problems(root)]
     for name, dmn_root in dmn_roots:
         problems.extend(_dmn_problems(name, dmn_root))
     return problems

@@ -30,12 +30,13 @@ from dataclasses import replace
 from types import CodeType
 from typing import Any
 
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import (
     BasePythonScriptEngineEnvironment,
     PythonScriptEngine,
 )
 
-from .limits import check_timer_value
+from .limits import MAX_INSTANCES, InstanceCountOutOfBounds, check_timer_value
 from .sandbox import DEFAULT_LIMITS, Limits, SandboxViolation, compile_guarded
 from .sandbox import evaluate as guarded_evaluate
 from .sandbox.pool import get_pool
@@ -141,6 +142,19 @@ class LanewayScriptEngine(PythonScriptEngine):
 
     def validate(self, expression: str) -> None:
         compile_expression(expression)
+
+    def evaluate(self, task: Any, expression: str, external_context: Any = None) -> Any:
+        value = super().evaluate(task, expression, external_context)
+        # A parallel multi-instance creates range(cardinality) children at once.
+        if expression is not None and expression == getattr(
+            task.task_spec, "cardinality", None
+        ):
+            if not isinstance(value, int) or value > MAX_INSTANCES:
+                error = InstanceCountOutOfBounds(
+                    f"loop cardinality {value!r} is not a number up to {MAX_INSTANCES}"
+                )
+                raise WorkflowTaskException(str(error), task=task, exception=error)
+        return value
 
 
 _ENGINE = LanewayScriptEngine()

@@ -334,3 +334,17 @@ def test_oversized_dmn_cell_is_rejected_at_upload():
     assert compile_bundle(
         bpmn, dmn_files=[("check.dmn", (BPMN / "check_amounts.dmn").read_bytes())]
     )
+
+
+def test_multi_instance_cardinality_is_capped_at_upload_and_at_run_time():
+    xml = (BPMN / "mi_cardinality.bpmn").read_text()
+    with pytest.raises(BpmnParseError) as exc:
+        compile_bundle(xml.replace("CARDINALITY", "1000000000").encode())
+    assert exc.value.problems[0].element_id == "vote"
+    process = compile_bundle(xml.replace("CARDINALITY", "voters").encode())[0]
+    assert len(workflow_start(process, data={"voters": 3}).ready_user_tasks) == 3
+    started = time.monotonic()
+    outcome = workflow_start(process, data={"voters": 10**9})
+    assert time.monotonic() - started < 1
+    assert outcome.failure is not None
+    assert outcome.failure.error_type == "InstanceCountOutOfBounds"
