@@ -30,6 +30,8 @@ urlpatterns = [
     path("tasks/<uuid:task_id>/complete/", task_apis.TaskCompleteApi.as_view(),
          name="api-task-complete"),
     path("incidents/", engine_apis.IncidentListApi.as_view(), name="api-incidents"),
+    path("incidents/<uuid:incident_id>/retry/", engine_apis.IncidentRetryApi.as_view(),
+         name="api-incident-retry"),
     path("audit/", audit_apis.AuditExportApi.as_view(), name="api-audit"),
     path("audit/verify/", audit_apis.AuditVerifyApi.as_view(), name="api-audit-verify"),
 ]

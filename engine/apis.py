@@ -5,7 +5,9 @@ from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.views import APIView
 
-from . import selectors
+from rest_framework.response import Response
+
+from . import selectors, services
 
 
 class IncidentOutput(serializers.Serializer):
@@ -44,3 +46,13 @@ class IncidentListApi(APIView):
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(IncidentOutput(page, many=True).data)
+
+
+
+class IncidentRetryApi(APIView):
+    """Retry the failed step behind an incident (process admins)."""
+
+    @extend_schema(request=None, responses={200: IncidentOutput})
+    def post(self, request, incident_id):
+        incident = services.incident_retry(user=request.user, incident_id=incident_id)
+        return Response(IncidentOutput(incident).data)

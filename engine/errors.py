@@ -42,3 +42,11 @@ class FormInvalid(EngineError):
     """Submitted data breaks the form; details = {"fields": {field: [messages]}}."""
 
     code, status = "invalid", HTTPStatus.BAD_REQUEST
+
+
+class IncidentNotFound(EngineError):
+    code, status = "incident_not_found", HTTPStatus.NOT_FOUND
+
+
+class IncidentNotOpen(EngineError):
+    code = "incident_not_open"

@@ -130,6 +130,7 @@ class Incident(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        permissions = [("retry_incident", "Can retry the failed step of a case")]
 
     def __str__(self) -> str:
         return f"{self.kind} at {self.bpmn_id}: {self.message[:60]}"

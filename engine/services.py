@@ -16,13 +16,20 @@ from django.utils import timezone
 
 from audit.services import audit_record
 from engine.spiff import AdvanceOutcome, TaskNotReady as SpiffTaskNotReady
-from engine.spiff import workflow_cancel, workflow_complete_user_task, workflow_start
+from engine.spiff import (
+    workflow_cancel,
+    workflow_complete_user_task,
+    workflow_retry,
+    workflow_start,
+)
 from processes.selectors import version_get
 
 from . import permissions
 from .errors import (
     ActionNotAllowed,
     CaseBusy,
+    IncidentNotFound,
+    IncidentNotOpen,
     CaseNotFound,
     CaseNotRunning,
     StartNotAllowed,
@@ -81,8 +88,9 @@ def _open_incident(case: Case, outcome: AdvanceOutcome) -> None:
     failure = outcome.failure
     if failure is None:
         return
+    kind = "engine" if failure.error_type in ("TreeTooDeep", "EngineStepLimit") else "script"
     incident = Incident.objects.create(
-        case=case, kind="script", spiff_task_id=failure.task_id, bpmn_id=failure.bpmn_id,
+        case=case, kind=kind, spiff_task_id=failure.task_id, bpmn_id=failure.bpmn_id,
         element_name=failure.name, error_type=failure.error_type, message=failure.message,
     )
     case.has_incident = True
@@ -227,3 +235,60 @@ def case_cancel(*, user: Any, case_id: UUID | str, reason: str = "") -> Case:
     _audit(case, user, "case.cancelled", reason=reason)
     _apply_outcome(case, outcome, actor=user)
     return case
+
+
+def _retry_service_call(case: Case, incident: Incident, user: Any) -> None:
+    last = ServiceCall.objects.filter(case=case, spiff_task_id=incident.spiff_task_id).order_by(
+        "-epoch").first()
+    if last is None:
+        raise IncidentNotOpen("There is no service call to retry.")
+    call = ServiceCall.objects.create(
+        case=case, spiff_task_id=last.spiff_task_id, bpmn_id=last.bpmn_id,
+        operation=last.operation, params=last.params, epoch=last.epoch + 1,
+    )
+    _audit(case, user, "service.retried", task_ref=call.bpmn_id, call=call.pk, epoch=call.epoch)
+    transaction.on_commit(lambda: _enqueue([call.pk]))
+
+
+def _retry_engine_step(case: Case, incident: Incident, user: Any) -> None:
+    try:
+        outcome = workflow_retry(spec_for(case.version), case.state.state,
+                                 task_id=incident.spiff_task_id)
+    except SpiffTaskNotReady as exc:
+        raise IncidentNotOpen("The failed step is no longer waiting for a retry.",
+                              details={"reason": str(exc)}) from None
+    _apply_outcome(case, outcome, actor=user)
+
+
+@transaction.atomic
+def incident_retry(*, user: Any, incident_id: UUID | str) -> Incident:
+    """Retry the failed step behind an open incident (process-admins).
+
+    Raises:
+        IncidentNotFound, ActionNotAllowed, IncidentNotOpen, CaseNotRunning, CaseBusy.
+    """
+    try:
+        case_id = Incident.objects.values_list("case_id", flat=True).get(pk=incident_id)
+    except (Incident.DoesNotExist, ValueError):
+        raise IncidentNotFound("No such incident.") from None
+    case = case_lock(case_id=case_id)
+    incident = Incident.objects.select_for_update().get(pk=incident_id)
+    if not permissions.can_view_case(user, case):
+        raise IncidentNotFound("No such incident.")
+    if not user.has_perm("engine.retry_incident"):
+        raise ActionNotAllowed("Only process admins may retry incidents.")
+    if incident.status != Incident.Status.OPEN:
+        raise IncidentNotOpen("This incident is already resolved.")
+    if not case.is_running:
+        raise CaseNotRunning(f"The case is {case.get_status_display().lower()}.")
+    incident.status, incident.resolved_at = Incident.Status.RESOLVED, timezone.now()
+    incident.save(update_fields=["status", "resolved_at"])
+    case.has_incident = case.incidents.filter(status=Incident.Status.OPEN).exists()
+    _audit(case, user, "incident.resolved", task_ref=incident.bpmn_id, incident=str(incident.pk),
+           resolution="retry")
+    if incident.kind == "service":
+        _retry_service_call(case, incident, user)
+        case.save(update_fields=["has_incident"])
+    else:
+        _retry_engine_step(case, incident, user)
+    return incident

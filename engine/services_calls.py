@@ -9,7 +9,7 @@ from django.utils import timezone
 from engine.spiff import TaskNotReady as SpiffTaskNotReady
 from engine.spiff import workflow_apply_service_result
 
-from .models import ServiceCall
+from .models import Case, Incident, ServiceCall
 from .operations import operation_get
 from .services import _apply_outcome, _audit, case_lock
 from .spec_cache import spec_for
@@ -52,6 +52,16 @@ def service_call_execute(*, call: ServiceCall) -> tuple[bool, Any]:
         return False, f"{type(exc).__name__}: {exc}"
 
 
+def _service_incident(case: Any, call: ServiceCall) -> None:
+    incident = Incident.objects.create(
+        case=case, kind="service", spiff_task_id=str(call.spiff_task_id), bpmn_id=call.bpmn_id,
+        element_name=call.bpmn_id, error_type="ServiceCallFailed", message=call.last_error,
+    )
+    Case.objects.filter(pk=case.pk).update(has_incident=True)
+    _audit(case, None, "incident.opened", task_ref=call.bpmn_id, incident=str(incident.pk),
+           error_type="ServiceCallFailed", message=call.last_error)
+
+
 @transaction.atomic
 def service_call_apply(*, call_id: int, ok: bool, value: Any) -> None:
     """Apply a call's result to its case (once: a repeated result is ignored)."""
@@ -64,6 +74,7 @@ def service_call_apply(*, call_id: int, ok: bool, value: Any) -> None:
         call.status, call.last_error = ServiceCall.Status.FAILED, str(value)
         call.save(update_fields=["status", "last_error"])
         _audit(case, None, "service.failed", task_ref=call.bpmn_id, error=str(value))
+        _service_incident(case, call)
         return
     try:
         outcome = workflow_apply_service_result(

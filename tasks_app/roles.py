@@ -11,7 +11,7 @@ ROLES = {
     ],
     "process-admins": [
         ("engine", "view_any_case"), ("engine", "view_case"), ("engine", "cancel_any_case"),
-        ("engine", "view_incident"), ("tasks_app", "view_humantask"),
+        ("engine", "view_incident"), ("engine", "retry_incident"), ("tasks_app", "view_humantask"),
         ("tasks_app", "reassign_humantask"),
         ("processes", "view_processversion"),
     ],

@@ -20,6 +20,7 @@ from .runtime import (
     workflow_apply_service_result,
     workflow_cancel,
     workflow_complete_user_task,
+    workflow_retry,
     workflow_start,
 )
 from .scripting import ScriptError, check_expression, check_script
@@ -72,5 +73,6 @@ __all__ = [
     "workflow_apply_service_result",
     "workflow_cancel",
     "workflow_complete_user_task",
+    "workflow_retry",
     "workflow_start",
 ]

@@ -21,6 +21,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR
 from . import checks
 from .errors import BpmnParseError
 from .metadata import all_human_tasks, process_meta
+from .limits import upload_problems
 from .normalize import normalize, serialize
 from .service_tasks import LanewayParser
 from .types import HumanTaskMeta, ParsedProcess, Problem
@@ -232,6 +233,7 @@ def bundle_compile(
         *schema,
         *translated,
         *_own_checks(root, dmn, known_operations, translated),
+        *upload_problems(root, dmn),
     ]
     spiff: list[Problem] = []
     compiled = [] if schema else _spiff_compile(root, filename, dmn, spiff)

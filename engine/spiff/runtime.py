@@ -17,8 +17,10 @@ from SpiffWorkflow.util.task import TaskState
 
 from .errors import TaskNotReady
 from .parsing import CompiledProcess
+from .prune import prune_workflow
 from .serialization import new_workflow, state_dump, state_load
 from .service_tasks import CALL_KEY
+from .stepping import EngineLimitExceeded, check_depth, halt, run_engine, too_deep
 from .types import (
     AdvanceOutcome,
     HumanTaskMeta,
@@ -30,6 +32,10 @@ from .types import (
 )
 
 _ACTIVE = TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.ERROR
+
+# Prune finished history after every command (research/pruning). Only the
+# benchmark and the depth-limit tests switch it off.
+PRUNE = True
 
 
 def _json_safe(value: Any) -> Any:
@@ -81,15 +87,26 @@ def _pending_calls(wf: Any) -> tuple[PendingServiceCall, ...]:
     return tuple(calls)
 
 
-def _failure(exc: Exception) -> TaskFailure:
-    task = getattr(exc, "task", None)
+def _message(exc: BaseException) -> str:
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    cause = exc.__cause__ or exc.__context__
+    # SpiffWorkflow wraps expression errors as "Error evaluating expression 'x'"
+    # and keeps the reason only in the exception context.
+    if cause is not None and str(cause) and str(cause) not in first:
+        first = f"{first}: {type(cause).__name__}: {str(cause).strip().splitlines()[0]}"
+    return first[:2000]
+
+
+def _failure(exc: Exception, task: Any = None) -> TaskFailure:
+    task = task if task is not None else getattr(exc, "task", None)
     spec = task.task_spec if task is not None else None
     return TaskFailure(
         task_id=str(task.id) if task is not None else "",
         bpmn_id=(spec.bpmn_id or "") if spec is not None else "",
         name=(spec.bpmn_name or spec.bpmn_id or "") if spec is not None else "",
         error_type=getattr(exc, "error_type", "") or type(exc).__name__,
-        message=str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__,
+        message=_message(exc),
     )
 
 
@@ -116,6 +133,9 @@ def _outcome(
     )
 
 
+_LEAKED = (TypeError, ValueError, KeyError, AttributeError, IndexError, ZeroDivisionError)
+
+
 def _run(
     wf: Any, process: CompiledProcess, command: Callable[[list[StepRecord]], None]
 ) -> AdvanceOutcome:
@@ -123,9 +143,27 @@ def _run(
     failure = None
     try:
         command(steps)
-        wf.do_engine_steps(did_complete_task=lambda task: _record(steps, task))
+        run_engine(wf, lambda task: _record(steps, task), prune=PRUNE)
     except SpiffWorkflowException as exc:
         failure = _failure(exc)
+    except EngineLimitExceeded as exc:
+        failure = _failure(exc, halt(wf))
+    except RecursionError:
+        # Last line of defence; the depth checks should have stopped it first.
+        failure = _failure(too_deep(-1), halt(wf))
+    except _LEAKED as exc:
+        # SpiffWorkflow leaks plain exceptions from some specs (e.g. a TypeError
+        # when a multi-instance collection variable is missing): a failure of
+        # the case, never a server error.
+        errored = wf.get_tasks(state=TaskState.ERROR)
+        failure = _failure(exc, errored[0] if errored else halt(wf))
+    if PRUNE:
+        prune_workflow(wf)
+    if failure is None:
+        try:
+            check_depth(wf)
+        except EngineLimitExceeded as exc:
+            failure = _failure(exc, halt(wf))
     return _outcome(wf, process, steps, failure)
 
 
@@ -189,6 +227,29 @@ def workflow_apply_service_result(
         task.internal_data.pop(CALL_KEY, None)
         task.complete()
         steps.append(_step(task))
+
+    return _run(wf, process, command)
+
+
+def workflow_retry(process: CompiledProcess, state: dict, *, task_id: str) -> AdvanceOutcome:
+    """Reset a task in ERROR (failed script, condition or engine bound) and run on.
+
+    The task gets its parent's data again, so a failed script starts afresh.
+
+    Raises:
+        TaskNotReady: when the task is not an ERROR task of this case.
+        StateCorrupt: when the stored state cannot be loaded.
+    """
+    wf = state_load(state, process.spec, process.subprocess_specs)
+    try:
+        task = wf.get_task_from_id(UUID(task_id))
+    except (TaskNotFoundException, ValueError):
+        raise TaskNotReady(f"task {task_id} is not part of this case") from None
+    if task.state != TaskState.ERROR:
+        raise TaskNotReady(f"task {task_id} is {TaskState.get_name(task.state)}, not ERROR")
+
+    def command(steps: list[StepRecord]) -> None:
+        wf.reset_from_task_id(task.id)
 
     return _run(wf, process, command)
 

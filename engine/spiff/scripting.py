@@ -1,110 +1,73 @@
-"""The restricted script environment: the only engine Laneway ever gives a workflow.
+"""The sandboxed script environment: the only engine Laneway ever gives a workflow.
 
-SpiffWorkflow's default `PythonScriptEngine` runs `eval`/`exec` with full builtins,
-and a deserialized workflow silently gets a fresh default engine. Every workflow
-this adapter creates or loads is built with `script_engine()` instead.
+SpiffWorkflow's default `PythonScriptEngine` runs `eval`/`exec` with full
+builtins, and a deserialized workflow silently gets a fresh default engine.
+Every workflow this adapter creates or loads is built with `script_engine()`.
 
-Expressions and scripts are compiled by RestrictedPython (no imports, no names or
-attributes starting with `_`, guarded item/attribute access and writes). Work and
-memory budgets are added by the engine-hardening work (see the issue on
-sandboxing); the seam is `RestrictedEnvironment.evaluate/execute`.
+* Expressions (gateway conditions, timer and MI expressions, DMN cells, message
+  payloads, service parameters) run in the calling thread through the guarded
+  evaluator (`sandbox`): RestrictedPython + an AST whitelist + checked
+  operations with a step/work/memory/wall-clock budget. About 2 µs each, no
+  signals, so web threads are bounded too.
+* Scripts (script tasks, pre/post scripts) run in a worker process of
+  `sandbox.pool` with RLIMIT_AS, RLIMIT_CPU and a wall-clock kill, and the
+  guarded evaluator inside; only the variables the script names cross the
+  process boundary, as JSON.
+
+The policy lives in the environment, not in a `PythonScriptEngine` subclass:
+some SpiffWorkflow call sites (completion conditions, message correlations)
+call `script_engine.environment.evaluate` directly. Errors raised here are
+plain `Exception`s, which SpiffWorkflow wraps into `WorkflowTaskException`
+with the task set to ERROR.
 """
 
 from __future__ import annotations
 
 import ast
-import operator
-from functools import lru_cache
+import functools
+import os
+from dataclasses import replace
+from types import CodeType
 from typing import Any
 
-from RestrictedPython import (
-    compile_restricted_eval,
-    compile_restricted_exec,
-    limited_builtins,
-    safe_builtins,
-    utility_builtins,
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.script_engine import (
+    BasePythonScriptEngineEnvironment,
+    PythonScriptEngine,
 )
-from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
-from RestrictedPython.Guards import (
-    full_write_guard,
-    guarded_iter_unpack_sequence,
-    guarded_unpack_sequence,
-    safer_getattr,
-)
-from RestrictedPython.PrintCollector import PrintCollector
-from SpiffWorkflow.bpmn.script_engine import BasePythonScriptEngineEnvironment, PythonScriptEngine
+
+from .limits import MAX_INSTANCES, InstanceCountOutOfBounds, check_timer_value
+from .sandbox import DEFAULT_LIMITS, Limits, SandboxViolation, compile_guarded
+from .sandbox import evaluate as guarded_evaluate
+from .sandbox.pool import get_pool
 
 
 class ScriptError(Exception):
     """An expression or script was refused or failed (message is for the user)."""
 
 
-_INPLACE = {
-    "+=": operator.iadd,
-    "-=": operator.isub,
-    "*=": operator.imul,
-    "/=": operator.itruediv,
-    "//=": operator.ifloordiv,
-    "%=": operator.imod,
-    "**=": operator.ipow,
-    "|=": operator.ior,
-    "&=": operator.iand,
-}
+def _expression_limits() -> Limits:
+    wall_ms = int(os.environ.get("ENGINE_EXPRESSION_TIME_LIMIT_MS", "250"))
+    return replace(DEFAULT_LIMITS, wall_s=wall_ms / 1000)
 
 
-def _inplacevar(op: str, x: Any, y: Any) -> Any:
+EXPRESSION_LIMITS = _expression_limits()
+
+
+def compile_expression(source: str) -> CodeType:
+    """Compile an expression under the sandbox rules, or raise ScriptError."""
     try:
-        return _INPLACE[op](x, y)
-    except KeyError:
-        raise ScriptError(f"operator {op} is not allowed") from None
+        return compile_guarded(source, "eval", EXPRESSION_LIMITS)
+    except SandboxViolation as exc:
+        raise ScriptError(f"invalid expression: {exc}") from None
 
 
-def _apply(func: Any, *args: Any, **kwargs: Any) -> Any:
-    return func(*args, **kwargs)
-
-
-_EXTRA_BUILTINS = {
-    name: __builtins__[name] if isinstance(__builtins__, dict) else getattr(__builtins__, name)
-    for name in ("sum", "min", "max", "any", "all", "enumerate", "list", "dict", "set",
-                 "sorted", "reversed", "map", "filter")
-}
-_BUILTINS = {**safe_builtins, **limited_builtins, **utility_builtins, **_EXTRA_BUILTINS}
-_BUILTINS.pop("__import__", None)
-
-_GUARDS = {
-    "__builtins__": _BUILTINS,
-    "_getattr_": safer_getattr,
-    "_getitem_": default_guarded_getitem,
-    "_getiter_": default_guarded_getiter,
-    "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
-    "_unpack_sequence_": guarded_unpack_sequence,
-    "_write_": full_write_guard,
-    "_inplacevar_": _inplacevar,
-    "_apply_": _apply,
-    "_print_": PrintCollector,
-}
-
-
-def _first_error(errors: tuple[str, ...] | list[str]) -> str:
-    return "; ".join(errors) if errors else "not allowed"
-
-
-@lru_cache(maxsize=4096)
-def compile_expression(source: str) -> Any:
-    """Compile an expression under the restrictions, or raise ScriptError."""
-    result = compile_restricted_eval(source.strip(), "<expression>")
-    if result.errors or result.code is None:
-        raise ScriptError(f"invalid expression: {_first_error(result.errors)}")
-    return result.code
-
-
-@lru_cache(maxsize=1024)
-def compile_script(source: str) -> Any:
-    """Compile a script under the restrictions, or raise ScriptError."""
-    result = compile_restricted_exec(source, "<string>")
-    if result.errors or result.code is None:
-        raise ScriptError(f"invalid script: {_first_error(result.errors)}")
-    return result.code
+def compile_script(source: str) -> CodeType:
+    """Compile a script under the sandbox rules, or raise ScriptError."""
+    try:
+        return compile_guarded(source, "exec", DEFAULT_LIMITS)
+    except SandboxViolation as exc:
+        raise ScriptError(f"invalid script: {exc}") from None
 
 
 def check_expression(source: str) -> str | None:
@@ -125,25 +88,46 @@ def check_script(source: str) -> str | None:
     return None
 
 
-class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
-    """Evaluate and execute with RestrictedPython-compiled code and guarded globals."""
+@functools.lru_cache(maxsize=4096)
+def referenced_names(script: str) -> frozenset[str]:
+    """Return the names a script can read or write.
 
-    def evaluate(self, expression: str, context: dict, external_context: dict | None = None) -> Any:
-        code = compile_expression(expression)
-        scope = {**_GUARDS, **(external_context or {}), **context}
-        return eval(code, scope)  # noqa: S307 - restricted bytecode, guarded globals
+    Sandboxed code has no globals()/vars(), so task variables it does not name
+    can neither be read nor changed: only these cross the process boundary.
+    """
+    return frozenset(
+        n.id for n in ast.walk(ast.parse(script)) if isinstance(n, ast.Name)
+    )
 
-    def execute(self, script: str, context: dict, external_context: dict | None = None) -> bool:
-        code = compile_script(script)
-        scope = {**_GUARDS, **(external_context or {}), **context}
-        exec(code, scope)  # noqa: S102 - restricted bytecode, guarded globals
-        injected = set(_GUARDS) | set(external_context or {})
-        for key, value in scope.items():
-            if key in injected or key.startswith("_") or callable(value):
-                continue
-            context[key] = value
-        for key in [k for k in context if k not in scope]:
-            del context[key]
+
+class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
+    """Expressions in-process (guarded), scripts in the worker pool (guarded)."""
+
+    def evaluate(
+        self, expression: str, context: dict, external_context: dict | None = None
+    ) -> Any:
+        scope = {**self.globals, **(external_context or {}), **context}
+        value = guarded_evaluate(expression, scope, EXPRESSION_LIMITS)
+        if type(value) is str:
+            # Timer expressions come through here; SpiffWorkflow loops once per
+            # month of a duration in host code ("P1000000Y" takes seconds).
+            check_timer_value(value)
+        return value
+
+    def execute(
+        self, script: str, context: dict, external_context: dict | None = None
+    ) -> bool:
+        compile_script(script)  # fail fast, with the same message as at upload
+        external = {**self.globals, **(external_context or {})}
+        names = referenced_names(script)
+        full = {**external, **context}
+        sent = {k: full[k] for k in names if k in full}
+        result = get_pool().execute(script, sent)
+        for key in set(sent) - set(result):
+            context.pop(key, None)  # `del x` in the script
+        for key, value in result.items():
+            if key not in external or external[key] != value:
+                context[key] = value
         return True
 
     def call_service(self, context: dict, **kwargs: Any) -> Any:
@@ -154,16 +138,28 @@ class LanewayScriptEngine(PythonScriptEngine):
     """The script engine every Laneway workflow uses."""
 
     def __init__(self) -> None:
-        super().__init__(environment=RestrictedEnvironment())
+        super().__init__(environment=SandboxedEnvironment())
 
     def validate(self, expression: str) -> None:
-        ast.parse(expression)
         compile_expression(expression)
+
+    def evaluate(self, task: Any, expression: str, external_context: Any = None) -> Any:
+        value = super().evaluate(task, expression, external_context)
+        # A parallel multi-instance creates range(cardinality) children at once.
+        if expression is not None and expression == getattr(
+            task.task_spec, "cardinality", None
+        ):
+            if not isinstance(value, int) or value > MAX_INSTANCES:
+                error = InstanceCountOutOfBounds(
+                    f"loop cardinality {value!r} is not a number up to {MAX_INSTANCES}"
+                )
+                raise WorkflowTaskException(str(error), task=task, exception=error)
+        return value
 
 
 _ENGINE = LanewayScriptEngine()
 
 
 def script_engine() -> LanewayScriptEngine:
-    """Return the shared restricted engine (stateless, safe to share)."""
+    """Return the shared sandboxed engine (stateless, safe to share)."""
     return _ENGINE

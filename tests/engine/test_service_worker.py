@@ -54,3 +54,28 @@ def test_a_call_whose_message_was_lost_is_swept_and_run(users):
         assert outbox_sweep_task() == 1
         assert _wait_for(lambda: HumanTask.objects.filter(case=case, bpmn_id="check").exists())
     assert ServiceCall.objects.get(case=case).status == ServiceCall.Status.SUCCEEDED
+
+
+def test_failed_call_opens_an_incident_and_admin_retry_runs_it_again(users, settings):
+    from rest_framework.test import APIClient
+
+    from engine.models import Incident
+
+    settings.ENGINE_SERVICE_OPERATIONS = {"test.flaky": "tests.operations.flaky"}
+    deploy(BPMN_DIR / "service_flaky.bpmn", users["analyst"])
+    api = APIClient()
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        case, _ = case_start(user=users["requester"], key="service_flaky", data={"amount": 1})
+        assert _wait_for(lambda: Incident.objects.filter(case=case).exists())
+        incident = Incident.objects.get(case=case)
+        assert incident.kind == "service" and "ERP unreachable" in incident.message
+        api.force_authenticate(users["requester"])
+        assert api.post(f"/api/v1/incidents/{incident.pk}/retry/").status_code == 403
+        api.force_authenticate(users["padmin"])
+        response = api.post(f"/api/v1/incidents/{incident.pk}/retry/")
+        assert response.status_code == 200 and response.json()["status"] == "resolved"
+        assert _wait_for(lambda: HumanTask.objects.filter(case=case, bpmn_id="check").exists())
+    calls = list(ServiceCall.objects.filter(case=case).order_by("epoch"))
+    assert [(c.epoch, c.status) for c in calls] == [(0, "failed"), (1, "succeeded")]
+    assert Case.objects.get(pk=case.pk).has_incident is False
+    assert api.post(f"/api/v1/incidents/{incident.pk}/retry/").status_code == 409

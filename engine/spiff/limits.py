@@ -1,0 +1,193 @@
+"""Denial of service outside the script engine: caps on timers and DMN tables.
+
+SpiffWorkflow does work in host code, before or after any sandbox, that grows
+with what a diagram says (research/sandbox/REPORT.md §5):
+
+* `TimerEventDefinition.get_timedelta_from_start` loops once per *month* of a
+  duration in Python: "P1000000Y" costs ~12 s, "P1000000000Y" hours.
+* A cycle such as "R1000000/PT1S" re-arms a timer a million times.
+* `DMNEngine.evaluate` runs a quadratic regex over every cell on every
+  evaluation (an 8 kB cell costs 3.5 s).
+
+`upload_problems` refuses such literals at upload (located Problems);
+`check_timer_value` refuses computed ones at run time (the task fails).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+
+from lxml import etree
+
+from .types import Problem
+
+MAX_TIMER_SPAN = timedelta(days=3653)  # ten years
+MIN_CYCLE_INTERVAL = timedelta(minutes=1)
+MAX_CYCLE_REPETITIONS = 1000
+MAX_DMN_CELL_CHARS = 512
+MAX_DMN_CELL_PLACEHOLDERS = 16  # '?' characters: each costs a scan of the cell
+MAX_DMN_RULES = 1000
+MAX_INSTANCES = 1000  # multi-instance children (created all at once when parallel)
+
+_DURATION = re.compile(
+    r"^P(?!$)(?:(\d+(?:[.,]\d+)?)Y)?(?:(\d+(?:[.,]\d+)?)M)?(?:(\d+(?:[.,]\d+)?)W)?"
+    r"(?:(\d+(?:[.,]\d+)?)D)?(?:T(?=\d)(?:(\d+(?:[.,]\d+)?)H)?(?:(\d+(?:[.,]\d+)?)M)?"
+    r"(?:(\d+(?:[.,]\d+)?)S)?)?$",
+    re.IGNORECASE,
+)
+_CYCLE = re.compile(r"^R(\d*)/(.+)$", re.IGNORECASE)
+_DAYS_PER = (365.25, 30.5, 7, 1, 1 / 24, 1 / 1440, 1 / 86400)  # Y M W D H M S
+_BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+
+
+class TimerOutOfBounds(ValueError):  # noqa: N818
+    """A timer duration, date or cycle is beyond the engine's bounds."""
+
+
+class InstanceCountOutOfBounds(ValueError):  # noqa: N818
+    """A multi-instance activity asks for more instances than the engine allows."""
+
+
+def _duration(text: str) -> timedelta | None:
+    match = _DURATION.match(text.strip())
+    if match is None:
+        return None
+    days = 0.0
+    for value, per in zip(match.groups(), _DAYS_PER, strict=True):
+        if value:
+            days += float(value.replace(",", ".")) * per
+            if days > MAX_TIMER_SPAN.days + 1:  # stop before float overflow
+                return timedelta(days=MAX_TIMER_SPAN.days + 1)
+    return timedelta(days=days)
+
+
+def _check_duration(text: str) -> None:
+    span = _duration(text)
+    if span is not None and span > MAX_TIMER_SPAN:
+        raise TimerOutOfBounds(f"timer duration {text!r} is longer than ten years")
+
+
+def _check_cycle(text: str) -> bool:
+    match = _CYCLE.match(text.strip())
+    if match is None:
+        return False
+    count, parts = match.group(1), match.group(2).split("/")
+    if count and int(count[:12]) > MAX_CYCLE_REPETITIONS:
+        raise TimerOutOfBounds(
+            f"timer cycle {text!r} repeats more than {MAX_CYCLE_REPETITIONS} times"
+        )
+    for part in parts:
+        span = _duration(part)
+        if span is None:
+            continue
+        if span > MAX_TIMER_SPAN:
+            raise TimerOutOfBounds(
+                f"timer cycle {text!r} has an interval over ten years"
+            )
+        if span < MIN_CYCLE_INTERVAL:
+            raise TimerOutOfBounds(
+                f"timer cycle {text!r} repeats more than once a minute"
+            )
+    return True
+
+
+def _check_date(text: str, now: datetime) -> None:
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    if abs(when - now) > MAX_TIMER_SPAN:
+        raise TimerOutOfBounds(f"timer date {text!r} is more than ten years away")
+
+
+def check_timer_value(value: str) -> None:
+    """Refuse a duration or cycle string beyond the bounds (cheap for other text).
+
+    Raises:
+        TimerOutOfBounds: with a message for the case page.
+    """
+    if len(value) > 100 or not value[:1] or value[:1] not in "PpRr":
+        return
+    if not _check_cycle(value):
+        _check_duration(value)
+
+
+def _literal(text: str) -> str:
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1]
+    return text
+
+
+def _timer_problems(root: etree._Element) -> Iterable[Problem]:
+    now = datetime.now(UTC)
+    for timer in root.iter(f"{{{_BPMN}}}timerEventDefinition"):
+        for child in timer:
+            if not isinstance(child.tag, str):
+                continue
+            value = _literal(child.text or "")
+            try:
+                if child.tag.endswith("timeDate"):
+                    _check_date(value, now)
+                else:
+                    check_timer_value(value)
+            except TimerOutOfBounds as exc:
+                owner = timer.getparent()
+                element_id = owner.get("id") if owner is not None else None
+                yield Problem(
+                    f"Timer of '{element_id}': {exc}.", child.sourceline, element_id
+                )
+
+
+def _dmn_problems(name: str, root: etree._Element) -> Iterable[Problem]:
+    for table in root.iter("{*}decisionTable"):
+        decision = table.getparent()
+        element_id = decision.get("id") if decision is not None else table.get("id")
+        rules = [
+            el for el in table if isinstance(el.tag, str) and el.tag.endswith("rule")
+        ]
+        if len(rules) > MAX_DMN_RULES:
+            yield Problem(
+                f"{name}: decision '{element_id}' has {len(rules)} rules "
+                f"(at most {MAX_DMN_RULES}).", table.sourceline, element_id,
+            )  # fmt: skip
+    for text in root.iter("{*}text"):
+        cell = text.text or ""
+        if (
+            len(cell) > MAX_DMN_CELL_CHARS
+            or cell.count("?") > MAX_DMN_CELL_PLACEHOLDERS
+        ):
+            owner = text.getparent()
+            element_id = owner.get("id") if owner is not None else None
+            yield Problem(
+                f"{name}: DMN cell is too long or complex (at most {MAX_DMN_CELL_CHARS} "
+                f"characters and {MAX_DMN_CELL_PLACEHOLDERS} '?').",
+                text.sourceline, element_id,
+            )  # fmt: skip
+
+
+def _cardinality_problems(root: etree._Element) -> Iterable[Problem]:
+    for cardinality in root.iter(f"{{{_BPMN}}}loopCardinality"):
+        text = _literal(cardinality.text or "")
+        if text.isdigit() and int(text[:12]) > MAX_INSTANCES:
+            activity = cardinality.getparent().getparent()
+            element_id = activity.get("id") if activity is not None else None
+            yield Problem(
+                f"Multi-instance '{element_id}': at most {MAX_INSTANCES} instances.",
+                cardinality.sourceline,
+                element_id,
+            )
+
+
+def upload_problems(
+    root: etree._Element, dmn_roots: Sequence[tuple[str, etree._Element]] = ()
+) -> list[Problem]:
+    """Return every timer and DMN value beyond the engine's bounds, located."""
+    problems = [*_timer_problems(root), *_cardinality_problems(root)]
+    for name, dmn_root in dmn_roots:
+        problems.extend(_dmn_problems(name, dmn_root))
+    return problems

@@ -1,0 +1,112 @@
+"""Run the engine with bounds: iterator depth, tasks per advance, tree depth.
+
+* SpiffWorkflow's task iterators stop at depth 1000 by default
+  (`util/task.py`, `bpmn/util/task.py`), which makes `is_completed()` true and
+  `get_tasks(READY)` empty while work is pending. The default is raised once, at
+  import, for the whole process.
+* `run_engine` replaces `do_engine_steps`: it prunes between engine rounds, stops
+  after `ENGINE_MAX_TASKS_PER_ADVANCE` tasks (a loop with no person in it would
+  otherwise hang the request) and when the tree gets deeper than
+  `ENGINE_MAX_TREE_DEPTH` (before Python's recursion limit in
+  `Task.is_descendant_of`). Both become a failure of the case, never a silent
+  completion or a RecursionError.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import SpiffWorkflow.bpmn.util.task as _bpmn_task_util
+import SpiffWorkflow.util.task as _core_task_util
+from SpiffWorkflow.util.task import TaskState
+
+from .prune import prune_workflow, tree_depth
+
+ITERATOR_MAX_DEPTH = 10**9
+MAX_TREE_DEPTH = int(os.environ.get("ENGINE_MAX_TREE_DEPTH", "400"))
+MAX_TASKS_PER_ADVANCE = int(os.environ.get("ENGINE_MAX_TASKS_PER_ADVANCE", "5000"))
+_DEPTH_PROBE_EVERY = 64
+
+
+def _raise_default_max_depth(function: Any, value: int) -> None:
+    code = function.__code__
+    names = code.co_varnames[: code.co_argcount]
+    defaults = list(function.__defaults__)
+    index = names.index("max_depth") - (len(names) - len(defaults))
+    defaults[index] = value
+    function.__defaults__ = tuple(defaults)
+
+
+def raise_iterator_depth(value: int = ITERATOR_MAX_DEPTH) -> None:
+    """Lift the task iterators' `max_depth=1000` default (process-wide)."""
+    _raise_default_max_depth(_core_task_util.TaskIterator.__init__, value)
+    _raise_default_max_depth(_bpmn_task_util.BpmnTaskIterator.__init__, value)
+
+
+raise_iterator_depth()
+
+
+class EngineLimitExceeded(Exception):  # noqa: N818
+    """The engine was stopped by one of Laneway's bounds (error_type names which)."""
+
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+
+
+def too_deep(depth: int) -> EngineLimitExceeded:
+    return EngineLimitExceeded(
+        "TreeTooDeep",
+        f"The case's task tree is {depth} levels deep (limit {MAX_TREE_DEPTH}); "
+        "the engine stopped instead of risking a wrong completion.",
+    )
+
+
+def check_depth(workflow: Any) -> None:
+    """Raise TreeTooDeep when the tree is deeper than the threshold."""
+    depth = tree_depth(workflow)
+    if depth > MAX_TREE_DEPTH:
+        raise too_deep(depth)
+
+
+def run_engine(
+    workflow: Any, on_complete: Callable[[Any], None], *, prune: bool = True
+) -> None:
+    """Run every READY engine task to quiescence, within the bounds.
+
+    Raises:
+        EngineLimitExceeded: too many tasks in one advance, or the tree too deep.
+        SpiffWorkflowException: a task failed (it is in ERROR).
+    """
+    count = 0
+
+    def did_complete(task: Any) -> None:
+        nonlocal count
+        on_complete(task)
+        count += 1
+        if count > MAX_TASKS_PER_ADVANCE:
+            raise EngineLimitExceeded(
+                "EngineStepLimit",
+                f"More than {MAX_TASKS_PER_ADVANCE} tasks ran in one step: a loop "
+                "without a person in it? The engine stopped.",
+            )
+        if count % _DEPTH_PROBE_EVERY == 0 and task.depth > MAX_TREE_DEPTH:
+            raise too_deep(task.depth)
+
+    while workflow._do_engine_steps(did_complete_task=did_complete):
+        if prune:
+            prune_workflow(workflow)
+        check_depth(workflow)
+    workflow.refresh_timers()
+
+
+def halt(workflow: Any) -> Any:
+    """Put the next READY task into ERROR so the case waits for a retry; return it."""
+    ready = workflow.get_tasks(state=TaskState.READY)
+    engine = [t for t in ready if not t.task_spec.manual]
+    task = (engine or ready or [None])[0]
+    if task is not None:
+        task._set_state(TaskState.ERROR)
+    return task
