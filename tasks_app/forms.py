@@ -66,28 +66,21 @@ def _widget(spec: Mapping[str, Any]) -> forms.Widget:
 
 
 def _help_text(spec: Mapping[str, Any]) -> str:
-    hints = []
-    if spec.get("exclusive_minimum") is not None:
-        hints.append(f"greater than {_number_text(spec['exclusive_minimum'])}")
-    if spec.get("minimum") is not None:
-        hints.append(f"at least {_number_text(spec['minimum'])}")
-    if spec.get("exclusive_maximum") is not None:
-        hints.append(f"less than {_number_text(spec['exclusive_maximum'])}")
-    if spec.get("maximum") is not None:
-        hints.append(f"at most {_number_text(spec['maximum'])}")
+    hints = [
+        f"{text} {_number_text(spec[name])}"
+        for name, text in (
+            ("exclusive_minimum", "more than"),
+            ("minimum", "at least"),
+            ("exclusive_maximum", "less than"),
+            ("maximum", "at most"),
+        )
+        if spec.get(name) is not None
+    ]
+    if spec.get("min_length"):
+        hints.append(f"at least {spec['min_length']} characters")
     if spec.get("max_length"):
         hints.append(f"up to {spec['max_length']} characters")
-    return (
-        (
-            "Must be "
-            + ", ".join(hints[:-1])
-            + (" and " if len(hints) > 1 else "")
-            + hints[-1]
-            + "."
-        )
-        if hints
-        else ""
-    )
+    return "; ".join(hints).capitalize() + "." if hints else ""
 
 
 def initial_text(spec: Mapping[str, Any], value: Any) -> str:

@@ -201,18 +201,26 @@ class CaseListView(LoginRequiredMixin, TemplateView):
         }
 
 
+def _short_payload(payload: dict[str, Any]) -> str:
+    shown = {k: v for k, v in payload.items() if k not in ("task", "name", "element")}
+    text = ", ".join(
+        f"{k}: {display_value(v)}" for k, v in shown.items() if v not in ("", None, [])
+    )
+    return text if len(text) <= 160 else text[:159] + "…"
+
+
 def _timeline(case: Case) -> list[dict[str, Any]]:
+    names = dict(spec_for(case.version).meta.element_names)
     rows = []
     for event in audit_selectors.audit_list_for_case(case_id=case.pk):
-        payload = {k: v for k, v in event.payload.items() if k not in ("task", "name")}
-        short = ", ".join(f"{k}: {display_value(v)}" for k, v in payload.items())
+        bpmn_id = event.payload.get("element") or event.task_ref.split(":")[0]
         rows.append(
             {
                 "at": event.at,
                 "actor": event.actor_repr or "system",
                 "action": event.action,
-                "element": event.payload.get("name") or event.task_ref.split(":")[0],
-                "payload": short if len(short) <= 140 else short[:139] + "…",
+                "element": event.payload.get("name") or names.get(bpmn_id) or bpmn_id,
+                "payload": _short_payload(event.payload),
             }
         )
     return rows
