@@ -190,13 +190,15 @@ class CaseListView(LoginRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         status = self.request.GET.get("status") or ""
         status = status if status in Case.Status.values else ""
+        process = self.request.GET.get("process") or ""
         cases = case_selectors.case_list_for_user(
-            user=self.request.user, status=status or None
+            user=self.request.user, status=status or None, key=process or None
         )
         return {
             **super().get_context_data(**kwargs),
             "cases": cases[:200],
             "status": status,
+            "process": process,
             "statuses": Case.Status.choices,
         }
 

@@ -369,6 +369,8 @@ def test_case_list_filters_by_status_and_hides_other_peoples_cases(users, purcha
     assert link in html(mine, "/cases/")
     assert link in html(mine, "/cases/?status=running")
     assert link not in html(mine, "/cases/?status=completed")
+    assert link in html(mine, "/cases/?process=purchase_request")
+    assert link not in html(mine, "/cases/?process=other")
     other = client_for(users["requester2"])
     assert f"/cases/{case.pk}/" not in other.get("/cases/").content.decode()
     assert other.get(f"/cases/{case.pk}/").status_code == 404
