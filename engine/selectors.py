@@ -8,7 +8,7 @@ from guardian.shortcuts import get_objects_for_user
 
 from .errors import CaseNotFound
 from .models import Case, Incident
-from .permissions import VIEW_ANY_CASE, VIEW_CASE, can_view_case
+from .permissions import VIEW_ANY_CASE, VIEW_CASE, can_cancel_case, can_view_case
 
 
 def case_list_for_user(*, user: Any, status: str | None = None, key: str | None = None) -> QuerySet[Case]:
@@ -56,3 +56,8 @@ def incident_list_for_user(*, user: Any, status: str | None = "open") -> QuerySe
     if status:
         qs = qs.filter(status=status)
     return qs.order_by("-created_at")
+
+
+def case_can_cancel(*, user: Any, case: Case) -> bool:
+    """Return whether the user may cancel this case (for showing the button)."""
+    return can_cancel_case(user, case)

@@ -1,5 +1,6 @@
 """Read human tasks: the inbox and single tasks, permission-filtered."""
 
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -7,9 +8,11 @@ from django.db.models import Q, QuerySet
 from django.contrib.auth.models import Group
 from guardian.shortcuts import get_objects_for_group, get_objects_for_user
 
+from engine.spec_cache import spec_for
+
 from .errors import TaskNotFound
 from .models import HumanTask
-from .permissions import WORK, can_view
+from .permissions import VIEW, WORK, can_view, can_work
 
 
 def inbox_list_for_user(
@@ -61,8 +64,54 @@ def task_get_for_user(*, user: Any, task_id: UUID | str) -> HumanTask:
 
 
 def task_list_for_case(*, case: Any, user: Any) -> list[HumanTask]:
-    """Return the case's tasks the user may see (open first)."""
+    """Return the case's tasks the user may see (open first).
+
+    The case's starter sees every task of it (what the case waits for), without
+    being able to open the ones offered to others.
+    """
     tasks = case.human_tasks.select_related("assignee", "completed_by").order_by(
         "status", "-created_at"
     )
-    return [t for t in tasks if can_view(user, t) or t.case.started_by_id == user.pk]
+    if case.started_by_id == user.pk or user.has_perm(VIEW):
+        return list(tasks)
+    granted = get_objects_for_user(
+        user, VIEW, klass=HumanTask, accept_global_perms=False, with_superuser=False
+    ).filter(case=case).values("pk")
+    return list(tasks.filter(Q(assignee=user) | Q(pk__in=granted)))
+
+
+@dataclass(frozen=True, slots=True)
+class TaskActions:
+    """What the user may do with a task now (for showing only usable buttons)."""
+
+    complete: bool
+    claim: bool
+    release: bool
+
+
+def task_actions_for_user(*, user: Any, task: HumanTask) -> TaskActions:
+    """Return the actions the services would accept from this user on this task."""
+    mine_or_free = task.assignee_id in (None, user.pk)
+    can_act = task.is_open and mine_or_free and can_work(user, task)
+    return TaskActions(
+        complete=can_act,
+        claim=can_act and task.assignee_id is None,
+        release=can_act and task.assignee_id == user.pk
+        and bool(task.candidate_groups or task.candidate_users),
+    )
+
+
+def task_form_initial(*, task: HumanTask) -> dict[str, Any]:
+    """Return the values to prefill the task's form with.
+
+    Fields that another form of the process also asks for (a request being
+    revised) come from the case data, and a delegate's draft wins; this task's own
+    earlier answers (a previous review round) are not offered again.
+    """
+    process = spec_for(task.case.version)
+    shared: set[str] = set()
+    for meta in (process.meta.start, *process.task_meta.values()):
+        if meta is not None and meta.bpmn_id != task.bpmn_id:
+            shared.update(field.id for field in meta.form)
+    initial = {key: value for key, value in task.case.data.items() if key in shared}
+    return {**initial, **(task.draft or {})}

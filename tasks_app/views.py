@@ -104,7 +104,7 @@ class TaskDetailView(LoginRequiredMixin, View):
 
     @staticmethod
     def _values(task) -> dict[str, Any]:
-        return {**task.case.data, **(task.draft or {})}
+        return selectors.task_form_initial(task=task)
 
     def _render(self, request, task, form, status: int = 200) -> HttpResponse:
         context = {
@@ -113,8 +113,7 @@ class TaskDetailView(LoginRequiredMixin, View):
             "form": form,
             "case_data": _data_rows(task.case.data),
             "claimed_by_other": task.assignee_id not in (None, request.user.pk),
-            "releasable": task.assignee_id == request.user.pk
-            and bool(task.candidate_groups or task.candidate_users),
+            "actions": selectors.task_actions_for_user(user=request.user, task=task),
         }
         return render(request, self.template_name, context, status=status)
 
@@ -248,6 +247,8 @@ class CaseDetailView(LoginRequiredMixin, TemplateView):
             "done_tasks": [t for t in tasks if not t.is_open],
             "incidents": list(case_selectors.incident_list_for_case(case=case)),
             "workable": workable,
+            "can_cancel": case.is_running and case_selectors.case_can_cancel(
+                user=user, case=case),
             "timeline": _timeline(case),
         }
 
