@@ -21,8 +21,12 @@ ensure_venv() {  # $1 = pip extras ("" or "[test]")
   local stamp="$VENV/.laneway-installed$extras"
   if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     echo "laneway: installing Python packages into .venv ..."
-    "$VENV/bin/pip" install -q --upgrade pip >/dev/null
-    "$VENV/bin/pip" install -q -e ".$extras" || die "pip install failed"
+    mkdir -p "$ROOT/var/log"
+    if ! { "$VENV/bin/pip" install -q --upgrade pip && "$VENV/bin/pip" install -q -e ".$extras"; } \
+        >"$ROOT/var/log/pip.log" 2>&1; then
+      tail -n 30 "$ROOT/var/log/pip.log" >&2
+      die "pip install failed (full log: var/log/pip.log)"
+    fi
     touch "$stamp"
   fi
 }
