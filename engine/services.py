@@ -5,6 +5,7 @@ atomic(): lock the Case row -> load state onto the cached spec -> apply the comm
 """
 
 import json
+import logging
 from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
@@ -41,6 +42,7 @@ from .signals import case_advanced
 from .spec_cache import spec_for
 
 SERVICE_CALL_TASK = "engine.service_call_run"
+logger = logging.getLogger(__name__)
 
 
 def _set_lock_timeout() -> None:
@@ -113,11 +115,13 @@ def _queue_service_calls(case: Case, outcome: AdvanceOutcome) -> list[int]:
     return queued
 
 
-def _save(case: Case, outcome: AdvanceOutcome, *, create: bool = False) -> None:
+def _save(case: Case, outcome: AdvanceOutcome, *, create: bool = False) -> bool:
+    """Save the case row and its state; return whether the case just completed."""
     case.revision += 1
     case.data = outcome.data
     case.active_elements = list(outcome.active_elements)
-    if outcome.completed and case.status == Case.Status.RUNNING:
+    completed = outcome.completed and case.status == Case.Status.RUNNING
+    if completed:
         case.status, case.ended_at = Case.Status.COMPLETED, timezone.now()
     case.save()
     defaults = {"state_json": json.dumps(outcome.state), "revision": case.revision,
@@ -126,6 +130,7 @@ def _save(case: Case, outcome: AdvanceOutcome, *, create: bool = False) -> None:
         CaseState.objects.create(case=case, **defaults)
     else:
         CaseState.objects.filter(case=case).update(**defaults)
+    return completed
 
 
 def _apply_outcome(
@@ -134,21 +139,26 @@ def _apply_outcome(
 ) -> None:
     _record_steps(case, outcome, completed_task_id)
     _open_incident(case, outcome)
-    _save(case, outcome, create=create)
+    just_completed = _save(case, outcome, create=create)
     queued = _queue_service_calls(case, outcome)
     case_advanced.send(sender=Case, case=case, outcome=outcome, actor=actor,
                        completed_task_id=completed_task_id)
-    if case.status == Case.Status.COMPLETED and case.ended_at and outcome.completed:
+    if just_completed:
         _audit(case, None, "case.completed", data=outcome.data)
     if queued:
         transaction.on_commit(lambda: _enqueue(queued))
 
 
 def _enqueue(call_ids: list[int]) -> None:
-    # By task name: engine.tasks imports this module. A failed enqueue is not
-    # lost: the outbox sweep re-sends pending calls.
+    # By task name: engine.tasks imports this module. The transaction has
+    # committed, so a broker failure must not fail the request: the outbox
+    # sweep re-sends calls that were never picked up.
     for pk in call_ids:
-        current_app.send_task(SERVICE_CALL_TASK, args=[pk])
+        try:
+            current_app.send_task(SERVICE_CALL_TASK, args=[pk])
+        except Exception:  # noqa: BLE001 - any broker error; the row is the source of truth
+            logger.warning("could not enqueue service call %s; the outbox sweep will", pk,
+                           exc_info=True)
 
 
 def case_start(
