@@ -14,7 +14,14 @@ from django.utils import timezone
 from audit.services import audit_record
 from engine.forms import form_clean
 from engine.services import case_complete_user_task, case_lock
-from engine.spiff import AdvanceOutcome, FormField, ReadyUserTask, resolve_candidates
+from engine.spiff import (
+    AdvanceOutcome,
+    FormField,
+    ReadyUserTask,
+    resolve_candidates,
+    resolve_due,
+    resolve_priority,
+)
 
 from . import permissions
 from .errors import (
@@ -45,7 +52,12 @@ def _create_task(case, ready: ReadyUserTask, data: dict) -> HumanTask:
         group_names=candidates.groups,
     )
     assignee = next((u for u in users if u.get_username() == candidates.assignee), None)
+    now = timezone.now()
+    priority = resolve_priority(meta.priority, data=data)
     task = HumanTask.objects.create(
+        due_at=resolve_due(meta.due_date, data=data, now=now),
+        follow_up_at=resolve_due(meta.follow_up_date, data=data, now=now),
+        priority=50 if priority is None else priority,
         case=case, spiff_task_id=ready.task_id, bpmn_id=ready.bpmn_id, name=ready.name,
         documentation=meta.documentation, lane=ready.lane or "",
         candidate_groups=list(candidates.groups), candidate_users=list(candidates.users),

@@ -6,6 +6,7 @@ It takes BPMN bytes and state dicts in and returns frozen dataclasses out.
 from SpiffWorkflow import version as _spiff_version
 
 from .candidates import Candidates, has_candidates, resolve_candidates
+from .dates import resolve_due, resolve_priority
 from .errors import BpmnParseError, SpiffAdapterError, StateCorrupt, TaskNotReady
 from .juel import TRANSLATOR_VERSION, JuelError, juel_to_python
 from .parsing import (
@@ -69,6 +70,8 @@ __all__ = [
     "has_candidates",
     "juel_to_python",
     "resolve_candidates",
+    "resolve_due",
+    "resolve_priority",
     "service_operations",
     "workflow_apply_service_result",
     "workflow_cancel",

@@ -1,0 +1,65 @@
+"""Due and follow-up dates of human tasks (Camunda `dueDate`, `followUpDate`).
+
+A value is an ISO-8601 date-time or date, an ISO-8601 duration from now
+(`P3D`, `PT4H`, `P1DT12H`), or `${variable}` holding either.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
+
+_DURATION = re.compile(
+    r"^P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
+    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?$"
+)
+_VARIABLE = re.compile(r"^[$#]\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}$")
+_MAX = timedelta(days=3660)
+
+
+def _duration(text: str) -> timedelta | None:
+    match = _DURATION.match(text)
+    if not match or text in ("P", "PT") or text.endswith("T"):
+        return None
+    parts = {k: int(v) for k, v in match.groupdict().items() if v}
+    return timedelta(**parts) if parts else None
+
+
+def _moment(text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            moment = datetime.combine(date.fromisoformat(text), datetime.min.time())
+        except ValueError:
+            return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def resolve_due(value: str, *, data: Mapping[str, object], now: datetime) -> datetime | None:
+    """Return the moment a due/follow-up value names, or None when it names none."""
+    text = (value or "").strip()
+    match = _VARIABLE.match(text)
+    if match:
+        resolved = data.get(match.group(1))
+        text = resolved.strip() if isinstance(resolved, str) else ""
+    if not text:
+        return None
+    span = _duration(text)
+    if span is not None:
+        return now + min(span, _MAX)
+    return _moment(text)
+
+
+def resolve_priority(value: str, *, data: Mapping[str, object]) -> int | None:
+    """Return a task priority (an integer, or `${variable}` holding one)."""
+    text = (value or "").strip()
+    match = _VARIABLE.match(text)
+    raw: object = data.get(match.group(1)) if match else text
+    if isinstance(raw, bool):
+        return None
+    try:
+        return max(0, min(int(str(raw).strip()), 1000))
+    except ValueError:
+        return None
