@@ -123,7 +123,11 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 WHITENOISE_USE_FINDERS = True  # serve app/static files without collectstatic (quick start)
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS: list = [BASE_DIR / "static"]
+# The BPMN diagram viewer, installed by npm (package.json); absent until `npm ci` ran.
+_BPMN_JS = BASE_DIR / "node_modules" / "bpmn-js" / "dist"
+if _BPMN_JS.is_dir():
+    STATICFILES_DIRS.append(("vendor/bpmn-js", _BPMN_JS))
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 

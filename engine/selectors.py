@@ -6,6 +6,8 @@ from uuid import UUID
 from django.db.models import Q, QuerySet
 from guardian.shortcuts import get_objects_for_user
 
+from audit.selectors import audit_list_for_case
+
 from .errors import CaseNotFound
 from .models import Case, Incident
 from .permissions import VIEW_ANY_CASE, VIEW_CASE, can_cancel_case, can_view_case
@@ -61,3 +63,35 @@ def incident_list_for_user(*, user: Any, status: str | None = "open") -> QuerySe
 def case_can_cancel(*, user: Any, case: Case) -> bool:
     """Return whether the user may cancel this case (for showing the button)."""
     return can_cancel_case(user, case)
+
+
+def case_element_states(*, case: Case) -> dict[str, list[str]]:
+    """Return the BPMN element ids of a case by state, for marking its diagram.
+
+    ``completed`` lists the elements the case has passed (from its audit trail, in
+    first-completion order; an element may also be active again after a loop back),
+    ``failed`` those with an open incident and ``active`` the others it waits at.
+    """
+    failed = list(
+        dict.fromkeys(
+            case.incidents.filter(status=Incident.Status.OPEN)
+            .exclude(bpmn_id="")
+            .order_by("created_at")
+            .values_list("bpmn_id", flat=True)
+        )
+    )
+    active = [e for e in dict.fromkeys(case.active_elements or []) if e not in failed]
+    completed: dict[str, None] = {}
+    events = (
+        audit_list_for_case(case_id=case.pk)
+        .filter(action__in=("element.completed", "task.completed"))
+        .values_list("action", "task_ref", "payload")
+    )
+    for action, task_ref, payload in events:
+        if action == "element.completed":
+            element = (payload or {}).get("element") or task_ref
+        else:
+            element = task_ref.split(":")[0]
+        if element:
+            completed[element] = None
+    return {"completed": list(completed), "active": active, "failed": failed}

@@ -1,4 +1,5 @@
-# Shared by scripts/run and scripts/test: a project virtualenv with what pyproject.toml lists.
+# Shared by scripts/run and scripts/test: a project virtualenv with what pyproject.toml lists,
+# and node_modules/ with what package-lock.json lists.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -28,6 +29,15 @@ ensure_venv() {  # $1 = pip extras ("" or "[test]")
       die "pip install failed (full log: var/log/pip.log)"
     fi
     touch "$stamp"
+  fi
+}
+
+ensure_node_modules() {  # the diagram viewer (bpmn-js) from package-lock.json
+  command -v npm >/dev/null || die "Node.js/npm are needed for the diagram viewer (apt-get install nodejs npm)."
+  if [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ] \
+     || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    echo "laneway: installing the diagram viewer into node_modules/ (npm ci) ..."
+    npm ci --no-audit --no-fund --loglevel=error || die "npm ci failed"
   fi
 }
 

@@ -49,6 +49,7 @@ def case_detail(case, user) -> dict:
         **CaseOutput(case).data,
         "data": case.data,
         "active_elements": case.active_elements,
+        "elements": case_selectors.case_element_states(case=case),
         "tasks": visible_open_tasks(case, user),
         "incidents": IncidentOutput(
             case_selectors.incident_list_for_case(case=case), many=True

@@ -250,6 +250,7 @@ class CaseDetailView(LoginRequiredMixin, TemplateView):
             "can_cancel": case.is_running and case_selectors.case_can_cancel(
                 user=user, case=case),
             "timeline": _timeline(case),
+            "element_states": case_selectors.case_element_states(case=case),
         }
 
 
