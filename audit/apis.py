@@ -30,9 +30,12 @@ class AuditExportApi(APIView):
         if fmt not in ("csv", "jsonl"):
             raise ValidationError({"format": ["Use csv or jsonl."]})
         filters = {
-            "case_id": params.get("case") or None, "process_key": params.get("process") or None,
-            "actor": params.get("actor") or None, "action": params.get("action") or None,
-            "since": _when(params.get("since"), "since"), "until": _when(params.get("until"), "until"),
+            "case_id": params.get("case") or None,
+            "process_key": params.get("process") or None,
+            "actor": params.get("actor") or None,
+            "action": params.get("action") or None,
+            "since": _when(params.get("since"), "since"),
+            "until": _when(params.get("until"), "until"),
         }
         services.audit_export_recorded(user=request.user, fmt=fmt, filters=filters)
         stream = export_stream(selectors.audit_iter_for_export(**filters), fmt)

@@ -8,8 +8,23 @@ from collections.abc import Iterable, Iterator
 from .models import AuditEvent
 from .services import format_at
 
-COLUMNS = ("id", "chain", "chain_seq", "at", "actor_id", "actor_repr", "on_behalf_of", "action",
-           "case_id", "process_key", "version_id", "task_ref", "payload", "prev_hash", "hash")
+COLUMNS = (
+    "id",
+    "chain",
+    "chain_seq",
+    "at",
+    "actor_id",
+    "actor_repr",
+    "on_behalf_of",
+    "action",
+    "case_id",
+    "process_key",
+    "version_id",
+    "task_ref",
+    "payload",
+    "prev_hash",
+    "hash",
+)
 
 
 def _row(event: AuditEvent) -> dict:

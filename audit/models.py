@@ -27,7 +27,9 @@ class AuditEvent(models.Model):
     on_behalf_of = models.CharField(max_length=150, blank=True, default="")
     action = models.CharField(max_length=64, db_index=True)
     case_id = models.UUIDField(null=True, blank=True, db_index=True)
-    process_key = models.CharField(max_length=255, blank=True, default="", db_index=True)
+    process_key = models.CharField(
+        max_length=255, blank=True, default="", db_index=True
+    )
     version_id = models.BigIntegerField(null=True, blank=True)
     task_ref = models.CharField(max_length=255, blank=True, default="")
     payload = models.JSONField(default=dict)
@@ -39,7 +41,9 @@ class AuditEvent(models.Model):
     class Meta:
         ordering = ["at", "chain", "chain_seq"]
         constraints = [
-            models.UniqueConstraint(fields=["chain", "chain_seq"], name="audit_chain_seq_unique"),
+            models.UniqueConstraint(
+                fields=["chain", "chain_seq"], name="audit_chain_seq_unique"
+            ),
         ]
         permissions = [("export_auditevent", "Can export and verify the audit log")]
 

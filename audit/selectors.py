@@ -88,7 +88,9 @@ def audit_verify() -> ChainVerification:
     """Recompute every chain and return OK or the first broken event."""
     checked = 0
     chain, prev, seq = None, GENESIS_HASH, 0
-    for event in AuditEvent.objects.order_by("chain", "chain_seq").iterator(chunk_size=2000):
+    for event in AuditEvent.objects.order_by("chain", "chain_seq").iterator(
+        chunk_size=2000
+    ):
         if event.chain != chain:
             chain, prev, seq = event.chain, GENESIS_HASH, 0
         seq += 1
@@ -108,12 +110,19 @@ def audit_verify() -> ChainVerification:
 
 
 def _verify_checkpoints(checked: int) -> ChainVerification:
-    checkpoints = AuditEvent.objects.filter(chain=SYSTEM_CHAIN, action=CHECKPOINT_ACTION)
+    checkpoints = AuditEvent.objects.filter(
+        chain=SYSTEM_CHAIN, action=CHECKPOINT_ACTION
+    )
     for checkpoint in checkpoints.order_by("chain_seq").iterator(chunk_size=100):
         for chain, (seq, digest) in checkpoint.payload.get("heads", {}).items():
-            if not AuditEvent.objects.filter(chain=chain, chain_seq=seq, hash=digest).exists():
+            if not AuditEvent.objects.filter(
+                chain=chain, chain_seq=seq, hash=digest
+            ).exists():
                 return ChainVerification(
-                    ok=False, events_checked=checked, chain=chain, chain_seq=seq,
+                    ok=False,
+                    events_checked=checked,
+                    chain=chain,
+                    chain_seq=seq,
                     event_id=str(checkpoint.id),
                     reason=f"checkpoint #{checkpoint.chain_seq} recorded {chain} #{seq}, "
                     "which is missing or changed",

@@ -89,12 +89,17 @@ def audit_record(
     Raises:
         AssertionError: when called outside a transaction.
     """
-    assert connection.in_atomic_block, "audit_record must run inside transaction.atomic()"
+    assert connection.in_atomic_block, (
+        "audit_record must run inside transaction.atomic()"
+    )
     chain = chain_for_case(case_id)
     _lock_chain(chain)
-    last = AuditEvent.objects.filter(chain=chain).order_by("-chain_seq").only(
-        "chain_seq", "hash"
-    ).first()
+    last = (
+        AuditEvent.objects.filter(chain=chain)
+        .order_by("-chain_seq")
+        .only("chain_seq", "hash")
+        .first()
+    )
     actor_id, actor_repr = _actor_values(actor)
     values: dict[str, Any] = {
         "id": uuid.uuid4(),
@@ -119,12 +124,18 @@ def audit_record(
     return event
 
 
-def audit_export_recorded(*, user: Any, fmt: str, filters: dict[str, Any]) -> AuditEvent:
+def audit_export_recorded(
+    *, user: Any, fmt: str, filters: dict[str, Any]
+) -> AuditEvent:
     """Record that an export was performed (on the system chain)."""
     with transaction.atomic():
         return audit_record(
-            actor=user, action="audit.exported",
-            payload={"format": fmt, "filters": {k: str(v) for k, v in filters.items() if v}},
+            actor=user,
+            action="audit.exported",
+            payload={
+                "format": fmt,
+                "filters": {k: str(v) for k, v in filters.items() if v},
+            },
         )
 
 
@@ -136,7 +147,9 @@ def _heads_since(since: datetime | None) -> dict[str, list[Any]]:
     if since is not None:
         changed = changed.filter(at__gte=since)
     heads: dict[str, list[Any]] = {}
-    for row in changed.values("chain").annotate(seq=models.Max("chain_seq")).order_by("chain"):
+    for row in (
+        changed.values("chain").annotate(seq=models.Max("chain_seq")).order_by("chain")
+    ):
         heads[row["chain"]] = [row["seq"], None]
     for chain, seq, digest in AuditEvent.objects.filter(
         chain__in=list(heads), chain_seq__in={h[0] for h in heads.values()}
@@ -153,8 +166,15 @@ def audit_checkpoint() -> AuditEvent:
     """
     with transaction.atomic():
         _lock_chain(SYSTEM_CHAIN)
-        last = AuditEvent.objects.filter(chain=SYSTEM_CHAIN, action=CHECKPOINT_ACTION).order_by(
-            "-chain_seq").only("at").first()
+        last = (
+            AuditEvent.objects.filter(chain=SYSTEM_CHAIN, action=CHECKPOINT_ACTION)
+            .order_by("-chain_seq")
+            .only("at")
+            .first()
+        )
         heads = _heads_since(last.at if last else None)
-        return audit_record(actor=None, action=CHECKPOINT_ACTION,
-                            payload={"heads": heads, "chains": len(heads)})
+        return audit_record(
+            actor=None,
+            action=CHECKPOINT_ACTION,
+            payload={"heads": heads, "chains": len(heads)},
+        )

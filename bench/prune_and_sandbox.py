@@ -32,8 +32,11 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser  # noqa: E402
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
-from engine.spiff import compile_bundle, workflow_complete_user_task  # noqa: E402
-from engine.spiff import workflow_start  # noqa: E402
+from engine.spiff import (  # noqa: E402
+    compile_bundle,
+    workflow_complete_user_task,
+    workflow_start,  # noqa: E402
+)
 from engine.spiff.sandbox.pool import shutdown_pool  # noqa: E402
 from engine.spiff.scripting import SandboxedEnvironment  # noqa: E402
 
@@ -57,7 +60,9 @@ def laneway_rows(checkpoints: list[int]) -> list[tuple[int, int, float]]:
         for data in (REJECT, REVISE):
             task_id = outcome.ready_user_tasks[0].task_id
             state = json.loads(state_text)
-            outcome = workflow_complete_user_task(process, state, task_id=task_id, data=data)
+            outcome = workflow_complete_user_task(
+                process, state, task_id=task_id, data=data
+            )
             state_text = json.dumps(outcome.state)
         if loop in checkpoints:
             task_id = outcome.ready_user_tasks[0].task_id
@@ -171,7 +176,9 @@ def main() -> None:
     checkpoints = sorted(int(x) for x in parser.parse_args().loops.split(","))
 
     print("Purchase example, rework loops (one persistent step; median ms)")
-    print(f"{'loops':>6} | {'Laneway bytes':>13} {'step ms':>8} | {'raw bytes':>10} {'step ms':>8}")
+    print(
+        f"{'loops':>6} | {'Laneway bytes':>13} {'step ms':>8} | {'raw bytes':>10} {'step ms':>8}"
+    )
     for (loop, size, ms), (_, raw_size, raw_ms) in zip(
         laneway_rows(checkpoints), raw_rows(checkpoints), strict=True
     ):

@@ -9,29 +9,59 @@ from .apis import TokenObtainApi
 
 urlpatterns = [
     path("auth/token/", TokenObtainApi.as_view(), name="api-token"),
-    path("processes/", process_apis.ProcessListUploadApi.as_view(), name="api-processes"),
-    path("processes/<str:key>/versions/", process_apis.VersionListApi.as_view(),
-         name="api-versions"),
-    path("processes/<str:key>/versions/<int:number>/xml/", process_apis.VersionXmlApi.as_view(),
-         name="api-version-xml"),
+    path(
+        "processes/", process_apis.ProcessListUploadApi.as_view(), name="api-processes"
+    ),
+    path(
+        "processes/<str:key>/versions/",
+        process_apis.VersionListApi.as_view(),
+        name="api-versions",
+    ),
+    path(
+        "processes/<str:key>/versions/<int:number>/xml/",
+        process_apis.VersionXmlApi.as_view(),
+        name="api-version-xml",
+    ),
     path("cases/", task_apis.CaseListStartApi.as_view(), name="api-cases"),
     path("cases/<uuid:case_id>/", task_apis.CaseDetailApi.as_view(), name="api-case"),
-    path("cases/<uuid:case_id>/cancel/", task_apis.CaseCancelApi.as_view(),
-         name="api-case-cancel"),
+    path(
+        "cases/<uuid:case_id>/cancel/",
+        task_apis.CaseCancelApi.as_view(),
+        name="api-case-cancel",
+    ),
     path("tasks/", task_apis.TaskListApi.as_view(), name="api-tasks"),
     path("tasks/<uuid:task_id>/", task_apis.TaskDetailApi.as_view(), name="api-task"),
-    path("tasks/<uuid:task_id>/claim/", task_apis.TaskClaimApi.as_view(), name="api-task-claim"),
-    path("tasks/<uuid:task_id>/unclaim/", task_apis.TaskUnclaimApi.as_view(),
-         name="api-task-unclaim"),
-    path("tasks/<uuid:task_id>/assign/", task_apis.TaskAssignApi.as_view(),
-         name="api-task-assign"),
-    path("tasks/<uuid:task_id>/delegate/", task_apis.TaskDelegateApi.as_view(),
-         name="api-task-delegate"),
-    path("tasks/<uuid:task_id>/complete/", task_apis.TaskCompleteApi.as_view(),
-         name="api-task-complete"),
+    path(
+        "tasks/<uuid:task_id>/claim/",
+        task_apis.TaskClaimApi.as_view(),
+        name="api-task-claim",
+    ),
+    path(
+        "tasks/<uuid:task_id>/unclaim/",
+        task_apis.TaskUnclaimApi.as_view(),
+        name="api-task-unclaim",
+    ),
+    path(
+        "tasks/<uuid:task_id>/assign/",
+        task_apis.TaskAssignApi.as_view(),
+        name="api-task-assign",
+    ),
+    path(
+        "tasks/<uuid:task_id>/delegate/",
+        task_apis.TaskDelegateApi.as_view(),
+        name="api-task-delegate",
+    ),
+    path(
+        "tasks/<uuid:task_id>/complete/",
+        task_apis.TaskCompleteApi.as_view(),
+        name="api-task-complete",
+    ),
     path("incidents/", engine_apis.IncidentListApi.as_view(), name="api-incidents"),
-    path("incidents/<uuid:incident_id>/retry/", engine_apis.IncidentRetryApi.as_view(),
-         name="api-incident-retry"),
+    path(
+        "incidents/<uuid:incident_id>/retry/",
+        engine_apis.IncidentRetryApi.as_view(),
+        name="api-incident-retry",
+    ),
     path("audit/", audit_apis.AuditExportApi.as_view(), name="api-audit"),
     path("audit/verify/", audit_apis.AuditVerifyApi.as_view(), name="api-audit-verify"),
 ]

@@ -15,7 +15,9 @@ class TokenObtainApi(APIView):
 
     class Input(serializers.Serializer):
         username = serializers.CharField()
-        password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+        password = serializers.CharField(
+            style={"input_type": "password"}, trim_whitespace=False
+        )
 
     class Output(serializers.Serializer):
         token = serializers.CharField()
@@ -27,7 +29,11 @@ class TokenObtainApi(APIView):
         user = authenticate(request, **data.validated_data)
         if user is None or not user.is_active:
             raise serializers.ValidationError(
-                {"non_field_errors": ["Unable to log in with the given username and password."]}
+                {
+                    "non_field_errors": [
+                        "Unable to log in with the given username and password."
+                    ]
+                }
             )
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})

@@ -41,9 +41,9 @@ def domain_error_body(exc: Exception) -> tuple[int, dict]:
 
 
 def wants_json(request: HttpRequest) -> bool:
-    return request.path.startswith("/api/") or "application/json" in request.headers.get(
-        "Accept", ""
-    )
+    return request.path.startswith(
+        "/api/"
+    ) or "application/json" in request.headers.get("Accept", "")
 
 
 class DomainErrorMiddleware:
@@ -55,13 +55,19 @@ class DomainErrorMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         return self.get_response(request)
 
-    def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
+    def process_exception(
+        self, request: HttpRequest, exc: Exception
+    ) -> HttpResponse | None:
         if not isinstance(exc, DOMAIN_ERRORS):
             return None
         status, body = domain_error_body(exc)
         if wants_json(request):
             return JsonResponse(body, status=status)
-        template = f"errors/{status}.html" if status in (400, 403, 404, 409) else "errors/409.html"
+        template = (
+            f"errors/{status}.html"
+            if status in (400, 403, 404, 409)
+            else "errors/409.html"
+        )
         return render(request, template, {"error": body}, status=status)
 
 
@@ -81,7 +87,9 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         return Response(body, status=status)
     if isinstance(exc, ValidationError):
         details = {"fields": exc.message_dict} if hasattr(exc, "error_dict") else {}
-        return Response(error_body("invalid", "; ".join(exc.messages), details), status=400)
+        return Response(
+            error_body("invalid", "; ".join(exc.messages), details), status=400
+        )
     if isinstance(exc, Http404):
         exc = drf_exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

@@ -32,7 +32,11 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
     SECRET_KEY = "laneway-insecure-development-key"
-ALLOWED_HOSTS = [h.strip() for h in (env("ALLOWED_HOSTS") or "127.0.0.1,localhost").split(",") if h.strip()]
+ALLOWED_HOSTS = [
+    h.strip()
+    for h in (env("ALLOWED_HOSTS") or "127.0.0.1,localhost").split(",")
+    if h.strip()
+]
 CSRF_TRUSTED_ORIGINS = [
     o.strip() for o in (env("CSRF_TRUSTED_ORIGINS") or "").split(",") if o.strip()
 ]
@@ -122,7 +126,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
-WHITENOISE_USE_FINDERS = True  # serve app/static files without collectstatic (quick start)
+WHITENOISE_USE_FINDERS = (
+    True  # serve app/static files without collectstatic (quick start)
+)
 STATICFILES_DIRS: list = [BASE_DIR / "static"]
 # The BPMN diagram viewer, installed by npm (package.json); absent until `npm ci` ran.
 _BPMN_JS = BASE_DIR / "node_modules" / "bpmn-js" / "dist"
@@ -162,7 +168,10 @@ ENGINE_SWEEP_SECONDS = env_int("ENGINE_SWEEP_SECONDS", 15)
 AUDIT_CHECKPOINT_SECONDS = env_int("AUDIT_CHECKPOINT_SECONDS", 3600)
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "engine.outbox_sweep", "schedule": ENGINE_SWEEP_SECONDS},
-    "audit-checkpoint": {"task": "audit.checkpoint", "schedule": AUDIT_CHECKPOINT_SECONDS},
+    "audit-checkpoint": {
+        "task": "audit.checkpoint",
+        "schedule": AUDIT_CHECKPOINT_SECONDS,
+    },
 }
 
 # Service-task operations: {name used in diagrams: dotted path of the callable}.

@@ -5,9 +5,15 @@ def _page(request, status: int, code: str, message: str):
     if request.path.startswith("/api/"):
         from django.http import JsonResponse
 
-        return JsonResponse({"code": code, "message": message, "details": {}}, status=status)
-    return render(request, f"errors/{status}.html",
-                  {"error": {"code": code, "message": message}}, status=status)
+        return JsonResponse(
+            {"code": code, "message": message, "details": {}}, status=status
+        )
+    return render(
+        request,
+        f"errors/{status}.html",
+        {"error": {"code": code, "message": message}},
+        status=status,
+    )
 
 
 def bad_request(request, exception=None):
@@ -19,7 +25,9 @@ def permission_denied(request, exception=None):
 
 
 def page_not_found(request, exception=None):
-    return _page(request, 404, "not_found", "There is nothing here, or you may not see it.")
+    return _page(
+        request, 404, "not_found", "There is nothing here, or you may not see it."
+    )
 
 
 def server_error(request):

@@ -3,9 +3,8 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.views import APIView
-
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from . import selectors, services
 
@@ -34,19 +33,18 @@ class CaseOutput(serializers.Serializer):
     has_incident = serializers.BooleanField()
 
 
-
 class IncidentListApi(APIView):
     """Open incidents of the cases you may see (`?status=resolved|all`)."""
 
     @extend_schema(responses={200: IncidentOutput(many=True)})
     def get(self, request):
         wanted = request.query_params.get("status", "open")
-        qs = selectors.incident_list_for_user(user=request.user,
-                                              status=None if wanted == "all" else wanted)
+        qs = selectors.incident_list_for_user(
+            user=request.user, status=None if wanted == "all" else wanted
+        )
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(IncidentOutput(page, many=True).data)
-
 
 
 class IncidentRetryApi(APIView):

@@ -12,11 +12,19 @@ def check_service_operations(app_configs, **kwargs):
         try:
             target = import_string(path)
         except ImportError as exc:
-            errors.append(checks.Error(
-                f"ENGINE_SERVICE_OPERATIONS['{name}'] = '{path}' cannot be imported: {exc}",
-                hint="Fix the dotted path or remove the operation.", id="engine.E001"))
+            errors.append(
+                checks.Error(
+                    f"ENGINE_SERVICE_OPERATIONS['{name}'] = '{path}' cannot be imported: {exc}",
+                    hint="Fix the dotted path or remove the operation.",
+                    id="engine.E001",
+                )
+            )
             continue
         if not callable(target):
-            errors.append(checks.Error(f"ENGINE_SERVICE_OPERATIONS['{name}'] is not callable.",
-                                       id="engine.E002"))
+            errors.append(
+                checks.Error(
+                    f"ENGINE_SERVICE_OPERATIONS['{name}'] is not callable.",
+                    id="engine.E002",
+                )
+            )
     return errors

@@ -88,7 +88,9 @@ def _lengths(field: FormField, value: str) -> list[str]:
     if field.min_length is not None and len(value) < field.min_length:
         errors.append(f"Enter at least {field.min_length} characters.")
     if field.max_length is not None and len(value) > field.max_length:
-        errors.append(f"Enter at most {field.max_length} characters (it has {len(value)}).")
+        errors.append(
+            f"Enter at most {field.max_length} characters (it has {len(value)})."
+        )
     return errors
 
 
@@ -130,7 +132,9 @@ def form_clean(fields: Sequence[FormField], data: Mapping[str, Any]) -> dict[str
         return dict(data)
     known = {f.id for f in fields}
     errors: dict[str, list[str]] = {
-        key: ["Unknown field: this form does not have it."] for key in data if key not in known
+        key: ["Unknown field: this form does not have it."]
+        for key in data
+        if key not in known
     }
     cleaned: dict[str, Any] = {}
     for field in fields:

@@ -17,9 +17,15 @@ class Case(models.Model):
         SUSPENDED = "suspended", "Suspended"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    version = models.ForeignKey(ProcessVersion, on_delete=models.PROTECT, related_name="cases")
-    business_key = models.CharField(max_length=255, blank=True, default="", db_index=True)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    version = models.ForeignKey(
+        ProcessVersion, on_delete=models.PROTECT, related_name="cases"
+    )
+    business_key = models.CharField(
+        max_length=255, blank=True, default="", db_index=True
+    )
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.RUNNING
+    )
     has_incident = models.BooleanField(default=False)
     data = models.JSONField(default=dict, blank=True)
     active_elements = models.JSONField(default=list, blank=True)
@@ -36,7 +42,8 @@ class Case(models.Model):
         ordering = ["-started_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["started_by", "idempotency_key"], name="case_idempotency_key_unique"
+                fields=["started_by", "idempotency_key"],
+                name="case_idempotency_key_unique",
             ),
         ]
         permissions = [
@@ -55,7 +62,9 @@ class Case(models.Model):
 class CaseState(models.Model):
     """The serialized SpiffWorkflow state of a case (without the spec)."""
 
-    case = models.OneToOneField(Case, on_delete=models.CASCADE, primary_key=True, related_name="state")
+    case = models.OneToOneField(
+        Case, on_delete=models.CASCADE, primary_key=True, related_name="state"
+    )
     # JSON text, not jsonb: SpiffWorkflow restores delta-encoded task data in the
     # order tasks appear, and jsonb reorders object keys (parents after children).
     state_json = models.TextField()
@@ -80,13 +89,17 @@ class ServiceCall(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
 
-    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="service_calls")
+    case = models.ForeignKey(
+        Case, on_delete=models.PROTECT, related_name="service_calls"
+    )
     spiff_task_id = models.UUIDField()
     bpmn_id = models.CharField(max_length=255)
     operation = models.CharField(max_length=255)
     params = models.JSONField(default=dict)
     epoch = models.PositiveIntegerField(default=0)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PENDING
+    )
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
     last_error = models.TextField(blank=True, default="")
@@ -97,7 +110,8 @@ class ServiceCall(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["case", "spiff_task_id", "epoch"], name="service_call_unique_attempt"
+                fields=["case", "spiff_task_id", "epoch"],
+                name="service_call_unique_attempt",
             ),
         ]
 
@@ -124,7 +138,9 @@ class Incident(models.Model):
     element_name = models.CharField(max_length=255, blank=True, default="")
     error_type = models.CharField(max_length=255, blank=True, default="")
     message = models.TextField()
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.OPEN
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
 

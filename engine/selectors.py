@@ -13,7 +13,9 @@ from .models import Case, Incident
 from .permissions import VIEW_ANY_CASE, VIEW_CASE, can_cancel_case, can_view_case
 
 
-def case_list_for_user(*, user: Any, status: str | None = None, key: str | None = None) -> QuerySet[Case]:
+def case_list_for_user(
+    *, user: Any, status: str | None = None, key: str | None = None
+) -> QuerySet[Case]:
     """Return the cases the user may see, newest first."""
     qs = Case.objects.select_related("version__definition", "started_by").defer(
         "data", "active_elements"
@@ -37,7 +39,9 @@ def case_get(*, user: Any, case_id: UUID | str) -> Case:
         CaseNotFound: when it does not exist or the user may not see it.
     """
     try:
-        case = Case.objects.select_related("version__definition", "started_by").get(pk=case_id)
+        case = Case.objects.select_related("version__definition", "started_by").get(
+            pk=case_id
+        )
     except (Case.DoesNotExist, ValueError):
         raise CaseNotFound("No such case.") from None
     if not can_view_case(user, case):
@@ -50,7 +54,9 @@ def incident_list_for_case(*, case: Case) -> QuerySet[Incident]:
     return case.incidents.order_by("status", "-created_at")
 
 
-def incident_list_for_user(*, user: Any, status: str | None = "open") -> QuerySet[Incident]:
+def incident_list_for_user(
+    *, user: Any, status: str | None = "open"
+) -> QuerySet[Incident]:
     """Return incidents of the cases the user may see (all of them for process-admins)."""
     qs = Incident.objects.select_related("case__version__definition")
     if not user.has_perm("engine.view_incident"):

@@ -16,23 +16,24 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from audit.services import audit_record
-from engine.spiff import AdvanceOutcome, TaskNotReady as SpiffTaskNotReady
 from engine.spiff import (
+    AdvanceOutcome,
     workflow_cancel,
     workflow_complete_user_task,
     workflow_retry,
     workflow_start,
 )
+from engine.spiff import TaskNotReady as SpiffTaskNotReady
 from processes.selectors import version_get
 
 from . import permissions
 from .errors import (
     ActionNotAllowed,
     CaseBusy,
-    IncidentNotFound,
-    IncidentNotOpen,
     CaseNotFound,
     CaseNotRunning,
+    IncidentNotFound,
+    IncidentNotOpen,
     StartNotAllowed,
     TaskNotReady,
 )
@@ -48,7 +49,9 @@ logger = logging.getLogger(__name__)
 def _set_lock_timeout() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(f"SET LOCAL lock_timeout = '{int(settings.ENGINE_LOCK_TIMEOUT_MS)}ms'")
+            cursor.execute(
+                f"SET LOCAL lock_timeout = '{int(settings.ENGINE_LOCK_TIMEOUT_MS)}ms'"
+            )
 
 
 def case_lock(*, case_id: UUID | str) -> Case:
@@ -61,9 +64,11 @@ def case_lock(*, case_id: UUID | str) -> Case:
     assert connection.in_atomic_block, "case_lock must run inside transaction.atomic()"
     _set_lock_timeout()
     try:
-        return Case.objects.select_for_update(of=("self",)).select_related(
-            "version__definition", "started_by"
-        ).get(pk=case_id)
+        return (
+            Case.objects.select_for_update(of=("self",))
+            .select_related("version__definition", "started_by")
+            .get(pk=case_id)
+        )
     except (Case.DoesNotExist, ValueError):
         raise CaseNotFound("No such case.") from None
     except OperationalError as exc:
@@ -72,46 +77,87 @@ def case_lock(*, case_id: UUID | str) -> Case:
         raise
 
 
-def _audit(case: Case, actor: Any, action: str, *, task_ref: str = "", **payload: Any) -> None:
+def _audit(
+    case: Case, actor: Any, action: str, *, task_ref: str = "", **payload: Any
+) -> None:
     audit_record(
-        actor=actor, action=action, case_id=case.pk, process_key=case.version.definition.key,
-        version_id=case.version_id, task_ref=task_ref, payload=payload,
+        actor=actor,
+        action=action,
+        case_id=case.pk,
+        process_key=case.version.definition.key,
+        version_id=case.version_id,
+        task_ref=task_ref,
+        payload=payload,
     )
 
 
 def _record_steps(case: Case, outcome: AdvanceOutcome, skip_task: str | None) -> None:
     for step in outcome.steps:
         if step.task_id != skip_task:
-            _audit(case, None, "element.completed", task_ref=step.bpmn_id,
-                   element=step.bpmn_id, name=step.name, kind=step.kind)
+            _audit(
+                case,
+                None,
+                "element.completed",
+                task_ref=step.bpmn_id,
+                element=step.bpmn_id,
+                name=step.name,
+                kind=step.kind,
+            )
 
 
 def _open_incident(case: Case, outcome: AdvanceOutcome) -> None:
     failure = outcome.failure
     if failure is None:
         return
-    kind = "engine" if failure.error_type in ("TreeTooDeep", "EngineStepLimit") else "script"
+    kind = (
+        "engine"
+        if failure.error_type in ("TreeTooDeep", "EngineStepLimit")
+        else "script"
+    )
     incident = Incident.objects.create(
-        case=case, kind=kind, spiff_task_id=failure.task_id, bpmn_id=failure.bpmn_id,
-        element_name=failure.name, error_type=failure.error_type, message=failure.message,
+        case=case,
+        kind=kind,
+        spiff_task_id=failure.task_id,
+        bpmn_id=failure.bpmn_id,
+        element_name=failure.name,
+        error_type=failure.error_type,
+        message=failure.message,
     )
     case.has_incident = True
-    _audit(case, None, "incident.opened", task_ref=failure.bpmn_id, incident=str(incident.pk),
-           error_type=failure.error_type, message=failure.message)
+    _audit(
+        case,
+        None,
+        "incident.opened",
+        task_ref=failure.bpmn_id,
+        incident=str(incident.pk),
+        error_type=failure.error_type,
+        message=failure.message,
+    )
 
 
 def _queue_service_calls(case: Case, outcome: AdvanceOutcome) -> list[int]:
     queued = []
     for pending in outcome.pending_service_calls:
         call, created = ServiceCall.objects.get_or_create(
-            case=case, spiff_task_id=pending.task_id, epoch=0,
-            defaults={"bpmn_id": pending.bpmn_id, "operation": pending.operation,
-                      "params": pending.params},
+            case=case,
+            spiff_task_id=pending.task_id,
+            epoch=0,
+            defaults={
+                "bpmn_id": pending.bpmn_id,
+                "operation": pending.operation,
+                "params": pending.params,
+            },
         )
         if created:
             queued.append(call.pk)
-            _audit(case, None, "service.queued", task_ref=pending.bpmn_id,
-                   operation=pending.operation, call=call.pk)
+            _audit(
+                case,
+                None,
+                "service.queued",
+                task_ref=pending.bpmn_id,
+                operation=pending.operation,
+                call=call.pk,
+            )
     return queued
 
 
@@ -124,8 +170,11 @@ def _save(case: Case, outcome: AdvanceOutcome, *, create: bool = False) -> bool:
     if completed:
         case.status, case.ended_at = Case.Status.COMPLETED, timezone.now()
     case.save()
-    defaults = {"state_json": json.dumps(outcome.state), "revision": case.revision,
-                "serializer_version": str(outcome.state.get("serializer_version", ""))}
+    defaults = {
+        "state_json": json.dumps(outcome.state),
+        "revision": case.revision,
+        "serializer_version": str(outcome.state.get("serializer_version", "")),
+    }
     if create:
         CaseState.objects.create(case=case, **defaults)
     else:
@@ -134,15 +183,24 @@ def _save(case: Case, outcome: AdvanceOutcome, *, create: bool = False) -> bool:
 
 
 def _apply_outcome(
-    case: Case, outcome: AdvanceOutcome, *, actor: Any, completed_task_id: str | None = None,
+    case: Case,
+    outcome: AdvanceOutcome,
+    *,
+    actor: Any,
+    completed_task_id: str | None = None,
     create: bool = False,
 ) -> None:
     _record_steps(case, outcome, completed_task_id)
     _open_incident(case, outcome)
     just_completed = _save(case, outcome, create=create)
     queued = _queue_service_calls(case, outcome)
-    case_advanced.send(sender=Case, case=case, outcome=outcome, actor=actor,
-                       completed_task_id=completed_task_id)
+    case_advanced.send(
+        sender=Case,
+        case=case,
+        outcome=outcome,
+        actor=actor,
+        completed_task_id=completed_task_id,
+    )
     if just_completed:
         _audit(case, None, "case.completed", data=outcome.data)
     if queued:
@@ -157,12 +215,19 @@ def _enqueue(call_ids: list[int]) -> None:
         try:
             current_app.send_task(SERVICE_CALL_TASK, args=[pk])
         except Exception:  # noqa: BLE001 - any broker error; the row is the source of truth
-            logger.warning("could not enqueue service call %s; the outbox sweep will", pk,
-                           exc_info=True)
+            logger.warning(
+                "could not enqueue service call %s; the outbox sweep will",
+                pk,
+                exc_info=True,
+            )
 
 
 def case_start(
-    *, user: Any, key: str, data: Mapping[str, Any], business_key: str = "",
+    *,
+    user: Any,
+    key: str,
+    data: Mapping[str, Any],
+    business_key: str = "",
     idempotency_key: str | None = None,
 ) -> tuple[Case, bool]:
     """Start a case of the latest version of `key`; return (case, created).
@@ -175,7 +240,9 @@ def case_start(
         FormInvalid: the start form rejects the data (nothing is started).
     """
     if idempotency_key:
-        existing = Case.objects.filter(started_by=user, idempotency_key=idempotency_key).first()
+        existing = Case.objects.filter(
+            started_by=user, idempotency_key=idempotency_key
+        ).first()
         if existing is not None:
             return existing, False
     version = version_get(key=key)
@@ -187,21 +254,38 @@ def case_start(
     try:
         with transaction.atomic():
             case = Case.objects.create(
-                version=version, business_key=business_key or "", started_by=user,
+                version=version,
+                business_key=business_key or "",
+                started_by=user,
                 idempotency_key=idempotency_key or None,
             )
-            _audit(case, user, "case.started", data=cleaned, business_key=business_key,
-                   version=version.number)
-            _apply_outcome(case, workflow_start(process, data=cleaned), actor=user, create=True)
+            _audit(
+                case,
+                user,
+                "case.started",
+                data=cleaned,
+                business_key=business_key,
+                version=version.number,
+            )
+            _apply_outcome(
+                case, workflow_start(process, data=cleaned), actor=user, create=True
+            )
     except IntegrityError:
         if idempotency_key:
-            return Case.objects.get(started_by=user, idempotency_key=idempotency_key), False
+            return Case.objects.get(
+                started_by=user, idempotency_key=idempotency_key
+            ), False
         raise
     return case, True
 
 
 def case_complete_user_task(
-    *, case: Case, spiff_task_id: str, data: Mapping[str, Any], actor: Any, task_ref: str,
+    *,
+    case: Case,
+    spiff_task_id: str,
+    data: Mapping[str, Any],
+    actor: Any,
+    task_ref: str,
 ) -> AdvanceOutcome:
     """Complete a READY human task of a locked case and advance it.
 
@@ -220,7 +304,9 @@ def case_complete_user_task(
             process, case.state.state, task_id=spiff_task_id, data=data
         )
     except SpiffTaskNotReady as exc:
-        raise TaskNotReady("This task is no longer open.", details={"reason": str(exc)}) from None
+        raise TaskNotReady(
+            "This task is no longer open.", details={"reason": str(exc)}
+        ) from None
     _audit(case, actor, "task.completed", task_ref=task_ref, data=dict(data))
     _apply_outcome(case, outcome, actor=actor, completed_task_id=spiff_task_id)
     return outcome
@@ -237,9 +323,13 @@ def case_cancel(*, user: Any, case_id: UUID | str, reason: str = "") -> Case:
     if not permissions.can_view_case(user, case):
         raise CaseNotFound("No such case.")
     if not permissions.can_cancel_case(user, case):
-        raise ActionNotAllowed("Only the requester or a process admin may cancel this case.")
+        raise ActionNotAllowed(
+            "Only the requester or a process admin may cancel this case."
+        )
     if not case.is_running:
-        raise CaseNotRunning(f"The case is already {case.get_status_display().lower()}.")
+        raise CaseNotRunning(
+            f"The case is already {case.get_status_display().lower()}."
+        )
     outcome = workflow_cancel(spec_for(case.version), case.state.state)
     case.status, case.ended_at = Case.Status.CANCELLED, timezone.now()
     _audit(case, user, "case.cancelled", reason=reason)
@@ -248,25 +338,42 @@ def case_cancel(*, user: Any, case_id: UUID | str, reason: str = "") -> Case:
 
 
 def _retry_service_call(case: Case, incident: Incident, user: Any) -> None:
-    last = ServiceCall.objects.filter(case=case, spiff_task_id=incident.spiff_task_id).order_by(
-        "-epoch").first()
+    last = (
+        ServiceCall.objects.filter(case=case, spiff_task_id=incident.spiff_task_id)
+        .order_by("-epoch")
+        .first()
+    )
     if last is None:
         raise IncidentNotOpen("There is no service call to retry.")
     call = ServiceCall.objects.create(
-        case=case, spiff_task_id=last.spiff_task_id, bpmn_id=last.bpmn_id,
-        operation=last.operation, params=last.params, epoch=last.epoch + 1,
+        case=case,
+        spiff_task_id=last.spiff_task_id,
+        bpmn_id=last.bpmn_id,
+        operation=last.operation,
+        params=last.params,
+        epoch=last.epoch + 1,
     )
-    _audit(case, user, "service.retried", task_ref=call.bpmn_id, call=call.pk, epoch=call.epoch)
+    _audit(
+        case,
+        user,
+        "service.retried",
+        task_ref=call.bpmn_id,
+        call=call.pk,
+        epoch=call.epoch,
+    )
     transaction.on_commit(lambda: _enqueue([call.pk]))
 
 
 def _retry_engine_step(case: Case, incident: Incident, user: Any) -> None:
     try:
-        outcome = workflow_retry(spec_for(case.version), case.state.state,
-                                 task_id=incident.spiff_task_id)
+        outcome = workflow_retry(
+            spec_for(case.version), case.state.state, task_id=incident.spiff_task_id
+        )
     except SpiffTaskNotReady as exc:
-        raise IncidentNotOpen("The failed step is no longer waiting for a retry.",
-                              details={"reason": str(exc)}) from None
+        raise IncidentNotOpen(
+            "The failed step is no longer waiting for a retry.",
+            details={"reason": str(exc)},
+        ) from None
     _apply_outcome(case, outcome, actor=user)
 
 
@@ -294,8 +401,14 @@ def incident_retry(*, user: Any, incident_id: UUID | str) -> Incident:
     incident.status, incident.resolved_at = Incident.Status.RESOLVED, timezone.now()
     incident.save(update_fields=["status", "resolved_at"])
     case.has_incident = case.incidents.filter(status=Incident.Status.OPEN).exists()
-    _audit(case, user, "incident.resolved", task_ref=incident.bpmn_id, incident=str(incident.pk),
-           resolution="retry")
+    _audit(
+        case,
+        user,
+        "incident.resolved",
+        task_ref=incident.bpmn_id,
+        incident=str(incident.pk),
+        resolution="retry",
+    )
     if incident.kind == "service":
         _retry_service_call(case, incident, user)
         case.save(update_fields=["has_incident"])

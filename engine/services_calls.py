@@ -24,7 +24,12 @@ def service_call_begin(*, call_id: int) -> ServiceCall | None:
     A RUNNING call is run again: its worker died before applying a result, and the
     broker redelivered it (at-least-once; the operation gets the same idempotency key).
     """
-    call = ServiceCall.objects.select_for_update().select_related("case").filter(pk=call_id).first()
+    call = (
+        ServiceCall.objects.select_for_update()
+        .select_related("case")
+        .filter(pk=call_id)
+        .first()
+    )
     if call is None or call.status not in _RUNNABLE:
         return None
     call.status, call.attempts = ServiceCall.Status.RUNNING, call.attempts + 1
@@ -37,7 +42,8 @@ def service_call_sweep(*, older_than: timedelta) -> list[int]:
     stale = timezone.now() - older_than
     return list(
         ServiceCall.objects.filter(status__in=_RUNNABLE, updated_at__lt=stale)
-        .order_by("updated_at").values_list("pk", flat=True)[:500]
+        .order_by("updated_at")
+        .values_list("pk", flat=True)[:500]
     )
 
 
@@ -54,12 +60,24 @@ def service_call_execute(*, call: ServiceCall) -> tuple[bool, Any]:
 
 def _service_incident(case: Any, call: ServiceCall) -> None:
     incident = Incident.objects.create(
-        case=case, kind="service", spiff_task_id=str(call.spiff_task_id), bpmn_id=call.bpmn_id,
-        element_name=call.bpmn_id, error_type="ServiceCallFailed", message=call.last_error,
+        case=case,
+        kind="service",
+        spiff_task_id=str(call.spiff_task_id),
+        bpmn_id=call.bpmn_id,
+        element_name=call.bpmn_id,
+        error_type="ServiceCallFailed",
+        message=call.last_error,
     )
     Case.objects.filter(pk=case.pk).update(has_incident=True)
-    _audit(case, None, "incident.opened", task_ref=call.bpmn_id, incident=str(incident.pk),
-           error_type="ServiceCallFailed", message=call.last_error)
+    _audit(
+        case,
+        None,
+        "incident.opened",
+        task_ref=call.bpmn_id,
+        incident=str(incident.pk),
+        error_type="ServiceCallFailed",
+        message=call.last_error,
+    )
 
 
 @transaction.atomic
@@ -78,11 +96,16 @@ def service_call_apply(*, call_id: int, ok: bool, value: Any) -> None:
         return
     try:
         outcome = workflow_apply_service_result(
-            spec_for(case.version), case.state.state, task_id=str(call.spiff_task_id), result=value
+            spec_for(case.version),
+            case.state.state,
+            task_id=str(call.spiff_task_id),
+            result=value,
         )
     except SpiffTaskNotReady:
         return
     call.status, call.result = ServiceCall.Status.SUCCEEDED, value
     call.save(update_fields=["status", "result"])
-    _audit(case, None, "service.succeeded", task_ref=call.bpmn_id, operation=call.operation)
+    _audit(
+        case, None, "service.succeeded", task_ref=call.bpmn_id, operation=call.operation
+    )
     _apply_outcome(case, outcome, actor=None, completed_task_id=str(call.spiff_task_id))

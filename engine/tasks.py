@@ -30,7 +30,9 @@ def service_call_run_task(call_id: int) -> str:
 @shared_task(name="engine.outbox_sweep")
 def outbox_sweep_task() -> int:
     """Re-send service calls that were committed but never run (nothing is lost)."""
-    ids = service_call_sweep(older_than=timedelta(seconds=settings.ENGINE_OUTBOX_STALE_SECONDS))
+    ids = service_call_sweep(
+        older_than=timedelta(seconds=settings.ENGINE_OUTBOX_STALE_SECONDS)
+    )
     for call_id in ids:
         service_call_run_task.delay(call_id)
     return len(ids)

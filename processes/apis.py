@@ -39,16 +39,27 @@ class ProcessListUploadApi(APIView):
     @extend_schema(responses={200: Output(many=True)})
     def get(self, request):
         paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(selectors.definition_list(), request, view=self)
+        page = paginator.paginate_queryset(
+            selectors.definition_list(), request, view=self
+        )
         return paginator.get_paginated_response(self.Output(page, many=True).data)
 
     @extend_schema(request=UploadInput, responses={201: VersionOutput(many=True)})
     def post(self, request):
         upload = request.FILES.get("file")
         if upload is None:
-            raise BpmnInvalid("Attach the BPMN file as the multipart field 'file'.",
-                              details={"errors": [{"message": "No file was sent.", "line": None,
-                                                   "element_id": None}]})
+            raise BpmnInvalid(
+                "Attach the BPMN file as the multipart field 'file'.",
+                details={
+                    "errors": [
+                        {
+                            "message": "No file was sent.",
+                            "line": None,
+                            "element_id": None,
+                        }
+                    ]
+                },
+            )
         dmn = [(f.name, f.read()) for f in request.FILES.getlist("dmn")]
         deployed = services.version_upload(
             user=request.user, bpmn=upload.read(), filename=upload.name, dmn_files=dmn
@@ -56,10 +67,13 @@ class ProcessListUploadApi(APIView):
         created = any(d.created for d in deployed)
         body = {
             "processes": [
-                {**VersionOutput(d.version).data, "created": d.created} for d in deployed
+                {**VersionOutput(d.version).data, "created": d.created}
+                for d in deployed
             ]
         }
-        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        return Response(
+            body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
 
 
 class VersionListApi(APIView):
@@ -68,7 +82,9 @@ class VersionListApi(APIView):
     @extend_schema(responses={200: VersionOutput(many=True)})
     def get(self, request, key: str):
         paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(selectors.version_list(key=key), request, view=self)
+        page = paginator.paginate_queryset(
+            selectors.version_list(key=key), request, view=self
+        )
         return paginator.get_paginated_response(VersionOutput(page, many=True).data)
 
 
@@ -78,6 +94,8 @@ class VersionXmlApi(APIView):
     @extend_schema(responses={(200, "application/xml"): bytes})
     def get(self, request, key: str, number: int):
         version = selectors.version_get(key=key, number=number)
-        response = HttpResponse(bytes(version.original_xml), content_type="application/xml")
+        response = HttpResponse(
+            bytes(version.original_xml), content_type="application/xml"
+        )
         response["Content-Disposition"] = f'attachment; filename="{key}-v{number}.bpmn"'
         return response

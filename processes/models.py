@@ -38,12 +38,16 @@ class ProcessVersion(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     uploaded_at = models.DateTimeField(auto_now_add=True)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DEPLOYED)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.DEPLOYED
+    )
 
     class Meta:
         ordering = ["definition__key", "-number"]
         constraints = [
-            models.UniqueConstraint(fields=["definition", "number"], name="version_number_unique"),
+            models.UniqueConstraint(
+                fields=["definition", "number"], name="version_number_unique"
+            ),
         ]
         permissions = [("deploy_processversion", "Can upload and deploy BPMN diagrams")]
 

@@ -44,7 +44,9 @@ def version_get(*, key: str, number: int | None = None) -> ProcessVersion:
     definition = definition_get(key=key)
     qs = definition.versions.select_related("definition")
     if number is None:
-        version = qs.filter(status=ProcessVersion.Status.DEPLOYED).order_by("-number").first()
+        version = (
+            qs.filter(status=ProcessVersion.Status.DEPLOYED).order_by("-number").first()
+        )
     else:
         version = qs.filter(number=number).first()
     if version is None:

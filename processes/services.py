@@ -61,13 +61,21 @@ def _bundle_compile(
     for name, data in [(filename, bpmn), *dmn_files]:
         if len(data) > limit:
             raise _invalid(
-                [Problem(f"{name} is {len(data) // 1024} KiB, larger than the "
-                         f"{limit // 1024} KiB upload limit.")],
+                [
+                    Problem(
+                        f"{name} is {len(data) // 1024} KiB, larger than the "
+                        f"{limit // 1024} KiB upload limit."
+                    )
+                ],
                 filename,
             )
     try:
-        return bundle_compile(bpmn, filename=filename, dmn_files=dmn_files,
-                              known_operations=known_operations())
+        return bundle_compile(
+            bpmn,
+            filename=filename,
+            dmn_files=dmn_files,
+            known_operations=known_operations(),
+        )
     except BpmnParseError as exc:
         raise _invalid(exc.problems, filename) from None
 
@@ -80,7 +88,9 @@ def bundle_validate(
     Raises:
         BpmnInvalid: with every problem, located by line and element id.
     """
-    return list(_bundle_compile(bpmn=bpmn, filename=filename, dmn_files=dmn_files).processes)
+    return list(
+        _bundle_compile(bpmn=bpmn, filename=filename, dmn_files=dmn_files).processes
+    )
 
 
 def _ensure_lane_groups(process: CompiledProcess, *, user) -> None:
@@ -91,14 +101,25 @@ def _ensure_lane_groups(process: CompiledProcess, *, user) -> None:
         group, created = Group.objects.get_or_create(name=name)
         if created:
             audit_record(
-                actor=user, action="group.created", process_key=process.key,
-                payload={"group": name, "reason": "lane or candidate group of a deployed process"},
+                actor=user,
+                action="group.created",
+                process_key=process.key,
+                payload={
+                    "group": name,
+                    "reason": "lane or candidate group of a deployed process",
+                },
             )
 
 
 def _deploy_one(
-    process: CompiledProcess, *, user, bpmn: bytes, normalized: bytes, filename: str,
-    dmn_files: Sequence[tuple[str, bytes]], checksum: str,
+    process: CompiledProcess,
+    *,
+    user,
+    bpmn: bytes,
+    normalized: bytes,
+    filename: str,
+    dmn_files: Sequence[tuple[str, bytes]],
+    checksum: str,
 ) -> DeployedVersion:
     definition, _ = ProcessDefinition.objects.select_for_update().get_or_create(
         key=process.key, defaults={"name": process.meta.name}
@@ -107,19 +128,33 @@ def _deploy_one(
     if latest is not None and latest.checksum == checksum:
         return DeployedVersion(latest, created=False)
     version = ProcessVersion.objects.create(
-        definition=definition, number=(latest.number + 1) if latest else 1,
-        name=process.meta.name, filename=filename, original_xml=bpmn, normalized_xml=normalized,
+        definition=definition,
+        number=(latest.number + 1) if latest else 1,
+        name=process.meta.name,
+        filename=filename,
+        original_xml=bpmn,
+        normalized_xml=normalized,
         dmn_files=[{"name": n, "xml": d.decode()} for n, d in dmn_files],
-        checksum=checksum, normalized_checksum=_checksum(normalized, dmn_files),
+        checksum=checksum,
+        normalized_checksum=_checksum(normalized, dmn_files),
         uploaded_by=user,
     )
     if definition.name != process.meta.name:
-        ProcessDefinition.objects.filter(pk=definition.pk).update(name=process.meta.name)
+        ProcessDefinition.objects.filter(pk=definition.pk).update(
+            name=process.meta.name
+        )
     _ensure_lane_groups(process, user=user)
     audit_record(
-        actor=user, action="process.deployed", process_key=process.key, version_id=version.pk,
-        payload={"key": process.key, "version": version.number, "file": filename,
-                 "checksum": checksum},
+        actor=user,
+        action="process.deployed",
+        process_key=process.key,
+        version_id=version.pk,
+        payload={
+            "key": process.key,
+            "version": version.number,
+            "file": filename,
+            "checksum": checksum,
+        },
     )
     return DeployedVersion(version, created=True)
 
@@ -141,7 +176,14 @@ def version_upload(
     checksum = _checksum(bpmn, dmn_files)
     with transaction.atomic():
         return [
-            _deploy_one(p, user=user, bpmn=bpmn, normalized=bundle.normalized_xml,
-                        filename=filename, dmn_files=dmn_files, checksum=checksum)
+            _deploy_one(
+                p,
+                user=user,
+                bpmn=bpmn,
+                normalized=bundle.normalized_xml,
+                filename=filename,
+                dmn_files=dmn_files,
+                checksum=checksum,
+            )
             for p in bundle.processes
         ]

@@ -63,12 +63,15 @@ class CaseListStartApi(APIView):
     class StartInput(serializers.Serializer):
         process = serializers.CharField()
         data = serializers.JSONField(required=False, default=dict)
-        business_key = serializers.CharField(required=False, allow_blank=True, default="")
+        business_key = serializers.CharField(
+            required=False, allow_blank=True, default=""
+        )
 
     @extend_schema(responses={200: CaseOutput(many=True)})
     def get(self, request):
         qs = case_selectors.case_list_for_user(
-            user=request.user, status=request.query_params.get("status"),
+            user=request.user,
+            status=request.query_params.get("status"),
             key=request.query_params.get("process"),
         )
         paginator = PageNumberPagination()
@@ -82,12 +85,16 @@ class CaseListStartApi(APIView):
         if not isinstance(data.validated_data["data"], dict):
             raise FormInvalid("'data' must be a JSON object.", details={"fields": {}})
         case, created = case_services.case_start(
-            user=request.user, key=data.validated_data["process"],
-            data=data.validated_data["data"], business_key=data.validated_data["business_key"],
+            user=request.user,
+            key=data.validated_data["process"],
+            data=data.validated_data["data"],
+            business_key=data.validated_data["business_key"],
             idempotency_key=request.headers.get("Idempotency-Key") or None,
         )
-        return Response(case_detail(case, request.user),
-                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        return Response(
+            case_detail(case, request.user),
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
 
 
 class CaseDetailApi(APIView):
@@ -107,8 +114,9 @@ class CaseCancelApi(APIView):
     def post(self, request, case_id):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
-        case = case_services.case_cancel(user=request.user, case_id=case_id,
-                                         **data.validated_data)
+        case = case_services.case_cancel(
+            user=request.user, case_id=case_id, **data.validated_data
+        )
         return Response(case_detail(case, request.user))
 
 
@@ -119,8 +127,10 @@ class TaskListApi(APIView):
     def get(self, request):
         params = request.query_params
         qs = selectors.inbox_list_for_user(
-            user=request.user, case_id=params.get("case") or None,
-            assigned_to_me=params.get("assigned") == "me", group=params.get("group") or None,
+            user=request.user,
+            case_id=params.get("case") or None,
+            assigned_to_me=params.get("assigned") == "me",
+            group=params.get("group") or None,
         )
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
@@ -176,8 +186,9 @@ class TaskAssignApi(APIView):
     def post(self, request, task_id):
         payload = UserInput(data=request.data)
         payload.is_valid(raise_exception=True)
-        task = services.task_assign(user=request.user, task_id=task_id,
-                                    assignee=payload.validated_data["user"])
+        task = services.task_assign(
+            user=request.user, task_id=task_id, assignee=payload.validated_data["user"]
+        )
         return Response(TaskDetailOutput(task).data)
 
 
@@ -188,6 +199,7 @@ class TaskDelegateApi(APIView):
     def post(self, request, task_id):
         payload = UserInput(data=request.data)
         payload.is_valid(raise_exception=True)
-        task = services.task_delegate(user=request.user, task_id=task_id,
-                                      delegate=payload.validated_data["user"])
+        task = services.task_delegate(
+            user=request.user, task_id=task_id, delegate=payload.validated_data["user"]
+        )
         return Response(TaskDetailOutput(task).data)

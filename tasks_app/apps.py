@@ -12,6 +12,10 @@ class TasksAppConfig(AppConfig):
 
         from . import receivers, roles
 
-        case_advanced.connect(receivers.on_case_advanced, dispatch_uid="tasks_app.inbox_sync")
+        case_advanced.connect(
+            receivers.on_case_advanced, dispatch_uid="tasks_app.inbox_sync"
+        )
         # After contrib.auth's own post_migrate handler has created the permissions.
-        post_migrate.connect(roles.roles_ensure, sender=self, dispatch_uid="tasks_app.roles")
+        post_migrate.connect(
+            roles.roles_ensure, sender=self, dispatch_uid="tasks_app.roles"
+        )

@@ -9,7 +9,9 @@ class TaskError(Exception):
     code: ClassVar[str] = "task_error"
     status: ClassVar[HTTPStatus] = HTTPStatus.CONFLICT
 
-    def __init__(self, message: str, *, details: Mapping[str, object] | None = None) -> None:
+    def __init__(
+        self, message: str, *, details: Mapping[str, object] | None = None
+    ) -> None:
         super().__init__(message)
         self.message, self.details = message, dict(details or {})
 

@@ -24,28 +24,46 @@ class HumanTask(models.Model):
     candidate_groups = models.JSONField(default=list, blank=True)
     candidate_users = models.JSONField(default=list, blank=True)
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.OPEN
+    )
     form = models.JSONField(default=list, blank=True)
     separate_from = models.JSONField(default=list, blank=True)
-    draft = models.JSONField(default=dict, blank=True)  # a delegate's answer, for the owner
+    draft = models.JSONField(
+        default=dict, blank=True
+    )  # a delegate's answer, for the owner
     due_at = models.DateTimeField(null=True, blank=True)
     follow_up_at = models.DateTimeField(null=True, blank=True)
     priority = models.IntegerField(default=50)
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     completed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
 
     class Meta:
         ordering = ["-priority", "created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["case", "spiff_task_id"], name="humantask_spiff_unique"),
+            models.UniqueConstraint(
+                fields=["case", "spiff_task_id"], name="humantask_spiff_unique"
+            ),
         ]
         indexes = [models.Index(fields=["status", "assignee"])]
         permissions = [

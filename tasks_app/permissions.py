@@ -15,7 +15,9 @@ def can_view(user, task) -> bool:
     """Return whether the user may see the task (candidates, assignee, auditors)."""
     if not (user and user.is_authenticated and user.is_active):
         return False
-    return task.assignee_id == user.pk or user.has_perm(VIEW) or user.has_perm(VIEW, task)
+    return (
+        task.assignee_id == user.pk or user.has_perm(VIEW) or user.has_perm(VIEW, task)
+    )
 
 
 def can_work(user, task) -> bool:

@@ -3,15 +3,25 @@
 from django.contrib.auth.models import Group, Permission
 
 ROLES = {
-    "analysts": [("processes", "deploy_processversion"), ("processes", "view_processversion")],
+    "analysts": [
+        ("processes", "deploy_processversion"),
+        ("processes", "view_processversion"),
+    ],
     "auditors": [
-        ("engine", "view_any_case"), ("engine", "view_case"), ("tasks_app", "view_humantask"),
-        ("audit", "view_auditevent"), ("audit", "export_auditevent"),
+        ("engine", "view_any_case"),
+        ("engine", "view_case"),
+        ("tasks_app", "view_humantask"),
+        ("audit", "view_auditevent"),
+        ("audit", "export_auditevent"),
         ("processes", "view_processversion"),
     ],
     "process-admins": [
-        ("engine", "view_any_case"), ("engine", "view_case"), ("engine", "cancel_any_case"),
-        ("engine", "view_incident"), ("engine", "retry_incident"), ("tasks_app", "view_humantask"),
+        ("engine", "view_any_case"),
+        ("engine", "view_case"),
+        ("engine", "cancel_any_case"),
+        ("engine", "view_incident"),
+        ("engine", "retry_incident"),
+        ("tasks_app", "view_humantask"),
         ("tasks_app", "reassign_humantask"),
         ("processes", "view_processversion"),
     ],

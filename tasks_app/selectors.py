@@ -4,8 +4,8 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Q, QuerySet
 from django.contrib.auth.models import Group
+from django.db.models import Q, QuerySet
 from guardian.shortcuts import get_objects_for_group, get_objects_for_user
 
 from engine.spec_cache import spec_for
@@ -16,7 +16,10 @@ from .permissions import VIEW, WORK, can_view, can_work
 
 
 def inbox_list_for_user(
-    *, user: Any, case_id: str | None = None, assigned_to_me: bool = False,
+    *,
+    user: Any,
+    case_id: str | None = None,
+    assigned_to_me: bool = False,
     group: str | None = None,
 ) -> QuerySet[HumanTask]:
     """Return open tasks assigned to the user or offered to them and not claimed by another."""
@@ -32,18 +35,18 @@ def inbox_list_for_user(
         qs = qs.filter(case_id=case_id)
     if group:
         qs = qs.filter(pk__in=_offered_to_group(group))
-    return qs.select_related("case__version__definition", "case__started_by", "assignee").order_by(
-        "-priority", "created_at"
-    )
+    return qs.select_related(
+        "case__version__definition", "case__started_by", "assignee"
+    ).order_by("-priority", "created_at")
 
 
 def _offered_to_group(name: str) -> QuerySet:
     group = Group.objects.filter(name=name).first()
     if group is None:
         return HumanTask.objects.none().values("pk")
-    return get_objects_for_group(group, WORK, klass=HumanTask, accept_global_perms=False).values(
-        "pk"
-    )
+    return get_objects_for_group(
+        group, WORK, klass=HumanTask, accept_global_perms=False
+    ).values("pk")
 
 
 def task_get_for_user(*, user: Any, task_id: UUID | str) -> HumanTask:
@@ -74,9 +77,13 @@ def task_list_for_case(*, case: Any, user: Any) -> list[HumanTask]:
     )
     if case.started_by_id == user.pk or user.has_perm(VIEW):
         return list(tasks)
-    granted = get_objects_for_user(
-        user, VIEW, klass=HumanTask, accept_global_perms=False, with_superuser=False
-    ).filter(case=case).values("pk")
+    granted = (
+        get_objects_for_user(
+            user, VIEW, klass=HumanTask, accept_global_perms=False, with_superuser=False
+        )
+        .filter(case=case)
+        .values("pk")
+    )
     return list(tasks.filter(Q(assignee=user) | Q(pk__in=granted)))
 
 
@@ -96,7 +103,8 @@ def task_actions_for_user(*, user: Any, task: HumanTask) -> TaskActions:
     return TaskActions(
         complete=can_act,
         claim=can_act and task.assignee_id is None,
-        release=can_act and task.assignee_id == user.pk
+        release=can_act
+        and task.assignee_id == user.pk
         and bool(task.candidate_groups or task.candidate_users),
     )
 

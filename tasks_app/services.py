@@ -38,17 +38,26 @@ from .models import HumanTask
 def _audit(task: HumanTask, actor: Any, action: str, **payload: Any) -> None:
     case = task.case
     audit_record(
-        actor=actor, action=action, case_id=case.pk, process_key=case.version.definition.key,
-        version_id=case.version_id, task_ref=f"{task.bpmn_id}:{task.pk}",
+        actor=actor,
+        action=action,
+        case_id=case.pk,
+        process_key=case.version.definition.key,
+        version_id=case.version_id,
+        task_ref=f"{task.bpmn_id}:{task.pk}",
         payload={"task": str(task.pk), "name": task.name, **payload},
     )
 
 
 def _create_task(case, ready: ReadyUserTask, data: dict) -> HumanTask:
     meta = ready.meta
-    candidates = resolve_candidates(meta, data=data, initiator=case.started_by.get_username())
+    candidates = resolve_candidates(
+        meta, data=data, initiator=case.started_by.get_username()
+    )
     users, groups = permissions.principals_for(
-        usernames=[*candidates.users, *([candidates.assignee] if candidates.assignee else [])],
+        usernames=[
+            *candidates.users,
+            *([candidates.assignee] if candidates.assignee else []),
+        ],
         group_names=candidates.groups,
     )
     assignee = next((u for u in users if u.get_username() == candidates.assignee), None)
@@ -58,15 +67,28 @@ def _create_task(case, ready: ReadyUserTask, data: dict) -> HumanTask:
         due_at=resolve_due(meta.due_date, data=data, now=now),
         follow_up_at=resolve_due(meta.follow_up_date, data=data, now=now),
         priority=50 if priority is None else priority,
-        case=case, spiff_task_id=ready.task_id, bpmn_id=ready.bpmn_id, name=ready.name,
-        documentation=meta.documentation, lane=ready.lane or "",
-        candidate_groups=list(candidates.groups), candidate_users=list(candidates.users),
-        assignee=assignee, form=[asdict(f) for f in meta.form],
+        case=case,
+        spiff_task_id=ready.task_id,
+        bpmn_id=ready.bpmn_id,
+        name=ready.name,
+        documentation=meta.documentation,
+        lane=ready.lane or "",
+        candidate_groups=list(candidates.groups),
+        candidate_users=list(candidates.users),
+        assignee=assignee,
+        form=[asdict(f) for f in meta.form],
         separate_from=list(meta.separate_from),
     )
     permissions.grant_candidates(task, users=users, groups=groups)
-    _audit(task, None, "task.created", lane=task.lane, candidate_groups=task.candidate_groups,
-           candidate_users=task.candidate_users, assignee=candidates.assignee or None)
+    _audit(
+        task,
+        None,
+        "task.created",
+        lane=task.lane,
+        candidate_groups=task.candidate_groups,
+        candidate_users=task.candidate_users,
+        assignee=candidates.assignee or None,
+    )
     return task
 
 
@@ -75,7 +97,9 @@ def inbox_sync_for_case(
 ) -> None:
     """Open inbox tasks for newly READY human tasks and close the ones that left READY."""
     ready = {t.task_id: t for t in outcome.ready_user_tasks}
-    open_tasks = list(case.human_tasks.select_for_update().filter(status=HumanTask.Status.OPEN))
+    open_tasks = list(
+        case.human_tasks.select_for_update().filter(status=HumanTask.Status.OPEN)
+    )
     now = timezone.now()
     for task in open_tasks:
         spiff_id = str(task.spiff_task_id)
@@ -83,7 +107,10 @@ def inbox_sync_for_case(
             ready.pop(spiff_id)
         elif spiff_id == completed_task_id:
             task.status, task.completed_at, task.completed_by = (
-                HumanTask.Status.COMPLETED, now, actor)
+                HumanTask.Status.COMPLETED,
+                now,
+                actor,
+            )
             task.save(update_fields=["status", "completed_at", "completed_by"])
         else:
             task.status, task.completed_at = HumanTask.Status.CANCELLED, now
@@ -150,7 +177,9 @@ def task_unclaim(*, user: Any, task_id: UUID | str) -> HumanTask:
     _check_can_act(user, task)
     if task.assignee_id is not None:
         if not (task.candidate_groups or task.candidate_users):
-            raise TaskNotOpen("This task is assigned to you personally and cannot be released.")
+            raise TaskNotOpen(
+                "This task is assigned to you personally and cannot be released."
+            )
         task.assignee = None
         task.save(update_fields=["assignee"])
         _audit(task, user, "task.unclaimed")
@@ -160,13 +189,20 @@ def task_unclaim(*, user: Any, task_id: UUID | str) -> HumanTask:
 def _check_separation(user: Any, task: HumanTask) -> None:
     rules = set(task.separate_from)
     if "initiator" in rules and task.case.started_by_id == user.pk:
-        raise SeparationOfDuties("You started this case, so someone else must decide this task.")
+        raise SeparationOfDuties(
+            "You started this case, so someone else must decide this task."
+        )
     others = rules - {"initiator"}
-    if others and HumanTask.objects.filter(
-        case=task.case, bpmn_id__in=others, completed_by=user
-    ).exists():
-        raise SeparationOfDuties("You completed an earlier step of this case, so someone "
-                                 "else must decide this task.")
+    if (
+        others
+        and HumanTask.objects.filter(
+            case=task.case, bpmn_id__in=others, completed_by=user
+        ).exists()
+    ):
+        raise SeparationOfDuties(
+            "You completed an earlier step of this case, so someone "
+            "else must decide this task."
+        )
 
 
 @transaction.atomic
@@ -180,13 +216,23 @@ def task_complete(*, user: Any, task_id: UUID | str, data: dict[str, Any]) -> Hu
     task = _locked_task(user=user, task_id=task_id)
     _check_can_act(user, task)
     _check_separation(user, task)
-    cleaned = form_clean([FormField(**{**f, "options": tuple(map(tuple, f["options"]))})
-                          for f in task.form], data)
+    cleaned = form_clean(
+        [
+            FormField(**{**f, "options": tuple(map(tuple, f["options"]))})
+            for f in task.form
+        ],
+        data,
+    )
     _claim(user, task)
     if task.owner_id is not None and task.owner_id != user.pk:
         return _resolve(user, task, cleaned)
-    case_complete_user_task(case=task.case, spiff_task_id=str(task.spiff_task_id), data=cleaned,
-                            actor=user, task_ref=f"{task.bpmn_id}:{task.pk}")
+    case_complete_user_task(
+        case=task.case,
+        spiff_task_id=str(task.spiff_task_id),
+        data=cleaned,
+        actor=user,
+        task_ref=f"{task.bpmn_id}:{task.pk}",
+    )
     task.refresh_from_db()
     return task
 
@@ -202,8 +248,10 @@ def _resolve(user: Any, task: HumanTask, data: dict[str, Any]) -> HumanTask:
 def _candidate_named(username: str, task: HumanTask) -> Any:
     target = get_user_model().objects.filter(username=username, is_active=True).first()
     if target is None:
-        raise AssigneeInvalid(f"There is no active user '{username}'.",
-                              details={"fields": {"user": ["Unknown user."]}})
+        raise AssigneeInvalid(
+            f"There is no active user '{username}'.",
+            details={"fields": {"user": ["Unknown user."]}},
+        )
     return target
 
 
@@ -216,13 +264,17 @@ def task_assign(*, user: Any, task_id: UUID | str, assignee: str) -> HumanTask:
     """
     task = _locked_task(user=user, task_id=task_id)
     if not permissions.can_reassign(user, task):
-        raise NotTaskCandidate("Only a process admin or the task's assignee may assign it.")
+        raise NotTaskCandidate(
+            "Only a process admin or the task's assignee may assign it."
+        )
     if not task.is_open:
         raise TaskNotOpen(f"This task is already {task.get_status_display().lower()}.")
     target = _candidate_named(assignee, task)
     if not permissions.can_work(target, task):
-        raise AssigneeInvalid(f"{assignee} is not a candidate for this task.",
-                              details={"fields": {"user": ["Not a candidate for this task."]}})
+        raise AssigneeInvalid(
+            f"{assignee} is not a candidate for this task.",
+            details={"fields": {"user": ["Not a candidate for this task."]}},
+        )
     previous = task.assignee.get_username() if task.assignee else None
     task.assignee, task.owner = target, None
     task.save(update_fields=["assignee", "owner"])
@@ -241,8 +293,9 @@ def task_delegate(*, user: Any, task_id: UUID | str, delegate: str) -> HumanTask
     _check_can_act(user, task)
     target = _candidate_named(delegate, task)
     if target.pk == user.pk:
-        raise AssigneeInvalid("Delegate to someone else.",
-                              details={"fields": {"user": ["That is you."]}})
+        raise AssigneeInvalid(
+            "Delegate to someone else.", details={"fields": {"user": ["That is you."]}}
+        )
     task.owner, task.assignee = user, target
     task.save(update_fields=["owner", "assignee"])
     permissions.grant_candidates(task, users=[target], groups=[])

@@ -247,8 +247,8 @@ class CaseDetailView(LoginRequiredMixin, TemplateView):
             "done_tasks": [t for t in tasks if not t.is_open],
             "incidents": list(case_selectors.incident_list_for_case(case=case)),
             "workable": workable,
-            "can_cancel": case.is_running and case_selectors.case_can_cancel(
-                user=user, case=case),
+            "can_cancel": case.is_running
+            and case_selectors.case_can_cancel(user=user, case=case),
             "timeline": _timeline(case),
             "element_states": case_selectors.case_element_states(case=case),
         }

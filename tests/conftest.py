@@ -54,7 +54,9 @@ def users(db):
     """The demo cast, each in the groups of their role; password PASSWORD."""
     created = {}
     for username, groups in USERS.items():
-        user = get_user_model().objects.create_user(username, f"{username}@example.com", PASSWORD)
+        user = get_user_model().objects.create_user(
+            username, f"{username}@example.com", PASSWORD
+        )
         for name in groups:
             user.groups.add(Group.objects.get_or_create(name=name)[0])
         created[username] = user
@@ -63,7 +65,9 @@ def users(db):
 
 def deploy(path: Path, user, **kwargs):
     """Deploy a diagram through the real service and return the first version."""
-    return version_upload(user=user, bpmn=path.read_bytes(), filename=path.name, **kwargs)[0].version
+    return version_upload(
+        user=user, bpmn=path.read_bytes(), filename=path.name, **kwargs
+    )[0].version
 
 
 @pytest.fixture

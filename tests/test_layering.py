@@ -14,14 +14,22 @@ def _sources():
 
 
 def test_only_the_adapter_imports_spiffworkflow():
-    offenders = [str(p.relative_to(ROOT)) for p in _sources()
-                 if IMPORT.search(p.read_text()) and "engine/spiff/" not in p.as_posix()]
+    offenders = [
+        str(p.relative_to(ROOT))
+        for p in _sources()
+        if IMPORT.search(p.read_text()) and "engine/spiff/" not in p.as_posix()
+    ]
     assert offenders == []
 
 
 def test_the_adapter_imports_no_django_and_no_app():
-    forbidden = re.compile(r"^\s*(from|import)\s+(django|processes|tasks_app|audit|config|engine\.(models|services))\b",
-                           re.MULTILINE)
-    offenders = [str(p.relative_to(ROOT)) for p in (ROOT / "engine" / "spiff").rglob("*.py")
-                 if forbidden.search(p.read_text())]
+    forbidden = re.compile(
+        r"^\s*(from|import)\s+(django|processes|tasks_app|audit|config|engine\.(models|services))\b",
+        re.MULTILINE,
+    )
+    offenders = [
+        str(p.relative_to(ROOT))
+        for p in (ROOT / "engine" / "spiff").rglob("*.py")
+        if forbidden.search(p.read_text())
+    ]
     assert offenders == []

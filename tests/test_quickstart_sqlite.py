@@ -26,24 +26,38 @@ def _free_port() -> int:
 @pytest.fixture
 def sqlite_env(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE",)}
-    env.update(DJANGO_SETTINGS_MODULE="config.settings", DEBUG="1",
-               DATABASE_URL=f"sqlite:///{tmp_path / 'laneway.sqlite3'}",
-               LANEWAY_DEMO_PASSWORD="demo-pass")
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        DEBUG="1",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'laneway.sqlite3'}",
+        LANEWAY_DEMO_PASSWORD="demo-pass",
+    )
     return env
 
 
 def manage(env, *args) -> str:
-    result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
 
 
 def _call(base, method, path, token=None, body=None):
     request = urllib.request.Request(
-        base + path, method=method, data=json.dumps(body).encode() if body is not None else None,
-        headers={"Content-Type": "application/json",
-                 **({"Authorization": f"Token {token}"} if token else {})})
+        base + path,
+        method=method,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={
+            "Content-Type": "application/json",
+            **({"Authorization": f"Token {token}"} if token else {}),
+        },
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.loads(response.read())
@@ -61,9 +75,22 @@ def test_quick_start_is_repeatable_and_runs_a_journey_on_sqlite(sqlite_env):
     manage(sqlite_env, "check", "--database", "default")
 
     port = _free_port()
-    server = subprocess.Popen([str(BIN / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}",
-                               "--workers", "1", "--threads", "4"], cwd=ROOT, env=sqlite_env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    server = subprocess.Popen(
+        [
+            str(BIN / "gunicorn"),
+            "config.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--threads",
+            "4",
+        ],
+        cwd=ROOT,
+        env=sqlite_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -72,18 +99,44 @@ def test_quick_start_is_repeatable_and_runs_a_journey_on_sqlite(sqlite_env):
                 break
             except OSError:
                 time.sleep(0.1)
-        token = {u: _call(base, "POST", "/api/v1/auth/token/",
-                          body={"username": u, "password": "demo-pass"})[1]["token"]
-                 for u in ("requester", "manager2", "finance")}
-        status, case = _call(base, "POST", "/api/v1/cases/", token["requester"],
-                             {"process": "purchase_request",
-                              "data": {"amount": 42, "justification": "Chair"}})
+        token = {
+            u: _call(
+                base,
+                "POST",
+                "/api/v1/auth/token/",
+                body={"username": u, "password": "demo-pass"},
+            )[1]["token"]
+            for u in ("requester", "manager2", "finance")
+        }
+        status, case = _call(
+            base,
+            "POST",
+            "/api/v1/cases/",
+            token["requester"],
+            {
+                "process": "purchase_request",
+                "data": {"amount": 42, "justification": "Chair"},
+            },
+        )
         assert status == 201
-        for user, data in (("manager2", {"approved": True}), ("finance", {"finance_approved": True})):
+        for user, data in (
+            ("manager2", {"approved": True}),
+            ("finance", {"finance_approved": True}),
+        ):
             task = _call(base, "GET", "/api/v1/tasks/", token[user])[1]["results"][0]
-            assert _call(base, "POST", f"/api/v1/tasks/{task['id']}/complete/", token[user],
-                         {"data": data})[0] == 200
-        status, final = _call(base, "GET", f"/api/v1/cases/{case['id']}/", token["requester"])
+            assert (
+                _call(
+                    base,
+                    "POST",
+                    f"/api/v1/tasks/{task['id']}/complete/",
+                    token[user],
+                    {"data": data},
+                )[0]
+                == 200
+            )
+        status, final = _call(
+            base, "GET", f"/api/v1/cases/{case['id']}/", token["requester"]
+        )
         assert final["status"] == "completed"
     finally:
         server.terminate()
@@ -91,6 +144,9 @@ def test_quick_start_is_repeatable_and_runs_a_journey_on_sqlite(sqlite_env):
     assert "OK:" in manage(sqlite_env, "verify_audit")
     db_file = sqlite_env["DATABASE_URL"].removeprefix("sqlite:///")
     with sqlite3.connect(db_file) as conn:
-        for statement in ("UPDATE audit_auditevent SET action = 'x'", "DELETE FROM audit_auditevent"):
+        for statement in (
+            "UPDATE audit_auditevent SET action = 'x'",
+            "DELETE FROM audit_auditevent",
+        ):
             with pytest.raises(sqlite3.DatabaseError, match="append-only"):
                 conn.execute(statement)

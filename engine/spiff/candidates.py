@@ -28,7 +28,9 @@ class Candidates:
 
 def has_candidates(meta: HumanTaskMeta) -> bool:
     """Return whether the diagram names anyone who can take this task."""
-    return bool(meta.assignee or meta.candidate_users or meta.candidate_groups or meta.lane)
+    return bool(
+        meta.assignee or meta.candidate_users or meta.candidate_groups or meta.lane
+    )
 
 
 def _resolve_name(value: str, data: Mapping[str, object], initiator: str) -> str:
@@ -46,8 +48,16 @@ def resolve_candidates(
 ) -> Candidates:
     """Resolve a task's assignee, candidate users and groups for one case."""
     assignee = _resolve_name(meta.assignee, data, initiator) if meta.assignee else ""
-    users = tuple(u for u in (_resolve_name(v, data, initiator) for v in meta.candidate_users) if u)
-    groups = tuple(g for g in (_resolve_name(v, data, initiator) for v in meta.candidate_groups) if g)
+    users = tuple(
+        u
+        for u in (_resolve_name(v, data, initiator) for v in meta.candidate_users)
+        if u
+    )
+    groups = tuple(
+        g
+        for g in (_resolve_name(v, data, initiator) for v in meta.candidate_groups)
+        if g
+    )
     if not (assignee or users or groups) and meta.lane:
         groups = (meta.lane.strip(),)
     return Candidates(assignee=assignee, users=users, groups=groups)

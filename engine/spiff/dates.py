@@ -37,7 +37,9 @@ def _moment(text: str) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def resolve_due(value: str, *, data: Mapping[str, object], now: datetime) -> datetime | None:
+def resolve_due(
+    value: str, *, data: Mapping[str, object], now: datetime
+) -> datetime | None:
     """Return the moment a due/follow-up value names, or None when it names none."""
     text = (value or "").strip()
     match = _VARIABLE.match(text)

@@ -84,7 +84,9 @@ def _properties(element: etree._Element) -> dict[str, str]:
         namespaces=NSMAP,
     ):
         props[prop.get("name", "")] = prop.get("value", "")
-    for prop in vendor_children(element, "bpmn:extensionElements/x:properties/x:property"):
+    for prop in vendor_children(
+        element, "bpmn:extensionElements/x:properties/x:property"
+    ):
         props[prop.get("name", "")] = prop.get("value", "")
     return props
 
@@ -122,7 +124,11 @@ def human_task_meta(element: etree._Element, lane: str | None) -> HumanTaskMeta:
 
 def _start_event(process: etree._Element) -> etree._Element | None:
     starts = process.findall("bpmn:startEvent", NSMAP)
-    plain = [s for s in starts if not any(local_name(c).endswith("EventDefinition") for c in s)]
+    plain = [
+        s
+        for s in starts
+        if not any(local_name(c).endswith("EventDefinition") for c in s)
+    ]
     return (plain or starts or [None])[0]
 
 
@@ -144,10 +150,16 @@ def process_meta(process: etree._Element) -> ParsedProcess:
         key=process.get("id", ""),
         name=(process.get("name") or process.get("id", "")).strip(),
         lanes=tuple(dict.fromkeys(lanes.values())),
-        start=human_task_meta(start, lanes.get(start.get("id", ""))) if start is not None else None,
+        start=human_task_meta(start, lanes.get(start.get("id", "")))
+        if start is not None
+        else None,
         human_tasks=tuple(human),
-        candidate_starter_groups=split_list(vendor_attr(process, "candidateStarterGroups")),
-        candidate_starter_users=split_list(vendor_attr(process, "candidateStarterUsers")),
+        candidate_starter_groups=split_list(
+            vendor_attr(process, "candidateStarterGroups")
+        ),
+        candidate_starter_users=split_list(
+            vendor_attr(process, "candidateStarterUsers")
+        ),
         element_names=names,
     )
 
@@ -159,5 +171,7 @@ def all_human_tasks(root: etree._Element) -> dict[str, HumanTaskMeta]:
         lanes = lane_map(process)
         for tag in HUMAN_TAGS:
             for el in process.iterfind(f".//bpmn:{tag}", NSMAP):
-                found[el.get("id", "")] = human_task_meta(el, lanes.get(el.get("id", "")))
+                found[el.get("id", "")] = human_task_meta(
+                    el, lanes.get(el.get("id", ""))
+                )
     return found

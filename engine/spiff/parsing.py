@@ -20,8 +20,8 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
 from . import checks
 from .errors import BpmnParseError
-from .metadata import all_human_tasks, process_meta
 from .limits import upload_problems
+from .metadata import all_human_tasks, process_meta
 from .normalize import normalize, serialize
 from .service_tasks import LanewayParser
 from .types import HumanTaskMeta, ParsedProcess, Problem

@@ -65,7 +65,9 @@ def _ready_user_tasks(wf: Any, process: CompiledProcess) -> tuple[ReadyUserTask,
             bpmn_id=spec.bpmn_id, name=spec.bpmn_name or spec.bpmn_id, lane=spec.lane
         )
         ready.append(
-            ReadyUserTask(str(task.id), spec.bpmn_id, meta.name, meta.lane or spec.lane, meta)
+            ReadyUserTask(
+                str(task.id), spec.bpmn_id, meta.name, meta.lane or spec.lane, meta
+            )
         )
     return tuple(ready)
 
@@ -118,9 +120,14 @@ def _case_data(wf: Any) -> JsonObject:
 
 
 def _outcome(
-    wf: Any, process: CompiledProcess, steps: list[StepRecord], failure: TaskFailure | None
+    wf: Any,
+    process: CompiledProcess,
+    steps: list[StepRecord],
+    failure: TaskFailure | None,
 ) -> AdvanceOutcome:
-    active = {t.task_spec.bpmn_id for t in wf.get_tasks(state=_ACTIVE) if t.task_spec.bpmn_id}
+    active = {
+        t.task_spec.bpmn_id for t in wf.get_tasks(state=_ACTIVE) if t.task_spec.bpmn_id
+    }
     return AdvanceOutcome(
         state=state_dump(wf),
         completed=bool(wf.is_completed()),
@@ -133,7 +140,14 @@ def _outcome(
     )
 
 
-_LEAKED = (TypeError, ValueError, KeyError, AttributeError, IndexError, ZeroDivisionError)
+_LEAKED = (
+    TypeError,
+    ValueError,
+    KeyError,
+    AttributeError,
+    IndexError,
+    ZeroDivisionError,
+)
 
 
 def _run(
@@ -167,7 +181,9 @@ def _run(
     return _outcome(wf, process, steps, failure)
 
 
-def workflow_start(process: CompiledProcess, *, data: Mapping[str, Any]) -> AdvanceOutcome:
+def workflow_start(
+    process: CompiledProcess, *, data: Mapping[str, Any]
+) -> AdvanceOutcome:
     """Create a new workflow with `data` as its first variables and run it."""
     wf = new_workflow(process.spec, process.subprocess_specs)
     wf.task_tree.data.update(_json_safe(dict(data)))
@@ -182,7 +198,9 @@ def _ready_human_task(wf: Any, task_id: str) -> Any:
     except (TaskNotFoundException, ValueError):
         raise TaskNotReady(f"task {task_id} is not part of this case") from None
     if task.state != TaskState.READY or not task.task_spec.manual:
-        raise TaskNotReady(f"task {task_id} is {TaskState.get_name(task.state)}, not READY")
+        raise TaskNotReady(
+            f"task {task_id} is {TaskState.get_name(task.state)}, not READY"
+        )
     return task
 
 
@@ -231,7 +249,9 @@ def workflow_apply_service_result(
     return _run(wf, process, command)
 
 
-def workflow_retry(process: CompiledProcess, state: dict, *, task_id: str) -> AdvanceOutcome:
+def workflow_retry(
+    process: CompiledProcess, state: dict, *, task_id: str
+) -> AdvanceOutcome:
     """Reset a task in ERROR (failed script, condition or engine bound) and run on.
 
     The task gets its parent's data again, so a failed script starts afresh.
@@ -246,7 +266,9 @@ def workflow_retry(process: CompiledProcess, state: dict, *, task_id: str) -> Ad
     except (TaskNotFoundException, ValueError):
         raise TaskNotReady(f"task {task_id} is not part of this case") from None
     if task.state != TaskState.ERROR:
-        raise TaskNotReady(f"task {task_id} is {TaskState.get_name(task.state)}, not ERROR")
+        raise TaskNotReady(
+            f"task {task_id} is {TaskState.get_name(task.state)}, not ERROR"
+        )
 
     def command(steps: list[StepRecord]) -> None:
         wf.reset_from_task_id(task.id)

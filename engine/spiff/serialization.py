@@ -35,7 +35,9 @@ class SpecFreeWorkflowConverter(BpmnWorkflowConverter):
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         return dct
 
-    def from_dict(self, dct: dict, spec: Any = None, subprocess_specs: Any = None) -> Any:
+    def from_dict(
+        self, dct: dict, spec: Any = None, subprocess_specs: Any = None
+    ) -> Any:
         workflow = self.target_class(
             spec, subprocess_specs, script_engine=script_engine(), deserializing=True
         )
@@ -80,7 +82,9 @@ def state_load(state: dict, spec: Any, subprocess_specs: Any) -> Any:
         raise StateCorrupt(f"unknown case state format {state.get('format')!r}")
     dct = {k: v for k, v in state.items() if k not in ("serializer_version", "format")}
     try:
-        return _SERIALIZER.from_dict(_deep_copy(dct), spec=spec, subprocess_specs=subprocess_specs)
+        return _SERIALIZER.from_dict(
+            _deep_copy(dct), spec=spec, subprocess_specs=subprocess_specs
+        )
     except (KeyError, ValueError, TypeError) as exc:
         raise StateCorrupt(f"case state cannot be loaded: {exc}") from exc
 

@@ -23,7 +23,10 @@ class AsyncServiceTask(ServiceTask):
 
     def _execute(self, task: Any) -> None:
         params = {name: p["value"] for name, p in self.evaluate_params(task).items()}
-        task.internal_data[CALL_KEY] = {"operation": self.operation_name, "params": params}
+        task.internal_data[CALL_KEY] = {
+            "operation": self.operation_name,
+            "params": params,
+        }
         return None
 
 

@@ -17,7 +17,11 @@ class Problem:
     element_id: str | None = None
 
     def as_dict(self) -> dict[str, str | int | None]:
-        return {"message": self.message, "line": self.line, "element_id": self.element_id}
+        return {
+            "message": self.message,
+            "line": self.line,
+            "element_id": self.element_id,
+        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,7 +42,9 @@ def _parser() -> etree.XMLParser:
     )
 
 
-_DOCTYPE = tuple(b"<!DOCTYPE".decode().encode(enc) for enc in ("utf-8", "utf-16-le", "utf-16-be"))
+_DOCTYPE = tuple(
+    b"<!DOCTYPE".decode().encode(enc) for enc in ("utf-8", "utf-16-le", "utf-16-be")
+)
 _DOCTYPE_REJECTED = "DOCTYPE declarations (DTDs and entities) are not allowed."
 
 
@@ -67,7 +69,9 @@ def parse_xml(data: bytes, *, what: str = "BPMN") -> etree._Element:
         root = etree.fromstring(data, parser=_parser())
     except etree.XMLSyntaxError as exc:
         line = exc.lineno if exc.lineno else None
-        raise XmlRejected(Problem(f"The file is not well-formed XML: {exc.msg}", line)) from None
+        raise XmlRejected(
+            Problem(f"The file is not well-formed XML: {exc.msg}", line)
+        ) from None
     tree = root.getroottree()
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
         raise XmlRejected(Problem(_DOCTYPE_REJECTED, 1))

@@ -17,8 +17,11 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def case_events(users, purchase):
-    case, _ = case_start(user=users["requester"], key="purchase_request",
-                         data={"amount": 10, "justification": "pens"})
+    case, _ = case_start(
+        user=users["requester"],
+        key="purchase_request",
+        data={"amount": 10, "justification": "pens"},
+    )
     return case, list(AuditEvent.objects.filter(case_id=case.pk).order_by("chain_seq"))
 
 
@@ -30,11 +33,14 @@ def test_each_case_has_its_own_chain_starting_at_genesis(case_events):
     assert all(b.prev_hash == a.hash for a, b in zip(events, events[1:], strict=False))
 
 
-@pytest.mark.parametrize("statement", [
-    "UPDATE audit_auditevent SET action = 'forged'",
-    "DELETE FROM audit_auditevent",
-    "TRUNCATE audit_auditevent",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_auditevent SET action = 'forged'",
+        "DELETE FROM audit_auditevent",
+        "TRUNCATE audit_auditevent",
+    ],
+)
 def test_database_rejects_changes_to_audit_rows(case_events, statement):
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         with connection.cursor() as cursor:
@@ -63,7 +69,9 @@ def test_verify_reports_the_first_tampered_event(case_events):
     assert audit_verify().ok is True
     with connection.cursor() as cursor:  # an attacker with superuser rights
         cursor.execute("SET session_replication_role = replica")
-        cursor.execute("UPDATE audit_auditevent SET payload = '{}' WHERE id = %s", [events[1].pk])
+        cursor.execute(
+            "UPDATE audit_auditevent SET payload = '{}' WHERE id = %s", [events[1].pk]
+        )
         cursor.execute("SET session_replication_role = origin")
     result = audit_verify()
     assert result.ok is False
@@ -72,12 +80,18 @@ def test_verify_reports_the_first_tampered_event(case_events):
 
 
 def test_system_check_fails_when_a_trigger_is_missing(db):
-    assert not [m for m in run_checks(tags=[Tags.database], databases=["default"])
-                if m.id == "audit.E001"]
+    assert not [
+        m
+        for m in run_checks(tags=[Tags.database], databases=["default"])
+        if m.id == "audit.E001"
+    ]
     with connection.cursor() as cursor:
         cursor.execute("DROP TRIGGER audit_no_truncate ON audit_auditevent")
-    problems = [m for m in run_checks(tags=[Tags.database], databases=["default"])
-                if m.id == "audit.E001"]
+    problems = [
+        m
+        for m in run_checks(tags=[Tags.database], databases=["default"])
+        if m.id == "audit.E001"
+    ]
     assert problems and "audit_no_truncate" in problems[0].msg
     call_command("install_audit_triggers")
     assert triggers.missing(connection) == []
@@ -88,9 +102,14 @@ def test_checkpoint_detects_a_truncated_chain_tail(case_events):
 
     case, events = case_events
     checkpoint = audit_checkpoint()
-    assert checkpoint.payload["heads"][f"case:{case.pk}"] == [events[-1].chain_seq, events[-1].hash]
+    assert checkpoint.payload["heads"][f"case:{case.pk}"] == [
+        events[-1].chain_seq,
+        events[-1].hash,
+    ]
     assert audit_verify().ok is True
-    with connection.cursor() as cursor:  # drop the last event of the case, as an attacker would
+    with (
+        connection.cursor() as cursor
+    ):  # drop the last event of the case, as an attacker would
         cursor.execute("SET session_replication_role = replica")
         cursor.execute("DELETE FROM audit_auditevent WHERE id = %s", [events[-1].pk])
         cursor.execute("SET session_replication_role = origin")

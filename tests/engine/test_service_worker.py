@@ -28,14 +28,23 @@ def _wait_for(predicate, seconds=20.0):
 def test_service_call_runs_on_worker_and_result_reaches_the_case(users):
     deploy(BPMN_DIR / "service_echo.bpmn", users["analyst"])
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-        case, _ = case_start(user=users["requester"], key="service_echo", data={"amount": 21})
-        assert _wait_for(lambda: HumanTask.objects.filter(case=case, bpmn_id="check").exists())
+        case, _ = case_start(
+            user=users["requester"], key="service_echo", data={"amount": 21}
+        )
+        assert _wait_for(
+            lambda: HumanTask.objects.filter(case=case, bpmn_id="check").exists()
+        )
     call = ServiceCall.objects.get(case=case)
     assert call.status == ServiceCall.Status.SUCCEEDED and call.attempts == 1
     case = Case.objects.get(pk=case.pk)
     assert case.data["echo_result"]["echo"] == {"doubled": 42}
-    assert case.data["echo_result"]["idempotency_key"] == f"{case.pk}:{call.spiff_task_id}:0"
-    actions = set(AuditEvent.objects.filter(case_id=case.pk).values_list("action", flat=True))
+    assert (
+        case.data["echo_result"]["idempotency_key"]
+        == f"{case.pk}:{call.spiff_task_id}:0"
+    )
+    actions = set(
+        AuditEvent.objects.filter(case_id=case.pk).values_list("action", flat=True)
+    )
     assert {"service.queued", "service.succeeded", "task.created"} <= actions
 
 
@@ -47,12 +56,18 @@ def test_a_call_whose_message_was_lost_is_swept_and_run(users):
     from engine.tasks import outbox_sweep_task
 
     deploy(BPMN_DIR / "service_echo.bpmn", users["analyst"])
-    case, _ = case_start(user=users["requester"], key="service_echo", data={"amount": 1})
+    case, _ = case_start(
+        user=users["requester"], key="service_echo", data={"amount": 1}
+    )
     app.control.purge()  # the broker lost the message (Redis restarted, worker killed ...)
-    ServiceCall.objects.filter(case=case).update(updated_at=timezone.now() - timedelta(hours=1))
+    ServiceCall.objects.filter(case=case).update(
+        updated_at=timezone.now() - timedelta(hours=1)
+    )
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
         assert outbox_sweep_task() == 1
-        assert _wait_for(lambda: HumanTask.objects.filter(case=case, bpmn_id="check").exists())
+        assert _wait_for(
+            lambda: HumanTask.objects.filter(case=case, bpmn_id="check").exists()
+        )
     assert ServiceCall.objects.get(case=case).status == ServiceCall.Status.SUCCEEDED
 
 
@@ -65,7 +80,9 @@ def test_failed_call_opens_an_incident_and_admin_retry_runs_it_again(users, sett
     deploy(BPMN_DIR / "service_flaky.bpmn", users["analyst"])
     api = APIClient()
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-        case, _ = case_start(user=users["requester"], key="service_flaky", data={"amount": 1})
+        case, _ = case_start(
+            user=users["requester"], key="service_flaky", data={"amount": 1}
+        )
         assert _wait_for(lambda: Incident.objects.filter(case=case).exists())
         incident = Incident.objects.get(case=case)
         assert incident.kind == "service" and "ERP unreachable" in incident.message
@@ -74,7 +91,9 @@ def test_failed_call_opens_an_incident_and_admin_retry_runs_it_again(users, sett
         api.force_authenticate(users["padmin"])
         response = api.post(f"/api/v1/incidents/{incident.pk}/retry/")
         assert response.status_code == 200 and response.json()["status"] == "resolved"
-        assert _wait_for(lambda: HumanTask.objects.filter(case=case, bpmn_id="check").exists())
+        assert _wait_for(
+            lambda: HumanTask.objects.filter(case=case, bpmn_id="check").exists()
+        )
     calls = list(ServiceCall.objects.filter(case=case).order_by("epoch"))
     assert [(c.epoch, c.status) for c in calls] == [(0, "failed"), (1, "succeeded")]
     assert Case.objects.get(pk=case.pk).has_incident is False

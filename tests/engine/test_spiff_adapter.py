@@ -5,7 +5,12 @@ import json
 import pytest
 from SpiffWorkflow.bpmn.script_engine import python_engine
 
-from engine.spiff import BpmnParseError, compile_bundle, workflow_complete_user_task, workflow_start
+from engine.spiff import (
+    BpmnParseError,
+    compile_bundle,
+    workflow_complete_user_task,
+    workflow_start,
+)
 from engine.spiff.scripting import LanewayScriptEngine
 from engine.spiff.serialization import state_load
 from tests.conftest import EXAMPLES
@@ -36,42 +41,63 @@ def test_default_script_engine_is_never_built(process, monkeypatch):
     outcome = workflow_start(process, data={"amount": 1, "justification": "x"})
     for data in ({"approved": True}, {"finance_approved": True}):
         task = outcome.ready_user_tasks[0]
-        outcome = workflow_complete_user_task(process, _round_trip(outcome.state),
-                                              task_id=task.task_id, data=data)
+        outcome = workflow_complete_user_task(
+            process, _round_trip(outcome.state), task_id=task.task_id, data=data
+        )
     assert outcome.completed is True
     wf = state_load(_round_trip(outcome.state), process.spec, process.subprocess_specs)
     assert isinstance(wf.script_engine, LanewayScriptEngine)
 
 
-@pytest.mark.parametrize("condition", [
-    "__import__('os').system('id')",
-    "().__class__.__base__.__subclasses__()",
-    "open('/tmp/pwned', 'w').write('x') == 1",
-])
+@pytest.mark.parametrize(
+    "condition",
+    [
+        "__import__('os').system('id')",
+        "().__class__.__base__.__subclasses__()",
+        "open('/tmp/pwned', 'w').write('x') == 1",
+    ],
+)
 def test_hostile_conditions_are_rejected_at_upload_with_their_line(condition):
-    xml = XML.replace(b"approved == True</bpmn:conditionExpression>",
-                      condition.encode() + b"</bpmn:conditionExpression>", 1)
+    xml = XML.replace(
+        b"approved == True</bpmn:conditionExpression>",
+        condition.encode() + b"</bpmn:conditionExpression>",
+        1,
+    )
     with pytest.raises(BpmnParseError) as err:
         compile_bundle(xml, filename="hostile.bpmn")
     problem = err.value.problems[0]
-    assert problem.element_id == "f_approved" and "invalid expression" in problem.message
-    line = next(i for i, text in enumerate(xml.decode().splitlines(), 1) if condition in text)
+    assert (
+        problem.element_id == "f_approved" and "invalid expression" in problem.message
+    )
+    line = next(
+        i for i, text in enumerate(xml.decode().splitlines(), 1) if condition in text
+    )
     assert problem.line == line
-
 
 
 def test_a_multi_instance_without_its_collection_fails_the_case_not_the_server():
     from tests.conftest import ROOT
 
-    corpus = ROOT.parent / "shared" / "corpus" / "operaton" / "multi-instance--document-review.bpmn"
+    corpus = (
+        ROOT.parent
+        / "shared"
+        / "corpus"
+        / "operaton"
+        / "multi-instance--document-review.bpmn"
+    )
     if not corpus.exists():
         pytest.fail(f"the shared corpus is missing: {corpus}")
-    process = compile_bundle(corpus.read_bytes(), filename=corpus.name,
-                             known_operations=frozenset({"x"}), validate=False)[0]
+    process = compile_bundle(
+        corpus.read_bytes(),
+        filename=corpus.name,
+        known_operations=frozenset({"x"}),
+        validate=False,
+    )[0]
     outcome = workflow_start(process, data={})
     for _ in range(3):
         if outcome.failure or not outcome.ready_user_tasks:
             break
-        outcome = workflow_complete_user_task(process, outcome.state,
-                                              task_id=outcome.ready_user_tasks[0].task_id, data={})
+        outcome = workflow_complete_user_task(
+            process, outcome.state, task_id=outcome.ready_user_tasks[0].task_id, data={}
+        )
     assert outcome.failure is not None and outcome.failure.error_type

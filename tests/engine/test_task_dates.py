@@ -12,16 +12,19 @@ from tests.conftest import EXAMPLES, deploy
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("P3D", NOW + timedelta(days=3)),
-    ("PT4H30M", NOW + timedelta(hours=4, minutes=30)),
-    ("2026-12-01T17:00:00Z", datetime(2026, 12, 1, 17, tzinfo=UTC)),
-    ("2026-12-01", datetime(2026, 12, 1, tzinfo=UTC)),
-    ("${deadline}", datetime(2027, 1, 2, tzinfo=UTC)),
-    ("${missing}", None),
-    ("soon", None),
-    ("", None),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("P3D", NOW + timedelta(days=3)),
+        ("PT4H30M", NOW + timedelta(hours=4, minutes=30)),
+        ("2026-12-01T17:00:00Z", datetime(2026, 12, 1, 17, tzinfo=UTC)),
+        ("2026-12-01", datetime(2026, 12, 1, tzinfo=UTC)),
+        ("${deadline}", datetime(2027, 1, 2, tzinfo=UTC)),
+        ("${missing}", None),
+        ("soon", None),
+        ("", None),
+    ],
+)
 def test_due_values(value, expected):
     assert resolve_due(value, data={"deadline": "2027-01-02"}, now=NOW) == expected
 
@@ -34,15 +37,27 @@ def test_priority_values():
 
 @pytest.mark.django_db
 def test_due_date_and_priority_from_the_diagram(users, tmp_path):
-    xml = (EXAMPLES / "purchase_request.bpmn").read_text().replace(
-        '<bpmn:userTask id="manager_review" name="Manager approval">',
-        '<bpmn:userTask id="manager_review" name="Manager approval" camunda:dueDate="P2D"'
-        ' camunda:priority="${urgency}">')
+    xml = (
+        (EXAMPLES / "purchase_request.bpmn")
+        .read_text()
+        .replace(
+            '<bpmn:userTask id="manager_review" name="Manager approval">',
+            '<bpmn:userTask id="manager_review" name="Manager approval" camunda:dueDate="P2D"'
+            ' camunda:priority="${urgency}">',
+        )
+    )
     path = tmp_path / "purchase_due.bpmn"
     path.write_text(xml)
     deploy(path, users["analyst"])
-    case, _ = case_start(user=users["requester"], key="purchase_request",
-                         data={"amount": 5, "justification": "x"})
+    case, _ = case_start(
+        user=users["requester"],
+        key="purchase_request",
+        data={"amount": 5, "justification": "x"},
+    )
     task = HumanTask.objects.get(case=case)
-    assert timedelta(days=1, hours=23) < task.due_at - case.started_at < timedelta(days=2, hours=1)
+    assert (
+        timedelta(days=1, hours=23)
+        < task.due_at - case.started_at
+        < timedelta(days=2, hours=1)
+    )
     assert task.priority == 50  # ${urgency} is not set: the default

@@ -14,8 +14,11 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def review(users, purchase):
-    case, _ = case_start(user=users["requester"], key="purchase_request",
-                         data={"amount": 7, "justification": "Ink"})
+    case, _ = case_start(
+        user=users["requester"],
+        key="purchase_request",
+        data={"amount": 7, "justification": "Ink"},
+    )
     return HumanTask.objects.get(case=case, status="open")
 
 
@@ -33,8 +36,11 @@ def test_delegate_answers_and_the_task_returns_to_its_owner(users, review):
     task = task_delegate(user=users["manager1"], task_id=review.pk, delegate="finance")
     assert task.owner == users["manager1"] and task.assignee == users["finance"]
     assert list(inbox_list_for_user(user=users["finance"])) == [task]
-    resolved = task_complete(user=users["finance"], task_id=review.pk,
-                             data={"approved": True, "comment": "Budget is fine"})
+    resolved = task_complete(
+        user=users["finance"],
+        task_id=review.pk,
+        data={"approved": True, "comment": "Budget is fine"},
+    )
     assert resolved.status == "open" and resolved.assignee == users["manager1"]
     assert resolved.draft == {"approved": True, "comment": "Budget is fine"}
     done = task_complete(user=users["manager1"], task_id=review.pk, data=resolved.draft)
@@ -44,11 +50,18 @@ def test_delegate_answers_and_the_task_returns_to_its_owner(users, review):
 def test_assign_and_delegate_over_the_api(users, review):
     api = APIClient()
     api.force_authenticate(users["padmin"])
-    response = api.post(f"/api/v1/tasks/{review.pk}/assign/", {"user": "nobody"}, format="json")
+    response = api.post(
+        f"/api/v1/tasks/{review.pk}/assign/", {"user": "nobody"}, format="json"
+    )
     assert response.status_code == 400 and response.json()["details"]["fields"]["user"]
-    assert api.post(f"/api/v1/tasks/{review.pk}/assign/", {"user": "manager1"},
-                    format="json").json()["assignee"] == "manager1"
+    assert (
+        api.post(
+            f"/api/v1/tasks/{review.pk}/assign/", {"user": "manager1"}, format="json"
+        ).json()["assignee"]
+        == "manager1"
+    )
     api.force_authenticate(users["manager1"])
-    body = api.post(f"/api/v1/tasks/{review.pk}/delegate/", {"user": "manager2"},
-                    format="json").json()
+    body = api.post(
+        f"/api/v1/tasks/{review.pk}/delegate/", {"user": "manager2"}, format="json"
+    ).json()
     assert body["assignee"] == "manager2" and body["owner"] == "manager1"

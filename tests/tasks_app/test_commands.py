@@ -23,28 +23,65 @@ def test_deploy_process_is_for_analysts_only(users):
     path = str(EXAMPLES / "purchase_request.bpmn")
     with pytest.raises(CommandError):
         run("deploy_process", path, "--as", "manager1")
-    assert "purchase_request v1 deployed" in run("deploy_process", path, "--as", "analyst")
-    assert "purchase_request v1 unchanged" in run("deploy_process", path, "--as", "analyst")
+    assert "purchase_request v1 deployed" in run(
+        "deploy_process", path, "--as", "analyst"
+    )
+    assert "purchase_request v1 unchanged" in run(
+        "deploy_process", path, "--as", "analyst"
+    )
 
 
 def test_start_and_complete_obey_lanes_and_are_audited_as_the_user(users, purchase):
-    output = run("start_case", "purchase_request", "--data",
-                 '{"amount": 3, "justification": "Pens"}', "--as", "requester")
+    output = run(
+        "start_case",
+        "purchase_request",
+        "--data",
+        '{"amount": 3, "justification": "Pens"}',
+        "--as",
+        "requester",
+    )
     case = Case.objects.get()
     assert str(case.pk) in output
     task = HumanTask.objects.get(case=case, status="open")
     with pytest.raises(CommandError, match="No such task"):
-        run("complete_task", str(task.pk), "--data", '{"approved": true}', "--as", "outsider")
+        run(
+            "complete_task",
+            str(task.pk),
+            "--data",
+            '{"approved": true}',
+            "--as",
+            "outsider",
+        )
     with pytest.raises(CommandError, match="approved"):
-        run("complete_task", str(task.pk), "--data", '{"approved": "maybe"}', "--as", "manager1")
-    run("complete_task", str(task.pk), "--data", '{"approved": true}', "--as", "manager1")
+        run(
+            "complete_task",
+            str(task.pk),
+            "--data",
+            '{"approved": "maybe"}',
+            "--as",
+            "manager1",
+        )
+    run(
+        "complete_task",
+        str(task.pk),
+        "--data",
+        '{"approved": true}',
+        "--as",
+        "manager1",
+    )
     event = AuditEvent.objects.get(case_id=case.pk, action="task.completed")
     assert event.actor_repr == "manager1" and event.payload["data"]["approved"] is True
 
 
 def test_verify_and_export_audit(users, purchase, tmp_path):
-    run("start_case", "purchase_request", "--data", '{"amount": 3, "justification": "Pens"}',
-        "--as", "requester")
+    run(
+        "start_case",
+        "purchase_request",
+        "--data",
+        '{"amount": 3, "justification": "Pens"}',
+        "--as",
+        "requester",
+    )
     assert "OK:" in run("verify_audit")
     target = tmp_path / "audit.csv"
     run("export_audit", "--format", "csv", "--output", str(target))

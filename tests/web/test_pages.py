@@ -438,17 +438,26 @@ def test_auditor_sees_a_task_without_the_form_and_second_review_is_not_prefilled
     from tasks_app.models import HumanTask
     from tasks_app.services import task_complete
 
-    case, _ = case_start(user=users["requester"], key="purchase_request",
-                         data={"amount": 5, "justification": "Pens"})
+    case, _ = case_start(
+        user=users["requester"],
+        key="purchase_request",
+        data={"amount": 5, "justification": "Pens"},
+    )
     review = HumanTask.objects.get(case=case, status="open")
     client.force_login(users["auditor"])
     page = client.get(f"/tasks/{review.pk}/").content.decode()
     assert "not offered to you" in page and "Complete task" not in page
-    task_complete(user=users["manager1"], task_id=review.pk,
-                  data={"approved": False, "comment": "Too many pens"})
+    task_complete(
+        user=users["manager1"],
+        task_id=review.pk,
+        data={"approved": False, "comment": "Too many pens"},
+    )
     revise = HumanTask.objects.get(case=case, status="open")
-    task_complete(user=users["requester"], task_id=revise.pk,
-                  data={"amount": 4, "justification": "Fewer pens"})
+    task_complete(
+        user=users["requester"],
+        task_id=revise.pk,
+        data={"amount": 4, "justification": "Fewer pens"},
+    )
     second = HumanTask.objects.get(case=case, status="open", bpmn_id="manager_review")
     client.force_login(users["manager2"])
     page = client.get(f"/tasks/{second.pk}/").content.decode()

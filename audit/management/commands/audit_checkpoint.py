@@ -8,4 +8,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         event = audit_checkpoint()
-        self.stdout.write(f"checkpoint {event.id}: {event.payload['chains']} chain head(s)")
+        self.stdout.write(
+            f"checkpoint {event.id}: {event.payload['chains']} chain head(s)"
+        )

@@ -30,10 +30,17 @@ class Command(BaseCommand):
         return parsed
 
     def handle(self, *args, **o):
-        filters = {"case_id": o["case"], "process_key": o["process"], "actor": o["actor"],
-                   "action": o["action"], "since": self._when(o["since"], "since"),
-                   "until": self._when(o["until"], "until")}
-        audit_export_recorded(user="manage.py export_audit", fmt=o["format"], filters=filters)
+        filters = {
+            "case_id": o["case"],
+            "process_key": o["process"],
+            "actor": o["actor"],
+            "action": o["action"],
+            "since": self._when(o["since"], "since"),
+            "until": self._when(o["until"], "until"),
+        }
+        audit_export_recorded(
+            user="manage.py export_audit", fmt=o["format"], filters=filters
+        )
         out = open(o["output"], "w", newline="") if o["output"] else sys.stdout
         try:
             for chunk in export_stream(audit_iter_for_export(**filters), o["format"]):

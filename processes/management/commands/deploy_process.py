@@ -12,8 +12,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("files", nargs="+", help="BPMN files to deploy")
-        parser.add_argument("--as", dest="username", required=True, help="act as this user")
-        parser.add_argument("--dmn", action="append", default=[], help="a DMN file (repeatable)")
+        parser.add_argument(
+            "--as", dest="username", required=True, help="act as this user"
+        )
+        parser.add_argument(
+            "--dmn", action="append", default=[], help="a DMN file (repeatable)"
+        )
 
     def handle(self, *args, files, username, dmn, **options):
         try:
@@ -25,18 +29,26 @@ class Command(BaseCommand):
         for name in files:
             path = Path(name)
             try:
-                deployed = version_upload(user=user, bpmn=path.read_bytes(), filename=path.name,
-                                          dmn_files=dmn_files)
+                deployed = version_upload(
+                    user=user,
+                    bpmn=path.read_bytes(),
+                    filename=path.name,
+                    dmn_files=dmn_files,
+                )
             except ProcessError as exc:
                 failed = True
                 self.stderr.write(f"{path}: {exc.message}")
                 for err in exc.details.get("errors", []):
                     where = f"line {err['line']}" if err.get("line") else "?"
                     element = f" [{err['element_id']}]" if err.get("element_id") else ""
-                    self.stderr.write(f"  {path.name}:{where}{element}: {err['message']}")
+                    self.stderr.write(
+                        f"  {path.name}:{where}{element}: {err['message']}"
+                    )
                 continue
             for d in deployed:
                 verb = "deployed" if d.created else "unchanged"
-                self.stdout.write(f"{d.version.definition.key} v{d.version.number} {verb}")
+                self.stdout.write(
+                    f"{d.version.definition.key} v{d.version.number} {verb}"
+                )
         if failed:
             raise CommandError("Some files were not deployed.")

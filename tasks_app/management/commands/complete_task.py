@@ -19,4 +19,6 @@ class Command(BaseCommand):
             task = task_complete(user=user, task_id=task_id, data=json_object(data))
         except DOMAIN_ERRORS as exc:
             raise domain_error(exc) from None
-        self.stdout.write(f"completed {task.name}; case {task.case_id} is {task.case.status}")
+        self.stdout.write(
+            f"completed {task.name}; case {task.case_id} is {task.case.status}"
+        )

@@ -24,8 +24,10 @@ class Command(BaseCommand):
     help = "Create the demo users and deploy examples/ (safe to run again)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--password", default=os.environ.get("LANEWAY_DEMO_PASSWORD",
-                                                                  "laneway-demo"))
+        parser.add_argument(
+            "--password",
+            default=os.environ.get("LANEWAY_DEMO_PASSWORD", "laneway-demo"),
+        )
 
     @transaction.atomic
     def _users(self, password: str):
@@ -47,7 +49,11 @@ class Command(BaseCommand):
         self._users(password)
         analyst = get_user_model().objects.get(username="analyst")
         for path in sorted((Path(settings.BASE_DIR) / "examples").glob("*.bpmn")):
-            for d in version_upload(user=analyst, bpmn=path.read_bytes(), filename=path.name):
+            for d in version_upload(
+                user=analyst, bpmn=path.read_bytes(), filename=path.name
+            ):
                 verb = "deployed" if d.created else "already deployed"
-                self.stdout.write(f"{d.version.definition.key} v{d.version.number} {verb}")
+                self.stdout.write(
+                    f"{d.version.definition.key} v{d.version.number} {verb}"
+                )
         self.stdout.write(f"Demo users: {', '.join(DEMO_USERS)} (password: {password})")

@@ -10,15 +10,18 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("key", help="process key (the BPMN process id)")
-        parser.add_argument("--data", default="{}", help="start form data as a JSON object")
+        parser.add_argument(
+            "--data", default="{}", help="start form data as a JSON object"
+        )
         parser.add_argument("--business-key", default="")
         parser.add_argument("--as", dest="username", required=True)
 
     def handle(self, *args, key, data, business_key, username, **options):
         user = user_named(username)
         try:
-            case, _ = case_start(user=user, key=key, data=json_object(data),
-                                 business_key=business_key)
+            case, _ = case_start(
+                user=user, key=key, data=json_object(data), business_key=business_key
+            )
         except DOMAIN_ERRORS as exc:
             raise domain_error(exc) from None
         self.stdout.write(f"{case.pk} {case.status}")
