@@ -9,6 +9,13 @@ from .candidates import Candidates, has_candidates, resolve_candidates
 from .dates import resolve_due, resolve_priority
 from .errors import BpmnParseError, SpiffAdapterError, StateCorrupt, TaskNotReady
 from .juel import TRANSLATOR_VERSION, JuelError, juel_to_python
+from .messages import (
+    MessageNotCaught,
+    message_start_names,
+    workflow_deliver_message,
+    workflow_start_by_message,
+    workflow_waiting_messages,
+)
 from .parsing import (
     CompiledBundle,
     CompiledProcess,
@@ -35,12 +42,19 @@ from .types import (
     ReadyUserTask,
     StepRecord,
     TaskFailure,
+    WaitingMessage,
 )
 
 ADAPTER_VERSION = f"2-juel{TRANSLATOR_VERSION}"
 SPIFF_VERSION: str = _spiff_version.__version__
 
 __all__ = [
+    "MessageNotCaught",
+    "WaitingMessage",
+    "message_start_names",
+    "workflow_deliver_message",
+    "workflow_start_by_message",
+    "workflow_waiting_messages",
     "ADAPTER_VERSION",
     "AdvanceOutcome",
     "BpmnParseError",

@@ -30,6 +30,7 @@ from .types import (
     StepRecord,
     TaskFailure,
 )
+from .waiting import waiting_messages
 
 _ACTIVE = TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.ERROR
 
@@ -137,6 +138,7 @@ def _outcome(
         steps=tuple(steps),
         failure=failure,
         active_elements=tuple(sorted(active)),
+        waiting_messages=waiting_messages(wf),
     )
 
 

@@ -122,6 +122,19 @@ class TaskFailure:
 
 
 @dataclass(frozen=True, slots=True)
+class WaitingMessage:
+    """A message a case waits for at one catch event, task or boundary event.
+
+    `correlation` holds the SpiffWorkflow correlation properties the case already
+    has for this message (property name -> value; empty for Camunda diagrams).
+    """
+
+    name: str
+    bpmn_id: str
+    correlation: JsonObject = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class AdvanceOutcome:
     """The result of one engine command: the new state and what changed."""
 
@@ -134,3 +147,4 @@ class AdvanceOutcome:
     failure: TaskFailure | None = None
     next_timer_at: str | None = None
     active_elements: tuple[str, ...] = field(default=())
+    waiting_messages: tuple[WaitingMessage, ...] = ()

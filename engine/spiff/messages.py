@@ -1,0 +1,150 @@
+"""Deliver a message to a case, or start a case with a message start event.
+
+Routing a message to the right case is the engine's job (SpiffWorkflow has no
+cross-instance routing); here the message is thrown at one workflow:
+
+* The event is a `BpmnEvent` of SpiffWorkflow's *Spiff* `MessageEventDefinition`
+  (the class must match the parser's, or nothing catches it).
+* Payload: with `spiffworkflow:messageVariable` the payload lands in that
+  variable (SpiffWorkflow). Without one (Camunda/Operaton diagrams),
+  SpiffWorkflow's Spiff definition drops the payload, so it is merged into the
+  catching task's data here, i.e. into the case variables.
+* Correlation: for a message with SpiffWorkflow correlation properties
+  (`correlationProperty` + `spiffworkflow:processVariableCorrelation`), each
+  property's value is taken by name from `correlation`, else from `payload`;
+  SpiffWorkflow rejects the message when a value differs from the one the case
+  holds. The correlation values are also part of the payload, because
+  SpiffWorkflow reads them from it with the retrieval expressions (SpiffArena).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.util.task import TaskState
+
+from .errors import SpiffAdapterError
+from .parsing import CompiledProcess
+from .runtime import _json_safe, _run
+from .serialization import new_workflow, state_load
+from .stepping import run_engine
+from .types import AdvanceOutcome, WaitingMessage
+from .waiting import waiting_catchers, waiting_messages
+
+# What a catch can raise while evaluating a retrieval expression on the payload.
+_CATCH_ERRORS = (SpiffWorkflowException, NameError, KeyError, TypeError, ValueError)
+
+
+class MessageNotCaught(SpiffAdapterError):
+    """No element of the workflow catches this message (or its correlation differs)."""
+
+
+def message_start_names(process: CompiledProcess) -> tuple[str, ...]:
+    """Return the names of the process's message start events."""
+    names = {
+        spec.event_definition.name
+        for spec in process.spec.bpmn_start_events  # type: ignore[attr-defined]
+        if isinstance(getattr(spec, "event_definition", None), MessageEventDefinition)
+    }
+    return tuple(sorted(names))
+
+
+def workflow_waiting_messages(
+    process: CompiledProcess, state: dict
+) -> tuple[WaitingMessage, ...]:
+    """Return the messages a stored case waits for (AdvanceOutcome has them too)."""
+    return waiting_messages(state_load(state, process.spec, process.subprocess_specs))
+
+
+def _correlations(
+    catchers: list[tuple[Any, Any]], values: Mapping[str, Any]
+) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for _, message in catchers:
+        for prop in message.correlation_properties:
+            if prop.name in values:
+                for key in prop.correlation_keys:
+                    found.setdefault(key, {})[prop.name] = values[prop.name]
+    return found
+
+
+def _send(
+    workflow: Any,
+    catchers: list[tuple[Any, Any]],
+    name: str,
+    payload: Mapping[str, Any],
+    correlation: Mapping[str, Any],
+) -> None:
+    correlated = any(message.correlation_properties for _, message in catchers)
+    body = {**correlation, **payload} if correlated else dict(payload)
+    event = BpmnEvent(
+        MessageEventDefinition(name),
+        payload=body,
+        correlations=_correlations(catchers, {**payload, **correlation}),
+    )
+    try:
+        workflow.send_event(event)
+    except _CATCH_ERRORS as exc:
+        raise MessageNotCaught(
+            f"The case does not accept the message '{name}': {exc}"
+        ) from None
+    for task, message in catchers:
+        if task.state == TaskState.READY and message.message_var is None:
+            # SpiffWorkflow's Spiff definition keeps the payload only for a
+            # messageVariable; without one, the variables are the case's.
+            task.internal_data.pop(name, None)
+            task.data.update(copy.deepcopy(body))
+
+
+def workflow_deliver_message(
+    process: CompiledProcess,
+    state: dict,
+    *,
+    name: str,
+    payload: Mapping[str, Any],
+    correlation: Mapping[str, Any],
+) -> AdvanceOutcome:
+    """Throw the message `name` at a stored case and run the engine on.
+
+    Raises:
+        MessageNotCaught: nothing in the case waits for it, or SpiffWorkflow's
+            correlation check rejects it.
+        StateCorrupt: when the stored state cannot be loaded.
+    """
+    workflow = state_load(state, process.spec, process.subprocess_specs)
+    catchers = waiting_catchers(workflow, name)
+    if not catchers:
+        raise MessageNotCaught(f"The case is not waiting for the message '{name}'.")
+    _send(workflow, catchers, name, _json_safe(dict(payload)), dict(correlation))
+    return _run(workflow, process, lambda steps: None)
+
+
+def workflow_start_by_message(
+    process: CompiledProcess,
+    *,
+    name: str,
+    payload: Mapping[str, Any],
+    correlation: Mapping[str, Any],
+) -> AdvanceOutcome:
+    """Create a workflow whose message start event catches `name`, and run it.
+
+    Raises:
+        MessageNotCaught: the process has no message start event for `name`.
+    """
+    workflow = new_workflow(process.spec, process.subprocess_specs)
+    run_engine(workflow, lambda task: None, prune=False)
+    catchers = [
+        (task, message)
+        for task, message in waiting_catchers(workflow, name)
+        if task.task_spec in process.spec.bpmn_start_events  # type: ignore[attr-defined]
+    ]
+    if not catchers:
+        raise MessageNotCaught(f"'{process.key}' has no start event for '{name}'.")
+    _send(workflow, catchers, name, _json_safe(dict(payload)), dict(correlation))
+    return _run(workflow, process, lambda steps: None)
+

@@ -1,0 +1,75 @@
+"""Which messages a workflow waits for, and which of its tasks would catch one.
+
+Every catching task that is WAITING is registered with the top workflow's
+`event_manager` (intermediate catch events, receive tasks, boundary events,
+message start events, event-based gateways). `wf.waiting_events()` reports one
+`PendingBpmnEvent` per such task, but an event-based gateway shows up there as
+a nameless `MultipleEventDefinition`: its message definitions are read here
+from the gateway's definition instead.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import (
+    MultipleEventDefinition,
+)
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+
+from .types import JsonObject, WaitingMessage
+
+
+def _message_definitions(definition: Any) -> Iterator[Any]:
+    if isinstance(definition, MessageEventDefinition):
+        yield definition
+    elif isinstance(definition, MultipleEventDefinition):
+        for child in definition.event_definitions:
+            yield from _message_definitions(child)
+
+
+def waiting_catchers(workflow: Any, name: str | None = None) -> list[tuple[Any, Any]]:
+    """Return (task, message definition) for every WAITING task catching a message.
+
+    With `name`, only catchers of that message name.
+    """
+    found = []
+    for task in list(workflow.top_workflow.event_manager.tasks.values()):
+        definition = getattr(task.task_spec, "event_definition", None)
+        for message in _message_definitions(definition):
+            if name is None or message.name == name:
+                found.append((task, message))
+    return found
+
+
+def _json_safe(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def known_correlation(workflow: Any, message: Any) -> JsonObject:
+    """Return the correlation properties of `message` the workflow already holds."""
+    wanted = {prop.name for prop in message.correlation_properties}
+    values: JsonObject = {}
+    for props in workflow.top_workflow.correlations.values():
+        for prop, value in props.items():
+            if prop in wanted:
+                values[prop] = _json_safe(value)
+    return values
+
+
+def waiting_messages(workflow: Any) -> tuple[WaitingMessage, ...]:
+    """Return the messages the workflow waits for, one per catching element."""
+    seen: dict[tuple[str, str], WaitingMessage] = {}
+    for task, message in waiting_catchers(workflow):
+        bpmn_id = task.task_spec.bpmn_id or ""
+        seen.setdefault(
+            (message.name, bpmn_id),
+            WaitingMessage(
+                name=message.name,
+                bpmn_id=bpmn_id,
+                correlation=known_correlation(workflow, message),
+            ),
+        )
+    return tuple(sorted(seen.values(), key=lambda m: (m.name, m.bpmn_id)))
