@@ -2,6 +2,7 @@ from django.urls import path
 
 from audit import apis as audit_apis
 from engine import apis as engine_apis
+from engine.apis_messages import MessageSendApi
 from processes import apis as process_apis
 from tasks_app import apis as task_apis
 
@@ -62,6 +63,7 @@ urlpatterns = [
         engine_apis.IncidentRetryApi.as_view(),
         name="api-incident-retry",
     ),
+    path("messages/", MessageSendApi.as_view(), name="api-messages"),
     path("audit/", audit_apis.AuditExportApi.as_view(), name="api-audit"),
     path("audit/verify/", audit_apis.AuditVerifyApi.as_view(), name="api-audit-verify"),
 ]

@@ -52,3 +52,15 @@ class IncidentNotFound(EngineError):
 
 class IncidentNotOpen(EngineError):
     code = "incident_not_open"
+
+
+class MessageNotCorrelated(EngineError):
+    """No running case waits for the message (and no process starts with it)."""
+
+    code, status = "message_not_correlated", HTTPStatus.NOT_FOUND
+
+
+class MessageAmbiguous(EngineError):
+    """Several cases match a message sent without `all`; none got it."""
+
+    code = "message_ambiguous"

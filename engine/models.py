@@ -150,3 +150,26 @@ class Incident(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} at {self.bpmn_id}: {self.message[:60]}"
+
+
+class MessageSubscription(models.Model):
+    """A message a running case waits for (rebuilt after every advance).
+
+    `correlation` holds the SpiffWorkflow correlation properties the case already
+    has for this message; Camunda-style correlation reads `Case.data` instead.
+    """
+
+    case = models.ForeignKey(
+        Case, on_delete=models.CASCADE, related_name="message_subscriptions"
+    )
+    name = models.CharField(max_length=255)
+    bpmn_id = models.CharField(max_length=255, blank=True, default="")
+    correlation = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["name", "case"], name="msg_sub_name_case")]
+        permissions = [("send_message", "Can send messages to waiting cases")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} waits for {self.name}"

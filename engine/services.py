@@ -41,6 +41,7 @@ from .forms import form_clean
 from .models import Case, CaseState, Incident, ServiceCall
 from .signals import case_advanced
 from .spec_cache import spec_for
+from .subscriptions import message_subscriptions_sync
 
 SERVICE_CALL_TASK = "engine.service_call_run"
 logger = logging.getLogger(__name__)
@@ -193,6 +194,7 @@ def _apply_outcome(
     _record_steps(case, outcome, completed_task_id)
     _open_incident(case, outcome)
     just_completed = _save(case, outcome, create=create)
+    message_subscriptions_sync(case=case, outcome=outcome)
     queued = _queue_service_calls(case, outcome)
     case_advanced.send(
         sender=Case,

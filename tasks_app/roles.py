@@ -21,10 +21,12 @@ ROLES = {
         ("engine", "cancel_any_case"),
         ("engine", "view_incident"),
         ("engine", "retry_incident"),
+        ("engine", "send_message"),
         ("tasks_app", "view_humantask"),
         ("tasks_app", "reassign_humantask"),
         ("processes", "view_processversion"),
     ],
+    "integrations": [("engine", "send_message")],
 }
 
 

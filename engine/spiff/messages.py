@@ -147,4 +147,3 @@ def workflow_start_by_message(
         raise MessageNotCaught(f"'{process.key}' has no start event for '{name}'.")
     _send(workflow, catchers, name, _json_safe(dict(payload)), dict(correlation))
     return _run(workflow, process, lambda steps: None)
-

@@ -1,0 +1,245 @@
+"""Deliver messages to waiting cases, or start a case with a message start event.
+
+Correlation rule: every entry of `correlation` must equal, for a case to match,
+the case variable of that name (`Case.data`, Camunda-style) or the case's
+SpiffWorkflow correlation property of that name (`processVariableCorrelation`,
+kept in `MessageSubscription.correlation`). An empty correlation matches every
+case waiting for the name. SpiffWorkflow then checks its own correlation
+properties once more when the message is thrown at the case.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from django.db import transaction
+from django.db.models import Q, QuerySet
+
+from engine.spiff import (
+    MessageNotCaught,
+    message_start_names,
+    workflow_deliver_message,
+    workflow_start_by_message,
+)
+from processes.models import ProcessVersion
+from processes.selectors import definition_list, version_get
+
+from .errors import (
+    ActionNotAllowed,
+    FormInvalid,
+    MessageAmbiguous,
+    MessageNotCorrelated,
+)
+from .models import Case, MessageSubscription
+from .services import _apply_outcome, _audit, case_lock
+from .spec_cache import spec_for
+
+SEND_MESSAGE = "engine.send_message"
+
+
+@dataclass(frozen=True, slots=True)
+class MessageResult:
+    """The cases a message reached: `delivered` waited for it, `started` with it."""
+
+    delivered: list[UUID] = field(default_factory=list)
+    started: list[UUID] = field(default_factory=list)
+
+
+class _Gone(Exception):  # noqa: N818
+    """The case stopped waiting for the message before its lock was taken."""
+
+
+def _check_input(name: str, correlation: Mapping[str, Any]) -> None:
+    fields: dict[str, list[str]] = {}
+    if not name.strip():
+        fields["name"] = ["Give the message name."]
+    bad = [key for key in correlation if not str(key).isidentifier()]
+    if bad:
+        fields["correlation"] = [
+            f"Correlation keys must be variable names: {', '.join(map(str, bad))}."
+        ]
+    if fields:
+        raise FormInvalid("The message is not valid.", details={"fields": fields})
+
+
+def subscription_matches(
+    *, name: str, correlation: Mapping[str, Any]
+) -> QuerySet[MessageSubscription]:
+    """Return the subscriptions of running cases that match name and correlation."""
+    qs = MessageSubscription.objects.filter(name=name, case__status=Case.Status.RUNNING)
+    for key, value in correlation.items():
+        # Keys are checked identifiers (no "__"), so they cannot steer the lookup.
+        qs = qs.filter(
+            Q(**{f"correlation__{key}": value}) | Q(**{f"case__data__{key}": value})
+        )
+    return qs
+
+
+def _matching_case_ids(name: str, correlation: Mapping[str, Any]) -> list[UUID]:
+    rows = subscription_matches(name=name, correlation=correlation).order_by(
+        "case__started_at", "case_id"
+    )
+    return list(dict.fromkeys(rows.values_list("case_id", flat=True)))
+
+
+def _deliver_one(
+    *,
+    user: Any,
+    case_id: UUID,
+    name: str,
+    correlation: Mapping[str, Any],
+    data: Mapping[str, Any],
+) -> bool:
+    try:
+        with transaction.atomic():
+            case = case_lock(case_id=case_id)
+            matches = subscription_matches(name=name, correlation=correlation)
+            if not matches.filter(case=case).exists():
+                raise _Gone
+            outcome = workflow_deliver_message(
+                spec_for(case.version),
+                case.state.state,
+                name=name,
+                payload=data,
+                correlation=correlation,
+            )
+            _audit(
+                case,
+                user,
+                "message.delivered",
+                name=name,
+                correlation=dict(correlation),
+                data=dict(data),
+            )
+            _apply_outcome(case, outcome, actor=user)
+    except (_Gone, MessageNotCaught):
+        return False
+    return True
+
+
+def _start_versions(name: str) -> list[ProcessVersion]:
+    versions = []
+    for definition in definition_list():
+        if not definition.latest_number:
+            continue
+        version = version_get(key=definition.key)
+        # A cheap test first: parse only diagrams that have a message event at all.
+        if b"messageEventDefinition" not in bytes(version.normalized_xml):
+            continue
+        if name in message_start_names(spec_for(version)):
+            versions.append(version)
+    return versions
+
+
+@transaction.atomic
+def _start_one(
+    *,
+    user: Any,
+    version: ProcessVersion,
+    name: str,
+    correlation: Mapping[str, Any],
+    data: Mapping[str, Any],
+) -> Case:
+    outcome = workflow_start_by_message(
+        spec_for(version), name=name, payload=data, correlation=correlation
+    )
+    case = Case.objects.create(version=version, started_by=user)
+    _audit(
+        case,
+        user,
+        "case.started",
+        data=dict(data),
+        version=version.number,
+        message=name,
+    )
+    _audit(
+        case,
+        user,
+        "message.delivered",
+        name=name,
+        correlation=dict(correlation),
+        data=dict(data),
+    )
+    _apply_outcome(case, outcome, actor=user, create=True)
+    return case
+
+
+def _not_correlated(name: str, correlation: Mapping[str, Any]) -> MessageNotCorrelated:
+    where = f" with correlation {dict(correlation)}" if correlation else ""
+    return MessageNotCorrelated(
+        f"No running case waits for the message '{name}'{where}, and no deployed "
+        "process starts with it.",
+        details={"name": name, "correlation": dict(correlation)},
+    )
+
+
+def _ambiguous(name: str, what: str, count: int) -> MessageAmbiguous:
+    return MessageAmbiguous(
+        f"{count} {what} match the message '{name}'; narrow the correlation or "
+        'send it with "all": true.',
+        details={"name": name, "matches": count},
+    )
+
+
+def _start_by_message(
+    user: Any,
+    name: str,
+    correlation: Mapping[str, Any],
+    data: Mapping[str, Any],
+    deliver_all: bool,
+) -> MessageResult:
+    versions = _start_versions(name)
+    if not versions:
+        raise _not_correlated(name, correlation)
+    if len(versions) > 1 and not deliver_all:
+        raise _ambiguous(name, "processes with a message start event", len(versions))
+    started = [
+        _start_one(
+            user=user, version=v, name=name, correlation=correlation, data=data
+        ).pk
+        for v in versions
+    ]
+    return MessageResult(started=started)
+
+
+def message_deliver(
+    *,
+    user: Any,
+    name: str,
+    correlation: Mapping[str, Any],
+    data: Mapping[str, Any],
+    deliver_all: bool = False,
+) -> MessageResult:
+    """Deliver a message to the case waiting for it, or start a case with it.
+
+    Each case gets the message in its own locked transaction. With
+    `deliver_all`, every matching case gets it; otherwise more than one match
+    delivers to none. When no running case waits for `name`, a deployed process
+    whose latest version has a message start event for `name` is started.
+
+    Raises:
+        ActionNotAllowed: the user lacks `engine.send_message`.
+        FormInvalid: an empty name, or correlation keys that are not names.
+        MessageNotCorrelated: no waiting case matches and no process starts.
+        MessageAmbiguous: several cases (or processes) match and not `deliver_all`.
+        CaseBusy: a matching case stayed locked too long.
+    """
+    if not user.has_perm(SEND_MESSAGE):
+        raise ActionNotAllowed("You may not send messages to cases.")
+    _check_input(name, correlation)
+    case_ids = _matching_case_ids(name, correlation)
+    if not case_ids:
+        return _start_by_message(user, name, correlation, data, deliver_all)
+    if len(case_ids) > 1 and not deliver_all:
+        raise _ambiguous(name, "waiting cases", len(case_ids))
+    delivered = [
+        case_id
+        for case_id in case_ids
+        if _deliver_one(
+            user=user, case_id=case_id, name=name, correlation=correlation, data=data
+        )
+    ]
+    if not delivered:
+        raise _not_correlated(name, correlation)
+    return MessageResult(delivered=delivered)
