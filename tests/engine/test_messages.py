@@ -1,6 +1,9 @@
 """Messages: correlation to waiting cases, payloads, boundary events, message starts."""
 
+from pathlib import Path
+
 import pytest
+from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
@@ -8,12 +11,20 @@ from rest_framework.test import APIClient
 from audit.models import AuditEvent
 from audit.selectors import audit_verify
 from engine.errors import ActionNotAllowed, MessageNotCorrelated
-from engine.models import Case, MessageSubscription
+from engine.models import Case, MessageSubscription, ServiceCall
 from engine.services import case_start
+from engine.services_calls import (
+    service_call_apply,
+    service_call_begin,
+    service_call_execute,
+)
 from engine.services_messages import message_deliver
+from engine.spiff import service_operations
 from tasks_app.models import HumanTask
 from tasks_app.services import task_complete
 from tests.conftest import BPMN_DIR, deploy
+
+CORPUS = Path(django_settings.BASE_DIR).parent / "shared" / "corpus"
 
 pytestmark = pytest.mark.django_db
 
@@ -316,3 +327,38 @@ def test_role_groups_carry_the_send_message_permission(users, integration):
     assert users["padmin"].has_perm("engine.send_message") is True
     assert integration.has_perm("engine.send_message") is True
     assert users["analyst"].has_perm("engine.send_message") is False
+
+
+def test_operaton_corpus_diagram_starts_by_message_then_waits_for_shipment(
+    users, integration, settings
+):
+    path = CORPUS / "operaton" / "message-events--order-shipment.bpmn"
+    if not path.exists():
+        pytest.skip("the shared corpus is not checked out")
+    settings.ENGINE_SERVICE_OPERATIONS = {
+        name: "engine.operations.echo" for name in service_operations(path.read_bytes())
+    }
+    deploy(path, users["analyst"])
+
+    started = message_deliver(
+        user=integration, name="OrderPlaced", correlation={}, data={"orderId": "O-1"}
+    ).started
+    case = Case.objects.get(pk=started[0])
+    call = ServiceCall.objects.get(case=case)
+    begun = service_call_begin(call_id=call.pk)
+    ok, value = service_call_execute(call=begun)
+    service_call_apply(call_id=call.pk, ok=ok, value=value)
+    assert list(
+        MessageSubscription.objects.filter(case=case).values_list("name", flat=True)
+    ) == ["ShipmentReady"]
+
+    result = message_deliver(
+        user=integration,
+        name="ShipmentReady",
+        correlation={"orderId": "O-1"},
+        data={"carrier": "DHL"},
+    )
+    assert result.delivered == [case.pk]
+    case.refresh_from_db()
+    assert case.status == Case.Status.COMPLETED
+    assert case.data["orderId"] == "O-1" and case.data["carrier"] == "DHL"
