@@ -76,6 +76,12 @@ EXPECTED_ROUTES = {
         "Task_ReviewMedical",
         "ServiceTask_SettleClaim [settleClaimDelegate]",
     ],
+    # Parallel multi-instance over `reviewers` (2) with Camunda's completion condition
+    # `nrOfCompletedInstances == nrOfInstances`: both reviews, then the end.
+    "operaton/multi-instance--document-review.bpmn": [
+        "Task_ReviewDocument",
+        "Task_ReviewDocument",
+    ],
 }
 # Each step completes one human task or runs the pending service calls of the case.
 MAX_STEPS = 40
