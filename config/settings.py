@@ -168,6 +168,7 @@ ENGINE_SWEEP_SECONDS = env_int("ENGINE_SWEEP_SECONDS", 15)
 AUDIT_CHECKPOINT_SECONDS = env_int("AUDIT_CHECKPOINT_SECONDS", 3600)
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "engine.outbox_sweep", "schedule": ENGINE_SWEEP_SECONDS},
+    "timer-sweep": {"task": "engine.timers_fire_due", "schedule": ENGINE_SWEEP_SECONDS},
     "audit-checkpoint": {
         "task": "audit.checkpoint",
         "schedule": AUDIT_CHECKPOINT_SECONDS,

@@ -7,6 +7,7 @@ atomic(): lock the Case row -> load state onto the cached spec -> apply the comm
 import json
 import logging
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -167,6 +168,9 @@ def _save(case: Case, outcome: AdvanceOutcome, *, create: bool = False) -> bool:
     case.revision += 1
     case.data = outcome.data
     case.active_elements = list(outcome.active_elements)
+    case.next_timer_at = (
+        datetime.fromisoformat(outcome.next_timer_at) if outcome.next_timer_at else None
+    )
     completed = outcome.completed and case.status == Case.Status.RUNNING
     if completed:
         case.status, case.ended_at = Case.Status.COMPLETED, timezone.now()

@@ -6,12 +6,14 @@ from datetime import timedelta
 from celery import shared_task
 from django.conf import settings
 
+from .errors import CaseBusy
 from .services_calls import (
     service_call_apply,
     service_call_begin,
     service_call_execute,
     service_call_sweep,
 )
+from .services_timers import case_fire_timers, timers_due
 
 logger = logging.getLogger(__name__)
 
@@ -36,3 +38,15 @@ def outbox_sweep_task() -> int:
     for call_id in ids:
         service_call_run_task.delay(call_id)
     return len(ids)
+
+
+@shared_task(name="engine.timers_fire_due")
+def timers_fire_due_task() -> int:
+    """Fire the due timers of every case whose next timer has come."""
+    fired = 0
+    for case_id in timers_due():
+        try:
+            fired += case_fire_timers(case_id=case_id)
+        except CaseBusy:
+            continue  # someone is working on it; the next sweep fires it
+    return fired

@@ -12,3 +12,8 @@ def flaky(*, idempotency_key: str, **params):
     ):
         raise ConnectionError("ERP unreachable")
     return {"ok": True}
+
+
+def corpus_operation(*, idempotency_key: str, **params):
+    """Stand in for every operation a corpus diagram names: succeed with a JSON echo."""
+    return {"ok": True, **params}

@@ -28,6 +28,7 @@ from .runtime import (
     workflow_apply_service_result,
     workflow_cancel,
     workflow_complete_user_task,
+    workflow_fire_timers,
     workflow_retry,
     workflow_start,
 )
@@ -90,6 +91,7 @@ __all__ = [
     "workflow_apply_service_result",
     "workflow_cancel",
     "workflow_complete_user_task",
+    "workflow_fire_timers",
     "workflow_retry",
     "workflow_start",
 ]

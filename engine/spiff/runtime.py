@@ -21,6 +21,7 @@ from .prune import prune_workflow
 from .serialization import new_workflow, state_dump, state_load
 from .service_tasks import CALL_KEY
 from .stepping import EngineLimitExceeded, check_depth, halt, run_engine, too_deep
+from .timers import next_due
 from .types import (
     AdvanceOutcome,
     HumanTaskMeta,
@@ -137,6 +138,7 @@ def _outcome(
         pending_service_calls=_pending_calls(wf),
         steps=tuple(steps),
         failure=failure,
+        next_timer_at=None if wf.is_completed() else next_due(wf),
         active_elements=tuple(sorted(active)),
         waiting_messages=waiting_messages(wf),
     )
@@ -276,6 +278,16 @@ def workflow_retry(
         wf.reset_from_task_id(task.id)
 
     return _run(wf, process, command)
+
+
+def workflow_fire_timers(process: CompiledProcess, state: dict) -> AdvanceOutcome:
+    """Fire every timer that is due now and run the engine on.
+
+    Raises:
+        StateCorrupt: when the stored state cannot be loaded.
+    """
+    wf = state_load(state, process.spec, process.subprocess_specs)
+    return _run(wf, process, lambda steps: wf.refresh_timers())
 
 
 def workflow_cancel(process: CompiledProcess, state: dict) -> AdvanceOutcome:

@@ -1,0 +1,47 @@
+"""Wake cases whose timers are due (deadlines, escalations, reminders)."""
+
+from uuid import UUID
+
+from django.db import transaction
+from django.utils import timezone
+
+from engine.spiff import workflow_fire_timers
+
+from .models import Case
+from .services import _apply_outcome, _audit, case_lock
+from .spec_cache import spec_for
+
+
+@transaction.atomic
+def case_fire_timers(*, case_id: UUID | str) -> bool:
+    """Fire the due timers of one case and advance it; return whether it was due.
+
+    Raises:
+        CaseNotFound, CaseBusy.
+    """
+    case = case_lock(case_id=case_id)
+    now = timezone.now()
+    if not case.is_running or case.next_timer_at is None or case.next_timer_at > now:
+        return False  # another sweep got here first, or the timer moved
+    outcome = workflow_fire_timers(spec_for(case.version), case.state.state)
+    fired = [step.bpmn_id for step in outcome.steps]
+    _audit(
+        case, None, "timer.fired", due=case.next_timer_at.isoformat(), elements=fired
+    )
+    _apply_outcome(case, outcome, actor=None)
+    return True
+
+
+def timers_due(*, limit: int = 100) -> list[UUID]:
+    """Return ids of running cases whose next timer is due, oldest due first.
+
+    Rows locked by another sweep are skipped (FOR UPDATE SKIP LOCKED), so any
+    number of workers can sweep at once.
+    """
+    with transaction.atomic():
+        return list(
+            Case.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(status=Case.Status.RUNNING, next_timer_at__lte=timezone.now())
+            .order_by("next_timer_at")
+            .values_list("pk", flat=True)[:limit]
+        )
