@@ -9,9 +9,10 @@ from django.db.models import Count, Q, QuerySet
 from guardian.shortcuts import get_objects_for_user
 
 from audit.selectors import audit_list_for_case
-from processes.selectors import version_list_current
+from processes.models import ProcessVersion
+from processes.selectors import version_get, version_list_current
 
-from .errors import CaseNotFound
+from .errors import CaseNotFound, StartNotAllowed
 from .models import Case, Incident
 from .permissions import (
     VIEW_ANY_CASE,
@@ -147,6 +148,20 @@ def process_list_startable_for_user(*, user: Any) -> list[StartableProcess]:
             )
         )
     return startable
+
+
+def process_start_form_for_user(*, user: Any, key: str) -> tuple[ProcessVersion, Any]:
+    """Return the current version of `key` and its start event, if the user may start it.
+
+    Raises:
+        DefinitionNotFound, VersionNotFound: unknown process.
+        StartNotAllowed: the user may not start it.
+    """
+    version = version_get(key=key)
+    process = spec_for(version)
+    if not can_start(user, process):
+        raise StartNotAllowed(f"You may not start '{process.meta.name}'.")
+    return version, process.meta.start
 
 
 def case_can_cancel(*, user: Any, case: Case) -> bool:

@@ -19,7 +19,6 @@ from engine import services as case_services
 from engine.errors import CaseBusy, CaseNotRunning, FormInvalid, TaskNotReady
 from engine.models import Case
 from engine.spec_cache import spec_for
-from processes import selectors as process_selectors
 
 from . import selectors, services
 from .errors import SeparationOfDuties, TaskAlreadyClaimed, TaskNotOpen
@@ -203,10 +202,8 @@ class CaseStartView(LoginRequiredMixin, View):
         messages.success(request, f"{version.definition.name} started.")
         return redirect("case-detail", case_id=case.pk)
 
-    @staticmethod
-    def _start_event(key: str):
-        version = process_selectors.version_get(key=key)
-        return version, spec_for(version).meta.start
+    def _start_event(self, key: str):
+        return case_selectors.process_start_form_for_user(user=self.request.user, key=key)
 
     def _render(
         self, request, version, start, form, extra, status: int = 200

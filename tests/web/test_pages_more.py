@@ -331,3 +331,10 @@ def test_dashboard_needs_few_queries(users, incident, django_assert_max_num_quer
     client.get("/dashboard/")
     with django_assert_max_num_queries(9):
         assert client.get("/dashboard/").status_code == 200
+
+
+def test_start_page_is_forbidden_to_who_may_not_start(client, users, purchase):
+    client.force_login(users["manager1"])
+    response = client.get("/processes/purchase_request/start/")
+    assert response.status_code == 403
+    assert "may not start" in response.content.decode()
