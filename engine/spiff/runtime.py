@@ -277,8 +277,8 @@ def workflow_throw_service_error(
 
     An error boundary event on the task (or on an enclosing subprocess) whose
     errorCode is `code`, or one without a code, takes over; the service task is
-    cancelled. The boundary's `spiffworkflow:variableName` receives
-    {"code", "message", "data"}.
+    cancelled. The `spiffworkflow:variableName` of the caught `bpmn:error`
+    receives {"code", "message", "data"}.
 
     Raises:
         TaskNotReady: when the task is not a STARTED service task of this case.
