@@ -43,7 +43,7 @@ def _wait_for(predicate, seconds=20.0):
 def _events(case, action):
     return list(
         AuditEvent.objects.filter(case_id=case.pk, action=action)
-        .order_by("id")
+        .order_by("chain_seq")
         .values_list("payload", flat=True)
     )
 
