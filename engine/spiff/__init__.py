@@ -7,7 +7,13 @@ from SpiffWorkflow import version as _spiff_version
 
 from .candidates import Candidates, has_candidates, resolve_candidates
 from .dates import resolve_due, resolve_priority
-from .errors import BpmnParseError, SpiffAdapterError, StateCorrupt, TaskNotReady
+from .errors import (
+    BpmnParseError,
+    ServiceErrorNotCaught,
+    SpiffAdapterError,
+    StateCorrupt,
+    TaskNotReady,
+)
 from .juel import TRANSLATOR_VERSION, JuelError, juel_to_python
 from .messages import (
     MessageNotCaught,
@@ -31,6 +37,7 @@ from .runtime import (
     workflow_fire_timers,
     workflow_retry,
     workflow_start,
+    workflow_throw_service_error,
 )
 from .scripting import ScriptError, check_expression, check_script
 from .types import (
@@ -71,6 +78,7 @@ __all__ = [
     "Problem",
     "ReadyUserTask",
     "ScriptError",
+    "ServiceErrorNotCaught",
     "SPIFF_VERSION",
     "SpiffAdapterError",
     "StateCorrupt",
@@ -94,4 +102,5 @@ __all__ = [
     "workflow_fire_timers",
     "workflow_retry",
     "workflow_start",
+    "workflow_throw_service_error",
 ]
