@@ -53,18 +53,19 @@ def service_call_backoff(call: ServiceCall) -> float:
 
 @transaction.atomic
 def service_call_begin(*, call_id: int) -> ServiceCall | None:
-    """Mark a call running (attempt + 1); return None if it already finished.
+    """Mark a call running (attempt + 1); return None if it must not run now.
 
     A RUNNING call is run again: its worker died before applying a result, and the
     broker redelivered it (at-least-once; the operation gets the same idempotency key).
+    One whose worker died on every allowed attempt fails with an incident instead of
+    being redelivered forever. Locks the case first, then the call (ARCHITECTURE §4).
     """
-    call = (
-        ServiceCall.objects.select_for_update()
-        .select_related("case")
-        .filter(pk=call_id)
-        .first()
-    )
-    if call is None or call.status not in _RUNNABLE:
+    case_id = ServiceCall.objects.filter(pk=call_id).values_list("case_id", flat=True)
+    if not case_id:
+        return None
+    case = case_lock(case_id=case_id[0])
+    call = ServiceCall.objects.select_for_update().get(pk=call_id)
+    if call.status not in _RUNNABLE:
         return None
     if (
         call.status == ServiceCall.Status.PENDING
@@ -72,13 +73,22 @@ def service_call_begin(*, call_id: int) -> ServiceCall | None:
         and call.next_attempt_at > timezone.now() + _EARLY_TOLERANCE
     ):
         return None  # a duplicate of a message for a later attempt
-    if not call.case.is_running:
-        call.status = ServiceCall.Status.DISCARDED
-        call.last_error = "the case is no longer running"
-        call.save(update_fields=["status", "last_error", "updated_at"])
+    if not case.is_running:
+        _discard(case, call, "the case is no longer running")
+        return None
+    if (
+        call.status == ServiceCall.Status.RUNNING
+        and call.attempts >= service_call_max_attempts(call)
+    ):
+        _technical_failure(
+            case,
+            call,
+            f"the worker stopped while running it ({call.attempts} attempts)",
+        )
         return None
     call.status, call.attempts = ServiceCall.Status.RUNNING, call.attempts + 1
     call.save(update_fields=["status", "attempts", "updated_at"])
+    call.case = case
     return call
 
 

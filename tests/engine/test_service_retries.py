@@ -460,3 +460,26 @@ def test_an_error_no_boundary_catches_changes_nothing():
         workflow_throw_service_error(
             process, started.state, task_id=pending.task_id, code="OTHER"
         )
+
+
+def test_a_call_whose_worker_died_on_every_attempt_fails_with_one_incident(
+    users, settings
+):
+    from engine.models import Incident
+    from engine.services_calls import service_call_begin
+
+    settings.ENGINE_SERVICE_MAX_ATTEMPTS = 2
+    deploy(BPMN_DIR / "service_echo.bpmn", users["analyst"])
+    case, _ = case_start(
+        user=users["requester"], key="service_echo", data={"amount": 1}
+    )
+    call = ServiceCall.objects.get(case=case)
+    for _ in range(2):  # the worker picks it up and dies (no result is ever applied)
+        assert service_call_begin(call_id=call.pk) is not None
+    assert service_call_begin(call_id=call.pk) is None  # the third delivery
+    call.refresh_from_db()
+    assert (
+        call.status == ServiceCall.Status.FAILED and "worker stopped" in call.last_error
+    )
+    assert Incident.objects.filter(case=case, kind="service").count() == 1
+    assert service_call_begin(call_id=call.pk) is None
