@@ -170,12 +170,12 @@ def _executable_ids(root: etree._Element) -> set[str]:
 
 def called_outside(root: etree._Element) -> set[str]:
     """Return the called processes (`calledElement`) that are not in this file."""
-    executable = _executable_ids(root)
+    in_file = {p.get("id") for p in root.iterfind("bpmn:process", NSMAP)}
     return {
         called
         for call in root.iterfind(".//bpmn:callActivity", NSMAP)
         if (called := (call.get("calledElement") or "").strip())
-        and called not in executable
+        and called not in in_file
     }
 
 
@@ -183,17 +183,24 @@ def _called_processes(
     root: etree._Element, deployed: Collection[str]
 ) -> Iterator[Problem]:
     executable = _executable_ids(root)
+    outside = called_outside(root)
     for call in root.iterfind(".//bpmn:callActivity", NSMAP):
         called = (call.get("calledElement") or "").strip()
-        if called and (called in executable or called in deployed):
+        if called in executable or (called in outside and called in deployed):
             continue
-        why = (
-            "names no process (calledElement); name the process it calls"
-            if not called
-            else f"calls the process '{called}', which is not an executable process "
-            f"in this file nor deployed; deploy '{called}' first (or put it in the "
-            "same file)"
-        )
+        if not called:
+            why = "names no process (calledElement); name the process it calls"
+        elif called not in outside:
+            why = (
+                f"calls the process '{called}' of this file, which is not "
+                "executable; tick 'Executable' on it"
+            )
+        else:
+            why = (
+                f"calls the process '{called}', which is not an executable process "
+                f"in this file nor deployed; deploy '{called}' first (or put it in "
+                "the same file)"
+            )
         yield Problem(f"The {_label(call)} {why}.", call.sourceline, call.get("id"))
 
 

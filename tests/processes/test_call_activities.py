@@ -270,3 +270,22 @@ def test_one_callee_needed_in_two_versions_is_rejected(users):
     [problem] = err.value.details["errors"]
     assert "need 'leaf' in several versions" in problem["message"]
     assert "v1 for middle v1; v2 for this file" in problem["message"]
+
+
+def test_a_call_to_a_non_executable_process_of_the_file_is_not_bound_elsewhere(
+    users,
+):
+    _deploy(users, callee(), "review.bpmn")
+    local = CALLER.replace(
+        b"</bpmn:definitions>",
+        b'  <bpmn:process id="finance_review" isExecutable="false" />\n'
+        b"</bpmn:definitions>",
+    )
+    with pytest.raises(BpmnInvalid) as err:
+        version_upload(user=users["analyst"], bpmn=local, filename="payment.bpmn")
+    errors = err.value.details["errors"]
+    [problem] = [e for e in errors if e["element_id"] == "call_review"]
+    assert (
+        "calls the process 'finance_review' of this file, which is not "
+        in (problem["message"])
+    )
