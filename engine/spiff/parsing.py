@@ -205,6 +205,39 @@ def _duplicate_processes(root: etree._Element, called: _Called) -> list[Problem]
     return problems
 
 
+def _duplicate_tasks(root: etree._Element, called: _Called) -> list[Problem]:
+    """Report human tasks whose id is also a human task id of a called document.
+
+    Human tasks get their lanes, candidates and forms from `task_meta`, keyed
+    by element id: a shared id would give one task the other's candidates.
+    """
+    problems = []
+    owner: dict[str, str] = {}
+    for name, called_root in called.bpmn:
+        for task_id in all_human_tasks(called_root):
+            if task_id in owner and owner[task_id] != name:
+                problems.append(
+                    Problem(
+                        f"The human task id '{task_id}' is in both {owner[task_id]} "
+                        f"and {name}, which this file calls: rename one of them and "
+                        "re-deploy it (tasks find their lanes and forms by id)."
+                    )
+                )
+            owner.setdefault(task_id, name)
+    for task_id in all_human_tasks(root):
+        if task_id in owner:
+            problems.append(
+                Problem(
+                    f"The human task '{task_id}' has the same id as a human task of "
+                    f"{owner[task_id]}, which this file calls: rename it (tasks find "
+                    "their lanes and forms by id).",
+                    checks.line_of(root, task_id),
+                    task_id,
+                )
+            )
+    return problems
+
+
 def _build_parser(
     root: etree._Element,
     filename: str,
@@ -259,7 +292,7 @@ def _spiff_compile(
     problems: list[Problem],
     called: _Called = _NOT_CALLING,
 ) -> list[CompiledProcess]:
-    duplicates = _duplicate_processes(root, called)
+    duplicates = _duplicate_processes(root, called) or _duplicate_tasks(root, called)
     if duplicates:
         problems.extend(duplicates)
         return []

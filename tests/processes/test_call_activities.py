@@ -289,3 +289,17 @@ def test_a_call_to_a_non_executable_process_of_the_file_is_not_bound_elsewhere(
         "calls the process 'finance_review' of this file, which is not "
         in (problem["message"])
     )
+
+
+def test_a_human_task_id_shared_with_the_called_process_is_rejected(users):
+    _deploy(users, callee(), "review.bpmn")
+    clash = CALLER.replace(b'"approve"', b'"finance_check"')
+    with pytest.raises(BpmnInvalid) as err:
+        version_upload(user=users["analyst"], bpmn=clash, filename="payment.bpmn")
+    [problem] = err.value.details["errors"]
+    assert problem["element_id"] == "finance_check"
+    assert problem["line"]
+    assert (
+        "same id as a human task of 'review.bpmn' (finance_review v1)"
+        in (problem["message"])
+    )
