@@ -57,10 +57,10 @@ def event_hash(prev_hash: str, canonical: str) -> str:
 
 
 def _lock_chain(chain: str) -> None:
-    # Case chains are already serialised by the case row lock; the advisory
-    # lock also covers the system chain, where no row lock exists. SQLite
-    # (quick start only) serialises all writers with BEGIN IMMEDIATE.
-    if connection.vendor == "postgresql":
+    # Case chains are serialised by the case row lock their writers hold
+    # (ARCHITECTURE §4); the system chain has no row, so it takes an advisory
+    # lock. SQLite (quick start only) serialises all writers with BEGIN IMMEDIATE.
+    if chain == SYSTEM_CHAIN and connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [chain])
 

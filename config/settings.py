@@ -83,6 +83,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "engine.context_processors.incidents",
             ],
         },
     },
@@ -165,6 +166,14 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 ENGINE_OUTBOX_STALE_SECONDS = env_int("ENGINE_OUTBOX_STALE_SECONDS", 60)
 ENGINE_SWEEP_SECONDS = env_int("ENGINE_SWEEP_SECONDS", 15)
+# Service calls: attempts before an incident; backoff base in seconds
+# (delay = base * 2**(attempt-1), capped); soft time limit of one call in seconds.
+ENGINE_SERVICE_MAX_ATTEMPTS = env_int("ENGINE_SERVICE_MAX_ATTEMPTS", 3)
+ENGINE_SERVICE_BACKOFF_SECONDS = float(env("ENGINE_SERVICE_BACKOFF_SECONDS") or 2)
+ENGINE_SERVICE_BACKOFF_MAX_SECONDS = float(
+    env("ENGINE_SERVICE_BACKOFF_MAX_SECONDS") or 3600
+)
+ENGINE_SERVICE_TIMEOUT_SECONDS = float(env("ENGINE_SERVICE_TIMEOUT_SECONDS") or 30)
 AUDIT_CHECKPOINT_SECONDS = env_int("AUDIT_CHECKPOINT_SECONDS", 3600)
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "engine.outbox_sweep", "schedule": ENGINE_SWEEP_SECONDS},

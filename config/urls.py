@@ -39,6 +39,7 @@ urlpatterns = [
     ),
     path("processes/", include("processes.urls")),
     path("audit/", include("audit.urls")),
+    path("incidents/", include("engine.urls")),
     path("", include("tasks_app.urls")),
 ]
 

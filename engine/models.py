@@ -87,7 +87,9 @@ class ServiceCall(models.Model):
         PENDING = "pending", "Pending"
         RUNNING = "running", "Running"
         SUCCEEDED = "succeeded", "Succeeded"
+        BUSINESS_ERROR = "business_error", "Business error"
         FAILED = "failed", "Failed"
+        DISCARDED = "discarded", "Discarded"  # the case or task moved on without it
 
     case = models.ForeignKey(
         Case, on_delete=models.PROTECT, related_name="service_calls"
@@ -101,6 +103,9 @@ class ServiceCall(models.Model):
         max_length=16, choices=Status.choices, default=Status.PENDING
     )
     attempts = models.PositiveIntegerField(default=0)
+    # Per-task overrides from the diagram (<spiffworkflow:retry>); None: the settings.
+    max_attempts = models.PositiveIntegerField(null=True, blank=True)
+    backoff_seconds = models.FloatField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
     last_error = models.TextField(blank=True, default="")
     result = models.JSONField(null=True, blank=True)

@@ -6,6 +6,12 @@ registers each under its own path. Upload validation (processes) reads the same
 setting, so a diagram naming an unknown operation is rejected before it deploys.
 An operation is called with its evaluated parameters as keyword arguments plus
 `idempotency_key` (case:task:epoch) and returns a JSON value.
+
+Any other exception is a technical failure: the call is retried with backoff, then
+an incident opens. `BusinessError(code)` is an answer, not a failure: it is thrown
+as a BPMN error at the service task, for an error boundary event to catch.
+Operations run under a soft time limit (ENGINE_SERVICE_TIMEOUT_SECONDS): they should
+give their own I/O shorter timeouts and let `SoftTimeLimitExceeded` propagate.
 """
 
 from collections.abc import Callable
@@ -15,6 +21,16 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 Operation = Callable[..., Any]
+
+
+class BusinessError(Exception):
+    """A business outcome the process models as a BPMN error (errorCode `code`)."""
+
+    def __init__(self, code: str, message: str = "", data: Any = None) -> None:
+        super().__init__(f"{code}: {message}" if message else code)
+        self.code = code
+        self.message = message
+        self.data = data
 
 
 def operation_registry() -> dict[str, str]:

@@ -1,22 +1,37 @@
-"""Read cases: permission-filtered lists and single cases (never loads CaseState for lists)."""
+"""Read cases: permission-filtered lists and single cases (no CaseState for lists)."""
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from guardian.shortcuts import get_objects_for_user
 
 from audit.selectors import audit_list_for_case
+from processes.models import ProcessVersion
+from processes.selectors import version_get, version_list_current
 
-from .errors import CaseNotFound
+from .errors import CaseNotFound, StartNotAllowed
 from .models import Case, Incident
-from .permissions import VIEW_ANY_CASE, VIEW_CASE, can_cancel_case, can_view_case
+from .permissions import (
+    VIEW_ANY_CASE,
+    VIEW_CASE,
+    can_cancel_case,
+    can_start,
+    can_view_case,
+)
+from .spec_cache import spec_for
 
 
 def case_list_for_user(
-    *, user: Any, status: str | None = None, key: str | None = None
+    *,
+    user: Any,
+    status: str | None = None,
+    key: str | None = None,
+    started_by_me: bool = False,
 ) -> QuerySet[Case]:
-    """Return the cases the user may see, newest first."""
+    """Return the cases the user may see (or only those they started), newest first."""
     qs = Case.objects.select_related("version__definition", "started_by").defer(
         "data", "active_elements"
     )
@@ -25,6 +40,8 @@ def case_list_for_user(
             user, VIEW_CASE, klass=Case, accept_global_perms=False, with_superuser=False
         ).values("pk")
         qs = qs.filter(Q(started_by=user) | Q(pk__in=granted))
+    if started_by_me:
+        qs = qs.filter(started_by=user)
     if status:
         qs = qs.filter(status=status)
     if key:
@@ -57,13 +74,94 @@ def incident_list_for_case(*, case: Case) -> QuerySet[Incident]:
 def incident_list_for_user(
     *, user: Any, status: str | None = "open"
 ) -> QuerySet[Incident]:
-    """Return incidents of the cases the user may see (all of them for process-admins)."""
+    """Return incidents of the cases the user may see (all for process-admins)."""
     qs = Incident.objects.select_related("case__version__definition")
     if not user.has_perm("engine.view_incident"):
         qs = qs.filter(case__in=case_list_for_user(user=user).values("pk"))
     if status:
         qs = qs.filter(status=status)
     return qs.order_by("-created_at")
+
+
+def incident_open_count(*, user: Any) -> int:
+    """Return how many open incidents the user may see."""
+    return incident_list_for_user(user=user, status=Incident.Status.OPEN).count()
+
+
+@dataclass(frozen=True, slots=True)
+class CaseCounts:
+    """Case figures for the dashboard; the totals are None for who may not see them."""
+
+    started_running: int
+    running: int | None = None
+    completed_since: int | None = None
+    open_incidents: int | None = None
+
+
+def case_counts_for_user(*, user: Any, since: datetime) -> CaseCounts:
+    """Count the user's running cases, and every case for those who oversee them all."""
+    running = Q(status=Case.Status.RUNNING)
+    if not user.has_perm(VIEW_ANY_CASE):
+        mine = Case.objects.filter(running, started_by=user).count()
+        return CaseCounts(started_running=mine)
+    counts = Case.objects.aggregate(
+        mine=Count("pk", filter=running & Q(started_by=user)),
+        running=Count("pk", filter=running),
+        completed=Count(
+            "pk", filter=Q(status=Case.Status.COMPLETED, ended_at__gte=since)
+        ),
+    )
+    return CaseCounts(
+        started_running=counts["mine"],
+        running=counts["running"],
+        completed_since=counts["completed"],
+        open_incidents=Incident.objects.filter(status=Incident.Status.OPEN).count(),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class StartableProcess:
+    """A process the user may start, as the start page lists it."""
+
+    key: str
+    name: str
+    version: int
+    documentation: str
+    lane: str
+
+
+def process_list_startable_for_user(*, user: Any) -> list[StartableProcess]:
+    """Return the processes whose current version the user may start, by name."""
+    startable = []
+    for version in version_list_current():
+        process = spec_for(version)
+        if not can_start(user, process):
+            continue
+        start = process.meta.start
+        startable.append(
+            StartableProcess(
+                key=version.definition.key,
+                name=version.definition.name or version.definition.key,
+                version=version.number,
+                documentation=start.documentation if start else "",
+                lane=(start.lane or "") if start else "",
+            )
+        )
+    return startable
+
+
+def process_start_form_for_user(*, user: Any, key: str) -> tuple[ProcessVersion, Any]:
+    """Return the current version of `key` and its start event, if the user may start it.
+
+    Raises:
+        DefinitionNotFound, VersionNotFound: unknown process.
+        StartNotAllowed: the user may not start it.
+    """
+    version = version_get(key=key)
+    process = spec_for(version)
+    if not can_start(user, process):
+        raise StartNotAllowed(f"You may not start '{process.meta.name}'.")
+    return version, process.meta.start
 
 
 def case_can_cancel(*, user: Any, case: Case) -> bool:

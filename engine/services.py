@@ -148,6 +148,8 @@ def _queue_service_calls(case: Case, outcome: AdvanceOutcome) -> list[int]:
                 "bpmn_id": pending.bpmn_id,
                 "operation": pending.operation,
                 "params": pending.params,
+                "max_attempts": pending.max_attempts,
+                "backoff_seconds": pending.backoff_seconds,
             },
         )
         if created:
@@ -213,13 +215,18 @@ def _apply_outcome(
         transaction.on_commit(lambda: _enqueue(queued))
 
 
-def _enqueue(call_ids: list[int]) -> None:
+def _enqueue(call_ids: list[int], *, countdown: float | None = None) -> None:
     # By task name: engine.tasks imports this module. The transaction has
     # committed, so a broker failure must not fail the request: the outbox
     # sweep re-sends calls that were never picked up.
     for pk in call_ids:
         try:
-            current_app.send_task(SERVICE_CALL_TASK, args=[pk])
+            current_app.send_task(
+                SERVICE_CALL_TASK,
+                args=[pk],
+                countdown=countdown,
+                soft_time_limit=settings.ENGINE_SERVICE_TIMEOUT_SECONDS,
+            )
         except Exception:  # noqa: BLE001 - any broker error; the row is the source of truth
             logger.warning(
                 "could not enqueue service call %s; the outbox sweep will",
@@ -358,6 +365,8 @@ def _retry_service_call(case: Case, incident: Incident, user: Any) -> None:
         operation=last.operation,
         params=last.params,
         epoch=last.epoch + 1,
+        max_attempts=last.max_attempts,
+        backoff_seconds=last.backoff_seconds,
     )
     _audit(
         case,

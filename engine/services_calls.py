@@ -1,20 +1,54 @@
-"""The service-call outbox: begin, execute (no lock held) and apply a result."""
+"""The service-call outbox: begin, execute (no lock held) and apply a result.
 
+A technical failure (an exception, a result that is not JSON, the soft time limit)
+is retried with exponential backoff up to the call's attempts, then fails the call
+and opens an incident. A `BusinessError` is thrown as a BPMN error at the task.
+"""
+
+import json
 from datetime import timedelta
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from engine.spiff import (
+    ServiceErrorNotCaught,
+    workflow_apply_service_result,
+    workflow_throw_service_error,
+)
 from engine.spiff import TaskNotReady as SpiffTaskNotReady
-from engine.spiff import workflow_apply_service_result
 
 from .models import Case, Incident, ServiceCall
-from .operations import operation_get
-from .services import _apply_outcome, _audit, case_lock
+from .operations import BusinessError, operation_get
+from .services import _apply_outcome, _audit, _enqueue, case_lock
 from .spec_cache import spec_for
 
 _RUNNABLE = (ServiceCall.Status.PENDING, ServiceCall.Status.RUNNING)
+# A redelivered message may arrive a little before next_attempt_at (clock skew
+# between machines); earlier than this it is a duplicate and is skipped.
+_EARLY_TOLERANCE = timedelta(seconds=1)
+
+
+def service_call_max_attempts(call: ServiceCall) -> int:
+    """Return how many attempts the call gets (diagram override, else settings)."""
+    if call.max_attempts is not None:
+        return max(call.max_attempts, 1)
+    return max(int(settings.ENGINE_SERVICE_MAX_ATTEMPTS), 1)
+
+
+def service_call_backoff(call: ServiceCall) -> float:
+    """Return the delay in seconds before the next attempt, after `call.attempts`."""
+    base = (
+        call.backoff_seconds
+        if call.backoff_seconds is not None
+        else float(settings.ENGINE_SERVICE_BACKOFF_SECONDS)
+    )
+    delay = max(base, 0.0) * 2 ** max(call.attempts - 1, 0)
+    return min(delay, float(settings.ENGINE_SERVICE_BACKOFF_MAX_SECONDS))
 
 
 @transaction.atomic
@@ -32,40 +66,80 @@ def service_call_begin(*, call_id: int) -> ServiceCall | None:
     )
     if call is None or call.status not in _RUNNABLE:
         return None
+    if (
+        call.status == ServiceCall.Status.PENDING
+        and call.next_attempt_at is not None
+        and call.next_attempt_at > timezone.now() + _EARLY_TOLERANCE
+    ):
+        return None  # a duplicate of a message for a later attempt
+    if not call.case.is_running:
+        call.status = ServiceCall.Status.DISCARDED
+        call.last_error = "the case is no longer running"
+        call.save(update_fields=["status", "last_error", "updated_at"])
+        return None
     call.status, call.attempts = ServiceCall.Status.RUNNING, call.attempts + 1
     call.save(update_fields=["status", "attempts", "updated_at"])
     return call
 
 
 def service_call_sweep(*, older_than: timedelta) -> list[int]:
-    """Return the ids of calls that were never picked up or whose worker vanished."""
+    """Return the ids of calls that were never picked up or whose worker vanished.
+
+    A call waiting for a retry counts as lost only `older_than` after its
+    next_attempt_at: it is never re-sent before its backoff has passed.
+    """
     stale = timezone.now() - older_than
+    pending = ServiceCall.Status.PENDING
     return list(
-        ServiceCall.objects.filter(status__in=_RUNNABLE, updated_at__lt=stale)
+        ServiceCall.objects.filter(
+            Q(status=ServiceCall.Status.RUNNING, updated_at__lt=stale)
+            | Q(status=pending, next_attempt_at__isnull=True, updated_at__lt=stale)
+            | Q(status=pending, next_attempt_at__lt=stale)
+        )
         .order_by("updated_at")
         .values_list("pk", flat=True)[:500]
     )
 
 
+def _not_json(value: Any) -> str | None:
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        return f"the result is not JSON-serializable: {type(exc).__name__}: {exc}"
+    return None
+
+
 def service_call_execute(*, call: ServiceCall) -> tuple[bool, Any]:
-    """Call the registered operation with no transaction or lock held."""
+    """Call the registered operation with no transaction or lock held.
+
+    Returns (True, JSON result), (False, BusinessError) or (False, error text).
+    """
     func = operation_get(call.operation)
     if func is None:
         return False, f"operation '{call.operation}' is not registered"
     try:
-        return True, func(idempotency_key=call.idempotency_key, **call.params)
+        value = func(idempotency_key=call.idempotency_key, **call.params)
+    except BusinessError as exc:
+        return False, exc
+    except SoftTimeLimitExceeded:
+        limit = settings.ENGINE_SERVICE_TIMEOUT_SECONDS
+        return False, f"SoftTimeLimitExceeded: the call ran longer than {limit:g} s"
     except Exception as exc:  # noqa: BLE001 - any operation failure is recorded, not raised
         return False, f"{type(exc).__name__}: {exc}"
+    problem = _not_json(value)
+    return (False, problem) if problem else (True, value)
 
 
-def _service_incident(case: Any, call: ServiceCall) -> None:
+def _service_incident(
+    case: Any, call: ServiceCall, error_type: str = "ServiceCallFailed"
+) -> None:
     incident = Incident.objects.create(
         case=case,
         kind="service",
         spiff_task_id=str(call.spiff_task_id),
         bpmn_id=call.bpmn_id,
         element_name=call.bpmn_id,
-        error_type="ServiceCallFailed",
+        error_type=error_type,
         message=call.last_error,
     )
     Case.objects.filter(pk=case.pk).update(has_incident=True)
@@ -75,24 +149,127 @@ def _service_incident(case: Any, call: ServiceCall) -> None:
         "incident.opened",
         task_ref=call.bpmn_id,
         incident=str(incident.pk),
-        error_type="ServiceCallFailed",
+        error_type=error_type,
         message=call.last_error,
+    )
+
+
+def _discard(case: Case, call: ServiceCall, reason: str) -> None:
+    # Terminal, so neither the sweep nor a redelivery runs the operation again.
+    call.status, call.last_error = ServiceCall.Status.DISCARDED, reason
+    call.save(update_fields=["status", "last_error", "updated_at"])
+    _audit(
+        case,
+        None,
+        "service.discarded",
+        task_ref=call.bpmn_id,
+        call=call.pk,
+        reason=reason,
+    )
+
+
+def _technical_failure(case: Case, call: ServiceCall, error: str) -> None:
+    call.last_error = error[:10000]
+    if call.attempts < service_call_max_attempts(call):
+        delay = service_call_backoff(call)
+        call.status = ServiceCall.Status.PENDING
+        call.next_attempt_at = timezone.now() + timedelta(seconds=delay)
+        call.save(
+            update_fields=["status", "last_error", "next_attempt_at", "updated_at"]
+        )
+        _audit(
+            case,
+            None,
+            "service.retry_scheduled",
+            task_ref=call.bpmn_id,
+            call=call.pk,
+            attempt=call.attempts,
+            delay=delay,
+            error=call.last_error,
+        )
+        pk = call.pk
+        transaction.on_commit(lambda: _enqueue([pk], countdown=delay))
+        return
+    call.status = ServiceCall.Status.FAILED
+    call.save(update_fields=["status", "last_error", "updated_at"])
+    _audit(
+        case,
+        None,
+        "service.failed",
+        task_ref=call.bpmn_id,
+        attempts=call.attempts,
+        error=call.last_error,
+    )
+    _service_incident(case, call)
+
+
+def _business_error(case: Case, call: ServiceCall, error: BusinessError) -> None:
+    _audit(
+        case,
+        None,
+        "service.business_error",
+        task_ref=call.bpmn_id,
+        call=call.pk,
+        code=error.code,
+        message=error.message,
+    )
+    try:
+        outcome = workflow_throw_service_error(
+            spec_for(case.version),
+            case.state.state,
+            task_id=str(call.spiff_task_id),
+            code=error.code,
+            message=error.message,
+            data=error.data,
+        )
+    except SpiffTaskNotReady:
+        _discard(case, call, "the service task is no longer waiting for a result")
+        return
+    except ServiceErrorNotCaught:
+        call.status = ServiceCall.Status.FAILED
+        call.last_error = (
+            f"Business error '{error.code}' was not caught by an error boundary event"
+            + (f": {error.message}" if error.message else "")
+        )
+        call.save(update_fields=["status", "last_error", "updated_at"])
+        _service_incident(case, call, error_type="BusinessErrorNotCaught")
+        return
+    call.status = ServiceCall.Status.BUSINESS_ERROR
+    call.last_error = f"{error.code}: {error.message}" if error.message else error.code
+    call.result = _business_payload(error)
+    call.save(update_fields=["status", "last_error", "result", "updated_at"])
+    _apply_outcome(case, outcome, actor=None, completed_task_id=str(call.spiff_task_id))
+
+
+def _business_payload(error: BusinessError) -> dict[str, Any]:
+    return json.loads(
+        json.dumps(
+            {"code": error.code, "message": error.message, "data": error.data},
+            default=str,
+        )
     )
 
 
 @transaction.atomic
 def service_call_apply(*, call_id: int, ok: bool, value: Any) -> None:
-    """Apply a call's result to its case (once: a repeated result is ignored)."""
+    """Apply a call's outcome to its case (once: a repeated outcome is ignored).
+
+    `value` is the JSON result when `ok`, else a `BusinessError` (thrown as a BPMN
+    error) or the error text of a technical failure (retried, then an incident).
+    """
     case_id = ServiceCall.objects.values_list("case_id", flat=True).get(pk=call_id)
     case = case_lock(case_id=case_id)
     call = ServiceCall.objects.select_for_update().get(pk=call_id)
-    if call.status != ServiceCall.Status.RUNNING or not case.is_running:
+    if call.status != ServiceCall.Status.RUNNING:
+        return
+    if not case.is_running:
+        _discard(case, call, "the case is no longer running")
+        return
+    if isinstance(value, BusinessError):
+        _business_error(case, call, value)
         return
     if not ok:
-        call.status, call.last_error = ServiceCall.Status.FAILED, str(value)
-        call.save(update_fields=["status", "last_error"])
-        _audit(case, None, "service.failed", task_ref=call.bpmn_id, error=str(value))
-        _service_incident(case, call)
+        _technical_failure(case, call, str(value))
         return
     try:
         outcome = workflow_apply_service_result(
@@ -102,6 +279,7 @@ def service_call_apply(*, call_id: int, ok: bool, value: Any) -> None:
             result=value,
         )
     except SpiffTaskNotReady:
+        _discard(case, call, "the service task is no longer waiting for a result")
         return
     call.status, call.result = ServiceCall.Status.SUCCEEDED, value
     call.save(update_fields=["status", "result"])

@@ -7,6 +7,7 @@ from celery import shared_task
 from django.conf import settings
 
 from .errors import CaseBusy
+from .services import _enqueue
 from .services_calls import (
     service_call_apply,
     service_call_begin,
@@ -18,9 +19,19 @@ from .services_timers import case_fire_timers, timers_due
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="engine.service_call_run", acks_late=True, reject_on_worker_lost=True)
+@shared_task(
+    name="engine.service_call_run",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    # The default; every send passes the current setting too (services._enqueue).
+    soft_time_limit=settings.ENGINE_SERVICE_TIMEOUT_SECONDS,
+)
 def service_call_run_task(call_id: int) -> str:
-    """Run one pending service call (idempotent: a finished call is skipped)."""
+    """Run one pending service call (idempotent: a finished call is skipped).
+
+    Failures are not retried by Celery: service_call_apply records them and
+    re-sends the call with a countdown (the row, not the broker, holds the state).
+    """
     call = service_call_begin(call_id=call_id)
     if call is None:
         return "skipped"
@@ -35,8 +46,7 @@ def outbox_sweep_task() -> int:
     ids = service_call_sweep(
         older_than=timedelta(seconds=settings.ENGINE_OUTBOX_STALE_SECONDS)
     )
-    for call_id in ids:
-        service_call_run_task.delay(call_id)
+    _enqueue(ids)
     return len(ids)
 
 

@@ -1,4 +1,14 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-# Case pages show tasks too, so they live in tasks_app (the layer above engine).
-urlpatterns: list = []
+from . import views
+
+# Case pages show tasks too, so they live in tasks_app (the layer above engine);
+# the incident pages need the engine only.
+urlpatterns = [
+    path("", views.IncidentListView.as_view(), name="incident-list"),
+    path(
+        "<uuid:incident_id>/retry/",
+        views.IncidentRetryView.as_view(),
+        name="incident-retry",
+    ),
+]

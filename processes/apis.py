@@ -60,9 +60,22 @@ class ProcessListUploadApi(APIView):
                     ]
                 },
             )
-        dmn = [(f.name, f.read()) for f in request.FILES.getlist("dmn")]
+        dmn = [
+            (
+                f.name,
+                services.upload_read(
+                    user=request.user, upload=f, bpmn_name=upload.name
+                ),
+            )
+            for f in request.FILES.getlist("dmn")
+        ]
         deployed = services.version_upload(
-            user=request.user, bpmn=upload.read(), filename=upload.name, dmn_files=dmn
+            user=request.user,
+            bpmn=services.upload_read(
+                user=request.user, upload=upload, bpmn_name=upload.name
+            ),
+            filename=upload.name,
+            dmn_files=dmn,
         )
         created = any(d.created for d in deployed)
         body = {

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable
 
-from django.db.models import Count, Max, QuerySet
+from django.db.models import Count, Max, OuterRef, QuerySet, Subquery
 
 from .errors import DefinitionNotFound, VersionNotFound
 from .models import ProcessDefinition, ProcessVersion
@@ -54,6 +54,25 @@ def version_get(*, key: str, number: int | None = None) -> ProcessVersion:
     if version is None:
         raise VersionNotFound(f"Process '{key}' has no version {number or 'deployed'}.")
     return version
+
+
+def version_list_current() -> QuerySet[ProcessVersion]:
+    """Return the latest deployed version of every definition, by name."""
+    latest = (
+        ProcessVersion.objects.filter(
+            definition=OuterRef("definition"), status=ProcessVersion.Status.DEPLOYED
+        )
+        .order_by("-number")
+        .values("number")[:1]
+    )
+    return (
+        ProcessVersion.objects.filter(
+            status=ProcessVersion.Status.DEPLOYED, number=Subquery(latest)
+        )
+        .select_related("definition")
+        .defer("original_xml")
+        .order_by("definition__name", "definition__key")
+    )
 
 
 def version_get_by_id(*, version_id: int) -> ProcessVersion:

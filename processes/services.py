@@ -15,6 +15,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import Group
@@ -131,21 +132,38 @@ def known_operations() -> frozenset[str]:
     return frozenset(str(name) for name in registry)  # a mapping iterates its names
 
 
+def _check_size(name: str, size: int, filename: str) -> None:
+    limit = settings.PROCESSES_UPLOAD_MAX_BYTES
+    if size > limit:
+        raise _invalid(
+            [
+                Problem(
+                    f"{name} is {size // 1024} KiB, larger than the "
+                    f"{limit // 1024} KiB upload limit."
+                )
+            ],
+            filename,
+        )
+
+
+def upload_read(*, user: Any, upload: Any, bpmn_name: str) -> bytes:
+    """Read an uploaded file, refusing one over the size limit before reading it.
+
+    Raises:
+        DeployNotAllowed: when the user may not deploy (checked first).
+        BpmnInvalid: when the file is larger than PROCESSES_UPLOAD_MAX_BYTES.
+    """
+    if not can_deploy(user):
+        raise DeployNotAllowed("Only analysts may upload and deploy processes.")
+    _check_size(upload.name, upload.size, bpmn_name)
+    return upload.read()
+
+
 def _bundle_compile(
     *, bpmn: bytes, filename: str, dmn_files: Sequence[tuple[str, bytes]]
 ) -> _Upload:
-    limit = settings.PROCESSES_UPLOAD_MAX_BYTES
     for name, data in [(filename, bpmn), *dmn_files]:
-        if len(data) > limit:
-            raise _invalid(
-                [
-                    Problem(
-                        f"{name} is {len(data) // 1024} KiB, larger than the "
-                        f"{limit // 1024} KiB upload limit."
-                    )
-                ],
-                filename,
-            )
+        _check_size(name, len(data), filename)
     called, conflicts = _called_versions(bpmn)
     if conflicts:
         raise _invalid(conflicts, filename)

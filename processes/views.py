@@ -54,9 +54,19 @@ class VersionUploadView(LoginRequiredMixin, View):
         try:
             deployed = services.version_upload(
                 user=request.user,
-                bpmn=upload.read(),
+                bpmn=services.upload_read(
+                    user=request.user, upload=upload, bpmn_name=upload.name
+                ),
                 filename=upload.name,
-                dmn_files=[(f.name, f.read()) for f in form.cleaned_data["dmn"]],
+                dmn_files=[
+                    (
+                        f.name,
+                        services.upload_read(
+                            user=request.user, upload=f, bpmn_name=upload.name
+                        ),
+                    )
+                    for f in form.cleaned_data["dmn"]
+                ],
             )
         except BpmnInvalid as exc:
             context = {

@@ -121,7 +121,7 @@ class CaseCancelApi(APIView):
 
 
 class TaskListApi(APIView):
-    """Your inbox: open tasks assigned to you or offered to you and not claimed by another."""
+    """Your inbox: open tasks assigned to you, or offered to you and unclaimed."""
 
     @extend_schema(responses={200: TaskOutput(many=True)})
     def get(self, request):
@@ -131,6 +131,7 @@ class TaskListApi(APIView):
             case_id=params.get("case") or None,
             assigned_to_me=params.get("assigned") == "me",
             group=params.get("group") or None,
+            overdue=params.get("overdue", "").lower() in ("true", "1", "yes"),
         )
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(qs, request, view=self)

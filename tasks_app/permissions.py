@@ -1,8 +1,9 @@
 """Who may see and act on human tasks; grants follow the task's candidates."""
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
-from guardian.shortcuts import assign_perm
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
+from guardian.models import GroupObjectPermission, UserObjectPermission
 
 from engine.permissions import VIEW_CASE
 
@@ -25,12 +26,48 @@ def can_work(user, task) -> bool:
     return task.assignee_id == user.pk or user.has_perm(WORK, task)
 
 
+def _grants(task) -> list[tuple[Permission, ContentType, str]]:
+    wanted = ((VIEW, task), (WORK, task), (VIEW_CASE, task.case))
+    perms = {
+        f"{p.content_type.app_label}.{p.codename}": p
+        for p in Permission.objects.select_related("content_type").filter(
+            content_type__app_label__in={w.split(".")[0] for w, _ in wanted},
+            codename__in={w.split(".")[1] for w, _ in wanted},
+        )
+    }
+    return [
+        (perms[name], ContentType.objects.get_for_model(obj), str(obj.pk))
+        for name, obj in wanted
+    ]
+
+
 def grant_candidates(task, *, users, groups) -> None:
-    """Give the task's candidates view+work on the task and view on its case."""
-    principals = [*users, *groups]
-    for principal in principals:
-        for perm, obj in ((VIEW, task), (WORK, task), (VIEW_CASE, task.case)):
-            assign_perm(perm, principal, obj)
+    """Give the task's candidates view+work on the task and view on its case.
+
+    The rows are guardian's own (GroupObjectPermission / UserObjectPermission),
+    written in one insert each instead of guardian's per-permission round trips.
+    """
+    grants = _grants(task)
+    GroupObjectPermission.objects.bulk_create(
+        [
+            GroupObjectPermission(
+                group=group, permission=perm, content_type=ctype, object_pk=pk
+            )
+            for group in groups
+            for perm, ctype, pk in grants
+        ],
+        ignore_conflicts=True,
+    )
+    UserObjectPermission.objects.bulk_create(
+        [
+            UserObjectPermission(
+                user=user, permission=perm, content_type=ctype, object_pk=pk
+            )
+            for user in users
+            for perm, ctype, pk in grants
+        ],
+        ignore_conflicts=True,
+    )
 
 
 def principals_for(*, usernames, group_names):

@@ -1,13 +1,16 @@
 """Read human tasks: the inbox and single tasks, permission-filtered."""
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from django.contrib.auth.models import Group
-from django.db.models import Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
+from django.utils import timezone
 from guardian.shortcuts import get_objects_for_group, get_objects_for_user
 
+from engine.selectors import CaseCounts, case_counts_for_user
 from engine.spec_cache import spec_for
 
 from .errors import TaskNotFound
@@ -20,9 +23,14 @@ def inbox_list_for_user(
     user: Any,
     case_id: str | None = None,
     assigned_to_me: bool = False,
+    unclaimed: bool = False,
     group: str | None = None,
+    overdue: bool = False,
 ) -> QuerySet[HumanTask]:
-    """Return open tasks assigned to the user or offered to them and not claimed by another."""
+    """Return open tasks assigned to the user, or offered to them and unclaimed.
+
+    Highest priority first, then the earliest due (tasks without a due date last).
+    """
     offered = get_objects_for_user(
         user, WORK, klass=HumanTask, accept_global_perms=False, with_superuser=False
     ).values("pk")
@@ -31,13 +39,46 @@ def inbox_list_for_user(
     )
     if assigned_to_me:
         qs = qs.filter(assignee=user)
+    if unclaimed:
+        qs = qs.filter(assignee__isnull=True)
+    if overdue:
+        qs = qs.filter(due_at__lt=timezone.now())
     if case_id:
         qs = qs.filter(case_id=case_id)
     if group:
         qs = qs.filter(pk__in=_offered_to_group(group))
     return qs.select_related(
         "case__version__definition", "case__started_by", "assignee"
-    ).order_by("-priority", "created_at")
+    ).order_by("-priority", F("due_at").asc(nulls_last=True), "created_at")
+
+
+@dataclass(frozen=True, slots=True)
+class Dashboard:
+    """The dashboard's figures: the user's inbox, and the case counts."""
+
+    assigned: int
+    offered: int
+    overdue: int
+    cases: CaseCounts
+    since: datetime
+
+
+def dashboard_for_user(*, user: Any, days: int = 7) -> Dashboard:
+    """Count the user's inbox (assigned, offered, overdue) and the recent cases."""
+    now = timezone.now()
+    tasks = inbox_list_for_user(user=user).aggregate(
+        assigned=Count("pk", filter=Q(assignee=user)),
+        offered=Count("pk", filter=Q(assignee__isnull=True)),
+        overdue=Count("pk", filter=Q(due_at__lt=now)),
+    )
+    since = now - timedelta(days=days)
+    return Dashboard(
+        assigned=tasks["assigned"],
+        offered=tasks["offered"],
+        overdue=tasks["overdue"],
+        cases=case_counts_for_user(user=user, since=since),
+        since=since,
+    )
 
 
 def _offered_to_group(name: str) -> QuerySet:

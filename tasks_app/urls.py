@@ -4,6 +4,8 @@ from . import views
 
 urlpatterns = [
     path("", views.InboxView.as_view(), name="inbox"),
+    path("dashboard/", views.DashboardView.as_view(), name="dashboard"),
+    path("start/", views.StartListView.as_view(), name="start-list"),
     path("tasks/<uuid:task_id>/", views.TaskDetailView.as_view(), name="task-detail"),
     path(
         "tasks/<uuid:task_id>/claim/", views.TaskClaimView.as_view(), name="task-claim"

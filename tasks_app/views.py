@@ -2,6 +2,7 @@
 
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -18,13 +19,17 @@ from engine import services as case_services
 from engine.errors import CaseBusy, CaseNotRunning, FormInvalid, TaskNotReady
 from engine.models import Case
 from engine.spec_cache import spec_for
-from processes import selectors as process_selectors
 
 from . import selectors, services
 from .errors import SeparationOfDuties, TaskAlreadyClaimed, TaskNotOpen
 from .forms import BusinessKeyForm, CaseCancelForm, ProcessForm
 
-INBOX_FILTERS = {"all": "All", "mine": "Assigned to me", "groups": "My groups"}
+INBOX_FILTERS = {
+    "all": "All",
+    "mine": "Assigned to me",
+    "groups": "My groups",
+    "overdue": "Overdue",
+}
 
 
 def _next_url(request: HttpRequest, default: str) -> str:
@@ -57,18 +62,30 @@ class InboxView(LoginRequiredMixin, TemplateView):
     template_name = "tasks_app/inbox.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        show = self.request.GET.get("show", "all")
+        params = self.request.GET
+        show = params.get("filter") or params.get("show") or "all"
         show = show if show in INBOX_FILTERS else "all"
         tasks = selectors.inbox_list_for_user(
-            user=self.request.user, assigned_to_me=show == "mine"
+            user=self.request.user,
+            assigned_to_me=show == "mine",
+            unclaimed=show == "groups",
+            overdue=show == "overdue",
         )
-        if show == "groups":
-            tasks = tasks.filter(assignee__isnull=True)
         return {
             **super().get_context_data(**kwargs),
             "tasks": list(tasks),
             "show": show,
             "filters": INBOX_FILTERS,
+        }
+
+
+class DashboardView(LoginRequiredMixin, TemplateView):
+    template_name = "tasks_app/dashboard.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return {
+            **super().get_context_data(**kwargs),
+            "dashboard": selectors.dashboard_for_user(user=self.request.user),
         }
 
 
@@ -142,6 +159,20 @@ class TaskUnclaimView(LoginRequiredMixin, View):
         return redirect(_next_url(request, reverse("inbox")))
 
 
+class StartListView(LoginRequiredMixin, TemplateView):
+    """The processes the user may start."""
+
+    template_name = "tasks_app/start_list.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return {
+            **super().get_context_data(**kwargs),
+            "processes": case_selectors.process_list_startable_for_user(
+                user=self.request.user
+            ),
+        }
+
+
 class CaseStartView(LoginRequiredMixin, View):
     """The start form of a process's latest version; POST starts a case."""
 
@@ -171,10 +202,8 @@ class CaseStartView(LoginRequiredMixin, View):
         messages.success(request, f"{version.definition.name} started.")
         return redirect("case-detail", case_id=case.pk)
 
-    @staticmethod
-    def _start_event(key: str):
-        version = process_selectors.version_get(key=key)
-        return version, spec_for(version).meta.start
+    def _start_event(self, key: str):
+        return case_selectors.process_start_form_for_user(user=self.request.user, key=key)
 
     def _render(
         self, request, version, start, form, extra, status: int = 200
@@ -190,12 +219,19 @@ class CaseListView(LoginRequiredMixin, TemplateView):
         status = self.request.GET.get("status") or ""
         status = status if status in Case.Status.values else ""
         process = self.request.GET.get("process") or ""
+        mine = self.request.GET.get("mine") == "1"
+        keep = {"process": process, "mine": "1" if mine else ""}
         cases = case_selectors.case_list_for_user(
-            user=self.request.user, status=status or None, key=process or None
+            user=self.request.user,
+            status=status or None,
+            key=process or None,
+            started_by_me=mine,
         )
         return {
             **super().get_context_data(**kwargs),
             "cases": cases[:200],
+            "mine": mine,
+            "keep": urlencode({k: v for k, v in keep.items() if v}),
             "status": status,
             "process": process,
             "statuses": Case.Status.choices,

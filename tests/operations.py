@@ -17,3 +17,48 @@ def flaky(*, idempotency_key: str, **params):
 def corpus_operation(*, idempotency_key: str, **params):
     """Stand in for every operation a corpus diagram names: succeed with a JSON echo."""
     return {"ok": True, **params}
+
+
+CALLS_BY_CASE: dict[str, int] = {}
+
+
+def _count(idempotency_key: str) -> int:
+    case_id = idempotency_key.split(":")[0]
+    CALLS_BY_CASE[case_id] = CALLS_BY_CASE.get(case_id, 0) + 1
+    return CALLS_BY_CASE[case_id]
+
+
+def flaky_twice(*, idempotency_key: str, **params):
+    """Fail the first two calls of each case, succeed on the third."""
+    if _count(idempotency_key) <= 2:
+        raise ConnectionError("ERP unreachable")
+    return {"ok": True}
+
+
+def always_fails(*, idempotency_key: str, **params):
+    """Fail every call (a system that is down)."""
+    _count(idempotency_key)
+    raise ConnectionError("ERP is down")
+
+
+def not_json(*, idempotency_key: str, **params):
+    """Return something that is not JSON (a programming error in an operation)."""
+    return {"when": object()}
+
+
+def slow(*, idempotency_key: str, **params):
+    """Sleep longer than any test's soft time limit (sleep is interrupted by it)."""
+    import time
+
+    _count(idempotency_key)
+    time.sleep(5)
+    return {"ok": True}
+
+
+def credit_check(*, idempotency_key: str, error_code: str = "", **params):
+    """Answer with the business error the case asks for, or approve."""
+    from engine.operations import BusinessError
+
+    if error_code:
+        raise BusinessError(error_code, "score below limit", {"score": 420})
+    return {"approved": True}

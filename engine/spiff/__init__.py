@@ -7,7 +7,13 @@ from SpiffWorkflow import version as _spiff_version
 
 from .candidates import Candidates, has_candidates, resolve_candidates
 from .dates import resolve_due, resolve_priority
-from .errors import BpmnParseError, SpiffAdapterError, StateCorrupt, TaskNotReady
+from .errors import (
+    BpmnParseError,
+    ServiceErrorNotCaught,
+    SpiffAdapterError,
+    StateCorrupt,
+    TaskNotReady,
+)
 from .juel import TRANSLATOR_VERSION, JuelError, juel_to_python
 from .messages import (
     MessageNotCaught,
@@ -32,6 +38,7 @@ from .runtime import (
     workflow_fire_timers,
     workflow_retry,
     workflow_start,
+    workflow_throw_service_error,
 )
 from .scripting import ScriptError, check_expression, check_script
 from .types import (
@@ -72,6 +79,7 @@ __all__ = [
     "Problem",
     "ReadyUserTask",
     "ScriptError",
+    "ServiceErrorNotCaught",
     "SPIFF_VERSION",
     "SpiffAdapterError",
     "StateCorrupt",
@@ -96,4 +104,5 @@ __all__ = [
     "workflow_fire_timers",
     "workflow_retry",
     "workflow_start",
+    "workflow_throw_service_error",
 ]

@@ -21,3 +21,7 @@ class StateCorrupt(SpiffAdapterError):
 
 class TaskNotReady(SpiffAdapterError):
     """The named task is not a READY human task of this case."""
+
+
+class ServiceErrorNotCaught(SpiffAdapterError):
+    """No error boundary event catches the business error a service task threw."""

@@ -15,11 +15,11 @@ from uuid import UUID
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 
-from .errors import TaskNotReady
+from .errors import ServiceErrorNotCaught, TaskNotReady
 from .parsing import CompiledProcess
 from .prune import prune_workflow
 from .serialization import new_workflow, state_dump, state_load
-from .service_tasks import CALL_KEY
+from .service_tasks import CALL_KEY, error_catcher, service_error_event
 from .stepping import EngineLimitExceeded, check_depth, halt, run_engine, too_deep
 from .timers import next_due
 from .types import (
@@ -74,6 +74,10 @@ def _ready_user_tasks(wf: Any, process: CompiledProcess) -> tuple[ReadyUserTask,
     return tuple(ready)
 
 
+def _attempts(retries: int | None) -> int | None:
+    return None if retries is None else max(int(retries), 0) + 1
+
+
 def _pending_calls(wf: Any) -> tuple[PendingServiceCall, ...]:
     calls = []
     for task in wf.get_tasks(state=TaskState.STARTED):
@@ -86,6 +90,8 @@ def _pending_calls(wf: Any) -> tuple[PendingServiceCall, ...]:
                     operation=call["operation"],
                     params=_json_safe(call["params"]),
                     result_variable=task.task_spec.result_variable,
+                    max_attempts=_attempts(task.task_spec.retries),
+                    backoff_seconds=task.task_spec.retry_backoff_base,
                 )
             )
     return tuple(calls)
@@ -228,6 +234,16 @@ def workflow_complete_user_task(
     return _run(wf, process, command)
 
 
+def _started_service_task(wf: Any, task_id: str) -> Any:
+    try:
+        task = wf.get_task_from_id(UUID(task_id))
+    except (TaskNotFoundException, ValueError):
+        raise TaskNotReady(f"task {task_id} is not part of this case") from None
+    if task.state != TaskState.STARTED or CALL_KEY not in task.internal_data:
+        raise TaskNotReady(f"service task {task_id} is not waiting for a result")
+    return task
+
+
 def workflow_apply_service_result(
     process: CompiledProcess, state: dict, *, task_id: str, result: Any
 ) -> AdvanceOutcome:
@@ -237,18 +253,53 @@ def workflow_apply_service_result(
         TaskNotReady: when the task is not a STARTED service task of this case.
     """
     wf = state_load(state, process.spec, process.subprocess_specs)
-    try:
-        task = wf.get_task_from_id(UUID(task_id))
-    except (TaskNotFoundException, ValueError):
-        raise TaskNotReady(f"task {task_id} is not part of this case") from None
-    if task.state != TaskState.STARTED or CALL_KEY not in task.internal_data:
-        raise TaskNotReady(f"service task {task_id} is not waiting for a result")
+    task = _started_service_task(wf, task_id)
 
     def command(steps: list[StepRecord]) -> None:
         task.data[task.task_spec.result_variable] = _json_safe(result)
         task.internal_data.pop(CALL_KEY, None)
         task.complete()
         steps.append(_step(task))
+
+    return _run(wf, process, command)
+
+
+def workflow_throw_service_error(
+    process: CompiledProcess,
+    state: dict,
+    *,
+    task_id: str,
+    code: str,
+    message: str = "",
+    data: Any = None,
+) -> AdvanceOutcome:
+    """Throw a BPMN error with `code` at a STARTED service task and run on.
+
+    An error boundary event on the task (or on an enclosing subprocess) whose
+    errorCode is `code`, or one without a code, takes over; the service task is
+    cancelled. The `spiffworkflow:variableName` of the caught `bpmn:error`
+    receives {"code", "message", "data"}.
+
+    Raises:
+        TaskNotReady: when the task is not a STARTED service task of this case.
+        ServiceErrorNotCaught: when no error boundary event catches the code
+            (nothing is changed).
+    """
+    wf = state_load(state, process.spec, process.subprocess_specs)
+    task = _started_service_task(wf, task_id)
+    payload = _json_safe({"code": code, "message": message, "data": data})
+    event = service_error_event(code, payload)
+    catcher = error_catcher(task, event)
+    if catcher is None:
+        raise ServiceErrorNotCaught(
+            f"no error boundary event catches error code '{code}' "
+            f"at '{task.task_spec.bpmn_id}'"
+        )
+
+    def command(steps: list[StepRecord]) -> None:
+        task.internal_data.pop(CALL_KEY, None)
+        catcher.task_spec.catch(catcher, event)
+        catcher.task_spec._update(catcher)
 
     return _run(wf, process, command)
 

@@ -98,6 +98,9 @@ class PendingServiceCall:
     operation: str
     params: JsonObject
     result_variable: str
+    # <spiffworkflow:retry retries="n" backoff_base="s">: n + 1 attempts, s seconds.
+    max_attempts: int | None = None
+    backoff_seconds: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

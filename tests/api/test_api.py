@@ -265,3 +265,25 @@ def test_failed_condition_becomes_an_incident_shown_by_case_and_incident_apis(us
     listed = client_for(users["requester"]).get("/api/v1/incidents/").json()
     assert [i["id"] for i in listed["results"]] == [incident["id"]]
     assert client_for(users["finance"]).get("/api/v1/incidents/").json()["count"] == 0
+
+
+def test_an_upload_over_the_size_limit_is_refused_before_it_is_read(users, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.PROCESSES_UPLOAD_MAX_BYTES = 1024
+    big = SimpleUploadedFile("big.bpmn", b"<x/>" + b" " * 4096)
+    response = client_for(users["analyst"]).post(
+        "/api/v1/processes/", {"file": big}, format="multipart"
+    )
+    assert response.status_code == 400
+    assert (
+        "larger than the 1 KiB upload limit"
+        in response.json()["details"]["errors"][0]["message"]
+    )
+    big.seek(0)
+    assert (
+        client_for(users["requester"])
+        .post("/api/v1/processes/", {"file": big}, format="multipart")
+        .status_code
+        == 403
+    )

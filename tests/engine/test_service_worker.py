@@ -77,6 +77,7 @@ def test_failed_call_opens_an_incident_and_admin_retry_runs_it_again(users, sett
     from engine.models import Incident
 
     settings.ENGINE_SERVICE_OPERATIONS = {"test.flaky": "tests.operations.flaky"}
+    settings.ENGINE_SERVICE_MAX_ATTEMPTS = 1  # no automatic retry: straight to incident
     deploy(BPMN_DIR / "service_flaky.bpmn", users["analyst"])
     api = APIClient()
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
