@@ -17,7 +17,16 @@ class ProcessDefinition(models.Model):
 
 
 class ProcessVersion(models.Model):
-    """One deployed, immutable version of a process definition."""
+    """One deployed, immutable version of a process definition.
+
+    `dependencies` are the versions of other definitions its call activities
+    call (those not in its own file), bound at deploy time to the latest
+    deployed version of each (Camunda's default `calledElementBinding="latest"`,
+    evaluated once at deploy rather than at every call), plus, recursively,
+    the versions those are bound to. A case of this version always runs
+    exactly these. `dependencies_checksum` digests their normalized checksums
+    ("" without dependencies) for the spec cache key.
+    """
 
     class Status(models.TextChoices):
         DEPLOYED = "deployed", "Deployed"
@@ -34,6 +43,10 @@ class ProcessVersion(models.Model):
     dmn_files = models.JSONField(default=list, blank=True)
     checksum = models.CharField(max_length=64, db_index=True)
     normalized_checksum = models.CharField(max_length=64)
+    dependencies = models.ManyToManyField(
+        "self", symmetrical=False, related_name="dependents", blank=True
+    )
+    dependencies_checksum = models.CharField(max_length=64, blank=True, default="")
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

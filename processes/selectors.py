@@ -1,5 +1,7 @@
 """Read process definitions and versions."""
 
+from collections.abc import Iterable
+
 from django.db.models import Count, Max, OuterRef, QuerySet, Subquery
 
 from .errors import DefinitionNotFound, VersionNotFound
@@ -83,3 +85,35 @@ def version_get_by_id(*, version_id: int) -> ProcessVersion:
         return ProcessVersion.objects.select_related("definition").get(pk=version_id)
     except ProcessVersion.DoesNotExist:
         raise VersionNotFound(f"No process version {version_id}.") from None
+
+
+def version_latest_deployed(*, key: str) -> ProcessVersion | None:
+    """Return the latest deployed version of the definition `key`, or None."""
+    return (
+        ProcessVersion.objects.select_related("definition")
+        .filter(definition__key=key, status=ProcessVersion.Status.DEPLOYED)
+        .order_by("-number")
+        .first()
+    )
+
+
+def called_documents(
+    versions: Iterable[ProcessVersion],
+) -> tuple[list[tuple[str, bytes]], list[tuple[str, bytes]]]:
+    """Return the normalized BPMN and the DMN files of called versions, as bytes.
+
+    These are the `extra_bpmn` / `extra_dmn` of `engine.spiff.bundle_compile`
+    and `compile_process`. Each BPMN document is named after its version
+    ("review.bpmn (review v2)"); versions deployed from the same file share one
+    document, and identical DMN files ride once.
+    """
+    bpmn: dict[bytes, str] = {}
+    dmn: dict[tuple[str, bytes], None] = {}
+    for version in sorted(versions, key=lambda v: (v.definition.key, v.number)):
+        xml = bytes(version.normalized_xml)
+        bpmn.setdefault(
+            xml, f"'{version.filename}' ({version.definition.key} v{version.number})"
+        )
+        for item in version.dmn_files:
+            dmn[(item["name"], item["xml"].encode())] = None
+    return [(name, xml) for xml, name in bpmn.items()], list(dmn)

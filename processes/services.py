@@ -1,7 +1,19 @@
-"""Upload, validate and deploy BPMN diagrams as numbered, immutable versions."""
+"""Upload, validate and deploy BPMN diagrams as numbered, immutable versions.
+
+Call activities across files: a `calledElement` that is not a process of the
+uploaded file binds to the **latest deployed version** of that definition at
+deploy time (Camunda's default binding, "latest", evaluated once, at deploy).
+The new version records the bound versions, and theirs, recursively, in
+`ProcessVersion.dependencies`; its cases always run exactly those, whatever is
+deployed later. Re-deploy the caller to bind a newer callee: the upload
+checksum covers the bound versions, so an unchanged file whose callee has a
+new latest version becomes a new version (201), while an unchanged file bound
+to the same callee versions returns the existing one (200).
+"""
 
 import hashlib
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,11 +28,13 @@ from engine.spiff import (
     CompiledProcess,
     Problem,
     bundle_compile,
+    called_elements,
 )
 
 from .errors import BpmnInvalid, DeployNotAllowed
 from .models import ProcessDefinition, ProcessVersion
 from .permissions import can_deploy
+from .selectors import called_documents, version_latest_deployed
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,11 +43,74 @@ class DeployedVersion:
     created: bool
 
 
-def _checksum(bpmn: bytes, dmn_files: Sequence[tuple[str, bytes]]) -> str:
+@dataclass(frozen=True, slots=True)
+class _Upload:
+    bundle: CompiledBundle
+    called: tuple[ProcessVersion, ...]
+
+
+def _checksum(
+    bpmn: bytes,
+    dmn_files: Sequence[tuple[str, bytes]],
+    called: Iterable[ProcessVersion] = (),
+) -> str:
+    """Digest an upload: the BPMN, its DMN files and the versions it binds to.
+
+    Without called versions this is the digest of the file and its DMN files
+    alone, as before call activities across files were supported.
+    """
     digest = hashlib.sha256(bpmn)
     for name, data in sorted(dmn_files):
         digest.update(b"\0" + name.encode() + b"\0" + data)
+    for version in sorted(called, key=lambda v: (v.definition.key, v.number)):
+        binding = f"{version.definition.key}\0{version.number}\0{version.checksum}"
+        digest.update(b"\0called\0" + binding.encode())
     return digest.hexdigest()
+
+
+def _dependencies_checksum(called: Iterable[ProcessVersion]) -> str:
+    checksums = sorted(v.normalized_checksum for v in called)
+    if not checksums:
+        return ""
+    return hashlib.sha256("\0".join(checksums).encode()).hexdigest()
+
+
+def _called_versions(bpmn: bytes) -> tuple[list[ProcessVersion], list[Problem]]:
+    """Bind each process called outside the file to its latest deployed version.
+
+    Returns those versions and, from their own `dependencies`, the versions they
+    are bound to (so no recursion is needed here), and a problem for every
+    definition that would be needed in two versions. A called process that is
+    not deployed is left to the call-activity check, which reports it located.
+    """
+    closure: dict[int, ProcessVersion] = {}
+    needed_by: dict[int, set[str]] = defaultdict(set)
+    for key in called_elements(bpmn):
+        version = version_latest_deployed(key=key)
+        if version is None:
+            continue
+        closure[version.pk] = version
+        needed_by[version.pk].add("this file")
+        for dep in version.dependencies.select_related("definition"):
+            closure[dep.pk] = dep
+            needed_by[dep.pk].add(f"{key} v{version.number}")
+    by_key: dict[str, list[ProcessVersion]] = defaultdict(list)
+    for version in closure.values():
+        by_key[version.definition.key].append(version)
+    problems = [
+        Problem(
+            f"The called processes need '{key}' in several versions ("
+            + "; ".join(
+                f"v{v.number} for {', '.join(sorted(needed_by[v.pk]))}"
+                for v in sorted(versions, key=lambda v: v.number)
+            )
+            + f"): re-deploy the processes that call '{key}' so that they bind its "
+            "latest version."
+        )
+        for key, versions in sorted(by_key.items())
+        if len(versions) > 1
+    ]
+    return sorted(closure.values(), key=lambda v: v.pk), problems
 
 
 def _invalid(problems: Sequence[Problem], filename: str) -> BpmnInvalid:
@@ -84,18 +161,25 @@ def upload_read(*, user: Any, upload: Any, bpmn_name: str) -> bytes:
 
 def _bundle_compile(
     *, bpmn: bytes, filename: str, dmn_files: Sequence[tuple[str, bytes]]
-) -> CompiledBundle:
+) -> _Upload:
     for name, data in [(filename, bpmn), *dmn_files]:
         _check_size(name, len(data), filename)
+    called, conflicts = _called_versions(bpmn)
+    if conflicts:
+        raise _invalid(conflicts, filename)
+    extra_bpmn, extra_dmn = called_documents(called)
     try:
-        return bundle_compile(
+        bundle = bundle_compile(
             bpmn,
             filename=filename,
             dmn_files=dmn_files,
             known_operations=known_operations(),
+            extra_bpmn=extra_bpmn,
+            extra_dmn=extra_dmn,
         )
     except BpmnParseError as exc:
         raise _invalid(exc.problems, filename) from None
+    return _Upload(bundle, tuple(called))
 
 
 def bundle_validate(
@@ -103,12 +187,13 @@ def bundle_validate(
 ) -> list[CompiledProcess]:
     """Check a diagram without storing anything and return its executable processes.
 
+    Called processes outside the file resolve as `version_upload` binds them.
+
     Raises:
         BpmnInvalid: with every problem, located by line and element id.
     """
-    return list(
-        _bundle_compile(bpmn=bpmn, filename=filename, dmn_files=dmn_files).processes
-    )
+    upload = _bundle_compile(bpmn=bpmn, filename=filename, dmn_files=dmn_files)
+    return list(upload.bundle.processes)
 
 
 def _ensure_lane_groups(process: CompiledProcess, *, user) -> None:
@@ -138,6 +223,7 @@ def _deploy_one(
     filename: str,
     dmn_files: Sequence[tuple[str, bytes]],
     checksum: str,
+    called: Sequence[ProcessVersion],
 ) -> DeployedVersion:
     definition, _ = ProcessDefinition.objects.select_for_update().get_or_create(
         key=process.key, defaults={"name": process.meta.name}
@@ -155,8 +241,10 @@ def _deploy_one(
         dmn_files=[{"name": n, "xml": d.decode()} for n, d in dmn_files],
         checksum=checksum,
         normalized_checksum=_checksum(normalized, dmn_files),
+        dependencies_checksum=_dependencies_checksum(called),
         uploaded_by=user,
     )
+    version.dependencies.set(called)
     if definition.name != process.meta.name:
         ProcessDefinition.objects.filter(pk=definition.pk).update(
             name=process.meta.name
@@ -172,6 +260,7 @@ def _deploy_one(
             "version": version.number,
             "file": filename,
             "checksum": checksum,
+            "calls": [f"{v.definition.key} v{v.number}" for v in called],
         },
     )
     return DeployedVersion(version, created=True)
@@ -182,7 +271,10 @@ def version_upload(
 ) -> list[DeployedVersion]:
     """Validate and deploy every executable process in a diagram.
 
-    An identical re-upload returns the existing version (created=False).
+    An identical re-upload returns the existing version (created=False), as
+    long as it binds the same called versions: processes called outside the
+    file bind to their latest deployed version (see the module docstring), and
+    the checksum covers them, so a callee deployed since makes it a new version.
 
     Raises:
         DeployNotAllowed: when the user may not deploy.
@@ -190,18 +282,19 @@ def version_upload(
     """
     if not can_deploy(user):
         raise DeployNotAllowed("Only analysts may upload and deploy processes.")
-    bundle = _bundle_compile(bpmn=bpmn, filename=filename, dmn_files=dmn_files)
-    checksum = _checksum(bpmn, dmn_files)
+    upload = _bundle_compile(bpmn=bpmn, filename=filename, dmn_files=dmn_files)
+    checksum = _checksum(bpmn, dmn_files, upload.called)
     with transaction.atomic():
         return [
             _deploy_one(
                 p,
                 user=user,
                 bpmn=bpmn,
-                normalized=bundle.normalized_xml,
+                normalized=upload.bundle.normalized_xml,
                 filename=filename,
                 dmn_files=dmn_files,
                 checksum=checksum,
+                called=upload.called,
             )
-            for p in bundle.processes
+            for p in upload.bundle.processes
         ]

@@ -4,8 +4,8 @@ Each check walks the (normalized) lxml tree and yields located Problems. They
 cover the silent-misexecution traps of raw SpiffWorkflow 3.2 (sequence flows
 without id are dropped; error/escalation start events of event sub-processes
 start at once; ids that clash with its internal spec names), and references
-that must resolve before a case can run: operations, called processes, DMN
-decisions, candidates, expressions.
+that must resolve before a case can run: operations, called processes (in the
+file or deployed), DMN decisions, candidates, expressions.
 """
 
 from __future__ import annotations
@@ -161,26 +161,47 @@ def _operations(root: etree._Element, known: Collection[str]) -> Iterator[Proble
             )
 
 
-def _called_processes(root: etree._Element) -> Iterator[Problem]:
-    executable = {
-        p.get("id")
+def _executable_ids(root: etree._Element) -> set[str]:
+    return {
+        str(p.get("id"))
         for p in root.xpath("bpmn:process[@isExecutable='true']", namespaces=NSMAP)
     }
+
+
+def called_outside(root: etree._Element) -> set[str]:
+    """Return the called processes (`calledElement`) that are not in this file."""
+    in_file = {p.get("id") for p in root.iterfind("bpmn:process", NSMAP)}
+    return {
+        called
+        for call in root.iterfind(".//bpmn:callActivity", NSMAP)
+        if (called := (call.get("calledElement") or "").strip())
+        and called not in in_file
+    }
+
+
+def _called_processes(
+    root: etree._Element, deployed: Collection[str]
+) -> Iterator[Problem]:
+    executable = _executable_ids(root)
+    outside = called_outside(root)
     for call in root.iterfind(".//bpmn:callActivity", NSMAP):
         called = (call.get("calledElement") or "").strip()
-        if called and called in executable:
+        if called in executable or (called in outside and called in deployed):
             continue
-        why = (
-            "names no process (calledElement)"
-            if not called
-            else f"calls the process '{called}', which is not an executable process "
-            "in this file"
-        )
-        yield Problem(
-            f"The {_label(call)} {why}; put the called process in the same file.",
-            call.sourceline,
-            call.get("id"),
-        )
+        if not called:
+            why = "names no process (calledElement); name the process it calls"
+        elif called not in outside:
+            why = (
+                f"calls the process '{called}' of this file, which is not "
+                "executable; tick 'Executable' on it"
+            )
+        else:
+            why = (
+                f"calls the process '{called}', which is not an executable process "
+                f"in this file nor deployed; deploy '{called}' first (or put it in "
+                "the same file)"
+            )
+        yield Problem(f"The {_label(call)} {why}.", call.sourceline, call.get("id"))
 
 
 def _decisions(
@@ -222,11 +243,16 @@ def reference_problems(
     *,
     known_operations: Collection[str],
     decision_ids: Collection[str],
+    deployed_processes: Collection[str] = (),
 ) -> list[Problem]:
-    """Return every operation, process, decision and candidate that does not resolve."""
+    """Return every operation, process, decision and candidate that does not resolve.
+
+    `deployed_processes` are the executable processes of the called documents
+    (deployed versions) the file is compiled with; a call activity may call them.
+    """
     return [
         *_operations(root, known_operations),
-        *_called_processes(root),
+        *_called_processes(root, deployed_processes),
         *_decisions(root, decision_ids),
         *_human_tasks(root),
     ]

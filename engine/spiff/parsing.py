@@ -6,6 +6,13 @@ safe XML read → BPMN 2.0 XSD → normalization to Python/Spiff dialect
 SpiffWorkflow's semantic errors carry no line number; it is recovered from the
 element id through lxml's `sourceline`. Normalization works on the parsed tree
 in place, so lines always refer to the uploaded file.
+
+Call activities whose called process is not in the file run against *called
+documents*: the stored, normalized BPMN (and DMN) of already-deployed versions,
+passed in as bytes (`extra_bpmn`, `extra_dmn`). They join the same
+SpiffWorkflow parser, so `get_subprocess_specs` finds the called processes;
+they are not re-validated, and only the file's own processes are compiled.
+Choosing which versions to pass is the caller's business (processes.services).
 """
 
 from __future__ import annotations
@@ -69,6 +76,24 @@ class CompiledBundle:
     normalized_xml: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class _Called:
+    """The called documents (deployed BPMN and DMN) a file runs against."""
+
+    bpmn: tuple[tuple[str, etree._Element], ...] = ()
+    dmn: tuple[tuple[str, etree._Element], ...] = ()
+
+    def executable(self) -> frozenset[str]:
+        return frozenset(
+            str(p.get("id"))
+            for _, root in self.bpmn
+            for p in root.xpath("bpmn:process[@isExecutable='true']", namespaces=NSMAP)
+        )
+
+
+_NOT_CALLING = _Called()
+
+
 def _xsd_problems(root: etree._Element) -> list[Problem]:
     schema = VALIDATOR.validator
     VALIDATOR.preprocess(root)
@@ -121,23 +146,134 @@ def _spiff_problem(root: etree._Element, exc: Exception) -> Problem:
     )
 
 
+def _read_called(
+    extra_bpmn: Sequence[tuple[str, bytes]],
+    extra_dmn: Sequence[tuple[str, bytes]],
+    problems: list[Problem],
+) -> _Called:
+    bpmn = []
+    for name, data in extra_bpmn:
+        try:
+            root = _read_root(data)
+        except XmlRejected as exc:
+            problems.append(Problem(f"{name}: {exc.problem.message}"))
+            continue
+        normalize(root)  # stored XML is normalized already; this is idempotent
+        bpmn.append((name, root))
+    return _Called(tuple(bpmn), tuple(_dmn_roots(extra_dmn, problems)))
+
+
+def _process_ids(root: etree._Element) -> list[str]:
+    return [str(p.get("id")) for p in root.iterfind("bpmn:process", NSMAP)]
+
+
+def _duplicate_processes(root: etree._Element, called: _Called) -> list[Problem]:
+    """Report process ids defined twice among the file and its called documents.
+
+    SpiffWorkflow keeps one process per id in a parser. A process of the file
+    that is also in a called document means a call cycle across files (A calls
+    B, whose deployed version calls an earlier A) or one process kept in two
+    files; two called documents with the same process id mean two versions of it.
+    """
+    problems = []
+    own = {p.get("id"): p for p in root.iterfind("bpmn:process", NSMAP)}
+    seen: dict[str, str] = {}
+    for name, called_root in called.bpmn:
+        for key in _process_ids(called_root):
+            if key in own:
+                problems.append(
+                    Problem(
+                        f"The process '{key}' of this file is also in {name}, a "
+                        "deployed document that the processes this file calls are "
+                        "bound to (directly or through their own call activities): "
+                        "a call cycle across files (A calls B, which calls A) or one "
+                        "process in two files is not supported; put these processes "
+                        "in one file.",
+                        own[key].sourceline,
+                        key,
+                    )
+                )
+            elif key in seen and seen[key] != name:
+                problems.append(
+                    Problem(
+                        f"The process '{key}' is in both {seen[key]} and {name}, which "
+                        "the call activities of this file call: re-deploy the called "
+                        "processes so that they all bind the same version of it."
+                    )
+                )
+            seen.setdefault(key, name)
+    return problems
+
+
+def _duplicate_tasks(root: etree._Element, called: _Called) -> list[Problem]:
+    """Report human tasks whose id is also a human task id of a called document.
+
+    Human tasks get their lanes, candidates and forms from `task_meta`, keyed
+    by element id: a shared id would give one task the other's candidates.
+    """
+    problems = []
+    owner: dict[str, str] = {}
+    for name, called_root in called.bpmn:
+        for task_id in all_human_tasks(called_root):
+            if task_id in owner and owner[task_id] != name:
+                problems.append(
+                    Problem(
+                        f"The human task id '{task_id}' is in both {owner[task_id]} "
+                        f"and {name}, which this file calls: rename one of them and "
+                        "re-deploy it (tasks find their lanes and forms by id)."
+                    )
+                )
+            owner.setdefault(task_id, name)
+    for task_id in all_human_tasks(root):
+        if task_id in owner:
+            problems.append(
+                Problem(
+                    f"The human task '{task_id}' has the same id as a human task of "
+                    f"{owner[task_id]}, which this file calls: rename it (tasks find "
+                    "their lanes and forms by id).",
+                    checks.line_of(root, task_id),
+                    task_id,
+                )
+            )
+    return problems
+
+
 def _build_parser(
-    root: etree._Element, filename: str, dmn: list[tuple[str, etree._Element]]
+    root: etree._Element,
+    filename: str,
+    dmn: list[tuple[str, etree._Element]],
+    called: _Called = _NOT_CALLING,
 ) -> LanewayParser:
     parser = LanewayParser()
-    for name, dmn_root in dmn:
+    for name, dmn_root in (*called.dmn, *dmn):  # the file's own decisions win
         parser.add_dmn_xml(dmn_root, filename=name)
+    for name, called_root in called.bpmn:
+        parser.add_bpmn_xml(called_root, filename=name)
     parser.add_bpmn_xml(root, filename=filename)
     return parser
 
 
+def _task_meta(root: etree._Element, called: _Called) -> dict[str, HumanTaskMeta]:
+    """Human tasks by element id: the called documents', then the file's own."""
+    found: dict[str, HumanTaskMeta] = {}
+    for _, called_root in called.bpmn:
+        found.update(all_human_tasks(called_root))
+    found.update(all_human_tasks(root))
+    return found
+
+
 def _compile_all(
-    parser: LanewayParser, root: etree._Element, problems: list[Problem]
+    parser: LanewayParser,
+    root: etree._Element,
+    problems: list[Problem],
+    called: _Called = _NOT_CALLING,
 ) -> list[CompiledProcess]:
     compiled = []
     process_elements = {p.get("id"): p for p in root.iterfind("bpmn:process", NSMAP)}
-    task_meta = all_human_tasks(root)
+    task_meta = _task_meta(root, called)
     for key in parser.get_process_ids():
+        if key not in process_elements:
+            continue  # a called document's process: compiled with its own version
         try:
             spec = parser.get_spec(key)
             subs = parser.get_subprocess_specs(key)
@@ -154,13 +290,18 @@ def _spiff_compile(
     filename: str,
     dmn: list[tuple[str, etree._Element]],
     problems: list[Problem],
+    called: _Called = _NOT_CALLING,
 ) -> list[CompiledProcess]:
+    duplicates = _duplicate_processes(root, called) or _duplicate_tasks(root, called)
+    if duplicates:
+        problems.extend(duplicates)
+        return []
     try:
-        parser = _build_parser(root, filename, dmn)
+        parser = _build_parser(root, filename, dmn, called)
     except _SPIFF_PARSE_ERRORS as exc:
         problems.append(_spiff_problem(root, exc))
         return []
-    return _compile_all(parser, root, problems)
+    return _compile_all(parser, root, problems, called)
 
 
 def _without_repeats(ours: list[Problem], spiff: list[Problem]) -> list[Problem]:
@@ -178,12 +319,14 @@ def _own_checks(
     dmn: list[tuple[str, etree._Element]],
     known_operations: Collection[str],
     translated: list[Problem],
+    deployed_processes: Collection[str] = (),
 ) -> list[Problem]:
     found = checks.structure_problems(root)
     found += checks.reference_problems(
         root,
         known_operations=known_operations,
         decision_ids=checks.decision_ids([r for _, r in dmn]),
+        deployed_processes=deployed_processes,
     )
     skip = {p.element_id for p in translated}
     found += checks.expression_problems(root, skip=skip)
@@ -211,11 +354,19 @@ def bundle_compile(
     filename: str = "diagram.bpmn",
     dmn_files: Sequence[tuple[str, bytes]] = (),
     known_operations: Collection[str],
+    extra_bpmn: Sequence[tuple[str, bytes]] = (),
+    extra_dmn: Sequence[tuple[str, bytes]] = (),
 ) -> CompiledBundle:
     """Validate and normalize a BPMN file (+ DMN files); return its processes and XML.
 
     `known_operations` are the registered service-task operation names; a
     service task naming any other operation is a problem.
+
+    `extra_bpmn` / `extra_dmn` are the called documents as (name, bytes): the
+    normalized XML (and DMN files) of deployed versions whose executable
+    processes the file's call activities may call. The name (e.g.
+    "review.bpmn (review v2)") labels them in problems. They are parsed with
+    the file but neither re-validated nor returned.
 
     Raises:
         BpmnParseError: with every problem found, each located where possible.
@@ -226,17 +377,18 @@ def bundle_compile(
         raise BpmnParseError([exc.problem]) from None
     problems: list[Problem] = []
     dmn = _dmn_roots(dmn_files, problems)
+    called = _read_called(extra_bpmn, extra_dmn, problems)
     schema = _xsd_problems(root)
     translated = normalize(root)
     ours = [
         *problems,
         *schema,
         *translated,
-        *_own_checks(root, dmn, known_operations, translated),
+        *_own_checks(root, dmn, known_operations, translated, called.executable()),
         *upload_problems(root, dmn),
     ]
     spiff: list[Problem] = []
-    compiled = [] if schema else _spiff_compile(root, filename, dmn, spiff)
+    compiled = [] if schema else _spiff_compile(root, filename, dmn, spiff, called)
     problems = _ordered([*ours, *_without_repeats(ours, spiff)])
     if problems:
         raise BpmnParseError(problems)
@@ -250,12 +402,15 @@ def compile_bundle(
     dmn_files: Sequence[tuple[str, bytes]] = (),
     validate: bool = True,
     known_operations: Collection[str] = frozenset(),
+    extra_bpmn: Sequence[tuple[str, bytes]] = (),
+    extra_dmn: Sequence[tuple[str, bytes]] = (),
 ) -> list[CompiledProcess]:
     """Return every executable process in a BPMN file (+ DMN files).
 
     With `validate`, run every upload check (`bundle_compile`); an empty
     `known_operations` means no operation is registered, so any service task is
     a problem. Without it, only normalize and parse (for stored, checked XML).
+    `extra_bpmn` / `extra_dmn` are the called documents (see `bundle_compile`).
 
     Raises:
         BpmnParseError: with every problem found, each located where possible.
@@ -266,6 +421,8 @@ def compile_bundle(
             filename=filename,
             dmn_files=dmn_files,
             known_operations=known_operations,
+            extra_bpmn=extra_bpmn,
+            extra_dmn=extra_dmn,
         )
         return list(bundle.processes)
     try:
@@ -274,25 +431,54 @@ def compile_bundle(
         raise BpmnParseError([exc.problem]) from None
     problems: list[Problem] = []
     dmn = _dmn_roots(dmn_files, problems)
+    called = _read_called(extra_bpmn, extra_dmn, problems)
     normalize(root)
-    compiled = _spiff_compile(root, filename, dmn, problems)
+    compiled = _spiff_compile(root, filename, dmn, problems, called)
     if problems:
         raise BpmnParseError(problems)
     return compiled
 
 
 def compile_process(
-    bpmn: bytes, *, key: str, dmn_files: Sequence[tuple[str, bytes]] = ()
+    bpmn: bytes,
+    *,
+    key: str,
+    dmn_files: Sequence[tuple[str, bytes]] = (),
+    extra_bpmn: Sequence[tuple[str, bytes]] = (),
+    extra_dmn: Sequence[tuple[str, bytes]] = (),
 ) -> CompiledProcess:
     """Build the runnable spec of one already-deployed process (no re-validation).
+
+    `extra_bpmn` / `extra_dmn` are the called documents the version was bound
+    to at deploy time (see `bundle_compile`); their human tasks are in
+    `task_meta` too, so tasks of a called process get their lanes and forms.
 
     Raises:
         BpmnParseError: when the stored XML no longer parses or lacks the process.
     """
-    for process in compile_bundle(bpmn, dmn_files=dmn_files, validate=False):
+    for process in compile_bundle(
+        bpmn,
+        dmn_files=dmn_files,
+        validate=False,
+        extra_bpmn=extra_bpmn,
+        extra_dmn=extra_dmn,
+    ):
         if process.key == key:
             return process
     raise BpmnParseError([Problem(f"Process '{key}' is not in the stored diagram.")])
+
+
+def called_elements(bpmn: bytes) -> list[str]:
+    """Return the processes a diagram's call activities call outside it (best effort).
+
+    These are the `calledElement` ids that are not an executable process of the
+    file itself; the caller looks them up among deployed versions.
+    """
+    try:
+        root = _read_root(bpmn)
+    except XmlRejected:
+        return []
+    return sorted(checks.called_outside(root))
 
 
 def service_operations(bpmn: bytes) -> list[str]:

@@ -11,11 +11,18 @@ through `service_call_begin` / `service_call_execute` / `service_call_apply` (wh
 Celery task `service_call_run_task` does), until the case completes, stops at an
 incident or waits for something outside a test (a timer, a message).
 
+A call activity whose called process lives in another corpus file binds to the
+deployed version of that process, so each file's callees (the corpus files that
+define the processes it calls outside itself, and theirs, callees first) are
+deployed before it in the same test; each test is rolled back, so this is the
+per-file form of "deploy the callees first".
+
 `CORPUS_REPORT=docs/corpus-report.md pytest tests/processes/test_corpus.py`
 (or `scripts/corpus_report.py`) also writes the counts to that file.
 """
 
 import ast
+import functools
 import os
 import re
 from collections import Counter
@@ -35,7 +42,7 @@ from engine.services_calls import (
     service_call_begin,
     service_call_execute,
 )
-from engine.spiff import service_operations
+from engine.spiff import called_elements, service_operations
 from processes.errors import BpmnInvalid
 from processes.models import ProcessVersion
 from processes.services import version_upload
@@ -76,6 +83,20 @@ EXPECTED_ROUTES = {
         "Task_ReviewMedical",
         "ServiceTask_SettleClaim [settleClaimDelegate]",
     ],
+    # A call activity to the process of another corpus file, deployed first: the
+    # callee's service calls run inside the caller's case, then the caller's mail.
+    "camunda/camunda-testing-job-announcement.bpmn": [
+        "edit",
+        "review",
+        "publish",
+        "publish_announcement_website [jobAnnouncementService.postToWebsite"
+        "(jobAnnouncementId)]",
+        "publish_announcement_twitter [jobAnnouncementService.postToTwitter"
+        "(jobAnnouncementId)]",
+        "publish_announcement_facebook [jobAnnouncementService.postToFacebook"
+        "(jobAnnouncementId)]",
+        "mail [jobAnnouncementService.notifyAboutPostings(jobAnnouncementId)]",
+    ],
     # Parallel multi-instance over `reviewers` (2) with Camunda's completion condition
     # `nrOfCompletedInstances == nrOfInstances`: both reviews, then the end.
     "operaton/multi-instance--document-review.bpmn": [
@@ -83,6 +104,19 @@ EXPECTED_ROUTES = {
         "Task_ReviewDocument",
     ],
 }
+# The callee files deployed before each caller (the corpus files defining the
+# processes it calls outside itself that deploy), and the callers that deploy then.
+CALLEES_DEPLOYED = {
+    "camunda/camunda-testing-job-announcement.bpmn": [
+        "camunda/camunda-testing-job-announcement-publication.bpmn"
+    ],
+    "camunda/invoice.v1.bpmn": ["camunda/reviewInvoice.bpmn"],
+    "camunda/invoice.v2.bpmn": ["camunda/reviewInvoice.bpmn"],
+    "operaton/call-activity--order-orchestration.bpmn": [
+        "operaton/call-activity--notify-customer.bpmn"
+    ],
+}
+CALLERS_DEPLOYED = {"camunda/camunda-testing-job-announcement.bpmn"}
 # Each step completes one human task or runs the pending service calls of the case.
 MAX_STEPS = 40
 RESULTS: dict[str, dict] = {}
@@ -96,6 +130,38 @@ def _corpus_files() -> list[str]:
             pytrace=False,
         )
     return sorted(str(p.relative_to(CORPUS)) for p in CORPUS.rglob("*.bpmn"))
+
+
+@functools.cache
+def _process_index() -> dict[str, str]:
+    """Map each executable process id of the corpus to the first file defining it."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    index: dict[str, str] = {}
+    for rel in _corpus_files():
+        try:
+            root = etree.parse(str(CORPUS / rel), parser).getroot()
+        except etree.XMLSyntaxError:
+            continue
+        for process in root.iterfind("bpmn:process", BPMN_NS):
+            if process.get("isExecutable") == "true":
+                index.setdefault(process.get("id", ""), rel)
+    return index
+
+
+def _callee_files(rel: str, index: dict[str, str]) -> list[str]:
+    """Return the corpus files `rel` calls into, recursively, callees first."""
+    ordered: list[str] = []
+
+    def visit(current: str, path: tuple[str, ...]) -> None:
+        for key in called_elements((CORPUS / current).read_bytes()):
+            callee = index.get(key)
+            if callee and callee not in path and callee not in ordered:
+                visit(callee, (*path, callee))
+                if callee != rel:
+                    ordered.append(callee)
+
+    visit(rel, (rel,))
+    return ordered
 
 
 def _dmn_for(path: Path) -> list[tuple[str, bytes]]:
@@ -123,7 +189,7 @@ def _reason(message: str) -> str:
         ("data store", "data store"),
         ("names no message", "message event without message"),
         ("Compensation", "compensation"),
-        ("call activity", "called process not in the file"),
+        ("call activity", "called process neither in the file nor deployed"),
         ("business rule task", "DMN decision missing"),
         ("rule cell", "DMN cell not Python"),
         ("names no operation", "service task without operation"),
@@ -279,12 +345,35 @@ def _assert_no_silent_trap(xml: bytes) -> None:
     assert starts == []
 
 
-def _deploy(rel: str, actor, settings) -> tuple[list, list]:
+def _register_operations(settings, rels: list[str]) -> None:
+    settings.ENGINE_SERVICE_OPERATIONS = {
+        name: "tests.operations.corpus_operation"
+        for rel in rels
+        for name in service_operations((CORPUS / rel).read_bytes())
+    }
+
+
+def _deploy_callees(callees: list[str], actor) -> list[str]:
+    """Deploy the callee files first (best effort); return those that deployed."""
+    deployed = []
+    for callee in callees:
+        path = CORPUS / callee
+        try:
+            version_upload(
+                user=actor,
+                bpmn=path.read_bytes(),
+                filename=path.name,
+                dmn_files=_dmn_for(path),
+            )
+        except BpmnInvalid:
+            continue
+        deployed.append(callee)
+    return deployed
+
+
+def _deploy(rel: str, actor) -> tuple[list, list]:
     path = CORPUS / rel
     data = path.read_bytes()
-    settings.ENGINE_SERVICE_OPERATIONS = {
-        name: "tests.operations.corpus_operation" for name in service_operations(data)
-    }
     try:
         deployed = version_upload(
             user=actor, bpmn=data, filename=path.name, dmn_files=_dmn_for(path)
@@ -294,12 +383,40 @@ def _deploy(rel: str, actor, settings) -> tuple[list, list]:
     return deployed, []
 
 
+def _assert_bound_calls_resolve(rel: str, errors: list, callees: list[str]) -> None:
+    """No problem names a called process whose corpus file was deployed first."""
+    index = _process_index()
+    called = {
+        c
+        for c in called_elements((CORPUS / rel).read_bytes())
+        if index.get(c) in callees
+    }
+    assert not [
+        p for p in errors if any(f"process '{c}'" in p["message"] for c in called)
+    ], errors
+
+
+def _defaults(version: ProcessVersion) -> dict:
+    """Values for the conditions of the version and of the processes it calls."""
+    defaults = {}
+    for called in version.dependencies.all():
+        defaults.update(_condition_values(bytes(called.normalized_xml)))
+    defaults.update(_condition_values(bytes(version.normalized_xml)))
+    return defaults
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("rel", _corpus_files())
 def test_corpus_file_deploys_or_is_rejected_with_located_problems(rel, actor, settings):
+    callees = _callee_files(rel, _process_index())
+    _register_operations(settings, [rel, *callees])
+    callees_deployed = _deploy_callees(callees, actor)
+    assert callees_deployed == CALLEES_DEPLOYED.get(rel, [])
     versions, events = ProcessVersion.objects.count(), AuditEvent.objects.count()
-    deployed, errors = _deploy(rel, actor, settings)
+    deployed, errors = _deploy(rel, actor)
     if errors:
+        assert rel not in CALLERS_DEPLOYED, errors
+        _assert_bound_calls_resolve(rel, errors, callees_deployed)
         assert ProcessVersion.objects.count() == versions
         assert AuditEvent.objects.count() == events
         for problem in errors:
@@ -312,6 +429,7 @@ def test_corpus_file_deploys_or_is_rejected_with_located_problems(rel, actor, se
             "outcome": "rejected",
             "errors": errors,
             "reasons": sorted({_reason(p["message"]) for p in errors}),
+            "callees": callees_deployed,
         }
         return
     assert rel not in SILENT_TRAPS, f"{rel} deployed although it is a silent trap"
@@ -319,7 +437,7 @@ def test_corpus_file_deploys_or_is_rejected_with_located_problems(rel, actor, se
     for item in deployed:
         version = item.version
         _assert_no_silent_trap(bytes(version.normalized_xml))
-        defaults = _condition_values(bytes(version.normalized_xml))
+        defaults = _defaults(version)
         try:
             outcome, route = _drive(version, actor, defaults)
         except (EngineError, TaskError) as exc:
@@ -328,7 +446,9 @@ def test_corpus_file_deploys_or_is_rejected_with_located_problems(rel, actor, se
     if rel in EXPECTED_ROUTES:
         assert runs[0]["outcome"] == "completed", runs
         assert runs[0]["route"] == EXPECTED_ROUTES[rel], runs
-    RESULTS[rel] = {"outcome": "deployed", "runs": runs}
+    if rel in CALLERS_DEPLOYED:
+        assert deployed[0].version.dependencies.exists()
+    RESULTS[rel] = {"outcome": "deployed", "runs": runs, "callees": callees_deployed}
 
 
 def test_every_silent_trap_of_raw_spiffworkflow_is_rejected():
@@ -360,7 +480,9 @@ def _report() -> str:
         "Celery worker would (`service_call_begin` / `_execute` / `_apply`, with a "
         'test operation that answers `{"ok": true, **params}`). A route lists the '
         "human tasks completed and the service calls run (`id [operation]`), in "
-        "order.",
+        "order. A file whose call activities call processes of other corpus files "
+        "is deployed after those files (its callees), and binds their deployed "
+        "versions.",
         "",
         f"- **deployed**: {len(deployed)}",
         f"- **ran to completion** (at least one process of the file): {len(completed)}",
@@ -386,6 +508,12 @@ def _report() -> str:
                 + (f" via {' → '.join(r['route'])}" if r["route"] else "")
                 for r in result["runs"]
             )
+            if result.get("callees"):
+                detail += (
+                    " (after deploying its callees "
+                    + ", ".join(f"`{c}`" for c in result["callees"])
+                    + ")"
+                )
         else:
             first = result["errors"][0]
             where = f"line {first['line']}: " if first["line"] else ""
