@@ -6,25 +6,9 @@ import json
 from collections.abc import Iterable, Iterator
 
 from .models import AuditEvent
-from .services import format_at
+from .services import CANONICAL_FIELDS, format_at
 
-COLUMNS = (
-    "id",
-    "chain",
-    "chain_seq",
-    "at",
-    "actor_id",
-    "actor_repr",
-    "on_behalf_of",
-    "action",
-    "case_id",
-    "process_key",
-    "version_id",
-    "task_ref",
-    "payload",
-    "prev_hash",
-    "hash",
-)
+COLUMNS = (*CANONICAL_FIELDS, "hash")
 
 
 def _row(event: AuditEvent) -> dict:

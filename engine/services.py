@@ -107,31 +107,51 @@ def _record_steps(case: Case, outcome: AdvanceOutcome, skip_task: str | None) ->
             )
 
 
-def _open_incident(case: Case, outcome: AdvanceOutcome) -> None:
-    failure = outcome.failure
-    if failure is None:
-        return
-    kind = (
-        "engine"
-        if failure.error_type in ("TreeTooDeep", "EngineStepLimit")
-        else "script"
-    )
+def incident_open(
+    case: Case,
+    *,
+    kind: str,
+    spiff_task_id: str,
+    bpmn_id: str,
+    element_name: str,
+    error_type: str,
+    message: str,
+) -> Incident:
+    """Record what stopped a case (under its lock) and flag the case; audit it."""
     incident = Incident.objects.create(
         case=case,
         kind=kind,
-        spiff_task_id=failure.task_id,
-        bpmn_id=failure.bpmn_id,
-        element_name=failure.name,
-        error_type=failure.error_type,
-        message=failure.message,
+        spiff_task_id=spiff_task_id,
+        bpmn_id=bpmn_id,
+        element_name=element_name,
+        error_type=error_type,
+        message=message,
     )
     case.has_incident = True
+    Case.objects.filter(pk=case.pk).update(has_incident=True)
     _audit(
         case,
         None,
         "incident.opened",
-        task_ref=failure.bpmn_id,
+        task_ref=bpmn_id,
         incident=str(incident.pk),
+        error_type=error_type,
+        message=message,
+    )
+    return incident
+
+
+def _open_incident(case: Case, outcome: AdvanceOutcome) -> None:
+    failure = outcome.failure
+    if failure is None:
+        return
+    engine_limit = failure.error_type in ("TreeTooDeep", "EngineStepLimit")
+    incident_open(
+        case,
+        kind="engine" if engine_limit else "script",
+        spiff_task_id=failure.task_id,
+        bpmn_id=failure.bpmn_id,
+        element_name=failure.name,
         error_type=failure.error_type,
         message=failure.message,
     )

@@ -22,9 +22,9 @@ from engine.spiff import (
 )
 from engine.spiff import TaskNotReady as SpiffTaskNotReady
 
-from .models import Case, Incident, ServiceCall
+from .models import Case, ServiceCall
 from .operations import BusinessError, operation_get
-from .services import _apply_outcome, _audit, _enqueue, case_lock
+from .services import _apply_outcome, _audit, _enqueue, case_lock, incident_open
 from .spec_cache import spec_for
 
 _RUNNABLE = (ServiceCall.Status.PENDING, ServiceCall.Status.RUNNING)
@@ -143,22 +143,12 @@ def service_call_execute(*, call: ServiceCall) -> tuple[bool, Any]:
 def _service_incident(
     case: Any, call: ServiceCall, error_type: str = "ServiceCallFailed"
 ) -> None:
-    incident = Incident.objects.create(
-        case=case,
+    incident_open(
+        case,
         kind="service",
         spiff_task_id=str(call.spiff_task_id),
         bpmn_id=call.bpmn_id,
         element_name=call.bpmn_id,
-        error_type=error_type,
-        message=call.last_error,
-    )
-    Case.objects.filter(pk=case.pk).update(has_incident=True)
-    _audit(
-        case,
-        None,
-        "incident.opened",
-        task_ref=call.bpmn_id,
-        incident=str(incident.pk),
         error_type=error_type,
         message=call.last_error,
     )
