@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
@@ -348,6 +349,23 @@ def _ordered(problems: Iterable[Problem]) -> list[Problem]:
     return sorted(unique, key=lambda p: (p.line is None, p.line or 0))
 
 
+def _read_inputs(
+    bpmn: bytes,
+    dmn_files: Sequence[tuple[str, bytes]],
+    extra_bpmn: Sequence[tuple[str, bytes]],
+    extra_dmn: Sequence[tuple[str, bytes]],
+) -> tuple[etree._Element, list[Problem], list[tuple[str, etree._Element]], Any]:
+    """Read the file, its DMN files and the called documents; collect their problems."""
+    try:
+        root = _read_root(bpmn)
+    except XmlRejected as exc:
+        raise BpmnParseError([exc.problem]) from None
+    problems: list[Problem] = []
+    dmn = _dmn_roots(dmn_files, problems)
+    called = _read_called(extra_bpmn, extra_dmn, problems)
+    return root, problems, dmn, called
+
+
 def bundle_compile(
     bpmn: bytes,
     *,
@@ -371,13 +389,7 @@ def bundle_compile(
     Raises:
         BpmnParseError: with every problem found, each located where possible.
     """
-    try:
-        root = _read_root(bpmn)
-    except XmlRejected as exc:
-        raise BpmnParseError([exc.problem]) from None
-    problems: list[Problem] = []
-    dmn = _dmn_roots(dmn_files, problems)
-    called = _read_called(extra_bpmn, extra_dmn, problems)
+    root, problems, dmn, called = _read_inputs(bpmn, dmn_files, extra_bpmn, extra_dmn)
     schema = _xsd_problems(root)
     translated = normalize(root)
     ours = [
@@ -425,13 +437,7 @@ def compile_bundle(
             extra_dmn=extra_dmn,
         )
         return list(bundle.processes)
-    try:
-        root = _read_root(bpmn)
-    except XmlRejected as exc:
-        raise BpmnParseError([exc.problem]) from None
-    problems: list[Problem] = []
-    dmn = _dmn_roots(dmn_files, problems)
-    called = _read_called(extra_bpmn, extra_dmn, problems)
+    root, problems, dmn, called = _read_inputs(bpmn, dmn_files, extra_bpmn, extra_dmn)
     normalize(root)
     compiled = _spiff_compile(root, filename, dmn, problems, called)
     if problems:
