@@ -22,7 +22,17 @@ def can_start(user, process: CompiledProcess) -> bool:
         return True
     if user.get_username() in users:
         return True
-    return user.groups.filter(name__in=groups).exists()
+    return not groups.isdisjoint(_group_names(user))
+
+
+def _group_names(user) -> frozenset[str]:
+    # Cached on the user object for its lifetime (a request, a command), as Django
+    # caches permissions, so listing startable processes is one query, not one each.
+    names = getattr(user, "_laneway_group_names", None)
+    if names is None:
+        names = frozenset(user.groups.values_list("name", flat=True))
+        user._laneway_group_names = names
+    return names
 
 
 def can_view_case(user, case) -> bool:
