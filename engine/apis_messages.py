@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .errors import FormInvalid
-from .services_messages import message_deliver
+from .services import message_deliver
 
 
 class MessageSendApi(APIView):

@@ -11,9 +11,8 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from audit.services import audit_record
 from engine.forms import form_clean
-from engine.services import case_complete_user_task, case_lock
+from engine.services import case_audit, case_complete_user_task, case_lock
 from engine.spiff import (
     AdvanceOutcome,
     FormField,
@@ -36,15 +35,14 @@ from .models import HumanTask
 
 
 def _audit(task: HumanTask, actor: Any, action: str, **payload: Any) -> None:
-    case = task.case
-    audit_record(
-        actor=actor,
-        action=action,
-        case_id=case.pk,
-        process_key=case.version.definition.key,
-        version_id=case.version_id,
+    case_audit(
+        task.case,
+        actor,
+        action,
         task_ref=f"{task.bpmn_id}:{task.pk}",
-        payload={"task": str(task.pk), "name": task.name, **payload},
+        task=str(task.pk),
+        name=task.name,
+        **payload,
     )
 
 

@@ -17,7 +17,7 @@ from audit.models import AuditEvent
 from config.celery import app
 from engine.models import Case, Incident, ServiceCall
 from engine.services import case_start, incident_retry
-from engine.services_calls import (
+from engine.services import (
     service_call_apply,
     service_call_backoff,
     service_call_begin,
@@ -466,7 +466,7 @@ def test_a_call_whose_worker_died_on_every_attempt_fails_with_one_incident(
     users, settings
 ):
     from engine.models import Incident
-    from engine.services_calls import service_call_begin
+    from engine.services import service_call_begin
 
     settings.ENGINE_SERVICE_MAX_ATTEMPTS = 2
     deploy(BPMN_DIR / "service_echo.bpmn", users["analyst"])

@@ -37,7 +37,7 @@ from audit.models import AuditEvent
 from engine.errors import EngineError
 from engine.models import Case, ServiceCall
 from engine.services import case_start
-from engine.services_calls import (
+from engine.services import (
     service_call_apply,
     service_call_begin,
     service_call_execute,

@@ -15,6 +15,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from engine.models import Case, ServiceCall
+from engine.operations import BusinessError, operation_get
+from engine.spec_cache import spec_for
 from engine.spiff import (
     ServiceErrorNotCaught,
     workflow_apply_service_result,
@@ -22,10 +25,13 @@ from engine.spiff import (
 )
 from engine.spiff import TaskNotReady as SpiffTaskNotReady
 
-from .models import Case, ServiceCall
-from .operations import BusinessError, operation_get
-from .services import _apply_outcome, _audit, _enqueue, case_lock, incident_open
-from .spec_cache import spec_for
+from .advance import (
+    case_advance,
+    case_audit,
+    case_lock,
+    incident_open,
+    service_calls_enqueue,
+)
 
 _RUNNABLE = (ServiceCall.Status.PENDING, ServiceCall.Status.RUNNING)
 # A redelivered message may arrive a little before next_attempt_at (clock skew
@@ -158,7 +164,7 @@ def _discard(case: Case, call: ServiceCall, reason: str) -> None:
     # Terminal, so neither the sweep nor a redelivery runs the operation again.
     call.status, call.last_error = ServiceCall.Status.DISCARDED, reason
     call.save(update_fields=["status", "last_error", "updated_at"])
-    _audit(
+    case_audit(
         case,
         None,
         "service.discarded",
@@ -177,7 +183,7 @@ def _technical_failure(case: Case, call: ServiceCall, error: str) -> None:
         call.save(
             update_fields=["status", "last_error", "next_attempt_at", "updated_at"]
         )
-        _audit(
+        case_audit(
             case,
             None,
             "service.retry_scheduled",
@@ -188,11 +194,11 @@ def _technical_failure(case: Case, call: ServiceCall, error: str) -> None:
             error=call.last_error,
         )
         pk = call.pk
-        transaction.on_commit(lambda: _enqueue([pk], countdown=delay))
+        transaction.on_commit(lambda: service_calls_enqueue([pk], countdown=delay))
         return
     call.status = ServiceCall.Status.FAILED
     call.save(update_fields=["status", "last_error", "updated_at"])
-    _audit(
+    case_audit(
         case,
         None,
         "service.failed",
@@ -204,7 +210,7 @@ def _technical_failure(case: Case, call: ServiceCall, error: str) -> None:
 
 
 def _business_error(case: Case, call: ServiceCall, error: BusinessError) -> None:
-    _audit(
+    case_audit(
         case,
         None,
         "service.business_error",
@@ -238,7 +244,7 @@ def _business_error(case: Case, call: ServiceCall, error: BusinessError) -> None
     call.last_error = f"{error.code}: {error.message}" if error.message else error.code
     call.result = _business_payload(error)
     call.save(update_fields=["status", "last_error", "result", "updated_at"])
-    _apply_outcome(case, outcome, actor=None, completed_task_id=str(call.spiff_task_id))
+    case_advance(case, outcome, actor=None, completed_task_id=str(call.spiff_task_id))
 
 
 def _business_payload(error: BusinessError) -> dict[str, Any]:
@@ -283,7 +289,7 @@ def service_call_apply(*, call_id: int, ok: bool, value: Any) -> None:
         return
     call.status, call.result = ServiceCall.Status.SUCCEEDED, value
     call.save(update_fields=["status", "result"])
-    _audit(
+    case_audit(
         case, None, "service.succeeded", task_ref=call.bpmn_id, operation=call.operation
     )
-    _apply_outcome(case, outcome, actor=None, completed_task_id=str(call.spiff_task_id))
+    case_advance(case, outcome, actor=None, completed_task_id=str(call.spiff_task_id))
