@@ -10,6 +10,7 @@ from engine.apis import CaseOutput, IncidentOutput
 from engine.errors import FormInvalid
 
 from . import selectors, services
+from .lifecycle import actions_allowed
 
 
 class TaskOutput(serializers.Serializer):
@@ -36,6 +37,13 @@ class TaskDetailOutput(TaskOutput):
     completed_by = serializers.CharField(source="completed_by.username", default=None)
     owner = serializers.CharField(source="owner.username", default=None)
     draft = serializers.JSONField()
+    actions = serializers.SerializerMethodField(
+        help_text="What you may do with the task now (tasks_app.lifecycle)."
+    )
+
+    def get_actions(self, task) -> list[str]:
+        user = self.context["request"].user
+        return [str(action) for action in actions_allowed(user=user, task=task)]
 
 
 def visible_open_tasks(case, user) -> list[dict]:
@@ -144,21 +152,21 @@ class TaskDetailApi(APIView):
     @extend_schema(responses={200: TaskDetailOutput})
     def get(self, request, task_id):
         task = selectors.task_get_for_user(user=request.user, task_id=task_id)
-        return Response(TaskDetailOutput(task).data)
+        return Response(TaskDetailOutput(task, context={"request": request}).data)
 
 
 class TaskClaimApi(APIView):
     @extend_schema(request=None, responses={200: TaskDetailOutput})
     def post(self, request, task_id):
         task = services.task_claim(user=request.user, task_id=task_id)
-        return Response(TaskDetailOutput(task).data)
+        return Response(TaskDetailOutput(task, context={"request": request}).data)
 
 
 class TaskUnclaimApi(APIView):
     @extend_schema(request=None, responses={200: TaskDetailOutput})
     def post(self, request, task_id):
         task = services.task_unclaim(user=request.user, task_id=task_id)
-        return Response(TaskDetailOutput(task).data)
+        return Response(TaskDetailOutput(task, context={"request": request}).data)
 
 
 class TaskCompleteApi(APIView):
@@ -173,7 +181,7 @@ class TaskCompleteApi(APIView):
         if not isinstance(data, dict):
             raise FormInvalid("'data' must be a JSON object.", details={"fields": {}})
         task = services.task_complete(user=request.user, task_id=task_id, data=data)
-        return Response(TaskDetailOutput(task).data)
+        return Response(TaskDetailOutput(task, context={"request": request}).data)
 
 
 class UserInput(serializers.Serializer):
@@ -190,7 +198,7 @@ class TaskAssignApi(APIView):
         task = services.task_assign(
             user=request.user, task_id=task_id, assignee=payload.validated_data["user"]
         )
-        return Response(TaskDetailOutput(task).data)
+        return Response(TaskDetailOutput(task, context={"request": request}).data)
 
 
 class TaskDelegateApi(APIView):
@@ -203,4 +211,4 @@ class TaskDelegateApi(APIView):
         task = services.task_delegate(
             user=request.user, task_id=task_id, delegate=payload.validated_data["user"]
         )
-        return Response(TaskDetailOutput(task).data)
+        return Response(TaskDetailOutput(task, context={"request": request}).data)

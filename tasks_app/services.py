@@ -1,5 +1,7 @@
 """Project READY human tasks into the inbox; claim, unclaim and complete them.
 
+Who may do what, from which state, is declared once in `lifecycle.TRANSITIONS`.
+
 Lock order: the Case row first (engine.services.case_lock), then its HumanTask rows.
 """
 
@@ -23,14 +25,8 @@ from engine.spiff import (
 )
 
 from . import permissions
-from .errors import (
-    AssigneeInvalid,
-    NotTaskCandidate,
-    SeparationOfDuties,
-    TaskAlreadyClaimed,
-    TaskNotFound,
-    TaskNotOpen,
-)
+from .errors import AssigneeInvalid, SeparationOfDuties, TaskNotFound
+from .lifecycle import TaskAction, transition_check
 from .models import HumanTask
 
 
@@ -111,6 +107,7 @@ def inbox_sync_for_case(
             )
             task.save(update_fields=["status", "completed_at", "completed_by"])
         else:
+            transition_check(user=None, task=task, action=TaskAction.CANCEL)
             task.status, task.completed_at = HumanTask.Status.CANCELLED, now
             task.save(update_fields=["status", "completed_at"])
             _audit(task, None, "task.cancelled")
@@ -132,18 +129,6 @@ def _locked_task(*, user: Any, task_id: UUID | str) -> HumanTask:
     return task
 
 
-def _check_can_act(user: Any, task: HumanTask) -> None:
-    if not permissions.can_work(user, task):
-        raise NotTaskCandidate("You are not a candidate for this task.")
-    if not task.is_open:
-        raise TaskNotOpen(f"This task is already {task.get_status_display().lower()}.")
-    if task.assignee_id is not None and task.assignee_id != user.pk:
-        raise TaskAlreadyClaimed(
-            f"This task is already claimed by {task.assignee.get_username()}.",
-            details={"assignee": task.assignee.get_username()},
-        )
-
-
 def _claim(user: Any, task: HumanTask) -> None:
     if task.assignee_id is None:
         task.assignee = user
@@ -159,7 +144,7 @@ def task_claim(*, user: Any, task_id: UUID | str) -> HumanTask:
         TaskNotFound, NotTaskCandidate, TaskNotOpen, TaskAlreadyClaimed, CaseBusy.
     """
     task = _locked_task(user=user, task_id=task_id)
-    _check_can_act(user, task)
+    transition_check(user=user, task=task, action=TaskAction.CLAIM)
     _claim(user, task)
     return task
 
@@ -172,12 +157,7 @@ def task_unclaim(*, user: Any, task_id: UUID | str) -> HumanTask:
         TaskNotFound, NotTaskCandidate, TaskNotOpen, TaskAlreadyClaimed, CaseBusy.
     """
     task = _locked_task(user=user, task_id=task_id)
-    _check_can_act(user, task)
-    if task.assignee_id is not None:
-        if not (task.candidate_groups or task.candidate_users):
-            raise TaskNotOpen(
-                "This task is assigned to you personally and cannot be released."
-            )
+    if transition_check(user=user, task=task, action=TaskAction.RELEASE):
         task.assignee = None
         task.save(update_fields=["assignee"])
         _audit(task, user, "task.unclaimed")
@@ -212,7 +192,7 @@ def task_complete(*, user: Any, task_id: UUID | str, data: dict[str, Any]) -> Hu
         FormInvalid, CaseBusy, CaseNotRunning.
     """
     task = _locked_task(user=user, task_id=task_id)
-    _check_can_act(user, task)
+    transition_check(user=user, task=task, action=TaskAction.COMPLETE)
     _check_separation(user, task)
     cleaned = form_clean(
         [
@@ -261,12 +241,7 @@ def task_assign(*, user: Any, task_id: UUID | str, assignee: str) -> HumanTask:
         TaskNotFound, NotTaskCandidate, TaskNotOpen, AssigneeInvalid, CaseBusy.
     """
     task = _locked_task(user=user, task_id=task_id)
-    if not permissions.can_reassign(user, task):
-        raise NotTaskCandidate(
-            "Only a process admin or the task's assignee may assign it."
-        )
-    if not task.is_open:
-        raise TaskNotOpen(f"This task is already {task.get_status_display().lower()}.")
+    transition_check(user=user, task=task, action=TaskAction.ASSIGN)
     target = _candidate_named(assignee, task)
     if not permissions.can_work(target, task):
         raise AssigneeInvalid(
@@ -288,7 +263,7 @@ def task_delegate(*, user: Any, task_id: UUID | str, delegate: str) -> HumanTask
         TaskNotFound, NotTaskCandidate, TaskNotOpen, TaskAlreadyClaimed, AssigneeInvalid.
     """
     task = _locked_task(user=user, task_id=task_id)
-    _check_can_act(user, task)
+    transition_check(user=user, task=task, action=TaskAction.DELEGATE)
     target = _candidate_named(delegate, task)
     if target.pk == user.pk:
         raise AssigneeInvalid(
