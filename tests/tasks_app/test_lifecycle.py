@@ -3,22 +3,10 @@
 import pytest
 from rest_framework.test import APIClient
 
-from engine.services import case_start
 from tasks_app.errors import TaskAlreadyClaimed
-from tasks_app.models import HumanTask
 from tasks_app.services import task_claim
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def review(users, purchase):
-    case, _ = case_start(
-        user=users["requester"],
-        key="purchase_request",
-        data={"amount": 7, "justification": "Ink"},
-    )
-    return HumanTask.objects.get(case=case, status="open")
 
 
 def _actions(user, task) -> list[str]:
