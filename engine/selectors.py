@@ -8,6 +8,7 @@ from uuid import UUID
 from django.db.models import Count, Q, QuerySet
 from guardian.shortcuts import get_objects_for_user
 
+from audit.actions import AuditAction, task_ref_element
 from audit.selectors import audit_list_for_case
 from processes.models import ProcessVersion
 from processes.selectors import version_get, version_list_current
@@ -188,14 +189,14 @@ def case_element_states(*, case: Case) -> dict[str, list[str]]:
     completed: dict[str, None] = {}
     events = (
         audit_list_for_case(case_id=case.pk)
-        .filter(action__in=("element.completed", "task.completed"))
+        .filter(action__in=(AuditAction.ELEMENT_COMPLETED, AuditAction.TASK_COMPLETED))
         .values_list("action", "task_ref", "payload")
     )
     for action, task_ref, payload in events:
-        if action == "element.completed":
+        if action == AuditAction.ELEMENT_COMPLETED:
             element = (payload or {}).get("element") or task_ref
         else:
-            element = task_ref.split(":")[0]
+            element = task_ref_element(task_ref)
         if element:
             completed[element] = None
     return {"completed": list(completed), "active": active, "failed": failed}

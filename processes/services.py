@@ -21,6 +21,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import transaction
 
+from audit.actions import AuditAction
 from audit.services import audit_record
 from engine.spiff import (
     BpmnParseError,
@@ -205,7 +206,7 @@ def _ensure_lane_groups(process: CompiledProcess, *, user) -> None:
         if created:
             audit_record(
                 actor=user,
-                action="group.created",
+                action=AuditAction.GROUP_CREATED,
                 process_key=process.key,
                 payload={
                     "group": name,
@@ -252,7 +253,7 @@ def _deploy_one(
     _ensure_lane_groups(process, user=user)
     audit_record(
         actor=user,
-        action="process.deployed",
+        action=AuditAction.PROCESS_DEPLOYED,
         process_key=process.key,
         version_id=version.pk,
         payload={

@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from audit.actions import AuditAction, task_ref_for
 from engine.forms import form_clean
 from engine.services import case_audit, case_complete_user_task, case_lock
 from engine.spiff import (
@@ -30,12 +31,12 @@ from .lifecycle import TaskAction, transition_check
 from .models import HumanTask
 
 
-def _audit(task: HumanTask, actor: Any, action: str, **payload: Any) -> None:
+def _audit(task: HumanTask, actor: Any, action: AuditAction, **payload: Any) -> None:
     case_audit(
         task.case,
         actor,
         action,
-        task_ref=f"{task.bpmn_id}:{task.pk}",
+        task_ref=task_ref_for(bpmn_id=task.bpmn_id, task_id=task.pk),
         task=str(task.pk),
         name=task.name,
         **payload,
@@ -77,7 +78,7 @@ def _create_task(case, ready: ReadyUserTask, data: dict) -> HumanTask:
     _audit(
         task,
         None,
-        "task.created",
+        AuditAction.TASK_CREATED,
         lane=task.lane,
         candidate_groups=task.candidate_groups,
         candidate_users=task.candidate_users,
@@ -110,7 +111,7 @@ def inbox_sync_for_case(
             transition_check(user=None, task=task, action=TaskAction.CANCEL)
             task.status, task.completed_at = HumanTask.Status.CANCELLED, now
             task.save(update_fields=["status", "completed_at"])
-            _audit(task, None, "task.cancelled")
+            _audit(task, None, AuditAction.TASK_CANCELLED)
     for item in ready.values():
         _create_task(case, item, outcome.data)
 
@@ -133,7 +134,7 @@ def _claim(user: Any, task: HumanTask) -> None:
     if task.assignee_id is None:
         task.assignee = user
         task.save(update_fields=["assignee"])
-        _audit(task, user, "task.claimed")
+        _audit(task, user, AuditAction.TASK_CLAIMED)
 
 
 @transaction.atomic
@@ -160,7 +161,7 @@ def task_unclaim(*, user: Any, task_id: UUID | str) -> HumanTask:
     if transition_check(user=user, task=task, action=TaskAction.RELEASE):
         task.assignee = None
         task.save(update_fields=["assignee"])
-        _audit(task, user, "task.unclaimed")
+        _audit(task, user, AuditAction.TASK_UNCLAIMED)
     return task
 
 
@@ -209,7 +210,7 @@ def task_complete(*, user: Any, task_id: UUID | str, data: dict[str, Any]) -> Hu
         spiff_task_id=str(task.spiff_task_id),
         data=cleaned,
         actor=user,
-        task_ref=f"{task.bpmn_id}:{task.pk}",
+        task_ref=task_ref_for(bpmn_id=task.bpmn_id, task_id=task.pk),
     )
     task.refresh_from_db()
     return task
@@ -219,7 +220,8 @@ def _resolve(user: Any, task: HumanTask, data: dict[str, Any]) -> HumanTask:
     """A delegate's answer goes back to the owner, who completes the task."""
     task.draft, task.assignee, task.owner = data, task.owner, None
     task.save(update_fields=["draft", "assignee", "owner"])
-    _audit(task, user, "task.resolved", data=data, owner=task.assignee.get_username())
+    owner = task.assignee.get_username()
+    _audit(task, user, AuditAction.TASK_RESOLVED, data=data, owner=owner)
     return task
 
 
@@ -251,7 +253,7 @@ def task_assign(*, user: Any, task_id: UUID | str, assignee: str) -> HumanTask:
     previous = task.assignee.get_username() if task.assignee else None
     task.assignee, task.owner = target, None
     task.save(update_fields=["assignee", "owner"])
-    _audit(task, user, "task.assigned", assignee=assignee, previous=previous)
+    _audit(task, user, AuditAction.TASK_ASSIGNED, assignee=assignee, previous=previous)
     return task
 
 
@@ -272,7 +274,7 @@ def task_delegate(*, user: Any, task_id: UUID | str, delegate: str) -> HumanTask
     task.owner, task.assignee = user, target
     task.save(update_fields=["owner", "assignee"])
     permissions.grant_candidates(task, users=[target], groups=[])
-    _audit(task, user, "task.delegated", delegate=delegate)
+    _audit(task, user, AuditAction.TASK_DELEGATED, delegate=delegate)
     return task
 
 

@@ -14,6 +14,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from audit import selectors as audit_selectors
+from audit.actions import task_ref_element
 from engine import selectors as case_selectors
 from engine import services as case_services
 from engine.errors import CaseBusy, CaseNotRunning, FormInvalid, TaskNotReady
@@ -250,7 +251,7 @@ def _timeline(case: Case) -> list[dict[str, Any]]:
     names = dict(spec_for(case.version).meta.element_names)
     rows = []
     for event in audit_selectors.audit_list_for_case(case_id=case.pk):
-        bpmn_id = event.payload.get("element") or event.task_ref.split(":")[0]
+        bpmn_id = event.payload.get("element") or task_ref_element(event.task_ref)
         rows.append(
             {
                 "at": event.at,

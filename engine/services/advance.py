@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
+from audit.actions import AuditAction
 from audit.services import audit_record
 from engine.errors import CaseBusy, CaseNotFound
 from engine.models import Case, CaseState, Incident, MessageSubscription, ServiceCall
@@ -62,7 +63,7 @@ def case_lock(*, case_id: UUID | str) -> Case:
 
 
 def case_audit(
-    case: Case, actor: Any, action: str, *, task_ref: str = "", **payload: Any
+    case: Case, actor: Any, action: AuditAction, *, task_ref: str = "", **payload: Any
 ) -> None:
     """Record an audit event about the case (process, version and task filled in)."""
     audit_record(
@@ -82,7 +83,7 @@ def _record_steps(case: Case, outcome: AdvanceOutcome, skip_task: str | None) ->
             case_audit(
                 case,
                 None,
-                "element.completed",
+                AuditAction.ELEMENT_COMPLETED,
                 task_ref=step.bpmn_id,
                 element=step.bpmn_id,
                 name=step.name,
@@ -115,7 +116,7 @@ def incident_open(
     case_audit(
         case,
         None,
-        "incident.opened",
+        AuditAction.INCIDENT_OPENED,
         task_ref=bpmn_id,
         incident=str(incident.pk),
         error_type=error_type,
@@ -160,7 +161,7 @@ def _queue_service_calls(case: Case, outcome: AdvanceOutcome) -> list[int]:
             case_audit(
                 case,
                 None,
-                "service.queued",
+                AuditAction.SERVICE_QUEUED,
                 task_ref=pending.bpmn_id,
                 operation=pending.operation,
                 call=call.pk,
@@ -218,7 +219,7 @@ def case_advance(
         completed_task_id=completed_task_id,
     )
     if just_completed:
-        case_audit(case, None, "case.completed", data=outcome.data)
+        case_audit(case, None, AuditAction.CASE_COMPLETED, data=outcome.data)
     if queued:
         transaction.on_commit(lambda: service_calls_enqueue(queued))
 

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from audit.actions import AuditAction
 from engine.models import Case, ServiceCall
 from engine.operations import BusinessError, operation_get
 from engine.spec_cache import spec_for
@@ -167,7 +168,7 @@ def _discard(case: Case, call: ServiceCall, reason: str) -> None:
     case_audit(
         case,
         None,
-        "service.discarded",
+        AuditAction.SERVICE_DISCARDED,
         task_ref=call.bpmn_id,
         call=call.pk,
         reason=reason,
@@ -186,7 +187,7 @@ def _technical_failure(case: Case, call: ServiceCall, error: str) -> None:
         case_audit(
             case,
             None,
-            "service.retry_scheduled",
+            AuditAction.SERVICE_RETRY_SCHEDULED,
             task_ref=call.bpmn_id,
             call=call.pk,
             attempt=call.attempts,
@@ -201,7 +202,7 @@ def _technical_failure(case: Case, call: ServiceCall, error: str) -> None:
     case_audit(
         case,
         None,
-        "service.failed",
+        AuditAction.SERVICE_FAILED,
         task_ref=call.bpmn_id,
         attempts=call.attempts,
         error=call.last_error,
@@ -213,7 +214,7 @@ def _business_error(case: Case, call: ServiceCall, error: BusinessError) -> None
     case_audit(
         case,
         None,
-        "service.business_error",
+        AuditAction.SERVICE_BUSINESS_ERROR,
         task_ref=call.bpmn_id,
         call=call.pk,
         code=error.code,
@@ -290,6 +291,10 @@ def service_call_apply(*, call_id: int, ok: bool, value: Any) -> None:
     call.status, call.result = ServiceCall.Status.SUCCEEDED, value
     call.save(update_fields=["status", "result"])
     case_audit(
-        case, None, "service.succeeded", task_ref=call.bpmn_id, operation=call.operation
+        case,
+        None,
+        AuditAction.SERVICE_SUCCEEDED,
+        task_ref=call.bpmn_id,
+        operation=call.operation,
     )
     case_advance(case, outcome, actor=None, completed_task_id=str(call.spiff_task_id))

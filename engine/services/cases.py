@@ -7,6 +7,7 @@ from uuid import UUID
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from audit.actions import AuditAction
 from engine import permissions
 from engine.errors import (
     ActionNotAllowed,
@@ -70,7 +71,7 @@ def case_start(
             case_audit(
                 case,
                 user,
-                "case.started",
+                AuditAction.CASE_STARTED,
                 data=cleaned,
                 business_key=business_key,
                 version=version.number,
@@ -115,7 +116,9 @@ def case_complete_user_task(
         raise TaskNotReady(
             "This task is no longer open.", details={"reason": str(exc)}
         ) from None
-    case_audit(case, actor, "task.completed", task_ref=task_ref, data=dict(data))
+    case_audit(
+        case, actor, AuditAction.TASK_COMPLETED, task_ref=task_ref, data=dict(data)
+    )
     case_advance(case, outcome, actor=actor, completed_task_id=spiff_task_id)
     return outcome
 
@@ -140,6 +143,6 @@ def case_cancel(*, user: Any, case_id: UUID | str, reason: str = "") -> Case:
         )
     outcome = workflow_cancel(spec_for(case.version), case.state.state)
     case.status, case.ended_at = Case.Status.CANCELLED, timezone.now()
-    case_audit(case, user, "case.cancelled", reason=reason)
+    case_audit(case, user, AuditAction.CASE_CANCELLED, reason=reason)
     case_advance(case, outcome, actor=user)
     return case

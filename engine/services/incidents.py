@@ -6,6 +6,7 @@ from uuid import UUID
 from django.db import transaction
 from django.utils import timezone
 
+from audit.actions import AuditAction
 from engine import permissions
 from engine.errors import (
     ActionNotAllowed,
@@ -42,7 +43,7 @@ def _retry_service_call(case: Case, incident: Incident, user: Any) -> None:
     case_audit(
         case,
         user,
-        "service.retried",
+        AuditAction.SERVICE_RETRIED,
         task_ref=call.bpmn_id,
         call=call.pk,
         epoch=call.epoch,
@@ -90,7 +91,7 @@ def incident_retry(*, user: Any, incident_id: UUID | str) -> Incident:
     case_audit(
         case,
         user,
-        "incident.resolved",
+        AuditAction.INCIDENT_RESOLVED,
         task_ref=incident.bpmn_id,
         incident=str(incident.pk),
         resolution="retry",

@@ -16,6 +16,7 @@ from uuid import UUID
 from django.db import transaction
 from django.db.models import Q, QuerySet
 
+from audit.actions import AuditAction
 from engine.errors import (
     ActionNotAllowed,
     FormInvalid,
@@ -107,7 +108,7 @@ def _deliver_one(
             case_audit(
                 case,
                 user,
-                "message.delivered",
+                AuditAction.MESSAGE_DELIVERED,
                 name=name,
                 correlation=dict(correlation),
                 data=dict(data),
@@ -148,7 +149,7 @@ def _start_one(
     case_audit(
         case,
         user,
-        "case.started",
+        AuditAction.CASE_STARTED,
         data=dict(data),
         version=version.number,
         message=name,
@@ -156,7 +157,7 @@ def _start_one(
     case_audit(
         case,
         user,
-        "message.delivered",
+        AuditAction.MESSAGE_DELIVERED,
         name=name,
         correlation=dict(correlation),
         data=dict(data),
