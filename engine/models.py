@@ -135,9 +135,16 @@ class Incident(models.Model):
         OPEN = "open", "Open"
         RESOLVED = "resolved", "Resolved"
 
+    class Kind(models.TextChoices):
+        """What failed (the field keeps no choices: adding them needs no migration)."""
+
+        SCRIPT = "script", "Script or condition"
+        ENGINE = "engine", "Engine limit"
+        SERVICE = "service", "Service call"
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="incidents")
-    kind = models.CharField(max_length=32)
+    kind = models.CharField(max_length=32)  # an Incident.Kind
     spiff_task_id = models.CharField(max_length=64, blank=True, default="")
     bpmn_id = models.CharField(max_length=255, blank=True, default="")
     element_name = models.CharField(max_length=255, blank=True, default="")

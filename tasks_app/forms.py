@@ -1,6 +1,6 @@
 """HTML forms built from BPMN form fields (start forms and task forms).
 
-The engine validates submitted data (`engine.forms.form_clean`, via the services),
+The engine validates submitted data (`engine.form_validation.form_clean`, via the services),
 so these forms only render inputs, keep what was typed and carry the service's
 per-field errors. Every field is a plain `CharField`: the values reach the service
 as the strings the browser sent.
@@ -12,7 +12,7 @@ from typing import Any
 
 from django import forms
 
-from engine.forms import NUMBER_TYPES
+from engine.form_validation import NUMBER_TYPES
 
 INTEGRAL_TYPES = {"long", "integer", "int"}
 BOOLEAN_CHOICES = [("true", "Yes"), ("false", "No")]

@@ -5,7 +5,6 @@ Who may do what, from which state, is declared once in `lifecycle.TRANSITIONS`.
 Lock order: the Case row first (engine.services.case_lock), then its HumanTask rows.
 """
 
-from dataclasses import asdict
 from typing import Any
 from uuid import UUID
 
@@ -14,16 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.actions import AuditAction, task_ref_for
-from engine.forms import form_clean
+from engine.form_validation import form_clean_json
+from engine.human_tasks import CaseAdvance, ReadyHumanTask
 from engine.services import case_audit, case_complete_user_task, case_lock
-from engine.spiff import (
-    AdvanceOutcome,
-    FormField,
-    ReadyUserTask,
-    resolve_candidates,
-    resolve_due,
-    resolve_priority,
-)
 
 from . import permissions
 from .errors import AssigneeInvalid, SeparationOfDuties, TaskNotFound
@@ -43,36 +35,30 @@ def _audit(task: HumanTask, actor: Any, action: AuditAction, **payload: Any) -> 
     )
 
 
-def _create_task(case, ready: ReadyUserTask, data: dict) -> HumanTask:
-    meta = ready.meta
-    candidates = resolve_candidates(
-        meta, data=data, initiator=case.started_by.get_username()
-    )
+def _create_task(case, ready: ReadyHumanTask) -> HumanTask:
     users, groups = permissions.principals_for(
         usernames=[
-            *candidates.users,
-            *([candidates.assignee] if candidates.assignee else []),
+            *ready.candidate_users,
+            *([ready.assignee] if ready.assignee else []),
         ],
-        group_names=candidates.groups,
+        group_names=ready.candidate_groups,
     )
-    assignee = next((u for u in users if u.get_username() == candidates.assignee), None)
-    now = timezone.now()
-    priority = resolve_priority(meta.priority, data=data)
+    assignee = next((u for u in users if u.get_username() == ready.assignee), None)
     task = HumanTask.objects.create(
-        due_at=resolve_due(meta.due_date, data=data, now=now),
-        follow_up_at=resolve_due(meta.follow_up_date, data=data, now=now),
-        priority=50 if priority is None else priority,
+        due_at=ready.due_at,
+        follow_up_at=ready.follow_up_at,
+        priority=50 if ready.priority is None else ready.priority,
         case=case,
         spiff_task_id=ready.task_id,
         bpmn_id=ready.bpmn_id,
         name=ready.name,
-        documentation=meta.documentation,
-        lane=ready.lane or "",
-        candidate_groups=list(candidates.groups),
-        candidate_users=list(candidates.users),
+        documentation=ready.documentation,
+        lane=ready.lane,
+        candidate_groups=list(ready.candidate_groups),
+        candidate_users=list(ready.candidate_users),
         assignee=assignee,
-        form=[asdict(f) for f in meta.form],
-        separate_from=list(meta.separate_from),
+        form=ready.form,
+        separate_from=list(ready.separate_from),
     )
     permissions.grant_candidates(task, users=users, groups=groups)
     _audit(
@@ -82,16 +68,16 @@ def _create_task(case, ready: ReadyUserTask, data: dict) -> HumanTask:
         lane=task.lane,
         candidate_groups=task.candidate_groups,
         candidate_users=task.candidate_users,
-        assignee=candidates.assignee or None,
+        assignee=ready.assignee or None,
     )
     return task
 
 
-def inbox_sync_for_case(
-    *, case, outcome: AdvanceOutcome, actor: Any, completed_task_id: str | None = None
-) -> None:
+def inbox_sync_for_case(*, advance: CaseAdvance) -> None:
     """Open inbox tasks for newly READY human tasks and close the ones that left READY."""
-    ready = {t.task_id: t for t in outcome.ready_user_tasks}
+    case, actor = advance.case, advance.actor
+    completed_task_id = advance.completed_task_id
+    ready = dict.fromkeys(advance.ready_task_ids)
     open_tasks = list(
         case.human_tasks.select_for_update().filter(status=HumanTask.Status.OPEN)
     )
@@ -112,8 +98,8 @@ def inbox_sync_for_case(
             task.status, task.completed_at = HumanTask.Status.CANCELLED, now
             task.save(update_fields=["status", "completed_at"])
             _audit(task, None, AuditAction.TASK_CANCELLED)
-    for item in ready.values():
-        _create_task(case, item, outcome.data)
+    for task_id in ready:
+        _create_task(case, advance.ready_task(task_id, now=timezone.now()))
 
 
 def _locked_task(*, user: Any, task_id: UUID | str) -> HumanTask:
@@ -195,13 +181,7 @@ def task_complete(*, user: Any, task_id: UUID | str, data: dict[str, Any]) -> Hu
     task = _locked_task(user=user, task_id=task_id)
     transition_check(user=user, task=task, action=TaskAction.COMPLETE)
     _check_separation(user, task)
-    cleaned = form_clean(
-        [
-            FormField(**{**f, "options": tuple(map(tuple, f["options"]))})
-            for f in task.form
-        ],
-        data,
-    )
+    cleaned = form_clean_json(task.form, data)
     _claim(user, task)
     if task.owner_id is not None and task.owner_id != user.pk:
         return _resolve(user, task, cleaned)

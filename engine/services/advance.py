@@ -23,9 +23,10 @@ from django.utils import timezone
 from audit.actions import AuditAction
 from audit.services import audit_record
 from engine.errors import CaseBusy, CaseNotFound
+from engine.human_tasks import CaseAdvance
 from engine.models import Case, CaseState, Incident, MessageSubscription, ServiceCall
 from engine.signals import case_advanced
-from engine.spiff import AdvanceOutcome
+from engine.spiff import AdvanceOutcome, FailureKind
 
 SERVICE_CALL_TASK = "engine.service_call_run"
 logger = logging.getLogger(__name__)
@@ -94,7 +95,7 @@ def _record_steps(case: Case, outcome: AdvanceOutcome, skip_task: str | None) ->
 def incident_open(
     case: Case,
     *,
-    kind: str,
+    kind: Incident.Kind,
     spiff_task_id: str,
     bpmn_id: str,
     element_name: str,
@@ -129,10 +130,10 @@ def _open_incident(case: Case, outcome: AdvanceOutcome) -> None:
     failure = outcome.failure
     if failure is None:
         return
-    engine_limit = failure.error_type in ("TreeTooDeep", "EngineStepLimit")
+    engine_limit = failure.kind is FailureKind.ENGINE_LIMIT
     incident_open(
         case,
-        kind="engine" if engine_limit else "script",
+        kind=Incident.Kind.ENGINE if engine_limit else Incident.Kind.SCRIPT,
         spiff_task_id=failure.task_id,
         bpmn_id=failure.bpmn_id,
         element_name=failure.name,
@@ -211,13 +212,14 @@ def case_advance(
     just_completed = _save(case, outcome, create=create)
     _subscriptions_sync(case, outcome)
     queued = _queue_service_calls(case, outcome)
-    case_advanced.send(
-        sender=Case,
+    advance = CaseAdvance(
         case=case,
-        outcome=outcome,
         actor=actor,
         completed_task_id=completed_task_id,
+        data=outcome.data,
+        outcome=outcome,
     )
+    case_advanced.send(sender=Case, advance=advance)
     if just_completed:
         case_audit(case, None, AuditAction.CASE_COMPLETED, data=outcome.data)
     if queued:

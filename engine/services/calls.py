@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from audit.actions import AuditAction
-from engine.models import Case, ServiceCall
+from engine.models import Case, Incident, ServiceCall
 from engine.operations import BusinessError, operation_get
 from engine.spec_cache import spec_for
 from engine.spiff import (
@@ -152,7 +152,7 @@ def _service_incident(
 ) -> None:
     incident_open(
         case,
-        kind="service",
+        kind=Incident.Kind.SERVICE,
         spiff_task_id=str(call.spiff_task_id),
         bpmn_id=call.bpmn_id,
         element_name=call.bpmn_id,

@@ -16,7 +16,7 @@ from engine.errors import (
     StartNotAllowed,
     TaskNotReady,
 )
-from engine.forms import form_clean
+from engine.form_validation import form_clean
 from engine.models import Case
 from engine.spec_cache import spec_for
 from engine.spiff import (

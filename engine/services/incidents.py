@@ -96,7 +96,7 @@ def incident_retry(*, user: Any, incident_id: UUID | str) -> Incident:
         incident=str(incident.pk),
         resolution="retry",
     )
-    if incident.kind == "service":
+    if incident.kind == Incident.Kind.SERVICE:
         _retry_service_call(case, incident, user)
         case.save(update_fields=["has_incident"])
     else:

@@ -43,6 +43,8 @@ from .runtime import (
 from .scripting import ScriptError, check_expression, check_script
 from .types import (
     AdvanceOutcome,
+    EngineLimit,
+    FailureKind,
     FormField,
     HumanTaskMeta,
     ParsedProcess,
@@ -66,6 +68,8 @@ __all__ = [
     "workflow_waiting_messages",
     "ADAPTER_VERSION",
     "AdvanceOutcome",
+    "EngineLimit",
+    "FailureKind",
     "BpmnParseError",
     "Candidates",
     "CompiledBundle",

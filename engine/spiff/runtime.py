@@ -24,6 +24,7 @@ from .stepping import EngineLimitExceeded, check_depth, halt, run_engine, too_de
 from .timers import next_due
 from .types import (
     AdvanceOutcome,
+    FailureKind,
     HumanTaskMeta,
     JsonObject,
     PendingServiceCall,
@@ -117,6 +118,11 @@ def _failure(exc: Exception, task: Any = None) -> TaskFailure:
         name=(spec.bpmn_name or spec.bpmn_id or "") if spec is not None else "",
         error_type=getattr(exc, "error_type", "") or type(exc).__name__,
         message=_message(exc),
+        kind=(
+            FailureKind.ENGINE_LIMIT
+            if isinstance(exc, EngineLimitExceeded)
+            else FailureKind.SCRIPT
+        ),
     )
 
 

@@ -23,6 +23,7 @@ import SpiffWorkflow.util.task as _core_task_util
 from SpiffWorkflow.util.task import TaskState
 
 from .prune import prune_workflow, tree_depth
+from .types import EngineLimit
 
 ITERATOR_MAX_DEPTH = 10**9
 MAX_TREE_DEPTH = int(os.environ.get("ENGINE_MAX_TREE_DEPTH", "400"))
@@ -51,14 +52,14 @@ raise_iterator_depth()
 class EngineLimitExceeded(Exception):  # noqa: N818
     """The engine was stopped by one of Laneway's bounds (error_type names which)."""
 
-    def __init__(self, error_type: str, message: str) -> None:
+    def __init__(self, error_type: EngineLimit, message: str) -> None:
         super().__init__(message)
-        self.error_type = error_type
+        self.error_type = str(error_type)
 
 
 def too_deep(depth: int) -> EngineLimitExceeded:
     return EngineLimitExceeded(
-        "TreeTooDeep",
+        EngineLimit.TREE_TOO_DEEP,
         f"The case's task tree is {depth} levels deep (limit {MAX_TREE_DEPTH}); "
         "the engine stopped instead of risking a wrong completion.",
     )
@@ -88,7 +89,7 @@ def run_engine(
         count += 1
         if count > MAX_TASKS_PER_ADVANCE:
             raise EngineLimitExceeded(
-                "EngineStepLimit",
+                EngineLimit.STEP_LIMIT,
                 f"More than {MAX_TASKS_PER_ADVANCE} tasks ran in one step: a loop "
                 "without a person in it? The engine stopped.",
             )
