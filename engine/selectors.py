@@ -200,3 +200,37 @@ def case_element_states(*, case: Case) -> dict[str, list[str]]:
         if element:
             completed[element] = None
     return {"completed": list(completed), "active": active, "failed": failed}
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    """One audit event of a case, named by its BPMN element."""
+
+    at: datetime
+    actor: str
+    action: str
+    element: str
+    details: dict[str, Any]  # the payload without the task and element names
+
+
+_NAMING_KEYS = ("task", "name", "element")
+
+
+def case_timeline(*, case: Case) -> list[TimelineEntry]:
+    """Return the case's audit events in chain order, each named by its element."""
+    names = dict(spec_for(case.version).meta.element_names)
+    entries = []
+    for event in audit_list_for_case(case_id=case.pk):
+        bpmn_id = event.payload.get("element") or task_ref_element(event.task_ref)
+        entries.append(
+            TimelineEntry(
+                at=event.at,
+                actor=event.actor_repr or "system",
+                action=event.action,
+                element=event.payload.get("name") or names.get(bpmn_id) or bpmn_id,
+                details={
+                    k: v for k, v in event.payload.items() if k not in _NAMING_KEYS
+                },
+            )
+        )
+    return entries
