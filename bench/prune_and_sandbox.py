@@ -33,7 +33,7 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
 from engine.spiff import (  # noqa: E402
-    compile_bundle,
+    processes_compile,
     workflow_complete_user_task,
     workflow_start,  # noqa: E402
 )
@@ -52,7 +52,7 @@ def _median_ms(samples: list[float]) -> float:
 
 # -- 1a. Laneway adapter --------------------------------------------------------
 def laneway_rows(checkpoints: list[int]) -> list[tuple[int, int, float]]:
-    process = compile_bundle(PURCHASE.read_bytes())[0]
+    process = processes_compile(PURCHASE.read_bytes())[0]
     outcome = workflow_start(process, data={"amount": 900.0, "justification": "x"})
     state_text = json.dumps(outcome.state)
     rows = []

@@ -28,7 +28,9 @@ class CaseNotRunning(EngineError):
     code = "case_not_running"
 
 
-class TaskNotReady(EngineError):
+class TaskNoLongerOpen(EngineError):
+    """The human task the command names is no longer waiting for a person."""
+
     code = "task_not_open"
 
 

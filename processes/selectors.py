@@ -75,18 +75,6 @@ def version_list_current() -> QuerySet[ProcessVersion]:
     )
 
 
-def version_get_by_id(*, version_id: int) -> ProcessVersion:
-    """Return a version by primary key.
-
-    Raises:
-        VersionNotFound.
-    """
-    try:
-        return ProcessVersion.objects.select_related("definition").get(pk=version_id)
-    except ProcessVersion.DoesNotExist:
-        raise VersionNotFound(f"No process version {version_id}.") from None
-
-
 def version_latest_deployed(*, key: str) -> ProcessVersion | None:
     """Return the latest deployed version of the definition `key`, or None."""
     return (

@@ -257,7 +257,3 @@ def task_delegate(*, user: Any, task_id: UUID | str, delegate: str) -> HumanTask
     _audit(task, user, AuditAction.TASK_DELEGATED, delegate=delegate)
     return task
 
-
-def user_by_name(username: str) -> Any:
-    """Return the active user with this username (for management commands)."""
-    return get_user_model().objects.get(username=username, is_active=True)

@@ -11,7 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import TemplateView
 
-from engine.errors import CaseBusy, CaseNotRunning, FormInvalid, TaskNotReady
+from engine.errors import CaseBusy, CaseNotRunning, FormInvalid, TaskNoLongerOpen
 
 from . import selectors, services
 from .display import data_rows
@@ -87,7 +87,12 @@ class TaskDetailView(LoginRequiredMixin, View):
         except FormInvalid as exc:
             form.show_errors(exc.details.get("fields", {}))
             return self._render(request, task, form, status=400)
-        except (TaskAlreadyClaimed, TaskNotOpen, TaskNotReady, CaseNotRunning) as exc:
+        except (
+            TaskAlreadyClaimed,
+            TaskNotOpen,
+            TaskNoLongerOpen,
+            CaseNotRunning,
+        ) as exc:
             messages.error(request, exc.message)
             return redirect("inbox")
         except (SeparationOfDuties, CaseBusy) as exc:

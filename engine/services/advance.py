@@ -249,8 +249,6 @@ def service_calls_enqueue(
             )
 
 
-
-
 def _subscriptions_sync(case: Case, outcome: AdvanceOutcome) -> None:
     """Replace the case's message subscriptions with the messages it waits for."""
     wanted = (

@@ -21,10 +21,10 @@ from engine.operations import BusinessError, operation_get
 from engine.spec_cache import spec_for
 from engine.spiff import (
     ServiceErrorNotCaught,
+    TaskNotReady,
     workflow_apply_service_result,
     workflow_throw_service_error,
 )
-from engine.spiff import TaskNotReady as SpiffTaskNotReady
 
 from .advance import (
     case_advance,
@@ -229,7 +229,7 @@ def _business_error(case: Case, call: ServiceCall, error: BusinessError) -> None
             message=error.message,
             data=error.data,
         )
-    except SpiffTaskNotReady:
+    except TaskNotReady:
         _discard(case, call, "the service task is no longer waiting for a result")
         return
     except ServiceErrorNotCaught:
@@ -285,7 +285,7 @@ def service_call_apply(*, call_id: int, ok: bool, value: Any) -> None:
             task_id=str(call.spiff_task_id),
             result=value,
         )
-    except SpiffTaskNotReady:
+    except TaskNotReady:
         _discard(case, call, "the service task is no longer waiting for a result")
         return
     call.status, call.result = ServiceCall.Status.SUCCEEDED, value

@@ -14,18 +14,18 @@ from engine.errors import (
     CaseNotFound,
     CaseNotRunning,
     StartNotAllowed,
-    TaskNotReady,
+    TaskNoLongerOpen,
 )
 from engine.form_validation import form_clean
 from engine.models import Case
 from engine.spec_cache import spec_for
 from engine.spiff import (
     AdvanceOutcome,
+    TaskNotReady,
     workflow_cancel,
     workflow_complete_user_task,
     workflow_start,
 )
-from engine.spiff import TaskNotReady as SpiffTaskNotReady
 from processes.selectors import version_get
 
 from .advance import case_advance, case_audit, case_lock
@@ -102,7 +102,7 @@ def case_complete_user_task(
 
     Raises:
         CaseNotRunning: the case has ended.
-        TaskNotReady: the task is no longer READY.
+        TaskNoLongerOpen: the task is no longer READY.
     """
     assert connection.in_atomic_block
     if not case.is_running:
@@ -112,8 +112,8 @@ def case_complete_user_task(
         outcome = workflow_complete_user_task(
             process, case.state.state, task_id=spiff_task_id, data=data
         )
-    except SpiffTaskNotReady as exc:
-        raise TaskNotReady(
+    except TaskNotReady as exc:
+        raise TaskNoLongerOpen(
             "This task is no longer open.", details={"reason": str(exc)}
         ) from None
     case_audit(

@@ -16,8 +16,7 @@ from engine.errors import (
 )
 from engine.models import Case, Incident, ServiceCall
 from engine.spec_cache import spec_for
-from engine.spiff import TaskNotReady as SpiffTaskNotReady
-from engine.spiff import workflow_retry
+from engine.spiff import TaskNotReady, workflow_retry
 
 from .advance import case_advance, case_audit, case_lock, service_calls_enqueue
 
@@ -56,7 +55,7 @@ def _retry_engine_step(case: Case, incident: Incident, user: Any) -> None:
         outcome = workflow_retry(
             spec_for(case.version), case.state.state, task_id=incident.spiff_task_id
         )
-    except SpiffTaskNotReady as exc:
+    except TaskNotReady as exc:
         raise IncidentNotOpen(
             "The failed step is no longer waiting for a retry.",
             details={"reason": str(exc)},

@@ -6,6 +6,7 @@ It takes BPMN bytes and state dicts in and returns frozen dataclasses out.
 from SpiffWorkflow import version as _spiff_version
 
 from .candidates import Candidates, has_candidates, resolve_candidates
+from .compiled import CompiledBundle, CompiledProcess
 from .dates import resolve_due, resolve_priority
 from .errors import (
     BpmnParseError,
@@ -23,12 +24,10 @@ from .messages import (
     workflow_waiting_messages,
 )
 from .parsing import (
-    CompiledBundle,
-    CompiledProcess,
     bundle_compile,
     called_elements,
-    compile_bundle,
     compile_process,
+    processes_compile,
     service_operations,
 )
 from .runtime import (
@@ -94,8 +93,8 @@ __all__ = [
     "called_elements",
     "check_expression",
     "check_script",
-    "compile_bundle",
     "compile_process",
+    "processes_compile",
     "has_candidates",
     "juel_to_python",
     "resolve_candidates",

@@ -15,8 +15,8 @@ from uuid import UUID
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 
+from .compiled import CompiledProcess
 from .errors import ServiceErrorNotCaught, TaskNotReady
-from .parsing import CompiledProcess
 from .prune import prune_workflow
 from .serialization import new_workflow, state_dump, state_load
 from .service_tasks import CALL_KEY, error_catcher, service_error_event

@@ -16,8 +16,9 @@ import engine.tasks  # noqa: F401  (registers engine.service_call_run)
 from audit.models import AuditEvent
 from config.celery import app
 from engine.models import Case, Incident, ServiceCall
-from engine.services import case_start, incident_retry
 from engine.services import (
+    case_start,
+    incident_retry,
     service_call_apply,
     service_call_backoff,
     service_call_begin,

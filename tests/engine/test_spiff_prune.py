@@ -13,7 +13,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.spiff import (
     TaskNotReady,
-    compile_bundle,
+    processes_compile,
     runtime,
     stepping,
     workflow_complete_user_task,
@@ -30,7 +30,7 @@ LOOPS = 1000
 
 
 def _process(path, key=None):
-    processes = compile_bundle(path.read_bytes(), filename=path.name)
+    processes = processes_compile(path.read_bytes(), filename=path.name)
     return next(p for p in processes if key in (None, p.key))
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from engine.spiff import BpmnParseError, compile_bundle, workflow_start
+from engine.spiff import BpmnParseError, processes_compile, workflow_start
 from engine.spiff.limits import TimerOutOfBounds, check_timer_value
 from engine.spiff.sandbox import SandboxViolation, evaluate, execute
 from engine.spiff.sandbox.pool import PoolSettings, SandboxTimeout, ScriptPool
@@ -115,7 +115,7 @@ def _xml_text(text):
 
 
 def _run_case(script="x = 1", condition="amount > 1000", data=None):
-    process = compile_bundle(_diagram(script, condition), validate=False)[0]
+    process = processes_compile(_diagram(script, condition), validate=False)[0]
     return workflow_start(process, data=data or {"amount": 5000})
 
 
@@ -282,14 +282,14 @@ def test_pool_is_rebuilt_in_a_forked_child():
 
 def test_hostile_expression_is_rejected_at_upload_with_its_location():
     with pytest.raises(BpmnParseError) as exc:
-        compile_bundle(_diagram(condition="__import__('os').system('id') == 0"))
+        processes_compile(_diagram(condition="__import__('os').system('id') == 0"))
     problem = exc.value.problems[0]
     assert problem.element_id == "f_big" and problem.line
 
 
 def test_hostile_script_is_rejected_at_upload_with_its_location():
     with pytest.raises(BpmnParseError) as exc:
-        compile_bundle(_diagram(script="import os\nos.system('id')"))
+        processes_compile(_diagram(script="import os\nos.system('id')"))
     problem = exc.value.problems[0]
     assert problem.element_id == "prepare" and "Import" in problem.message
 
@@ -300,19 +300,19 @@ def test_hostile_script_is_rejected_at_upload_with_its_location():
 def test_timer_beyond_the_bounds_is_rejected_at_upload(duration):
     xml = (BPMN / "timer_limits.bpmn").read_text().replace("DURATION", duration)
     with pytest.raises(BpmnParseError) as exc:
-        compile_bundle(xml.encode())
+        processes_compile(xml.encode())
     assert exc.value.problems[0].element_id == "too_late"
     assert exc.value.problems[0].line
 
 
 def test_sane_timer_deploys_and_computed_huge_durations_are_refused_at_run_time():
     xml = (BPMN / "timer_limits.bpmn").read_text()
-    assert compile_bundle(xml.replace("DURATION", '"PT72H"').encode())
+    assert processes_compile(xml.replace("DURATION", '"PT72H"').encode())
     check_timer_value("P9Y11M")
     for value in ("P1000000Y", "P121M", "R1000000/PT1H", "R/PT5S"):
         with pytest.raises(TimerOutOfBounds):
             check_timer_value(value)
-    process = compile_bundle(xml.replace("DURATION", "f'P{years}Y'").encode())[0]
+    process = processes_compile(xml.replace("DURATION", "f'P{years}Y'").encode())[0]
     started = time.monotonic()
     outcome = workflow_start(process, data={"years": 1000000})
     assert time.monotonic() - started < 1
@@ -329,9 +329,9 @@ def test_oversized_dmn_cell_is_rejected_at_upload():
     cell.text = "?" * 40
     bpmn = (ROOT / "examples" / "purchase_request.bpmn").read_bytes()
     with pytest.raises(BpmnParseError) as exc:
-        compile_bundle(bpmn, dmn_files=[("check.dmn", etree.tostring(dmn))])
+        processes_compile(bpmn, dmn_files=[("check.dmn", etree.tostring(dmn))])
     assert cell.getparent().get("id") in {p.element_id for p in exc.value.problems}
-    assert compile_bundle(
+    assert processes_compile(
         bpmn, dmn_files=[("check.dmn", (BPMN / "check_amounts.dmn").read_bytes())]
     )
 
@@ -339,9 +339,9 @@ def test_oversized_dmn_cell_is_rejected_at_upload():
 def test_multi_instance_cardinality_is_capped_at_upload_and_at_run_time():
     xml = (BPMN / "mi_cardinality.bpmn").read_text()
     with pytest.raises(BpmnParseError) as exc:
-        compile_bundle(xml.replace("CARDINALITY", "1000000000").encode())
+        processes_compile(xml.replace("CARDINALITY", "1000000000").encode())
     assert exc.value.problems[0].element_id == "vote"
-    process = compile_bundle(xml.replace("CARDINALITY", "voters").encode())[0]
+    process = processes_compile(xml.replace("CARDINALITY", "voters").encode())[0]
     assert len(workflow_start(process, data={"voters": 3}).ready_user_tasks) == 3
     started = time.monotonic()
     outcome = workflow_start(process, data={"voters": 10**9})
