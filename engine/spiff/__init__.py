@@ -15,6 +15,7 @@ from .errors import (
     TaskNotReady,
 )
 from .juel import TRANSLATOR_VERSION, JuelError, juel_to_python
+from .limits import EngineLimits, limits_configure
 from .messages import (
     MessageNotCaught,
     message_start_names,
@@ -70,6 +71,7 @@ __all__ = [
     "Candidates",
     "CompiledBundle",
     "CompiledProcess",
+    "EngineLimits",
     "JuelError",
     "TRANSLATOR_VERSION",
     "FormField",
@@ -94,6 +96,7 @@ __all__ = [
     "compile_process",
     "has_candidates",
     "juel_to_python",
+    "limits_configure",
     "resolve_candidates",
     "resolve_due",
     "resolve_priority",
