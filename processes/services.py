@@ -298,3 +298,26 @@ def version_upload(
             )
             for p in upload.bundle.processes
         ]
+
+
+def version_upload_files(
+    *, user: Any, upload: Any, dmn_uploads: Sequence[Any] = ()
+) -> list[DeployedVersion]:
+    """Read uploaded files and deploy them as `version_upload` does.
+
+    `upload` and `dmn_uploads` are Django `File`s (an upload on the page or the
+    API, a file opened by `deploy_process`); each is size-checked before it is
+    read, so the page, the API and the command refuse the same files alike.
+
+    Raises:
+        DeployNotAllowed: when the user may not deploy (checked before reading).
+        BpmnInvalid: when a file is too large or anything in the diagram is wrong.
+    """
+    bpmn = upload_read(user=user, upload=upload, bpmn_name=upload.name)
+    dmn_files = [
+        (f.name, upload_read(user=user, upload=f, bpmn_name=upload.name))
+        for f in dmn_uploads
+    ]
+    return version_upload(
+        user=user, bpmn=bpmn, filename=upload.name, dmn_files=dmn_files
+    )

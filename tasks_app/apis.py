@@ -1,9 +1,9 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.pagination import paginated_response
 from engine import selectors as case_selectors
 from engine import services as case_services
 from engine.apis import CaseOutput, IncidentOutput
@@ -74,9 +74,9 @@ class CaseListStartApi(APIView):
             status=request.query_params.get("status"),
             key=request.query_params.get("process"),
         )
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(CaseOutput(page, many=True).data)
+        return paginated_response(
+            request=request, view=self, items=qs, serializer=CaseOutput
+        )
 
     @extend_schema(request=StartInput, responses={201: CaseOutput})
     def post(self, request):
@@ -133,9 +133,9 @@ class TaskListApi(APIView):
             group=params.get("group") or None,
             overdue=params.get("overdue", "").lower() in ("true", "1", "yes"),
         )
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(TaskOutput(page, many=True).data)
+        return paginated_response(
+            request=request, view=self, items=qs, serializer=TaskOutput
+        )
 
 
 class TaskDetailApi(APIView):
