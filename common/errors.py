@@ -2,7 +2,7 @@
 
 from collections.abc import Mapping
 from http import HTTPStatus
-from typing import ClassVar
+from typing import Any, ClassVar
 
 
 class DomainError(Exception):
@@ -15,4 +15,5 @@ class DomainError(Exception):
         self, message: str, *, details: Mapping[str, object] | None = None
     ) -> None:
         super().__init__(message)
-        self.message, self.details = message, dict(details or {})
+        self.message = message
+        self.details: dict[str, Any] = dict(details or {})

@@ -1,8 +1,8 @@
 """One way the JSON API pages a list (DRF's page-number pagination, PAGE_SIZE)."""
 
-from collections.abc import Iterable
 from typing import Any
 
+from django.db.models import QuerySet
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,10 +14,10 @@ def paginated_response(
     *,
     request: Request,
     view: APIView,
-    items: Iterable[Any],
+    items: QuerySet[Any],
     serializer: type[BaseSerializer],
 ) -> Response:
     """Return one page of `items`, serialized, with DRF's count/next/previous."""
     paginator = PageNumberPagination()
-    page = paginator.paginate_queryset(items, request, view=view)
+    page: list[Any] | None = paginator.paginate_queryset(items, request, view=view)
     return paginator.get_paginated_response(serializer(page, many=True).data)

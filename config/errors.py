@@ -73,7 +73,7 @@ def error_response(request: HttpRequest, status: int, body: dict) -> HttpRespons
 
 
 class DomainErrorMiddleware:
-    """Render domain errors raised by HTML views as error pages (JSON for API clients)."""
+    """Render domain errors raised by views as error pages (JSON for API clients)."""
 
     def __init__(self, get_response: Any) -> None:
         self.get_response = get_response

@@ -23,7 +23,7 @@ def env_bool(name: str, default: bool) -> bool:
 
 def env_int(name: str, default: int) -> int:
     value = os.environ.get(name)
-    return default if value in (None, "") else int(value)
+    return int(value) if value else default
 
 
 DEBUG = env_bool("DEBUG", False)
@@ -185,7 +185,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # Service-task operations: {name used in diagrams: dotted path of the callable}.
-# ENGINE_SERVICE_OPERATIONS='{"erp.create_po": "myapp.ops.create_po"}' (JSON) adds to the built-ins.
+# ENGINE_SERVICE_OPERATIONS='{"erp.create_po": "myapp.ops.create_po"}' (JSON) adds to
+# the built-ins.
 ENGINE_SERVICE_OPERATIONS = {
     "laneway.echo": "engine.operations.echo",
     **json.loads(env("ENGINE_SERVICE_OPERATIONS") or "{}"),

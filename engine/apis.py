@@ -1,4 +1,7 @@
-"""Serializers of engine objects (the case API views live in tasks_app, which shows tasks too)."""
+"""Serializers and incident APIs of the engine.
+
+The case API views live in tasks_app, which shows tasks too.
+"""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers

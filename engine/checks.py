@@ -15,7 +15,8 @@ def check_service_operations(app_configs, **kwargs):
         except ImportError as exc:
             errors.append(
                 checks.Error(
-                    f"ENGINE_SERVICE_OPERATIONS['{name}'] = '{path}' cannot be imported: {exc}",
+                    f"ENGINE_SERVICE_OPERATIONS['{name}'] = '{path}' cannot be "
+                    f"imported: {exc}",
                     hint="Fix the dotted path or remove the operation.",
                     id="engine.E001",
                 )

@@ -7,7 +7,7 @@ whenever one of them changes (`override_settings` in tests). The system check
 until they are fixed, such a value leaves its limit at the default.
 """
 
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.conf import settings
 
@@ -24,7 +24,7 @@ LIMIT_SETTINGS = {
 }
 
 
-def _valid(value: object) -> bool:
+def _valid(value: object) -> TypeGuard[int]:
     return type(value) is int and value >= 1
 
 
@@ -37,7 +37,8 @@ def limits_invalid() -> dict[str, object]:
 def limits_from_settings() -> EngineLimits:
     """Return the EngineLimits the settings ask for (defaults if unset or invalid)."""
     values = {f: getattr(settings, n, None) for n, f in LIMIT_SETTINGS.items()}
-    return EngineLimits(**{f: v for f, v in values.items() if _valid(v)})
+    valid: dict[str, int] = {f: v for f, v in values.items() if _valid(v)}
+    return EngineLimits(**valid)
 
 
 def limits_apply() -> None:

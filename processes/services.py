@@ -116,7 +116,8 @@ def _called_versions(bpmn: bytes) -> tuple[list[ProcessVersion], list[Problem]]:
 def _invalid(problems: Sequence[Problem], filename: str) -> BpmnInvalid:
     count = len(problems)
     return BpmnInvalid(
-        f"{filename} cannot be deployed: {count} problem{'s' if count != 1 else ''} found.",
+        f"{filename} cannot be deployed: "
+        f"{count} problem{'s' if count != 1 else ''} found.",
         details={"file": filename, "errors": [p.as_dict() for p in problems]},
     )
 
@@ -196,7 +197,7 @@ def bundle_validate(
     return list(upload.bundle.processes)
 
 
-def _ensure_lane_groups(process: CompiledProcess, *, user) -> None:
+def _ensure_lane_groups(process: CompiledProcess, *, user: Any) -> None:
     names = set(process.meta.lanes)
     for task in process.task_meta.values():
         names.update(task.candidate_groups)
@@ -217,7 +218,7 @@ def _ensure_lane_groups(process: CompiledProcess, *, user) -> None:
 def _deploy_one(
     process: CompiledProcess,
     *,
-    user,
+    user: Any,
     bpmn: bytes,
     normalized: bytes,
     filename: str,
@@ -267,7 +268,11 @@ def _deploy_one(
 
 
 def version_upload(
-    *, user, bpmn: bytes, filename: str, dmn_files: Sequence[tuple[str, bytes]] = ()
+    *,
+    user: Any,
+    bpmn: bytes,
+    filename: str,
+    dmn_files: Sequence[tuple[str, bytes]] = (),
 ) -> list[DeployedVersion]:
     """Validate and deploy every executable process in a diagram.
 

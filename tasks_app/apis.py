@@ -40,7 +40,7 @@ class TaskDetailOutput(TaskOutput):
 
 def visible_open_tasks(case, user) -> list[dict]:
     tasks = [t for t in selectors.task_list_for_case(case=case, user=user) if t.is_open]
-    return TaskOutput(tasks, many=True).data
+    return list(TaskOutput(tasks, many=True).data)
 
 
 def case_detail(case, user) -> dict:
@@ -62,7 +62,8 @@ class CaseListStartApi(APIView):
 
     class StartInput(serializers.Serializer):
         process = serializers.CharField()
-        data = serializers.JSONField(required=False, default=dict)
+        # A field named "data" shadows Serializer.data in the stubs only.
+        data = serializers.JSONField(required=False, default=dict)  # type: ignore[assignment]
         business_key = serializers.CharField(
             required=False, allow_blank=True, default=""
         )
@@ -163,7 +164,8 @@ class TaskUnclaimApi(APIView):
 
 class TaskCompleteApi(APIView):
     class Input(serializers.Serializer):
-        data = serializers.JSONField(required=False, default=dict)
+        # A field named "data" shadows Serializer.data in the stubs only.
+        data = serializers.JSONField(required=False, default=dict)  # type: ignore[assignment]
 
     @extend_schema(request=Input, responses={200: TaskDetailOutput})
     def post(self, request, task_id):

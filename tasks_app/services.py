@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from audit.services import audit_record
 from engine.forms import form_clean
+from engine.models import Case
 from engine.services import case_complete_user_task, case_lock
 from engine.spiff import (
     AdvanceOutcome,
@@ -48,7 +49,7 @@ def _audit(task: HumanTask, actor: Any, action: str, **payload: Any) -> None:
     )
 
 
-def _create_task(case, ready: ReadyUserTask, data: dict) -> HumanTask:
+def _create_task(case: Case, ready: ReadyUserTask, data: dict) -> HumanTask:
     meta = ready.meta
     candidates = resolve_candidates(
         meta, data=data, initiator=case.started_by.get_username()
@@ -93,9 +94,13 @@ def _create_task(case, ready: ReadyUserTask, data: dict) -> HumanTask:
 
 
 def inbox_sync_for_case(
-    *, case, outcome: AdvanceOutcome, actor: Any, completed_task_id: str | None = None
+    *,
+    case: Case,
+    outcome: AdvanceOutcome,
+    actor: Any,
+    completed_task_id: str | None = None,
 ) -> None:
-    """Open inbox tasks for newly READY human tasks and close the ones that left READY."""
+    """Open inbox tasks for newly READY human tasks; close those that left READY."""
     ready = {t.task_id: t for t in outcome.ready_user_tasks}
     open_tasks = list(
         case.human_tasks.select_for_update().filter(status=HumanTask.Status.OPEN)
@@ -139,10 +144,11 @@ def _check_can_act(user: Any, task: HumanTask) -> None:
         raise NotTaskCandidate("You are not a candidate for this task.")
     if not task.is_open:
         raise TaskNotOpen(f"This task is already {task.get_status_display().lower()}.")
-    if task.assignee_id is not None and task.assignee_id != user.pk:
+    assignee = task.assignee if task.assignee_id not in (None, user.pk) else None
+    if assignee is not None:
         raise TaskAlreadyClaimed(
-            f"This task is already claimed by {task.assignee.get_username()}.",
-            details={"assignee": task.assignee.get_username()},
+            f"This task is already claimed by {assignee.get_username()}.",
+            details={"assignee": assignee.get_username()},
         )
 
 
@@ -207,11 +213,11 @@ def _check_separation(user: Any, task: HumanTask) -> None:
 
 @transaction.atomic
 def task_complete(*, user: Any, task_id: UUID | str, data: dict[str, Any]) -> HumanTask:
-    """Complete a task with form data (claiming it first if unclaimed) and advance the case.
+    """Complete a task with form data (claiming it if unclaimed); advance the case.
 
     Raises:
-        TaskNotFound, NotTaskCandidate, TaskNotOpen, TaskAlreadyClaimed, SeparationOfDuties,
-        FormInvalid, CaseBusy, CaseNotRunning.
+        TaskNotFound, NotTaskCandidate, TaskNotOpen, TaskAlreadyClaimed,
+        SeparationOfDuties, FormInvalid, CaseBusy, CaseNotRunning.
     """
     task = _locked_task(user=user, task_id=task_id)
     _check_can_act(user, task)
@@ -239,9 +245,11 @@ def task_complete(*, user: Any, task_id: UUID | str, data: dict[str, Any]) -> Hu
 
 def _resolve(user: Any, task: HumanTask, data: dict[str, Any]) -> HumanTask:
     """A delegate's answer goes back to the owner, who completes the task."""
-    task.draft, task.assignee, task.owner = data, task.owner, None
+    owner = task.owner
+    assert owner is not None  # only a delegated task (owner set) is resolved
+    task.draft, task.assignee, task.owner = data, owner, None
     task.save(update_fields=["draft", "assignee", "owner"])
-    _audit(task, user, "task.resolved", data=data, owner=task.assignee.get_username())
+    _audit(task, user, "task.resolved", data=data, owner=owner.get_username())
     return task
 
 
@@ -287,7 +295,8 @@ def task_delegate(*, user: Any, task_id: UUID | str, delegate: str) -> HumanTask
     """Hand a task to someone else for an answer; it comes back to the user to complete.
 
     Raises:
-        TaskNotFound, NotTaskCandidate, TaskNotOpen, TaskAlreadyClaimed, AssigneeInvalid.
+        TaskNotFound, NotTaskCandidate, TaskNotOpen, TaskAlreadyClaimed,
+        AssigneeInvalid.
     """
     task = _locked_task(user=user, task_id=task_id)
     _check_can_act(user, task)

@@ -203,7 +203,9 @@ class CaseStartView(LoginRequiredMixin, View):
         return redirect("case-detail", case_id=case.pk)
 
     def _start_event(self, key: str):
-        return case_selectors.process_start_form_for_user(user=self.request.user, key=key)
+        return case_selectors.process_start_form_for_user(
+            user=self.request.user, key=key
+        )
 
     def _render(
         self, request, version, start, form, extra, status: int = 200

@@ -29,7 +29,7 @@ class Elapsed:
     cpu: float = 0.0
 
     def assert_within(self, seconds: float) -> None:
-        """Assert the block used under `seconds` of CPU, and of wall clock plus slack."""
+        """Assert the block took under `seconds` of CPU, and of wall clock + slack."""
         assert self.cpu < seconds, f"{self.cpu:.3f} s CPU, limit {seconds} s"
         assert self.wall < seconds + LOAD_SLACK_S, (
             f"{self.wall:.3f} s wall clock, limit {seconds} s + {LOAD_SLACK_S} s slack"

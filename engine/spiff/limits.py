@@ -207,8 +207,9 @@ def _dmn_problems(name: str, root: etree._Element) -> Iterable[Problem]:
             owner = text.getparent()
             element_id = owner.get("id") if owner is not None else None
             yield Problem(
-                f"{name}: DMN cell is too long or complex (at most {MAX_DMN_CELL_CHARS} "
-                f"characters and {MAX_DMN_CELL_PLACEHOLDERS} '?').",
+                f"{name}: DMN cell is too long or complex "
+                f"(at most {MAX_DMN_CELL_CHARS} characters and "
+                f"{MAX_DMN_CELL_PLACEHOLDERS} '?').",
                 text.sourceline, element_id,
             )  # fmt: skip
 

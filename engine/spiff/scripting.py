@@ -146,7 +146,7 @@ def _instance_counters(task: Any, expression: str) -> dict[str, int]:
     SpiffWorkflow evaluates a completion condition against the last finished
     instance; Camunda diagrams write it as `nrOfCompletedInstances == nrOfInstances`.
     """
-    parent = getattr(task, "parent", None)
+    parent: Any = getattr(task, "parent", None)
     spec = getattr(parent, "task_spec", None)
     if spec is None or getattr(spec, "condition", None) != expression:
         return {}

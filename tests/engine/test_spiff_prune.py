@@ -43,7 +43,7 @@ def _size(outcome):
 
 
 class Driver:
-    """Complete READY tasks by bpmn id, persisting the state as JSON after every step."""
+    """Complete READY tasks by bpmn id, persisting the state as JSON after each step."""
 
     def __init__(self, process, data):
         self.process = process

@@ -24,7 +24,8 @@ BPMN = ROOT / "tests" / "bpmn"
 MARKER = Path("/tmp") / f"laneway-pwned-{os.getpid()}"
 
 SUBCLASS_ESCAPE = (
-    "[c for c in ().__class__.__base__.__subclasses__() if c.__name__ == 'catch_warnings']"
+    "[c for c in ().__class__.__base__.__subclasses__() "
+    "if c.__name__ == 'catch_warnings']"
     f"[0]()._module.__builtins__['__import__']('os').system('touch {MARKER}') == 0"
 )
 ESCAPES = [
@@ -34,21 +35,24 @@ ESCAPES = [
     ("exec", f"w = {SUBCLASS_ESCAPE}"),
     (
         "eval",
-        "[*(g := (g.gi_frame.f_back.f_back.f_globals for _ in [0]))][0]['__builtins__']",
+        "[*(g := (g.gi_frame.f_back.f_back.f_globals for _ in [0]))][0]"
+        "['__builtins__']",
     ),
     ("eval", "open('/etc/passwd').read()"),
     ("exec", f"open('{MARKER}', 'w').write('hi')"),
     ("eval", "'{0.__class__.__base__.__subclasses__}'.format(0)"),
     (
         "exec",
-        "class X:\n    def __del__(self):\n        while True:\n            pass\nx = X()",
+        "class X:\n    def __del__(self):\n        while True:\n"
+        "            pass\nx = X()",
     ),
 ]
 DENIAL = [  # (mode, source): every one must stop quickly with an error
     ("exec", "while True:\n    pass"),
     (
         "exec",
-        "while True:\n    try:\n        while True:\n            pass\n    except:\n        pass",
+        "while True:\n    try:\n        while True:\n            pass\n"
+        "    except:\n        pass",
     ),
     ("eval", "any(i < 0 for i in range(10**12))"),
     ("eval", "(lambda f: f(f))(lambda f: f(f))"),
@@ -63,7 +67,8 @@ DENIAL = [  # (mode, source): every one must stop quickly with an error
     ("eval", "'a'.ljust(10**10)"),
     (
         "eval",
-        "('a'*1000).replace('a', 'a'*1000).replace('a', 'a'*1000).replace('a', 'a'*1000)",
+        "('a'*1000).replace('a', 'a'*1000).replace('a', 'a'*1000)"
+        ".replace('a', 'a'*1000)",
     ),
     ("eval", "f'{1:>{10**10}}'"),
     ("eval", "'%*d' % (10**10, 1)"),
@@ -84,7 +89,10 @@ DENIAL = [  # (mode, source): every one must stop quickly with an error
 BENIGN_CONTEXT = {
     "approved": True, "amount": 250, "requester": "alice",
     "votes": [{"by": "ann", "ok": True}, {"by": "bob", "ok": False}],
-    "items": [{"sku": "A1", "qty": 2, "price": 9.5}, {"sku": "B2", "qty": 1, "price": 120.0}],
+    "items": [
+        {"sku": "A1", "qty": 2, "price": 9.5},
+        {"sku": "B2", "qty": 1, "price": 120.0},
+    ],
 }  # fmt: skip
 BENIGN_SCRIPT = """\
 total = 0

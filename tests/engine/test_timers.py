@@ -1,4 +1,7 @@
-"""Timers: the due moment is stored on the case and the sweep fires it (deadline escalation)."""
+"""Timers: the due moment is stored on the case and the sweep fires it.
+
+The diagrams are deadline escalations.
+"""
 
 import time
 from datetime import timedelta

@@ -77,7 +77,8 @@ class _Worker:
             str(settings.cpu_s),
         ]  # fmt: skip
         self.proc = subprocess.Popen(  # noqa: S603 - fixed command, no shell
-            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
             env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, close_fds=True,
             start_new_session=True,
         )  # fmt: skip

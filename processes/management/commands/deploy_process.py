@@ -19,7 +19,10 @@ def _deploy(user: Any, path: Path, dmn: list[Path]) -> list[DeployedVersion]:
 
 
 class Command(BaseCommand):
-    help = "Validate and deploy BPMN files as a named user (DMN files ride along with --dmn)."
+    help = (
+        "Validate and deploy BPMN files as a named user "
+        "(DMN files ride along with --dmn)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("files", nargs="+", help="BPMN files to deploy")
