@@ -23,7 +23,7 @@ def env_bool(name: str, default: bool) -> bool:
 
 def env_int(name: str, default: int) -> int:
     value = os.environ.get(name)
-    return default if value in (None, "") else int(value)
+    return int(value) if value else default
 
 
 DEBUG = env_bool("DEBUG", False)
@@ -185,7 +185,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # Service-task operations: {name used in diagrams: dotted path of the callable}.
-# ENGINE_SERVICE_OPERATIONS='{"erp.create_po": "myapp.ops.create_po"}' (JSON) adds to the built-ins.
+# ENGINE_SERVICE_OPERATIONS='{"erp.create_po": "myapp.ops.create_po"}' (JSON) adds to
+# the built-ins.
 ENGINE_SERVICE_OPERATIONS = {
     "laneway.echo": "engine.operations.echo",
     **json.loads(env("ENGINE_SERVICE_OPERATIONS") or "{}"),
@@ -193,7 +194,13 @@ ENGINE_SERVICE_OPERATIONS = {
 
 # Engine settings (validated by system checks).
 ENGINE_LOCK_TIMEOUT_MS = env_int("ENGINE_LOCK_TIMEOUT_MS", 5000)
+# Bounds handed to the SpiffWorkflow adapter (engine/limits.py; check engine.E010).
 ENGINE_SCRIPT_TIME_LIMIT_MS = env_int("ENGINE_SCRIPT_TIME_LIMIT_MS", 1000)
+ENGINE_EXPRESSION_TIME_LIMIT_MS = env_int("ENGINE_EXPRESSION_TIME_LIMIT_MS", 250)
+ENGINE_SCRIPT_WORKERS = env_int("ENGINE_SCRIPT_WORKERS", 2)
+ENGINE_SCRIPT_MEMORY_MB = env_int("ENGINE_SCRIPT_MEMORY_MB", 256)
+ENGINE_MAX_TREE_DEPTH = env_int("ENGINE_MAX_TREE_DEPTH", 400)
+ENGINE_MAX_TASKS_PER_ADVANCE = env_int("ENGINE_MAX_TASKS_PER_ADVANCE", 5000)
 PROCESSES_UPLOAD_MAX_BYTES = env_int("PROCESSES_UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = PROCESSES_UPLOAD_MAX_BYTES + 1024 * 1024
 

@@ -15,7 +15,8 @@ class MessageSendApi(APIView):
     class Input(serializers.Serializer):
         name = serializers.CharField()
         correlation = serializers.JSONField(required=False, default=dict)
-        data = serializers.JSONField(required=False, default=dict)
+        # A field named "data" shadows Serializer.data in the stubs only.
+        data = serializers.JSONField(required=False, default=dict)  # type: ignore[assignment]
         all = serializers.BooleanField(required=False, default=False)
 
     class Output(serializers.Serializer):

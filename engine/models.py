@@ -36,7 +36,10 @@ class Case(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     next_timer_at = models.DateTimeField(null=True, blank=True, db_index=True)
     revision = models.PositiveIntegerField(default=0)
-    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    # NULL, not "": many cases have no key, and the unique constraint ignores NULLs.
+    idempotency_key = models.CharField(  # noqa: DJ001
+        max_length=255, null=True, blank=True
+    )
 
     class Meta:
         ordering = ["-started_at"]

@@ -152,7 +152,7 @@ def process_list_startable_for_user(*, user: Any) -> list[StartableProcess]:
 
 
 def process_start_form_for_user(*, user: Any, key: str) -> tuple[ProcessVersion, Any]:
-    """Return the current version of `key` and its start event, if the user may start it.
+    """Return the current version of `key` and its start event, if the user may start.
 
     Raises:
         DefinitionNotFound, VersionNotFound: unknown process.

@@ -1,14 +1,25 @@
 """Read process definitions and versions."""
 
+from __future__ import annotations
+
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, TypedDict
 
 from django.db.models import Count, Max, OuterRef, QuerySet, Subquery
 
 from .errors import DefinitionNotFound, VersionNotFound
 from .models import ProcessDefinition, ProcessVersion
 
+if TYPE_CHECKING:  # django-stubs' helper exists for the type checker only
+    from django_stubs_ext import WithAnnotations
 
-def definition_list() -> QuerySet[ProcessDefinition]:
+
+class DefinitionCounts(TypedDict):
+    latest_number: int | None
+    version_count: int
+
+
+def definition_list() -> QuerySet[WithAnnotations[ProcessDefinition, DefinitionCounts]]:
     """Return every definition with its latest version number and version count."""
     return ProcessDefinition.objects.annotate(
         latest_number=Max("versions__number"), version_count=Count("versions")

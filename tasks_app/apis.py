@@ -2,10 +2,10 @@
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.pagination import paginated_response
 from engine.errors import FormInvalid
 
 from . import selectors, services
@@ -58,9 +58,9 @@ class TaskListApi(APIView):
             group=params.get("group") or None,
             overdue=params.get("overdue", "").lower() in ("true", "1", "yes"),
         )
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(TaskOutput(page, many=True).data)
+        return paginated_response(
+            request=request, view=self, items=qs, serializer=TaskOutput
+        )
 
 
 class TaskDetailApi(APIView):
@@ -88,7 +88,8 @@ class TaskUnclaimApi(APIView):
 
 class TaskCompleteApi(APIView):
     class Input(serializers.Serializer):
-        data = serializers.JSONField(required=False, default=dict)
+        # A field named "data" shadows Serializer.data in the stubs only.
+        data = serializers.JSONField(required=False, default=dict)  # type: ignore[assignment]
 
     @extend_schema(request=Input, responses={200: TaskDetailOutput})
     def post(self, request, task_id):

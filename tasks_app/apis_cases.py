@@ -5,10 +5,10 @@ It lives in tasks_app, not engine, because a case shows its human tasks.
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.pagination import paginated_response
 from engine import selectors as case_selectors
 from engine import services as case_services
 from engine.apis import CaseOutput, IncidentOutput
@@ -20,7 +20,7 @@ from .apis import TaskOutput
 
 def visible_open_tasks(case, user) -> list[dict]:
     tasks = [t for t in selectors.task_list_for_case(case=case, user=user) if t.is_open]
-    return TaskOutput(tasks, many=True).data
+    return list(TaskOutput(tasks, many=True).data)
 
 
 def case_detail(case, user) -> dict:
@@ -42,7 +42,8 @@ class CaseListStartApi(APIView):
 
     class StartInput(serializers.Serializer):
         process = serializers.CharField()
-        data = serializers.JSONField(required=False, default=dict)
+        # A field named "data" shadows Serializer.data in the stubs only.
+        data = serializers.JSONField(required=False, default=dict)  # type: ignore[assignment]
         business_key = serializers.CharField(
             required=False, allow_blank=True, default=""
         )
@@ -54,9 +55,9 @@ class CaseListStartApi(APIView):
             status=request.query_params.get("status"),
             key=request.query_params.get("process"),
         )
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(CaseOutput(page, many=True).data)
+        return paginated_response(
+            request=request, view=self, items=qs, serializer=CaseOutput
+        )
 
     @extend_schema(request=StartInput, responses={201: CaseOutput})
     def post(self, request):

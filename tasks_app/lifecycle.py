@@ -55,10 +55,11 @@ def candidate(user: Any, task: HumanTask) -> TaskError | None:
         return NotTaskCandidate("You are not a candidate for this task.")
     if not task.is_open:
         return _not_open(task)
-    if task.assignee_id is not None and task.assignee_id != user.pk:
+    holder = task.assignee if task.assignee_id not in (None, user.pk) else None
+    if holder is not None:
         return TaskAlreadyClaimed(
-            f"This task is already claimed by {task.assignee.get_username()}.",
-            details={"assignee": task.assignee.get_username()},
+            f"This task is already claimed by {holder.get_username()}.",
+            details={"assignee": holder.get_username()},
         )
     return None
 

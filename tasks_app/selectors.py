@@ -22,7 +22,7 @@ from .permissions import VIEW, WORK, can_view
 def inbox_list_for_user(
     *,
     user: Any,
-    case_id: str | None = None,
+    case_id: UUID | str | None = None,
     assigned_to_me: bool = False,
     unclaimed: bool = False,
     group: str | None = None,

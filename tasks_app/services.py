@@ -15,6 +15,7 @@ from django.utils import timezone
 from audit.actions import AuditAction, task_ref_for
 from engine.form_validation import form_clean_json
 from engine.human_tasks import CaseAdvance, ReadyHumanTask
+from engine.models import Case
 from engine.services import case_audit, case_complete_user_task, case_lock
 
 from . import permissions
@@ -35,7 +36,7 @@ def _audit(task: HumanTask, actor: Any, action: AuditAction, **payload: Any) -> 
     )
 
 
-def _create_task(case, ready: ReadyHumanTask) -> HumanTask:
+def _create_task(case: Case, ready: ReadyHumanTask) -> HumanTask:
     users, groups = permissions.principals_for(
         usernames=[
             *ready.candidate_users,
@@ -74,7 +75,7 @@ def _create_task(case, ready: ReadyHumanTask) -> HumanTask:
 
 
 def inbox_sync_for_case(*, advance: CaseAdvance) -> None:
-    """Open inbox tasks for newly READY human tasks and close the ones that left READY."""
+    """Open inbox tasks for newly READY human tasks; close those that left READY."""
     case, actor = advance.case, advance.actor
     completed_task_id = advance.completed_task_id
     ready = dict.fromkeys(advance.ready_task_ids)
@@ -172,11 +173,11 @@ def _check_separation(user: Any, task: HumanTask) -> None:
 
 @transaction.atomic
 def task_complete(*, user: Any, task_id: UUID | str, data: dict[str, Any]) -> HumanTask:
-    """Complete a task with form data (claiming it first if unclaimed) and advance the case.
+    """Complete a task with form data (claiming it if unclaimed); advance the case.
 
     Raises:
-        TaskNotFound, NotTaskCandidate, TaskNotOpen, TaskAlreadyClaimed, SeparationOfDuties,
-        FormInvalid, CaseBusy, CaseNotRunning.
+        TaskNotFound, NotTaskCandidate, TaskNotOpen, TaskAlreadyClaimed,
+        SeparationOfDuties, FormInvalid, CaseBusy, CaseNotRunning.
     """
     task = _locked_task(user=user, task_id=task_id)
     transition_check(user=user, task=task, action=TaskAction.COMPLETE)
@@ -198,10 +199,13 @@ def task_complete(*, user: Any, task_id: UUID | str, data: dict[str, Any]) -> Hu
 
 def _resolve(user: Any, task: HumanTask, data: dict[str, Any]) -> HumanTask:
     """A delegate's answer goes back to the owner, who completes the task."""
-    task.draft, task.assignee, task.owner = data, task.owner, None
+    owner = task.owner
+    assert owner is not None  # only a delegated task (owner set) is resolved
+    task.draft, task.assignee, task.owner = data, owner, None
     task.save(update_fields=["draft", "assignee", "owner"])
-    owner = task.assignee.get_username()
-    _audit(task, user, AuditAction.TASK_RESOLVED, data=data, owner=owner)
+    _audit(
+        task, user, AuditAction.TASK_RESOLVED, data=data, owner=owner.get_username()
+    )
     return task
 
 
@@ -242,7 +246,8 @@ def task_delegate(*, user: Any, task_id: UUID | str, delegate: str) -> HumanTask
     """Hand a task to someone else for an answer; it comes back to the user to complete.
 
     Raises:
-        TaskNotFound, NotTaskCandidate, TaskNotOpen, TaskAlreadyClaimed, AssigneeInvalid.
+        TaskNotFound, NotTaskCandidate, TaskNotOpen, TaskAlreadyClaimed,
+        AssigneeInvalid.
     """
     task = _locked_task(user=user, task_id=task_id)
     transition_check(user=user, task=task, action=TaskAction.DELEGATE)

@@ -16,6 +16,7 @@ from .errors import (
     TaskNotReady,
 )
 from .juel import TRANSLATOR_VERSION, JuelError, juel_to_python
+from .limits import EngineLimits, limits_configure
 from .messages import (
     MessageNotCaught,
     message_start_names,
@@ -73,6 +74,7 @@ __all__ = [
     "Candidates",
     "CompiledBundle",
     "CompiledProcess",
+    "EngineLimits",
     "JuelError",
     "TRANSLATOR_VERSION",
     "FormField",
@@ -97,6 +99,7 @@ __all__ = [
     "processes_compile",
     "has_candidates",
     "juel_to_python",
+    "limits_configure",
     "resolve_candidates",
     "resolve_due",
     "resolve_priority",

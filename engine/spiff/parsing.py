@@ -84,7 +84,7 @@ def _xsd_problems(root: etree._Element) -> list[Problem]:
         return []
     return [
         Problem(f"Schema: {e.message}", e.line or None, None)
-        for e in schema.error_log  # type: ignore[attr-defined]
+        for e in schema.error_log
     ]
 
 

@@ -1,4 +1,4 @@
-"""Adapter-level tests (no database): state without spec, restricted engine on every load."""
+"""Adapter tests (no database): state without spec, restricted engine on every load."""
 
 import json
 

@@ -1,4 +1,4 @@
-"""Assign and delegate: admins hand tasks to candidates; a delegate answers for the owner."""
+"""Assign and delegate: admins hand tasks to candidates; delegates answer for owners."""
 
 import pytest
 from rest_framework.test import APIClient
