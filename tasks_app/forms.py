@@ -1,9 +1,9 @@
 """HTML forms built from BPMN form fields (start forms and task forms).
 
 The engine validates submitted data (`engine.form_validation.form_clean`, via the
-services), so these forms only render inputs, keep what was typed and carry the service's
-per-field errors. Every field is a plain `CharField`: the values reach the service
-as the strings the browser sent.
+services), so these forms only render inputs, keep what was typed and carry the
+service's per-field errors. Every field is a plain `CharField`: the values reach the
+service as the strings the browser sent.
 """
 
 from collections.abc import Iterable, Mapping
