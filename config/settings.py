@@ -144,12 +144,19 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "config.parsers.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# How deeply a JSON request body may nest objects and arrays (deeper: 400 naming the field).
+API_JSON_MAX_DEPTH = env_int("API_JSON_MAX_DEPTH", 64)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Laneway API",
     "DESCRIPTION": "BPMN approval workflows: processes, cases, tasks, audit.",

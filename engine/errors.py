@@ -59,3 +59,9 @@ class MessageAmbiguous(EngineError):
     """Several cases match a message sent without `all`; none got it."""
 
     code = "message_ambiguous"
+
+
+class IdempotencyKeyReused(EngineError):
+    """The Idempotency-Key already started a case from a different request."""
+
+    code, status = "idempotency_key_reused", HTTPStatus.UNPROCESSABLE_ENTITY

@@ -40,6 +40,8 @@ class Case(models.Model):
     idempotency_key = models.CharField(  # noqa: DJ001
         max_length=255, null=True, blank=True
     )
+    # sha256 of the start request the idempotency key stands for (engine.idempotency).
+    request_fingerprint = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["-started_at"]

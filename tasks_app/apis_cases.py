@@ -37,6 +37,23 @@ def case_detail(case, user) -> dict:
     }
 
 
+IDEMPOTENCY_KEY_MAX = 255  # engine.models.Case.idempotency_key
+
+
+def idempotency_key_of(request) -> str | None:
+    """Return the request's Idempotency-Key header, or None; 400 if unusable."""
+    key = request.headers.get("Idempotency-Key") or None
+    if key is not None and (len(key) > IDEMPOTENCY_KEY_MAX or not key.isprintable()):
+        raise serializers.ValidationError(
+            {
+                "Idempotency-Key": [
+                    f"At most {IDEMPOTENCY_KEY_MAX} printable characters."
+                ]
+            }
+        )
+    return key
+
+
 class CaseListStartApi(APIView):
     """List the cases you may see; start a case (honours an Idempotency-Key header)."""
 
@@ -45,7 +62,7 @@ class CaseListStartApi(APIView):
         # A field named "data" shadows Serializer.data in the stubs only.
         data = serializers.JSONField(required=False, default=dict)  # type: ignore[assignment]
         business_key = serializers.CharField(
-            required=False, allow_blank=True, default=""
+            required=False, allow_blank=True, default="", max_length=255
         )
 
     @extend_schema(responses={200: CaseOutput(many=True)})
@@ -61,6 +78,7 @@ class CaseListStartApi(APIView):
 
     @extend_schema(request=StartInput, responses={201: CaseOutput})
     def post(self, request):
+        idempotency_key = idempotency_key_of(request)
         data = self.StartInput(data=request.data)
         data.is_valid(raise_exception=True)
         if not isinstance(data.validated_data["data"], dict):
@@ -70,7 +88,7 @@ class CaseListStartApi(APIView):
             key=data.validated_data["process"],
             data=data.validated_data["data"],
             business_key=data.validated_data["business_key"],
-            idempotency_key=request.headers.get("Idempotency-Key") or None,
+            idempotency_key=idempotency_key,
         )
         return Response(
             case_detail(case, request.user),

@@ -17,6 +17,7 @@ from engine.errors import (
     TaskNoLongerOpen,
 )
 from engine.form_validation import form_clean
+from engine.idempotency import case_replayed, request_fingerprint
 from engine.models import Case
 from engine.spec_cache import spec_for
 from engine.spiff import (
@@ -41,17 +42,20 @@ def case_start(
 ) -> tuple[Case, bool]:
     """Start a case of the latest version of `key`; return (case, created).
 
-    A repeated idempotency key returns the case it started the first time.
+    A repeated idempotency key returns the case it started the first time, if the
+    request is the same.
 
     Raises:
         DefinitionNotFound, VersionNotFound: unknown process.
         StartNotAllowed: the user may not start this process.
         FormInvalid: the start form rejects the data (nothing is started).
+        IdempotencyKeyReused: the key started a case from a different request.
     """
+    fingerprint = request_fingerprint(key=key, data=data, business_key=business_key)
     if idempotency_key:
-        existing = Case.objects.filter(
-            started_by=user, idempotency_key=idempotency_key
-        ).first()
+        existing = case_replayed(
+            user=user, idempotency_key=idempotency_key, fingerprint=fingerprint
+        )
         if existing is not None:
             return existing, False
     version = version_get(key=key)
@@ -67,6 +71,7 @@ def case_start(
                 business_key=business_key or "",
                 started_by=user,
                 idempotency_key=idempotency_key or None,
+                request_fingerprint=fingerprint if idempotency_key else "",
             )
             case_audit(
                 case,
@@ -81,9 +86,11 @@ def case_start(
             )
     except IntegrityError:
         if idempotency_key:
-            return Case.objects.get(
-                started_by=user, idempotency_key=idempotency_key
-            ), False
+            replayed = case_replayed(
+                user=user, idempotency_key=idempotency_key, fingerprint=fingerprint
+            )
+            if replayed is not None:
+                return replayed, False
         raise
     return case, True
 
