@@ -7,10 +7,11 @@ from processes import apis as process_apis
 from tasks_app import apis as task_apis
 from tasks_app import apis_cases as case_apis
 
-from .apis import TokenObtainApi
+from .apis import TokenObtainApi, TokenRevokeApi
 
 urlpatterns = [
     path("auth/token/", TokenObtainApi.as_view(), name="api-token"),
+    path("auth/logout/", TokenRevokeApi.as_view(), name="api-token-revoke"),
     path(
         "processes/", process_apis.ProcessListUploadApi.as_view(), name="api-processes"
     ),

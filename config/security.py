@@ -1,0 +1,54 @@
+"""Sign-in protection: the lockout response and a logout that revokes the API token.
+
+Failed sign-ins are counted by django-axes (per username and per client address, on the
+login form and the token endpoint alike); `lockout_response` is what a locked-out client
+gets (settings.AXES_LOCKOUT_CALLABLE).
+"""
+
+from datetime import timedelta
+
+from axes.helpers import get_cool_off
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import AuthenticationForm
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from .authentication import token_revoke
+from .errors import error_body, wants_json
+
+LOCKED_OUT = "Too many failed sign-ins. Try again in {minutes} minutes."
+
+
+class LogoutView(auth_views.LogoutView):
+    """Log out of the web session and revoke the user's API token with it."""
+
+    def post(self, request, *args, **kwargs):
+        token_revoke(user=request.user)
+        return super().post(request, *args, **kwargs)
+
+
+# --- lockout ------
+
+
+def lockout_message(request: HttpRequest) -> tuple[str, int]:
+    """Return the lockout message and the seconds until the client may try again."""
+    cool_off = get_cool_off(request) or timedelta(0)
+    seconds = int(cool_off.total_seconds())
+    return LOCKED_OUT.format(minutes=max(1, round(seconds / 60))), seconds
+
+
+def lockout_response(
+    request: HttpRequest, original_response=None, credentials=None
+) -> HttpResponse:
+    """Answer a locked-out sign-in: 429 JSON for the API, the login page otherwise."""
+    message, seconds = lockout_message(request)
+    if wants_json(request):
+        response = JsonResponse(
+            error_body("login_locked_out", message, {"retry_after": seconds}),
+            status=429,
+        )
+    else:
+        context = {"form": AuthenticationForm(request), "lockout": message}
+        response = render(request, "registration/login.html", context, status=429)
+    response["Retry-After"] = str(seconds)
+    return response
