@@ -15,18 +15,18 @@ class TokenObtainApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
 
-    class Input(serializers.Serializer):
+    class TokenInput(serializers.Serializer):
         username = serializers.CharField()
         password = serializers.CharField(
             style={"input_type": "password"}, trim_whitespace=False
         )
 
-    class Output(serializers.Serializer):
+    class TokenOutput(serializers.Serializer):
         token = serializers.CharField()
 
-    @extend_schema(request=Input, responses={200: Output})
+    @extend_schema(request=TokenInput, responses={200: TokenOutput})
     def post(self, request):
-        data = self.Input(data=request.data)
+        data = self.TokenInput(data=request.data)
         data.is_valid(raise_exception=True)
         # django-axes counts failures on the Django request; once the username or
         # the address is locked out, AxesMiddleware answers 429 (config.security).

@@ -8,6 +8,7 @@ gets (settings.AXES_LOCKOUT_CALLABLE).
 from datetime import timedelta
 
 from axes.helpers import get_cool_off
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -28,6 +29,21 @@ class LogoutView(auth_views.LogoutView):
 
 
 # --- lockout ------
+
+
+def client_address(request: HttpRequest) -> str | None:
+    """Return the client's address as the outermost of LOGIN_PROXY_COUNT proxies saw it.
+
+    Each proxy appends the address it received the request from to X-Forwarded-For,
+    so of the last LOGIN_PROXY_COUNT entries the first is the client; entries before
+    it are whatever the client sent and prove nothing.
+    """
+    count = settings.LOGIN_PROXY_COUNT
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+    if count and len(hops) >= count:
+        return hops[-count]
+    return request.META.get("REMOTE_ADDR")
 
 
 def lockout_message(request: HttpRequest) -> tuple[str, int]:

@@ -147,14 +147,10 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 # guesses at everyone else's.
 AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_CALLABLE = "config.security.lockout_response"
-# The client address is REMOTE_ADDR unless LOGIN_PROXY_COUNT trusted proxies in front
-# of Laneway set X-Forwarded-For (never trust a header a client can send itself).
-AXES_IPWARE_PROXY_COUNT = env_int("LOGIN_PROXY_COUNT", 0) or None
-AXES_IPWARE_META_PRECEDENCE_ORDER = (
-    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
-    if AXES_IPWARE_PROXY_COUNT
-    else ("REMOTE_ADDR",)
-)
+# The client address is REMOTE_ADDR, or with LOGIN_PROXY_COUNT trusted proxies in front
+# of Laneway the address the outermost one saw (config.security.client_address).
+LOGIN_PROXY_COUNT = env_int("LOGIN_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "config.security.client_address"
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "inbox"

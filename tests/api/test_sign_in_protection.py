@@ -93,6 +93,31 @@ def test_a_locked_out_user_may_try_again_after_the_cool_off(users):
     assert token_post("requester", PASSWORD).status_code == 200
 
 
+@lockout
+@override_settings(LOGIN_PROXY_COUNT=1)
+def test_behind_a_proxy_the_address_is_the_one_the_proxy_saw(users):
+    for n in range(LIMIT):  # a forged X-Forwarded-For entry does not help
+        APIClient().post(
+            "/api/v1/auth/token/",
+            {"username": f"user{n}", "password": "wrong"},
+            HTTP_X_FORWARDED_FOR=f"192.0.2.{n}, 203.0.113.7",
+            REMOTE_ADDR="10.0.0.1",
+        )
+    blocked = APIClient().post(
+        "/api/v1/auth/token/",
+        {"username": "finance", "password": PASSWORD},
+        HTTP_X_FORWARDED_FOR="203.0.113.7",
+        REMOTE_ADDR="10.0.0.1",
+    )
+    other = APIClient().post(
+        "/api/v1/auth/token/",
+        {"username": "finance", "password": PASSWORD},
+        HTTP_X_FORWARDED_FOR="203.0.113.8",
+        REMOTE_ADDR="10.0.0.1",
+    )
+    assert (blocked.status_code, other.status_code) == (429, 200)
+
+
 # --- lockout: login form ------
 
 
