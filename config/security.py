@@ -32,13 +32,13 @@ class LogoutView(auth_views.LogoutView):
 
 
 def client_address(request: HttpRequest) -> str | None:
-    """Return the client's address as the outermost of LOGIN_PROXY_COUNT proxies saw it.
+    """Return the client's address as the outermost trusted proxy saw it.
 
     Each proxy appends the address it received the request from to X-Forwarded-For,
-    so of the last LOGIN_PROXY_COUNT entries the first is the client; entries before
+    so of the last TRUSTED_PROXY_COUNT entries the first is the client; entries before
     it are whatever the client sent and prove nothing.
     """
-    count = settings.LOGIN_PROXY_COUNT
+    count = settings.TRUSTED_PROXY_COUNT
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
     hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
     if count and len(hops) >= count:

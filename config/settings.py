@@ -147,9 +147,10 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 # guesses at everyone else's.
 AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_CALLABLE = "config.security.lockout_response"
-# The client address is REMOTE_ADDR, or with LOGIN_PROXY_COUNT trusted proxies in front
-# of Laneway the address the outermost one saw (config.security.client_address).
-LOGIN_PROXY_COUNT = env_int("LOGIN_PROXY_COUNT", 0)
+# The client address (for lockouts and throttles) is REMOTE_ADDR, or with
+# TRUSTED_PROXY_COUNT proxies in front of Laneway the address the outermost one saw
+# (config.security.client_address; DRF's NUM_PROXIES).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 AXES_CLIENT_IP_CALLABLE = "config.security.client_address"
 
 LOGIN_URL = "login"
@@ -190,6 +191,9 @@ REST_FRAMEWORK = {
         "config.authentication.AnonThrottle",
         "config.authentication.UserThrottle",
     ],
+    # Unset, DRF would key anonymous throttles on the whole X-Forwarded-For header,
+    # which a client forges freely to get a fresh allowance per request.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_THROTTLE_RATES": {
         "anon": env("API_THROTTLE_ANON") or "60/minute",
         "user": env("API_THROTTLE_USER") or "1200/minute",

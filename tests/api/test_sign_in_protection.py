@@ -94,7 +94,7 @@ def test_a_locked_out_user_may_try_again_after_the_cool_off(users):
 
 
 @lockout
-@override_settings(LOGIN_PROXY_COUNT=1)
+@override_settings(TRUSTED_PROXY_COUNT=1)
 def test_behind_a_proxy_the_address_is_the_one_the_proxy_saw(users):
     for n in range(LIMIT):  # a forged X-Forwarded-For entry does not help
         APIClient().post(
@@ -177,6 +177,22 @@ def test_the_api_throttles_anonymous_calls_per_address(users, fresh_cache):
         other_address = token_post("requester", PASSWORD, address="10.0.0.2")
     assert codes == [200, 200, 429]
     assert other_address.status_code == 200
+
+
+def test_a_forged_forwarded_for_header_does_not_reset_the_anonymous_allowance(
+    users, fresh_cache
+):
+    def forged(n: int):
+        return APIClient().post(
+            "/api/v1/auth/token/",
+            {"username": "requester", "password": PASSWORD},
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{n}",
+            REMOTE_ADDR="10.0.0.1",
+        )
+
+    with throttled({"anon": "2/minute", "user": "100/minute"}):
+        codes = [forged(n).status_code for n in range(3)]
+    assert codes == [200, 200, 429]
 
 
 # --- tokens ------
