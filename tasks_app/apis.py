@@ -7,6 +7,7 @@ from rest_framework.views import APIView
 
 from common.pagination import paginated_response
 from engine.errors import FormInvalid
+from engine.json_safety import StorableJSONField
 
 from . import selectors, services
 from .lifecycle import actions_allowed
@@ -89,7 +90,7 @@ class TaskUnclaimApi(APIView):
 class TaskCompleteApi(APIView):
     class Input(serializers.Serializer):
         # A field named "data" shadows Serializer.data in the stubs only.
-        data = serializers.JSONField(required=False, default=dict)  # type: ignore[assignment]
+        data = StorableJSONField(required=False, default=dict)  # type: ignore[assignment]
 
     @extend_schema(request=Input, responses={200: TaskDetailOutput})
     def post(self, request, task_id):

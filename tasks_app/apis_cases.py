@@ -13,6 +13,7 @@ from engine import selectors as case_selectors
 from engine import services as case_services
 from engine.apis import CaseOutput, IncidentOutput
 from engine.errors import FormInvalid
+from engine.json_safety import StorableJSONField
 
 from . import selectors
 from .apis import TaskOutput
@@ -60,7 +61,7 @@ class CaseListStartApi(APIView):
     class StartInput(serializers.Serializer):
         process = serializers.CharField()
         # A field named "data" shadows Serializer.data in the stubs only.
-        data = serializers.JSONField(required=False, default=dict)  # type: ignore[assignment]
+        data = StorableJSONField(required=False, default=dict)  # type: ignore[assignment]
         business_key = serializers.CharField(
             required=False, allow_blank=True, default="", max_length=255
         )

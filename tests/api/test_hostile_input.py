@@ -4,6 +4,8 @@ Each request goes through the real API with token authentication; each must leav
 database as it was.
 """
 
+from urllib.parse import urlencode
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -195,3 +197,34 @@ def test_an_idempotency_key_belongs_to_its_user(users, requester):
     other = start(token_client("requester2"), {**PURCHASE, "amount": 7}, "order-9")
     assert other.status_code == 201
     assert Case.objects.count() == 2
+
+
+# --- item 2: the same, with `data` as a JSON string in form data --------------------
+
+
+@pytest.mark.parametrize("form_format", ["multipart", "urlencoded"])
+@pytest.mark.parametrize(
+    ("data", "nested_field"),
+    [
+        ("[" * 100_000 + "]" * 100_000, None),
+        ('{"amount": 5, "justification": "a\\u0000b"}', "justification"),
+        ('{"amount": 5, "justification": "\\ud800"}', "justification"),
+    ],
+    ids=["100000-deep", "nul", "lone-surrogate"],
+)
+def test_unstorable_json_in_form_data_is_400_naming_the_field(
+    requester, form_format, data, nested_field
+):
+    fields = {"process": "purchase_request", "data": data}
+    if form_format == "multipart":
+        response = requester.post("/api/v1/cases/", fields, format="multipart")
+    else:
+        response = requester.post(
+            "/api/v1/cases/",
+            urlencode(fields),
+            content_type="application/x-www-form-urlencoded",
+        )
+    assert_400_naming(response, "data")
+    if nested_field:
+        assert nested_field in response.json()["details"]["fields"]["data"]
+    assert Case.objects.count() == 0
