@@ -14,10 +14,13 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from engine.json_safety import UNSTORABLE
+
 from .authentication import token_revoke
 from .errors import error_body, wants_json
 
 LOCKED_OUT = "Too many failed sign-ins. Try again in {minutes} minutes."
+NUL_MESSAGE = "Must not contain NUL characters (\\u0000)."
 
 
 class LogoutView(auth_views.LogoutView):
@@ -68,3 +71,32 @@ def lockout_response(
         response = render(request, "registration/login.html", context, status=429)
     response["Retry-After"] = str(seconds)
     return response
+
+
+# --- unstorable URLs ------------------------------------------------------------------
+
+
+def unstorable_url_part(request: HttpRequest) -> str | None:
+    """Return the name of the path or query parameter that holds a NUL, if any."""
+    if UNSTORABLE.search(request.path):
+        return "path"
+    for name, values in request.GET.lists():
+        if UNSTORABLE.search(name) or any(UNSTORABLE.search(v) for v in values):
+            return name
+    return None
+
+
+class RejectUnstorableUrlMiddleware:
+    """Answer 400 naming the part of the URL PostgreSQL could not compare (a NUL)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        field = unstorable_url_part(request)
+        if field is None:
+            return self.get_response(request)
+        body = error_body("invalid", NUL_MESSAGE, {"fields": {field: [NUL_MESSAGE]}})
+        if wants_json(request):
+            return JsonResponse(body, status=400)
+        return render(request, "errors/400.html", {"error": body}, status=400)

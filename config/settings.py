@@ -72,6 +72,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.security.RejectUnstorableUrlMiddleware",
     "config.errors.DomainErrorMiddleware",
     # Last: a sign-in refused by django-axes becomes config.security.lockout_response.
     "axes.middleware.AxesMiddleware",

@@ -7,6 +7,7 @@ database as it was.
 from urllib.parse import urlencode
 
 import pytest
+from django.test import Client
 from rest_framework.test import APIClient
 
 from engine.models import Case
@@ -228,3 +229,27 @@ def test_unstorable_json_in_form_data_is_400_naming_the_field(
     if nested_field:
         assert nested_field in response.json()["details"]["fields"]["data"]
     assert Case.objects.count() == 0
+
+
+# --- item 2: a NUL in the URL -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "field"),
+    [
+        ("/api/v1/cases/?process=a%00b", "process"),
+        ("/api/v1/cases/?status=a%00b", "status"),
+        ("/api/v1/tasks/?group=a%00b", "group"),
+        ("/api/v1/processes/a%00b/versions/", "path"),
+    ],
+)
+def test_a_nul_in_the_url_is_400_naming_the_parameter(requester, url, field):
+    assert_400_naming(requester.get(url), field)
+
+
+def test_a_nul_in_a_page_url_is_a_400_page(users):
+    browser = Client()
+    browser.force_login(users["requester"])
+    response = browser.get("/cases/?status=a%00b")
+    assert response.status_code == 400
+    assert b"Must not contain NUL" in response.content
