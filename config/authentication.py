@@ -55,8 +55,10 @@ class ExpiringTokenAuthentication(TokenAuthentication):
 class _SettingsRate:
     # DRF binds THROTTLE_RATES when the module is imported; read the rate at
     # request time so the environment's (and a test's) setting applies.
+    scope: str | None
+
     def get_rate(self):
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope or "")
 
 
 class AnonThrottle(_SettingsRate, AnonRateThrottle):

@@ -17,7 +17,7 @@ from django.shortcuts import render
 from engine.json_safety import UNSTORABLE
 
 from .authentication import token_revoke
-from .errors import error_body, wants_json
+from .errors import error_body, error_response, wants_json
 
 LOCKED_OUT = "Too many failed sign-ins. Try again in {minutes} minutes."
 NUL_MESSAGE = "Must not contain NUL characters (\\u0000)."
@@ -61,6 +61,7 @@ def lockout_response(
 ) -> HttpResponse:
     """Answer a locked-out sign-in: 429 JSON for the API, the login page otherwise."""
     message, seconds = lockout_message(request)
+    response: HttpResponse
     if wants_json(request):
         response = JsonResponse(
             error_body("login_locked_out", message, {"retry_after": seconds}),
@@ -97,6 +98,4 @@ class RejectUnstorableUrlMiddleware:
         if field is None:
             return self.get_response(request)
         body = error_body("invalid", NUL_MESSAGE, {"fields": {field: [NUL_MESSAGE]}})
-        if wants_json(request):
-            return JsonResponse(body, status=400)
-        return render(request, "errors/400.html", {"error": body}, status=400)
+        return error_response(request, 400, body)

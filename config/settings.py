@@ -327,8 +327,8 @@ _CSP_DIRECTIVES = {
     "form-action": [SELF],
     "frame-ancestors": [NONE],
 }
-if env("CSP_REPORT_URI"):
-    _CSP_DIRECTIVES["report-uri"] = [env("CSP_REPORT_URI")]
+if report_uri := env("CSP_REPORT_URI"):
+    _CSP_DIRECTIVES["report-uri"] = [report_uri]
 if env_bool("CSP_REPORT_ONLY", False):  # try a policy out: report, do not block
     CONTENT_SECURITY_POLICY = None
     CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": _CSP_DIRECTIVES}
