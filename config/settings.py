@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "guardian",
     "audit",
     "processes",
@@ -213,6 +214,10 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Laneway API",
     "DESCRIPTION": "BPMN approval workflows: processes, cases, tasks, audit.",
     "VERSION": "1",
+    # Swagger UI from the drf-spectacular-sidecar package, served by whitenoise: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 CELERY_BROKER_URL = env("REDIS_URL") or "redis://127.0.0.1:6379/0"

@@ -84,6 +84,14 @@ def test_main_pages_run_under_the_csp_without_violations(
         admin.visit(path)
     admin.visit(f"/cases/{case.pk}/", ready="#diagram.is-ready svg")
     admin.visit("/processes/purchase_request/v1/", ready="#diagram.is-ready svg")
+    # Swagger UI is served from this server (no CDN: the machine has no network).
+    outside: list[str] = []
+    admin.page.on(
+        "request",
+        lambda r: None if r.url.startswith(live_server.url) else outside.append(r.url),
+    )
+    admin.visit("/api/docs/", ready=".swagger-ui .opblock")
+    assert outside == []
     manager = Watched(browser, live_server.url, "manager1")
     manager.visit(f"/tasks/{task.pk}/", ready="form")
     assert admin.problems + manager.problems == []
