@@ -2,32 +2,35 @@
 
 from django.db import transaction
 
+from .middleware import request_actor
 from .services import audit_record
+
+_VERBS = {
+    "post_add": "group.member_added",
+    "post_remove": "group.member_removed",
+    "pre_clear": "group.member_removed",  # after the clear, nobody knows who was in
+}
+
+
+def _pairs(instance, reverse: bool, model, pk_set, action: str):
+    if action == "pre_clear":
+        related = instance.user_set.all() if reverse else instance.groups.all()
+    else:
+        related = model.objects.filter(pk__in=pk_set)
+    if reverse:  # group.user_set.add(user...)
+        return [(instance.name, user) for user in related]
+    return [(group.name, instance) for group in related]  # user.groups.add(group...)
 
 
 def on_user_groups_changed(sender, instance, action, reverse, model, pk_set, **kwargs):
-    if action not in ("post_add", "post_remove", "post_clear") or (
-        not pk_set and action != "post_clear"
-    ):
+    """Record each membership added or removed, by the request's user (or the system)."""
+    if action not in _VERBS or (action != "pre_clear" and not pk_set):
         return
-    verb = {
-        "post_add": "group.member_added",
-        "post_remove": "group.member_removed",
-        "post_clear": "group.members_cleared",
-    }[action]
-    if reverse:  # group.user_set.add(user...)
-        pairs = [
-            (instance.name, user) for user in model.objects.filter(pk__in=pk_set or [])
-        ]
-    else:  # user.groups.add(group...)
-        pairs = [
-            (group.name, instance)
-            for group in model.objects.filter(pk__in=pk_set or [])
-        ]
+    actor = request_actor()
     with transaction.atomic():
-        for group_name, user in pairs:
+        for group_name, user in _pairs(instance, reverse, model, pk_set, action):
             audit_record(
-                actor=None,
-                action=verb,
+                actor=actor,
+                action=_VERBS[action],
                 payload={"group": group_name, "user": user.get_username()},
             )

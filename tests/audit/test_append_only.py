@@ -75,8 +75,9 @@ def test_verify_reports_the_first_tampered_event(case_events):
         cursor.execute("SET session_replication_role = origin")
     result = audit_verify()
     assert result.ok is False
-    assert result.event_id == str(events[1].pk)
-    assert "hash" in result.reason
+    assert [(b.event_id, b.reason) for b in result.broken] == [
+        (str(events[1].pk), "hash does not match the event's content")
+    ]
 
 
 def test_system_check_fails_when_a_trigger_is_missing(db):
@@ -114,5 +115,6 @@ def test_checkpoint_detects_a_truncated_chain_tail(case_events):
         cursor.execute("DELETE FROM audit_auditevent WHERE id = %s", [events[-1].pk])
         cursor.execute("SET session_replication_role = origin")
     result = audit_verify()
-    assert result.ok is False and result.chain == f"case:{case.pk}"
-    assert "checkpoint" in result.reason
+    assert result.ok is False
+    assert {b.chain for b in result.broken} == {f"case:{case.pk}"}
+    assert any("checkpoint" in b.reason for b in result.broken)
