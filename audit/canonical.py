@@ -4,8 +4,9 @@ It is Python's `json.dumps(value, sort_keys=True, separators=(",", ":"))` (ASCII
 astral characters are written as their UTF-16 escape pair) with two changes that make it survive
 PostgreSQL's `jsonb`, which keeps a number's decimal value but not its notation:
 
-- a float with an integral value of magnitude 1e16 or more is written as an integer
-  (`1e16` -> `10000000000000000`, which is how PostgreSQL hands it back);
+- a float of magnitude 1e16 or more (always integral) is written as the integer its
+  shortest decimal form denotes (`1e16` -> `10000000000000000`, `1.5e300` -> `15` and 299
+  zeros), which is how PostgreSQL hands it back;
 - negative zero is written as `0.0` (PostgreSQL has no negative zero).
 
 Every other number keeps Python's shortest round-trip form (`0.1`, `1e-300`, `1.0`), integers
@@ -28,8 +29,8 @@ def _number(value: int | float | Decimal) -> str:
         raise ValueError(f"JSON has no {number!r}.")
     if number == 0:
         return "0.0"
-    if number.is_integer() and abs(number) >= _BIG:
-        return str(int(number))
+    if abs(number) >= _BIG:  # always integral; the digits of its shortest decimal
+        return str(int(Decimal(repr(number))))
     return repr(number)
 
 
