@@ -38,7 +38,11 @@ class AuditExportApi(APIView):
             )
         except AuditFilterInvalid as exc:
             raise ValidationError({k: [v] for k, v in exc.errors.items()}) from None
-        stream = export_stream(selectors.audit_export_rows(filters), fmt)
+        stream = export_stream(
+            selectors.audit_export_records(filters),
+            selectors.audit_list(**filters.selector_kwargs()),
+            fmt,
+        )
         response = StreamingHttpResponse(stream, content_type=CONTENT_TYPES[fmt])
         response["Content-Disposition"] = f'attachment; filename="audit.{fmt}"'
         return response

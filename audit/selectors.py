@@ -243,20 +243,20 @@ def _version_records(case_id: Any) -> Iterator[AuditEvent | dict[str, Any]]:
         }
 
 
-def audit_export_rows(filters: AuditFilters) -> Iterator[AuditEvent | dict[str, Any]]:
-    """Yield the events an export holds, in chunks (constant memory).
+def audit_export_records(
+    filters: AuditFilters,
+) -> Iterator[AuditEvent | dict[str, Any]]:
+    """Yield what an export holds besides the matching events (JSON Lines only).
 
-    An export of one whole case (only the case filter) is self-contained: the
-    case chain's head, the deployment event of its process version(s) with the
-    checksum and the address of the original XML, and its events. An export with
-    no filter starts with every chain's head.
+    An export of one whole case (only the case filter) is self-contained: with its
+    events come the case chain's head, the deployment event of its process
+    version(s) with the checksum and a line with the address of the original XML.
+    An export without filters holds every chain's head. Heads are read before the
+    events, so events appended while the export streams follow their head.
     """
-    # Heads first: events appended while the export streams then follow their head.
     heads = AuditChainHead.objects.all()
-    whole_case = filters.case and filters == AuditFilters(case=filters.case)
-    if whole_case:
+    if filters.case and filters == AuditFilters(case=filters.case):
         yield from _head_records(heads.filter(chain=chain_for_case(filters.case)))
         yield from _version_records(filters.case)
     elif filters == AuditFilters():
         yield from _head_records(heads)
-    yield from audit_list(**filters.selector_kwargs()).iterator(chunk_size=2000)

@@ -1,5 +1,7 @@
 """API clients with token auth, as an auditor's tools would call Laneway."""
 
+import json
+
 from rest_framework.test import APIClient
 
 from tests.conftest import PASSWORD
@@ -26,3 +28,8 @@ def start_case(client, process: str, data: dict) -> str:
 
 def body(response) -> str:
     return b"".join(response.streaming_content).decode()
+
+
+def jsonl(text: str) -> list[dict]:
+    """Parse JSON Lines: lines end at \\n only (U+2028 may sit inside a string)."""
+    return [json.loads(line) for line in text.split("\n") if line]

@@ -8,7 +8,6 @@ from django.db import connection
 from audit.canonical import canonical_json
 from audit.models import AuditEvent
 from tests.audit.helpers import start_case, token_client
-from tests.conftest import deploy
 
 pytestmark = pytest.mark.django_db
 

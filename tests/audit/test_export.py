@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from audit.models import AuditEvent
-from tests.audit.helpers import body, start_case, token_client
+from tests.audit.helpers import body, jsonl, start_case, token_client
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -54,7 +54,7 @@ def test_jsonl_export_filtered_by_case_and_action(users, two_cases):
     )
     assert response.status_code == 200
     assert response["Content-Type"] == "application/x-ndjson"
-    rows = [json.loads(line) for line in body(response).splitlines()]
+    rows = jsonl(body(response))
     assert [(r["case_id"], r["action"]) for r in rows] == [(first, "case.started")]
     assert rows[0]["payload"]["data"] == {"amount": 5.0, "justification": "Pens"}
     recorded = _exports()[-1]
@@ -73,7 +73,7 @@ def test_time_window_since_inclusive_until_exclusive(users, two_cases):
         "/api/v1/audit/",
         {"since": since.isoformat(), "until": until.isoformat(), "case": two_cases[1]},
     )
-    ids = [json.loads(line)["id"] for line in body(response).splitlines()]
+    ids = [row["id"] for row in jsonl(body(response))]
     assert ids == [str(e.pk) for e in events if since <= e.at < until]
 
 
@@ -130,8 +130,8 @@ def test_audit_page_export_buttons_download_the_filtered_events(users, two_cases
     assert set(links) == {"Export CSV", "Export JSONL"}
     csv_rows = list(csv.DictReader(io.StringIO(body(client.get(links["Export CSV"])))))
     assert csv_rows and {r["case_id"] for r in csv_rows} == {first}
-    jsonl = body(client.get(links["Export JSONL"])).splitlines()
-    events = [json.loads(line) for line in jsonl if '"record"' not in line]
+    rows = jsonl(body(client.get(links["Export JSONL"])))
+    events = [row for row in rows if "record" not in row]
     assert {e["case_id"] for e in events} == {first}
     assert len(events) == len(csv_rows)
 
@@ -147,7 +147,7 @@ def test_export_command_uses_the_same_filters(users, two_cases, tmp_path):
     first, second = two_cases
     target = tmp_path / "case.jsonl"
     call_command("export_audit", "--case", second, "--output", str(target))
-    rows = [json.loads(line) for line in target.read_text().splitlines()]
+    rows = jsonl(target.read_text())
     assert {
         r["case_id"] for r in rows if "record" not in r and r["chain"] != "system"
     } == {second}

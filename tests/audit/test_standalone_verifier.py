@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from tests.audit.helpers import body, start_case, token_client
+from tests.audit.helpers import body, jsonl, start_case, token_client
 from tests.audit.test_canonical import VALUES, deploy_bytes
 from tests.conftest import ROOT
 
@@ -41,7 +41,7 @@ def _export(users, tmp_path, **query):
 
 
 def _rewrite(path, change) -> None:
-    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    rows = jsonl(path.read_text())
     rows = change(rows)
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
 
@@ -52,7 +52,7 @@ def test_whole_export_verifies_and_a_tampered_copy_names_the_event(
     path = _export(users, tmp_path)
     result = _run(path)
     assert (result.returncode, result.stdout.strip()) == (0, "OK"), result.stderr
-    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    rows = jsonl(path.read_text())
     target = next(
         r for r in rows if r.get("action") == "case.started" and r["case_id"] == case_id
     )
@@ -76,7 +76,7 @@ def test_case_export_is_self_contained_and_a_dropped_tail_is_found(
     users, case_id, tmp_path
 ):
     path = _export(users, tmp_path, case=case_id)
-    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    rows = jsonl(path.read_text())
     head = [r for r in rows if r.get("record") == "chain_head"]
     version = [r for r in rows if r.get("record") == "process_version"]
     events = [r for r in rows if "record" not in r]
@@ -108,7 +108,7 @@ def test_case_export_is_self_contained_and_a_dropped_tail_is_found(
 
 def test_a_removed_middle_event_is_found(users, case_id, tmp_path):
     path = _export(users, tmp_path, case=case_id)
-    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    rows = jsonl(path.read_text())
     case_events = [r for r in rows if r.get("case_id") == case_id and "record" not in r]
     gone, after = case_events[1], case_events[2]
     _rewrite(path, lambda rows: [r for r in rows if r.get("id") != gone["id"]])

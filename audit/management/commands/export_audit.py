@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from audit.errors import AuditFilterInvalid
 from audit.exporters import export_stream
 from audit.filters import FILTER_FIELDS, FORMATS
-from audit.selectors import audit_export_rows, audit_list
+from audit.selectors import audit_export_records, audit_list
 from audit.services import audit_export_start
 
 
@@ -31,16 +31,17 @@ class Command(BaseCommand):
             raise CommandError(
                 "; ".join(f"--{k}: {v}" for k, v in exc.errors.items())
             ) from None
+        events = audit_list(**filters.selector_kwargs())
         total = None
         if o["output"] and sys.stderr.isatty() and not o["no_progress"]:
-            total = audit_list(**filters.selector_kwargs()).count()
-        out = open(o["output"], "w", newline="") if o["output"] else sys.stdout
+            total = events.count()
+        out = open(o["output"], "wb") if o["output"] else sys.stdout.buffer
         try:
             written = 0
-            for chunk in export_stream(audit_export_rows(filters), fmt):
+            for chunk in export_stream(audit_export_records(filters), events, fmt):
                 out.write(chunk)
                 if total:
-                    written += chunk.count("\n")
+                    written += chunk.count(b"\n")
                     self._progress(written, total)
         finally:
             if o["output"]:
