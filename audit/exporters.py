@@ -22,10 +22,26 @@ COLUMNS = (*CANONICAL_FIELDS, "hash")
 CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
 _BATCH = 500
 _AT_SQL = """to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+_QUOTED = "'\"' || {c} || '\"'"  # UUIDs and hex digests need no escaping
+_JSON_VALUE = {
+    "id": _QUOTED,
+    "case_id": f"coalesce({_QUOTED}, 'null')",
+    "hash": _QUOTED,
+    "prev_hash": _QUOTED,
+    "at": _QUOTED.replace("{c}", _AT_SQL),
+    "chain_seq": "{c}::text",
+    "actor_id": "coalesce({c}::text, 'null')",
+    "version_id": "coalesce({c}::text, 'null')",
+    "payload": "{c}::text",
+}
+# One JSON object per row by concatenation: twice as fast as json_build_object.
 _JSON_SQL = (
-    "json_build_object("
-    + ", ".join(f"'{c}', {_AT_SQL if c == 'at' else c}" for c in sorted(COLUMNS))
-    + ")::text"
+    "'{' || "
+    + " || ',' || ".join(
+        f"""'"{c}":' || """ + _JSON_VALUE.get(c, "to_json({c})::text").format(c=c)
+        for c in sorted(COLUMNS)
+    )
+    + " || '}'"
 )
 # JSON text never holds a raw control character, so with these as delimiter and
 # quote COPY's CSV mode writes each JSON document unchanged, one per line.
