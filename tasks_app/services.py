@@ -35,11 +35,14 @@ from .errors import (
 from .models import HumanTask
 
 
-def _audit(task: HumanTask, actor: Any, action: str, **payload: Any) -> None:
+def _audit(
+    task: HumanTask, actor: Any, action: str, *, on_behalf_of: str = "", **payload: Any
+) -> None:
     case = task.case
     audit_record(
         actor=actor,
         action=action,
+        on_behalf_of=on_behalf_of,
         case_id=case.pk,
         process_key=case.version.definition.key,
         version_id=case.version_id,
@@ -241,7 +244,8 @@ def _resolve(user: Any, task: HumanTask, data: dict[str, Any]) -> HumanTask:
     """A delegate's answer goes back to the owner, who completes the task."""
     task.draft, task.assignee, task.owner = data, task.owner, None
     task.save(update_fields=["draft", "assignee", "owner"])
-    _audit(task, user, "task.resolved", data=data, owner=task.assignee.get_username())
+    owner = task.assignee.get_username()
+    _audit(task, user, "task.resolved", on_behalf_of=owner, data=data, owner=owner)
     return task
 
 

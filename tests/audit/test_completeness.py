@@ -1,0 +1,91 @@
+"""Every transition of a case lands in its chain, in order, with who did it (over HTTP)."""
+
+import pytest
+from django.contrib.auth.models import Group
+
+from audit.models import AuditEvent
+from tasks_app.models import HumanTask
+from tests.audit.helpers import start_case, token_client
+
+pytestmark = pytest.mark.django_db
+
+
+def _trail(case_id: str) -> list[tuple[str, str, str, str]]:
+    return [
+        (e.action, e.actor_repr, e.on_behalf_of, e.task_ref)
+        for e in AuditEvent.objects.filter(case_id=case_id).order_by("chain_seq")
+    ]
+
+
+def _open_task(case_id: str) -> str:
+    return str(HumanTask.objects.get(case_id=case_id, status="open").pk)
+
+
+def test_purchase_journey_task_actions_in_exact_order(users, purchase):
+    names = ("requester", "manager1", "manager2", "padmin")
+    api = {name: token_client(users[name]) for name in names}
+    case_id = start_case(
+        api["requester"],
+        "purchase_request",
+        {"amount": 1500, "justification": "Laptop"},
+    )
+    review = _open_task(case_id)
+    assert api["manager1"].post(f"/api/v1/tasks/{review}/claim/").status_code == 200
+    assert api["manager1"].post(f"/api/v1/tasks/{review}/unclaim/").status_code == 200
+    assign = api["padmin"].post(
+        f"/api/v1/tasks/{review}/assign/", {"user": "manager2"}, format="json"
+    )
+    assert assign.status_code == 200
+    delegate = api["manager2"].post(
+        f"/api/v1/tasks/{review}/delegate/", {"user": "manager1"}, format="json"
+    )
+    assert delegate.status_code == 200
+    answer = {"approved": True, "comment": "ok"}
+    resolved = api["manager1"].post(
+        f"/api/v1/tasks/{review}/complete/", {"data": answer}, format="json"
+    )
+    assert resolved.status_code == 200
+    done = api["manager2"].post(
+        f"/api/v1/tasks/{review}/complete/", {"data": answer}, format="json"
+    )
+    assert done.status_code == 200
+    review_ref = f"manager_review:{review}"
+    finance_ref = f"finance_review:{_open_task(case_id)}"
+    assert _trail(case_id) == [
+        ("case.started", "requester", "", ""),
+        ("element.completed", "system", "", "start"),
+        ("task.created", "system", "", review_ref),
+        ("task.claimed", "manager1", "", review_ref),
+        ("task.unclaimed", "manager1", "", review_ref),
+        ("task.assigned", "padmin", "", review_ref),
+        ("task.delegated", "manager2", "", review_ref),
+        # Camunda's delegation: the delegate resolves for the owner, who completes
+        ("task.resolved", "manager1", "manager2", review_ref),
+        ("task.completed", "manager2", "", review_ref),
+        ("element.completed", "system", "", "gw_manager"),
+        ("task.created", "system", "", finance_ref),
+    ]
+    cancel = api["requester"].post(
+        f"/api/v1/cases/{case_id}/cancel/",
+        {"reason": "bought elsewhere"},
+        format="json",
+    )
+    assert cancel.status_code == 200, cancel.content
+    assert _trail(case_id)[11:] == [
+        ("case.cancelled", "requester", "", ""),
+        ("task.cancelled", "system", "", finance_ref),  # a consequence of the cancel
+    ]
+
+
+def test_exports_and_group_changes_are_audited_on_the_system_chain(users, purchase):
+    start = AuditEvent.objects.filter(chain="system").count()
+    auditor = token_client(users["auditor"])
+    assert auditor.get("/api/v1/audit/?format=csv").status_code == 200
+    assert auditor.get("/api/v1/audit/?case=nope").status_code == 400
+    users["finance"].groups.add(Group.objects.get(name="Manager"))
+    system = AuditEvent.objects.filter(chain="system").order_by("chain_seq")[start:]
+    assert [(e.action, e.actor_repr, e.payload.get("outcome")) for e in system] == [
+        ("audit.exported", "auditor", "started"),
+        ("audit.exported", "auditor", "rejected"),
+        ("group.member_added", "system", None),
+    ]
