@@ -38,6 +38,13 @@ def _record_existing_heads(apps, schema_editor):
     head_model.objects.bulk_create(heads, batch_size=1000)
 
 
-Migration.operations.append(
-    migrations.RunPython(_record_existing_heads, migrations.RunPython.noop)
-)
+def _install_head_triggers(apps, schema_editor):
+    from audit import triggers
+
+    triggers.install(schema_editor.connection)
+
+
+Migration.operations += [
+    migrations.RunPython(_record_existing_heads, migrations.RunPython.noop),
+    migrations.RunPython(_install_head_triggers, migrations.RunPython.noop),
+]

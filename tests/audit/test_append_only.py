@@ -118,3 +118,19 @@ def test_checkpoint_detects_a_truncated_chain_tail(case_events):
     assert result.ok is False
     assert {b.chain for b in result.broken} == {f"case:{case.pk}"}
     assert any("checkpoint" in b.reason for b in result.broken)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_auditchainhead SET chain_seq = chain_seq - 1",
+        "UPDATE audit_auditchainhead SET hash = 'forged'",
+        "DELETE FROM audit_auditchainhead",
+        "TRUNCATE audit_auditchainhead",
+    ],
+)
+def test_database_lets_chain_heads_only_move_forward(case_events, statement):
+    with pytest.raises(DatabaseError, match="only moves forward|append-only"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(statement)
+    assert audit_verify().ok is True
