@@ -1,16 +1,18 @@
-"""The canonical JSON text an audit hash covers (documented in README, "Verifying the audit log").
+"""The canonical JSON text an audit hash covers (README, "Auditing").
 
-It is Python's `json.dumps(value, sort_keys=True, separators=(",", ":"))` (ASCII only, so
-astral characters are written as their UTF-16 escape pair) with two changes that make it survive
-PostgreSQL's `jsonb`, which keeps a number's decimal value but not its notation:
+It is Python's `json.dumps(value, sort_keys=True, separators=(",", ":"))`
+(ASCII only, so astral characters are written as their UTF-16 escape pair)
+with two changes that make it survive PostgreSQL's `jsonb`, which keeps a
+number's decimal value but not its notation:
 
-- a float of magnitude 1e16 or more (always integral) is written as the integer its
-  shortest decimal form denotes (`1e16` -> `10000000000000000`, `1.5e300` -> `15` and 299
-  zeros), which is how PostgreSQL hands it back;
+- a float of magnitude 1e16 or more (always integral) is written as the
+  integer its shortest decimal form denotes (`1e16` -> `10000000000000000`,
+  `1.5e300` -> `15` and 299 zeros), which is how PostgreSQL hands it back;
 - negative zero is written as `0.0` (PostgreSQL has no negative zero).
 
-Every other number keeps Python's shortest round-trip form (`0.1`, `1e-300`, `1.0`), integers
-of any size their digits. The encoder is iterative: any nesting depth hashes.
+Every other number keeps Python's shortest round-trip form (`0.1`, `1e-300`,
+`1.0`), integers of any size their digits. The encoder is iterative: any
+nesting depth hashes.
 """
 
 import json
@@ -63,7 +65,7 @@ def _children(value: dict | list | tuple) -> list[tuple[bool, Any]]:
 
 
 def canonical_json(value: Any) -> str:
-    """Return the canonical JSON text of a JSON value (dict, list, str, number, bool, None).
+    """Return the canonical JSON text of a JSON value (object, array or scalar).
 
     Raises:
         ValueError: for NaN or infinity; TypeError: for a non-JSON value.

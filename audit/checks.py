@@ -35,7 +35,7 @@ def check_append_only_triggers(app_configs, databases=None, **kwargs):
 
 
 def verify_after_migrate(sender, using="default", **kwargs) -> None:
-    """Fail `migrate` loudly if a migration (e.g. a SQLite table rebuild) dropped a trigger."""
+    """Fail `migrate` loudly if a migration (SQLite table rebuild) lost a trigger."""
     problems = _problems([using])
     if problems:
         raise checks.SystemCheckError(problems[0].msg + " " + problems[0].hint)

@@ -8,7 +8,7 @@ class AuditError(Exception):
 
 
 class AuditIsAppendOnly(AuditError):
-    """Raised when code tries to change or remove an audit event (a programming error)."""
+    """Raised when code tries to change or remove an audit event (a bug)."""
 
     code = "audit_append_only"
 

@@ -1,8 +1,8 @@
 """Stream audit exports (CSV or JSON Lines) in constant memory.
 
-On PostgreSQL the rows are rendered by the database and streamed with `COPY ... TO STDOUT`
-(the export runs at nearly the speed of COPY itself); elsewhere (the SQLite quick start)
-Python renders them. Either way each event row holds the canonical fields and the hash.
+On PostgreSQL the rows are rendered by the database and streamed with
+`COPY ... TO STDOUT`; elsewhere (the SQLite quick start) Python renders them.
+Either way each event row holds the canonical fields and the hash.
 """
 
 import csv
@@ -106,7 +106,7 @@ def export_stream(
     events: QuerySet[AuditEvent],
     fmt: str,
 ) -> Iterator[bytes]:
-    """Yield the export as UTF-8 chunks: the records (JSON Lines only), then the events."""
+    """Yield the export as UTF-8 chunks: records (JSON Lines only), then events."""
     if fmt == "csv":
         yield (",".join(COLUMNS) + "\n").encode()
     else:

@@ -1,4 +1,4 @@
-"""Know who is acting during a request, for changes reported by signals (group membership)."""
+"""Know who acts during a request, for changes reported by signals (group members)."""
 
 from collections.abc import Callable
 from contextvars import ContextVar

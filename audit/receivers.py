@@ -23,7 +23,7 @@ def _pairs(instance, reverse: bool, model, pk_set, action: str):
 
 
 def on_user_groups_changed(sender, instance, action, reverse, model, pk_set, **kwargs):
-    """Record each membership added or removed, by the request's user (or the system)."""
+    """Record each membership added or removed, by the request's user (or system)."""
     if action not in _VERBS or (action != "pre_clear" and not pk_set):
         return
     actor = request_actor()

@@ -129,7 +129,10 @@ class _ChainWalk:
         if self.head is None:
             reason = "no head is recorded for this chain"
         elif self.head[0] > self.seq:
-            reason = f"the head records #{self.head[0]}: events after #{self.seq} are missing"
+            reason = (
+                f"the head records #{self.head[0]}: "
+                f"events after #{self.seq} are missing"
+            )
         elif self.hash_at_head != self.head[1]:
             reason = (
                 f"the head records #{self.head[0]} with another hash: "

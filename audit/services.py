@@ -199,7 +199,7 @@ def _heads_since(since: datetime | None) -> dict[str, list[Any]]:
 
 
 def audit_checkpoint() -> AuditEvent:
-    """Append a checkpoint to the system chain: the heads of every chain changed since the last.
+    """Append a checkpoint to the system chain: heads of chains changed since the last.
 
     A checkpoint makes truncating or rewriting the tail of any chain detectable.
     """

@@ -54,19 +54,23 @@ SQLITE_HEADS_INSTALL = [
     "DROP TRIGGER IF EXISTS audit_head_forward",
     f"""CREATE TRIGGER audit_head_forward BEFORE UPDATE ON {HEADS}
         WHEN NEW.chain <> OLD.chain OR NEW.chain_seq <= OLD.chain_seq
-        BEGIN SELECT RAISE(ABORT, '{HEADS} only moves forward: UPDATE rejected'); END""",
+        BEGIN SELECT RAISE(ABORT, '{HEADS} only moves forward: UPDATE rejected');
+        END""",
     "DROP TRIGGER IF EXISTS audit_head_no_delete",
     f"""CREATE TRIGGER audit_head_no_delete BEFORE DELETE ON {HEADS}
-        BEGIN SELECT RAISE(ABORT, '{HEADS} only moves forward: DELETE rejected'); END""",
+        BEGIN SELECT RAISE(ABORT, '{HEADS} only moves forward: DELETE rejected');
+        END""",
 ]
 
 SQLITE_INSTALL = [
     "DROP TRIGGER IF EXISTS audit_no_update",
     f"""CREATE TRIGGER audit_no_update BEFORE UPDATE ON {TABLE}
-        BEGIN SELECT RAISE(ABORT, 'audit_auditevent is append-only: UPDATE rejected'); END""",
+        BEGIN SELECT RAISE(ABORT, 'audit_auditevent is append-only: UPDATE rejected');
+        END""",
     "DROP TRIGGER IF EXISTS audit_no_delete",
     f"""CREATE TRIGGER audit_no_delete BEFORE DELETE ON {TABLE}
-        BEGIN SELECT RAISE(ABORT, 'audit_auditevent is append-only: DELETE rejected'); END""",
+        BEGIN SELECT RAISE(ABORT, 'audit_auditevent is append-only: DELETE rejected');
+        END""",
 ]
 
 

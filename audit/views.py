@@ -17,7 +17,7 @@ _WHEN = forms.DateTimeInput(attrs={"type": "datetime-local"})
 
 
 class AuditFilterForm(forms.Form):
-    """Renders the filters; `audit_filters_parse` (shared with the API and command) reads them."""
+    """Render the filters; `audit_filters_parse` (API and command too) reads them."""
 
     case = forms.CharField(label="Case id", required=False)
     process = forms.CharField(label="Process key", required=False)

@@ -1,6 +1,6 @@
-"""Export 1,000,000 audit events and compare with PostgreSQL's own COPY (figures, not a test).
+"""Export 1,000,000 audit events, compared with PostgreSQL's COPY (figures, not a test).
 
-    DATABASE_URL=postgres://.../scratch_db .venv/bin/python bench/audit_export.py [--events N]
+    DATABASE_URL=postgres://.../scratch .venv/bin/python bench/audit_export.py
 
 Fills a SCRATCH database (migrated here) with N synthetic events (1,000,000 by default;
 their hashes are not a valid chain: the export's speed does not depend on it), then

@@ -1,4 +1,4 @@
-"""The API's JSON parser: refuse, with 400, JSON that PostgreSQL cannot store or we cannot walk."""
+"""The API's JSON parser: 400 for JSON PostgreSQL cannot store or we cannot walk."""
 
 import re
 from typing import Any

@@ -13,7 +13,9 @@ from decimal import Decimal
 
 def canon(v):
     if isinstance(v, dict):
-        return "{" + ",".join(json.dumps(k) + ":" + canon(v[k]) for k in sorted(v)) + "}"
+        return (
+            "{" + ",".join(json.dumps(k) + ":" + canon(v[k]) for k in sorted(v)) + "}"
+        )
     if isinstance(v, list):
         return "[" + ",".join(canon(x) for x in v) + "]"
     if isinstance(v, float):
@@ -36,13 +38,17 @@ def check(lines):
         prev = rows[0] if chain not in heads else {"chain_seq": 0, "hash": "0" * 64}
         for row in rows:
             doc = {k: v for k, v in row.items() if k != "hash"}
-            digest = hashlib.sha256((row["prev_hash"] + canon(doc)).encode()).hexdigest()
-            if digest != row["hash"]:
-                return f"{chain} #{row['chain_seq']} ({row['id']}): hash does not match its content"
-            if row is not prev and (row["chain_seq"], row["prev_hash"]) != (prev["chain_seq"] + 1, prev["hash"]):
-                return f"{chain} #{row['chain_seq']} ({row['id']}): does not follow #{prev['chain_seq']}"
+            canonical = (row["prev_hash"] + canon(doc)).encode()
+            where = f"{chain} #{row['chain_seq']} ({row['id']})"
+            if hashlib.sha256(canonical).hexdigest() != row["hash"]:
+                return f"{where}: hash does not match its content"
+            follows = (prev["chain_seq"] + 1, prev["hash"])
+            if row is not prev and (row["chain_seq"], row["prev_hash"]) != follows:
+                return f"{where}: does not follow #{prev['chain_seq']}"
             prev = row
-        if chain in heads and heads[chain] not in {(r["chain_seq"], r["hash"]) for r in rows}:
+        if chain in heads and heads[chain] not in {
+            (r["chain_seq"], r["hash"]) for r in rows
+        }:
             return f"{chain}: its head #{heads[chain][0]} is missing or changed"
     missing = sorted(set(heads) - set(chains))
     return f"{missing[0]}: has a head but no events" if missing else None

@@ -1,4 +1,4 @@
-"""Auditors read everything and change nothing: every URL, every state-changing method."""
+"""Auditors read everything and change nothing: every URL, every changing method."""
 
 import re
 import uuid

@@ -1,4 +1,4 @@
-"""Whatever JSON a user sends, the hash chain verifies after PostgreSQL hands it back."""
+"""Whatever JSON a user sends, the chain verifies after PostgreSQL hands it back."""
 
 import json
 
@@ -116,7 +116,7 @@ def test_canonical_form_is_pythons_sorted_compact_json_for_plain_values():
 def _post_raw(client, data_text: str):
     return client.post(
         "/api/v1/cases/",
-        data='{"process": "free_form", "data": %s}' % data_text,
+        data='{"process": "free_form", "data": ' + data_text + "}",
         content_type="application/json",
     )
 

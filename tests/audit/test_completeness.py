@@ -1,4 +1,4 @@
-"""Every transition of a case lands in its chain, in order, with who did it (over HTTP)."""
+"""Every transition of a case lands in its chain, in order, with who did it."""
 
 import pytest
 from django.contrib.auth.models import Group

@@ -1,4 +1,4 @@
-"""Group membership decides who may approve: every change is audited with who made it."""
+"""Group membership decides who may approve: every change is audited with its actor."""
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -20,7 +20,7 @@ def _membership_events():
 
 
 def test_admin_editing_a_users_groups_is_audited_as_that_admin(users):
-    boss = get_user_model().objects.create_superuser("boss", "b@example.com", "pw-boss")
+    get_user_model().objects.create_superuser("boss", "b@example.com", "pw-boss")
     target = users["requester"]
     finance = Group.objects.get(name="Finance")
     before = len(_membership_events())

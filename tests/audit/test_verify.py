@@ -1,4 +1,4 @@
-"""The verifier names every broken event of every chain, and a missing or rewritten tail at once."""
+"""The verifier names every broken event of every chain, and a changed tail at once."""
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -105,7 +105,8 @@ def test_a_consistently_rewritten_last_event_is_detected_at_once(users, cases):
         (
             last.chain,
             last.chain_seq,
-            f"the head records #{last.chain_seq} with another hash: the tail was changed",
+            f"the head records #{last.chain_seq} with another hash: "
+            "the tail was changed",
         )
     ]
 
