@@ -85,18 +85,22 @@ def _csv_rows(events: Iterable[AuditEvent], header: bool) -> Iterator[bytes]:
         yield buffer.getvalue().encode()
 
 
-def _copy(events: QuerySet[AuditEvent], fmt: str) -> Iterator[bytes]:
+def _copy_sql(events: QuerySet[AuditEvent], fmt: str) -> tuple[str, tuple]:
     if fmt == "jsonl":
-        query = events.annotate(line=RawSQL(_JSON_SQL, ())).values_list("line")
-        options = _COPY_JSONL
-    else:
-        names = [c if c != "at" else "at_text" for c in COLUMNS]
-        query = events.annotate(at_text=RawSQL(_AT_SQL, ())).values_list(*names)
-        options = "(FORMAT csv)"
-    sql, params = query.query.sql_with_params()
+        lines = events.annotate(line=RawSQL(_JSON_SQL, ())).values_list("line")
+        sql, params = lines.query.sql_with_params()
+        return f"COPY ({sql}) TO STDOUT {_COPY_JSONL}", params
+    names = [c if c != "at" else "at_text" for c in COLUMNS]
+    rows = events.annotate(at_text=RawSQL(_AT_SQL, ())).values_list(*names)
+    sql, params = rows.query.sql_with_params()
+    return f"COPY ({sql}) TO STDOUT (FORMAT csv)", params
+
+
+def _copy(events: QuerySet[AuditEvent], fmt: str) -> Iterator[bytes]:
+    statement, params = _copy_sql(events, fmt)
     connection.ensure_connection()
     with connection.connection.cursor() as cursor:
-        with cursor.copy(f"COPY ({sql}) TO STDOUT {options}", params) as copy:
+        with cursor.copy(statement, params) as copy:
             for block in copy:
                 yield bytes(block)
 

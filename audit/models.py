@@ -12,7 +12,8 @@ class AppendOnlyQuerySet(models.QuerySet):
     def delete(self):
         raise AuditIsAppendOnly("Audit events cannot be deleted.")
 
-    _raw_delete = delete
+    def _raw_delete(self, using: str | None) -> int:  # noqa: ARG002
+        raise AuditIsAppendOnly("Audit events cannot be deleted.")
 
 
 class AuditEvent(models.Model):

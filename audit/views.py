@@ -10,6 +10,7 @@ from django.views.generic import TemplateView
 from . import selectors
 from .errors import AuditFilterInvalid
 from .filters import AuditFilters, audit_filters_parse
+from .models import AuditEvent
 
 PAGE_SIZE = 200
 BROKEN_SHOWN = 100
@@ -48,10 +49,10 @@ class AuditLogView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         form = AuditFilterForm(self.request.GET or None)
         valid = not form.is_bound or form.is_valid()
-        events = []
+        events: list[AuditEvent] = []
         if valid:
             kwargs_ = form.filters.selector_kwargs()
-            events = selectors.audit_list(**kwargs_).reverse()[:PAGE_SIZE]
+            events = list(selectors.audit_list(**kwargs_).reverse()[:PAGE_SIZE])
         query = form.filters.as_query()
         context = {
             **super().get_context_data(**kwargs),

@@ -134,3 +134,15 @@ def test_database_lets_chain_heads_only_move_forward(case_events, statement):
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(statement)
     assert audit_verify().ok is True
+
+
+def test_migrate_fails_loudly_when_a_migration_lost_a_trigger(db):
+    from django.core.management.base import SystemCheckError
+
+    from audit.checks import verify_after_migrate
+
+    verify_after_migrate(sender=None)
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER audit_head_forward ON audit_auditchainhead")
+    with pytest.raises(SystemCheckError, match="audit_head_forward"):
+        verify_after_migrate(sender=None)
