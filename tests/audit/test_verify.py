@@ -129,3 +129,20 @@ def test_verify_command_lists_every_break_and_fails(users, cases, capsys):
         call_command("verify_audit")
     out = capsys.readouterr().out
     assert out.count("BROKEN case:") == 2
+
+
+def test_audit_page_lists_the_broken_events(users, cases):
+    from django.test import Client
+
+    from tests.conftest import PASSWORD
+
+    for events in cases:
+        _as_attacker(
+            "UPDATE audit_auditevent SET payload = '{}' WHERE id = %s", [events[0].pk]
+        )
+    client = Client()
+    assert client.login(username="auditor", password=PASSWORD)
+    page = client.get("/audit/?verify=1").content.decode()
+    assert "2 broken events" in page
+    for events in cases:
+        assert f"{events[0].chain} #1</span>: hash does not match" in page
