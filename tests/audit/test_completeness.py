@@ -1,11 +1,14 @@
 """Every transition of a case lands in its chain, in order, with who did it."""
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
 from tasks_app.models import HumanTask
 from tests.audit.helpers import start_case, token_client
+from tests.conftest import BPMN_DIR, deploy
 
 pytestmark = pytest.mark.django_db
 
@@ -88,4 +91,37 @@ def test_exports_and_group_changes_are_audited_on_the_system_chain(users, purcha
         ("audit.exported", "auditor", "started"),
         ("audit.exported", "auditor", "rejected"),
         ("group.member_added", "system", None),
+    ]
+
+
+def test_message_delivery_in_exact_order(users):
+    deploy(BPMN_DIR / "payment_wait.bpmn", users["analyst"])
+    erp = get_user_model().objects.create_user("erp", "erp@example.com", "pw-erp")
+    erp.groups.add(Group.objects.get(name="integrations"))
+    case_id = start_case(
+        token_client(users["requester"]), "payment_wait", {"order_id": "A-7"}
+    )
+    prepare = _open_task(case_id)
+    finance = token_client(users["finance"])
+    done = finance.post(
+        f"/api/v1/tasks/{prepare}/complete/",
+        {"data": {"invoice": "INV"}},
+        format="json",
+    )
+    assert done.status_code == 200, done.content
+    sender = APIClient()
+    sender.force_authenticate(erp)
+    body = {"name": "payment_received", "correlation": {"order_id": "A-7"}, "data": {}}
+    assert sender.post("/api/v1/messages/", body, format="json").status_code == 200
+    ref = f"prepare:{prepare}"
+    assert _trail(case_id) == [
+        ("case.started", "requester", "", ""),
+        ("element.completed", "system", "", "start"),
+        ("task.created", "system", "", ref),
+        ("task.claimed", "finance", "", ref),  # completing an unclaimed task claims it
+        ("task.completed", "finance", "", ref),
+        ("message.delivered", "erp", "", ""),
+        ("element.completed", "system", "", "wait_payment"),
+        ("element.completed", "system", "", "end"),
+        ("case.completed", "system", "", ""),
     ]
