@@ -6,9 +6,11 @@ from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
+from processes.services import version_upload
 from tasks_app.models import HumanTask
 from tests.audit.helpers import start_case, token_client
 from tests.conftest import BPMN_DIR, deploy
+from tests.engine.test_hardening_e2e import _diagram
 
 pytestmark = pytest.mark.django_db
 
@@ -124,4 +126,23 @@ def test_message_delivery_in_exact_order(users):
         ("element.completed", "system", "", "wait_payment"),
         ("element.completed", "system", "", "end"),
         ("case.completed", "system", "", ""),
+    ]
+
+
+def test_incident_and_its_retry_in_exact_order(users):
+    failing = _diagram("x = 1", "10**10**8 > 0")  # the gateway's condition fails
+    version_upload(user=users["analyst"], bpmn=failing, filename="h.bpmn")
+    requester, padmin = token_client(users["requester"]), token_client(users["padmin"])
+    case_id = start_case(requester, "hostile_gateway", {"amount": 5})
+    [incident] = padmin.get("/api/v1/incidents/").json()["results"]
+    retry = padmin.post(f"/api/v1/incidents/{incident['id']}/retry/")
+    assert retry.status_code == 200
+    assert _trail(case_id) == [
+        ("case.started", "requester", "", ""),
+        ("element.completed", "system", "", "start"),
+        ("element.completed", "system", "", "prepare"),
+        ("incident.opened", "system", "", "gw"),
+        # Camunda: the retry resolves the incident; failing again opens a new one
+        ("incident.resolved", "padmin", "", "gw"),
+        ("incident.opened", "system", "", "gw"),
     ]
