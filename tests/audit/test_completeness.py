@@ -1,11 +1,14 @@
 """Every transition of a case lands in its chain, in order, with who did it."""
 
+import time
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
+from engine.tasks import timers_fire_due_task
 from processes.services import version_upload
 from tasks_app.models import HumanTask
 from tests.audit.helpers import start_case, token_client
@@ -145,4 +148,24 @@ def test_incident_and_its_retry_in_exact_order(users):
         # Camunda: the retry resolves the incident; failing again opens a new one
         ("incident.resolved", "padmin", "", "gw"),
         ("incident.opened", "system", "", "gw"),
+    ]
+
+
+def test_timer_escalation_in_exact_order(users, tmp_path):
+    xml = (BPMN_DIR / "timer_escalation.bpmn").read_text().replace("DEADLINE", "PT1S")
+    (tmp_path / "timer_escalation.bpmn").write_text(xml)
+    deploy(tmp_path / "timer_escalation.bpmn", users["analyst"])
+    case_id = start_case(token_client(users["requester"]), "timer_escalation", {})
+    review = _open_task(case_id)
+    time.sleep(1.2)
+    assert timers_fire_due_task() == 1  # the periodic Celery task
+    escalated = f"escalated_review:{_open_task(case_id)}"
+    assert _trail(case_id) == [
+        ("case.started", "requester", "", ""),
+        ("element.completed", "system", "", "start"),
+        ("task.created", "system", "", f"review:{review}"),
+        ("timer.fired", "system", "", ""),
+        ("element.completed", "system", "", "too_late"),  # interrupting boundary
+        ("task.cancelled", "system", "", f"review:{review}"),
+        ("task.created", "system", "", escalated),
     ]
