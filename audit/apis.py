@@ -1,52 +1,57 @@
-from datetime import datetime
-
 from django.http import StreamingHttpResponse
-from django.utils.dateparse import parse_datetime
 from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import selectors, services
-from .exporters import export_stream
+from .errors import AuditFilterInvalid
+from .exporters import CONTENT_TYPES, export_stream
 
 
-def _when(value: str | None, name: str) -> datetime | None:
-    if not value:
-        return None
-    parsed = parse_datetime(value)
-    if parsed is None:
-        raise ValidationError({name: [f"Not an ISO-8601 date-time: {value!r}."]})
-    return parsed
+class FormatIsOurs(DefaultContentNegotiation):
+    """Leave `?format=` to the view (it names the export format, csv or jsonl).
+
+    REST framework would otherwise read it as its own renderer override and
+    answer 404 for formats it has no renderer for. Errors still render as JSON.
+    """
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
 
 
 class AuditExportApi(APIView):
-    """Export audit events as CSV or JSON Lines (streamed)."""
+    """Export audit events as CSV or JSON Lines (streamed).
+
+    Query parameters: format (csv | jsonl, default jsonl), case, process, actor,
+    action, since, until (ISO-8601; since inclusive, until exclusive).
+    """
+
+    content_negotiation_class = FormatIsOurs
 
     def get(self, request):
         if not request.user.has_perm("audit.export_auditevent"):
             raise PermissionDenied("Only auditors may export the audit log.")
-        params = request.query_params
-        fmt = params.get("format", "jsonl")
-        if fmt not in ("csv", "jsonl"):
-            raise ValidationError({"format": ["Use csv or jsonl."]})
-        filters = {
-            "case_id": params.get("case") or None,
-            "process_key": params.get("process") or None,
-            "actor": params.get("actor") or None,
-            "action": params.get("action") or None,
-            "since": _when(params.get("since"), "since"),
-            "until": _when(params.get("until"), "until"),
-        }
-        services.audit_export_recorded(user=request.user, fmt=fmt, filters=filters)
-        stream = export_stream(selectors.audit_iter_for_export(**filters), fmt)
-        content_type = "text/csv" if fmt == "csv" else "application/x-ndjson"
-        response = StreamingHttpResponse(stream, content_type=content_type)
+        try:
+            filters, fmt = services.audit_export_start(
+                user=request.user, params=request.query_params
+            )
+        except AuditFilterInvalid as exc:
+            raise ValidationError({k: [v] for k, v in exc.errors.items()}) from None
+        stream = export_stream(
+            selectors.audit_export_records(filters),
+            selectors.audit_list(**filters.selector_kwargs()),
+            fmt,
+        )
+        response = StreamingHttpResponse(stream, content_type=CONTENT_TYPES[fmt])
         response["Content-Disposition"] = f'attachment; filename="audit.{fmt}"'
         return response
 
 
 class AuditVerifyApi(APIView):
-    """Recompute every hash chain: OK, or the first broken event."""
+    """Recompute every hash chain: OK, or every broken event of every chain."""
+
+    content_negotiation_class = FormatIsOurs
 
     def get(self, request):
         if not request.user.has_perm("audit.export_auditevent"):

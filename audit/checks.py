@@ -1,6 +1,7 @@
 """System checks: the append-only triggers must exist after every migrate."""
 
 from django.core import checks
+from django.core.management.base import SystemCheckError
 from django.db import connections
 from django.db.utils import DatabaseError
 
@@ -8,7 +9,7 @@ from . import triggers
 
 
 def _problems(databases) -> list[checks.CheckMessage]:
-    errors = []
+    errors: list[checks.CheckMessage] = []
     for alias in databases or ():
         connection = connections[alias]
         try:
@@ -35,7 +36,7 @@ def check_append_only_triggers(app_configs, databases=None, **kwargs):
 
 
 def verify_after_migrate(sender, using="default", **kwargs) -> None:
-    """Fail `migrate` loudly if a migration (e.g. a SQLite table rebuild) dropped a trigger."""
+    """Fail `migrate` loudly if a migration (SQLite table rebuild) lost a trigger."""
     problems = _problems([using])
     if problems:
-        raise checks.SystemCheckError(problems[0].msg + " " + problems[0].hint)
+        raise SystemCheckError(f"{problems[0].msg} {problems[0].hint}")

@@ -8,6 +8,16 @@ class AuditError(Exception):
 
 
 class AuditIsAppendOnly(AuditError):
-    """Raised when code tries to change or remove an audit event (a programming error)."""
+    """Raised when code tries to change or remove an audit event (a bug)."""
 
     code = "audit_append_only"
+
+
+class AuditFilterInvalid(AuditError):
+    """Raised when an audit filter or export format cannot be read; names each field."""
+
+    code = "invalid"
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors

@@ -1,14 +1,51 @@
-"""Stream audit events as CSV or JSON Lines in constant memory."""
+"""Stream audit exports (CSV or JSON Lines) in constant memory.
+
+On PostgreSQL the rows are rendered by the database and streamed with
+`COPY ... TO STDOUT`; elsewhere (the SQLite quick start) Python renders them.
+Either way each event row holds the canonical fields and the hash.
+"""
 
 import csv
 import io
 import json
 from collections.abc import Iterable, Iterator
+from typing import Any
+
+from django.db import connection
+from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
 
 from .models import AuditEvent
 from .services import CANONICAL_FIELDS, format_at
 
 COLUMNS = (*CANONICAL_FIELDS, "hash")
+CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
+_BATCH = 500
+_AT_SQL = """to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+_QUOTED = "'\"' || {c} || '\"'"  # UUIDs and hex digests need no escaping
+_JSON_VALUE = {
+    "id": _QUOTED,
+    "case_id": f"coalesce({_QUOTED}, 'null')",
+    "hash": _QUOTED,
+    "prev_hash": _QUOTED,
+    "at": _QUOTED.replace("{c}", _AT_SQL),
+    "chain_seq": "{c}::text",
+    "actor_id": "coalesce({c}::text, 'null')",
+    "version_id": "coalesce({c}::text, 'null')",
+    "payload": "{c}::text",
+}
+# One JSON object per row by concatenation: twice as fast as json_build_object.
+_JSON_SQL = (
+    "'{' || "
+    + " || ',' || ".join(
+        f"""'"{c}":' || """ + _JSON_VALUE.get(c, "to_json({c})::text").format(c=c)
+        for c in sorted(COLUMNS)
+    )
+    + " || '}'"
+)
+# JSON text never holds a raw control character, so with these as delimiter and
+# quote COPY's CSV mode writes each JSON document unchanged, one per line.
+_COPY_JSONL = "(FORMAT csv, DELIMITER E'\\x01', QUOTE E'\\x02')"
 
 
 def _row(event: AuditEvent) -> dict:
@@ -19,21 +56,68 @@ def _row(event: AuditEvent) -> dict:
     return row
 
 
-def export_stream(events: Iterable[AuditEvent], fmt: str) -> Iterator[str]:
-    """Yield the export text chunk by chunk."""
-    if fmt == "jsonl":
-        for event in events:
-            yield json.dumps(_row(event), sort_keys=True) + "\n"
-        return
+def _jsonl(rows: Iterable[AuditEvent | dict[str, Any]]) -> Iterator[bytes]:
+    lines = []
+    for item in rows:
+        row = _row(item) if isinstance(item, AuditEvent) else item
+        lines.append(json.dumps(row, sort_keys=True))
+        if len(lines) == _BATCH:
+            yield ("\n".join(lines) + "\n").encode()
+            lines = []
+    if lines:
+        yield ("\n".join(lines) + "\n").encode()
+
+
+def _csv_rows(events: Iterable[AuditEvent], header: bool) -> Iterator[bytes]:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
-    writer.writeheader()
-    for event in events:
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    if header:
+        writer.writeheader()
+    for count, event in enumerate(events, start=1):
         row = _row(event)
         row["payload"] = json.dumps(row["payload"], sort_keys=True)
         writer.writerow(row)
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
+        if count % _BATCH == 0:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
     if buffer.getvalue():
-        yield buffer.getvalue()
+        yield buffer.getvalue().encode()
+
+
+def _copy_sql(events: QuerySet[AuditEvent], fmt: str) -> tuple[str, tuple]:
+    if fmt == "jsonl":
+        lines = events.annotate(line=RawSQL(_JSON_SQL, ())).values_list("line")
+        sql, params = lines.query.sql_with_params()
+        return f"COPY ({sql}) TO STDOUT {_COPY_JSONL}", params
+    names = [c if c != "at" else "at_text" for c in COLUMNS]
+    rows = events.annotate(at_text=RawSQL(_AT_SQL, ())).values_list(*names)
+    sql, params = rows.query.sql_with_params()
+    return f"COPY ({sql}) TO STDOUT (FORMAT csv)", params
+
+
+def _copy(events: QuerySet[AuditEvent], fmt: str) -> Iterator[bytes]:
+    statement, params = _copy_sql(events, fmt)
+    connection.ensure_connection()
+    with connection.connection.cursor() as cursor:
+        with cursor.copy(statement, params) as copy:
+            for block in copy:
+                yield bytes(block)
+
+
+def export_stream(
+    records: Iterable[AuditEvent | dict[str, Any]],
+    events: QuerySet[AuditEvent],
+    fmt: str,
+) -> Iterator[bytes]:
+    """Yield the export as UTF-8 chunks: records (JSON Lines only), then events."""
+    if fmt == "csv":
+        yield (",".join(COLUMNS) + "\n").encode()
+    else:
+        yield from _jsonl(records)
+    if connection.vendor == "postgresql":
+        yield from _copy(events, fmt)
+    elif fmt == "csv":
+        yield from _csv_rows(events.iterator(chunk_size=2000), header=False)
+    else:
+        yield from _jsonl(events.iterator(chunk_size=2000))

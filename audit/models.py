@@ -12,7 +12,8 @@ class AppendOnlyQuerySet(models.QuerySet):
     def delete(self):
         raise AuditIsAppendOnly("Audit events cannot be deleted.")
 
-    _raw_delete = delete
+    def _raw_delete(self, using: str | None) -> int:  # noqa: ARG002
+        raise AuditIsAppendOnly("Audit events cannot be deleted.")
 
 
 class AuditEvent(models.Model):
@@ -58,3 +59,19 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AuditIsAppendOnly("Audit events cannot be deleted.")
+
+
+class AuditChainHead(models.Model):
+    """The last event of each chain, written in the same transaction as the event.
+
+    Case chains are written under their case's row lock (the system chain under an
+    advisory lock), so keeping the head here costs no extra locking; the verifier
+    compares every chain with its head, so a deleted or rewritten tail shows at once.
+    """
+
+    chain = models.CharField(max_length=64, primary_key=True)
+    chain_seq = models.PositiveBigIntegerField()
+    hash = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"{self.chain} #{self.chain_seq}"

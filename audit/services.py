@@ -3,6 +3,7 @@
 import hashlib
 import json
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,7 +12,15 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from .actions import AuditAction
-from .models import AuditEvent
+from .canonical import canonical_json
+from .errors import AuditFilterInvalid
+from .filters import (
+    FILTER_FIELDS,
+    AuditFilters,
+    audit_filters_parse,
+    audit_format_parse,
+)
+from .models import AuditChainHead, AuditEvent
 
 GENESIS_HASH = "0" * 64
 SYSTEM_CHAIN = "system"
@@ -49,7 +58,7 @@ def canonical_form(values: dict[str, Any]) -> str:
     doc["id"] = str(doc["id"])
     doc["case_id"] = str(doc["case_id"]) if doc["case_id"] else None
     doc["at"] = format_at(doc["at"])
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"))
+    return canonical_json(doc)
 
 
 def event_hash(prev_hash: str, canonical: str) -> str:
@@ -122,22 +131,54 @@ def audit_record(
     values["hash"] = event_hash(values["prev_hash"], canonical_form(values))
     event = AuditEvent(**values)
     event.save()
+    _head_moved(event)
     return event
 
 
-def audit_export_recorded(
-    *, user: Any, fmt: str, filters: dict[str, Any]
+def _head_moved(event: AuditEvent) -> None:
+    # One upsert under the lock the chain's writers already hold (see _lock_chain).
+    AuditChainHead.objects.bulk_create(
+        [AuditChainHead(chain=event.chain, chain_seq=event.chain_seq, hash=event.hash)],
+        update_conflicts=True,
+        unique_fields=["chain"],
+        update_fields=["chain_seq", "hash"],
+    )
+
+
+def _export_recorded(
+    *, user: Any, fmt: str, query: Mapping[str, Any], errors: Mapping[str, str]
 ) -> AuditEvent:
-    """Record that an export was performed (on the system chain)."""
+    payload: dict[str, Any] = {"format": fmt, "filters": dict(query)}
+    payload["outcome"] = "rejected" if errors else "started"
+    if errors:
+        payload["errors"] = dict(errors)
     with transaction.atomic():
         return audit_record(
-            actor=user,
-            action=AuditAction.AUDIT_EXPORTED,
-            payload={
-                "format": fmt,
-                "filters": {k: str(v) for k, v in filters.items() if v},
-            },
+            actor=user, action=AuditAction.AUDIT_EXPORTED, payload=payload
         )
+
+
+def audit_export_start(
+    *, user: Any, params: Mapping[str, Any]
+) -> tuple[AuditFilters, str]:
+    """Read an export request's filters and format and record it as `audit.exported`.
+
+    A rejected request is recorded too (outcome "rejected", with the raw filters
+    and the errors) before the error propagates.
+
+    Raises:
+        AuditFilterInvalid: naming each bad filter (or the format).
+    """
+    fmt_raw = str(params.get("format") or "jsonl")
+    try:
+        fmt = audit_format_parse(fmt_raw)
+        filters = audit_filters_parse(params)
+    except AuditFilterInvalid as exc:
+        raw = {k: str(params[k])[:300] for k in (*FILTER_FIELDS,) if params.get(k)}
+        _export_recorded(user=user, fmt=fmt_raw[:20], query=raw, errors=exc.errors)
+        raise
+    _export_recorded(user=user, fmt=fmt, query=filters.as_query(), errors={})
+    return filters, fmt
 
 
 CHECKPOINT_ACTION = AuditAction.AUDIT_CHECKPOINT
@@ -161,7 +202,7 @@ def _heads_since(since: datetime | None) -> dict[str, list[Any]]:
 
 
 def audit_checkpoint() -> AuditEvent:
-    """Append a checkpoint to the system chain: the heads of every chain changed since the last.
+    """Append a checkpoint to the system chain: heads of chains changed since the last.
 
     A checkpoint makes truncating or rewriting the tail of any chain detectable.
     """

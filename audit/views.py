@@ -8,54 +8,38 @@ from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMix
 from django.views.generic import TemplateView
 
 from . import selectors
+from .errors import AuditFilterInvalid
+from .filters import AuditFilters, audit_filters_parse
+from .models import AuditEvent
 
 PAGE_SIZE = 200
+BROKEN_SHOWN = 100
+_WHEN = forms.DateTimeInput(attrs={"type": "datetime-local"})
 
 
 class AuditFilterForm(forms.Form):
-    case = forms.UUIDField(label="Case id", required=False)
-    process = forms.CharField(label="Process key", required=False, max_length=255)
-    actor = forms.CharField(label="Actor", required=False, max_length=150)
+    """Render the filters; `audit_filters_parse` (API and command too) reads them."""
+
+    case = forms.CharField(label="Case id", required=False)
+    process = forms.CharField(label="Process key", required=False)
+    actor = forms.CharField(label="Actor", required=False)
     action = forms.CharField(
         label="Action",
         required=False,
-        max_length=64,
         widget=forms.TextInput(attrs={"placeholder": "e.g. task.completed"}),
     )
-    since = forms.DateTimeField(
-        label="Since",
-        required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
-    )
-    until = forms.DateTimeField(
-        label="Until",
-        required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
-    )
+    since = forms.CharField(label="Since", required=False, widget=_WHEN)
+    until = forms.CharField(label="Until", required=False, widget=_WHEN)
 
-    def selector_filters(self) -> dict[str, Any]:
-        data = self.cleaned_data
-        return {
-            "case_id": data["case"],
-            "process_key": data["process"] or None,
-            "actor": data["actor"] or None,
-            "action": data["action"] or None,
-            "since": data["since"],
-            "until": data["until"],
-        }
+    filters = AuditFilters()
 
-    def export_query(self) -> dict[str, str]:
-        """Return the same filters as query parameters of /api/v1/audit/."""
-        data = self.cleaned_data
-        query = {
-            "case": str(data["case"] or ""),
-            "process": data["process"],
-            "actor": data["actor"],
-            "action": data["action"],
-            "since": data["since"].isoformat() if data["since"] else "",
-            "until": data["until"].isoformat() if data["until"] else "",
-        }
-        return {name: value for name, value in query.items() if value}
+    def clean(self) -> dict[str, Any]:
+        try:
+            self.filters = audit_filters_parse(self.data)
+        except AuditFilterInvalid as exc:
+            for name, message in exc.errors.items():
+                self.add_error(name if name in self.fields else None, message)
+        return self.cleaned_data
 
 
 class AuditLogView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView):
@@ -64,22 +48,23 @@ class AuditLogView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         form = AuditFilterForm(self.request.GET or None)
-        events, query = [], {}
-        if form.is_bound and form.is_valid():
-            events = selectors.audit_list(**form.selector_filters()).reverse()[
-                :PAGE_SIZE
-            ]
-            query = form.export_query()
-        elif not form.is_bound:
-            events = selectors.audit_list().reverse()[:PAGE_SIZE]
+        valid = not form.is_bound or form.is_valid()
+        events: list[AuditEvent] = []
+        if valid:
+            kwargs_ = form.filters.selector_kwargs()
+            events = list(selectors.audit_list(**kwargs_).reverse()[:PAGE_SIZE])
+        query = form.filters.as_query()
         context = {
             **super().get_context_data(**kwargs),
             "form": form,
             "events": events,
             "page_size": PAGE_SIZE,
+            "export_ok": valid,
             "csv_query": urlencode({"format": "csv", **query}),
             "jsonl_query": urlencode({"format": "jsonl", **query}),
         }
         if self.request.GET.get("verify"):
-            context["verification"] = selectors.audit_verify()
+            result = selectors.audit_verify()
+            context["verification"] = result
+            context["broken_shown"] = result.broken[:BROKEN_SHOWN]
         return context

@@ -24,11 +24,19 @@ from .lifecycle import TaskAction, transition_check
 from .models import HumanTask
 
 
-def _audit(task: HumanTask, actor: Any, action: AuditAction, **payload: Any) -> None:
+def _audit(
+    task: HumanTask,
+    actor: Any,
+    action: AuditAction,
+    *,
+    on_behalf_of: str = "",
+    **payload: Any,
+) -> None:
     case_audit(
         task.case,
         actor,
         action,
+        on_behalf_of=on_behalf_of,
         task_ref=task_ref_for(bpmn_id=task.bpmn_id, task_id=task.pk),
         task=str(task.pk),
         name=task.name,
@@ -203,8 +211,9 @@ def _resolve(user: Any, task: HumanTask, data: dict[str, Any]) -> HumanTask:
     assert owner is not None  # only a delegated task (owner set) is resolved
     task.draft, task.assignee, task.owner = data, owner, None
     task.save(update_fields=["draft", "assignee", "owner"])
+    name = owner.get_username()
     _audit(
-        task, user, AuditAction.TASK_RESOLVED, data=data, owner=owner.get_username()
+        task, user, AuditAction.TASK_RESOLVED, on_behalf_of=name, data=data, owner=name
     )
     return task
 

@@ -145,6 +145,21 @@ def test_quick_start_is_repeatable_and_runs_a_journey_on_sqlite(sqlite_env):
         server.terminate()
         server.wait(10)
     assert "OK:" in manage(sqlite_env, "verify_audit")
+    # SQLite exports are rendered by Python: the standalone verifier accepts them
+    exported = manage(sqlite_env, "export_audit", "--case", case["id"])
+    export_file = Path(sqlite_env["DATABASE_URL"].removeprefix("sqlite:///") + ".jsonl")
+    export_file.write_text(exported)
+    checked = subprocess.run(
+        [sys.executable, "-S", "scripts/verify_audit_export.py", str(export_file)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert checked.stdout.strip() == "OK", checked.stdout + checked.stderr
+    assert '"record": "chain_head"' in exported
+    csv_rows = manage(sqlite_env, "export_audit", "--format", "csv").splitlines()
+    assert csv_rows[0].startswith("id,chain,chain_seq,at,") and len(csv_rows) > 5
     db_file = sqlite_env["DATABASE_URL"].removeprefix("sqlite:///")
     with sqlite3.connect(db_file) as conn:
         for statement in (

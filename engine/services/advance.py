@@ -64,12 +64,19 @@ def case_lock(*, case_id: UUID | str) -> Case:
 
 
 def case_audit(
-    case: Case, actor: Any, action: AuditAction, *, task_ref: str = "", **payload: Any
+    case: Case,
+    actor: Any,
+    action: AuditAction,
+    *,
+    task_ref: str = "",
+    on_behalf_of: str = "",
+    **payload: Any,
 ) -> None:
     """Record an audit event about the case (process, version and task filled in)."""
     audit_record(
         actor=actor,
         action=action,
+        on_behalf_of=on_behalf_of,
         case_id=case.pk,
         process_key=case.version.definition.key,
         version_id=case.version_id,

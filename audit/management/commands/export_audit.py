@@ -1,50 +1,55 @@
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils.dateparse import parse_datetime
 
+from audit.errors import AuditFilterInvalid
 from audit.exporters import export_stream
-from audit.selectors import audit_iter_for_export
-from audit.services import audit_export_recorded
+from audit.filters import FILTER_FIELDS, FORMATS
+from audit.selectors import audit_export_records, audit_list
+from audit.services import audit_export_start
 
 
 class Command(BaseCommand):
-    help = "Export the audit log as CSV or JSON Lines (streamed)."
+    help = (
+        "Export the audit log as CSV or JSON Lines (streamed), with the same filters "
+        "as the Audit page and GET /api/v1/audit/."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--format", choices=["csv", "jsonl"], default="jsonl")
-        parser.add_argument("--since")
-        parser.add_argument("--until")
-        parser.add_argument("--case")
-        parser.add_argument("--process")
-        parser.add_argument("--actor")
-        parser.add_argument("--action")
+        parser.add_argument("--format", choices=FORMATS, default="jsonl")
+        for name in FILTER_FIELDS:
+            parser.add_argument(f"--{name}")
         parser.add_argument("--output", help="file path (default: standard output)")
-
-    def _when(self, value, name):
-        if not value:
-            return None
-        parsed = parse_datetime(value)
-        if parsed is None:
-            raise CommandError(f"--{name}: not an ISO-8601 date-time: {value!r}")
-        return parsed
+        parser.add_argument(
+            "--no-progress", action="store_true", help="no progress bar on a terminal"
+        )
 
     def handle(self, *args, **o):
-        filters = {
-            "case_id": o["case"],
-            "process_key": o["process"],
-            "actor": o["actor"],
-            "action": o["action"],
-            "since": self._when(o["since"], "since"),
-            "until": self._when(o["until"], "until"),
-        }
-        audit_export_recorded(
-            user="manage.py export_audit", fmt=o["format"], filters=filters
-        )
-        out = open(o["output"], "w", newline="") if o["output"] else sys.stdout
         try:
-            for chunk in export_stream(audit_iter_for_export(**filters), o["format"]):
+            filters, fmt = audit_export_start(user="manage.py export_audit", params=o)
+        except AuditFilterInvalid as exc:
+            raise CommandError(
+                "; ".join(f"--{k}: {v}" for k, v in exc.errors.items())
+            ) from None
+        events = audit_list(**filters.selector_kwargs())
+        total = None
+        if o["output"] and sys.stderr.isatty() and not o["no_progress"]:
+            total = events.count()
+        out = open(o["output"], "wb") if o["output"] else sys.stdout.buffer
+        try:
+            written = 0
+            for chunk in export_stream(audit_export_records(filters), events, fmt):
                 out.write(chunk)
+                if total:
+                    written += chunk.count(b"\n")
+                    self._progress(written, total)
         finally:
             if o["output"]:
                 out.close()
+        if total:
+            sys.stderr.write("\n")
+
+    def _progress(self, written: int, total: int) -> None:
+        done = min(written, total) / total
+        bar = "#" * int(done * 40)
+        sys.stderr.write(f"\r[{bar:<40}] {done:6.1%} {min(written, total)}/{total}")

@@ -1,0 +1,35 @@
+"""API clients with token auth, as an auditor's tools would call Laneway."""
+
+import json
+
+from rest_framework.test import APIClient
+
+from tests.conftest import PASSWORD
+
+
+def token_client(user) -> APIClient:
+    client = APIClient()
+    token = client.post(
+        "/api/v1/auth/token/",
+        {"username": user.username, "password": PASSWORD},
+        format="json",
+    ).json()["token"]
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    return client
+
+
+def start_case(client, process: str, data: dict) -> str:
+    response = client.post(
+        "/api/v1/cases/", {"process": process, "data": data}, format="json"
+    )
+    assert response.status_code == 201, response.content
+    return response.json()["id"]
+
+
+def body(response) -> str:
+    return b"".join(response.streaming_content).decode()
+
+
+def jsonl(text: str) -> list[dict]:
+    """Parse JSON Lines: lines end at \\n only (U+2028 may sit inside a string)."""
+    return [json.loads(line) for line in text.split("\n") if line]

@@ -1,0 +1,149 @@
+"""Whatever JSON a user sends, the chain verifies after PostgreSQL hands it back."""
+
+import json
+
+import pytest
+from django.db import connection
+
+from audit.canonical import canonical_json
+from audit.models import AuditEvent
+from tests.audit.helpers import start_case, token_client
+
+pytestmark = pytest.mark.django_db
+
+FREE_FORM = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="defs"
+    targetNamespace="http://laneway.test/free">
+  <bpmn:process id="free_form" name="Free form" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="look"/>
+    <bpmn:userTask id="look" name="Look" camunda:candidateGroups="Manager"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="look" targetRef="end"/>
+    <bpmn:endEvent id="end"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def _nested(depth: int) -> dict:
+    value: dict = {"leaf": 1.5}
+    for level in range(depth):
+        value = {"level": level, "inner": [value]}
+    return value
+
+
+VALUES = {
+    "float_1e16": 1e16,
+    "float_big": 1.7976931348623157e308,
+    "float_small": 1e-300,
+    "float_subnormal": 5e-324,
+    "float_ugly": 0.1 + 0.2,
+    "float_whole": 3.0,
+    "negative_zero": -0.0,
+    "int_beyond_int64": 2**64 + 1,
+    "int_negative_huge": -(10**40),
+    "unicode": 'é 中文 😀 𝄞 \u2028 " \\ /',
+    "astral_key_😀": {"z": 1, "a": 2, "é": 3},
+    "empty": [[], {}, "", None, True, False],
+}
+
+
+@pytest.fixture
+def free_form(users):
+    return deploy_bytes(users["analyst"])
+
+
+def deploy_bytes(user):
+    from processes.services import version_upload
+
+    return version_upload(user=user, bpmn=FREE_FORM, filename="free_form.bpmn")[0]
+
+
+def _verify(users) -> dict:
+    response = token_client(users["auditor"]).get("/api/v1/audit/verify/")
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_purchase_of_1e16_verifies(users, purchase):
+    client = token_client(users["requester"])
+    start_case(client, "purchase_request", {"amount": 1e16, "justification": "A ship"})
+    assert _verify(users)["ok"] is True
+
+
+@pytest.mark.parametrize("name", sorted(VALUES))
+def test_every_kind_of_json_value_round_trips_through_postgresql(
+    users, free_form, name
+):
+    case_id = start_case(
+        token_client(users["requester"]), "free_form", {name: VALUES[name]}
+    )
+    event = AuditEvent.objects.get(case_id=case_id, action="case.started")
+    assert name in event.payload["data"]
+    result = _verify(users)
+    assert result["ok"] is True, result["broken"]
+
+
+def test_deep_nesting_round_trips(users, free_form, settings):
+    # _nested(n) is 2n + 1 levels; the body and "data" add two more.
+    depth = (settings.API_JSON_MAX_DEPTH - 4) // 2
+    start_case(token_client(users["requester"]), "free_form", {"deep": _nested(depth)})
+    assert _verify(users)["ok"] is True
+
+
+def test_all_values_at_once_and_raw_sql_shows_postgres_rewrote_the_numbers(
+    users, free_form
+):
+    case_id = start_case(token_client(users["requester"]), "free_form", dict(VALUES))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT payload->'data'->>'float_1e16', payload->'data'->>'negative_zero'"
+            " FROM audit_auditevent WHERE case_id = %s AND action = 'case.started'",
+            [case_id],
+        )
+        assert cursor.fetchone() == ("10000000000000000", "0.0")
+    assert _verify(users)["ok"] is True
+
+
+def test_canonical_form_is_pythons_sorted_compact_json_for_plain_values():
+    value = {"b": [1, 2.5, "x"], "a": {"é": None, "c": True}}
+    assert canonical_json(value) == json.dumps(
+        value, sort_keys=True, separators=(",", ":")
+    )
+    assert canonical_json({"n": 1e16, "z": -0.0}) == '{"n":10000000000000000,"z":0.0}'
+    assert canonical_json(_nested(5000)).count("[") == 5000
+
+
+def _post_raw(client, data_text: str):
+    return client.post(
+        "/api/v1/cases/",
+        data='{"process": "free_form", "data": ' + data_text + "}",
+        content_type="application/json",
+    )
+
+
+def test_deepest_accepted_nesting_verifies(users, free_form, settings):
+    client = token_client(users["requester"])
+    # the body is one level, "data" another: the arrays reach the limit exactly
+    arrays = settings.API_JSON_MAX_DEPTH - 2
+    response = _post_raw(client, '{"deep": ' + "[" * arrays + "]" * arrays + "}")
+    assert response.status_code == 201, response.content
+    assert _verify(users)["ok"] is True
+
+
+@pytest.mark.parametrize(
+    ("data_text", "message"),
+    [
+        ('{"deep": ' + "[" * 70 + "]" * 70 + "}", "deeper than 64"),
+        ('{"deep": ' + "[" * 5000 + "]" * 5000 + "}", "deeper than 64"),
+        ('{"x": "a\\u0000b"}', "data.x"),
+        ('{"x\\u0000": 1}', "data"),
+        ('{"x": ["\\ud800"]}', "data.x[0]"),
+    ],
+)
+def test_json_postgresql_cannot_store_is_a_400(users, free_form, data_text, message):
+    response = _post_raw(token_client(users["requester"]), data_text)
+    assert response.status_code == 400
+    assert message in str(response.json()), response.json()
+    assert not AuditEvent.objects.filter(action="case.started").exists()

@@ -1,0 +1,171 @@
+"""Every transition of a case lands in its chain, in order, with who did it."""
+
+import time
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from rest_framework.test import APIClient
+
+from audit.models import AuditEvent
+from engine.tasks import timers_fire_due_task
+from processes.services import version_upload
+from tasks_app.models import HumanTask
+from tests.audit.helpers import start_case, token_client
+from tests.conftest import BPMN_DIR, deploy
+from tests.engine.test_hardening_e2e import _diagram
+
+pytestmark = pytest.mark.django_db
+
+
+def _trail(case_id: str) -> list[tuple[str, str, str, str]]:
+    return [
+        (e.action, e.actor_repr, e.on_behalf_of, e.task_ref)
+        for e in AuditEvent.objects.filter(case_id=case_id).order_by("chain_seq")
+    ]
+
+
+def _open_task(case_id: str) -> str:
+    return str(HumanTask.objects.get(case_id=case_id, status="open").pk)
+
+
+def test_purchase_journey_task_actions_in_exact_order(users, purchase):
+    names = ("requester", "manager1", "manager2", "padmin")
+    api = {name: token_client(users[name]) for name in names}
+    case_id = start_case(
+        api["requester"],
+        "purchase_request",
+        {"amount": 1500, "justification": "Laptop"},
+    )
+    review = _open_task(case_id)
+    assert api["manager1"].post(f"/api/v1/tasks/{review}/claim/").status_code == 200
+    assert api["manager1"].post(f"/api/v1/tasks/{review}/unclaim/").status_code == 200
+    assign = api["padmin"].post(
+        f"/api/v1/tasks/{review}/assign/", {"user": "manager2"}, format="json"
+    )
+    assert assign.status_code == 200
+    delegate = api["manager2"].post(
+        f"/api/v1/tasks/{review}/delegate/", {"user": "manager1"}, format="json"
+    )
+    assert delegate.status_code == 200
+    answer = {"approved": True, "comment": "ok"}
+    resolved = api["manager1"].post(
+        f"/api/v1/tasks/{review}/complete/", {"data": answer}, format="json"
+    )
+    assert resolved.status_code == 200
+    done = api["manager2"].post(
+        f"/api/v1/tasks/{review}/complete/", {"data": answer}, format="json"
+    )
+    assert done.status_code == 200
+    review_ref = f"manager_review:{review}"
+    finance_ref = f"finance_review:{_open_task(case_id)}"
+    assert _trail(case_id) == [
+        ("case.started", "requester", "", ""),
+        ("element.completed", "system", "", "start"),
+        ("task.created", "system", "", review_ref),
+        ("task.claimed", "manager1", "", review_ref),
+        ("task.unclaimed", "manager1", "", review_ref),
+        ("task.assigned", "padmin", "", review_ref),
+        ("task.delegated", "manager2", "", review_ref),
+        # Camunda's delegation: the delegate resolves for the owner, who completes
+        ("task.resolved", "manager1", "manager2", review_ref),
+        ("task.completed", "manager2", "", review_ref),
+        ("element.completed", "system", "", "gw_manager"),
+        ("task.created", "system", "", finance_ref),
+    ]
+    cancel = api["requester"].post(
+        f"/api/v1/cases/{case_id}/cancel/",
+        {"reason": "bought elsewhere"},
+        format="json",
+    )
+    assert cancel.status_code == 200, cancel.content
+    assert _trail(case_id)[11:] == [
+        ("case.cancelled", "requester", "", ""),
+        ("task.cancelled", "system", "", finance_ref),  # a consequence of the cancel
+    ]
+
+
+def test_exports_and_group_changes_are_audited_on_the_system_chain(users, purchase):
+    start = AuditEvent.objects.filter(chain="system").count()
+    auditor = token_client(users["auditor"])
+    assert auditor.get("/api/v1/audit/?format=csv").status_code == 200
+    assert auditor.get("/api/v1/audit/?case=nope").status_code == 400
+    users["finance"].groups.add(Group.objects.get(name="Manager"))
+    system = AuditEvent.objects.filter(chain="system").order_by("chain_seq")[start:]
+    assert [(e.action, e.actor_repr, e.payload.get("outcome")) for e in system] == [
+        ("audit.exported", "auditor", "started"),
+        ("audit.exported", "auditor", "rejected"),
+        ("group.member_added", "system", None),
+    ]
+
+
+def test_message_delivery_in_exact_order(users):
+    deploy(BPMN_DIR / "payment_wait.bpmn", users["analyst"])
+    erp = get_user_model().objects.create_user("erp", "erp@example.com", "pw-erp")
+    erp.groups.add(Group.objects.get(name="integrations"))
+    case_id = start_case(
+        token_client(users["requester"]), "payment_wait", {"order_id": "A-7"}
+    )
+    prepare = _open_task(case_id)
+    finance = token_client(users["finance"])
+    done = finance.post(
+        f"/api/v1/tasks/{prepare}/complete/",
+        {"data": {"invoice": "INV"}},
+        format="json",
+    )
+    assert done.status_code == 200, done.content
+    sender = APIClient()
+    sender.force_authenticate(erp)
+    body = {"name": "payment_received", "correlation": {"order_id": "A-7"}, "data": {}}
+    assert sender.post("/api/v1/messages/", body, format="json").status_code == 200
+    ref = f"prepare:{prepare}"
+    assert _trail(case_id) == [
+        ("case.started", "requester", "", ""),
+        ("element.completed", "system", "", "start"),
+        ("task.created", "system", "", ref),
+        ("task.claimed", "finance", "", ref),  # completing an unclaimed task claims it
+        ("task.completed", "finance", "", ref),
+        ("message.delivered", "erp", "", ""),
+        ("element.completed", "system", "", "wait_payment"),
+        ("element.completed", "system", "", "end"),
+        ("case.completed", "system", "", ""),
+    ]
+
+
+def test_incident_and_its_retry_in_exact_order(users):
+    failing = _diagram("x = 1", "10**10**8 > 0")  # the gateway's condition fails
+    version_upload(user=users["analyst"], bpmn=failing, filename="h.bpmn")
+    requester, padmin = token_client(users["requester"]), token_client(users["padmin"])
+    case_id = start_case(requester, "hostile_gateway", {"amount": 5})
+    [incident] = padmin.get("/api/v1/incidents/").json()["results"]
+    retry = padmin.post(f"/api/v1/incidents/{incident['id']}/retry/")
+    assert retry.status_code == 200
+    assert _trail(case_id) == [
+        ("case.started", "requester", "", ""),
+        ("element.completed", "system", "", "start"),
+        ("element.completed", "system", "", "prepare"),
+        ("incident.opened", "system", "", "gw"),
+        # Camunda: the retry resolves the incident; failing again opens a new one
+        ("incident.resolved", "padmin", "", "gw"),
+        ("incident.opened", "system", "", "gw"),
+    ]
+
+
+def test_timer_escalation_in_exact_order(users, tmp_path):
+    xml = (BPMN_DIR / "timer_escalation.bpmn").read_text().replace("DEADLINE", "PT1S")
+    (tmp_path / "timer_escalation.bpmn").write_text(xml)
+    deploy(tmp_path / "timer_escalation.bpmn", users["analyst"])
+    case_id = start_case(token_client(users["requester"]), "timer_escalation", {})
+    review = _open_task(case_id)
+    time.sleep(1.2)
+    assert timers_fire_due_task() == 1  # the periodic Celery task
+    escalated = f"escalated_review:{_open_task(case_id)}"
+    assert _trail(case_id) == [
+        ("case.started", "requester", "", ""),
+        ("element.completed", "system", "", "start"),
+        ("task.created", "system", "", f"review:{review}"),
+        ("timer.fired", "system", "", ""),
+        ("element.completed", "system", "", "too_late"),  # interrupting boundary
+        ("task.cancelled", "system", "", f"review:{review}"),
+        ("task.created", "system", "", escalated),
+    ]
