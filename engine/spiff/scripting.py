@@ -41,6 +41,7 @@ from .limits import (
     check_timer_value,
     limits_get,
 )
+from .multi_instance import loop_variables
 from .sandbox import DEFAULT_LIMITS, Limits, SandboxViolation, compile_guarded
 from .sandbox import evaluate as guarded_evaluate
 from .sandbox.pool import get_pool
@@ -140,25 +141,6 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
         raise ScriptError("service tasks run asynchronously through the worker")
 
 
-def _instance_counters(task: Any, expression: str) -> dict[str, int]:
-    """Camunda's multi-instance counters, for a completion condition that names them.
-
-    SpiffWorkflow evaluates a completion condition against the last finished
-    instance; Camunda diagrams write it as `nrOfCompletedInstances == nrOfInstances`.
-    """
-    parent: Any = getattr(task, "parent", None)
-    spec = getattr(parent, "task_spec", None)
-    if spec is None or getattr(spec, "condition", None) != expression:
-        return {}
-    completed = len(parent.internal_data.get("merged", []))
-    total = max(len(parent.children), completed)
-    return {
-        "nrOfInstances": total,
-        "nrOfCompletedInstances": completed,
-        "nrOfActiveInstances": total - completed,
-    }
-
-
 class LanewayScriptEngine(PythonScriptEngine):
     """The script engine every Laneway workflow uses."""
 
@@ -169,7 +151,7 @@ class LanewayScriptEngine(PythonScriptEngine):
         compile_expression(expression)
 
     def evaluate(self, task: Any, expression: str, external_context: Any = None) -> Any:
-        counters = _instance_counters(task, expression)
+        counters = loop_variables(task) if task is not None else {}
         if counters:
             external_context = {**counters, **(external_context or {})}
         value = super().evaluate(task, expression, external_context)
