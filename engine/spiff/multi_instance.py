@@ -11,7 +11,8 @@ SpiffWorkflow 3.2 departs from Camunda 7 (and from itself across processes):
 * The instance's data, element variable included, is merged into the
   activity's data, so a sequential activity refuses its second instance
   ("Multiinstance input item signer already exists"). In Camunda the element
-  variable and `loopCounter` are local to the instance: they are never merged.
+  variable and `loopCounter` are local to the instance: they shadow a case
+  variable of the same name and are never merged back.
 * Camunda's loop variables: each instance has `loopCounter` (0-based); the
   activity has `nrOfInstances`, `nrOfCompletedInstances` and
   `nrOfActiveInstances` (always 1 while a sequential activity runs), which
@@ -47,16 +48,13 @@ class _CamundaInstances(MultiInstanceTask):
         return names
 
     def create_child(self, my_task: Any, item: Any, key_or_index: Any = None) -> None:
-        for data_item, what in (
-            (self.input_item, "input"),
-            (self.output_item, "output"),
-        ):
-            if data_item is not None and data_item.exists(my_task):
-                raise WorkflowDataException(
-                    f"Multi-instance {what} item {data_item.bpmn_id} already exists "
-                    "in the case data; the element variable must be a new name.",
-                    my_task,
-                )
+        output = self.output_item
+        if output is not None and output.exists(my_task):
+            raise WorkflowDataException(
+                f"Multi-instance output item {output.bpmn_id} already exists in the "
+                "case data; the output element variable must be a new name",
+                my_task,
+            )
         task_spec = my_task.workflow.spec.task_specs[self.task_spec]
         connect_merge(self)
         counter = sum(1 for _ in self._instances(my_task))
@@ -69,7 +67,15 @@ class _CamundaInstances(MultiInstanceTask):
             child.internal_data["key_or_index"] = key_or_index
         else:
             child.internal_data["item"] = item
-        child.task_spec._update(child)
+        # The instance inherits the activity's data; its locals shadow any case
+        # variable of the same name instead of being overwritten by it.
+        shadowed = {
+            k: my_task.data.pop(k) for k in self.local_names() if k in my_task.data
+        }
+        try:
+            child.task_spec._update(child)
+        finally:
+            my_task.data.update(shadowed)
 
     def merge_child(self, workflow: Any, child: Any) -> None:
         if self.data_output is not None and self.output_item is not None:
@@ -143,3 +149,14 @@ def instance_locals(task: Any) -> dict[str, Any]:
     if not isinstance(spec, _CamundaInstances):
         return {}
     return {k: task.data[k] for k in spec.local_names() if k in task.data}
+
+
+def shared_data(task: Any) -> dict[str, Any]:
+    """Return a task's data as the case sees it: a multi-instance instance's
+    locals give way to the activity's values (or are absent)."""
+    local = instance_locals(task)
+    if not local:
+        return task.data
+    data = {k: v for k, v in task.data.items() if k not in local}
+    data.update({k: v for k, v in task.parent.data.items() if k in local})
+    return data

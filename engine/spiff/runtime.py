@@ -17,7 +17,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from .compiled import CompiledProcess
 from .errors import ServiceErrorNotCaught, TaskNotReady
-from .multi_instance import instance_locals
+from .multi_instance import instance_locals, shared_data
 from .prune import prune_workflow
 from .serialization import new_workflow, state_dump, state_load
 from .service_tasks import CALL_KEY, error_catcher, service_error_event
@@ -136,10 +136,7 @@ def _case_data(wf: Any) -> JsonObject:
     if wf.is_completed():
         return _json_safe(wf.data)
     last = wf.last_task
-    if last is None:
-        return {}
-    local = instance_locals(last)
-    return _json_safe({k: v for k, v in last.data.items() if k not in local})
+    return _json_safe(shared_data(last)) if last is not None else {}
 
 
 def _outcome(

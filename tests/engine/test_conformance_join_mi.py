@@ -312,3 +312,22 @@ def test_loop_counter_and_element_variable_are_local_to_each_instance(clerks):
     assert case.data["total"] == 10 * 1 + 20 * 2 + 30 * 3
     assert "item" not in case.data and "loopCounter" not in case.data
     assert _open(case) == ["Task_After"]
+
+
+@pytest.mark.django_db
+def test_the_element_variable_shadows_a_case_variable_of_the_same_name(clerks):
+    case = _start(
+        clerks,
+        "mi_sequential_collection.bpmn",
+        "mi_seq_coll",
+        {"signers": ["alice", "bob"], "signer": "nobody"},
+    )
+    for signer in ("alice", "bob"):
+        [task] = HumanTask.objects.filter(case=case, status="open")
+        assert task.assignee.username == signer
+        case.refresh_from_db()
+        assert case.data["signer"] == "nobody"
+        task_complete(user=clerks[signer], task_id=task.pk, data={})
+    assert _open(case) == ["Task_After"]
+    case.refresh_from_db()
+    assert case.data["signer"] == "nobody" and not case.has_incident
