@@ -28,6 +28,7 @@ from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
 CONSUMED = "laneway_join_consumed"
+_TOKEN = TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.ERROR
 
 
 def is_arrival(task: Any) -> bool:
@@ -94,24 +95,27 @@ def _inputs_above(task: Any, inputs: set[Any]) -> set[Any]:
 
 
 class LanewayInclusiveGateway(_CountingJoin, InclusiveGateway):
-    """An inclusive join that ignores tokens an earlier firing consumed."""
+    """An inclusive join by BPMN 2.0's rule, over unconsumed tokens only.
+
+    It fires when some input has a token and no token elsewhere in the
+    process can still reach an input without one, unless that token can also
+    reach an input with one (BPMN 2.0 §13.4.3). SpiffWorkflow's own check
+    stops its tree walk at the first instance of the join, so in a loop it
+    sees last round's tokens and not this round's running branches.
+    """
 
     def _check_threshold_unstructured(self, my_task: Any) -> bool:
-        instances, sources = [], []
-        for task in my_task.workflow.get_tasks(end_at_spec=self.name):
-            if task.task_spec == self:
-                if not task.internal_data.get(CONSUMED):
-                    instances.append(task)
-            elif task.has_state(TaskState.READY | TaskState.WAITING):
-                sources.append(task.task_spec)
-        completed = {t.parent.task_spec for t in instances if is_arrival(t)}
-        if any(
-            t.parent.has_state(TaskState.DEFINITE_MASK)
-            and t.parent.task_spec not in completed
-            for t in instances
-        ):
-            return False
-        return not _input_still_reachable(self, completed, sources)
+        filled = {a.parent.task_spec for a in arrivals(my_task)}
+        empty = [spec for spec in self.inputs if spec not in filled]
+        if not filled or not empty:
+            return bool(filled)
+        for task in my_task.workflow.tasks.values():
+            if task.task_spec is self or not task.has_state(_TOKEN):
+                continue
+            reach = _downstream(task.task_spec, self)
+            if reach.isdisjoint(filled) and not reach.isdisjoint(empty):
+                return False
+        return True
 
     def _run_hook(self, my_task: Any) -> bool:
         _consume(my_task)
@@ -128,29 +132,15 @@ class LanewayInclusiveGateway(_CountingJoin, InclusiveGateway):
         return True
 
 
-def _input_still_reachable(join: Any, completed: set[Any], sources: list[Any]) -> bool:
-    """Return whether a running task can still reach an input without a token.
-
-    SpiffWorkflow's InclusiveGateway rule, unchanged: sources that lead to an
-    input that already has a token do not count.
-    """
-    checked: list[Any] = []
-
-    def source_above(spec: Any) -> Any:
-        checked.append(spec)
-        for parent in spec.inputs:
-            if parent not in checked:
-                return parent if parent in sources else source_above(parent)
-        return None
-
-    sources = list(sources)
-    for spec in completed:
-        source = source_above(spec)
-        if source is not None:
-            sources.remove(source)
-    return any(
-        source_above(spec) is not None for spec in join.inputs if spec not in completed
-    )
+def _downstream(start: Any, join: Any) -> set[Any]:
+    """Return the specs reachable from `start` (itself included) short of `join`."""
+    seen, todo = {start}, [start]
+    while todo:
+        for spec in todo.pop().outputs:
+            if spec is not join and spec not in seen:
+                seen.add(spec)
+                todo.append(spec)
+    return seen
 
 
 REPLACEMENTS = {
