@@ -33,6 +33,8 @@ STARTS = {
     "parallel_join_4.bpmn": {},
     "parallel_nested.bpmn": {},
     "parallel_join_loop.bpmn": {},
+    "parallel_join_in_subprocess.bpmn": {},
+    "mi_subprocess_join.bpmn": {"count": 2},
     "inclusive_join_3.bpmn": {},
     "inclusive_join_loop.bpmn": {},
     "mi_parallel_cardinality.bpmn": {"count": 3},
