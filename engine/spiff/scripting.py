@@ -151,9 +151,7 @@ class LanewayScriptEngine(PythonScriptEngine):
         compile_expression(expression)
 
     def evaluate(self, task: Any, expression: str, external_context: Any = None) -> Any:
-        counters = loop_variables(task) if task is not None else {}
-        if counters:
-            external_context = {**counters, **(external_context or {})}
+        external_context = _with_loop_variables(task, external_context)
         value = super().evaluate(task, expression, external_context)
         # A parallel multi-instance creates range(cardinality) children at once.
         if expression is not None and expression == getattr(
@@ -165,6 +163,16 @@ class LanewayScriptEngine(PythonScriptEngine):
                 )
                 raise WorkflowTaskException(str(error), task=task, exception=error)
         return value
+
+    def execute(self, task: Any, script: str, external_context: Any = None) -> Any:
+        external_context = _with_loop_variables(task, external_context)
+        return super().execute(task, script, external_context)
+
+
+def _with_loop_variables(task: Any, external_context: Any) -> Any:
+    """Add Camunda's multi-instance variables when `task` is in a multi-instance."""
+    counters = loop_variables(task) if task is not None else {}
+    return {**counters, **(external_context or {})} if counters else external_context
 
 
 _ENGINE = LanewayScriptEngine()

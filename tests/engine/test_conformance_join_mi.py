@@ -306,11 +306,13 @@ def test_loop_counter_and_element_variable_are_local_to_each_instance(clerks):
         clerks,
         "mi_sequential_script.bpmn",
         "mi_seq_script",
-        {"items": [10, 20, 30], "total": 0},
+        {"items": [10, 20, 30], "total": 0, "seen": {}},
     )
     case.refresh_from_db()
     assert case.data["total"] == 10 * 1 + 20 * 2 + 30 * 3
-    assert "item" not in case.data and "loopCounter" not in case.data
+    # Camunda 7, sequential: nrOfInstances, nrOfCompletedInstances, nrOfActiveInstances.
+    assert case.data["seen"] == {"0": [3, 0, 1], "1": [3, 1, 1], "2": [3, 2, 1]}
+    assert not {"item", "loopCounter", "nrOfInstances"} & set(case.data)
     assert _open(case) == ["Task_After"]
 
 

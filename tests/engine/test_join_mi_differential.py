@@ -43,7 +43,8 @@ STARTS = {
     "mi_sequential_condition.bpmn": {"signers": ["a", "b", "c"], "rejected": False},
     "mi_parallel_assignee.bpmn": {"approvers": ["a", "b", "c"]},
     "mi_sequential_collection.bpmn": {"signers": ["a", "b"], "signer": "x"},
-    "mi_sequential_script.bpmn": {"items": [1, 2, 3], "total": 0},
+    "mi_sequential_script.bpmn": {"items": [1, 2, 3], "total": 0, "seen": {}},
+    "mi_parallel_script.bpmn": {"items": [1, 2, 3], "total": 0, "seen": {}},
 }
 SEEDS = range(3)
 MAX_STEPS = 40
