@@ -10,11 +10,12 @@ tree for instances of the join whose parent completed. That has two faults:
   drops, so a join of three or more branches never fires in a pruned case.
 
 Here an *arrival* is an instance of the join whose parent task completed (the
-token on that incoming flow). A firing marks every arrival it merged as
-consumed; only unconsumed arrivals count and only they must survive the prune
-(`prune.join_arrivals`). BPMN's excess tokens (one flow delivering twice
-before the join fires) stay unsupported, as in SpiffWorkflow: a firing
-consumes them all.
+token on that incoming flow) and that has not fired itself (a COMPLETED
+instance is a firing, which also covers states saved before this rule). A
+firing marks every arrival it merged as consumed; only unconsumed arrivals
+count and only they must survive the prune (`prune._join_arrivals`).
+BPMN's excess tokens (one flow delivering twice before the join fires) stay
+unsupported, as in SpiffWorkflow: a firing consumes them all.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def is_arrival(task: Any) -> bool:
     return (
         parent is not None
         and parent.state == TaskState.COMPLETED
+        and task.state != TaskState.COMPLETED
         and not task.internal_data.get(CONSUMED)
     )
 
@@ -57,8 +59,6 @@ def _consume(join_task: Any) -> None:
     for arrival in arrivals(join_task):
         if arrival is not join_task:
             DeepMerge.merge(join_task.data, arrival.parent.data)
-            if arrival.has_state(TaskState.COMPLETED):  # a reset branch (see Spiff)
-                arrival._drop_children(force=True)
         arrival.internal_data[CONSUMED] = True
     join_task._inherit_data()
     join_task.internal_data[CONSUMED] = True

@@ -22,6 +22,7 @@ import pytest
 from SpiffWorkflow.util.task import TaskState
 
 from engine.spiff import compile_bundle, workflow_complete_user_task, workflow_start
+from engine.spiff.joins import CONSUMED
 from engine.spiff.multi_instance import instance_locals, shared_data
 from engine.spiff.prune import tree_depth
 from engine.spiff.serialization import new_workflow, state_load
@@ -178,3 +179,28 @@ def test_a_join_in_a_loop_keeps_the_state_small_over_400_rounds(diagram):
     assert sizes[400] <= 1.5 * sizes[5]
     wf = state_load(outcome.state, process.spec, process.subprocess_specs)
     assert tree_depth(wf) < 30
+
+
+def _drop_consumed_marks(state):
+    for task in state["tasks"].values():
+        task["internal_data"].pop(CONSUMED, None)
+    return state
+
+
+def test_a_state_saved_before_joins_marked_consumed_tokens_still_joins_correctly():
+    process = _process("parallel_join_loop.bpmn")
+    driver = {"outcome": workflow_start(process, data={})}
+    _round(driver, process, "ABC", {})
+    outcome = driver["outcome"]
+    for bpmn_id, still_open in [
+        ("Task_Prepare", ["Task_A", "Task_B", "Task_C"]),
+        ("Task_C", ["Task_A", "Task_B"]),  # the last branch of round one, first now
+        ("Task_A", ["Task_B"]),
+        ("Task_B", ["Task_Decide"]),
+    ]:
+        [task] = [t for t in outcome.ready_user_tasks if t.bpmn_id == bpmn_id]
+        state = _drop_consumed_marks(json.loads(json.dumps(outcome.state)))
+        outcome = workflow_complete_user_task(
+            process, state, task_id=task.task_id, data={}
+        )
+        assert sorted(t.bpmn_id for t in outcome.ready_user_tasks) == still_open
