@@ -211,6 +211,28 @@ def test_parallel_instances_completed_from_two_processes_finish_the_activity(
     assert "loopCounter" not in case.data
 
 
+@pytest.mark.django_db(transaction=True)
+def test_sequential_instances_completed_from_two_processes_run_in_turn(clerks):
+    case = _start(
+        clerks,
+        "mi_sequential_collection.bpmn",
+        "mi_seq_coll",
+        {"signers": ["alice", "bob", "alice"]},
+    )
+    for turn, signer in enumerate(["alice", "bob", "alice"]):
+        [task] = HumanTask.objects.filter(case=case, status="open")
+        assert task.assignee.username == signer
+        if turn % 2:
+            _subprocess_complete(task, signer, {f"signed_{turn}": True})
+        else:
+            task_complete(
+                user=clerks[signer], task_id=task.pk, data={f"signed_{turn}": True}
+            )
+    assert _open(case) == ["Task_After"]
+    case.refresh_from_db()
+    assert all(case.data[f"signed_{turn}"] for turn in range(3))
+
+
 @pytest.mark.django_db
 def test_each_collection_instance_is_assigned_to_its_own_item(clerks):
     case = _start(
