@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from SpiffWorkflow.util.task import TaskState
 
-from engine.spiff import compile_bundle, workflow_complete_user_task, workflow_start
+from engine.spiff import processes_compile, workflow_complete_user_task, workflow_start
 from engine.spiff.joins import CONSUMED
 from engine.spiff.multi_instance import instance_locals, shared_data
 from engine.spiff.prune import tree_depth
@@ -52,7 +52,7 @@ MAX_STEPS = 40
 
 
 def _process(name):
-    return compile_bundle((DIAGRAMS / name).read_bytes(), filename=name)[0]
+    return processes_compile((DIAGRAMS / name).read_bytes(), filename=name)[0]
 
 
 def _json(value):
