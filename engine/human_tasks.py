@@ -79,7 +79,12 @@ class CaseAdvance:
         return [t.task_id for t in self.outcome.ready_user_tasks]
 
     def ready_task(self, task_id: str, *, now: datetime) -> ReadyHumanTask:
-        """Return one READY human task, resolved against the case data at `now`."""
+        """Return one READY human task, resolved against the case data at `now`.
+
+        A multi-instance instance's own variables (its element variable,
+        loopCounter) shadow the case data, as in Camunda's execution scopes.
+        """
         ready = next(t for t in self.outcome.ready_user_tasks if t.task_id == task_id)
         initiator = self.case.started_by.get_username()
-        return _resolve(ready, data=self.data, initiator=initiator, now=now)
+        data = {**self.data, **ready.local_data}
+        return _resolve(ready, data=data, initiator=initiator, now=now)

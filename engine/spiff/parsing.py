@@ -32,6 +32,7 @@ from .errors import BpmnParseError
 from .limits import upload_problems
 from .metadata import all_human_tasks, process_meta
 from .normalize import normalize, serialize
+from .semantics import adapt_specs
 from .service_tasks import LanewayParser
 from .types import HumanTaskMeta, Problem
 from .xml import BPMN, DMN_NAMESPACES, NSMAP, XmlRejected, local_name, parse_xml
@@ -263,6 +264,7 @@ def _compile_all(
         except _SPIFF_PARSE_ERRORS as exc:
             problems.append(_spiff_problem(root, exc))
             continue
+        adapt_specs(spec, subs)
         meta = process_meta(process_elements[key])
         compiled.append(CompiledProcess(key, meta, spec, subs, task_meta))
     return compiled

@@ -23,8 +23,10 @@ The keep set, and the SpiffWorkflow code that needs each part
 * I6 `history` (>= 1) true ancestors of every I1/I2 task (a waiting parallel
   join re-reads its parent's state; a reset copies the parent's data);
 * I7 all children of a kept boundary-event split (a reset re-arms them all);
-* I8 for a READY/STARTED/ERROR parallel or inclusive join, its finished
-  sibling instances and their parents (`_run_hook` merges their data).
+* I8 for an unfinished (predicted, waiting, ready) parallel or inclusive join,
+  its unconsumed arrivals and their parents: the instances whose token has
+  not been merged yet, which decide when it fires and whose data it merges
+  (`joins.py`). Consumed arrivals are history and go.
 
 Finished subprocesses whose owner task was removed are dropped, as are event
 registrations of removed tasks. Pruned task ids no longer resolve.
@@ -41,9 +43,10 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
 from SpiffWorkflow.util.task import TaskState
 
+from .joins import is_arrival
+
 DEFAULT_HISTORY = 2
 _SEED = TaskState.NOT_FINISHED_MASK | TaskState.ERROR
-_LIVE_JOIN = TaskState.READY | TaskState.STARTED | TaskState.ERROR
 
 
 def _ancestor_ids(tasks: dict, task: Any) -> Iterator[UUID]:
@@ -61,19 +64,11 @@ def _split_and_branches(tasks: dict, join: Any, split_name: str) -> list[UUID]:
     return []
 
 
-def _join_siblings(tasks: dict, join: Any) -> set[UUID]:
-    ancestors = set(_ancestor_ids(tasks, join))
+def _join_arrivals(tasks: dict, join: Any) -> set[UUID]:
     kept: set[UUID] = set()
     for other in tasks.values():
-        if (
-            other.task_spec is join.task_spec
-            and other is not join
-            and other._state & TaskState.FINISHED_MASK
-            and other.id not in ancestors
-        ):
-            kept.add(other.id)
-            if other._parent is not None:
-                kept.add(other._parent)
+        if other.task_spec is join.task_spec and is_arrival(other):
+            kept.update((other.id, other._parent))
     return kept
 
 
@@ -84,8 +79,8 @@ def _structural(tasks: dict, task: Any) -> Iterable[UUID]:
     split_name = getattr(spec, "split_task", None)
     if split_name:  # I4
         yield from _split_and_branches(tasks, task, split_name)
-    if task._state & _LIVE_JOIN and isinstance(spec, UnstructuredJoin):  # I8
-        yield from _join_siblings(tasks, task)
+    if isinstance(spec, UnstructuredJoin):  # I8
+        yield from _join_arrivals(tasks, task)
 
 
 def keep_set(workflow: Any, history: int = DEFAULT_HISTORY) -> set[UUID]:

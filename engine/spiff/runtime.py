@@ -17,6 +17,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from .compiled import CompiledProcess
 from .errors import ServiceErrorNotCaught, TaskNotReady
+from .multi_instance import instance_locals, shared_data
 from .prune import prune_workflow
 from .serialization import new_workflow, state_dump, state_load
 from .service_tasks import CALL_KEY, error_catcher, service_error_event
@@ -69,7 +70,12 @@ def _ready_user_tasks(wf: Any, process: CompiledProcess) -> tuple[ReadyUserTask,
         )
         ready.append(
             ReadyUserTask(
-                str(task.id), spec.bpmn_id, meta.name, meta.lane or spec.lane, meta
+                str(task.id),
+                spec.bpmn_id,
+                meta.name,
+                meta.lane or spec.lane,
+                meta,
+                local_data=_json_safe(instance_locals(task)),
             )
         )
     return tuple(ready)
@@ -130,7 +136,7 @@ def _case_data(wf: Any) -> JsonObject:
     if wf.is_completed():
         return _json_safe(wf.data)
     last = wf.last_task
-    return _json_safe(last.data) if last is not None else {}
+    return _json_safe(shared_data(last)) if last is not None else {}
 
 
 def _outcome(

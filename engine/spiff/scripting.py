@@ -41,6 +41,7 @@ from .limits import (
     check_timer_value,
     limits_get,
 )
+from .multi_instance import loop_variables
 from .sandbox import DEFAULT_LIMITS, Limits, SandboxViolation, compile_guarded
 from .sandbox import evaluate as guarded_evaluate
 from .sandbox.pool import get_pool
@@ -140,25 +141,6 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
         raise ScriptError("service tasks run asynchronously through the worker")
 
 
-def _instance_counters(task: Any, expression: str) -> dict[str, int]:
-    """Camunda's multi-instance counters, for a completion condition that names them.
-
-    SpiffWorkflow evaluates a completion condition against the last finished
-    instance; Camunda diagrams write it as `nrOfCompletedInstances == nrOfInstances`.
-    """
-    parent: Any = getattr(task, "parent", None)
-    spec = getattr(parent, "task_spec", None)
-    if spec is None or getattr(spec, "condition", None) != expression:
-        return {}
-    completed = len(parent.internal_data.get("merged", []))
-    total = max(len(parent.children), completed)
-    return {
-        "nrOfInstances": total,
-        "nrOfCompletedInstances": completed,
-        "nrOfActiveInstances": total - completed,
-    }
-
-
 class LanewayScriptEngine(PythonScriptEngine):
     """The script engine every Laneway workflow uses."""
 
@@ -169,9 +151,7 @@ class LanewayScriptEngine(PythonScriptEngine):
         compile_expression(expression)
 
     def evaluate(self, task: Any, expression: str, external_context: Any = None) -> Any:
-        counters = _instance_counters(task, expression)
-        if counters:
-            external_context = {**counters, **(external_context or {})}
+        external_context = _with_loop_variables(task, external_context)
         value = super().evaluate(task, expression, external_context)
         # A parallel multi-instance creates range(cardinality) children at once.
         if expression is not None and expression == getattr(
@@ -183,6 +163,16 @@ class LanewayScriptEngine(PythonScriptEngine):
                 )
                 raise WorkflowTaskException(str(error), task=task, exception=error)
         return value
+
+    def execute(self, task: Any, script: str, external_context: Any = None) -> Any:
+        external_context = _with_loop_variables(task, external_context)
+        return super().execute(task, script, external_context)
+
+
+def _with_loop_variables(task: Any, external_context: Any) -> Any:
+    """Add Camunda's multi-instance variables when `task` is in a multi-instance."""
+    counters = loop_variables(task) if task is not None else {}
+    return {**counters, **(external_context or {})} if counters else external_context
 
 
 _ENGINE = LanewayScriptEngine()

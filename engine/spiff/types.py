@@ -102,6 +102,9 @@ class ReadyUserTask:
     name: str
     lane: str | None
     meta: HumanTaskMeta
+    # Variables local to this instance of a multi-instance task (its element
+    # variable, loopCounter); they shadow case data in its expressions.
+    local_data: JsonObject = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

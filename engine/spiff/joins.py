@@ -1,0 +1,149 @@
+"""Parallel and inclusive joins that count each arriving token once.
+
+SpiffWorkflow 3.2 decides whether a join may fire by scanning the whole task
+tree for instances of the join whose parent completed. That has two faults:
+
+* an arrival consumed by an earlier firing still counts, so a join inside a
+  loop fires early in a later round (complete the last branch of round one
+  first in round two: plain SpiffWorkflow fires with one branch done);
+* the decision needs every earlier branch's instance, which the history prune
+  drops, so a join of three or more branches never fires in a pruned case.
+
+Here an *arrival* is an instance of the join whose parent task completed (the
+token on that incoming flow) and that has not fired itself (a COMPLETED
+instance is a firing, which also covers states saved before this rule). A
+firing marks every arrival it merged as consumed; only unconsumed arrivals
+count and only they must survive the prune (`prune._join_arrivals`).
+BPMN's excess tokens (one flow delivering twice before the join fires) stay
+unsupported, as in SpiffWorkflow: a firing consumes them all.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.specs.defaults import InclusiveGateway, ParallelGateway
+from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
+from SpiffWorkflow.util.deep_merge import DeepMerge
+from SpiffWorkflow.util.task import TaskState
+
+CONSUMED = "laneway_join_consumed"
+_TOKEN = TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.ERROR
+
+
+def is_arrival(task: Any) -> bool:
+    """Return whether a join instance holds an unconsumed token."""
+    parent = task.parent
+    return (
+        parent is not None
+        and parent.state == TaskState.COMPLETED
+        and task.state != TaskState.COMPLETED
+        and not task.internal_data.get(CONSUMED)
+    )
+
+
+def arrivals(join_task: Any) -> list[Any]:
+    """Return the unconsumed arrivals at this join, oldest first."""
+    spec = join_task.task_spec
+    found = [
+        t
+        for t in join_task.workflow.tasks.values()
+        if t.task_spec is spec and is_arrival(t)
+    ]
+    return sorted(found, key=lambda t: t.parent.last_state_change)
+
+
+def _consume(join_task: Any) -> None:
+    """Merge the data of every arrival into the firing task and consume them."""
+    for arrival in arrivals(join_task):
+        if arrival is not join_task:
+            DeepMerge.merge(join_task.data, arrival.parent.data)
+        arrival.internal_data[CONSUMED] = True
+    join_task._inherit_data()
+    join_task.internal_data[CONSUMED] = True
+
+
+class _CountingJoin(UnstructuredJoin):
+    def _run_hook(self, my_task: Any) -> bool:
+        _consume(my_task)
+        return True
+
+
+class LanewayParallelGateway(_CountingJoin, ParallelGateway):
+    """A parallel join that fires once a token has arrived on every input."""
+
+    def _check_threshold_unstructured(self, my_task: Any) -> bool:
+        waiting = set(self.inputs)
+        for arrival in arrivals(my_task):
+            waiting.discard(arrival.parent.task_spec)
+        for task in my_task.workflow.tasks.values():
+            # SpiffWorkflow's rule for a join that is also a loop's entry: an
+            # input reached only after this join fires is not waited for.
+            if task.task_spec is self and task.is_descendant_of(my_task):
+                waiting -= _inputs_above(task, waiting)
+        return not waiting
+
+
+def _inputs_above(task: Any, inputs: set[Any]) -> set[Any]:
+    node = task.parent
+    while node is not None:
+        if node.task_spec in inputs:
+            return {node.task_spec}
+        node = node.parent
+    return set()
+
+
+class LanewayInclusiveGateway(_CountingJoin, InclusiveGateway):
+    """An inclusive join by BPMN 2.0's rule, over unconsumed tokens only.
+
+    It fires when some input has a token and no token elsewhere in the
+    process can still reach an input without one, unless that token can also
+    reach an input with one (BPMN 2.0 §13.4.3). SpiffWorkflow's own check
+    stops its tree walk at the first instance of the join, so in a loop it
+    sees last round's tokens and not this round's running branches.
+    """
+
+    def _check_threshold_unstructured(self, my_task: Any) -> bool:
+        filled = {a.parent.task_spec for a in arrivals(my_task)}
+        empty = [spec for spec in self.inputs if spec not in filled]
+        if not filled or not empty:
+            return bool(filled)
+        for task in my_task.workflow.tasks.values():
+            if task.task_spec is self or not task.has_state(_TOKEN):
+                continue
+            reach = _downstream(task.task_spec, self)
+            if reach.isdisjoint(filled) and not reach.isdisjoint(empty):
+                return False
+        return True
+
+    def _run_hook(self, my_task: Any) -> bool:
+        _consume(my_task)
+        matches, defaults = self._get_matching_outputs(my_task)
+        if not matches and not defaults:
+            raise WorkflowTaskException(
+                "No conditions satisfied on gateway", task=my_task
+            )
+        my_task._sync_children(matches or defaults, TaskState.FUTURE)
+        for child in my_task.children:
+            child.task_spec._predict(
+                child, mask=TaskState.FUTURE | TaskState.PREDICTED_MASK
+            )
+        return True
+
+
+def _downstream(start: Any, join: Any) -> set[Any]:
+    """Return the specs reachable from `start` (itself included) short of `join`."""
+    seen, todo = {start}, [start]
+    while todo:
+        for spec in todo.pop().outputs:
+            if spec is not join and spec not in seen:
+                seen.add(spec)
+                todo.append(spec)
+    return seen
+
+
+REPLACEMENTS = {
+    ParallelGateway: LanewayParallelGateway,
+    InclusiveGateway: LanewayInclusiveGateway,
+}

@@ -1,0 +1,162 @@
+"""Multi-instance activities as Camunda 7 runs them.
+
+SpiffWorkflow 3.2 departs from Camunda 7 (and from itself across processes):
+
+* A finished instance is merged into the multi-instance task through an event
+  handler that `create_child` connects in the process that created the
+  instances. Laneway keeps specs out of the stored state, so a process that
+  only loaded the case never had it connected: completing an instance there
+  left the activity running forever. `connect_merges` connects every handler
+  once, when the spec is parsed (what SpiffWorkflow's spec deserializer does).
+* The instance's data, element variable included, is merged into the
+  activity's data, so a sequential activity refuses its second instance
+  ("Multiinstance input item signer already exists"). In Camunda the element
+  variable and `loopCounter` are local to the instance: they shadow a case
+  variable of the same name and are never merged back.
+* Camunda's loop variables: each instance has `loopCounter` (0-based); the
+  activity has `nrOfInstances`, `nrOfCompletedInstances` and
+  `nrOfActiveInstances` (always 1 while a sequential activity runs), which
+  expressions evaluated on the activity or an instance can read
+  (`loop_variables`), the completion condition included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from copy import deepcopy
+from typing import Any
+
+from SpiffWorkflow.bpmn.exceptions import WorkflowDataException
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
+from SpiffWorkflow.spiff.specs.defaults import (
+    ParallelMultiInstanceTask,
+    SequentialMultiInstanceTask,
+)
+from SpiffWorkflow.util.deep_merge import DeepMerge
+from SpiffWorkflow.util.task import TaskState
+
+LOOP_COUNTER = "loopCounter"
+
+
+class _CamundaInstances(MultiInstanceTask):
+    """Instance-local element variable and loopCounter; merge without them."""
+
+    def local_names(self) -> set[str]:
+        names = {LOOP_COUNTER}
+        if self.input_item is not None:
+            names.add(self.input_item.bpmn_id)
+        return names
+
+    def create_child(self, my_task: Any, item: Any, key_or_index: Any = None) -> None:
+        output = self.output_item
+        if output is not None and output.exists(my_task):
+            raise WorkflowDataException(
+                f"Multi-instance output item {output.bpmn_id} already exists in the "
+                "case data; the output element variable must be a new name",
+                my_task,
+            )
+        task_spec = my_task.workflow.spec.task_specs[self.task_spec]
+        connect_merge(self)
+        counter = sum(1 for _ in self._instances(my_task))
+        child = my_task._add_child(task_spec, TaskState.WAITING)
+        child.triggered = True
+        if self.input_item is not None:
+            self.input_item.set(child, deepcopy(item))
+        child.data[LOOP_COUNTER] = counter
+        if key_or_index is not None:
+            child.internal_data["key_or_index"] = key_or_index
+        else:
+            child.internal_data["item"] = item
+        # The instance inherits the activity's data; its locals shadow any case
+        # variable of the same name instead of being overwritten by it.
+        shadowed = {
+            k: my_task.data.pop(k) for k in self.local_names() if k in my_task.data
+        }
+        try:
+            child.task_spec._update(child)
+        finally:
+            my_task.data.update(shadowed)
+
+    def merge_child(self, workflow: Any, child: Any) -> None:
+        if self.data_output is not None and self.output_item is not None:
+            super().merge_child(workflow, child)
+            return
+        my_task = child.parent
+        local = self.local_names()
+        shared = {k: v for k, v in child.data.items() if k not in local}
+        DeepMerge.merge(my_task.data, shared)
+        my_task.internal_data["merged"].append(str(child.id))
+
+
+class LanewaySequentialMultiInstance(SequentialMultiInstanceTask, _CamundaInstances):
+    """A sequential multi-instance activity with Camunda's instance variables."""
+
+
+class LanewayParallelMultiInstance(ParallelMultiInstanceTask, _CamundaInstances):
+    """A parallel multi-instance activity with Camunda's instance variables."""
+
+
+REPLACEMENTS = {
+    SequentialMultiInstanceTask: LanewaySequentialMultiInstance,
+    ParallelMultiInstanceTask: LanewayParallelMultiInstance,
+}
+
+
+def connect_merge(spec: Any) -> None:
+    """Connect a multi-instance spec's merge to its instances' completion."""
+    if isinstance(spec, MultiInstanceTask):
+        child_spec = spec._wf_spec.task_specs[spec.task_spec]
+        if not child_spec.completed_event.is_connected(spec.merge_child):
+            child_spec.completed_event.connect(spec.merge_child)
+
+
+def _instances(mi_task: Any) -> Iterator[Any]:
+    return mi_task.task_spec._instances(mi_task)
+
+
+def _total(mi_task: Any) -> int:
+    spec, internal = mi_task.task_spec, mi_task.internal_data
+    created = sum(1 for _ in _instances(mi_task))
+    if isinstance(spec, SequentialMultiInstanceTask):
+        if "cardinality" in internal:
+            return int(internal["cardinality"])
+        return created + len(internal.get("remaining", []))
+    return created
+
+
+def loop_variables(task: Any) -> dict[str, int]:
+    """Return Camunda's multi-instance variables visible from `task` (or {})."""
+    mi_task = task if isinstance(task.task_spec, MultiInstanceTask) else task.parent
+    if mi_task is None or not isinstance(mi_task.task_spec, MultiInstanceTask):
+        return {}
+    running = mi_task.state == TaskState.STARTED
+    if isinstance(mi_task.task_spec, SequentialMultiInstanceTask):
+        active = 1 if running else 0
+    else:
+        unfinished = TaskState.NOT_FINISHED_MASK
+        active = sum(1 for c in _instances(mi_task) if c.has_state(unfinished))
+    return {
+        "nrOfInstances": _total(mi_task),
+        "nrOfCompletedInstances": len(mi_task.internal_data.get("merged", [])),
+        "nrOfActiveInstances": active,
+    }
+
+
+def instance_locals(task: Any) -> dict[str, Any]:
+    """Return the variables local to a multi-instance instance (or {})."""
+    parent = task.parent
+    spec = getattr(parent, "task_spec", None)
+    if not isinstance(spec, _CamundaInstances):
+        return {}
+    return {k: task.data[k] for k in spec.local_names() if k in task.data}
+
+
+def shared_data(task: Any) -> dict[str, Any]:
+    """Return a task's data as the case sees it: a multi-instance instance's
+    locals give way to the activity's values (or are absent)."""
+    local = instance_locals(task)
+    if not local:
+        return task.data
+    data = {k: v for k, v in task.data.items() if k not in local}
+    data.update({k: v for k, v in task.parent.data.items() if k in local})
+    return data

@@ -1,0 +1,24 @@
+"""Laneway's corrections to SpiffWorkflow's task specs, applied once per parse.
+
+Parsed specs are cached per process version and never serialized with a case,
+so swapping a spec's class here (for a subclass without extra attributes) and
+connecting its event handlers holds in every process that runs the version.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import joins, multi_instance
+
+_CLASSES = {**joins.REPLACEMENTS, **multi_instance.REPLACEMENTS}
+
+
+def adapt_specs(spec: Any, subprocess_specs: Any) -> None:
+    """Correct the task specs of a process and of everything it may run."""
+    for process_spec in (spec, *subprocess_specs.values()):
+        for task_spec in process_spec.task_specs.values():
+            replacement = _CLASSES.get(type(task_spec))
+            if replacement is not None:
+                task_spec.__class__ = replacement
+            multi_instance.connect_merge(task_spec)
