@@ -300,9 +300,10 @@ def case_start(
                 business_key=business_key,
                 version=version.number,
             )
-            _apply_outcome(
-                case, workflow_start(process, data=cleaned), actor=user, create=True
+            outcome = workflow_start(
+                process, data=cleaned, initiator=user.get_username()
             )
+            _apply_outcome(case, outcome, actor=user, create=True)
     except IntegrityError:
         if idempotency_key:
             return Case.objects.get(

@@ -32,6 +32,7 @@ from .limits import upload_problems
 from .metadata import all_human_tasks, process_meta
 from .normalize import normalize, serialize
 from .service_tasks import LanewayParser
+from .support import support_problems
 from .types import HumanTaskMeta, ParsedProcess, Problem
 from .xml import BPMN, DMN_NAMESPACES, NSMAP, XmlRejected, local_name, parse_xml
 
@@ -323,6 +324,7 @@ def _own_checks(
     deployed_processes: Collection[str] = (),
 ) -> list[Problem]:
     found = checks.structure_problems(root)
+    found += support_problems(root)
     found += checks.reference_problems(
         root,
         known_operations=known_operations,

@@ -14,16 +14,19 @@ from engine.spiff.scripting import script_engine
     ("juel", "python"),
     [
         ("${approved}", "approved"),
-        ("#{!approved}", "(not approved)"),
+        ("#{!approved}", "(not (approved in (True, 'true', 'True', 'TRUE')))"),
         ("${amount > 1000}", "(amount > 1000)"),
-        ("${a && b || !c}", "((a and b) or (not c))"),
-        ("${a and not b or c}", "((a and (not b)) or c)"),
+        (
+            "${a && b || !c}",
+            "(((a in (True, 'true', 'True', 'TRUE')) and (b in (True, 'true', 'True', 'TRUE'))) or (not (c in (True, 'true', 'True', 'TRUE'))))",
+        ),
+        ("${a and not b or n > 1}", "(((a in (True, 'true', 'True', 'TRUE')) and (not (b in (True, 'true', 'True', 'TRUE')))) or (n > 1))"),
         ("${x eq 'y' && n ge 2}", "((x == 'y') and (n >= 2))"),
         ('${decision != "REJECT"}', "(decision != 'REJECT')"),
         ("${empty comment}", "(comment in (None, '', [], {}))"),
         ("${order.total > 10}", "(order['total'] > 10)"),
         ("${x == null}", "(x == None)"),
-        ("${a ? 1 : 2}", "(1 if a else 2)"),
+        ("${a ? 1 : 2}", "(1 if (a in (True, 'true', 'True', 'TRUE')) else 2)"),
         ("${ amount * 2 mod 3 }", "((amount * 2) % 3)"),
     ],
 )
@@ -62,6 +65,28 @@ def test_translated_condition_evaluates_like_juel(data, expected):
     env = script_engine()
     value = env.environment.evaluate(source, {**data, "amount": 100, "note": "x"})
     assert value is expected
+
+
+@pytest.mark.parametrize(
+    ("juel", "value", "expected"),
+    [
+        ("${approved}", "false", False),  # EL: Boolean.valueOf("false")
+        ("${approved}", "true", True),
+        ("${approved}", "TRUE", True),
+        ("${approved}", "yes", False),  # only "true" is true
+        ("${approved}", "", False),
+        ("${approved}", None, False),
+        ("${!approved}", "false", True),
+        ("${approved && true}", "false", False),
+        ("${approved == true}", "true", True),
+        ("${approved == false}", "false", True),
+        ("${approved ? true : false}", "false", False),
+    ],
+)
+def test_conditions_coerce_strings_to_booleans_as_el_does(juel, value, expected):
+    source = juel_to_python(juel, condition=True)
+    env = script_engine()
+    assert env.environment.evaluate(source, {"approved": value}) is expected
 
 
 def _timer(text):
