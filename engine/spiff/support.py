@@ -24,7 +24,7 @@ from .juel import JuelError, is_juel, juel_to_python
 from .metadata import HUMAN_TAGS, human_task_meta
 from .normalize import describe
 from .types import Problem
-from .xml import BPMN, NSMAP, VENDOR_NAMESPACES, local_name, vendor_attr
+from .xml import BPMN, NSMAP, SPIFF, VENDOR_NAMESPACES, local_name, vendor_attr
 
 RUNS, REFUSED = "runs", "refused"
 SERVICE_LIKE = ("serviceTask", "sendTask", "businessRuleTask")
@@ -134,6 +134,22 @@ ELEMENTS: dict[str, Row] = {
     ),
     "multiInstanceLoopCharacteristics": _runs("parallel and sequential"),
     "standardLoopCharacteristics": _runs("loops while loopCondition holds"),
+    "laneSet": _runs(),
+    "lane": _runs("the lane name is the candidate group of its tasks"),
+    "participant": _runs("pools are drawing only"),
+    "messageFlow": _runs("drawing only; messages are delivered by name"),
+    "documentation": _runs("shown with the task"),
+    "ioSpecification": _runs(
+        "on a called process: its data outputs come back to the caller"
+    ),
+    "dataInput": _runs(),
+    "dataOutput": _runs(),
+    "dataInputAssociation": _runs(
+        "SpiffWorkflow data objects: the data object's value is copied in"
+    ),
+    "dataOutputAssociation": _runs(
+        "SpiffWorkflow data objects: the variable moves into the data object"
+    ),
     "association": _runs(_NO_EFFECT),
     "group": _runs(_NO_EFFECT),
     "textAnnotation": _runs(_NO_EFFECT),
@@ -195,6 +211,57 @@ MULTIPLE_EVENTS = _refused(
     "multiple and parallel-multiple events (several event definitions on one "
     "event) are not supported; use an event-based gateway or several events"
 )
+SEND_WITHOUT_IMPLEMENTATION = _refused(
+    'it names neither an operation (camunda:topic with type "external", class, '
+    "delegateExpression, expression or a connector) nor a message (messageRef), "
+    "so it would be skipped"
+)
+RECEIVE_WITHOUT_MESSAGE = _refused(
+    "it names no message (messageRef); it would wait forever"
+)
+SCRIPT_WITHOUT_SCRIPT = _refused("it has no script, so it would be skipped")
+# Checks that are not about one element kind or attribute (for the coverage page).
+CONSTRUCTS: dict[str, Row] = {
+    "several event definitions on one event (multiple, parallel multiple)": (
+        MULTIPLE_EVENTS
+    ),
+    "a conditional or default sequence flow out of an activity or event": (
+        CONDITIONAL_FLOWS
+    ),
+    "several plain sequence flows out of an activity or event": _runs(
+        "all of them run (implicit parallel split)"
+    ),
+    "several sequence flows into an activity": _runs(
+        "the activity runs once per arriving token (uncontrolled merge)"
+    ),
+    "a send task without an operation or a message": SEND_WITHOUT_IMPLEMENTATION,
+    "a receive task without a message": RECEIVE_WITHOUT_MESSAGE,
+    "a script task without a script": SCRIPT_WITHOUT_SCRIPT,
+    "a dueDate, followUpDate or priority that cannot be read": _refused(
+        "an ISO-8601 date(-time), an ISO-8601 duration (weeks to seconds), "
+        "${variable} or ${dateTime().plusDays(n)}; a priority is an integer or "
+        "${variable}"
+    ),
+    "camunda:in / camunda:out mappings": _runs(
+        'source/target, sourceExpression, variables="all" and businessKey run; '
+        'local="true" and incomplete mappings are refused'
+    ),
+    "a JUEL condition": _runs(
+        "translated to Python; coerced to a boolean as EL does (the string "
+        '"false" is false)'
+    ),
+    "a SpiffWorkflow error, escalation or compensation start event of an event "
+    "sub-process": _refused(
+        "SpiffWorkflow would start the sub-process at once",
+        by="checks._event_subprocess_starts",
+    ),
+    "a sequence flow without an id": _refused(
+        "SpiffWorkflow would drop it", by="checks._sequence_flows"
+    ),
+    "the ids Start and End": _refused(
+        "reserved by the engine", by="checks._reserved_ids"
+    ),
+}
 
 # BPMN attributes whose meaning the engine does not run.
 BPMN_ATTRIBUTES: dict[str, Row] = {
@@ -350,6 +417,35 @@ VENDOR_ELEMENTS: dict[str, Row] = {
     "formProperty": _refused("legacy form properties are not read; use formData"),
 }
 
+# SpiffArena extension elements (spiffworkflow:*), by local name.
+SPIFF_ELEMENTS: dict[str, Row] = {
+    "serviceTaskOperator": _runs("the operation a service task runs on the worker"),
+    "parameters": _runs(),
+    "parameter": _runs("an operation parameter (a Python expression)"),
+    "retry": _runs("retries and backoff of the operation"),
+    "calledDecisionId": _runs("the DMN decision of a business rule task"),
+    "preScript": _runs("a Python script before the task (sandboxed)"),
+    "postScript": _runs("a Python script after the task (sandboxed)"),
+    "properties": _runs("task properties (candidates, separateFrom, ...)"),
+    "property": _runs(),
+    "messagePayload": _runs("the payload a message throw sends"),
+    "messageVariable": _runs("the variable a message catch fills"),
+    "processVariableCorrelation": _runs("message correlation"),
+    "instructionsForEndUser": _runs(_NO_EFFECT),
+    "unitTests": _runs(_NO_EFFECT),
+    "unitTest": _runs(_NO_EFFECT),
+    "inputJson": _runs(_NO_EFFECT),
+    "expectedOutputJson": _runs(_NO_EFFECT),
+    "variableName": _runs(_NO_EFFECT),
+    "category": _runs(_NO_EFFECT),
+    "signalButtonLabel": _runs(_NO_EFFECT),
+    "allowGuest": _runs(_NO_EFFECT),
+    "guestConfirmation": _runs(_NO_EFFECT),
+}
+SPIFF_ATTRIBUTES: dict[str, Row] = {
+    "scriptsOnInstances": _runs("pre/post scripts run on each multi-instance instance"),
+}
+
 
 def _problem(element: etree._Element, owner: etree._Element, why: str) -> Problem:
     return Problem(
@@ -447,6 +543,20 @@ def _vendor_refusal(row: Row | None, kind: str, name: str, value: str) -> str:
     return ""
 
 
+def _spiff_problems(root: etree._Element) -> Iterator[Problem]:
+    for element in root.iter(f"{{{SPIFF}}}*"):
+        name = local_name(element)
+        if name not in SPIFF_ELEMENTS:
+            why = f"the extension element {name!r} would be ignored here"
+            yield _problem(element, _owner(element), why)
+    for element in root.iter(f"{{{BPMN}}}*"):
+        for key in element.attrib:
+            qname = etree.QName(key)
+            if qname.namespace == SPIFF and qname.localname not in SPIFF_ATTRIBUTES:
+                why = f"the attribute {qname.localname!r} would be ignored here"
+                yield _problem(element, _owner(element), why)
+
+
 def _vendor_element_problems(root: etree._Element) -> Iterator[Problem]:
     for ns in VENDOR_NAMESPACES:
         for element in root.iter(f"{{{ns}}}*"):
@@ -480,25 +590,17 @@ def _task_problems(root: etree._Element) -> Iterator[Problem]:
     """Tasks that would be skipped or wait forever: nothing to send, receive or run."""
     for task in root.iterfind(".//bpmn:sendTask", NSMAP):
         if not _calls_operation(task) and not _has_message(task):
-            yield _problem(
-                task,
-                task,
-                "it names neither an operation (camunda:topic with type "
-                '"external", class, delegateExpression, expression or a connector) '
-                "nor a message (messageRef), so it would be skipped",
-            )
+            yield _problem(task, task, SEND_WITHOUT_IMPLEMENTATION.note)
     for task in root.iterfind(".//bpmn:receiveTask", NSMAP):
         if not _has_message(task):
-            yield _problem(
-                task, task, "it names no message (messageRef); it would wait forever"
-            )
+            yield _problem(task, task, RECEIVE_WITHOUT_MESSAGE.note)
     for task in root.iterfind(".//bpmn:scriptTask", NSMAP):
         script = task.find("bpmn:script", NSMAP)
         text = (script.text or "").strip() if script is not None else ""
         if not text and not any(
             task.get(f"{{{ns}}}resource") for ns in VENDOR_NAMESPACES
         ):
-            yield _problem(task, task, "it has no script, so it would be skipped")
+            yield _problem(task, task, SCRIPT_WITHOUT_SCRIPT.note)
 
 
 _CONDITIONAL_SOURCES = ("exclusiveGateway", "inclusiveGateway")
@@ -588,4 +690,5 @@ def support_problems(root: etree._Element) -> list[Problem]:
         *_bpmn_attribute_problems(root),
         *_vendor_attribute_problems(root),
         *_vendor_element_problems(root),
+        *_spiff_problems(root),
     ]
