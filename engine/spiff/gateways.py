@@ -1,4 +1,6 @@
-"""An exclusive gateway that fails as an incident on the gateway when no flow is taken.
+"""Flow nodes whose SpiffWorkflow behaviour departs from BPMN / Camunda 7.
+
+An exclusive gateway fails as an incident on the gateway when no flow is taken.
 
 SpiffWorkflow raises a bare `WorkflowException` without the task ("No
 conditions satisfied for gw"), so the case's incident named no element. BPMN
@@ -13,6 +15,7 @@ from typing import Any
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.defaults import ExclusiveGateway
 from SpiffWorkflow.exceptions import WorkflowException
+from SpiffWorkflow.spiff.specs.defaults import NoneTask
 
 
 class LanewayExclusiveGateway(ExclusiveGateway):
@@ -31,3 +34,15 @@ class LanewayExclusiveGateway(ExclusiveGateway):
             "flow has a true condition and there is no default flow",
             task=my_task,
         )
+
+
+class PassThroughTask(NoneTask):
+    """An abstract task (`bpmn:task`) passes through, as in Camunda 7.
+
+    SpiffWorkflow makes it a manual task, which here would open an inbox task
+    with no candidates: the case would wait for nobody.
+    """
+
+    def __init__(self, wf_spec: Any, bpmn_id: str, **kwargs: Any) -> None:
+        super().__init__(wf_spec, bpmn_id, **kwargs)
+        self.manual = False

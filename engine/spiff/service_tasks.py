@@ -25,7 +25,7 @@ from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
 
 from .call_data import MappedCallActivity, MappedCallActivityParser
-from .gateways import LanewayExclusiveGateway
+from .gateways import LanewayExclusiveGateway, PassThroughTask
 
 CALL_KEY = "laneway_call"
 
@@ -110,6 +110,10 @@ class LanewayParser(SpiffBpmnParser):
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
         full_tag("serviceTask"): (ServiceTaskParser, AsyncServiceTask),
         full_tag("callActivity"): (MappedCallActivityParser, MappedCallActivity),
+        full_tag("task"): (
+            SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("task")][0],
+            PassThroughTask,
+        ),
         full_tag("exclusiveGateway"): (
             SpiffBpmnParser.PARSER_CLASSES[full_tag("exclusiveGateway")][0],
             LanewayExclusiveGateway,

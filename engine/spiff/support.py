@@ -148,7 +148,8 @@ ELEMENTS: dict[str, Row] = {
         "SpiffWorkflow data objects: the data object's value is copied in"
     ),
     "dataOutputAssociation": _runs(
-        "SpiffWorkflow data objects: the variable moves into the data object"
+        "SpiffWorkflow data objects: the task's variable named like the data object "
+        "moves into it (an incident when the task has no such variable)"
     ),
     "association": _runs(_NO_EFFECT),
     "group": _runs(_NO_EFFECT),
@@ -431,6 +432,10 @@ SPIFF_ELEMENTS: dict[str, Row] = {
     "messagePayload": _runs("the payload a message throw sends"),
     "messageVariable": _runs("the variable a message catch fills"),
     "processVariableCorrelation": _runs("message correlation"),
+    "propertyId": _runs("the correlation property"),
+    "expression": _runs("the correlation value (a Python expression)"),
+    "taskMetadataValues": _runs(_NO_EFFECT),
+    "taskMetadataValue": _runs(_NO_EFFECT),
     "instructionsForEndUser": _runs(_NO_EFFECT),
     "unitTests": _runs(_NO_EFFECT),
     "unitTest": _runs(_NO_EFFECT),

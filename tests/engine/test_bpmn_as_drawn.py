@@ -190,6 +190,21 @@ def test_camunda_in_passes_only_the_mapped_variables(users):
 
 
 @pytestmark_db
+def test_an_abstract_task_passes_through_and_a_receive_task_waits(users, reviewer):
+    from engine.services_messages import message_deliver
+
+    case = _start(users, _deploy(users, "receive_then_abstract.bpmn"))
+    assert _open(case) == []  # waiting for the message, no inbox task
+    message_deliver(
+        user=users["padmin"],
+        name="payment_received",
+        correlation={},
+        data={"paid": True},
+    )
+    assert _open(case) == ["Task_Ship"]  # bpmn:task passed through, nobody waited
+
+
+@pytestmark_db
 def test_start_event_initiator_names_the_starter_variable(users):
     case = _start(users, _deploy(users, "initiator_variable.bpmn"))
     case.refresh_from_db()
