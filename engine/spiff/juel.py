@@ -17,7 +17,9 @@ applies wherever EL needs a boolean: the operands of `!`, `&&`, `||`, the test o
 There the string "false" is false and only "true" (any case the translation
 knows: true, True, TRUE) is true; null and "" are false. Python's truthiness
 would take the string "false" as true. Values that are already booleans
-(comparisons, `empty`, literals) are left as they are.
+(comparisons, `empty`, literals) are left as they are. `==` / `!=` with a number
+(or a string literal holding one) also match the other form, as EL coerces a
+string to a number there: `${count == 5}` holds for 5 and for "5".
 """
 
 from __future__ import annotations
@@ -217,15 +219,43 @@ class _Parser:
         return name
 
 
+_NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
+
+
+def _number_forms(literal: str) -> str | None:
+    """Return `(5, '5')` for a number literal or a string literal holding a number.
+
+    EL compares a number with a string by coercing the string to a number, so
+    `${count == 5}` is true for the string "5" as well as the number 5.
+    """
+    if _NUMBER.match(literal):
+        return f"({literal}, {literal!r})"
+    if literal[:1] in "'\"" and _NUMBER.match(literal[1:-1]):
+        return f"({literal}, {literal[1:-1]})"
+    return None
+
+
+def _equality(left: _Expr, op: str, right: _Expr) -> _Expr:
+    if right.text in _BOOL_LITERALS:
+        left = _Expr(left.as_bool(), True)
+    elif left.text in _BOOL_LITERALS:
+        right = _Expr(right.as_bool(), True)
+    else:
+        forms = _number_forms(right.text)
+        subject = left.text
+        if forms is None and _number_forms(left.text) is not None:
+            forms, subject = _number_forms(left.text), right.text
+        if forms is not None:
+            member = "in" if op == "==" else "not in"
+            return _Expr(f"({subject} {member} {forms})", True)
+    return _Expr(f"({left.text} {op} {right.text})", True)
+
+
 def _combine(left: _Expr, op: str, right: _Expr) -> _Expr:
     if op in ("and", "or"):
         return _Expr(f"({left.as_bool()} {op} {right.as_bool()})", True)
     if op in ("==", "!="):
-        if right.text in _BOOL_LITERALS:
-            left = _Expr(left.as_bool(), True)
-        elif left.text in _BOOL_LITERALS:
-            right = _Expr(right.as_bool(), True)
-        return _Expr(f"({left.text} {op} {right.text})", True)
+        return _equality(left, op, right)
     if op in ("<", ">", "<=", ">="):
         return _Expr(f"({left.text} {op} {right.text})", True)
     return _Expr(f"({left.text} {op} {right.text})")

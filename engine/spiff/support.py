@@ -204,9 +204,9 @@ EVENT_DEFINITIONS: dict[str, Row] = {
     ),
 }
 CONDITIONAL_FLOWS = _refused(
-    "conditional and default sequence flows out of an activity or event are not "
-    "supported (the condition would be ignored); put an exclusive or inclusive "
-    "gateway after it"
+    "conditions and default flows are evaluated only out of exclusive and inclusive "
+    "gateways (here the condition would be ignored); put an exclusive or "
+    "inclusive gateway after the element"
 )
 MULTIPLE_EVENTS = _refused(
     "multiple and parallel-multiple events (several event definitions on one "
@@ -226,7 +226,8 @@ CONSTRUCTS: dict[str, Row] = {
     "several event definitions on one event (multiple, parallel multiple)": (
         MULTIPLE_EVENTS
     ),
-    "a conditional or default sequence flow out of an activity or event": (
+    "a conditional or default sequence flow out of anything but an exclusive or "
+    "inclusive gateway": (
         CONDITIONAL_FLOWS
     ),
     "several plain sequence flows out of an activity or event": _runs(

@@ -89,6 +89,23 @@ def test_conditions_coerce_strings_to_booleans_as_el_does(juel, value, expected)
     assert env.environment.evaluate(source, {"approved": value}) is expected
 
 
+@pytest.mark.parametrize(
+    ("juel", "value", "expected"),
+    [
+        ("${approved == 5}", "5", True),  # EL coerces the string to a number
+        ("${approved == 5}", 5, True),
+        ("${approved != 5}", "5", False),
+        ("${approved == '7'}", 7, True),
+        ("${approved == 'abc'}", "abc", True),
+        ("${approved == 5}", "6", False),
+    ],
+)
+def test_equality_with_a_number_coerces_a_string_as_el_does(juel, value, expected):
+    source = juel_to_python(juel, condition=True)
+    env = script_engine()
+    assert env.environment.evaluate(source, {"approved": value}) is expected
+
+
 def _timer(text):
     root = etree.fromstring(
         '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d">'
