@@ -10,23 +10,29 @@ from engine.spiff.normalize import normalize
 from engine.spiff.scripting import script_engine
 
 
+T = "(True, 'true', 'True', 'TRUE')"  # EL's coercion to Boolean (juel.py)
+
+
 @pytest.mark.parametrize(
     ("juel", "python"),
     [
         ("${approved}", "approved"),
-        ("#{!approved}", "(not (approved in (True, 'true', 'True', 'TRUE')))"),
+        ("#{!approved}", f"(not (approved in {T}))"),
         ("${amount > 1000}", "(amount > 1000)"),
         (
             "${a && b || !c}",
-            "(((a in (True, 'true', 'True', 'TRUE')) and (b in (True, 'true', 'True', 'TRUE'))) or (not (c in (True, 'true', 'True', 'TRUE'))))",
+            f"(((a in {T}) and (b in {T})) or (not (c in {T})))",
         ),
-        ("${a and not b or n > 1}", "(((a in (True, 'true', 'True', 'TRUE')) and (not (b in (True, 'true', 'True', 'TRUE')))) or (n > 1))"),
+        (
+            "${a and not b or n > 1}",
+            f"(((a in {T}) and (not (b in {T}))) or (n > 1))",
+        ),
         ("${x eq 'y' && n ge 2}", "((x == 'y') and (n >= 2))"),
         ('${decision != "REJECT"}', "(decision != 'REJECT')"),
         ("${empty comment}", "(comment in (None, '', [], {}))"),
         ("${order.total > 10}", "(order['total'] > 10)"),
         ("${x == null}", "(x == None)"),
-        ("${a ? 1 : 2}", "(1 if (a in (True, 'true', 'True', 'TRUE')) else 2)"),
+        ("${a ? 1 : 2}", f"(1 if (a in {T}) else 2)"),
         ("${ amount * 2 mod 3 }", "((amount * 2) % 3)"),
     ],
 )
@@ -81,17 +87,6 @@ def test_translated_condition_evaluates_like_juel(data, expected):
         ("${approved == true}", "true", True),
         ("${approved == false}", "false", True),
         ("${approved ? true : false}", "false", False),
-    ],
-)
-def test_conditions_coerce_strings_to_booleans_as_el_does(juel, value, expected):
-    source = juel_to_python(juel, condition=True)
-    env = script_engine()
-    assert env.environment.evaluate(source, {"approved": value}) is expected
-
-
-@pytest.mark.parametrize(
-    ("juel", "value", "expected"),
-    [
         ("${approved == 5}", "5", True),  # EL coerces the string to a number
         ("${approved == 5}", 5, True),
         ("${approved != 5}", "5", False),
@@ -100,7 +95,7 @@ def test_conditions_coerce_strings_to_booleans_as_el_does(juel, value, expected)
         ("${approved == 5}", "6", False),
     ],
 )
-def test_equality_with_a_number_coerces_a_string_as_el_does(juel, value, expected):
+def test_conditions_coerce_as_el_does(juel, value, expected):
     source = juel_to_python(juel, condition=True)
     env = script_engine()
     assert env.environment.evaluate(source, {"approved": value}) is expected
