@@ -94,5 +94,10 @@ def coverage_markdown() -> str:
                 *_sorted(support.SPIFF_ATTRIBUTES, "spiffworkflow:"),
             ],
         ),
+        _table(
+            "Camunda 8 extensions (zeebe:*)",
+            "element",
+            _sorted(support.ZEEBE_ELEMENTS, "zeebe:"),
+        ),
     ]
     return "\n".join(sections)

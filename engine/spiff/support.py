@@ -22,7 +22,7 @@ from lxml import etree
 from .dates import check_due, check_priority
 from .juel import JuelError, is_juel, juel_to_python
 from .metadata import HUMAN_TAGS, human_task_meta
-from .normalize import describe
+from .normalize import ZEEBE, describe
 from .types import Problem
 from .xml import BPMN, NSMAP, SPIFF, VENDOR_NAMESPACES, local_name, vendor_attr
 
@@ -227,9 +227,7 @@ CONSTRUCTS: dict[str, Row] = {
         MULTIPLE_EVENTS
     ),
     "a conditional or default sequence flow out of anything but an exclusive or "
-    "inclusive gateway": (
-        CONDITIONAL_FLOWS
-    ),
+    "inclusive gateway": (CONDITIONAL_FLOWS),
     "several plain sequence flows out of an activity or event": _runs(
         "all of them run (implicit parallel split)"
     ),
@@ -448,6 +446,31 @@ SPIFF_ELEMENTS: dict[str, Row] = {
     "allowGuest": _runs(_NO_EFFECT),
     "guestConfirmation": _runs(_NO_EFFECT),
 }
+_ZEEBE_ONLY = "a Camunda 8 (Zeebe) extension this engine does not read"
+# Camunda 8 (zeebe:*) extension elements: only the task type is read.
+ZEEBE_ELEMENTS: dict[str, Row] = {
+    "taskDefinition": _runs("its type is the operation name", on=SERVICE_LIKE),
+    **{
+        name: _refused(_ZEEBE_ONLY)
+        for name in (
+            "assignmentDefinition",
+            "calledDecision",
+            "calledElement",
+            "formDefinition",
+            "header",
+            "input",
+            "ioMapping",
+            "loopCharacteristics",
+            "output",
+            "properties",
+            "property",
+            "subscription",
+            "taskHeaders",
+            "userTask",
+            "userTaskForm",
+        )
+    },
+}
 SPIFF_ATTRIBUTES: dict[str, Row] = {
     "scriptsOnInstances": _runs("pre/post scripts run on each multi-instance instance"),
 }
@@ -563,22 +586,43 @@ def _spiff_problems(root: etree._Element) -> Iterator[Problem]:
                 yield _problem(element, _owner(element), why)
 
 
+def _extension_kind(element: etree._Element) -> str:
+    """Return the BPMN element an extension element sits on (or its parent's name)."""
+    parent = element.getparent()
+    if parent is None:
+        return ""
+    if local_name(parent) == "extensionElements":
+        holder = parent.getparent()
+        return local_name(holder) if holder is not None else ""
+    return local_name(parent)
+
+
+def _extension_problems(
+    root: etree._Element, namespace: str, table: dict[str, Row]
+) -> Iterator[Problem]:
+    """Refuse the extension elements the table refuses or does not know.
+
+    Inside a refused element nothing more is reported (one problem per construct).
+    """
+    refused: set[etree._Element] = set()
+    for element in root.iter(f"{{{namespace}}}*"):
+        if element.getparent() in refused:
+            refused.add(element)
+            continue
+        name = local_name(element)
+        row = table.get(name)
+        why = _vendor_refusal(row, _extension_kind(element), name, "")
+        if row is None:
+            why = f"the extension element {name!r} would be ignored here"
+        if why:
+            refused.add(element)
+            yield _problem(element, _owner(element), why)
+
+
 def _vendor_element_problems(root: etree._Element) -> Iterator[Problem]:
-    for ns in VENDOR_NAMESPACES:
-        for element in root.iter(f"{{{ns}}}*"):
-            name = local_name(element)
-            row = VENDOR_ELEMENTS.get(name)
-            parent = element.getparent()
-            holder = parent.getparent() if parent is not None else None
-            if parent is not None and local_name(parent) == "extensionElements":
-                kind = local_name(holder) if holder is not None else ""
-            else:
-                kind = local_name(parent) if parent is not None else ""
-            why = _vendor_refusal(row, kind, name, "")
-            if row is None:
-                why = f"the extension element {name!r} would be ignored here"
-            if why:
-                yield _problem(element, _owner(element), why)
+    for namespace in VENDOR_NAMESPACES:
+        yield from _extension_problems(root, namespace, VENDOR_ELEMENTS)
+    yield from _extension_problems(root, ZEEBE, ZEEBE_ELEMENTS)
 
 
 def _has_message(task: etree._Element) -> bool:
