@@ -50,6 +50,10 @@ def _refused(note: str, by: str = "") -> Row:
 
 
 _NO_EFFECT = "accepted; no effect here"
+_DATES = (
+    "an ISO-8601 date(-time), an ISO-8601 duration from now (weeks to seconds), "
+    "${variable} or ${dateTime().plusDays(n)...}; anything else is refused"
+)
 _COMPENSATION = (
     "compensation is not supported: model the undo steps explicitly (for "
     "example an error boundary event leading to them)"
@@ -266,8 +270,8 @@ CONSTRUCTS: dict[str, Row] = {
 # BPMN attributes whose meaning the engine does not run.
 BPMN_ATTRIBUTES: dict[str, Row] = {
     "isForCompensation": _refused(_COMPENSATION),
-    "completionQuantity": _runs("only 1", values=("1",)),
-    "startQuantity": _runs("only 1", values=("1",)),
+    "completionQuantity": _runs("one token per completion", values=("1",)),
+    "startQuantity": _runs("one token starts the activity", values=("1",)),
 }
 
 # Camunda 7 / Operaton attributes (camunda:* and operaton:*), by local name.
@@ -275,11 +279,9 @@ VENDOR_ATTRIBUTES: dict[str, Row] = {
     "assignee": _runs("the task's assignee; `initiator` is the starter"),
     "candidateUsers": _runs(),
     "candidateGroups": _runs(),
-    "dueDate": _runs("ISO date-time or date, ISO duration from now, or ${variable}"),
-    "followUpDate": _runs(
-        "ISO date-time or date, ISO duration from now, or ${variable}"
-    ),
-    "priority": _runs("an integer or ${variable}"),
+    "dueDate": _runs(_DATES),
+    "followUpDate": _runs(_DATES),
+    "priority": _runs("an integer or ${variable}; anything else is refused"),
     "formKey": _runs("kept on the task"),
     "candidateStarterGroups": _runs(),
     "candidateStarterUsers": _runs(),
@@ -347,7 +349,7 @@ VENDOR_ATTRIBUTES_ON: dict[tuple[str, str], Row] = {
     ("scriptTask", "resultVariable"): _refused(
         "a script's value is not stored; assign the variable in the script"
     ),
-    ("businessRuleTask", "resultVariable"): _refused(
+    ("businessRuleTask", "resultVariable"): _refused(  # with a decisionRef
         "the decision's output columns become variables of the same names; "
         "remove resultVariable and read the outputs by name"
     ),
