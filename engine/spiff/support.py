@@ -480,7 +480,7 @@ SPIFF_ATTRIBUTES: dict[str, Row] = {
 
 def _problem(element: etree._Element, owner: etree._Element, why: str) -> Problem:
     return Problem(
-        f"The {describe(owner)} is not supported: {why}.",
+        f"The {describe(owner)} is refused: {why}.",
         element.sourceline,
         owner.get("id"),
     )

@@ -179,9 +179,9 @@ def _dmn_for(path: Path) -> list[tuple[str, bytes]]:
 
 
 def _reason(message: str) -> str:
-    refused = message.split(" is not supported: ", 1)  # support.py's refusals
-    if len(refused) == 2 and "of event sub-process" not in message:
-        return "not supported: " + re.split(r"[;(:]", refused[1], maxsplit=1)[0][:60]
+    refused = message.split(" is refused: ", 1)  # support.py's refusals
+    if len(refused) == 2:
+        return "refused: " + re.split(r"[;(:]", refused[1], maxsplit=1)[0][:60]
     rules = [
         ("no executable process", "no executable process"),
         ("has no candidates", "user task without candidates"),
