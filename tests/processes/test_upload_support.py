@@ -105,3 +105,75 @@ def test_an_unknown_camunda_attribute_is_refused_not_ignored(users):
     with pytest.raises(BpmnInvalid) as err:
         version_upload(user=users["analyst"], bpmn=bpmn, filename="x.bpmn")
     assert "would be ignored" in err.value.details["errors"][0]["message"]
+
+
+def _diagram(*, attrs: str = "", ext: str = "", extra: str = "", roots: str = ""):
+    """A user task between start and end; the construct under test goes in."""
+    extension = f"<bpmn:extensionElements>{ext}</bpmn:extensionElements>" if ext else ""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="Defs_row"
+    targetNamespace="http://laneway.example/test">
+  <bpmn:process id="row" isExecutable="true">
+    <bpmn:startEvent id="start" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="Task_Row" />
+    <bpmn:userTask id="Task_Row" camunda:candidateGroups="Reviewers"{attrs}>
+      {extension}
+    </bpmn:userTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="Task_Row" targetRef="end" />
+    <bpmn:endEvent id="end" />
+    {extra}
+  </bpmn:process>
+  {roots}
+</bpmn:definitions>
+""".encode()
+
+
+def _refused_rows(table):
+    return sorted(
+        (name, row)
+        for name, row in table.items()
+        if row.status == "refused" and not row.by
+    )
+
+
+def _row_cases():
+    """(case id, diagram, element id the problem names, reason) per refused row."""
+    cases = [
+        (f"camunda:{name}", _diagram(attrs=f' camunda:{name}="x"'), "Task_Row", row)
+        for name, row in _refused_rows(support.VENDOR_ATTRIBUTES)
+    ]
+    cases += [
+        (
+            f"<camunda:{name}>",
+            _diagram(ext=f'<camunda:{name} name="x" />'),
+            "Task_Row",
+            row,
+        )
+        for name, row in _refused_rows(support.VENDOR_ELEMENTS)
+    ]
+    for name, row in _refused_rows(support.ELEMENTS):
+        if name.endswith(("erformer", "Owner")):
+            continue  # inside a task: scenario refused_potential_owner
+        element = f'<bpmn:{name} id="Row_{name}" />'
+        at_root = name == "eventDefinition" or name.startswith("global")
+        data = _diagram(roots=element) if at_root else _diagram(extra=element)
+        cases.append((f"<bpmn:{name}>", data, f"Row_{name}", row))
+    return cases
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("data", "element_id", "row"),
+    [pytest.param(*case[1:], id=case[0]) for case in _row_cases()],
+)
+def test_every_refused_row_of_the_tables_is_refused_with_its_reason(
+    users, data, element_id, row
+):
+    with pytest.raises(BpmnInvalid) as err:
+        version_upload(user=users["analyst"], bpmn=data, filename="row.bpmn")
+    errors = err.value.details["errors"]
+    assert any(
+        e["element_id"] == element_id and e["line"] and row.note in e["message"]
+        for e in errors
+    ), errors
