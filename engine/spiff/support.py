@@ -225,6 +225,14 @@ RECEIVE_WITHOUT_MESSAGE = _refused(
     "it names no message (messageRef); it would wait forever"
 )
 SCRIPT_WITHOUT_SCRIPT = _refused("it has no script, so it would be skipped")
+FLOW_OUT_OF_END = _refused(
+    "a sequence flow out of an end event would let the token run on; end the "
+    "path there or use an intermediate event"
+)
+FLOW_INTO_START = _refused(
+    "a sequence flow into a start or boundary event would never be taken; "
+    "connect it to an activity or gateway"
+)
 # Checks that are not about one element kind or attribute (for the coverage page).
 CONSTRUCTS: dict[str, Row] = {
     "several event definitions on one event (multiple, parallel multiple)": (
@@ -238,6 +246,8 @@ CONSTRUCTS: dict[str, Row] = {
     "several sequence flows into an activity": _runs(
         "the activity runs once per arriving token (uncontrolled merge)"
     ),
+    "a sequence flow out of an end event": FLOW_OUT_OF_END,
+    "a sequence flow into a start or boundary event": FLOW_INTO_START,
     "a send task without an operation or a message": SEND_WITHOUT_IMPLEMENTATION,
     "a receive task without a message": RECEIVE_WITHOUT_MESSAGE,
     "a script task without a script": SCRIPT_WITHOUT_SCRIPT,
@@ -663,6 +673,11 @@ def _conditional_flow_problems(root: etree._Element) -> Iterator[Problem]:
     nodes = {e.get("id"): e for e in root.iter(f"{{{BPMN}}}*") if e.get("id")}
     for flow in root.iterfind(".//bpmn:sequenceFlow", NSMAP):
         source = nodes.get(flow.get("sourceRef"))
+        target = nodes.get(flow.get("targetRef"))
+        if source is not None and local_name(source) == "endEvent":
+            yield _problem(flow, flow, FLOW_OUT_OF_END.note)
+        if target is not None and local_name(target) in ("startEvent", "boundaryEvent"):
+            yield _problem(flow, flow, FLOW_INTO_START.note)
         if source is None or local_name(source) in _CONDITIONAL_SOURCES:
             continue
         if flow.find("bpmn:conditionExpression", NSMAP) is not None:
