@@ -50,6 +50,7 @@ def _refused(note: str, by: str = "") -> Row:
 
 
 _NO_EFFECT = "accepted; no effect here"
+_HUMAN = ("userTask", "manualTask")
 _DATES = (
     "an ISO-8601 date(-time), an ISO-8601 duration from now (weeks to seconds), "
     "${variable} or ${dateTime().plusDays(n)...}; anything else is refused"
@@ -286,17 +287,19 @@ BPMN_ATTRIBUTES: dict[str, Row] = {
 
 # Camunda 7 / Operaton attributes (camunda:* and operaton:*), by local name.
 VENDOR_ATTRIBUTES: dict[str, Row] = {
-    "assignee": _runs("the task's assignee; `initiator` is the starter"),
-    "candidateUsers": _runs(),
-    "candidateGroups": _runs(),
-    "dueDate": _runs(_DATES),
-    "followUpDate": _runs(_DATES),
-    "priority": _runs("an integer or ${variable}; anything else is refused"),
-    "formKey": _runs("kept on the task"),
-    "candidateStarterGroups": _runs(),
-    "candidateStarterUsers": _runs(),
-    "collection": _runs("multi-instance over a list variable"),
-    "elementVariable": _runs(),
+    "assignee": _runs("the task's assignee; `initiator` is the starter", on=_HUMAN),
+    "candidateUsers": _runs(on=_HUMAN),
+    "candidateGroups": _runs(on=_HUMAN),
+    "dueDate": _runs(_DATES, on=_HUMAN),
+    "followUpDate": _runs(_DATES, on=_HUMAN),
+    "priority": _runs("an integer or ${variable}; anything else is refused", on=_HUMAN),
+    "formKey": _runs("kept on the task", on=(*_HUMAN, "startEvent")),
+    "candidateStarterGroups": _runs(on=("process",)),
+    "candidateStarterUsers": _runs(on=("process",)),
+    "collection": _runs(
+        "multi-instance over a list variable", on=("multiInstanceLoopCharacteristics",)
+    ),
+    "elementVariable": _runs(on=("multiInstanceLoopCharacteristics",)),
     "decisionRef": _runs(on=("businessRuleTask",)),
     "topic": _runs("the operation name", on=SERVICE_LIKE),
     "type": _runs("external (with topic)", on=SERVICE_LIKE, values=("external",)),
@@ -320,10 +323,13 @@ VENDOR_ATTRIBUTES: dict[str, Row] = {
     "modelerTemplateVersion": _runs(_NO_EFFECT),
     "errorMessage": _runs(_NO_EFFECT),
     "calledElementBinding": _runs(
-        "the called process is bound at deploy", values=("latest", "deployment")
+        "the called process is bound at deploy",
+        on=("callActivity",),
+        values=("latest", "deployment"),
     ),
     "decisionRefBinding": _runs(
         "decisions come from the DMN files uploaded with the diagram",
+        on=("businessRuleTask",),
         values=("latest", "deployment"),
     ),
     "calledElementVersion": _refused(
