@@ -81,9 +81,10 @@ def case_start(
                 business_key=business_key,
                 version=version.number,
             )
-            case_advance(
-                case, workflow_start(process, data=cleaned), actor=user, create=True
+            started = workflow_start(
+                process, data=cleaned, initiator=user.get_username()
             )
+            case_advance(case, started, actor=user, create=True)
     except IntegrityError:
         if idempotency_key:
             replayed = case_replayed(

@@ -7,6 +7,7 @@ from SpiffWorkflow import version as _spiff_version
 
 from .candidates import Candidates, has_candidates, resolve_candidates
 from .compiled import CompiledBundle, CompiledProcess
+from .coverage import coverage_markdown
 from .dates import resolve_due, resolve_priority
 from .errors import (
     BpmnParseError,
@@ -103,6 +104,7 @@ __all__ = [
     "resolve_candidates",
     "resolve_due",
     "resolve_priority",
+    "coverage_markdown",
     "service_operations",
     "workflow_apply_service_result",
     "workflow_cancel",

@@ -97,19 +97,6 @@ def _data_stores(root: etree._Element) -> Iterator[Problem]:
         )
 
 
-def _compensation(root: etree._Element) -> Iterator[Problem]:
-    for definition in root.iterfind(".//bpmn:compensateEventDefinition", NSMAP):
-        event = definition.getparent()
-        if local_name(event) == "startEvent":
-            continue  # reported with the event sub-process
-        yield Problem(
-            f"Compensation ({_label(event)}) is not supported; model the undo steps "
-            "explicitly (e.g. an error boundary event leading to them).",
-            event.sourceline,
-            event.get("id"),
-        )
-
-
 def _messages(root: etree._Element) -> Iterator[Problem]:
     for definition in root.iterfind(".//bpmn:messageEventDefinition", NSMAP):
         if not definition.get("messageRef"):
@@ -142,7 +129,6 @@ def structure_problems(root: etree._Element) -> list[Problem]:
         *_reserved_ids(root),
         *_data_stores(root),
         *_messages(root),
-        *_compensation(root),
         *_listeners(root),
     ]
 
@@ -208,6 +194,9 @@ def _decisions(
     root: etree._Element, decision_ids: Collection[str]
 ) -> Iterator[Problem]:
     for task in root.iterfind(".//bpmn:businessRuleTask", NSMAP):
+        operator = "bpmn:extensionElements/spiffworkflow:serviceTaskOperator"
+        if task.find(operator, NSMAP) is not None:
+            continue  # runs as a service task (normalize.py)
         ref = task.find("bpmn:extensionElements/spiffworkflow:calledDecisionId", NSMAP)
         name = (ref.text or "").strip() if ref is not None else ""
         if name in decision_ids:

@@ -1,7 +1,9 @@
 """Due and follow-up dates of human tasks (Camunda `dueDate`, `followUpDate`).
 
 A value is an ISO-8601 date-time or date, an ISO-8601 duration from now
-(`P3D`, `PT4H`, `P1DT12H`), or `${variable}` holding either.
+(`P3D`, `PT4H`, `P1DT12H`), `${variable}` holding either, or Camunda's idiom
+`${dateTime().plusDays(2).toDate()}` (plusWeeks/Days/Hours/Minutes/Seconds,
+chained). Anything else is refused at upload (`check_due`), never dropped.
 """
 
 from __future__ import annotations
@@ -16,6 +18,21 @@ _DURATION = re.compile(
 )
 _VARIABLE = re.compile(r"^[$#]\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}$")
 _MAX = timedelta(days=3660)
+_NOW_PLUS = re.compile(
+    r"^[$#]\{\s*dateTime\(\)(?P<steps>(?:\.plus(?:Weeks|Days|Hours|Minutes|Seconds)"
+    r"\(\d{1,6}\))+)(?:\.toDate\(\))?\s*\}$"
+)
+_STEP = re.compile(r"\.plus(Weeks|Days|Hours|Minutes|Seconds)\((\d+)\)")
+
+
+def _now_plus(text: str) -> timedelta | None:
+    match = _NOW_PLUS.match(text)
+    if not match:
+        return None
+    return sum(
+        (timedelta(**{unit.lower(): int(n)}) for unit, n in _STEP.findall(text)),
+        timedelta(),
+    )
 
 
 def _duration(text: str) -> timedelta | None:
@@ -42,6 +59,9 @@ def resolve_due(
 ) -> datetime | None:
     """Return the moment a due/follow-up value names, or None when it names none."""
     text = (value or "").strip()
+    offset = _now_plus(text)
+    if offset is not None:
+        return now + min(offset, _MAX)
     match = _VARIABLE.match(text)
     if match:
         resolved = data.get(match.group(1))
@@ -65,3 +85,34 @@ def resolve_priority(value: str, *, data: Mapping[str, object]) -> int | None:
         return max(0, min(int(str(raw).strip()), 1000))
     except ValueError:
         return None
+
+
+def check_due(value: str) -> str | None:
+    """Return why a due/follow-up value can never name a moment, or None."""
+    text = (value or "").strip()
+    if not text or _VARIABLE.match(text) or _now_plus(text) is not None:
+        return None
+    if "${" in text or "#{" in text:
+        return (
+            "only a date, a duration, ${variable} or ${dateTime().plusDays(n)} "
+            "is supported, not this expression"
+        )
+    if _duration(text) is not None or _moment(text) is not None:
+        return None
+    if text.startswith("P"):
+        return (
+            "only weeks, days, hours, minutes and seconds are supported in a duration"
+        )
+    return "it is neither an ISO-8601 date(-time) nor an ISO-8601 duration"
+
+
+def check_priority(value: str) -> str | None:
+    """Return why a priority value can never be an integer, or None."""
+    text = (value or "").strip()
+    if not text or _VARIABLE.match(text):
+        return None
+    try:
+        int(text)
+    except ValueError:
+        return "it is neither an integer nor ${variable}"
+    return None

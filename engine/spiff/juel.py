@@ -10,6 +10,16 @@ differently from how it reads.
 
 Case data is JSON, so property access becomes item access: `${order.total > 10}`
 becomes `(order['total'] > 10)`.
+
+EL's coercion to Boolean (EL 3.0 §1.23.2, unchanged since JUEL's EL 2.1 §1.8.2)
+applies wherever EL needs a boolean: the operands of `!`, `&&`, `||`, the test of
+`? :`, the other side of `==`/`!=` with `true`/`false`, and a whole condition.
+There the string "false" is false and only "true" (any case the translation
+knows: true, True, TRUE) is true; null and "" are false. Python's truthiness
+would take the string "false" as true. Values that are already booleans
+(comparisons, `empty`, literals) are left as they are. `==` / `!=` with a number
+(or a string literal holding one) also match the other form, as EL coerces a
+string to a number there: `${count == 5}` holds for 5 and for "5".
 """
 
 from __future__ import annotations
@@ -18,7 +28,7 @@ import keyword
 import re
 from dataclasses import dataclass
 
-TRANSLATOR_VERSION = "1"
+TRANSLATOR_VERSION = "2"
 
 
 class JuelError(Exception):
@@ -59,6 +69,24 @@ _BINARY = [  # lowest to highest precedence
     ({"*": "*", "/": "/", "%": "%"}),
 ]
 _WRAPPED = re.compile(r"^\s*[$#]\{(?P<body>.*)\}\s*$", re.DOTALL)
+
+
+_TRUE_VALUES = "(True, 'true', 'True', 'TRUE')"
+
+
+@dataclass(frozen=True, slots=True)
+class _Expr:
+    """Translated Python text, and whether it always yields a bool."""
+
+    text: str
+    boolean: bool = False
+
+    def as_bool(self) -> str:
+        """Return the text coerced to a boolean as EL coerces (see module doc)."""
+        return self.text if self.boolean else f"({self.text} in {_TRUE_VALUES})"
+
+
+_BOOL_LITERALS = ("True", "False")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,13 +134,13 @@ class _Parser:
         self.pos += 1
         return token
 
-    def parse(self) -> str:
+    def parse(self) -> _Expr:
         result = self.ternary()
         if self.peek().kind != "end":
             raise JuelError(f"unexpected {self.peek().text!r}")
         return result
 
-    def ternary(self) -> str:
+    def ternary(self) -> _Expr:
         condition = self.binary(0)
         if self.peek().text != "?":
             return condition
@@ -120,9 +148,12 @@ class _Parser:
         then = self.ternary()
         self.take(":")
         otherwise = self.ternary()
-        return f"({then} if {condition} else {otherwise})"
+        return _Expr(
+            f"({then.text} if {condition.as_bool()} else {otherwise.text})",
+            then.boolean and otherwise.boolean,
+        )
 
-    def binary(self, level: int) -> str:
+    def binary(self, level: int) -> _Expr:
         if level == len(_BINARY):
             return self.unary()
         left = self.binary(level + 1)
@@ -130,22 +161,22 @@ class _Parser:
         while self.peek().kind == "op" and self.peek().text in ops:
             op = ops[self.take().text]
             right = self.binary(level + 1)
-            left = f"({left} {op} {right})"
+            left = _combine(left, op, right)
         return left
 
-    def unary(self) -> str:
+    def unary(self) -> _Expr:
         token = self.peek()
         if token.kind == "op" and token.text in ("!", "-", "empty"):
             self.take()
             operand = self.unary()
             if token.text == "!":
-                return f"(not {operand})"
+                return _Expr(f"(not {operand.as_bool()})", True)
             if token.text == "-":
-                return f"(-{operand})"
-            return f"({operand} in (None, '', [], {{}}))"
+                return _Expr(f"(-{operand.text})")
+            return _Expr(f"({operand.text} in (None, '', [], {{}}))", True)
         return self.postfix()
 
-    def postfix(self) -> str:
+    def postfix(self) -> _Expr:
         value = self.primary()
         while self.peek().text in (".", "["):
             if self.take().text == ".":
@@ -154,23 +185,24 @@ class _Parser:
                     raise JuelError(
                         f"expected a property name after '.', found {name.text!r}"
                     )
-                value = f"{value}[{name.text!r}]"
+                value = _Expr(f"{value.text}[{name.text!r}]")
             else:
                 key = self.ternary()
                 self.take("]")
-                value = f"{value}[{key}]"
+                value = _Expr(f"{value.text}[{key.text}]")
             if self.peek().text == "(":
                 raise JuelError("method calls are not supported")
         return value
 
-    def primary(self) -> str:
+    def primary(self) -> _Expr:
         token = self.take()
         if token.kind == "number":
-            return token.text
+            return _Expr(token.text)
         if token.kind == "string":
-            return repr(_unescape(token.text))
+            return _Expr(repr(_unescape(token.text)))
         if token.kind == "name":
-            return self._name(token.text)
+            text = self._name(token.text)
+            return _Expr(text, text in _BOOL_LITERALS)
         if token.text == "(":
             inner = self.ternary()
             self.take(")")
@@ -187,13 +219,57 @@ class _Parser:
         return name
 
 
+_NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
+
+
+def _number_forms(literal: str) -> str | None:
+    """Return `(5, '5')` for a number literal or a string literal holding a number.
+
+    EL compares a number with a string by coercing the string to a number, so
+    `${count == 5}` is true for the string "5" as well as the number 5.
+    """
+    if _NUMBER.match(literal):
+        return f"({literal}, {literal!r})"
+    if literal[:1] in "'\"" and _NUMBER.match(literal[1:-1]):
+        return f"({literal}, {literal[1:-1]})"
+    return None
+
+
+def _equality(left: _Expr, op: str, right: _Expr) -> _Expr:
+    if right.text in _BOOL_LITERALS:
+        left = _Expr(left.as_bool(), True)
+    elif left.text in _BOOL_LITERALS:
+        right = _Expr(right.as_bool(), True)
+    else:
+        forms = _number_forms(right.text)
+        subject = left.text
+        if forms is None and _number_forms(left.text) is not None:
+            forms, subject = _number_forms(left.text), right.text
+        if forms is not None:
+            member = "in" if op == "==" else "not in"
+            return _Expr(f"({subject} {member} {forms})", True)
+    return _Expr(f"({left.text} {op} {right.text})", True)
+
+
+def _combine(left: _Expr, op: str, right: _Expr) -> _Expr:
+    if op in ("and", "or"):
+        return _Expr(f"({left.as_bool()} {op} {right.as_bool()})", True)
+    if op in ("==", "!="):
+        return _equality(left, op, right)
+    if op in ("<", ">", "<=", ">="):
+        return _Expr(f"({left.text} {op} {right.text})", True)
+    return _Expr(f"({left.text} {op} {right.text})")
+
+
 def is_juel(text: str) -> bool:
     """Return whether the text contains a JUEL `${...}` / `#{...}` part."""
     return "${" in text or "#{" in text
 
 
-def juel_to_python(text: str) -> str:
+def juel_to_python(text: str, *, condition: bool = False) -> str:
     """Translate one `${...}` JUEL expression to a Python expression.
+
+    With `condition`, the whole value is coerced to a boolean as EL does.
 
     Raises:
         JuelError: when the text is not a single expression of the supported subset.
@@ -207,4 +283,5 @@ def juel_to_python(text: str) -> str:
     body = match.group("body").strip()
     if not body:
         raise JuelError("the expression is empty")
-    return _Parser(body).parse()
+    parsed = _Parser(body).parse()
+    return parsed.as_bool() if condition else parsed.text

@@ -161,6 +161,7 @@ def process_meta(process: etree._Element) -> ParsedProcess:
             vendor_attr(process, "candidateStarterUsers")
         ),
         element_names=names,
+        initiator_variable=vendor_attr(start, "initiator") if start is not None else "",
     )
 
 

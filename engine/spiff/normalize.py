@@ -52,6 +52,8 @@ _FOREIGN_LANGUAGES = (
     "ruby",
 )
 _PYTHON_SCRIPTS = ("", "python", "text/x-python", "py")
+# Expressions EL coerces to a boolean as a whole (juel.py).
+_CONDITIONS = ("Condition", "Completion condition", "Loop condition")
 
 
 def owner_of(element: etree._Element) -> etree._Element:
@@ -114,7 +116,7 @@ def _translate(
         )
     if is_juel(text):
         try:
-            expr.text = juel_to_python(text)
+            expr.text = juel_to_python(text, condition=what in _CONDITIONS)
         except JuelError as exc:
             return _problem(expr, what, text, f"cannot be translated from JUEL: {exc}.")
         if "language" in expr.attrib:
@@ -246,8 +248,20 @@ def _operator_parameters(
         )
 
 
+def _service_like(root: etree._Element) -> Iterator[etree._Element]:
+    """Yield the tasks that call an operation: service tasks, and send and
+    business rule tasks with a Camunda/Operaton implementation (Camunda runs
+    these exactly like a service task)."""
+    for task in root.iter(f"{{{BPMN}}}serviceTask", f"{{{BPMN}}}sendTask"):
+        if local_name(task) == "serviceTask" or _vendor_operation(task):
+            yield task
+    for task in root.iterfind(".//bpmn:businessRuleTask", NSMAP):
+        if _vendor_operation(task) and not vendor_attr(task, "decisionRef"):
+            yield task
+
+
 def _service_tasks(root: etree._Element) -> Iterator[Problem]:
-    for task in root.iterfind(".//bpmn:serviceTask", NSMAP):
+    for task in _service_like(root):
         existing = task.find(
             "bpmn:extensionElements/spiffworkflow:serviceTaskOperator", NSMAP
         )

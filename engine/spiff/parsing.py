@@ -34,6 +34,7 @@ from .metadata import all_human_tasks, process_meta
 from .normalize import normalize, serialize
 from .semantics import adapt_specs
 from .service_tasks import LanewayParser
+from .support import support_problems
 from .types import HumanTaskMeta, Problem
 from .xml import BPMN, DMN_NAMESPACES, NSMAP, XmlRejected, local_name, parse_xml
 
@@ -307,6 +308,7 @@ def _own_checks(
     deployed_processes: Collection[str] = (),
 ) -> list[Problem]:
     found = checks.structure_problems(root)
+    found += support_problems(root)
     found += checks.reference_problems(
         root,
         known_operations=known_operations,

@@ -204,10 +204,16 @@ def _run(
 
 
 def workflow_start(
-    process: CompiledProcess, *, data: Mapping[str, Any]
+    process: CompiledProcess, *, data: Mapping[str, Any], initiator: str = ""
 ) -> AdvanceOutcome:
-    """Create a new workflow with `data` as its first variables and run it."""
+    """Create a new workflow with `data` as its first variables and run it.
+
+    `initiator` (the starter's username) goes into the variable the start
+    event's `camunda:initiator` names, as in Camunda 7.
+    """
     wf = new_workflow(process.spec, process.subprocess_specs)
+    if process.meta.initiator_variable and initiator:
+        data = {**data, process.meta.initiator_variable: initiator}
     wf.task_tree.data.update(_json_safe(dict(data)))
     for task in wf.get_tasks(state=TaskState.READY):
         task.data.update(_json_safe(dict(data)))

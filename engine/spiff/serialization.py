@@ -17,7 +17,9 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import (
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
+from SpiffWorkflow.spiff.specs.defaults import CallActivity
 
+from .call_data import MappedCallActivity
 from .errors import StateCorrupt
 from .scripting import script_engine
 from .service_tasks import AsyncServiceTask
@@ -52,6 +54,7 @@ class SpecFreeWorkflowConverter(BpmnWorkflowConverter):
 def _serializer() -> BpmnWorkflowSerializer:
     config = dict(SPIFF_CONFIG)
     config[AsyncServiceTask] = ServiceTaskConverter
+    config[MappedCallActivity] = config[CallActivity]
     config[BpmnWorkflow] = SpecFreeWorkflowConverter
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
 

@@ -8,16 +8,24 @@ the result with `runtime.workflow_apply_service_result`.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.util import BpmnEvent
+from SpiffWorkflow.spiff.parser.event_parsers import SpiffSendTaskParser
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
-from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
+from SpiffWorkflow.spiff.parser.task_spec import (
+    BusinessRuleTaskParser,
+    ServiceTaskParser,
+)
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
+
+from .call_data import MappedCallActivity, MappedCallActivityParser
+from .gateways import LanewayExclusiveGateway, PassThroughTask
 
 CALL_KEY = "laneway_call"
 
@@ -34,12 +42,90 @@ class AsyncServiceTask(ServiceTask):
         return None
 
 
+def _calls_operation(parser: Any) -> bool:
+    return parser.parse_extensions().get("serviceTaskOperator") is not None
+
+
+class _SendTaskParser(SpiffSendTaskParser):
+    """A send task with an operation (Camunda topic, class, ...) is a service task."""
+
+    def create_task(self) -> Any:
+        if not _calls_operation(self):
+            return super().create_task()
+        self.spec_class = AsyncServiceTask
+        return ServiceTaskParser.create_task(self)
+
+
+class _BusinessRuleTaskParser(BusinessRuleTaskParser):
+    """A business rule task with an operation instead of a decision: a service task."""
+
+    def create_task(self) -> Any:
+        if not _calls_operation(self):
+            return super().create_task()
+        self.spec_class = AsyncServiceTask
+        return ServiceTaskParser.create_task(self)
+
+
+class _BpmnOrderMixin:
+    """BPMN flow semantics SpiffWorkflow's node parsers depart from.
+
+    * Outgoing flows keep the model's (document) order: SpiffWorkflow sorts
+      them by the drawing's y coordinate, so an exclusive gateway with several
+      true conditions took the top-most one. A constant position keeps the
+      stable sort in document order, as Camunda evaluates them.
+    * Several plain flows out of an activity or event all run (BPMN's
+      implicit parallel split); SpiffWorkflow refused them. Conditional flows
+      out of an activity are refused at upload (support.py).
+    """
+
+    def get_position(self, node: Any = None) -> Any:
+        if node is not None and node is not self.node:  # type: ignore[attr-defined]
+            return {"x": 0.0, "y": 0.0}
+        return super().get_position(node)  # type: ignore[misc]
+
+    def handles_multiple_outgoing(self) -> bool:
+        return True
+
+
+@functools.cache
+def _in_bpmn_order(parser_class: type) -> type:
+    return type(f"Laneway{parser_class.__name__}", (_BpmnOrderMixin, parser_class), {})
+
+
 class LanewayParser(SpiffBpmnParser):
-    """SpiffBpmnParser with asynchronous service tasks."""
+    """SpiffBpmnParser with asynchronous service tasks and BPMN flow order.
+
+    Send and business rule tasks that name an operation (normalize.py gives
+    them a `serviceTaskOperator`, as it does service tasks) run as service
+    tasks: on the worker, with the same parameters, retries and incidents.
+    """
+
+    def _get_parser_class(self, tag: str) -> Any:
+        parser_class, spec_class = super()._get_parser_class(tag)
+        if parser_class is None:
+            return parser_class, spec_class
+        return _in_bpmn_order(parser_class), spec_class
 
     OVERRIDE_PARSER_CLASSES = {
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
         full_tag("serviceTask"): (ServiceTaskParser, AsyncServiceTask),
+        full_tag("callActivity"): (MappedCallActivityParser, MappedCallActivity),
+        full_tag("task"): (
+            SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("task")][0],
+            PassThroughTask,
+        ),
+        full_tag("exclusiveGateway"): (
+            SpiffBpmnParser.PARSER_CLASSES[full_tag("exclusiveGateway")][0],
+            LanewayExclusiveGateway,
+        ),
+        full_tag("sendTask"): (
+            _SendTaskParser,
+            SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("sendTask")][1],
+        ),
+        full_tag("businessRuleTask"): (
+            _BusinessRuleTaskParser,
+            SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("businessRuleTask")][1],
+        ),
     }
 
 

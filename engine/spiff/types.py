@@ -91,6 +91,7 @@ class ParsedProcess:
     candidate_starter_groups: tuple[str, ...] = ()
     candidate_starter_users: tuple[str, ...] = ()
     element_names: tuple[tuple[str, str], ...] = ()
+    initiator_variable: str = ""  # camunda:initiator: the variable set to the starter
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,21 +9,29 @@ from engine.spiff import JuelError, juel_to_python
 from engine.spiff.normalize import normalize
 from engine.spiff.scripting import script_engine
 
+T = "(True, 'true', 'True', 'TRUE')"  # EL's coercion to Boolean (juel.py)
+
 
 @pytest.mark.parametrize(
     ("juel", "python"),
     [
         ("${approved}", "approved"),
-        ("#{!approved}", "(not approved)"),
+        ("#{!approved}", f"(not (approved in {T}))"),
         ("${amount > 1000}", "(amount > 1000)"),
-        ("${a && b || !c}", "((a and b) or (not c))"),
-        ("${a and not b or c}", "((a and (not b)) or c)"),
+        (
+            "${a && b || !c}",
+            f"(((a in {T}) and (b in {T})) or (not (c in {T})))",
+        ),
+        (
+            "${a and not b or n > 1}",
+            f"(((a in {T}) and (not (b in {T}))) or (n > 1))",
+        ),
         ("${x eq 'y' && n ge 2}", "((x == 'y') and (n >= 2))"),
         ('${decision != "REJECT"}', "(decision != 'REJECT')"),
         ("${empty comment}", "(comment in (None, '', [], {}))"),
         ("${order.total > 10}", "(order['total'] > 10)"),
         ("${x == null}", "(x == None)"),
-        ("${a ? 1 : 2}", "(1 if a else 2)"),
+        ("${a ? 1 : 2}", f"(1 if (a in {T}) else 2)"),
         ("${ amount * 2 mod 3 }", "((amount * 2) % 3)"),
     ],
 )
@@ -62,6 +70,34 @@ def test_translated_condition_evaluates_like_juel(data, expected):
     env = script_engine()
     value = env.environment.evaluate(source, {**data, "amount": 100, "note": "x"})
     assert value is expected
+
+
+@pytest.mark.parametrize(
+    ("juel", "value", "expected"),
+    [
+        ("${approved}", "false", False),  # EL: Boolean.valueOf("false")
+        ("${approved}", "true", True),
+        ("${approved}", "TRUE", True),
+        ("${approved}", "yes", False),  # only "true" is true
+        ("${approved}", "", False),
+        ("${approved}", None, False),
+        ("${!approved}", "false", True),
+        ("${approved && true}", "false", False),
+        ("${approved == true}", "true", True),
+        ("${approved == false}", "false", True),
+        ("${approved ? true : false}", "false", False),
+        ("${approved == 5}", "5", True),  # EL coerces the string to a number
+        ("${approved == 5}", 5, True),
+        ("${approved != 5}", "5", False),
+        ("${approved == '7'}", 7, True),
+        ("${approved == 'abc'}", "abc", True),
+        ("${approved == 5}", "6", False),
+    ],
+)
+def test_conditions_coerce_as_el_does(juel, value, expected):
+    source = juel_to_python(juel, condition=True)
+    env = script_engine()
+    assert env.environment.evaluate(source, {"approved": value}) is expected
 
 
 def _timer(text):

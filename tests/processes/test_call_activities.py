@@ -70,7 +70,11 @@ CALLER = (
     </bpmn:startEvent>
     <bpmn:sequenceFlow id="caller_f1" sourceRef="caller_start"
         targetRef="call_review" />
-    <bpmn:callActivity id="call_review" calledElement="finance_review" />
+    <bpmn:callActivity id="call_review" calledElement="finance_review">
+      <bpmn:extensionElements>
+        <camunda:out source="paid" target="paid" />
+      </bpmn:extensionElements>
+    </bpmn:callActivity>
     <bpmn:sequenceFlow id="caller_f2" sourceRef="call_review" targetRef="approve" />
     <bpmn:userTask id="approve" name="Approve" camunda:candidateGroups="Manager" />
     <bpmn:sequenceFlow id="caller_f3" sourceRef="approve" targetRef="caller_end" />

@@ -179,6 +179,9 @@ def _dmn_for(path: Path) -> list[tuple[str, bytes]]:
 
 
 def _reason(message: str) -> str:
+    refused = message.split(" is refused: ", 1)  # support.py's refusals
+    if len(refused) == 2:
+        return "refused: " + re.split(r"[;(:]", refused[1], maxsplit=1)[0][:60]
     rules = [
         ("no executable process", "no executable process"),
         ("has no candidates", "user task without candidates"),

@@ -1,0 +1,123 @@
+"""Which variables cross a call activity: Camunda's `camunda:in` / `camunda:out`.
+
+SpiffWorkflow copies every variable of the caller into the called process and,
+when the called process ends, replaces the caller's variables with all of the
+callee's, so a variable set only inside the callee leaked into the caller.
+Here, as in Camunda 7:
+
+* `<camunda:in source="a" target="b"/>`, `sourceExpression="${...}"` or
+  `variables="all"` choose what goes in; without any `camunda:in` every
+  variable goes in (SpiffWorkflow's default, also when the called process
+  declares data inputs).
+* `<camunda:out .../>` chooses what comes back; without any `camunda:out`
+  nothing comes back, unless the called process declares data outputs
+  (`ioSpecification`), which come back as SpiffWorkflow defines.
+
+A source variable that does not exist maps to None (Camunda maps it to null).
+"""
+
+from __future__ import annotations
+
+from copy import deepcopy
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.spiff.parser.task_spec import CallActivityParser
+from SpiffWorkflow.spiff.specs.defaults import CallActivity
+
+from .juel import JuelError, is_juel, juel_to_python
+from .xml import VENDOR_NAMESPACES, local_name
+
+
+@dataclass(frozen=True, slots=True)
+class VariableMapping:
+    """One `camunda:in` or `camunda:out` element."""
+
+    target: str = ""
+    source: str = ""
+    expression: str = ""  # Python (translated from JUEL)
+    every: bool = False  # variables="all"
+
+
+def _mapping(element: etree._Element) -> VariableMapping:
+    if (element.get("variables") or "").strip() == "all":
+        return VariableMapping(every=True)
+    expression = (element.get("sourceExpression") or "").strip()
+    if expression:
+        try:
+            expression = (
+                juel_to_python(expression) if is_juel(expression) else expression
+            )
+        except JuelError:
+            expression = ""  # refused at upload (support.py)
+    return VariableMapping(
+        target=(element.get("target") or "").strip(),
+        source=(element.get("source") or "").strip(),
+        expression=expression,
+    )
+
+
+def mappings(call: etree._Element, direction: str) -> tuple[VariableMapping, ...]:
+    """Return the call activity's `camunda:in` (or `out`) mappings, in order."""
+    found = []
+    for ext in call:
+        if not isinstance(ext.tag, str) or local_name(ext) != "extensionElements":
+            continue
+        for element in ext:
+            if (
+                isinstance(element.tag, str)
+                and etree.QName(element).namespace in VENDOR_NAMESPACES
+                and local_name(element) == direction
+                and element.get("businessKey") is None
+            ):
+                found.append(_mapping(element))
+    return tuple(found)
+
+
+def _mapped(task: Any, data: dict, rules: tuple[VariableMapping, ...]) -> dict:
+    """Return the variables the rules take from `data` (task evaluates expressions)."""
+    result: dict = {}
+    for rule in rules:
+        if rule.every:
+            result.update(deepcopy(data))
+        elif rule.expression:
+            value = task.workflow.script_engine.evaluate(task, rule.expression)
+            result[rule.target] = deepcopy(value)
+        elif rule.target:
+            result[rule.target] = deepcopy(data.get(rule.source))
+    return result
+
+
+class MappedCallActivity(CallActivity):
+    """A call activity that passes variables as its `camunda:in` / `out` say."""
+
+    ins: tuple[VariableMapping, ...] = ()
+    outs: tuple[VariableMapping, ...] = ()
+
+    def copy_data(self, my_task: Any, subworkflow: Any) -> None:
+        if not self.ins:
+            return super().copy_data(my_task, subworkflow)
+        start = subworkflow.get_next_task(
+            subworkflow.task_tree, skip_subprocesses=True, spec_name="Start"
+        )
+        start.set_data(**_mapped(my_task, my_task.data, self.ins))
+
+    def update_data(self, my_task: Any, subworkflow: Any) -> None:
+        io_spec = subworkflow.spec.io_specification
+        if not self.outs:
+            if io_spec is not None and io_spec.data_outputs:
+                super().update_data(my_task, subworkflow)
+            return  # nothing set in the callee comes back
+        last = subworkflow.last_task
+        my_task.data.update(_mapped(last, last.data, self.outs))
+
+
+class MappedCallActivityParser(CallActivityParser):
+    """Read `camunda:in` / `camunda:out` onto a MappedCallActivity."""
+
+    def create_task(self) -> Any:
+        task = super().create_task()
+        task.ins = mappings(self.node, "in")
+        task.outs = mappings(self.node, "out")
+        return task

@@ -1,0 +1,769 @@
+"""What the engine runs and what the upload refuses: the tables, and their check.
+
+Every BPMN 2.0 element and event definition, and every Camunda 7 / Operaton
+attribute and extension element, has one row here: `runs` (with what it does
+here when that differs from Camunda 7) or `refused` (with the reason the
+analyst reads at upload). `support_problems` refuses, located, every construct
+whose row says so; a Camunda/Operaton attribute or extension element without a
+row is refused too, because the engine would ignore it. `docs/bpmn-coverage.md`
+is generated from these tables (`coverage_markdown`), so it cannot drift.
+
+Some refusals are made by older checks with messages of their own (`checks.py`,
+`normalize.py`); their rows say `by="..."` and are not checked twice here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from lxml import etree
+
+from .dates import check_due, check_priority
+from .juel import JuelError, is_juel, juel_to_python
+from .metadata import HUMAN_TAGS, human_task_meta
+from .normalize import ZEEBE, describe
+from .types import Problem
+from .xml import BPMN, NSMAP, SPIFF, VENDOR_NAMESPACES, local_name, vendor_attr
+
+RUNS, REFUSED = "runs", "refused"
+SERVICE_LIKE = ("serviceTask", "sendTask", "businessRuleTask")
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """How one construct is supported."""
+
+    status: str  # RUNS | REFUSED
+    note: str = ""
+    on: tuple[str, ...] = ()  # a vendor name runs only on these BPMN elements
+    values: tuple[str, ...] = ()  # ... and only with one of these values
+    by: str = ""  # refused by another check (named), not by support_problems
+
+
+def _runs(
+    note: str = "", *, on: tuple[str, ...] = (), values: tuple[str, ...] = ()
+) -> Row:
+    return Row(RUNS, note, on=on, values=values)
+
+
+def _refused(note: str, by: str = "") -> Row:
+    return Row(REFUSED, note, by=by)
+
+
+_NO_EFFECT = "accepted; no effect here"
+_HUMAN = ("userTask", "manualTask")
+_DATES = (
+    "an ISO-8601 date(-time), an ISO-8601 duration from now (weeks to seconds), "
+    "${variable} or ${dateTime().plusDays(n)...}; anything else is refused"
+)
+_COMPENSATION = (
+    "compensation is not supported: model the undo steps explicitly (for "
+    "example an error boundary event leading to them)"
+)
+
+# BPMN 2.0 elements (Semantic.xsd), by local name.
+ELEMENTS: dict[str, Row] = {
+    "process": _runs("each executable process deploys as its own definition"),
+    "startEvent": _runs("none, message, timer and signal starts"),
+    "endEvent": _runs(),
+    "intermediateCatchEvent": _runs(),
+    "intermediateThrowEvent": _runs(),
+    "boundaryEvent": _runs("interrupting and non-interrupting"),
+    "event": _refused("an abstract element; draw a concrete event"),
+    "implicitThrowEvent": _refused("a choreography element; not executable"),
+    "task": _runs("passes through (an abstract task)"),
+    "userTask": _runs("an inbox task for its candidates"),
+    "manualTask": _runs(
+        "an inbox task like a user task (Camunda 7 passes through a manual task)"
+    ),
+    "serviceTask": _runs("runs its registered operation on the worker"),
+    "sendTask": _runs(
+        "with a Camunda implementation (topic, class, delegateExpression, "
+        "expression, connector): exactly like a service task; with a message: "
+        "throws the message"
+    ),
+    "receiveTask": _runs("waits for its message"),
+    "scriptTask": _runs("Python scripts in the sandbox; JUEL conditions translated"),
+    "businessRuleTask": _runs(
+        "a DMN decision from the uploaded DMN files (its output columns become "
+        "variables); with a Camunda implementation instead: like a service task"
+    ),
+    "callActivity": _runs(
+        "calls a process of the file or a deployed one (bound at deploy); "
+        "variables pass as camunda:in/out say"
+    ),
+    "subProcess": _runs("embedded and event sub-processes"),
+    "transaction": _refused(
+        "transaction sub-processes (cancel end events, rollback, compensation) "
+        "are not supported; use an embedded sub-process with error boundary events"
+    ),
+    "adHocSubProcess": _refused(
+        "ad-hoc sub-processes are not supported; model the tasks with a parallel "
+        "or inclusive gateway"
+    ),
+    "exclusiveGateway": _runs(
+        "the first flow in document order whose condition is true, else the "
+        "default flow, else an incident"
+    ),
+    "parallelGateway": _runs(),
+    "inclusiveGateway": _runs(),
+    "eventBasedGateway": _runs(),
+    "complexGateway": _refused(
+        "complex gateways are not supported; use inclusive or parallel gateways "
+        "with conditions"
+    ),
+    "sequenceFlow": _runs(
+        "several plain flows out of an activity all run (implicit parallel split)"
+    ),
+    "dataObject": _runs("a SpiffWorkflow data object (a process-level variable)"),
+    "dataObjectReference": _runs(),
+    "dataStoreReference": _refused(
+        "data stores have no implementation here; use a service task",
+        by="checks._data_stores",
+    ),
+    "dataStore": _runs(_NO_EFFECT + " (references to it are refused)"),
+    "callChoreography": _refused("choreographies are not executable"),
+    "choreographyTask": _refused("choreographies are not executable"),
+    "subChoreography": _refused("choreographies are not executable"),
+    "choreography": _runs(_NO_EFFECT + " (not executable)"),
+    "globalChoreographyTask": _runs(_NO_EFFECT + " (not executable)"),
+    "globalTask": _refused("global tasks cannot be called; call a process instead"),
+    "globalUserTask": _refused("global tasks cannot be called; call a process instead"),
+    "globalManualTask": _refused(
+        "global tasks cannot be called; call a process instead"
+    ),
+    "globalScriptTask": _refused(
+        "global tasks cannot be called; call a process instead"
+    ),
+    "globalBusinessRuleTask": _refused(
+        "global tasks cannot be called; call a process instead"
+    ),
+    "multiInstanceLoopCharacteristics": _runs("parallel and sequential"),
+    "standardLoopCharacteristics": _runs("loops while loopCondition holds"),
+    "laneSet": _runs(),
+    "lane": _runs("the lane name is the candidate group of its tasks"),
+    "participant": _runs("pools are drawing only"),
+    "messageFlow": _runs("drawing only; messages are delivered by name"),
+    "documentation": _runs("shown with the task"),
+    "ioSpecification": _runs(
+        "on a called process: its data outputs come back to the caller"
+    ),
+    "dataInput": _runs(),
+    "dataOutput": _runs(),
+    "dataInputAssociation": _runs(
+        "SpiffWorkflow data objects: the data object's value is copied in"
+    ),
+    "dataOutputAssociation": _runs(
+        "SpiffWorkflow data objects: the task's variable named like the data object "
+        "moves into it (an incident when the task has no such variable)"
+    ),
+    "association": _runs(_NO_EFFECT),
+    "group": _runs(_NO_EFFECT),
+    "textAnnotation": _runs(_NO_EFFECT),
+    "category": _runs(_NO_EFFECT),
+    "collaboration": _runs("pools and message flows are drawing only"),
+    "globalConversation": _runs(_NO_EFFECT),
+    "conversation": _runs(_NO_EFFECT),
+    "subConversation": _runs(_NO_EFFECT),
+    "callConversation": _runs(_NO_EFFECT),
+    "message": _runs(),
+    "signal": _runs(),
+    "error": _runs(),
+    "escalation": _runs(),
+    "itemDefinition": _runs(_NO_EFFECT),
+    "correlationProperty": _runs("message correlation (SpiffArena style)"),
+    "interface": _runs(_NO_EFFECT),
+    "endPoint": _runs(_NO_EFFECT),
+    "partnerEntity": _runs(_NO_EFFECT),
+    "partnerRole": _runs(_NO_EFFECT),
+    "resource": _runs(_NO_EFFECT),
+    "eventDefinition": _refused("an abstract element; use a concrete event definition"),
+    "performer": _refused(
+        "resource assignment is not read; use a lane or camunda:candidateGroups"
+    ),
+    "humanPerformer": _refused(
+        "resource assignment is not read; use a lane or camunda:candidateGroups"
+    ),
+    "potentialOwner": _refused(
+        "resource assignment is not read; use a lane or camunda:candidateGroups"
+    ),
+}
+
+EVENT_DEFINITIONS: dict[str, Row] = {
+    "messageEventDefinition": _runs("needs a messageRef"),
+    "timerEventDefinition": _runs("duration, date and cycle (ISO 8601 or expression)"),
+    "signalEventDefinition": _runs(),
+    "errorEventDefinition": _runs("the most specific error boundary catches"),
+    "escalationEventDefinition": _runs(),
+    "terminateEventDefinition": _runs(),
+    "compensateEventDefinition": _refused(_COMPENSATION),
+    "cancelEventDefinition": _refused(
+        "cancel events belong to transaction sub-processes, which are not supported"
+    ),
+    "conditionalEventDefinition": _refused(
+        "conditional events are not supported (the condition would never be "
+        "re-evaluated when data changes); use an exclusive gateway or a message"
+    ),
+    "linkEventDefinition": _refused(
+        "link events are not supported (the throw would end the path and the "
+        "catch never run); draw the sequence flow instead"
+    ),
+}
+CONDITIONAL_FLOWS = _refused(
+    "conditions and default flows are evaluated only out of exclusive and inclusive "
+    "gateways (here the condition would be ignored); put an exclusive or "
+    "inclusive gateway after the element"
+)
+MULTIPLE_EVENTS = _refused(
+    "multiple and parallel-multiple events (several event definitions on one "
+    "event) are not supported; use an event-based gateway or several events"
+)
+SEND_WITHOUT_IMPLEMENTATION = _refused(
+    'it names neither an operation (camunda:topic with type "external", class, '
+    "delegateExpression, expression or a connector) nor a message (messageRef), "
+    "so it would be skipped"
+)
+RECEIVE_WITHOUT_MESSAGE = _refused(
+    "it names no message (messageRef); it would wait forever"
+)
+SCRIPT_WITHOUT_SCRIPT = _refused("it has no script, so it would be skipped")
+FLOW_OUT_OF_END = _refused(
+    "a sequence flow out of an end event would let the token run on; end the "
+    "path there or use an intermediate event"
+)
+FLOW_INTO_START = _refused(
+    "a sequence flow into a start or boundary event would never be taken; "
+    "connect it to an activity or gateway"
+)
+# Checks that are not about one element kind or attribute (for the coverage page).
+CONSTRUCTS: dict[str, Row] = {
+    "several event definitions on one event (multiple, parallel multiple)": (
+        MULTIPLE_EVENTS
+    ),
+    "a conditional or default sequence flow out of anything but an exclusive or "
+    "inclusive gateway": (CONDITIONAL_FLOWS),
+    "several plain sequence flows out of an activity or event": _runs(
+        "all of them run (implicit parallel split)"
+    ),
+    "several sequence flows into an activity": _runs(
+        "the activity runs once per arriving token (uncontrolled merge)"
+    ),
+    "a sequence flow out of an end event": FLOW_OUT_OF_END,
+    "a sequence flow into a start or boundary event": FLOW_INTO_START,
+    "a send task without an operation or a message": SEND_WITHOUT_IMPLEMENTATION,
+    "a receive task without a message": RECEIVE_WITHOUT_MESSAGE,
+    "a script task without a script": SCRIPT_WITHOUT_SCRIPT,
+    "a dueDate, followUpDate or priority that cannot be read": _refused(
+        "an ISO-8601 date(-time), an ISO-8601 duration (weeks to seconds), "
+        "${variable} or ${dateTime().plusDays(n)}; a priority is an integer or "
+        "${variable}"
+    ),
+    "camunda:in / camunda:out mappings": _runs(
+        'source/target, sourceExpression, variables="all" and businessKey run; '
+        'local="true" and incomplete mappings are refused'
+    ),
+    "a JUEL condition": _runs(
+        "translated to Python; coerced to a boolean as EL does (the string "
+        '"false" is false)'
+    ),
+    "a SpiffWorkflow error, escalation or compensation start event of an event "
+    "sub-process": _refused(
+        "SpiffWorkflow would start the sub-process at once",
+        by="checks._event_subprocess_starts",
+    ),
+    "a sequence flow without an id": _refused(
+        "SpiffWorkflow would drop it", by="checks._sequence_flows"
+    ),
+    "the ids Start and End": _refused(
+        "reserved by the engine", by="checks._reserved_ids"
+    ),
+}
+
+# BPMN attributes whose meaning the engine does not run.
+BPMN_ATTRIBUTES: dict[str, Row] = {
+    "isForCompensation": _refused(_COMPENSATION),
+    "completionQuantity": _runs("one token per completion", values=("1",)),
+    "startQuantity": _runs("one token starts the activity", values=("1",)),
+}
+
+# Camunda 7 / Operaton attributes (camunda:* and operaton:*), by local name.
+VENDOR_ATTRIBUTES: dict[str, Row] = {
+    "assignee": _runs("the task's assignee; `initiator` is the starter", on=_HUMAN),
+    "candidateUsers": _runs(on=_HUMAN),
+    "candidateGroups": _runs(on=_HUMAN),
+    "dueDate": _runs(_DATES, on=_HUMAN),
+    "followUpDate": _runs(_DATES, on=_HUMAN),
+    "priority": _runs("an integer or ${variable}; anything else is refused", on=_HUMAN),
+    "formKey": _runs("kept on the task", on=(*_HUMAN, "startEvent")),
+    "candidateStarterGroups": _runs(on=("process",)),
+    "candidateStarterUsers": _runs(on=("process",)),
+    "collection": _runs(
+        "multi-instance over a list variable", on=("multiInstanceLoopCharacteristics",)
+    ),
+    "elementVariable": _runs(on=("multiInstanceLoopCharacteristics",)),
+    "decisionRef": _runs(on=("businessRuleTask",)),
+    "topic": _runs("the operation name", on=SERVICE_LIKE),
+    "type": _runs("external (with topic)", on=SERVICE_LIKE, values=("external",)),
+    "class": _runs("the operation name", on=SERVICE_LIKE),
+    "delegateExpression": _runs("the operation name", on=SERVICE_LIKE),
+    "expression": _runs("the operation name", on=SERVICE_LIKE),
+    "resultVariable": _runs("the operation's result variable", on=SERVICE_LIKE),
+    "mapDecisionResult": _refused(
+        "the decision's output columns become variables of the same names; "
+        "remove mapDecisionResult and read the outputs by name"
+    ),
+    "asyncBefore": _runs(_NO_EFFECT + " (every step commits on its own)"),
+    "asyncAfter": _runs(_NO_EFFECT + " (every step commits on its own)"),
+    "exclusive": _runs(_NO_EFFECT),
+    "jobPriority": _runs(_NO_EFFECT),
+    "taskPriority": _runs(_NO_EFFECT),
+    "versionTag": _runs(_NO_EFFECT),
+    "historyTimeToLive": _runs(_NO_EFFECT),
+    "isStartableInTasklist": _runs(_NO_EFFECT),
+    "modelerTemplate": _runs(_NO_EFFECT),
+    "modelerTemplateVersion": _runs(_NO_EFFECT),
+    "errorMessage": _runs(_NO_EFFECT),
+    "calledElementBinding": _runs(
+        "the called process is bound at deploy",
+        on=("callActivity",),
+        values=("latest", "deployment"),
+    ),
+    "decisionRefBinding": _runs(
+        "decisions come from the DMN files uploaded with the diagram",
+        on=("businessRuleTask",),
+        values=("latest", "deployment"),
+    ),
+    "calledElementVersion": _refused(
+        "a call binds the latest deployed version at deploy; remove the version"
+    ),
+    "calledElementVersionTag": _refused(
+        "a call binds the latest deployed version at deploy; remove the version tag"
+    ),
+    "decisionRefVersion": _refused(
+        "decisions come from the DMN files uploaded with the diagram"
+    ),
+    "decisionRefVersionTag": _refused(
+        "decisions come from the DMN files uploaded with the diagram"
+    ),
+    "initiator": _runs(
+        "the variable set to the starter's username", on=("startEvent",)
+    ),
+    "diagramRelationId": _runs(_NO_EFFECT),
+    "async": _runs(_NO_EFFECT + " (every step commits on its own)"),
+    "calledElementTenantId": _runs(_NO_EFFECT),
+    "decisionRefTenantId": _runs(_NO_EFFECT),
+    "formHandlerClass": _refused("Java form handlers do not run here"),
+    "variableMappingClass": _refused("Java variable mappings do not run here"),
+    "variableMappingDelegateExpression": _refused(
+        "Java variable mappings do not run here"
+    ),
+    "resource": _refused(
+        "external script resources are not supported; paste the script",
+        by="normalize._scripts",
+    ),
+}
+VENDOR_ATTRIBUTES_ON: dict[tuple[str, str], Row] = {
+    ("scriptTask", "resultVariable"): _refused(
+        "a script's value is not stored; assign the variable in the script"
+    ),
+    ("businessRuleTask", "resultVariable"): _refused(  # with a decisionRef
+        "the decision's output columns become variables of the same names; "
+        "remove resultVariable and read the outputs by name"
+    ),
+}
+# Camunda 7 / Operaton extension elements, by local name.
+VENDOR_ELEMENTS: dict[str, Row] = {
+    "formData": _runs("the task form"),
+    "formField": _runs(),
+    "validation": _runs(),
+    "constraint": _runs("required, readonly, min/max, minlength/maxlength"),
+    "value": _runs("enum options"),
+    "properties": _runs("task properties (e.g. separateFrom)"),
+    "property": _runs(),
+    "inputOutput": _runs("input parameters of service-like tasks", on=SERVICE_LIKE),
+    "inputParameter": _runs(
+        "an operation parameter (text or ${...})", on=("inputOutput",)
+    ),
+    "outputParameter": _refused(
+        "output parameters are not applied; the operation's result goes to its "
+        "resultVariable"
+    ),
+    "in": _runs(
+        'call activity input: source/target, sourceExpression or variables="all"',
+        on=("callActivity",),
+    ),
+    "out": _runs(
+        'call activity output: source/target, sourceExpression or variables="all"',
+        on=("callActivity",),
+    ),
+    "connector": _runs("the connector id is the operation name", on=SERVICE_LIKE),
+    "connectorId": _runs(),
+    "failedJobRetryTimeCycle": _runs(
+        _NO_EFFECT + " (retries come from the operation settings)"
+    ),
+    "field": _refused("Java field injection does not run here; use input parameters"),
+    "string": _refused("Java field injection does not run here; use input parameters"),
+    "expression": _refused(
+        "Java field injection does not run here; use input parameters"
+    ),
+    "executionListener": _refused(
+        "Java listeners do not run here", by="checks._listeners"
+    ),
+    "taskListener": _refused("Java listeners do not run here", by="checks._listeners"),
+    "script": _refused(
+        "only text and ${...} parameter values are supported",
+        by="normalize._operator_parameters",
+    ),
+    "list": _refused(
+        "only text and ${...} parameter values are supported",
+        by="normalize._operator_parameters",
+    ),
+    "map": _refused(
+        "only text and ${...} parameter values are supported",
+        by="normalize._operator_parameters",
+    ),
+    "entry": _refused(
+        "only text and ${...} parameter values are supported",
+        by="normalize._operator_parameters",
+    ),
+    "potentialStarter": _refused(
+        "use camunda:candidateStarterGroups / candidateStarterUsers"
+    ),
+    "errorEventDefinition": _refused(
+        "error event definitions of external tasks are not supported; throw a "
+        "business error from the operation"
+    ),
+    "formProperty": _refused("legacy form properties are not read; use formData"),
+}
+
+# SpiffArena extension elements (spiffworkflow:*), by local name.
+SPIFF_ELEMENTS: dict[str, Row] = {
+    "serviceTaskOperator": _runs("the operation a service task runs on the worker"),
+    "parameters": _runs(),
+    "parameter": _runs("an operation parameter (a Python expression)"),
+    "retry": _runs("retries and backoff of the operation"),
+    "calledDecisionId": _runs("the DMN decision of a business rule task"),
+    "preScript": _runs("a Python script before the task (sandboxed)"),
+    "postScript": _runs("a Python script after the task (sandboxed)"),
+    "properties": _runs("task properties (candidates, separateFrom, ...)"),
+    "property": _runs(),
+    "messagePayload": _runs("the payload a message throw sends"),
+    "messageVariable": _runs("the variable a message catch fills"),
+    "processVariableCorrelation": _runs("message correlation"),
+    "propertyId": _runs("the correlation property"),
+    "expression": _runs("the correlation value (a Python expression)"),
+    "taskMetadataValues": _runs(_NO_EFFECT),
+    "taskMetadataValue": _runs(_NO_EFFECT),
+    "instructionsForEndUser": _runs(_NO_EFFECT),
+    "unitTests": _runs(_NO_EFFECT),
+    "unitTest": _runs(_NO_EFFECT),
+    "inputJson": _runs(_NO_EFFECT),
+    "expectedOutputJson": _runs(_NO_EFFECT),
+    "variableName": _runs(_NO_EFFECT),
+    "category": _runs(_NO_EFFECT),
+    "signalButtonLabel": _runs(_NO_EFFECT),
+    "allowGuest": _runs(_NO_EFFECT),
+    "guestConfirmation": _runs(_NO_EFFECT),
+}
+_ZEEBE_ONLY = "a Camunda 8 (Zeebe) extension this engine does not read"
+# Camunda 8 (zeebe:*) extension elements: only the task type is read.
+ZEEBE_ELEMENTS: dict[str, Row] = {
+    "taskDefinition": _runs("its type is the operation name", on=SERVICE_LIKE),
+    **{
+        name: _refused(_ZEEBE_ONLY)
+        for name in (
+            "assignmentDefinition",
+            "calledDecision",
+            "calledElement",
+            "formDefinition",
+            "header",
+            "input",
+            "ioMapping",
+            "loopCharacteristics",
+            "output",
+            "properties",
+            "property",
+            "subscription",
+            "taskHeaders",
+            "userTask",
+            "userTaskForm",
+        )
+    },
+}
+SPIFF_ATTRIBUTES: dict[str, Row] = {
+    "scriptsOnInstances": _runs("pre/post scripts run on each multi-instance instance"),
+}
+
+
+def _problem(element: etree._Element, owner: etree._Element, why: str) -> Problem:
+    return Problem(
+        f"The {describe(owner)} is refused: {why}.",
+        element.sourceline,
+        owner.get("id"),
+    )
+
+
+_PARTS = frozenset({"performer", "humanPerformer", "potentialOwner"})
+
+
+def _owner(element: etree._Element) -> etree._Element:
+    """Return the flow element (task, event, flow, process) a part belongs to."""
+    node: etree._Element | None = element
+    while node is not None and (
+        not node.get("id")
+        or etree.QName(node).namespace != BPMN
+        or local_name(node) not in ELEMENTS
+        or local_name(node) in _PARTS
+    ):
+        node = node.getparent()
+    return node if node is not None else element
+
+
+def _element_problems(root: etree._Element) -> Iterator[Problem]:
+    for element in root.iter(f"{{{BPMN}}}*"):
+        name = local_name(element)
+        row = ELEMENTS.get(name) or EVENT_DEFINITIONS.get(name)
+        if row is not None and row.status == REFUSED and not row.by:
+            owner = (
+                _owner(element)
+                if name in _PARTS or name in EVENT_DEFINITIONS
+                else element
+            )
+            if (
+                name == "compensateEventDefinition"
+                and local_name(owner) == "startEvent"
+            ):
+                continue  # reported with its event sub-process (checks.py)
+            yield _problem(element, owner, row.note)
+
+
+def _multiple_events(root: etree._Element) -> Iterator[Problem]:
+    for element in root.iter(f"{{{BPMN}}}*"):
+        definitions = [
+            c
+            for c in element
+            if isinstance(c.tag, str) and local_name(c) in EVENT_DEFINITIONS
+        ]
+        if len(definitions) > 1:
+            yield _problem(element, element, MULTIPLE_EVENTS.note)
+
+
+def _bpmn_attribute_problems(root: etree._Element) -> Iterator[Problem]:
+    for element in root.iter(f"{{{BPMN}}}*"):
+        for name, row in BPMN_ATTRIBUTES.items():
+            value = (element.get(name) or "").strip()
+            if row.status == REFUSED and value == "true":
+                yield _problem(element, _owner(element), row.note)
+            elif row.status == RUNS and value and value not in row.values:
+                yield _problem(
+                    element, _owner(element), f"{name}={value!r}: {row.note}"
+                )
+
+
+def _vendor_row(element: etree._Element, owner_kind: str, name: str) -> Row | None:
+    if owner_kind == "businessRuleTask" and not vendor_attr(element, "decisionRef"):
+        owner_kind = "serviceTask"  # runs as a service task (normalize.py)
+    return VENDOR_ATTRIBUTES_ON.get((owner_kind, name)) or VENDOR_ATTRIBUTES.get(name)
+
+
+def _vendor_attribute_problems(root: etree._Element) -> Iterator[Problem]:
+    for element in root.iter(f"{{{BPMN}}}*"):
+        kind = local_name(element)
+        for key, value in element.attrib.items():
+            qname = etree.QName(key)
+            if qname.namespace not in VENDOR_NAMESPACES:
+                continue
+            row = _vendor_row(element, kind, qname.localname)
+            why = _vendor_refusal(row, kind, qname.localname, value)
+            if why:
+                yield _problem(element, _owner(element), why)
+
+
+def _vendor_refusal(row: Row | None, kind: str, name: str, value: str) -> str:
+    if row is None:
+        return f"the attribute {name!r} would be ignored here"
+    if row.status == REFUSED:
+        return "" if row.by else f"{name}: {row.note}"
+    if row.on and kind not in row.on:
+        return f"{name} would be ignored on a {kind} (it works on {', '.join(row.on)})"
+    if row.values and value.strip() not in row.values:
+        return f"{name}={value.strip()!r}: {row.note} (only {', '.join(row.values)})"
+    return ""
+
+
+def _spiff_problems(root: etree._Element) -> Iterator[Problem]:
+    for element in root.iter(f"{{{SPIFF}}}*"):
+        name = local_name(element)
+        if name not in SPIFF_ELEMENTS:
+            why = f"the extension element {name!r} would be ignored here"
+            yield _problem(element, _owner(element), why)
+    for element in root.iter(f"{{{BPMN}}}*"):
+        for key in element.attrib:
+            qname = etree.QName(key)
+            if qname.namespace == SPIFF and qname.localname not in SPIFF_ATTRIBUTES:
+                why = f"the attribute {qname.localname!r} would be ignored here"
+                yield _problem(element, _owner(element), why)
+
+
+def _extension_kind(element: etree._Element) -> str:
+    """Return the BPMN element an extension element sits on (or its parent's name)."""
+    parent = element.getparent()
+    if parent is None:
+        return ""
+    if local_name(parent) == "extensionElements":
+        holder = parent.getparent()
+        return local_name(holder) if holder is not None else ""
+    return local_name(parent)
+
+
+def _extension_problems(
+    root: etree._Element, namespace: str, table: dict[str, Row]
+) -> Iterator[Problem]:
+    """Refuse the extension elements the table refuses or does not know.
+
+    Inside a refused element nothing more is reported (one problem per construct).
+    """
+    refused: set[etree._Element] = set()
+    for element in root.iter(f"{{{namespace}}}*"):
+        if element.getparent() in refused:
+            refused.add(element)
+            continue
+        name = local_name(element)
+        row = table.get(name)
+        why = _vendor_refusal(row, _extension_kind(element), name, "")
+        if row is None:
+            why = f"the extension element {name!r} would be ignored here"
+        if why:
+            refused.add(element)
+            yield _problem(element, _owner(element), why)
+
+
+def _vendor_element_problems(root: etree._Element) -> Iterator[Problem]:
+    for namespace in VENDOR_NAMESPACES:
+        yield from _extension_problems(root, namespace, VENDOR_ELEMENTS)
+    yield from _extension_problems(root, ZEEBE, ZEEBE_ELEMENTS)
+
+
+def _has_message(task: etree._Element) -> bool:
+    return bool(task.get("messageRef")) or (
+        task.find("bpmn:messageEventDefinition", NSMAP) is not None
+    )
+
+
+def _calls_operation(task: etree._Element) -> bool:
+    path = "bpmn:extensionElements/spiffworkflow:serviceTaskOperator"
+    return task.find(path, NSMAP) is not None
+
+
+def _task_problems(root: etree._Element) -> Iterator[Problem]:
+    """Tasks that would be skipped or wait forever: nothing to send, receive or run."""
+    for task in root.iterfind(".//bpmn:sendTask", NSMAP):
+        if not _calls_operation(task) and not _has_message(task):
+            yield _problem(task, task, SEND_WITHOUT_IMPLEMENTATION.note)
+    for task in root.iterfind(".//bpmn:receiveTask", NSMAP):
+        if not _has_message(task):
+            yield _problem(task, task, RECEIVE_WITHOUT_MESSAGE.note)
+    for task in root.iterfind(".//bpmn:scriptTask", NSMAP):
+        script = task.find("bpmn:script", NSMAP)
+        text = (script.text or "").strip() if script is not None else ""
+        if not text and not any(
+            task.get(f"{{{ns}}}resource") for ns in VENDOR_NAMESPACES
+        ):
+            yield _problem(task, task, SCRIPT_WITHOUT_SCRIPT.note)
+
+
+_CONDITIONAL_SOURCES = ("exclusiveGateway", "inclusiveGateway")
+
+
+def _conditional_flow_problems(root: etree._Element) -> Iterator[Problem]:
+    """Conditions and defaults SpiffWorkflow would ignore (outside gateways)."""
+    nodes = {e.get("id"): e for e in root.iter(f"{{{BPMN}}}*") if e.get("id")}
+    for flow in root.iterfind(".//bpmn:sequenceFlow", NSMAP):
+        source = nodes.get(flow.get("sourceRef"))
+        target = nodes.get(flow.get("targetRef"))
+        if source is not None and local_name(source) == "endEvent":
+            yield _problem(flow, flow, FLOW_OUT_OF_END.note)
+        if target is not None and local_name(target) in ("startEvent", "boundaryEvent"):
+            yield _problem(flow, flow, FLOW_INTO_START.note)
+        if source is None or local_name(source) in _CONDITIONAL_SOURCES:
+            continue
+        if flow.find("bpmn:conditionExpression", NSMAP) is not None:
+            yield _problem(flow, flow, CONDITIONAL_FLOWS.note)
+        elif source.get("default") == flow.get("id"):
+            yield _problem(flow, flow, CONDITIONAL_FLOWS.note)
+
+
+def _mapping_refusal(element: etree._Element) -> str:
+    attrs = {k: (v or "").strip() for k, v in element.attrib.items()}
+    if attrs.get("local", "false") != "false":
+        return 'local="true" mappings are not supported'
+    if "variables" in attrs:
+        return "" if attrs["variables"] == "all" else 'variables must be "all"'
+    if "businessKey" in attrs:
+        return ""  # the called process runs inside the same case
+    if not attrs.get("target") or not (
+        attrs.get("source") or attrs.get("sourceExpression")
+    ):
+        return "a mapping needs a target and a source or sourceExpression"
+    expression = attrs.get("sourceExpression", "")
+    if expression and is_juel(expression):
+        try:
+            juel_to_python(expression)
+        except JuelError as exc:
+            return (
+                f"sourceExpression {expression!r} cannot be translated from JUEL: {exc}"
+            )
+    return ""
+
+
+def _call_mapping_problems(root: etree._Element) -> Iterator[Problem]:
+    for call in root.iterfind(".//bpmn:callActivity", NSMAP):
+        for ext in call.iterfind("bpmn:extensionElements", NSMAP):
+            for element in ext:
+                if (
+                    isinstance(element.tag, str)
+                    and etree.QName(element).namespace in VENDOR_NAMESPACES
+                    and local_name(element) in ("in", "out")
+                ):
+                    why = _mapping_refusal(element)
+                    if why:
+                        yield _problem(
+                            element, call, f"camunda:{local_name(element)}: {why}"
+                        )
+
+
+def _date_problems(root: etree._Element) -> Iterator[Problem]:
+    """Due/follow-up dates and priorities that could never be read (never dropped)."""
+    for tag in HUMAN_TAGS:
+        for task in root.iterfind(f".//bpmn:{tag}", NSMAP):
+            meta = human_task_meta(task, None)
+            for name, value, check in (
+                ("dueDate", meta.due_date, check_due),
+                ("followUpDate", meta.follow_up_date, check_due),
+                ("priority", meta.priority, check_priority),
+            ):
+                why = check(value)
+                if why:
+                    yield Problem(
+                        f"The {name} {value!r} of {describe(task)} cannot be read: "
+                        f"{why}.",
+                        task.sourceline,
+                        task.get("id"),
+                    )
+
+
+def support_problems(root: etree._Element) -> list[Problem]:
+    """Return every construct the tables refuse (or do not know), located."""
+    return [
+        *_task_problems(root),
+        *_date_problems(root),
+        *_conditional_flow_problems(root),
+        *_call_mapping_problems(root),
+        *_element_problems(root),
+        *_multiple_events(root),
+        *_bpmn_attribute_problems(root),
+        *_vendor_attribute_problems(root),
+        *_vendor_element_problems(root),
+        *_spiff_problems(root),
+    ]
