@@ -194,7 +194,7 @@ def _reason(message: str) -> str:
         ("rule cell", "DMN cell not Python"),
         ("names no operation", "service task without operation"),
         ("has no id", "sequence flow without id"),
-        ("start event", "error/escalation event sub-process"),
+        ("start event", "compensation event sub-process"),
         ("reserved by the engine", "id clashes with engine name"),
         ("Schema:", "BPMN XSD"),
         ("Script of", "script language"),
@@ -339,7 +339,7 @@ def _assert_no_silent_trap(xml: bytes) -> None:
     ]
     starts = root.xpath(
         ".//bpmn:subProcess[@triggeredByEvent='true']/bpmn:startEvent"
-        "[bpmn:errorEventDefinition or bpmn:escalationEventDefinition]",
+        "[bpmn:compensateEventDefinition]",
         namespaces=BPMN_NS,
     )
     assert starts == []

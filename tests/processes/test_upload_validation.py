@@ -229,16 +229,17 @@ def test_sequence_flow_without_id_is_rejected_naming_source_and_target(users):
     }
 
 
-def test_error_start_event_of_event_subprocess_is_rejected(users):
+def test_compensation_start_event_of_event_subprocess_is_rejected(users):
+    # Error and escalation starts run (tests/engine/test_conformance_events.py).
     extra = """    <bpmn:subProcess id="on_error" triggeredByEvent="true">
-      <bpmn:startEvent id="caught"><bpmn:errorEventDefinition /></bpmn:startEvent>
+      <bpmn:startEvent id="caught"><bpmn:compensateEventDefinition /></bpmn:startEvent>
     </bpmn:subProcess>
 """
     errors = _rejected(users, approval(extra=extra))
     [caught] = [e for e in errors if e["element_id"] == "caught"]
     assert caught["line"] == LINES["extra"] + 1
     assert (
-        "error start event 'caught' of event sub-process 'on_error'"
+        "compensate start event 'caught' of event sub-process 'on_error'"
         in caught["message"]
     )
 
