@@ -40,6 +40,9 @@ from SpiffWorkflow.bpmn.specs.defaults import (
     IntermediateThrowEvent,
     StartEvent,
 )
+from SpiffWorkflow.bpmn.specs.event_definitions.conditional import (
+    ConditionalEventDefinition,
+)
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     CodeEventDefinition,
 )
@@ -73,7 +76,14 @@ _FIRED = TaskState.READY | TaskState.STARTED | TaskState.COMPLETED
 
 
 def _repeats(definition: Any) -> bool:
-    """Return whether a non-interrupting catch re-arms after it fired."""
+    """Return whether a non-interrupting catch re-arms after it fired.
+
+    Timer durations fire once (cycles repeat by themselves); a conditional one
+    fires once too: re-armed, its still-true condition would fire it again at
+    once, for ever (BPMN fires it on the change from false to true).
+    """
+    if isinstance(definition, ConditionalEventDefinition):
+        return False
     return not isinstance(definition, TimerEventDefinition) or isinstance(
         definition, CycleTimerEventDefinition
     )
@@ -116,6 +126,33 @@ def _rearm(esp_task: Any) -> None:
     """Arm a fresh instance of a non-interrupting event sub-process."""
     child = esp_task.parent._add_child(esp_task.task_spec, TaskState.FUTURE)
     child.task_spec._update(child)
+
+
+def _scope_of(task: Any) -> Any:
+    esp_task = event_subprocess_task(task)
+    return esp_task.workflow if esp_task is not None else task.workflow
+
+
+def conditions_refresh(workflow: Any) -> bool:
+    """Re-evaluate waiting conditional events on the current variables.
+
+    SpiffWorkflow evaluates a conditional catch only when it starts waiting,
+    on the data of that moment, so it never fires when the case's variables
+    change later. Each one is evaluated here on its scope's latest data;
+    return whether any fired (the engine must then run on).
+    """
+    fired = False
+    for task in list(workflow.top_workflow.event_manager.tasks.values()):
+        if not isinstance(task.task_spec.event_definition, ConditionalEventDefinition):
+            continue
+        latest = _scope_of(task).last_task
+        if latest is not None and latest is not task:
+            task.data = deepcopy(latest.data)
+        # Not task_spec._update: it re-inherits the parent's (stale) data.
+        if task.task_spec.event_definition.has_fired(task):
+            task._ready()
+            fired = True
+    return fired
 
 
 def _refresh_from_scope(my_task: Any, esp_task: Any) -> None:

@@ -213,6 +213,14 @@ def test_non_interrupting_message_boundary_fires_for_every_message(
     assert _send(sender, "ev_note_added", doc="D-1").status_code == 404
 
 
+def test_conditional_boundary_fires_when_the_case_variables_change(users, approver):
+    # SpiffWorkflow evaluates it only when the task starts; BPMN on every change.
+    case = _start(users, approver, "ev_boundary_conditional", urgent=False)
+    _complete(approver, case, "Task_Flag", urgent=True)
+    assert _open(case) == Counter({"Task_Urgent": 1})
+    assert _status(case, "Task_Review") == ["cancelled"]
+
+
 # Found 8: a process that starts only by its message ------------------------------
 
 
