@@ -155,15 +155,16 @@ def conditions_refresh(workflow: Any) -> bool:
     return fired
 
 
-def _refresh_from_scope(my_task: Any, esp_task: Any) -> None:
-    """Start the event sub-process with its scope's current variables.
+def _refresh(my_task: Any, latest: Any) -> None:
+    """Give a firing catch event the current variables of `latest`.
 
-    It was armed when the scope started, so its start event holds the data of
-    that moment; BPMN variables are the scope's, as they are now. What the
-    event itself brought (a message payload) is kept on top.
+    The event was armed earlier (an event sub-process when its scope started,
+    a boundary event when its activity started), so it holds the data of that
+    moment; BPMN variables are the scope's as they are now, including those a
+    sub-process set before it was interrupted. What the event itself brought
+    (a message payload) is kept on top.
     """
-    latest = esp_task.workflow.last_task
-    if latest is None:
+    if latest is None or latest is my_task:
         return
     armed = my_task.parent.data if my_task.parent is not None else {}
     brought = {k: v for k, v in my_task.data.items() if armed.get(k, _MISSING) != v}
@@ -178,7 +179,7 @@ class ScopedStartEvent(StartEvent):
     def _run_hook(self, my_task: Any) -> bool:
         esp_task = event_subprocess_task(my_task)
         if esp_task is not None:
-            _refresh_from_scope(my_task, esp_task)
+            _refresh(my_task, esp_task.workflow.last_task)
             if self.interrupting:
                 _interrupt(esp_task)
             elif _repeats(self.event_definition):
@@ -186,11 +187,23 @@ class ScopedStartEvent(StartEvent):
         return super()._run_hook(my_task)
 
 
+def _activity_latest(my_task: Any, split: Any) -> Any:
+    """Return the most recent task of the boundary's activity (or its scope)."""
+    top = my_task.workflow.top_workflow
+    for sibling in split.children:
+        if not isinstance(sibling.task_spec, BoundaryEvent):
+            sub = top.subprocesses.get(sibling.id)
+            if sub is not None and sub.last_task is not None:
+                return sub.last_task
+    return my_task.workflow.last_task
+
+
 class RepeatingBoundaryEvent(BoundaryEvent):
     """A boundary event that, non-interrupting, fires for every occurrence."""
 
     def _run_hook(self, my_task: Any) -> bool:
         split = my_task.parent
+        _refresh(my_task, _activity_latest(my_task, split))
         if (
             not self.cancel_activity
             and _repeats(self.event_definition)

@@ -196,6 +196,10 @@ def test_boundary_naming_the_code_wins_over_the_catch_all(users, approver, kind)
     specific = _start(users, approver, f"ev_boundary_{kind}_specific")
     _complete(approver, specific, "Task_Work", code="A")
     assert _open(specific) == Counter({"Task_Specific": 1})
+    _complete(approver, specific, "Task_Specific")
+    specific.refresh_from_db()
+    # What the sub-process set before it threw is kept (BPMN variables).
+    assert specific.status == "completed" and specific.data == {"code": "A"}
     other, _ = case_start(user=approver, key=f"ev_boundary_{kind}_specific", data={})
     _complete(approver, other, "Task_Work", code="B")
     assert _open(other) == Counter({"Task_Any": 1})
