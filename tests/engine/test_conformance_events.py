@@ -9,18 +9,21 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from celery.contrib.testing.worker import start_worker
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
+import engine.tasks  # noqa: F401  (registers engine.service_call_run)
+from config.celery import app
 from engine.errors import MessageStartOnly
-from engine.models import Case, MessageSubscription
+from engine.models import Case, MessageSubscription, ServiceCall
 from engine.services import case_start
 from engine.services_messages import message_deliver
 from engine.tasks import timers_fire_due_task
 from tasks_app.models import HumanTask
 from tasks_app.services import task_complete
-from tests.conftest import deploy
+from tests.conftest import BPMN_DIR, deploy
 
 pytestmark = pytest.mark.django_db
 
@@ -249,3 +252,32 @@ def test_message_start_only_process_refuses_a_plain_case_start(users, approver, 
     assert first.started != second.started
     assert {c.data["order"] for c in Case.objects.all()} == {1, 2}
     assert not MessageSubscription.objects.exists()
+
+
+# A service task's business error, on a real worker, reaches an error event
+# sub-process (the throwing task has no boundary event) -----------------------
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_service_business_error_starts_the_error_event_subprocess(users, settings):
+    settings.ENGINE_SERVICE_OPERATIONS = {
+        "test.credit": "tests.operations.credit_check"
+    }
+    deploy(BPMN_DIR / "service_error_event_subprocess.bpmn", users["analyst"])
+    app.control.purge()
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        case, _ = case_start(
+            user=users["finance"],
+            key="service_error_esp",
+            data={"error_code": "CREDIT_REJECTED"},
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not _open(case)["handle_rejection"]:
+            time.sleep(0.1)
+    assert _open(case) == Counter({"handle_rejection": 1})
+    assert _status(case, "prepare") == ["cancelled"]  # interrupting: main flow ends
+    assert ServiceCall.objects.get(case=case).status == "business_error"
+    _complete(users["finance"], case, "handle_rejection")
+    case.refresh_from_db()
+    assert case.status == "completed" and not case.has_incident
