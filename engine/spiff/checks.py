@@ -73,6 +73,23 @@ def _event_subprocess_starts(root: etree._Element) -> Iterator[Problem]:
                 )
 
 
+def _misplaced_starts(root: etree._Element) -> Iterator[Problem]:
+    for start in root.iterfind(".//bpmn:startEvent", NSMAP):
+        parent = start.getparent()
+        if parent.get("triggeredByEvent") == "true":
+            continue
+        for kind in ("error", "escalation"):
+            if start.find(f"bpmn:{kind}EventDefinition", NSMAP) is not None:
+                yield Problem(
+                    f"The {kind} start event '{start.get('id')}' is not in an event "
+                    f"sub-process: it would wait for an {kind} that nothing can send "
+                    "to it. Use a none start event, or put it in an event "
+                    "sub-process (triggeredByEvent).",
+                    start.sourceline,
+                    start.get("id"),
+                )
+
+
 def _reserved_ids(root: etree._Element) -> Iterator[Problem]:
     for element in root.iter():
         if isinstance(element.tag, str) and element.get("id") in _RESERVED_IDS:
@@ -136,6 +153,7 @@ def structure_problems(root: etree._Element) -> list[Problem]:
     return [
         *_sequence_flows(root),
         *_event_subprocess_starts(root),
+        *_misplaced_starts(root),
         *_reserved_ids(root),
         *_data_stores(root),
         *_messages(root),

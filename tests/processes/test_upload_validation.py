@@ -309,3 +309,15 @@ def test_api_answers_400_bpmn_invalid_with_the_problem_list(users, client):
     assert body["code"] == "bpmn_invalid"
     assert body["details"]["errors"][0]["line"] == LINES["no"]
     assert ProcessVersion.objects.count() == 0
+
+
+def test_error_start_event_outside_an_event_subprocess_is_rejected(users):
+    # Only an event sub-process can start with an error; elsewhere it waits forever.
+    extra = """    <bpmn:subProcess id="inner">
+      <bpmn:startEvent id="inner_start"><bpmn:errorEventDefinition /></bpmn:startEvent>
+    </bpmn:subProcess>
+"""
+    errors = _rejected(users, approval(extra=extra))
+    [start] = [e for e in errors if e["element_id"] == "inner_start"]
+    assert start["line"] == LINES["extra"] + 1
+    assert "is not in an event sub-process" in start["message"]
