@@ -18,6 +18,7 @@ import engine.tasks  # noqa: F401  (registers engine.service_call_run)
 from config.celery import app
 from engine.errors import MessageStartOnly
 from engine.models import Case, MessageSubscription, ServiceCall
+from engine.selectors import process_list_startable_for_user
 from engine.services import case_start
 from engine.services_messages import message_deliver
 from engine.tasks import timers_fire_due_task
@@ -240,6 +241,7 @@ def test_message_start_only_process_refuses_a_plain_case_start(users, approver, 
     )
     assert response.status_code == 409
     assert response.json()["code"] == "message_start_only"
+    assert key not in {p.key for p in process_list_startable_for_user(user=approver)}
     assert not Case.objects.exists()
 
     first = message_deliver(
