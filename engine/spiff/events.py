@@ -2,28 +2,33 @@
 
 SpiffWorkflow 3.2 departs from BPMN here; each departure is corrected:
 
-* Event sub-processes: only those with a none or timer start are armed when
-  their scope starts; message/signal ones are started only from the top
-  workflow's `update_collaboration` (so they never show up as waiting and a
-  nested one never fires), error/escalation starts are not parsed at all.
-  Here every event sub-process is armed when its scope starts (its start event
-  waits, registered like any catching event) and disarmed when the scope's
-  flow ends (`ScopedEndJoin`), so a waiting event sub-process never keeps a
+* It looks for a namespaced `bpmn:triggeredByEvent`, so every event
+  sub-process is parsed as a plain sub-process (`ScopedSubWorkflowParser`).
+* Only event sub-processes with a none or timer start are armed when their
+  scope starts; message/signal ones start only from the top workflow's
+  `update_collaboration` (so they never show as waiting: no subscription, and
+  a nested one never fires); error/escalation starts are not parsed at all
+  (`ScopedStartEventParser`). Here every event sub-process is armed when its
+  scope starts (its start event waits like any catching event) and disarmed
+  when the scope's flow ends (`ScopedEndJoin`), so a waiting one never keeps a
   finished scope open.
-* `isInterrupting` is ignored: an interrupting event sub-process runs beside
-  the main flow. `ScopedStartEvent` cancels the rest of its scope when it fires;
-  a non-interrupting one re-arms, so each occurrence starts an instance
-  (timer durations excepted: they fire once).
-* A non-interrupting boundary event fires once; `RepeatingBoundaryEvent` re-arms
-  it while its activity is open (message, signal, escalation, conditional).
+* `isInterrupting` is ignored: an interrupting event sub-process ran beside the
+  main flow. `ScopedStartEvent` cancels the rest of its scope when it fires; a
+  non-interrupting one re-arms, so each occurrence starts an instance.
+* A non-interrupting boundary event fires once; `RepeatingBoundaryEvent`
+  re-arms it while its activity is open (message, signal, escalation).
+* A firing event sub-process or boundary event carried the data of the moment
+  it was armed; it now carries the scope's current variables (`_refresh`).
 * Errors and escalations of the Spiff dialect are thrown without a target, so
-  every catcher of the whole case fires (two boundary events on one activity
+  every catcher of the whole case fired (two boundary events on one activity
   both fire; an outer event sub-process beats the inner one).
   `ScopedEndEvent`/`ScopedThrowEvent` throw them at their own workflow, and
   `ScopedEventManager` routes them by scope, innermost first: the scope's
   event sub-processes, then the boundary events of the activity that is the
-  scope; at each level the catcher naming the code wins
-  over a catch-all, and only one catches.
+  scope; at each level the catcher naming the code wins over a catch-all, and
+  only one catches.
+* A conditional catch is evaluated only when it starts waiting;
+  `conditions_refresh` re-evaluates it on the current variables.
 """
 
 from __future__ import annotations
@@ -46,10 +51,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.conditional import (
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     CodeEventDefinition,
 )
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
-    CycleTimerEventDefinition,
-    TimerEventDefinition,
-)
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import EventSubprocess
 from SpiffWorkflow.bpmn.util.event import BpmnEvent, EventManager
@@ -78,14 +80,13 @@ _FIRED = TaskState.READY | TaskState.STARTED | TaskState.COMPLETED
 def _repeats(definition: Any) -> bool:
     """Return whether a non-interrupting catch re-arms after it fired.
 
-    Timer durations fire once (cycles repeat by themselves); a conditional one
-    fires once too: re-armed, its still-true condition would fire it again at
-    once, for ever (BPMN fires it on the change from false to true).
+    Timers do not: a duration fires once, and SpiffWorkflow repeats a cycle on
+    the waiting task itself. Nor does a conditional one: re-armed, its
+    still-true condition would fire it again at once, for ever (BPMN fires it
+    on the change from false to true).
     """
-    if isinstance(definition, ConditionalEventDefinition):
-        return False
-    return not isinstance(definition, TimerEventDefinition) or isinstance(
-        definition, CycleTimerEventDefinition
+    return not isinstance(
+        definition, (TimerEventDefinition, ConditionalEventDefinition)
     )
 
 
