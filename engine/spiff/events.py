@@ -53,7 +53,10 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
-from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import EventSubprocess
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import (
+    CallActivity,
+    EventSubprocess,
+)
 from SpiffWorkflow.bpmn.util.event import BpmnEvent, EventManager
 from SpiffWorkflow.spiff.parser.event_parsers import (
     SpiffBoundaryEventParser,
@@ -188,15 +191,21 @@ class ScopedStartEvent(StartEvent):
         return super()._run_hook(my_task)
 
 
-def _activity_latest(my_task: Any, split: Any) -> Any:
-    """Return the most recent task of the boundary's activity (or its scope)."""
+def _activity_latest(my_task: Any, split: Any) -> Any | None:
+    """Return the latest task inside the boundary's embedded sub-process, if any.
+
+    An embedded sub-process shares its variables with its scope, so what it set
+    before it was interrupted is kept. A called process does not (only what it
+    maps out), and any other activity's variables are those it started with.
+    """
     top = my_task.workflow.top_workflow
     for sibling in split.children:
-        if not isinstance(sibling.task_spec, BoundaryEvent):
-            sub = top.subprocesses.get(sibling.id)
-            if sub is not None and sub.last_task is not None:
-                return sub.last_task
-    return my_task.workflow.last_task
+        if isinstance(sibling.task_spec, (BoundaryEvent, CallActivity)):
+            continue
+        sub = top.subprocesses.get(sibling.id)
+        if sub is not None:
+            return sub.last_task
+    return None
 
 
 class RepeatingBoundaryEvent(BoundaryEvent):
