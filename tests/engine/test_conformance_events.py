@@ -19,8 +19,7 @@ from config.celery import app
 from engine.errors import MessageStartOnly
 from engine.models import Case, MessageSubscription, ServiceCall
 from engine.selectors import process_list_startable_for_user
-from engine.services import case_start
-from engine.services_messages import message_deliver
+from engine.services import case_start, message_deliver
 from engine.tasks import timers_fire_due_task
 from tasks_app.models import HumanTask
 from tasks_app.services import task_complete
