@@ -49,6 +49,12 @@ class IncidentNotOpen(EngineError):
     code = "incident_not_open"
 
 
+class MessageStartOnly(EngineError):
+    """The process starts only by its message; a plain case start is refused."""
+
+    code, status = "message_start_only", HTTPStatus.CONFLICT
+
+
 class MessageNotCorrelated(EngineError):
     """No running case waits for the message (and no process starts with it)."""
 

@@ -10,10 +10,11 @@ from guardian.shortcuts import get_objects_for_user
 
 from audit.actions import AuditAction, task_ref_element
 from audit.selectors import audit_list_for_case
+from engine.spiff import message_start_only
 from processes.models import ProcessVersion
 from processes.selectors import version_get, version_list_current
 
-from .errors import CaseNotFound, StartNotAllowed
+from .errors import CaseNotFound, MessageStartOnly, StartNotAllowed
 from .models import Case, Incident
 from .permissions import (
     VIEW_ANY_CASE,
@@ -132,11 +133,14 @@ class StartableProcess:
 
 
 def process_list_startable_for_user(*, user: Any) -> list[StartableProcess]:
-    """Return the processes whose current version the user may start, by name."""
+    """Return the processes whose current version the user may start, by name.
+
+    A process that starts only by its message is not listed: a message starts it.
+    """
     startable = []
     for version in version_list_current():
         process = spec_for(version)
-        if not can_start(user, process):
+        if not can_start(user, process) or message_start_only(process):
             continue
         start = process.meta.start
         startable.append(
@@ -157,11 +161,16 @@ def process_start_form_for_user(*, user: Any, key: str) -> tuple[ProcessVersion,
     Raises:
         DefinitionNotFound, VersionNotFound: unknown process.
         StartNotAllowed: the user may not start it.
+        MessageStartOnly: the process starts only by its message.
     """
     version = version_get(key=key)
     process = spec_for(version)
     if not can_start(user, process):
         raise StartNotAllowed(f"You may not start '{process.meta.name}'.")
+    if message_start_only(process):
+        raise MessageStartOnly(
+            f"'{process.meta.name}' starts only when its message arrives."
+        )
     return version, process.meta.start
 
 

@@ -13,6 +13,7 @@ from engine.errors import (
     ActionNotAllowed,
     CaseNotFound,
     CaseNotRunning,
+    MessageStartOnly,
     StartNotAllowed,
     TaskNoLongerOpen,
 )
@@ -23,6 +24,7 @@ from engine.spec_cache import spec_for
 from engine.spiff import (
     AdvanceOutcome,
     TaskNotReady,
+    message_start_only,
     workflow_cancel,
     workflow_complete_user_task,
     workflow_start,
@@ -48,6 +50,7 @@ def case_start(
     Raises:
         DefinitionNotFound, VersionNotFound: unknown process.
         StartNotAllowed: the user may not start this process.
+        MessageStartOnly: the process starts only by its message.
         FormInvalid: the start form rejects the data (nothing is started).
         IdempotencyKeyReused: the key started a case from a different request.
     """
@@ -62,6 +65,12 @@ def case_start(
     process = spec_for(version)
     if not permissions.can_start(user, process):
         raise StartNotAllowed(f"You may not start '{process.meta.name}'.")
+    if message_start_only(process):
+        raise MessageStartOnly(
+            f"'{process.meta.name}' starts only when its message arrives; send "
+            "the message (POST /api/v1/messages/) to start a case.",
+            details={"key": key},
+        )
     start_form = process.meta.start.form if process.meta.start else ()
     cleaned = form_clean(start_form, data)
     try:

@@ -21,6 +21,7 @@ from .limits import EngineLimits, limits_configure
 from .messages import (
     MessageNotCaught,
     message_start_names,
+    message_start_only,
     workflow_deliver_message,
     workflow_start_by_message,
     workflow_waiting_messages,
@@ -64,6 +65,7 @@ __all__ = [
     "MessageNotCaught",
     "WaitingMessage",
     "message_start_names",
+    "message_start_only",
     "workflow_deliver_message",
     "workflow_start_by_message",
     "workflow_waiting_messages",

@@ -2,8 +2,8 @@
 
 Each check walks the (normalized) lxml tree and yields located Problems. They
 cover the silent-misexecution traps of raw SpiffWorkflow 3.2 (sequence flows
-without id are dropped; error/escalation start events of event sub-processes
-start at once; ids that clash with its internal spec names), and references
+without id are dropped; compensation start events of event sub-processes;
+ids that clash with its internal spec names), and references
 that must resolve before a case can run: operations, called processes (in the
 file or deployed), DMN decisions, candidates, expressions.
 """
@@ -25,11 +25,8 @@ from .xml import NSMAP, local_name, vendor_children
 # SpiffWorkflow names its own specs 'Start' and 'End'; a diagram element with
 # one of these ids replaces them and the process stops early without an error.
 _RESERVED_IDS = frozenset({"Start", "End"})
-_UNSUPPORTED_EVENT_STARTS = (
-    "errorEventDefinition",
-    "escalationEventDefinition",
-    "compensateEventDefinition",
-)
+# Error and escalation starts run (engine/spiff/events.py); compensation cannot.
+_UNSUPPORTED_EVENT_STARTS = ("compensateEventDefinition",)
 
 
 def _by_id(root: etree._Element, element_id: str | None) -> etree._Element | None:
@@ -68,9 +65,26 @@ def _event_subprocess_starts(root: etree._Element) -> Iterator[Problem]:
                 kind = bad[0].replace("EventDefinition", "")
                 yield Problem(
                     f"The {kind} start event '{start.get('id')}' of event sub-process "
-                    f"'{sub.get('id')}' is not supported: SpiffWorkflow would start "
-                    "the sub-process at once instead of waiting for the event. Use an "
-                    f"{kind} boundary event on the activity that raises it instead.",
+                    f"'{sub.get('id')}' is not supported: compensation is not "
+                    "implemented here; model the undo steps explicitly (e.g. an "
+                    "error boundary event leading to them).",
+                    start.sourceline,
+                    start.get("id"),
+                )
+
+
+def _misplaced_starts(root: etree._Element) -> Iterator[Problem]:
+    for start in root.iterfind(".//bpmn:startEvent", NSMAP):
+        parent = start.getparent()
+        if parent.get("triggeredByEvent") == "true":
+            continue
+        for kind in ("error", "escalation"):
+            if start.find(f"bpmn:{kind}EventDefinition", NSMAP) is not None:
+                yield Problem(
+                    f"The {kind} start event '{start.get('id')}' is not in an event "
+                    f"sub-process: it would wait for an {kind} that nothing can send "
+                    "to it. Use a none start event, or put it in an event "
+                    "sub-process (triggeredByEvent).",
                     start.sourceline,
                     start.get("id"),
                 )
@@ -126,6 +140,7 @@ def structure_problems(root: etree._Element) -> list[Problem]:
     return [
         *_sequence_flows(root),
         *_event_subprocess_starts(root),
+        *_misplaced_starts(root),
         *_reserved_ids(root),
         *_data_stores(root),
         *_messages(root),

@@ -21,6 +21,7 @@ from SpiffWorkflow.spiff.specs.defaults import CallActivity
 
 from .call_data import MappedCallActivity
 from .errors import StateCorrupt
+from .events import scoped_events
 from .scripting import script_engine
 from .service_tasks import AsyncServiceTask
 
@@ -48,7 +49,7 @@ class SpecFreeWorkflowConverter(BpmnWorkflowConverter):
         self.set_default_attributes(workflow, dct)
         self.subprocesses_from_dict(dct["subprocesses"], workflow)
         workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
-        return workflow
+        return scoped_events(workflow)
 
 
 def _serializer() -> BpmnWorkflowSerializer:
@@ -64,7 +65,9 @@ _SERIALIZER = _serializer()
 
 def new_workflow(spec: Any, subprocess_specs: Any) -> Any:
     """Create a workflow with the restricted engine attached from the start."""
-    return BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine())
+    return scoped_events(
+        BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine())
+    )
 
 
 def state_dump(workflow: Any) -> dict:

@@ -12,8 +12,6 @@ import functools
 from typing import Any
 
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
-from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
-from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.spiff.parser.event_parsers import SpiffSendTaskParser
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
@@ -25,6 +23,7 @@ from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
 
 from .call_data import MappedCallActivity, MappedCallActivityParser
+from .events import EVENT_PARSER_CLASSES, arm_event_subprocesses, scoped_catcher
 from .gateways import LanewayExclusiveGateway, PassThroughTask
 
 CALL_KEY = "laneway_call"
@@ -93,7 +92,7 @@ def _in_bpmn_order(parser_class: type) -> type:
 
 
 class LanewayParser(SpiffBpmnParser):
-    """SpiffBpmnParser with asynchronous service tasks and BPMN flow order.
+    """SpiffBpmnParser with async service tasks, BPMN flow order and event scoping.
 
     Send and business rule tasks that name an operation (normalize.py gives
     them a `serviceTaskOperator`, as it does service tasks) run as service
@@ -108,6 +107,7 @@ class LanewayParser(SpiffBpmnParser):
 
     OVERRIDE_PARSER_CLASSES = {
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
+        **EVENT_PARSER_CLASSES,
         full_tag("serviceTask"): (ServiceTaskParser, AsyncServiceTask),
         full_tag("callActivity"): (MappedCallActivityParser, MappedCallActivity),
         full_tag("task"): (
@@ -128,40 +128,21 @@ class LanewayParser(SpiffBpmnParser):
         ),
     }
 
-
-def _attached_catchers(task: Any, event: Any) -> list[Any]:
-    parent = task.parent
-    if parent is None or not isinstance(parent.task_spec, BoundaryEventSplit):
-        return []
-    return [
-        sibling
-        for sibling in parent.children
-        if sibling is not task
-        and isinstance(sibling.task_spec, BoundaryEvent)
-        and sibling.task_spec.catches(sibling, event)
-    ]
+    def get_spec(self, process_id: str, required: bool = True) -> Any:
+        spec = super().get_spec(process_id, required)
+        return spec if spec is None else arm_event_subprocesses(spec)
 
 
 def error_catcher(task: Any, event: Any) -> Any | None:
-    """Return the waiting error boundary event that catches `event` thrown at `task`.
+    """Return the waiting catcher of `event` thrown at `task` (BPMN scoping).
 
-    BPMN scoping, not SpiffWorkflow's "any catcher in the same workflow": the
-    boundary events attached to the task, then those attached to each enclosing
-    subprocess or call activity, innermost first. A boundary naming the error's
-    code wins over a catch-all boundary (no errorRef or no errorCode).
+    The boundary events attached to the task, then per enclosing scope,
+    innermost first, its error event sub-processes and the boundary events of
+    the sub-process or call activity; a catcher naming the error's code wins
+    over a catch-all (no errorRef or no errorCode). See `events.scoped_catcher`.
     """
-    current = task
-    while current is not None:
-        catchers = _attached_catchers(current, event)
-        if catchers:
-            code = event.event_definition.code
-            exact = [c for c in catchers if c.task_spec.event_definition.code == code]
-            return (exact or catchers)[0]
-        workflow = current.workflow
-        if workflow.parent_task_id is None:
-            return None
-        current = workflow.top_workflow.get_task_from_id(workflow.parent_task_id)
-    return None
+    event.target = task.workflow
+    return scoped_catcher(event, activity=task)
 
 
 def service_error_event(code: str, payload: Any) -> Any:

@@ -21,6 +21,7 @@ import SpiffWorkflow.bpmn.util.task as _bpmn_task_util
 import SpiffWorkflow.util.task as _core_task_util
 from SpiffWorkflow.util.task import TaskState
 
+from .events import conditions_refresh
 from .limits import limits_get
 from .prune import prune_workflow, tree_depth
 from .types import EngineLimit
@@ -97,10 +98,13 @@ def run_engine(
         if count % _DEPTH_PROBE_EVERY == 0 and task.depth > limits.max_tree_depth:
             raise too_deep(task.depth)
 
-    while workflow._do_engine_steps(did_complete_task=did_complete):
-        if prune:
-            prune_workflow(workflow)
-        check_depth(workflow)
+    while True:
+        while workflow._do_engine_steps(did_complete_task=did_complete):
+            if prune:
+                prune_workflow(workflow)
+            check_depth(workflow)
+        if not conditions_refresh(workflow):
+            break
     workflow.refresh_timers()
 
 

@@ -267,10 +267,11 @@ CONSTRUCTS: dict[str, Row] = {
         "translated to Python; coerced to a boolean as EL does (the string "
         '"false" is false)'
     ),
-    "a SpiffWorkflow error, escalation or compensation start event of an event "
-    "sub-process": _refused(
-        "SpiffWorkflow would start the sub-process at once",
-        by="checks._event_subprocess_starts",
+    "an error or escalation start event outside an event sub-process": _refused(
+        "it would wait for ever", by="checks._event_subprocess_starts"
+    ),
+    "a compensation start event of an event sub-process": _refused(
+        _COMPENSATION, by="checks._event_subprocess_starts"
     ),
     "a sequence flow without an id": _refused(
         "SpiffWorkflow would drop it", by="checks._sequence_flows"

@@ -59,10 +59,23 @@ def known_correlation(workflow: Any, message: Any) -> JsonObject:
     return values
 
 
+def _process_start(task: Any) -> bool:
+    workflow = task.workflow
+    return workflow is workflow.top_workflow and task.task_spec in getattr(
+        workflow.spec, "bpmn_start_events", ()
+    )
+
+
 def waiting_messages(workflow: Any) -> tuple[WaitingMessage, ...]:
-    """Return the messages the workflow waits for, one per catching element."""
+    """Return the messages the workflow waits for, one per catching element.
+
+    A message start event of the process itself is not a subscription: its
+    message starts a new case (services_messages), never feeds a running one.
+    """
     seen: dict[tuple[str, str], WaitingMessage] = {}
     for task, message in waiting_catchers(workflow):
+        if _process_start(task):
+            continue
         bpmn_id = task.task_spec.bpmn_id or ""
         seen.setdefault(
             (message.name, bpmn_id),

@@ -231,16 +231,17 @@ def test_sequence_flow_without_id_is_rejected_naming_source_and_target(users):
     }
 
 
-def test_error_start_event_of_event_subprocess_is_rejected(users):
+def test_compensation_start_event_of_event_subprocess_is_rejected(users):
+    # Error and escalation starts run (tests/engine/test_conformance_events.py).
     extra = """    <bpmn:subProcess id="on_error" triggeredByEvent="true">
-      <bpmn:startEvent id="caught"><bpmn:errorEventDefinition /></bpmn:startEvent>
+      <bpmn:startEvent id="caught"><bpmn:compensateEventDefinition /></bpmn:startEvent>
     </bpmn:subProcess>
 """
     errors = _rejected(users, approval(extra=extra))
     [caught] = [e for e in errors if e["element_id"] == "caught"]
     assert caught["line"] == LINES["extra"] + 1
     assert (
-        "error start event 'caught' of event sub-process 'on_error'"
+        "compensate start event 'caught' of event sub-process 'on_error'"
         in caught["message"]
     )
 
@@ -310,3 +311,15 @@ def test_api_answers_400_bpmn_invalid_with_the_problem_list(users, client):
     assert body["code"] == "bpmn_invalid"
     assert body["details"]["errors"][0]["line"] == LINES["no"]
     assert ProcessVersion.objects.count() == 0
+
+
+def test_error_start_event_outside_an_event_subprocess_is_rejected(users):
+    # Only an event sub-process can start with an error; elsewhere it waits forever.
+    extra = """    <bpmn:subProcess id="inner">
+      <bpmn:startEvent id="inner_start"><bpmn:errorEventDefinition /></bpmn:startEvent>
+    </bpmn:subProcess>
+"""
+    errors = _rejected(users, approval(extra=extra))
+    [start] = [e for e in errors if e["element_id"] == "inner_start"]
+    assert start["line"] == LINES["extra"] + 1
+    assert "is not in an event sub-process" in start["message"]

@@ -1,0 +1,422 @@
+"""Event sub-processes and boundary events as BPMN 2.0 runs them.
+
+SpiffWorkflow 3.2 departs from BPMN here; each departure is corrected:
+
+* It looks for a namespaced `bpmn:triggeredByEvent`, so every event
+  sub-process is parsed as a plain sub-process (`ScopedSubWorkflowParser`).
+* Only event sub-processes with a none or timer start are armed when their
+  scope starts; message/signal ones start only from the top workflow's
+  `update_collaboration` (so they never show as waiting: no subscription, and
+  a nested one never fires); error/escalation starts are not parsed at all
+  (`ScopedStartEventParser`). Here every event sub-process is armed when its
+  scope starts (its start event waits like any catching event) and disarmed
+  when the scope's flow ends (`ScopedEndJoin`), so a waiting one never keeps a
+  finished scope open.
+* `isInterrupting` is ignored: an interrupting event sub-process ran beside the
+  main flow. `ScopedStartEvent` cancels the rest of its scope when it fires; a
+  non-interrupting one re-arms, so each occurrence starts an instance.
+* A non-interrupting boundary event fires once; `RepeatingBoundaryEvent`
+  re-arms it while its activity is open (message, signal, escalation).
+* A firing event sub-process or boundary event carried the data of the moment
+  it was armed; it now carries the scope's current variables (`_refresh`).
+* Errors and escalations of the Spiff dialect are thrown without a target, so
+  every catcher of the whole case fired (two boundary events on one activity
+  both fire; an outer event sub-process beats the inner one).
+  `ScopedEndEvent`/`ScopedThrowEvent` throw them at their own workflow, and
+  `ScopedEventManager` routes them by scope, innermost first: the scope's
+  event sub-processes, then the boundary events of the activity that is the
+  scope; at each level the catcher naming the code wins over a catch-all, and
+  only one catches.
+* A conditional catch is evaluated only when it starts waiting;
+  `conditions_refresh` re-evaluates it on the current variables.
+"""
+
+from __future__ import annotations
+
+from copy import deepcopy
+from typing import Any
+
+from SpiffWorkflow.bpmn.parser.task_parsers import SubprocessParser
+from SpiffWorkflow.bpmn.parser.util import full_tag
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit, _EndJoin
+from SpiffWorkflow.bpmn.specs.defaults import (
+    BoundaryEvent,
+    EndEvent,
+    IntermediateThrowEvent,
+    StartEvent,
+)
+from SpiffWorkflow.bpmn.specs.event_definitions.conditional import (
+    ConditionalEventDefinition,
+)
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
+    CodeEventDefinition,
+)
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import (
+    CallActivity,
+    EventSubprocess,
+)
+from SpiffWorkflow.bpmn.util.event import BpmnEvent, EventManager
+from SpiffWorkflow.spiff.parser.event_parsers import (
+    SpiffBoundaryEventParser,
+    SpiffEndEventParser,
+    SpiffIntermediateThrowEventParser,
+    SpiffStartEventParser,
+)
+from SpiffWorkflow.spiff.parser.task_spec import SubWorkflowParser
+from SpiffWorkflow.spiff.specs.defaults import SubWorkflowTask
+from SpiffWorkflow.util.task import TaskIterator, TaskState
+
+_EVENT_XPATHS = (
+    ".//bpmn:messageEventDefinition",
+    ".//bpmn:signalEventDefinition",
+    ".//bpmn:timerEventDefinition",
+    ".//bpmn:conditionalEventDefinition",
+    ".//bpmn:errorEventDefinition",
+    ".//bpmn:escalationEventDefinition",
+)
+_MISSING = object()
+_FIRED = TaskState.READY | TaskState.STARTED | TaskState.COMPLETED
+
+
+def _repeats(definition: Any) -> bool:
+    """Return whether a non-interrupting catch re-arms after it fired.
+
+    Timers do not: a duration fires once, and SpiffWorkflow repeats a cycle on
+    the waiting task itself. Nor does a conditional one: re-armed, its
+    still-true condition would fire it again at once, for ever (BPMN fires it
+    on the change from false to true).
+    """
+    return not isinstance(
+        definition, (TimerEventDefinition, ConditionalEventDefinition)
+    )
+
+
+def event_subprocess_task(task: Any) -> Any | None:
+    """Return the event sub-process task whose workflow `task` runs in, if any."""
+    workflow = task.workflow
+    if workflow.parent_task_id is None:
+        return None
+    parent = workflow.top_workflow.get_task_from_id(workflow.parent_task_id)
+    return parent if isinstance(parent.task_spec, EventSubprocess) else None
+
+
+def _armed(task: Any) -> bool:
+    """Return whether `task` is an event sub-process still waiting for its event."""
+    if not isinstance(task.task_spec, EventSubprocess):
+        return False
+    sub = task.workflow.top_workflow.subprocesses.get(task.id)
+    if sub is None:
+        return True
+    return not any(
+        isinstance(t.task_spec, StartEvent) and t.has_state(_FIRED)
+        for t in sub.get_tasks(skip_subprocesses=True)
+        if t.task_spec.bpmn_id
+    )
+
+
+def _interrupt(esp_task: Any) -> None:
+    """Cancel everything in the event sub-process's scope but the sub-process."""
+    for task in list(esp_task.workflow.get_tasks(skip_subprocesses=True)):
+        if task is esp_task or task.has_state(TaskState.FINISHED_MASK):
+            continue
+        if task.is_descendant_of(esp_task) or esp_task.is_descendant_of(task):
+            continue
+        task.cancel()
+
+
+def _rearm(esp_task: Any) -> None:
+    """Arm a fresh instance of a non-interrupting event sub-process."""
+    child = esp_task.parent._add_child(esp_task.task_spec, TaskState.FUTURE)
+    child.task_spec._update(child)
+
+
+def _scope_of(task: Any) -> Any:
+    esp_task = event_subprocess_task(task)
+    return esp_task.workflow if esp_task is not None else task.workflow
+
+
+def conditions_refresh(workflow: Any) -> bool:
+    """Re-evaluate waiting conditional events on the current variables.
+
+    SpiffWorkflow evaluates a conditional catch only when it starts waiting,
+    on the data of that moment, so it never fires when the case's variables
+    change later. Each one is evaluated here on its scope's latest data;
+    return whether any fired (the engine must then run on).
+    """
+    fired = False
+    for task in list(workflow.top_workflow.event_manager.tasks.values()):
+        if not isinstance(task.task_spec.event_definition, ConditionalEventDefinition):
+            continue
+        latest = _scope_of(task).last_task
+        if latest is not None and latest is not task:
+            task.data = deepcopy(latest.data)
+        # Not task_spec._update: it re-inherits the parent's (stale) data.
+        if task.task_spec.event_definition.has_fired(task):
+            task._ready()
+            fired = True
+    return fired
+
+
+def _refresh(my_task: Any, latest: Any) -> None:
+    """Give a firing catch event the current variables of `latest`.
+
+    The event was armed earlier (an event sub-process when its scope started,
+    a boundary event when its activity started), so it holds the data of that
+    moment; BPMN variables are the scope's as they are now, including those a
+    sub-process set before it was interrupted. What the event itself brought
+    (a message payload) is kept on top.
+    """
+    if latest is None or latest is my_task:
+        return
+    armed = my_task.parent.data if my_task.parent is not None else {}
+    brought = {k: v for k, v in my_task.data.items() if armed.get(k, _MISSING) != v}
+    my_task.data = {**deepcopy(latest.data), **brought}
+
+
+class ScopedStartEvent(StartEvent):
+    """A start event that honours `isInterrupting` inside an event sub-process."""
+
+    interrupting = True
+
+    def _run_hook(self, my_task: Any) -> bool:
+        esp_task = event_subprocess_task(my_task)
+        if esp_task is not None:
+            _refresh(my_task, esp_task.workflow.last_task)
+            if self.interrupting:
+                _interrupt(esp_task)
+            elif _repeats(self.event_definition):
+                _rearm(esp_task)
+        return super()._run_hook(my_task)
+
+
+def _activity_latest(my_task: Any, split: Any) -> Any | None:
+    """Return the latest task inside the boundary's embedded sub-process, if any.
+
+    An embedded sub-process shares its variables with its scope, so what it set
+    before it was interrupted is kept. A called process does not (only what it
+    maps out), and any other activity's variables are those it started with.
+    """
+    top = my_task.workflow.top_workflow
+    for sibling in split.children:
+        if isinstance(sibling.task_spec, (BoundaryEvent, CallActivity)):
+            continue
+        sub = top.subprocesses.get(sibling.id)
+        if sub is not None:
+            return sub.last_task
+    return None
+
+
+class RepeatingBoundaryEvent(BoundaryEvent):
+    """A boundary event that, non-interrupting, fires for every occurrence."""
+
+    def _run_hook(self, my_task: Any) -> bool:
+        split = my_task.parent
+        _refresh(my_task, _activity_latest(my_task, split))
+        if (
+            not self.cancel_activity
+            and _repeats(self.event_definition)
+            and isinstance(split.task_spec, BoundaryEventSplit)
+            and any(
+                not isinstance(t.task_spec, BoundaryEvent)
+                and not t.has_state(TaskState.FINISHED_MASK)
+                for t in split.children
+            )
+        ):
+            # MAYBE, as the split predicts its boundary events: _update then
+            # predicts the outgoing path (a FUTURE task would get none).
+            again = split._add_child(self, TaskState.MAYBE)
+            again.task_spec._update(again)
+        return super()._run_hook(my_task)
+
+
+class _ScopedThrow(ThrowingEvent):
+    """Throw errors and escalations at the thrower's own scope."""
+
+    def _run_hook(self, my_task: Any) -> bool:
+        definition = self.event_definition
+        if not isinstance(definition, CodeEventDefinition):
+            return super()._run_hook(my_task)
+        super(ThrowingEvent, self)._run_hook(my_task)
+        expression = getattr(definition, "expression", None)
+        payload = (
+            my_task.workflow.script_engine.evaluate(my_task, expression)
+            if expression
+            else None
+        )
+        event = BpmnEvent(definition, payload=payload, target=my_task.workflow)
+        my_task.workflow.top_workflow.catch(event)
+        return True
+
+
+class ScopedEndEvent(_ScopedThrow, EndEvent):
+    """An end event whose error/escalation is caught innermost scope first."""
+
+
+class ScopedThrowEvent(_ScopedThrow, IntermediateThrowEvent):
+    """An intermediate throw event whose escalation is caught by scope."""
+
+
+class ScopedEndJoin(_EndJoin):
+    """The end of a scope: armed event sub-processes do not keep it open."""
+
+    def _check_threshold_unstructured(self, my_task: Any) -> bool:
+        armed = []
+        for task in TaskIterator(
+            my_task.workflow.task_tree,
+            state=TaskState.NOT_FINISHED_MASK,
+            end_at_spec=self.name,
+        ):
+            if task == my_task:
+                continue
+            if _armed(task):
+                armed.append(task)
+                continue
+            if any(task.is_descendant_of(a) for a in armed):
+                continue
+            return False
+        for task in armed:
+            task.cancel()
+        return True
+
+
+class ScopedStartEventParser(SpiffStartEventParser):
+    """Parse error/escalation starts and `isInterrupting` (SpiffWorkflow skips both)."""
+
+    def create_task(self) -> Any:
+        definition = self.get_event_definition(list(_EVENT_XPATHS))
+        task = self._create_task(definition)
+        task.interrupting = self.node.get("isInterrupting", "true").lower() == "true"
+        self.spec.start.connect(task)
+        return task
+
+
+class ScopedSubWorkflowParser(SubWorkflowParser):
+    """Give event sub-processes their class (SpiffWorkflow looks for a namespaced
+    `bpmn:triggeredByEvent` attribute, so every one parsed as a plain sub-process)."""
+
+    def create_task(self) -> Any:
+        if self.node.get("triggeredByEvent", "false").lower() != "true":
+            return super().create_task()
+        extensions = self.parse_extensions()
+        return self.EVENT_SUBPROCESS_CLASS(
+            self.spec,
+            self.bpmn_id,
+            subworkflow_spec=SubprocessParser.get_subprocess_spec(self),
+            prescript=extensions.get("preScript"),
+            postscript=extensions.get("postScript"),
+            **self.bpmn_attributes,
+        )
+
+
+EVENT_PARSER_CLASSES = {
+    full_tag("subProcess"): (ScopedSubWorkflowParser, SubWorkflowTask),
+    full_tag("startEvent"): (ScopedStartEventParser, ScopedStartEvent),
+    full_tag("boundaryEvent"): (SpiffBoundaryEventParser, RepeatingBoundaryEvent),
+    full_tag("endEvent"): (SpiffEndEventParser, ScopedEndEvent),
+    full_tag("intermediateThrowEvent"): (
+        SpiffIntermediateThrowEventParser,
+        ScopedThrowEvent,
+    ),
+}
+
+
+def arm_event_subprocesses(spec: Any) -> Any:
+    """Wire every event sub-process of `spec` to start with its scope (idempotent)."""
+    start = spec.start
+    for name in list(start.trigger_specs):
+        task_spec = spec.task_specs[name]
+        start.connect(task_spec)
+        task_spec.connect(spec.end)
+    start.trigger_specs.clear()
+    if type(spec.end) is _EndJoin:
+        # The spec is built by SpiffWorkflow's BpmnProcessSpec; only the join's
+        # threshold changes, so the instance is re-classed in place.
+        spec.end.__class__ = ScopedEndJoin
+    return spec
+
+
+def _esp_catchers(manager: EventManager, scope: Any, event: Any) -> list[Any]:
+    found = []
+    for task in manager.tasks.values():
+        esp = event_subprocess_task(task)
+        if (
+            esp is not None
+            and esp.workflow is scope
+            and isinstance(task.task_spec, StartEvent)
+            and task.task_spec.catches(task, event)
+        ):
+            found.append(task)
+    return found
+
+
+def _boundary_catchers(activity: Any, event: Any) -> list[Any]:
+    split = activity.parent
+    if split is None or not isinstance(split.task_spec, BoundaryEventSplit):
+        return []
+    return [
+        t
+        for t in split.children
+        if isinstance(t.task_spec, BoundaryEvent) and t.task_spec.catches(t, event)
+    ]
+
+
+def _most_specific(catchers: list[Any], event: Any) -> Any | None:
+    if not catchers:
+        return None
+    code = event.event_definition.code
+    exact = [c for c in catchers if c.task_spec.event_definition.code == code]
+    return (exact or catchers)[0]
+
+
+def scoped_catcher(event: Any, activity: Any = None) -> Any | None:
+    """Return the one task that catches an error/escalation thrown at `event.target`.
+
+    BPMN scoping: the boundary events of `activity` (the throwing activity, if
+    it can have any), then per scope, innermost first, the scope's event
+    sub-processes and the boundary events of the activity that is the scope.
+    At each level the catcher naming the code wins over a catch-all.
+    """
+    if activity is not None:
+        found = _most_specific(_boundary_catchers(activity, event), event)
+        if found is not None:
+            return found
+    scope = event.target
+    manager = scope.top_workflow.event_manager
+    while scope is not None:
+        found = _most_specific(_esp_catchers(manager, scope, event), event)
+        if found is None and scope.parent_task_id is not None:
+            owner = scope.top_workflow.get_task_from_id(scope.parent_task_id)
+            found = _most_specific(_boundary_catchers(owner, event), event)
+        if found is not None:
+            return found
+        scope = scope.parent_workflow
+    return None
+
+
+class ScopedEventManager(EventManager):
+    """Route errors and escalations by BPMN scope (`scoped_catcher`), one catcher."""
+
+    def catch(self, event: Any, internal: bool = True) -> int:
+        if event.target is None or not isinstance(
+            event.event_definition, CodeEventDefinition
+        ):
+            return super().catch(event, internal)
+        task = scoped_catcher(event)
+        if task is None:
+            if internal:
+                self.workflow.bpmn_events.append(event)
+            return 0
+        task.task_spec.catch(task, event)
+        task.task_spec._update(task)
+        return 1
+
+
+def scoped_events(workflow: Any) -> Any:
+    """Give `workflow` the scope-aware event manager (keeps its waiting tasks)."""
+    if not isinstance(workflow.event_manager, ScopedEventManager):
+        manager = ScopedEventManager(workflow)
+        manager.tasks = workflow.event_manager.tasks
+        workflow.event_manager = manager
+    return workflow
