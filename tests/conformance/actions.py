@@ -18,6 +18,7 @@ from engine.services_messages import message_deliver
 from engine.tasks import timers_fire_due_task
 from tasks_app.errors import TaskError
 from tasks_app.models import HumanTask
+from tasks_app.permissions import can_work
 from tasks_app.services import task_complete
 
 # alice and bob are in every group a deployed diagram names; carol in none.
@@ -52,12 +53,18 @@ def _allowed(task: HumanTask, username: str) -> bool:
 
 
 def _actor(task: HumanTask, requested: str | None) -> str:
-    """Return who completes the task: as asked, else its assignee, else alice or bob."""
+    """Return who completes the task: as asked, else its assignee, else a candidate.
+
+    The candidate is alice or bob (in every group), or a candidate user named
+    on the task, whoever separation of duties allows first.
+    """
     if requested:
         return requested
     if task.assignee is not None:
         return task.assignee.get_username()
-    return next((u for u in CAST[:2] if _allowed(task, u)), CAST[0])
+    names = [*CAST[:2], *task.candidate_users]
+    candidates = [u for u in names if can_work(_user(u), task) and _allowed(task, u)]
+    return candidates[0] if candidates else CAST[0]
 
 
 def _complete(command: dict) -> dict:
@@ -87,7 +94,7 @@ _COMMANDS = {"complete": _complete, "message": _message, "timers": _timers}
 
 
 def perform(command: dict) -> dict:
-    """Run one step command; answer {"ok": True, ...} or {"ok": False, "code", "message"}."""
+    """Run one step command; answer {"ok": False, code, message}."""
     close_old_connections()
     try:
         return _COMMANDS[command["kind"]](command)

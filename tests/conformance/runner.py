@@ -84,7 +84,8 @@ class Peer:
     def __init__(self) -> None:
         db = connection.settings_dict
         url = (
-            f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}"
+            f"postgres://{db['USER']}:{db['PASSWORD'] or ''}"
+            f"@{db['HOST'] or '127.0.0.1'}"
             f":{db['PORT'] or 5432}/{db['NAME']}"
         )
         env = {
@@ -196,7 +197,7 @@ class Environment:
 
 
 def _join_every_group() -> None:
-    """Put alice and bob in every group (the deployed diagrams' lanes and candidates)."""
+    """Put alice and bob in every group (lanes and candidates of the diagrams)."""
     pair = list(get_user_model().objects.filter(username__in=CAST[:2]))
     for group in Group.objects.all():
         group.user_set.add(*pair)
@@ -263,7 +264,8 @@ def _check_end(case: Case, end: dict[str, Any]) -> None:
             assert incidents, f"[end] failed needs an open incident: {_situation(case)}"
     for key, value in end.get("data", {}).items():
         assert key in case.data and case.data[key] == value, (
-            f"[end] data[{key!r}] = {case.data.get(key, '<missing>')!r}, expected {value!r}; "
+            f"[end] data[{key!r}] = {case.data.get(key, '<missing>')!r}, "
+            f"expected {value!r}; "
             f"{_situation(case)}"
         )
     for key in end.get("absent", []):
@@ -344,11 +346,13 @@ class Run:
             )
             after = Case.objects.values_list("revision", flat=True).get(pk=self.case.pk)
             assert (after, open_tasks(self.case)) == (revision, before), (
-                f"{where}: a refused {action.kind} changed the case: {_situation(self.case)}"
+                f"{where}: a refused {action.kind} changed the case: "
+                f"{_situation(self.case)}"
             )
             return
         assert result["ok"], (
-            f"{where}: {action.kind} {action.target!r} failed: {result}; {_situation(self.case)}"
+            f"{where}: {action.kind} {action.target!r} failed: {result}; "
+            f"{_situation(self.case)}"
         )
 
 

@@ -1,4 +1,4 @@
-"""Read conformance scenarios (tests/conformance/scenarios/*.toml) into checked dataclasses.
+"""Read the conformance scenarios (scenarios/*.toml) into checked dataclasses.
 
 The format is SCENARIO_FORMAT.md (see README.md beside this file); anything else
 in a file (an unknown key, a step doing two things) is an error naming the file,
@@ -53,7 +53,7 @@ class ScenarioError(ValueError):
 
 @dataclass(frozen=True)
 class Action:
-    """One thing a step does: complete a task, deliver a message, fire timers, await services."""
+    """One thing a step does: complete a task, send a message, fire timers, await calls."""
 
     kind: str  # complete | message | timers | services
     target: str = ""  # task BPMN id or message name
@@ -157,7 +157,7 @@ def _actions(kind: str, raw: dict, order: tuple[str, ...] | None) -> tuple[Actio
 
 
 def _orders(steps: list[tuple[str, dict]]) -> list[tuple[tuple[str, ...], ...]]:
-    """Return every combination of completion orders, one tuple per complete_each step."""
+    """Return every combination of orders, one tuple per complete_each step."""
     choices = [
         list(itertools.permutations(raw["complete_each"]))
         for kind, raw in steps
@@ -207,7 +207,7 @@ def _base(path: Path, raw: dict) -> dict[str, Any]:
 
 
 def scenario_load(path: Path) -> list[Scenario]:
-    """Return the scenario in `path` once per completion order of its complete_each steps.
+    """Return the scenario in `path` once per order of its complete_each steps.
 
     Raises:
         ScenarioError: the file breaks the format (named in the message).

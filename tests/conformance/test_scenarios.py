@@ -1,4 +1,4 @@
-"""Every conformance scenario (tests/conformance/scenarios/*.toml), run as production does.
+"""Every conformance scenario (scenarios/*.toml), run as production does.
 
 One test per scenario and completion order; see README.md beside this file.
 """
