@@ -53,7 +53,7 @@ class ScenarioError(ValueError):
 
 @dataclass(frozen=True)
 class Action:
-    """One thing a step does: complete a task, send a message, fire timers, await calls."""
+    """One thing a step does: complete, send a message, fire timers, await calls."""
 
     kind: str  # complete | message | timers | services
     target: str = ""  # task BPMN id or message name
