@@ -47,6 +47,7 @@ OPERATIONS = {
     "conformance.echo": "tests.operations.corpus_operation",
     "conformance.credit_check": "tests.operations.credit_check",
     "conformance.down": "tests.operations.always_fails",
+    "conformance.flaky": "tests.operations.flaky",
 }
 SETTINGS = {
     "ENGINE_SERVICE_OPERATIONS": OPERATIONS,
@@ -235,7 +236,8 @@ def _situation(case: Case) -> str:
     calls = list(ServiceCall.objects.filter(case=case).values_list("bpmn_id", "status"))
     return (
         f"status={case.status} open={open_tasks(case)} active={case.active_elements} "
-        f"incidents={incidents} calls={calls} data={case.data}"
+        f"incidents={incidents} calls={calls} data={case.data} "
+        f"TASKS={list(HumanTask.objects.filter(case=case).values_list('bpmn_id', 'status', 'spiff_task_id'))}"
     )
 
 
