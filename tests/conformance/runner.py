@@ -234,10 +234,10 @@ def _situation(case: Case) -> str:
         )
     )
     calls = list(ServiceCall.objects.filter(case=case).values_list("bpmn_id", "status"))
+    tasks = list(HumanTask.objects.filter(case=case).values_list("bpmn_id", "status"))
     return (
         f"status={case.status} open={open_tasks(case)} active={case.active_elements} "
-        f"incidents={incidents} calls={calls} data={case.data} "
-        f"TASKS={list(HumanTask.objects.filter(case=case).values_list('bpmn_id', 'status', 'spiff_task_id'))}"
+        f"incidents={incidents} calls={calls} tasks={tasks} data={case.data}"
     )
 
 
