@@ -19,7 +19,7 @@ import ast
 import json
 import random
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,7 +36,6 @@ from engine.spiff import (
     workflow_complete_user_task,
     workflow_start,
 )
-from engine.spiff.parsing import bundle_compile
 
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
@@ -81,19 +80,19 @@ def far_timers(xml: bytes) -> bytes:
     return etree.tostring(root)
 
 
-def adapter_processes(diagram: Diagram, operations: set[str]) -> list[CompiledProcess]:
-    """Compile the diagram as an upload does (every check), with far timers."""
-    bundle = bundle_compile(
-        diagram.xml,
-        filename=diagram.name,
+def adapter_process(diagram: Diagram, normalized: bytes, key: str) -> CompiledProcess:
+    """Compile process `key` afresh from the stored (normalized) XML, with far timers.
+
+    A new spec each call is what another web worker or a restarted process has:
+    nothing may carry over between steps except the stored state.
+    """
+    processes = compile_bundle(
+        far_timers(normalized),
         dmn_files=diagram.dmn,
-        known_operations=operations,
+        validate=False,
         extra_bpmn=diagram.called,
     )
-    xml = far_timers(bundle.normalized_xml)
-    return compile_bundle(
-        xml, dmn_files=diagram.dmn, validate=False, extra_bpmn=diagram.called
-    )
+    return next(p for p in processes if p.key == key)
 
 
 def plain_workflow(diagram: Diagram, normalized: bytes, key: str) -> BpmnWorkflow:
@@ -227,13 +226,13 @@ class Diverged(AssertionError):
     """The two engines disagree."""
 
 
-def _settle_adapter(process: CompiledProcess, outcome):
+def _settle_adapter(fresh: Callable[[], CompiledProcess], outcome):
     for _ in range(MAX_SERVICE_ROUNDS):
         if not outcome.pending_service_calls or outcome.failure:
             return outcome
         call = outcome.pending_service_calls[0]
         outcome = workflow_apply_service_result(
-            process, outcome.state, task_id=call.task_id, result=_answer(call.params)
+            fresh(), outcome.state, task_id=call.task_id, result=_answer(call.params)
         )
     return outcome
 
@@ -274,18 +273,22 @@ def _compare(walk: Walk, outcome, wf: BpmnWorkflow, plain_error: str | None) -> 
 
 
 def walk(
-    process: CompiledProcess,
+    fresh: Callable[[], CompiledProcess],
     wf: BpmnWorkflow,
     *,
     seed: int,
     values: dict[str, list[Any]],
     max_steps: int,
 ) -> Walk:
-    """Complete random ready user tasks with random data on both sides, comparing."""
+    """Complete random ready user tasks with random data on both sides, comparing.
+
+    Every adapter command runs on a freshly compiled spec (`fresh`), as if each
+    step came from another process.
+    """
     rng = random.Random(seed)
     result = Walk(seed)
     start = {k: rng.choice(v) for k, v in values.items()}
-    outcome = _settle_adapter(process, workflow_start(process, data=start))
+    outcome = _settle_adapter(fresh, workflow_start(fresh(), data=start))
 
     def begin() -> None:
         wf.task_tree.data.update(start)
@@ -302,9 +305,9 @@ def walk(
         result.steps.append(name)
         ours = next(t for t in outcome.ready_user_tasks if t.bpmn_id == name)
         outcome = _settle_adapter(
-            process,
+            fresh,
             workflow_complete_user_task(
-                process, outcome.state, task_id=ours.task_id, data=data
+                fresh(), outcome.state, task_id=ours.task_id, data=data
             ),
         )
         theirs = next(

@@ -26,7 +26,7 @@ from tests.processes.test_corpus import CORPUS, _dmn_for
 from .differential import (
     NS,
     Diagram,
-    adapter_processes,
+    adapter_process,
     condition_values,
     form_values,
     plain_workflow,
@@ -46,6 +46,15 @@ DEPARTURES: dict[str, str] = {
         "(engine/spiff/scripting.py _instance_counters)"
     ),
 }
+# Known Laneway bugs the differential shows (strict xfail: fixing one fails the
+# test until its line is removed).
+KNOWN_BUGS: dict[str, str] = {
+    "standard_loop.bpmn": (
+        "issue 7 found 2: a loop task's next iteration is hooked onto the in-memory "
+        "spec, not the stored state, so a step on a freshly compiled spec (another "
+        "process) never creates it"
+    ),
+}
 # A floor, so a change that makes every diagram undeployable cannot pass unseen.
 MIN_DIAGRAMS = 40
 
@@ -63,6 +72,15 @@ def _normalized(path: Path, called=()) -> bytes:
         known_operations=set(service_operations(xml)),
         extra_bpmn=called,
     ).normalized_xml
+
+
+def _executable_keys(xml: bytes) -> list[str]:
+    root = etree.fromstring(xml)
+    return [
+        p.get("id")
+        for p in root.iterfind("bpmn:process", NS)
+        if p.get("isExecutable") == "true"
+    ]
 
 
 @functools.cache
@@ -126,22 +144,35 @@ def _deployable() -> list[Path]:
     return [p for p in paths if _diagram(p) is not None]
 
 
-@pytest.mark.parametrize("path", _deployable(), ids=_label)
+def _params() -> list:
+    return [
+        pytest.param(
+            p,
+            id=_label(p),
+            marks=[pytest.mark.xfail(reason=KNOWN_BUGS[_label(p)], strict=True)]
+            if _label(p) in KNOWN_BUGS
+            else [],
+        )
+        for p in _deployable()
+    ]
+
+
+@pytest.mark.parametrize("path", _params())
 def test_adapter_agrees_with_plain_spiffworkflow(path: Path):
     if _label(path) in DEPARTURES:
         pytest.skip(DEPARTURES[_label(path)])
     diagram, normalized = _diagram(path)
-    processes = adapter_processes(diagram, set(service_operations(diagram.xml)))
     values = {
         **referenced_values(normalized, diagram.dmn),
         **condition_values(normalized),
         **_scenario_values(path),
     }
-    for process in processes:
+    for key in _executable_keys(normalized):
+        process = adapter_process(diagram, normalized, key)
         for seed in SEEDS:
             walk(
-                process,
-                plain_workflow(diagram, normalized, process.key),
+                functools.partial(adapter_process, diagram, normalized, key),
+                plain_workflow(diagram, normalized, key),
                 seed=seed,
                 values={**form_values(process), **values},
                 max_steps=MAX_STEPS,
