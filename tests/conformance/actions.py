@@ -29,13 +29,27 @@ def _user(username: str) -> Any:
     return get_user_model().objects.get(username=username)
 
 
-def _open_task(case_id: str, bpmn_id: str) -> HumanTask | None:
-    return (
+def _rank(task: HumanTask, username: str) -> int:
+    """0 for the user's own task, 1 for an unassigned one, 2 for someone else's."""
+    if task.assignee is None:
+        return 1
+    return 0 if task.assignee.get_username() == username else 2
+
+
+def _open_task(case_id: str, bpmn_id: str, username: str | None) -> HumanTask | None:
+    """Return the first open instance by creation; with a user, the first they hold.
+
+    With `as`, an instance assigned to that user comes first, then an unassigned
+    one (e.g. per-item assignees of a multi-instance task), then any.
+    """
+    tasks = list(
         HumanTask.objects.filter(case_id=case_id, bpmn_id=bpmn_id, status="open")
         .select_related("assignee", "case")
         .order_by("created_at", "pk")
-        .first()
     )
+    if username:
+        tasks.sort(key=lambda t: _rank(t, username))
+    return tasks[0] if tasks else None
 
 
 def _allowed(task: HumanTask, username: str) -> bool:
@@ -68,7 +82,7 @@ def _actor(task: HumanTask, requested: str | None) -> str:
 
 
 def _complete(command: dict) -> dict:
-    task = _open_task(command["case"], command["target"])
+    task = _open_task(command["case"], command["target"], command.get("user"))
     if task is None:
         return {"ok": False, "code": "no_open_task", "message": command["target"]}
     user = _actor(task, command.get("user"))

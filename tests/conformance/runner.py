@@ -33,6 +33,7 @@ from django.utils import timezone
 from engine.models import Case, Incident, MessageSubscription, ServiceCall
 from engine.services import case_start
 from processes.errors import BpmnInvalid
+from processes.selectors import version_get
 from processes.services import version_upload
 from tasks_app.models import HumanTask
 
@@ -150,7 +151,10 @@ class Environment:
 
     stack: ExitStack
     peer: Peer
-    deployed: dict[tuple[str, tuple[str, ...]], list[str]] = field(default_factory=dict)
+    # (file, dmn) -> the versions deployed from it, {process key: version pk}
+    deployed: dict[tuple[str, tuple[str, ...]], dict[str, int]] = field(
+        default_factory=dict
+    )
 
     @classmethod
     def open(cls) -> Environment:
@@ -178,13 +182,18 @@ class Environment:
         self.stack.close()
 
     def deploy(self, filename: str, dmn: tuple[str, ...] = ()) -> list[str]:
-        """Deploy a diagram once per session; return its process keys, in file order.
+        """Deploy a diagram; return its process keys, in file order.
+
+        A diagram is uploaded once per session, and again only when another
+        file deployed since defines one of its process ids (cases start the
+        latest version of a key, which must be this file's).
 
         Raises:
             BpmnInvalid: the upload is refused.
         """
         key = (filename, dmn)
-        if key not in self.deployed:
+        known = self.deployed.get(key)
+        if known is None or not _still_latest(known):
             path = DIAGRAMS / filename
             versions = version_upload(
                 user=get_user_model().objects.get(username=DEPLOYER),
@@ -192,9 +201,16 @@ class Environment:
                 filename=filename,
                 dmn_files=_dmn_files(path, dmn),
             )
-            self.deployed[key] = [v.version.definition.key for v in versions]
+            self.deployed[key] = {
+                v.version.definition.key: v.version.pk for v in versions
+            }
             _join_every_group()
-        return self.deployed[key]
+        return list(self.deployed[key])
+
+
+def _still_latest(versions: dict[str, int]) -> bool:
+    """Return whether each process key's latest version is the one given."""
+    return all(version_get(key=k).pk == pk for k, pk in versions.items())
 
 
 def _join_every_group() -> None:

@@ -49,7 +49,7 @@ DEPARTURES: dict[str, str] = {
 # Known Laneway bugs the differential shows (strict xfail: fixing one fails the
 # test until its line is removed).
 KNOWN_BUGS: dict[str, str] = {
-    "standard_loop.bpmn": (
+    "loop_task_signatures.bpmn": (
         "issue 7 found 2: a loop task's next iteration is hooked onto the in-memory "
         "spec, not the stored state, so a step on a freshly compiled spec (another "
         "process) never creates it"
