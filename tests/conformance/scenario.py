@@ -157,9 +157,12 @@ def _actions(kind: str, raw: dict, order: tuple[str, ...] | None) -> tuple[Actio
 
 
 def _orders(steps: list[tuple[str, dict]]) -> list[tuple[tuple[str, ...], ...]]:
-    """Return every combination of orders, one tuple per complete_each step."""
+    """Return every combination of orders, one tuple per complete_each step.
+
+    Orders that differ only by swapping equal task ids are the same order.
+    """
     choices = [
-        list(itertools.permutations(raw["complete_each"]))
+        list(dict.fromkeys(itertools.permutations(raw["complete_each"])))
         for kind, raw in steps
         if kind == "complete_each"
     ]
