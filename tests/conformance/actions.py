@@ -76,9 +76,9 @@ def _actor(task: HumanTask, requested: str | None) -> str:
         return requested
     if task.assignee is not None:
         return task.assignee.get_username()
-    names = [*CAST[:2], *task.candidate_users]
-    candidates = [u for u in names if can_work(_user(u), task) and _allowed(task, u)]
-    return candidates[0] if candidates else CAST[0]
+    names = dict.fromkeys([*CAST[:2], *task.candidate_users])
+    allowed = (u for u in names if can_work(_user(u), task) and _allowed(task, u))
+    return next(allowed, CAST[0])
 
 
 def _complete(command: dict) -> dict:
