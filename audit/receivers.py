@@ -2,6 +2,7 @@
 
 from django.db import transaction
 
+from .actions import AuditAction
 from .services import audit_record
 
 
@@ -11,9 +12,9 @@ def on_user_groups_changed(sender, instance, action, reverse, model, pk_set, **k
     ):
         return
     verb = {
-        "post_add": "group.member_added",
-        "post_remove": "group.member_removed",
-        "post_clear": "group.members_cleared",
+        "post_add": AuditAction.GROUP_MEMBER_ADDED,
+        "post_remove": AuditAction.GROUP_MEMBER_REMOVED,
+        "post_clear": AuditAction.GROUP_MEMBERS_CLEARED,
     }[action]
     if reverse:  # group.user_set.add(user...)
         pairs = [

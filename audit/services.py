@@ -10,6 +10,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from .actions import AuditAction
 from .models import AuditEvent
 
 GENESIS_HASH = "0" * 64
@@ -76,7 +77,7 @@ def _actor_values(actor: Any) -> tuple[int | None, str]:
 def audit_record(
     *,
     actor: Any,
-    action: str,
+    action: AuditAction,
     case_id: uuid.UUID | str | None = None,
     process_key: str = "",
     version_id: int | None = None,
@@ -109,7 +110,7 @@ def audit_record(
         "actor_id": actor_id,
         "actor_repr": actor_repr,
         "on_behalf_of": on_behalf_of,
-        "action": action,
+        "action": str(action),
         "case_id": uuid.UUID(str(case_id)) if case_id else None,
         "process_key": process_key,
         "version_id": version_id,
@@ -131,7 +132,7 @@ def audit_export_recorded(
     with transaction.atomic():
         return audit_record(
             actor=user,
-            action="audit.exported",
+            action=AuditAction.AUDIT_EXPORTED,
             payload={
                 "format": fmt,
                 "filters": {k: str(v) for k, v in filters.items() if v},
@@ -139,7 +140,7 @@ def audit_export_recorded(
         )
 
 
-CHECKPOINT_ACTION = "audit.checkpoint"
+CHECKPOINT_ACTION = AuditAction.AUDIT_CHECKPOINT
 
 
 def _heads_since(since: datetime | None) -> dict[str, list[Any]]:

@@ -103,9 +103,13 @@ def laneway_end_to_end(cases: int) -> dict[str, list[float]]:
 
 
 def laneway_adapter(cases: int) -> dict[str, list[float]]:
-    from engine.spiff import compile_bundle, workflow_complete_user_task, workflow_start
+    from engine.spiff import (
+        processes_compile,
+        workflow_complete_user_task,
+        workflow_start,
+    )
 
-    process = compile_bundle(EXAMPLE.read_bytes(), known_operations=frozenset())[0]
+    process = processes_compile(EXAMPLE.read_bytes(), known_operations=frozenset())[0]
     times: dict[str, list[float]] = {step: [] for step in STEPS}
     for _ in range(cases):
         started = time.perf_counter()

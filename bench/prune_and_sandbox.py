@@ -33,7 +33,7 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
 from engine.spiff import (  # noqa: E402
-    compile_bundle,
+    processes_compile,
     workflow_complete_user_task,
     workflow_start,  # noqa: E402
 )
@@ -52,7 +52,7 @@ def _median_ms(samples: list[float]) -> float:
 
 # -- 1a. Laneway adapter --------------------------------------------------------
 def laneway_rows(checkpoints: list[int]) -> list[tuple[int, int, float]]:
-    process = compile_bundle(PURCHASE.read_bytes())[0]
+    process = processes_compile(PURCHASE.read_bytes())[0]
     outcome = workflow_start(process, data={"amount": 900.0, "justification": "x"})
     state_text = json.dumps(outcome.state)
     rows = []
@@ -117,7 +117,10 @@ def raw_rows(checkpoints: list[int]) -> list[tuple[int, int, float]]:
 CONTEXT = {
     "approved": True, "amount": 250, "requester": "alice",
     "votes": [{"by": "ann", "ok": True}, {"by": "bob", "ok": False}],
-    "items": [{"sku": "A1", "qty": 2, "price": 9.5}, {"sku": "B2", "qty": 1, "price": 120.0}],
+    "items": [
+        {"sku": "A1", "qty": 2, "price": 9.5},
+        {"sku": "B2", "qty": 1, "price": 120.0},
+    ],
     "notes": ["n" * 40] * 16,
 }  # fmt: skip
 CONDITION = "approved == True and amount < 1000"
@@ -177,7 +180,8 @@ def main() -> None:
 
     print("Purchase example, rework loops (one persistent step; median ms)")
     print(
-        f"{'loops':>6} | {'Laneway bytes':>13} {'step ms':>8} | {'raw bytes':>10} {'step ms':>8}"
+        f"{'loops':>6} | {'Laneway bytes':>13} {'step ms':>8} | "
+        f"{'raw bytes':>10} {'step ms':>8}"
     )
     for (loop, size, ms), (_, raw_size, raw_ms) in zip(
         laneway_rows(checkpoints), raw_rows(checkpoints), strict=True

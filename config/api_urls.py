@@ -5,11 +5,13 @@ from engine import apis as engine_apis
 from engine.apis_messages import MessageSendApi
 from processes import apis as process_apis
 from tasks_app import apis as task_apis
+from tasks_app import apis_cases as case_apis
 
-from .apis import TokenObtainApi
+from .apis import TokenObtainApi, TokenRevokeApi
 
 urlpatterns = [
     path("auth/token/", TokenObtainApi.as_view(), name="api-token"),
+    path("auth/logout/", TokenRevokeApi.as_view(), name="api-token-revoke"),
     path(
         "processes/", process_apis.ProcessListUploadApi.as_view(), name="api-processes"
     ),
@@ -23,11 +25,11 @@ urlpatterns = [
         process_apis.VersionXmlApi.as_view(),
         name="api-version-xml",
     ),
-    path("cases/", task_apis.CaseListStartApi.as_view(), name="api-cases"),
-    path("cases/<uuid:case_id>/", task_apis.CaseDetailApi.as_view(), name="api-case"),
+    path("cases/", case_apis.CaseListStartApi.as_view(), name="api-cases"),
+    path("cases/<uuid:case_id>/", case_apis.CaseDetailApi.as_view(), name="api-case"),
     path(
         "cases/<uuid:case_id>/cancel/",
-        task_apis.CaseCancelApi.as_view(),
+        case_apis.CaseCancelApi.as_view(),
         name="api-case-cancel",
     ),
     path("tasks/", task_apis.TaskListApi.as_view(), name="api-tasks"),

@@ -1,7 +1,15 @@
-"""The one mapping from domain errors to HTTP: HTML pages and the JSON API share it."""
+"""The one mapping from errors to HTTP: HTML pages and the JSON API share it.
+
+Every error response goes through `error_response`: domain errors raised by
+views (`DomainErrorMiddleware`), Django's 400/403/404/500 handlers and, for
+the API, `api_exception_handler`. HTML pages use the one template
+`errors/error.html`, which shows the response's own status.
+"""
 
 import logging
+from collections.abc import Callable
 from http import HTTPStatus
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -10,12 +18,17 @@ from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_default_handler
 
-from engine.errors import EngineError
-from processes.errors import ProcessError
-from tasks_app.errors import TaskError
+from common.errors import DomainError
 
-DOMAIN_ERRORS = (ProcessError, EngineError, TaskError)
 logger = logging.getLogger(__name__)
+
+_HEADINGS = {
+    400: "Something in the request needs fixing",
+    403: "You can’t do that",
+    404: "Not found",
+    409: "That changed in the meantime",
+    500: "Something went wrong",
+}
 
 _DRF_CODES = {
     400: "invalid",
@@ -35,21 +48,34 @@ def error_body(code: str, message: str, details: dict | None = None) -> dict:
     return {"code": code, "message": message, "details": details or {}}
 
 
-def domain_error_body(exc: Exception) -> tuple[int, dict]:
+def domain_error_body(exc: DomainError) -> tuple[int, dict]:
     """Return (status, body) for one of our domain errors."""
     return int(exc.status), error_body(exc.code, exc.message, exc.details)
 
 
 def wants_json(request: HttpRequest) -> bool:
+    """Return whether the client asked for JSON (the API, or an Accept header)."""
     return request.path.startswith(
         "/api/"
     ) or "application/json" in request.headers.get("Accept", "")
 
 
-class DomainErrorMiddleware:
-    """Render domain errors raised by HTML views as error pages (JSON for API clients)."""
+def error_response(request: HttpRequest, status: int, body: dict) -> HttpResponse:
+    """Render an error body as JSON or as the error page, with its status."""
+    if wants_json(request):
+        return JsonResponse(body, status=status)
+    context = {
+        "error": body,
+        "status": status,
+        "heading": _HEADINGS.get(status) or HTTPStatus(status).phrase,
+    }
+    return render(request, "errors/error.html", context, status=status)
 
-    def __init__(self, get_response):
+
+class DomainErrorMiddleware:
+    """Render domain errors raised by views as error pages (JSON for API clients)."""
+
+    def __init__(self, get_response: Any) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
@@ -58,17 +84,27 @@ class DomainErrorMiddleware:
     def process_exception(
         self, request: HttpRequest, exc: Exception
     ) -> HttpResponse | None:
-        if not isinstance(exc, DOMAIN_ERRORS):
+        if not isinstance(exc, DomainError):
             return None
-        status, body = domain_error_body(exc)
-        if wants_json(request):
-            return JsonResponse(body, status=status)
-        template = (
-            f"errors/{status}.html"
-            if status in (400, 403, 404, 409)
-            else "errors/409.html"
-        )
-        return render(request, template, {"error": body}, status=status)
+        return error_response(request, *domain_error_body(exc))
+
+
+def _handler(status: int, code: str, message: str) -> Callable[..., HttpResponse]:
+    def handler(request: HttpRequest, exception: object = None) -> HttpResponse:
+        return error_response(request, status, error_body(code, message))
+
+    return handler
+
+
+# Django's handler400/403/404/500 (config/urls.py).
+
+
+bad_request = _handler(400, "bad_request", "The request could not be understood.")
+permission_denied = _handler(403, "permission_denied", "You may not do this.")
+page_not_found = _handler(
+    404, "not_found", "There is nothing here, or you may not see it."
+)
+server_error = _handler(500, "server_error", "Something went wrong on our side.")
 
 
 def _drf_details(exc: drf_exceptions.APIException) -> dict:
@@ -82,7 +118,7 @@ def _drf_details(exc: drf_exceptions.APIException) -> dict:
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     """DRF exception handler: every API error becomes {code, message, details}."""
-    if isinstance(exc, DOMAIN_ERRORS):
+    if isinstance(exc, DomainError):
         status, body = domain_error_body(exc)
         return Response(body, status=status)
     if isinstance(exc, ValidationError):

@@ -2,9 +2,11 @@
 
 import json
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -23,7 +25,7 @@ def env_bool(name: str, default: bool) -> bool:
 
 def env_int(name: str, default: int) -> int:
     value = os.environ.get(name)
-    return default if value in (None, "") else int(value)
+    return int(value) if value else default
 
 
 DEBUG = env_bool("DEBUG", False)
@@ -48,9 +50,12 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
+    "csp",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "guardian",
     "audit",
     "processes",
@@ -60,6 +65,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -67,7 +73,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.security.RejectUnstorableUrlMiddleware",
     "config.errors.DomainErrorMiddleware",
+    # Last: a sign-in refused by django-axes becomes config.security.lockout_response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -109,11 +118,42 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out sign-ins
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 GUARDIAN_RAISE_403 = False
 ANONYMOUS_USER_NAME = None
+
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "django.contrib.auth.password_validation."
+        "UserAttributeSimilarityValidator"
+    },
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env_int("PASSWORD_MIN_LENGTH", 12)},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# Brute-force protection (django-axes): after LOGIN_FAILURE_LIMIT failed sign-ins for
+# one username, or from one address, both the login form and POST /api/v1/auth/token/
+# answer 429 for LOGIN_LOCKOUT_SECONDS, even with the right password.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(seconds=env_int("LOGIN_LOCKOUT_SECONDS", 900))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Failures expire after the cool-off; a success does not wipe them: axes would wipe
+# every failure from the address too, so one valid account would reset the count of
+# guesses at everyone else's.
+AXES_RESET_ON_SUCCESS = False
+AXES_LOCKOUT_CALLABLE = "config.security.lockout_response"
+# The client address (for lockouts and throttles) is REMOTE_ADDR, or with
+# TRUSTED_PROXY_COUNT proxies in front of Laneway the address the outermost one saw
+# (config.security.client_address; DRF's NUM_PROXIES).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "config.security.client_address"
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "inbox"
@@ -140,20 +180,44 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "config.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "config.parsers.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "config.authentication.AnonThrottle",
+        "config.authentication.UserThrottle",
+    ],
+    # Unset, DRF would key anonymous throttles on the whole X-Forwarded-For header,
+    # which a client forges freely to get a fresh allowance per request.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env("API_THROTTLE_ANON") or "60/minute",
+        "user": env("API_THROTTLE_USER") or "1200/minute",
+    },
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# An API token expires this many seconds after it was issued (logging out revokes it).
+API_TOKEN_TTL_SECONDS = env_int("API_TOKEN_TTL_SECONDS", 24 * 3600)
+# How deeply a JSON request body may nest objects and arrays (deeper: 400, field named).
+API_JSON_MAX_DEPTH = env_int("API_JSON_MAX_DEPTH", 64)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Laneway API",
     "DESCRIPTION": "BPMN approval workflows: processes, cases, tasks, audit.",
     "VERSION": "1",
+    # Swagger UI from the drf-spectacular-sidecar package, served by whitenoise: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 CELERY_BROKER_URL = env("REDIS_URL") or "redis://127.0.0.1:6379/0"
@@ -185,7 +249,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # Service-task operations: {name used in diagrams: dotted path of the callable}.
-# ENGINE_SERVICE_OPERATIONS='{"erp.create_po": "myapp.ops.create_po"}' (JSON) adds to the built-ins.
+# ENGINE_SERVICE_OPERATIONS='{"erp.create_po": "myapp.ops.create_po"}' (JSON) adds to
+# the built-ins.
 ENGINE_SERVICE_OPERATIONS = {
     "laneway.echo": "engine.operations.echo",
     **json.loads(env("ENGINE_SERVICE_OPERATIONS") or "{}"),
@@ -193,7 +258,13 @@ ENGINE_SERVICE_OPERATIONS = {
 
 # Engine settings (validated by system checks).
 ENGINE_LOCK_TIMEOUT_MS = env_int("ENGINE_LOCK_TIMEOUT_MS", 5000)
+# Bounds handed to the SpiffWorkflow adapter (engine/limits.py; check engine.E010).
 ENGINE_SCRIPT_TIME_LIMIT_MS = env_int("ENGINE_SCRIPT_TIME_LIMIT_MS", 1000)
+ENGINE_EXPRESSION_TIME_LIMIT_MS = env_int("ENGINE_EXPRESSION_TIME_LIMIT_MS", 250)
+ENGINE_SCRIPT_WORKERS = env_int("ENGINE_SCRIPT_WORKERS", 2)
+ENGINE_SCRIPT_MEMORY_MB = env_int("ENGINE_SCRIPT_MEMORY_MB", 256)
+ENGINE_MAX_TREE_DEPTH = env_int("ENGINE_MAX_TREE_DEPTH", 400)
+ENGINE_MAX_TASKS_PER_ADVANCE = env_int("ENGINE_MAX_TASKS_PER_ADVANCE", 5000)
 PROCESSES_UPLOAD_MAX_BYTES = env_int("PROCESSES_UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = PROCESSES_UPLOAD_MAX_BYTES + 1024 * 1024
 
@@ -205,3 +276,66 @@ LOGGING = {
     # SpiffWorkflow logs every task state change at INFO.
     "loggers": {"spiff": {"level": "WARNING"}, "spiff.metrics": {"level": "WARNING"}},
 }
+
+# Caches hold the API throttles' counters: share them between web workers in production.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+        if (url := env("CACHE_URL"))
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
+
+def proxy_ssl_header(value: str | None) -> tuple[str, str] | None:
+    """Parse SECURE_PROXY_SSL_HEADER, e.g. "HTTP_X_FORWARDED_PROTO,https"."""
+    if not value:
+        return None
+    header, _, expected = value.partition(",")
+    if not header.strip().startswith("HTTP_") or not expected.strip():
+        raise ImproperlyConfigured(
+            "SECURE_PROXY_SSL_HEADER must look like HTTP_X_FORWARDED_PROTO,https"
+        )
+    return header.strip(), expected.strip()
+
+
+# HTTPS, cookies and headers: off by default for the http:// quick start; the
+# production values are in .env.example (`manage.py check --deploy` is clean with them).
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
+SECURE_PROXY_SSL_HEADER = proxy_ssl_header(env("SECURE_PROXY_SSL_HEADER"))
+USE_X_FORWARDED_HOST = env_bool("USE_X_FORWARDED_HOST", False)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 12 * 3600)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = env("SECURE_REFERRER_POLICY") or "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp): scripts, styles, fonts and the diagram viewer
+# (bpmn-js) are all served from Laneway itself; nothing inline runs.
+_CSP_DIRECTIVES = {
+    "default-src": [SELF],
+    "script-src": [SELF],
+    "style-src": [SELF],
+    "img-src": [SELF, "data:"],
+    "font-src": [SELF, "data:"],
+    "connect-src": [SELF],
+    "object-src": [NONE],
+    "base-uri": [SELF],
+    "form-action": [SELF],
+    "frame-ancestors": [NONE],
+}
+if report_uri := env("CSP_REPORT_URI"):
+    _CSP_DIRECTIVES["report-uri"] = [report_uri]
+if env_bool("CSP_REPORT_ONLY", False):  # try a policy out: report, do not block
+    CONTENT_SECURITY_POLICY = None
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": _CSP_DIRECTIVES}
+else:
+    CONTENT_SECURITY_POLICY = {"DIRECTIVES": _CSP_DIRECTIVES}

@@ -1,10 +1,14 @@
-"""Serializers of engine objects (the case API views live in tasks_app, which shows tasks too)."""
+"""Serializers and incident APIs of the engine.
+
+The case API views live in tasks_app, which shows tasks too.
+"""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from common.pagination import paginated_response
 
 from . import selectors, services
 
@@ -42,9 +46,9 @@ class IncidentListApi(APIView):
         qs = selectors.incident_list_for_user(
             user=request.user, status=None if wanted == "all" else wanted
         )
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(IncidentOutput(page, many=True).data)
+        return paginated_response(
+            request=request, view=self, items=qs, serializer=IncidentOutput
+        )
 
 
 class IncidentRetryApi(APIView):

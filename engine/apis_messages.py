@@ -6,7 +6,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .errors import FormInvalid
-from .services_messages import message_deliver
+from .json_safety import StorableJSONField
+from .services import message_deliver
 
 
 class MessageSendApi(APIView):
@@ -14,8 +15,9 @@ class MessageSendApi(APIView):
 
     class Input(serializers.Serializer):
         name = serializers.CharField()
-        correlation = serializers.JSONField(required=False, default=dict)
-        data = serializers.JSONField(required=False, default=dict)
+        correlation = StorableJSONField(required=False, default=dict)
+        # A field named "data" shadows Serializer.data in the stubs only.
+        data = StorableJSONField(required=False, default=dict)  # type: ignore[assignment]
         all = serializers.BooleanField(required=False, default=False)
 
     class Output(serializers.Serializer):

@@ -3,6 +3,7 @@
 from django.core import checks
 from django.utils.module_loading import import_string
 
+from .limits import limits_invalid
 from .operations import operation_registry
 
 
@@ -14,7 +15,8 @@ def check_service_operations(app_configs, **kwargs):
         except ImportError as exc:
             errors.append(
                 checks.Error(
-                    f"ENGINE_SERVICE_OPERATIONS['{name}'] = '{path}' cannot be imported: {exc}",
+                    f"ENGINE_SERVICE_OPERATIONS['{name}'] = '{path}' cannot be "
+                    f"imported: {exc}",
                     hint="Fix the dotted path or remove the operation.",
                     id="engine.E001",
                 )
@@ -28,3 +30,15 @@ def check_service_operations(app_configs, **kwargs):
                 )
             )
     return errors
+
+
+def check_limits(app_configs, **kwargs):
+    """Refuse ENGINE_* limits that are not positive integers."""
+    return [
+        checks.Error(
+            f"{name} = {value!r} is not a positive integer.",
+            hint=f"Set {name} to a whole number of at least 1.",
+            id="engine.E010",
+        )
+        for name, value in limits_invalid().items()
+    ]

@@ -1,19 +1,12 @@
-from collections.abc import Mapping
 from http import HTTPStatus
-from typing import ClassVar
+
+from common.errors import DomainError
 
 
-class EngineError(Exception):
+class EngineError(DomainError):
     """Root of every error the engine raises on purpose."""
 
-    code: ClassVar[str] = "engine_error"
-    status: ClassVar[HTTPStatus] = HTTPStatus.CONFLICT
-
-    def __init__(
-        self, message: str, *, details: Mapping[str, object] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.message, self.details = message, dict(details or {})
+    code = "engine_error"
 
 
 class CaseNotFound(EngineError):
@@ -28,7 +21,9 @@ class CaseNotRunning(EngineError):
     code = "case_not_running"
 
 
-class TaskNotReady(EngineError):
+class TaskNoLongerOpen(EngineError):
+    """The human task the command names is no longer waiting for a person."""
+
     code = "task_not_open"
 
 
@@ -64,3 +59,9 @@ class MessageAmbiguous(EngineError):
     """Several cases match a message sent without `all`; none got it."""
 
     code = "message_ambiguous"
+
+
+class IdempotencyKeyReused(EngineError):
+    """The Idempotency-Key already started a case from a different request."""
+
+    code, status = "idempotency_key_reused", HTTPStatus.UNPROCESSABLE_ENTITY

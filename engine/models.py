@@ -36,7 +36,12 @@ class Case(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     next_timer_at = models.DateTimeField(null=True, blank=True, db_index=True)
     revision = models.PositiveIntegerField(default=0)
-    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    # NULL, not "": many cases have no key, and the unique constraint ignores NULLs.
+    idempotency_key = models.CharField(  # noqa: DJ001
+        max_length=255, null=True, blank=True
+    )
+    # sha256 of the start request the idempotency key stands for (engine.idempotency).
+    request_fingerprint = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["-started_at"]
@@ -135,9 +140,16 @@ class Incident(models.Model):
         OPEN = "open", "Open"
         RESOLVED = "resolved", "Resolved"
 
+    class Kind(models.TextChoices):
+        """What failed (the field keeps no choices: adding them needs no migration)."""
+
+        SCRIPT = "script", "Script or condition"
+        ENGINE = "engine", "Engine limit"
+        SERVICE = "service", "Service call"
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="incidents")
-    kind = models.CharField(max_length=32)
+    kind = models.CharField(max_length=32)  # an Incident.Kind
     spiff_task_id = models.CharField(max_length=64, blank=True, default="")
     bpmn_id = models.CharField(max_length=255, blank=True, default="")
     element_name = models.CharField(max_length=255, blank=True, default="")

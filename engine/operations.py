@@ -48,5 +48,5 @@ def operation_get(name: str) -> Operation | None:
 
 
 def echo(*, idempotency_key: str, **params: Any) -> dict[str, Any]:
-    """Return the parameters unchanged (registered as `laneway.echo`, for examples and tests)."""
+    """Return the parameters unchanged (`laneway.echo`, for examples and tests)."""
     return {"echo": params, "idempotency_key": idempotency_key}

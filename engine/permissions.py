@@ -1,13 +1,17 @@
 """Who may start, see and cancel cases."""
 
+from typing import Any
+
 from engine.spiff import CompiledProcess
+
+from .models import Case
 
 VIEW_CASE = "engine.view_case"
 VIEW_ANY_CASE = "engine.view_any_case"
 CANCEL_ANY_CASE = "engine.cancel_any_case"
 
 
-def can_start(user, process: CompiledProcess) -> bool:
+def can_start(user: Any, process: CompiledProcess) -> bool:
     """Return whether the user may start a case of this process (ARCHITECTURE §7)."""
     if not (user and user.is_authenticated and user.is_active):
         return False
@@ -25,7 +29,7 @@ def can_start(user, process: CompiledProcess) -> bool:
     return not groups.isdisjoint(_group_names(user))
 
 
-def _group_names(user) -> frozenset[str]:
+def _group_names(user: Any) -> frozenset[str]:
     # Cached on the user object for its lifetime (a request, a command), as Django
     # caches permissions, so listing startable processes is one query, not one each.
     names = getattr(user, "_laneway_group_names", None)
@@ -35,8 +39,11 @@ def _group_names(user) -> frozenset[str]:
     return names
 
 
-def can_view_case(user, case) -> bool:
-    """Return whether the user may see the case (starter, participants, auditors, admins)."""
+def can_view_case(user: Any, case: Case) -> bool:
+    """Return whether the user may see the case.
+
+    The starter, the participants, auditors and admins may.
+    """
     if not (user and user.is_authenticated and user.is_active):
         return False
     return (
@@ -46,6 +53,6 @@ def can_view_case(user, case) -> bool:
     )
 
 
-def can_cancel_case(user, case) -> bool:
+def can_cancel_case(user: Any, case: Case) -> bool:
     """Return whether the user may cancel the case (its starter or process-admins)."""
     return case.started_by_id == user.pk or user.has_perm(CANCEL_ANY_CASE)

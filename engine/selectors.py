@@ -8,6 +8,7 @@ from uuid import UUID
 from django.db.models import Count, Q, QuerySet
 from guardian.shortcuts import get_objects_for_user
 
+from audit.actions import AuditAction, task_ref_element
 from audit.selectors import audit_list_for_case
 from processes.models import ProcessVersion
 from processes.selectors import version_get, version_list_current
@@ -151,7 +152,7 @@ def process_list_startable_for_user(*, user: Any) -> list[StartableProcess]:
 
 
 def process_start_form_for_user(*, user: Any, key: str) -> tuple[ProcessVersion, Any]:
-    """Return the current version of `key` and its start event, if the user may start it.
+    """Return the current version of `key` and its start event, if the user may start.
 
     Raises:
         DefinitionNotFound, VersionNotFound: unknown process.
@@ -188,14 +189,48 @@ def case_element_states(*, case: Case) -> dict[str, list[str]]:
     completed: dict[str, None] = {}
     events = (
         audit_list_for_case(case_id=case.pk)
-        .filter(action__in=("element.completed", "task.completed"))
+        .filter(action__in=(AuditAction.ELEMENT_COMPLETED, AuditAction.TASK_COMPLETED))
         .values_list("action", "task_ref", "payload")
     )
     for action, task_ref, payload in events:
-        if action == "element.completed":
+        if action == AuditAction.ELEMENT_COMPLETED:
             element = (payload or {}).get("element") or task_ref
         else:
-            element = task_ref.split(":")[0]
+            element = task_ref_element(task_ref)
         if element:
             completed[element] = None
     return {"completed": list(completed), "active": active, "failed": failed}
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    """One audit event of a case, named by its BPMN element."""
+
+    at: datetime
+    actor: str
+    action: str
+    element: str
+    details: dict[str, Any]  # the payload without the task and element names
+
+
+_NAMING_KEYS = ("task", "name", "element")
+
+
+def case_timeline(*, case: Case) -> list[TimelineEntry]:
+    """Return the case's audit events in chain order, each named by its element."""
+    names = dict(spec_for(case.version).meta.element_names)
+    entries = []
+    for event in audit_list_for_case(case_id=case.pk):
+        bpmn_id = event.payload.get("element") or task_ref_element(event.task_ref)
+        entries.append(
+            TimelineEntry(
+                at=event.at,
+                actor=event.actor_repr or "system",
+                action=event.action,
+                element=event.payload.get("name") or names.get(bpmn_id) or bpmn_id,
+                details={
+                    k: v for k, v in event.payload.items() if k not in _NAMING_KEYS
+                },
+            )
+        )
+    return entries

@@ -6,5 +6,5 @@ inbox sync rolls the whole advance back.
 
 from django.dispatch import Signal
 
-# kwargs: case, outcome (AdvanceOutcome), actor, completed_task_id (str | None)
+# kwargs: advance (engine.human_tasks.CaseAdvance)
 case_advanced = Signal()

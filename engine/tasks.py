@@ -7,14 +7,15 @@ from celery import shared_task
 from django.conf import settings
 
 from .errors import CaseBusy
-from .services import _enqueue
-from .services_calls import (
+from .services import (
+    case_fire_timers,
     service_call_apply,
     service_call_begin,
     service_call_execute,
     service_call_sweep,
+    service_calls_enqueue,
+    timers_due,
 )
-from .services_timers import case_fire_timers, timers_due
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +24,7 @@ logger = logging.getLogger(__name__)
     name="engine.service_call_run",
     acks_late=True,
     reject_on_worker_lost=True,
-    # The default; every send passes the current setting too (services._enqueue).
+    # The default; every send passes the current setting too (service_calls_enqueue).
     soft_time_limit=settings.ENGINE_SERVICE_TIMEOUT_SECONDS,
 )
 def service_call_run_task(call_id: int) -> str:
@@ -46,7 +47,7 @@ def outbox_sweep_task() -> int:
     ids = service_call_sweep(
         older_than=timedelta(seconds=settings.ENGINE_OUTBOX_STALE_SECONDS)
     )
-    _enqueue(ids)
+    service_calls_enqueue(ids)
     return len(ids)
 
 

@@ -1,10 +1,11 @@
 from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from common.pagination import paginated_response
 
 from . import selectors, services
 from .errors import BpmnInvalid
@@ -38,11 +39,12 @@ class ProcessListUploadApi(APIView):
 
     @extend_schema(responses={200: Output(many=True)})
     def get(self, request):
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(
-            selectors.definition_list(), request, view=self
+        return paginated_response(
+            request=request,
+            view=self,
+            items=selectors.definition_list(),
+            serializer=self.Output,
         )
-        return paginator.get_paginated_response(self.Output(page, many=True).data)
 
     @extend_schema(request=UploadInput, responses={201: VersionOutput(many=True)})
     def post(self, request):
@@ -60,22 +62,10 @@ class ProcessListUploadApi(APIView):
                     ]
                 },
             )
-        dmn = [
-            (
-                f.name,
-                services.upload_read(
-                    user=request.user, upload=f, bpmn_name=upload.name
-                ),
-            )
-            for f in request.FILES.getlist("dmn")
-        ]
-        deployed = services.version_upload(
+        deployed = services.version_upload_files(
             user=request.user,
-            bpmn=services.upload_read(
-                user=request.user, upload=upload, bpmn_name=upload.name
-            ),
-            filename=upload.name,
-            dmn_files=dmn,
+            upload=upload,
+            dmn_uploads=request.FILES.getlist("dmn"),
         )
         created = any(d.created for d in deployed)
         body = {
@@ -94,11 +84,12 @@ class VersionListApi(APIView):
 
     @extend_schema(responses={200: VersionOutput(many=True)})
     def get(self, request, key: str):
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(
-            selectors.version_list(key=key), request, view=self
+        return paginated_response(
+            request=request,
+            view=self,
+            items=selectors.version_list(key=key),
+            serializer=VersionOutput,
         )
-        return paginator.get_paginated_response(VersionOutput(page, many=True).data)
 
 
 class VersionXmlApi(APIView):

@@ -1,19 +1,12 @@
-from collections.abc import Mapping
 from http import HTTPStatus
-from typing import ClassVar
+
+from common.errors import DomainError
 
 
-class ProcessError(Exception):
+class ProcessError(DomainError):
     """Root of every error the processes app raises on purpose."""
 
-    code: ClassVar[str] = "process_error"
-    status: ClassVar[HTTPStatus] = HTTPStatus.CONFLICT
-
-    def __init__(
-        self, message: str, *, details: Mapping[str, object] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.message, self.details = message, dict(details or {})
+    code = "process_error"
 
 
 class BpmnInvalid(ProcessError):

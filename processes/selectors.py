@@ -1,14 +1,25 @@
 """Read process definitions and versions."""
 
+from __future__ import annotations
+
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, TypedDict
 
 from django.db.models import Count, Max, OuterRef, QuerySet, Subquery
 
 from .errors import DefinitionNotFound, VersionNotFound
 from .models import ProcessDefinition, ProcessVersion
 
+if TYPE_CHECKING:  # django-stubs' helper exists for the type checker only
+    from django_stubs_ext import WithAnnotations
 
-def definition_list() -> QuerySet[ProcessDefinition]:
+
+class DefinitionCounts(TypedDict):
+    latest_number: int | None
+    version_count: int
+
+
+def definition_list() -> QuerySet[WithAnnotations[ProcessDefinition, DefinitionCounts]]:
     """Return every definition with its latest version number and version count."""
     return ProcessDefinition.objects.annotate(
         latest_number=Max("versions__number"), version_count=Count("versions")
@@ -73,18 +84,6 @@ def version_list_current() -> QuerySet[ProcessVersion]:
         .defer("original_xml")
         .order_by("definition__name", "definition__key")
     )
-
-
-def version_get_by_id(*, version_id: int) -> ProcessVersion:
-    """Return a version by primary key.
-
-    Raises:
-        VersionNotFound.
-    """
-    try:
-        return ProcessVersion.objects.select_related("definition").get(pk=version_id)
-    except ProcessVersion.DoesNotExist:
-        raise VersionNotFound(f"No process version {version_id}.") from None
 
 
 def version_latest_deployed(*, key: str) -> ProcessVersion | None:

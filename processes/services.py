@@ -21,6 +21,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import transaction
 
+from audit.actions import AuditAction
 from audit.services import audit_record
 from engine.spiff import (
     BpmnParseError,
@@ -116,7 +117,8 @@ def _called_versions(bpmn: bytes) -> tuple[list[ProcessVersion], list[Problem]]:
 def _invalid(problems: Sequence[Problem], filename: str) -> BpmnInvalid:
     count = len(problems)
     return BpmnInvalid(
-        f"{filename} cannot be deployed: {count} problem{'s' if count != 1 else ''} found.",
+        f"{filename} cannot be deployed: "
+        f"{count} problem{'s' if count != 1 else ''} found.",
         details={"file": filename, "errors": [p.as_dict() for p in problems]},
     )
 
@@ -196,7 +198,7 @@ def bundle_validate(
     return list(upload.bundle.processes)
 
 
-def _ensure_lane_groups(process: CompiledProcess, *, user) -> None:
+def _ensure_lane_groups(process: CompiledProcess, *, user: Any) -> None:
     names = set(process.meta.lanes)
     for task in process.task_meta.values():
         names.update(task.candidate_groups)
@@ -205,7 +207,7 @@ def _ensure_lane_groups(process: CompiledProcess, *, user) -> None:
         if created:
             audit_record(
                 actor=user,
-                action="group.created",
+                action=AuditAction.GROUP_CREATED,
                 process_key=process.key,
                 payload={
                     "group": name,
@@ -217,7 +219,7 @@ def _ensure_lane_groups(process: CompiledProcess, *, user) -> None:
 def _deploy_one(
     process: CompiledProcess,
     *,
-    user,
+    user: Any,
     bpmn: bytes,
     normalized: bytes,
     filename: str,
@@ -252,7 +254,7 @@ def _deploy_one(
     _ensure_lane_groups(process, user=user)
     audit_record(
         actor=user,
-        action="process.deployed",
+        action=AuditAction.PROCESS_DEPLOYED,
         process_key=process.key,
         version_id=version.pk,
         payload={
@@ -267,7 +269,11 @@ def _deploy_one(
 
 
 def version_upload(
-    *, user, bpmn: bytes, filename: str, dmn_files: Sequence[tuple[str, bytes]] = ()
+    *,
+    user: Any,
+    bpmn: bytes,
+    filename: str,
+    dmn_files: Sequence[tuple[str, bytes]] = (),
 ) -> list[DeployedVersion]:
     """Validate and deploy every executable process in a diagram.
 
@@ -298,3 +304,26 @@ def version_upload(
             )
             for p in upload.bundle.processes
         ]
+
+
+def version_upload_files(
+    *, user: Any, upload: Any, dmn_uploads: Sequence[Any] = ()
+) -> list[DeployedVersion]:
+    """Read uploaded files and deploy them as `version_upload` does.
+
+    `upload` and `dmn_uploads` are Django `File`s (an upload on the page or the
+    API, a file opened by `deploy_process`); each is size-checked before it is
+    read, so the page, the API and the command refuse the same files alike.
+
+    Raises:
+        DeployNotAllowed: when the user may not deploy (checked before reading).
+        BpmnInvalid: when a file is too large or anything in the diagram is wrong.
+    """
+    bpmn = upload_read(user=user, upload=upload, bpmn_name=upload.name)
+    dmn_files = [
+        (f.name, upload_read(user=user, upload=f, bpmn_name=upload.name))
+        for f in dmn_uploads
+    ]
+    return version_upload(
+        user=user, bpmn=bpmn, filename=upload.name, dmn_files=dmn_files
+    )

@@ -52,21 +52,10 @@ class VersionUploadView(LoginRequiredMixin, View):
             return render(request, self.template_name, {"form": form}, status=400)
         upload = form.cleaned_data["file"]
         try:
-            deployed = services.version_upload(
+            deployed = services.version_upload_files(
                 user=request.user,
-                bpmn=services.upload_read(
-                    user=request.user, upload=upload, bpmn_name=upload.name
-                ),
-                filename=upload.name,
-                dmn_files=[
-                    (
-                        f.name,
-                        services.upload_read(
-                            user=request.user, upload=f, bpmn_name=upload.name
-                        ),
-                    )
-                    for f in form.cleaned_data["dmn"]
-                ],
+                upload=upload,
+                dmn_uploads=form.cleaned_data["dmn"],
             )
         except BpmnInvalid as exc:
             context = {

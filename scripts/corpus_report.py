@@ -4,7 +4,8 @@
 Runs tests/processes/test_corpus.py (PostgreSQL from DATABASE_URL, as the test
 suite does) with CORPUS_REPORT pointing at the report file.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/laneway python scripts/corpus_report.py
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/laneway \
+        python scripts/corpus_report.py
 """
 
 import os

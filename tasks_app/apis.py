@@ -1,15 +1,16 @@
+"""The task API: the inbox, one task, and claim/release/complete/assign/delegate."""
+
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
-from rest_framework.pagination import PageNumberPagination
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from engine import selectors as case_selectors
-from engine import services as case_services
-from engine.apis import CaseOutput, IncidentOutput
+from common.pagination import paginated_response
 from engine.errors import FormInvalid
+from engine.json_safety import StorableJSONField
 
 from . import selectors, services
+from .lifecycle import actions_allowed
 
 
 class TaskOutput(serializers.Serializer):
@@ -36,88 +37,13 @@ class TaskDetailOutput(TaskOutput):
     completed_by = serializers.CharField(source="completed_by.username", default=None)
     owner = serializers.CharField(source="owner.username", default=None)
     draft = serializers.JSONField()
+    actions = serializers.SerializerMethodField(
+        help_text="What you may do with the task now (tasks_app.lifecycle)."
+    )
 
-
-def visible_open_tasks(case, user) -> list[dict]:
-    tasks = [t for t in selectors.task_list_for_case(case=case, user=user) if t.is_open]
-    return TaskOutput(tasks, many=True).data
-
-
-def case_detail(case, user) -> dict:
-    """Serialize a case with its data, the caller's visible open tasks and incidents."""
-    return {
-        **CaseOutput(case).data,
-        "data": case.data,
-        "active_elements": case.active_elements,
-        "elements": case_selectors.case_element_states(case=case),
-        "tasks": visible_open_tasks(case, user),
-        "incidents": IncidentOutput(
-            case_selectors.incident_list_for_case(case=case), many=True
-        ).data,
-    }
-
-
-class CaseListStartApi(APIView):
-    """List the cases you may see; start a case (honours an Idempotency-Key header)."""
-
-    class StartInput(serializers.Serializer):
-        process = serializers.CharField()
-        data = serializers.JSONField(required=False, default=dict)
-        business_key = serializers.CharField(
-            required=False, allow_blank=True, default=""
-        )
-
-    @extend_schema(responses={200: CaseOutput(many=True)})
-    def get(self, request):
-        qs = case_selectors.case_list_for_user(
-            user=request.user,
-            status=request.query_params.get("status"),
-            key=request.query_params.get("process"),
-        )
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(CaseOutput(page, many=True).data)
-
-    @extend_schema(request=StartInput, responses={201: CaseOutput})
-    def post(self, request):
-        data = self.StartInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        if not isinstance(data.validated_data["data"], dict):
-            raise FormInvalid("'data' must be a JSON object.", details={"fields": {}})
-        case, created = case_services.case_start(
-            user=request.user,
-            key=data.validated_data["process"],
-            data=data.validated_data["data"],
-            business_key=data.validated_data["business_key"],
-            idempotency_key=request.headers.get("Idempotency-Key") or None,
-        )
-        return Response(
-            case_detail(case, request.user),
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
-        )
-
-
-class CaseDetailApi(APIView):
-    """One case: status, data, your open tasks, incidents."""
-
-    def get(self, request, case_id):
-        case = case_selectors.case_get(user=request.user, case_id=case_id)
-        return Response(case_detail(case, request.user))
-
-
-class CaseCancelApi(APIView):
-    """Cancel a running case."""
-
-    class Input(serializers.Serializer):
-        reason = serializers.CharField(required=False, allow_blank=True, default="")
-
-    def post(self, request, case_id):
-        data = self.Input(data=request.data)
-        data.is_valid(raise_exception=True)
-        case = case_services.case_cancel(
-            user=request.user, case_id=case_id, **data.validated_data
-        )
-        return Response(case_detail(case, request.user))
+    def get_actions(self, task) -> list[str]:
+        user = self.context["request"].user
+        return [str(action) for action in actions_allowed(user=user, task=task)]
 
 
 class TaskListApi(APIView):
@@ -133,9 +59,9 @@ class TaskListApi(APIView):
             group=params.get("group") or None,
             overdue=params.get("overdue", "").lower() in ("true", "1", "yes"),
         )
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(TaskOutput(page, many=True).data)
+        return paginated_response(
+            request=request, view=self, items=qs, serializer=TaskOutput
+        )
 
 
 class TaskDetailApi(APIView):
@@ -144,26 +70,27 @@ class TaskDetailApi(APIView):
     @extend_schema(responses={200: TaskDetailOutput})
     def get(self, request, task_id):
         task = selectors.task_get_for_user(user=request.user, task_id=task_id)
-        return Response(TaskDetailOutput(task).data)
+        return Response(TaskDetailOutput(task, context={"request": request}).data)
 
 
 class TaskClaimApi(APIView):
     @extend_schema(request=None, responses={200: TaskDetailOutput})
     def post(self, request, task_id):
         task = services.task_claim(user=request.user, task_id=task_id)
-        return Response(TaskDetailOutput(task).data)
+        return Response(TaskDetailOutput(task, context={"request": request}).data)
 
 
 class TaskUnclaimApi(APIView):
     @extend_schema(request=None, responses={200: TaskDetailOutput})
     def post(self, request, task_id):
         task = services.task_unclaim(user=request.user, task_id=task_id)
-        return Response(TaskDetailOutput(task).data)
+        return Response(TaskDetailOutput(task, context={"request": request}).data)
 
 
 class TaskCompleteApi(APIView):
     class Input(serializers.Serializer):
-        data = serializers.JSONField(required=False, default=dict)
+        # A field named "data" shadows Serializer.data in the stubs only.
+        data = StorableJSONField(required=False, default=dict)  # type: ignore[assignment]
 
     @extend_schema(request=Input, responses={200: TaskDetailOutput})
     def post(self, request, task_id):
@@ -173,7 +100,7 @@ class TaskCompleteApi(APIView):
         if not isinstance(data, dict):
             raise FormInvalid("'data' must be a JSON object.", details={"fields": {}})
         task = services.task_complete(user=request.user, task_id=task_id, data=data)
-        return Response(TaskDetailOutput(task).data)
+        return Response(TaskDetailOutput(task, context={"request": request}).data)
 
 
 class UserInput(serializers.Serializer):
@@ -190,7 +117,7 @@ class TaskAssignApi(APIView):
         task = services.task_assign(
             user=request.user, task_id=task_id, assignee=payload.validated_data["user"]
         )
-        return Response(TaskDetailOutput(task).data)
+        return Response(TaskDetailOutput(task, context={"request": request}).data)
 
 
 class TaskDelegateApi(APIView):
@@ -203,4 +130,4 @@ class TaskDelegateApi(APIView):
         task = services.task_delegate(
             user=request.user, task_id=task_id, delegate=payload.validated_data["user"]
         )
-        return Response(TaskDetailOutput(task).data)
+        return Response(TaskDetailOutput(task, context={"request": request}).data)

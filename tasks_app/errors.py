@@ -1,19 +1,12 @@
-from collections.abc import Mapping
 from http import HTTPStatus
-from typing import ClassVar
+
+from common.errors import DomainError
 
 
-class TaskError(Exception):
+class TaskError(DomainError):
     """Root of every error the tasks app raises on purpose."""
 
-    code: ClassVar[str] = "task_error"
-    status: ClassVar[HTTPStatus] = HTTPStatus.CONFLICT
-
-    def __init__(
-        self, message: str, *, details: Mapping[str, object] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.message, self.details = message, dict(details or {})
+    code = "task_error"
 
 
 class TaskNotFound(TaskError):

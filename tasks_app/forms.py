@@ -1,9 +1,9 @@
 """HTML forms built from BPMN form fields (start forms and task forms).
 
-The engine validates submitted data (`engine.forms.form_clean`, via the services),
-so these forms only render inputs, keep what was typed and carry the service's
-per-field errors. Every field is a plain `CharField`: the values reach the service
-as the strings the browser sent.
+The engine validates submitted data (`engine.form_validation.form_clean`, via the
+services), so these forms only render inputs, keep what was typed and carry the
+service's per-field errors. Every field is a plain `CharField`: the values reach the
+service as the strings the browser sent.
 """
 
 from collections.abc import Iterable, Mapping
@@ -12,14 +12,16 @@ from typing import Any
 
 from django import forms
 
-from engine.forms import NUMBER_TYPES
+from engine.form_validation import NUMBER_TYPES
 
 INTEGRAL_TYPES = {"long", "integer", "int"}
 BOOLEAN_CHOICES = [("true", "Yes"), ("false", "No")]
 
 
 def _as_dict(field: Any) -> dict[str, Any]:
-    return asdict(field) if is_dataclass(field) else dict(field)
+    if is_dataclass(field) and not isinstance(field, type):
+        return asdict(field)
+    return dict(field)
 
 
 def _number_attrs(spec: Mapping[str, Any]) -> dict[str, Any]:
@@ -117,7 +119,7 @@ class ProcessForm(forms.Form):
             spec["id"]: initial_text(spec, values.get(spec["id"], spec.get("default")))
             for spec in self.specs
         }
-        super().__init__(*args, initial=initial, **kwargs)
+        super().__init__(*args, **{**kwargs, "initial": initial})
         for spec in self.specs:
             self.fields[spec["id"]] = forms.CharField(
                 label=spec.get("label") or spec["id"],

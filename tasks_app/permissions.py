@@ -1,5 +1,8 @@
 """Who may see and act on human tasks; grants follow the task's candidates."""
 
+from collections.abc import Iterable
+from typing import Any
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
@@ -7,12 +10,14 @@ from guardian.models import GroupObjectPermission, UserObjectPermission
 
 from engine.permissions import VIEW_CASE
 
+from .models import HumanTask
+
 VIEW = "tasks_app.view_humantask"
 WORK = "tasks_app.work_on_humantask"
 REASSIGN = "tasks_app.reassign_humantask"
 
 
-def can_view(user, task) -> bool:
+def can_view(user: Any, task: HumanTask) -> bool:
     """Return whether the user may see the task (candidates, assignee, auditors)."""
     if not (user and user.is_authenticated and user.is_active):
         return False
@@ -21,12 +26,12 @@ def can_view(user, task) -> bool:
     )
 
 
-def can_work(user, task) -> bool:
-    """Return whether the user may claim/complete the task (a candidate or the assignee)."""
+def can_work(user: Any, task: HumanTask) -> bool:
+    """Return whether the user may claim/complete the task (candidate or assignee)."""
     return task.assignee_id == user.pk or user.has_perm(WORK, task)
 
 
-def _grants(task) -> list[tuple[Permission, ContentType, str]]:
+def _grants(task: HumanTask) -> list[tuple[Permission, ContentType, str]]:
     wanted = ((VIEW, task), (WORK, task), (VIEW_CASE, task.case))
     perms = {
         f"{p.content_type.app_label}.{p.codename}": p
@@ -41,7 +46,9 @@ def _grants(task) -> list[tuple[Permission, ContentType, str]]:
     ]
 
 
-def grant_candidates(task, *, users, groups) -> None:
+def grant_candidates(
+    task: HumanTask, *, users: Iterable[Any], groups: Iterable[Group]
+) -> None:
     """Give the task's candidates view+work on the task and view on its case.
 
     The rows are guardian's own (GroupObjectPermission / UserObjectPermission),
@@ -70,13 +77,15 @@ def grant_candidates(task, *, users, groups) -> None:
     )
 
 
-def principals_for(*, usernames, group_names):
-    """Return (users, groups) for names; missing groups are created, missing users skipped."""
+def principals_for(
+    *, usernames: Iterable[str], group_names: Iterable[str]
+) -> tuple[list[Any], list[Group]]:
+    """Return (users, groups) for names; create missing groups, skip missing users."""
     users = list(get_user_model().objects.filter(username__in=list(usernames)))
     groups = [Group.objects.get_or_create(name=name)[0] for name in group_names]
     return users, groups
 
 
-def can_reassign(user, task) -> bool:
+def can_reassign(user: Any, task: HumanTask) -> bool:
     """Return whether the user may assign the task to someone (admins, the assignee)."""
     return task.assignee_id == user.pk or user.has_perm(REASSIGN)

@@ -1,7 +1,7 @@
+from engine.human_tasks import CaseAdvance
+
 from .services import inbox_sync_for_case
 
 
-def on_case_advanced(sender, *, case, outcome, actor, completed_task_id=None, **kwargs):
-    inbox_sync_for_case(
-        case=case, outcome=outcome, actor=actor, completed_task_id=completed_task_id
-    )
+def on_case_advanced(sender, *, advance: CaseAdvance, **kwargs) -> None:
+    inbox_sync_for_case(advance=advance)

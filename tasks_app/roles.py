@@ -33,7 +33,8 @@ ROLES = {
 def roles_ensure(**kwargs) -> None:
     """Create the role groups and give them their permissions (idempotent).
 
-    Runs after every migrate (and after a test database flush, which empties auth tables).
+    Runs after every migrate (and after a test database flush, which empties the
+    auth tables).
     """
     for name, perms in ROLES.items():
         group, _ = Group.objects.get_or_create(name=name)

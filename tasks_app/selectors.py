@@ -14,14 +14,15 @@ from engine.selectors import CaseCounts, case_counts_for_user
 from engine.spec_cache import spec_for
 
 from .errors import TaskNotFound
+from .lifecycle import TaskAction, actions_allowed
 from .models import HumanTask
-from .permissions import VIEW, WORK, can_view, can_work
+from .permissions import VIEW, WORK, can_view
 
 
 def inbox_list_for_user(
     *,
     user: Any,
-    case_id: str | None = None,
+    case_id: UUID | str | None = None,
     assigned_to_me: bool = False,
     unclaimed: bool = False,
     group: str | None = None,
@@ -138,15 +139,12 @@ class TaskActions:
 
 
 def task_actions_for_user(*, user: Any, task: HumanTask) -> TaskActions:
-    """Return the actions the services would accept from this user on this task."""
-    mine_or_free = task.assignee_id in (None, user.pk)
-    can_act = task.is_open and mine_or_free and can_work(user, task)
+    """Return the buttons to show: lifecycle actions that would change the task."""
+    allowed = actions_allowed(user=user, task=task)
     return TaskActions(
-        complete=can_act,
-        claim=can_act and task.assignee_id is None,
-        release=can_act
-        and task.assignee_id == user.pk
-        and bool(task.candidate_groups or task.candidate_users),
+        complete=TaskAction.COMPLETE in allowed,
+        claim=TaskAction.CLAIM in allowed,
+        release=TaskAction.RELEASE in allowed,
     )
 
 

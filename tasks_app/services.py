@@ -1,9 +1,10 @@
 """Project READY human tasks into the inbox; claim, unclaim and complete them.
 
+Who may do what, from which state, is declared once in `lifecycle.TRANSITIONS`.
+
 Lock order: the Case row first (engine.services.case_lock), then its HumanTask rows.
 """
 
-from dataclasses import asdict
 from typing import Any
 from uuid import UUID
 
@@ -11,92 +12,73 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from audit.services import audit_record
-from engine.forms import form_clean
-from engine.services import case_complete_user_task, case_lock
-from engine.spiff import (
-    AdvanceOutcome,
-    FormField,
-    ReadyUserTask,
-    resolve_candidates,
-    resolve_due,
-    resolve_priority,
-)
+from audit.actions import AuditAction, task_ref_for
+from engine.form_validation import form_clean_json
+from engine.human_tasks import CaseAdvance, ReadyHumanTask
+from engine.models import Case
+from engine.services import case_audit, case_complete_user_task, case_lock
 
 from . import permissions
-from .errors import (
-    AssigneeInvalid,
-    NotTaskCandidate,
-    SeparationOfDuties,
-    TaskAlreadyClaimed,
-    TaskNotFound,
-    TaskNotOpen,
-)
+from .errors import AssigneeInvalid, SeparationOfDuties, TaskNotFound
+from .lifecycle import TaskAction, transition_check
 from .models import HumanTask
 
 
-def _audit(task: HumanTask, actor: Any, action: str, **payload: Any) -> None:
-    case = task.case
-    audit_record(
-        actor=actor,
-        action=action,
-        case_id=case.pk,
-        process_key=case.version.definition.key,
-        version_id=case.version_id,
-        task_ref=f"{task.bpmn_id}:{task.pk}",
-        payload={"task": str(task.pk), "name": task.name, **payload},
+def _audit(task: HumanTask, actor: Any, action: AuditAction, **payload: Any) -> None:
+    case_audit(
+        task.case,
+        actor,
+        action,
+        task_ref=task_ref_for(bpmn_id=task.bpmn_id, task_id=task.pk),
+        task=str(task.pk),
+        name=task.name,
+        **payload,
     )
 
 
-def _create_task(case, ready: ReadyUserTask, data: dict) -> HumanTask:
-    meta = ready.meta
-    candidates = resolve_candidates(
-        meta, data=data, initiator=case.started_by.get_username()
-    )
+def _create_task(case: Case, ready: ReadyHumanTask) -> HumanTask:
     users, groups = permissions.principals_for(
         usernames=[
-            *candidates.users,
-            *([candidates.assignee] if candidates.assignee else []),
+            *ready.candidate_users,
+            *([ready.assignee] if ready.assignee else []),
         ],
-        group_names=candidates.groups,
+        group_names=ready.candidate_groups,
     )
-    assignee = next((u for u in users if u.get_username() == candidates.assignee), None)
-    now = timezone.now()
-    priority = resolve_priority(meta.priority, data=data)
+    assignee = next((u for u in users if u.get_username() == ready.assignee), None)
     task = HumanTask.objects.create(
-        due_at=resolve_due(meta.due_date, data=data, now=now),
-        follow_up_at=resolve_due(meta.follow_up_date, data=data, now=now),
-        priority=50 if priority is None else priority,
+        due_at=ready.due_at,
+        follow_up_at=ready.follow_up_at,
+        priority=50 if ready.priority is None else ready.priority,
         case=case,
         spiff_task_id=ready.task_id,
         bpmn_id=ready.bpmn_id,
         name=ready.name,
-        documentation=meta.documentation,
-        lane=ready.lane or "",
-        candidate_groups=list(candidates.groups),
-        candidate_users=list(candidates.users),
+        documentation=ready.documentation,
+        lane=ready.lane,
+        candidate_groups=list(ready.candidate_groups),
+        candidate_users=list(ready.candidate_users),
         assignee=assignee,
-        form=[asdict(f) for f in meta.form],
-        separate_from=list(meta.separate_from),
+        form=ready.form,
+        separate_from=list(ready.separate_from),
     )
     permissions.grant_candidates(task, users=users, groups=groups)
     _audit(
         task,
         None,
-        "task.created",
+        AuditAction.TASK_CREATED,
         lane=task.lane,
         candidate_groups=task.candidate_groups,
         candidate_users=task.candidate_users,
-        assignee=candidates.assignee or None,
+        assignee=ready.assignee or None,
     )
     return task
 
 
-def inbox_sync_for_case(
-    *, case, outcome: AdvanceOutcome, actor: Any, completed_task_id: str | None = None
-) -> None:
-    """Open inbox tasks for newly READY human tasks and close the ones that left READY."""
-    ready = {t.task_id: t for t in outcome.ready_user_tasks}
+def inbox_sync_for_case(*, advance: CaseAdvance) -> None:
+    """Open inbox tasks for newly READY human tasks; close those that left READY."""
+    case, actor = advance.case, advance.actor
+    completed_task_id = advance.completed_task_id
+    ready = dict.fromkeys(advance.ready_task_ids)
     open_tasks = list(
         case.human_tasks.select_for_update().filter(status=HumanTask.Status.OPEN)
     )
@@ -113,11 +95,12 @@ def inbox_sync_for_case(
             )
             task.save(update_fields=["status", "completed_at", "completed_by"])
         else:
+            transition_check(user=None, task=task, action=TaskAction.CANCEL)
             task.status, task.completed_at = HumanTask.Status.CANCELLED, now
             task.save(update_fields=["status", "completed_at"])
-            _audit(task, None, "task.cancelled")
-    for item in ready.values():
-        _create_task(case, item, outcome.data)
+            _audit(task, None, AuditAction.TASK_CANCELLED)
+    for task_id in ready:
+        _create_task(case, advance.ready_task(task_id, now=timezone.now()))
 
 
 def _locked_task(*, user: Any, task_id: UUID | str) -> HumanTask:
@@ -134,23 +117,11 @@ def _locked_task(*, user: Any, task_id: UUID | str) -> HumanTask:
     return task
 
 
-def _check_can_act(user: Any, task: HumanTask) -> None:
-    if not permissions.can_work(user, task):
-        raise NotTaskCandidate("You are not a candidate for this task.")
-    if not task.is_open:
-        raise TaskNotOpen(f"This task is already {task.get_status_display().lower()}.")
-    if task.assignee_id is not None and task.assignee_id != user.pk:
-        raise TaskAlreadyClaimed(
-            f"This task is already claimed by {task.assignee.get_username()}.",
-            details={"assignee": task.assignee.get_username()},
-        )
-
-
 def _claim(user: Any, task: HumanTask) -> None:
     if task.assignee_id is None:
         task.assignee = user
         task.save(update_fields=["assignee"])
-        _audit(task, user, "task.claimed")
+        _audit(task, user, AuditAction.TASK_CLAIMED)
 
 
 @transaction.atomic
@@ -161,7 +132,7 @@ def task_claim(*, user: Any, task_id: UUID | str) -> HumanTask:
         TaskNotFound, NotTaskCandidate, TaskNotOpen, TaskAlreadyClaimed, CaseBusy.
     """
     task = _locked_task(user=user, task_id=task_id)
-    _check_can_act(user, task)
+    transition_check(user=user, task=task, action=TaskAction.CLAIM)
     _claim(user, task)
     return task
 
@@ -174,15 +145,10 @@ def task_unclaim(*, user: Any, task_id: UUID | str) -> HumanTask:
         TaskNotFound, NotTaskCandidate, TaskNotOpen, TaskAlreadyClaimed, CaseBusy.
     """
     task = _locked_task(user=user, task_id=task_id)
-    _check_can_act(user, task)
-    if task.assignee_id is not None:
-        if not (task.candidate_groups or task.candidate_users):
-            raise TaskNotOpen(
-                "This task is assigned to you personally and cannot be released."
-            )
+    if transition_check(user=user, task=task, action=TaskAction.RELEASE):
         task.assignee = None
         task.save(update_fields=["assignee"])
-        _audit(task, user, "task.unclaimed")
+        _audit(task, user, AuditAction.TASK_UNCLAIMED)
     return task
 
 
@@ -207,22 +173,16 @@ def _check_separation(user: Any, task: HumanTask) -> None:
 
 @transaction.atomic
 def task_complete(*, user: Any, task_id: UUID | str, data: dict[str, Any]) -> HumanTask:
-    """Complete a task with form data (claiming it first if unclaimed) and advance the case.
+    """Complete a task with form data (claiming it if unclaimed); advance the case.
 
     Raises:
-        TaskNotFound, NotTaskCandidate, TaskNotOpen, TaskAlreadyClaimed, SeparationOfDuties,
-        FormInvalid, CaseBusy, CaseNotRunning.
+        TaskNotFound, NotTaskCandidate, TaskNotOpen, TaskAlreadyClaimed,
+        SeparationOfDuties, FormInvalid, CaseBusy, CaseNotRunning.
     """
     task = _locked_task(user=user, task_id=task_id)
-    _check_can_act(user, task)
+    transition_check(user=user, task=task, action=TaskAction.COMPLETE)
     _check_separation(user, task)
-    cleaned = form_clean(
-        [
-            FormField(**{**f, "options": tuple(map(tuple, f["options"]))})
-            for f in task.form
-        ],
-        data,
-    )
+    cleaned = form_clean_json(task.form, data)
     _claim(user, task)
     if task.owner_id is not None and task.owner_id != user.pk:
         return _resolve(user, task, cleaned)
@@ -231,7 +191,7 @@ def task_complete(*, user: Any, task_id: UUID | str, data: dict[str, Any]) -> Hu
         spiff_task_id=str(task.spiff_task_id),
         data=cleaned,
         actor=user,
-        task_ref=f"{task.bpmn_id}:{task.pk}",
+        task_ref=task_ref_for(bpmn_id=task.bpmn_id, task_id=task.pk),
     )
     task.refresh_from_db()
     return task
@@ -239,9 +199,13 @@ def task_complete(*, user: Any, task_id: UUID | str, data: dict[str, Any]) -> Hu
 
 def _resolve(user: Any, task: HumanTask, data: dict[str, Any]) -> HumanTask:
     """A delegate's answer goes back to the owner, who completes the task."""
-    task.draft, task.assignee, task.owner = data, task.owner, None
+    owner = task.owner
+    assert owner is not None  # only a delegated task (owner set) is resolved
+    task.draft, task.assignee, task.owner = data, owner, None
     task.save(update_fields=["draft", "assignee", "owner"])
-    _audit(task, user, "task.resolved", data=data, owner=task.assignee.get_username())
+    _audit(
+        task, user, AuditAction.TASK_RESOLVED, data=data, owner=owner.get_username()
+    )
     return task
 
 
@@ -263,12 +227,7 @@ def task_assign(*, user: Any, task_id: UUID | str, assignee: str) -> HumanTask:
         TaskNotFound, NotTaskCandidate, TaskNotOpen, AssigneeInvalid, CaseBusy.
     """
     task = _locked_task(user=user, task_id=task_id)
-    if not permissions.can_reassign(user, task):
-        raise NotTaskCandidate(
-            "Only a process admin or the task's assignee may assign it."
-        )
-    if not task.is_open:
-        raise TaskNotOpen(f"This task is already {task.get_status_display().lower()}.")
+    transition_check(user=user, task=task, action=TaskAction.ASSIGN)
     target = _candidate_named(assignee, task)
     if not permissions.can_work(target, task):
         raise AssigneeInvalid(
@@ -278,7 +237,7 @@ def task_assign(*, user: Any, task_id: UUID | str, assignee: str) -> HumanTask:
     previous = task.assignee.get_username() if task.assignee else None
     task.assignee, task.owner = target, None
     task.save(update_fields=["assignee", "owner"])
-    _audit(task, user, "task.assigned", assignee=assignee, previous=previous)
+    _audit(task, user, AuditAction.TASK_ASSIGNED, assignee=assignee, previous=previous)
     return task
 
 
@@ -287,10 +246,11 @@ def task_delegate(*, user: Any, task_id: UUID | str, delegate: str) -> HumanTask
     """Hand a task to someone else for an answer; it comes back to the user to complete.
 
     Raises:
-        TaskNotFound, NotTaskCandidate, TaskNotOpen, TaskAlreadyClaimed, AssigneeInvalid.
+        TaskNotFound, NotTaskCandidate, TaskNotOpen, TaskAlreadyClaimed,
+        AssigneeInvalid.
     """
     task = _locked_task(user=user, task_id=task_id)
-    _check_can_act(user, task)
+    transition_check(user=user, task=task, action=TaskAction.DELEGATE)
     target = _candidate_named(delegate, task)
     if target.pk == user.pk:
         raise AssigneeInvalid(
@@ -299,10 +259,6 @@ def task_delegate(*, user: Any, task_id: UUID | str, delegate: str) -> HumanTask
     task.owner, task.assignee = user, target
     task.save(update_fields=["owner", "assignee"])
     permissions.grant_candidates(task, users=[target], groups=[])
-    _audit(task, user, "task.delegated", delegate=delegate)
+    _audit(task, user, AuditAction.TASK_DELEGATED, delegate=delegate)
     return task
 
-
-def user_by_name(username: str) -> Any:
-    """Return the active user with this username (for management commands)."""
-    return get_user_model().objects.get(username=username, is_active=True)

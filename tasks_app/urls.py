@@ -1,11 +1,11 @@
 from django.urls import path
 
-from . import views
+from . import views, views_cases
 
 urlpatterns = [
     path("", views.InboxView.as_view(), name="inbox"),
     path("dashboard/", views.DashboardView.as_view(), name="dashboard"),
-    path("start/", views.StartListView.as_view(), name="start-list"),
+    path("start/", views_cases.StartListView.as_view(), name="start-list"),
     path("tasks/<uuid:task_id>/", views.TaskDetailView.as_view(), name="task-detail"),
     path(
         "tasks/<uuid:task_id>/claim/", views.TaskClaimView.as_view(), name="task-claim"
@@ -18,13 +18,19 @@ urlpatterns = [
     # The start page sits under /processes/ but lives here: it needs the engine,
     # which the processes app may not import.
     path(
-        "processes/<str:key>/start/", views.CaseStartView.as_view(), name="case-start"
+        "processes/<str:key>/start/",
+        views_cases.CaseStartView.as_view(),
+        name="case-start",
     ),
-    path("cases/", views.CaseListView.as_view(), name="case-list"),
-    path("cases/<uuid:case_id>/", views.CaseDetailView.as_view(), name="case-detail"),
+    path("cases/", views_cases.CaseListView.as_view(), name="case-list"),
+    path(
+        "cases/<uuid:case_id>/",
+        views_cases.CaseDetailView.as_view(),
+        name="case-detail",
+    ),
     path(
         "cases/<uuid:case_id>/cancel/",
-        views.CaseCancelView.as_view(),
+        views_cases.CaseCancelView.as_view(),
         name="case-cancel",
     ),
 ]

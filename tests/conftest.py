@@ -1,4 +1,4 @@
-"""Shared fixtures: demo users and groups, the deployed purchase example, audit-safe flushes."""
+"""Shared fixtures: demo users and groups, the purchase example, audit-safe flushes."""
 
 from pathlib import Path
 

@@ -33,3 +33,13 @@ def test_the_adapter_imports_no_django_and_no_app():
         if forbidden.search(p.read_text())
     ]
     assert offenders == []
+
+
+def test_tasks_app_takes_engine_types_not_the_adapters():
+    adapter = re.compile(r"^\s*(from|import)\s+engine\.spiff\b", re.MULTILINE)
+    offenders = [
+        str(p.relative_to(ROOT))
+        for p in (ROOT / "tasks_app").rglob("*.py")
+        if adapter.search(p.read_text())
+    ]
+    assert offenders == []

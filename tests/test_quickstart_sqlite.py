@@ -1,4 +1,7 @@
-"""The quick start on the embedded SQLite default: migrate + demo twice, then a journey over HTTP."""
+"""The quick start on the embedded SQLite default.
+
+Migrate + demo twice, then a journey over HTTP.
+"""
 
 import json
 import os

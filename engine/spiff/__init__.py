@@ -6,6 +6,7 @@ It takes BPMN bytes and state dicts in and returns frozen dataclasses out.
 from SpiffWorkflow import version as _spiff_version
 
 from .candidates import Candidates, has_candidates, resolve_candidates
+from .compiled import CompiledBundle, CompiledProcess
 from .dates import resolve_due, resolve_priority
 from .errors import (
     BpmnParseError,
@@ -15,6 +16,7 @@ from .errors import (
     TaskNotReady,
 )
 from .juel import TRANSLATOR_VERSION, JuelError, juel_to_python
+from .limits import EngineLimits, limits_configure
 from .messages import (
     MessageNotCaught,
     message_start_names,
@@ -23,12 +25,10 @@ from .messages import (
     workflow_waiting_messages,
 )
 from .parsing import (
-    CompiledBundle,
-    CompiledProcess,
     bundle_compile,
     called_elements,
-    compile_bundle,
     compile_process,
+    processes_compile,
     service_operations,
 )
 from .runtime import (
@@ -43,6 +43,8 @@ from .runtime import (
 from .scripting import ScriptError, check_expression, check_script
 from .types import (
     AdvanceOutcome,
+    EngineLimit,
+    FailureKind,
     FormField,
     HumanTaskMeta,
     ParsedProcess,
@@ -66,10 +68,13 @@ __all__ = [
     "workflow_waiting_messages",
     "ADAPTER_VERSION",
     "AdvanceOutcome",
+    "EngineLimit",
+    "FailureKind",
     "BpmnParseError",
     "Candidates",
     "CompiledBundle",
     "CompiledProcess",
+    "EngineLimits",
     "JuelError",
     "TRANSLATOR_VERSION",
     "FormField",
@@ -90,10 +95,11 @@ __all__ = [
     "called_elements",
     "check_expression",
     "check_script",
-    "compile_bundle",
     "compile_process",
+    "processes_compile",
     "has_candidates",
     "juel_to_python",
+    "limits_configure",
     "resolve_candidates",
     "resolve_due",
     "resolve_priority",

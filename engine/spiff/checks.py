@@ -68,8 +68,8 @@ def _event_subprocess_starts(root: etree._Element) -> Iterator[Problem]:
                 kind = bad[0].replace("EventDefinition", "")
                 yield Problem(
                     f"The {kind} start event '{start.get('id')}' of event sub-process "
-                    f"'{sub.get('id')}' is not supported: SpiffWorkflow would start the "
-                    "sub-process at once instead of waiting for the event. Use an "
+                    f"'{sub.get('id')}' is not supported: SpiffWorkflow would start "
+                    "the sub-process at once instead of waiting for the event. Use an "
                     f"{kind} boundary event on the activity that raises it instead.",
                     start.sourceline,
                     start.get("id"),
@@ -231,8 +231,8 @@ def _human_tasks(root: etree._Element) -> Iterator[Problem]:
                 meta = human_task_meta(element, lanes.get(element.get("id", "")))
                 if not candidates.has_candidates(meta):
                     yield Problem(
-                        f"User task '{meta.name}' has no candidates: put it in a lane or "
-                        "set assignee, candidateUsers or candidateGroups.",
+                        f"User task '{meta.name}' has no candidates: put it in a "
+                        "lane or set assignee, candidateUsers or candidateGroups.",
                         element.sourceline,
                         meta.bpmn_id,
                     )
@@ -324,8 +324,8 @@ def dmn_problems(name: str, root: etree._Element) -> list[Problem]:
             yield_id = rule.get("id") if rule is not None else None
             problems.append(
                 Problem(
-                    f"{name}: rule cell {text!r} is not a Python expression or comparison "
-                    "(FEEL ranges and functions are not supported).",
+                    f"{name}: rule cell {text!r} is not a Python expression or "
+                    "comparison (FEEL ranges and functions are not supported).",
                     entry.sourceline,
                     yield_id,
                 )

@@ -1,4 +1,4 @@
-"""Adapter-level errors: SpiffWorkflow exceptions are translated into these at the edge."""
+"""Adapter-level errors: SpiffWorkflow exceptions become these at the edge."""
 
 from .types import Problem
 

@@ -201,7 +201,8 @@ def juel_to_python(text: str) -> str:
     match = _WRAPPED.match(text)
     if not match or is_juel(match.group("body")):
         raise JuelError(
-            "only a single ${...} expression is supported, not text mixed with expressions"
+            "only a single ${...} expression is supported, "
+            "not text mixed with expressions"
         )
     body = match.group("body").strip()
     if not body:

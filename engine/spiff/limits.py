@@ -11,16 +11,22 @@ with what a diagram says (research/sandbox/REPORT.md §5):
 
 `upload_problems` refuses such literals at upload (located Problems);
 `check_timer_value` refuses computed ones at run time (the task fails).
+
+The run-time bounds the host chooses (tree depth, steps per advance, script
+and expression budgets, script workers) are an `EngineLimits` value set with
+`limits_configure()`; this package never reads the environment or settings.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from lxml import etree
 
+from .sandbox.pool import PoolSettings, pool_configure
 from .types import Problem
 
 MAX_TIMER_SPAN = timedelta(days=3653)  # ten years
@@ -40,6 +46,43 @@ _DURATION = re.compile(
 _CYCLE = re.compile(r"^R(\d*)/(.+)$", re.IGNORECASE)
 _DAYS_PER = (365.25, 30.5, 7, 1, 1 / 24, 1 / 1440, 1 / 86400)  # Y M W D H M S
 _BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+
+
+@dataclass(frozen=True, slots=True)
+class EngineLimits:
+    """The run-time bounds of this process (the defaults suit tests and tools)."""
+
+    max_tree_depth: int = 400
+    max_tasks_per_advance: int = 5000
+    expression_time_limit_ms: int = 250
+    script_time_limit_ms: int = 1000
+    script_workers: int = 2
+    script_memory_mb: int = 256
+
+    def pool_settings(self) -> PoolSettings:
+        """Return the script pool's settings for these limits."""
+        wall_s = self.script_time_limit_ms / 1000
+        return PoolSettings(
+            size=max(1, self.script_workers),
+            mem_mb=self.script_memory_mb,
+            cpu_s=max(1, int(wall_s + 1)),
+            wall_s=wall_s,
+        )
+
+
+_limits = EngineLimits()
+
+
+def limits_configure(limits: EngineLimits) -> None:
+    """Make `limits` the bounds of every later run in this process."""
+    global _limits
+    _limits = limits
+    pool_configure(limits.pool_settings())
+
+
+def limits_get() -> EngineLimits:
+    """Return the bounds set by `limits_configure` (the defaults until then)."""
+    return _limits
 
 
 class TimerOutOfBounds(ValueError):  # noqa: N818
@@ -164,8 +207,9 @@ def _dmn_problems(name: str, root: etree._Element) -> Iterable[Problem]:
             owner = text.getparent()
             element_id = owner.get("id") if owner is not None else None
             yield Problem(
-                f"{name}: DMN cell is too long or complex (at most {MAX_DMN_CELL_CHARS} "
-                f"characters and {MAX_DMN_CELL_PLACEHOLDERS} '?').",
+                f"{name}: DMN cell is too long or complex "
+                f"(at most {MAX_DMN_CELL_CHARS} characters and "
+                f"{MAX_DMN_CELL_PLACEHOLDERS} '?').",
                 text.sourceline, element_id,
             )  # fmt: skip
 

@@ -28,8 +28,8 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
+from .compiled import CompiledProcess
 from .errors import SpiffAdapterError
-from .parsing import CompiledProcess
 from .runtime import _json_safe, _run
 from .serialization import new_workflow, state_load
 from .stepping import run_engine

@@ -39,7 +39,7 @@ def lane_map(process: etree._Element) -> dict[str, str]:
 
 def _number(value: str | None) -> float | None:
     try:
-        return float(value) if value not in (None, "") else None
+        return float(value) if value else None
     except ValueError:
         return None
 

@@ -31,7 +31,10 @@ from .types import Problem
 from .xml import BPMN, NSMAP, SPIFF, local_name, vendor_attr, vendor_children
 
 ZEEBE = "http://camunda.org/schema/zeebe/1.0"
-_ISO_DURATION = r"P(?=\d|T)(?:\d+Y)?(?:\d+M)?(?:\d+W)?(?:\d+D)?(?:T(?=\d)(?:\d+H)?(?:\d+M)?(?:\d+(?:[.,]\d+)?S)?)?"
+_ISO_DURATION = (
+    r"P(?=\d|T)(?:\d+Y)?(?:\d+M)?(?:\d+W)?(?:\d+D)?"
+    r"(?:T(?=\d)(?:\d+H)?(?:\d+M)?(?:\d+(?:[.,]\d+)?S)?)?"
+)
 _ISO_DATE = (
     r"\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
 )
@@ -156,8 +159,8 @@ def _scripts(root: etree._Element) -> Iterator[Problem]:
         fmt = (task.get("scriptFormat") or "").strip().lower()
         if fmt not in _PYTHON_SCRIPTS:
             yield Problem(
-                f"Script of {describe(task)} is written in {fmt!r}; Laneway runs Python "
-                "scripts only: rewrite it in Python.",
+                f"Script of {describe(task)} is written in {fmt!r}; Laneway runs "
+                "Python scripts only: rewrite it in Python.",
                 task.sourceline,
                 task.get("id"),
             )
@@ -292,8 +295,8 @@ def _multi_instance(root: etree._Element) -> Iterator[Problem]:
         name = _unwrap(collection)
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
             yield Problem(
-                f"Multi-instance collection {collection!r} of {describe(owner_of(loop))} "
-                "must name one variable holding a list.",
+                f"Multi-instance collection {collection!r} of "
+                f"{describe(owner_of(loop))} must name one variable holding a list.",
                 loop.sourceline,
                 owner_of(loop).get("id"),
             )

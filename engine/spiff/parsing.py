@@ -17,7 +17,7 @@ Choosing which versions to pass is the caller's business (processes.services).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,12 +27,13 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
 from . import checks
+from .compiled import CompiledBundle, CompiledProcess
 from .errors import BpmnParseError
 from .limits import upload_problems
 from .metadata import all_human_tasks, process_meta
 from .normalize import normalize, serialize
 from .service_tasks import LanewayParser
-from .types import HumanTaskMeta, ParsedProcess, Problem
+from .types import HumanTaskMeta, Problem
 from .xml import BPMN, DMN_NAMESPACES, NSMAP, XmlRejected, local_name, parse_xml
 
 # Exceptions SpiffWorkflow's parser is known to leak besides its own (e.g. a
@@ -56,25 +57,6 @@ _REPEATED = (
     "A Service Task must have an operator",
     "Cannot resolve data",
 )
-
-
-@dataclass(frozen=True, slots=True)
-class CompiledProcess:
-    """A parsed, runnable process (opaque outside the adapter)."""
-
-    key: str
-    meta: ParsedProcess
-    spec: object
-    subprocess_specs: object
-    task_meta: Mapping[str, HumanTaskMeta]
-
-
-@dataclass(frozen=True, slots=True)
-class CompiledBundle:
-    """Every executable process of an uploaded file, and the XML that runs them."""
-
-    processes: tuple[CompiledProcess, ...]
-    normalized_xml: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +84,7 @@ def _xsd_problems(root: etree._Element) -> list[Problem]:
         return []
     return [
         Problem(f"Schema: {e.message}", e.line or None, None)
-        for e in schema.error_log  # type: ignore[attr-defined]
+        for e in schema.error_log
     ]
 
 
@@ -407,7 +389,7 @@ def bundle_compile(
     return CompiledBundle(tuple(compiled), serialize(root))
 
 
-def compile_bundle(
+def processes_compile(
     bpmn: bytes,
     *,
     filename: str = "diagram.bpmn",
@@ -462,7 +444,7 @@ def compile_process(
     Raises:
         BpmnParseError: when the stored XML no longer parses or lacks the process.
     """
-    for process in compile_bundle(
+    for process in processes_compile(
         bpmn,
         dmn_files=dmn_files,
         validate=False,

@@ -15,8 +15,8 @@ from uuid import UUID
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 
+from .compiled import CompiledProcess
 from .errors import ServiceErrorNotCaught, TaskNotReady
-from .parsing import CompiledProcess
 from .prune import prune_workflow
 from .serialization import new_workflow, state_dump, state_load
 from .service_tasks import CALL_KEY, error_catcher, service_error_event
@@ -24,6 +24,7 @@ from .stepping import EngineLimitExceeded, check_depth, halt, run_engine, too_de
 from .timers import next_due
 from .types import (
     AdvanceOutcome,
+    FailureKind,
     HumanTaskMeta,
     JsonObject,
     PendingServiceCall,
@@ -117,6 +118,11 @@ def _failure(exc: Exception, task: Any = None) -> TaskFailure:
         name=(spec.bpmn_name or spec.bpmn_id or "") if spec is not None else "",
         error_type=getattr(exc, "error_type", "") or type(exc).__name__,
         message=_message(exc),
+        kind=(
+            FailureKind.ENGINE_LIMIT
+            if isinstance(exc, EngineLimitExceeded)
+            else FailureKind.SCRIPT
+        ),
     )
 
 

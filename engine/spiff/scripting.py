@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import ast
 import functools
-import os
 from dataclasses import replace
 from types import CodeType
 from typing import Any
@@ -36,7 +35,12 @@ from SpiffWorkflow.bpmn.script_engine import (
     PythonScriptEngine,
 )
 
-from .limits import MAX_INSTANCES, InstanceCountOutOfBounds, check_timer_value
+from .limits import (
+    MAX_INSTANCES,
+    InstanceCountOutOfBounds,
+    check_timer_value,
+    limits_get,
+)
 from .sandbox import DEFAULT_LIMITS, Limits, SandboxViolation, compile_guarded
 from .sandbox import evaluate as guarded_evaluate
 from .sandbox.pool import get_pool
@@ -46,18 +50,20 @@ class ScriptError(Exception):
     """An expression or script was refused or failed (message is for the user)."""
 
 
-def _expression_limits() -> Limits:
-    wall_ms = int(os.environ.get("ENGINE_EXPRESSION_TIME_LIMIT_MS", "250"))
+@functools.cache
+def _expression_limits(wall_ms: int) -> Limits:
     return replace(DEFAULT_LIMITS, wall_s=wall_ms / 1000)
 
 
-EXPRESSION_LIMITS = _expression_limits()
+def expression_limits() -> Limits:
+    """Return the budget of one expression under the configured EngineLimits."""
+    return _expression_limits(limits_get().expression_time_limit_ms)
 
 
 def compile_expression(source: str) -> CodeType:
     """Compile an expression under the sandbox rules, or raise ScriptError."""
     try:
-        return compile_guarded(source, "eval", EXPRESSION_LIMITS)
+        return compile_guarded(source, "eval", expression_limits())
     except SandboxViolation as exc:
         raise ScriptError(f"invalid expression: {exc}") from None
 
@@ -107,7 +113,7 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
         self, expression: str, context: dict, external_context: dict | None = None
     ) -> Any:
         scope = {**self.globals, **(external_context or {}), **context}
-        value = guarded_evaluate(expression, scope, EXPRESSION_LIMITS)
+        value = guarded_evaluate(expression, scope, expression_limits())
         if type(value) is str:
             # Timer expressions come through here; SpiffWorkflow loops once per
             # month of a duration in host code ("P1000000Y" takes seconds).
@@ -140,7 +146,7 @@ def _instance_counters(task: Any, expression: str) -> dict[str, int]:
     SpiffWorkflow evaluates a completion condition against the last finished
     instance; Camunda diagrams write it as `nrOfCompletedInstances == nrOfInstances`.
     """
-    parent = getattr(task, "parent", None)
+    parent: Any = getattr(task, "parent", None)
     spec = getattr(parent, "task_spec", None)
     if spec is None or getattr(spec, "condition", None) != expression:
         return {}

@@ -5,16 +5,15 @@
   `get_tasks(READY)` empty while work is pending. The default is raised once, at
   import, for the whole process.
 * `run_engine` replaces `do_engine_steps`: it prunes between engine rounds, stops
-  after `ENGINE_MAX_TASKS_PER_ADVANCE` tasks (a loop with no person in it would
-  otherwise hang the request) and when the tree gets deeper than
-  `ENGINE_MAX_TREE_DEPTH` (before Python's recursion limit in
+  after `EngineLimits.max_tasks_per_advance` tasks (a loop with no person in it
+  would otherwise hang the request) and when the tree gets deeper than
+  `EngineLimits.max_tree_depth` (before Python's recursion limit in
   `Task.is_descendant_of`). Both become a failure of the case, never a silent
   completion or a RecursionError.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -22,11 +21,11 @@ import SpiffWorkflow.bpmn.util.task as _bpmn_task_util
 import SpiffWorkflow.util.task as _core_task_util
 from SpiffWorkflow.util.task import TaskState
 
+from .limits import limits_get
 from .prune import prune_workflow, tree_depth
+from .types import EngineLimit
 
 ITERATOR_MAX_DEPTH = 10**9
-MAX_TREE_DEPTH = int(os.environ.get("ENGINE_MAX_TREE_DEPTH", "400"))
-MAX_TASKS_PER_ADVANCE = int(os.environ.get("ENGINE_MAX_TASKS_PER_ADVANCE", "5000"))
 _DEPTH_PROBE_EVERY = 64
 
 
@@ -51,15 +50,17 @@ raise_iterator_depth()
 class EngineLimitExceeded(Exception):  # noqa: N818
     """The engine was stopped by one of Laneway's bounds (error_type names which)."""
 
-    def __init__(self, error_type: str, message: str) -> None:
+    def __init__(self, error_type: EngineLimit, message: str) -> None:
         super().__init__(message)
-        self.error_type = error_type
+        self.error_type = str(error_type)
 
 
 def too_deep(depth: int) -> EngineLimitExceeded:
+    """Return the TreeTooDeep failure for a tree `depth` levels deep."""
+    limit = limits_get().max_tree_depth
     return EngineLimitExceeded(
-        "TreeTooDeep",
-        f"The case's task tree is {depth} levels deep (limit {MAX_TREE_DEPTH}); "
+        EngineLimit.TREE_TOO_DEEP,
+        f"The case's task tree is {depth} levels deep (limit {limit}); "
         "the engine stopped instead of risking a wrong completion.",
     )
 
@@ -67,7 +68,7 @@ def too_deep(depth: int) -> EngineLimitExceeded:
 def check_depth(workflow: Any) -> None:
     """Raise TreeTooDeep when the tree is deeper than the threshold."""
     depth = tree_depth(workflow)
-    if depth > MAX_TREE_DEPTH:
+    if depth > limits_get().max_tree_depth:
         raise too_deep(depth)
 
 
@@ -81,18 +82,19 @@ def run_engine(
         SpiffWorkflowException: a task failed (it is in ERROR).
     """
     count = 0
+    limits = limits_get()
 
     def did_complete(task: Any) -> None:
         nonlocal count
         on_complete(task)
         count += 1
-        if count > MAX_TASKS_PER_ADVANCE:
+        if count > limits.max_tasks_per_advance:
             raise EngineLimitExceeded(
-                "EngineStepLimit",
-                f"More than {MAX_TASKS_PER_ADVANCE} tasks ran in one step: a loop "
-                "without a person in it? The engine stopped.",
+                EngineLimit.STEP_LIMIT,
+                f"More than {limits.max_tasks_per_advance} tasks ran in one step: "
+                "a loop without a person in it? The engine stopped.",
             )
-        if count % _DEPTH_PROBE_EVERY == 0 and task.depth > MAX_TREE_DEPTH:
+        if count % _DEPTH_PROBE_EVERY == 0 and task.depth > limits.max_tree_depth:
             raise too_deep(task.depth)
 
     while workflow._do_engine_steps(did_complete_task=did_complete):

@@ -3,9 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 JsonValue = str | int | float | bool | None | list["JsonValue"] | dict[str, "JsonValue"]
 JsonObject = dict[str, JsonValue]
+
+
+class FailureKind(StrEnum):
+    """What stopped a task: its own script or condition, or an engine bound."""
+
+    SCRIPT = "script"
+    ENGINE_LIMIT = "engine_limit"
+
+
+class EngineLimit(StrEnum):
+    """The engine bound that stopped a case (a TaskFailure's error_type)."""
+
+    TREE_TOO_DEEP = "TreeTooDeep"
+    STEP_LIMIT = "EngineStepLimit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +137,7 @@ class TaskFailure:
     name: str
     error_type: str
     message: str
+    kind: FailureKind = FailureKind.SCRIPT
 
 
 @dataclass(frozen=True, slots=True)

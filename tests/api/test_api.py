@@ -1,4 +1,7 @@
-"""The JSON API as ARCHITECTURE §10 specifies it: token auth, UUIDs, pagination, errors."""
+"""The JSON API as ARCHITECTURE §10 specifies it.
+
+Token auth, UUIDs, pagination, errors.
+"""
 
 import json
 import urllib.error

@@ -1,4 +1,4 @@
-"""Bad input never gets a 500: every malformed request answers 4xx in the error shape."""
+"""Bad input never gets a 500: malformed requests answer 4xx in the error shape."""
 
 import pytest
 from rest_framework.test import APIClient

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from rest_framework.test import APIClient
 
-from engine.selectors import case_element_states
+from engine.selectors import case_element_states, case_timeline
 from engine.services import case_start
 from processes.services import version_upload
 from tasks_app.models import HumanTask
@@ -115,3 +115,21 @@ def test_an_element_with_an_open_incident_is_failed_not_active(users):
     assert states["failed"] == ["prepare"]
     assert "prepare" not in states["active"]
     assert "prepare" not in states["completed"]
+
+
+def test_the_timeline_names_each_event_by_its_element_in_order(users, purchase):
+    case = _start(users)
+    review = _open(case, "manager_review")
+    task_complete(
+        user=users["manager1"],
+        task_id=review.pk,
+        data={"approved": False, "comment": "Too dear"},
+    )
+    timeline = case_timeline(case=case)
+    actions = [entry.action for entry in timeline]
+    assert actions[0] == "case.started" and "task.completed" in actions
+    completed = timeline[actions.index("task.completed")]
+    # The task_ref "<bpmn id>:<task id>" is read back as the element's name.
+    assert completed.element == review.name and completed.actor == "manager1"
+    assert completed.details["data"]["comment"] == "Too dear"
+    assert "task" not in completed.details and "name" not in completed.details

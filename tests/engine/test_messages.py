@@ -12,13 +12,13 @@ from audit.models import AuditEvent
 from audit.selectors import audit_verify
 from engine.errors import ActionNotAllowed, MessageNotCorrelated
 from engine.models import Case, MessageSubscription, ServiceCall
-from engine.services import case_start
-from engine.services_calls import (
+from engine.services import (
+    case_start,
+    message_deliver,
     service_call_apply,
     service_call_begin,
     service_call_execute,
 )
-from engine.services_messages import message_deliver
 from engine.spiff import service_operations
 from tasks_app.models import HumanTask
 from tasks_app.services import task_complete

@@ -59,7 +59,7 @@ def test_a_call_whose_message_was_lost_is_swept_and_run(users):
     case, _ = case_start(
         user=users["requester"], key="service_echo", data={"amount": 1}
     )
-    app.control.purge()  # the broker lost the message (Redis restarted, worker killed ...)
+    app.control.purge()  # the broker lost it (Redis restarted, worker killed ...)
     ServiceCall.objects.filter(case=case).update(
         updated_at=timezone.now() - timedelta(hours=1)
     )

@@ -1,4 +1,4 @@
-"""Adapter-level tests (no database): state without spec, restricted engine on every load."""
+"""Adapter tests (no database): state without spec, restricted engine on every load."""
 
 import json
 
@@ -7,7 +7,7 @@ from SpiffWorkflow.bpmn.script_engine import python_engine
 
 from engine.spiff import (
     BpmnParseError,
-    compile_bundle,
+    processes_compile,
     workflow_complete_user_task,
     workflow_start,
 )
@@ -20,7 +20,7 @@ XML = (EXAMPLES / "purchase_request.bpmn").read_bytes()
 
 @pytest.fixture(scope="module")
 def process():
-    return compile_bundle(XML, filename="purchase_request.bpmn")[0]
+    return processes_compile(XML, filename="purchase_request.bpmn")[0]
 
 
 def _round_trip(state):
@@ -64,7 +64,7 @@ def test_hostile_conditions_are_rejected_at_upload_with_their_line(condition):
         1,
     )
     with pytest.raises(BpmnParseError) as err:
-        compile_bundle(xml, filename="hostile.bpmn")
+        processes_compile(xml, filename="hostile.bpmn")
     problem = err.value.problems[0]
     assert (
         problem.element_id == "f_approved" and "invalid expression" in problem.message
@@ -87,7 +87,7 @@ def test_a_multi_instance_without_its_collection_fails_the_case_not_the_server()
     )
     if not corpus.exists():
         pytest.fail(f"the shared corpus is missing: {corpus}")
-    process = compile_bundle(
+    process = processes_compile(
         corpus.read_bytes(),
         filename=corpus.name,
         known_operations=frozenset({"x"}),

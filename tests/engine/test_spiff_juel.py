@@ -66,8 +66,9 @@ def test_translated_condition_evaluates_like_juel(data, expected):
 
 def _timer(text):
     root = etree.fromstring(
-        '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d">'
-        '<bpmn:process id="p"><bpmn:intermediateCatchEvent id="t"><bpmn:timerEventDefinition>'
+        '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+        'id="d"><bpmn:process id="p"><bpmn:intermediateCatchEvent id="t">'
+        "<bpmn:timerEventDefinition>"
         f"<bpmn:timeDuration>{text}</bpmn:timeDuration>"
         "</bpmn:timerEventDefinition></bpmn:intermediateCatchEvent></bpmn:process>"
         "</bpmn:definitions>"

@@ -7,8 +7,8 @@ import pytest
 from engine.spiff import (
     MessageNotCaught,
     WaitingMessage,
-    compile_bundle,
     message_start_names,
+    processes_compile,
     workflow_complete_user_task,
     workflow_deliver_message,
     workflow_start,
@@ -19,7 +19,7 @@ from tests.conftest import BPMN_DIR
 
 
 def _process(name):
-    return compile_bundle((BPMN_DIR / f"{name}.bpmn").read_bytes())[0]
+    return processes_compile((BPMN_DIR / f"{name}.bpmn").read_bytes())[0]
 
 
 def _round_trip(state):

@@ -13,7 +13,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.spiff import (
     TaskNotReady,
-    compile_bundle,
+    processes_compile,
     runtime,
     stepping,
     workflow_complete_user_task,
@@ -30,7 +30,7 @@ LOOPS = 1000
 
 
 def _process(path, key=None):
-    processes = compile_bundle(path.read_bytes(), filename=path.name)
+    processes = processes_compile(path.read_bytes(), filename=path.name)
     return next(p for p in processes if key in (None, p.key))
 
 
@@ -43,7 +43,7 @@ def _size(outcome):
 
 
 class Driver:
-    """Complete READY tasks by bpmn id, persisting the state as JSON after every step."""
+    """Complete READY tasks by bpmn id, persisting the state as JSON after each step."""
 
     def __init__(self, process, data):
         self.process = process
@@ -190,10 +190,10 @@ def test_unpruned_tree_past_the_old_depth_cliff_still_shows_its_ready_task():
 
 
 def test_tree_deeper_than_the_threshold_fails_the_case_instead_of_completing(
-    monkeypatch,
+    monkeypatch, settings
 ):
     monkeypatch.setattr(runtime, "PRUNE", False)
-    monkeypatch.setattr(stepping, "MAX_TREE_DEPTH", 40)
+    settings.ENGINE_MAX_TREE_DEPTH = 40
     driver = Driver(_process(PURCHASE), {"amount": 1.0, "justification": "x"})
     failure = None
     for _ in range(40):
@@ -215,8 +215,8 @@ def test_tree_deeper_than_the_threshold_fails_the_case_instead_of_completing(
     assert failure.task_id
 
 
-def test_loop_without_a_person_stops_at_the_step_limit_as_a_failure(monkeypatch):
-    monkeypatch.setattr(stepping, "MAX_TASKS_PER_ADVANCE", 300)
+def test_loop_without_a_person_stops_at_the_step_limit_as_a_failure(settings):
+    settings.ENGINE_MAX_TASKS_PER_ADVANCE = 300
     process = _process(BPMN / "runaway_loop.bpmn")
     outcome = workflow_start(process, data={"spin": True, "divisor": 1})
     assert outcome.failure is not None

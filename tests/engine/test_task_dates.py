@@ -42,8 +42,8 @@ def test_due_date_and_priority_from_the_diagram(users, tmp_path):
         .read_text()
         .replace(
             '<bpmn:userTask id="manager_review" name="Manager approval">',
-            '<bpmn:userTask id="manager_review" name="Manager approval" camunda:dueDate="P2D"'
-            ' camunda:priority="${urgency}">',
+            '<bpmn:userTask id="manager_review" name="Manager approval"'
+            ' camunda:dueDate="P2D" camunda:priority="${urgency}">',
         )
     )
     path = tmp_path / "purchase_due.bpmn"

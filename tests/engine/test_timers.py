@@ -1,4 +1,7 @@
-"""Timers: the due moment is stored on the case and the sweep fires it (deadline escalation)."""
+"""Timers: the due moment is stored on the case and the sweep fires it.
+
+The diagrams are deadline escalations.
+"""
 
 import time
 from datetime import timedelta
@@ -36,7 +39,8 @@ def test_bare_iso_deadline_is_stored_as_the_cases_next_timer(users, escalation):
     escalation("PT72H")  # unquoted ISO literal, as Camunda Modeler writes it
     case, _ = case_start(user=users["requester"], key="timer_escalation", data={})
     expected = case.started_at + timedelta(hours=72)
-    assert abs(case.next_timer_at - expected) < timedelta(seconds=5)
+    # Within a minute, however slow the machine (a wrong base is hours off).
+    assert abs(case.next_timer_at - expected) < timedelta(minutes=1)
     assert timers_fire_due_task() == 0  # not due yet: nothing happens
     assert HumanTask.objects.get(case=case).bpmn_id == "review"
 

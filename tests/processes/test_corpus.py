@@ -36,8 +36,8 @@ from lxml import etree
 from audit.models import AuditEvent
 from engine.errors import EngineError
 from engine.models import Case, ServiceCall
-from engine.services import case_start
-from engine.services_calls import (
+from engine.services import (
+    case_start,
     service_call_apply,
     service_call_begin,
     service_call_execute,

@@ -1,25 +1,13 @@
-"""Assign and delegate: admins hand tasks to candidates; a delegate answers for the owner."""
+"""Assign and delegate: admins hand tasks to candidates; delegates answer for owners."""
 
 import pytest
 from rest_framework.test import APIClient
 
-from engine.services import case_start
 from tasks_app.errors import AssigneeInvalid, NotTaskCandidate
-from tasks_app.models import HumanTask
 from tasks_app.selectors import inbox_list_for_user
 from tasks_app.services import task_assign, task_complete, task_delegate
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def review(users, purchase):
-    case, _ = case_start(
-        user=users["requester"],
-        key="purchase_request",
-        data={"amount": 7, "justification": "Ink"},
-    )
-    return HumanTask.objects.get(case=case, status="open")
 
 
 def test_process_admin_assigns_to_a_candidate_only(users, review):

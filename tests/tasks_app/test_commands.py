@@ -7,8 +7,9 @@ from django.core.management import CommandError, call_command
 
 from audit.models import AuditEvent
 from engine.models import Case
+from processes.models import ProcessVersion
 from tasks_app.models import HumanTask
-from tests.conftest import EXAMPLES
+from tests.conftest import BPMN_DIR, EXAMPLES
 
 pytestmark = pytest.mark.django_db
 
@@ -29,6 +30,24 @@ def test_deploy_process_is_for_analysts_only(users):
     assert "purchase_request v1 unchanged" in run(
         "deploy_process", path, "--as", "analyst"
     )
+
+
+def test_deploy_process_sends_dmn_files_through_the_upload_checks(users, settings):
+    path, dmn = EXAMPLES / "purchase_request.bpmn", BPMN_DIR / "check_amounts.dmn"
+    assert "purchase_request v1 deployed" in run(
+        "deploy_process", str(path), "--dmn", str(dmn), "--as", "analyst"
+    )
+    version = ProcessVersion.objects.get(definition__key="purchase_request")
+    assert [f["name"] for f in version.dmn_files] == ["check_amounts.dmn"]
+    settings.PROCESSES_UPLOAD_MAX_BYTES = 1024
+    err = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command(
+            "deploy_process", str(path), "--as", "analyst", stderr=err, stdout=err
+        )
+    assert "larger than the 1 KiB upload limit" in err.getvalue()
+    versions = ProcessVersion.objects.filter(definition__key="purchase_request")
+    assert versions.count() == 1
 
 
 def test_start_and_complete_obey_lanes_and_are_audited_as_the_user(users, purchase):

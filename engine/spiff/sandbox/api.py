@@ -19,9 +19,9 @@ from .compiler import (
 )
 
 _BUILTIN_NAMES = (
-    "range", "len", "list", "tuple", "set", "dict", "sorted", "min", "max", "sum", "any",
-    "all", "str", "repr", "int", "float", "round", "abs", "bool", "pow", "enumerate",
-    "zip", "reversed", "isinstance", "divmod",
+    "range", "len", "list", "tuple", "set", "dict", "sorted", "min", "max", "sum",
+    "any", "all", "str", "repr", "int", "float", "round", "abs", "bool", "pow",
+    "enumerate", "zip", "reversed", "isinstance", "divmod",
 )  # fmt: skip
 _EXCEPTIONS = {name: getattr(builtins, name) for name in CATCHABLE}
 RESERVED = frozenset({"__builtins__", "__name__"})

@@ -15,6 +15,7 @@ import operator
 import re
 import time
 import types
+from collections.abc import Iterable
 from typing import Any
 
 from RestrictedPython.Guards import (
@@ -27,7 +28,7 @@ from .methods import ATTRIBUTES
 
 SCALARS = (int, float, bool, type(None))
 _SEQ = (str, list, tuple)
-_ITERABLE = (
+_ITERABLE: tuple[type[Iterable[Any]], ...] = (
     list, tuple, str, dict, set, frozenset, range, types.GeneratorType, enumerate, zip,
     reversed, type({}.items()), type({}.keys()), type({}.values()), type(iter([])),
     type(iter(())), type(iter("")), type(reversed([])),

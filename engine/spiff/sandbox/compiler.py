@@ -64,7 +64,8 @@ _EXPR_NODES = {
     ast.BitXor, ast.BitAnd, ast.UnaryOp, ast.UAdd, ast.USub, ast.Not, ast.Invert,
     ast.Compare, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Is, ast.IsNot,
     ast.In, ast.NotIn, ast.IfExp, ast.Call, ast.keyword, ast.Name, ast.Load, ast.Store,
-    ast.Constant, ast.Attribute, ast.Subscript, ast.Slice, ast.List, ast.Tuple, ast.Dict,
+    ast.Constant, ast.Attribute, ast.Subscript, ast.Slice, ast.List, ast.Tuple,
+    ast.Dict,
     ast.Set, ast.JoinedStr, ast.FormattedValue, ast.ListComp, ast.SetComp, ast.DictComp,
     ast.GeneratorExp, ast.comprehension, ast.Starred,
 }  # fmt: skip
@@ -82,7 +83,8 @@ FORBIDDEN_NAMES = frozenset({
     "memoryview", "bytearray", "classmethod", "staticmethod",
 })  # fmt: skip
 CATCHABLE = frozenset({
-    "Exception", "ValueError", "KeyError", "TypeError", "IndexError", "ZeroDivisionError",
+    "Exception", "ValueError", "KeyError", "TypeError", "IndexError",
+    "ZeroDivisionError",
     "ArithmeticError", "LookupError", "AttributeError", "NameError", "RuntimeError",
     "OverflowError", "RecursionError",
 })  # fmt: skip
@@ -152,7 +154,8 @@ BINOPS = {
     ast.BitXor: "^", ast.BitAnd: "&",
 }  # fmt: skip
 CMPOPS = {
-    ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=",
+    ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">",
+    ast.GtE: ">=",
     ast.Is: "is", ast.IsNot: "is not", ast.In: "in", ast.NotIn: "not in",
 }  # fmt: skip
 
@@ -191,9 +194,9 @@ class Instrumenter(ast.NodeTransformer):
     def visit_Compare(self, node: ast.Compare) -> ast.AST:  # noqa: N802
         self.generic_visit(node)
         if len(node.ops) == 1:
-            op = ast.Constant(CMPOPS[type(node.ops[0])])
+            symbol = ast.Constant(CMPOPS[type(node.ops[0])])
             return ast.copy_location(
-                _call("_cmp_", op, node.left, node.comparators[0]), node
+                _call("_cmp_", symbol, node.left, node.comparators[0]), node
             )
         args: list[ast.expr] = [node.left]
         for op, right in zip(node.ops, node.comparators, strict=True):

@@ -123,7 +123,8 @@ ATTRIBUTES: dict[type, dict[str, Check]] = {
         "clear": None,
     },
     set: {
-        "add": _grow_by_one, "discard": None, "remove": None, "pop": None, "clear": None,
+        "add": _grow_by_one, "discard": None, "remove": None, "pop": None,
+        "clear": None,
         "union": _setop, "intersection": _setop, "difference": _setop,
         "symmetric_difference": _setop, "issubset": _setop, "issuperset": _setop,
         "isdisjoint": _setop, "update": _setop, "copy": _copy,

@@ -10,6 +10,8 @@
 * One pool per OS process, created lazily by `get_pool()`; a changed pid (the
   process forked after the pool was built: gunicorn, Celery prefork) builds a
   new pool and never touches the parent's workers.
+* The host sets the limits with `pool_configure()` (no environment reads here);
+  changed limits retire this process's pool, and the next script builds one.
 """
 
 from __future__ import annotations
@@ -67,17 +69,6 @@ class PoolSettings:
     wall_s: float = 1.0
     acquire_timeout_s: float = 10.0
 
-    @classmethod
-    def from_env(cls) -> PoolSettings:
-        """Read ENGINE_SCRIPT_TIME_LIMIT_MS, ENGINE_SCRIPT_WORKERS, ENGINE_SCRIPT_MEMORY_MB."""
-        wall = int(os.environ.get("ENGINE_SCRIPT_TIME_LIMIT_MS", "1000")) / 1000
-        return cls(
-            size=max(1, int(os.environ.get("ENGINE_SCRIPT_WORKERS", "2"))),
-            mem_mb=int(os.environ.get("ENGINE_SCRIPT_MEMORY_MB", "256")),
-            cpu_s=max(1, int(wall + 1)),
-            wall_s=wall,
-        )
-
 
 class _Worker:
     def __init__(self, settings: PoolSettings) -> None:
@@ -86,7 +77,8 @@ class _Worker:
             str(settings.cpu_s),
         ]  # fmt: skip
         self.proc = subprocess.Popen(  # noqa: S603 - fixed command, no shell
-            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
             env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, close_fds=True,
             start_new_session=True,
         )  # fmt: skip
@@ -243,6 +235,19 @@ def _script_error(etype: str, message: str) -> Exception:
 
 _pool: ScriptPool | None = None
 _pool_lock = threading.Lock()
+_pool_settings = PoolSettings()
+
+
+def pool_configure(settings: PoolSettings) -> None:
+    """Use `settings` for this process's pool; new ones retire the current pool."""
+    global _pool, _pool_settings
+    with _pool_lock:
+        if settings == _pool_settings:
+            return
+        _pool_settings = settings
+        if _pool is not None and _pool.pid == os.getpid():
+            _pool.close()
+        _pool = None
 
 
 def get_pool() -> ScriptPool:
@@ -253,7 +258,7 @@ def get_pool() -> ScriptPool:
             _pool.abandon()
             _pool = None
         if _pool is None or _pool.closed:
-            _pool = ScriptPool(PoolSettings.from_env())
+            _pool = ScriptPool(_pool_settings)
         return _pool
 
 

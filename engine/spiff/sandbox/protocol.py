@@ -13,6 +13,7 @@ import os
 import select
 import struct
 import time
+from collections.abc import Callable
 from typing import Any
 
 MAX_RESPONSE = 8 * 2**20
@@ -41,7 +42,7 @@ def _default(o: Any) -> Any:
     raise TypeError(f"{type(o).__name__} is not JSON serializable")
 
 
-_DECODERS = {
+_DECODERS: dict[str, Callable[[Any], Any]] = {
     "__dt__": datetime.datetime.fromisoformat,
     "__date__": datetime.date.fromisoformat,
     "__td__": lambda v: datetime.timedelta(seconds=v),

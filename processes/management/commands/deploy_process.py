@@ -1,14 +1,28 @@
+from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 
 from processes.errors import ProcessError
-from processes.services import version_upload
+from processes.services import DeployedVersion, version_upload_files
+
+
+def _deploy(user: Any, path: Path, dmn: list[Path]) -> list[DeployedVersion]:
+    with ExitStack() as files:
+        upload, *dmn_uploads = (
+            files.enter_context(File(p.open("rb"), name=p.name)) for p in [path, *dmn]
+        )
+        return version_upload_files(user=user, upload=upload, dmn_uploads=dmn_uploads)
 
 
 class Command(BaseCommand):
-    help = "Validate and deploy BPMN files as a named user (DMN files ride along with --dmn)."
+    help = (
+        "Validate and deploy BPMN files as a named user "
+        "(DMN files ride along with --dmn)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("files", nargs="+", help="BPMN files to deploy")
@@ -24,17 +38,12 @@ class Command(BaseCommand):
             user = get_user_model().objects.get(username=username, is_active=True)
         except get_user_model().DoesNotExist:
             raise CommandError(f"No active user '{username}'.") from None
-        dmn_files = [(Path(p).name, Path(p).read_bytes()) for p in dmn]
+        dmn_paths = [Path(p) for p in dmn]
         failed = False
         for name in files:
             path = Path(name)
             try:
-                deployed = version_upload(
-                    user=user,
-                    bpmn=path.read_bytes(),
-                    filename=path.name,
-                    dmn_files=dmn_files,
-                )
+                deployed = _deploy(user, path, dmn_paths)
             except ProcessError as exc:
                 failed = True
                 self.stderr.write(f"{path}: {exc.message}")

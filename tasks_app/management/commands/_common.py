@@ -3,11 +3,7 @@ import json
 from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
 
-from engine.errors import EngineError
-from processes.errors import ProcessError
-from tasks_app.errors import TaskError
-
-DOMAIN_ERRORS = (EngineError, ProcessError, TaskError)
+from common.errors import DomainError
 
 
 def user_named(username: str):
@@ -27,8 +23,8 @@ def json_object(text: str) -> dict:
     return value
 
 
-def domain_error(exc) -> CommandError:
-    fields = exc.details.get("fields") if hasattr(exc, "details") else None
+def domain_error(exc: DomainError) -> CommandError:
+    fields = exc.details.get("fields")
     lines = [f"{exc.message} ({exc.code}, HTTP {int(exc.status)})"]
     for name, problems in (fields or {}).items():
         lines.append(f"  {name}: {'; '.join(map(str, problems))}")

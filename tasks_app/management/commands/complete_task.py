@@ -1,8 +1,9 @@
 from django.core.management.base import BaseCommand
 
+from common.errors import DomainError
 from tasks_app.services import task_complete
 
-from ._common import DOMAIN_ERRORS, domain_error, json_object, user_named
+from ._common import domain_error, json_object, user_named
 
 
 class Command(BaseCommand):
@@ -17,7 +18,7 @@ class Command(BaseCommand):
         user = user_named(username)
         try:
             task = task_complete(user=user, task_id=task_id, data=json_object(data))
-        except DOMAIN_ERRORS as exc:
+        except DomainError as exc:
             raise domain_error(exc) from None
         self.stdout.write(
             f"completed {task.name}; case {task.case_id} is {task.case.status}"

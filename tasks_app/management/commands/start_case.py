@@ -1,8 +1,9 @@
 from django.core.management.base import BaseCommand
 
+from common.errors import DomainError
 from engine.services import case_start
 
-from ._common import DOMAIN_ERRORS, domain_error, json_object, user_named
+from ._common import domain_error, json_object, user_named
 
 
 class Command(BaseCommand):
@@ -22,7 +23,7 @@ class Command(BaseCommand):
             case, _ = case_start(
                 user=user, key=key, data=json_object(data), business_key=business_key
             )
-        except DOMAIN_ERRORS as exc:
+        except DomainError as exc:
             raise domain_error(exc) from None
         self.stdout.write(f"{case.pk} {case.status}")
         for task in case.human_tasks.filter(status="open"):

@@ -16,6 +16,15 @@ from uuid import UUID
 from django.db import transaction
 from django.db.models import Q, QuerySet
 
+from audit.actions import AuditAction
+from engine.errors import (
+    ActionNotAllowed,
+    FormInvalid,
+    MessageAmbiguous,
+    MessageNotCorrelated,
+)
+from engine.models import Case, MessageSubscription
+from engine.spec_cache import spec_for
 from engine.spiff import (
     MessageNotCaught,
     message_start_names,
@@ -25,15 +34,7 @@ from engine.spiff import (
 from processes.models import ProcessVersion
 from processes.selectors import definition_list, version_get
 
-from .errors import (
-    ActionNotAllowed,
-    FormInvalid,
-    MessageAmbiguous,
-    MessageNotCorrelated,
-)
-from .models import Case, MessageSubscription
-from .services import _apply_outcome, _audit, case_lock
-from .spec_cache import spec_for
+from .advance import case_advance, case_audit, case_lock
 
 SEND_MESSAGE = "engine.send_message"
 
@@ -104,15 +105,15 @@ def _deliver_one(
                 payload=data,
                 correlation=correlation,
             )
-            _audit(
+            case_audit(
                 case,
                 user,
-                "message.delivered",
+                AuditAction.MESSAGE_DELIVERED,
                 name=name,
                 correlation=dict(correlation),
                 data=dict(data),
             )
-            _apply_outcome(case, outcome, actor=user)
+            case_advance(case, outcome, actor=user)
     except (_Gone, MessageNotCaught):
         return False
     return True
@@ -145,23 +146,23 @@ def _start_one(
         spec_for(version), name=name, payload=data, correlation=correlation
     )
     case = Case.objects.create(version=version, started_by=user)
-    _audit(
+    case_audit(
         case,
         user,
-        "case.started",
+        AuditAction.CASE_STARTED,
         data=dict(data),
         version=version.number,
         message=name,
     )
-    _audit(
+    case_audit(
         case,
         user,
-        "message.delivered",
+        AuditAction.MESSAGE_DELIVERED,
         name=name,
         correlation=dict(correlation),
         data=dict(data),
     )
-    _apply_outcome(case, outcome, actor=user, create=True)
+    case_advance(case, outcome, actor=user, create=True)
     return case
 
 

@@ -5,11 +5,12 @@ from uuid import UUID
 from django.db import transaction
 from django.utils import timezone
 
+from audit.actions import AuditAction
+from engine.models import Case
+from engine.spec_cache import spec_for
 from engine.spiff import workflow_fire_timers
 
-from .models import Case
-from .services import _apply_outcome, _audit, case_lock
-from .spec_cache import spec_for
+from .advance import case_advance, case_audit, case_lock
 
 
 @transaction.atomic
@@ -25,10 +26,9 @@ def case_fire_timers(*, case_id: UUID | str) -> bool:
         return False  # another sweep got here first, or the timer moved
     outcome = workflow_fire_timers(spec_for(case.version), case.state.state)
     fired = [step.bpmn_id for step in outcome.steps]
-    _audit(
-        case, None, "timer.fired", due=case.next_timer_at.isoformat(), elements=fired
-    )
-    _apply_outcome(case, outcome, actor=None)
+    due = case.next_timer_at.isoformat()
+    case_audit(case, None, AuditAction.TIMER_FIRED, due=due, elements=fired)
+    case_advance(case, outcome, actor=None)
     return True
 
 

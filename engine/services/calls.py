@@ -15,17 +15,24 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from audit.actions import AuditAction
+from engine.models import Case, Incident, ServiceCall
+from engine.operations import BusinessError, operation_get
+from engine.spec_cache import spec_for
 from engine.spiff import (
     ServiceErrorNotCaught,
+    TaskNotReady,
     workflow_apply_service_result,
     workflow_throw_service_error,
 )
-from engine.spiff import TaskNotReady as SpiffTaskNotReady
 
-from .models import Case, ServiceCall
-from .operations import BusinessError, operation_get
-from .services import _apply_outcome, _audit, _enqueue, case_lock, incident_open
-from .spec_cache import spec_for
+from .advance import (
+    case_advance,
+    case_audit,
+    case_lock,
+    incident_open,
+    service_calls_enqueue,
+)
 
 _RUNNABLE = (ServiceCall.Status.PENDING, ServiceCall.Status.RUNNING)
 # A redelivered message may arrive a little before next_attempt_at (clock skew
@@ -145,7 +152,7 @@ def _service_incident(
 ) -> None:
     incident_open(
         case,
-        kind="service",
+        kind=Incident.Kind.SERVICE,
         spiff_task_id=str(call.spiff_task_id),
         bpmn_id=call.bpmn_id,
         element_name=call.bpmn_id,
@@ -158,10 +165,10 @@ def _discard(case: Case, call: ServiceCall, reason: str) -> None:
     # Terminal, so neither the sweep nor a redelivery runs the operation again.
     call.status, call.last_error = ServiceCall.Status.DISCARDED, reason
     call.save(update_fields=["status", "last_error", "updated_at"])
-    _audit(
+    case_audit(
         case,
         None,
-        "service.discarded",
+        AuditAction.SERVICE_DISCARDED,
         task_ref=call.bpmn_id,
         call=call.pk,
         reason=reason,
@@ -177,10 +184,10 @@ def _technical_failure(case: Case, call: ServiceCall, error: str) -> None:
         call.save(
             update_fields=["status", "last_error", "next_attempt_at", "updated_at"]
         )
-        _audit(
+        case_audit(
             case,
             None,
-            "service.retry_scheduled",
+            AuditAction.SERVICE_RETRY_SCHEDULED,
             task_ref=call.bpmn_id,
             call=call.pk,
             attempt=call.attempts,
@@ -188,14 +195,14 @@ def _technical_failure(case: Case, call: ServiceCall, error: str) -> None:
             error=call.last_error,
         )
         pk = call.pk
-        transaction.on_commit(lambda: _enqueue([pk], countdown=delay))
+        transaction.on_commit(lambda: service_calls_enqueue([pk], countdown=delay))
         return
     call.status = ServiceCall.Status.FAILED
     call.save(update_fields=["status", "last_error", "updated_at"])
-    _audit(
+    case_audit(
         case,
         None,
-        "service.failed",
+        AuditAction.SERVICE_FAILED,
         task_ref=call.bpmn_id,
         attempts=call.attempts,
         error=call.last_error,
@@ -204,10 +211,10 @@ def _technical_failure(case: Case, call: ServiceCall, error: str) -> None:
 
 
 def _business_error(case: Case, call: ServiceCall, error: BusinessError) -> None:
-    _audit(
+    case_audit(
         case,
         None,
-        "service.business_error",
+        AuditAction.SERVICE_BUSINESS_ERROR,
         task_ref=call.bpmn_id,
         call=call.pk,
         code=error.code,
@@ -222,7 +229,7 @@ def _business_error(case: Case, call: ServiceCall, error: BusinessError) -> None
             message=error.message,
             data=error.data,
         )
-    except SpiffTaskNotReady:
+    except TaskNotReady:
         _discard(case, call, "the service task is no longer waiting for a result")
         return
     except ServiceErrorNotCaught:
@@ -238,7 +245,7 @@ def _business_error(case: Case, call: ServiceCall, error: BusinessError) -> None
     call.last_error = f"{error.code}: {error.message}" if error.message else error.code
     call.result = _business_payload(error)
     call.save(update_fields=["status", "last_error", "result", "updated_at"])
-    _apply_outcome(case, outcome, actor=None, completed_task_id=str(call.spiff_task_id))
+    case_advance(case, outcome, actor=None, completed_task_id=str(call.spiff_task_id))
 
 
 def _business_payload(error: BusinessError) -> dict[str, Any]:
@@ -278,12 +285,16 @@ def service_call_apply(*, call_id: int, ok: bool, value: Any) -> None:
             task_id=str(call.spiff_task_id),
             result=value,
         )
-    except SpiffTaskNotReady:
+    except TaskNotReady:
         _discard(case, call, "the service task is no longer waiting for a result")
         return
     call.status, call.result = ServiceCall.Status.SUCCEEDED, value
     call.save(update_fields=["status", "result"])
-    _audit(
-        case, None, "service.succeeded", task_ref=call.bpmn_id, operation=call.operation
+    case_audit(
+        case,
+        None,
+        AuditAction.SERVICE_SUCCEEDED,
+        task_ref=call.bpmn_id,
+        operation=call.operation,
     )
-    _apply_outcome(case, outcome, actor=None, completed_task_id=str(call.spiff_task_id))
+    case_advance(case, outcome, actor=None, completed_task_id=str(call.spiff_task_id))

@@ -6,6 +6,7 @@ each field is coerced to its type, then checked; every problem is reported per f
 
 import math
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict
 from datetime import date
 from typing import Any
 
@@ -148,3 +149,22 @@ def form_clean(fields: Sequence[FormField], data: Mapping[str, Any]) -> dict[str
     if errors:
         raise FormInvalid("Some fields need attention.", details={"fields": errors})
     return cleaned
+
+
+def form_to_json(fields: Sequence[FormField]) -> list[dict[str, Any]]:
+    """Return form fields as the JSON that a human task keeps and its page renders."""
+    return [asdict(f) for f in fields]
+
+
+def form_clean_json(
+    form: Sequence[Mapping[str, Any]], data: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Clean data against a form kept as JSON (`form_to_json`); see `form_clean`.
+
+    Raises:
+        FormInvalid: with details {"fields": {field_id: [messages]}}.
+    """
+    fields = [
+        FormField(**{**f, "options": tuple(map(tuple, f["options"]))}) for f in form
+    ]
+    return form_clean(fields, data)

@@ -1,0 +1,53 @@
+"""Every audit action, in one enumeration; the stored text is the member's value.
+
+Also the one format of `AuditEvent.task_ref` for a human task ("<bpmn id>:<task
+id>"): tasks_app writes it and engine and the timeline read the element back
+through these functions, so no app parses another app's string.
+"""
+
+from enum import StrEnum
+
+
+class AuditAction(StrEnum):
+    """What an audit event records."""
+
+    CASE_STARTED = "case.started"
+    CASE_COMPLETED = "case.completed"
+    CASE_CANCELLED = "case.cancelled"
+    ELEMENT_COMPLETED = "element.completed"
+    INCIDENT_OPENED = "incident.opened"
+    INCIDENT_RESOLVED = "incident.resolved"
+    MESSAGE_DELIVERED = "message.delivered"
+    TIMER_FIRED = "timer.fired"
+    SERVICE_QUEUED = "service.queued"
+    SERVICE_SUCCEEDED = "service.succeeded"
+    SERVICE_RETRY_SCHEDULED = "service.retry_scheduled"
+    SERVICE_FAILED = "service.failed"
+    SERVICE_BUSINESS_ERROR = "service.business_error"
+    SERVICE_DISCARDED = "service.discarded"
+    SERVICE_RETRIED = "service.retried"
+    TASK_CREATED = "task.created"
+    TASK_CLAIMED = "task.claimed"
+    TASK_UNCLAIMED = "task.unclaimed"
+    TASK_ASSIGNED = "task.assigned"
+    TASK_DELEGATED = "task.delegated"
+    TASK_RESOLVED = "task.resolved"
+    TASK_COMPLETED = "task.completed"
+    TASK_CANCELLED = "task.cancelled"
+    PROCESS_DEPLOYED = "process.deployed"
+    GROUP_CREATED = "group.created"
+    GROUP_MEMBER_ADDED = "group.member_added"
+    GROUP_MEMBER_REMOVED = "group.member_removed"
+    GROUP_MEMBERS_CLEARED = "group.members_cleared"
+    AUDIT_EXPORTED = "audit.exported"
+    AUDIT_CHECKPOINT = "audit.checkpoint"
+
+
+def task_ref_for(*, bpmn_id: str, task_id: object) -> str:
+    """Return the task_ref of a human task: its element id and its inbox id."""
+    return f"{bpmn_id}:{task_id}"
+
+
+def task_ref_element(task_ref: str) -> str:
+    """Return the BPMN element id a task_ref names (human task or element)."""
+    return task_ref.split(":")[0]

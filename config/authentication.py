@@ -1,0 +1,69 @@
+"""API authentication and throttles: tokens expire and logging out revokes them.
+
+API tokens expire API_TOKEN_TTL_SECONDS after they were issued; the token endpoint then
+issues a new one. Throttles read their rates from settings at request time.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+from rest_framework import exceptions
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.authtoken.models import Token
+from rest_framework.settings import api_settings
+from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
+
+# --- tokens ------
+
+
+def token_expired(token: Token) -> bool:
+    """Return whether `token` is older than API_TOKEN_TTL_SECONDS."""
+    ttl = timedelta(seconds=settings.API_TOKEN_TTL_SECONDS)
+    return token.created <= timezone.now() - ttl
+
+
+def token_issue(*, user) -> Token:
+    """Return the user's live API token, replacing an expired one."""
+    token = Token.objects.filter(user=user).first()
+    if token is not None and token_expired(token):
+        token.delete()
+        token = None
+    return token or Token.objects.create(user=user)
+
+
+def token_revoke(*, user) -> None:
+    """Delete the user's API token: a client holding it gets 401 from now on."""
+    if user.is_authenticated:
+        Token.objects.filter(user=user).delete()
+
+
+class ExpiringTokenAuthentication(TokenAuthentication):
+    """`Authorization: Token <key>`, refused once the token has expired."""
+
+    def authenticate_credentials(self, key):
+        user, token = super().authenticate_credentials(key)
+        if token_expired(token):
+            token.delete()
+            raise exceptions.AuthenticationFailed("The token has expired.")
+        return user, token
+
+
+# --- throttles ------
+
+
+class _SettingsRate:
+    # DRF binds THROTTLE_RATES when the module is imported; read the rate at
+    # request time so the environment's (and a test's) setting applies.
+    scope: str | None
+
+    def get_rate(self):
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope or "")
+
+
+class AnonThrottle(_SettingsRate, AnonRateThrottle):
+    """Requests per client address before authentication (the token endpoint)."""
+
+
+class UserThrottle(_SettingsRate, UserRateThrottle):
+    """Requests per signed-in user."""

@@ -1,0 +1,85 @@
+"""What the engine tells tasks_app when a case advances, in engine's own types.
+
+tasks_app never sees an adapter type: the `case_advanced` signal carries a
+`CaseAdvance`, and each READY human task is read as a `ReadyHumanTask` whose
+candidates, dates and priority are resolved for the case (only when asked, so
+tasks that are already in the inbox cost nothing).
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from engine.form_validation import form_to_json
+from engine.models import Case
+from engine.spiff import (
+    AdvanceOutcome,
+    ReadyUserTask,
+    resolve_candidates,
+    resolve_due,
+    resolve_priority,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ReadyHumanTask:
+    """A user or manual task waiting for a person, resolved for its case."""
+
+    task_id: str
+    bpmn_id: str
+    name: str
+    lane: str
+    documentation: str
+    assignee: str
+    candidate_users: tuple[str, ...]
+    candidate_groups: tuple[str, ...]
+    due_at: datetime | None
+    follow_up_at: datetime | None
+    priority: int | None
+    form: list[dict[str, Any]]
+    separate_from: tuple[str, ...]
+
+
+def _resolve(
+    ready: ReadyUserTask, *, data: Mapping[str, Any], initiator: str, now: datetime
+) -> ReadyHumanTask:
+    meta = ready.meta
+    candidates = resolve_candidates(meta, data=data, initiator=initiator)
+    return ReadyHumanTask(
+        task_id=ready.task_id,
+        bpmn_id=ready.bpmn_id,
+        name=ready.name,
+        lane=ready.lane or "",
+        documentation=meta.documentation,
+        assignee=candidates.assignee or "",
+        candidate_users=tuple(candidates.users),
+        candidate_groups=tuple(candidates.groups),
+        due_at=resolve_due(meta.due_date, data=data, now=now),
+        follow_up_at=resolve_due(meta.follow_up_date, data=data, now=now),
+        priority=resolve_priority(meta.priority, data=data),
+        form=form_to_json(meta.form),
+        separate_from=tuple(meta.separate_from),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CaseAdvance:
+    """The payload of `engine.signals.case_advanced`: one advance of one case."""
+
+    case: Case
+    actor: Any
+    completed_task_id: str | None
+    data: dict[str, Any]
+    outcome: AdvanceOutcome
+
+    @property
+    def ready_task_ids(self) -> list[str]:
+        """Return the ids of the human tasks READY after this advance."""
+        return [t.task_id for t in self.outcome.ready_user_tasks]
+
+    def ready_task(self, task_id: str, *, now: datetime) -> ReadyHumanTask:
+        """Return one READY human task, resolved against the case data at `now`."""
+        ready = next(t for t in self.outcome.ready_user_tasks if t.task_id == task_id)
+        initiator = self.case.started_by.get_username()
+        return _resolve(ready, data=self.data, initiator=initiator, now=now)

@@ -1,0 +1,52 @@
+"""Engine services: everything that changes a case, around one advance core.
+
+- advance: lock a case, apply an engine outcome (save, project, audit), incidents
+- cases: start, complete a human task of, cancel
+- calls: the service-call outbox (begin, execute, apply, sweep)
+- messages: deliver a message or start a case with one
+- timers: fire due timers
+- incidents: retry the failed step behind an incident
+"""
+
+from .advance import (
+    case_advance,
+    case_audit,
+    case_lock,
+    incident_open,
+    service_calls_enqueue,
+)
+from .calls import (
+    service_call_apply,
+    service_call_backoff,
+    service_call_begin,
+    service_call_execute,
+    service_call_max_attempts,
+    service_call_sweep,
+)
+from .cases import case_cancel, case_complete_user_task, case_start
+from .incidents import incident_retry
+from .messages import MessageResult, message_deliver, subscription_matches
+from .timers import case_fire_timers, timers_due
+
+__all__ = [
+    "MessageResult",
+    "case_advance",
+    "case_audit",
+    "case_cancel",
+    "case_complete_user_task",
+    "case_fire_timers",
+    "case_lock",
+    "case_start",
+    "incident_open",
+    "incident_retry",
+    "message_deliver",
+    "service_call_apply",
+    "service_call_backoff",
+    "service_call_begin",
+    "service_call_execute",
+    "service_call_max_attempts",
+    "service_call_sweep",
+    "service_calls_enqueue",
+    "subscription_matches",
+    "timers_due",
+]

@@ -1,0 +1,270 @@
+"""The advance core: every change to a case goes through one locked transaction.
+
+atomic(): lock the Case row (`case_lock`) -> load its state onto the cached spec
+(`spec_for`) -> apply the command and run the engine (an `engine.spiff` workflow_*
+function, which also prunes finished branches) -> `case_advance`: record the steps,
+open an incident, save the row and state, project (message subscriptions, the
+service-call outbox, the `case_advanced` signal) and audit; enqueue on commit.
+
+Cases, calls, messages, timers and incidents use only the public functions here.
+"""
+
+import json
+import logging
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from celery import current_app
+from django.conf import settings
+from django.db import OperationalError, connection, transaction
+from django.utils import timezone
+
+from audit.actions import AuditAction
+from audit.services import audit_record
+from engine.errors import CaseBusy, CaseNotFound
+from engine.human_tasks import CaseAdvance
+from engine.models import Case, CaseState, Incident, MessageSubscription, ServiceCall
+from engine.signals import case_advanced
+from engine.spiff import AdvanceOutcome, FailureKind
+
+SERVICE_CALL_TASK = "engine.service_call_run"
+logger = logging.getLogger(__name__)
+
+
+def _set_lock_timeout() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SET LOCAL lock_timeout = '{int(settings.ENGINE_LOCK_TIMEOUT_MS)}ms'"
+            )
+
+
+def case_lock(*, case_id: UUID | str) -> Case:
+    """Lock and return the case row (blocking, bounded by ENGINE_LOCK_TIMEOUT_MS).
+
+    Raises:
+        CaseNotFound: when there is no such case.
+        CaseBusy: when the lock wait timed out.
+    """
+    assert connection.in_atomic_block, "case_lock must run inside transaction.atomic()"
+    _set_lock_timeout()
+    try:
+        return (
+            Case.objects.select_for_update(of=("self",))
+            .select_related("version__definition", "started_by")
+            .get(pk=case_id)
+        )
+    except (Case.DoesNotExist, ValueError):
+        raise CaseNotFound("No such case.") from None
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", "") == "55P03":
+            raise CaseBusy("The case is busy; try again in a moment.") from None
+        raise
+
+
+def case_audit(
+    case: Case, actor: Any, action: AuditAction, *, task_ref: str = "", **payload: Any
+) -> None:
+    """Record an audit event about the case (process, version and task filled in)."""
+    audit_record(
+        actor=actor,
+        action=action,
+        case_id=case.pk,
+        process_key=case.version.definition.key,
+        version_id=case.version_id,
+        task_ref=task_ref,
+        payload=payload,
+    )
+
+
+def _record_steps(case: Case, outcome: AdvanceOutcome, skip_task: str | None) -> None:
+    for step in outcome.steps:
+        if step.task_id != skip_task:
+            case_audit(
+                case,
+                None,
+                AuditAction.ELEMENT_COMPLETED,
+                task_ref=step.bpmn_id,
+                element=step.bpmn_id,
+                name=step.name,
+                kind=step.kind,
+            )
+
+
+def incident_open(
+    case: Case,
+    *,
+    kind: Incident.Kind,
+    spiff_task_id: str,
+    bpmn_id: str,
+    element_name: str,
+    error_type: str,
+    message: str,
+) -> Incident:
+    """Record what stopped a case (under its lock) and flag the case; audit it."""
+    incident = Incident.objects.create(
+        case=case,
+        kind=kind,
+        spiff_task_id=spiff_task_id,
+        bpmn_id=bpmn_id,
+        element_name=element_name,
+        error_type=error_type,
+        message=message,
+    )
+    case.has_incident = True
+    Case.objects.filter(pk=case.pk).update(has_incident=True)
+    case_audit(
+        case,
+        None,
+        AuditAction.INCIDENT_OPENED,
+        task_ref=bpmn_id,
+        incident=str(incident.pk),
+        error_type=error_type,
+        message=message,
+    )
+    return incident
+
+
+def _open_incident(case: Case, outcome: AdvanceOutcome) -> None:
+    failure = outcome.failure
+    if failure is None:
+        return
+    engine_limit = failure.kind is FailureKind.ENGINE_LIMIT
+    incident_open(
+        case,
+        kind=Incident.Kind.ENGINE if engine_limit else Incident.Kind.SCRIPT,
+        spiff_task_id=failure.task_id,
+        bpmn_id=failure.bpmn_id,
+        element_name=failure.name,
+        error_type=failure.error_type,
+        message=failure.message,
+    )
+
+
+def _queue_service_calls(case: Case, outcome: AdvanceOutcome) -> list[int]:
+    queued = []
+    for pending in outcome.pending_service_calls:
+        call, created = ServiceCall.objects.get_or_create(
+            case=case,
+            spiff_task_id=pending.task_id,
+            epoch=0,
+            defaults={
+                "bpmn_id": pending.bpmn_id,
+                "operation": pending.operation,
+                "params": pending.params,
+                "max_attempts": pending.max_attempts,
+                "backoff_seconds": pending.backoff_seconds,
+            },
+        )
+        if created:
+            queued.append(call.pk)
+            case_audit(
+                case,
+                None,
+                AuditAction.SERVICE_QUEUED,
+                task_ref=pending.bpmn_id,
+                operation=pending.operation,
+                call=call.pk,
+            )
+    return queued
+
+
+def _save(case: Case, outcome: AdvanceOutcome, *, create: bool = False) -> bool:
+    """Save the case row and its state; return whether the case just completed."""
+    case.revision += 1
+    case.data = outcome.data
+    case.active_elements = list(outcome.active_elements)
+    case.next_timer_at = (
+        datetime.fromisoformat(outcome.next_timer_at) if outcome.next_timer_at else None
+    )
+    completed = outcome.completed and case.status == Case.Status.RUNNING
+    if completed:
+        case.status, case.ended_at = Case.Status.COMPLETED, timezone.now()
+    case.save()
+    defaults = {
+        "state_json": json.dumps(outcome.state),
+        "revision": case.revision,
+        "serializer_version": str(outcome.state.get("serializer_version", "")),
+    }
+    if create:
+        CaseState.objects.create(case=case, **defaults)
+    else:
+        CaseState.objects.filter(case=case).update(**defaults)
+    return completed
+
+
+def case_advance(
+    case: Case,
+    outcome: AdvanceOutcome,
+    *,
+    actor: Any,
+    completed_task_id: str | None = None,
+    create: bool = False,
+) -> None:
+    """Apply an engine outcome to the locked case: save, project and audit it.
+
+    `completed_task_id` is the human or service task the command completed (its
+    step is audited by the caller); `create` saves the first state of a new case.
+    """
+    _record_steps(case, outcome, completed_task_id)
+    _open_incident(case, outcome)
+    just_completed = _save(case, outcome, create=create)
+    _subscriptions_sync(case, outcome)
+    queued = _queue_service_calls(case, outcome)
+    advance = CaseAdvance(
+        case=case,
+        actor=actor,
+        completed_task_id=completed_task_id,
+        data=outcome.data,
+        outcome=outcome,
+    )
+    case_advanced.send(sender=Case, advance=advance)
+    if just_completed:
+        case_audit(case, None, AuditAction.CASE_COMPLETED, data=outcome.data)
+    if queued:
+        transaction.on_commit(lambda: service_calls_enqueue(queued))
+
+
+def service_calls_enqueue(
+    call_ids: list[int], *, countdown: float | None = None
+) -> None:
+    """Send the service calls to the worker queue (after the commit)."""
+    # By task name: engine.tasks imports this module. The transaction has
+    # committed, so a broker failure must not fail the request: the outbox
+    # sweep re-sends calls that were never picked up.
+    for pk in call_ids:
+        try:
+            current_app.send_task(
+                SERVICE_CALL_TASK,
+                args=[pk],
+                countdown=countdown,
+                soft_time_limit=settings.ENGINE_SERVICE_TIMEOUT_SECONDS,
+            )
+        except Exception:  # noqa: BLE001 - any broker error; the row is the source of truth
+            logger.warning(
+                "could not enqueue service call %s; the outbox sweep will",
+                pk,
+                exc_info=True,
+            )
+
+
+def _subscriptions_sync(case: Case, outcome: AdvanceOutcome) -> None:
+    """Replace the case's message subscriptions with the messages it waits for."""
+    wanted = (
+        [(m.name, m.bpmn_id, m.correlation) for m in outcome.waiting_messages]
+        if case.is_running
+        else []
+    )
+    current = list(
+        MessageSubscription.objects.filter(case=case)
+        .order_by("name", "bpmn_id")
+        .values_list("name", "bpmn_id", "correlation")
+    )
+    if [tuple(row) for row in current] == wanted:
+        return
+    MessageSubscription.objects.filter(case=case).delete()
+    MessageSubscription.objects.bulk_create(
+        MessageSubscription(case=case, name=name, bpmn_id=bpmn_id, correlation=corr)
+        for name, bpmn_id, corr in wanted
+    )

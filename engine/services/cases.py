@@ -1,0 +1,155 @@
+"""Start, complete a human task of, and cancel cases."""
+
+from collections.abc import Mapping
+from typing import Any
+from uuid import UUID
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from audit.actions import AuditAction
+from engine import permissions
+from engine.errors import (
+    ActionNotAllowed,
+    CaseNotFound,
+    CaseNotRunning,
+    StartNotAllowed,
+    TaskNoLongerOpen,
+)
+from engine.form_validation import form_clean
+from engine.idempotency import case_replayed, request_fingerprint
+from engine.models import Case
+from engine.spec_cache import spec_for
+from engine.spiff import (
+    AdvanceOutcome,
+    TaskNotReady,
+    workflow_cancel,
+    workflow_complete_user_task,
+    workflow_start,
+)
+from processes.selectors import version_get
+
+from .advance import case_advance, case_audit, case_lock
+
+
+def case_start(
+    *,
+    user: Any,
+    key: str,
+    data: Mapping[str, Any],
+    business_key: str = "",
+    idempotency_key: str | None = None,
+) -> tuple[Case, bool]:
+    """Start a case of the latest version of `key`; return (case, created).
+
+    A repeated idempotency key returns the case it started the first time, if the
+    request is the same.
+
+    Raises:
+        DefinitionNotFound, VersionNotFound: unknown process.
+        StartNotAllowed: the user may not start this process.
+        FormInvalid: the start form rejects the data (nothing is started).
+        IdempotencyKeyReused: the key started a case from a different request.
+    """
+    fingerprint = request_fingerprint(key=key, data=data, business_key=business_key)
+    if idempotency_key:
+        existing = case_replayed(
+            user=user, idempotency_key=idempotency_key, fingerprint=fingerprint
+        )
+        if existing is not None:
+            return existing, False
+    version = version_get(key=key)
+    process = spec_for(version)
+    if not permissions.can_start(user, process):
+        raise StartNotAllowed(f"You may not start '{process.meta.name}'.")
+    start_form = process.meta.start.form if process.meta.start else ()
+    cleaned = form_clean(start_form, data)
+    try:
+        with transaction.atomic():
+            case = Case.objects.create(
+                version=version,
+                business_key=business_key or "",
+                started_by=user,
+                idempotency_key=idempotency_key or None,
+                request_fingerprint=fingerprint if idempotency_key else "",
+            )
+            case_audit(
+                case,
+                user,
+                AuditAction.CASE_STARTED,
+                data=cleaned,
+                business_key=business_key,
+                version=version.number,
+            )
+            case_advance(
+                case, workflow_start(process, data=cleaned), actor=user, create=True
+            )
+    except IntegrityError:
+        if idempotency_key:
+            replayed = case_replayed(
+                user=user, idempotency_key=idempotency_key, fingerprint=fingerprint
+            )
+            if replayed is not None:
+                return replayed, False
+        raise
+    return case, True
+
+
+def case_complete_user_task(
+    *,
+    case: Case,
+    spiff_task_id: str,
+    data: Mapping[str, Any],
+    actor: Any,
+    task_ref: str,
+) -> AdvanceOutcome:
+    """Complete a READY human task of a locked case and advance it.
+
+    The caller holds the case lock and has checked permissions and the form.
+
+    Raises:
+        CaseNotRunning: the case has ended.
+        TaskNoLongerOpen: the task is no longer READY.
+    """
+    assert connection.in_atomic_block
+    if not case.is_running:
+        raise CaseNotRunning(f"The case is {case.get_status_display().lower()}.")
+    process = spec_for(case.version)
+    try:
+        outcome = workflow_complete_user_task(
+            process, case.state.state, task_id=spiff_task_id, data=data
+        )
+    except TaskNotReady as exc:
+        raise TaskNoLongerOpen(
+            "This task is no longer open.", details={"reason": str(exc)}
+        ) from None
+    case_audit(
+        case, actor, AuditAction.TASK_COMPLETED, task_ref=task_ref, data=dict(data)
+    )
+    case_advance(case, outcome, actor=actor, completed_task_id=spiff_task_id)
+    return outcome
+
+
+@transaction.atomic
+def case_cancel(*, user: Any, case_id: UUID | str, reason: str = "") -> Case:
+    """Cancel a running case and close its open tasks.
+
+    Raises:
+        CaseNotFound, ActionNotAllowed, CaseNotRunning, CaseBusy.
+    """
+    case = case_lock(case_id=case_id)
+    if not permissions.can_view_case(user, case):
+        raise CaseNotFound("No such case.")
+    if not permissions.can_cancel_case(user, case):
+        raise ActionNotAllowed(
+            "Only the requester or a process admin may cancel this case."
+        )
+    if not case.is_running:
+        raise CaseNotRunning(
+            f"The case is already {case.get_status_display().lower()}."
+        )
+    outcome = workflow_cancel(spec_for(case.version), case.state.state)
+    case.status, case.ended_at = Case.Status.CANCELLED, timezone.now()
+    case_audit(case, user, AuditAction.CASE_CANCELLED, reason=reason)
+    case_advance(case, outcome, actor=user)
+    return case

@@ -1,0 +1,27 @@
+"""What compiling a BPMN file yields: runnable processes (opaque to the engine)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .types import HumanTaskMeta, ParsedProcess
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledProcess:
+    """A parsed, runnable process (opaque outside the adapter)."""
+
+    key: str
+    meta: ParsedProcess
+    spec: object
+    subprocess_specs: object
+    task_meta: Mapping[str, HumanTaskMeta]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledBundle:
+    """Every executable process of an uploaded file, and the XML that runs them."""
+
+    processes: tuple[CompiledProcess, ...]
+    normalized_xml: bytes

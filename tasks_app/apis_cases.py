@@ -1,0 +1,120 @@
+"""The case API: list and start cases, one case with your open tasks, cancel.
+
+It lives in tasks_app, not engine, because a case shows its human tasks.
+"""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from common.pagination import paginated_response
+from engine import selectors as case_selectors
+from engine import services as case_services
+from engine.apis import CaseOutput, IncidentOutput
+from engine.errors import FormInvalid
+from engine.json_safety import StorableJSONField
+
+from . import selectors
+from .apis import TaskOutput
+
+
+def visible_open_tasks(case, user) -> list[dict]:
+    tasks = [t for t in selectors.task_list_for_case(case=case, user=user) if t.is_open]
+    return list(TaskOutput(tasks, many=True).data)
+
+
+def case_detail(case, user) -> dict:
+    """Serialize a case with its data, the caller's visible open tasks and incidents."""
+    return {
+        **CaseOutput(case).data,
+        "data": case.data,
+        "active_elements": case.active_elements,
+        "elements": case_selectors.case_element_states(case=case),
+        "tasks": visible_open_tasks(case, user),
+        "incidents": IncidentOutput(
+            case_selectors.incident_list_for_case(case=case), many=True
+        ).data,
+    }
+
+
+IDEMPOTENCY_KEY_MAX = 255  # engine.models.Case.idempotency_key
+
+
+def idempotency_key_of(request) -> str | None:
+    """Return the request's Idempotency-Key header, or None; 400 if unusable."""
+    key = request.headers.get("Idempotency-Key") or None
+    if key is not None and (len(key) > IDEMPOTENCY_KEY_MAX or not key.isprintable()):
+        raise serializers.ValidationError(
+            {
+                "Idempotency-Key": [
+                    f"At most {IDEMPOTENCY_KEY_MAX} printable characters."
+                ]
+            }
+        )
+    return key
+
+
+class CaseListStartApi(APIView):
+    """List the cases you may see; start a case (honours an Idempotency-Key header)."""
+
+    class StartInput(serializers.Serializer):
+        process = serializers.CharField()
+        # A field named "data" shadows Serializer.data in the stubs only.
+        data = StorableJSONField(required=False, default=dict)  # type: ignore[assignment]
+        business_key = serializers.CharField(
+            required=False, allow_blank=True, default="", max_length=255
+        )
+
+    @extend_schema(responses={200: CaseOutput(many=True)})
+    def get(self, request):
+        qs = case_selectors.case_list_for_user(
+            user=request.user,
+            status=request.query_params.get("status"),
+            key=request.query_params.get("process"),
+        )
+        return paginated_response(
+            request=request, view=self, items=qs, serializer=CaseOutput
+        )
+
+    @extend_schema(request=StartInput, responses={201: CaseOutput})
+    def post(self, request):
+        idempotency_key = idempotency_key_of(request)
+        data = self.StartInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        if not isinstance(data.validated_data["data"], dict):
+            raise FormInvalid("'data' must be a JSON object.", details={"fields": {}})
+        case, created = case_services.case_start(
+            user=request.user,
+            key=data.validated_data["process"],
+            data=data.validated_data["data"],
+            business_key=data.validated_data["business_key"],
+            idempotency_key=idempotency_key,
+        )
+        return Response(
+            case_detail(case, request.user),
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class CaseDetailApi(APIView):
+    """One case: status, data, your open tasks, incidents."""
+
+    def get(self, request, case_id):
+        case = case_selectors.case_get(user=request.user, case_id=case_id)
+        return Response(case_detail(case, request.user))
+
+
+class CaseCancelApi(APIView):
+    """Cancel a running case."""
+
+    class Input(serializers.Serializer):
+        reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def post(self, request, case_id):
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        case = case_services.case_cancel(
+            user=request.user, case_id=case_id, **data.validated_data
+        )
+        return Response(case_detail(case, request.user))

@@ -1,0 +1,151 @@
+"""HTML views of cases: the start page and start form, the case list, a case, cancel.
+
+They live in tasks_app, not engine, because a case page shows its human tasks.
+"""
+
+from dataclasses import asdict
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views import View
+from django.views.generic import TemplateView
+
+from engine import selectors as case_selectors
+from engine import services as case_services
+from engine.errors import CaseNotRunning, FormInvalid
+from engine.models import Case
+
+from . import selectors
+from .display import data_rows, payload_summary
+from .forms import BusinessKeyForm, CaseCancelForm, ProcessForm
+
+
+class StartListView(LoginRequiredMixin, TemplateView):
+    """The processes the user may start."""
+
+    template_name = "tasks_app/start_list.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return {
+            **super().get_context_data(**kwargs),
+            "processes": case_selectors.process_list_startable_for_user(
+                user=self.request.user
+            ),
+        }
+
+
+class CaseStartView(LoginRequiredMixin, View):
+    """The start form of a process's latest version; POST starts a case."""
+
+    template_name = "tasks_app/case_start.html"
+
+    def get(self, request: HttpRequest, key: str) -> HttpResponse:
+        version, start = self._start_event(key)
+        form = ProcessForm(start.form if start else ())
+        return self._render(request, version, start, form, BusinessKeyForm())
+
+    def post(self, request: HttpRequest, key: str) -> HttpResponse:
+        version, start = self._start_event(key)
+        form = ProcessForm(start.form if start else (), request.POST)
+        extra = BusinessKeyForm(request.POST)
+        if not extra.is_valid():
+            return self._render(request, version, start, form, extra, status=400)
+        try:
+            case, _ = case_services.case_start(
+                user=request.user,
+                key=key,
+                data=form.submitted(),
+                business_key=extra.cleaned_data["business_key"],
+            )
+        except FormInvalid as exc:
+            form.show_errors(exc.details.get("fields", {}))
+            return self._render(request, version, start, form, extra, status=400)
+        messages.success(request, f"{version.definition.name} started.")
+        return redirect("case-detail", case_id=case.pk)
+
+    def _start_event(self, key: str):
+        user = self.request.user
+        return case_selectors.process_start_form_for_user(user=user, key=key)
+
+    def _render(
+        self, request, version, start, form, extra, status: int = 200
+    ) -> HttpResponse:
+        context = {"version": version, "start": start, "form": form, "extra": extra}
+        return render(request, self.template_name, context, status=status)
+
+
+class CaseListView(LoginRequiredMixin, TemplateView):
+    template_name = "tasks_app/case_list.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        status = self.request.GET.get("status") or ""
+        status = status if status in Case.Status.values else ""
+        process = self.request.GET.get("process") or ""
+        mine = self.request.GET.get("mine") == "1"
+        keep = {"process": process, "mine": "1" if mine else ""}
+        cases = case_selectors.case_list_for_user(
+            user=self.request.user,
+            status=status or None,
+            key=process or None,
+            started_by_me=mine,
+        )
+        return {
+            **super().get_context_data(**kwargs),
+            "cases": cases[:200],
+            "mine": mine,
+            "keep": urlencode({k: v for k, v in keep.items() if v}),
+            "status": status,
+            "process": process,
+            "statuses": Case.Status.choices,
+        }
+
+
+def _timeline(case: Case) -> list[dict[str, Any]]:
+    return [
+        {**asdict(entry), "payload": payload_summary(entry.details)}
+        for entry in case_selectors.case_timeline(case=case)
+    ]
+
+
+class CaseDetailView(LoginRequiredMixin, TemplateView):
+    template_name = "tasks_app/case_detail.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        case = case_selectors.case_get(
+            user=self.request.user, case_id=kwargs["case_id"]
+        )
+        user = self.request.user
+        tasks = selectors.task_list_for_case(case=case, user=user)
+        workable = {
+            t.pk for t in selectors.inbox_list_for_user(user=user, case_id=case.pk)
+        }
+        return {
+            **super().get_context_data(**kwargs),
+            "case": case,
+            "case_data": data_rows(case.data),
+            "open_tasks": [t for t in tasks if t.is_open],
+            "done_tasks": [t for t in tasks if not t.is_open],
+            "incidents": list(case_selectors.incident_list_for_case(case=case)),
+            "workable": workable,
+            "can_cancel": case.is_running
+            and case_selectors.case_can_cancel(user=user, case=case),
+            "timeline": _timeline(case),
+            "element_states": case_selectors.case_element_states(case=case),
+        }
+
+
+class CaseCancelView(LoginRequiredMixin, View):
+    def post(self, request: HttpRequest, case_id: str) -> HttpResponse:
+        form = CaseCancelForm(request.POST)
+        reason = form.cleaned_data["reason"] if form.is_valid() else ""
+        try:
+            case_services.case_cancel(user=request.user, case_id=case_id, reason=reason)
+        except CaseNotRunning as exc:
+            messages.error(request, exc.message)
+            return redirect("case-detail", case_id=case_id)
+        messages.success(request, "The case was cancelled.")
+        return redirect("case-detail", case_id=case_id)
