@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.db import close_old_connections
 
 from engine.errors import EngineError
-from engine.services_messages import message_deliver
+from engine.services import message_deliver
 from engine.tasks import timers_fire_due_task
 from tasks_app.errors import TaskError
 from tasks_app.models import HumanTask

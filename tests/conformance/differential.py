@@ -31,7 +31,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.spiff import (
     CompiledProcess,
-    compile_bundle,
+    processes_compile,
     workflow_apply_service_result,
     workflow_complete_user_task,
     workflow_start,
@@ -86,7 +86,7 @@ def adapter_process(diagram: Diagram, normalized: bytes, key: str) -> CompiledPr
     A new spec each call is what another web worker or a restarted process has:
     nothing may carry over between steps except the stored state.
     """
-    processes = compile_bundle(
+    processes = processes_compile(
         far_timers(normalized),
         dmn_files=diagram.dmn,
         validate=False,

@@ -19,8 +19,12 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from engine.spiff import BpmnParseError, called_elements, service_operations
-from engine.spiff.parsing import bundle_compile
+from engine.spiff import (
+    BpmnParseError,
+    bundle_compile,
+    called_elements,
+    service_operations,
+)
 from tests.processes.test_corpus import CORPUS, _dmn_for
 
 from .differential import (
