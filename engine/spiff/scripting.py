@@ -148,7 +148,12 @@ class LanewayScriptEngine(PythonScriptEngine):
         super().__init__(environment=SandboxedEnvironment())
 
     def validate(self, expression: str) -> None:
-        compile_expression(expression)
+        # SyntaxError, as SpiffWorkflow expects: its DMN engine validates an input
+        # entry such as ">= 1000" and on SyntaxError retries it as "v >= 1000".
+        try:
+            compile_expression(expression)
+        except ScriptError as exc:
+            raise SyntaxError(str(exc)) from None
 
     def evaluate(self, task: Any, expression: str, external_context: Any = None) -> Any:
         external_context = _with_loop_variables(task, external_context)

@@ -1,0 +1,116 @@
+"""The production calls a scenario step makes, shared by pytest and the peer process.
+
+`perform` takes a JSON-able command and answers a JSON-able result, so the same
+code runs in the pytest process and in `peer.py` (a second, long-lived Django
+process reading commands on stdin): completions of one case come from two
+processes, each loading the case from the database as the web workers do.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import close_old_connections
+
+from engine.errors import EngineError
+from engine.services import message_deliver
+from engine.tasks import timers_fire_due_task
+from tasks_app.errors import TaskError
+from tasks_app.models import HumanTask
+from tasks_app.permissions import can_work
+from tasks_app.services import task_complete
+
+# alice and bob are in every group a deployed diagram names; carol in none.
+CAST = ("alice", "bob", "carol")
+
+
+def _user(username: str) -> Any:
+    return get_user_model().objects.get(username=username)
+
+
+def _rank(task: HumanTask, username: str) -> int:
+    """0 for the user's own task, 1 for an unassigned one, 2 for someone else's."""
+    if task.assignee is None:
+        return 1
+    return 0 if task.assignee.get_username() == username else 2
+
+
+def _open_task(case_id: str, bpmn_id: str, username: str | None) -> HumanTask | None:
+    """Return the first open instance by creation; with a user, the first they hold.
+
+    With `as`, an instance assigned to that user comes first, then an unassigned
+    one (e.g. per-item assignees of a multi-instance task), then any.
+    """
+    tasks = list(
+        HumanTask.objects.filter(case_id=case_id, bpmn_id=bpmn_id, status="open")
+        .select_related("assignee", "case")
+        .order_by("created_at", "pk")
+    )
+    if username:
+        tasks.sort(key=lambda t: _rank(t, username))
+    return tasks[0] if tasks else None
+
+
+def _allowed(task: HumanTask, username: str) -> bool:
+    """Return whether separation of duties lets `username` decide the task."""
+    rules = set(task.separate_from)
+    if "initiator" in rules and task.case.started_by.get_username() == username:
+        return False
+    others = rules - {"initiator"}
+    return not (
+        others
+        and HumanTask.objects.filter(
+            case=task.case, bpmn_id__in=others, completed_by__username=username
+        ).exists()
+    )
+
+
+def _actor(task: HumanTask, requested: str | None) -> str:
+    """Return who completes the task: as asked, else its assignee, else a candidate.
+
+    The candidate is alice or bob (in every group), or a candidate user named
+    on the task, whoever separation of duties allows first.
+    """
+    if requested:
+        return requested
+    if task.assignee is not None:
+        return task.assignee.get_username()
+    names = dict.fromkeys([*CAST[:2], *task.candidate_users])
+    allowed = (u for u in names if can_work(_user(u), task) and _allowed(task, u))
+    return next(allowed, CAST[0])
+
+
+def _complete(command: dict) -> dict:
+    task = _open_task(command["case"], command["target"], command.get("user"))
+    if task is None:
+        return {"ok": False, "code": "no_open_task", "message": command["target"]}
+    user = _actor(task, command.get("user"))
+    task_complete(user=_user(user), task_id=task.pk, data=command.get("data") or {})
+    return {"ok": True, "user": user}
+
+
+def _message(command: dict) -> dict:
+    result = message_deliver(
+        user=_user(command.get("user") or CAST[0]),
+        name=command["target"],
+        correlation=command.get("correlation") or {},
+        data=command.get("data") or {},
+    )
+    return {"ok": True, "delivered": [str(c) for c in result.delivered]}
+
+
+def _timers(command: dict) -> dict:
+    return {"ok": True, "fired": timers_fire_due_task()}
+
+
+_COMMANDS = {"complete": _complete, "message": _message, "timers": _timers}
+
+
+def perform(command: dict) -> dict:
+    """Run one step command; answer {"ok": False, code, message}."""
+    close_old_connections()
+    try:
+        return _COMMANDS[command["kind"]](command)
+    except (EngineError, TaskError) as exc:
+        return {"ok": False, "code": exc.code, "message": str(exc)}

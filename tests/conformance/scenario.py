@@ -1,0 +1,240 @@
+"""Read the conformance scenarios (scenarios/*.toml) into checked dataclasses.
+
+The format is SCENARIO_FORMAT.md (see README.md beside this file); anything else
+in a file (an unknown key, a step doing two things) is an error naming the file,
+so a typo never turns a check off.
+"""
+
+from __future__ import annotations
+
+import itertools
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+SCENARIOS = HERE / "scenarios"
+DIAGRAMS = HERE / "bpmn"
+
+_TOP = {
+    "title",
+    "bpmn",
+    "process",
+    "start",
+    "also_deploy",
+    "dmn",
+    "refused",
+    "steps",
+    "end",
+    "xfail",
+}
+_STEP = {
+    "complete",
+    "complete_each",
+    "data",
+    "open",
+    "message",
+    "correlation",
+    "expect_error",
+    "timers",
+    "services",
+    "as",
+}
+_ACTIONS = ("complete", "complete_each", "message", "timers", "services")
+_END = {"status", "data", "absent", "incident"}
+_REFUSED = {"element", "message"}
+_STATUSES = {"running", "completed", "failed", "cancelled"}
+
+
+class ScenarioError(ValueError):
+    """A scenario file that does not follow the format."""
+
+
+@dataclass(frozen=True)
+class Action:
+    """One thing a step does: complete, send a message, fire timers, await calls."""
+
+    kind: str  # complete | message | timers | services
+    target: str = ""  # task BPMN id or message name
+    data: dict[str, Any] = field(default_factory=dict)
+    correlation: dict[str, Any] = field(default_factory=dict)
+    user: str | None = None
+    expect_error: str | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    """A step: its actions (several for complete_each) and the open tasks after them."""
+
+    actions: tuple[Action, ...]
+    open: tuple[str, ...] | None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A parsed scenario file, for one completion order of its complete_each steps."""
+
+    name: str
+    title: str
+    bpmn: str
+    process: str | None
+    start: dict[str, Any]
+    also_deploy: tuple[str, ...]
+    dmn: tuple[str, ...]
+    refused: dict[str, str] | None
+    steps: tuple[Step, ...]
+    end: dict[str, Any]
+    xfail: str | None
+    order: str = ""  # the permutation label, "" when there is none
+
+    @property
+    def test_id(self) -> str:
+        return f"{self.name}[{self.order}]" if self.order else self.name
+
+
+def _fail(path: Path, why: str) -> ScenarioError:
+    return ScenarioError(f"{path.name}: {why}")
+
+
+def _unknown(path: Path, where: str, got: dict, allowed: set[str]) -> None:
+    extra = sorted(set(got) - allowed)
+    if extra:
+        raise _fail(
+            path, f"unknown key(s) {extra} in {where}; allowed: {sorted(allowed)}"
+        )
+
+
+def _table(path: Path, raw: dict, key: str) -> dict[str, Any]:
+    value = raw.get(key, {})
+    if not isinstance(value, dict):
+        raise _fail(path, f"'{key}' must be a table")
+    return value
+
+
+def _step(path: Path, index: int, raw: dict) -> tuple[str, dict]:
+    where = f"step {index + 1}"
+    _unknown(path, where, raw, _STEP)
+    kinds = [k for k in _ACTIONS if k in raw]
+    if len(kinds) != 1:
+        raise _fail(
+            path, f"{where} must do exactly one of {list(_ACTIONS)}, got {kinds}"
+        )
+    kind = kinds[0]
+    if kind in ("timers", "services") and raw[kind] is not True:
+        raise _fail(path, f"{where}: '{kind}' must be true")
+    if "open" in raw and not isinstance(raw["open"], list):
+        raise _fail(path, f"{where}: 'open' must be a list of task ids")
+    if "expect_error" in raw and kind != "message" and kind != "complete":
+        raise _fail(path, f"{where}: expect_error goes with message or complete")
+    for key in ("data", "correlation"):
+        _table(path, raw, key)
+    return kind, raw
+
+
+def _actions(kind: str, raw: dict, order: tuple[str, ...] | None) -> tuple[Action, ...]:
+    common = {"user": raw.get("as"), "expect_error": raw.get("expect_error")}
+    if kind == "complete_each":
+        return tuple(
+            Action("complete", task, dict(raw.get("data", {})), {}, raw.get("as"))
+            for task in order or ()
+        )
+    if kind == "complete":
+        return (
+            Action("complete", raw["complete"], dict(raw.get("data", {})), **common),
+        )
+    if kind == "message":
+        return (
+            Action(
+                "message",
+                raw["message"],
+                dict(raw.get("data", {})),
+                dict(raw.get("correlation", {})),
+                **common,
+            ),
+        )
+    return (Action(kind),)
+
+
+def _orders(steps: list[tuple[str, dict]]) -> list[tuple[tuple[str, ...], ...]]:
+    """Return every combination of orders, one tuple per complete_each step.
+
+    Orders that differ only by swapping equal task ids are the same order.
+    """
+    choices = [
+        list(dict.fromkeys(itertools.permutations(raw["complete_each"])))
+        for kind, raw in steps
+        if kind == "complete_each"
+    ]
+    return list(itertools.product(*choices)) if choices else [()]
+
+
+def _order_label(orders: tuple[tuple[str, ...], ...]) -> str:
+    return "|".join(",".join(order) for order in orders)
+
+
+def _check_end(path: Path, end: dict) -> dict:
+    _unknown(path, "[end]", end, _END)
+    if "status" in end and end["status"] not in _STATUSES:
+        raise _fail(path, f"[end] status must be one of {sorted(_STATUSES)}")
+    return end
+
+
+def _base(path: Path, raw: dict) -> dict[str, Any]:
+    _unknown(path, "the top level", raw, _TOP)
+    for key in ("title", "bpmn"):
+        if not isinstance(raw.get(key), str) or not raw[key]:
+            raise _fail(path, f"'{key}' is required")
+    if not (DIAGRAMS / raw["bpmn"]).is_file():
+        raise _fail(path, f"the diagram {raw['bpmn']} is not in {DIAGRAMS}")
+    for extra in [*raw.get("also_deploy", []), *raw.get("dmn", [])]:
+        if not (DIAGRAMS / extra).is_file():
+            raise _fail(path, f"{extra} is not in {DIAGRAMS}")
+    refused = raw.get("refused")
+    if refused is not None:
+        _unknown(path, "[refused]", refused, _REFUSED)
+        if raw.get("steps") or raw.get("end"):
+            raise _fail(path, "a [refused] scenario has no steps and no [end]")
+    return {
+        "name": path.stem,
+        "title": raw["title"],
+        "bpmn": raw["bpmn"],
+        "process": raw.get("process"),
+        "start": _table(path, raw, "start"),
+        "also_deploy": tuple(raw.get("also_deploy", ())),
+        "dmn": tuple(raw.get("dmn", ())),
+        "refused": refused,
+        "end": _check_end(path, _table(path, raw, "end")),
+        "xfail": raw.get("xfail"),
+    }
+
+
+def scenario_load(path: Path) -> list[Scenario]:
+    """Return the scenario in `path` once per order of its complete_each steps.
+
+    Raises:
+        ScenarioError: the file breaks the format (named in the message).
+    """
+    try:
+        raw = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise _fail(path, f"not valid TOML: {exc}") from None
+    base = _base(path, raw)
+    steps = [_step(path, i, s) for i, s in enumerate(raw.get("steps", []))]
+    variants = []
+    for orders in _orders(steps):
+        queue = iter(orders)
+        built = tuple(
+            Step(
+                _actions(kind, s, next(queue) if kind == "complete_each" else None),
+                tuple(s["open"]) if "open" in s else None,
+            )
+            for kind, s in steps
+        )
+        variants.append(Scenario(**base, steps=built, order=_order_label(orders)))
+    return variants
+
+
+def scenario_files() -> list[Path]:
+    """Return every scenario file of the suite, by name."""
+    return sorted(SCENARIOS.glob("*.toml"))
