@@ -17,7 +17,13 @@ from enum import StrEnum
 from typing import Any
 
 from . import permissions
-from .errors import NotTaskCandidate, TaskAlreadyClaimed, TaskError, TaskNotOpen
+from .errors import (
+    NotTaskCandidate,
+    SeparationOfDuties,
+    TaskAlreadyClaimed,
+    TaskError,
+    TaskNotOpen,
+)
 from .models import HumanTask
 
 
@@ -49,10 +55,26 @@ def _not_open(task: HumanTask) -> TaskNotOpen:
     return TaskNotOpen(f"This task is already {task.get_status_display().lower()}.")
 
 
+def separated(user: Any, task: HumanTask) -> SeparationOfDuties | None:
+    """Refuse a user whom the task's `separateFrom` bars (Camunda's 4-eyes rule)."""
+    if not permissions.is_barred(user, task):
+        return None
+    if "initiator" in task.separate_from and task.case.started_by_id == user.pk:
+        return SeparationOfDuties(
+            "You started this case, so someone else must decide this task."
+        )
+    return SeparationOfDuties(
+        "You completed an earlier step of this case, so someone "
+        "else must decide this task."
+    )
+
+
 def candidate(user: Any, task: HumanTask) -> TaskError | None:
-    """A candidate (or the assignee) of an open task that is free or theirs."""
+    """A candidate (or the assignee) of an open task that is free or theirs, not barred."""
     if not permissions.can_work(user, task):
         return NotTaskCandidate("You are not a candidate for this task.")
+    if refusal := separated(user, task):
+        return refusal
     if not task.is_open:
         return _not_open(task)
     if task.assignee_id is not None and task.assignee_id != user.pk:
@@ -71,6 +93,13 @@ def releaser(user: Any, task: HumanTask) -> TaskError | None:
             "This task is assigned to you personally and cannot be released."
         )
     return refusal
+
+
+def receiver(user: Any, task: HumanTask) -> TaskError | None:
+    """Someone a task may be assigned or delegated to: active, not barred."""
+    if not (user and user.is_active):
+        return NotTaskCandidate("Only an active user may receive a task.")
+    return separated(user, task)
 
 
 def reassigner(user: Any, task: HumanTask) -> TaskError | None:

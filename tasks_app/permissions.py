@@ -26,6 +26,11 @@ def can_work(user, task) -> bool:
     return task.assignee_id == user.pk or user.has_perm(WORK, task)
 
 
+def is_barred(user, task) -> bool:
+    """Return whether separation of duties bars the user from the task."""
+    return task.barred.filter(pk=user.pk).exists()
+
+
 def _grants(task) -> list[tuple[Permission, ContentType, str]]:
     wanted = ((VIEW, task), (WORK, task), (VIEW_CASE, task.case))
     perms = {

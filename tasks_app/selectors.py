@@ -14,7 +14,7 @@ from engine.selectors import CaseCounts, case_counts_for_user
 from engine.spec_cache import spec_for
 
 from .errors import TaskNotFound
-from .lifecycle import TaskAction, actions_allowed
+from .lifecycle import TaskAction, actions_allowed, separated
 from .models import HumanTask
 from .permissions import VIEW, WORK, can_view
 
@@ -35,8 +35,10 @@ def inbox_list_for_user(
     offered = get_objects_for_user(
         user, WORK, klass=HumanTask, accept_global_perms=False, with_superuser=False
     ).values("pk")
-    qs = HumanTask.objects.filter(status=HumanTask.Status.OPEN).filter(
-        Q(assignee=user) | (Q(assignee__isnull=True) & Q(pk__in=offered))
+    qs = (
+        HumanTask.objects.filter(status=HumanTask.Status.OPEN)
+        .filter(Q(assignee=user) | (Q(assignee__isnull=True) & Q(pk__in=offered)))
+        .exclude(barred=user)
     )
     if assigned_to_me:
         qs = qs.filter(assignee=user)
@@ -136,15 +138,18 @@ class TaskActions:
     complete: bool
     claim: bool
     release: bool
+    separated: str  # why separation of duties bars the user, or ""
 
 
 def task_actions_for_user(*, user: Any, task: HumanTask) -> TaskActions:
     """Return the buttons to show: lifecycle actions that would change the task."""
     allowed = actions_allowed(user=user, task=task)
+    refusal = separated(user, task) if task.is_open else None
     return TaskActions(
         complete=TaskAction.COMPLETE in allowed,
         claim=TaskAction.CLAIM in allowed,
         release=TaskAction.RELEASE in allowed,
+        separated=refusal.message if refusal else "",
     )
 
 

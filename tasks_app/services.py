@@ -18,8 +18,8 @@ from engine.human_tasks import CaseAdvance, ReadyHumanTask
 from engine.services import case_audit, case_complete_user_task, case_lock
 
 from . import permissions
-from .errors import AssigneeInvalid, SeparationOfDuties, TaskNotFound
-from .lifecycle import TaskAction, transition_check
+from .errors import AssigneeInvalid, TaskNotFound
+from .lifecycle import TaskAction, receiver, transition_check
 from .models import HumanTask
 
 
@@ -33,6 +33,19 @@ def _audit(task: HumanTask, actor: Any, action: AuditAction, **payload: Any) -> 
         name=task.name,
         **payload,
     )
+
+
+def _separated_users(case, rules: list[str]) -> set[Any]:
+    """Return the ids of the users `separateFrom` bars: the starter, earlier deciders."""
+    barred = {case.started_by_id} if "initiator" in rules else set()
+    steps = set(rules) - {"initiator"}
+    if steps:
+        barred.update(
+            HumanTask.objects.filter(
+                case=case, bpmn_id__in=steps, completed_by__isnull=False
+            ).values_list("completed_by_id", flat=True)
+        )
+    return barred - {None}
 
 
 def _create_task(case, ready: ReadyHumanTask) -> HumanTask:
@@ -61,6 +74,7 @@ def _create_task(case, ready: ReadyHumanTask) -> HumanTask:
         separate_from=list(ready.separate_from),
     )
     permissions.grant_candidates(task, users=users, groups=groups)
+    task.barred.set(_separated_users(case, task.separate_from))
     _audit(
         task,
         None,
@@ -98,8 +112,18 @@ def inbox_sync_for_case(*, advance: CaseAdvance) -> None:
             task.status, task.completed_at = HumanTask.Status.CANCELLED, now
             task.save(update_fields=["status", "completed_at"])
             _audit(task, None, AuditAction.TASK_CANCELLED)
+    if completed_task_id and actor is not None:
+        _bar_decider(open_tasks, completed_task_id=completed_task_id, actor=actor)
     for task_id in ready:
         _create_task(case, advance.ready_task(task_id, now=timezone.now()))
+
+
+def _bar_decider(tasks: list[HumanTask], *, completed_task_id: str, actor: Any) -> None:
+    """Bar the one who decided a step from the still open tasks separated from it."""
+    done = next((t for t in tasks if str(t.spiff_task_id) == completed_task_id), None)
+    for task in tasks:
+        if done and task.is_open and done.bpmn_id in task.separate_from:
+            task.barred.add(actor)
 
 
 def _locked_task(*, user: Any, task_id: UUID | str) -> HumanTask:
@@ -151,25 +175,6 @@ def task_unclaim(*, user: Any, task_id: UUID | str) -> HumanTask:
     return task
 
 
-def _check_separation(user: Any, task: HumanTask) -> None:
-    rules = set(task.separate_from)
-    if "initiator" in rules and task.case.started_by_id == user.pk:
-        raise SeparationOfDuties(
-            "You started this case, so someone else must decide this task."
-        )
-    others = rules - {"initiator"}
-    if (
-        others
-        and HumanTask.objects.filter(
-            case=task.case, bpmn_id__in=others, completed_by=user
-        ).exists()
-    ):
-        raise SeparationOfDuties(
-            "You completed an earlier step of this case, so someone "
-            "else must decide this task."
-        )
-
-
 @transaction.atomic
 def task_complete(*, user: Any, task_id: UUID | str, data: dict[str, Any]) -> HumanTask:
     """Complete a task with form data (claiming it first if unclaimed) and advance the case.
@@ -180,7 +185,6 @@ def task_complete(*, user: Any, task_id: UUID | str, data: dict[str, Any]) -> Hu
     """
     task = _locked_task(user=user, task_id=task_id)
     transition_check(user=user, task=task, action=TaskAction.COMPLETE)
-    _check_separation(user, task)
     cleaned = form_clean_json(task.form, data)
     _claim(user, task)
     if task.owner_id is not None and task.owner_id != user.pk:
@@ -230,6 +234,8 @@ def task_assign(*, user: Any, task_id: UUID | str, assignee: str) -> HumanTask:
             f"{assignee} is not a candidate for this task.",
             details={"fields": {"user": ["Not a candidate for this task."]}},
         )
+    if refusal := receiver(target, task):
+        raise refusal
     previous = task.assignee.get_username() if task.assignee else None
     task.assignee, task.owner = target, None
     task.save(update_fields=["assignee", "owner"])
@@ -251,6 +257,8 @@ def task_delegate(*, user: Any, task_id: UUID | str, delegate: str) -> HumanTask
         raise AssigneeInvalid(
             "Delegate to someone else.", details={"fields": {"user": ["That is you."]}}
         )
+    if refusal := receiver(target, task):
+        raise refusal
     task.owner, task.assignee = user, target
     task.save(update_fields=["owner", "assignee"])
     permissions.grant_candidates(task, users=[target], groups=[])
