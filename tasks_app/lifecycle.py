@@ -7,6 +7,10 @@ actions `actions_allowed` returns, and the API lists the same actions.
 
 A "who may" predicate returns None when the user may act, or the error that says
 why not (in the order the user would fix it: not a candidate, not open, claimed).
+A delegation ends when the delegate answers, the owner hands the task on or
+releases it, an admin assigns it, or the case moves on; every right it gave the
+delegate goes with it (`permissions.revoke_personal`).
+
 An action the user may take that has no row from the current state is accepted and
 changes nothing (claiming a task you hold, releasing an unclaimed one).
 """
@@ -111,6 +115,22 @@ def reassigner(user: Any, task: HumanTask) -> TaskError | None:
     return None if task.is_open else _not_open(task)
 
 
+def owner(user: Any, task: HumanTask) -> TaskError | None:
+    """The owner of a delegated task (the delegate may answer, not hand it on)."""
+    if task.owner_id != user.pk:
+        return NotTaskCandidate(
+            "Only the one who delegated this task may hand it on or release it."
+        )
+    return None if task.is_open else _not_open(task)
+
+
+def admin(user: Any, task: HumanTask) -> TaskError | None:
+    """A process admin (a delegated task is not its delegate's to assign)."""
+    if not permissions.can_reassign_any(user):
+        return NotTaskCandidate("Only a process admin may assign a delegated task.")
+    return None if task.is_open else _not_open(task)
+
+
 def engine(user: Any, task: HumanTask) -> TaskError | None:
     """The engine itself (no user): the case moved on or ended."""
     if user is not None:
@@ -132,17 +152,17 @@ S, A = TaskState, TaskAction
 TRANSITIONS: tuple[Transition, ...] = (
     Transition(S.OFFERED, S.CLAIMED, A.CLAIM, candidate),
     Transition(S.CLAIMED, S.OFFERED, A.RELEASE, releaser),
-    Transition(S.DELEGATED, S.OFFERED, A.RELEASE, releaser),
+    Transition(S.DELEGATED, S.OFFERED, A.RELEASE, owner),
     Transition(S.OFFERED, S.COMPLETED, A.COMPLETE, candidate),
     Transition(S.CLAIMED, S.COMPLETED, A.COMPLETE, candidate),
     # The delegate's answer goes back to the owner, who completes the task.
     Transition(S.DELEGATED, S.CLAIMED, A.COMPLETE, candidate),
     Transition(S.OFFERED, S.DELEGATED, A.DELEGATE, candidate),
     Transition(S.CLAIMED, S.DELEGATED, A.DELEGATE, candidate),
-    Transition(S.DELEGATED, S.DELEGATED, A.DELEGATE, candidate),
+    Transition(S.DELEGATED, S.DELEGATED, A.DELEGATE, owner),
     Transition(S.OFFERED, S.CLAIMED, A.ASSIGN, reassigner),
     Transition(S.CLAIMED, S.CLAIMED, A.ASSIGN, reassigner),
-    Transition(S.DELEGATED, S.CLAIMED, A.ASSIGN, reassigner),
+    Transition(S.DELEGATED, S.CLAIMED, A.ASSIGN, admin),
     Transition(S.OFFERED, S.CANCELLED, A.CANCEL, engine),
     Transition(S.CLAIMED, S.CANCELLED, A.CANCEL, engine),
     Transition(S.DELEGATED, S.CANCELLED, A.CANCEL, engine),

@@ -75,6 +75,32 @@ def grant_candidates(task, *, users, groups) -> None:
     )
 
 
+def revoke_personal(task, *, user) -> None:
+    """Take back what a delegation or an assignment gave the user, when it ends.
+
+    Deletes the user's own rows on the task, and on its case unless another task
+    of the case still grants them; a named candidate (candidateUsers) keeps theirs,
+    and rows given to the user's groups are not touched.
+    """
+    if user is None or user.get_username() in task.candidate_users:
+        return
+    (task_view, _, _), (task_work, _, _), (case_view, case_type, case_pk) = _grants(task)
+    UserObjectPermission.objects.filter(
+        user=user, permission__in=[task_view, task_work], object_pk=str(task.pk)
+    ).delete()
+    others = UserObjectPermission.objects.filter(
+        user=user,
+        permission=task_view,
+        object_pk__in=[
+            str(pk) for pk in task.case.human_tasks.values_list("pk", flat=True)
+        ],
+    )
+    if not others.exists():
+        UserObjectPermission.objects.filter(
+            user=user, permission=case_view, content_type=case_type, object_pk=case_pk
+        ).delete()
+
+
 def principals_for(*, usernames, group_names):
     """Return (users, groups) for names; missing groups are created, missing users skipped."""
     users = list(get_user_model().objects.filter(username__in=list(usernames)))
@@ -82,6 +108,11 @@ def principals_for(*, usernames, group_names):
     return users, groups
 
 
+def can_reassign_any(user) -> bool:
+    """Return whether the user may assign any open task (process admins)."""
+    return user.has_perm(REASSIGN)
+
+
 def can_reassign(user, task) -> bool:
     """Return whether the user may assign the task to someone (admins, the assignee)."""
-    return task.assignee_id == user.pk or user.has_perm(REASSIGN)
+    return task.assignee_id == user.pk or can_reassign_any(user)

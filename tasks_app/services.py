@@ -111,6 +111,8 @@ def inbox_sync_for_case(*, advance: CaseAdvance) -> None:
             transition_check(user=None, task=task, action=TaskAction.CANCEL)
             task.status, task.completed_at = HumanTask.Status.CANCELLED, now
             task.save(update_fields=["status", "completed_at"])
+            if task.owner_id is not None:
+                permissions.revoke_personal(task, user=task.assignee)
             _audit(task, None, AuditAction.TASK_CANCELLED)
     if completed_task_id and actor is not None:
         _bar_decider(open_tasks, completed_task_id=completed_task_id, actor=actor)
@@ -169,8 +171,10 @@ def task_unclaim(*, user: Any, task_id: UUID | str) -> HumanTask:
     """
     task = _locked_task(user=user, task_id=task_id)
     if transition_check(user=user, task=task, action=TaskAction.RELEASE):
-        task.assignee = None
-        task.save(update_fields=["assignee"])
+        previous = task.assignee
+        task.assignee, task.owner = None, None
+        task.save(update_fields=["assignee", "owner"])
+        permissions.revoke_personal(task, user=previous)
         _audit(task, user, AuditAction.TASK_UNCLAIMED)
     return task
 
@@ -204,6 +208,7 @@ def _resolve(user: Any, task: HumanTask, data: dict[str, Any]) -> HumanTask:
     """A delegate's answer goes back to the owner, who completes the task."""
     task.draft, task.assignee, task.owner = data, task.owner, None
     task.save(update_fields=["draft", "assignee", "owner"])
+    permissions.revoke_personal(task, user=user)
     owner = task.assignee.get_username()
     _audit(task, user, AuditAction.TASK_RESOLVED, data=data, owner=owner)
     return task
@@ -236,10 +241,18 @@ def task_assign(*, user: Any, task_id: UUID | str, assignee: str) -> HumanTask:
         )
     if refusal := receiver(target, task):
         raise refusal
-    previous = task.assignee.get_username() if task.assignee else None
+    previous = task.assignee
     task.assignee, task.owner = target, None
     task.save(update_fields=["assignee", "owner"])
-    _audit(task, user, AuditAction.TASK_ASSIGNED, assignee=assignee, previous=previous)
+    if previous is not None and previous != target:
+        permissions.revoke_personal(task, user=previous)
+    _audit(
+        task,
+        user,
+        AuditAction.TASK_ASSIGNED,
+        assignee=assignee,
+        previous=previous.get_username() if previous else None,
+    )
     return task
 
 
@@ -259,8 +272,11 @@ def task_delegate(*, user: Any, task_id: UUID | str, delegate: str) -> HumanTask
         )
     if refusal := receiver(target, task):
         raise refusal
+    previous = task.assignee if task.owner_id is not None else None
     task.owner, task.assignee = user, target
     task.save(update_fields=["owner", "assignee"])
+    if previous is not None and previous != target:
+        permissions.revoke_personal(task, user=previous)
     permissions.grant_candidates(task, users=[target], groups=[])
     _audit(task, user, AuditAction.TASK_DELEGATED, delegate=delegate)
     return task
