@@ -38,3 +38,7 @@ class SeparationOfDuties(TaskError):
 
 class AssigneeInvalid(TaskError):
     code, status = "invalid", HTTPStatus.BAD_REQUEST
+
+
+class InboxQueryInvalid(TaskError):
+    code, status = "invalid", HTTPStatus.BAD_REQUEST

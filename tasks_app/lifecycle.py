@@ -75,6 +75,8 @@ def separated(user: Any, task: HumanTask) -> SeparationOfDuties | None:
 
 def candidate(user: Any, task: HumanTask) -> TaskError | None:
     """A candidate (or the assignee) of an open task that is free or theirs, not barred."""
+    if not task.is_open and permissions.was_offered(user, task):
+        return _not_open(task)  # its WORK rows went when it closed
     if not permissions.can_work(user, task):
         return NotTaskCandidate("You are not a candidate for this task.")
     if refusal := separated(user, task):

@@ -101,6 +101,22 @@ def revoke_personal(task, *, user) -> None:
         ).delete()
 
 
+def close_work(task) -> None:
+    """Delete every WORK row of a task that closed; VIEW rows stay (its history).
+
+    Keeps the rows the inbox reads proportional to the open tasks, not to all
+    tasks ever offered.
+    """
+    _, (work, ctype, pk), _ = _grants(task)
+    for model in (UserObjectPermission, GroupObjectPermission):
+        model.objects.filter(permission=work, content_type=ctype, object_pk=pk).delete()
+
+
+def was_offered(user, task) -> bool:
+    """Return whether the task was the user's or offered to them (its VIEW rows)."""
+    return task.assignee_id == user.pk or user.has_perm(VIEW, task)
+
+
 def principals_for(*, usernames, group_names):
     """Return (users, groups) for names; missing groups are created, missing users skipped."""
     users = list(get_user_model().objects.filter(username__in=list(usernames)))

@@ -107,12 +107,14 @@ def inbox_sync_for_case(*, advance: CaseAdvance) -> None:
                 actor,
             )
             task.save(update_fields=["status", "completed_at", "completed_by"])
+            permissions.close_work(task)
         else:
             transition_check(user=None, task=task, action=TaskAction.CANCEL)
             task.status, task.completed_at = HumanTask.Status.CANCELLED, now
             task.save(update_fields=["status", "completed_at"])
             if task.owner_id is not None:
                 permissions.revoke_personal(task, user=task.assignee)
+            permissions.close_work(task)
             _audit(task, None, AuditAction.TASK_CANCELLED)
     if completed_task_id and actor is not None:
         _bar_decider(open_tasks, completed_task_id=completed_task_id, actor=actor)

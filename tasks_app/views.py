@@ -1,6 +1,7 @@
 """HTML views: the inbox, the dashboard and the task pages (case pages: views_cases)."""
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -17,13 +18,17 @@ from . import selectors, services
 from .display import data_rows
 from .errors import SeparationOfDuties, TaskAlreadyClaimed, TaskNotOpen
 from .forms import ProcessForm
+from .paging import page_of
+from .selectors import InboxQuery, InboxTab
 
-INBOX_FILTERS = {
-    "all": "All",
-    "mine": "Assigned to me",
-    "groups": "My groups",
-    "overdue": "Overdue",
+INBOX_TABS = {
+    InboxTab.ALL: "All",
+    InboxTab.MINE: "Assigned to me",
+    InboxTab.UNASSIGNED: "Unassigned",
+    InboxTab.OVERDUE: "Overdue",
+    InboxTab.DUE_TODAY: "Due today",
 }
+INBOX_COLUMNS = {"created": "Created", "due": "Due", "priority": "Priority"}
 
 
 def _next_url(request: HttpRequest, default: str) -> str:
@@ -36,24 +41,47 @@ def _next_url(request: HttpRequest, default: str) -> str:
 
 
 class InboxView(LoginRequiredMixin, TemplateView):
+    """The inbox: tabs with counts, search, filters, sortable columns, one page."""
+
     template_name = "tasks_app/inbox.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        params = self.request.GET
-        show = params.get("filter") or params.get("show") or "all"
-        show = show if show in INBOX_FILTERS else "all"
-        tasks = selectors.inbox_list_for_user(
-            user=self.request.user,
-            assigned_to_me=show == "mine",
-            unclaimed=show == "groups",
-            overdue=show == "overdue",
-        )
+        user, params = self.request.user, self.request.GET
+        query = InboxQuery.from_params(params)
+        tasks = selectors.inbox_list_for_user(user=user, query=query)
+        counts = selectors.inbox_counts_for_user(user=user, query=query)
+        keep = {k: v for k, v in params.items() if k not in ("page", "filter", "show")}
         return {
             **super().get_context_data(**kwargs),
-            "tasks": list(tasks),
-            "show": show,
-            "filters": INBOX_FILTERS,
+            "page": page_of(self.request, tasks),
+            "query": query,
+            "show": str(query.tab),
+            "tabs": [
+                (str(tab), label, counts[str(tab)]) for tab, label in INBOX_TABS.items()
+            ],
+            "keep": urlencode(keep),
+            "sort_links": _sort_links(params, query.sort),
+            "processes": selectors.inbox_processes_for_user(user=user),
+            "groups": sorted(user.groups.values_list("name", flat=True)),
         }
+
+
+def _sort_links(params: Any, current: str) -> dict[str, dict[str, str]]:
+    """Return, per sortable column, the link that sorts by it and its aria-sort."""
+    links = {}
+    for key in (*INBOX_COLUMNS, "process"):
+        ascending = current == key
+        target = f"-{key}" if ascending else key
+        kept = {k: v for k, v in params.items() if k not in ("page", "sort")}
+        state = (
+            "ascending"
+            if current == key
+            else "descending"
+            if current == f"-{key}"
+            else "none"
+        )
+        links[key] = {"href": "?" + urlencode({**kept, "sort": target}), "aria": state}
+    return links
 
 
 class DashboardView(LoginRequiredMixin, TemplateView):
