@@ -86,11 +86,24 @@ class TaskCountsApi(APIView):
 
 
 class TaskDetailApi(APIView):
-    """One task with its form definition."""
+    """One task with its form definition; PATCH sets its due date and priority."""
+
+    class PlanInput(serializers.Serializer):
+        due_at = serializers.DateTimeField(required=False, allow_null=True)
+        priority = serializers.IntegerField(required=False, min_value=0, max_value=100)
 
     @extend_schema(responses={200: TaskDetailOutput})
     def get(self, request, task_id):
         task = selectors.task_get_for_user(user=request.user, task_id=task_id)
+        return Response(TaskDetailOutput(task, context={"request": request}).data)
+
+    @extend_schema(request=PlanInput, responses={200: TaskDetailOutput})
+    def patch(self, request, task_id):
+        payload = self.PlanInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        task = services.task_plan(
+            user=request.user, task_id=task_id, **payload.validated_data
+        )
         return Response(TaskDetailOutput(task, context={"request": request}).data)
 
 

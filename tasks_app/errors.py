@@ -40,5 +40,5 @@ class AssigneeInvalid(TaskError):
     code, status = "invalid", HTTPStatus.BAD_REQUEST
 
 
-class InboxQueryInvalid(TaskError):
+class TaskInputInvalid(TaskError):
     code, status = "invalid", HTTPStatus.BAD_REQUEST

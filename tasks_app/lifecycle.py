@@ -50,6 +50,7 @@ class TaskAction(StrEnum):
     ASSIGN = "assign"
     DELEGATE = "delegate"
     CANCEL = "cancel"
+    PLAN = "plan"  # set the due date and the priority
 
 
 Who = Callable[[Any, HumanTask], TaskError | None]
@@ -133,6 +134,17 @@ def admin(user: Any, task: HumanTask) -> TaskError | None:
     return None if task.is_open else _not_open(task)
 
 
+def planner(user: Any, task: HumanTask) -> TaskError | None:
+    """A process admin, or who holds the task (its assignee; a delegated task's owner)."""
+    holder = task.owner_id or task.assignee_id
+    if not (permissions.can_reassign_any(user) or holder == user.pk):
+        return NotTaskCandidate(
+            "Only a process admin or the task's assignee may change its "
+            "due date or priority."
+        )
+    return None if task.is_open else _not_open(task)
+
+
 def engine(user: Any, task: HumanTask) -> TaskError | None:
     """The engine itself (no user): the case moved on or ended."""
     if user is not None:
@@ -165,6 +177,9 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(S.OFFERED, S.CLAIMED, A.ASSIGN, reassigner),
     Transition(S.CLAIMED, S.CLAIMED, A.ASSIGN, reassigner),
     Transition(S.DELEGATED, S.CLAIMED, A.ASSIGN, admin),
+    Transition(S.OFFERED, S.OFFERED, A.PLAN, planner),
+    Transition(S.CLAIMED, S.CLAIMED, A.PLAN, planner),
+    Transition(S.DELEGATED, S.DELEGATED, A.PLAN, planner),
     Transition(S.OFFERED, S.CANCELLED, A.CANCEL, engine),
     Transition(S.CLAIMED, S.CANCELLED, A.CANCEL, engine),
     Transition(S.DELEGATED, S.CANCELLED, A.CANCEL, engine),

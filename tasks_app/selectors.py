@@ -6,6 +6,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.db.models import Count, F, Q, QuerySet, UUIDField
 from django.db.models.functions import Cast
@@ -16,7 +17,7 @@ from guardian.shortcuts import get_objects_for_group, get_objects_for_user
 from engine.selectors import CaseCounts, case_counts_for_user
 from engine.spec_cache import spec_for
 
-from .errors import InboxQueryInvalid, TaskNotFound
+from .errors import TaskInputInvalid, TaskNotFound
 from .lifecycle import TaskAction, actions_allowed, separated
 from .models import HumanTask
 from .permissions import VIEW, WORK, can_view
@@ -64,7 +65,7 @@ class InboxQuery:
         """Read the query string; unknown values fall back to the defaults.
 
         Raises:
-            InboxQueryInvalid: with `strict` (the API), for an unknown value.
+            TaskInputInvalid: with `strict` (the API), for an unknown value.
         """
         tab = params.get("filter") or params.get("show") or InboxTab.ALL
         if params.get("assigned") == "me":
@@ -79,7 +80,7 @@ class InboxQuery:
             "case": bool(case) and not _uuid_or_empty(case),
         }
         if strict and any(wrong.values()):
-            raise InboxQueryInvalid(
+            raise TaskInputInvalid(
                 "Unknown inbox parameter value.",
                 details={
                     "fields": {k: ["Unknown value."] for k, v in wrong.items() if v}
@@ -322,6 +323,9 @@ class TaskActions:
     complete: bool
     claim: bool
     release: bool
+    assign: bool
+    delegate: bool
+    plan: bool
     separated: str  # why separation of duties bars the user, or ""
 
 
@@ -333,7 +337,28 @@ def task_actions_for_user(*, user: Any, task: HumanTask) -> TaskActions:
         complete=TaskAction.COMPLETE in allowed,
         claim=TaskAction.CLAIM in allowed,
         release=TaskAction.RELEASE in allowed,
+        assign=TaskAction.ASSIGN in allowed,
+        delegate=TaskAction.DELEGATE in allowed,
+        plan=TaskAction.PLAN in allowed,
         separated=refusal.message if refusal else "",
+    )
+
+
+def task_candidate_names(*, task: HumanTask) -> list[str]:
+    """Return the usernames of the task's active candidates that it does not bar."""
+    users = (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .exclude(pk__in=task.barred.values("pk"))
+    )
+    named = Q(username__in=task.candidate_users) | Q(
+        groups__name__in=task.candidate_groups
+    )
+    return list(
+        users.filter(named)
+        .order_by("username")
+        .values_list("username", flat=True)
+        .distinct()
     )
 
 

@@ -5,6 +5,7 @@ Who may do what, from which state, is declared once in `lifecycle.TRANSITIONS`.
 Lock order: the Case row first (engine.services.case_lock), then its HumanTask rows.
 """
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -18,9 +19,11 @@ from engine.human_tasks import CaseAdvance, ReadyHumanTask
 from engine.services import case_audit, case_complete_user_task, case_lock
 
 from . import permissions
-from .errors import AssigneeInvalid, TaskNotFound
+from .errors import AssigneeInvalid, TaskInputInvalid, TaskNotFound
 from .lifecycle import TaskAction, receiver, transition_check
 from .models import HumanTask
+
+UNCHANGED = object()  # "leave this field as it is" for task_plan
 
 
 def _audit(task: HumanTask, actor: Any, action: AuditAction, **payload: Any) -> None:
@@ -283,3 +286,46 @@ def task_delegate(*, user: Any, task_id: UUID | str, delegate: str) -> HumanTask
     _audit(task, user, AuditAction.TASK_DELEGATED, delegate=delegate)
     return task
 
+
+
+PRIORITY_RANGE = range(0, 101)
+
+
+@transaction.atomic
+def task_plan(
+    *,
+    user: Any,
+    task_id: UUID | str,
+    due_at: datetime | None | object = UNCHANGED,
+    priority: int | object = UNCHANGED,
+) -> HumanTask:
+    """Set an open task's due date (None clears it) and priority (0-100), audited.
+
+    Raises:
+        TaskNotFound, NotTaskCandidate, TaskNotOpen, TaskInputInvalid, CaseBusy.
+    """
+    task = _locked_task(user=user, task_id=task_id)
+    transition_check(user=user, task=task, action=TaskAction.PLAN)
+    if priority is not UNCHANGED and priority not in PRIORITY_RANGE:
+        raise TaskInputInvalid(
+            "The priority is a whole number from 0 to 100.",
+            details={"fields": {"priority": ["Between 0 and 100."]}},
+        )
+    wanted = {"due_at": due_at, "priority": priority}
+    changes = {
+        field: value
+        for field, value in wanted.items()
+        if value is not UNCHANGED and value != getattr(task, field)
+    }
+    if changes:
+        before = {field: _plain(getattr(task, field)) for field in changes}
+        for field, value in changes.items():
+            setattr(task, field, value)
+        task.save(update_fields=list(changes))
+        after = {field: _plain(value) for field, value in changes.items()}
+        _audit(task, user, AuditAction.TASK_UPDATED, before=before, after=after)
+    return task
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value

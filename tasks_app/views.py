@@ -3,11 +3,13 @@
 from typing import Any
 from urllib.parse import urlencode
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import TemplateView
@@ -16,8 +18,14 @@ from engine.errors import CaseBusy, CaseNotRunning, FormInvalid, TaskNoLongerOpe
 
 from . import selectors, services
 from .display import data_rows
-from .errors import SeparationOfDuties, TaskAlreadyClaimed, TaskNotOpen
-from .forms import ProcessForm
+from .errors import (
+    SeparationOfDuties,
+    TaskAlreadyClaimed,
+    TaskError,
+    TaskNotFound,
+    TaskNotOpen,
+)
+from .forms import ProcessForm, TaskPlanForm, TaskUserForm
 from .paging import page_of
 from .selectors import InboxQuery, InboxTab
 
@@ -121,8 +129,9 @@ class TaskDetailView(LoginRequiredMixin, View):
             TaskNoLongerOpen,
             CaseNotRunning,
         ) as exc:
-            messages.error(request, exc.message)
-            return redirect("inbox")
+            # Someone else was quicker: say so, and keep what the user typed.
+            fresh = selectors.task_get_for_user(user=request.user, task_id=task.pk)
+            return self._render(request, fresh, form, status=409, conflict=exc.message)
         except (SeparationOfDuties, CaseBusy) as exc:
             messages.error(request, exc.message)
             return redirect("task-detail", task_id=task.pk)
@@ -133,14 +142,29 @@ class TaskDetailView(LoginRequiredMixin, View):
     def _values(task) -> dict[str, Any]:
         return selectors.task_form_initial(task=task)
 
-    def _render(self, request, task, form, status: int = 200) -> HttpResponse:
+    def _render(
+        self, request, task, form, status: int = 200, conflict: str = ""
+    ) -> HttpResponse:
+        actions = selectors.task_actions_for_user(user=request.user, task=task)
         context = {
+            "conflict": conflict,
+            "candidates": selectors.task_candidate_names(task=task)
+            if actions.assign or actions.delegate
+            else [],
+            "plan_form": TaskPlanForm(
+                initial={
+                    "due_at": timezone.localtime(task.due_at).strftime("%Y-%m-%dT%H:%M")
+                    if task.due_at
+                    else "",
+                    "priority": task.priority,
+                }
+            ),
             "task": task,
             "case": task.case,
             "form": form,
             "case_data": data_rows(task.case.data),
             "claimed_by_other": task.assignee_id not in (None, request.user.pk),
-            "actions": selectors.task_actions_for_user(user=request.user, task=task),
+            "actions": actions,
         }
         return render(request, self.template_name, context, status=status)
 
@@ -167,3 +191,58 @@ class TaskUnclaimView(LoginRequiredMixin, View):
             request, f"You released “{task.name}”; your group can pick it up."
         )
         return redirect(_next_url(request, reverse("inbox")))
+
+
+class _TaskActionView(LoginRequiredMixin, View):
+    """POST one task action from the task page; a refusal comes back as a message."""
+
+    form_class: type[forms.Form]
+
+    def act(self, request: HttpRequest, task_id: str, data: dict[str, Any]) -> str:
+        """Call the service; return the success message."""
+        raise NotImplementedError
+
+    def post(self, request: HttpRequest, task_id: str) -> HttpResponse:
+        form = self.form_class(request.POST)
+        back = redirect("task-detail", task_id=task_id)
+        if not form.is_valid():
+            for field, errors in form.errors.items():
+                messages.error(request, f"{form[field].label}: {' '.join(errors)}")
+            return back
+        try:
+            messages.success(request, self.act(request, task_id, form.cleaned_data))
+        except TaskError as exc:
+            if isinstance(exc, TaskNotFound):
+                raise
+            messages.error(request, exc.message)
+        return back
+
+
+class TaskHandOnView(_TaskActionView):
+    """Assign (or, with delegate=True, delegate) the task to the user typed in."""
+
+    form_class = TaskUserForm
+    delegate = False
+
+    def act(self, request, task_id, data):
+        name = data["user"]
+        if self.delegate:
+            task = services.task_delegate(
+                user=request.user, task_id=task_id, delegate=name
+            )
+            return f"{name} will answer “{task.name}”; it then comes back to you."
+        task = services.task_assign(user=request.user, task_id=task_id, assignee=name)
+        return f"“{task.name}” is assigned to {name}."
+
+
+class TaskPlanView(_TaskActionView):
+    form_class = TaskPlanForm
+
+    def act(self, request, task_id, data):
+        task = services.task_plan(
+            user=request.user,
+            task_id=task_id,
+            due_at=data["due_at"],
+            priority=data["priority"],
+        )
+        return f"Due date and priority of “{task.name}” saved."
