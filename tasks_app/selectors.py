@@ -8,8 +8,9 @@ from uuid import UUID
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
-from django.db.models import Count, F, Q, QuerySet, UUIDField
-from django.db.models.functions import Cast
+from django.db import connection
+from django.db.models import CharField, Count, F, Q, QuerySet, UUIDField, Value
+from django.db.models.functions import Cast, Replace
 from django.utils import timezone
 from guardian.models import GroupObjectPermission, UserObjectPermission
 from guardian.shortcuts import get_objects_for_group, get_objects_for_user
@@ -114,8 +115,15 @@ def _granted(model: Any, work: int, **owner: Any) -> QuerySet:
     return (
         model.objects.filter(**owner, permission_id=work)
         .order_by()
-        .values_list(Cast("object_pk", UUIDField()), flat=True)
+        .values_list(_as_task_pk("object_pk"), flat=True)
     )
+
+
+def _as_task_pk(field: str) -> Any:
+    """Return guardian's text object_pk as a HumanTask pk (SQLite keeps UUIDs as hex)."""
+    if connection.features.has_native_uuid_field:
+        return Cast(field, UUIDField())
+    return Replace(field, Value("-"), Value(""), output_field=CharField())
 
 
 def _visible_open(user: Any) -> QuerySet[HumanTask]:

@@ -1,13 +1,16 @@
 """The inbox is paginated alike in the pages and the API, and its query uses indexes."""
 
 import re
+from importlib import import_module
 
 import pytest
+from django.apps import apps
 from django.db import connection, transaction
-from guardian.models import GroupObjectPermission
+from guardian.models import GroupObjectPermission, UserObjectPermission
 
 from engine.services import case_start
 from tasks_app.paging import page_size
+from tasks_app.permissions import grant_candidates
 from tasks_app.selectors import inbox_list_for_user
 from tasks_app.services import task_complete
 from tests.clients import api_for, page_for
@@ -92,3 +95,19 @@ def test_the_inbox_query_reads_tasks_and_grants_through_indexes(users, review):
     assert re.search(
         r"Index (Only )?Scan using \S+ on guardian_groupobjectpermission", plan
     )
+
+
+def test_the_migration_deletes_work_rows_left_by_tasks_closed_earlier(users, review):
+    """Tasks closed before WORK rows went on close lose them on migrate."""
+    migration = import_module("tasks_app.migrations.0004_close_work_rows")
+    task_complete(user=users["manager1"], task_id=review.pk, data={"approved": True})
+    grant_candidates(review, users=[users["manager2"]], groups=[])  # as before
+    finance = review.case.human_tasks.get(status="open")
+    migration.delete_closed_work_rows(apps, None)
+    left = GroupObjectPermission.objects.filter(
+        permission__codename="work_on_humantask"
+    )
+    assert set(left.values_list("object_pk", flat=True)) == {str(finance.pk)}
+    assert not UserObjectPermission.objects.filter(
+        object_pk=str(review.pk), permission__codename="work_on_humantask"
+    ).exists()

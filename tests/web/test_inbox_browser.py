@@ -16,7 +16,10 @@ from tests.conftest import ROOT
 from tests.web.test_browser import Session, browser  # noqa: F401 (fixture)
 
 ARTIFACTS = ROOT / "test-artifacts" / "inbox"
-WIDTHS = {"desktop": (1280, 860), "phone": (390, 844)}
+WIDTHS = {
+    "desktop": {"width": 1280, "height": 860},
+    "phone": {"width": 390, "height": 844},
+}
 LONG_KEY = "PO-" + "long-reference-" * 16  # 243 characters, no spaces to break at
 
 pytestmark = pytest.mark.browser
@@ -67,7 +70,7 @@ def test_inbox_search_tabs_and_pages_fit(
     width,
 ):
     manager = Session(browser, live_server.url, "manager1")
-    manager.page.set_viewport_size(dict(zip(("width", "height"), WIDTHS[width])))
+    manager.page.set_viewport_size(WIDTHS[width])
     page = manager.page
     page.goto("/")
     _shot(page, f"inbox-{width}")
@@ -95,7 +98,7 @@ def test_task_page_manage_card_and_conflict(
 ):
     task = inbox_cases[1]  # the one with the long business key
     admin = Session(browser, live_server.url, "padmin")
-    admin.page.set_viewport_size(dict(zip(("width", "height"), WIDTHS[width])))
+    admin.page.set_viewport_size(WIDTHS[width])
     page = admin.page
     page.goto(f"/tasks/{task.pk}/")
     page.get_by_label("Priority").fill("85")
@@ -107,7 +110,7 @@ def test_task_page_manage_card_and_conflict(
     assert task.priority == 85
 
     manager = Session(browser, live_server.url, "manager1")
-    manager.page.set_viewport_size(dict(zip(("width", "height"), WIDTHS[width])))
+    manager.page.set_viewport_size(WIDTHS[width])
     mpage = manager.page
     mpage.goto(f"/tasks/{task.pk}/")
     mpage.get_by_label("Comment").fill("Please get a second quote first.")
