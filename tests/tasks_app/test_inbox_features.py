@@ -6,7 +6,9 @@ Every feature is asserted twice: over the JSON API with a token, and in the page
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
 from engine.services import case_start
@@ -240,3 +242,22 @@ def test_a_completion_meanwhile_keeps_what_the_user_typed(users, review):
     html = response.content.decode()
     assert "This task is already completed." in html
     assert "Fine by me</textarea>" in html
+
+
+def test_new_endpoints_refuse_anonymous_and_outsiders(users, review):
+    anonymous = APIClient()
+    assert anonymous.get("/api/v1/tasks/counts/").status_code == 401
+    assert anonymous.patch(f"/api/v1/tasks/{review.pk}/", {}).status_code == 401
+    outsider = api_for(users["outsider"])
+    assert outsider.get("/api/v1/tasks/counts/").json()["all"] == 0
+    hidden = outsider.patch(
+        f"/api/v1/tasks/{review.pk}/", {"priority": 1}, format="json"
+    )
+    assert hidden.status_code == 404
+    for action in ("assign", "delegate", "plan"):
+        url = f"/tasks/{review.pk}/{action}/"
+        assert Client().post(url, {"user": "manager1"}).status_code == 302  # to login
+        denied = page_for(users["outsider"]).post(url, {"user": "x", "priority": 1})
+        assert denied.status_code == 404, action
+    review.refresh_from_db()
+    assert review.priority == 50 and review.assignee is None
