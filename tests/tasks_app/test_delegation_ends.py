@@ -8,11 +8,12 @@ wrote is deleted, so the former delegate can neither see, claim nor complete it.
 import pytest
 from guardian.models import UserObjectPermission
 
-from engine.services import case_cancel
+from engine.services import case_cancel, case_start
 from tasks_app.models import HumanTask
 from tasks_app.permissions import grant_candidates
 from tasks_app.services import task_claim, task_complete, task_delegate
 from tests.clients import api_for, page_for
+from tests.conftest import BPMN_DIR, deploy
 
 pytestmark = pytest.mark.django_db
 
@@ -149,3 +150,25 @@ def test_a_named_candidate_keeps_their_rows_when_a_delegation_ends(users, review
     task_delegate(user=users["manager1"], task_id=review.pk, delegate="requester2")
     task_complete(user=users["requester2"], task_id=review.pk, data={"approved": True})
     assert "work_on_humantask" in personal_rows(users["requester2"], review)
+
+
+def test_an_assignment_ends_with_its_rows_when_an_admin_reassigns(users):
+    """`camunda:assignee="requester2"` grants requester2 the task while it is theirs."""
+    version = deploy(BPMN_DIR / "named_assignee.bpmn", users["analyst"])
+    case, _ = case_start(user=users["requester"], key=version.definition.key, data={})
+    task = HumanTask.objects.get(case=case)
+    named = users["requester2"]
+    assert task.assignee == named
+    assert personal_rows(named, task) == {
+        "view_humantask",
+        "work_on_humantask",
+        "view_case",
+    }
+    assert api_for(named).get("/api/v1/tasks/").json()["count"] == 1
+    moved = api_for(users["padmin"]).post(
+        f"/api/v1/tasks/{task.pk}/assign/", {"user": "manager1"}, format="json"
+    )
+    assert moved.status_code == 200
+    assert personal_rows(named, task) == set()
+    assert api_for(named).get(f"/api/v1/tasks/{task.pk}/").status_code == 404
+    assert page_for(named).get(f"/tasks/{task.pk}/").status_code == 404
