@@ -1,5 +1,7 @@
 """Who may see and act on human tasks; grants follow the task's candidates."""
 
+from typing import Any
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
@@ -26,7 +28,7 @@ def can_work(user, task) -> bool:
     return task.assignee_id == user.pk or user.has_perm(WORK, task)
 
 
-def is_barred(user, task) -> bool:
+def is_barred(user: Any, task: Any) -> bool:
     """Return whether separation of duties bars the user from the task."""
     return task.barred.filter(pk=user.pk).exists()
 
@@ -75,7 +77,7 @@ def grant_candidates(task, *, users, groups) -> None:
     )
 
 
-def revoke_personal(task, *, user) -> None:
+def revoke_personal(task: Any, *, user: Any) -> None:
     """Take back what a delegation or an assignment gave the user, when it ends.
 
     Deletes the user's own rows on the task, and on its case unless another task
@@ -101,7 +103,7 @@ def revoke_personal(task, *, user) -> None:
         ).delete()
 
 
-def close_work(task) -> None:
+def close_work(task: Any) -> None:
     """Delete every WORK row of a task that closed; VIEW rows stay (its history).
 
     Keeps the rows the inbox reads proportional to the open tasks, not to all
@@ -112,7 +114,7 @@ def close_work(task) -> None:
         model.objects.filter(permission=work, content_type=ctype, object_pk=pk).delete()
 
 
-def was_offered(user, task) -> bool:
+def was_offered(user: Any, task: Any) -> bool:
     """Return whether the task was the user's or offered to them (its VIEW rows)."""
     return task.assignee_id == user.pk or user.has_perm(VIEW, task)
 
@@ -124,7 +126,7 @@ def principals_for(*, usernames, group_names):
     return users, groups
 
 
-def can_reassign_any(user) -> bool:
+def can_reassign_any(user: Any) -> bool:
     """Return whether the user may assign any open task (process admins)."""
     return user.has_perm(REASSIGN)
 

@@ -38,7 +38,7 @@ def _audit(task: HumanTask, actor: Any, action: AuditAction, **payload: Any) -> 
     )
 
 
-def _separated_users(case, rules: list[str]) -> set[Any]:
+def _separated_users(case: Any, rules: list[str]) -> set[Any]:
     """Return the ids of the users `separateFrom` bars: the starter, earlier deciders."""
     barred = {case.started_by_id} if "initiator" in rules else set()
     steps = set(rules) - {"initiator"}

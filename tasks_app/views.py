@@ -224,7 +224,7 @@ class TaskHandOnView(_TaskActionView):
     form_class = TaskUserForm
     delegate = False
 
-    def act(self, request, task_id, data):
+    def act(self, request: HttpRequest, task_id: str, data: dict[str, Any]) -> str:
         name = data["user"]
         if self.delegate:
             task = services.task_delegate(
@@ -238,7 +238,7 @@ class TaskHandOnView(_TaskActionView):
 class TaskPlanView(_TaskActionView):
     form_class = TaskPlanForm
 
-    def act(self, request, task_id, data):
+    def act(self, request: HttpRequest, task_id: str, data: dict[str, Any]) -> str:
         task = services.task_plan(
             user=request.user,
             task_id=task_id,
