@@ -261,3 +261,37 @@ def test_new_endpoints_refuse_anonymous_and_outsiders(users, review):
         assert denied.status_code == 404, action
     review.refresh_from_db()
     assert review.priority == 50 and review.assignee is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"due_at": "tomorrow"},
+        {"priority": "high"},
+        {"priority": 1000},
+        {"priority": None},
+        ["not", "an", "object"],
+    ],
+)
+def test_plan_refuses_bad_input_with_a_400(users, review, body):
+    response = api_for(users["padmin"]).patch(
+        f"/api/v1/tasks/{review.pk}/", body, format="json"
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "invalid"
+    review.refresh_from_db()
+    assert review.priority == 50 and review.due_at is None
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["filter=later", "sort=amount", "case=12", "page=abc"],
+)
+def test_the_inbox_api_refuses_unknown_parameters_the_page_falls_back(
+    users, review, query
+):
+    refused = api_for(users["manager1"]).get(f"/api/v1/tasks/?{query}")
+    assert 400 <= refused.status_code < 500
+    assert {"code", "message", "details"} <= set(refused.json())
+    page = page_for(users["manager1"]).get(f"/?{query}")
+    assert page.status_code == 200 and len(page.context["page"].results) == 1
