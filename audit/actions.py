@@ -32,6 +32,7 @@ class AuditAction(StrEnum):
     TASK_ASSIGNED = "task.assigned"
     TASK_DELEGATED = "task.delegated"
     TASK_RESOLVED = "task.resolved"
+    TASK_UPDATED = "task.updated"  # due date or priority changed
     TASK_COMPLETED = "task.completed"
     TASK_CANCELLED = "task.cancelled"
     PROCESS_DEPLOYED = "process.deployed"

@@ -1,8 +1,17 @@
-"""One way the JSON API pages a list (DRF's page-number pagination, PAGE_SIZE)."""
+"""One way to page a list, for the JSON API and the HTML pages alike.
 
+Both use DRF's page size and `?page=` parameter, so a page of the inbox and a page
+of /api/v1/tasks/ hold the same rows, in the API's shape {count, next, previous,
+results}.
+"""
+
+from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db.models import QuerySet
+from django.http import HttpRequest
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,5 +28,51 @@ def paginated_response(
 ) -> Response:
     """Return one page of `items`, serialized, with DRF's count/next/previous."""
     paginator = PageNumberPagination()
+    paginator.page_size = page_size()
     page: list[Any] | None = paginator.paginate_queryset(items, request, view=view)
     return paginator.get_paginated_response(serializer(page, many=True).data)
+
+
+@dataclass(frozen=True, slots=True)
+class PageOf:
+    """One page of a list and the links to its neighbours."""
+
+    count: int
+    next: str | None
+    previous: str | None
+    results: list[Any]
+    number: int
+    num_pages: int
+
+
+def page_size() -> int:
+    """Return the API's page size (REST_FRAMEWORK["PAGE_SIZE"])."""
+    size = settings.REST_FRAMEWORK.get("PAGE_SIZE")
+    return int(size) if isinstance(size, int | str) and size else 50
+
+
+def _link(request: HttpRequest, number: int) -> str:
+    params = request.GET.copy()
+    params["page"] = str(number)
+    return f"{request.path}?{params.urlencode()}"
+
+
+def page_of(request: HttpRequest, items: Any) -> PageOf:
+    """Return the page `?page=` asks for (the last past the end, else the first)."""
+    paginator = Paginator(items, page_size())
+    try:
+        page = paginator.page(request.GET.get("page") or 1)
+    except PageNotAnInteger:
+        page = paginator.page(1)
+    except EmptyPage:
+        page = paginator.page(paginator.num_pages)
+    return PageOf(
+        count=paginator.count,
+        next=_link(request, page.next_page_number()) if page.has_next() else None,
+        previous=(
+            _link(request, page.previous_page_number()) if page.has_previous() else None
+        ),
+        results=list(page.object_list),
+        number=page.number,
+        num_pages=paginator.num_pages,
+    )

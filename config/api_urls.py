@@ -33,6 +33,7 @@ urlpatterns = [
         name="api-case-cancel",
     ),
     path("tasks/", task_apis.TaskListApi.as_view(), name="api-tasks"),
+    path("tasks/counts/", task_apis.TaskCountsApi.as_view(), name="api-task-counts"),
     path("tasks/<uuid:task_id>/", task_apis.TaskDetailApi.as_view(), name="api-task"),
     path(
         "tasks/<uuid:task_id>/claim/",

@@ -1,6 +1,6 @@
 """The task API: the inbox, one task, and claim/release/complete/assign/delegate."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -11,6 +11,7 @@ from engine.json_safety import StorableJSONField
 
 from . import selectors, services
 from .lifecycle import actions_allowed
+from .selectors import INBOX_SORTS, InboxTab
 
 
 class TaskOutput(serializers.Serializer):
@@ -49,27 +50,61 @@ class TaskDetailOutput(TaskOutput):
 class TaskListApi(APIView):
     """Your inbox: open tasks assigned to you, or offered to you and unclaimed."""
 
-    @extend_schema(responses={200: TaskOutput(many=True)})
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "search",
+                str,
+                description="Words in the task name, business key or process.",
+            ),
+            OpenApiParameter("filter", str, enum=[str(t) for t in InboxTab]),
+            OpenApiParameter("process", str, description="A process key."),
+            OpenApiParameter("group", str, description="A candidate group."),
+            OpenApiParameter("case", str),
+            OpenApiParameter(
+                "sort", str, enum=[*INBOX_SORTS, *(f"-{k}" for k in INBOX_SORTS)]
+            ),
+        ],
+        responses={200: TaskOutput(many=True)},
+    )
     def get(self, request):
-        params = request.query_params
-        qs = selectors.inbox_list_for_user(
-            user=request.user,
-            case_id=params.get("case") or None,
-            assigned_to_me=params.get("assigned") == "me",
-            group=params.get("group") or None,
-            overdue=params.get("overdue", "").lower() in ("true", "1", "yes"),
-        )
+        query = selectors.InboxQuery.from_params(request.query_params, strict=True)
+        qs = selectors.inbox_list_for_user(user=request.user, query=query)
         return paginated_response(
             request=request, view=self, items=qs, serializer=TaskOutput
         )
 
 
+class TaskCountsApi(APIView):
+    """How many open tasks each inbox tab holds, for the same search and filters."""
+
+    @extend_schema(
+        responses={200: {"type": "object", "additionalProperties": {"type": "integer"}}}
+    )
+    def get(self, request):
+        query = selectors.InboxQuery.from_params(request.query_params, strict=True)
+        return Response(selectors.inbox_counts_for_user(user=request.user, query=query))
+
+
 class TaskDetailApi(APIView):
-    """One task with its form definition."""
+    """One task with its form definition; PATCH sets its due date and priority."""
+
+    class PlanInput(serializers.Serializer):
+        due_at = serializers.DateTimeField(required=False, allow_null=True)
+        priority = serializers.IntegerField(required=False, min_value=0, max_value=100)
 
     @extend_schema(responses={200: TaskDetailOutput})
     def get(self, request, task_id):
         task = selectors.task_get_for_user(user=request.user, task_id=task_id)
+        return Response(TaskDetailOutput(task, context={"request": request}).data)
+
+    @extend_schema(request=PlanInput, responses={200: TaskDetailOutput})
+    def patch(self, request, task_id):
+        payload = self.PlanInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        task = services.task_plan(
+            user=request.user, task_id=task_id, **payload.validated_data
+        )
         return Response(TaskDetailOutput(task, context={"request": request}).data)
 
 

@@ -31,3 +31,7 @@ class SeparationOfDuties(TaskError):
 
 class AssigneeInvalid(TaskError):
     code, status = "invalid", HTTPStatus.BAD_REQUEST
+
+
+class TaskInputInvalid(TaskError):
+    code, status = "invalid", HTTPStatus.BAD_REQUEST

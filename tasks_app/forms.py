@@ -161,3 +161,26 @@ class BusinessKeyForm(forms.Form):
 
 class CaseCancelForm(forms.Form):
     reason = forms.CharField(label="Reason", required=False, max_length=500)
+
+
+class TaskUserForm(forms.Form):
+    """Whom to assign or delegate a task to."""
+
+    user = forms.CharField(max_length=150)
+
+
+class TaskPlanForm(forms.Form):
+    """A task's due date (empty clears it) and priority."""
+
+    due_at = forms.DateTimeField(
+        required=False,
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        label="Due",
+    )
+    priority = forms.IntegerField(
+        min_value=0,
+        max_value=100,
+        widget=forms.NumberInput(attrs={"step": "1", "inputmode": "numeric"}),
+        help_text="0-100; normal is 50.",
+    )

@@ -7,6 +7,10 @@ actions `actions_allowed` returns, and the API lists the same actions.
 
 A "who may" predicate returns None when the user may act, or the error that says
 why not (in the order the user would fix it: not a candidate, not open, claimed).
+A delegation ends when the delegate answers, the owner hands the task on or
+releases it, an admin assigns it, or the case moves on; every right it gave the
+delegate goes with it (`permissions.revoke_personal`).
+
 An action the user may take that has no row from the current state is accepted and
 changes nothing (claiming a task you hold, releasing an unclaimed one).
 """
@@ -17,7 +21,13 @@ from enum import StrEnum
 from typing import Any
 
 from . import permissions
-from .errors import NotTaskCandidate, TaskAlreadyClaimed, TaskError, TaskNotOpen
+from .errors import (
+    NotTaskCandidate,
+    SeparationOfDuties,
+    TaskAlreadyClaimed,
+    TaskError,
+    TaskNotOpen,
+)
 from .models import HumanTask
 
 
@@ -40,6 +50,7 @@ class TaskAction(StrEnum):
     ASSIGN = "assign"
     DELEGATE = "delegate"
     CANCEL = "cancel"
+    PLAN = "plan"  # set the due date and the priority
 
 
 Who = Callable[[Any, HumanTask], TaskError | None]
@@ -49,10 +60,28 @@ def _not_open(task: HumanTask) -> TaskNotOpen:
     return TaskNotOpen(f"This task is already {task.get_status_display().lower()}.")
 
 
+def separated(user: Any, task: HumanTask) -> SeparationOfDuties | None:
+    """Refuse a user whom the task's `separateFrom` bars (Camunda's 4-eyes rule)."""
+    if not permissions.is_barred(user, task):
+        return None
+    if "initiator" in task.separate_from and task.case.started_by_id == user.pk:
+        return SeparationOfDuties(
+            "You started this case, so someone else must decide this task."
+        )
+    return SeparationOfDuties(
+        "You completed an earlier step of this case, so someone "
+        "else must decide this task."
+    )
+
+
 def candidate(user: Any, task: HumanTask) -> TaskError | None:
-    """A candidate (or the assignee) of an open task that is free or theirs."""
+    """A candidate (or assignee) of an open task, free or theirs, and not barred."""
+    if not task.is_open and permissions.was_offered(user, task):
+        return _not_open(task)  # its WORK rows went when it closed
     if not permissions.can_work(user, task):
         return NotTaskCandidate("You are not a candidate for this task.")
+    if refusal := separated(user, task):
+        return refusal
     if not task.is_open:
         return _not_open(task)
     holder = task.assignee if task.assignee_id not in (None, user.pk) else None
@@ -74,11 +103,45 @@ def releaser(user: Any, task: HumanTask) -> TaskError | None:
     return refusal
 
 
+def receiver(user: Any, task: HumanTask) -> TaskError | None:
+    """Someone a task may be assigned or delegated to: active, not barred."""
+    if not (user and user.is_active):
+        return NotTaskCandidate("Only an active user may receive a task.")
+    return separated(user, task)
+
+
 def reassigner(user: Any, task: HumanTask) -> TaskError | None:
     """A process admin, or the task's assignee."""
     if not permissions.can_reassign(user, task):
         return NotTaskCandidate(
             "Only a process admin or the task's assignee may assign it."
+        )
+    return None if task.is_open else _not_open(task)
+
+
+def owner(user: Any, task: HumanTask) -> TaskError | None:
+    """The owner of a delegated task (the delegate may answer, not hand it on)."""
+    if task.owner_id != user.pk:
+        return NotTaskCandidate(
+            "Only the one who delegated this task may hand it on or release it."
+        )
+    return None if task.is_open else _not_open(task)
+
+
+def admin(user: Any, task: HumanTask) -> TaskError | None:
+    """A process admin (a delegated task is not its delegate's to assign)."""
+    if not permissions.can_reassign_any(user):
+        return NotTaskCandidate("Only a process admin may assign a delegated task.")
+    return None if task.is_open else _not_open(task)
+
+
+def planner(user: Any, task: HumanTask) -> TaskError | None:
+    """A process admin, or the task's holder (assignee; a delegated task's owner)."""
+    holder = task.owner_id or task.assignee_id
+    if not (permissions.can_reassign_any(user) or holder == user.pk):
+        return NotTaskCandidate(
+            "Only a process admin or the task's assignee may change its "
+            "due date or priority."
         )
     return None if task.is_open else _not_open(task)
 
@@ -104,17 +167,20 @@ S, A = TaskState, TaskAction
 TRANSITIONS: tuple[Transition, ...] = (
     Transition(S.OFFERED, S.CLAIMED, A.CLAIM, candidate),
     Transition(S.CLAIMED, S.OFFERED, A.RELEASE, releaser),
-    Transition(S.DELEGATED, S.OFFERED, A.RELEASE, releaser),
+    Transition(S.DELEGATED, S.OFFERED, A.RELEASE, owner),
     Transition(S.OFFERED, S.COMPLETED, A.COMPLETE, candidate),
     Transition(S.CLAIMED, S.COMPLETED, A.COMPLETE, candidate),
     # The delegate's answer goes back to the owner, who completes the task.
     Transition(S.DELEGATED, S.CLAIMED, A.COMPLETE, candidate),
     Transition(S.OFFERED, S.DELEGATED, A.DELEGATE, candidate),
     Transition(S.CLAIMED, S.DELEGATED, A.DELEGATE, candidate),
-    Transition(S.DELEGATED, S.DELEGATED, A.DELEGATE, candidate),
+    Transition(S.DELEGATED, S.DELEGATED, A.DELEGATE, owner),
     Transition(S.OFFERED, S.CLAIMED, A.ASSIGN, reassigner),
     Transition(S.CLAIMED, S.CLAIMED, A.ASSIGN, reassigner),
-    Transition(S.DELEGATED, S.CLAIMED, A.ASSIGN, reassigner),
+    Transition(S.DELEGATED, S.CLAIMED, A.ASSIGN, admin),
+    Transition(S.OFFERED, S.OFFERED, A.PLAN, planner),
+    Transition(S.CLAIMED, S.CLAIMED, A.PLAN, planner),
+    Transition(S.DELEGATED, S.DELEGATED, A.PLAN, planner),
     Transition(S.OFFERED, S.CANCELLED, A.CANCEL, engine),
     Transition(S.CLAIMED, S.CANCELLED, A.CANCEL, engine),
     Transition(S.DELEGATED, S.CANCELLED, A.CANCEL, engine),

@@ -43,6 +43,11 @@ class HumanTask(models.Model):
     )
     form = models.JSONField(default=list, blank=True)
     separate_from = models.JSONField(default=list, blank=True)
+    # Who `separate_from` bars from this task (the case's starter, those who
+    # completed the listed steps); kept as rows so the inbox can exclude them.
+    barred = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="+"
+    )
     draft = models.JSONField(
         default=dict, blank=True
     )  # a delegate's answer, for the owner

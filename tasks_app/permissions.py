@@ -31,6 +31,11 @@ def can_work(user: Any, task: HumanTask) -> bool:
     return task.assignee_id == user.pk or user.has_perm(WORK, task)
 
 
+def is_barred(user: Any, task: Any) -> bool:
+    """Return whether separation of duties bars the user from the task."""
+    return task.barred.filter(pk=user.pk).exists()
+
+
 def _grants(task: HumanTask) -> list[tuple[Permission, ContentType, str]]:
     wanted = ((VIEW, task), (WORK, task), (VIEW_CASE, task.case))
     perms = {
@@ -77,6 +82,49 @@ def grant_candidates(
     )
 
 
+def revoke_personal(task: Any, *, user: Any) -> None:
+    """Take back what a delegation or an assignment gave the user, when it ends.
+
+    Deletes the user's own rows on the task, and on its case unless another task
+    of the case still grants them; a named candidate (candidateUsers) keeps theirs,
+    and rows given to the user's groups are not touched.
+    """
+    if user is None or user.get_username() in task.candidate_users:
+        return
+    grants = _grants(task)
+    (task_view, _, _), (task_work, _, _), (case_view, case_type, case_pk) = grants
+    UserObjectPermission.objects.filter(
+        user=user, permission__in=[task_view, task_work], object_pk=str(task.pk)
+    ).delete()
+    others = UserObjectPermission.objects.filter(
+        user=user,
+        permission=task_view,
+        object_pk__in=[
+            str(pk) for pk in task.case.human_tasks.values_list("pk", flat=True)
+        ],
+    )
+    if not others.exists():
+        UserObjectPermission.objects.filter(
+            user=user, permission=case_view, content_type=case_type, object_pk=case_pk
+        ).delete()
+
+
+def close_work(task: Any) -> None:
+    """Delete every WORK row of a task that closed; VIEW rows stay (its history).
+
+    Keeps the rows the inbox reads proportional to the open tasks, not to all
+    tasks ever offered.
+    """
+    _, (work, ctype, pk), _ = _grants(task)
+    for model in (UserObjectPermission, GroupObjectPermission):
+        model.objects.filter(permission=work, content_type=ctype, object_pk=pk).delete()
+
+
+def was_offered(user: Any, task: Any) -> bool:
+    """Return whether the task was the user's or offered to them (its VIEW rows)."""
+    return task.assignee_id == user.pk or user.has_perm(VIEW, task)
+
+
 def principals_for(
     *, usernames: Iterable[str], group_names: Iterable[str]
 ) -> tuple[list[Any], list[Group]]:
@@ -86,6 +134,11 @@ def principals_for(
     return users, groups
 
 
+def can_reassign_any(user: Any) -> bool:
+    """Return whether the user may assign any open task (process admins)."""
+    return user.has_perm(REASSIGN)
+
+
 def can_reassign(user: Any, task: HumanTask) -> bool:
     """Return whether the user may assign the task to someone (admins, the assignee)."""
-    return task.assignee_id == user.pk or user.has_perm(REASSIGN)
+    return task.assignee_id == user.pk or can_reassign_any(user)

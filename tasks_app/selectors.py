@@ -2,55 +2,257 @@
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from django.contrib.auth.models import Group
-from django.db.models import Count, F, Q, QuerySet
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.db import connection
+from django.db.models import CharField, Count, F, Q, QuerySet, UUIDField, Value
+from django.db.models.functions import Cast, Replace
 from django.utils import timezone
+from guardian.models import GroupObjectPermission, UserObjectPermission
 from guardian.shortcuts import get_objects_for_group, get_objects_for_user
 
 from engine.selectors import CaseCounts, case_counts_for_user
 from engine.spec_cache import spec_for
 
-from .errors import TaskNotFound
-from .lifecycle import TaskAction, actions_allowed
+from .errors import TaskInputInvalid, TaskNotFound
+from .lifecycle import TaskAction, actions_allowed, separated
 from .models import HumanTask
 from .permissions import VIEW, WORK, can_view
+
+
+class InboxTab(StrEnum):
+    """The inbox's tabs, each a filter with its own count."""
+
+    ALL = "all"
+    MINE = "mine"  # assigned to me
+    UNASSIGNED = "groups"  # offered to my groups (or me) and unclaimed
+    OVERDUE = "overdue"
+    DUE_TODAY = "today"
+
+
+# The sortable columns; a leading "-" sorts descending. The default order (most
+# urgent first) is served by the open-task index of HumanTask.Meta.
+INBOX_SORTS: dict[str, tuple[Any, ...]] = {
+    "priority": (
+        F("priority").asc(),
+        F("due_at").asc(nulls_last=True),
+        "created_at",
+    ),
+    "due": (F("due_at").asc(nulls_last=True), "-priority", "created_at"),
+    "created": ("created_at",),
+    "process": ("case__version__definition__name", "-priority", "created_at"),
+}
+INBOX_DEFAULT_SORT = "-priority"
+_URGENT = (F("priority").desc(), F("due_at").asc(nulls_last=True), "created_at")
+
+
+@dataclass(frozen=True, slots=True)
+class InboxQuery:
+    """What the user asked the inbox for (pages and API read the same parameters)."""
+
+    tab: InboxTab = InboxTab.ALL
+    search: str = ""
+    process: str = ""  # a process key
+    group: str = ""  # a candidate group name
+    case_id: str = ""
+    sort: str = INBOX_DEFAULT_SORT
+
+    @classmethod
+    def from_params(cls, params: Any, *, strict: bool = False) -> "InboxQuery":
+        """Read the query string; unknown values fall back to the defaults.
+
+        Raises:
+            TaskInputInvalid: with `strict` (the API), for an unknown value.
+        """
+        tab = params.get("filter") or params.get("show") or InboxTab.ALL
+        if params.get("assigned") == "me":
+            tab = InboxTab.MINE
+        elif params.get("overdue", "").lower() in ("true", "1", "yes"):
+            tab = InboxTab.OVERDUE
+        sort = params.get("sort") or INBOX_DEFAULT_SORT
+        case = params.get("case") or ""
+        wrong = {
+            "filter": tab not in InboxTab._value2member_map_,
+            "sort": sort.lstrip("-") not in INBOX_SORTS,
+            "case": bool(case) and not _uuid_or_empty(case),
+        }
+        if strict and any(wrong.values()):
+            raise TaskInputInvalid(
+                "Unknown inbox parameter value.",
+                details={
+                    "fields": {k: ["Unknown value."] for k, v in wrong.items() if v}
+                },
+            )
+        return cls(
+            tab=InboxTab.ALL if wrong["filter"] else InboxTab(tab),
+            search=(params.get("search") or params.get("q") or "").strip()[:200],
+            process=(params.get("process") or "").strip()[:255],
+            group=(params.get("group") or "").strip()[:150],
+            case_id=_uuid_or_empty(case),
+            sort=INBOX_DEFAULT_SORT if wrong["sort"] else sort,
+        )
+
+
+def _uuid_or_empty(value: str) -> str:
+    try:
+        return str(UUID(value))
+    except ValueError:
+        return ""
+
+
+def _granted(model: Any, work: int, **owner: Any) -> QuerySet:
+    """Return the ids of tasks `model`'s rows let the owner work on (guardian rows).
+
+    With the permission's id a constant, PostgreSQL looks the rows up in
+    guardian's (permission, owner, ...) index and estimates their number from
+    its statistics, instead of reading every row the owner holds (the VIEW rows
+    of all closed tasks included).
+    """
+    return (
+        model.objects.filter(**owner, permission_id=work)
+        .order_by()
+        .values_list(_as_task_pk("object_pk"), flat=True)
+    )
+
+
+def _as_task_pk(field: str) -> Any:
+    """Return guardian's text object_pk as a HumanTask pk (SQLite: UUIDs as hex)."""
+    if connection.features.has_native_uuid_field:
+        return Cast(field, UUIDField())
+    return Replace(field, Value("-"), Value(""), output_field=CharField())
+
+
+def _visible_open(user: Any) -> QuerySet[HumanTask]:
+    """Return the user's open tasks: theirs, or offered and unclaimed, not barred.
+
+    The ids come from a UNION of the user's guardian rows, their groups' rows and
+    their assigned tasks, so the database reads the user's share of the open
+    tasks, not all of them (guardian's get_objects_for_user ORs two subqueries,
+    which makes PostgreSQL test every open task against both).
+    """
+    app_label, codename = WORK.split(".")
+    work = Permission.objects.get(
+        content_type__app_label=app_label, codename=codename
+    ).pk
+    ids = _granted(GroupObjectPermission, work, group__user=user).union(
+        _granted(UserObjectPermission, work, user=user),
+        HumanTask.objects.filter(assignee=user, status=HumanTask.Status.OPEN)
+        .order_by()
+        .values_list("pk", flat=True),
+        all=True,
+    )
+    return (
+        HumanTask.objects.filter(pk__in=ids, status=HumanTask.Status.OPEN)
+        .filter(Q(assignee=user) | Q(assignee__isnull=True))
+        .exclude(barred=user)
+    )
+
+
+def _tab_filter(tab: InboxTab, user: Any, now: datetime) -> Q:
+    today_ends = timezone.localtime(now).replace(
+        hour=23, minute=59, second=59, microsecond=999999
+    )
+    return {
+        InboxTab.ALL: Q(),
+        InboxTab.MINE: Q(assignee=user),
+        InboxTab.UNASSIGNED: Q(assignee__isnull=True),
+        InboxTab.OVERDUE: Q(due_at__lt=now),
+        InboxTab.DUE_TODAY: Q(due_at__gte=now, due_at__lte=today_ends),
+    }[tab]
+
+
+def _search_filter(text: str) -> Q:
+    found = Q()
+    for word in text.split()[:5]:
+        found &= (
+            Q(name__icontains=word)
+            | Q(case__business_key__icontains=word)
+            | Q(case__version__definition__name__icontains=word)
+            | Q(case__version__definition__key__icontains=word)
+        )
+    return found
+
+
+def _filtered(user: Any, query: InboxQuery) -> QuerySet[HumanTask]:
+    qs = _visible_open(user)
+    if query.case_id:
+        qs = qs.filter(case_id=query.case_id)
+    if query.process:
+        qs = qs.filter(case__version__definition__key=query.process)
+    if query.group:
+        qs = qs.filter(pk__in=_offered_to_group(query.group))
+    if query.search:
+        qs = qs.filter(_search_filter(query.search))
+    return qs
 
 
 def inbox_list_for_user(
     *,
     user: Any,
+    query: InboxQuery | None = None,
     case_id: UUID | str | None = None,
-    assigned_to_me: bool = False,
-    unclaimed: bool = False,
-    group: str | None = None,
-    overdue: bool = False,
 ) -> QuerySet[HumanTask]:
-    """Return open tasks assigned to the user, or offered to them and unclaimed.
+    """Return the user's open tasks for the query, sorted (most urgent first).
 
-    Highest priority first, then the earliest due (tasks without a due date last).
+    The rows carry what a list shows: the heavy columns (forms, case data, the
+    diagram's XML) are deferred.
     """
-    offered = get_objects_for_user(
-        user, WORK, klass=HumanTask, accept_global_perms=False, with_superuser=False
-    ).values("pk")
-    qs = HumanTask.objects.filter(status=HumanTask.Status.OPEN).filter(
-        Q(assignee=user) | (Q(assignee__isnull=True) & Q(pk__in=offered))
+    query = query or InboxQuery(case_id=str(case_id or ""))
+    qs = _filtered(user, query).filter(_tab_filter(query.tab, user, timezone.now()))
+    key = query.sort.lstrip("-")
+    order = _URGENT if query.sort == INBOX_DEFAULT_SORT else INBOX_SORTS[key]
+    if query.sort.startswith("-") and query.sort != INBOX_DEFAULT_SORT:
+        order = tuple(_descending(o) for o in order[:1]) + order[1:]
+    return (
+        qs.select_related("case__version__definition", "case__started_by", "assignee")
+        .defer(*_HEAVY)
+        .order_by(*order)
     )
-    if assigned_to_me:
-        qs = qs.filter(assignee=user)
-    if unclaimed:
-        qs = qs.filter(assignee__isnull=True)
-    if overdue:
-        qs = qs.filter(due_at__lt=timezone.now())
-    if case_id:
-        qs = qs.filter(case_id=case_id)
-    if group:
-        qs = qs.filter(pk__in=_offered_to_group(group))
-    return qs.select_related(
-        "case__version__definition", "case__started_by", "assignee"
-    ).order_by("-priority", F("due_at").asc(nulls_last=True), "created_at")
+
+
+_HEAVY = (
+    "form",
+    "draft",
+    "documentation",
+    "case__data",
+    "case__active_elements",
+    "case__version__original_xml",
+    "case__version__normalized_xml",
+    "case__version__dmn_files",
+)
+
+
+def _descending(order: Any) -> Any:
+    if isinstance(order, str):
+        return F(order).desc()
+    return F(order.expression.name).desc(nulls_last=True)
+
+
+def inbox_processes_for_user(*, user: Any) -> list[tuple[str, str]]:
+    """Return (key, name) of the processes the user's open tasks belong to."""
+    return list(
+        _visible_open(user)
+        .order_by("case__version__definition__name")
+        .values_list(
+            "case__version__definition__key", "case__version__definition__name"
+        )
+        .distinct()
+    )
+
+
+def inbox_counts_for_user(*, user: Any, query: InboxQuery) -> dict[str, int]:
+    """Count each tab of the inbox for the query's search and filters (one query)."""
+    now = timezone.now()
+    return _filtered(user, query).aggregate(
+        **{
+            str(tab): Count("pk", filter=_tab_filter(tab, user, now))
+            for tab in InboxTab
+        }
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,16 +269,12 @@ class Dashboard:
 def dashboard_for_user(*, user: Any, days: int = 7) -> Dashboard:
     """Count the user's inbox (assigned, offered, overdue) and the recent cases."""
     now = timezone.now()
-    tasks = inbox_list_for_user(user=user).aggregate(
-        assigned=Count("pk", filter=Q(assignee=user)),
-        offered=Count("pk", filter=Q(assignee__isnull=True)),
-        overdue=Count("pk", filter=Q(due_at__lt=now)),
-    )
+    tasks = inbox_counts_for_user(user=user, query=InboxQuery())
     since = now - timedelta(days=days)
     return Dashboard(
-        assigned=tasks["assigned"],
-        offered=tasks["offered"],
-        overdue=tasks["overdue"],
+        assigned=tasks[InboxTab.MINE],
+        offered=tasks[InboxTab.UNASSIGNED],
+        overdue=tasks[InboxTab.OVERDUE],
         cases=case_counts_for_user(user=user, since=since),
         since=since,
     )
@@ -136,15 +334,42 @@ class TaskActions:
     complete: bool
     claim: bool
     release: bool
+    assign: bool
+    delegate: bool
+    plan: bool
+    separated: str  # why separation of duties bars the user, or ""
 
 
 def task_actions_for_user(*, user: Any, task: HumanTask) -> TaskActions:
     """Return the buttons to show: lifecycle actions that would change the task."""
     allowed = actions_allowed(user=user, task=task)
+    refusal = separated(user, task) if task.is_open else None
     return TaskActions(
         complete=TaskAction.COMPLETE in allowed,
         claim=TaskAction.CLAIM in allowed,
         release=TaskAction.RELEASE in allowed,
+        assign=TaskAction.ASSIGN in allowed,
+        delegate=TaskAction.DELEGATE in allowed,
+        plan=TaskAction.PLAN in allowed,
+        separated=refusal.message if refusal else "",
+    )
+
+
+def task_candidate_names(*, task: HumanTask) -> list[str]:
+    """Return the usernames of the task's active candidates that it does not bar."""
+    users = (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .exclude(pk__in=task.barred.values("pk"))
+    )
+    named = Q(username__in=task.candidate_users) | Q(
+        groups__name__in=task.candidate_groups
+    )
+    return list(
+        users.filter(named)
+        .order_by("username")
+        .values_list("username", flat=True)
+        .distinct()
     )
 
 

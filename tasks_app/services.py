@@ -5,6 +5,7 @@ Who may do what, from which state, is declared once in `lifecycle.TRANSITIONS`.
 Lock order: the Case row first (engine.services.case_lock), then its HumanTask rows.
 """
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -19,9 +20,11 @@ from engine.models import Case
 from engine.services import case_audit, case_complete_user_task, case_lock
 
 from . import permissions
-from .errors import AssigneeInvalid, SeparationOfDuties, TaskNotFound
-from .lifecycle import TaskAction, transition_check
+from .errors import AssigneeInvalid, TaskInputInvalid, TaskNotFound
+from .lifecycle import TaskAction, receiver, transition_check
 from .models import HumanTask
+
+UNCHANGED = object()  # "leave this field as it is" for task_plan
 
 
 def _audit(
@@ -42,6 +45,19 @@ def _audit(
         name=task.name,
         **payload,
     )
+
+
+def _separated_users(case: Any, rules: list[str]) -> set[Any]:
+    """Return the ids of users `separateFrom` bars: the starter, earlier deciders."""
+    barred = {case.started_by_id} if "initiator" in rules else set()
+    steps = set(rules) - {"initiator"}
+    if steps:
+        barred.update(
+            HumanTask.objects.filter(
+                case=case, bpmn_id__in=steps, completed_by__isnull=False
+            ).values_list("completed_by_id", flat=True)
+        )
+    return barred - {None}
 
 
 def _create_task(case: Case, ready: ReadyHumanTask) -> HumanTask:
@@ -70,6 +86,7 @@ def _create_task(case: Case, ready: ReadyHumanTask) -> HumanTask:
         separate_from=list(ready.separate_from),
     )
     permissions.grant_candidates(task, users=users, groups=groups)
+    task.barred.set(_separated_users(case, task.separate_from))
     _audit(
         task,
         None,
@@ -102,13 +119,27 @@ def inbox_sync_for_case(*, advance: CaseAdvance) -> None:
                 actor,
             )
             task.save(update_fields=["status", "completed_at", "completed_by"])
+            permissions.close_work(task)
         else:
             transition_check(user=None, task=task, action=TaskAction.CANCEL)
             task.status, task.completed_at = HumanTask.Status.CANCELLED, now
             task.save(update_fields=["status", "completed_at"])
+            if task.owner_id is not None:
+                permissions.revoke_personal(task, user=task.assignee)
+            permissions.close_work(task)
             _audit(task, None, AuditAction.TASK_CANCELLED)
+    if completed_task_id and actor is not None:
+        _bar_decider(open_tasks, completed_task_id=completed_task_id, actor=actor)
     for task_id in ready:
         _create_task(case, advance.ready_task(task_id, now=timezone.now()))
+
+
+def _bar_decider(tasks: list[HumanTask], *, completed_task_id: str, actor: Any) -> None:
+    """Bar the one who decided a step from the still open tasks separated from it."""
+    done = next((t for t in tasks if str(t.spiff_task_id) == completed_task_id), None)
+    for task in tasks:
+        if done and task.is_open and done.bpmn_id in task.separate_from:
+            task.barred.add(actor)
 
 
 def _locked_task(*, user: Any, task_id: UUID | str) -> HumanTask:
@@ -154,29 +185,12 @@ def task_unclaim(*, user: Any, task_id: UUID | str) -> HumanTask:
     """
     task = _locked_task(user=user, task_id=task_id)
     if transition_check(user=user, task=task, action=TaskAction.RELEASE):
-        task.assignee = None
-        task.save(update_fields=["assignee"])
+        previous = task.assignee
+        task.assignee, task.owner = None, None
+        task.save(update_fields=["assignee", "owner"])
+        permissions.revoke_personal(task, user=previous)
         _audit(task, user, AuditAction.TASK_UNCLAIMED)
     return task
-
-
-def _check_separation(user: Any, task: HumanTask) -> None:
-    rules = set(task.separate_from)
-    if "initiator" in rules and task.case.started_by_id == user.pk:
-        raise SeparationOfDuties(
-            "You started this case, so someone else must decide this task."
-        )
-    others = rules - {"initiator"}
-    if (
-        others
-        and HumanTask.objects.filter(
-            case=task.case, bpmn_id__in=others, completed_by=user
-        ).exists()
-    ):
-        raise SeparationOfDuties(
-            "You completed an earlier step of this case, so someone "
-            "else must decide this task."
-        )
 
 
 @transaction.atomic
@@ -189,7 +203,6 @@ def task_complete(*, user: Any, task_id: UUID | str, data: dict[str, Any]) -> Hu
     """
     task = _locked_task(user=user, task_id=task_id)
     transition_check(user=user, task=task, action=TaskAction.COMPLETE)
-    _check_separation(user, task)
     cleaned = form_clean_json(task.form, data)
     _claim(user, task)
     if task.owner_id is not None and task.owner_id != user.pk:
@@ -211,6 +224,7 @@ def _resolve(user: Any, task: HumanTask, data: dict[str, Any]) -> HumanTask:
     assert owner is not None  # only a delegated task (owner set) is resolved
     task.draft, task.assignee, task.owner = data, owner, None
     task.save(update_fields=["draft", "assignee", "owner"])
+    permissions.revoke_personal(task, user=user)
     name = owner.get_username()
     _audit(
         task, user, AuditAction.TASK_RESOLVED, on_behalf_of=name, data=data, owner=name
@@ -243,10 +257,20 @@ def task_assign(*, user: Any, task_id: UUID | str, assignee: str) -> HumanTask:
             f"{assignee} is not a candidate for this task.",
             details={"fields": {"user": ["Not a candidate for this task."]}},
         )
-    previous = task.assignee.get_username() if task.assignee else None
+    if refusal := receiver(target, task):
+        raise refusal
+    previous = task.assignee
     task.assignee, task.owner = target, None
     task.save(update_fields=["assignee", "owner"])
-    _audit(task, user, AuditAction.TASK_ASSIGNED, assignee=assignee, previous=previous)
+    if previous is not None and previous != target:
+        permissions.revoke_personal(task, user=previous)
+    _audit(
+        task,
+        user,
+        AuditAction.TASK_ASSIGNED,
+        assignee=assignee,
+        previous=previous.get_username() if previous else None,
+    )
     return task
 
 
@@ -265,9 +289,57 @@ def task_delegate(*, user: Any, task_id: UUID | str, delegate: str) -> HumanTask
         raise AssigneeInvalid(
             "Delegate to someone else.", details={"fields": {"user": ["That is you."]}}
         )
+    if refusal := receiver(target, task):
+        raise refusal
+    previous = task.assignee if task.owner_id is not None else None
     task.owner, task.assignee = user, target
     task.save(update_fields=["owner", "assignee"])
+    if previous is not None and previous != target:
+        permissions.revoke_personal(task, user=previous)
     permissions.grant_candidates(task, users=[target], groups=[])
     _audit(task, user, AuditAction.TASK_DELEGATED, delegate=delegate)
     return task
 
+
+
+PRIORITY_RANGE = range(0, 101)
+
+
+@transaction.atomic
+def task_plan(
+    *,
+    user: Any,
+    task_id: UUID | str,
+    due_at: datetime | None | object = UNCHANGED,
+    priority: int | object = UNCHANGED,
+) -> HumanTask:
+    """Set an open task's due date (None clears it) and priority (0-100), audited.
+
+    Raises:
+        TaskNotFound, NotTaskCandidate, TaskNotOpen, TaskInputInvalid, CaseBusy.
+    """
+    task = _locked_task(user=user, task_id=task_id)
+    transition_check(user=user, task=task, action=TaskAction.PLAN)
+    if priority is not UNCHANGED and priority not in PRIORITY_RANGE:
+        raise TaskInputInvalid(
+            "The priority is a whole number from 0 to 100.",
+            details={"fields": {"priority": ["Between 0 and 100."]}},
+        )
+    wanted = {"due_at": due_at, "priority": priority}
+    changes = {
+        field: value
+        for field, value in wanted.items()
+        if value is not UNCHANGED and value != getattr(task, field)
+    }
+    if changes:
+        before = {field: _plain(getattr(task, field)) for field in changes}
+        for field, value in changes.items():
+            setattr(task, field, value)
+        task.save(update_fields=list(changes))
+        after = {field: _plain(value) for field, value in changes.items()}
+        _audit(task, user, AuditAction.TASK_UPDATED, before=before, after=after)
+    return task
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value

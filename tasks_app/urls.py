@@ -15,6 +15,17 @@ urlpatterns = [
         views.TaskUnclaimView.as_view(),
         name="task-unclaim",
     ),
+    path(
+        "tasks/<uuid:task_id>/assign/",
+        views.TaskHandOnView.as_view(),
+        name="task-assign",
+    ),
+    path(
+        "tasks/<uuid:task_id>/delegate/",
+        views.TaskHandOnView.as_view(delegate=True),
+        name="task-delegate",
+    ),
+    path("tasks/<uuid:task_id>/plan/", views.TaskPlanView.as_view(), name="task-plan"),
     # The start page sits under /processes/ but lives here: it needs the engine,
     # which the processes app may not import.
     path(

@@ -1,29 +1,43 @@
 """HTML views: the inbox, the dashboard and the task pages (case pages: views_cases)."""
 
+from http import HTTPStatus
 from typing import Any
+from urllib.parse import urlencode
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import TemplateView
 
+from common.pagination import page_of
 from engine.errors import CaseBusy, CaseNotRunning, FormInvalid, TaskNoLongerOpen
 
 from . import selectors, services
 from .display import data_rows
-from .errors import SeparationOfDuties, TaskAlreadyClaimed, TaskNotOpen
-from .forms import ProcessForm
+from .errors import (
+    SeparationOfDuties,
+    TaskAlreadyClaimed,
+    TaskError,
+    TaskNotOpen,
+)
+from .forms import ProcessForm, TaskPlanForm, TaskUserForm
+from .lifecycle import TaskAction, transition_check
+from .selectors import InboxQuery, InboxTab
 
-INBOX_FILTERS = {
-    "all": "All",
-    "mine": "Assigned to me",
-    "groups": "My groups",
-    "overdue": "Overdue",
+INBOX_TABS = {
+    InboxTab.ALL: "All",
+    InboxTab.MINE: "Assigned to me",
+    InboxTab.UNASSIGNED: "Unassigned",
+    InboxTab.OVERDUE: "Overdue",
+    InboxTab.DUE_TODAY: "Due today",
 }
+INBOX_COLUMNS = {"created": "Created", "due": "Due", "priority": "Priority"}
 
 
 def _next_url(request: HttpRequest, default: str) -> str:
@@ -36,24 +50,47 @@ def _next_url(request: HttpRequest, default: str) -> str:
 
 
 class InboxView(LoginRequiredMixin, TemplateView):
+    """The inbox: tabs with counts, search, filters, sortable columns, one page."""
+
     template_name = "tasks_app/inbox.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        params = self.request.GET
-        show = params.get("filter") or params.get("show") or "all"
-        show = show if show in INBOX_FILTERS else "all"
-        tasks = selectors.inbox_list_for_user(
-            user=self.request.user,
-            assigned_to_me=show == "mine",
-            unclaimed=show == "groups",
-            overdue=show == "overdue",
-        )
+        user, params = self.request.user, self.request.GET
+        query = InboxQuery.from_params(params)
+        tasks = selectors.inbox_list_for_user(user=user, query=query)
+        counts = selectors.inbox_counts_for_user(user=user, query=query)
+        keep = {k: v for k, v in params.items() if k not in ("page", "filter", "show")}
         return {
             **super().get_context_data(**kwargs),
-            "tasks": list(tasks),
-            "show": show,
-            "filters": INBOX_FILTERS,
+            "page": page_of(self.request, tasks),
+            "query": query,
+            "show": str(query.tab),
+            "tabs": [
+                (str(tab), label, counts[str(tab)]) for tab, label in INBOX_TABS.items()
+            ],
+            "keep": urlencode(keep),
+            "sort_links": _sort_links(params, query.sort),
+            "processes": selectors.inbox_processes_for_user(user=user),
+            "groups": sorted(user.groups.values_list("name", flat=True)),
         }
+
+
+def _sort_links(params: Any, current: str) -> dict[str, dict[str, str]]:
+    """Return, per sortable column, the link that sorts by it and its aria-sort."""
+    links = {}
+    for key in (*INBOX_COLUMNS, "process"):
+        ascending = current == key
+        target = f"-{key}" if ascending else key
+        kept = {k: v for k, v in params.items() if k not in ("page", "sort")}
+        state = (
+            "ascending"
+            if current == key
+            else "descending"
+            if current == f"-{key}"
+            else "none"
+        )
+        links[key] = {"href": "?" + urlencode({**kept, "sort": target}), "aria": state}
+    return links
 
 
 class DashboardView(LoginRequiredMixin, TemplateView):
@@ -93,8 +130,9 @@ class TaskDetailView(LoginRequiredMixin, View):
             TaskNoLongerOpen,
             CaseNotRunning,
         ) as exc:
-            messages.error(request, exc.message)
-            return redirect("inbox")
+            # Someone else was quicker: say so, and keep what the user typed.
+            fresh = selectors.task_get_for_user(user=request.user, task_id=task.pk)
+            return self._render(request, fresh, form, status=409, conflict=exc.message)
         except (SeparationOfDuties, CaseBusy) as exc:
             messages.error(request, exc.message)
             return redirect("task-detail", task_id=task.pk)
@@ -105,14 +143,29 @@ class TaskDetailView(LoginRequiredMixin, View):
     def _values(task) -> dict[str, Any]:
         return selectors.task_form_initial(task=task)
 
-    def _render(self, request, task, form, status: int = 200) -> HttpResponse:
+    def _render(
+        self, request, task, form, status: int = 200, conflict: str = ""
+    ) -> HttpResponse:
+        actions = selectors.task_actions_for_user(user=request.user, task=task)
         context = {
+            "conflict": conflict,
+            "candidates": selectors.task_candidate_names(task=task)
+            if actions.assign or actions.delegate
+            else [],
+            "plan_form": TaskPlanForm(
+                initial={
+                    "due_at": timezone.localtime(task.due_at).strftime("%Y-%m-%dT%H:%M")
+                    if task.due_at
+                    else "",
+                    "priority": task.priority,
+                }
+            ),
             "task": task,
             "case": task.case,
             "form": form,
             "case_data": data_rows(task.case.data),
             "claimed_by_other": task.assignee_id not in (None, request.user.pk),
-            "actions": selectors.task_actions_for_user(user=request.user, task=task),
+            "actions": actions,
         }
         return render(request, self.template_name, context, status=status)
 
@@ -139,3 +192,71 @@ class TaskUnclaimView(LoginRequiredMixin, View):
             request, f"You released “{task.name}”; your group can pick it up."
         )
         return redirect(_next_url(request, reverse("inbox")))
+
+
+class _TaskActionView(LoginRequiredMixin, View):
+    """POST one task action from the task page.
+
+    Who may not take the action gets the error page (404 or 403) before the form is
+    read; a state conflict or a bad value comes back to the task page as a message.
+    """
+
+    form_class: type[forms.Form]
+    action: TaskAction
+
+    def act(self, request: HttpRequest, task_id: str, data: dict[str, Any]) -> str:
+        """Call the service; return the success message."""
+        raise NotImplementedError
+
+    def post(self, request: HttpRequest, task_id: str) -> HttpResponse:
+        task = selectors.task_get_for_user(user=request.user, task_id=task_id)
+        transition_check(user=request.user, task=task, action=self.action)
+        form = self.form_class(request.POST)
+        back = redirect("task-detail", task_id=task_id)
+        if not form.is_valid():
+            for field, errors in form.errors.items():
+                text = " ".join(str(e) for e in errors)
+                messages.error(request, f"{form[field].label}: {text}")
+            return back
+        try:
+            messages.success(request, self.act(request, task_id, form.cleaned_data))
+        except TaskError as exc:
+            if exc.status in (HTTPStatus.NOT_FOUND, HTTPStatus.FORBIDDEN):
+                raise
+            messages.error(request, exc.message)
+        return back
+
+
+class TaskHandOnView(_TaskActionView):
+    """Assign (or, with delegate=True, delegate) the task to the user typed in."""
+
+    form_class = TaskUserForm
+    delegate = False
+
+    @property
+    def action(self) -> TaskAction:  # type: ignore[override]
+        return TaskAction.DELEGATE if self.delegate else TaskAction.ASSIGN
+
+    def act(self, request: HttpRequest, task_id: str, data: dict[str, Any]) -> str:
+        name = data["user"]
+        if self.delegate:
+            task = services.task_delegate(
+                user=request.user, task_id=task_id, delegate=name
+            )
+            return f"{name} will answer “{task.name}”; it then comes back to you."
+        task = services.task_assign(user=request.user, task_id=task_id, assignee=name)
+        return f"“{task.name}” is assigned to {name}."
+
+
+class TaskPlanView(_TaskActionView):
+    form_class = TaskPlanForm
+    action = TaskAction.PLAN
+
+    def act(self, request: HttpRequest, task_id: str, data: dict[str, Any]) -> str:
+        task = services.task_plan(
+            user=request.user,
+            task_id=task_id,
+            due_at=data["due_at"],
+            priority=data["priority"],
+        )
+        return f"Due date and priority of “{task.name}” saved."

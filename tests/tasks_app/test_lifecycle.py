@@ -23,10 +23,11 @@ def test_the_api_lists_what_each_user_may_do_and_the_services_agree(users, revie
         "complete",
         "delegate",
         "assign",
+        "plan",
     ]
     # A fellow candidate sees the claimed task but may do nothing with it...
     assert _actions(users["manager2"], review) == []
     with pytest.raises(TaskAlreadyClaimed):
         task_claim(user=users["manager2"], task_id=review.pk)
     # ...while a process admin may still hand it to someone else.
-    assert _actions(users["padmin"], review) == ["assign"]
+    assert _actions(users["padmin"], review) == ["assign", "plan"]

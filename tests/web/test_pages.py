@@ -207,15 +207,19 @@ def test_completed_task_shows_no_form(users, purchase):
     assert "Complete task" not in page
 
 
-def test_completing_an_already_completed_task_redirects_with_a_message(users, purchase):
+def test_completing_an_already_completed_task_says_so_and_keeps_the_input(
+    users, purchase
+):
     case = start_purchase(users["requester"])
     task = open_task(case, "manager_review")
     task_complete(user=users["manager2"], task_id=task.pk, data={"approved": True})
     response = client_for(users["manager1"]).post(
         f"/tasks/{task.pk}/", {"f-approved": "true"}
     )
-    assert response.status_code == 302 and response.url == "/"
-    assert any("already completed" in m for m in flash(response))
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert "already completed" in html
+    assert 'value="true" id="id_f-approved_0" required checked' in html
 
 
 # ---- starting a case --------------------------------------------------------

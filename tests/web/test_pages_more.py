@@ -265,7 +265,10 @@ def test_inbox_shows_due_dates_and_the_overdue_filter(users, deadline):
     overdue = manager.get("/?filter=overdue").content.decode()
     assert f"/cases/{late.pk}/" in overdue
     assert f"/cases/{soon.pk}/" not in overdue
-    assert '<a href="?filter=overdue" aria-current="true">Overdue</a>' in overdue
+    assert (
+        '<a href="?filter=overdue" aria-current="true">Overdue '
+        '<span class="count" data-tab="overdue">1</span></a>'
+    ) in overdue
     nothing = client_for(users["manager1"]).get("/?filter=mine").content.decode()
     assert "Nothing assigned to you" in nothing
 

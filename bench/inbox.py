@@ -1,0 +1,243 @@
+"""Print what a manager's inbox costs at 1,000 and 100,000 open tasks (not a test).
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/laneway_bench_inbox \\
+        .venv/bin/python bench/inbox.py [--small 1000] [--large 100000] [--runs 30]
+
+The organisation has 100 departments (groups); open tasks are offered round-robin
+to them, so one department's manager sees 1% of the open tasks, a tenth of those
+claimed by them. Every task carries the guardian rows Laneway writes (VIEW and WORK
+for its group, VIEW on its case), and as many completed tasks as open ones keep
+their VIEW rows (history the inbox must not read).
+
+Measured through Django's test client, medians of --runs requests each:
+  * the HTML inbox, first page (tabs with counts, process filter, 50 rows);
+  * the same page searched for a word and sorted by due date;
+  * the API list /api/v1/tasks/ (first page) and /api/v1/tasks/counts/.
+First at --small open tasks (the baseline of this run), then after adding tasks
+up to --large; the ratio large/small is the figure to watch (the issue asks <= 2).
+It ends with PostgreSQL's plan for the inbox query at --large. The database named
+in DATABASE_URL is dropped and created afresh: it is a scratch database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("DEBUG", "1")
+os.environ.setdefault(
+    "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/laneway_bench_inbox"
+)
+
+import django  # noqa: E402
+
+DEPARTMENTS = 100
+TASKS_PER_CASE = 4
+BATCH = 5000
+PROBES = {
+    "HTML inbox, page 1": "/",
+    "HTML inbox, search + sort": "/?search=laptop&sort=due",
+    "API /tasks/, page 1": "/api/v1/tasks/",
+    "API /tasks/counts/": "/api/v1/tasks/counts/",
+}
+
+
+def _fresh_database() -> None:
+    """Drop and re-create the scratch database (the audit table refuses a flush)."""
+    import psycopg
+
+    url = os.environ["DATABASE_URL"]
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def _setup():
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    from processes.services import version_upload
+
+    groups = [
+        Group.objects.get_or_create(name=f"dept-{i:03}")[0] for i in range(DEPARTMENTS)
+    ]
+    user_model = get_user_model()
+    manager, _ = user_model.objects.get_or_create(username="bench-manager")
+    manager.groups.add(groups[0])
+    requester, _ = user_model.objects.get_or_create(username="bench-requester")
+    analyst, _ = user_model.objects.get_or_create(username="bench-analyst")
+    analyst.groups.add(Group.objects.get_or_create(name="analysts")[0])
+    xml = (ROOT / "examples" / "purchase_request.bpmn").read_bytes()
+    version = version_upload(user=analyst, bpmn=xml, filename="purchase_request.bpmn")[
+        0
+    ].version
+    return groups, manager, requester, version
+
+
+def _add_tasks(count, *, start, groups, manager, requester, version, status):
+    """Insert `count` tasks (and their cases and guardian rows) in batches."""
+    from django.contrib.auth.models import Permission
+    from django.contrib.contenttypes.models import ContentType
+    from django.utils import timezone
+    from guardian.models import GroupObjectPermission
+
+    from engine.models import Case
+    from tasks_app.models import HumanTask
+
+    perms = {
+        p.codename: p
+        for p in Permission.objects.filter(
+            codename__in=["view_humantask", "work_on_humantask", "view_case"]
+        )
+    }
+    task_type = ContentType.objects.get_for_model(HumanTask)
+    case_type = ContentType.objects.get_for_model(Case)
+    now, words = timezone.now(), ["laptop", "desk", "chair", "monitor", "licence"]
+    for offset in range(0, count, BATCH):
+        n = min(BATCH, count - offset)
+        cases = Case.objects.bulk_create(
+            Case(
+                version=version,
+                started_by=requester,
+                business_key=f"PO-{start + offset + i}",
+                status="completed" if status == "completed" else "running",
+            )
+            for i in range(0, n, TASKS_PER_CASE)
+        )
+        tasks, rows = [], []
+        for i in range(n):
+            number = start + offset + i
+            group = groups[number % DEPARTMENTS]
+            case = cases[i // TASKS_PER_CASE]
+            mine = group is groups[0] and number % (10 * DEPARTMENTS) == 0
+            task = HumanTask(
+                case=case,
+                spiff_task_id=uuid.uuid4(),
+                bpmn_id="manager_review",
+                name=f"Approve {random.choice(words)} #{number}",
+                lane=group.name,
+                candidate_groups=[group.name],
+                status=status,
+                assignee=manager if mine and status == "open" else None,
+                priority=random.randint(0, 100),
+                due_at=now + timedelta(hours=random.randint(-240, 240))
+                if number % 3
+                else None,
+            )
+            tasks.append(task)
+            names = ["view_humantask"] + (
+                ["work_on_humantask"] if status == "open" else []
+            )
+            rows += [
+                GroupObjectPermission(
+                    group=group,
+                    permission=perms[name],
+                    content_type=task_type,
+                    object_pk=str(task.pk),
+                )
+                for name in names
+            ]
+            rows.append(
+                GroupObjectPermission(
+                    group=group,
+                    permission=perms["view_case"],
+                    content_type=case_type,
+                    object_pk=str(case.pk),
+                )
+            )
+        HumanTask.objects.bulk_create(tasks)
+        GroupObjectPermission.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+def _analyze() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")  # what autovacuum does after bulk loads
+
+
+def _measure(client, runs: int) -> dict[str, float]:
+    medians = {}
+    for label, url in PROBES.items():
+        client.get(url)  # warm the caches this URL touches
+        samples = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            response = client.get(url)
+            samples.append(time.perf_counter() - started)
+            assert response.status_code == 200, (url, response.status_code)
+        medians[label] = statistics.median(samples)
+    return medians
+
+
+def _plan(manager) -> str:
+    from django.db import connection
+
+    from tasks_app.selectors import inbox_list_for_user
+
+    sql, params = inbox_list_for_user(user=manager).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, COSTS OFF) {sql} LIMIT 50", params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def _visible(manager) -> int:
+    from tasks_app.selectors import inbox_list_for_user
+
+    return inbox_list_for_user(user=manager).count()
+
+
+def main() -> None:
+    args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    args.add_argument("--small", type=int, default=1_000)
+    args.add_argument("--large", type=int, default=100_000)
+    args.add_argument("--runs", type=int, default=30)
+    options = args.parse_args()
+    _fresh_database()
+    django.setup()
+    from django.core.management import call_command
+    from django.test import Client
+
+    from tasks_app.models import HumanTask
+
+    call_command("migrate", verbosity=0)
+    random.seed(10)
+    groups, manager, requester, version = _setup()
+    common = dict(groups=groups, manager=manager, requester=requester, version=version)
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(manager)
+    results, sizes = [], (options.small, options.large)
+    added = 0
+    for size in sizes:
+        _add_tasks(size - added, start=added, status="open", **common)
+        _add_tasks(size - added, start=size + added, status="completed", **common)
+        added = size
+        _analyze()
+        open_count = HumanTask.objects.filter(status="open").count()
+        results.append((open_count, _visible(manager), _measure(client, options.runs)))
+    print(
+        f"Inbox of one of {DEPARTMENTS} departments' managers; "
+        f"median ms of {options.runs} requests"
+    )
+    header = "".join(f"{open_:>8,} open ({seen} visible)" for open_, seen, _ in results)
+    print(f"{'':28}{header}{'ratio':>10}")
+    for label in PROBES:
+        small, large = (r[2][label] * 1000 for r in results)
+        print(f"{label:28}{small:>27.2f}{large:>27.2f}{large / small:>10.2f}")
+    print(f"\nPostgreSQL's plan for the inbox query at {results[-1][0]:,} open tasks:")
+    print(_plan(manager))
+
+
+if __name__ == "__main__":
+    main()
