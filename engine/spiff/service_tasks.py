@@ -19,6 +19,8 @@ from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
 
+from .dmn import DecisionParserMixin
+
 CALL_KEY = "laneway_call"
 
 
@@ -34,12 +36,13 @@ class AsyncServiceTask(ServiceTask):
         return None
 
 
-class LanewayParser(SpiffBpmnParser):
-    """SpiffBpmnParser with asynchronous service tasks."""
+class LanewayParser(DecisionParserMixin, SpiffBpmnParser):
+    """SpiffBpmnParser with asynchronous service tasks and Laneway's DMN (`dmn`)."""
 
     OVERRIDE_PARSER_CLASSES = {
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
         full_tag("serviceTask"): (ServiceTaskParser, AsyncServiceTask),
+        **DecisionParserMixin.OVERRIDE_DECISIONS,
     }
 
 
