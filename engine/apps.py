@@ -16,3 +16,13 @@ class EngineConfig(AppConfig):
         checks.register(check_limits)
         limits_apply()
         setting_changed.connect(on_setting_changed, dispatch_uid="engine.limits")
+
+        from django.db.models.signals import post_save
+
+        from processes.models import ProcessVersion
+
+        from .services.timer_starts import version_deployed
+
+        post_save.connect(
+            version_deployed, sender=ProcessVersion, dispatch_uid="engine.timer_starts"
+        )

@@ -59,3 +59,9 @@ class MessageAmbiguous(EngineError):
     """Several cases match a message sent without `all`; none got it."""
 
     code = "message_ambiguous"
+
+
+class StartOnlyByTimer(EngineError):
+    """The process starts only by its timer start events, never by hand."""
+
+    code, status = "start_only_by_timer", HTTPStatus.CONFLICT

@@ -188,3 +188,34 @@ class MessageSubscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} waits for {self.name}"
+
+
+class TimerStartSchedule(models.Model):
+    """When a timer start event of a deployed version next starts a case.
+
+    One row per timer start event of each version; a newer version of the
+    process clears the older versions' `next_at`, and only deployed versions
+    are swept. The sweep locks the row (FOR UPDATE SKIP LOCKED) while it starts
+    the case and moves `next_at`, so each due moment starts exactly one case.
+    """
+
+    version = models.ForeignKey(
+        ProcessVersion, on_delete=models.CASCADE, related_name="timer_starts"
+    )
+    bpmn_id = models.CharField(max_length=255)
+    kind = models.CharField(max_length=16)  # date | duration | cycle | cron
+    value = models.CharField(max_length=255)
+    next_at = models.DateTimeField(null=True, blank=True)  # None: never again
+    remaining = models.IntegerField(null=True, blank=True)  # None: no end
+    fired = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "bpmn_id"], name="timer_start_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["next_at"], name="timer_start_due")]
+
+    def __str__(self) -> str:
+        return f"{self.version} {self.bpmn_id} next {self.next_at}"

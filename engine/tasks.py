@@ -14,6 +14,8 @@ from .services import (
     service_call_execute,
     service_call_sweep,
     service_calls_enqueue,
+    timer_start_fire,
+    timer_starts_due,
     timers_due,
 )
 
@@ -53,8 +55,10 @@ def outbox_sweep_task() -> int:
 
 @shared_task(name="engine.timers_fire_due")
 def timers_fire_due_task() -> int:
-    """Fire the due timers of every case whose next timer has come."""
-    fired = 0
+    """Start the cases of due timer start events, fire the due timers of cases."""
+    fired = sum(
+        timer_start_fire(schedule_id=pk) is not None for pk in timer_starts_due()
+    )
     for case_id in timers_due():
         try:
             fired += case_fire_timers(case_id=case_id)

@@ -5,6 +5,7 @@
 - calls: the service-call outbox (begin, execute, apply, sweep)
 - messages: deliver a message or start a case with one
 - timers: fire due timers
+- timer_starts: schedule timer start events, start their cases
 - incidents: retry the failed step behind an incident
 """
 
@@ -26,6 +27,7 @@ from .calls import (
 from .cases import case_cancel, case_complete_user_task, case_start
 from .incidents import incident_retry
 from .messages import MessageResult, message_deliver, subscription_matches
+from .timer_starts import timer_start_fire, timer_starts_due, timer_starts_schedule
 from .timers import case_fire_timers, timers_due
 
 __all__ = [
@@ -48,5 +50,8 @@ __all__ = [
     "service_call_sweep",
     "service_calls_enqueue",
     "subscription_matches",
+    "timer_start_fire",
+    "timer_starts_due",
+    "timer_starts_schedule",
     "timers_due",
 ]

@@ -14,6 +14,7 @@ from engine.errors import (
     CaseNotFound,
     CaseNotRunning,
     StartNotAllowed,
+    StartOnlyByTimer,
     TaskNoLongerOpen,
 )
 from engine.form_validation import form_clean
@@ -22,6 +23,7 @@ from engine.spec_cache import spec_for
 from engine.spiff import (
     AdvanceOutcome,
     TaskNotReady,
+    only_timer_starts,
     workflow_cancel,
     workflow_complete_user_task,
     workflow_start,
@@ -46,6 +48,7 @@ def case_start(
     Raises:
         DefinitionNotFound, VersionNotFound: unknown process.
         StartNotAllowed: the user may not start this process.
+        StartOnlyByTimer: every start event of the process is a timer start event.
         FormInvalid: the start form rejects the data (nothing is started).
     """
     if idempotency_key:
@@ -58,6 +61,11 @@ def case_start(
     process = spec_for(version)
     if not permissions.can_start(user, process):
         raise StartNotAllowed(f"You may not start '{process.meta.name}'.")
+    if only_timer_starts(process):
+        raise StartOnlyByTimer(
+            f"'{process.meta.name}' starts only by its timer start event; it "
+            "cannot be started by hand."
+        )
     start_form = process.meta.start.form if process.meta.start else ()
     cleaned = form_clean(start_form, data)
     try:

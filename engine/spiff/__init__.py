@@ -41,6 +41,16 @@ from .runtime import (
     workflow_throw_service_error,
 )
 from .scripting import ScriptError, check_expression, check_script
+from .timer_starts import (
+    TimerSchedule,
+    TimerStart,
+    TimerStartInvalid,
+    only_timer_starts,
+    timer_schedule_first,
+    timer_schedule_next,
+    timer_starts_in,
+    workflow_start_by_timer,
+)
 from .types import (
     AdvanceOutcome,
     EngineLimit,
@@ -60,6 +70,14 @@ ADAPTER_VERSION = f"2-juel{TRANSLATOR_VERSION}"
 SPIFF_VERSION: str = _spiff_version.__version__
 
 __all__ = [
+    "TimerSchedule",
+    "TimerStart",
+    "TimerStartInvalid",
+    "only_timer_starts",
+    "timer_schedule_first",
+    "timer_schedule_next",
+    "timer_starts_in",
+    "workflow_start_by_timer",
     "MessageNotCaught",
     "WaitingMessage",
     "message_start_names",

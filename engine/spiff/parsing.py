@@ -35,6 +35,7 @@ from .limits import upload_problems
 from .metadata import all_human_tasks, process_meta
 from .normalize import normalize, serialize
 from .service_tasks import LanewayParser
+from .timer_starts import timer_start_problems
 from .types import HumanTaskMeta, Problem
 from .xml import BPMN, DMN_NAMESPACES, NSMAP, XmlRejected, local_name, parse_xml
 
@@ -317,6 +318,7 @@ def _own_checks(
     found += checks.expression_problems(root, skip=skip)
     found += dmn_problems(dmn)
     found += decision_task_problems(root)
+    found += timer_start_problems(root)
     if not root.xpath("bpmn:process[@isExecutable='true']", namespaces=NSMAP):
         found.append(
             Problem(

@@ -21,6 +21,7 @@ from .prune import prune_workflow
 from .serialization import new_workflow, state_dump, state_load
 from .service_tasks import CALL_KEY, error_catcher, service_error_event
 from .stepping import EngineLimitExceeded, check_depth, halt, run_engine, too_deep
+from .timer_starts import hold_timer_starts
 from .timers import next_due
 from .types import (
     AdvanceOutcome,
@@ -202,6 +203,7 @@ def workflow_start(
 ) -> AdvanceOutcome:
     """Create a new workflow with `data` as its first variables and run it."""
     wf = new_workflow(process.spec, process.subprocess_specs)
+    hold_timer_starts(wf, process)  # another start event starts this case
     wf.task_tree.data.update(_json_safe(dict(data)))
     for task in wf.get_tasks(state=TaskState.READY):
         task.data.update(_json_safe(dict(data)))
