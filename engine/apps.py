@@ -21,8 +21,11 @@ class EngineConfig(AppConfig):
 
         from processes.models import ProcessVersion
 
+        from .services.signals import case_signals_sync
         from .services.timer_starts import version_deployed
+        from .signals import case_advanced
 
         post_save.connect(
             version_deployed, sender=ProcessVersion, dispatch_uid="engine.timer_starts"
         )
+        case_advanced.connect(case_signals_sync, dispatch_uid="engine.case_signals")

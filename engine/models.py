@@ -219,3 +219,43 @@ class TimerStartSchedule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.version} {self.bpmn_id} next {self.next_at}"
+
+
+class SignalSubscription(models.Model):
+    """A signal a running case waits for (rebuilt after every advance).
+
+    A broadcast finds its cases through the (name, case) index, not a scan.
+    """
+
+    case = models.ForeignKey(
+        Case, on_delete=models.CASCADE, related_name="signal_subscriptions"
+    )
+    name = models.CharField(max_length=255)
+    bpmn_id = models.CharField(max_length=255, blank=True, default="")
+
+    class Meta:
+        indexes = [models.Index(fields=["name", "case"], name="signal_sub_name_case")]
+        permissions = [("send_signal", "Can broadcast signals to cases")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} waits for signal {self.name}"
+
+
+class SignalBroadcast(models.Model):
+    """A signal sent through the API with an Idempotency-Key, and what it did."""
+
+    sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    idempotency_key = models.CharField(max_length=255)
+    name = models.CharField(max_length=255)
+    result = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sender", "idempotency_key"], name="signal_idempotency_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"signal {self.name} ({self.idempotency_key})"

@@ -2,6 +2,7 @@
 
 import logging
 from datetime import timedelta
+from uuid import UUID
 
 from celery import shared_task
 from django.conf import settings
@@ -14,6 +15,7 @@ from .services import (
     service_call_execute,
     service_call_sweep,
     service_calls_enqueue,
+    signal_broadcast,
     timer_start_fire,
     timer_starts_due,
     timers_due,
@@ -51,6 +53,13 @@ def outbox_sweep_task() -> int:
     )
     service_calls_enqueue(ids)
     return len(ids)
+
+
+@shared_task(name="engine.signal_broadcast")
+def signal_broadcast_task(name: str, source: str) -> dict[str, list[str]]:
+    """Broadcast a signal a case threw to the other cases (after its commit)."""
+    result = signal_broadcast(actor=None, name=name, data={}, source=UUID(source))
+    return result.as_dict()
 
 
 @shared_task(name="engine.timers_fire_due")

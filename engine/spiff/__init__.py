@@ -41,6 +41,12 @@ from .runtime import (
     workflow_throw_service_error,
 )
 from .scripting import ScriptError, check_expression, check_script
+from .signals import (
+    SignalNotCaught,
+    signal_start_names,
+    workflow_deliver_signal,
+    workflow_start_by_signal,
+)
 from .timer_starts import (
     TimerSchedule,
     TimerStart,
@@ -70,6 +76,10 @@ ADAPTER_VERSION = f"2-juel{TRANSLATOR_VERSION}"
 SPIFF_VERSION: str = _spiff_version.__version__
 
 __all__ = [
+    "SignalNotCaught",
+    "signal_start_names",
+    "workflow_deliver_signal",
+    "workflow_start_by_signal",
     "TimerSchedule",
     "TimerStart",
     "TimerStartInvalid",

@@ -20,6 +20,7 @@ from .errors import ServiceErrorNotCaught, TaskNotReady
 from .prune import prune_workflow
 from .serialization import new_workflow, state_dump, state_load
 from .service_tasks import CALL_KEY, error_catcher, service_error_event
+from .signals import thrown_signals, waiting_signals
 from .stepping import EngineLimitExceeded, check_depth, halt, run_engine, too_deep
 from .timer_starts import hold_timer_starts
 from .timers import next_due
@@ -154,6 +155,8 @@ def _outcome(
         next_timer_at=None if wf.is_completed() else next_due(wf),
         active_elements=tuple(sorted(active)),
         waiting_messages=waiting_messages(wf),
+        waiting_signals=waiting_signals(wf),
+        thrown_signals=thrown_signals(process, tuple(steps)),
     )
 
 

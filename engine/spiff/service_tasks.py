@@ -20,6 +20,7 @@ from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
 
 from .dmn import DecisionParserMixin
+from .end_events import OVERRIDE_END_EVENTS
 
 CALL_KEY = "laneway_call"
 
@@ -43,6 +44,7 @@ class LanewayParser(DecisionParserMixin, SpiffBpmnParser):
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
         full_tag("serviceTask"): (ServiceTaskParser, AsyncServiceTask),
         **DecisionParserMixin.OVERRIDE_DECISIONS,
+        **OVERRIDE_END_EVENTS,
     }
 
 

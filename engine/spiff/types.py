@@ -167,3 +167,7 @@ class AdvanceOutcome:
     next_timer_at: str | None = None
     active_elements: tuple[str, ...] = field(default=())
     waiting_messages: tuple[WaitingMessage, ...] = ()
+    # (signal name, element id) of every element waiting for a signal
+    waiting_signals: tuple[tuple[str, str], ...] = ()
+    # names of the signals this command's throw events threw (for other cases)
+    thrown_signals: tuple[str, ...] = ()
