@@ -21,6 +21,7 @@ class EngineConfig(AppConfig):
 
         from processes.models import ProcessVersion
 
+        from .services.message_sends import case_messages_send
         from .services.signals import case_signals_sync
         from .services.timer_starts import version_deployed
         from .signals import case_advanced
@@ -29,3 +30,4 @@ class EngineConfig(AppConfig):
             version_deployed, sender=ProcessVersion, dispatch_uid="engine.timer_starts"
         )
         case_advanced.connect(case_signals_sync, dispatch_uid="engine.case_signals")
+        case_advanced.connect(case_messages_send, dispatch_uid="engine.case_messages")

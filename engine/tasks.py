@@ -20,6 +20,7 @@ from .services import (
     timer_starts_due,
     timers_due,
 )
+from .services.message_sends import message_send_from_case
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,20 @@ def signal_broadcast_task(name: str, source: str) -> dict[str, list[str]]:
     """Broadcast a signal a case threw to the other cases (after its commit)."""
     result = signal_broadcast(actor=None, name=name, data={}, source=UUID(source))
     return result.as_dict()
+
+
+@shared_task(name="engine.message_send")
+def message_send_task(
+    name: str, payload: dict, correlation: dict, source: str
+) -> dict[str, list[str]]:
+    """Deliver a message a case sent to the case (or process) that takes it."""
+    result = message_send_from_case(
+        name=name, payload=payload, correlation=correlation, source=UUID(source)
+    )
+    return {
+        "delivered": [str(c) for c in result.delivered],
+        "started": [str(c) for c in result.started],
+    }
 
 
 @shared_task(name="engine.timers_fire_due")

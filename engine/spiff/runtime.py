@@ -18,6 +18,7 @@ from SpiffWorkflow.util.task import TaskState
 from .compiled import CompiledProcess
 from .errors import ServiceErrorNotCaught, TaskNotReady
 from .prune import prune_workflow
+from .sent_messages import sent_messages
 from .serialization import new_workflow, state_dump, state_load
 from .service_tasks import CALL_KEY, error_catcher, service_error_event
 from .signals import thrown_signals, waiting_signals
@@ -144,6 +145,7 @@ def _outcome(
     active = {
         t.task_spec.bpmn_id for t in wf.get_tasks(state=_ACTIVE) if t.task_spec.bpmn_id
     }
+    sent = sent_messages(wf)  # before the dump: it takes them out of the state
     return AdvanceOutcome(
         state=state_dump(wf),
         completed=bool(wf.is_completed()),
@@ -157,6 +159,7 @@ def _outcome(
         waiting_messages=waiting_messages(wf),
         waiting_signals=waiting_signals(wf),
         thrown_signals=thrown_signals(process, tuple(steps)),
+        sent_messages=sent,
     )
 
 
