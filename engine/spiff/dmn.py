@@ -46,6 +46,7 @@ HIT_POLICIES = ("UNIQUE", "FIRST", "PRIORITY", "ANY", "COLLECT", "RULE ORDER")
 AGGREGATIONS = ("SUM", "MIN", "MAX", "COUNT")
 RESULT_SHAPES = ("singleEntry", "singleResult", "collectEntries", "resultList")
 _LISTING = ("COLLECT", "RULE ORDER")  # policies whose result is a list of rules
+REFUSED = "\0"  # marks a cell that stands for a problem (see _Reader.problem)
 # Children that carry no decision logic (documentation, diagram, extensions).
 _INERT = {"description", "extensionElements", "variable", "question", "allowedAnswers"}
 
@@ -110,18 +111,25 @@ class _Reader:
         self.filename = filename
         self.problems: list[Problem] = []
 
-    def problem(self, where: str, why: str, element: etree._Element) -> None:
-        """Add a problem located at the enclosing rule (else decision) element."""
+    def problem(self, where: str, why: str, element: etree._Element) -> str:
+        """Add a problem located at the enclosing rule (else decision) element.
+
+        Return the cell that stands in for the refused one: evaluating it fails
+        with the problem (a version stored before a check existed must fail
+        loudly, never read a refused cell as "any value").
+        """
         owner = _enclosing(element, "rule")
         if owner is None:
             owner = _enclosing(element, "decision")
+        message = f"{self.filename}: {where}: {why}"
         self.problems.append(
             Problem(
-                f"{self.filename}: {where}: {why}",
+                message,
                 element.sourceline,
                 owner.get("id") if owner is not None else None,
             )
         )
+        return REFUSED + message
 
     def expression(self, text: str, where: str, element: etree._Element) -> str:
         """Return the Python of a FEEL (or sandbox-Python) expression cell."""
@@ -130,8 +138,7 @@ class _Reader:
         except FeelError as exc:
             if text and check_expression(text) is None:
                 return text  # SpiffWorkflow's Python dialect
-            self.problem(where, f"{text!r} is not S-FEEL ({exc}).", element)
-            return "None"
+            return self.problem(where, f"{text!r} is not S-FEEL ({exc}).", element)
         return self.compiled(python, text, where, element)
 
     def compiled(
@@ -139,16 +146,16 @@ class _Reader:
     ) -> str:
         why = check_expression(python)
         if why:
-            self.problem(where, f"{text!r} cannot run here ({why}).", element)
-            return "None"
+            return self.problem(where, f"{text!r} cannot run here ({why}).", element)
         return python
 
     def test(self, text: str, where: str, element: etree._Element) -> str | None:
         try:
             python = feel_unary_tests(text)
         except FeelError as exc:
-            self.problem(where, f"input entry {text!r} is not S-FEEL ({exc}).", element)
-            return None
+            return self.problem(
+                where, f"input entry {text!r} is not S-FEEL ({exc}).", element
+            )
         return None if python is None else self.compiled(python, text, where, element)
 
     def decision(self, element: etree._Element) -> Decision:
@@ -247,8 +254,7 @@ class _Reader:
         expressions = _children(element, "inputExpression")
         text = _text(expressions[0]) if expressions else ""
         if not text:
-            self.problem(column, "the input has no expression.", element)
-            return "None"
+            return self.problem(column, "the input has no expression.", element)
         return self.expression(text, column, expressions[0])
 
     def output_name(self, element: etree._Element, where: str, count: int) -> str:
@@ -395,6 +401,11 @@ def _aggregate(decision: Decision, outputs: Result) -> Result:
 
 def _apply_policy(decision: Decision, rules: list[Rule], outputs: Result) -> Result:
     policy = decision.hit_policy
+    if policy not in HIT_POLICIES or decision.aggregation not in ("", *AGGREGATIONS):
+        raise DecisionError(
+            f"Decision '{decision.id}': hit policy {policy} "
+            f"{decision.aggregation} is not supported."
+        )
     if policy == "UNIQUE" and len(rules) > 1:
         rows = ", ".join(str(r.row) for r in rules)
         raise DecisionError(
@@ -414,6 +425,15 @@ def _apply_policy(decision: Decision, rules: list[Rule], outputs: Result) -> Res
     return outputs if policy in _LISTING else outputs[:1]
 
 
+def _refusing(evaluate: Evaluate) -> Evaluate:
+    def checked(expression: str, context: dict[str, Any]) -> Any:
+        if expression.startswith(REFUSED):
+            raise DecisionError(expression[len(REFUSED) :])
+        return evaluate(expression, context)
+
+    return checked
+
+
 def decision_evaluate(
     decisions: Mapping[str, Decision],
     decision_id: str,
@@ -421,6 +441,7 @@ def decision_evaluate(
     evaluate: Evaluate,
 ) -> Result:
     """Return Camunda's result list of a decision (its required ones first)."""
+    evaluate = _refusing(evaluate)
     decision = decisions[decision_id]
     context = dict(data)
     for required in decision.requires:

@@ -35,6 +35,7 @@ from .compiled import CompiledProcess
 from .errors import SpiffAdapterError
 from .serialization import new_workflow, state_load
 from .stepping import run_engine
+from .timer_starts import hold_timer_starts
 from .types import AdvanceOutcome, StepRecord
 
 
@@ -141,6 +142,7 @@ def workflow_start_by_signal(
     from .runtime import _json_safe, _run  # the runtime imports this module
 
     workflow = new_workflow(process.spec, process.subprocess_specs)
+    hold_timer_starts(workflow, process)  # the signal starts this case
     workflow.task_tree.data.update(_json_safe(dict(payload)))
     run_engine(workflow, lambda task: None, prune=False)
     starts = process.spec.bpmn_start_events  # type: ignore[attr-defined]

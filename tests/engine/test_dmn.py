@@ -16,7 +16,12 @@ from lxml import etree
 
 from engine.models import Case, Incident
 from engine.services import case_start
-from engine.spiff.dmn import dmn_problems
+from engine.spiff.dmn import (
+    DecisionError,
+    decision_evaluate,
+    dmn_problems,
+    read_decisions,
+)
 from engine.spiff.dmn_feel import INPUT, FeelError, feel_expression, feel_unary_tests
 from engine.spiff.scripting import script_engine
 from processes.errors import BpmnInvalid
@@ -189,6 +194,19 @@ def test_unsupported_decision_constructs_are_refused(hit, extra, why):
         p.message for p in dmn_problems([("r.dmn", _dmn("1", hit=hit, extra=extra))])
     ]
     assert any(why in m for m in messages), messages
+
+
+def test_a_refused_cell_of_a_stored_decision_fails_instead_of_matching():
+    """A version stored before a check existed: its refused cell is no "any"."""
+    decisions, problems = read_decisions("r.dmn", _dmn("< 10", "contains(x)"))
+    assert [p.element_id for p in problems] == ["Rule_2"]
+
+    def evaluate(expression, context):
+        return script_engine().environment.evaluate(expression, context)
+
+    table = {d.id: d for d in decisions}
+    with pytest.raises(DecisionError, match=r"rule 2 \('Rule_2'\).*contains"):
+        decision_evaluate(table, "route", {"amount": 50}, evaluate)
 
 
 # Through the services -------------------------------------------------------
