@@ -9,6 +9,8 @@ cell, and anything outside this subset is refused with the reason.
   `-` or empty (any), `< e`, `<= e`, `> e`, `>= e`, intervals `[a..b]`,
   `]a..b[`, `(a..b)` (open ends in either notation), a value (equality),
   `null`, lists `"a","b"` (any of them) and `not(...)` (none of them).
+  Python's `True`, `False` and `None` (tables written for SpiffWorkflow) are
+  read as FEEL's `true`, `false` and `null`.
 * Expressions (input expressions, output entries, interval ends): numbers,
   strings, `true`/`false`/`null`, names and paths (`order.total` reads the
   item `order["total"]`, case data being JSON), `+ - * / **`, comparisons
@@ -48,7 +50,9 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 _COMPARISONS = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+# FEEL's literals, and Python's, which SpiffWorkflow-era tables hold.
 _LITERALS = {"true": "True", "false": "False", "null": "None"}
+_LITERALS.update({v: v for v in list(_LITERALS.values())})
 _PARSE_TEMPORAL: dict[str, Callable[[str], object]] = {
     "date": datetime.date.fromisoformat,
     "time": datetime.time.fromisoformat,
@@ -240,7 +244,7 @@ class _Parser:
             return _compare(op, self.additive())
         if self.at("[", "]", "("):
             return self.interval()
-        if self.at("null"):
+        if self.at("null", "None"):
             self.take()
             return f"({INPUT} is None)"
         value = self.additive()

@@ -74,6 +74,8 @@ def _test(cell: str, value: Any, **variables: Any) -> bool:
         ("false", False, True),
         ("false", None, False),
         ("null", None, True),
+        ("True", True, True),  # SpiffWorkflow-era tables: Python literals
+        ("None", None, True),
         ("null", 0, False),
         ('date("2026-01-01")', "2026-01-01", True),
         ('< date("2026-01-01")', "2025-12-31", True),
