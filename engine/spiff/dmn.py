@@ -182,7 +182,11 @@ class _Reader:
             return base
         if literals:
             literal = self.expression(_text(literals[0]), where, literals[0])
-            return Decision(base.id, base.name, requires, literal=literal)
+            variables = _children(element, "variable")
+            name = (variables[0].get("name") if variables else "") or base.id
+            return Decision(
+                base.id, base.name, requires, outputs=(name,), literal=literal
+            )
         return self.table(base, tables[0], where)
 
     def requirements(self, element: etree._Element, where: str) -> tuple[str, ...]:
@@ -447,8 +451,8 @@ def decision_evaluate(
     for required in decision.requires:
         result = decision_evaluate(decisions, required, data, evaluate)
         context.update(_as_variables(decisions[required], result))
-    if decision.literal is not None:
-        return [{decision.id: evaluate(decision.literal, context)}]
+    if decision.literal is not None:  # its result is named by its variable
+        return [{decision.outputs[0]: evaluate(decision.literal, context)}]
     values = [evaluate(expression, context) for expression in decision.inputs]
     rules = [r for r in decision.rules if _matches(r, values, context, evaluate)]
     outputs = [
