@@ -77,12 +77,20 @@ def message_send_task(
     }
 
 
+def _timer_start_fire(schedule_id: int) -> bool:
+    # One broken schedule (its stored diagram no longer compiles) must not stop
+    # the sweep for the others; it is retried every tick and logged each time.
+    try:
+        return timer_start_fire(schedule_id=schedule_id) is not None
+    except Exception:
+        logger.exception("timer start schedule %s could not start a case", schedule_id)
+        return False
+
+
 @shared_task(name="engine.timers_fire_due")
 def timers_fire_due_task() -> int:
     """Start the cases of due timer start events, fire the due timers of cases."""
-    fired = sum(
-        timer_start_fire(schedule_id=pk) is not None for pk in timer_starts_due()
-    )
+    fired = sum(_timer_start_fire(pk) for pk in timer_starts_due())
     for case_id in timers_due():
         try:
             fired += case_fire_timers(case_id=case_id)
