@@ -62,11 +62,34 @@ def _catchers(workflow: Any, name: str | None = None) -> list[tuple[Any, Any]]:
     return found
 
 
+def _event_subprocess_starts(
+    workflow: Any, name: str | None = None
+) -> list[tuple[Any, Any]]:
+    """Return (start event spec, signal) of the signal-started event sub-processes.
+
+    SpiffWorkflow does not keep these start events waiting: catching the signal
+    creates the event sub-process (`EventManager.update_collaboration`).
+    """
+    top = workflow.top_workflow
+    if top.is_completed():
+        return []
+    found = []
+    for spec_name in getattr(top.spec.start, "trigger_specs", ()):
+        sub = top.subprocess_specs.get(spec_name)
+        for start in getattr(sub, "bpmn_start_events", ()):
+            for signal in _signal_definitions(getattr(start, "event_definition", None)):
+                if name is None or signal.name == name:
+                    found.append((start, signal))
+    return found
+
+
 def waiting_signals(workflow: Any) -> tuple[tuple[str, str], ...]:
     """Return (signal name, element id) for every element waiting for a signal."""
-    return tuple(
-        sorted({(s.name, t.task_spec.bpmn_id or "") for t, s in _catchers(workflow)})
-    )
+    waiting = {(s.name, t.task_spec.bpmn_id or "") for t, s in _catchers(workflow)}
+    waiting |= {
+        (s.name, spec.bpmn_id or "") for spec, s in _event_subprocess_starts(workflow)
+    }
+    return tuple(sorted(waiting))
 
 
 def _specs(process: CompiledProcess) -> Iterator[Any]:
@@ -102,14 +125,23 @@ def thrown_signals(
     return tuple(throwers[s.bpmn_id] for s in steps if s.bpmn_id in throwers)
 
 
-def _catch(
-    workflow: Any, catchers: list[tuple[Any, Any]], payload: Mapping[str, Any]
-) -> None:
-    event = BpmnEvent(catchers[0][1], payload=dict(payload))
+def _caught(workflow: Any, name: str) -> list[Any]:
+    """Return the tasks that have just caught the signal `name` (now READY)."""
+    return [
+        task
+        for task in workflow.top_workflow.get_tasks(state=TaskState.READY)
+        for signal in _signal_definitions(
+            getattr(task.task_spec, "event_definition", None)
+        )
+        if signal.name == name
+    ]
+
+
+def _catch(workflow: Any, definition: Any, payload: Mapping[str, Any]) -> None:
+    event = BpmnEvent(definition, payload=dict(payload))
     workflow.top_workflow.event_manager.catch(event, internal=False)
-    for task, _ in catchers:
-        if task.state == TaskState.READY:
-            task.data.update(copy.deepcopy(dict(payload)))
+    for task in _caught(workflow, definition.name):
+        task.data.update(copy.deepcopy(dict(payload)))
 
 
 def workflow_deliver_signal(
@@ -124,10 +156,10 @@ def workflow_deliver_signal(
     from .runtime import _json_safe, _run  # the runtime imports this module
 
     workflow = state_load(state, process.spec, process.subprocess_specs)
-    catchers = _catchers(workflow, name)
+    catchers = _catchers(workflow, name) + _event_subprocess_starts(workflow, name)
     if not catchers:
         raise SignalNotCaught(f"The case is not waiting for the signal '{name}'.")
-    _catch(workflow, catchers, _json_safe(dict(payload)))
+    _catch(workflow, catchers[0][1], _json_safe(dict(payload)))
     return _run(workflow, process, lambda steps: None)
 
 
@@ -149,5 +181,5 @@ def workflow_start_by_signal(
     catchers = [(t, s) for t, s in _catchers(workflow, name) if t.task_spec in starts]
     if not catchers:
         raise SignalNotCaught(f"'{process.key}' has no start event for '{name}'.")
-    _catch(workflow, catchers, _json_safe(dict(payload)))
+    _catch(workflow, catchers[0][1], _json_safe(dict(payload)))
     return _run(workflow, process, lambda steps: None)

@@ -166,3 +166,18 @@ def test_throw_events_of_a_case_reach_other_cases_after_it_commits(users, catche
     assert _open(started) == ["started_task"]
     delivered = AuditEvent.objects.filter(action="signal.delivered", case_id=waiting.pk)
     assert delivered.get().actor_repr == "system"
+
+
+@pytest.mark.django_db
+def test_a_signal_starts_a_non_interrupting_event_subprocess(users, integration):
+    deploy(BPMN_DIR / "signal_event_subprocess.bpmn", users["analyst"])
+    case = _start(users, "signal_event_subprocess")
+    assert SignalSubscription.objects.filter(case=case, name="go").exists()
+    response = _send(integration, {"name": "go", "data": {"why": "x"}})
+    assert response.json()["delivered"] == [str(case.pk)]
+    assert _open(case) == ["react", "work"]  # "work" goes on beside it
+    react = HumanTask.objects.get(case=case, bpmn_id="react")
+    assert react.status == "open"
+    # It still listens: a second signal starts the event sub-process again.
+    _send(integration, {"name": "go"})
+    assert _open(case) == ["react", "react", "work"]
