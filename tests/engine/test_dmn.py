@@ -260,17 +260,25 @@ def test_dmn_scenario(users, path):
         assert end["incident"].lower() in incident.message.lower()
 
 
+def _decide(tmp_path: Path, decision: str, result: str = "") -> Path:
+    """Write tests/bpmn/decide_template.bpmn calling `decision` (start, rule, end)."""
+    text = (BPMN_DIR / "decide_template.bpmn").read_text()
+    path = tmp_path / "decide.bpmn"
+    path.write_text(
+        text.replace("DECISION", decision).replace("RESULT_ATTRIBUTES", result)
+    )
+    return path
+
+
 @pytest.mark.django_db
 def test_camunda_invoice_decisions_deploy_and_decide(users, tmp_path):
     """Camunda's invoice DMN (two decisions, a requirement, COLLECT) as shipped."""
     dmn = CORPUS / "camunda" / "invoiceBusinessDecisions.dmn"
-    bpmn = CONFORMANCE / "bpmn" / "dmn_decide_collect_entries.bpmn"
-    text = bpmn.read_text().replace(
-        'camunda:decisionRef="decision"',
-        'camunda:decisionRef="invoice-assign-approver"',
+    path = _decide(
+        tmp_path,
+        "invoice-assign-approver",
+        ' camunda:resultVariable="result" camunda:mapDecisionResult="collectEntries"',
     )
-    path = tmp_path / "invoice_decide.bpmn"
-    path.write_text(text)
     deployed = _upload(users, path, [dmn])[0].version
     expectations = [
         ({"amount": 30, "invoiceCategory": "Misc"}, ["accounting", "sales"]),
@@ -298,9 +306,7 @@ def test_spiff_dialect_dmn_decides_as_dmn_says(users, tmp_path):
     policy UNIQUE: where both match, DMN says there is no unique result, so the
     case stops with an incident naming both rules instead of taking the first.
     """
-    bpmn = CONFORMANCE / "bpmn" / "dmn_decide_outputs.bpmn"
-    path = tmp_path / "check_amounts_decide.bpmn"
-    path.write_text(bpmn.read_text().replace('"decision"', '"Check_Amount"'))
+    path = _decide(tmp_path, "Check_Amount")
     deployed = _upload(users, path, [BPMN_DIR / "check_amounts.dmn"])[0].version
 
     def start(salary, invoice):
