@@ -61,7 +61,7 @@ class MessageAmbiguous(EngineError):
     code = "message_ambiguous"
 
 
-class StartOnlyByTimer(EngineError):
-    """The process starts only by its timer start events, never by hand."""
+class StartOnlyByEvent(EngineError):
+    """The process starts only by its timer or signal start events, never by hand."""
 
-    code, status = "start_only_by_timer", HTTPStatus.CONFLICT
+    code, status = "start_only_by_event", HTTPStatus.CONFLICT

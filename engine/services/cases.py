@@ -14,7 +14,7 @@ from engine.errors import (
     CaseNotFound,
     CaseNotRunning,
     StartNotAllowed,
-    StartOnlyByTimer,
+    StartOnlyByEvent,
     TaskNoLongerOpen,
 )
 from engine.form_validation import form_clean
@@ -23,7 +23,7 @@ from engine.spec_cache import spec_for
 from engine.spiff import (
     AdvanceOutcome,
     TaskNotReady,
-    only_timer_starts,
+    event_starts_only,
     workflow_cancel,
     workflow_complete_user_task,
     workflow_start,
@@ -48,7 +48,7 @@ def case_start(
     Raises:
         DefinitionNotFound, VersionNotFound: unknown process.
         StartNotAllowed: the user may not start this process.
-        StartOnlyByTimer: every start event of the process is a timer start event.
+        StartOnlyByEvent: every start event of the process is a timer or signal start.
         FormInvalid: the start form rejects the data (nothing is started).
     """
     if idempotency_key:
@@ -61,10 +61,12 @@ def case_start(
     process = spec_for(version)
     if not permissions.can_start(user, process):
         raise StartNotAllowed(f"You may not start '{process.meta.name}'.")
-    if only_timer_starts(process):
-        raise StartOnlyByTimer(
-            f"'{process.meta.name}' starts only by its timer start event; it "
-            "cannot be started by hand."
+    by_event = event_starts_only(process)
+    if by_event:
+        raise StartOnlyByEvent(
+            f"'{process.meta.name}' starts only by its {' or '.join(by_event)} start "
+            "event; it cannot be started by hand.",
+            details={"key": key, "starts": list(by_event)},
         )
     start_form = process.meta.start.form if process.meta.start else ()
     cleaned = form_clean(start_form, data)

@@ -27,6 +27,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from lxml import etree
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
+    SignalEventDefinition,
+)
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     TimerEventDefinition,
@@ -332,10 +335,22 @@ def _timer_start_specs(process: CompiledProcess) -> list[Any]:
     ]
 
 
-def only_timer_starts(process: CompiledProcess) -> bool:
-    """Return whether every start event of the process is a timer start event."""
-    starts = process.spec.bpmn_start_events  # type: ignore[attr-defined]
-    return bool(starts) and len(_timer_start_specs(process)) == len(starts)
+def event_starts_only(process: CompiledProcess) -> tuple[str, ...]:
+    """Return "timer"/"signal" when every start event is a timer or signal start.
+
+    Such a process cannot be started by hand: the case would idle at its start
+    event (empty: some start event is a none start, or a message start).
+    """
+    kinds = []
+    for spec in process.spec.bpmn_start_events:  # type: ignore[attr-defined]
+        definition = getattr(spec, "event_definition", None)
+        if isinstance(definition, TimerEventDefinition):
+            kinds.append("timer")
+        elif isinstance(definition, SignalEventDefinition):
+            kinds.append("signal")
+        else:
+            return ()
+    return tuple(sorted(set(kinds)))
 
 
 def hold_timer_starts(workflow: Any, process: CompiledProcess) -> None:

@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
 from config.celery import app
+from engine.errors import StartOnlyByEvent
 from engine.models import Case, SignalSubscription
 from engine.services import case_start, signal_broadcast
 from tasks_app.models import HumanTask
@@ -181,3 +182,10 @@ def test_a_signal_starts_a_non_interrupting_event_subprocess(users, integration)
     # It still listens: a second signal starts the event sub-process again.
     _send(integration, {"name": "go"})
     assert _open(case) == ["react", "react", "work"]
+
+
+@pytest.mark.django_db
+def test_a_process_started_only_by_a_signal_cannot_be_started_by_hand(users, catchers):
+    with pytest.raises(StartOnlyByEvent, match="signal start event"):
+        case_start(user=users["padmin"], key="signal_started", data={})
+    assert not Case.objects.filter(version__definition__key="signal_started").exists()

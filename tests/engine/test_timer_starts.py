@@ -10,7 +10,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
-from engine.errors import StartOnlyByTimer
+from engine.errors import StartOnlyByEvent
 from engine.models import Case, TimerStartSchedule
 from engine.services import case_start, timer_start_fire
 from engine.tasks import timers_fire_due_task
@@ -152,13 +152,13 @@ def test_a_retired_version_starts_nothing(users):
 @pytest.mark.django_db
 def test_a_process_with_only_a_timer_start_cannot_be_started_by_hand(users):
     _deploy(users, "R/PT1H")
-    with pytest.raises(StartOnlyByTimer):
+    with pytest.raises(StartOnlyByEvent):
         case_start(user=users["padmin"], key="timer_start", data={})
     client = APIClient()
     client.force_authenticate(users["padmin"])
     response = client.post("/api/v1/cases/", {"process": "timer_start"}, format="json")
     assert response.status_code == 409, response.content
-    assert response.json()["code"] == "start_only_by_timer"
+    assert response.json()["code"] == "start_only_by_event"
     assert not _started().exists()
 
 
