@@ -18,6 +18,7 @@ class AuditAction(StrEnum):
     INCIDENT_OPENED = "incident.opened"
     INCIDENT_RESOLVED = "incident.resolved"
     MESSAGE_DELIVERED = "message.delivered"
+    SIGNAL_DELIVERED = "signal.delivered"
     TIMER_FIRED = "timer.fired"
     SERVICE_QUEUED = "service.queued"
     SERVICE_SUCCEEDED = "service.succeeded"

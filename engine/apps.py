@@ -16,3 +16,18 @@ class EngineConfig(AppConfig):
         checks.register(check_limits)
         limits_apply()
         setting_changed.connect(on_setting_changed, dispatch_uid="engine.limits")
+
+        from django.db.models.signals import post_save
+
+        from processes.models import ProcessVersion
+
+        from .services.message_sends import case_messages_send
+        from .services.signals import case_signals_sync
+        from .services.timer_starts import version_deployed
+        from .signals import case_advanced
+
+        post_save.connect(
+            version_deployed, sender=ProcessVersion, dispatch_uid="engine.timer_starts"
+        )
+        case_advanced.connect(case_signals_sync, dispatch_uid="engine.case_signals")
+        case_advanced.connect(case_messages_send, dispatch_uid="engine.case_messages")

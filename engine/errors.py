@@ -71,3 +71,9 @@ class IdempotencyKeyReused(EngineError):
     """The Idempotency-Key already started a case from a different request."""
 
     code, status = "idempotency_key_reused", HTTPStatus.UNPROCESSABLE_ENTITY
+
+
+class StartOnlyByEvent(EngineError):
+    """The process starts only by its timer or signal start events, never by hand."""
+
+    code, status = "start_only_by_event", HTTPStatus.CONFLICT

@@ -190,3 +190,74 @@ class MessageSubscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} waits for {self.name}"
+
+
+class TimerStartSchedule(models.Model):
+    """When a timer start event of a deployed version next starts a case.
+
+    One row per timer start event of each version; a newer version of the
+    process clears the older versions' `next_at`, and only deployed versions
+    are swept. The sweep locks the row (FOR UPDATE SKIP LOCKED) while it starts
+    the case and moves `next_at`, so each due moment starts exactly one case.
+    """
+
+    version = models.ForeignKey(
+        ProcessVersion, on_delete=models.CASCADE, related_name="timer_starts"
+    )
+    bpmn_id = models.CharField(max_length=255)
+    kind = models.CharField(max_length=16)  # date | duration | cycle | cron
+    value = models.CharField(max_length=255)
+    next_at = models.DateTimeField(null=True, blank=True)  # None: never again
+    remaining = models.IntegerField(null=True, blank=True)  # None: no end
+    fired = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "bpmn_id"], name="timer_start_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["next_at"], name="timer_start_due")]
+
+    def __str__(self) -> str:
+        return f"{self.version} {self.bpmn_id} next {self.next_at}"
+
+
+class SignalSubscription(models.Model):
+    """A signal a running case waits for (rebuilt after every advance).
+
+    A broadcast finds its cases through the (name, case) index, not a scan.
+    """
+
+    case = models.ForeignKey(
+        Case, on_delete=models.CASCADE, related_name="signal_subscriptions"
+    )
+    name = models.CharField(max_length=255)
+    bpmn_id = models.CharField(max_length=255, blank=True, default="")
+
+    class Meta:
+        indexes = [models.Index(fields=["name", "case"], name="signal_sub_name_case")]
+        permissions = [("send_signal", "Can broadcast signals to cases")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} waits for signal {self.name}"
+
+
+class SignalBroadcast(models.Model):
+    """A signal sent through the API with an Idempotency-Key, and what it did."""
+
+    sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    idempotency_key = models.CharField(max_length=255)
+    name = models.CharField(max_length=255)
+    result = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sender", "idempotency_key"], name="signal_idempotency_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"signal {self.name} ({self.idempotency_key})"

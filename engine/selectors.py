@@ -10,11 +10,17 @@ from guardian.shortcuts import get_objects_for_user
 
 from audit.actions import AuditAction, task_ref_element
 from audit.selectors import audit_list_for_case
-from engine.spiff import message_start_only
+from engine.spiff import CompiledProcess, event_starts_only
 from processes.models import ProcessVersion
 from processes.selectors import version_get, version_list_current
 
-from .errors import CaseNotFound, MessageStartOnly, StartNotAllowed
+from .errors import (
+    CaseNotFound,
+    EngineError,
+    MessageStartOnly,
+    StartNotAllowed,
+    StartOnlyByEvent,
+)
 from .models import Case, Incident
 from .permissions import (
     VIEW_ANY_CASE,
@@ -140,7 +146,7 @@ def process_list_startable_for_user(*, user: Any) -> list[StartableProcess]:
     startable = []
     for version in version_list_current():
         process = spec_for(version)
-        if not can_start(user, process) or message_start_only(process):
+        if not can_start(user, process) or process_hand_start_refusal(process):
             continue
         start = process.meta.start
         startable.append(
@@ -167,11 +173,33 @@ def process_start_form_for_user(*, user: Any, key: str) -> tuple[ProcessVersion,
     process = spec_for(version)
     if not can_start(user, process):
         raise StartNotAllowed(f"You may not start '{process.meta.name}'.")
-    if message_start_only(process):
-        raise MessageStartOnly(
-            f"'{process.meta.name}' starts only when its message arrives."
-        )
+    refusal = process_hand_start_refusal(process)
+    if refusal is not None:
+        raise refusal
     return version, process.meta.start
+
+
+def process_hand_start_refusal(process: CompiledProcess) -> EngineError | None:
+    """Return why nobody may start the process by hand, or None when one may.
+
+    A process whose every start event waits for a message, a signal or a timer
+    starts only by that event (its case would idle at the start event).
+    """
+    kinds = event_starts_only(process)
+    name = process.meta.name
+    if kinds == ("message",):
+        return MessageStartOnly(
+            f"'{name}' starts only when its message arrives; send the message "
+            "(POST /api/v1/messages/) to start a case.",
+            details={"key": process.key},
+        )
+    if kinds:
+        return StartOnlyByEvent(
+            f"'{name}' starts only by its {' or '.join(kinds)} start event; "
+            "it cannot be started by hand.",
+            details={"key": process.key, "starts": list(kinds)},
+        )
+    return None
 
 
 def case_can_cancel(*, user: Any, case: Case) -> bool:

@@ -2,6 +2,7 @@
 
 import logging
 from datetime import timedelta
+from uuid import UUID
 
 from celery import shared_task
 from django.conf import settings
@@ -14,8 +15,12 @@ from .services import (
     service_call_execute,
     service_call_sweep,
     service_calls_enqueue,
+    signal_broadcast,
+    timer_start_fire,
+    timer_starts_due,
     timers_due,
 )
+from .services.message_sends import message_send_from_case
 
 logger = logging.getLogger(__name__)
 
@@ -51,10 +56,41 @@ def outbox_sweep_task() -> int:
     return len(ids)
 
 
+@shared_task(name="engine.signal_broadcast")
+def signal_broadcast_task(name: str, source: str) -> dict[str, list[str]]:
+    """Broadcast a signal a case threw to the other cases (after its commit)."""
+    result = signal_broadcast(actor=None, name=name, data={}, source=UUID(source))
+    return result.as_dict()
+
+
+@shared_task(name="engine.message_send")
+def message_send_task(
+    name: str, payload: dict, correlation: dict, source: str
+) -> dict[str, list[str]]:
+    """Deliver a message a case sent to the case (or process) that takes it."""
+    result = message_send_from_case(
+        name=name, payload=payload, correlation=correlation, source=UUID(source)
+    )
+    return {
+        "delivered": [str(c) for c in result.delivered],
+        "started": [str(c) for c in result.started],
+    }
+
+
+def _timer_start_fire(schedule_id: int) -> bool:
+    # One broken schedule (its stored diagram no longer compiles) must not stop
+    # the sweep for the others; it is retried every tick and logged each time.
+    try:
+        return timer_start_fire(schedule_id=schedule_id) is not None
+    except Exception:
+        logger.exception("timer start schedule %s could not start a case", schedule_id)
+        return False
+
+
 @shared_task(name="engine.timers_fire_due")
 def timers_fire_due_task() -> int:
-    """Fire the due timers of every case whose next timer has come."""
-    fired = 0
+    """Start the cases of due timer start events, fire the due timers of cases."""
+    fired = sum(_timer_start_fire(pk) for pk in timer_starts_due())
     for case_id in timers_due():
         try:
             fired += case_fire_timers(case_id=case_id)

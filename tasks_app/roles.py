@@ -22,11 +22,12 @@ ROLES = {
         ("engine", "view_incident"),
         ("engine", "retry_incident"),
         ("engine", "send_message"),
+        ("engine", "send_signal"),
         ("tasks_app", "view_humantask"),
         ("tasks_app", "reassign_humantask"),
         ("processes", "view_processversion"),
     ],
-    "integrations": [("engine", "send_message")],
+    "integrations": [("engine", "send_message"), ("engine", "send_signal")],
 }
 
 

@@ -5,6 +5,8 @@
 - calls: the service-call outbox (begin, execute, apply, sweep)
 - messages: deliver a message or start a case with one
 - timers: fire due timers
+- signals: broadcast signals to waiting cases, start processes with them
+- timer_starts: schedule timer start events, start their cases
 - incidents: retry the failed step behind an incident
 """
 
@@ -26,6 +28,8 @@ from .calls import (
 from .cases import case_cancel, case_complete_user_task, case_start
 from .incidents import incident_retry
 from .messages import MessageResult, message_deliver, subscription_matches
+from .signals import SignalResult, signal_broadcast, signal_send
+from .timer_starts import timer_start_fire, timer_starts_due, timer_starts_schedule
 from .timers import case_fire_timers, timers_due
 
 __all__ = [
@@ -47,6 +51,12 @@ __all__ = [
     "service_call_max_attempts",
     "service_call_sweep",
     "service_calls_enqueue",
+    "SignalResult",
+    "signal_broadcast",
+    "signal_send",
     "subscription_matches",
+    "timer_start_fire",
+    "timer_starts_due",
+    "timer_starts_schedule",
     "timers_due",
 ]

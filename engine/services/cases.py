@@ -13,18 +13,17 @@ from engine.errors import (
     ActionNotAllowed,
     CaseNotFound,
     CaseNotRunning,
-    MessageStartOnly,
     StartNotAllowed,
     TaskNoLongerOpen,
 )
 from engine.form_validation import form_clean
 from engine.idempotency import case_replayed, request_fingerprint
 from engine.models import Case
+from engine.selectors import process_hand_start_refusal
 from engine.spec_cache import spec_for
 from engine.spiff import (
     AdvanceOutcome,
     TaskNotReady,
-    message_start_only,
     workflow_cancel,
     workflow_complete_user_task,
     workflow_start,
@@ -50,7 +49,7 @@ def case_start(
     Raises:
         DefinitionNotFound, VersionNotFound: unknown process.
         StartNotAllowed: the user may not start this process.
-        MessageStartOnly: the process starts only by its message.
+        MessageStartOnly, StartOnlyByEvent: every start event waits for an event.
         FormInvalid: the start form rejects the data (nothing is started).
         IdempotencyKeyReused: the key started a case from a different request.
     """
@@ -65,12 +64,9 @@ def case_start(
     process = spec_for(version)
     if not permissions.can_start(user, process):
         raise StartNotAllowed(f"You may not start '{process.meta.name}'.")
-    if message_start_only(process):
-        raise MessageStartOnly(
-            f"'{process.meta.name}' starts only when its message arrives; send "
-            "the message (POST /api/v1/messages/) to start a case.",
-            details={"key": key},
-        )
+    refusal = process_hand_start_refusal(process)
+    if refusal is not None:
+        raise refusal
     start_form = process.meta.start.form if process.meta.start else ()
     cleaned = form_clean(start_form, data)
     try:

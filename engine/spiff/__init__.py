@@ -21,7 +21,6 @@ from .limits import EngineLimits, limits_configure
 from .messages import (
     MessageNotCaught,
     message_start_names,
-    message_start_only,
     workflow_deliver_message,
     workflow_start_by_message,
     workflow_waiting_messages,
@@ -43,6 +42,22 @@ from .runtime import (
     workflow_throw_service_error,
 )
 from .scripting import ScriptError, check_expression, check_script
+from .signals import (
+    SignalNotCaught,
+    signal_start_names,
+    workflow_deliver_signal,
+    workflow_start_by_signal,
+)
+from .timer_starts import (
+    TimerSchedule,
+    TimerStart,
+    TimerStartInvalid,
+    event_starts_only,
+    timer_schedule_first,
+    timer_schedule_next,
+    timer_starts_in,
+    workflow_start_by_timer,
+)
 from .types import (
     AdvanceOutcome,
     EngineLimit,
@@ -62,10 +77,21 @@ ADAPTER_VERSION = f"2-juel{TRANSLATOR_VERSION}"
 SPIFF_VERSION: str = _spiff_version.__version__
 
 __all__ = [
+    "SignalNotCaught",
+    "signal_start_names",
+    "workflow_deliver_signal",
+    "workflow_start_by_signal",
+    "TimerSchedule",
+    "TimerStart",
+    "TimerStartInvalid",
+    "event_starts_only",
+    "timer_schedule_first",
+    "timer_schedule_next",
+    "timer_starts_in",
+    "workflow_start_by_timer",
     "MessageNotCaught",
     "WaitingMessage",
     "message_start_names",
-    "message_start_only",
     "workflow_deliver_message",
     "workflow_start_by_message",
     "workflow_waiting_messages",

@@ -313,30 +313,6 @@ def expression_problems(
     return list(_compile_problems(root, skip))
 
 
-def dmn_problems(name: str, root: etree._Element) -> list[Problem]:
-    """Return every DMN rule cell that is not a Python expression (or comparison)."""
-    problems = []
-    for entry in root.xpath(
-        "//*[local-name()='inputEntry' or local-name()='outputEntry']"
-    ):
-        text_node = entry.xpath("*[local-name()='text']")
-        text = (text_node[0].text or "").strip() if text_node else ""
-        if not text or text == "-":
-            continue
-        if check_expression(text) and check_expression(f"x {text}"):
-            rule = entry.getparent()
-            yield_id = rule.get("id") if rule is not None else None
-            problems.append(
-                Problem(
-                    f"{name}: rule cell {text!r} is not a Python expression or "
-                    "comparison (FEEL ranges and functions are not supported).",
-                    entry.sourceline,
-                    yield_id,
-                )
-            )
-    return problems
-
-
 def decision_ids(roots: Collection[etree._Element]) -> set[str]:
     """Return the ids of every decision in the DMN files."""
     return {

@@ -60,13 +60,14 @@ from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import (
 from SpiffWorkflow.bpmn.util.event import BpmnEvent, EventManager
 from SpiffWorkflow.spiff.parser.event_parsers import (
     SpiffBoundaryEventParser,
-    SpiffEndEventParser,
     SpiffIntermediateThrowEventParser,
     SpiffStartEventParser,
 )
 from SpiffWorkflow.spiff.parser.task_spec import SubWorkflowParser
 from SpiffWorkflow.spiff.specs.defaults import SubWorkflowTask
 from SpiffWorkflow.util.task import TaskIterator, TaskState
+
+from .end_events import SignalEndEventParser
 
 _EVENT_XPATHS = (
     ".//bpmn:messageEventDefinition",
@@ -314,7 +315,7 @@ EVENT_PARSER_CLASSES = {
     full_tag("subProcess"): (ScopedSubWorkflowParser, SubWorkflowTask),
     full_tag("startEvent"): (ScopedStartEventParser, ScopedStartEvent),
     full_tag("boundaryEvent"): (SpiffBoundaryEventParser, RepeatingBoundaryEvent),
-    full_tag("endEvent"): (SpiffEndEventParser, ScopedEndEvent),
+    full_tag("endEvent"): (SignalEndEventParser, ScopedEndEvent),
     full_tag("intermediateThrowEvent"): (
         SpiffIntermediateThrowEventParser,
         ScopedThrowEvent,

@@ -54,19 +54,6 @@ def message_start_names(process: CompiledProcess) -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
-def message_start_only(process: CompiledProcess) -> bool:
-    """Return whether the process can start only by a message (no none start).
-
-    Such a case started without its message would idle at the start event and
-    swallow the next message meant to start a new case.
-    """
-    starts = process.spec.bpmn_start_events  # type: ignore[attr-defined]
-    return bool(starts) and all(
-        isinstance(getattr(spec, "event_definition", None), MessageEventDefinition)
-        for spec in starts
-    )
-
-
 def workflow_waiting_messages(
     process: CompiledProcess, state: dict
 ) -> tuple[WaitingMessage, ...]:

@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from lxml import etree
 
 from .juel import JuelError, is_juel, juel_to_python
+from .timer_starts import is_cron
 from .types import Problem
 from .xml import BPMN, NSMAP, SPIFF, local_name, vendor_attr, vendor_children
 
@@ -121,8 +122,8 @@ def _translate(
             return _problem(expr, what, text, f"cannot be translated from JUEL: {exc}.")
         if "language" in expr.attrib:
             del expr.attrib["language"]
-    elif timer and _ISO_LITERAL.match(text):
-        expr.text = repr(text)
+    elif timer and (_ISO_LITERAL.match(text) or is_cron(text)):
+        expr.text = repr(text)  # a cron is scheduled by Laneway (timer_starts)
     return None
 
 

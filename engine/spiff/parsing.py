@@ -28,6 +28,8 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
 from . import checks
 from .compiled import CompiledBundle, CompiledProcess
+from .dmn import dmn_problems
+from .dmn import task_problems as decision_task_problems
 from .errors import BpmnParseError
 from .limits import upload_problems
 from .metadata import all_human_tasks, process_meta
@@ -35,6 +37,7 @@ from .normalize import normalize, serialize
 from .semantics import adapt_specs
 from .service_tasks import LanewayParser
 from .support import support_problems
+from .timer_starts import timer_start_problems
 from .types import HumanTaskMeta, Problem
 from .xml import BPMN, DMN_NAMESPACES, NSMAP, XmlRejected, local_name, parse_xml
 
@@ -317,8 +320,9 @@ def _own_checks(
     )
     skip = {p.element_id for p in translated}
     found += checks.expression_problems(root, skip=skip)
-    for name, dmn_root in dmn:
-        found += checks.dmn_problems(name, dmn_root)
+    found += dmn_problems(dmn)
+    found += decision_task_problems(root)
+    found += timer_start_problems(root)
     if not root.xpath("bpmn:process[@isExecutable='true']", namespaces=NSMAP):
         found.append(
             Problem(

@@ -19,9 +19,12 @@ from .compiled import CompiledProcess
 from .errors import ServiceErrorNotCaught, TaskNotReady
 from .multi_instance import instance_locals, shared_data
 from .prune import prune_workflow
+from .sent_messages import sent_messages
 from .serialization import new_workflow, state_dump, state_load
 from .service_tasks import CALL_KEY, error_catcher, service_error_event
+from .signals import thrown_signals, waiting_signals
 from .stepping import EngineLimitExceeded, check_depth, halt, run_engine, too_deep
+from .timer_starts import hold_timer_starts
 from .timers import next_due
 from .types import (
     AdvanceOutcome,
@@ -148,6 +151,7 @@ def _outcome(
     active = {
         t.task_spec.bpmn_id for t in wf.get_tasks(state=_ACTIVE) if t.task_spec.bpmn_id
     }
+    sent = sent_messages(wf)  # before the dump: it takes them out of the state
     return AdvanceOutcome(
         state=state_dump(wf),
         completed=bool(wf.is_completed()),
@@ -159,6 +163,9 @@ def _outcome(
         next_timer_at=None if wf.is_completed() else next_due(wf),
         active_elements=tuple(sorted(active)),
         waiting_messages=waiting_messages(wf),
+        waiting_signals=waiting_signals(wf),
+        thrown_signals=thrown_signals(process, tuple(steps)),
+        sent_messages=sent,
     )
 
 
@@ -214,6 +221,7 @@ def workflow_start(
     wf = new_workflow(process.spec, process.subprocess_specs)
     if process.meta.initiator_variable and initiator:
         data = {**data, process.meta.initiator_variable: initiator}
+    hold_timer_starts(wf, process)  # another start event starts this case
     wf.task_tree.data.update(_json_safe(dict(data)))
     for task in wf.get_tasks(state=TaskState.READY):
         task.data.update(_json_safe(dict(data)))

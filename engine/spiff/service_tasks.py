@@ -16,13 +16,13 @@ from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.spiff.parser.event_parsers import SpiffSendTaskParser
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import (
-    BusinessRuleTaskParser,
     ServiceTaskParser,
 )
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
 
 from .call_data import MappedCallActivity, MappedCallActivityParser
+from .dmn import DecisionParserMixin, DecisionTask, DecisionTaskParser
 from .events import EVENT_PARSER_CLASSES, arm_event_subprocesses, scoped_catcher
 from .gateways import LanewayExclusiveGateway, PassThroughTask
 
@@ -55,7 +55,7 @@ class _SendTaskParser(SpiffSendTaskParser):
         return ServiceTaskParser.create_task(self)
 
 
-class _BusinessRuleTaskParser(BusinessRuleTaskParser):
+class _BusinessRuleTaskParser(DecisionTaskParser):
     """A business rule task with an operation instead of a decision: a service task."""
 
     def create_task(self) -> Any:
@@ -91,8 +91,8 @@ def _in_bpmn_order(parser_class: type) -> type:
     return type(f"Laneway{parser_class.__name__}", (_BpmnOrderMixin, parser_class), {})
 
 
-class LanewayParser(SpiffBpmnParser):
-    """SpiffBpmnParser with async service tasks, BPMN flow order and event scoping.
+class LanewayParser(DecisionParserMixin, SpiffBpmnParser):
+    """SpiffBpmnParser: async service tasks, BPMN flow order, event scoping, DMN.
 
     Send and business rule tasks that name an operation (normalize.py gives
     them a `serviceTaskOperator`, as it does service tasks) run as service
@@ -122,10 +122,7 @@ class LanewayParser(SpiffBpmnParser):
             _SendTaskParser,
             SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("sendTask")][1],
         ),
-        full_tag("businessRuleTask"): (
-            _BusinessRuleTaskParser,
-            SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("businessRuleTask")][1],
-        ),
+        full_tag("businessRuleTask"): (_BusinessRuleTaskParser, DecisionTask),
     }
 
     def get_spec(self, process_id: str, required: bool = True) -> Any:

@@ -310,9 +310,10 @@ VENDOR_ATTRIBUTES: dict[str, Row] = {
     "delegateExpression": _runs("the operation name", on=SERVICE_LIKE),
     "expression": _runs("the operation name", on=SERVICE_LIKE),
     "resultVariable": _runs("the operation's result variable", on=SERVICE_LIKE),
-    "mapDecisionResult": _refused(
-        "the decision's output columns become variables of the same names; "
-        "remove mapDecisionResult and read the outputs by name"
+    "mapDecisionResult": _runs(
+        "Camunda's result shapes: singleEntry, singleResult, collectEntries, "
+        "resultList",
+        on=("businessRuleTask",),
     ),
     "asyncBefore": _runs(_NO_EFFECT + " (every step commits on its own)"),
     "asyncAfter": _runs(_NO_EFFECT + " (every step commits on its own)"),
@@ -368,9 +369,8 @@ VENDOR_ATTRIBUTES_ON: dict[tuple[str, str], Row] = {
     ("scriptTask", "resultVariable"): _refused(
         "a script's value is not stored; assign the variable in the script"
     ),
-    ("businessRuleTask", "resultVariable"): _refused(  # with a decisionRef
-        "the decision's output columns become variables of the same names; "
-        "remove resultVariable and read the outputs by name"
+    ("businessRuleTask", "resultVariable"): _runs(  # with a decisionRef
+        "the decision's result, shaped as mapDecisionResult says (resultList)"
     ),
 }
 # Camunda 7 / Operaton extension elements, by local name.

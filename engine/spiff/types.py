@@ -158,6 +158,15 @@ class WaitingMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class SentMessage:
+    """A message a send task or message throw event sent out of its case."""
+
+    name: str
+    payload: JsonObject
+    correlation: JsonObject
+
+
+@dataclass(frozen=True, slots=True)
 class AdvanceOutcome:
     """The result of one engine command: the new state and what changed."""
 
@@ -171,3 +180,9 @@ class AdvanceOutcome:
     next_timer_at: str | None = None
     active_elements: tuple[str, ...] = field(default=())
     waiting_messages: tuple[WaitingMessage, ...] = ()
+    # (signal name, element id) of every element waiting for a signal
+    waiting_signals: tuple[tuple[str, str], ...] = ()
+    # names of the signals this command's throw events threw (for other cases)
+    thrown_signals: tuple[str, ...] = ()
+    # messages sent that nothing in the case caught (for other cases)
+    sent_messages: tuple[SentMessage, ...] = ()

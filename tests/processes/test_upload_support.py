@@ -42,7 +42,13 @@ def test_a_construct_the_engine_cannot_run_is_refused_with_element_line_and_reas
     bpmn = CONFORMANCE / "bpmn" / scenario["bpmn"]
     with pytest.raises(BpmnInvalid) as err:
         version_upload(
-            user=users["analyst"], bpmn=bpmn.read_bytes(), filename=bpmn.name
+            user=users["analyst"],
+            bpmn=bpmn.read_bytes(),
+            filename=bpmn.name,
+            dmn_files=[
+                (name, (CONFORMANCE / "bpmn" / name).read_bytes())
+                for name in scenario.get("dmn", ())
+            ],
         )
     errors = err.value.details["errors"]
     named = [

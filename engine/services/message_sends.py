@@ -1,0 +1,86 @@
+"""Messages one case sends to another (send tasks, message throw events).
+
+The sending case's advance reports the messages nothing in it caught; the
+`case_advanced` receiver here queues a Celery task when the sending
+transaction commits (never before: a rolled-back send must not wake anyone),
+and the task delivers each message through the same correlation as
+`POST /api/v1/messages/` (`messages.subscription_matches`): to the one case
+waiting for it with matching correlation, or else by starting the processes
+whose latest version has a message start event for it. As for the API without
+`all`, a message that several cases match reaches none; a message nobody
+takes is logged (the sender has committed and cannot be told).
+"""
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+from uuid import UUID
+
+from celery import current_app
+from django.db import transaction
+
+from .messages import MessageResult, _deliver_one, _matching_case_ids, _start_one
+from .messages import _start_versions as _message_start_versions
+from .timer_starts import system_user
+
+MESSAGE_SEND_TASK = "engine.message_send"
+logger = logging.getLogger(__name__)
+
+
+def message_send_from_case(
+    *,
+    name: str,
+    payload: Mapping[str, Any],
+    correlation: Mapping[str, Any],
+    source: UUID,
+) -> MessageResult:
+    """Deliver a message a case sent (system actor); return where it went."""
+    case_ids = [c for c in _matching_case_ids(name, correlation) if c != source]
+    if len(case_ids) > 1:
+        logger.warning(
+            "message %r from case %s matches %d cases: not delivered",
+            name,
+            source,
+            len(case_ids),
+        )
+        return MessageResult()
+    if case_ids:
+        delivered = _deliver_one(
+            user=None,
+            case_id=case_ids[0],
+            name=name,
+            correlation=correlation,
+            data=payload,
+        )
+        return MessageResult(delivered=case_ids if delivered else [])
+    started = [
+        _start_one(
+            user=system_user(),
+            version=v,
+            name=name,
+            correlation=correlation,
+            data=payload,
+        ).pk
+        for v in _message_start_versions(name)
+    ]
+    if not started:
+        logger.warning("message %r from case %s: no case waits for it", name, source)
+    return MessageResult(started=started)
+
+
+def _enqueue(sent: list[tuple[str, dict, dict]], source: UUID) -> None:
+    for name, payload, correlation in sent:
+        current_app.send_task(
+            MESSAGE_SEND_TASK, args=[name, payload, correlation, str(source)]
+        )
+
+
+def case_messages_send(sender: Any, advance: Any, **_: Any) -> None:
+    """Queue the messages a case sent, for when its transaction commits (receiver)."""
+    sent = [
+        (m.name, dict(m.payload), dict(m.correlation))
+        for m in advance.outcome.sent_messages
+    ]
+    if sent:
+        source = advance.case.pk
+        transaction.on_commit(lambda: _enqueue(sent, source))

@@ -1,0 +1,218 @@
+"""Broadcast signals to every waiting case, and start processes with them.
+
+A signal (BPMN 2.0 §10.5.1) has no correlation and no single receiver: it
+reaches every catch event, boundary event and event sub-process start waiting
+for its name in every running case, and starts a case of every process whose
+latest version has a signal start event for it. Cases are found through
+`SignalSubscription` (indexed by name), rebuilt after every advance by the
+`case_advanced` receiver here; each delivery runs in the case's own locked
+transaction and is audited.
+
+A signal thrown by a case (intermediate or end throw event) has already been
+caught inside that case by SpiffWorkflow; the other cases get it from a
+Celery task queued when the throwing transaction commits (`on_commit`). Why a
+task and not a call in the same process: the broadcast advances any number of
+cases, each under its own lock; inline, it would hold up the request (or the
+worker) of the thrower for all of them, and a failure in one of them could not
+be reported to a transaction that has already committed. The task runs with
+its own transactions, retried by nobody but logged, like any broker failure.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from celery import current_app
+from django.db import IntegrityError, transaction
+
+from audit.actions import AuditAction
+from engine.errors import ActionNotAllowed, CaseBusy, FormInvalid
+from engine.models import Case, SignalBroadcast, SignalSubscription
+from engine.spec_cache import spec_for
+from engine.spiff import (
+    SignalNotCaught,
+    signal_start_names,
+    workflow_deliver_signal,
+    workflow_start_by_signal,
+)
+from processes.models import ProcessVersion
+from processes.selectors import definition_list, version_get
+
+from .advance import case_advance, case_audit, case_lock
+from .timer_starts import system_user
+
+SEND_SIGNAL = "engine.send_signal"
+SIGNAL_TASK = "engine.signal_broadcast"
+
+
+@dataclass(frozen=True, slots=True)
+class SignalResult:
+    """The cases a signal reached: `delivered` waited for it, `started` by it."""
+
+    delivered: list[UUID] = field(default_factory=list)
+    started: list[UUID] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, list[str]]:
+        """Return the result as JSON (the API's answer)."""
+        return {
+            "delivered": [str(c) for c in self.delivered],
+            "started": [str(c) for c in self.started],
+        }
+
+
+def _deliver_one(
+    *, actor: Any, case_id: UUID, name: str, data: Mapping[str, Any]
+) -> bool:
+    try:
+        with transaction.atomic():
+            case = case_lock(case_id=case_id)
+            if (
+                not case.is_running
+                or not case.signal_subscriptions.filter(name=name).exists()
+            ):
+                return False  # it stopped waiting before its lock was taken
+            outcome = workflow_deliver_signal(
+                spec_for(case.version), case.state.state, name=name, payload=data
+            )
+            case_audit(
+                case, actor, AuditAction.SIGNAL_DELIVERED, name=name, data=dict(data)
+            )
+            case_advance(case, outcome, actor=actor)
+    except SignalNotCaught:
+        return False
+    return True
+
+
+def _start_versions(name: str) -> list[ProcessVersion]:
+    versions = []
+    for definition in definition_list():
+        if not definition.latest_number:
+            continue
+        version = version_get(key=definition.key)
+        if b"signalEventDefinition" not in bytes(version.normalized_xml):
+            continue  # cheap: parse only diagrams with a signal event at all
+        if name in signal_start_names(spec_for(version)):
+            versions.append(version)
+    return versions
+
+
+@transaction.atomic
+def _start_one(
+    *, actor: Any, version: ProcessVersion, name: str, data: Mapping[str, Any]
+) -> UUID:
+    outcome = workflow_start_by_signal(spec_for(version), name=name, payload=data)
+    case = Case.objects.create(version=version, started_by=actor or system_user())
+    case_audit(
+        case,
+        actor,
+        AuditAction.CASE_STARTED,
+        data=dict(data),
+        version=version.number,
+        signal=name,
+    )
+    case_audit(case, actor, AuditAction.SIGNAL_DELIVERED, name=name, data=dict(data))
+    case_advance(case, outcome, actor=actor, create=True)
+    return case.pk
+
+
+def signal_broadcast(
+    *, actor: Any, name: str, data: Mapping[str, Any], source: UUID | None = None
+) -> SignalResult:
+    """Deliver a signal to every case waiting for it and start every process it starts.
+
+    `source` is the case that threw the signal: it has caught it already.
+    `actor` None is the system (a signal thrown by a case).
+    """
+    waiting = SignalSubscription.objects.filter(
+        name=name, case__status=Case.Status.RUNNING
+    )
+    if source is not None:
+        waiting = waiting.exclude(case_id=source)
+    case_ids = list(
+        dict.fromkeys(
+            waiting.order_by("case__started_at", "case_id").values_list(
+                "case_id", flat=True
+            )
+        )
+    )
+    delivered = []
+    for case_id in case_ids:
+        try:
+            if _deliver_one(actor=actor, case_id=case_id, name=name, data=data):
+                delivered.append(case_id)
+        except CaseBusy:
+            continue  # held too long by someone else: it misses this signal
+    started = [
+        _start_one(actor=actor, version=v, name=name, data=data)
+        for v in _start_versions(name)
+    ]
+    return SignalResult(delivered=delivered, started=started)
+
+
+def signal_send(
+    *,
+    user: Any,
+    name: str,
+    data: Mapping[str, Any],
+    idempotency_key: str | None = None,
+) -> SignalResult:
+    """Broadcast a signal on behalf of `user` (POST /api/v1/signals/).
+
+    A repeated `idempotency_key` (per user) returns the first answer and
+    delivers nothing again.
+
+    Raises:
+        ActionNotAllowed: the user lacks `engine.send_signal`.
+        FormInvalid: an empty name.
+    """
+    if not user.has_perm(SEND_SIGNAL):
+        raise ActionNotAllowed("You may not send signals.")
+    if not name.strip():
+        raise FormInvalid(
+            "The signal is not valid.",
+            details={"fields": {"name": ["Give the signal name."]}},
+        )
+    if not idempotency_key:
+        return signal_broadcast(actor=user, name=name, data=data)
+    try:
+        with transaction.atomic():
+            record = SignalBroadcast.objects.create(
+                sender=user, idempotency_key=idempotency_key, name=name
+            )
+    except IntegrityError:
+        earlier = SignalBroadcast.objects.get(
+            sender=user, idempotency_key=idempotency_key
+        )
+        return SignalResult(
+            delivered=[UUID(c) for c in earlier.result.get("delivered", [])],
+            started=[UUID(c) for c in earlier.result.get("started", [])],
+        )
+    result = signal_broadcast(actor=user, name=name, data=data)
+    SignalBroadcast.objects.filter(pk=record.pk).update(result=result.as_dict())
+    return result
+
+
+def _enqueue(names: tuple[str, ...], source: UUID) -> None:
+    for name in names:
+        current_app.send_task(SIGNAL_TASK, args=[name, str(source)])
+
+
+def case_signals_sync(sender: Any, advance: Any, **_: Any) -> None:
+    """Rebuild a case's signal subscriptions; queue the signals it threw (receiver)."""
+    case, outcome = advance.case, advance.outcome
+    wanted = list(outcome.waiting_signals) if case.is_running else []
+    current = list(
+        SignalSubscription.objects.filter(case=case)
+        .order_by("name", "bpmn_id")
+        .values_list("name", "bpmn_id")
+    )
+    if [tuple(row) for row in current] != wanted:
+        SignalSubscription.objects.filter(case=case).delete()
+        SignalSubscription.objects.bulk_create(
+            SignalSubscription(case=case, name=name, bpmn_id=bpmn_id)
+            for name, bpmn_id in wanted
+        )
+    thrown = tuple(outcome.thrown_signals)
+    if thrown:
+        transaction.on_commit(lambda: _enqueue(thrown, case.pk))

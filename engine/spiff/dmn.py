@@ -1,0 +1,608 @@
+"""DMN 1.3 decisions as Camunda 7 runs them, on the sandboxed evaluator.
+
+SpiffWorkflow's DMN engine knows two hit policies (and returns the first
+match under UNIQUE), one decision per file, no requirement graphs, and tries
+every cell as Python. Laneway reads the DMN itself at upload:
+
+* every cell is translated from S-FEEL (`dmn_feel`) to a sandboxed Python
+  expression, cell by cell; an input expression or output entry that is not
+  FEEL but a Python expression the sandbox compiles (SpiffWorkflow's own
+  dialect, e.g. `telephone[-10:]`) is kept as Python;
+* hit policies UNIQUE, FIRST, PRIORITY, ANY, COLLECT (with SUM, MIN, MAX,
+  COUNT) and RULE ORDER, with their DMN meaning: two matches under UNIQUE, or
+  two different outputs under ANY, stop the case with an incident;
+* literal-expression decisions, and requirement graphs (a decision requiring
+  others sees their outputs by output name, as in Camunda);
+* `camunda:resultVariable` with `camunda:mapDecisionResult` (singleEntry,
+  singleResult, collectEntries, resultList; default resultList). Without a
+  result variable the outputs are written to the case data by name (a list
+  per output for COLLECT and RULE ORDER), SpiffWorkflow's behaviour.
+
+Anything else is a Problem naming the file, decision, rule and column.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.parser.util import full_tag
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.dmn.specs import BusinessRuleTaskMixin
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.parser.task_spec import BusinessRuleTaskParser
+from SpiffWorkflow.spiff.specs.defaults import BusinessRuleTask
+
+from .dmn_feel import INPUT, FeelError, feel_expression, feel_unary_tests, feel_values
+from .scripting import check_expression
+from .types import Problem
+from .xml import NSMAP, local_name, vendor_attr
+
+HIT_POLICIES = ("UNIQUE", "FIRST", "PRIORITY", "ANY", "COLLECT", "RULE ORDER")
+AGGREGATIONS = ("SUM", "MIN", "MAX", "COUNT")
+RESULT_SHAPES = ("singleEntry", "singleResult", "collectEntries", "resultList")
+_LISTING = ("COLLECT", "RULE ORDER")  # policies whose result is a list of rules
+REFUSED = "\0"  # marks a cell that stands for a problem (see _Reader.problem)
+# Children that carry no decision logic (documentation, diagram, extensions).
+_INERT = {"description", "extensionElements", "variable", "question", "allowedAnswers"}
+
+Evaluate = Callable[[str, dict[str, Any]], Any]
+Result = list[dict[str, Any]]
+
+
+class DecisionError(Exception):
+    """A decision cannot give a result (two UNIQUE matches, a shape mismatch...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One row: a test per input column (None: any) and an output per column."""
+
+    id: str
+    row: int
+    tests: tuple[str | None, ...]
+    outputs: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A decision table (or literal expression), every cell already Python."""
+
+    id: str
+    name: str
+    requires: tuple[str, ...] = ()
+    hit_policy: str = "UNIQUE"
+    aggregation: str = ""
+    inputs: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+    priorities: tuple[tuple[Any, ...], ...] = ()
+    rules: tuple[Rule, ...] = ()
+    literal: str | None = None
+
+
+def _children(element: etree._Element, name: str) -> list[etree._Element]:
+    return [c for c in element if isinstance(c.tag, str) and local_name(c) == name]
+
+
+def _names(elements: Sequence[etree._Element]) -> str:
+    return ", ".join(local_name(c) for c in elements) or "nothing"
+
+
+def _enclosing(element: etree._Element, name: str) -> etree._Element | None:
+    current: etree._Element | None = element
+    while current is not None and local_name(current) != name:
+        current = current.getparent()
+    return current
+
+
+def _text(element: etree._Element) -> str:
+    texts = _children(element, "text")
+    return (texts[0].text or "").strip() if texts else ""
+
+
+class _Reader:
+    """Read the decisions of one DMN file, collecting located problems."""
+
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+        self.problems: list[Problem] = []
+
+    def problem(self, where: str, why: str, element: etree._Element) -> str:
+        """Add a problem located at the enclosing rule (else decision) element.
+
+        Return the cell that stands in for the refused one: evaluating it fails
+        with the problem (a version stored before a check existed must fail
+        loudly, never read a refused cell as "any value").
+        """
+        owner = _enclosing(element, "rule")
+        if owner is None:
+            owner = _enclosing(element, "decision")
+        message = f"{self.filename}: {where}: {why}"
+        self.problems.append(
+            Problem(
+                message,
+                element.sourceline,
+                owner.get("id") if owner is not None else None,
+            )
+        )
+        return REFUSED + message
+
+    def expression(self, text: str, where: str, element: etree._Element) -> str:
+        """Return the Python of a FEEL (or sandbox-Python) expression cell."""
+        try:
+            python = feel_expression(text)
+        except FeelError as exc:
+            if text and check_expression(text) is None:
+                return text  # SpiffWorkflow's Python dialect
+            return self.problem(where, f"{text!r} is not S-FEEL ({exc}).", element)
+        return self.compiled(python, text, where, element)
+
+    def compiled(
+        self, python: str, text: str, where: str, element: etree._Element
+    ) -> str:
+        why = check_expression(python)
+        if why:
+            return self.problem(where, f"{text!r} cannot run here ({why}).", element)
+        return python
+
+    def test(self, text: str, where: str, element: etree._Element) -> str | None:
+        try:
+            python = feel_unary_tests(text)
+        except FeelError as exc:
+            return self.problem(
+                where, f"input entry {text!r} is not S-FEEL ({exc}).", element
+            )
+        return None if python is None else self.compiled(python, text, where, element)
+
+    def decision(self, element: etree._Element) -> Decision:
+        decision_id = element.get("id", "")
+        where = f"decision '{decision_id}'"
+        requires = self.requirements(element, where)
+        tables = _children(element, "decisionTable")
+        literals = _children(element, "literalExpression")
+        others = [
+            c
+            for c in element
+            if isinstance(c.tag, str)
+            and local_name(c) not in _INERT | {"decisionTable", "literalExpression"}
+            and not local_name(c).endswith("Requirement")
+        ]
+        base = Decision(decision_id, element.get("name", ""), requires)
+        if others or len(tables) + len(literals) != 1:
+            self.problem(
+                where,
+                "a decision must be one decision table or one literal expression "
+                f"(found: {_names(others + tables + literals)}).",
+                element,
+            )
+            return base
+        if literals:
+            literal = self.expression(_text(literals[0]), where, literals[0])
+            variables = _children(element, "variable")
+            name = (variables[0].get("name") if variables else "") or base.id
+            return Decision(
+                base.id, base.name, requires, outputs=(name,), literal=literal
+            )
+        return self.table(base, tables[0], where)
+
+    def requirements(self, element: etree._Element, where: str) -> tuple[str, ...]:
+        found = []
+        for child in element:
+            if not isinstance(child.tag, str):
+                continue
+            kind = local_name(child)
+            if kind == "knowledgeRequirement":
+                self.problem(
+                    where, "business knowledge models are not supported.", child
+                )
+            elif kind == "informationRequirement":
+                for ref in _children(child, "requiredDecision"):
+                    found.append(ref.get("href", "").lstrip("#"))
+        return tuple(found)
+
+    def table(self, base: Decision, table: etree._Element, where: str) -> Decision:
+        policy = " ".join(table.get("hitPolicy", "UNIQUE").upper().split())
+        aggregation = table.get("aggregation", "").upper()
+        if policy not in HIT_POLICIES:
+            self.problem(
+                where,
+                f"hit policy {policy} is not supported "
+                f"(use one of {', '.join(HIT_POLICIES)}).",
+                table,
+            )
+        if aggregation and (policy != "COLLECT" or aggregation not in AGGREGATIONS):
+            self.problem(
+                where,
+                f"aggregation {aggregation} needs hit policy COLLECT "
+                f"and one of {', '.join(AGGREGATIONS)}.",
+                table,
+            )
+        inputs = [self.input(i, where) for i in _children(table, "input")]
+        labels = [i.get("label") or i.get("id", "") for i in _children(table, "input")]
+        outputs = _children(table, "output")
+        names = tuple(self.output_name(o, where, len(outputs)) for o in outputs)
+        if aggregation and len(outputs) != 1:
+            self.problem(
+                where, f"aggregation {aggregation} needs exactly one output.", table
+            )
+        priorities = tuple(self.priority(o, where) for o in outputs)
+        if policy == "PRIORITY" and not any(priorities):
+            self.problem(
+                where,
+                "hit policy PRIORITY needs output values "
+                "(their order is the priority).",
+                table,
+            )
+        rules = tuple(
+            self.rule(rule, row, where, labels, names)
+            for row, rule in enumerate(_children(table, "rule"), start=1)
+        )
+        return Decision(
+            base.id,
+            base.name,
+            base.requires,
+            policy,
+            aggregation,
+            tuple(inputs),
+            names,
+            priorities,
+            rules,
+        )
+
+    def input(self, element: etree._Element, where: str) -> str:
+        column = f"{where}, input '{element.get('label') or element.get('id')}'"
+        expressions = _children(element, "inputExpression")
+        text = _text(expressions[0]) if expressions else ""
+        if not text:
+            return self.problem(column, "the input has no expression.", element)
+        return self.expression(text, column, expressions[0])
+
+    def output_name(self, element: etree._Element, where: str, count: int) -> str:
+        name = element.get("name") or ""
+        if not name.isidentifier():
+            self.problem(
+                f"{where}, output '{element.get('label') or element.get('id')}'",
+                f"the output needs a name that is a variable name (found {name!r}).",
+                element,
+            )
+        return name
+
+    def priority(self, element: etree._Element, where: str) -> tuple[Any, ...]:
+        values = _children(element, "outputValues")
+        text = _text(values[0]) if values else ""
+        if not text:
+            return ()
+        try:
+            return tuple(ast.literal_eval(v) for v in feel_values(text))
+        except (FeelError, ValueError, SyntaxError):
+            self.problem(
+                f"{where}, output '{element.get('name')}'",
+                f"output values {text!r} must be a list of literals.",
+                element,
+            )
+            return ()
+
+    def rule(
+        self,
+        element: etree._Element,
+        row: int,
+        where: str,
+        labels: Sequence[str],
+        names: Sequence[str],
+    ) -> Rule:
+        at = f"{where}, rule {row} ('{element.get('id')}')"
+        entries = _children(element, "inputEntry")
+        outputs = _children(element, "outputEntry")
+        if len(entries) != len(labels) or len(outputs) != len(names):
+            self.problem(
+                at,
+                f"the rule has {len(entries)} input and {len(outputs)} "
+                f"output cells for {len(labels)} inputs and {len(names)} "
+                "outputs.",
+                element,
+            )
+            return Rule(element.get("id", ""), row, (), ())
+        tests = tuple(
+            self.test(_text(cell), f"{at}, input '{label}'", cell)
+            for cell, label in zip(entries, labels, strict=True)
+        )
+        values = tuple(
+            self.expression(_text(cell), f"{at}, output '{name}'", cell)
+            for cell, name in zip(outputs, names, strict=True)
+        )
+        return Rule(element.get("id", ""), row, tests, values)
+
+
+def read_decisions(
+    filename: str, root: etree._Element
+) -> tuple[list[Decision], list[Problem]]:
+    """Return the decisions of a DMN file and every problem in them."""
+    reader = _Reader(filename)
+    found = [
+        reader.decision(d)
+        for d in root.iter()
+        if isinstance(d.tag, str) and local_name(d) == "decision"
+    ]
+    return found, reader.problems
+
+
+def _cycle(decisions: Mapping[str, Decision], start: str) -> bool:
+    seen: set[str] = set()
+    stack = [start]
+    while stack:
+        for required in decisions[stack.pop()].requires:
+            if required == start:
+                return True
+            if required in decisions and required not in seen:
+                seen.add(required)
+                stack.append(required)
+    return False
+
+
+def _graph_problems(decisions: Mapping[str, Decision]) -> Iterator[Problem]:
+    for decision in decisions.values():
+        for required in decision.requires:
+            if required not in decisions:
+                yield Problem(
+                    f"Decision '{decision.id}' requires the decision "
+                    f"'{required}', which is in none of the DMN files."
+                )
+        if _cycle(decisions, decision.id):
+            yield Problem(
+                f"Decision '{decision.id}' requires itself (through its "
+                "requirements): a requirement graph must have no cycle."
+            )
+
+
+def dmn_problems(files: Iterable[tuple[str, etree._Element]]) -> list[Problem]:
+    """Return every problem in the DMN files, each decision, rule and column named."""
+    problems: list[Problem] = []
+    decisions: dict[str, Decision] = {}
+    for name, root in files:
+        found, reader_problems = read_decisions(name, root)
+        problems += reader_problems
+        decisions.update((d.id, d) for d in found)
+    problems.extend(_graph_problems(decisions))
+    return problems
+
+
+# Evaluation ----------------------------------------------------------------
+
+
+def _matches(
+    rule: Rule, values: Sequence[Any], context: dict[str, Any], evaluate: Evaluate
+) -> bool:
+    return all(
+        test is None or evaluate(test, {**context, INPUT: value}) is True
+        for test, value in zip(rule.tests, values, strict=True)
+    )
+
+
+def _priority_key(decision: Decision, output: dict[str, Any]) -> tuple[int, ...]:
+    key = []
+    for name, order in zip(decision.outputs, decision.priorities, strict=True):
+        if order:
+            value = output[name]
+            key.append(order.index(value) if value in order else len(order))
+    return tuple(key)
+
+
+def _aggregate(decision: Decision, outputs: Result) -> Result:
+    name = decision.outputs[0]
+    values = [o[name] for o in outputs if o[name] is not None]
+    if decision.aggregation == "COUNT":
+        return [{name: len(values)}]
+    if not values:
+        return [{name: None}]
+    if decision.aggregation == "SUM":
+        return [{name: sum(values)}]
+    return [{name: (min if decision.aggregation == "MIN" else max)(values)}]
+
+
+def _apply_policy(decision: Decision, rules: list[Rule], outputs: Result) -> Result:
+    policy = decision.hit_policy
+    if policy not in HIT_POLICIES or decision.aggregation not in ("", *AGGREGATIONS):
+        raise DecisionError(
+            f"Decision '{decision.id}': hit policy {policy} "
+            f"{decision.aggregation} is not supported."
+        )
+    if policy == "UNIQUE" and len(rules) > 1:
+        rows = ", ".join(str(r.row) for r in rules)
+        raise DecisionError(
+            f"Decision '{decision.id}' has hit policy UNIQUE, but "
+            f"rules {rows} all match."
+        )
+    if policy == "ANY" and any(o != outputs[0] for o in outputs):
+        rows = ", ".join(str(r.row) for r in rules)
+        raise DecisionError(
+            f"Decision '{decision.id}' has hit policy ANY, but the "
+            f"matching rules {rows} give different outputs."
+        )
+    if policy == "PRIORITY" and outputs:
+        return [min(outputs, key=lambda o: _priority_key(decision, o))]
+    if policy == "COLLECT" and decision.aggregation:
+        return _aggregate(decision, outputs)
+    return outputs if policy in _LISTING else outputs[:1]
+
+
+def _refusing(evaluate: Evaluate) -> Evaluate:
+    def checked(expression: str, context: dict[str, Any]) -> Any:
+        if expression.startswith(REFUSED):
+            raise DecisionError(expression[len(REFUSED) :])
+        return evaluate(expression, context)
+
+    return checked
+
+
+def decision_evaluate(
+    decisions: Mapping[str, Decision],
+    decision_id: str,
+    data: Mapping[str, Any],
+    evaluate: Evaluate,
+) -> Result:
+    """Return Camunda's result list of a decision (its required ones first)."""
+    evaluate = _refusing(evaluate)
+    decision = decisions[decision_id]
+    context = dict(data)
+    for required in decision.requires:
+        result = decision_evaluate(decisions, required, data, evaluate)
+        context.update(_as_variables(decisions[required], result))
+    if decision.literal is not None:  # its result is named by its variable
+        return [{decision.outputs[0]: evaluate(decision.literal, context)}]
+    values = [evaluate(expression, context) for expression in decision.inputs]
+    rules = [r for r in decision.rules if _matches(r, values, context, evaluate)]
+    outputs = [
+        {
+            name: evaluate(expression, context)
+            for name, expression in zip(decision.outputs, rule.outputs, strict=True)
+        }
+        for rule in rules
+    ]
+    return _apply_policy(decision, rules, outputs)
+
+
+def _listing(decision: Decision) -> bool:
+    return decision.hit_policy in _LISTING and not decision.aggregation
+
+
+def _as_variables(decision: Decision, result: Result) -> dict[str, Any]:
+    """Return a decision's result as the variables of a decision requiring it."""
+    if len(result) == 1 and not _listing(decision):
+        return dict(result[0])
+    names = dict.fromkeys(k for r in result for k in r)
+    return {name: [r[name] for r in result if name in r] for name in names}
+
+
+def _single_entry(decision_id: str, entry: dict[str, Any]) -> Any:
+    if len(entry) != 1:
+        raise DecisionError(
+            f"Decision '{decision_id}' gives {len(entry)} outputs; "
+            "singleEntry / collectEntries need exactly one."
+        )
+    return next(iter(entry.values()))
+
+
+def result_shape(decision_id: str, result: Result, shape: str) -> Any:
+    """Return the result as `camunda:mapDecisionResult` maps it."""
+    if shape in ("singleEntry", "singleResult") and len(result) > 1:
+        raise DecisionError(
+            f"Decision '{decision_id}' matched {len(result)} rules; "
+            f"{shape} needs at most one."
+        )
+    if shape == "singleEntry":
+        return _single_entry(decision_id, result[0]) if result else None
+    if shape == "singleResult":
+        return dict(result[0]) if result else None
+    if shape == "collectEntries":
+        return [_single_entry(decision_id, r) for r in result]
+    return [dict(r) for r in result]
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionCall:
+    """What a business rule task does: evaluate a decision, store its result."""
+
+    decisions: Mapping[str, Decision]
+    decision_id: str
+    result_variable: str = ""
+    shape: str = "resultList"
+
+    def result(self, task: Any) -> dict[str, Any]:
+        """Return the variables the task writes into the case data."""
+        environment = task.workflow.script_engine.environment
+
+        def evaluate(expression: str, context: dict[str, Any]) -> Any:
+            return environment.evaluate(expression, context)
+
+        result = decision_evaluate(
+            self.decisions, self.decision_id, task.data, evaluate
+        )
+        if self.result_variable:
+            return {
+                self.result_variable: result_shape(self.decision_id, result, self.shape)
+            }
+        return _as_variables(self.decisions[self.decision_id], result) if result else {}
+
+
+class DecisionTask(BusinessRuleTask):
+    """A business rule task that sets its variables (as Camunda) without deep merge."""
+
+    def _run_hook(self, my_task: Any) -> bool:
+        try:
+            my_task.data.update(self.dmnEngine.result(my_task))
+        except SpiffWorkflowException as exc:
+            exc.add_note(f"Business rule task '{self.bpmn_name or self.bpmn_id}'.")
+            raise
+        except Exception as exc:
+            message = str(exc).rstrip(".")
+            error = WorkflowTaskException(message, task=my_task, exception=exc)
+            error.add_note(f"Business rule task '{self.bpmn_name or self.bpmn_id}'.")
+            raise error from None
+        return bool(super(BusinessRuleTaskMixin, self)._run_hook(my_task))
+
+
+def task_problems(root: etree._Element) -> list[Problem]:
+    """Return every business rule task whose Camunda result mapping is unknown."""
+    problems = []
+    for task in root.iterfind(".//bpmn:businessRuleTask", NSMAP):
+        shape = vendor_attr(task, "mapDecisionResult")
+        if shape and shape not in RESULT_SHAPES:
+            problems.append(
+                Problem(
+                    f"Business rule task '{task.get('id')}': mapDecisionResult "
+                    f"{shape!r} is not one of {', '.join(RESULT_SHAPES)}.",
+                    task.sourceline,
+                    task.get("id"),
+                )
+            )
+    return problems
+
+
+class DecisionTaskParser(BusinessRuleTaskParser):
+    """Build `DecisionTask`s (SpiffWorkflow's parser hard-codes its own class)."""
+
+    def create_task(self) -> DecisionTask:
+        """Return the task spec, its engine bound to the task's result mapping."""
+        extensions = self.parse_extensions()
+        return DecisionTask(
+            self.spec,
+            self.bpmn_id,
+            dmnEngine=self.process_parser.parser.get_engine(
+                self.get_decision_ref(self.node), self.node
+            ),
+            prescript=extensions.get("preScript"),
+            postscript=extensions.get("postScript"),
+            **self.bpmn_attributes,
+        )
+
+
+class DecisionParserMixin:
+    """Parser methods: Laneway's DMN reader instead of SpiffWorkflow's."""
+
+    OVERRIDE_DECISIONS = {
+        full_tag("businessRuleTask"): (DecisionTaskParser, DecisionTask)
+    }
+
+    def add_dmn_xml(self, node: etree._Element, filename: str | None = None) -> None:
+        """Read the decisions of a DMN file (problems are reported at upload)."""
+        found, _ = read_decisions(filename or "decisions.dmn", node)
+        table: dict[str, Decision] = self.__dict__.setdefault("laneway_decisions", {})
+        table.update((d.id, d) for d in found)
+
+    def get_engine(self, decision_ref: str, node: etree._Element) -> DecisionCall:
+        """Return the evaluation of `decision_ref` for the business rule task `node`."""
+        decisions: dict[str, Decision] = self.__dict__.get("laneway_decisions", {})
+        if decision_ref not in decisions:
+            raise ValidationException(  # checks.py reports it, located
+                f'No DMN Diagram available with id "{decision_ref}"', node=node
+            )
+        return DecisionCall(
+            decisions,
+            decision_ref,
+            vendor_attr(node, "resultVariable"),
+            vendor_attr(node, "mapDecisionResult") or "resultList",
+        )

@@ -1,0 +1,185 @@
+"""Signals: broadcast events that leave their case.
+
+SpiffWorkflow delivers a thrown signal only inside the throwing workflow (and
+remembers it in `bpmn_events` when nothing there catches it). BPMN broadcasts
+a signal to every catcher of every instance, and starts every process with a
+signal start event. Routing across cases is the engine's job; here:
+
+* `waiting_signals`: the signals a workflow waits for (catch events, boundary
+  events, event sub-process starts), one per catching element;
+* `thrown_signals`: the signals the throw events (intermediate or end) of one
+  advance threw, read from its steps; the throwing case has already caught
+  them itself, so the engine broadcasts them to the other cases only;
+* `workflow_deliver_signal` / `workflow_start_by_signal`: catch a signal in a
+  stored case, or start a workflow with its signal start event. The signal's
+  data become variables of the catching path (there is no signal variable).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
+    SignalEventDefinition,
+)
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import (
+    MultipleEventDefinition,
+)
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.util.task import TaskState
+
+from .compiled import CompiledProcess
+from .errors import SpiffAdapterError
+from .serialization import new_workflow, state_load
+from .stepping import run_engine
+from .timer_starts import hold_timer_starts
+from .types import AdvanceOutcome, StepRecord
+
+
+class SignalNotCaught(SpiffAdapterError):
+    """No element of the workflow waits for this signal."""
+
+
+def _signal_definitions(definition: Any) -> Iterator[Any]:
+    if isinstance(definition, SignalEventDefinition):
+        yield definition
+    elif isinstance(definition, MultipleEventDefinition):
+        for child in definition.event_definitions:
+            yield from _signal_definitions(child)
+
+
+def _catchers(workflow: Any, name: str | None = None) -> list[tuple[Any, Any]]:
+    found = []
+    for task in list(workflow.top_workflow.event_manager.tasks.values()):
+        for signal in _signal_definitions(
+            getattr(task.task_spec, "event_definition", None)
+        ):
+            if name is None or signal.name == name:
+                found.append((task, signal))
+    return found
+
+
+def _event_subprocess_starts(
+    workflow: Any, name: str | None = None
+) -> list[tuple[Any, Any]]:
+    """Return (start event spec, signal) of the signal-started event sub-processes.
+
+    SpiffWorkflow does not keep these start events waiting: catching the signal
+    creates the event sub-process (`EventManager.update_collaboration`).
+    """
+    top = workflow.top_workflow
+    if top.is_completed():
+        return []
+    found = []
+    for spec_name in getattr(top.spec.start, "trigger_specs", ()):
+        sub = top.subprocess_specs.get(spec_name)
+        for start in getattr(sub, "bpmn_start_events", ()):
+            for signal in _signal_definitions(getattr(start, "event_definition", None)):
+                if name is None or signal.name == name:
+                    found.append((start, signal))
+    return found
+
+
+def waiting_signals(workflow: Any) -> tuple[tuple[str, str], ...]:
+    """Return (signal name, element id) for every element waiting for a signal."""
+    waiting = {(s.name, t.task_spec.bpmn_id or "") for t, s in _catchers(workflow)}
+    waiting |= {
+        (s.name, spec.bpmn_id or "") for spec, s in _event_subprocess_starts(workflow)
+    }
+    return tuple(sorted(waiting))
+
+
+def _specs(process: CompiledProcess) -> Iterator[Any]:
+    main: Any = process.spec
+    subprocesses: Any = process.subprocess_specs or {}
+    for spec in (main, *subprocesses.values()):
+        yield from spec.task_specs.values()
+
+
+def signal_start_names(process: CompiledProcess) -> tuple[str, ...]:
+    """Return the names of the process's signal start events."""
+    return tuple(
+        sorted(
+            {
+                s.name
+                for spec in process.spec.bpmn_start_events  # type: ignore[attr-defined]
+                for s in _signal_definitions(getattr(spec, "event_definition", None))
+            }
+        )
+    )
+
+
+def thrown_signals(
+    process: CompiledProcess, steps: tuple[StepRecord, ...]
+) -> tuple[str, ...]:
+    """Return the names of the signals the throw events among `steps` threw."""
+    throwers = {
+        spec.bpmn_id: spec.event_definition.name
+        for spec in _specs(process)
+        if isinstance(spec, ThrowingEvent)
+        and isinstance(getattr(spec, "event_definition", None), SignalEventDefinition)
+    }
+    return tuple(throwers[s.bpmn_id] for s in steps if s.bpmn_id in throwers)
+
+
+def _caught(workflow: Any, name: str) -> list[Any]:
+    """Return the tasks that have just caught the signal `name` (now READY)."""
+    return [
+        task
+        for task in workflow.top_workflow.get_tasks(state=TaskState.READY)
+        for signal in _signal_definitions(
+            getattr(task.task_spec, "event_definition", None)
+        )
+        if signal.name == name
+    ]
+
+
+def _catch(workflow: Any, definition: Any, payload: Mapping[str, Any]) -> None:
+    event = BpmnEvent(definition, payload=dict(payload))
+    workflow.top_workflow.event_manager.catch(event, internal=False)
+    for task in _caught(workflow, definition.name):
+        task.data.update(copy.deepcopy(dict(payload)))
+
+
+def workflow_deliver_signal(
+    process: CompiledProcess, state: dict, *, name: str, payload: Mapping[str, Any]
+) -> AdvanceOutcome:
+    """Catch the signal `name` in a stored case and run it on.
+
+    Raises:
+        SignalNotCaught: nothing in the case waits for the signal.
+        StateCorrupt: when the stored state cannot be loaded.
+    """
+    from .runtime import _json_safe, _run  # the runtime imports this module
+
+    workflow = state_load(state, process.spec, process.subprocess_specs)
+    catchers = _catchers(workflow, name) + _event_subprocess_starts(workflow, name)
+    if not catchers:
+        raise SignalNotCaught(f"The case is not waiting for the signal '{name}'.")
+    _catch(workflow, catchers[0][1], _json_safe(dict(payload)))
+    return _run(workflow, process, lambda steps: None)
+
+
+def workflow_start_by_signal(
+    process: CompiledProcess, *, name: str, payload: Mapping[str, Any]
+) -> AdvanceOutcome:
+    """Create a workflow whose signal start event catches `name`, and run it.
+
+    Raises:
+        SignalNotCaught: the process has no signal start event for `name`.
+    """
+    from .runtime import _json_safe, _run  # the runtime imports this module
+
+    workflow = new_workflow(process.spec, process.subprocess_specs)
+    hold_timer_starts(workflow, process)  # the signal starts this case
+    workflow.task_tree.data.update(_json_safe(dict(payload)))
+    run_engine(workflow, lambda task: None, prune=False)
+    starts = process.spec.bpmn_start_events  # type: ignore[attr-defined]
+    catchers = [(t, s) for t, s in _catchers(workflow, name) if t.task_spec in starts]
+    if not catchers:
+        raise SignalNotCaught(f"'{process.key}' has no start event for '{name}'.")
+    _catch(workflow, catchers[0][1], _json_safe(dict(payload)))
+    return _run(workflow, process, lambda steps: None)
