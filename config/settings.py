@@ -220,7 +220,30 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
-CELERY_BROKER_URL = env("REDIS_URL") or "redis://127.0.0.1:6379/0"
+# With REDIS_URL set, Celery uses that Redis. Unset (the quick start), web, worker and
+# beat exchange messages through files in ENGINE_BROKER_DIR (default: broker/ next to
+# the SQLite file): a real worker and beat, no Redis server (config/broker.py).
+if REDIS_URL := env("REDIS_URL"):
+    CELERY_BROKER_URL = REDIS_URL
+else:
+    BROKER_DIR = Path(
+        env("ENGINE_BROKER_DIR")
+        or (
+            Path(DATABASES["default"]["NAME"]).parent / "broker"
+            if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+            else BASE_DIR / "var" / "broker"
+        )
+    )
+    (BROKER_DIR / "queue").mkdir(parents=True, exist_ok=True)
+    (BROKER_DIR / "control").mkdir(exist_ok=True)
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT = "config.broker:Transport"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_DIR / "queue"),
+        "data_folder_out": str(BROKER_DIR / "queue"),
+        "control_folder": str(BROKER_DIR / "control"),
+        "polling_interval": 0.2,
+    }
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
