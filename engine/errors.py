@@ -49,6 +49,12 @@ class IncidentNotOpen(EngineError):
     code = "incident_not_open"
 
 
+class IncidentSkipUnsupported(EngineError):
+    """Only a failed service task can be completed with data a person enters."""
+
+    code = "incident_skip_unsupported"
+
+
 class MessageNotCorrelated(EngineError):
     """No running case waits for the message (and no process starts with it)."""
 

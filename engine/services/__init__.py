@@ -5,7 +5,7 @@
 - calls: the service-call outbox (begin, execute, apply, sweep)
 - messages: deliver a message or start a case with one
 - timers: fire due timers
-- incidents: retry the failed step behind an incident
+- incidents: retry, skip (complete with data) or cancel behind an incident
 """
 
 from .advance import (
@@ -13,6 +13,7 @@ from .advance import (
     case_audit,
     case_lock,
     incident_open,
+    incident_resolve,
     service_calls_enqueue,
 )
 from .calls import (
@@ -24,7 +25,7 @@ from .calls import (
     service_call_sweep,
 )
 from .cases import case_cancel, case_complete_user_task, case_start
-from .incidents import incident_retry
+from .incidents import incident_cancel_case, incident_retry, incident_skip
 from .messages import MessageResult, message_deliver, subscription_matches
 from .timers import case_fire_timers, timers_due
 
@@ -37,8 +38,11 @@ __all__ = [
     "case_fire_timers",
     "case_lock",
     "case_start",
+    "incident_cancel_case",
     "incident_open",
+    "incident_resolve",
     "incident_retry",
+    "incident_skip",
     "message_deliver",
     "service_call_apply",
     "service_call_backoff",
