@@ -276,8 +276,25 @@ CELERY_BEAT_SCHEDULE = {
 # the built-ins.
 ENGINE_SERVICE_OPERATIONS = {
     "laneway.echo": "engine.operations.echo",
+    # Built-ins (engine/connectors.py), also under Camunda's connector ids.
+    "http_request": "engine.connectors.http_request",
+    "http-connector": "engine.connectors.http_request",
+    "send_email": "engine.connectors.send_email",
+    "mail-send": "engine.connectors.send_email",
     **json.loads(env("ENGINE_SERVICE_OPERATIONS") or "{}"),
 }
+# Named connections and secrets for service calls (engine/secrets.py): JSON objects,
+# or {"connections": ..., "secrets": ...} in the JSON file ENGINE_SECRETS_FILE names.
+# Diagrams reference them by name; the worker resolves them at call time.
+ENGINE_CONNECTIONS = json.loads(env("ENGINE_CONNECTIONS") or "{}")
+ENGINE_SECRETS = json.loads(env("ENGINE_SECRETS") or "{}")
+ENGINE_SECRETS_FILE = env("ENGINE_SECRETS_FILE") or ""
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL") or "laneway@localhost"
+EMAIL_HOST = env("EMAIL_HOST") or "localhost"
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER") or ""
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 
 # Engine settings (validated by system checks).
 ENGINE_LOCK_TIMEOUT_MS = env_int("ENGINE_LOCK_TIMEOUT_MS", 5000)

@@ -18,6 +18,7 @@ from django.utils import timezone
 from audit.actions import AuditAction
 from engine.models import Case, Incident, ServiceCall
 from engine.operations import BusinessError, operation_get
+from engine.secrets import secrets_redact
 from engine.spec_cache import spec_for
 from engine.spiff import (
     ServiceErrorNotCaught,
@@ -130,8 +131,21 @@ def _not_json(value: Any) -> str | None:
 def service_call_execute(*, call: ServiceCall) -> tuple[bool, Any]:
     """Call the registered operation with no transaction or lock held.
 
-    Returns (True, JSON result), (False, BusinessError) or (False, error text).
+    Returns (True, JSON result), (False, BusinessError) or (False, error text), each
+    with every configured secret redacted (engine.secrets): none is stored or logged.
     """
+    ok, value = _execute(call)
+    if isinstance(value, BusinessError):
+        redacted = BusinessError(
+            secrets_redact(value.code),
+            secrets_redact(value.message),
+            secrets_redact(value.data),
+        )
+        return ok, redacted
+    return ok, secrets_redact(value)
+
+
+def _execute(call: ServiceCall) -> tuple[bool, Any]:
     func = operation_get(call.operation)
     if func is None:
         return False, f"operation '{call.operation}' is not registered"
