@@ -165,6 +165,7 @@ def incident_skip(
         task_ref=incident.bpmn_id,
         incident=str(incident.pk),
         fields=sorted(data),
+        data=dict(data),
     )
     incident_resolve(case, incident, actor=user, resolution="skip")
     case_advance(case, outcome, actor=user, completed_task_id=incident.spiff_task_id)

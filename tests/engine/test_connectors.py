@@ -141,14 +141,17 @@ def test_an_unmapped_failure_is_an_incident_without_the_secret(users, erp):
     assert SECRET not in _every_row_as_text()
 
 
-def test_http_connector_from_a_camunda_diagram_deploys_and_calls(users, erp):
+@pytest.mark.parametrize("key", ["http_camunda", "http_topic"])
+def test_http_connector_and_topic_from_camunda_diagrams_deploy_and_call(
+    users, erp, key
+):
     url, seen = erp
-    deploy(BPMN_DIR / "http_camunda.bpmn", users["analyst"])
+    deploy(BPMN_DIR / f"{key}.bpmn", users["analyst"])
     case = _run(
         users,
-        "http_camunda",
+        key,
         {"erp_url": url + "/orders/"},
-        lambda c: Case.objects.get(pk=c.pk).status == "completed",
+        _completed,
     )
     assert len(seen) == 1
     assert seen[0]["headers"]["Authorization"] == f"Bearer {SECRET}"
@@ -166,31 +169,49 @@ class _Inbox:
         return "250 OK"
 
 
-def test_send_email_reaches_a_real_smtp_server(users, settings):
-    inbox = _Inbox()
+@pytest.fixture
+def inbox(settings):
+    """A real SMTP server (aiosmtpd) that Django's SMTP backend sends to."""
+    received = _Inbox()
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    smtp = Controller(inbox, hostname="127.0.0.1", port=port)
+    smtp = Controller(received, hostname="127.0.0.1", port=port)
     smtp.start()
-    try:
-        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-        settings.EMAIL_HOST, settings.EMAIL_PORT = (
-            "127.0.0.1",
-            smtp.server.sockets[0].getsockname()[1],
-        )
-        deploy(BPMN_DIR / "mail_spiff.bpmn", users["analyst"])
-        case = _run(
-            users,
-            "mail_spiff",
-            {"requester_email": "ann@example.com", "order_id": "PO-3", "amount": 40},
-            lambda c: Case.objects.get(pk=c.pk).status == "completed",
-        )
-    finally:
-        smtp.stop()
-    assert len(inbox.messages) == 1
-    recipients, message = inbox.messages[0]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    yield received.messages
+    smtp.stop()
+
+
+def _completed(case) -> bool:
+    return Case.objects.get(pk=case.pk).status == "completed"
+
+
+def test_send_email_reaches_a_real_smtp_server(users, inbox):
+    deploy(BPMN_DIR / "mail_spiff.bpmn", users["analyst"])
+    case = _run(
+        users,
+        "mail_spiff",
+        {"requester_email": "ann@example.com", "order_id": "PO-3", "amount": 40},
+        _completed,
+    )
+    assert len(inbox) == 1
+    recipients, message = inbox[0]
     assert sorted(recipients) == ["ann@example.com", "finance@example.com"]
     assert message["Subject"] == "Order PO-3 approved"
     assert message.get_payload().strip() == "Your order of 40 EUR is approved."
     assert "".join(message["Message-ID"].split()) == case.data["mail"]["message_id"]
+
+
+def test_mail_send_connector_from_a_camunda_diagram(users, inbox):
+    deploy(BPMN_DIR / "mail_camunda.bpmn", users["analyst"])
+    _run(users, "mail_camunda", {"requester_email": "bob@example.com"}, _completed)
+    assert len(inbox) == 1
+    recipients, message = inbox[0]
+    assert recipients == ["bob@example.com"]
+    assert (message["From"], message["Subject"]) == (
+        "erp@example.com",
+        "Order approved",
+    )
+    assert message.get_payload().strip() == "Your order is approved."
