@@ -22,6 +22,17 @@ def _script_reason(error_type: str, message: str) -> str:
     return reason.rstrip(".") or "an error in the script"
 
 
+def _is_condition(incident: Incident) -> bool:
+    return "expression" in incident.message.lower()
+
+
+def incident_skippable(incident: Incident) -> bool:
+    """Return whether the failed step can be completed with data (service or script)."""
+    if incident.kind == Incident.Kind.SERVICE:
+        return True
+    return incident.kind == Incident.Kind.SCRIPT and not _is_condition(incident)
+
+
 def incident_sentence(incident: Incident) -> str:
     """Return what went wrong, for a person who does not read Python tracebacks."""
     step = f"“{incident.element_name or incident.bpmn_id or 'unnamed'}”"
@@ -32,6 +43,6 @@ def incident_sentence(incident: Incident) -> str:
         return f"The service call of step {step} failed{after}: {reason}."
     if incident.kind == Incident.Kind.ENGINE:
         return f"Step {step} went past a safety limit of the engine: {incident.message}"
-    what = "condition" if "expression" in incident.message.lower() else "script"
+    what = "condition" if _is_condition(incident) else "script"
     reason = _script_reason(incident.error_type, incident.message)
     return f"The {what} of step {step} failed: {reason}."

@@ -20,7 +20,7 @@ from .errors import (
     IncidentNotOpen,
     IncidentSkipUnsupported,
 )
-from .incident_text import incident_sentence
+from .incident_text import incident_sentence, incident_skippable
 from .models import Incident
 
 INCIDENT_FILTERS = {"open": "Open", "resolved": "Resolved", "all": "All"}
@@ -56,6 +56,7 @@ class IncidentDetailView(LoginRequiredMixin, TemplateView):
             **super().get_context_data(**kwargs),
             "incident": incident,
             "summary": incident_sentence(incident),
+            "can_skip": incident_skippable(incident),
             "attempts": [
                 {"at": _parse_time(a.get("at")), "message": a.get("message", "")}
                 for a in incident.attempts

@@ -21,7 +21,12 @@ from engine.errors import (
 )
 from engine.models import Case, Incident, ServiceCall
 from engine.spec_cache import spec_for
-from engine.spiff import TaskNotReady, workflow_apply_service_result, workflow_retry
+from engine.spiff import (
+    TaskNotReady,
+    workflow_apply_service_result,
+    workflow_complete_failed_task,
+    workflow_retry,
+)
 
 from .advance import (
     case_advance,
@@ -126,38 +131,50 @@ def incident_retry(*, user: Any, incident_id: UUID | str) -> Incident:
     return incident
 
 
+def _skip_outcome(case: Case, incident: Incident, data: dict[str, Any]) -> Any:
+    process, state = spec_for(case.version), case.state.state
+    try:
+        if incident.kind == Incident.Kind.SERVICE:
+            return workflow_apply_service_result(
+                process, state, task_id=incident.spiff_task_id, result=data
+            )
+        return workflow_complete_failed_task(
+            process, state, task_id=incident.spiff_task_id, data=data
+        )
+    except TaskNotReady as exc:
+        if incident.kind == Incident.Kind.SERVICE:
+            raise IncidentNotOpen(
+                "The failed step is no longer waiting.", details={"reason": str(exc)}
+            ) from None
+        raise IncidentSkipUnsupported(
+            "Only a failed service or script task can be completed with data; "
+            "retry this step or cancel the case."
+        ) from None
+
+
 @transaction.atomic
 def incident_skip(
     *, user: Any, incident_id: UUID | str, data: Mapping[str, Any]
 ) -> Incident:
-    """Complete a failed service task with `data` as its result (process-admins).
+    """Complete the failed step with `data` instead of running it (process-admins).
 
-    `data` goes where the call's result would have gone (the task's result
-    variable); the case moves on. Script and engine incidents cannot be skipped.
+    A service task: `data` becomes the call's result (its result variable). A script
+    task: `data` is merged into the case's variables, as if the script had set them.
+    The case moves on. A failed gateway condition cannot be skipped (it would have to
+    choose a path).
 
     Raises:
         IncidentNotFound, ActionNotAllowed, IncidentNotOpen, CaseNotRunning,
         IncidentSkipUnsupported, CaseBusy.
     """
     case, incident = _locked_open_incident(user, incident_id)
-    if incident.kind != Incident.Kind.SERVICE:
+    if incident.kind == Incident.Kind.ENGINE:
         raise IncidentSkipUnsupported(
-            "Only a failed service task can be completed with data; "
-            "retry this step or cancel the case."
+            "A step stopped by an engine limit cannot be skipped; cancel the case."
         )
     if incident.retrying:
         raise IncidentNotOpen("A retry of this step is running; wait for it.")
-    try:
-        outcome = workflow_apply_service_result(
-            spec_for(case.version),
-            case.state.state,
-            task_id=incident.spiff_task_id,
-            result=dict(data),
-        )
-    except TaskNotReady as exc:
-        raise IncidentNotOpen(
-            "The failed step is no longer waiting.", details={"reason": str(exc)}
-        ) from None
+    outcome = _skip_outcome(case, incident, dict(data))
     case_audit(
         case,
         user,

@@ -35,6 +35,8 @@ def test_admin_reads_the_attempts_and_completes_the_step_with_data(
     admin = Session(browser, live_server.url, "padmin")
     page = admin.page
     page.goto("/incidents/")
+    if SCREENSHOTS:
+        page.screenshot(path=f"{SCREENSHOTS}/incident-list.png", full_page=True)
     page.get_by_role("link", name="Call echo").click()
     page.get_by_role("heading", name="Call echo").wait_for()
     summary = page.get_by_test_id("incident-summary").inner_text()

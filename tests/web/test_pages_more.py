@@ -174,11 +174,22 @@ def test_incident_page_shows_the_step_the_error_every_attempt_and_the_fixes(
     html = admin.get(f"/incidents/{incident.pk}/").content.decode()
     assert incident.element_name in html
     assert 'data-testid="incident-summary"' in html
+    # A plain sentence on every page that shows the incident, not Python's text.
+    for url in (
+        f"/incidents/{incident.pk}/",
+        "/incidents/",
+        f"/cases/{incident.case_id}/",
+    ):
+        page = admin.get(url).content.decode()
+        assert f"The condition of step “{incident.element_name}” failed" in page, url
     assert html.count("<tr><td>") == 2  # both attempts, each with time and message
     assert html.count("<time datetime=") >= 2
     assert f'action="/incidents/{incident.pk}/retry/"' in html
     assert f'action="/incidents/{incident.pk}/cancel-case/"' in html
     assert "cannot be skipped" in html  # a gateway condition: no skip form
+    assert f'action="/incidents/{incident.pk}/skip/"' not in html
+    skip = admin.post(f"/incidents/{incident.pk}/skip/", {"data": "{}"})
+    assert any("retry this step or cancel the case" in m for m in flash(skip))
     requester = client_for(users["requester"]).get(f"/incidents/{incident.pk}/")
     assert requester.status_code == 200
     assert "/retry/" not in requester.content.decode()
