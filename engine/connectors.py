@@ -95,10 +95,13 @@ def http_request(
         sent_headers.setdefault("Content-Type", "application/json")
     elif (text := body if body is not None else payload) is not None:
         data = str(secrets_resolve(text, secrets)).encode()
-    if query:
-        target += ("&" if "?" in target else "?") + urllib.parse.urlencode(query)
+    address = secrets_resolve(target, secrets)
+    if query:  # resolved before encoding; `target` (in error messages) keeps the names
+        joiner = "&" if "?" in target else "?"
+        address += joiner + urllib.parse.urlencode(secrets_resolve(query, secrets))
+        target += joiner + urllib.parse.urlencode(query, safe="{}:")
     request = urllib.request.Request(
-        secrets_resolve(target, secrets),
+        address,
         data=data,
         method=method.upper(),
         headers={

@@ -11,6 +11,7 @@ import socket
 import threading
 from email import message_from_bytes
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -102,7 +103,9 @@ def test_http_request_from_a_spiffarena_diagram_uses_the_connection_secret(
     _, seen = erp
     assert len(seen) == 1  # exactly one request for one attempt
     request = seen[0]
-    assert request["path"] == "/orders/?source=laneway"
+    path, _, query = request["path"].partition("?")
+    assert path == "/orders/"
+    assert parse_qs(query) == {"source": ["laneway"], "sig": [SECRET]}
     assert request["headers"]["Authorization"] == f"Bearer {SECRET}"
     assert json.loads(request["body"]) == {"amount": 12}
     call = ServiceCall.objects.get(case=case)
