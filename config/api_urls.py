@@ -67,6 +67,21 @@ urlpatterns = [
         engine_apis.IncidentRetryApi.as_view(),
         name="api-incident-retry",
     ),
+    path(
+        "incidents/<uuid:incident_id>/",
+        engine_apis.IncidentDetailApi.as_view(),
+        name="api-incident-detail",
+    ),
+    path(
+        "incidents/<uuid:incident_id>/skip/",
+        engine_apis.IncidentSkipApi.as_view(),
+        name="api-incident-skip",
+    ),
+    path(
+        "incidents/<uuid:incident_id>/cancel-case/",
+        engine_apis.IncidentCancelCaseApi.as_view(),
+        name="api-incident-cancel-case",
+    ),
     path("messages/", MessageSendApi.as_view(), name="api-messages"),
     path("signals/", SignalSendApi.as_view(), name="api-signals"),
     path("audit/", audit_apis.AuditExportApi.as_view(), name="api-audit"),

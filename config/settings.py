@@ -221,7 +221,30 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
-CELERY_BROKER_URL = env("REDIS_URL") or "redis://127.0.0.1:6379/0"
+# With REDIS_URL set, Celery uses that Redis. Unset (the quick start), web, worker and
+# beat exchange messages through files in ENGINE_BROKER_DIR (default: broker/ next to
+# the SQLite file): a real worker and beat, no Redis server (config/broker.py).
+if REDIS_URL := env("REDIS_URL"):
+    CELERY_BROKER_URL = REDIS_URL
+else:
+    BROKER_DIR = Path(
+        env("ENGINE_BROKER_DIR")
+        or (
+            Path(DATABASES["default"]["NAME"]).parent / "broker"
+            if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+            else BASE_DIR / "var" / "broker"
+        )
+    )
+    (BROKER_DIR / "queue").mkdir(parents=True, exist_ok=True)
+    (BROKER_DIR / "control").mkdir(exist_ok=True)
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT = "config.broker:Transport"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_DIR / "queue"),
+        "data_folder_out": str(BROKER_DIR / "queue"),
+        "control_folder": str(BROKER_DIR / "control"),
+        "polling_interval": 0.2,
+    }
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -254,8 +277,25 @@ CELERY_BEAT_SCHEDULE = {
 # the built-ins.
 ENGINE_SERVICE_OPERATIONS = {
     "laneway.echo": "engine.operations.echo",
+    # Built-ins (engine/connectors.py), also under Camunda's connector ids.
+    "http_request": "engine.connectors.http_request",
+    "http-connector": "engine.connectors.http_request",
+    "send_email": "engine.connectors.send_email",
+    "mail-send": "engine.connectors.send_email",
     **json.loads(env("ENGINE_SERVICE_OPERATIONS") or "{}"),
 }
+# Named connections and secrets for service calls (engine/secrets.py): JSON objects,
+# or {"connections": ..., "secrets": ...} in the JSON file ENGINE_SECRETS_FILE names.
+# Diagrams reference them by name; the worker resolves them at call time.
+ENGINE_CONNECTIONS = json.loads(env("ENGINE_CONNECTIONS") or "{}")
+ENGINE_SECRETS = json.loads(env("ENGINE_SECRETS") or "{}")
+ENGINE_SECRETS_FILE = env("ENGINE_SECRETS_FILE") or ""
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL") or "laneway@localhost"
+EMAIL_HOST = env("EMAIL_HOST") or "localhost"
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER") or ""
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 
 # Engine settings (validated by system checks).
 ENGINE_LOCK_TIMEOUT_MS = env_int("ENGINE_LOCK_TIMEOUT_MS", 5000)

@@ -11,6 +11,15 @@ from rest_framework.views import APIView
 from common.pagination import paginated_response
 
 from . import selectors, services
+from .errors import FormInvalid
+from .incident_text import incident_sentence
+from .json_safety import StorableJSONField
+from .models import Incident
+
+
+class IncidentAttemptOutput(serializers.Serializer):
+    at = serializers.CharField()
+    message = serializers.CharField()
 
 
 class IncidentOutput(serializers.Serializer):
@@ -19,10 +28,18 @@ class IncidentOutput(serializers.Serializer):
     kind = serializers.CharField()
     element = serializers.CharField(source="bpmn_id")
     element_name = serializers.CharField()
+    summary = serializers.SerializerMethodField()
     error_type = serializers.CharField()
     message = serializers.CharField()
+    attempts = IncidentAttemptOutput(many=True)
     status = serializers.CharField()
+    retrying = serializers.BooleanField()
+    resolution = serializers.CharField()
     created_at = serializers.DateTimeField()
+    resolved_at = serializers.DateTimeField()
+
+    def get_summary(self, incident: Incident) -> str:
+        return incident_sentence(incident)
 
 
 class CaseOutput(serializers.Serializer):
@@ -49,6 +66,55 @@ class IncidentListApi(APIView):
         return paginated_response(
             request=request, view=self, items=qs, serializer=IncidentOutput
         )
+
+
+class IncidentDetailApi(APIView):
+    """One incident with its attempts (anyone who may see its case)."""
+
+    @extend_schema(responses={200: IncidentOutput})
+    def get(self, request, incident_id):
+        incident = selectors.incident_get(user=request.user, incident_id=incident_id)
+        return Response(IncidentOutput(incident).data)
+
+
+class IncidentSkipInput(serializers.Serializer):
+    # A field named "data" shadows Serializer.data in the stubs only.
+    data = StorableJSONField()  # type: ignore[assignment]
+
+
+class IncidentSkipApi(APIView):
+    """Complete the failed service task with `data` as its result (process admins)."""
+
+    @extend_schema(request=IncidentSkipInput, responses={200: IncidentOutput})
+    def post(self, request, incident_id):
+        body = IncidentSkipInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data["data"]
+        if not isinstance(data, dict):
+            raise FormInvalid("'data' must be a JSON object.", details={"fields": {}})
+        incident = services.incident_skip(
+            user=request.user, incident_id=incident_id, data=data
+        )
+        return Response(IncidentOutput(incident).data)
+
+
+class IncidentCancelCaseInput(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+
+
+class IncidentCancelCaseApi(APIView):
+    """Cancel the case the incident stopped; its open incidents resolve."""
+
+    @extend_schema(request=IncidentCancelCaseInput, responses={200: IncidentOutput})
+    def post(self, request, incident_id):
+        body = IncidentCancelCaseInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        incident = services.incident_cancel_case(
+            user=request.user,
+            incident_id=incident_id,
+            reason=body.validated_data.get("reason", ""),
+        )
+        return Response(IncidentOutput(incident).data)
 
 
 class IncidentRetryApi(APIView):

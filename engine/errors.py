@@ -55,6 +55,12 @@ class MessageStartOnly(EngineError):
     code, status = "message_start_only", HTTPStatus.CONFLICT
 
 
+class IncidentSkipUnsupported(EngineError):
+    """Only a failed service task can be completed with data a person enters."""
+
+    code = "incident_skip_unsupported"
+
+
 class MessageNotCorrelated(EngineError):
     """No running case waits for the message (and no process starts with it)."""
 

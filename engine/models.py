@@ -113,6 +113,8 @@ class ServiceCall(models.Model):
     backoff_seconds = models.FloatField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
     last_error = models.TextField(blank=True, default="")
+    # Each failed attempt: [{"at", "attempt", "message"}, ...] (shown by the incident)
+    errors = models.JSONField(default=list, blank=True)
     result = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -158,6 +160,13 @@ class Incident(models.Model):
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.OPEN
     )
+    # Every failed attempt of the step, oldest first: [{"at", "message"}, ...]. A retry
+    # that fails again adds to it; the incident stays the one incident of the step.
+    attempts = models.JSONField(default=list, blank=True)
+    # A retry was asked for and has not failed or succeeded yet.
+    retrying = models.BooleanField(default=False)
+    # How it was resolved: "retry", "skip", "case_cancelled".
+    resolution = models.CharField(max_length=32, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
 

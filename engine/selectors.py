@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
 from guardian.shortcuts import get_objects_for_user
 
@@ -17,6 +18,7 @@ from processes.selectors import version_get, version_list_current
 from .errors import (
     CaseNotFound,
     EngineError,
+    IncidentNotFound,
     MessageStartOnly,
     StartNotAllowed,
     StartOnlyByEvent,
@@ -89,6 +91,18 @@ def incident_list_for_user(
     if status:
         qs = qs.filter(status=status)
     return qs.order_by("-created_at")
+
+
+def incident_get(*, user: Any, incident_id: Any) -> Incident:
+    """Return one incident of a case the user may see.
+
+    Raises:
+        IncidentNotFound: when there is none, or the user may not see its case.
+    """
+    try:
+        return incident_list_for_user(user=user, status=None).get(pk=incident_id)
+    except (Incident.DoesNotExist, ValueError, ValidationError):
+        raise IncidentNotFound("No such incident.") from None
 
 
 def incident_open_count(*, user: Any) -> int:

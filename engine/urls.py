@@ -7,6 +7,21 @@ from . import views
 urlpatterns = [
     path("", views.IncidentListView.as_view(), name="incident-list"),
     path(
+        "<uuid:incident_id>/",
+        views.IncidentDetailView.as_view(),
+        name="incident-detail",
+    ),
+    path(
+        "<uuid:incident_id>/skip/",
+        views.IncidentSkipView.as_view(),
+        name="incident-skip",
+    ),
+    path(
+        "<uuid:incident_id>/cancel-case/",
+        views.IncidentCancelCaseView.as_view(),
+        name="incident-cancel-case",
+    ),
+    path(
         "<uuid:incident_id>/retry/",
         views.IncidentRetryView.as_view(),
         name="incident-retry",

@@ -1,5 +1,7 @@
-"""HTML views: the incidents of the cases the user may see, and retrying them."""
+"""HTML views: the incidents of the cases the user may see, and fixing them."""
 
+import json
+from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -12,7 +14,14 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from . import selectors, services
-from .errors import CaseBusy, CaseNotRunning, IncidentNotOpen
+from .errors import (
+    CaseBusy,
+    CaseNotRunning,
+    IncidentNotOpen,
+    IncidentSkipUnsupported,
+)
+from .incident_text import incident_sentence, incident_skippable
+from .models import Incident
 
 INCIDENT_FILTERS = {"open": "Open", "resolved": "Resolved", "all": "All"}
 PAGE_SIZE = 200
@@ -36,26 +45,104 @@ class IncidentListView(LoginRequiredMixin, TemplateView):
         }
 
 
-class IncidentRetryView(LoginRequiredMixin, View):
-    def post(self, request: HttpRequest, incident_id: str) -> HttpResponse:
-        back = request.POST.get("next") or ""
-        if not url_has_allowed_host_and_scheme(
-            back, {request.get_host()}, request.is_secure()
-        ):
-            back = reverse("incident-list")
-        try:
-            incident = services.incident_retry(
-                user=request.user, incident_id=incident_id
-            )
-        except IncidentNotOpen:
-            messages.error(request, "This incident is already resolved.")
-            return redirect(back)
-        except (CaseNotRunning, CaseBusy) as exc:
-            messages.error(request, exc.message)
-            return redirect(back)
-        step = incident.element_name or incident.bpmn_id or "the failed step"
-        messages.success(
-            request,
-            f"Retried “{step}”. If it fails again, a new incident opens.",
+class IncidentDetailView(LoginRequiredMixin, TemplateView):
+    template_name = "engine/incident_detail.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        incident = selectors.incident_get(
+            user=self.request.user, incident_id=kwargs["incident_id"]
         )
-        return redirect(back)
+        return {
+            **super().get_context_data(**kwargs),
+            "incident": incident,
+            "summary": incident_sentence(incident),
+            "can_skip": incident_skippable(incident),
+            "attempts": [
+                {"at": _parse_time(a.get("at")), "message": a.get("message", "")}
+                for a in incident.attempts
+            ],
+            "can_fix": incident.status == Incident.Status.OPEN
+            and incident.case.is_running
+            and self.request.user.has_perm("engine.retry_incident"),
+        }
+
+
+def _parse_time(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _back(request: HttpRequest, incident_id: str) -> str:
+    back = request.POST.get("next") or ""
+    if url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
+        return back
+    return reverse("incident-detail", args=[incident_id])
+
+
+def _step(incident: Incident) -> str:
+    return f"“{incident.element_name or incident.bpmn_id or 'the failed step'}”"
+
+
+def _retry_message(request: HttpRequest, incident: Incident) -> None:
+    if incident.status == Incident.Status.RESOLVED:
+        messages.success(request, f"{_step(incident)} ran again and got through.")
+    elif incident.retrying:
+        messages.info(
+            request,
+            f"Retry of {_step(incident)} queued; this incident shows how it ends.",
+        )
+    else:
+        messages.error(
+            request, f"{_step(incident)} failed again: {incident_sentence(incident)}"
+        )
+
+
+class IncidentActionView(LoginRequiredMixin, View):
+    """POST one fix (retry, skip, cancel case); errors become a message, not a 500."""
+
+    def act(self, request: HttpRequest, incident_id: str) -> None:
+        raise NotImplementedError
+
+    def post(self, request: HttpRequest, incident_id: str) -> HttpResponse:
+        try:
+            self.act(request, incident_id)
+        except IncidentNotOpen as exc:
+            messages.error(request, exc.message)
+        except (CaseNotRunning, CaseBusy, IncidentSkipUnsupported) as exc:
+            messages.error(request, exc.message)
+        return redirect(_back(request, incident_id))
+
+
+class IncidentRetryView(IncidentActionView):
+    def act(self, request: HttpRequest, incident_id: str) -> None:
+        incident = services.incident_retry(user=request.user, incident_id=incident_id)
+        _retry_message(request, incident)
+
+
+class IncidentSkipView(IncidentActionView):
+    def act(self, request: HttpRequest, incident_id: str) -> None:
+        try:
+            data = json.loads(request.POST.get("data") or "{}")
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            messages.error(request, "Enter the result as a JSON object, e.g. {}.")
+            return
+        incident = services.incident_skip(
+            user=request.user, incident_id=incident_id, data=data
+        )
+        messages.success(
+            request, f"{_step(incident)} completed with the data you entered."
+        )
+
+
+class IncidentCancelCaseView(IncidentActionView):
+    def act(self, request: HttpRequest, incident_id: str) -> None:
+        services.incident_cancel_case(
+            user=request.user,
+            incident_id=incident_id,
+            reason=request.POST.get("reason", "")[:1000],
+        )
+        messages.success(request, "The case is cancelled; its incidents are resolved.")

@@ -1,6 +1,8 @@
-"""The quick start on the embedded SQLite default.
+"""The quick start on the embedded SQLite default, with no Redis server.
 
-Migrate + demo twice, then a journey over HTTP.
+Migrate + demo twice, then, with REDIS_URL unset (as `scripts/run` starts them):
+gunicorn, a real Celery worker and beat on the embedded file broker; a purchase journey
+and a case with a service task over HTTP.
 """
 
 import json
@@ -28,7 +30,11 @@ def _free_port() -> int:
 
 @pytest.fixture
 def sqlite_env(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE",)}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DJANGO_SETTINGS_MODULE", "REDIS_URL", "CACHE_URL")
+    }
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings",
         DEBUG="1",
@@ -68,7 +74,43 @@ def _call(base, method, path, token=None, body=None):
         return exc.code, json.loads(exc.read())
 
 
-def test_quick_start_is_repeatable_and_runs_a_journey_on_sqlite(sqlite_env):
+def _service_task_runs_on_the_worker(base, token, logs):
+    # A service task: the worker runs the call, the case moves on to the user task.
+    status, case = _call(
+        base,
+        "POST",
+        "/api/v1/cases/",
+        token,
+        {"process": "service_echo", "data": {"amount": 21}},
+    )
+    assert status == 201, case
+    for _ in range(300):
+        detail = _call(base, "GET", f"/api/v1/cases/{case['id']}/", token)[1]
+        if detail["data"].get("echo_result"):
+            break
+        time.sleep(0.1)
+    assert detail["data"]["echo_result"]["echo"] == {"doubled": 42}
+    # Beat's outbox sweep (every second here) reached the worker the same way.
+    for _ in range(100):
+        if "engine.outbox_sweep" in (logs / "worker.log").read_text():
+            break
+        time.sleep(0.1)
+
+
+def _no_redis_was_used(logs):
+    worker_log = (logs / "worker.log").read_text()
+    assert "config.broker:Transport" in worker_log, worker_log
+    assert "engine.outbox_sweep" in worker_log, worker_log
+    assert "Sending due task outbox-sweep" in (logs / "beat.log").read_text()
+    for log in ("worker.log", "beat.log"):
+        assert "6379" not in (logs / log).read_text()
+        assert "redis" not in (logs / log).read_text().lower()
+    # The messages went through files next to the database; each claimed one was read.
+    claimed = logs / "broker" / "queue" / "claimed"
+    assert claimed.is_dir() and not os.listdir(claimed)
+
+
+def test_quick_start_is_repeatable_and_runs_a_journey_without_redis(sqlite_env):
     manage(sqlite_env, "migrate", "--noinput", "-v0")
     first = manage(sqlite_env, "load_demo")
     assert "purchase_request v1 deployed" in first
@@ -77,6 +119,27 @@ def test_quick_start_is_repeatable_and_runs_a_journey_on_sqlite(sqlite_env):
     assert "purchase_request v1 already deployed" in again
     manage(sqlite_env, "check", "--database", "default")
 
+    manage(
+        sqlite_env,
+        "deploy_process",
+        str(ROOT / "tests" / "bpmn" / "service_echo.bpmn"),
+        "--as",
+        "analyst",
+    )
+    logs = Path(sqlite_env["DATABASE_URL"].removeprefix("sqlite:///")).parent
+    celery = [
+        subprocess.Popen(
+            [str(BIN / "celery"), "-A", "config", *args, "--loglevel=INFO"],
+            cwd=ROOT,
+            env={**sqlite_env, "ENGINE_SWEEP_SECONDS": "1"},
+            stdout=(logs / f"{args[0]}.log").open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        for args in (
+            ("worker", "--pool=prefork", "--concurrency=1"),
+            ("beat", "--schedule", str(logs / "celerybeat-schedule")),
+        )
+    ]
     port = _free_port()
     server = subprocess.Popen(
         [
@@ -141,9 +204,15 @@ def test_quick_start_is_repeatable_and_runs_a_journey_on_sqlite(sqlite_env):
             base, "GET", f"/api/v1/cases/{case['id']}/", token["requester"]
         )
         assert final["status"] == "completed"
+
+        _service_task_runs_on_the_worker(base, token["requester"], logs)
     finally:
         server.terminate()
         server.wait(10)
+        for process in celery:
+            process.terminate()
+            process.wait(20)
+    _no_redis_was_used(logs)
     assert "OK:" in manage(sqlite_env, "verify_audit")
     # SQLite exports are rendered by Python: the standalone verifier accepts them
     exported = manage(sqlite_env, "export_audit", "--case", case["id"])

@@ -7,7 +7,7 @@
 - timers: fire due timers
 - signals: broadcast signals to waiting cases, start processes with them
 - timer_starts: schedule timer start events, start their cases
-- incidents: retry the failed step behind an incident
+- incidents: retry, skip (complete with data) or cancel behind an incident
 """
 
 from .advance import (
@@ -15,6 +15,7 @@ from .advance import (
     case_audit,
     case_lock,
     incident_open,
+    incident_resolve,
     service_calls_enqueue,
 )
 from .calls import (
@@ -26,7 +27,7 @@ from .calls import (
     service_call_sweep,
 )
 from .cases import case_cancel, case_complete_user_task, case_start
-from .incidents import incident_retry
+from .incidents import incident_cancel_case, incident_retry, incident_skip
 from .messages import MessageResult, message_deliver, subscription_matches
 from .signals import SignalResult, signal_broadcast, signal_send
 from .timer_starts import timer_start_fire, timer_starts_due, timer_starts_schedule
@@ -41,8 +42,11 @@ __all__ = [
     "case_fire_timers",
     "case_lock",
     "case_start",
+    "incident_cancel_case",
     "incident_open",
+    "incident_resolve",
     "incident_retry",
+    "incident_skip",
     "message_deliver",
     "service_call_apply",
     "service_call_backoff",

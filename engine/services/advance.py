@@ -108,29 +108,61 @@ def incident_open(
     element_name: str,
     error_type: str,
     message: str,
+    attempts: list[dict[str, Any]] | None = None,
 ) -> Incident:
-    """Record what stopped a case (under its lock) and flag the case; audit it."""
-    incident = Incident.objects.create(
-        case=case,
-        kind=kind,
-        spiff_task_id=spiff_task_id,
-        bpmn_id=bpmn_id,
-        element_name=element_name,
-        error_type=error_type,
-        message=message,
+    """Record what stopped a case (under its lock) and flag the case; audit it.
+
+    A step that already has an unresolved incident (a retry failed again) keeps that
+    one incident: the new failure is added to its attempts.
+    """
+    attempts = attempts or [{"at": timezone.now().isoformat(), "message": message}]
+    incident = (
+        Incident.objects.select_for_update()
+        .filter(case=case, spiff_task_id=spiff_task_id, status=Incident.Status.OPEN)
+        .first()
+        if spiff_task_id
+        else None
     )
+    action = AuditAction.INCIDENT_RETRY_FAILED
+    if incident is None:
+        action = AuditAction.INCIDENT_OPENED
+        incident = Incident(case=case, kind=kind, spiff_task_id=spiff_task_id)
+    incident.bpmn_id, incident.element_name = bpmn_id, element_name
+    incident.error_type, incident.message = error_type, message
+    incident.attempts = [*incident.attempts, *attempts]
+    incident.retrying = False
+    incident.save()
     case.has_incident = True
     Case.objects.filter(pk=case.pk).update(has_incident=True)
     case_audit(
         case,
         None,
-        AuditAction.INCIDENT_OPENED,
+        action,
         task_ref=bpmn_id,
         incident=str(incident.pk),
         error_type=error_type,
         message=message,
     )
     return incident
+
+
+def incident_resolve(
+    case: Case, incident: Incident, *, actor: Any, resolution: str
+) -> None:
+    """Mark an incident resolved (under the case lock) and audit how."""
+    incident.status, incident.resolved_at = Incident.Status.RESOLVED, timezone.now()
+    incident.resolution, incident.retrying = resolution, False
+    incident.save(update_fields=["status", "resolved_at", "resolution", "retrying"])
+    case.has_incident = case.incidents.filter(status=Incident.Status.OPEN).exists()
+    Case.objects.filter(pk=case.pk).update(has_incident=case.has_incident)
+    case_audit(
+        case,
+        actor,
+        AuditAction.INCIDENT_RESOLVED,
+        task_ref=incident.bpmn_id,
+        incident=str(incident.pk),
+        resolution=resolution,
+    )
 
 
 def _open_incident(case: Case, outcome: AdvanceOutcome) -> None:

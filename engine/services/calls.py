@@ -18,6 +18,7 @@ from django.utils import timezone
 from audit.actions import AuditAction
 from engine.models import Case, Incident, ServiceCall
 from engine.operations import BusinessError, operation_get
+from engine.secrets import secrets_redact
 from engine.spec_cache import spec_for
 from engine.spiff import (
     ServiceErrorNotCaught,
@@ -31,6 +32,7 @@ from .advance import (
     case_audit,
     case_lock,
     incident_open,
+    incident_resolve,
     service_calls_enqueue,
 )
 
@@ -129,8 +131,21 @@ def _not_json(value: Any) -> str | None:
 def service_call_execute(*, call: ServiceCall) -> tuple[bool, Any]:
     """Call the registered operation with no transaction or lock held.
 
-    Returns (True, JSON result), (False, BusinessError) or (False, error text).
+    Returns (True, JSON result), (False, BusinessError) or (False, error text), each
+    with every configured secret redacted (engine.secrets): none is stored or logged.
     """
+    ok, value = _execute(call)
+    if isinstance(value, BusinessError):
+        redacted = BusinessError(
+            secrets_redact(value.code),
+            secrets_redact(value.message),
+            secrets_redact(value.data),
+        )
+        return ok, redacted
+    return ok, secrets_redact(value)
+
+
+def _execute(call: ServiceCall) -> tuple[bool, Any]:
     func = operation_get(call.operation)
     if func is None:
         return False, f"operation '{call.operation}' is not registered"
@@ -147,18 +162,37 @@ def service_call_execute(*, call: ServiceCall) -> tuple[bool, Any]:
     return (False, problem) if problem else (True, value)
 
 
+def _element_name(case: Case, bpmn_id: str) -> str:
+    names = dict(spec_for(case.version).meta.element_names)
+    return names.get(bpmn_id) or bpmn_id
+
+
 def _service_incident(
     case: Any, call: ServiceCall, error_type: str = "ServiceCallFailed"
 ) -> None:
+    retry = f"Retry {call.epoch}, attempt" if call.epoch else "Attempt"
+    attempts = [
+        {"at": e["at"], "message": f"{retry} {e['attempt']}: {e['message']}"}
+        for e in call.errors
+    ]
     incident_open(
         case,
         kind=Incident.Kind.SERVICE,
         spiff_task_id=str(call.spiff_task_id),
         bpmn_id=call.bpmn_id,
-        element_name=call.bpmn_id,
+        element_name=_element_name(case, call.bpmn_id),
         error_type=error_type,
         message=call.last_error,
+        attempts=attempts or None,
     )
+
+
+def _resolve_incident_of(case: Case, call: ServiceCall) -> None:
+    """Resolve the incident of the call's step: a retry of it got through."""
+    for incident in Incident.objects.select_for_update().filter(
+        case=case, spiff_task_id=str(call.spiff_task_id), status=Incident.Status.OPEN
+    ):
+        incident_resolve(case, incident, actor=None, resolution="retry")
 
 
 def _discard(case: Case, call: ServiceCall, reason: str) -> None:
@@ -177,12 +211,26 @@ def _discard(case: Case, call: ServiceCall, reason: str) -> None:
 
 def _technical_failure(case: Case, call: ServiceCall, error: str) -> None:
     call.last_error = error[:10000]
+    call.errors = [
+        *call.errors,
+        {
+            "at": timezone.now().isoformat(),
+            "attempt": call.attempts,
+            "message": call.last_error,
+        },
+    ]
     if call.attempts < service_call_max_attempts(call):
         delay = service_call_backoff(call)
         call.status = ServiceCall.Status.PENDING
         call.next_attempt_at = timezone.now() + timedelta(seconds=delay)
         call.save(
-            update_fields=["status", "last_error", "next_attempt_at", "updated_at"]
+            update_fields=[
+                "status",
+                "last_error",
+                "errors",
+                "next_attempt_at",
+                "updated_at",
+            ]
         )
         case_audit(
             case,
@@ -198,7 +246,7 @@ def _technical_failure(case: Case, call: ServiceCall, error: str) -> None:
         transaction.on_commit(lambda: service_calls_enqueue([pk], countdown=delay))
         return
     call.status = ServiceCall.Status.FAILED
-    call.save(update_fields=["status", "last_error", "updated_at"])
+    call.save(update_fields=["status", "last_error", "errors", "updated_at"])
     case_audit(
         case,
         None,
@@ -245,6 +293,7 @@ def _business_error(case: Case, call: ServiceCall, error: BusinessError) -> None
     call.last_error = f"{error.code}: {error.message}" if error.message else error.code
     call.result = _business_payload(error)
     call.save(update_fields=["status", "last_error", "result", "updated_at"])
+    _resolve_incident_of(case, call)
     case_advance(case, outcome, actor=None, completed_task_id=str(call.spiff_task_id))
 
 
@@ -297,4 +346,5 @@ def service_call_apply(*, call_id: int, ok: bool, value: Any) -> None:
         task_ref=call.bpmn_id,
         operation=call.operation,
     )
+    _resolve_incident_of(case, call)
     case_advance(case, outcome, actor=None, completed_task_id=str(call.spiff_task_id))

@@ -18,7 +18,7 @@ from engine.errors import (
 )
 from engine.form_validation import form_clean
 from engine.idempotency import case_replayed, request_fingerprint
-from engine.models import Case
+from engine.models import Case, Incident
 from engine.selectors import process_hand_start_refusal
 from engine.spec_cache import spec_for
 from engine.spiff import (
@@ -30,7 +30,7 @@ from engine.spiff import (
 )
 from processes.selectors import version_get
 
-from .advance import case_advance, case_audit, case_lock
+from .advance import case_advance, case_audit, case_lock, incident_resolve
 
 
 def case_start(
@@ -157,5 +157,9 @@ def case_cancel(*, user: Any, case_id: UUID | str, reason: str = "") -> Case:
     outcome = workflow_cancel(spec_for(case.version), case.state.state)
     case.status, case.ended_at = Case.Status.CANCELLED, timezone.now()
     case_audit(case, user, AuditAction.CASE_CANCELLED, reason=reason)
+    for incident in case.incidents.select_for_update().filter(
+        status=Incident.Status.OPEN
+    ):
+        incident_resolve(case, incident, actor=user, resolution="case_cancelled")
     case_advance(case, outcome, actor=user)
     return case

@@ -35,6 +35,7 @@ from .parsing import (
 from .runtime import (
     workflow_apply_service_result,
     workflow_cancel,
+    workflow_complete_failed_task,
     workflow_complete_user_task,
     workflow_fire_timers,
     workflow_retry,
@@ -138,6 +139,7 @@ __all__ = [
     "workflow_cancel",
     "workflow_complete_user_task",
     "workflow_fire_timers",
+    "workflow_complete_failed_task",
     "workflow_retry",
     "workflow_start",
     "workflow_throw_service_error",

@@ -208,11 +208,21 @@ def _vendor_operation(task: etree._Element) -> str:
     return ""
 
 
-def _parameter_value(param: etree._Element) -> str | None:
-    if len(param):  # camunda:map, camunda:list, camunda:script
-        return None
-    text = (param.text or "").strip()
+def _text_value(element: etree._Element) -> str:
+    text = (element.text or "").strip()
     return juel_to_python(text) if is_juel(text) else repr(text)
+
+
+def _parameter_value(param: etree._Element) -> str | None:
+    if len(param) == 1 and local_name(param[0]) == "map":  # e.g. connector headers
+        entries = list(param[0])
+        if any(local_name(e) != "entry" or len(e) for e in entries):
+            return None
+        pairs = ", ".join(f"{e.get('key', '')!r}: {_text_value(e)}" for e in entries)
+        return "{" + pairs + "}"
+    if len(param):  # camunda:list, camunda:script, nested maps
+        return None
+    return _text_value(param)
 
 
 def _operator_parameters(
@@ -220,6 +230,8 @@ def _operator_parameters(
 ) -> Iterator[Problem]:
     params = vendor_children(
         task, "bpmn:extensionElements/x:inputOutput/x:inputParameter"
+    ) + vendor_children(  # a connector's own inputs (http-connector, mail-send)
+        task, "bpmn:extensionElements/x:connector/x:inputOutput/x:inputParameter"
     )
     if not params:
         return
@@ -238,8 +250,8 @@ def _operator_parameters(
             continue
         if value is None:
             yield Problem(
-                f"Input parameter '{name}' of {describe(task)} is a map, list or "
-                "script; only text and ${...} values are supported.",
+                f"Input parameter '{name}' of {describe(task)} is a list, script or "
+                "nested map; only text, ${...} and maps of text are supported.",
                 param.sourceline,
                 task.get("id"),
             )

@@ -357,6 +357,33 @@ def workflow_retry(
     return _run(wf, process, command)
 
 
+def workflow_complete_failed_task(
+    process: CompiledProcess, state: dict, *, task_id: str, data: Mapping[str, Any]
+) -> AdvanceOutcome:
+    """Complete a script task in ERROR with `data` instead of its script; run on.
+
+    For a process admin who supplies what the failed script would have set. Only
+    script tasks: a gateway in ERROR must choose a path, which this does not do.
+
+    Raises:
+        TaskNotReady: when the task is not a script task in ERROR of this case.
+    """
+    wf = state_load(state, process.spec, process.subprocess_specs)
+    try:
+        task = wf.get_task_from_id(UUID(task_id))
+    except (TaskNotFoundException, ValueError):
+        raise TaskNotReady(f"task {task_id} is not part of this case") from None
+    if task.state != TaskState.ERROR or not hasattr(task.task_spec, "script"):
+        raise TaskNotReady(f"task {task_id} is not a failed script task")
+
+    def command(steps: list[StepRecord]) -> None:
+        task.data.update(_json_safe(dict(data)))
+        task.complete()
+        steps.append(_step(task))
+
+    return _run(wf, process, command)
+
+
 def workflow_fire_timers(process: CompiledProcess, state: dict) -> AdvanceOutcome:
     """Fire every timer that is due now and run the engine on.
 

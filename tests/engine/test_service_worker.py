@@ -91,10 +91,14 @@ def test_failed_call_opens_an_incident_and_admin_retry_runs_it_again(users, sett
         assert api.post(f"/api/v1/incidents/{incident.pk}/retry/").status_code == 403
         api.force_authenticate(users["padmin"])
         response = api.post(f"/api/v1/incidents/{incident.pk}/retry/")
-        assert response.status_code == 200 and response.json()["status"] == "resolved"
+        # Open until the retried call gets through, then resolved by it.
+        assert response.status_code == 200 and response.json()["status"] == "open"
+        assert response.json()["retrying"] is True
         assert _wait_for(
             lambda: HumanTask.objects.filter(case=case, bpmn_id="check").exists()
         )
+    incident.refresh_from_db()
+    assert (incident.status, incident.resolution) == ("resolved", "retry")
     calls = list(ServiceCall.objects.filter(case=case).order_by("epoch"))
     assert [(c.epoch, c.status) for c in calls] == [(0, "failed"), (1, "succeeded")]
     assert Case.objects.get(pk=case.pk).has_incident is False

@@ -152,25 +152,69 @@ def test_case_page_offers_retry_to_process_admins_only(users, incident):
     assert 'href="/incidents/"' in requester_page
 
 
-def test_retry_resolves_the_incident_and_the_step_runs_again(users, incident):
+def test_a_retry_that_fails_again_keeps_the_one_incident(users, incident):
     admin = client_for(users["padmin"])
     response = admin.post(f"/incidents/{incident.pk}/retry/", {"next": "/incidents/"})
     assert response.status_code == 302 and response.url == "/incidents/"
-    assert any(m.startswith("Retried") for m in flash(response))
+    # The variable is still missing: the step fails again, and says so (not "Retried").
+    assert any("failed again" in m for m in flash(response))
+    assert not any(m.startswith("Retried") for m in flash(response))
     incident.refresh_from_db()
-    assert incident.status == "resolved" and incident.resolved_at is not None
-    # The variable is still missing: the step fails again and opens a new incident.
-    reopened = Incident.objects.get(case=incident.case, status="open")
-    assert reopened.pk != incident.pk and reopened.bpmn_id == incident.bpmn_id
-    assert str(reopened.pk) in admin.get("/incidents/").content.decode()
-    resolved = admin.get("/incidents/?status=resolved").content.decode()
-    assert str(incident.case_id)[:8] in resolved
+    assert incident.status == "open" and len(incident.attempts) == 2
+    assert Incident.objects.filter(case=incident.case).count() == 1
+    assert str(incident.case_id)[:8] in admin.get("/incidents/").content.decode()
+    assert "No incidents" in admin.get("/incidents/?status=resolved").content.decode()
+
+
+def test_incident_page_shows_the_step_the_error_every_attempt_and_the_fixes(
+    users, incident
+):
+    admin = client_for(users["padmin"])
+    admin.post(f"/incidents/{incident.pk}/retry/")
+    html = admin.get(f"/incidents/{incident.pk}/").content.decode()
+    assert incident.element_name in html
+    assert 'data-testid="incident-summary"' in html
+    # A plain sentence on every page that shows the incident, not Python's text.
+    for url in (
+        f"/incidents/{incident.pk}/",
+        "/incidents/",
+        f"/cases/{incident.case_id}/",
+    ):
+        page = admin.get(url).content.decode()
+        assert f"The condition of step “{incident.element_name}” failed" in page, url
+    assert html.count("<tr><td>") == 2  # both attempts, each with time and message
+    assert html.count("<time datetime=") >= 2
+    assert f'action="/incidents/{incident.pk}/retry/"' in html
+    assert f'action="/incidents/{incident.pk}/cancel-case/"' in html
+    assert "cannot be skipped" in html  # a gateway condition: no skip form
+    assert f'action="/incidents/{incident.pk}/skip/"' not in html
+    skip = admin.post(f"/incidents/{incident.pk}/skip/", {"data": "{}"})
+    assert any("retry this step or cancel the case" in m for m in flash(skip))
+    requester = client_for(users["requester"]).get(f"/incidents/{incident.pk}/")
+    assert requester.status_code == 200
+    assert "/retry/" not in requester.content.decode()
+    finance = client_for(users["finance"])
+    assert finance.get(f"/incidents/{incident.pk}/").status_code == 404
+
+
+def test_cancel_case_from_the_incident_page_resolves_it(users, incident):
+    admin = client_for(users["padmin"])
+    response = admin.post(
+        f"/incidents/{incident.pk}/cancel-case/", {"reason": "obsolete"}
+    )
+    assert response.status_code == 302
+    assert response.url == f"/incidents/{incident.pk}/"
+    incident.refresh_from_db()
+    assert (incident.status, incident.resolution) == ("resolved", "case_cancelled")
+    assert incident.case.status == "cancelled"
+    page = admin.get(response.url).content.decode()
+    assert "Resolved: case cancelled" in page and "Fix it" not in page
 
 
 def test_retrying_a_resolved_incident_says_already_resolved(users, incident):
     admin = client_for(users["padmin"])
-    admin.post(f"/incidents/{incident.pk}/retry/")
-    again = admin.post(f"/incidents/{incident.pk}/retry/")
+    admin.post(f"/incidents/{incident.pk}/cancel-case/")
+    again = admin.post(f"/incidents/{incident.pk}/retry/", {"next": "/incidents/"})
     assert again.status_code == 302 and again.url == "/incidents/"
     assert "This incident is already resolved." in flash(again)
 
@@ -187,7 +231,7 @@ def test_retry_ignores_an_offsite_next_url(users, incident):
     response = client_for(users["padmin"]).post(
         f"/incidents/{incident.pk}/retry/", {"next": "https://evil.example/"}
     )
-    assert response.url == "/incidents/"
+    assert response.url == f"/incidents/{incident.pk}/"
 
 
 # ---- dashboard --------------------------------------------------------------

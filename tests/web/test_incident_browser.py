@@ -1,0 +1,64 @@
+"""The incident page in headless Chromium: read what failed, then complete the step."""
+
+import os
+
+import pytest
+
+import engine.tasks  # noqa: F401  (registers engine.service_call_run)
+from engine.models import Case, Incident
+from tasks_app.models import HumanTask
+from tests.engine.test_incident_lifecycle import (
+    failed_case,
+    failing_service,  # noqa: F401 - the fixture
+)
+from tests.web.test_browser import (
+    Session,
+    browser,  # noqa: F401 - the fixture
+)
+
+# Playwright's sync API runs an event loop in this thread (see test_browser.py).
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+pytestmark = [pytest.mark.browser, pytest.mark.worker]
+
+SCREENSHOTS = os.environ.get("LANEWAY_SCREENSHOTS", "")
+
+
+def test_admin_reads_the_attempts_and_completes_the_step_with_data(
+    live_server,
+    users,
+    failing_service,  # noqa: F811 - the fixture above
+    browser,  # noqa: F811 - the fixture above
+):
+    case = failed_case(users)
+    incident = Incident.objects.get(case=case)
+    admin = Session(browser, live_server.url, "padmin")
+    page = admin.page
+    page.goto("/incidents/")
+    if SCREENSHOTS:
+        page.screenshot(path=f"{SCREENSHOTS}/incident-list.png", full_page=True)
+    page.get_by_role("link", name="Call echo").click()
+    page.get_by_role("heading", name="Call echo").wait_for()
+    summary = page.get_by_test_id("incident-summary").inner_text()
+    assert summary == (
+        "The service call of step “Call echo” failed after 2 attempts: ERP is down."
+    )
+    rows = page.get_by_test_id("incident-attempts").locator("tbody tr")
+    assert rows.count() == 2
+    assert "Attempt 2: ConnectionError: ERP is down" in rows.nth(1).inner_text()
+    if SCREENSHOTS:
+        page.screenshot(path=f"{SCREENSHOTS}/incident-open.png", full_page=True)
+
+    page.get_by_label("Result (JSON object)").fill('{"po_number": "PO-9"}')
+    page.get_by_role("button", name="Complete step with this data").click()
+    page.get_by_text("completed with the data you entered").wait_for()
+    assert (
+        "Resolved by completing the step with data"
+        in page.get_by_test_id("incident-status").inner_text()
+    )
+    if SCREENSHOTS:
+        page.screenshot(path=f"{SCREENSHOTS}/incident-skipped.png", full_page=True)
+    admin.close()
+    assert Incident.objects.get(pk=incident.pk).resolution == "skip"
+    assert Case.objects.get(pk=case.pk).data["echo_result"] == {"po_number": "PO-9"}
+    assert HumanTask.objects.filter(case=case, bpmn_id="check").exists()
