@@ -37,6 +37,8 @@ class AuditAction(StrEnum):
     TASK_DELEGATED = "task.delegated"
     TASK_RESOLVED = "task.resolved"
     TASK_UPDATED = "task.updated"  # due date or priority changed
+    # A due date, follow-up date or priority variable held an unreadable value.
+    TASK_VALUE_UNREADABLE = "task.value_unreadable"
     TASK_COMPLETED = "task.completed"
     TASK_CANCELLED = "task.cancelled"
     PROCESS_DEPLOYED = "process.deployed"

@@ -19,6 +19,7 @@ from engine.spiff import (
     resolve_candidates,
     resolve_due,
     resolve_priority,
+    unreadable_value,
 )
 
 
@@ -39,6 +40,9 @@ class ReadyHumanTask:
     priority: int | None
     form: list[dict[str, Any]]
     separate_from: tuple[str, ...]
+    # Why a due date, follow-up date or priority taken from a variable was not
+    # set (the variable holds something unreadable); recorded, never silent.
+    unreadable: tuple[str, ...] = ()
 
 
 def _resolve(
@@ -60,6 +64,15 @@ def _resolve(
         priority=resolve_priority(meta.priority, data=data),
         form=form_to_json(meta.form),
         separate_from=tuple(meta.separate_from),
+        unreadable=tuple(
+            problem
+            for value, what in (
+                (meta.due_date, "due date"),
+                (meta.follow_up_date, "follow-up date"),
+                (meta.priority, "priority"),
+            )
+            if (problem := unreadable_value(value, data=data, what=what))
+        ),
     )
 
 

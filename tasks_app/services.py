@@ -96,6 +96,8 @@ def _create_task(case: Case, ready: ReadyHumanTask) -> HumanTask:
         candidate_users=task.candidate_users,
         assignee=ready.assignee or None,
     )
+    for problem in ready.unreadable:
+        _audit(task, None, AuditAction.TASK_VALUE_UNREADABLE, problem=problem)
     return task
 
 

@@ -8,7 +8,7 @@ from SpiffWorkflow import version as _spiff_version
 from .candidates import Candidates, has_candidates, resolve_candidates
 from .compiled import CompiledBundle, CompiledProcess
 from .coverage import coverage_markdown
-from .dates import resolve_due, resolve_priority
+from .dates import resolve_due, resolve_priority, unreadable_value
 from .errors import (
     BpmnParseError,
     ServiceErrorNotCaught,
@@ -132,6 +132,7 @@ __all__ = [
     "limits_configure",
     "resolve_candidates",
     "resolve_due",
+    "unreadable_value",
     "resolve_priority",
     "coverage_markdown",
     "service_operations",

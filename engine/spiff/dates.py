@@ -74,6 +74,33 @@ def resolve_due(
     return _moment(text)
 
 
+def unreadable_value(
+    value: str, *, data: Mapping[str, object], what: str
+) -> str | None:
+    """Return why `${variable}` in a due date, follow-up date or priority is unread.
+
+    The upload checks literal values; a variable's value is known only at run
+    time. None when the value is readable, or absent (no date, no priority).
+    """
+    match = _VARIABLE.match((value or "").strip())
+    if not match:
+        return None
+    held = data.get(match.group(1))
+    if held is None or held == "":
+        return None
+    if what == "priority":
+        readable = resolve_priority(value, data=data) is not None
+    else:
+        readable = resolve_due(value, data=data, now=datetime.now(UTC)) is not None
+    if readable:
+        return None
+    return (
+        f"the {what} ${{{match.group(1)}}} holds {str(held)[:80]!r}, which is not "
+        + ("an integer" if what == "priority" else "an ISO-8601 date or duration")
+        + f"; the task has no {what}"
+    )
+
+
 def resolve_priority(value: str, *, data: Mapping[str, object]) -> int | None:
     """Return a task priority (an integer, or `${variable}` holding one)."""
     text = (value or "").strip()

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from audit.models import AuditEvent
 from engine.services import case_start
 from engine.spiff import resolve_due, resolve_priority
 from tasks_app.models import HumanTask
@@ -61,3 +62,48 @@ def test_due_date_and_priority_from_the_diagram(users, tmp_path):
         < timedelta(days=2, hours=1)
     )
     assert task.priority == 50  # ${urgency} is not set: the default
+
+
+DATED = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="t">
+  <bpmn:process id="dated" name="Dated" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review"/>
+    <bpmn:userTask id="review" name="Review" camunda:candidateGroups="Manager"
+        camunda:dueDate="${deadline}" camunda:priority="${urgency}"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="end"/>
+    <bpmn:endEvent id="end"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+@pytest.mark.django_db
+def test_an_unreadable_date_or_priority_variable_is_recorded_on_the_case(
+    users, tmp_path
+):
+    """The upload checks literal values; a variable's value is read at run time."""
+    path = tmp_path / "dated.bpmn"
+    path.write_text(DATED)
+    deploy(path, users["analyst"])
+
+    def start(**data):
+        case = case_start(user=users["requester"], key="dated", data=data)[0]
+        events = AuditEvent.objects.filter(
+            case_id=case.pk, action="task.value_unreadable"
+        )
+        return HumanTask.objects.get(case=case), [e.payload["problem"] for e in events]
+
+    task, problems = start()
+    assert (task.due_at, task.priority, problems) == (None, 50, [])
+    task, problems = start(deadline="P1D", urgency=70)
+    assert task.due_at is not None and task.priority == 70 and problems == []
+    task, problems = start(deadline="next week", urgency="high")
+    assert (task.due_at, task.priority) == (None, 50)
+    assert problems == [
+        "the due date ${deadline} holds 'next week', which is not an ISO-8601 date "
+        "or duration; the task has no due date",
+        "the priority ${urgency} holds 'high', which is not an integer; the task "
+        "has no priority",
+    ]
