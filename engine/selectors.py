@@ -11,9 +11,14 @@ from guardian.shortcuts import get_objects_for_user
 
 from audit.actions import AuditAction, task_ref_element
 from audit.selectors import audit_list_for_case
-from engine.spiff import CompiledProcess, event_starts_only
+from engine.spiff import (
+    CompiledProcess,
+    event_starts_only,
+    message_start_names,
+    signal_start_names,
+)
 from processes.models import ProcessVersion
-from processes.selectors import version_get, version_list_current
+from processes.selectors import definition_list, version_get, version_list_current
 
 from .errors import (
     CaseNotFound,
@@ -285,3 +290,27 @@ def case_timeline(*, case: Case) -> list[TimelineEntry]:
             )
         )
     return entries
+
+
+_START_EVENTS = {
+    "message": (b"messageEventDefinition", message_start_names),
+    "signal": (b"signalEventDefinition", signal_start_names),
+}
+
+
+def version_list_started_by(*, event: str, name: str) -> list[ProcessVersion]:
+    """Return the latest versions whose start event waits for `event` `name`.
+
+    `event` is "message" or "signal". Only diagrams that mention such an event
+    definition at all are parsed (the spec cache holds the rest).
+    """
+    marker, start_names = _START_EVENTS[event]
+    versions = []
+    for definition in definition_list():
+        if not definition.latest_number:
+            continue
+        version = version_get(key=definition.key)
+        if marker in bytes(version.normalized_xml):
+            if name in start_names(spec_for(version)):
+                versions.append(version)
+    return versions

@@ -19,8 +19,15 @@ from uuid import UUID
 from celery import current_app
 from django.db import transaction
 
-from .messages import MessageResult, _deliver_one, _matching_case_ids, _start_one
-from .messages import _start_versions as _message_start_versions
+from engine.selectors import version_list_started_by
+
+from .messages import (
+    Message,
+    MessageResult,
+    message_case_ids,
+    message_deliver_to_case,
+    message_start_case,
+)
 from .timer_starts import system_user
 
 MESSAGE_SEND_TASK = "engine.message_send"
@@ -35,7 +42,7 @@ def message_send_from_case(
     source: UUID,
 ) -> MessageResult:
     """Deliver a message a case sent (system actor); return where it went."""
-    case_ids = [c for c in _matching_case_ids(name, correlation) if c != source]
+    case_ids = [c for c in message_case_ids(name, correlation) if c != source]
     if len(case_ids) > 1:
         logger.warning(
             "message %r from case %s matches %d cases: not delivered",
@@ -45,23 +52,15 @@ def message_send_from_case(
         )
         return MessageResult()
     if case_ids:
-        delivered = _deliver_one(
-            user=None,
-            case_id=case_ids[0],
-            name=name,
-            correlation=correlation,
-            data=payload,
+        delivered = message_deliver_to_case(
+            user=None, case_id=case_ids[0], message=Message(name, correlation, payload)
         )
         return MessageResult(delivered=case_ids if delivered else [])
     started = [
-        _start_one(
-            user=system_user(),
-            version=v,
-            name=name,
-            correlation=correlation,
-            data=payload,
+        message_start_case(
+            user=system_user(), version=v, message=Message(name, correlation, payload)
         ).pk
-        for v in _message_start_versions(name)
+        for v in version_list_started_by(event="message", name=name)
     ]
     if not started:
         logger.warning("message %r from case %s: no case waits for it", name, source)

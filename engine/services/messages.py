@@ -24,15 +24,14 @@ from engine.errors import (
     MessageNotCorrelated,
 )
 from engine.models import Case, MessageSubscription
+from engine.selectors import version_list_started_by
 from engine.spec_cache import spec_for
 from engine.spiff import (
     MessageNotCaught,
-    message_start_names,
     workflow_deliver_message,
     workflow_start_by_message,
 )
 from processes.models import ProcessVersion
-from processes.selectors import definition_list, version_get
 
 from .advance import case_advance, case_audit, case_lock
 
@@ -45,6 +44,15 @@ class MessageResult:
 
     delivered: list[UUID] = field(default_factory=list)
     started: list[UUID] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A message to deliver: its name, correlation values and payload."""
+
+    name: str
+    correlation: Mapping[str, Any]
+    data: Mapping[str, Any]
 
 
 class _Gone(Exception):  # noqa: N818
@@ -77,21 +85,17 @@ def subscription_matches(
     return qs
 
 
-def _matching_case_ids(name: str, correlation: Mapping[str, Any]) -> list[UUID]:
+def message_case_ids(name: str, correlation: Mapping[str, Any]) -> list[UUID]:
+    """Return the ids of the cases waiting for the message, oldest first."""
     rows = subscription_matches(name=name, correlation=correlation).order_by(
         "case__started_at", "case_id"
     )
     return list(dict.fromkeys(rows.values_list("case_id", flat=True)))
 
 
-def _deliver_one(
-    *,
-    user: Any,
-    case_id: UUID,
-    name: str,
-    correlation: Mapping[str, Any],
-    data: Mapping[str, Any],
-) -> bool:
+def message_deliver_to_case(*, user: Any, case_id: UUID, message: Message) -> bool:
+    """Deliver the message to one case under its lock; False if it no longer waits."""
+    name, correlation, data = message.name, message.correlation, message.data
     try:
         with transaction.atomic():
             case = case_lock(case_id=case_id)
@@ -119,29 +123,12 @@ def _deliver_one(
     return True
 
 
-def _start_versions(name: str) -> list[ProcessVersion]:
-    versions = []
-    for definition in definition_list():
-        if not definition.latest_number:
-            continue
-        version = version_get(key=definition.key)
-        # A cheap test first: parse only diagrams that have a message event at all.
-        if b"messageEventDefinition" not in bytes(version.normalized_xml):
-            continue
-        if name in message_start_names(spec_for(version)):
-            versions.append(version)
-    return versions
-
-
 @transaction.atomic
-def _start_one(
-    *,
-    user: Any,
-    version: ProcessVersion,
-    name: str,
-    correlation: Mapping[str, Any],
-    data: Mapping[str, Any],
+def message_start_case(
+    *, user: Any, version: ProcessVersion, message: Message
 ) -> Case:
+    """Start a case of `version` with the message its start event waits for."""
+    name, correlation, data = message.name, message.correlation, message.data
     outcome = workflow_start_by_message(
         spec_for(version), name=name, payload=data, correlation=correlation
     )
@@ -190,14 +177,14 @@ def _start_by_message(
     data: Mapping[str, Any],
     deliver_all: bool,
 ) -> MessageResult:
-    versions = _start_versions(name)
+    versions = version_list_started_by(event="message", name=name)
     if not versions:
         raise _not_correlated(name, correlation)
     if len(versions) > 1 and not deliver_all:
         raise _ambiguous(name, "processes with a message start event", len(versions))
     started = [
-        _start_one(
-            user=user, version=v, name=name, correlation=correlation, data=data
+        message_start_case(
+            user=user, version=v, message=Message(name, correlation, data)
         ).pk
         for v in versions
     ]
@@ -229,7 +216,7 @@ def message_deliver(
     if not user.has_perm(SEND_MESSAGE):
         raise ActionNotAllowed("You may not send messages to cases.")
     _check_input(name, correlation)
-    case_ids = _matching_case_ids(name, correlation)
+    case_ids = message_case_ids(name, correlation)
     if not case_ids:
         return _start_by_message(user, name, correlation, data, deliver_all)
     if len(case_ids) > 1 and not deliver_all:
@@ -237,8 +224,8 @@ def message_deliver(
     delivered = [
         case_id
         for case_id in case_ids
-        if _deliver_one(
-            user=user, case_id=case_id, name=name, correlation=correlation, data=data
+        if message_deliver_to_case(
+            user=user, case_id=case_id, message=Message(name, correlation, data)
         )
     ]
     if not delivered:

@@ -29,15 +29,14 @@ from django.db import IntegrityError, transaction
 from audit.actions import AuditAction
 from engine.errors import ActionNotAllowed, CaseBusy, FormInvalid
 from engine.models import Case, SignalBroadcast, SignalSubscription
+from engine.selectors import version_list_started_by
 from engine.spec_cache import spec_for
 from engine.spiff import (
     SignalNotCaught,
-    signal_start_names,
     workflow_deliver_signal,
     workflow_start_by_signal,
 )
 from processes.models import ProcessVersion
-from processes.selectors import definition_list, version_get
 
 from .advance import case_advance, case_audit, case_lock
 from .timer_starts import system_user
@@ -82,19 +81,6 @@ def _deliver_one(
     except SignalNotCaught:
         return False
     return True
-
-
-def _start_versions(name: str) -> list[ProcessVersion]:
-    versions = []
-    for definition in definition_list():
-        if not definition.latest_number:
-            continue
-        version = version_get(key=definition.key)
-        if b"signalEventDefinition" not in bytes(version.normalized_xml):
-            continue  # cheap: parse only diagrams with a signal event at all
-        if name in signal_start_names(spec_for(version)):
-            versions.append(version)
-    return versions
 
 
 @transaction.atomic
@@ -145,7 +131,7 @@ def signal_broadcast(
             continue  # held too long by someone else: it misses this signal
     started = [
         _start_one(actor=actor, version=v, name=name, data=data)
-        for v in _start_versions(name)
+        for v in version_list_started_by(event="signal", name=name)
     ]
     return SignalResult(delivered=delivered, started=started)
 
