@@ -6,8 +6,11 @@ SpiffWorkflow 3.2 departs from Camunda 7 (and from itself across processes):
   handler that `create_child` connects in the process that created the
   instances. Laneway keeps specs out of the stored state, so a process that
   only loaded the case never had it connected: completing an instance there
-  left the activity running forever. `connect_merges` connects every handler
+  left the activity running forever. `connect_merge` connects every handler
   once, when the spec is parsed (what SpiffWorkflow's spec deserializer does).
+  A standard loop task (`StandardLoopTask`) hooks its next iteration the same
+  way, so it gets the same treatment: completed in a process that had not
+  created the iteration, the loop never went on.
 * The instance's data, element variable included, is merged into the
   activity's data, so a sequential activity refuses its second instance
   ("Multiinstance input item signer already exists"). In Camunda the element
@@ -27,7 +30,10 @@ from copy import deepcopy
 from typing import Any
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowDataException
-from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import (
+    LoopTask,
+    MultiInstanceTask,
+)
 from SpiffWorkflow.spiff.specs.defaults import (
     ParallelMultiInstanceTask,
     SequentialMultiInstanceTask,
@@ -103,8 +109,8 @@ REPLACEMENTS = {
 
 
 def connect_merge(spec: Any) -> None:
-    """Connect a multi-instance spec's merge to its instances' completion."""
-    if isinstance(spec, MultiInstanceTask):
+    """Connect a loop or multi-instance spec's merge to its instances' completion."""
+    if isinstance(spec, LoopTask):
         child_spec = spec._wf_spec.task_specs[spec.task_spec]
         if not child_spec.completed_event.is_connected(spec.merge_child):
             child_spec.completed_event.connect(spec.merge_child)

@@ -1,12 +1,22 @@
-"""Drive one case through Laneway's adapter and plain SpiffWorkflow, side by side.
+"""Drive one case through two engines side by side, comparing after every step.
 
-The adapter side is `engine.spiff` as production runs it: every step loads the
-stored state, runs, prunes and dumps it again (`workflow_complete_user_task`,
-`workflow_apply_service_result`). The plain side is SpiffWorkflow 3.2 with none
-of Laneway's code: its own `SpiffBpmnParser`, `BpmnWorkflow`, `PythonScriptEngine`
-and `do_engine_steps`, one workflow object kept in memory, never pruned. Both read
-the same normalized XML (Laneway's upload translates Camunda dialect and JUEL to
-the Python dialect SpiffWorkflow reads; that translation is input, not execution).
+`Production` is `engine.spiff` as production runs it: every step loads the stored
+state (JSON, as PostgreSQL returns it) onto a freshly compiled spec (as another
+process would), runs, prunes and dumps it again (`workflow_complete_user_task`,
+`workflow_apply_service_result`). It is compared with one of two references:
+
+* `InMemory`: the same corrected specs (Laneway's `processes_compile`, script
+  engine and event scoping), one workflow object kept in memory, never pruned,
+  dumped nor reloaded. Any difference is a bug of the prune or of the reload:
+  what production adds to a single in-memory run.
+* `Plain`: SpiffWorkflow 3.2 with none of Laneway's code: its own
+  `SpiffBpmnParser`, `BpmnWorkflow`, `PythonScriptEngine` and `do_engine_steps`.
+  Where Laneway corrects SpiffWorkflow on purpose the two differ (the test lists
+  those diagrams with the reason).
+
+All read the same normalized XML (Laneway's upload translates Camunda dialect and
+JUEL to the Python dialect SpiffWorkflow reads; that translation is input, not
+execution).
 
 A service call is answered the same way on both sides: `{"ok": true, **params}`.
 Timers are moved far into the future on both sides so a slow step cannot let a
@@ -18,10 +28,9 @@ from __future__ import annotations
 import ast
 import json
 import random
-from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from lxml import etree
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -36,6 +45,10 @@ from engine.spiff import (
     workflow_complete_user_task,
     workflow_start,
 )
+from engine.spiff.multi_instance import instance_locals, shared_data
+from engine.spiff.serialization import new_workflow
+from engine.spiff.service_tasks import CALL_KEY
+from engine.spiff.stepping import run_engine
 
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
@@ -112,20 +125,6 @@ def plain_workflow(diagram: Diagram, normalized: bytes, key: str) -> BpmnWorkflo
 
 def _json(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
-
-
-def plain_data(wf: BpmnWorkflow) -> dict:
-    """The case data as the adapter reports it (workflow data once completed)."""
-    if wf.is_completed():
-        return _json(wf.data)
-    return _json(wf.last_task.data) if wf.last_task is not None else {}
-
-
-def plain_ready(wf: BpmnWorkflow) -> list[str]:
-    """Return the spec names of the READY human tasks, sorted."""
-    return sorted(
-        t.task_spec.bpmn_id for t in wf.get_tasks(state=TaskState.READY, manual=True)
-    )
 
 
 def _parsed(texts: list[str]) -> Iterator[ast.AST]:
@@ -213,6 +212,178 @@ def _around(value: Any) -> set:
     return {value, f"not {value}"}
 
 
+Key = tuple[str, str]  # (BPMN id, the instance's local variables as JSON)
+
+
+def _key(bpmn_id: str, local: dict) -> Key:
+    return bpmn_id, json.dumps(_json(local), sort_keys=True)
+
+
+class Side(Protocol):
+    """One engine running one case."""
+
+    failure: str | None
+
+    def ready(self) -> list[Key]:
+        """Return the READY human tasks, sorted (ties in the engine's own order)."""
+
+    def complete(self, index: int, data: dict) -> None:
+        """Complete `self.ready()[index]` with `data` and run on."""
+
+    def data(self) -> dict:
+        """Return the case data."""
+
+    def completed(self) -> bool:
+        """Return whether the case has completed."""
+
+
+class Production:
+    """Laneway as production runs it: stored state, fresh spec, pruned, reloaded."""
+
+    def __init__(self, fresh: Callable[[], CompiledProcess], data: dict) -> None:
+        self.fresh = fresh
+        self.outcome = self._settle(workflow_start(fresh(), data=data))
+
+    def _settle(self, outcome):
+        for _ in range(MAX_SERVICE_ROUNDS):
+            if not outcome.pending_service_calls or outcome.failure:
+                break
+            call = outcome.pending_service_calls[0]
+            outcome = workflow_apply_service_result(
+                self.fresh(),
+                _json(outcome.state),
+                task_id=call.task_id,
+                result=_answer(call.params),
+            )
+        return outcome
+
+    @property
+    def failure(self) -> str | None:
+        failure = self.outcome.failure
+        return f"{failure.bpmn_id}: {failure.message}" if failure else None
+
+    def _tasks(self) -> list:
+        tasks = self.outcome.ready_user_tasks
+        return sorted(tasks, key=lambda t: _key(t.bpmn_id, t.local_data))
+
+    def ready(self) -> list[Key]:
+        return [_key(t.bpmn_id, t.local_data) for t in self._tasks()]
+
+    def complete(self, index: int, data: dict) -> None:
+        task = self._tasks()[index]
+        self.outcome = self._settle(
+            workflow_complete_user_task(
+                self.fresh(), _json(self.outcome.state), task_id=task.task_id, data=data
+            )
+        )
+
+    def data(self) -> dict:
+        return self.outcome.data
+
+    def completed(self) -> bool:
+        return self.outcome.completed
+
+
+class _InMemoryWorkflow:
+    """A side holding one workflow object for the whole walk (never reloaded)."""
+
+    wf: BpmnWorkflow
+    failure: str | None = None
+
+    def _advance(self) -> None:
+        raise NotImplementedError
+
+    def _run(self, action: Callable[[], None]) -> None:
+        try:
+            action()
+            self._advance()
+        except Exception as exc:  # noqa: BLE001 - any failure of the engine
+            self.failure = f"{type(exc).__name__}: {exc}"
+
+    def _tasks(self) -> list:
+        tasks = self.wf.get_tasks(state=TaskState.READY, manual=True)
+        return sorted(tasks, key=lambda t: self._task_key(t))
+
+    def _task_key(self, task) -> Key:
+        return _key(task.task_spec.bpmn_id, {})
+
+    def ready(self) -> list[Key]:
+        return [self._task_key(t) for t in self._tasks()]
+
+    def complete(self, index: int, data: dict) -> None:
+        task = self._tasks()[index]
+
+        def action() -> None:
+            task.data.update(_json(data))
+            task.run()
+
+        self._run(action)
+
+    def _begin(self, data: dict) -> None:
+        def action() -> None:
+            self.wf.task_tree.data.update(_json(data))
+            for task in self.wf.get_tasks(state=TaskState.READY):
+                task.data.update(_json(data))
+
+        self._run(action)
+
+    def completed(self) -> bool:
+        return bool(self.wf.is_completed())
+
+
+class InMemory(_InMemoryWorkflow):
+    """Laneway's corrected specs in one workflow kept in memory: no prune, no reload."""
+
+    def __init__(self, process: CompiledProcess, data: dict) -> None:
+        self.wf = new_workflow(process.spec, process.subprocess_specs)
+        self._begin(data)
+
+    def _advance(self) -> None:
+        run_engine(self.wf, lambda task: None, prune=False)
+        for _ in range(MAX_SERVICE_ROUNDS):
+            started = self.wf.get_tasks(state=TaskState.STARTED)
+            calls = [t for t in started if CALL_KEY in t.internal_data]
+            if not calls:
+                return
+            task = calls[0]
+            call = task.internal_data.pop(CALL_KEY)
+            task.data[task.task_spec.result_variable] = _answer(call["params"])
+            task.complete()
+            run_engine(self.wf, lambda task: None, prune=False)
+
+    def _task_key(self, task) -> Key:
+        return _key(task.task_spec.bpmn_id, instance_locals(task))
+
+    def data(self) -> dict:
+        if self.wf.is_completed():
+            return _json(self.wf.data)
+        last = self.wf.last_task
+        return _json(shared_data(last)) if last is not None else {}
+
+
+class Plain(_InMemoryWorkflow):
+    """SpiffWorkflow 3.2 alone (its parser, workflow and script engine)."""
+
+    def __init__(self, build: Callable[[], BpmnWorkflow], data: dict) -> None:
+        try:
+            self.wf = build()
+        except Exception as exc:  # noqa: BLE001 - SpiffWorkflow refuses the diagram
+            self.failure = f"{type(exc).__name__}: {exc}"
+            return
+        self._begin(data)
+
+    def _advance(self) -> None:
+        self.wf.do_engine_steps()
+        self.wf.refresh_timers()
+        self.wf.do_engine_steps()
+
+    def data(self) -> dict:
+        if self.wf.is_completed():
+            return _json(self.wf.data)
+        last = self.wf.last_task
+        return _json(last.data) if last is not None else {}
+
+
 @dataclass
 class Walk:
     """One seeded random walk over both engines, with what each step saw."""
@@ -226,99 +397,61 @@ class Diverged(AssertionError):
     """The two engines disagree."""
 
 
-def _settle_adapter(fresh: Callable[[], CompiledProcess], outcome):
-    for _ in range(MAX_SERVICE_ROUNDS):
-        if not outcome.pending_service_calls or outcome.failure:
-            return outcome
-        call = outcome.pending_service_calls[0]
-        outcome = workflow_apply_service_result(
-            fresh(), outcome.state, task_id=call.task_id, result=_answer(call.params)
-        )
-    return outcome
-
-
-def _plain_step(wf: BpmnWorkflow, action) -> str | None:
-    """Run `action` on the plain workflow; return the error text, if it failed."""
-    try:
-        action()
-        wf.do_engine_steps()
-        wf.refresh_timers()
-        wf.do_engine_steps()
-    except Exception as exc:  # noqa: BLE001 - any failure of plain SpiffWorkflow
-        return f"{type(exc).__name__}: {exc}"
-    return None
-
-
-def _compare(walk: Walk, outcome, wf: BpmnWorkflow, plain_error: str | None) -> bool:
+def _compare(result: Walk, ours: Side, theirs: Side, *, with_locals: bool) -> bool:
     """Assert both sides agree; return whether the walk can go on."""
-    where = f"seed {walk.seed} after {walk.steps}"
-    if outcome.failure or plain_error:
-        if not (outcome.failure and plain_error):
+    where = f"seed {result.seed} after {result.steps}"
+    if ours.failure or theirs.failure:
+        if not (ours.failure and theirs.failure):
             raise Diverged(
-                f"{where}: adapter failure {outcome.failure}, "
-                f"plain failure {plain_error}"
+                f"{where}: production failure {ours.failure}, "
+                f"reference failure {theirs.failure}"
             )
-        walk.end = f"both failed: {outcome.failure.message[:80]}"
+        result.end = f"both failed: {ours.failure[:80]}"
         return False
-    ours = sorted(t.bpmn_id for t in outcome.ready_user_tasks)
-    theirs = plain_ready(wf)
-    if ours != theirs:
-        raise Diverged(f"{where}: ready tasks adapter {ours} plain {theirs}")
-    if outcome.data != plain_data(wf):
-        raise Diverged(f"{where}: data adapter {outcome.data} plain {plain_data(wf)}")
-    if outcome.completed != wf.is_completed():
-        raise Diverged(f"{where}: completed {outcome.completed} vs {wf.is_completed()}")
-    walk.end = "completed" if outcome.completed else "waiting"
-    return bool(ours)
+    mine, other = ours.ready(), theirs.ready()
+    if not with_locals:
+        mine, other = [k[0] for k in mine], [k[0] for k in other]
+    if mine != other:
+        raise Diverged(f"{where}: ready tasks production {mine} reference {other}")
+    if ours.data() != theirs.data():
+        raise Diverged(
+            f"{where}: data production {ours.data()} reference {theirs.data()}"
+        )
+    if ours.completed() != theirs.completed():
+        raise Diverged(f"{where}: completed {ours.completed()} vs {theirs.completed()}")
+    result.end = "completed" if ours.completed() else "waiting"
+    return bool(mine)
 
 
 def walk(
-    fresh: Callable[[], CompiledProcess],
-    wf: BpmnWorkflow,
+    ours: Callable[[dict], Side],
+    theirs: Callable[[dict], Side],
     *,
     seed: int,
     values: dict[str, list[Any]],
     max_steps: int,
+    with_locals: bool = True,
 ) -> Walk:
     """Complete random ready user tasks with random data on both sides, comparing.
 
-    Every adapter command runs on a freshly compiled spec (`fresh`), as if each
-    step came from another process.
+    `ours` and `theirs` build each side from the start data. Each step picks a
+    ready task by its place in the sorted list (so any instance of a
+    multi-instance activity can go first); `with_locals` compares the instances'
+    local variables too (plain SpiffWorkflow has none).
     """
     rng = random.Random(seed)
     result = Walk(seed)
     start = {k: rng.choice(v) for k, v in values.items()}
-    outcome = _settle_adapter(fresh, workflow_start(fresh(), data=start))
-
-    def begin() -> None:
-        wf.task_tree.data.update(start)
-        for task in wf.get_tasks(state=TaskState.READY):
-            task.data.update(start)
-
-    go_on = _compare(result, outcome, wf, _plain_step(wf, begin))
+    production, reference = ours(start), theirs(start)
+    go_on = _compare(result, production, reference, with_locals=with_locals)
     for _ in range(max_steps):
         if not go_on:
             break
-        names = sorted(Counter(t.bpmn_id for t in outcome.ready_user_tasks))
-        name = rng.choice(names)
+        ready = production.ready()
+        index = rng.randrange(len(ready))
         data = {k: rng.choice(v) for k, v in values.items() if rng.random() < 0.7}
-        result.steps.append(name)
-        ours = next(t for t in outcome.ready_user_tasks if t.bpmn_id == name)
-        outcome = _settle_adapter(
-            fresh,
-            workflow_complete_user_task(
-                fresh(), outcome.state, task_id=ours.task_id, data=data
-            ),
-        )
-        theirs = next(
-            t
-            for t in wf.get_tasks(state=TaskState.READY, manual=True)
-            if t.task_spec.bpmn_id == name
-        )
-
-        def complete(task=theirs, data=data) -> None:
-            task.data.update(data)
-            task.run()
-
-        go_on = _compare(result, outcome, wf, _plain_step(wf, complete))
+        result.steps.append(ready[index][0])
+        production.complete(index, data)
+        reference.complete(index, data)
+        go_on = _compare(result, production, reference, with_locals=with_locals)
     return result

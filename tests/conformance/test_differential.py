@@ -1,16 +1,26 @@
-"""Differential test: Laneway's adapter against plain SpiffWorkflow 3.2, step by step.
+"""Differential tests: production's pruned, reloaded case against references.
 
 For every deployable conformance diagram (tests/conformance/bpmn) and corpus
 diagram (shared/corpus), seeded random walks complete ready user tasks with
-random data on both engines (see differential.py): values around the constants
-its conditions compare with, of the right type for its form fields, and the
-values its scenarios use. After every step the ready user tasks (by BPMN id),
-the case data and completion must agree. Laneway prunes and reloads its state
-after every step; plain SpiffWorkflow keeps one unpruned workflow in memory. A
-disagreement is a bug of the adapter, unless SpiffWorkflow itself departs from
-BPMN there and Laneway corrects it (DEPARTURES, each with its reason).
+random data (see differential.py): values around the constants its conditions
+compare with, of the right type for its form fields, and the values its
+scenarios use. After every step the ready user tasks, the case data and
+completion must agree. Production prunes and reloads its state after every
+step, each time onto a freshly compiled spec (as another process would).
 
-Files the upload refuses are not walked (there is nothing to run).
+1. Against the same corrected specs in one workflow kept in memory, never
+   pruned nor reloaded, for every diagram: prune and reload must never change
+   behaviour. A disagreement is a Laneway bug (KNOWN_BUGS, strict xfail).
+2. Against plain SpiffWorkflow 3.2 (its parser, workflow and script engine):
+   where Laneway claims no departure they must agree. Where SpiffWorkflow
+   departs from BPMN / Camunda 7 and Laneway corrects it on purpose, the
+   diagram is in DEPARTURES with the reason; the walk must then diverge
+   (strict xfail), so an entry that no longer differs is noticed and removed.
+   The scenarios (test_scenarios.py) assert the BPMN behaviour there.
+
+Diagrams the upload refuses are not walked (there is nothing to run):
+conformance diagrams are compiled with the operations the scenario runner
+registers, corpus diagrams with their own.
 """
 
 import functools
@@ -30,6 +40,10 @@ from tests.processes.test_corpus import CORPUS, _dmn_for
 from .differential import (
     NS,
     Diagram,
+    Diverged,
+    InMemory,
+    Plain,
+    Production,
     adapter_process,
     condition_values,
     form_values,
@@ -37,47 +51,115 @@ from .differential import (
     referenced_values,
     walk,
 )
+from .runner import OPERATIONS
 from .scenario import DIAGRAMS, ScenarioError, scenario_files, scenario_load
 
 SEEDS = (0, 1, 2)
 MAX_STEPS = 15
-# Diagrams where SpiffWorkflow departs from BPMN and Laneway deliberately differs.
-# The entries marked (issue 7) are fixed on other branches of issue 7: once merged,
-# Laneway deliberately differs there (remove an entry that no longer differs).
+_CALL_DATA = (
+    "SpiffWorkflow copies every variable into and out of a called process; "
+    "Laneway maps camunda:in/out as Camunda 7 does (nothing without a mapping; "
+    "engine/spiff/call_data.py)"
+)
+_MOST_SPECIFIC = (
+    "SpiffWorkflow fires every matching error/escalation catcher; BPMN fires only "
+    "the innermost, most specific one (engine/spiff/events.py)"
+)
+_EVENT_SCOPE = (
+    "SpiffWorkflow arms an event sub-process's start event at once (and, when it "
+    "fires, gives it the variables of the moment it was armed); Laneway arms it "
+    "with its scope and passes the scope's current variables "
+    "(engine/spiff/events.py)"
+)
+_LOOP_JOIN = (
+    "a parallel/inclusive join inside a loop fires early in round two in "
+    "SpiffWorkflow (it counts round one's arrivals); Laneway counts each round's "
+    "tokens (engine/spiff/joins.py)"
+)
+_MI_LOCALS = (
+    "Camunda 7's multi-instance: the element variable and loopCounter are local "
+    "to the instance (SpiffWorkflow merges them into the case and refuses a "
+    "sequential activity's second item) and nrOfInstances, nrOfCompletedInstances "
+    "and nrOfActiveInstances are defined (SpiffWorkflow has none) "
+    "(engine/spiff/multi_instance.py)"
+)
+_SEND_AS_SERVICE = (
+    "a send or business-rule task with a Camunda operation (camunda:type external, "
+    "delegateExpression, class) calls it like a service task; SpiffWorkflow "
+    "skips it (issue 7 found 7; engine/spiff/service_tasks.py)"
+)
+# Diagrams where SpiffWorkflow departs from BPMN / Camunda 7 and Laneway
+# corrects it on purpose: the walk against plain SpiffWorkflow must diverge.
 DEPARTURES: dict[str, str] = {
     "xor_conditions.bpmn": (
-        "(issue 7) SpiffWorkflow tries a gateway's conditions in the order of the "
-        "targets' y coordinates in the drawing; BPMN and Laneway in model order"
-    ),
-    "implicit_split.bpmn": (
-        "(issue 7) SpiffWorkflow refuses several plain outgoing flows of a task; "
-        "BPMN (and Laneway) split implicitly"
-    ),
-    "caller_mapped.bpmn": (
-        "(issue 7) SpiffWorkflow copies every variable into and out of a called "
-        "process; Laneway maps camunda:in/out as Camunda does"
+        "SpiffWorkflow tries a gateway's conditions in the order of the targets' "
+        "y coordinates in the drawing; BPMN and Laneway in model order"
     ),
     **dict.fromkeys(
-        ("error_end_subprocess.bpmn", "call_error.bpmn", "escalation.bpmn"),
-        "(issue 7) SpiffWorkflow gives a firing boundary event the variables of the "
-        "moment it was armed; Laneway the scope's current ones",
+        ("implicit_split.bpmn", "implicit_split_merge.bpmn"),
+        "SpiffWorkflow refuses several plain outgoing flows of a task; BPMN (and "
+        "Laneway) split implicitly",
     ),
-    "operaton/multi-instance--document-review.bpmn": (
-        "Camunda's completion condition reads nrOfCompletedInstances and "
-        "nrOfInstances, which plain SpiffWorkflow does not define (it fails on the "
-        "first completion); Laneway provides them as Camunda 7 does "
-        "(engine/spiff/scripting.py _instance_counters)"
+    **dict.fromkeys(
+        (
+            "caller_mapped.bpmn",
+            "caller_plain.bpmn",
+            "call_data_in_missing.bpmn",
+            "call_data_out_expression.bpmn",
+            "call_data_out_source.bpmn",
+            "call_data_unmapped.bpmn",
+        ),
+        _CALL_DATA,
+    ),
+    **dict.fromkeys(
+        (
+            "ev_boundary_error_specific.bpmn",
+            "ev_boundary_escalation_specific.bpmn",
+            # SpiffArena's own test case "select most specific" (testOk = True)
+            "spiff/arena-prioritize-boundary-event.bpmn",
+        ),
+        _MOST_SPECIFIC,
+    ),
+    **dict.fromkeys(
+        (
+            "call_error.bpmn",
+            "ev_esp_error_scopes.bpmn",
+            "ev_esp_escalation_interrupting.bpmn",
+            "ev_esp_escalation_non_interrupting.bpmn",
+            "ev_esp_signal_interrupting.bpmn",
+            "ev_esp_timer_interrupting.bpmn",
+            "ev_esp_timer_non_interrupting.bpmn",
+        ),
+        _EVENT_SCOPE,
+    ),
+    **dict.fromkeys(
+        ("parallel_join_loop.bpmn", "inclusive_join_loop.bpmn"), _LOOP_JOIN
+    ),
+    **dict.fromkeys(
+        (
+            "mi_parallel_assignee.bpmn",
+            "mi_parallel_condition.bpmn",
+            "mi_parallel_script.bpmn",
+            "mi_sequential_cardinality.bpmn",
+            "mi_sequential_collection.bpmn",
+            "mi_sequential_condition.bpmn",
+            "mi_sequential_script.bpmn",
+            "operaton/multi-instance--document-review.bpmn",
+        ),
+        _MI_LOCALS,
+    ),
+    **dict.fromkeys(
+        (
+            "business_rule_external.bpmn",
+            "send_task_delegate.bpmn",
+            "send_task_external.bpmn",
+        ),
+        _SEND_AS_SERVICE,
     ),
 }
-# Known Laneway bugs the differential shows (strict xfail: fixing one fails the
-# test until its line is removed).
-KNOWN_BUGS: dict[str, str] = {
-    "loop_task_signatures.bpmn": (
-        "issue 7 found 2: a loop task's next iteration is hooked onto the in-memory "
-        "spec, not the stored state, so a step on a freshly compiled spec (another "
-        "process) never creates it"
-    ),
-}
+# Known Laneway bugs the walk against the in-memory workflow shows (strict
+# xfail: fixing one fails the test until its line is removed).
+KNOWN_BUGS: dict[str, str] = {}
 # A floor, so a change that makes every diagram undeployable cannot pass unseen.
 MIN_DIAGRAMS = 40
 
@@ -86,13 +168,25 @@ def _label(path: Path) -> str:
     return path.name if path.parent == DIAGRAMS else str(path.relative_to(CORPUS))
 
 
+def _operations(path: Path, xml: bytes) -> set[str]:
+    """The operations registered when the diagram is deployed.
+
+    The scenario runner's for a conformance diagram (so a diagram a scenario
+    expects refused for an unknown operation is refused here too); a corpus
+    file's own (tests/processes/test_corpus.py registers them).
+    """
+    if path.parent == DIAGRAMS:
+        return set(OPERATIONS)
+    return set(service_operations(xml))
+
+
 def _normalized(path: Path, called=()) -> bytes:
     xml = path.read_bytes()
     return bundle_compile(
         xml,
         filename=path.name,
         dmn_files=_dmn_for(path),
-        known_operations=set(service_operations(xml)),
+        known_operations=_operations(path, xml),
         extra_bpmn=called,
     ).normalized_xml
 
@@ -167,40 +261,79 @@ def _deployable() -> list[Path]:
     return [p for p in paths if _diagram(p) is not None]
 
 
-def _params() -> list:
+def _values(path: Path, diagram: Diagram, normalized: bytes) -> dict[str, list]:
+    return {
+        **referenced_values(normalized, diagram.dmn),
+        **condition_values(normalized),
+        **_scenario_values(path),
+    }
+
+
+def _params(marks: dict[str, str], **xfail) -> list:
     return [
         pytest.param(
             p,
             id=_label(p),
-            marks=[pytest.mark.xfail(reason=KNOWN_BUGS[_label(p)], strict=True)]
-            if _label(p) in KNOWN_BUGS
+            marks=[pytest.mark.xfail(reason=marks[_label(p)], strict=True, **xfail)]
+            if _label(p) in marks
             else [],
         )
         for p in _deployable()
     ]
 
 
-@pytest.mark.parametrize("path", _params())
-def test_adapter_agrees_with_plain_spiffworkflow(path: Path):
-    if _label(path) in DEPARTURES:
-        pytest.skip(DEPARTURES[_label(path)])
+def _walk_all(path: Path, reference, *, with_locals: bool) -> None:
+    """Walk every executable process of the diagram against `reference`.
+
+    `reference(diagram, normalized, key, process)` returns the factory of the
+    reference side (start data -> Side).
+    """
     diagram, normalized = _diagram(path)
-    values = {
-        **referenced_values(normalized, diagram.dmn),
-        **condition_values(normalized),
-        **_scenario_values(path),
-    }
+    values = _values(path, diagram, normalized)
     for key in _executable_keys(normalized):
         process = adapter_process(diagram, normalized, key)
+        fresh = functools.partial(adapter_process, diagram, normalized, key)
         for seed in SEEDS:
             walk(
-                functools.partial(adapter_process, diagram, normalized, key),
-                plain_workflow(diagram, normalized, key),
+                functools.partial(Production, fresh),
+                reference(diagram, normalized, key, process),
                 seed=seed,
                 values={**form_values(process), **values},
                 max_steps=MAX_STEPS,
+                with_locals=with_locals,
             )
+
+
+def _in_memory(diagram, normalized, key, process):
+    return functools.partial(InMemory, process)
+
+
+def _plain(diagram, normalized, key, process):
+    return functools.partial(
+        Plain, functools.partial(plain_workflow, diagram, normalized, key)
+    )
+
+
+@pytest.mark.parametrize("path", _params(KNOWN_BUGS))
+def test_pruned_reloaded_case_agrees_with_the_case_kept_in_memory(path: Path):
+    _walk_all(path, _in_memory, with_locals=True)
+
+
+@pytest.mark.parametrize("path", _params(DEPARTURES, raises=Diverged))
+def test_adapter_agrees_with_plain_spiffworkflow(path: Path):
+    _walk_all(path, _plain, with_locals=False)
 
 
 def test_enough_diagrams_are_walked():
     assert len(_deployable()) >= MIN_DIAGRAMS
+
+
+def test_diagrams_the_scenarios_expect_refused_are_not_walked():
+    refused = set()
+    for file in scenario_files():
+        try:
+            refused.update(s.bpmn for s in scenario_load(file) if s.refused)
+        except ScenarioError:
+            continue
+    walked = {p.name for p in _deployable() if p.parent == DIAGRAMS}
+    assert refused and not refused & walked
