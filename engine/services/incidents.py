@@ -15,6 +15,7 @@ from engine import permissions
 from engine.errors import (
     ActionNotAllowed,
     CaseNotRunning,
+    FormInvalid,
     IncidentNotFound,
     IncidentNotOpen,
     IncidentSkipUnsupported,
@@ -154,7 +155,7 @@ def _skip_outcome(case: Case, incident: Incident, data: dict[str, Any]) -> Any:
 
 @transaction.atomic
 def incident_skip(
-    *, user: Any, incident_id: UUID | str, data: Mapping[str, Any]
+    *, user: Any, incident_id: UUID | str, data: Mapping[str, Any] | None
 ) -> Incident:
     """Complete the failed step with `data` instead of running it (process-admins).
 
@@ -166,8 +167,12 @@ def incident_skip(
     Raises:
         IncidentNotFound, ActionNotAllowed, IncidentNotOpen, CaseNotRunning,
         IncidentSkipUnsupported, CaseBusy.
+        FormInvalid: `data` is not a JSON object (None: it did not parse).
     """
     case, incident = _locked_open_incident(user, incident_id)
+    if not isinstance(data, Mapping):
+        message = "Enter the result as a JSON object, e.g. {}."
+        raise FormInvalid(message, details={"fields": {"data": [message]}})
     if incident.kind == Incident.Kind.ENGINE:
         raise IncidentSkipUnsupported(
             "A step stopped by an engine limit cannot be skipped; cancel the case."
