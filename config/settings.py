@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "processes",
     "engine",
     "tasks_app",
+    "cockpit",
 ]
 
 MIDDLEWARE = [

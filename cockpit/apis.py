@@ -1,0 +1,124 @@
+"""The cockpit API: version statistics, suspend and resume, edit case data."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from engine.json_safety import StorableJSONField
+from processes.selectors import version_get
+
+from . import services
+from .errors import CockpitNotAllowed
+from .permissions import can_view_cockpit
+from .statistics import version_statistics
+
+
+class RangeInput(serializers.Serializer):
+    """An optional time range [since, until) in ISO 8601."""
+
+    since = serializers.DateTimeField(required=False)
+    until = serializers.DateTimeField(required=False)
+
+    def validate(self, attrs: dict) -> dict:
+        since, until = attrs.get("since"), attrs.get("until")
+        if since is not None and until is not None and until <= since:
+            raise serializers.ValidationError({"until": ["Must be after 'since'."]})
+        return attrs
+
+
+def range_of(params) -> dict:
+    """Return the validated since/until of the query (400 naming the field)."""
+    data = RangeInput(data=params)
+    data.is_valid(raise_exception=True)
+    return dict(data.validated_data)
+
+
+def require_cockpit(user) -> None:
+    """Refuse callers who are neither process owners nor process admins."""
+    if not can_view_cockpit(user):
+        raise CockpitNotAllowed("The cockpit is for process owners and admins.")
+
+
+class ElementStatisticsOutput(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    active = serializers.IntegerField()
+    completed = serializers.IntegerField()
+    incidents = serializers.IntegerField()
+    median_s = serializers.FloatField(allow_null=True)
+    p90_s = serializers.FloatField(allow_null=True)
+
+
+class VersionStatisticsApi(APIView):
+    """Per element of a version: waiting now, passed, incidents, median and p90."""
+
+    @extend_schema(parameters=[RangeInput])
+    def get(self, request, key: str, number: int):
+        require_cockpit(request.user)
+        window = range_of(request.query_params)
+        version = version_get(key=key, number=number)
+        elements = version_statistics(version=version, **window)
+        return Response({"elements": ElementStatisticsOutput(elements, many=True).data})
+
+
+class ReasonInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=1000)
+
+
+class CaseRepairOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.CharField()
+    data = serializers.JSONField()  # type: ignore[assignment]
+
+
+class _CaseStatusApi(APIView):
+    """POST {"reason"}: apply `change` to the case and answer with it."""
+
+    change = staticmethod(services.case_suspend)
+
+    @extend_schema(request=ReasonInput, responses={200: CaseRepairOutput})
+    def post(self, request, case_id):
+        data = ReasonInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        case = self.change(
+            user=request.user, case_id=case_id, reason=data.validated_data["reason"]
+        )
+        return Response(CaseRepairOutput(case).data)
+
+
+class CaseSuspendApi(_CaseStatusApi):
+    """Suspend a running case: it refuses every command until resumed."""
+
+    change = staticmethod(services.case_suspend)
+
+
+class CaseResumeApi(_CaseStatusApi):
+    """Resume a suspended case."""
+
+    change = staticmethod(services.case_resume)
+
+
+class CaseDataApi(APIView):
+    """Set and unset case variables (process admins), audited before and after."""
+
+    class Input(serializers.Serializer):
+        set = StorableJSONField(required=False, default=dict)
+        unset = serializers.ListField(
+            child=serializers.CharField(), required=False, default=list
+        )
+        reason = serializers.CharField(max_length=1000)
+
+        def validate_set(self, value):
+            if not isinstance(value, dict):
+                raise serializers.ValidationError("Must be a JSON object.")
+            return value
+
+    @extend_schema(request=Input, responses={200: CaseRepairOutput})
+    def patch(self, request, case_id):
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        case = services.case_data_change(
+            user=request.user, case_id=case_id, **data.validated_data
+        )
+        return Response(CaseRepairOutput(case).data)
