@@ -21,9 +21,11 @@ from .errors import CaseDataInvalid, CaseNotSuspended, CockpitNotAllowed
 from .permissions import can_repair_case
 
 
-def _repairable(*, user: Any, case_id: UUID | str) -> Case:
-    """Lock the case (suspended or not) and check the user may repair it."""
-    case = case_lock(case_id=case_id, allow_suspended=True)
+def _repairable(
+    *, user: Any, case_id: UUID | str, allow_suspended: bool = True
+) -> Case:
+    """Lock the case and check the user may repair it."""
+    case = case_lock(case_id=case_id, allow_suspended=allow_suspended)
     if not case_permissions.can_view_case(user, case):
         raise CaseNotFound("No such case.")
     if not can_repair_case(user):
@@ -53,9 +55,9 @@ def case_suspend(*, user: Any, case_id: UUID | str, reason: str) -> Case:
     no service calls until resumed.
 
     Raises:
-        CaseNotFound, CockpitNotAllowed, CaseNotRunning, CaseBusy.
+        CaseNotFound, CockpitNotAllowed, CaseSuspended, CaseNotRunning, CaseBusy.
     """
-    case = _repairable(user=user, case_id=case_id)
+    case = _repairable(user=user, case_id=case_id, allow_suspended=False)
     if not case.is_running:
         raise CaseNotRunning(f"The case is {case.get_status_display().lower()}.")
     _set_status(
