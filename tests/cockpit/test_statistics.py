@@ -4,43 +4,15 @@ import pytest
 from django.db import transaction
 from rest_framework.test import APIClient
 
-from engine.models import Case, Incident
-from engine.services import case_lock, case_start, incident_open
-from tasks_app.models import HumanTask
-from tasks_app.services import task_complete
+from engine.models import Incident
+from engine.services import case_lock, incident_open
 from tests.clients import api_for
 
-from .conftest import clock_at, iso
+from .conftest import iso
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 URL = "/api/v1/processes/purchase_request/versions/1/statistics/"
-REVIEW_SECONDS = [10, 20, 30, 100]
-
-
-def _start(users) -> Case:
-    case, _ = case_start(
-        user=users["requester"],
-        key="purchase_request",
-        data={"amount": 7, "justification": "Ink"},
-    )
-    return case
-
-
-@pytest.fixture
-def reviewed(users, purchase):
-    """Four cases whose manager review took 10, 20, 30 and 100 s; a fifth waits."""
-    with clock_at(0):
-        cases = [_start(users) for _ in REVIEW_SECONDS]
-    for case, seconds in zip(cases, REVIEW_SECONDS, strict=True):
-        review = HumanTask.objects.get(case=case, bpmn_id="manager_review")
-        with clock_at(seconds):
-            task_complete(
-                user=users["manager1"], task_id=review.pk, data={"approved": True}
-            )
-    with clock_at(500):
-        waiting = _start(users)
-    return cases, waiting
 
 
 def _by_id(response) -> dict[str, dict]:

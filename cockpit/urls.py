@@ -1,0 +1,12 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.DashboardView.as_view(), name="cockpit-dashboard"),
+    path(
+        "processes/<str:key>/versions/<int:number>/",
+        views.VersionHeatmapView.as_view(),
+        name="cockpit-version",
+    ),
+]
