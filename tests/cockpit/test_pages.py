@@ -90,6 +90,7 @@ def test_the_dashboard_counts_cases_per_day_open_cases_and_task_load(users, purc
     html = response.content.decode()
     assert "chart.umd.min.js" in html and 'id="cases-per-day-data"' in html
     assert "<td>2026-03-03</td><td>3</td><td>2</td>" in html
+    assert f'href="{VERSION_PAGE}"' in html  # on to the version's heatmap
 
 
 def test_dashboard_filters_and_bad_input(users, purchase):

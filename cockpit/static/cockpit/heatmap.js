@@ -15,9 +15,10 @@
     box.className = "heat" + (e.active ? " heat-waiting" : "") + (e.incidents ? " heat-failed" : "");
     box.dataset.element = e.id;
     var parts = [];
-    if (e.active) parts.push("⏳ " + e.active);
+    // Words and plain symbols only: headless and kiosk browsers often lack emoji fonts.
+    if (e.active) parts.push(e.active + " waiting");
     parts.push("✓ " + e.completed);
-    if (e.incidents) parts.push("⚠ " + e.incidents);
+    if (e.incidents) parts.push(e.incidents + (e.incidents === 1 ? " incident" : " incidents"));
     if (e.median_s !== null) parts.push("⌀ " + e.median);
     box.textContent = parts.join(" · ");
     box.title = e.active + " waiting now, " + e.completed + " passed" +
