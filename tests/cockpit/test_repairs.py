@@ -5,12 +5,12 @@ import time
 import pytest
 
 from audit.models import AuditEvent
-from engine.models import Case
+from engine.models import Case, ServiceCall
 from engine.services import case_start
-from engine.tasks import timers_fire_due_task
+from engine.tasks import service_call_run_task, timers_fire_due_task
 from tasks_app.models import HumanTask
 from tasks_app.services import task_complete
-from tests.clients import api_for
+from tests.clients import api_for, page_for
 from tests.conftest import BPMN_DIR, deploy
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -155,3 +155,54 @@ def test_a_suspended_case_fires_no_timer_until_resumed(users, tmp_path):
     assert timers_fire_due_task() == 1  # the timer that came due meanwhile
     open_tasks = HumanTask.objects.filter(case=case, status="open")
     assert [t.bpmn_id for t in open_tasks] == ["escalated_review"]
+
+
+def test_a_suspended_case_runs_no_service_call_until_resumed(users):
+    deploy(BPMN_DIR / "service_echo.bpmn", users["analyst"])
+    case, _ = case_start(
+        user=users["requester"], key="service_echo", data={"amount": 21}
+    )
+    call = ServiceCall.objects.get(case=case)
+    admin = api_for(users["padmin"])
+    admin.post(f"/api/v1/cases/{case.pk}/suspend/", {"reason": "ERP migration"})
+    assert service_call_run_task(call.pk) == "suspended"  # a worker picks it up
+    call.refresh_from_db()
+    assert (call.status, call.attempts) == ("pending", 0)
+    admin.post(f"/api/v1/cases/{case.pk}/resume/", {"reason": "ERP back"})
+    assert service_call_run_task(call.pk) == "succeeded"
+
+
+def test_repairs_through_the_case_repair_page(users, case):
+    page = page_for(users["padmin"])
+    url = f"/cockpit/cases/{case.pk}/"
+    assert page.get(url).status_code == 200
+    done = page.post(url, {"action": "suspend", "reason": "audit hold"})
+    assert done.status_code == 302
+    assert Case.objects.get(pk=case.pk).status == "suspended"
+    bad = page.post(url, {"action": "data", "set": "{amount: 9", "reason": "fix"})
+    assert bad.status_code == 400 and "set" in bad.context["errors"]
+    unknown = page.post(url, {"action": "data", "unset": "nope", "reason": "fix"})
+    assert unknown.status_code == 400 and "unset" in unknown.context["errors"]
+    changed = page.post(
+        url,
+        {
+            "action": "data",
+            "set": '{"amount": 9}',
+            "unset": "justification",
+            "reason": "typo",
+        },
+    )
+    assert changed.status_code == 302
+    data = Case.objects.get(pk=case.pk).data
+    assert data["amount"] == 9 and "justification" not in data
+    assert page.post(url, {"action": "resume", "reason": ""}).status_code == 400
+    page.post(url, {"action": "resume", "reason": "released"})
+    assert Case.objects.get(pk=case.pk).status == "running"
+    actions = list(
+        AuditEvent.objects.filter(case_id=case.pk, actor_repr="padmin")
+        .order_by("chain_seq")
+        .values_list("action", flat=True)
+    )
+    assert actions == ["case.suspended", "case.data_changed", "case.resumed"]
+    assert page_for(users["requester"]).get(url).status_code == 403
+    assert page_for(users["outsider"]).get(url).status_code == 404
