@@ -122,3 +122,22 @@ class CaseDataApi(APIView):
             user=request.user, case_id=case_id, **data.validated_data
         )
         return Response(CaseRepairOutput(case).data)
+
+
+class VersionSuspendApi(APIView):
+    """Suspend every running case of a version (or resume every suspended one)."""
+
+    resume = False
+
+    @extend_schema(request=ReasonInput)
+    def post(self, request, key: str, number: int):
+        data = ReasonInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = services.version_cases_suspend(
+            user=request.user,
+            key=key,
+            number=number,
+            reason=data.validated_data["reason"],
+            resume=self.resume,
+        )
+        return Response({"cases": result.changed, "busy": result.busy})

@@ -4,6 +4,7 @@ Each runs in the case's locked transaction through engine's advance core and is
 audited with who, why, and the state before and after.
 """
 
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -11,11 +12,12 @@ from django.db import transaction
 
 from audit.actions import AuditAction
 from engine import permissions as case_permissions
-from engine.errors import CaseNotFound, CaseNotRunning
+from engine.errors import CaseBusy, CaseNotFound, CaseNotRunning
 from engine.models import Case, ServiceCall
 from engine.services import case_advance, case_audit, case_lock, service_calls_enqueue
 from engine.spec_cache import spec_for
 from engine.spiff import workflow_set_data
+from processes.selectors import version_get
 
 from .errors import CaseDataInvalid, CaseNotSuspended, CockpitNotAllowed
 from .permissions import can_repair_case
@@ -159,3 +161,41 @@ def case_data_change(
     )
     case_advance(case, outcome, actor=user)
     return case
+
+
+@dataclass(frozen=True, slots=True)
+class BulkResult:
+    """The cases a version-wide repair changed, and those busy at the time."""
+
+    changed: list[str]
+    busy: list[str]
+
+
+def version_cases_suspend(
+    *, user: Any, key: str, number: int, reason: str, resume: bool = False
+) -> BulkResult:
+    """Suspend (or resume) every running (or suspended) case of a version.
+
+    Each case changes in its own locked transaction and is audited on its own; a
+    case that stays locked too long is reported as busy, not waited for.
+
+    Raises:
+        CockpitNotAllowed, DefinitionNotFound, VersionNotFound.
+    """
+    if not can_repair_case(user):
+        raise CockpitNotAllowed("Only a process admin may repair cases.")
+    version = version_get(key=key, number=number)
+    status = Case.Status.SUSPENDED if resume else Case.Status.RUNNING
+    change = case_resume if resume else case_suspend
+    ids = Case.objects.filter(version=version, status=status).values_list(
+        "pk", flat=True
+    )
+    changed, busy = [], []
+    for case_id in list(ids):
+        try:
+            change(user=user, case_id=case_id, reason=reason)
+        except CaseBusy:
+            busy.append(str(case_id))
+        else:
+            changed.append(str(case_id))
+    return BulkResult(changed=changed, busy=busy)

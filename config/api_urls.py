@@ -32,6 +32,16 @@ urlpatterns = [
         name="api-version-statistics",
     ),
     path(
+        "processes/<str:key>/versions/<int:number>/suspend/",
+        cockpit_apis.VersionSuspendApi.as_view(),
+        name="api-version-suspend",
+    ),
+    path(
+        "processes/<str:key>/versions/<int:number>/resume/",
+        cockpit_apis.VersionSuspendApi.as_view(resume=True),
+        name="api-version-resume",
+    ),
+    path(
         "cases/<uuid:case_id>/suspend/",
         cockpit_apis.CaseSuspendApi.as_view(),
         name="api-case-suspend",

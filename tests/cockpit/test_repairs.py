@@ -206,3 +206,40 @@ def test_repairs_through_the_case_repair_page(users, case):
     assert actions == ["case.suspended", "case.data_changed", "case.resumed"]
     assert page_for(users["requester"]).get(url).status_code == 403
     assert page_for(users["outsider"]).get(url).status_code == 404
+
+
+def test_suspending_a_version_suspends_each_running_case_audited(users, purchase):
+    cases = [
+        case_start(
+            user=users["requester"],
+            key="purchase_request",
+            data={"amount": 7, "justification": "Ink"},
+        )[0]
+        for _ in range(3)
+    ]
+    api_for(users["requester"]).post(f"/api/v1/cases/{cases[2].pk}/cancel/", {})
+    url = "/api/v1/processes/purchase_request/versions/1/"
+    admin = api_for(users["padmin"])
+    assert (
+        api_for(users["requester"]).post(url + "suspend/", {"reason": "r"}).status_code
+        == 403
+    )
+    response = admin.post(url + "suspend/", {"reason": "supplier fraud"})
+    assert response.status_code == 200, response.content
+    assert set(response.json()["cases"]) == {str(cases[0].pk), str(cases[1].pk)}
+    statuses = {c.pk: c.status for c in Case.objects.all()}
+    assert statuses == {
+        cases[0].pk: "suspended",
+        cases[1].pk: "suspended",
+        cases[2].pk: "cancelled",
+    }
+    assert AuditEvent.objects.filter(action="case.suspended").count() == 2
+    resumed = admin.post(url + "resume/", {"reason": "cleared"})
+    assert len(resumed.json()["cases"]) == 2
+    assert Case.objects.filter(status="running").count() == 2
+    assert (
+        admin.post(
+            "/api/v1/processes/purchase_request/versions/7/suspend/", {"reason": "r"}
+        ).status_code
+        == 404
+    )
