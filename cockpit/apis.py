@@ -1,16 +1,23 @@
 """The cockpit API: version statistics, suspend and resume, edit case data."""
 
+import csv
+import io
+import json
+
+from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit.apis import FormatIsOurs
 from engine.json_safety import StorableJSONField
 from processes.selectors import version_get
 
 from . import services
 from .errors import CockpitNotAllowed
 from .permissions import can_view_cockpit
+from .reports import task_report, task_times
 from .statistics import version_statistics
 
 
@@ -141,3 +148,84 @@ class VersionSuspendApi(APIView):
             resume=self.resume,
         )
         return Response({"cases": result.changed, "busy": result.busy})
+
+
+class ReportInput(RangeInput):
+    format = serializers.ChoiceField(choices=["json", "csv"], default="json")
+    variables = serializers.CharField(required=False, default="", allow_blank=True)
+
+
+class TaskReportOutput(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    completed = serializers.IntegerField()
+    waiting_median_s = serializers.FloatField(allow_null=True)
+    waiting_p90_s = serializers.FloatField(allow_null=True)
+    handling_median_s = serializers.FloatField(allow_null=True)
+    handling_p90_s = serializers.FloatField(allow_null=True)
+    late_share = serializers.FloatField(allow_null=True)
+
+
+CSV_COLUMNS = [
+    "case",
+    "task",
+    "element",
+    "name",
+    "offered_at",
+    "claimed_at",
+    "completed_at",
+    "waiting_s",
+    "handling_s",
+    "late",
+]
+
+
+def _csv_rows(times, variables: list[str]):
+    yield CSV_COLUMNS + [f"var:{name}" for name in variables]
+    for t in times:
+        yield [
+            t.case_id,
+            t.task_id,
+            t.bpmn_id,
+            t.name,
+            t.offered_at.isoformat(),
+            t.claimed_at.isoformat(),
+            t.completed_at.isoformat(),
+            t.waiting_s,
+            t.handling_s,
+            t.late,
+        ] + [_cell(t.data.get(name)) for name in variables]
+
+
+def _cell(value) -> str:
+    if value is None or isinstance(value, str):
+        return value or ""
+    return json.dumps(value, sort_keys=True)
+
+
+class TaskReportApi(APIView):
+    """Per user task: waiting and handling time (median, p90), late share; or CSV
+    rows per completed task with the case variables named in `variables`."""
+
+    content_negotiation_class = FormatIsOurs
+
+    @extend_schema(parameters=[ReportInput])
+    def get(self, request, key: str, number: int):
+        require_cockpit(request.user)
+        params = ReportInput(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        query = dict(params.validated_data)
+        fmt, names = query.pop("format"), query.pop("variables")
+        version = version_get(key=key, number=number)
+        if fmt == "json":
+            rows = task_report(version=version, **query)
+            return Response({"tasks": TaskReportOutput(rows, many=True).data})
+        variables = [n.strip() for n in names.split(",") if n.strip()]
+        out = io.StringIO()
+        csv.writer(out).writerows(
+            _csv_rows(task_times(version=version, **query), variables)
+        )
+        response = HttpResponse(out.getvalue(), content_type="text/csv")
+        filename = f"{key}-v{number}-tasks.csv"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response

@@ -32,6 +32,11 @@ urlpatterns = [
         name="api-version-statistics",
     ),
     path(
+        "processes/<str:key>/versions/<int:number>/reports/tasks/",
+        cockpit_apis.TaskReportApi.as_view(),
+        name="api-version-task-report",
+    ),
+    path(
         "processes/<str:key>/versions/<int:number>/suspend/",
         cockpit_apis.VersionSuspendApi.as_view(),
         name="api-version-suspend",
