@@ -13,7 +13,7 @@ from django.db.models import Count, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from engine.models import Case
+from engine.models import Case, Incident
 from tasks_app.models import HumanTask
 
 DEFAULT_DAYS = 30
@@ -47,6 +47,7 @@ class CockpitDashboard:
     open_cases: list[dict] = field(default_factory=list)
     by_group: list[GroupLoad] = field(default_factory=list)
     by_user: list[GroupLoad] = field(default_factory=list)
+    incidents: list[dict] = field(default_factory=list)
 
 
 def _cases(filters: DashboardFilters) -> QuerySet[Case]:
@@ -115,6 +116,14 @@ def cockpit_dashboard(*, filters: DashboardFilters) -> CockpitDashboard:
         status=HumanTask.Status.OPEN, case__in=cases.values("pk")
     )
     by_group, by_user = _load(tasks, now)
+    incidents = (
+        Incident.objects.filter(
+            status=Incident.Status.OPEN, case__in=cases.values("pk")
+        )
+        .values("case__version__definition__key", "bpmn_id")
+        .annotate(n=Count("pk"))
+        .order_by("case__version__definition__key", "bpmn_id")
+    )
     return CockpitDashboard(
         days=[d.isoformat() for d in days],
         started=[started[d] for d in days],
@@ -129,4 +138,12 @@ def cockpit_dashboard(*, filters: DashboardFilters) -> CockpitDashboard:
         ],
         by_group=by_group,
         by_user=by_user,
+        incidents=[
+            {
+                "process": r["case__version__definition__key"],
+                "element": r["bpmn_id"],
+                "count": r["n"],
+            }
+            for r in incidents
+        ],
     )

@@ -3,9 +3,11 @@
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 
 from cockpit.services import case_suspend
-from engine.models import Case
+from engine.models import Case, Incident
+from engine.services import case_lock, incident_open
 from tasks_app.models import HumanTask
 from tasks_app.services import task_complete, task_plan
 from tests.clients import page_for
@@ -72,6 +74,16 @@ def test_the_dashboard_counts_cases_per_day_open_cases_and_task_load(users, purc
     case_suspend(user=users["padmin"], case_id=held.pk, reason="hold")
     review = HumanTask.objects.get(case=late, bpmn_id="manager_review")
     task_plan(user=users["padmin"], task_id=review.pk, due_at=T0)
+    with transaction.atomic():
+        incident_open(
+            case_lock(case_id=late.pk),
+            kind=Incident.Kind.SERVICE,
+            spiff_task_id="",
+            bpmn_id="manager_review",
+            element_name="Manager review",
+            error_type="Test",
+            message="stuck",
+        )
     response = page_for(users["padmin"]).get(
         "/cockpit/",
         {"process": "purchase_request", "since": iso(0), "until": iso(3 * day)},
@@ -87,6 +99,10 @@ def test_the_dashboard_counts_cases_per_day_open_cases_and_task_load(users, purc
     ]
     load = {g.name: (g.open, g.overdue) for g in d.by_group}
     assert load == {"Manager": (2, 1)}
+    assert d.by_user == []  # nobody claimed the open reviews
+    assert d.incidents == [
+        {"process": "purchase_request", "element": "manager_review", "count": 1}
+    ]
     html = response.content.decode()
     assert "chart.umd.min.js" in html and 'id="cases-per-day-data"' in html
     assert "<td>2026-03-03</td><td>3</td><td>2</td>" in html
