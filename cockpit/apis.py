@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+from dataclasses import asdict
 
 from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
@@ -12,12 +13,12 @@ from rest_framework.views import APIView
 
 from audit.apis import FormatIsOurs
 from engine.json_safety import StorableJSONField
-from processes.selectors import version_get
+from processes.selectors import definition_get, version_get
 
 from . import services
 from .errors import CockpitNotAllowed
 from .permissions import can_view_cockpit
-from .reports import task_report, task_times
+from .reports import completed_cases, cycle_times, task_report, task_times
 from .statistics import version_statistics
 
 
@@ -221,11 +222,59 @@ class TaskReportApi(APIView):
             rows = task_report(version=version, **query)
             return Response({"tasks": TaskReportOutput(rows, many=True).data})
         variables = [n.strip() for n in names.split(",") if n.strip()]
-        out = io.StringIO()
-        csv.writer(out).writerows(
-            _csv_rows(task_times(version=version, **query), variables)
+        rows = _csv_rows(task_times(version=version, **query), variables)
+        return csv_response(rows, f"{key}-v{number}-tasks.csv")
+
+
+class CycleTimeInput(ReportInput):
+    version = serializers.IntegerField(required=False, min_value=1)
+    bins = serializers.IntegerField(
+        required=False, default=10, min_value=1, max_value=100
+    )
+
+
+def _case_rows(cases, variables: list[str]):
+    yield ["case", "version", "started_at", "ended_at", "cycle_s"] + [
+        f"var:{name}" for name in variables
+    ]
+    for case in cases:
+        yield [
+            str(case.pk),
+            case.version.number,
+            case.started_at.isoformat(),
+            case.ended_at.isoformat(),
+            (case.ended_at - case.started_at).total_seconds(),
+        ] + [_cell(case.data.get(name)) for name in variables]
+
+
+def csv_response(rows, filename: str) -> HttpResponse:
+    """Answer with the rows as a CSV attachment."""
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    response = HttpResponse(out.getvalue(), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+class CycleTimeApi(APIView):
+    """Cycle-time histogram of a process's completed cases (or CSV, one row each)."""
+
+    content_negotiation_class = FormatIsOurs
+
+    @extend_schema(parameters=[CycleTimeInput])
+    def get(self, request, key: str):
+        require_cockpit(request.user)
+        params = CycleTimeInput(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        query = dict(params.validated_data)
+        fmt, names, bins = (
+            query.pop("format"),
+            query.pop("variables"),
+            query.pop("bins"),
         )
-        response = HttpResponse(out.getvalue(), content_type="text/csv")
-        filename = f"{key}-v{number}-tasks.csv"
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return response
+        definition_get(key=key)
+        cases = completed_cases(key=key, **query)
+        if fmt == "csv":
+            variables = [n.strip() for n in names.split(",") if n.strip()]
+            return csv_response(_case_rows(cases, variables), f"{key}-cycle-times.csv")
+        return Response(asdict(cycle_times(cases=cases, bins=bins)))

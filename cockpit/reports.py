@@ -12,8 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.db.models import QuerySet
+
 from audit.actions import AuditAction, task_ref_for
 from audit.models import AuditEvent
+from engine.models import Case
 from processes.models import ProcessVersion
 from tasks_app.models import HumanTask
 
@@ -126,3 +129,64 @@ def task_report(
         )
         for bpmn_id, rows in sorted(by_task.items())
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class CycleTimes:
+    """Cycle times (start -> completion) of a process's completed cases."""
+
+    count: int
+    median_s: float | None
+    p90_s: float | None
+    bins: list[dict[str, float]]  # {"from_s", "to_s", "count"}, equal widths
+
+
+def histogram(values: list[float], bins: int) -> list[dict[str, float]]:
+    """Split [min, max] into `bins` equal bins (the last includes max) and count."""
+    if not values:
+        return []
+    low, high = min(values), max(values)
+    width = (high - low) / bins if high > low else 0.0
+    counts = [0] * (bins if width else 1)
+    for value in values:
+        index = min(int((value - low) / width), bins - 1) if width else 0
+        counts[index] += 1
+    return [
+        {"from_s": low + i * width, "to_s": low + (i + 1) * width, "count": n}
+        for i, n in enumerate(counts)
+    ]
+
+
+def completed_cases(
+    *,
+    key: str,
+    version: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[Case]:
+    """Return the process's cases completed in [since, until), oldest first."""
+    cases = Case.objects.filter(
+        version__definition__key=key, status=Case.Status.COMPLETED
+    ).select_related("version")
+    if version is not None:
+        cases = cases.filter(version__number=version)
+    if since is not None:
+        cases = cases.filter(ended_at__gte=since)
+    if until is not None:
+        cases = cases.filter(ended_at__lt=until)
+    return cases.order_by("ended_at")
+
+
+def cycle_times(*, cases: QuerySet[Case], bins: int) -> CycleTimes:
+    """Return the count, median, p90 and histogram of the cases' cycle times."""
+    values = [
+        (ended - started).total_seconds()
+        for started, ended in cases.values_list("started_at", "ended_at")
+        if ended is not None
+    ]
+    return CycleTimes(
+        count=len(values),
+        median_s=percentile(values, 0.5),
+        p90_s=percentile(values, 0.9),
+        bins=histogram(values, bins),
+    )

@@ -32,6 +32,11 @@ urlpatterns = [
         name="api-version-statistics",
     ),
     path(
+        "processes/<str:key>/reports/cycle-times/",
+        cockpit_apis.CycleTimeApi.as_view(),
+        name="api-process-cycle-times",
+    ),
+    path(
         "processes/<str:key>/versions/<int:number>/reports/tasks/",
         cockpit_apis.TaskReportApi.as_view(),
         name="api-version-task-report",

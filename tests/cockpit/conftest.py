@@ -54,3 +54,14 @@ def reviewed(users, purchase):
     with clock_at(500):
         waiting = start_purchase(users)
     return cases, waiting
+
+
+def finish_purchase(users, case: Case, at: float) -> None:
+    """Approve the case as manager and finance at T0 + at seconds."""
+    for bpmn_id, user, answer in (
+        ("manager_review", "manager1", {"approved": True}),
+        ("finance_review", "finance", {"finance_approved": True}),
+    ):
+        task = HumanTask.objects.get(case=case, bpmn_id=bpmn_id)
+        with clock_at(at):
+            task_complete(user=users[user], task_id=task.pk, data=answer)

@@ -6,13 +6,13 @@ import pytest
 from django.db import transaction
 
 from cockpit.services import case_suspend
-from engine.models import Case, Incident
+from engine.models import Incident
 from engine.services import case_lock, incident_open
 from tasks_app.models import HumanTask
-from tasks_app.services import task_complete, task_plan
+from tasks_app.services import task_plan
 from tests.clients import page_for
 
-from .conftest import T0, clock_at, iso, start_purchase
+from .conftest import T0, clock_at, finish_purchase, iso, start_purchase
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -53,24 +53,14 @@ def test_the_heatmap_range_and_bad_input(users, reviewed):
     assert page_for(users["requester"]).get(VERSION_PAGE).status_code == 403
 
 
-def _finish(users, case: Case, at: float) -> None:
-    for bpmn_id, user, answer in (
-        ("manager_review", "manager1", {"approved": True}),
-        ("finance_review", "finance", {"finance_approved": True}),
-    ):
-        task = HumanTask.objects.get(case=case, bpmn_id=bpmn_id)
-        with clock_at(at):
-            task_complete(user=users[user], task_id=task.pk, data=answer)
-
-
 def test_the_dashboard_counts_cases_per_day_open_cases_and_task_load(users, purchase):
     day = timedelta(days=1).total_seconds()
     with clock_at(0):
         first = start_purchase(users)
     with clock_at(day):
         second, held, late = [start_purchase(users) for _ in range(3)]
-    _finish(users, first, day + 60)
-    _finish(users, second, day + 120)
+    finish_purchase(users, first, day + 60)
+    finish_purchase(users, second, day + 120)
     case_suspend(user=users["padmin"], case_id=held.pk, reason="hold")
     review = HumanTask.objects.get(case=late, bpmn_id="manager_review")
     task_plan(user=users["padmin"], task_id=review.pk, due_at=T0)

@@ -9,7 +9,7 @@ from tasks_app.models import HumanTask
 from tasks_app.services import task_claim, task_complete, task_plan
 from tests.clients import api_for
 
-from .conftest import T0, clock_at, iso, start_purchase
+from .conftest import T0, clock_at, finish_purchase, iso, start_purchase
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -66,3 +66,35 @@ def test_bad_report_input_is_a_400(users, purchase):
     assert api.get(URL, {"format": "xml"}).status_code == 400
     assert "since" in api.get(URL, {"since": "x"}).json()["details"]["fields"]
     assert api_for(users["requester"]).get(URL).status_code == 403
+
+
+def test_cycle_time_histogram_and_csv(users, purchase):
+    with clock_at(0):
+        cases = [start_purchase(users) for _ in range(5)]
+    for case, done_at in zip(cases, (100, 200, 300, 1000), strict=False):
+        finish_purchase(users, case, done_at)
+    api = api_for(users["analyst"])
+    url = "/api/v1/processes/purchase_request/reports/cycle-times/"
+    figures = api.get(url, {"bins": 3}).json()
+    assert (figures["count"], figures["median_s"]) == (4, 250.0)  # one still runs
+    assert figures["p90_s"] == pytest.approx(790.0)
+    assert figures["bins"] == [
+        {"from_s": 100.0, "to_s": 400.0, "count": 3},
+        {"from_s": 400.0, "to_s": 700.0, "count": 0},
+        {"from_s": 700.0, "to_s": 1000.0, "count": 1},
+    ]
+    ranged = api.get(url, {"since": iso(250), "version": 1}).json()
+    assert ranged["count"] == 2
+    rows = list(
+        csv.DictReader(
+            io.StringIO(
+                api.get(
+                    url, {"format": "csv", "variables": "finance_approved"}
+                ).content.decode()
+            )
+        )
+    )
+    assert [r["cycle_s"] for r in rows] == ["100.0", "200.0", "300.0", "1000.0"]
+    assert {r["var:finance_approved"] for r in rows} == {"true"}
+    assert api.get(url, {"bins": 0}).status_code == 400
+    assert api.get("/api/v1/processes/nope/reports/cycle-times/").status_code == 404
