@@ -30,6 +30,9 @@ def test_the_heatmap_page_shows_each_elements_figures(users, reviewed):
     html = response.content.decode()
     assert 'id="element-statistics"' in html and "heatmap.js" in html
     assert 'data-states-id="element-states"' in html
+    csv_link = "/api/v1/processes/purchase_request/versions/1/reports/tasks/?format=csv"
+    assert csv_link in html
+    assert page_for(users["padmin"]).get(csv_link).status_code == 200  # session auth
 
 
 def test_clicking_an_element_lists_its_waiting_cases(users, reviewed):
