@@ -1,6 +1,7 @@
 from django.urls import path
 
 from audit import apis as audit_apis
+from cockpit import apis as cockpit_apis
 from engine import apis as engine_apis
 from engine.apis_messages import MessageSendApi
 from engine.apis_signals import SignalSendApi
@@ -25,6 +26,46 @@ urlpatterns = [
         "processes/<str:key>/versions/<int:number>/xml/",
         process_apis.VersionXmlApi.as_view(),
         name="api-version-xml",
+    ),
+    path(
+        "processes/<str:key>/versions/<int:number>/statistics/",
+        cockpit_apis.VersionStatisticsApi.as_view(),
+        name="api-version-statistics",
+    ),
+    path(
+        "processes/<str:key>/reports/cycle-times/",
+        cockpit_apis.CycleTimeApi.as_view(),
+        name="api-process-cycle-times",
+    ),
+    path(
+        "processes/<str:key>/versions/<int:number>/reports/tasks/",
+        cockpit_apis.TaskReportApi.as_view(),
+        name="api-version-task-report",
+    ),
+    path(
+        "processes/<str:key>/versions/<int:number>/suspend/",
+        cockpit_apis.VersionSuspendApi.as_view(),
+        name="api-version-suspend",
+    ),
+    path(
+        "processes/<str:key>/versions/<int:number>/resume/",
+        cockpit_apis.VersionSuspendApi.as_view(resume=True),
+        name="api-version-resume",
+    ),
+    path(
+        "cases/<uuid:case_id>/suspend/",
+        cockpit_apis.CaseSuspendApi.as_view(),
+        name="api-case-suspend",
+    ),
+    path(
+        "cases/<uuid:case_id>/resume/",
+        cockpit_apis.CaseResumeApi.as_view(),
+        name="api-case-resume",
+    ),
+    path(
+        "cases/<uuid:case_id>/data/",
+        cockpit_apis.CaseDataApi.as_view(),
+        name="api-case-data",
     ),
     path("cases/", case_apis.CaseListStartApi.as_view(), name="api-cases"),
     path("cases/<uuid:case_id>/", case_apis.CaseDetailApi.as_view(), name="api-case"),

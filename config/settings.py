@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "processes",
     "engine",
     "tasks_app",
+    "cockpit",
 ]
 
 MIDDLEWARE = [
@@ -176,6 +177,10 @@ STATICFILES_DIRS: list = [BASE_DIR / "static"]
 _BPMN_JS = BASE_DIR / "node_modules" / "bpmn-js" / "dist"
 if _BPMN_JS.is_dir():
     STATICFILES_DIRS.append(("vendor/bpmn-js", _BPMN_JS))
+# The cockpit's charts (Chart.js, package.json), served the same way.
+_CHART_JS = BASE_DIR / "node_modules" / "chart.js" / "dist"
+if _CHART_JS.is_dir():
+    STATICFILES_DIRS.append(("vendor/chart.js", _CHART_JS))
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 

@@ -45,6 +45,7 @@ urlpatterns = [
     path("processes/", include("processes.urls")),
     path("audit/", include("audit.urls")),
     path("incidents/", include("engine.urls")),
+    path("cockpit/", include("cockpit.urls")),
     path("", include("tasks_app.urls")),
 ]
 

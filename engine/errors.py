@@ -21,6 +21,12 @@ class CaseNotRunning(EngineError):
     code = "case_not_running"
 
 
+class CaseSuspended(EngineError):
+    """The case is suspended: it refuses every command until someone resumes it."""
+
+    code = "case_suspended"
+
+
 class TaskNoLongerOpen(EngineError):
     """The human task the command names is no longer waiting for a person."""
 

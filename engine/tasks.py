@@ -7,7 +7,7 @@ from uuid import UUID
 from celery import shared_task
 from django.conf import settings
 
-from .errors import CaseBusy
+from .errors import CaseBusy, CaseSuspended
 from .services import (
     case_fire_timers,
     service_call_apply,
@@ -38,7 +38,10 @@ def service_call_run_task(call_id: int) -> str:
     Failures are not retried by Celery: service_call_apply records them and
     re-sends the call with a countdown (the row, not the broker, holds the state).
     """
-    call = service_call_begin(call_id=call_id)
+    try:
+        call = service_call_begin(call_id=call_id)
+    except CaseSuspended:
+        return "suspended"  # stays pending; resuming the case sends it again
     if call is None:
         return "skipped"
     ok, value = service_call_execute(call=call)
@@ -94,6 +97,6 @@ def timers_fire_due_task() -> int:
     for case_id in timers_due():
         try:
             fired += case_fire_timers(case_id=case_id)
-        except CaseBusy:
+        except (CaseBusy, CaseSuspended):
             continue  # someone is working on it; the next sweep fires it
     return fired

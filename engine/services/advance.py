@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from audit.actions import AuditAction
 from audit.services import audit_record
-from engine.errors import CaseBusy, CaseNotFound
+from engine.errors import CaseBusy, CaseNotFound, CaseSuspended
 from engine.human_tasks import CaseAdvance
 from engine.models import Case, CaseState, Incident, MessageSubscription, ServiceCall
 from engine.signals import case_advanced
@@ -40,17 +40,21 @@ def _set_lock_timeout() -> None:
             )
 
 
-def case_lock(*, case_id: UUID | str) -> Case:
+def case_lock(*, case_id: UUID | str, allow_suspended: bool = False) -> Case:
     """Lock and return the case row (blocking, bounded by ENGINE_LOCK_TIMEOUT_MS).
+
+    A suspended case refuses every command here, so every path obeys; only the
+    repairs that resume or edit it pass `allow_suspended`.
 
     Raises:
         CaseNotFound: when there is no such case.
         CaseBusy: when the lock wait timed out.
+        CaseSuspended: when the case is suspended and that is not allowed.
     """
     assert connection.in_atomic_block, "case_lock must run inside transaction.atomic()"
     _set_lock_timeout()
     try:
-        return (
+        case = (
             Case.objects.select_for_update(of=("self",))
             .select_related("version__definition", "started_by")
             .get(pk=case_id)
@@ -61,6 +65,12 @@ def case_lock(*, case_id: UUID | str) -> Case:
         if getattr(exc.__cause__, "sqlstate", "") == "55P03":
             raise CaseBusy("The case is busy; try again in a moment.") from None
         raise
+    if case.status == Case.Status.SUSPENDED and not allow_suspended:
+        raise CaseSuspended(
+            "The case is suspended; a process admin must resume it first.",
+            details={"case": str(case.pk)},
+        )
+    return case
 
 
 def case_audit(

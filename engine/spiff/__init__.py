@@ -39,6 +39,7 @@ from .runtime import (
     workflow_complete_user_task,
     workflow_fire_timers,
     workflow_retry,
+    workflow_set_data,
     workflow_start,
     workflow_throw_service_error,
 )
@@ -142,6 +143,7 @@ __all__ = [
     "workflow_fire_timers",
     "workflow_complete_failed_task",
     "workflow_retry",
+    "workflow_set_data",
     "workflow_start",
     "workflow_throw_service_error",
 ]

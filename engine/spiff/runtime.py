@@ -7,6 +7,7 @@ with the new state. Script and condition failures are returned, not raised.
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -398,4 +399,27 @@ def workflow_cancel(process: CompiledProcess, state: dict) -> AdvanceOutcome:
     """Cancel every unfinished task of the workflow."""
     wf = state_load(state, process.spec, process.subprocess_specs)
     wf.cancel()
+    return _outcome(wf, process, [], None)
+
+
+def workflow_set_data(
+    process: CompiledProcess,
+    state: dict,
+    *,
+    values: dict[str, Any],
+    remove: list[str],
+) -> AdvanceOutcome:
+    """Set and remove case variables where the case goes on from; run nothing.
+
+    The data of every waiting task (and of the last finished one, which the
+    case's data is read from) changes, so the next step sees the new values.
+    """
+    wf = state_load(state, process.spec, process.subprocess_specs)
+    tasks = list(wf.get_tasks(state=_ACTIVE))
+    if wf.last_task is not None:
+        tasks.append(wf.last_task)
+    for task in tasks:
+        task.data.update(copy.deepcopy(values))
+        for name in remove:
+            task.data.pop(name, None)
     return _outcome(wf, process, [], None)

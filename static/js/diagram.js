@@ -106,6 +106,8 @@
       if (states) container.dataset.marked = JSON.stringify(mark(viewer, states));
       wireZoom(container, viewer);
       container.classList.add("is-ready");
+      // Pages that add to the diagram (the cockpit heatmap) get the viewer here.
+      container.dispatchEvent(new CustomEvent("diagram:ready", { detail: { viewer: viewer } }));
     }, function (err) {
       viewer.destroy();
       var reason = (err && err.message) || String(err);

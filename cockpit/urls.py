@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.DashboardView.as_view(), name="cockpit-dashboard"),
+    path("cases/<uuid:case_id>/", views.CaseRepairView.as_view(), name="cockpit-case"),
+    path(
+        "processes/<str:key>/versions/<int:number>/",
+        views.VersionHeatmapView.as_view(),
+        name="cockpit-version",
+    ),
+]
