@@ -33,7 +33,7 @@ from engine.spiff import (
 )
 
 from .errors import BpmnInvalid, DeployNotAllowed
-from .models import ProcessDefinition, ProcessVersion
+from .models import DEFAULT_CANDIDATE_GROUP, ProcessDefinition, ProcessVersion
 from .permissions import can_deploy
 from .selectors import called_documents, version_latest_deployed
 
@@ -54,13 +54,16 @@ def _checksum(
     bpmn: bytes,
     dmn_files: Sequence[tuple[str, bytes]],
     called: Iterable[ProcessVersion] = (),
+    default_group: str = "",
 ) -> str:
-    """Digest an upload: the BPMN, its DMN files and the versions it binds to.
+    """Digest an upload: BPMN, DMN files, the versions it binds to, default group.
 
-    Without called versions this is the digest of the file and its DMN files
-    alone, as before call activities across files were supported.
+    Without called versions and default group this is the digest of the file
+    and its DMN files alone, as before those were supported.
     """
     digest = hashlib.sha256(bpmn)
+    if default_group:
+        digest.update(b"\0default_group\0" + default_group.encode())
     for name, data in sorted(dmn_files):
         digest.update(b"\0" + name.encode() + b"\0" + data)
     for version in sorted(called, key=lambda v: (v.definition.key, v.number)):
@@ -198,8 +201,8 @@ def bundle_validate(
     return list(upload.bundle.processes)
 
 
-def _ensure_lane_groups(process: CompiledProcess, *, user: Any) -> None:
-    names = set(process.meta.lanes)
+def _ensure_lane_groups(process: CompiledProcess, *, user: Any, default: str) -> None:
+    names = {*process.meta.lanes, default}
     for task in process.task_meta.values():
         names.update(task.candidate_groups)
     for name in sorted(n for n in names if n and not n.startswith(("$", "#"))):
@@ -211,9 +214,31 @@ def _ensure_lane_groups(process: CompiledProcess, *, user: Any) -> None:
                 process_key=process.key,
                 payload={
                     "group": name,
-                    "reason": "lane or candidate group of a deployed process",
+                    "reason": "lane, candidate or default group of a deployed process",
                 },
             )
+
+
+def _empty_group_warnings(process: CompiledProcess, *, default: str) -> list[Problem]:
+    """Warn of each lane, candidate group or the default group that has no members."""
+    named = {name.strip(): "lane" for name in process.meta.lanes}
+    for task in process.task_meta.values():
+        for name in task.candidate_groups:
+            named.setdefault(name.strip(), "candidate group")
+    named.setdefault(default, "default candidate group")
+    names = {n for n in named if n and not n.startswith(("$", "#"))}
+    staffed = set(
+        Group.objects.filter(name__in=names, user__isnull=False).values_list(
+            "name", flat=True
+        )
+    )
+    return [
+        Problem(
+            f"The {named[name]} '{name}' of process '{process.key}' names a group "
+            "with no members: its tasks wait until someone is added to it."
+        )
+        for name in sorted(names - staffed)
+    ]
 
 
 def _deploy_one(
@@ -226,6 +251,8 @@ def _deploy_one(
     dmn_files: Sequence[tuple[str, bytes]],
     checksum: str,
     called: Sequence[ProcessVersion],
+    default_group: str,
+    warnings: Sequence[Problem],
 ) -> DeployedVersion:
     definition, _ = ProcessDefinition.objects.select_for_update().get_or_create(
         key=process.key, defaults={"name": process.meta.name}
@@ -233,6 +260,9 @@ def _deploy_one(
     latest = definition.versions.order_by("-number").first()
     if latest is not None and latest.checksum == checksum:
         return DeployedVersion(latest, created=False)
+    default = default_group or DEFAULT_CANDIDATE_GROUP
+    _ensure_lane_groups(process, user=user, default=default)
+    found = [*warnings, *_empty_group_warnings(process, default=default)]
     version = ProcessVersion.objects.create(
         definition=definition,
         number=(latest.number + 1) if latest else 1,
@@ -244,6 +274,8 @@ def _deploy_one(
         checksum=checksum,
         normalized_checksum=_checksum(normalized, dmn_files),
         dependencies_checksum=_dependencies_checksum(called),
+        default_group=default_group,
+        warnings=[p.as_dict() for p in found],
         uploaded_by=user,
     )
     version.dependencies.set(called)
@@ -251,7 +283,6 @@ def _deploy_one(
         ProcessDefinition.objects.filter(pk=definition.pk).update(
             name=process.meta.name
         )
-    _ensure_lane_groups(process, user=user)
     audit_record(
         actor=user,
         action=AuditAction.PROCESS_DEPLOYED,
@@ -263,6 +294,8 @@ def _deploy_one(
             "file": filename,
             "checksum": checksum,
             "calls": [f"{v.definition.key} v{v.number}" for v in called],
+            "default_group": default,
+            "warnings": len(found),
         },
     )
     return DeployedVersion(version, created=True)
@@ -274,8 +307,13 @@ def version_upload(
     bpmn: bytes,
     filename: str,
     dmn_files: Sequence[tuple[str, bytes]] = (),
+    default_group: str = "",
 ) -> list[DeployedVersion]:
     """Validate and deploy every executable process in a diagram.
+
+    A user task with no candidates, or whose candidates resolve to nobody at
+    run time, is offered to `default_group` (process-admins when empty); each
+    version records its warnings (such tasks, lanes and groups with no members).
 
     An identical re-upload returns the existing version (created=False), as
     long as it binds the same called versions: processes called outside the
@@ -289,7 +327,8 @@ def version_upload(
     if not can_deploy(user):
         raise DeployNotAllowed("Only analysts may upload and deploy processes.")
     upload = _bundle_compile(bpmn=bpmn, filename=filename, dmn_files=dmn_files)
-    checksum = _checksum(bpmn, dmn_files, upload.called)
+    default_group = default_group.strip()
+    checksum = _checksum(bpmn, dmn_files, upload.called, default_group)
     with transaction.atomic():
         return [
             _deploy_one(
@@ -301,13 +340,25 @@ def version_upload(
                 dmn_files=dmn_files,
                 checksum=checksum,
                 called=upload.called,
+                default_group=default_group,
+                warnings=_own_warnings(upload.bundle.warnings, p),
             )
             for p in upload.bundle.processes
         ]
 
 
+def _own_warnings(
+    warnings: Sequence[Problem], process: CompiledProcess
+) -> list[Problem]:
+    return [w for w in warnings if w.element_id in process.task_meta]
+
+
 def version_upload_files(
-    *, user: Any, upload: Any, dmn_uploads: Sequence[Any] = ()
+    *,
+    user: Any,
+    upload: Any,
+    dmn_uploads: Sequence[Any] = (),
+    default_group: str = "",
 ) -> list[DeployedVersion]:
     """Read uploaded files and deploy them as `version_upload` does.
 
@@ -325,5 +376,9 @@ def version_upload_files(
         for f in dmn_uploads
     ]
     return version_upload(
-        user=user, bpmn=bpmn, filename=upload.name, dmn_files=dmn_files
+        user=user,
+        bpmn=bpmn,
+        filename=upload.name,
+        dmn_files=dmn_files,
+        default_group=default_group,
     )

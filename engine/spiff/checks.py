@@ -225,7 +225,13 @@ def _decisions(
         yield Problem(f"The {_label(task)} {why}.", task.sourceline, task.get("id"))
 
 
-def _human_tasks(root: etree._Element) -> Iterator[Problem]:
+def unrouted_tasks(root: etree._Element) -> list[Problem]:
+    """Return a warning for each user task of an executable process with no candidates.
+
+    Such a task still deploys: at run time it is offered to the process's
+    default candidate group (see `processes.services.version_upload`).
+    """
+    found = []
     for process in root.iterfind("bpmn:process", NSMAP):
         if process.get("isExecutable") != "true":
             continue
@@ -234,12 +240,16 @@ def _human_tasks(root: etree._Element) -> Iterator[Problem]:
             for element in process.iterfind(f".//bpmn:{tag}", NSMAP):
                 meta = human_task_meta(element, lanes.get(element.get("id", "")))
                 if not candidates.has_candidates(meta):
-                    yield Problem(
-                        f"User task '{meta.name}' has no candidates: put it in a "
-                        "lane or set assignee, candidateUsers or candidateGroups.",
-                        element.sourceline,
-                        meta.bpmn_id,
+                    found.append(
+                        Problem(
+                            f"User task '{meta.name}' has no candidates (no lane, "
+                            "assignee, candidateUsers or candidateGroups): it is "
+                            "offered to the process's default candidate group.",
+                            element.sourceline,
+                            meta.bpmn_id,
+                        )
                     )
+    return found
 
 
 def reference_problems(
@@ -249,7 +259,7 @@ def reference_problems(
     decision_ids: Collection[str],
     deployed_processes: Collection[str] = (),
 ) -> list[Problem]:
-    """Return every operation, process, decision and candidate that does not resolve.
+    """Return every operation, process and decision that does not resolve.
 
     `deployed_processes` are the executable processes of the called documents
     (deployed versions) the file is compiled with; a call activity may call them.
@@ -258,7 +268,6 @@ def reference_problems(
         *_operations(root, known_operations),
         *_called_processes(root, deployed_processes),
         *_decisions(root, decision_ids),
-        *_human_tasks(root),
     ]
 
 

@@ -390,7 +390,9 @@ def bundle_compile(
     problems = _ordered([*ours, *_without_repeats(ours, spiff)])
     if problems:
         raise BpmnParseError(problems)
-    return CompiledBundle(tuple(compiled), serialize(root))
+    return CompiledBundle(
+        tuple(compiled), serialize(root), tuple(checks.unrouted_tasks(root))
+    )
 
 
 def processes_compile(

@@ -109,6 +109,7 @@ CALLEES_DEPLOYED = {
         "camunda/camunda-testing-job-announcement-publication.bpmn"
     ],
     "camunda/invoice.v1.bpmn": ["camunda/reviewInvoice.bpmn"],
+    "camunda/tenant-mainProcess.bpmn": ["camunda/tenant-subProcess.bpmn"],
     "camunda/invoice.v2.bpmn": ["camunda/reviewInvoice.bpmn"],
     "operaton/call-activity--order-orchestration.bpmn": [
         "operaton/call-activity--notify-customer.bpmn"
@@ -182,7 +183,6 @@ def _reason(message: str) -> str:
         return "refused: " + re.split(r"[;(:]", refused[1], maxsplit=1)[0][:60]
     rules = [
         ("no executable process", "no executable process"),
-        ("has no candidates", "user task without candidates"),
         ("is FEEL", "FEEL expression"),
         ("cannot be translated from JUEL", "JUEL outside the subset"),
         ("expression language", "XPath/other expression language"),

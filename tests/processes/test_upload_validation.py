@@ -276,19 +276,6 @@ def test_missing_called_process_and_decision_are_rejected(users):
     assert "uses the decision 'routing'" in found["rule"]["message"]
 
 
-def test_user_task_without_candidates_is_rejected(users):
-    data = approval().replace(b' camunda:candidateGroups="Manager"', b"")
-    errors = _rejected(users, data)
-    assert errors == [
-        {
-            "message": "User task 'Review' has no candidates: put it in a lane "
-            "or set assignee, candidateUsers or candidateGroups.",
-            "line": 8,
-            "element_id": "review",
-        }
-    ]
-
-
 def test_javascript_script_task_is_rejected(users):
     extra = (
         '    <bpmn:scriptTask id="calc" scriptFormat="javascript">'
