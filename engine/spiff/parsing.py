@@ -29,6 +29,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR
 from . import checks
 from .compiled import CompiledBundle, CompiledProcess
 from .errors import BpmnParseError
+from .hygiene import tidy
 from .limits import upload_problems
 from .metadata import all_human_tasks, process_meta
 from .normalize import normalize, serialize
@@ -377,6 +378,7 @@ def bundle_compile(
     """
     root, problems, dmn, called = _read_inputs(bpmn, dmn_files, extra_bpmn, extra_dmn)
     schema = _xsd_problems(root)
+    tidy(root)
     translated = normalize(root)
     ours = [
         *problems,

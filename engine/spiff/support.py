@@ -118,11 +118,11 @@ ELEMENTS: dict[str, Row] = {
     ),
     "dataObject": _runs("a SpiffWorkflow data object (a process-level variable)"),
     "dataObjectReference": _runs(),
-    "dataStoreReference": _refused(
-        "data stores have no implementation here; use a service task",
-        by="checks._data_stores",
+    "dataStoreReference": _runs(
+        "documentation, as in Camunda: it and its data associations are dropped "
+        "from the normalized XML"
     ),
-    "dataStore": _runs(_NO_EFFECT + " (references to it are refused)"),
+    "dataStore": _runs(_NO_EFFECT),
     "callChoreography": _refused("choreographies are not executable"),
     "choreographyTask": _refused("choreographies are not executable"),
     "subChoreography": _refused("choreographies are not executable"),
@@ -273,11 +273,17 @@ CONSTRUCTS: dict[str, Row] = {
     "a compensation start event of an event sub-process": _refused(
         _COMPENSATION, by="checks._event_subprocess_starts"
     ),
-    "a sequence flow without an id": _refused(
-        "SpiffWorkflow would drop it", by="checks._sequence_flows"
+    "a sequence flow without an id": _runs(
+        "given an id in the normalized XML (hygiene.py); the original stays as "
+        "uploaded"
     ),
-    "the ids Start and End": _refused(
-        "reserved by the engine", by="checks._reserved_ids"
+    "the ids Start and End": _runs(
+        "renamed, with every reference, in the normalized XML (SpiffWorkflow "
+        "uses them for its own specs)"
+    ),
+    "a process with isExecutable=\"false\" beside an executable one": _runs(
+        "a pool of another party: neither checked nor run (dropped from the "
+        "normalized XML)"
     ),
 }
 

@@ -1,0 +1,104 @@
+"""Diagram hygiene: what modelers draw that changes nothing, made runnable (issue 9).
+
+Applied to the parsed upload before any check; the stored original XML stays as
+uploaded, only the normalized XML (what runs) carries these changes:
+
+- processes with isExecutable="false" (pools of other parties) are dropped when
+  the file has an executable process: Camunda neither checks nor runs them;
+- sequence flows without an id get one (SpiffWorkflow would drop them);
+- the ids `Start` and `End`, which SpiffWorkflow uses for its own specs, are
+  renamed, with every reference to them;
+- data stores, their references and associations are drawing only (Camunda
+  ignores them; nothing implements them here) and are dropped.
+"""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from .xml import NSMAP, local_name
+
+RESERVED_IDS = frozenset({"Start", "End"})
+# Attributes and child elements whose value names another element by id.
+_REF_ATTRIBUTES = ("sourceRef", "targetRef", "attachedToRef", "default", "bpmnElement")
+_REF_ELEMENTS = frozenset(
+    {"incoming", "outgoing", "flowNodeRef", "sourceRef", "targetRef"}
+)
+
+
+def _ids(root: etree._Element) -> set[str]:
+    return {str(e.get("id")) for e in root.iter() if isinstance(e.tag, str)}
+
+
+def _unique(base: str, taken: set[str]) -> str:
+    candidate, n = base, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{base}_{n}"
+    taken.add(candidate)
+    return candidate
+
+
+def _drop_non_executable(root: etree._Element) -> None:
+    processes = root.findall("bpmn:process", NSMAP)
+    if not any(p.get("isExecutable") == "true" for p in processes):
+        return  # nothing runs: the upload says so
+    called = {
+        c.get("calledElement") for c in root.iterfind(".//bpmn:callActivity", NSMAP)
+    }
+    for process in processes:
+        # Absent isExecutable runs, as in Camunda; a called one stays, so that the
+        # call is refused as calling a non-executable process of this file.
+        if process.get("isExecutable") == "false" and process.get("id") not in called:
+            root.remove(process)
+
+
+def _name_flows(root: etree._Element, taken: set[str]) -> None:
+    for flow in root.iterfind(".//bpmn:sequenceFlow", NSMAP):
+        if not (flow.get("id") or "").strip():
+            base = f"Flow_{flow.get('sourceRef', '')}_{flow.get('targetRef', '')}"
+            flow.set("id", _unique(base, taken))
+
+
+def _rename(root: etree._Element, old: str, new: str) -> None:
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        if element.get("id") == old:
+            element.set("id", new)
+        for name in _REF_ATTRIBUTES:
+            if element.get(name) == old:
+                element.set(name, new)
+        if local_name(element) in _REF_ELEMENTS and (element.text or "").strip() == old:
+            element.text = new
+
+
+def _rename_reserved(root: etree._Element, taken: set[str]) -> None:
+    for element in list(root.iter()):
+        if isinstance(element.tag, str) and element.get("id") in RESERVED_IDS:
+            old = str(element.get("id"))
+            _rename(root, old, _unique(f"{old}_{local_name(element)}", taken))
+
+
+def _drop_data_stores(root: etree._Element) -> None:
+    stores = root.findall(".//bpmn:dataStoreReference", NSMAP)
+    ids = {s.get("id") for s in stores}
+    for association in root.xpath(
+        ".//bpmn:dataInputAssociation | .//bpmn:dataOutputAssociation",
+        namespaces=NSMAP,
+    ):
+        refs = association.findall("bpmn:sourceRef", NSMAP)
+        refs += association.findall("bpmn:targetRef", NSMAP)
+        if any((r.text or "").strip() in ids for r in refs):
+            association.getparent().remove(association)
+    for store in [*stores, *root.findall(".//bpmn:dataStore", NSMAP)]:
+        store.getparent().remove(store)
+
+
+def tidy(root: etree._Element) -> None:
+    """Make the drawing-only parts of a diagram inert, in place (module docstring)."""
+    _drop_non_executable(root)
+    taken = _ids(root)
+    _name_flows(root, taken)
+    _rename_reserved(root, taken)
+    _drop_data_stores(root)
