@@ -9,16 +9,24 @@ uploaded, only the normalized XML (what runs) carries these changes:
 - the ids `Start` and `End`, which SpiffWorkflow uses for its own specs, are
   renamed, with every reference to them;
 - data stores, their references and associations are drawing only (Camunda
-  ignores them; nothing implements them here) and are dropped.
+  ignores them; nothing implements them here) and are dropped;
+- Flowable and Activiti attributes and extension elements (`flowable:candidateGroups`,
+  `activiti:assignee`, `flowable:formKey`, ...) are read as their Camunda
+  equivalents: moved into the Camunda namespace, where every Camunda check applies
+  (what Camunda does not run is refused there, located). Flowable's
+  `formFieldValidation` (validate form fields on submit) is dropped: Laneway always
+  validates them.
 """
 
 from __future__ import annotations
 
 from lxml import etree
 
-from .xml import NSMAP, local_name
+from .xml import CAMUNDA, NSMAP, local_name
 
 RESERVED_IDS = frozenset({"Start", "End"})
+DIALECTS = ("http://flowable.org/bpmn", "http://activiti.org/bpmn")
+_ALWAYS_DONE = frozenset({"formFieldValidation"})
 # Attributes and child elements whose value names another element by id.
 _REF_ATTRIBUTES = ("sourceRef", "targetRef", "attachedToRef", "default", "bpmnElement")
 _REF_ELEMENTS = frozenset(
@@ -95,8 +103,26 @@ def _drop_data_stores(root: etree._Element) -> None:
         store.getparent().remove(store)
 
 
+def _as_camunda(root: etree._Element) -> None:
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        qname = etree.QName(element)
+        if qname.namespace in DIALECTS:
+            element.tag = f"{{{CAMUNDA}}}{qname.localname}"
+        for name in list(element.attrib):
+            attr = etree.QName(name)
+            if attr.namespace not in DIALECTS:
+                continue
+            value = element.attrib.pop(name)
+            target = f"{{{CAMUNDA}}}{attr.localname}"
+            if attr.localname not in _ALWAYS_DONE and target not in element.attrib:
+                element.set(target, value)
+
+
 def tidy(root: etree._Element) -> None:
     """Make the drawing-only parts of a diagram inert, in place (module docstring)."""
+    _as_camunda(root)
     _drop_non_executable(root)
     taken = _ids(root)
     _name_flows(root, taken)

@@ -281,6 +281,10 @@ CONSTRUCTS: dict[str, Row] = {
         "renamed, with every reference, in the normalized XML (SpiffWorkflow "
         "uses them for its own specs)"
     ),
+    "Flowable and Activiti attributes and extension elements": _runs(
+        "read as their camunda: equivalents, under the same rules; Flowable's "
+        "formFieldValidation has no effect (forms are always validated)"
+    ),
     "a process with isExecutable=\"false\" beside an executable one": _runs(
         "a pool of another party: neither checked nor run (dropped from the "
         "normalized XML)"

@@ -45,6 +45,15 @@ MAX_STEPS = 15
 # The entries marked (issue 7) are fixed on other branches of issue 7: once merged,
 # Laneway deliberately differs there (remove an entry that no longer differs).
 DEPARTURES: dict[str, str] = {
+    # Walked since user tasks without candidates deploy (issue 9).
+    "camunda/TaskServiceTest.handleUserTaskEscalation.bpmn": (
+        "escalation event sub-processes wait for their escalation (events.py); "
+        "SpiffWorkflow starts them at once"
+    ),
+    "spiff/arena-prioritize-boundary-event.bpmn": (
+        "the boundary naming the escalation code wins over the catch-all one, as "
+        "BPMN says (events.py); SpiffWorkflow takes the catch-all"
+    ),
     "xor_conditions.bpmn": (
         "(issue 7) SpiffWorkflow tries a gateway's conditions in the order of the "
         "targets' y coordinates in the drawing; BPMN and Laneway in model order"

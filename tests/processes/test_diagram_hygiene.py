@@ -10,6 +10,7 @@ import pytest
 from lxml import etree
 
 from engine.services import case_start
+from processes.errors import BpmnInvalid
 from processes.services import version_upload
 from tasks_app.models import HumanTask
 from tasks_app.services import task_complete
@@ -74,5 +75,56 @@ def test_a_diagram_with_drawing_only_parts_deploys_and_runs_every_flow(users):
     task = HumanTask.objects.get(case=case, status=HumanTask.Status.OPEN)
     assert task.bpmn_id == "review"
     task_complete(user=users["manager1"], task_id=task.pk, data={})
+    case.refresh_from_db()
+    assert case.status == "completed"
+
+
+FLOWABLE = b"""<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:flowable="http://flowable.org/bpmn"
+    xmlns:activiti="http://activiti.org/bpmn"
+    id="Defs" targetNamespace="http://laneway.example/test">
+  <process id="expenses" name="Expenses" isExecutable="true">
+    <startEvent id="start" flowable:formFieldValidation="true" />
+    <sequenceFlow id="f1" sourceRef="start" targetRef="approve" />
+    <userTask id="approve" name="Approve" flowable:candidateGroups="Finance" />
+    <sequenceFlow id="f2" sourceRef="approve" targetRef="rework" />
+    <userTask id="rework" name="Rework" activiti:assignee="${initiator}" />
+    <sequenceFlow id="f3" sourceRef="rework" targetRef="end" />
+    <endEvent id="end">
+      <extensionElements>
+        <flowable:executionListener event="end" class="com.example.Audit" />
+      </extensionElements>
+    </endEvent>
+  </process>
+</definitions>
+"""
+
+
+def test_flowable_and_activiti_attributes_are_read_as_camunda(users):
+    # A Java listener class is refused by name, as camunda:executionListener is.
+    with pytest.raises(BpmnInvalid) as err:
+        version_upload(user=users["analyst"], bpmn=FLOWABLE, filename="f.bpmn")
+    [problem] = err.value.details["errors"]
+    assert problem["element_id"] == "end" and "executionListener" in problem["message"]
+
+    data = FLOWABLE.replace(
+        FLOWABLE[
+            FLOWABLE.index(b"      <extensionElements>") : FLOWABLE.index(
+                b"    </endEvent>"
+            )
+        ],
+        b"",
+    )
+    [deployed] = version_upload(user=users["analyst"], bpmn=data, filename="f.bpmn")
+    assert deployed.version.warnings == []
+    assert bytes(deployed.version.original_xml) == data
+    case, _ = case_start(user=users["requester"], key="expenses", data={})
+    approve = HumanTask.objects.get(case=case, status=HumanTask.Status.OPEN)
+    assert approve.candidate_groups == ["Finance"]
+    task_complete(user=users["finance"], task_id=approve.pk, data={})
+    rework = HumanTask.objects.get(case=case, status=HumanTask.Status.OPEN)
+    assert rework.assignee == users["requester"]
+    task_complete(user=users["requester"], task_id=rework.pk, data={})
     case.refresh_from_db()
     assert case.status == "completed"
