@@ -265,7 +265,8 @@ CONSTRUCTS: dict[str, Row] = {
     ),
     "a JUEL condition": _runs(
         "translated to Python; coerced to a boolean as EL does (the string "
-        '"false" is false)'
+        '"false" is false); .equals(x), .contains(x), .size() and .isEmpty() '
+        "on strings and collections; other method calls are refused"
     ),
     "an error or escalation start event outside an event sub-process": _refused(
         "it would wait for ever", by="checks._event_subprocess_starts"
