@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from lxml import etree
 
+from .listeners import translate_listeners
 from .xml import CAMUNDA, NSMAP, local_name
 
 RESERVED_IDS = frozenset({"Start", "End"})
@@ -123,6 +124,7 @@ def _as_camunda(root: etree._Element) -> None:
 def tidy(root: etree._Element) -> None:
     """Make the drawing-only parts of a diagram inert, in place (module docstring)."""
     _as_camunda(root)
+    translate_listeners(root)
     _drop_non_executable(root)
     taken = _ids(root)
     _name_flows(root, taken)

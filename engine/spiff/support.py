@@ -420,9 +420,15 @@ VENDOR_ELEMENTS: dict[str, Row] = {
         "Java field injection does not run here; use input parameters"
     ),
     "executionListener": _refused(
-        "Java listeners do not run here", by="checks._listeners"
+        "only ${execution.setVariable('x', value)} on a task's start or end runs "
+        "(as a pre/post script, listeners.py); Java listeners and others do not",
+        by="checks._listeners",
     ),
-    "taskListener": _refused("Java listeners do not run here", by="checks._listeners"),
+    "taskListener": _refused(
+        "only ${task.setVariable('x', value)} on create or complete runs (as a "
+        "pre/post script, listeners.py); Java listeners and others do not",
+        by="checks._listeners",
+    ),
     "script": _refused(
         "only text and ${...} parameter values are supported",
         by="normalize._operator_parameters",
