@@ -30,12 +30,13 @@ from engine.spiff import (
     Problem,
     bundle_compile,
     called_elements,
+    called_versions,
 )
 
 from .errors import BpmnInvalid, DeployNotAllowed
 from .models import DEFAULT_CANDIDATE_GROUP, ProcessDefinition, ProcessVersion
 from .permissions import can_deploy
-from .selectors import called_documents, version_latest_deployed
+from .selectors import called_documents, version_latest_deployed, version_numbered
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,8 @@ def _dependencies_checksum(called: Iterable[ProcessVersion]) -> str:
 def _called_versions(bpmn: bytes) -> tuple[list[ProcessVersion], list[Problem]]:
     """Bind each process called outside the file to its latest deployed version.
 
+    A call with calledElementBinding="version" binds calledElementVersion instead.
+
     Returns those versions and, from their own `dependencies`, the versions they
     are bound to (so no recursion is needed here), and a problem for every
     definition that would be needed in two versions. A called process that is
@@ -89,8 +92,21 @@ def _called_versions(bpmn: bytes) -> tuple[list[ProcessVersion], list[Problem]]:
     """
     closure: dict[int, ProcessVersion] = {}
     needed_by: dict[int, set[str]] = defaultdict(set)
+    pinned = called_versions(bpmn)
+    missing = []
     for key in called_elements(bpmn):
-        version = version_latest_deployed(key=key)
+        if key in pinned:
+            version = version_numbered(key=key, number=pinned[key])
+            if version is None:
+                missing.append(
+                    Problem(
+                        f"A call activity binds version {pinned[key]} of '{key}' "
+                        "(calledElementVersion), which is not deployed."
+                    )
+                )
+                continue
+        else:
+            version = version_latest_deployed(key=key)
         if version is None:
             continue
         closure[version.pk] = version
@@ -114,7 +130,7 @@ def _called_versions(bpmn: bytes) -> tuple[list[ProcessVersion], list[Problem]]:
         for key, versions in sorted(by_key.items())
         if len(versions) > 1
     ]
-    return sorted(closure.values(), key=lambda v: v.pk), problems
+    return sorted(closure.values(), key=lambda v: v.pk), [*missing, *problems]
 
 
 def _invalid(problems: Sequence[Problem], filename: str) -> BpmnInvalid:

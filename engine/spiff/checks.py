@@ -20,7 +20,7 @@ from .normalize import describe as _label
 from .normalize import owner_of
 from .scripting import check_expression, check_script
 from .types import Problem
-from .xml import NSMAP, local_name, vendor_children
+from .xml import NSMAP, local_name, vendor_attr, vendor_children
 
 # SpiffWorkflow names its own specs 'Start' and 'End'; a diagram element with
 # one of these ids replaces them and the process stops early without an error.
@@ -180,6 +180,31 @@ def called_outside(root: etree._Element) -> set[str]:
     }
 
 
+def pinned_versions(root: etree._Element) -> dict[str, str]:
+    """Return calledElementVersion by called process, for binding="version" calls."""
+    return {
+        (call.get("calledElement") or "").strip(): vendor_attr(
+            call, "calledElementVersion"
+        )
+        for call in root.iterfind(".//bpmn:callActivity", NSMAP)
+        if vendor_attr(call, "calledElementBinding") == "version"
+    }
+
+
+def _pinned_problems(root: etree._Element) -> Iterator[Problem]:
+    pinned = pinned_versions(root)
+    for call in root.iterfind(".//bpmn:callActivity", NSMAP):
+        called = (call.get("calledElement") or "").strip()
+        if called in pinned and not pinned[called].isdigit():
+            yield Problem(
+                f"The {_label(call)} binds the version of '{called}' "
+                f"(calledElementBinding=\"version\") but calledElementVersion is "
+                f"{pinned[called]!r}: give a version number.",
+                call.sourceline,
+                call.get("id"),
+            )
+
+
 def _called_processes(
     root: etree._Element, deployed: Collection[str]
 ) -> Iterator[Problem]:
@@ -267,6 +292,7 @@ def reference_problems(
     return [
         *_operations(root, known_operations),
         *_called_processes(root, deployed_processes),
+        *_pinned_problems(root),
         *_decisions(root, decision_ids),
     ]
 

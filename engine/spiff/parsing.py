@@ -477,6 +477,23 @@ def called_elements(bpmn: bytes) -> list[str]:
     return sorted(checks.called_outside(root))
 
 
+def called_versions(bpmn: bytes) -> dict[str, int]:
+    """Return the version number each call with binding="version" binds.
+
+    Best effort, like `called_elements`: a call whose calledElementVersion is
+    not a number is reported by the upload checks.
+    """
+    try:
+        root = _read_root(bpmn)
+    except XmlRejected:
+        return {}
+    return {
+        key: int(number)
+        for key, number in checks.pinned_versions(root).items()
+        if number.isdigit()
+    }
+
+
 def service_operations(bpmn: bytes) -> list[str]:
     """Return the operation names the service tasks of a diagram call (best effort)."""
     try:

@@ -337,17 +337,20 @@ VENDOR_ATTRIBUTES: dict[str, Row] = {
     "modelerTemplateVersion": _runs(_NO_EFFECT),
     "errorMessage": _runs(_NO_EFFECT),
     "calledElementBinding": _runs(
-        "the called process is bound at deploy",
+        "the called process is bound at deploy: latest and deployment to its "
+        "latest version (or the one in the file), version to calledElementVersion",
         on=("callActivity",),
-        values=("latest", "deployment"),
+        values=("latest", "deployment", "version"),
     ),
     "decisionRefBinding": _runs(
         "decisions come from the DMN files uploaded with the diagram",
         on=("businessRuleTask",),
         values=("latest", "deployment"),
     ),
-    "calledElementVersion": _refused(
-        "a call binds the latest deployed version at deploy; remove the version"
+    "calledElementVersion": _runs(
+        "with calledElementBinding=\"version\", the deployed version number bound "
+        "at deploy (a number; anything else is refused)",
+        on=("callActivity",),
     ),
     "calledElementVersionTag": _refused(
         "a call binds the latest deployed version at deploy; remove the version tag"
