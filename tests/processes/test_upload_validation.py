@@ -194,7 +194,8 @@ def test_juel_method_call_is_rejected_naming_flow_expression_and_line(users):
         {
             "message": "Condition of sequence flow 'yes': "
             "'${customer.prop(\"age\") > 21}' cannot be translated from JUEL: "
-            "method calls are not supported.",
+            "the method prop() is not supported (only equals(), contains(), size(), "
+            "isEmpty()).",
             "line": LINES["yes"],
             "element_id": "yes",
         }
