@@ -34,6 +34,8 @@ class AuditAction(StrEnum):
     SERVICE_DISCARDED = "service.discarded"
     SERVICE_RETRIED = "service.retried"
     TASK_CREATED = "task.created"
+    # Its candidates resolved to nobody: offered to the default group, case flagged.
+    TASK_UNROUTED = "task.unrouted"
     TASK_CLAIMED = "task.claimed"
     TASK_UNCLAIMED = "task.unclaimed"
     TASK_ASSIGNED = "task.assigned"

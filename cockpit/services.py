@@ -14,9 +14,12 @@ from audit.actions import AuditAction
 from engine import permissions as case_permissions
 from engine.errors import CaseBusy, CaseNotFound, CaseNotRunning
 from engine.models import Case, ServiceCall
-from engine.services import case_advance, case_audit, case_lock, service_calls_enqueue
-from engine.spec_cache import spec_for
-from engine.spiff import workflow_set_data
+from engine.services import (
+    case_audit,
+    case_lock,
+    case_variables_set,
+    service_calls_enqueue,
+)
 from processes.selectors import version_get
 
 from .errors import CaseDataInvalid, CaseNotSuspended, CockpitNotAllowed
@@ -146,9 +149,7 @@ def case_data_change(
         raise CaseNotRunning(f"The case is {case.get_status_display().lower()}.")
     before = dict(case.data)
     _check_change(before, set, unset)
-    outcome = workflow_set_data(
-        spec_for(case.version), case.state.state, values=set, remove=unset
-    )
+    after = case_variables_set(case=case, actor=user, values=set, remove=unset)
     case_audit(
         case,
         user,
@@ -157,9 +158,8 @@ def case_data_change(
         set=set,
         unset=unset,
         before=before,
-        after=outcome.data,
+        after=after,
     )
-    case_advance(case, outcome, actor=user)
     return case
 
 

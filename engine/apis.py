@@ -52,6 +52,10 @@ class CaseOutput(serializers.Serializer):
     started_at = serializers.DateTimeField()
     ended_at = serializers.DateTimeField()
     has_incident = serializers.BooleanField()
+    needs_attention = serializers.BooleanField(
+        help_text="A task's candidates resolved to nobody; it went to the "
+        "process's default group."
+    )
 
 
 class IncidentListApi(APIView):

@@ -7,7 +7,7 @@ tasks that are already in the inbox cost nothing).
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +16,7 @@ from engine.models import Case
 from engine.spiff import (
     AdvanceOutcome,
     ReadyUserTask,
+    has_candidates,
     resolve_candidates,
     resolve_due,
     resolve_priority,
@@ -43,14 +44,36 @@ class ReadyHumanTask:
     # Why a due date, follow-up date or priority taken from a variable was not
     # set (the variable holds something unreadable); recorded, never silent.
     unreadable: tuple[str, ...] = ()
+    default_group: str = ""
+    named_candidates: bool = True
+    defaulted: bool = False
+
+    def with_default_group(self) -> "ReadyHumanTask":
+        """Return this task offered to the default group instead of its candidates.
+
+        `defaulted` is set when the diagram named candidates that resolved to
+        nobody (a task that names nobody at all was warned of at upload).
+        """
+        return replace(
+            self,
+            assignee="",
+            candidate_users=(),
+            candidate_groups=(self.default_group,),
+            defaulted=self.defaulted or self.named_candidates,
+        )
 
 
 def _resolve(
-    ready: ReadyUserTask, *, data: Mapping[str, Any], initiator: str, now: datetime
+    ready: ReadyUserTask,
+    *,
+    data: Mapping[str, Any],
+    initiator: str,
+    now: datetime,
+    default_group: str,
 ) -> ReadyHumanTask:
     meta = ready.meta
     candidates = resolve_candidates(meta, data=data, initiator=initiator)
-    return ReadyHumanTask(
+    resolved = ReadyHumanTask(
         task_id=ready.task_id,
         bpmn_id=ready.bpmn_id,
         name=ready.name,
@@ -73,7 +96,12 @@ def _resolve(
             )
             if (problem := unreadable_value(value, data=data, what=what))
         ),
+        default_group=default_group,
+        named_candidates=has_candidates(meta),
     )
+    if candidates.assignee or candidates.users or candidates.groups:
+        return resolved
+    return resolved.with_default_group()
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,4 +128,10 @@ class CaseAdvance:
         ready = next(t for t in self.outcome.ready_user_tasks if t.task_id == task_id)
         initiator = self.case.started_by.get_username()
         data = {**self.data, **ready.local_data}
-        return _resolve(ready, data=data, initiator=initiator, now=now)
+        return _resolve(
+            ready,
+            data=data,
+            initiator=initiator,
+            now=now,
+            default_group=self.case.version.fallback_group,
+        )

@@ -27,6 +27,8 @@ class Case(models.Model):
         max_length=16, choices=Status.choices, default=Status.RUNNING
     )
     has_incident = models.BooleanField(default=False)
+    # A task's named candidates resolved to nobody (it went to the default group).
+    needs_attention = models.BooleanField(default=False)
     data = models.JSONField(default=dict, blank=True)
     active_elements = models.JSONField(default=list, blank=True)
     started_by = models.ForeignKey(

@@ -20,6 +20,8 @@ class VersionOutput(serializers.Serializer):
     status = serializers.CharField()
     uploaded_by = serializers.CharField(source="uploaded_by.username")
     uploaded_at = serializers.DateTimeField()
+    default_group = serializers.CharField(source="fallback_group")
+    warnings = serializers.ListField(child=serializers.DictField())
 
 
 class ProcessListUploadApi(APIView):
@@ -36,6 +38,13 @@ class ProcessListUploadApi(APIView):
     class UploadInput(serializers.Serializer):
         file = serializers.FileField()
         dmn = serializers.ListField(child=serializers.FileField(), required=False)
+        default_group = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            max_length=150,
+            help_text="The group offered user tasks that name nobody "
+            "(process-admins when empty).",
+        )
 
     @extend_schema(responses={200: Output(many=True)})
     def get(self, request):
@@ -62,10 +71,17 @@ class ProcessListUploadApi(APIView):
                     ]
                 },
             )
+        default_group = request.data.get("default_group", "")
+        if not isinstance(default_group, str) or len(default_group) > 150:
+            raise BpmnInvalid(
+                "default_group must be a group name of at most 150 characters.",
+                details={"errors": []},
+            )
         deployed = services.version_upload_files(
             user=request.user,
             upload=upload,
             dmn_uploads=request.FILES.getlist("dmn"),
+            default_group=default_group,
         )
         created = any(d.created for d in deployed)
         body = {

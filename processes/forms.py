@@ -33,3 +33,10 @@ class VersionUploadForm(forms.Form):
         help_text="Optional: the .dmn files the diagram's business rule tasks use.",
         widget=MultipleFileInput(attrs={"accept": ".dmn,.xml"}),
     )
+    default_group = forms.CharField(
+        label="Default candidate group",
+        required=False,
+        max_length=150,
+        help_text="Offered the user tasks that name nobody, or whose candidates "
+        "resolve to nobody (process-admins when empty).",
+    )

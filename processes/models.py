@@ -1,6 +1,9 @@
 from django.conf import settings
 from django.db import models
 
+# Where unassigned work goes when the analyst names no default group at upload.
+DEFAULT_CANDIDATE_GROUP = "process-admins"
+
 
 class ProcessDefinition(models.Model):
     """A BPMN process, identified by its process id (`key`)."""
@@ -47,6 +50,10 @@ class ProcessVersion(models.Model):
         "self", symmetrical=False, related_name="dependents", blank=True
     )
     dependencies_checksum = models.CharField(max_length=64, blank=True, default="")
+    # The group offered user tasks that name nobody ("" = process-admins), and
+    # the upload's warnings (message, line, element_id) shown on the version page.
+    default_group = models.CharField(max_length=150, blank=True, default="")
+    warnings = models.JSONField(default=list, blank=True)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -70,3 +77,8 @@ class ProcessVersion(models.Model):
     @property
     def key(self) -> str:
         return self.definition.key
+
+    @property
+    def fallback_group(self) -> str:
+        """Return the group offered the tasks whose candidates resolve to nobody."""
+        return self.default_group or DEFAULT_CANDIDATE_GROUP

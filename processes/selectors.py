@@ -96,6 +96,15 @@ def version_latest_deployed(*, key: str) -> ProcessVersion | None:
     )
 
 
+def version_numbered(*, key: str, number: int) -> ProcessVersion | None:
+    """Return version `number` of the definition `key`, or None."""
+    return (
+        ProcessVersion.objects.select_related("definition")
+        .filter(definition__key=key, number=number)
+        .first()
+    )
+
+
 def called_documents(
     versions: Iterable[ProcessVersion],
 ) -> tuple[list[tuple[str, bytes]], list[tuple[str, bytes]]]:

@@ -30,12 +30,13 @@ from engine.spiff import (
     Problem,
     bundle_compile,
     called_elements,
+    called_versions,
 )
 
 from .errors import BpmnInvalid, DeployNotAllowed
-from .models import ProcessDefinition, ProcessVersion
+from .models import DEFAULT_CANDIDATE_GROUP, ProcessDefinition, ProcessVersion
 from .permissions import can_deploy
-from .selectors import called_documents, version_latest_deployed
+from .selectors import called_documents, version_latest_deployed, version_numbered
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,13 +55,16 @@ def _checksum(
     bpmn: bytes,
     dmn_files: Sequence[tuple[str, bytes]],
     called: Iterable[ProcessVersion] = (),
+    default_group: str = "",
 ) -> str:
-    """Digest an upload: the BPMN, its DMN files and the versions it binds to.
+    """Digest an upload: BPMN, DMN files, the versions it binds to, default group.
 
-    Without called versions this is the digest of the file and its DMN files
-    alone, as before call activities across files were supported.
+    Without called versions and default group this is the digest of the file
+    and its DMN files alone, as before those were supported.
     """
     digest = hashlib.sha256(bpmn)
+    if default_group:
+        digest.update(b"\0default_group\0" + default_group.encode())
     for name, data in sorted(dmn_files):
         digest.update(b"\0" + name.encode() + b"\0" + data)
     for version in sorted(called, key=lambda v: (v.definition.key, v.number)):
@@ -79,6 +83,8 @@ def _dependencies_checksum(called: Iterable[ProcessVersion]) -> str:
 def _called_versions(bpmn: bytes) -> tuple[list[ProcessVersion], list[Problem]]:
     """Bind each process called outside the file to its latest deployed version.
 
+    A call with calledElementBinding="version" binds calledElementVersion instead.
+
     Returns those versions and, from their own `dependencies`, the versions they
     are bound to (so no recursion is needed here), and a problem for every
     definition that would be needed in two versions. A called process that is
@@ -86,8 +92,21 @@ def _called_versions(bpmn: bytes) -> tuple[list[ProcessVersion], list[Problem]]:
     """
     closure: dict[int, ProcessVersion] = {}
     needed_by: dict[int, set[str]] = defaultdict(set)
+    pinned = called_versions(bpmn)
+    missing = []
     for key in called_elements(bpmn):
-        version = version_latest_deployed(key=key)
+        if key in pinned:
+            version = version_numbered(key=key, number=pinned[key])
+            if version is None:
+                missing.append(
+                    Problem(
+                        f"A call activity binds version {pinned[key]} of '{key}' "
+                        "(calledElementVersion), which is not deployed."
+                    )
+                )
+                continue
+        else:
+            version = version_latest_deployed(key=key)
         if version is None:
             continue
         closure[version.pk] = version
@@ -111,7 +130,7 @@ def _called_versions(bpmn: bytes) -> tuple[list[ProcessVersion], list[Problem]]:
         for key, versions in sorted(by_key.items())
         if len(versions) > 1
     ]
-    return sorted(closure.values(), key=lambda v: v.pk), problems
+    return sorted(closure.values(), key=lambda v: v.pk), [*missing, *problems]
 
 
 def _invalid(problems: Sequence[Problem], filename: str) -> BpmnInvalid:
@@ -198,8 +217,8 @@ def bundle_validate(
     return list(upload.bundle.processes)
 
 
-def _ensure_lane_groups(process: CompiledProcess, *, user: Any) -> None:
-    names = set(process.meta.lanes)
+def _ensure_lane_groups(process: CompiledProcess, *, user: Any, default: str) -> None:
+    names = {*process.meta.lanes, default}
     for task in process.task_meta.values():
         names.update(task.candidate_groups)
     for name in sorted(n for n in names if n and not n.startswith(("$", "#"))):
@@ -211,9 +230,31 @@ def _ensure_lane_groups(process: CompiledProcess, *, user: Any) -> None:
                 process_key=process.key,
                 payload={
                     "group": name,
-                    "reason": "lane or candidate group of a deployed process",
+                    "reason": "lane, candidate or default group of a deployed process",
                 },
             )
+
+
+def _empty_group_warnings(process: CompiledProcess, *, default: str) -> list[Problem]:
+    """Warn of each lane, candidate group or the default group that has no members."""
+    named = {name.strip(): "lane" for name in process.meta.lanes}
+    for task in process.task_meta.values():
+        for name in task.candidate_groups:
+            named.setdefault(name.strip(), "candidate group")
+    named.setdefault(default, "default candidate group")
+    names = {n for n in named if n and not n.startswith(("$", "#"))}
+    staffed = set(
+        Group.objects.filter(name__in=names, user__isnull=False).values_list(
+            "name", flat=True
+        )
+    )
+    return [
+        Problem(
+            f"The {named[name]} '{name}' of process '{process.key}' names a group "
+            "with no members: its tasks wait until someone is added to it."
+        )
+        for name in sorted(names - staffed)
+    ]
 
 
 def _deploy_one(
@@ -226,6 +267,8 @@ def _deploy_one(
     dmn_files: Sequence[tuple[str, bytes]],
     checksum: str,
     called: Sequence[ProcessVersion],
+    default_group: str,
+    warnings: Sequence[Problem],
 ) -> DeployedVersion:
     definition, _ = ProcessDefinition.objects.select_for_update().get_or_create(
         key=process.key, defaults={"name": process.meta.name}
@@ -233,6 +276,9 @@ def _deploy_one(
     latest = definition.versions.order_by("-number").first()
     if latest is not None and latest.checksum == checksum:
         return DeployedVersion(latest, created=False)
+    default = default_group or DEFAULT_CANDIDATE_GROUP
+    _ensure_lane_groups(process, user=user, default=default)
+    found = [*warnings, *_empty_group_warnings(process, default=default)]
     version = ProcessVersion.objects.create(
         definition=definition,
         number=(latest.number + 1) if latest else 1,
@@ -244,6 +290,8 @@ def _deploy_one(
         checksum=checksum,
         normalized_checksum=_checksum(normalized, dmn_files),
         dependencies_checksum=_dependencies_checksum(called),
+        default_group=default_group,
+        warnings=[p.as_dict() for p in found],
         uploaded_by=user,
     )
     version.dependencies.set(called)
@@ -251,7 +299,6 @@ def _deploy_one(
         ProcessDefinition.objects.filter(pk=definition.pk).update(
             name=process.meta.name
         )
-    _ensure_lane_groups(process, user=user)
     audit_record(
         actor=user,
         action=AuditAction.PROCESS_DEPLOYED,
@@ -263,6 +310,8 @@ def _deploy_one(
             "file": filename,
             "checksum": checksum,
             "calls": [f"{v.definition.key} v{v.number}" for v in called],
+            "default_group": default,
+            "warnings": len(found),
         },
     )
     return DeployedVersion(version, created=True)
@@ -274,8 +323,13 @@ def version_upload(
     bpmn: bytes,
     filename: str,
     dmn_files: Sequence[tuple[str, bytes]] = (),
+    default_group: str = "",
 ) -> list[DeployedVersion]:
     """Validate and deploy every executable process in a diagram.
+
+    A user task with no candidates, or whose candidates resolve to nobody at
+    run time, is offered to `default_group` (process-admins when empty); each
+    version records its warnings (such tasks, lanes and groups with no members).
 
     An identical re-upload returns the existing version (created=False), as
     long as it binds the same called versions: processes called outside the
@@ -289,7 +343,8 @@ def version_upload(
     if not can_deploy(user):
         raise DeployNotAllowed("Only analysts may upload and deploy processes.")
     upload = _bundle_compile(bpmn=bpmn, filename=filename, dmn_files=dmn_files)
-    checksum = _checksum(bpmn, dmn_files, upload.called)
+    default_group = default_group.strip()
+    checksum = _checksum(bpmn, dmn_files, upload.called, default_group)
     with transaction.atomic():
         return [
             _deploy_one(
@@ -301,13 +356,25 @@ def version_upload(
                 dmn_files=dmn_files,
                 checksum=checksum,
                 called=upload.called,
+                default_group=default_group,
+                warnings=_own_warnings(upload.bundle.warnings, p),
             )
             for p in upload.bundle.processes
         ]
 
 
+def _own_warnings(
+    warnings: Sequence[Problem], process: CompiledProcess
+) -> list[Problem]:
+    return [w for w in warnings if w.element_id in process.task_meta]
+
+
 def version_upload_files(
-    *, user: Any, upload: Any, dmn_uploads: Sequence[Any] = ()
+    *,
+    user: Any,
+    upload: Any,
+    dmn_uploads: Sequence[Any] = (),
+    default_group: str = "",
 ) -> list[DeployedVersion]:
     """Read uploaded files and deploy them as `version_upload` does.
 
@@ -325,5 +392,9 @@ def version_upload_files(
         for f in dmn_uploads
     ]
     return version_upload(
-        user=user, bpmn=bpmn, filename=upload.name, dmn_files=dmn_files
+        user=user,
+        bpmn=bpmn,
+        filename=upload.name,
+        dmn_files=dmn_files,
+        default_group=default_group,
     )

@@ -27,6 +27,20 @@ def deployed_message(deployed: list[services.DeployedVersion]) -> str:
     return "; ".join(parts) + "."
 
 
+def deployed_warnings(deployed: list[services.DeployedVersion]) -> list[str]:
+    """Return each new version's upload warnings as "key vN: line L: message"."""
+    lines = []
+    for item in (d for d in deployed if d.created):
+        version = item.version
+        for warning in version.warnings:
+            where = f"line {warning['line']}: " if warning.get("line") else ""
+            lines.append(
+                f"{version.definition.key} v{version.number}: {where}"
+                f"{warning['message']}"
+            )
+    return lines
+
+
 class ProcessListView(LoginRequiredMixin, TemplateView):
     template_name = "processes/process_list.html"
 
@@ -56,6 +70,7 @@ class VersionUploadView(LoginRequiredMixin, View):
                 user=request.user,
                 upload=upload,
                 dmn_uploads=form.cleaned_data["dmn"],
+                default_group=form.cleaned_data["default_group"],
             )
         except BpmnInvalid as exc:
             context = {
@@ -66,6 +81,8 @@ class VersionUploadView(LoginRequiredMixin, View):
             }
             return render(request, self.template_name, context, status=400)
         messages.success(request, deployed_message(deployed))
+        for warning in deployed_warnings(deployed):
+            messages.warning(request, warning)
         return redirect("process-detail", key=deployed[0].version.definition.key)
 
 

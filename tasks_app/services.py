@@ -60,7 +60,8 @@ def _separated_users(case: Any, rules: list[str]) -> set[Any]:
     return barred - {None}
 
 
-def _create_task(case: Case, ready: ReadyHumanTask) -> HumanTask:
+def _principals(ready: ReadyHumanTask) -> tuple[ReadyHumanTask, list[Any], list[Any]]:
+    """Return the task's users and groups; the default group's when they are nobody."""
     users, groups = permissions.principals_for(
         usernames=[
             *ready.candidate_users,
@@ -68,6 +69,28 @@ def _create_task(case: Case, ready: ReadyHumanTask) -> HumanTask:
         ],
         group_names=ready.candidate_groups,
     )
+    if not (users or groups):  # only usernames that exist nowhere
+        ready = ready.with_default_group()
+        users, groups = permissions.principals_for(
+            usernames=[], group_names=ready.candidate_groups
+        )
+    return ready, users, groups
+
+
+def _flag_unrouted(case: Case, task: HumanTask, ready: ReadyHumanTask) -> None:
+    """Flag the case and audit a task whose named candidates resolved to nobody."""
+    Case.objects.filter(pk=case.pk).update(needs_attention=True)
+    case.needs_attention = True
+    _audit(
+        task,
+        None,
+        AuditAction.TASK_UNROUTED,
+        default_group=ready.default_group,
+    )
+
+
+def _create_task(case: Case, ready: ReadyHumanTask) -> HumanTask:
+    ready, users, groups = _principals(ready)
     assignee = next((u for u in users if u.get_username() == ready.assignee), None)
     task = HumanTask.objects.create(
         due_at=ready.due_at,
@@ -98,6 +121,8 @@ def _create_task(case: Case, ready: ReadyHumanTask) -> HumanTask:
     )
     for problem in ready.unreadable:
         _audit(task, None, AuditAction.TASK_VALUE_UNREADABLE, problem=problem)
+    if ready.defaulted:
+        _flag_unrouted(case, task, ready)
     return task
 
 

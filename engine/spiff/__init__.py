@@ -28,6 +28,7 @@ from .messages import (
 from .parsing import (
     bundle_compile,
     called_elements,
+    called_versions,
     compile_process,
     processes_compile,
     service_operations,
@@ -124,6 +125,7 @@ __all__ = [
     "TaskNotReady",
     "bundle_compile",
     "called_elements",
+    "called_versions",
     "check_expression",
     "check_script",
     "compile_process",

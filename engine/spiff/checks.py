@@ -20,7 +20,7 @@ from .normalize import describe as _label
 from .normalize import owner_of
 from .scripting import check_expression, check_script
 from .types import Problem
-from .xml import NSMAP, local_name, vendor_children
+from .xml import NSMAP, local_name, vendor_attr, vendor_children
 
 # SpiffWorkflow names its own specs 'Start' and 'End'; a diagram element with
 # one of these ids replaces them and the process stops early without an error.
@@ -180,6 +180,31 @@ def called_outside(root: etree._Element) -> set[str]:
     }
 
 
+def pinned_versions(root: etree._Element) -> dict[str, str]:
+    """Return calledElementVersion by called process, for binding="version" calls."""
+    return {
+        (call.get("calledElement") or "").strip(): vendor_attr(
+            call, "calledElementVersion"
+        )
+        for call in root.iterfind(".//bpmn:callActivity", NSMAP)
+        if vendor_attr(call, "calledElementBinding") == "version"
+    }
+
+
+def _pinned_problems(root: etree._Element) -> Iterator[Problem]:
+    pinned = pinned_versions(root)
+    for call in root.iterfind(".//bpmn:callActivity", NSMAP):
+        called = (call.get("calledElement") or "").strip()
+        if called in pinned and not pinned[called].isdigit():
+            yield Problem(
+                f"The {_label(call)} binds the version of '{called}' "
+                f"(calledElementBinding=\"version\") but calledElementVersion is "
+                f"{pinned[called]!r}: give a version number.",
+                call.sourceline,
+                call.get("id"),
+            )
+
+
 def _called_processes(
     root: etree._Element, deployed: Collection[str]
 ) -> Iterator[Problem]:
@@ -225,7 +250,13 @@ def _decisions(
         yield Problem(f"The {_label(task)} {why}.", task.sourceline, task.get("id"))
 
 
-def _human_tasks(root: etree._Element) -> Iterator[Problem]:
+def unrouted_tasks(root: etree._Element) -> list[Problem]:
+    """Return a warning for each user task of an executable process with no candidates.
+
+    Such a task still deploys: at run time it is offered to the process's
+    default candidate group (see `processes.services.version_upload`).
+    """
+    found = []
     for process in root.iterfind("bpmn:process", NSMAP):
         if process.get("isExecutable") != "true":
             continue
@@ -234,12 +265,16 @@ def _human_tasks(root: etree._Element) -> Iterator[Problem]:
             for element in process.iterfind(f".//bpmn:{tag}", NSMAP):
                 meta = human_task_meta(element, lanes.get(element.get("id", "")))
                 if not candidates.has_candidates(meta):
-                    yield Problem(
-                        f"User task '{meta.name}' has no candidates: put it in a "
-                        "lane or set assignee, candidateUsers or candidateGroups.",
-                        element.sourceline,
-                        meta.bpmn_id,
+                    found.append(
+                        Problem(
+                            f"User task '{meta.name}' has no candidates (no lane, "
+                            "assignee, candidateUsers or candidateGroups): it is "
+                            "offered to the process's default candidate group.",
+                            element.sourceline,
+                            meta.bpmn_id,
+                        )
                     )
+    return found
 
 
 def reference_problems(
@@ -249,7 +284,7 @@ def reference_problems(
     decision_ids: Collection[str],
     deployed_processes: Collection[str] = (),
 ) -> list[Problem]:
-    """Return every operation, process, decision and candidate that does not resolve.
+    """Return every operation, process and decision that does not resolve.
 
     `deployed_processes` are the executable processes of the called documents
     (deployed versions) the file is compiled with; a call activity may call them.
@@ -257,8 +292,8 @@ def reference_problems(
     return [
         *_operations(root, known_operations),
         *_called_processes(root, deployed_processes),
+        *_pinned_problems(root),
         *_decisions(root, decision_ids),
-        *_human_tasks(root),
     ]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .types import HumanTaskMeta, ParsedProcess
+from .types import HumanTaskMeta, ParsedProcess, Problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +21,12 @@ class CompiledProcess:
 
 @dataclass(frozen=True, slots=True)
 class CompiledBundle:
-    """Every executable process of an uploaded file, and the XML that runs them."""
+    """Every executable process of an uploaded file, and the XML that runs them.
+
+    `warnings` are located findings that do not stop the deploy (a user task
+    with no candidates, offered to the default group).
+    """
 
     processes: tuple[CompiledProcess, ...]
     normalized_xml: bytes
+    warnings: tuple[Problem, ...] = ()

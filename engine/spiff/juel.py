@@ -3,8 +3,11 @@
 Supported: `${...}` or `#{...}` around one expression made of names, property
 access (`a.b`, `a['b']`), literals (numbers, strings, true/false/null), `!`/`not`,
 `-`, `empty`, `&&`/`and`, `||`/`or`, `==`/`eq`, `!=`/`ne`, `<`/`lt`, `>`/`gt`,
-`<=`/`le`, `>=`/`ge`, `+ - * / %` (`div`, `mod`), `? :` and parentheses.
-Anything else (method calls, functions, composite text) is refused with a
+`<=`/`le`, `>=`/`ge`, `+ - * / %` (`div`, `mod`), `? :` and parentheses, and
+the Java methods analysts call on strings and collections: `a.equals(b)`
+(`a == b`), `a.contains(b)` (`b in a`: a substring, or a member), `a.size()`
+(`len(a)`) and `a.isEmpty()` (`len(a) == 0`).
+Anything else (other method calls, functions, composite text) is refused with a
 reason, so the analyst is told what to change instead of the diagram running
 differently from how it reads.
 
@@ -185,6 +188,9 @@ class _Parser:
                     raise JuelError(
                         f"expected a property name after '.', found {name.text!r}"
                     )
+                if self.peek().text == "(":
+                    value = self.method(value, name.text)
+                    continue
                 value = _Expr(f"{value.text}[{name.text!r}]")
             else:
                 key = self.ternary()
@@ -193,6 +199,26 @@ class _Parser:
             if self.peek().text == "(":
                 raise JuelError("method calls are not supported")
         return value
+
+    def method(self, subject: _Expr, name: str) -> _Expr:
+        """Translate `subject.name(...)`, one of the methods of the module doc."""
+        arity = _METHODS.get(name)
+        if arity is None:
+            raise JuelError(
+                f"the method {name}() is not supported (only "
+                + ", ".join(f"{m}()" for m in _METHODS)
+                + ")"
+            )
+        self.take("(")
+        argument = self.ternary() if arity else None
+        self.take(")")
+        if name == "equals" and argument is not None:
+            return _Expr(f"({subject.text} == {argument.text})", True)
+        if name == "contains" and argument is not None:
+            return _Expr(f"({argument.text} in {subject.text})", True)
+        if name == "size":
+            return _Expr(f"len({subject.text})")
+        return _Expr(f"(len({subject.text}) == 0)", True)
 
     def primary(self) -> _Expr:
         token = self.take()
@@ -220,6 +246,8 @@ class _Parser:
 
 
 _NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
+# The methods translated (name: number of arguments).
+_METHODS = {"equals": 1, "contains": 1, "size": 0, "isEmpty": 0}
 
 
 def _number_forms(literal: str) -> str | None:

@@ -31,6 +31,7 @@ from .compiled import CompiledBundle, CompiledProcess
 from .dmn import dmn_problems
 from .dmn import task_problems as decision_task_problems
 from .errors import BpmnParseError
+from .hygiene import tidy
 from .limits import upload_problems
 from .metadata import all_human_tasks, process_meta
 from .normalize import normalize, serialize
@@ -381,6 +382,7 @@ def bundle_compile(
     """
     root, problems, dmn, called = _read_inputs(bpmn, dmn_files, extra_bpmn, extra_dmn)
     schema = _xsd_problems(root)
+    tidy(root)
     translated = normalize(root)
     ours = [
         *problems,
@@ -394,7 +396,9 @@ def bundle_compile(
     problems = _ordered([*ours, *_without_repeats(ours, spiff)])
     if problems:
         raise BpmnParseError(problems)
-    return CompiledBundle(tuple(compiled), serialize(root))
+    return CompiledBundle(
+        tuple(compiled), serialize(root), tuple(checks.unrouted_tasks(root))
+    )
 
 
 def processes_compile(
@@ -475,6 +479,23 @@ def called_elements(bpmn: bytes) -> list[str]:
     except XmlRejected:
         return []
     return sorted(checks.called_outside(root))
+
+
+def called_versions(bpmn: bytes) -> dict[str, int]:
+    """Return the version number each call with binding="version" binds.
+
+    Best effort, like `called_elements`: a call whose calledElementVersion is
+    not a number is reported by the upload checks.
+    """
+    try:
+        root = _read_root(bpmn)
+    except XmlRejected:
+        return {}
+    return {
+        key: int(number)
+        for key, number in checks.pinned_versions(root).items()
+        if number.isdigit()
+    }
 
 
 def service_operations(bpmn: bytes) -> list[str]:

@@ -118,11 +118,11 @@ ELEMENTS: dict[str, Row] = {
     ),
     "dataObject": _runs("a SpiffWorkflow data object (a process-level variable)"),
     "dataObjectReference": _runs(),
-    "dataStoreReference": _refused(
-        "data stores have no implementation here; use a service task",
-        by="checks._data_stores",
+    "dataStoreReference": _runs(
+        "documentation, as in Camunda: it and its data associations are dropped "
+        "from the normalized XML"
     ),
-    "dataStore": _runs(_NO_EFFECT + " (references to it are refused)"),
+    "dataStore": _runs(_NO_EFFECT),
     "callChoreography": _refused("choreographies are not executable"),
     "choreographyTask": _refused("choreographies are not executable"),
     "subChoreography": _refused("choreographies are not executable"),
@@ -265,7 +265,8 @@ CONSTRUCTS: dict[str, Row] = {
     ),
     "a JUEL condition": _runs(
         "translated to Python; coerced to a boolean as EL does (the string "
-        '"false" is false)'
+        '"false" is false); .equals(x), .contains(x), .size() and .isEmpty() '
+        "on strings and collections; other method calls are refused"
     ),
     "an error or escalation start event outside an event sub-process": _refused(
         "it would wait for ever", by="checks._event_subprocess_starts"
@@ -273,11 +274,21 @@ CONSTRUCTS: dict[str, Row] = {
     "a compensation start event of an event sub-process": _refused(
         _COMPENSATION, by="checks._event_subprocess_starts"
     ),
-    "a sequence flow without an id": _refused(
-        "SpiffWorkflow would drop it", by="checks._sequence_flows"
+    "a sequence flow without an id": _runs(
+        "given an id in the normalized XML (hygiene.py); the original stays as "
+        "uploaded"
     ),
-    "the ids Start and End": _refused(
-        "reserved by the engine", by="checks._reserved_ids"
+    "the ids Start and End": _runs(
+        "renamed, with every reference, in the normalized XML (SpiffWorkflow "
+        "uses them for its own specs)"
+    ),
+    "Flowable and Activiti attributes and extension elements": _runs(
+        "read as their camunda: equivalents, under the same rules; Flowable's "
+        "formFieldValidation has no effect (forms are always validated)"
+    ),
+    "a process with isExecutable=\"false\" beside an executable one": _runs(
+        "a pool of another party: neither checked nor run (dropped from the "
+        "normalized XML)"
     ),
 }
 
@@ -327,17 +338,20 @@ VENDOR_ATTRIBUTES: dict[str, Row] = {
     "modelerTemplateVersion": _runs(_NO_EFFECT),
     "errorMessage": _runs(_NO_EFFECT),
     "calledElementBinding": _runs(
-        "the called process is bound at deploy",
+        "the called process is bound at deploy: latest and deployment to its "
+        "latest version (or the one in the file), version to calledElementVersion",
         on=("callActivity",),
-        values=("latest", "deployment"),
+        values=("latest", "deployment", "version"),
     ),
     "decisionRefBinding": _runs(
         "decisions come from the DMN files uploaded with the diagram",
         on=("businessRuleTask",),
         values=("latest", "deployment"),
     ),
-    "calledElementVersion": _refused(
-        "a call binds the latest deployed version at deploy; remove the version"
+    "calledElementVersion": _runs(
+        "with calledElementBinding=\"version\", the deployed version number bound "
+        "at deploy (a number; anything else is refused)",
+        on=("callActivity",),
     ),
     "calledElementVersionTag": _refused(
         "a call binds the latest deployed version at deploy; remove the version tag"
@@ -409,9 +423,15 @@ VENDOR_ELEMENTS: dict[str, Row] = {
         "Java field injection does not run here; use input parameters"
     ),
     "executionListener": _refused(
-        "Java listeners do not run here", by="checks._listeners"
+        "only ${execution.setVariable('x', value)} on a task's start or end runs "
+        "(as a pre/post script, listeners.py); Java listeners and others do not",
+        by="checks._listeners",
     ),
-    "taskListener": _refused("Java listeners do not run here", by="checks._listeners"),
+    "taskListener": _refused(
+        "only ${task.setVariable('x', value)} on create or complete runs (as a "
+        "pre/post script, listeners.py); Java listeners and others do not",
+        by="checks._listeners",
+    ),
     "script": _refused(
         "only text and ${...} parameter values are supported",
         by="normalize._operator_parameters",

@@ -307,3 +307,34 @@ def test_a_human_task_id_shared_with_the_called_process_is_rejected(users):
         "same id as a human task of 'review.bpmn' (finance_review v1)"
         in (problem["message"])
     )
+
+
+def _pinned(version: str) -> bytes:
+    return CALLER.replace(
+        b'calledElement="finance_review"',
+        b'calledElement="finance_review" camunda:calledElementBinding="version" '
+        b'camunda:calledElementVersion="' + version.encode() + b'"',
+    )
+
+
+def test_binding_version_binds_that_callee_version_not_the_latest(users):
+    review_v1 = _deploy(users, callee(), "review.bpmn").version
+    _deploy(users, callee("finance_check_v2", "Check payment twice"), "review.bpmn")
+    caller = _deploy(users, _pinned("1"), "payment.bpmn").version
+    assert list(caller.dependencies.all()) == [review_v1]
+    case, _ = case_start(user=users["requester"], key="payment_request", data={})
+    _finish(users, case, finance_task="finance_check")
+    assert case.status == "completed"
+
+
+def test_binding_a_version_that_is_not_deployed_or_not_a_number_is_rejected(users):
+    _deploy(users, callee(), "review.bpmn")
+    with pytest.raises(BpmnInvalid) as err:
+        version_upload(user=users["analyst"], bpmn=_pinned("7"), filename="p.bpmn")
+    [problem] = err.value.details["errors"]
+    assert "binds version 7 of 'finance_review'" in problem["message"]
+    with pytest.raises(BpmnInvalid) as err:
+        version_upload(user=users["analyst"], bpmn=_pinned("${v}"), filename="p.bpmn")
+    [problem] = err.value.details["errors"]
+    assert (problem["element_id"], problem["line"]) == ("call_review", CALL_LINE)
+    assert "give a version number" in problem["message"]

@@ -1,0 +1,132 @@
+"""Diagram hygiene: what modelers draw that changes nothing, made runnable (issue 9).
+
+Applied to the parsed upload before any check; the stored original XML stays as
+uploaded, only the normalized XML (what runs) carries these changes:
+
+- processes with isExecutable="false" (pools of other parties) are dropped when
+  the file has an executable process: Camunda neither checks nor runs them;
+- sequence flows without an id get one (SpiffWorkflow would drop them);
+- the ids `Start` and `End`, which SpiffWorkflow uses for its own specs, are
+  renamed, with every reference to them;
+- data stores, their references and associations are drawing only (Camunda
+  ignores them; nothing implements them here) and are dropped;
+- Flowable and Activiti attributes and extension elements (`flowable:candidateGroups`,
+  `activiti:assignee`, `flowable:formKey`, ...) are read as their Camunda
+  equivalents: moved into the Camunda namespace, where every Camunda check applies
+  (what Camunda does not run is refused there, located). Flowable's
+  `formFieldValidation` (validate form fields on submit) is dropped: Laneway always
+  validates them.
+"""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from .listeners import translate_listeners
+from .xml import CAMUNDA, NSMAP, local_name
+
+RESERVED_IDS = frozenset({"Start", "End"})
+DIALECTS = ("http://flowable.org/bpmn", "http://activiti.org/bpmn")
+_ALWAYS_DONE = frozenset({"formFieldValidation"})
+# Attributes and child elements whose value names another element by id.
+_REF_ATTRIBUTES = ("sourceRef", "targetRef", "attachedToRef", "default", "bpmnElement")
+_REF_ELEMENTS = frozenset(
+    {"incoming", "outgoing", "flowNodeRef", "sourceRef", "targetRef"}
+)
+
+
+def _ids(root: etree._Element) -> set[str]:
+    return {str(e.get("id")) for e in root.iter() if isinstance(e.tag, str)}
+
+
+def _unique(base: str, taken: set[str]) -> str:
+    candidate, n = base, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{base}_{n}"
+    taken.add(candidate)
+    return candidate
+
+
+def _drop_non_executable(root: etree._Element) -> None:
+    processes = root.findall("bpmn:process", NSMAP)
+    if not any(p.get("isExecutable") == "true" for p in processes):
+        return  # nothing runs: the upload says so
+    called = {
+        c.get("calledElement") for c in root.iterfind(".//bpmn:callActivity", NSMAP)
+    }
+    for process in processes:
+        # Absent isExecutable runs, as in Camunda; a called one stays, so that the
+        # call is refused as calling a non-executable process of this file.
+        if process.get("isExecutable") == "false" and process.get("id") not in called:
+            root.remove(process)
+
+
+def _name_flows(root: etree._Element, taken: set[str]) -> None:
+    for flow in root.iterfind(".//bpmn:sequenceFlow", NSMAP):
+        if not (flow.get("id") or "").strip():
+            base = f"Flow_{flow.get('sourceRef', '')}_{flow.get('targetRef', '')}"
+            flow.set("id", _unique(base, taken))
+
+
+def _rename(root: etree._Element, old: str, new: str) -> None:
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        if element.get("id") == old:
+            element.set("id", new)
+        for name in _REF_ATTRIBUTES:
+            if element.get(name) == old:
+                element.set(name, new)
+        if local_name(element) in _REF_ELEMENTS and (element.text or "").strip() == old:
+            element.text = new
+
+
+def _rename_reserved(root: etree._Element, taken: set[str]) -> None:
+    for element in list(root.iter()):
+        if isinstance(element.tag, str) and element.get("id") in RESERVED_IDS:
+            old = str(element.get("id"))
+            _rename(root, old, _unique(f"{old}_{local_name(element)}", taken))
+
+
+def _drop_data_stores(root: etree._Element) -> None:
+    stores = root.findall(".//bpmn:dataStoreReference", NSMAP)
+    ids = {s.get("id") for s in stores}
+    for association in root.xpath(
+        ".//bpmn:dataInputAssociation | .//bpmn:dataOutputAssociation",
+        namespaces=NSMAP,
+    ):
+        refs = association.findall("bpmn:sourceRef", NSMAP)
+        refs += association.findall("bpmn:targetRef", NSMAP)
+        if any((r.text or "").strip() in ids for r in refs):
+            association.getparent().remove(association)
+    for store in [*stores, *root.findall(".//bpmn:dataStore", NSMAP)]:
+        store.getparent().remove(store)
+
+
+def _as_camunda(root: etree._Element) -> None:
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        qname = etree.QName(element)
+        if qname.namespace in DIALECTS:
+            element.tag = f"{{{CAMUNDA}}}{qname.localname}"
+        for name in list(element.attrib):
+            attr = etree.QName(name)
+            if attr.namespace not in DIALECTS:
+                continue
+            value = element.attrib.pop(name)
+            target = f"{{{CAMUNDA}}}{attr.localname}"
+            if attr.localname not in _ALWAYS_DONE and target not in element.attrib:
+                element.set(target, value)
+
+
+def tidy(root: etree._Element) -> None:
+    """Make the drawing-only parts of a diagram inert, in place (module docstring)."""
+    _as_camunda(root)
+    translate_listeners(root)
+    _drop_non_executable(root)
+    taken = _ids(root)
+    _name_flows(root, taken)
+    _rename_reserved(root, taken)
+    _drop_data_stores(root)
