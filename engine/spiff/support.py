@@ -396,7 +396,10 @@ VENDOR_ELEMENTS: dict[str, Row] = {
     "value": _runs("enum options"),
     "properties": _runs("task properties (e.g. separateFrom)"),
     "property": _runs(),
-    "inputOutput": _runs("input parameters of service-like tasks", on=SERVICE_LIKE),
+    "inputOutput": _runs(
+        "input parameters of service-like tasks and their connectors",
+        on=(*SERVICE_LIKE, "connector"),
+    ),
     "inputParameter": _runs(
         "an operation parameter (text or ${...})", on=("inputOutput",)
     ),

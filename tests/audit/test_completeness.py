@@ -145,9 +145,10 @@ def test_incident_and_its_retry_in_exact_order(users):
         ("element.completed", "system", "", "start"),
         ("element.completed", "system", "", "prepare"),
         ("incident.opened", "system", "", "gw"),
-        # Camunda: the retry resolves the incident; failing again opens a new one
-        ("incident.resolved", "padmin", "", "gw"),
-        ("incident.opened", "system", "", "gw"),
+        # A retry that fails again keeps the one incident and adds the attempt to it
+        # (issue 11): no resolved-then-identical-new pair.
+        ("incident.retry_requested", "padmin", "", "gw"),
+        ("incident.retry_failed", "system", "", "gw"),
     ]
 
 

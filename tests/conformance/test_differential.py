@@ -88,9 +88,34 @@ _SEND_AS_SERVICE = (
     "delegateExpression, class) calls it like a service task; SpiffWorkflow "
     "skips it (issue 7 found 7; engine/spiff/service_tasks.py)"
 )
+_DMN = (
+    "Laneway decides as DMN 1.3 and Camunda 7 say (engine/spiff/dmn.py: S-FEEL "
+    "cells, every hit policy, camunda:resultVariable and mapDecisionResult, "
+    "requirement graphs); SpiffWorkflow's DMN engine fails on S-FEEL cells, takes "
+    "the first match under UNIQUE and ignores the result shapes (issue 8)"
+)
 # Diagrams where SpiffWorkflow departs from BPMN / Camunda 7 and Laneway
 # corrects it on purpose: the walk against plain SpiffWorkflow must diverge.
 DEPARTURES: dict[str, str] = {
+    "dmn_any_single_entry.bpmn": _DMN,
+    "dmn_cells_single_entry.bpmn": _DMN,
+    "dmn_collect_count_single_entry.bpmn": _DMN,
+    "dmn_collect_max_single_entry.bpmn": _DMN,
+    "dmn_collect_min_single_entry.bpmn": _DMN,
+    "dmn_collect_outputs.bpmn": _DMN,
+    "dmn_collect_result_list.bpmn": _DMN,
+    "dmn_collect_single_entry.bpmn": _DMN,
+    "dmn_collect_sum_single_entry.bpmn": _DMN,
+    "dmn_drg_collect_entries.bpmn": _DMN,
+    "dmn_first_single_entry.bpmn": _DMN,
+    "dmn_literal_expression_single_entry.bpmn": _DMN,
+    "dmn_priority_single_entry.bpmn": _DMN,
+    "dmn_rule_order_collect_entries.bpmn": _DMN,
+    "dmn_unique_overlap_single_entry.bpmn": _DMN,
+    "dmn_unique_result_list.bpmn": _DMN,
+    "dmn_unique_single_entry.bpmn": _DMN,
+    "dmn_unique_single_result.bpmn": _DMN,
+
     # Walked since user tasks without candidates deploy (issue 9).
     "camunda/TaskServiceTest.handleUserTaskEscalation.bpmn": (
         "escalation event sub-processes wait for their escalation (events.py); "
