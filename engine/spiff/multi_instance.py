@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from copy import deepcopy
 from typing import Any
 
-from SpiffWorkflow.bpmn.exceptions import WorkflowDataException
+from SpiffWorkflow.bpmn.exceptions import WorkflowDataException, WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.spiff.specs.defaults import (
     ParallelMultiInstanceTask,
@@ -34,6 +34,8 @@ from SpiffWorkflow.spiff.specs.defaults import (
 )
 from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
+
+from .limits import MAX_INSTANCES, InstanceCountOutOfBounds
 
 LOOP_COUNTER = "loopCounter"
 
@@ -46,6 +48,29 @@ class _CamundaInstances(MultiInstanceTask):
         if self.input_item is not None:
             names.add(self.input_item.bpmn_id)
         return names
+
+    def _update_hook(self, my_task: Any) -> Any:
+        ready = super()._update_hook(my_task)  # inherits the data; no instance yet
+        self.check_collection_size(my_task)
+        return ready
+
+    def check_collection_size(self, my_task: Any) -> None:
+        """Refuse a collection of more than MAX_INSTANCES items before any instance.
+
+        A parallel activity creates one task per item at once (each with a copy
+        of the case data): 100,000 items would exhaust the server's memory.
+        """
+        data_input = self.data_input
+        if data_input is None or not data_input.exists(my_task):
+            return
+        collection = data_input.get(my_task)
+        size = len(collection) if hasattr(collection, "__len__") else 0
+        if size > MAX_INSTANCES:
+            error = InstanceCountOutOfBounds(
+                f"multi-instance collection {data_input.bpmn_id!r} has {size} items "
+                f"(at most {MAX_INSTANCES})"
+            )
+            raise WorkflowTaskException(str(error), task=my_task, exception=error)
 
     def create_child(self, my_task: Any, item: Any, key_or_index: Any = None) -> None:
         output = self.output_item
