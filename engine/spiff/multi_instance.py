@@ -22,6 +22,7 @@ SpiffWorkflow 3.2 departs from Camunda 7 (and from itself across processes):
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from copy import deepcopy
 from typing import Any
@@ -35,7 +36,7 @@ from SpiffWorkflow.spiff.specs.defaults import (
 from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
-from .limits import MAX_INSTANCES, InstanceCountOutOfBounds
+from .limits import MAX_INSTANCE_DATA_BYTES, MAX_INSTANCES, InstanceCountOutOfBounds
 
 LOOP_COUNTER = "loopCounter"
 
@@ -57,20 +58,30 @@ class _CamundaInstances(MultiInstanceTask):
     def check_collection_size(self, my_task: Any) -> None:
         """Refuse a collection of more than MAX_INSTANCES items before any instance.
 
-        A parallel activity creates one task per item at once (each with a copy
-        of the case data): 100,000 items would exhaust the server's memory.
+        A parallel activity creates one task per item at once, each with a copy
+        of the case data: 100,000 items, or 1,000 over a megabyte of data, would
+        exhaust the server's memory (MAX_INSTANCE_DATA_BYTES bounds the copies).
         """
         data_input = self.data_input
         if data_input is None or not data_input.exists(my_task):
             return
         collection = data_input.get(my_task)
         size = len(collection) if hasattr(collection, "__len__") else 0
+        name = data_input.bpmn_id
         if size > MAX_INSTANCES:
-            error = InstanceCountOutOfBounds(
-                f"multi-instance collection {data_input.bpmn_id!r} has {size} items "
-                f"(at most {MAX_INSTANCES})"
+            _refuse(
+                my_task,
+                f"collection {name!r} has {size} items (at most {MAX_INSTANCES})",
             )
-            raise WorkflowTaskException(str(error), task=my_task, exception=error)
+        if not isinstance(self, ParallelMultiInstanceTask):
+            return  # one instance at a time
+        copied = size * len(json.dumps(my_task.data, default=str))
+        if copied > MAX_INSTANCE_DATA_BYTES:
+            _refuse(
+                my_task,
+                f"{size} instances over {name!r} would copy {copied // 2**20} MB of "
+                f"case data (at most {MAX_INSTANCE_DATA_BYTES // 2**20} MB)",
+            )
 
     def create_child(self, my_task: Any, item: Any, key_or_index: Any = None) -> None:
         output = self.output_item
@@ -111,6 +122,11 @@ class _CamundaInstances(MultiInstanceTask):
         shared = {k: v for k, v in child.data.items() if k not in local}
         DeepMerge.merge(my_task.data, shared)
         my_task.internal_data["merged"].append(str(child.id))
+
+
+def _refuse(my_task: Any, reason: str) -> None:
+    error = InstanceCountOutOfBounds(f"multi-instance {reason}")
+    raise WorkflowTaskException(str(error), task=my_task, exception=error)
 
 
 class LanewaySequentialMultiInstance(SequentialMultiInstanceTask, _CamundaInstances):

@@ -44,3 +44,15 @@ def test_a_collection_past_the_cap_fails_the_case_before_any_instance(sequential
     assert "100000 items" in outcome.failure.message
     assert outcome.ready_user_tasks == ()
     assert outcome.completed is False
+
+
+def test_instances_that_would_copy_too_much_case_data_fail_the_case():
+    # 600 items of ~900 bytes: ~0.5 MB of case data copied into 600 instances.
+    voters = ["x" * 900 for _ in range(600)]
+    with measured() as elapsed:
+        outcome = workflow_start(_process(False), data={"voters": voters})
+    elapsed.assert_within(2)
+    assert outcome.failure is not None
+    assert outcome.failure.error_type == "InstanceCountOutOfBounds"
+    assert "MB of case data" in outcome.failure.message
+    assert outcome.ready_user_tasks == ()
