@@ -1,4 +1,6 @@
 from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
@@ -29,6 +31,21 @@ class AuditExportApi(APIView):
 
     content_negotiation_class = FormatIsOurs
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("format", str, enum=["csv", "jsonl"]),
+            OpenApiParameter("case", OpenApiTypes.UUID),
+            OpenApiParameter("process", str, description="A process key."),
+            OpenApiParameter("actor", str, description="A username."),
+            OpenApiParameter("action", str),
+            OpenApiParameter("since", OpenApiTypes.DATETIME, description="Inclusive."),
+            OpenApiParameter("until", OpenApiTypes.DATETIME, description="Exclusive."),
+        ],
+        responses={
+            (200, "application/x-ndjson"): OpenApiResponse(OpenApiTypes.STR),
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR),
+        },
+    )
     def get(self, request):
         if not request.user.has_perm("audit.export_auditevent"):
             raise PermissionDenied("Only auditors may export the audit log.")
@@ -53,6 +70,7 @@ class AuditVerifyApi(APIView):
 
     content_negotiation_class = FormatIsOurs
 
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
         if not request.user.has_perm("audit.export_auditevent"):
             raise PermissionDenied("Only auditors may verify the audit log.")

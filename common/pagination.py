@@ -5,6 +5,7 @@ of /api/v1/tasks/ hold the same rows, in the API's shape {count, next, previous,
 results}.
 """
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,11 +13,26 @@ from django.conf import settings
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
+
+
+@functools.cache
+def paginated(item: type[BaseSerializer]) -> type[serializers.Serializer]:
+    """Return the serializer of one page of `item`s, for the OpenAPI schema."""
+    name = getattr(getattr(item, "Meta", None), "ref_name", None) or item.__name__
+    fields = {
+        "count": serializers.IntegerField(),
+        "next": serializers.URLField(allow_null=True),
+        "previous": serializers.URLField(allow_null=True),
+        "results": item(many=True),
+        "Meta": type("Meta", (), {"ref_name": f"Paginated{name}"}),
+    }
+    return type(f"Paginated{name}", (serializers.Serializer,), fields)
 
 
 def paginated_response(

@@ -66,6 +66,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything reads the body: refuse one over DATA_UPLOAD_MAX_MEMORY_SIZE.
+    "config.request_limits.RequestBodyLimitMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -216,6 +218,8 @@ REST_FRAMEWORK = {
 API_TOKEN_TTL_SECONDS = env_int("API_TOKEN_TTL_SECONDS", 24 * 3600)
 # How deeply a JSON request body may nest objects and arrays (deeper: 400, field named).
 API_JSON_MAX_DEPTH = env_int("API_JSON_MAX_DEPTH", 64)
+# Start, task and message data (and a correlation): at most this many bytes of JSON.
+ENGINE_MAX_DATA_BYTES = env_int("ENGINE_MAX_DATA_BYTES", 1024 * 1024)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Laneway API",
     "DESCRIPTION": "BPMN approval workflows: processes, cases, tasks, audit.",

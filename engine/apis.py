@@ -3,12 +3,12 @@
 The case API views live in tasks_app, which shows tasks too.
 """
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.pagination import paginated_response
+from common.pagination import paginated, paginated_response
 
 from . import selectors, services
 from .errors import FormInvalid
@@ -61,7 +61,12 @@ class CaseOutput(serializers.Serializer):
 class IncidentListApi(APIView):
     """Open incidents of the cases you may see (`?status=resolved|all`)."""
 
-    @extend_schema(responses={200: IncidentOutput(many=True)})
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, enum=["open", "resolved", "all"]),
+        ],
+        responses={200: paginated(IncidentOutput)},
+    )
     def get(self, request):
         wanted = request.query_params.get("status", "open")
         qs = selectors.incident_list_for_user(

@@ -14,6 +14,9 @@ class MessageSendApi(APIView):
     """Deliver a message; 200 lists the cases it reached, 201 the case it started."""
 
     class Input(serializers.Serializer):
+        class Meta:
+            ref_name = "MessageInput"
+
         name = serializers.CharField()
         correlation = StorableJSONField(required=False, default=dict)
         # A field named "data" shadows Serializer.data in the stubs only.
@@ -21,6 +24,9 @@ class MessageSendApi(APIView):
         all = serializers.BooleanField(required=False, default=False)
 
     class Output(serializers.Serializer):
+        class Meta:
+            ref_name = "MessageOutput"
+
         delivered = serializers.ListField(child=serializers.UUIDField())
         started = serializers.ListField(child=serializers.UUIDField())
 

@@ -6,6 +6,7 @@ overflows the parser's stack (and every recursive walk after it). The API refuse
 them in a JSON body (config.parsers) and in a JSON field sent as form data.
 """
 
+import json as stdlib_json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -22,6 +23,21 @@ BODY = "body"
 def max_depth() -> int:
     """Return how deeply a request body may nest objects and arrays."""
     return settings.API_JSON_MAX_DEPTH
+
+
+def max_data_bytes() -> int:
+    """Return how many bytes of JSON one data field may hold."""
+    return settings.ENGINE_MAX_DATA_BYTES
+
+
+def too_large(value: Any, *, limit: int) -> str | None:
+    """Return why `value` is too large as JSON, or None (stops counting at `limit`)."""
+    size = 0
+    for chunk in stdlib_json.JSONEncoder(ensure_ascii=False).iterencode(value):
+        size += len(chunk.encode())
+        if size > limit:
+            return f"Larger than {limit} bytes as JSON."
+    return None
 
 
 def field_path(path: tuple[str | int, ...]) -> str:
@@ -90,7 +106,8 @@ def field_too_deep(text: str, *, limit: int) -> str:
 
 
 class StorableJSONField(serializers.JSONField):
-    """A JSONField whose value PostgreSQL can store (also when sent as form data)."""
+    """A JSONField whose value PostgreSQL can store (also when sent as form data),
+    at most ENGINE_MAX_DATA_BYTES long as JSON."""
 
     def to_internal_value(self, data):
         limit = max_depth()
@@ -101,6 +118,9 @@ class StorableJSONField(serializers.JSONField):
             raise serializers.ValidationError(message) from None
         problem = body_problem(value, limit=limit)
         if problem is None:
+            oversize = too_large(value, limit=max_data_bytes())
+            if oversize:
+                raise serializers.ValidationError(oversize)
             return value
         field, message = problem
         if field == BODY:

@@ -5,7 +5,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.pagination import paginated_response
+from common.pagination import paginated, paginated_response
 
 from . import selectors, services
 from .errors import BpmnInvalid
@@ -30,6 +30,9 @@ class ProcessListUploadApi(APIView):
     parser_classes = [MultiPartParser, FormParser]
 
     class Output(serializers.Serializer):
+        class Meta:
+            ref_name = "ProcessOutput"
+
         key = serializers.CharField()
         name = serializers.CharField()
         latest_version = serializers.IntegerField(source="latest_number")
@@ -46,7 +49,7 @@ class ProcessListUploadApi(APIView):
             "(process-admins when empty).",
         )
 
-    @extend_schema(responses={200: Output(many=True)})
+    @extend_schema(responses={200: paginated(Output)})
     def get(self, request):
         return paginated_response(
             request=request,
@@ -98,7 +101,7 @@ class ProcessListUploadApi(APIView):
 class VersionListApi(APIView):
     """The versions of one process definition, newest first."""
 
-    @extend_schema(responses={200: VersionOutput(many=True)})
+    @extend_schema(responses={200: paginated(VersionOutput)})
     def get(self, request, key: str):
         return paginated_response(
             request=request,

@@ -5,7 +5,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.pagination import paginated_response
+from common.pagination import paginated, paginated_response
 from engine.errors import FormInvalid
 from engine.json_safety import StorableJSONField
 
@@ -65,7 +65,8 @@ class TaskListApi(APIView):
                 "sort", str, enum=[*INBOX_SORTS, *(f"-{k}" for k in INBOX_SORTS)]
             ),
         ],
-        responses={200: TaskOutput(many=True)},
+        responses={200: paginated(TaskOutput)},
+        operation_id="v1_tasks_list",
     )
     def get(self, request):
         query = selectors.InboxQuery.from_params(request.query_params, strict=True)
@@ -124,6 +125,9 @@ class TaskUnclaimApi(APIView):
 
 class TaskCompleteApi(APIView):
     class Input(serializers.Serializer):
+        class Meta:
+            ref_name = "TaskCompleteInput"
+
         # A field named "data" shadows Serializer.data in the stubs only.
         data = StorableJSONField(required=False, default=dict)  # type: ignore[assignment]
 

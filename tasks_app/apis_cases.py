@@ -3,12 +3,12 @@
 It lives in tasks_app, not engine, because a case shows its human tasks.
 """
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.pagination import paginated_response
+from common.pagination import paginated, paginated_response
 from engine import selectors as case_selectors
 from engine import services as case_services
 from engine.apis import CaseOutput, IncidentOutput
@@ -36,6 +36,17 @@ def case_detail(case, user) -> dict:
             case_selectors.incident_list_for_case(case=case), many=True
         ).data,
     }
+
+
+class CaseDetailOutput(CaseOutput):
+    """The shape `case_detail` returns (for the OpenAPI schema)."""
+
+    # A field named "data" shadows Serializer.data in the stubs only.
+    data = serializers.JSONField()  # type: ignore[assignment]
+    active_elements = serializers.ListField(child=serializers.CharField())
+    elements = serializers.JSONField()
+    tasks = TaskOutput(many=True)
+    incidents = IncidentOutput(many=True)
 
 
 IDEMPOTENCY_KEY_MAX = 255  # engine.models.Case.idempotency_key
@@ -66,7 +77,14 @@ class CaseListStartApi(APIView):
             required=False, allow_blank=True, default="", max_length=255
         )
 
-    @extend_schema(responses={200: CaseOutput(many=True)})
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, description="A case status."),
+            OpenApiParameter("process", str, description="A process key."),
+        ],
+        responses={200: paginated(CaseOutput)},
+        operation_id="v1_cases_list",
+    )
     def get(self, request):
         qs = case_selectors.case_list_for_user(
             user=request.user,
@@ -77,7 +95,18 @@ class CaseListStartApi(APIView):
             request=request, view=self, items=qs, serializer=CaseOutput
         )
 
-    @extend_schema(request=StartInput, responses={201: CaseOutput})
+    @extend_schema(
+        request=StartInput,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                description="Repeat a start safely: one key, one case.",
+            )
+        ],
+        responses={200: CaseDetailOutput, 201: CaseDetailOutput},
+    )
     def post(self, request):
         idempotency_key = idempotency_key_of(request)
         data = self.StartInput(data=request.data)
@@ -100,6 +129,7 @@ class CaseListStartApi(APIView):
 class CaseDetailApi(APIView):
     """One case: status, data, your open tasks, incidents."""
 
+    @extend_schema(responses={200: CaseDetailOutput})
     def get(self, request, case_id):
         case = case_selectors.case_get(user=request.user, case_id=case_id)
         return Response(case_detail(case, request.user))
@@ -109,8 +139,12 @@ class CaseCancelApi(APIView):
     """Cancel a running case."""
 
     class Input(serializers.Serializer):
+        class Meta:
+            ref_name = "CaseCancelInput"
+
         reason = serializers.CharField(required=False, allow_blank=True, default="")
 
+    @extend_schema(request=Input, responses={200: CaseDetailOutput})
     def post(self, request, case_id):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)

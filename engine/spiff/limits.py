@@ -36,6 +36,7 @@ MAX_DMN_CELL_CHARS = 512
 MAX_DMN_CELL_PLACEHOLDERS = 16  # '?' characters: each costs a scan of the cell
 MAX_DMN_RULES = 1000
 MAX_INSTANCES = 1000  # multi-instance children (created all at once when parallel)
+MAX_INSTANCE_DATA_BYTES = 256 * 2**20  # instances x case data: each gets its own copy
 
 _DURATION = re.compile(
     r"^P(?!$)(?:(\d+(?:[.,]\d+)?)Y)?(?:(\d+(?:[.,]\d+)?)M)?(?:(\d+(?:[.,]\d+)?)W)?"

@@ -25,11 +25,12 @@ SpiffWorkflow 3.2 departs from Camunda 7 (and from itself across processes):
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from copy import deepcopy
 from typing import Any
 
-from SpiffWorkflow.bpmn.exceptions import WorkflowDataException
+from SpiffWorkflow.bpmn.exceptions import WorkflowDataException, WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import (
     LoopTask,
     MultiInstanceTask,
@@ -40,6 +41,8 @@ from SpiffWorkflow.spiff.specs.defaults import (
 )
 from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
+
+from .limits import MAX_INSTANCE_DATA_BYTES, MAX_INSTANCES, InstanceCountOutOfBounds
 
 LOOP_COUNTER = "loopCounter"
 
@@ -52,6 +55,39 @@ class _CamundaInstances(MultiInstanceTask):
         if self.input_item is not None:
             names.add(self.input_item.bpmn_id)
         return names
+
+    def _update_hook(self, my_task: Any) -> Any:
+        ready = super()._update_hook(my_task)  # inherits the data; no instance yet
+        self.check_collection_size(my_task)
+        return ready
+
+    def check_collection_size(self, my_task: Any) -> None:
+        """Refuse a collection of more than MAX_INSTANCES items before any instance.
+
+        A parallel activity creates one task per item at once, each with a copy
+        of the case data: 100,000 items, or 1,000 over a megabyte of data, would
+        exhaust the server's memory (MAX_INSTANCE_DATA_BYTES bounds the copies).
+        """
+        data_input = self.data_input
+        if data_input is None or not data_input.exists(my_task):
+            return
+        collection = data_input.get(my_task)
+        size = len(collection) if hasattr(collection, "__len__") else 0
+        name = data_input.bpmn_id
+        if size > MAX_INSTANCES:
+            _refuse(
+                my_task,
+                f"collection {name!r} has {size} items (at most {MAX_INSTANCES})",
+            )
+        if not isinstance(self, ParallelMultiInstanceTask):
+            return  # one instance at a time
+        copied = size * len(json.dumps(my_task.data, default=str))
+        if copied > MAX_INSTANCE_DATA_BYTES:
+            _refuse(
+                my_task,
+                f"{size} instances over {name!r} would copy {copied // 2**20} MB of "
+                f"case data (at most {MAX_INSTANCE_DATA_BYTES // 2**20} MB)",
+            )
 
     def create_child(self, my_task: Any, item: Any, key_or_index: Any = None) -> None:
         output = self.output_item
@@ -92,6 +128,11 @@ class _CamundaInstances(MultiInstanceTask):
         shared = {k: v for k, v in child.data.items() if k not in local}
         DeepMerge.merge(my_task.data, shared)
         my_task.internal_data["merged"].append(str(child.id))
+
+
+def _refuse(my_task: Any, reason: str) -> None:
+    error = InstanceCountOutOfBounds(f"multi-instance {reason}")
+    raise WorkflowTaskException(str(error), task=my_task, exception=error)
 
 
 class LanewaySequentialMultiInstance(SequentialMultiInstanceTask, _CamundaInstances):

@@ -28,6 +28,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
 from . import checks
 from .compiled import CompiledBundle, CompiledProcess
+from .depth import depth_problems
 from .dmn import dmn_problems
 from .dmn import task_problems as decision_task_problems
 from .errors import BpmnParseError
@@ -54,6 +55,7 @@ _SPIFF_PARSE_ERRORS = (
     NotImplementedError,
     IndexError,
     etree.XPathError,
+    RecursionError,  # a diagram nested too deeply for the parser (see depth.py)
 )
 # SpiffWorkflow errors that only repeat a problem checks.py reports better.
 _REPEATED = (
@@ -130,6 +132,9 @@ def _spiff_problem(root: etree._Element, exc: Exception) -> Problem:
     message = (
         str(exc).split("\n")[0] if isinstance(exc, ValidationException) else str(exc)
     )
+    if isinstance(exc, RecursionError) or "maximum recursion depth" in message:
+        # SpiffWorkflow wraps it into a ValidationException with the repr as text.
+        message = "The diagram is nested or chained too deeply for the engine to read."
     return Problem(
         message.strip() or type(exc).__name__, int(line) if line else None, element_id
     )
@@ -384,15 +389,19 @@ def bundle_compile(
     schema = _xsd_problems(root)
     tidy(root)
     translated = normalize(root)
+    too_deep = depth_problems(root)  # SpiffWorkflow's parser would recurse past it
     ours = [
         *problems,
         *schema,
         *translated,
         *_own_checks(root, dmn, known_operations, translated, called.executable()),
         *upload_problems(root, dmn),
+        *too_deep,
     ]
     spiff: list[Problem] = []
-    compiled = [] if schema else _spiff_compile(root, filename, dmn, spiff, called)
+    compiled = (
+        [] if schema or too_deep else _spiff_compile(root, filename, dmn, spiff, called)
+    )
     problems = _ordered([*ours, *_without_repeats(ours, spiff)])
     if problems:
         raise BpmnParseError(problems)

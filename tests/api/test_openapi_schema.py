@@ -1,0 +1,89 @@
+"""The OpenAPI schema tells a client generator the truth (issue 14, item 8).
+
+Lists are pages {count, next, previous, results}; each POST documents its own input
+(never another view's, such as the token endpoint's {username, password}); the query
+parameters the views read are declared.
+"""
+
+import subprocess
+import sys
+
+import pytest
+from drf_spectacular.generators import SchemaGenerator
+
+from tests.conftest import ROOT
+from tests.test_deploy_settings import example_environment
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict:
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
+def component(schema: dict, ref: str) -> dict:
+    return schema["components"]["schemas"][ref.rsplit("/", 1)[-1]]
+
+
+def json_body(operation: dict) -> dict:
+    return operation["requestBody"]["content"]["application/json"]["schema"]
+
+
+def parameters(operation: dict) -> set[str]:
+    return {p["name"] for p in operation.get("parameters", [])}
+
+
+def test_the_schema_validates_without_warnings():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "spectacular", "--validate", "--fail-on-warn",
+         "--file", "/dev/null"],
+        cwd=ROOT, env=example_environment(), capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Warning" not in result.stderr and "Error" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/cases/", "/api/v1/tasks/", "/api/v1/incidents/", "/api/v1/processes/",
+     "/api/v1/processes/{key}/versions/"],
+)  # fmt: skip
+def test_lists_are_documented_as_pages(schema, path):
+    response = schema["paths"][path]["get"]["responses"]["200"]
+    page = component(schema, response["content"]["application/json"]["schema"]["$ref"])
+    assert set(page["properties"]) == {"count", "next", "previous", "results"}
+    assert page["properties"]["results"]["type"] == "array"
+    assert page["properties"]["next"]["nullable"] is True
+
+
+def test_message_and_complete_bodies_are_their_own_inputs(schema):
+    message = component(
+        schema, json_body(schema["paths"]["/api/v1/messages/"]["post"])["$ref"]
+    )
+    assert set(message["properties"]) == {"name", "correlation", "data", "all"}
+    assert message["required"] == ["name"]
+    complete = schema["paths"]["/api/v1/tasks/{task_id}/complete/"]["post"]
+    assert set(component(schema, json_body(complete)["$ref"])["properties"]) == {"data"}
+    start = schema["paths"]["/api/v1/cases/"]["post"]
+    assert set(component(schema, json_body(start)["$ref"])["properties"]) == {
+        "process", "data", "business_key"
+    }  # fmt: skip
+    assert "Idempotency-Key" in parameters(start)
+
+
+def test_case_responses_show_tasks_and_incidents(schema):
+    detail = schema["paths"]["/api/v1/cases/{case_id}/"]["get"]["responses"]["200"]
+    shape = component(schema, detail["content"]["application/json"]["schema"]["$ref"])
+    assert {"data", "tasks", "incidents", "elements"} <= set(shape["properties"])
+
+
+def test_query_parameters_are_declared(schema):
+    paths = schema["paths"]
+    assert {"search", "filter", "process", "group", "case", "sort"} <= parameters(
+        paths["/api/v1/tasks/"]["get"]
+    )
+    assert {"status", "process"} <= parameters(paths["/api/v1/cases/"]["get"])
+    assert {"status"} <= parameters(paths["/api/v1/incidents/"]["get"])
+    assert {"format", "case", "process", "actor", "action", "since", "until"} <= (
+        parameters(paths["/api/v1/audit/"]["get"])
+    )
