@@ -26,9 +26,9 @@ def healthz(request):
 # Swagger UI is served locally (drf-spectacular-sidecar) and sets a few inline styles
 # and data: images: its page alone may use them (the split view serves its script as a
 # file, so no inline script runs).
-api_docs = csp_update(
-    {"style-src": ["'unsafe-inline'"], "img-src": ["data:"]}
-)(SpectacularSwaggerSplitView.as_view(url_name="api-schema"))
+api_docs = csp_update({"style-src": ["'unsafe-inline'"], "img-src": ["data:"]})(
+    SpectacularSwaggerSplitView.as_view(url_name="api-schema")
+)
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),

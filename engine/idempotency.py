@@ -9,9 +9,7 @@ from .errors import IdempotencyKeyReused
 from .models import Case
 
 
-def request_fingerprint(
-    *, key: str, data: Mapping[str, Any], business_key: str
-) -> str:
+def request_fingerprint(*, key: str, data: Mapping[str, Any], business_key: str) -> str:
     """Return a digest of what a start request asks for: process, data, business key."""
     canonical = json.dumps(
         {"process": key, "data": data, "business_key": business_key or ""},

@@ -328,7 +328,6 @@ def task_delegate(*, user: Any, task_id: UUID | str, delegate: str) -> HumanTask
     return task
 
 
-
 PRIORITY_RANGE = range(0, 101)
 
 

@@ -124,9 +124,7 @@ def message_deliver_to_case(*, user: Any, case_id: UUID, message: Message) -> bo
 
 
 @transaction.atomic
-def message_start_case(
-    *, user: Any, version: ProcessVersion, message: Message
-) -> Case:
+def message_start_case(*, user: Any, version: ProcessVersion, message: Message) -> Case:
     """Start a case of `version` with the message its start event waits for."""
     name, correlation, data = message.name, message.correlation, message.data
     outcome = workflow_start_by_message(

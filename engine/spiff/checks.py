@@ -198,7 +198,7 @@ def _pinned_problems(root: etree._Element) -> Iterator[Problem]:
         if called in pinned and not pinned[called].isdigit():
             yield Problem(
                 f"The {_label(call)} binds the version of '{called}' "
-                f"(calledElementBinding=\"version\") but calledElementVersion is "
+                f'(calledElementBinding="version") but calledElementVersion is '
                 f"{pinned[called]!r}: give a version number.",
                 call.sourceline,
                 call.get("id"),

@@ -91,8 +91,7 @@ def _xsd_problems(root: etree._Element) -> list[Problem]:
     if schema.validate(root):
         return []
     return [
-        Problem(f"Schema: {e.message}", e.line or None, None)
-        for e in schema.error_log
+        Problem(f"Schema: {e.message}", e.line or None, None) for e in schema.error_log
     ]
 
 

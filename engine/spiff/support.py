@@ -275,8 +275,7 @@ CONSTRUCTS: dict[str, Row] = {
         _COMPENSATION, by="checks._event_subprocess_starts"
     ),
     "a sequence flow without an id": _runs(
-        "given an id in the normalized XML (hygiene.py); the original stays as "
-        "uploaded"
+        "given an id in the normalized XML (hygiene.py); the original stays as uploaded"
     ),
     "the ids Start and End": _runs(
         "renamed, with every reference, in the normalized XML (SpiffWorkflow "
@@ -286,7 +285,7 @@ CONSTRUCTS: dict[str, Row] = {
         "read as their camunda: equivalents, under the same rules; Flowable's "
         "formFieldValidation has no effect (forms are always validated)"
     ),
-    "a process with isExecutable=\"false\" beside an executable one": _runs(
+    'a process with isExecutable="false" beside an executable one': _runs(
         "a pool of another party: neither checked nor run (dropped from the "
         "normalized XML)"
     ),
@@ -349,7 +348,7 @@ VENDOR_ATTRIBUTES: dict[str, Row] = {
         values=("latest", "deployment"),
     ),
     "calledElementVersion": _runs(
-        "with calledElementBinding=\"version\", the deployed version number bound "
+        'with calledElementBinding="version", the deployed version number bound '
         "at deploy (a number; anything else is refused)",
         on=("callActivity",),
     ),

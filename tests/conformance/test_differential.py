@@ -115,7 +115,6 @@ DEPARTURES: dict[str, str] = {
     "dmn_unique_result_list.bpmn": _DMN,
     "dmn_unique_single_entry.bpmn": _DMN,
     "dmn_unique_single_result.bpmn": _DMN,
-
     # Walked since user tasks without candidates deploy (issue 9).
     "camunda/TaskServiceTest.handleUserTaskEscalation.bpmn": (
         "escalation event sub-processes wait for their escalation (events.py); "

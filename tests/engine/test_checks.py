@@ -21,9 +21,7 @@ def test_default_limits_pass_the_checks():
         ("ENGINE_EXPRESSION_TIME_LIMIT_MS", 0.5),
     ],
 )
-def test_a_limit_that_is_not_a_positive_integer_is_a_check_error(
-    settings, name, value
-):
+def test_a_limit_that_is_not_a_positive_integer_is_a_check_error(settings, name, value):
     setattr(settings, name, value)
     [error] = _engine_errors()
     assert name in error.msg and repr(value) in error.msg
