@@ -109,18 +109,22 @@ def message_deliver_to_case(*, user: Any, case_id: UUID, message: Message) -> bo
                 payload=data,
                 correlation=correlation,
             )
-            case_audit(
-                case,
-                user,
-                AuditAction.MESSAGE_DELIVERED,
-                name=name,
-                correlation=dict(correlation),
-                data=dict(data),
-            )
+            _audit_delivered(case, user, message)
             case_advance(case, outcome, actor=user)
     except (_Gone, MessageNotCaught):
         return False
     return True
+
+
+def _audit_delivered(case: Case, user: Any, message: Message) -> None:
+    case_audit(
+        case,
+        user,
+        AuditAction.MESSAGE_DELIVERED,
+        name=message.name,
+        correlation=dict(message.correlation),
+        data=dict(message.data),
+    )
 
 
 @transaction.atomic
@@ -139,14 +143,7 @@ def message_start_case(*, user: Any, version: ProcessVersion, message: Message) 
         version=version.number,
         message=name,
     )
-    case_audit(
-        case,
-        user,
-        AuditAction.MESSAGE_DELIVERED,
-        name=name,
-        correlation=dict(correlation),
-        data=dict(data),
-    )
+    _audit_delivered(case, user, message)
     case_advance(case, outcome, actor=user, create=True)
     return case
 
