@@ -6,7 +6,8 @@ import json
 from dataclasses import asdict
 
 from django.http import HttpResponse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -61,7 +62,15 @@ class ElementStatisticsOutput(serializers.Serializer):
 class VersionStatisticsApi(APIView):
     """Per element of a version: waiting now, passed, incidents, median and p90."""
 
-    @extend_schema(parameters=[RangeInput])
+    @extend_schema(
+        parameters=[RangeInput],
+        responses={
+            200: inline_serializer(
+                "VersionStatistics",
+                {"elements": ElementStatisticsOutput(many=True)},
+            )
+        },
+    )
     def get(self, request, key: str, number: int):
         require_cockpit(request.user)
         window = range_of(request.query_params)
@@ -137,7 +146,18 @@ class VersionSuspendApi(APIView):
 
     resume = False
 
-    @extend_schema(request=ReasonInput)
+    @extend_schema(
+        request=ReasonInput,
+        responses={
+            200: inline_serializer(
+                "VersionCasesRepaired",
+                {
+                    "cases": serializers.ListField(child=serializers.CharField()),
+                    "busy": serializers.ListField(child=serializers.CharField()),
+                },
+            )
+        },
+    )
     def post(self, request, key: str, number: int):
         data = ReasonInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -210,7 +230,15 @@ class TaskReportApi(APIView):
 
     content_negotiation_class = FormatIsOurs
 
-    @extend_schema(parameters=[ReportInput])
+    @extend_schema(
+        parameters=[ReportInput],
+        responses={
+            (200, "application/json"): inline_serializer(
+                "TaskReport", {"tasks": TaskReportOutput(many=True)}
+            ),
+            (200, "text/csv"): OpenApiTypes.STR,
+        },
+    )
     def get(self, request, key: str, number: int):
         require_cockpit(request.user)
         params = ReportInput(data=request.query_params)
@@ -261,7 +289,13 @@ class CycleTimeApi(APIView):
 
     content_negotiation_class = FormatIsOurs
 
-    @extend_schema(parameters=[CycleTimeInput])
+    @extend_schema(
+        parameters=[CycleTimeInput],
+        responses={
+            (200, "application/json"): OpenApiTypes.OBJECT,
+            (200, "text/csv"): OpenApiTypes.STR,
+        },
+    )
     def get(self, request, key: str):
         require_cockpit(request.user)
         params = CycleTimeInput(data=request.query_params)

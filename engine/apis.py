@@ -66,6 +66,7 @@ class IncidentListApi(APIView):
             OpenApiParameter("status", str, enum=["open", "resolved", "all"]),
         ],
         responses={200: paginated(IncidentOutput)},
+        operation_id="v1_incidents_list",
     )
     def get(self, request):
         wanted = request.query_params.get("status", "open")
@@ -80,7 +81,7 @@ class IncidentListApi(APIView):
 class IncidentDetailApi(APIView):
     """One incident with its attempts (anyone who may see its case)."""
 
-    @extend_schema(responses={200: IncidentOutput})
+    @extend_schema(responses={200: IncidentOutput}, operation_id="v1_incident_retrieve")
     def get(self, request, incident_id):
         incident = selectors.incident_get(user=request.user, incident_id=incident_id)
         return Response(IncidentOutput(incident).data)
