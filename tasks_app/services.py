@@ -154,7 +154,7 @@ def inbox_sync_for_case(*, advance: CaseAdvance) -> None:
             if task.owner_id is not None:
                 permissions.revoke_personal(task, user=task.assignee)
             permissions.close_work(task)
-            _audit(task, None, AuditAction.TASK_CANCELLED)
+            _audit(task, actor, AuditAction.TASK_CANCELLED)  # who caused it, or system
     if completed_task_id and actor is not None:
         _bar_decider(open_tasks, completed_task_id=completed_task_id, actor=actor)
     for task_id in ready:

@@ -81,7 +81,7 @@ def test_purchase_journey_task_actions_in_exact_order(users, purchase):
     assert cancel.status_code == 200, cancel.content
     assert _trail(case_id)[11:] == [
         ("case.cancelled", "requester", "", ""),
-        ("task.cancelled", "system", "", finance_ref),  # a consequence of the cancel
+        ("task.cancelled", "requester", "", finance_ref),  # her cancel closed it
     ]
 
 
