@@ -24,6 +24,8 @@ class AuditAction(StrEnum):
     INCIDENT_RETRY_FAILED = "incident.retry_failed"
     INCIDENT_SKIPPED = "incident.skipped"
     MESSAGE_DELIVERED = "message.delivered"
+    # A message a case sent reached no case (none, or several, matched it).
+    MESSAGE_UNDELIVERED = "message.undelivered"
     SIGNAL_DELIVERED = "signal.delivered"
     TIMER_FIRED = "timer.fired"
     SERVICE_QUEUED = "service.queued"

@@ -8,7 +8,8 @@ and the task delivers each message through the same correlation as
 waiting for it with matching correlation, or else by starting the processes
 whose latest version has a message start event for it. As for the API without
 `all`, a message that several cases match reaches none; a message nobody
-takes is logged (the sender has committed and cannot be told).
+takes is recorded on the sending case (`message.undelivered`, in its audit
+trail and timeline) and logged: the sender has committed and cannot be undone.
 """
 
 import logging
@@ -19,8 +20,10 @@ from uuid import UUID
 from celery import current_app
 from django.db import transaction
 
+from audit.actions import AuditAction
 from engine.selectors import version_list_started_by
 
+from .advance import case_audit, case_lock
 from .messages import (
     Message,
     MessageResult,
@@ -44,12 +47,7 @@ def message_send_from_case(
     """Deliver a message a case sent (system actor); return where it went."""
     case_ids = [c for c in message_case_ids(name, correlation) if c != source]
     if len(case_ids) > 1:
-        logger.warning(
-            "message %r from case %s matches %d cases: not delivered",
-            name,
-            source,
-            len(case_ids),
-        )
+        _undelivered(source, name, f"{len(case_ids)} cases wait for it")
         return MessageResult()
     if case_ids:
         delivered = message_deliver_to_case(
@@ -63,8 +61,17 @@ def message_send_from_case(
         for v in version_list_started_by(event="message", name=name)
     ]
     if not started:
-        logger.warning("message %r from case %s: no case waits for it", name, source)
+        _undelivered(source, name, "no case waits for it and no process starts with it")
     return MessageResult(started=started)
+
+
+def _undelivered(source: UUID, name: str, reason: str) -> None:
+    logger.warning("message %r from case %s not delivered: %s", name, source, reason)
+    with transaction.atomic():
+        case = case_lock(case_id=source, allow_suspended=True)  # only a record
+        case_audit(
+            case, None, AuditAction.MESSAGE_UNDELIVERED, name=name, reason=reason
+        )
 
 
 def _enqueue(sent: list[tuple[str, dict, dict]], source: UUID) -> None:

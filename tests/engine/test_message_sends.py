@@ -78,3 +78,23 @@ def test_a_message_two_cases_wait_for_reaches_neither(users):
     assert not AuditEvent.objects.filter(
         case_id__in=[first.pk, third.pk], action="message.delivered"
     ).exists()
+    # The sender's trail says so (the sending step has committed; it is not undone).
+    [undelivered] = AuditEvent.objects.filter(
+        case_id=second.pk, action="message.undelivered"
+    )
+    assert undelivered.payload == {"name": "ack", "reason": "2 cases wait for it"}
+
+
+@pytest.mark.django_db
+def test_a_message_nobody_waits_for_is_recorded_on_the_sender(users):
+    deploy(BPMN_DIR / "message_shapes.bpmn", users["analyst"])
+    sender, _ = case_start(user=users["requester"], key="message_shapes", data={})
+    result = message_send_from_case(
+        name="nobody_listens", payload={}, correlation={}, source=sender.pk
+    )
+    assert (result.delivered, result.started) == ([], [])
+    [undelivered] = AuditEvent.objects.filter(
+        case_id=sender.pk, action="message.undelivered"
+    )
+    assert undelivered.payload["name"] == "nobody_listens"
+    assert "no case waits" in undelivered.payload["reason"]
