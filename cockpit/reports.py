@@ -20,7 +20,7 @@ from engine.models import Case
 from processes.models import ProcessVersion
 from tasks_app.models import HumanTask
 
-from .statistics import percentile
+from .statistics import in_range, percentile
 
 _CLAIMS = (AuditAction.TASK_CLAIMED, AuditAction.TASK_ASSIGNED)
 
@@ -81,13 +81,14 @@ def task_times(
     until: datetime | None = None,
 ) -> Iterator[TaskTimes]:
     """Yield every human task of the version completed in the range, oldest first."""
-    tasks = HumanTask.objects.filter(
-        case__version=version, status=HumanTask.Status.COMPLETED
-    ).select_related("case")
-    if since is not None:
-        tasks = tasks.filter(completed_at__gte=since)
-    if until is not None:
-        tasks = tasks.filter(completed_at__lt=until)
+    tasks = in_range(
+        HumanTask.objects.filter(
+            case__version=version, status=HumanTask.Status.COMPLETED
+        ).select_related("case"),
+        "completed_at",
+        since,
+        until,
+    )
     claims = _first_claims(version)
     for task in tasks.order_by("completed_at"):
         assert task.completed_at is not None
@@ -170,11 +171,7 @@ def completed_cases(
     ).select_related("version")
     if version is not None:
         cases = cases.filter(version__number=version)
-    if since is not None:
-        cases = cases.filter(ended_at__gte=since)
-    if until is not None:
-        cases = cases.filter(ended_at__lt=until)
-    return cases.order_by("ended_at")
+    return in_range(cases, "ended_at", since, until).order_by("ended_at")
 
 
 def cycle_times(*, cases: QuerySet[Case], bins: int) -> CycleTimes:

@@ -58,9 +58,10 @@ def percentile(values: Sequence[float], fraction: float) -> float | None:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def _in_range(
+def in_range(
     qs: QuerySet, field: str, since: datetime | None, until: datetime | None
 ) -> QuerySet:
+    """Return `qs` with `field` in [since, until) (either end may be open)."""
     if since is not None:
         qs = qs.filter(**{f"{field}__gte": since})
     if until is not None:
@@ -71,7 +72,7 @@ def _in_range(
 def _completed_counts(
     version: ProcessVersion, since: datetime | None, until: datetime | None
 ) -> Counter[str]:
-    events = _in_range(
+    events = in_range(
         AuditEvent.objects.filter(version_id=version.pk, action__in=_COMPLETIONS),
         "at",
         since,
@@ -105,7 +106,7 @@ def _incident_counts(version: ProcessVersion) -> Counter[str]:
 def _durations(
     version: ProcessVersion, since: datetime | None, until: datetime | None
 ) -> dict[str, list[float]]:
-    tasks = _in_range(
+    tasks = in_range(
         HumanTask.objects.filter(
             case__version=version, status=HumanTask.Status.COMPLETED
         ),

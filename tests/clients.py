@@ -13,6 +13,18 @@ def api_for(user) -> APIClient:
     return api
 
 
+def signed_in_api(user, password: str) -> APIClient:
+    """Return an API client holding the token the token endpoint gave the user."""
+    api = APIClient()
+    token = api.post(
+        "/api/v1/auth/token/",
+        {"username": user.get_username(), "password": password},
+        format="json",
+    ).json()["token"]
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    return api
+
+
 def page_for(user) -> Client:
     """Return a browser-like client logged in as the user."""
     client = Client()

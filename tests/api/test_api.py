@@ -12,20 +12,14 @@ import pytest
 from rest_framework.test import APIClient
 
 from engine.models import Case
+from tests.clients import signed_in_api
 from tests.conftest import EXAMPLES, PASSWORD
 
 pytestmark = pytest.mark.django_db
 
 
 def client_for(user) -> APIClient:
-    client = APIClient()
-    token = client.post(
-        "/api/v1/auth/token/",
-        {"username": user.username, "password": PASSWORD},
-        format="json",
-    ).json()["token"]
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    return client
+    return signed_in_api(user, PASSWORD)
 
 
 def start(client, data=None, **extra):

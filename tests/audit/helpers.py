@@ -4,18 +4,13 @@ import json
 
 from rest_framework.test import APIClient
 
+from tests.clients import signed_in_api
 from tests.conftest import PASSWORD
 
 
 def token_client(user) -> APIClient:
-    client = APIClient()
-    token = client.post(
-        "/api/v1/auth/token/",
-        {"username": user.username, "password": PASSWORD},
-        format="json",
-    ).json()["token"]
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    return client
+    """Return an API client signed in through the token endpoint, as a tool would."""
+    return signed_in_api(user, PASSWORD)
 
 
 def start_case(client, process: str, data: dict) -> str:
