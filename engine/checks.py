@@ -1,5 +1,9 @@
 """System checks for engine settings."""
 
+import os
+import pwd
+
+from django.conf import settings
 from django.core import checks
 from django.utils.module_loading import import_string
 
@@ -42,3 +46,26 @@ def check_limits(app_configs, **kwargs):
         )
         for name, value in limits_invalid().items()
     ]
+
+
+def check_script_user(app_configs, **kwargs):
+    """As root, script workers drop to ENGINE_SCRIPT_USER: a real non-root account."""
+    if os.geteuid() != 0:
+        return []
+    name = settings.ENGINE_SCRIPT_USER
+    try:
+        uid = pwd.getpwnam(name).pw_uid
+    except KeyError:
+        uid = None
+    if uid is None or uid == 0:
+        problem = "does not exist" if uid is None else "is root"
+        return [
+            checks.Error(
+                f"ENGINE_SCRIPT_USER = {name!r} {problem}; script workers started "
+                "as root must drop to an unprivileged account.",
+                hint="Create the account (e.g. 'nobody') or run Laneway as an "
+                "unprivileged user (README: Running unprivileged).",
+                id="engine.E011",
+            )
+        ]
+    return []

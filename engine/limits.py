@@ -24,6 +24,11 @@ LIMIT_SETTINGS = {
 }
 
 
+# The account script workers drop to when the server runs as root (a string,
+# so not in LIMIT_SETTINGS; engine.E011 checks that it exists).
+SCRIPT_USER_SETTING = "ENGINE_SCRIPT_USER"
+
+
 def _valid(value: object) -> TypeGuard[int]:
     return type(value) is int and value >= 1
 
@@ -37,7 +42,10 @@ def limits_invalid() -> dict[str, object]:
 def limits_from_settings() -> EngineLimits:
     """Return the EngineLimits the settings ask for (defaults if unset or invalid)."""
     values = {f: getattr(settings, n, None) for n, f in LIMIT_SETTINGS.items()}
-    valid: dict[str, int] = {f: v for f, v in values.items() if _valid(v)}
+    valid: dict[str, Any] = {f: v for f, v in values.items() if _valid(v)}
+    user = getattr(settings, SCRIPT_USER_SETTING, None)
+    if isinstance(user, str) and user:
+        valid["script_user"] = user
     return EngineLimits(**valid)
 
 
@@ -48,5 +56,5 @@ def limits_apply() -> None:
 
 def on_setting_changed(*, setting: str, **kwargs: Any) -> None:
     """Re-apply the limits when one of their settings changes."""
-    if setting in LIMIT_SETTINGS:
+    if setting in LIMIT_SETTINGS or setting == SCRIPT_USER_SETTING:
         limits_apply()

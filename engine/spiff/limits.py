@@ -59,6 +59,7 @@ class EngineLimits:
     script_time_limit_ms: int = 1000
     script_workers: int = 2
     script_memory_mb: int = 256
+    script_user: str = "nobody"  # script workers started as root drop to it
 
     def pool_settings(self) -> PoolSettings:
         """Return the script pool's settings for these limits."""
@@ -68,6 +69,7 @@ class EngineLimits:
             mem_mb=self.script_memory_mb,
             cpu_s=max(1, int(wall_s + 1)),
             wall_s=wall_s,
+            run_as=self.script_user,
         )
 
 

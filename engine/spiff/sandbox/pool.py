@@ -3,8 +3,10 @@
 * Workers are fresh interpreters started with `subprocess.Popen` (fork+exec),
   not `multiprocessing`: this works from threaded servers and from Celery's
   daemonic prefork children, and the worker inherits no Django state.
-* Each worker limits itself (RLIMIT_AS, RLIMIT_CPU, no files, no forks) before
-  it reads any input and runs scripts through the guarded evaluator.
+* Each worker jails itself (as root: an empty network namespace, then an
+  unprivileged account) and limits itself (RLIMIT_AS, RLIMIT_CPU, no files, no
+  forks) before it reads any input, and runs scripts through the guarded
+  evaluator.
 * The parent enforces the wall clock with `select`; on expiry the worker is
   SIGKILLed and replaced in the background. Other workers are unaffected.
 * One pool per OS process, created lazily by `get_pool()`; a changed pid (the
@@ -46,7 +48,8 @@ _BOOT = (
     "os.path.join(d, '__init__.py'), submodule_search_locations=[d]); "
     "m = importlib.util.module_from_spec(s); sys.modules['laneway_sandbox'] = m; "
     "s.loader.exec_module(m); "
-    "from laneway_sandbox.worker import main; main(int(sys.argv[2]), int(sys.argv[3]))"
+    "from laneway_sandbox.worker import main; "
+    "main(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])"
 )
 _SPAWN_TIMEOUT_S = 30.0
 
@@ -68,13 +71,14 @@ class PoolSettings:
     cpu_s: int = 2
     wall_s: float = 1.0
     acquire_timeout_s: float = 10.0
+    run_as: str = "nobody"  # the account workers drop to when started as root
 
 
 class _Worker:
     def __init__(self, settings: PoolSettings) -> None:
         cmd = [
             sys.executable, "-I", "-c", _BOOT, _PACKAGE_DIR, str(settings.mem_mb),
-            str(settings.cpu_s),
+            str(settings.cpu_s), settings.run_as,
         ]  # fmt: skip
         self.proc = subprocess.Popen(  # noqa: S603 - fixed command, no shell
             cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
