@@ -167,6 +167,16 @@ def _check_size(name: str, size: int, filename: str) -> None:
         )
 
 
+def deploy_check(user: Any) -> None:
+    """Refuse a user who may not upload and deploy (pages check before showing a form).
+
+    Raises:
+        DeployNotAllowed: when the user is not an analyst (or a superuser).
+    """
+    if not can_deploy(user):
+        raise DeployNotAllowed("Only analysts may upload and deploy processes.")
+
+
 def upload_read(*, user: Any, upload: Any, bpmn_name: str) -> bytes:
     """Read an uploaded file, refusing one over the size limit before reading it.
 
@@ -174,8 +184,7 @@ def upload_read(*, user: Any, upload: Any, bpmn_name: str) -> bytes:
         DeployNotAllowed: when the user may not deploy (checked first).
         BpmnInvalid: when the file is larger than PROCESSES_UPLOAD_MAX_BYTES.
     """
-    if not can_deploy(user):
-        raise DeployNotAllowed("Only analysts may upload and deploy processes.")
+    deploy_check(user)
     _check_size(upload.name, upload.size, bpmn_name)
     return upload.read()
 
@@ -340,8 +349,7 @@ def version_upload(
         DeployNotAllowed: when the user may not deploy.
         BpmnInvalid: when anything is wrong; nothing is stored then.
     """
-    if not can_deploy(user):
-        raise DeployNotAllowed("Only analysts may upload and deploy processes.")
+    deploy_check(user)
     upload = _bundle_compile(bpmn=bpmn, filename=filename, dmn_files=dmn_files)
     default_group = default_group.strip()
     checksum = _checksum(bpmn, dmn_files, upload.called, default_group)

@@ -57,6 +57,11 @@ class VersionUploadView(LoginRequiredMixin, View):
 
     template_name = "processes/upload.html"
 
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        if request.user.is_authenticated:  # the login redirect comes first
+            services.deploy_check(request.user)
+        return super().dispatch(request, *args, **kwargs)
+
     def get(self, request: HttpRequest) -> HttpResponse:
         return render(request, self.template_name, {"form": VersionUploadForm()})
 
