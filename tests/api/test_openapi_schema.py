@@ -11,6 +11,7 @@ import sys
 import pytest
 from drf_spectacular.generators import SchemaGenerator
 
+from tests.audit.helpers import token_client
 from tests.conftest import ROOT
 from tests.test_deploy_settings import example_environment
 
@@ -87,3 +88,34 @@ def test_query_parameters_are_declared(schema):
     assert {"format", "case", "process", "actor", "action", "since", "until"} <= (
         parameters(paths["/api/v1/audit/"]["get"])
     )
+
+
+def test_every_operation_documents_the_errors_it_can_answer(schema):
+    """A generated client gets a typed Error for each status, not only the 2xx."""
+    missing = []
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            codes = set(operation["responses"])
+            wanted = {"429"}
+            if "{" in path:
+                wanted |= {"400", "404"}
+            if method in ("post", "put", "patch", "delete"):
+                wanted |= {"400", "413"} | ({"409"} if "{" in path else set())
+            if path not in ("/api/v1/auth/token/", "/api/schema/"):  # public
+                wanted |= {"401", "403"}
+            if wanted - codes:
+                missing.append(f"{method} {path}: {sorted(wanted - codes)}")
+    assert missing == []
+    not_found = schema["paths"]["/api/v1/cases/{case_id}/"]["get"]["responses"]["404"]
+    error = component(
+        schema, not_found["content"]["application/json"]["schema"]["$ref"]
+    )
+    assert set(error["properties"]) == {"code", "message", "details"}
+
+
+@pytest.mark.django_db
+def test_an_error_the_api_answers_has_the_documented_shape(users):
+    api = token_client(users["outsider"])
+    response = api.get("/api/v1/cases/00000000-0000-0000-0000-000000000000/")
+    assert response.status_code == 404
+    assert set(response.json()) == {"code", "message", "details"}
