@@ -17,6 +17,7 @@ class AuditAction(StrEnum):
     CASE_SUSPENDED = "case.suspended"
     CASE_RESUMED = "case.resumed"
     CASE_DATA_CHANGED = "case.data_changed"
+    CASE_MIGRATED = "case.migrated"
     ELEMENT_COMPLETED = "element.completed"
     INCIDENT_OPENED = "incident.opened"
     INCIDENT_RESOLVED = "incident.resolved"

@@ -1,4 +1,4 @@
-"""The cockpit API: version statistics, suspend and resume, edit case data."""
+"""The cockpit API: version statistics, suspend and resume, edit case data, migrate."""
 
 import csv
 import io
@@ -169,6 +169,109 @@ class VersionSuspendApi(APIView):
             resume=self.resume,
         )
         return Response({"cases": result.changed, "busy": result.busy})
+
+
+class MigrationInput(serializers.Serializer):
+    from_version = serializers.IntegerField(min_value=1)
+    to_version = serializers.IntegerField(min_value=1)
+    mapping = serializers.DictField(
+        child=serializers.CharField(max_length=255), required=False, default=dict
+    )
+    cases = serializers.ListField(
+        child=serializers.UUIDField(), required=False, max_length=10_000
+    )
+    dry_run = serializers.BooleanField(required=False, default=False)
+    reason = serializers.CharField(max_length=1000)
+
+
+class MigrationProblemOutput(serializers.Serializer):
+    element_id = serializers.CharField()
+    message = serializers.CharField()
+
+
+class MigrationRefusalOutput(serializers.Serializer):
+    case = serializers.CharField()
+    problems = MigrationProblemOutput(many=True)
+
+
+class MigrationOutput(serializers.Serializer):
+    id = serializers.UUIDField(allow_null=True, help_text="null for a dry run")
+    status = serializers.ChoiceField(
+        choices=["checked", "queued", "running", "finished"]
+    )
+    total = serializers.IntegerField()
+    done = serializers.IntegerField()
+    migrated = serializers.ListField(child=serializers.CharField())
+    refused = MigrationRefusalOutput(many=True)
+    busy = serializers.ListField(child=serializers.CharField())
+    dry_run = serializers.BooleanField()
+
+
+def _migration_body(migration) -> dict:
+    return {
+        "id": migration.pk,
+        "status": migration.status,
+        "total": len(migration.case_ids),
+        "done": migration.done,
+        "migrated": migration.migrated,
+        "refused": migration.refused,
+        "busy": migration.busy,
+        "dry_run": False,
+    }
+
+
+class ProcessMigrationApi(APIView):
+    """Move running cases of one version onto another (process admins).
+
+    Each active element keeps its identity and maps to the element with the same
+    id in the target version unless `mapping` names another. A dry run answers
+    at once: which cases can move, and why the others cannot (located). A real
+    run answers 202 with the migration's id; the worker moves the cases one by
+    one, each in its own locked transaction, and its progress is at
+    `GET .../migrations/{id}/`. A case that cannot move stays untouched.
+    """
+
+    @extend_schema(
+        request=MigrationInput,
+        responses={200: MigrationOutput, 202: MigrationOutput},
+    )
+    def post(self, request, key: str):
+        services.migration_allowed_check(request.user)  # 403 before reading the body
+        data = MigrationInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        given = data.validated_data
+        cases = given.get("cases")
+        plan = {
+            "user": request.user,
+            "key": key,
+            "from_version": given["from_version"],
+            "to_version": given["to_version"],
+            "mapping": given["mapping"],
+            "case_ids": None if cases is None else [str(c) for c in cases],
+        }
+        if given["dry_run"]:
+            result = services.cases_migrate_check(**plan)
+            body = {
+                **asdict(result),
+                "id": None,
+                "status": "checked",
+                "total": len(result.migrated) + len(result.refused) + len(result.busy),
+                "done": len(result.migrated) + len(result.refused) + len(result.busy),
+            }
+            return Response(MigrationOutput(body).data)
+        migration = services.migration_request(**plan, reason=given["reason"])
+        return Response(MigrationOutput(_migration_body(migration)).data, status=202)
+
+
+class MigrationDetailApi(APIView):
+    """A requested migration with its progress and each case's outcome."""
+
+    @extend_schema(responses={200: MigrationOutput})
+    def get(self, request, key: str, migration_id):
+        migration = services.migration_get(
+            user=request.user, key=key, migration_id=migration_id
+        )
+        return Response(MigrationOutput(_migration_body(migration)).data)
 
 
 class ReportInput(RangeInput):

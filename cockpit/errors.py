@@ -17,5 +17,13 @@ class CaseDataInvalid(CockpitError):
     code, status = "invalid", HTTPStatus.BAD_REQUEST
 
 
+class MigrationInvalid(CockpitError):
+    code, status = "invalid", HTTPStatus.BAD_REQUEST
+
+
+class MigrationNotFound(CockpitError):
+    code, status = "not_found", HTTPStatus.NOT_FOUND
+
+
 class CaseNotSuspended(CockpitError):
     code = "case_not_suspended"

@@ -43,6 +43,16 @@ urlpatterns = [
         name="api-version-task-report",
     ),
     path(
+        "processes/<str:key>/migrations/",
+        cockpit_apis.ProcessMigrationApi.as_view(),
+        name="api-process-migrations",
+    ),
+    path(
+        "processes/<str:key>/migrations/<uuid:migration_id>/",
+        cockpit_apis.MigrationDetailApi.as_view(),
+        name="api-process-migration",
+    ),
+    path(
         "processes/<str:key>/versions/<int:number>/suspend/",
         cockpit_apis.VersionSuspendApi.as_view(),
         name="api-version-suspend",

@@ -29,12 +29,13 @@ from .calls import (
 from .cases import case_cancel, case_complete_user_task, case_start
 from .incidents import incident_cancel_case, incident_retry, incident_skip
 from .messages import MessageResult, message_deliver, subscription_matches
-from .repairs import case_variables_set
+from .repairs import case_migrate, case_variables_set
 from .signals import SignalResult, signal_broadcast, signal_send
 from .timer_starts import timer_start_fire, timer_starts_due, timer_starts_schedule
 from .timers import case_fire_timers, timers_due
 
 __all__ = [
+    "case_migrate",
     "case_variables_set",
     "MessageResult",
     "case_advance",

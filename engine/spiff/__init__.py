@@ -25,6 +25,12 @@ from .messages import (
     workflow_start_by_message,
     workflow_waiting_messages,
 )
+from .migration import (
+    MigrationProblem,
+    MigrationRefused,
+    migration_problems,
+    workflow_migrate,
+)
 from .parsing import (
     bundle_compile,
     called_elements,
@@ -146,6 +152,10 @@ __all__ = [
     "workflow_complete_failed_task",
     "workflow_retry",
     "workflow_set_data",
+    "workflow_migrate",
+    "migration_problems",
+    "MigrationProblem",
+    "MigrationRefused",
     "workflow_start",
     "workflow_throw_service_error",
 ]

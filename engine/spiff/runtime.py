@@ -180,6 +180,11 @@ _LEAKED = (
 )
 
 
+def workflow_outcome(wf: Any, process: CompiledProcess) -> AdvanceOutcome:
+    """Return what a loaded workflow looks like now, without running anything."""
+    return _outcome(wf, process, [], None)
+
+
 def _run(
     wf: Any, process: CompiledProcess, command: Callable[[list[StepRecord]], None]
 ) -> AdvanceOutcome:

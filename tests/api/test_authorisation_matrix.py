@@ -94,6 +94,7 @@ def world(users, purchase):
         "incident_id": str(Incident.objects.get(case=failed).pk),
         "key": "purchase_request",
         "number": "1",
+        "migration_id": "00000000-0000-0000-0000-000000000001",
     }
     return users, ids, case
 

@@ -22,11 +22,15 @@ from engine.services import (
 )
 from processes.selectors import version_get
 
-from .errors import CaseDataInvalid, CaseNotSuspended, CockpitNotAllowed
-from .permissions import can_repair_case
+from ..errors import (
+    CaseDataInvalid,
+    CaseNotSuspended,
+    CockpitNotAllowed,
+)
+from ..permissions import can_repair_case
 
 
-def _repairable(
+def case_repairable(
     *, user: Any, case_id: UUID | str, allow_suspended: bool = True
 ) -> Case:
     """Lock the case and check the user may repair it."""
@@ -62,7 +66,7 @@ def case_suspend(*, user: Any, case_id: UUID | str, reason: str) -> Case:
     Raises:
         CaseNotFound, CockpitNotAllowed, CaseSuspended, CaseNotRunning, CaseBusy.
     """
-    case = _repairable(user=user, case_id=case_id, allow_suspended=False)
+    case = case_repairable(user=user, case_id=case_id, allow_suspended=False)
     if not case.is_running:
         raise CaseNotRunning(f"The case is {case.get_status_display().lower()}.")
     _set_status(
@@ -84,7 +88,7 @@ def case_resume(*, user: Any, case_id: UUID | str, reason: str) -> Case:
     Raises:
         CaseNotFound, CockpitNotAllowed, CaseNotSuspended, CaseBusy.
     """
-    case = _repairable(user=user, case_id=case_id)
+    case = case_repairable(user=user, case_id=case_id)
     if case.status != Case.Status.SUSPENDED:
         raise CaseNotSuspended(
             f"The case is {case.get_status_display().lower()}, not suspended."
@@ -144,7 +148,7 @@ def case_data_change(
     Raises:
         CaseNotFound, CockpitNotAllowed, CaseNotRunning, CaseDataInvalid, CaseBusy.
     """
-    case = _repairable(user=user, case_id=case_id)
+    case = case_repairable(user=user, case_id=case_id)
     if case.status not in (Case.Status.RUNNING, Case.Status.SUSPENDED):
         raise CaseNotRunning(f"The case is {case.get_status_display().lower()}.")
     before = dict(case.data)

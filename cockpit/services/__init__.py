@@ -1,0 +1,33 @@
+"""The cockpit's services: repairs of one case or a version, and case migrations."""
+
+from .migrations import (
+    MigrationResult,
+    cases_migrate_check,
+    migration_allowed_check,
+    migration_get,
+    migration_request,
+    migration_run,
+)
+from .repairs import (
+    BulkResult,
+    case_data_change,
+    case_repairable,
+    case_resume,
+    case_suspend,
+    version_cases_suspend,
+)
+
+__all__ = [
+    "BulkResult",
+    "MigrationResult",
+    "case_data_change",
+    "case_repairable",
+    "case_resume",
+    "case_suspend",
+    "cases_migrate_check",
+    "migration_allowed_check",
+    "migration_get",
+    "migration_request",
+    "migration_run",
+    "version_cases_suspend",
+]
