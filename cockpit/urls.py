@@ -10,4 +10,14 @@ urlpatterns = [
         views.VersionHeatmapView.as_view(),
         name="cockpit-version",
     ),
+    path(
+        "processes/<str:key>/versions/<int:number>/migrate/",
+        views.VersionMigrateView.as_view(),
+        name="cockpit-version-migrate",
+    ),
+    path(
+        "processes/<str:key>/migrations/<uuid:migration_id>/",
+        views.MigrationView.as_view(),
+        name="cockpit-migration",
+    ),
 ]

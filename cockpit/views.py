@@ -1,4 +1,4 @@
-"""Cockpit pages: the dashboard and a process version's heatmap."""
+"""Cockpit pages: the dashboard, a process version's heatmap, repairs, migrations."""
 
 import json
 from dataclasses import asdict
@@ -13,12 +13,12 @@ from rest_framework import serializers
 
 from engine.models import Case
 from engine.selectors import case_get
-from processes.selectors import definition_list, version_get
+from processes.selectors import definition_list, version_get, version_list
 
 from . import services
 from .apis import RangeInput, require_cockpit
 from .dashboard import DashboardFilters, cockpit_dashboard
-from .errors import CaseDataInvalid, CockpitNotAllowed
+from .errors import CaseDataInvalid, CockpitNotAllowed, MigrationInvalid
 from .permissions import can_repair_case
 from .statistics import version_statistics, waiting_cases
 
@@ -85,9 +85,101 @@ class VersionHeatmapView(LoginRequiredMixin, View):
                 if element
                 else []
             ),
+            **_migration_context(request, version),
         }
         status = 400 if errors else 200
         return render(request, "cockpit/version.html", context, status=status)
+
+
+def _migration_context(request: HttpRequest, version: Any, **extra: Any) -> dict:
+    """The version page's "migrate cases" form (process admins only)."""
+    if not can_repair_case(request.user):
+        return {"can_migrate": False}
+    others = [
+        v.number
+        for v in version_list(key=version.definition.key)
+        if v.number != version.number
+    ]
+    return {"can_migrate": bool(others), "other_versions": others, **extra}
+
+
+def _mapping_form(text: str) -> tuple[dict[str, str], list[str]]:
+    """Read "old = new" lines into a mapping; return it and the lines it cannot read."""
+    mapping, bad = {}, []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        old, sep, new = line.partition("=")
+        if not sep or not old.strip() or not new.strip():
+            bad.append(f"Line {number}: write old_id = new_id.")
+        else:
+            mapping[old.strip()] = new.strip()
+    return mapping, bad
+
+
+class VersionMigrateView(LoginRequiredMixin, View):
+    """Check or start the migration of a version's running cases (process admins)."""
+
+    def post(self, request: HttpRequest, key: str, number: int) -> HttpResponse:
+        services.migration_allowed_check(request.user)
+        version = version_get(key=key, number=number)
+        post = request.POST
+        mapping, errors = _mapping_form(post.get("mapping", ""))
+        target = post.get("to_version", "")
+        if not target.isdigit():
+            errors.append("Choose the version to move the cases to.")
+        if post.get("action") != "check" and not post.get("reason", "").strip():
+            errors.append("Say why the cases move.")
+        if errors:
+            return self._page(request, version, {"migrate_errors": errors}, status=400)
+        plan: dict[str, Any] = {
+            "user": request.user,
+            "key": key,
+            "from_version": number,
+            "to_version": int(target),
+            "mapping": mapping,
+        }
+        try:
+            if post.get("action") == "check":
+                check = services.cases_migrate_check(**plan)
+                return self._page(request, version, {"check": check})
+            migration = services.migration_request(**plan, reason=post["reason"])
+        except MigrationInvalid as exc:
+            return self._page(
+                request, version, {"migrate_errors": [exc.message]}, status=400
+            )
+        messages.success(
+            request,
+            f"Moving {len(migration.case_ids)} case(s) to v{migration.to_version}: "
+            "this page shows the progress.",
+        )
+        return redirect("cockpit-migration", key=key, migration_id=migration.pk)
+
+    def _page(
+        self, request: HttpRequest, version: Any, extra: dict, status: int = 200
+    ) -> HttpResponse:
+        context = {
+            "version": version,
+            "definition": version.definition,
+            "form": request.POST,
+            **_migration_context(request, version, **extra),
+        }
+        return render(request, "cockpit/migrate.html", context, status=status)
+
+
+class MigrationView(LoginRequiredMixin, View):
+    """A requested migration: progress, and each case's outcome."""
+
+    def get(self, request: HttpRequest, key: str, migration_id: str) -> HttpResponse:
+        migration = services.migration_get(
+            user=request.user, key=key, migration_id=migration_id
+        )
+        context = {
+            "migration": migration,
+            "total": len(migration.case_ids),
+            "running": migration.status != migration.Status.FINISHED,
+        }
+        return render(request, "cockpit/migration.html", context)
 
 
 class DashboardView(LoginRequiredMixin, View):
