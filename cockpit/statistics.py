@@ -5,8 +5,10 @@
   and `service.succeeded`), by the event's time;
 - active: how many unfinished cases of the version wait at it now;
 - incidents: the open incidents at it now;
-- median_s / p90_s: seconds a human task spent open (created -> completed) for
-  the tasks completed in the range; None where no duration is known.
+- median_s / p90_s: seconds a human task spent open (created -> completed), and
+  a service task waited for its operation or external worker (call created ->
+  result applied), for those finished in the range; None where no duration is
+  known (events, gateways and timers pass in no measured time of their own).
 
 Percentiles are PostgreSQL's `percentile_cont` (linear interpolation between
 the closest ranks), so a median of an even count is the mean of the middle two.
@@ -21,7 +23,7 @@ from django.db.models import Count, QuerySet
 
 from audit.actions import AuditAction, task_ref_element
 from audit.models import AuditEvent
-from engine.models import Case, Incident
+from engine.models import Case, Incident, ServiceCall
 from engine.spec_cache import spec_for
 from processes.models import ProcessVersion
 from tasks_app.models import HumanTask
@@ -114,11 +116,22 @@ def _durations(
         since,
         until,
     )
+    calls = in_range(
+        ServiceCall.objects.filter(
+            case__version=version, status=ServiceCall.Status.SUCCEEDED
+        ),
+        "updated_at",  # a succeeded call is not written again
+        since,
+        until,
+    )
     durations: dict[str, list[float]] = {}
-    for bpmn_id, created, completed in tasks.values_list(
-        "bpmn_id", "created_at", "completed_at"
+    for rows in (
+        tasks.values_list("bpmn_id", "created_at", "completed_at"),
+        calls.values_list("bpmn_id", "created_at", "updated_at"),
     ):
-        durations.setdefault(bpmn_id, []).append((completed - created).total_seconds())
+        for bpmn_id, began, finished in rows:
+            seconds = (finished - began).total_seconds()
+            durations.setdefault(bpmn_id, []).append(seconds)
     return durations
 
 

@@ -61,7 +61,10 @@ def _step(task: Any) -> StepRecord:
 
 
 def _record(steps: list[StepRecord], task: Any) -> None:
-    if task.task_spec.bpmn_id:  # skip SpiffWorkflow's internal Start/End specs
+    # SpiffWorkflow reports every task it ran, also one left STARTED (a service
+    # task waiting for its worker): that one completes when its result arrives.
+    # Internal Start/End specs have no BPMN id.
+    if task.task_spec.bpmn_id and task.has_state(TaskState.COMPLETED):
         steps.append(_step(task))
 
 

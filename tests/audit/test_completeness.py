@@ -12,7 +12,7 @@ from engine.tasks import timers_fire_due_task
 from processes.services import version_upload
 from tasks_app.models import HumanTask
 from tests.audit.helpers import start_case, token_client
-from tests.conftest import BPMN_DIR, deploy
+from tests.conftest import BPMN_DIR, EXAMPLES, deploy
 from tests.engine.test_hardening_e2e import _diagram
 
 pytestmark = pytest.mark.django_db
@@ -169,4 +169,47 @@ def test_timer_escalation_in_exact_order(users, tmp_path):
         ("element.completed", "system", "", "too_late"),  # interrupting boundary
         ("task.cancelled", "system", "", f"review:{review}"),
         ("task.created", "system", "", escalated),
+    ]
+
+
+def test_repairs_and_a_migration_in_exact_order(users, purchase, tmp_path):
+    """Suspend, resume, a data change and a migration: each with who and why."""
+    from cockpit.models import CaseMigration
+    from cockpit.tasks import migration_run_task
+
+    admin = token_client(users["padmin"])
+    case_id = start_case(
+        token_client(users["requester"]),
+        "purchase_request",
+        {"amount": 50, "justification": "Desk"},
+    )
+    url = f"/api/v1/cases/{case_id}/"
+    assert admin.post(url + "suspend/", {"reason": "audit"}).status_code == 200
+    assert admin.post(url + "resume/", {"reason": "done"}).status_code == 200
+    change = {"set": {"amount": 60}, "unset": [], "reason": "typo"}
+    assert admin.patch(url + "data/", change, format="json").status_code == 200
+    newer = (EXAMPLES / "purchase_request.bpmn").read_text()
+    path = tmp_path / "purchase_request.bpmn"
+    path.write_text(newer.replace('name="Purchase request"', 'name="Purchase v2"', 1))
+    assert deploy(path, users["analyst"]).number == 2
+    plan = {"from_version": 1, "to_version": 2, "reason": "new name"}
+    answer = admin.post(
+        "/api/v1/processes/purchase_request/migrations/", plan, format="json"
+    )
+    assert answer.status_code == 202, answer.content
+    migration_run_task.apply(args=[answer.json()["id"]])  # what the worker runs
+    assert CaseMigration.objects.get().migrated == [case_id]
+    trail = [(a, who, why) for a, who, _, why in _trail_with_reason(case_id)]
+    assert trail[-4:] == [
+        ("case.suspended", "padmin", "audit"),
+        ("case.resumed", "padmin", "done"),
+        ("case.data_changed", "padmin", "typo"),
+        ("case.migrated", "padmin", "new name"),
+    ]
+
+
+def _trail_with_reason(case_id: str) -> list[tuple[str, str, str, str]]:
+    return [
+        (e.action, e.actor_repr, e.on_behalf_of, e.payload.get("reason", ""))
+        for e in AuditEvent.objects.filter(case_id=case_id).order_by("chain_seq")
     ]

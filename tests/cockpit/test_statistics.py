@@ -84,3 +84,30 @@ def test_who_may_see_statistics(users, purchase):
     missing = "/api/v1/processes/purchase_request/versions/9/statistics/"
     assert api_for(users["padmin"]).get(missing).status_code == 404
     assert APIClient().get(URL).status_code == 401
+
+
+def test_service_tasks_have_medians_too(users):
+    """Non-human work is timed from the call's creation to its applied result."""
+    from engine.models import ServiceCall
+    from engine.services import case_start
+    from engine.tasks import service_call_run_task
+    from tests.conftest import BPMN_DIR, deploy
+
+    from .conftest import clock_at
+
+    deploy(BPMN_DIR / "service_echo.bpmn", users["analyst"])
+    calls = []
+    with clock_at(0):
+        for n in range(3):
+            case, _ = case_start(
+                user=users["requester"], key="service_echo", data={"amount": n}
+            )
+            calls.append(ServiceCall.objects.get(case=case).pk)
+    for call, seconds in zip(calls, (4, 6, 20), strict=True):
+        with clock_at(seconds):
+            assert service_call_run_task(call) == "succeeded"
+    url = "/api/v1/processes/service_echo/versions/1/statistics/"
+    echo = _by_id(api_for(users["padmin"]).get(url))["call_echo"]
+    assert echo["completed"] == 3  # once each: when its result arrived
+    assert echo["median_s"] == 6.0
+    assert echo["p90_s"] == pytest.approx(17.2)  # 6 + 0.8 * (20 - 6)
