@@ -52,7 +52,14 @@ def service_call_max_attempts(call: ServiceCall) -> int:
 
 
 def service_call_backoff(call: ServiceCall) -> float:
-    """Return the delay in seconds before the next attempt, after `call.attempts`."""
+    """Return the delay in seconds before the next attempt, after `call.attempts`.
+
+    The diagram's retry cycle (camunda:failedJobRetryTimeCycle) gives each wait;
+    otherwise it doubles from the base (diagram override, else settings).
+    """
+    if call.retry_intervals:
+        index = min(max(call.attempts, 1), len(call.retry_intervals)) - 1
+        return max(float(call.retry_intervals[index]), 0.0)
     base = (
         call.backoff_seconds
         if call.backoff_seconds is not None

@@ -94,6 +94,16 @@ def _attempts(retries: int | None) -> int | None:
     return None if retries is None else max(int(retries), 0) + 1
 
 
+def _retries(spec: Any) -> dict[str, Any]:
+    cycle = spec.retry_cycle  # camunda:failedJobRetryTimeCycle wins
+    if cycle is not None:
+        return {"max_attempts": cycle.attempts, "retry_intervals": cycle.intervals}
+    return {
+        "max_attempts": _attempts(spec.retries),
+        "backoff_seconds": spec.retry_backoff_base,
+    }
+
+
 def _pending_calls(wf: Any) -> tuple[PendingServiceCall, ...]:
     calls = []
     for task in wf.get_tasks(state=TaskState.STARTED):
@@ -110,8 +120,7 @@ def _pending_calls(wf: Any) -> tuple[PendingServiceCall, ...]:
                         if task.task_spec.explicit_result
                         else ""
                     ),
-                    max_attempts=_attempts(task.task_spec.retries),
-                    backoff_seconds=task.task_spec.retry_backoff_base,
+                    **_retries(task.task_spec),
                 )
             )
     return tuple(calls)

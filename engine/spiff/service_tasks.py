@@ -27,6 +27,7 @@ from .errors import ServiceResultRejected
 from .events import EVENT_PARSER_CLASSES, arm_event_subprocesses, scoped_catcher
 from .gateways import LanewayExclusiveGateway, PassThroughTask
 from .multi_instance import loop_variables
+from .retry_cycle import RetryCycle, retry_cycle_of
 from .xml import NSMAP
 
 CALL_KEY = "laneway_call"
@@ -45,6 +46,7 @@ class AsyncServiceTask(ServiceTask):
     explicit_result: bool = True
     map_outputs: bool = False
     output_parameters: tuple[tuple[str, str], ...] = ()
+    retry_cycle: RetryCycle | None = None  # camunda:failedJobRetryTimeCycle
 
     def _execute(self, task: Any) -> None:
         task.internal_data[CALL_KEY] = {
@@ -120,6 +122,7 @@ def _service_spec(parser: Any) -> Any:
         (o.get("id", ""), o.get("value", ""))
         for o in operator.iterfind("spiffworkflow:outputParameter", NSMAP)
     )
+    spec.retry_cycle = retry_cycle_of(parser.node)
     return spec
 
 

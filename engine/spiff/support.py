@@ -23,6 +23,7 @@ from .dates import check_due, check_priority
 from .juel import JuelError, is_juel, juel_to_python
 from .metadata import HUMAN_TAGS, human_task_meta
 from .normalize import ZEEBE, describe
+from .retry_cycle import RetryCycleInvalid, retry_cycle_elements, retry_cycle_parse
 from .types import Problem
 from .xml import BPMN, NSMAP, SPIFF, VENDOR_NAMESPACES, local_name, vendor_attr
 
@@ -425,7 +426,12 @@ VENDOR_ELEMENTS: dict[str, Row] = {
     "connector": _runs("the connector id is the operation name", on=SERVICE_LIKE),
     "connectorId": _runs(),
     "failedJobRetryTimeCycle": _runs(
-        _NO_EFFECT + " (retries come from the operation settings)"
+        "on a service, send or business-rule task calling an operation: R3/PT10M "
+        "runs it at most 3 times, 10 minutes apart (Camunda counts the first "
+        "call), then an incident; PT1M,PT5M waits each in turn (one attempt per "
+        "duration more); expressions and cycles without a count are refused. "
+        "Elsewhere (timers, async continuations) no effect: those steps are not "
+        "retried automatically"
     ),
     "field": _refused("Java field injection does not run here; use input parameters"),
     "string": _refused("Java field injection does not run here; use input parameters"),
@@ -780,6 +786,22 @@ def _date_problems(root: etree._Element) -> Iterator[Problem]:
                     )
 
 
+def _retry_cycle_problems(root: etree._Element) -> Iterator[Problem]:
+    for element in root.iter(f"{{{BPMN}}}*"):
+        if local_name(element) not in SERVICE_LIKE:
+            continue
+        for cycle in retry_cycle_elements(element):
+            try:
+                retry_cycle_parse(cycle.text or "")
+            except RetryCycleInvalid as exc:
+                yield _problem(
+                    cycle,
+                    element,
+                    f"camunda:failedJobRetryTimeCycle {(cycle.text or '').strip()!r} "
+                    f"cannot be read: {exc}",
+                )
+
+
 def support_problems(root: etree._Element) -> list[Problem]:
     """Return every construct the tables refuse (or do not know), located."""
     return [
@@ -787,6 +809,7 @@ def support_problems(root: etree._Element) -> list[Problem]:
         *_date_problems(root),
         *_conditional_flow_problems(root),
         *_call_mapping_problems(root),
+        *_retry_cycle_problems(root),
         *_element_problems(root),
         *_multiple_events(root),
         *_bpmn_attribute_problems(root),
