@@ -193,7 +193,14 @@ ELEMENTS: dict[str, Row] = {
 
 EVENT_DEFINITIONS: dict[str, Row] = {
     "messageEventDefinition": _runs("needs a messageRef"),
-    "timerEventDefinition": _runs("duration, date and cycle (ISO 8601 or expression)"),
+    "timerEventDefinition": _runs(
+        "duration, date and cycle (ISO 8601, a Quartz cron as Camunda writes it "
+        "(0 0 9 * * ?, UTC), or an expression); a cycle on an intermediate catch "
+        "or interrupting boundary event fires once, at its first occurrence; on "
+        "a non-interrupting boundary event at every occurrence while the activity "
+        "is open (missed ones are skipped); a cron on an event sub-process's start "
+        "is refused"
+    ),
     "signalEventDefinition": _runs(),
     "errorEventDefinition": _runs("the most specific error boundary catches"),
     "escalationEventDefinition": _runs(),
