@@ -142,3 +142,23 @@ def test_an_operation_with_a_fixed_signature_takes_the_variables_it_names(called
     case = called("greet", data={"name": "Ann", "amount": 3})
     assert case.data["greeting"] == "Hello Ann"
     assert not case.has_incident
+
+
+def test_skipping_such_an_incident_maps_the_data_like_a_result(called, users):
+    from engine.errors import FormInvalid
+    from engine.services import incident_skip
+
+    ext = (
+        "<bpmn:extensionElements><camunda:inputOutput>"
+        '<camunda:outputParameter name="status">${state}</camunda:outputParameter>'
+        "</camunda:inputOutput></bpmn:extensionElements>"
+    )
+    case = called("corpus_operation", ext=ext)
+    incident = Incident.objects.get(case=case, status=Incident.Status.OPEN)
+    with pytest.raises(FormInvalid) as caught:  # still no `state` to map
+        incident_skip(user=users["padmin"], incident_id=incident.pk, data={"x": 1})
+    assert "output parameter 'status'" in str(caught.value)
+    incident_skip(user=users["padmin"], incident_id=incident.pk, data={"state": "ok"})
+    case.refresh_from_db()
+    assert case.data == {"amount": 3, "status": "ok"}
+    assert _after_is_open(case)
