@@ -113,6 +113,9 @@ class ServiceCall(models.Model):
     # Per-task overrides from the diagram (<spiffworkflow:retry>); None: the settings.
     max_attempts = models.PositiveIntegerField(null=True, blank=True)
     backoff_seconds = models.FloatField(null=True, blank=True)
+    # camunda:failedJobRetryTimeCycle: seconds to wait after each failed attempt,
+    # in order, the last repeating (None: exponential backoff).
+    retry_intervals = models.JSONField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
     last_error = models.TextField(blank=True, default="")
     # Each failed attempt: [{"at", "attempt", "message"}, ...] (shown by the incident)

@@ -62,3 +62,18 @@ def credit_check(*, idempotency_key: str, error_code: str = "", **params):
     if error_code:
         raise BusinessError(error_code, "score below limit", {"score": 420})
     return {"approved": True}
+
+
+def a_number(*, idempotency_key: str, **params):
+    """Answer a bare value, not a dict of variables."""
+    return 42
+
+
+def nothing(*, idempotency_key: str, **params):
+    """Answer nothing (an operation done for its effect)."""
+    return None
+
+
+def greet(*, idempotency_key: str, name: str, title: str = ""):
+    """A fixed signature: takes only the variables it names."""
+    return {"greeting": f"Hello {title}{name}".replace("  ", " ")}

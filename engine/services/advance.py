@@ -204,6 +204,11 @@ def _queue_service_calls(case: Case, outcome: AdvanceOutcome) -> list[int]:
                 "params": pending.params,
                 "max_attempts": pending.max_attempts,
                 "backoff_seconds": pending.backoff_seconds,
+                "retry_intervals": (
+                    list(pending.retry_intervals)
+                    if pending.retry_intervals is not None
+                    else None
+                ),
             },
         )
         if created:

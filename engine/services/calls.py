@@ -6,6 +6,7 @@ and opens an incident. A `BusinessError` is thrown as a BPMN error at the task.
 """
 
 import json
+from collections.abc import Collection
 from datetime import timedelta
 from typing import Any
 
@@ -17,11 +18,12 @@ from django.utils import timezone
 
 from audit.actions import AuditAction
 from engine.models import Case, Incident, ServiceCall
-from engine.operations import BusinessError, operation_get
+from engine.operations import BusinessError, operation_arguments, operation_get
 from engine.secrets import secrets_redact
 from engine.spec_cache import spec_for
 from engine.spiff import (
     ServiceErrorNotCaught,
+    ServiceResultRejected,
     TaskNotReady,
     workflow_apply_service_result,
     workflow_throw_service_error,
@@ -50,7 +52,14 @@ def service_call_max_attempts(call: ServiceCall) -> int:
 
 
 def service_call_backoff(call: ServiceCall) -> float:
-    """Return the delay in seconds before the next attempt, after `call.attempts`."""
+    """Return the delay in seconds before the next attempt, after `call.attempts`.
+
+    The diagram's retry cycle (camunda:failedJobRetryTimeCycle) gives each wait;
+    otherwise it doubles from the base (diagram override, else settings).
+    """
+    if call.retry_intervals:
+        index = min(max(call.attempts, 1), len(call.retry_intervals)) - 1
+        return max(float(call.retry_intervals[index]), 0.0)
     base = (
         call.backoff_seconds
         if call.backoff_seconds is not None
@@ -120,6 +129,21 @@ def service_call_sweep(*, older_than: timedelta) -> list[int]:
     )
 
 
+def service_call_variables(
+    call: ServiceCall, names: Collection[str] | None = None
+) -> dict[str, Any]:
+    """Return the variables the call's operation sees (all, or those in `names`).
+
+    Camunda's rule, evaluated when the task started (`operation_variables` in
+    engine.spiff): the task's input parameters, else every case variable. An
+    external-task worker's fetchAndLock gets the same variables.
+    """
+    variables = dict(call.params or {})
+    if names is None:
+        return variables
+    return {k: v for k, v in variables.items() if k in names}
+
+
 def _not_json(value: Any) -> str | None:
     try:
         json.dumps(value, allow_nan=False)
@@ -150,7 +174,8 @@ def _execute(call: ServiceCall) -> tuple[bool, Any]:
     if func is None:
         return False, f"operation '{call.operation}' is not registered"
     try:
-        value = func(idempotency_key=call.idempotency_key, **call.params)
+        arguments = operation_arguments(func, service_call_variables(call))
+        value = func(idempotency_key=call.idempotency_key, **arguments)
     except BusinessError as exc:
         return False, exc
     except SoftTimeLimitExceeded:
@@ -336,6 +361,9 @@ def service_call_apply(*, call_id: int, ok: bool, value: Any) -> None:
         )
     except TaskNotReady:
         _discard(case, call, "the service task is no longer waiting for a result")
+        return
+    except ServiceResultRejected as exc:
+        _technical_failure(case, call, f"The result cannot be applied: {exc}")
         return
     call.status, call.result = ServiceCall.Status.SUCCEEDED, value
     call.save(update_fields=["status", "result"])

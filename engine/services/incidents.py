@@ -23,6 +23,7 @@ from engine.errors import (
 from engine.models import Case, Incident, ServiceCall
 from engine.spec_cache import spec_for
 from engine.spiff import (
+    ServiceResultRejected,
     TaskNotReady,
     workflow_apply_service_result,
     workflow_complete_failed_task,
@@ -56,6 +57,7 @@ def _retry_service_call(case: Case, incident: Incident, user: Any) -> None:
         epoch=last.epoch + 1,
         max_attempts=last.max_attempts,
         backoff_seconds=last.backoff_seconds,
+        retry_intervals=last.retry_intervals,
     )
     case_audit(
         case,
@@ -142,6 +144,9 @@ def _skip_outcome(case: Case, incident: Incident, data: dict[str, Any]) -> Any:
         return workflow_complete_failed_task(
             process, state, task_id=incident.spiff_task_id, data=data
         )
+    except ServiceResultRejected as exc:  # its output parameters cannot map it
+        message = f"This data cannot complete the step: {exc}."
+        raise FormInvalid(message, details={"fields": {"data": [message]}}) from None
     except TaskNotReady as exc:
         if incident.kind == Incident.Kind.SERVICE:
             raise IncidentNotOpen(
@@ -159,7 +164,8 @@ def incident_skip(
 ) -> Incident:
     """Complete the failed step with `data` instead of running it (process-admins).
 
-    A service task: `data` becomes the call's result (its result variable). A script
+    A service task: `data` becomes the call's result (its result variable, its
+    output parameters, or merged into the case variables, as a result is). A script
     task: `data` is merged into the case's variables, as if the script had set them.
     The case moves on. A failed gateway condition cannot be skipped (it would have to
     choose a path).

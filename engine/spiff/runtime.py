@@ -22,7 +22,12 @@ from .multi_instance import instance_locals, shared_data
 from .prune import prune_workflow
 from .sent_messages import sent_messages
 from .serialization import new_workflow, state_dump, state_load
-from .service_tasks import CALL_KEY, error_catcher, service_error_event
+from .service_tasks import (
+    CALL_KEY,
+    error_catcher,
+    service_error_event,
+    service_variables,
+)
 from .signals import thrown_signals, waiting_signals
 from .stepping import EngineLimitExceeded, check_depth, halt, run_engine, too_deep
 from .timer_starts import hold_timer_starts
@@ -92,6 +97,16 @@ def _attempts(retries: int | None) -> int | None:
     return None if retries is None else max(int(retries), 0) + 1
 
 
+def _retries(spec: Any) -> dict[str, Any]:
+    cycle = spec.retry_cycle  # camunda:failedJobRetryTimeCycle wins
+    if cycle is not None:
+        return {"max_attempts": cycle.attempts, "retry_intervals": cycle.intervals}
+    return {
+        "max_attempts": _attempts(spec.retries),
+        "backoff_seconds": spec.retry_backoff_base,
+    }
+
+
 def _pending_calls(wf: Any) -> tuple[PendingServiceCall, ...]:
     calls = []
     for task in wf.get_tasks(state=TaskState.STARTED):
@@ -103,9 +118,12 @@ def _pending_calls(wf: Any) -> tuple[PendingServiceCall, ...]:
                     bpmn_id=task.task_spec.bpmn_id or "",
                     operation=call["operation"],
                     params=_json_safe(call["params"]),
-                    result_variable=task.task_spec.result_variable,
-                    max_attempts=_attempts(task.task_spec.retries),
-                    backoff_seconds=task.task_spec.retry_backoff_base,
+                    result_variable=(
+                        task.task_spec.result_variable
+                        if task.task_spec.explicit_result
+                        else ""
+                    ),
+                    **_retries(task.task_spec),
                 )
             )
     return tuple(calls)
@@ -282,16 +300,24 @@ def _started_service_task(wf: Any, task_id: str) -> Any:
 def workflow_apply_service_result(
     process: CompiledProcess, state: dict, *, task_id: str, result: Any
 ) -> AdvanceOutcome:
-    """Store a service call's result on its STARTED task, complete it and run on.
+    """Apply a service call's result to its STARTED task, complete it and run on.
+
+    Camunda external-task semantics (`service_tasks.service_variables`): the
+    result goes to the task's result variable, or is mapped by its output
+    parameters, or (a dict) is merged into the case variables.
 
     Raises:
         TaskNotReady: when the task is not a STARTED service task of this case.
+        ServiceResultRejected: when the result cannot be applied so (nothing
+            is changed).
     """
     wf = state_load(state, process.spec, process.subprocess_specs)
     task = _started_service_task(wf, task_id)
 
+    variables = _json_safe(service_variables(task, _json_safe(result)))
+
     def command(steps: list[StepRecord]) -> None:
-        task.data[task.task_spec.result_variable] = _json_safe(result)
+        task.data.update(variables)
         task.internal_data.pop(CALL_KEY, None)
         task.complete()
         steps.append(_step(task))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import joins, multi_instance
+from .timers import adapt_cycle_timers
 
 _CLASSES = {**joins.REPLACEMENTS, **multi_instance.REPLACEMENTS}
 
@@ -22,3 +23,4 @@ def adapt_specs(spec: Any, subprocess_specs: Any) -> None:
             if replacement is not None:
                 task_spec.__class__ = replacement
             multi_instance.connect_merge(task_spec)
+            adapt_cycle_timers(task_spec)

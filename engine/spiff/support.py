@@ -23,6 +23,7 @@ from .dates import check_due, check_priority
 from .juel import JuelError, is_juel, juel_to_python
 from .metadata import HUMAN_TAGS, human_task_meta
 from .normalize import ZEEBE, describe
+from .retry_cycle import RetryCycleInvalid, retry_cycle_elements, retry_cycle_parse
 from .types import Problem
 from .xml import BPMN, NSMAP, SPIFF, VENDOR_NAMESPACES, local_name, vendor_attr
 
@@ -192,7 +193,14 @@ ELEMENTS: dict[str, Row] = {
 
 EVENT_DEFINITIONS: dict[str, Row] = {
     "messageEventDefinition": _runs("needs a messageRef"),
-    "timerEventDefinition": _runs("duration, date and cycle (ISO 8601 or expression)"),
+    "timerEventDefinition": _runs(
+        "duration, date and cycle (ISO 8601, a Quartz cron as Camunda writes it "
+        "(0 0 9 * * ?, UTC), or an expression); a cycle on an intermediate catch "
+        "or interrupting boundary event fires once, at its first occurrence; on "
+        "a non-interrupting boundary event at every occurrence while the activity "
+        "is open (missed ones are skipped); a cron on an event sub-process's start "
+        "is refused"
+    ),
     "signalEventDefinition": _runs(),
     "errorEventDefinition": _runs("the most specific error boundary catches"),
     "escalationEventDefinition": _runs(),
@@ -319,7 +327,12 @@ VENDOR_ATTRIBUTES: dict[str, Row] = {
     "class": _runs("the operation name", on=SERVICE_LIKE),
     "delegateExpression": _runs("the operation name", on=SERVICE_LIKE),
     "expression": _runs("the operation name", on=SERVICE_LIKE),
-    "resultVariable": _runs("the operation's result variable", on=SERVICE_LIKE),
+    "resultVariable": _runs(
+        "the operation's whole result goes to this variable (without it, a dict "
+        "result is merged into the case variables, as an external task's "
+        "variables are; any other result is an incident)",
+        on=SERVICE_LIKE,
+    ),
     "mapDecisionResult": _runs(
         "Camunda's result shapes: singleEntry, singleResult, collectEntries, "
         "resultList",
@@ -392,19 +405,22 @@ VENDOR_ELEMENTS: dict[str, Row] = {
     "formField": _runs(),
     "validation": _runs(),
     "constraint": _runs("required, readonly, min/max, minlength/maxlength"),
-    "value": _runs("enum options"),
+    "value": _runs("enum options; the items of a camunda:list"),
     "properties": _runs("task properties (e.g. separateFrom)"),
     "property": _runs(),
     "inputOutput": _runs(
-        "input parameters of service-like tasks and their connectors",
+        "input and output parameters of service-like tasks and their connectors",
         on=(*SERVICE_LIKE, "connector"),
     ),
     "inputParameter": _runs(
-        "an operation parameter (text or ${...})", on=("inputOutput",)
+        "an operation parameter (text, ${...}, camunda:list or camunda:map)",
+        on=("inputOutput",),
     ),
-    "outputParameter": _refused(
-        "output parameters are not applied; the operation's result goes to its "
-        "resultVariable"
+    "outputParameter": _runs(
+        "maps the operation's result (evaluated against the result's variables, "
+        "then set on the case) instead of merging it; a connector's response "
+        "reaches the case only through its output parameters",
+        on=("inputOutput",),
     ),
     "in": _runs(
         'call activity input: source/target, sourceExpression or variables="all"',
@@ -417,7 +433,12 @@ VENDOR_ELEMENTS: dict[str, Row] = {
     "connector": _runs("the connector id is the operation name", on=SERVICE_LIKE),
     "connectorId": _runs(),
     "failedJobRetryTimeCycle": _runs(
-        _NO_EFFECT + " (retries come from the operation settings)"
+        "on a service, send or business-rule task calling an operation: R3/PT10M "
+        "runs it at most 3 times, 10 minutes apart (Camunda counts the first "
+        "call), then an incident; PT1M,PT5M waits each in turn (one attempt per "
+        "duration more); expressions and cycles without a count are refused. "
+        "Elsewhere (timers, async continuations) no effect: those steps are not "
+        "retried automatically"
     ),
     "field": _refused("Java field injection does not run here; use input parameters"),
     "string": _refused("Java field injection does not run here; use input parameters"),
@@ -435,21 +456,13 @@ VENDOR_ELEMENTS: dict[str, Row] = {
         by="checks._listeners",
     ),
     "script": _refused(
-        "only text and ${...} parameter values are supported",
+        "script parameter values cannot be evaluated here; use text, ${...}, "
+        "camunda:list or camunda:map",
         by="normalize._operator_parameters",
     ),
-    "list": _refused(
-        "only text and ${...} parameter values are supported",
-        by="normalize._operator_parameters",
-    ),
-    "map": _refused(
-        "only text and ${...} parameter values are supported",
-        by="normalize._operator_parameters",
-    ),
-    "entry": _refused(
-        "only text and ${...} parameter values are supported",
-        by="normalize._operator_parameters",
-    ),
+    "list": _runs("a list parameter value (nested as Camunda allows)"),
+    "map": _runs("a map parameter value (nested as Camunda allows)"),
+    "entry": _runs(),
     "potentialStarter": _refused(
         "use camunda:candidateStarterGroups / candidateStarterUsers"
     ),
@@ -465,6 +478,10 @@ SPIFF_ELEMENTS: dict[str, Row] = {
     "serviceTaskOperator": _runs("the operation a service task runs on the worker"),
     "parameters": _runs(),
     "parameter": _runs("an operation parameter (a Python expression)"),
+    "outputParameter": _runs(
+        "maps the operation's result to a variable (a Python expression over "
+        "the result's variables; normalized from camunda:outputParameter)"
+    ),
     "retry": _runs("retries and backoff of the operation"),
     "calledDecisionId": _runs("the DMN decision of a business rule task"),
     "preScript": _runs("a Python script before the task (sandboxed)"),
@@ -776,6 +793,22 @@ def _date_problems(root: etree._Element) -> Iterator[Problem]:
                     )
 
 
+def _retry_cycle_problems(root: etree._Element) -> Iterator[Problem]:
+    for element in root.iter(f"{{{BPMN}}}*"):
+        if local_name(element) not in SERVICE_LIKE:
+            continue
+        for cycle in retry_cycle_elements(element):
+            try:
+                retry_cycle_parse(cycle.text or "")
+            except RetryCycleInvalid as exc:
+                yield _problem(
+                    cycle,
+                    element,
+                    f"camunda:failedJobRetryTimeCycle {(cycle.text or '').strip()!r} "
+                    f"cannot be read: {exc}",
+                )
+
+
 def support_problems(root: etree._Element) -> list[Problem]:
     """Return every construct the tables refuse (or do not know), located."""
     return [
@@ -783,6 +816,7 @@ def support_problems(root: etree._Element) -> list[Problem]:
         *_date_problems(root),
         *_conditional_flow_problems(root),
         *_call_mapping_problems(root),
+        *_retry_cycle_problems(root),
         *_element_problems(root),
         *_multiple_events(root),
         *_bpmn_attribute_problems(root),

@@ -10,7 +10,8 @@ starts a case when a schedule is due) and the adapter provides:
   after deployment), `cycle` (`R[n]/[start/]duration`: n times, or for ever
   without n; the first at `start`, else one duration after deployment) and
   `cron` (Quartz, as Camunda writes it: `sec min hour day month weekday
-  [year]`, evaluated in UTC);
+  [year]`, evaluated in UTC; `cron_next` also schedules the crons of
+  intermediate and boundary timers, timers.py);
 * `timer_schedule_first` / `timer_schedule_next`: when a schedule is due;
 * `workflow_start_by_timer`: a workflow whose timer start event has fired
   (every other start event cancelled), and `hold_timer_starts`, which keeps
@@ -74,7 +75,9 @@ class TimerSchedule:
 
 def is_cron(text: str) -> bool:
     """Return whether a timer text has the shape of a Quartz cron expression."""
-    return bool(_CRON_SHAPE.match(text.strip())) and not text.strip().startswith("R")
+    text = text.strip()
+    # Not R... (an ISO cycle), nor a quoted literal (normalized already).
+    return bool(_CRON_SHAPE.match(text)) and text[:1] not in ("R", "'", '"')
 
 
 # Cron ------------------------------------------------------------------------
@@ -287,18 +290,49 @@ def timer_starts_in(xml: bytes, key: str) -> tuple[TimerStart, ...]:
     return tuple(s for s in found if s is not None)
 
 
+_CRON_EVENTS = ("intermediateCatchEvent", "boundaryEvent")
+
+
+def _cron_problem(event: etree._Element, cycle: etree._Element, why: str) -> Problem:
+    return Problem(
+        f"The timer of '{event.get('id')}' ({_literal(cycle.text or '')!r}) {why}.",
+        cycle.sourceline,
+        event.get("id"),
+    )
+
+
 def _cron_elsewhere(root: etree._Element) -> Iterator[Problem]:
+    """Crons on intermediate catch and boundary events must be readable (they run,
+    timers.CycleTimer); elsewhere (an event sub-process's start) they are refused."""
+    now = datetime.now(UTC)
     for cycle in root.iterfind(".//bpmn:timerEventDefinition/bpmn:timeCycle", NSMAP):
         event = cycle.getparent().getparent()
-        if (
-            is_cron(_literal(cycle.text or ""))
-            and etree.QName(event).localname != "startEvent"
-        ):
-            yield Problem(
-                f"The timer of '{event.get('id')}' is a cron expression, which only "
-                "a timer start event may have; use an ISO 8601 cycle (R/PT1H).",
-                cycle.sourceline,
-                event.get("id"),
+        value = _literal(cycle.text or "")
+        if not is_cron(value):
+            continue
+        kind = etree.QName(event).localname
+        top_start = kind == "startEvent" and (
+            etree.QName(event.getparent()).localname == "process"
+        )
+        if top_start:
+            continue  # checked with the other timer starts
+        if kind not in _CRON_EVENTS:
+            yield _cron_problem(
+                event,
+                cycle,
+                "is a cron expression, which runs on timer start events, "
+                "intermediate timer events and boundary timers only; use an ISO "
+                "8601 cycle (R/PT1H)",
+            )
+            continue
+        try:
+            first = cron_next(value, now)
+        except TimerStartInvalid as exc:
+            yield _cron_problem(event, cycle, f"cannot be read as a cron: {exc}")
+            continue
+        if first is None:
+            yield _cron_problem(
+                event, cycle, "never matches a moment: it would never fire"
             )
 
 

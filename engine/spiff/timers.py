@@ -1,18 +1,39 @@
-"""When a case's next timer is due, and firing due timers.
+"""When a case's next timer is due, and what a timer cycle on an event means.
 
 SpiffWorkflow keeps a waiting timer's due moment in the task's internal data
 (`event_value`: an ISO string, or for cycles a dict with `next`), computed from the
 wall clock when the timer starts waiting. The earliest one is returned as a UTC
 ISO-8601 string for the engine's indexed `Case.next_timer_at`.
+
+`OnceCycleTimer` / `RepeatingCycleTimer` replace SpiffWorkflow's cycle timer on
+intermediate catch and boundary events (`adapt_cycle_timers`), as Camunda 7 runs
+a `timeCycle` there:
+
+* an intermediate catch event and an interrupting boundary event fire once, at
+  the cycle's first occurrence (SpiffWorkflow ran the outgoing path once per
+  repetition and never interrupted the activity);
+* a non-interrupting boundary event fires at every occurrence while its
+  activity is open; a missed occurrence (the sweep was down) is skipped, not
+  fired in a burst;
+* the cycle is ISO 8601 (`R3/PT1H`) or a Quartz cron as Camunda Modeler writes
+  it (`0 0 9 * * ?`, UTC), read by the timer start events' parser
+  (`timer_starts.cron_next`).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, IntermediateCatchEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    TimerEventDefinition,
+)
+from SpiffWorkflow.bpmn.util import PendingBpmnEvent
+
+from .timer_starts import cron_next, is_cron
 
 
 def _is_timer(task: Any) -> bool:
@@ -50,3 +71,95 @@ def next_due(workflow: Any) -> str | None:
         and (moment := _moment(task.internal_data.get("event_value"))) is not None
     ]
     return min(dues).astimezone(UTC).isoformat() if dues else None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class _CycleValue:
+    """The due moment of a cycle, ISO 8601 or cron, in SpiffWorkflow's dict form."""
+
+    expression: str
+
+    def _event_value(self, my_task: Any) -> dict[str, Any]:
+        value = my_task._get_internal_data("event_value")
+        if value is None:
+            text = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+            if isinstance(text, str) and is_cron(text):
+                first = cron_next(text, _now())
+                value = {
+                    "cycles": -1 if first is not None else 0,
+                    "next": first.isoformat() if first is not None else None,
+                    "duration": 0.0,
+                    "cron": text,
+                }
+            else:
+                cycles, start, duration = (
+                    TimerEventDefinition.parse_iso_recurring_interval(text)
+                )
+                value = {
+                    "cycles": cycles,
+                    "next": start.isoformat(),
+                    "duration": duration.total_seconds(),
+                }
+            my_task._set_internal_data(event_value=value)
+        return value
+
+    @staticmethod
+    def _due(value: dict[str, Any]) -> datetime | None:
+        if value.get("cycles") == 0 or not value.get("next"):
+            return None
+        return datetime.fromisoformat(value["next"])
+
+
+class OnceCycleTimer(_CycleValue, TimerEventDefinition):
+    """A cycle on an intermediate catch or interrupting boundary event: it fires
+    once, at the cycle's first occurrence."""
+
+    def has_fired(self, my_task: Any) -> bool:
+        due = self._due(self._event_value(my_task))
+        if due is not None and due < _now():
+            my_task._set_internal_data(event_fired=True)
+        return bool(my_task._get_internal_data("event_fired", False))
+
+    def details(self, my_task: Any) -> Any:
+        value = my_task._get_internal_data("event_value") or {}
+        return PendingBpmnEvent(self.name, type(self).__name__, value.get("next"))
+
+
+class RepeatingCycleTimer(_CycleValue, CycleTimerEventDefinition):
+    """A cycle on a non-interrupting boundary event: it fires at every occurrence."""
+
+    def cycle_complete(self, my_task: Any) -> bool:
+        value = self._event_value(my_task)
+        due = self._due(value)
+        now = _now()
+        if due is None or due >= now:
+            return False
+        # The next occurrence after now: missed ones are skipped, not fired.
+        if "cron" in value:
+            following = cron_next(value["cron"], max(due, now))
+        else:
+            step = timedelta(seconds=value["duration"])
+            following = due + step if step > timedelta(0) else None
+            while following is not None and following <= now:
+                following += step
+            if value["cycles"] > 0:
+                value["cycles"] -= 1
+        if following is None or value["cycles"] == 0:
+            following, value["cycles"] = None, 0  # the last occurrence fired
+        value["next"] = following.isoformat() if following is not None else None
+        my_task._set_internal_data(event_value=value)
+        return True
+
+
+def adapt_cycle_timers(task_spec: Any) -> None:
+    """Give an intermediate catch or boundary event's cycle timer Camunda's meaning."""
+    definition = getattr(task_spec, "event_definition", None)
+    if type(definition) is not CycleTimerEventDefinition:
+        return
+    if isinstance(task_spec, BoundaryEvent) and not task_spec.cancel_activity:
+        definition.__class__ = RepeatingCycleTimer
+    elif isinstance(task_spec, IntermediateCatchEvent | BoundaryEvent):
+        definition.__class__ = OnceCycleTimer

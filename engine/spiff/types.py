@@ -120,6 +120,9 @@ class PendingServiceCall:
     # <spiffworkflow:retry retries="n" backoff_base="s">: n + 1 attempts, s seconds.
     max_attempts: int | None = None
     backoff_seconds: float | None = None
+    # camunda:failedJobRetryTimeCycle: the waits between attempts, in order (the
+    # last one repeats); None: exponential backoff from backoff_seconds.
+    retry_intervals: tuple[float, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

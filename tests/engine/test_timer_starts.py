@@ -2,7 +2,7 @@
 
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from django.db import connections, transaction
@@ -201,19 +201,22 @@ def test_unschedulable_timer_starts_are_refused_at_upload(users, value, why):
 
 
 @pytest.mark.django_db
-def test_a_cron_on_a_boundary_timer_is_refused(users):
+def test_a_cron_on_a_boundary_timer_runs_from_its_next_match(users):
+    # More on cycles of boundary and intermediate timers: test_cycle_timers.py
     text = (BPMN_DIR / "timer_escalation.bpmn").read_text()
     cycle = "<bpmn:timeCycle>0 0 9 * * ?</bpmn:timeCycle>"
     patched = text.replace("<bpmn:timeDuration>", "<!--").replace(
         "</bpmn:timeDuration>", "-->" + cycle
     )
     assert cycle in patched
-    with pytest.raises(BpmnInvalid) as caught:
-        version_upload(user=users["analyst"], bpmn=patched.encode(), filename="x.bpmn")
-    assert any(
-        "only a timer start event" in p["message"]
-        for p in caught.value.details["errors"]
-    )
+    version_upload(user=users["analyst"], bpmn=patched.encode(), filename="x.bpmn")
+    case, _ = case_start(user=users["requester"], key="timer_escalation", data={})
+    case.refresh_from_db()
+    nine = case.started_at.astimezone(UTC).replace(hour=9, minute=0, second=0)
+    nine = nine.replace(microsecond=0)
+    if nine <= case.started_at:
+        nine += timedelta(days=1)
+    assert case.next_timer_at == nine  # the cron's next match (UTC)
 
 
 @pytest.mark.django_db(transaction=True)
