@@ -56,6 +56,7 @@ def _retry_service_call(case: Case, incident: Incident, user: Any) -> None:
         epoch=last.epoch + 1,
         max_attempts=last.max_attempts,
         backoff_seconds=last.backoff_seconds,
+        external=last.external,  # fetchable again (Camunda: retries set above 0)
     )
     case_audit(
         case,
