@@ -27,7 +27,7 @@ BASE = "/engine-rest/external-task"
 
 @pytest.fixture
 def worker(users):
-    """An integration account in the `integrations` group (engine.work_external_tasks)."""
+    """An integration account: group `integrations` (engine.work_external_tasks)."""
     user = get_user_model().objects.create_user("erp", "erp@example.com", PASSWORD)
     user.groups.add(Group.objects.get(name="integrations"))
     return user
