@@ -296,7 +296,7 @@ ENGINE_SERVICE_OPERATIONS = {
     "laneway.echo": "engine.operations.echo",
     # Built-ins (engine/connectors.py), also under Camunda's connector ids.
     "http_request": "engine.connectors.http_request",
-    "http-connector": "engine.connectors.http_request",
+    "http-connector": "engine.connectors.http_connector",
     "send_email": "engine.connectors.send_email",
     "mail-send": "engine.connectors.send_email",
     **json.loads(env("ENGINE_SERVICE_OPERATIONS") or "{}"),

@@ -1,8 +1,9 @@
 """Built-in operations: `http_request` and `send_email` (no Python code in diagrams).
 
 Registered under their own names (SpiffArena `serviceTaskOperator id`, Camunda external
-topic) and under Camunda's connector ids `http-connector` and `mail-send`, whose input
-parameters they accept too (`payload` for the body, `text` for the mail body, `from`).
+topic) and under Camunda's connector ids `http-connector` (`http_connector`, answering
+with the connector's response variables) and `mail-send`, whose input parameters they
+accept too (`payload` for the body, `text` for the mail body, `from`).
 Secrets and connections are resolved here, in the worker, at call time (engine.secrets);
 the caller redacts them from whatever comes back.
 """
@@ -121,6 +122,22 @@ def http_request(
     if code:
         raise BusinessError(code, f"HTTP {answer['status']}", answer)
     raise HttpStatusError(f"HTTP {answer['status']} from {method.upper()} {target}")
+
+
+def http_connector(*, idempotency_key: str, **params: Any) -> dict[str, Any]:
+    """Camunda's `http-connector`: `http_request`, answering with the connector's
+    response variables `statusCode`, `headers` and `response` (the body as text),
+    which the connector's output parameters map (`${statusCode}`, `${response}`).
+    """
+    answer = http_request(idempotency_key=idempotency_key, **params)
+    body = answer.get("text")
+    if body is None:
+        body = jsonlib.dumps(answer.get("json"))
+    return {
+        "statusCode": answer["status"],
+        "headers": answer["headers"],
+        "response": body,
+    }
 
 
 def _addresses(value: Any) -> list[str]:

@@ -62,3 +62,13 @@ def credit_check(*, idempotency_key: str, error_code: str = "", **params):
     if error_code:
         raise BusinessError(error_code, "score below limit", {"score": 420})
     return {"approved": True}
+
+
+def a_number(*, idempotency_key: str, **params):
+    """Answer a bare value, not a dict of variables."""
+    return 42
+
+
+def nothing(*, idempotency_key: str, **params):
+    """Answer nothing (an operation done for its effect)."""
+    return None

@@ -22,6 +22,7 @@ from engine.secrets import secrets_redact
 from engine.spec_cache import spec_for
 from engine.spiff import (
     ServiceErrorNotCaught,
+    ServiceResultRejected,
     TaskNotReady,
     workflow_apply_service_result,
     workflow_set_data,
@@ -417,6 +418,9 @@ def service_call_outcome(
         _discard(
             case, call, "the service task is no longer waiting for a result", actor
         )
+        return
+    except ServiceResultRejected as exc:
+        _technical_failure(case, call, f"The result cannot be applied: {exc}")
         return
     call.status, call.result = ServiceCall.Status.SUCCEEDED, value
     call.lock_expires_at = None

@@ -12,6 +12,7 @@ from .dates import resolve_due, resolve_priority, unreadable_value
 from .errors import (
     BpmnParseError,
     ServiceErrorNotCaught,
+    ServiceResultRejected,
     SpiffAdapterError,
     StateCorrupt,
     TaskNotReady,
@@ -117,6 +118,7 @@ __all__ = [
     "ReadyUserTask",
     "ScriptError",
     "ServiceErrorNotCaught",
+    "ServiceResultRejected",
     "SPIFF_VERSION",
     "SpiffAdapterError",
     "StateCorrupt",

@@ -25,3 +25,7 @@ class TaskNotReady(SpiffAdapterError):
 
 class ServiceErrorNotCaught(SpiffAdapterError):
     """No error boundary event catches the business error a service task threw."""
+
+
+class ServiceResultRejected(SpiffAdapterError):
+    """An operation's result cannot be applied as its task's mapping says."""

@@ -234,29 +234,46 @@ def _text_value(element: etree._Element) -> str:
     return juel_to_python(text) if is_juel(text) else repr(text)
 
 
-def _parameter_value(param: etree._Element) -> str | None:
-    if len(param) == 1 and local_name(param[0]) == "map":  # e.g. connector headers
-        entries = list(param[0])
-        if any(local_name(e) != "entry" or len(e) for e in entries):
-            return None
-        pairs = ", ".join(f"{e.get('key', '')!r}: {_text_value(e)}" for e in entries)
-        return "{" + pairs + "}"
-    if len(param):  # camunda:list, camunda:script, nested maps
+def _item_value(element: etree._Element) -> str | None:
+    """A parameter, list value or map entry: text, or one nested list or map."""
+    children = [c for c in element if isinstance(c.tag, str)]
+    if not children:
+        return _text_value(element)
+    if len(children) > 1:
         return None
-    return _text_value(param)
+    nested, kind = children[0], local_name(children[0])
+    if kind == "list":
+        items = [_item_value(v) for v in nested if isinstance(v.tag, str)]
+        if any(i is None for i in items) or any(
+            local_name(v) != "value" for v in nested if isinstance(v.tag, str)
+        ):
+            return None
+        return "[" + ", ".join(str(i) for i in items) + "]"
+    if kind == "map":
+        entries = [e for e in nested if isinstance(e.tag, str)]
+        values = [_item_value(e) for e in entries]
+        if any(local_name(e) != "entry" for e in entries) or None in values:
+            return None
+        pairs = ", ".join(
+            f"{e.get('key', '')!r}: {v}" for e, v in zip(entries, values, strict=True)
+        )
+        return "{" + pairs + "}"
+    return None  # camunda:script: no Python equivalent for Groovy/JavaScript
 
 
-def _operator_parameters(
-    task: etree._Element, operator: etree._Element
-) -> Iterator[Problem]:
-    params = vendor_children(
-        task, "bpmn:extensionElements/x:inputOutput/x:inputParameter"
-    ) + vendor_children(  # a connector's own inputs (http-connector, mail-send)
-        task, "bpmn:extensionElements/x:connector/x:inputOutput/x:inputParameter"
-    )
-    if not params:
-        return
-    holder = etree.SubElement(operator, f"{{{SPIFF}}}parameters")
+def _parameter_value(param: etree._Element) -> str | None:
+    """Return a Camunda parameter's value as a Python expression, or None.
+
+    Text is a string, `${...}` is JUEL, `camunda:list` a list and `camunda:map`
+    a dict, nested as Camunda allows; a `camunda:script` cannot be evaluated.
+    """
+    return _item_value(param)
+
+
+def _mapped(
+    task: etree._Element, params: list[etree._Element], what: str
+) -> Iterator[tuple[str, str] | Problem]:
+    """Yield (name, Python expression) per parameter, or the problem with it."""
     for param in params:
         name = param.get("name", "")
         try:
@@ -264,21 +281,61 @@ def _operator_parameters(
         except JuelError as exc:
             yield _problem(
                 param,
-                f"Input parameter '{name}'",
+                f"{what} '{name}'",
                 (param.text or "").strip(),
                 f"cannot be translated from JUEL: {exc}.",
             )
             continue
         if value is None:
             yield Problem(
-                f"Input parameter '{name}' of {describe(task)} is a list, script or "
-                "nested map; only text, ${...} and maps of text are supported.",
+                f"{what} '{name}' of {describe(task)} is a script (or a malformed "
+                "list or map), which Laneway cannot evaluate; use text, ${...}, "
+                "camunda:list or camunda:map.",
                 param.sourceline,
                 task.get("id"),
             )
             continue
+        yield name, value
+
+
+_IO = "bpmn:extensionElements/x:inputOutput/x:"
+_CONNECTOR_IO = "bpmn:extensionElements/x:connector/x:inputOutput/x:"
+
+
+def _operator_parameters(
+    task: etree._Element, operator: etree._Element
+) -> Iterator[Problem]:
+    """Input parameters become the operation's parameters; output parameters map
+    its result (`spiffworkflow:outputParameter`, read by service_tasks.py)."""
+    inputs = vendor_children(task, _IO + "inputParameter") + vendor_children(
+        task,
+        _CONNECTOR_IO + "inputParameter",  # http-connector, mail-send
+    )
+    outputs = vendor_children(task, _CONNECTOR_IO + "outputParameter")
+    outputs += vendor_children(task, _IO + "outputParameter")
+    holder = None
+    for item in _mapped(task, inputs, "Input parameter"):
+        if isinstance(item, Problem):
+            yield item
+            continue
+        if holder is None:
+            holder = etree.SubElement(operator, f"{{{SPIFF}}}parameters")
         etree.SubElement(
-            holder, f"{{{SPIFF}}}parameter", id=name, type="any", value=value
+            holder, f"{{{SPIFF}}}parameter", id=item[0], type="any", value=item[1]
+        )
+    # Camunda: a connector's response reaches the case only through its output
+    # parameters; an activity's output parameters replace the merge of the result.
+    connector = vendor_children(task, "bpmn:extensionElements/x:connector")
+    if outputs or connector:
+        operator.set("resultMapping", "outputs")
+    elif not operator.get("resultVariable"):
+        operator.set("resultMapping", "merge")
+    for item in _mapped(task, outputs, "Output parameter"):
+        if isinstance(item, Problem):
+            yield item
+            continue
+        etree.SubElement(
+            operator, f"{{{SPIFF}}}outputParameter", id=item[0], value=item[1]
         )
 
 
@@ -300,8 +357,6 @@ def _service_tasks(root: etree._Element) -> Iterator[Problem]:
             "bpmn:extensionElements/spiffworkflow:serviceTaskOperator", NSMAP
         )
         if existing is not None:
-            if not existing.get("resultVariable"):
-                existing.set("resultVariable", f"{task.get('id')}_result")
             continue
         name = _vendor_operation(task)
         if not name:
@@ -312,13 +367,12 @@ def _service_tasks(root: etree._Element) -> Iterator[Problem]:
                 task.get("id"),
             )
             continue
-        result = vendor_attr(task, "resultVariable") or f"{task.get('id')}_result"
         operator = etree.SubElement(
-            _extension_elements(task),
-            f"{{{SPIFF}}}serviceTaskOperator",
-            id=name,
-            resultVariable=result,
+            _extension_elements(task), f"{{{SPIFF}}}serviceTaskOperator", id=name
         )
+        result = vendor_attr(task, "resultVariable")
+        if result:
+            operator.set("resultVariable", _unwrap(result))
         yield from _operator_parameters(task, operator)
 
 

@@ -22,7 +22,12 @@ from .multi_instance import instance_locals, shared_data
 from .prune import prune_workflow
 from .sent_messages import sent_messages
 from .serialization import new_workflow, state_dump, state_load
-from .service_tasks import CALL_KEY, error_catcher, service_error_event
+from .service_tasks import (
+    CALL_KEY,
+    error_catcher,
+    service_error_event,
+    service_variables,
+)
 from .signals import thrown_signals, waiting_signals
 from .stepping import EngineLimitExceeded, check_depth, halt, run_engine, too_deep
 from .timer_starts import hold_timer_starts
@@ -100,7 +105,11 @@ def _pending_calls(wf: Any) -> tuple[PendingServiceCall, ...]:
                     bpmn_id=task.task_spec.bpmn_id or "",
                     operation=call["operation"],
                     params=_json_safe(call["params"]),
-                    result_variable=task.task_spec.result_variable,
+                    result_variable=(
+                        task.task_spec.result_variable
+                        if task.task_spec.explicit_result
+                        else ""
+                    ),
                     max_attempts=_attempts(task.task_spec.retries),
                     backoff_seconds=task.task_spec.retry_backoff_base,
                 )
@@ -274,16 +283,24 @@ def _started_service_task(wf: Any, task_id: str) -> Any:
 def workflow_apply_service_result(
     process: CompiledProcess, state: dict, *, task_id: str, result: Any
 ) -> AdvanceOutcome:
-    """Store a service call's result on its STARTED task, complete it and run on.
+    """Apply a service call's result to its STARTED task, complete it and run on.
+
+    Camunda external-task semantics (`service_tasks.service_variables`): the
+    result goes to the task's result variable, or is mapped by its output
+    parameters, or (a dict) is merged into the case variables.
 
     Raises:
         TaskNotReady: when the task is not a STARTED service task of this case.
+        ServiceResultRejected: when the result cannot be applied so (nothing
+            is changed).
     """
     wf = state_load(state, process.spec, process.subprocess_specs)
     task = _started_service_task(wf, task_id)
 
+    variables = _json_safe(service_variables(task, _json_safe(result)))
+
     def command(steps: list[StepRecord]) -> None:
-        task.data[task.task_spec.result_variable] = _json_safe(result)
+        task.data.update(variables)
         task.internal_data.pop(CALL_KEY, None)
         task.complete()
         steps.append(_step(task))

@@ -23,26 +23,106 @@ from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
 
 from .call_data import MappedCallActivity, MappedCallActivityParser
 from .dmn import DecisionParserMixin, DecisionTask, DecisionTaskParser
+from .errors import ServiceResultRejected
 from .events import EVENT_PARSER_CLASSES, arm_event_subprocesses, scoped_catcher
 from .gateways import LanewayExclusiveGateway, PassThroughTask
+from .multi_instance import loop_variables
+from .xml import NSMAP
 
 CALL_KEY = "laneway_call"
 
 
 class AsyncServiceTask(ServiceTask):
-    """A Spiff service task that waits in STARTED for an external worker."""
+    """A Spiff service task that waits in STARTED for an external worker.
+
+    Where the result goes (`service_variables`): `explicit_result` stores it
+    whole in `result_variable` (a resultVariable; SpiffArena's default
+    otherwise); for a Camunda task without one, `output_parameters` ((name,
+    Python expression), in order) map it when `map_outputs`, else a dict
+    result is merged into the case variables (Camunda external-task semantics).
+    """
+
+    explicit_result: bool = True
+    map_outputs: bool = False
+    output_parameters: tuple[tuple[str, str], ...] = ()
 
     def _execute(self, task: Any) -> None:
-        params = {name: p["value"] for name, p in self.evaluate_params(task).items()}
         task.internal_data[CALL_KEY] = {
             "operation": self.operation_name,
-            "params": params,
+            "params": operation_variables(task),
         }
         return None
 
 
+def operation_variables(task: Any) -> dict[str, Any]:
+    """Return the variables an operation sees, evaluated when its task starts."""
+    spec = task.task_spec
+    return {name: p["value"] for name, p in spec.evaluate_params(task).items()}
+
+
+def service_variables(task: Any, result: Any) -> dict[str, Any]:
+    """Return the case variables an operation's result sets (Camunda 7 rules).
+
+    Raises:
+        ServiceResultRejected: a result that is neither a dict nor None without
+            a result variable, or an output parameter that cannot be evaluated.
+    """
+    spec = task.task_spec
+    if spec.explicit_result:
+        produced = {spec.result_variable: result}
+    elif result is None:
+        produced = {}
+    elif isinstance(result, dict):
+        produced = dict(result)
+    else:
+        raise ServiceResultRejected(
+            f"the operation returned {type(result).__name__} {str(result)[:80]}; "
+            "without a result variable it must return a dict of variables (or "
+            "nothing): set camunda:resultVariable, or return a dict"
+        )
+    if not spec.map_outputs and not spec.explicit_result:
+        return produced
+    call = task.internal_data.get(CALL_KEY) or {}
+    context = {**task.data, **call.get("params", {}), **produced}
+    variables = produced if spec.explicit_result else {}
+    for name, expression in spec.output_parameters:
+        try:
+            value = task.workflow.script_engine.environment.evaluate(
+                expression, {**loop_variables(task), **context}
+            )
+        except Exception as exc:  # noqa: BLE001 - any failure names the parameter
+            raise ServiceResultRejected(
+                f"output parameter '{name}' ({expression}) cannot be evaluated "
+                f"against the result: {type(exc).__name__}: {exc}"
+            ) from None
+        context[name] = variables[name] = value
+    return variables
+
+
+def _service_spec(parser: Any) -> Any:
+    """Create the service task spec with its result mapping (see normalize.py)."""
+    spec = ServiceTaskParser.create_task(parser)
+    operator = parser.node.find(
+        "bpmn:extensionElements/spiffworkflow:serviceTaskOperator", NSMAP
+    )
+    mapping = operator.get("resultMapping")  # set by normalize (Camunda tasks)
+    # SpiffArena: the resultVariable, else SpiffWorkflow's spiff__<id>_result.
+    spec.explicit_result = bool(operator.get("resultVariable")) or mapping is None
+    spec.map_outputs = mapping == "outputs"
+    spec.output_parameters = tuple(
+        (o.get("id", ""), o.get("value", ""))
+        for o in operator.iterfind("spiffworkflow:outputParameter", NSMAP)
+    )
+    return spec
+
+
 def _calls_operation(parser: Any) -> bool:
     return parser.parse_extensions().get("serviceTaskOperator") is not None
+
+
+class _ServiceTaskParser(ServiceTaskParser):
+    def create_task(self) -> Any:
+        return _service_spec(self)
 
 
 class _SendTaskParser(SpiffSendTaskParser):
@@ -52,7 +132,7 @@ class _SendTaskParser(SpiffSendTaskParser):
         if not _calls_operation(self):
             return super().create_task()
         self.spec_class = AsyncServiceTask
-        return ServiceTaskParser.create_task(self)
+        return _service_spec(self)
 
 
 class _BusinessRuleTaskParser(DecisionTaskParser):
@@ -62,7 +142,7 @@ class _BusinessRuleTaskParser(DecisionTaskParser):
         if not _calls_operation(self):
             return super().create_task()
         self.spec_class = AsyncServiceTask
-        return ServiceTaskParser.create_task(self)
+        return _service_spec(self)
 
 
 class _BpmnOrderMixin:
@@ -108,7 +188,7 @@ class LanewayParser(DecisionParserMixin, SpiffBpmnParser):
     OVERRIDE_PARSER_CLASSES = {
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
         **EVENT_PARSER_CLASSES,
-        full_tag("serviceTask"): (ServiceTaskParser, AsyncServiceTask),
+        full_tag("serviceTask"): (_ServiceTaskParser, AsyncServiceTask),
         full_tag("callActivity"): (MappedCallActivityParser, MappedCallActivity),
         full_tag("task"): (
             SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("task")][0],

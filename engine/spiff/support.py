@@ -319,7 +319,12 @@ VENDOR_ATTRIBUTES: dict[str, Row] = {
     "class": _runs("the operation name", on=SERVICE_LIKE),
     "delegateExpression": _runs("the operation name", on=SERVICE_LIKE),
     "expression": _runs("the operation name", on=SERVICE_LIKE),
-    "resultVariable": _runs("the operation's result variable", on=SERVICE_LIKE),
+    "resultVariable": _runs(
+        "the operation's whole result goes to this variable (without it, a dict "
+        "result is merged into the case variables, as an external task's "
+        "variables are; any other result is an incident)",
+        on=SERVICE_LIKE,
+    ),
     "mapDecisionResult": _runs(
         "Camunda's result shapes: singleEntry, singleResult, collectEntries, "
         "resultList",
@@ -392,19 +397,22 @@ VENDOR_ELEMENTS: dict[str, Row] = {
     "formField": _runs(),
     "validation": _runs(),
     "constraint": _runs("required, readonly, min/max, minlength/maxlength"),
-    "value": _runs("enum options"),
+    "value": _runs("enum options; the items of a camunda:list"),
     "properties": _runs("task properties (e.g. separateFrom)"),
     "property": _runs(),
     "inputOutput": _runs(
-        "input parameters of service-like tasks and their connectors",
+        "input and output parameters of service-like tasks and their connectors",
         on=(*SERVICE_LIKE, "connector"),
     ),
     "inputParameter": _runs(
-        "an operation parameter (text or ${...})", on=("inputOutput",)
+        "an operation parameter (text, ${...}, camunda:list or camunda:map)",
+        on=("inputOutput",),
     ),
-    "outputParameter": _refused(
-        "output parameters are not applied; the operation's result goes to its "
-        "resultVariable"
+    "outputParameter": _runs(
+        "maps the operation's result (evaluated against the result's variables, "
+        "then set on the case) instead of merging it; a connector's response "
+        "reaches the case only through its output parameters",
+        on=("inputOutput",),
     ),
     "in": _runs(
         'call activity input: source/target, sourceExpression or variables="all"',
@@ -435,21 +443,13 @@ VENDOR_ELEMENTS: dict[str, Row] = {
         by="checks._listeners",
     ),
     "script": _refused(
-        "only text and ${...} parameter values are supported",
+        "script parameter values cannot be evaluated here; use text, ${...}, "
+        "camunda:list or camunda:map",
         by="normalize._operator_parameters",
     ),
-    "list": _refused(
-        "only text and ${...} parameter values are supported",
-        by="normalize._operator_parameters",
-    ),
-    "map": _refused(
-        "only text and ${...} parameter values are supported",
-        by="normalize._operator_parameters",
-    ),
-    "entry": _refused(
-        "only text and ${...} parameter values are supported",
-        by="normalize._operator_parameters",
-    ),
+    "list": _runs("a list parameter value (nested as Camunda allows)"),
+    "map": _runs("a map parameter value (nested as Camunda allows)"),
+    "entry": _runs(),
     "potentialStarter": _refused(
         "use camunda:candidateStarterGroups / candidateStarterUsers"
     ),
@@ -465,6 +465,10 @@ SPIFF_ELEMENTS: dict[str, Row] = {
     "serviceTaskOperator": _runs("the operation a service task runs on the worker"),
     "parameters": _runs(),
     "parameter": _runs("an operation parameter (a Python expression)"),
+    "outputParameter": _runs(
+        "maps the operation's result to a variable (a Python expression over "
+        "the result's variables; normalized from camunda:outputParameter)"
+    ),
     "retry": _runs("retries and backoff of the operation"),
     "calledDecisionId": _runs("the DMN decision of a business rule task"),
     "preScript": _runs("a Python script before the task (sandboxed)"),

@@ -47,7 +47,7 @@ from engine.spiff import (
 )
 from engine.spiff.multi_instance import instance_locals, shared_data
 from engine.spiff.serialization import new_workflow
-from engine.spiff.service_tasks import CALL_KEY
+from engine.spiff.service_tasks import CALL_KEY, service_variables
 from engine.spiff.stepping import run_engine
 
 NS = {
@@ -346,8 +346,11 @@ class InMemory(_InMemoryWorkflow):
             if not calls:
                 return
             task = calls[0]
-            call = task.internal_data.pop(CALL_KEY)
-            task.data[task.task_spec.result_variable] = _answer(call["params"])
+            variables = service_variables(
+                task, _answer(task.internal_data[CALL_KEY]["params"])
+            )
+            task.internal_data.pop(CALL_KEY)
+            task.data.update(variables)
             task.complete()
             run_engine(self.wf, lambda task: None, prune=False)
 

@@ -94,6 +94,12 @@ _DMN = (
     "requirement graphs); SpiffWorkflow's DMN engine fails on S-FEEL cells, takes "
     "the first match under UNIQUE and ignores the result shapes (issue 8)"
 )
+_EXTERNAL_TASK_RESULT = (
+    "a Camunda task's result without camunda:resultVariable is merged into the "
+    "case variables, or mapped by its output parameters, as Camunda 7 completes "
+    "an external task; SpiffWorkflow stores it in spiff__<id>_result "
+    "(engine/spiff/service_tasks.py)"
+)
 # Diagrams where SpiffWorkflow departs from BPMN / Camunda 7 and Laneway
 # corrects it on purpose: the walk against plain SpiffWorkflow must diverge.
 DEPARTURES: dict[str, str] = {
@@ -188,6 +194,33 @@ DEPARTURES: dict[str, str] = {
             "send_task_external.bpmn",
         ),
         _SEND_AS_SERVICE,
+    ),
+    **dict.fromkeys(
+        (
+            "service_chain.bpmn",
+            "service_down.bpmn",
+            "service_output_parameters.bpmn",
+            "service_result_merged.bpmn",
+            "camunda/TwitterDemoProcess.bpmn",
+            "camunda/camunda-testing-job-announcement-publication.bpmn",
+            "camunda/loanApproval_spring-rest.bpmn",
+            "camunda/spring-boot-webapp-sample.bpmn",
+            "operaton/call-activity--notify-customer.bpmn",
+            "operaton/command-interceptor--supply-chain-approval.bpmn",
+            "operaton/distribution-tomcat--document-approval.bpmn",
+            "operaton/employee-onboarding--grant-system-access.bpmn",
+            "operaton/employee-onboarding--provision-equipment.bpmn",
+            "operaton/engine-plugin--purchase-request.bpmn",
+            "operaton/external-task-worker--order-fulfillment.bpmn",
+            "operaton/inclusive-gateway--insurance-claim.bpmn",
+            "operaton/integration-mail--job-application.bpmn",
+            "operaton/process-migration--loan-application-v2.bpmn",
+            "operaton/runtime-quarkus--order-approval.bpmn",
+            "operaton/signal-events--stock-watcher.bpmn",
+            "operaton/supply-chain-tracking.bpmn",
+            "operaton/unit-testing--expense-approval.bpmn",
+        ),
+        _EXTERNAL_TASK_RESULT,
     ),
 }
 # Known Laneway bugs the walk against the in-memory workflow shows (strict

@@ -1,0 +1,115 @@
+"""Where an operation's result goes: Camunda 7 external-task semantics.
+
+A Camunda task without camunda:resultVariable completes with its result's
+variables (a dict merged into the case), or, with output parameters, with what
+they map; a bare value there has nowhere to go and is an incident naming the fix.
+Driven through the service-call functions engine.service_call_run calls.
+"""
+
+import pytest
+
+from engine.models import Case, Incident, ServiceCall
+from engine.services import case_start
+from tasks_app.models import HumanTask
+from tests.engine.test_service_retries import _run_once
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+_DIAGRAM = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:camunda="http://camunda.org/schema/1.0/bpmn"
+    xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"
+    id="d" targetNamespace="http://laneway.example/bpmn">
+  <bpmn:process id="results" isExecutable="true">
+    <bpmn:startEvent id="start" />
+    <bpmn:serviceTask id="call" name="Call" {attrs}>{ext}</bpmn:serviceTask>
+    <bpmn:userTask id="after" name="After" camunda:candidateGroups="approvers" />
+    <bpmn:endEvent id="end" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="call" />
+    <bpmn:sequenceFlow id="f2" sourceRef="call" targetRef="after" />
+    <bpmn:sequenceFlow id="f3" sourceRef="after" targetRef="end" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+@pytest.fixture
+def called(users, settings):
+    """Deploy the diagram, start a case, run its service call once; return the case."""
+    from processes.services import version_upload
+
+    settings.ENGINE_SERVICE_MAX_ATTEMPTS = 1
+
+    def go(operation, attrs="", ext="", data=None):
+        settings.ENGINE_SERVICE_OPERATIONS = {"op": f"tests.operations.{operation}"}
+        if not attrs.startswith("spiff"):
+            attrs = f'camunda:type="external" camunda:topic="op" {attrs}'
+        else:
+            attrs = ""
+            ext = (
+                '<bpmn:extensionElements><spiffworkflow:serviceTaskOperator id="op"'
+                f"{ext}><spiffworkflow:parameters />"
+                "</spiffworkflow:serviceTaskOperator></bpmn:extensionElements>"
+            )
+        xml = _DIAGRAM.format(attrs=attrs, ext=ext).encode()
+        version_upload(user=users["analyst"], bpmn=xml, filename="results.bpmn")
+        case, _ = case_start(
+            user=users["requester"], key="results", data=data or {"amount": 3}
+        )
+        _run_once(ServiceCall.objects.get(case=case).pk)
+        return Case.objects.get(pk=case.pk)
+
+    return go
+
+
+def _after_is_open(case) -> bool:
+    return HumanTask.objects.filter(case=case, bpmn_id="after").exists()
+
+
+def test_a_dict_result_is_merged_into_the_case_variables(called):
+    case = called("corpus_operation")
+    assert _after_is_open(case)
+    assert case.data == {"amount": 3, "ok": True}
+
+
+def test_camunda_result_variable_keeps_the_whole_result(called):
+    case = called("corpus_operation", attrs='camunda:resultVariable="answer"')
+    assert case.data["answer"] == {"ok": True}
+    assert "ok" not in case.data
+
+
+def test_a_spiffarena_operator_keeps_spiffarena_result_variables(called):
+    case = called("a_number", attrs="spiff", ext=' resultVariable="score"')
+    assert case.data["score"] == 42
+    # Without one, SpiffArena (SpiffWorkflow) names it spiff__<task id>_result.
+    case = called("a_number", attrs="spiff")
+    assert case.data["spiff__call_result"] == 42
+
+
+def test_nothing_returned_completes_the_task_without_variables(called):
+    case = called("nothing")
+    assert _after_is_open(case)
+    assert case.data == {"amount": 3}
+
+
+def test_a_bare_value_without_result_variable_is_an_incident_naming_the_fix(called):
+    case = called("a_number")
+    assert not _after_is_open(case)
+    incident = Incident.objects.get(case=case, status=Incident.Status.OPEN)
+    assert incident.bpmn_id == "call"
+    assert "returned int 42" in incident.message
+    assert "camunda:resultVariable" in incident.message
+    assert case.data == {"amount": 3}
+
+
+def test_an_output_parameter_that_cannot_be_evaluated_is_an_incident(called):
+    ext = (
+        "<bpmn:extensionElements><camunda:inputOutput>"
+        '<camunda:outputParameter name="status">${state}</camunda:outputParameter>'
+        "</camunda:inputOutput></bpmn:extensionElements>"
+    )
+    case = called("corpus_operation", ext=ext)
+    incident = Incident.objects.get(case=case, status=Incident.Status.OPEN)
+    assert "output parameter 'status'" in incident.message
+    assert "state" in incident.message
+    assert "status" not in case.data and "ok" not in case.data
