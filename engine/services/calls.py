@@ -420,7 +420,15 @@ def service_call_outcome(
         )
         return
     except ServiceResultRejected as exc:
-        _technical_failure(case, call, f"The result cannot be applied: {exc}")
+        # A worker's result does not improve by fetching the task again: an
+        # external task fails at once; a Python call is retried as any failure.
+        _technical_failure(
+            case,
+            call,
+            f"The result cannot be applied: {exc}",
+            retry_in=None if call.external else retry_in,
+            actor=actor,
+        )
         return
     call.status, call.result = ServiceCall.Status.SUCCEEDED, value
     call.lock_expires_at = None

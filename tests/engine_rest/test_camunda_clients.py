@@ -126,11 +126,11 @@ def test_python_client_bpmn_error_is_caught_by_the_boundary(live_server, users, 
 
 def test_python_client_lock_expiry_and_refetch(live_server, users, credit):
     case = start(users, amount=1)
-    slow = python_worker(live_server, "py-slow", lockDuration=200)
-    fast = python_worker(live_server, "py-fast")
+    slow = python_worker(live_server, "py-slow", lockDuration=500)
+    fast = python_worker(live_server, "py-fast", asyncResponseTimeout=0)
     [locked] = slow.client.fetch_and_lock(TOPIC)
     assert fast.client.fetch_and_lock(TOPIC) == []  # locked
-    time.sleep(0.4)
+    time.sleep(0.7)
     [again] = fast.client.fetch_and_lock(TOPIC)  # the lock expired
     assert again["id"] == locked["id"] and again["workerId"] == "py-fast"
     with pytest.raises(Exception, match="400.*locked by worker 'py-fast'"):

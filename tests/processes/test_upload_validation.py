@@ -280,8 +280,8 @@ def test_unregistered_topic_deploys_as_an_external_task_with_a_notice(users):
     )
     [notice] = [w for w in deployed.version.warnings if w["element_id"] == "notify"]
     assert notice["line"] == LINES["extra"]
-    assert "waits for an external worker to fetch topic 'send-mail'" in (
-        notice["message"]
+    assert (
+        "waits for an external worker to fetch topic 'send-mail'" in (notice["message"])
     )
 
 
