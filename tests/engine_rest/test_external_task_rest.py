@@ -23,6 +23,7 @@ from tests.clients import api_for
 from tests.conftest import BPMN_DIR, PASSWORD, deploy
 
 BASE = "/engine-rest/external-task"
+JAVA_SERIALIZED = "application/x-java-serialized-object"
 
 
 @pytest.fixture
@@ -221,6 +222,40 @@ def test_anonymous_wrong_password_and_missing_permission_are_refused(
     assert api_for(users["requester"]).get(BASE).status_code == 403
     token = api_for(worker)
     assert token.get(BASE).status_code == 200
+    bearer = APIClient()
+    bearer.credentials(
+        HTTP_AUTHORIZATION="Bearer "
+        + token._credentials["HTTP_AUTHORIZATION"].split()[1]
+    )
+    assert bearer.get(BASE).status_code == 200
+
+
+def test_fetch_filters_by_business_key_process_and_variable_values(
+    users, worker, credit
+):
+    first, _ = case_start(
+        user=users["requester"],
+        key="external_credit",
+        data={"region": "north"},
+        business_key="PO-1",
+    )
+    start(users, region="south")
+    client = basic("erp")
+
+    def topic(**filters):
+        body = {
+            "workerId": "w",
+            "maxTasks": 5,
+            "topics": [{"topicName": "credit-check", "lockDuration": 1, **filters}],
+        }
+        answer = client.post(f"{BASE}/fetchAndLock", body, format="json")
+        assert answer.status_code == 200, answer.content
+        return [t["processInstanceId"] for t in answer.json()]
+
+    assert topic(businessKey="PO-2") == []
+    assert topic(processDefinitionKeyIn=["other"]) == []
+    north = {"region": {"value": "north", "type": "String"}}
+    assert topic(processVariables=north) == [str(first.pk)]
 
 
 def test_basic_auth_failures_lock_the_account_out_like_the_login(
@@ -393,3 +428,59 @@ def test_a_cancelled_case_takes_its_external_task_with_it(users, worker, credit)
     assert late.status_code == 404
     case.refresh_from_db()
     assert case.status == "cancelled"
+
+
+def test_every_camunda_value_type_becomes_json_or_is_refused_by_name(
+    users, worker, credit
+):
+    case = start(users, amount=1)
+    client = basic("erp")
+    [task] = fetch(client)
+    refused = client.post(
+        f"{BASE}/{task['id']}/complete",
+        {
+            "workerId": "w1",
+            "variables": {
+                "pojo": {
+                    "value": "rO0AB",
+                    "type": "Object",
+                    "valueInfo": {
+                        "objectTypeName": "com.acme.Order",
+                        "serializationDataFormat": JAVA_SERIALIZED,
+                    },
+                }
+            },
+        },
+        format="json",
+    )
+    assert refused.status_code == 400 and "'pojo'" in refused.json()["message"]
+    typed = {
+        "big": {"value": 2**40, "type": "Long"},
+        "rate": {"value": 1.5, "type": "Double"},
+        "due": {"value": "2026-01-31T12:00:00.000+0100", "type": "Date"},
+        "order": {
+            "value": '{"id": 7}',
+            "type": "Object",
+            "valueInfo": {"serializationDataFormat": "application/json"},
+        },
+        "nothing": {"value": None, "type": "Null"},
+        "untyped": {"value": [1, 2]},
+        "approved": {"value": "true", "type": "Boolean"},
+    }
+    done = client.post(
+        f"{BASE}/{task['id']}/complete",
+        {"workerId": "w1", "variables": typed},
+        format="json",
+    )
+    assert done.status_code == 204, done.content
+    case.refresh_from_db()
+    assert {k: case.data[k] for k in typed} == {
+        "big": 2**40,
+        "rate": 1.5,
+        "due": "2026-01-31T12:00:00.000+0100",
+        "order": {"id": 7},
+        "nothing": None,
+        "untyped": [1, 2],
+        "approved": True,
+    }
+    assert case.active_elements == ["ship"]
