@@ -19,7 +19,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template import Context, Engine
 
-from .operations import BusinessError
+from .operations import BusinessError, operation_arguments
 from .secrets import connection_get, secrets_all, secrets_resolve
 
 _MAX_BYTES = 1024 * 1024
@@ -129,7 +129,9 @@ def http_connector(*, idempotency_key: str, **params: Any) -> dict[str, Any]:
     response variables `statusCode`, `headers` and `response` (the body as text),
     which the connector's output parameters map (`${statusCode}`, `${response}`).
     """
-    answer = http_request(idempotency_key=idempotency_key, **params)
+    answer = http_request(
+        idempotency_key=idempotency_key, **operation_arguments(http_request, params)
+    )
     body = answer.get("text")
     if body is None:
         body = jsonlib.dumps(answer.get("json"))

@@ -4,8 +4,11 @@ The setting maps the operation name a diagram uses (`spiffworkflow:serviceTaskOp
 id`, Camunda `topic`, ...) to the dotted path of a callable; a list of dotted paths
 registers each under its own path. Upload validation (processes) reads the same
 setting, so a diagram naming an unknown operation is rejected before it deploys.
-An operation is called with its evaluated parameters as keyword arguments plus
-`idempotency_key` (case:task:epoch) and returns a JSON value.
+An operation is called with the variables it sees as keyword arguments (its task's
+input parameters, else every case variable: `operation_arguments` passes those its
+signature names unless it takes **kwargs) plus `idempotency_key` (case:task:epoch)
+and returns a JSON value: a dict of variables merged into the case, or the value of
+the task's result variable (engine/spiff/service_tasks.py).
 
 Any other exception is a technical failure: the call is retried with backoff, then
 an incident opens. `BusinessError(code)` is an answer, not a failure: it is thrown
@@ -14,7 +17,8 @@ Operations run under a soft time limit (ENGINE_SERVICE_TIMEOUT_SECONDS): they sh
 give their own I/O shorter timeouts and let `SoftTimeLimitExceeded` propagate.
 """
 
-from collections.abc import Callable
+import inspect
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -57,6 +61,32 @@ def operation_get(name: str) -> Operation | None:
     """Return the callable registered as `name`, or None."""
     path = operation_registry().get(name)
     return import_string(path) if path else None
+
+
+def operation_arguments(func: Operation, variables: Mapping[str, Any]) -> dict:
+    """Return the variables `func` takes as keyword arguments.
+
+    All of them when it takes **kwargs; else those its signature names (a
+    Camunda worker or delegate reads the variables it needs and ignores the
+    rest). `idempotency_key` is the engine's, never a variable's.
+    """
+    try:
+        parameters = list(inspect.signature(func).parameters.values())
+    except (TypeError, ValueError):  # a builtin without a signature: pass them all
+        parameters = []
+    if not parameters or any(p.kind is p.VAR_KEYWORD for p in parameters):
+        names = None
+    else:
+        names = {
+            p.name
+            for p in parameters
+            if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+        }
+    return {
+        k: v
+        for k, v in variables.items()
+        if k != "idempotency_key" and (names is None or k in names)
+    }
 
 
 def echo(*, idempotency_key: str, **params: Any) -> dict[str, Any]:

@@ -72,3 +72,8 @@ def a_number(*, idempotency_key: str, **params):
 def nothing(*, idempotency_key: str, **params):
     """Answer nothing (an operation done for its effect)."""
     return None
+
+
+def greet(*, idempotency_key: str, name: str, title: str = ""):
+    """A fixed signature: takes only the variables it names."""
+    return {"greeting": f"Hello {title}{name}".replace("  ", " ")}

@@ -25,6 +25,7 @@ from .calls import (
     service_call_execute,
     service_call_max_attempts,
     service_call_sweep,
+    service_call_variables,
 )
 from .cases import case_cancel, case_complete_user_task, case_start
 from .incidents import incident_cancel_case, incident_retry, incident_skip
@@ -55,6 +56,7 @@ __all__ = [
     "service_call_begin",
     "service_call_execute",
     "service_call_max_attempts",
+    "service_call_variables",
     "service_call_sweep",
     "service_calls_enqueue",
     "SignalResult",

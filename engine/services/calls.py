@@ -6,6 +6,7 @@ and opens an incident. A `BusinessError` is thrown as a BPMN error at the task.
 """
 
 import json
+from collections.abc import Collection
 from datetime import timedelta
 from typing import Any
 
@@ -17,7 +18,7 @@ from django.utils import timezone
 
 from audit.actions import AuditAction
 from engine.models import Case, Incident, ServiceCall
-from engine.operations import BusinessError, operation_get
+from engine.operations import BusinessError, operation_arguments, operation_get
 from engine.secrets import secrets_redact
 from engine.spec_cache import spec_for
 from engine.spiff import (
@@ -124,6 +125,21 @@ def service_call_sweep(*, older_than: timedelta) -> list[int]:
     )
 
 
+def service_call_variables(
+    call: ServiceCall, names: Collection[str] | None = None
+) -> dict[str, Any]:
+    """Return the variables the call's operation sees (all, or those in `names`).
+
+    Camunda's rule, evaluated when the task started (`operation_variables` in
+    engine.spiff): the task's input parameters, else every case variable. An
+    external-task worker's fetchAndLock gets the same variables.
+    """
+    variables = dict(call.params or {})
+    if names is None:
+        return variables
+    return {k: v for k, v in variables.items() if k in names}
+
+
 def _not_json(value: Any) -> str | None:
     try:
         json.dumps(value, allow_nan=False)
@@ -155,7 +171,8 @@ def _execute(call: ServiceCall) -> tuple[bool, Any]:
     if func is None:
         return False, f"operation '{call.operation}' is not registered"
     try:
-        value = func(idempotency_key=call.idempotency_key, **call.params)
+        arguments = operation_arguments(func, service_call_variables(call))
+        value = func(idempotency_key=call.idempotency_key, **arguments)
     except BusinessError as exc:
         return False, exc
     except SoftTimeLimitExceeded:

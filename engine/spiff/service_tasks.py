@@ -55,9 +55,16 @@ class AsyncServiceTask(ServiceTask):
 
 
 def operation_variables(task: Any) -> dict[str, Any]:
-    """Return the variables an operation sees, evaluated when its task starts."""
+    """Return the variables an operation sees, evaluated when its task starts.
+
+    Camunda: the task's input parameters when it has any (camunda:inputOutput,
+    a connector's or SpiffArena's parameters), else every variable visible at
+    the task (the case's, and a multi-instance instance's own).
+    """
     spec = task.task_spec
-    return {name: p["value"] for name, p in spec.evaluate_params(task).items()}
+    if spec.operation_params:
+        return {name: p["value"] for name, p in spec.evaluate_params(task).items()}
+    return {**loop_variables(task), **task.data}
 
 
 def service_variables(task: Any, result: Any) -> dict[str, Any]:

@@ -74,7 +74,8 @@ def test_a_dict_result_is_merged_into_the_case_variables(called):
 
 def test_camunda_result_variable_keeps_the_whole_result(called):
     case = called("corpus_operation", attrs='camunda:resultVariable="answer"')
-    assert case.data["answer"] == {"ok": True}
+    # Without input parameters the operation saw every case variable.
+    assert case.data["answer"] == {"ok": True, "amount": 3}
     assert "ok" not in case.data
 
 
@@ -113,3 +114,31 @@ def test_an_output_parameter_that_cannot_be_evaluated_is_an_incident(called):
     assert "output parameter 'status'" in incident.message
     assert "state" in incident.message
     assert "status" not in case.data and "ok" not in case.data
+
+
+def test_without_input_parameters_the_operation_sees_every_case_variable(called):
+    from engine.services import service_call_variables
+
+    case = called("corpus_operation", data={"amount": 3, "customer": {"id": 9}})
+    call = ServiceCall.objects.get(case=case)
+    assert service_call_variables(call) == {"amount": 3, "customer": {"id": 9}}
+    assert service_call_variables(call, ["customer"]) == {"customer": {"id": 9}}
+    assert case.data["customer"] == {"id": 9} and case.data["ok"] is True
+
+
+def test_input_parameters_are_all_the_operation_sees(called):
+    ext = (
+        "<bpmn:extensionElements><camunda:inputOutput>"
+        '<camunda:inputParameter name="total">${amount * 2}</camunda:inputParameter>'
+        "</camunda:inputOutput></bpmn:extensionElements>"
+    )
+    case = called("corpus_operation", ext=ext, attrs='camunda:resultVariable="seen"')
+    assert case.data["seen"] == {"ok": True, "total": 6}
+
+
+def test_an_operation_with_a_fixed_signature_takes_the_variables_it_names(called):
+    # Like a Camunda worker fetching the variables it needs: the others
+    # (amount) are not forced on it.
+    case = called("greet", data={"name": "Ann", "amount": 3})
+    assert case.data["greeting"] == "Hello Ann"
+    assert not case.has_incident
