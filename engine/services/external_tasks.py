@@ -17,7 +17,7 @@ Camunda). No transaction is held while a fetch waits for work.
 """
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,7 +34,7 @@ from engine.models import Case, ServiceCall
 from engine.operations import BusinessError
 
 from .advance import case_audit, case_lock
-from .calls import service_call_outcome
+from .calls import service_call_outcome, service_call_variables
 
 WORK_EXTERNAL_TASKS = "engine.work_external_tasks"
 _ALIVE_CASE = (Case.Status.RUNNING, Case.Status.SUSPENDED)
@@ -94,17 +94,6 @@ def _topic_filter(topic: TopicRequest) -> Q:
     return where
 
 
-def task_variables(case: Case, call: ServiceCall, names: Iterable[str] | None) -> dict:
-    """Return what the task sees: the case variables, its input parameters over them.
-
-    `names` picks some (Camunda's `variables`); None: all of them.
-    """
-    visible = {**case.data, **call.params}
-    if names is None:
-        return visible
-    return {name: visible[name] for name in names if name in visible}
-
-
 def _matches(case: Case, topic: TopicRequest) -> bool:
     wanted = topic.process_variables or {}
     return all(case.data.get(k, object()) == v for k, v in wanted.items())
@@ -155,7 +144,7 @@ def _claim(
             **({"lock_expired_for": expired_worker} if expired_worker else {}),
         )
         call.case = case
-        return LockedTask(call, task_variables(case, call, topic.variables))
+        return LockedTask(call, service_call_variables(call, topic.variables))
 
 
 def _claim_some(

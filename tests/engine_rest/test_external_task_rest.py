@@ -484,3 +484,21 @@ def test_every_camunda_value_type_becomes_json_or_is_refused_by_name(
         "approved": True,
     }
     assert case.active_elements == ["ship"]
+
+
+def test_a_task_with_input_parameters_hands_the_worker_those(users, worker):
+    xml = (BPMN_DIR / "external_credit.bpmn").read_text()
+    xml = xml.replace(
+        "<bpmn:incoming>f1</bpmn:incoming>\n      <bpmn:outgoing>f2</bpmn:outgoing>",
+        "<bpmn:extensionElements><camunda:inputOutput>"
+        '<camunda:inputParameter name="limit">${amount * 2}</camunda:inputParameter>'
+        "</camunda:inputOutput></bpmn:extensionElements>"
+        "<bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>",
+    )
+    assert "inputParameter" in xml
+    version_upload(user=users["analyst"], bpmn=xml.encode(), filename="in.bpmn")
+    start(users, amount=21, other="x")
+    [task] = fetch(basic("erp"))
+    assert task["variables"] == {
+        "limit": {"type": "Integer", "value": 42, "valueInfo": {}}
+    }
