@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from audit.actions import AuditAction
 from engine.errors import ActionNotAllowed, ExternalTaskNotFound, ExternalTaskNotLocked
-from engine.models import Case, ServiceCall
+from engine.models import Case, Incident, ServiceCall
 from engine.operations import BusinessError
 
 from .advance import case_audit, case_lock
@@ -395,8 +395,9 @@ def external_task_list(
 ) -> QuerySet[ServiceCall]:
     """Return the open external tasks (waiting, locked, or out of retries).
 
-    A failed task stays listed with 0 retries until a retry of its incident
-    replaces it; finished ones and those of ended cases are gone, as in Camunda.
+    A failed task stays listed with 0 retries while its incident is open (a
+    retry replaces it, a skip ends it); finished ones and those of ended cases
+    are gone, as in Camunda.
     """
     _require_permission(user)
     now = timezone.now()
@@ -405,15 +406,12 @@ def external_task_list(
         spiff_task_id=OuterRef("spiff_task_id"),
         epoch__gt=OuterRef("epoch"),
     )
-    rows = ServiceCall.objects.filter(
-        external=True,
-        status__in=(
-            ServiceCall.Status.PENDING,
-            ServiceCall.Status.RUNNING,
-            ServiceCall.Status.FAILED,
-        ),
-        case__status__in=_ALIVE_CASE,
-    ).exclude(Exists(newer))
+    waiting = Q(status__in=(ServiceCall.Status.PENDING, ServiceCall.Status.RUNNING))
+    rows = (
+        ServiceCall.objects.filter(external=True, case__status__in=_ALIVE_CASE)
+        .filter(waiting | Q(pk__in=_failed_with_open_incident()))
+        .exclude(Exists(newer))
+    )
     locked = Q(status=ServiceCall.Status.RUNNING, lock_expires_at__gte=now)
     failed = Q(status=ServiceCall.Status.FAILED)
     conditions = [
@@ -431,6 +429,24 @@ def external_task_list(
         if wanted:
             rows = rows.filter(condition)
     return rows.select_related("case__version__definition").order_by("created_at", "pk")
+
+
+def _failed_with_open_incident() -> list[int]:
+    # Compared in Python: Incident.spiff_task_id is text, ServiceCall's a UUID
+    # (stored differently on SQLite). Open service incidents are few.
+    steps = set(
+        Incident.objects.filter(
+            status=Incident.Status.OPEN, kind=Incident.Kind.SERVICE
+        ).values_list("case_id", "spiff_task_id")
+    )
+    if not steps:
+        return []
+    failed = ServiceCall.objects.filter(
+        external=True,
+        status=ServiceCall.Status.FAILED,
+        case_id__in={case_id for case_id, _ in steps},
+    ).values_list("pk", "case_id", "spiff_task_id")
+    return [pk for pk, case_id, task in failed if (case_id, str(task)) in steps]
 
 
 def _id_or_none(where: ExternalTaskFilter) -> int | None:

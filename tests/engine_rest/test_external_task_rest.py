@@ -502,3 +502,25 @@ def test_a_task_with_input_parameters_hands_the_worker_those(users, worker):
     assert task["variables"] == {
         "limit": {"type": "Integer", "value": 42, "valueInfo": {}}
     }
+
+
+def test_a_failed_task_is_listed_until_its_incident_is_skipped(users, worker, credit):
+    case = start(users, amount=1)
+    client = basic("erp")
+    [task] = fetch(client)
+    client.post(
+        f"{BASE}/{task['id']}/failure",
+        {"workerId": "w1", "errorMessage": "gone", "retries": 0},
+        format="json",
+    )
+    assert client.get(f"{BASE}/count", {"noRetriesLeft": "true"}).json() == {"count": 1}
+    [incident] = Incident.objects.filter(case=case)
+    skipped = api_for(users["padmin"]).post(
+        f"/api/v1/incidents/{incident.pk}/skip/",
+        {"data": {"approved": True}},
+        format="json",
+    )
+    assert skipped.status_code == 200, skipped.content
+    assert client.get(BASE).json() == []
+    case.refresh_from_db()
+    assert case.active_elements == ["ship"]
