@@ -72,6 +72,16 @@ urlpatterns = [
         name="engine-rest-extend-lock",
     ),
     path(
+        "external-task/<str:task_id>/lock",
+        _view(api.LockApi),
+        name="engine-rest-lock",
+    ),
+    path(
+        "external-task/<str:task_id>/errorDetails",
+        _view(api.ErrorDetailsApi),
+        name="engine-rest-error-details",
+    ),
+    path(
         "external-task/<str:task_id>/unlock",
         _view(api.UnlockApi),
         name="engine-rest-unlock",

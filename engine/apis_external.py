@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from django.http import HttpResponse
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -243,6 +244,35 @@ class ExtendLockApi(EngineRestView):
             new_duration_ms=body["newDuration"],
         )
         return Response(status=204)
+
+
+class _Lock(serializers.Serializer):
+    workerId = serializers.CharField(max_length=255)
+    lockDuration = serializers.IntegerField(min_value=1)
+
+
+class LockApi(EngineRestView):
+    """POST {id}/lock: lock this task for the worker (unless another holds it)."""
+
+    def post(self, request, task_id: str):
+        body = self.valid(_Lock)
+        service.external_task_lock(
+            user=request.user,
+            task_id=task_id,
+            worker_id=body["workerId"],
+            lock_ms=body["lockDuration"],
+        )
+        return Response(status=204)
+
+
+class ErrorDetailsApi(EngineRestView):
+    """GET {id}/errorDetails: the details of the last reported failure, as text."""
+
+    def get(self, request, task_id: str):
+        details = service.external_task_error_details(
+            user=request.user, task_id=task_id
+        )
+        return HttpResponse(details, content_type="text/plain; charset=utf-8")
 
 
 class UnlockApi(EngineRestView):

@@ -99,6 +99,38 @@ def _matches(case: Case, topic: TopicRequest) -> bool:
     return all(case.data.get(k, object()) == v for k, v in wanted.items())
 
 
+def _lock(
+    case: Case, call: ServiceCall, *, user: Any, worker_id: str, lock_ms: int
+) -> None:
+    """Lock the call for the worker (one attempt, audited); both rows are locked."""
+    now = timezone.now()
+    expired_worker = call.worker_id if call.status == ServiceCall.Status.RUNNING else ""
+    call.status, call.attempts = ServiceCall.Status.RUNNING, call.attempts + 1
+    call.worker_id = worker_id
+    call.lock_expires_at = now + timedelta(milliseconds=lock_ms)
+    call.save(
+        update_fields=[
+            "status",
+            "attempts",
+            "worker_id",
+            "lock_expires_at",
+            "updated_at",
+        ]
+    )
+    case_audit(
+        case,
+        user,
+        AuditAction.SERVICE_STARTED,
+        task_ref=call.bpmn_id,
+        call=call.pk,
+        topic=call.operation,
+        worker=worker_id,
+        attempt=call.attempts,
+        lock_expires_at=call.lock_expires_at.isoformat(),
+        **({"lock_expired_for": expired_worker} if expired_worker else {}),
+    )
+
+
 def _claim(
     user: Any, worker_id: str, candidate: ServiceCall, topic: TopicRequest
 ) -> LockedTask | None:
@@ -116,33 +148,7 @@ def _claim(
         now = timezone.now()
         if not _is_fetchable(call, now):
             return None
-        expired_worker = (
-            call.worker_id if call.status == ServiceCall.Status.RUNNING else ""
-        )
-        call.status, call.attempts = ServiceCall.Status.RUNNING, call.attempts + 1
-        call.worker_id = worker_id
-        call.lock_expires_at = now + timedelta(milliseconds=topic.lock_ms)
-        call.save(
-            update_fields=[
-                "status",
-                "attempts",
-                "worker_id",
-                "lock_expires_at",
-                "updated_at",
-            ]
-        )
-        case_audit(
-            case,
-            user,
-            AuditAction.SERVICE_STARTED,
-            task_ref=call.bpmn_id,
-            call=call.pk,
-            topic=call.operation,
-            worker=worker_id,
-            attempt=call.attempts,
-            lock_expires_at=call.lock_expires_at.isoformat(),
-            **({"lock_expired_for": expired_worker} if expired_worker else {}),
-        )
+        _lock(case, call, user=user, worker_id=worker_id, lock_ms=topic.lock_ms)
         call.case = case
         return LockedTask(call, service_call_variables(call, topic.variables))
 
@@ -340,6 +346,38 @@ def external_task_extend_lock(
         raise ExternalTaskNotLocked("Cannot extend a lock that expired")
     call.lock_expires_at = now + timedelta(milliseconds=new_duration_ms)
     call.save(update_fields=["lock_expires_at", "updated_at"])
+
+
+@transaction.atomic
+def external_task_lock(
+    *, user: Any, task_id: str, worker_id: str, lock_ms: int
+) -> None:
+    """Lock one task by id for the worker (Camunda's /lock), unless another holds it.
+
+    The worker's own live lock is renewed; any other lock is a new attempt.
+    """
+    _require_permission(user)
+    case, call = _locked_call(task_id)
+    now = timezone.now()
+    held = (
+        call.status == ServiceCall.Status.RUNNING
+        and call.lock_expires_at is not None
+        and call.lock_expires_at >= now
+    )
+    if held and call.worker_id != worker_id:
+        _check_worker(call, worker_id, "locked")
+    if held:
+        call.lock_expires_at = now + timedelta(milliseconds=lock_ms)
+        call.save(update_fields=["lock_expires_at", "updated_at"])
+        return
+    _lock(case, call, user=user, worker_id=worker_id, lock_ms=lock_ms)
+
+
+def external_task_error_details(*, user: Any, task_id: str) -> str:
+    """Return the error details of the task's last reported failure ('' if none)."""
+    call = external_task_get(user=user, task_id=task_id)
+    reported = [e.get("details", "") for e in call.errors if isinstance(e, dict)]
+    return reported[-1] if reported else ""
 
 
 @transaction.atomic

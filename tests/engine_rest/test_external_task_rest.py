@@ -524,3 +524,34 @@ def test_a_failed_task_is_listed_until_its_incident_is_skipped(users, worker, cr
     assert client.get(BASE).json() == []
     case.refresh_from_db()
     assert case.active_elements == ["ship"]
+
+
+def test_lock_by_id_and_error_details(users, worker, credit):
+    start(users, amount=1)
+    client = basic("erp")
+    [task] = client.get(BASE).json()
+    lock = f"{BASE}/{task['id']}/lock"
+    assert (
+        client.post(lock, {"workerId": "a", "lockDuration": 60_000}, format="json")
+    ).status_code == 204
+    taken = client.post(lock, {"workerId": "b", "lockDuration": 1}, format="json")
+    assert (
+        taken.status_code == 400 and "locked by worker 'a'" in taken.json()["message"]
+    )
+    assert fetch(client, worker_id="b") == []
+    failed = client.post(
+        f"{BASE}/{task['id']}/failure",
+        {
+            "workerId": "a",
+            "errorMessage": "boom",
+            "errorDetails": "Traceback: line 1",
+            "retries": 2,
+            "retryTimeout": 60_000,
+        },
+        format="json",
+    )
+    assert failed.status_code == 204
+    details = client.get(f"{BASE}/{task['id']}/errorDetails")
+    assert details.status_code == 200
+    assert details.content.decode() == "Traceback: line 1"
+    assert details["Content-Type"].startswith("text/plain")
