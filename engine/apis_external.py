@@ -21,6 +21,11 @@ from .errors import FormInvalid
 from .models import ServiceCall
 from .services import external_tasks as service
 
+# Bounds that keep bad input a 400: a lock or retry timeout of at most ten years
+# (later times overflow), counts that fit PostgreSQL's integer.
+MAX_MS = 10 * 365 * 24 * 3600 * 1000
+MAX_INT = 2**31 - 1
+
 
 def camunda_time(moment: datetime | None) -> str | None:
     """Return Camunda's date format: 2026-01-31T12:00:00.000+0000."""
@@ -88,7 +93,7 @@ class EngineRestView(APIView):
 
 class _Topic(serializers.Serializer):
     topicName = serializers.CharField(max_length=255)
-    lockDuration = serializers.IntegerField(min_value=1)
+    lockDuration = serializers.IntegerField(min_value=1, max_value=MAX_MS)
     variables = serializers.ListField(
         child=serializers.CharField(), required=False, allow_null=True
     )
@@ -105,7 +110,7 @@ class _Fetch(serializers.Serializer):
     maxTasks = serializers.IntegerField(min_value=0, max_value=1000, default=1)
     usePriority = serializers.BooleanField(required=False, allow_null=True)
     asyncResponseTimeout = serializers.IntegerField(
-        min_value=0, required=False, allow_null=True
+        min_value=0, max_value=MAX_MS, required=False, allow_null=True
     )
     topics = serializers.ListField(child=_Topic(), allow_empty=True)
 
@@ -181,8 +186,8 @@ class _Failure(serializers.Serializer):
     errorDetails = serializers.CharField(
         required=False, allow_null=True, allow_blank=True, max_length=100000
     )
-    retries = serializers.IntegerField(min_value=0)
-    retryTimeout = serializers.IntegerField(min_value=0, default=0)
+    retries = serializers.IntegerField(min_value=0, max_value=MAX_INT)
+    retryTimeout = serializers.IntegerField(min_value=0, max_value=MAX_MS, default=0)
 
 
 class FailureApi(EngineRestView):
@@ -229,7 +234,7 @@ class BpmnErrorApi(EngineRestView):
 
 class _ExtendLock(serializers.Serializer):
     workerId = serializers.CharField(max_length=255)
-    newDuration = serializers.IntegerField(min_value=1)
+    newDuration = serializers.IntegerField(min_value=1, max_value=MAX_MS)
 
 
 class ExtendLockApi(EngineRestView):
@@ -248,7 +253,7 @@ class ExtendLockApi(EngineRestView):
 
 class _Lock(serializers.Serializer):
     workerId = serializers.CharField(max_length=255)
-    lockDuration = serializers.IntegerField(min_value=1)
+    lockDuration = serializers.IntegerField(min_value=1, max_value=MAX_MS)
 
 
 class LockApi(EngineRestView):
@@ -293,8 +298,12 @@ class _ListQuery(serializers.Serializer):
     activityId = serializers.CharField(required=False)
     withRetriesLeft = serializers.BooleanField(required=False, default=False)
     noRetriesLeft = serializers.BooleanField(required=False, default=False)
-    firstResult = serializers.IntegerField(required=False, min_value=0, default=0)
-    maxResults = serializers.IntegerField(required=False, min_value=0)
+    firstResult = serializers.IntegerField(
+        required=False, min_value=0, max_value=MAX_INT, default=0
+    )
+    maxResults = serializers.IntegerField(
+        required=False, min_value=0, max_value=MAX_INT
+    )
 
 
 def _filtered(request) -> tuple[Any, dict]:

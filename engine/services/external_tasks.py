@@ -214,11 +214,12 @@ def external_tasks_fetch(
 
 def _task_id(task_id: str) -> int:
     try:
-        return int(task_id)
+        pk = int(task_id)
     except (TypeError, ValueError):
-        raise ExternalTaskNotFound(
-            f"External task with id {task_id} does not exist"
-        ) from None
+        pk = 0
+    if not 0 < pk < 2**63:  # beyond bigint, no row has it
+        raise ExternalTaskNotFound(f"External task with id {task_id} does not exist")
+    return pk
 
 
 def _locked_call(task_id: str) -> tuple[Case, ServiceCall]:
@@ -489,8 +490,8 @@ def _failed_with_open_incident() -> list[int]:
 
 def _id_or_none(where: ExternalTaskFilter) -> int | None:
     try:
-        return int(where.external_task_id or "")
-    except ValueError:
+        return _task_id(where.external_task_id or "")
+    except ExternalTaskNotFound:
         return None
 
 

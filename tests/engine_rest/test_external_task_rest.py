@@ -555,3 +555,42 @@ def test_lock_by_id_and_error_details(users, worker, credit):
     assert details.status_code == 200
     assert details.content.decode() == "Traceback: line 1"
     assert details["Content-Type"].startswith("text/plain")
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        (
+            "fetchAndLock",
+            {"workerId": "w", "topics": [{"topicName": "t", "lockDuration": 10**18}]},
+        ),
+        ("fetchAndLock", {"workerId": "w", "maxTasks": "many", "topics": []}),
+        ("fetchAndLock", {"workerId": "w", "topics": "credit-check"}),
+        ("fetchAndLock", {"workerId": "w", "topics": [], "asyncResponseTimeout": -1}),
+        ("1/failure", {"workerId": "w", "retries": 2**40}),
+        ("1/failure", {"workerId": "w", "retries": 1, "retryTimeout": 10**18}),
+        ("1/extendLock", {"workerId": "w", "newDuration": 0}),
+        ("1/complete", {"workerId": "w", "variables": ["not", "a", "map"]}),
+        (
+            "1/complete",
+            {"workerId": "w", "variables": {"x": {"value": "{", "type": "Json"}}},
+        ),
+        ("1/bpmnError", {"workerId": "w"}),
+    ],
+)
+def test_bad_input_is_a_400_naming_the_problem(users, worker, path, body):
+    answer = basic("erp").post(f"{BASE}/{path}", body, format="json")
+    assert answer.status_code == 400, answer.content
+    assert answer.json()["type"] == "InvalidRequestException"
+    assert answer.json()["message"]
+
+
+@pytest.mark.parametrize(
+    "task_id", ["99999999999999999999999", "-1", "0", "1e3", "%00"]
+)
+def test_hostile_task_ids_are_not_found(users, worker, task_id):
+    client = basic("erp")
+    assert client.get(f"{BASE}/{task_id}").status_code in (400, 404)
+    answer = client.post(f"{BASE}/{task_id}/complete", {"workerId": "w"}, format="json")
+    assert answer.status_code in (400, 404)
+    assert client.get(BASE, {"externalTaskId": task_id}).status_code in (200, 400)
