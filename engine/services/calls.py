@@ -3,6 +3,8 @@
 A technical failure (an exception, a result that is not JSON, the soft time limit)
 is retried with exponential backoff up to the call's attempts, then fails the call
 and opens an incident. A `BusinessError` is thrown as a BPMN error at the task.
+An external task's outcome (engine.services.external_tasks) goes through the same
+`service_call_outcome`, with the retries its worker reported.
 """
 
 import json
