@@ -30,6 +30,10 @@ class AuditAction(StrEnum):
     SIGNAL_DELIVERED = "signal.delivered"
     TIMER_FIRED = "timer.fired"
     SERVICE_QUEUED = "service.queued"
+    # An external worker fetched and locked an external task (one per fetch).
+    SERVICE_STARTED = "service.started"
+    # Its worker gave an external task back unfinished (unlock): fetchable again.
+    SERVICE_UNLOCKED = "service.unlocked"
     SERVICE_SUCCEEDED = "service.succeeded"
     SERVICE_RETRY_SCHEDULED = "service.retry_scheduled"
     SERVICE_FAILED = "service.failed"

@@ -7,9 +7,10 @@ issues a new one. Throttles read their rates from settings at request time.
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import authenticate
 from django.utils import timezone
 from rest_framework import exceptions
-from rest_framework.authentication import TokenAuthentication
+from rest_framework.authentication import BasicAuthentication, TokenAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
@@ -47,6 +48,29 @@ class ExpiringTokenAuthentication(TokenAuthentication):
             token.delete()
             raise exceptions.AuthenticationFailed("The token has expired.")
         return user, token
+
+
+class BearerTokenAuthentication(ExpiringTokenAuthentication):
+    """`Authorization: Bearer <key>` with a Laneway API token (Camunda clients'
+    bearer option)."""
+
+    keyword = "Bearer"
+
+
+class ThrottledBasicAuthentication(BasicAuthentication):
+    """HTTP basic auth (what Camunda's clients send), counted like the login.
+
+    The password is checked through Django's `authenticate` on the Django request,
+    so django-axes counts failures and locks the username or address out as it
+    does for the login form and the token endpoint (429, config.security).
+    """
+
+    def authenticate_credentials(self, userid, password, request=None):
+        django_request = getattr(request, "_request", request)
+        user = authenticate(django_request, username=userid, password=password)
+        if user is None or not user.is_active:
+            raise exceptions.AuthenticationFailed("Invalid username or password.")
+        return user, None
 
 
 # --- throttles ------

@@ -56,7 +56,7 @@ def domain_error_body(exc: DomainError) -> tuple[int, dict]:
 def wants_json(request: HttpRequest) -> bool:
     """Return whether the client asked for JSON (the API, or an Accept header)."""
     return request.path.startswith(
-        "/api/"
+        ("/api/", "/engine-rest/")
     ) or "application/json" in request.headers.get("Accept", "")
 
 
@@ -140,4 +140,56 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     else:
         message = HTTPStatus(response.status_code).phrase
     response.data = error_body(code, message, _drf_details(exc))
+    return response
+
+
+# --- Camunda's REST error shape (/engine-rest/) ---------------------------------------
+
+_CAMUNDA_TYPES = {
+    400: "InvalidRequestException",
+    401: "AuthenticationException",
+    403: "AuthorizationException",
+}
+
+
+def _flat_fields(fields: Any, prefix: str = "") -> list[str]:
+    if isinstance(fields, dict):
+        return [
+            line
+            for name, value in fields.items()
+            for line in _flat_fields(value, f"{prefix}.{name}" if prefix else str(name))
+        ]
+    if isinstance(fields, list) and all(isinstance(v, str) for v in fields):
+        return [f"{prefix}: {' '.join(fields)}" if prefix else " ".join(fields)]
+    if isinstance(fields, list):
+        return [
+            line
+            for index, value in enumerate(fields)
+            for line in _flat_fields(value, f"{prefix}[{index}]")
+        ]
+    return [f"{prefix}: {fields}" if prefix else str(fields)]
+
+
+def camunda_error_body(status: int, body: dict) -> dict:
+    """Return Laneway's {code, message, details} as Camunda's {type, message}.
+
+    A Laneway domain error keeps its message (a state error is a RestException,
+    as Camunda's REST layer reports it); field errors are spelled out in it.
+    """
+    message = str(body.get("message", ""))
+    fields = (body.get("details") or {}).get("fields")
+    if fields:
+        message = "; ".join(_flat_fields(fields))
+    kind = _CAMUNDA_TYPES.get(status, "RestException")
+    if status == 400 and body.get("code") not in ("invalid", "bad_request"):
+        kind = "RestException"  # a state error (e.g. the lock), not bad input
+    return {"type": kind, "message": message}
+
+
+def camunda_exception_handler(exc: Exception, context: dict) -> Response | None:
+    """DRF exception handler for /engine-rest/: Camunda's {type, message}."""
+    response = api_exception_handler(exc, context)
+    if response is None:
+        return None
+    response.data = camunda_error_body(response.status_code, response.data)
     return response

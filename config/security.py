@@ -17,7 +17,7 @@ from django.shortcuts import render
 from engine.json_safety import UNSTORABLE
 
 from .authentication import token_revoke
-from .errors import error_body, error_response, wants_json
+from .errors import camunda_error_body, error_body, error_response, wants_json
 
 LOCKED_OUT = "Too many failed sign-ins. Try again in {minutes} minutes."
 NUL_MESSAGE = "Must not contain NUL characters (\\u0000)."
@@ -62,11 +62,11 @@ def lockout_response(
     """Answer a locked-out sign-in: 429 JSON for the API, the login page otherwise."""
     message, seconds = lockout_message(request)
     response: HttpResponse
-    if wants_json(request):
-        response = JsonResponse(
-            error_body("login_locked_out", message, {"retry_after": seconds}),
-            status=429,
-        )
+    body = error_body("login_locked_out", message, {"retry_after": seconds})
+    if request.path.startswith("/engine-rest/"):  # Camunda's clients read this shape
+        response = JsonResponse(camunda_error_body(429, body), status=429)
+    elif wants_json(request):
+        response = JsonResponse(body, status=429)
     else:
         context = {"form": AuthenticationForm(request), "lockout": message}
         response = render(request, "registration/login.html", context, status=429)

@@ -271,6 +271,14 @@ ENGINE_SERVICE_BACKOFF_MAX_SECONDS = float(
     env("ENGINE_SERVICE_BACKOFF_MAX_SECONDS") or 3600
 )
 ENGINE_SERVICE_TIMEOUT_SECONDS = float(env("ENGINE_SERVICE_TIMEOUT_SECONDS") or 30)
+# External tasks (/engine-rest/external-task/fetchAndLock): the longest a long poll
+# (asyncResponseTimeout) holds its request, and how often it looks for work meanwhile.
+ENGINE_EXTERNAL_TASK_MAX_WAIT_SECONDS = float(
+    env("ENGINE_EXTERNAL_TASK_MAX_WAIT_SECONDS") or 30
+)
+ENGINE_EXTERNAL_TASK_POLL_SECONDS = float(
+    env("ENGINE_EXTERNAL_TASK_POLL_SECONDS") or 0.5
+)
 AUDIT_CHECKPOINT_SECONDS = env_int("AUDIT_CHECKPOINT_SECONDS", 3600)
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "engine.outbox_sweep", "schedule": ENGINE_SWEEP_SECONDS},

@@ -7,7 +7,7 @@ from django.urls import include, path
 from django.views.decorators.http import require_GET
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import api_urls
+from . import api_urls, engine_rest
 from .security import LogoutView
 
 
@@ -40,6 +40,8 @@ urlpatterns = [
     path("logout/", LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_urls)),
+    # Camunda 7's external-task REST API, for external workers in any language.
+    path("engine-rest/", include(engine_rest)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", api_docs, name="api-docs"),
     path("processes/", include("processes.urls")),

@@ -89,3 +89,15 @@ class StartOnlyByEvent(EngineError):
     """The process starts only by its timer or signal start events, never by hand."""
 
     code, status = "start_only_by_event", HTTPStatus.CONFLICT
+
+
+class ExternalTaskNotFound(EngineError):
+    """No external task has the id, or it is finished (Camunda deletes those)."""
+
+    code, status = "external_task_not_found", HTTPStatus.NOT_FOUND
+
+
+class ExternalTaskNotLocked(EngineError):
+    """The worker does not hold the task's lock (another does, or none: 400)."""
+
+    code, status = "external_task_not_locked", HTTPStatus.BAD_REQUEST

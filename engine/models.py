@@ -88,7 +88,8 @@ class CaseState(models.Model):
 
 
 class ServiceCall(models.Model):
-    """Outbox row for one service-task call run by a Celery worker."""
+    """Outbox row for one service-task call: run by a Celery worker, or an external
+    worker when `external`."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -121,6 +122,14 @@ class ServiceCall(models.Model):
     # Each failed attempt: [{"at", "attempt", "message"}, ...] (shown by the incident)
     errors = models.JSONField(default=list, blank=True)
     result = models.JSONField(null=True, blank=True)
+    # An external task (Camunda 7's pattern): no Python operation runs it; an outside
+    # worker fetches and locks it over /engine-rest/external-task/ (the operation is
+    # its topic) and reports the outcome (engine.services.external_tasks).
+    external = models.BooleanField(default=False)
+    worker_id = models.CharField(max_length=255, blank=True, default="")
+    lock_expires_at = models.DateTimeField(null=True, blank=True)
+    # The retries the worker reported with its last failure (None before any).
+    retries = models.IntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -130,6 +139,16 @@ class ServiceCall(models.Model):
                 fields=["case", "spiff_task_id", "epoch"],
                 name="service_call_unique_attempt",
             ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["operation", "status"],
+                condition=models.Q(external=True),
+                name="external_task_topic",
+            )
+        ]
+        permissions = [
+            ("work_external_tasks", "Can fetch, lock and complete external tasks")
         ]
 
     def __str__(self) -> str:

@@ -28,13 +28,25 @@ Operation = Callable[..., Any]
 
 
 class BusinessError(Exception):
-    """A business outcome the process models as a BPMN error (errorCode `code`)."""
+    """A business outcome the process models as a BPMN error (errorCode `code`).
 
-    def __init__(self, code: str, message: str = "", data: Any = None) -> None:
+    `variables` are set as case variables where the error is caught (Camunda's
+    bpmnError variables); `data` travels with the error itself.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        message: str = "",
+        data: Any = None,
+        *,
+        variables: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(f"{code}: {message}" if message else code)
         self.code = code
         self.message = message
         self.data = data
+        self.variables = dict(variables or {})
 
 
 def operation_registry() -> dict[str, str]:

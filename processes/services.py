@@ -374,7 +374,8 @@ def version_upload(
 def _own_warnings(
     warnings: Sequence[Problem], process: CompiledProcess
 ) -> list[Problem]:
-    return [w for w in warnings if w.element_id in process.task_meta]
+    ids = {*process.task_meta, *(i for i, _ in process.meta.element_names)}
+    return [w for w in warnings if w.element_id in ids]
 
 
 def version_upload_files(

@@ -27,7 +27,11 @@ ROLES = {
         ("tasks_app", "reassign_humantask"),
         ("processes", "view_processversion"),
     ],
-    "integrations": [("engine", "send_message"), ("engine", "send_signal")],
+    "integrations": [
+        ("engine", "send_message"),
+        ("engine", "send_signal"),
+        ("engine", "work_external_tasks"),
+    ],
 }
 
 

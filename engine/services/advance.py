@@ -25,6 +25,7 @@ from audit.services import audit_record
 from engine.errors import CaseBusy, CaseNotFound, CaseSuspended
 from engine.human_tasks import CaseAdvance
 from engine.models import Case, CaseState, Incident, MessageSubscription, ServiceCall
+from engine.operations import operation_registry
 from engine.signals import case_advanced
 from engine.spiff import AdvanceOutcome, FailureKind
 
@@ -192,8 +193,15 @@ def _open_incident(case: Case, outcome: AdvanceOutcome) -> None:
 
 
 def _queue_service_calls(case: Case, outcome: AdvanceOutcome) -> list[int]:
+    """Write the outbox rows; return those a Celery worker runs.
+
+    An operation with no Python callable registered is an external task: its row
+    waits for an outside worker's fetchAndLock (engine.services.external_tasks).
+    """
     queued = []
+    registered = operation_registry()
     for pending in outcome.pending_service_calls:
+        external = pending.operation not in registered
         call, created = ServiceCall.objects.get_or_create(
             case=case,
             spiff_task_id=pending.task_id,
@@ -209,18 +217,23 @@ def _queue_service_calls(case: Case, outcome: AdvanceOutcome) -> list[int]:
                     if pending.retry_intervals is not None
                     else None
                 ),
+                "external": external,
             },
         )
-        if created:
+        if not created:
+            continue
+        if not external:
             queued.append(call.pk)
-            case_audit(
-                case,
-                None,
-                AuditAction.SERVICE_QUEUED,
-                task_ref=pending.bpmn_id,
-                operation=pending.operation,
-                call=call.pk,
-            )
+        extra: dict[str, Any] = {"external": True} if external else {}
+        case_audit(
+            case,
+            None,
+            AuditAction.SERVICE_QUEUED,
+            task_ref=pending.bpmn_id,
+            operation=pending.operation,
+            call=call.pk,
+            **extra,
+        )
     return queued
 
 
@@ -283,11 +296,21 @@ def case_advance(
 def service_calls_enqueue(
     call_ids: list[int], *, countdown: float | None = None
 ) -> None:
-    """Send the service calls to the worker queue (after the commit)."""
+    """Send the service calls to the worker queue (after the commit).
+
+    External tasks are never sent: an outside worker fetches them.
+    """
     # By task name: engine.tasks imports this module. The transaction has
     # committed, so a broker failure must not fail the request: the outbox
     # sweep re-sends calls that were never picked up.
+    external = set(
+        ServiceCall.objects.filter(pk__in=call_ids, external=True).values_list(
+            "pk", flat=True
+        )
+    )
     for pk in call_ids:
+        if pk in external:
+            continue
         try:
             current_app.send_task(
                 SERVICE_CALL_TASK,

@@ -3,6 +3,8 @@
 A technical failure (an exception, a result that is not JSON, the soft time limit)
 is retried with exponential backoff up to the call's attempts, then fails the call
 and opens an incident. A `BusinessError` is thrown as a BPMN error at the task.
+An external task's outcome (engine.services.external_tasks) goes through the same
+`service_call_outcome`, with the retries its worker reported.
 """
 
 import json
@@ -26,6 +28,7 @@ from engine.spiff import (
     ServiceResultRejected,
     TaskNotReady,
     workflow_apply_service_result,
+    workflow_set_data,
     workflow_throw_service_error,
 )
 
@@ -102,6 +105,7 @@ def service_call_begin(*, call_id: int) -> ServiceCall | None:
             case,
             call,
             f"the worker stopped while running it ({call.attempts} attempts)",
+            retry_in=None,
         )
         return None
     call.status, call.attempts = ServiceCall.Status.RUNNING, call.attempts + 1
@@ -122,7 +126,8 @@ def service_call_sweep(*, older_than: timedelta) -> list[int]:
         ServiceCall.objects.filter(
             Q(status=ServiceCall.Status.RUNNING, updated_at__lt=stale)
             | Q(status=pending, next_attempt_at__isnull=True, updated_at__lt=stale)
-            | Q(status=pending, next_attempt_at__lt=stale)
+            | Q(status=pending, next_attempt_at__lt=stale),
+            external=False,  # outside workers fetch external tasks themselves
         )
         .order_by("updated_at")
         .values_list("pk", flat=True)[:500]
@@ -164,6 +169,7 @@ def service_call_execute(*, call: ServiceCall) -> tuple[bool, Any]:
             secrets_redact(value.code),
             secrets_redact(value.message),
             secrets_redact(value.data),
+            variables=secrets_redact(value.variables),
         )
         return ok, redacted
     return ok, secrets_redact(value)
@@ -220,13 +226,14 @@ def _resolve_incident_of(case: Case, call: ServiceCall) -> None:
         incident_resolve(case, incident, actor=None, resolution="retry")
 
 
-def _discard(case: Case, call: ServiceCall, reason: str) -> None:
+def _discard(case: Case, call: ServiceCall, reason: str, actor: Any = None) -> None:
     # Terminal, so neither the sweep nor a redelivery runs the operation again.
     call.status, call.last_error = ServiceCall.Status.DISCARDED, reason
-    call.save(update_fields=["status", "last_error", "updated_at"])
+    call.lock_expires_at = None
+    call.save(update_fields=["status", "last_error", "lock_expires_at", "updated_at"])
     case_audit(
         case,
-        None,
+        actor,
         AuditAction.SERVICE_DISCARDED,
         task_ref=call.bpmn_id,
         call=call.pk,
@@ -234,47 +241,79 @@ def _discard(case: Case, call: ServiceCall, reason: str) -> None:
     )
 
 
-def _technical_failure(case: Case, call: ServiceCall, error: str) -> None:
-    call.last_error = error[:10000]
-    call.errors = [
-        *call.errors,
-        {
-            "at": timezone.now().isoformat(),
-            "attempt": call.attempts,
-            "message": call.last_error,
-        },
-    ]
+def _policy_retry_in(call: ServiceCall) -> float | None:
+    """Return the backoff before the next attempt, or None when none is left."""
     if call.attempts < service_call_max_attempts(call):
-        delay = service_call_backoff(call)
+        return service_call_backoff(call)
+    return None
+
+
+def _technical_failure(
+    case: Case,
+    call: ServiceCall,
+    error: str,
+    *,
+    retry_in: float | None,
+    details: str = "",
+    actor: Any = None,
+) -> None:
+    """Record a failed attempt; retry in `retry_in` seconds, or fail with an incident.
+
+    A Python call's retry is sent to the worker with that countdown; an external
+    task becomes fetchable again then (its worker decided `retry_in`).
+    """
+    call.last_error = error[:10000]
+    entry = {
+        "at": timezone.now().isoformat(),
+        "attempt": call.attempts,
+        "message": call.last_error,
+    }
+    call.errors = [*call.errors, {**entry, "details": details} if details else entry]
+    call.lock_expires_at = None
+    if retry_in is not None:
         call.status = ServiceCall.Status.PENDING
-        call.next_attempt_at = timezone.now() + timedelta(seconds=delay)
+        call.next_attempt_at = timezone.now() + timedelta(seconds=retry_in)
         call.save(
             update_fields=[
                 "status",
                 "last_error",
                 "errors",
                 "next_attempt_at",
+                "lock_expires_at",
+                "retries",
                 "updated_at",
             ]
         )
         case_audit(
             case,
-            None,
+            actor,
             AuditAction.SERVICE_RETRY_SCHEDULED,
             task_ref=call.bpmn_id,
             call=call.pk,
             attempt=call.attempts,
-            delay=delay,
+            delay=retry_in,
             error=call.last_error,
         )
-        pk = call.pk
-        transaction.on_commit(lambda: service_calls_enqueue([pk], countdown=delay))
+        if not call.external:
+            pk = call.pk
+            transaction.on_commit(
+                lambda: service_calls_enqueue([pk], countdown=retry_in)
+            )
         return
     call.status = ServiceCall.Status.FAILED
-    call.save(update_fields=["status", "last_error", "errors", "updated_at"])
+    call.save(
+        update_fields=[
+            "status",
+            "last_error",
+            "errors",
+            "lock_expires_at",
+            "retries",
+            "updated_at",
+        ]
+    )
     case_audit(
         case,
-        None,
+        actor,
         AuditAction.SERVICE_FAILED,
         task_ref=call.bpmn_id,
         attempts=call.attempts,
@@ -283,41 +322,60 @@ def _technical_failure(case: Case, call: ServiceCall, error: str) -> None:
     _service_incident(case, call)
 
 
-def _business_error(case: Case, call: ServiceCall, error: BusinessError) -> None:
+def _business_error(
+    case: Case, call: ServiceCall, error: BusinessError, actor: Any = None
+) -> None:
     case_audit(
         case,
-        None,
+        actor,
         AuditAction.SERVICE_BUSINESS_ERROR,
         task_ref=call.bpmn_id,
         call=call.pk,
         code=error.code,
         message=error.message,
     )
+    process, state = spec_for(case.version), case.state.state
     try:
+        if error.variables:  # set where the case goes on, so the catcher sees them
+            state = workflow_set_data(
+                process, state, values=error.variables, remove=[]
+            ).state
         outcome = workflow_throw_service_error(
-            spec_for(case.version),
-            case.state.state,
+            process,
+            state,
             task_id=str(call.spiff_task_id),
             code=error.code,
             message=error.message,
             data=error.data,
         )
     except TaskNotReady:
-        _discard(case, call, "the service task is no longer waiting for a result")
+        _discard(
+            case, call, "the service task is no longer waiting for a result", actor
+        )
         return
     except ServiceErrorNotCaught:
-        call.status = ServiceCall.Status.FAILED
+        call.status, call.lock_expires_at = ServiceCall.Status.FAILED, None
         call.last_error = (
             f"Business error '{error.code}' was not caught by an error boundary event"
             + (f": {error.message}" if error.message else "")
         )
-        call.save(update_fields=["status", "last_error", "updated_at"])
+        call.save(
+            update_fields=["status", "last_error", "lock_expires_at", "updated_at"]
+        )
         _service_incident(case, call, error_type="BusinessErrorNotCaught")
         return
     call.status = ServiceCall.Status.BUSINESS_ERROR
     call.last_error = f"{error.code}: {error.message}" if error.message else error.code
-    call.result = _business_payload(error)
-    call.save(update_fields=["status", "last_error", "result", "updated_at"])
+    call.result, call.lock_expires_at = _business_payload(error), None
+    call.save(
+        update_fields=[
+            "status",
+            "last_error",
+            "result",
+            "lock_expires_at",
+            "updated_at",
+        ]
+    )
     _resolve_incident_of(case, call)
     case_advance(case, outcome, actor=None, completed_task_id=str(call.spiff_task_id))
 
@@ -343,14 +401,37 @@ def service_call_apply(*, call_id: int, ok: bool, value: Any) -> None:
     call = ServiceCall.objects.select_for_update().get(pk=call_id)
     if call.status != ServiceCall.Status.RUNNING:
         return
+    service_call_outcome(
+        case, call, ok=ok, value=value, retry_in=_policy_retry_in(call)
+    )
+
+
+def service_call_outcome(
+    case: Case,
+    call: ServiceCall,
+    *,
+    ok: bool,
+    value: Any,
+    retry_in: float | None,
+    details: str = "",
+    actor: Any = None,
+) -> None:
+    """Apply the outcome of a RUNNING call; the caller holds the case and call locks.
+
+    `retry_in` is when a technical failure is tried again (None: the call fails
+    and an incident opens); `details` are kept with the failed attempt. `actor`
+    is who reported it (an external task's worker user; None: the system).
+    """
     if not case.is_running:
-        _discard(case, call, "the case is no longer running")
+        _discard(case, call, "the case is no longer running", actor)
         return
     if isinstance(value, BusinessError):
-        _business_error(case, call, value)
+        _business_error(case, call, value, actor)
         return
     if not ok:
-        _technical_failure(case, call, str(value))
+        _technical_failure(
+            case, call, str(value), retry_in=retry_in, details=details, actor=actor
+        )
         return
     try:
         outcome = workflow_apply_service_result(
@@ -360,19 +441,31 @@ def service_call_apply(*, call_id: int, ok: bool, value: Any) -> None:
             result=value,
         )
     except TaskNotReady:
-        _discard(case, call, "the service task is no longer waiting for a result")
+        _discard(
+            case, call, "the service task is no longer waiting for a result", actor
+        )
         return
     except ServiceResultRejected as exc:
-        _technical_failure(case, call, f"The result cannot be applied: {exc}")
+        # A worker's result does not improve by fetching the task again: an
+        # external task fails at once; a Python call is retried as any failure.
+        _technical_failure(
+            case,
+            call,
+            f"The result cannot be applied: {exc}",
+            retry_in=None if call.external else retry_in,
+            actor=actor,
+        )
         return
     call.status, call.result = ServiceCall.Status.SUCCEEDED, value
-    call.save(update_fields=["status", "result"])
+    call.lock_expires_at = None
+    call.save(update_fields=["status", "result", "lock_expires_at", "updated_at"])
     case_audit(
         case,
-        None,
+        actor,
         AuditAction.SERVICE_SUCCEEDED,
         task_ref=call.bpmn_id,
         operation=call.operation,
+        **({"worker": call.worker_id} if call.external else {}),
     )
     _resolve_incident_of(case, call)
     case_advance(case, outcome, actor=None, completed_task_id=str(call.spiff_task_id))

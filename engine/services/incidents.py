@@ -58,6 +58,7 @@ def _retry_service_call(case: Case, incident: Incident, user: Any) -> None:
         max_attempts=last.max_attempts,
         backoff_seconds=last.backoff_seconds,
         retry_intervals=last.retry_intervals,
+        external=last.external,  # fetchable again (Camunda: retries set above 0)
     )
     case_audit(
         case,

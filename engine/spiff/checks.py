@@ -17,7 +17,7 @@ from lxml import etree
 from . import candidates
 from .metadata import HUMAN_TAGS, human_task_meta, lane_map
 from .normalize import describe as _label
-from .normalize import owner_of
+from .normalize import external_topic, owner_of
 from .scripting import check_expression, check_script
 from .types import Problem
 from .xml import NSMAP, local_name, vendor_attr, vendor_children
@@ -152,14 +152,41 @@ def _operations(root: etree._Element, known: Collection[str]) -> Iterator[Proble
     for operator in root.iterfind(".//spiffworkflow:serviceTaskOperator", NSMAP):
         task = operator.getparent().getparent()
         name = operator.get("id", "")
-        if name not in known:
-            listed = ", ".join(sorted(known)) or "none are registered"
-            yield Problem(
-                f"The {_label(task)} calls the operation '{name}', which is not "
-                f"registered (known operations: {listed}).",
-                task.sourceline,
-                task.get("id"),
+        if name in known or external_topic(task) == name:
+            continue  # a Python operation, or an external task (`external_tasks`)
+        listed = ", ".join(sorted(known)) or "none are registered"
+        yield Problem(
+            f"The {_label(task)} calls the operation '{name}', which is not "
+            f"registered (known operations: {listed}); only an external topic, "
+            "class or delegate expression can wait for an external worker.",
+            task.sourceline,
+            task.get("id"),
+        )
+
+
+def external_tasks(root: etree._Element, known: Collection[str]) -> list[Problem]:
+    """Return a notice for each task that waits for an external worker.
+
+    A Camunda topic, class or delegate expression (or Zeebe job type) with no
+    Python operation registered under its name deploys as an external task: an
+    outside worker fetches it over /engine-rest/external-task/fetchAndLock.
+    """
+    found = []
+    for operator in root.iterfind(".//spiffworkflow:serviceTaskOperator", NSMAP):
+        task = operator.getparent().getparent()
+        name = operator.get("id", "")
+        if name and name not in known and external_topic(task) == name:
+            found.append(
+                Problem(
+                    f"The {_label(task)} is an external task: no Python operation "
+                    f"is registered as '{name}', so it waits for an external worker "
+                    f"to fetch topic '{name}' (POST /engine-rest/external-task/"
+                    "fetchAndLock).",
+                    task.sourceline,
+                    task.get("id"),
+                )
             )
+    return found
 
 
 def _executable_ids(root: etree._Element) -> set[str]:

@@ -24,7 +24,8 @@ class CompiledBundle:
     """Every executable process of an uploaded file, and the XML that runs them.
 
     `warnings` are located findings that do not stop the deploy (a user task
-    with no candidates, offered to the default group).
+    with no candidates, offered to the default group; an external task that
+    waits for an outside worker).
     """
 
     processes: tuple[CompiledProcess, ...]

@@ -190,22 +190,43 @@ def _unwrap(text: str) -> str:
     return match.group(1) if match else text.strip()
 
 
-def _vendor_operation(task: etree._Element) -> str:
+def _vendor_implementation(task: etree._Element) -> tuple[str, str]:
+    """Return (kind, operation name) of a Camunda/Operaton/Zeebe implementation."""
     for attr in ("topic", "class", "delegateExpression", "expression"):
         value = vendor_attr(task, attr)
         if value:
-            return _unwrap(value)
+            return attr, _unwrap(value)
     for connector in vendor_children(
         task, "bpmn:extensionElements/x:connector/x:connectorId"
     ):
         if (connector.text or "").strip():
-            return connector.text.strip()
+            return "connector", connector.text.strip()
     for definition in task.iterfind(
         f"bpmn:extensionElements/{{{ZEEBE}}}taskDefinition", NSMAP
     ):
         if definition.get("type"):
-            return _unwrap(definition.get("type", ""))
-    return ""
+            return "zeebe", _unwrap(definition.get("type", ""))
+    return "", ""
+
+
+def _vendor_operation(task: etree._Element) -> str:
+    return _vendor_implementation(task)[1]
+
+
+# What an outside worker can serve by name: Camunda's external topic, a Java class
+# or delegate expression (no Python operation stands for it), a Zeebe job type.
+# An expression (`${bean.method()}`) or a connector names no unit of work to fetch.
+_EXTERNAL_KINDS = ("topic", "class", "delegateExpression", "zeebe")
+
+
+def external_topic(task: etree._Element) -> str:
+    """Return the topic an external worker may fetch the task under ('' if none).
+
+    With no Python operation registered under that name, the task deploys as an
+    external task (Camunda 7's external-task pattern) instead of being refused.
+    """
+    kind, name = _vendor_implementation(task)
+    return name if kind in _EXTERNAL_KINDS else ""
 
 
 def _text_value(element: etree._Element) -> str:

@@ -404,9 +404,11 @@ def bundle_compile(
     problems = _ordered([*ours, *_without_repeats(ours, spiff)])
     if problems:
         raise BpmnParseError(problems)
-    return CompiledBundle(
-        tuple(compiled), serialize(root), tuple(checks.unrouted_tasks(root))
-    )
+    warnings = [
+        *checks.unrouted_tasks(root),
+        *checks.external_tasks(root, known_operations),
+    ]
+    return CompiledBundle(tuple(compiled), serialize(root), tuple(warnings))
 
 
 def processes_compile(

@@ -306,6 +306,11 @@ BPMN_ATTRIBUTES: dict[str, Row] = {
     "startQuantity": _runs("one token starts the activity", values=("1",)),
 }
 
+_EXTERNAL = (
+    "the operation name; with no Python operation registered, an external task that "
+    "waits for an outside worker (/engine-rest/external-task)"
+)
+
 # Camunda 7 / Operaton attributes (camunda:* and operaton:*), by local name.
 VENDOR_ATTRIBUTES: dict[str, Row] = {
     "assignee": _runs("the task's assignee; `initiator` is the starter", on=_HUMAN),
@@ -322,10 +327,10 @@ VENDOR_ATTRIBUTES: dict[str, Row] = {
     ),
     "elementVariable": _runs(on=("multiInstanceLoopCharacteristics",)),
     "decisionRef": _runs(on=("businessRuleTask",)),
-    "topic": _runs("the operation name", on=SERVICE_LIKE),
+    "topic": _runs(_EXTERNAL, on=SERVICE_LIKE),
     "type": _runs("external (with topic)", on=SERVICE_LIKE, values=("external",)),
-    "class": _runs("the operation name", on=SERVICE_LIKE),
-    "delegateExpression": _runs("the operation name", on=SERVICE_LIKE),
+    "class": _runs(_EXTERNAL, on=SERVICE_LIKE),
+    "delegateExpression": _runs(_EXTERNAL, on=SERVICE_LIKE),
     "expression": _runs("the operation name", on=SERVICE_LIKE),
     "resultVariable": _runs(
         "the operation's whole result goes to this variable (without it, a dict "
@@ -468,7 +473,7 @@ VENDOR_ELEMENTS: dict[str, Row] = {
     ),
     "errorEventDefinition": _refused(
         "error event definitions of external tasks are not supported; throw a "
-        "business error from the operation"
+        "business error from the operation (or bpmnError from the external worker)"
     ),
     "formProperty": _refused("legacy form properties are not read; use formData"),
 }

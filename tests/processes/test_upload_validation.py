@@ -250,22 +250,39 @@ def test_compensation_start_event_of_event_subprocess_is_rejected(users):
     )
 
 
-def test_unregistered_service_operation_is_rejected_and_registered_one_deploys(
+def test_unregistered_expression_is_rejected_and_registered_one_deploys(
     users, settings
 ):
     extra = (
-        '    <bpmn:serviceTask id="notify" camunda:type="external"'
-        ' camunda:topic="send-mail" />\n'
+        '    <bpmn:serviceTask id="notify"'
+        ' camunda:expression="${mailer.send(execution)}" />\n'
     )
     errors = _rejected(users, approval(extra=extra))
     assert errors[0]["element_id"] == "notify" and errors[0]["line"] == LINES["extra"]
-    assert "'send-mail', which is not registered" in errors[0]["message"]
-    settings.ENGINE_SERVICE_OPERATIONS = {"send-mail": "tests.operations.send_mail"}
+    assert "'mailer.send(execution)', which is not registered" in errors[0]["message"]
+    settings.ENGINE_SERVICE_OPERATIONS = {
+        "mailer.send(execution)": "tests.operations.send_mail"
+    }
     # The task is unconnected, which SpiffWorkflow accepts; the operation matters.
     [deployed] = version_upload(
         user=users["analyst"], bpmn=approval(extra=extra), filename="svc.bpmn"
     )
     assert b"serviceTaskOperator" in bytes(deployed.version.normalized_xml)
+
+
+def test_unregistered_topic_deploys_as_an_external_task_with_a_notice(users):
+    extra = (
+        '    <bpmn:serviceTask id="notify" camunda:type="external"'
+        ' camunda:topic="send-mail" />\n'
+    )
+    [deployed] = version_upload(
+        user=users["analyst"], bpmn=approval(extra=extra), filename="svc.bpmn"
+    )
+    [notice] = [w for w in deployed.version.warnings if w["element_id"] == "notify"]
+    assert notice["line"] == LINES["extra"]
+    assert (
+        "waits for an external worker to fetch topic 'send-mail'" in (notice["message"])
+    )
 
 
 def test_missing_called_process_and_decision_are_rejected(users):

@@ -1,0 +1,350 @@
+"""Camunda 7's external-task REST API under /engine-rest/external-task/.
+
+Request and response shapes are Camunda's own (camelCase, typed variables, ISO
+times with a numeric offset), so Camunda's published external-task clients work
+unchanged. config/engine_rest.py mounts these views with HTTP basic and token
+authentication and Camunda's error shape ``{"type", "message"}``; they are left
+out of Laneway's OpenAPI schema, since Camunda documents them.
+"""
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from django.http import HttpResponse
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .camunda_variables import VariableInvalid, variables_typed, variables_untyped
+from .errors import FormInvalid
+from .models import ServiceCall
+from .services import external_tasks as service
+
+# Bounds that keep bad input a 400: a lock or retry timeout of at most ten years
+# (later times overflow), counts that fit PostgreSQL's integer.
+MAX_MS = 10 * 365 * 24 * 3600 * 1000
+MAX_INT = 2**31 - 1
+
+
+def camunda_time(moment: datetime | None) -> str | None:
+    """Return Camunda's date format: 2026-01-31T12:00:00.000+0000."""
+    if moment is None:
+        return None
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}+0000"
+
+
+def external_task_dto(call: ServiceCall) -> dict[str, Any]:
+    """Return an external task as Camunda's ExternalTaskDto."""
+    case = call.case
+    version = case.version
+    failed = call.status == ServiceCall.Status.FAILED
+    return {
+        "id": str(call.pk),
+        "topicName": call.operation,
+        "workerId": call.worker_id or None,
+        "lockExpirationTime": camunda_time(call.lock_expires_at),
+        "createTime": camunda_time(call.created_at),
+        "processInstanceId": str(case.pk),
+        "executionId": str(call.spiff_task_id),
+        "activityId": call.bpmn_id,
+        "activityInstanceId": f"{call.bpmn_id}:{call.spiff_task_id}",
+        "processDefinitionId": (
+            f"{version.definition.key}:{version.number}:{version.pk}"
+        ),
+        "processDefinitionKey": version.definition.key,
+        "processDefinitionVersionTag": None,
+        "businessKey": case.business_key or None,
+        "retries": 0 if failed else call.retries,
+        "errorMessage": call.last_error or None,
+        "suspended": case.status == case.Status.SUSPENDED,
+        "tenantId": None,
+        "priority": 0,
+    }
+
+
+def _invalid(message: str) -> FormInvalid:
+    return FormInvalid(message, details={"fields": {}})
+
+
+def _untyped(data: Any, field: str) -> dict[str, Any]:
+    try:
+        return variables_untyped(data, field=field)
+    except VariableInvalid as exc:
+        raise _invalid(str(exc)) from None
+
+
+class EngineRestView(APIView):
+    """A Camunda-shaped endpoint; config/engine_rest.py sets auth and errors."""
+
+    schema = None  # Camunda's own REST reference documents it
+    # Set by config (as_view): the exception handler giving Camunda's error shape.
+    exception_handler: Callable[..., Any] | None = None
+
+    def get_exception_handler(self):
+        return self.exception_handler or super().get_exception_handler()
+
+    def valid(self, serializer_class: type[serializers.Serializer]) -> dict:
+        payload = serializer_class(data=self.request.data)
+        payload.is_valid(raise_exception=True)
+        return dict(payload.validated_data)
+
+
+class _Topic(serializers.Serializer):
+    topicName = serializers.CharField(max_length=255)
+    lockDuration = serializers.IntegerField(min_value=1, max_value=MAX_MS)
+    variables = serializers.ListField(
+        child=serializers.CharField(), required=False, allow_null=True
+    )
+    businessKey = serializers.CharField(required=False, allow_null=True)
+    processDefinitionKey = serializers.CharField(required=False, allow_null=True)
+    processDefinitionKeyIn = serializers.ListField(
+        child=serializers.CharField(), required=False, allow_null=True
+    )
+    processVariables = serializers.DictField(required=False, allow_null=True)
+
+
+class _Fetch(serializers.Serializer):
+    workerId = serializers.CharField(max_length=255)
+    maxTasks = serializers.IntegerField(min_value=0, max_value=1000, default=1)
+    usePriority = serializers.BooleanField(required=False, allow_null=True)
+    asyncResponseTimeout = serializers.IntegerField(
+        min_value=0, max_value=MAX_MS, required=False, allow_null=True
+    )
+    topics = serializers.ListField(child=_Topic(), allow_empty=True)
+
+
+def _topic(data: dict) -> service.TopicRequest:
+    keys = data.get("processDefinitionKeyIn")
+    if data.get("processDefinitionKey"):
+        keys = [*(keys or []), data["processDefinitionKey"]]
+    variables = data.get("variables")
+    return service.TopicRequest(
+        name=data["topicName"],
+        lock_ms=data["lockDuration"],
+        variables=None if variables is None else tuple(variables),
+        business_key=data.get("businessKey"),
+        process_keys=None if keys is None else tuple(keys),
+        process_variables=_untyped(data.get("processVariables"), "processVariables")
+        or None,
+    )
+
+
+class FetchAndLockApi(EngineRestView):
+    """POST fetchAndLock: lock tasks of the topics for a worker (long polling)."""
+
+    def post(self, request):
+        body = self.valid(_Fetch)
+        topics = [_topic(t) for t in body["topics"]]
+        locked = service.external_tasks_fetch(
+            user=request.user,
+            worker_id=body["workerId"],
+            topics=topics,
+            max_tasks=body["maxTasks"],
+            wait_seconds=(body.get("asyncResponseTimeout") or 0) / 1000,
+        )
+        return Response(
+            [
+                {
+                    **external_task_dto(task.call),
+                    "variables": variables_typed(task.variables),
+                    "extensionProperties": {},
+                }
+                for task in locked
+            ]
+        )
+
+
+class _Complete(serializers.Serializer):
+    workerId = serializers.CharField(max_length=255)
+    variables = serializers.JSONField(required=False, allow_null=True)
+    localVariables = serializers.JSONField(required=False, allow_null=True)
+
+
+class CompleteApi(EngineRestView):
+    """POST {id}/complete: the worker's variables become case variables."""
+
+    def post(self, request, task_id: str):
+        body = self.valid(_Complete)
+        variables = _untyped(body.get("variables"), "variables")
+        _untyped(body.get("localVariables"), "localVariables")  # checked, not kept
+        service.external_task_complete(
+            user=request.user,
+            task_id=task_id,
+            worker_id=body["workerId"],
+            variables=variables,
+        )
+        return Response(status=204)
+
+
+class _Failure(serializers.Serializer):
+    workerId = serializers.CharField(max_length=255)
+    errorMessage = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, max_length=10000
+    )
+    errorDetails = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, max_length=100000
+    )
+    retries = serializers.IntegerField(min_value=0, max_value=MAX_INT)
+    retryTimeout = serializers.IntegerField(min_value=0, max_value=MAX_MS, default=0)
+
+
+class FailureApi(EngineRestView):
+    """POST {id}/failure: retry after retryTimeout, or an incident at 0 retries."""
+
+    def post(self, request, task_id: str):
+        body = self.valid(_Failure)
+        service.external_task_failure(
+            user=request.user,
+            task_id=task_id,
+            worker_id=body["workerId"],
+            error_message=body.get("errorMessage") or "",
+            error_details=body.get("errorDetails") or "",
+            retries=body["retries"],
+            retry_timeout_ms=body["retryTimeout"],
+        )
+        return Response(status=204)
+
+
+class _BpmnError(serializers.Serializer):
+    workerId = serializers.CharField(max_length=255)
+    errorCode = serializers.CharField(max_length=255)
+    errorMessage = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, max_length=10000
+    )
+    variables = serializers.JSONField(required=False, allow_null=True)
+
+
+class BpmnErrorApi(EngineRestView):
+    """POST {id}/bpmnError: thrown at the task for an error boundary to catch."""
+
+    def post(self, request, task_id: str):
+        body = self.valid(_BpmnError)
+        service.external_task_bpmn_error(
+            user=request.user,
+            task_id=task_id,
+            worker_id=body["workerId"],
+            error_code=body["errorCode"],
+            error_message=body.get("errorMessage") or "",
+            variables=_untyped(body.get("variables"), "variables"),
+        )
+        return Response(status=204)
+
+
+class _ExtendLock(serializers.Serializer):
+    workerId = serializers.CharField(max_length=255)
+    newDuration = serializers.IntegerField(min_value=1, max_value=MAX_MS)
+
+
+class ExtendLockApi(EngineRestView):
+    """POST {id}/extendLock: the worker keeps its lock newDuration ms from now."""
+
+    def post(self, request, task_id: str):
+        body = self.valid(_ExtendLock)
+        service.external_task_extend_lock(
+            user=request.user,
+            task_id=task_id,
+            worker_id=body["workerId"],
+            new_duration_ms=body["newDuration"],
+        )
+        return Response(status=204)
+
+
+class _Lock(serializers.Serializer):
+    workerId = serializers.CharField(max_length=255)
+    lockDuration = serializers.IntegerField(min_value=1, max_value=MAX_MS)
+
+
+class LockApi(EngineRestView):
+    """POST {id}/lock: lock this task for the worker (unless another holds it)."""
+
+    def post(self, request, task_id: str):
+        body = self.valid(_Lock)
+        service.external_task_lock(
+            user=request.user,
+            task_id=task_id,
+            worker_id=body["workerId"],
+            lock_ms=body["lockDuration"],
+        )
+        return Response(status=204)
+
+
+class ErrorDetailsApi(EngineRestView):
+    """GET {id}/errorDetails: the details of the last reported failure, as text."""
+
+    def get(self, request, task_id: str):
+        details = service.external_task_error_details(
+            user=request.user, task_id=task_id
+        )
+        return HttpResponse(details, content_type="text/plain; charset=utf-8")
+
+
+class UnlockApi(EngineRestView):
+    """POST {id}/unlock: the task is fetchable again at once."""
+
+    def post(self, request, task_id: str):
+        service.external_task_unlock(user=request.user, task_id=task_id)
+        return Response(status=204)
+
+
+class _ListQuery(serializers.Serializer):
+    externalTaskId = serializers.CharField(required=False)
+    topicName = serializers.CharField(required=False)
+    workerId = serializers.CharField(required=False)
+    locked = serializers.BooleanField(required=False, default=False)
+    notLocked = serializers.BooleanField(required=False, default=False)
+    processInstanceId = serializers.UUIDField(required=False)
+    activityId = serializers.CharField(required=False)
+    withRetriesLeft = serializers.BooleanField(required=False, default=False)
+    noRetriesLeft = serializers.BooleanField(required=False, default=False)
+    firstResult = serializers.IntegerField(
+        required=False, min_value=0, max_value=MAX_INT, default=0
+    )
+    maxResults = serializers.IntegerField(
+        required=False, min_value=0, max_value=MAX_INT
+    )
+
+
+def _filtered(request) -> tuple[Any, dict]:
+    query = _ListQuery(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    q = query.validated_data
+    where = service.ExternalTaskFilter(
+        external_task_id=q.get("externalTaskId"),
+        topic_name=q.get("topicName"),
+        worker_id=q.get("workerId"),
+        locked=q["locked"],
+        not_locked=q["notLocked"],
+        process_instance_id=q.get("processInstanceId"),
+        activity_id=q.get("activityId"),
+        with_retries_left=q["withRetriesLeft"],
+        no_retries_left=q["noRetriesLeft"],
+    )
+    return service.external_task_list(user=request.user, where=where), q
+
+
+class ExternalTaskListApi(EngineRestView):
+    """GET the open external tasks (Camunda's filters, firstResult/maxResults)."""
+
+    def get(self, request):
+        rows, q = _filtered(request)
+        start = q["firstResult"]
+        end = start + q["maxResults"] if "maxResults" in q else None
+        return Response([external_task_dto(call) for call in rows[start:end]])
+
+
+class ExternalTaskCountApi(EngineRestView):
+    """GET count: how many open external tasks match the filters."""
+
+    def get(self, request):
+        rows, _ = _filtered(request)
+        return Response({"count": rows.count()})
+
+
+class ExternalTaskDetailApi(EngineRestView):
+    """GET {id}: one open external task."""
+
+    def get(self, request, task_id: str):
+        call = service.external_task_get(user=request.user, task_id=task_id)
+        return Response(external_task_dto(call))
