@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('engine', '0010_case_needs_attention'),
+        ('engine', '0011_service_call_retry_intervals'),
     ]
 
     operations = [
