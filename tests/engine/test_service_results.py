@@ -62,6 +62,14 @@ def called(users, settings):
     return go
 
 
+# An output parameter reading a variable the result does not have.
+_UNMAPPABLE = (
+    "<bpmn:extensionElements><camunda:inputOutput>"
+    '<camunda:outputParameter name="status">${state}</camunda:outputParameter>'
+    "</camunda:inputOutput></bpmn:extensionElements>"
+)
+
+
 def _after_is_open(case) -> bool:
     return HumanTask.objects.filter(case=case, bpmn_id="after").exists()
 
@@ -104,12 +112,7 @@ def test_a_bare_value_without_result_variable_is_an_incident_naming_the_fix(call
 
 
 def test_an_output_parameter_that_cannot_be_evaluated_is_an_incident(called):
-    ext = (
-        "<bpmn:extensionElements><camunda:inputOutput>"
-        '<camunda:outputParameter name="status">${state}</camunda:outputParameter>'
-        "</camunda:inputOutput></bpmn:extensionElements>"
-    )
-    case = called("corpus_operation", ext=ext)
+    case = called("corpus_operation", ext=_UNMAPPABLE)
     incident = Incident.objects.get(case=case, status=Incident.Status.OPEN)
     assert "output parameter 'status'" in incident.message
     assert "state" in incident.message
@@ -148,12 +151,7 @@ def test_skipping_such_an_incident_maps_the_data_like_a_result(called, users):
     from engine.errors import FormInvalid
     from engine.services import incident_skip
 
-    ext = (
-        "<bpmn:extensionElements><camunda:inputOutput>"
-        '<camunda:outputParameter name="status">${state}</camunda:outputParameter>'
-        "</camunda:inputOutput></bpmn:extensionElements>"
-    )
-    case = called("corpus_operation", ext=ext)
+    case = called("corpus_operation", ext=_UNMAPPABLE)
     incident = Incident.objects.get(case=case, status=Incident.Status.OPEN)
     with pytest.raises(FormInvalid) as caught:  # still no `state` to map
         incident_skip(user=users["padmin"], incident_id=incident.pk, data={"x": 1})
