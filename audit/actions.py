@@ -29,6 +29,7 @@ class AuditAction(StrEnum):
     SIGNAL_DELIVERED = "signal.delivered"
     TIMER_FIRED = "timer.fired"
     SERVICE_QUEUED = "service.queued"
+    SERVICE_STARTED = "service.started"
     SERVICE_SUCCEEDED = "service.succeeded"
     SERVICE_RETRY_SCHEDULED = "service.retry_scheduled"
     SERVICE_FAILED = "service.failed"

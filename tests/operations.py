@@ -62,3 +62,18 @@ def credit_check(*, idempotency_key: str, error_code: str = "", **params):
     if error_code:
         raise BusinessError(error_code, "score below limit", {"score": 420})
     return {"approved": True}
+
+
+def stubborn(*, idempotency_key: str, **params):
+    """Ignore the soft time limit and keep going (a hung client library)."""
+    import time
+
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    _count(idempotency_key)
+    for _ in range(100):
+        try:
+            time.sleep(5)
+        except SoftTimeLimitExceeded:
+            continue
+    return {"ok": True}

@@ -17,6 +17,7 @@ from .advance import (
     incident_open,
     incident_resolve,
     service_calls_enqueue,
+    service_time_limits,
 )
 from .calls import (
     service_call_apply,
@@ -57,6 +58,7 @@ __all__ = [
     "service_call_max_attempts",
     "service_call_sweep",
     "service_calls_enqueue",
+    "service_time_limits",
     "SignalResult",
     "signal_broadcast",
     "signal_send",

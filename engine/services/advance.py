@@ -275,6 +275,16 @@ def case_advance(
         transaction.on_commit(lambda: service_calls_enqueue(queued))
 
 
+def service_time_limits() -> tuple[float, float]:
+    """Return the soft and hard time limits of one service call, in seconds.
+
+    The hard one is at least a second after the soft one, so an operation always
+    gets the chance to stop on `SoftTimeLimitExceeded` before its process is killed.
+    """
+    soft = float(settings.ENGINE_SERVICE_TIMEOUT_SECONDS)
+    return soft, max(float(settings.ENGINE_SERVICE_HARD_TIMEOUT_SECONDS), soft + 1)
+
+
 def service_calls_enqueue(
     call_ids: list[int], *, countdown: float | None = None
 ) -> None:
@@ -282,13 +292,15 @@ def service_calls_enqueue(
     # By task name: engine.tasks imports this module. The transaction has
     # committed, so a broker failure must not fail the request: the outbox
     # sweep re-sends calls that were never picked up.
+    soft, hard = service_time_limits()
     for pk in call_ids:
         try:
             current_app.send_task(
                 SERVICE_CALL_TASK,
                 args=[pk],
                 countdown=countdown,
-                soft_time_limit=settings.ENGINE_SERVICE_TIMEOUT_SECONDS,
+                soft_time_limit=soft,
+                time_limit=hard,
             )
         except Exception:  # noqa: BLE001 - any broker error; the row is the source of truth
             logger.warning(

@@ -97,6 +97,16 @@ def service_call_begin(*, call_id: int) -> ServiceCall | None:
         return None
     call.status, call.attempts = ServiceCall.Status.RUNNING, call.attempts + 1
     call.save(update_fields=["status", "attempts", "updated_at"])
+    case_audit(
+        case,
+        None,
+        AuditAction.SERVICE_STARTED,
+        task_ref=call.bpmn_id,
+        call=call.pk,
+        operation=call.operation,
+        attempt=call.attempts,
+        epoch=call.epoch,
+    )
     call.case = case
     return call
 
