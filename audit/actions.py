@@ -17,6 +17,8 @@ class AuditAction(StrEnum):
     CASE_SUSPENDED = "case.suspended"
     CASE_RESUMED = "case.resumed"
     CASE_DATA_CHANGED = "case.data_changed"
+    # Process instance modification: tokens cancelled / started by a process admin.
+    CASE_MODIFIED = "case.modified"
     ELEMENT_COMPLETED = "element.completed"
     INCIDENT_OPENED = "incident.opened"
     INCIDENT_RESOLVED = "incident.resolved"

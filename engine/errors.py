@@ -89,3 +89,12 @@ class StartOnlyByEvent(EngineError):
     """The process starts only by its timer or signal start events, never by hand."""
 
     code, status = "start_only_by_event", HTTPStatus.CONFLICT
+
+
+class ModificationRefused(EngineError):
+    """A case modification instruction cannot be applied; nothing changed.
+
+    details = {"instruction": index (0-based), "element": id, "reason": text}.
+    """
+
+    code, status = "modification_refused", HTTPStatus.CONFLICT

@@ -8,6 +8,7 @@
 - signals: broadcast signals to waiting cases, start processes with them
 - timer_starts: schedule timer start events, start their cases
 - incidents: retry, skip (complete with data) or cancel behind an incident
+- repairs: set case variables, move tokens (cancel / start before / start after)
 """
 
 from .advance import (
@@ -30,13 +31,15 @@ from .calls import (
 from .cases import case_cancel, case_complete_user_task, case_start
 from .incidents import incident_cancel_case, incident_retry, incident_skip
 from .messages import MessageResult, message_deliver, subscription_matches
-from .repairs import case_variables_set
+from .repairs import CaseModified, case_elements_modify, case_variables_set
 from .signals import SignalResult, signal_broadcast, signal_send
 from .timer_starts import timer_start_fire, timer_starts_due, timer_starts_schedule
 from .timers import case_fire_timers, timers_due
 
 __all__ = [
     "case_variables_set",
+    "CaseModified",
+    "case_elements_modify",
     "MessageResult",
     "case_advance",
     "case_audit",

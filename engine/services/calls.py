@@ -219,6 +219,15 @@ def _discard(case: Case, call: ServiceCall, reason: str) -> None:
     )
 
 
+def service_calls_discard(case: Case, *, task_ids: list[str], reason: str) -> None:
+    """Discard the waiting calls of service tasks that no longer wait (under the
+    case lock): neither the worker nor the sweep runs them again."""
+    for call in ServiceCall.objects.select_for_update().filter(
+        case=case, spiff_task_id__in=task_ids, status__in=_RUNNABLE
+    ):
+        _discard(case, call, reason)
+
+
 def _technical_failure(case: Case, call: ServiceCall, error: str) -> None:
     call.last_error = error[:10000]
     call.errors = [

@@ -25,6 +25,7 @@ from .messages import (
     workflow_start_by_message,
     workflow_waiting_messages,
 )
+from .modify import Instruction, ModificationRefused, Modified, workflow_modify
 from .parsing import (
     bundle_compile,
     called_elements,
@@ -71,6 +72,7 @@ from .types import (
     PendingServiceCall,
     Problem,
     ReadyUserTask,
+    SequenceFlow,
     StepRecord,
     TaskFailure,
     WaitingMessage,
@@ -80,6 +82,11 @@ ADAPTER_VERSION = f"2-juel{TRANSLATOR_VERSION}"
 SPIFF_VERSION: str = _spiff_version.__version__
 
 __all__ = [
+    "Instruction",
+    "ModificationRefused",
+    "Modified",
+    "SequenceFlow",
+    "workflow_modify",
     "SignalNotCaught",
     "signal_start_names",
     "workflow_deliver_signal",
