@@ -19,7 +19,7 @@ from engine.services import (
 )
 from tasks_app.models import HumanTask
 from tasks_app.services import task_complete
-from tests.clients import api_for
+from tests.clients import api_for, page_for
 from tests.conftest import BPMN_DIR, deploy
 
 pytestmark = pytest.mark.django_db
@@ -249,3 +249,38 @@ def test_only_process_admins_modify_and_bad_input_names_the_field(users, diagram
         assert response.status_code == 400, (bad, response.content)
         assert "instructions" in response.json()["details"]["fields"]
     assert [t.bpmn_id for t in _open(case)] == ["review"]
+
+
+def test_a_process_admin_moves_a_case_on_its_repair_page(users, diagram):
+    case = _at_review(users)
+    page, url = page_for(users["padmin"]), f"/cockpit/cases/{case.pk}/"
+    shown = page.get(url)
+    assert shown.status_code == 200
+    assert b'name="cancel" value="review"' in shown.content
+    assert b"Submit request (submit)" in shown.content
+    nothing = page.post(url, {"action": "modify", "reason": "fix"})
+    assert nothing.status_code == 400 and "move" in nothing.context["errors"]
+    # Refused: the message says which element and why, the choices are kept.
+    refused = page.post(
+        url,
+        {"action": "modify", "start_after": "split", "reason": "skip ahead"},
+    )
+    assert refused.status_code == 409
+    assert "2 outgoing sequence flows" in refused.context["errors"]["move"][0]
+    assert b'<option value="split" selected>' in refused.content
+    assert b'value="skip ahead"' in refused.content
+    moved = page.post(
+        url,
+        {
+            "action": "modify",
+            "cancel": "review",
+            "start_before": "submit",
+            "reason": "send back",
+        },
+        follow=True,
+    )
+    assert moved.status_code == 200
+    assert b"The case was moved." in moved.content
+    assert [t.bpmn_id for t in _open(case)] == ["submit"]
+    event = AuditEvent.objects.get(case_id=case.pk, action="case.modified")
+    assert event.payload["reason"] == "send back"
