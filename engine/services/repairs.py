@@ -49,14 +49,20 @@ class CaseModified:
 
 
 def case_elements_modify(
-    *, case: Case, actor: Any, instructions: Sequence[tuple[str, str]]
+    *,
+    case: Case,
+    actor: Any,
+    instructions: Sequence[tuple[str, str]],
+    data: Mapping[str, Any] | None = None,
 ) -> CaseModified:
     """Cancel and start elements of a case locked by the caller, in one advance.
 
     `instructions` are (kind, element id) pairs, kind one of "cancel",
-    "start_before", "start_after" (engine.spiff.modify has the semantics). The
-    waiting service calls of cancelled tasks are discarded and the incidents on
-    them resolved ("modified"); open tasks are projected again.
+    "start_before", "start_after", "start_transition" (a flow id) or "cancel_task"
+    (a task id); engine.spiff.modify has the semantics. `data` is merged into the
+    variables of the new tokens. The waiting service calls of cancelled tasks are
+    discarded and the incidents on them resolved ("modified"); open tasks are
+    projected again.
 
     Raises:
         ModificationRefused: an instruction cannot be applied (nothing changed).
@@ -67,6 +73,7 @@ def case_elements_modify(
             spec_for(case.version),
             case.state.state,
             instructions=[Instruction(kind, element) for kind, element in instructions],
+            data=data,
         )
     except Refused as exc:
         where = f"Instruction {exc.index + 1}"

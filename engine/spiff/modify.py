@@ -11,10 +11,15 @@ then runs the engine once, so they take effect together or not at all:
 * `start_after X`: a new token leaves X on its one outgoing sequence flow (X does
   not run); Camunda refuses it for an element with several outgoing flows, and so
   does this.
+* `start_transition F`: a new token on sequence flow F (Camunda's
+  startTransition): it arrives at F's target as if F's source had just completed,
+  which is how a process admin takes a chosen path past a failed gateway.
+* `cancel_task T`: the one active task with id T (an incident's task), not every
+  instance of its element.
 
-Tokens carry the case's current variables. What the engine cannot do faithfully is
-refused with the instruction's position, the element and the reason, and nothing
-changes:
+Tokens carry the case's current variables, plus the `data` given. What the engine
+cannot do faithfully is refused with the instruction's position, the element and
+the reason, and nothing changes:
 
 * an id that is no element of the process;
 * `cancel` of an element that is not active, of a boundary event (it ends with
@@ -35,7 +40,7 @@ element in the same modification (the join then has that flow's token).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from copy import deepcopy
 from dataclasses import dataclass
 from typing import Any
@@ -50,10 +55,11 @@ from .compiled import CompiledProcess
 from .errors import SpiffAdapterError
 from .multi_instance import shared_data
 from .runtime import _ACTIVE, _run
+from .runtime import _json_safe as json_safe
 from .serialization import state_load
 from .types import AdvanceOutcome, StepRecord
 
-KINDS = ("cancel", "start_before", "start_after")
+KINDS = ("cancel", "start_before", "start_after", "start_transition", "cancel_task")
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +99,8 @@ def _in_loop_body(task: Any) -> bool:
 
 
 class _Modifier:
-    def __init__(self, wf: Any, process: CompiledProcess) -> None:
-        self.wf, self.process = wf, process
+    def __init__(self, wf: Any, process: CompiledProcess, data: dict) -> None:
+        self.wf, self.process, self.data = wf, process, data
         self.flows = process.meta.sequence_flows
         self.cancelled: list[str] = []
         self.index = 0
@@ -139,6 +145,15 @@ class _Modifier:
         tasks = [t for t in self.wf.get_tasks(state=_ACTIVE) if t.task_spec is spec]
         if not tasks:
             raise self.refuse(element, "it is not active in this case")
+        self._cancel_tasks(element, tasks)
+
+    def cancel_task(self, task_id: str) -> None:
+        found = [t for t in self.wf.get_tasks(state=_ACTIVE) if str(t.id) == task_id]
+        if not found:
+            raise self.refuse(task_id, "no active task of this case has this id")
+        self._cancel_tasks(found[0].task_spec.bpmn_id or task_id, found)
+
+    def _cancel_tasks(self, element: str, tasks: list[Any]) -> None:
         for task in tasks:
             if _in_loop_body(task):
                 raise self.refuse(
@@ -151,7 +166,13 @@ class _Modifier:
             split = isinstance(task.parent.task_spec, BoundaryEventSplit)
             target = task.parent if split else task
             before = {t.id for t in self.wf.get_tasks(state=_ACTIVE)}
-            target.cancel()
+            if target.state == TaskState.ERROR:
+                # ERROR counts as finished, so Task.cancel would leave it be.
+                target._set_state(TaskState.CANCELLED)
+                target._drop_children()
+                target.task_spec._on_cancel(target)
+            else:
+                target.cancel()
             self._drop_orphans()
             after = {t.id for t in self.wf.get_tasks(state=_ACTIVE)}
             self.cancelled.extend(str(i) for i in before - after)
@@ -185,6 +206,9 @@ class _Modifier:
         data = shared_data(last) if last is not None else workflow.task_tree.data
         carrier = workflow.task_tree._add_child(carrier_spec, TaskState.COMPLETED)
         carrier.data = deepcopy(data)
+        carrier.data.update(deepcopy(self.data))
+        # The case's variables are read from the last finished task: now this one.
+        workflow.last_task = carrier
         child = carrier._add_child(target, TaskState.FUTURE)
         # As Task.reset_branch: predict the branch after it, then let it run.
         target._predict(child, mask=TaskState.PREDICTED_MASK | TaskState.FUTURE)
@@ -207,7 +231,7 @@ class _Modifier:
         self._token(workflow, carrier, entry)
 
     def start_after(self, element: str) -> None:
-        spec, scope = self._spec(element)
+        spec, _ = self._spec(element)
         self._startable(element, spec)
         outgoing = [f for f in self.flows if f.source == element]
         if len(outgoing) != 1:
@@ -216,21 +240,28 @@ class _Modifier:
                 f"it has {len(outgoing)} outgoing sequence flows, not one: start "
                 "before the element you want instead",
             )
-        workflow = self._scope_workflow(element, scope)
-        target = outgoing[0].target
-        # SpiffWorkflow connects the element itself to the next one (its boundary
-        # events' join is a side branch); a target with boundary events is
-        # entered through their split.
+        self.start_transition(outgoing[0].id)
+
+    def start_transition(self, flow_id: str) -> None:
+        flow = next((f for f in self.flows if f.id == flow_id), None)
+        if flow is None:
+            raise self.refuse(flow_id, "there is no such sequence flow in this process")
+        spec, scope = self._spec(flow.source)
+        workflow = self._scope_workflow(flow.source, scope)
+        # SpiffWorkflow connects the source itself to the next element (its
+        # boundary events' join is a side branch); a target with boundary events
+        # is entered through their split.
         entry = next(
             (
                 s
                 for s in spec.outputs
-                if s.bpmn_id == target or s.name == f"{target}.BoundaryEventSplit"
+                if s.bpmn_id == flow.target
+                or s.name == f"{flow.target}.BoundaryEventSplit"
             ),
             None,
         )
         if entry is None:
-            raise self.refuse(element, f"its outgoing flow's target '{target}' is gone")
+            raise self.refuse(flow_id, f"its target '{flow.target}' cannot be reached")
         self._token(workflow, spec, entry)
 
     def _startable(self, element: str, spec: Any) -> None:
@@ -264,16 +295,22 @@ class _Modifier:
 
 
 def workflow_modify(
-    process: CompiledProcess, state: dict, *, instructions: Sequence[Instruction]
+    process: CompiledProcess,
+    state: dict,
+    *,
+    instructions: Sequence[Instruction],
+    data: Mapping[str, Any] | None = None,
 ) -> Modified:
     """Apply the instructions in order, then run the engine once.
+
+    `data` is merged into the variables every new token carries.
 
     Raises:
         ModificationRefused: an instruction cannot be applied (nothing changed).
         StateCorrupt: when the stored state cannot be loaded.
     """
     wf = state_load(state, process.spec, process.subprocess_specs)
-    modifier = _Modifier(wf, process)
+    modifier = _Modifier(wf, process, json_safe(dict(data or {})))
 
     def command(steps: list[StepRecord]) -> None:
         for index, instruction in enumerate(instructions):

@@ -139,6 +139,15 @@ def test_a_cancelled_waiting_service_call_is_discarded_not_run(users, diagram):
     assert [t.bpmn_id for t in _open(case)] == ["review"]
 
 
+def test_start_transition_puts_a_token_on_a_sequence_flow(users, diagram):
+    case = _at_review(users)
+    response = _modify(users, case, {"cancel": "review"}, {"start_transition": "f3"})
+    assert response.status_code == 200, response.content
+    assert response.json()["active_elements"] == ["review"]
+    [again] = _open(case)
+    assert again.bpmn_id == "review"
+
+
 def _at_split(users):
     case = _at_review(users)
     _complete(users, case, "review")
@@ -183,6 +192,7 @@ def test_cancel_a_branch_and_start_after_it_lets_the_join_complete(users, diagra
     [
         ([{"cancel": "nope"}], "nope", "no such element"),
         ([{"start_before": "nope"}], "nope", "no such element"),
+        ([{"start_transition": "nope"}], "nope", "no such sequence flow"),
         ([{"cancel": "submit"}], "submit", "not active"),
         ([{"start_after": "split"}], "split", "2 outgoing"),
         ([{"start_after": "end"}], "end", "0 outgoing"),
