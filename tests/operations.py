@@ -77,3 +77,11 @@ def stubborn(*, idempotency_key: str, **params):
         except SoftTimeLimitExceeded:
             continue
     return {"ok": True}
+
+
+def pause(*, idempotency_key: str, **params):
+    """Take a second, as a real remote call does (duplicates arrive meanwhile)."""
+    import time
+
+    time.sleep(1)
+    return {"ok": True}

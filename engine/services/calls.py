@@ -64,8 +64,10 @@ def service_call_backoff(call: ServiceCall) -> float:
 def service_call_begin(*, call_id: int) -> ServiceCall | None:
     """Mark a call running (attempt + 1); return None if it must not run now.
 
-    A RUNNING call is run again: its worker died before applying a result, and the
-    broker redelivered it (at-least-once; the operation gets the same idempotency key).
+    A RUNNING call is run again once its row is older than ENGINE_OUTBOX_STALE_SECONDS:
+    its worker died before applying a result, and the sweep or the broker sent it
+    again (at-least-once; the operation gets the same idempotency key). Younger, it
+    is a duplicate of a message another worker is running, and is skipped.
     One whose worker died on every allowed attempt fails with an incident instead of
     being redelivered forever. Locks the case first, then the call (ARCHITECTURE §4).
     """
@@ -84,6 +86,13 @@ def service_call_begin(*, call_id: int) -> ServiceCall | None:
         return None  # a duplicate of a message for a later attempt
     if not case.is_running:
         _discard(case, call, "the case is no longer running")
+        return None
+    if call.status == ServiceCall.Status.RUNNING and call.updated_at > (
+        timezone.now() - timedelta(seconds=settings.ENGINE_OUTBOX_STALE_SECONDS)
+    ):
+        # Another worker began it and may still be running it: a duplicate
+        # message (two beats' sweeps, a broker redelivery), not a lost worker.
+        # A worker that really died leaves the row to go stale; then it is re-run.
         return None
     if (
         call.status == ServiceCall.Status.RUNNING

@@ -59,6 +59,13 @@ def _run_once(call_id):
     return ok, value
 
 
+def _goes_stale(call):
+    """The row is left untouched for longer than the stale threshold."""
+    ServiceCall.objects.filter(pk=call.pk).update(
+        updated_at=timezone.now() - timedelta(hours=1)
+    )
+
+
 def _start(users, filename, key, data=None):
     deploy(BPMN_DIR / filename, users["analyst"])
     case, _ = case_start(user=users["requester"], key=key, data=data or {"amount": 1})
@@ -523,6 +530,9 @@ def test_a_call_whose_worker_died_on_every_attempt_fails_with_one_incident(
     call = ServiceCall.objects.get(case=case)
     for _ in range(2):  # the worker picks it up and dies (no result is ever applied)
         assert service_call_begin(call_id=call.pk) is not None
+        # A second delivery while the row is fresh is a duplicate, not a re-run.
+        assert service_call_begin(call_id=call.pk) is None
+        _goes_stale(call)
     assert service_call_begin(call_id=call.pk) is None  # the third delivery
     call.refresh_from_db()
     assert (
