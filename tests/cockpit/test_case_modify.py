@@ -264,6 +264,11 @@ def test_only_process_admins_modify_and_bad_input_names_the_field(users, diagram
 def test_a_process_admin_moves_a_case_on_its_repair_page(users, diagram):
     case = _at_review(users)
     page, url = page_for(users["padmin"]), f"/cockpit/cases/{case.pk}/"
+    # The case page links process admins (only) to the repair page.
+    link = f'href="{url}" data-testid="case-repair"'
+    assert link in page.get(f"/cases/{case.pk}/").content.decode()
+    other = page_for(users["requester"]).get(f"/cases/{case.pk}/").content.decode()
+    assert 'data-testid="case-repair"' not in other
     shown = page.get(url)
     assert shown.status_code == 200
     assert b'name="cancel" value="review"' in shown.content
