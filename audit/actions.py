@@ -18,6 +18,8 @@ class AuditAction(StrEnum):
     CASE_RESUMED = "case.resumed"
     CASE_DATA_CHANGED = "case.data_changed"
     CASE_MIGRATED = "case.migrated"
+    # Process instance modification: tokens cancelled / started by a process admin.
+    CASE_MODIFIED = "case.modified"
     ELEMENT_COMPLETED = "element.completed"
     INCIDENT_OPENED = "incident.opened"
     INCIDENT_RESOLVED = "incident.resolved"

@@ -141,6 +141,50 @@ class CaseDataApi(APIView):
         return Response(CaseRepairOutput(case).data)
 
 
+class InstructionField(serializers.DictField):
+    """One instruction: {"cancel" | "start_before" | "start_after": "<element id>"}
+    or {"start_transition": "<sequence flow id>"}."""
+
+    KINDS = ("cancel", "start_before", "start_after", "start_transition")
+
+    def __init__(self, **kwargs):
+        super().__init__(child=serializers.CharField(max_length=255), **kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if len(value) != 1 or next(iter(value)) not in self.KINDS:
+            raise serializers.ValidationError(
+                'Give exactly one of "cancel", "start_before", "start_after" '
+                '(an element id) or "start_transition" (a sequence flow id), '
+                'e.g. {"cancel": "review"}.'
+            )
+        [(kind, element)] = value.items()
+        return (kind, element)
+
+
+class CaseModifyApi(APIView):
+    """Cancel active elements and start before or after others, in one step
+    (Camunda's process instance modification; process admins)."""
+
+    class CaseModifyInput(serializers.Serializer):
+        instructions = serializers.ListField(
+            child=InstructionField(), min_length=1, max_length=50
+        )
+        reason = serializers.CharField(max_length=1000)
+
+    class CaseModifyOutput(CaseRepairOutput):
+        active_elements = serializers.ListField(child=serializers.CharField())
+
+    @extend_schema(request=CaseModifyInput, responses={200: CaseModifyOutput})
+    def post(self, request, case_id):
+        data = self.CaseModifyInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        case = services.case_modify(
+            user=request.user, case_id=case_id, **data.validated_data
+        )
+        return Response(self.CaseModifyOutput(case).data)
+
+
 class VersionSuspendApi(APIView):
     """Suspend every running case of a version (or resume every suspended one)."""
 

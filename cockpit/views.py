@@ -11,8 +11,9 @@ from django.shortcuts import redirect, render
 from django.views import View
 from rest_framework import serializers
 
+from engine.errors import ModificationRefused
 from engine.models import Case
-from engine.selectors import case_get
+from engine.selectors import case_flow_elements, case_get
 from processes.selectors import definition_list, version_get, version_list
 
 from . import services
@@ -208,7 +209,8 @@ class DashboardView(LoginRequiredMixin, View):
 
 
 class CaseRepairView(LoginRequiredMixin, View):
-    """A case's repairs for process admins: suspend or resume it, edit its variables."""
+    """A case's repairs for process admins: suspend or resume it, edit its
+    variables, move it (cancel active elements, start before / after others)."""
 
     def get(self, request: HttpRequest, case_id: str) -> HttpResponse:
         return self._render(request, self._case(request, case_id), {})
@@ -225,6 +227,8 @@ class CaseRepairView(LoginRequiredMixin, View):
             change(user=request.user, case_id=case.pk, reason=reason)
             messages.success(request, f"The case was {action}d.")
             return redirect("cockpit-case", case_id=case.pk)
+        if action == "modify":
+            return self._modify(request, case, reason)
         values, remove, errors = _data_form(request.POST)
         if errors:
             return self._render(request, case, errors, status=400)
@@ -241,6 +245,29 @@ class CaseRepairView(LoginRequiredMixin, View):
         messages.success(request, "The case variables were changed.")
         return redirect("cockpit-case", case_id=case.pk)
 
+    def _modify(self, request: HttpRequest, case: Case, reason: str) -> HttpResponse:
+        """Cancel the ticked active elements, then start before / after the chosen."""
+        instructions = [
+            (kind, element)
+            for kind in ("cancel", "start_before", "start_after")
+            for element in request.POST.getlist(kind)
+            if element
+        ]
+        if not instructions:
+            errors = {"move": ["Choose elements to cancel or to start."]}
+            return self._render(request, case, errors, status=400)
+        try:
+            services.case_modify(
+                user=request.user,
+                case_id=case.pk,
+                instructions=instructions,
+                reason=reason,
+            )
+        except ModificationRefused as exc:
+            return self._render(request, case, {"move": [exc.message]}, status=409)
+        messages.success(request, "The case was moved.")
+        return redirect("cockpit-case", case_id=case.pk)
+
     def _case(self, request: HttpRequest, case_id: str) -> Case:
         case = case_get(user=request.user, case_id=case_id)
         if not can_repair_case(request.user):
@@ -250,8 +277,16 @@ class CaseRepairView(LoginRequiredMixin, View):
     def _render(
         self, request: HttpRequest, case: Case, errors: dict, status: int = 200
     ) -> HttpResponse:
+        active, elements = case_flow_elements(case=case)
+        form = request.POST if request.method == "POST" else None
         context = {
             "case": case,
+            "active": active,
+            "elements": elements,
+            "chosen": {
+                kind: form.getlist(kind) if form is not None else []
+                for kind in ("cancel", "start_before", "start_after")
+            },
             "data_text": json.dumps(case.data, indent=2, sort_keys=True),
             "errors": errors,
             "form": request.POST if request.method == "POST" else {},

@@ -73,6 +73,11 @@ urlpatterns = [
         name="api-case-resume",
     ),
     path(
+        "cases/<uuid:case_id>/modify/",
+        cockpit_apis.CaseModifyApi.as_view(),
+        name="api-case-modify",
+    ),
+    path(
         "cases/<uuid:case_id>/data/",
         cockpit_apis.CaseDataApi.as_view(),
         name="api-case-data",

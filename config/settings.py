@@ -279,6 +279,11 @@ ENGINE_EXTERNAL_TASK_MAX_WAIT_SECONDS = float(
 ENGINE_EXTERNAL_TASK_POLL_SECONDS = float(
     env("ENGINE_EXTERNAL_TASK_POLL_SECONDS") or 0.5
 )
+# Hard time limit of one call: the worker process running it is killed and the call
+# counts as a technical failure (retried, then an incident). At least soft + 1 s.
+ENGINE_SERVICE_HARD_TIMEOUT_SECONDS = float(
+    env("ENGINE_SERVICE_HARD_TIMEOUT_SECONDS") or ENGINE_SERVICE_TIMEOUT_SECONDS + 15
+)
 AUDIT_CHECKPOINT_SECONDS = env_int("AUDIT_CHECKPOINT_SECONDS", 3600)
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "engine.outbox_sweep", "schedule": ENGINE_SWEEP_SECONDS},

@@ -89,21 +89,36 @@ class IncidentDetailApi(APIView):
 
 class IncidentSkipInput(serializers.Serializer):
     # A field named "data" shadows Serializer.data in the stubs only.
-    data = StorableJSONField()  # type: ignore[assignment]
+    data = StorableJSONField(required=False)  # type: ignore[assignment]
+    flow = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+
+    def validate(self, attrs: dict) -> dict:
+        if "data" not in attrs and not attrs.get("flow"):
+            raise serializers.ValidationError(
+                {"data": ["Give the data to complete the step with, or a 'flow'."]}
+            )
+        return attrs
 
 
 class IncidentSkipApi(APIView):
-    """Complete the failed service task with `data` as its result (process admins)."""
+    """Complete the failed step with `data` (a service task's result, a script's
+    variables), or take the outgoing sequence flow `flow` with `data` set as case
+    variables (process admins)."""
 
     @extend_schema(request=IncidentSkipInput, responses={200: IncidentOutput})
     def post(self, request, incident_id):
         body = IncidentSkipInput(data=request.data)
         body.is_valid(raise_exception=True)
-        data = body.validated_data["data"]
+        data = body.validated_data.get("data", {})
         if not isinstance(data, dict):
             raise FormInvalid("'data' must be a JSON object.", details={"fields": {}})
         incident = services.incident_skip(
-            user=request.user, incident_id=incident_id, data=data
+            user=request.user,
+            incident_id=incident_id,
+            data=data,
+            flow=body.validated_data.get("flow", ""),
+            reason=body.validated_data.get("reason", ""),
         )
         return Response(IncidentOutput(incident).data)
 

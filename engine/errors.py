@@ -101,3 +101,12 @@ class ExternalTaskNotLocked(EngineError):
     """The worker does not hold the task's lock (another does, or none: 400)."""
 
     code, status = "external_task_not_locked", HTTPStatus.BAD_REQUEST
+
+
+class ModificationRefused(EngineError):
+    """A case modification instruction cannot be applied; nothing changed.
+
+    details = {"instruction": index (0-based), "element": id, "reason": text}.
+    """
+
+    code, status = "modification_refused", HTTPStatus.CONFLICT

@@ -259,6 +259,44 @@ def case_element_states(*, case: Case) -> dict[str, list[str]]:
 
 
 @dataclass(frozen=True, slots=True)
+class Choice:
+    """A diagram element or sequence flow to choose on a page: id and label."""
+
+    id: str
+    label: str
+
+
+def case_flow_elements(*, case: Case) -> tuple[list[Choice], list[Choice]]:
+    """Return the case's active elements and every flow node of its diagram.
+
+    For the case modification form: what can be cancelled, what started.
+    """
+    meta = spec_for(case.version).meta
+    names = dict(meta.element_names)
+    nodes = dict.fromkeys(n for f in meta.sequence_flows for n in (f.source, f.target))
+    elements = sorted(
+        (Choice(n, f"{names.get(n) or n} ({n})") for n in nodes),
+        key=lambda c: c.label.lower(),
+    )
+    active = [
+        Choice(n, f"{names.get(n) or n} ({n})")
+        for n in dict.fromkeys(case.active_elements or [])
+    ]
+    return active, elements
+
+
+def element_outgoing_flows(*, case: Case, bpmn_id: str) -> list[Choice]:
+    """Return the sequence flows leaving an element, labelled by name and target."""
+    meta = spec_for(case.version).meta
+    names = dict(meta.element_names)
+    return [
+        Choice(f.id, f"{f.name or f.id} → {names.get(f.target) or f.target}")
+        for f in meta.sequence_flows
+        if f.source == bpmn_id
+    ]
+
+
+@dataclass(frozen=True, slots=True)
 class TimelineEntry:
     """One audit event of a case, named by its BPMN element."""
 

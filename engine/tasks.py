@@ -4,8 +4,10 @@ import logging
 from datetime import timedelta
 from uuid import UUID
 
-from celery import shared_task
+from celery import Task, shared_task
+from celery.exceptions import TimeLimitExceeded
 from django.conf import settings
+from django.db import connections
 
 from .errors import CaseBusy, CaseSuspended
 from .services import (
@@ -15,6 +17,7 @@ from .services import (
     service_call_execute,
     service_call_sweep,
     service_calls_enqueue,
+    service_time_limits,
     signal_broadcast,
     timer_start_fire,
     timer_starts_due,
@@ -25,12 +28,38 @@ from .services.message_sends import message_send_from_case
 logger = logging.getLogger(__name__)
 
 
+class ServiceCallTask(Task):
+    """Records a call killed at the hard time limit as a technical failure."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        # Celery calls this in the pool's parent process when the hard limit
+        # killed the child: the row is RUNNING with this attempt counted, so the
+        # failure is retried with backoff, then opens an incident -- not left to
+        # the outbox sweep as if the worker had vanished.
+        if not isinstance(exc, TimeLimitExceeded) or not args:
+            return
+        _, hard = service_time_limits()
+        try:
+            service_call_apply(
+                call_id=int(args[0]),
+                ok=False,
+                value=f"TimeLimitExceeded: the call ran longer than {hard:g} s "
+                "and was stopped",
+            )
+        except Exception:  # the sweep re-sends it; the worker must go on
+            logger.exception("could not record the time limit of call %s", args[0])
+        finally:
+            connections.close_all()  # no connection is inherited by a new child
+
+
 @shared_task(
+    base=ServiceCallTask,
     name="engine.service_call_run",
     acks_late=True,
     reject_on_worker_lost=True,
-    # The default; every send passes the current setting too (service_calls_enqueue).
+    # The defaults; every send passes the current settings too (service_calls_enqueue).
     soft_time_limit=settings.ENGINE_SERVICE_TIMEOUT_SECONDS,
+    time_limit=service_time_limits()[1],
 )
 def service_call_run_task(call_id: int) -> str:
     """Run one pending service call (idempotent: a finished call is skipped).

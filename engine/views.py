@@ -20,6 +20,7 @@ from .errors import (
     FormInvalid,
     IncidentNotOpen,
     IncidentSkipUnsupported,
+    ModificationRefused,
 )
 from .incident_text import incident_sentence, incident_skippable
 from .models import Incident
@@ -58,6 +59,13 @@ class IncidentDetailView(LoginRequiredMixin, TemplateView):
             "incident": incident,
             "summary": incident_sentence(incident),
             "can_skip": incident_skippable(incident),
+            "flows": (
+                selectors.element_outgoing_flows(
+                    case=incident.case, bpmn_id=incident.bpmn_id
+                )
+                if incident.kind != Incident.Kind.ENGINE and incident.bpmn_id
+                else []
+            ),
             "attempts": [
                 {"at": _parse_time(a.get("at")), "message": a.get("message", "")}
                 for a in incident.attempts
@@ -111,7 +119,13 @@ class IncidentActionView(LoginRequiredMixin, View):
             self.act(request, incident_id)
         except IncidentNotOpen as exc:
             messages.error(request, exc.message)
-        except (CaseNotRunning, CaseBusy, IncidentSkipUnsupported, FormInvalid) as exc:
+        except (
+            CaseNotRunning,
+            CaseBusy,
+            IncidentSkipUnsupported,
+            FormInvalid,
+            ModificationRefused,
+        ) as exc:
             messages.error(request, exc.message)
         return redirect(_back(request, incident_id))
 
@@ -128,12 +142,22 @@ class IncidentSkipView(IncidentActionView):
             data = json.loads(request.POST.get("data") or "{}")
         except ValueError:
             data = None  # the service refuses it once it knows who may skip
+        flow = request.POST.get("flow", "")
         incident = services.incident_skip(
-            user=request.user, incident_id=incident_id, data=data
+            user=request.user,
+            incident_id=incident_id,
+            data=data,
+            flow=flow,
+            reason=request.POST.get("reason", "")[:1000],
         )
-        messages.success(
-            request, f"{_step(incident)} completed with the data you entered."
-        )
+        if flow:
+            messages.success(
+                request, f"The case took the chosen path past {_step(incident)}."
+            )
+        else:
+            messages.success(
+                request, f"{_step(incident)} completed with the data you entered."
+            )
 
 
 class IncidentCancelCaseView(IncidentActionView):

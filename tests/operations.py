@@ -77,3 +77,26 @@ def nothing(*, idempotency_key: str, **params):
 def greet(*, idempotency_key: str, name: str, title: str = ""):
     """A fixed signature: takes only the variables it names."""
     return {"greeting": f"Hello {title}{name}".replace("  ", " ")}
+
+
+def stubborn(*, idempotency_key: str, **params):
+    """Ignore the soft time limit and keep going (a hung client library)."""
+    import time
+
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    _count(idempotency_key)
+    for _ in range(100):
+        try:
+            time.sleep(5)
+        except SoftTimeLimitExceeded:
+            continue
+    return {"ok": True}
+
+
+def pause(*, idempotency_key: str, **params):
+    """Take a second, as a real remote call does (duplicates arrive meanwhile)."""
+    import time
+
+    time.sleep(1)
+    return {"ok": True}

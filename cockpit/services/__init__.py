@@ -1,4 +1,5 @@
-"""The cockpit's services: repairs of one case or a version, and case migrations."""
+"""The cockpit's services: repairs of one case or a version (suspend, resume, data,
+modification), and case migrations."""
 
 from .migrations import (
     MigrationResult,
@@ -11,6 +12,7 @@ from .migrations import (
 from .repairs import (
     BulkResult,
     case_data_change,
+    case_modify,
     case_repairable,
     case_resume,
     case_suspend,
@@ -21,6 +23,7 @@ __all__ = [
     "BulkResult",
     "MigrationResult",
     "case_data_change",
+    "case_modify",
     "case_repairable",
     "case_resume",
     "case_suspend",

@@ -1,4 +1,4 @@
-"""Repairs by process admins: suspend and resume a case, edit its variables.
+"""Repairs by process admins: suspend and resume a case, edit its variables, move it.
 
 Each runs in the case's locked transaction through engine's advance core and is
 audited with who, why, and the state before and after.
@@ -16,6 +16,7 @@ from engine.errors import CaseBusy, CaseNotFound, CaseNotRunning
 from engine.models import Case, ServiceCall
 from engine.services import (
     case_audit,
+    case_elements_modify,
     case_lock,
     case_variables_set,
     service_calls_enqueue,
@@ -163,6 +164,41 @@ def case_data_change(
         unset=unset,
         before=before,
         after=after,
+    )
+    return case
+
+
+@transaction.atomic
+def case_modify(
+    *,
+    user: Any,
+    case_id: UUID | str,
+    instructions: list[tuple[str, str]],
+    reason: str,
+) -> Case:
+    """Move a running case (Camunda's process instance modification), atomically.
+
+    `instructions` are (kind, element) pairs applied in order: "cancel" every
+    active instance of an element, "start_before" or "start_after" an element.
+    Audited as `case.modified` with the reason and the active elements before and
+    after; the open tasks are projected again.
+
+    Raises:
+        CaseNotFound, CockpitNotAllowed, CaseSuspended, CaseNotRunning, CaseBusy,
+        ModificationRefused (nothing changed).
+    """
+    case = case_repairable(user=user, case_id=case_id, allow_suspended=False)
+    if not case.is_running:
+        raise CaseNotRunning(f"The case is {case.get_status_display().lower()}.")
+    moved = case_elements_modify(case=case, actor=user, instructions=instructions)
+    case_audit(
+        case,
+        user,
+        AuditAction.CASE_MODIFIED,
+        reason=reason,
+        instructions=[{kind: element} for kind, element in instructions],
+        before={"active": moved.before},
+        after={"active": moved.after, "status": case.status},
     )
     return case
 

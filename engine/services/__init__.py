@@ -8,6 +8,7 @@
 - signals: broadcast signals to waiting cases, start processes with them
 - timer_starts: schedule timer start events, start their cases
 - incidents: retry, skip (complete with data) or cancel behind an incident
+- repairs: set case variables, move tokens (cancel / start before / start after)
 """
 
 from .advance import (
@@ -17,6 +18,7 @@ from .advance import (
     incident_open,
     incident_resolve,
     service_calls_enqueue,
+    service_time_limits,
 )
 from .calls import (
     service_call_apply,
@@ -30,7 +32,12 @@ from .calls import (
 from .cases import case_cancel, case_complete_user_task, case_start
 from .incidents import incident_cancel_case, incident_retry, incident_skip
 from .messages import MessageResult, message_deliver, subscription_matches
-from .repairs import case_migrate, case_variables_set
+from .repairs import (
+    CaseModified,
+    case_elements_modify,
+    case_migrate,
+    case_variables_set,
+)
 from .signals import SignalResult, signal_broadcast, signal_send
 from .timer_starts import timer_start_fire, timer_starts_due, timer_starts_schedule
 from .timers import case_fire_timers, timers_due
@@ -38,6 +45,8 @@ from .timers import case_fire_timers, timers_due
 __all__ = [
     "case_migrate",
     "case_variables_set",
+    "CaseModified",
+    "case_elements_modify",
     "MessageResult",
     "case_advance",
     "case_audit",
@@ -60,6 +69,7 @@ __all__ = [
     "service_call_variables",
     "service_call_sweep",
     "service_calls_enqueue",
+    "service_time_limits",
     "SignalResult",
     "signal_broadcast",
     "signal_send",

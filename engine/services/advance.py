@@ -293,6 +293,16 @@ def case_advance(
         transaction.on_commit(lambda: service_calls_enqueue(queued))
 
 
+def service_time_limits() -> tuple[float, float]:
+    """Return the soft and hard time limits of one service call, in seconds.
+
+    The hard one is at least a second after the soft one, so an operation always
+    gets the chance to stop on `SoftTimeLimitExceeded` before its process is killed.
+    """
+    soft = float(settings.ENGINE_SERVICE_TIMEOUT_SECONDS)
+    return soft, max(float(settings.ENGINE_SERVICE_HARD_TIMEOUT_SECONDS), soft + 1)
+
+
 def service_calls_enqueue(
     call_ids: list[int], *, countdown: float | None = None
 ) -> None:
@@ -308,6 +318,7 @@ def service_calls_enqueue(
             "pk", flat=True
         )
     )
+    soft, hard = service_time_limits()
     for pk in call_ids:
         if pk in external:
             continue
@@ -316,7 +327,8 @@ def service_calls_enqueue(
                 SERVICE_CALL_TASK,
                 args=[pk],
                 countdown=countdown,
-                soft_time_limit=settings.ENGINE_SERVICE_TIMEOUT_SECONDS,
+                soft_time_limit=soft,
+                time_limit=hard,
             )
         except Exception:  # noqa: BLE001 - any broker error; the row is the source of truth
             logger.warning(

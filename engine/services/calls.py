@@ -76,8 +76,10 @@ def service_call_backoff(call: ServiceCall) -> float:
 def service_call_begin(*, call_id: int) -> ServiceCall | None:
     """Mark a call running (attempt + 1); return None if it must not run now.
 
-    A RUNNING call is run again: its worker died before applying a result, and the
-    broker redelivered it (at-least-once; the operation gets the same idempotency key).
+    A RUNNING call is run again once its row is older than ENGINE_OUTBOX_STALE_SECONDS:
+    its worker died before applying a result, and the sweep or the broker sent it
+    again (at-least-once; the operation gets the same idempotency key). Younger, it
+    is a duplicate of a message another worker is running, and is skipped.
     One whose worker died on every allowed attempt fails with an incident instead of
     being redelivered forever. Locks the case first, then the call (ARCHITECTURE §4).
     """
@@ -97,6 +99,13 @@ def service_call_begin(*, call_id: int) -> ServiceCall | None:
     if not case.is_running:
         _discard(case, call, "the case is no longer running")
         return None
+    if call.status == ServiceCall.Status.RUNNING and call.updated_at > (
+        timezone.now() - timedelta(seconds=settings.ENGINE_OUTBOX_STALE_SECONDS)
+    ):
+        # Another worker began it and may still be running it: a duplicate
+        # message (two beats' sweeps, a broker redelivery), not a lost worker.
+        # A worker that really died leaves the row to go stale; then it is re-run.
+        return None
     if (
         call.status == ServiceCall.Status.RUNNING
         and call.attempts >= service_call_max_attempts(call)
@@ -110,6 +119,16 @@ def service_call_begin(*, call_id: int) -> ServiceCall | None:
         return None
     call.status, call.attempts = ServiceCall.Status.RUNNING, call.attempts + 1
     call.save(update_fields=["status", "attempts", "updated_at"])
+    case_audit(
+        case,
+        None,
+        AuditAction.SERVICE_STARTED,
+        task_ref=call.bpmn_id,
+        call=call.pk,
+        operation=call.operation,
+        attempt=call.attempts,
+        epoch=call.epoch,
+    )
     call.case = case
     return call
 
@@ -239,6 +258,15 @@ def _discard(case: Case, call: ServiceCall, reason: str, actor: Any = None) -> N
         call=call.pk,
         reason=reason,
     )
+
+
+def service_calls_discard(case: Case, *, task_ids: list[str], reason: str) -> None:
+    """Discard the waiting calls of service tasks that no longer wait (under the
+    case lock): neither the worker nor the sweep runs them again."""
+    for call in ServiceCall.objects.select_for_update().filter(
+        case=case, spiff_task_id__in=task_ids, status__in=_RUNNABLE
+    ):
+        _discard(case, call, reason)
 
 
 def _policy_retry_in(call: ServiceCall) -> float | None:

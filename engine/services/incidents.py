@@ -38,6 +38,7 @@ from .advance import (
     service_calls_enqueue,
 )
 from .cases import case_cancel
+from .repairs import case_elements_modify
 
 
 def _retry_service_call(case: Case, incident: Incident, user: Any) -> None:
@@ -155,26 +156,71 @@ def _skip_outcome(case: Case, incident: Incident, data: dict[str, Any]) -> Any:
             ) from None
         raise IncidentSkipUnsupported(
             "Only a failed service or script task can be completed with data; "
-            "retry this step or cancel the case."
+            "choose one of its outgoing paths, retry this step or cancel the case."
         ) from None
+
+
+def _skip_by_flow(
+    case: Case, incident: Incident, user: Any, flow: str, data: dict[str, Any]
+) -> str:
+    """Take `flow` out of the failed step instead of completing it; return its
+    target's id. The step's own task is cancelled (its call discarded)."""
+    outgoing = [
+        f
+        for f in spec_for(case.version).meta.sequence_flows
+        if f.source == incident.bpmn_id
+    ]
+    chosen = next((f for f in outgoing if f.id == flow), None)
+    if chosen is None:
+        choices = ", ".join(f.id for f in outgoing) or "none"
+        message = (
+            f"'{flow}' is not a sequence flow out of "
+            f"{incident.element_name or incident.bpmn_id}; choose one of: {choices}."
+        )
+        raise FormInvalid(
+            message,
+            details={
+                "fields": {"flow": [message]},
+                "choices": [f.id for f in outgoing],
+            },
+        )
+    incident_resolve(case, incident, actor=user, resolution="path")
+    case_elements_modify(
+        case=case,
+        actor=user,
+        instructions=[
+            ("cancel_task", incident.spiff_task_id),
+            ("start_transition", chosen.id),
+        ],
+        data=data,
+    )
+    return chosen.target
 
 
 @transaction.atomic
 def incident_skip(
-    *, user: Any, incident_id: UUID | str, data: Mapping[str, Any] | None
+    *,
+    user: Any,
+    incident_id: UUID | str,
+    data: Mapping[str, Any] | None,
+    flow: str = "",
+    reason: str = "",
 ) -> Incident:
-    """Complete the failed step with `data` instead of running it (process-admins).
+    """Complete the failed step with `data`, or take an outgoing `flow` (admins).
 
-    A service task: `data` becomes the call's result (its result variable, its
-    output parameters, or merged into the case variables, as a result is). A script
-    task: `data` is merged into the case's variables, as if the script had set them.
-    The case moves on. A failed gateway condition cannot be skipped (it would have to
-    choose a path).
+    Without `flow`: a service task's `data` becomes the call's result (its result
+    variable, its output parameters, or merged into the case variables, as a result
+    is); a script task's `data` is merged into the case's variables, as if the
+    script had set them. With `flow` (a sequence flow id out of the failed element,
+    e.g. past a gateway whose condition failed): the step does not complete; a
+    token takes that flow with `data` merged into the case variables. The case
+    moves on. Audited with who, why, and the active elements before and after.
 
     Raises:
         IncidentNotFound, ActionNotAllowed, IncidentNotOpen, CaseNotRunning,
-        IncidentSkipUnsupported, CaseBusy.
-        FormInvalid: `data` is not a JSON object (None: it did not parse).
+        IncidentSkipUnsupported, CaseBusy, ModificationRefused.
+        FormInvalid: `data` is not a JSON object (None: it did not parse), or
+            `flow` does not leave the failed element.
     """
     case, incident = _locked_open_incident(user, incident_id)
     if not isinstance(data, Mapping):
@@ -186,7 +232,17 @@ def incident_skip(
         )
     if incident.retrying:
         raise IncidentNotOpen("A retry of this step is running; wait for it.")
-    outcome = _skip_outcome(case, incident, dict(data))
+    before = list(case.active_elements)
+    taken: dict[str, Any] = {}
+    if flow:
+        target = _skip_by_flow(case, incident, user, flow, dict(data))
+        taken = {"flow": flow, "target": target}
+    else:
+        outcome = _skip_outcome(case, incident, dict(data))
+        incident_resolve(case, incident, actor=user, resolution="skip")
+        case_advance(
+            case, outcome, actor=user, completed_task_id=incident.spiff_task_id
+        )
     case_audit(
         case,
         user,
@@ -195,9 +251,11 @@ def incident_skip(
         incident=str(incident.pk),
         fields=sorted(data),
         data=dict(data),
+        reason=reason,
+        **taken,
+        before={"active": before},
+        after={"active": list(case.active_elements), "status": case.status},
     )
-    incident_resolve(case, incident, actor=user, resolution="skip")
-    case_advance(case, outcome, actor=user, completed_task_id=incident.spiff_task_id)
     return incident
 
 

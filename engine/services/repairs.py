@@ -1,25 +1,31 @@
 """Repairs an operator makes to a locked case, through the advance core: edit its
-variables, move it onto another version of its process.
+variables, cancel and start elements (modification), move it onto another version.
 
 The cockpit decides who may repair and audits why; engine owns what a repair
 does to the workflow state (only engine imports the adapter).
 """
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from engine.models import Case
+from engine.errors import ModificationRefused
+from engine.models import Case, Incident
 from engine.spec_cache import spec_for
 from engine.spiff import (
+    Instruction,
     MigrationProblem,
     MigrationRefused,
     migration_problems,
     workflow_migrate,
+    workflow_modify,
     workflow_set_data,
 )
+from engine.spiff import ModificationRefused as Refused
 from processes.models import ProcessVersion
 
-from .advance import case_advance
+from .advance import case_advance, incident_resolve
+from .calls import service_calls_discard
 
 
 def case_variables_set(
@@ -69,3 +75,62 @@ def case_migrate(
     case.save(update_fields=["version"])
     case_advance(case, outcome, actor=actor)
     return []
+
+
+@dataclass(frozen=True, slots=True)
+class CaseModified:
+    """The active elements before and after a modification."""
+
+    before: list[str]
+    after: list[str]
+
+
+def case_elements_modify(
+    *,
+    case: Case,
+    actor: Any,
+    instructions: Sequence[tuple[str, str]],
+    data: Mapping[str, Any] | None = None,
+) -> CaseModified:
+    """Cancel and start elements of a case locked by the caller, in one advance.
+
+    `instructions` are (kind, element id) pairs, kind one of "cancel",
+    "start_before", "start_after", "start_transition" (a flow id) or "cancel_task"
+    (a task id); engine.spiff.modify has the semantics. `data` is merged into the
+    variables of the new tokens. The waiting service calls of cancelled tasks are
+    discarded and the incidents on them resolved ("modified"); open tasks are
+    projected again.
+
+    Raises:
+        ModificationRefused: an instruction cannot be applied (nothing changed).
+    """
+    before = list(case.active_elements)
+    try:
+        modified = workflow_modify(
+            spec_for(case.version),
+            case.state.state,
+            instructions=[Instruction(kind, element) for kind, element in instructions],
+            data=data,
+        )
+    except Refused as exc:
+        where = f"Instruction {exc.index + 1}"
+        raise ModificationRefused(
+            f"{where} ({exc.element}): {exc.reason}."
+            if exc.element
+            else f"{exc.reason[0].upper()}{exc.reason[1:]}.",
+            details={
+                "instruction": exc.index,
+                "element": exc.element,
+                "reason": exc.reason,
+            },
+        ) from None
+    cancelled = list(modified.cancelled_task_ids)
+    service_calls_discard(
+        case, task_ids=cancelled, reason="cancelled by a case modification"
+    )
+    for incident in Incident.objects.select_for_update().filter(
+        case=case, spiff_task_id__in=cancelled, status=Incident.Status.OPEN
+    ):
+        incident_resolve(case, incident, actor=actor, resolution="modified")
+    case_advance(case, modified.outcome, actor=actor)
+    return CaseModified(before=before, after=list(case.active_elements))

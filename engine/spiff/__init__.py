@@ -32,6 +32,7 @@ from .migration import (
     migration_problems,
     workflow_migrate,
 )
+from .modify import Instruction, ModificationRefused, Modified, workflow_modify
 from .parsing import (
     bundle_compile,
     called_elements,
@@ -78,6 +79,7 @@ from .types import (
     PendingServiceCall,
     Problem,
     ReadyUserTask,
+    SequenceFlow,
     StepRecord,
     TaskFailure,
     WaitingMessage,
@@ -87,6 +89,11 @@ ADAPTER_VERSION = f"2-juel{TRANSLATOR_VERSION}"
 SPIFF_VERSION: str = _spiff_version.__version__
 
 __all__ = [
+    "Instruction",
+    "ModificationRefused",
+    "Modified",
+    "SequenceFlow",
+    "workflow_modify",
     "SignalNotCaught",
     "signal_start_names",
     "workflow_deliver_signal",

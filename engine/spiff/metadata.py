@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from .types import FormField, HumanTaskMeta, ParsedProcess
+from .types import FormField, HumanTaskMeta, ParsedProcess, SequenceFlow
 from .xml import NSMAP, local_name, vendor_attr, vendor_children
 
 HUMAN_TAGS = ("userTask", "manualTask")
@@ -162,6 +162,15 @@ def process_meta(process: etree._Element) -> ParsedProcess:
         ),
         element_names=names,
         initiator_variable=vendor_attr(start, "initiator") if start is not None else "",
+        sequence_flows=tuple(
+            SequenceFlow(
+                id=el.get("id", ""),
+                name=(el.get("name") or "").strip(),
+                source=el.get("sourceRef", ""),
+                target=el.get("targetRef", ""),
+            )
+            for el in process.iterfind(".//bpmn:sequenceFlow", NSMAP)
+        ),
     )
 
 

@@ -80,6 +80,16 @@ class HumanTaskMeta:
 
 
 @dataclass(frozen=True, slots=True)
+class SequenceFlow:
+    """A sequence flow of the diagram: its id, name and the elements it joins."""
+
+    id: str
+    name: str
+    source: str
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
 class ParsedProcess:
     """An executable process found in an uploaded file."""
 
@@ -92,6 +102,7 @@ class ParsedProcess:
     candidate_starter_users: tuple[str, ...] = ()
     element_names: tuple[tuple[str, str], ...] = ()
     initiator_variable: str = ""  # camunda:initiator: the variable set to the starter
+    sequence_flows: tuple[SequenceFlow, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

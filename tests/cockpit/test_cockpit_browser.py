@@ -63,3 +63,38 @@ def test_the_dashboard_chart_draws_under_the_csp(
     assert drawn == [5, 0]  # five started in the range, none completed
     _shot(admin.page, "dashboard.png")
     assert admin.problems == []
+
+
+def test_a_case_is_moved_from_its_repair_page(
+    live_server,
+    users,
+    purchase,
+    browser,  # noqa: F811 - the fixture
+):
+    from engine.services import case_start
+    from tasks_app.models import HumanTask
+
+    case, _ = case_start(
+        user=users["requester"],
+        key="purchase_request",
+        data={"amount": 7, "justification": "Ink"},
+    )
+    first = HumanTask.objects.get(case=case, bpmn_id="manager_review")
+    admin = Watched(browser, live_server.url, "padmin")
+    page = admin.page
+    for width, name in ((1280, "move.png"), (390, "move-phone.png")):
+        page.set_viewport_size({"width": width, "height": 900})
+        admin.visit(f"/cockpit/cases/{case.pk}/", "#move-form")
+        _shot(page, name)
+    form = page.locator("#move-form")
+    form.locator('input[name="cancel"][value="manager_review"]').check()
+    form.locator('select[name="start_before"]').select_option("manager_review")
+    form.locator('input[name="reason"]').fill("offer the review again")
+    form.locator('button[type="submit"]').click()
+    page.get_by_text("The case was moved.").wait_for()
+    _shot(page, "moved-phone.png")
+    first.refresh_from_db()
+    assert first.status == "cancelled"
+    again = HumanTask.objects.get(case=case, bpmn_id="manager_review", status="open")
+    assert again.pk != first.pk
+    assert admin.problems == []

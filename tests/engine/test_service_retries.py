@@ -59,6 +59,13 @@ def _run_once(call_id):
     return ok, value
 
 
+def _goes_stale(call):
+    """The row is left untouched for longer than the stale threshold."""
+    ServiceCall.objects.filter(pk=call.pk).update(
+        updated_at=timezone.now() - timedelta(hours=1)
+    )
+
+
 def _start(users, filename, key, data=None):
     deploy(BPMN_DIR / filename, users["analyst"])
     case, _ = case_start(user=users["requester"], key=key, data=data or {"amount": 1})
@@ -104,6 +111,11 @@ def test_a_flaky_call_is_retried_with_growing_backoff_and_succeeds(
     assert call.epoch == 0  # automatic retries keep the idempotency key
     scheduled = _events(case, "service.retry_scheduled")
     assert [(e["attempt"], e["delay"]) for e in scheduled] == [(1, 0.2), (2, 0.4)]
+    # One service.started per attempt, numbered, on the real worker.
+    started = _events(case, "service.started")
+    assert [(e["attempt"], e["call"]) for e in started] == [
+        (n, call.pk) for n in (1, 2, 3)
+    ]
     assert all("ERP unreachable" in e["error"] for e in scheduled)
     assert elapsed >= 0.6  # the countdowns were honoured
     assert not Incident.objects.filter(case=case).exists()
@@ -136,18 +148,16 @@ def test_an_always_failing_call_fails_after_its_attempts_with_one_incident(
     assert Case.objects.get(pk=case.pk).has_incident is True
 
 
-@worker
-@transactional
-def test_a_call_over_the_soft_time_limit_is_retried_then_opens_an_incident(
-    users, settings, ops
-):
-    ops(**{"test.flaky": "slow"})
+def _until_incident_on_prefork(users, settings, ops, operation, **limits):
+    """Run a service_flaky case on a prefork worker (the pool that enforces time
+    limits; solo ignores them) until an incident opens; return (case, seconds)."""
+    ops(**{"test.flaky": operation})
     settings.ENGINE_SERVICE_MAX_ATTEMPTS = 2
     settings.ENGINE_SERVICE_BACKOFF_SECONDS = 0.05
-    settings.ENGINE_SERVICE_TIMEOUT_SECONDS = 0.5
+    for name, value in limits.items():
+        setattr(settings, name, value)
     deploy(BPMN_DIR / "service_flaky.bpmn", users["analyst"])
     app.control.purge()
-    # The soft time limit is enforced by the prefork pool (solo ignores it).
     with start_worker(
         app,
         pool="prefork",
@@ -159,10 +169,24 @@ def test_a_call_over_the_soft_time_limit_is_retried_then_opens_an_incident(
         case, _ = case_start(
             user=users["requester"], key="service_flaky", data={"amount": 1}
         )
-        assert _wait_for(lambda: Incident.objects.filter(case=case).exists())
-        elapsed = time.monotonic() - began
+        assert _wait_for(
+            lambda: Incident.objects.filter(case=case).exists(),
+            seconds=30 + 2 * LOAD_SLACK_S,
+        )
+        # Wall clock: the calls run in a worker process.
+        return case, time.monotonic() - began
+
+
+@worker
+@transactional
+def test_a_call_over_the_soft_time_limit_is_retried_then_opens_an_incident(
+    users, settings, ops
+):
+    case, elapsed = _until_incident_on_prefork(
+        users, settings, ops, "slow", ENGINE_SERVICE_TIMEOUT_SECONDS=0.5
+    )
     # Each attempt was cut at 0.5 s: two uncut attempts sleep 10 s (and the
-    # first would then succeed). Wall clock: the calls run in a worker process.
+    # first would then succeed).
     assert elapsed < 4 + 2 * LOAD_SLACK_S
     call = ServiceCall.objects.get(case=case)
     assert call.status == ServiceCall.Status.FAILED and call.attempts == 2
@@ -170,6 +194,32 @@ def test_a_call_over_the_soft_time_limit_is_retried_then_opens_an_incident(
     [scheduled] = _events(case, "service.retry_scheduled")
     assert "SoftTimeLimitExceeded" in scheduled["error"]
     assert "SoftTimeLimitExceeded" in Incident.objects.get(case=case).message
+
+
+@worker
+@transactional
+def test_a_call_past_the_hard_time_limit_is_stopped_retried_then_an_incident(
+    users, settings, ops
+):
+    """An operation that swallows SoftTimeLimitExceeded does not hang the worker."""
+    case, elapsed = _until_incident_on_prefork(
+        users,
+        settings,
+        ops,
+        "stubborn",
+        ENGINE_SERVICE_TIMEOUT_SECONDS=0.3,
+        ENGINE_SERVICE_HARD_TIMEOUT_SECONDS=1.5,
+    )
+    # Uncut, each attempt would run 500 s; the hard limit stopped both at 1.5 s.
+    assert elapsed < 20 + 2 * LOAD_SLACK_S
+    call = ServiceCall.objects.get(case=case)
+    assert call.status == ServiceCall.Status.FAILED and call.attempts == 2
+    assert "TimeLimitExceeded" in call.last_error
+    [scheduled] = _events(case, "service.retry_scheduled")
+    assert scheduled["attempt"] == 1 and "TimeLimitExceeded" in scheduled["error"]
+    started = _events(case, "service.started")
+    assert [(e["attempt"], e["epoch"]) for e in started] == [(1, 0), (2, 0)]
+    assert "TimeLimitExceeded" in Incident.objects.get(case=case).message
 
 
 # --- retries, synchronously ----------------------------------------------------------
@@ -480,6 +530,9 @@ def test_a_call_whose_worker_died_on_every_attempt_fails_with_one_incident(
     call = ServiceCall.objects.get(case=case)
     for _ in range(2):  # the worker picks it up and dies (no result is ever applied)
         assert service_call_begin(call_id=call.pk) is not None
+        # A second delivery while the row is fresh is a duplicate, not a re-run.
+        assert service_call_begin(call_id=call.pk) is None
+        _goes_stale(call)
     assert service_call_begin(call_id=call.pk) is None  # the third delivery
     call.refresh_from_db()
     assert (

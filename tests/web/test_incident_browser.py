@@ -62,3 +62,38 @@ def test_admin_reads_the_attempts_and_completes_the_step_with_data(
     assert Incident.objects.get(pk=incident.pk).resolution == "skip"
     assert Case.objects.get(pk=case.pk).data["echo_result"] == {"po_number": "PO-9"}
     assert HumanTask.objects.filter(case=case, bpmn_id="check").exists()
+
+
+def test_admin_takes_a_chosen_path_past_a_failed_gateway(
+    live_server,
+    users,
+    browser,  # noqa: F811 - the fixture above
+):
+    from engine.services import case_start
+    from tests.conftest import BPMN_DIR, deploy
+
+    deploy(BPMN_DIR / "gateway_paths.bpmn", users["analyst"])
+    case, _ = case_start(user=users["requester"], key="gateway_paths", data={})
+    incident = Incident.objects.get(case=case)
+    admin = Session(browser, live_server.url, "padmin")
+    page = admin.page
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(f"/incidents/{incident.pk}/")
+        if SCREENSHOTS:
+            page.screenshot(
+                path=f"{SCREENSHOTS}/incident-path-{width}.png", full_page=True
+            )
+    form = page.locator("#take-path")
+    form.locator("select[name=flow]").select_option(label="Low → Low score review")
+    form.locator("textarea[name=data]").fill('{"score": 2}')
+    form.locator("input[name=reason]").fill("score agreed by phone")
+    form.get_by_role("button", name="Take this path").click()
+    page.get_by_text("Resolved by taking a chosen path").wait_for()
+    assert page.get_by_text("The case took the chosen path").count() == 1
+    assert list(
+        HumanTask.objects.filter(case=case, status="open").values_list(
+            "bpmn_id", flat=True
+        )
+    ) == ["low_review"]
+    assert Case.objects.get(pk=case.pk).data["score"] == 2

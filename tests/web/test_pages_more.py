@@ -186,8 +186,9 @@ def test_incident_page_shows_the_step_the_error_every_attempt_and_the_fixes(
     assert html.count("<time datetime=") >= 2
     assert f'action="/incidents/{incident.pk}/retry/"' in html
     assert f'action="/incidents/{incident.pk}/cancel-case/"' in html
-    assert "cannot be skipped" in html  # a gateway condition: no skip form
-    assert f'action="/incidents/{incident.pk}/skip/"' not in html
+    # A gateway condition: no "complete with data", but a choice of its paths.
+    assert "Complete step with this data" not in html
+    assert 'id="take-path"' in html and 'name="flow"' in html
     skip = admin.post(f"/incidents/{incident.pk}/skip/", {"data": "{}"})
     assert any("retry this step or cancel the case" in m for m in flash(skip))
     requester = client_for(users["requester"]).get(f"/incidents/{incident.pk}/")
