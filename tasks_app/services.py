@@ -14,6 +14,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.actions import AuditAction, task_ref_for
+from audit.services import audit_batch
+from engine.errors import CaseNotFound
 from engine.form_validation import form_clean_json
 from engine.human_tasks import CaseAdvance, ReadyHumanTask
 from engine.models import Case
@@ -109,7 +111,8 @@ def _create_task(case: Case, ready: ReadyHumanTask) -> HumanTask:
         separate_from=list(ready.separate_from),
     )
     permissions.grant_candidates(task, users=users, groups=groups)
-    task.barred.set(_separated_users(case, task.separate_from))
+    if barred := _separated_users(case, task.separate_from):
+        task.barred.add(*barred)  # a new task: nobody is barred yet
     _audit(
         task,
         None,
@@ -131,8 +134,12 @@ def inbox_sync_for_case(*, advance: CaseAdvance) -> None:
     case, actor = advance.case, advance.actor
     completed_task_id = advance.completed_task_id
     ready = dict.fromkeys(advance.ready_task_ids)
-    open_tasks = list(
-        case.human_tasks.select_for_update().filter(status=HumanTask.Status.OPEN)
+    open_tasks = (
+        []
+        if advance.new_case
+        else list(
+            case.human_tasks.select_for_update().filter(status=HumanTask.Status.OPEN)
+        )
     )
     now = timezone.now()
     for task in open_tasks:
@@ -169,13 +176,14 @@ def _bar_decider(tasks: list[HumanTask], *, completed_task_id: str, actor: Any) 
             task.barred.add(actor)
 
 
-def _locked_task(*, user: Any, task_id: UUID | str) -> HumanTask:
+def _locked_task(
+    *, user: Any, task_id: UUID | str, with_state: bool = False
+) -> HumanTask:
     """Lock the task's case, then the task; check the user may see it."""
     try:
-        case_id = HumanTask.objects.values_list("case_id", flat=True).get(pk=task_id)
-    except (HumanTask.DoesNotExist, ValueError):
+        case = case_lock(human_task_id=task_id, with_state=with_state)
+    except CaseNotFound:
         raise TaskNotFound("No such task.") from None
-    case = case_lock(case_id=case_id)
     task = HumanTask.objects.select_for_update().get(pk=task_id)
     task.case = case
     if not permissions.can_view(user, task):
@@ -228,7 +236,12 @@ def task_complete(*, user: Any, task_id: UUID | str, data: dict[str, Any]) -> Hu
         TaskNotFound, NotTaskCandidate, TaskNotOpen, TaskAlreadyClaimed,
         SeparationOfDuties, FormInvalid, CaseBusy, CaseNotRunning.
     """
-    task = _locked_task(user=user, task_id=task_id)
+    with audit_batch():
+        return _complete(user, task_id, data)
+
+
+def _complete(user: Any, task_id: UUID | str, data: dict[str, Any]) -> HumanTask:
+    task = _locked_task(user=user, task_id=task_id, with_state=True)
     transition_check(user=user, task=task, action=TaskAction.COMPLETE)
     cleaned = form_clean_json(task.form, data)
     _claim(user, task)
