@@ -13,6 +13,7 @@ times, for CSV and JSON Lines:
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -56,6 +57,9 @@ def fill(events: int) -> int:
         return cursor.fetchone()[0]
 
 
+BASELINES = {"csv": "(FORMAT csv)", "jsonl": "(FORMAT text)"}
+
+
 def copy_baseline(fmt_options: str) -> float:
     connection.ensure_connection()
     start = time.perf_counter()
@@ -89,19 +93,35 @@ def export(fmt: str) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--formats", default="csv,jsonl")
+    parser.add_argument("--json", help="also write the figures here (bench/run.py)")
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
     total = fill(args.events)
     print(f"{total:,} events; load average {os.getloadavg()[0]:.1f}")
     print("| format | COPY TO STDOUT | export_audit | share of COPY rate | peak RSS |")
     print("|---|---|---|---|---|")
-    for fmt, options in (("csv", "(FORMAT csv)"), ("jsonl", "(FORMAT text)")):
-        baseline = copy_baseline(options)
+    figures = {}
+    for fmt in args.formats.split(","):
+        baseline = copy_baseline(BASELINES[fmt])
         seconds, peak_mb = export(fmt)
         print(
             f"| {fmt} | {baseline:.1f} s ({total / baseline:,.0f}/s) "
             f"| {seconds:.1f} s ({total / seconds:,.0f}/s) "
             f"| {baseline / seconds:.0%} | {peak_mb:.0f} MB |"
+        )
+        figures[fmt] = (round(baseline / seconds, 2), round(peak_mb, 1))
+    if args.json:
+        fmt = "jsonl" if "jsonl" in figures else next(iter(figures))
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "export_vs_copy": figures[fmt][0],
+                    "export_peak_rss_mb": figures[fmt][1],
+                    "export_events": total,
+                    "export_figures": figures,
+                }
+            )
         )
 
 

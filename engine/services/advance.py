@@ -263,7 +263,7 @@ def _save(case: Case, outcome: AdvanceOutcome, *, create: bool = False) -> bool:
     completed = outcome.completed and case.status == Case.Status.RUNNING
     if completed:
         case.status, case.ended_at = Case.Status.COMPLETED, timezone.now()
-    case.save(force_insert=create)
+    case.save()  # an INSERT for a case started in this advance (not saved yet)
     defaults = {
         "state_json": json.dumps(outcome.state),
         "revision": case.revision,
