@@ -37,12 +37,12 @@ INSERT INTO audit_auditevent (id, chain, chain_seq, at, actor_id, actor_repr,
   on_behalf_of, action, case_id, process_key, version_id, task_ref, payload,
   prev_hash, hash)
 SELECT gen_random_uuid(), 'case:bench-' || (g / 10), g %% 10 + 1,
-  now() - ((%(n)s - g) || ' seconds')::interval, 7, 'manager1', '', 'task.completed',
+  now() - ((%(last)s - g) || ' seconds')::interval, 7, 'manager1', '', 'task.completed',
   gen_random_uuid(), 'purchase_request', 3, 'approve',
   jsonb_build_object('data', jsonb_build_object('amount', g * 1.5, 'approved', true,
     'justification', 'A new monitor for the office'), 'name', 'Approve purchase'),
   md5(g::text) || md5((g + 1)::text), md5(g::text || 'h') || md5((g + 2)::text)
-FROM generate_series(1, %(n)s) g
+FROM generate_series(%(first)s, %(last)s) g
 """
 
 
@@ -51,7 +51,7 @@ def fill(events: int) -> int:
         cursor.execute("SELECT count(*) FROM audit_auditevent")
         have = cursor.fetchone()[0]
         if have < events:
-            cursor.execute(FILL, {"n": events - have})
+            cursor.execute(FILL, {"first": have + 1, "last": events})  # tops up
             cursor.execute("ANALYZE audit_auditevent")
         cursor.execute("SELECT count(*) FROM audit_auditevent")
         return cursor.fetchone()[0]

@@ -457,6 +457,89 @@ def _machine() -> dict:
     }
 
 
+# key: (target as text, passes(value, details) or None when there is no gate)
+TARGETS = {
+    "step_ratio": ("<= 3 x plain SpiffWorkflow step", lambda v, d: v <= 3),
+    "queries_per_step": ("<= 10 round trips", lambda v, d: v <= 10),
+    "http_complete_p50_ms": (
+        "<= 8 ms; <= 2 x the service step",
+        lambda v, d: v <= 2 * d["service_complete_ms"],
+    ),
+    "http_lookup_p50_ms": ("<= 4 ms", lambda v, d: v <= 4),
+    "http_case_p50_ms": ("<= 45 ms", lambda v, d: v <= 45),
+    "cases_per_s_per_core": (
+        ">= 3 x today's (3.2/core: 6.4 cases/s on 2 cores)",
+        lambda v, d: v >= 3 * ISSUE["laneway_cases_per_s"] / 2,
+    ),
+    "pg_cpu_per_case_ratio": ("<= 1/3 of today's", lambda v, d: v <= 1 / 3),
+    "loop1000_time_ratio": ("<= 1.2", lambda v, d: v <= 1.2),
+    "loop1000_size_ratio": ("<= 1.2", lambda v, d: v <= 1.2),
+    "inbox_100k_vs_1k": ("<= 2", lambda v, d: v <= 2),
+    "export_vs_copy": (">= 1/3 of COPY's rate", lambda v, d: v >= 1 / 3),
+    "export_peak_rss_mb": ("<= 150 MB", lambda v, d: v <= 150),
+    "workers_2_vs_1": (">= 1.7", lambda v, d: v >= 1.7),
+    "deploy_ratio": ("<= 2 x plain parse + XSD", lambda v, d: v <= 2),
+}
+NOTES_MARK = "<!-- notes: kept when bench/run.py rewrites the table above -->"
+
+
+def results_md(results: dict, previous: Path) -> str:
+    """Return RESULTS.md: the table and machine of this run, then the kept notes."""
+    details = results["details"]
+    machine = details["machine"]
+    lines = [
+        "# Benchmark results (issue #16)",
+        "",
+        f"Written by `bench/run.py{' --quick' if details['quick'] else ''}` "
+        f"({details.get('seconds_total', '?')} s). Machine: {machine['cpu']}, "
+        f"{machine['cores']} cores, {machine['memory_mb']:,} MB, Python "
+        f"{machine['python']}, PostgreSQL {machine['postgresql']} on loopback; "
+        f"load average {machine['load_average_at_start']} at the start "
+        "(the machine is shared: ratios measured in the same run are the figures "
+        "to trust).",
+        "",
+        "| key | target | measured | met |",
+        "|---|---|---:|:-:|",
+    ]
+    for key in KEYS:
+        target, passes = TARGETS[key]
+        value = results[key]
+        if value is None:
+            met, shown = "—", f"null ({results['missing'].get(key, '')})"
+        else:
+            try:
+                met = "yes" if passes(value, details) else "no"
+            except (KeyError, TypeError):
+                met = "?"
+            shown = str(value)
+        lines.append(f"| `{key}` | {target} | {shown} | {met} |")
+    lines += [
+        "",
+        "Over HTTP, for orientation (median ms; the issue's measurements of today's "
+        "Laneway and of SpiffArena on this machine kind, a 3-step approval; this run "
+        "uses the purchase example, 2 human steps, 5 requests per case):",
+        "",
+        "| | this run | Laneway before | SpiffArena |",
+        "|---|---:|---:|---:|",
+        f"| start a case | {details.get('http_start_p50_ms')} | 25.1 | 47.6 |",
+        f"| find the task | {results['http_lookup_p50_ms']} | 18.6 | 15.0 |",
+        f"| complete a task | {results['http_complete_p50_ms']} | 30–33 | 44–48 |",
+        f"| whole case | {results['http_case_p50_ms']} | 178 (7 requests) | 233 |",
+        "",
+        "Where the time goes (8 clients, 2 gunicorn workers): "
+        f"web workers {details.get('web_cpu_ms_per_case')} ms CPU per case, "
+        f"PostgreSQL backends {details.get('pg_cpu_ms_per_case')} ms CPU per case "
+        f"({details.get('cases_per_s')} cases/s); "
+        f"{results['queries_per_step']} round trips per completed task "
+        f"(BEGIN and COMMIT included), {details.get('queries_per_start')} per start.",
+        "",
+    ]
+    notes = ""
+    if previous.exists() and NOTES_MARK in previous.read_text():
+        notes = previous.read_text().split(NOTES_MARK, 1)[1]
+    return "\n".join(lines) + "\n" + NOTES_MARK + notes
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="<= 2 minutes")
@@ -523,6 +606,9 @@ def main() -> None:
         if results[key] is None
     }
     Path(options.out).write_text(json.dumps(results, indent=2) + "\n")
+    report = BENCH / "RESULTS.md"
+    if Path(options.out).resolve() == (BENCH / "results.json").resolve():
+        report.write_text(results_md(results, report))
     print(json.dumps({k: results[k] for k in KEYS}, indent=2))
 
 

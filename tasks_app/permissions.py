@@ -104,6 +104,11 @@ def _permissions() -> dict[str, Permission]:
     return _PERMISSIONS
 
 
+def permission_for(name: str) -> Permission:
+    """Return VIEW, WORK or VIEW_CASE's Permission row (read once per process)."""
+    return _permissions()[name]
+
+
 def permissions_forget(**_: Any) -> None:
     """Drop the cached permissions (post_migrate: a flush or migrate recreates them)."""
     _PERMISSIONS.clear()

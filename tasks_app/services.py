@@ -152,7 +152,11 @@ def inbox_sync_for_case(*, advance: CaseAdvance) -> None:
                 now,
                 actor,
             )
-            task.save(update_fields=["status", "completed_at", "completed_by"])
+            closed = ["status", "completed_at", "completed_by"]
+            if task.assignee_id is None and actor is not None:
+                task.assignee = actor  # completing claims (task_complete)
+                closed.append("assignee")
+            task.save(update_fields=closed)
             permissions.close_work(task)
         else:
             transition_check(user=None, task=task, action=TaskAction.CANCEL)
@@ -191,10 +195,11 @@ def _locked_task(
     return task
 
 
-def _claim(user: Any, task: HumanTask) -> None:
+def _claim(user: Any, task: HumanTask, *, save: bool = True) -> None:
     if task.assignee_id is None:
         task.assignee = user
-        task.save(update_fields=["assignee"])
+        if save:
+            task.save(update_fields=["assignee"])
         _audit(task, user, AuditAction.TASK_CLAIMED)
 
 
@@ -244,7 +249,9 @@ def _complete(user: Any, task_id: UUID | str, data: dict[str, Any]) -> HumanTask
     task = _locked_task(user=user, task_id=task_id, with_state=True)
     transition_check(user=user, task=task, action=TaskAction.COMPLETE)
     cleaned = form_clean_json(task.form, data)
-    _claim(user, task)
+    # A delegated task is held (never claimed here); an offered one is claimed and
+    # its assignee written with its completion (inbox_sync_for_case).
+    _claim(user, task, save=False)
     if task.owner_id is not None and task.owner_id != user.pk:
         return _resolve(user, task, cleaned)
     case_complete_user_task(
@@ -254,8 +261,17 @@ def _complete(user: Any, task_id: UUID | str, data: dict[str, Any]) -> HumanTask
         actor=user,
         task_ref=task_ref_for(bpmn_id=task.bpmn_id, task_id=task.pk),
     )
-    task.refresh_from_db()
+    _reload_closed(task, user)
     return task
+
+
+def _reload_closed(task: HumanTask, user: Any) -> None:
+    """Read back what closing the task changed; keep its case and the user loaded."""
+    people = ("assignee", "owner", "completed_by")
+    task.refresh_from_db(fields=["status", "completed_at", *people])
+    for field in people:
+        if getattr(task, f"{field}_id") == user.pk:
+            setattr(task, field, user)
 
 
 def _resolve(user: Any, task: HumanTask, data: dict[str, Any]) -> HumanTask:
