@@ -5,8 +5,8 @@
 
 Every target is a ratio against a baseline measured in the same run (the machine
 is shared and noisy), except where the issue names a fixed figure. The scratch
-databases are DATABASE_URL's name, and that name with `_inbox` and `_audit`
-appended (the inbox and export parts drop and fill their own). `--quick` (<= 2
+databases are DATABASE_URL's name, and that name with `_inbox`, `_audit` and
+`_workers` appended (the inbox and export parts drop and fill their own). `--quick` (<= 2
 minutes) measures fewer cases and smaller data; its ratios are indicative only.
 
 Parts, reusing the older scripts of bench/:
@@ -19,6 +19,8 @@ Parts, reusing the older scripts of bench/:
   (prune_and_sandbox.py);
 * inbox: 100,000 vs 1,000 open tasks (inbox.py); export: audit JSON Lines
   export vs COPY, peak RSS (audit_export.py);
+* workers: Celery workers of concurrency 2 vs 1 on a 50 ms operation (workers.py);
+  it purges REDIS_URL's queue: give the benchmark its own Redis database;
 * deploy: a 500-element diagram's upload vs plain lxml parse + XSD validation.
 """
 
@@ -575,6 +577,12 @@ def main() -> None:
             ),
         ),
         (
+            "workers",
+            lambda: _subpart(
+                "workers.py", "_workers", ["--cases", "16" if quick else "60"]
+            ),
+        ),
+        (
             "export",
             lambda: _subpart(
                 "audit_export.py",
@@ -594,9 +602,6 @@ def main() -> None:
             reasons[name] = f"failed: {type(exc).__name__}: {exc}"[:300]
             print(f"bench: {name} failed: {exc}", flush=True)
         figures[f"seconds_{name}"] = round(time.perf_counter() - started, 1)
-    reasons.setdefault(
-        "workers_2_vs_1", "not measured yet (Celery workers on a 50 ms operation)"
-    )
     figures["seconds_total"] = round(time.perf_counter() - began, 1)
     results = {key: figures.get(key) for key in KEYS}
     results["details"] = {k: v for k, v in figures.items() if k not in KEYS}
