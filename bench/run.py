@@ -6,8 +6,9 @@
 Every target is a ratio against a baseline measured in the same run (the machine
 is shared and noisy), except where the issue names a fixed figure. The scratch
 databases are DATABASE_URL's name, and that name with `_inbox`, `_audit` and
-`_workers` appended (the inbox and export parts drop and fill their own). `--quick` (<= 2
-minutes) measures fewer cases and smaller data; its ratios are indicative only.
+`_workers` appended (the inbox and export parts drop and fill their own).
+`--quick` (<= 2 minutes) measures fewer cases and smaller data; its ratios are
+indicative only.
 
 Parts, reusing the older scripts of bench/:
 * step: one human step through the service layer (advance.py) vs plain
