@@ -565,7 +565,7 @@ def main() -> None:
     plan = [
         ("step", lambda: part_step(20 if quick else 200)),
         ("queries", part_queries),
-        ("http", lambda: part_http(15 if quick else 200, 8 if quick else 60, 8)),
+        ("http", lambda: part_http(10 if quick else 200, 6 if quick else 60, 8)),
         ("loop", lambda: part_loop(100 if quick else 1000)),
         ("deploy", lambda: part_deploy(2 if quick else 5)),
         (
@@ -573,8 +573,8 @@ def main() -> None:
             lambda: _subpart(
                 "inbox.py",
                 "_inbox",
-                ["--small", "1000", "--large", "10000" if quick else "100000"]
-                + ["--runs", "5" if quick else "30"],
+                ["--small", "1000", "--large", "5000" if quick else "100000"]
+                + ["--runs", "3" if quick else "30"],
             ),
         ),
         (
@@ -587,8 +587,8 @@ def main() -> None:
             "export",
             lambda: _subpart(
                 "audit_export.py",
-                "_audit",
-                ["--events", "100000" if quick else "1000000", "--formats", "jsonl"],
+                "_audit_quick" if quick else "_audit",  # events are never deleted
+                ["--events", "50000" if quick else "1000000", "--formats", "jsonl"],
             ),
         ),
     ]

@@ -41,11 +41,11 @@ def _facts(user: Any, task: HumanTask) -> frozenset[str]:
         )
         barred = HumanTask.barred.through.objects.filter(
             humantask_id=task.pk, user_id=user.pk
-        ).annotate(fact=Value(_BARRED, output_field=CharField()))
+        )
         known[user.pk] = frozenset(
             held.values_list("permission__codename", flat=True).union(
                 via_groups.values_list("permission__codename", flat=True),
-                barred.values_list("fact", flat=True),
+                barred.values_list(Value(_BARRED, output_field=CharField()), flat=True),
                 all=True,
             )
         )
