@@ -44,7 +44,8 @@ BENCH = ROOT / "bench"
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ.setdefault("DEBUG", "1")
+os.environ.setdefault("DEBUG", "0")  # as in production: no query log
+os.environ.setdefault("SECRET_KEY", "bench-only")
 os.environ.setdefault(
     "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/laneway_bench"
 )
@@ -153,8 +154,13 @@ class _Api:
 
     def call(self, method: str, path: str, body: dict | None = None) -> dict:
         payload = json.dumps(body).encode() if body is not None else None
-        self.conn.request(method, path, body=payload, headers=self.headers)
-        response = self.conn.getresponse()
+        try:
+            self.conn.request(method, path, body=payload, headers=self.headers)
+            response = self.conn.getresponse()
+        except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+            self.conn.close()  # the server closed an idle keep-alive connection
+            self.conn.request(method, path, body=payload, headers=self.headers)
+            response = self.conn.getresponse()
         data = response.read()
         assert response.status < 300, (method, path, response.status, data[:300])
         return json.loads(data)
@@ -255,6 +261,8 @@ def _server(port: int, workers: int) -> subprocess.Popen:
             str(workers),
             "--threads",
             "4",
+            "--keep-alive",
+            "75",
             "--log-level",
             "warning",
         ],
