@@ -218,16 +218,22 @@ def _whole_case(apis: dict[str, _Api], timings: dict[str, list[float]] | None) -
         timings["case"].append(time.perf_counter() - case_started)
 
 
-def _cpu_seconds(pids: list[int]) -> float:
+def _cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """Return each live process's CPU seconds so far (user + system)."""
     ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
+    seconds = {}
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
-    return total
+        seconds[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    return seconds
+
+
+def _used(before: dict[int, float], after: dict[int, float]) -> float:
+    # A process that appeared meanwhile counts from zero; one that ended, not at all.
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
 def _backends(database: str) -> list[int]:
@@ -242,7 +248,7 @@ def _backends(database: str) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def _server(port: int, workers: int) -> subprocess.Popen:
+def _server(port: int, workers: int, root: Path = ROOT) -> subprocess.Popen:
     env = {
         **os.environ,
         "DEBUG": "0",
@@ -266,7 +272,7 @@ def _server(port: int, workers: int) -> subprocess.Popen:
             "--log-level",
             "warning",
         ],
-        cwd=ROOT,
+        cwd=root,
         env=env,
     )
     for _ in range(300):
@@ -294,12 +300,16 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def part_http(cases: int, seconds: float, clients: int) -> dict:
+def part_http(
+    cases: int, seconds: float, clients: int, root: Path = ROOT, prefix: str = ""
+) -> dict:
+    """Latency and throughput over HTTP; `root` may be another checkout's tree
+    (--before), whose figures are then named with `prefix`."""
     from django.conf import settings
 
-    port = 18600 + os.getpid() % 1000
+    port = 18600 + os.getpid() % 1000 + (1 if prefix else 0)
     tokens = _tokens()
-    server = _server(port, workers=2)
+    server = _server(port, workers=2, root=root)
     try:
         apis = {name: _Api(port, token) for name, token in tokens.items()}
         for _ in range(5):
@@ -319,7 +329,7 @@ def part_http(cases: int, seconds: float, clients: int) -> dict:
     finally:
         server.terminate()
         server.wait(30)
-    return result
+    return {f"{prefix}{key}": value for key, value in result.items()}
 
 
 def _throughput(port, tokens, server, seconds, clients, settings) -> dict:
@@ -338,18 +348,17 @@ def _throughput(port, tokens, server, seconds, clients, settings) -> dict:
     for thread in threads:
         thread.start()
     time.sleep(min(3.0, seconds / 4))  # every client and backend running
-    backends = _backends(database)
-    before = sum(done), _cpu_seconds(backends), _cpu_seconds(workers)
+    before = sum(done), _cpu_seconds(_backends(database)), _cpu_seconds(workers)
     started = time.perf_counter()
     time.sleep(seconds)
     elapsed = time.perf_counter() - started
-    after = sum(done), _cpu_seconds(backends), _cpu_seconds(workers)
+    after = sum(done), _cpu_seconds(_backends(database)), _cpu_seconds(workers)
     stop.set()
     for thread in threads:
         thread.join()
     cases = after[0] - before[0]
-    pg_per_case = (after[1] - before[1]) / max(cases, 1)
-    web_per_case = (after[2] - before[2]) / max(cases, 1)
+    pg_per_case = _used(before[1], after[1]) / max(cases, 1)
+    web_per_case = _used(before[2], after[2]) / max(cases, 1)
     per_s = cases / elapsed
     baseline = ISSUE["laneway_pg_core_share"] / ISSUE["laneway_cases_per_s"]
     return {
@@ -530,12 +539,21 @@ def results_md(results: dict, previous: Path) -> str:
         "Laneway and of SpiffArena on this machine kind, a 3-step approval; this run "
         "uses the purchase example, 2 human steps, 5 requests per case):",
         "",
-        "| | this run | Laneway before | SpiffArena |",
-        "|---|---:|---:|---:|",
-        f"| start a case | {details.get('http_start_p50_ms')} | 25.1 | 47.6 |",
-        f"| find the task | {results['http_lookup_p50_ms']} | 18.6 | 15.0 |",
-        f"| complete a task | {results['http_complete_p50_ms']} | 30–33 | 44–48 |",
-        f"| whole case | {results['http_case_p50_ms']} | 178 (7 requests) | 233 |",
+        "| | this run | before, same run (--before) | Laneway before (issue) "
+        "| SpiffArena (issue) |",
+        "|---|---:|---:|---:|---:|",
+        f"| start a case | {details.get('http_start_p50_ms')} "
+        f"| {details.get('before_http_start_p50_ms', '—')} | 25.1 | 47.6 |",
+        f"| find the task | {results['http_lookup_p50_ms']} "
+        f"| {details.get('before_http_lookup_p50_ms', '—')} | 18.6 | 15.0 |",
+        f"| complete a task | {results['http_complete_p50_ms']} "
+        f"| {details.get('before_http_complete_p50_ms', '—')} | 30–33 | 44–48 |",
+        f"| whole case | {results['http_case_p50_ms']} "
+        f"| {details.get('before_http_case_p50_ms', '—')} | 178 (7 requests) | 233 |",
+        f"| cases/s, 8 clients | {details.get('cases_per_s')} "
+        f"| {details.get('before_cases_per_s', '—')} | 6.4 | 6.5 |",
+        f"| PostgreSQL CPU ms per case | {details.get('pg_cpu_ms_per_case')} "
+        f"| {details.get('before_pg_cpu_ms_per_case', '—')} | ~185 | — |",
         "",
         "Where the time goes (8 clients, 2 gunicorn workers): "
         f"web workers {details.get('web_cpu_ms_per_case')} ms CPU per case, "
@@ -556,10 +574,21 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="<= 2 minutes")
     parser.add_argument("--out", default=str(BENCH / "results.json"))
     parser.add_argument(
+        "--before",
+        help="a checkout of the code before (same schema): its HTTP figures are "
+        "measured in the same run, for same-run ratios (part 'before')",
+    )
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated parts to run again, merged into --out's figures",
+    )
+    parser.add_argument(
         "--skip", default="", help="comma-separated parts to leave out (e.g. inbox)"
     )
     options = parser.parse_args()
     quick, skip = options.quick, set(filter(None, options.skip.split(",")))
+    only = set(filter(None, options.only.split(",")))
     _ensure_database(os.environ["DATABASE_URL"])
     import django
 
@@ -567,8 +596,14 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    began = time.perf_counter()
     figures: dict = {"quick": quick, "machine": _machine()}
+    if only and Path(options.out).exists():  # the other parts' figures stay
+        kept = json.loads(Path(options.out).read_text())
+        figures = {
+            **kept["details"],
+            **{k: kept[k] for k in KEYS if kept[k] is not None},
+            **figures,
+        }
     reasons: dict[str, str] = {}
     plan = [
         ("step", lambda: part_step(20 if quick else 200)),
@@ -576,6 +611,20 @@ def main() -> None:
         ("http", lambda: part_http(10 if quick else 200, 6 if quick else 60, 8)),
         ("loop", lambda: part_loop(100 if quick else 1000)),
         ("deploy", lambda: part_deploy(2 if quick else 5)),
+        (
+            "before",
+            lambda: (
+                part_http(
+                    10 if quick else 200,
+                    6 if quick else 60,
+                    8,
+                    root=Path(options.before),
+                    prefix="before_",
+                )
+                if options.before
+                else {}
+            ),
+        ),
         (
             "inbox",
             lambda: _subpart(
@@ -601,7 +650,7 @@ def main() -> None:
         ),
     ]
     for name, run in plan:
-        if name in skip:
+        if name in skip or (only and name not in only):
             continue
         started = time.perf_counter()
         print(f"bench: {name} ...", flush=True)
@@ -611,7 +660,14 @@ def main() -> None:
             reasons[name] = f"failed: {type(exc).__name__}: {exc}"[:300]
             print(f"bench: {name} failed: {exc}", flush=True)
         figures[f"seconds_{name}"] = round(time.perf_counter() - started, 1)
-    figures["seconds_total"] = round(time.perf_counter() - began, 1)
+    figures["seconds_total"] = round(
+        sum(
+            v
+            for k, v in figures.items()
+            if k.startswith("seconds_") and k != "seconds_total"
+        ),
+        1,
+    )
     results = {key: figures.get(key) for key in KEYS}
     results["details"] = {k: v for k, v in figures.items() if k not in KEYS}
     results["missing"] = {
