@@ -357,6 +357,9 @@ def _throughput(port, tokens, server, seconds, clients, settings) -> dict:
     for thread in threads:
         thread.join()
     cases = after[0] - before[0]
+    # Only persistent connections can be followed: with a connection per request
+    # (DB_CONN_MAX_AGE=0) the backends are gone before they are read.
+    pg_followed = bool(set(before[1]) & set(after[1]))
     pg_per_case = _used(before[1], after[1]) / max(cases, 1)
     web_per_case = _used(before[2], after[2]) / max(cases, 1)
     per_s = cases / elapsed
@@ -365,9 +368,11 @@ def _throughput(port, tokens, server, seconds, clients, settings) -> dict:
         "throughput_clients": clients,
         "cases_per_s": round(per_s, 2),
         "cases_per_s_per_core": round(per_s / (os.cpu_count() or 1), 2),
-        "pg_cpu_ms_per_case": round(pg_per_case * 1000, 1),
+        "pg_cpu_ms_per_case": round(pg_per_case * 1000, 1) if pg_followed else None,
         "web_cpu_ms_per_case": round(web_per_case * 1000, 1),
-        "pg_cpu_per_case_ratio": round(pg_per_case / baseline, 2),
+        "pg_cpu_per_case_ratio": round(pg_per_case / baseline, 2)
+        if pg_followed
+        else None,
     }
 
 
@@ -553,7 +558,8 @@ def results_md(results: dict, previous: Path) -> str:
         f"| cases/s, 8 clients | {details.get('cases_per_s')} "
         f"| {details.get('before_cases_per_s', '—')} | 6.4 | 6.5 |",
         f"| PostgreSQL CPU ms per case | {details.get('pg_cpu_ms_per_case')} "
-        f"| {details.get('before_pg_cpu_ms_per_case', '—')} | ~185 | — |",
+        f"| {details.get('before_pg_cpu_ms_per_case') or 'n/a (1 connection/request)'} "
+        "| ~185 | — |",
         "",
         "Where the time goes (8 clients, 2 gunicorn workers): "
         f"web workers {details.get('web_cpu_ms_per_case')} ms CPU per case, "
