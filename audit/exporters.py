@@ -96,13 +96,22 @@ def _copy_sql(events: QuerySet[AuditEvent], fmt: str) -> tuple[str, tuple]:
     return f"COPY ({sql}) TO STDOUT (FORMAT csv)", params
 
 
+_CHUNK = 1 << 18  # COPY hands over one row at a time; write 256 KiB at once
+
+
 def _copy(events: QuerySet[AuditEvent], fmt: str) -> Iterator[bytes]:
     statement, params = _copy_sql(events, fmt)
     connection.ensure_connection()
     with connection.connection.cursor() as cursor:
         with cursor.copy(statement, params) as copy:
+            chunk = bytearray()
             for block in copy:
-                yield bytes(block)
+                chunk += block
+                if len(chunk) >= _CHUNK:
+                    yield bytes(chunk)
+                    chunk.clear()
+            if chunk:
+                yield bytes(chunk)
 
 
 def export_stream(

@@ -3,7 +3,9 @@
 import hashlib
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -83,6 +85,96 @@ def _actor_values(actor: Any) -> tuple[int | None, str]:
     return actor.pk, actor.get_username()
 
 
+@dataclass
+class _Batch:
+    """The events of an `audit_batch`, and the head each chain has reached."""
+
+    depth: int  # the atomic block the batch was opened in
+    events: list[AuditEvent] = field(default_factory=list)  # not inserted yet
+    heads: dict[str, tuple[int, str]] = field(default_factory=dict)
+    # Events written at once from savepoints inside the batch, per chain; one
+    # that rolled back is gone from the table (see _head).
+    through: dict[str, list[AuditEvent]] = field(default_factory=dict)
+
+
+_BATCH_ATTR = "laneway_audit_batch"
+
+
+def _open_batch() -> "_Batch | None":
+    return getattr(connection, _BATCH_ATTR, None)
+
+
+@contextmanager
+def audit_batch(*, new_case: uuid.UUID | None = None) -> Iterator[None]:
+    """Insert the events recorded inside in one statement (and their heads in one).
+
+    For a command that records several events (a task completed, the steps the
+    engine ran, the tasks it opened): each event is still chained and hashed when
+    it is recorded, from the chain's head read once, under the lock the chain's
+    writers hold; the rows go in when the block ends. An error discards them
+    with the transaction. An event recorded in a savepoint opened inside the
+    block is written at once, chained after the buffered ones; if that savepoint
+    rolls back, the chain goes on from where it was before. Nested blocks join
+    the outer one. `new_case` names a case created in this transaction: its chain
+    starts at the genesis hash without a look.
+    """
+    assert connection.in_atomic_block, (
+        "audit_batch must run inside transaction.atomic()"
+    )
+    if _open_batch() is not None:
+        yield
+        return
+    batch = _Batch(depth=len(connection.atomic_blocks))
+    if new_case is not None:
+        batch.heads[chain_for_case(new_case)] = (0, GENESIS_HASH)
+    setattr(connection, _BATCH_ATTR, batch)
+    try:
+        yield
+        _flush(batch)
+    finally:
+        setattr(connection, _BATCH_ATTR, None)
+
+
+def _flush(batch: _Batch) -> None:
+    chains = dict.fromkeys([*(e.chain for e in batch.events), *batch.through])
+    heads = []
+    for chain in chains:
+        seq, digest = _head(chain, batch)
+        if batch.through.get(chain) or any(e.chain == chain for e in batch.events):
+            heads.append((chain, seq, digest))
+    if batch.events:
+        AuditEvent.objects.bulk_create(batch.events)
+    if heads:
+        _heads_moved(heads)
+    batch.events, batch.heads, batch.through = [], {}, {}
+
+
+def _head(chain: str, batch: _Batch | None) -> tuple[int, str]:
+    """Return the (seq, hash) the chain's next event follows."""
+    written = batch.through.get(chain) if batch is not None else None
+    if written:  # those of a savepoint that rolled back are gone (a suffix)
+        present = set(
+            AuditEvent.objects.filter(pk__in=[e.pk for e in written]).values_list(
+                "pk", flat=True
+            )
+        )
+        written[:] = [e for e in written if e.pk in present]
+        if written:
+            return written[-1].chain_seq, written[-1].hash
+    if batch is not None and chain in batch.heads:
+        return batch.heads[chain]
+    _lock_chain(chain)
+    last = (
+        AuditEvent.objects.filter(chain=chain)
+        .order_by("-chain_seq")
+        .values_list("chain_seq", "hash")
+        .first()
+    )
+    if batch is not None:
+        batch.heads[chain] = last or (0, GENESIS_HASH)
+    return last or (0, GENESIS_HASH)
+
+
 def audit_record(
     *,
     actor: Any,
@@ -96,25 +188,22 @@ def audit_record(
 ) -> AuditEvent:
     """Append one event to its chain; call inside the transaction of the change.
 
+    Inside `audit_batch` the row is inserted when the batch ends.
+
     Raises:
         AssertionError: when called outside a transaction.
     """
     assert connection.in_atomic_block, (
         "audit_record must run inside transaction.atomic()"
     )
+    batch = _open_batch()
     chain = chain_for_case(case_id)
-    _lock_chain(chain)
-    last = (
-        AuditEvent.objects.filter(chain=chain)
-        .order_by("-chain_seq")
-        .only("chain_seq", "hash")
-        .first()
-    )
+    last_seq, last_hash = _head(chain, batch)
     actor_id, actor_repr = _actor_values(actor)
     values: dict[str, Any] = {
         "id": uuid.uuid4(),
         "chain": chain,
-        "chain_seq": last.chain_seq + 1 if last else 1,
+        "chain_seq": last_seq + 1,
         "at": timezone.now(),
         "actor_id": actor_id,
         "actor_repr": actor_repr,
@@ -126,19 +215,30 @@ def audit_record(
         "task_ref": task_ref,
         # Round-trip through JSON so the stored payload hashes like the one read back.
         "payload": json.loads(json.dumps(payload or {}, cls=DjangoJSONEncoder)),
-        "prev_hash": last.hash if last else GENESIS_HASH,
+        "prev_hash": last_hash,
     }
     values["hash"] = event_hash(values["prev_hash"], canonical_form(values))
     event = AuditEvent(**values)
-    event.save()
-    _head_moved(event)
+    if batch is None:
+        event.save()
+        _heads_moved([(chain, event.chain_seq, event.hash)])
+    elif batch.depth == len(connection.atomic_blocks):
+        batch.events.append(event)
+        batch.heads[chain] = (event.chain_seq, event.hash)
+        batch.through.pop(chain, None)  # their savepoints have ended: they stay
+    else:  # in a savepoint inside the batch: written now, its head at the end
+        event.save()
+        batch.through.setdefault(chain, []).append(event)
     return event
 
 
-def _head_moved(event: AuditEvent) -> None:
-    # One upsert under the lock the chain's writers already hold (see _lock_chain).
+def _heads_moved(heads: list[tuple[str, int, str]]) -> None:
+    # One upsert under the lock the chains' writers already hold (see _lock_chain).
     AuditChainHead.objects.bulk_create(
-        [AuditChainHead(chain=event.chain, chain_seq=event.chain_seq, hash=event.hash)],
+        [
+            AuditChainHead(chain=chain, chain_seq=seq, hash=digest)
+            for chain, seq, digest in heads
+        ],
         update_conflicts=True,
         unique_fields=["chain"],
         update_fields=["chain_seq", "hash"],

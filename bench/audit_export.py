@@ -13,6 +13,7 @@ times, for CSV and JSON Lines:
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -36,12 +37,12 @@ INSERT INTO audit_auditevent (id, chain, chain_seq, at, actor_id, actor_repr,
   on_behalf_of, action, case_id, process_key, version_id, task_ref, payload,
   prev_hash, hash)
 SELECT gen_random_uuid(), 'case:bench-' || (g / 10), g %% 10 + 1,
-  now() - ((%(n)s - g) || ' seconds')::interval, 7, 'manager1', '', 'task.completed',
+  now() - ((%(last)s - g) || ' seconds')::interval, 7, 'manager1', '', 'task.completed',
   gen_random_uuid(), 'purchase_request', 3, 'approve',
   jsonb_build_object('data', jsonb_build_object('amount', g * 1.5, 'approved', true,
     'justification', 'A new monitor for the office'), 'name', 'Approve purchase'),
   md5(g::text) || md5((g + 1)::text), md5(g::text || 'h') || md5((g + 2)::text)
-FROM generate_series(1, %(n)s) g
+FROM generate_series(%(first)s, %(last)s) g
 """
 
 
@@ -50,10 +51,13 @@ def fill(events: int) -> int:
         cursor.execute("SELECT count(*) FROM audit_auditevent")
         have = cursor.fetchone()[0]
         if have < events:
-            cursor.execute(FILL, {"n": events - have})
+            cursor.execute(FILL, {"first": have + 1, "last": events})  # tops up
             cursor.execute("ANALYZE audit_auditevent")
         cursor.execute("SELECT count(*) FROM audit_auditevent")
         return cursor.fetchone()[0]
+
+
+BASELINES = {"csv": "(FORMAT csv)", "jsonl": "(FORMAT text)"}
 
 
 def copy_baseline(fmt_options: str) -> float:
@@ -89,19 +93,35 @@ def export(fmt: str) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--formats", default="csv,jsonl")
+    parser.add_argument("--json", help="also write the figures here (bench/run.py)")
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
     total = fill(args.events)
     print(f"{total:,} events; load average {os.getloadavg()[0]:.1f}")
     print("| format | COPY TO STDOUT | export_audit | share of COPY rate | peak RSS |")
     print("|---|---|---|---|---|")
-    for fmt, options in (("csv", "(FORMAT csv)"), ("jsonl", "(FORMAT text)")):
-        baseline = copy_baseline(options)
+    figures = {}
+    for fmt in args.formats.split(","):
+        baseline = copy_baseline(BASELINES[fmt])
         seconds, peak_mb = export(fmt)
         print(
             f"| {fmt} | {baseline:.1f} s ({total / baseline:,.0f}/s) "
             f"| {seconds:.1f} s ({total / seconds:,.0f}/s) "
             f"| {baseline / seconds:.0%} | {peak_mb:.0f} MB |"
+        )
+        figures[fmt] = (round(baseline / seconds, 2), round(peak_mb, 1))
+    if args.json:
+        fmt = "jsonl" if "jsonl" in figures else next(iter(figures))
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "export_vs_copy": figures[fmt][0],
+                    "export_peak_rss_mb": figures[fmt][1],
+                    "export_events": total,
+                    "export_figures": figures,
+                }
+            )
         )
 
 

@@ -22,6 +22,7 @@ in DATABASE_URL is dropped and created afresh: it is a scratch database.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import statistics
@@ -203,6 +204,7 @@ def main() -> None:
     args.add_argument("--small", type=int, default=1_000)
     args.add_argument("--large", type=int, default=100_000)
     args.add_argument("--runs", type=int, default=30)
+    args.add_argument("--json", help="also write the figures here (bench/run.py)")
     options = args.parse_args()
     _fresh_database()
     django.setup()
@@ -235,8 +237,31 @@ def main() -> None:
     for label in PROBES:
         small, large = (r[2][label] * 1000 for r in results)
         print(f"{label:28}{small:>27.2f}{large:>27.2f}{large / small:>10.2f}")
+    plan = _plan(manager)
     print(f"\nPostgreSQL's plan for the inbox query at {results[-1][0]:,} open tasks:")
-    print(_plan(manager))
+    print(plan)
+    if options.json:
+        ratios = {
+            label: round(results[1][2][label] / results[0][2][label], 2)
+            for label in PROBES
+        }
+        Path(options.json).write_text(
+            json.dumps(
+                {
+                    "inbox_100k_vs_1k": max(ratios.values()),
+                    "inbox_ratios": ratios,
+                    "inbox_sizes": [r[0] for r in results],
+                    # Small tables (users, groups) are read whole; these are not.
+                    "inbox_plan_seq_scans": [
+                        line.strip()
+                        for line in plan.splitlines()
+                        if "Seq Scan on tasks_app_humantask " in line
+                        or "Seq Scan on guardian" in line
+                        or "Seq Scan on engine_case " in line
+                    ],
+                }
+            )
+        )
 
 
 if __name__ == "__main__":

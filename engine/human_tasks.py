@@ -113,6 +113,10 @@ class CaseAdvance:
     completed_task_id: str | None
     data: dict[str, Any]
     outcome: AdvanceOutcome
+    # The case's (name, bpmn_id) signal subscriptions before this advance, as
+    # the advance read them with its message subscriptions (None: not read).
+    signal_subscriptions: tuple[tuple[str, str], ...] | None = None
+    new_case: bool = False  # the advance started the case (it has no tasks yet)
 
     @property
     def ready_task_ids(self) -> list[str]:

@@ -54,8 +54,7 @@ def version_get(*, key: str, number: int | None = None) -> ProcessVersion:
     Raises:
         DefinitionNotFound, VersionNotFound.
     """
-    definition = definition_get(key=key)
-    qs = definition.versions.select_related("definition")
+    qs = ProcessVersion.objects.select_related("definition").filter(definition__key=key)
     if number is None:
         version = (
             qs.filter(status=ProcessVersion.Status.DEPLOYED).order_by("-number").first()
@@ -63,6 +62,7 @@ def version_get(*, key: str, number: int | None = None) -> ProcessVersion:
     else:
         version = qs.filter(number=number).first()
     if version is None:
+        definition_get(key=key)  # DefinitionNotFound first (one query when found)
         raise VersionNotFound(f"Process '{key}' has no version {number or 'deployed'}.")
     return version
 

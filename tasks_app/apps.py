@@ -10,7 +10,7 @@ class TasksAppConfig(AppConfig):
 
         from engine.signals import case_advanced
 
-        from . import receivers, roles
+        from . import permissions, receivers, roles
 
         case_advanced.connect(
             receivers.on_case_advanced, dispatch_uid="tasks_app.inbox_sync"
@@ -18,4 +18,8 @@ class TasksAppConfig(AppConfig):
         # After contrib.auth's own post_migrate handler has created the permissions.
         post_migrate.connect(
             roles.roles_ensure, sender=self, dispatch_uid="tasks_app.roles"
+        )
+        # A flush or migrate recreates the permissions (with new ids).
+        post_migrate.connect(
+            permissions.permissions_forget, dispatch_uid="tasks_app.permissions"
         )

@@ -6,6 +6,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
+from django.db import connection
+from django.db.models import CharField, Value
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
 from engine.permissions import VIEW_CASE
@@ -17,34 +19,105 @@ WORK = "tasks_app.work_on_humantask"
 REASSIGN = "tasks_app.reassign_humantask"
 
 
+_BARRED = "barred"
+_FACTS = "_laneway_user_facts"
+
+
+def _facts(user: Any, task: HumanTask) -> frozenset[str]:
+    """Return the user's object permissions on the task, and "barred" if barred.
+
+    One query (the user's rows, their groups' rows and the barred row), kept on
+    the task object for the command; `_forget` drops it when grants change.
+    Guardian's `has_perm` would ask twice per permission.
+    """
+    known = task.__dict__.setdefault(_FACTS, {})
+    if user.pk not in known:
+        ctype, pk = ContentType.objects.get_for_model(HumanTask), str(task.pk)
+        held = UserObjectPermission.objects.filter(
+            user=user, content_type=ctype, object_pk=pk
+        )
+        via_groups = GroupObjectPermission.objects.filter(
+            group__user=user, content_type=ctype, object_pk=pk
+        )
+        barred = HumanTask.barred.through.objects.filter(
+            humantask_id=task.pk, user_id=user.pk
+        )
+        known[user.pk] = frozenset(
+            held.values_list("permission__codename", flat=True).union(
+                via_groups.values_list("permission__codename", flat=True),
+                barred.values_list(Value(_BARRED, output_field=CharField()), flat=True),
+                all=True,
+            )
+        )
+    return known[user.pk]
+
+
+def _forget(task: Any) -> None:
+    task.__dict__.pop(_FACTS, None)
+
+
+def _has_object_perm(user: Any, perm: str, task: HumanTask) -> bool:
+    if not (user and user.is_active):
+        return False
+    if user.is_superuser:  # as guardian's backend
+        return True
+    return perm.split(".", 1)[1] in _facts(user, task)
+
+
 def can_view(user: Any, task: HumanTask) -> bool:
     """Return whether the user may see the task (candidates, assignee, auditors)."""
     if not (user and user.is_authenticated and user.is_active):
         return False
     return (
-        task.assignee_id == user.pk or user.has_perm(VIEW) or user.has_perm(VIEW, task)
+        task.assignee_id == user.pk
+        or _has_object_perm(user, VIEW, task)
+        or user.has_perm(VIEW)
     )
 
 
 def can_work(user: Any, task: HumanTask) -> bool:
     """Return whether the user may claim/complete the task (candidate or assignee)."""
-    return task.assignee_id == user.pk or user.has_perm(WORK, task)
+    return task.assignee_id == user.pk or _has_object_perm(user, WORK, task)
 
 
 def is_barred(user: Any, task: Any) -> bool:
     """Return whether separation of duties bars the user from the task."""
+    if isinstance(task, HumanTask) and user is not None and user.pk is not None:
+        return _BARRED in _facts(user, task)
     return task.barred.filter(pk=user.pk).exists()
+
+
+_PERMISSIONS: dict[str, Permission] = {}
+
+
+def _permissions() -> dict[str, Permission]:
+    """Return the three permissions candidates get, read once per process."""
+    if not _PERMISSIONS:
+        names = (VIEW, WORK, VIEW_CASE)
+        _PERMISSIONS.update(
+            (f"{p.content_type.app_label}.{p.codename}", p)
+            for p in Permission.objects.select_related("content_type").filter(
+                content_type__app_label__in={n.split(".")[0] for n in names},
+                codename__in={n.split(".")[1] for n in names},
+            )
+        )
+    return _PERMISSIONS
+
+
+def permission_for(name: str) -> Permission:
+    """Return VIEW, WORK or VIEW_CASE's Permission row (read once per process)."""
+    return _permissions()[name]
+
+
+def permissions_forget(**_: Any) -> None:
+    """Drop the cached permissions (post_migrate: a flush or migrate recreates them)."""
+    _PERMISSIONS.clear()
 
 
 def _grants(task: HumanTask) -> list[tuple[Permission, ContentType, str]]:
     wanted = ((VIEW, task), (WORK, task), (VIEW_CASE, task.case))
-    perms = {
-        f"{p.content_type.app_label}.{p.codename}": p
-        for p in Permission.objects.select_related("content_type").filter(
-            content_type__app_label__in={w.split(".")[0] for w, _ in wanted},
-            codename__in={w.split(".")[1] for w, _ in wanted},
-        )
-    }
+    perms = _permissions()
+    _forget(task)
     return [
         (perms[name], ContentType.objects.get_for_model(obj), str(obj.pk))
         for name, obj in wanted
@@ -116,8 +189,20 @@ def close_work(task: Any) -> None:
     tasks ever offered.
     """
     _, (work, ctype, pk), _ = _grants(task)
-    for model in (UserObjectPermission, GroupObjectPermission):
-        model.objects.filter(permission=work, content_type=ctype, object_pk=pk).delete()
+    if connection.vendor != "postgresql":
+        for model in (UserObjectPermission, GroupObjectPermission):
+            model.objects.filter(
+                permission=work, content_type=ctype, object_pk=pk
+            ).delete()
+        return
+    where = "permission_id = %s AND content_type_id = %s AND object_pk = %s"
+    with connection.cursor() as cursor:  # both tables in one statement
+        cursor.execute(
+            f"WITH u AS (DELETE FROM {UserObjectPermission._meta.db_table} "
+            f"WHERE {where}) DELETE FROM {GroupObjectPermission._meta.db_table} "
+            f"WHERE {where}",
+            [work.pk, ctype.pk, pk] * 2,
+        )
 
 
 def was_offered(user: Any, task: Any) -> bool:

@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.db import connection
 from django.db.models import CharField, Count, F, Q, QuerySet, UUIDField, Value
 from django.db.models.functions import Cast, Replace
@@ -21,7 +21,7 @@ from engine.spec_cache import spec_for
 from .errors import TaskInputInvalid, TaskNotFound
 from .lifecycle import TaskAction, actions_allowed, separated
 from .models import HumanTask
-from .permissions import VIEW, WORK, can_view
+from .permissions import VIEW, WORK, can_view, permission_for
 
 
 class InboxTab(StrEnum):
@@ -134,10 +134,7 @@ def _visible_open(user: Any) -> QuerySet[HumanTask]:
     tasks, not all of them (guardian's get_objects_for_user ORs two subqueries,
     which makes PostgreSQL test every open task against both).
     """
-    app_label, codename = WORK.split(".")
-    work = Permission.objects.get(
-        content_type__app_label=app_label, codename=codename
-    ).pk
+    work = permission_for(WORK).pk
     ids = _granted(GroupObjectPermission, work, group__user=user).union(
         _granted(UserObjectPermission, work, user=user),
         HumanTask.objects.filter(assignee=user, status=HumanTask.Status.OPEN)

@@ -14,6 +14,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.actions import AuditAction, task_ref_for
+from audit.services import audit_batch
+from engine.errors import CaseNotFound
 from engine.form_validation import form_clean_json
 from engine.human_tasks import CaseAdvance, ReadyHumanTask
 from engine.models import Case
@@ -109,7 +111,8 @@ def _create_task(case: Case, ready: ReadyHumanTask) -> HumanTask:
         separate_from=list(ready.separate_from),
     )
     permissions.grant_candidates(task, users=users, groups=groups)
-    task.barred.set(_separated_users(case, task.separate_from))
+    if barred := _separated_users(case, task.separate_from):
+        task.barred.add(*barred)  # a new task: nobody is barred yet
     _audit(
         task,
         None,
@@ -131,8 +134,12 @@ def inbox_sync_for_case(*, advance: CaseAdvance) -> None:
     case, actor = advance.case, advance.actor
     completed_task_id = advance.completed_task_id
     ready = dict.fromkeys(advance.ready_task_ids)
-    open_tasks = list(
-        case.human_tasks.select_for_update().filter(status=HumanTask.Status.OPEN)
+    open_tasks = (
+        []
+        if advance.new_case
+        else list(
+            case.human_tasks.select_for_update().filter(status=HumanTask.Status.OPEN)
+        )
     )
     now = timezone.now()
     for task in open_tasks:
@@ -145,7 +152,11 @@ def inbox_sync_for_case(*, advance: CaseAdvance) -> None:
                 now,
                 actor,
             )
-            task.save(update_fields=["status", "completed_at", "completed_by"])
+            closed = ["status", "completed_at", "completed_by"]
+            if task.assignee_id is None and actor is not None:
+                task.assignee = actor  # completing claims (task_complete)
+                closed.append("assignee")
+            task.save(update_fields=closed)
             permissions.close_work(task)
         else:
             transition_check(user=None, task=task, action=TaskAction.CANCEL)
@@ -169,13 +180,14 @@ def _bar_decider(tasks: list[HumanTask], *, completed_task_id: str, actor: Any) 
             task.barred.add(actor)
 
 
-def _locked_task(*, user: Any, task_id: UUID | str) -> HumanTask:
+def _locked_task(
+    *, user: Any, task_id: UUID | str, with_state: bool = False
+) -> HumanTask:
     """Lock the task's case, then the task; check the user may see it."""
     try:
-        case_id = HumanTask.objects.values_list("case_id", flat=True).get(pk=task_id)
-    except (HumanTask.DoesNotExist, ValueError):
+        case = case_lock(human_task_id=task_id, with_state=with_state)
+    except CaseNotFound:
         raise TaskNotFound("No such task.") from None
-    case = case_lock(case_id=case_id)
     task = HumanTask.objects.select_for_update().get(pk=task_id)
     task.case = case
     if not permissions.can_view(user, task):
@@ -183,10 +195,11 @@ def _locked_task(*, user: Any, task_id: UUID | str) -> HumanTask:
     return task
 
 
-def _claim(user: Any, task: HumanTask) -> None:
+def _claim(user: Any, task: HumanTask, *, save: bool = True) -> None:
     if task.assignee_id is None:
         task.assignee = user
-        task.save(update_fields=["assignee"])
+        if save:
+            task.save(update_fields=["assignee"])
         _audit(task, user, AuditAction.TASK_CLAIMED)
 
 
@@ -228,10 +241,17 @@ def task_complete(*, user: Any, task_id: UUID | str, data: dict[str, Any]) -> Hu
         TaskNotFound, NotTaskCandidate, TaskNotOpen, TaskAlreadyClaimed,
         SeparationOfDuties, FormInvalid, CaseBusy, CaseNotRunning.
     """
-    task = _locked_task(user=user, task_id=task_id)
+    with audit_batch():
+        return _complete(user, task_id, data)
+
+
+def _complete(user: Any, task_id: UUID | str, data: dict[str, Any]) -> HumanTask:
+    task = _locked_task(user=user, task_id=task_id, with_state=True)
     transition_check(user=user, task=task, action=TaskAction.COMPLETE)
     cleaned = form_clean_json(task.form, data)
-    _claim(user, task)
+    # A delegated task is held (never claimed here); an offered one is claimed and
+    # its assignee written with its completion (inbox_sync_for_case).
+    _claim(user, task, save=False)
     if task.owner_id is not None and task.owner_id != user.pk:
         return _resolve(user, task, cleaned)
     case_complete_user_task(
@@ -241,8 +261,17 @@ def task_complete(*, user: Any, task_id: UUID | str, data: dict[str, Any]) -> Hu
         actor=user,
         task_ref=task_ref_for(bpmn_id=task.bpmn_id, task_id=task.pk),
     )
-    task.refresh_from_db()
+    _reload_closed(task, user)
     return task
+
+
+def _reload_closed(task: HumanTask, user: Any) -> None:
+    """Read back what closing the task changed; keep its case and the user loaded."""
+    people = ("assignee", "owner", "completed_by")
+    task.refresh_from_db(fields=["status", "completed_at", *people])
+    for field in people:
+        if getattr(task, f"{field}_id") == user.pk:
+            setattr(task, field, user)
 
 
 def _resolve(user: Any, task: HumanTask, data: dict[str, Any]) -> HumanTask:

@@ -17,14 +17,23 @@ from uuid import UUID
 
 from celery import current_app
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import OperationalError, connection, transaction
+from django.db.models import CharField, JSONField, QuerySet, Value
 from django.utils import timezone
 
 from audit.actions import AuditAction
-from audit.services import audit_record
+from audit.services import audit_batch, audit_record
 from engine.errors import CaseBusy, CaseNotFound, CaseSuspended
 from engine.human_tasks import CaseAdvance
-from engine.models import Case, CaseState, Incident, MessageSubscription, ServiceCall
+from engine.models import (
+    Case,
+    CaseState,
+    Incident,
+    MessageSubscription,
+    ServiceCall,
+    SignalSubscription,
+)
 from engine.operations import operation_registry
 from engine.signals import case_advanced
 from engine.spiff import AdvanceOutcome, FailureKind
@@ -33,17 +42,31 @@ SERVICE_CALL_TASK = "engine.service_call_run"
 logger = logging.getLogger(__name__)
 
 
-def _set_lock_timeout() -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SET LOCAL lock_timeout = '{int(settings.ENGINE_LOCK_TIMEOUT_MS)}ms'"
-            )
+def _lock_timeout(cases: QuerySet[Case]) -> QuerySet[Case]:
+    """Bound the row-lock wait of `cases` by ENGINE_LOCK_TIMEOUT_MS (PostgreSQL).
+
+    `set_config(..., true)` is `SET LOCAL` evaluated in the locking statement's
+    own filter, before its rows are locked: no round trip of its own.
+    """
+    if connection.vendor != "postgresql":
+        return cases
+    timeout = f"{int(settings.ENGINE_LOCK_TIMEOUT_MS)}ms"
+    return cases.extra(  # noqa: S610 - a constant expression, the value a parameter
+        where=["set_config('lock_timeout', %s, true) IS NOT NULL"], params=[timeout]
+    )
 
 
-def case_lock(*, case_id: UUID | str, allow_suspended: bool = False) -> Case:
+def case_lock(
+    *,
+    case_id: UUID | str | None = None,
+    human_task_id: UUID | str | None = None,
+    allow_suspended: bool = False,
+    with_state: bool = False,
+) -> Case:
     """Lock and return the case row (blocking, bounded by ENGINE_LOCK_TIMEOUT_MS).
 
+    The case is named by its id or by one of its human tasks' (one statement
+    either way). `with_state` loads the case's state in the same statement.
     A suspended case refuses every command here, so every path obeys; only the
     repairs that resume or edit it pass `allow_suspended`.
 
@@ -53,25 +76,35 @@ def case_lock(*, case_id: UUID | str, allow_suspended: bool = False) -> Case:
         CaseSuspended: when the case is suspended and that is not allowed.
     """
     assert connection.in_atomic_block, "case_lock must run inside transaction.atomic()"
-    _set_lock_timeout()
+    related = ("version__definition", "started_by", *(("state",) if with_state else ()))
+    cases = Case.objects.select_for_update(of=("self",)).select_related(*related)
+    where = {"pk": case_id} if human_task_id is None else {"human_tasks": human_task_id}
     try:
-        case = (
-            Case.objects.select_for_update(of=("self",))
-            .select_related("version__definition", "started_by")
-            .get(pk=case_id)
-        )
-    except (Case.DoesNotExist, ValueError):
+        case = _lock_timeout(cases).get(**where)
+    except (Case.DoesNotExist, ValueError, ValidationError):
         raise CaseNotFound("No such case.") from None
     except OperationalError as exc:
         if getattr(exc.__cause__, "sqlstate", "") == "55P03":
             raise CaseBusy("The case is busy; try again in a moment.") from None
         raise
+    if with_state and _state_stale(case):
+        case.state.refresh_from_db()
     if case.status == Case.Status.SUSPENDED and not allow_suspended:
         raise CaseSuspended(
             "The case is suspended; a process admin must resume it first.",
             details={"case": str(case.pk)},
         )
     return case
+
+
+def _state_stale(case: Case) -> bool:
+    # The state row is read with the case row but not locked: when the lock waited
+    # for another command, PostgreSQL hands back the case row as that command left
+    # it and the state row as it was before. Both carry the revision (_save).
+    try:
+        return case.state.revision != case.revision
+    except CaseState.DoesNotExist:
+        return False
 
 
 def case_audit(
@@ -248,7 +281,7 @@ def _save(case: Case, outcome: AdvanceOutcome, *, create: bool = False) -> bool:
     completed = outcome.completed and case.status == Case.Status.RUNNING
     if completed:
         case.status, case.ended_at = Case.Status.COMPLETED, timezone.now()
-    case.save()
+    case.save()  # an INSERT for a case started in this advance (not saved yet)
     defaults = {
         "state_json": json.dumps(outcome.state),
         "revision": case.revision,
@@ -274,10 +307,22 @@ def case_advance(
     `completed_task_id` is the human or service task the command completed (its
     step is audited by the caller); `create` saves the first state of a new case.
     """
+    with audit_batch():
+        _advance(case, outcome, actor, completed_task_id, create)
+
+
+def _advance(
+    case: Case,
+    outcome: AdvanceOutcome,
+    actor: Any,
+    completed_task_id: str | None,
+    create: bool,
+) -> None:
     _record_steps(case, outcome, completed_task_id)
     _open_incident(case, outcome)
     just_completed = _save(case, outcome, create=create)
-    _subscriptions_sync(case, outcome)
+    messages, signals = _subscriptions(case, create=create)
+    _subscriptions_sync(case, outcome, messages)
     queued = _queue_service_calls(case, outcome)
     advance = CaseAdvance(
         case=case,
@@ -285,6 +330,8 @@ def case_advance(
         completed_task_id=completed_task_id,
         data=outcome.data,
         outcome=outcome,
+        signal_subscriptions=tuple(signals),
+        new_case=create,
     )
     case_advanced.send(sender=Case, advance=advance)
     if just_completed:
@@ -338,19 +385,37 @@ def service_calls_enqueue(
             )
 
 
-def _subscriptions_sync(case: Case, outcome: AdvanceOutcome) -> None:
+def _subscriptions(case: Case, *, create: bool) -> tuple[list[tuple], list[tuple]]:
+    """Return the case's (message, signal) subscriptions, both in one query."""
+    if create:  # a new case has none
+        return [], []
+    messages = MessageSubscription.objects.filter(case=case).values_list(
+        Value("m", output_field=CharField()), "name", "bpmn_id", "correlation"
+    )
+    signals = SignalSubscription.objects.filter(case=case).values_list(
+        Value("s", output_field=CharField()),
+        "name",
+        "bpmn_id",
+        Value(None, output_field=JSONField()),
+    )
+    rows = sorted(
+        messages.order_by().union(signals.order_by(), all=True),
+        key=lambda row: (row[0], row[1], row[2]),
+    )
+    return (
+        [(name, bpmn_id, corr) for kind, name, bpmn_id, corr in rows if kind == "m"],
+        [(name, bpmn_id) for kind, name, bpmn_id, _ in rows if kind == "s"],
+    )
+
+
+def _subscriptions_sync(case: Case, outcome: AdvanceOutcome, current: list) -> None:
     """Replace the case's message subscriptions with the messages it waits for."""
     wanted = (
         [(m.name, m.bpmn_id, m.correlation) for m in outcome.waiting_messages]
         if case.is_running
         else []
     )
-    current = list(
-        MessageSubscription.objects.filter(case=case)
-        .order_by("name", "bpmn_id")
-        .values_list("name", "bpmn_id", "correlation")
-    )
-    if [tuple(row) for row in current] == wanted:
+    if current == wanted:
         return
     MessageSubscription.objects.filter(case=case).delete()
     MessageSubscription.objects.bulk_create(

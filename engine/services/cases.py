@@ -1,5 +1,6 @@
 """Start, complete a human task of, and cancel cases."""
 
+import uuid
 from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
@@ -8,6 +9,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from audit.actions import AuditAction
+from audit.services import audit_batch
 from engine import permissions
 from engine.errors import (
     ActionNotAllowed,
@@ -69,9 +71,12 @@ def case_start(
         raise refusal
     start_form = process.meta.start.form if process.meta.start else ()
     cleaned = form_clean(start_form, data)
+    case_id = uuid.uuid4()
     try:
-        with transaction.atomic():
-            case = Case.objects.create(
+        with transaction.atomic(), audit_batch(new_case=case_id):
+            # Inserted once, by case_advance, with its first state.
+            case = Case(
+                id=case_id,
                 version=version,
                 business_key=business_key or "",
                 started_by=user,

@@ -188,12 +188,12 @@ def case_signals_sync(sender: Any, advance: Any, **_: Any) -> None:
     """Rebuild a case's signal subscriptions; queue the signals it threw (receiver)."""
     case, outcome = advance.case, advance.outcome
     wanted = list(outcome.waiting_signals) if case.is_running else []
-    current = list(
-        SignalSubscription.objects.filter(case=case)
-        .order_by("name", "bpmn_id")
-        .values_list("name", "bpmn_id")
-    )
-    if [tuple(row) for row in current] != wanted:
+    current = advance.signal_subscriptions
+    if current is None:  # not read by the advance
+        current = SignalSubscription.objects.filter(case=case).values_list(
+            "name", "bpmn_id"
+        )
+    if sorted(tuple(row) for row in current) != wanted:
         SignalSubscription.objects.filter(case=case).delete()
         SignalSubscription.objects.bulk_create(
             SignalSubscription(case=case, name=name, bpmn_id=bpmn_id)

@@ -1,0 +1,179 @@
+"""The SQL statements of one human step: a change that adds one fails here (issue #16).
+
+Counted through the service layer on PostgreSQL, the warm path (the spec parsed,
+the permissions read once per process). SAVEPOINT/RELEASE are the test's own
+transaction; in production they are BEGIN/COMMIT, which psycopg sends itself.
+When a count changes on purpose, update it here and in bench/RESULTS.md.
+"""
+
+import threading
+
+import psycopg
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext, override_settings
+
+from audit.actions import AuditAction
+from audit.models import AuditEvent
+from audit.selectors import audit_verify
+from audit.services import audit_batch, audit_record
+from engine.errors import CaseBusy
+from engine.models import Case
+from engine.services import case_start
+from tasks_app.models import HumanTask
+from tasks_app.services import task_complete
+
+# The statements left in one step, in order (see bench/RESULTS.md, "Round trips").
+START_STATEMENTS = 9
+COMPLETE_STATEMENTS = 16
+
+
+def _start(users) -> Case:
+    case, _ = case_start(
+        user=users["requester"],
+        key="purchase_request",
+        data={"amount": 7, "justification": "Ink"},
+    )
+    return case
+
+
+def _statements(captured: CaptureQueriesContext) -> list[str]:
+    return [
+        q["sql"]
+        for q in captured.captured_queries
+        if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))
+    ]
+
+
+def _assert_count(label: str, statements: list[str], expected: int) -> None:
+    listing = "\n".join(f"{i:3} {sql[:160]}" for i, sql in enumerate(statements, 1))
+    assert len(statements) == expected, (
+        f"{label}: {len(statements)} SQL statements, expected {expected}. "
+        f"A statement added to the hot path costs every step a round trip; "
+        f"if it is needed, update the count (and bench/RESULTS.md):\n{listing}"
+    )
+
+
+@pytest.fixture
+def warm(users, purchase):
+    """One whole case first: the spec is cached and the permissions read."""
+    case = _start(users)
+    task = HumanTask.objects.get(case=case, status="open")
+    task_complete(user=users["manager1"], task_id=task.pk, data={"approved": True})
+    return users
+
+
+def test_one_task_completion_takes_a_fixed_number_of_statements(warm):
+    case = _start(warm)
+    task = HumanTask.objects.get(case=case, status="open")
+
+    with CaptureQueriesContext(connection) as captured:
+        done = task_complete(
+            user=warm["manager1"], task_id=task.pk, data={"approved": True}
+        )
+
+    assert done.status == HumanTask.Status.COMPLETED
+    assert HumanTask.objects.get(case=case, status="open").bpmn_id == "finance_review"
+    _assert_count("task_complete", _statements(captured), COMPLETE_STATEMENTS)
+
+
+def test_one_case_start_takes_a_fixed_number_of_statements(warm):
+    with CaptureQueriesContext(connection) as captured:
+        case = _start(warm)
+
+    assert HumanTask.objects.filter(case=case, status="open").count() == 1
+    _assert_count("case_start", _statements(captured), START_STATEMENTS)
+
+
+def test_the_batched_audit_events_of_a_step_form_an_intact_chain(warm):
+    case = _start(warm)
+    task = HumanTask.objects.get(case=case, status="open")
+    task_complete(user=warm["manager1"], task_id=task.pk, data={"approved": True})
+
+    events = list(
+        AuditEvent.objects.filter(case_id=case.pk)
+        .order_by("chain_seq")
+        .values_list("chain_seq", "action")
+    )
+    assert [seq for seq, _ in events] == list(range(1, len(events) + 1))
+    assert [a for _, a in events][-3:] == [
+        AuditAction.TASK_COMPLETED,
+        AuditAction.ELEMENT_COMPLETED,
+        AuditAction.TASK_CREATED,
+    ]
+    assert audit_verify().ok
+
+
+def test_events_of_savepoints_inside_a_batch_keep_the_chain_whole(warm):
+    case = _start(warm)
+
+    def record(action: AuditAction) -> None:
+        audit_record(actor=None, action=action, case_id=case.pk)
+
+    with transaction.atomic(), audit_batch():
+        record(AuditAction.TASK_CLAIMED)  # buffered
+        try:
+            with transaction.atomic():
+                record(AuditAction.TASK_UNCLAIMED)  # written, then rolled back
+                raise RuntimeError("undo the savepoint")
+        except RuntimeError:
+            pass
+        with transaction.atomic():
+            record(AuditAction.TASK_RESOLVED)  # written, kept
+        record(AuditAction.CASE_COMPLETED)  # buffered
+
+    actions = list(
+        AuditEvent.objects.filter(case_id=case.pk)
+        .order_by("chain_seq")
+        .values_list("action", flat=True)
+    )
+    assert actions[-3:] == [
+        AuditAction.TASK_CLAIMED,
+        AuditAction.TASK_RESOLVED,
+        AuditAction.CASE_COMPLETED,
+    ]
+    verification = audit_verify()
+    assert verification.ok, verification.as_dict()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_case_locked_by_another_command_answers_busy_then_proceeds(warm):
+    """The lock-timeout rides in the locking statement: still bounded, still 409."""
+    case = _start(warm)
+    task = HumanTask.objects.get(case=case, status="open")
+    settings = connection.settings_dict
+    holder = psycopg.connect(
+        dbname=settings["NAME"],
+        user=settings["USER"],
+        password=settings["PASSWORD"] or None,
+        host=settings["HOST"],
+        port=settings["PORT"] or None,
+    )
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_lock() -> None:
+        with holder.transaction():
+            holder.execute(
+                "SELECT 1 FROM engine_case WHERE id = %s FOR UPDATE", [case.pk]
+            )
+            locked.set()
+            release.wait(30)
+
+    thread = threading.Thread(target=hold_lock)
+    thread.start()
+    try:
+        assert locked.wait(10)
+        with override_settings(ENGINE_LOCK_TIMEOUT_MS=200):
+            with pytest.raises(CaseBusy):
+                task_complete(
+                    user=warm["manager1"], task_id=task.pk, data={"approved": True}
+                )
+        assert HumanTask.objects.get(pk=task.pk).status == HumanTask.Status.OPEN
+    finally:
+        release.set()
+        thread.join()
+        holder.close()
+    done = task_complete(
+        user=warm["manager1"], task_id=task.pk, data={"approved": True}
+    )
+    assert done.status == HumanTask.Status.COMPLETED
