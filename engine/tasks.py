@@ -68,11 +68,23 @@ def signal_broadcast_task(name: str, source: str) -> dict[str, list[str]]:
 
 @shared_task(name="engine.message_send")
 def message_send_task(
-    name: str, payload: dict, correlation: dict, source: str
+    name: str,
+    payload: dict,
+    correlation: dict,
+    source: str,
+    origin: dict | None = None,
 ) -> dict[str, list[str]]:
-    """Deliver a message a case sent to the case (or process) that takes it."""
+    """Deliver a message a case sent to the case (or process) that takes it.
+
+    `origin` (the sending element and the send's id) is None in tasks queued
+    before it existed.
+    """
     result = message_send_from_case(
-        name=name, payload=payload, correlation=correlation, source=UUID(source)
+        name=name,
+        payload=payload,
+        correlation=correlation,
+        source=UUID(source),
+        origin=origin,
     )
     return {
         "delivered": [str(c) for c in result.delivered],

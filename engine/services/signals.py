@@ -28,6 +28,7 @@ from django.db import IntegrityError, transaction
 
 from audit.actions import AuditAction
 from engine.errors import ActionNotAllowed, CaseBusy, FormInvalid
+from engine.idempotency import body_fingerprint, key_reuse_check
 from engine.models import Case, SignalBroadcast, SignalSubscription
 from engine.selectors import version_list_started_by
 from engine.spec_cache import spec_for
@@ -151,6 +152,7 @@ def signal_send(
     Raises:
         ActionNotAllowed: the user lacks `engine.send_signal`.
         FormInvalid: an empty name.
+        IdempotencyKeyReused: the key was used for a different name or data.
     """
     if not user.has_perm(SEND_SIGNAL):
         raise ActionNotAllowed("You may not send signals.")
@@ -161,14 +163,23 @@ def signal_send(
         )
     if not idempotency_key:
         return signal_broadcast(actor=user, name=name, data=data)
+    fingerprint = body_fingerprint({"name": name, "data": data})
     try:
         with transaction.atomic():
             record = SignalBroadcast.objects.create(
-                sender=user, idempotency_key=idempotency_key, name=name
+                sender=user,
+                idempotency_key=idempotency_key,
+                name=name,
+                fingerprint=fingerprint,
             )
     except IntegrityError:
         earlier = SignalBroadcast.objects.get(
             sender=user, idempotency_key=idempotency_key
+        )
+        key_reuse_check(
+            idempotency_key=idempotency_key,
+            stored=earlier.fingerprint,
+            fingerprint=fingerprint,
         )
         return SignalResult(
             delivered=[UUID(c) for c in earlier.result.get("delivered", [])],

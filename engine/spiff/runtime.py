@@ -152,7 +152,9 @@ def _outcome(
     active = {
         t.task_spec.bpmn_id for t in wf.get_tasks(state=_ACTIVE) if t.task_spec.bpmn_id
     }
-    sent = sent_messages(wf)  # before the dump: it takes them out of the state
+    sent = sent_messages(
+        wf, process, steps
+    )  # before the dump: it takes them out of the state
     return AdvanceOutcome(
         state=state_dump(wf),
         completed=bool(wf.is_completed()),

@@ -164,6 +164,8 @@ class SentMessage:
     name: str
     payload: JsonObject
     correlation: JsonObject
+    bpmn_id: str = ""  # the sending element (a send task or throw event)
+    element_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)

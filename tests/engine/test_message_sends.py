@@ -78,11 +78,13 @@ def test_a_message_two_cases_wait_for_reaches_neither(users):
     assert not AuditEvent.objects.filter(
         case_id__in=[first.pk, third.pk], action="message.delivered"
     ).exists()
-    # The sender's trail says so (the sending step has committed; it is not undone).
+    # The sender's trail says so (the sending step has committed; it is not undone)
+    # and, as Camunda fails the step, an incident waits on the sender.
     [undelivered] = AuditEvent.objects.filter(
         case_id=second.pk, action="message.undelivered"
     )
-    assert undelivered.payload == {"name": "ack", "reason": "2 cases wait for it"}
+    assert undelivered.payload == {"name": "ack", "reason": "2 cases match “ack”"}
+    assert second.incidents.get().kind == "message"
 
 
 @pytest.mark.django_db
