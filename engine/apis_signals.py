@@ -5,6 +5,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from .apis import idempotency_key_of
 from .errors import FormInvalid
 from .services.signals import signal_send
 
@@ -32,6 +33,6 @@ class SignalSendApi(APIView):
             user=request.user,
             name=body["name"],
             data=body["data"],
-            idempotency_key=request.headers.get("Idempotency-Key") or None,
+            idempotency_key=idempotency_key_of(request),
         )
         return Response(self.Output(result.as_dict()).data, status=status.HTTP_200_OK)

@@ -292,8 +292,7 @@ class MessageRequest(models.Model):
     sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
     idempotency_key = models.CharField(max_length=255)
     fingerprint = models.CharField(max_length=64)
-    status_code = models.PositiveSmallIntegerField(default=200)
-    result = models.JSONField(default=dict)
+    result = models.JSONField(default=dict)  # {"delivered", "started", "buffered"}
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

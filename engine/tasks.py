@@ -20,6 +20,11 @@ from .services import (
     timer_starts_due,
     timers_due,
 )
+from .services.message_buffer import (
+    buffered_message_offer,
+    buffered_messages_deliver,
+    buffered_messages_expire,
+)
 from .services.message_sends import message_send_from_case
 
 logger = logging.getLogger(__name__)
@@ -90,6 +95,25 @@ def message_send_task(
         "delivered": [str(c) for c in result.delivered],
         "started": [str(c) for c in result.started],
     }
+
+
+@shared_task(name="engine.message_buffer_deliver")
+def message_buffer_deliver_task(case_id: str) -> list[str]:
+    """Give a case that now waits for messages the kept ones it waits for."""
+    return [str(k) for k in buffered_messages_deliver(case_id=UUID(case_id))]
+
+
+@shared_task(name="engine.message_buffer_offer")
+def message_buffer_offer_task(kept_id: str) -> str | None:
+    """Offer a freshly kept message to the cases already waiting for it."""
+    case_id = buffered_message_offer(kept_id=UUID(kept_id))
+    return str(case_id) if case_id else None
+
+
+@shared_task(name="engine.message_buffers_expire")
+def message_buffers_expire_task() -> int:
+    """Drop the kept messages whose time-to-live is up (beat)."""
+    return buffered_messages_expire()
 
 
 def _timer_start_fire(schedule_id: int) -> bool:

@@ -110,8 +110,7 @@ def incident_fixable_after_end(incident: Incident, case: Case) -> bool:
     (perhaps the case's end event), so re-sending or dropping it is still open.
     """
     return (
-        incident.kind == Incident.Kind.MESSAGE
-        and case.status == Case.Status.COMPLETED
+        incident.kind == Incident.Kind.MESSAGE and case.status == Case.Status.COMPLETED
     )
 
 

@@ -102,5 +102,7 @@ def test_an_undelivered_message_can_be_dropped(users):
     skipped = AuditEvent.objects.get(case_id=sender.pk, action="incident.skipped")
     assert skipped.payload["dropped_message"] == "invoice_paid"
     # Who may not fix incidents cannot re-send.
-    refused = api_for(users["requester"]).post(f"/api/v1/incidents/{incident.pk}/retry/")
+    refused = api_for(users["requester"]).post(
+        f"/api/v1/incidents/{incident.pk}/retry/"
+    )
     assert refused.status_code in (403, 404)
