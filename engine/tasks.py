@@ -65,9 +65,14 @@ def outbox_sweep_task() -> int:
 
 
 @shared_task(name="engine.signal_broadcast")
-def signal_broadcast_task(name: str, source: str) -> dict[str, list[str]]:
-    """Broadcast a signal a case threw to the other cases (after its commit)."""
-    result = signal_broadcast(actor=None, name=name, data={}, source=UUID(source))
+def signal_broadcast_task(
+    name: str, source: str, payload: object = None
+) -> dict[str, list[str]]:
+    """Broadcast a signal a case threw to the other cases (after its commit).
+
+    `payload`: what its `camunda:in` (or SpiffArena payloadExpression) passes.
+    """
+    result = signal_broadcast(actor=None, name=name, data=payload, source=UUID(source))
     return result.as_dict()
 
 

@@ -23,7 +23,8 @@ from .prune import prune_workflow
 from .sent_messages import sent_messages
 from .serialization import new_workflow, state_dump, state_load
 from .service_tasks import CALL_KEY, error_catcher, service_error_event
-from .signals import thrown_signals, waiting_signals
+from .signal_payloads import thrown_with_payloads
+from .signals import waiting_signals
 from .stepping import EngineLimitExceeded, check_depth, halt, run_engine, too_deep
 from .timer_starts import hold_timer_starts
 from .timers import next_due
@@ -36,6 +37,7 @@ from .types import (
     ReadyUserTask,
     StepRecord,
     TaskFailure,
+    ThrownSignal,
 )
 from .waiting import waiting_messages
 
@@ -167,7 +169,9 @@ def _outcome(
         active_elements=tuple(sorted(active)),
         waiting_messages=waiting_messages(wf),
         waiting_signals=waiting_signals(wf),
-        thrown_signals=thrown_signals(process, tuple(steps)),
+        thrown_signals=tuple(
+            ThrownSignal(n, _json_safe(p)) for n, p in thrown_with_payloads(wf)
+        ),
         sent_messages=sent,
     )
 

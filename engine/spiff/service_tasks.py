@@ -25,6 +25,7 @@ from .call_data import MappedCallActivity, MappedCallActivityParser
 from .dmn import DecisionParserMixin, DecisionTask, DecisionTaskParser
 from .events import EVENT_PARSER_CLASSES, arm_event_subprocesses, scoped_catcher
 from .gateways import LanewayExclusiveGateway, PassThroughTask
+from .signal_payloads import SignalPayloadParserMixin
 
 CALL_KEY = "laneway_call"
 
@@ -88,7 +89,11 @@ class _BpmnOrderMixin:
 
 @functools.cache
 def _in_bpmn_order(parser_class: type) -> type:
-    return type(f"Laneway{parser_class.__name__}", (_BpmnOrderMixin, parser_class), {})
+    return type(
+        f"Laneway{parser_class.__name__}",
+        (_BpmnOrderMixin, SignalPayloadParserMixin, parser_class),
+        {},
+    )
 
 
 class LanewayParser(DecisionParserMixin, SpiffBpmnParser):
