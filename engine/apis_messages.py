@@ -6,9 +6,12 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.pagination import paginated, paginated_response
+
 from .apis import idempotency_key_of
 from .errors import FormInvalid
 from .json_safety import StorableJSONField
+from .selectors import buffered_message_list
 from .services import message_deliver
 
 
@@ -81,4 +84,26 @@ class MessageSendApi(APIView):
         return Response(
             self.Output(result).data,
             status=status.HTTP_201_CREATED if result.started else status.HTTP_200_OK,
+        )
+
+
+class KeptMessageOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    correlation = serializers.JSONField()
+    # A field named "data" shadows Serializer.data in the stubs only.
+    data = serializers.JSONField()  # type: ignore[assignment]
+    sender = serializers.CharField(source="sender.username")
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+
+
+class KeptMessageListApi(APIView):
+    """The messages kept (ttl_s) until a case waits for them (who may send messages)."""
+
+    @extend_schema(responses={200: paginated(KeptMessageOutput)})
+    def get(self, request):
+        kept = buffered_message_list(user=request.user).select_related("sender")
+        return paginated_response(
+            request=request, view=self, items=kept, serializer=KeptMessageOutput
         )

@@ -134,3 +134,22 @@ def test_an_expired_message_is_dropped_and_reaches_nobody(users, receivers):
     case, _ = case_start(user=users["requester"], key="notify_receiver", data={})
     case.refresh_from_db()
     assert case.status == "running"
+
+
+@pytest.mark.django_db
+def test_kept_messages_are_visible_while_kept_to_who_may_send(users, receivers):
+    kept = _send(
+        receivers, {"name": "invoice_paid", "correlation": {"n": 1}, "ttl_s": 60}
+    ).json()["buffered"]
+    listed = receivers.get("/api/v1/messages/kept/")
+    assert listed.status_code == 200
+    [row] = listed.json()["results"]
+    assert (row["id"], row["name"], row["correlation"]) == (
+        kept,
+        "invoice_paid",
+        {"n": 1},
+    )
+    assert row["sender"] == users["padmin"].username
+    assert api_for(users["requester"]).get("/api/v1/messages/kept/").status_code == 403
+    BufferedMessage.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert receivers.get("/api/v1/messages/kept/").json()["results"] == []
