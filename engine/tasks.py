@@ -25,7 +25,12 @@ from .services.message_buffer import (
     buffered_messages_deliver,
     buffered_messages_expire,
 )
-from .services.message_sends import message_send_from_case
+from .services.message_sends import (
+    message_outbox_enqueue,
+    message_outbox_send,
+    message_outbox_sweep,
+    message_send_from_case,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -56,12 +61,13 @@ def service_call_run_task(call_id: int) -> str:
 
 @shared_task(name="engine.outbox_sweep")
 def outbox_sweep_task() -> int:
-    """Re-send service calls that were committed but never run (nothing is lost)."""
-    ids = service_call_sweep(
-        older_than=timedelta(seconds=settings.ENGINE_OUTBOX_STALE_SECONDS)
-    )
+    """Re-send calls and case messages committed but never run (nothing is lost)."""
+    stale = timedelta(seconds=settings.ENGINE_OUTBOX_STALE_SECONDS)
+    ids = service_call_sweep(older_than=stale)
     service_calls_enqueue(ids)
-    return len(ids)
+    messages = message_outbox_sweep(older_than=stale)
+    message_outbox_enqueue(messages)
+    return len(ids) + len(messages)
 
 
 @shared_task(name="engine.signal_broadcast")
@@ -76,6 +82,21 @@ def signal_broadcast_task(
     return result.as_dict()
 
 
+@shared_task(name="engine.message_outbox_send")
+def message_outbox_send_task(outbox_id: str) -> dict[str, list[str]] | None:
+    """Deliver a message a case sent (its outbox row) to the case that takes it."""
+    try:
+        result = message_outbox_send(outbox_id=outbox_id)
+    except (CaseBusy, CaseSuspended):
+        return None  # the row stays; the outbox sweep sends it again
+    if result is None:
+        return None
+    return {
+        "delivered": [str(c) for c in result.delivered],
+        "started": [str(c) for c in result.started],
+    }
+
+
 @shared_task(name="engine.message_send")
 def message_send_task(
     name: str,
@@ -84,11 +105,7 @@ def message_send_task(
     source: str,
     origin: dict | None = None,
 ) -> dict[str, list[str]]:
-    """Deliver a message a case sent to the case (or process) that takes it.
-
-    `origin` (the sending element and the send's id) is None in tasks queued
-    before it existed.
-    """
+    """Deliver a message a case sent (tasks queued before the outbox existed)."""
     result = message_send_from_case(
         name=name,
         payload=payload,

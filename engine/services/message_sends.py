@@ -1,9 +1,12 @@
 """Messages one case sends to another (send tasks, message throw events).
 
 The sending case's advance reports the messages nothing in it caught; the
-`case_advanced` receiver here queues a Celery task when the sending
-transaction commits (never before: a rolled-back send must not wake anyone),
-and the task delivers each message as Camunda 7 correlates one
+`case_advanced` receiver here writes each to `MessageOutbox` in the sending
+transaction and queues a Celery task when it commits (never before: a
+rolled-back send must not wake anyone). The task delivers the message and
+deletes its outbox row in one transaction, so it is delivered once; a row
+the broker or a dying worker lost is re-sent by the outbox sweep. It
+delivers as Camunda 7 correlates one
 (`RuntimeService.correlateMessage`): to the one case waiting for it with
 matching correlation (`messages.subscription_matches`), or else by starting
 the one process whose latest version has a message start event for it.
@@ -22,14 +25,16 @@ a message is delivered once however often the button is pressed) or drops it
 import logging
 import uuid
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 from celery import current_app
 from django.db import transaction
+from django.utils import timezone
 
 from audit.actions import AuditAction
-from engine.models import Case, Incident
+from engine.models import Case, Incident, MessageOutbox
 from engine.selectors import version_list_started_by
 
 from .advance import case_audit, case_lock, incident_open, incident_resolve
@@ -42,7 +47,7 @@ from .messages import (
 )
 from .timer_starts import system_user
 
-MESSAGE_SEND_TASK = "engine.message_send"
+MESSAGE_SEND_TASK = "engine.message_outbox_send"
 MISMATCH = "MismatchingMessageCorrelation"
 logger = logging.getLogger(__name__)
 
@@ -81,6 +86,35 @@ def _technical(message: Message, reason: str) -> str:
     return f"The message '{message.name}' could not be correlated: {reason}."
 
 
+def message_outbox_send(*, outbox_id: UUID | str) -> MessageResult | None:
+    """Deliver one message a case sent (system actor); return where it went.
+
+    None when it is gone (delivered already) or another worker holds it. A
+    message nothing takes becomes an incident on the sender at the sending
+    element. Raises CaseBusy when a case stayed locked: the row stays and the
+    sweep sends it again.
+    """
+    with transaction.atomic():
+        row = (
+            MessageOutbox.objects.select_for_update(skip_locked=True)
+            .filter(pk=outbox_id)
+            .first()
+        )
+        if row is None:
+            return None
+        message = Message(row.name, row.correlation, row.payload)
+        result, reason = _route(message, source=row.case_id, actor=None)
+        if reason:
+            origin = {
+                "bpmn_id": row.bpmn_id,
+                "name": row.element_name,
+                "id": str(row.pk),
+            }
+            _undelivered(row.case_id, message, reason, origin)
+        row.delete()
+    return result
+
+
 def message_send_from_case(
     *,
     name: str,
@@ -89,16 +123,36 @@ def message_send_from_case(
     source: UUID,
     origin: Mapping[str, str] | None = None,
 ) -> MessageResult:
-    """Deliver a message a case sent (system actor); return where it went.
+    """Deliver a message a case sent, without an outbox row (system actor).
 
-    `origin` names the sending element (`bpmn_id`, `name`) and the send
-    (`id`); a message nothing takes becomes an incident there.
+    For `engine.message_send` tasks queued before the outbox existed.
     """
     message = Message(name, correlation, payload)
     result, reason = _route(message, source=source, actor=None)
     if reason:
         _undelivered(source, message, reason, origin or {})
     return result
+
+
+def message_outbox_sweep(*, older_than: timedelta) -> list[UUID]:
+    """Return the ids of sent messages still undelivered after `older_than`."""
+    stale = timezone.now() - older_than
+    return list(
+        MessageOutbox.objects.filter(created_at__lt=stale)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:500]
+    )
+
+
+def message_outbox_enqueue(ids: list[UUID]) -> None:
+    """Send the outbox rows to the worker queue (after the commit)."""
+    for pk in ids:
+        try:
+            current_app.send_task(MESSAGE_SEND_TASK, args=[str(pk)])
+        except Exception:  # noqa: BLE001 - any broker error; the row is the source of truth
+            logger.warning(
+                "could not enqueue message %s; the outbox sweep will", pk, exc_info=True
+            )
 
 
 def _undelivered(
@@ -187,24 +241,20 @@ def message_drop(case: Case, incident: Incident, *, user: Any) -> None:
     incident_resolve(case, incident, actor=user, resolution="skip")
 
 
-def _enqueue(sent: list[tuple[str, dict, dict, dict]], source: UUID) -> None:
-    for name, payload, correlation, origin in sent:
-        current_app.send_task(
-            MESSAGE_SEND_TASK, args=[name, payload, correlation, str(source), origin]
-        )
-
-
 def case_messages_send(sender: Any, advance: Any, **_: Any) -> None:
-    """Queue the messages a case sent, for when its transaction commits (receiver)."""
-    sent = [
-        (
-            m.name,
-            dict(m.payload),
-            dict(m.correlation),
-            {"bpmn_id": m.bpmn_id, "name": m.element_name, "id": str(uuid.uuid4())},
+    """Write the messages a case sent to the outbox; queue them on commit (receiver)."""
+    rows = [
+        MessageOutbox(
+            case=advance.case,
+            name=m.name,
+            payload=dict(m.payload),
+            correlation=dict(m.correlation),
+            bpmn_id=m.bpmn_id,
+            element_name=m.element_name,
         )
         for m in advance.outcome.sent_messages
     ]
-    if sent:
-        source = advance.case.pk
-        transaction.on_commit(lambda: _enqueue(sent, source))
+    if rows:
+        MessageOutbox.objects.bulk_create(rows)
+        ids = [row.pk for row in rows]
+        transaction.on_commit(lambda: message_outbox_enqueue(ids))
