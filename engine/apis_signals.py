@@ -1,6 +1,6 @@
 """POST /api/v1/signals/: broadcast a signal to every waiting case, start processes."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,7 +22,11 @@ class SignalSendApi(APIView):
         delivered = serializers.ListField(child=serializers.UUIDField())
         started = serializers.ListField(child=serializers.UUIDField())
 
-    @extend_schema(request=Input, responses={200: Output})
+    @extend_schema(
+        request=Input,
+        responses={200: Output},
+        parameters=[OpenApiParameter("Idempotency-Key", str, location="header")],
+    )
     def post(self, request):
         payload = self.Input(data=request.data)
         payload.is_valid(raise_exception=True)
