@@ -29,6 +29,12 @@ class AuditAction(StrEnum):
     MESSAGE_DELIVERED = "message.delivered"
     # A message a case sent reached no case (none, or several, matched it).
     MESSAGE_UNDELIVERED = "message.undelivered"
+    # A process admin re-sent an undelivered message and it reached a case.
+    MESSAGE_RESENT = "message.resent"
+    # Sent through the API with ttl_s, matched no case: kept (system chain) until
+    # a case waits for it (message.delivered, buffered=id) or it expires.
+    MESSAGE_BUFFERED = "message.buffered"
+    MESSAGE_EXPIRED = "message.expired"
     SIGNAL_DELIVERED = "signal.delivered"
     TIMER_FIRED = "timer.fired"
     SERVICE_QUEUED = "service.queued"

@@ -3,7 +3,7 @@ from django.urls import path
 from audit import apis as audit_apis
 from cockpit import apis as cockpit_apis
 from engine import apis as engine_apis
-from engine.apis_messages import MessageSendApi
+from engine.apis_messages import KeptMessageListApi, MessageSendApi
 from engine.apis_signals import SignalSendApi
 from processes import apis as process_apis
 from tasks_app import apis as task_apis
@@ -139,6 +139,7 @@ urlpatterns = [
         name="api-incident-cancel-case",
     ),
     path("messages/", MessageSendApi.as_view(), name="api-messages"),
+    path("messages/kept/", KeptMessageListApi.as_view(), name="api-messages-kept"),
     path("signals/", SignalSendApi.as_view(), name="api-signals"),
     path("audit/", audit_apis.AuditExportApi.as_view(), name="api-audit"),
     path("audit/verify/", audit_apis.AuditVerifyApi.as_view(), name="api-audit-verify"),

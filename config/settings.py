@@ -288,9 +288,17 @@ ENGINE_SERVICE_HARD_TIMEOUT_SECONDS = float(
     env("ENGINE_SERVICE_HARD_TIMEOUT_SECONDS") or ENGINE_SERVICE_TIMEOUT_SECONDS + 15
 )
 AUDIT_CHECKPOINT_SECONDS = env_int("AUDIT_CHECKPOINT_SECONDS", 3600)
+# The longest a message sent with "ttl_s" is kept for a case to wait for it.
+ENGINE_MESSAGE_TTL_MAX_SECONDS = env_int(
+    "ENGINE_MESSAGE_TTL_MAX_SECONDS", 7 * 24 * 3600
+)
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "engine.outbox_sweep", "schedule": ENGINE_SWEEP_SECONDS},
     "timer-sweep": {"task": "engine.timers_fire_due", "schedule": ENGINE_SWEEP_SECONDS},
+    "message-expiry": {
+        "task": "engine.message_buffers_expire",
+        "schedule": ENGINE_SWEEP_SECONDS,
+    },
     "audit-checkpoint": {
         "task": "audit.checkpoint",
         "schedule": AUDIT_CHECKPOINT_SECONDS,

@@ -16,6 +16,22 @@ from .incident_text import incident_sentence
 from .json_safety import StorableJSONField
 from .models import Incident
 
+IDEMPOTENCY_KEY_MAX = 255  # the idempotency_key columns
+
+
+def idempotency_key_of(request) -> str | None:
+    """Return the request's Idempotency-Key header, or None; 400 if unusable."""
+    key = request.headers.get("Idempotency-Key") or None
+    if key is not None and (len(key) > IDEMPOTENCY_KEY_MAX or not key.isprintable()):
+        raise serializers.ValidationError(
+            {
+                "Idempotency-Key": [
+                    f"At most {IDEMPOTENCY_KEY_MAX} printable characters."
+                ]
+            }
+        )
+    return key
+
 
 class IncidentAttemptOutput(serializers.Serializer):
     at = serializers.CharField()

@@ -1,10 +1,11 @@
 """POST /api/v1/signals/: broadcast a signal to every waiting case, start processes."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from .apis import idempotency_key_of
 from .errors import FormInvalid
 from .services.signals import signal_send
 
@@ -21,7 +22,11 @@ class SignalSendApi(APIView):
         delivered = serializers.ListField(child=serializers.UUIDField())
         started = serializers.ListField(child=serializers.UUIDField())
 
-    @extend_schema(request=Input, responses={200: Output})
+    @extend_schema(
+        request=Input,
+        responses={200: Output},
+        parameters=[OpenApiParameter("Idempotency-Key", str, location="header")],
+    )
     def post(self, request):
         payload = self.Input(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -32,6 +37,6 @@ class SignalSendApi(APIView):
             user=request.user,
             name=body["name"],
             data=body["data"],
-            idempotency_key=request.headers.get("Idempotency-Key") or None,
+            idempotency_key=idempotency_key_of(request),
         )
         return Response(self.Output(result.as_dict()).data, status=status.HTTP_200_OK)

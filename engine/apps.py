@@ -22,6 +22,7 @@ class EngineConfig(AppConfig):
 
         from processes.models import ProcessVersion
 
+        from .services.message_buffer import case_buffered_messages
         from .services.message_sends import case_messages_send
         from .services.signals import case_signals_sync
         from .services.timer_starts import version_deployed
@@ -32,3 +33,6 @@ class EngineConfig(AppConfig):
         )
         case_advanced.connect(case_signals_sync, dispatch_uid="engine.case_signals")
         case_advanced.connect(case_messages_send, dispatch_uid="engine.case_messages")
+        case_advanced.connect(
+            case_buffered_messages, dispatch_uid="engine.case_buffered_messages"
+        )

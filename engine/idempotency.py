@@ -1,4 +1,10 @@
-"""Idempotent case starts: one key, one request, one case (as payment APIs do)."""
+"""Idempotency-Key: one key, one request, one effect (as payment APIs do).
+
+A client that repeats a request with the same `Idempotency-Key` (per user) gets
+the first answer again and nothing happens twice; the same key with a different
+request body is refused (`IdempotencyKeyReused`, 422). Case starts keep the
+digest on the case; signals and messages on their own request rows.
+"""
 
 import hashlib
 import json
@@ -9,15 +15,30 @@ from .errors import IdempotencyKeyReused
 from .models import Case
 
 
+def body_fingerprint(body: Mapping[str, Any]) -> str:
+    """Return a digest of what a request asks for (key order does not matter)."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 def request_fingerprint(*, key: str, data: Mapping[str, Any], business_key: str) -> str:
     """Return a digest of what a start request asks for: process, data, business key."""
-    canonical = json.dumps(
-        {"process": key, "data": data, "business_key": business_key or ""},
-        sort_keys=True,
-        separators=(",", ":"),
-        default=str,
+    return body_fingerprint(
+        {"process": key, "data": data, "business_key": business_key or ""}
     )
-    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def key_reuse_check(*, idempotency_key: str, stored: str, fingerprint: str) -> None:
+    """Refuse a key already used for a different request (`stored` "" is unknown).
+
+    Raises:
+        IdempotencyKeyReused: the stored digest differs from `fingerprint`.
+    """
+    if stored and stored != fingerprint:
+        raise IdempotencyKeyReused(
+            "This Idempotency-Key was already used for a different request.",
+            details={"idempotency_key": idempotency_key},
+        )
 
 
 def case_replayed(*, user: Any, idempotency_key: str, fingerprint: str) -> Case | None:

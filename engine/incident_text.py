@@ -27,8 +27,11 @@ def _is_condition(incident: Incident) -> bool:
 
 
 def incident_skippable(incident: Incident) -> bool:
-    """Return whether the failed step can be completed with data (service or script)."""
-    if incident.kind == Incident.Kind.SERVICE:
+    """Return whether the failed step can be completed with data (service or script).
+
+    A message incident can be skipped too: the message is dropped.
+    """
+    if incident.kind in (Incident.Kind.SERVICE, Incident.Kind.MESSAGE):
         return True
     return incident.kind == Incident.Kind.SCRIPT and not _is_condition(incident)
 
@@ -41,6 +44,13 @@ def incident_sentence(incident: Incident) -> str:
         after = f" after {tries} attempt{'s' if tries != 1 else ''}" if tries else ""
         reason = _EXCEPTION.split(incident.message)[-1].strip().rstrip(".")
         return f"The service call of step {step} failed{after}: {reason}."
+    if incident.kind == Incident.Kind.MESSAGE:
+        name = incident.detail.get("name", "")
+        reason = incident.detail.get("reason") or "no single case takes it"
+        return (
+            f"The message “{name}” sent by step {step} reached no case: {reason}; "
+            "a message goes to exactly one case."
+        )
     if incident.kind == Incident.Kind.ENGINE:
         return f"Step {step} went past a safety limit of the engine: {incident.message}"
     what = "condition" if _is_condition(incident) else "script"

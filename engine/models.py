@@ -172,6 +172,9 @@ class Incident(models.Model):
         SCRIPT = "script", "Script or condition"
         ENGINE = "engine", "Engine limit"
         SERVICE = "service", "Service call"
+        # A message the case sent matched no case, or several (Camunda 7's
+        # MismatchingMessageCorrelationException); `detail` keeps the message.
+        MESSAGE = "message", "Message not delivered"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="incidents")
@@ -189,6 +192,9 @@ class Incident(models.Model):
     attempts = models.JSONField(default=list, blank=True)
     # A retry was asked for and has not failed or succeeded yet.
     retrying = models.BooleanField(default=False)
+    # What a re-send needs: for a message incident {"name", "correlation", "data",
+    # "reason"}; empty for the other kinds.
+    detail = models.JSONField(default=dict, blank=True)
     # How it was resolved: "retry", "skip", "case_cancelled".
     resolution = models.CharField(max_length=32, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -282,6 +288,8 @@ class SignalBroadcast(models.Model):
     sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
     idempotency_key = models.CharField(max_length=255)
     name = models.CharField(max_length=255)
+    # The request digest (idempotency.body_fingerprint); "" before it was kept.
+    fingerprint = models.CharField(max_length=64, blank=True, default="")
     result = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -294,3 +302,76 @@ class SignalBroadcast(models.Model):
 
     def __str__(self) -> str:
         return f"signal {self.name} ({self.idempotency_key})"
+
+
+class MessageRequest(models.Model):
+    """A message sent through the API with an Idempotency-Key, and its answer.
+
+    Written in the transaction that delivers the message, so a concurrent
+    request with the same key waits for it and replays its answer.
+    """
+
+    sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    idempotency_key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)
+    result = models.JSONField(default=dict)  # {"delivered", "started", "buffered"}
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sender", "idempotency_key"], name="message_idempotency_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"message request {self.idempotency_key}"
+
+
+class BufferedMessage(models.Model):
+    """A message no case waited for, kept until `expires_at` (Zeebe-style TTL).
+
+    The first case that starts waiting for `name` with matching correlation
+    gets it (engine.services.message_buffer); the row is then deleted, as it
+    is when beat finds it expired. The audit log keeps what happened to it.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=255)
+    correlation = models.JSONField(default=dict, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [
+            models.Index(fields=["name", "expires_at"], name="msg_buffer_name"),
+            models.Index(fields=["expires_at"], name="msg_buffer_expiry"),
+        ]
+
+    def __str__(self) -> str:
+        return f"buffered {self.name} until {self.expires_at}"
+
+
+class MessageOutbox(models.Model):
+    """A message a case sent, written in the sending transaction, until delivered.
+
+    The delivery (to a case, a started case, or an incident on the sender)
+    deletes the row in its own transaction, so a message is delivered once;
+    rows left behind (the broker lost the task, a worker died) are re-sent by
+    the outbox sweep.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=255)
+    payload = models.JSONField(default=dict, blank=True)
+    correlation = models.JSONField(default=dict, blank=True)
+    bpmn_id = models.CharField(max_length=255, blank=True, default="")
+    element_name = models.CharField(max_length=255, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"message {self.name} from {self.case_id}"

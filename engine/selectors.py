@@ -7,6 +7,7 @@ from uuid import UUID
 
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
 from audit.actions import AuditAction, task_ref_element
@@ -21,6 +22,7 @@ from processes.models import ProcessVersion
 from processes.selectors import definition_list, version_get, version_list_current
 
 from .errors import (
+    ActionNotAllowed,
     CaseNotFound,
     EngineError,
     IncidentNotFound,
@@ -28,7 +30,7 @@ from .errors import (
     StartNotAllowed,
     StartOnlyByEvent,
 )
-from .models import Case, Incident
+from .models import BufferedMessage, Case, Incident
 from .permissions import (
     VIEW_ANY_CASE,
     VIEW_CASE,
@@ -352,3 +354,16 @@ def version_list_started_by(*, event: str, name: str) -> list[ProcessVersion]:
             if name in start_names(spec_for(version)):
                 versions.append(version)
     return versions
+
+
+def buffered_message_list(*, user: Any) -> QuerySet[BufferedMessage]:
+    """Return the messages kept for a case to wait for them (ttl_s), oldest first.
+
+    Raises:
+        ActionNotAllowed: the user may not send messages (so may not see them).
+    """
+    if not user.has_perm("engine.send_message"):
+        raise ActionNotAllowed("You may not see the messages kept for cases.")
+    return BufferedMessage.objects.filter(expires_at__gt=timezone.now()).order_by(
+        "created_at", "pk"
+    )

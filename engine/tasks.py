@@ -23,7 +23,17 @@ from .services import (
     timer_starts_due,
     timers_due,
 )
-from .services.message_sends import message_send_from_case
+from .services.message_buffer import (
+    buffered_message_offer,
+    buffered_messages_deliver,
+    buffered_messages_expire,
+)
+from .services.message_sends import (
+    message_outbox_enqueue,
+    message_outbox_send,
+    message_outbox_sweep,
+    message_send_from_case,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -80,33 +90,81 @@ def service_call_run_task(call_id: int) -> str:
 
 @shared_task(name="engine.outbox_sweep")
 def outbox_sweep_task() -> int:
-    """Re-send service calls that were committed but never run (nothing is lost)."""
-    ids = service_call_sweep(
-        older_than=timedelta(seconds=settings.ENGINE_OUTBOX_STALE_SECONDS)
-    )
+    """Re-send calls and case messages committed but never run (nothing is lost)."""
+    stale = timedelta(seconds=settings.ENGINE_OUTBOX_STALE_SECONDS)
+    ids = service_call_sweep(older_than=stale)
     service_calls_enqueue(ids)
-    return len(ids)
+    messages = message_outbox_sweep(older_than=stale)
+    message_outbox_enqueue(messages)
+    return len(ids) + len(messages)
 
 
 @shared_task(name="engine.signal_broadcast")
-def signal_broadcast_task(name: str, source: str) -> dict[str, list[str]]:
-    """Broadcast a signal a case threw to the other cases (after its commit)."""
-    result = signal_broadcast(actor=None, name=name, data={}, source=UUID(source))
+def signal_broadcast_task(
+    name: str, source: str, payload: object = None
+) -> dict[str, list[str]]:
+    """Broadcast a signal a case threw to the other cases (after its commit).
+
+    `payload`: what its `camunda:in` (or SpiffArena payloadExpression) passes.
+    """
+    result = signal_broadcast(actor=None, name=name, data=payload, source=UUID(source))
     return result.as_dict()
+
+
+@shared_task(name="engine.message_outbox_send")
+def message_outbox_send_task(outbox_id: str) -> dict[str, list[str]] | None:
+    """Deliver a message a case sent (its outbox row) to the case that takes it."""
+    try:
+        result = message_outbox_send(outbox_id=outbox_id)
+    except (CaseBusy, CaseSuspended):
+        return None  # the row stays; the outbox sweep sends it again
+    if result is None:
+        return None
+    return {
+        "delivered": [str(c) for c in result.delivered],
+        "started": [str(c) for c in result.started],
+    }
 
 
 @shared_task(name="engine.message_send")
 def message_send_task(
-    name: str, payload: dict, correlation: dict, source: str
+    name: str,
+    payload: dict,
+    correlation: dict,
+    source: str,
+    origin: dict | None = None,
 ) -> dict[str, list[str]]:
-    """Deliver a message a case sent to the case (or process) that takes it."""
+    """Deliver a message a case sent (tasks queued before the outbox existed)."""
     result = message_send_from_case(
-        name=name, payload=payload, correlation=correlation, source=UUID(source)
+        name=name,
+        payload=payload,
+        correlation=correlation,
+        source=UUID(source),
+        origin=origin,
     )
     return {
         "delivered": [str(c) for c in result.delivered],
         "started": [str(c) for c in result.started],
     }
+
+
+@shared_task(name="engine.message_buffer_deliver")
+def message_buffer_deliver_task(case_id: str) -> list[str]:
+    """Give a case that now waits for messages the kept ones it waits for."""
+    return [str(k) for k in buffered_messages_deliver(case_id=UUID(case_id))]
+
+
+@shared_task(name="engine.message_buffer_offer")
+def message_buffer_offer_task(kept_id: str) -> str | None:
+    """Offer a freshly kept message to the cases already waiting for it."""
+    case_id = buffered_message_offer(kept_id=UUID(kept_id))
+    return str(case_id) if case_id else None
+
+
+@shared_task(name="engine.message_buffers_expire")
+def message_buffers_expire_task() -> int:
+    """Drop the kept messages whose time-to-live is up (beat)."""
+    return buffered_messages_expire()
 
 
 def _timer_start_fire(schedule_id: int) -> bool:

@@ -71,7 +71,10 @@ class IncidentDetailView(LoginRequiredMixin, TemplateView):
                 for a in incident.attempts
             ],
             "can_fix": incident.status == Incident.Status.OPEN
-            and incident.case.is_running
+            and (
+                incident.case.is_running
+                or services.incident_fixable_after_end(incident, incident.case)
+            )
             and self.request.user.has_perm("engine.retry_incident"),
         }
 
@@ -95,6 +98,14 @@ def _step(incident: Incident) -> str:
 
 
 def _retry_message(request: HttpRequest, incident: Incident) -> None:
+    if incident.kind == Incident.Kind.MESSAGE:
+        if incident.status == Incident.Status.RESOLVED:
+            messages.success(request, "The message was re-sent and reached its case.")
+        else:
+            messages.error(
+                request, f"Re-sent; still not delivered: {incident_sentence(incident)}"
+            )
+        return
     if incident.status == Incident.Status.RESOLVED:
         messages.success(request, f"{_step(incident)} ran again and got through.")
     elif incident.retrying:
@@ -150,7 +161,9 @@ class IncidentSkipView(IncidentActionView):
             flow=flow,
             reason=request.POST.get("reason", "")[:1000],
         )
-        if flow:
+        if incident.kind == Incident.Kind.MESSAGE:
+            messages.success(request, "The message was dropped; nothing was sent.")
+        elif flow:
             messages.success(
                 request, f"The case took the chosen path past {_step(incident)}."
             )

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from common.pagination import paginated, paginated_response
 from engine import selectors as case_selectors
 from engine import services as case_services
-from engine.apis import CaseOutput, IncidentOutput
+from engine.apis import CaseOutput, IncidentOutput, idempotency_key_of
 from engine.errors import FormInvalid
 from engine.json_safety import StorableJSONField
 
@@ -47,23 +47,6 @@ class CaseDetailOutput(CaseOutput):
     elements = serializers.JSONField()
     tasks = TaskOutput(many=True)
     incidents = IncidentOutput(many=True)
-
-
-IDEMPOTENCY_KEY_MAX = 255  # engine.models.Case.idempotency_key
-
-
-def idempotency_key_of(request) -> str | None:
-    """Return the request's Idempotency-Key header, or None; 400 if unusable."""
-    key = request.headers.get("Idempotency-Key") or None
-    if key is not None and (len(key) > IDEMPOTENCY_KEY_MAX or not key.isprintable()):
-        raise serializers.ValidationError(
-            {
-                "Idempotency-Key": [
-                    f"At most {IDEMPOTENCY_KEY_MAX} printable characters."
-                ]
-            }
-        )
-    return key
 
 
 class CaseListStartApi(APIView):

@@ -30,7 +30,12 @@ from .calls import (
     service_call_variables,
 )
 from .cases import case_cancel, case_complete_user_task, case_start
-from .incidents import incident_cancel_case, incident_retry, incident_skip
+from .incidents import (
+    incident_cancel_case,
+    incident_fixable_after_end,
+    incident_retry,
+    incident_skip,
+)
 from .messages import MessageResult, message_deliver, subscription_matches
 from .repairs import (
     CaseModified,
@@ -58,6 +63,7 @@ __all__ = [
     "incident_cancel_case",
     "incident_open",
     "incident_resolve",
+    "incident_fixable_after_end",
     "incident_retry",
     "incident_skip",
     "message_deliver",

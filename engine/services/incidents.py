@@ -38,6 +38,7 @@ from .advance import (
     service_calls_enqueue,
 )
 from .cases import case_cancel
+from .message_sends import message_drop, message_resend
 from .repairs import case_elements_modify
 
 
@@ -101,9 +102,20 @@ def _locked_open_incident(user: Any, incident_id: UUID | str) -> tuple[Case, Inc
         raise ActionNotAllowed("Only process admins may fix incidents.")
     if incident.status != Incident.Status.OPEN:
         raise IncidentNotOpen("This incident is already resolved.")
-    if not case.is_running:
+    if not case.is_running and not incident_fixable_after_end(incident, case):
         raise CaseNotRunning(f"The case is {case.get_status_display().lower()}.")
     return case, incident
+
+
+def incident_fixable_after_end(incident: Incident, case: Case) -> bool:
+    """Return whether the incident can be fixed although its case has completed.
+
+    A message incident can: the message was sent by a step that has completed
+    (perhaps the case's end event), so re-sending or dropping it is still open.
+    """
+    return (
+        incident.kind == Incident.Kind.MESSAGE and case.status == Case.Status.COMPLETED
+    )
 
 
 @transaction.atomic
@@ -130,6 +142,8 @@ def incident_retry(*, user: Any, incident_id: UUID | str) -> Incident:
     )
     if incident.kind == Incident.Kind.SERVICE:
         _retry_service_call(case, incident, user)
+    elif incident.kind == Incident.Kind.MESSAGE:
+        message_resend(case, incident, user=user)
     else:
         _retry_engine_step(case, incident, user)
     incident.refresh_from_db()
@@ -214,7 +228,8 @@ def incident_skip(
     script had set them. With `flow` (a sequence flow id out of the failed element,
     e.g. past a gateway whose condition failed): the step does not complete; a
     token takes that flow with `data` merged into the case variables. The case
-    moves on. Audited with who, why, and the active elements before and after.
+    moves on. Audited with who, why, and the active elements before and after. A
+    message nothing took is dropped (`data` is not used).
 
     Raises:
         IncidentNotFound, ActionNotAllowed, IncidentNotOpen, CaseNotRunning,
@@ -232,6 +247,9 @@ def incident_skip(
         )
     if incident.retrying:
         raise IncidentNotOpen("A retry of this step is running; wait for it.")
+    if incident.kind == Incident.Kind.MESSAGE:
+        message_drop(case, incident, user=user)  # the sending step has completed
+        return incident
     before = list(case.active_elements)
     taken: dict[str, Any] = {}
     if flow:

@@ -1,29 +1,43 @@
 """Messages one case sends to another (send tasks, message throw events).
 
 The sending case's advance reports the messages nothing in it caught; the
-`case_advanced` receiver here queues a Celery task when the sending
-transaction commits (never before: a rolled-back send must not wake anyone),
-and the task delivers each message through the same correlation as
-`POST /api/v1/messages/` (`messages.subscription_matches`): to the one case
-waiting for it with matching correlation, or else by starting the processes
-whose latest version has a message start event for it. As for the API without
-`all`, a message that several cases match reaches none; a message nobody
-takes is recorded on the sending case (`message.undelivered`, in its audit
-trail and timeline) and logged: the sender has committed and cannot be undone.
+`case_advanced` receiver here writes each to `MessageOutbox` in the sending
+transaction and queues a Celery task when it commits (never before: a
+rolled-back send must not wake anyone). The task delivers the message and
+deletes its outbox row in one transaction, so it is delivered once; a row
+the broker or a dying worker lost is re-sent by the outbox sweep. It
+delivers as Camunda 7 correlates one
+(`RuntimeService.correlateMessage`): to the one case waiting for it with
+matching correlation (`messages.subscription_matches`), or else by starting
+the one process whose latest version has a message start event for it.
+
+Anything else (no case and no process, or several) is Camunda's
+MismatchingMessageCorrelationException, which fails the sending step. The
+sender has committed by then and cannot be rolled back, so the failure is an
+incident on the sending case at the sending element (kind `message`, the
+message kept in `Incident.detail`), as Camunda makes it for an asynchronous
+send. A process admin re-sends it (`incident_retry` → `message_resend`: the
+same correlation again, inside the transaction that resolves the incident, so
+a message is delivered once however often the button is pressed) or drops it
+(`incident_skip`).
 """
 
 import logging
+import uuid
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 from celery import current_app
 from django.db import transaction
+from django.utils import timezone
 
 from audit.actions import AuditAction
+from engine.models import Case, Incident, MessageOutbox
 from engine.selectors import version_list_started_by
 
-from .advance import case_audit, case_lock
+from .advance import case_audit, case_lock, incident_open, incident_resolve
 from .messages import (
     Message,
     MessageResult,
@@ -33,8 +47,72 @@ from .messages import (
 )
 from .timer_starts import system_user
 
-MESSAGE_SEND_TASK = "engine.message_send"
+MESSAGE_SEND_TASK = "engine.message_outbox_send"
+MISMATCH = "MismatchingMessageCorrelation"
 logger = logging.getLogger(__name__)
+
+
+def _where(name: str, correlation: Mapping[str, Any]) -> str:
+    pairs = ", ".join(f"{k} = {v!r}" for k, v in correlation.items())
+    return f"“{name}”" + (f" with {pairs}" if pairs else "")
+
+
+def _route(message: Message, *, source: UUID, actor: Any) -> tuple[MessageResult, str]:
+    """Deliver as Camunda correlates; return the result, or why it went nowhere."""
+    where = _where(message.name, message.correlation)
+    case_ids = [
+        c for c in message_case_ids(message.name, message.correlation) if c != source
+    ]
+    if len(case_ids) > 1:
+        return MessageResult(), f"{len(case_ids)} cases match {where}"
+    if case_ids:
+        if message_deliver_to_case(user=actor, case_id=case_ids[0], message=message):
+            return MessageResult(delivered=case_ids), ""
+        return MessageResult(), f"no case waits for {where}"  # it just stopped
+    versions = version_list_started_by(event="message", name=message.name)
+    if len(versions) > 1:
+        return MessageResult(), f"{len(versions)} processes start with {where}"
+    if not versions:
+        return MessageResult(), (
+            f"no case waits for {where} and no process starts with it"
+        )
+    case = message_start_case(
+        user=actor or system_user(), version=versions[0], message=message
+    )
+    return MessageResult(started=[case.pk]), ""
+
+
+def _technical(message: Message, reason: str) -> str:
+    return f"The message '{message.name}' could not be correlated: {reason}."
+
+
+def message_outbox_send(*, outbox_id: UUID | str) -> MessageResult | None:
+    """Deliver one message a case sent (system actor); return where it went.
+
+    None when it is gone (delivered already) or another worker holds it. A
+    message nothing takes becomes an incident on the sender at the sending
+    element. Raises CaseBusy when a case stayed locked: the row stays and the
+    sweep sends it again.
+    """
+    with transaction.atomic():
+        row = (
+            MessageOutbox.objects.select_for_update(skip_locked=True)
+            .filter(pk=outbox_id)
+            .first()
+        )
+        if row is None:
+            return None
+        message = Message(row.name, row.correlation, row.payload)
+        result, reason = _route(message, source=row.case_id, actor=None)
+        if reason:
+            origin = {
+                "bpmn_id": row.bpmn_id,
+                "name": row.element_name,
+                "id": str(row.pk),
+            }
+            _undelivered(row.case_id, message, reason, origin)
+        row.delete()
+    return result
 
 
 def message_send_from_case(
@@ -43,50 +121,140 @@ def message_send_from_case(
     payload: Mapping[str, Any],
     correlation: Mapping[str, Any],
     source: UUID,
+    origin: Mapping[str, str] | None = None,
 ) -> MessageResult:
-    """Deliver a message a case sent (system actor); return where it went."""
-    case_ids = [c for c in message_case_ids(name, correlation) if c != source]
-    if len(case_ids) > 1:
-        _undelivered(source, name, f"{len(case_ids)} cases wait for it")
-        return MessageResult()
-    if case_ids:
-        delivered = message_deliver_to_case(
-            user=None, case_id=case_ids[0], message=Message(name, correlation, payload)
-        )
-        return MessageResult(delivered=case_ids if delivered else [])
-    started = [
-        message_start_case(
-            user=system_user(), version=v, message=Message(name, correlation, payload)
-        ).pk
-        for v in version_list_started_by(event="message", name=name)
-    ]
-    if not started:
-        _undelivered(source, name, "no case waits for it and no process starts with it")
-    return MessageResult(started=started)
+    """Deliver a message a case sent, without an outbox row (system actor).
+
+    For `engine.message_send` tasks queued before the outbox existed.
+    """
+    message = Message(name, correlation, payload)
+    result, reason = _route(message, source=source, actor=None)
+    if reason:
+        _undelivered(source, message, reason, origin or {})
+    return result
 
 
-def _undelivered(source: UUID, name: str, reason: str) -> None:
-    logger.warning("message %r from case %s not delivered: %s", name, source, reason)
+def message_outbox_sweep(*, older_than: timedelta) -> list[UUID]:
+    """Return the ids of sent messages still undelivered after `older_than`."""
+    stale = timezone.now() - older_than
+    return list(
+        MessageOutbox.objects.filter(created_at__lt=stale)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:500]
+    )
+
+
+def message_outbox_enqueue(ids: list[UUID]) -> None:
+    """Send the outbox rows to the worker queue (after the commit)."""
+    for pk in ids:
+        try:
+            current_app.send_task(MESSAGE_SEND_TASK, args=[str(pk)])
+        except Exception:  # noqa: BLE001 - any broker error; the row is the source of truth
+            logger.warning(
+                "could not enqueue message %s; the outbox sweep will", pk, exc_info=True
+            )
+
+
+def _undelivered(
+    source: UUID, message: Message, reason: str, origin: Mapping[str, str]
+) -> None:
+    logger.warning(
+        "message %r from case %s not delivered: %s", message.name, source, reason
+    )
     with transaction.atomic():
         case = case_lock(case_id=source, allow_suspended=True)  # only a record
         case_audit(
-            case, None, AuditAction.MESSAGE_UNDELIVERED, name=name, reason=reason
+            case,
+            None,
+            AuditAction.MESSAGE_UNDELIVERED,
+            task_ref=origin.get("bpmn_id", ""),
+            name=message.name,
+            reason=reason,
         )
+        incident = incident_open(
+            case,
+            kind=Incident.Kind.MESSAGE,
+            spiff_task_id=f"message:{origin.get('id') or uuid.uuid4()}",
+            bpmn_id=origin.get("bpmn_id", ""),
+            element_name=origin.get("name", ""),
+            error_type=MISMATCH,
+            message=_technical(message, reason),
+        )
+        incident.detail = _detail(message, reason)
+        incident.save(update_fields=["detail"])
 
 
-def _enqueue(sent: list[tuple[str, dict, dict]], source: UUID) -> None:
-    for name, payload, correlation in sent:
-        current_app.send_task(
-            MESSAGE_SEND_TASK, args=[name, payload, correlation, str(source)]
+def _detail(message: Message, reason: str) -> dict[str, Any]:
+    return {
+        "name": message.name,
+        "correlation": dict(message.correlation),
+        "data": dict(message.data),
+        "reason": reason,
+    }
+
+
+def message_resend(case: Case, incident: Incident, *, user: Any) -> None:
+    """Send the message of an open message incident again (under the case lock).
+
+    Delivered or started: the incident resolves in the same transaction as the
+    delivery. Still no single receiver: the incident stays open with one more
+    attempt.
+    """
+    detail = incident.detail
+    message = Message(detail["name"], detail["correlation"], detail["data"])
+    result, reason = _route(message, source=case.pk, actor=user)
+    if reason:
+        incident_open(
+            case,
+            kind=Incident.Kind.MESSAGE,
+            spiff_task_id=incident.spiff_task_id,
+            bpmn_id=incident.bpmn_id,
+            element_name=incident.element_name,
+            error_type=MISMATCH,
+            message=_technical(message, reason),
         )
+        Incident.objects.filter(pk=incident.pk).update(detail=_detail(message, reason))
+        return
+    case_audit(
+        case,
+        user,
+        AuditAction.MESSAGE_RESENT,
+        task_ref=incident.bpmn_id,
+        name=message.name,
+        incident=str(incident.pk),
+        delivered=[str(c) for c in result.delivered],
+        started=[str(c) for c in result.started],
+    )
+    incident_resolve(case, incident, actor=user, resolution="retry")
+
+
+def message_drop(case: Case, incident: Incident, *, user: Any) -> None:
+    """Resolve an open message incident without sending (under the case lock)."""
+    case_audit(
+        case,
+        user,
+        AuditAction.INCIDENT_SKIPPED,
+        task_ref=incident.bpmn_id,
+        incident=str(incident.pk),
+        dropped_message=incident.detail.get("name", ""),
+    )
+    incident_resolve(case, incident, actor=user, resolution="skip")
 
 
 def case_messages_send(sender: Any, advance: Any, **_: Any) -> None:
-    """Queue the messages a case sent, for when its transaction commits (receiver)."""
-    sent = [
-        (m.name, dict(m.payload), dict(m.correlation))
+    """Write the messages a case sent to the outbox; queue them on commit (receiver)."""
+    rows = [
+        MessageOutbox(
+            case=advance.case,
+            name=m.name,
+            payload=dict(m.payload),
+            correlation=dict(m.correlation),
+            bpmn_id=m.bpmn_id,
+            element_name=m.element_name,
+        )
         for m in advance.outcome.sent_messages
     ]
-    if sent:
-        source = advance.case.pk
-        transaction.on_commit(lambda: _enqueue(sent, source))
+    if rows:
+        MessageOutbox.objects.bulk_create(rows)
+        ids = [row.pk for row in rows]
+        transaction.on_commit(lambda: message_outbox_enqueue(ids))

@@ -10,20 +10,25 @@ properties once more when the message is thrown at the case.
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from django.db import transaction
+from celery import current_app
+from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from audit.actions import AuditAction
+from audit.services import audit_record
 from engine.errors import (
     ActionNotAllowed,
     FormInvalid,
     MessageAmbiguous,
     MessageNotCorrelated,
 )
-from engine.models import Case, MessageSubscription
+from engine.idempotency import body_fingerprint, key_reuse_check
+from engine.models import BufferedMessage, Case, MessageRequest, MessageSubscription
 from engine.selectors import version_list_started_by
 from engine.spec_cache import spec_for
 from engine.spiff import (
@@ -36,14 +41,37 @@ from processes.models import ProcessVersion
 from .advance import case_advance, case_audit, case_lock
 
 SEND_MESSAGE = "engine.send_message"
+BUFFER_OFFER_TASK = "engine.message_buffer_offer"
 
 
 @dataclass(frozen=True, slots=True)
 class MessageResult:
-    """The cases a message reached: `delivered` waited for it, `started` with it."""
+    """The cases a message reached: `delivered` waited for it, `started` with it.
+
+    `buffered`: the id under which a message nobody took is kept (`ttl_s`).
+    """
 
     delivered: list[UUID] = field(default_factory=list)
     started: list[UUID] = field(default_factory=list)
+    buffered: UUID | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the result as JSON (what an Idempotency-Key replays)."""
+        return {
+            "delivered": [str(c) for c in self.delivered],
+            "started": [str(c) for c in self.started],
+            "buffered": str(self.buffered) if self.buffered else None,
+        }
+
+    @classmethod
+    def from_dict(cls, stored: Mapping[str, Any]) -> "MessageResult":
+        """Return the result `as_dict` stored."""
+        buffered = stored.get("buffered")
+        return cls(
+            delivered=[UUID(c) for c in stored.get("delivered", [])],
+            started=[UUID(c) for c in stored.get("started", [])],
+            buffered=UUID(buffered) if buffered else None,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +81,7 @@ class Message:
     name: str
     correlation: Mapping[str, Any]
     data: Mapping[str, Any]
+    buffered: str = ""  # the kept message's id, when it was kept (ttl_s)
 
 
 class _Gone(Exception):  # noqa: N818
@@ -124,6 +153,7 @@ def _audit_delivered(case: Case, user: Any, message: Message) -> None:
         name=message.name,
         correlation=dict(message.correlation),
         data=dict(message.data),
+        **({"buffered": message.buffered} if message.buffered else {}),
     )
 
 
@@ -174,7 +204,7 @@ def _start_by_message(
 ) -> MessageResult:
     versions = version_list_started_by(event="message", name=name)
     if not versions:
-        raise _not_correlated(name, correlation)
+        return MessageResult()
     if len(versions) > 1 and not deliver_all:
         raise _ambiguous(name, "processes with a message start event", len(versions))
     started = [
@@ -193,36 +223,126 @@ def message_deliver(
     correlation: Mapping[str, Any],
     data: Mapping[str, Any],
     deliver_all: bool = False,
+    ttl_s: int = 0,
+    idempotency_key: str | None = None,
 ) -> MessageResult:
     """Deliver a message to the case waiting for it, or start a case with it.
 
     Each case gets the message in its own locked transaction. With
     `deliver_all`, every matching case gets it; otherwise more than one match
     delivers to none. When no running case waits for `name`, a deployed process
-    whose latest version has a message start event for `name` is started.
+    whose latest version has a message start event for `name` is started. When
+    neither, a message with `ttl_s` > 0 is kept that long for the first case
+    that waits for it (`message_buffer`), and the result names it (`buffered`).
+
+    A repeated `idempotency_key` (per user) with the same request returns the
+    first result and delivers nothing again; the whole send then runs in one
+    transaction, so a concurrent repeat waits for it.
 
     Raises:
         ActionNotAllowed: the user lacks `engine.send_message`.
         FormInvalid: an empty name, or correlation keys that are not names.
-        MessageNotCorrelated: no waiting case matches and no process starts.
+        MessageNotCorrelated: no waiting case matches, no process starts, no ttl_s.
         MessageAmbiguous: several cases (or processes) match and not `deliver_all`.
+        IdempotencyKeyReused: the key was used for a different request.
         CaseBusy: a matching case stayed locked too long.
     """
     if not user.has_perm(SEND_MESSAGE):
         raise ActionNotAllowed("You may not send messages to cases.")
     _check_input(name, correlation)
+    message = Message(name, correlation, data)
+    if not idempotency_key:
+        return _deliver(user, message, deliver_all, ttl_s)
+    fingerprint = body_fingerprint(
+        {
+            "name": name,
+            "correlation": correlation,
+            "data": data,
+            "all": deliver_all,
+            "ttl_s": ttl_s,
+        }
+    )
+    with transaction.atomic():
+        earlier = _request_claim(user, idempotency_key, fingerprint)
+        if earlier is not None:
+            return MessageResult.from_dict(earlier.result)
+        result = _deliver(user, message, deliver_all, ttl_s)
+        MessageRequest.objects.filter(
+            sender=user, idempotency_key=idempotency_key
+        ).update(result=result.as_dict())
+    return result
+
+
+def message_keep(*, user: Any, message: Message, ttl_s: int) -> BufferedMessage:
+    """Keep a message nobody waits for, for `ttl_s` seconds (inside a transaction)."""
+    name, correlation, data = message.name, message.correlation, message.data
+    kept = BufferedMessage.objects.create(
+        name=name,
+        correlation=dict(correlation),
+        data=dict(data),
+        sender=user,
+        expires_at=timezone.now() + timedelta(seconds=ttl_s),
+    )
+    audit_record(
+        actor=user,
+        action=AuditAction.MESSAGE_BUFFERED,
+        payload={
+            "buffered": str(kept.pk),
+            "name": name,
+            "correlation": dict(correlation),
+            "ttl_s": ttl_s,
+            "expires_at": kept.expires_at.isoformat(),
+        },
+    )
+    kept_id = kept.pk
+    transaction.on_commit(lambda: _offer_later(kept_id))
+    return kept
+
+
+def _offer_later(kept_id: UUID) -> None:
+    current_app.send_task(BUFFER_OFFER_TASK, args=[str(kept_id)])
+
+
+def _request_claim(user: Any, key: str, fingerprint: str) -> MessageRequest | None:
+    """Claim `key` for this request; return the earlier request if it had it.
+
+    The insert waits on the unique index while another transaction holding the
+    same key runs, then fails: its answer is replayed.
+    """
+    try:
+        with transaction.atomic():
+            MessageRequest.objects.create(
+                sender=user, idempotency_key=key, fingerprint=fingerprint
+            )
+    except IntegrityError:
+        earlier = MessageRequest.objects.get(sender=user, idempotency_key=key)
+        key_reuse_check(
+            idempotency_key=key, stored=earlier.fingerprint, fingerprint=fingerprint
+        )
+        return earlier
+    return None
+
+
+def _deliver(
+    user: Any, message: Message, deliver_all: bool, ttl_s: int
+) -> MessageResult:
+    name, correlation, data = message.name, message.correlation, message.data
     case_ids = message_case_ids(name, correlation)
-    if not case_ids:
-        return _start_by_message(user, name, correlation, data, deliver_all)
     if len(case_ids) > 1 and not deliver_all:
         raise _ambiguous(name, "waiting cases", len(case_ids))
     delivered = [
         case_id
         for case_id in case_ids
-        if message_deliver_to_case(
-            user=user, case_id=case_id, message=Message(name, correlation, data)
-        )
+        if message_deliver_to_case(user=user, case_id=case_id, message=message)
     ]
-    if not delivered:
-        raise _not_correlated(name, correlation)
-    return MessageResult(delivered=delivered)
+    if delivered:
+        return MessageResult(delivered=delivered)
+    if not case_ids:
+        started = _start_by_message(user, name, correlation, data, deliver_all)
+        if started.started:
+            return started
+    if ttl_s > 0:
+        with transaction.atomic():
+            kept = message_keep(user=user, message=message, ttl_s=ttl_s)
+        return MessageResult(buffered=kept.pk)
+    raise _not_correlated(name, correlation)

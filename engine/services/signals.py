@@ -18,6 +18,7 @@ be reported to a transaction that has already committed. The task runs with
 its own transactions, retried by nobody but logged, like any broker failure.
 """
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,7 @@ from django.db import IntegrityError, transaction
 
 from audit.actions import AuditAction
 from engine.errors import ActionNotAllowed, CaseBusy, FormInvalid
+from engine.idempotency import body_fingerprint, key_reuse_check
 from engine.models import Case, SignalBroadcast, SignalSubscription
 from engine.selectors import version_list_started_by
 from engine.spec_cache import spec_for
@@ -60,9 +62,7 @@ class SignalResult:
         }
 
 
-def _deliver_one(
-    *, actor: Any, case_id: UUID, name: str, data: Mapping[str, Any]
-) -> bool:
+def _deliver_one(*, actor: Any, case_id: UUID, name: str, data: Any) -> bool:
     try:
         with transaction.atomic():
             case = case_lock(case_id=case_id)
@@ -75,7 +75,11 @@ def _deliver_one(
                 spec_for(case.version), case.state.state, name=name, payload=data
             )
             case_audit(
-                case, actor, AuditAction.SIGNAL_DELIVERED, name=name, data=dict(data)
+                case,
+                actor,
+                AuditAction.SIGNAL_DELIVERED,
+                name=name,
+                data=copy.deepcopy(data),
             )
             case_advance(case, outcome, actor=actor)
     except SignalNotCaught:
@@ -84,31 +88,33 @@ def _deliver_one(
 
 
 @transaction.atomic
-def _start_one(
-    *, actor: Any, version: ProcessVersion, name: str, data: Mapping[str, Any]
-) -> UUID:
+def _start_one(*, actor: Any, version: ProcessVersion, name: str, data: Any) -> UUID:
     outcome = workflow_start_by_signal(spec_for(version), name=name, payload=data)
     case = Case.objects.create(version=version, started_by=actor or system_user())
     case_audit(
         case,
         actor,
         AuditAction.CASE_STARTED,
-        data=dict(data),
+        data=dict(data) if isinstance(data, Mapping) else {},
         version=version.number,
         signal=name,
     )
-    case_audit(case, actor, AuditAction.SIGNAL_DELIVERED, name=name, data=dict(data))
+    case_audit(
+        case, actor, AuditAction.SIGNAL_DELIVERED, name=name, data=copy.deepcopy(data)
+    )
     case_advance(case, outcome, actor=actor, create=True)
     return case.pk
 
 
 def signal_broadcast(
-    *, actor: Any, name: str, data: Mapping[str, Any], source: UUID | None = None
+    *, actor: Any, name: str, data: Any, source: UUID | None = None
 ) -> SignalResult:
     """Deliver a signal to every case waiting for it and start every process it starts.
 
     `source` is the case that threw the signal: it has caught it already.
-    `actor` None is the system (a signal thrown by a case).
+    `actor` None is the system (a signal thrown by a case). `data` is what the
+    signal carries: an object of variables (the API's data, a throw event's
+    `camunda:in`), or a SpiffArena payload of any JSON shape, or None.
     """
     waiting = SignalSubscription.objects.filter(
         name=name, case__status=Case.Status.RUNNING
@@ -151,6 +157,7 @@ def signal_send(
     Raises:
         ActionNotAllowed: the user lacks `engine.send_signal`.
         FormInvalid: an empty name.
+        IdempotencyKeyReused: the key was used for a different name or data.
     """
     if not user.has_perm(SEND_SIGNAL):
         raise ActionNotAllowed("You may not send signals.")
@@ -161,14 +168,23 @@ def signal_send(
         )
     if not idempotency_key:
         return signal_broadcast(actor=user, name=name, data=data)
+    fingerprint = body_fingerprint({"name": name, "data": data})
     try:
         with transaction.atomic():
             record = SignalBroadcast.objects.create(
-                sender=user, idempotency_key=idempotency_key, name=name
+                sender=user,
+                idempotency_key=idempotency_key,
+                name=name,
+                fingerprint=fingerprint,
             )
     except IntegrityError:
         earlier = SignalBroadcast.objects.get(
             sender=user, idempotency_key=idempotency_key
+        )
+        key_reuse_check(
+            idempotency_key=idempotency_key,
+            stored=earlier.fingerprint,
+            fingerprint=fingerprint,
         )
         return SignalResult(
             delivered=[UUID(c) for c in earlier.result.get("delivered", [])],
@@ -179,9 +195,11 @@ def signal_send(
     return result
 
 
-def _enqueue(names: tuple[str, ...], source: UUID) -> None:
-    for name in names:
-        current_app.send_task(SIGNAL_TASK, args=[name, str(source)])
+def _enqueue(thrown: tuple[Any, ...], source: UUID) -> None:
+    for signal in thrown:
+        current_app.send_task(
+            SIGNAL_TASK, args=[signal.name, str(source), signal.payload]
+        )
 
 
 def case_signals_sync(sender: Any, advance: Any, **_: Any) -> None:

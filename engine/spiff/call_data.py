@@ -75,7 +75,7 @@ def mappings(call: etree._Element, direction: str) -> tuple[VariableMapping, ...
     return tuple(found)
 
 
-def _mapped(task: Any, data: dict, rules: tuple[VariableMapping, ...]) -> dict:
+def mapped_variables(task: Any, data: dict, rules: tuple[VariableMapping, ...]) -> dict:
     """Return the variables the rules take from `data` (task evaluates expressions)."""
     result: dict = {}
     for rule in rules:
@@ -101,7 +101,7 @@ class MappedCallActivity(CallActivity):
         start = subworkflow.get_next_task(
             subworkflow.task_tree, skip_subprocesses=True, spec_name="Start"
         )
-        start.set_data(**_mapped(my_task, my_task.data, self.ins))
+        start.set_data(**mapped_variables(my_task, my_task.data, self.ins))
 
     def update_data(self, my_task: Any, subworkflow: Any) -> None:
         io_spec = subworkflow.spec.io_specification
@@ -110,7 +110,7 @@ class MappedCallActivity(CallActivity):
                 super().update_data(my_task, subworkflow)
             return  # nothing set in the callee comes back
         last = subworkflow.last_task
-        my_task.data.update(_mapped(last, last.data, self.outs))
+        my_task.data.update(mapped_variables(last, last.data, self.outs))
 
 
 class MappedCallActivityParser(CallActivityParser):

@@ -177,7 +177,14 @@ def _refresh(my_task: Any, latest: Any) -> None:
 
 
 class ScopedStartEvent(StartEvent):
-    """A start event that honours `isInterrupting` inside an event sub-process."""
+    """A start event that honours `isInterrupting` inside an event sub-process.
+
+    A process's start events are alternatives (BPMN 2.0 §10.5.2; Camunda 7:
+    each starts its own instance): when one fires, the others of the same
+    process stop waiting in this case. SpiffWorkflow left them waiting, so a
+    case started by a message still waited at its timer or signal start
+    event (caught a later signal meant to start a new case, never completed).
+    """
 
     interrupting = True
 
@@ -189,7 +196,20 @@ class ScopedStartEvent(StartEvent):
                 _interrupt(esp_task)
             elif _repeats(self.event_definition):
                 _rearm(esp_task)
+        else:
+            _cancel_other_starts(my_task)
         return super()._run_hook(my_task)
+
+
+def _cancel_other_starts(my_task: Any) -> None:
+    parent = my_task.parent
+    for sibling in list(parent.children) if parent is not None else []:
+        if (
+            sibling is not my_task
+            and isinstance(sibling.task_spec, StartEvent)
+            and not sibling.has_state(TaskState.FINISHED_MASK)
+        ):
+            sibling.cancel()
 
 
 def _activity_latest(my_task: Any, split: Any) -> Any | None:

@@ -33,6 +33,7 @@ from .errors import SpiffAdapterError
 from .runtime import _json_safe, _run
 from .serialization import new_workflow, state_load
 from .stepping import run_engine
+from .timer_starts import hold_timer_starts
 from .types import AdvanceOutcome, WaitingMessage
 from .waiting import waiting_catchers, waiting_messages
 
@@ -137,6 +138,9 @@ def workflow_start_by_message(
         MessageNotCaught: the process has no message start event for `name`.
     """
     workflow = new_workflow(process.spec, process.subprocess_specs)
+    # The message starts this case: a timer start event of the process is the
+    # schedule's (Camunda: start events are independent), never a wait here.
+    hold_timer_starts(workflow, process)
     run_engine(workflow, lambda task: None, prune=False)
     catchers = [
         (task, message)

@@ -28,7 +28,8 @@ from .service_tasks import (
     service_error_event,
     service_variables,
 )
-from .signals import thrown_signals, waiting_signals
+from .signal_payloads import thrown_with_payloads
+from .signals import waiting_signals
 from .stepping import EngineLimitExceeded, check_depth, halt, run_engine, too_deep
 from .timer_starts import hold_timer_starts
 from .timers import next_due
@@ -41,6 +42,7 @@ from .types import (
     ReadyUserTask,
     StepRecord,
     TaskFailure,
+    ThrownSignal,
 )
 from .waiting import waiting_messages
 
@@ -173,7 +175,9 @@ def _outcome(
     active = {
         t.task_spec.bpmn_id for t in wf.get_tasks(state=_ACTIVE) if t.task_spec.bpmn_id
     }
-    sent = sent_messages(wf)  # before the dump: it takes them out of the state
+    sent = sent_messages(
+        wf, process, steps
+    )  # before the dump: it takes them out of the state
     return AdvanceOutcome(
         state=state_dump(wf),
         completed=bool(wf.is_completed()),
@@ -186,7 +190,9 @@ def _outcome(
         active_elements=tuple(sorted(active)),
         waiting_messages=waiting_messages(wf),
         waiting_signals=waiting_signals(wf),
-        thrown_signals=thrown_signals(process, tuple(steps)),
+        thrown_signals=tuple(
+            ThrownSignal(n, _json_safe(p)) for n, p in thrown_with_payloads(wf)
+        ),
         sent_messages=sent,
     )
 

@@ -17,8 +17,10 @@ from typing import Any
 from SpiffWorkflow.bpmn.specs.event_definitions.message import (
     MessageEventDefinition,
 )
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
 
-from .types import JsonObject, SentMessage
+from .compiled import CompiledProcess
+from .types import JsonObject, SentMessage, StepRecord
 
 
 def _json(value: Any) -> JsonObject:
@@ -33,14 +35,43 @@ def _flat(correlations: Any) -> JsonObject:
     return values
 
 
-def sent_messages(workflow: Any) -> tuple[SentMessage, ...]:
-    """Take the events nothing in the workflow caught; return the messages."""
-    return tuple(
-        SentMessage(
-            name=event.event_definition.name,
-            payload=_json(event.payload),
-            correlation=_flat(event.correlations),
+def _senders(process: CompiledProcess, steps: list[StepRecord]) -> list[tuple]:
+    """Return (message name, step) for the steps of message throwers, in order."""
+    specs: Any = [process.spec, *(process.subprocess_specs or {}).values()]  # type: ignore[attr-defined]
+    names = {
+        spec.bpmn_id: spec.event_definition.name
+        for top in specs
+        for spec in top.task_specs.values()
+        if isinstance(spec, ThrowingEvent)
+        and isinstance(getattr(spec, "event_definition", None), MessageEventDefinition)
+    }
+    return [(names[s.bpmn_id], s) for s in steps if s.bpmn_id in names]
+
+
+def sent_messages(
+    workflow: Any, process: CompiledProcess, steps: list[StepRecord]
+) -> tuple[SentMessage, ...]:
+    """Take the events nothing in the workflow caught; return the messages.
+
+    Each message names the element that sent it: the first step of this
+    advance that threw a message of that name and is not yet matched.
+    """
+    senders = _senders(process, steps)
+    sent = []
+    for event in workflow.top_workflow.get_events():
+        if not isinstance(event.event_definition, MessageEventDefinition):
+            continue
+        name = event.event_definition.name
+        step = next((s for n, s in senders if n == name), None)
+        if step is not None:
+            senders.remove((name, step))
+        sent.append(
+            SentMessage(
+                name=name,
+                payload=_json(event.payload),
+                correlation=_flat(event.correlations),
+                bpmn_id=step.bpmn_id if step else "",
+                element_name=step.name if step else "",
+            )
         )
-        for event in workflow.top_workflow.get_events()
-        if isinstance(event.event_definition, MessageEventDefinition)
-    )
+    return tuple(sent)

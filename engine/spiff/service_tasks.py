@@ -28,6 +28,7 @@ from .events import EVENT_PARSER_CLASSES, arm_event_subprocesses, scoped_catcher
 from .gateways import LanewayExclusiveGateway, PassThroughTask
 from .multi_instance import loop_variables
 from .retry_cycle import RetryCycle, retry_cycle_of
+from .signal_payloads import SignalPayloadParserMixin
 from .xml import NSMAP
 
 CALL_KEY = "laneway_call"
@@ -178,7 +179,11 @@ class _BpmnOrderMixin:
 
 @functools.cache
 def _in_bpmn_order(parser_class: type) -> type:
-    return type(f"Laneway{parser_class.__name__}", (_BpmnOrderMixin, parser_class), {})
+    return type(
+        f"Laneway{parser_class.__name__}",
+        (_BpmnOrderMixin, SignalPayloadParserMixin, parser_class),
+        {},
+    )
 
 
 class LanewayParser(DecisionParserMixin, SpiffBpmnParser):

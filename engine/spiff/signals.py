@@ -7,12 +7,14 @@ signal start event. Routing across cases is the engine's job; here:
 
 * `waiting_signals`: the signals a workflow waits for (catch events, boundary
   events, event sub-process starts), one per catching element;
-* `thrown_signals`: the signals the throw events (intermediate or end) of one
-  advance threw, read from its steps; the throwing case has already caught
-  them itself, so the engine broadcasts them to the other cases only;
+* `signal_payloads.thrown_with_payloads`: the signals the throw events
+  (intermediate or end) of one advance threw, with what they carry; the
+  throwing case has already caught them itself, so the engine broadcasts
+  them to the other cases only;
 * `workflow_deliver_signal` / `workflow_start_by_signal`: catch a signal in a
   stored case, or start a workflow with its signal start event. The signal's
-  data become variables of the catching path (there is no signal variable).
+  data become variables of the catching path, or the value of the catching
+  signal's `spiffworkflow:variableName` when it names one.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import (
     MultipleEventDefinition,
 )
-from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.util.task import TaskState
 
@@ -36,7 +37,7 @@ from .errors import SpiffAdapterError
 from .serialization import new_workflow, state_load
 from .stepping import run_engine
 from .timer_starts import hold_timer_starts
-from .types import AdvanceOutcome, StepRecord
+from .types import AdvanceOutcome
 
 
 class SignalNotCaught(SpiffAdapterError):
@@ -92,13 +93,6 @@ def waiting_signals(workflow: Any) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(waiting))
 
 
-def _specs(process: CompiledProcess) -> Iterator[Any]:
-    main: Any = process.spec
-    subprocesses: Any = process.subprocess_specs or {}
-    for spec in (main, *subprocesses.values()):
-        yield from spec.task_specs.values()
-
-
 def signal_start_names(process: CompiledProcess) -> tuple[str, ...]:
     """Return the names of the process's signal start events."""
     return tuple(
@@ -110,19 +104,6 @@ def signal_start_names(process: CompiledProcess) -> tuple[str, ...]:
             }
         )
     )
-
-
-def thrown_signals(
-    process: CompiledProcess, steps: tuple[StepRecord, ...]
-) -> tuple[str, ...]:
-    """Return the names of the signals the throw events among `steps` threw."""
-    throwers = {
-        spec.bpmn_id: spec.event_definition.name
-        for spec in _specs(process)
-        if isinstance(spec, ThrowingEvent)
-        and isinstance(getattr(spec, "event_definition", None), SignalEventDefinition)
-    }
-    return tuple(throwers[s.bpmn_id] for s in steps if s.bpmn_id in throwers)
 
 
 def _caught(workflow: Any, name: str) -> list[Any]:
@@ -137,15 +118,16 @@ def _caught(workflow: Any, name: str) -> list[Any]:
     ]
 
 
-def _catch(workflow: Any, definition: Any, payload: Mapping[str, Any]) -> None:
-    event = BpmnEvent(definition, payload=dict(payload))
+def _catch(workflow: Any, definition: Any, payload: Any) -> None:
+    event = BpmnEvent(definition, payload=copy.deepcopy(payload))
     workflow.top_workflow.event_manager.catch(event, internal=False)
-    for task in _caught(workflow, definition.name):
-        task.data.update(copy.deepcopy(dict(payload)))
+    if getattr(definition, "variable", None) is None and isinstance(payload, dict):
+        for task in _caught(workflow, definition.name):
+            task.data.update(copy.deepcopy(payload))
 
 
 def workflow_deliver_signal(
-    process: CompiledProcess, state: dict, *, name: str, payload: Mapping[str, Any]
+    process: CompiledProcess, state: dict, *, name: str, payload: Any
 ) -> AdvanceOutcome:
     """Catch the signal `name` in a stored case and run it on.
 
@@ -159,12 +141,12 @@ def workflow_deliver_signal(
     catchers = _catchers(workflow, name) + _event_subprocess_starts(workflow, name)
     if not catchers:
         raise SignalNotCaught(f"The case is not waiting for the signal '{name}'.")
-    _catch(workflow, catchers[0][1], _json_safe(dict(payload)))
+    _catch(workflow, catchers[0][1], _json_safe(payload))
     return _run(workflow, process, lambda steps: None)
 
 
 def workflow_start_by_signal(
-    process: CompiledProcess, *, name: str, payload: Mapping[str, Any]
+    process: CompiledProcess, *, name: str, payload: Any
 ) -> AdvanceOutcome:
     """Create a workflow whose signal start event catches `name`, and run it.
 
@@ -175,11 +157,12 @@ def workflow_start_by_signal(
 
     workflow = new_workflow(process.spec, process.subprocess_specs)
     hold_timer_starts(workflow, process)  # the signal starts this case
-    workflow.task_tree.data.update(_json_safe(dict(payload)))
     run_engine(workflow, lambda task: None, prune=False)
     starts = process.spec.bpmn_start_events  # type: ignore[attr-defined]
     catchers = [(t, s) for t, s in _catchers(workflow, name) if t.task_spec in starts]
     if not catchers:
         raise SignalNotCaught(f"'{process.key}' has no start event for '{name}'.")
-    _catch(workflow, catchers[0][1], _json_safe(dict(payload)))
+    if catchers[0][1].variable is None and isinstance(payload, Mapping):
+        workflow.task_tree.data.update(_json_safe(dict(payload)))
+    _catch(workflow, catchers[0][1], _json_safe(payload))
     return _run(workflow, process, lambda steps: None)

@@ -428,8 +428,10 @@ VENDOR_ELEMENTS: dict[str, Row] = {
         on=("inputOutput",),
     ),
     "in": _runs(
-        'call activity input: source/target, sourceExpression or variables="all"',
-        on=("callActivity",),
+        'call activity input: source/target, sourceExpression or variables="all"; '
+        "on a signal throw event's signalEventDefinition, the variables the "
+        "signal passes to the cases it reaches and starts",
+        on=("callActivity", "signalEventDefinition"),
     ),
     "out": _runs(
         'call activity output: source/target, sourceExpression or variables="all"',
@@ -505,7 +507,13 @@ SPIFF_ELEMENTS: dict[str, Row] = {
     "unitTest": _runs(_NO_EFFECT),
     "inputJson": _runs(_NO_EFFECT),
     "expectedOutputJson": _runs(_NO_EFFECT),
-    "variableName": _runs(_NO_EFFECT),
+    "variableName": _runs(
+        "on a bpmn:signal: the variable a catch puts the signal's payload in"
+    ),
+    "payloadExpression": _runs(
+        "on a bpmn:signal: the payload a signal throw sends (a Python expression)",
+        on=("signal",),
+    ),
     "category": _runs(_NO_EFFECT),
     "signalButtonLabel": _runs(_NO_EFFECT),
     "allowGuest": _runs(_NO_EFFECT),
@@ -778,6 +786,33 @@ def _call_mapping_problems(root: etree._Element) -> Iterator[Problem]:
                         )
 
 
+_SIGNAL_THROWERS = ("intermediateThrowEvent", "endEvent")
+
+
+def _signal_mapping_problems(root: etree._Element) -> Iterator[Problem]:
+    """camunda:in on a signal: only on a throw, only what runs (Camunda 7's payload)."""
+    for definition in root.iterfind(".//bpmn:signalEventDefinition", NSMAP):
+        event = definition.getparent()
+        for ext in definition.iterfind("bpmn:extensionElements", NSMAP):
+            for element in ext:
+                if not (
+                    isinstance(element.tag, str)
+                    and etree.QName(element).namespace in VENDOR_NAMESPACES
+                    and local_name(element) == "in"
+                ):
+                    continue
+                if local_name(event) not in _SIGNAL_THROWERS:
+                    why = "only a signal throw event passes variables"
+                elif "businessKey" in element.attrib:
+                    why = (
+                        "a business key for the cases a signal starts is not supported"
+                    )
+                else:
+                    why = _mapping_refusal(element)
+                if why:
+                    yield _problem(element, event, f"camunda:in: {why}")
+
+
 def _date_problems(root: etree._Element) -> Iterator[Problem]:
     """Due/follow-up dates and priorities that could never be read (never dropped)."""
     for tag in HUMAN_TAGS:
@@ -822,6 +857,7 @@ def support_problems(root: etree._Element) -> list[Problem]:
         *_conditional_flow_problems(root),
         *_call_mapping_problems(root),
         *_retry_cycle_problems(root),
+        *_signal_mapping_problems(root),
         *_element_problems(root),
         *_multiple_events(root),
         *_bpmn_attribute_problems(root),

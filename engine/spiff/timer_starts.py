@@ -436,6 +436,9 @@ def workflow_start_by_timer(
 
     def fire(steps: list[Any]) -> None:
         workflow.refresh_timers()  # fires (a cycle: its one repetition)
-        workflow.refresh_timers()  # a cycle: no repetition left, so it completes
+        # A cycle: the second update finds no repetition left (event_fired), the
+        # third sees it fired, so the start event completes instead of waiting.
+        workflow.refresh_timers()
+        workflow.refresh_timers()
 
     return _run(workflow, process, fire)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 JsonValue = str | int | float | bool | None | list["JsonValue"] | dict[str, "JsonValue"]
 JsonObject = dict[str, JsonValue]
@@ -172,12 +173,26 @@ class WaitingMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class ThrownSignal:
+    """A signal a throw event threw, with what it carries to other cases.
+
+    `payload`: the `camunda:in` variables (an object), a SpiffArena
+    `payloadExpression`'s value (any JSON), or None (nothing passed).
+    """
+
+    name: str
+    payload: Any = None
+
+
+@dataclass(frozen=True, slots=True)
 class SentMessage:
     """A message a send task or message throw event sent out of its case."""
 
     name: str
     payload: JsonObject
     correlation: JsonObject
+    bpmn_id: str = ""  # the sending element (a send task or throw event)
+    element_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +212,6 @@ class AdvanceOutcome:
     # (signal name, element id) of every element waiting for a signal
     waiting_signals: tuple[tuple[str, str], ...] = ()
     # names of the signals this command's throw events threw (for other cases)
-    thrown_signals: tuple[str, ...] = ()
+    thrown_signals: tuple[ThrownSignal, ...] = ()
     # messages sent that nothing in the case caught (for other cases)
     sent_messages: tuple[SentMessage, ...] = ()

@@ -61,7 +61,7 @@ def test_message_and_complete_bodies_are_their_own_inputs(schema):
     message = component(
         schema, json_body(schema["paths"]["/api/v1/messages/"]["post"])["$ref"]
     )
-    assert set(message["properties"]) == {"name", "correlation", "data", "all"}
+    assert set(message["properties"]) == {"name", "correlation", "data", "all", "ttl_s"}
     assert message["required"] == ["name"]
     complete = schema["paths"]["/api/v1/tasks/{task_id}/complete/"]["post"]
     assert set(component(schema, json_body(complete)["$ref"])["properties"]) == {"data"}

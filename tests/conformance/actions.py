@@ -14,7 +14,9 @@ from django.contrib.auth import get_user_model
 from django.db import close_old_connections
 
 from engine.errors import EngineError
-from engine.services import message_deliver
+from engine.models import Incident
+from engine.services import incident_retry, message_deliver
+from engine.services.signals import signal_send
 from engine.tasks import timers_fire_due_task
 from tasks_app.errors import TaskError
 from tasks_app.models import HumanTask
@@ -104,7 +106,35 @@ def _timers(command: dict) -> dict:
     return {"ok": True, "fired": timers_fire_due_task()}
 
 
-_COMMANDS = {"complete": _complete, "message": _message, "timers": _timers}
+def _signal(command: dict) -> dict:
+    result = signal_send(
+        user=_user(command.get("user") or CAST[0]),
+        name=command["target"],
+        data=command.get("data") or {},
+    )
+    return {"ok": True, **result.as_dict()}
+
+
+def _retry_incident(command: dict) -> dict:
+    """Retry the case's oldest open incident as alice (a message: re-send it)."""
+    incident = (
+        Incident.objects.filter(case_id=command["case"], status=Incident.Status.OPEN)
+        .order_by("created_at")
+        .first()
+    )
+    if incident is None:
+        return {"ok": False, "code": "no_open_incident", "message": command["case"]}
+    done = incident_retry(user=_user(CAST[0]), incident_id=incident.pk)
+    return {"ok": True, "status": done.status}
+
+
+_COMMANDS = {
+    "complete": _complete,
+    "message": _message,
+    "timers": _timers,
+    "signal": _signal,
+    "retry_incident": _retry_incident,
+}
 
 
 def perform(command: dict) -> dict:

@@ -16,9 +16,10 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +27,20 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 from django.db import connection
+from django.db.models import F
 from django.test import override_settings
 from django.test.utils import setup_databases, teardown_databases
 from django.utils import timezone
 
-from engine.models import Case, Incident, MessageSubscription, ServiceCall
+from engine.models import (
+    BufferedMessage,
+    Case,
+    Incident,
+    MessageSubscription,
+    ServiceCall,
+    SignalSubscription,
+    TimerStartSchedule,
+)
 from engine.services import case_start
 from processes.errors import BpmnInvalid
 from processes.selectors import version_get
@@ -38,7 +48,7 @@ from processes.services import version_upload
 from tasks_app.models import HumanTask
 
 from .actions import CAST, perform
-from .scenario import DIAGRAMS, Action, Scenario
+from .scenario import DIAGRAMS, MAIN, Action, Scenario, clock_seconds
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOYER = "conformance-analyst"
@@ -118,8 +128,16 @@ class Peer:
 
     def perform(self, command: dict) -> dict:
         """Send one command and wait for its result."""
+        self.send(command)
+        return self.receive()
+
+    def send(self, command: dict) -> None:
+        """Send one command without waiting (the peer runs it meanwhile)."""
         self.process.stdin.write(json.dumps(command) + "\n")
         self.process.stdin.flush()
+
+    def receive(self) -> dict:
+        """Wait for the result of the command sent last."""
         return self._read()
 
     def close(self) -> None:
@@ -139,10 +157,16 @@ def _cast() -> None:
     send = Permission.objects.get(
         codename="send_message", content_type__app_label="engine"
     )
+    # alice also broadcasts signals and retries incidents (as a process admin).
+    admin = Permission.objects.filter(
+        codename__in=["send_signal", "retry_incident"], content_type__app_label="engine"
+    )
     for username in CAST:
         user, _ = model.objects.get_or_create(username=username)
         if username != "carol":
             user.user_permissions.add(send)
+        if username == CAST[0]:
+            user.user_permissions.add(*admin)
 
 
 @dataclass
@@ -325,13 +349,70 @@ def _timer_due(case: Case) -> None:
         time.sleep(delay + 0.05)
 
 
+def _eventually(check: Callable[[], None], patient: bool) -> None:
+    """Run a check; when `patient`, retry it until it holds or WAIT_SECONDS pass.
+
+    Multi-case scenarios are patient: messages and signals between cases and
+    the cases they start arrive on the worker after the sender commits.
+    """
+    deadline = time.monotonic() + (WAIT_SECONDS if patient else 0)
+    while True:
+        try:
+            check()
+            return
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
 @dataclass
 class Run:
-    """One scenario run: its case and where the next action executes."""
+    """One scenario run: its cases (by name) and where the next action executes."""
 
     env: Environment
-    case: Case
+    scenario: Scenario
+    cases: dict[str, Case | None]
+    began: datetime
     actions: int = 0
+
+    @property
+    def patient(self) -> bool:
+        return bool(self.scenario.cases)
+
+    @property
+    def case(self) -> Case:
+        """The first case (the one `[end]` checks)."""
+        return self.resolve(None)
+
+    def resolve(self, name: str | None) -> Case:
+        """Return the named case (None: the first); wait for one an event starts."""
+        name = name or next(iter(self.cases))
+        case = self.cases[name]
+        if case is None:
+            spec = next(c for c in self.scenario.cases if c.name == name)
+            bound = [c.pk for c in self.cases.values() if c is not None]
+
+            def started() -> Case | None:
+                return (
+                    Case.objects.filter(
+                        version__definition__key=spec.process,
+                        started_at__gte=self.began,
+                    )
+                    .exclude(pk__in=bound)
+                    .order_by("started_at", "pk")
+                    .first()
+                )
+
+            deadline = time.monotonic() + WAIT_SECONDS
+            while (case := started()) is None:
+                assert time.monotonic() < deadline, (
+                    f"no case of {spec.process!r} started for {name!r} "
+                    f"within {WAIT_SECONDS}s"
+                )
+                time.sleep(0.1)
+            self.cases[name] = case
+        return case
 
     def perform(self, command: dict) -> dict:
         """Run a command here or in the peer, turn about."""
@@ -341,17 +422,21 @@ class Run:
         return self.env.peer.perform(command)
 
     def act(self, action: Action, where: str) -> None:
+        if action.kind in _EVENT_STEPS:
+            _EVENT_STEPS[action.kind](self, action, where)
+            return
+        case = self.resolve(action.case)
         if action.kind == "services":
-            _wait(lambda: _services_done(self.case), "the service calls", self.case)
+            _wait(lambda: _services_done(case), "the service calls", case)
             return
         if action.kind == "timers":
-            _timer_due(self.case)
-        revision = Case.objects.values_list("revision", flat=True).get(pk=self.case.pk)
-        before = open_tasks(self.case)
+            _timer_due(case)
+        revision = Case.objects.values_list("revision", flat=True).get(pk=case.pk)
+        before = open_tasks(case)
         result = self.perform(
             {
                 "kind": action.kind,
-                "case": str(self.case.pk),
+                "case": str(case.pk),
                 "target": action.target,
                 "data": action.data,
                 "correlation": action.correlation,
@@ -362,16 +447,101 @@ class Run:
             assert not result["ok"] and result["code"] == action.expect_error, (
                 f"{where}: expected error {action.expect_error!r}, got {result}"
             )
-            after = Case.objects.values_list("revision", flat=True).get(pk=self.case.pk)
-            assert (after, open_tasks(self.case)) == (revision, before), (
-                f"{where}: a refused {action.kind} changed the case: "
-                f"{_situation(self.case)}"
+            after = Case.objects.values_list("revision", flat=True).get(pk=case.pk)
+            assert (after, open_tasks(case)) == (revision, before), (
+                f"{where}: a refused {action.kind} changed the case: {_situation(case)}"
             )
             return
         assert result["ok"], (
             f"{where}: {action.kind} {action.target!r} failed: {result}; "
-            f"{_situation(self.case)}"
+            f"{_situation(case)}"
         )
+
+
+def _send_signal(run: Run, action: Action, where: str) -> None:
+    command = {"kind": "signal", "target": action.target, "data": action.data}
+    result = run.perform(command)
+    assert result["ok"], f"{where}: signal {action.target!r} failed: {result}"
+
+
+def _fire_timer_starts(run: Run, action: Action, where: str) -> None:
+    """Run beat's sweep once, or twice at once (here and in the peer)."""
+    command = {"kind": "timers"}
+    if action.target == "2":
+        run.env.peer.send(command)
+        results = [perform(command), run.env.peer.receive()]
+    else:
+        results = [run.perform(command)]
+    assert all(r["ok"] for r in results), f"{where}: sweep failed: {results}"
+
+
+def _advance_clock(run: Run, action: Action, where: str) -> None:
+    """Move every timer start schedule that much nearer (the clock moved on)."""
+    delta = timedelta(seconds=clock_seconds(action.target))
+    TimerStartSchedule.objects.filter(next_at__isnull=False).update(
+        next_at=F("next_at") - delta
+    )
+
+
+def _await(run: Run, action: Action, where: str) -> None:
+    """Wait for the case (an event starts it); with `incident`, for that incident."""
+    case = run.resolve(action.case)  # the step's `open` is then checked, patiently
+    needle = action.target.lower()
+    if needle:
+
+        def opened() -> None:
+            messages = case.incidents.filter(status=Incident.Status.OPEN).values_list(
+                "message", flat=True
+            )
+            assert any(needle in m.lower() for m in messages), (
+                f"{where}: no open incident mentions {action.target!r}: "
+                f"{_situation(case)}"
+            )
+
+        _eventually(opened, patient=True)
+
+
+def _start_case(run: Run, action: Action, where: str) -> None:
+    name = action.case or ""
+    spec = next(c for c in run.scenario.cases if c.name == name)
+    assert spec.started_by == "step", f"{where}: {name!r} is not started by a step"
+    user = get_user_model().objects.get(username=CAST[0])
+    run.cases[name], _ = case_start(user=user, key=spec.process, data=spec.start)
+
+
+def _retry_incident(run: Run, action: Action, where: str) -> None:
+    case = run.resolve(action.case)
+    _eventually(
+        lambda: _has_open_incident(case, where), run.patient
+    )  # it opens after the sender commits
+    result = run.perform({"kind": "retry_incident", "case": str(case.pk)})
+    assert result["ok"], f"{where}: retry failed: {result}; {_situation(case)}"
+
+
+def _has_open_incident(case: Case, where: str) -> None:
+    assert case.incidents.filter(status=Incident.Status.OPEN).exists(), (
+        f"{where}: no open incident to retry: {_situation(case)}"
+    )
+
+
+_EVENT_STEPS: dict[str, Callable[[Run, Action, str], None]] = {
+    "send_signal": _send_signal,
+    "fire_timer_starts": _fire_timer_starts,
+    "advance_clock": _advance_clock,
+    "await": _await,
+    "retry_incident": _retry_incident,
+    "start_case": _start_case,
+}
+
+
+def _check_counts(run: Run, counts: dict[str, int]) -> None:
+    got = {
+        key: Case.objects.filter(
+            version__definition__key=key, started_at__gte=run.began
+        ).count()
+        for key in counts
+    }
+    assert got == counts, f"[end] cases_of: {got}, expected {counts}"
 
 
 def _refusal(env: Environment, scenario: Scenario) -> None:
@@ -396,22 +566,56 @@ def _refusal(env: Environment, scenario: Scenario) -> None:
     )
 
 
-def _start(env: Environment, scenario: Scenario) -> Case:
+def _start(env: Environment, scenario: Scenario) -> Run:
     for extra in scenario.also_deploy:
         env.deploy(extra)
+    began = timezone.now()
     keys = env.deploy(scenario.bpmn, scenario.dmn)
-    key = scenario.process or keys[0]
-    assert key in keys, f"process {key!r} is not in {scenario.bpmn} (it has {keys})"
     user = get_user_model().objects.get(username=CAST[0])
-    case, _ = case_start(user=user, key=key, data=scenario.start)
-    return case
+    if not scenario.cases:
+        key = scenario.process or keys[0]
+        assert key in keys, f"process {key!r} is not in {scenario.bpmn} (it has {keys})"
+        case, _ = case_start(user=user, key=key, data=scenario.start)
+        return Run(env, scenario, {MAIN: case}, began)
+    cases: dict[str, Case | None] = {}
+    for spec in scenario.cases:
+        assert spec.process in keys, (
+            f"process {spec.process!r} is not in {scenario.bpmn} (it has {keys})"
+        )
+        cases[spec.name] = None
+        if spec.started_by is None:  # "step": a start_case step; "event": bound later
+            cases[spec.name], _ = case_start(
+                user=user, key=spec.process, data=spec.start
+            )
+    return Run(env, scenario, cases, began)
 
 
 def _tidy() -> None:
-    """End every case still running, so no later message or timer finds it."""
+    """End every case still running, so no later message, signal or timer finds it.
+
+    Timer start schedules stop too: no later sweep starts a case of a diagram
+    another scenario deployed.
+    """
     running = Case.objects.filter(status=Case.Status.RUNNING)
     MessageSubscription.objects.filter(case__in=running).delete()
+    SignalSubscription.objects.filter(case__in=running).delete()
     running.update(status=Case.Status.CANCELLED, next_timer_at=None)
+    TimerStartSchedule.objects.update(next_at=None)
+    BufferedMessage.objects.all().delete()
+
+
+def _check_ends(run: Run, scenario: Scenario) -> None:
+    # An expected incident may come from the worker after the case committed (a
+    # message nobody took), so it is awaited too.
+    patient = run.patient or bool(scenario.end.get("incident"))
+    _eventually(lambda: _check_end(run.case, scenario.end), patient)
+    for spec in scenario.cases:
+        if spec.end:
+            case = run.resolve(spec.name)
+            _eventually(lambda c=case, e=spec.end: _check_end(c, e), patient)
+    counts = scenario.end.get("cases_of")
+    if counts:
+        _eventually(lambda: _check_counts(run, counts), patient)
 
 
 def scenario_run(env: Environment, scenario: Scenario) -> None:
@@ -420,12 +624,18 @@ def scenario_run(env: Environment, scenario: Scenario) -> None:
         _refusal(env, scenario)
         return
     try:
-        run = Run(env, _start(env, scenario))
-        _check_open(run.case, None, "start")
+        run = _start(env, scenario)
         for number, step in enumerate(scenario.steps, start=1):
             for action in step.actions:
                 run.act(action, f"step {number}")
-            _check_open(run.case, step.open, f"after step {number}")
-        _check_end(run.case, scenario.end)
+            if step.open is not None:
+                case = run.resolve(step.actions[-1].case if step.actions else None)
+                _eventually(
+                    lambda c=case, o=step.open, n=number: _check_open(
+                        c, o, f"after step {n}"
+                    ),
+                    run.patient,
+                )
+        _check_ends(run, scenario)
     finally:
         _tidy()

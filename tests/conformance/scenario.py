@@ -8,6 +8,7 @@ so a typo never turns a check off.
 from __future__ import annotations
 
 import itertools
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,21 +29,38 @@ _TOP = {
     "steps",
     "end",
     "xfail",
+    "cases",
 }
-_STEP = {
+_ACTIONS = (
     "complete",
     "complete_each",
-    "data",
-    "open",
     "message",
-    "correlation",
-    "expect_error",
     "timers",
     "services",
+    "send_signal",
+    "fire_timer_starts",
+    "advance_clock",
+    "await",
+    "retry_incident",
+    "start_case",
+)
+# What a step may hold: one action, and what goes with it.
+_STEP = {
+    *_ACTIONS,
+    "data",
+    "open",
+    "correlation",
+    "expect_error",
     "as",
+    "case",
+    "incident",
 }
-_ACTIONS = ("complete", "complete_each", "message", "timers", "services")
-_END = {"status", "data", "absent", "incident"}
+_END = {"status", "data", "absent", "incident", "cases_of"}
+_CASE = {"name", "process", "start", "started_by", "end"}
+MAIN = "main"  # the name of the one case of a scenario without [[cases]]
+_DURATION = re.compile(
+    r"^P(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+)S)?)?$"
+)
 _REFUSED = {"element", "message"}
 _STATUSES = {"running", "completed", "failed", "cancelled"}
 
@@ -61,6 +79,20 @@ class Action:
     correlation: dict[str, Any] = field(default_factory=dict)
     user: str | None = None
     expect_error: str | None = None
+    case: str | None = None  # the [[cases]] name it acts on (None: the first)
+
+
+@dataclass(frozen=True)
+class CaseSpec:
+    """One case of a multi-case scenario: started by the runner, or by an event."""
+
+    name: str
+    process: str
+    start: dict[str, Any]
+    # None: started before the steps; "step": by a start_case step; "event": by a
+    # signal, message or timer (the first such case of its process is bound to it).
+    started_by: str | None
+    end: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -87,6 +119,7 @@ class Scenario:
     end: dict[str, Any]
     xfail: str | None
     order: str = ""  # the permutation label, "" when there is none
+    cases: tuple[CaseSpec, ...] = ()  # empty: one case, `process` and `start`
 
     @property
     def test_id(self) -> str:
@@ -112,7 +145,9 @@ def _table(path: Path, raw: dict, key: str) -> dict[str, Any]:
     return value
 
 
-def _step(path: Path, index: int, raw: dict) -> tuple[str, dict]:
+def _step(
+    path: Path, index: int, raw: dict, names: tuple[str, ...]
+) -> tuple[str, dict]:
     where = f"step {index + 1}"
     _unknown(path, where, raw, _STEP)
     kinds = [k for k in _ACTIONS if k in raw]
@@ -121,8 +156,7 @@ def _step(path: Path, index: int, raw: dict) -> tuple[str, dict]:
             path, f"{where} must do exactly one of {list(_ACTIONS)}, got {kinds}"
         )
     kind = kinds[0]
-    if kind in ("timers", "services") and raw[kind] is not True:
-        raise _fail(path, f"{where}: '{kind}' must be true")
+    _event_step(path, where, kind, raw, names)
     if "open" in raw and not isinstance(raw["open"], list):
         raise _fail(path, f"{where}: 'open' must be a list of task ids")
     if "expect_error" in raw and kind != "message" and kind != "complete":
@@ -132,28 +166,70 @@ def _step(path: Path, index: int, raw: dict) -> tuple[str, dict]:
     return kind, raw
 
 
+def _event_step(
+    path: Path, where: str, kind: str, raw: dict, names: tuple[str, ...]
+) -> None:
+    """Check the values of timers/services and of the multi-case step keys."""
+    if kind in ("timers", "services") and raw[kind] is not True:
+        raise _fail(path, f"{where}: '{kind}' must be true")
+    if kind == "fire_timer_starts" and raw[kind] not in (True, 1, 2):
+        raise _fail(
+            path, f"{where}: 'fire_timer_starts' is true, 1 or 2 (sweeps at once)"
+        )
+    if kind == "advance_clock" and not (
+        isinstance(raw[kind], str) and _DURATION.match(raw[kind]) and raw[kind] != "P"
+    ):
+        raise _fail(path, f"{where}: 'advance_clock' is a duration like PT1H or P1D")
+    for key in ("case", "await", "retry_incident", "start_case"):
+        if key in raw and raw[key] not in names:
+            raise _fail(path, f"{where}: '{key}' names no case; cases: {list(names)}")
+    if "case" in raw and kind in ("await", "retry_incident", "start_case"):
+        raise _fail(path, f"{where}: '{kind}' names its case itself")
+    if "incident" in raw and kind != "await":
+        raise _fail(path, f"{where}: 'incident' goes with await")
+
+
 def _actions(kind: str, raw: dict, order: tuple[str, ...] | None) -> tuple[Action, ...]:
-    common = {"user": raw.get("as"), "expect_error": raw.get("expect_error")}
+    case = (
+        raw.get("case")
+        or raw.get("await")
+        or raw.get("retry_incident")
+        or raw.get("start_case")
+    )
+    common = {
+        "user": raw.get("as"),
+        "expect_error": raw.get("expect_error"),
+        "case": case,
+    }
+    data = dict(raw.get("data", {}))
     if kind == "complete_each":
         return tuple(
-            Action("complete", task, dict(raw.get("data", {})), {}, raw.get("as"))
+            Action("complete", task, data, {}, raw.get("as"), case=case)
             for task in order or ()
         )
-    if kind == "complete":
-        return (
-            Action("complete", raw["complete"], dict(raw.get("data", {})), **common),
-        )
+    if kind in ("complete", "send_signal"):
+        return (Action(kind, raw[kind], data, **common),)
     if kind == "message":
         return (
             Action(
                 "message",
                 raw["message"],
-                dict(raw.get("data", {})),
+                data,
                 dict(raw.get("correlation", {})),
                 **common,
             ),
         )
-    return (Action(kind),)
+    if kind in ("fire_timer_starts", "advance_clock"):
+        return (Action(kind, str(raw[kind])),)
+    return (Action(kind, str(raw.get("incident", "")), case=case),)
+
+
+def clock_seconds(text: str) -> int:
+    """Return the seconds an `advance_clock` duration (PnDTnHnMnS) stands for."""
+    match = _DURATION.match(text)
+    assert match is not None, text
+    parts = {k: int(v or 0) for k, v in match.groupdict().items()}
+    return ((parts["d"] * 24 + parts["h"]) * 60 + parts["m"]) * 60 + parts["s"]
 
 
 ALL_ORDERS_UP_TO = 3  # tasks in one complete_each step run in every order
@@ -200,11 +276,51 @@ def _order_label(orders: tuple[tuple[str, ...], ...]) -> str:
     return "|".join(",".join(order) for order in orders)
 
 
-def _check_end(path: Path, end: dict) -> dict:
-    _unknown(path, "[end]", end, _END)
+def _check_end(path: Path, end: dict, where: str = "[end]") -> dict:
+    _unknown(path, where, end, _END)
     if "status" in end and end["status"] not in _STATUSES:
-        raise _fail(path, f"[end] status must be one of {sorted(_STATUSES)}")
+        raise _fail(path, f"{where} status must be one of {sorted(_STATUSES)}")
+    counts = end.get("cases_of", {})
+    if not isinstance(counts, dict) or not all(
+        isinstance(n, int) for n in counts.values()
+    ):
+        raise _fail(path, f"{where} cases_of maps process ids to numbers of cases")
     return end
+
+
+def _cases(path: Path, raw: dict) -> tuple[CaseSpec, ...]:
+    """Return the [[cases]] of a multi-case scenario, checked."""
+    entries = raw.get("cases", [])
+    if not isinstance(entries, list):
+        raise _fail(path, "'cases' must be an array of tables ([[cases]])")
+    if entries and ("process" in raw or "start" in raw):
+        raise _fail(path, "with [[cases]], each case names its process and start")
+    specs = []
+    for number, entry in enumerate(entries, start=1):
+        where = f"case {number}"
+        _unknown(path, where, entry, _CASE)
+        for key in ("name", "process"):
+            if not isinstance(entry.get(key), str) or not entry[key]:
+                raise _fail(path, f"{where}: '{key}' is required")
+        if entry.get("started_by", "event") not in ("event", "step"):
+            raise _fail(path, f'{where}: \'started_by\' is "event" or "step"')
+        if entry.get("started_by") == "event" and "start" in entry:
+            raise _fail(path, f"{where}: a case an event starts has no start data")
+        specs.append(
+            CaseSpec(
+                name=entry["name"],
+                process=entry["process"],
+                start=_table(path, entry, "start"),
+                started_by=entry.get("started_by"),
+                end=_check_end(path, _table(path, entry, "end"), f"{where} end"),
+            )
+        )
+    names = [c.name for c in specs]
+    if len(set(names)) != len(names):
+        raise _fail(path, f"case names must differ: {names}")
+    if names == [MAIN] or MAIN in names and len(names) > 1:
+        raise _fail(path, f"'{MAIN}' is the name of the case of a one-case scenario")
+    return tuple(specs)
 
 
 def _base(path: Path, raw: dict) -> dict[str, Any]:
@@ -220,8 +336,8 @@ def _base(path: Path, raw: dict) -> dict[str, Any]:
     refused = raw.get("refused")
     if refused is not None:
         _unknown(path, "[refused]", refused, _REFUSED)
-        if raw.get("steps") or raw.get("end"):
-            raise _fail(path, "a [refused] scenario has no steps and no [end]")
+        if raw.get("steps") or raw.get("end") or raw.get("cases"):
+            raise _fail(path, "a [refused] scenario has no cases, steps and no [end]")
     return {
         "name": path.stem,
         "title": raw["title"],
@@ -233,6 +349,7 @@ def _base(path: Path, raw: dict) -> dict[str, Any]:
         "refused": refused,
         "end": _check_end(path, _table(path, raw, "end")),
         "xfail": raw.get("xfail"),
+        "cases": _cases(path, raw),
     }
 
 
@@ -247,7 +364,8 @@ def scenario_load(path: Path) -> list[Scenario]:
     except tomllib.TOMLDecodeError as exc:
         raise _fail(path, f"not valid TOML: {exc}") from None
     base = _base(path, raw)
-    steps = [_step(path, i, s) for i, s in enumerate(raw.get("steps", []))]
+    names = tuple(c.name for c in base["cases"]) or (MAIN,)
+    steps = [_step(path, i, s, names) for i, s in enumerate(raw.get("steps", []))]
     variants = []
     for orders in _orders(steps):
         queue = iter(orders)

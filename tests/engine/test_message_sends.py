@@ -78,11 +78,13 @@ def test_a_message_two_cases_wait_for_reaches_neither(users):
     assert not AuditEvent.objects.filter(
         case_id__in=[first.pk, third.pk], action="message.delivered"
     ).exists()
-    # The sender's trail says so (the sending step has committed; it is not undone).
+    # The sender's trail says so (the sending step has committed; it is not undone)
+    # and, as Camunda fails the step, an incident waits on the sender.
     [undelivered] = AuditEvent.objects.filter(
         case_id=second.pk, action="message.undelivered"
     )
-    assert undelivered.payload == {"name": "ack", "reason": "2 cases wait for it"}
+    assert undelivered.payload == {"name": "ack", "reason": "2 cases match “ack”"}
+    assert second.incidents.get().kind == "message"
 
 
 @pytest.mark.django_db
@@ -98,3 +100,40 @@ def test_a_message_nobody_waits_for_is_recorded_on_the_sender(users):
     )
     assert undelivered.payload["name"] == "nobody_listens"
     assert "no case waits" in undelivered.payload["reason"]
+
+
+@pytest.mark.django_db
+def test_a_sent_message_waits_in_the_outbox_until_delivered_once(users):
+    """The send is written with the sender's commit; a lost queue entry is re-sent by
+    the sweep and the message is delivered once however often it is sent."""
+    from datetime import timedelta
+
+    from engine.models import MessageOutbox
+    from engine.services.message_sends import (
+        message_outbox_send,
+        message_outbox_sweep,
+    )
+
+    deploy(BPMN_DIR / "message_notify.bpmn", users["analyst"])
+    receiver, _ = case_start(user=users["requester"], key="notify_receiver", data={})
+    sender, _ = case_start(user=users["requester"], key="notify_sender", data={})
+    record = HumanTask.objects.get(case=sender, status="open")
+    # No commit here, so no task is queued: as if the broker had lost it.
+    task_complete(user=users["finance"], task_id=record.pk, data={})
+    [row] = MessageOutbox.objects.all()
+    assert (row.case_id, row.name, row.bpmn_id) == (
+        sender.pk,
+        "invoice_paid",
+        "tell_accounts",
+    )
+    receiver.refresh_from_db()
+    assert receiver.status == "running"
+    assert message_outbox_sweep(older_than=timedelta(hours=1)) == []  # not stale yet
+    assert message_outbox_sweep(older_than=timedelta(0)) == [row.pk]
+    result = message_outbox_send(outbox_id=row.pk)
+    assert result is not None and result.delivered == [receiver.pk]
+    assert message_outbox_send(outbox_id=row.pk) is None  # sent again: nothing
+    assert not MessageOutbox.objects.exists()
+    receiver.refresh_from_db()
+    assert receiver.status == "completed"
+    assert AuditEvent.objects.filter(action="message.delivered").count() == 1

@@ -17,6 +17,7 @@ from engine.tasks import timers_fire_due_task
 from processes.errors import BpmnInvalid
 from processes.services import version_upload
 from tasks_app.models import HumanTask
+from tasks_app.services import task_complete
 from tests.conftest import BPMN_DIR
 
 TEMPLATE = (BPMN_DIR / "timer_start.bpmn").read_text()
@@ -265,3 +266,65 @@ def test_a_schedule_locked_by_one_beat_is_skipped_by_another(users):
     assert timer_start_fire(schedule_id=schedule.pk) is not None
     assert timer_start_fire(schedule_id=schedule.pk) is None  # moved on: once
     assert _started().count() == 1
+
+
+MESSAGE_START = """<bpmn:startEvent id="Start_Message" name="Books in">
+    <bpmn:outgoing>f3</bpmn:outgoing>
+    <bpmn:messageEventDefinition id="MsgDef_books" messageRef="Msg_books" />
+    </bpmn:startEvent>
+    <bpmn:sequenceFlow id="f3" sourceRef="Start_Message" targetRef="check" />"""
+
+
+@pytest.mark.django_db
+def test_message_started_cases_do_not_hold_back_the_cron_timer_start(users):
+    """Camunda 7: every start event of a process is independent. A case started by
+    the message start event neither waits at the timer start event nor stops
+    the cron schedule; the schedule goes on creating cases, messages too."""
+    text = (
+        _diagram("0 0 * * * ?", by_hand=True)
+        .decode()
+        .replace(
+            """<bpmn:startEvent id="Start_Hand">
+    <bpmn:outgoing>f3</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:sequenceFlow id="f3" sourceRef="Start_Hand" targetRef="check" />""",
+            MESSAGE_START,
+        )
+        .replace(
+            '<bpmn:process id="timer_start"',
+            '<bpmn:message id="Msg_books" name="books_in" />\n'
+            '  <bpmn:process id="timer_start"',
+        )
+    )
+    version = version_upload(
+        user=users["analyst"], bpmn=text.encode(), filename="timer_start.bpmn"
+    )[0].version
+    api = APIClient()
+    api.force_authenticate(users["padmin"])
+    schedule = TimerStartSchedule.objects.get(version=version)
+
+    def tick() -> None:
+        TimerStartSchedule.objects.filter(pk=schedule.pk).update(
+            next_at=timezone.now() - timedelta(seconds=1)
+        )
+        assert timers_fire_due_task() == 1
+
+    by_message = []
+    for round_ in range(2):
+        sent = api.post("/api/v1/messages/", {"name": "books_in"}, format="json")
+        assert sent.status_code == 201, sent.content
+        by_message.append(sent.json()["started"][0])
+        tick()
+        assert _started().count() == 2 * (round_ + 1)
+    for case in _started():
+        assert HumanTask.objects.filter(case=case, status="open").count() == 1
+        assert case.next_timer_at is None  # no timer start waits inside a case
+        assert not case.incidents.exists()
+        assert "Start_Timer" not in case.active_elements  # no wait at the timer
+        check = HumanTask.objects.get(case=case, status="open")
+        task_complete(user=users["finance"], task_id=check.pk, data={})
+        case.refresh_from_db()
+        assert case.status == "completed"
+    by_timer = _started().exclude(pk__in=by_message)
+    assert {c.started_by.username for c in by_timer} == {"laneway-system"}
+    schedule.refresh_from_db()
+    assert schedule.fired == 2 and schedule.next_at > timezone.now()

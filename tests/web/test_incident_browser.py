@@ -97,3 +97,48 @@ def test_admin_takes_a_chosen_path_past_a_failed_gateway(
         )
     ) == ["low_review"]
     assert Case.objects.get(pk=case.pk).data["score"] == 2
+
+
+def test_admin_reads_an_undelivered_message_and_resends_it(
+    live_server,
+    users,
+    browser,  # noqa: F811 - the fixture above
+):
+    from engine.services import case_start
+    from tests.conftest import BPMN_DIR, deploy
+    from tests.engine.test_message_incidents import _send
+
+    deploy(BPMN_DIR / "message_notify.bpmn", users["analyst"])
+    sender = _send(users)
+    incident = Incident.objects.get(case=sender)
+    admin = Session(browser, live_server.url, "padmin")
+    page = admin.page
+    page.goto(f"/incidents/{incident.pk}/")
+    summary = page.get_by_test_id("incident-summary").inner_text()
+    assert summary == (
+        "The message “invoice_paid” sent by step “Tell accounts” reached no case: "
+        "no case waits for “invoice_paid” and no process starts with it; "
+        "a message goes to exactly one case."
+    )
+    assert page.get_by_role("button", name="Cancel case").count() == 0  # completed
+    page.get_by_role("button", name="Re-send message").click()
+    page.get_by_text("Re-sent; still not delivered").wait_for()
+    assert page.get_by_test_id("incident-attempts").locator("tbody tr").count() == 2
+    page.set_viewport_size({"width": 390, "height": 844})
+    if SCREENSHOTS:
+        page.screenshot(
+            path=f"{SCREENSHOTS}/incident-message-phone.png", full_page=True
+        )
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+    receiver, _ = case_start(user=users["requester"], key="notify_receiver", data={})
+    page.get_by_role("button", name="Re-send message").click()
+    page.get_by_text("The message was re-sent and reached its case.").wait_for()
+    status = page.get_by_test_id("incident-status").inner_text()
+    assert "Resolved: message re-sent" in status
+    if SCREENSHOTS:
+        page.screenshot(
+            path=f"{SCREENSHOTS}/incident-message-resent.png", full_page=True
+        )
+    receiver.refresh_from_db()
+    assert receiver.status == Case.Status.COMPLETED
