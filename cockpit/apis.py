@@ -96,6 +96,7 @@ class _CaseStatusApi(APIView):
 
     @extend_schema(request=ReasonInput, responses={200: CaseRepairOutput})
     def post(self, request, case_id):
+        services.case_repair_check(user=request.user, case_id=case_id)
         data = ReasonInput(data=request.data)
         data.is_valid(raise_exception=True)
         case = self.change(
@@ -133,6 +134,7 @@ class CaseDataApi(APIView):
 
     @extend_schema(request=Input, responses={200: CaseRepairOutput})
     def patch(self, request, case_id):
+        services.case_repair_check(user=request.user, case_id=case_id)
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         case = services.case_data_change(
@@ -177,6 +179,7 @@ class CaseModifyApi(APIView):
 
     @extend_schema(request=CaseModifyInput, responses={200: CaseModifyOutput})
     def post(self, request, case_id):
+        services.case_repair_check(user=request.user, case_id=case_id)
         data = self.CaseModifyInput(data=request.data)
         data.is_valid(raise_exception=True)
         case = services.case_modify(
@@ -203,6 +206,7 @@ class VersionSuspendApi(APIView):
         },
     )
     def post(self, request, key: str, number: int):
+        services.version_repair_check(user=request.user)
         data = ReasonInput(data=request.data)
         data.is_valid(raise_exception=True)
         result = services.version_cases_suspend(

@@ -85,6 +85,10 @@ class EngineRestView(APIView):
     def get_exception_handler(self):
         return self.exception_handler or super().get_exception_handler()
 
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)  # authentication and throttles
+        service.external_worker_check(request.user)  # 403 before reading the body
+
     def valid(self, serializer_class: type[serializers.Serializer]) -> dict:
         payload = serializer_class(data=self.request.data)
         payload.is_valid(raise_exception=True)

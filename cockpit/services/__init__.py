@@ -13,10 +13,12 @@ from .repairs import (
     BulkResult,
     case_data_change,
     case_modify,
+    case_repair_check,
     case_repairable,
     case_resume,
     case_suspend,
     version_cases_suspend,
+    version_repair_check,
 )
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "MigrationResult",
     "case_data_change",
     "case_modify",
+    "case_repair_check",
     "case_repairable",
     "case_resume",
     "case_suspend",
@@ -33,4 +36,5 @@ __all__ = [
     "migration_request",
     "migration_run",
     "version_cases_suspend",
+    "version_repair_check",
 ]

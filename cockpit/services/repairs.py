@@ -14,6 +14,7 @@ from audit.actions import AuditAction
 from engine import permissions as case_permissions
 from engine.errors import CaseBusy, CaseNotFound, CaseNotRunning
 from engine.models import Case, ServiceCall
+from engine.selectors import case_get
 from engine.services import (
     case_audit,
     case_elements_modify,
@@ -41,6 +42,28 @@ def case_repairable(
     if not can_repair_case(user):
         raise CockpitNotAllowed("Only a process admin may repair a case.")
     return case
+
+
+def case_repair_check(*, user: Any, case_id: UUID | str) -> None:
+    """Refuse before reading a request: 404 to who may not see the case, 403 to who
+    may see it but is no process admin (the locked repair checks again).
+
+    Raises:
+        CaseNotFound, CockpitNotAllowed.
+    """
+    case_get(user=user, case_id=case_id)
+    if not can_repair_case(user):
+        raise CockpitNotAllowed("Only a process admin may repair a case.")
+
+
+def version_repair_check(*, user: Any) -> None:
+    """Refuse anyone but a process admin before reading the request.
+
+    Raises:
+        CockpitNotAllowed.
+    """
+    if not can_repair_case(user):
+        raise CockpitNotAllowed("Only a process admin may repair cases.")
 
 
 def _set_status(

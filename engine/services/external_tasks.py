@@ -60,7 +60,12 @@ class LockedTask:
     variables: dict[str, Any]
 
 
-def _require_permission(user: Any) -> None:
+def external_worker_check(user: Any) -> None:
+    """Refuse anyone but an external worker (before reading a request's body).
+
+    Raises:
+        ActionNotAllowed: without the permission engine.work_external_tasks.
+    """
     if not user.has_perm(WORK_EXTERNAL_TASKS):
         raise ActionNotAllowed(
             "Only external workers (permission engine.work_external_tasks, group "
@@ -199,7 +204,7 @@ def external_tasks_fetch(
     Raises:
         ActionNotAllowed: without the permission engine.work_external_tasks.
     """
-    _require_permission(user)
+    external_worker_check(user)
     if not topics or max_tasks <= 0:
         return []
     wait = min(max(wait_seconds, 0.0), settings.ENGINE_EXTERNAL_TASK_MAX_WAIT_SECONDS)
@@ -261,7 +266,7 @@ def external_task_complete(
         ActionNotAllowed, ExternalTaskNotFound (unknown or already finished),
         ExternalTaskNotLocked (the worker does not hold it), CaseBusy, CaseSuspended.
     """
-    _require_permission(user)
+    external_worker_check(user)
     case, call = _locked_call(task_id)
     _check_worker(call, worker_id, "completed")
     service_call_outcome(
@@ -285,7 +290,7 @@ def external_task_failure(
     With `retries` 0 the task fails and an incident opens (a process admin's
     retry makes it fetchable again); otherwise it waits `retry_timeout_ms`.
     """
-    _require_permission(user)
+    external_worker_check(user)
     case, call = _locked_call(task_id)
     _check_worker(call, worker_id, "failed")
     call.retries = retries
@@ -315,7 +320,7 @@ def external_task_bpmn_error(
     An error boundary event (or event sub-process) catching the code takes over,
     with `variables` set as case variables; uncaught, it is an incident.
     """
-    _require_permission(user)
+    external_worker_check(user)
     case, call = _locked_call(task_id)
     _check_worker(call, worker_id, "failed")  # Camunda's wording for bpmnError
     error = BusinessError(error_code, error_message, variables=variables)
@@ -330,7 +335,7 @@ def external_task_extend_lock(
 
     Only the call row is locked: a lease renewal changes no case state.
     """
-    _require_permission(user)
+    external_worker_check(user)
     call = (
         ServiceCall.objects.select_for_update()
         .filter(pk=_task_id(task_id), external=True)
@@ -357,7 +362,7 @@ def external_task_lock(
 
     The worker's own live lock is renewed; any other lock is a new attempt.
     """
-    _require_permission(user)
+    external_worker_check(user)
     case, call = _locked_call(task_id)
     now = timezone.now()
     held = (
@@ -384,7 +389,7 @@ def external_task_error_details(*, user: Any, task_id: str) -> str:
 @transaction.atomic
 def external_task_unlock(*, user: Any, task_id: str) -> None:
     """Release a task's lock (any worker's, as in Camunda): fetchable again now."""
-    _require_permission(user)
+    external_worker_check(user)
     case, call = _locked_call(task_id)
     if call.status != ServiceCall.Status.RUNNING:
         return
@@ -438,7 +443,7 @@ def external_task_list(
     retry replaces it, a skip ends it); finished ones and those of ended cases
     are gone, as in Camunda.
     """
-    _require_permission(user)
+    external_worker_check(user)
     now = timezone.now()
     newer = ServiceCall.objects.filter(
         case=OuterRef("case"),
