@@ -23,6 +23,7 @@ from . import permissions
 from .errors import AssigneeInvalid, TaskInputInvalid, TaskNotFound
 from .lifecycle import TaskAction, receiver, transition_check
 from .models import HumanTask
+from .notifications import Notice, notify_on_commit
 
 UNCHANGED = object()  # "leave this field as it is" for task_plan
 
@@ -123,6 +124,7 @@ def _create_task(case: Case, ready: ReadyHumanTask) -> HumanTask:
         _audit(task, None, AuditAction.TASK_VALUE_UNREADABLE, problem=problem)
     if ready.defaulted:
         _flag_unrouted(case, task, ready)
+    notify_on_commit(task, Notice.OFFERED)
     return task
 
 
@@ -298,6 +300,8 @@ def task_assign(*, user: Any, task_id: UUID | str, assignee: str) -> HumanTask:
         assignee=assignee,
         previous=previous.get_username() if previous else None,
     )
+    if previous != target:
+        notify_on_commit(task, Notice.ASSIGNED, to=target, actor=user)
     return task
 
 
@@ -325,6 +329,7 @@ def task_delegate(*, user: Any, task_id: UUID | str, delegate: str) -> HumanTask
         permissions.revoke_personal(task, user=previous)
     permissions.grant_candidates(task, users=[target], groups=[])
     _audit(task, user, AuditAction.TASK_DELEGATED, delegate=delegate)
+    notify_on_commit(task, Notice.DELEGATED, to=target, actor=user)
     return task
 
 
@@ -361,7 +366,9 @@ def task_plan(
         before = {field: _plain(getattr(task, field)) for field in changes}
         for field, value in changes.items():
             setattr(task, field, value)
-        task.save(update_fields=list(changes))
+        if "due_at" in changes:  # a new due date earns a new overdue reminder
+            task.overdue_notified_at = None
+        task.save(update_fields=[*changes, "overdue_notified_at"])
         after = {field: _plain(value) for field, value in changes.items()}
         _audit(task, user, AuditAction.TASK_UPDATED, before=before, after=after)
     return task

@@ -18,7 +18,7 @@ from django.views.generic import TemplateView
 from common.pagination import page_of
 from engine.errors import CaseBusy, CaseNotRunning, FormInvalid, TaskNoLongerOpen
 
-from . import selectors, services
+from . import discussion, saved_filters, selectors, services
 from .display import data_rows
 from .errors import (
     SeparationOfDuties,
@@ -38,6 +38,18 @@ INBOX_TABS = {
     InboxTab.DUE_TODAY: "Due today",
 }
 INBOX_COLUMNS = {"created": "Created", "due": "Due", "priority": "Priority"}
+
+
+DRAFT_KEY = "comment_draft"
+
+
+def comment_draft(request: HttpRequest, target: str) -> str:
+    """Return (and forget) the comment the user typed on `target` that was refused."""
+    drafts = request.session.get(DRAFT_KEY) or {}
+    text = drafts.pop(target, "")
+    if text:
+        request.session[DRAFT_KEY] = drafts
+    return text
 
 
 def _next_url(request: HttpRequest, default: str) -> str:
@@ -72,6 +84,8 @@ class InboxView(LoginRequiredMixin, TemplateView):
             "sort_links": _sort_links(params, query.sort),
             "processes": selectors.inbox_processes_for_user(user=user),
             "groups": sorted(user.groups.values_list("name", flat=True)),
+            "filters": saved_filters.filter_list_for_user(user=user),
+            "current_query": saved_filters.filter_query_clean(params.urlencode()),
         }
 
 
@@ -166,6 +180,11 @@ class TaskDetailView(LoginRequiredMixin, View):
             "case_data": data_rows(task.case.data),
             "claimed_by_other": task.assignee_id not in (None, request.user.pk),
             "actions": actions,
+            **discussion.discussion_for_page(
+                user=request.user, case=task.case, task=task
+            ),
+            "comment_action": reverse("task-comment", args=[task.pk]),
+            "comment_draft": comment_draft(request, str(task.pk)),
         }
         return render(request, self.template_name, context, status=status)
 

@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -19,9 +20,10 @@ from engine import services as case_services
 from engine.errors import CaseNotRunning, FormInvalid
 from engine.models import Case
 
-from . import selectors
+from . import discussion, selectors
 from .display import data_rows, payload_summary
 from .forms import BusinessKeyForm, CaseCancelForm, ProcessForm
+from .views import comment_draft
 
 
 class StartListView(LoginRequiredMixin, TemplateView):
@@ -135,6 +137,9 @@ class CaseDetailView(LoginRequiredMixin, TemplateView):
             and case_selectors.case_can_cancel(user=user, case=case),
             "timeline": _timeline(case),
             "element_states": case_selectors.case_element_states(case=case),
+            **discussion.discussion_for_page(user=user, case=case),
+            "comment_action": reverse("case-comment", args=[case.pk]),
+            "comment_draft": comment_draft(self.request, str(case.pk)),
         }
 
 
