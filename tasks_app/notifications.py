@@ -144,7 +144,8 @@ def task_notify(
 ) -> int:
     """Send the notice's mails (in the worker, outside any transaction); count them.
 
-    A task that closed before the worker got to it mails nobody.
+    A task that closed before the worker got to it mails nobody; neither does an
+    offer to a group once someone holds the task.
     """
     task = (
         HumanTask.objects.select_related("case__version__definition")
@@ -154,6 +155,8 @@ def task_notify(
     if task is None:
         return 0
     kind = Notice(notice)
+    if kind is Notice.OFFERED and to_id is None and task.assignee_id is not None:
+        return 0  # claimed or assigned meanwhile: its holder knows, or is mailed
     people = recipients(task, kind, to_id=to_id, actor_id=actor_id)
     if not people:
         return 0

@@ -124,7 +124,7 @@ def _create_task(case: Case, ready: ReadyHumanTask) -> HumanTask:
         _audit(task, None, AuditAction.TASK_VALUE_UNREADABLE, problem=problem)
     if ready.defaulted:
         _flag_unrouted(case, task, ready)
-    notify_on_commit(task, Notice.OFFERED)
+    notify_on_commit(task, Notice.OFFERED, to=task.assignee)
     return task
 
 
