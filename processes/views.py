@@ -71,6 +71,7 @@ class VersionUploadView(LoginRequiredMixin, View):
                 upload=upload,
                 dmn_uploads=form.cleaned_data["dmn"],
                 default_group=form.cleaned_data["default_group"],
+                columns=form.cleaned_data["columns"],
             )
         except BpmnInvalid as exc:
             context = {

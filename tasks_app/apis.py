@@ -28,6 +28,10 @@ class TaskOutput(serializers.Serializer):
     due_at = serializers.DateTimeField()
     priority = serializers.IntegerField()
     created_at = serializers.DateTimeField()
+    business_data = serializers.DictField(
+        child=serializers.CharField(),
+        help_text="The process's declared columns (e.g. amount, requester) as text.",
+    )
 
 
 class TaskDetailOutput(TaskOutput):
@@ -55,7 +59,8 @@ class TaskListApi(APIView):
             OpenApiParameter(
                 "search",
                 str,
-                description="Words in the task name, business key or process.",
+                description="Words in the task name, business key, process or the "
+                "process's declared business-data columns.",
             ),
             OpenApiParameter("filter", str, enum=[str(t) for t in InboxTab]),
             OpenApiParameter("process", str, description="A process key."),

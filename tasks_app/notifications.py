@@ -13,6 +13,7 @@ The link in each mail is TASKS_BASE_URL + the task's page.
 
 from datetime import datetime
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 from celery import current_app
@@ -51,13 +52,18 @@ def notify_on_commit(
     `to` names one recipient (assigned, delegated); otherwise the task's holder
     or candidates get it. `actor` (who caused it) is never mailed.
     """
-    args = [
-        str(task.pk),
-        str(notice),
-        to.pk if to is not None else None,
-        actor.pk if actor is not None else None,
-    ]
-    transaction.on_commit(lambda: current_app.send_task(NOTIFY_TASK, args=args))
+    _enqueue(
+        [
+            str(task.pk),
+            str(notice),
+            to.pk if to is not None else None,
+            actor.pk if actor is not None else None,
+        ]
+    )
+
+
+def _enqueue(args: list[Any]) -> None:
+    transaction.on_commit(partial(current_app.send_task, NOTIFY_TASK, args=args))
 
 
 def _candidates(task: HumanTask) -> Any:
@@ -80,12 +86,9 @@ def recipients(
         else _candidates(task)
     )
     opted_out = Profile.objects.filter(email_notifications=False).values("user_id")
-    return list(
-        users.exclude(pk__in=opted_out)
-        .exclude(pk=actor_id)
-        .exclude(email="")
-        .order_by("pk")
-    )
+    if actor_id is not None:
+        users = users.exclude(pk=actor_id)
+    return list(users.exclude(pk__in=opted_out).exclude(email="").order_by("pk"))
 
 
 _SUBJECTS = {
@@ -186,10 +189,7 @@ def overdue_tasks_mark(*, now: datetime | None = None) -> list[str]:
         )
         HumanTask.objects.filter(pk__in=ids).update(overdue_notified_at=now)
         for pk in ids:
-            args = [str(pk), str(Notice.OVERDUE), None, None]
-            transaction.on_commit(
-                lambda args=args: current_app.send_task(NOTIFY_TASK, args=args)
-            )
+            _enqueue([str(pk), str(Notice.OVERDUE), None, None])
     return [str(pk) for pk in ids]
 
 

@@ -37,10 +37,10 @@ def filter_query_clean(query: str) -> str:
     """Return the inbox parameters of a query string, in one order, no paging."""
     params = QueryDict(query.strip().lstrip("?"))
     kept = {}
-    for name, value in params.items():
-        key = ALIASES.get(name, name)
-        if key in KEPT_PARAMETERS and value.strip():
-            kept[key] = value.strip()
+    for name in params:
+        key, value = ALIASES.get(name, name), str(params.get(name, "")).strip()
+        if key in KEPT_PARAMETERS and value:
+            kept[key] = value
     if params.get("assigned") == "me":
         kept["filter"] = "mine"
     cleaned = QueryDict(mutable=True)

@@ -20,6 +20,7 @@ from engine.models import Case
 from engine.services import case_audit, case_complete_user_task, case_lock
 
 from . import permissions
+from .display import display_value
 from .errors import AssigneeInvalid, TaskInputInvalid, TaskNotFound
 from .lifecycle import TaskAction, receiver, transition_check
 from .models import HumanTask
@@ -90,6 +91,27 @@ def _flag_unrouted(case: Case, task: HumanTask, ready: ReadyHumanTask) -> None:
     )
 
 
+BUSINESS_VALUE_CHARS = 200  # of one column's value, shown and searched
+
+
+def business_data_for(case: Case) -> dict[str, Any]:
+    """Return the task fields holding the case's declared business-data columns.
+
+    The values are copied when the task is offered (case data changes only when
+    a task completes, which offers new tasks), so the inbox shows and searches
+    them from the task row alone, without reading each case's data.
+    """
+    values = {
+        name: display_value(case.data[name])[:BUSINESS_VALUE_CHARS]
+        for name in case.version.columns
+        if name in case.data
+    }
+    return {
+        "business_data": values,
+        "search_text": " ".join(values.values()).lower(),
+    }
+
+
 def _create_task(case: Case, ready: ReadyHumanTask) -> HumanTask:
     ready, users, groups = _principals(ready)
     assignee = next((u for u in users if u.get_username() == ready.assignee), None)
@@ -108,6 +130,7 @@ def _create_task(case: Case, ready: ReadyHumanTask) -> HumanTask:
         assignee=assignee,
         form=ready.form,
         separate_from=list(ready.separate_from),
+        **business_data_for(case),
     )
     permissions.grant_candidates(task, users=users, groups=groups)
     task.barred.set(_separated_users(case, task.separate_from))

@@ -17,6 +17,7 @@ from django.views.generic import TemplateView
 
 from common.pagination import page_of
 from engine.errors import CaseBusy, CaseNotRunning, FormInvalid, TaskNoLongerOpen
+from processes.selectors import version_latest_deployed
 
 from . import discussion, saved_filters, selectors, services
 from .display import data_rows
@@ -84,9 +85,16 @@ class InboxView(LoginRequiredMixin, TemplateView):
             "sort_links": _sort_links(params, query.sort),
             "processes": selectors.inbox_processes_for_user(user=user),
             "groups": sorted(user.groups.values_list("name", flat=True)),
+            "data_columns": _data_columns(query.process),
             "filters": saved_filters.filter_list_for_user(user=user),
             "current_query": saved_filters.filter_query_clean(params.urlencode()),
         }
+
+
+def _data_columns(process: str) -> list[str]:
+    """Return the business-data columns to show one by one (one process chosen)."""
+    version = version_latest_deployed(key=process) if process else None
+    return list(version.columns) if version else []
 
 
 def _sort_links(params: Any, current: str) -> dict[str, dict[str, str]]:
