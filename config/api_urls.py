@@ -108,6 +108,7 @@ urlpatterns = [
         name="api-task-filter",
     ),
     path("profile/", personal_apis.ProfileApi.as_view(), name="api-profile"),
+    path("tasks/team/", task_apis.TaskTeamApi.as_view(), name="api-task-team"),
     path("tasks/counts/", task_apis.TaskCountsApi.as_view(), name="api-task-counts"),
     path("tasks/<uuid:task_id>/", task_apis.TaskDetailApi.as_view(), name="api-task"),
     path(

@@ -12,6 +12,7 @@ from engine.json_safety import StorableJSONField
 from . import selectors, services
 from .lifecycle import actions_allowed
 from .selectors import INBOX_SORTS, InboxTab
+from .team import team_list_for_manager
 
 
 class TaskOutput(serializers.Serializer):
@@ -78,6 +79,19 @@ class TaskListApi(APIView):
         qs = selectors.inbox_list_for_user(user=request.user, query=query)
         return paginated_response(
             request=request, view=self, items=qs, serializer=TaskOutput
+        )
+
+
+class TaskTeamApi(APIView):
+    """The open tasks of the groups you manage (members of "<group>-managers")."""
+
+    @extend_schema(responses={200: paginated(TaskOutput)}, operation_id="v1_team_list")
+    def get(self, request):
+        return paginated_response(
+            request=request,
+            view=self,
+            items=team_list_for_manager(user=request.user),
+            serializer=TaskOutput,
         )
 
 
@@ -152,7 +166,10 @@ class UserInput(serializers.Serializer):
 
 
 class TaskAssignApi(APIView):
-    """Assign the task to one of its candidates (process admins, or its assignee)."""
+    """Assign the task to one of its candidates.
+
+    Process admins, the managers of its groups ("<group>-managers") and its assignee.
+    """
 
     @extend_schema(request=UserInput, responses={200: TaskDetailOutput})
     def post(self, request, task_id):

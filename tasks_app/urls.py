@@ -6,6 +6,7 @@ urlpatterns = [
     path("", views.InboxView.as_view(), name="inbox"),
     path("dashboard/", views.DashboardView.as_view(), name="dashboard"),
     path("profile/", views_personal.ProfileView.as_view(), name="profile"),
+    path("team/", views.TeamView.as_view(), name="team"),
     path("filters/", views_personal.FilterSaveView.as_view(), name="filter-save"),
     path(
         "filters/<int:filter_id>/delete/",

@@ -29,7 +29,9 @@ from .errors import (
 )
 from .forms import ProcessForm, TaskPlanForm, TaskUserForm
 from .lifecycle import TaskAction, transition_check
+from .permissions import managed_groups
 from .selectors import InboxQuery, InboxTab
+from .team import team_list_for_manager
 
 INBOX_TABS = {
     InboxTab.ALL: "All",
@@ -86,6 +88,7 @@ class InboxView(LoginRequiredMixin, TemplateView):
             "processes": selectors.inbox_processes_for_user(user=user),
             "groups": sorted(user.groups.values_list("name", flat=True)),
             "data_columns": _data_columns(query.process),
+            "managed": managed_groups(user),
             "filters": saved_filters.filter_list_for_user(user=user),
             "current_query": saved_filters.filter_query_clean(params.urlencode()),
         }
@@ -113,6 +116,20 @@ def _sort_links(params: Any, current: str) -> dict[str, dict[str, str]]:
         )
         links[key] = {"href": "?" + urlencode({**kept, "sort": target}), "aria": state}
     return links
+
+
+class TeamView(LoginRequiredMixin, TemplateView):
+    """The open tasks of the groups the user manages, to assign them."""
+
+    template_name = "tasks_app/team.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        user = self.request.user
+        return {
+            **super().get_context_data(**kwargs),
+            "managed": managed_groups(user),
+            "page": page_of(self.request, team_list_for_manager(user=user)),
+        }
 
 
 class DashboardView(LoginRequiredMixin, TemplateView):
