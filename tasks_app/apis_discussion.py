@@ -71,7 +71,10 @@ def _comment_created(request, **target) -> Response:
 class CaseCommentsApi(APIView):
     """The comments on a case (its tasks' included); add one."""
 
-    @extend_schema(responses={200: paginated(CommentOutput)})
+    @extend_schema(
+        responses={200: paginated(CommentOutput)},
+        operation_id="v1_cases_comments_list",
+    )
     def get(self, request, case_id):
         items = discussion.comment_list_for_case(user=request.user, case_id=case_id)
         return paginated_response(
@@ -86,7 +89,10 @@ class CaseCommentsApi(APIView):
 class TaskCommentsApi(APIView):
     """The comments on a task; add one (it belongs to the task's case too)."""
 
-    @extend_schema(responses={200: paginated(CommentOutput)})
+    @extend_schema(
+        responses={200: paginated(CommentOutput)},
+        operation_id="v1_tasks_comments_list",
+    )
     def get(self, request, task_id):
         items = discussion.comment_list_for_task(user=request.user, task_id=task_id)
         return paginated_response(
@@ -110,7 +116,10 @@ class CaseAttachmentsApi(APIView):
 
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
-    @extend_schema(responses={200: paginated(AttachmentOutput)})
+    @extend_schema(
+        responses={200: paginated(AttachmentOutput)},
+        operation_id="v1_cases_attachments_list",
+    )
     def get(self, request, case_id):
         items = discussion.attachment_list_for_case(user=request.user, case_id=case_id)
         return paginated_response(
@@ -138,7 +147,10 @@ class CaseAttachmentsApi(APIView):
 class CaseAttachmentApi(APIView):
     """Download one file of a case (as an attachment, never shown inline)."""
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @extend_schema(
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+        operation_id="v1_cases_attachments_download",
+    )
     def get(self, request, case_id, attachment_id):
         attachment = discussion.attachment_get_for_user(
             user=request.user, case_id=case_id, attachment_id=attachment_id

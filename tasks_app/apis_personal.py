@@ -33,7 +33,10 @@ class SavedFilterListApi(APIView):
             help_text="The inbox query string, e.g. search=laptop&filter=overdue.",
         )
 
-    @extend_schema(responses={200: paginated(SavedFilterOutput)})
+    @extend_schema(
+        responses={200: paginated(SavedFilterOutput)},
+        operation_id="v1_tasks_filters_list",
+    )
     def get(self, request):
         items = saved_filters.filter_list_for_user(user=request.user)
         return paginated_response(
