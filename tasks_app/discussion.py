@@ -34,9 +34,11 @@ from .errors import (
     AttachmentNotFound,
     AttachmentTooLarge,
     CommentInvalid,
+    ContributionNotAllowed,
     TaskInputInvalid,
 )
 from .models import Attachment, Comment, HumanTask
+from .permissions import can_contribute_to_case, can_contribute_to_task
 
 _HASH_CHUNK = 1024 * 1024
 
@@ -58,6 +60,7 @@ def _target(
 
     Raises:
         CaseNotFound, TaskNotFound: when the user may not see it (404).
+        ContributionNotAllowed: the user may only read it (auditors; 403).
         TaskInputInvalid: the task is not one of the case's.
     """
     task = None
@@ -69,8 +72,15 @@ def _target(
                 details={"fields": {"task": ["Not a task of this case."]}},
             )
         case_id = task.case_id
+        allowed = can_contribute_to_task(user, task)
     else:
-        case_selectors.case_get(user=user, case_id=str(case_id))
+        allowed = can_contribute_to_case(
+            user, case_selectors.case_get(user=user, case_id=str(case_id))
+        )
+    if not allowed:
+        raise ContributionNotAllowed(
+            "You may read this case but not add to it (auditors change nothing)."
+        )
     return case_lock(case_id=str(case_id), allow_suspended=True), task
 
 
@@ -278,7 +288,13 @@ def discussion_for_page(
         if whole_case
         else Attachment.objects.none()
     )
+    may_add = (
+        can_contribute_to_task(user, task)
+        if task is not None
+        else can_contribute_to_case(user, case)
+    )
     return {
+        "may_contribute": may_add,
         "comments": list(comments.select_related("author", "task")),
         "attachments": list(files.select_related("uploaded_by", "task")),
         "comment_max": comment_max_chars(),

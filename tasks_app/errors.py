@@ -55,3 +55,7 @@ class AttachmentNotFound(TaskError):
 
 class FilterNotFound(TaskError):
     code, status = "filter_not_found", HTTPStatus.NOT_FOUND
+
+
+class ContributionNotAllowed(TaskError):
+    code, status = "permission_denied", HTTPStatus.FORBIDDEN

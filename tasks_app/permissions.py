@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
-from engine.permissions import VIEW_CASE
+from engine.permissions import CANCEL_ANY_CASE, VIEW_CASE
 
 from .models import HumanTask
 
@@ -176,3 +176,26 @@ def can_reassign(user: Any, task: HumanTask) -> bool:
     Process admins, the task's assignee and the managers of its candidate groups.
     """
     return task.assignee_id == user.pk or can_reassign_any(user) or manages(user, task)
+
+
+def can_contribute_to_case(user: Any, case: Any) -> bool:
+    """Return whether the user may add comments and files to a case they can see.
+
+    Its starter, its participants (object rows: candidates, assignees, delegates)
+    and process admins; not those who see every case only to read it (auditors).
+    """
+    return (
+        case.started_by_id == user.pk
+        or user.has_perm(VIEW_CASE, case)
+        or user.has_perm(CANCEL_ANY_CASE)
+    )
+
+
+def can_contribute_to_task(user: Any, task: HumanTask) -> bool:
+    """Return whether the user may comment on a task they can see (not auditors)."""
+    return (
+        task.assignee_id == user.pk
+        or user.has_perm(VIEW, task)
+        or manages(user, task)
+        or can_reassign_any(user)
+    )

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
 from tasks_app.models import Attachment, Comment
@@ -226,3 +227,23 @@ def test_a_file_from_the_task_page_lands_on_the_case(users, review, media):
         .get(f"/cases/{review.case_id}/")
         .content.decode()
     )
+
+
+def test_anonymous_gets_401_from_the_api_and_the_login_page(users, review):
+    stored = Attachment.objects.create(
+        case=review.case,
+        uploaded_by=users["requester"],
+        name="a.txt",
+        size=1,
+        sha256="0" * 64,
+        file="attachments/x",
+    )
+    for url in (
+        f"/api/v1/cases/{review.case_id}/comments/",
+        f"/api/v1/tasks/{review.pk}/comments/",
+        f"/api/v1/cases/{review.case_id}/attachments/",
+        f"/api/v1/cases/{review.case_id}/attachments/{stored.pk}/",
+    ):
+        assert APIClient().get(url).status_code == 401, url
+    page = APIClient().get(f"/cases/{review.case_id}/attachments/{stored.pk}/")
+    assert page.status_code == 302 and "/login/" in page["Location"]
