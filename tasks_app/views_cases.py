@@ -3,7 +3,6 @@
 They live in tasks_app, not engine, because a case page shows its human tasks.
 """
 
-from dataclasses import asdict
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,6 +22,7 @@ from engine.models import Case
 from . import discussion, selectors
 from .display import data_rows, payload_summary
 from .forms import BusinessKeyForm, CaseCancelForm, ProcessForm
+from .story import Outcome, case_story
 from .views import comment_draft
 
 
@@ -106,10 +106,10 @@ class CaseListView(LoginRequiredMixin, TemplateView):
         }
 
 
-def _timeline(case: Case) -> list[dict[str, Any]]:
-    return [
-        {**asdict(entry), "payload": payload_summary(entry.details)}
-        for entry in case_selectors.case_timeline(case=case)
+def _timeline(case: Case) -> tuple[Outcome | None, list[dict[str, Any]]]:
+    outcome, items = case_story(case=case)
+    return outcome, [
+        {**item, "payload": payload_summary(item["details"])} for item in items
     ]
 
 
@@ -121,6 +121,7 @@ class CaseDetailView(LoginRequiredMixin, TemplateView):
             user=self.request.user, case_id=kwargs["case_id"]
         )
         user = self.request.user
+        outcome, timeline = _timeline(case)
         tasks = selectors.task_list_for_case(case=case, user=user)
         workable = {
             t.pk for t in selectors.inbox_list_for_user(user=user, case_id=case.pk)
@@ -135,7 +136,8 @@ class CaseDetailView(LoginRequiredMixin, TemplateView):
             "workable": workable,
             "can_cancel": case.is_running
             and case_selectors.case_can_cancel(user=user, case=case),
-            "timeline": _timeline(case),
+            "timeline": timeline,
+            "outcome": outcome,
             "element_states": case_selectors.case_element_states(case=case),
             **discussion.discussion_for_page(user=user, case=case),
             "comment_action": reverse("case-comment", args=[case.pk]),

@@ -9,8 +9,11 @@ test-artifacts/inbox-pages/.
 import pytest
 from django.contrib.auth.models import Group
 
-from engine.services import case_start
+from engine.services import case_cancel, case_start
 from processes.services import version_upload
+from tasks_app.discussion import comment_add
+from tasks_app.models import HumanTask
+from tasks_app.services import task_complete
 from tests.web.test_browser import Session, browser  # noqa: F401 (fixture)
 from tests.web.test_inbox_browser import WIDTHS, _fits
 
@@ -82,3 +85,31 @@ def test_new_inbox_pages_fit_desktop_and_phone(
     analyst.page.get_by_role("heading", name="Who does what").wait_for()
     _look(analyst.page, "version")
     analyst.close()
+
+
+def test_a_finished_case_reads_as_a_story_on_both_widths(
+    live_server,
+    users,
+    purchase,
+    browser,  # noqa: F811
+):
+    case, _ = case_start(
+        user=users["requester"],
+        key="purchase_request",
+        data={"amount": 900, "justification": "Laptop"},
+        business_key="PO-" + "long-reference-" * 16,
+    )
+    review = HumanTask.objects.get(case=case, status="open")
+    comment_add(user=users["manager1"], task_id=review.pk, text="y" * 5000)
+    task_complete(
+        user=users["manager1"],
+        task_id=review.pk,
+        data={"approved": False, "comment": "too expensive " * 30},
+    )
+    case_cancel(user=users["requester"], case_id=case.pk, reason="not needed")
+    requester = Session(browser, live_server.url, "requester")
+    requester.page.goto(f"/cases/{case.pk}/")
+    requester.page.get_by_test_id("case-outcome").wait_for()
+    requester.page.get_by_text("manager1 rejected “Manager approval”").wait_for()
+    _look(requester.page, "case-story")
+    requester.close()
