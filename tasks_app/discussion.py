@@ -56,7 +56,18 @@ def attachment_max_bytes() -> int:
 def _target(
     *, user: Any, case_id: UUID | str | None, task_id: UUID | str | None
 ) -> tuple[Case, HumanTask | None]:
-    """Lock the case the user may see (through the task, if one is named).
+    """Lock the case the user may add to (through the task, if one is named).
+
+    Raises: as `_checked`.
+    """
+    case_id, task = _checked(user=user, case_id=case_id, task_id=task_id)
+    return case_lock(case_id=case_id, allow_suspended=True), task
+
+
+def _checked(
+    *, user: Any, case_id: UUID | str | None, task_id: UUID | str | None
+) -> tuple[str, HumanTask | None]:
+    """Return the id of the case the user may add to, and the task if one is named.
 
     Raises:
         CaseNotFound, TaskNotFound: when the user may not see it (404).
@@ -81,7 +92,7 @@ def _target(
         raise ContributionNotAllowed(
             "You may read this case but not add to it (auditors change nothing)."
         )
-    return case_lock(case_id=str(case_id), allow_suspended=True), task
+    return str(case_id), task
 
 
 def _audit(
@@ -170,7 +181,12 @@ def _file_problem(
             f"The file is {upload.size} bytes; at most {attachment_max_bytes()} "
             "bytes are accepted (TASKS_ATTACHMENT_MAX_BYTES).",
         )
-    if not name or len(name) > 255 or UNSTORABLE.search(name):
+    if (
+        not name
+        or len(name) > 255
+        or UNSTORABLE.search(name)
+        or any(ord(c) < 32 or ord(c) == 127 for c in name)
+    ):
         return AttachmentInvalid, "The file needs a name of at most 255 characters."
     if ext not in allowed:
         return (
@@ -202,30 +218,33 @@ def attachment_add(
     """Store an uploaded file on a case (from one of its tasks, if named); audited.
 
     The size is checked before a byte is read or stored; the checksum is in the
-    audit event. The storage write happens inside the transaction: if the audit
-    record fails, the row goes and the orphaned file is deleted.
+    audit event. The file is stored before the case lock is taken (storage may be
+    remote), then the row and the audit event are written under the lock; if
+    that fails, the stored file is deleted.
 
     Raises:
         CaseNotFound, TaskNotFound: the user may not see it.
         AttachmentTooLarge: over TASKS_ATTACHMENT_MAX_BYTES (413).
         AttachmentInvalid: no file, no name, a type not accepted (400 naming `file`).
     """
-    case, task = _target(user=user, case_id=case_id, task_id=task_id)
+    checked_case_id, task = _checked(user=user, case_id=case_id, task_id=task_id)
     if problem := _file_problem(upload):
         error, message = problem
         raise error(message, details={"fields": {"file": [message]}})
     name = os.path.basename(upload.name).strip()
     attachment = Attachment(
-        case=case,
+        case_id=checked_case_id,
         task=task,
         uploaded_by=user,
         name=name,
         size=upload.size,
         sha256=_sha256(upload),
     )
+    # Written before the case lock is taken: a remote storage never holds it.
     attachment.file.save(name, upload, save=False)
     stored = attachment.file.name
     try:
+        case = case_lock(case_id=checked_case_id, allow_suspended=True)
         attachment.save()
         _audit(
             case,

@@ -20,7 +20,7 @@ from tests.conftest import ROOT
 from tests.engine.test_connectors import inbox  # noqa: F401 (the SMTP fixture)
 from tests.engine.test_service_worker import _wait_for
 from tests.web.test_browser import Session, browser  # noqa: F401 (fixture)
-from tests.web.test_inbox_browser import WIDTHS, _fits
+from tests.web.test_inbox_pages_browser import look
 
 ARTIFACTS = ROOT / "test-artifacts" / "discussion"
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
@@ -33,15 +33,6 @@ def _link_for(inbox, to: str, subject_start: str) -> str:  # noqa: F811
             body = message.get_payload(decode=True).decode()
             return re.search(r"Open it: (\S+)", body).group(1)
     return ""
-
-
-def _shots(page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    for width, size in WIDTHS.items():
-        page.set_viewport_size(size)
-        page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
-        _fits(page)
-    page.set_viewport_size(WIDTHS["desktop"])
 
 
 def test_mail_link_comment_attachment_journey(
@@ -74,7 +65,7 @@ def test_mail_link_comment_attachment_journey(
         )
         page.get_by_role("button", name="Post").click()
         page.get_by_text("Your comment was added.").wait_for()
-        _shots(page, "case")
+        look(page, "case", ARTIFACTS)
 
         assert _wait_for(
             lambda: _link_for(inbox, "manager1@example.com", "New task: Manager")
@@ -92,7 +83,7 @@ def test_mail_link_comment_attachment_journey(
         manager.page.get_by_label("Add to the discussion").fill("Too expensive.")
         manager.page.get_by_role("button", name="Post").click()
         manager.page.get_by_text("Your comment was added.").wait_for()
-        _shots(manager.page, "task")
+        look(manager.page, "task", ARTIFACTS)
         manager.page.get_by_label("No", exact=True).check()
         manager.complete(Comment="Please find a cheaper model")
         manager.close()

@@ -14,11 +14,10 @@ from processes.services import version_upload
 from tasks_app.discussion import comment_add
 from tasks_app.models import HumanTask
 from tasks_app.services import task_complete
+from tests.conftest import ROOT
+from tests.tasks_app.test_business_columns import _diagram
 from tests.web.test_browser import Session, browser  # noqa: F401 (fixture)
 from tests.web.test_inbox_browser import WIDTHS, _fits
-
-from ..conftest import ROOT
-from ..tasks_app.test_business_columns import _diagram
 
 ARTIFACTS = ROOT / "test-artifacts" / "inbox-pages"
 pytestmark = pytest.mark.browser
@@ -38,11 +37,12 @@ def staffed(users):
     Group.objects.get(name="Finance").user_set.clear()
 
 
-def _look(page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+def look(page, name: str, folder=ARTIFACTS) -> None:
+    """Screenshot the page at each width into `folder`; fail if it is too wide."""
+    folder.mkdir(parents=True, exist_ok=True)
     for width, size in WIDTHS.items():
         page.set_viewport_size(size)
-        page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
+        page.screenshot(path=str(folder / f"{name}-{width}.png"), full_page=True)
         _fits(page)
     page.set_viewport_size(WIDTHS["desktop"])
 
@@ -65,25 +65,25 @@ def test_new_inbox_pages_fit_desktop_and_phone(
     page.get_by_role("button", name="Save", exact=True).click()
     page.get_by_text("Filter “Printers” saved.").wait_for()
     page.get_by_role("link", name="Printers").wait_for()
-    _look(page, "inbox")
+    look(page, "inbox")
     page.get_by_role("link", name="Tasks of the groups you manage →").click()
     page.get_by_role("heading", name="Your teams’ tasks").wait_for()
-    _look(page, "team")
+    look(page, "team")
     page.goto("/profile/")
     page.get_by_label("E-mail me when a task").uncheck()
     page.get_by_role("button", name="Save").click()
     page.get_by_text("You will get no more e-mails about tasks.").wait_for()
     assert not page.get_by_label("E-mail me when a task").is_checked()
-    _look(page, "profile")
+    look(page, "profile")
     manager.close()
 
     analyst = Session(browser, live_server.url, "analyst")
     analyst.page.goto("/processes/purchase_request/")
     analyst.page.get_by_test_id("empty-lanes").wait_for()
-    _look(analyst.page, "process")
+    look(analyst.page, "process")
     analyst.page.goto("/processes/purchase_request/v1/")
     analyst.page.get_by_role("heading", name="Who does what").wait_for()
-    _look(analyst.page, "version")
+    look(analyst.page, "version")
     analyst.close()
 
 
@@ -111,5 +111,5 @@ def test_a_finished_case_reads_as_a_story_on_both_widths(
     requester.page.goto(f"/cases/{case.pk}/")
     requester.page.get_by_test_id("case-outcome").wait_for()
     requester.page.get_by_text("manager1 rejected “Manager approval”").wait_for()
-    _look(requester.page, "case-story")
+    look(requester.page, "case-story")
     requester.close()
