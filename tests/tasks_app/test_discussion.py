@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 from audit.models import AuditEvent
 from tasks_app.models import Attachment, Comment
 from tasks_app.services import task_delegate, task_unclaim
+from tests.audit.helpers import body, jsonl
 from tests.clients import api_for, page_for
 
 pytestmark = pytest.mark.django_db
@@ -247,3 +248,20 @@ def test_anonymous_gets_401_from_the_api_and_the_login_page(users, review):
         assert APIClient().get(url).status_code == 401, url
     page = APIClient().get(f"/cases/{review.case_id}/attachments/{stored.pk}/")
     assert page.status_code == 302 and "/login/" in page["Location"]
+
+
+def test_comments_and_files_are_in_the_audit_export(users, review):
+    api_for(users["manager1"]).post(
+        f"/api/v1/tasks/{review.pk}/comments/", {"text": "Approved soon"}
+    )
+    _upload(api_for(users["requester"]), review.case_id)
+    response = api_for(users["auditor"]).get(
+        "/api/v1/audit/", {"format": "jsonl", "case": str(review.case_id)}
+    )
+    rows = jsonl(body(response))
+    added = {r.get("action"): r for r in rows if str(r.get("action")).endswith("added")}
+    assert added["comment.added"]["payload"]["text"] == "Approved soon"
+    assert added["comment.added"]["actor_repr"] == "manager1"
+    assert added["attachment.added"]["payload"]["sha256"] == (
+        hashlib.sha256(PDF).hexdigest()
+    )
