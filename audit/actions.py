@@ -61,6 +61,9 @@ class AuditAction(StrEnum):
     TASK_VALUE_UNREADABLE = "task.value_unreadable"
     TASK_COMPLETED = "task.completed"
     TASK_CANCELLED = "task.cancelled"
+    COMMENT_ADDED = "comment.added"
+    # A file added to a case; its sha256 is in the payload.
+    ATTACHMENT_ADDED = "attachment.added"
     PROCESS_DEPLOYED = "process.deployed"
     GROUP_CREATED = "group.created"
     GROUP_MEMBER_ADDED = "group.member_added"

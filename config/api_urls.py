@@ -8,6 +8,8 @@ from engine.apis_signals import SignalSendApi
 from processes import apis as process_apis
 from tasks_app import apis as task_apis
 from tasks_app import apis_cases as case_apis
+from tasks_app import apis_discussion as discussion_apis
+from tasks_app import apis_personal as personal_apis
 
 from .apis import TokenObtainApi, TokenRevokeApi
 
@@ -89,7 +91,39 @@ urlpatterns = [
         case_apis.CaseCancelApi.as_view(),
         name="api-case-cancel",
     ),
+    path(
+        "cases/<uuid:case_id>/comments/",
+        discussion_apis.CaseCommentsApi.as_view(),
+        name="api-case-comments",
+    ),
+    path(
+        "cases/<uuid:case_id>/attachments/",
+        discussion_apis.CaseAttachmentsApi.as_view(),
+        name="api-case-attachments",
+    ),
+    path(
+        "cases/<uuid:case_id>/attachments/<uuid:attachment_id>/",
+        discussion_apis.CaseAttachmentApi.as_view(),
+        name="api-case-attachment",
+    ),
+    path(
+        "tasks/<uuid:task_id>/comments/",
+        discussion_apis.TaskCommentsApi.as_view(),
+        name="api-task-comments",
+    ),
     path("tasks/", task_apis.TaskListApi.as_view(), name="api-tasks"),
+    path(
+        "tasks/filters/",
+        personal_apis.SavedFilterListApi.as_view(),
+        name="api-task-filters",
+    ),
+    path(
+        "tasks/filters/<int:filter_id>/",
+        personal_apis.SavedFilterDetailApi.as_view(),
+        name="api-task-filter",
+    ),
+    path("profile/", personal_apis.ProfileApi.as_view(), name="api-profile"),
+    path("tasks/team/", task_apis.TaskTeamApi.as_view(), name="api-task-team"),
     path("tasks/counts/", task_apis.TaskCountsApi.as_view(), name="api-task-counts"),
     path("tasks/<uuid:task_id>/", task_apis.TaskDetailApi.as_view(), name="api-task"),
     path(

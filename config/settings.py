@@ -299,6 +299,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "engine.message_buffers_expire",
         "schedule": ENGINE_SWEEP_SECONDS,
     },
+    "tasks-overdue": {
+        "task": "tasks_app.overdue_remind",
+        "schedule": env_int("TASKS_OVERDUE_SWEEP_SECONDS", 300),
+    },
     "audit-checkpoint": {
         "task": "audit.checkpoint",
         "schedule": AUDIT_CHECKPOINT_SECONDS,
@@ -329,6 +333,12 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env("EMAIL_HOST_USER") or ""
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD") or ""
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+# SMTP when EMAIL_HOST is set (production), the console otherwise (the quick start).
+EMAIL_BACKEND = env("EMAIL_BACKEND") or (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if env("EMAIL_HOST")
+    else "django.core.mail.backends.console.EmailBackend"
+)
 
 # Engine settings (validated by system checks).
 ENGINE_LOCK_TIMEOUT_MS = env_int("ENGINE_LOCK_TIMEOUT_MS", 5000)
@@ -342,7 +352,40 @@ ENGINE_SCRIPT_USER = env("ENGINE_SCRIPT_USER") or "nobody"
 ENGINE_MAX_TREE_DEPTH = env_int("ENGINE_MAX_TREE_DEPTH", 400)
 ENGINE_MAX_TASKS_PER_ADVANCE = env_int("ENGINE_MAX_TASKS_PER_ADVANCE", 5000)
 PROCESSES_UPLOAD_MAX_BYTES = env_int("PROCESSES_UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
-DATA_UPLOAD_MAX_MEMORY_SIZE = PROCESSES_UPLOAD_MAX_BYTES + 1024 * 1024
+
+# Comments and attachments on cases and tasks (tasks_app/discussion.py).
+TASKS_COMMENT_MAX_CHARS = env_int("TASKS_COMMENT_MAX_CHARS", 10_000)
+TASKS_ATTACHMENT_MAX_BYTES = env_int("TASKS_ATTACHMENT_MAX_BYTES", 5 * 1024 * 1024)
+# File name endings accepted for attachments (comma-separated, lower case).
+TASKS_ATTACHMENT_TYPES = [
+    ext.strip().lower().lstrip(".")
+    for ext in (
+        env("TASKS_ATTACHMENT_TYPES")
+        or "pdf,png,jpg,jpeg,gif,txt,csv,xlsx,xls,docx,doc,odt,ods,eml,msg,zip"
+    ).split(",")
+    if ext.strip()
+]
+# Attachments go through Django's storage API: local files under MEDIA_ROOT by
+# default; any django-storages backend by setting STORAGES["default"].
+MEDIA_ROOT = Path(env("MEDIA_ROOT") or BASE_DIR / "var" / "media")
+MEDIA_URL = "media/"  # never served directly: downloads go through a permission check
+STORAGES = {
+    "default": {
+        "BACKEND": env("STORAGE_BACKEND")
+        or "django.core.files.storage.FileSystemStorage"
+    },
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# E-mail notifications (tasks_app/notifications.py): the links in them start here.
+TASKS_BASE_URL = (env("TASKS_BASE_URL") or "http://127.0.0.1:8000").rstrip("/")
+# How often beat looks for tasks that became overdue (one reminder per task).
+TASKS_OVERDUE_SWEEP_SECONDS = env_int("TASKS_OVERDUE_SWEEP_SECONDS", 300)
+# The members of "<group><suffix>" manage the group: they may assign its tasks.
+TASKS_MANAGER_GROUP_SUFFIX = env("TASKS_MANAGER_GROUP_SUFFIX") or "-managers"
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = (
+    max(PROCESSES_UPLOAD_MAX_BYTES, TASKS_ATTACHMENT_MAX_BYTES) + 1024 * 1024
+)
 
 LOGGING = {
     "version": 1,

@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 from common.pagination import paginated, paginated_response
 
 from . import selectors, services
+from .columns import columns_split
 from .errors import BpmnInvalid
 
 
@@ -21,6 +22,7 @@ class VersionOutput(serializers.Serializer):
     uploaded_by = serializers.CharField(source="uploaded_by.username")
     uploaded_at = serializers.DateTimeField()
     default_group = serializers.CharField(source="fallback_group")
+    columns = serializers.ListField(child=serializers.CharField())
     warnings = serializers.ListField(child=serializers.DictField())
 
 
@@ -47,6 +49,13 @@ class ProcessListUploadApi(APIView):
             max_length=150,
             help_text="The group offered user tasks that name nobody "
             "(process-admins when empty).",
+        )
+        columns = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            max_length=500,
+            help_text="Case variables the inbox shows and searches, comma-separated "
+            "(else the diagram's laneway:columns process property).",
         )
 
     @extend_schema(responses={200: paginated(Output)})
@@ -80,11 +89,18 @@ class ProcessListUploadApi(APIView):
                 "default_group must be a group name of at most 150 characters.",
                 details={"errors": []},
             )
+        columns = request.data.get("columns", "")
+        if not isinstance(columns, str) or len(columns) > 500:
+            raise BpmnInvalid(
+                "columns must be comma-separated variable names.",
+                details={"errors": [], "fields": {"columns": ["Too long."]}},
+            )
         deployed = services.version_upload_files(
             user=request.user,
             upload=upload,
             dmn_uploads=request.FILES.getlist("dmn"),
             default_group=default_group,
+            columns=columns_split(columns),
         )
         created = any(d.created for d in deployed)
         body = {

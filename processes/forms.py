@@ -2,6 +2,8 @@
 
 from django import forms
 
+from .columns import columns_problem, columns_split
+
 
 class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
@@ -40,3 +42,16 @@ class VersionUploadForm(forms.Form):
         help_text="Offered the user tasks that name nobody, or whose candidates "
         "resolve to nobody (process-admins when empty).",
     )
+    columns = forms.CharField(
+        label="Inbox columns",
+        required=False,
+        max_length=500,
+        help_text="Optional: case variables the inbox shows and searches, e.g. "
+        "amount, requester (else the diagram's laneway:columns property).",
+    )
+
+    def clean_columns(self) -> list[str]:
+        names = columns_split(self.cleaned_data["columns"])
+        if problem := columns_problem(names):
+            raise forms.ValidationError(problem)
+        return names

@@ -54,6 +54,10 @@ class ProcessVersion(models.Model):
     # the upload's warnings (message, line, element_id) shown on the version page.
     default_group = models.CharField(max_length=150, blank=True, default="")
     warnings = models.JSONField(default=list, blank=True)
+    # The case variables the inbox shows as columns and searches (amount,
+    # requester, ...): the diagram's `laneway:columns` process property, or the
+    # upload's setting.
+    columns = models.JSONField(default=list, blank=True)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

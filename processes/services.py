@@ -33,6 +33,7 @@ from engine.spiff import (
     called_versions,
 )
 
+from .columns import columns_problem, diagram_columns
 from .errors import BpmnInvalid, DeployNotAllowed
 from .models import DEFAULT_CANDIDATE_GROUP, ProcessDefinition, ProcessVersion
 from .permissions import can_deploy
@@ -56,6 +57,7 @@ def _checksum(
     dmn_files: Sequence[tuple[str, bytes]],
     called: Iterable[ProcessVersion] = (),
     default_group: str = "",
+    columns: Sequence[str] = (),
 ) -> str:
     """Digest an upload: BPMN, DMN files, the versions it binds to, default group.
 
@@ -65,6 +67,8 @@ def _checksum(
     digest = hashlib.sha256(bpmn)
     if default_group:
         digest.update(b"\0default_group\0" + default_group.encode())
+    if columns:
+        digest.update(b"\0columns\0" + ",".join(columns).encode())
     for name, data in sorted(dmn_files):
         digest.update(b"\0" + name.encode() + b"\0" + data)
     for version in sorted(called, key=lambda v: (v.definition.key, v.number)):
@@ -278,6 +282,7 @@ def _deploy_one(
     called: Sequence[ProcessVersion],
     default_group: str,
     warnings: Sequence[Problem],
+    columns: Sequence[str] = (),
 ) -> DeployedVersion:
     definition, _ = ProcessDefinition.objects.select_for_update().get_or_create(
         key=process.key, defaults={"name": process.meta.name}
@@ -301,6 +306,7 @@ def _deploy_one(
         dependencies_checksum=_dependencies_checksum(called),
         default_group=default_group,
         warnings=[p.as_dict() for p in found],
+        columns=list(columns) or diagram_columns(bpmn, key=process.key),
         uploaded_by=user,
     )
     version.dependencies.set(called)
@@ -333,6 +339,7 @@ def version_upload(
     filename: str,
     dmn_files: Sequence[tuple[str, bytes]] = (),
     default_group: str = "",
+    columns: Sequence[str] = (),
 ) -> list[DeployedVersion]:
     """Validate and deploy every executable process in a diagram.
 
@@ -350,9 +357,14 @@ def version_upload(
         BpmnInvalid: when anything is wrong; nothing is stored then.
     """
     deploy_check(user)
+    if problem := columns_problem(columns):
+        raise BpmnInvalid(
+            f"columns: {problem}",
+            details={"errors": [], "fields": {"columns": [problem]}},
+        )
     upload = _bundle_compile(bpmn=bpmn, filename=filename, dmn_files=dmn_files)
     default_group = default_group.strip()
-    checksum = _checksum(bpmn, dmn_files, upload.called, default_group)
+    checksum = _checksum(bpmn, dmn_files, upload.called, default_group, columns)
     with transaction.atomic():
         return [
             _deploy_one(
@@ -366,6 +378,7 @@ def version_upload(
                 called=upload.called,
                 default_group=default_group,
                 warnings=_own_warnings(upload.bundle.warnings, p),
+                columns=columns,
             )
             for p in upload.bundle.processes
         ]
@@ -384,6 +397,7 @@ def version_upload_files(
     upload: Any,
     dmn_uploads: Sequence[Any] = (),
     default_group: str = "",
+    columns: Sequence[str] = (),
 ) -> list[DeployedVersion]:
     """Read uploaded files and deploy them as `version_upload` does.
 
@@ -406,4 +420,5 @@ def version_upload_files(
         filename=upload.name,
         dmn_files=dmn_files,
         default_group=default_group,
+        columns=columns,
     )

@@ -12,6 +12,7 @@ from django.views.generic import TemplateView
 from . import selectors, services
 from .errors import BpmnInvalid
 from .forms import VersionUploadForm
+from .staffing import version_staffing
 
 
 def deployed_message(deployed: list[services.DeployedVersion]) -> str:
@@ -76,6 +77,7 @@ class VersionUploadView(LoginRequiredMixin, View):
                 upload=upload,
                 dmn_uploads=form.cleaned_data["dmn"],
                 default_group=form.cleaned_data["default_group"],
+                columns=form.cleaned_data["columns"],
             )
         except BpmnInvalid as exc:
             context = {
@@ -96,10 +98,13 @@ class ProcessDetailView(LoginRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         key = kwargs["key"]
+        latest = selectors.version_latest_deployed(key=key)
         return {
             **super().get_context_data(**kwargs),
             "definition": selectors.definition_get(key=key),
             "versions": selectors.version_list(key=key),
+            "latest": latest,
+            "staffing": version_staffing(version=latest) if latest else None,
         }
 
 
@@ -112,6 +117,7 @@ class VersionDetailView(LoginRequiredMixin, TemplateView):
             **super().get_context_data(**kwargs),
             "version": version,
             "definition": version.definition,
+            "staffing": version_staffing(version=version),
         }
 
 

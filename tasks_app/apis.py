@@ -12,6 +12,7 @@ from engine.json_safety import StorableJSONField
 from . import selectors, services
 from .lifecycle import actions_allowed
 from .selectors import INBOX_SORTS, InboxTab
+from .team import team_list_for_manager
 
 
 class TaskOutput(serializers.Serializer):
@@ -28,6 +29,10 @@ class TaskOutput(serializers.Serializer):
     due_at = serializers.DateTimeField()
     priority = serializers.IntegerField()
     created_at = serializers.DateTimeField()
+    business_data = serializers.DictField(
+        child=serializers.CharField(),
+        help_text="The process's declared columns (e.g. amount, requester) as text.",
+    )
 
 
 class TaskDetailOutput(TaskOutput):
@@ -55,7 +60,8 @@ class TaskListApi(APIView):
             OpenApiParameter(
                 "search",
                 str,
-                description="Words in the task name, business key or process.",
+                description="Words in the task name, business key, process or the "
+                "process's declared business-data columns.",
             ),
             OpenApiParameter("filter", str, enum=[str(t) for t in InboxTab]),
             OpenApiParameter("process", str, description="A process key."),
@@ -73,6 +79,19 @@ class TaskListApi(APIView):
         qs = selectors.inbox_list_for_user(user=request.user, query=query)
         return paginated_response(
             request=request, view=self, items=qs, serializer=TaskOutput
+        )
+
+
+class TaskTeamApi(APIView):
+    """The open tasks of the groups you manage (members of "<group>-managers")."""
+
+    @extend_schema(responses={200: paginated(TaskOutput)}, operation_id="v1_team_list")
+    def get(self, request):
+        return paginated_response(
+            request=request,
+            view=self,
+            items=team_list_for_manager(user=request.user),
+            serializer=TaskOutput,
         )
 
 
@@ -147,7 +166,10 @@ class UserInput(serializers.Serializer):
 
 
 class TaskAssignApi(APIView):
-    """Assign the task to one of its candidates (process admins, or its assignee)."""
+    """Assign the task to one of its candidates.
+
+    Process admins, the managers of its groups ("<group>-managers") and its assignee.
+    """
 
     @extend_schema(request=UserInput, responses={200: TaskDetailOutput})
     def post(self, request, task_id):

@@ -35,3 +35,27 @@ class AssigneeInvalid(TaskError):
 
 class TaskInputInvalid(TaskError):
     code, status = "invalid", HTTPStatus.BAD_REQUEST
+
+
+class CommentInvalid(TaskError):
+    code, status = "invalid", HTTPStatus.BAD_REQUEST
+
+
+class AttachmentInvalid(TaskError):
+    code, status = "invalid", HTTPStatus.BAD_REQUEST
+
+
+class AttachmentTooLarge(TaskError):
+    code, status = "attachment_too_large", HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+
+
+class AttachmentNotFound(TaskError):
+    code, status = "attachment_not_found", HTTPStatus.NOT_FOUND
+
+
+class FilterNotFound(TaskError):
+    code, status = "filter_not_found", HTTPStatus.NOT_FOUND
+
+
+class ContributionNotAllowed(TaskError):
+    code, status = "permission_denied", HTTPStatus.FORBIDDEN

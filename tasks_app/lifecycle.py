@@ -111,10 +111,11 @@ def receiver(user: Any, task: HumanTask) -> TaskError | None:
 
 
 def reassigner(user: Any, task: HumanTask) -> TaskError | None:
-    """A process admin, or the task's assignee."""
+    """A process admin, a manager of its group, or the task's assignee."""
     if not permissions.can_reassign(user, task):
         return NotTaskCandidate(
-            "Only a process admin or the task's assignee may assign it."
+            "Only a process admin, a manager of its group or the task's assignee "
+            "may assign it."
         )
     return None if task.is_open else _not_open(task)
 
@@ -129,9 +130,12 @@ def owner(user: Any, task: HumanTask) -> TaskError | None:
 
 
 def admin(user: Any, task: HumanTask) -> TaskError | None:
-    """A process admin (a delegated task is not its delegate's to assign)."""
-    if not permissions.can_reassign_any(user):
-        return NotTaskCandidate("Only a process admin may assign a delegated task.")
+    """A process admin or a manager of its group (not the delegate)."""
+    if not (permissions.can_reassign_any(user) or permissions.manages(user, task)):
+        return NotTaskCandidate(
+            "Only a process admin or a manager of its group may assign a "
+            "delegated task."
+        )
     return None if task.is_open else _not_open(task)
 
 

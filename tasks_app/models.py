@@ -54,6 +54,12 @@ class HumanTask(models.Model):
     due_at = models.DateTimeField(null=True, blank=True)
     follow_up_at = models.DateTimeField(null=True, blank=True)
     priority = models.IntegerField(default=50)
+    # The values of the business-data columns the process declares (amount,
+    # requester, ...) when the task was offered, and their text for the search.
+    business_data = models.JSONField(default=dict, blank=True)
+    search_text = models.TextField(blank=True, default="")
+    # When the overdue reminder went out (once per task).
+    overdue_notified_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     completed_by = models.ForeignKey(
@@ -71,7 +77,15 @@ class HumanTask(models.Model):
                 fields=["case", "spiff_task_id"], name="humantask_spiff_unique"
             ),
         ]
-        indexes = [models.Index(fields=["status", "assignee"])]
+        indexes = [
+            models.Index(fields=["status", "assignee"]),
+            # The overdue sweep: open tasks with a due date not yet reminded.
+            models.Index(
+                fields=["due_at"],
+                condition=models.Q(status="open", overdue_notified_at__isnull=True),
+                name="humantask_overdue_pending",
+            ),
+        ]
         permissions = [
             ("work_on_humantask", "Can claim and complete the task"),
             ("reassign_humantask", "Can assign any open task to one of its candidates"),
@@ -87,3 +101,100 @@ class HumanTask(models.Model):
     @property
     def is_overdue(self) -> bool:
         return self.is_open and self.due_at is not None and self.due_at < timezone.now()
+
+
+class Comment(models.Model):
+    """A remark on a case, or on one of its tasks; append-only like the audit log."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="comments")
+    task = models.ForeignKey(
+        HumanTask,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="comments",
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    text = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["case", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.author_id} on {self.case_id}"
+
+
+def attachment_path(instance: "Attachment", filename: str) -> str:
+    """Store under the case, named by the row's id: the client's name is not a path."""
+    return f"attachments/{instance.case_id}/{instance.pk}"
+
+
+class Attachment(models.Model):
+    """A file added to a case (from it or one of its tasks), in Django's storage."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="attachments")
+    task = models.ForeignKey(
+        HumanTask,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="attachments",
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    file = models.FileField(upload_to=attachment_path, max_length=255)
+    name = models.CharField(max_length=255)  # as uploaded, for display and download
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["case", "created_at"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SavedFilter(models.Model):
+    """A named inbox query string a user keeps (search, filters, sort)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    name = models.CharField(max_length=100)
+    query = models.CharField(max_length=1000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "name"], name="savedfilter_user_name_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Profile(models.Model):
+    """A person's own settings (one row, created on first change)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="laneway_profile",
+    )
+    email_notifications = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return f"profile of {self.user_id}"

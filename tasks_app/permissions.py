@@ -3,6 +3,7 @@
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
@@ -10,7 +11,7 @@ from django.db import connection
 from django.db.models import CharField, Value
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
-from engine.permissions import VIEW_CASE
+from engine.permissions import CANCEL_ANY_CASE, VIEW_CASE
 
 from .models import HumanTask
 
@@ -65,14 +66,42 @@ def _has_object_perm(user: Any, perm: str, task: HumanTask) -> bool:
 
 
 def can_view(user: Any, task: HumanTask) -> bool:
-    """Return whether the user may see the task (candidates, assignee, auditors)."""
+    """Return whether the user may see the task.
+
+    Its candidates and assignee, auditors and admins, and the managers of its
+    candidate groups.
+    """
     if not (user and user.is_authenticated and user.is_active):
         return False
     return (
         task.assignee_id == user.pk
         or _has_object_perm(user, VIEW, task)
         or user.has_perm(VIEW)
+        or manages(user, task)
     )
+
+
+def manager_group_name(group: str) -> str:
+    """Return the name of the group whose members manage `group` ("<group>-managers").
+
+    Camunda has flat groups; Laneway reads a naming convention on top of them, so
+    managers are set where groups are (the admin, an identity provider's sync):
+    the members of "Manager-managers" manage the group "Manager".
+    """
+    return f"{group}{settings.TASKS_MANAGER_GROUP_SUFFIX}"
+
+
+def managed_groups(user: Any) -> list[str]:
+    """Return the names of the groups the user manages."""
+    suffix = settings.TASKS_MANAGER_GROUP_SUFFIX
+    names = user.groups.filter(name__endswith=suffix).values_list("name", flat=True)
+    return sorted(name[: -len(suffix)] for name in names if name != suffix)
+
+
+def manages(user: Any, task: Any) -> bool:
+    """Return whether the user manages one of the task's candidate groups."""
+    wanted = [manager_group_name(g) for g in task.candidate_groups]
+    return bool(wanted) and user.groups.filter(name__in=wanted).exists()
 
 
 def can_work(user: Any, task: HumanTask) -> bool:
@@ -225,5 +254,31 @@ def can_reassign_any(user: Any) -> bool:
 
 
 def can_reassign(user: Any, task: HumanTask) -> bool:
-    """Return whether the user may assign the task to someone (admins, the assignee)."""
-    return task.assignee_id == user.pk or can_reassign_any(user)
+    """Return whether the user may assign the task to one of its candidates.
+
+    Process admins, the task's assignee and the managers of its candidate groups.
+    """
+    return task.assignee_id == user.pk or can_reassign_any(user) or manages(user, task)
+
+
+def can_contribute_to_case(user: Any, case: Any) -> bool:
+    """Return whether the user may add comments and files to a case they can see.
+
+    Its starter, its participants (object rows: candidates, assignees, delegates)
+    and process admins; not those who see every case only to read it (auditors).
+    """
+    return (
+        case.started_by_id == user.pk
+        or user.has_perm(VIEW_CASE, case)
+        or user.has_perm(CANCEL_ANY_CASE)
+    )
+
+
+def can_contribute_to_task(user: Any, task: HumanTask) -> bool:
+    """Return whether the user may comment on a task they can see (not auditors)."""
+    return (
+        task.assignee_id == user.pk
+        or user.has_perm(VIEW, task)
+        or manages(user, task)
+        or can_reassign_any(user)
+    )

@@ -170,6 +170,7 @@ def _search_filter(text: str) -> Q:
             | Q(case__business_key__icontains=word)
             | Q(case__version__definition__name__icontains=word)
             | Q(case__version__definition__key__icontains=word)
+            | Q(search_text__icontains=word)  # the declared business-data columns
         )
     return found
 

@@ -22,9 +22,11 @@ from engine.models import Case
 from engine.services import case_audit, case_complete_user_task, case_lock
 
 from . import permissions
+from .display import display_value
 from .errors import AssigneeInvalid, TaskInputInvalid, TaskNotFound
 from .lifecycle import TaskAction, receiver, transition_check
 from .models import HumanTask
+from .notifications import Notice, notify_on_commit
 
 UNCHANGED = object()  # "leave this field as it is" for task_plan
 
@@ -91,6 +93,27 @@ def _flag_unrouted(case: Case, task: HumanTask, ready: ReadyHumanTask) -> None:
     )
 
 
+BUSINESS_VALUE_CHARS = 200  # of one column's value, shown and searched
+
+
+def business_data_for(case: Case) -> dict[str, Any]:
+    """Return the task fields holding the case's declared business-data columns.
+
+    The values are copied when the task is offered (case data changes only when
+    a task completes, which offers new tasks), so the inbox shows and searches
+    them from the task row alone, without reading each case's data.
+    """
+    values = {
+        name: display_value(case.data[name])[:BUSINESS_VALUE_CHARS]
+        for name in case.version.columns
+        if name in case.data
+    }
+    return {
+        "business_data": values,
+        "search_text": " ".join(values.values()).lower(),
+    }
+
+
 def _create_task(case: Case, ready: ReadyHumanTask) -> HumanTask:
     ready, users, groups = _principals(ready)
     assignee = next((u for u in users if u.get_username() == ready.assignee), None)
@@ -109,6 +132,7 @@ def _create_task(case: Case, ready: ReadyHumanTask) -> HumanTask:
         assignee=assignee,
         form=ready.form,
         separate_from=list(ready.separate_from),
+        **business_data_for(case),
     )
     permissions.grant_candidates(task, users=users, groups=groups)
     if barred := _separated_users(case, task.separate_from):
@@ -126,6 +150,7 @@ def _create_task(case: Case, ready: ReadyHumanTask) -> HumanTask:
         _audit(task, None, AuditAction.TASK_VALUE_UNREADABLE, problem=problem)
     if ready.defaulted:
         _flag_unrouted(case, task, ready)
+    notify_on_commit(task, Notice.OFFERED, to=task.assignee)
     return task
 
 
@@ -327,6 +352,8 @@ def task_assign(*, user: Any, task_id: UUID | str, assignee: str) -> HumanTask:
         assignee=assignee,
         previous=previous.get_username() if previous else None,
     )
+    if previous != target:
+        notify_on_commit(task, Notice.ASSIGNED, to=target, actor=user)
     return task
 
 
@@ -354,6 +381,7 @@ def task_delegate(*, user: Any, task_id: UUID | str, delegate: str) -> HumanTask
         permissions.revoke_personal(task, user=previous)
     permissions.grant_candidates(task, users=[target], groups=[])
     _audit(task, user, AuditAction.TASK_DELEGATED, delegate=delegate)
+    notify_on_commit(task, Notice.DELEGATED, to=target, actor=user)
     return task
 
 
@@ -390,7 +418,9 @@ def task_plan(
         before = {field: _plain(getattr(task, field)) for field in changes}
         for field, value in changes.items():
             setattr(task, field, value)
-        task.save(update_fields=list(changes))
+        if "due_at" in changes:  # a new due date earns a new overdue reminder
+            task.overdue_notified_at = None
+        task.save(update_fields=[*changes, "overdue_notified_at"])
         after = {field: _plain(value) for field, value in changes.items()}
         _audit(task, user, AuditAction.TASK_UPDATED, before=before, after=after)
     return task

@@ -17,8 +17,9 @@ from django.views.generic import TemplateView
 
 from common.pagination import page_of
 from engine.errors import CaseBusy, CaseNotRunning, FormInvalid, TaskNoLongerOpen
+from processes.selectors import version_latest_deployed
 
-from . import selectors, services
+from . import discussion, saved_filters, selectors, services
 from .display import data_rows
 from .errors import (
     SeparationOfDuties,
@@ -28,7 +29,9 @@ from .errors import (
 )
 from .forms import ProcessForm, TaskPlanForm, TaskUserForm
 from .lifecycle import TaskAction, transition_check
+from .permissions import managed_groups
 from .selectors import InboxQuery, InboxTab
+from .team import team_list_for_manager
 
 INBOX_TABS = {
     InboxTab.ALL: "All",
@@ -38,6 +41,18 @@ INBOX_TABS = {
     InboxTab.DUE_TODAY: "Due today",
 }
 INBOX_COLUMNS = {"created": "Created", "due": "Due", "priority": "Priority"}
+
+
+DRAFT_KEY = "comment_draft"
+
+
+def comment_draft(request: HttpRequest, target: str) -> str:
+    """Return (and forget) the comment the user typed on `target` that was refused."""
+    drafts = request.session.get(DRAFT_KEY) or {}
+    text = drafts.pop(target, "")
+    if text:
+        request.session[DRAFT_KEY] = drafts
+    return text
 
 
 def _next_url(request: HttpRequest, default: str) -> str:
@@ -72,7 +87,17 @@ class InboxView(LoginRequiredMixin, TemplateView):
             "sort_links": _sort_links(params, query.sort),
             "processes": selectors.inbox_processes_for_user(user=user),
             "groups": sorted(user.groups.values_list("name", flat=True)),
+            "data_columns": _data_columns(query.process),
+            "managed": managed_groups(user),
+            "filters": saved_filters.filter_list_for_user(user=user),
+            "current_query": saved_filters.filter_query_clean(params.urlencode()),
         }
+
+
+def _data_columns(process: str) -> list[str]:
+    """Return the business-data columns to show one by one (one process chosen)."""
+    version = version_latest_deployed(key=process) if process else None
+    return list(version.columns) if version else []
 
 
 def _sort_links(params: Any, current: str) -> dict[str, dict[str, str]]:
@@ -91,6 +116,20 @@ def _sort_links(params: Any, current: str) -> dict[str, dict[str, str]]:
         )
         links[key] = {"href": "?" + urlencode({**kept, "sort": target}), "aria": state}
     return links
+
+
+class TeamView(LoginRequiredMixin, TemplateView):
+    """The open tasks of the groups the user manages, to assign them."""
+
+    template_name = "tasks_app/team.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        user = self.request.user
+        return {
+            **super().get_context_data(**kwargs),
+            "managed": managed_groups(user),
+            "page": page_of(self.request, team_list_for_manager(user=user)),
+        }
 
 
 class DashboardView(LoginRequiredMixin, TemplateView):
@@ -166,6 +205,11 @@ class TaskDetailView(LoginRequiredMixin, View):
             "case_data": data_rows(task.case.data),
             "claimed_by_other": task.assignee_id not in (None, request.user.pk),
             "actions": actions,
+            **discussion.discussion_for_page(
+                user=request.user, case=task.case, task=task
+            ),
+            "comment_action": reverse("task-comment", args=[task.pk]),
+            "comment_draft": comment_draft(request, str(task.pk)),
         }
         return render(request, self.template_name, context, status=status)
 

@@ -3,7 +3,6 @@
 They live in tasks_app, not engine, because a case page shows its human tasks.
 """
 
-from dataclasses import asdict
 from typing import Any
 from urllib.parse import urlencode
 
@@ -11,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -19,9 +19,11 @@ from engine import services as case_services
 from engine.errors import CaseNotRunning, FormInvalid
 from engine.models import Case
 
-from . import selectors
+from . import discussion, selectors
 from .display import data_rows, payload_summary
 from .forms import BusinessKeyForm, CaseCancelForm, ProcessForm
+from .story import Outcome, case_story
+from .views import comment_draft
 
 
 class StartListView(LoginRequiredMixin, TemplateView):
@@ -104,10 +106,10 @@ class CaseListView(LoginRequiredMixin, TemplateView):
         }
 
 
-def _timeline(case: Case) -> list[dict[str, Any]]:
-    return [
-        {**asdict(entry), "payload": payload_summary(entry.details)}
-        for entry in case_selectors.case_timeline(case=case)
+def _timeline(case: Case) -> tuple[Outcome | None, list[dict[str, Any]]]:
+    outcome, items = case_story(case=case)
+    return outcome, [
+        {**item, "payload": payload_summary(item["details"])} for item in items
     ]
 
 
@@ -119,6 +121,7 @@ class CaseDetailView(LoginRequiredMixin, TemplateView):
             user=self.request.user, case_id=kwargs["case_id"]
         )
         user = self.request.user
+        outcome, timeline = _timeline(case)
         tasks = selectors.task_list_for_case(case=case, user=user)
         workable = {
             t.pk for t in selectors.inbox_list_for_user(user=user, case_id=case.pk)
@@ -133,8 +136,12 @@ class CaseDetailView(LoginRequiredMixin, TemplateView):
             "workable": workable,
             "can_cancel": case.is_running
             and case_selectors.case_can_cancel(user=user, case=case),
-            "timeline": _timeline(case),
+            "timeline": timeline,
+            "outcome": outcome,
             "element_states": case_selectors.case_element_states(case=case),
+            **discussion.discussion_for_page(user=user, case=case),
+            "comment_action": reverse("case-comment", args=[case.pk]),
+            "comment_draft": comment_draft(self.request, str(case.pk)),
         }
 
 

@@ -19,13 +19,18 @@ from tests.conftest import EXAMPLES, PASSWORD
 pytestmark = pytest.mark.django_db
 
 METHODS = ("post", "put", "patch", "delete")
-# Signing in and out changes only the caller's own session or token.
+# Signing in and out changes only the caller's own session or token; saved inbox
+# filters and the e-mail setting only the caller's own preferences.
 OWN_SESSION = (
     "login/",
     "logout/",
     "api/v1/auth/token/",
     "api/v1/auth/logout/",
     "admin/login/",
+    "profile/",
+    "filters/",
+    "api/v1/profile/",
+    "api/v1/tasks/filters/",
 )
 BODY = {
     "process": "purchase_request",
