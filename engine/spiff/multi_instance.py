@@ -140,8 +140,16 @@ class _CamundaInstances(MultiInstanceTask):
         my_task.internal_data["merged"].append(str(child.id))
 
 
-_CREATED = "_laneway_instances_created"  # attributes of the loaded workflow
-_COPIED = "_laneway_instance_bytes"  # object: one advance, never serialized
+# Counters on the workflow object for the current advance (reset by
+# `runtime._run`; never serialized).
+_CREATED = "_laneway_instances_created"
+_COPIED = "_laneway_instance_bytes"
+
+
+def instances_budget_reset(workflow: Any) -> None:
+    """Start counting this advance's parallel instances afresh (`_run`)."""
+    setattr(workflow, _CREATED, 0)
+    setattr(workflow, _COPIED, 0)
 
 
 def _charge(my_task: Any, size: int, what: str) -> None:

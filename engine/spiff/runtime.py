@@ -17,7 +17,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from .compiled import CompiledProcess
 from .errors import ServiceErrorNotCaught, TaskNotReady
-from .multi_instance import instance_locals, shared_data
+from .multi_instance import instance_locals, instances_budget_reset, shared_data
 from .prune import prune_workflow
 from .sent_messages import sent_messages
 from .serialization import new_workflow, state_dump, state_load
@@ -193,6 +193,7 @@ def _run(
 ) -> AdvanceOutcome:
     steps: list[StepRecord] = []
     failure = None
+    instances_budget_reset(wf)  # the command itself may start instances
     try:
         command(steps)
         run_engine(wf, lambda task: _record(steps, task), prune=PRUNE)
