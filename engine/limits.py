@@ -17,6 +17,7 @@ from .spiff import EngineLimits, limits_configure
 LIMIT_SETTINGS = {
     "ENGINE_MAX_TREE_DEPTH": "max_tree_depth",
     "ENGINE_MAX_TASKS_PER_ADVANCE": "max_tasks_per_advance",
+    "ENGINE_MAX_INSTANCES_PER_ADVANCE": "max_instances_per_advance",
     "ENGINE_EXPRESSION_TIME_LIMIT_MS": "expression_time_limit_ms",
     "ENGINE_SCRIPT_TIME_LIMIT_MS": "script_time_limit_ms",
     "ENGINE_SCRIPT_WORKERS": "script_workers",

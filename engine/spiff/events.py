@@ -68,6 +68,7 @@ from SpiffWorkflow.spiff.specs.defaults import SubWorkflowTask
 from SpiffWorkflow.util.task import TaskIterator, TaskState
 
 from .end_events import SignalEndEventParser
+from .variables import variables_of
 
 _EVENT_XPATHS = (
     ".//bpmn:messageEventDefinition",
@@ -151,7 +152,9 @@ def conditions_refresh(workflow: Any) -> bool:
         if not isinstance(task.task_spec.event_definition, ConditionalEventDefinition):
             continue
         latest = _scope_of(task).last_task
-        if latest is not None and latest is not task:
+        if variables_of(task.workflow) is not None:
+            pass  # shared variables: the waiting task is current (variables.py)
+        elif latest is not None and latest is not task:
             task.data = deepcopy(latest.data)
         # Not task_spec._update: it re-inherits the parent's (stale) data.
         if task.task_spec.event_definition.has_fired(task):
@@ -169,8 +172,12 @@ def _refresh(my_task: Any, latest: Any) -> None:
     sub-process set before it was interrupted. What the event itself brought
     (a message payload) is kept on top.
     """
-    if latest is None or latest is my_task:
-        return
+    if (
+        latest is None
+        or latest is my_task
+        or variables_of(my_task.workflow) is not None
+    ):
+        return  # with shared variables the waiting event is current (variables.py)
     armed = my_task.parent.data if my_task.parent is not None else {}
     brought = {k: v for k, v in my_task.data.items() if armed.get(k, _MISSING) != v}
     my_task.data = {**deepcopy(latest.data), **brought}

@@ -12,8 +12,10 @@ tree for instances of the join whose parent completed. That has two faults:
 Here an *arrival* is an instance of the join whose parent task completed (the
 token on that incoming flow) and that has not fired itself (a COMPLETED
 instance is a firing, which also covers states saved before this rule). A
-firing marks every arrival it merged as consumed; only unconsumed arrivals
-count and only they must survive the prune (`prune._join_arrivals`).
+firing marks every arrival as consumed; only unconsumed arrivals count and
+only they must survive the prune (`prune._join_arrivals`). A firing merges no
+branch's data: the variables are shared (`variables.py`), so the join reads
+the case's current values, never a branch's stale copy.
 BPMN's excess tokens (one flow delivering twice before the join fires) stay
 unsupported, as in SpiffWorkflow: a firing consumes them all.
 """
@@ -25,7 +27,6 @@ from typing import Any
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.defaults import InclusiveGateway, ParallelGateway
 from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
-from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
 CONSUMED = "laneway_join_consumed"
@@ -55,10 +56,8 @@ def arrivals(join_task: Any) -> list[Any]:
 
 
 def _consume(join_task: Any) -> None:
-    """Merge the data of every arrival into the firing task and consume them."""
+    """Consume every arrival; the firing task takes the shared variables."""
     for arrival in arrivals(join_task):
-        if arrival is not join_task:
-            DeepMerge.merge(join_task.data, arrival.parent.data)
         arrival.internal_data[CONSUMED] = True
     join_task._inherit_data()
     join_task.internal_data[CONSUMED] = True

@@ -55,6 +55,9 @@ class EngineLimits:
 
     max_tree_depth: int = 400
     max_tasks_per_advance: int = 5000
+    # Parallel multi-instance tasks created in one advance, all activities together
+    # (each collection is also capped at MAX_INSTANCES).
+    max_instances_per_advance: int = 2 * MAX_INSTANCES
     expression_time_limit_ms: int = 250
     script_time_limit_ms: int = 1000
     script_workers: int = 2

@@ -14,8 +14,12 @@ SpiffWorkflow 3.2 departs from Camunda 7 (and from itself across processes):
 * The instance's data, element variable included, is merged into the
   activity's data, so a sequential activity refuses its second instance
   ("Multiinstance input item signer already exists"). In Camunda the element
-  variable and `loopCounter` are local to the instance: they shadow a case
-  variable of the same name and are never merged back.
+  variable, `loopCounter` (and here the output item) are local to the
+  instance: they shadow a case variable of the same name and are never merged
+  back (`local_names`). Everything else an instance sets is a process variable
+  shared at once with the case and the other instances (`variables.py`), so
+  nothing is merged from an instance's copy; only an output collection, kept
+  on the activity, is.
 * Camunda's loop variables: each instance has `loopCounter` (0-based); the
   activity has `nrOfInstances`, `nrOfCompletedInstances` and
   `nrOfActiveInstances` (always 1 while a sequential activity runs), which
@@ -39,10 +43,15 @@ from SpiffWorkflow.spiff.specs.defaults import (
     ParallelMultiInstanceTask,
     SequentialMultiInstanceTask,
 )
-from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
-from .limits import MAX_INSTANCE_DATA_BYTES, MAX_INSTANCES, InstanceCountOutOfBounds
+from .limits import (
+    MAX_INSTANCE_DATA_BYTES,
+    MAX_INSTANCES,
+    InstanceCountOutOfBounds,
+    limits_get,
+)
+from .variables import publish
 
 LOOP_COUNTER = "loopCounter"
 
@@ -52,8 +61,9 @@ class _CamundaInstances(MultiInstanceTask):
 
     def local_names(self) -> set[str]:
         names = {LOOP_COUNTER}
-        if self.input_item is not None:
-            names.add(self.input_item.bpmn_id)
+        for item in (self.input_item, self.output_item):
+            if item is not None:
+                names.add(item.bpmn_id)
         return names
 
     def _update_hook(self, my_task: Any) -> Any:
@@ -62,32 +72,32 @@ class _CamundaInstances(MultiInstanceTask):
         return ready
 
     def check_collection_size(self, my_task: Any) -> None:
-        """Refuse a collection of more than MAX_INSTANCES items before any instance.
+        """Refuse too many instances, or too much copied data, before any instance.
 
-        A parallel activity creates one task per item at once, each with a copy
-        of the case data: 100,000 items, or 1,000 over a megabyte of data, would
-        exhaust the server's memory (MAX_INSTANCE_DATA_BYTES bounds the copies).
+        A collection may have at most MAX_INSTANCES items. A parallel activity
+        creates one task per item at once, each with a copy of the case data, so
+        its instances also count, with every other parallel activity's started
+        in the same advance (several branches, each under the per-collection
+        cap, would otherwise together create thousands of tasks in one
+        request), against `EngineLimits.max_instances_per_advance`, and the
+        copies against MAX_INSTANCE_DATA_BYTES.
         """
         data_input = self.data_input
-        if data_input is None or not data_input.exists(my_task):
+        parallel = isinstance(self, ParallelMultiInstanceTask)
+        if data_input is not None and data_input.exists(my_task):
+            collection = data_input.get(my_task)
+            size = len(collection) if hasattr(collection, "__len__") else 0
+            what = f"collection {data_input.bpmn_id!r}"
+            if size > MAX_INSTANCES:
+                _refuse(my_task, f"{what} has {size} items (at most {MAX_INSTANCES})")
+        elif parallel and data_input is None and self.cardinality is not None:
+            # Capped at MAX_INSTANCES by the script engine (scripting.py).
+            size = my_task.workflow.script_engine.evaluate(my_task, self.cardinality)
+            what = "loop cardinality"
+        else:
             return
-        collection = data_input.get(my_task)
-        size = len(collection) if hasattr(collection, "__len__") else 0
-        name = data_input.bpmn_id
-        if size > MAX_INSTANCES:
-            _refuse(
-                my_task,
-                f"collection {name!r} has {size} items (at most {MAX_INSTANCES})",
-            )
-        if not isinstance(self, ParallelMultiInstanceTask):
-            return  # one instance at a time
-        copied = size * len(json.dumps(my_task.data, default=str))
-        if copied > MAX_INSTANCE_DATA_BYTES:
-            _refuse(
-                my_task,
-                f"{size} instances over {name!r} would copy {copied // 2**20} MB of "
-                f"case data (at most {MAX_INSTANCE_DATA_BYTES // 2**20} MB)",
-            )
+        if parallel:
+            _charge(my_task, size, what)
 
     def create_child(self, my_task: Any, item: Any, key_or_index: Any = None) -> None:
         output = self.output_item
@@ -120,14 +130,56 @@ class _CamundaInstances(MultiInstanceTask):
             my_task.data.update(shadowed)
 
     def merge_child(self, workflow: Any, child: Any) -> None:
+        # The instance's variables are already shared (`variables.publish` runs
+        # first); only an output collection, kept on the activity, is merged.
+        my_task = child.parent
         if self.data_output is not None and self.output_item is not None:
             super().merge_child(workflow, child)
+            publish(my_task)
             return
-        my_task = child.parent
-        local = self.local_names()
-        shared = {k: v for k, v in child.data.items() if k not in local}
-        DeepMerge.merge(my_task.data, shared)
         my_task.internal_data["merged"].append(str(child.id))
+
+
+# Counters on the workflow object for the current advance (reset by
+# `runtime._run`; never serialized).
+_CREATED = "_laneway_instances_created"
+_COPIED = "_laneway_instance_bytes"
+
+
+def instances_budget_reset(workflow: Any) -> None:
+    """Start counting this advance's parallel instances afresh (`_run`)."""
+    setattr(workflow, _CREATED, 0)
+    setattr(workflow, _COPIED, 0)
+
+
+def _charge(my_task: Any, size: int, what: str) -> None:
+    """Count a parallel activity's instances against this advance's bounds."""
+    top = my_task.workflow.top_workflow
+    copied = size * len(json.dumps(my_task.data, default=str))
+    if copied > MAX_INSTANCE_DATA_BYTES:
+        _refuse(
+            my_task,
+            f"{size} instances over {what} would copy {copied // 2**20} MB of "
+            f"case data (at most {MAX_INSTANCE_DATA_BYTES // 2**20} MB)",
+        )
+    all_copied = getattr(top, _COPIED, 0) + copied
+    if all_copied > MAX_INSTANCE_DATA_BYTES:
+        _refuse(
+            my_task,
+            f"{size} instances over {what} would copy {all_copied // 2**20} MB of "
+            "case data with the instances started before them in this step "
+            f"(at most {MAX_INSTANCE_DATA_BYTES // 2**20} MB)",
+        )
+    created = getattr(top, _CREATED, 0) + size
+    limit = limits_get().max_instances_per_advance
+    if created > limit:
+        _refuse(
+            my_task,
+            f"{size} instances over {what} would make {created} instances in one "
+            f"step across the case's multi-instance activities (at most {limit})",
+        )
+    setattr(top, _CREATED, created)
+    setattr(top, _COPIED, all_copied)
 
 
 def _refuse(my_task: Any, reason: str) -> None:
@@ -193,8 +245,8 @@ def instance_locals(task: Any) -> dict[str, Any]:
     """Return the variables local to a multi-instance instance (or {})."""
     parent = task.parent
     spec = getattr(parent, "task_spec", None)
-    if not isinstance(spec, _CamundaInstances):
-        return {}
+    if not isinstance(spec, _CamundaInstances) or task.task_spec.name != spec.task_spec:
+        return {}  # not an instance (the task after the activity is its child too)
     return {k: task.data[k] for k in spec.local_names() if k in task.data}
 
 

@@ -7,7 +7,6 @@ with the new state. Script and condition failures are returned, not raised.
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -18,7 +17,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from .compiled import CompiledProcess
 from .errors import ServiceErrorNotCaught, TaskNotReady
-from .multi_instance import instance_locals, shared_data
+from .multi_instance import instance_locals, instances_budget_reset, shared_data
 from .prune import prune_workflow
 from .sent_messages import sent_messages
 from .serialization import new_workflow, state_dump, state_load
@@ -43,6 +42,12 @@ from .types import (
     StepRecord,
     TaskFailure,
     ThrownSignal,
+)
+from .variables import (
+    refresh,
+    variables_assign,
+    variables_of,
+    variables_refresh,
 )
 from .waiting import waiting_messages
 
@@ -162,6 +167,9 @@ def _failure(exc: Exception, task: Any = None) -> TaskFailure:
 def _case_data(wf: Any) -> JsonObject:
     if wf.is_completed():
         return _json_safe(wf.data)
+    store = variables_of(wf)
+    if store is not None:
+        return _json_safe(store)
     last = wf.last_task
     return _json_safe(shared_data(last)) if last is not None else {}
 
@@ -217,6 +225,7 @@ def _run(
 ) -> AdvanceOutcome:
     steps: list[StepRecord] = []
     failure = None
+    instances_budget_reset(wf)  # the command itself may start instances
     try:
         command(steps)
         run_engine(wf, lambda task: _record(steps, task), prune=PRUNE)
@@ -394,6 +403,7 @@ def workflow_retry(
 
     def command(steps: list[StepRecord]) -> None:
         wf.reset_from_task_id(task.id)
+        variables_refresh(wf)  # the reset copied its parent's (older) data
 
     return _run(wf, process, command)
 
@@ -418,6 +428,9 @@ def workflow_complete_failed_task(
         raise TaskNotReady(f"task {task_id} is not a failed script task")
 
     def command(steps: list[StepRecord]) -> None:
+        store = variables_of(wf)
+        if store is not None:
+            refresh(task, store)  # drop what the failed script half did
         task.data.update(_json_safe(dict(data)))
         task.complete()
         steps.append(_step(task))
@@ -451,15 +464,9 @@ def workflow_set_data(
 ) -> AdvanceOutcome:
     """Set and remove case variables where the case goes on from; run nothing.
 
-    The data of every waiting task (and of the last finished one, which the
-    case's data is read from) changes, so the next step sees the new values.
+    The case's shared variables and the data of every unfinished task change
+    (`variables.py`), so the next step sees the new values.
     """
     wf = state_load(state, process.spec, process.subprocess_specs)
-    tasks = list(wf.get_tasks(state=_ACTIVE))
-    if wf.last_task is not None:
-        tasks.append(wf.last_task)
-    for task in tasks:
-        task.data.update(copy.deepcopy(values))
-        for name in remove:
-            task.data.pop(name, None)
+    variables_assign(wf, values, remove)
     return _outcome(wf, process, [], None)

@@ -9,15 +9,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import joins, multi_instance
+from . import joins, multi_instance, variables
 from .timers import adapt_cycle_timers
 
 _CLASSES = {**joins.REPLACEMENTS, **multi_instance.REPLACEMENTS}
 
 
 def adapt_specs(spec: Any, subprocess_specs: Any) -> None:
-    """Correct the task specs of a process and of everything it may run."""
-    for process_spec in (spec, *subprocess_specs.values()):
+    """Correct the task specs of a process and of everything it may run.
+
+    Every spec publishes its completed task's variables (`variables.py`) before
+    any other completion handler runs (a multi-instance merge reads them).
+    """
+    process_specs = (spec, *subprocess_specs.values())
+    for process_spec in process_specs:
+        for task_spec in process_spec.task_specs.values():
+            event = task_spec.completed_event
+            if not event.is_connected(variables.on_complete):
+                event.connect(variables.on_complete)
+    for process_spec in process_specs:
         for task_spec in process_spec.task_specs.values():
             replacement = _CLASSES.get(type(task_spec))
             if replacement is not None:

@@ -24,6 +24,7 @@ from .errors import StateCorrupt
 from .events import scoped_events
 from .scripting import script_engine
 from .service_tasks import AsyncServiceTask
+from .variables import variables_adopt
 
 STATE_FORMAT = "laneway-1"
 
@@ -49,6 +50,7 @@ class SpecFreeWorkflowConverter(BpmnWorkflowConverter):
         self.set_default_attributes(workflow, dct)
         self.subprocesses_from_dict(dct["subprocesses"], workflow)
         workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        variables_adopt(workflow)  # a case saved before the shared variables
         return scoped_events(workflow)
 
 

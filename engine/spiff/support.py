@@ -94,7 +94,9 @@ ELEMENTS: dict[str, Row] = {
         "calls a process of the file or a deployed one (bound at deploy); "
         "variables pass as camunda:in/out say"
     ),
-    "subProcess": _runs("embedded and event sub-processes"),
+    "subProcess": _runs(
+        "embedded and event sub-processes; a variable set inside is the case's"
+    ),
     "transaction": _refused(
         "transaction sub-processes (cancel end events, rollback, compensation) "
         "are not supported; use an embedded sub-process with error boundary events"
@@ -107,7 +109,10 @@ ELEMENTS: dict[str, Row] = {
         "the first flow in document order whose condition is true, else the "
         "default flow, else an incident"
     ),
-    "parallelGateway": _runs(),
+    "parallelGateway": _runs(
+        "branches share one set of case variables (Camunda 7): each branch sees "
+        "the others' writes and a join loses none"
+    ),
     "inclusiveGateway": _runs(),
     "eventBasedGateway": _runs(),
     "complexGateway": _refused(
@@ -140,7 +145,10 @@ ELEMENTS: dict[str, Row] = {
     "globalBusinessRuleTask": _refused(
         "global tasks cannot be called; call a process instead"
     ),
-    "multiInstanceLoopCharacteristics": _runs("parallel and sequential"),
+    "multiInstanceLoopCharacteristics": _runs(
+        "parallel and sequential; instances share the case variables, their "
+        "element variable and loopCounter are local"
+    ),
     "standardLoopCharacteristics": _runs("loops while loopCondition holds"),
     "laneSet": _runs(),
     "lane": _runs("the lane name is the candidate group of its tasks"),

@@ -45,10 +45,11 @@ from engine.spiff import (
     workflow_complete_user_task,
     workflow_start,
 )
-from engine.spiff.multi_instance import instance_locals, shared_data
+from engine.spiff.multi_instance import instance_locals
 from engine.spiff.serialization import new_workflow
 from engine.spiff.service_tasks import CALL_KEY, service_variables
 from engine.spiff.stepping import run_engine
+from engine.spiff.variables import variables_of
 
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
@@ -360,8 +361,8 @@ class InMemory(_InMemoryWorkflow):
     def data(self) -> dict:
         if self.wf.is_completed():
             return _json(self.wf.data)
-        last = self.wf.last_task
-        return _json(shared_data(last)) if last is not None else {}
+        # The case's shared variables (engine/spiff/variables.py), as production.
+        return _json(variables_of(self.wf) or {})
 
 
 class Plain(_InMemoryWorkflow):

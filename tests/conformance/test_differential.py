@@ -100,6 +100,13 @@ _EXTERNAL_TASK_RESULT = (
     "an external task; SpiffWorkflow stores it in spiff__<id>_result "
     "(engine/spiff/service_tasks.py)"
 )
+_SHARED_VARIABLES = (
+    "Camunda 7 has one set of process variables per process instance: a value "
+    "set in a parallel branch, a multi-instance instance or an embedded "
+    "sub-process is seen at once everywhere and no join puts a branch's stale "
+    "copy back; SpiffWorkflow gives each branch and instance its own copy and "
+    "the last merge wins (engine/spiff/variables.py)"
+)
 # Diagrams where SpiffWorkflow departs from BPMN / Camunda 7 and Laneway
 # corrects it on purpose: the walk against plain SpiffWorkflow must diverge.
 DEPARTURES: dict[str, str] = {
@@ -184,8 +191,23 @@ DEPARTURES: dict[str, str] = {
             "mi_sequential_condition.bpmn",
             "mi_sequential_script.bpmn",
             "operaton/multi-instance--document-review.bpmn",
+            "vars_mi_append.bpmn",
         ),
         _MI_LOCALS,
+    ),
+    **dict.fromkeys(
+        (
+            "escalation.bpmn",
+            "inclusive.bpmn",
+            "inclusive_join_3.bpmn",
+            "subprocess_embedded.bpmn",
+            "subprocess_message_boundary.bpmn",
+            "other/flowable-sveltekit-project-approval.bpmn",
+            "vars_call_parallel.bpmn",
+            "vars_parallel_counter.bpmn",
+            "vars_parallel_scripts.bpmn",
+        ),
+        _SHARED_VARIABLES,
     ),
     **dict.fromkeys(
         (

@@ -23,9 +23,10 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.spiff import processes_compile, workflow_complete_user_task, workflow_start
 from engine.spiff.joins import CONSUMED
-from engine.spiff.multi_instance import instance_locals, shared_data
+from engine.spiff.multi_instance import instance_locals
 from engine.spiff.prune import tree_depth
 from engine.spiff.serialization import new_workflow, state_load
+from engine.spiff.variables import variables_of
 
 DIAGRAMS = Path(__file__).resolve().parents[1] / "conformance" / "bpmn"
 STARTS = {
@@ -91,7 +92,7 @@ class InMemory:
         ready = [(t.task_spec.bpmn_id, _json(instance_locals(t))) for t in self.ready()]
         if self.wf.is_completed():
             return ready, _json(self.wf.data), True
-        return ready, _json(shared_data(self.wf.last_task)), False
+        return ready, _json(variables_of(self.wf)), False
 
     def complete(self, index, data):
         task = self.ready()[index]

@@ -1,0 +1,300 @@
+"""Process variables as Camunda 7 keeps them: one set per process instance.
+
+SpiffWorkflow 3.2 gives every task its own copy of the data. A task takes its
+parent's data when it becomes ready or waiting (`Task._inherit_data`), so
+parallel branches and multi-instance instances each work on a copy, and a
+join deep-merges the branches' copies (`UnstructuredJoin._run_hook`): the last
+merge wins. Two branches that each add 1 to `total` give total+1, a value a
+person entered in branch A is invisible to a gateway in branch B, and a join
+can put branch B's stale copy back over what branch A wrote.
+
+BPMN leaves data to the engine; Camunda 7, which Laneway promises, has ONE set
+of process variables shared by every execution of a process instance. Laneway
+keeps that set explicitly (the *store*) and makes every task's data a view of
+it:
+
+* **Where.** The store of a scope is the internal data (`VARIABLES`) of the
+  scope's root task, SpiffWorkflow's `Start`, which the prune always keeps (I5):
+  it is serialized with the case and survives the prune and every reload. A
+  scope is the case, or one run of a called process (its own variables, which
+  camunda:in/out map, `call_data.py`). An embedded or event sub-process,
+  multi-instance ones included, shares its parent's scope: Camunda's
+  setVariable puts a variable that no inner scope declares into the process
+  instance.
+* **Write.** When a task completes, what its data changed against the store
+  (keys set, changed or deleted; its locals excluded) goes into the store and
+  into the data of every unfinished task of the scope (`publish`, connected to
+  every spec's completed event by `semantics.adapt_specs`, before anything else
+  SpiffWorkflow does on completion).
+* **Read.** Whenever SpiffWorkflow hands a task its parent's data (a task
+  becoming ready or waiting, a join firing, a multi-instance instance being
+  created), the task's data is reset to the store plus its locals (the
+  `_inherit_data` patch below), so a gateway, script, form or join reads the
+  shared values, never a branch's old copy.
+* **Locals** stay with their task: a multi-instance instance's `loopCounter`,
+  element variable and output item (also inside an embedded sub-process the
+  instance runs), and the data objects a task's data associations copy in.
+  `nrOf*` are computed, never stored; camunda:inputOutput parameters are a
+  service call's parameters, never variables.
+
+Because a task's data is the store plus its locals from the moment it gets data
+until it runs (brought up to date on every publish), the diff at completion is
+exactly what the task did: the "diff against what it was given", without
+storing what it was given. Nothing here touches a workflow without a store
+(plain SpiffWorkflow in the differential test): only Laneway's specs publish,
+and the first publish of a scope (its `Start`) creates the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from copy import deepcopy
+from typing import Any
+
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
+from SpiffWorkflow.exceptions import TaskNotFoundException
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+
+VARIABLES = "laneway_variables"
+_COPIES = "_laneway_variable_copies"
+_LIVE = TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.ERROR
+
+
+def _owner(workflow: Any) -> Any:
+    """Return the task that runs this sub-workflow (None for the case's)."""
+    parent_id = workflow.parent_task_id
+    if parent_id is None:
+        return None
+    try:
+        return workflow.top_workflow.get_task_from_id(parent_id)
+    except TaskNotFoundException:
+        return None
+
+
+def _scope(workflow: Any) -> Any:
+    """Return the workflow whose variables `workflow`'s tasks share."""
+    while True:
+        owner = _owner(workflow)
+        if owner is None or isinstance(owner.task_spec, CallActivity):
+            return workflow
+        workflow = owner.workflow
+
+
+def variables_of(workflow: Any, *, create: bool = False) -> dict[str, Any] | None:
+    """Return the shared variables of `workflow`'s scope (None without a store)."""
+    root = _scope(workflow).task_tree
+    store = root.internal_data.get(VARIABLES)
+    if store is None and create:
+        store = root.internal_data[VARIABLES] = {}
+    return store
+
+
+def _copies(workflow: Any) -> dict[str, Any]:
+    """Return the copies of the store's values the scope's tasks share.
+
+    A changed value is copied once per change and that one copy goes into every
+    task's data, instead of one deep copy per task (a parallel activity of
+    1,000 instances appending to a list would otherwise copy it a million
+    times). Values inside task data are not changed in place: scripts send
+    theirs back from the worker as new values, SpiffWorkflow's in-place merge
+    at inheritance is not used once a store exists, and the one in-place
+    change left, a multi-instance output collection, is published at once
+    (`multi_instance.merge_child`). The store itself never shares an object
+    with task data. The copies live on the loaded workflow object only (never
+    serialized; a reload makes fresh ones).
+    """
+    scope = _scope(workflow)
+    found = scope.__dict__.get(_COPIES)
+    if found is None:
+        found = {}
+        setattr(scope, _COPIES, found)
+    return found
+
+
+def _shared(copies: dict[str, Any], store: Mapping[str, Any], name: str) -> Any:
+    if name not in copies:
+        copies[name] = deepcopy(store[name])
+    return copies[name]
+
+
+def local_names(task: Any) -> set[str]:
+    """Return the names that are local to `task` (never in the store)."""
+    spec = task.task_spec
+    names = {
+        association.bpmn_id
+        for association in (
+            *getattr(spec, "data_input_associations", ()),
+            *getattr(spec, "data_output_associations", ()),
+        )
+    }
+    parent_spec: Any = getattr(task.parent, "task_spec", None)
+    instance_names = getattr(parent_spec, "local_names", None)
+    if callable(instance_names) and spec.name == parent_spec.task_spec:
+        names |= instance_names()  # a multi-instance instance (multi_instance.py)
+    owner = _owner(task.workflow)
+    if owner is not None and not isinstance(owner.task_spec, CallActivity):
+        names |= local_names(owner)  # an embedded sub-process sees its owner's
+    return names
+
+
+def _partial(task: Any) -> bool:
+    """Whether the task's data is not the whole set (a task ioSpecification)."""
+    io = getattr(task.task_spec, "io_specification", None)
+    return io is not None and bool(io.data_inputs or io.data_outputs)
+
+
+def _members(scope: Any) -> Iterator[Any]:
+    yield scope
+    for sub in scope.top_workflow.subprocesses.values():
+        if sub is not scope and not sub.completed and _scope(sub) is scope:
+            yield sub
+
+
+def _live(scope: Any) -> list[Any]:
+    return [
+        task
+        for workflow in _members(scope)
+        for task in workflow.tasks.values()
+        if task.state & _LIVE
+    ]
+
+
+def refresh(task: Any, store: Mapping[str, Any]) -> None:
+    """Make `task`'s data the store plus its locals."""
+    local = local_names(task)
+    copies = _copies(task.workflow)
+    data = task.data
+    for name in [n for n in data if n not in store and n not in local]:
+        del data[name]
+    for name, value in store.items():
+        if name not in local and (name not in data or data[name] != value):
+            data[name] = _shared(copies, store, name)
+
+
+def _spread(
+    workflow: Any,
+    store: Mapping[str, Any],
+    tasks: list[Any],
+    changed: list[str],
+    removed: list[str],
+) -> None:
+    """Put the store's changed and removed names into the tasks' data."""
+    copies = _copies(workflow)
+    for name in (*changed, *removed):
+        copies.pop(name, None)
+    for task in tasks:
+        local = local_names(task)
+        for name in changed:
+            if name not in local:
+                task.data[name] = _shared(copies, store, name)
+        for name in removed:
+            if name not in local:
+                task.data.pop(name, None)
+
+
+def publish(task: Any) -> None:
+    """Put what `task` changed in its data into the store and every live task."""
+    store = variables_of(task.workflow, create=True)
+    assert store is not None
+    local = local_names(task)
+    data = task.data
+    changed = [
+        name
+        for name, value in data.items()
+        if name not in local and (name not in store or store[name] != value)
+    ]
+    removed = (
+        []
+        if _partial(task)
+        else [name for name in store if name not in data and name not in local]
+    )
+    if not changed and not removed:
+        return
+    for name in changed:
+        store[name] = deepcopy(data[name])
+    for name in removed:
+        del store[name]
+    others = [t for t in _live(_scope(task.workflow)) if t is not task]
+    _spread(task.workflow, store, others, changed, removed)
+
+
+def on_complete(workflow: Any, task: Any) -> None:
+    """A spec's completed-event handler: publish the completed task's changes."""
+    publish(task)
+
+
+def variables_assign(
+    workflow: Any, values: Mapping[str, Any], remove: list[str]
+) -> None:
+    """Set and remove case variables (a process admin's edit) everywhere."""
+    store = variables_of(workflow, create=True)
+    assert store is not None
+    store.update(deepcopy(dict(values)))
+    gone = [name for name in remove if name in store]
+    for name in gone:
+        del store[name]
+    _spread(workflow, store, _live(workflow), list(values), gone)
+
+
+def variables_refresh(workflow: Any) -> None:
+    """Bring every unfinished task of every scope up to date with its store."""
+    for scope in (workflow, *workflow.subprocesses.values()):
+        if _scope(scope) is not scope:
+            continue
+        store = variables_of(scope)
+        if store is not None:
+            for task in _live(scope):
+                refresh(task, store)
+
+
+def variables_adopt(workflow: Any) -> None:
+    """Give a case saved before the store existed one (from its tasks' copies).
+
+    The store is the data of the unfinished tasks, oldest first, then of the
+    last finished task (the case data the user saw), locals excluded; every
+    unfinished task is then brought up to date.
+    """
+    for scope in (workflow, *workflow.subprocesses.values()):
+        root = scope.task_tree
+        if (
+            _scope(scope) is not scope
+            or VARIABLES in root.internal_data
+            or not root.has_state(TaskState.COMPLETED)
+        ):
+            continue
+        live = sorted(_live(scope), key=lambda t: t.last_state_change)
+        last = scope.last_task
+        sources = [*live, last] if last is not None else live
+        store: dict[str, Any] = {}
+        for task in sources:
+            local = local_names(task)
+            store.update(
+                {k: deepcopy(v) for k, v in task.data.items() if k not in local}
+            )
+        root.internal_data[VARIABLES] = store
+        for task in live:
+            refresh(task, store)
+
+
+_plain_inherit_data = Task._inherit_data
+
+
+def _inherit_data(self: Any) -> None:
+    """SpiffWorkflow's inheritance, or with a store: the store plus the locals.
+
+    A local the task does not set itself (loopCounter inside a multi-instance
+    sub-process) comes from the parent, as SpiffWorkflow would pass it.
+    """
+    store = variables_of(self.workflow)
+    if store is None:
+        _plain_inherit_data(self)
+        return
+    parent = self.parent.data if self.parent is not None else {}
+    for name in local_names(self):
+        if name not in self.data and name in parent:
+            self.data[name] = deepcopy(parent[name])
+    refresh(self, store)
+
+
+Task._inherit_data = _inherit_data
