@@ -60,6 +60,7 @@ def attachment_response(attachment: Attachment) -> FileResponse:
 
 
 def _comment_created(request, **target) -> Response:
+    discussion.contribution_check(user=request.user, **target)
     payload = CommentInput(data=request.data)
     payload.is_valid(raise_exception=True)
     comment = discussion.comment_add(
@@ -131,6 +132,7 @@ class CaseAttachmentsApi(APIView):
         responses={201: AttachmentOutput},
     )
     def post(self, request, case_id):
+        discussion.contribution_check(user=request.user, case_id=case_id)
         payload = AttachmentInput(data=request.data)
         payload.is_valid(raise_exception=True)
         attachment = discussion.attachment_add(

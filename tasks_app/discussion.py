@@ -64,6 +64,17 @@ def _target(
     return case_lock(case_id=case_id, allow_suspended=True), task
 
 
+def contribution_check(
+    *, user: Any, case_id: UUID | str | None = None, task_id: UUID | str | None = None
+) -> None:
+    """Refuse before reading a request: 404 to who may not see the case or task,
+    403 to who may only read it (the locked add checks again).
+
+    Raises: as `_checked`.
+    """
+    _checked(user=user, case_id=case_id, task_id=task_id)
+
+
 def _checked(
     *, user: Any, case_id: UUID | str | None, task_id: UUID | str | None
 ) -> tuple[str, HumanTask | None]:

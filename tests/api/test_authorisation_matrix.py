@@ -95,6 +95,7 @@ def world(users, purchase):
         "key": "purchase_request",
         "number": "1",
         "migration_id": "00000000-0000-0000-0000-000000000001",
+        "attachment_id": "00000000-0000-0000-0000-000000000002",
     }
     return users, ids, case
 
