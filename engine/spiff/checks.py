@@ -123,13 +123,40 @@ def _messages(root: etree._Element) -> Iterator[Problem]:
             )
 
 
+def _listener_reason(listener: etree._Element, owner: etree._Element) -> str:
+    script = next((c for c in listener if local_name(c) == "script"), None)
+    if listener.get("class") or listener.get("delegateExpression"):
+        return (
+            "it calls Java code (class or delegateExpression), which does not run here"
+        )
+    if script is not None:
+        fmt = script.get("scriptFormat") or "?"
+        if fmt.strip().lower() not in ("python", "text/x-python", "py"):
+            return f"it is a {fmt!r} script; listener scripts run in Python only"
+        if script.get("resource"):
+            return "its script is an external resource; paste the Python inline"
+        return (
+            "a Python listener assigns variables by name (x = ...); Camunda's "
+            "execution and task objects are not available"
+        )
+    event = listener.get("event") or "start"
+    if local_name(owner) == "boundaryEvent" or event not in ("start", "end", "take"):
+        return f"the event '{event}' cannot run a listener on this element here"
+    return (
+        "only ${execution.setVariable('x', value)}, ${task.setVariable('x', value)} "
+        "or a Python script run, and only where the order can be kept (a task, a "
+        "sequence flow, a none start or end event, an intermediate event)"
+    )
+
+
 def _listeners(root: etree._Element) -> Iterator[Problem]:
     for kind in ("executionListener", "taskListener"):
         for listener in vendor_children(root, f".//x:{kind}"):
             owner = listener.getparent().getparent()
             yield Problem(
-                f"The {kind} of {_label(owner)} would not run here (Java listeners are "
-                "not supported); use a script task or a service task instead.",
+                f"The {kind} of {_label(owner)} would not run here: "
+                f"{_listener_reason(listener, owner)}; use a script task or a "
+                "service task instead.",
                 listener.sourceline,
                 owner.get("id"),
             )

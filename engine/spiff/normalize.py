@@ -4,7 +4,9 @@ What analysts draw in Camunda Modeler (Camunda 7 / Operaton), bpmn.io or
 SpiffArena becomes SpiffArena-flavoured BPMN with Python expressions:
 
 - JUEL conditions, timers, multi-instance cardinality and completion conditions
-  are translated to Python (`juel.py`); FEEL, XPath and script languages other
+  are translated to Python (`juel.py`); FEEL ones (Camunda 8 writes `=amount >
+  1000`, or the FEEL language attribute) through the FEEL subset of DMN cells
+  (`dmn_feel.py`); XPath, FEEL outside that subset and script languages other
   than Python are refused, naming the element and the expression.
 - Unquoted ISO-8601 timer literals (`PT72H`, `R3/PT1H`, `2030-01-01T00:00:00Z`)
   are quoted, because SpiffWorkflow evaluates timer text as Python.
@@ -26,6 +28,7 @@ from collections.abc import Iterator
 
 from lxml import etree
 
+from .dmn_feel import FeelError, feel_expression
 from .juel import JuelError, is_juel, juel_to_python
 from .timer_starts import is_cron
 from .types import Problem
@@ -99,13 +102,19 @@ def _translate(
         return None
     language = _language(expr)
     if text.startswith("=") or "feel" in language:
-        return _problem(
-            expr,
-            what,
-            text,
-            "is FEEL, which Laneway does not run; "
-            "write it as a Python or JUEL (${...}) expression.",
-        )
+        try:
+            expr.text = feel_expression(text[1:] if text.startswith("=") else text)
+        except FeelError as exc:
+            return _problem(
+                expr,
+                what,
+                text,
+                f"is FEEL outside the subset Laneway runs (the one of DMN cells): "
+                f"{exc}; write it as simple FEEL, Python or JUEL (${{...}}).",
+            )
+        if "language" in expr.attrib:
+            del expr.attrib["language"]
+        return None
     foreign = [name for name in _FOREIGN_LANGUAGES if name in language]
     if foreign:
         return _problem(

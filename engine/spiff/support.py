@@ -268,6 +268,13 @@ CONSTRUCTS: dict[str, Row] = {
         '"false" is false); .equals(x), .contains(x), .size() and .isEmpty() '
         "on strings and collections; other method calls are refused"
     ),
+    "a FEEL expression (=amount > 1000, Camunda 8)": _runs(
+        "conditions, timers, loop cardinality and completion conditions that start "
+        "with = (or declare the FEEL language) are translated through the FEEL "
+        "subset of DMN cells (dmn_feel.py): names and paths, literals, arithmetic, "
+        "comparisons, and/or/not(), date()/time(); FEEL beyond it (some/every, "
+        "functions, names with spaces) is refused, located"
+    ),
     "an error or escalation start event outside an event sub-process": _refused(
         "it would wait for ever", by="checks._event_subprocess_starts"
     ),
@@ -424,15 +431,18 @@ VENDOR_ELEMENTS: dict[str, Row] = {
     "expression": _refused(
         "Java field injection does not run here; use input parameters"
     ),
-    "executionListener": _refused(
-        "only ${execution.setVariable('x', value)} on a task's start or end runs "
-        "(as a pre/post script, listeners.py); Java listeners and others do not",
-        by="checks._listeners",
+    "executionListener": _runs(
+        "${execution.setVariable('x', value)} or an inline Python camunda:script "
+        "(assigning variables by name): on a task (start/end, as its pre/post "
+        "script), a sequence flow (take, as a script task on the flow), a none "
+        "start event, an intermediate event or a none end event (as a script task "
+        "after or before it), in the order drawn (listeners.py); Java, other "
+        "languages and other places are refused, located (checks._listeners)",
     ),
-    "taskListener": _refused(
-        "only ${task.setVariable('x', value)} on create or complete runs (as a "
-        "pre/post script, listeners.py); Java listeners and others do not",
-        by="checks._listeners",
+    "taskListener": _runs(
+        "${task.setVariable('x', value)} or an inline Python camunda:script on "
+        "create or complete (as the task's pre/post script, listeners.py); Java, "
+        "other languages and other events are refused, located (checks._listeners)"
     ),
     "script": _refused(
         "only text and ${...} parameter values are supported",

@@ -529,3 +529,8 @@ def test_zz_write_corpus_report():
     target = os.environ.get("CORPUS_REPORT")
     if target:
         Path(target).write_text(_report())
+    dump = os.environ.get("CORPUS_JSON")
+    if dump:
+        import json
+
+        Path(dump).write_text(json.dumps(RESULTS, indent=1, default=str))
