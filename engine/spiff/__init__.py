@@ -44,6 +44,7 @@ from .runtime import (
     workflow_start,
     workflow_throw_service_error,
 )
+from .script_helpers import ScriptHost, script_host
 from .scripting import ScriptError, check_expression, check_script
 from .signals import (
     SignalNotCaught,
@@ -126,6 +127,8 @@ __all__ = [
     "bundle_compile",
     "called_elements",
     "called_versions",
+    "ScriptHost",
+    "script_host",
     "check_expression",
     "check_script",
     "compile_process",
