@@ -8,7 +8,13 @@ from SpiffWorkflow import version as _spiff_version
 from .candidates import Candidates, has_candidates, resolve_candidates
 from .compiled import CompiledBundle, CompiledProcess
 from .coverage import coverage_markdown
-from .dates import resolve_due, resolve_priority, unreadable_value
+from .dates import (
+    CAMUNDA_DATE_PATTERN,
+    form_date,
+    resolve_due,
+    resolve_priority,
+    unreadable_value,
+)
 from .errors import (
     BpmnParseError,
     ServiceErrorNotCaught,
@@ -130,6 +136,8 @@ __all__ = [
     "ScriptHost",
     "script_host",
     "check_expression",
+    "CAMUNDA_DATE_PATTERN",
+    "form_date",
     "check_script",
     "compile_process",
     "processes_compile",

@@ -15,7 +15,8 @@ from collections.abc import Collection, Iterator
 from lxml import etree
 
 from . import candidates
-from .metadata import HUMAN_TAGS, human_task_meta, lane_map
+from .dates import form_date, java_date_format
+from .metadata import HUMAN_TAGS, date_pattern, human_task_meta, lane_map
 from .normalize import describe as _label
 from .normalize import owner_of
 from .scripting import check_expression, check_script
@@ -162,6 +163,32 @@ def _listeners(root: etree._Element) -> Iterator[Problem]:
             )
 
 
+def _form_dates(root: etree._Element) -> Iterator[Problem]:
+    for field in vendor_children(root, ".//x:formField[@type='date']"):
+        owner = field.getparent().getparent().getparent()
+        label = f"the date field '{field.get('id', '')}' of {_label(owner)}"
+        pattern = date_pattern(field)
+        if java_date_format(pattern) is None:
+            yield Problem(
+                f"The pattern {pattern!r} of {label} is not supported: write it "
+                "with days, months and years only (dd, MM, yyyy, as dd/MM/yyyy).",
+                field.sourceline,
+                owner.get("id"),
+            )
+            continue
+        default = field.get("defaultValue")
+        if default and "{" not in default:
+            try:
+                form_date(default, pattern)
+            except ValueError:
+                yield Problem(
+                    f"The default value {default!r} of {label} is not a date "
+                    f"as {pattern} (or YYYY-MM-DD).",
+                    field.sourceline,
+                    owner.get("id"),
+                )
+
+
 def structure_problems(root: etree._Element) -> list[Problem]:
     """Return the constructs that raw SpiffWorkflow would run wrongly or not at all."""
     return [
@@ -172,6 +199,7 @@ def structure_problems(root: etree._Element) -> list[Problem]:
         *_data_stores(root),
         *_messages(root),
         *_listeners(root),
+        *_form_dates(root),
     ]
 
 

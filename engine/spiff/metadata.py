@@ -6,8 +6,11 @@ kept by SpiffWorkflow's parsers, so they are read here straight from the XML.
 
 from __future__ import annotations
 
+import contextlib
+
 from lxml import etree
 
+from .dates import CAMUNDA_DATE_PATTERN, form_date
 from .types import FormField, HumanTaskMeta, ParsedProcess
 from .xml import NSMAP, local_name, vendor_attr, vendor_children
 
@@ -62,19 +65,38 @@ def _form_field(field: etree._Element) -> FormField:
         (value.get("id", ""), value.get("name") or value.get("id", ""))
         for value in vendor_children(field, "x:value")
     )
-    widget = ""
-    for prop in vendor_children(field, "x:properties/x:property"):
-        if prop.get("id") == "widget":
-            widget = prop.get("value", "")
+    props = {
+        prop.get("id", ""): prop.get("value", "")
+        for prop in vendor_children(field, "x:properties/x:property")
+    }
+    kind = field.get("type") or "string"
+    default = field.get("defaultValue")
+    pattern = date_pattern(field)
+    if kind == "date" and default:
+        with contextlib.suppress(ValueError):  # refused at upload (checks)
+            default = form_date(default, pattern)
     return FormField(
         id=field.get("id", ""),
         label=field.get("label") or field.get("id", ""),
-        type=field.get("type") or "string",
-        default=field.get("defaultValue"),
+        type=kind,
+        default=default,
         options=options,
-        widget=widget,
+        widget=props.get("widget", ""),
+        date_pattern=pattern if kind == "date" else "",
         **_constraints(field),  # type: ignore[arg-type]
     )
+
+
+def date_pattern(field: etree._Element) -> str:
+    """Return a date form field's pattern: Camunda's dd/MM/yyyy unless it names one
+    (a `datePattern` validation constraint or property)."""
+    for constraint in vendor_children(field, "x:validation/x:constraint"):
+        if constraint.get("name") == "datePattern" and constraint.get("config"):
+            return str(constraint.get("config")).strip()
+    for prop in vendor_children(field, "x:properties/x:property"):
+        if prop.get("id") == "datePattern" and prop.get("value"):
+            return str(prop.get("value")).strip()
+    return CAMUNDA_DATE_PATTERN
 
 
 def _properties(element: etree._Element) -> dict[str, str]:

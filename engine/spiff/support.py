@@ -398,7 +398,10 @@ VENDOR_ELEMENTS: dict[str, Row] = {
     "formData": _runs("the task form"),
     "formField": _runs(),
     "validation": _runs(),
-    "constraint": _runs("required, readonly, min/max, minlength/maxlength"),
+    "constraint": _runs(
+        "required, readonly, min/max, minlength/maxlength, and datePattern (a "
+        "date field's Java pattern, dd/MM/yyyy when none is named)"
+    ),
     "value": _runs("enum options"),
     "properties": _runs("task properties (e.g. separateFrom)"),
     "property": _runs(),
