@@ -10,6 +10,8 @@ uploaded, only the normalized XML (what runs) carries these changes:
   renamed, with every reference to them;
 - data stores, their references and associations are drawing only (Camunda
   ignores them; nothing implements them here) and are dropped;
+- a message intermediate throw or end event naming no message and no
+  implementation is a none event, as Camunda 7 runs it;
 - Flowable and Activiti attributes and extension elements (`flowable:candidateGroups`,
   `activiti:assignee`, `flowable:formKey`, ...) are read as their Camunda
   equivalents: moved into the Camunda namespace, where every Camunda check applies
@@ -95,6 +97,27 @@ def _drop_data_stores(root: etree._Element) -> None:
         store.getparent().remove(store)
 
 
+def _message_throws_without_message(root: etree._Element) -> None:
+    """A message intermediate throw or end event that names no message and no
+    implementation is a none event, as Camunda 7 runs it."""
+    for definition in root.xpath(
+        ".//bpmn:intermediateThrowEvent/bpmn:messageEventDefinition"
+        " | .//bpmn:endEvent/bpmn:messageEventDefinition",
+        namespaces=NSMAP,
+    ):
+        event = definition.getparent()
+        implemented = (
+            any(etree.QName(name).namespace for name in definition.attrib)
+            or event.find("bpmn:extensionElements", NSMAP) is not None
+        )
+        if (
+            not definition.get("messageRef")
+            and not implemented
+            and len(definition) == 0
+        ):
+            event.remove(definition)
+
+
 def _as_camunda(root: etree._Element) -> None:
     for element in root.iter():
         if not isinstance(element.tag, str):
@@ -121,3 +144,4 @@ def tidy(root: etree._Element) -> None:
     translate_listeners(root, taken)
     _rename_reserved(root, taken)
     _drop_data_stores(root)
+    _message_throws_without_message(root)

@@ -14,6 +14,8 @@ SpiffArena becomes SpiffArena-flavoured BPMN with Python expressions:
   delegate expression, expression, connector, Zeebe task type) become a
   `spiffworkflow:serviceTaskOperator` whose id is the operation name.
 - `camunda:decisionRef` becomes `spiffworkflow:calledDecisionId`.
+- A flow without condition out of an exclusive or inclusive gateway (not its
+  default) gets the condition True, as Camunda 7 reads it.
 - `camunda:collection` / `camunda:elementVariable` become `loopDataInputRef` /
   `inputDataItem`.
 
@@ -347,8 +349,34 @@ def _multi_instance(root: etree._Element) -> Iterator[Problem]:
             ref.addnext(data_item)
 
 
+def _unconditioned_flows(root: etree._Element) -> None:
+    """Give a flow without condition out of an exclusive or inclusive gateway the
+    condition True: Camunda 7 takes it (in model order for an exclusive gateway),
+    where SpiffWorkflow refuses the diagram."""
+    for gateway in root.xpath(
+        ".//bpmn:exclusiveGateway | .//bpmn:inclusiveGateway", namespaces=NSMAP
+    ):
+        ident = gateway.get("id")
+        flows = [
+            f
+            for f in gateway.getparent().iterfind("bpmn:sequenceFlow", NSMAP)
+            if f.get("sourceRef") == ident
+        ]
+        if len(flows) < 2:
+            continue
+        for flow in flows:
+            if flow.get("id") == gateway.get("default"):
+                continue
+            if flow.find("bpmn:conditionExpression", NSMAP) is None:
+                condition = etree.SubElement(flow, f"{{{BPMN}}}conditionExpression")
+                condition.text = "True"
+                if flow.sourceline:
+                    condition.sourceline = flow.sourceline
+
+
 def normalize(root: etree._Element) -> list[Problem]:
     """Rewrite `root` in place to Python/Spiff dialect and return what could not be."""
+    _unconditioned_flows(root)
     problems: list[Problem] = []
     problems.extend(_expressions(root))
     problems.extend(_scripts(root))

@@ -268,6 +268,25 @@ CONSTRUCTS: dict[str, Row] = {
         '"false" is false); .equals(x), .contains(x), .size() and .isEmpty() '
         "on strings and collections; other method calls are refused"
     ),
+    "SpiffArena script helpers in scripts": _runs(
+        "get_current_user(), get_process_initiator_user(), get_group_members(group), "
+        "get_last_user_completing_task(process, task), get_toplevel_process_info() "
+        "and get_current_task_info(), answered from the case in the script sandbox "
+        "(script_helpers.py); SpiffArena's other helpers, helpers in expressions and "
+        "calls of undefined functions are refused, located"
+    ),
+    "SpiffArena's lane_owners variable": _runs(
+        "a dict from lane name to usernames: those people get the lane's tasks "
+        "(candidates.py); a lane it does not name goes to the group of that name"
+    ),
+    "a message throw or end event without messageRef or implementation": _runs(
+        "a none event, as Camunda 7 runs it (hygiene.py); a message catch or "
+        "start event without a message is refused (it could never be triggered)"
+    ),
+    "a flow without condition out of an exclusive or inclusive gateway": _runs(
+        "always true, as in Camunda 7: an exclusive gateway takes the first true "
+        "flow in model order, so it is taken when reached (normalize.py)"
+    ),
     "a FEEL expression (=amount > 1000, Camunda 8)": _runs(
         "conditions, timers, loop cardinality and completion conditions that start "
         "with = (or declare the FEEL language) are translated through the FEEL "
