@@ -16,7 +16,13 @@ from lxml import etree
 
 from . import candidates
 from .dates import form_date, java_date_format
-from .metadata import HUMAN_TAGS, date_pattern, human_task_meta, lane_map
+from .metadata import (
+    HUMAN_TAGS,
+    date_pattern,
+    formal_expression,
+    human_task_meta,
+    lane_map,
+)
 from .normalize import describe as _label
 from .normalize import owner_of
 from .scripting import check_expression, check_script
@@ -189,6 +195,28 @@ def _form_dates(root: etree._Element) -> Iterator[Problem]:
                 )
 
 
+def _resource_roles(root: etree._Element) -> Iterator[Problem]:
+    for role in root.xpath(
+        ".//bpmn:humanPerformer | .//bpmn:potentialOwner", namespaces=NSMAP
+    ):
+        owner = role.getparent()
+        if local_name(owner) not in HUMAN_TAGS:
+            why = "it is read on user and manual tasks only"
+        elif not formal_expression(role):
+            why = (
+                "it has no resourceAssignmentExpression with a formalExpression "
+                "(Camunda 7 refuses it too; a resourceRef is not read): write the "
+                "candidates there, use camunda:candidateGroups, or a lane"
+            )
+        else:
+            continue
+        yield Problem(
+            f"The {local_name(role)} of {_label(owner)} is refused: {why}.",
+            role.sourceline,
+            owner.get("id"),
+        )
+
+
 def structure_problems(root: etree._Element) -> list[Problem]:
     """Return the constructs that raw SpiffWorkflow would run wrongly or not at all."""
     return [
@@ -200,6 +228,7 @@ def structure_problems(root: etree._Element) -> list[Problem]:
         *_messages(root),
         *_listeners(root),
         *_form_dates(root),
+        *_resource_roles(root),
     ]
 
 

@@ -182,11 +182,14 @@ ELEMENTS: dict[str, Row] = {
     "performer": _refused(
         "resource assignment is not read; use a lane or camunda:candidateGroups"
     ),
-    "humanPerformer": _refused(
-        "resource assignment is not read; use a lane or camunda:candidateGroups"
+    "humanPerformer": _runs(
+        "its formal expression is the assignee, as in Camunda 7; one without a "
+        "resourceAssignmentExpression is refused (Camunda 7 refuses it too)"
     ),
-    "potentialOwner": _refused(
-        "resource assignment is not read; use a lane or camunda:candidateGroups"
+    "potentialOwner": _runs(
+        "its formal expression lists candidates as in Camunda 7: user(id), "
+        "group(id), or a plain group id; one without a resourceAssignmentExpression "
+        "is refused (Camunda 7 refuses it too)"
     ),
 }
 

@@ -172,6 +172,8 @@ def _dmn_for(path: Path) -> list[tuple[str, bytes]]:
 def _reason(message: str) -> str:
     if "a Camunda 8 (Zeebe) extension" in message:
         return "Camunda 8 (Zeebe) extension"
+    if "Camunda 7 refuses it too" in message:
+        return "not valid for Camunda 7 either"
     refused = message.split(" is refused: ", 1)  # support.py's refusals
     if len(refused) == 2:
         return "refused: " + re.split(r"[;(:]", refused[1], maxsplit=1)[0][:60]
@@ -212,6 +214,7 @@ ACCEPTABLE_REFUSALS = frozenset(
     {
         "no executable process",
         "BPMN XSD",
+        "not valid for Camunda 7 either",
         "DTD/entities (XXE payload)",
         "DMN decision missing",
         "called process neither in the file nor deployed",
