@@ -8,13 +8,13 @@ as plain data (the script worker never sees a model).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from audit.actions import AuditAction
+from audit.actions import AuditAction, task_ref_element
 from audit.models import AuditEvent
 from engine.models import Case
 from engine.spiff import ScriptHost, script_host
@@ -32,29 +32,35 @@ def _user(user: Any) -> dict[str, Any] | None:
     }
 
 
-def _group_members(name: str) -> list[str] | None:
-    group = Group.objects.filter(name=name).first()
-    if group is None:
-        return None
-    return sorted(
-        group.user_set.filter(is_active=True).values_list("username", flat=True)
+def _group_members(names: Collection[str]) -> dict[str, list[str]]:
+    members: dict[str, list[str]] = {
+        name: []
+        for name in Group.objects.filter(name__in=names).values_list("name", flat=True)
+    }
+    rows = (
+        get_user_model()
+        .objects.filter(groups__name__in=list(members), is_active=True)
+        .values_list("groups__name", "username")
     )
+    for group, username in rows:
+        if group in members:
+            members[group].append(username)
+    return {name: sorted(users) for name, users in members.items()}
 
 
-def _last_completer(case: Case, bpmn_id: str) -> dict[str, Any] | None:
-    event = (
-        AuditEvent.objects.filter(
-            case_id=case.pk,
-            action=AuditAction.TASK_COMPLETED,
-            task_ref__startswith=f"{bpmn_id}:",
-            actor_id__isnull=False,
-        )
-        .order_by("-at", "-chain_seq")
-        .first()
-    )
-    if event is None:
-        return None
-    return _user(get_user_model().objects.filter(pk=event.actor_id).first())
+def _last_completers(case: Case, bpmn_ids: Collection[str]) -> dict[str, Any]:
+    """Of `bpmn_ids`, the human tasks completed in the case: id -> last completer."""
+    wanted = set(bpmn_ids)
+    last: dict[str, int] = {}
+    events = AuditEvent.objects.filter(
+        case_id=case.pk, action=AuditAction.TASK_COMPLETED, actor_id__isnull=False
+    ).order_by("at", "chain_seq")
+    for task_ref, actor_id in events.values_list("task_ref", "actor_id"):
+        element = task_ref_element(task_ref)
+        if element in wanted:
+            last[element] = actor_id
+    users = get_user_model().objects.in_bulk(set(last.values()))
+    return {k: _user(users.get(pk)) for k, pk in last.items() if pk in users}
 
 
 @contextlib.contextmanager
@@ -65,16 +71,17 @@ def case_scripts(case: Case, actor: Any, *, completing: str = "") -> Iterator[No
     post-script sees `actor` as its last completer).
     """
 
-    def last_completer(bpmn_id: str) -> dict[str, Any] | None:
-        if completing and bpmn_id == completing:
-            return _user(actor)
-        return _last_completer(case, bpmn_id)
+    def last_completers(bpmn_ids: Collection[str]) -> dict[str, Any]:
+        found = _last_completers(case, bpmn_ids)
+        if completing and completing in bpmn_ids and _user(actor) is not None:
+            found[completing] = _user(actor)
+        return found
 
     host = ScriptHost(
         current_user=lambda: _user(actor),
         initiator=lambda: _user(case.started_by),
         group_members=_group_members,
-        last_completer=last_completer,
+        last_completers=last_completers,
         process_info=lambda: {
             "process_instance_id": str(case.pk),
             "process_model_identifier": case.version.definition.key,

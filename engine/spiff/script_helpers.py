@@ -32,11 +32,13 @@ from __future__ import annotations
 import ast
 import contextlib
 import contextvars
-from collections.abc import Callable, Iterator
+import functools
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from .sandbox.api import BUILTIN_NAMES
+from .sandbox.compiler import CATCHABLE
 
 HELPERS = frozenset(
     {
@@ -76,8 +78,10 @@ class ScriptHost:
 
     current_user: Callable[[], User | None]
     initiator: Callable[[], User | None]
-    group_members: Callable[[str], list[str] | None]  # None: no such group
-    last_completer: Callable[[str], User | None]
+    # Of the names given, the groups that exist: name -> active usernames.
+    group_members: Callable[[Collection[str]], dict[str, list[str]]]
+    # Of the task ids given, those completed in the case: id -> last completer.
+    last_completers: Callable[[Collection[str]], dict[str, User]]
     process_info: Callable[[], dict[str, Any]]
 
 
@@ -108,19 +112,37 @@ def running_task(task: Any) -> contextlib.AbstractContextManager[None]:
     return _bound_to(_TASK, task)
 
 
-def _strings(tree: ast.AST, context: dict[str, Any]) -> set[str]:
-    """The texts a script could pass: its literals and the text variables it reads."""
-    found = {
-        n.value
+_MAX_NAMES = 200  # names looked up for one script (literals first)
+
+
+@functools.lru_cache(maxsize=1024)
+def _script_facts(script: str) -> tuple[frozenset[str], tuple[str, ...]]:
+    """The helpers a script calls and the texts it writes."""
+    tree = ast.parse(script)
+    called = {
+        n.func.id
         for n in ast.walk(tree)
-        if isinstance(n, ast.Constant) and isinstance(n.value, str)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
     }
+    literals = tuple(
+        dict.fromkeys(
+            n.value
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Constant) and isinstance(n.value, str)
+        )
+    )
+    return frozenset(called & HELPERS), literals
+
+
+def _strings(literals: tuple[str, ...], context: dict[str, Any]) -> list[str]:
+    """The texts a script could pass: its literals and the text variables it reads."""
+    found = dict.fromkeys(literals)
     for value in context.values():
         if isinstance(value, str):
-            found.add(value)
+            found[value] = None
         elif isinstance(value, list | tuple):
-            found.update(v for v in value if isinstance(v, str))
-    return {s for s in found if len(s) <= 150}
+            found.update(dict.fromkeys(v for v in value if isinstance(v, str)))
+    return [s for s in found if len(s) <= 150][:_MAX_NAMES]
 
 
 def _task_info(task: Any) -> dict[str, Any]:
@@ -140,12 +162,7 @@ def helper_data(script: str, context: dict[str, Any]) -> dict[str, Any] | None:
 
     None when it calls none. `context` is what the script reads.
     """
-    tree = ast.parse(script)
-    called = {
-        n.func.id
-        for n in ast.walk(tree)
-        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
-    } & HELPERS
+    called, literals = _script_facts(script)
     if not called:
         return None
     host = _HOST.get()
@@ -160,13 +177,11 @@ def helper_data(script: str, context: dict[str, Any]) -> dict[str, Any] | None:
         data["process"] = host.process_info()
     if "get_current_task_info" in called:
         data["task"] = _task_info(_TASK.get())
-    texts = _strings(tree, context)
+    texts = _strings(literals, context)
     if "get_group_members" in called:
-        groups = {name: host.group_members(name) for name in texts}
-        data["groups"] = {k: v for k, v in groups.items() if v is not None}
+        data["groups"] = host.group_members(texts)
     if "get_last_user_completing_task" in called:
-        completers = {name: host.last_completer(name) for name in texts}
-        data["completers"] = {k: v for k, v in completers.items() if v is not None}
+        data["completers"] = host.last_completers(texts)
     return data
 
 
@@ -194,7 +209,7 @@ def unknown_calls(source: str, *, script: bool) -> str | None:
         tree = ast.parse(source, mode="exec" if script else "eval")
     except SyntaxError:
         return None  # the compiler reports it
-    known = set(BUILTIN_NAMES) | _bound(tree)
+    known = set(BUILTIN_NAMES) | CATCHABLE | _bound(tree)
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
             continue

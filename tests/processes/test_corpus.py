@@ -4,12 +4,23 @@ Each BPMN file goes through `processes.services.version_upload` on PostgreSQL wi
 the DMN files of its folder that define a decision it references. The operation
 registry is set to the operations the file names (as an integrator who registered
 them would, all pointing at `tests.operations.corpus_operation`), so a rejection is
-about the diagram, not the registry. Deployed human-approval diagrams are then driven
-through `engine.services.case_start` and `tasks_app.services.task_complete` with
-plausible data; after each step the case's pending service calls run synchronously
-through `service_call_begin` / `service_call_execute` / `service_call_apply` (what the
-Celery task `service_call_run_task` does), until the case completes, stops at an
-incident or waits for something outside a test (a timer, a message).
+about the diagram, not the registry. The analyst who uploads is in `analysts`;
+nobody is a superuser. Each deployed process is then driven as real users would
+(`People`): the groups and users its lanes, candidates and starters name exist
+before it runs (SpiffArena `lane_owners` included), a member of the start lane or a
+candidate starter starts the case (`engine.services.case_start`), and each open task
+is completed (`tasks_app.services.task_complete`) by its assignee, the initiator
+when a candidate, else a member of its groups (another one under separation of
+duties). The only data is what a form asks for (`_form_data`: the value that
+satisfies the first condition naming a field, True for approvals; nothing for a
+task without fields) or what an earlier step provides: after each step the pending
+service calls run synchronously through `service_call_begin` /
+`service_call_execute` / `service_call_apply` (what the Celery task
+`service_call_run_task` does), answered by a stand-in for the integrator's code
+that returns the variables the diagram reads and no form provides, until the case
+completes, stops at an incident or waits for something outside a test (a timer, a
+message). `_verdict` says whether each run is what the diagram's authors meant;
+`corpus_expected.json` pins each file's outcome and route.
 
 A call activity whose called process lives in another corpus file binds to the
 deployed version of that process, so each file's callees (the corpus files that
@@ -516,7 +527,8 @@ def _outcome(case: Case) -> tuple[str, str]:
 
 @pytest.fixture
 def people(db):
-    return People()
+    yield People()
+    operations.CORPUS_ANSWER.clear()  # other tests register corpus_operation too
 
 
 def _assert_no_silent_trap(xml: bytes) -> None:
