@@ -122,8 +122,14 @@ def _messages(root: etree._Element) -> Iterator[Problem]:
     for definition in root.iterfind(".//bpmn:messageEventDefinition", NSMAP):
         if not definition.get("messageRef"):
             event = definition.getparent()
+            catching = local_name(event) in (
+                "startEvent",
+                "intermediateCatchEvent",
+                "boundaryEvent",
+            )
+            also = " (Camunda 7 refuses it too)" if catching else ""
             yield Problem(
-                f"The message {_label(event)} names no message (messageRef); "
+                f"The message {_label(event)} names no message (messageRef){also}; "
                 "it could never be triggered. Choose a message for it.",
                 event.sourceline,
                 event.get("id"),

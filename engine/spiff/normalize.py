@@ -296,8 +296,9 @@ def _service_tasks(root: etree._Element) -> Iterator[Problem]:
         name = _vendor_operation(task)
         if not name:
             yield Problem(
-                f"The {describe(task)} names no operation: set the external topic, "
-                "or add a spiffworkflow:serviceTaskOperator.",
+                f"The {describe(task)} names no operation (Camunda 7 refuses it "
+                "too): set the external topic, or add a "
+                "spiffworkflow:serviceTaskOperator.",
                 task.sourceline,
                 task.get("id"),
             )

@@ -225,12 +225,14 @@ MULTIPLE_EVENTS = _refused(
 SEND_WITHOUT_IMPLEMENTATION = _refused(
     'it names neither an operation (camunda:topic with type "external", class, '
     "delegateExpression, expression or a connector) nor a message (messageRef), "
-    "so it would be skipped"
+    "so it would be skipped (Camunda 7 refuses it too)"
 )
 RECEIVE_WITHOUT_MESSAGE = _refused(
     "it names no message (messageRef); it would wait forever"
 )
-SCRIPT_WITHOUT_SCRIPT = _refused("it has no script, so it would be skipped")
+SCRIPT_WITHOUT_SCRIPT = _refused(
+    "it has no script, so it would be skipped (Camunda 7 refuses it too)"
+)
 FLOW_OUT_OF_END = _refused(
     "a sequence flow out of an end event would let the token run on; end the "
     "path there or use an intermediate event"
