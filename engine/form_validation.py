@@ -7,10 +7,9 @@ each field is coerced to its type, then checked; every problem is reported per f
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
-from datetime import date
 from typing import Any
 
-from engine.spiff import FormField
+from engine.spiff import CAMUNDA_DATE_PATTERN, FormField, form_date
 
 from .errors import FormInvalid
 
@@ -43,11 +42,12 @@ def _to_number(value: Any, integral: bool) -> float | int:
     return number
 
 
-def _to_date(value: Any) -> str:
+def _to_date(value: Any, pattern: str) -> str:
     try:
-        return date.fromisoformat(str(value).strip()).isoformat()
+        return form_date(str(value), pattern)
     except ValueError:
-        raise ValueError("Enter a date as YYYY-MM-DD.") from None
+        shown = pattern or CAMUNDA_DATE_PATTERN
+        raise ValueError(f"Enter a date as YYYY-MM-DD or {shown}.") from None
 
 
 def _to_string(value: Any) -> str:
@@ -63,7 +63,7 @@ def _coerce(field: FormField, value: Any) -> Any:
     if kind in NUMBER_TYPES:
         return _to_number(value, integral=kind in {"long", "integer", "int"})
     if kind == "date":
-        return _to_date(value)
+        return _to_date(value, field.date_pattern)
     text = _to_string(value)
     if kind == "enum" and text not in {option for option, _ in field.options}:
         raise ValueError("Select one of the offered choices.")

@@ -2,10 +2,12 @@
 """Write docs/corpus-report.md: deploy and drive every diagram of the shared corpus.
 
 Runs tests/processes/test_corpus.py (PostgreSQL from DATABASE_URL, as the test
-suite does) with CORPUS_REPORT pointing at the report file.
+suite does) with CORPUS_REPORT pointing at the report file. With `--update`, it
+also rewrites tests/processes/corpus_expected.json (each file's pinned outcome
+and route) from this run: review its diff before committing.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/laneway \
-        python scripts/corpus_report.py
+        python scripts/corpus_report.py [--update]
 """
 
 import os
@@ -20,6 +22,8 @@ def main() -> int:
     target = ROOT / "docs" / "corpus-report.md"
     target.parent.mkdir(exist_ok=True)
     env = {**os.environ, "CORPUS_REPORT": str(target)}
+    if "--update" in sys.argv[1:]:
+        env["CORPUS_UPDATE"] = "1"
     command = [
         sys.executable,
         "-m",

@@ -14,9 +14,16 @@ def flaky(*, idempotency_key: str, **params):
     return {"ok": True}
 
 
+# What the integrator's code behind a corpus diagram's operations answers: the
+# variables the diagram reads afterwards that no form provides (as the Java
+# delegates of those examples set them). Set by tests/processes/test_corpus.py.
+CORPUS_ANSWER: dict = {}
+
+
 def corpus_operation(*, idempotency_key: str, **params):
-    """Stand in for every operation a corpus diagram names: succeed with a JSON echo."""
-    return {"ok": True, **params}
+    """Stand in for every operation a corpus diagram names: succeed with a JSON
+    echo and the variables of CORPUS_ANSWER."""
+    return {"ok": True, **params, **CORPUS_ANSWER}
 
 
 CALLS_BY_CASE: dict[str, int] = {}

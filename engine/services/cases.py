@@ -8,7 +8,7 @@ from uuid import UUID
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from audit.actions import AuditAction
+from audit.actions import AuditAction, task_ref_element
 from audit.services import audit_batch
 from engine import permissions
 from engine.errors import (
@@ -33,6 +33,7 @@ from engine.spiff import (
 from processes.selectors import version_get
 
 from .advance import case_advance, case_audit, case_lock, incident_resolve
+from .script_host import case_scripts
 
 
 def case_start(
@@ -91,9 +92,10 @@ def case_start(
                 business_key=business_key,
                 version=version.number,
             )
-            started = workflow_start(
-                process, data=cleaned, initiator=user.get_username()
-            )
+            with case_scripts(case, user):
+                started = workflow_start(
+                    process, data=cleaned, initiator=user.get_username()
+                )
             case_advance(case, started, actor=user, create=True)
     except IntegrityError:
         if idempotency_key:
@@ -127,9 +129,10 @@ def case_complete_user_task(
         raise CaseNotRunning(f"The case is {case.get_status_display().lower()}.")
     process = spec_for(case.version)
     try:
-        outcome = workflow_complete_user_task(
-            process, case.state.state, task_id=spiff_task_id, data=data
-        )
+        with case_scripts(case, actor, completing=task_ref_element(task_ref)):
+            outcome = workflow_complete_user_task(
+                process, case.state.state, task_id=spiff_task_id, data=data
+            )
     except TaskNotReady as exc:
         raise TaskNoLongerOpen(
             "This task is no longer open.", details={"reason": str(exc)}

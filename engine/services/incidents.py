@@ -40,6 +40,7 @@ from .advance import (
 from .cases import case_cancel
 from .message_sends import message_drop, message_resend
 from .repairs import case_elements_modify
+from .script_host import case_scripts
 
 
 def _retry_service_call(case: Case, incident: Incident, user: Any) -> None:
@@ -75,9 +76,10 @@ def _retry_service_call(case: Case, incident: Incident, user: Any) -> None:
 
 def _retry_engine_step(case: Case, incident: Incident, user: Any) -> None:
     try:
-        outcome = workflow_retry(
-            spec_for(case.version), case.state.state, task_id=incident.spiff_task_id
-        )
+        with case_scripts(case, user):
+            outcome = workflow_retry(
+                spec_for(case.version), case.state.state, task_id=incident.spiff_task_id
+            )
     except TaskNotReady as exc:
         raise IncidentNotOpen(
             "The failed step is no longer waiting for a retry.",

@@ -39,6 +39,7 @@ from engine.spiff import (
 from processes.models import ProcessVersion
 
 from .advance import case_advance, case_audit, case_lock
+from .script_host import case_scripts
 
 SEND_MESSAGE = "engine.send_message"
 BUFFER_OFFER_TASK = "engine.message_buffer_offer"
@@ -131,13 +132,14 @@ def message_deliver_to_case(*, user: Any, case_id: UUID, message: Message) -> bo
             matches = subscription_matches(name=name, correlation=correlation)
             if not matches.filter(case=case).exists():
                 raise _Gone
-            outcome = workflow_deliver_message(
-                spec_for(case.version),
-                case.state.state,
-                name=name,
-                payload=data,
-                correlation=correlation,
-            )
+            with case_scripts(case, user):
+                outcome = workflow_deliver_message(
+                    spec_for(case.version),
+                    case.state.state,
+                    name=name,
+                    payload=data,
+                    correlation=correlation,
+                )
             _audit_delivered(case, user, message)
             case_advance(case, outcome, actor=user)
     except (_Gone, MessageNotCaught):

@@ -41,6 +41,7 @@ from engine.spiff import (
 from processes.models import ProcessVersion
 
 from .advance import case_advance, case_audit, case_lock
+from .script_host import case_scripts
 from .timer_starts import system_user
 
 SEND_SIGNAL = "engine.send_signal"
@@ -71,9 +72,10 @@ def _deliver_one(*, actor: Any, case_id: UUID, name: str, data: Any) -> bool:
                 or not case.signal_subscriptions.filter(name=name).exists()
             ):
                 return False  # it stopped waiting before its lock was taken
-            outcome = workflow_deliver_signal(
-                spec_for(case.version), case.state.state, name=name, payload=data
-            )
+            with case_scripts(case, actor):
+                outcome = workflow_deliver_signal(
+                    spec_for(case.version), case.state.state, name=name, payload=data
+                )
             case_audit(
                 case,
                 actor,

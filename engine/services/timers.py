@@ -11,6 +11,7 @@ from engine.spec_cache import spec_for
 from engine.spiff import workflow_fire_timers
 
 from .advance import case_advance, case_audit, case_lock
+from .script_host import case_scripts
 
 
 @transaction.atomic
@@ -24,7 +25,8 @@ def case_fire_timers(*, case_id: UUID | str) -> bool:
     now = timezone.now()
     if not case.is_running or case.next_timer_at is None or case.next_timer_at > now:
         return False  # another sweep got here first, or the timer moved
-    outcome = workflow_fire_timers(spec_for(case.version), case.state.state)
+    with case_scripts(case, None):
+        outcome = workflow_fire_timers(spec_for(case.version), case.state.state)
     fired = [step.bpmn_id for step in outcome.steps]
     due = case.next_timer_at.isoformat()
     case_audit(case, None, AuditAction.TIMER_FIRED, due=due, elements=fired)

@@ -8,7 +8,13 @@ from SpiffWorkflow import version as _spiff_version
 from .candidates import Candidates, has_candidates, resolve_candidates
 from .compiled import CompiledBundle, CompiledProcess
 from .coverage import coverage_markdown
-from .dates import resolve_due, resolve_priority, unreadable_value
+from .dates import (
+    CAMUNDA_DATE_PATTERN,
+    form_date,
+    resolve_due,
+    resolve_priority,
+    unreadable_value,
+)
 from .errors import (
     BpmnParseError,
     ServiceErrorNotCaught,
@@ -52,6 +58,7 @@ from .runtime import (
     workflow_start,
     workflow_throw_service_error,
 )
+from .script_helpers import ScriptHost, script_host
 from .scripting import ScriptError, check_expression, check_script
 from .signals import (
     SignalNotCaught,
@@ -141,7 +148,11 @@ __all__ = [
     "bundle_compile",
     "called_elements",
     "called_versions",
+    "ScriptHost",
+    "script_host",
     "check_expression",
+    "CAMUNDA_DATE_PATTERN",
+    "form_date",
     "check_script",
     "compile_process",
     "processes_compile",

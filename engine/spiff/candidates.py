@@ -1,8 +1,10 @@
 """Who may act on a human task, resolved from the diagram (pure rules, no Django).
 
 Order (ARCHITECTURE §7): assignee / candidateUsers / candidateGroups (Camunda
-attributes or spiffworkflow properties with the same names), then the lane,
-whose trimmed name is the Django group name.
+attributes or spiffworkflow properties with the same names), then the lane:
+SpiffArena's `lane_owners` variable (a dict from lane name to usernames) names
+the lane's people when it has the lane, else the lane's trimmed name is the
+Django group name.
 """
 
 from __future__ import annotations
@@ -43,6 +45,16 @@ def _resolve_name(value: str, data: Mapping[str, object], initiator: str) -> str
     return value
 
 
+def _lane_owners(data: Mapping[str, object], lane: str) -> tuple[str, ...] | None:
+    owners = data.get("lane_owners")
+    if not isinstance(owners, Mapping) or lane not in owners:
+        return None
+    names = owners[lane]
+    if not isinstance(names, list | tuple):
+        return None
+    return tuple(n.strip() for n in names if isinstance(n, str) and n.strip())
+
+
 def resolve_candidates(
     meta: HumanTaskMeta, *, data: Mapping[str, object], initiator: str
 ) -> Candidates:
@@ -59,5 +71,8 @@ def resolve_candidates(
         if g
     )
     if not (assignee or users or groups) and meta.lane:
+        owners = _lane_owners(data, meta.lane.strip())
+        if owners is not None:
+            return Candidates(assignee="", users=owners, groups=())
         groups = (meta.lane.strip(),)
     return Candidates(assignee=assignee, users=users, groups=groups)

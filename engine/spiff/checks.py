@@ -15,7 +15,14 @@ from collections.abc import Collection, Iterator
 from lxml import etree
 
 from . import candidates
-from .metadata import HUMAN_TAGS, human_task_meta, lane_map
+from .dates import form_date, java_date_format
+from .metadata import (
+    HUMAN_TAGS,
+    date_pattern,
+    formal_expression,
+    human_task_meta,
+    lane_map,
+)
 from .normalize import describe as _label
 from .normalize import external_topic, owner_of
 from .scripting import check_expression, check_script
@@ -115,12 +122,44 @@ def _messages(root: etree._Element) -> Iterator[Problem]:
     for definition in root.iterfind(".//bpmn:messageEventDefinition", NSMAP):
         if not definition.get("messageRef"):
             event = definition.getparent()
+            catching = local_name(event) in (
+                "startEvent",
+                "intermediateCatchEvent",
+                "boundaryEvent",
+            )
+            also = " (Camunda 7 refuses it too)" if catching else ""
             yield Problem(
-                f"The message {_label(event)} names no message (messageRef); "
+                f"The message {_label(event)} names no message (messageRef){also}; "
                 "it could never be triggered. Choose a message for it.",
                 event.sourceline,
                 event.get("id"),
             )
+
+
+def _listener_reason(listener: etree._Element, owner: etree._Element) -> str:
+    script = next((c for c in listener if local_name(c) == "script"), None)
+    if listener.get("class") or listener.get("delegateExpression"):
+        return (
+            "it calls Java code (class or delegateExpression), which does not run here"
+        )
+    if script is not None:
+        fmt = script.get("scriptFormat") or "?"
+        if fmt.strip().lower() not in ("python", "text/x-python", "py"):
+            return f"it is a {fmt!r} script; listener scripts run in Python only"
+        if script.get("resource"):
+            return "its script is an external resource; paste the Python inline"
+        return (
+            "a Python listener assigns variables by name (x = ...); Camunda's "
+            "execution and task objects are not available"
+        )
+    event = listener.get("event") or "start"
+    if local_name(owner) == "boundaryEvent" or event not in ("start", "end", "take"):
+        return f"the event '{event}' cannot run a listener on this element here"
+    return (
+        "only ${execution.setVariable('x', value)}, ${task.setVariable('x', value)} "
+        "or a Python script run, and only where the order can be kept (a task, a "
+        "sequence flow, a none start or end event, an intermediate event)"
+    )
 
 
 def _listeners(root: etree._Element) -> Iterator[Problem]:
@@ -128,11 +167,60 @@ def _listeners(root: etree._Element) -> Iterator[Problem]:
         for listener in vendor_children(root, f".//x:{kind}"):
             owner = listener.getparent().getparent()
             yield Problem(
-                f"The {kind} of {_label(owner)} would not run here (Java listeners are "
-                "not supported); use a script task or a service task instead.",
+                f"The {kind} of {_label(owner)} would not run here: "
+                f"{_listener_reason(listener, owner)}; use a script task or a "
+                "service task instead.",
                 listener.sourceline,
                 owner.get("id"),
             )
+
+
+def _form_dates(root: etree._Element) -> Iterator[Problem]:
+    for field in vendor_children(root, ".//x:formField[@type='date']"):
+        owner = field.getparent().getparent().getparent()
+        label = f"the date field '{field.get('id', '')}' of {_label(owner)}"
+        pattern = date_pattern(field)
+        if java_date_format(pattern) is None:
+            yield Problem(
+                f"The pattern {pattern!r} of {label} is not supported: write it "
+                "with days, months and years only (dd, MM, yyyy, as dd/MM/yyyy).",
+                field.sourceline,
+                owner.get("id"),
+            )
+            continue
+        default = field.get("defaultValue")
+        if default and "{" not in default:
+            try:
+                form_date(default, pattern)
+            except ValueError:
+                yield Problem(
+                    f"The default value {default!r} of {label} is not a date "
+                    f"as {pattern} (or YYYY-MM-DD).",
+                    field.sourceline,
+                    owner.get("id"),
+                )
+
+
+def _resource_roles(root: etree._Element) -> Iterator[Problem]:
+    for role in root.xpath(
+        ".//bpmn:humanPerformer | .//bpmn:potentialOwner", namespaces=NSMAP
+    ):
+        owner = role.getparent()
+        if local_name(owner) not in HUMAN_TAGS:
+            why = "it is read on user and manual tasks only"
+        elif not formal_expression(role):
+            why = (
+                "it has no resourceAssignmentExpression with a formalExpression "
+                "(Camunda 7 refuses it too; a resourceRef is not read): write the "
+                "candidates there, use camunda:candidateGroups, or a lane"
+            )
+        else:
+            continue
+        yield Problem(
+            f"The {local_name(role)} of {_label(owner)} is refused: {why}.",
+            role.sourceline,
+            owner.get("id"),
+        )
 
 
 def structure_problems(root: etree._Element) -> list[Problem]:
@@ -145,6 +233,8 @@ def structure_problems(root: etree._Element) -> list[Problem]:
         *_data_stores(root),
         *_messages(root),
         *_listeners(root),
+        *_form_dates(root),
+        *_resource_roles(root),
     ]
 
 

@@ -143,3 +143,53 @@ def check_priority(value: str) -> str | None:
     except ValueError:
         return "it is neither an integer nor ${variable}"
     return None
+
+
+# Camunda 7 form dates: the `date` form type reads and writes `dd/MM/yyyy` unless a
+# field names another Java pattern (a `datePattern` constraint or property).
+CAMUNDA_DATE_PATTERN = "dd/MM/yyyy"
+_JAVA_DATE_PARTS = {
+    "dd": "%d",
+    "d": "%d",
+    "MM": "%m",
+    "M": "%m",
+    "yyyy": "%Y",
+    "yy": "%y",
+}
+_JAVA_DATE_TOKEN = re.compile(r"y+|M+|d+|[A-Za-z]+|'[^']*'|[^A-Za-z']+")
+
+
+def java_date_format(pattern: str) -> str | None:
+    """Return the `strptime` format of a Java date pattern, or None if unsupported.
+
+    Days, months and years (`d`/`dd`, `M`/`MM`, `yy`/`yyyy`) with any separators;
+    a form date has no time of day.
+    """
+    parts = []
+    for token in _JAVA_DATE_TOKEN.findall(pattern.strip()):
+        if token[0].isalpha():
+            if token not in _JAVA_DATE_PARTS:
+                return None
+            parts.append(_JAVA_DATE_PARTS[token])
+        else:
+            parts.append(token.strip("'").replace("%", "%%"))
+    fmt = "".join(parts)
+    has_year = "%Y" in fmt or "%y" in fmt
+    return fmt if "%d" in fmt and "%m" in fmt and has_year else None
+
+
+def form_date(value: str, pattern: str = "") -> str:
+    """Return a form date as ISO text: ISO (what the date input sends) or `pattern`.
+
+    Raises:
+        ValueError: neither reads it.
+    """
+    text = value.strip()
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        pass
+    fmt = java_date_format(pattern or CAMUNDA_DATE_PATTERN)
+    if fmt is None:
+        raise ValueError(f"unsupported date pattern {pattern!r}")
+    return datetime.strptime(text, fmt).date().isoformat()

@@ -10,6 +10,8 @@ uploaded, only the normalized XML (what runs) carries these changes:
   renamed, with every reference to them;
 - data stores, their references and associations are drawing only (Camunda
   ignores them; nothing implements them here) and are dropped;
+- a message intermediate throw or end event naming no message and no
+  implementation is a none event, as Camunda 7 runs it;
 - Flowable and Activiti attributes and extension elements (`flowable:candidateGroups`,
   `activiti:assignee`, `flowable:formKey`, ...) are read as their Camunda
   equivalents: moved into the Camunda namespace, where every Camunda check applies
@@ -23,7 +25,7 @@ from __future__ import annotations
 from lxml import etree
 
 from .listeners import translate_listeners
-from .xml import CAMUNDA, NSMAP, local_name
+from .xml import CAMUNDA, NSMAP, local_name, unique_id
 
 RESERVED_IDS = frozenset({"Start", "End"})
 DIALECTS = ("http://flowable.org/bpmn", "http://activiti.org/bpmn")
@@ -37,15 +39,6 @@ _REF_ELEMENTS = frozenset(
 
 def _ids(root: etree._Element) -> set[str]:
     return {str(e.get("id")) for e in root.iter() if isinstance(e.tag, str)}
-
-
-def _unique(base: str, taken: set[str]) -> str:
-    candidate, n = base, 1
-    while candidate in taken:
-        n += 1
-        candidate = f"{base}_{n}"
-    taken.add(candidate)
-    return candidate
 
 
 def _drop_non_executable(root: etree._Element) -> None:
@@ -66,7 +59,7 @@ def _name_flows(root: etree._Element, taken: set[str]) -> None:
     for flow in root.iterfind(".//bpmn:sequenceFlow", NSMAP):
         if not (flow.get("id") or "").strip():
             base = f"Flow_{flow.get('sourceRef', '')}_{flow.get('targetRef', '')}"
-            flow.set("id", _unique(base, taken))
+            flow.set("id", unique_id(base, taken))
 
 
 def _rename(root: etree._Element, old: str, new: str) -> None:
@@ -86,7 +79,7 @@ def _rename_reserved(root: etree._Element, taken: set[str]) -> None:
     for element in list(root.iter()):
         if isinstance(element.tag, str) and element.get("id") in RESERVED_IDS:
             old = str(element.get("id"))
-            _rename(root, old, _unique(f"{old}_{local_name(element)}", taken))
+            _rename(root, old, unique_id(f"{old}_{local_name(element)}", taken))
 
 
 def _drop_data_stores(root: etree._Element) -> None:
@@ -102,6 +95,27 @@ def _drop_data_stores(root: etree._Element) -> None:
             association.getparent().remove(association)
     for store in [*stores, *root.findall(".//bpmn:dataStore", NSMAP)]:
         store.getparent().remove(store)
+
+
+def _message_throws_without_message(root: etree._Element) -> None:
+    """A message intermediate throw or end event that names no message and no
+    implementation is a none event, as Camunda 7 runs it."""
+    for definition in root.xpath(
+        ".//bpmn:intermediateThrowEvent/bpmn:messageEventDefinition"
+        " | .//bpmn:endEvent/bpmn:messageEventDefinition",
+        namespaces=NSMAP,
+    ):
+        event = definition.getparent()
+        implemented = (
+            any(etree.QName(name).namespace for name in definition.attrib)
+            or event.find("bpmn:extensionElements", NSMAP) is not None
+        )
+        if (
+            not definition.get("messageRef")
+            and not implemented
+            and len(definition) == 0
+        ):
+            event.remove(definition)
 
 
 def _as_camunda(root: etree._Element) -> None:
@@ -124,9 +138,10 @@ def _as_camunda(root: etree._Element) -> None:
 def tidy(root: etree._Element) -> None:
     """Make the drawing-only parts of a diagram inert, in place (module docstring)."""
     _as_camunda(root)
-    translate_listeners(root)
     _drop_non_executable(root)
     taken = _ids(root)
     _name_flows(root, taken)
+    translate_listeners(root, taken)
     _rename_reserved(root, taken)
     _drop_data_stores(root)
+    _message_throws_without_message(root)

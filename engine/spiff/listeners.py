@@ -1,24 +1,36 @@
-"""Camunda listeners that only set a variable, run as SpiffWorkflow pre/post scripts.
+"""Camunda listeners that set variables, run as SpiffWorkflow scripts.
 
-An executionListener (event start or end) whose expression is
-`${execution.setVariable('x', v)}`, and a taskListener (event create or complete)
-whose expression is `${task.setVariable('x', v)}`, on a task become
-`x = <v in Python>` in its `spiffworkflow:preScript` (start, create) or
-`spiffworkflow:postScript` (end, complete), in the order drawn. The value is
-translated by the JUEL subset (juel.py). Any other listener (a Java class, a
-delegate expression, a script, another event, one on an event or a sequence
-flow, a value outside the subset) is left in place, and `checks._listeners`
-refuses it, located.
+A listener runs here when its body is `${execution.setVariable('x', v)}` or
+`${task.setVariable('x', v)}` (the value translated by the JUEL subset, juel.py)
+or a Python `camunda:script` (scriptFormat python, inline) that assigns
+variables by name, as SpiffArena scripts do:
+
+* on a task, an executionListener (event start or end) or a taskListener (event
+  create or complete) becomes lines of its `spiffworkflow:preScript` (start,
+  create) or `spiffworkflow:postScript` (end, complete), in the order drawn;
+* on a sequence flow, an executionListener (event take) becomes a script task
+  drawn on the flow (source -> flow -> script -> new flow -> target): the flow
+  keeps its id and condition, so gateways and their default flow are unchanged;
+* on a none start event (any event) or an intermediate event (end), it becomes a
+  script task right after the event; on an intermediate throw event or a none end
+  event (event start, or end on a none end event), a script task right before it.
+
+Any other listener (a Java class, a delegate expression, a script in another
+language, another event, a place where the order could not be kept, a value
+outside the subset) is left in place, and `checks._listeners` refuses it, located.
+Inserted elements carry the listener's source line, so later problems keep the
+analyst's line numbers.
 """
 
 from __future__ import annotations
 
+import ast
 import re
 
 from lxml import etree
 
 from .juel import JuelError, juel_to_python
-from .xml import NSMAP, SPIFF, local_name, vendor_children
+from .xml import BPMN, NSMAP, SPIFF, local_name, unique_id, vendor_children
 
 _SET_VARIABLE = re.compile(
     r"""^\s*[$#]\{\s*(?:execution|task)\s*\.\s*setVariable\s*\(\s*
@@ -47,12 +59,37 @@ _SCRIPTED = frozenset(
         "subProcess",
     }
 )
+_PYTHON = frozenset({"python", "text/x-python", "py"})
+# Camunda's objects, which a Python listener here does not get.
+_CAMUNDA_OBJECTS = frozenset({"execution", "task", "connector"})
 
 
-def _assignment(listener: etree._Element) -> str | None:
-    """Return `name = value` in Python for a setVariable listener, else None."""
+def _python_script(listener: etree._Element) -> str | None:
+    """Return the body of an inline Python `camunda:script` child, else None."""
+    children = [c for c in listener if isinstance(c.tag, str)]
+    if len(children) != 1 or local_name(children[0]) != "script":
+        return None
+    script = children[0]
+    fmt = (script.get("scriptFormat") or "").strip().lower()
+    body = (script.text or "").strip()
+    if fmt not in _PYTHON or script.get("resource") or not body:
+        return None
+    try:
+        tree = ast.parse(body)
+    except SyntaxError:
+        return body  # compiled, and refused located, with the script it becomes
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    return None if names & _CAMUNDA_OBJECTS else body
+
+
+def _body(listener: etree._Element) -> str | None:
+    """Return the Python a listener runs, or None when it cannot run here."""
+    if any(isinstance(c.tag, str) for c in listener):
+        if listener.get("expression") or listener.get("class"):
+            return None
+        return _python_script(listener)
     match = _SET_VARIABLE.match(listener.get("expression") or "")
-    if match is None or len(listener):
+    if match is None:
         return None
     try:
         value = juel_to_python("${" + match.group("value").strip() + "}")
@@ -69,15 +106,198 @@ def _append(extensions: etree._Element, kind: str, line: str) -> None:
     script.text = f"{text}\n{line}" if text else line
 
 
-def translate_listeners(root: etree._Element) -> None:
-    """Turn setVariable listeners on tasks into pre/post scripts, in place."""
-    for kind in ("executionListener", "taskListener"):
-        for listener in vendor_children(root, f".//x:{kind}"):
+def _script_task(
+    container: etree._Element, ident: str, body: str, line: int | None
+) -> etree._Element:
+    task = etree.SubElement(
+        container,
+        f"{{{BPMN}}}scriptTask",
+        id=ident,
+        name="Listener",
+        scriptFormat="python",
+    )
+    script = etree.SubElement(task, f"{{{BPMN}}}script")
+    script.text = body
+    if line:
+        task.sourceline = line
+        script.sourceline = line
+    return task
+
+
+def _flow(
+    container: etree._Element, ident: str, source: str, target: str, line: int | None
+) -> etree._Element:
+    flow = etree.SubElement(
+        container,
+        f"{{{BPMN}}}sequenceFlow",
+        id=ident,
+        sourceRef=source,
+        targetRef=target,
+    )
+    if line:
+        flow.sourceline = line
+    return flow
+
+
+def _retarget_refs(node: etree._Element, tag: str, old: str, new: str) -> None:
+    for ref in node.findall(f"bpmn:{tag}", NSMAP):
+        if (ref.text or "").strip() == old:
+            ref.text = new
+
+
+def _on_flow(
+    flow: etree._Element, body: str, line: int | None, taken: set[str]
+) -> bool:
+    """Draw a script task on `flow`, after its condition (event take)."""
+    container = flow.getparent()
+    by_id = {e.get("id"): e for e in container if isinstance(e.tag, str)}
+    source, target = by_id.get(flow.get("sourceRef")), by_id.get(flow.get("targetRef"))
+    if source is None or target is None or local_name(source) == "eventBasedGateway":
+        return False
+    flow_id = str(flow.get("id"))
+    task_id = unique_id(f"{flow_id}_take", taken)
+    after_id = unique_id(f"{flow_id}_taken", taken)
+    task = _script_task(container, task_id, body, line)
+    etree.SubElement(task, f"{{{BPMN}}}incoming").text = flow_id
+    etree.SubElement(task, f"{{{BPMN}}}outgoing").text = after_id
+    _flow(container, after_id, task_id, str(target.get("id")), line)
+    flow.set("targetRef", task_id)
+    _retarget_refs(target, "incoming", flow_id, after_id)
+    return True
+
+
+def _after(event: etree._Element, body: str, line: int | None, taken: set[str]) -> bool:
+    """Insert a script task between `event` and the targets of its outgoing flows."""
+    container = event.getparent()
+    event_id = str(event.get("id"))
+    flows = [
+        f
+        for f in container.iterfind("bpmn:sequenceFlow", NSMAP)
+        if f.get("sourceRef") == event_id
+    ]
+    if len(flows) != 1:
+        return False
+    task_id = unique_id(f"{event_id}_end", taken)
+    flow_id = unique_id(f"{event_id}_ended", taken)
+    task = _script_task(container, task_id, body, line)
+    etree.SubElement(task, f"{{{BPMN}}}incoming").text = flow_id
+    etree.SubElement(task, f"{{{BPMN}}}outgoing").text = flows[0].get("id")
+    _flow(container, flow_id, event_id, task_id, line)
+    flows[0].set("sourceRef", task_id)
+    _retarget_refs(event, "outgoing", str(flows[0].get("id")), flow_id)
+    return True
+
+
+def _before(
+    event: etree._Element, body: str, line: int | None, taken: set[str]
+) -> bool:
+    """Insert a script task between the incoming flows of `event` and `event`."""
+    container = event.getparent()
+    event_id = str(event.get("id"))
+    flows = [
+        f
+        for f in container.iterfind("bpmn:sequenceFlow", NSMAP)
+        if f.get("targetRef") == event_id
+    ]
+    by_id = {e.get("id"): e for e in container if isinstance(e.tag, str)}
+    if not flows or any(
+        local_name(by_id.get(f.get("sourceRef"), event)) == "eventBasedGateway"
+        for f in flows
+    ):
+        return False
+    task_id = unique_id(f"{event_id}_start", taken)
+    flow_id = unique_id(f"{event_id}_started", taken)
+    task = _script_task(container, task_id, body, line)
+    for flow in flows:
+        etree.SubElement(task, f"{{{BPMN}}}incoming").text = flow.get("id")
+        flow.set("targetRef", task_id)
+        _retarget_refs(event, "incoming", str(flow.get("id")), flow_id)
+    for ref in event.findall("bpmn:incoming", NSMAP)[1:]:
+        event.remove(ref)
+    etree.SubElement(task, f"{{{BPMN}}}outgoing").text = flow_id
+    _flow(container, flow_id, task_id, event_id, line)
+    return True
+
+
+def _has_definition(event: etree._Element) -> bool:
+    return any(
+        isinstance(c.tag, str) and local_name(c).endswith("EventDefinition")
+        for c in event
+    )
+
+
+def _on_event(
+    event: etree._Element, when: str, body: str, line: int | None, taken: set[str]
+) -> bool:
+    kind = local_name(event)
+    if kind == "startEvent" and not _has_definition(event):
+        if (
+            when in ("start", "end")
+            and event.getparent().get("triggeredByEvent") != "true"
+        ):
+            return _after(event, body, line, taken)
+        return False
+    if kind == "intermediateCatchEvent" and when == "end":
+        return _after(event, body, line, taken)
+    if kind == "intermediateThrowEvent":
+        if when == "start":
+            return _before(event, body, line, taken)
+        return _after(event, body, line, taken)
+    if kind == "endEvent" and not _has_definition(event) and when in ("start", "end"):
+        return _before(event, body, line, taken)
+    return False
+
+
+def _owners(root: etree._Element) -> dict[etree._Element, list[etree._Element]]:
+    """Group the listeners by the element they are drawn on, in document order."""
+    owners: dict[etree._Element, list[etree._Element]] = {}
+    for listener in vendor_children(root, ".//x:executionListener | .//x:taskListener"):
+        owners.setdefault(listener.getparent().getparent(), []).append(listener)
+    return owners
+
+
+def _event(listener: etree._Element, owner: etree._Element) -> str:
+    default = "take" if local_name(owner) == "sequenceFlow" else "start"
+    return listener.get("event") or default
+
+
+def _on_task(owner: etree._Element, listeners: list[etree._Element]) -> None:
+    for listener in listeners:
+        script = _SCRIPT_FOR.get((local_name(listener), _event(listener, owner)))
+        body = _body(listener)
+        if script is not None and body is not None:
             extensions = listener.getparent()
-            owner = extensions.getparent()
-            script = _SCRIPT_FOR.get((kind, listener.get("event") or "start"))
-            line = _assignment(listener)
-            if script is None or line is None or local_name(owner) not in _SCRIPTED:
-                continue
-            _append(extensions, script, line)
+            _append(extensions, script, body)
             extensions.remove(listener)
+
+
+def _elsewhere(
+    owner: etree._Element, listeners: list[etree._Element], taken: set[str]
+) -> None:
+    """Listeners on a flow or an event: one script task per event, in order."""
+    by_event: dict[str, list[etree._Element]] = {}
+    for listener in listeners:
+        if local_name(listener) == "executionListener" and _body(listener):
+            by_event.setdefault(_event(listener, owner), []).append(listener)
+    for event, group in by_event.items():
+        body = "\n".join(str(_body(listener)) for listener in group)
+        line = group[0].sourceline
+        if local_name(owner) == "sequenceFlow":
+            done = event == "take" and _on_flow(owner, body, line, taken)
+        else:
+            done = _on_event(owner, event, body, line, taken)
+        if done:
+            for listener in group:
+                listener.getparent().remove(listener)
+
+
+def translate_listeners(root: etree._Element, taken: set[str]) -> None:
+    """Turn the listeners that set variables into scripts, in place (module doc).
+
+    `taken` holds the ids in use; inserted elements get new ones, added to it.
+    """
+    for owner, listeners in _owners(root).items():
+        if local_name(owner) in _SCRIPTED:
+            _on_task(owner, listeners)
+        else:
+            _elsewhere(owner, listeners, taken)

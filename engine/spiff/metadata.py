@@ -6,8 +6,12 @@ kept by SpiffWorkflow's parsers, so they are read here straight from the XML.
 
 from __future__ import annotations
 
+import contextlib
+import re
+
 from lxml import etree
 
+from .dates import CAMUNDA_DATE_PATTERN, form_date
 from .types import FormField, HumanTaskMeta, ParsedProcess, SequenceFlow
 from .xml import NSMAP, local_name, vendor_attr, vendor_children
 
@@ -62,19 +66,38 @@ def _form_field(field: etree._Element) -> FormField:
         (value.get("id", ""), value.get("name") or value.get("id", ""))
         for value in vendor_children(field, "x:value")
     )
-    widget = ""
-    for prop in vendor_children(field, "x:properties/x:property"):
-        if prop.get("id") == "widget":
-            widget = prop.get("value", "")
+    props = {
+        prop.get("id", ""): prop.get("value", "")
+        for prop in vendor_children(field, "x:properties/x:property")
+    }
+    kind = field.get("type") or "string"
+    default = field.get("defaultValue")
+    pattern = date_pattern(field)
+    if kind == "date" and default:
+        with contextlib.suppress(ValueError):  # refused at upload (checks)
+            default = form_date(default, pattern)
     return FormField(
         id=field.get("id", ""),
         label=field.get("label") or field.get("id", ""),
-        type=field.get("type") or "string",
-        default=field.get("defaultValue"),
+        type=kind,
+        default=default,
         options=options,
-        widget=widget,
+        widget=props.get("widget", ""),
+        date_pattern=pattern if kind == "date" else "",
         **_constraints(field),  # type: ignore[arg-type]
     )
+
+
+def date_pattern(field: etree._Element) -> str:
+    """Return a date form field's pattern: Camunda's dd/MM/yyyy unless it names one
+    (a `datePattern` validation constraint or property)."""
+    for constraint in vendor_children(field, "x:validation/x:constraint"):
+        if constraint.get("name") == "datePattern" and constraint.get("config"):
+            return str(constraint.get("config")).strip()
+    for prop in vendor_children(field, "x:properties/x:property"):
+        if prop.get("id") == "datePattern" and prop.get("value"):
+            return str(prop.get("value")).strip()
+    return CAMUNDA_DATE_PATTERN
 
 
 def _properties(element: etree._Element) -> dict[str, str]:
@@ -100,18 +123,51 @@ def _documentation(element: etree._Element) -> str:
     return (doc.text or "").strip() if doc is not None else ""
 
 
+def formal_expression(role: etree._Element) -> str | None:
+    """Return the text of a resource role's formal expression, None if it has none."""
+    node = role.find("bpmn:resourceAssignmentExpression/bpmn:formalExpression", NSMAP)
+    return None if node is None else (node.text or "").strip()
+
+
+def _resource_roles(element: etree._Element) -> tuple[str, list[str], list[str]]:
+    """Camunda 7's reading of BPMN resource roles: humanPerformer is the assignee;
+    potentialOwner lists `user(id)`, `group(id)` or a plain group id."""
+    assignee = ""
+    for role in element.iterfind("bpmn:humanPerformer", NSMAP):
+        assignee = formal_expression(role) or assignee
+    users: list[str] = []
+    groups: list[str] = []
+    for role in element.iterfind("bpmn:potentialOwner", NSMAP):
+        for item in split_list(formal_expression(role) or ""):
+            match = re.fullmatch(r"(user|group)\((.+)\)", item)
+            if match is None:
+                groups.append(item)
+            else:
+                (users if match.group(1) == "user" else groups).append(
+                    match.group(2).strip()
+                )
+    return assignee, users, groups
+
+
 def human_task_meta(element: etree._Element, lane: str | None) -> HumanTaskMeta:
     """Describe one user/manual task or start event from its XML element."""
     props = _properties(element)
     fields = vendor_children(element, "bpmn:extensionElements/x:formData/x:formField")
+    performer, owners, owner_groups = _resource_roles(element)
     return HumanTaskMeta(
         bpmn_id=element.get("id", ""),
         name=(element.get("name") or element.get("id", "")).strip(),
         lane=lane,
         documentation=_documentation(element),
-        assignee=_role(element, props, "assignee"),
-        candidate_users=split_list(_role(element, props, "candidateUsers")),
-        candidate_groups=split_list(_role(element, props, "candidateGroups")),
+        assignee=_role(element, props, "assignee") or performer,
+        candidate_users=(
+            *split_list(_role(element, props, "candidateUsers")),
+            *owners,
+        ),
+        candidate_groups=(
+            *split_list(_role(element, props, "candidateGroups")),
+            *owner_groups,
+        ),
         form_key=_role(element, props, "formKey"),
         form=tuple(_form_field(f) for f in fields),
         due_date=_role(element, props, "dueDate"),

@@ -4,7 +4,9 @@ What analysts draw in Camunda Modeler (Camunda 7 / Operaton), bpmn.io or
 SpiffArena becomes SpiffArena-flavoured BPMN with Python expressions:
 
 - JUEL conditions, timers, multi-instance cardinality and completion conditions
-  are translated to Python (`juel.py`); FEEL, XPath and script languages other
+  are translated to Python (`juel.py`); FEEL ones (Camunda 8 writes `=amount >
+  1000`, or the FEEL language attribute) through the FEEL subset of DMN cells
+  (`dmn_feel.py`); XPath, FEEL outside that subset and script languages other
   than Python are refused, naming the element and the expression.
 - Unquoted ISO-8601 timer literals (`PT72H`, `R3/PT1H`, `2030-01-01T00:00:00Z`)
   are quoted, because SpiffWorkflow evaluates timer text as Python.
@@ -12,6 +14,8 @@ SpiffArena becomes SpiffArena-flavoured BPMN with Python expressions:
   delegate expression, expression, connector, Zeebe task type) become a
   `spiffworkflow:serviceTaskOperator` whose id is the operation name.
 - `camunda:decisionRef` becomes `spiffworkflow:calledDecisionId`.
+- A flow without condition out of an exclusive or inclusive gateway (not its
+  default) gets the condition True, as Camunda 7 reads it.
 - `camunda:collection` / `camunda:elementVariable` become `loopDataInputRef` /
   `inputDataItem`.
 
@@ -26,6 +30,7 @@ from collections.abc import Iterator
 
 from lxml import etree
 
+from .dmn_feel import FeelError, feel_expression
 from .juel import JuelError, is_juel, juel_to_python
 from .timer_starts import is_cron
 from .types import Problem
@@ -99,13 +104,19 @@ def _translate(
         return None
     language = _language(expr)
     if text.startswith("=") or "feel" in language:
-        return _problem(
-            expr,
-            what,
-            text,
-            "is FEEL, which Laneway does not run; "
-            "write it as a Python or JUEL (${...}) expression.",
-        )
+        try:
+            expr.text = feel_expression(text[1:] if text.startswith("=") else text)
+        except FeelError as exc:
+            return _problem(
+                expr,
+                what,
+                text,
+                f"is FEEL outside the subset Laneway runs (the one of DMN cells): "
+                f"{exc}; write it as simple FEEL, Python or JUEL (${{...}}).",
+            )
+        if "language" in expr.attrib:
+            del expr.attrib["language"]
+        return None
     foreign = [name for name in _FOREIGN_LANGUAGES if name in language]
     if foreign:
         return _problem(
@@ -361,8 +372,9 @@ def _service_tasks(root: etree._Element) -> Iterator[Problem]:
         name = _vendor_operation(task)
         if not name:
             yield Problem(
-                f"The {describe(task)} names no operation: set the external topic, "
-                "or add a spiffworkflow:serviceTaskOperator.",
+                f"The {describe(task)} names no operation (Camunda 7 refuses it "
+                "too): set the external topic, or add a "
+                "spiffworkflow:serviceTaskOperator.",
                 task.sourceline,
                 task.get("id"),
             )
@@ -413,8 +425,34 @@ def _multi_instance(root: etree._Element) -> Iterator[Problem]:
             ref.addnext(data_item)
 
 
+def _unconditioned_flows(root: etree._Element) -> None:
+    """Give a flow without condition out of an exclusive or inclusive gateway the
+    condition True: Camunda 7 takes it (in model order for an exclusive gateway),
+    where SpiffWorkflow refuses the diagram."""
+    for gateway in root.xpath(
+        ".//bpmn:exclusiveGateway | .//bpmn:inclusiveGateway", namespaces=NSMAP
+    ):
+        ident = gateway.get("id")
+        flows = [
+            f
+            for f in gateway.getparent().iterfind("bpmn:sequenceFlow", NSMAP)
+            if f.get("sourceRef") == ident
+        ]
+        if len(flows) < 2:
+            continue
+        for flow in flows:
+            if flow.get("id") == gateway.get("default"):
+                continue
+            if flow.find("bpmn:conditionExpression", NSMAP) is None:
+                condition = etree.SubElement(flow, f"{{{BPMN}}}conditionExpression")
+                condition.text = "True"
+                if flow.sourceline:
+                    condition.sourceline = flow.sourceline
+
+
 def normalize(root: etree._Element) -> list[Problem]:
     """Rewrite `root` in place to Python/Spiff dialect and return what could not be."""
+    _unconditioned_flows(root)
     problems: list[Problem] = []
     problems.extend(_expressions(root))
     problems.extend(_scripts(root))

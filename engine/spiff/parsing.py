@@ -514,6 +514,7 @@ def service_operations(bpmn: bytes) -> list[str]:
         root = _read_root(bpmn)
     except XmlRejected:
         return []
+    tidy(root)  # Flowable/Activiti attributes name operations too
     normalize(root)
     names = root.xpath("//spiffworkflow:serviceTaskOperator/@id", namespaces=NSMAP)
     return sorted({str(n) for n in names})

@@ -12,7 +12,8 @@ Every workflow this adapter creates or loads is built with `script_engine()`.
 * Scripts (script tasks, pre/post scripts) run in a worker process of
   `sandbox.pool` with RLIMIT_AS, RLIMIT_CPU and a wall-clock kill, and the
   guarded evaluator inside; only the variables the script names cross the
-  process boundary, as JSON.
+  process boundary, as JSON, with the data of the SpiffArena helpers it calls
+  (`script_helpers`).
 
 The policy lives in the environment, not in a `PythonScriptEngine` subclass:
 some SpiffWorkflow call sites (completion conditions, message correlations)
@@ -45,6 +46,7 @@ from .multi_instance import loop_variables
 from .sandbox import DEFAULT_LIMITS, Limits, SandboxViolation, compile_guarded
 from .sandbox import evaluate as guarded_evaluate
 from .sandbox.pool import get_pool
+from .script_helpers import helper_data, running_task, unknown_calls
 
 
 class ScriptError(Exception):
@@ -83,7 +85,7 @@ def check_expression(source: str) -> str | None:
         compile_expression(source)
     except ScriptError as exc:
         return str(exc)
-    return None
+    return unknown_calls(source, script=False)
 
 
 def check_script(source: str) -> str | None:
@@ -92,7 +94,7 @@ def check_script(source: str) -> str | None:
         compile_script(source)
     except ScriptError as exc:
         return str(exc)
-    return None
+    return unknown_calls(source, script=True)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -129,7 +131,8 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
         names = referenced_names(script)
         full = {**external, **context}
         sent = {k: full[k] for k in names if k in full}
-        result = get_pool().execute(script, sent)
+        helpers = helper_data(script, sent)
+        result = get_pool().execute(script, sent, helpers=helpers)
         for key in set(sent) - set(result):
             context.pop(key, None)  # `del x` in the script
         for key, value in result.items():
@@ -171,7 +174,8 @@ class LanewayScriptEngine(PythonScriptEngine):
 
     def execute(self, task: Any, script: str, external_context: Any = None) -> Any:
         external_context = _with_loop_variables(task, external_context)
-        return super().execute(task, script, external_context)
+        with running_task(task):
+            return super().execute(task, script, external_context)
 
 
 def _with_loop_variables(task: Any, external_context: Any) -> Any:

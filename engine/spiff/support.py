@@ -191,11 +191,14 @@ ELEMENTS: dict[str, Row] = {
     "performer": _refused(
         "resource assignment is not read; use a lane or camunda:candidateGroups"
     ),
-    "humanPerformer": _refused(
-        "resource assignment is not read; use a lane or camunda:candidateGroups"
+    "humanPerformer": _runs(
+        "its formal expression is the assignee, as in Camunda 7; one without a "
+        "resourceAssignmentExpression is refused (Camunda 7 refuses it too)"
     ),
-    "potentialOwner": _refused(
-        "resource assignment is not read; use a lane or camunda:candidateGroups"
+    "potentialOwner": _runs(
+        "its formal expression lists candidates as in Camunda 7: user(id), "
+        "group(id), or a plain group id; one without a resourceAssignmentExpression "
+        "is refused (Camunda 7 refuses it too)"
     ),
 }
 
@@ -238,12 +241,14 @@ MULTIPLE_EVENTS = _refused(
 SEND_WITHOUT_IMPLEMENTATION = _refused(
     'it names neither an operation (camunda:topic with type "external", class, '
     "delegateExpression, expression or a connector) nor a message (messageRef), "
-    "so it would be skipped"
+    "so it would be skipped (Camunda 7 refuses it too)"
 )
 RECEIVE_WITHOUT_MESSAGE = _refused(
     "it names no message (messageRef); it would wait forever"
 )
-SCRIPT_WITHOUT_SCRIPT = _refused("it has no script, so it would be skipped")
+SCRIPT_WITHOUT_SCRIPT = _refused(
+    "it has no script, so it would be skipped (Camunda 7 refuses it too)"
+)
 FLOW_OUT_OF_END = _refused(
     "a sequence flow out of an end event would let the token run on; end the "
     "path there or use an intermediate event"
@@ -283,6 +288,32 @@ CONSTRUCTS: dict[str, Row] = {
         "translated to Python; coerced to a boolean as EL does (the string "
         '"false" is false); .equals(x), .contains(x), .size() and .isEmpty() '
         "on strings and collections; other method calls are refused"
+    ),
+    "SpiffArena script helpers in scripts": _runs(
+        "get_current_user(), get_process_initiator_user(), get_group_members(group), "
+        "get_last_user_completing_task(process, task), get_toplevel_process_info() "
+        "and get_current_task_info(), answered from the case in the script sandbox "
+        "(script_helpers.py); SpiffArena's other helpers, helpers in expressions and "
+        "calls of undefined functions are refused, located"
+    ),
+    "SpiffArena's lane_owners variable": _runs(
+        "a dict from lane name to usernames: those people get the lane's tasks "
+        "(candidates.py); a lane it does not name goes to the group of that name"
+    ),
+    "a message throw or end event without messageRef or implementation": _runs(
+        "a none event, as Camunda 7 runs it (hygiene.py); a message catch or "
+        "start event without a message is refused (it could never be triggered)"
+    ),
+    "a flow without condition out of an exclusive or inclusive gateway": _runs(
+        "always true, as in Camunda 7: an exclusive gateway takes the first true "
+        "flow in model order, so it is taken when reached (normalize.py)"
+    ),
+    "a FEEL expression (=amount > 1000, Camunda 8)": _runs(
+        "conditions, timers, loop cardinality and completion conditions that start "
+        "with = (or declare the FEEL language) are translated through the FEEL "
+        "subset of DMN cells (dmn_feel.py): names and paths, literals, arithmetic, "
+        "comparisons, and/or/not(), date()/time(); FEEL beyond it (some/every, "
+        "functions, names with spaces) is refused, located"
     ),
     "an error or escalation start event outside an event sub-process": _refused(
         "it would wait for ever", by="checks._event_subprocess_starts"
@@ -417,7 +448,10 @@ VENDOR_ELEMENTS: dict[str, Row] = {
     "formData": _runs("the task form"),
     "formField": _runs(),
     "validation": _runs(),
-    "constraint": _runs("required, readonly, min/max, minlength/maxlength"),
+    "constraint": _runs(
+        "required, readonly, min/max, minlength/maxlength, and datePattern (a "
+        "date field's Java pattern, dd/MM/yyyy when none is named)"
+    ),
     "value": _runs("enum options; the items of a camunda:list"),
     "properties": _runs("task properties (e.g. separateFrom)"),
     "property": _runs(),
@@ -460,15 +494,18 @@ VENDOR_ELEMENTS: dict[str, Row] = {
     "expression": _refused(
         "Java field injection does not run here; use input parameters"
     ),
-    "executionListener": _refused(
-        "only ${execution.setVariable('x', value)} on a task's start or end runs "
-        "(as a pre/post script, listeners.py); Java listeners and others do not",
-        by="checks._listeners",
+    "executionListener": _runs(
+        "${execution.setVariable('x', value)} or an inline Python camunda:script "
+        "(assigning variables by name): on a task (start/end, as its pre/post "
+        "script), a sequence flow (take, as a script task on the flow), a none "
+        "start event, an intermediate event or a none end event (as a script task "
+        "after or before it), in the order drawn (listeners.py); Java, other "
+        "languages and other places are refused, located (checks._listeners)",
     ),
-    "taskListener": _refused(
-        "only ${task.setVariable('x', value)} on create or complete runs (as a "
-        "pre/post script, listeners.py); Java listeners and others do not",
-        by="checks._listeners",
+    "taskListener": _runs(
+        "${task.setVariable('x', value)} or an inline Python camunda:script on "
+        "create or complete (as the task's pre/post script, listeners.py); Java, "
+        "other languages and other events are refused, located (checks._listeners)"
     ),
     "script": _refused(
         "script parameter values cannot be evaluated here; use text, ${...}, "

@@ -58,6 +58,7 @@ class FormField:
     max_length: int | None = None
     options: tuple[tuple[str, str], ...] = ()
     widget: str = ""
+    date_pattern: str = ""  # a date field's Java pattern (Camunda: dd/MM/yyyy)
 
 
 @dataclass(frozen=True, slots=True)

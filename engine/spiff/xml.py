@@ -97,3 +97,13 @@ def vendor_children(element: etree._Element, path: str) -> list[etree._Element]:
     for prefix in ("camunda", "operaton"):
         found.extend(element.xpath(path.replace("x:", f"{prefix}:"), namespaces=NSMAP))
     return found
+
+
+def unique_id(base: str, taken: set[str]) -> str:
+    """Return `base`, or `base_2`, `base_3`, ... the first not in `taken` (added)."""
+    candidate, n = base, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{base}_{n}"
+    taken.add(candidate)
+    return candidate

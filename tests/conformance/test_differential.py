@@ -137,9 +137,15 @@ DEPARTURES: dict[str, str] = {
         "the boundary naming the escalation code wins over the catch-all one, as "
         "BPMN says (events.py); SpiffWorkflow takes the catch-all"
     ),
-    "xor_conditions.bpmn": (
+    **dict.fromkeys(
+        (
+            "xor_conditions.bpmn",
+            # its gateway's flow without condition is always true (Camunda 7),
+            # so which true flow comes first decides (issue 9)
+            "spiff/spm-C.4.0.1.bpmn",
+        ),
         "SpiffWorkflow tries a gateway's conditions in the order of the targets' "
-        "y coordinates in the drawing; BPMN and Laneway in model order"
+        "y coordinates in the drawing; BPMN and Laneway in model order",
     ),
     **dict.fromkeys(
         ("implicit_split.bpmn", "implicit_split_merge.bpmn"),
@@ -214,6 +220,9 @@ DEPARTURES: dict[str, str] = {
             "business_rule_external.bpmn",
             "send_task_delegate.bpmn",
             "send_task_external.bpmn",
+            # deploys since its take listener runs (issue 9); its rejection mail
+            # is a send task with a delegate expression
+            "operaton/leave-request.bpmn",
         ),
         _SEND_AS_SERVICE,
     ),

@@ -128,3 +128,49 @@ def test_flowable_and_activiti_attributes_are_read_as_camunda(users):
     task_complete(user=users["requester"], task_id=rework.pk, data={})
     case.refresh_from_db()
     assert case.status == "completed"
+
+
+CAMUNDA_READINGS = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:camunda="http://camunda.org/schema/1.0/bpmn"
+    id="Defs" targetNamespace="http://laneway.example/test">
+  <bpmn:process id="readings" name="Readings" isExecutable="true">
+    <bpmn:startEvent id="s" />
+    <bpmn:sequenceFlow id="f0" sourceRef="s" targetRef="review" />
+    <bpmn:userTask id="review" camunda:candidateGroups="Manager">
+      <bpmn:extensionElements><camunda:formData>
+        <camunda:formField id="amount" type="long" />
+      </camunda:formData></bpmn:extensionElements>
+    </bpmn:userTask>
+    <bpmn:sequenceFlow id="f1" sourceRef="review" targetRef="gw" />
+    <bpmn:exclusiveGateway id="gw" />
+    <bpmn:sequenceFlow id="big" sourceRef="gw" targetRef="notify">
+      <bpmn:conditionExpression>${amount &gt; 1000}</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="other" sourceRef="gw" targetRef="small" />
+    <bpmn:intermediateThrowEvent id="notify">
+      <bpmn:messageEventDefinition />
+    </bpmn:intermediateThrowEvent>
+    <bpmn:sequenceFlow id="f2" sourceRef="notify" targetRef="big_task" />
+    <bpmn:userTask id="big_task" camunda:candidateGroups="Manager" />
+    <bpmn:userTask id="small" camunda:candidateGroups="Manager" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+@pytest.mark.parametrize(("amount", "next_task"), [(5000, "big_task"), (10, "small")])
+def test_camunda_readings_of_a_bare_flow_and_a_bare_message_throw(
+    users, amount, next_task
+):
+    # Camunda 7 takes a gateway's flow without condition (the first true flow in
+    # model order), and runs a message throw event naming no message and no
+    # implementation as a none event; SpiffWorkflow refuses both.
+    version_upload(user=users["analyst"], bpmn=CAMUNDA_READINGS, filename="r.bpmn")
+    case, _ = case_start(user=users["requester"], key="readings", data={})
+    review = HumanTask.objects.get(case=case, status=HumanTask.Status.OPEN)
+    task_complete(user=users["manager1"], task_id=review.pk, data={"amount": amount})
+    case.refresh_from_db()
+    assert not case.has_incident
+    open_task = HumanTask.objects.get(case=case, status=HumanTask.Status.OPEN)
+    assert open_task.bpmn_id == next_task

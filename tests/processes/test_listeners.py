@@ -80,3 +80,133 @@ def test_any_other_listener_is_refused_located(users, listener):
     [problem] = err.value.details["errors"]
     assert problem["element_id"] == "review" and problem["line"] == 10
     assert "would not run here" in problem["message"]
+
+
+def flows_and_events(listeners: dict[str, str]) -> bytes:
+    """A start event, a gateway with a default flow, and an intermediate throw
+    event; `listeners` puts extension elements on the start event, the flows
+    and the throw event by id."""
+
+    def ext(element: str) -> str:
+        body = listeners.get(element, "")
+        return (
+            f"<bpmn:extensionElements>{body}</bpmn:extensionElements>" if body else ""
+        )
+
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:camunda="http://camunda.org/schema/1.0/bpmn"
+    id="Defs" targetNamespace="http://laneway.example/test">
+  <bpmn:process id="flows" name="Flows" isExecutable="true">
+    <bpmn:startEvent id="start">{ext("start")}</bpmn:startEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review" />
+    <bpmn:userTask id="review" camunda:candidateGroups="Manager">
+      <bpmn:extensionElements><camunda:formData>
+        <camunda:formField id="amount" type="long" />
+      </camunda:formData></bpmn:extensionElements>
+    </bpmn:userTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="gw" />
+    <bpmn:exclusiveGateway id="gw" default="low" />
+    <bpmn:sequenceFlow id="high" sourceRef="gw" targetRef="note">
+      {ext("high")}
+      <bpmn:conditionExpression>${{amount &gt; 1000}}</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="low" sourceRef="gw" targetRef="note">{ext("low")}
+    </bpmn:sequenceFlow>
+    <bpmn:intermediateThrowEvent id="note">{ext("note")}</bpmn:intermediateThrowEvent>
+    <bpmn:sequenceFlow id="f3" sourceRef="note" targetRef="check" />
+    <bpmn:userTask id="check" camunda:candidateGroups="Manager" />
+  </bpmn:process>
+</bpmn:definitions>
+""".encode()
+
+
+FLOW_LISTENERS = {
+    "start": """<camunda:executionListener event="end"
+        expression="${execution.setVariable('priority', 'LOW')}" />""",
+    "high": """<camunda:executionListener event="take"
+        expression="${execution.setVariable('route', 'high')}" />
+      <camunda:executionListener event="take">
+        <camunda:script scriptFormat="python">route = route + '!'
+limit = amount * 2</camunda:script>
+      </camunda:executionListener>""",
+    "low": """<camunda:executionListener
+        expression="${execution.setVariable('route', 'low')}" />""",
+    "note": """<camunda:executionListener event="start"
+        expression="${execution.setVariable('noted', route)}" />""",
+}
+
+
+@pytest.mark.parametrize(
+    ("amount", "route", "limit"), [(5000, "high!", 10000), (10, "low", None)]
+)
+def test_listeners_on_flows_and_events_run_where_and_when_drawn(
+    users, amount, route, limit
+):
+    version_upload(
+        user=users["analyst"], bpmn=flows_and_events(FLOW_LISTENERS), filename="f.bpmn"
+    )
+    case, _ = case_start(user=users["requester"], key="flows", data={})
+    assert case.data["priority"] == "LOW"  # the start event's end listener
+    review = HumanTask.objects.get(case=case, status=HumanTask.Status.OPEN)
+    task_complete(user=users["manager1"], task_id=review.pk, data={"amount": amount})
+    case.refresh_from_db()
+    # Only the flow taken runs its listeners, in the order drawn, before the
+    # throw event's start listener; a listener without an event on a flow is a
+    # take listener, as in Camunda.
+    assert case.data["route"] == route
+    assert case.data["noted"] == route
+    assert case.data.get("limit") == limit
+    assert HumanTask.objects.get(case=case, status=HumanTask.Status.OPEN).bpmn_id == (
+        "check"
+    )
+
+
+def test_the_uploaded_xml_stays_as_drawn(users):
+    data = flows_and_events(FLOW_LISTENERS)
+    [deployed] = version_upload(user=users["analyst"], bpmn=data, filename="f.bpmn")
+    assert bytes(deployed.version.original_xml) == data
+
+
+@pytest.mark.parametrize(
+    ("element", "listener", "why"),
+    [
+        (
+            "high",
+            '<camunda:executionListener event="take">'
+            '<camunda:script scriptFormat="javascript">x = 1</camunda:script>'
+            "</camunda:executionListener>",
+            "'javascript' script",
+        ),
+        (
+            "high",
+            '<camunda:executionListener event="take">'
+            '<camunda:script scriptFormat="python">'
+            "execution.setVariable('x', 1)</camunda:script>"
+            "</camunda:executionListener>",
+            "execution and task objects are not available",
+        ),
+        (
+            "high",
+            '<camunda:executionListener event="take" delegateExpression="${audit}" />',
+            "Java code",
+        ),
+        (
+            "start",
+            '<camunda:executionListener event="end" class="com.example.Audit" />',
+            "Java code",
+        ),
+    ],
+)
+def test_listeners_that_cannot_run_on_flows_and_events_are_refused_located(
+    users, element, listener, why
+):
+    with pytest.raises(BpmnInvalid) as err:
+        version_upload(
+            user=users["analyst"],
+            bpmn=flows_and_events({element: listener}),
+            filename="f.bpmn",
+        )
+    [problem] = err.value.details["errors"]
+    assert problem["element_id"] == element and problem["line"]
+    assert "would not run here" in problem["message"] and why in problem["message"]

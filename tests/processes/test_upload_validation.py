@@ -202,11 +202,12 @@ def test_juel_method_call_is_rejected_naming_flow_expression_and_line(users):
     ]
 
 
-def test_feel_condition_is_rejected_naming_flow_and_line(users):
-    errors = _rejected(users, approval(condition_no="=approved = false"))
+def test_feel_outside_the_dmn_subset_is_rejected_naming_flow_and_line(users):
+    data = approval(condition_no='=some r in risks satisfies r = "red"')
+    errors = _rejected(users, data)
     assert len(errors) == 1
     assert errors[0]["element_id"] == "no" and errors[0]["line"] == LINES["no"]
-    assert "'=approved = false' is FEEL" in errors[0]["message"]
+    assert "is FEEL outside the subset Laneway runs" in errors[0]["message"]
 
 
 def test_all_problems_are_reported_at_once_in_line_order(users):
@@ -310,7 +311,7 @@ def test_api_answers_400_bpmn_invalid_with_the_problem_list(users, client):
     client.force_login(users["analyst"])
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    upload = SimpleUploadedFile("bad.bpmn", approval(condition_no="=x"))
+    upload = SimpleUploadedFile("bad.bpmn", approval(condition_no="=x + "))
     response = client.post(
         "/api/v1/processes/", {"file": upload}, HTTP_ACCEPT="application/json"
     )

@@ -18,7 +18,7 @@ from .compiler import (
     compile_guarded,
 )
 
-_BUILTIN_NAMES = (
+BUILTIN_NAMES = (
     "range", "len", "list", "tuple", "set", "dict", "sorted", "min", "max", "sum",
     "any", "all", "str", "repr", "int", "float", "round", "abs", "bool", "pow",
     "enumerate", "zip", "reversed", "isinstance", "divmod",
@@ -28,7 +28,7 @@ RESERVED = frozenset({"__builtins__", "__name__"})
 
 
 def _globals(b: Budget) -> dict[str, Any]:
-    names = {name: getattr(b, "g_" + name) for name in _BUILTIN_NAMES}
+    names = {name: getattr(b, "g_" + name) for name in BUILTIN_NAMES}
     names.update(_EXCEPTIONS)
     names.update({"True": True, "False": False, "None": None})
     return {
@@ -115,12 +115,16 @@ def evaluate(
 
 
 def execute(
-    script: str, context: dict[str, Any], limits: Limits = DEFAULT_LIMITS
+    script: str,
+    context: dict[str, Any],
+    limits: Limits = DEFAULT_LIMITS,
+    functions: Mapping[str, Any] | None = None,
 ) -> None:
     """Run `script` with `context` as its variables and write the results back.
 
     Functions, lambdas and generators the script creates are not data and are
-    dropped; `del x` in the script removes `x` from the context.
+    dropped; `del x` in the script removes `x` from the context. `functions`
+    (the script helpers) are callable by name and never written back.
 
     Raises:
         SandboxViolation: refused at compile time or a limit was hit.
@@ -129,7 +133,8 @@ def execute(
     code = compile_guarded(script, "exec", limits)
     env = _acquire(limits, "exec")
     scope = _scope(env, context)
-    injected = set(env.template)
+    scope.update(functions or {})
+    injected = set(env.template) | set(functions or {})
     _run(code, scope, env)
     for key in [k for k in context if k not in scope and k in _visible(context)]:
         del context[key]

@@ -150,9 +150,15 @@ class ScriptPool:
         threading.Thread(target=self._respawn, daemon=True).start()
 
     def execute(
-        self, script: str, context: dict[str, Any], wall_s: float | None = None
+        self,
+        script: str,
+        context: dict[str, Any],
+        wall_s: float | None = None,
+        helpers: dict[str, Any] | None = None,
     ) -> dict:
         """Run `script` on `context` in a worker and return the new context.
+
+        `helpers` is the data of the script helpers it calls (sandbox.helpers).
 
         Raises:
             SandboxTimeout, SandboxCrashed, SandboxBusy, SandboxViolation,
@@ -165,6 +171,7 @@ class ScriptPool:
                 "op": "exec",
                 "src": script,
                 "ctx": context,
+                "helpers": helpers,
                 "wall_s": wall,
                 "cpu": self.settings.cpu_s,
             }

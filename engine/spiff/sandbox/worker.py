@@ -26,6 +26,7 @@ from dataclasses import replace
 
 from .api import execute
 from .compiler import DEFAULT_LIMITS
+from .helpers import helper_functions
 from .protocol import MAX_REQUEST, SandboxCrashed, dumps, loads, read_frame, write_frame
 
 LIFETIME_CPU_S = 600  # RLIMIT_CPU hard limit; the worker retires before reaching it
@@ -87,7 +88,8 @@ def _serve_one(request: dict) -> bytes:
     limits = replace(DEFAULT_LIMITS, wall_s=float(request.get("wall_s", 1.0)))
     context = request.get("ctx") or {}
     try:
-        execute(request["src"], context, limits)
+        functions = helper_functions(request.get("helpers"))
+        execute(request["src"], context, limits, functions)
         return dumps({"ok": True, "ctx": context})
     except BaseException as exc:  # noqa: BLE001 - MemoryError, RecursionError, limits ...
         return dumps({"ok": False, "etype": type(exc).__name__, "msg": str(exc)[:500]})

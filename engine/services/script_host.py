@@ -1,0 +1,91 @@
+"""What scripts learn about their case through SpiffArena's helpers (issue 9).
+
+`case_scripts(case, actor)` wraps an engine step of a locked case: the helpers a
+script calls (engine/spiff/script_helpers.py) are answered from here, lazily and
+as plain data (the script worker never sees a model).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Collection, Iterator
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from audit.actions import AuditAction, task_ref_element
+from audit.models import AuditEvent
+from engine.models import Case
+from engine.spiff import ScriptHost, script_host
+
+
+def _user(user: Any) -> dict[str, Any] | None:
+    if user is None or not getattr(user, "pk", None):
+        return None
+    username = user.get_username()
+    return {
+        "id": user.pk,
+        "username": username,
+        "email": user.email,
+        "display_name": user.get_full_name() or username,
+    }
+
+
+def _group_members(names: Collection[str]) -> dict[str, list[str]]:
+    members: dict[str, list[str]] = {
+        name: []
+        for name in Group.objects.filter(name__in=names).values_list("name", flat=True)
+    }
+    rows = (
+        get_user_model()
+        .objects.filter(groups__name__in=list(members), is_active=True)
+        .values_list("groups__name", "username")
+    )
+    for group, username in rows:
+        if group in members:
+            members[group].append(username)
+    return {name: sorted(users) for name, users in members.items()}
+
+
+def _last_completers(case: Case, bpmn_ids: Collection[str]) -> dict[str, Any]:
+    """Of `bpmn_ids`, the human tasks completed in the case: id -> last completer."""
+    wanted = set(bpmn_ids)
+    last: dict[str, int] = {}
+    events = AuditEvent.objects.filter(
+        case_id=case.pk, action=AuditAction.TASK_COMPLETED, actor_id__isnull=False
+    ).order_by("at", "chain_seq")
+    for task_ref, actor_id in events.values_list("task_ref", "actor_id"):
+        element = task_ref_element(task_ref)
+        if element in wanted:
+            last[element] = actor_id
+    users = get_user_model().objects.in_bulk(set(last.values()))
+    return {k: _user(users.get(pk)) for k, pk in last.items() if pk in users}
+
+
+@contextlib.contextmanager
+def case_scripts(case: Case, actor: Any, *, completing: str = "") -> Iterator[None]:
+    """Answer the script helpers for `case`, `actor` acting (None: the system).
+
+    `completing` is the element id of the human task `actor` is completing (its
+    post-script sees `actor` as its last completer).
+    """
+
+    def last_completers(bpmn_ids: Collection[str]) -> dict[str, Any]:
+        found = _last_completers(case, bpmn_ids)
+        if completing and completing in bpmn_ids and _user(actor) is not None:
+            found[completing] = _user(actor)
+        return found
+
+    host = ScriptHost(
+        current_user=lambda: _user(actor),
+        initiator=lambda: _user(case.started_by),
+        group_members=_group_members,
+        last_completers=last_completers,
+        process_info=lambda: {
+            "process_instance_id": str(case.pk),
+            "process_model_identifier": case.version.definition.key,
+        },
+    )
+    with script_host(host):
+        yield
