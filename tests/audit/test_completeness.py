@@ -213,3 +213,71 @@ def _trail_with_reason(case_id: str) -> list[tuple[str, str, str, str]]:
         (e.action, e.actor_repr, e.on_behalf_of, e.payload.get("reason", ""))
         for e in AuditEvent.objects.filter(case_id=case_id).order_by("chain_seq")
     ]
+
+
+def test_comments_attachments_service_attempts_and_signals_in_exact_order(
+    users, purchase, settings, tmp_path
+):
+    """The rest of #12's kinds: each lands in its case's chain with who did it."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from engine.models import ServiceCall
+    from engine.services import case_start
+    from engine.tasks import service_call_run_task
+
+    settings.MEDIA_ROOT = tmp_path
+    settings.ENGINE_SERVICE_OPERATIONS = {"test.flaky": "tests.operations.always_fails"}
+    settings.ENGINE_SERVICE_MAX_ATTEMPTS = 2
+    settings.ENGINE_SERVICE_BACKOFF_SECONDS = 0
+    # Comments and attachments on a purchase.
+    case_id = start_case(
+        token_client(users["requester"]),
+        "purchase_request",
+        {"amount": 50, "justification": "Desk"},
+    )
+    review = _open_task(case_id)
+    manager = token_client(users["manager1"])
+    said = manager.post(
+        f"/api/v1/tasks/{review}/comments/", {"text": "Which desk?"}, format="json"
+    )
+    assert said.status_code == 201, said.content
+    upload = token_client(users["requester"]).post(
+        f"/api/v1/cases/{case_id}/attachments/",
+        {"file": SimpleUploadedFile("quote.pdf", b"%PDF-1.4 quote")},
+        format="multipart",
+    )
+    assert upload.status_code == 201, upload.content
+    tail = [(a, who) for a, who, _, _ in _trail(case_id)][-2:]
+    assert tail == [("comment.added", "manager1"), ("attachment.added", "requester")]
+    # A service call failing on both allowed attempts.
+    deploy(BPMN_DIR / "service_flaky.bpmn", users["analyst"])
+    case, _ = case_start(
+        user=users["requester"], key="service_flaky", data={"amount": 1}
+    )
+    for _ in range(2):
+        call = ServiceCall.objects.get(case=case)
+        service_call_run_task(call.pk)  # what the worker runs
+    attempts = [
+        (e.action, e.actor_repr, e.payload.get("attempt"))
+        for e in AuditEvent.objects.filter(case_id=case.pk).order_by("chain_seq")
+        if e.action.startswith(("service.", "incident."))
+    ]
+    assert attempts == [
+        ("service.queued", "system", None),
+        ("service.started", "system", 1),
+        ("service.retry_scheduled", "system", 1),
+        ("service.started", "system", 2),
+        ("service.failed", "system", None),  # after the last attempt
+        ("incident.opened", "system", None),
+    ]
+    # A signal from the API reaches a waiting case.
+    deploy(BPMN_DIR / "signal_catchers.bpmn", users["analyst"])
+    waiting, _ = case_start(user=users["requester"], key="signal_wait", data={})
+    admin = token_client(users["padmin"])
+    sent = admin.post("/api/v1/signals/", {"name": "go", "data": {}}, format="json")
+    assert sent.status_code == 200, sent.content
+    assert str(waiting.pk) in sent.json()["delivered"]
+    signal_events = [
+        (a, who) for a, who, _, _ in _trail(str(waiting.pk)) if a.startswith("signal.")
+    ]
+    assert signal_events == [("signal.delivered", "padmin")]
