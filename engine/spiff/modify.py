@@ -58,6 +58,7 @@ from .runtime import _ACTIVE, _run
 from .runtime import _json_safe as json_safe
 from .serialization import state_load
 from .types import AdvanceOutcome, StepRecord
+from .variables import variables_assign
 
 KINDS = ("cancel", "start_before", "start_after", "start_transition", "cancel_task")
 
@@ -303,7 +304,8 @@ def workflow_modify(
 ) -> Modified:
     """Apply the instructions in order, then run the engine once.
 
-    `data` is merged into the variables every new token carries.
+    `data` is set as case variables (shared by every branch, so every new token
+    carries it).
 
     Raises:
         ModificationRefused: an instruction cannot be applied (nothing changed).
@@ -313,6 +315,8 @@ def workflow_modify(
     modifier = _Modifier(wf, process, json_safe(dict(data or {})))
 
     def command(steps: list[StepRecord]) -> None:
+        if modifier.data:  # case variables, shared by every branch (variables.py)
+            variables_assign(wf, modifier.data, [])
         for index, instruction in enumerate(instructions):
             modifier.index = index
             if instruction.kind not in KINDS:
