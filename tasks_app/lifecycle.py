@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from engine.models import Case
+
 from . import permissions
 from .errors import (
     NotTaskCandidate,
@@ -230,7 +232,12 @@ def transition_check(
 
 
 def actions_allowed(*, user: Any, task: HumanTask) -> list[TaskAction]:
-    """Return the actions that would change the task if the user took them now."""
+    """Return the actions that would change the task if the user took them now.
+
+    None while its case is suspended: every command on it answers 409 then.
+    """
+    if task.case.status == Case.Status.SUSPENDED:
+        return []
     state = task_state(task)
     return list(
         dict.fromkeys(

@@ -15,6 +15,7 @@ from django.utils import timezone
 from guardian.models import GroupObjectPermission, UserObjectPermission
 from guardian.shortcuts import get_objects_for_group, get_objects_for_user
 
+from engine.models import Case
 from engine.selectors import CaseCounts, case_counts_for_user
 from engine.spec_cache import spec_for
 
@@ -127,7 +128,8 @@ def _as_task_pk(field: str) -> Any:
 
 
 def _visible_open(user: Any) -> QuerySet[HumanTask]:
-    """Return the user's open tasks: theirs, or offered and unclaimed, not barred.
+    """Return the user's open tasks: theirs, or offered and unclaimed, not barred,
+    of cases that are not suspended.
 
     The ids come from a UNION of the user's guardian rows, their groups' rows and
     their assigned tasks, so the database reads the user's share of the open
@@ -146,6 +148,9 @@ def _visible_open(user: Any) -> QuerySet[HumanTask]:
         HumanTask.objects.filter(pk__in=ids, status=HumanTask.Status.OPEN)
         .filter(Q(assignee=user) | Q(assignee__isnull=True))
         .exclude(barred=user)
+        # A suspended case's tasks wait, unworkable, until it is resumed (Camunda
+        # suspends them with their process instance): not in anyone's inbox.
+        .exclude(case__status=Case.Status.SUSPENDED)
     )
 
 
