@@ -62,14 +62,30 @@ class TaskReport:
     late_share: float | None
 
 
-def _first_claims(version: ProcessVersion) -> dict[str, datetime]:
+def _first_claims(
+    version: ProcessVersion, since: datetime | None
+) -> dict[str, datetime]:
+    """The first claim (or assignment) of each task, from the audit log.
+
+    Claims before `since` matter only for tasks completed after it, so the
+    earliest of those tasks' creation bounds the read.
+    """
+    events = AuditEvent.objects.filter(version_id=version.pk, action__in=_CLAIMS)
+    if since is not None:
+        oldest = (
+            HumanTask.objects.filter(
+                case__version=version,
+                status=HumanTask.Status.COMPLETED,
+                completed_at__gte=since,
+            )
+            .order_by("created_at")
+            .values_list("created_at", flat=True)
+            .first()
+        )
+        if oldest is not None:
+            events = events.filter(at__gte=oldest)
     claims: dict[str, datetime] = {}
-    events = (
-        AuditEvent.objects.filter(version_id=version.pk, action__in=_CLAIMS)
-        .order_by("at")
-        .values_list("task_ref", "at")
-    )
-    for task_ref, at in events:
+    for task_ref, at in events.order_by("at").values_list("task_ref", "at"):
         claims.setdefault(task_ref, at)
     return claims
 
@@ -79,31 +95,38 @@ def task_times(
     version: ProcessVersion,
     since: datetime | None = None,
     until: datetime | None = None,
+    with_data: bool = True,
 ) -> Iterator[TaskTimes]:
-    """Yield every human task of the version completed in the range, oldest first."""
+    """Yield every human task of the version completed in the range, oldest first.
+
+    `with_data` adds each task's case variables (the CSV report's columns).
+    """
     tasks = in_range(
         HumanTask.objects.filter(
             case__version=version, status=HumanTask.Status.COMPLETED
-        ).select_related("case"),
+        ),
         "completed_at",
         since,
         until,
     )
-    claims = _first_claims(version)
-    for task in tasks.order_by("completed_at"):
-        assert task.completed_at is not None
-        ref = task_ref_for(bpmn_id=task.bpmn_id, task_id=task.pk)
-        claimed = min(claims.get(ref, task.completed_at), task.completed_at)
+    fields = ["pk", "case_id", "bpmn_id", "name", "created_at", "completed_at"]
+    fields += ["due_at"] + (["case__data"] if with_data else [])
+    claims = _first_claims(version, since)
+    for row in tasks.order_by("completed_at").values_list(*fields):
+        pk, case_id, bpmn_id, name, created_at, completed_at, due_at = row[:7]
+        assert completed_at is not None
+        ref = task_ref_for(bpmn_id=bpmn_id, task_id=pk)
+        claimed = min(claims.get(ref, completed_at), completed_at)
         yield TaskTimes(
-            case_id=str(task.case_id),
-            task_id=str(task.pk),
-            bpmn_id=task.bpmn_id,
-            name=task.name,
-            offered_at=task.created_at,
+            case_id=str(case_id),
+            task_id=str(pk),
+            bpmn_id=bpmn_id,
+            name=name,
+            offered_at=created_at,
             claimed_at=claimed,
-            completed_at=task.completed_at,
-            late=task.due_at is not None and task.completed_at > task.due_at,
-            data=task.case.data,
+            completed_at=completed_at,
+            late=due_at is not None and completed_at > due_at,
+            data=row[7] if with_data else {},
         )
 
 
@@ -115,7 +138,7 @@ def task_report(
 ) -> list[TaskReport]:
     """Return the waiting/handling figures per user task, in element-id order."""
     by_task: dict[str, list[TaskTimes]] = {}
-    for times in task_times(version=version, since=since, until=until):
+    for times in task_times(version=version, since=since, until=until, with_data=False):
         by_task.setdefault(times.bpmn_id, []).append(times)
     return [
         TaskReport(
