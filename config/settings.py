@@ -294,6 +294,10 @@ ENGINE_MESSAGE_TTL_MAX_SECONDS = env_int(
 )
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "engine.outbox_sweep", "schedule": ENGINE_SWEEP_SECONDS},
+    "migrations-sweep": {
+        "task": "cockpit.migrations_sweep",
+        "schedule": ENGINE_SWEEP_SECONDS,
+    },
     "timer-sweep": {"task": "engine.timers_fire_due", "schedule": ENGINE_SWEEP_SECONDS},
     "message-expiry": {
         "task": "engine.message_buffers_expire",

@@ -8,6 +8,7 @@ from .migrations import (
     migration_get,
     migration_request,
     migration_run,
+    migrations_sweep,
 )
 from .repairs import (
     BulkResult,
@@ -35,6 +36,7 @@ __all__ = [
     "migration_get",
     "migration_request",
     "migration_run",
+    "migrations_sweep",
     "version_cases_suspend",
     "version_repair_check",
 ]

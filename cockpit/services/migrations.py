@@ -6,6 +6,7 @@ case by case, each in its own locked transaction that also records its outcome
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -105,11 +106,12 @@ def _refusal(case_id: str, message: str, element_id: str = "") -> dict[str, Any]
     }
 
 
-def _record(migration: CaseMigration | None, case_id: str, refusal: Any) -> None:
-    """List the case's outcome on the migration, in the transaction that moved it."""
-    if migration is None:
-        return
-    row = CaseMigration.objects.select_for_update().get(pk=migration.pk)
+def _outcomes(row: CaseMigration) -> set[str]:
+    return {*row.migrated, *row.busy, *(r["case"] for r in row.refused)}
+
+
+def _record(row: CaseMigration, case_id: str, refusal: Any) -> None:
+    """List the case's outcome on the migration row the caller locked."""
     if refusal == "busy":
         row.busy.append(case_id)
     elif refusal is None:
@@ -129,11 +131,22 @@ def _migrate_one(
     reason: str,
     migration: CaseMigration | None = None,
 ) -> dict[str, Any] | None:
-    """Move one case in its own locked transaction; return its refusal or None."""
+    """Move one case in its own locked transaction; return its refusal or None.
+
+    With `migration`, its row is locked first (before the case: one order for
+    every run) and a case it already lists is left alone, so two runs of one
+    migration (a re-sent task while the first still works) move no case twice.
+    """
+    row = None
+    if migration is not None:
+        row = CaseMigration.objects.select_for_update().get(pk=migration.pk)
+        if case_id in _outcomes(row):
+            return None
     refusal = _move(
         user=user, case_id=case_id, plan=plan, dry_run=dry_run, reason=reason
     )
-    _record(migration, case_id, refusal)
+    if row is not None:
+        _record(row, case_id, refusal)
     return refusal
 
 
@@ -279,8 +292,7 @@ def migration_run(*, migration_id: UUID) -> None:
         mapping=migration.mapping,
         case_ids=migration.case_ids,
     )
-    done = set(migration.migrated) | set(migration.busy)
-    done |= {r["case"] for r in migration.refused}
+    done = _outcomes(migration)
     for case_id in plan.case_ids:
         if case_id in done:
             continue  # a redelivered run: this case already has its outcome
@@ -295,7 +307,9 @@ def migration_run(*, migration_id: UUID) -> None:
             )
         except CaseBusy:
             with transaction.atomic():
-                _record(migration, case_id, "busy")
+                row = CaseMigration.objects.select_for_update().get(pk=migration.pk)
+                if case_id not in _outcomes(row):
+                    _record(row, case_id, "busy")
     CaseMigration.objects.filter(pk=migration.pk).update(
         status=CaseMigration.Status.FINISHED, finished_at=timezone.now()
     )
@@ -313,3 +327,20 @@ def migration_get(*, user: Any, key: str, migration_id: UUID | str) -> CaseMigra
         return CaseMigration.objects.get(pk=migration_id, process_key=key)
     except (CaseMigration.DoesNotExist, ValueError, ValidationError):
         raise MigrationNotFound("No such migration.") from None
+
+
+def migrations_sweep(*, older_than: timedelta) -> list[str]:
+    """Send again the migrations still queued or running after `older_than`.
+
+    A lost broker message (or a worker that died mid-run) leaves its row
+    behind; running it again moves only the cases without an outcome yet.
+    """
+    stale = timezone.now() - older_than
+    waiting = CaseMigration.objects.filter(
+        status__in=(CaseMigration.Status.QUEUED, CaseMigration.Status.RUNNING),
+        requested_at__lt=stale,
+    )
+    ids = [str(pk) for pk in waiting.values_list("pk", flat=True)]
+    for migration_id in ids:
+        current_app.send_task(MIGRATION_TASK, args=[migration_id])
+    return ids

@@ -249,3 +249,25 @@ def test_a_redelivered_run_moves_no_case_twice(users, tmp_path):
     for case in cases:
         events = AuditEvent.objects.filter(case_id=case.pk, action="case.migrated")
         assert events.count() == 1
+
+
+def test_a_migration_whose_message_was_lost_is_sent_again_by_the_sweep(
+    users, tmp_path, settings
+):
+    from cockpit.tasks import migrations_sweep_task
+
+    _deploy(tmp_path, users, ["A", "B"])
+    case = _start(users)
+    _deploy(tmp_path, users, ["A", "C", "B"])
+    answer = _request(users, {"from_version": 1, "to_version": 2})
+    assert answer.status_code == 202
+    app.control.purge()  # the broker lost the message (no worker was running)
+    assert CaseMigration.objects.get().status == "queued"
+    settings.ENGINE_OUTBOX_STALE_SECONDS = 0
+    admin = api_for(users["padmin"])
+    url = f"/api/v1/processes/mig/migrations/{answer.json()['id']}/"
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        assert migrations_sweep_task() == [answer.json()["id"]]
+        assert _wait_for(lambda: admin.get(url).json()["status"] == "finished")
+    assert admin.get(url).json()["migrated"] == [str(case.pk)]
+    assert migrations_sweep_task() == []  # finished: nothing to send again
