@@ -3,7 +3,7 @@
 import uuid
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.utils import timezone
@@ -67,7 +67,10 @@ def _when(value: str) -> datetime:
         )
     if timezone.is_naive(parsed):
         parsed = timezone.make_aware(parsed)
-    return parsed
+    try:  # PostgreSQL takes offsets up to ±15:59 only; UTC is always fine
+        return parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+17:00 is before year 1
+        raise ValueError(f"Out of range: {value!r}.") from None
 
 
 def _text(name: str, value: str) -> str:

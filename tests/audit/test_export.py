@@ -85,6 +85,9 @@ def test_time_window_since_inclusive_until_exclusive(users, two_cases):
         ({"since": "2026-13-45T00:00:00"}, "since"),
         ({"until": "2026-02-30T00:00:00Z"}, "until"),
         ({"since": "yesterday"}, "since"),
+        # Before year 1 in UTC (and an offset PostgreSQL would refuse): found by
+        # Schemathesis as a 500.
+        ({"until": "0001-01-01T00:00:00+17:00"}, "until"),
         ({"format": "xml"}, "format"),
         ({"actor": "x" * 151}, "actor"),
     ],
@@ -158,3 +161,15 @@ def test_export_command_uses_the_same_filters(users, two_cases, tmp_path):
         call_command("export_audit", "--since", "2026-13-45T00:00:00")
     assert _exports()[-1].payload["outcome"] == "rejected"
     assert _exports()[-1].actor_repr == "manage.py export_audit"
+
+
+def test_an_offset_postgresql_would_refuse_is_read_as_the_same_moment(users, two_cases):
+    """+17:00 is a valid ISO offset; the filter compares the same instant in UTC."""
+    api = token_client(users["auditor"])
+    everything = api.get("/api/v1/audit/", {"format": "jsonl"})
+    assert everything.status_code == 200
+    later = api.get(
+        "/api/v1/audit/", {"format": "jsonl", "until": "2000-01-01T00:00:00+17:00"}
+    )
+    assert later.status_code == 200
+    assert b"".join(later.streaming_content) == b""  # nothing was recorded by then
