@@ -271,3 +271,22 @@ def test_a_migration_whose_message_was_lost_is_sent_again_by_the_sweep(
         assert _wait_for(lambda: admin.get(url).json()["status"] == "finished")
     assert admin.get(url).json()["migrated"] == [str(case.pk)]
     assert migrations_sweep_task() == []  # finished: nothing to send again
+
+
+def test_a_removed_task_moves_the_cases_before_it_and_refuses_those_at_it(
+    users, tmp_path
+):
+    _deploy(tmp_path, users, ["A", "B", "C"])
+    before_it = _start(users)
+    at_it = _start(users)
+    _advance_to(users, at_it, 1)  # waits at B
+    _deploy(tmp_path, users, ["A", "C"])  # B removed
+    final = _migrate(users, {"from_version": 1, "to_version": 2})
+    assert final["migrated"] == [str(before_it.pk)]
+    (refusal,) = final["refused"]
+    assert refusal["case"] == str(at_it.pk)
+    assert refusal["problems"][0]["element_id"] == "B"
+    at_it.refresh_from_db()
+    assert at_it.version.number == 1 and [t.bpmn_id for t in _open(at_it)] == ["B"]
+    assert _drive(users, before_it) == ["A", "C"]  # goes on as v2 to the end
+    assert _drive(users, at_it) == ["B", "C"]  # untouched: still runs as v1
