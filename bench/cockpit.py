@@ -27,9 +27,7 @@ import argparse
 import json
 import os
 import random
-import statistics
 import sys
-import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -44,7 +42,7 @@ os.environ.setdefault(
 
 import django  # noqa: E402
 
-from bench.inbox import _analyze, _fresh_database  # noqa: E402
+from bench.inbox import _analyze, _fresh_database, _measure  # noqa: E402
 
 BATCH = 5000
 KEY = "purchase_request"
@@ -191,20 +189,6 @@ def _add_cases(count, *, start, requester, version):
         )
 
 
-def _measure(client, runs: int) -> dict[str, float]:
-    medians = {}
-    for label, url in PROBES.items():
-        client.get(url)  # warm the caches this URL touches
-        samples = []
-        for _ in range(runs):
-            started = time.perf_counter()
-            response = client.get(url)
-            samples.append(time.perf_counter() - started)
-            assert response.status_code == 200, (url, response.status_code)
-        medians[label] = statistics.median(samples)
-    return medians
-
-
 def main() -> None:
     args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     args.add_argument("--small", type=int, default=1_000)
@@ -229,7 +213,7 @@ def main() -> None:
         _add_cases(size - added, start=added, requester=requester, version=version)
         added = size
         _analyze()
-        results.append((Case.objects.count(), _measure(client, options.runs)))
+        results.append((Case.objects.count(), _measure(client, options.runs, PROBES)))
     print(f"Cockpit as a process admin; median ms of {options.runs} requests")
     header = "".join(f"{n:>14,} cases" for n, _ in results)
     print(f"{'':26}{header}{'ratio':>10}")

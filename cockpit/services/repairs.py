@@ -245,8 +245,7 @@ def version_cases_suspend(
     Raises:
         CockpitNotAllowed, DefinitionNotFound, VersionNotFound.
     """
-    if not can_repair_case(user):
-        raise CockpitNotAllowed("Only a process admin may repair cases.")
+    version_repair_check(user=user)
     version = version_get(key=key, number=number)
     status = Case.Status.SUSPENDED if resume else Case.Status.RUNNING
     change = case_resume if resume else case_suspend
