@@ -7,13 +7,16 @@ kept by SpiffWorkflow's parsers, so they are read here straight from the XML.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
+from collections.abc import Iterator
+from contextvars import ContextVar
 
 from lxml import etree
 
 from .dates import CAMUNDA_DATE_PATTERN, form_date
 from .types import FormField, HumanTaskMeta, ParsedProcess, SequenceFlow
-from .xml import NSMAP, local_name, vendor_attr, vendor_children
+from .xml import NSMAP, compiled_xpath, local_name, vendor_attr, vendor_children
 
 HUMAN_TAGS = ("userTask", "manualTask")
 _NUMBER_CONSTRAINTS = {
@@ -102,10 +105,9 @@ def date_pattern(field: etree._Element) -> str:
 
 def _properties(element: etree._Element) -> dict[str, str]:
     props: dict[str, str] = {}
-    for prop in element.xpath(
-        "bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property",
-        namespaces=NSMAP,
-    ):
+    for prop in compiled_xpath(
+        "bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property"
+    )(element):
         props[prop.get("name", "")] = prop.get("value", "")
     for prop in vendor_children(
         element, "bpmn:extensionElements/x:properties/x:property"
@@ -149,8 +151,41 @@ def _resource_roles(element: etree._Element) -> tuple[str, list[str], list[str]]
     return assignee, users, groups
 
 
+# Within `task_meta_once`, each element's description (read with no lane).
+_READ: ContextVar[dict[etree._Element, HumanTaskMeta] | None] = ContextVar(
+    "laneway_human_task_meta", default=None
+)
+
+
+@contextlib.contextmanager
+def task_meta_once() -> Iterator[None]:
+    """Read each human task's XML once while the block runs.
+
+    An upload describes every human task in several places (the support and
+    date checks, the warnings, the duplicate-id check, the task map, the
+    process); inside this block they share one reading per element. The tree
+    must not change inside the block (normalize it first). An element is kept
+    alive by the memo, so lxml hands back the same proxy, the memo's key.
+    """
+    token = _READ.set({})
+    try:
+        yield
+    finally:
+        _READ.reset(token)
+
+
 def human_task_meta(element: etree._Element, lane: str | None) -> HumanTaskMeta:
     """Describe one user/manual task or start event from its XML element."""
+    read = _READ.get()
+    if read is None:
+        return _human_task_meta(element, lane)
+    meta = read.get(element)
+    if meta is None:
+        meta = read[element] = _human_task_meta(element, None)
+    return meta if lane is None else dataclasses.replace(meta, lane=lane)
+
+
+def _human_task_meta(element: etree._Element, lane: str | None) -> HumanTaskMeta:
     props = _properties(element)
     fields = vendor_children(element, "bpmn:extensionElements/x:formData/x:formField")
     performer, owners, owner_groups = _resource_roles(element)

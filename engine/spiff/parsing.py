@@ -34,7 +34,7 @@ from .dmn import task_problems as decision_task_problems
 from .errors import BpmnParseError
 from .hygiene import tidy
 from .limits import upload_problems
-from .metadata import all_human_tasks, process_meta
+from .metadata import all_human_tasks, process_meta, task_meta_once
 from .normalize import normalize, serialize
 from .semantics import adapt_specs
 from .service_tasks import LanewayParser
@@ -388,26 +388,29 @@ def bundle_compile(
     schema = _xsd_problems(root)
     tidy(root)
     translated = normalize(root)
-    too_deep = depth_problems(root)  # SpiffWorkflow's parser would recurse past it
-    ours = [
-        *problems,
-        *schema,
-        *translated,
-        *_own_checks(root, dmn, known_operations, translated, called.executable()),
-        *upload_problems(root, dmn),
-        *too_deep,
-    ]
-    spiff: list[Problem] = []
-    compiled = (
-        [] if schema or too_deep else _spiff_compile(root, filename, dmn, spiff, called)
-    )
-    problems = _ordered([*ours, *_without_repeats(ours, spiff)])
-    if problems:
-        raise BpmnParseError(problems)
-    warnings = [
-        *checks.unrouted_tasks(root),
-        *checks.external_tasks(root, known_operations),
-    ]
+    with task_meta_once():  # the tree is final: read each human task once
+        too_deep = depth_problems(root)  # SpiffWorkflow's parser would recurse past it
+        ours = [
+            *problems,
+            *schema,
+            *translated,
+            *_own_checks(root, dmn, known_operations, translated, called.executable()),
+            *upload_problems(root, dmn),
+            *too_deep,
+        ]
+        spiff: list[Problem] = []
+        compiled = (
+            []
+            if schema or too_deep
+            else _spiff_compile(root, filename, dmn, spiff, called)
+        )
+        problems = _ordered([*ours, *_without_repeats(ours, spiff)])
+        if problems:
+            raise BpmnParseError(problems)
+        warnings = [
+            *checks.unrouted_tasks(root),
+            *checks.external_tasks(root, known_operations),
+        ]
     return CompiledBundle(tuple(compiled), serialize(root), tuple(warnings))
 
 
@@ -443,7 +446,8 @@ def processes_compile(
         return list(bundle.processes)
     root, problems, dmn, called = _read_inputs(bpmn, dmn_files, extra_bpmn, extra_dmn)
     normalize(root)
-    compiled = _spiff_compile(root, filename, dmn, problems, called)
+    with task_meta_once():
+        compiled = _spiff_compile(root, filename, dmn, problems, called)
     if problems:
         raise BpmnParseError(problems)
     return compiled

@@ -17,6 +17,7 @@ from SpiffWorkflow.spiff.parser.event_parsers import SpiffSendTaskParser
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import (
     ServiceTaskParser,
+    SpiffTaskParser,
 )
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
@@ -29,7 +30,7 @@ from .gateways import LanewayExclusiveGateway, PassThroughTask
 from .multi_instance import loop_variables
 from .retry_cycle import RetryCycle, retry_cycle_of
 from .signal_payloads import SignalPayloadParserMixin
-from .xml import NSMAP
+from .xml import NSMAP, compiled_xpath
 
 CALL_KEY = "laneway_call"
 
@@ -177,11 +178,36 @@ class _BpmnOrderMixin:
         return True
 
 
+_EXTENSIONS = full_tag("extensionElements")
+
+
+class _CompiledXPathMixin:
+    """SpiffWorkflow's node parsers evaluate their XPaths compiled once.
+
+    `NodeParser._xpath` calls `node.xpath(path, namespaces=...)`, which compiles
+    the expression each time: most of a node's parse for a large diagram. The
+    same expressions, compiled once (lxml serializes a compiled XPath's
+    evaluations), give the same nodes.
+    """
+
+    def _xpath(self, node: Any, xpath: str) -> Any:
+        namespaces = tuple(sorted(self.nsmap.items()))  # type: ignore[attr-defined]
+        return compiled_xpath(xpath, namespaces)(node)
+
+    def parse_extensions(self, node: Any = None) -> Any:
+        # SpiffTaskParser reads ./bpmn:extensionElements/spiffworkflow:* (twice
+        # per task, uncompiled): with no extensionElements child that is {}.
+        target = self.node if node is None else node  # type: ignore[attr-defined]
+        if isinstance(self, SpiffTaskParser) and target.find(_EXTENSIONS) is None:
+            return {}
+        return super().parse_extensions(node)  # type: ignore[misc]
+
+
 @functools.cache
 def _in_bpmn_order(parser_class: type) -> type:
     return type(
         f"Laneway{parser_class.__name__}",
-        (_BpmnOrderMixin, SignalPayloadParserMixin, parser_class),
+        (_BpmnOrderMixin, _CompiledXPathMixin, SignalPayloadParserMixin, parser_class),
         {},
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from lxml import etree
 
 from .types import Problem
@@ -79,7 +81,10 @@ def parse_xml(data: bytes, *, what: str = "BPMN") -> etree._Element:
 
 def local_name(element: etree._Element) -> str:
     """Return an element's tag without its namespace."""
-    return etree.QName(element).localname
+    tag = element.tag
+    if isinstance(tag, str):  # an element: "{namespace}name" or "name"
+        return tag.rpartition("}")[2]
+    return etree.QName(element).localname  # a comment or processing instruction
 
 
 def vendor_attr(element: etree._Element, name: str) -> str:
@@ -91,11 +96,27 @@ def vendor_attr(element: etree._Element, name: str) -> str:
     return ""
 
 
+_NSMAP_ITEMS = tuple(sorted(NSMAP.items()))
+
+
+@functools.lru_cache(maxsize=512)
+def compiled_xpath(
+    path: str, namespaces: tuple[tuple[str, str], ...] = _NSMAP_ITEMS
+) -> etree.XPath:
+    """Return `path` compiled once with these prefixes (NSMAP's by default).
+
+    `element.xpath(path, namespaces=...)` compiles the expression on every
+    call (about 5 times the evaluation's cost); a compiled XPath is reused and
+    lxml serializes its evaluations, so it is safe to share between threads.
+    """
+    return etree.XPath(path, namespaces=dict(namespaces))
+
+
 def vendor_children(element: etree._Element, path: str) -> list[etree._Element]:
     """Find Camunda/Operaton extension elements below `element` (path in 'x:' form)."""
     found: list[etree._Element] = []
     for prefix in ("camunda", "operaton"):
-        found.extend(element.xpath(path.replace("x:", f"{prefix}:"), namespaces=NSMAP))
+        found.extend(compiled_xpath(path.replace("x:", f"{prefix}:"))(element))
     return found
 
 
