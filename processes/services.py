@@ -287,7 +287,11 @@ def _deploy_one(
     definition, _ = ProcessDefinition.objects.select_for_update().get_or_create(
         key=process.key, defaults={"name": process.meta.name}
     )
-    latest = definition.versions.order_by("-number").first()
+    latest = (  # its XML (read back only if it is returned, unchanged) stays unread
+        definition.versions.order_by("-number")
+        .defer("original_xml", "normalized_xml", "dmn_files")
+        .first()
+    )
     if latest is not None and latest.checksum == checksum:
         return DeployedVersion(latest, created=False)
     default = default_group or DEFAULT_CANDIDATE_GROUP
@@ -309,7 +313,8 @@ def _deploy_one(
         columns=list(columns) or diagram_columns(bpmn, key=process.key),
         uploaded_by=user,
     )
-    version.dependencies.set(called)
+    if called:  # a new version has none yet: nothing to read or delete
+        version.dependencies.set(called)
     if definition.name != process.meta.name:
         ProcessDefinition.objects.filter(pk=definition.pk).update(
             name=process.meta.name

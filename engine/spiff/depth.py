@@ -72,6 +72,9 @@ def _components(nodes: dict, edges: dict[str, list[str]]) -> list[list[str]]:
     on_stack: set[str] = set()
     stack: list[str] = []
     components: list[list[str]] = []
+    # Listed once per node, not once per visit of it (a gateway with thousands
+    # of outgoing flows made that quadratic: 5 s for 4,000 parallel tasks).
+    following: dict[str, list[str]] = {}
     for root in nodes:
         if root in index:
             continue
@@ -82,7 +85,8 @@ def _components(nodes: dict, edges: dict[str, list[str]]) -> list[list[str]]:
                 index[node] = low[node] = len(index)
                 stack.append(node)
                 on_stack.add(node)
-            successors = [s for s in edges.get(node, []) if s in nodes]
+                following[node] = [s for s in edges.get(node, []) if s in nodes]
+            successors = following[node]
             if i < len(successors):
                 work.append((node, i + 1))
                 nxt = successors[i]

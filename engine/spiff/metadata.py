@@ -16,7 +16,7 @@ from lxml import etree
 
 from .dates import CAMUNDA_DATE_PATTERN, form_date
 from .types import FormField, HumanTaskMeta, ParsedProcess, SequenceFlow
-from .xml import NSMAP, compiled_xpath, local_name, vendor_attr, vendor_children
+from .xml import BPMN, NSMAP, compiled_xpath, local_name, vendor_attr, vendor_children
 
 HUMAN_TAGS = ("userTask", "manualTask")
 _NUMBER_CONSTRAINTS = {
@@ -26,6 +26,11 @@ _NUMBER_CONSTRAINTS = {
     "exclusiveMax": "exclusive_maximum",
 }
 _LENGTH_CONSTRAINTS = {"minlength": "min_length", "maxlength": "max_length"}
+
+
+_EXTENSIONS = f"{{{BPMN}}}extensionElements"
+_DOCUMENTATION = f"{{{BPMN}}}documentation"
+_ROLES = frozenset(f"{{{BPMN}}}{tag}" for tag in ("humanPerformer", "potentialOwner"))
 
 
 def split_list(value: str) -> tuple[str, ...]:
@@ -186,14 +191,23 @@ def human_task_meta(element: etree._Element, lane: str | None) -> HumanTaskMeta:
 
 
 def _human_task_meta(element: etree._Element, lane: str | None) -> HumanTaskMeta:
-    props = _properties(element)
-    fields = vendor_children(element, "bpmn:extensionElements/x:formData/x:formField")
-    performer, owners, owner_groups = _resource_roles(element)
+    # Each reading below looks for one kind of child: skip those not there.
+    present = {child.tag for child in element}
+    props: dict[str, str] = {}
+    fields: list[etree._Element] = []
+    if _EXTENSIONS in present:
+        props = _properties(element)
+        fields = vendor_children(
+            element, "bpmn:extensionElements/x:formData/x:formField"
+        )
+    performer, owners, owner_groups = (
+        _resource_roles(element) if _ROLES & present else ("", [], [])
+    )
     return HumanTaskMeta(
         bpmn_id=element.get("id", ""),
         name=(element.get("name") or element.get("id", "")).strip(),
         lane=lane,
-        documentation=_documentation(element),
+        documentation=_documentation(element) if _DOCUMENTATION in present else "",
         assignee=_role(element, props, "assignee") or performer,
         candidate_users=(
             *split_list(_role(element, props, "candidateUsers")),

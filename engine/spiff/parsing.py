@@ -33,7 +33,7 @@ from .dmn import dmn_problems
 from .dmn import task_problems as decision_task_problems
 from .errors import BpmnParseError
 from .hygiene import tidy
-from .limits import upload_problems
+from .limits import size_problems, upload_problems
 from .metadata import all_human_tasks, process_meta, task_meta_once
 from .normalize import normalize, serialize
 from .semantics import adapt_specs
@@ -385,6 +385,8 @@ def bundle_compile(
         BpmnParseError: with every problem found, each located where possible.
     """
     root, problems, dmn, called = _read_inputs(bpmn, dmn_files, extra_bpmn, extra_dmn)
+    if too_large := size_problems(root):  # before any work that grows with it
+        raise BpmnParseError(too_large)
     schema = _xsd_problems(root)
     tidy(root)
     translated = normalize(root)

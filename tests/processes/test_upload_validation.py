@@ -7,6 +7,7 @@ from django.conf import settings
 from lxml import etree
 
 from audit.models import AuditEvent
+from engine.spiff.limits import MAX_ELEMENTS
 from processes.errors import BpmnInvalid
 from processes.models import ProcessVersion
 from processes.services import version_upload
@@ -332,3 +333,25 @@ def test_error_start_event_outside_an_event_subprocess_is_rejected(users):
     [start] = [e for e in errors if e["element_id"] == "inner_start"]
     assert start["line"] == LINES["extra"] + 1
     assert "is not in an event sub-process" in start["message"]
+
+
+def test_a_diagram_over_the_element_limit_is_refused_before_any_other_check(users):
+    # Unconnected tasks: any check that ran would report them too.
+    extra = "".join(
+        f'    <bpmn:userTask id="many_{i}" />\n' for i in range(MAX_ELEMENTS)
+    )
+    data = approval(extra=extra)
+    with_ids = [e for e in etree.fromstring(data).iter("{*}*") if e.get("id")]
+    first_over = with_ids[MAX_ELEMENTS]
+    with measured() as elapsed:
+        errors = _rejected(users, data, filename="huge.bpmn")
+    elapsed.assert_within(2)
+    assert errors == [
+        {
+            "message": f"The diagram has {len(with_ids):,} BPMN elements; at most "
+            f"{MAX_ELEMENTS:,} are accepted in one file. Split it into processes "
+            "that call each other (call activities).",
+            "line": first_over.sourceline,
+            "element_id": first_over.get("id"),
+        }
+    ]
