@@ -181,6 +181,19 @@ class _BpmnOrderMixin:
 _EXTENSIONS = full_tag("extensionElements")
 
 
+# The parsers share one prefix map (the parser's); its items, sorted, key the cache.
+_last_namespaces: tuple[dict[str, str], tuple[tuple[str, str], ...]] = ({}, ())
+
+
+def _namespaces(nsmap: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    global _last_namespaces
+    known, items = _last_namespaces  # one tuple: read whole, even across threads
+    if known is not nsmap:
+        items = tuple(sorted(nsmap.items()))
+        _last_namespaces = (nsmap, items)
+    return items
+
+
 class _CompiledXPathMixin:
     """SpiffWorkflow's node parsers evaluate their XPaths compiled once.
 
@@ -191,8 +204,7 @@ class _CompiledXPathMixin:
     """
 
     def _xpath(self, node: Any, xpath: str) -> Any:
-        namespaces = tuple(sorted(self.nsmap.items()))  # type: ignore[attr-defined]
-        return compiled_xpath(xpath, namespaces)(node)
+        return compiled_xpath(xpath, _namespaces(self.nsmap))(node)  # type: ignore[attr-defined]
 
     def parse_extensions(self, node: Any = None) -> Any:
         # SpiffTaskParser reads ./bpmn:extensionElements/spiffworkflow:* (twice
