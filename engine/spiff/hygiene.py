@@ -118,17 +118,18 @@ def _message_throws_without_message(root: etree._Element) -> None:
             event.remove(definition)
 
 
+_IN_DIALECT = tuple(f"{{{namespace}}}" for namespace in DIALECTS)
+
+
 def _as_camunda(root: etree._Element) -> None:
     for element in root.iter():
+        # Names in a dialect's namespace start with "{namespace}" (no QName needed).
         if not isinstance(element.tag, str):
             continue
-        qname = etree.QName(element)
-        if qname.namespace in DIALECTS:
-            element.tag = f"{{{CAMUNDA}}}{qname.localname}"
-        for name in list(element.attrib):
+        if element.tag.startswith(_IN_DIALECT):
+            element.tag = f"{{{CAMUNDA}}}{etree.QName(element).localname}"
+        for name in [n for n in element.attrib if n.startswith(_IN_DIALECT)]:
             attr = etree.QName(name)
-            if attr.namespace not in DIALECTS:
-                continue
             value = element.attrib.pop(name)
             target = f"{{{CAMUNDA}}}{attr.localname}"
             if attr.localname not in _ALWAYS_DONE and target not in element.attrib:

@@ -125,6 +125,25 @@ def _role(element: etree._Element, props: dict[str, str], name: str) -> str:
     return vendor_attr(element, name) or props.get(name, "").strip()
 
 
+_ROLE_NAMES = (
+    "assignee",
+    "candidateUsers",
+    "candidateGroups",
+    "formKey",
+    "dueDate",
+    "followUpDate",
+    "priority",
+)
+
+
+def _roles(element: etree._Element, props: dict[str, str]) -> dict[str, str]:
+    """Each `_role` of a task, "" for all when it has no properties and no
+    namespaced attribute (where they are read)."""
+    if not props and not any(name[0] == "{" for name in element.attrib):
+        return dict.fromkeys(_ROLE_NAMES, "")
+    return {name: _role(element, props, name) for name in _ROLE_NAMES}
+
+
 def _documentation(element: etree._Element) -> str:
     doc = element.find("bpmn:documentation", NSMAP)
     return (doc.text or "").strip() if doc is not None else ""
@@ -203,25 +222,20 @@ def _human_task_meta(element: etree._Element, lane: str | None) -> HumanTaskMeta
     performer, owners, owner_groups = (
         _resource_roles(element) if _ROLES & present else ("", [], [])
     )
+    role = _roles(element, props)
     return HumanTaskMeta(
         bpmn_id=element.get("id", ""),
         name=(element.get("name") or element.get("id", "")).strip(),
         lane=lane,
         documentation=_documentation(element) if _DOCUMENTATION in present else "",
-        assignee=_role(element, props, "assignee") or performer,
-        candidate_users=(
-            *split_list(_role(element, props, "candidateUsers")),
-            *owners,
-        ),
-        candidate_groups=(
-            *split_list(_role(element, props, "candidateGroups")),
-            *owner_groups,
-        ),
-        form_key=_role(element, props, "formKey"),
+        assignee=role["assignee"] or performer,
+        candidate_users=(*split_list(role["candidateUsers"]), *owners),
+        candidate_groups=(*split_list(role["candidateGroups"]), *owner_groups),
+        form_key=role["formKey"],
         form=tuple(_form_field(f) for f in fields),
-        due_date=_role(element, props, "dueDate"),
-        follow_up_date=_role(element, props, "followUpDate"),
-        priority=_role(element, props, "priority"),
+        due_date=role["dueDate"],
+        follow_up_date=role["followUpDate"],
+        priority=role["priority"],
         separate_from=split_list(props.get("separateFrom", "")),
         properties=tuple(sorted(props.items())),
     )
