@@ -16,6 +16,8 @@ from lxml import etree
 
 from . import candidates
 from .dates import form_date, java_date_format
+from .listener_scripts import ListenerScriptError
+from .listeners import foreign_script, has_boundary_event
 from .metadata import (
     HUMAN_TAGS,
     date_pattern,
@@ -142,17 +144,33 @@ def _listener_reason(listener: etree._Element, owner: etree._Element) -> str:
         return (
             "it calls Java code (class or delegateExpression), which does not run here"
         )
+    event = listener.get("event") or "start"
+    if event == "assignment" and has_boundary_event(owner):
+        return (
+            "an assignment listener runs here when the task completes (completing "
+            "assigns it), so it cannot run on a task with a boundary event"
+        )
+    try:
+        foreign_script(listener, owner)
+    except ListenerScriptError as exc:
+        return (
+            f"its {script.get('scriptFormat') if script is not None else ''} script "
+            f"uses {exc}, outside the subset that runs here (setVariable, "
+            "getVariable, getAssignee, setAssignee on create, if)"
+        )
     if script is not None:
         fmt = script.get("scriptFormat") or "?"
         if fmt.strip().lower() not in ("python", "text/x-python", "py"):
-            return f"it is a {fmt!r} script; listener scripts run in Python only"
+            return (
+                f"it is a {fmt!r} script; listener scripts run in Python, or in the "
+                "subset of JavaScript and Groovy that is translated to it"
+            )
         if script.get("resource"):
             return "its script is an external resource; paste the Python inline"
         return (
             "a Python listener assigns variables by name (x = ...); Camunda's "
             "execution and task objects are not available"
         )
-    event = listener.get("event") or "start"
     if local_name(owner) == "boundaryEvent" or event not in ("start", "end", "take"):
         return f"the event '{event}' cannot run a listener on this element here"
     return (

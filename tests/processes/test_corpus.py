@@ -191,7 +191,8 @@ def _reason(message: str) -> str:
     rules = [
         ("no executable process", "no executable process"),
         ("calls Java code", "listener calls Java code"),
-        ("listener scripts run in Python only", "listener script not in Python"),
+        ("listener scripts run in Python", "listener script not in Python"),
+        ("outside the subset that runs here", "listener script outside the subset"),
         ("is FEEL", "FEEL outside the supported subset"),
         ("cannot be translated from JUEL", "JUEL outside the subset"),
         ("expression language", "XPath/other expression language"),
@@ -231,6 +232,7 @@ ACCEPTABLE_REFUSALS = frozenset(
         "called process neither in the file nor deployed",
         "listener calls Java code",
         "listener script not in Python",
+        "listener script outside the subset",
         "refused: field",
         "script language",
     }
