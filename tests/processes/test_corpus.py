@@ -208,6 +208,7 @@ def _reason(message: str) -> str:
         ("listener scripts run in Python", "listener script not in Python"),
         ("outside the subset that runs here", "listener script outside the subset"),
         ("is FEEL", "FEEL outside the supported subset"),
+        ("it is Java code (a bean", "Java bean method call"),
         ("cannot be translated from JUEL", "JUEL outside the subset"),
         ("expression language", "XPath/other expression language"),
         ("listener", "Java listener"),
@@ -219,6 +220,7 @@ def _reason(message: str) -> str:
         ("rule cell", "DMN cell not Python"),
         ("names no operation", "service task without operation"),
         ("has no id", "sequence flow without id"),
+        ("No start event found", "the executable process is empty (no start event)"),
         ("start event", "compensation event sub-process"),
         ("reserved by the engine", "id clashes with engine name"),
         ("Schema:", "BPMN XSD"),
@@ -247,6 +249,8 @@ ACCEPTABLE_REFUSALS = frozenset(
         "listener calls Java code",
         "listener script not in Python",
         "listener script outside the subset",
+        "the executable process is empty (no start event)",
+        "Java bean method call",
         "refused: field",
         "script language",
     }
@@ -294,6 +298,19 @@ def _condition_values(xml: bytes) -> dict[str, object]:
                 right = node.comparators[0]
                 if isinstance(right, ast.Constant) and node.left.id not in values:
                     values[node.left.id] = _satisfy(node.ops[0], right.value)
+            elif (  # a property of a JSON variable: customer['age'] >= 21
+                isinstance(node, ast.Compare)
+                and isinstance(node.left, ast.Subscript)
+                and isinstance(node.left.value, ast.Name)
+                and isinstance(node.left.slice, ast.Constant)
+                and isinstance(node.comparators[0], ast.Constant)
+            ):
+                record = values.setdefault(node.left.value.id, {})
+                if isinstance(record, dict):
+                    record.setdefault(
+                        node.left.slice.value,
+                        _satisfy(node.ops[0], node.comparators[0].value),
+                    )
             elif isinstance(node, ast.Name) and node.id not in values:
                 values[node.id] = True
     for ref in root.iterfind(".//bpmn:loopDataInputRef", BPMN_NS):
@@ -871,15 +888,33 @@ def test_every_silent_trap_of_raw_spiffworkflow_is_rejected():
             assert RESULTS[rel]["outcome"] == "rejected", rel
 
 
+# Problems Camunda 7 itself refuses the file for: a Camunda user accepts the
+# refusal whatever else Laneway says about the file.
+CAMUNDA_REFUSES_TOO = frozenset({"not valid for Camunda 7 either", "BPMN XSD"})
+
+
 def _file_ok(result: dict) -> bool:
     """Whether a file deploys and runs as meant, or is refused acceptably."""
     if result["outcome"] == "rejected":
-        return set(result["reasons"]) <= ACCEPTABLE_REFUSALS
+        reasons = set(result["reasons"])
+        return reasons <= ACCEPTABLE_REFUSALS or bool(reasons & CAMUNDA_REFUSES_TOO)
     return all(r["verdict"].startswith(RUNS_OK) for r in result["runs"])
+
+
+def _acceptance(result: dict) -> str:
+    """Whether a Camunda user accepts a refusal, and why (report column)."""
+    reasons = set(result["reasons"])
+    if reasons & CAMUNDA_REFUSES_TOO:
+        return "yes: Camunda 7 refuses the file too"
+    if reasons <= ACCEPTABLE_REFUSALS:
+        return "yes: " + "; ".join(sorted(reasons))
+    return "no: " + "; ".join(sorted(reasons - ACCEPTABLE_REFUSALS))
 
 
 def _blockers(result: dict) -> list[str]:
     if result["outcome"] == "rejected":
+        if _file_ok(result):
+            return []
         return sorted(set(result["reasons"]) - ACCEPTABLE_REFUSALS)
     return [
         r["verdict"] for r in result["runs"] if not r["verdict"].startswith(RUNS_OK)
@@ -931,7 +966,7 @@ def _report() -> str:
         for k, v in executable.items()
         if not _file_ok(v) and "Camunda 8 (Zeebe) extension" in v.get("reasons", ())
     ]
-    beside = 100 * (len(ok) + len(camunda8)) // max(len(executable), 1)
+    beside = 100 * len(ok) // max(len(executable) - len(camunda8), 1)
     lines = [
         "# Corpus report",
         "",
@@ -972,10 +1007,14 @@ def _report() -> str:
         f"- **goal** (issue 9): {len(ok)} of the {len(executable)} executable files "
         f"({share}%) deploy and run as their authors meant, or are refused for a "
         "reason a Camunda user accepts (not executable or not valid, a companion "
-        "file missing, Java or JavaScript with no Python equivalent); target 90%. "
-        f"Counting the {len(camunda8)} Camunda 8 (Zeebe) files refused for Zeebe "
-        "extensions as out of scope (the issue covers Camunda 7 / Operaton, "
-        f"Flowable and SpiffArena): {beside}%",
+        "file missing, Java code or a script outside the JavaScript/Groovy subset "
+        "with no Python equivalent, an empty executable pool); target 90%. "
+        f"Without the {len(camunda8)} Camunda 8 (Zeebe) files refused for Zeebe "
+        "extensions (out of scope: the issue covers Camunda 7 / Operaton, "
+        f"Flowable and SpiffArena): {len(ok)} of "
+        f"{len(executable) - len(camunda8)} ({beside}%). A file Camunda 7 itself "
+        "refuses (a problem marked 'Camunda 7 refuses it too', or the BPMN schema) "
+        "counts as acceptably refused whatever else is said about it",
         "- **crashed or deployed into a known silent misexecution**: 0 "
         "(the test fails otherwise)",
         "",
@@ -995,6 +1034,16 @@ def _report() -> str:
         *[
             f"| {b.replace('|', '/')} | {n} |"
             for b, n in sorted(blocked.items(), key=lambda i: (-i[1], i[0]))
+        ],
+        "",
+        "## Each refused executable file: would a Camunda user accept why?",
+        "",
+        "| file | reasons | accepted |",
+        "|---|---|---|",
+        *[
+            f"| `{rel}` | {'; '.join(v['reasons'])} | {_acceptance(v)} |"
+            for rel, v in sorted(executable.items())
+            if v["outcome"] == "rejected"
         ],
         "",
         "## Rejections by reason (a file may have several)",
