@@ -20,8 +20,8 @@ subset. The subset:
   error when unset, as in Camunda), `getVariable('x')` (null when unset),
   `hasVariable('x')`, `task.getAssignee()` (the assignee: its text in a create
   listener, the person completing or assigned in a complete or assignment
-  listener), `!`, `&&`, `||`, `===`, `!==`, `<`, `<=`, `>`, `>=`, `+`, `-`, `*`,
-  `/` and parentheses; `==` and `!=` in Groovy (its `==` is equality, as
+  listener), `!`, `&&`, `||`, `? :`, `===`, `!==`, `<`, `<=`, `>`, `>=`, `+`,
+  `-`, `*`, `/` and parentheses; `==` and `!=` in Groovy (its `==` is equality, as
   Python's), in JavaScript only against `null` (its loose equality converts
   types; write `===`).
 
@@ -311,7 +311,17 @@ class _Parser:
         return f"(({python}) not in (None, False, 0, ''))"
 
     def expression(self) -> _Value:
-        return self.disjunction()
+        condition = self.disjunction()
+        if not self.at("?"):
+            return condition
+        self.take("?")
+        if self.at(":"):
+            raise ListenerScriptError("Groovy's Elvis operator '?:'")
+        chosen = self.expression()
+        self.take(":")
+        other = self.expression()
+        test = self.truth(condition.python)
+        return _Value(f"(({chosen.python}) if {test} else ({other.python}))")
 
     def disjunction(self) -> _Value:
         left = self.conjunction()
