@@ -412,6 +412,47 @@ def unrouted_tasks(root: etree._Element) -> list[Problem]:
     return found
 
 
+def form_files(root: etree._Element) -> list[Problem]:
+    """Return a warning for each user task or start event whose form is a file.
+
+    A Camunda `formKey` (an embedded HTML form, a Camunda Form, an app's page) or
+    a SpiffArena `formJsonSchemaFilename` names a file Laneway does not read: the
+    task deploys, and its page shows only the fields drawn with
+    `camunda:formData` (none, usually), so what the file's form would ask for
+    must come from the API or fields drawn on the task.
+    """
+    found = []
+    for process in root.iterfind("bpmn:process", NSMAP):
+        if process.get("isExecutable") != "true":
+            continue
+        for tag in (*HUMAN_TAGS, "startEvent"):
+            for element in process.iterfind(f".//bpmn:{tag}", NSMAP):
+                key = vendor_attr(element, "formKey") or "".join(
+                    element.xpath(
+                        "bpmn:extensionElements/spiffworkflow:properties/"
+                        "spiffworkflow:property[@name='formJsonSchemaFilename']"
+                        "/@value",
+                        namespaces=NSMAP,
+                    )
+                )
+                drawn = vendor_children(
+                    element, "bpmn:extensionElements/x:formData/x:formField"
+                )
+                if key and not drawn:
+                    found.append(
+                        Problem(
+                            f"The form of {_label(element)} is the file '{key}', "
+                            "which Laneway does not read: its page shows no fields, "
+                            "so what that form asks for must come from the API "
+                            "(variables sent with the start or the completion) or "
+                            "from fields drawn with camunda:formData.",
+                            element.sourceline,
+                            element.get("id"),
+                        )
+                    )
+    return found
+
+
 def reference_problems(
     root: etree._Element,
     *,
