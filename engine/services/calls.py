@@ -40,6 +40,7 @@ from .advance import (
     incident_resolve,
     service_calls_enqueue,
 )
+from .script_host import case_scripts
 
 _RUNNABLE = (ServiceCall.Status.PENDING, ServiceCall.Status.RUNNING)
 # A redelivered message may arrive a little before next_attempt_at (clock skew
@@ -368,14 +369,15 @@ def _business_error(
             state = workflow_set_data(
                 process, state, values=error.variables, remove=[]
             ).state
-        outcome = workflow_throw_service_error(
-            process,
-            state,
-            task_id=str(call.spiff_task_id),
-            code=error.code,
-            message=error.message,
-            data=error.data,
-        )
+        with case_scripts(case, actor):
+            outcome = workflow_throw_service_error(
+                process,
+                state,
+                task_id=str(call.spiff_task_id),
+                code=error.code,
+                message=error.message,
+                data=error.data,
+            )
     except TaskNotReady:
         _discard(
             case, call, "the service task is no longer waiting for a result", actor
@@ -462,12 +464,13 @@ def service_call_outcome(
         )
         return
     try:
-        outcome = workflow_apply_service_result(
-            spec_for(case.version),
-            case.state.state,
-            task_id=str(call.spiff_task_id),
-            result=value,
-        )
+        with case_scripts(case, actor):
+            outcome = workflow_apply_service_result(
+                spec_for(case.version),
+                case.state.state,
+                task_id=str(call.spiff_task_id),
+                result=value,
+            )
     except TaskNotReady:
         _discard(
             case, call, "the service task is no longer waiting for a result", actor

@@ -258,7 +258,8 @@ def incident_skip(
         target = _skip_by_flow(case, incident, user, flow, dict(data))
         taken = {"flow": flow, "target": target}
     else:
-        outcome = _skip_outcome(case, incident, dict(data))
+        with case_scripts(case, user):
+            outcome = _skip_outcome(case, incident, dict(data))
         incident_resolve(case, incident, actor=user, resolution="skip")
         case_advance(
             case, outcome, actor=user, completed_task_id=incident.spiff_task_id

@@ -163,10 +163,12 @@ def _audit_delivered(case: Case, user: Any, message: Message) -> None:
 def message_start_case(*, user: Any, version: ProcessVersion, message: Message) -> Case:
     """Start a case of `version` with the message its start event waits for."""
     name, correlation, data = message.name, message.correlation, message.data
-    outcome = workflow_start_by_message(
-        spec_for(version), name=name, payload=data, correlation=correlation
-    )
-    case = Case.objects.create(version=version, started_by=user)
+    case = Case(version=version, started_by=user)
+    with case_scripts(case, user):
+        outcome = workflow_start_by_message(
+            spec_for(version), name=name, payload=data, correlation=correlation
+        )
+    case.save(force_insert=True)
     case_audit(
         case,
         user,

@@ -1,8 +1,17 @@
 """What scripts learn about their case through SpiffArena's helpers (issue 9).
 
-`case_scripts(case, actor)` wraps an engine step of a locked case: the helpers a
-script calls (engine/spiff/script_helpers.py) are answered from here, lazily and
-as plain data (the script worker never sees a model).
+`case_scripts(case, actor)` wraps every engine step that can run scripts: the
+helpers a script calls (engine/spiff/script_helpers.py) are answered from here,
+lazily and as plain data (the script worker never sees a model).
+
+Who acts (`get_current_user()`): the person whose action runs the step (who
+completes the task, starts the case, sends the message or signal, retries the
+incident, the external worker's account that reports a result); where no person
+acts (a timer, a Python service result, a signal or message thrown by a case)
+the system actor, the inactive account `laneway-system` (`system_user`). Who
+started the case (`get_process_initiator_user()`) is `Case.started_by`: the
+person who started it by hand or with a message or signal over the API, else the
+system actor (cases started by a timer, or by a signal or message a case threw).
 """
 
 from __future__ import annotations
@@ -18,6 +27,19 @@ from audit.actions import AuditAction, task_ref_element
 from audit.models import AuditEvent
 from engine.models import Case
 from engine.spiff import ScriptHost, script_host
+
+SYSTEM_USERNAME = "laneway-system"
+
+
+def system_user() -> Any:
+    """Return the inactive account that acts where no person does (module doc)."""
+    user, created = get_user_model().objects.get_or_create(
+        username=SYSTEM_USERNAME, defaults={"is_active": False}
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user
 
 
 def _user(user: Any) -> dict[str, Any] | None:
@@ -65,7 +87,8 @@ def _last_completers(case: Case, bpmn_ids: Collection[str]) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def case_scripts(case: Case, actor: Any, *, completing: str = "") -> Iterator[None]:
-    """Answer the script helpers for `case`, `actor` acting (None: the system).
+    """Answer the script helpers for `case`, `actor` acting (None: the system
+    actor). `case` may be a case being started (not saved yet).
 
     `completing` is the element id of the human task `actor` is completing (its
     post-script sees `actor` as its last completer).
@@ -78,7 +101,7 @@ def case_scripts(case: Case, actor: Any, *, completing: str = "") -> Iterator[No
         return found
 
     host = ScriptHost(
-        current_user=lambda: _user(actor),
+        current_user=lambda: _user(actor if actor is not None else system_user()),
         initiator=lambda: _user(case.started_by),
         group_members=_group_members,
         last_completers=last_completers,

@@ -91,8 +91,10 @@ def _deliver_one(*, actor: Any, case_id: UUID, name: str, data: Any) -> bool:
 
 @transaction.atomic
 def _start_one(*, actor: Any, version: ProcessVersion, name: str, data: Any) -> UUID:
-    outcome = workflow_start_by_signal(spec_for(version), name=name, payload=data)
-    case = Case.objects.create(version=version, started_by=actor or system_user())
+    case = Case(version=version, started_by=actor or system_user())
+    with case_scripts(case, actor):
+        outcome = workflow_start_by_signal(spec_for(version), name=name, payload=data)
+    case.save(force_insert=True)
     case_audit(
         case,
         actor,

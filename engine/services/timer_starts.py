@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
@@ -33,19 +32,9 @@ from engine.spiff import (
 from processes.models import ProcessVersion
 
 from .advance import case_advance, case_audit
+from .script_host import SYSTEM_USERNAME, case_scripts, system_user
 
-SYSTEM_USERNAME = "laneway-system"
-
-
-def system_user() -> Any:
-    """Return the inactive account that owns cases nobody started by hand."""
-    user, created = get_user_model().objects.get_or_create(
-        username=SYSTEM_USERNAME, defaults={"is_active": False}
-    )
-    if created:
-        user.set_unusable_password()
-        user.save(update_fields=["password"])
-    return user
+__all__ = ["SYSTEM_USERNAME", "system_user"]  # where other modules import them
 
 
 def timer_starts_schedule(*, version: ProcessVersion) -> list[TimerStartSchedule]:
@@ -88,10 +77,12 @@ def timer_starts_due(*, limit: int = 100) -> list[int]:
 
 def _start_case(schedule: TimerStartSchedule, due: datetime) -> Case:
     version = schedule.version
-    outcome = workflow_start_by_timer(
-        spec_for(version), bpmn_id=schedule.bpmn_id, data={}
-    )
-    case = Case.objects.create(version=version, started_by=system_user())
+    case = Case(version=version, started_by=system_user())
+    with case_scripts(case, None):
+        outcome = workflow_start_by_timer(
+            spec_for(version), bpmn_id=schedule.bpmn_id, data={}
+        )
+    case.save(force_insert=True)
     case_audit(
         case,
         None,

@@ -45,6 +45,22 @@ def _resolve_name(value: str, data: Mapping[str, object], initiator: str) -> str
     return value
 
 
+def _resolve_names(
+    value: str, data: Mapping[str, object], initiator: str
+) -> tuple[str, ...]:
+    """Candidate users or groups: a variable may hold one name or a list of them
+    (Camunda takes a collection, as a DMN's collectEntries result gives)."""
+    match = _VARIABLE.match(value)
+    if match:
+        resolved = data.get(match.group(1))
+        if isinstance(resolved, list | tuple):
+            return tuple(
+                n.strip() for n in resolved if isinstance(n, str) and n.strip()
+            )
+    name = _resolve_name(value, data, initiator)
+    return (name,) if name else ()
+
+
 def _lane_owners(data: Mapping[str, object], lane: str) -> tuple[str, ...] | None:
     owners = data.get("lane_owners")
     if not isinstance(owners, Mapping) or lane not in owners:
@@ -61,14 +77,10 @@ def resolve_candidates(
     """Resolve a task's assignee, candidate users and groups for one case."""
     assignee = _resolve_name(meta.assignee, data, initiator) if meta.assignee else ""
     users = tuple(
-        u
-        for u in (_resolve_name(v, data, initiator) for v in meta.candidate_users)
-        if u
+        u for v in meta.candidate_users for u in _resolve_names(v, data, initiator)
     )
     groups = tuple(
-        g
-        for g in (_resolve_name(v, data, initiator) for v in meta.candidate_groups)
-        if g
+        g for v in meta.candidate_groups for g in _resolve_names(v, data, initiator)
     )
     if not (assignee or users or groups) and meta.lane:
         owners = _lane_owners(data, meta.lane.strip())

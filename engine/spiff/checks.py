@@ -16,6 +16,8 @@ from lxml import etree
 
 from . import candidates
 from .dates import form_date, java_date_format
+from .listener_scripts import ListenerScriptError
+from .listeners import foreign_script, has_boundary_event
 from .metadata import (
     HUMAN_TAGS,
     date_pattern,
@@ -142,17 +144,33 @@ def _listener_reason(listener: etree._Element, owner: etree._Element) -> str:
         return (
             "it calls Java code (class or delegateExpression), which does not run here"
         )
+    event = listener.get("event") or "start"
+    if event == "assignment" and has_boundary_event(owner):
+        return (
+            "an assignment listener runs here when the task completes (completing "
+            "assigns it), so it cannot run on a task with a boundary event"
+        )
+    try:
+        foreign_script(listener, owner)
+    except ListenerScriptError as exc:
+        return (
+            f"its {script.get('scriptFormat') if script is not None else ''} script "
+            f"uses {exc}, outside the subset that runs here (setVariable, "
+            "getVariable, getAssignee, setAssignee on create, if)"
+        )
     if script is not None:
         fmt = script.get("scriptFormat") or "?"
         if fmt.strip().lower() not in ("python", "text/x-python", "py"):
-            return f"it is a {fmt!r} script; listener scripts run in Python only"
+            return (
+                f"it is a {fmt!r} script; listener scripts run in Python, or in the "
+                "subset of JavaScript and Groovy that is translated to it"
+            )
         if script.get("resource"):
             return "its script is an external resource; paste the Python inline"
         return (
             "a Python listener assigns variables by name (x = ...); Camunda's "
             "execution and task objects are not available"
         )
-    event = listener.get("event") or "start"
     if local_name(owner) == "boundaryEvent" or event not in ("start", "end", "take"):
         return f"the event '{event}' cannot run a listener on this element here"
     return (
@@ -389,6 +407,47 @@ def unrouted_tasks(root: etree._Element) -> list[Problem]:
                             "offered to the process's default candidate group.",
                             element.sourceline,
                             meta.bpmn_id,
+                        )
+                    )
+    return found
+
+
+def form_files(root: etree._Element) -> list[Problem]:
+    """Return a warning for each user task or start event whose form is a file.
+
+    A Camunda `formKey` (an embedded HTML form, a Camunda Form, an app's page) or
+    a SpiffArena `formJsonSchemaFilename` names a file Laneway does not read: the
+    task deploys, and its page shows only the fields drawn with
+    `camunda:formData` (none, usually), so what the file's form would ask for
+    must come from the API or fields drawn on the task.
+    """
+    found = []
+    for process in root.iterfind("bpmn:process", NSMAP):
+        if process.get("isExecutable") != "true":
+            continue
+        for tag in (*HUMAN_TAGS, "startEvent"):
+            for element in process.iterfind(f".//bpmn:{tag}", NSMAP):
+                key = vendor_attr(element, "formKey") or "".join(
+                    element.xpath(
+                        "bpmn:extensionElements/spiffworkflow:properties/"
+                        "spiffworkflow:property[@name='formJsonSchemaFilename']"
+                        "/@value",
+                        namespaces=NSMAP,
+                    )
+                )
+                drawn = vendor_children(
+                    element, "bpmn:extensionElements/x:formData/x:formField"
+                )
+                if key and not drawn:
+                    found.append(
+                        Problem(
+                            f"The form of {_label(element)} is the file '{key}', "
+                            "which Laneway does not read: its page shows no fields, "
+                            "so what that form asks for must come from the API "
+                            "(variables sent with the start or the completion) or "
+                            "from fields drawn with camunda:formData.",
+                            element.sourceline,
+                            element.get("id"),
                         )
                     )
     return found

@@ -6,9 +6,13 @@ access (`a.b`, `a['b']`), literals (numbers, strings, true/false/null), `!`/`not
 `<=`/`le`, `>=`/`ge`, `+ - * / %` (`div`, `mod`), `? :` and parentheses, and
 the Java methods analysts call on strings and collections: `a.equals(b)`
 (`a == b`), `a.contains(b)` (`b in a`: a substring, or a member), `a.size()`
-(`len(a)`) and `a.isEmpty()` (`len(a) == 0`).
-Anything else (other method calls, functions, composite text) is refused with a
-reason, so the analyst is told what to change instead of the diagram running
+(`len(a)`) and `a.isEmpty()` (`len(a) == 0`), and Camunda Spin's reading of a
+JSON variable (held here as JSON data): `a.prop('b')` (`a['b']`),
+`a.hasProp('b')` (`'b' in a`) and `numberValue()`, `stringValue()`,
+`boolValue()` (the value itself).
+Anything else (other method calls: a Java bean's or object's method has no
+Python equivalent here; functions, composite text) is refused with a reason,
+so the analyst is told what to change instead of the diagram running
 differently from how it reads.
 
 Case data is JSON, so property access becomes item access: `${order.total > 10}`
@@ -31,7 +35,7 @@ import keyword
 import re
 from dataclasses import dataclass
 
-TRANSLATOR_VERSION = "2"
+TRANSLATOR_VERSION = "3"
 
 
 class JuelError(Exception):
@@ -43,7 +47,7 @@ _TOKEN = re.compile(
         (?P<number>\d+\.\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|\d+(?:[eE][+-]?\d+)?)
       | (?P<string>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
       | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
-      | (?P<op>&&|\|\||==|!=|<=|>=|[!<>+\-*/%?:.()\[\]])
+      | (?P<op>&&|\|\||==|!=|<=|>=|[!<>+\-*/%?:.()\[\],])
       | (?P<bad>\S)
     )""",
     re.VERBOSE,
@@ -205,7 +209,8 @@ class _Parser:
         arity = _METHODS.get(name)
         if arity is None:
             raise JuelError(
-                f"the method {name}() is not supported (only "
+                f"the method {name}() is not supported: it is Java code (a bean's or "
+                "an object's method) with no Python equivalent here (only "
                 + ", ".join(f"{m}()" for m in _METHODS)
                 + ")"
             )
@@ -216,6 +221,12 @@ class _Parser:
             return _Expr(f"({subject.text} == {argument.text})", True)
         if name == "contains" and argument is not None:
             return _Expr(f"({argument.text} in {subject.text})", True)
+        if name == "prop" and argument is not None:
+            return _Expr(f"{subject.text}[{argument.text}]")
+        if name == "hasProp" and argument is not None:
+            return _Expr(f"({argument.text} in {subject.text})", True)
+        if name in _SPIN_VALUES:
+            return subject
         if name == "size":
             return _Expr(f"len({subject.text})")
         return _Expr(f"(len({subject.text}) == 0)", True)
@@ -247,7 +258,18 @@ class _Parser:
 
 _NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
 # The methods translated (name: number of arguments).
-_METHODS = {"equals": 1, "contains": 1, "size": 0, "isEmpty": 0}
+_METHODS = {
+    "equals": 1,
+    "contains": 1,
+    "size": 0,
+    "isEmpty": 0,
+    "prop": 1,
+    "hasProp": 1,
+    "numberValue": 0,
+    "stringValue": 0,
+    "boolValue": 0,
+}
+_SPIN_VALUES = frozenset({"numberValue", "stringValue", "boolValue"})
 
 
 def _number_forms(literal: str) -> str | None:

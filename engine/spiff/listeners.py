@@ -3,11 +3,18 @@
 A listener runs here when its body is `${execution.setVariable('x', v)}` or
 `${task.setVariable('x', v)}` (the value translated by the JUEL subset, juel.py)
 or a Python `camunda:script` (scriptFormat python, inline) that assigns
-variables by name, as SpiffArena scripts do:
+variables by name, as SpiffArena scripts do, or an inline JavaScript or Groovy
+`camunda:script` within the small subset that `listener_scripts` parses and
+translates to Python (setVariable, getVariable, getAssignee, if; setAssignee in a
+create listener becomes the task's assignee):
 
 * on a task, an executionListener (event start or end) or a taskListener (event
-  create or complete) becomes lines of its `spiffworkflow:preScript` (start,
-  create) or `spiffworkflow:postScript` (end, complete), in the order drawn;
+  create, assignment or complete) becomes lines of its `spiffworkflow:preScript`
+  (start, create) or `spiffworkflow:postScript` (end, complete), in the order
+  drawn; an assignment listener's lines come first in the post-script: it runs
+  when the task is completed, by its assignee (completing assigns), and is
+  refused on a task with a boundary event (Camunda would have run it when the
+  task was claimed, before the boundary event interrupted it);
 * on a sequence flow, an executionListener (event take) becomes a script task
   drawn on the flow (source -> flow -> script -> new flow -> target): the flow
   keeps its id and condition, so gateways and their default flow are unchanged;
@@ -30,7 +37,23 @@ import re
 from lxml import etree
 
 from .juel import JuelError, juel_to_python
-from .xml import BPMN, NSMAP, SPIFF, local_name, unique_id, vendor_children
+from .listener_scripts import (
+    GROOVY,
+    JAVASCRIPT,
+    ListenerScriptError,
+    Translated,
+    translate_script,
+)
+from .xml import (
+    BPMN,
+    CAMUNDA,
+    NSMAP,
+    SPIFF,
+    local_name,
+    unique_id,
+    vendor_attr,
+    vendor_children,
+)
 
 _SET_VARIABLE = re.compile(
     r"""^\s*[$#]\{\s*(?:execution|task)\s*\.\s*setVariable\s*\(\s*
@@ -42,8 +65,10 @@ _SCRIPT_FOR = {
     ("executionListener", "start"): "preScript",
     ("executionListener", "end"): "postScript",
     ("taskListener", "create"): "preScript",
+    ("taskListener", "assignment"): "postScript",
     ("taskListener", "complete"): "postScript",
 }
+_FOREIGN = JAVASCRIPT | GROOVY
 # Elements SpiffWorkflow runs pre/post scripts on (its SpiffBpmnTask specs).
 _SCRIPTED = frozenset(
     {
@@ -82,8 +107,76 @@ def _python_script(listener: etree._Element) -> str | None:
     return None if names & _CAMUNDA_OBJECTS else body
 
 
-def _body(listener: etree._Element) -> str | None:
+def has_boundary_event(owner: etree._Element) -> bool:
+    """Whether a boundary event is attached to `owner`."""
+    container = owner.getparent()
+    return container is not None and any(
+        local_name(e) == "boundaryEvent" and e.get("attachedToRef") == owner.get("id")
+        for e in container
+        if isinstance(e.tag, str)
+    )
+
+
+def _static_assignee(owner: etree._Element) -> str:
+    performer = owner.find(
+        "bpmn:humanPerformer/bpmn:resourceAssignmentExpression/bpmn:formalExpression",
+        NSMAP,
+    )
+    text = (performer.text or "").strip() if performer is not None else ""
+    return vendor_attr(owner, "assignee") or text
+
+
+def foreign_script(
+    listener: etree._Element, owner: etree._Element, prefix: str = "listener_"
+) -> Translated | None:
+    """Translate an inline JavaScript/Groovy listener script (`listener_scripts`).
+
+    None when the listener is no such script.
+
+    Raises:
+        ListenerScriptError: the script is outside the subset (names what).
+    """
+    children = [c for c in listener if isinstance(c.tag, str)]
+    if len(children) != 1 or local_name(children[0]) != "script":
+        return None
+    script = children[0]
+    fmt = (script.get("scriptFormat") or "").strip().lower()
+    if fmt not in _FOREIGN or listener.get("expression") or listener.get("class"):
+        return None
+    if script.get("resource"):
+        raise ListenerScriptError("a script in an external resource (paste it inline)")
+    event = _event(listener, owner)
+    if event == "assignment" and has_boundary_event(owner):
+        raise ListenerScriptError(
+            "an assignment listener on a task with a boundary event (it runs when "
+            "the task completes here, not when it is claimed)"
+        )
+    return translate_script(
+        script.text or "",
+        language=fmt,
+        event=event,
+        task_listener=local_name(listener) == "taskListener",
+        static_assignee=_static_assignee(owner),
+        temp_prefix=prefix,
+    )
+
+
+def _translated(
+    listener: etree._Element, owner: etree._Element, prefix: str
+) -> Translated | None:
+    try:
+        return foreign_script(listener, owner, prefix)
+    except ListenerScriptError:
+        return None
+
+
+def _body(
+    listener: etree._Element, owner: etree._Element, prefix: str = "listener_"
+) -> str | None:
     """Return the Python a listener runs, or None when it cannot run here."""
+    foreign = _translated(listener, owner, prefix)
+    if foreign is not None:
+        return foreign.python
     if any(isinstance(c.tag, str) for c in listener):
         if listener.get("expression") or listener.get("class"):
             return None
@@ -261,26 +354,43 @@ def _event(listener: etree._Element, owner: etree._Element) -> str:
     return listener.get("event") or default
 
 
-def _on_task(owner: etree._Element, listeners: list[etree._Element]) -> None:
-    for listener in listeners:
-        script = _SCRIPT_FOR.get((local_name(listener), _event(listener, owner)))
-        body = _body(listener)
-        if script is not None and body is not None:
-            extensions = listener.getparent()
+def _on_task(
+    owner: etree._Element, listeners: list[etree._Element], prefix: str
+) -> None:
+    # Assignment comes before completion: its lines open the post-script.
+    ordered = sorted(listeners, key=lambda lis: _event(lis, owner) != "assignment")
+    for listener in ordered:
+        event = _event(listener, owner)
+        script = _SCRIPT_FOR.get((local_name(listener), event))
+        if script is None or (event == "assignment" and has_boundary_event(owner)):
+            continue
+        foreign = _translated(listener, owner, prefix)
+        body = foreign.python if foreign is not None else _body(listener, owner)
+        if body is None:
+            continue
+        if foreign is not None and foreign.assignee:
+            owner.set(f"{{{CAMUNDA}}}assignee", foreign.assignee)
+        extensions = listener.getparent()
+        if body:
             _append(extensions, script, body)
-            extensions.remove(listener)
+        extensions.remove(listener)
 
 
 def _elsewhere(
-    owner: etree._Element, listeners: list[etree._Element], taken: set[str]
+    owner: etree._Element,
+    listeners: list[etree._Element],
+    taken: set[str],
+    prefix: str,
 ) -> None:
     """Listeners on a flow or an event: one script task per event, in order."""
     by_event: dict[str, list[etree._Element]] = {}
     for listener in listeners:
-        if local_name(listener) == "executionListener" and _body(listener):
+        if local_name(listener) == "executionListener" and _body(
+            listener, owner, prefix
+        ):
             by_event.setdefault(_event(listener, owner), []).append(listener)
     for event, group in by_event.items():
-        body = "\n".join(str(_body(listener)) for listener in group)
+        body = "\n".join(str(_body(listener, owner, prefix)) for listener in group)
         line = group[0].sourceline
         if local_name(owner) == "sequenceFlow":
             done = event == "take" and _on_flow(owner, body, line, taken)
@@ -296,8 +406,20 @@ def translate_listeners(root: etree._Element, taken: set[str]) -> None:
 
     `taken` holds the ids in use; inserted elements get new ones, added to it.
     """
-    for owner, listeners in _owners(root).items():
+    owners = _owners(root)
+    prefix = _temp_prefix(root) if owners else ""
+    for owner, listeners in owners.items():
         if local_name(owner) in _SCRIPTED:
-            _on_task(owner, listeners)
+            _on_task(owner, listeners, prefix)
         else:
-            _elsewhere(owner, listeners, taken)
+            _elsewhere(owner, listeners, taken, prefix)
+
+
+def _temp_prefix(root: etree._Element) -> str:
+    """A prefix for translated scripts' temporary names that the diagram never uses."""
+    text = etree.tostring(root, encoding="unicode")
+    prefix, n = "listener_", 1
+    while prefix in text:
+        n += 1
+        prefix = f"listener{n}_"
+    return prefix

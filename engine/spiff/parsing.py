@@ -412,6 +412,7 @@ def bundle_compile(
         warnings = [
             *checks.unrouted_tasks(root),
             *checks.external_tasks(root, known_operations),
+            *checks.form_files(root),
         ]
     return CompiledBundle(tuple(compiled), serialize(root), tuple(warnings))
 

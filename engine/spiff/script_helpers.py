@@ -3,11 +3,14 @@
 Scripts (script tasks, pre/post scripts) written in SpiffArena call:
 
 * `get_current_user()`: the person whose action runs the script (who completed
-  the task, started the case, sent the message), as a dict with `id`,
-  `username`, `email` and `display_name`; an error when the system runs it (a
-  timer, a service result);
-* `get_process_initiator_user()`: the person who started the case (same dict),
-  or None for a case started by a message, signal or timer;
+  the task, started the case, sent the message or signal, retried or skipped the
+  incident, the external worker's account reporting a result), as a dict with
+  `id`, `username`, `email` and `display_name`; where no person acts (a timer, a
+  Python service result, a signal or message thrown by a case), the system
+  actor: the inactive account `laneway-system` (engine/services/script_host.py);
+* `get_process_initiator_user()`: who started the case (same dict): the person
+  who started it by hand or sent the message or signal that started it, else
+  the system actor (a timer start, a signal or message thrown by a case);
 * `get_group_members(group)`: the usernames of the group's active members, for a
   group name written in the script or held by a variable the script reads;
 * `get_last_user_completing_task(process_id, task_id)`: who last completed the

@@ -495,17 +495,24 @@ VENDOR_ELEMENTS: dict[str, Row] = {
         "Java field injection does not run here; use input parameters"
     ),
     "executionListener": _runs(
-        "${execution.setVariable('x', value)} or an inline Python camunda:script "
-        "(assigning variables by name): on a task (start/end, as its pre/post "
-        "script), a sequence flow (take, as a script task on the flow), a none "
-        "start event, an intermediate event or a none end event (as a script task "
-        "after or before it), in the order drawn (listeners.py); Java, other "
-        "languages and other places are refused, located (checks._listeners)",
+        "${execution.setVariable('x', value)}, an inline Python camunda:script "
+        "(assigning variables by name) or an inline JavaScript/Groovy one within "
+        "the subset translated to Python (listener_scripts.py): on a task "
+        "(start/end, as its pre/post script), a sequence flow (take, as a script "
+        "task on the flow), a none start event, an intermediate event or a none "
+        "end event (as a script task after or before it), in the order drawn "
+        "(listeners.py); Java, scripts outside the subset and other places are "
+        "refused, located, naming the construct (checks._listeners)",
     ),
     "taskListener": _runs(
-        "${task.setVariable('x', value)} or an inline Python camunda:script on "
-        "create or complete (as the task's pre/post script, listeners.py); Java, "
-        "other languages and other events are refused, located (checks._listeners)"
+        "${task.setVariable('x', value)}, an inline Python camunda:script or an "
+        "inline JavaScript/Groovy one within the translated subset "
+        "(listener_scripts.py: setVariable, getVariable, getAssignee, if, ? :; "
+        "`if (x) task.setAssignee(x)` on create becomes the assignee) on create, "
+        "assignment or complete (as the task's pre/post script, listeners.py; "
+        "assignment runs when the task completes, refused on a task with a "
+        "boundary event); Java, scripts outside the subset and other events are "
+        "refused, located, naming the construct (checks._listeners)"
     ),
     "script": _refused(
         "script parameter values cannot be evaluated here; use text, ${...}, "

@@ -69,7 +69,7 @@ def test_set_variable_listeners_run_at_their_events(users):
     "listener",
     [
         '<camunda:taskListener event="create" class="com.example.Notify" />',
-        '<camunda:taskListener event="assignment" '
+        '<camunda:taskListener event="delete" '
         "expression=\"${task.setVariable('x', 1)}\" />",
         '<camunda:executionListener event="start" expression="${mailer.send(x)}" />',
     ],
@@ -176,7 +176,7 @@ def test_the_uploaded_xml_stays_as_drawn(users):
             '<camunda:executionListener event="take">'
             '<camunda:script scriptFormat="javascript">x = 1</camunda:script>'
             "</camunda:executionListener>",
-            "'javascript' script",
+            "javascript script uses the statement starting with 'x'",
         ),
         (
             "high",
@@ -210,3 +210,136 @@ def test_listeners_that_cannot_run_on_flows_and_events_are_refused_located(
     [problem] = err.value.details["errors"]
     assert problem["element_id"] == element and problem["line"]
     assert "would not run here" in problem["message"] and why in problem["message"]
+
+
+def approval_loop(listeners: str, boundary: str = "") -> bytes:
+    """Camunda's invoice pattern: an approval that goes back to who approved."""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:camunda="http://camunda.org/schema/1.0/bpmn"
+    id="Defs" targetNamespace="http://laneway.example/test">
+  <bpmn:process id="loop" name="Loop" isExecutable="true">
+    <bpmn:startEvent id="start" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="approve" />
+    <bpmn:userTask id="approve" camunda:candidateGroups="Manager">
+      <bpmn:extensionElements>
+        <camunda:formData>
+          <camunda:formField id="approved" type="boolean" />
+        </camunda:formData>
+{listeners}
+      </bpmn:extensionElements>
+    </bpmn:userTask>{boundary}
+    <bpmn:sequenceFlow id="f2" sourceRef="approve" targetRef="gw" />
+    <bpmn:exclusiveGateway id="gw" default="again" />
+    <bpmn:sequenceFlow id="done" sourceRef="gw" targetRef="end">
+      <bpmn:conditionExpression>${{approved}}</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="again" sourceRef="gw" targetRef="approve" />
+    <bpmn:endEvent id="end" />
+  </bpmn:process>
+</bpmn:definitions>
+""".encode()
+
+
+INVOICE_LISTENERS = """\
+        <camunda:taskListener event="create">
+          <camunda:script scriptFormat="javascript">if(!!task.getVariable('approver')) {
+  task.setAssignee(approver);
+}</camunda:script>
+        </camunda:taskListener>
+        <camunda:taskListener event="assignment">
+          <camunda:script scriptFormat="javascript"
+            >task.setVariable('approver', task.getAssignee());</camunda:script>
+        </camunda:taskListener>"""
+
+
+def test_invoice_javascript_listeners_give_the_task_back_to_its_approver(users):
+    version_upload(
+        user=users["analyst"],
+        bpmn=approval_loop(INVOICE_LISTENERS),
+        filename="loop.bpmn",
+    )
+    case, _ = case_start(user=users["requester"], key="loop", data={})
+    first = HumanTask.objects.get(case=case, status=HumanTask.Status.OPEN)
+    # No approver yet: the create listener assigns nobody; the group is offered it.
+    assert first.assignee is None and first.candidate_groups == ["Manager"]
+    task_complete(user=users["manager2"], task_id=first.pk, data={"approved": False})
+    case.refresh_from_db()
+    assert case.data["approver"] == "manager2"  # the assignment listener
+    again = HumanTask.objects.get(case=case, status=HumanTask.Status.OPEN)
+    assert again.assignee == users["manager2"]  # setAssignee(approver) on create
+    task_complete(user=users["manager2"], task_id=again.pk, data={"approved": True})
+    case.refresh_from_db()
+    assert case.status == case.Status.COMPLETED
+
+
+GROOVY_ON_FLOW = {
+    "high": """<camunda:executionListener event="take">
+        <camunda:script scriptFormat="groovy">
+if (execution.getVariable("amount") > 1000 &amp;&amp; !execution.hasVariable("route")) {
+  execution.setVariable("route", "high")
+} else {
+  execution.setVariable("route", "odd")
+}
+execution.setVariable("limit", amount * 2)
+        </camunda:script>
+      </camunda:executionListener>""",
+}
+
+
+def test_a_groovy_listener_in_the_subset_runs_on_its_flow(users):
+    version_upload(
+        user=users["analyst"], bpmn=flows_and_events(GROOVY_ON_FLOW), filename="g.bpmn"
+    )
+    case, _ = case_start(user=users["requester"], key="flows", data={})
+    review = HumanTask.objects.get(case=case, status=HumanTask.Status.OPEN)
+    task_complete(user=users["manager1"], task_id=review.pk, data={"amount": 5000})
+    case.refresh_from_db()
+    assert case.data["route"] == "high" and case.data["limit"] == 10000
+    # The script's temporary names do not become variables.
+    assert not [k for k in case.data if k.startswith("listener")]
+
+
+@pytest.mark.parametrize(
+    ("script", "why"),
+    [
+        ("var x = task.getVariable('a');", "the statement 'var'"),
+        ("task.complete();", "the call task.complete(...)"),
+        ("java.lang.System.exit(0)", "the statement starting with 'java'"),
+        ("if (a == 1) { task.setVariable('b', 2) }", "loose comparison '=='"),
+        ("task.setAssignee(boss)", "task.setAssignee(...) of a value"),
+        ("for (;;) {}", "the statement 'for'"),
+        ("task.setVariable('b', `x`)", "the character '`'"),
+    ],
+)
+def test_listener_scripts_outside_the_subset_are_refused_naming_the_construct(
+    users, script, why
+):
+    listener = (
+        '<camunda:taskListener event="create"><camunda:script '
+        f'scriptFormat="javascript">{script}</camunda:script></camunda:taskListener>'
+    )
+    with pytest.raises(BpmnInvalid) as err:
+        version_upload(
+            user=users["analyst"], bpmn=approval_loop(listener), filename="l.bpmn"
+        )
+    [problem] = err.value.details["errors"]
+    assert problem["element_id"] == "approve" and problem["line"]
+    assert why in problem["message"], problem["message"]
+
+
+def test_an_assignment_listener_on_a_task_with_a_boundary_event_is_refused(users):
+    boundary = """
+    <bpmn:boundaryEvent id="late" attachedToRef="approve">
+      <bpmn:timerEventDefinition><bpmn:timeDuration>P1D</bpmn:timeDuration>
+      </bpmn:timerEventDefinition>
+    </bpmn:boundaryEvent>
+    <bpmn:sequenceFlow id="f9" sourceRef="late" targetRef="end" />"""
+    with pytest.raises(BpmnInvalid) as err:
+        version_upload(
+            user=users["analyst"],
+            bpmn=approval_loop(INVOICE_LISTENERS, boundary),
+            filename="l.bpmn",
+        )
+    messages = [p["message"] for p in err.value.details["errors"]]
+    assert any("boundary event" in m for m in messages), messages

@@ -190,13 +190,15 @@ def test_bpmn_without_executable_process_is_rejected(users):
 
 
 def test_juel_method_call_is_rejected_naming_flow_expression_and_line(users):
-    errors = _rejected(users, approval(condition_yes='${customer.prop("age") > 21}'))
+    errors = _rejected(users, approval(condition_yes="${pricing.vat(amount) > 21}"))
     assert errors == [
         {
             "message": "Condition of sequence flow 'yes': "
-            "'${customer.prop(\"age\") > 21}' cannot be translated from JUEL: "
-            "the method prop() is not supported (only equals(), contains(), size(), "
-            "isEmpty()).",
+            "'${pricing.vat(amount) > 21}' cannot be translated from JUEL: "
+            "the method vat() is not supported: it is Java code (a bean's or an "
+            "object's method) with no Python equivalent here (only equals(), "
+            "contains(), size(), isEmpty(), prop(), hasProp(), numberValue(), "
+            "stringValue(), boolValue()).",
             "line": LINES["yes"],
             "element_id": "yes",
         }
