@@ -226,6 +226,7 @@ _HEAVY = (
     "case__version__original_xml",
     "case__version__normalized_xml",
     "case__version__dmn_files",
+    "case__version__form_files",
 )
 
 

@@ -12,6 +12,7 @@ import re
 from lxml import etree
 
 from .dates import CAMUNDA_DATE_PATTERN, form_date
+from .formjs import form_ref
 from .types import FormField, HumanTaskMeta, ParsedProcess, SequenceFlow
 from .xml import NSMAP, local_name, vendor_attr, vendor_children
 
@@ -170,6 +171,13 @@ def human_task_meta(element: etree._Element, lane: str | None) -> HumanTaskMeta:
         ),
         form_key=_role(element, props, "formKey"),
         form=tuple(_form_field(f) for f in fields),
+        form_ref=form_ref(
+            {
+                name: vendor_attr(element, name)
+                for name in ("formRef", "formRefBinding", "formRefVersion")
+            },
+            _role(element, props, "formKey"),
+        ),
         due_date=_role(element, props, "dueDate"),
         follow_up_date=_role(element, props, "followUpDate"),
         priority=_role(element, props, "priority"),

@@ -1,0 +1,95 @@
+"""Complete a task that renders a Camunda Form: validate, store its files.
+
+The engine checks the data as form-js does (`engine.form_validation.form_js_clean`);
+file pickers are answered with attachments of the case: the page sends the files
+(the viewer's `files::<key>` reference names them in the same request), the API
+names attachments already added to the case. Each file goes through the
+attachments feature (size limit, type check, checksum in the audit log); the
+variable holds [{"id", "name", "size", "sha256"}, ...].
+"""
+
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from engine.errors import FormInvalid
+from engine.form_validation import form_js_clean, form_js_file_paths
+
+from .discussion import _file_problem, attachment_add
+from .models import Attachment, HumanTask
+
+Files = Mapping[str, Sequence[Any]]
+
+
+def _get(data: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    current: Any = data
+    for part in path:
+        if not isinstance(current, Mapping):
+            return None
+        current = current.get(part)
+    return current
+
+
+def _set(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    for part in path[:-1]:
+        data = data[part]
+    data[path[-1]] = value
+
+
+def _described(attachment: Attachment) -> dict[str, Any]:
+    return {
+        "id": str(attachment.pk),
+        "name": attachment.name,
+        "size": attachment.size,
+        "sha256": attachment.sha256,
+    }
+
+
+def _file_errors(task: HumanTask, value: Any, files: Files) -> list[str]:
+    if isinstance(value, str):
+        uploads = files.get(value) or []
+        if not uploads:
+            return ["The file was not sent with the form."]
+        return [p[1] for u in uploads if (p := _file_problem(u))]
+    ids = [str(v) for v in value]
+    try:
+        wanted = {str(uuid.UUID(i)) for i in ids}
+    except ValueError:
+        return ["Name attachments of this case by their id."]
+    found = Attachment.objects.filter(case_id=task.case_id, pk__in=wanted).count()
+    if found != len(wanted):
+        return ["Name attachments of this case by their id."]
+    return []
+
+
+def form_js_complete_data(
+    *, user: Any, task: HumanTask, data: Any, files: Files
+) -> dict[str, Any]:
+    """Return the case variables a Camunda Form's submission sets.
+
+    Nothing is stored unless every field, files included, is valid.
+
+    Raises:
+        FormInvalid: with details {"fields": {dotted key: [messages]}}.
+    """
+    schema = task.form_js or {}
+    cleaned = form_js_clean(schema, data)
+    paths = [p for p in form_js_file_paths(schema) if _get(cleaned, p)]
+    errors = {
+        ".".join(path): problems
+        for path in paths
+        if (problems := _file_errors(task, _get(cleaned, path), files))
+    }
+    if errors:
+        raise FormInvalid("Some fields need attention.", details={"fields": errors})
+    for path in paths:
+        value = _get(cleaned, path)
+        if isinstance(value, str):
+            stored = [
+                attachment_add(user=user, upload=u, task_id=task.pk)
+                for u in files[value]
+            ]
+        else:
+            stored = list(Attachment.objects.filter(case_id=task.case_id, pk__in=value))
+        _set(cleaned, path, [_described(a) for a in stored])
+    return cleaned
