@@ -200,7 +200,8 @@ class FormJsSubmission:
 
     def __init__(self, task: Any, request: Any = None) -> None:
         self.schema = task.form_js
-        self.data: Any = {**task.case.data, **(task.draft or {})}
+        self.initial: dict[str, Any] = {**task.case.data, **(task.draft or {})}
+        self.data: Any = self.initial
         self.files: dict[str, list[Any]] = {}
         self.unreadable = ""
         self.field_errors: dict[str, list[str]] = {}
@@ -215,6 +216,14 @@ class FormJsSubmission:
                 self.data = json.loads(request.POST.get("form_js_data") or "{}")
             except ValueError:
                 self.unreadable = "The form's data did not arrive as JSON."
+                self.data = {}
+
+    @property
+    def shown(self) -> Any:
+        """Return what the viewer shows: the case data, then what was typed."""
+        if not isinstance(self.data, dict):
+            return self.initial
+        return {**self.initial, **self.data}
 
     def show_errors(
         self, errors: Mapping[str, Iterable[str]], message: str = ""

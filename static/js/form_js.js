@@ -28,6 +28,7 @@
     var container = htmlForm.querySelector(".form-js-container");
     var readonly = htmlForm.hasAttribute("data-readonly");
     var viewer = new window.FormViewer.Form({ container: container });
+    htmlForm.formViewer = viewer; // for scripts and tests driving the page
     viewer.importSchema(schema, data).then(function () {
       if (readonly) viewer.setProperty("readOnly", true);
       var ids = idsByKey(schema.components, "", {});
