@@ -196,15 +196,21 @@ def task_form_js(version: Any, ref: FormRef | None) -> dict[str, Any] | None:
     return None
 
 
-def form_js_clean(schema: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+def form_js_clean(
+    schema: Mapping[str, Any],
+    data: Mapping[str, Any],
+    context: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """Validate data against a Camunda Form as form-js does; return the variables.
+
+    `context` (the case variables) is what hide conditions read besides the data.
 
     Raises:
         FormInvalid: with details {"fields": {dotted key: [messages]}}.
     """
     if not isinstance(data, Mapping):
         raise FormInvalid("The data must be a JSON object.", details={"fields": {}})
-    cleaned, errors = formjs_clean(schema, data)
+    cleaned, errors = formjs_clean(schema, data, context)
     if errors:
         raise FormInvalid("Some fields need attention.", details={"fields": errors})
     return cleaned

@@ -8,6 +8,7 @@ attachments feature (size limit, type check, checksum in the audit log); the
 variable holds [{"id", "name", "size", "sha256"}, ...].
 """
 
+import copy
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -62,6 +63,20 @@ def _file_errors(task: HumanTask, value: Any, files: Files) -> list[str]:
     return []
 
 
+def _kept_files_as_ids(schema: Any, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Name files a delegate's draft kept ({"id", ...}) by their attachment ids."""
+    kept = copy.deepcopy(dict(data))
+    for path in form_js_file_paths(schema):
+        value = _get(kept, path)
+        if isinstance(value, list) and all(
+            isinstance(v, Mapping) and "id" in v for v in value
+        ):
+            parent = _get(kept, path[:-1]) if len(path) > 1 else kept
+            if isinstance(parent, dict):
+                parent[path[-1]] = [str(v["id"]) for v in value]
+    return kept
+
+
 def form_js_complete_data(
     *, user: Any, task: HumanTask, data: Any, files: Files
 ) -> dict[str, Any]:
@@ -73,7 +88,9 @@ def form_js_complete_data(
         FormInvalid: with details {"fields": {dotted key: [messages]}}.
     """
     schema = task.form_js or {}
-    cleaned = form_js_clean(schema, data)
+    if isinstance(data, Mapping):
+        data = _kept_files_as_ids(schema, data)
+    cleaned = form_js_clean(schema, data, task.case.data)
     paths = [p for p in form_js_file_paths(schema) if _get(cleaned, p)]
     errors = {
         ".".join(path): problems

@@ -9,10 +9,11 @@ min/max, minLength/maxLength (on the trimmed text), pattern, email/phone,
 decimalDigits and increment, and the offered options, plus the value types the
 viewer produces (numbers, booleans, lists, ISO dates and times).
 
-What the server cannot check the same way is refused at upload, located by
-file and component: FEEL expressions (conditional hiding, computed values,
-readonly/validation expressions, options from variables), dynamic lists and
-components this module does not know. Pure Python (stdlib only).
+Conditional hiding (`conditional.hide`) is evaluated on the server too, in the
+FEEL subset of DMN cells (dmn_feel.py) under the sandbox. What the server cannot
+check the same way is refused at upload, located by file and component: FEEL
+outside that subset, computed values, readonly/validation expressions, options
+from variables, dynamic lists and components this module does not know.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from .dmn_feel import FeelError, feel_expression
+from .sandbox import evaluate
+from .scripting import check_expression, expression_limits
 from .types import FormRef, Problem
 
 KEYED = frozenset(
@@ -87,6 +91,7 @@ class Field:
 
     path: tuple[str, ...]
     spec: Mapping[str, Any]
+    hides: tuple[str, ...] = ()  # Python of its (and its groups') hide conditions
 
     @property
     def name(self) -> str:
@@ -220,11 +225,29 @@ def _component_problems(component: Mapping[str, Any]) -> Iterator[str]:
         yield f"{where} has no key"
 
 
+def _hide_problems(hide: Any, where: str) -> Iterator[str]:
+    if not isinstance(hide, str) or not _expression(hide):
+        yield f"{where} hides on {hide!r}, not a FEEL expression (=...)"
+        return
+    try:
+        python = feel_expression(hide.strip()[1:])
+    except FeelError as exc:
+        yield (
+            f"{where} hides on a condition outside the FEEL the server evaluates "
+            f"({exc}): {hide.strip()}"
+        )
+        return
+    if why := check_expression(python):
+        yield f"{where} hides on a condition the server cannot evaluate ({why})"
+
+
 def _expression_problems(component: Mapping[str, Any], where: str) -> Iterator[str]:
-    """FEEL that decides what is shown, writable or valid (the server has no FEEL)."""
+    """FEEL the server cannot evaluate: hide conditions outside its subset, and
+    readonly, disabled and validation rules given as expressions."""
     conditional = component.get("conditional")
-    if isinstance(conditional, Mapping) and conditional.get("hide"):
-        yield f"{where} hides on a condition (FEEL), which the server cannot evaluate"
+    hide = conditional.get("hide") if isinstance(conditional, Mapping) else None
+    if hide:
+        yield from _hide_problems(hide, where)
     if _expression(component.get("readonly")) or _expression(component.get("disabled")):
         yield f"{where} is readonly or disabled by a FEEL expression"
     validate = component.get("validate")
@@ -256,24 +279,37 @@ def _value_rule_problems(
 
 
 def _walk(
-    components: Sequence[Any], prefix: tuple[str, ...]
-) -> Iterator[tuple[tuple[str, ...], Mapping[str, Any]]]:
+    components: Sequence[Any], prefix: tuple[str, ...], hides: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], Mapping[str, Any], tuple[str, ...]]]:
     for component in components:
         if not isinstance(component, Mapping):
             continue
-        yield prefix, component
+        own = (*hides, python) if (python := _hide_python(component)) else hides
+        yield prefix, component, own
         children = component.get("components")
         if isinstance(children, list):
             path = str(component.get("path") or "").strip()
             inner = (*prefix, *path.split(".")) if path else prefix
-            yield from _walk(children, inner)
+            yield from _walk(children, inner, own)
+
+
+def _hide_python(component: Mapping[str, Any]) -> str:
+    """Return the Python of a component's `conditional.hide` ('' when none or bad)."""
+    conditional = component.get("conditional")
+    hide = conditional.get("hide") if isinstance(conditional, Mapping) else None
+    if not isinstance(hide, str) or not _expression(hide):
+        return ""
+    try:
+        return feel_expression(hide.strip()[1:])
+    except FeelError:
+        return ""  # refused at upload (_expression_problems)
 
 
 def schema_problems(schema: Mapping[str, Any]) -> list[str]:
     """Return what in a form the server cannot check as form-js does (refused)."""
     problems: list[str] = []
     seen: dict[tuple[str, ...], str] = {}
-    for prefix, component in _walk(schema.get("components") or [], ()):
+    for prefix, component, _ in _walk(schema.get("components") or [], ()):
         problems.extend(_component_problems(component))
         if component.get("type") not in KEYED or not component.get("key"):
             continue
@@ -299,8 +335,8 @@ def schema_problems(schema: Mapping[str, Any]) -> list[str]:
 def fields(schema: Mapping[str, Any]) -> list[Field]:
     """Return the keyed components of a form with their value paths."""
     return [
-        Field(path=(*prefix, *str(c["key"]).strip().split(".")), spec=c)
-        for prefix, c in _walk(schema.get("components") or [], ())
+        Field(path=(*prefix, *str(c["key"]).strip().split(".")), spec=c, hides=hides)
+        for prefix, c, hides in _walk(schema.get("components") or [], ())
         if c.get("type") in KEYED and c.get("key")
     ]
 
@@ -498,16 +534,49 @@ def _leaves(
             yield path
 
 
+def _empty(kind: str) -> Any:
+    """Return what form-js submits for an empty field of a kind (its emptyValue)."""
+    if kind in ("checklist", "taglist"):
+        return []
+    return {"textfield": "", "textarea": "", "checkbox": False}.get(kind)
+
+
+def _merged(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    """Return `base` with `top` written over it, objects merged key by key."""
+    merged = dict(base)
+    for key, value in top.items():
+        below = merged.get(key)
+        if isinstance(value, Mapping) and isinstance(below, Mapping):
+            merged[key] = _merged(below, value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _hidden(python: str, variables: Mapping[str, Any]) -> bool:
+    """Evaluate a hide condition as form-js does; FEEL's null (a missing
+    variable, a comparison with null) does not hide."""
+    try:
+        return evaluate(python, variables, expression_limits()) is True
+    except Exception:  # noqa: BLE001 - FEEL: an error is null, and null is not true
+        return False
+
+
 def formjs_clean(
-    schema: Mapping[str, Any], data: Mapping[str, Any]
+    schema: Mapping[str, Any],
+    data: Mapping[str, Any],
+    context: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """Validate submitted data against a form; return (variables, errors by field).
 
     Values are read and written by each field's key, a dotted key (or a group's
     `path`) nesting objects as Camunda 8 does ({"a": {"b": ...}} for `a.b`).
     Disabled and readonly fields only display data: what is sent for them is
-    not written. An empty optional field is written as the viewer sends it
-    (None, '' or []).
+    not written. A field whose `conditional.hide` (or its group's) holds, on the
+    case variables (`context`) with the submitted data over them, is hidden:
+    neither checked nor written, as form-js leaves it out of its submission.
+    An empty optional field is written as the viewer sends it (form-js's
+    emptyValue: '' for text, false for a checkbox, [] for lists, else None).
     """
     known = fields(schema)
     paths = {f.path for f in known}
@@ -516,15 +585,18 @@ def formjs_clean(
         if not any(leaf[: len(p)] == p for p in paths):
             errors[".".join(leaf)] = ["Unknown field: this form does not have it."]
     cleaned: dict[str, Any] = {}
+    variables = _merged(context or {}, data)
     for field in known:
         if field.spec.get("disabled") or field.spec.get("readonly"):
             continue
+        if any(_hidden(python, variables) for python in field.hides):
+            continue  # form-js neither shows nor submits it
         raw = _get(data, field.path)
         if _missing(field.type, raw):
             if (field.spec.get("validate") or {}).get("required"):
                 errors[field.name] = ["Field is required."]
             else:
-                _set(cleaned, field.path, raw if raw is not None else None)
+                _set(cleaned, field.path, _empty(field.type) if raw is None else raw)
             continue
         value, problem = _typed(field, raw)
         found = [problem] if problem else _rules(field, value)

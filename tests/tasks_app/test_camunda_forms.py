@@ -152,6 +152,28 @@ def test_each_rule_holds_on_the_server(users, review, data, field, message):
     assert message in " ".join(response.json()["details"]["fields"][field])
 
 
+def test_hidden_fields_are_neither_checked_nor_written(users, review):
+    """The form hides the budget when rejecting and asks why instead (FEEL
+    `conditional.hide`, evaluated on the server as form-js does in the page)."""
+    rejecting = {"decision": "reject", "budget": {"amount": -5}}
+    response = _complete(users["manager1"], review, rejecting)
+    assert response.status_code == 400
+    assert response.json()["details"]["fields"] == {
+        "rejection_reason": ["Field is required."]
+    }
+    done = _complete(
+        users["manager1"],
+        review,
+        {**rejecting, "rejection_reason": "Lyon is a video call away."},
+    )
+    assert done.status_code == 200, done.json()
+    case = Case.objects.get(pk=review.case_id)
+    assert case.status == "completed"
+    assert "budget" not in case.data
+    assert case.data["rejection_reason"] == "Lyon is a video call away."
+    assert case.data["conditions"] == []  # an empty checklist, as form-js sends it
+
+
 def test_a_file_field_takes_attachments_of_the_case(users, review):
     manager = api_for(users["manager1"])
     attached = manager.post(
@@ -204,8 +226,11 @@ def _with(change):
     ("change", "said"),
     [
         (
-            lambda c: c[3].update(conditional={"hide": "=days > 5"}),
-            "the radio component 'decision' hides on a condition (FEEL)",
+            lambda c: c[3].update(
+                conditional={"hide": "=some(c in conditions satisfies c = 1)"}
+            ),
+            "the radio component 'decision' hides on a condition outside the FEEL "
+            "the server evaluates (the function some() is not supported)",
         ),
         (
             lambda c: c.append(

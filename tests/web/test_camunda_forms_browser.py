@@ -2,7 +2,8 @@
 
 The manager fills the travel review drawn in Camunda Modeler with form-js's own
 viewer (served by Laneway, under its Content-Security-Policy), attaches a quote
-and completes it: the case continues with the variables by key. A page made to
+and completes it (the form's FEEL conditions show and hide fields in the page
+and on the server alike): the case continues with the variables by key. A page made to
 send a value the form forbids is refused by the server, which names the field
 and keeps what was typed. Screenshots (desktop and 390 px) go to
 test-artifacts/camunda-forms/.
@@ -79,6 +80,10 @@ def test_a_manager_fills_the_camunda_form_and_the_case_continues(
     manager, problems = _open(browser, live_server)
     page = manager.page
     assert page.get_by_label("Destination").input_value() == "Lyon"  # case data
+    # The form's FEEL conditions: rejecting asks why and hides the budget.
+    _tick(page, "Reject")
+    page.get_by_label("Why is it rejected?").wait_for()
+    expect(page.get_by_label("Cost centre")).to_have_count(0)
     quote = tmp_path / "train-quote.pdf"
     quote.write_bytes(b"%PDF-1.4 two tickets")
     page.locator(".fjs-form-field-filepicker input[type=file]").set_input_files(
