@@ -14,27 +14,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from engine.errors import FormInvalid
-from engine.form_validation import form_js_clean, form_js_file_paths
+from engine.form_validation import (
+    form_js_clean,
+    form_js_file_paths,
+    value_at,
+    value_set,
+)
 
 from .discussion import _file_problem, attachment_add
 from .models import Attachment, HumanTask
 
 Files = Mapping[str, Sequence[Any]]
-
-
-def _get(data: Mapping[str, Any], path: tuple[str, ...]) -> Any:
-    current: Any = data
-    for part in path:
-        if not isinstance(current, Mapping):
-            return None
-        current = current.get(part)
-    return current
-
-
-def _set(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
-    for part in path[:-1]:
-        data = data[part]
-    data[path[-1]] = value
 
 
 def _described(attachment: Attachment) -> dict[str, Any]:
@@ -67,13 +57,11 @@ def _kept_files_as_ids(schema: Any, data: Mapping[str, Any]) -> dict[str, Any]:
     """Name files a delegate's draft kept ({"id", ...}) by their attachment ids."""
     kept = copy.deepcopy(dict(data))
     for path in form_js_file_paths(schema):
-        value = _get(kept, path)
+        value = value_at(kept, path)
         if isinstance(value, list) and all(
             isinstance(v, Mapping) and "id" in v for v in value
         ):
-            parent = _get(kept, path[:-1]) if len(path) > 1 else kept
-            if isinstance(parent, dict):
-                parent[path[-1]] = [str(v["id"]) for v in value]
+            value_set(kept, path, [str(v["id"]) for v in value])
     return kept
 
 
@@ -91,16 +79,16 @@ def form_js_complete_data(
     if isinstance(data, Mapping):
         data = _kept_files_as_ids(schema, data)
     cleaned = form_js_clean(schema, data, task.case.data)
-    paths = [p for p in form_js_file_paths(schema) if _get(cleaned, p)]
+    paths = [p for p in form_js_file_paths(schema) if value_at(cleaned, p)]
     errors = {
         ".".join(path): problems
         for path in paths
-        if (problems := _file_errors(task, _get(cleaned, path), files))
+        if (problems := _file_errors(task, value_at(cleaned, path), files))
     }
     if errors:
         raise FormInvalid("Some fields need attention.", details={"fields": errors})
     for path in paths:
-        value = _get(cleaned, path)
+        value = value_at(cleaned, path)
         if isinstance(value, str):
             stored = [
                 attachment_add(user=user, upload=u, task_id=task.pk)
@@ -108,5 +96,5 @@ def form_js_complete_data(
             ]
         else:
             stored = list(Attachment.objects.filter(case_id=task.case_id, pk__in=value))
-        _set(cleaned, path, [_described(a) for a in stored])
+        value_set(cleaned, path, [_described(a) for a in stored])
     return cleaned

@@ -23,7 +23,7 @@ from .errors import (
     StateCorrupt,
     TaskNotReady,
 )
-from .formjs import file_fields, form_find, formjs_clean
+from .formjs import file_fields, form_find, formjs_clean, value_at, value_set
 from .juel import TRANSLATOR_VERSION, JuelError, juel_to_python
 from .limits import EngineLimits, limits_configure
 from .messages import (
@@ -102,6 +102,8 @@ __all__ = [
     "file_fields",
     "form_find",
     "formjs_clean",
+    "value_at",
+    "value_set",
     "Instruction",
     "ModificationRefused",
     "Modified",

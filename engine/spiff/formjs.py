@@ -508,7 +508,8 @@ def _rules(field: Field, value: Any) -> list[str]:
     return errors
 
 
-def _get(data: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+def value_at(data: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    """Return the value at a key path of nested objects (None when absent)."""
     current: Any = data
     for part in path:
         if not isinstance(current, Mapping):
@@ -517,7 +518,8 @@ def _get(data: Mapping[str, Any], path: tuple[str, ...]) -> Any:
     return current
 
 
-def _set(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+def value_set(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    """Write a value at a key path, making the objects on the way."""
     for part in path[:-1]:
         data = data.setdefault(part, {})
     data[path[-1]] = value
@@ -591,17 +593,18 @@ def formjs_clean(
             continue
         if any(_hidden(python, variables) for python in field.hides):
             continue  # form-js neither shows nor submits it
-        raw = _get(data, field.path)
+        raw = value_at(data, field.path)
         if _missing(field.type, raw):
             if (field.spec.get("validate") or {}).get("required"):
                 errors[field.name] = ["Field is required."]
             else:
-                _set(cleaned, field.path, _empty(field.type) if raw is None else raw)
+                empty = _empty(field.type) if raw is None else raw
+                value_set(cleaned, field.path, empty)
             continue
         value, problem = _typed(field, raw)
         found = [problem] if problem else _rules(field, value)
         if found:
             errors[field.name] = found
         else:
-            _set(cleaned, field.path, value)
+            value_set(cleaned, field.path, value)
     return cleaned, errors
