@@ -6,15 +6,19 @@ the browser did, and the variables land in the case by each field's key.
 """
 
 import copy
+import io
 import json
 from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 
 from engine.models import Case
+from engine.services import case_start
+from processes.models import ProcessVersion
 from tasks_app.models import HumanTask
-from tests.clients import api_for
+from tests.clients import api_for, page_for
 from tests.conftest import EXAMPLES
 
 pytestmark = pytest.mark.django_db
@@ -302,3 +306,60 @@ def test_a_form_key_names_the_file_uploaded_with_the_diagram(users):
     )
     task = HumanTask.objects.get(case_id=started.json()["id"], status="open")
     assert task.form_js == FORM
+
+
+def test_the_upload_page_takes_forms_beside_the_diagram(users):
+    page = page_for(users["analyst"])
+    refused = page.post(
+        "/processes/upload/",
+        {"file": SimpleUploadedFile("travel_request.bpmn", BPMN)},
+    )
+    assert refused.status_code == 400
+    html = refused.content.decode()
+    assert "travel_request.bpmn was not deployed" in html
+    assert "form id &#x27;travel-review&#x27;" in html
+    assert "Camunda Forms" in page.get("/processes/upload/").content.decode()
+    deployed = page.post(
+        "/processes/upload/",
+        {
+            "file": SimpleUploadedFile("travel_request.bpmn", BPMN),
+            "form_files": [_form_file()],
+        },
+        follow=True,
+    )
+    assert "travel_request v1 deployed" in deployed.content.decode()
+    started = case_start(
+        user=users["requester"],
+        key="travel_request",
+        data={"destination": "Rome", "days": 2},
+    )[0]
+    task = HumanTask.objects.get(case=started, status="open")
+    shown = page_for(users["manager1"]).get(f"/tasks/{task.pk}/").content.decode()
+    assert 'id="form-js-schema"' in shown
+    assert "vendor/form-js/form-viewer.umd.js" in shown
+
+
+def test_a_page_post_that_is_not_json_is_refused_and_keeps_the_page(users, review):
+    response = page_for(users["manager1"]).post(
+        f"/tasks/{review.pk}/", {"form_js_data": "{not json"}
+    )
+    assert response.status_code == 400
+    assert "did not arrive as JSON" in response.content.decode()
+    review.refresh_from_db()
+    assert review.status == "open"
+
+
+def test_deploy_process_takes_forms_with_form(users):
+    out = io.StringIO()
+    call_command(
+        "deploy_process",
+        str(EXAMPLES / "travel_request.bpmn"),
+        "--form",
+        str(EXAMPLES / "travel_review.form"),
+        "--as",
+        "analyst",
+        stdout=out,
+    )
+    assert "travel_request v1 deployed" in out.getvalue()
+    version = ProcessVersion.objects.get(definition__key="travel_request")
+    assert [f["name"] for f in version.form_files] == ["travel_review.form"]
