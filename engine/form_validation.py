@@ -19,6 +19,7 @@ from engine.spiff import (
     form_find,
     formjs_clean,
 )
+from engine.spiff import field_labels as form_js_labels  # noqa: F401 (re-exported)
 from engine.spiff import value_at as value_at  # key paths of Camunda Form data
 from engine.spiff import value_set as value_set
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from django import forms
 
-from engine.form_validation import NUMBER_TYPES
+from engine.form_validation import NUMBER_TYPES, form_js_labels
 
 INTEGRAL_TYPES = {"long", "integer", "int"}
 BOOLEAN_CHOICES = [("true", "Yes"), ("false", "No")]
@@ -232,28 +232,8 @@ class FormJsSubmission:
         self.message = message
 
     @property
-    def labels(self) -> dict[str, str]:
-        """Return each keyed field's label by its dotted key (for the summary)."""
-        found: dict[str, str] = {}
-
-        def walk(components: Any, prefix: str) -> None:
-            for component in components or []:
-                if not isinstance(component, dict):
-                    continue
-                if component.get("key"):
-                    key = prefix + str(component["key"])
-                    found[key] = str(component.get("label") or key)
-                path = str(component.get("path") or "")
-                walk(
-                    component.get("components"), f"{prefix}{path}." if path else prefix
-                )
-
-        walk((self.schema or {}).get("components"), "")
-        return found
-
-    @property
     def error_rows(self) -> list[tuple[str, list[str]]]:
-        labels = self.labels
+        labels = form_js_labels(self.schema or {})
         return [(labels.get(k, k), v) for k, v in self.field_errors.items()]
 
     @property

@@ -23,7 +23,14 @@ from .errors import (
     StateCorrupt,
     TaskNotReady,
 )
-from .formjs import file_fields, form_find, formjs_clean, value_at, value_set
+from .formjs import (
+    field_labels,
+    file_fields,
+    form_find,
+    formjs_clean,
+    value_at,
+    value_set,
+)
 from .juel import TRANSLATOR_VERSION, JuelError, juel_to_python
 from .limits import EngineLimits, limits_configure
 from .messages import (
@@ -102,6 +109,7 @@ __all__ = [
     "file_fields",
     "form_find",
     "formjs_clean",
+    "field_labels",
     "value_at",
     "value_set",
     "Instruction",

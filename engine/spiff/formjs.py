@@ -341,6 +341,11 @@ def fields(schema: Mapping[str, Any]) -> list[Field]:
     ]
 
 
+def field_labels(schema: Mapping[str, Any]) -> dict[str, str]:
+    """Return each keyed field's label by its dotted key (its key when unlabelled)."""
+    return {f.name: str(f.spec.get("label") or f.name) for f in fields(schema)}
+
+
 def file_fields(schema: Mapping[str, Any]) -> list[Field]:
     """Return the form's file pickers (their values are attachments)."""
     return [f for f in fields(schema) if f.type == "filepicker"]
@@ -530,8 +535,8 @@ def _leaves(
 ) -> Iterator[tuple[str, ...]]:
     for key, value in data.items():
         path = (*prefix, str(key))
-        if isinstance(value, Mapping) and value:
-            yield from _leaves(value, path)
+        if isinstance(value, Mapping):
+            yield from _leaves(value, path)  # an empty object holds no field
         else:
             yield path
 

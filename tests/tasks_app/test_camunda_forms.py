@@ -94,6 +94,10 @@ def test_the_task_carries_the_form_and_valid_data_lands_by_key(users, review):
     assert "travel_approved" in json.dumps(
         manager.get(f"/api/v1/cases/{case.pk}/").json()
     )
+    # The case's story names the form's fields by their labels.
+    page = page_for(users["requester"]).get(f"/cases/{case.pk}/").content.decode()
+    assert "manager1 completed “Review the trip”: " in page
+    assert "Decision “approve”; Departure date “2026-12-01”" in page
 
 
 def test_invalid_data_is_refused_per_field_and_changes_nothing(users, review):
