@@ -4,6 +4,7 @@ The same rules serve the HTML pages (string values) and the API (JSON values):
 each field is coerced to its type, then checked; every problem is reported per field.
 """
 
+import itertools
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -190,11 +191,12 @@ def task_form_js(version: Any, ref: FormRef | None) -> dict[str, Any] | None:
     """
     if ref is None:
         return None
-    for owner in [version, *version.dependencies.all()]:
-        forms = {f["name"]: f["json"] for f in owner.form_files}
-        name = form_find(ref, {n: json.loads(text) for n, text in forms.items()})
+    owners = itertools.chain([version], version.dependencies.iterator())
+    for owner in owners:  # the dependencies are read only when needed
+        forms = {f["name"]: json.loads(f["json"]) for f in owner.form_files}
+        name = form_find(ref, forms)
         if name is not None:
-            found: dict[str, Any] = json.loads(forms[name])
+            found: dict[str, Any] = forms[name]
             return found
     return None
 

@@ -219,6 +219,7 @@ def inbox_list_for_user(
 
 _HEAVY = (
     "form",
+    "form_js",
     "draft",
     "documentation",
     "case__data",

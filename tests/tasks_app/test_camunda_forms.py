@@ -332,6 +332,8 @@ def test_the_upload_page_takes_forms_beside_the_diagram(users):
         follow=True,
     )
     assert "travel_request v1 deployed" in deployed.content.decode()
+    version_page = page.get("/processes/travel_request/v1/").content.decode()
+    assert "Camunda Forms</dt><dd>travel_review.form</dd>" in version_page
     started = case_start(
         user=users["requester"],
         key="travel_request",
