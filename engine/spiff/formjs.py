@@ -448,6 +448,11 @@ def _typed(field: Field, value: Any) -> tuple[Any, str]:
     return value, ""
 
 
+def _plain(number: Decimal) -> str:
+    """Write a decimal as Big.js does in form-js's messages (2, not 2.0)."""
+    return format(number.normalize(), "f")
+
+
 def _number_rules(spec: Mapping[str, Any], value: Any) -> Iterator[str]:
     """form-js's runNumberValidation: decimalDigits and increment."""
     number = _decimal(value)
@@ -469,7 +474,7 @@ def _number_rules(spec: Mapping[str, Any], value: Any) -> Iterator[str]:
         low = number - offset
         yield (
             "Please select a valid value, the two nearest valid values are "
-            f"{low} and {low + increment}."
+            f"{_plain(low)} and {_plain(low + increment)}."
         )
 
 

@@ -369,3 +369,146 @@ def test_deploy_process_takes_forms_with_form(users):
     assert "travel_request v1 deployed" in out.getvalue()
     version = ProcessVersion.objects.get(definition__key="travel_request")
     assert [f["name"] for f in version.form_files] == ["travel_review.form"]
+
+
+RULES_BPMN = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="t">
+  <bpmn:process id="rules" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="fill" name="Fill" camunda:candidateGroups="Manager"
+        camunda:formKey="camunda-forms:deployment:rules.form">
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="fill" />
+    <bpmn:sequenceFlow id="f2" sourceRef="fill" targetRef="end" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+RULES = {
+    "id": "rules",
+    "type": "default",
+    "components": [
+        {
+            "type": "checkbox",
+            "key": "agree",
+            "id": "c1",
+            "label": "Agree",
+            "validate": {"required": True},
+        },
+        {
+            "type": "textfield",
+            "key": "mail",
+            "id": "c2",
+            "validate": {"validationType": "email"},
+        },
+        {
+            "type": "textfield",
+            "key": "phone",
+            "id": "c3",
+            "validate": {"validationType": "phone"},
+        },
+        {
+            "type": "taglist",
+            "key": "tags",
+            "id": "c4",
+            "values": [{"label": "A", "value": "a"}, {"label": "B", "value": "b"}],
+        },
+        {
+            "type": "select",
+            "key": "size",
+            "id": "c5",
+            "values": [{"label": "S", "value": "s"}, {"label": "L", "value": "l"}],
+        },
+        {
+            "type": "datetime",
+            "key": "at",
+            "id": "c6",
+            "subtype": "time",
+            "timeSerializingFormat": "no_timezone",
+        },
+        {
+            "type": "datetime",
+            "key": "when",
+            "id": "c7",
+            "subtype": "datetime",
+            "timeSerializingFormat": "utc_normalized",
+        },
+        {
+            "type": "number",
+            "key": "step",
+            "id": "c8",
+            "increment": "0.5",
+            "serializeToString": True,
+        },
+        {
+            "type": "group",
+            "id": "g",
+            "path": "address",
+            "components": [
+                {
+                    "type": "textfield",
+                    "key": "street",
+                    "id": "c9",
+                    "validate": {"minLength": 3},
+                }
+            ],
+        },
+    ],
+}
+RULES_VALID = {
+    "agree": True,
+    "mail": "ana@example.com",
+    "phone": "+4930664040900",
+    "tags": ["a", "b"],
+    "size": "l",
+    "at": "09:30",
+    "when": "2026-12-01T09:30Z",
+    "step": "2.5",
+    "address": {"street": "Rue Neuve"},
+}
+
+
+@pytest.fixture
+def rules_task(users) -> HumanTask:
+    uploaded = _upload(
+        users["analyst"],
+        bpmn=RULES_BPMN,
+        forms=[_form_file(RULES, name="forms/rules.form")],
+    )
+    assert uploaded.status_code == 201, uploaded.json()
+    case, _ = case_start(user=users["requester"], key="rules", data={})
+    return HumanTask.objects.get(case=case, status="open")
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"agree": False}, "agree", "Field is required."),
+        ({"agree": "yes"}, "agree", "Choose yes or no."),
+        ({"mail": "ana@"}, "mail", "Field must be a valid email."),
+        ({"phone": "12345"}, "phone", "valid  international phone number"),
+        ({"tags": ["a", "z"]}, "tags", "Select one of the offered choices."),
+        ({"size": "xl"}, "size", "Select one of the offered choices."),
+        ({"at": "25:00"}, "at", "Enter a time as HH:mm."),
+        ({"at": "09:30Z"}, "at", "Enter a time as HH:mm."),
+        ({"when": "2026-12-01T09:30+01:00"}, "when", "YYYY-MM-DDTHH:mm"),
+        ({"step": "2.2"}, "step", "the two nearest valid values are 2 and 2.5"),
+        ({"address": {"street": " ab "}}, "address.street", "minimum length of 3"),
+    ],
+)
+def test_every_form_js_rule_holds_on_the_server(
+    users, rules_task, change, field, message
+):
+    response = _complete(users["manager1"], rules_task, {**RULES_VALID, **change})
+    assert response.status_code == 400, response.json()
+    fields = response.json()["details"]["fields"]
+    assert list(fields) == [field]
+    assert message in " ".join(fields[field])
+
+
+def test_valid_values_of_every_kind_land_as_the_viewer_sends_them(users, rules_task):
+    response = _complete(users["manager1"], rules_task, RULES_VALID)
+    assert response.status_code == 200, response.json()
+    assert Case.objects.get(pk=rules_task.case_id).data == RULES_VALID
