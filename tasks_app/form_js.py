@@ -66,11 +66,18 @@ def _kept_files_as_ids(schema: Any, data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def form_js_complete_data(
-    *, user: Any, task: HumanTask, data: Any, files: Files
+    *,
+    user: Any,
+    task: HumanTask,
+    data: Any,
+    files: Files,
+    stored: list[Attachment] | None = None,
 ) -> dict[str, Any]:
     """Return the case variables a Camunda Form's submission sets.
 
-    Nothing is stored unless every field, files included, is valid.
+    Nothing is stored unless every field, files included, is valid; the
+    attachments written are appended to `stored` (for the caller to delete
+    their files if the completion then fails).
 
     Raises:
         FormInvalid: with details {"fields": {dotted key: [messages]}}.
@@ -90,11 +97,13 @@ def form_js_complete_data(
     for path in paths:
         value = value_at(cleaned, path)
         if isinstance(value, str):
-            stored = [
+            chosen = [
                 attachment_add(user=user, upload=u, task_id=task.pk)
                 for u in files[value]
             ]
+            if stored is not None:
+                stored.extend(chosen)
         else:
-            stored = list(Attachment.objects.filter(case_id=task.case_id, pk__in=value))
-        value_set(cleaned, path, [_described(a) for a in stored])
+            chosen = list(Attachment.objects.filter(case_id=task.case_id, pk__in=value))
+        value_set(cleaned, path, [_described(a) for a in chosen])
     return cleaned

@@ -26,7 +26,7 @@ from .display import display_value
 from .errors import AssigneeInvalid, TaskInputInvalid, TaskNotFound
 from .form_js import Files, form_js_complete_data
 from .lifecycle import TaskAction, receiver, transition_check
-from .models import HumanTask
+from .models import Attachment, HumanTask
 from .notifications import Notice, notify_on_commit
 
 UNCHANGED = object()  # "leave this field as it is" for task_plan
@@ -272,22 +272,36 @@ def task_complete(
 
     `files` are the files a Camunda Form's file pickers sent, by the viewer's
     `files::<key>` reference (form_js.py); they become attachments of the case.
+    If the completion fails after they were stored, their files are deleted
+    (their rows roll back with the transaction).
 
     Raises:
         TaskNotFound, NotTaskCandidate, TaskNotOpen, TaskAlreadyClaimed,
         SeparationOfDuties, FormInvalid, CaseBusy, CaseNotRunning.
     """
-    with audit_batch():
-        return _complete(user, task_id, data, files or {})
+    stored: list[Attachment] = []
+    try:
+        with audit_batch():
+            return _complete(user, task_id, data, files or {}, stored)
+    except BaseException:
+        for attachment in stored:
+            attachment.file.storage.delete(attachment.file.name)
+        raise
 
 
 def _complete(
-    user: Any, task_id: UUID | str, data: dict[str, Any], files: Files
+    user: Any,
+    task_id: UUID | str,
+    data: dict[str, Any],
+    files: Files,
+    stored: list[Attachment],
 ) -> HumanTask:
     task = _locked_task(user=user, task_id=task_id, with_state=True)
     transition_check(user=user, task=task, action=TaskAction.COMPLETE)
     if task.form_js is not None:
-        cleaned = form_js_complete_data(user=user, task=task, data=data, files=files)
+        cleaned = form_js_complete_data(
+            user=user, task=task, data=data, files=files, stored=stored
+        )
     else:
         cleaned = form_clean_json(task.form, data)
     # A delegated task is held (never claimed here); an offered one is claimed and
