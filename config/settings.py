@@ -186,6 +186,10 @@ if _BPMN_JS.is_dir():
 _CHART_JS = BASE_DIR / "node_modules" / "chart.js" / "dist"
 if _CHART_JS.is_dir():
     STATICFILES_DIRS.append(("vendor/chart.js", _CHART_JS))
+# Camunda Forms (form-js JSON) render with the form-js viewer, served the same way.
+_FORM_JS = BASE_DIR / "node_modules" / "@bpmn-io" / "form-js" / "dist"
+if _FORM_JS.is_dir():
+    STATICFILES_DIRS.append(("vendor/form-js", _FORM_JS))
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 

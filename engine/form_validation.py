@@ -4,12 +4,25 @@ The same rules serve the HTML pages (string values) and the API (JSON values):
 each field is coerced to its type, then checked; every problem is reported per field.
 """
 
+import itertools
+import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
-from engine.spiff import CAMUNDA_DATE_PATTERN, FormField, form_date
+from engine.spiff import (
+    CAMUNDA_DATE_PATTERN,
+    FormField,
+    FormRef,
+    file_fields,
+    form_date,
+    form_find,
+    formjs_clean,
+)
+from engine.spiff import field_labels as form_js_labels  # noqa: F401 (re-exported)
+from engine.spiff import value_at as value_at  # key paths of Camunda Form data
+from engine.spiff import value_set as value_set
 
 from .errors import FormInvalid
 
@@ -168,3 +181,46 @@ def form_clean_json(
         FormField(**{**f, "options": tuple(map(tuple, f["options"]))}) for f in form
     ]
     return form_clean(fields, data)
+
+
+def task_form_js(version: Any, ref: FormRef | None) -> dict[str, Any] | None:
+    """Return the Camunda Form (form-js JSON) a task names, from its version's files.
+
+    A task of a called process finds its form among the forms of the version
+    it was deployed with (the caller's dependencies).
+    """
+    if ref is None:
+        return None
+    owners = itertools.chain([version], version.dependencies.iterator())
+    for owner in owners:  # the dependencies are read only when needed
+        forms = {f["name"]: json.loads(f["json"]) for f in owner.form_files}
+        name = form_find(ref, forms)
+        if name is not None:
+            found: dict[str, Any] = forms[name]
+            return found
+    return None
+
+
+def form_js_clean(
+    schema: Mapping[str, Any],
+    data: Mapping[str, Any],
+    context: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Validate data against a Camunda Form as form-js does; return the variables.
+
+    `context` (the case variables) is what hide conditions read besides the data.
+
+    Raises:
+        FormInvalid: with details {"fields": {dotted key: [messages]}}.
+    """
+    if not isinstance(data, Mapping):
+        raise FormInvalid("The data must be a JSON object.", details={"fields": {}})
+    cleaned, errors = formjs_clean(schema, data, context)
+    if errors:
+        raise FormInvalid("Some fields need attention.", details={"fields": errors})
+    return cleaned
+
+
+def form_js_file_paths(schema: Mapping[str, Any]) -> list[tuple[str, ...]]:
+    """Return where a Camunda Form's file pickers put their values (key paths)."""
+    return [field.path for field in file_fields(schema)]

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from engine.form_validation import form_to_json
+from engine.form_validation import form_to_json, task_form_js
 from engine.models import Case
 from engine.spiff import (
     AdvanceOutcome,
@@ -41,6 +41,7 @@ class ReadyHumanTask:
     priority: int | None
     form: list[dict[str, Any]]
     separate_from: tuple[str, ...]
+    form_js: dict[str, Any] | None = None  # a Camunda Form, rendered instead of form
     # Why a due date, follow-up date or priority taken from a variable was not
     # set (the variable holds something unreadable); recorded, never silent.
     unreadable: tuple[str, ...] = ()
@@ -70,6 +71,7 @@ def _resolve(
     initiator: str,
     now: datetime,
     default_group: str,
+    version: Any = None,
 ) -> ReadyHumanTask:
     meta = ready.meta
     candidates = resolve_candidates(meta, data=data, initiator=initiator)
@@ -86,6 +88,7 @@ def _resolve(
         follow_up_at=resolve_due(meta.follow_up_date, data=data, now=now),
         priority=resolve_priority(meta.priority, data=data),
         form=form_to_json(meta.form),
+        form_js=task_form_js(version, meta.form_ref) if meta.form_ref else None,
         separate_from=tuple(meta.separate_from),
         unreadable=tuple(
             problem
@@ -138,4 +141,5 @@ class CaseAdvance:
             initiator=initiator,
             now=now,
             default_group=self.case.version.fallback_group,
+            version=self.case.version,
         )

@@ -27,7 +27,7 @@ class VersionOutput(serializers.Serializer):
 
 
 class ProcessListUploadApi(APIView):
-    """List deployed processes; upload a BPMN file (and its DMN files) to deploy it."""
+    """List deployed processes; upload a BPMN file (with its DMN and form files)."""
 
     parser_classes = [MultiPartParser, FormParser]
 
@@ -43,6 +43,11 @@ class ProcessListUploadApi(APIView):
     class UploadInput(serializers.Serializer):
         file = serializers.FileField()
         dmn = serializers.ListField(child=serializers.FileField(), required=False)
+        form = serializers.ListField(
+            child=serializers.FileField(),
+            required=False,
+            help_text="The Camunda Forms (.form) the user tasks name (repeatable).",
+        )
         default_group = serializers.CharField(
             required=False,
             allow_blank=True,
@@ -99,6 +104,7 @@ class ProcessListUploadApi(APIView):
             user=request.user,
             upload=upload,
             dmn_uploads=request.FILES.getlist("dmn"),
+            form_uploads=request.FILES.getlist("form"),
             default_group=default_group,
             columns=columns_split(columns),
         )

@@ -35,6 +35,12 @@ class VersionUploadForm(forms.Form):
         help_text="Optional: the .dmn files the diagram's business rule tasks use.",
         widget=MultipleFileInput(attrs={"accept": ".dmn,.xml"}),
     )
+    form_files = MultipleFileField(
+        label="Camunda Forms",
+        required=False,
+        help_text="Optional: the .form files (Camunda Modeler) the user tasks name.",
+        widget=MultipleFileInput(attrs={"accept": ".form,.json"}),
+    )
     default_group = forms.CharField(
         label="Default candidate group",
         required=False,

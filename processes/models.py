@@ -44,6 +44,9 @@ class ProcessVersion(models.Model):
     original_xml = models.BinaryField()
     normalized_xml = models.BinaryField()
     dmn_files = models.JSONField(default=list, blank=True)
+    # The Camunda Forms (.form, form-js JSON) uploaded with the diagram, as
+    # [{"name": file name, "json": text}]; user tasks render the one they name.
+    form_files = models.JSONField(default=list, blank=True)
     checksum = models.CharField(max_length=64, db_index=True)
     normalized_checksum = models.CharField(max_length=64)
     dependencies = models.ManyToManyField(

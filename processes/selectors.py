@@ -43,7 +43,7 @@ def version_list(*, key: str) -> QuerySet[ProcessVersion]:
     definition = definition_get(key=key)
     return (
         definition.versions.select_related("uploaded_by", "definition")
-        .defer("original_xml", "normalized_xml", "dmn_files")
+        .defer("original_xml", "normalized_xml", "dmn_files", "form_files")
         .order_by("-number")
     )
 

@@ -58,8 +58,9 @@ def _checksum(
     called: Iterable[ProcessVersion] = (),
     default_group: str = "",
     columns: Sequence[str] = (),
+    form_files: Sequence[tuple[str, bytes]] = (),
 ) -> str:
-    """Digest an upload: BPMN, DMN files, the versions it binds to, default group.
+    """Digest an upload: BPMN, DMN and form files, bound versions, default group.
 
     Without called versions and default group this is the digest of the file
     and its DMN files alone, as before those were supported.
@@ -71,6 +72,8 @@ def _checksum(
         digest.update(b"\0columns\0" + ",".join(columns).encode())
     for name, data in sorted(dmn_files):
         digest.update(b"\0" + name.encode() + b"\0" + data)
+    for name, data in sorted(form_files):
+        digest.update(b"\0form\0" + name.encode() + b"\0" + data)
     for version in sorted(called, key=lambda v: (v.definition.key, v.number)):
         binding = f"{version.definition.key}\0{version.number}\0{version.checksum}"
         digest.update(b"\0called\0" + binding.encode())
@@ -194,9 +197,13 @@ def upload_read(*, user: Any, upload: Any, bpmn_name: str) -> bytes:
 
 
 def _bundle_compile(
-    *, bpmn: bytes, filename: str, dmn_files: Sequence[tuple[str, bytes]]
+    *,
+    bpmn: bytes,
+    filename: str,
+    dmn_files: Sequence[tuple[str, bytes]],
+    form_files: Sequence[tuple[str, bytes]] = (),
 ) -> _Upload:
-    for name, data in [(filename, bpmn), *dmn_files]:
+    for name, data in [(filename, bpmn), *dmn_files, *form_files]:
         _check_size(name, len(data), filename)
     called, conflicts = _called_versions(bpmn)
     if conflicts:
@@ -210,6 +217,7 @@ def _bundle_compile(
             known_operations=known_operations(),
             extra_bpmn=extra_bpmn,
             extra_dmn=extra_dmn,
+            form_files=form_files,
         )
     except BpmnParseError as exc:
         raise _invalid(exc.problems, filename) from None
@@ -217,7 +225,11 @@ def _bundle_compile(
 
 
 def bundle_validate(
-    *, bpmn: bytes, filename: str, dmn_files: Sequence[tuple[str, bytes]] = ()
+    *,
+    bpmn: bytes,
+    filename: str,
+    dmn_files: Sequence[tuple[str, bytes]] = (),
+    form_files: Sequence[tuple[str, bytes]] = (),
 ) -> list[CompiledProcess]:
     """Check a diagram without storing anything and return its executable processes.
 
@@ -226,7 +238,9 @@ def bundle_validate(
     Raises:
         BpmnInvalid: with every problem, located by line and element id.
     """
-    upload = _bundle_compile(bpmn=bpmn, filename=filename, dmn_files=dmn_files)
+    upload = _bundle_compile(
+        bpmn=bpmn, filename=filename, dmn_files=dmn_files, form_files=form_files
+    )
     return list(upload.bundle.processes)
 
 
@@ -278,6 +292,7 @@ def _deploy_one(
     normalized: bytes,
     filename: str,
     dmn_files: Sequence[tuple[str, bytes]],
+    form_files: Sequence[tuple[str, bytes]],
     checksum: str,
     called: Sequence[ProcessVersion],
     default_group: str,
@@ -305,6 +320,7 @@ def _deploy_one(
         original_xml=bpmn,
         normalized_xml=normalized,
         dmn_files=[{"name": n, "xml": d.decode()} for n, d in dmn_files],
+        form_files=[{"name": n, "json": d.decode()} for n, d in form_files],
         checksum=checksum,
         normalized_checksum=_checksum(normalized, dmn_files),
         dependencies_checksum=_dependencies_checksum(called),
@@ -345,8 +361,13 @@ def version_upload(
     dmn_files: Sequence[tuple[str, bytes]] = (),
     default_group: str = "",
     columns: Sequence[str] = (),
+    form_files: Sequence[tuple[str, bytes]] = (),
 ) -> list[DeployedVersion]:
     """Validate and deploy every executable process in a diagram.
+
+    `form_files` are the Camunda Forms (.form) its user tasks name; each
+    version keeps those it was deployed with (a formRef binds, whatever its
+    binding, to the form uploaded with the diagram).
 
     A user task with no candidates, or whose candidates resolve to nobody at
     run time, is offered to `default_group` (process-admins when empty); each
@@ -367,9 +388,13 @@ def version_upload(
             f"columns: {problem}",
             details={"errors": [], "fields": {"columns": [problem]}},
         )
-    upload = _bundle_compile(bpmn=bpmn, filename=filename, dmn_files=dmn_files)
+    upload = _bundle_compile(
+        bpmn=bpmn, filename=filename, dmn_files=dmn_files, form_files=form_files
+    )
     default_group = default_group.strip()
-    checksum = _checksum(bpmn, dmn_files, upload.called, default_group, columns)
+    checksum = _checksum(
+        bpmn, dmn_files, upload.called, default_group, columns, form_files
+    )
     with transaction.atomic():
         return [
             _deploy_one(
@@ -379,6 +404,7 @@ def version_upload(
                 normalized=upload.bundle.normalized_xml,
                 filename=filename,
                 dmn_files=dmn_files,
+                form_files=form_files,
                 checksum=checksum,
                 called=upload.called,
                 default_group=default_group,
@@ -403,11 +429,13 @@ def version_upload_files(
     dmn_uploads: Sequence[Any] = (),
     default_group: str = "",
     columns: Sequence[str] = (),
+    form_uploads: Sequence[Any] = (),
 ) -> list[DeployedVersion]:
     """Read uploaded files and deploy them as `version_upload` does.
 
-    `upload` and `dmn_uploads` are Django `File`s (an upload on the page or the
-    API, a file opened by `deploy_process`); each is size-checked before it is
+    `upload`, `dmn_uploads` and `form_uploads` are Django `File`s (an upload on
+    the page or the API, a file opened by `deploy_process`); each is size-checked
+    before it is
     read, so the page, the API and the command refuse the same files alike.
 
     Raises:
@@ -419,6 +447,10 @@ def version_upload_files(
         (f.name, upload_read(user=user, upload=f, bpmn_name=upload.name))
         for f in dmn_uploads
     ]
+    form_files = [
+        (f.name, upload_read(user=user, upload=f, bpmn_name=upload.name))
+        for f in form_uploads
+    ]
     return version_upload(
         user=user,
         bpmn=bpmn,
@@ -426,4 +458,5 @@ def version_upload_files(
         dmn_files=dmn_files,
         default_group=default_group,
         columns=columns,
+        form_files=form_files,
     )

@@ -76,6 +76,7 @@ class VersionUploadView(LoginRequiredMixin, View):
                 user=request.user,
                 upload=upload,
                 dmn_uploads=form.cleaned_data["dmn"],
+                form_uploads=form.cleaned_data["form_files"],
                 default_group=form.cleaned_data["default_group"],
                 columns=form.cleaned_data["columns"],
             )

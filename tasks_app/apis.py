@@ -38,6 +38,9 @@ class TaskOutput(serializers.Serializer):
 class TaskDetailOutput(TaskOutput):
     documentation = serializers.CharField()
     form = serializers.JSONField()
+    form_js = serializers.JSONField(
+        allow_null=True, help_text="The Camunda Form (form-js JSON) it renders, if any."
+    )
     case_data = serializers.JSONField(source="case.data")
     completed_at = serializers.DateTimeField()
     completed_by = serializers.CharField(source="completed_by.username", default=None)

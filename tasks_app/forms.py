@@ -6,13 +6,14 @@ service's per-field errors. Every field is a plain `CharField`: the values reach
 service as the strings the browser sent.
 """
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, is_dataclass
 from typing import Any
 
 from django import forms
 
-from engine.form_validation import NUMBER_TYPES
+from engine.form_validation import NUMBER_TYPES, form_js_labels
 
 INTEGRAL_TYPES = {"long", "integer", "int"}
 BOOLEAN_CHOICES = [("true", "Yes"), ("false", "No")]
@@ -139,7 +140,9 @@ class ProcessForm(forms.Form):
             if not spec.get("readonly")
         }
 
-    def show_errors(self, errors: Mapping[str, Iterable[str]]) -> None:
+    def show_errors(
+        self, errors: Mapping[str, Iterable[str]], message: str = ""
+    ) -> None:
         """Attach the service's per-field messages (unknown keys become form errors)."""
         self.is_valid()  # binds cleaned_data so add_error() may run
         for name in list(self.errors):
@@ -184,3 +187,55 @@ class TaskPlanForm(forms.Form):
         widget=forms.NumberInput(attrs={"step": "1", "inputmode": "numeric"}),
         help_text="0-100; normal is 50.",
     )
+
+
+class FormJsSubmission:
+    """A Camunda Form (form-js) on the task page: what it shows and what was sent.
+
+    The browser's form-js viewer posts its data as JSON (`form_js_data`) and the
+    files of its file pickers under the viewer's `files::<key>` names; the
+    service validates them. On errors the page shows the data as typed, the
+    messages per field (by dotted key) and a summary.
+    """
+
+    def __init__(self, task: Any, request: Any = None) -> None:
+        self.schema = task.form_js
+        self.initial: dict[str, Any] = {**task.case.data, **(task.draft or {})}
+        self.data: Any = self.initial
+        self.files: dict[str, list[Any]] = {}
+        self.unreadable = ""
+        self.field_errors: dict[str, list[str]] = {}
+        self.message = ""
+        if request is not None:
+            self.files = {
+                name: request.FILES.getlist(name)
+                for name in request.FILES
+                if name.startswith("files::")
+            }
+            try:
+                self.data = json.loads(request.POST.get("form_js_data") or "{}")
+            except ValueError:
+                self.unreadable = "The form's data did not arrive as JSON."
+                self.data = {}
+
+    @property
+    def shown(self) -> Any:
+        """Return what the viewer shows: the case data, then what was typed."""
+        if not isinstance(self.data, dict):
+            return self.initial
+        return {**self.initial, **self.data}
+
+    def show_errors(
+        self, errors: Mapping[str, Iterable[str]], message: str = ""
+    ) -> None:
+        self.field_errors = {key: list(found) for key, found in errors.items()}
+        self.message = message
+
+    @property
+    def error_rows(self) -> list[tuple[str, list[str]]]:
+        labels = form_js_labels(self.schema or {})
+        return [(labels.get(k, k), v) for k, v in self.field_errors.items()]
+
+    @property
+    def errors(self) -> bool:
+        return bool(self.field_errors or self.message)

@@ -42,6 +42,8 @@ class HumanTask(models.Model):
         max_length=16, choices=Status.choices, default=Status.OPEN
     )
     form = models.JSONField(default=list, blank=True)
+    # The Camunda Form (form-js JSON) the task renders instead of `form`, if any.
+    form_js = models.JSONField(null=True, blank=True)
     separate_from = models.JSONField(default=list, blank=True)
     # Who `separate_from` bars from this task (the case's starter, those who
     # completed the listed steps); kept as rows so the inbox can exclude them.

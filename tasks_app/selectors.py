@@ -219,6 +219,7 @@ def inbox_list_for_user(
 
 _HEAVY = (
     "form",
+    "form_js",
     "draft",
     "documentation",
     "case__data",
@@ -226,6 +227,7 @@ _HEAVY = (
     "case__version__original_xml",
     "case__version__normalized_xml",
     "case__version__dmn_files",
+    "case__version__form_files",
 )
 
 

@@ -24,8 +24,9 @@ from engine.services import case_audit, case_complete_user_task, case_lock
 from . import permissions
 from .display import display_value
 from .errors import AssigneeInvalid, TaskInputInvalid, TaskNotFound
+from .form_js import Files, form_js_complete_data
 from .lifecycle import TaskAction, receiver, transition_check
-from .models import HumanTask
+from .models import Attachment, HumanTask
 from .notifications import Notice, notify_on_commit
 
 UNCHANGED = object()  # "leave this field as it is" for task_plan
@@ -131,6 +132,7 @@ def _create_task(case: Case, ready: ReadyHumanTask) -> HumanTask:
         candidate_users=list(ready.candidate_users),
         assignee=assignee,
         form=ready.form,
+        form_js=ready.form_js,
         separate_from=list(ready.separate_from),
         **business_data_for(case),
     )
@@ -259,21 +261,49 @@ def task_unclaim(*, user: Any, task_id: UUID | str) -> HumanTask:
 
 
 @transaction.atomic
-def task_complete(*, user: Any, task_id: UUID | str, data: dict[str, Any]) -> HumanTask:
+def task_complete(
+    *,
+    user: Any,
+    task_id: UUID | str,
+    data: dict[str, Any],
+    files: Files | None = None,
+) -> HumanTask:
     """Complete a task with form data (claiming it if unclaimed); advance the case.
+
+    `files` are the files a Camunda Form's file pickers sent, by the viewer's
+    `files::<key>` reference (form_js.py); they become attachments of the case.
+    If the completion fails after they were stored, their files are deleted
+    (their rows roll back with the transaction).
 
     Raises:
         TaskNotFound, NotTaskCandidate, TaskNotOpen, TaskAlreadyClaimed,
         SeparationOfDuties, FormInvalid, CaseBusy, CaseNotRunning.
     """
-    with audit_batch():
-        return _complete(user, task_id, data)
+    stored: list[Attachment] = []
+    try:
+        with audit_batch():
+            return _complete(user, task_id, data, files or {}, stored)
+    except BaseException:
+        for attachment in stored:
+            attachment.file.storage.delete(attachment.file.name)
+        raise
 
 
-def _complete(user: Any, task_id: UUID | str, data: dict[str, Any]) -> HumanTask:
+def _complete(
+    user: Any,
+    task_id: UUID | str,
+    data: dict[str, Any],
+    files: Files,
+    stored: list[Attachment],
+) -> HumanTask:
     task = _locked_task(user=user, task_id=task_id, with_state=True)
     transition_check(user=user, task=task, action=TaskAction.COMPLETE)
-    cleaned = form_clean_json(task.form, data)
+    if task.form_js is not None:
+        cleaned = form_js_complete_data(
+            user=user, task=task, data=data, files=files, stored=stored
+        )
+    else:
+        cleaned = form_clean_json(task.form, data)
     # A delegated task is held (never claimed here); an offered one is claimed and
     # its assignee written with its completion (inbox_sync_for_case).
     _claim(user, task, save=False)

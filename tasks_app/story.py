@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine import selectors as case_selectors
+from engine.form_validation import form_js_labels
 from engine.models import Case
 from engine.selectors import TimelineEntry
 from engine.spec_cache import spec_for
 
 from .display import display_value
+from .models import HumanTask
 
 QUOTE_CHARS = 300  # of a comment or a text value quoted in a sentence
 _APPROVAL = re.compile(r"approv", re.IGNORECASE)
@@ -43,6 +45,10 @@ def _labels(case: Case) -> dict[str, str]:
     for meta in (process.meta.start, *process.task_meta.values()):
         for field in meta.form if meta is not None else ():
             labels.setdefault(field.id, field.label or field.id)
+    forms = HumanTask.objects.filter(case=case, form_js__isnull=False)
+    for schema in forms.values_list("form_js", flat=True):
+        for key, label in form_js_labels(schema or {}).items():
+            labels.setdefault(key, label)  # a nested key shows under its top key
     return labels
 
 

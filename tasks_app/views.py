@@ -27,7 +27,7 @@ from .errors import (
     TaskError,
     TaskNotOpen,
 )
-from .forms import ProcessForm, TaskPlanForm, TaskUserForm
+from .forms import FormJsSubmission, ProcessForm, TaskPlanForm, TaskUserForm
 from .lifecycle import TaskAction, transition_check
 from .permissions import managed_groups
 from .selectors import InboxQuery, InboxTab
@@ -149,19 +149,29 @@ class TaskDetailView(LoginRequiredMixin, View):
 
     def get(self, request: HttpRequest, task_id: str) -> HttpResponse:
         task = selectors.task_get_for_user(user=request.user, task_id=task_id)
+        if task.form_js is not None:
+            return self._render(request, task, FormJsSubmission(task))
         return self._render(
             request, task, ProcessForm(task.form, values=self._values(task))
         )
 
     def post(self, request: HttpRequest, task_id: str) -> HttpResponse:
         task = selectors.task_get_for_user(user=request.user, task_id=task_id)
-        form = ProcessForm(task.form, request.POST, values=self._values(task))
+        form: ProcessForm | FormJsSubmission
+        if task.form_js is not None:
+            form = FormJsSubmission(task, request)
+            data, files = form.data, form.files
+        else:
+            form = ProcessForm(task.form, request.POST, values=self._values(task))
+            data, files = form.submitted(), {}
         try:
+            if isinstance(form, FormJsSubmission) and form.unreadable:
+                raise FormInvalid(form.unreadable, details={"fields": {}})
             services.task_complete(
-                user=request.user, task_id=task.pk, data=form.submitted()
+                user=request.user, task_id=task.pk, data=data, files=files
             )
         except FormInvalid as exc:
-            form.show_errors(exc.details.get("fields", {}))
+            form.show_errors(exc.details.get("fields", {}), exc.message)
             return self._render(request, task, form, status=400)
         except (
             TaskAlreadyClaimed,

@@ -114,9 +114,11 @@ def test_quick_start_is_repeatable_and_runs_a_journey_without_redis(sqlite_env):
     manage(sqlite_env, "migrate", "--noinput", "-v0")
     first = manage(sqlite_env, "load_demo")
     assert "purchase_request v1 deployed" in first
+    assert "travel_request v1 deployed" in first  # with its Camunda Form
     manage(sqlite_env, "migrate", "--noinput", "-v0")
     again = manage(sqlite_env, "load_demo")
     assert "purchase_request v1 already deployed" in again
+    assert "travel_request v1 already deployed" in again
     manage(sqlite_env, "check", "--database", "default")
 
     manage(

@@ -23,6 +23,14 @@ from .errors import (
     StateCorrupt,
     TaskNotReady,
 )
+from .formjs import (
+    field_labels,
+    file_fields,
+    form_find,
+    formjs_clean,
+    value_at,
+    value_set,
+)
 from .juel import TRANSLATOR_VERSION, JuelError, juel_to_python
 from .limits import EngineLimits, limits_configure
 from .messages import (
@@ -81,6 +89,7 @@ from .types import (
     EngineLimit,
     FailureKind,
     FormField,
+    FormRef,
     HumanTaskMeta,
     ParsedProcess,
     PendingServiceCall,
@@ -96,6 +105,13 @@ ADAPTER_VERSION = f"2-juel{TRANSLATOR_VERSION}"
 SPIFF_VERSION: str = _spiff_version.__version__
 
 __all__ = [
+    "FormRef",
+    "file_fields",
+    "form_find",
+    "formjs_clean",
+    "field_labels",
+    "value_at",
+    "value_set",
     "Instruction",
     "ModificationRefused",
     "Modified",

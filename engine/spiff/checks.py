@@ -415,7 +415,8 @@ def unrouted_tasks(root: etree._Element) -> list[Problem]:
 def form_files(root: etree._Element) -> list[Problem]:
     """Return a warning for each user task or start event whose form is a file.
 
-    A Camunda `formKey` (an embedded HTML form, a Camunda Form, an app's page) or
+    A Camunda `formKey` (an embedded HTML form, an app's page; `camunda-forms:`
+    keys are Camunda Forms, read from the uploaded .form files) or
     a SpiffArena `formJsonSchemaFilename` names a file Laneway does not read: the
     task deploys, and its page shows only the fields drawn with
     `camunda:formData` (none, usually), so what the file's form would ask for
@@ -438,7 +439,7 @@ def form_files(root: etree._Element) -> list[Problem]:
                 drawn = vendor_children(
                     element, "bpmn:extensionElements/x:formData/x:formField"
                 )
-                if key and not drawn:
+                if key and not drawn and not key.startswith("camunda-forms:"):
                     found.append(
                         Problem(
                             f"The form of {_label(element)} is the file '{key}', "

@@ -15,6 +15,7 @@ from contextvars import ContextVar
 from lxml import etree
 
 from .dates import CAMUNDA_DATE_PATTERN, form_date
+from .formjs import form_ref
 from .types import FormField, HumanTaskMeta, ParsedProcess, SequenceFlow
 from .xml import BPMN, NSMAP, compiled_xpath, local_name, vendor_attr, vendor_children
 
@@ -233,6 +234,13 @@ def _human_task_meta(element: etree._Element, lane: str | None) -> HumanTaskMeta
         candidate_groups=(*split_list(role["candidateGroups"]), *owner_groups),
         form_key=role["formKey"],
         form=tuple(_form_field(f) for f in fields),
+        form_ref=form_ref(
+            {
+                name: vendor_attr(element, name)
+                for name in ("formRef", "formRefBinding", "formRefVersion")
+            },
+            role["formKey"],
+        ),
         due_date=role["dueDate"],
         follow_up_date=role["followUpDate"],
         priority=role["priority"],

@@ -32,6 +32,8 @@ from .depth import depth_problems
 from .dmn import dmn_problems
 from .dmn import task_problems as decision_task_problems
 from .errors import BpmnParseError
+from .form_checks import form_ref_problems
+from .formjs import form_files_read
 from .hygiene import tidy
 from .limits import size_problems, upload_problems
 from .metadata import all_human_tasks, process_meta, task_meta_once
@@ -369,6 +371,7 @@ def bundle_compile(
     known_operations: Collection[str],
     extra_bpmn: Sequence[tuple[str, bytes]] = (),
     extra_dmn: Sequence[tuple[str, bytes]] = (),
+    form_files: Sequence[tuple[str, bytes]] = (),
 ) -> CompiledBundle:
     """Validate and normalize a BPMN file (+ DMN files); return its processes and XML.
 
@@ -381,12 +384,17 @@ def bundle_compile(
     "review.bpmn (review v2)") labels them in problems. They are parsed with
     the file but neither re-validated nor returned.
 
+    `form_files` are the Camunda Forms (.form, form-js JSON) uploaded with the
+    file; each user task's camunda:formRef / camunda-forms: formKey must name
+    one, and each must hold only what the server can check (formjs.py).
+
     Raises:
         BpmnParseError: with every problem found, each located where possible.
     """
     root, problems, dmn, called = _read_inputs(bpmn, dmn_files, extra_bpmn, extra_dmn)
     if too_large := size_problems(root):  # before any work that grows with it
         raise BpmnParseError(too_large)
+    forms, form_problems = form_files_read(form_files)
     schema = _xsd_problems(root)
     tidy(root)
     translated = normalize(root)
@@ -398,6 +406,8 @@ def bundle_compile(
             *translated,
             *_own_checks(root, dmn, known_operations, translated, called.executable()),
             *upload_problems(root, dmn),
+            *form_problems,
+            *form_ref_problems(root, forms),
             *too_deep,
         ]
         spiff: list[Problem] = []

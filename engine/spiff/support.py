@@ -358,7 +358,17 @@ VENDOR_ATTRIBUTES: dict[str, Row] = {
     "dueDate": _runs(_DATES, on=_HUMAN),
     "followUpDate": _runs(_DATES, on=_HUMAN),
     "priority": _runs("an integer or ${variable}; anything else is refused", on=_HUMAN),
-    "formKey": _runs("kept on the task", on=(*_HUMAN, "startEvent")),
+    "formKey": _runs(
+        "kept on the task; camunda-forms:deployment:/app:<file>.form renders that "
+        "uploaded Camunda Form",
+        on=(*_HUMAN, "startEvent"),
+    ),
+    "formRef": _runs("the id of a Camunda Form uploaded with the diagram", on=_HUMAN),
+    "formRefBinding": _runs(
+        "latest or deployment: the form uploaded with the diagram; version is refused",
+        on=_HUMAN,
+    ),
+    "formRefVersion": _runs("refused with formRefBinding=version", on=_HUMAN),
     "candidateStarterGroups": _runs(on=("process",)),
     "candidateStarterUsers": _runs(on=("process",)),
     "collection": _runs(

@@ -62,6 +62,20 @@ class FormField:
 
 
 @dataclass(frozen=True, slots=True)
+class FormRef:
+    """How a user task names its Camunda Form (from the BPMN)."""
+
+    form_id: str = ""  # camunda:formRef
+    binding: str = "latest"  # camunda:formRefBinding
+    version: str = ""  # camunda:formRefVersion
+    file: str = ""  # camunda:formKey="camunda-forms:deployment:<file>"
+
+    @property
+    def label(self) -> str:
+        return f"form id '{self.form_id}'" if self.form_id else f"form '{self.file}'"
+
+
+@dataclass(frozen=True, slots=True)
 class HumanTaskMeta:
     """What the diagram says about one user/manual task (or a start event's form)."""
 
@@ -74,6 +88,7 @@ class HumanTaskMeta:
     candidate_groups: tuple[str, ...] = ()
     form_key: str = ""
     form: tuple[FormField, ...] = ()
+    form_ref: FormRef | None = None  # a Camunda Form (form-js) file it renders
     due_date: str = ""
     follow_up_date: str = ""
     priority: str = ""

@@ -23,12 +23,13 @@
     });
   });
 
-  // Avoid double submissions: disable the pressed button once the form is sent.
+  // Avoid double submissions: disable the pressed button once the form is sent
+  // (not when a script stopped the submission, e.g. a form-js form with errors).
   document.querySelectorAll("form[method=post]").forEach(function (form) {
     form.addEventListener("submit", function (event) {
       var button = event.submitter;
       if (button) {
-        setTimeout(function () { button.disabled = true; }, 0);
+        setTimeout(function () { button.disabled = !event.defaultPrevented; }, 0);
       }
     });
   });

@@ -10,18 +10,26 @@ from processes.errors import ProcessError
 from processes.services import DeployedVersion, version_upload_files
 
 
-def _deploy(user: Any, path: Path, dmn: list[Path]) -> list[DeployedVersion]:
+def _deploy(
+    user: Any, path: Path, dmn: list[Path], forms: list[Path]
+) -> list[DeployedVersion]:
     with ExitStack() as files:
-        upload, *dmn_uploads = (
-            files.enter_context(File(p.open("rb"), name=p.name)) for p in [path, *dmn]
+        upload, *companions = (
+            files.enter_context(File(p.open("rb"), name=p.name))
+            for p in [path, *dmn, *forms]
         )
-        return version_upload_files(user=user, upload=upload, dmn_uploads=dmn_uploads)
+        return version_upload_files(
+            user=user,
+            upload=upload,
+            dmn_uploads=companions[: len(dmn)],
+            form_uploads=companions[len(dmn) :],
+        )
 
 
 class Command(BaseCommand):
     help = (
         "Validate and deploy BPMN files as a named user "
-        "(DMN files ride along with --dmn)."
+        "(DMN files ride along with --dmn, Camunda Forms with --form)."
     )
 
     def add_arguments(self, parser):
@@ -32,18 +40,25 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dmn", action="append", default=[], help="a DMN file (repeatable)"
         )
+        parser.add_argument(
+            "--form",
+            action="append",
+            default=[],
+            help="a Camunda Form (.form) file (repeatable)",
+        )
 
-    def handle(self, *args, files, username, dmn, **options):
+    def handle(self, *args, files, username, dmn, form, **options):
         try:
             user = get_user_model().objects.get(username=username, is_active=True)
         except get_user_model().DoesNotExist:
             raise CommandError(f"No active user '{username}'.") from None
         dmn_paths = [Path(p) for p in dmn]
+        form_paths = [Path(p) for p in form]
         failed = False
         for name in files:
             path = Path(name)
             try:
-                deployed = _deploy(user, path, dmn_paths)
+                deployed = _deploy(user, path, dmn_paths, form_paths)
             except ProcessError as exc:
                 failed = True
                 self.stderr.write(f"{path}: {exc.message}")

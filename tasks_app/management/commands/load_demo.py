@@ -1,3 +1,4 @@
+import json
 import os
 from pathlib import Path
 
@@ -18,6 +19,13 @@ DEMO_USERS = {
     "auditor": ["auditors"],
     "admin": ["process-admins"],
 }
+
+
+def _names(bpmn: bytes, form: tuple[str, bytes]) -> bool:
+    """Say whether a diagram names a Camunda Form (by file name or form id)."""
+    name, data = form
+    form_id = json.loads(data).get("id", "")
+    return name.encode() in bpmn or f'formRef="{form_id}"'.encode() in bpmn
 
 
 class Command(BaseCommand):
@@ -48,9 +56,15 @@ class Command(BaseCommand):
     def handle(self, *args, password, **options):
         self._users(password)
         analyst = get_user_model().objects.get(username="analyst")
-        for path in sorted((Path(settings.BASE_DIR) / "examples").glob("*.bpmn")):
+        examples = Path(settings.BASE_DIR) / "examples"
+        forms = [(p.name, p.read_bytes()) for p in sorted(examples.glob("*.form"))]
+        for path in sorted(examples.glob("*.bpmn")):
+            bpmn = path.read_bytes()
             for d in version_upload(
-                user=analyst, bpmn=path.read_bytes(), filename=path.name
+                user=analyst,
+                bpmn=bpmn,
+                filename=path.name,
+                form_files=[f for f in forms if _names(bpmn, f)],
             ):
                 verb = "deployed" if d.created else "already deployed"
                 self.stdout.write(
