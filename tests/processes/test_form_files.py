@@ -1,9 +1,12 @@
 """A form kept in a file Laneway does not read is warned of at upload (issue 9).
 
-Camunda's embedded forms and Camunda Forms (`camunda:formKey`) and SpiffArena's
+Camunda's embedded forms (`camunda:formKey="embedded:…"`) and SpiffArena's
 JSON-schema forms (`formJsonSchemaFilename`) are files beside the diagram: the
 task deploys, but its page shows only the fields drawn on it, so the analyst is
 told, located, that what the form asks for must come from the API or drawn fields.
+Camunda Forms (`camunda-forms:` keys, `camunda:formRef`) are read from the .form
+files uploaded with the diagram, and refused when missing
+(tests/tasks_app/test_camunda_forms.py).
 """
 
 import pytest
@@ -41,11 +44,6 @@ SPIFF_FORM = """<bpmn:extensionElements><spiffworkflow:properties>
     ("inside", "attrs", "key"),
     [
         ("", ' camunda:formKey="embedded:app:forms/approve.html"', "embedded:app"),
-        (
-            "",
-            ' camunda:formKey="camunda-forms:deployment:approve.form"',
-            "approve.form",
-        ),
         (SPIFF_FORM, "", "approve-schema.json"),
     ],
 )
