@@ -38,6 +38,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 )
 from SpiffWorkflow.util.task import TaskState
 
+from .common import json_safe
 from .compiled import CompiledProcess
 from .serialization import new_workflow
 from .types import AdvanceOutcome, Problem
@@ -414,12 +415,12 @@ def workflow_start_by_timer(
     Raises:
         TimerStartInvalid: the process has no timer start event `bpmn_id`.
     """
-    from .runtime import _json_safe, _run  # the runtime imports this module
+    from .runtime import run_command  # the runtime imports this module
 
     if bpmn_id not in {spec.name for spec in _timer_start_specs(process)}:
         raise TimerStartInvalid(f"'{process.key}' has no timer start event '{bpmn_id}'")
     workflow = new_workflow(process.spec, process.subprocess_specs)
-    workflow.task_tree.data.update(_json_safe(data))
+    workflow.task_tree.data.update(json_safe(data))
     hold_timer_starts(workflow, process)
     for _ in range(2):  # the workflow's start, then the split into start events
         for task in workflow.get_tasks(state=TaskState.READY):
@@ -441,4 +442,4 @@ def workflow_start_by_timer(
         workflow.refresh_timers()
         workflow.refresh_timers()
 
-    return _run(workflow, process, fire)
+    return run_command(workflow, process, fire)
