@@ -243,5 +243,6 @@ def case_signals_sync(sender: Any, advance: Any, **_: Any) -> None:
     rows = [
         SignalOutbox(case=case, name=signal.name, payload=signal.payload)
         for signal in outcome.thrown_signals
+        if signal.name  # a throw event naming no signal reaches nobody
     ]
     outbox_write(SignalOutbox, SIGNAL_SEND_TASK, rows)
