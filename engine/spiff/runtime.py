@@ -312,13 +312,19 @@ def _started_service_task(wf: Any, task_id: str) -> Any:
 
 
 def workflow_apply_service_result(
-    process: CompiledProcess, state: dict, *, task_id: str, result: Any
+    process: CompiledProcess,
+    state: dict,
+    *,
+    task_id: str,
+    result: Any,
+    local: Mapping[str, Any] | None = None,
 ) -> AdvanceOutcome:
     """Apply a service call's result to its STARTED task, complete it and run on.
 
     Camunda external-task semantics (`service_tasks.service_variables`): the
     result goes to the task's result variable, or is mapped by its output
-    parameters, or (a dict) is merged into the case variables.
+    parameters, or (a dict) is merged into the case variables. `local` are
+    variables of the task's own scope: its output parameters see them.
 
     Raises:
         TaskNotReady: when the task is not a STARTED service task of this case.
@@ -328,7 +334,9 @@ def workflow_apply_service_result(
     wf = state_load(state, process.spec, process.subprocess_specs)
     task = _started_service_task(wf, task_id)
 
-    variables = json_safe(service_variables(task, json_safe(result)))
+    variables = json_safe(
+        service_variables(task, json_safe(result), local=json_safe(dict(local or {})))
+    )
 
     def command(steps: list[StepRecord]) -> None:
         task.data.update(variables)
