@@ -167,17 +167,22 @@ class _Complete(serializers.Serializer):
 
 
 class CompleteApi(EngineRestView):
-    """POST {id}/complete: the worker's variables become case variables."""
+    """POST {id}/complete: the worker's variables become case variables.
+
+    Its localVariables live in the task's scope: its output parameters read
+    them; they are gone when it completes (unless an output maps them).
+    """
 
     def post(self, request, task_id: str):
         body = self.valid(_Complete)
         variables = _untyped(body.get("variables"), "variables")
-        _untyped(body.get("localVariables"), "localVariables")  # checked, not kept
+        local = _untyped(body.get("localVariables"), "localVariables")
         service.external_task_complete(
             user=request.user,
             task_id=task_id,
             worker_id=body["workerId"],
             variables=variables,
+            local_variables=local,
         )
         return Response(status=204)
 

@@ -355,23 +355,42 @@ class BufferedMessage(models.Model):
         return f"buffered {self.name} until {self.expires_at}"
 
 
-class MessageOutbox(models.Model):
-    """A message a case sent, written in the sending transaction, until delivered.
+class CaseOutbox(models.Model):
+    """Something a case sent, written in the sending transaction, until delivered.
 
-    The delivery (to a case, a started case, or an incident on the sender)
-    deletes the row in its own transaction, so a message is delivered once;
+    The delivery deletes the row in its own transaction, so it happens once;
     rows left behind (the broker lost the task, a worker died) are re-sent by
-    the outbox sweep.
+    the outbox sweep (engine.services.outbox).
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="+")
     name = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        abstract = True
+
+
+class MessageOutbox(CaseOutbox):
+    """A message a case sent: to a case, to a started case, or an incident."""
+
     payload = models.JSONField(default=dict, blank=True)
     correlation = models.JSONField(default=dict, blank=True)
     bpmn_id = models.CharField(max_length=255, blank=True, default="")
     element_name = models.CharField(max_length=255, blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     def __str__(self) -> str:
         return f"message {self.name} from {self.case_id}"
+
+
+class SignalOutbox(CaseOutbox):
+    """A signal a case threw, for every other case waiting and process it starts.
+
+    `payload`: what the throw event passes (an object, any JSON, or None).
+    """
+
+    payload = models.JSONField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"signal {self.name} from {self.case_id}"

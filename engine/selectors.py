@@ -37,6 +37,7 @@ from .permissions import (
     can_cancel_case,
     can_start,
     can_view_case,
+    managed_cases,
 )
 from .spec_cache import spec_for
 
@@ -56,7 +57,7 @@ def case_list_for_user(
         granted = get_objects_for_user(
             user, VIEW_CASE, klass=Case, accept_global_perms=False, with_superuser=False
         ).values("pk")
-        qs = qs.filter(Q(started_by=user) | Q(pk__in=granted))
+        qs = qs.filter(Q(started_by=user) | Q(pk__in=granted) | managed_cases(user))
     if started_by_me:
         qs = qs.filter(started_by=user)
     if status:

@@ -1,7 +1,9 @@
 """Celery tasks: run service calls outside any transaction, then apply the result."""
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 from uuid import UUID
 
 from celery import Task, shared_task
@@ -33,6 +35,11 @@ from .services.message_sends import (
     message_outbox_send,
     message_outbox_sweep,
     message_send_from_case,
+)
+from .services.signals import (
+    signal_outbox_enqueue,
+    signal_outbox_send,
+    signal_outbox_sweep,
 )
 
 logger = logging.getLogger(__name__)
@@ -90,20 +97,22 @@ def service_call_run_task(call_id: int) -> str:
 
 @shared_task(name="engine.outbox_sweep")
 def outbox_sweep_task() -> int:
-    """Re-send calls and case messages committed but never run (nothing is lost)."""
+    """Re-send calls, case messages and signals committed but never run."""
     stale = timedelta(seconds=settings.ENGINE_OUTBOX_STALE_SECONDS)
     ids = service_call_sweep(older_than=stale)
     service_calls_enqueue(ids)
     messages = message_outbox_sweep(older_than=stale)
     message_outbox_enqueue(messages)
-    return len(ids) + len(messages)
+    signals = signal_outbox_sweep(older_than=stale)
+    signal_outbox_enqueue(signals)
+    return len(ids) + len(messages) + len(signals)
 
 
 @shared_task(name="engine.signal_broadcast")
 def signal_broadcast_task(
     name: str, source: str, payload: object = None
 ) -> dict[str, list[str]]:
-    """Broadcast a signal a case threw to the other cases (after its commit).
+    """Broadcast a signal a case threw (tasks queued before the outbox existed).
 
     `payload`: what its `camunda:in` (or SpiffArena payloadExpression) passes.
     """
@@ -111,19 +120,24 @@ def signal_broadcast_task(
     return result.as_dict()
 
 
-@shared_task(name="engine.message_outbox_send")
-def message_outbox_send_task(outbox_id: str) -> dict[str, list[str]] | None:
-    """Deliver a message a case sent (its outbox row) to the case that takes it."""
+def _outbox_send(send: Callable[..., Any], outbox_id: str) -> dict[str, Any] | None:
     try:
-        result = message_outbox_send(outbox_id=outbox_id)
+        result = send(outbox_id=outbox_id)
     except (CaseBusy, CaseSuspended):
         return None  # the row stays; the outbox sweep sends it again
-    if result is None:
-        return None
-    return {
-        "delivered": [str(c) for c in result.delivered],
-        "started": [str(c) for c in result.started],
-    }
+    return None if result is None else result.as_dict()
+
+
+@shared_task(name="engine.signal_outbox_send")
+def signal_outbox_send_task(outbox_id: str) -> dict[str, Any] | None:
+    """Broadcast a signal a case threw (its outbox row) to the other cases."""
+    return _outbox_send(signal_outbox_send, outbox_id)
+
+
+@shared_task(name="engine.message_outbox_send")
+def message_outbox_send_task(outbox_id: str) -> dict[str, Any] | None:
+    """Deliver a message a case sent (its outbox row) to the case that takes it."""
+    return _outbox_send(message_outbox_send, outbox_id)
 
 
 @shared_task(name="engine.message_send")

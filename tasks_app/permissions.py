@@ -3,7 +3,6 @@
 from collections.abc import Iterable
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
@@ -11,7 +10,11 @@ from django.db import connection
 from django.db.models import CharField, Value
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
-from engine.permissions import CANCEL_ANY_CASE, VIEW_CASE
+from engine.permissions import (
+    CANCEL_ANY_CASE,
+    VIEW_CASE,
+    manager_group_name,
+)
 
 from .models import HumanTask
 
@@ -79,23 +82,6 @@ def can_view(user: Any, task: HumanTask) -> bool:
         or user.has_perm(VIEW)
         or manages(user, task)
     )
-
-
-def manager_group_name(group: str) -> str:
-    """Return the name of the group whose members manage `group` ("<group>-managers").
-
-    Camunda has flat groups; Laneway reads a naming convention on top of them, so
-    managers are set where groups are (the admin, an identity provider's sync):
-    the members of "Manager-managers" manage the group "Manager".
-    """
-    return f"{group}{settings.TASKS_MANAGER_GROUP_SUFFIX}"
-
-
-def managed_groups(user: Any) -> list[str]:
-    """Return the names of the groups the user manages."""
-    suffix = settings.TASKS_MANAGER_GROUP_SUFFIX
-    names = user.groups.filter(name__endswith=suffix).values_list("name", flat=True)
-    return sorted(name[: -len(suffix)] for name in names if name != suffix)
 
 
 def manages(user: Any, task: Any) -> bool:

@@ -11,8 +11,10 @@ from django.contrib.auth.models import Group
 from django.db.models import F, Q, QuerySet
 from guardian.shortcuts import get_objects_for_group
 
+from engine.permissions import managed_groups
+
 from .models import HumanTask
-from .permissions import WORK, managed_groups
+from .permissions import WORK
 
 _URGENT = (F("priority").desc(), F("due_at").asc(nulls_last=True), "created_at")
 

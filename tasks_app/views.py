@@ -17,6 +17,7 @@ from django.views.generic import TemplateView
 
 from common.pagination import page_of
 from engine.errors import CaseBusy, CaseNotRunning, FormInvalid, TaskNoLongerOpen
+from engine.permissions import managed_groups
 from processes.selectors import version_latest_deployed
 
 from . import discussion, saved_filters, selectors, services
@@ -29,7 +30,6 @@ from .errors import (
 )
 from .forms import FormJsSubmission, ProcessForm, TaskPlanForm, TaskUserForm
 from .lifecycle import TaskAction, transition_check
-from .permissions import managed_groups
 from .selectors import InboxQuery, InboxTab
 from .team import team_list_for_manager
 

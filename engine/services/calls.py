@@ -8,7 +8,7 @@ An external task's outcome (engine.services.external_tasks) goes through the sam
 """
 
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -445,12 +445,15 @@ def service_call_outcome(
     retry_in: float | None,
     details: str = "",
     actor: Any = None,
+    local: Mapping[str, Any] | None = None,
 ) -> None:
     """Apply the outcome of a RUNNING call; the caller holds the case and call locks.
 
     `retry_in` is when a technical failure is tried again (None: the call fails
     and an incident opens); `details` are kept with the failed attempt. `actor`
     is who reported it (an external task's worker user; None: the system).
+    `local` are variables of the task's own scope (an external task's
+    localVariables): seen by its output parameters only.
     """
     if not case.is_running:
         _discard(case, call, "the case is no longer running", actor)
@@ -470,6 +473,7 @@ def service_call_outcome(
                 case.state.state,
                 task_id=str(call.spiff_task_id),
                 result=value,
+                local=local,
             )
     except TaskNotReady:
         _discard(

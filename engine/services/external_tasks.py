@@ -258,9 +258,17 @@ def _check_worker(call: ServiceCall, worker_id: str, action: str) -> None:
 
 @transaction.atomic
 def external_task_complete(
-    *, user: Any, task_id: str, worker_id: str, variables: dict[str, Any]
+    *,
+    user: Any,
+    task_id: str,
+    worker_id: str,
+    variables: dict[str, Any],
+    local_variables: dict[str, Any] | None = None,
 ) -> None:
     """Complete an external task the worker holds; `variables` are its result.
+
+    `local_variables` (Camunda's localVariables) are the task's own: its
+    output parameters see them, the case keeps only what those map.
 
     Raises:
         ActionNotAllowed, ExternalTaskNotFound (unknown or already finished),
@@ -270,7 +278,13 @@ def external_task_complete(
     case, call = _locked_call(task_id)
     _check_worker(call, worker_id, "completed")
     service_call_outcome(
-        case, call, ok=True, value=dict(variables), retry_in=None, actor=user
+        case,
+        call,
+        ok=True,
+        value=dict(variables),
+        retry_in=None,
+        actor=user,
+        local=local_variables,
     )
 
 

@@ -5,7 +5,8 @@ The sending case's advance reports the messages nothing in it caught; the
 transaction and queues a Celery task when it commits (never before: a
 rolled-back send must not wake anyone). The task delivers the message and
 deletes its outbox row in one transaction, so it is delivered once; a row
-the broker or a dying worker lost is re-sent by the outbox sweep. It
+the broker or a dying worker lost is re-sent by the outbox sweep
+(engine.services.outbox, shared with the signals a case throws). It
 delivers as Camunda 7 correlates one
 (`RuntimeService.correlateMessage`): to the one case waiting for it with
 matching correlation (`messages.subscription_matches`), or else by starting
@@ -29,9 +30,7 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from celery import current_app
 from django.db import transaction
-from django.utils import timezone
 
 from audit.actions import AuditAction
 from engine.models import Case, Incident, MessageOutbox
@@ -45,6 +44,7 @@ from .messages import (
     message_deliver_to_case,
     message_start_case,
 )
+from .outbox import outbox_enqueue, outbox_stale, outbox_take, outbox_write
 from .timer_starts import system_user
 
 MESSAGE_SEND_TASK = "engine.message_outbox_send"
@@ -94,12 +94,7 @@ def message_outbox_send(*, outbox_id: UUID | str) -> MessageResult | None:
     element. Raises CaseBusy when a case stayed locked: the row stays and the
     sweep sends it again.
     """
-    with transaction.atomic():
-        row = (
-            MessageOutbox.objects.select_for_update(skip_locked=True)
-            .filter(pk=outbox_id)
-            .first()
-        )
+    with outbox_take(MessageOutbox, outbox_id) as row:
         if row is None:
             return None
         message = Message(row.name, row.correlation, row.payload)
@@ -111,7 +106,6 @@ def message_outbox_send(*, outbox_id: UUID | str) -> MessageResult | None:
                 "id": str(row.pk),
             }
             _undelivered(row.case_id, message, reason, origin)
-        row.delete()
     return result
 
 
@@ -136,23 +130,12 @@ def message_send_from_case(
 
 def message_outbox_sweep(*, older_than: timedelta) -> list[UUID]:
     """Return the ids of sent messages still undelivered after `older_than`."""
-    stale = timezone.now() - older_than
-    return list(
-        MessageOutbox.objects.filter(created_at__lt=stale)
-        .order_by("created_at")
-        .values_list("pk", flat=True)[:500]
-    )
+    return outbox_stale(MessageOutbox, older_than=older_than)
 
 
 def message_outbox_enqueue(ids: list[UUID]) -> None:
     """Send the outbox rows to the worker queue (after the commit)."""
-    for pk in ids:
-        try:
-            current_app.send_task(MESSAGE_SEND_TASK, args=[str(pk)])
-        except Exception:  # noqa: BLE001 - any broker error; the row is the source of truth
-            logger.warning(
-                "could not enqueue message %s; the outbox sweep will", pk, exc_info=True
-            )
+    outbox_enqueue(MESSAGE_SEND_TASK, ids)
 
 
 def _undelivered(
@@ -254,7 +237,4 @@ def case_messages_send(sender: Any, advance: Any, **_: Any) -> None:
         )
         for m in advance.outcome.sent_messages
     ]
-    if rows:
-        MessageOutbox.objects.bulk_create(rows)
-        ids = [row.pk for row in rows]
-        transaction.on_commit(lambda: message_outbox_enqueue(ids))
+    outbox_write(MessageOutbox, MESSAGE_SEND_TASK, rows)

@@ -9,28 +9,31 @@ latest version has a signal start event for it. Cases are found through
 transaction and is audited.
 
 A signal thrown by a case (intermediate or end throw event) has already been
-caught inside that case by SpiffWorkflow; the other cases get it from a
-Celery task queued when the throwing transaction commits (`on_commit`). Why a
-task and not a call in the same process: the broadcast advances any number of
-cases, each under its own lock; inline, it would hold up the request (or the
-worker) of the thrower for all of them, and a failure in one of them could not
-be reported to a transaction that has already committed. The task runs with
-its own transactions, retried by nobody but logged, like any broker failure.
+caught inside that case by SpiffWorkflow; the other cases get it through the
+case outbox (engine.services.outbox, as the messages a case sends): a
+`SignalOutbox` row written in the throwing transaction, and a Celery task
+queued when it commits. Why a task and not a call in the same process: the
+broadcast advances any number of cases, each under its own lock; inline, it
+would hold up the request (or the worker) of the thrower for all of them. The
+task broadcasts and deletes the row in one transaction (each case's delivery
+a savepoint in it), so a signal reaches each case once: a thrower rolled back
+never wrote the row, and a row the broker or a dying worker lost is
+broadcast by the outbox sweep.
 """
 
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from celery import current_app
 from django.db import IntegrityError, transaction
 
 from audit.actions import AuditAction
-from engine.errors import ActionNotAllowed, CaseBusy, FormInvalid
+from engine.errors import ActionNotAllowed, CaseBusy, CaseSuspended, FormInvalid
 from engine.idempotency import body_fingerprint, key_reuse_check
-from engine.models import Case, SignalBroadcast, SignalSubscription
+from engine.models import Case, SignalBroadcast, SignalOutbox, SignalSubscription
 from engine.selectors import version_list_started_by
 from engine.spec_cache import spec_for
 from engine.spiff import (
@@ -41,11 +44,13 @@ from engine.spiff import (
 from processes.models import ProcessVersion
 
 from .advance import case_advance, case_audit, case_lock
+from .outbox import outbox_enqueue, outbox_stale, outbox_take, outbox_write
 from .script_host import case_scripts
 from .timer_starts import system_user
 
 SEND_SIGNAL = "engine.send_signal"
-SIGNAL_TASK = "engine.signal_broadcast"
+SIGNAL_TASK = "engine.signal_broadcast"  # queued before the outbox existed
+SIGNAL_SEND_TASK = "engine.signal_outbox_send"
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,8 +142,8 @@ def signal_broadcast(
         try:
             if _deliver_one(actor=actor, case_id=case_id, name=name, data=data):
                 delivered.append(case_id)
-        except CaseBusy:
-            continue  # held too long by someone else: it misses this signal
+        except (CaseBusy, CaseSuspended):
+            continue  # held too long by someone else, or suspended: it misses it
     started = [
         _start_one(actor=actor, version=v, name=name, data=data)
         for v in version_list_started_by(event="signal", name=name)
@@ -199,11 +204,27 @@ def signal_send(
     return result
 
 
-def _enqueue(thrown: tuple[Any, ...], source: UUID) -> None:
-    for signal in thrown:
-        current_app.send_task(
-            SIGNAL_TASK, args=[signal.name, str(source), signal.payload]
+def signal_outbox_send(*, outbox_id: UUID | str) -> SignalResult | None:
+    """Broadcast one signal a case threw (system actor); return whom it reached.
+
+    None when it is gone (broadcast already) or another worker holds it.
+    """
+    with outbox_take(SignalOutbox, outbox_id) as row:
+        if row is None:
+            return None
+        return signal_broadcast(
+            actor=None, name=row.name, data=row.payload, source=row.case_id
         )
+
+
+def signal_outbox_sweep(*, older_than: timedelta) -> list[UUID]:
+    """Return the ids of thrown signals still not broadcast after `older_than`."""
+    return outbox_stale(SignalOutbox, older_than=older_than)
+
+
+def signal_outbox_enqueue(ids: list[UUID]) -> None:
+    """Send the outbox rows to the worker queue (after the commit)."""
+    outbox_enqueue(SIGNAL_SEND_TASK, ids)
 
 
 def case_signals_sync(sender: Any, advance: Any, **_: Any) -> None:
@@ -221,6 +242,9 @@ def case_signals_sync(sender: Any, advance: Any, **_: Any) -> None:
             SignalSubscription(case=case, name=name, bpmn_id=bpmn_id)
             for name, bpmn_id in wanted
         )
-    thrown = tuple(outcome.thrown_signals)
-    if thrown:
-        transaction.on_commit(lambda: _enqueue(thrown, case.pk))
+    rows = [
+        SignalOutbox(case=case, name=signal.name, payload=signal.payload)
+        for signal in outcome.thrown_signals
+        if signal.name  # a throw event naming no signal reaches nobody
+    ]
+    outbox_write(SignalOutbox, SIGNAL_SEND_TASK, rows)

@@ -51,6 +51,56 @@ def line_of(root: etree._Element, element_id: str | None) -> int | None:
     return element.sourceline if element is not None else None
 
 
+# What a sequence flow may connect: the flow nodes of its process or sub-process.
+_FLOW_NODES = frozenset(
+    {
+        *(f"{kind}Event" for kind in ("start", "end", "boundary")),
+        "intermediateCatchEvent",
+        "intermediateThrowEvent",
+        *(f"{kind}Gateway" for kind in ("exclusive", "inclusive", "parallel")),
+        "eventBasedGateway",
+        "complexGateway",
+        *(f"{kind}Task" for kind in ("user", "service", "script", "send", "receive")),
+        "businessRuleTask",
+        "manualTask",
+        "task",
+        "callActivity",
+        "subProcess",
+        "transaction",
+        "adHocSubProcess",
+    }
+)
+
+
+def _flow_ends(flow: etree._Element, nodes: dict[str, str]) -> Iterator[Problem]:
+    """A sourceRef or targetRef that names no flow node beside the flow.
+
+    Camunda 7 refuses it ("Invalid source/destination of sequence flow");
+    SpiffWorkflow would drop a flow from nowhere (its target never reached)
+    or fail without saying why. The `<incoming>`/`<outgoing>` lists of the
+    nodes are not read, by Camunda nor here: sourceRef and targetRef are the
+    flow, so lists that disagree with them run as the refs say.
+    """
+    scope = _label(flow.getparent())
+    for attribute, role in (("sourceRef", "comes from"), ("targetRef", "goes to")):
+        ref = (flow.get(attribute) or "").strip()
+        if nodes.get(ref) in _FLOW_NODES:
+            continue
+        if not ref:
+            why = f"has no {attribute}"
+        elif ref in nodes:
+            why = f"{role} '{ref}', which is not a task, event or gateway"
+        else:
+            why = f"{role} '{ref}', which is not an element of the {scope}"
+        yield Problem(
+            f"The sequence flow '{flow.get('id')}' {why}: a sequence flow connects "
+            f"two tasks, events or gateways of the same process or sub-process "
+            f"({attribute}).",
+            flow.sourceline,
+            flow.get("id"),
+        )
+
+
 def _sequence_flows(root: etree._Element) -> Iterator[Problem]:
     for flow in root.iterfind(".//bpmn:sequenceFlow", NSMAP):
         if not (flow.get("id") or "").strip():
@@ -61,6 +111,13 @@ def _sequence_flows(root: etree._Element) -> Iterator[Problem]:
                 flow.sourceline,
                 None,
             )
+            continue
+        nodes = {
+            str(child.get("id")): local_name(child)
+            for child in flow.getparent()
+            if isinstance(child.tag, str) and child.get("id")
+        }
+        yield from _flow_ends(flow, nodes)
 
 
 def _event_subprocess_starts(root: etree._Element) -> Iterator[Problem]:

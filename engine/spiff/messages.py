@@ -28,9 +28,10 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
+from .common import json_safe
 from .compiled import CompiledProcess
 from .errors import SpiffAdapterError
-from .runtime import _json_safe, _run
+from .runtime import run_command
 from .serialization import new_workflow, state_load
 from .stepping import run_engine
 from .timer_starts import hold_timer_starts
@@ -121,8 +122,8 @@ def workflow_deliver_message(
     catchers = waiting_catchers(workflow, name)
     if not catchers:
         raise MessageNotCaught(f"The case is not waiting for the message '{name}'.")
-    _send(workflow, catchers, name, _json_safe(dict(payload)), dict(correlation))
-    return _run(workflow, process, lambda steps: None)
+    _send(workflow, catchers, name, json_safe(dict(payload)), dict(correlation))
+    return run_command(workflow, process, lambda steps: None)
 
 
 def workflow_start_by_message(
@@ -149,5 +150,5 @@ def workflow_start_by_message(
     ]
     if not catchers:
         raise MessageNotCaught(f"'{process.key}' has no start event for '{name}'.")
-    _send(workflow, catchers, name, _json_safe(dict(payload)), dict(correlation))
-    return _run(workflow, process, lambda steps: None)
+    _send(workflow, catchers, name, json_safe(dict(payload)), dict(correlation))
+    return run_command(workflow, process, lambda steps: None)

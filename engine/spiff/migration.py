@@ -26,12 +26,12 @@ from typing import Any
 from SpiffWorkflow import TaskState
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 
+from .common import ACTIVE
 from .compiled import CompiledProcess
 from .runtime import workflow_outcome
 from .serialization import state_load
 from .types import AdvanceOutcome
 
-_ACTIVE = TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.ERROR
 _RE_PREDICTED = TaskState.PREDICTED_MASK | TaskState.FUTURE
 
 
@@ -83,7 +83,7 @@ def migration_problems(
 
 
 def _in_subprocess(wf: Any) -> list[MigrationProblem]:
-    for task in wf.get_tasks(state=_ACTIVE):
+    for task in wf.get_tasks(state=ACTIVE):
         if task.workflow is not wf:
             return [
                 MigrationProblem(
@@ -159,7 +159,7 @@ def _problems(
         new_name = mapping.get(old.name, old.name)
         new = new_specs.get(new_name)
         label = f"“{_bpmn_name(old)}” ({old.name})"
-        active = task.has_state(_ACTIVE)
+        active = task.has_state(ACTIVE)
         if new is None:
             what = "is active" if active else "is still part of the case's state"
             problems.append(
@@ -202,6 +202,6 @@ def workflow_migrate(
         name = task.task_spec.name
         task.task_spec = new_specs[mapping.get(name, name)]
     wf.spec = target.spec
-    for task in wf.get_tasks(state=_ACTIVE, skip_subprocesses=True):
+    for task in wf.get_tasks(state=ACTIVE, skip_subprocesses=True):
         task.task_spec._predict(task, mask=TaskState.NOT_FINISHED_MASK)
     return workflow_outcome(wf, target)

@@ -51,11 +51,11 @@ from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEv
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.util.task import TaskState
 
+from .common import ACTIVE, json_safe
 from .compiled import CompiledProcess
 from .errors import SpiffAdapterError
 from .multi_instance import shared_data
-from .runtime import _ACTIVE, _run
-from .runtime import _json_safe as json_safe
+from .runtime import run_command
 from .serialization import state_load
 from .types import AdvanceOutcome, StepRecord
 from .variables import variables_assign
@@ -143,13 +143,13 @@ class _Modifier:
         spec, _ = self._spec(element)
         if isinstance(spec, BoundaryEvent):
             raise self.refuse(element, "a boundary event ends with its activity")
-        tasks = [t for t in self.wf.get_tasks(state=_ACTIVE) if t.task_spec is spec]
+        tasks = [t for t in self.wf.get_tasks(state=ACTIVE) if t.task_spec is spec]
         if not tasks:
             raise self.refuse(element, "it is not active in this case")
         self._cancel_tasks(element, tasks)
 
     def cancel_task(self, task_id: str) -> None:
-        found = [t for t in self.wf.get_tasks(state=_ACTIVE) if str(t.id) == task_id]
+        found = [t for t in self.wf.get_tasks(state=ACTIVE) if str(t.id) == task_id]
         if not found:
             raise self.refuse(task_id, "no active task of this case has this id")
         self._cancel_tasks(found[0].task_spec.bpmn_id or task_id, found)
@@ -166,7 +166,7 @@ class _Modifier:
             # A task with boundary events hangs under their split: cancel them all.
             split = isinstance(task.parent.task_spec, BoundaryEventSplit)
             target = task.parent if split else task
-            before = {t.id for t in self.wf.get_tasks(state=_ACTIVE)}
+            before = {t.id for t in self.wf.get_tasks(state=ACTIVE)}
             if target.state == TaskState.ERROR:
                 # ERROR counts as finished, so Task.cancel would leave it be.
                 target._set_state(TaskState.CANCELLED)
@@ -175,7 +175,7 @@ class _Modifier:
             else:
                 target.cancel()
             self._drop_orphans()
-            after = {t.id for t in self.wf.get_tasks(state=_ACTIVE)}
+            after = {t.id for t in self.wf.get_tasks(state=ACTIVE)}
             self.cancelled.extend(str(i) for i in before - after)
 
     def _drop_orphans(self) -> None:
@@ -274,7 +274,7 @@ class _Modifier:
             )
 
     def check_tokens(self) -> None:
-        active = self.wf.get_tasks(state=_ACTIVE)
+        active = self.wf.get_tasks(state=ACTIVE)
         if not active:
             raise ModificationRefused(
                 self.index,
@@ -286,7 +286,7 @@ class _Modifier:
             parent = self.wf.get_task_from_id(sub.parent_task_id)
             if sub.completed or parent is None or parent.state != TaskState.STARTED:
                 continue
-            if not sub.get_tasks(state=_ACTIVE):
+            if not sub.get_tasks(state=ACTIVE):
                 raise ModificationRefused(
                     self.index,
                     parent.task_spec.bpmn_id or "",
@@ -326,5 +326,5 @@ def workflow_modify(
             getattr(modifier, instruction.kind)(instruction.element)
         modifier.check_tokens()
 
-    outcome = _run(wf, process, command)
+    outcome = run_command(wf, process, command)
     return Modified(outcome, tuple(modifier.cancelled))

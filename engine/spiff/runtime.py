@@ -7,7 +7,6 @@ with the new state. Script and condition failures are returned, not raised.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 from uuid import UUID
@@ -15,6 +14,7 @@ from uuid import UUID
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 
+from .common import ACTIVE, json_safe
 from .compiled import CompiledProcess
 from .errors import ServiceErrorNotCaught, TaskNotReady
 from .multi_instance import instance_locals, instances_budget_reset, shared_data
@@ -51,15 +51,9 @@ from .variables import (
 )
 from .waiting import waiting_messages
 
-_ACTIVE = TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.ERROR
-
 # Prune finished history after every command (research/pruning). Only the
 # benchmark and the depth-limit tests switch it off.
 PRUNE = True
-
-
-def _json_safe(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
 
 
 def _step(task: Any) -> StepRecord:
@@ -94,7 +88,7 @@ def _ready_user_tasks(wf: Any, process: CompiledProcess) -> tuple[ReadyUserTask,
                 meta.name,
                 meta.lane or spec.lane,
                 meta,
-                local_data=_json_safe(instance_locals(task)),
+                local_data=json_safe(instance_locals(task)),
             )
         )
     return tuple(ready)
@@ -124,7 +118,7 @@ def _pending_calls(wf: Any) -> tuple[PendingServiceCall, ...]:
                     task_id=str(task.id),
                     bpmn_id=task.task_spec.bpmn_id or "",
                     operation=call["operation"],
-                    params=_json_safe(call["params"]),
+                    params=json_safe(call["params"]),
                     result_variable=(
                         task.task_spec.result_variable
                         if task.task_spec.explicit_result
@@ -166,12 +160,12 @@ def _failure(exc: Exception, task: Any = None) -> TaskFailure:
 
 def _case_data(wf: Any) -> JsonObject:
     if wf.is_completed():
-        return _json_safe(wf.data)
+        return json_safe(wf.data)
     store = variables_of(wf)
     if store is not None:
-        return _json_safe(store)
+        return json_safe(store)
     last = wf.last_task
-    return _json_safe(shared_data(last)) if last is not None else {}
+    return json_safe(shared_data(last)) if last is not None else {}
 
 
 def _outcome(
@@ -181,7 +175,7 @@ def _outcome(
     failure: TaskFailure | None,
 ) -> AdvanceOutcome:
     active = {
-        t.task_spec.bpmn_id for t in wf.get_tasks(state=_ACTIVE) if t.task_spec.bpmn_id
+        t.task_spec.bpmn_id for t in wf.get_tasks(state=ACTIVE) if t.task_spec.bpmn_id
     }
     sent = sent_messages(
         wf, process, steps
@@ -199,7 +193,7 @@ def _outcome(
         waiting_messages=waiting_messages(wf),
         waiting_signals=waiting_signals(wf),
         thrown_signals=tuple(
-            ThrownSignal(n, _json_safe(p)) for n, p in thrown_with_payloads(wf)
+            ThrownSignal(n, json_safe(p)) for n, p in thrown_with_payloads(wf)
         ),
         sent_messages=sent,
     )
@@ -220,9 +214,14 @@ def workflow_outcome(wf: Any, process: CompiledProcess) -> AdvanceOutcome:
     return _outcome(wf, process, [], None)
 
 
-def _run(
+def run_command(
     wf: Any, process: CompiledProcess, command: Callable[[list[StepRecord]], None]
 ) -> AdvanceOutcome:
+    """Apply `command` to a loaded workflow, run the engine, return the outcome.
+
+    The one way every command of the adapter runs: failures of scripts,
+    conditions and limits come back in the outcome, never raised.
+    """
     steps: list[StepRecord] = []
     failure = None
     instances_budget_reset(wf)  # the command itself may start instances
@@ -264,10 +263,10 @@ def workflow_start(
     if process.meta.initiator_variable and initiator:
         data = {**data, process.meta.initiator_variable: initiator}
     hold_timer_starts(wf, process)  # another start event starts this case
-    wf.task_tree.data.update(_json_safe(dict(data)))
+    wf.task_tree.data.update(json_safe(dict(data)))
     for task in wf.get_tasks(state=TaskState.READY):
-        task.data.update(_json_safe(dict(data)))
-    return _run(wf, process, lambda steps: None)
+        task.data.update(json_safe(dict(data)))
+    return run_command(wf, process, lambda steps: None)
 
 
 def _ready_human_task(wf: Any, task_id: str) -> Any:
@@ -295,11 +294,11 @@ def workflow_complete_user_task(
     task = _ready_human_task(wf, task_id)
 
     def command(steps: list[StepRecord]) -> None:
-        task.data.update(_json_safe(dict(data)))
+        task.data.update(json_safe(dict(data)))
         task.run()
         steps.append(_step(task))
 
-    return _run(wf, process, command)
+    return run_command(wf, process, command)
 
 
 def _started_service_task(wf: Any, task_id: str) -> Any:
@@ -313,13 +312,19 @@ def _started_service_task(wf: Any, task_id: str) -> Any:
 
 
 def workflow_apply_service_result(
-    process: CompiledProcess, state: dict, *, task_id: str, result: Any
+    process: CompiledProcess,
+    state: dict,
+    *,
+    task_id: str,
+    result: Any,
+    local: Mapping[str, Any] | None = None,
 ) -> AdvanceOutcome:
     """Apply a service call's result to its STARTED task, complete it and run on.
 
     Camunda external-task semantics (`service_tasks.service_variables`): the
     result goes to the task's result variable, or is mapped by its output
-    parameters, or (a dict) is merged into the case variables.
+    parameters, or (a dict) is merged into the case variables. `local` are
+    variables of the task's own scope: its output parameters see them.
 
     Raises:
         TaskNotReady: when the task is not a STARTED service task of this case.
@@ -329,7 +334,9 @@ def workflow_apply_service_result(
     wf = state_load(state, process.spec, process.subprocess_specs)
     task = _started_service_task(wf, task_id)
 
-    variables = _json_safe(service_variables(task, _json_safe(result)))
+    variables = json_safe(
+        service_variables(task, json_safe(result), local=json_safe(dict(local or {})))
+    )
 
     def command(steps: list[StepRecord]) -> None:
         task.data.update(variables)
@@ -337,7 +344,7 @@ def workflow_apply_service_result(
         task.complete()
         steps.append(_step(task))
 
-    return _run(wf, process, command)
+    return run_command(wf, process, command)
 
 
 def workflow_throw_service_error(
@@ -363,7 +370,7 @@ def workflow_throw_service_error(
     """
     wf = state_load(state, process.spec, process.subprocess_specs)
     task = _started_service_task(wf, task_id)
-    payload = _json_safe({"code": code, "message": message, "data": data})
+    payload = json_safe({"code": code, "message": message, "data": data})
     event = service_error_event(code, payload)
     catcher = error_catcher(task, event)
     if catcher is None:
@@ -377,7 +384,7 @@ def workflow_throw_service_error(
         catcher.task_spec.catch(catcher, event)
         catcher.task_spec._update(catcher)
 
-    return _run(wf, process, command)
+    return run_command(wf, process, command)
 
 
 def workflow_retry(
@@ -405,7 +412,7 @@ def workflow_retry(
         wf.reset_from_task_id(task.id)
         variables_refresh(wf)  # the reset copied its parent's (older) data
 
-    return _run(wf, process, command)
+    return run_command(wf, process, command)
 
 
 def workflow_complete_failed_task(
@@ -431,11 +438,11 @@ def workflow_complete_failed_task(
         store = variables_of(wf)
         if store is not None:
             refresh(task, store)  # drop what the failed script half did
-        task.data.update(_json_safe(dict(data)))
+        task.data.update(json_safe(dict(data)))
         task.complete()
         steps.append(_step(task))
 
-    return _run(wf, process, command)
+    return run_command(wf, process, command)
 
 
 def workflow_fire_timers(process: CompiledProcess, state: dict) -> AdvanceOutcome:
@@ -445,7 +452,7 @@ def workflow_fire_timers(process: CompiledProcess, state: dict) -> AdvanceOutcom
         StateCorrupt: when the stored state cannot be loaded.
     """
     wf = state_load(state, process.spec, process.subprocess_specs)
-    return _run(wf, process, lambda steps: wf.refresh_timers())
+    return run_command(wf, process, lambda steps: wf.refresh_timers())
 
 
 def workflow_cancel(process: CompiledProcess, state: dict) -> AdvanceOutcome:

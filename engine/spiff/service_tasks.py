@@ -9,6 +9,7 @@ the result with `runtime.workflow_apply_service_result`.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from typing import Any
 
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
@@ -71,8 +72,14 @@ def operation_variables(task: Any) -> dict[str, Any]:
     return {**loop_variables(task), **task.data}
 
 
-def service_variables(task: Any, result: Any) -> dict[str, Any]:
+def service_variables(
+    task: Any, result: Any, *, local: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """Return the case variables an operation's result sets (Camunda 7 rules).
+
+    `local` are variables of the task's own scope (an external task's
+    localVariables): the output parameters see them (before anything else of
+    that name); they set no case variable themselves.
 
     Raises:
         ServiceResultRejected: a result that is neither a dict nor None without
@@ -94,7 +101,7 @@ def service_variables(task: Any, result: Any) -> dict[str, Any]:
     if not spec.map_outputs and not spec.explicit_result:
         return produced
     call = task.internal_data.get(CALL_KEY) or {}
-    context = {**task.data, **call.get("params", {}), **produced}
+    context = {**task.data, **call.get("params", {}), **produced, **(local or {})}
     variables = produced if spec.explicit_result else {}
     for name, expression in spec.output_parameters:
         try:

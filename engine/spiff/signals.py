@@ -32,6 +32,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.multiple import (
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.util.task import TaskState
 
+from .common import json_safe
 from .compiled import CompiledProcess
 from .errors import SpiffAdapterError
 from .serialization import new_workflow, state_load
@@ -135,14 +136,14 @@ def workflow_deliver_signal(
         SignalNotCaught: nothing in the case waits for the signal.
         StateCorrupt: when the stored state cannot be loaded.
     """
-    from .runtime import _json_safe, _run  # the runtime imports this module
+    from .runtime import run_command  # the runtime imports this module
 
     workflow = state_load(state, process.spec, process.subprocess_specs)
     catchers = _catchers(workflow, name) + _event_subprocess_starts(workflow, name)
     if not catchers:
         raise SignalNotCaught(f"The case is not waiting for the signal '{name}'.")
-    _catch(workflow, catchers[0][1], _json_safe(payload))
-    return _run(workflow, process, lambda steps: None)
+    _catch(workflow, catchers[0][1], json_safe(payload))
+    return run_command(workflow, process, lambda steps: None)
 
 
 def workflow_start_by_signal(
@@ -153,7 +154,7 @@ def workflow_start_by_signal(
     Raises:
         SignalNotCaught: the process has no signal start event for `name`.
     """
-    from .runtime import _json_safe, _run  # the runtime imports this module
+    from .runtime import run_command  # the runtime imports this module
 
     workflow = new_workflow(process.spec, process.subprocess_specs)
     hold_timer_starts(workflow, process)  # the signal starts this case
@@ -163,6 +164,6 @@ def workflow_start_by_signal(
     if not catchers:
         raise SignalNotCaught(f"'{process.key}' has no start event for '{name}'.")
     if catchers[0][1].variable is None and isinstance(payload, Mapping):
-        workflow.task_tree.data.update(_json_safe(dict(payload)))
-    _catch(workflow, catchers[0][1], _json_safe(payload))
-    return _run(workflow, process, lambda steps: None)
+        workflow.task_tree.data.update(json_safe(dict(payload)))
+    _catch(workflow, catchers[0][1], json_safe(payload))
+    return run_command(workflow, process, lambda steps: None)

@@ -209,8 +209,9 @@ EVENT_DEFINITIONS: dict[str, Row] = {
         "(0 0 9 * * ?, UTC), or an expression); a cycle on an intermediate catch "
         "or interrupting boundary event fires once, at its first occurrence; on "
         "a non-interrupting boundary event at every occurrence while the activity "
-        "is open (missed ones are skipped); a cron on an event sub-process's start "
-        "is refused"
+        "is open (missed ones are skipped); a cycle whose start has passed is due "
+        "at its next occurrence, or once at once when all have passed (Camunda); "
+        "a cron on an event sub-process's start is refused"
     ),
     "signalEventDefinition": _runs(),
     "errorEventDefinition": _runs("the most specific error boundary catches"),

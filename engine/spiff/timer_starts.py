@@ -7,8 +7,9 @@ starts a case when a schedule is due) and the adapter provides:
 
 * `timer_starts_in`: the timer start events of a process in the stored XML,
   with their kind: `date` (once, at that moment), `duration` (once, that long
-  after deployment), `cycle` (`R[n]/[start/]duration`: n times, or for ever
-  without n; the first at `start`, else one duration after deployment) and
+  after deployment), `cycle` (`R[n]/[start/]duration`: n times one duration
+  after deployment, or for ever without n; with a start, the start and n
+  steps after it, from the first still ahead, `cycle_first`) and
   `cron` (Quartz, as Camunda writes it: `sec min hour day month weekday
   [year]`, evaluated in UTC; `cron_next` also schedules the crons of
   intermediate and boundary timers, timers.py);
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -38,6 +39,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 )
 from SpiffWorkflow.util.task import TaskState
 
+from .common import json_safe
 from .compiled import CompiledProcess
 from .serialization import new_workflow
 from .types import AdvanceOutcome, Problem
@@ -214,6 +216,73 @@ def _cycle(text: str) -> tuple[int | None, datetime | None, str]:
     raise TimerStartInvalid(f"{text!r} is not a cycle R[n]/[start/]duration")
 
 
+def cycle_occurrence(
+    due: datetime,
+    step: timedelta | Callable[[datetime], datetime],
+    left: int | None,
+    *,
+    now: datetime,
+) -> tuple[datetime | None, int | None]:
+    """Return a cycle's first occurrence after `now`, from `due` on, and how many
+    occurrences are left counting it (None: for ever); (None, 0) when all are past.
+
+    Camunda 7's `DurationHelper.getDateAfterRepeat`: occurrences that passed
+    (a start in the past, a sweep that was down) are skipped and counted, never
+    fired in a burst. `step` is a fixed length, or one in calendar months or
+    years (counted from each occurrence).
+    """
+    if due > now:
+        return due, left
+    if isinstance(step, timedelta):
+        if step <= timedelta(0):
+            return None, 0
+        missed = (now - due) // step + 1
+        if left is not None and missed >= left:
+            return None, 0
+        return due + missed * step, None if left is None else left - missed
+    while due <= now:
+        if left is not None:
+            left -= 1
+            if left <= 0:
+                return None, 0
+        due = step(due)
+    return due, left
+
+
+def cycle_first(
+    start: datetime | None,
+    step: timedelta | Callable[[datetime], datetime],
+    count: int | None,
+    *,
+    now: datetime,
+) -> tuple[datetime, int | None]:
+    """Return when a cycle `R[count]/[start/]step` is first due, and how many left.
+
+    As Camunda 7: with a start, the occurrences are the start and `count` steps
+    after it (the start itself counts; `count` None: for ever); without one,
+    the `count` steps after `now`. The first is the first occurrence after now.
+    When every one has passed, the timer is due at once, once (Camunda's timer
+    job without a due date).
+    """
+    if start is None:
+        first = step(now) if callable(step) else now + step
+        return first, count
+    due, left = cycle_occurrence(
+        start, step, None if count is None else count + 1, now=now
+    )
+    return (now, 1) if due is None else (due, left)
+
+
+def _step(duration: str) -> timedelta | Callable[[datetime], datetime]:
+    """Return an ISO duration's length, or how to add it when it counts months."""
+    date_part = duration.upper().split("T")[0]
+    if "Y" in date_part or "M" in date_part:
+        return lambda moment: _plus(duration, moment)
+    return _plus(duration, datetime(2000, 1, 1, tzinfo=UTC)) - datetime(
+        2000, 1, 1, tzinfo=UTC
+    )
+
+
 def timer_schedule_first(start: TimerStart, *, now: datetime) -> TimerSchedule:
     """Return when a timer start is first due, counted from deployment (`now`).
 
@@ -229,7 +298,8 @@ def timer_schedule_first(start: TimerStart, *, now: datetime) -> TimerSchedule:
     count, first, duration = _cycle(start.value)
     if count == 0:
         return TimerSchedule(None, 0)
-    return TimerSchedule(first or _plus(duration, now), count)
+    due, left = cycle_first(first, _step(duration), count, now=now)
+    return TimerSchedule(due, left)
 
 
 def timer_schedule_next(
@@ -237,18 +307,18 @@ def timer_schedule_next(
 ) -> TimerSchedule:
     """Return the schedule after the start due at `previous` has fired.
 
-    Missed repetitions (the sweep was down) are skipped, not fired in a burst.
+    Missed repetitions (the sweep was down) are skipped and counted, not fired
+    in a burst (`cycle_occurrence`).
     """
     left = None if remaining is None else remaining - 1
     if left == 0 or start.kind in ("date", "duration"):
         return TimerSchedule(None, 0)
     if start.kind == "cron":
         return TimerSchedule(cron_next(start.value, max(previous, now)), None)
-    duration = _cycle(start.value)[2]
-    following = _plus(duration, previous)
-    while following <= now:
-        following = _plus(duration, following)
-    return TimerSchedule(following, left)
+    step = _step(_cycle(start.value)[2])
+    following = step(previous) if callable(step) else previous + step
+    due, left = cycle_occurrence(following, step, left, now=now)
+    return TimerSchedule(due, left)
 
 
 # Reading the diagram -----------------------------------------------------------
@@ -414,12 +484,12 @@ def workflow_start_by_timer(
     Raises:
         TimerStartInvalid: the process has no timer start event `bpmn_id`.
     """
-    from .runtime import _json_safe, _run  # the runtime imports this module
+    from .runtime import run_command  # the runtime imports this module
 
     if bpmn_id not in {spec.name for spec in _timer_start_specs(process)}:
         raise TimerStartInvalid(f"'{process.key}' has no timer start event '{bpmn_id}'")
     workflow = new_workflow(process.spec, process.subprocess_specs)
-    workflow.task_tree.data.update(_json_safe(data))
+    workflow.task_tree.data.update(json_safe(data))
     hold_timer_starts(workflow, process)
     for _ in range(2):  # the workflow's start, then the split into start events
         for task in workflow.get_tasks(state=TaskState.READY):
@@ -441,4 +511,4 @@ def workflow_start_by_timer(
         workflow.refresh_timers()
         workflow.refresh_timers()
 
-    return _run(workflow, process, fire)
+    return run_command(workflow, process, fire)

@@ -15,6 +15,11 @@ a `timeCycle` there:
 * a non-interrupting boundary event fires at every occurrence while its
   activity is open; a missed occurrence (the sweep was down) is skipped, not
   fired in a burst;
+* a cycle with a start (`R3/2030-01-01T09:00:00Z/PT1H`) has the start and
+  the n steps after it as occurrences, and is first due at the first one
+  still ahead: a start in the past does not fire at once, unless every
+  occurrence has passed (then once, at once), as Camunda's
+  `DurationHelper.getDateAfterRepeat` (timer_starts.cycle_first);
 * the cycle is ISO 8601 (`R3/PT1H`) or a Quartz cron as Camunda Modeler writes
   it (`0 0 9 * * ?`, UTC), read by the timer start events' parser
   (`timer_starts.cron_next`).
@@ -33,7 +38,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 )
 from SpiffWorkflow.bpmn.util import PendingBpmnEvent
 
-from .timer_starts import cron_next, is_cron
+from .timer_starts import cron_next, cycle_first, cycle_occurrence, is_cron
 
 
 def _is_timer(task: Any) -> bool:
@@ -98,9 +103,15 @@ class _CycleValue:
                 cycles, start, duration = (
                     TimerEventDefinition.parse_iso_recurring_interval(text)
                 )
+                due, left = cycle_first(
+                    start if len(text.split("/")) == 3 else None,  # R/start/step
+                    duration,
+                    None if cycles < 0 else cycles,
+                    now=_now(),
+                )
                 value = {
-                    "cycles": cycles,
-                    "next": start.isoformat(),
+                    "cycles": -1 if left is None else left,
+                    "next": due.isoformat(),
                     "duration": duration.total_seconds(),
                 }
             my_task._set_internal_data(event_value=value)
@@ -142,11 +153,13 @@ class RepeatingCycleTimer(_CycleValue, CycleTimerEventDefinition):
             following = cron_next(value["cron"], max(due, now))
         else:
             step = timedelta(seconds=value["duration"])
-            following = due + step if step > timedelta(0) else None
-            while following is not None and following <= now:
-                following += step
-            if value["cycles"] > 0:
-                value["cycles"] -= 1
+            left = None if value["cycles"] < 0 else value["cycles"] - 1
+            following, left = (
+                cycle_occurrence(due + step, step, left, now=now)
+                if left != 0
+                else (None, 0)
+            )
+            value["cycles"] = -1 if left is None else left
         if following is None or value["cycles"] == 0:
             following, value["cycles"] = None, 0  # the last occurrence fired
         value["next"] = following.isoformat() if following is not None else None

@@ -10,7 +10,6 @@ from the gateway's definition instead.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,6 +18,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.multiple import (
 )
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 
+from .common import json_safe
 from .types import JsonObject, WaitingMessage
 
 
@@ -44,10 +44,6 @@ def waiting_catchers(workflow: Any, name: str | None = None) -> list[tuple[Any, 
     return found
 
 
-def _json_safe(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
-
-
 def known_correlation(workflow: Any, message: Any) -> JsonObject:
     """Return the correlation properties of `message` the workflow already holds."""
     wanted = {prop.name for prop in message.correlation_properties}
@@ -55,7 +51,7 @@ def known_correlation(workflow: Any, message: Any) -> JsonObject:
     for props in workflow.top_workflow.correlations.values():
         for prop, value in props.items():
             if prop in wanted:
-                values[prop] = _json_safe(value)
+                values[prop] = json_safe(value)
     return values
 
 

@@ -2,10 +2,12 @@
 
 The world: the purchase example with a case that `requester` started, waiting at the
 manager's approval (offered to the Manager group, unclaimed); `exdelegate` answered
-it as manager2's delegate and lost it when it returned; a second case of `requester`
-stopped at a script incident. Every row of authorisation_matrix.txt is one method on
-one route; every column one role. Each request runs inside a savepoint that is rolled
-back, so an allowed action (2xx) does not change the world the next cell sees.
+it as manager2's delegate and lost it when it returned; `teamlead` manages the
+Manager group ("Manager-managers"), so sees that case and acts on its tasks; a
+second case of `requester` stopped at a script incident. Every row of
+authorisation_matrix.txt is one method on one route; every column one role. Each
+request runs inside a savepoint that is rolled back, so an allowed action (2xx)
+does not change the world the next cell sees.
 
 Codes mean what ARCHITECTURE §10 says: 401 anonymous (pages: 302 to the login), 404
 may not see, 403 may see but not do this, 400/409 allowed but the body or the state
@@ -20,6 +22,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db import transaction
 from django.http import HttpRequest
 from django.test import Client
@@ -38,7 +41,7 @@ pytestmark = pytest.mark.django_db
 
 ROLES = (
     "anonymous", "requester", "requester2", "manager1", "finance", "analyst",
-    "auditor", "padmin", "outsider", "exdelegate",
+    "auditor", "padmin", "outsider", "exdelegate", "teamlead",
 )  # fmt: skip
 # Signing in and out touch only the caller's own session or token; they have their
 # own tests (tests/api/test_sign_in_protection.py).
@@ -73,7 +76,9 @@ class _Rollback(Exception):
 @pytest.fixture
 def world(users, purchase):
     ex = get_user_model().objects.create_user("exdelegate", "ex@example.com", PASSWORD)
-    users = {**users, "exdelegate": ex}
+    lead = get_user_model().objects.create_user("teamlead", "tl@example.com", PASSWORD)
+    lead.groups.add(Group.objects.create(name="Manager-managers"))
+    users = {**users, "exdelegate": ex, "teamlead": lead}
     case, _ = case_start(
         user=users["requester"],
         key="purchase_request",

@@ -36,8 +36,10 @@ from engine.models import (
     BufferedMessage,
     Case,
     Incident,
+    MessageOutbox,
     MessageSubscription,
     ServiceCall,
+    SignalOutbox,
     SignalSubscription,
     TimerStartSchedule,
 )
@@ -594,7 +596,9 @@ def _tidy() -> None:
     """End every case still running, so no later message, signal or timer finds it.
 
     Timer start schedules stop too: no later sweep starts a case of a diagram
-    another scenario deployed.
+    another scenario deployed; and what a case sent that is still in the outbox
+    (a signal, a message) is dropped, so the outbox sweep does not deliver it
+    to a later scenario's cases.
     """
     running = Case.objects.filter(status=Case.Status.RUNNING)
     MessageSubscription.objects.filter(case__in=running).delete()
@@ -602,6 +606,8 @@ def _tidy() -> None:
     running.update(status=Case.Status.CANCELLED, next_timer_at=None)
     TimerStartSchedule.objects.update(next_at=None)
     BufferedMessage.objects.all().delete()
+    MessageOutbox.objects.all().delete()
+    SignalOutbox.objects.all().delete()
 
 
 def _check_ends(run: Run, scenario: Scenario) -> None:

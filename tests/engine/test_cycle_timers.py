@@ -182,6 +182,62 @@ def test_an_iso_cycle_on_a_non_interrupting_boundary_stops_after_n(users):
     assert case.next_timer_at is None
 
 
+def _hour_ahead(case: Case) -> datetime:
+    case.refresh_from_db()
+    due = case.next_timer_at
+    assert timezone.now() < due <= timezone.now() + timedelta(hours=1)
+    assert (due.minute, due.second) == (0, 0)  # on the hours counted from 2020
+    return due
+
+
+PAST_HOURLY = "R/2020-01-01T00:00:00Z/PT1H"
+
+
+@pytest.mark.parametrize(
+    ("body", "waiting"),
+    [
+        (_CATCH.format(cycle=PAST_HOURLY), {}),
+        (_BOUNDARY.format(cycle=PAST_HOURLY, cancel="true"), {"review": 1}),
+        (_BOUNDARY.format(cycle=PAST_HOURLY, cancel="false"), {"review": 1}),
+    ],
+    ids=["intermediate", "interrupting", "non-interrupting"],
+)
+def test_a_cycle_that_started_in_the_past_waits_for_its_next_occurrence(
+    users, body, waiting
+):
+    """Camunda 7 (DurationHelper.getDateAfterRepeat): the occurrences that passed
+    are skipped; the timer is due at the next one, not at once."""
+    _deploy(users, body)
+    case = _start(users)
+    assert _hour_ahead(case)
+    assert timers_fire_due_task() == 0
+    assert _open(case) == Counter(waiting)
+
+
+def test_a_past_cycle_on_a_non_interrupting_boundary_then_fires_hourly(users):
+    _deploy(users, _BOUNDARY.format(cycle=PAST_HOURLY, cancel="false"))
+    case = _start(users)
+    due = _hour_ahead(case)
+    _clock_moves_on(case, timedelta(hours=1))
+    assert timers_fire_due_task() == 1
+    assert _open(case) == Counter({"review": 1, "remind": 1})
+    case.refresh_from_db()  # the next hour (stored an hour back, as above)
+    assert case.next_timer_at == due
+
+
+def test_a_cycle_whose_occurrences_all_passed_fires_at_once_once(users):
+    """Camunda gives its timer job no due date: it runs at once, and only once."""
+    _deploy(
+        users, _BOUNDARY.format(cycle="R2/2020-01-01T00:00:00Z/PT1H", cancel="false")
+    )
+    case = _start(users)
+    timers_fire_due_task()  # due at once: fired when the review opened, or now
+    assert _open(case) == Counter({"review": 1, "remind": 1})
+    case.refresh_from_db()
+    assert case.next_timer_at is None
+    assert timers_fire_due_task() == 0
+
+
 @pytest.mark.parametrize(
     ("body", "why"),
     [

@@ -112,12 +112,44 @@ def test_a_cycle_starts_one_case_per_repetition_and_stops_after_n(users):
 
 
 @pytest.mark.django_db
-def test_an_unbounded_cycle_with_a_start_skips_missed_repetitions(users):
+def test_a_cycle_that_started_in_the_past_waits_for_its_next_occurrence(users):
+    """Camunda 7 (DurationHelper.getDateAfterRepeat): the hours since 2020 passed;
+    the first start is the next hour after deployment, not one at once."""
     _deploy(users, "R/2020-01-01T00:00:00Z/PT1H")
-    assert timers_fire_due_task() == 1  # the missed hours since 2020 start one case
+    assert timers_fire_due_task() == 0
     schedule = TimerStartSchedule.objects.get()
     assert timezone.now() < schedule.next_at <= timezone.now() + timedelta(hours=1)
+    assert (schedule.next_at.minute, schedule.next_at.second) == (0, 0)
     assert schedule.remaining is None
+    _time_passes()
+    assert timers_fire_due_task() == 1
+    assert _started().count() == 1
+
+
+@pytest.mark.django_db
+def test_a_bounded_cycle_counts_the_occurrences_that_passed(users):
+    """R3 from 90 minutes ago: the start and the steps at +1 h, +2 h, +3 h are its
+    occurrences (Camunda counts the start); two are past, two are left."""
+    start = timezone.now().replace(microsecond=0) - timedelta(minutes=90)
+    _deploy(users, f"R3/{start.isoformat()}/PT1H")
+    schedule = TimerStartSchedule.objects.get()
+    assert (schedule.next_at, schedule.remaining) == (start + timedelta(hours=2), 2)
+    assert timers_fire_due_task() == 0
+    for expected in (1, 1, 0):
+        _time_passes()
+        assert timers_fire_due_task() == expected
+    assert _started().count() == 2
+
+
+@pytest.mark.django_db
+def test_a_cycle_whose_occurrences_all_passed_starts_one_case_at_once(users):
+    """Camunda schedules it without a due date: its job runs at once, once."""
+    _deploy(users, "R2/2020-01-01T00:00:00Z/PT1H")
+    assert timers_fire_due_task() == 1
+    _time_passes()
+    assert timers_fire_due_task() == 0
+    assert _started().count() == 1
+    assert TimerStartSchedule.objects.get().next_at is None
 
 
 @pytest.mark.django_db
@@ -222,7 +254,7 @@ def test_a_cron_on_a_boundary_timer_runs_from_its_next_match(users):
 
 @pytest.mark.django_db(transaction=True)
 def test_two_beats_sweeping_at_once_start_one_case_per_tick(users):
-    _deploy(users, "R5/2020-01-01T00:00:00Z/PT1H")  # due now, then hourly
+    _deploy(users, "R5/2020-01-01T00:00:00Z/PT1H")  # every occurrence passed: due now
     barrier = threading.Barrier(4)
     fired: list[int] = []
 

@@ -3,7 +3,7 @@
 // live Laneway server; it prints one JSON line per event on stdout.
 //
 // WORKER_CONFIG (JSON): baseUrl, username, password, workerId, topic, mode
-// (complete | failure | bpmnError | hold), lockDuration, stopAfter (tasks handled
+// (complete | completeLocal | failure | bpmnError | hold), lockDuration, stopAfter (tasks handled
 // before it exits), holdMs (mode hold: wait, then try to complete), timeoutMs.
 import {
   BasicAuthInterceptor,
@@ -46,6 +46,11 @@ const outcomes = {
       .set("score", 7)
       .set("limits", { max: 5000 });
     await taskService.complete(task, variables);
+  },
+  async completeLocal(task, taskService) {
+    const variables = new Variables().set("approved", true);
+    const local = new Variables().set("score", 7).set("scratch", "js");
+    await taskService.complete(task, variables, local);
   },
   async failure(task, taskService) {
     const retries = task.retries == null ? 1 : task.retries - 1;

@@ -24,6 +24,7 @@ from django.contrib.auth.models import Group
 from audit.models import AuditEvent
 from engine.models import Case, Incident, ServiceCall
 from engine.services import case_start
+from processes.services import version_upload
 from tests.clients import api_for
 from tests.conftest import BPMN_DIR, PASSWORD, deploy
 
@@ -43,6 +44,26 @@ def worker_user(users):
 @pytest.fixture
 def credit(users, worker_user):
     return deploy(BPMN_DIR / "external_credit.bpmn", users["analyst"])
+
+
+MAPPED = (
+    "<bpmn:extensionElements><camunda:inputOutput>"
+    '<camunda:outputParameter name="approved">${approved}</camunda:outputParameter>'
+    '<camunda:outputParameter name="grade">${score * 10}</camunda:outputParameter>'
+    "</camunda:inputOutput></bpmn:extensionElements>"
+)
+
+
+@pytest.fixture
+def credit_mapped(users, worker_user):
+    """The credit check with output parameters: `grade` is mapped from `score`."""
+    xml = (BPMN_DIR / "external_credit.bpmn").read_text()
+    xml = xml.replace(
+        "<bpmn:incoming>f1</bpmn:incoming>\n      <bpmn:outgoing>f2</bpmn:outgoing>",
+        MAPPED + "<bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>",
+    )
+    assert "outputParameter" in xml
+    return version_upload(user=users["analyst"], bpmn=xml.encode(), filename="m.bpmn")
 
 
 def start(users, **data) -> Case:
@@ -92,6 +113,35 @@ def test_python_client_fetches_and_completes_with_variables(live_server, users, 
     assert json.loads(seen["customer"]) == {"name": "Ada"}  # Camunda's Json type
     assert active(case) == ["ship"]
     assert case.data["score"] == 7 and case.data["limits"] == {"max": 5000}
+
+
+def test_python_client_local_variables_feed_the_output_mapping_only(
+    live_server, users, credit_mapped
+):
+    """Camunda: localVariables are set in the external task's scope; its output
+    parameters read them, and the case keeps only what they map."""
+    case = start(users, amount=3)
+
+    def handle(task):
+        return task.complete({"approved": True}, {"score": 7, "scratch": "py"})
+
+    python_worker(live_server, "py-1").fetch_and_execute(TOPIC, handle)
+    assert active(case) == ["ship"]
+    assert case.data["grade"] == 70 and case.data["approved"] is True
+    assert "score" not in case.data and "scratch" not in case.data
+
+
+def test_python_client_local_variables_without_mapping_stay_with_the_task(
+    live_server, users, credit
+):
+    case = start(users, amount=3)
+
+    def handle(task):
+        return task.complete({"approved": True}, {"scratch": "py"})
+
+    python_worker(live_server, "py-1").fetch_and_execute(TOPIC, handle)
+    assert active(case) == ["ship"]
+    assert case.data["approved"] is True and "scratch" not in case.data
 
 
 def test_python_client_failure_retries_then_incident(live_server, users, credit):
@@ -249,6 +299,17 @@ def test_js_client_fetches_and_completes_with_variables(live_server, users, cred
     assert {"event": "reported", "id": fetched["id"], "mode": "complete"} in found
     assert active(case) == ["ship"]
     assert case.data["limits"] == {"max": 5000} and case.data["score"] == 7
+
+
+def test_js_client_local_variables_feed_the_output_mapping_only(
+    live_server, users, credit_mapped
+):
+    case = start(users, amount=3)
+    found = events(js_worker(live_server, "js-1", "completeLocal"))
+    assert any(e["event"] == "reported" for e in found), found
+    assert active(case) == ["ship"]
+    assert case.data["grade"] == 70 and case.data["approved"] is True
+    assert "score" not in case.data and "scratch" not in case.data
 
 
 def test_js_client_failure_retries_then_incident(live_server, users, credit):
