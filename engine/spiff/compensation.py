@@ -151,9 +151,9 @@ def _subscribe(workflow: Any, task: Any) -> None:
 def _handler_done(workflow: Any, task: Any) -> None:
     """A handler finished: let the throw event that started it continue when due."""
     thrower = task.parent
-    spec: Any = getattr(thrower, "task_spec", None)
-    if isinstance(spec, CompensationThrow) and thrower.has_state(TaskState.WAITING):
-        spec._update(thrower)
+    waiting = thrower is not None and thrower.has_state(TaskState.WAITING)
+    if waiting and isinstance(getattr(thrower, "task_spec", None), CompensationThrow):
+        thrower.task_spec._update(thrower)
 
 
 def connect(task_spec: Any) -> None:

@@ -50,7 +50,9 @@ _EVENT_SUBPROCESS = (
 )
 
 
-def _boundary_problems(boundary: etree._Element, nodes: dict) -> Iterator[Problem]:
+def _boundary_problems(
+    boundary: etree._Element, nodes: dict, flow_ends: set[str]
+) -> Iterator[Problem]:
     scope = _scope_of(boundary)
     activity = nodes.get(boundary.get("attachedToRef"))
     kind = local_name(activity) if activity is not None else ""
@@ -70,7 +72,7 @@ def _boundary_problems(boundary: etree._Element, nodes: dict) -> Iterator[Proble
             "compensating a multi-instance or loop activity is not supported; "
             "compensate a task without loop characteristics",
         )
-    elif boundary.find("bpmn:outgoing", NSMAP) is not None:
+    elif boundary.get("id") in flow_ends:
         yield _problem(
             boundary,
             "a compensation boundary event has no outgoing sequence flow (BPMN "
@@ -188,7 +190,7 @@ def compensation_problems(root: etree._Element) -> list[Problem]:
         handler = handler_id(_scope_of(boundary), boundary)
         if handler:
             ids["handlers"].add(handler)
-        problems.extend(_boundary_problems(boundary, nodes))
+        problems.extend(_boundary_problems(boundary, nodes, ids["flow_ends"]))
     for element in root.iter(f"{{{BPMN}}}*"):
         kind = local_name(element)
         if is_handler(element):
