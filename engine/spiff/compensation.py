@@ -205,10 +205,10 @@ class CompensationThrow:
             if not super()._update_hook(my_task):  # type: ignore[misc]
                 return False
             my_task.internal_data[_THROWN] = True
-            if _throw(my_task, self.compensate_ref):
-                my_task._set_state(TaskState.WAITING)
-                return False
-            return True
+            # Reached from a predicted state (a boundary event's path): definite
+            # before it gets the handlers as children.
+            my_task._set_state(TaskState.WAITING)
+            return not _throw(my_task, self.compensate_ref)
         if _pending(my_task):
             return False
         my_task._inherit_data()  # what the handlers wrote

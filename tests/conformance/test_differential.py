@@ -116,6 +116,7 @@ _COMPENSATION = (
 # corrects it on purpose: the walk against plain SpiffWorkflow must diverge.
 DEPARTURES: dict[str, str] = {
     "compensation_activity_ref.bpmn": _COMPENSATION,
+    "compensation_after_error.bpmn": _COMPENSATION,
     "compensation_end_event.bpmn": _COMPENSATION,
     "compensation_loop.bpmn": _COMPENSATION,
     "compensation_throw.bpmn": _COMPENSATION,
