@@ -70,9 +70,13 @@ def is_handler(node: etree._Element) -> bool:
 
 
 def _associated(scope: etree._Element, node_id: str) -> list[str]:
-    """Return the ids an association of `scope` links `node_id` to (either way)."""
+    """Return the ids an association links `node_id` to (either way).
+
+    Modelers put an association in the scope of its source, in the process or
+    in the collaboration: the whole document is searched.
+    """
     found = []
-    for association in scope.iterfind("bpmn:association", NSMAP):
+    for association in scope.getroottree().iterfind(".//bpmn:association", NSMAP):
         source, target = association.get("sourceRef"), association.get("targetRef")
         if source == node_id and target:
             found.append(target)
