@@ -48,6 +48,7 @@ from .xml import BPMN, NSMAP, local_name
 SUBSCRIPTIONS = "laneway_compensation"
 _THROWN = "laneway_compensation_thrown"
 _COMPENSATE = f"{{{BPMN}}}compensateEventDefinition"
+_CANCEL = f"{{{BPMN}}}cancelEventDefinition"
 COMPENSABLE = (
     "task",
     "userTask",
@@ -137,9 +138,13 @@ class CompensationProcessParser(SpiffProcessParser):
             elif local_name(node) in _THROWS:
                 definition = compensation_definition(node)
                 spec = specs.get(node.get("id"))
-                if definition is not None and spec is not None:
-                    spec.__class__ = _thrower(type(spec))
+                if spec is None:
+                    continue
+                if definition is not None:
+                    spec.__class__ = _mixed(CompensationThrow, type(spec))
                     spec.compensate_ref = definition.get("activityRef") or None
+                elif node.find(_CANCEL) is not None:
+                    spec.__class__ = _mixed(CancelEnd, type(spec))
 
 
 # --- running ---------------------------------------------------------------
@@ -219,14 +224,43 @@ class CompensationThrow:
         return True
 
 
-_THROWERS: dict[type, type] = {}
+def _interrupt_others(task: Any) -> None:
+    """Cancel every unfinished task of the transaction but `task`'s own path."""
+    workflow = task.workflow
+    for other in workflow.get_tasks(state=TaskState.NOT_FINISHED_MASK):
+        if (
+            other is task
+            or other.id not in workflow.tasks
+            or other.has_state(TaskState.FINISHED_MASK)
+            or other.is_descendant_of(task)
+            or task.is_descendant_of(other)
+        ):
+            continue
+        other.cancel()
 
 
-def _thrower(base: type) -> type:
-    if issubclass(base, CompensationThrow):
+class CancelEnd(CompensationThrow):
+    """A cancel end event of a transaction, as Camunda 7 runs it.
+
+    It interrupts the transaction's other paths, compensates the transaction's
+    completed tasks (handlers as for a compensation throw, waited for), and
+    only then throws the cancel event, which the transaction's cancel boundary
+    event catches: the case leaves the transaction on that event's flows.
+    """
+
+    def _update_hook(self, my_task: Any) -> bool:
+        if not my_task.internal_data.get(_THROWN):
+            _interrupt_others(my_task)
+        return super()._update_hook(my_task)
+
+
+_MIXED: dict[tuple[type, type], type] = {}
+
+
+def _mixed(mixin: type, base: type) -> type:
+    if issubclass(base, mixin):
         return base
-    if base not in _THROWERS:
-        _THROWERS[base] = type(
-            f"Compensation{base.__name__}", (CompensationThrow, base), {}
-        )
-    return _THROWERS[base]
+    if (mixin, base) not in _MIXED:
+        name = f"{mixin.__name__}{base.__name__}"
+        _MIXED[mixin, base] = type(name, (mixin, base), {})
+    return _MIXED[mixin, base]

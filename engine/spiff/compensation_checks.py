@@ -1,4 +1,4 @@
-"""Upload checks of compensation: what is outside the subset compensation.py runs.
+"""Upload checks of compensation and transactions: what compensation.py does not run.
 
 Every construct refused here is named, located and explained (support.py lists
 them on the coverage page).
@@ -153,23 +153,90 @@ def _throw_problems(event: etree._Element, nodes: dict) -> Iterator[Problem]:
             "event (Camunda 7 refuses it too)",
         )
         return
-    candidates = [target] if target is not None else list(scope)
+    yield from _recursive_problems(
+        event, [target] if target is not None else list(scope)
+    )
+
+
+def _recursive_problems(
+    event: etree._Element, candidates: list[etree._Element]
+) -> Iterator[Problem]:
+    """Refuse compensating a sub-process with handlers inside (recursive)."""
     for activity in candidates:
         if (
             isinstance(activity.tag, str)
             and local_name(activity) in _SCOPES
             and activity.get("triggeredByEvent") != "true"
+            and _inner_handlers(activity) is not None
         ):
-            inner = _inner_handlers(activity)
-            if inner is not None:
-                yield _problem(
-                    event,
-                    f"it would compensate the activities inside the completed "
-                    f"sub-process {activity.get('id')!r} (Camunda 7 does, "
-                    "recursively), which is not supported; throw the compensation "
-                    "inside that sub-process",
-                )
-                return
+            yield _problem(
+                event,
+                f"it would compensate the activities inside the completed "
+                f"sub-process {activity.get('id')!r} (Camunda 7 does, "
+                "recursively), which is not supported; throw the compensation "
+                "inside that sub-process",
+            )
+            return
+
+
+def _cancel_event_problems(
+    definition: etree._Element, nodes: dict
+) -> Iterator[Problem]:
+    event = definition.getparent()
+    assert event is not None
+    kind = local_name(event)
+    if kind == "endEvent":
+        scope = _scope_of(event)
+        if local_name(scope) != "transaction" or _in_event_subprocess(event):
+            yield _problem(
+                event,
+                "a cancel end event must be directly inside a transaction "
+                "sub-process (Camunda 7 refuses it elsewhere)",
+            )
+        else:
+            yield from _recursive_problems(event, list(scope))
+    elif kind == "boundaryEvent":
+        target = nodes.get(event.get("attachedToRef"))
+        if target is None or local_name(target) != "transaction":
+            yield _problem(
+                event, "a cancel boundary event belongs on a transaction sub-process"
+            )
+    else:
+        yield _problem(
+            event,
+            "cancel events are end events in a transaction or boundary events on "
+            f"it, never a {kind}",
+        )
+
+
+def _transaction_problems(root: etree._Element) -> Iterator[Problem]:
+    cancels: dict[str, int] = {}
+    for boundary in root.iterfind(".//bpmn:boundaryEvent", NSMAP):
+        if boundary.find("bpmn:cancelEventDefinition", NSMAP) is not None:
+            ref = str(boundary.get("attachedToRef"))
+            cancels[ref] = cancels.get(ref, 0) + 1
+    for transaction in root.iterfind(".//bpmn:transaction", NSMAP):
+        count = cancels.get(str(transaction.get("id")), 0)
+        cancel_end = any(
+            end.find("bpmn:cancelEventDefinition", NSMAP) is not None
+            for end in transaction.iterfind("bpmn:endEvent", NSMAP)
+        )
+        if any(transaction.find(f"bpmn:{loop}", NSMAP) is not None for loop in _LOOPS):
+            yield _problem(
+                transaction, "a multi-instance or loop transaction is not supported"
+            )
+        elif count > 1:
+            yield _problem(
+                transaction,
+                "only one cancel boundary event is allowed on a transaction "
+                "(Camunda 7 refuses more)",
+            )
+        elif cancel_end and not count:
+            yield _problem(
+                transaction,
+                "its cancel end event needs a cancel boundary event on the "
+                "transaction, where the case leaves it",
+            )
 
 
 def compensation_problems(root: etree._Element) -> list[Problem]:
@@ -191,6 +258,9 @@ def compensation_problems(root: etree._Element) -> list[Problem]:
         if handler:
             ids["handlers"].add(handler)
         problems.extend(_boundary_problems(boundary, nodes, ids["flow_ends"]))
+    for definition in root.iterfind(".//bpmn:cancelEventDefinition", NSMAP):
+        problems.extend(_cancel_event_problems(definition, nodes))
+    problems.extend(_transaction_problems(root))
     for element in root.iter(f"{{{BPMN}}}*"):
         kind = local_name(element)
         if is_handler(element):

@@ -99,9 +99,10 @@ ELEMENTS: dict[str, Row] = {
     "subProcess": _runs(
         "embedded and event sub-processes; a variable set inside is the case's"
     ),
-    "transaction": _refused(
-        "transaction sub-processes (cancel end events, rollback, compensation) "
-        "are not supported; use an embedded sub-process with error boundary events"
+    "transaction": _runs(
+        "an embedded sub-process whose cancel end event interrupts it, "
+        "compensates its completed tasks (waiting for the handlers) and leaves "
+        "it on its cancel boundary event, as Camunda 7 (compensation.py)"
     ),
     "adHocSubProcess": _refused(
         "ad-hoc sub-processes are not supported; model the tasks with a parallel "
@@ -225,8 +226,9 @@ EVENT_DEFINITIONS: dict[str, Row] = {
         "once, last completed first, each subscription once, and the event waits "
         "for them (Camunda 7 always waits) (compensation.py)"
     ),
-    "cancelEventDefinition": _refused(
-        "cancel events belong to transaction sub-processes, which are not supported"
+    "cancelEventDefinition": _runs(
+        "a cancel end event directly in a transaction, and one cancel boundary "
+        "event on the transaction"
     ),
     "conditionalEventDefinition": _refused(
         "conditional events are not supported (the condition would never be "
@@ -353,6 +355,12 @@ CONSTRUCTS: dict[str, Row] = {
     "a compensation handler that is not a task, loops, has sequence flows or "
     "boundary events, or that no compensation boundary event names": _refused(
         "a handler is a task without flows, started by compensation",
+        by=_BY_COMPENSATION,
+    ),
+    "a cancel end event outside a transaction, a cancel boundary event on "
+    "anything else, a transaction with more than one cancel boundary event or a "
+    "cancel end event and none, a multi-instance or loop transaction": _refused(
+        "Camunda 7 refuses the first three; the last is not supported",
         by=_BY_COMPENSATION,
     ),
     "a sequence flow without an id": _runs(

@@ -124,6 +124,8 @@ DEPARTURES: dict[str, str] = {
     "compensation_user_handlers.bpmn": _COMPENSATION,
     "compensation_without_throw.bpmn": _COMPENSATION,
     "operaton/error-compensation--book-travel.bpmn": _COMPENSATION,
+    "operaton/travel-booking.bpmn": _COMPENSATION,
+    "transaction_cancel.bpmn": _COMPENSATION,
     "end_join_list.bpmn": _SHARED_VARIABLES,
     "dmn_any_single_entry.bpmn": _DMN,
     "dmn_cells_single_entry.bpmn": _DMN,
