@@ -27,8 +27,16 @@ compensation throw as a none event. Laneway runs the common subset:
   (Camunda 7 snapshots only embedded sub-processes, which are not compensable
   here).
 
-Everything outside that subset is refused at upload, located
-(`compensation_problems`): compensating a sub-process, call activity or
+* **Transactions.** A cancel end event (`CancelEnd`) directly in a
+  transaction interrupts the transaction's other paths, compensates the
+  transaction's completed tasks like a compensation throw (and waits), then
+  throws the cancel event; SpiffWorkflow's cancel boundary event on the
+  transaction catches it and the case leaves on its flows (Camunda 7's order:
+  interrupt, compensate, leave).
+
+A handler that fails keeps its throw event waiting (the incident's retry runs
+it again). Everything outside that subset is refused at upload, located
+(`compensation_checks.py`): compensating a sub-process, call activity or
 multi-instance/loop activity, a compensation throw whose scope holds a
 sub-process with compensation handlers inside (Camunda compensates those
 recursively), compensation inside an event sub-process, handlers that are not
@@ -177,9 +185,11 @@ def connect(task_spec: Any) -> None:
 
 
 def _pending(task: Any) -> bool:
+    """Whether a handler `task` started has not finished (a failed one waits)."""
+    done = TaskState.COMPLETED | TaskState.CANCELLED
     return any(
         getattr(child.task_spec, "compensation_handler_of", False)
-        and not child.has_state(TaskState.FINISHED_MASK)
+        and not child.has_state(done)
         for child in task.children
     )
 
@@ -203,7 +213,7 @@ def _throw(task: Any, activity: str | None) -> bool:
 class CompensationThrow:
     """A compensation throw (intermediate or end) event: compensate, wait, go on.
 
-    Mixed into the parsed spec's own class (`_thrower`), so the event keeps
+    Mixed into the parsed spec's own class (`_mixed`), so the event keeps
     everything else it does (an end event still ends its path).
     """
 

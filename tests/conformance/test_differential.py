@@ -118,6 +118,7 @@ DEPARTURES: dict[str, str] = {
     "compensation_activity_ref.bpmn": _COMPENSATION,
     "compensation_after_error.bpmn": _COMPENSATION,
     "compensation_end_event.bpmn": _COMPENSATION,
+    "compensation_handler_fails.bpmn": _COMPENSATION,
     "compensation_in_subprocess.bpmn": _COMPENSATION,
     "compensation_loop.bpmn": _COMPENSATION,
     "compensation_throw.bpmn": _COMPENSATION,
