@@ -184,6 +184,42 @@ def connect(task_spec: Any) -> None:
             event.connect(_handler_done)
 
 
+def _scopes_with_subscriptions(workflow: Any) -> list[Any]:
+    return [
+        scope.task_tree
+        for scope in (workflow, *workflow.subprocesses.values())
+        if scope.task_tree.internal_data.get(SUBSCRIPTIONS)
+    ]
+
+
+def subscriptions_unmigratable(
+    workflow: Any, new_specs: Any, mapping: Any
+) -> list[tuple[str, str]]:
+    """Return (activity, why) for each subscription the target version cannot take.
+
+    A completed task that can still be compensated needs, in the target, its
+    counterpart (same id unless mapped) with a compensation handler.
+    """
+    found = []
+    for root in _scopes_with_subscriptions(workflow):
+        for activity, _ in root.internal_data[SUBSCRIPTIONS]:
+            name = mapping.get(activity, activity)
+            spec = new_specs.get(name)
+            if spec is None or not getattr(spec, "compensation_handler", None):
+                found.append((activity, name))
+    return found
+
+
+def subscriptions_migrate(workflow: Any, new_specs: Any, mapping: Any) -> None:
+    """Point the subscriptions at the target version's tasks and handlers."""
+    for root in _scopes_with_subscriptions(workflow):
+        moved = []
+        for activity, _ in root.internal_data[SUBSCRIPTIONS]:
+            name = mapping.get(activity, activity)
+            moved.append([name, new_specs[name].compensation_handler])
+        root.internal_data[SUBSCRIPTIONS] = moved
+
+
 def _pending(task: Any) -> bool:
     """Whether a handler `task` started has not finished (a failed one waits)."""
     done = TaskState.COMPLETED | TaskState.CANCELLED
