@@ -166,7 +166,7 @@ def _subscribe(workflow: Any, task: Any) -> None:
 
 
 def _handler_done(workflow: Any, task: Any) -> None:
-    """A handler finished: let the throw event that started it continue when due."""
+    """A handler ended: let the throw event that started it continue when due."""
     thrower = task.parent
     waiting = thrower is not None and thrower.has_state(TaskState.WAITING)
     if waiting and isinstance(getattr(thrower, "task_spec", None), CompensationThrow):
@@ -180,8 +180,9 @@ def connect(task_spec: Any) -> None:
         if not event.is_connected(_subscribe):
             event.connect(_subscribe)
     if getattr(task_spec, "compensation_handler_of", False):
-        if not event.is_connected(_handler_done):
-            event.connect(_handler_done)
+        for ended in (event, task_spec.cancelled_event):  # an admin may cancel it
+            if not ended.is_connected(_handler_done):
+                ended.connect(_handler_done)
 
 
 def _scopes_with_subscriptions(workflow: Any) -> list[Any]:

@@ -1,8 +1,9 @@
-"""A case that can still compensate a completed task moves to another version.
+"""Compensation under a process admin's repairs (state reloaded between steps).
 
-Its subscription follows the task's counterpart to the target version's handler
-(state saved and reloaded between steps, as production does); a target whose
-counterpart has no compensation handler refuses the case, naming the task.
+A case that can still compensate a completed task moves to another version:
+its subscription follows the task's counterpart to the target version's
+handler; a target whose counterpart has no handler refuses the case, naming
+the task. A handler the admin cancels no longer holds its throw event.
 """
 
 import json
@@ -10,10 +11,12 @@ import json
 import pytest
 
 from engine.spiff import (
+    Instruction,
     MigrationRefused,
     processes_compile,
     workflow_complete_user_task,
     workflow_migrate,
+    workflow_modify,
     workflow_start,
 )
 
@@ -85,3 +88,20 @@ def test_a_target_without_a_handler_for_the_completed_task_refuses_the_case():
     [problem] = refused.value.problems
     assert problem.element_id == "a"
     assert "compensation handler" in problem.message
+
+
+def test_a_handler_an_admin_cancels_no_longer_holds_the_throw_event():
+    path = "tests/conformance/bpmn/compensation_user_handlers.bpmn"
+    with open(path, "rb") as file:
+        [process] = processes_compile(file.read())
+    outcome = _complete(process, workflow_start(process, data={}), "CU_Order")
+    outcome = _complete(process, outcome, "CU_Pay")
+    outcome = _complete(process, outcome, "CU_UndoOrder")
+    assert [t.bpmn_id for t in outcome.ready_user_tasks] == ["CU_Refund"]
+    state = json.loads(json.dumps(outcome.state))
+
+    modified = workflow_modify(
+        process, state, instructions=[Instruction("cancel", "CU_Refund")]
+    )
+
+    assert [t.bpmn_id for t in modified.outcome.ready_user_tasks] == ["CU_Close"]
