@@ -11,7 +11,8 @@ compensation throw as a none event. Laneway runs the common subset:
   subscription (activity, handler) is appended to the list of its scope: the
   internal data of the root task of its (sub-)workflow, which the prune always
   keeps (prune.py, I5) and the serializer stores with the case. A task in a
-  loop subscribes once per completion.
+  loop subscribes once per completion; a multi-instance (or standard loop)
+  task once per completed instance, when the whole activity completes.
 * **Throw.** A compensation intermediate throw or end event takes the
   subscriptions of its own scope (all of them, or only `activityRef`'s),
   removes them (a handler runs once per completion, never twice) and starts
@@ -36,8 +37,8 @@ compensation throw as a none event. Laneway runs the common subset:
 
 A handler that fails keeps its throw event waiting (the incident's retry runs
 it again). Everything outside that subset is refused at upload, located
-(`compensation_checks.py`): compensating a sub-process, call activity or
-multi-instance/loop activity, a compensation throw whose scope holds a
+(`compensation_checks.py`): compensating a sub-process or call activity, a
+compensation throw whose scope holds a
 sub-process with compensation handlers inside (Camunda compensates those
 recursively), compensation inside an event sub-process, handlers that are not
 plain tasks, and compensation event sub-processes (checks.py).
@@ -48,6 +49,7 @@ from __future__ import annotations
 from typing import Any
 
 from lxml import etree
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.spiff.parser.process import SpiffProcessParser
 from SpiffWorkflow.util.task import TaskState
 
@@ -159,10 +161,20 @@ class CompensationProcessParser(SpiffProcessParser):
 
 
 def _subscribe(workflow: Any, task: Any) -> None:
-    """A compensable task completed: subscribe its handler in the task's scope."""
+    """A compensable task completed: subscribe its handler in the task's scope.
+
+    A multi-instance or loop activity subscribes once per completed instance
+    when the whole activity has completed (Camunda 7: an activity still running
+    is not compensated; its handler runs once per instance).
+    """
+    spec = task.task_spec
+    count = 1
+    if isinstance(spec, LoopTask):
+        count = len(task.internal_data.get("merged", []))
     root = task.workflow.task_tree
     subscriptions = root.internal_data.setdefault(SUBSCRIPTIONS, [])
-    subscriptions.append([task.task_spec.bpmn_id, task.task_spec.compensation_handler])
+    handler = spec.compensation_handler
+    subscriptions.extend([spec.bpmn_id, handler] for _ in range(count))
 
 
 def _handler_done(workflow: Any, task: Any) -> None:

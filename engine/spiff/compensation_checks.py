@@ -64,14 +64,6 @@ def _boundary_problems(
             f"compensating a {kind} is not supported (only tasks: "
             f"{', '.join(COMPENSABLE)}); attach the compensation to the tasks inside",
         )
-    elif activity is not None and any(
-        activity.find(f"bpmn:{loop}", NSMAP) is not None for loop in _LOOPS
-    ):
-        yield _problem(
-            boundary,
-            "compensating a multi-instance or loop activity is not supported; "
-            "compensate a task without loop characteristics",
-        )
     elif boundary.get("id") in flow_ends:
         yield _problem(
             boundary,

@@ -221,7 +221,8 @@ EVENT_DEFINITIONS: dict[str, Row] = {
     "terminateEventDefinition": _runs(),
     "compensateEventDefinition": _runs(
         "on a boundary event of a task: its handler is subscribed each time the "
-        "task completes; on an intermediate throw or end event: the handlers of "
+        "task completes (once per instance of a multi-instance task, when it has "
+        "completed); on an intermediate throw or end event: the handlers of "
         "the completed tasks of the event's scope (or of activityRef) start at "
         "once, last completed first, each subscription once, and the event waits "
         "for them (Camunda 7 always waits) (compensation.py)"
@@ -331,8 +332,7 @@ CONSTRUCTS: dict[str, Row] = {
     "a compensation start event of an event sub-process": _refused(
         _COMPENSATION, by="checks._event_subprocess_starts"
     ),
-    "compensating a sub-process, call activity, multi-instance or loop "
-    "activity": _refused(
+    "compensating a sub-process or call activity": _refused(
         "only tasks are compensable here; attach the compensation boundary events "
         "to the tasks inside",
         by=_BY_COMPENSATION,

@@ -121,6 +121,7 @@ DEPARTURES: dict[str, str] = {
     "compensation_handler_fails.bpmn": _COMPENSATION,
     "compensation_in_subprocess.bpmn": _COMPENSATION,
     "compensation_loop.bpmn": _COMPENSATION,
+    "compensation_multi_instance.bpmn": _COMPENSATION,
     "compensation_throw.bpmn": _COMPENSATION,
     "compensation_user_handlers.bpmn": _COMPENSATION,
     "compensation_without_throw.bpmn": _COMPENSATION,
