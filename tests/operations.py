@@ -107,3 +107,10 @@ def pause(*, idempotency_key: str, **params):
 
     time.sleep(1)
     return {"ok": True}
+
+
+def payment_declined(*, idempotency_key: str, **params):
+    """Decline the payment: the BPMN error PAYMENT_FAILED (book-travel's saga)."""
+    from engine.operations import BusinessError
+
+    raise BusinessError("PAYMENT_FAILED", "card declined")

@@ -131,9 +131,9 @@ def _event_subprocess_starts(root: etree._Element) -> Iterator[Problem]:
                 kind = bad[0].replace("EventDefinition", "")
                 yield Problem(
                     f"The {kind} start event '{start.get('id')}' of event sub-process "
-                    f"'{sub.get('id')}' is not supported: compensation is not "
-                    "implemented here; model the undo steps explicitly (e.g. an "
-                    "error boundary event leading to them).",
+                    f"'{sub.get('id')}' is not supported: compensation event "
+                    "sub-processes are not implemented here; attach compensation "
+                    "boundary events to the tasks inside the sub-process instead.",
                     start.sourceline,
                     start.get("id"),
                 )

@@ -308,6 +308,27 @@ class ScopedEndJoin(_EndJoin):
             task.cancel()
         return True
 
+    def _run_hook(self, my_task: Any) -> bool:
+        """Take the shared variables, never a finished branch's stale copy.
+
+        SpiffWorkflow deep-merges the data every earlier end of the scope had
+        into this one (in place, into the very list objects the tasks share):
+        a branch that ended before another changed a list put the old list
+        back, and the case ended with it. With a store (`variables.py`) the
+        variables are already one set, so nothing is merged.
+        """
+        if variables_of(my_task.workflow) is None:
+            return bool(super()._run_hook(my_task))
+        for task in list(my_task.workflow.tasks.values()):
+            if (
+                task.task_spec == self
+                and task.has_state(TaskState.COMPLETED)
+                and not my_task.is_descendant_of(task)
+            ):
+                task._drop_children(force=True)  # as SpiffWorkflow: reset leftovers
+        my_task._inherit_data()
+        return True
+
 
 class ScopedStartEventParser(SpiffStartEventParser):
     """Parse error/escalation starts and `isInterrupting` (SpiffWorkflow skips both)."""

@@ -12,7 +12,9 @@ the case changes:
   would create or drop event triggers; not supported yet);
 - a parallel or inclusive join that is waiting with different incoming flows;
 - an active element inside a subprocess, call activity or multi-instance body
-  (not supported yet).
+  (not supported yet);
+- a completed task that can still be compensated whose counterpart has no
+  compensation handler (its subscription moves to the counterpart's handler).
 
 Finished history that is still in the stored tree must exist in the target too.
 """
@@ -27,6 +29,7 @@ from SpiffWorkflow import TaskState
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 
 from .common import ACTIVE
+from .compensation import subscriptions_migrate, subscriptions_unmigratable
 from .compiled import CompiledProcess
 from .runtime import workflow_outcome
 from .serialization import state_load
@@ -152,6 +155,15 @@ def _problems(
     new_specs: Mapping[str, Any] = target.spec.task_specs  # type: ignore[attr-defined]
     old_specs: Mapping[str, Any] = wf.spec.task_specs
     problems = _in_subprocess(wf) if wf.subprocesses else []
+    for activity, name in subscriptions_unmigratable(wf, new_specs, mapping):
+        problems.append(
+            MigrationProblem(
+                activity,
+                f"“{activity}” completed and can still be compensated, but the "
+                f"target version's “{name}” has no compensation handler: map it "
+                "to a task of the target version that has one.",
+            )
+        )
     for task in wf.get_tasks(skip_subprocesses=True):
         if task.has_state(_RE_PREDICTED):
             continue  # predictions are made again from the target
@@ -202,6 +214,7 @@ def workflow_migrate(
         name = task.task_spec.name
         task.task_spec = new_specs[mapping.get(name, name)]
     wf.spec = target.spec
+    subscriptions_migrate(wf, new_specs, mapping)
     for task in wf.get_tasks(state=ACTIVE, skip_subprocesses=True):
         task.task_spec._predict(task, mask=TaskState.NOT_FINISHED_MASK)
     return workflow_outcome(wf, target)

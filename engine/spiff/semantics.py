@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import joins, multi_instance, variables
+from . import compensation, joins, multi_instance, variables
 from .timers import adapt_cycle_timers
 
 _CLASSES = {**joins.REPLACEMENTS, **multi_instance.REPLACEMENTS}
@@ -33,4 +33,5 @@ def adapt_specs(spec: Any, subprocess_specs: Any) -> None:
             if replacement is not None:
                 task_spec.__class__ = replacement
             multi_instance.connect_merge(task_spec)
+            compensation.connect(task_spec)
             adapt_cycle_timers(task_spec)

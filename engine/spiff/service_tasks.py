@@ -24,6 +24,7 @@ from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
 
 from .call_data import MappedCallActivity, MappedCallActivityParser
+from .compensation import CompensationProcessParser
 from .dmn import DecisionParserMixin, DecisionTask, DecisionTaskParser
 from .errors import ServiceResultRejected
 from .events import EVENT_PARSER_CLASSES, arm_event_subprocesses, scoped_catcher
@@ -245,6 +246,7 @@ class LanewayParser(DecisionParserMixin, SpiffBpmnParser):
             return parser_class, spec_class
         return _in_bpmn_order(parser_class), spec_class
 
+    PROCESS_PARSER_CLASS = CompensationProcessParser
     OVERRIDE_PARSER_CLASSES = {
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
         **EVENT_PARSER_CLASSES,

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from .compensation_checks import compensation_problems
 from .dates import check_due, check_priority
 from .juel import JuelError, is_juel, juel_to_python
 from .metadata import HUMAN_TAGS, human_task_meta
@@ -59,9 +60,10 @@ _DATES = (
     "${variable} or ${dateTime().plusDays(n)...}; anything else is refused"
 )
 _COMPENSATION = (
-    "compensation is not supported: model the undo steps explicitly (for "
-    "example an error boundary event leading to them)"
+    "compensation event sub-processes are not supported: attach compensation "
+    "boundary events to the tasks inside the sub-process instead"
 )
+_BY_COMPENSATION = "compensation_checks.compensation_problems"
 
 # BPMN 2.0 elements (Semantic.xsd), by local name.
 ELEMENTS: dict[str, Row] = {
@@ -97,9 +99,10 @@ ELEMENTS: dict[str, Row] = {
     "subProcess": _runs(
         "embedded and event sub-processes; a variable set inside is the case's"
     ),
-    "transaction": _refused(
-        "transaction sub-processes (cancel end events, rollback, compensation) "
-        "are not supported; use an embedded sub-process with error boundary events"
+    "transaction": _runs(
+        "an embedded sub-process whose cancel end event interrupts it, "
+        "compensates its completed tasks (waiting for the handlers) and leaves "
+        "it on its cancel boundary event, as Camunda 7 (compensation.py)"
     ),
     "adHocSubProcess": _refused(
         "ad-hoc sub-processes are not supported; model the tasks with a parallel "
@@ -217,9 +220,17 @@ EVENT_DEFINITIONS: dict[str, Row] = {
     "errorEventDefinition": _runs("the most specific error boundary catches"),
     "escalationEventDefinition": _runs(),
     "terminateEventDefinition": _runs(),
-    "compensateEventDefinition": _refused(_COMPENSATION),
-    "cancelEventDefinition": _refused(
-        "cancel events belong to transaction sub-processes, which are not supported"
+    "compensateEventDefinition": _runs(
+        "on a boundary event of a task: its handler is subscribed each time the "
+        "task completes (once per instance of a multi-instance task, when it has "
+        "completed); on an intermediate throw or end event: the handlers of "
+        "the completed tasks of the event's scope (or of activityRef) start at "
+        "once, last completed first, each subscription once, and the event waits "
+        "for them (Camunda 7 always waits) (compensation.py)"
+    ),
+    "cancelEventDefinition": _runs(
+        "a cancel end event directly in a transaction, and one cancel boundary "
+        "event on the transaction"
     ),
     "conditionalEventDefinition": _refused(
         "conditional events are not supported (the condition would never be "
@@ -322,6 +333,37 @@ CONSTRUCTS: dict[str, Row] = {
     "a compensation start event of an event sub-process": _refused(
         _COMPENSATION, by="checks._event_subprocess_starts"
     ),
+    "compensating a sub-process or call activity": _refused(
+        "only tasks are compensable here; attach the compensation boundary events "
+        "to the tasks inside",
+        by=_BY_COMPENSATION,
+    ),
+    "a compensation throw whose scope holds a completed sub-process with "
+    "compensation handlers inside": _refused(
+        "Camunda 7 would compensate the inner tasks recursively; throw the "
+        "compensation inside that sub-process",
+        by=_BY_COMPENSATION,
+    ),
+    "compensation inside an event sub-process": _refused(
+        "Camunda 7 compensates the enclosing scope from there; throw it from the "
+        "main flow",
+        by=_BY_COMPENSATION,
+    ),
+    'a compensation throw with waitForCompletion="false"': _refused(
+        "Camunda 7 ignores it and waits for the handlers, BPMN would not wait",
+        by=_BY_COMPENSATION,
+    ),
+    "a compensation handler that is not a task, loops, has sequence flows or "
+    "boundary events, or that no compensation boundary event names": _refused(
+        "a handler is a task without flows, started by compensation",
+        by=_BY_COMPENSATION,
+    ),
+    "a cancel end event outside a transaction, a cancel boundary event on "
+    "anything else, a transaction with more than one cancel boundary event or a "
+    "cancel end event and none, a multi-instance or loop transaction": _refused(
+        "Camunda 7 refuses the first three; the last is not supported",
+        by=_BY_COMPENSATION,
+    ),
     "a sequence flow without an id": _runs(
         "given an id in the normalized XML (hygiene.py); the original stays as uploaded"
     ),
@@ -341,7 +383,12 @@ CONSTRUCTS: dict[str, Row] = {
 
 # BPMN attributes whose meaning the engine does not run.
 BPMN_ATTRIBUTES: dict[str, Row] = {
-    "isForCompensation": _refused(_COMPENSATION),
+    "isForCompensation": _runs(
+        "a compensation handler: started only by a compensation throw, for each "
+        "completion of the task whose compensation boundary event is associated "
+        "with it",
+        values=("true", "false"),
+    ),
     "completionQuantity": _runs("one token per completion", values=("1",)),
     "startQuantity": _runs("one token starts the activity", values=("1",)),
 }
@@ -646,11 +693,6 @@ def _element_problems(root: etree._Element) -> Iterator[Problem]:
                 if name in _PARTS or name in EVENT_DEFINITIONS
                 else element
             )
-            if (
-                name == "compensateEventDefinition"
-                and local_name(owner) == "startEvent"
-            ):
-                continue  # reported with its event sub-process (checks.py)
             yield _problem(element, owner, row.note)
 
 
@@ -927,4 +969,5 @@ def support_problems(root: etree._Element) -> list[Problem]:
         *_vendor_attribute_problems(root),
         *_vendor_element_problems(root),
         *_spiff_problems(root),
+        *compensation_problems(root),
     ]

@@ -107,9 +107,28 @@ _SHARED_VARIABLES = (
     "copy back; SpiffWorkflow gives each branch and instance its own copy and "
     "the last merge wins (engine/spiff/variables.py)"
 )
+_COMPENSATION = (
+    "SpiffWorkflow 3.2 has no compensation (its parser refuses a compensation "
+    "boundary event); Laneway runs compensation boundary events, handlers and "
+    "compensation throws as Camunda 7 does (engine/spiff/compensation.py)"
+)
 # Diagrams where SpiffWorkflow departs from BPMN / Camunda 7 and Laneway
 # corrects it on purpose: the walk against plain SpiffWorkflow must diverge.
 DEPARTURES: dict[str, str] = {
+    "compensation_activity_ref.bpmn": _COMPENSATION,
+    "compensation_after_error.bpmn": _COMPENSATION,
+    "compensation_end_event.bpmn": _COMPENSATION,
+    "compensation_handler_fails.bpmn": _COMPENSATION,
+    "compensation_in_subprocess.bpmn": _COMPENSATION,
+    "compensation_loop.bpmn": _COMPENSATION,
+    "compensation_multi_instance.bpmn": _COMPENSATION,
+    "compensation_throw.bpmn": _COMPENSATION,
+    "compensation_user_handlers.bpmn": _COMPENSATION,
+    "compensation_without_throw.bpmn": _COMPENSATION,
+    "operaton/error-compensation--book-travel.bpmn": _COMPENSATION,
+    "operaton/travel-booking.bpmn": _COMPENSATION,
+    "transaction_cancel.bpmn": _COMPENSATION,
+    "end_join_list.bpmn": _SHARED_VARIABLES,
     "dmn_any_single_entry.bpmn": _DMN,
     "dmn_cells_single_entry.bpmn": _DMN,
     "dmn_collect_count_single_entry.bpmn": _DMN,

@@ -1,0 +1,273 @@
+"""Upload checks of compensation and transactions: what compensation.py does not run.
+
+Every construct refused here is named, located and explained (support.py lists
+them on the coverage page).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from lxml import etree
+
+from .compensation import COMPENSABLE, compensation_definition, handler_id, is_handler
+from .normalize import describe
+from .types import Problem
+from .xml import BPMN, NSMAP, local_name
+
+_THROWS = ("intermediateThrowEvent", "endEvent")
+_SCOPES = ("process", "subProcess", "transaction", "adHocSubProcess")
+_LOOPS = ("multiInstanceLoopCharacteristics", "standardLoopCharacteristics")
+
+
+def _problem(node: etree._Element, why: str) -> Problem:
+    return Problem(
+        f"The {describe(node)} is refused: {why}.", node.sourceline, node.get("id")
+    )
+
+
+def _scope_of(node: etree._Element) -> etree._Element:
+    parent = node.getparent()
+    while parent is not None and local_name(parent) not in _SCOPES:
+        parent = parent.getparent()
+    return parent if parent is not None else node
+
+
+def _in_event_subprocess(node: etree._Element) -> bool:
+    parent = node.getparent()
+    while parent is not None:
+        if local_name(parent) == "subProcess" and parent.get("triggeredByEvent") == (
+            "true"
+        ):
+            return True
+        parent = parent.getparent()
+    return False
+
+
+_EVENT_SUBPROCESS = (
+    "compensation inside an event sub-process is not supported (Camunda 7 "
+    "compensates the enclosing scope from there); throw it from the main flow"
+)
+
+
+def _boundary_problems(
+    boundary: etree._Element, nodes: dict, flow_ends: set[str]
+) -> Iterator[Problem]:
+    scope = _scope_of(boundary)
+    activity = nodes.get(boundary.get("attachedToRef"))
+    kind = local_name(activity) if activity is not None else ""
+    if _in_event_subprocess(boundary):
+        yield _problem(boundary, _EVENT_SUBPROCESS)
+    elif kind and kind not in COMPENSABLE:
+        yield _problem(
+            boundary,
+            f"compensating a {kind} is not supported (only tasks: "
+            f"{', '.join(COMPENSABLE)}); attach the compensation to the tasks inside",
+        )
+    elif boundary.get("id") in flow_ends:
+        yield _problem(
+            boundary,
+            "a compensation boundary event has no outgoing sequence flow (BPMN "
+            "2.0); associate it with its handler (isForCompensation) instead",
+        )
+    elif handler_id(scope, boundary) is None:
+        yield _problem(
+            boundary,
+            "it needs exactly one association to a compensation handler (an "
+            'activity with isForCompensation="true") in the same scope',
+        )
+
+
+def _handler_problems(handler: etree._Element, ids: dict) -> Iterator[Problem]:
+    kind = local_name(handler)
+    if _in_event_subprocess(handler):
+        yield _problem(handler, _EVENT_SUBPROCESS)
+    elif kind not in COMPENSABLE:
+        yield _problem(
+            handler,
+            f"a {kind} as compensation handler is not supported; use a task "
+            f"({', '.join(COMPENSABLE)})",
+        )
+    elif any(handler.find(f"bpmn:{loop}", NSMAP) is not None for loop in _LOOPS):
+        yield _problem(
+            handler,
+            "a multi-instance or loop compensation handler is not supported",
+        )
+    elif (
+        handler.find("bpmn:incoming", NSMAP) is not None
+        or handler.find("bpmn:outgoing", NSMAP) is not None
+        or handler.get("id") in ids["flow_ends"]
+    ):
+        yield _problem(
+            handler,
+            "a compensation handler has no incoming or outgoing sequence flows "
+            "(BPMN 2.0): it runs when compensation is thrown",
+        )
+    elif handler.get("id") in ids["attached"]:
+        yield _problem(
+            handler, "boundary events on a compensation handler are not supported"
+        )
+    elif handler.get("id") not in ids["handlers"]:
+        yield _problem(
+            handler,
+            "no compensation boundary event is associated with it, so it would "
+            "never run",
+        )
+
+
+def _inner_handlers(activity: etree._Element) -> etree._Element | None:
+    """Return a compensation boundary event nested inside `activity`, if any."""
+    for boundary in activity.iterfind(".//bpmn:boundaryEvent", NSMAP):
+        if compensation_definition(boundary) is not None:
+            return boundary
+    return None
+
+
+def _throw_problems(event: etree._Element, nodes: dict) -> Iterator[Problem]:
+    definition = compensation_definition(event)
+    assert definition is not None
+    scope = _scope_of(event)
+    ref = definition.get("activityRef")
+    if _in_event_subprocess(event):
+        yield _problem(event, _EVENT_SUBPROCESS)
+        return
+    if (definition.get("waitForCompletion") or "true").strip() == "false":
+        yield _problem(
+            event,
+            'waitForCompletion="false" is not supported (Camunda 7 ignores it and '
+            "waits for the handlers, BPMN would not wait); remove the attribute",
+        )
+    target = nodes.get(ref) if ref else None
+    if ref and (target is None or target.getparent() is not scope):
+        yield _problem(
+            event,
+            f"activityRef {ref!r} is not an activity of the same scope as the "
+            "event (Camunda 7 refuses it too)",
+        )
+        return
+    yield from _recursive_problems(
+        event, [target] if target is not None else list(scope)
+    )
+
+
+def _recursive_problems(
+    event: etree._Element, candidates: list[etree._Element]
+) -> Iterator[Problem]:
+    """Refuse compensating a sub-process with handlers inside (recursive)."""
+    for activity in candidates:
+        if (
+            isinstance(activity.tag, str)
+            and local_name(activity) in _SCOPES
+            and activity.get("triggeredByEvent") != "true"
+            and _inner_handlers(activity) is not None
+        ):
+            yield _problem(
+                event,
+                f"it would compensate the activities inside the completed "
+                f"sub-process {activity.get('id')!r} (Camunda 7 does, "
+                "recursively), which is not supported; throw the compensation "
+                "inside that sub-process",
+            )
+            return
+
+
+def _cancel_event_problems(
+    definition: etree._Element, nodes: dict
+) -> Iterator[Problem]:
+    event = definition.getparent()
+    assert event is not None
+    kind = local_name(event)
+    if kind == "endEvent":
+        scope = _scope_of(event)
+        if local_name(scope) != "transaction" or _in_event_subprocess(event):
+            yield _problem(
+                event,
+                "a cancel end event must be directly inside a transaction "
+                "sub-process (Camunda 7 refuses it elsewhere)",
+            )
+        else:
+            yield from _recursive_problems(event, list(scope))
+    elif kind == "boundaryEvent":
+        target = nodes.get(event.get("attachedToRef"))
+        if target is None or local_name(target) != "transaction":
+            yield _problem(
+                event, "a cancel boundary event belongs on a transaction sub-process"
+            )
+    else:
+        yield _problem(
+            event,
+            "cancel events are end events in a transaction or boundary events on "
+            f"it, never a {kind}",
+        )
+
+
+def _transaction_problems(root: etree._Element) -> Iterator[Problem]:
+    cancels: dict[str, int] = {}
+    for boundary in root.iterfind(".//bpmn:boundaryEvent", NSMAP):
+        if boundary.find("bpmn:cancelEventDefinition", NSMAP) is not None:
+            ref = str(boundary.get("attachedToRef"))
+            cancels[ref] = cancels.get(ref, 0) + 1
+    for transaction in root.iterfind(".//bpmn:transaction", NSMAP):
+        count = cancels.get(str(transaction.get("id")), 0)
+        cancel_end = any(
+            end.find("bpmn:cancelEventDefinition", NSMAP) is not None
+            for end in transaction.iterfind("bpmn:endEvent", NSMAP)
+        )
+        if any(transaction.find(f"bpmn:{loop}", NSMAP) is not None for loop in _LOOPS):
+            yield _problem(
+                transaction, "a multi-instance or loop transaction is not supported"
+            )
+        elif count > 1:
+            yield _problem(
+                transaction,
+                "only one cancel boundary event is allowed on a transaction "
+                "(Camunda 7 refuses more)",
+            )
+        elif cancel_end and not count:
+            yield _problem(
+                transaction,
+                "its cancel end event needs a cancel boundary event on the "
+                "transaction, where the case leaves it",
+            )
+
+
+def compensation_problems(root: etree._Element) -> list[Problem]:
+    """Return the compensation constructs outside the subset Laneway runs."""
+    nodes = {e.get("id"): e for e in root.iter(f"{{{BPMN}}}*") if e.get("id")}
+    ids: dict[str, set[str]] = {
+        "flow_ends": set(),
+        "attached": set(),
+        "handlers": set(),
+    }
+    for flow in root.iterfind(".//bpmn:sequenceFlow", NSMAP):
+        ids["flow_ends"].update({flow.get("sourceRef"), flow.get("targetRef")})
+    problems: list[Problem] = []
+    for boundary in root.iterfind(".//bpmn:boundaryEvent", NSMAP):
+        ids["attached"].add(str(boundary.get("attachedToRef")))
+        if compensation_definition(boundary) is None:
+            continue
+        handler = handler_id(_scope_of(boundary), boundary)
+        if handler:
+            ids["handlers"].add(handler)
+        problems.extend(_boundary_problems(boundary, nodes, ids["flow_ends"]))
+    for definition in root.iterfind(".//bpmn:cancelEventDefinition", NSMAP):
+        problems.extend(_cancel_event_problems(definition, nodes))
+    problems.extend(_transaction_problems(root))
+    for element in root.iter(f"{{{BPMN}}}*"):
+        kind = local_name(element)
+        if is_handler(element):
+            problems.extend(_handler_problems(element, ids))
+        elif kind in _THROWS and compensation_definition(element) is not None:
+            problems.extend(_throw_problems(element, nodes))
+        elif (
+            kind == "intermediateCatchEvent"
+            and compensation_definition(element) is not None
+        ):
+            problems.append(
+                _problem(
+                    element,
+                    "compensation is caught by a boundary event on the compensated "
+                    "task, never by an intermediate catch event",
+                )
+            )
+    return problems
