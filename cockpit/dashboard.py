@@ -3,18 +3,26 @@
 Filters: a process key, a version number of it, and a time range [since, until)
 for the per-day series (default: the last 30 days up to now). Open cases and
 tasks are counted as they are now, for the chosen process and version.
+
+The per-day series come from the maintained rollups and the rows since
+(cockpit.rollups), exact; the open counts are grouped in the database from the
+open rows (partial indexes on the open cases and tasks).
 """
 
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from django.db.models import Count, QuerySet
-from django.db.models.functions import TruncDate
+from django.db import connection
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from engine.models import Case, Incident
+from processes.models import ProcessVersion
 from tasks_app.models import HumanTask
+
+from .rollups import CYCLE, STARTED, Versions, per_day
 
 DEFAULT_DAYS = 30
 _OPEN = (Case.Status.RUNNING, Case.Status.SUSPENDED)
@@ -50,23 +58,18 @@ class CockpitDashboard:
     incidents: list[dict] = field(default_factory=list)
 
 
-def _cases(filters: DashboardFilters) -> QuerySet[Case]:
-    qs = Case.objects.all()
-    if filters.process:
-        qs = qs.filter(version__definition__key=filters.process)
-        if filters.version is not None:
-            qs = qs.filter(version__number=filters.version)
-    return qs
+def _versions(filters: DashboardFilters) -> Versions:
+    """The ids of the versions the filters choose (None: every version)."""
+    if not filters.process:
+        return None
+    versions = ProcessVersion.objects.filter(definition__key=filters.process)
+    if filters.version is not None:
+        versions = versions.filter(number=filters.version)
+    return list(versions.values_list("pk", flat=True))
 
 
-def _per_day(qs: QuerySet[Case], at: str, since: datetime, until: datetime) -> Counter:
-    rows = (
-        qs.filter(**{f"{at}__gte": since, f"{at}__lt": until})
-        .annotate(day=TruncDate(at))
-        .values_list("day")
-        .annotate(n=Count("pk"))
-    )
-    return Counter(dict(rows))
+def _of(qs: QuerySet, path: str, versions: Versions) -> QuerySet:
+    return qs if versions is None else qs.filter(**{f"{path}__in": versions})
 
 
 def _days(since: datetime, until: datetime) -> list[date]:
@@ -75,24 +78,62 @@ def _days(since: datetime, until: datetime) -> list[date]:
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
-def _load(tasks: QuerySet[HumanTask], now: datetime) -> tuple[list, list]:
-    groups: Counter[str] = Counter()
-    groups_late: Counter[str] = Counter()
-    users: Counter[str] = Counter()
-    users_late: Counter[str] = Counter()
-    rows = tasks.values_list("candidate_groups", "assignee__username", "due_at")
-    for candidate_groups, assignee, due_at in rows:
-        late = due_at is not None and due_at < now
-        for name in set(candidate_groups or ()):
-            groups[name] += 1
-            groups_late[name] += late
-        if assignee:
-            users[assignee] += 1
-            users_late[assignee] += late
-    return (
-        [GroupLoad(n, groups[n], groups_late[n]) for n in sorted(groups)],
-        [GroupLoad(n, users[n], users_late[n]) for n in sorted(users)],
+_GROUPS_SQL = """
+    SELECT g.name, count(*), count(*) FILTER (WHERE t.due_at < %s)
+    FROM {tasks} AS t
+    CROSS JOIN LATERAL (
+        SELECT DISTINCT value AS name FROM jsonb_array_elements_text(
+            CASE jsonb_typeof(t.candidate_groups) WHEN 'array'
+            THEN t.candidate_groups ELSE '[]'::jsonb END)
+    ) AS g
+    WHERE t.status = 'open' {versions}
+    GROUP BY g.name
+"""
+
+
+def _group_load(versions: Versions, now: datetime) -> list[GroupLoad]:
+    """Open and overdue tasks per candidate group (one grouped query)."""
+    if connection.vendor != "postgresql":
+        tasks = _of(
+            HumanTask.objects.filter(status=HumanTask.Status.OPEN),
+            "case__version_id",
+            versions,
+        )
+        groups: Counter[str] = Counter()
+        late: Counter[str] = Counter()
+        for names, due_at in tasks.values_list("candidate_groups", "due_at"):
+            for name in set(names or ()):
+                groups[name] += 1
+                late[name] += due_at is not None and due_at < now
+        return [GroupLoad(n, groups[n], late[n]) for n in sorted(groups)]
+    params: list = [now]
+    where = ""
+    if versions is not None:
+        where = (
+            f"AND t.case_id IN (SELECT id FROM {Case._meta.db_table}"
+            " WHERE version_id = ANY(%s))"
+        )
+        params.append(list(versions))
+    sql = _GROUPS_SQL.format(tasks=HumanTask._meta.db_table, versions=where)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return [GroupLoad(name, n, late) for name, n, late in sorted(rows)]
+
+
+def _user_load(versions: Versions, now: datetime) -> list[GroupLoad]:
+    """Open and overdue tasks per assignee (the (status, assignee) index)."""
+    tasks = _of(
+        HumanTask.objects.filter(
+            status=HumanTask.Status.OPEN, assignee__isnull=False
+        ).order_by(),
+        "case__version_id",
+        versions,
     )
+    rows = tasks.values_list("assignee__username").annotate(
+        n=Count("pk"), late=Count("pk", filter=Q(due_at__lt=now))
+    )
+    return [GroupLoad(name, n, late) for name, n, late in sorted(rows)]
 
 
 def cockpit_dashboard(*, filters: DashboardFilters) -> CockpitDashboard:
@@ -100,25 +141,22 @@ def cockpit_dashboard(*, filters: DashboardFilters) -> CockpitDashboard:
     now = timezone.now()
     until = filters.until or now
     since = filters.since or until - timedelta(days=DEFAULT_DAYS)
-    cases = _cases(filters)
-    started = _per_day(cases, "started_at", since, until)
-    completed = _per_day(
-        cases.filter(status=Case.Status.COMPLETED), "ended_at", since, until
-    )
+    versions = _versions(filters)
+    window: dict[str, Any] = {"versions": versions, "since": since, "until": until}
+    started = per_day(STARTED, **window)
+    completed = per_day(CYCLE, **window)
     days = _days(since, until)
     open_cases = list(
-        cases.filter(status__in=_OPEN)
+        _of(Case.objects.filter(status__in=_OPEN), "version_id", versions)
         .values("version__definition__key", "status")
         .annotate(n=Count("pk"))
         .order_by("version__definition__key", "status")
     )
-    tasks = HumanTask.objects.filter(
-        status=HumanTask.Status.OPEN, case__in=cases.values("pk")
-    )
-    by_group, by_user = _load(tasks, now)
     incidents = (
-        Incident.objects.filter(
-            status=Incident.Status.OPEN, case__in=cases.values("pk")
+        _of(
+            Incident.objects.filter(status=Incident.Status.OPEN),
+            "case__version_id",
+            versions,
         )
         .values("case__version__definition__key", "bpmn_id")
         .annotate(n=Count("pk"))
@@ -136,8 +174,8 @@ def cockpit_dashboard(*, filters: DashboardFilters) -> CockpitDashboard:
             }
             for r in open_cases
         ],
-        by_group=by_group,
-        by_user=by_user,
+        by_group=_group_load(versions, now),
+        by_user=_user_load(versions, now),
         incidents=[
             {
                 "process": r["case__version__definition__key"],

@@ -61,6 +61,9 @@ class HumanTask(models.Model):
     # When the overdue reminder went out (once per task).
     overdue_notified_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The first claim or assignment (written with it; completing unclaimed claims):
+    # the end of the task's waiting time in the cockpit's report.
+    claimed_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     completed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -84,6 +87,12 @@ class HumanTask(models.Model):
                 fields=["due_at"],
                 condition=models.Q(status="open", overdue_notified_at__isnull=True),
                 name="humantask_overdue_pending",
+            ),
+            # The cockpit's figures of a range, and the rollups' live tail.
+            models.Index(
+                fields=["completed_at"],
+                condition=models.Q(status="completed"),
+                name="humantask_completed_at",
             ),
         ]
         permissions = [
