@@ -6,11 +6,13 @@ the figures a user gets through the API and pages with the figures read with no
 rollups at all (every row live, as before the first beat), and with known values.
 """
 
+import io
 import random
 import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.core.management import call_command
 from django.db import connection, transaction
 from django.test import override_settings
 
@@ -79,6 +81,10 @@ def test_rolling_up_twice_changes_no_figure(users, reviewed):
     assert _figures(padmin) == before
     assert _roll_at(1000) == (T0 + timedelta(seconds=940)).isoformat()  # no move
     _roll_at(2000)  # moves, nothing new to add
+    assert _figures(padmin) == before
+    with clock_at(3000):
+        call_command("cockpit_rollup", "--rebuild", stdout=io.StringIO())
+    assert RollupMark.objects.get().until == T0 + timedelta(seconds=2940)
     assert _figures(padmin) == before
     review = _review(before)
     assert (review["completed"], review["median_s"]) == (4, 25.0)
