@@ -21,7 +21,14 @@ from engine.models import Case, Incident
 from processes.models import ProcessVersion
 from tasks_app.models import HumanTask
 
-from .rollups import CYCLE, STARTED, Versions, per_day
+from .rollups import (
+    CYCLE,
+    STARTED,
+    Versions,
+    open_cases_by_version,
+    open_tasks_by_group,
+    per_day,
+)
 
 DEFAULT_DAYS = 30
 _OPEN = (Case.Status.RUNNING, Case.Status.SUSPENDED)
@@ -77,27 +84,71 @@ def _days(since: datetime, until: datetime) -> list[date]:
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
-def _group_load(versions: Versions, now: datetime) -> list[GroupLoad]:
+def _by_groups(tasks: QuerySet[HumanTask]) -> Counter[str]:
+    """How many of the tasks each candidate group has (grouped by the whole list
+    in the database, so few rows come back: each list counts once per group)."""
+    found: Counter[str] = Counter()
+    for names, n in tasks.values_list("candidate_groups").annotate(n=Count("pk")):
+        for name in set(names or ()):
+            found[name] += n
+    return found
+
+
+def _group_load(versions: Versions, now: datetime, *, rolled: bool) -> list[GroupLoad]:
     """Open and overdue tasks per candidate group.
 
-    Grouped by the whole list of groups in the database, so few rows come back
-    however many tasks are open: each list counts once per group in it.
+    Open: from the rollups (offered - closed) and the tasks since their mark when
+    `rolled`, else counted from the open tasks; overdue: the open tasks past their
+    due date (an index on the open tasks' due dates).
     """
     tasks = _of(
         HumanTask.objects.filter(status=HumanTask.Status.OPEN).order_by(),
         "case__version_id",
         versions,
     )
-    rows = tasks.values_list("candidate_groups").annotate(
-        n=Count("pk"), late=Count("pk", filter=Q(due_at__lt=now))
-    )
-    groups: Counter[str] = Counter()
-    overdue: Counter[str] = Counter()
-    for names, n, late in rows:
-        for name in set(names or ()):
-            groups[name] += n
-            overdue[name] += late
+    groups = open_tasks_by_group(versions) if rolled else None
+    if groups is None:
+        groups = _by_groups(tasks)
+    overdue = _by_groups(tasks.filter(due_at__lt=now))
     return [GroupLoad(n, groups[n], overdue[n]) for n in sorted(groups)]
+
+
+def _open_cases(versions: Versions, *, rolled: bool) -> list[dict]:
+    """Open cases per process and status (running, suspended)."""
+    open_now = open_cases_by_version(versions) if rolled else None
+    if open_now is None:
+        rows = (
+            _of(Case.objects.filter(status__in=_OPEN), "version_id", versions)
+            .values_list("version__definition__key", "status")
+            .annotate(n=Count("pk"))
+        )
+        found = Counter({(key, status): n for key, status, n in rows})
+    else:
+        keys = dict(
+            ProcessVersion.objects.filter(pk__in=list(open_now)).values_list(
+                "pk", "definition__key"
+            )
+        )
+        suspended = (
+            _of(
+                Case.objects.filter(status=Case.Status.SUSPENDED).order_by(),
+                "version_id",
+                versions,
+            )
+            .values_list("version_id")
+            .annotate(n=Count("pk"))
+        )
+        found = Counter()
+        for version_id, n in open_now.items():
+            found[(keys[version_id], Case.Status.RUNNING.value)] += n
+        for version_id, n in suspended:
+            found[(keys[version_id], Case.Status.RUNNING.value)] -= n
+            found[(keys[version_id], Case.Status.SUSPENDED.value)] += n
+    return [
+        {"process": key, "status": status, "count": n}
+        for (key, status), n in sorted(found.items())
+        if n > 0
+    ]
 
 
 def _user_load(versions: Versions, now: datetime) -> list[GroupLoad]:
@@ -125,12 +176,9 @@ def cockpit_dashboard(*, filters: DashboardFilters) -> CockpitDashboard:
     started = per_day(STARTED, **window)
     completed = per_day(CYCLE, **window)
     days = _days(since, until)
-    open_cases = list(
-        _of(Case.objects.filter(status__in=_OPEN), "version_id", versions)
-        .values("version__definition__key", "status")
-        .annotate(n=Count("pk"))
-        .order_by("version__definition__key", "status")
-    )
+    # A migrated case's rolled figures stay with its old version: the rollups
+    # answer for every version of a process (or all), not for one version.
+    rolled = filters.version is None
     incidents = (
         _of(
             Incident.objects.filter(status=Incident.Status.OPEN),
@@ -145,15 +193,8 @@ def cockpit_dashboard(*, filters: DashboardFilters) -> CockpitDashboard:
         days=[d.isoformat() for d in days],
         started=[started[d] for d in days],
         completed=[completed[d] for d in days],
-        open_cases=[
-            {
-                "process": r["version__definition__key"],
-                "status": r["status"],
-                "count": r["n"],
-            }
-            for r in open_cases
-        ],
-        by_group=_group_load(versions, now),
+        open_cases=_open_cases(versions, rolled=rolled),
+        by_group=_group_load(versions, now, rolled=rolled),
         by_user=_user_load(versions, now),
         incidents=[
             {

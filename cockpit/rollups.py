@@ -262,7 +262,16 @@ CYCLE = Metric(
     began=lambda: F("started_at"),
     finished=lambda: F("ended_at"),
 )
-METRICS = (PASSED, TASK, WAITING, HANDLING, LATE, CALL, STARTED, CYCLE)
+ENDED = Metric(
+    "ended",
+    lambda: CaseRow.objects.filter(ended_at__isnull=False),
+    version="version_id",
+    at="ended_at",
+)
+METRICS = (PASSED, TASK, WAITING, HANDLING, LATE, CALL, STARTED, CYCLE, ENDED)
+# Human tasks offered (by creation) and closed (completed or cancelled), per
+# candidate group: open now = offered - closed.
+GROUP_METRICS = {"offered": "created_at", "closed": "completed_at"}
 
 
 def _seconds() -> Combinable:
@@ -324,6 +333,34 @@ def _roll(metric: Metric, since: datetime | None, until: datetime) -> None:
             )
 
 
+_GROUPS_UPSERT = """
+    INSERT INTO cockpit_rollup (version_id, metric, element, day, bucket, n, low, high)
+    SELECT c.version_id, %s, g.name, (t.{at} AT TIME ZONE %s)::date, -1, count(*),
+        NULL, NULL
+    FROM {tasks} AS t JOIN {cases} AS c ON c.id = t.case_id
+    CROSS JOIN LATERAL (
+        SELECT DISTINCT value AS name FROM jsonb_array_elements_text(
+            CASE jsonb_typeof(t.candidate_groups) WHEN 'array'
+            THEN t.candidate_groups ELSE '[]'::jsonb END)
+    ) AS g
+    WHERE t.{at} < %s AND t.{at} >= %s AND length(g.name) <= 255
+    GROUP BY 1, 3, 4
+    ON CONFLICT (version_id, metric, element, day, bucket) DO UPDATE SET
+        n = cockpit_rollup.n + EXCLUDED.n
+"""
+
+
+def _roll_groups(since: datetime | None, until: datetime) -> None:
+    """Add the tasks offered and closed in [since, until) per candidate group."""
+    for name, at in GROUP_METRICS.items():
+        sql = _GROUPS_UPSERT.format(
+            at=at, tasks=HumanTask._meta.db_table, cases=CaseRow._meta.db_table
+        )
+        floor = since or datetime.min.replace(tzinfo=_tz())
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [name, _tz().key, until, floor])
+
+
 def _new_mark() -> datetime:
     """now - lag, or the start of the oldest open transaction if earlier."""
     mark = timezone.now() - timedelta(seconds=settings.COCKPIT_ROLLUP_LAG_SECONDS)
@@ -359,6 +396,7 @@ def rollup(*, rebuild: bool = False) -> datetime | None:
             return row.until
         for metric in METRICS:
             _roll(metric, row.until, until)
+        _roll_groups(row.until, until)
         row.until, row.run = until, row.run + 1
         row.save(update_fields=["until", "run"])
     return until
@@ -608,3 +646,61 @@ def _clamp(value: float | None, low: float | None, high: float | None):  # noqa:
     if value is None or low is None or high is None:
         return value
     return min(max(value, low), high)
+
+
+def _open_now(
+    versions: Versions, metrics: tuple[str, str], by: str
+) -> tuple[_Split, Counter]:
+    """Rolled `metrics[0]` minus `metrics[1]` per `by` (the rollups' field), all
+    days up to the mark; the split says where the live tail starts."""
+    split, rows = _rolled(
+        versions,
+        None,
+        None,
+        lambda r: (
+            r.filter(metric__in=metrics, bucket=COUNT)
+            .values_list("metric", by)
+            .annotate(n=Sum("n"))
+        ),
+    )
+    found: Counter = Counter()
+    for metric, key, n in rows:
+        found[key] += n if metric == metrics[0] else -n
+    return split, found
+
+
+def open_tasks_by_group(versions: Versions) -> Counter[str] | None:
+    """Open human tasks per candidate group now: offered - closed, exact.
+
+    None before the first rollup. Each task counts for the version its case had
+    when it was rolled up, so after a migration only the sum over a process's
+    versions is right: ask with every version of a process, or all.
+    """
+    split, found = _open_now(versions, ("offered", "closed"), "element")
+    if not split.rolled:
+        return None
+    tasks = HumanTask.objects.order_by()
+    if versions is not None:
+        tasks = tasks.filter(case__version_id__in=list(versions))
+    for at, sign in (("created_at", 1), ("completed_at", -1)):
+        live = tasks.filter(**{f"{at}__gte": split.rolled_to})
+        for names, n in live.values_list("candidate_groups").annotate(n=Count("pk")):
+            for name in set(names or ()):
+                found[name] += sign * n
+    return +found
+
+
+def open_cases_by_version(versions: Versions) -> Counter[int] | None:
+    """Unfinished cases per version now: started - ended, exact (as above)."""
+    split, found = _open_now(versions, ("started", "ended"), "version_id")
+    if not split.rolled:
+        return None
+    for metric, sign in ((STARTED, 1), (ENDED, -1)):
+        live = metric.source(versions).filter(split.live(metric.at))
+        found.update(
+            {
+                v: sign * n
+                for v, n in live.values_list("version_id").annotate(n=Count("pk"))
+            }
+        )
+    return found

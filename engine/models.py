@@ -57,11 +57,7 @@ class Case(models.Model):
             # The cockpit: cases started / completed in a range (and the rollups'
             # live tail), and the open cases of a version now.
             models.Index(fields=["started_at"], name="case_started_at"),
-            models.Index(
-                fields=["ended_at"],
-                condition=models.Q(status="completed"),
-                name="case_completed_at",
-            ),
+            models.Index(fields=["ended_at"], name="case_ended_at"),
             models.Index(
                 fields=["version", "status"],
                 condition=models.Q(status__in=["running", "suspended"]),

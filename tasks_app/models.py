@@ -88,11 +88,14 @@ class HumanTask(models.Model):
                 condition=models.Q(status="open", overdue_notified_at__isnull=True),
                 name="humantask_overdue_pending",
             ),
-            # The cockpit's figures of a range, and the rollups' live tail.
+            # The cockpit: figures of a range, the rollups' live tail (tasks
+            # offered and closed since the mark), overdue open tasks.
+            models.Index(fields=["completed_at"], name="humantask_completed_at"),
+            models.Index(fields=["created_at"], name="humantask_created_at"),
             models.Index(
-                fields=["completed_at"],
-                condition=models.Q(status="completed"),
-                name="humantask_completed_at",
+                fields=["due_at"],
+                condition=models.Q(status="open"),
+                name="humantask_open_due",
             ),
         ]
         permissions = [

@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='case',
-            index=models.Index(condition=models.Q(('status', 'completed')), fields=['ended_at'], name='case_completed_at'),
+            index=models.Index(fields=['ended_at'], name='case_ended_at'),
         ),
         migrations.AddIndex(
             model_name='case',

@@ -48,6 +48,14 @@ class Migration(migrations.Migration):
         migrations.RunPython(claims_from_audit, migrations.RunPython.noop),
         migrations.AddIndex(
             model_name='humantask',
-            index=models.Index(condition=models.Q(('status', 'completed')), fields=['completed_at'], name='humantask_completed_at'),
+            index=models.Index(fields=['completed_at'], name='humantask_completed_at'),
+        ),
+        migrations.AddIndex(
+            model_name='humantask',
+            index=models.Index(fields=['created_at'], name='humantask_created_at'),
+        ),
+        migrations.AddIndex(
+            model_name='humantask',
+            index=models.Index(condition=models.Q(('status', 'open')), fields=['due_at'], name='humantask_open_due'),
         ),
     ]

@@ -25,9 +25,10 @@ from cockpit.rollups import (
     percentile,
     rollup,
 )
+from cockpit.services import case_suspend
 from cockpit.tasks import rollup_task
 from tasks_app.models import HumanTask
-from tasks_app.services import task_claim, task_complete
+from tasks_app.services import task_claim, task_complete, task_plan
 from tests.clients import api_for, page_for
 
 from .conftest import T0, clock_at, finish_purchase, start_purchase
@@ -56,17 +57,22 @@ def _figures(user, params=None) -> dict:
     return found
 
 
-def _live(user, params=None) -> dict:
-    """The figures read with no rollups (every row live); the rollups are kept."""
+def _without_rollups(read):
+    """What `read()` returns with no rollups (every row live); they are kept."""
     kept = list(Rollup.objects.all())
     mark = list(RollupMark.objects.all())
     Rollup.objects.all().delete()
     RollupMark.objects.all().delete()
     try:
-        return _figures(user, params)
+        return read()
     finally:
         RollupMark.objects.bulk_create(mark)
         Rollup.objects.bulk_create(kept)
+
+
+def _live(user, params=None) -> dict:
+    """The figures read with no rollups (every row live)."""
+    return _without_rollups(lambda: _figures(user, params))
 
 
 def _review(figures: dict) -> dict:
@@ -232,3 +238,38 @@ def test_bucket_percentiles_stay_within_the_stated_error():
             rough = histogram_percentile(histogram, fraction)
             assert exact is not None and rough is not None
             assert abs(rough - exact) <= RELATIVE_ERROR * exact * (1 + 1e-9)
+
+
+def test_open_now_counts_from_the_rollups_match_the_rows(users, purchase):
+    """Open cases and tasks: offered - closed up to the mark, the rest live."""
+    with clock_at(0):
+        first, held, late, unclaimed = [start_purchase(users) for _ in range(4)]
+    finish_purchase(users, first, 60)
+    case_suspend(user=users["padmin"], case_id=held.pk, reason="hold")
+    review = HumanTask.objects.get(case=late, bpmn_id="manager_review")
+    task_plan(user=users["padmin"], task_id=review.pk, due_at=T0)
+    with clock_at(100):
+        task_claim(user=users["manager1"], task_id=review.pk)
+    _roll_at(260)  # the mark: T0 + 200 s
+    with clock_at(300):
+        start_purchase(users)  # offered after the mark
+    task = HumanTask.objects.get(case=unclaimed, bpmn_id="manager_review")
+    with clock_at(400):  # closed after the mark, the finance task offered
+        task_complete(user=users["manager1"], task_id=task.pk, data={"approved": True})
+    client = page_for(users["padmin"])
+
+    def load(params):
+        d = client.get("/cockpit/", params).context["dashboard"]
+        return d.open_cases, d.by_group, d.by_user
+
+    for params in ({}, {"process": "purchase_request"}, {"version": 1}):
+        assert load(params) == _without_rollups(lambda p=params: load(p)), params
+    open_cases, by_group, by_user = load({})
+    assert open_cases == [
+        {"process": "purchase_request", "status": "running", "count": 3},
+        {"process": "purchase_request", "status": "suspended", "count": 1},
+    ]
+    groups = {g.name: (g.open, g.overdue) for g in by_group}
+    assert groups == {"Manager": (3, 1), "Finance": (1, 0)}
+    assert [(u.name, u.open, u.overdue) for u in by_user] == [("manager1", 1, 1)]
+    assert Rollup.objects.filter(metric="offered", element="Manager").exists()
