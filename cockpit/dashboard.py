@@ -1,7 +1,8 @@
 """The cockpit dashboard's figures: cases per day, open cases, open and overdue tasks.
 
 Filters: a process key, a version number of it, and a time range [since, until)
-for the per-day series (default: the last 30 days up to now). Open cases and
+for the per-day series (default: the last 30 whole days and today up to now,
+so every day but today comes whole from the rollups). Open cases and
 tasks are counted as they are now, for the chosen process and version.
 
 The per-day series come from the maintained rollups and the rows since
@@ -11,7 +12,7 @@ open rows (partial indexes on the open cases and tasks).
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
@@ -76,6 +77,10 @@ def _versions(filters: DashboardFilters) -> Versions:
 
 def _of(qs: QuerySet, path: str, versions: Versions) -> QuerySet:
     return qs if versions is None else qs.filter(**{f"{path}__in": versions})
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
 
 
 def _days(since: datetime, until: datetime) -> list[date]:
@@ -170,7 +175,9 @@ def cockpit_dashboard(*, filters: DashboardFilters) -> CockpitDashboard:
     """Return the dashboard's figures for the filters."""
     now = timezone.now()
     until = filters.until or now
-    since = filters.since or until - timedelta(days=DEFAULT_DAYS)
+    since = filters.since or _midnight(
+        timezone.localdate(until) - timedelta(days=DEFAULT_DAYS)
+    )
     versions = _versions(filters)
     window: dict[str, Any] = {"versions": versions, "since": since, "until": until}
     started = per_day(STARTED, **window)
