@@ -450,8 +450,10 @@ def _split(since: datetime | None, until: datetime | None, mark: datetime | None
         first = since.astimezone(tz).date()
         if _day_start(first) < since:
             first += timedelta(days=1)
-    if until is not None:
+    if until is not None and (mark is None or until < mark):
         end = until.astimezone(tz).date()
+    # else every rolled row (before the mark) is before `until`: the day of the
+    # mark counts from the rollups up to the mark, so today is no partial day.
     start = _day_start(first) if first is not None else None
     stop = _day_start(end) if end is not None else None
     rolled_to = mark if stop is None or mark is None else min(stop, mark)
