@@ -30,6 +30,7 @@ import argparse
 import json
 import os
 import random
+import statistics
 import sys
 import uuid
 from contextlib import contextmanager
@@ -236,6 +237,12 @@ def main() -> None:
     args.add_argument("--runs", type=int, default=15)
     args.add_argument("--json", help="also write the figures here (bench/run.py)")
     args.add_argument(
+        "--best",
+        action="store_true",
+        help="the fastest of the runs instead of the median (a machine busy with "
+        "other work disturbs the median more)",
+    )
+    args.add_argument(
         "--explain",
         action="store_true",
         help="at the large size, print the plans that scan a big table whole",
@@ -260,13 +267,16 @@ def main() -> None:
         added = size
         rollup(rebuild=True)
         _analyze()
-        results.append((Case.objects.count(), _measure(client, options.runs, PROBES)))
+        pick = min if options.best else statistics.median
+        figures = _measure(client, options.runs, PROBES, pick=pick)
+        results.append((Case.objects.count(), figures))
     if options.explain:
         scans = _explain(client)
         print(f"{len(scans)} probe queries scan a big table whole")
         for scan in scans:
             print(scan, end="\n\n")
-    print(f"Cockpit as a process admin; median ms of {options.runs} requests")
+    which = "fastest" if options.best else "median"
+    print(f"Cockpit as a process admin; {which} ms of {options.runs} requests")
     header = "".join(f"{n:>14,} cases" for n, _ in results)
     print(f"{'':26}{header}{'ratio':>10}  (target <= {TARGET})")
     ratios = {}
