@@ -368,7 +368,7 @@ def _new_mark() -> datetime:
         cursor.execute(
             "SELECT min(xact_start) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            " AND xact_start IS NOT NULL"
+            " AND backend_type = 'client backend' AND xact_start IS NOT NULL"
         )
         (oldest,) = cursor.fetchone()
     return min(mark, oldest) if oldest is not None else mark
