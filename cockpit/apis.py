@@ -57,6 +57,8 @@ class ElementStatisticsOutput(serializers.Serializer):
     incidents = serializers.IntegerField()
     median_s = serializers.FloatField(allow_null=True)
     p90_s = serializers.FloatField(allow_null=True)
+    # True: median and p90 from the rollups' buckets, within 0.99% (many rows).
+    approximate = serializers.BooleanField()
 
 
 class VersionStatisticsApi(APIView):
@@ -336,6 +338,7 @@ class TaskReportOutput(serializers.Serializer):
     handling_median_s = serializers.FloatField(allow_null=True)
     handling_p90_s = serializers.FloatField(allow_null=True)
     late_share = serializers.FloatField(allow_null=True)
+    approximate = serializers.BooleanField()
 
 
 CSV_COLUMNS = [
@@ -458,8 +461,8 @@ class CycleTimeApi(APIView):
             query.pop("bins"),
         )
         definition_get(key=key)
-        cases = completed_cases(key=key, **query)
         if fmt == "csv":
+            cases = completed_cases(key=key, **query)
             variables = [n.strip() for n in names.split(",") if n.strip()]
             return csv_response(_case_rows(cases, variables), f"{key}-cycle-times.csv")
-        return Response(asdict(cycle_times(cases=cases, bins=bins)))
+        return Response(asdict(cycle_times(key=key, bins=bins, **query)))

@@ -47,3 +47,55 @@ class CaseMigration(models.Model):
     @property
     def done(self) -> int:
         return len(self.migrated) + len(self.refused) + len(self.busy)
+
+
+class Rollup(models.Model):
+    """One maintained aggregate of the cockpit's range figures (cockpit.rollups).
+
+    Per process version, metric, element and day (in settings.TIME_ZONE): the
+    count row (`bucket` -1: how many, the smallest and largest seconds) and, for
+    the metrics that time something, one row per log-scale duration bucket.
+    Written only by the rollup beat, for the rows older than its mark.
+    """
+
+    version = models.ForeignKey(
+        "processes.ProcessVersion", on_delete=models.CASCADE, related_name="+"
+    )
+    metric = models.CharField(max_length=16)
+    element = models.CharField(max_length=255, blank=True, default="")
+    day = models.DateField()
+    bucket = models.IntegerField()
+    n = models.BigIntegerField()
+    low = models.FloatField(null=True, blank=True)
+    high = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "metric", "element", "day", "bucket"],
+                name="cockpit_rollup_unique",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["metric", "day"], name="cockpit_rollup_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric} {self.element} {self.day} #{self.bucket}: {self.n}"
+
+
+class RollupMark(models.Model):
+    """How far the rollups go: every source row timed before `until` is in them.
+
+    One row; the beat locks it (SKIP LOCKED, so a second beat does nothing),
+    adds the rows in [until, new until) and moves `until` in one transaction.
+    `run` counts the moves, so a reader can tell the mark did not move while it
+    read the rollups.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    until = models.DateTimeField(null=True, blank=True)
+    run = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"rollups until {self.until}"

@@ -12,34 +12,35 @@
 
 Percentiles are PostgreSQL's `percentile_cont` (linear interpolation between
 the closest ranks), so a median of an even count is the mean of the middle two.
+The range figures come from the maintained rollups and the rows since
+(cockpit.rollups): counts exact, medians and p90 exact up to
+settings.COCKPIT_EXACT_LIMIT rows of an element, within 0.99% above.
 """
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from django.db import connection
-from django.db.models import Aggregate, Count, F, FloatField, Func, QuerySet
+from django.db.models import Count, QuerySet
 
-from audit.actions import AuditAction, task_ref_element
-from audit.models import AuditEvent
-from engine.models import Case, Incident, ServiceCall
+from engine.models import Case, Incident
 from engine.spec_cache import spec_for
 from processes.models import ProcessVersion
-from tasks_app.models import HumanTask
 
-_COMPLETIONS = (
-    AuditAction.ELEMENT_COMPLETED,
-    AuditAction.TASK_COMPLETED,
-    AuditAction.SERVICE_SUCCEEDED,
-)
+from .rollups import CALL, PASSED, TASK, counts, durations
+
 _UNFINISHED = (Case.Status.RUNNING, Case.Status.SUSPENDED)
 
 
 @dataclass(frozen=True, slots=True)
 class ElementStatistics:
-    """The figures of one BPMN element of a version."""
+    """The figures of one BPMN element of a version.
+
+    `approximate`: the median and p90 come from the rollups' duration buckets
+    (more rows than settings.COCKPIT_EXACT_LIMIT), within 0.99% of the exact ones.
+    """
 
     id: str
     name: str
@@ -48,99 +49,26 @@ class ElementStatistics:
     incidents: int
     median_s: float | None
     p90_s: float | None
-
-
-def percentile(values: Sequence[float], fraction: float) -> float | None:
-    """Return the `fraction` percentile of values (percentile_cont), None if empty."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    position = fraction * (len(ordered) - 1)
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
-class _Percentile(Aggregate):
-    """PostgreSQL's percentile_cont(fraction) WITHIN GROUP (ORDER BY expression)."""
-
-    function = "percentile_cont"
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = FloatField()
-
-
-def _seconds(began: str, finished: str) -> Func:
-    return Func(
-        F(finished) - F(began),
-        template="EXTRACT(EPOCH FROM (%(expressions)s))",
-        output_field=FloatField(),
-    )
-
-
-def duration_figures(
-    qs: QuerySet, *, began: str, finished: str, by: str
-) -> dict[str, tuple[int, float | None, float | None]]:
-    """Return {group: (count, median_s, p90_s)} of `finished - began` per `by`.
-
-    PostgreSQL computes them (percentile_cont, in one grouped query, without
-    sending every row here); elsewhere (the SQLite quick start) Python does the
-    same interpolation.
-    """
-    if connection.vendor == "postgresql":
-        seconds = _seconds(began, finished)
-        rows = (
-            qs.order_by()
-            .values(by)
-            .annotate(
-                n=Count("pk"),
-                median=_Percentile(seconds, fraction=0.5),
-                p90=_Percentile(seconds, fraction=0.9),
-            )
-            .values_list(by, "n", "median", "p90")
-        )
-        return {group: (n, median, p90) for group, n, median, p90 in rows}
-    values: dict[str, list[float]] = {}
-    for group, start, end in qs.values_list(by, began, finished):
-        values.setdefault(group, []).append((end - start).total_seconds())
-    return {
-        group: (len(v), percentile(v, 0.5), percentile(v, 0.9))
-        for group, v in values.items()
-    }
-
-
-def in_range(
-    qs: QuerySet, field: str, since: datetime | None, until: datetime | None
-) -> QuerySet:
-    """Return `qs` with `field` in [since, until) (either end may be open)."""
-    if since is not None:
-        qs = qs.filter(**{f"{field}__gte": since})
-    if until is not None:
-        qs = qs.filter(**{f"{field}__lt": until})
-    return qs
-
-
-def _completed_counts(
-    version: ProcessVersion, since: datetime | None, until: datetime | None
-) -> Counter[str]:
-    events = in_range(
-        AuditEvent.objects.filter(version_id=version.pk, action__in=_COMPLETIONS),
-        "at",
-        since,
-        until,
-    )
-    counts: Counter[str] = Counter()
-    for task_ref, n in events.values_list("task_ref").annotate(n=Count("id")):
-        counts[task_ref_element(task_ref)] += n
-    return counts
+    approximate: bool = False
 
 
 def _active_counts(version: ProcessVersion) -> Counter[str]:
+    """How many unfinished cases wait at each element now.
+
+    Grouped by the whole list in the database (the open cases' partial index),
+    so few rows come back however many cases wait: each list counts once per
+    element in it.
+    """
     counts: Counter[str] = Counter()
-    rows = Case.objects.filter(version=version, status__in=_UNFINISHED).values_list(
-        "active_elements", flat=True
+    rows = (
+        Case.objects.filter(version=version, status__in=_UNFINISHED)
+        .order_by()
+        .values_list("active_elements")
+        .annotate(n=Count("pk"))
     )
-    for elements in rows:
-        counts.update(set(elements or ()))
+    for elements, n in rows:
+        for element in set(elements or ()):
+            counts[element] += n
     return counts
 
 
@@ -151,36 +79,6 @@ def _incident_counts(version: ProcessVersion) -> Counter[str]:
         .annotate(n=Count("id"))
     )
     return Counter(dict(rows))
-
-
-def _durations(
-    version: ProcessVersion, since: datetime | None, until: datetime | None
-) -> dict[str, tuple[float | None, float | None]]:
-    tasks = in_range(
-        HumanTask.objects.filter(
-            case__version=version, status=HumanTask.Status.COMPLETED
-        ),
-        "completed_at",
-        since,
-        until,
-    )
-    calls = in_range(
-        ServiceCall.objects.filter(
-            case__version=version, status=ServiceCall.Status.SUCCEEDED
-        ),
-        "updated_at",  # a succeeded call is not written again
-        since,
-        until,
-    )
-    figures = duration_figures(
-        calls, began="created_at", finished="updated_at", by="bpmn_id"
-    )
-    figures.update(
-        duration_figures(
-            tasks, began="created_at", finished="completed_at", by="bpmn_id"
-        )
-    )
-    return {element: (median, p90) for element, (_, median, p90) in figures.items()}
 
 
 def _element_names(version: ProcessVersion, seen: Iterable[str]) -> dict[str, str]:
@@ -199,11 +97,13 @@ def version_statistics(
     Like Camunda's process-definition statistics, an element no case has reached
     in the range and none waits at is left out.
     """
-    completed = _completed_counts(version, since, until)
+    window: dict[str, Any] = {"versions": [version.pk], "since": since, "until": until}
+    completed = counts(PASSED, **window)
     active = _active_counts(version)
     incidents = _incident_counts(version)
-    durations = _durations(version, since, until)
-    seen = {*completed, *active, *incidents, *durations} - {""}
+    timed = durations(CALL, **window)
+    timed.update(durations(TASK, **window))
+    seen = {*completed, *active, *incidents, *timed} - {""}
     return [
         ElementStatistics(
             id=element,
@@ -211,8 +111,9 @@ def version_statistics(
             active=active[element],
             completed=completed[element],
             incidents=incidents[element],
-            median_s=durations.get(element, (None, None))[0],
-            p90_s=durations.get(element, (None, None))[1],
+            median_s=timed[element].median_s if element in timed else None,
+            p90_s=timed[element].p90_s if element in timed else None,
+            approximate=element in timed and timed[element].approximate,
         )
         for element, name in sorted(_element_names(version, seen).items())
     ]

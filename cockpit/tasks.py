@@ -6,6 +6,7 @@ from uuid import UUID
 from celery import shared_task
 from django.conf import settings
 
+from .rollups import rollup
 from .services import migration_run, migrations_sweep
 
 
@@ -20,3 +21,10 @@ def migrations_sweep_task() -> list[str]:
     """Beat: re-send migrations whose run never started or stopped midway."""
     stale = timedelta(seconds=settings.ENGINE_OUTBOX_STALE_SECONDS)
     return migrations_sweep(older_than=stale)
+
+
+@shared_task(name="cockpit.rollup")
+def rollup_task() -> str | None:
+    """Beat: roll the cockpit's figures up to a minute ago (cockpit.rollups)."""
+    until = rollup()
+    return until.isoformat() if until else None

@@ -72,6 +72,7 @@ class VersionHeatmapView(LoginRequiredMixin, View):
                 }
                 for e in elements
             ],
+            "any_approximate": any(e.approximate for e in elements),
             "states": {
                 "completed": [e.id for e in elements if e.completed],
                 "active": [e.id for e in elements if e.active],

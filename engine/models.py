@@ -53,6 +53,17 @@ class Case(models.Model):
                 name="case_idempotency_key_unique",
             ),
         ]
+        indexes = [
+            # The cockpit: cases started / completed in a range (and the rollups'
+            # live tail), and the open cases of a version now.
+            models.Index(fields=["started_at"], name="case_started_at"),
+            models.Index(fields=["ended_at"], name="case_ended_at"),
+            models.Index(
+                fields=["version", "status"],
+                condition=models.Q(status__in=["running", "suspended"]),
+                name="case_open_version",
+            ),
+        ]
         permissions = [
             ("cancel_any_case", "Can cancel any case"),
             ("view_any_case", "Can see every case"),
@@ -145,7 +156,14 @@ class ServiceCall(models.Model):
                 fields=["operation", "status"],
                 condition=models.Q(external=True),
                 name="external_task_topic",
-            )
+            ),
+            # The cockpit: calls that succeeded in a range (a succeeded call is
+            # not written again, so updated_at is when its result was applied).
+            models.Index(
+                fields=["updated_at"],
+                condition=models.Q(status="succeeded"),
+                name="service_call_succeeded_at",
+            ),
         ]
         permissions = [
             ("work_external_tasks", "Can fetch, lock and complete external tasks")

@@ -63,6 +63,9 @@ class HumanTask(models.Model):
     # When the overdue reminder went out (once per task).
     overdue_notified_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The first claim or assignment (written with it; completing unclaimed claims):
+    # the end of the task's waiting time in the cockpit's report.
+    claimed_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     completed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -86,6 +89,15 @@ class HumanTask(models.Model):
                 fields=["due_at"],
                 condition=models.Q(status="open", overdue_notified_at__isnull=True),
                 name="humantask_overdue_pending",
+            ),
+            # The cockpit: figures of a range, the rollups' live tail (tasks
+            # offered and closed since the mark), overdue open tasks.
+            models.Index(fields=["completed_at"], name="humantask_completed_at"),
+            models.Index(fields=["created_at"], name="humantask_created_at"),
+            models.Index(
+                fields=["due_at"],
+                condition=models.Q(status="open"),
+                name="humantask_open_due",
             ),
         ]
         permissions = [

@@ -183,6 +183,9 @@ def inbox_sync_for_case(*, advance: CaseAdvance) -> None:
             if task.assignee_id is None and actor is not None:
                 task.assignee = actor  # completing claims (task_complete)
                 closed.append("assignee")
+            if task.claimed_at is None:
+                task.claimed_at = now  # the cockpit's waiting time ends here
+                closed.append("claimed_at")
             task.save(update_fields=closed)
             permissions.close_work(task)
         else:
@@ -225,8 +228,10 @@ def _locked_task(
 def _claim(user: Any, task: HumanTask, *, save: bool = True) -> None:
     if task.assignee_id is None:
         task.assignee = user
+        if task.claimed_at is None:  # the first claim ends the waiting time
+            task.claimed_at = timezone.now()
         if save:
-            task.save(update_fields=["assignee"])
+            task.save(update_fields=["assignee", "claimed_at"])
         _audit(task, user, AuditAction.TASK_CLAIMED)
 
 
@@ -372,7 +377,9 @@ def task_assign(*, user: Any, task_id: UUID | str, assignee: str) -> HumanTask:
         raise refusal
     previous = task.assignee
     task.assignee, task.owner = target, None
-    task.save(update_fields=["assignee", "owner"])
+    if task.claimed_at is None:  # the first assignment ends the waiting time
+        task.claimed_at = timezone.now()
+    task.save(update_fields=["assignee", "owner", "claimed_at"])
     if previous is not None and previous != target:
         permissions.revoke_personal(task, user=previous)
     _audit(
