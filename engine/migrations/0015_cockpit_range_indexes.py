@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('engine', '0013_message_incidents_buffers'),
+        ('engine', '0014_signal_outbox'),
         ('processes', '0004_version_columns'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -33,8 +33,8 @@ def claims_from_audit(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('engine', '0014_h_cockpit_range_indexes'),
-        ('tasks_app', '0005_comments_attachments_filters'),
+        ('engine', '0015_cockpit_range_indexes'),
+        ('tasks_app', '0006_form_js'),
         ('audit', '0003_chain_heads'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
