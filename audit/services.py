@@ -15,7 +15,7 @@ from django.db.models import OuterRef, Subquery, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
-from common.sql import Statement, execute_together, insert_statement
+from common.sql import Statement, execute_together, insert_statement, writes_held
 
 from .actions import AuditAction
 from .canonical import canonical_json
@@ -133,8 +133,9 @@ def audit_batch(*, new_case: uuid.UUID | None = None) -> Iterator[None]:
         batch.heads[chain_for_case(new_case)] = (0, GENESIS_HASH)
     setattr(connection, _BATCH_ATTR, batch)
     try:
-        yield
-        _flush(batch)
+        with writes_held():  # the command's other writes can go with its events
+            yield
+            _flush(batch)
     finally:
         setattr(connection, _BATCH_ATTR, None)
 

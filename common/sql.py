@@ -12,7 +12,10 @@ checked at the end of the statement or at commit (Django's are deferred).
 Other databases (SQLite, the quick start) run them one after the other.
 """
 
-from collections.abc import Iterable, Mapping, Sequence
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, models
@@ -81,24 +84,121 @@ def row_values(obj: models.Model) -> dict[str, Any]:
     }
 
 
-def execute_together(statements: Sequence[Statement], *, fetch: bool = False) -> list:
+Rows = list[tuple[Any, ...]]
+_Then = Callable[[Rows], None] | None
+
+
+@dataclass
+class _Held:
+    """The writes `write_later` holds back, made at atomic depth `depth`."""
+
+    depth: int
+    entries: list[tuple[Statement, _Then]] = field(default_factory=list)
+
+
+_HELD_ATTR = "laneway_held_writes"
+
+
+def _held() -> _Held | None:
+    return getattr(connection, _HELD_ATTR, None)
+
+
+@contextmanager
+def writes_held() -> Iterator[None]:
+    """Hold back the writes of `write_later` until they can go with another one.
+
+    They go out with the next `execute_together` (a command's last writes: its
+    audit events), or, before any other statement runs on the connection (a
+    read that may need them, a savepoint that must not take them), on their
+    own; whatever is left, when the block ends. Open it right inside the
+    transaction.atomic() whose rollback drops them on an error, as the audit
+    batch does. A write from inside a savepoint opened in the block is never
+    held: a rollback of the savepoint must undo it.
+    """
+    if _held() is not None:
+        yield
+        return
+    setattr(connection, _HELD_ATTR, _Held(depth=len(connection.atomic_blocks)))
+    try:
+        with connection.execute_wrapper(_send_held_first):
+            yield
+            execute_together([])
+    finally:
+        setattr(connection, _HELD_ATTR, None)
+
+
+def write_later(statements: Sequence[Statement], *, then: _Then = None) -> None:
+    """Hold the writes back inside `writes_held` (at its depth); else run them now.
+
+    `then` gets the rows the last statement returns (its RETURNING clause, one
+    column) once it has run.
+    """
+    entries: list[tuple[Statement, _Then]] = [(s, None) for s in statements[:-1]]
+    entries += [(s, then) for s in statements[-1:]]
+    held = _held()
+    if held is None or held.depth != len(connection.atomic_blocks):
+        _send(entries)
+    else:
+        held.entries.extend(entries)
+
+
+def _take_held() -> list[tuple[Statement, _Then]]:
+    held = _held()
+    if held is None or not held.entries:
+        return []
+    taken, held.entries = held.entries, []
+    return taken
+
+
+def _send_held_first(
+    execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
+) -> Any:
+    if taken := _take_held():
+        _send(taken)  # a cursor of its own: logged as a statement
+    return execute(sql, params, many, context)
+
+
+def execute_together(statements: Sequence[Statement]) -> None:
     """Run the statements in one round trip on PostgreSQL (in order elsewhere).
 
-    Only the last statement may have a WITH of its own (and RETURNING, whose
-    rows `fetch` returns).
+    The writes held back (`write_later`) go first.
     """
-    statements = [s for s in statements if s[0]]
+    _send([*_take_held(), *((s, None) for s in statements)])
+
+
+def _send(entries: list[tuple[Statement, _Then]]) -> None:
+    entries = [(s, then) for s, then in entries if s[0]]
+    if not entries:
+        return
+    results: dict[int, Rows] = {i: [] for i, (_, then) in enumerate(entries) if then}
     with connection.cursor() as cursor:
-        if connection.vendor != "postgresql" or len(statements) < 2:
-            for sql, params in statements:
+        if connection.vendor != "postgresql" or len(entries) == 1:
+            for i, ((sql, params), _) in enumerate(entries):
                 cursor.execute(sql, params)
-            return cursor.fetchall() if fetch else []
-        *parts, (last_sql, last_params) = statements
-        head = ", ".join(f"w{i} AS ({sql})" for i, (sql, _) in enumerate(parts))
-        if last_sql.startswith("WITH "):
-            last_sql = ", " + last_sql.removeprefix("WITH ")
+                if i in results:
+                    results[i] = cursor.fetchall()
         else:
-            last_sql = " " + last_sql
-        params = [p for _, part_params in parts for p in part_params]
-        cursor.execute(f"WITH {head}{last_sql}", [*params, *last_params])
-        return cursor.fetchall() if fetch else []
+            cursor.execute(*_combined([s for s, _ in entries], list(results)))
+            for i, row in cursor.fetchall() if results else ():
+                results[i].append(tuple(json.loads(row).values()))
+    for i, rows in results.items():
+        then = entries[i][1]
+        assert then is not None
+        then(rows)
+
+
+def _combined(statements: list[Statement], returning: list[int]) -> Statement:
+    """Return one statement running all: each a part of a WITH.
+
+    With `returning`, the parts whose rows are wanted are read by the main
+    query, tagged with their index; without, the last statement is the main one.
+    """
+    parts = statements if returning else statements[:-1]
+    head = ", ".join(f"w{i} AS ({sql})" for i, (sql, _) in enumerate(parts))
+    params = [p for _, part_params in statements for p in part_params]
+    if not returning:
+        return f"WITH {head} {statements[-1][0]}", params
+    reads = " UNION ALL ".join(
+        f"SELECT {i}, row_to_json(w{i})::text FROM w{i}" for i in returning
+    )
+    return f"WITH {head} {reads}", params

@@ -303,34 +303,29 @@ def groups_named(names: Iterable[str]) -> list[Group]:
 def group_grants_statement(task: HumanTask, names: Sequence[str]) -> Statement | None:
     """Return the insert of the grants of the task's candidate groups, by name.
 
-    What `groups_named` + `grant_candidates` do, in one statement (PostgreSQL,
-    None elsewhere or without names): the missing groups are created, each
-    group gets its rows; it returns the ids of the groups that got them. A group
-    created by another transaction that committed while this statement ran is
-    not seen: `group_grants_complete` tells, and the caller grants again.
+    What `grant_candidates` does for `groups_named(names)`, with the groups
+    found inside the statement (PostgreSQL; None elsewhere or without names).
+    It returns the ids of the groups that got the rows: a group that does not
+    exist yet (or that another transaction creates meanwhile) gets none, which
+    `group_grants_complete` tells; the caller then creates and grants it.
     """
     if connection.vendor != "postgresql" or not names:
         return None
     grants = _grants(task)
-    grants_table = GroupObjectPermission._meta.db_table
-    groups_table = Group._meta.db_table
     sql = (
-        f"WITH wanted AS (SELECT DISTINCT unnest(%s::varchar[]) AS name), "
-        f"created AS (INSERT INTO {groups_table} (name) SELECT name FROM wanted "
-        f"ON CONFLICT (name) DO NOTHING RETURNING id), "
-        f"chosen AS (SELECT g.id FROM {groups_table} g JOIN wanted USING (name) "
-        f"UNION SELECT id FROM created) "
-        f"INSERT INTO {grants_table} "
+        f"INSERT INTO {GroupObjectPermission._meta.db_table} "
         f"(permission_id, content_type_id, object_pk, group_id) "
-        f"SELECT p.perm, p.ctype, p.pk, chosen.id FROM "
-        f"unnest(%s::integer[], %s::integer[], %s::varchar[]) AS p(perm, ctype, pk) "
-        f"CROSS JOIN chosen ON CONFLICT DO NOTHING RETURNING group_id"
+        f"SELECT p.perm, p.ctype, p.pk, g.id "
+        f"FROM unnest(%s::integer[], %s::integer[], %s::varchar[]) "
+        f"AS p(perm, ctype, pk) "
+        f"CROSS JOIN {Group._meta.db_table} g WHERE g.name = ANY(%s::varchar[]) "
+        f"ON CONFLICT DO NOTHING RETURNING group_id"
     )
     return sql, (
-        list(names),
         [perm.pk for perm, _, _ in grants],
         [ctype.pk for _, ctype, _ in grants],
         [pk for _, _, pk in grants],
+        list(names),
     )
 
 

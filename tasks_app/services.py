@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from audit.actions import AuditAction, task_ref_for
 from audit.services import audit_batch, audit_chain_head_known, case_chain_head
-from common.sql import execute_together, insert_statement, update_statement
+from common.sql import insert_statement, update_statement, write_later
 from engine.errors import CaseNotFound
 from engine.form_validation import form_clean_json
 from engine.human_tasks import CaseAdvance, ReadyHumanTask
@@ -136,9 +136,15 @@ def _create_task(case: Case, ready: ReadyHumanTask) -> HumanTask:
     barred = HumanTask.barred.through
     by_name = permissions.group_grants_statement(task, group_names)
     groups = [] if by_name else permissions.groups_named(group_names)
-    # The task, its grants (its groups found or created by name) and who is
-    # barred from it (nobody yet): one round trip.
-    granted = execute_together(
+
+    def missed(granted: list[tuple[Any, ...]]) -> None:
+        if not permissions.group_grants_complete(granted, group_names):
+            groups = permissions.groups_named(group_names)  # creates those missing
+            permissions.grant_candidates(task, users=[], groups=groups)
+
+    # The task, its grants (its groups found by name) and who is barred from it
+    # (nobody yet), held back to go with the command's next writes.
+    write_later(
         [
             insert_statement(HumanTask, [task]),
             *permissions.grant_statements(task, users=users, groups=groups),
@@ -155,12 +161,9 @@ def _create_task(case: Case, ready: ReadyHumanTask) -> HumanTask:
             ),
             *([by_name] if by_name else []),
         ],
-        fetch=by_name is not None,
+        then=missed if by_name else None,
     )
     task._state.adding = False
-    if by_name and not permissions.group_grants_complete(granted, group_names):
-        groups = permissions.groups_named(group_names)  # one created meanwhile
-        permissions.grant_candidates(task, users=[], groups=groups)
     _audit(
         task,
         None,
@@ -222,7 +225,7 @@ def inbox_sync_for_case(*, advance: CaseAdvance) -> None:
             if task.assignee_id is None and actor is not None:
                 task.assignee = actor  # completing claims (task_complete)
             closed = {f: getattr(task, f) for f in _CLOSED}
-            execute_together(  # the row and its WORK rows in one round trip
+            write_later(  # the row and its WORK rows, with the next writes
                 [
                     update_statement(HumanTask, closed, pk=task.pk),
                     *permissions.close_work_statements(task),

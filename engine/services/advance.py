@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from audit.actions import AuditAction
 from audit.services import audit_batch, audit_record
-from common.sql import execute_together, insert_statement, row_values, update_statement
+from common.sql import insert_statement, row_values, update_statement, write_later
 from engine.errors import CaseBusy, CaseNotFound, CaseSuspended
 from engine.human_tasks import CaseAdvance
 from engine.models import (
@@ -298,20 +298,20 @@ def _save(case: Case, outcome: AdvanceOutcome, *, create: bool = False) -> bool:
         serializer_version=str(outcome.state.get("serializer_version", "")),
         updated_at=timezone.now(),
     )
-    # The case row and its state in one round trip; a case started in this
-    # advance is inserted here, with its first state.
+    # The case row and its state; a case started in this advance is inserted
+    # here, with its first state. Held back to go with the command's next
+    # writes (write_later).
     if case._state.adding:
         written = insert_statement(Case, [case])
         case._state.adding = False
     else:
         written = update_statement(Case, row_values(case), pk=case.pk)
     if create:
-        execute_together([insert_statement(CaseState, [state]), written])
+        write_later([insert_statement(CaseState, [state]), written])
     else:
         values = {f: getattr(state, f) for f in _STATE_WRITTEN}
-        execute_together(
-            [update_statement(CaseState, values, case_id=case.pk), written]
-        )
+        write_later([update_statement(CaseState, values, case_id=case.pk), written])
+    state._state.adding = False
     return completed
 
 
