@@ -13,7 +13,7 @@ Other databases (SQLite, the quick start) run them one after the other.
 """
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -94,6 +94,7 @@ class _Held:
 
     depth: int
     entries: list[tuple[Statement, _Then]] = field(default_factory=list)
+    rows: set[Hashable] = field(default_factory=set)  # those the entries write
 
 
 _HELD_ATTR = "laneway_held_writes"
@@ -127,26 +128,38 @@ def writes_held() -> Iterator[None]:
         setattr(connection, _HELD_ATTR, None)
 
 
-def write_later(statements: Sequence[Statement], *, then: _Then = None) -> None:
+def write_later(
+    statements: Sequence[Statement],
+    *,
+    rows: Iterable[Hashable] = (),
+    then: _Then = None,
+) -> None:
     """Hold the writes back inside `writes_held` (at its depth); else run them now.
 
-    `then` gets the rows the last statement returns (its RETURNING clause, one
-    column) once it has run.
+    `rows` names the rows the statements write (e.g. ("engine_case", pk)):
+    PostgreSQL keeps only one of two changes of a row made by one statement, so
+    writes of a row already held are sent before these are held. `then` gets
+    the rows the last statement returns (its RETURNING clause, one column) once
+    it has run.
     """
     entries: list[tuple[Statement, _Then]] = [(s, None) for s in statements[:-1]]
     entries += [(s, then) for s in statements[-1:]]
     held = _held()
     if held is None or held.depth != len(connection.atomic_blocks):
         _send(entries)
-    else:
-        held.entries.extend(entries)
+        return
+    written = set(rows)
+    if written & held.rows:
+        _send(_take_held())
+    held.entries.extend(entries)
+    held.rows |= written
 
 
 def _take_held() -> list[tuple[Statement, _Then]]:
     held = _held()
     if held is None or not held.entries:
         return []
-    taken, held.entries = held.entries, []
+    taken, held.entries, held.rows = held.entries, [], set()
     return taken
 
 

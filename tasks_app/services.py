@@ -229,7 +229,8 @@ def inbox_sync_for_case(*, advance: CaseAdvance) -> None:
                 [
                     update_statement(HumanTask, closed, pk=task.pk),
                     *permissions.close_work_statements(task),
-                ]
+                ],
+                rows=[("tasks_app_humantask", task.pk)],
             )
         else:
             transition_check(user=None, task=task, action=TaskAction.CANCEL)

@@ -306,11 +306,13 @@ def _save(case: Case, outcome: AdvanceOutcome, *, create: bool = False) -> bool:
         case._state.adding = False
     else:
         written = update_statement(Case, row_values(case), pk=case.pk)
+    rows = [("engine_case", case.pk)]
     if create:
-        write_later([insert_statement(CaseState, [state]), written])
+        write_later([insert_statement(CaseState, [state]), written], rows=rows)
     else:
         values = {f: getattr(state, f) for f in _STATE_WRITTEN}
-        write_later([update_statement(CaseState, values, case_id=case.pk), written])
+        state_written = update_statement(CaseState, values, case_id=case.pk)
+        write_later([state_written, written], rows=rows)
     state._state.adding = False
     return completed
 

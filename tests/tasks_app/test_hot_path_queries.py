@@ -234,3 +234,20 @@ def test_held_writes_are_dropped_with_the_transaction_on_an_error(warm):
         raise RuntimeError("the command fails")
 
     assert _business_key(case) == ""
+
+
+def test_two_held_writes_of_one_row_are_sent_in_turn_the_later_wins(warm):
+    """PostgreSQL keeps one of two changes of a row made by one statement."""
+    case = _start(warm)
+    row = [("engine_case", case.pk)]
+
+    with CaptureQueriesContext(connection) as captured:
+        with transaction.atomic(), audit_batch():
+            for key in ("first", "second"):
+                write_later(
+                    [update_statement(Case, {"business_key": key}, pk=case.pk)],
+                    rows=row,
+                )
+
+    assert len(_statements(captured)) == 2  # which of the two one statement keeps
+    assert _business_key(case) == "second"  # is not defined
