@@ -33,8 +33,8 @@ from .lifecycle import TaskAction, receiver, transition_check
 from .models import HumanTask
 from .notifications import Notice, notify_on_commit
 
-UNCHANGED = object()
-P = ParamSpec("P")  # "leave this field as it is" for task_plan
+UNCHANGED = object()  # "leave this field as it is" for task_plan
+P = ParamSpec("P")
 
 
 def _audit(
@@ -139,8 +139,8 @@ def _create_task(case: Case, ready: ReadyHumanTask) -> HumanTask:
 
     def missed(granted: list[tuple[Any, ...]]) -> None:
         if not permissions.group_grants_complete(granted, group_names):
-            groups = permissions.groups_named(group_names)  # creates those missing
-            permissions.grant_candidates(task, users=[], groups=groups)
+            named = permissions.groups_named(group_names)  # creates those missing
+            permissions.grant_candidates(task, users=[], groups=named)
 
     # The task, its grants (its groups found by name) and who is barred from it
     # (nobody yet), held back to go with the command's next writes.
