@@ -15,7 +15,13 @@ from django.db.models import OuterRef, Subquery, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
-from common.sql import Statement, execute_together, insert_statement, writes_held
+from common.sql import (
+    Statement,
+    execute_together,
+    insert_statement,
+    insert_statements,
+    writes_held,
+)
 
 from .actions import AuditAction
 from .canonical import canonical_json
@@ -147,7 +153,7 @@ def _flush(batch: _Batch) -> None:
         seq, digest = _head(chain, batch)
         if batch.through.get(chain) or any(e.chain == chain for e in batch.events):
             heads.append((chain, seq, digest))
-    written = [insert_statement(AuditEvent, batch.events)] if batch.events else []
+    written = insert_statements(AuditEvent, batch.events)
     if heads:
         written.append(_heads_statement(heads))
     execute_together(written)  # the events and their heads in one round trip

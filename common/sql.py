@@ -64,6 +64,22 @@ def insert_statement(
     return compiled[0]
 
 
+def insert_statements(
+    model: type[models.Model], objs: Sequence[Any]
+) -> list[Statement]:
+    """Return `insert_statement`s of `objs` in the batches the database takes.
+
+    One on PostgreSQL, whose bulk insert sends an array per column (UNNEST);
+    SQLite limits the parameters of one statement.
+    """
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    size = connection.ops.bulk_batch_size(fields, objs) or len(objs)
+    return [
+        insert_statement(model, objs[start : start + size])
+        for start in range(0, len(objs), max(size, 1))
+    ]
+
+
 def update_statement(
     model: type[models.Model], values: Mapping[str, Any], **where: Any
 ) -> Statement:
