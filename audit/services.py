@@ -11,7 +11,17 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models, transaction
+from django.db.models import OuterRef, Subquery, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
+
+from common.sql import (
+    Statement,
+    execute_together,
+    insert_statement,
+    insert_statements,
+    writes_held,
+)
 
 from .actions import AuditAction
 from .canonical import canonical_json
@@ -129,8 +139,9 @@ def audit_batch(*, new_case: uuid.UUID | None = None) -> Iterator[None]:
         batch.heads[chain_for_case(new_case)] = (0, GENESIS_HASH)
     setattr(connection, _BATCH_ATTR, batch)
     try:
-        yield
-        _flush(batch)
+        with writes_held():  # the command's other writes can go with its events
+            yield
+            _flush(batch)
     finally:
         setattr(connection, _BATCH_ATTR, None)
 
@@ -142,10 +153,12 @@ def _flush(batch: _Batch) -> None:
         seq, digest = _head(chain, batch)
         if batch.through.get(chain) or any(e.chain == chain for e in batch.events):
             heads.append((chain, seq, digest))
-    if batch.events:
-        AuditEvent.objects.bulk_create(batch.events)
+    written = insert_statements(AuditEvent, batch.events)
     if heads:
-        _heads_moved(heads)
+        written.append(_heads_statement(heads))
+    execute_together(written)  # the events and their heads in one round trip
+    for event in batch.events:
+        event._state.adding = False
     batch.events, batch.heads, batch.through = [], {}, {}
 
 
@@ -220,8 +233,13 @@ def audit_record(
     values["hash"] = event_hash(values["prev_hash"], canonical_form(values))
     event = AuditEvent(**values)
     if batch is None:
-        event.save()
-        _heads_moved([(chain, event.chain_seq, event.hash)])
+        execute_together(
+            [
+                insert_statement(AuditEvent, [event]),
+                _heads_statement([(chain, event.chain_seq, event.hash)]),
+            ]
+        )
+        event._state.adding = False
     elif batch.depth == len(connection.atomic_blocks):
         batch.events.append(event)
         batch.heads[chain] = (event.chain_seq, event.hash)
@@ -232,17 +250,47 @@ def audit_record(
     return event
 
 
-def _heads_moved(heads: list[tuple[str, int, str]]) -> None:
+def _heads_statement(heads: list[tuple[str, int, str]]) -> Statement:
     # One upsert under the lock the chains' writers already hold (see _lock_chain).
-    AuditChainHead.objects.bulk_create(
+    return insert_statement(
+        AuditChainHead,
         [
             AuditChainHead(chain=chain, chain_seq=seq, hash=digest)
             for chain, seq, digest in heads
         ],
-        update_conflicts=True,
-        unique_fields=["chain"],
-        update_fields=["chain_seq", "hash"],
+        update_conflicts=("chain_seq", "hash"),
+        unique_fields=("chain",),
     )
+
+
+def case_chain_head(case_field: str) -> dict[str, Subquery]:
+    """Return annotations reading the head of the chain of the case in `case_field`.
+
+    For the statement that loads what a command works on under its case's lock
+    (the head only moves under that lock): hand the two values to
+    `audit_chain_head_known`, and the command's events need no read of their own.
+    """
+    chain = Concat(
+        Value("case:"), Cast(OuterRef(case_field), output_field=models.CharField())
+    )
+    heads = AuditChainHead.objects.filter(chain=chain)
+    return {
+        "audit_head_seq": Subquery(heads.values("chain_seq")[:1]),
+        "audit_head_hash": Subquery(heads.values("hash")[:1]),
+    }
+
+
+def audit_chain_head_known(
+    case_id: uuid.UUID | str, seq: int | None, digest: str | None
+) -> None:
+    """Give the open `audit_batch` the head of a case's chain read under its lock.
+
+    Nothing without a batch, or without a head row (a chain older than the head
+    table: the batch reads the events then).
+    """
+    batch = _open_batch()
+    if batch is not None and seq is not None and digest is not None:
+        batch.heads.setdefault(chain_for_case(case_id), (seq, digest))
 
 
 def _export_recorded(

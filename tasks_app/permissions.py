@@ -1,15 +1,18 @@
 """Who may see and act on human tasks; grants follow the task's candidates."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection
-from django.db.models import CharField, Value
+from django.db.models import CharField, Exists, OuterRef, Value
+from django.db.models.functions import Cast
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
+from common.sql import Statement, execute_together, insert_statement
 from engine.permissions import (
     CANCEL_ANY_CASE,
     VIEW_CASE,
@@ -54,6 +57,43 @@ def _facts(user: Any, task: HumanTask) -> frozenset[str]:
             )
         )
     return known[user.pk]
+
+
+def facts_columns(user: Any) -> dict[str, Any]:
+    """Return annotations reading `_facts` of the user with the task rows (PostgreSQL).
+
+    For the statement that locks the task: `facts_known` then keeps them on each
+    task object, and the command's permission checks need no query of their own.
+    """
+    if connection.vendor != "postgresql" or user.pk is None:
+        return {}
+    ctype = ContentType.objects.get_for_model(HumanTask)
+    pk = Cast(OuterRef("pk"), output_field=CharField())
+    held = UserObjectPermission.objects.filter(
+        user=user, content_type=ctype, object_pk=pk
+    )
+    via_groups = GroupObjectPermission.objects.filter(
+        group__user=user, content_type=ctype, object_pk=pk
+    )
+    barred = HumanTask.barred.through.objects.filter(
+        humantask_id=OuterRef("pk"), user_id=user.pk
+    )
+    return {
+        "facts_held": ArraySubquery(held.values("permission__codename")),
+        "facts_via_groups": ArraySubquery(via_groups.values("permission__codename")),
+        "facts_barred": Exists(barred),
+    }
+
+
+def facts_known(user: Any, task: HumanTask) -> None:
+    """Keep the facts `facts_columns` read with the task on the task object."""
+    if not hasattr(task, "facts_barred"):
+        return
+    row: Any = task  # the annotations of facts_columns
+    facts = {*row.facts_held, *row.facts_via_groups}
+    if row.facts_barred:
+        facts.add(_BARRED)
+    task.__dict__.setdefault(_FACTS, {})[user.pk] = frozenset(facts)
 
 
 def _forget(task: Any) -> None:
@@ -147,27 +187,41 @@ def grant_candidates(
     The rows are guardian's own (GroupObjectPermission / UserObjectPermission),
     written in one insert each instead of guardian's per-permission round trips.
     """
+    execute_together(grant_statements(task, users=users, groups=groups))
+
+
+def grant_statements(
+    task: HumanTask, *, users: Iterable[Any], groups: Iterable[Group]
+) -> list[Statement]:
+    """Return the inserts of `grant_candidates` (one per table that gets rows)."""
     grants = _grants(task)
-    GroupObjectPermission.objects.bulk_create(
-        [
-            GroupObjectPermission(
-                group=group, permission=perm, content_type=ctype, object_pk=pk
-            )
-            for group in groups
-            for perm, ctype, pk in grants
-        ],
-        ignore_conflicts=True,
-    )
-    UserObjectPermission.objects.bulk_create(
-        [
-            UserObjectPermission(
-                user=user, permission=perm, content_type=ctype, object_pk=pk
-            )
-            for user in users
-            for perm, ctype, pk in grants
-        ],
-        ignore_conflicts=True,
-    )
+    rows: list[tuple[Any, list[Any]]] = [
+        (
+            GroupObjectPermission,
+            [
+                GroupObjectPermission(
+                    group=group, permission=perm, content_type=ctype, object_pk=pk
+                )
+                for group in groups
+                for perm, ctype, pk in grants
+            ],
+        ),
+        (
+            UserObjectPermission,
+            [
+                UserObjectPermission(
+                    user=user, permission=perm, content_type=ctype, object_pk=pk
+                )
+                for user in users
+                for perm, ctype, pk in grants
+            ],
+        ),
+    ]
+    return [
+        insert_statement(model, objs, ignore_conflicts=True)
+        for model, objs in rows
+        if objs
+    ]
 
 
 def revoke_personal(task: Any, *, user: Any) -> None:
@@ -197,27 +251,23 @@ def revoke_personal(task: Any, *, user: Any) -> None:
         ).delete()
 
 
+def close_work_statements(task: Any) -> list[Statement]:
+    """Return the deletes of every WORK row of a task that closed (`close_work`)."""
+    _, (work, ctype, pk), _ = _grants(task)
+    where = "permission_id = %s AND content_type_id = %s AND object_pk = %s"
+    return [
+        (f"DELETE FROM {model._meta.db_table} WHERE {where}", (work.pk, ctype.pk, pk))
+        for model in (UserObjectPermission, GroupObjectPermission)
+    ]
+
+
 def close_work(task: Any) -> None:
     """Delete every WORK row of a task that closed; VIEW rows stay (its history).
 
     Keeps the rows the inbox reads proportional to the open tasks, not to all
-    tasks ever offered.
+    tasks ever offered. Both tables in one statement.
     """
-    _, (work, ctype, pk), _ = _grants(task)
-    if connection.vendor != "postgresql":
-        for model in (UserObjectPermission, GroupObjectPermission):
-            model.objects.filter(
-                permission=work, content_type=ctype, object_pk=pk
-            ).delete()
-        return
-    where = "permission_id = %s AND content_type_id = %s AND object_pk = %s"
-    with connection.cursor() as cursor:  # both tables in one statement
-        cursor.execute(
-            f"WITH u AS (DELETE FROM {UserObjectPermission._meta.db_table} "
-            f"WHERE {where}) DELETE FROM {GroupObjectPermission._meta.db_table} "
-            f"WHERE {where}",
-            [work.pk, ctype.pk, pk] * 2,
-        )
+    execute_together(close_work_statements(task))
 
 
 def was_offered(user: Any, task: Any) -> bool:
@@ -225,13 +275,54 @@ def was_offered(user: Any, task: Any) -> bool:
     return task.assignee_id == user.pk or user.has_perm(VIEW, task)
 
 
-def principals_for(
-    *, usernames: Iterable[str], group_names: Iterable[str]
-) -> tuple[list[Any], list[Group]]:
-    """Return (users, groups) for names; create missing groups, skip missing users."""
-    users = list(get_user_model().objects.filter(username__in=list(usernames)))
-    groups = [Group.objects.get_or_create(name=name)[0] for name in group_names]
-    return users, groups
+def users_named(usernames: Iterable[str]) -> list[Any]:
+    """Return the users of these usernames (those that exist)."""
+    names = list(usernames)
+    return list(get_user_model().objects.filter(username__in=names)) if names else []
+
+
+def groups_named(names: Iterable[str]) -> list[Group]:
+    """Return the groups of these names, creating those missing."""
+    return [Group.objects.get_or_create(name=name)[0] for name in names]
+
+
+def group_grants_statement(task: HumanTask, names: Sequence[str]) -> Statement | None:
+    """Return the insert of the grants of the task's candidate groups, by name.
+
+    What `grant_candidates` does for `groups_named(names)`, with the groups
+    found inside the statement (PostgreSQL; None elsewhere or without names).
+    It returns the ids of the groups that got the rows: a group that does not
+    exist yet (or that another transaction creates meanwhile) gets none, which
+    `group_grants_complete` tells; the caller then creates and grants it.
+    """
+    if connection.vendor != "postgresql" or not names:
+        return None
+    grants = _grants(task)
+    sql = (
+        f"INSERT INTO {GroupObjectPermission._meta.db_table} "
+        f"(permission_id, content_type_id, object_pk, group_id) "
+        f"SELECT p.perm, p.ctype, p.pk, g.id "
+        f"FROM unnest(%s::integer[], %s::integer[], %s::varchar[]) "
+        f"AS p(perm, ctype, pk) "
+        f"CROSS JOIN {Group._meta.db_table} g WHERE g.name = ANY(%s::varchar[]) "
+        f"ON CONFLICT DO NOTHING RETURNING group_id"
+    )
+    return sql, (
+        [perm.pk for perm, _, _ in grants],
+        [ctype.pk for _, ctype, _ in grants],
+        [pk for _, _, pk in grants],
+        list(names),
+    )
+
+
+def group_grants_complete(
+    rows: Sequence[tuple[Any, ...]], names: Sequence[str]
+) -> bool:
+    """Return whether every named group got the task's rows (`group_grants_statement`).
+
+    The task's own rows are new, so every group that got any returned one.
+    """
+    return len({row[0] for row in rows}) == len(set(names))
 
 
 def can_reassign_any(user: Any) -> bool:

@@ -5,16 +5,21 @@ Who may do what, from which state, is declared once in `lifecycle.TRANSITIONS`.
 Lock order: the Case row first (engine.services.case_lock), then its HumanTask rows.
 """
 
+import functools
+from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import datetime
-from typing import Any
+from typing import Any, ParamSpec
 from uuid import UUID
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from audit.actions import AuditAction, task_ref_for
-from audit.services import audit_batch
+from audit.services import audit_batch, audit_chain_head_known, case_chain_head
+from common.sql import insert_statement, update_statement, write_later
 from engine.errors import CaseNotFound
 from engine.form_validation import form_clean_json
 from engine.human_tasks import CaseAdvance, ReadyHumanTask
@@ -30,6 +35,7 @@ from .models import Attachment, HumanTask
 from .notifications import Notice, notify_on_commit
 
 UNCHANGED = object()  # "leave this field as it is" for task_plan
+P = ParamSpec("P")
 
 
 def _audit(
@@ -65,21 +71,14 @@ def _separated_users(case: Any, rules: list[str]) -> set[Any]:
     return barred - {None}
 
 
-def _principals(ready: ReadyHumanTask) -> tuple[ReadyHumanTask, list[Any], list[Any]]:
-    """Return the task's users and groups; the default group's when they are nobody."""
-    users, groups = permissions.principals_for(
-        usernames=[
-            *ready.candidate_users,
-            *([ready.assignee] if ready.assignee else []),
-        ],
-        group_names=ready.candidate_groups,
+def _principals(ready: ReadyHumanTask) -> tuple[ReadyHumanTask, list[Any], list[str]]:
+    """Return the task's users and group names; the default group when nobody."""
+    users = permissions.users_named(
+        [*ready.candidate_users, *([ready.assignee] if ready.assignee else [])]
     )
-    if not (users or groups):  # only usernames that exist nowhere
+    if not (users or ready.candidate_groups):  # only usernames that exist nowhere
         ready = ready.with_default_group()
-        users, groups = permissions.principals_for(
-            usernames=[], group_names=ready.candidate_groups
-        )
-    return ready, users, groups
+    return ready, users, list(ready.candidate_groups)
 
 
 def _flag_unrouted(case: Case, task: HumanTask, ready: ReadyHumanTask) -> None:
@@ -116,9 +115,9 @@ def business_data_for(case: Case) -> dict[str, Any]:
 
 
 def _create_task(case: Case, ready: ReadyHumanTask) -> HumanTask:
-    ready, users, groups = _principals(ready)
+    ready, users, group_names = _principals(ready)
     assignee = next((u for u in users if u.get_username() == ready.assignee), None)
-    task = HumanTask.objects.create(
+    task = HumanTask(
         due_at=ready.due_at,
         follow_up_at=ready.follow_up_at,
         priority=50 if ready.priority is None else ready.priority,
@@ -136,9 +135,37 @@ def _create_task(case: Case, ready: ReadyHumanTask) -> HumanTask:
         separate_from=list(ready.separate_from),
         **business_data_for(case),
     )
-    permissions.grant_candidates(task, users=users, groups=groups)
-    if barred := _separated_users(case, task.separate_from):
-        task.barred.add(*barred)  # a new task: nobody is barred yet
+    barred = HumanTask.barred.through
+    by_name = permissions.group_grants_statement(task, group_names)
+    groups = [] if by_name else permissions.groups_named(group_names)
+
+    def missed(granted: list[tuple[Any, ...]]) -> None:
+        if not permissions.group_grants_complete(granted, group_names):
+            named = permissions.groups_named(group_names)  # creates those missing
+            permissions.grant_candidates(task, users=[], groups=named)
+
+    # The task, its grants (its groups found by name) and who is barred from it
+    # (nobody yet), held back to go with the command's next writes.
+    write_later(
+        [
+            insert_statement(HumanTask, [task]),
+            *permissions.grant_statements(task, users=users, groups=groups),
+            *(
+                [
+                    insert_statement(
+                        barred,
+                        [barred(humantask_id=task.pk, user_id=pk) for pk in bar],
+                        ignore_conflicts=True,
+                    )
+                ]
+                if (bar := _separated_users(case, task.separate_from))
+                else []
+            ),
+            *([by_name] if by_name else []),
+        ],
+        then=missed if by_name else None,
+    )
+    task._state.adding = False
     _audit(
         task,
         None,
@@ -156,19 +183,37 @@ def _create_task(case: Case, ready: ReadyHumanTask) -> HumanTask:
     return task
 
 
+_CLOSED = ("status", "completed_at", "completed_by", "assignee", "claimed_at")
+
+# The open tasks of a case a command has locked and loaded with the task it works
+# on (`_locked_task`), handed to the inbox sync of its advance: (case id, tasks).
+_OPEN_LOCKED: ContextVar[tuple[Any, list[HumanTask]] | None] = ContextVar(
+    "laneway_open_tasks_locked", default=None
+)
+
+
+def _open_tasks(advance: CaseAdvance) -> list[HumanTask]:
+    """Return the case's open tasks, locked: as the command loaded them, or read."""
+    if advance.new_case:
+        return []
+    loaded = _OPEN_LOCKED.get()
+    if loaded is not None and loaded[0] == advance.case.pk:
+        _OPEN_LOCKED.set(None)  # once: a later advance of the case reads them again
+        return loaded[1]
+    return list(
+        advance.case.human_tasks.select_for_update().filter(
+            status=HumanTask.Status.OPEN
+        )
+    )
+
+
 def inbox_sync_for_case(*, advance: CaseAdvance) -> None:
     """Open inbox tasks for newly READY human tasks; close those that left READY."""
     case, actor = advance.case, advance.actor
     completed_task_id = advance.completed_task_id
     ready = dict.fromkeys(advance.ready_task_ids)
-    open_tasks = (
-        []
-        if advance.new_case
-        else list(
-            case.human_tasks.select_for_update().filter(status=HumanTask.Status.OPEN)
-        )
-    )
     now = timezone.now()
+    open_tasks = _open_tasks(advance)
     for task in open_tasks:
         spiff_id = str(task.spiff_task_id)
         if spiff_id in ready:
@@ -179,15 +224,18 @@ def inbox_sync_for_case(*, advance: CaseAdvance) -> None:
                 now,
                 actor,
             )
-            closed = ["status", "completed_at", "completed_by"]
             if task.assignee_id is None and actor is not None:
                 task.assignee = actor  # completing claims (task_complete)
-                closed.append("assignee")
             if task.claimed_at is None:
                 task.claimed_at = now  # the cockpit's waiting time ends here
-                closed.append("claimed_at")
-            task.save(update_fields=closed)
-            permissions.close_work(task)
+            closed = {f: getattr(task, f) for f in _CLOSED}
+            write_later(  # the row and its WORK rows, with the next writes
+                [
+                    update_statement(HumanTask, closed, pk=task.pk),
+                    *permissions.close_work_statements(task),
+                ],
+                rows=[("tasks_app_humantask", task.pk)],
+            )
         else:
             transition_check(user=None, task=task, action=TaskAction.CANCEL)
             task.status, task.completed_at = HumanTask.Status.CANCELLED, now
@@ -212,17 +260,48 @@ def _bar_decider(tasks: list[HumanTask], *, completed_task_id: str, actor: Any) 
 
 def _locked_task(
     *, user: Any, task_id: UUID | str, with_state: bool = False
-) -> HumanTask:
-    """Lock the task's case, then the task; check the user may see it."""
+) -> tuple[HumanTask, list[HumanTask]]:
+    """Lock the task's case, then the task; check the user may see it.
+
+    Return the task and the case's open tasks (it among them when it is open),
+    all locked by one statement, which also reads the user's permissions on
+    them and the head of the case's audit chain (for an open `audit_batch`).
+    """
     try:
         case = case_lock(human_task_id=task_id, with_state=with_state)
     except CaseNotFound:
         raise TaskNotFound("No such task.") from None
-    task = HumanTask.objects.select_for_update().get(pk=task_id)
-    task.case = case
+    wanted = UUID(str(task_id))
+    rows = list(
+        HumanTask.objects.select_for_update()
+        .filter(Q(pk=wanted) | Q(case_id=case.pk, status=HumanTask.Status.OPEN))
+        .annotate(**case_chain_head("case_id"), **permissions.facts_columns(user))
+    )
+    task = next((t for t in rows if t.pk == wanted), None)
+    if task is None:
+        raise TaskNotFound("No such task.")
+    head: Any = task  # the annotations of case_chain_head
+    audit_chain_head_known(case.pk, head.audit_head_seq, head.audit_head_hash)
+    for row in rows:
+        row.case = case
+        permissions.facts_known(user, row)
     if not permissions.can_view(user, task):
         raise TaskNotFound("No such task.")
-    return task
+    return task, [t for t in rows if t.status == HumanTask.Status.OPEN]
+
+
+def _command(service: Callable[P, HumanTask]) -> Callable[P, HumanTask]:
+    """Run a task command in one transaction whose audit events go in at its end.
+
+    Its events follow the chain head `_locked_task` reads with the task.
+    """
+
+    @functools.wraps(service)
+    def command(*args: P.args, **kwargs: P.kwargs) -> HumanTask:
+        with transaction.atomic(), audit_batch():
+            return service(*args, **kwargs)
+
+    return command
 
 
 def _claim(user: Any, task: HumanTask, *, save: bool = True) -> None:
@@ -235,27 +314,27 @@ def _claim(user: Any, task: HumanTask, *, save: bool = True) -> None:
         _audit(task, user, AuditAction.TASK_CLAIMED)
 
 
-@transaction.atomic
+@_command
 def task_claim(*, user: Any, task_id: UUID | str) -> HumanTask:
     """Claim an open task for the user.
 
     Raises:
         TaskNotFound, NotTaskCandidate, TaskNotOpen, TaskAlreadyClaimed, CaseBusy.
     """
-    task = _locked_task(user=user, task_id=task_id)
+    task, _ = _locked_task(user=user, task_id=task_id)
     transition_check(user=user, task=task, action=TaskAction.CLAIM)
     _claim(user, task)
     return task
 
 
-@transaction.atomic
+@_command
 def task_unclaim(*, user: Any, task_id: UUID | str) -> HumanTask:
     """Give a claimed task back to its candidates.
 
     Raises:
         TaskNotFound, NotTaskCandidate, TaskNotOpen, TaskAlreadyClaimed, CaseBusy.
     """
-    task = _locked_task(user=user, task_id=task_id)
+    task, _ = _locked_task(user=user, task_id=task_id)
     if transition_check(user=user, task=task, action=TaskAction.RELEASE):
         previous = task.assignee
         task.assignee, task.owner = None, None
@@ -265,7 +344,6 @@ def task_unclaim(*, user: Any, task_id: UUID | str) -> HumanTask:
     return task
 
 
-@transaction.atomic
 def task_complete(
     *,
     user: Any,
@@ -286,14 +364,14 @@ def task_complete(
     """
     stored: list[Attachment] = []
     try:
-        with audit_batch():
-            return _complete(user, task_id, data, files or {}, stored)
+        return _complete(user, task_id, data, files or {}, stored)
     except BaseException:
         for attachment in stored:
             attachment.file.storage.delete(attachment.file.name)
         raise
 
 
+@_command
 def _complete(
     user: Any,
     task_id: UUID | str,
@@ -301,7 +379,7 @@ def _complete(
     files: Files,
     stored: list[Attachment],
 ) -> HumanTask:
-    task = _locked_task(user=user, task_id=task_id, with_state=True)
+    task, open_tasks = _locked_task(user=user, task_id=task_id, with_state=True)
     transition_check(user=user, task=task, action=TaskAction.COMPLETE)
     if task.form_js is not None:
         cleaned = form_js_complete_data(
@@ -314,14 +392,19 @@ def _complete(
     _claim(user, task, save=False)
     if task.owner_id is not None and task.owner_id != user.pk:
         return _resolve(user, task, cleaned)
-    case_complete_user_task(
-        case=task.case,
-        spiff_task_id=str(task.spiff_task_id),
-        data=cleaned,
-        actor=user,
-        task_ref=task_ref_for(bpmn_id=task.bpmn_id, task_id=task.pk),
-    )
-    _reload_closed(task, user)
+    handed = _OPEN_LOCKED.set((task.case.pk, open_tasks))
+    try:
+        case_complete_user_task(
+            case=task.case,
+            spiff_task_id=str(task.spiff_task_id),
+            data=cleaned,
+            actor=user,
+            task_ref=task_ref_for(bpmn_id=task.bpmn_id, task_id=task.pk),
+        )
+    finally:
+        _OPEN_LOCKED.reset(handed)
+    if task.status == HumanTask.Status.OPEN:  # closed on another object than ours
+        _reload_closed(task, user)
     return task
 
 
@@ -358,14 +441,14 @@ def _candidate_named(username: str, task: HumanTask) -> Any:
     return target
 
 
-@transaction.atomic
+@_command
 def task_assign(*, user: Any, task_id: UUID | str, assignee: str) -> HumanTask:
     """Assign an open task to one of its candidates.
 
     Raises:
         TaskNotFound, NotTaskCandidate, TaskNotOpen, AssigneeInvalid, CaseBusy.
     """
-    task = _locked_task(user=user, task_id=task_id)
+    task, _ = _locked_task(user=user, task_id=task_id)
     transition_check(user=user, task=task, action=TaskAction.ASSIGN)
     target = _candidate_named(assignee, task)
     if not permissions.can_work(target, task):
@@ -394,7 +477,7 @@ def task_assign(*, user: Any, task_id: UUID | str, assignee: str) -> HumanTask:
     return task
 
 
-@transaction.atomic
+@_command
 def task_delegate(*, user: Any, task_id: UUID | str, delegate: str) -> HumanTask:
     """Hand a task to someone else for an answer; it comes back to the user to complete.
 
@@ -402,7 +485,7 @@ def task_delegate(*, user: Any, task_id: UUID | str, delegate: str) -> HumanTask
         TaskNotFound, NotTaskCandidate, TaskNotOpen, TaskAlreadyClaimed,
         AssigneeInvalid.
     """
-    task = _locked_task(user=user, task_id=task_id)
+    task, _ = _locked_task(user=user, task_id=task_id)
     transition_check(user=user, task=task, action=TaskAction.DELEGATE)
     target = _candidate_named(delegate, task)
     if target.pk == user.pk:
@@ -425,7 +508,7 @@ def task_delegate(*, user: Any, task_id: UUID | str, delegate: str) -> HumanTask
 PRIORITY_RANGE = range(0, 101)
 
 
-@transaction.atomic
+@_command
 def task_plan(
     *,
     user: Any,
@@ -438,7 +521,7 @@ def task_plan(
     Raises:
         TaskNotFound, NotTaskCandidate, TaskNotOpen, TaskInputInvalid, CaseBusy.
     """
-    task = _locked_task(user=user, task_id=task_id)
+    task, _ = _locked_task(user=user, task_id=task_id)
     transition_check(user=user, task=task, action=TaskAction.PLAN)
     if priority is not UNCHANGED and priority not in PRIORITY_RANGE:
         raise TaskInputInvalid(

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from audit.actions import AuditAction
 from audit.services import audit_batch, audit_record
+from common.sql import insert_statement, row_values, update_statement, write_later
 from engine.errors import CaseBusy, CaseNotFound, CaseSuspended
 from engine.human_tasks import CaseAdvance
 from engine.models import (
@@ -36,7 +37,8 @@ from engine.models import (
 )
 from engine.operations import operation_registry
 from engine.signals import case_advanced
-from engine.spiff import AdvanceOutcome, FailureKind
+from engine.spec_cache import spec_for
+from engine.spiff import AdvanceOutcome, FailureKind, process_waits_for_events
 
 SERVICE_CALL_TASK = "engine.service_call_run"
 logger = logging.getLogger(__name__)
@@ -54,6 +56,10 @@ def _lock_timeout(cases: QuerySet[Case]) -> QuerySet[Case]:
     return cases.extra(  # noqa: S610 - a constant expression, the value a parameter
         where=["set_config('lock_timeout', %s, true) IS NOT NULL"], params=[timeout]
     )
+
+
+# The version's documents: only a cold spec cache reads them (spec_for), lazily.
+_VERSION_DOCUMENTS = ("version__original_xml", "version__normalized_xml")
 
 
 def case_lock(
@@ -77,7 +83,11 @@ def case_lock(
     """
     assert connection.in_atomic_block, "case_lock must run inside transaction.atomic()"
     related = ("version__definition", "started_by", *(("state",) if with_state else ()))
-    cases = Case.objects.select_for_update(of=("self",)).select_related(*related)
+    cases = (
+        Case.objects.select_for_update(of=("self",))
+        .select_related(*related)
+        .defer(*_VERSION_DOCUMENTS)
+    )
     where = {"pk": case_id} if human_task_id is None else {"human_tasks": human_task_id}
     try:
         case = _lock_timeout(cases).get(**where)
@@ -281,17 +291,33 @@ def _save(case: Case, outcome: AdvanceOutcome, *, create: bool = False) -> bool:
     completed = outcome.completed and case.status == Case.Status.RUNNING
     if completed:
         case.status, case.ended_at = Case.Status.COMPLETED, timezone.now()
-    case.save()  # an INSERT for a case started in this advance (not saved yet)
-    defaults = {
-        "state_json": json.dumps(outcome.state),
-        "revision": case.revision,
-        "serializer_version": str(outcome.state.get("serializer_version", "")),
-    }
-    if create:
-        CaseState.objects.create(case=case, **defaults)
+    state = CaseState(
+        case=case,
+        state_json=json.dumps(outcome.state),
+        revision=case.revision,
+        serializer_version=str(outcome.state.get("serializer_version", "")),
+        updated_at=timezone.now(),
+    )
+    # The case row and its state; a case started in this advance is inserted
+    # here, with its first state. Held back to go with the command's next
+    # writes (write_later).
+    if case._state.adding:
+        written = insert_statement(Case, [case])
+        case._state.adding = False
     else:
-        CaseState.objects.filter(case=case).update(**defaults)
+        written = update_statement(Case, row_values(case), pk=case.pk)
+    rows = [("engine_case", case.pk)]
+    if create:
+        write_later([insert_statement(CaseState, [state]), written], rows=rows)
+    else:
+        values = {f: getattr(state, f) for f in _STATE_WRITTEN}
+        state_written = update_statement(CaseState, values, case_id=case.pk)
+        write_later([state_written, written], rows=rows)
+    state._state.adding = False
     return completed
+
+
+_STATE_WRITTEN = ("state_json", "revision", "serializer_version", "updated_at")
 
 
 def case_advance(
@@ -301,14 +327,17 @@ def case_advance(
     actor: Any,
     completed_task_id: str | None = None,
     create: bool = False,
+    moved: bool = False,
 ) -> None:
     """Apply an engine outcome to the locked case: save, project and audit it.
 
     `completed_task_id` is the human or service task the command completed (its
-    step is audited by the caller); `create` saves the first state of a new case.
+    step is audited by the caller); `create` saves the first state of a new case;
+    `moved` says the case has just moved to another version (its subscriptions
+    are then always looked at).
     """
     with audit_batch():
-        _advance(case, outcome, actor, completed_task_id, create)
+        _advance(case, outcome, actor, completed_task_id, create=create, moved=moved)
 
 
 def _advance(
@@ -316,12 +345,14 @@ def _advance(
     outcome: AdvanceOutcome,
     actor: Any,
     completed_task_id: str | None,
+    *,
     create: bool,
+    moved: bool,
 ) -> None:
     _record_steps(case, outcome, completed_task_id)
     _open_incident(case, outcome)
     just_completed = _save(case, outcome, create=create)
-    messages, signals = _subscriptions(case, create=create)
+    messages, signals = _subscriptions(case, create=create, moved=moved)
     _subscriptions_sync(case, outcome, messages)
     queued = _queue_service_calls(case, outcome)
     advance = CaseAdvance(
@@ -385,9 +416,16 @@ def service_calls_enqueue(
             )
 
 
-def _subscriptions(case: Case, *, create: bool) -> tuple[list[tuple], list[tuple]]:
-    """Return the case's (message, signal) subscriptions, both in one query."""
-    if create:  # a new case has none
+def _subscriptions(
+    case: Case, *, create: bool, moved: bool
+) -> tuple[list[tuple], list[tuple]]:
+    """Return the case's (message, signal) subscriptions, both in one query.
+
+    None are read for a new case, nor for a case whose process has no message or
+    signal event anywhere (it never had one, unless it has just moved from a
+    version that had: `moved`).
+    """
+    if create or not (moved or process_waits_for_events(spec_for(case.version))):
         return [], []
     messages = MessageSubscription.objects.filter(case=case).values_list(
         Value("m", output_field=CharField()), "name", "bpmn_id", "correlation"

@@ -72,8 +72,7 @@ def case_migrate(
     except MigrationRefused as refused:
         return refused.problems
     case.version = target
-    case.save(update_fields=["version"])
-    case_advance(case, outcome, actor=actor)
+    case_advance(case, outcome, actor=actor, moved=True)  # saves the version too
     return []
 
 

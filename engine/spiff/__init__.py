@@ -70,6 +70,7 @@ from .script_helpers import ScriptHost, script_host
 from .scripting import ScriptError, check_expression, check_script
 from .signals import (
     SignalNotCaught,
+    process_waits_for_events,
     signal_start_names,
     workflow_deliver_signal,
     workflow_start_by_signal,
@@ -135,6 +136,7 @@ __all__ = [
     "workflow_deliver_message",
     "workflow_start_by_message",
     "workflow_waiting_messages",
+    "process_waits_for_events",
     "ADAPTER_VERSION",
     "AdvanceOutcome",
     "EngineLimit",

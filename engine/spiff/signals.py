@@ -20,11 +20,15 @@ signal start event. Routing across cases is the engine's job; here:
 from __future__ import annotations
 
 import copy
+import weakref
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     SignalEventDefinition,
+)
+from SpiffWorkflow.bpmn.specs.event_definitions.message import (
+    MessageEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import (
     MultipleEventDefinition,
@@ -167,3 +171,34 @@ def workflow_start_by_signal(
         workflow.task_tree.data.update(json_safe(dict(payload)))
     _catch(workflow, catchers[0][1], json_safe(payload))
     return run_command(workflow, process, lambda steps: None)
+
+
+_WAITS: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+
+
+def _waiting_kind(definition: Any) -> bool:
+    if isinstance(definition, SignalEventDefinition | MessageEventDefinition):
+        return True
+    return isinstance(definition, MultipleEventDefinition) and any(
+        _waiting_kind(child) for child in definition.event_definitions
+    )
+
+
+def process_waits_for_events(process: CompiledProcess) -> bool:
+    """Return whether a case of this process can ever wait for a message or signal.
+
+    False when no element of the process (nor of its sub-processes and called
+    processes) has a message or signal event definition, throwing or catching:
+    such a case never has a subscription, so the engine need not look for one.
+    Computed once per parsed spec.
+    """
+    known = _WAITS.get(process.spec)
+    if known is None:
+        specs = [process.spec, *dict(process.subprocess_specs or {}).values()]  # type: ignore[call-overload]
+        known = any(
+            _waiting_kind(getattr(task_spec, "event_definition", None))
+            for spec in specs
+            for task_spec in spec.task_specs.values()
+        )
+        _WAITS[process.spec] = known
+    return known

@@ -8,6 +8,7 @@ from engine.spiff import (
     MessageNotCaught,
     WaitingMessage,
     message_start_names,
+    process_waits_for_events,
     processes_compile,
     workflow_complete_user_task,
     workflow_deliver_message,
@@ -124,3 +125,19 @@ def test_message_start_event_starts_with_the_payload():
     assert [t.bpmn_id for t in outcome.ready_user_tasks] == ["check_order"]
     with pytest.raises(MessageNotCaught):
         workflow_start_by_message(process, name="other", payload={}, correlation={})
+
+
+@pytest.mark.parametrize(
+    ("name", "waits"),
+    [
+        ("payment_wait", True),  # intermediate message catch
+        ("order_cancel_boundary", True),  # boundary message event
+        ("signal_event_subprocess", True),  # signal-started event sub-process
+        ("signal_catchers", True),
+        ("gateway_paths", False),  # user tasks and gateways only
+        ("four_eyes", False),
+    ],
+)
+def test_a_process_says_whether_its_cases_can_wait_for_messages_or_signals(name, waits):
+    """The engine skips the subscription read of a case whose process cannot wait."""
+    assert process_waits_for_events(_process(name)) is waits

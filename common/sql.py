@@ -1,0 +1,233 @@
+"""Several writes in one round trip: PostgreSQL data-modifying WITH queries.
+
+A human step writes a handful of rows in different tables (the case and its
+state, the task and its grants, the audit events and their chain head). Each
+write is compiled by the ORM as usual (`insert_statement`, `update_statement`:
+the same SQL and parameter adaptation `bulk_create` and `update` use), then
+`execute_together` sends them as one statement, `WITH w1 AS (...), w2 AS (...)
+<last>`: PostgreSQL runs every part exactly once, in the one snapshot, whether
+or not their rows are read (its documentation, "Data-Modifying Statements in
+WITH"). The parts must not depend on each other's rows; foreign keys are
+checked at the end of the statement or at commit (Django's are deferred).
+Other databases (SQLite, the quick start) run them one after the other.
+"""
+
+import json
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection, models
+from django.db.models import Q
+from django.db.models.constants import OnConflict
+from django.db.models.sql import InsertQuery, UpdateQuery
+
+Statement = tuple[str, Sequence[Any]]
+
+
+def insert_statement(
+    model: type[models.Model],
+    objs: Iterable[models.Model],
+    *,
+    update_conflicts: Sequence[str] = (),
+    unique_fields: Sequence[str] = (),
+    ignore_conflicts: bool = False,
+) -> Statement:
+    """Return the INSERT of `objs` (all concrete fields), as `bulk_create` writes it.
+
+    The objects' primary keys must be set (no RETURNING is read back).
+    """
+    objs = list(objs)
+    meta = model._meta
+    on_conflict = (
+        OnConflict.UPDATE
+        if update_conflicts
+        else OnConflict.IGNORE
+        if ignore_conflicts
+        else None
+    )
+    query = InsertQuery(
+        model,
+        on_conflict=on_conflict,
+        update_fields=[meta.get_field(name) for name in update_conflicts],
+        unique_fields=[meta.get_field(name) for name in unique_fields],
+    )
+    fields = [
+        f
+        for f in meta.concrete_fields
+        if not (f.primary_key and getattr(f, "db_returning", False))
+    ]
+    query.insert_values(fields, objs)
+    compiled = query.get_compiler(connection=connection).as_sql()
+    assert len(compiled) == 1, "one INSERT statement expected"
+    return compiled[0]
+
+
+def insert_statements(
+    model: type[models.Model], objs: Sequence[Any]
+) -> list[Statement]:
+    """Return `insert_statement`s of `objs` in the batches the database takes.
+
+    One on PostgreSQL, whose bulk insert sends an array per column (UNNEST);
+    SQLite limits the parameters of one statement.
+    """
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    size = connection.ops.bulk_batch_size(fields, objs) or len(objs)
+    return [
+        insert_statement(model, objs[start : start + size])
+        for start in range(0, len(objs), max(size, 1))
+    ]
+
+
+def update_statement(
+    model: type[models.Model], values: Mapping[str, Any], **where: Any
+) -> Statement:
+    """Return `model.objects.filter(**where).update(**values)` as SQL."""
+    query = UpdateQuery(model)
+    query.add_update_values(dict(values))
+    query.add_q(Q(**where))
+    sql, params = query.get_compiler(connection=connection).as_sql()
+    return sql, tuple(params)
+
+
+def row_values(obj: models.Model) -> dict[str, Any]:
+    """Return every concrete non-key field of a saved object (what `save()` writes)."""
+    return {
+        f.attname: f.pre_save(obj, False)
+        for f in obj._meta.concrete_fields
+        if not f.primary_key
+    }
+
+
+Rows = list[tuple[Any, ...]]
+_Then = Callable[[Rows], None] | None
+
+
+@dataclass
+class _Held:
+    """The writes `write_later` holds back, made at atomic depth `depth`."""
+
+    depth: int
+    entries: list[tuple[Statement, _Then]] = field(default_factory=list)
+    rows: set[Hashable] = field(default_factory=set)  # those the entries write
+
+
+_HELD_ATTR = "laneway_held_writes"
+
+
+def _held() -> _Held | None:
+    return getattr(connection, _HELD_ATTR, None)
+
+
+@contextmanager
+def writes_held() -> Iterator[None]:
+    """Hold back the writes of `write_later` until they can go with another one.
+
+    They go out with the next `execute_together` (a command's last writes: its
+    audit events), or, before any other statement runs on the connection (a
+    read that may need them, a savepoint that must not take them), on their
+    own; whatever is left, when the block ends. Open it right inside the
+    transaction.atomic() whose rollback drops them on an error, as the audit
+    batch does. A write from inside a savepoint opened in the block is never
+    held: a rollback of the savepoint must undo it.
+    """
+    if _held() is not None:
+        yield
+        return
+    setattr(connection, _HELD_ATTR, _Held(depth=len(connection.atomic_blocks)))
+    try:
+        with connection.execute_wrapper(_send_held_first):
+            yield
+            execute_together([])
+    finally:
+        setattr(connection, _HELD_ATTR, None)
+
+
+def write_later(
+    statements: Sequence[Statement],
+    *,
+    rows: Iterable[Hashable] = (),
+    then: _Then = None,
+) -> None:
+    """Hold the writes back inside `writes_held` (at its depth); else run them now.
+
+    `rows` names the rows the statements write (e.g. ("engine_case", pk)):
+    PostgreSQL keeps only one of two changes of a row made by one statement, so
+    writes of a row already held are sent before these are held. `then` gets
+    the rows the last statement returns (its RETURNING clause, one column) once
+    it has run.
+    """
+    entries: list[tuple[Statement, _Then]] = [(s, None) for s in statements[:-1]]
+    entries += [(s, then) for s in statements[-1:]]
+    held = _held()
+    if held is None or held.depth != len(connection.atomic_blocks):
+        _send(entries)
+        return
+    written = set(rows)
+    if written & held.rows:
+        _send(_take_held())
+    held.entries.extend(entries)
+    held.rows |= written
+
+
+def _take_held() -> list[tuple[Statement, _Then]]:
+    held = _held()
+    if held is None or not held.entries:
+        return []
+    taken, held.entries, held.rows = held.entries, [], set()
+    return taken
+
+
+def _send_held_first(
+    execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
+) -> Any:
+    if taken := _take_held():
+        _send(taken)  # a cursor of its own: logged as a statement
+    return execute(sql, params, many, context)
+
+
+def execute_together(statements: Sequence[Statement]) -> None:
+    """Run the statements in one round trip on PostgreSQL (in order elsewhere).
+
+    The writes held back (`write_later`) go first.
+    """
+    _send([*_take_held(), *((s, None) for s in statements)])
+
+
+def _send(entries: list[tuple[Statement, _Then]]) -> None:
+    entries = [(s, then) for s, then in entries if s[0]]
+    if not entries:
+        return
+    results: dict[int, Rows] = {i: [] for i, (_, then) in enumerate(entries) if then}
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql" or len(entries) == 1:
+            for i, ((sql, params), _) in enumerate(entries):
+                cursor.execute(sql, params)
+                if i in results:
+                    results[i] = cursor.fetchall()
+        else:
+            cursor.execute(*_combined([s for s, _ in entries], list(results)))
+            for i, row in cursor.fetchall() if results else ():
+                results[i].append(tuple(json.loads(row).values()))
+    for i, rows in results.items():
+        then = entries[i][1]
+        assert then is not None
+        then(rows)
+
+
+def _combined(statements: list[Statement], returning: list[int]) -> Statement:
+    """Return one statement running all: each a part of a WITH.
+
+    With `returning`, the parts whose rows are wanted are read by the main
+    query, tagged with their index; without, the last statement is the main one.
+    """
+    parts = statements if returning else statements[:-1]
+    head = ", ".join(f"w{i} AS ({sql})" for i, (sql, _) in enumerate(parts))
+    params = [p for _, part_params in statements for p in part_params]
+    if not returning:
+        return f"WITH {head} {statements[-1][0]}", params
+    reads = " UNION ALL ".join(
+        f"SELECT {i}, row_to_json(w{i})::text FROM w{i}" for i in returning
+    )
+    return f"WITH {head} {reads}", params
