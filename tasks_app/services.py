@@ -21,10 +21,11 @@ from engine.human_tasks import CaseAdvance, ReadyHumanTask
 from engine.models import Case
 from engine.services import case_audit, case_complete_user_task, case_lock
 
-from . import permissions
+from . import permissions, selectors
+from .discussion import attachment_discard
 from .display import display_value
 from .errors import AssigneeInvalid, TaskInputInvalid, TaskNotFound
-from .form_js import Files, form_js_complete_data
+from .form_js import Files, form_js_complete_data, uploads_store
 from .lifecycle import TaskAction, receiver, transition_check
 from .models import Attachment, HumanTask
 from .notifications import Notice, notify_on_commit
@@ -265,7 +266,6 @@ def task_unclaim(*, user: Any, task_id: UUID | str) -> HumanTask:
     return task
 
 
-@transaction.atomic
 def task_complete(
     *,
     user: Any,
@@ -277,21 +277,31 @@ def task_complete(
 
     `files` are the files a Camunda Form's file pickers sent, by the viewer's
     `files::<key>` reference (form_js.py); they become attachments of the case.
-    If the completion fails after they were stored, their files are deleted
-    (their rows roll back with the transaction).
+    They are written to storage before the case is locked (storage may be
+    remote); if the completion then fails, their files are deleted after the
+    transaction (their rows roll back with it), as are those it did not use.
 
     Raises:
         TaskNotFound, NotTaskCandidate, TaskNotOpen, TaskAlreadyClaimed,
         SeparationOfDuties, FormInvalid, CaseBusy, CaseNotRunning.
     """
-    stored: list[Attachment] = []
+    stored: dict[str, list[Attachment]] = {}
+    if files:
+        task = selectors.task_get_for_user(user=user, task_id=task_id)
+        if task.form_js is not None:
+            stored = uploads_store(user=user, task=task, data=data, files=files)
+    written = [a for group in stored.values() for a in group]
     try:
-        with audit_batch():
-            return _complete(user, task_id, data, files or {}, stored)
+        with transaction.atomic(), audit_batch():
+            done = _complete(user, task_id, data, files or {}, stored)
     except BaseException:
-        for attachment in stored:
-            attachment.file.storage.delete(attachment.file.name)
+        for attachment in written:  # rows rolled back: no file may stay
+            attachment_discard(attachment)
         raise
+    for attachment in written:
+        if attachment._state.adding:  # sent, but not used by the form
+            attachment_discard(attachment)
+    return done
 
 
 def _complete(
@@ -299,7 +309,7 @@ def _complete(
     task_id: UUID | str,
     data: dict[str, Any],
     files: Files,
-    stored: list[Attachment],
+    stored: dict[str, list[Attachment]],
 ) -> HumanTask:
     task = _locked_task(user=user, task_id=task_id, with_state=True)
     transition_check(user=user, task=task, action=TaskAction.COMPLETE)
