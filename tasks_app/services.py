@@ -19,7 +19,12 @@ from engine.errors import CaseNotFound
 from engine.form_validation import form_clean_json
 from engine.human_tasks import CaseAdvance, ReadyHumanTask
 from engine.models import Case
-from engine.services import case_audit, case_complete_user_task, case_lock
+from engine.services import (
+    case_audit,
+    case_complete_user_task,
+    case_lock,
+    case_task_assigned,
+)
 
 from . import permissions, selectors
 from .discussion import attachment_discard
@@ -226,6 +231,18 @@ def _locked_task(
     return task
 
 
+def _assigned(task: HumanTask, actor: Any) -> None:
+    """The task's assignee changed: its assignment listeners run now (engine)."""
+    case_task_assigned(
+        case=task.case,
+        spiff_task_id=str(task.spiff_task_id),
+        bpmn_id=task.bpmn_id,
+        assignee=task.assignee.get_username() if task.assignee else "",
+        actor=actor,
+        task_ref=task_ref_for(bpmn_id=task.bpmn_id, task_id=task.pk),
+    )
+
+
 def _claim(user: Any, task: HumanTask, *, save: bool = True) -> None:
     if task.assignee_id is None:
         task.assignee = user
@@ -245,7 +262,9 @@ def task_claim(*, user: Any, task_id: UUID | str) -> HumanTask:
     """
     task = _locked_task(user=user, task_id=task_id)
     transition_check(user=user, task=task, action=TaskAction.CLAIM)
-    _claim(user, task)
+    if task.assignee_id is None:
+        _claim(user, task)
+        _assigned(task, user)
     return task
 
 
@@ -263,6 +282,7 @@ def task_unclaim(*, user: Any, task_id: UUID | str) -> HumanTask:
         task.save(update_fields=["assignee", "owner"])
         permissions.revoke_personal(task, user=previous)
         _audit(task, user, AuditAction.TASK_UNCLAIMED)
+        _assigned(task, user)
     return task
 
 
@@ -320,7 +340,9 @@ def _complete(
     else:
         cleaned = form_clean_json(task.form, data)
     # A delegated task is held (never claimed here); an offered one is claimed and
-    # its assignee written with its completion (inbox_sync_for_case).
+    # its assignee written with its completion (inbox_sync_for_case), its
+    # assignment listeners run first (case_complete_user_task).
+    assigning = task.assignee_id is None
     _claim(user, task, save=False)
     if task.owner_id is not None and task.owner_id != user.pk:
         return _resolve(user, task, cleaned)
@@ -330,6 +352,7 @@ def _complete(
         data=cleaned,
         actor=user,
         task_ref=task_ref_for(bpmn_id=task.bpmn_id, task_id=task.pk),
+        assignee=user.get_username() if assigning else None,
     )
     _reload_closed(task, user)
     return task
@@ -351,6 +374,7 @@ def _resolve(user: Any, task: HumanTask, data: dict[str, Any]) -> HumanTask:
     task.draft, task.assignee, task.owner = data, owner, None
     task.save(update_fields=["draft", "assignee", "owner"])
     permissions.revoke_personal(task, user=user)
+    _assigned(task, user)
     name = owner.get_username()
     _audit(
         task, user, AuditAction.TASK_RESOLVED, on_behalf_of=name, data=data, owner=name
@@ -400,6 +424,7 @@ def task_assign(*, user: Any, task_id: UUID | str, assignee: str) -> HumanTask:
         previous=previous.get_username() if previous else None,
     )
     if previous != target:
+        _assigned(task, user)
         notify_on_commit(task, Notice.ASSIGNED, to=target, actor=user)
     return task
 
@@ -428,6 +453,7 @@ def task_delegate(*, user: Any, task_id: UUID | str, delegate: str) -> HumanTask
         permissions.revoke_personal(task, user=previous)
     permissions.grant_candidates(task, users=[target], groups=[])
     _audit(task, user, AuditAction.TASK_DELEGATED, delegate=delegate)
+    _assigned(task, user)
     notify_on_commit(task, Notice.DELEGATED, to=target, actor=user)
     return task
 
