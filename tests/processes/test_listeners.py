@@ -8,7 +8,7 @@ from processes.errors import BpmnInvalid
 from processes.services import version_upload
 from tasks_app.models import HumanTask
 from tasks_app.services import task_claim, task_complete, task_delegate
-from tests.clients import api_for
+from tests.clients import api_for, page_for
 
 pytestmark = pytest.mark.django_db
 
@@ -366,6 +366,8 @@ def test_an_assignment_listener_runs_when_the_task_is_claimed(users):
     manager = api_for(users["manager1"])
     assert manager.post(f"/api/v1/tasks/{task.pk}/claim/").status_code == 200
     assert _case_data(users["requester"], case.pk)["approver"] == "manager1"
+    page = page_for(users["requester"]).get(f"/cases/{case.pk}/").content.decode()
+    assert '<th scope="row">approver</th><td>manager1</td>' in page
     events = AuditEvent.objects.filter(case_id=case.pk, action="case.data_changed")
     [event] = events
     assert event.payload["set"] == {"approver": "manager1"}
