@@ -33,6 +33,12 @@ class TaskNoLongerOpen(EngineError):
     code = "task_not_open"
 
 
+class AssignmentListenerFailed(EngineError):
+    """A task's assignment listener failed: the assignment did not happen."""
+
+    code = "assignment_listener_failed"
+
+
 class StartNotAllowed(EngineError):
     code, status = "permission_denied", HTTPStatus.FORBIDDEN
 

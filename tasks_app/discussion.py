@@ -218,7 +218,47 @@ def _sha256(upload: Any) -> str:
     return digest.hexdigest()
 
 
-@transaction.atomic
+def attachment_store(
+    *, user: Any, upload: Any, case_id: UUID | str, task: HumanTask | None
+) -> Attachment:
+    """Write an upload to storage, before any lock is taken; no row yet.
+
+    The caller records it under the case lock (`attachment_record`) or deletes
+    its file (`attachment_discard`). The upload was checked (`_file_problem`).
+    """
+    name = os.path.basename(upload.name).strip()
+    attachment = Attachment(
+        case_id=case_id,
+        task=task,
+        uploaded_by=user,
+        name=name,
+        size=upload.size,
+        sha256=_sha256(upload),
+    )
+    attachment.file.save(name, upload, save=False)  # storage may be remote
+    return attachment
+
+
+def attachment_record(attachment: Attachment, case: Case) -> None:
+    """Write a stored attachment's row and audit event; the case is locked."""
+    attachment.save()
+    _audit(
+        case,
+        attachment.uploaded_by,
+        AuditAction.ATTACHMENT_ADDED,
+        attachment.task,
+        attachment=str(attachment.pk),
+        file=attachment.name,
+        size=attachment.size,
+        sha256=attachment.sha256,
+    )
+
+
+def attachment_discard(attachment: Attachment) -> None:
+    """Delete a stored attachment's file (its row was never kept)."""
+    attachment.file.storage.delete(attachment.file.name)
+
+
 def attachment_add(
     *,
     user: Any,
@@ -231,7 +271,7 @@ def attachment_add(
     The size is checked before a byte is read or stored; the checksum is in the
     audit event. The file is stored before the case lock is taken (storage may be
     remote), then the row and the audit event are written under the lock; if
-    that fails, the stored file is deleted.
+    that fails, the stored file is deleted (after the transaction ended).
 
     Raises:
         CaseNotFound, TaskNotFound: the user may not see it.
@@ -242,33 +282,15 @@ def attachment_add(
     if problem := _file_problem(upload):
         error, message = problem
         raise error(message, details={"fields": {"file": [message]}})
-    name = os.path.basename(upload.name).strip()
-    attachment = Attachment(
-        case_id=checked_case_id,
-        task=task,
-        uploaded_by=user,
-        name=name,
-        size=upload.size,
-        sha256=_sha256(upload),
+    attachment = attachment_store(
+        user=user, upload=upload, case_id=checked_case_id, task=task
     )
-    # Written before the case lock is taken: a remote storage never holds it.
-    attachment.file.save(name, upload, save=False)
-    stored = attachment.file.name
     try:
-        case = case_lock(case_id=checked_case_id, allow_suspended=True)
-        attachment.save()
-        _audit(
-            case,
-            user,
-            AuditAction.ATTACHMENT_ADDED,
-            task,
-            attachment=str(attachment.pk),
-            file=name,
-            size=attachment.size,
-            sha256=attachment.sha256,
-        )
+        with transaction.atomic():
+            case = case_lock(case_id=checked_case_id, allow_suspended=True)
+            attachment_record(attachment, case)
     except BaseException:
-        attachment.file.storage.delete(stored)
+        attachment_discard(attachment)
         raise
     return attachment
 

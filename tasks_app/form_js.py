@@ -10,7 +10,7 @@ variable holds [{"id", "name", "size", "sha256"}, ...].
 
 import copy
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from engine.errors import FormInvalid
@@ -21,7 +21,7 @@ from engine.form_validation import (
     value_set,
 )
 
-from .discussion import _file_problem, attachment_add
+from .discussion import _file_problem, attachment_record, attachment_store
 from .models import Attachment, HumanTask
 
 Files = Mapping[str, Sequence[Any]]
@@ -65,19 +65,51 @@ def _kept_files_as_ids(schema: Any, data: Mapping[str, Any]) -> dict[str, Any]:
     return kept
 
 
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def uploads_store(
+    *, user: Any, task: HumanTask, data: Any, files: Files
+) -> dict[str, list[Attachment]]:
+    """Write the files the submission names to storage, before the case is locked.
+
+    Only the files of a reference the data holds, each of them acceptable, are
+    written (the others are refused by the validation, under the lock); storage
+    may be remote, and no network I/O happens under the case lock.
+    """
+    named = set(_strings(data)) & set(files)
+    return {
+        key: [
+            attachment_store(user=user, upload=u, case_id=task.case_id, task=task)
+            for u in files[key]
+        ]
+        for key in sorted(named)
+        if files[key] and not any(_file_problem(u) for u in files[key])
+    }
+
+
 def form_js_complete_data(
     *,
     user: Any,
     task: HumanTask,
     data: Any,
     files: Files,
-    stored: list[Attachment] | None = None,
+    stored: Mapping[str, Sequence[Attachment]],
 ) -> dict[str, Any]:
     """Return the case variables a Camunda Form's submission sets.
 
-    Nothing is stored unless every field, files included, is valid; the
-    attachments written are appended to `stored` (for the caller to delete
-    their files if the completion then fails).
+    `files` are the uploads by the viewer's reference, `stored` the same files
+    already written to storage by the caller, before it locked the case
+    (`uploads_store`). No attachment row is written unless every field, files
+    included, is valid; the caller deletes the files of those left unwritten.
 
     Raises:
         FormInvalid: with details {"fields": {dotted key: [messages]}}.
@@ -97,12 +129,9 @@ def form_js_complete_data(
     for path in paths:
         value = value_at(cleaned, path)
         if isinstance(value, str):
-            chosen = [
-                attachment_add(user=user, upload=u, task_id=task.pk)
-                for u in files[value]
-            ]
-            if stored is not None:
-                stored.extend(chosen)
+            chosen = list(stored[value])
+            for attachment in chosen:
+                attachment_record(attachment, task.case)
         else:
             chosen = list(Attachment.objects.filter(case_id=task.case_id, pk__in=value))
         value_set(cleaned, path, [_described(a) for a in chosen])

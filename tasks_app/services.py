@@ -24,12 +24,18 @@ from engine.errors import CaseNotFound
 from engine.form_validation import form_clean_json
 from engine.human_tasks import CaseAdvance, ReadyHumanTask
 from engine.models import Case
-from engine.services import case_audit, case_complete_user_task, case_lock
+from engine.services import (
+    case_audit,
+    case_complete_user_task,
+    case_lock,
+    case_task_assigned,
+)
 
-from . import permissions
+from . import permissions, selectors
+from .discussion import attachment_discard
 from .display import display_value
 from .errors import AssigneeInvalid, TaskInputInvalid, TaskNotFound
-from .form_js import Files, form_js_complete_data
+from .form_js import Files, form_js_complete_data, uploads_store
 from .lifecycle import TaskAction, receiver, transition_check
 from .models import Attachment, HumanTask
 from .notifications import Notice, notify_on_commit
@@ -304,6 +310,18 @@ def _command(service: Callable[P, HumanTask]) -> Callable[P, HumanTask]:
     return command
 
 
+def _assigned(task: HumanTask, actor: Any) -> None:
+    """The task's assignee changed: its assignment listeners run now (engine)."""
+    case_task_assigned(
+        case=task.case,
+        spiff_task_id=str(task.spiff_task_id),
+        bpmn_id=task.bpmn_id,
+        assignee=task.assignee.get_username() if task.assignee else "",
+        actor=actor,
+        task_ref=task_ref_for(bpmn_id=task.bpmn_id, task_id=task.pk),
+    )
+
+
 def _claim(user: Any, task: HumanTask, *, save: bool = True) -> None:
     if task.assignee_id is None:
         task.assignee = user
@@ -323,7 +341,9 @@ def task_claim(*, user: Any, task_id: UUID | str) -> HumanTask:
     """
     task, _ = _locked_task(user=user, task_id=task_id)
     transition_check(user=user, task=task, action=TaskAction.CLAIM)
-    _claim(user, task)
+    if task.assignee_id is None:
+        _claim(user, task)
+        _assigned(task, user)
     return task
 
 
@@ -341,6 +361,7 @@ def task_unclaim(*, user: Any, task_id: UUID | str) -> HumanTask:
         task.save(update_fields=["assignee", "owner"])
         permissions.revoke_personal(task, user=previous)
         _audit(task, user, AuditAction.TASK_UNCLAIMED)
+        _assigned(task, user)
     return task
 
 
@@ -355,20 +376,30 @@ def task_complete(
 
     `files` are the files a Camunda Form's file pickers sent, by the viewer's
     `files::<key>` reference (form_js.py); they become attachments of the case.
-    If the completion fails after they were stored, their files are deleted
-    (their rows roll back with the transaction).
+    They are written to storage before the case is locked (storage may be
+    remote); if the completion then fails, their files are deleted after the
+    transaction (their rows roll back with it), as are those it did not use.
 
     Raises:
         TaskNotFound, NotTaskCandidate, TaskNotOpen, TaskAlreadyClaimed,
         SeparationOfDuties, FormInvalid, CaseBusy, CaseNotRunning.
     """
-    stored: list[Attachment] = []
+    stored: dict[str, list[Attachment]] = {}
+    if files:
+        task = selectors.task_get_for_user(user=user, task_id=task_id)
+        if task.form_js is not None:
+            stored = uploads_store(user=user, task=task, data=data, files=files)
+    written = [a for group in stored.values() for a in group]
     try:
-        return _complete(user, task_id, data, files or {}, stored)
+        done = _complete(user, task_id, data, files or {}, stored)
     except BaseException:
-        for attachment in stored:
-            attachment.file.storage.delete(attachment.file.name)
+        for attachment in written:  # rows rolled back: no file may stay
+            attachment_discard(attachment)
         raise
+    for attachment in written:
+        if attachment._state.adding:  # sent, but not used by the form
+            attachment_discard(attachment)
+    return done
 
 
 @_command
@@ -377,7 +408,7 @@ def _complete(
     task_id: UUID | str,
     data: dict[str, Any],
     files: Files,
-    stored: list[Attachment],
+    stored: dict[str, list[Attachment]],
 ) -> HumanTask:
     task, open_tasks = _locked_task(user=user, task_id=task_id, with_state=True)
     transition_check(user=user, task=task, action=TaskAction.COMPLETE)
@@ -388,7 +419,9 @@ def _complete(
     else:
         cleaned = form_clean_json(task.form, data)
     # A delegated task is held (never claimed here); an offered one is claimed and
-    # its assignee written with its completion (inbox_sync_for_case).
+    # its assignee written with its completion (inbox_sync_for_case), its
+    # assignment listeners run first (case_complete_user_task).
+    assigning = task.assignee_id is None
     _claim(user, task, save=False)
     if task.owner_id is not None and task.owner_id != user.pk:
         return _resolve(user, task, cleaned)
@@ -400,6 +433,7 @@ def _complete(
             data=cleaned,
             actor=user,
             task_ref=task_ref_for(bpmn_id=task.bpmn_id, task_id=task.pk),
+            assignee=user.get_username() if assigning else None,
         )
     finally:
         _OPEN_LOCKED.reset(handed)
@@ -424,6 +458,7 @@ def _resolve(user: Any, task: HumanTask, data: dict[str, Any]) -> HumanTask:
     task.draft, task.assignee, task.owner = data, owner, None
     task.save(update_fields=["draft", "assignee", "owner"])
     permissions.revoke_personal(task, user=user)
+    _assigned(task, user)
     name = owner.get_username()
     _audit(
         task, user, AuditAction.TASK_RESOLVED, on_behalf_of=name, data=data, owner=name
@@ -473,6 +508,7 @@ def task_assign(*, user: Any, task_id: UUID | str, assignee: str) -> HumanTask:
         previous=previous.get_username() if previous else None,
     )
     if previous != target:
+        _assigned(task, user)
         notify_on_commit(task, Notice.ASSIGNED, to=target, actor=user)
     return task
 
@@ -501,6 +537,7 @@ def task_delegate(*, user: Any, task_id: UUID | str, delegate: str) -> HumanTask
         permissions.revoke_personal(task, user=previous)
     permissions.grant_candidates(task, users=[target], groups=[])
     _audit(task, user, AuditAction.TASK_DELEGATED, delegate=delegate)
+    _assigned(task, user)
     notify_on_commit(task, Notice.DELEGATED, to=target, actor=user)
     return task
 

@@ -16,7 +16,13 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from common.pagination import page_of
-from engine.errors import CaseBusy, CaseNotRunning, FormInvalid, TaskNoLongerOpen
+from engine.errors import (
+    CaseBusy,
+    CaseNotRunning,
+    CaseSuspended,
+    FormInvalid,
+    TaskNoLongerOpen,
+)
 from engine.permissions import managed_groups
 from processes.selectors import version_latest_deployed
 
@@ -178,8 +184,10 @@ class TaskDetailView(LoginRequiredMixin, View):
             TaskNotOpen,
             TaskNoLongerOpen,
             CaseNotRunning,
+            CaseSuspended,
         ) as exc:
-            # Someone else was quicker: say so, and keep what the user typed.
+            # Someone else was quicker (or the case was suspended meanwhile): say
+            # so, and keep what the user typed.
             fresh = selectors.task_get_for_user(user=request.user, task_id=task.pk)
             return self._render(request, fresh, form, status=409, conflict=exc.message)
         except (SeparationOfDuties, CaseBusy) as exc:

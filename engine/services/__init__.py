@@ -29,7 +29,12 @@ from .calls import (
     service_call_sweep,
     service_call_variables,
 )
-from .cases import case_cancel, case_complete_user_task, case_start
+from .cases import (
+    case_cancel,
+    case_complete_user_task,
+    case_start,
+    case_task_assigned,
+)
 from .incidents import (
     incident_cancel_case,
     incident_fixable_after_end,
@@ -60,6 +65,7 @@ __all__ = [
     "case_fire_timers",
     "case_lock",
     "case_start",
+    "case_task_assigned",
     "incident_cancel_case",
     "incident_open",
     "incident_resolve",

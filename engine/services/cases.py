@@ -1,7 +1,8 @@
 """Start, complete a human task of, and cancel cases."""
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
@@ -13,6 +14,7 @@ from audit.services import audit_batch
 from engine import permissions
 from engine.errors import (
     ActionNotAllowed,
+    AssignmentListenerFailed,
     CaseNotFound,
     CaseNotRunning,
     StartNotAllowed,
@@ -26,10 +28,13 @@ from engine.spec_cache import spec_for
 from engine.spiff import (
     AdvanceOutcome,
     TaskNotReady,
+    has_assignment_listener,
+    workflow_assign,
     workflow_cancel,
     workflow_complete_user_task,
     workflow_start,
 )
+from engine.spiff import AssignmentListenerFailed as ListenerFailed
 from processes.selectors import version_get
 
 from .advance import case_advance, case_audit, case_lock, incident_resolve
@@ -108,6 +113,24 @@ def case_start(
     return case, True
 
 
+@contextmanager
+def _task_command(task_ref: str) -> Iterator[None]:
+    """Say why a command on a human task was refused, in engine's errors."""
+    try:
+        yield
+    except TaskNotReady as exc:
+        raise TaskNoLongerOpen(
+            "This task is no longer open.", details={"reason": str(exc)}
+        ) from None
+    except ListenerFailed as exc:
+        element = task_ref_element(task_ref)
+        raise AssignmentListenerFailed(
+            f"The assignment listener of the task '{element}' failed: {exc}. "
+            "Nothing was changed.",
+            details={"element": element, "reason": str(exc)},
+        ) from None
+
+
 def case_complete_user_task(
     *,
     case: Case,
@@ -115,33 +138,88 @@ def case_complete_user_task(
     data: Mapping[str, Any],
     actor: Any,
     task_ref: str,
+    assignee: str | None = None,
 ) -> AdvanceOutcome:
     """Complete a READY human task of a locked case and advance it.
 
     The caller holds the case lock and has checked permissions and the form.
+    `assignee` is set when completing assigns the task (it had nobody): its
+    assignment listeners run first (`case_task_assigned`).
 
     Raises:
         CaseNotRunning: the case has ended.
         TaskNoLongerOpen: the task is no longer READY.
+        AssignmentListenerFailed: an assignment listener failed.
     """
     assert connection.in_atomic_block
     if not case.is_running:
         raise CaseNotRunning(f"The case is {case.get_status_display().lower()}.")
     process = spec_for(case.version)
-    try:
-        with case_scripts(case, actor, completing=task_ref_element(task_ref)):
-            outcome = workflow_complete_user_task(
-                process, case.state.state, task_id=spiff_task_id, data=data
-            )
-    except TaskNotReady as exc:
-        raise TaskNoLongerOpen(
-            "This task is no longer open.", details={"reason": str(exc)}
-        ) from None
+    with (
+        _task_command(task_ref),
+        case_scripts(case, actor, completing=task_ref_element(task_ref)),
+    ):
+        outcome = workflow_complete_user_task(
+            process,
+            case.state.state,
+            task_id=spiff_task_id,
+            data=data,
+            assignee=assignee,
+        )
     case_audit(
         case, actor, AuditAction.TASK_COMPLETED, task_ref=task_ref, data=dict(data)
     )
     case_advance(case, outcome, actor=actor, completed_task_id=spiff_task_id)
     return outcome
+
+
+def case_task_assigned(
+    *,
+    case: Case,
+    spiff_task_id: str,
+    bpmn_id: str,
+    assignee: str,
+    actor: Any,
+    task_ref: str,
+) -> None:
+    """The assignee of a READY human task of a locked case changed (claimed,
+    assigned, delegated, given back: `assignee` "" for nobody): run its
+    assignment listeners, as Camunda 7 does, once, now.
+
+    What they set is shared at once with the case and its waiting tasks, and
+    audited (case.data_changed, naming the task and the assignee). A task
+    without assignment listeners costs nothing.
+
+    Raises:
+        CaseNotRunning: the case has ended.
+        TaskNoLongerOpen: the task is no longer READY.
+        AssignmentListenerFailed: a listener failed (the caller rolls back).
+    """
+    assert connection.in_atomic_block
+    process = spec_for(case.version)
+    if not has_assignment_listener(process, bpmn_id):
+        return
+    if not case.is_running:
+        raise CaseNotRunning(f"The case is {case.get_status_display().lower()}.")
+    before = dict(case.data)
+    with _task_command(task_ref), case_scripts(case, actor):
+        outcome = workflow_assign(
+            process, case.state.state, task_id=spiff_task_id, assignee=assignee
+        )
+    after = dict(outcome.data)
+    changed = {k: v for k, v in after.items() if k not in before or before[k] != v}
+    if changed or set(before) - set(after):
+        case_audit(
+            case,
+            actor,
+            AuditAction.CASE_DATA_CHANGED,
+            task_ref=task_ref,
+            reason="assignment listener",
+            assignee=assignee or None,
+            set=changed,
+            unset=sorted(set(before) - set(after)),
+        )
+    case_advance(case, outcome, actor=actor)
 
 
 @transaction.atomic

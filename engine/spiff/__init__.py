@@ -16,6 +16,7 @@ from .dates import (
     unreadable_value,
 )
 from .errors import (
+    AssignmentListenerFailed,
     BpmnParseError,
     ServiceErrorNotCaught,
     ServiceResultRejected,
@@ -56,7 +57,9 @@ from .parsing import (
     service_operations,
 )
 from .runtime import (
+    has_assignment_listener,
     workflow_apply_service_result,
+    workflow_assign,
     workflow_cancel,
     workflow_complete_failed_task,
     workflow_complete_user_task,
@@ -163,6 +166,9 @@ __all__ = [
     "StepRecord",
     "TaskFailure",
     "TaskNotReady",
+    "AssignmentListenerFailed",
+    "has_assignment_listener",
+    "workflow_assign",
     "bundle_compile",
     "called_elements",
     "called_versions",

@@ -17,7 +17,7 @@ from lxml import etree
 from . import candidates
 from .dates import form_date, java_date_format
 from .listener_scripts import ListenerScriptError
-from .listeners import foreign_script, has_boundary_event
+from .listeners import creation_assignee, foreign_script
 from .metadata import (
     HUMAN_TAGS,
     date_pattern,
@@ -202,10 +202,10 @@ def _listener_reason(listener: etree._Element, owner: etree._Element) -> str:
             "it calls Java code (class or delegateExpression), which does not run here"
         )
     event = listener.get("event") or "start"
-    if event == "assignment" and has_boundary_event(owner):
+    if event == "assignment" and creation_assignee(owner, "listener_") is None:
         return (
-            "an assignment listener runs here when the task completes (completing "
-            "assigns it), so it cannot run on a task with a boundary event"
+            "an assignment listener also runs when the task is created with an "
+            "assignee, which must then be a name or a variable (${name}) here"
         )
     try:
         foreign_script(listener, owner)
@@ -552,6 +552,7 @@ _SCRIPTS = (
     ("bpmn:scriptTask/bpmn:script", "Script"),
     ("bpmn:extensionElements/spiffworkflow:preScript", "Pre-script"),
     ("bpmn:extensionElements/spiffworkflow:postScript", "Post-script"),
+    ("bpmn:extensionElements/spiffworkflow:assignmentScript", "Assignment listener"),
 )
 
 

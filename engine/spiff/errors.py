@@ -23,6 +23,10 @@ class TaskNotReady(SpiffAdapterError):
     """The named task is not a READY human task of this case."""
 
 
+class AssignmentListenerFailed(SpiffAdapterError):
+    """A task's assignment listener failed (the message says why)."""
+
+
 class ServiceErrorNotCaught(SpiffAdapterError):
     """No error boundary event catches the business error a service task threw."""
 

@@ -19,20 +19,20 @@ subset. The subset:
 * values: text, numbers, `true`, `false`, `null`, a variable read by name (an
   error when unset, as in Camunda), `getVariable('x')` (null when unset),
   `hasVariable('x')`, `task.getAssignee()` (the assignee: its text in a create
-  listener, the person completing or assigned in a complete or assignment
-  listener), `!`, `&&`, `||`, `? :`, `===`, `!==`, `<`, `<=`, `>`, `>=`, `+`,
-  `-`, `*`, `/` and parentheses; `==` and `!=` in Groovy (its `==` is equality, as
-  Python's), in JavaScript only against `null` (its loose equality converts
-  types; write `===`).
+  listener, the person completing in a complete listener, the new assignee in
+  an assignment listener), `!`, `&&`, `||`, `? :`, `===`, `!==`, `<`, `<=`,
+  `>`, `>=`, `+`, `-`, `*`, `/` and parentheses; `==` and `!=` in Groovy (its
+  `==` is equality, as Python's), in JavaScript only against `null` (its loose
+  equality converts types; write `===`).
 
 Truthiness is the script language's: JavaScript's falsy values are false, 0,
 "" and null (an empty list is true); Groovy's are Python's.
 
-An `assignment` listener runs when the task is completed, with its assignee (the
-person completing it: completing a task assigns it): the variables it sets are
-the same whenever the process reads them after the task, but not while the task
-is still open (a task whose assignment listener would be visible earlier, one
-with a boundary event, is refused by the caller).
+An `assignment` listener runs whenever the task's assignee is set, as in
+Camunda 7: after the create listeners when the task is created with an
+assignee, and when it is claimed, assigned, delegated or given back (the engine
+runs it, `engine.spiff.assignment`). Its `task.getAssignee()` reads the new
+assignee from `assignee_name(prefix)`, which the runner provides.
 """
 
 from __future__ import annotations
@@ -451,7 +451,9 @@ class _Parser:
         raise ListenerScriptError(f"the call {target}.{method}(...)")
 
     def current_assignee(self) -> _Value:
-        if self.event in ("assignment", "complete"):
+        if self.event == "assignment":
+            return _Value(assignee_name(self.temp_prefix))
+        if self.event == "complete":
             return _Value("get_current_user()['username']")
         if self.assignee:
             raise ListenerScriptError("task.getAssignee() after task.setAssignee(...)")
@@ -463,6 +465,15 @@ class _Parser:
                 "is an expression"
             )
         return _Value(repr(self.static_assignee), text=self.static_assignee)
+
+
+def assignee_name(prefix: str) -> str:
+    """The name an assignment listener's script reads its assignee from.
+
+    A variable name never starts with a digit, so no variable of the diagram
+    has this name (`prefix` is the translation's temporary-name prefix).
+    """
+    return f"{prefix}0assignee"
 
 
 def translate_script(

@@ -11,10 +11,11 @@ create listener becomes the task's assignee):
 * on a task, an executionListener (event start or end) or a taskListener (event
   create, assignment or complete) becomes lines of its `spiffworkflow:preScript`
   (start, create) or `spiffworkflow:postScript` (end, complete), in the order
-  drawn; an assignment listener's lines come first in the post-script: it runs
-  when the task is completed, by its assignee (completing assigns), and is
-  refused on a task with a boundary event (Camunda would have run it when the
-  task was claimed, before the boundary event interrupted it);
+  drawn; an assignment listener's lines become its `spiffworkflow:assignmentScript`,
+  which the engine runs whenever the assignee is set (claim, assign, delegate,
+  unclaim: runtime.workflow_assign), and, when the task is created with an
+  assignee, the end of its pre-script (after the create lines, as in Camunda 7;
+  the assignee must then be a name or `${variable}`);
 * on a sequence flow, an executionListener (event take) becomes a script task
   drawn on the flow (source -> flow -> script -> new flow -> target): the flow
   keeps its id and condition, so gateways and their default flow are unchanged;
@@ -42,6 +43,7 @@ from .listener_scripts import (
     JAVASCRIPT,
     ListenerScriptError,
     Translated,
+    assignee_name,
     translate_script,
 )
 from .xml import (
@@ -65,10 +67,11 @@ _SCRIPT_FOR = {
     ("executionListener", "start"): "preScript",
     ("executionListener", "end"): "postScript",
     ("taskListener", "create"): "preScript",
-    ("taskListener", "assignment"): "postScript",
+    ("taskListener", "assignment"): "assignmentScript",
     ("taskListener", "complete"): "postScript",
 }
 _FOREIGN = JAVASCRIPT | GROOVY
+_ASSIGNEE_VARIABLE = re.compile(r"^[$#]\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}$")
 # Elements SpiffWorkflow runs pre/post scripts on (its SpiffBpmnTask specs).
 _SCRIPTED = frozenset(
     {
@@ -107,16 +110,6 @@ def _python_script(listener: etree._Element) -> str | None:
     return None if names & _CAMUNDA_OBJECTS else body
 
 
-def has_boundary_event(owner: etree._Element) -> bool:
-    """Whether a boundary event is attached to `owner`."""
-    container = owner.getparent()
-    return container is not None and any(
-        local_name(e) == "boundaryEvent" and e.get("attachedToRef") == owner.get("id")
-        for e in container
-        if isinstance(e.tag, str)
-    )
-
-
 def _static_assignee(owner: etree._Element) -> str:
     performer = owner.find(
         "bpmn:humanPerformer/bpmn:resourceAssignmentExpression/bpmn:formalExpression",
@@ -146,10 +139,10 @@ def foreign_script(
     if script.get("resource"):
         raise ListenerScriptError("a script in an external resource (paste it inline)")
     event = _event(listener, owner)
-    if event == "assignment" and has_boundary_event(owner):
+    if event == "assignment" and creation_assignee(owner, prefix) is None:
         raise ListenerScriptError(
-            "an assignment listener on a task with a boundary event (it runs when "
-            "the task completes here, not when it is claimed)"
+            "an assignment listener on a task whose assignee is an expression "
+            "other than a variable (${name}) or a name"
         )
     return translate_script(
         script.text or "",
@@ -354,26 +347,72 @@ def _event(listener: etree._Element, owner: etree._Element) -> str:
     return listener.get("event") or default
 
 
+def creation_assignee(owner: etree._Element, prefix: str) -> list[str] | None:
+    """Python lines setting `assignee_name` to the assignee the task gets when
+    it is created (None when nobody: "" or unset), or None when it cannot be
+    computed here (an expression other than a variable or a name)."""
+    assignee, name = _static_assignee(owner), assignee_name(prefix)
+    variable = _ASSIGNEE_VARIABLE.match(assignee)
+    if not assignee:
+        return [f"{name} = None"]
+    if variable is not None and variable.group(1) != "initiator":
+        value = variable.group(1)
+        return [
+            "try:",
+            f"    {name} = {value}.strip() if isinstance({value}, str) else None",
+            "except NameError:",
+            f"    {name} = None",
+        ]
+    if "{" in assignee or assignee == "initiator":
+        return None
+    return [f"{name} = {assignee!r}"]
+
+
 def _on_task(
     owner: etree._Element, listeners: list[etree._Element], prefix: str
 ) -> None:
-    # Assignment comes before completion: its lines open the post-script.
-    ordered = sorted(listeners, key=lambda lis: _event(lis, owner) != "assignment")
+    # Create listeners first (they may set the assignee the assignment sees).
+    ordered = sorted(listeners, key=lambda lis: _event(lis, owner) == "assignment")
+    assignment: list[str] = []
     for listener in ordered:
         event = _event(listener, owner)
         script = _SCRIPT_FOR.get((local_name(listener), event))
-        if script is None or (event == "assignment" and has_boundary_event(owner)):
+        if script is None:
             continue
         foreign = _translated(listener, owner, prefix)
         body = foreign.python if foreign is not None else _body(listener, owner)
-        if body is None:
-            continue
+        if body is None or (
+            event == "assignment" and creation_assignee(owner, prefix) is None
+        ):
+            continue  # refused, located (checks._listeners)
         if foreign is not None and foreign.assignee:
             owner.set(f"{{{CAMUNDA}}}assignee", foreign.assignee)
         extensions = listener.getparent()
-        if body:
+        if event == "assignment":
+            assignment += [body] if body else []
+        elif body:
             _append(extensions, script, body)
         extensions.remove(listener)
+    if assignment:
+        _assignment(owner, "\n".join(assignment), prefix)
+
+
+def _assignment(owner: etree._Element, body: str, prefix: str) -> None:
+    """Keep an assignment listener's lines for the engine to run whenever the
+    assignee is set (claim, assignment, delegation: `assignmentScript`), and
+    after the create lines when the task is created with an assignee."""
+    extensions = owner.find("bpmn:extensionElements", NSMAP)
+    if extensions is None:
+        extensions = etree.SubElement(owner, f"{{{BPMN}}}extensionElements")
+    _append(extensions, "assignmentScript", body)
+    name = assignee_name(prefix)
+    script = extensions.find("spiffworkflow:assignmentScript", NSMAP)
+    script.set("assignee", name)  # the name its getAssignee() reads
+    computed = creation_assignee(owner, prefix)
+    assert computed is not None  # _on_task left the others to be refused
+    indented = "\n".join("    " + line for line in body.splitlines())
+    lines = [*computed, f"if {name} not in (None, ''):", indented, f"del {name}"]
+    _append(extensions, "preScript", "\n".join(lines))
 
 
 def _elsewhere(

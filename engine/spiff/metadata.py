@@ -215,7 +215,11 @@ def _human_task_meta(element: etree._Element, lane: str | None) -> HumanTaskMeta
     present = {child.tag for child in element}
     props: dict[str, str] = {}
     fields: list[etree._Element] = []
+    assignment = None
     if _EXTENSIONS in present:
+        assignment = element.find(
+            "bpmn:extensionElements/spiffworkflow:assignmentScript", NSMAP
+        )
         props = _properties(element)
         fields = vendor_children(
             element, "bpmn:extensionElements/x:formData/x:formField"
@@ -246,6 +250,10 @@ def _human_task_meta(element: etree._Element, lane: str | None) -> HumanTaskMeta
         priority=role["priority"],
         separate_from=split_list(props.get("separateFrom", "")),
         properties=tuple(sorted(props.items())),
+        assignment_script=(assignment.text or "") if assignment is not None else "",
+        assignment_assignee=(
+            assignment.get("assignee", "") if assignment is not None else ""
+        ),
     )
 
 

@@ -16,7 +16,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from .common import ACTIVE, json_safe
 from .compiled import CompiledProcess
-from .errors import ServiceErrorNotCaught, TaskNotReady
+from .errors import AssignmentListenerFailed, ServiceErrorNotCaught, TaskNotReady
 from .multi_instance import instance_locals, instances_budget_reset, shared_data
 from .prune import prune_workflow
 from .sent_messages import sent_messages
@@ -44,6 +44,7 @@ from .types import (
     ThrownSignal,
 )
 from .variables import (
+    publish,
     refresh,
     variables_assign,
     variables_of,
@@ -281,17 +282,67 @@ def _ready_human_task(wf: Any, task_id: str) -> Any:
     return task
 
 
-def workflow_complete_user_task(
-    process: CompiledProcess, state: dict, *, task_id: str, data: Mapping[str, Any]
+def has_assignment_listener(process: CompiledProcess, bpmn_id: str) -> bool:
+    """Whether the human task `bpmn_id` runs assignment listeners."""
+    meta = process.task_meta.get(bpmn_id)
+    return meta is not None and bool(meta.assignment_script)
+
+
+def _run_assignment(
+    wf: Any, process: CompiledProcess, task: Any, assignee: str
+) -> None:
+    """Run the task's assignment listeners for its new assignee ("": nobody), and
+    share what they set at once with the case and every waiting task."""
+    meta = process.task_meta.get(task.task_spec.bpmn_id)
+    if meta is None or not meta.assignment_script:
+        return
+    context = {meta.assignment_assignee: assignee or None}
+    try:
+        wf.script_engine.execute(task, meta.assignment_script, context)
+    except Exception as exc:  # the caller's transaction changes nothing
+        raise AssignmentListenerFailed(_message(exc)) from None
+    publish(task)
+
+
+def workflow_assign(
+    process: CompiledProcess, state: dict, *, task_id: str, assignee: str
 ) -> AdvanceOutcome:
-    """Complete a READY human task with the submitted data and run the engine on.
+    """Run a READY human task's assignment listeners: its assignee became
+    `assignee` ("" when it was given back); nothing else runs.
 
     Raises:
         TaskNotReady: when the task is not a READY human task of this case.
+        AssignmentListenerFailed: a listener failed (nothing is changed).
         StateCorrupt: when the stored state cannot be loaded.
     """
     wf = state_load(state, process.spec, process.subprocess_specs)
     task = _ready_human_task(wf, task_id)
+    _run_assignment(wf, process, task, assignee)
+    return workflow_outcome(wf, process)
+
+
+def workflow_complete_user_task(
+    process: CompiledProcess,
+    state: dict,
+    *,
+    task_id: str,
+    data: Mapping[str, Any],
+    assignee: str | None = None,
+) -> AdvanceOutcome:
+    """Complete a READY human task with the submitted data and run the engine on.
+
+    `assignee` is set when completing assigns the task (it had no assignee): its
+    assignment listeners run first, as if it had been claimed.
+
+    Raises:
+        TaskNotReady: when the task is not a READY human task of this case.
+        AssignmentListenerFailed: an assignment listener failed.
+        StateCorrupt: when the stored state cannot be loaded.
+    """
+    wf = state_load(state, process.spec, process.subprocess_specs)
+    task = _ready_human_task(wf, task_id)
+    if assignee is not None:
+        _run_assignment(wf, process, task, assignee)
 
     def command(steps: list[StepRecord]) -> None:
         task.data.update(json_safe(dict(data)))

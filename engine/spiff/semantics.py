@@ -27,6 +27,11 @@ def adapt_specs(spec: Any, subprocess_specs: Any) -> None:
             event = task_spec.completed_event
             if not event.is_connected(variables.on_complete):
                 event.connect(variables.on_complete)
+            ready = task_spec.ready_event
+            if getattr(task_spec, "prescript", None) and not ready.is_connected(
+                variables.on_ready
+            ):
+                ready.connect(variables.on_ready)
     for process_spec in process_specs:
         for task_spec in process_spec.task_specs.values():
             replacement = _CLASSES.get(type(task_spec))

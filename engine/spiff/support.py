@@ -567,10 +567,12 @@ VENDOR_ELEMENTS: dict[str, Row] = {
         "inline JavaScript/Groovy one within the translated subset "
         "(listener_scripts.py: setVariable, getVariable, getAssignee, if, ? :; "
         "`if (x) task.setAssignee(x)` on create becomes the assignee) on create, "
-        "assignment or complete (as the task's pre/post script, listeners.py; "
-        "assignment runs when the task completes, refused on a task with a "
-        "boundary event); Java, scripts outside the subset and other events are "
-        "refused, located, naming the construct (checks._listeners)"
+        "assignment or complete (create and complete as the task's pre/post "
+        "script, listeners.py; assignment whenever the assignee is set: after "
+        "create when the task is created with one, and on claim, assign, "
+        "delegate, unclaim, engine.services.case_task_assigned); Java, scripts "
+        "outside the subset and other events are refused, located, naming the "
+        "construct (checks._listeners)"
     ),
     "script": _refused(
         "script parameter values cannot be evaluated here; use text, ${...}, "
@@ -603,6 +605,10 @@ SPIFF_ELEMENTS: dict[str, Row] = {
     "calledDecisionId": _runs("the DMN decision of a business rule task"),
     "preScript": _runs("a Python script before the task (sandboxed)"),
     "postScript": _runs("a Python script after the task (sandboxed)"),
+    "assignmentScript": _runs(
+        "a task's assignment listeners, translated (listeners.py); run whenever "
+        "its assignee is set (sandboxed)"
+    ),
     "properties": _runs("task properties (candidates, separateFrom, ...)"),
     "property": _runs(),
     "messagePayload": _runs("the payload a message throw sends"),

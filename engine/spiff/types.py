@@ -94,6 +94,10 @@ class HumanTaskMeta:
     priority: str = ""
     separate_from: tuple[str, ...] = ()
     properties: tuple[tuple[str, str], ...] = ()
+    # The Python of its assignment listeners (listeners.py), run whenever the
+    # assignee is set, and the name their task.getAssignee() reads.
+    assignment_script: str = ""
+    assignment_assignee: str = ""
 
 
 @dataclass(frozen=True, slots=True)

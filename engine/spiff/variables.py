@@ -224,6 +224,12 @@ def on_complete(workflow: Any, task: Any) -> None:
     publish(task)
 
 
+def on_ready(workflow: Any, task: Any) -> None:
+    """A ready-event handler: share what the task's pre-script (its start and
+    create listeners) set at once, as Camunda's listeners do."""
+    publish(task)
+
+
 def variables_assign(
     workflow: Any, values: Mapping[str, Any], remove: list[str]
 ) -> None:

@@ -8,6 +8,7 @@ processes, each loading the case from the database as the web workers do.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -21,7 +22,7 @@ from engine.tasks import timers_fire_due_task
 from tasks_app.errors import TaskError
 from tasks_app.models import HumanTask
 from tasks_app.permissions import can_work
-from tasks_app.services import task_complete
+from tasks_app.services import task_claim, task_complete
 
 # alice and bob are in every group a deployed diagram names; carol in none.
 CAST = ("alice", "bob", "carol")
@@ -83,13 +84,25 @@ def _actor(task: HumanTask, requested: str | None) -> str:
     return next(allowed, CAST[0])
 
 
-def _complete(command: dict) -> dict:
+def _on_task(command: dict, act: Callable[[Any, HumanTask], object]) -> dict:
+    """Act on an open task as asked, else as its first possible worker (`_actor`)."""
     task = _open_task(command["case"], command["target"], command.get("user"))
     if task is None:
         return {"ok": False, "code": "no_open_task", "message": command["target"]}
     user = _actor(task, command.get("user"))
-    task_complete(user=_user(user), task_id=task.pk, data=command.get("data") or {})
+    act(_user(user), task)
     return {"ok": True, "user": user}
+
+
+def _complete(command: dict) -> dict:
+    data = command.get("data") or {}
+    return _on_task(
+        command, lambda user, task: task_complete(user=user, task_id=task.pk, data=data)
+    )
+
+
+def _claim(command: dict) -> dict:
+    return _on_task(command, lambda user, task: task_claim(user=user, task_id=task.pk))
 
 
 def _message(command: dict) -> dict:
@@ -130,6 +143,7 @@ def _retry_incident(command: dict) -> dict:
 
 _COMMANDS = {
     "complete": _complete,
+    "claim": _claim,
     "message": _message,
     "timers": _timers,
     "signal": _signal,

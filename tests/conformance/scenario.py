@@ -33,6 +33,7 @@ _TOP = {
 }
 _ACTIONS = (
     "complete",
+    "claim",
     "complete_each",
     "message",
     "timers",
@@ -73,7 +74,7 @@ class ScenarioError(ValueError):
 class Action:
     """One thing a step does: complete, send a message, fire timers, await calls."""
 
-    kind: str  # complete | message | timers | services
+    kind: str  # complete | claim | message | timers | services | ...
     target: str = ""  # task BPMN id or message name
     data: dict[str, Any] = field(default_factory=dict)
     correlation: dict[str, Any] = field(default_factory=dict)
@@ -159,8 +160,8 @@ def _step(
     _event_step(path, where, kind, raw, names)
     if "open" in raw and not isinstance(raw["open"], list):
         raise _fail(path, f"{where}: 'open' must be a list of task ids")
-    if "expect_error" in raw and kind != "message" and kind != "complete":
-        raise _fail(path, f"{where}: expect_error goes with message or complete")
+    if "expect_error" in raw and kind not in ("message", "complete", "claim"):
+        raise _fail(path, f"{where}: expect_error goes with message, complete or claim")
     for key in ("data", "correlation"):
         _table(path, raw, key)
     return kind, raw
@@ -207,7 +208,7 @@ def _actions(kind: str, raw: dict, order: tuple[str, ...] | None) -> tuple[Actio
             Action("complete", task, data, {}, raw.get("as"), case=case)
             for task in order or ()
         )
-    if kind in ("complete", "send_signal"):
+    if kind in ("complete", "claim", "send_signal"):
         return (Action(kind, raw[kind], data, **common),)
     if kind == "message":
         return (

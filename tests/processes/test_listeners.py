@@ -2,11 +2,13 @@
 
 import pytest
 
+from audit.models import AuditEvent
 from engine.services import case_start
 from processes.errors import BpmnInvalid
 from processes.services import version_upload
 from tasks_app.models import HumanTask
-from tasks_app.services import task_complete
+from tasks_app.services import task_claim, task_complete, task_delegate
+from tests.clients import api_for, page_for
 
 pytestmark = pytest.mark.django_db
 
@@ -328,18 +330,145 @@ def test_listener_scripts_outside_the_subset_are_refused_naming_the_construct(
     assert why in problem["message"], problem["message"]
 
 
-def test_an_assignment_listener_on_a_task_with_a_boundary_event_is_refused(users):
-    boundary = """
+ASSIGNMENT_LISTENER = """\
+        <camunda:taskListener event="assignment">
+          <camunda:script scriptFormat="javascript"
+            >task.setVariable('approver', task.getAssignee());</camunda:script>
+        </camunda:taskListener>"""
+LATE = """
     <bpmn:boundaryEvent id="late" attachedToRef="approve">
       <bpmn:timerEventDefinition><bpmn:timeDuration>P1D</bpmn:timeDuration>
       </bpmn:timerEventDefinition>
     </bpmn:boundaryEvent>
     <bpmn:sequenceFlow id="f9" sourceRef="late" targetRef="end" />"""
-    with pytest.raises(BpmnInvalid) as err:
-        version_upload(
-            user=users["analyst"],
-            bpmn=approval_loop(INVOICE_LISTENERS, boundary),
-            filename="l.bpmn",
-        )
-    messages = [p["message"] for p in err.value.details["errors"]]
-    assert any("boundary event" in m for m in messages), messages
+
+
+def _case_data(user, case_id):
+    response = api_for(user).get(f"/api/v1/cases/{case_id}/")
+    assert response.status_code == 200, response.json()
+    return response.json()["data"]
+
+
+def _deployed_loop(users, boundary=LATE):
+    version_upload(
+        user=users["analyst"],
+        bpmn=approval_loop(ASSIGNMENT_LISTENER, boundary),
+        filename="loop.bpmn",
+    )
+    case, _ = case_start(user=users["requester"], key="loop", data={})
+    return case, HumanTask.objects.get(case=case, status=HumanTask.Status.OPEN)
+
+
+def test_an_assignment_listener_runs_when_the_task_is_claimed(users):
+    # On a task with a boundary event: Camunda runs it at the claim, and so here.
+    case, task = _deployed_loop(users)
+    assert "approver" not in _case_data(users["requester"], case.pk)
+    manager = api_for(users["manager1"])
+    assert manager.post(f"/api/v1/tasks/{task.pk}/claim/").status_code == 200
+    assert _case_data(users["requester"], case.pk)["approver"] == "manager1"
+    page = page_for(users["requester"]).get(f"/cases/{case.pk}/").content.decode()
+    assert '<th scope="row">approver</th><td>manager1</td>' in page
+    events = AuditEvent.objects.filter(case_id=case.pk, action="case.data_changed")
+    [event] = events
+    assert event.payload["set"] == {"approver": "manager1"}
+    assert event.payload["reason"] == "assignment listener"
+    # Given back: the assignee is now nobody, and the listener says so (Camunda
+    # fires assignment on every change of the assignee, null included).
+    assert manager.post(f"/api/v1/tasks/{task.pk}/unclaim/").status_code == 200
+    assert _case_data(users["requester"], case.pk)["approver"] is None
+
+
+def test_an_assignment_by_a_process_admin_runs_it_with_the_new_assignee(users):
+    case, task = _deployed_loop(users)
+    response = api_for(users["padmin"]).post(
+        f"/api/v1/tasks/{task.pk}/assign/", {"user": "manager2"}, format="json"
+    )
+    assert response.status_code == 200, response.json()
+    assert _case_data(users["requester"], case.pk)["approver"] == "manager2"
+    # Delegating hands the task to the delegate: the listener runs for them,
+    # and again for the owner when the delegate's answer comes back.
+    task_delegate(user=users["manager2"], task_id=task.pk, delegate="manager1")
+    assert _case_data(users["requester"], case.pk)["approver"] == "manager1"
+    task_complete(user=users["manager1"], task_id=task.pk, data={"approved": False})
+    assert _case_data(users["requester"], case.pk)["approver"] == "manager2"
+
+
+def test_a_task_created_with_an_assignee_runs_it_after_create(users):
+    listener = ASSIGNMENT_LISTENER.replace(
+        "task.getAssignee()", "'by ' + task.getAssignee()"
+    )
+    bpmn = approval_loop(listener).replace(
+        b'camunda:candidateGroups="Manager"', b'camunda:assignee="${boss}"'
+    )
+    version_upload(user=users["analyst"], bpmn=bpmn, filename="loop.bpmn")
+    case, _ = case_start(user=users["requester"], key="loop", data={"boss": "manager1"})
+    assert _case_data(users["requester"], case.pk)["approver"] == "by manager1"
+    other, _ = case_start(user=users["requester"], key="loop", data={"boss": ""})
+    assert "approver" not in _case_data(users["requester"], other.pk)
+
+
+PARALLEL = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:camunda="http://camunda.org/schema/1.0/bpmn"
+    id="Defs" targetNamespace="http://laneway.example/test">
+  <bpmn:process id="par" name="Parallel" isExecutable="true">
+    <bpmn:startEvent id="start" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="split" />
+    <bpmn:parallelGateway id="split" />
+    <bpmn:sequenceFlow id="f2" sourceRef="split" targetRef="approve" />
+    <bpmn:sequenceFlow id="f3" sourceRef="split" targetRef="check" />
+    <bpmn:userTask id="approve" camunda:candidateGroups="Manager">
+      <bpmn:extensionElements>
+        <camunda:taskListener event="assignment">
+          <camunda:script scriptFormat="groovy"
+            >task.setVariable('approver', task.getAssignee())</camunda:script>
+        </camunda:taskListener>
+      </bpmn:extensionElements>
+    </bpmn:userTask>
+    <bpmn:sequenceFlow id="f4" sourceRef="approve" targetRef="end1" />
+    <bpmn:endEvent id="end1" />
+    <bpmn:userTask id="check" camunda:candidateGroups="Finance" />
+    <bpmn:sequenceFlow id="f5" sourceRef="check" targetRef="who" />
+    <bpmn:exclusiveGateway id="who" default="nobody" />
+    <bpmn:sequenceFlow id="known" sourceRef="who" targetRef="brief">
+      <bpmn:conditionExpression>${approver != null}</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="nobody" sourceRef="who" targetRef="end2" />
+    <bpmn:userTask id="brief" name="Brief the approver"
+        camunda:assignee="${approver}" />
+    <bpmn:sequenceFlow id="f6" sourceRef="brief" targetRef="end2" />
+    <bpmn:endEvent id="end2" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_a_parallel_branch_reads_what_a_claim_set_before_the_task_completes(users):
+    version_upload(user=users["analyst"], bpmn=PARALLEL, filename="par.bpmn")
+    case, _ = case_start(user=users["requester"], key="par", data={"approver": None})
+    approve = HumanTask.objects.get(case=case, bpmn_id="approve")
+    check = HumanTask.objects.get(case=case, bpmn_id="check")
+    task_claim(user=users["manager1"], task_id=approve.pk)
+    task_complete(user=users["finance"], task_id=check.pk, data={})
+    brief = HumanTask.objects.get(case=case, bpmn_id="brief")
+    assert brief.assignee == users["manager1"]  # approve is still open
+    approve.refresh_from_db()
+    assert approve.status == HumanTask.Status.OPEN
+
+
+def test_a_failing_assignment_listener_refuses_the_claim_and_changes_nothing(users):
+    failing = ASSIGNMENT_LISTENER.replace(
+        "task.getAssignee()", "task.getAssignee() + missing"
+    )
+    version_upload(
+        user=users["analyst"], bpmn=approval_loop(failing), filename="loop.bpmn"
+    )
+    case, _ = case_start(user=users["requester"], key="loop", data={})
+    task = HumanTask.objects.get(case=case, status=HumanTask.Status.OPEN)
+    response = api_for(users["manager1"]).post(f"/api/v1/tasks/{task.pk}/claim/")
+    assert response.status_code == 409, response.json()
+    assert (
+        "assignment listener of the task 'approve' failed" in response.json()["message"]
+    )
+    task.refresh_from_db()
+    assert task.assignee is None

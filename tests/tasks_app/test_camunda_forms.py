@@ -512,3 +512,53 @@ def test_valid_values_of_every_kind_land_as_the_viewer_sends_them(users, rules_t
     response = _complete(users["manager1"], rules_task, RULES_VALID)
     assert response.status_code == 200, response.json()
     assert Case.objects.get(pk=rules_task.case_id).data == RULES_VALID
+
+
+def _stored_files(media: Path) -> list[Path]:
+    return [p for p in media.rglob("*") if p.is_file()]
+
+
+def _page_submit(user, task, comment):
+    """Post the task page as the form-js viewer does: data as JSON, the file beside."""
+    data = {**VALID, "comment": comment, "quote": "files::quote"}
+    return page_for(user).post(
+        f"/tasks/{task.pk}/",
+        {
+            "form_js_data": json.dumps(data),
+            "files::quote": SimpleUploadedFile("quote.pdf", b"%PDF-1.4 quote"),
+        },
+    )
+
+
+def test_a_file_sent_with_the_page_becomes_an_attachment(users, review, media):
+    response = _page_submit(users["manager1"], review, "Fine.")
+    assert response.status_code == 302, response.content.decode()[:2000]
+    quote = Case.objects.get(pk=review.case_id).data["quote"]
+    assert [(q["name"], q["size"]) for q in quote] == [("quote.pdf", 14)]
+    assert len(_stored_files(media)) == 1
+
+
+def test_a_completion_lost_to_someone_else_leaves_no_file_and_keeps_the_page(
+    users, review, media
+):
+    # The manager fills the page in; meanwhile a colleague completes the task.
+    done = _complete(users["manager2"], review, VALID)
+    assert done.status_code == 200, done.json()
+    response = _page_submit(users["manager1"], review, "Typed with care.")
+    assert response.status_code == 409
+    page = response.content.decode()
+    assert "Not saved" in page and "Typed with care." in page
+    assert _stored_files(media) == []  # stored before the lock, deleted after
+    assert Case.objects.get(pk=review.case_id).data["quote"] is None  # theirs
+
+
+def test_a_completion_refused_by_a_suspended_case_leaves_no_file(users, review, media):
+    url = f"/api/v1/cases/{review.case_id}/suspend/"
+    assert api_for(users["padmin"]).post(url, {"reason": "audit"}).status_code == 200
+    response = _page_submit(users["manager1"], review, "Typed with care.")
+    assert response.status_code == 409
+    page = response.content.decode()
+    assert "suspended" in page and "Typed with care." in page
+    assert _stored_files(media) == []
+    review.refresh_from_db()
+    assert review.status == "open"
