@@ -199,6 +199,8 @@ def _reason(message: str) -> str:
         return "Camunda 8 (Zeebe) extension"
     if "Camunda 7 refuses it too" in message:
         return "not valid for Camunda 7 either"
+    if "it means two things Laneway cannot tell apart" in message:
+        return "camunda:expression on a message event (Spiff payload or JUEL)"
     refused = message.split(" is refused: ", 1)  # support.py's refusals
     if len(refused) == 2:
         return "refused: " + re.split(r"[;(:]", refused[1], maxsplit=1)[0][:60]
