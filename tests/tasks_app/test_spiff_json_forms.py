@@ -32,7 +32,7 @@ BPMN = b"""<?xml version="1.0" encoding="UTF-8"?>
     id="Defs" targetNamespace="http://laneway.example/test">
   <bpmn:process id="expense" name="Expense" isExecutable="true">
     <bpmn:startEvent id="start" />
-    <bpmn:userTask id="claim" name="Claim" camunda:candidateGroups="Manager">
+    <bpmn:userTask id="claim" name="Claim expenses" camunda:candidateGroups="Manager">
       <bpmn:extensionElements><spiffworkflow:properties>
         <spiffworkflow:property name="formJsonSchemaFilename" value="claim-schema.json" />
         <spiffworkflow:property name="formUiSchemaFilename" value="claim-uischema.json" />
