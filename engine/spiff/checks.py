@@ -506,6 +506,8 @@ def _spiff_property(element: etree._Element, name: str) -> str:
 def _form_file_warnings(element: etree._Element, names: set[str]) -> list[Problem]:
     schema = _spiff_property(element, "formJsonSchemaFilename")
     key = vendor_attr(element, "formKey") or schema
+    if etree.QName(element).localname != "userTask":
+        schema = ""  # SpiffArena shows a JSON-schema form on user tasks only
     drawn = vendor_children(element, "bpmn:extensionElements/x:formData/x:formField")
     if not key or drawn or key.startswith("camunda-forms:"):
         return []

@@ -43,10 +43,14 @@ _UNSUPPORTED = (
 )
 
 
-def json_schema_ref(props: Mapping[str, str]) -> FormRef | None:
-    """Return the JSON-schema form a SpiffArena task names, None when none."""
+def json_schema_ref(props: Mapping[str, str], user_task: bool) -> FormRef | None:
+    """Return the JSON-schema form a SpiffArena user task names, None when none.
+
+    SpiffArena shows a form on user tasks only (a manual task shows its
+    instructions and a button), so elsewhere the property names nothing.
+    """
     file = props.get(SCHEMA_PROPERTY, "").strip()
-    if not file:
+    if not file or not user_task:
         return None
     return FormRef(
         file=file,

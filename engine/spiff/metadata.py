@@ -211,6 +211,9 @@ def human_task_meta(element: etree._Element, lane: str | None) -> HumanTaskMeta:
     return meta if lane is None else dataclasses.replace(meta, lane=lane)
 
 
+_USER_TASK = f"{{{BPMN}}}userTask"
+
+
 def _human_task_meta(element: etree._Element, lane: str | None) -> HumanTaskMeta:
     # Each reading below looks for one kind of child: skip those not there.
     present = {child.tag for child in element}
@@ -242,7 +245,7 @@ def _human_task_meta(element: etree._Element, lane: str | None) -> HumanTaskMeta
             },
             role["formKey"],
         )
-        or json_schema_ref(props),
+        or json_schema_ref(props, element.tag == _USER_TASK),
         due_date=role["dueDate"],
         follow_up_date=role["followUpDate"],
         priority=role["priority"],

@@ -249,3 +249,23 @@ def test_a_schema_the_page_cannot_show_is_refused_located(users, schema, why):
     if not why.startswith("Form file"):  # a file that is not JSON has no element
         assert problem["element_id"] == "claim" and problem["line"] == 8
     assert ProcessVersion.objects.filter(definition__key="expense").count() == 0
+
+
+def test_a_schema_on_a_manual_task_is_not_a_form_as_in_spiffarena(users):
+    """SpiffArena shows a manual task's instructions and a button, no form."""
+    manual = BPMN.replace(
+        b'<bpmn:userTask id="claim" name="Claim expenses"',
+        b'<bpmn:manualTask id="claim" name="Claim expenses"',
+    ).replace(
+        b"</spiffworkflow:properties></bpmn:extensionElements>\n    </bpmn:userTask>",
+        b"</spiffworkflow:properties></bpmn:extensionElements>\n    </bpmn:manualTask>",
+    )
+    response = _upload(users["analyst"], bpmn=manual, forms=_companions())
+    assert response.status_code == 201, response.json()
+    [warning] = response.json()["processes"][0]["warnings"]
+    assert "which Laneway does not read" in warning["message"]
+    started = api_for(users["requester"]).post(
+        "/api/v1/cases/", {"process": "expense", "data": {}}, format="json"
+    )
+    task = HumanTask.objects.get(case_id=started.json()["id"], status="open")
+    assert task.bpmn_id == "claim" and task.form_js is None
