@@ -196,10 +196,9 @@ def test_upload_page_and_deploy_command_take_the_json_files(users, tmp_path):
         "claim-schema.json",
         "claim-uischema.json",
     ]
-    for name, content in (("expense.bpmn", BPMN), ("claim-schema.json", SCHEMA)):
-        data = content if isinstance(content, bytes) else json.dumps(content).encode()
-        (tmp_path / name).write_bytes(data)
-    changed = {**SCHEMA, "title": "Expense claim (v2)"}
+    (tmp_path / "expense.bpmn").write_bytes(BPMN)
+    (tmp_path / "claim-uischema.json").write_text(json.dumps(UI))
+    changed = {**SCHEMA, "title": "Expense claim (v2)"}  # only the schema changes
     (tmp_path / "claim-schema.json").write_text(json.dumps(changed))
     out = io.StringIO()
     call_command(
@@ -207,15 +206,25 @@ def test_upload_page_and_deploy_command_take_the_json_files(users, tmp_path):
         str(tmp_path / "expense.bpmn"),
         "--form",
         str(tmp_path / "claim-schema.json"),
+        "--form",
+        str(tmp_path / "claim-uischema.json"),
         "--as",
         "analyst",
         stdout=out,
     )
     assert "expense v2 deployed" in out.getvalue()  # another schema, another checksum
     second = ProcessVersion.objects.get(definition__key="expense", number=2)
-    assert second.checksum != first.checksum
-    [warning] = second.warnings
-    assert "claim-uischema.json" in warning["message"] and warning["line"] == 8
+    assert second.checksum != first.checksum and second.warnings == []
+    stored = {f["name"]: json.loads(f["json"]) for f in second.form_files}
+    assert stored["claim-schema.json"]["title"] == "Expense claim (v2)"
+
+
+def test_a_ui_schema_not_uploaded_only_loses_the_layout(users):
+    response = _upload(users["analyst"], forms=_companions(ui=None))
+    assert response.status_code == 201, response.json()
+    [warning] = response.json()["processes"][0]["warnings"]
+    assert "'claim-uischema.json', was not uploaded" in warning["message"]
+    assert warning["element_id"] == "claim" and warning["line"] == 8
 
 
 def test_a_schema_not_uploaded_deploys_with_a_located_warning(users):
@@ -269,3 +278,16 @@ def test_a_schema_on_a_manual_task_is_not_a_form_as_in_spiffarena(users):
     )
     task = HumanTask.objects.get(case_id=started.json()["id"], status="open")
     assert task.bpmn_id == "claim" and task.form_js is None
+
+
+def test_a_camunda_form_key_naming_a_json_schema_is_refused_located(users):
+    keyed = BPMN.replace(
+        b'name="Claim expenses" ',
+        b'name="Claim expenses" '
+        b'camunda:formKey="camunda-forms:deployment:claim-schema.json" ',
+    ).replace(b'value="claim-schema.json"', b'value="other.json"')
+    response = _upload(users["analyst"], bpmn=keyed, forms=_companions())
+    assert response.status_code == 400
+    [problem] = response.json()["details"]["errors"]
+    assert problem["element_id"] == "claim" and problem["line"] == 8
+    assert "is the file claim-schema.json, not a Camunda Form" in problem["message"]
