@@ -11,14 +11,18 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
+import jsonschema
+
 from engine.spiff import (
     CAMUNDA_DATE_PATTERN,
+    JSON_SCHEMA_KEY,
     FormField,
     FormRef,
     file_fields,
     form_date,
     form_find,
     formjs_clean,
+    json_schema_form,
 )
 from engine.spiff import field_labels as form_js_labels  # noqa: F401 (re-exported)
 from engine.spiff import value_at as value_at  # key paths of Camunda Form data
@@ -188,6 +192,10 @@ def task_form_js(version: Any, ref: FormRef | None) -> dict[str, Any] | None:
 
     A task of a called process finds its form among the forms of the version
     it was deployed with (the caller's dependencies).
+
+    A SpiffArena JSON-schema form (with its UI schema, when uploaded) is
+    returned as the Camunda Form that shows it, the schema riding along
+    (engine.spiff.jsonforms); None when its file was not uploaded (warned of).
     """
     if ref is None:
         return None
@@ -195,9 +203,13 @@ def task_form_js(version: Any, ref: FormRef | None) -> dict[str, Any] | None:
     for owner in owners:  # the dependencies are read only when needed
         forms = {f["name"]: json.loads(f["json"]) for f in owner.form_files}
         name = form_find(ref, forms)
-        if name is not None:
-            found: dict[str, Any] = forms[name]
+        if name is None:
+            continue
+        found: dict[str, Any] = forms[name]
+        if not ref.json_schema:
             return found
+        ui_name = form_find(FormRef(file=ref.ui_file), forms) if ref.ui_file else None
+        return json_schema_form(found, forms[ui_name] if ui_name else None)
     return None
 
 
@@ -215,7 +227,10 @@ def form_js_clean(
     """
     if not isinstance(data, Mapping):
         raise FormInvalid("The data must be a JSON object.", details={"fields": {}})
-    cleaned, errors = formjs_clean(schema, data, context)
+    if JSON_SCHEMA_KEY in schema:
+        cleaned, errors = json_schema_clean(schema[JSON_SCHEMA_KEY], data)
+    else:
+        cleaned, errors = formjs_clean(schema, data, context)
     if errors:
         raise FormInvalid("Some fields need attention.", details={"fields": errors})
     return cleaned
@@ -224,3 +239,37 @@ def form_js_clean(
 def form_js_file_paths(schema: Mapping[str, Any]) -> list[tuple[str, ...]]:
     """Return where a Camunda Form's file pickers put their values (key paths)."""
     return [field.path for field in file_fields(schema)]
+
+
+def _filled(data: Any) -> Any:
+    """Drop what an empty field sends ('' or null, inside objects too): an empty
+    field of react-jsonschema-form is left out of its data, so a property that
+    is not required may stay empty and a required one is reported missing."""
+    if isinstance(data, Mapping):
+        return {k: _filled(v) for k, v in data.items() if v is not None and v != ""}
+    return data
+
+
+def json_schema_clean(
+    schema: Mapping[str, Any], data: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """Validate data against a SpiffArena JSON-schema form, with the JSON Schema
+    draft the schema names (draft 7 when none, as react-jsonschema-form) and its
+    formats; return (variables, errors by dotted field path)."""
+    cleaned = _filled(data)
+    validator_class = jsonschema.validators.validator_for(
+        schema, default=jsonschema.Draft7Validator
+    )
+    validator = validator_class(schema, format_checker=validator_class.FORMAT_CHECKER)
+    errors: dict[str, list[str]] = {}
+    for error in validator.iter_errors(cleaned):
+        path = [str(part) for part in error.absolute_path]
+        if error.validator == "required" and isinstance(error.instance, Mapping):
+            for name in error.validator_value:
+                if name not in error.instance:
+                    key = ".".join([*path, str(name)])
+                    errors.setdefault(key, []).append("Field is required.")
+            continue
+        key = ".".join(path) or "form"
+        errors.setdefault(key, []).append(error.message)
+    return cleaned, errors

@@ -46,7 +46,10 @@ class ProcessListUploadApi(APIView):
         form = serializers.ListField(
             child=serializers.FileField(),
             required=False,
-            help_text="The Camunda Forms (.form) the user tasks name (repeatable).",
+            help_text=(
+                "The forms the user tasks name (repeatable): Camunda Forms (.form) "
+                "and SpiffArena JSON schemas and UI schemas (.json)."
+            ),
         )
         default_group = serializers.CharField(
             required=False,

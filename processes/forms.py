@@ -36,9 +36,12 @@ class VersionUploadForm(forms.Form):
         widget=MultipleFileInput(attrs={"accept": ".dmn,.xml"}),
     )
     form_files = MultipleFileField(
-        label="Camunda Forms",
+        label="Form files",
         required=False,
-        help_text="Optional: the .form files (Camunda Modeler) the user tasks name.",
+        help_text=(
+            "Optional: the forms the user tasks name: Camunda Forms (.form, "
+            "Camunda Modeler) and SpiffArena JSON schemas and UI schemas (.json)."
+        ),
         widget=MultipleFileInput(attrs={"accept": ".form,.json"}),
     )
     default_group = forms.CharField(

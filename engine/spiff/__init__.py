@@ -32,6 +32,7 @@ from .formjs import (
     value_at,
     value_set,
 )
+from .jsonforms import JSON_SCHEMA_KEY, json_schema_form
 from .juel import TRANSLATOR_VERSION, JuelError, juel_to_python
 from .limits import EngineLimits, limits_configure
 from .messages import (
@@ -113,6 +114,8 @@ __all__ = [
     "file_fields",
     "form_find",
     "formjs_clean",
+    "JSON_SCHEMA_KEY",
+    "json_schema_form",
     "field_labels",
     "value_at",
     "value_set",

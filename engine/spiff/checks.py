@@ -469,46 +469,77 @@ def unrouted_tasks(root: etree._Element) -> list[Problem]:
     return found
 
 
-def form_files(root: etree._Element) -> list[Problem]:
-    """Return a warning for each user task or start event whose form is a file.
+def form_files(root: etree._Element, uploaded: Collection[str] = ()) -> list[Problem]:
+    """Return a warning for each user task or start event whose form is a file
+    not uploaded with the diagram.
 
     A Camunda `formKey` (an embedded HTML form, an app's page; `camunda-forms:`
-    keys are Camunda Forms, read from the uploaded .form files) or
-    a SpiffArena `formJsonSchemaFilename` names a file Laneway does not read: the
-    task deploys, and its page shows only the fields drawn with
-    `camunda:formData` (none, usually), so what the file's form would ask for
-    must come from the API or fields drawn on the task.
+    keys are Camunda Forms, read from the uploaded .form files and refused when
+    missing) names a file Laneway does not read. A SpiffArena
+    `formJsonSchemaFilename` is read when uploaded (jsonforms.py); when it is
+    not, the task deploys as SpiffArena deploys it (SpiffArena fails only when
+    the task is shown). Either way the page shows only the fields drawn with
+    `camunda:formData` (none, usually), so what the form would ask for must come
+    from the API. A missing `formUiSchemaFilename` only loses the layout.
     """
+    names = {name.rsplit("/", 1)[-1] for name in uploaded}
     found = []
     for process in root.iterfind("bpmn:process", NSMAP):
         if process.get("isExecutable") != "true":
             continue
         for tag in (*HUMAN_TAGS, "startEvent"):
             for element in process.iterfind(f".//bpmn:{tag}", NSMAP):
-                key = vendor_attr(element, "formKey") or "".join(
-                    element.xpath(
-                        "bpmn:extensionElements/spiffworkflow:properties/"
-                        "spiffworkflow:property[@name='formJsonSchemaFilename']"
-                        "/@value",
-                        namespaces=NSMAP,
-                    )
-                )
-                drawn = vendor_children(
-                    element, "bpmn:extensionElements/x:formData/x:formField"
-                )
-                if key and not drawn and not key.startswith("camunda-forms:"):
-                    found.append(
-                        Problem(
-                            f"The form of {_label(element)} is the file '{key}', "
-                            "which Laneway does not read: its page shows no fields, "
-                            "so what that form asks for must come from the API "
-                            "(variables sent with the start or the completion) or "
-                            "from fields drawn with camunda:formData.",
-                            element.sourceline,
-                            element.get("id"),
-                        )
-                    )
+                found.extend(_form_file_warnings(element, names))
     return found
+
+
+def _spiff_property(element: etree._Element, name: str) -> str:
+    return "".join(
+        element.xpath(
+            "bpmn:extensionElements/spiffworkflow:properties/"
+            f"spiffworkflow:property[@name='{name}']/@value",
+            namespaces=NSMAP,
+        )
+    ).strip()
+
+
+def _form_file_warnings(element: etree._Element, names: set[str]) -> list[Problem]:
+    schema = _spiff_property(element, "formJsonSchemaFilename")
+    key = vendor_attr(element, "formKey") or schema
+    if etree.QName(element).localname != "userTask":
+        schema = ""  # SpiffArena shows a JSON-schema form on user tasks only
+    drawn = vendor_children(element, "bpmn:extensionElements/x:formData/x:formField")
+    if not key or drawn or key.startswith("camunda-forms:"):
+        return []
+    where = (element.sourceline, element.get("id"))
+    if schema and schema.rsplit("/", 1)[-1] in names:
+        ui = _spiff_property(element, "formUiSchemaFilename")
+        if not ui or ui.rsplit("/", 1)[-1] in names:
+            return []
+        return [
+            Problem(
+                f"The UI schema of {_label(element)}, '{ui}', was not uploaded: "
+                "its form shows the fields in the schema's order, without the "
+                "layout (ui:order, widgets, help texts).",
+                *where,
+            )
+        ]
+    why = (
+        "which was not uploaded: upload it with the diagram (with the Camunda "
+        "Forms) to show its fields; until then"
+        if schema
+        else "which Laneway does not read:"
+    )
+    return [
+        Problem(
+            f"The form of {_label(element)} is the file '{key}', "
+            f"{why} its page shows no fields, "
+            "so what that form asks for must come from the API "
+            "(variables sent with the start or the completion) or "
+            "from fields drawn with camunda:formData.",
+            *where,
+        )
+    ]
 
 
 def reference_problems(

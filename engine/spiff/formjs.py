@@ -27,6 +27,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from .dmn_feel import FeelError, feel_expression
+from .jsonforms import json_schema_problems
 from .sandbox import evaluate
 from .scripting import check_expression, expression_limits
 from .types import FormRef, Problem
@@ -135,13 +136,18 @@ def form_files_read(
         except (UnicodeDecodeError, ValueError) as exc:
             problems.append(Problem(f"Form file {name}: not JSON ({exc})."))
             continue
+        companion = name.lower().endswith(".json") and isinstance(schema, dict)
+        if companion and not isinstance(schema.get("components"), list):
+            forms[name] = schema  # a SpiffArena JSON (UI) schema: checked where named
+            continue
         if not isinstance(schema, dict) or not isinstance(
             schema.get("components"), list
         ):
             problems.append(
                 Problem(
                     f"Form file {name}: not a Camunda Form (a JSON object with "
-                    "'components', as Camunda Modeler saves .form files)."
+                    "'components', as Camunda Modeler saves .form files) nor a "
+                    "SpiffArena JSON schema (a .json file)."
                 )
             )
             continue
@@ -178,11 +184,31 @@ def ref_problem(ref: FormRef, forms: Mapping[str, Mapping[str, Any]]) -> str:
         return f"formRefBinding={ref.binding!r} is not latest, deployment or version"
     if "${" in ref.form_id or "#{" in ref.form_id or "${" in ref.file:
         return f"the form reference {ref.label} is an expression; name the form"
-    if form_find(ref, forms) is None:
+    if ref.json_schema:
+        return _json_schema_problem(ref, forms)
+    found = form_find(ref, forms)
+    if found is None:
         return (
             f"its Camunda Form ({ref.label}) was not uploaded: add the .form file "
             "beside the .bpmn"
         )
+    if not isinstance(forms[found].get("components"), list):
+        return f"its Camunda Form ({ref.label}) is the file {found}, not a Camunda Form"
+    return ""
+
+
+def _json_schema_problem(ref: FormRef, forms: Mapping[str, Mapping[str, Any]]) -> str:
+    """Say why a SpiffArena JSON-schema form cannot run; a file not uploaded is
+    only warned of (checks.form_files), as SpiffArena deploys it too."""
+    found = form_find(ref, forms)
+    if found is None:
+        return ""
+    problems = json_schema_problems(forms[found])
+    if problems:
+        return f"its {ref.label} cannot be shown and checked: " + "; ".join(problems)
+    ui = form_find(FormRef(file=ref.ui_file), forms) if ref.ui_file else None
+    if ui is not None and "components" in forms[ui]:
+        return f"its UI schema '{ref.ui_file}' is a Camunda Form, not a JSON object"
     return ""
 
 

@@ -16,6 +16,7 @@ from lxml import etree
 
 from .dates import CAMUNDA_DATE_PATTERN, form_date
 from .formjs import form_ref
+from .jsonforms import json_schema_ref
 from .types import FormField, HumanTaskMeta, ParsedProcess, SequenceFlow
 from .xml import BPMN, NSMAP, compiled_xpath, local_name, vendor_attr, vendor_children
 
@@ -210,6 +211,9 @@ def human_task_meta(element: etree._Element, lane: str | None) -> HumanTaskMeta:
     return meta if lane is None else dataclasses.replace(meta, lane=lane)
 
 
+_USER_TASK = f"{{{BPMN}}}userTask"
+
+
 def _human_task_meta(element: etree._Element, lane: str | None) -> HumanTaskMeta:
     # Each reading below looks for one kind of child: skip those not there.
     present = {child.tag for child in element}
@@ -244,7 +248,8 @@ def _human_task_meta(element: etree._Element, lane: str | None) -> HumanTaskMeta
                 for name in ("formRef", "formRefBinding", "formRefVersion")
             },
             role["formKey"],
-        ),
+        )
+        or json_schema_ref(props, element.tag == _USER_TASK),
         due_date=role["dueDate"],
         follow_up_date=role["followUpDate"],
         priority=role["priority"],

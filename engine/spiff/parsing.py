@@ -423,7 +423,7 @@ def bundle_compile(
         warnings = [
             *checks.unrouted_tasks(root),
             *checks.external_tasks(root, known_operations),
-            *checks.form_files(root),
+            *checks.form_files(root, forms),
         ]
     return CompiledBundle(tuple(compiled), serialize(root), tuple(warnings))
 

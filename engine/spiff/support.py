@@ -493,7 +493,19 @@ VENDOR_ATTRIBUTES: dict[str, Row] = {
         by="normalize._scripts",
     ),
 }
+_MESSAGE_EXPRESSION = (
+    "on a message event it means two things Laneway cannot tell apart: "
+    "SpiffWorkflow's Camunda dialect (older SpiffArena diagrams) sends its Python "
+    "value as the message payload, caught into camunda:resultVariable or "
+    "'<catching event id>_Response', while Camunda 7 runs it as the event's JUEL "
+    "implementation and sends nothing. For a payload, write "
+    "spiffworkflow:messagePayload on the throw and spiffworkflow:messageVariable "
+    "on the catch; for an operation, draw a send task"
+)
+
 VENDOR_ATTRIBUTES_ON: dict[tuple[str, str], Row] = {
+    ("messageEventDefinition", "expression"): _refused(_MESSAGE_EXPRESSION),
+    ("messageEventDefinition", "resultVariable"): _refused(_MESSAGE_EXPRESSION),
     ("scriptTask", "resultVariable"): _refused(
         "a script's value is not stored; assign the variable in the script"
     ),

@@ -69,9 +69,15 @@ class FormRef:
     binding: str = "latest"  # camunda:formRefBinding
     version: str = ""  # camunda:formRefVersion
     file: str = ""  # camunda:formKey="camunda-forms:deployment:<file>"
+    # SpiffArena: spiffworkflow:property formJsonSchemaFilename (`file`, a JSON
+    # schema) and formUiSchemaFilename (`ui_file`, its react-jsonschema-form layout)
+    json_schema: bool = False
+    ui_file: str = ""
 
     @property
     def label(self) -> str:
+        if self.json_schema:
+            return f"JSON-schema form '{self.file}'"
         return f"form id '{self.form_id}'" if self.form_id else f"form '{self.file}'"
 
 

@@ -194,11 +194,26 @@ def _dmn_for(path: Path) -> list[tuple[str, bytes]]:
     return riders
 
 
+def _forms_for(path: Path) -> list[tuple[str, bytes]]:
+    """The form files the diagram names that the corpus holds beside it (SpiffArena
+    JSON schemas and UI schemas, Camunda Forms), uploaded with it as an analyst
+    would; a form the corpus lacks stays a companion missing."""
+    text = path.read_text(errors="replace")
+    names = set(
+        re.findall(r'name="form(?:Json|Ui)SchemaFilename"\s+value="([^"]+)"', text)
+    )
+    names |= set(re.findall(r'formKey="camunda-forms:\w+:([^"]+)"', text))
+    found = [path.parent / name.rsplit("/", 1)[-1] for name in sorted(names)]
+    return [(f.name, f.read_bytes()) for f in found if f.is_file()]
+
+
 def _reason(message: str) -> str:
     if "a Camunda 8 (Zeebe) extension" in message:
         return "Camunda 8 (Zeebe) extension"
     if "Camunda 7 refuses it too" in message:
         return "not valid for Camunda 7 either"
+    if "it means two things Laneway cannot tell apart" in message:
+        return "camunda:expression on a message event (Spiff payload or JUEL)"
     refused = message.split(" is refused: ", 1)  # support.py's refusals
     if len(refused) == 2:
         return "refused: " + re.split(r"[;(:]", refused[1], maxsplit=1)[0][:60]
@@ -748,6 +763,7 @@ def _deploy_callees(callees: list[str], actor) -> list[str]:
                 bpmn=path.read_bytes(),
                 filename=path.name,
                 dmn_files=_dmn_for(path),
+                form_files=_forms_for(path),
             )
         except BpmnInvalid:
             continue
@@ -760,7 +776,11 @@ def _deploy(rel: str, actor) -> tuple[list, list]:
     data = path.read_bytes()
     try:
         deployed = version_upload(
-            user=actor, bpmn=data, filename=path.name, dmn_files=_dmn_for(path)
+            user=actor,
+            bpmn=data,
+            filename=path.name,
+            dmn_files=_dmn_for(path),
+            form_files=_forms_for(path),
         )
     except BpmnInvalid as exc:
         return [], exc.details["errors"]

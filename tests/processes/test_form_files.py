@@ -1,9 +1,10 @@
-"""A form kept in a file Laneway does not read is warned of at upload (issue 9).
+"""A form kept in a file not uploaded (or not read) is warned of at upload (issue 9).
 
 Camunda's embedded forms (`camunda:formKey="embedded:…"`) and SpiffArena's
-JSON-schema forms (`formJsonSchemaFilename`) are files beside the diagram: the
+JSON-schema forms (`formJsonSchemaFilename`) not uploaded with the diagram: the
 task deploys, but its page shows only the fields drawn on it, so the analyst is
 told, located, that what the form asks for must come from the API or drawn fields.
+Uploaded JSON schemas are shown and checked (tests/tasks_app/test_spiff_json_forms.py).
 Camunda Forms (`camunda-forms:` keys, `camunda:formRef`) are read from the .form
 files uploaded with the diagram, and refused when missing
 (tests/tasks_app/test_camunda_forms.py).

@@ -322,7 +322,7 @@ def test_the_upload_page_takes_forms_beside_the_diagram(users):
     html = refused.content.decode()
     assert "travel_request.bpmn was not deployed" in html
     assert "form id &#x27;travel-review&#x27;" in html
-    assert "Camunda Forms" in page.get("/processes/upload/").content.decode()
+    assert "Form files" in page.get("/processes/upload/").content.decode()
     deployed = page.post(
         "/processes/upload/",
         {
@@ -333,7 +333,7 @@ def test_the_upload_page_takes_forms_beside_the_diagram(users):
     )
     assert "travel_request v1 deployed" in deployed.content.decode()
     version_page = page.get("/processes/travel_request/v1/").content.decode()
-    assert "Camunda Forms</dt><dd>travel_review.form</dd>" in version_page
+    assert "Form files</dt><dd>travel_review.form</dd>" in version_page
     started = case_start(
         user=users["requester"],
         key="travel_request",

@@ -44,7 +44,10 @@ class Command(BaseCommand):
             "--form",
             action="append",
             default=[],
-            help="a Camunda Form (.form) file (repeatable)",
+            help=(
+                "a form file the user tasks name (repeatable): a Camunda Form "
+                "(.form) or a SpiffArena JSON schema or UI schema (.json)"
+            ),
         )
 
     def handle(self, *args, files, username, dmn, form, **options):
