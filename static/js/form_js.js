@@ -21,6 +21,12 @@
     return found;
   }
 
+  function valueAt(data, key) {
+    return key.split(".").reduce(function (value, part) {
+      return value && typeof value === "object" ? value[part] : undefined;
+    }, data);
+  }
+
   function start(htmlForm) {
     var schema = readJson("form-js-schema");
     var data = readJson("form-js-data") || {};
@@ -32,11 +38,27 @@
     viewer.importSchema(schema, data).then(function () {
       if (readonly) viewer.setProperty("readOnly", true);
       var ids = idsByKey(schema.components, "", {});
-      var errors = {};
+      var pending = {}; // the server's messages, by component id, until edited
       Object.keys(serverErrors).forEach(function (key) {
-        if (ids[key]) errors[ids[key]] = serverErrors[key];
+        if (ids[key]) pending[ids[key]] = { key: key, messages: serverErrors[key] };
       });
-      if (Object.keys(errors).length) viewer._setState({ errors: errors });
+      // form-js validates text fields again just after they render, which
+      // would wipe the server's messages: keep each until its value changes.
+      function keepServerErrors(state) {
+        var errors = Object.assign({}, state.errors);
+        var missing = false;
+        Object.keys(pending).forEach(function (id) {
+          if (valueAt(state.data, pending[id].key) !== valueAt(data, pending[id].key)) {
+            delete pending[id]; // the user edited it: form-js's checks apply
+          } else if (!errors[id]) {
+            errors[id] = pending[id].messages;
+            missing = true;
+          }
+        });
+        if (missing) viewer._setState({ errors: errors });
+      }
+      viewer.on("changed", keepServerErrors);
+      keepServerErrors(viewer._getState());
       htmlForm.dataset.ready = "true";
     }).catch(function (err) {
       container.textContent = "The form could not be shown: " + err.message;
