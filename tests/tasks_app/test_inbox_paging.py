@@ -48,6 +48,9 @@ def test_the_inbox_page_and_the_api_page_alike(users, many_reviews):
         t["id"] for t in second_api["results"]
     ]
     assert len(second_api["results"]) == 3 and second_api["next"] is None
+    assert second_api["count"] == many_reviews
+    assert second_api["previous"] == "http://testserver/api/v1/tasks/"
+    assert api.get("/api/v1/tasks/?page=last").json() == second_api
     assert second.context["page"].previous == "/?page=1"
     # A page past the end shows the last one; the API says 404, as DRF does.
     assert pages.get("/?page=99").context["page"].number == 2
@@ -111,3 +114,21 @@ def test_the_migration_deletes_work_rows_left_by_tasks_closed_earlier(users, rev
     assert not UserObjectPermission.objects.filter(
         object_pk=str(review.pk), permission__codename="work_on_humantask"
     ).exists()
+
+
+def test_the_count_is_right_when_the_last_page_is_exactly_full(users, many_reviews):
+    """The paginator counts without COUNT when a page has room: at the boundary too."""
+    api = api_for(users["manager1"])
+    for task in api.get("/api/v1/tasks/?page=2").json()["results"]:
+        task_complete(
+            user=users["manager1"], task_id=task["id"], data={"approved": True}
+        )
+
+    full = api.get("/api/v1/tasks/").json()
+    assert full["count"] == page_size() and len(full["results"]) == page_size()
+    assert full["next"] is None and full["previous"] is None
+    assert api.get("/api/v1/tasks/?page=2").status_code == 404
+    assert api.get("/api/v1/tasks/?page=x").status_code == 404
+    assert page_for(users["manager1"]).get("/?page=2").context["page"].number == 1
+    none = api_for(users["outsider"]).get("/api/v1/tasks/").json()
+    assert none == {"count": 0, "next": None, "previous": None, "results": []}
