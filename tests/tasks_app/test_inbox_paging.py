@@ -76,8 +76,9 @@ def test_a_closed_task_leaves_no_work_rows_for_the_inbox_to_read(users, review):
     assert done.status_code == 409 and done.json()["code"] == "task_not_open"
 
 
-def _plan(user) -> str:
-    sql, params = inbox_list_for_user(user=user).query.sql_with_params()
+def _plan(user, case_id=None) -> str:
+    qs = inbox_list_for_user(user=user, case_id=case_id)
+    sql, params = qs.query.sql_with_params()
     with transaction.atomic(), connection.cursor() as cursor:
         # Tiny test tables would be read whole anyway; forbid that to see
         # whether an index serves each table the inbox reads.
@@ -98,6 +99,13 @@ def test_the_inbox_query_reads_tasks_and_grants_through_indexes(users, review):
     assert re.search(
         r"Index (Only )?Scan using \S+ on guardian_groupobjectpermission", plan
     )
+
+
+def test_the_task_of_a_case_is_found_through_the_open_tasks_of_the_case(users, review):
+    """`?case=` reads the case's open tasks (humantask_open_of_case), not all the
+    open tasks the user may work on (issue #16)."""
+    plan = _plan(users["manager1"], case_id=review.case_id)
+    assert "using humantask_open_of_case on tasks_app_humantask" in plan, plan
 
 
 def test_the_migration_deletes_work_rows_left_by_tasks_closed_earlier(users, review):
