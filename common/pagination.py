@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from rest_framework import serializers
@@ -35,6 +35,40 @@ def paginated(item: type[BaseSerializer]) -> type[serializers.Serializer]:
     return type(f"Paginated{name}", (serializers.Serializer,), fields)
 
 
+class CountingPaginator(Paginator):
+    """Django's Paginator that counts the rows only when it cannot tell otherwise.
+
+    It reads one row more than the page holds: a page with room to spare is the
+    last, so the count is the rows before it plus its own, with no COUNT query
+    (the inbox of one case, a short list: one statement instead of two). A full
+    page, an empty one past the first, or `orphans` count as Django does.
+    """
+
+    def page(self, number: Any) -> Page:
+        if self.orphans or "count" in self.__dict__:
+            return super().page(number)
+        try:
+            wanted = int(number)
+        except (TypeError, ValueError):
+            return super().page(number)
+        if wanted < 1:
+            return super().page(number)
+        bottom = (wanted - 1) * self.per_page
+        rows = list(self.object_list[bottom : bottom + self.per_page + 1])
+        if len(rows) > self.per_page:  # more after it: how many, COUNT says
+            if wanted > self.num_pages:  # the rows went meanwhile
+                return super().page(number)
+            return Page(rows[: self.per_page], wanted, self)
+        if not rows and (wanted > 1 or not self.allow_empty_first_page):
+            return super().page(number)  # past the end: EmptyPage, as Django
+        self.__dict__["count"] = bottom + len(rows)
+        return Page(rows, wanted, self)
+
+
+class _Pagination(PageNumberPagination):
+    django_paginator_class = CountingPaginator
+
+
 def paginated_response(
     *,
     request: Request,
@@ -43,7 +77,7 @@ def paginated_response(
     serializer: type[BaseSerializer],
 ) -> Response:
     """Return one page of `items`, serialized, with DRF's count/next/previous."""
-    paginator = PageNumberPagination()
+    paginator = _Pagination()
     paginator.page_size = page_size()
     page: list[Any] | None = paginator.paginate_queryset(items, request, view=view)
     return paginator.get_paginated_response(serializer(page, many=True).data)
@@ -75,7 +109,7 @@ def _link(request: HttpRequest, number: int) -> str:
 
 def page_of(request: HttpRequest, items: Any) -> PageOf:
     """Return the page `?page=` asks for (the last past the end, else the first)."""
-    paginator = Paginator(items, page_size())
+    paginator = CountingPaginator(items, page_size())
     try:
         page = paginator.page(request.GET.get("page") or 1)
     except PageNotAnInteger:

@@ -79,7 +79,9 @@ class TaskListApi(APIView):
     )
     def get(self, request):
         query = selectors.InboxQuery.from_params(request.query_params, strict=True)
-        qs = selectors.inbox_list_for_user(user=request.user, query=query)
+        qs = selectors.inbox_list_for_user(
+            user=request.user, query=query, starter=False
+        )
         return paginated_response(
             request=request, view=self, items=qs, serializer=TaskOutput
         )

@@ -99,6 +99,15 @@ class HumanTask(models.Model):
                 condition=models.Q(status="open"),
                 name="humantask_open_due",
             ),
+            # A client finding the task of its case (GET /api/v1/tasks/?case=):
+            # the case's open tasks, whatever the statistics of a table that
+            # churns (issue #16: the open/unassigned index read thousands of
+            # rows when its estimate was stale).
+            models.Index(
+                fields=["case"],
+                condition=models.Q(status="open"),
+                name="humantask_open_of_case",
+            ),
         ]
         permissions = [
             ("work_on_humantask", "Can claim and complete the task"),

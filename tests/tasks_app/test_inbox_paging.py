@@ -48,6 +48,9 @@ def test_the_inbox_page_and_the_api_page_alike(users, many_reviews):
         t["id"] for t in second_api["results"]
     ]
     assert len(second_api["results"]) == 3 and second_api["next"] is None
+    assert second_api["count"] == many_reviews
+    assert second_api["previous"] == "http://testserver/api/v1/tasks/"
+    assert api.get("/api/v1/tasks/?page=last").json() == second_api
     assert second.context["page"].previous == "/?page=1"
     # A page past the end shows the last one; the API says 404, as DRF does.
     assert pages.get("/?page=99").context["page"].number == 2
@@ -73,8 +76,9 @@ def test_a_closed_task_leaves_no_work_rows_for_the_inbox_to_read(users, review):
     assert done.status_code == 409 and done.json()["code"] == "task_not_open"
 
 
-def _plan(user) -> str:
-    sql, params = inbox_list_for_user(user=user).query.sql_with_params()
+def _plan(user, case_id=None) -> str:
+    qs = inbox_list_for_user(user=user, case_id=case_id)
+    sql, params = qs.query.sql_with_params()
     with transaction.atomic(), connection.cursor() as cursor:
         # Tiny test tables would be read whole anyway; forbid that to see
         # whether an index serves each table the inbox reads.
@@ -97,6 +101,13 @@ def test_the_inbox_query_reads_tasks_and_grants_through_indexes(users, review):
     )
 
 
+def test_the_task_of_a_case_is_found_through_the_open_tasks_of_the_case(users, review):
+    """`?case=` reads the case's open tasks (humantask_open_of_case), not all the
+    open tasks the user may work on (issue #16)."""
+    plan = _plan(users["manager1"], case_id=review.case_id)
+    assert "using humantask_open_of_case on tasks_app_humantask" in plan, plan
+
+
 def test_the_migration_deletes_work_rows_left_by_tasks_closed_earlier(users, review):
     """Tasks closed before WORK rows went on close lose them on migrate."""
     migration = import_module("tasks_app.migrations.0004_close_work_rows")
@@ -111,3 +122,21 @@ def test_the_migration_deletes_work_rows_left_by_tasks_closed_earlier(users, rev
     assert not UserObjectPermission.objects.filter(
         object_pk=str(review.pk), permission__codename="work_on_humantask"
     ).exists()
+
+
+def test_the_count_is_right_when_the_last_page_is_exactly_full(users, many_reviews):
+    """The paginator counts without COUNT when a page has room: at the boundary too."""
+    api = api_for(users["manager1"])
+    for task in api.get("/api/v1/tasks/?page=2").json()["results"]:
+        task_complete(
+            user=users["manager1"], task_id=task["id"], data={"approved": True}
+        )
+
+    full = api.get("/api/v1/tasks/").json()
+    assert full["count"] == page_size() and len(full["results"]) == page_size()
+    assert full["next"] is None and full["previous"] is None
+    assert api.get("/api/v1/tasks/?page=2").status_code == 404
+    assert api.get("/api/v1/tasks/?page=x").status_code == 404
+    assert page_for(users["manager1"]).get("/?page=2").context["page"].number == 1
+    none = api_for(users["outsider"]).get("/api/v1/tasks/").json()
+    assert none == {"count": 0, "next": None, "previous": None, "results": []}

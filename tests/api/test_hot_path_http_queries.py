@@ -1,0 +1,69 @@
+"""The SQL statements of the two API requests of a human step (issue #16).
+
+One sequential client finds its task (`GET /api/v1/tasks/?case=`) and completes it
+(`POST /api/v1/tasks/{id}/complete/`), sending its token as a script does. What the
+web layer adds to the service step (authentication, permission checks, the
+response) is counted here: a change that adds a statement fails and lists them.
+SAVEPOINT/RELEASE are the test's own transaction. When a count changes on purpose,
+update it here and in bench/RESULTS.md.
+"""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tasks_app.models import HumanTask
+from tests.clients import api_for
+from tests.tasks_app.test_hot_path_queries import _assert_count, _start, _statements
+
+LOOKUP_STATEMENTS = 2  # the token and its user; the page (no COUNT: it has room)
+COMPLETE_STATEMENTS = 4  # the token and its user; the 3 of the service step
+
+
+@pytest.fixture
+def warm(users, purchase):
+    """One whole case first, through the API: the spec is cached, the
+    permissions read, the token made."""
+    api = api_for(users["manager1"])
+    case = _start(users)
+    task = HumanTask.objects.get(case=case, status="open")
+    assert api.get(f"/api/v1/tasks/?case={case.pk}").status_code == 200
+    done = api.post(
+        f"/api/v1/tasks/{task.pk}/complete/",
+        {"data": {"approved": True}},
+        format="json",
+    )
+    assert done.status_code == 200
+    return users, api
+
+
+def test_finding_the_task_of_a_case_takes_a_fixed_number_of_statements(warm):
+    users, api = warm
+    case = _start(users)
+    task = HumanTask.objects.get(case=case, status="open")
+
+    with CaptureQueriesContext(connection) as captured:
+        response = api.get(f"/api/v1/tasks/?case={case.pk}")
+
+    assert response.status_code == 200
+    assert [row["id"] for row in response.json()["results"]] == [str(task.pk)]
+    _assert_count("GET /api/v1/tasks/?case=", _statements(captured), LOOKUP_STATEMENTS)
+
+
+def test_completing_a_task_takes_a_fixed_number_of_statements(warm):
+    users, api = warm
+    case = _start(users)
+    task = HumanTask.objects.get(case=case, status="open")
+
+    with CaptureQueriesContext(connection) as captured:
+        response = api.post(
+            f"/api/v1/tasks/{task.pk}/complete/",
+            {"data": {"approved": True}},
+            format="json",
+        )
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "completed"
+    _assert_count(
+        "POST /api/v1/tasks/{id}/complete/", _statements(captured), COMPLETE_STATEMENTS
+    )
