@@ -35,6 +35,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from diagrams import one_service_call
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -46,26 +48,13 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/9")
 OPERATION = "bench.hang_once"
 os.environ["ENGINE_SERVICE_OPERATIONS"] = f'{{"{OPERATION}": "recovery.hang_once"}}'
 
-DIAGRAM = b"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-    xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"
-    id="d" targetNamespace="http://laneway.example/bench">
-  <bpmn:process id="bench_recovery" name="Recovery bench" isExecutable="true">
-    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:serviceTask id="call" name="Call that hangs once">
-      <bpmn:extensionElements>
-        <spiffworkflow:serviceTaskOperator id="bench.hang_once" resultVariable="r">
-          <spiffworkflow:parameters />
-        </spiffworkflow:serviceTaskOperator>
-      </bpmn:extensionElements>
-      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
-    </bpmn:serviceTask>
-    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="call" />
-    <bpmn:sequenceFlow id="f2" sourceRef="call" targetRef="end" />
-  </bpmn:process>
-</bpmn:definitions>
-"""
+DIAGRAM = one_service_call(
+    process_id="bench_recovery",
+    name="Recovery bench",
+    task_name="Call that hangs once",
+    operation="bench.hang_once",
+    result="r",
+)
 
 
 def hang_once(*, idempotency_key: str, **params):

@@ -20,6 +20,8 @@ import sys
 import time
 from pathlib import Path
 
+from diagrams import one_service_call
+
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent
 OPERATIONS = {"bench.sleep_50ms": "workers.sleep_50ms"}
@@ -30,26 +32,13 @@ if __name__ == "__main__":
     os.environ["ENGINE_SERVICE_OPERATIONS"] = json.dumps(OPERATIONS)
     os.environ["PYTHONPATH"] = f"{BENCH}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"
 
-DIAGRAM = b"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-    xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"
-    id="defs_bench_sleep" targetNamespace="http://laneway.example/bench">
-  <bpmn:process id="bench_sleep" name="Bench: one 50 ms call" isExecutable="true">
-    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:serviceTask id="call" name="Call">
-      <bpmn:extensionElements>
-        <spiffworkflow:serviceTaskOperator id="bench.sleep_50ms" resultVariable="out">
-          <spiffworkflow:parameters />
-        </spiffworkflow:serviceTaskOperator>
-      </bpmn:extensionElements>
-      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
-    </bpmn:serviceTask>
-    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="call" />
-    <bpmn:sequenceFlow id="f2" sourceRef="call" targetRef="end" />
-  </bpmn:process>
-</bpmn:definitions>
-"""
+DIAGRAM = one_service_call(
+    process_id="bench_sleep",
+    name="Bench: one 50 ms call",
+    task_name="Call",
+    operation="bench.sleep_50ms",
+    result="out",
+)
 
 
 def sleep_50ms(*, idempotency_key: str, **_: object) -> dict:
