@@ -197,6 +197,10 @@ class _Failure(serializers.Serializer):
     )
     retries = serializers.IntegerField(min_value=0, max_value=MAX_INT)
     retryTimeout = serializers.IntegerField(min_value=0, max_value=MAX_MS, default=0)
+    # Camunda 7 sets these on the task's execution before the retry; Laneway
+    # does not, and says so rather than drop them.
+    variables = serializers.JSONField(required=False, allow_null=True)
+    localVariables = serializers.JSONField(required=False, allow_null=True)
 
 
 class FailureApi(EngineRestView):
@@ -204,6 +208,14 @@ class FailureApi(EngineRestView):
 
     def post(self, request, task_id: str):
         body = self.valid(_Failure)
+        for field in ("variables", "localVariables"):
+            if body.get(field):
+                raise _invalid(
+                    f"{field} on a failure are not supported: Laneway sets no "
+                    "variables when a task fails (Camunda 7 would set them on "
+                    "the task's execution). Report the failure without them, or "
+                    "complete the task with them."
+                )
         service.external_task_failure(
             user=request.user,
             task_id=task_id,

@@ -334,10 +334,12 @@ def _operator_parameters(
         etree.SubElement(
             holder, f"{{{SPIFF}}}parameter", id=item[0], type="any", value=item[1]
         )
-    # Camunda: a connector's response reaches the case only through its output
-    # parameters; an activity's output parameters replace the merge of the result.
-    connector = vendor_children(task, "bpmn:extensionElements/x:connector")
-    if outputs or connector:
+    # Camunda 7: a connector's response reaches the case only through its output
+    # parameters; otherwise the result is merged (but for the input parameters,
+    # local to the task's scope) and the output parameters map after it
+    # (service_tasks.service_variables; it reads an "outputs" stored without a
+    # connector as "merge").
+    if vendor_children(task, "bpmn:extensionElements/x:connector"):
         operator.set("resultMapping", "outputs")
     elif not operator.get("resultVariable"):
         operator.set("resultMapping", "merge")

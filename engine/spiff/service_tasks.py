@@ -32,7 +32,7 @@ from .gateways import LanewayExclusiveGateway, PassThroughTask
 from .multi_instance import loop_variables
 from .retry_cycle import RetryCycle, retry_cycle_of
 from .signal_payloads import SignalPayloadParserMixin
-from .xml import NSMAP, compiled_xpath
+from .xml import NSMAP, compiled_xpath, vendor_children
 
 CALL_KEY = "laneway_call"
 
@@ -42,13 +42,17 @@ class AsyncServiceTask(ServiceTask):
 
     Where the result goes (`service_variables`): `explicit_result` stores it
     whole in `result_variable` (a resultVariable; SpiffArena's default
-    otherwise); for a Camunda task without one, `output_parameters` ((name,
-    Python expression), in order) map it when `map_outputs`, else a dict
-    result is merged into the case variables (Camunda external-task semantics).
+    otherwise); for a Camunda task without one a dict result is merged into
+    the case variables (Camunda 7 external-task and delegate semantics), but
+    for `scope_names` (the task's camunda:inputParameter names, local to its
+    scope); a connector's response (`map_outputs`) stays in the connector's
+    scope. Then `output_parameters` ((name, Python expression), in order) map
+    onto the case, over what the result set.
     """
 
     explicit_result: bool = True
     map_outputs: bool = False
+    scope_names: frozenset[str] = frozenset()
     output_parameters: tuple[tuple[str, str], ...] = ()
     retry_cycle: RetryCycle | None = None  # camunda:failedJobRetryTimeCycle
 
@@ -78,9 +82,16 @@ def service_variables(
 ) -> dict[str, Any]:
     """Return the case variables an operation's result sets (Camunda 7 rules).
 
-    `local` are variables of the task's own scope (an external task's
-    localVariables): the output parameters see them (before anything else of
-    that name); they set no case variable themselves.
+    Camunda 7 runs a task with camunda:inputOutput as a scope whose local
+    variables are its input parameters. The result is set as
+    `execution.setVariable` / an external task's `complete(variables)` sets
+    it: a name local to the task's scope (an input parameter) stays there,
+    any other reaches the case. `local` are variables of the task's own scope
+    (an external task's localVariables), set after the result. The output
+    parameters are then evaluated in the task's scope (they see all of these)
+    and set on the case, over what the result set. The task's scope, with its
+    local variables, ends with it. A connector's response stays in the
+    connector's scope: only its output parameters map it.
 
     Raises:
         ServiceResultRejected: a result that is neither a dict nor None without
@@ -99,11 +110,15 @@ def service_variables(
             "without a result variable it must return a dict of variables (or "
             "nothing): set camunda:resultVariable, or return a dict"
         )
-    if not spec.map_outputs and not spec.explicit_result:
-        return produced
+    variables = (
+        {}
+        if spec.map_outputs
+        else {k: v for k, v in produced.items() if k not in spec.scope_names}
+    )
+    if not spec.output_parameters:
+        return variables
     call = task.internal_data.get(CALL_KEY) or {}
     context = {**task.data, **call.get("params", {}), **produced, **(local or {})}
-    variables = produced if spec.explicit_result else {}
     for name, expression in spec.output_parameters:
         try:
             value = task.workflow.script_engine.environment.evaluate(
@@ -118,6 +133,9 @@ def service_variables(
     return variables
 
 
+_IO_INPUTS = "bpmn:extensionElements/x:inputOutput/x:inputParameter"
+
+
 def _service_spec(parser: Any) -> Any:
     """Create the service task spec with its result mapping (see normalize.py)."""
     spec = ServiceTaskParser.create_task(parser)
@@ -127,7 +145,14 @@ def _service_spec(parser: Any) -> Any:
     mapping = operator.get("resultMapping")  # set by normalize (Camunda tasks)
     # SpiffArena: the resultVariable, else SpiffWorkflow's spiff__<id>_result.
     spec.explicit_result = bool(operator.get("resultVariable")) or mapping is None
-    spec.map_outputs = mapping == "outputs"
+    # A connector's response stays in its scope (normalize: "outputs").
+    spec.map_outputs = mapping == "outputs" and bool(
+        vendor_children(parser.node, "bpmn:extensionElements/x:connector")
+    )
+    # Camunda 7: the task's input parameters are local variables of its scope.
+    spec.scope_names = frozenset(
+        p.get("name", "") for p in vendor_children(parser.node, _IO_INPUTS)
+    )
     spec.output_parameters = tuple(
         (o.get("id", ""), o.get("value", ""))
         for o in operator.iterfind("spiffworkflow:outputParameter", NSMAP)

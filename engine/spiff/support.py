@@ -530,13 +530,16 @@ VENDOR_ELEMENTS: dict[str, Row] = {
         on=(*SERVICE_LIKE, "connector"),
     ),
     "inputParameter": _runs(
-        "an operation parameter (text, ${...}, camunda:list or camunda:map)",
+        "an operation parameter (text, ${...}, camunda:list or camunda:map); as "
+        "in Camunda 7 a variable local to the task: a result variable of that "
+        "name stays with the task unless an output parameter maps it",
         on=("inputOutput",),
     ),
     "outputParameter": _runs(
-        "maps the operation's result (evaluated against the result's variables, "
-        "then set on the case) instead of merging it; a connector's response "
-        "reaches the case only through its output parameters",
+        "set on the case after the operation's result is merged, overriding it "
+        "(evaluated over the case, the input parameters, the result's variables "
+        "and an external task's localVariables), as in Camunda 7; a connector's "
+        "response reaches the case only through its output parameters",
         on=("inputOutput",),
     ),
     "in": _runs(

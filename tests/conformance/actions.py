@@ -15,8 +15,9 @@ from django.contrib.auth import get_user_model
 from django.db import close_old_connections
 
 from engine.errors import EngineError
-from engine.models import Incident
+from engine.models import Incident, ServiceCall
 from engine.services import incident_retry, message_deliver
+from engine.services.external_tasks import external_task_complete, external_task_lock
 from engine.services.signals import signal_send
 from engine.tasks import timers_fire_due_task
 from tasks_app.errors import TaskError
@@ -26,6 +27,8 @@ from tasks_app.services import task_claim, task_complete
 
 # alice and bob are in every group a deployed diagram names; carol in none.
 CAST = ("alice", "bob", "carol")
+# The external-task worker (group integrations) of `external` steps.
+WORKER = "conformance-worker"
 
 
 def _user(username: str) -> Any:
@@ -141,6 +144,34 @@ def _retry_incident(command: dict) -> dict:
     return {"ok": True, "status": done.status}
 
 
+def _external(command: dict) -> dict:
+    """The worker locks the case's waiting external task of the topic and
+    completes it with `data` (variables) and `local` (localVariables), as
+    POST /engine-rest/external-task/{id}/lock and .../complete do."""
+    call = (
+        ServiceCall.objects.filter(
+            case_id=command["case"],
+            operation=command["target"],
+            external=True,
+            status__in=(ServiceCall.Status.PENDING, ServiceCall.Status.RUNNING),
+        )
+        .order_by("pk")
+        .first()
+    )
+    if call is None:
+        return {"ok": False, "code": "no_external_task", "message": command["target"]}
+    user, task_id = _user(WORKER), str(call.pk)
+    external_task_lock(user=user, task_id=task_id, worker_id=WORKER, lock_ms=60_000)
+    external_task_complete(
+        user=user,
+        task_id=task_id,
+        worker_id=WORKER,
+        variables=command.get("data") or {},
+        local_variables=command.get("local") or None,
+    )
+    return {"ok": True}
+
+
 _COMMANDS = {
     "complete": _complete,
     "claim": _claim,
@@ -148,6 +179,7 @@ _COMMANDS = {
     "timers": _timers,
     "signal": _signal,
     "retry_incident": _retry_incident,
+    "external": _external,
 }
 
 

@@ -49,7 +49,7 @@ from processes.selectors import version_get
 from processes.services import version_upload
 from tasks_app.models import HumanTask
 
-from .actions import CAST, perform
+from .actions import CAST, WORKER, perform
 from .scenario import DIAGRAMS, MAIN, Action, Scenario, clock_seconds
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -163,6 +163,8 @@ def _cast() -> None:
     admin = Permission.objects.filter(
         codename__in=["send_signal", "retry_incident"], content_type__app_label="engine"
     )
+    worker, _ = model.objects.get_or_create(username=WORKER)
+    worker.groups.add(Group.objects.get(name="integrations"))
     for username in CAST:
         user, _ = model.objects.get_or_create(username=username)
         if username != "carol":
@@ -443,6 +445,7 @@ class Run:
                 "data": action.data,
                 "correlation": action.correlation,
                 "user": action.user,
+                "local": action.local,
             }
         )
         if action.expect_error:

@@ -44,6 +44,7 @@ _ACTIONS = (
     "await",
     "retry_incident",
     "start_case",
+    "external",
 )
 # What a step may hold: one action, and what goes with it.
 _STEP = {
@@ -55,6 +56,7 @@ _STEP = {
     "as",
     "case",
     "incident",
+    "local",
 }
 _END = {"status", "data", "absent", "incident", "cases_of"}
 _CASE = {"name", "process", "start", "started_by", "end"}
@@ -81,6 +83,7 @@ class Action:
     user: str | None = None
     expect_error: str | None = None
     case: str | None = None  # the [[cases]] name it acts on (None: the first)
+    local: dict[str, Any] = field(default_factory=dict)  # external: localVariables
 
 
 @dataclass(frozen=True)
@@ -188,6 +191,8 @@ def _event_step(
         raise _fail(path, f"{where}: '{kind}' names its case itself")
     if "incident" in raw and kind != "await":
         raise _fail(path, f"{where}: 'incident' goes with await")
+    if "local" in raw and kind != "external":
+        raise _fail(path, f"{where}: 'local' goes with external")
 
 
 def _actions(kind: str, raw: dict, order: tuple[str, ...] | None) -> tuple[Action, ...]:
@@ -220,6 +225,9 @@ def _actions(kind: str, raw: dict, order: tuple[str, ...] | None) -> tuple[Actio
                 **common,
             ),
         )
+    if kind == "external":
+        local = dict(raw.get("local", {}))
+        return (Action(kind, raw[kind], data, local=local, **common),)
     if kind in ("fire_timer_starts", "advance_clock"):
         return (Action(kind, str(raw[kind])),)
     return (Action(kind, str(raw.get("incident", "")), case=case),)

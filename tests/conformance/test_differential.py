@@ -96,8 +96,9 @@ _DMN = (
 )
 _EXTERNAL_TASK_RESULT = (
     "a Camunda task's result without camunda:resultVariable is merged into the "
-    "case variables, or mapped by its output parameters, as Camunda 7 completes "
-    "an external task; SpiffWorkflow stores it in spiff__<id>_result "
+    "case variables (but for its input parameters, local to the task) and its "
+    "output parameters are applied after, as Camunda 7 completes an external "
+    "task; SpiffWorkflow stores it in spiff__<id>_result "
     "(engine/spiff/service_tasks.py)"
 )
 _SHARED_VARIABLES = (
@@ -249,6 +250,7 @@ DEPARTURES: dict[str, str] = {
         (
             "service_chain.bpmn",
             "service_down.bpmn",
+            "service_external_io.bpmn",
             "service_output_parameters.bpmn",
             "service_result_merged.bpmn",
             "camunda/TwitterDemoProcess.bpmn",

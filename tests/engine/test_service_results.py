@@ -1,8 +1,9 @@
 """Where an operation's result goes: Camunda 7 external-task semantics.
 
 A Camunda task without camunda:resultVariable completes with its result's
-variables (a dict merged into the case), or, with output parameters, with what
-they map; a bare value there has nowhere to go and is an incident naming the fix.
+variables (a dict merged into the case, but for its input parameters: local to
+the task, as in Camunda 7), then its output parameters map over them; a bare
+value there has nowhere to go and is an incident naming the fix.
 Driven through the service-call functions engine.service_call_run calls.
 """
 
@@ -40,7 +41,7 @@ def called(users, settings):
 
     settings.ENGINE_SERVICE_MAX_ATTEMPTS = 1
 
-    def go(operation, attrs="", ext="", data=None):
+    def go(operation, attrs="", ext="", data=None, stored=None):
         settings.ENGINE_SERVICE_OPERATIONS = {"op": f"tests.operations.{operation}"}
         if not attrs.startswith("spiff"):
             attrs = f'camunda:type="external" camunda:topic="op" {attrs}'
@@ -52,7 +53,14 @@ def called(users, settings):
                 "</spiffworkflow:serviceTaskOperator></bpmn:extensionElements>"
             )
         xml = _DIAGRAM.format(attrs=attrs, ext=ext).encode()
-        version_upload(user=users["analyst"], bpmn=xml, filename="results.bpmn")
+        [deployed] = version_upload(
+            user=users["analyst"], bpmn=xml, filename="results.bpmn"
+        )
+        version = deployed.version
+        if stored is not None:  # rewrite the stored, normalized XML
+            version.normalized_xml = stored(bytes(version.normalized_xml))
+            version.normalized_checksum = "0" * 64  # not the cached spec
+            version.save(update_fields=["normalized_xml", "normalized_checksum"])
         case, _ = case_start(
             user=users["requester"], key="results", data=data or {"amount": 3}
         )
@@ -139,6 +147,54 @@ def test_input_parameters_are_all_the_operation_sees(called):
     assert case.data["seen"] == {"ok": True, "total": 6}
 
 
+def _input_total(outputs: str = "") -> str:
+    """camunda:inputOutput with the input parameter total = amount * 2."""
+    return (
+        "<bpmn:extensionElements><camunda:inputOutput>"
+        '<camunda:inputParameter name="total">${amount * 2}</camunda:inputParameter>'
+        f"{outputs}</camunda:inputOutput></bpmn:extensionElements>"
+    )
+
+
+def test_input_parameter_names_in_the_result_stay_with_the_task(called):
+    # corpus_operation echoes its parameters: total is local to the task's
+    # scope (Camunda 7 setVariable), ok is not and reaches the case.
+    case = called("corpus_operation", ext=_input_total())
+    assert case.data == {"amount": 3, "ok": True}
+
+
+def test_an_output_parameter_maps_an_input_parameter_over_the_result(called):
+    outputs = (
+        '<camunda:outputParameter name="total">${total + 1}</camunda:outputParameter>'
+        '<camunda:outputParameter name="ok">mapped</camunda:outputParameter>'
+    )
+    case = called("corpus_operation", ext=_input_total(outputs))
+    assert case.data == {"amount": 3, "ok": "mapped", "total": 7}
+
+
+def test_a_result_variable_named_like_an_input_parameter_stays_local(called):
+    ext = _input_total(
+        '<camunda:outputParameter name="seen">${total}</camunda:outputParameter>'
+    )
+    attrs = 'camunda:resultVariable="total"'
+    case = called("corpus_operation", ext=ext, attrs=attrs)
+    assert case.data == {"amount": 3, "seen": {"ok": True, "total": 6}}
+
+
+def test_a_diagram_stored_before_reads_its_outputs_mapping_as_camunda_7(called):
+    # Stored XML is normalized once: a task with output parameters and no
+    # connector was stored with resultMapping="outputs" (the result dropped).
+    def before(xml: bytes) -> bytes:
+        assert b'resultMapping="merge"' in xml
+        return xml.replace(b'resultMapping="merge"', b'resultMapping="outputs"')
+
+    ext = _input_total(
+        '<camunda:outputParameter name="seen">${total}</camunda:outputParameter>'
+    )
+    case = called("corpus_operation", ext=ext, stored=before)
+    assert case.data == {"amount": 3, "ok": True, "seen": 6}
+
+
 def test_an_operation_with_a_fixed_signature_takes_the_variables_it_names(called):
     # Like a Camunda worker fetching the variables it needs: the others
     # (amount) are not forced on it.
@@ -158,5 +214,7 @@ def test_skipping_such_an_incident_maps_the_data_like_a_result(called, users):
     assert "output parameter 'status'" in str(caught.value)
     incident_skip(user=users["padmin"], incident_id=incident.pk, data={"state": "ok"})
     case.refresh_from_db()
-    assert case.data == {"amount": 3, "status": "ok"}
+    # Camunda 7: the data is set as the result is (state reaches the case), then
+    # the output parameter maps it.
+    assert case.data == {"amount": 3, "state": "ok", "status": "ok"}
     assert _after_is_open(case)

@@ -569,6 +569,15 @@ def test_lock_by_id_and_error_details(users, worker, credit):
         ("fetchAndLock", {"workerId": "w", "topics": [], "asyncResponseTimeout": -1}),
         ("1/failure", {"workerId": "w", "retries": 2**40}),
         ("1/failure", {"workerId": "w", "retries": 1, "retryTimeout": 10**18}),
+        (  # Camunda 7 would set them; Laneway refuses rather than drop them
+            "1/failure",
+            {"workerId": "w", "retries": 1, "variables": {"x": {"value": 1}}},
+        ),
+        (
+            "1/failure",
+            {"workerId": "w", "retries": 1, "localVariables": {"x": {"value": 1}}},
+        ),
+        ("1/complete", {"workerId": "w", "localVariables": ["not", "a", "map"]}),
         ("1/extendLock", {"workerId": "w", "newDuration": 0}),
         ("1/complete", {"workerId": "w", "variables": ["not", "a", "map"]}),
         (
