@@ -13,15 +13,22 @@ Other databases (SQLite, the quick start) run them one after the other.
 """
 
 import json
+import random
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID, uuid4
 
 from django.db import connection, models
 from django.db.models import Q
 from django.db.models.constants import OnConflict
+from django.db.models.query import (  # type: ignore[attr-defined]
+    QuerySet,
+    get_related_populators,
+)
 from django.db.models.sql import InsertQuery, UpdateQuery
+from django.db.transaction import TransactionManagementError
 
 Statement = tuple[str, Sequence[Any]]
 
@@ -231,3 +238,131 @@ def _combined(statements: list[Statement], returning: list[int]) -> Statement:
         f"SELECT {i}, row_to_json(w{i})::text FROM w{i}" for i in returning
     )
     return f"WITH {head} {reads}", params
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """A SELECT compiled once: its SQL, its parameters, where each argument goes."""
+
+    sql: str
+    params: tuple[Any, ...]
+    slots: tuple[tuple[int, int], ...]  # (position in params, index of the argument)
+    compiler: Any  # after as_sql(): its select, klass_info and annotation columns
+    locks: bool  # SELECT ... FOR UPDATE
+    populators: list[Any]
+    fields: tuple[int, int, list[str]]  # the model's columns: start, end, attnames
+
+
+_COMPILED_ATTR = "laneway_compiled_selects"
+
+
+def select_compiled(
+    key: Hashable, build: Callable[..., QuerySet[Any]], *args: Any
+) -> list[Any]:
+    """Return the objects of `build(*args)`, its SQL compiled once per `key`.
+
+    For the hot path's fixed-shape statements: building and compiling a QuerySet
+    costs more Python than running it. `build` must make a QuerySet whose SQL
+    depends only on `key` (and the argument types); `args` are the values that
+    change from call to call (ids, UUIDs, strings), each used as is by the
+    QuerySet, no expression around it. The first call compiles `build` twice with
+    probe values of the arguments' types and finds where each goes in the
+    parameters; later calls put the arguments there and run the same SQL, and
+    make the objects as Django's ModelIterable does (select_related objects and
+    annotations included). A statement that does not pass the probe (a value
+    transformed, SQL that changes) is built as usual every time. Kept per
+    connection object (Django's are per thread).
+    """
+    cache: dict[Hashable, _Compiled | None] | None = getattr(
+        connection, _COMPILED_ATTR, None
+    )
+    if cache is None:
+        cache = {}
+        setattr(connection, _COMPILED_ATTR, cache)
+    full_key = (key, tuple(type(a) for a in args))
+    if full_key not in cache:
+        cache[full_key] = _compile(build, args)
+    compiled = cache[full_key]
+    if compiled is None:
+        return list(build(*args))
+    if compiled.locks and not connection.in_atomic_block:
+        raise TransactionManagementError(
+            "select_for_update cannot be used outside of a transaction."
+        )
+    params = list(compiled.params)
+    for position, index in compiled.slots:
+        params[position] = args[index]
+    with connection.cursor() as cursor:
+        cursor.execute(compiled.sql, params)
+        rows = cursor.fetchall()
+    compiler, db = compiled.compiler, connection.alias
+    start, end, init_list = compiled.fields
+    model = compiler.klass_info["model"]
+    annotations = compiler.annotation_col_map.items()
+    objs = []
+    for row in compiler.results_iter([rows]):
+        obj = model.from_db(db, init_list, row[start:end])
+        for populator in compiled.populators:
+            populator.populate(row, obj)
+        for name, position in annotations:
+            setattr(obj, name, row[position])
+        objs.append(obj)
+    return objs
+
+
+def selects_compiled() -> set[Hashable]:
+    """Return the keys `select_compiled` runs from compiled SQL on this connection."""
+    cache = getattr(connection, _COMPILED_ATTR, None) or {}
+    return {key for (key, _), entry in cache.items() if entry is not None}
+
+
+def _probe(value: Any) -> Any:
+    if isinstance(value, UUID):
+        return uuid4()
+    if isinstance(value, int) and not isinstance(value, bool):
+        return random.randrange(2**40, 2**50)
+    if isinstance(value, str):
+        return f"probe-{uuid4().hex}"
+    raise TypeError(type(value))
+
+
+def _same(a: Any, b: Any) -> bool:
+    return type(a) is type(b) and a == b
+
+
+def _compile(build: Callable[..., QuerySet[Any]], args: tuple[Any, ...]) -> Any:
+    """Return the `_Compiled` of `build` for arguments like `args`; None if unsure."""
+    try:
+        probes = [tuple(_probe(a) for a in args) for _ in range(2)]
+    except TypeError:
+        return None
+    compiled = []
+    for values in probes:
+        queryset = build(*values)
+        compiler = queryset.query.get_compiler(using=queryset.db)
+        sql, params = compiler.as_sql()
+        compiled.append((compiler, sql, tuple(params)))
+    (compiler, sql, params), (_, other_sql, other) = compiled
+    if sql != other_sql or len(params) != len(other):
+        return None
+    slots = []
+    for position, (one, two) in enumerate(zip(params, other, strict=True)):
+        hits = [i for i, probe in enumerate(probes[0]) if _same(one, probe)]
+        if hits:
+            if not _same(two, probes[1][hits[0]]):
+                return None
+            slots.append((position, hits[0]))
+        elif one != two:  # a value made from an argument, not the argument
+            return None
+    select, klass_info = compiler.select, compiler.klass_info
+    fields = klass_info["select_fields"]
+    start, end = fields[0], fields[-1] + 1
+    return _Compiled(
+        sql=sql,
+        params=params,
+        slots=tuple(slots),
+        compiler=compiler,
+        locks=bool(compiler.query.select_for_update),
+        populators=get_related_populators(klass_info, select, connection.alias),
+        fields=(start, end, [f[0].target.attname for f in select[start:end]]),
+    )
