@@ -14,13 +14,19 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import connection, transaction
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext, override_settings
 
 from audit.actions import AuditAction
 from audit.models import AuditEvent
 from audit.selectors import audit_verify
 from audit.services import audit_batch, audit_record
-from common.sql import selects_compiled, update_statement, write_later
+from common.sql import (
+    execute_together,
+    selects_compiled,
+    update_statement,
+    write_later,
+)
 from engine.errors import CaseBusy, CaseNotFound
 from engine.models import Case
 from engine.services import case_lock, case_start
@@ -287,3 +293,28 @@ def test_a_malformed_or_unknown_id_is_not_found_and_leaves_the_transaction_usabl
             with pytest.raises(TaskNotFound):
                 task_complete(user=warm["manager1"], task_id=bad, data={})
             assert Case.objects.exists() in (True, False)  # still usable
+
+
+def test_writes_compiled_once_send_what_the_orm_sends(warm):
+    """`insert_statement`/`update_statement` keep a shape's SQL; values as before."""
+    case = _start(warm)
+    task = HumanTask.objects.get(case=case, status="open")
+
+    with transaction.atomic():
+        for key in ("a", "b", None, "c"):  # NULL is a shape of its own
+            execute_together(
+                [update_statement(Case, {"business_key": key or ""}, pk=case.pk)]
+            )
+            values = {"completed_by": warm["manager1"], "claimed_at": None}
+            first, again = (
+                update_statement(HumanTask, values, pk=task.pk) for _ in range(2)
+            )
+            assert first == again
+            execute_together([first])
+        execute_together(  # an expression: compiled by the ORM, as always
+            [update_statement(Case, {"revision": F("revision") + 1}, pk=case.pk)]
+        )
+    task.refresh_from_db()
+    assert task.completed_by == warm["manager1"] and task.claimed_at is None
+    saved = Case.objects.get(pk=case.pk)
+    assert saved.business_key == "c" and saved.revision == case.revision + 1
