@@ -448,10 +448,12 @@ def select_compiled(
     params = list(compiled.params)
     for position, index in compiled.slots:
         params[position] = args[index]
+    compiler, db = compiled.compiler, connection.alias
     with connection.cursor() as cursor:
         cursor.execute(compiled.sql, params)
         rows = cursor.fetchall()
-    compiler, db = compiled.compiler, connection.alias
+    if compiler.has_extra_select:  # columns only the ordering needed
+        rows = [row[: compiler.col_count] for row in rows]
     start, end, init_list = compiled.fields
     model = compiler.klass_info["model"]
     annotations = compiler.annotation_col_map.items()
@@ -470,6 +472,39 @@ def selects_compiled() -> set[Hashable]:
     """Return the keys `select_compiled` runs from compiled SQL on this connection."""
     cache = getattr(connection, _COMPILED_ATTR, None) or {}
     return {key for (key, _), entry in cache.items() if entry is not None}
+
+
+def _compiled_with(
+    build: Callable[..., QuerySet[Any]], values: tuple[Any, ...]
+) -> tuple[Any, str, tuple[Any, ...]] | None:
+    """Return the compiler, SQL and parameters of `build(*values)`, None if refused."""
+    try:
+        queryset = build(*values)
+        if queryset.db != connection.alias:  # routed elsewhere: as usual
+            return None
+        compiler = queryset.query.get_compiler(using=queryset.db)
+        sql, params = compiler.as_sql()
+    except Exception:  # a probe the query refuses: built by the ORM each time
+        return None
+    return compiler, sql, tuple(params)
+
+
+def _slots(
+    params: tuple[Any, ...], other: tuple[Any, ...], probes: list[tuple[Any, ...]]
+) -> tuple[tuple[int, int], ...] | None:
+    """Return where each probe went in the parameters; None if one was changed."""
+    if len(params) != len(other):
+        return None
+    slots = []
+    for position, (one, two) in enumerate(zip(params, other, strict=True)):
+        hits = [i for i, probe in enumerate(probes[0]) if _same(one, probe)]
+        if hits:
+            if not _same(two, probes[1][hits[0]]):
+                return None
+            slots.append((position, hits[0]))
+        elif one != two:  # a value made from an argument, not the argument
+            return None
+    return tuple(slots)
 
 
 def _probe(value: Any) -> Any:
@@ -492,34 +527,24 @@ def _compile(build: Callable[..., QuerySet[Any]], args: tuple[Any, ...]) -> Any:
         probes = [tuple(_probe(a) for a in args) for _ in range(2)]
     except TypeError:
         return None
-    compiled = []
-    for values in probes:
-        try:
-            queryset = build(*values)
-            compiler = queryset.query.get_compiler(using=queryset.db)
-            sql, params = compiler.as_sql()
-        except Exception:  # a probe the query refuses: built by the ORM each time
-            return None
-        compiled.append((compiler, sql, tuple(params)))
-    (compiler, sql, params), (_, other_sql, other) = compiled
-    if sql != other_sql or len(params) != len(other):
+    first, second = (_compiled_with(build, values) for values in probes)
+    if first is None or second is None:
         return None
-    slots = []
-    for position, (one, two) in enumerate(zip(params, other, strict=True)):
-        hits = [i for i, probe in enumerate(probes[0]) if _same(one, probe)]
-        if hits:
-            if not _same(two, probes[1][hits[0]]):
-                return None
-            slots.append((position, hits[0]))
-        elif one != two:  # a value made from an argument, not the argument
-            return None
+    (compiler, sql, params), (_, other_sql, other) = first, second
+    if sql != other_sql:
+        return None
+    slots = _slots(params, other, probes)
+    if slots is None:
+        return None
     select, klass_info = compiler.select, compiler.klass_info
+    if klass_info is None:  # not a query of model objects
+        return None
     fields = klass_info["select_fields"]
     start, end = fields[0], fields[-1] + 1
     return _Compiled(
         sql=sql,
         params=params,
-        slots=tuple(slots),
+        slots=slots,
         compiler=compiler,
         locks=bool(compiler.query.select_for_update),
         populators=get_related_populators(klass_info, select, connection.alias),
