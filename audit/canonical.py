@@ -64,12 +64,42 @@ def _children(value: dict | list | tuple) -> list[tuple[bool, Any]]:
     return [*items, (True, "]")]
 
 
+_PLAIN = (str, int, bool, type(None))  # written by json.dumps as canonical_json does
+_DUMPS = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
+
+
+def _plain(value: Any) -> bool:
+    """Return whether the value holds no number but integers, every key a str.
+
+    Such a value's canonical JSON is `json.dumps`' (the C encoder: much less
+    Python per event); exact types only (a subclass may write itself otherwise).
+    """
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        kind = type(item)
+        if kind is dict:
+            if not all(type(key) is str for key in item):
+                return False
+            todo.extend(item.values())
+        elif kind is list or kind is tuple:
+            todo.extend(item)
+        elif kind not in _PLAIN:
+            return False
+    return True
+
+
 def canonical_json(value: Any) -> str:
     """Return the canonical JSON text of a JSON value (object, array or scalar).
 
     Raises:
         ValueError: for NaN or infinity; TypeError: for a non-JSON value.
     """
+    if _plain(value):
+        try:
+            return _DUMPS(value)
+        except RecursionError:  # nested deeper than the C encoder goes
+            pass
     parts: list[str] = []
     todo: list[tuple[bool, Any]] = [(False, value)]
     while todo:

@@ -13,15 +13,23 @@ Other databases (SQLite, the quick start) run them one after the other.
 """
 
 import json
+import random
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID, uuid4
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import connection, models
 from django.db.models import Q
 from django.db.models.constants import OnConflict
+from django.db.models.query import (  # type: ignore[attr-defined]
+    QuerySet,
+    get_related_populators,
+)
 from django.db.models.sql import InsertQuery, UpdateQuery
+from django.db.transaction import TransactionManagementError
 
 Statement = tuple[str, Sequence[Any]]
 
@@ -36,9 +44,36 @@ def insert_statement(
 ) -> Statement:
     """Return the INSERT of `objs` (all concrete fields), as `bulk_create` writes it.
 
-    The objects' primary keys must be set (no RETURNING is read back).
+    The objects' primary keys must be set (no RETURNING is read back). Its SQL is
+    compiled once per shape (`_writes`).
     """
     objs = list(objs)
+    fields = _insert_fields(model)
+    shape = ("insert", model, len(objs), *update_conflicts, "|", *unique_fields)
+    key = (*shape, ignore_conflicts)
+    known = _writes().get(key, _MISSING)
+    if isinstance(known, tuple):
+        rows = _values(fields, objs, lambda f, obj: f.pre_save(obj, True))
+        if rows is not None:
+            sql, by_column = known
+            return sql, _insert_params(rows, by_column=by_column)
+    statement = _insert_compiled(
+        model, objs, fields, update_conflicts, unique_fields, ignore_conflicts
+    )
+    if known is _MISSING:
+        rows = _values(fields, objs, lambda f, obj: getattr(obj, f.attname))
+        _writes()[key] = _insert_shape(statement, fields, rows)
+    return statement
+
+
+def _insert_compiled(
+    model: type[models.Model],
+    objs: list[models.Model],
+    fields: list[Any],
+    update_conflicts: Sequence[str],
+    unique_fields: Sequence[str],
+    ignore_conflicts: bool,
+) -> Statement:
     meta = model._meta
     on_conflict = (
         OnConflict.UPDATE
@@ -53,15 +88,98 @@ def insert_statement(
         update_fields=[meta.get_field(name) for name in update_conflicts],
         unique_fields=[meta.get_field(name) for name in unique_fields],
     )
-    fields = [
-        f
-        for f in meta.concrete_fields
-        if not (f.primary_key and getattr(f, "db_returning", False))
-    ]
     query.insert_values(fields, objs)
     compiled = query.get_compiler(connection=connection).as_sql()
     assert len(compiled) == 1, "one INSERT statement expected"
     return compiled[0]
+
+
+def _insert_fields(model: type[models.Model]) -> list[Any]:
+    return [
+        f
+        for f in model._meta.concrete_fields
+        if not (f.primary_key and getattr(f, "db_returning", False))
+    ]
+
+
+def _insert_params(rows: list[list[Any]], *, by_column: bool) -> tuple[Any, ...]:
+    if by_column:  # PostgreSQL's bulk insert: an array per column (UNNEST)
+        return tuple(list(column) for column in zip(*rows, strict=True))
+    return tuple(value for row in rows for value in row)
+
+
+def _insert_shape(
+    statement: Statement, fields: list[Any], rows: list[list[Any]] | None
+) -> tuple[str, bool] | None:
+    """Return (SQL, by column) when `_insert_params` makes the statement's params."""
+    if rows is None or any(hasattr(f, "get_placeholder") for f in fields):
+        return None
+    sql, params = statement
+    for by_column in (False, True):
+        if _same_params(params, _insert_params(rows, by_column=by_column)):
+            return sql, by_column
+    return None
+
+
+class _Unsure(Exception):
+    """A value whose SQL the compiled statement may not have (an expression)."""
+
+
+def _prepared(field: Any, value: Any) -> Any:
+    """Return the value as the compiler sends it (`get_db_prep_save`)."""
+    if hasattr(value, "resolve_expression"):
+        raise _Unsure
+    if hasattr(value, "prepare_database_save"):  # a model instance
+        if not field.remote_field:
+            raise _Unsure
+        value = value.prepare_database_save(field)
+    value = field.get_db_prep_save(value, connection=connection)
+    if hasattr(value, "as_sql"):
+        raise _Unsure
+    return value
+
+
+def _values(
+    fields: list[Any], objs: list[Any], read: Callable[[Any, Any], Any]
+) -> list[list[Any]] | None:
+    try:
+        return [[_prepared(f, read(f, obj)) for f in fields] for obj in objs]
+    except _Unsure:
+        return None
+
+
+def _same_params(one: Sequence[Any], two: Sequence[Any]) -> bool:
+    """Return whether two parameter lists send the same values."""
+    return len(one) == len(two) and all(map(_same_param, one, two))
+
+
+def _same_param(a: Any, b: Any) -> bool:
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, list | tuple):
+        return _same_params(a, b)
+    if hasattr(a, "obj"):  # psycopg's Json/Jsonb wrappers compare by identity
+        return bool(a.obj == b.obj)
+    return bool(a == b)
+
+
+_WRITES_ATTR = "laneway_compiled_writes"
+_MISSING = object()
+
+
+def _writes() -> dict[Hashable, Any]:
+    """The SQL of each write shape on this connection: (sql, mode), or None.
+
+    A shape's SQL is taken from the ORM's compiler the first time, and kept when
+    the parameters this module makes for it equal the compiler's (else None: the
+    shape is compiled every time); later writes of the shape only prepare their
+    values (`get_db_prep_save`, as the compiler does).
+    """
+    cache = getattr(connection, _WRITES_ATTR, None)
+    if cache is None:
+        cache = {}
+        setattr(connection, _WRITES_ATTR, cache)
+    return cache
 
 
 def insert_statements(
@@ -83,12 +201,57 @@ def insert_statements(
 def update_statement(
     model: type[models.Model], values: Mapping[str, Any], **where: Any
 ) -> Statement:
-    """Return `model.objects.filter(**where).update(**values)` as SQL."""
+    """Return `model.objects.filter(**where).update(**values)` as SQL.
+
+    Its SQL is compiled once per shape (`_writes`): the fields, which values are
+    NULL, the filter's fields (equality on concrete fields of the model).
+    """
+    meta = model._meta
+    try:
+        fields = [meta.get_field(name) for name in values]
+        prepared = list(map(_prepared, fields, values.values()))
+        filters = [_filter_value(meta, name, value) for name, value in where.items()]
+    except (_Unsure, FieldDoesNotExist):
+        return _update_compiled(model, values, where)
+    nulls = tuple(value is None for value in prepared)
+    key = ("update", model, *values, "|", *where, nulls)
+    params = (*(value for value in prepared if value is not None), *filters)
+    known = _writes().get(key, _MISSING)
+    if isinstance(known, str):
+        return known, params
+    statement = _update_compiled(model, values, where)
+    if known is _MISSING:
+        plain = all(
+            f.concrete
+            and f.model._meta.concrete_model is meta.concrete_model
+            and not hasattr(f, "get_placeholder")
+            for f in fields
+        )
+        same = plain and _same_params(statement[1], params)
+        _writes()[key] = statement[0] if same else None
+    return statement
+
+
+def _update_compiled(
+    model: type[models.Model], values: Mapping[str, Any], where: Mapping[str, Any]
+) -> Statement:
     query = UpdateQuery(model)
     query.add_update_values(dict(values))
     query.add_q(Q(**where))
     sql, params = query.get_compiler(connection=connection).as_sql()
     return sql, tuple(params)
+
+
+def _filter_value(meta: Any, name: str, value: Any) -> Any:
+    """Return the parameter of `name=value` in a filter (an exact lookup)."""
+    if value is None or "__" in name:
+        raise _Unsure
+    field = meta.pk if name == "pk" else meta.get_field(name)
+    if hasattr(value, "resolve_expression") or hasattr(value, "_meta"):
+        raise _Unsure
+    return field.get_db_prep_value(
+        field.get_prep_value(value), connection=connection, prepared=True
+    )
 
 
 def row_values(obj: models.Model) -> dict[str, Any]:
@@ -231,3 +394,159 @@ def _combined(statements: list[Statement], returning: list[int]) -> Statement:
         f"SELECT {i}, row_to_json(w{i})::text FROM w{i}" for i in returning
     )
     return f"WITH {head} {reads}", params
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """A SELECT compiled once: its SQL, its parameters, where each argument goes."""
+
+    sql: str
+    params: tuple[Any, ...]
+    slots: tuple[tuple[int, int], ...]  # (position in params, index of the argument)
+    compiler: Any  # after as_sql(): its select, klass_info and annotation columns
+    locks: bool  # SELECT ... FOR UPDATE
+    populators: list[Any]
+    fields: tuple[int, int, list[str]]  # the model's columns: start, end, attnames
+
+
+_COMPILED_ATTR = "laneway_compiled_selects"
+
+
+def select_compiled(
+    key: Hashable, build: Callable[..., QuerySet[Any]], *args: Any
+) -> list[Any]:
+    """Return the objects of `build(*args)`, its SQL compiled once per `key`.
+
+    For the hot path's fixed-shape statements: building and compiling a QuerySet
+    costs more Python than running it. `build` must make a QuerySet whose SQL
+    depends only on `key` (and the argument types); `args` are the values that
+    change from call to call (ids, UUIDs, strings), each used as is by the
+    QuerySet, no expression around it. The first call compiles `build` twice with
+    probe values of the arguments' types and finds where each goes in the
+    parameters; later calls put the arguments there and run the same SQL, and
+    make the objects as Django's ModelIterable does (select_related objects and
+    annotations included). A statement that does not pass the probe (a value
+    transformed, SQL that changes) is built as usual every time. Kept per
+    connection object (Django's are per thread).
+    """
+    cache: dict[Hashable, _Compiled | None] | None = getattr(
+        connection, _COMPILED_ATTR, None
+    )
+    if cache is None:
+        cache = {}
+        setattr(connection, _COMPILED_ATTR, cache)
+    full_key = (key, tuple(type(a) for a in args))
+    if full_key not in cache:
+        cache[full_key] = _compile(build, args)
+    compiled = cache[full_key]
+    if compiled is None:
+        return list(build(*args))
+    if compiled.locks and not connection.in_atomic_block:
+        raise TransactionManagementError(
+            "select_for_update cannot be used outside of a transaction."
+        )
+    params = list(compiled.params)
+    for position, index in compiled.slots:
+        params[position] = args[index]
+    compiler, db = compiled.compiler, connection.alias
+    with connection.cursor() as cursor:
+        cursor.execute(compiled.sql, params)
+        rows = cursor.fetchall()
+    if compiler.has_extra_select:  # columns only the ordering needed
+        rows = [row[: compiler.col_count] for row in rows]
+    start, end, init_list = compiled.fields
+    model = compiler.klass_info["model"]
+    annotations = compiler.annotation_col_map.items()
+    objs = []
+    for row in compiler.results_iter([rows]):
+        obj = model.from_db(db, init_list, row[start:end])
+        for populator in compiled.populators:
+            populator.populate(row, obj)
+        for name, position in annotations:
+            setattr(obj, name, row[position])
+        objs.append(obj)
+    return objs
+
+
+def selects_compiled() -> set[Hashable]:
+    """Return the keys `select_compiled` runs from compiled SQL on this connection."""
+    cache = getattr(connection, _COMPILED_ATTR, None) or {}
+    return {key for (key, _), entry in cache.items() if entry is not None}
+
+
+def _compiled_with(
+    build: Callable[..., QuerySet[Any]], values: tuple[Any, ...]
+) -> tuple[Any, str, tuple[Any, ...]] | None:
+    """Return the compiler, SQL and parameters of `build(*values)`, None if refused."""
+    try:
+        queryset = build(*values)
+        if queryset.db != connection.alias:  # routed elsewhere: as usual
+            return None
+        compiler = queryset.query.get_compiler(using=queryset.db)
+        sql, params = compiler.as_sql()
+    except Exception:  # a probe the query refuses: built by the ORM each time
+        return None
+    return compiler, sql, tuple(params)
+
+
+def _slots(
+    params: tuple[Any, ...], other: tuple[Any, ...], probes: list[tuple[Any, ...]]
+) -> tuple[tuple[int, int], ...] | None:
+    """Return where each probe went in the parameters; None if one was changed."""
+    if len(params) != len(other):
+        return None
+    slots = []
+    for position, (one, two) in enumerate(zip(params, other, strict=True)):
+        hits = [i for i, probe in enumerate(probes[0]) if _same(one, probe)]
+        if hits:
+            if not _same(two, probes[1][hits[0]]):
+                return None
+            slots.append((position, hits[0]))
+        elif one != two:  # a value made from an argument, not the argument
+            return None
+    return tuple(slots)
+
+
+def _probe(value: Any) -> Any:
+    if isinstance(value, UUID):
+        return uuid4()
+    if isinstance(value, int) and not isinstance(value, bool):
+        return random.randrange(2**30, 2**31)  # in every integer column's range
+    if isinstance(value, str):
+        return f"probe-{uuid4().hex}"
+    raise TypeError(type(value))
+
+
+def _same(a: Any, b: Any) -> bool:
+    return type(a) is type(b) and a == b
+
+
+def _compile(build: Callable[..., QuerySet[Any]], args: tuple[Any, ...]) -> Any:
+    """Return the `_Compiled` of `build` for arguments like `args`; None if unsure."""
+    try:
+        probes = [tuple(_probe(a) for a in args) for _ in range(2)]
+    except TypeError:
+        return None
+    first, second = (_compiled_with(build, values) for values in probes)
+    if first is None or second is None:
+        return None
+    (compiler, sql, params), (_, other_sql, other) = first, second
+    if sql != other_sql:
+        return None
+    slots = _slots(params, other, probes)
+    if slots is None:
+        return None
+    select, klass_info = compiler.select, compiler.klass_info
+    if klass_info is None:  # not a query of model objects
+        return None
+    fields = klass_info["select_fields"]
+    start, end = fields[0], fields[-1] + 1
+    return _Compiled(
+        sql=sql,
+        params=params,
+        slots=slots,
+        compiler=compiler,
+        locks=bool(compiler.query.select_for_update),
+        populators=get_related_populators(klass_info, select, connection.alias),
+        fields=(start, end, [f[0].target.attname for f in select[start:end]]),
+    )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, TypedDict
 
 from django.db.models import Count, Max, OuterRef, QuerySet, Subquery
+
+from common.sql import select_compiled
 
 from .errors import DefinitionNotFound, VersionNotFound
 from .models import ProcessDefinition, ProcessVersion
@@ -48,23 +51,40 @@ def version_list(*, key: str) -> QuerySet[ProcessVersion]:
     )
 
 
-def version_get(*, key: str, number: int | None = None) -> ProcessVersion:
+def version_get(
+    *, key: str, number: int | None = None, documents: bool = True
+) -> ProcessVersion:
     """Return one version (the latest deployed one when number is None).
+
+    Without `documents`, its XML is deferred (read on first use: only a cold
+    spec cache reads it). The statement is compiled once (`select_compiled`).
 
     Raises:
         DefinitionNotFound, VersionNotFound.
     """
-    qs = ProcessVersion.objects.select_related("definition").filter(definition__key=key)
-    if number is None:
-        version = (
-            qs.filter(status=ProcessVersion.Status.DEPLOYED).order_by("-number").first()
-        )
-    else:
-        version = qs.filter(number=number).first()
-    if version is None:
+    found = select_compiled(
+        ("version_get", number is None, documents),
+        functools.partial(_versions, documents=documents),
+        key,
+        *(() if number is None else (number,)),
+    )
+    if not found:
         definition_get(key=key)  # DefinitionNotFound first (one query when found)
         raise VersionNotFound(f"Process '{key}' has no version {number or 'deployed'}.")
-    return version
+    return found[0]
+
+
+_DOCUMENTS = ("original_xml", "normalized_xml")
+
+
+def _versions(key: str, *number: int, documents: bool) -> QuerySet[ProcessVersion]:
+    """The statement of `version_get`: the version `number`, else the deployed."""
+    qs = ProcessVersion.objects.select_related("definition").filter(definition__key=key)
+    if not documents:
+        qs = qs.defer(*_DOCUMENTS)
+    if number:
+        return qs.filter(number=number[0])[:1]
+    return qs.filter(status=ProcessVersion.Status.DEPLOYED).order_by("-number")[:1]
 
 
 def version_list_current() -> QuerySet[ProcessVersion]:

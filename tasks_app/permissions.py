@@ -65,18 +65,27 @@ def facts_columns(user: Any) -> dict[str, Any]:
     For the statement that locks the task: `facts_known` then keeps them on each
     task object, and the command's permission checks need no query of their own.
     """
-    if connection.vendor != "postgresql" or user.pk is None:
+    if not facts_readable(user):
         return {}
-    ctype = ContentType.objects.get_for_model(HumanTask)
+    return facts_columns_of(user.pk, ContentType.objects.get_for_model(HumanTask).pk)
+
+
+def facts_readable(user: Any) -> bool:
+    """Return whether `facts_columns` reads the user's facts (else: empty)."""
+    return connection.vendor == "postgresql" and user.pk is not None
+
+
+def facts_columns_of(user_pk: int, ctype_pk: int) -> dict[str, Any]:
+    """`facts_columns` of a user by id, the task content type by id (compiled once)."""
     pk = Cast(OuterRef("pk"), output_field=CharField())
     held = UserObjectPermission.objects.filter(
-        user=user, content_type=ctype, object_pk=pk
+        user_id=user_pk, content_type_id=ctype_pk, object_pk=pk
     )
     via_groups = GroupObjectPermission.objects.filter(
-        group__user=user, content_type=ctype, object_pk=pk
+        group__user=user_pk, content_type_id=ctype_pk, object_pk=pk
     )
     barred = HumanTask.barred.through.objects.filter(
-        humantask_id=OuterRef("pk"), user_id=user.pk
+        humantask_id=OuterRef("pk"), user_id=user_pk
     )
     return {
         "facts_held": ArraySubquery(held.values("permission__codename")),

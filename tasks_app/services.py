@@ -13,13 +13,19 @@ from typing import Any, ParamSpec
 from uuid import UUID
 
 from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from audit.actions import AuditAction, task_ref_for
 from audit.services import audit_batch, audit_chain_head_known, case_chain_head
-from common.sql import insert_statement, update_statement, write_later
+from common.sql import (
+    insert_statement,
+    select_compiled,
+    update_statement,
+    write_later,
+)
 from engine.errors import CaseNotFound
 from engine.form_validation import form_clean_json
 from engine.human_tasks import CaseAdvance, ReadyHumanTask
@@ -264,6 +270,24 @@ def _bar_decider(tasks: list[HumanTask], *, completed_task_id: str, actor: Any) 
             task.barred.add(actor)
 
 
+def _task_locking(
+    wanted: UUID, case_pk: UUID, *user: int, facts: bool
+) -> QuerySet[HumanTask]:
+    """The task and the case's open tasks, locked, with the chain head and facts.
+
+    The statement of `_locked_task`, compiled once (`select_compiled`); `user`
+    is the user's id and the task content type's when `facts`.
+    """
+    return (
+        HumanTask.objects.select_for_update()
+        .filter(Q(pk=wanted) | Q(case_id=case_pk, status=HumanTask.Status.OPEN))
+        .annotate(
+            **case_chain_head("case_id"),
+            **(permissions.facts_columns_of(*user) if facts else {}),
+        )
+    )
+
+
 def _locked_task(
     *, user: Any, task_id: UUID | str, with_state: bool = False
 ) -> tuple[HumanTask, list[HumanTask]]:
@@ -278,10 +302,13 @@ def _locked_task(
     except CaseNotFound:
         raise TaskNotFound("No such task.") from None
     wanted = UUID(str(task_id))
-    rows = list(
-        HumanTask.objects.select_for_update()
-        .filter(Q(pk=wanted) | Q(case_id=case.pk, status=HumanTask.Status.OPEN))
-        .annotate(**case_chain_head("case_id"), **permissions.facts_columns(user))
+    facts = permissions.facts_readable(user)
+    rows = select_compiled(
+        ("locked_task", facts),
+        functools.partial(_task_locking, facts=facts),
+        wanted,
+        case.pk,
+        *((user.pk, ContentType.objects.get_for_model(HumanTask).pk) if facts else ()),
     )
     task = next((t for t in rows if t.pk == wanted), None)
     if task is None:

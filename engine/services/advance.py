@@ -9,6 +9,7 @@ service-call outbox, the `case_advanced` signal) and audit; enqueue on commit.
 Cases, calls, messages, timers and incidents use only the public functions here.
 """
 
+import functools
 import json
 import logging
 from datetime import datetime
@@ -17,14 +18,19 @@ from uuid import UUID
 
 from celery import current_app
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import OperationalError, connection, transaction
 from django.db.models import CharField, JSONField, QuerySet, Value
 from django.utils import timezone
 
 from audit.actions import AuditAction
 from audit.services import audit_batch, audit_record
-from common.sql import insert_statement, row_values, update_statement, write_later
+from common.sql import (
+    insert_statement,
+    row_values,
+    select_compiled,
+    update_statement,
+    write_later,
+)
 from engine.errors import CaseBusy, CaseNotFound, CaseSuspended
 from engine.human_tasks import CaseAdvance
 from engine.models import (
@@ -44,15 +50,14 @@ SERVICE_CALL_TASK = "engine.service_call_run"
 logger = logging.getLogger(__name__)
 
 
-def _lock_timeout(cases: QuerySet[Case]) -> QuerySet[Case]:
-    """Bound the row-lock wait of `cases` by ENGINE_LOCK_TIMEOUT_MS (PostgreSQL).
+def _lock_timeout(cases: QuerySet[Case], timeout: str) -> QuerySet[Case]:
+    """Bound the row-lock wait of `cases` by `timeout` ("5000ms"; PostgreSQL).
 
     `set_config(..., true)` is `SET LOCAL` evaluated in the locking statement's
     own filter, before its rows are locked: no round trip of its own.
     """
     if connection.vendor != "postgresql":
         return cases
-    timeout = f"{int(settings.ENGINE_LOCK_TIMEOUT_MS)}ms"
     return cases.extra(  # noqa: S610 - a constant expression, the value a parameter
         where=["set_config('lock_timeout', %s, true) IS NOT NULL"], params=[timeout]
     )
@@ -82,21 +87,24 @@ def case_lock(
         CaseSuspended: when the case is suspended and that is not allowed.
     """
     assert connection.in_atomic_block, "case_lock must run inside transaction.atomic()"
-    related = ("version__definition", "started_by", *(("state",) if with_state else ()))
-    cases = (
-        Case.objects.select_for_update(of=("self",))
-        .select_related(*related)
-        .defer(*_VERSION_DOCUMENTS)
-    )
-    where = {"pk": case_id} if human_task_id is None else {"human_tasks": human_task_id}
+    by_task = human_task_id is not None
     try:
-        case = _lock_timeout(cases).get(**where)
-    except (Case.DoesNotExist, ValueError, ValidationError):
-        raise CaseNotFound("No such case.") from None
+        ident = UUID(str(human_task_id if by_task else case_id))
+        found = select_compiled(
+            ("case_lock", by_task, with_state),
+            functools.partial(_case_locking, by_task=by_task, with_state=with_state),
+            ident,
+            f"{int(settings.ENGINE_LOCK_TIMEOUT_MS)}ms",
+        )
     except OperationalError as exc:
         if getattr(exc.__cause__, "sqlstate", "") == "55P03":
             raise CaseBusy("The case is busy; try again in a moment.") from None
         raise
+    except ValueError:
+        raise CaseNotFound("No such case.") from None
+    if not found:
+        raise CaseNotFound("No such case.")
+    case = found[0]
     if with_state and _state_stale(case):
         case.state.refresh_from_db()
     if case.status == Case.Status.SUSPENDED and not allow_suspended:
@@ -105,6 +113,21 @@ def case_lock(
             details={"case": str(case.pk)},
         )
     return case
+
+
+def _case_locking(
+    ident: UUID, timeout: str, *, by_task: bool, with_state: bool
+) -> QuerySet[Case]:
+    """The statement of `case_lock` (compiled once per shape: `select_compiled`)."""
+    related = ("version__definition", "started_by", *(("state",) if with_state else ()))
+    cases = (
+        Case.objects.select_for_update(of=("self",))
+        .select_related(*related)
+        .defer(*_VERSION_DOCUMENTS)
+        .filter(**{"human_tasks" if by_task else "pk": ident})
+        .order_by()
+    )
+    return _lock_timeout(cases, timeout)
 
 
 def _state_stale(case: Case) -> bool:

@@ -68,7 +68,7 @@ def case_start(
         )
         if existing is not None:
             return existing, False
-    version = version_get(key=key)
+    version = version_get(key=key, documents=False)  # only a cold spec reads them
     process = spec_for(version)
     if not permissions.can_start(user, process):
         raise StartNotAllowed(f"You may not start '{process.meta.name}'.")

@@ -147,3 +147,20 @@ def test_json_postgresql_cannot_store_is_a_400(users, free_form, data_text, mess
     assert response.status_code == 400
     assert message in str(response.json()), response.json()
     assert not AuditEvent.objects.filter(action="case.started").exists()
+
+
+def test_plain_values_take_the_c_encoder_and_hash_as_before():
+    """No float anywhere: json.dumps writes it; the same text as the walk's."""
+    plain = {
+        "": "",
+        "z": ['é\U0001f600\n"\u2028', None, True, False, -(10**30)],
+        "a": ({"y": [], "x": {}}, 0),
+    }
+    expected = (
+        '{"":"","a":[{"x":{},"y":[]},0],'
+        '"z":["\\u00e9\\ud83d\\ude00\\n\\"\\u2028",null,true,false,'
+        "-1000000000000000000000000000000]}"
+    )
+    assert canonical_json(plain) == expected
+    with_float = expected.replace(',"z":', ',"f":1.0,"z":')  # the walk writes it
+    assert canonical_json({**plain, "f": 1.0}) == with_float

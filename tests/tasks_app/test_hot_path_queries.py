@@ -7,22 +7,30 @@ When a count changes on purpose, update it here and in bench/RESULTS.md.
 """
 
 import threading
+import uuid
 
 import psycopg
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import connection, transaction
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext, override_settings
 
 from audit.actions import AuditAction
 from audit.models import AuditEvent
 from audit.selectors import audit_verify
 from audit.services import audit_batch, audit_record
-from common.sql import update_statement, write_later
-from engine.errors import CaseBusy
+from common.sql import (
+    execute_together,
+    selects_compiled,
+    update_statement,
+    write_later,
+)
+from engine.errors import CaseBusy, CaseNotFound
 from engine.models import Case
-from engine.services import case_start
+from engine.services import case_lock, case_start
+from tasks_app.errors import TaskNotFound
 from tasks_app.models import HumanTask
 from tasks_app.services import task_complete
 
@@ -251,3 +259,62 @@ def test_two_held_writes_of_one_row_are_sent_in_turn_the_later_wins(warm):
 
     assert len(_statements(captured)) == 2  # which of the two one statement keeps
     assert _business_key(case) == "second"  # is not defined
+
+
+def test_the_locking_statements_compiled_once_load_what_the_orm_loads(warm):
+    """`select_compiled`: the same objects, related rows and annotations."""
+    case = _start(warm)
+    task = HumanTask.objects.get(case=case, status="open")
+
+    with transaction.atomic():
+        locked = case_lock(human_task_id=task.pk, with_state=True)
+        again = case_lock(case_id=str(case.pk))
+    expected = Case.objects.select_related(
+        "version__definition", "started_by", "state"
+    ).get(pk=case.pk)
+    for field in Case._meta.concrete_fields:
+        assert getattr(locked, field.attname) == getattr(expected, field.attname)
+    assert again.pk == locked.pk and again.revision == locked.revision
+    assert locked.version.definition.key == expected.version.definition.key
+    assert locked.started_by == expected.started_by == warm["requester"]
+    assert locked.state.state_json == expected.state.state_json
+    assert not locked._state.adding and locked._state.db == "default"
+    shapes = {key[0] for key in selects_compiled()}
+    assert {"case_lock", "locked_task", "version_get"} <= shapes  # none fell back
+
+
+def test_a_malformed_or_unknown_id_is_not_found_and_leaves_the_transaction_usable(
+    warm,
+):
+    for bad in ("not-a-uuid", uuid.uuid4()):
+        with transaction.atomic():
+            with pytest.raises(CaseNotFound):
+                case_lock(case_id=bad)
+            with pytest.raises(TaskNotFound):
+                task_complete(user=warm["manager1"], task_id=bad, data={})
+            assert Case.objects.exists() in (True, False)  # still usable
+
+
+def test_writes_compiled_once_send_what_the_orm_sends(warm):
+    """`insert_statement`/`update_statement` keep a shape's SQL; values as before."""
+    case = _start(warm)
+    task = HumanTask.objects.get(case=case, status="open")
+
+    with transaction.atomic():
+        for key in ("a", "b", None, "c"):  # NULL is a shape of its own
+            execute_together(
+                [update_statement(Case, {"business_key": key or ""}, pk=case.pk)]
+            )
+            values = {"completed_by": warm["manager1"], "claimed_at": None}
+            first, again = (
+                update_statement(HumanTask, values, pk=task.pk) for _ in range(2)
+            )
+            assert first == again
+            execute_together([first])
+        execute_together(  # an expression: compiled by the ORM, as always
+            [update_statement(Case, {"revision": F("revision") + 1}, pk=case.pk)]
+        )
+    task.refresh_from_db()
+    assert task.completed_by == warm["manager1"] and task.claimed_at is None
+    saved = Case.objects.get(pk=case.pk)
+    assert saved.business_key == "c" and saved.revision == case.revision + 1
