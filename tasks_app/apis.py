@@ -35,6 +35,13 @@ class TaskOutput(serializers.Serializer):
     )
 
 
+class TaskOfCaseOutput(TaskOutput):
+    """A TaskOutput row of selectors.inbox_list_of_case (the same JSON)."""
+
+    process = serializers.CharField(source="process_key")
+    assignee = serializers.CharField(source="assignee_username", allow_null=True)
+
+
 class TaskDetailOutput(TaskOutput):
     documentation = serializers.CharField()
     form = serializers.JSONField()
@@ -79,6 +86,16 @@ class TaskListApi(APIView):
     )
     def get(self, request):
         query = selectors.InboxQuery.from_params(request.query_params, strict=True)
+        if query.case_id and query == selectors.InboxQuery(case_id=query.case_id):
+            # A script finding the task of its case: the same rows, read directly.
+            return paginated_response(
+                request=request,
+                view=self,
+                items=selectors.inbox_list_of_case(
+                    user=request.user, case_id=query.case_id
+                ),
+                serializer=TaskOfCaseOutput,
+            )
         qs = selectors.inbox_list_for_user(
             user=request.user, query=query, starter=False
         )

@@ -1,5 +1,6 @@
 """Read human tasks: the inbox and single tasks, permission-filtered."""
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -9,7 +10,17 @@ from uuid import UUID
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import connection
-from django.db.models import CharField, Count, F, Q, QuerySet, UUIDField, Value
+from django.db.models import (
+    CharField,
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    UUIDField,
+    Value,
+)
 from django.db.models.functions import Cast, Replace
 from django.utils import timezone
 from guardian.models import GroupObjectPermission, UserObjectPermission
@@ -216,6 +227,107 @@ def inbox_list_for_user(
     if starter:
         related.append("case__started_by")
     return qs.select_related(*related).defer(*_HEAVY).order_by(*order)
+
+
+def inbox_list_of_case(*, user: Any, case_id: UUID | str) -> list[HumanTask]:
+    """Return the open tasks of one case in the user's inbox, most urgent first.
+
+    The rows `inbox_list_for_user` gives for `InboxQuery(case_id=...)`, with the
+    columns the API's rows show (`process_key` and `assignee_username` in place
+    of the joined objects). It starts from the case's open tasks (the
+    humantask_open_of_case index) and asks guardian's (owner, content type,
+    object) indexes whether each is granted. A script finding the task of its
+    case asks this on every step: the statement is compiled once per process and
+    run with the user's and the case's values.
+    """
+    work = permission_for(WORK)
+    sql, params, user_at, case_at = _of_case_statement(
+        connection.vendor, work.pk, work.content_type_id
+    )
+    values = list(params)
+    for index in user_at:
+        values[index] = user.pk
+    for index in case_at:
+        values[index] = _case_param(UUID(str(case_id)), values[index])
+    return list(HumanTask.objects.raw(sql, values))
+
+
+# Stand-ins compiled into the cached statement, replaced by each call's values.
+_SOME_USER = -917_263
+_SOME_CASE = UUID("5e5e5e5e-0000-4000-8000-00000000ca5e")
+
+
+@functools.cache
+def _of_case_statement(
+    vendor: str, work: int, content_type: int
+) -> tuple[str, tuple[Any, ...], tuple[int, ...], tuple[int, ...]]:
+    """Return inbox_list_of_case's SQL, its parameters and where the user's
+    and the case's values go (cached per permission id: a test database's
+    flush recreates the permission rows)."""
+    grant = {"permission_id": work, "content_type_id": content_type}
+    groups = get_user_model().groups.through.objects.filter(user_id=_SOME_USER)
+    granted = Exists(
+        _grant_of_task(UserObjectPermission.objects.filter(user_id=_SOME_USER, **grant))
+    ) | Exists(
+        _grant_of_task(
+            GroupObjectPermission.objects.filter(
+                group_id__in=groups.values("group_id"), **grant
+            )
+        )
+    )
+    qs = (
+        HumanTask.objects.filter(case_id=_SOME_CASE, status=HumanTask.Status.OPEN)
+        .filter(Q(assignee_id=_SOME_USER) | Q(granted, assignee__isnull=True))
+        .exclude(barred=_SOME_USER)
+        .exclude(case__status=Case.Status.SUSPENDED)
+        .only(*_ROW)
+        .annotate(
+            process_key=F("case__version__definition__key"),
+            assignee_username=F("assignee__username"),
+        )
+        .order_by(*_URGENT)
+    )
+    sql, params = qs.query.sql_with_params()
+    case_forms = (_SOME_CASE, _SOME_CASE.hex, str(_SOME_CASE))
+    user_at = tuple(i for i, p in enumerate(params) if p == _SOME_USER)
+    case_at = tuple(i for i, p in enumerate(params) if p in case_forms)
+    if len(user_at) < 4 or len(case_at) != 1:  # noqa: PLR2004 - the filters above
+        raise RuntimeError(f"inbox_list_of_case: stand-ins not found in {params}")
+    return sql, tuple(params), user_at, case_at
+
+
+def _case_param(case_id: UUID, stand_in: Any) -> Any:
+    """Return `case_id` in the form the compiled statement took the stand-in."""
+    if isinstance(stand_in, UUID):
+        return case_id
+    return case_id.hex if stand_in == _SOME_CASE.hex else str(case_id)
+
+
+# What a row of the API's inbox shows (tasks_app.apis.TaskOutput) besides the
+# process key and the assignee's username.
+_ROW = (
+    "case_id",
+    "bpmn_id",
+    "name",
+    "lane",
+    "status",
+    "assignee_id",
+    "candidate_groups",
+    "candidate_users",
+    "due_at",
+    "priority",
+    "created_at",
+    "business_data",
+)
+
+
+def _grant_of_task(grants: QuerySet) -> QuerySet:
+    """Return guardian `grants` narrowed to the outer query's task."""
+    if connection.features.has_native_uuid_field:  # the text index's own form
+        return grants.filter(object_pk=Cast(OuterRef("pk"), CharField()))
+    return grants.annotate(task_pk=_as_task_pk("object_pk")).filter(
+        task_pk=OuterRef("pk")
+    )
 
 
 _HEAVY = (
