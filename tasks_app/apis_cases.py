@@ -26,15 +26,14 @@ def visible_open_tasks(case, user) -> list[dict]:
 
 def case_detail(case, user) -> dict:
     """Serialize a case with its data, the caller's visible open tasks and incidents."""
+    incidents = list(case_selectors.incident_list_for_case(case=case))
     return {
         **CaseOutput(case).data,
         "data": case.data,
         "active_elements": case.active_elements,
-        "elements": case_selectors.case_element_states(case=case),
+        "elements": case_selectors.case_element_states(case=case, incidents=incidents),
         "tasks": visible_open_tasks(case, user),
-        "incidents": IncidentOutput(
-            case_selectors.incident_list_for_case(case=case), many=True
-        ).data,
+        "incidents": IncidentOutput(incidents, many=True).data,
     }
 
 

@@ -265,3 +265,28 @@ def test_a_strong_password_is_accepted_through_the_same_form(admin_client, users
     response = admin_client.post(url, {"password1": strong, "password2": strong})
     assert response.status_code == 302
     assert token_post("requester", strong).status_code == 200
+
+
+def test_a_deleted_token_or_deactivated_user_is_refused_at_once(users):
+    """The token and its user are read on every request (one statement, no cache):
+    deleting the token or deactivating the user takes effect on the next call."""
+    token = token_post("manager1", PASSWORD).json()["token"]
+    client = token_client(token)
+    assert client.get("/api/v1/tasks/").status_code == 200
+    user = users["manager1"]
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    refused = client.get("/api/v1/tasks/")
+    assert (refused.status_code, refused.json()["message"]) == (
+        401,
+        "User inactive or deleted.",
+    )
+    user.is_active = True
+    user.save(update_fields=["is_active"])
+    assert client.get("/api/v1/tasks/").status_code == 200
+    Token.objects.filter(key=token).delete()
+    refused = client.get("/api/v1/tasks/")
+    assert (refused.status_code, refused.json()["message"]) == (401, "Invalid token.")
+    bearer = APIClient()
+    bearer.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert bearer.get("/api/v1/tasks/").status_code == 401
