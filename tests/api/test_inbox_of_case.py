@@ -70,6 +70,7 @@ def test_the_task_of_a_case_is_the_inbox_row_for_every_user(users, purchase):
         url = f"/api/v1/tasks/?case={hidden.case_id}"
         assert api_for(user).get(url).json()["results"] == [], user.username
 
+
 def test_a_case_lookup_with_other_filters_takes_the_inbox_query(users, purchase):
     review = _open_task(users["requester"], 60)
     api = api_for(users["manager1"])
