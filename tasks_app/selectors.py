@@ -1,6 +1,5 @@
 """Read human tasks: the inbox and single tasks, permission-filtered."""
 
-import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -26,6 +25,7 @@ from django.utils import timezone
 from guardian.models import GroupObjectPermission, UserObjectPermission
 from guardian.shortcuts import get_objects_for_group, get_objects_for_user
 
+from common.prepared import SOME_USER, SOME_UUID, Prepared
 from engine.models import Case
 from engine.selectors import CaseCounts, case_counts_for_user
 from engine.spec_cache import spec_for
@@ -237,37 +237,20 @@ def inbox_list_of_case(*, user: Any, case_id: UUID | str) -> list[HumanTask]:
     of the joined objects). It starts from the case's open tasks (the
     humantask_open_of_case index) and asks guardian's (owner, content type,
     object) indexes whether each is granted. A script finding the task of its
-    case asks this on every step: the statement is compiled once per process and
-    run with the user's and the case's values.
+    case asks this on every step: the statement is compiled once per process
+    (common.prepared) and run with the user's and the case's values.
     """
     work = permission_for(WORK)
-    sql, params, user_at, case_at = _of_case_statement(
-        connection.vendor, work.pk, work.content_type_id
+    return list(
+        _OF_CASE.raw(user=user.pk, uuid=case_id, key=(work.pk, work.content_type_id))
     )
-    values = list(params)
-    for index in user_at:
-        values[index] = user.pk
-    for index in case_at:
-        values[index] = _case_param(UUID(str(case_id)), values[index])
-    return list(HumanTask.objects.raw(sql, values))
 
 
-# Stand-ins compiled into the cached statement, replaced by each call's values.
-_SOME_USER = -917_263
-_SOME_CASE = UUID("5e5e5e5e-0000-4000-8000-00000000ca5e")
-
-
-@functools.cache
-def _of_case_statement(
-    vendor: str, work: int, content_type: int
-) -> tuple[str, tuple[Any, ...], tuple[int, ...], tuple[int, ...]]:
-    """Return inbox_list_of_case's SQL, its parameters and where the user's
-    and the case's values go (cached per permission id: a test database's
-    flush recreates the permission rows)."""
+def _of_case(work: int, content_type: int) -> QuerySet[HumanTask]:
     grant = {"permission_id": work, "content_type_id": content_type}
-    groups = get_user_model().groups.through.objects.filter(user_id=_SOME_USER)
+    groups = get_user_model().groups.through.objects.filter(user_id=SOME_USER)
     granted = Exists(
-        _grant_of_task(UserObjectPermission.objects.filter(user_id=_SOME_USER, **grant))
+        _grant_of_task(UserObjectPermission.objects.filter(user_id=SOME_USER, **grant))
     ) | Exists(
         _grant_of_task(
             GroupObjectPermission.objects.filter(
@@ -275,10 +258,10 @@ def _of_case_statement(
             )
         )
     )
-    qs = (
-        HumanTask.objects.filter(case_id=_SOME_CASE, status=HumanTask.Status.OPEN)
-        .filter(Q(assignee_id=_SOME_USER) | Q(granted, assignee__isnull=True))
-        .exclude(barred=_SOME_USER)
+    return (
+        HumanTask.objects.filter(case_id=SOME_UUID, status=HumanTask.Status.OPEN)
+        .filter(Q(assignee_id=SOME_USER) | Q(granted, assignee__isnull=True))
+        .exclude(barred=SOME_USER)
         .exclude(case__status=Case.Status.SUSPENDED)
         .only(*_ROW)
         .annotate(
@@ -287,21 +270,9 @@ def _of_case_statement(
         )
         .order_by(*_URGENT)
     )
-    sql, params = qs.query.sql_with_params()
-    case_forms = (_SOME_CASE, _SOME_CASE.hex, str(_SOME_CASE))
-    user_at = tuple(i for i, p in enumerate(params) if p == _SOME_USER)
-    case_at = tuple(i for i, p in enumerate(params) if p in case_forms)
-    if len(user_at) < 4 or len(case_at) != 1:  # noqa: PLR2004 - the filters above
-        raise RuntimeError(f"inbox_list_of_case: stand-ins not found in {params}")
-    return sql, tuple(params), user_at, case_at
 
 
-def _case_param(case_id: UUID, stand_in: Any) -> Any:
-    """Return `case_id` in the form the compiled statement took the stand-in."""
-    if isinstance(stand_in, UUID):
-        return case_id
-    return case_id.hex if stand_in == _SOME_CASE.hex else str(case_id)
-
+_OF_CASE = Prepared(_of_case)
 
 # What a row of the API's inbox shows (tasks_app.apis.TaskOutput) besides the
 # process key and the assignee's username.
