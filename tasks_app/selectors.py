@@ -395,6 +395,26 @@ def task_get_for_user(*, user: Any, task_id: UUID | str) -> HumanTask:
     return task
 
 
+def open_tasks_of_starter(*, case: Any) -> list[HumanTask]:
+    """Return the case's open tasks as its starter sees them (all of them, as
+    task_list_for_case), newest first, as rows of the API's inbox
+    (`process_key`, `assignee_username`): the start's answer, one statement
+    compiled once per process (common.prepared)."""
+    return list(_STARTER_OPEN.raw(uuid=case.pk))
+
+
+_STARTER_OPEN = Prepared(
+    lambda: (
+        HumanTask.objects.filter(case_id=SOME_UUID, status=HumanTask.Status.OPEN)
+        .annotate(
+            process_key=F("case__version__definition__key"),
+            assignee_username=F("assignee__username"),
+        )
+        .order_by("status", "-created_at")
+    )
+)
+
+
 def task_list_for_case(*, case: Any, user: Any) -> list[HumanTask]:
     """Return the case's tasks the user may see (open first).
 

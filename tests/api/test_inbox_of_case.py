@@ -13,11 +13,14 @@ from guardian.shortcuts import assign_perm
 from rest_framework.renderers import JSONRenderer
 
 from cockpit.services.repairs import case_suspend
+from engine.apis import IncidentOutput
+from engine.selectors import incident_list_for_case
 from engine.services import case_start
 from tasks_app import selectors
 from tasks_app.apis import TaskOutput
 from tasks_app.models import HumanTask
 from tasks_app.permissions import WORK
+from tasks_app.selectors import task_list_for_case
 from tasks_app.services import task_claim
 from tests.clients import api_for
 
@@ -81,3 +84,34 @@ def test_a_case_lookup_with_other_filters_takes_the_inbox_query(users, purchase)
     assert api.get(url + "&filter=groups").json()["results"][0]["process"] == (
         "purchase_request"
     )
+
+
+def _render(data) -> list[dict]:
+    return json.loads(JSONRenderer().render(data))
+
+
+def test_a_case_shows_its_open_tasks_and_incidents_as_the_selectors_give_them(
+    users, purchase
+):
+    task = _open_task(users["requester"], 70)
+    task_claim(user=users["manager1"], task_id=task.pk)
+    case = task.case
+    for user in (users["requester"], users["manager1"], users["padmin"]):
+        body = api_for(user).get(f"/api/v1/cases/{case.pk}/").json()
+        tasks = [t for t in task_list_for_case(case=case, user=user) if t.is_open]
+        assert body["tasks"] == _render(TaskOutput(tasks, many=True).data)
+        incidents = IncidentOutput(incident_list_for_case(case=case), many=True)
+        assert body["incidents"] == _render(incidents.data)
+    started = api_for(users["requester"]).post(
+        "/api/v1/cases/",
+        {"process": "purchase_request", "data": {"amount": 5, "justification": "x"}},
+        format="json",
+    )
+    assert started.status_code == 201
+    row = started.json()["tasks"][0]
+    assert (row["process"], row["assignee"], row["status"]) == (
+        "purchase_request",
+        None,
+        "open",
+    )
+    assert row["id"] == str(HumanTask.objects.get(case=started.json()["id"]).pk)
