@@ -36,7 +36,9 @@ class TaskOutput(serializers.Serializer):
 
 
 class TaskOfCaseOutput(TaskOutput):
-    """A TaskOutput row of selectors.inbox_list_of_case (the same JSON)."""
+    """A TaskOutput row read by a compiled statement (selectors.inbox_list_of_case,
+    open_tasks_of_starter): the same JSON, from `process_key` and
+    `assignee_username`."""
 
     process = serializers.CharField(source="process_key")
     assignee = serializers.CharField(source="assignee_username", allow_null=True)
