@@ -73,13 +73,18 @@ def paginated_response(
     *,
     request: Request,
     view: APIView,
-    items: QuerySet[Any],
+    items: QuerySet[Any] | list[Any],
     serializer: type[BaseSerializer],
 ) -> Response:
     """Return one page of `items`, serialized, with DRF's count/next/previous."""
     paginator = _Pagination()
     paginator.page_size = page_size()
-    page: list[Any] | None = paginator.paginate_queryset(items, request, view=view)
+    # DRF pages any sliceable sequence (typed as a QuerySet).
+    page: list[Any] | None = paginator.paginate_queryset(
+        items,  # type: ignore[arg-type]
+        request,
+        view=view,
+    )
     return paginator.get_paginated_response(serializer(page, many=True).data)
 
 

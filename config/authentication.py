@@ -4,11 +4,18 @@ API tokens expire API_TOKEN_TTL_SECONDS after they were issued; the token endpoi
 issues a new one. Throttles read their rates from settings at request time.
 """
 
+import functools
+import secrets
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, get_user_model
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
+from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.authentication import BasicAuthentication, TokenAuthentication
 from rest_framework.authtoken.models import Token
@@ -39,11 +46,61 @@ def token_revoke(*, user) -> None:
         Token.objects.filter(user=user).delete()
 
 
+@functools.cache
+def _token_statement(vendor: str) -> tuple[str, int] | None:
+    """Return the SQL reading a token with its user, and how many of its columns
+    are the token's; None where the backend converts what it reads (SQLite).
+
+    The ORM's statement (DRF's `select_related("user").get(key=...)`), compiled
+    once per process and database kind: compiling it took longer than running it
+    (issue #16).
+    """
+    query = Token.objects.select_related("user").filter(key=_KEY).query
+    compiler = query.get_compiler(connection=connection)
+    sql, params = compiler.as_sql()
+    width = len(compiler.klass_info["select_fields"])
+    plain = params == (_KEY,) and not compiler.get_converters(
+        [column for column, _, _ in compiler.select]
+    )
+    shape = len(_TOKEN_FIELDS), len(_TOKEN_FIELDS) + len(_user_fields())
+    return (sql, width) if plain and (width, len(compiler.select)) == shape else None
+
+
+_KEY = "stand-in for the key"
+_TOKEN_FIELDS = [f.attname for f in Token._meta.concrete_fields]
+
+
+def token_with_user(key: str) -> Token | None:
+    """Return the token `key` with its user (one statement), or None."""
+    statement = _token_statement(connection.vendor)
+    if statement is None:
+        return Token.objects.select_related("user").filter(key=key).first()
+    sql, width = statement
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [key])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    token = Token.from_db(connection.alias, _TOKEN_FIELDS, row[:width])
+    token.user = get_user_model().from_db(connection.alias, _user_fields(), row[width:])
+    return token
+
+
+def _user_fields() -> list[str]:
+    return [f.attname for f in get_user_model()._meta.concrete_fields]
+
+
 class ExpiringTokenAuthentication(TokenAuthentication):
     """`Authorization: Token <key>`, refused once the token has expired."""
 
     def authenticate_credentials(self, key):
-        user, token = super().authenticate_credentials(key)
+        # DRF's checks and messages, the token read by token_with_user.
+        token = token_with_user(key)
+        if token is None:
+            raise exceptions.AuthenticationFailed(_("Invalid token."))
+        user = token.user
+        if not user.is_active:
+            raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
         if token_expired(token):
             token.delete()
             raise exceptions.AuthenticationFailed("The token has expired.")
@@ -90,4 +147,80 @@ class AnonThrottle(_SettingsRate, AnonRateThrottle):
 
 
 class UserThrottle(_SettingsRate, UserRateThrottle):
-    """Requests per signed-in user."""
+    """Requests per signed-in user.
+
+    With a Redis cache the history is a sorted set of request times, trimmed,
+    counted and added to by one script: one round trip per request where DRF
+    reads and writes the pickled list (two). The window, the refusal and
+    Retry-After are DRF's; the script is atomic, so concurrent requests of one
+    user no longer overwrite each other's entries.
+    """
+
+    _log: tuple[int, float] | None = None  # requests in the window, the oldest
+    num_requests: int  # DRF sets them from the rate
+    duration: int
+
+    def allow_request(self, request, view):
+        client = _redis_client()
+        if client is None or self.rate is None:
+            return super().allow_request(request, view)
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        self.now = self.timer()
+        allowed, count, oldest = _throttle_log(
+            client,
+            self.cache.make_and_validate_key(f"{self.key}:log"),
+            [
+                repr(self.now),
+                self.duration,
+                self.num_requests,
+                f"{self.now!r}:{secrets.token_hex(4)}",
+            ],
+        )
+        self._log = int(count), float(oldest)
+        return bool(allowed) or self.throttle_failure()
+
+    def wait(self):
+        if self._log is None:
+            return super().wait()
+        count, oldest = self._log
+        remaining = self.duration - (self.now - oldest) if count else self.duration
+        available = self.num_requests - count + 1
+        return remaining / float(available) if available > 0 else None
+
+
+# KEYS[1]: the user's log; ARGV: now, duration (s), allowed requests, a member.
+# Drops the times at or before now - duration (as DRF), refuses when as many as
+# allowed remain, else adds now. Returns allowed?, the count before, the oldest.
+_THROTTLE_LUA = """
+local now = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
+local count = redis.call('ZCARD', KEYS[1])
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2] or '0'
+if count >= tonumber(ARGV[3]) then
+  return {0, count, oldest}
+end
+redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return {1, count, oldest}
+"""
+
+
+def _redis_client() -> Any:
+    """Return a client of the default cache's Redis, or None for another cache."""
+    backend = caches["default"]
+    if not isinstance(backend, RedisCache):
+        return None
+    # Django's own client of the cache's servers (a private attribute, stable
+    # since Django 4.0); the script needs the connection, not the cache API.
+    return backend._cache.get_client(write=True)  # type: ignore[attr-defined]
+
+
+_scripts: list[Any] = []  # the registered script, run with each call's client
+
+
+def _throttle_log(client: Any, key: str, args: list[Any]) -> Any:
+    if not _scripts:
+        _scripts.append(client.register_script(_THROTTLE_LUA))
+    return _scripts[0](keys=[key], args=args, client=client)

@@ -1,5 +1,6 @@
 """Read cases: permission-filtered lists and single cases (no CaseState for lists)."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -229,21 +230,32 @@ def case_can_cancel(*, user: Any, case: Case) -> bool:
     return can_cancel_case(user, case)
 
 
-def case_element_states(*, case: Case) -> dict[str, list[str]]:
+def case_element_states(
+    *, case: Case, incidents: Iterable[Incident] | None = None
+) -> dict[str, list[str]]:
     """Return the BPMN element ids of a case by state, for marking its diagram.
 
     ``completed`` lists the elements the case has passed (from its audit trail, in
     first-completion order; an element may also be active again after a loop back),
     ``failed`` those with an open incident and ``active`` the others it waits at.
+    `incidents`, the case's incidents when the caller has read them already
+    (incident_list_for_case), spares reading them again.
     """
-    failed = list(
-        dict.fromkeys(
+    failing: Iterable[str]
+    if incidents is None:
+        failing = (
             case.incidents.filter(status=Incident.Status.OPEN)
             .exclude(bpmn_id="")
             .order_by("created_at")
             .values_list("bpmn_id", flat=True)
         )
-    )
+    else:
+        failing = (
+            i.bpmn_id
+            for i in sorted(incidents, key=lambda i: i.created_at)
+            if i.status == Incident.Status.OPEN and i.bpmn_id
+        )
+    failed = list(dict.fromkeys(failing))
     active = [e for e in dict.fromkeys(case.active_elements or []) if e not in failed]
     completed: dict[str, None] = {}
     events = (

@@ -35,6 +35,15 @@ class TaskOutput(serializers.Serializer):
     )
 
 
+class TaskOfCaseOutput(TaskOutput):
+    """A TaskOutput row read by a compiled statement (selectors.inbox_list_of_case,
+    open_tasks_of_starter): the same JSON, from `process_key` and
+    `assignee_username`."""
+
+    process = serializers.CharField(source="process_key")
+    assignee = serializers.CharField(source="assignee_username", allow_null=True)
+
+
 class TaskDetailOutput(TaskOutput):
     documentation = serializers.CharField()
     form = serializers.JSONField()
@@ -79,6 +88,16 @@ class TaskListApi(APIView):
     )
     def get(self, request):
         query = selectors.InboxQuery.from_params(request.query_params, strict=True)
+        if query.case_id and query == selectors.InboxQuery(case_id=query.case_id):
+            # A script finding the task of its case: the same rows, read directly.
+            return paginated_response(
+                request=request,
+                view=self,
+                items=selectors.inbox_list_of_case(
+                    user=request.user, case_id=query.case_id
+                ),
+                serializer=TaskOfCaseOutput,
+            )
         qs = selectors.inbox_list_for_user(
             user=request.user, query=query, starter=False
         )

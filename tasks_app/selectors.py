@@ -9,12 +9,23 @@ from uuid import UUID
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import connection
-from django.db.models import CharField, Count, F, Q, QuerySet, UUIDField, Value
+from django.db.models import (
+    CharField,
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    UUIDField,
+    Value,
+)
 from django.db.models.functions import Cast, Replace
 from django.utils import timezone
 from guardian.models import GroupObjectPermission, UserObjectPermission
 from guardian.shortcuts import get_objects_for_group, get_objects_for_user
 
+from common.prepared import SOME_USER, SOME_UUID, Prepared
 from engine.models import Case
 from engine.selectors import CaseCounts, case_counts_for_user
 from engine.spec_cache import spec_for
@@ -218,6 +229,78 @@ def inbox_list_for_user(
     return qs.select_related(*related).defer(*_HEAVY).order_by(*order)
 
 
+def inbox_list_of_case(*, user: Any, case_id: UUID | str) -> list[HumanTask]:
+    """Return the open tasks of one case in the user's inbox, most urgent first.
+
+    The rows `inbox_list_for_user` gives for `InboxQuery(case_id=...)`, with the
+    columns the API's rows show (`process_key` and `assignee_username` in place
+    of the joined objects). It starts from the case's open tasks (the
+    humantask_open_of_case index) and asks guardian's (owner, content type,
+    object) indexes whether each is granted. A script finding the task of its
+    case asks this on every step: the statement is compiled once per process
+    (common.prepared) and run with the user's and the case's values.
+    """
+    work = permission_for(WORK)
+    return list(
+        _OF_CASE.raw(user=user.pk, uuid=case_id, key=(work.pk, work.content_type_id))
+    )
+
+
+def _of_case(work: int, content_type: int) -> QuerySet[HumanTask]:
+    grant = {"permission_id": work, "content_type_id": content_type}
+    groups = get_user_model().groups.through.objects.filter(user_id=SOME_USER)
+    granted = Exists(
+        _grant_of_task(UserObjectPermission.objects.filter(user_id=SOME_USER, **grant))
+    ) | Exists(
+        _grant_of_task(
+            GroupObjectPermission.objects.filter(
+                group_id__in=groups.values("group_id"), **grant
+            )
+        )
+    )
+    return (
+        HumanTask.objects.filter(case_id=SOME_UUID, status=HumanTask.Status.OPEN)
+        .filter(Q(assignee_id=SOME_USER) | Q(granted, assignee__isnull=True))
+        .exclude(barred=SOME_USER)
+        .exclude(case__status=Case.Status.SUSPENDED)
+        .only(*_ROW)
+        .annotate(
+            process_key=F("case__version__definition__key"),
+            assignee_username=F("assignee__username"),
+        )
+        .order_by(*_URGENT)
+    )
+
+
+_OF_CASE = Prepared(_of_case)
+
+# What a row of the API's inbox shows (tasks_app.apis.TaskOutput) besides the
+# process key and the assignee's username.
+_ROW = (
+    "case_id",
+    "bpmn_id",
+    "name",
+    "lane",
+    "status",
+    "assignee_id",
+    "candidate_groups",
+    "candidate_users",
+    "due_at",
+    "priority",
+    "created_at",
+    "business_data",
+)
+
+
+def _grant_of_task(grants: QuerySet) -> QuerySet:
+    """Return guardian `grants` narrowed to the outer query's task."""
+    if connection.features.has_native_uuid_field:  # the text index's own form
+        return grants.filter(object_pk=Cast(OuterRef("pk"), CharField()))
+    return grants.annotate(task_pk=_as_task_pk("object_pk")).filter(
+        task_pk=OuterRef("pk")
+    )
+
+
 _HEAVY = (
     "form",
     "form_js",
@@ -310,6 +393,26 @@ def task_get_for_user(*, user: Any, task_id: UUID | str) -> HumanTask:
     if not can_view(user, task):
         raise TaskNotFound("No such task.")
     return task
+
+
+def open_tasks_of_starter(*, case: Any) -> list[HumanTask]:
+    """Return the case's open tasks as its starter sees them (all of them, as
+    task_list_for_case), newest first, as rows of the API's inbox
+    (`process_key`, `assignee_username`): the start's answer, one statement
+    compiled once per process (common.prepared)."""
+    return list(_STARTER_OPEN.raw(uuid=case.pk))
+
+
+_STARTER_OPEN = Prepared(
+    lambda: (
+        HumanTask.objects.filter(case_id=SOME_UUID, status=HumanTask.Status.OPEN)
+        .annotate(
+            process_key=F("case__version__definition__key"),
+            assignee_username=F("assignee__username"),
+        )
+        .order_by("status", "-created_at")
+    )
+)
 
 
 def task_list_for_case(*, case: Any, user: Any) -> list[HumanTask]:

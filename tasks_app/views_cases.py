@@ -124,21 +124,24 @@ class CaseDetailView(LoginRequiredMixin, TemplateView):
         outcome, timeline = _timeline(case)
         tasks = selectors.task_list_for_case(case=case, user=user)
         workable = {
-            t.pk for t in selectors.inbox_list_for_user(user=user, case_id=case.pk)
+            t.pk for t in selectors.inbox_list_of_case(user=user, case_id=case.pk)
         }
+        incidents = list(case_selectors.incident_list_for_case(case=case))
         return {
             **super().get_context_data(**kwargs),
             "case": case,
             "case_data": data_rows(case.data),
             "open_tasks": [t for t in tasks if t.is_open],
             "done_tasks": [t for t in tasks if not t.is_open],
-            "incidents": list(case_selectors.incident_list_for_case(case=case)),
+            "incidents": incidents,
             "workable": workable,
             "can_cancel": case.is_running
             and case_selectors.case_can_cancel(user=user, case=case),
             "timeline": timeline,
             "outcome": outcome,
-            "element_states": case_selectors.case_element_states(case=case),
+            "element_states": case_selectors.case_element_states(
+                case=case, incidents=incidents
+            ),
             **discussion.discussion_for_page(user=user, case=case),
             "comment_action": reverse("case-comment", args=[case.pk]),
             "comment_draft": comment_draft(self.request, str(case.pk)),

@@ -4,6 +4,8 @@ Everything goes through real HTTP: the token endpoint and the API with token aut
 login form, the logout button and the admin's password form.
 """
 
+import os
+import time
 from datetime import timedelta
 
 import pytest
@@ -16,6 +18,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from tests.clients import api_for
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -265,3 +268,68 @@ def test_a_strong_password_is_accepted_through_the_same_form(admin_client, users
     response = admin_client.post(url, {"password1": strong, "password2": strong})
     assert response.status_code == 302
     assert token_post("requester", strong).status_code == 200
+
+
+def test_a_deleted_token_or_deactivated_user_is_refused_at_once(users):
+    """The token and its user are read on every request (one statement, no cache):
+    deleting the token or deactivating the user takes effect on the next call."""
+    token = token_post("manager1", PASSWORD).json()["token"]
+    client = token_client(token)
+    assert client.get("/api/v1/tasks/").status_code == 200
+    user = users["manager1"]
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    refused = client.get("/api/v1/tasks/")
+    assert (refused.status_code, refused.json()["message"]) == (
+        401,
+        "User inactive or deleted.",
+    )
+    user.is_active = True
+    user.save(update_fields=["is_active"])
+    assert client.get("/api/v1/tasks/").status_code == 200
+    Token.objects.filter(key=token).delete()
+    refused = client.get("/api/v1/tasks/")
+    assert (refused.status_code, refused.json()["message"]) == (401, "Invalid token.")
+    bearer = APIClient()
+    bearer.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert bearer.get("/api/v1/tasks/").status_code == 401
+
+
+@pytest.fixture
+def redis_cache(settings):
+    """The default cache on Redis (production's), emptied before and after."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
+            "KEY_PREFIX": "throttle-test",
+        }
+    }
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def test_on_redis_the_user_throttle_counts_in_one_round_trip(users, redis_cache):
+    client = APIClient()
+    client.credentials(
+        HTTP_AUTHORIZATION=f"Token {token_post('requester', PASSWORD).json()['token']}"
+    )
+    other = api_for(users["manager1"])
+    with throttled({"anon": "100/minute", "user": "3/minute"}):
+        codes = [client.get("/api/v1/cases/").status_code for _ in range(4)]
+        last = client.get("/api/v1/cases/")
+        assert other.get("/api/v1/tasks/").status_code == 200  # per user
+    assert codes == [200, 200, 200, 429]
+    assert last.json()["code"] == "throttled"
+    assert 0 < int(last["Retry-After"]) <= 60
+    key = cache.make_and_validate_key(f"throttle_user_{users['requester'].pk}:log")
+    client_of_redis = cache._cache.get_client(write=True)
+    assert client_of_redis.zcard(key) == 3 and 0 < client_of_redis.ttl(key) <= 60
+    # A window of one second: the next second allows again (DRF's sliding window).
+    with throttled({"anon": "100/minute", "user": "1/second"}):
+        client_of_redis.delete(key)
+        assert client.get("/api/v1/cases/").status_code == 200
+        assert client.get("/api/v1/cases/").status_code == 429
+        time.sleep(1.05)
+        assert client.get("/api/v1/cases/").status_code == 200

@@ -5,7 +5,11 @@ from pathlib import Path
 import pytest
 from rest_framework.test import APIClient
 
-from engine.selectors import case_element_states, case_timeline
+from engine.selectors import (
+    case_element_states,
+    case_timeline,
+    incident_list_for_case,
+)
 from engine.services import case_start
 from processes.services import version_upload
 from tasks_app.models import HumanTask
@@ -115,6 +119,9 @@ def test_an_element_with_an_open_incident_is_failed_not_active(users):
     assert states["failed"] == ["prepare"]
     assert "prepare" not in states["active"]
     assert "prepare" not in states["completed"]
+    # The case page and API pass the incidents they read: the same states.
+    incidents = list(incident_list_for_case(case=case))
+    assert case_element_states(case=case, incidents=incidents) == states
 
 
 def test_the_timeline_names_each_event_by_its_element_in_order(users, purchase):
