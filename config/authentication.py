@@ -4,16 +4,14 @@ API tokens expire API_TOKEN_TTL_SECONDS after they were issued; the token endpoi
 issues a new one. Throttles read their rates from settings at request time.
 """
 
-import functools
 import secrets
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth import authenticate
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
-from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
@@ -21,6 +19,8 @@ from rest_framework.authentication import BasicAuthentication, TokenAuthenticati
 from rest_framework.authtoken.models import Token
 from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
+
+from common.sql import select_compiled
 
 # --- tokens ------
 
@@ -46,48 +46,20 @@ def token_revoke(*, user) -> None:
         Token.objects.filter(user=user).delete()
 
 
-@functools.cache
-def _token_statement(vendor: str) -> tuple[str, int] | None:
-    """Return the SQL reading a token with its user, and how many of its columns
-    are the token's; None where the backend converts what it reads (SQLite).
-
-    The ORM's statement (DRF's `select_related("user").get(key=...)`), compiled
-    once per process and database kind: compiling it took longer than running it
-    (issue #16).
-    """
-    query = Token.objects.select_related("user").filter(key=_KEY).query
-    compiler = query.get_compiler(connection=connection)
-    sql, params = compiler.as_sql()
-    width = len(compiler.klass_info["select_fields"])
-    plain = params == (_KEY,) and not compiler.get_converters(
-        [column for column, _, _ in compiler.select]
-    )
-    shape = len(_TOKEN_FIELDS), len(_TOKEN_FIELDS) + len(_user_fields())
-    return (sql, width) if plain and (width, len(compiler.select)) == shape else None
-
-
-_KEY = "stand-in for the key"
-_TOKEN_FIELDS = [f.attname for f in Token._meta.concrete_fields]
-
-
 def token_with_user(key: str) -> Token | None:
-    """Return the token `key` with its user (one statement), or None."""
-    statement = _token_statement(connection.vendor)
-    if statement is None:
-        return Token.objects.select_related("user").filter(key=key).first()
-    sql, width = statement
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [key])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    token = Token.from_db(connection.alias, _TOKEN_FIELDS, row[:width])
-    token.user = get_user_model().from_db(connection.alias, _user_fields(), row[width:])
-    return token
+    """Return the token `key` with its user (one statement), or None.
+
+    DRF's `select_related("user").get(key=...)`, compiled once
+    (common.sql.select_compiled): compiling it took longer than running it
+    (issue #16). Nothing is cached but the SQL: a deleted token or a deactivated
+    user is refused on the next request.
+    """
+    found = select_compiled(("token_with_user",), _token_of_key, str(key))
+    return found[0] if found else None
 
 
-def _user_fields() -> list[str]:
-    return [f.attname for f in get_user_model()._meta.concrete_fields]
+def _token_of_key(key: str):
+    return Token.objects.select_related("user").filter(key=key)
 
 
 class ExpiringTokenAuthentication(TokenAuthentication):

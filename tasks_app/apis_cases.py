@@ -3,13 +3,15 @@
 It lives in tasks_app, not engine, because a case shows its human tasks.
 """
 
+from uuid import UUID
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.pagination import paginated, paginated_response
-from common.prepared import SOME_UUID, Prepared
+from common.sql import select_compiled
 from engine import selectors as case_selectors
 from engine import services as case_services
 from engine.apis import CaseOutput, IncidentOutput, idempotency_key_of
@@ -31,7 +33,11 @@ def visible_open_tasks(case, user) -> list[dict]:
 
 def case_detail(case, user) -> dict:
     """Serialize a case with its data, the caller's visible open tasks and incidents."""
-    incidents = list(_INCIDENTS.raw(uuid=case.pk))
+    incidents = select_compiled(  # compiled once (issue #16)
+        ("incident_list_for_case",),
+        lambda pk: case_selectors.incident_list_for_case(case=Case(pk=pk)),
+        UUID(str(case.pk)),
+    )
     for incident in incidents:
         incident.case = case
     return {
@@ -42,12 +48,6 @@ def case_detail(case, user) -> dict:
         "tasks": visible_open_tasks(case, user),
         "incidents": IncidentOutput(incidents, many=True).data,
     }
-
-
-# incident_list_for_case, compiled once per process (issue #16).
-_INCIDENTS = Prepared(
-    lambda: case_selectors.incident_list_for_case(case=Case(pk=SOME_UUID))
-)
 
 
 class CaseDetailOutput(CaseOutput):

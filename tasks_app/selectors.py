@@ -25,7 +25,7 @@ from django.utils import timezone
 from guardian.models import GroupObjectPermission, UserObjectPermission
 from guardian.shortcuts import get_objects_for_group, get_objects_for_user
 
-from common.prepared import SOME_USER, SOME_UUID, Prepared
+from common.sql import select_compiled
 from engine.models import Case
 from engine.selectors import CaseCounts, case_counts_for_user
 from engine.spec_cache import spec_for
@@ -238,19 +238,26 @@ def inbox_list_of_case(*, user: Any, case_id: UUID | str) -> list[HumanTask]:
     humantask_open_of_case index) and asks guardian's (owner, content type,
     object) indexes whether each is granted. A script finding the task of its
     case asks this on every step: the statement is compiled once per process
-    (common.prepared) and run with the user's and the case's values.
+    (common.sql.select_compiled) and run with the user's and the case's values.
     """
     work = permission_for(WORK)
-    return list(
-        _OF_CASE.raw(user=user.pk, uuid=case_id, key=(work.pk, work.content_type_id))
+    return select_compiled(
+        ("inbox_list_of_case", work.pk, work.content_type_id),
+        lambda user_pk, case_pk: _of_case(
+            work.pk, work.content_type_id, user_pk, case_pk
+        ),
+        user.pk,
+        UUID(str(case_id)),
     )
 
 
-def _of_case(work: int, content_type: int) -> QuerySet[HumanTask]:
+def _of_case(
+    work: int, content_type: int, user_pk: int, case_pk: UUID
+) -> QuerySet[HumanTask]:
     grant = {"permission_id": work, "content_type_id": content_type}
-    groups = get_user_model().groups.through.objects.filter(user_id=SOME_USER)
+    groups = get_user_model().groups.through.objects.filter(user_id=user_pk)
     granted = Exists(
-        _grant_of_task(UserObjectPermission.objects.filter(user_id=SOME_USER, **grant))
+        _grant_of_task(UserObjectPermission.objects.filter(user_id=user_pk, **grant))
     ) | Exists(
         _grant_of_task(
             GroupObjectPermission.objects.filter(
@@ -259,9 +266,9 @@ def _of_case(work: int, content_type: int) -> QuerySet[HumanTask]:
         )
     )
     return (
-        HumanTask.objects.filter(case_id=SOME_UUID, status=HumanTask.Status.OPEN)
-        .filter(Q(assignee_id=SOME_USER) | Q(granted, assignee__isnull=True))
-        .exclude(barred=SOME_USER)
+        HumanTask.objects.filter(case_id=case_pk, status=HumanTask.Status.OPEN)
+        .filter(Q(assignee_id=user_pk) | Q(granted, assignee__isnull=True))
+        .exclude(barred=user_pk)
         .exclude(case__status=Case.Status.SUSPENDED)
         .only(*_ROW)
         .annotate(
@@ -271,8 +278,6 @@ def _of_case(work: int, content_type: int) -> QuerySet[HumanTask]:
         .order_by(*_URGENT)
     )
 
-
-_OF_CASE = Prepared(_of_case)
 
 # What a row of the API's inbox shows (tasks_app.apis.TaskOutput) besides the
 # process key and the assignee's username.
@@ -399,20 +404,21 @@ def open_tasks_of_starter(*, case: Any) -> list[HumanTask]:
     """Return the case's open tasks as its starter sees them (all of them, as
     task_list_for_case), newest first, as rows of the API's inbox
     (`process_key`, `assignee_username`): the start's answer, one statement
-    compiled once per process (common.prepared)."""
-    return list(_STARTER_OPEN.raw(uuid=case.pk))
+    compiled once (common.sql.select_compiled)."""
+    return select_compiled(
+        ("open_tasks_of_starter",), _open_of_case, UUID(str(case.pk))
+    )
 
 
-_STARTER_OPEN = Prepared(
-    lambda: (
-        HumanTask.objects.filter(case_id=SOME_UUID, status=HumanTask.Status.OPEN)
+def _open_of_case(case_pk: UUID) -> QuerySet[HumanTask]:
+    return (
+        HumanTask.objects.filter(case_id=case_pk, status=HumanTask.Status.OPEN)
         .annotate(
             process_key=F("case__version__definition__key"),
             assignee_username=F("assignee__username"),
         )
         .order_by("status", "-created_at")
     )
-)
 
 
 def task_list_for_case(*, case: Any, user: Any) -> list[HumanTask]:

@@ -12,6 +12,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from common.sql import selects_compiled
 from tasks_app.models import HumanTask
 from tests.clients import api_for
 from tests.tasks_app.test_hot_path_queries import _assert_count, _start, _statements
@@ -85,3 +86,22 @@ def test_starting_a_case_takes_a_fixed_number_of_statements(warm):
     assert response.status_code == 201
     assert [t["name"] for t in response.json()["tasks"]] == ["Manager approval"]
     _assert_count("POST /api/v1/cases/", _statements(captured), START_STATEMENTS)
+
+
+def test_the_requests_hot_reads_run_from_sql_compiled_once(warm):
+    # A statement that fell back to the ORM's compiler every time would still give
+    # the right rows (tests/api/test_inbox_of_case.py) and the same count, only
+    # slower: check that each is compiled (common.sql.select_compiled).
+    users, _ = warm
+    api = api_for(users["requester"])
+    body = {"process": "purchase_request", "data": {"amount": 7, "justification": "x"}}
+    assert api.post("/api/v1/cases/", body, format="json").status_code == 201
+
+    shapes = {key[0] for key in selects_compiled()}
+
+    assert {
+        "token_with_user",
+        "inbox_list_of_case",
+        "open_tasks_of_starter",
+        "incident_list_for_case",
+    } <= shapes
