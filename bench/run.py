@@ -793,10 +793,11 @@ def main() -> None:
             lambda: _subpart(
                 "volume.py",
                 "_volume",
-                ["--cases", "5000" if quick else "100000"]
-                + ["--steps", "20" if quick else "100"]
-                + ["--http", "10" if quick else "60"]
-                + ["--runs", "5" if quick else "15"],
+                ["--cases", "2000", "--steps", "10", "--http", "4", "--runs", "3"]
+                + ["--rounds", "1"]
+                if quick
+                else ["--cases", "100000", "--steps", "90", "--http", "60"]
+                + ["--runs", "15", "--rounds", "3"],
             ),
         ),
         (
