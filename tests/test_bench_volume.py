@@ -9,6 +9,7 @@ import sys
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db import connection
 from guardian.models import GroupObjectPermission
 
 from audit.models import AuditChainHead, AuditEvent
@@ -47,7 +48,14 @@ def test_fill_copies_finished_cases_as_the_service_layer_leaves_them(purchase, u
         "events": AuditEvent.objects.filter(case_id__isnull=False).count(),
         "grants": GroupObjectPermission.objects.count(),
     }
+    indexes = "SELECT indexname FROM pg_indexes WHERE schemaname = 'public'"
+    with connection.cursor() as cursor:
+        cursor.execute(indexes)
+        schema = sorted(row[0] for row in cursor.fetchall())
     counts = volume.fill(cases=8, days=30)
+    with connection.cursor() as cursor:
+        cursor.execute(indexes)
+        assert sorted(row[0] for row in cursor.fetchall()) == schema  # rebuilt
 
     assert counts["engine_case"] == 8  # 2 templates + 3 copies of each
     assert CaseState.objects.count() == 8
