@@ -796,8 +796,8 @@ def main() -> None:
                 ["--cases", "2000", "--steps", "10", "--http", "4", "--runs", "3"]
                 + ["--rounds", "1"]
                 if quick
-                else ["--cases", "100000", "--steps", "90", "--http", "60"]
-                + ["--runs", "15", "--rounds", "3"],
+                else ["--cases", "100000", "--steps", "60", "--http", "30"]
+                + ["--runs", "9", "--rounds", "3"],
             ),
         ),
         (
