@@ -797,7 +797,7 @@ def main() -> None:
                 + ["--rounds", "1"]
                 if quick
                 else ["--cases", "100000", "--steps", "60", "--http", "30"]
-                + ["--runs", "9", "--rounds", "3"],
+                + ["--runs", "30", "--rounds", "3"],
             ),
         ),
         (

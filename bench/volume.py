@@ -24,8 +24,9 @@ the case and its state, the closed tasks (and their barred starter), the guardia
 rows that stay (VIEW on the task and the case), the case's audit events as a
 chain (each event's `prev_hash` is the previous event's `hash`; the hashes are
 not recomputed from the payloads) and its chain head. Each copy gets its own ids
-and times spread over the last `--days` days, behind the cockpit's rollup mark
-(rolled up afresh, as the beat would have done). 100,000 cases of the purchase
+and times spread over the `--days` days before yesterday, behind the cockpit's
+rollup mark (rolled up afresh, as the beat would have done): the history grows,
+today's work is the same in both databases. 100,000 cases of the purchase
 example make 1,200,000 audit events. Then VACUUM ANALYZE, as autovacuum would.
 
 The empty database (DATABASE_URL's name + `_empty`, a copy made just before
@@ -66,7 +67,9 @@ FLAT = 1.2  # the issue's target, filled / empty
 # One copy's ids: derived from the template's id and the copy's number, so every
 # table finds the same new id without a mapping table.
 NEW_ID = "md5({src}::text || ':' || {g})::uuid"
-SHIFT = "(({g} * %(spread)s)::bigint || ' seconds')::interval + interval '1 hour'"
+# History: each copy at least a day old, so today's figures (which the cockpit
+# reads live, not from its rollups) are the same in both databases.
+SHIFT = "(({g} * %(spread)s)::bigint || ' seconds')::interval + interval '1 day'"
 
 
 def _link(case: str, seq: str) -> str:
