@@ -69,7 +69,7 @@ FLAT = 1.2  # the issue's target, filled / empty
 NEW_ID = "md5({src}::text || ':' || {g})::uuid"
 # History: each copy at least a day old, so today's figures (which the cockpit
 # reads live, not from its rollups) are the same in both databases.
-SHIFT = "(({g} * %(spread)s)::bigint || ' seconds')::interval + interval '1 day'"
+SHIFT = "((({g} * %(spread)s)::bigint || ' seconds')::interval + interval '1 day')"
 
 
 def _link(case: str, seq: str) -> str:

@@ -6,10 +6,12 @@ stay after completion, barred users, and an audit chain with its head.
 """
 
 import sys
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group
 from django.db import connection
+from django.utils import timezone
 from guardian.models import GroupObjectPermission
 
 from audit.models import AuditChainHead, AuditEvent
@@ -52,7 +54,7 @@ def test_fill_copies_finished_cases_as_the_service_layer_leaves_them(purchase, u
     with connection.cursor() as cursor:
         cursor.execute(indexes)
         schema = sorted(row[0] for row in cursor.fetchall())
-    counts = volume.fill(cases=8, days=30)
+    counts = volume.fill(cases=8, days=1)
     with connection.cursor() as cursor:
         cursor.execute(indexes)
         assert sorted(row[0] for row in cursor.fetchall()) == schema  # rebuilt
@@ -60,6 +62,14 @@ def test_fill_copies_finished_cases_as_the_service_layer_leaves_them(purchase, u
     assert counts["engine_case"] == 8  # 2 templates + 3 copies of each
     assert CaseState.objects.count() == 8
     assert set(Case.objects.values_list("status", flat=True)) == {"completed"}
+    # The copies are history: a day old at least, nothing in the future.
+    copies = Case.objects.exclude(pk__in=[c.pk for c in templates])
+    day_ago = timezone.now() - timedelta(days=1)
+    assert not copies.filter(ended_at__gt=day_ago).exists()
+    assert not HumanTask.objects.filter(
+        case__in=copies, completed_at__gt=day_ago
+    ).exists()
+    assert not AuditEvent.objects.filter(case_id__in=copies, at__gt=day_ago).exists()
     assert HumanTask.objects.count() == before["tasks"] * 4
     assert not HumanTask.objects.filter(status="open").exists()
     assert AuditEvent.objects.filter(case_id__isnull=False).count() == (
