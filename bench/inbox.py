@@ -6,8 +6,11 @@
 The organisation has 100 departments (groups); open tasks are offered round-robin
 to them, so one department's manager sees 1% of the open tasks, a tenth of those
 claimed by them. Every task carries the guardian rows Laneway writes (VIEW and WORK
-for its group, VIEW on its case), and as many completed tasks as open ones keep
-their VIEW rows (history the inbox must not read).
+for its group, VIEW on its case); every tenth also names one of 100 users as a
+candidate (candidateUsers; the manager is one of them) and has the same rows for
+that user, as the manager's assigned tasks do for the manager. As many completed
+tasks as open ones keep their VIEW rows (history the inbox must not read). The
+requester is barred from every task (separateFrom="initiator").
 
 Measured through Django's test client, medians of --runs requests each:
   * the HTML inbox, first page (tabs with counts, process filter, 50 rows);
@@ -43,6 +46,8 @@ os.environ.setdefault(
 import django  # noqa: E402
 
 DEPARTMENTS = 100
+NAMED = 100  # users named as candidates (candidateUsers), the manager the first
+NAMED_EVERY = 10  # every tenth task names one of them besides its group
 TASKS_PER_CASE = 4
 BATCH = 5000
 PROBES = {
@@ -76,6 +81,10 @@ def _setup():
     user_model = get_user_model()
     manager, _ = user_model.objects.get_or_create(username="bench-manager")
     manager.groups.add(groups[0])
+    named = [manager] + [
+        user_model.objects.get_or_create(username=f"bench-user-{i:03}")[0]
+        for i in range(1, NAMED)
+    ]
     requester, _ = user_model.objects.get_or_create(username="bench-requester")
     analyst, _ = user_model.objects.get_or_create(username="bench-analyst")
     analyst.groups.add(Group.objects.get_or_create(name="analysts")[0])
@@ -83,15 +92,15 @@ def _setup():
     version = version_upload(user=analyst, bpmn=xml, filename="purchase_request.bpmn")[
         0
     ].version
-    return groups, manager, requester, version
+    return groups, named, requester, version
 
 
-def _add_tasks(count, *, start, groups, manager, requester, version, status):
+def _add_tasks(count, *, start, groups, named, requester, version, status):
     """Insert `count` tasks (and their cases and guardian rows) in batches."""
     from django.contrib.auth.models import Permission
     from django.contrib.contenttypes.models import ContentType
     from django.utils import timezone
-    from guardian.models import GroupObjectPermission
+    from guardian.models import GroupObjectPermission, UserObjectPermission
 
     from engine.models import Case
     from tasks_app.models import HumanTask
@@ -116,12 +125,21 @@ def _add_tasks(count, *, start, groups, manager, requester, version, status):
             )
             for i in range(0, n, TASKS_PER_CASE)
         )
-        tasks, rows = [], []
+        tasks, rows, user_rows = [], [], []
+        manager = named[0]
         for i in range(n):
             number = start + offset + i
             group = groups[number % DEPARTMENTS]
             case = cases[i // TASKS_PER_CASE]
             mine = group is groups[0] and number % (10 * DEPARTMENTS) == 0
+            # Every NAMED_EVERY-th task also names one of the NAMED users
+            # (candidateUsers), and the manager's assigned tasks name the manager:
+            # user rows, as real assignments write.
+            person = (
+                named[(number // NAMED_EVERY) % len(named)]
+                if number % NAMED_EVERY == 1
+                else (manager if mine else None)
+            )
             task = HumanTask(
                 case=case,
                 spiff_task_id=uuid.uuid4(),
@@ -129,6 +147,7 @@ def _add_tasks(count, *, start, groups, manager, requester, version, status):
                 name=f"Approve {random.choice(words)} #{number}",
                 lane=group.name,
                 candidate_groups=[group.name],
+                candidate_users=[person.username] if person and not mine else [],
                 status=status,
                 assignee=manager if mine and status == "open" else None,
                 priority=random.randint(0, 100),
@@ -157,8 +176,31 @@ def _add_tasks(count, *, start, groups, manager, requester, version, status):
                     object_pk=str(case.pk),
                 )
             )
+            if person is not None:
+                user_rows += [
+                    UserObjectPermission(
+                        user=person,
+                        permission=perms[name],
+                        content_type=task_type,
+                        object_pk=str(task.pk),
+                    )
+                    for name in names
+                ] + [
+                    UserObjectPermission(
+                        user=person,
+                        permission=perms["view_case"],
+                        content_type=case_type,
+                        object_pk=str(case.pk),
+                    )
+                ]
         HumanTask.objects.bulk_create(tasks)
+        # The starter may not approve their own request (separateFrom="initiator",
+        # as in the purchase example): one barred row per task.
+        HumanTask.barred.through.objects.bulk_create(
+            HumanTask.barred.through(humantask=task, user=requester) for task in tasks
+        )
         GroupObjectPermission.objects.bulk_create(rows, ignore_conflicts=True)
+        UserObjectPermission.objects.bulk_create(user_rows, ignore_conflicts=True)
 
 
 def _analyze() -> None:
@@ -219,8 +261,9 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     random.seed(10)
-    groups, manager, requester, version = _setup()
-    common = dict(groups=groups, manager=manager, requester=requester, version=version)
+    groups, named, requester, version = _setup()
+    manager = named[0]
+    common = dict(groups=groups, named=named, requester=requester, version=version)
     client = Client(HTTP_HOST="localhost")
     client.force_login(manager)
     results, sizes = [], (options.small, options.large)
@@ -244,6 +287,8 @@ def main() -> None:
     plan = _plan(manager)
     print(f"\nPostgreSQL's plan for the inbox query at {results[-1][0]:,} open tasks:")
     print(plan)
+    scans = [line.strip() for line in plan.splitlines() if "Scan" in line]
+    print("\nIts scans:", *scans, sep="\n  ")
     if options.json:
         ratios = {
             label: round(results[1][2][label] / results[0][2][label], 2)
@@ -255,6 +300,7 @@ def main() -> None:
                     "inbox_100k_vs_1k": max(ratios.values()),
                     "inbox_ratios": ratios,
                     "inbox_sizes": [r[0] for r in results],
+                    "inbox_plan_scans": scans,
                     # Small tables (users, groups) are read whole; these are not.
                     "inbox_plan_seq_scans": [
                         line.strip()

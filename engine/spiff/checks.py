@@ -102,6 +102,9 @@ def _flow_ends(flow: etree._Element, nodes: dict[str, str]) -> Iterator[Problem]
 
 
 def _sequence_flows(root: etree._Element) -> Iterator[Problem]:
+    # The ids of each flow's siblings, read once per process or sub-process (not
+    # once per flow: quadratic in a diagram's size, issue #16's deploy figure).
+    scopes: dict[etree._Element, dict[str, str]] = {}
     for flow in root.iterfind(".//bpmn:sequenceFlow", NSMAP):
         if not (flow.get("id") or "").strip():
             source, target = flow.get("sourceRef", "?"), flow.get("targetRef", "?")
@@ -112,11 +115,14 @@ def _sequence_flows(root: etree._Element) -> Iterator[Problem]:
                 None,
             )
             continue
-        nodes = {
-            str(child.get("id")): local_name(child)
-            for child in flow.getparent()
-            if isinstance(child.tag, str) and child.get("id")
-        }
+        parent = flow.getparent()
+        nodes = scopes.get(parent)
+        if nodes is None:
+            nodes = scopes[parent] = {
+                str(child.get("id")): local_name(child)
+                for child in parent
+                if isinstance(child.tag, str) and child.get("id")
+            }
         yield from _flow_ends(flow, nodes)
 
 

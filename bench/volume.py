@@ -1,0 +1,462 @@
+"""Print whether issue #16's figures stay flat with data in the database (not a test).
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/laneway_bench_volume \\
+    REDIS_URL=redis://127.0.0.1:6379/9 .venv/bin/python bench/volume.py \\
+        [--cases 100000] [--steps 100] [--http 60] [--runs 15]
+
+"Flat in data volume: every figure above measured again with 100,000 finished
+cases and 1,000,000 audit events in the database stays within 1.2x of the empty
+database." Measured on the nearly empty database, then again after the fill:
+
+  * the service step: `case_start` and `task_complete` (bench/advance.py), median
+    ms, and CPU ms per case of this process and its PostgreSQL backend together
+    (which the machine's load stretches less than wall-clock time);
+  * over HTTP (gunicorn, one sequential keep-alive client, bench/run.py): start,
+    find the task, complete, the whole case; and the CPU per case of the web
+    workers and of their backends;
+  * the pages a user opens (Django's test client, medians): the manager's inbox
+    (HTML, searched, API list and counts; bench/inbox.py's probes) and the
+    cockpit as a process admin (bench/cockpit.py's probes).
+
+The fill copies finished cases that the service layer itself ran (`TEMPLATES` of
+them) in bulk SQL, so every row is as the real code leaves it after completion:
+the case and its state, the closed tasks (and their barred starter), the guardian
+rows that stay (VIEW on the task and the case), the case's audit events as a
+chain (each event's `prev_hash` is the previous event's `hash`; the hashes are
+not recomputed from the payloads) and its chain head. Each copy gets its own ids
+and times spread over the `--days` days before yesterday, behind the cockpit's
+rollup mark (rolled up afresh, as the beat would have done): the history grows,
+today's work is the same in both databases. 100,000 cases of the purchase
+example make 1,200,000 audit events. Then VACUUM ANALYZE, as autovacuum would.
+
+The empty database (DATABASE_URL's name + `_empty`, a copy made just before
+the fill) and the filled one are
+measured in turn, --rounds times (the machine's load drifts; it hits both
+alike), and each figure's median over the rounds is compared. The ratios filled /
+empty are written with --json (bench/run.py's `volume` part); the summary,
+`volume_max_ratio`, is the largest ratio of CPU time (per step, per case over
+HTTP, per page request: the process and its PostgreSQL backends), which the
+shared machine's load does not stretch as it does wall-clock time (also given,
+`volume_max_wall_ratio`). Both databases are
+dropped and created afresh: they are scratch databases.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.append(str(ROOT / "bench"))  # after ROOT: bench/cockpit.py is not the app
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("DEBUG", "0")
+os.environ.setdefault("SECRET_KEY", "bench-only")
+
+import django  # noqa: E402
+
+TEMPLATES = 20  # finished cases run through the service layer, then copied
+OPEN = 20  # cases left waiting at the manager's approval: the inbox's rows
+FLAT = 1.2  # the issue's target, filled / empty
+
+# One copy's ids: derived from the template's id and the copy's number, so every
+# table finds the same new id without a mapping table.
+NEW_ID = "md5({src}::text || ':' || {g})::uuid"
+# History: each copy at least a day old, so today's figures (which the cockpit
+# reads live, not from its rollups) are the same in both databases.
+SHIFT = "((({g} * %(spread)s)::bigint || ' seconds')::interval + interval '1 day')"
+
+
+def _link(case: str, seq: str) -> str:
+    """A copied event's hash: derived from its chain and place, distinct per row."""
+    return f"encode(sha256(convert_to({case}::text || ':' || {seq}, 'UTF8')), 'hex')"
+
+
+def _fill_statements() -> list[tuple[str, str]]:
+    """Return (table, INSERT … SELECT) copying the template cases %(copies)s times."""
+    case = NEW_ID.format(src="c.id", g="g")
+    shift = SHIFT.format(g="g")
+    templates = "SELECT id FROM bench_template"
+    task_new = NEW_ID.format(src="t.id", g="g")
+    event_case = NEW_ID.format(src="e.case_id", g="g")
+    return [
+        (
+            "engine_case",
+            f"""INSERT INTO engine_case (id, business_key, status, has_incident, data,
+              active_elements, started_at, ended_at, next_timer_at, revision,
+              idempotency_key, started_by_id, version_id, request_fingerprint,
+              needs_attention)
+            SELECT {case}, 'PO-' || g || '-' || left(c.id::text, 8), c.status,
+              c.has_incident, c.data, c.active_elements, c.started_at - {shift},
+              c.ended_at - {shift}, c.next_timer_at, c.revision, NULL,
+              c.started_by_id, c.version_id, c.request_fingerprint, c.needs_attention
+            FROM engine_case c, generate_series(1, %(copies)s) g
+            WHERE c.id IN ({templates})""",
+        ),
+        (
+            "engine_casestate",
+            f"""INSERT INTO engine_casestate (case_id, state_json, serializer_version,
+              revision, updated_at)
+            SELECT {NEW_ID.format(src="c.case_id", g="g")}, c.state_json,
+              c.serializer_version, c.revision, c.updated_at - {shift}
+            FROM engine_casestate c, generate_series(1, %(copies)s) g
+            WHERE c.case_id IN ({templates})""",
+        ),
+        (
+            "tasks_app_humantask",
+            f"""INSERT INTO tasks_app_humantask (id, spiff_task_id, bpmn_id, name,
+              documentation, lane, candidate_groups, candidate_users, status, form,
+              separate_from, due_at, follow_up_at, priority, created_at,
+              completed_at, assignee_id, case_id, completed_by_id, owner_id, draft,
+              business_data, overdue_notified_at, search_text, form_js, claimed_at)
+            SELECT {task_new}, t.spiff_task_id, t.bpmn_id, t.name, t.documentation,
+              t.lane, t.candidate_groups, t.candidate_users, t.status, t.form,
+              t.separate_from, t.due_at - {shift}, t.follow_up_at - {shift},
+              t.priority, t.created_at - {shift}, t.completed_at - {shift},
+              t.assignee_id, {NEW_ID.format(src="t.case_id", g="g")},
+              t.completed_by_id, t.owner_id, t.draft, t.business_data,
+              t.overdue_notified_at, t.search_text, t.form_js, t.claimed_at - {shift}
+            FROM tasks_app_humantask t, generate_series(1, %(copies)s) g
+            WHERE t.case_id IN ({templates})""",
+        ),
+        (
+            "tasks_app_humantask_barred",
+            f"""INSERT INTO tasks_app_humantask_barred (humantask_id, user_id)
+            SELECT {task_new}, b.user_id
+            FROM tasks_app_humantask_barred b
+              JOIN tasks_app_humantask t ON t.id = b.humantask_id,
+              generate_series(1, %(copies)s) g
+            WHERE t.case_id IN ({templates})""",
+        ),
+        *(
+            (
+                table,
+                f"""INSERT INTO {table} (object_pk, content_type_id, {owner},
+                  permission_id)
+                SELECT {NEW_ID.format(src="p.object_pk", g="g")}::text,
+                  p.content_type_id, p.{owner}, p.permission_id
+                FROM {table} p, generate_series(1, %(copies)s) g
+                WHERE p.object_pk IN (
+                  SELECT id::text FROM bench_template
+                  UNION ALL SELECT id::text FROM tasks_app_humantask
+                  WHERE case_id IN ({templates}))""",
+            )
+            for table, owner in (
+                ("guardian_groupobjectpermission", "group_id"),
+                ("guardian_userobjectpermission", "user_id"),
+            )
+        ),
+        (
+            "audit_auditevent",
+            f"""INSERT INTO audit_auditevent (id, chain, chain_seq, at, actor_id,
+              actor_repr, on_behalf_of, action, case_id, process_key, version_id,
+              task_ref, payload, prev_hash, hash)
+            SELECT gen_random_uuid(), 'case:' || {event_case},
+              e.chain_seq, e.at - {shift}, e.actor_id, e.actor_repr, e.on_behalf_of,
+              e.action, {event_case}, e.process_key,
+              e.version_id,
+              CASE WHEN t.id IS NULL THEN e.task_ref
+                ELSE replace(e.task_ref, t.id::text, ({task_new})::text) END,
+              CASE WHEN t.id IS NULL THEN e.payload
+                ELSE replace(e.payload::text, t.id::text, ({task_new})::text)::jsonb
+              END,
+              CASE WHEN e.chain_seq = 1 THEN e.prev_hash
+                ELSE {_link(event_case, "e.chain_seq - 1")}
+              END,
+              {_link(event_case, "e.chain_seq")}
+            FROM audit_auditevent e
+              LEFT JOIN tasks_app_humantask t
+                ON t.case_id = e.case_id AND e.task_ref LIKE '%%:' || t.id::text,
+              generate_series(1, %(copies)s) g
+            WHERE e.case_id IN ({templates})""",
+        ),
+        (
+            "audit_auditchainhead",
+            f"""INSERT INTO audit_auditchainhead (chain, chain_seq, hash)
+            SELECT 'case:' || {NEW_ID.format(src="c.id", g="g")}, h.chain_seq,
+              {_link(NEW_ID.format(src="c.id", g="g"), "h.chain_seq")}
+            FROM audit_auditchainhead h
+              JOIN bench_template c ON h.chain = 'case:' || c.id::text,
+              generate_series(1, %(copies)s) g""",
+        ),
+    ]
+
+
+def fill(cases: int, days: int) -> dict:
+    """Copy the finished template cases up to `cases` finished cases; return counts."""
+    from django.db import connection, transaction
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE bench_template AS SELECT id FROM engine_case "
+            "WHERE status = 'completed' ORDER BY started_at LIMIT %s",
+            [TEMPLATES],
+        )
+        cursor.execute("SELECT count(*) FROM bench_template")
+        templates = cursor.fetchone()[0]
+        copies = max(1, (cases - templates) // templates)
+        params = {"copies": copies, "spread": days * 86400 // copies}
+        seconds = {}
+        with transaction.atomic():
+            cursor.execute("SET LOCAL synchronous_commit = off")
+            cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+            # Foreign keys checked by each insert, not at COMMIT: an index cannot
+            # be built while checks are pending.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            for table, sql in _fill_statements():
+                started = time.perf_counter()
+                # A bulk load: the plain indexes are built again after it, from
+                # their own definitions (sorted builds, not a million random
+                # inserts); the constraints' indexes are kept up as rows come.
+                cursor.execute(
+                    "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s "
+                    "AND indexname NOT IN (SELECT conname FROM pg_constraint)",
+                    [table],
+                )
+                plain = cursor.fetchall()
+                for name, _ in plain:
+                    cursor.execute(f'DROP INDEX "{name}"')
+                cursor.execute(sql, params)
+                for _, definition in plain:
+                    cursor.execute(definition)
+                seconds[table] = round(time.perf_counter() - started, 1)
+        cursor.execute("DROP TABLE bench_template")
+        counts = {}
+        for table in ("engine_case", "audit_auditevent", "tasks_app_humantask"):
+            cursor.execute(f"SELECT count(*) FROM {table}")  # noqa: S608 - fixed names
+            counts[table] = cursor.fetchone()[0]
+    print(f"bench: filled in {seconds} s: {counts}", flush=True)
+    return counts
+
+
+def _setup():
+    """The users of bench/advance.py, a process admin, the example deployed."""
+    import advance
+    from django.contrib.auth.models import Group
+
+    from processes.services import version_upload
+    from tasks_app.roles import roles_ensure
+
+    roles_ensure()
+    users = advance._setup_users()
+    admin = users["b-analyst"]
+    admin.groups.add(Group.objects.get(name="process-admins"))
+    version_upload(
+        user=admin,
+        bpmn=advance.EXAMPLE.read_bytes(),
+        filename=advance.EXAMPLE.name,
+    )
+    return users
+
+
+def _open_cases(users, count: int) -> None:
+    from engine.services import case_start
+
+    for _ in range(count):
+        case_start(
+            user=users["b-requester"],
+            key="purchase_request",
+            data={"amount": 120, "justification": "A laptop"},
+        )
+
+
+def _cpu_now() -> float:
+    """This process's CPU seconds and its PostgreSQL backend's, together."""
+    import run
+    from django.db import connection
+
+    connection.ensure_connection()
+    backend = connection.connection.info.backend_pid
+    return time.process_time() + sum(run._cpu_seconds([backend]).values())
+
+
+def measure_step(cases: int) -> dict:
+    import advance
+    import run
+
+    started = _cpu_now()
+    times = advance.laneway_end_to_end(cases)
+    cpu = _cpu_now() - started
+    steps = times["manager approval"] + times["finance approval"]
+    return {
+        "service_start_ms": run._median_ms(times["start"]),
+        "service_complete_ms": run._median_ms(steps),
+        "service_cpu_ms_per_case": round(cpu / cases * 1000, 1),
+    }
+
+
+def measure_http(cases: int) -> dict:
+    import run
+    from django.conf import settings
+
+    port = 17600 + os.getpid() % 1000
+    tokens = run._tokens()
+    server = run._server(port, workers=2)
+    try:
+        return run.http_latencies(port, tokens, server, cases, settings)
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def measure_pages(users, runs: int) -> dict:
+    from django.test import Client
+
+    from bench.cockpit import PROBES as COCKPIT
+    from bench.inbox import PROBES as INBOX
+    from bench.inbox import _measure
+
+    figures = {}
+    for user, probes in (("b-manager", INBOX), ("b-analyst", COCKPIT)):
+        client = Client(HTTP_HOST="localhost")
+        client.force_login(users[user])
+        for label, url in probes.items():
+            client.get(url)  # the process's first page of a kind costs more
+            started = _cpu_now()
+            seconds = _measure(client, runs, {label: url})[label]
+            cpu = (_cpu_now() - started) / (runs + 1)  # with _measure's warm-up
+            figures[f"{label} ms"] = round(seconds * 1000, 2)
+            figures[f"{label} cpu_ms"] = round(cpu * 1000, 2)
+    return figures
+
+
+def _use(url: str) -> None:
+    """Point this process (and the servers it starts) at the database `url`."""
+    from django.contrib.contenttypes.models import ContentType
+    from django.db import connection
+
+    from tasks_app.permissions import permissions_forget
+
+    connection.close()
+    connection.settings_dict["NAME"] = url.rsplit("/", 1)[1]
+    os.environ["DATABASE_URL"] = url
+    ContentType.objects.clear_cache()  # the same ids in both, but read afresh
+    permissions_forget()
+
+
+def _prepare(url: str) -> None:
+    """Create, migrate and set up a database: users, TEMPLATES finished cases,
+    OPEN cases waiting for the manager."""
+    import advance
+    from django.core.management import call_command
+
+    from bench.inbox import _fresh_database
+
+    os.environ["DATABASE_URL"] = url
+    _fresh_database()
+    _use(url)
+    call_command("migrate", verbosity=0)
+    _open_cases(_setup(), OPEN)
+    advance.laneway_end_to_end(TEMPLATES)
+
+
+def _copy(source: str, target: str) -> None:
+    """Create the database `target` as a copy of `source` (which nobody uses)."""
+    import psycopg
+    from django.db import connection
+
+    connection.close()
+    name, origin = target.rsplit("/", 1)[1], source.rsplit("/", 1)[1]
+    with psycopg.connect(
+        source.rsplit("/", 1)[0] + "/postgres", autocommit=True
+    ) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{origin}"')
+
+
+def measure(options, rounds: int) -> dict:
+    """Return each figure's median over `rounds` rounds (of 1/rounds the work)."""
+    from cockpit.rollups import rollup
+
+    rollup(rebuild=True)  # what the beat did as the cases came
+    users = _setup()
+    figures = measure_step(max(2, options.steps // rounds))
+    figures.update(measure_http(max(2, options.http // rounds)))
+    figures.update(measure_pages(users, max(3, options.runs // rounds)))
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=100_000)
+    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--steps", type=int, default=100, help="service-layer cases")
+    parser.add_argument("--http", type=int, default=60, help="cases over HTTP")
+    parser.add_argument("--runs", type=int, default=15, help="requests per page")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="measure the empty and the filled database in turn, this many times",
+    )
+    parser.add_argument("--json", help="also write the figures here (bench/run.py)")
+    options = parser.parse_args()
+    from bench.inbox import _analyze
+
+    filled_url = os.environ["DATABASE_URL"]
+    empty_url = filled_url + "_empty"
+    django.setup()
+    from django.db import connection
+
+    _prepare(filled_url)
+    _copy(filled_url, empty_url)  # the same database, before the fill
+    _use(empty_url)
+    _analyze()
+    _use(filled_url)
+    started = time.perf_counter()
+    counts = fill(options.cases, options.days)
+    _analyze()
+    with connection.cursor() as cursor:
+        cursor.execute("CHECKPOINT")  # the fill's writes are not what is measured
+    fill_seconds = round(time.perf_counter() - started, 1)
+    samples: dict[str, list[dict]] = {"empty": [], "filled": []}
+    for _ in range(options.rounds):  # in turn: the machine's load hits both alike
+        for name, url in (("empty", empty_url), ("filled", filled_url)):
+            _use(url)
+            samples[name].append(measure(options, options.rounds))
+    _use(filled_url)
+    empty, filled = (
+        {key: statistics.median([r[key] for r in samples[name]]) for key in keys}
+        for name, keys in (
+            ("empty", samples["empty"][0]),
+            ("filled", samples["empty"][0]),
+        )
+    )
+    ratios = {key: round(filled[key] / empty[key], 2) for key in empty if empty[key]}
+    # CPU time (this process and its backend; the web workers and theirs) is
+    # what the machine's load does not stretch: the summary is read from it.
+    cpu = {key: ratio for key, ratio in ratios.items() if "cpu_ms" in key}
+    print(
+        f"bench: volume, {counts['engine_case']:,} cases, "
+        f"{counts['audit_auditevent']:,} audit events ({fill_seconds} s to fill); "
+        f"medians of {options.rounds} rounds, empty and filled in turn"
+    )
+    print(f"{'':40}{'empty':>10}{'filled':>10}{'ratio':>8}")
+    for key, ratio in ratios.items():
+        mark = "" if ratio <= FLAT else "  over"
+        print(f"{key:40}{empty[key]:>10}{filled[key]:>10}{ratio:>8}{mark}")
+    if options.json:
+        Path(options.json).write_text(
+            json.dumps(
+                {
+                    "volume_max_ratio": max(cpu.values()),
+                    "volume_max_ratio_figure": max(cpu, key=cpu.__getitem__),
+                    "volume_max_wall_ratio": max(ratios.values()),
+                    "volume_ratios": ratios,
+                    "volume_empty": empty,
+                    "volume_filled": filled,
+                    "volume_cases": counts["engine_case"],
+                    "volume_audit_events": counts["audit_auditevent"],
+                    "volume_fill_seconds": fill_seconds,
+                }
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()
