@@ -8,7 +8,10 @@ row timed before its mark to `Rollup` rows per version, metric, element and day
 largest duration) and one row per log-scale duration bucket. A reader takes
 the whole days of its range from the rollups and reads the rest live from the
 indexed rows: the partial days at either end and the tail since the mark. So a
-count is exact at any moment, before, during and after a rollup.
+count is exact at any moment, before, during and after a rollup. The same
+statement adds each day's rows to `RollupTotal`, their sum over every day: a
+range with no bound before the mark (all of history, the pages' default) reads
+those few rows, not one per day.
 
 Percentiles are PostgreSQL's `percentile_cont` over the rows, exact, while an
 element has at most settings.COCKPIT_EXACT_LIMIT rows in the range. Above that
