@@ -49,7 +49,25 @@ class CaseMigration(models.Model):
         return len(self.migrated) + len(self.refused) + len(self.busy)
 
 
-class Rollup(models.Model):
+class _RollupFigures(models.Model):
+    """What a rollup row holds: how many rows of a version's metric and element
+    (in a duration bucket) there are, with their smallest and largest seconds."""
+
+    version = models.ForeignKey(
+        "processes.ProcessVersion", on_delete=models.CASCADE, related_name="+"
+    )
+    metric = models.CharField(max_length=16)
+    element = models.CharField(max_length=255, blank=True, default="")
+    bucket = models.IntegerField()
+    n = models.BigIntegerField()
+    low = models.FloatField(null=True, blank=True)
+    high = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class Rollup(_RollupFigures):
     """One maintained aggregate of the cockpit's range figures (cockpit.rollups).
 
     Per process version, metric, element and day (in settings.TIME_ZONE): the
@@ -58,16 +76,7 @@ class Rollup(models.Model):
     Written only by the rollup beat, for the rows older than its mark.
     """
 
-    version = models.ForeignKey(
-        "processes.ProcessVersion", on_delete=models.CASCADE, related_name="+"
-    )
-    metric = models.CharField(max_length=16)
-    element = models.CharField(max_length=255, blank=True, default="")
     day = models.DateField()
-    bucket = models.IntegerField()
-    n = models.BigIntegerField()
-    low = models.FloatField(null=True, blank=True)
-    high = models.FloatField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -82,6 +91,29 @@ class Rollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.metric} {self.element} {self.day} #{self.bucket}: {self.n}"
+
+
+class RollupTotal(_RollupFigures):
+    """The `Rollup` rows of every day summed, per version, metric, element and bucket.
+
+    A range with no bound before the mark (the cockpit's default: all of a
+    version's history) reads these few rows, not one per day: the reader's cost
+    stays flat as the days pile up. Written by the beat in the statement that
+    writes the day rows; `day` is the first day summed (the rows' smallest).
+    """
+
+    day = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "metric", "element", "bucket"],
+                name="cockpit_rolluptotal_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric} {self.element} since {self.day} #{self.bucket}: {self.n}"
 
 
 class RollupMark(models.Model):

@@ -8,7 +8,10 @@ row timed before its mark to `Rollup` rows per version, metric, element and day
 largest duration) and one row per log-scale duration bucket. A reader takes
 the whole days of its range from the rollups and reads the rest live from the
 indexed rows: the partial days at either end and the tail since the mark. So a
-count is exact at any moment, before, during and after a rollup.
+count is exact at any moment, before, during and after a rollup. The same
+statement adds each day's rows to `RollupTotal`, their sum over every day: a
+range with no bound before the mark (all of history, the pages' default) reads
+those few rows, not one per day.
 
 Percentiles are PostgreSQL's `percentile_cont` over the rows, exact, while an
 element has at most settings.COCKPIT_EXACT_LIMIT rows in the range. Above that
@@ -71,7 +74,7 @@ from engine.models import Case as CaseRow
 from engine.models import ServiceCall
 from tasks_app.models import HumanTask
 
-from .models import Rollup, RollupMark
+from .models import Rollup, RollupMark, RollupTotal
 
 GAMMA = 1.02
 MIN_S = 0.001
@@ -286,14 +289,51 @@ def _tz():  # noqa: ANN202
     return timezone.get_default_timezone()
 
 
+# The day rows and their totals (RollupTotal) from one read of the source rows
+# `r` (rv, el, rday, rn and, for the timed metrics, rb, rlow, rhigh).
 _UPSERT = """
-    INSERT INTO cockpit_rollup (version_id, metric, element, day, bucket, n, low, high)
-    SELECT r.rv, %s, r.el, r.rday, {bucket}, r.rn, {low}, {high} FROM ({sql}) AS r
-    ON CONFLICT (version_id, metric, element, day, bucket) DO UPDATE SET
-        n = cockpit_rollup.n + EXCLUDED.n,
-        low = LEAST(cockpit_rollup.low, EXCLUDED.low),
-        high = GREATEST(cockpit_rollup.high, EXCLUDED.high)
+    WITH r AS MATERIALIZED ({sql}), days AS (
+        INSERT INTO cockpit_rollup
+            (version_id, metric, element, day, bucket, n, low, high)
+        SELECT r.rv, %s, r.el, r.rday, {bucket}, r.rn, {low}, {high} FROM r
+        ON CONFLICT (version_id, metric, element, day, bucket) DO UPDATE SET
+            n = cockpit_rollup.n + EXCLUDED.n,
+            low = LEAST(cockpit_rollup.low, EXCLUDED.low),
+            high = GREATEST(cockpit_rollup.high, EXCLUDED.high)
+    )
+    INSERT INTO cockpit_rolluptotal
+        (version_id, metric, element, bucket, n, low, high, day)
+    SELECT r.rv, %s, r.el, {bucket}, sum(r.rn), min({low}), max({high}), min(r.rday)
+    FROM r GROUP BY r.rv, r.el{by_bucket}
+    ON CONFLICT (version_id, metric, element, bucket) DO UPDATE SET
+        n = cockpit_rolluptotal.n + EXCLUDED.n,
+        low = LEAST(cockpit_rolluptotal.low, EXCLUDED.low),
+        high = GREATEST(cockpit_rolluptotal.high, EXCLUDED.high),
+        day = LEAST(cockpit_rolluptotal.day, EXCLUDED.day)
 """
+
+
+def _upsert(
+    cursor,  # noqa: ANN001
+    name: str,
+    query: tuple[str, Sequence],
+    *,
+    buckets: bool = False,
+    bounds: bool = False,
+) -> None:
+    """Add the grouped rows of `query` to the day rows and their totals."""
+    sql, params = query
+    low, high = ("r.rlow", "r.rhigh") if bounds else ("NULL::float8", "NULL::float8")
+    cursor.execute(
+        _UPSERT.format(
+            sql=sql,
+            bucket="r.rb" if buckets else str(COUNT),
+            by_bucket=", r.rb" if buckets else "",
+            low=low,
+            high=high,
+        ),
+        [*params, name, name],
+    )
 
 
 def _roll(metric: Metric, since: datetime | None, until: datetime) -> None:
@@ -309,34 +349,21 @@ def _roll(metric: Metric, since: datetime | None, until: datetime) -> None:
             counts = qs.values(*keys).annotate(
                 rn=Count("pk"), rlow=Min(seconds), rhigh=Max(seconds)
             )
-            sql, params = counts.query.sql_with_params()
-            cursor.execute(
-                _UPSERT.format(bucket=COUNT, low="r.rlow", high="r.rhigh", sql=sql),
-                [metric.name, *params],
-            )
+            _upsert(cursor, metric.name, counts.query.sql_with_params(), bounds=True)
             buckets = (
                 qs.annotate(rb=_Bucket(seconds))
                 .values(*keys, "rb")
                 .annotate(rn=Count("pk"))
             )
-            sql, params = buckets.query.sql_with_params()
-            cursor.execute(
-                _UPSERT.format(bucket="r.rb", low="NULL", high="NULL", sql=sql),
-                [metric.name, *params],
-            )
+            _upsert(cursor, metric.name, buckets.query.sql_with_params(), buckets=True)
         else:
             counts = qs.values(*keys).annotate(rn=Count("pk"))
-            sql, params = counts.query.sql_with_params()
-            cursor.execute(
-                _UPSERT.format(bucket=COUNT, low="NULL", high="NULL", sql=sql),
-                [metric.name, *params],
-            )
+            _upsert(cursor, metric.name, counts.query.sql_with_params())
 
 
-_GROUPS_UPSERT = """
-    INSERT INTO cockpit_rollup (version_id, metric, element, day, bucket, n, low, high)
-    SELECT c.version_id, %s, g.name, (t.{at} AT TIME ZONE %s)::date, -1, count(*),
-        NULL, NULL
+_GROUPS = """
+    SELECT c.version_id AS rv, g.name AS el, (t.{at} AT TIME ZONE %s)::date AS rday,
+        count(*) AS rn
     FROM {tasks} AS t JOIN {cases} AS c ON c.id = t.case_id
     CROSS JOIN LATERAL (
         SELECT DISTINCT value AS name FROM jsonb_array_elements_text(
@@ -344,21 +371,19 @@ _GROUPS_UPSERT = """
             THEN t.candidate_groups ELSE '[]'::jsonb END)
     ) AS g
     WHERE t.{at} < %s AND t.{at} >= %s AND length(g.name) <= 255
-    GROUP BY 1, 3, 4
-    ON CONFLICT (version_id, metric, element, day, bucket) DO UPDATE SET
-        n = cockpit_rollup.n + EXCLUDED.n
+    GROUP BY 1, 2, 3
 """
 
 
 def _roll_groups(since: datetime | None, until: datetime) -> None:
     """Add the tasks offered and closed in [since, until) per candidate group."""
     for name, at in GROUP_METRICS.items():
-        sql = _GROUPS_UPSERT.format(
+        sql = _GROUPS.format(
             at=at, tasks=HumanTask._meta.db_table, cases=CaseRow._meta.db_table
         )
         floor = since or datetime.min.replace(tzinfo=_tz())
         with connection.cursor() as cursor:
-            cursor.execute(sql, [name, _tz().key, until, floor])
+            _upsert(cursor, name, (sql, [_tz().key, until, floor]))
 
 
 def _new_mark() -> datetime:
@@ -390,6 +415,7 @@ def rollup(*, rebuild: bool = False) -> datetime | None:
             return None
         if rebuild:
             Rollup.objects.all().delete()
+            RollupTotal.objects.all().delete()
             row.until = None
         until = _new_mark()
         if row.until is not None and until <= row.until:
@@ -462,15 +488,29 @@ def _split(since: datetime | None, until: datetime | None, mark: datetime | None
 
 
 def _rolled(
-    versions: Versions, since: datetime | None, until: datetime | None, read
+    versions: Versions,
+    since: datetime | None,
+    until: datetime | None,
+    read,  # noqa: ANN001
+    *,
+    by_day: bool = False,
 ) -> tuple[_Split, list]:
-    """Read the rollups with `read(split, rollups)` at one mark (retry if it moved)."""
+    """Read the rollups with `read(rollups)` at one mark (retry if it moved).
+
+    Every rolled day (no bound before the mark) is read from their totals
+    (RollupTotal: one row where the days have one each), unless `by_day`.
+    """
     for _ in range(5):
         before = RollupMark.objects.filter(pk=1).values_list("until", "run").first()
         split = _split(since, until, before[0] if before else None)
         if not split.rolled:
             return split, []
-        rows = Rollup.objects.filter(split.days())
+        every_day = split.first_day is None and split.end_day is None
+        rows: QuerySet
+        if every_day and not by_day:
+            rows = RollupTotal.objects.all()
+        else:
+            rows = Rollup.objects.filter(split.days())
         if versions is not None:
             rows = rows.filter(version_id__in=list(versions))
         found = list(read(rows))
@@ -504,6 +544,7 @@ def _tally(metric: Metric, versions: Versions, since, until, by: str) -> Counter
             .values_list(by)
             .annotate(n=Sum("n"))
         ),
+        by_day=by == "day",
     )
     found: Counter = Counter(dict(rows))
     live = metric.source(versions).filter(split.live(metric.at))

@@ -1,5 +1,7 @@
 import json
 import uuid
+from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -7,8 +9,28 @@ from django.db import models
 from processes.models import ProcessVersion
 
 
+@dataclass(slots=True)
+class CaseStarted:
+    """What the start that created a case did, in memory (engine.services.case_start).
+
+    The start's answer is built from it without reading the case again: the
+    elements it passed (as its audit trail lists them), the incidents it opened
+    and the human tasks it offered (tasks_app adds them). `advances` counts the
+    advances of this Case object; the record stands for the case only after
+    exactly one (the start's own).
+    """
+
+    completed: dict[str, None] = field(default_factory=dict)
+    incidents: list["Incident"] = field(default_factory=list)
+    tasks: list[Any] = field(default_factory=list)
+    advances: int = 0
+
+
 class Case(models.Model):
     """One running (or finished) instance of a process version."""
+
+    # Set by case_start on the case it created (None on a case read back).
+    started: CaseStarted | None = None
 
     class Status(models.TextChoices):
         RUNNING = "running", "Running"

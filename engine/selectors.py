@@ -231,7 +231,10 @@ def case_can_cancel(*, user: Any, case: Case) -> bool:
 
 
 def case_element_states(
-    *, case: Case, incidents: Iterable[Incident] | None = None
+    *,
+    case: Case,
+    incidents: Iterable[Incident] | None = None,
+    completed: Iterable[str] | None = None,
 ) -> dict[str, list[str]]:
     """Return the BPMN element ids of a case by state, for marking its diagram.
 
@@ -239,7 +242,9 @@ def case_element_states(
     first-completion order; an element may also be active again after a loop back),
     ``failed`` those with an open incident and ``active`` the others it waits at.
     `incidents`, the case's incidents when the caller has read them already
-    (incident_list_for_case), spares reading them again.
+    (incident_list_for_case), spares reading them again; `completed`, the elements
+    it passed when the caller knows them (the start that created it,
+    Case.started), spares reading its audit trail.
     """
     failing: Iterable[str]
     if incidents is None:
@@ -257,6 +262,12 @@ def case_element_states(
         )
     failed = list(dict.fromkeys(failing))
     active = [e for e in dict.fromkeys(case.active_elements or []) if e not in failed]
+    if completed is None:
+        completed = _completed_elements(case)
+    return {"completed": list(completed), "active": active, "failed": failed}
+
+
+def _completed_elements(case: Case) -> Iterable[str]:
     completed: dict[str, None] = {}
     events = (
         audit_list_for_case(case_id=case.pk)
@@ -270,7 +281,7 @@ def case_element_states(
             element = task_ref_element(task_ref)
         if element:
             completed[element] = None
-    return {"completed": list(completed), "active": active, "failed": failed}
+    return completed
 
 
 @dataclass(frozen=True, slots=True)

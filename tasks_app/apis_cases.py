@@ -17,35 +17,64 @@ from engine import services as case_services
 from engine.apis import CaseOutput, IncidentOutput, idempotency_key_of
 from engine.errors import FormInvalid
 from engine.json_safety import StorableJSONField
-from engine.models import Case
+from engine.models import Case, CaseStarted
 
 from . import selectors
 from .apis import TaskOfCaseOutput, TaskOutput
 
 
-def visible_open_tasks(case, user) -> list[dict]:
+def visible_open_tasks(case, user, started: CaseStarted | None = None) -> list[dict]:
     if case.started_by_id == user.pk:  # e.g. the start's answer
-        rows = selectors.open_tasks_of_starter(case=case)
+        if started is not None:
+            rows = _open_tasks_started(case, started)
+        else:
+            rows = selectors.open_tasks_of_starter(case=case)
         return list(TaskOfCaseOutput(rows, many=True).data)
     tasks = [t for t in selectors.task_list_for_case(case=case, user=user) if t.is_open]
     return list(TaskOutput(tasks, many=True).data)
 
 
-def case_detail(case, user) -> dict:
-    """Serialize a case with its data, the caller's visible open tasks and incidents."""
-    incidents = select_compiled(  # compiled once (issue #16)
-        ("incident_list_for_case",),
-        lambda pk: case_selectors.incident_list_for_case(case=Case(pk=pk)),
-        UUID(str(case.pk)),
+def _open_tasks_started(case, started: CaseStarted) -> list:
+    """The rows open_tasks_of_starter reads, from the tasks the start offered."""
+    tasks = sorted(
+        (t for t in started.tasks if t.is_open),
+        key=lambda t: t.created_at,
+        reverse=True,
     )
+    for task in tasks:
+        task.process_key = case.version.definition.key
+        task.assignee_username = task.assignee.username if task.assignee else None
+    return tasks
+
+
+def case_detail(case, user) -> dict:
+    """Serialize a case with its data, the caller's visible open tasks and incidents.
+
+    The answer of the start that created `case` comes from what the start did
+    (Case.started), read from nothing (issue #16).
+    """
+    started = case.started if case.started and case.started.advances == 1 else None
+    if started is not None:
+        incidents = sorted(started.incidents, key=lambda i: i.created_at, reverse=True)
+        incidents.sort(key=lambda i: i.status)  # open first, as the statement reads
+    else:
+        incidents = select_compiled(  # compiled once (issue #16)
+            ("incident_list_for_case",),
+            lambda pk: case_selectors.incident_list_for_case(case=Case(pk=pk)),
+            UUID(str(case.pk)),
+        )
     for incident in incidents:
         incident.case = case
     return {
         **CaseOutput(case).data,
         "data": case.data,
         "active_elements": case.active_elements,
-        "elements": case_selectors.case_element_states(case=case, incidents=incidents),
-        "tasks": visible_open_tasks(case, user),
+        "elements": case_selectors.case_element_states(
+            case=case,
+            incidents=incidents,
+            completed=started.completed if started is not None else None,
+        ),
+        "tasks": visible_open_tasks(case, user, started),
         "incidents": IncidentOutput(incidents, many=True).data,
     }
 

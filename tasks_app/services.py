@@ -192,6 +192,8 @@ def _create_task(case: Case, ready: ReadyHumanTask) -> HumanTask:
     if ready.defaulted:
         _flag_unrouted(case, task, ready)
     notify_on_commit(task, Notice.OFFERED, to=task.assignee)
+    if case.started is not None:  # the start's answer shows it (apis_cases)
+        case.started.tasks.append(task)
     return task
 
 

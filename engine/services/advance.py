@@ -165,6 +165,8 @@ def case_audit(
 def _record_steps(case: Case, outcome: AdvanceOutcome, skip_task: str | None) -> None:
     for step in outcome.steps:
         if step.task_id != skip_task:
+            if case.started is not None and step.bpmn_id:
+                case.started.completed[step.bpmn_id] = None
             case_audit(
                 case,
                 None,
@@ -209,6 +211,8 @@ def incident_open(
     incident.attempts = [*incident.attempts, *attempts]
     incident.retrying = False
     incident.save()
+    if case.started is not None and incident not in case.started.incidents:
+        case.started.incidents.append(incident)
     case.has_incident = True
     Case.objects.filter(pk=case.pk).update(has_incident=True)
     case_audit(
@@ -372,6 +376,8 @@ def _advance(
     create: bool,
     moved: bool,
 ) -> None:
+    if case.started is not None:
+        case.started.advances += 1
     _record_steps(case, outcome, completed_task_id)
     _open_incident(case, outcome)
     just_completed = _save(case, outcome, create=create)

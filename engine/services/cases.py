@@ -22,7 +22,7 @@ from engine.errors import (
 )
 from engine.form_validation import form_clean
 from engine.idempotency import case_replayed, request_fingerprint
-from engine.models import Case, Incident
+from engine.models import Case, CaseStarted, Incident
 from engine.selectors import process_hand_start_refusal
 from engine.spec_cache import spec_for
 from engine.spiff import (
@@ -89,6 +89,7 @@ def case_start(
                 idempotency_key=idempotency_key or None,
                 request_fingerprint=fingerprint if idempotency_key else "",
             )
+            case.started = CaseStarted()  # what the start's answer shows
             case_audit(
                 case,
                 user,
