@@ -19,12 +19,14 @@ from django.db.models import (
     QuerySet,
     UUIDField,
     Value,
+    Window,
 )
 from django.db.models.functions import Cast, Replace
 from django.utils import timezone
 from guardian.models import GroupObjectPermission, UserObjectPermission
 from guardian.shortcuts import get_objects_for_group, get_objects_for_user
 
+from common.pagination import PAGE_TOTAL
 from common.sql import select_compiled
 from engine.models import Case
 from engine.selectors import CaseCounts, case_counts_for_user
@@ -191,17 +193,22 @@ def _search_filter(text: str) -> Q:
     return found
 
 
-def _filtered(user: Any, query: InboxQuery) -> QuerySet[HumanTask]:
-    qs = _visible_open(user)
+def _query_filter(query: InboxQuery) -> Q:
+    """Return the query's case, process, group and search filters as one Q."""
+    found = Q()
     if query.case_id:
-        qs = qs.filter(case_id=query.case_id)
+        found &= Q(case_id=query.case_id)
     if query.process:
-        qs = qs.filter(case__version__definition__key=query.process)
+        found &= Q(case__version__definition__key=query.process)
     if query.group:
-        qs = qs.filter(pk__in=_offered_to_group(query.group))
+        found &= Q(pk__in=_offered_to_group(query.group))
     if query.search:
-        qs = qs.filter(_search_filter(query.search))
-    return qs
+        found &= _search_filter(query.search)
+    return found
+
+
+def _filtered(user: Any, query: InboxQuery) -> QuerySet[HumanTask]:
+    return _visible_open(user).filter(_query_filter(query))
 
 
 def inbox_list_for_user(
@@ -210,12 +217,16 @@ def inbox_list_for_user(
     query: InboxQuery | None = None,
     case_id: UUID | str | None = None,
     starter: bool = True,
+    counted: bool = False,
 ) -> QuerySet[HumanTask]:
     """Return the user's open tasks for the query, sorted (most urgent first).
 
     The rows carry what a list shows: the heavy columns (forms, case data, the
     diagram's XML) are deferred. `starter=False` leaves out who started each
     case (the pages show it, the API's rows do not): one join less to plan.
+    `counted=True` gives each row the number of rows of the whole list
+    (common.pagination.PAGE_TOTAL): the page of a long list is counted by the
+    statement that sorts it, not by a second one reading the same tasks.
     """
     query = query or InboxQuery(case_id=str(case_id or ""))
     qs = _filtered(user, query).filter(_tab_filter(query.tab, user, timezone.now()))
@@ -226,7 +237,10 @@ def inbox_list_for_user(
     related = ["case__version__definition", "assignee"]
     if starter:
         related.append("case__started_by")
-    return qs.select_related(*related).defer(*_HEAVY).order_by(*order)
+    qs = qs.select_related(*related).defer(*_HEAVY).order_by(*order)
+    if counted:
+        qs = qs.annotate(**{PAGE_TOTAL: Window(Count("pk"))})
+    return qs
 
 
 def inbox_list_of_case(*, user: Any, case_id: UUID | str) -> list[HumanTask]:
@@ -326,18 +340,6 @@ def _descending(order: Any) -> Any:
     return F(order.expression.name).desc(nulls_last=True)
 
 
-def inbox_processes_for_user(*, user: Any) -> list[tuple[str, str]]:
-    """Return (key, name) of the processes the user's open tasks belong to."""
-    return list(
-        _visible_open(user)
-        .order_by("case__version__definition__name")
-        .values_list(
-            "case__version__definition__key", "case__version__definition__name"
-        )
-        .distinct()
-    )
-
-
 def inbox_counts_for_user(*, user: Any, query: InboxQuery) -> dict[str, int]:
     """Count each tab of the inbox for the query's search and filters (one query)."""
     now = timezone.now()
@@ -347,6 +349,49 @@ def inbox_counts_for_user(*, user: Any, query: InboxQuery) -> dict[str, int]:
             for tab in InboxTab
         }
     )
+
+
+@dataclass(frozen=True, slots=True)
+class InboxSummary:
+    """What the inbox page shows besides its rows: each tab's count for the query,
+    and the processes of all the user's open tasks (the process filter's choices)."""
+
+    counts: dict[str, int]
+    processes: list[tuple[str, str]]
+
+
+def inbox_summary_for_user(*, user: Any, query: InboxQuery) -> InboxSummary:
+    """Return `inbox_counts_for_user` and the processes of the user's open tasks
+    (key, name; by name), in one statement.
+
+    The user's open tasks are read once, grouped by process: each group counts
+    its tasks of each tab that the query's filters keep, and every group is a
+    choice of the process filter (whatever the query keeps).
+    """
+    now, kept = timezone.now(), _query_filter(query)
+    rows = (
+        _visible_open(user)
+        .values("case__version__definition__key", "case__version__definition__name")
+        .annotate(
+            **{
+                str(tab): Count("pk", filter=kept & _tab_filter(tab, user, now))
+                for tab in InboxTab
+            }
+        )
+        .order_by("case__version__definition__name", "case__version__definition__key")
+    )
+    counts = dict.fromkeys(map(str, InboxTab), 0)
+    processes = []
+    for row in rows:
+        processes.append(
+            (
+                row["case__version__definition__key"],
+                row["case__version__definition__name"],
+            )
+        )
+        for tab in counts:
+            counts[tab] += row[tab]
+    return InboxSummary(counts=counts, processes=processes)
 
 
 @dataclass(frozen=True, slots=True)
