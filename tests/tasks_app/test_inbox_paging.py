@@ -12,7 +12,7 @@ from guardian.models import GroupObjectPermission, UserObjectPermission
 from common.pagination import page_size
 from engine.services import case_start
 from tasks_app.permissions import grant_candidates
-from tasks_app.selectors import inbox_list_for_user
+from tasks_app.selectors import InboxQuery, inbox_counts_for_user, inbox_list_for_user
 from tasks_app.services import task_complete
 from tests.clients import api_for, page_for
 
@@ -100,6 +100,26 @@ def test_the_inbox_query_reads_tasks_and_grants_through_indexes(users, review):
     assert re.search(
         r"Index (Only )?Scan using \S+ on guardian_groupobjectpermission", plan
     )
+
+
+def test_the_inbox_counts_leave_suspended_cases_out_through_their_index(users, review):
+    """The counts need no case row: a task's case is asked of the case_suspended
+    index (issue #16)."""
+    with CaptureQueriesContext(connection) as captured:
+        inbox_counts_for_user(user=users["manager1"], query=InboxQuery())
+    (statement,) = [q["sql"] for q in captured]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {statement}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "using case_suspended on engine_case" in plan, plan
+    assert "engine_case_pkey" not in plan, plan
+    for table in (
+        "tasks_app_humantask",
+        "engine_case",
+        "guardian_groupobjectpermission",
+    ):
+        assert f"Seq Scan on {table}" not in plan, plan
 
 
 def test_the_task_of_a_case_is_found_through_the_open_tasks_of_the_case(users, review):
