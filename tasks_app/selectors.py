@@ -140,7 +140,7 @@ def _as_task_pk(field: str) -> Any:
     return Replace(field, Value("-"), Value(""), output_field=CharField())
 
 
-def _visible_open(user: Any) -> QuerySet[HumanTask]:
+def _visible_open(user: Any, *, case_read: bool = True) -> QuerySet[HumanTask]:
     """Return the user's open tasks: theirs, or offered and unclaimed, not barred,
     of cases that are not suspended.
 
@@ -148,6 +148,10 @@ def _visible_open(user: Any) -> QuerySet[HumanTask]:
     their assigned tasks, so the database reads the user's share of the open
     tasks, not all of them (guardian's get_objects_for_user ORs two subqueries,
     which makes PostgreSQL test every open task against both).
+    `case_read=False` (a count that needs no column of the case) asks whether the
+    case is suspended of the case_suspended index instead of the case's row; a
+    statement that reads the case anyway filters the joined row (one relation
+    less to plan: ~2.5 ms of planning).
     """
     work = permission_for(WORK).pk
     ids = _granted(GroupObjectPermission, work, group__user=user).union(
@@ -157,13 +161,14 @@ def _visible_open(user: Any) -> QuerySet[HumanTask]:
         .values_list("pk", flat=True),
         all=True,
     )
+    # A suspended case's tasks wait, unworkable, until it is resumed (Camunda
+    # suspends them with their process instance): not in anyone's inbox.
+    suspended = Q(case__status=Case.Status.SUSPENDED) if case_read else Q(_suspended())
     return (
         HumanTask.objects.filter(pk__in=ids, status=HumanTask.Status.OPEN)
         .filter(Q(assignee=user) | Q(assignee__isnull=True))
         .exclude(barred=user)
-        # A suspended case's tasks wait, unworkable, until it is resumed (Camunda
-        # suspends them with their process instance): not in anyone's inbox.
-        .exclude(_suspended())
+        .exclude(suspended)
     )
 
 
@@ -215,8 +220,10 @@ def _query_filter(query: InboxQuery) -> Q:
     return found
 
 
-def _filtered(user: Any, query: InboxQuery) -> QuerySet[HumanTask]:
-    return _visible_open(user).filter(_query_filter(query))
+def _filtered(
+    user: Any, query: InboxQuery, *, case_read: bool = True
+) -> QuerySet[HumanTask]:
+    return _visible_open(user, case_read=case_read).filter(_query_filter(query))
 
 
 def inbox_list_for_user(
@@ -351,7 +358,7 @@ def _descending(order: Any) -> Any:
 def inbox_counts_for_user(*, user: Any, query: InboxQuery) -> dict[str, int]:
     """Count each tab of the inbox for the query's search and filters (one query)."""
     now = timezone.now()
-    return _filtered(user, query).aggregate(
+    return _filtered(user, query, case_read=False).aggregate(
         **{
             str(tab): Count("pk", filter=_tab_filter(tab, user, now))
             for tab in InboxTab
