@@ -35,13 +35,20 @@ def paginated(item: type[BaseSerializer]) -> type[serializers.Serializer]:
     return type(f"Paginated{name}", (serializers.Serializer,), fields)
 
 
+# The annotation a list may carry with the number of rows of the whole list
+# (COUNT(*) OVER (), computed while the page's rows are sorted): the paginator
+# reads it instead of counting them again.
+PAGE_TOTAL = "page_total"
+
+
 class CountingPaginator(Paginator):
     """Django's Paginator that counts the rows only when it cannot tell otherwise.
 
     It reads one row more than the page holds: a page with room to spare is the
     last, so the count is the rows before it plus its own, with no COUNT query
-    (the inbox of one case, a short list: one statement instead of two). A full
-    page, an empty one past the first, or `orphans` count as Django does.
+    (the inbox of one case, a short list: one statement instead of two). Rows
+    that carry `PAGE_TOTAL` tell the count of a full page too. A full page
+    without it, an empty one past the first, or `orphans` count as Django does.
     """
 
     def page(self, number: Any) -> Page:
@@ -55,6 +62,9 @@ class CountingPaginator(Paginator):
             return super().page(number)
         bottom = (wanted - 1) * self.per_page
         rows = list(self.object_list[bottom : bottom + self.per_page + 1])
+        if len(rows) > self.per_page and hasattr(rows[0], PAGE_TOTAL):
+            self.__dict__["count"] = getattr(rows[0], PAGE_TOTAL)
+            return Page(rows[: self.per_page], wanted, self)
         if len(rows) > self.per_page:  # more after it: how many, COUNT says
             if wanted > self.num_pages:  # the rows went meanwhile
                 return super().page(number)
@@ -112,9 +122,15 @@ def _link(request: HttpRequest, number: int) -> str:
     return f"{request.path}?{params.urlencode()}"
 
 
-def page_of(request: HttpRequest, items: Any) -> PageOf:
-    """Return the page `?page=` asks for (the last past the end, else the first)."""
+def page_of(request: HttpRequest, items: Any, *, count: int | None = None) -> PageOf:
+    """Return the page `?page=` asks for (the last past the end, else the first).
+
+    `count`, when the caller has counted `items` already (the inbox's tab), saves
+    the paginator's COUNT.
+    """
     paginator = CountingPaginator(items, page_size())
+    if count is not None:
+        paginator.__dict__["count"] = count
     try:
         page = paginator.page(request.GET.get("page") or 1)
     except PageNotAnInteger:

@@ -99,7 +99,7 @@ class TaskListApi(APIView):
                 serializer=TaskOfCaseOutput,
             )
         qs = selectors.inbox_list_for_user(
-            user=request.user, query=query, starter=False
+            user=request.user, query=query, starter=False, counted=True
         )
         return paginated_response(
             request=request, view=self, items=qs, serializer=TaskOutput

@@ -19,12 +19,14 @@ from django.db.models import (
     QuerySet,
     UUIDField,
     Value,
+    Window,
 )
 from django.db.models.functions import Cast, Replace
 from django.utils import timezone
 from guardian.models import GroupObjectPermission, UserObjectPermission
 from guardian.shortcuts import get_objects_for_group, get_objects_for_user
 
+from common.pagination import PAGE_TOTAL
 from common.sql import select_compiled
 from engine.models import Case
 from engine.selectors import CaseCounts, case_counts_for_user
@@ -138,7 +140,7 @@ def _as_task_pk(field: str) -> Any:
     return Replace(field, Value("-"), Value(""), output_field=CharField())
 
 
-def _visible_open(user: Any) -> QuerySet[HumanTask]:
+def _visible_open(user: Any, *, case_read: bool = True) -> QuerySet[HumanTask]:
     """Return the user's open tasks: theirs, or offered and unclaimed, not barred,
     of cases that are not suspended.
 
@@ -146,6 +148,10 @@ def _visible_open(user: Any) -> QuerySet[HumanTask]:
     their assigned tasks, so the database reads the user's share of the open
     tasks, not all of them (guardian's get_objects_for_user ORs two subqueries,
     which makes PostgreSQL test every open task against both).
+    `case_read=False` (a count that needs no column of the case) asks whether the
+    case is suspended of the case_suspended index instead of the case's row; a
+    statement that reads the case anyway filters the joined row (one relation
+    less to plan: ~2.5 ms of planning).
     """
     work = permission_for(WORK).pk
     ids = _granted(GroupObjectPermission, work, group__user=user).union(
@@ -155,13 +161,22 @@ def _visible_open(user: Any) -> QuerySet[HumanTask]:
         .values_list("pk", flat=True),
         all=True,
     )
+    # A suspended case's tasks wait, unworkable, until it is resumed (Camunda
+    # suspends them with their process instance): not in anyone's inbox.
+    suspended = Q(case__status=Case.Status.SUSPENDED) if case_read else Q(_suspended())
     return (
         HumanTask.objects.filter(pk__in=ids, status=HumanTask.Status.OPEN)
         .filter(Q(assignee=user) | Q(assignee__isnull=True))
         .exclude(barred=user)
-        # A suspended case's tasks wait, unworkable, until it is resumed (Camunda
-        # suspends them with their process instance): not in anyone's inbox.
-        .exclude(case__status=Case.Status.SUSPENDED)
+        .exclude(suspended)
+    )
+
+
+def _suspended() -> Exists:
+    """Return whether the task's case is suspended, asked of the case_suspended
+    index (a few rows) rather than of the case's row, which a count need not read."""
+    return Exists(
+        Case.objects.filter(pk=OuterRef("case_id"), status=Case.Status.SUSPENDED)
     )
 
 
@@ -191,17 +206,24 @@ def _search_filter(text: str) -> Q:
     return found
 
 
-def _filtered(user: Any, query: InboxQuery) -> QuerySet[HumanTask]:
-    qs = _visible_open(user)
+def _query_filter(query: InboxQuery) -> Q:
+    """Return the query's case, process, group and search filters as one Q."""
+    found = Q()
     if query.case_id:
-        qs = qs.filter(case_id=query.case_id)
+        found &= Q(case_id=query.case_id)
     if query.process:
-        qs = qs.filter(case__version__definition__key=query.process)
+        found &= Q(case__version__definition__key=query.process)
     if query.group:
-        qs = qs.filter(pk__in=_offered_to_group(query.group))
+        found &= Q(pk__in=_offered_to_group(query.group))
     if query.search:
-        qs = qs.filter(_search_filter(query.search))
-    return qs
+        found &= _search_filter(query.search)
+    return found
+
+
+def _filtered(
+    user: Any, query: InboxQuery, *, case_read: bool = True
+) -> QuerySet[HumanTask]:
+    return _visible_open(user, case_read=case_read).filter(_query_filter(query))
 
 
 def inbox_list_for_user(
@@ -210,12 +232,16 @@ def inbox_list_for_user(
     query: InboxQuery | None = None,
     case_id: UUID | str | None = None,
     starter: bool = True,
+    counted: bool = False,
 ) -> QuerySet[HumanTask]:
     """Return the user's open tasks for the query, sorted (most urgent first).
 
     The rows carry what a list shows: the heavy columns (forms, case data, the
     diagram's XML) are deferred. `starter=False` leaves out who started each
     case (the pages show it, the API's rows do not): one join less to plan.
+    `counted=True` gives each row the number of rows of the whole list
+    (common.pagination.PAGE_TOTAL): the page of a long list is counted by the
+    statement that sorts it, not by a second one reading the same tasks.
     """
     query = query or InboxQuery(case_id=str(case_id or ""))
     qs = _filtered(user, query).filter(_tab_filter(query.tab, user, timezone.now()))
@@ -226,7 +252,10 @@ def inbox_list_for_user(
     related = ["case__version__definition", "assignee"]
     if starter:
         related.append("case__started_by")
-    return qs.select_related(*related).defer(*_HEAVY).order_by(*order)
+    qs = qs.select_related(*related).defer(*_HEAVY).order_by(*order)
+    if counted:
+        qs = qs.annotate(**{PAGE_TOTAL: Window(Count("pk"))})
+    return qs
 
 
 def inbox_list_of_case(*, user: Any, case_id: UUID | str) -> list[HumanTask]:
@@ -326,27 +355,58 @@ def _descending(order: Any) -> Any:
     return F(order.expression.name).desc(nulls_last=True)
 
 
-def inbox_processes_for_user(*, user: Any) -> list[tuple[str, str]]:
-    """Return (key, name) of the processes the user's open tasks belong to."""
-    return list(
-        _visible_open(user)
-        .order_by("case__version__definition__name")
-        .values_list(
-            "case__version__definition__key", "case__version__definition__name"
-        )
-        .distinct()
-    )
-
-
 def inbox_counts_for_user(*, user: Any, query: InboxQuery) -> dict[str, int]:
     """Count each tab of the inbox for the query's search and filters (one query)."""
     now = timezone.now()
-    return _filtered(user, query).aggregate(
+    return _filtered(user, query, case_read=False).aggregate(
         **{
             str(tab): Count("pk", filter=_tab_filter(tab, user, now))
             for tab in InboxTab
         }
     )
+
+
+@dataclass(frozen=True, slots=True)
+class InboxSummary:
+    """What the inbox page shows besides its rows: each tab's count for the query,
+    and the processes of all the user's open tasks (the process filter's choices)."""
+
+    counts: dict[str, int]
+    processes: list[tuple[str, str]]
+
+
+def inbox_summary_for_user(*, user: Any, query: InboxQuery) -> InboxSummary:
+    """Return `inbox_counts_for_user` and the processes of the user's open tasks
+    (key, name; by name), in one statement.
+
+    The user's open tasks are read once, grouped by process: each group counts
+    its tasks of each tab that the query's filters keep, and every group is a
+    choice of the process filter (whatever the query keeps).
+    """
+    now, kept = timezone.now(), _query_filter(query)
+    rows = (
+        _visible_open(user)
+        .values("case__version__definition__key", "case__version__definition__name")
+        .annotate(
+            **{
+                str(tab): Count("pk", filter=kept & _tab_filter(tab, user, now))
+                for tab in InboxTab
+            }
+        )
+        .order_by("case__version__definition__name", "case__version__definition__key")
+    )
+    counts = dict.fromkeys(map(str, InboxTab), 0)
+    processes = []
+    for row in rows:
+        processes.append(
+            (
+                row["case__version__definition__key"],
+                row["case__version__definition__name"],
+            )
+        )
+        for tab in counts:
+            counts[tab] += row[tab]
+    return InboxSummary(counts=counts, processes=processes)
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,11 +79,14 @@ class InboxView(LoginRequiredMixin, TemplateView):
         user, params = self.request.user, self.request.GET
         query = InboxQuery.from_params(params)
         tasks = selectors.inbox_list_for_user(user=user, query=query)
-        counts = selectors.inbox_counts_for_user(user=user, query=query)
+        # One statement reads the tabs' counts and the process filter's choices;
+        # the shown tab's count is the list's (no COUNT of the list).
+        summary = selectors.inbox_summary_for_user(user=user, query=query)
+        counts = summary.counts
         keep = {k: v for k, v in params.items() if k not in ("page", "filter", "show")}
         return {
             **super().get_context_data(**kwargs),
-            "page": page_of(self.request, tasks),
+            "page": page_of(self.request, tasks, count=counts[str(query.tab)]),
             "query": query,
             "show": str(query.tab),
             "tabs": [
@@ -91,7 +94,7 @@ class InboxView(LoginRequiredMixin, TemplateView):
             ],
             "keep": urlencode(keep),
             "sort_links": _sort_links(params, query.sort),
-            "processes": selectors.inbox_processes_for_user(user=user),
+            "processes": summary.processes,
             "groups": sorted(user.groups.values_list("name", flat=True)),
             "data_columns": _data_columns(query.process),
             "managed": managed_groups(user),

@@ -6,12 +6,13 @@ from importlib import import_module
 import pytest
 from django.apps import apps
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
 from common.pagination import page_size
 from engine.services import case_start
 from tasks_app.permissions import grant_candidates
-from tasks_app.selectors import inbox_list_for_user
+from tasks_app.selectors import InboxQuery, inbox_counts_for_user, inbox_list_for_user
 from tasks_app.services import task_complete
 from tests.clients import api_for, page_for
 
@@ -101,6 +102,26 @@ def test_the_inbox_query_reads_tasks_and_grants_through_indexes(users, review):
     )
 
 
+def test_the_inbox_counts_leave_suspended_cases_out_through_their_index(users, review):
+    """The counts need no case row: a task's case is asked of the case_suspended
+    index (issue #16)."""
+    with CaptureQueriesContext(connection) as captured:
+        inbox_counts_for_user(user=users["manager1"], query=InboxQuery())
+    (statement,) = [q["sql"] for q in captured]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {statement}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "using case_suspended on engine_case" in plan, plan
+    assert "engine_case_pkey" not in plan, plan
+    for table in (
+        "tasks_app_humantask",
+        "engine_case",
+        "guardian_groupobjectpermission",
+    ):
+        assert f"Seq Scan on {table}" not in plan, plan
+
+
 def test_the_task_of_a_case_is_found_through_the_open_tasks_of_the_case(users, review):
     """`?case=` reads the case's open tasks (humantask_open_of_case), not all the
     open tasks the user may work on (issue #16)."""
@@ -140,3 +161,33 @@ def test_the_count_is_right_when_the_last_page_is_exactly_full(users, many_revie
     assert page_for(users["manager1"]).get("/?page=2").context["page"].number == 1
     none = api_for(users["outsider"]).get("/api/v1/tasks/").json()
     assert none == {"count": 0, "next": None, "previous": None, "results": []}
+
+
+def test_a_full_first_page_is_counted_without_a_count_statement(users, many_reviews):
+    """The page takes its count from the tabs' counts, the API from COUNT(*) OVER
+    () of its list; the tabs' counts and the process choices are one statement
+    (issue #16)."""
+    pages, api = page_for(users["manager1"]), api_for(users["manager1"])
+    with CaptureQueriesContext(connection) as page_statements:
+        page = pages.get("/")
+    with CaptureQueriesContext(connection) as api_statements:
+        first = api.get("/api/v1/tasks/").json()
+    for captured in (page_statements, api_statements):
+        assert not [q for q in captured if "COUNT(*)" in q["sql"].split("FROM")[0]]
+    reads = [q for q in page_statements if "tasks_app_humantask" in q["sql"]]
+    assert len(reads) == 2, [q["sql"][:80] for q in reads]  # the rows, the summary
+    assert first["count"] == page.context["page"].count == many_reviews
+    tabs = {value: count for value, _, count in page.context["tabs"]}
+    assert tabs == {
+        "all": many_reviews,
+        "mine": 0,
+        "groups": many_reviews,
+        "overdue": 0,
+        "today": 0,
+    }
+    assert page.context["processes"] == [("purchase_request", "Purchase request")]
+    # A search that keeps nothing counts nothing, and still offers every process.
+    none = pages.get("/?search=nothing-like-this")
+    assert {count for _, _, count in none.context["tabs"]} == {0}
+    assert none.context["page"].count == 0
+    assert none.context["processes"] == page.context["processes"]
