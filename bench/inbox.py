@@ -113,6 +113,15 @@ def _add_tasks(count, *, start, groups, named, requester, version, status):
     }
     task_type = ContentType.objects.get_for_model(HumanTask)
     case_type = ContentType.objects.get_for_model(Case)
+
+    def grants(model, owner: dict, names: list[str], task, case) -> list:
+        """The owner's rows on the task (each of `names`) and on its case."""
+        on_task = [(perms[name], task_type, task.pk) for name in names]
+        return [
+            model(**owner, permission=perm, content_type=kind, object_pk=str(pk))
+            for perm, kind, pk in [*on_task, (perms["view_case"], case_type, case.pk)]
+        ]
+
     now, words = timezone.now(), ["laptop", "desk", "chair", "monitor", "licence"]
     for offset in range(0, count, BATCH):
         n = min(BATCH, count - offset)
@@ -159,40 +168,11 @@ def _add_tasks(count, *, start, groups, named, requester, version, status):
             names = ["view_humantask"] + (
                 ["work_on_humantask"] if status == "open" else []
             )
-            rows += [
-                GroupObjectPermission(
-                    group=group,
-                    permission=perms[name],
-                    content_type=task_type,
-                    object_pk=str(task.pk),
-                )
-                for name in names
-            ]
-            rows.append(
-                GroupObjectPermission(
-                    group=group,
-                    permission=perms["view_case"],
-                    content_type=case_type,
-                    object_pk=str(case.pk),
-                )
-            )
+            rows += grants(GroupObjectPermission, {"group": group}, names, task, case)
             if person is not None:
-                user_rows += [
-                    UserObjectPermission(
-                        user=person,
-                        permission=perms[name],
-                        content_type=task_type,
-                        object_pk=str(task.pk),
-                    )
-                    for name in names
-                ] + [
-                    UserObjectPermission(
-                        user=person,
-                        permission=perms["view_case"],
-                        content_type=case_type,
-                        object_pk=str(case.pk),
-                    )
-                ]
+                user_rows += grants(
+                    UserObjectPermission, {"user": person}, names, task, case
+                )
         HumanTask.objects.bulk_create(tasks)
         # The starter may not approve their own request (separateFrom="initiator",
         # as in the purchase example): one barred row per task.
