@@ -52,7 +52,7 @@ DIAGRAM = one_service_call(
     process_id="bench_recovery",
     name="Recovery bench",
     task_name="Call that hangs once",
-    operation="bench.hang_once",
+    operation=OPERATION,
     result="r",
 )
 
