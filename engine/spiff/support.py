@@ -236,9 +236,13 @@ EVENT_DEFINITIONS: dict[str, Row] = {
         "conditional events are not supported (the condition would never be "
         "re-evaluated when data changes); use an exclusive gateway or a message"
     ),
-    "linkEventDefinition": _refused(
-        "link events are not supported (the throw would end the path and the "
-        "catch never run); draw the sequence flow instead"
+    "linkEventDefinition": _runs(
+        "an intermediate link throw event continues at the link catch event of "
+        "the same name in its own process or sub-process, as a sequence flow "
+        "(several throws may share one catch); refused: a link on any other "
+        "event, a nameless link, a throw without its catch at its level, two "
+        "catches with one name in a file (Camunda 7 refuses it too), a flow into "
+        "a catch or out of a throw (links.py)"
     ),
 }
 CONDITIONAL_FLOWS = _refused(

@@ -205,7 +205,12 @@ DEPARTURES: dict[str, str] = {
         _EVENT_SCOPE,
     ),
     **dict.fromkeys(
-        ("parallel_join_loop.bpmn", "inclusive_join_loop.bpmn"), _LOOP_JOIN
+        (
+            "parallel_join_loop.bpmn",
+            "inclusive_join_loop.bpmn",
+            "link_parallel_join.bpmn",  # the loop back is a link
+        ),
+        _LOOP_JOIN,
     ),
     **dict.fromkeys(
         (
