@@ -23,7 +23,10 @@ What Camunda 7 refuses (or BPMN 2.0 forbids) is refused, located:
   link catches per file, so even in different sub-processes);
 - a throw whose name no catch of its own process or sub-process has (a link
   never crosses a sub-process boundary);
-- a sequence flow into a link catch or out of a link throw.
+- a sequence flow into a link catch or out of a link throw;
+- an execution listener on a link throw (`link_listener_problems`, read before
+  listeners are translated): Camunda 7 never runs it, the rewritten none event
+  would.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from collections.abc import Iterator
 from lxml import etree
 
 from .types import Problem
-from .xml import BPMN, NSMAP, local_name, unique_id
+from .xml import BPMN, NSMAP, VENDOR_NAMESPACES, local_name, unique_id
 
 LINK = "linkEventDefinition"
 _INTERMEDIATE = ("intermediateThrowEvent", "intermediateCatchEvent")
@@ -227,3 +230,32 @@ def links_resolve(root: etree._Element) -> list[Problem]:
     for catch in links.catches.values():
         _as_none_event(catch)
     return []
+
+
+def link_listener_problems(root: etree._Element) -> list[Problem]:
+    """Execution listeners on link throw events, refused before they are translated.
+
+    Camunda 7 creates no activity for a link throw, so its listeners never run;
+    here the throw becomes a none event whose listeners would.
+    """
+    problems = []
+    for throw in root.iterfind(".//bpmn:intermediateThrowEvent", NSMAP):
+        if _link(throw) is None:
+            continue
+        listeners = [
+            element
+            for namespace in VENDOR_NAMESPACES
+            for element in throw.iterfind(
+                f"bpmn:extensionElements/{{{namespace}}}executionListener", NSMAP
+            )
+        ]
+        if listeners:
+            problems.append(
+                _refused(
+                    throw,
+                    "Camunda 7 never runs an execution listener on a link throw "
+                    "event (it creates no activity for it); move the listener to "
+                    "the link catch event or the sequence flow before the throw",
+                )
+            )
+    return problems

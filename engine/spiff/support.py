@@ -247,7 +247,8 @@ EVENT_DEFINITIONS: dict[str, Row] = {
         "(several throws may share one catch); refused: a link on any other "
         "event, a nameless link, a throw without its catch at its level, two "
         "catches with one name in a file (Camunda 7 refuses it too), a flow into "
-        "a catch or out of a throw (links.py)"
+        "a catch or out of a throw, an execution listener on a throw (Camunda 7 "
+        "never runs it) (links.py)"
     ),
 }
 CONDITIONAL_FLOWS = _refused(

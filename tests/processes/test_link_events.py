@@ -94,6 +94,7 @@ def test_the_api_refuses_a_second_link_catch_of_one_name_located(users, client):
         ("link_refused_throw_with_outgoing", "Throw_Go", "a sequence flow leaves"),
         ("link_refused_boundary", "Boundary_Link", "intermediate throw or catch"),
         ("link_refused_across_subprocess", "Throw_Out", "another process or sub"),
+        ("link_refused_throw_listener", "Throw_ToReview", "never runs an execution"),
     ],
 )
 def test_a_wrong_link_is_the_only_problem_reported(users, name, element, reason):
