@@ -237,7 +237,8 @@ EVENT_DEFINITIONS: dict[str, Row] = {
         "at once; else the event waits, and the condition is evaluated again "
         "after every step that may change variables (a task completed, a message "
         "or signal with variables, a service result, the variables set in the "
-        "cockpit), as Camunda 7 does on each variable change; refused: on a "
+        "cockpit; a suspended case's when it resumes), as Camunda 7 does on each "
+        "variable change; refused: on a "
         "start or boundary event, after an event-based gateway, without a "
         "condition, and camunda:variableName / variableEvents"
     ),
