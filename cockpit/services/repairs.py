@@ -17,6 +17,7 @@ from engine.models import Case, ServiceCall
 from engine.selectors import case_get
 from engine.services import (
     case_audit,
+    case_conditions_evaluate,
     case_elements_modify,
     case_lock,
     case_variables_set,
@@ -105,7 +106,8 @@ def case_suspend(*, user: Any, case_id: UUID | str, reason: str) -> Case:
 
 @transaction.atomic
 def case_resume(*, user: Any, case_id: UUID | str, reason: str) -> Case:
-    """Resume a suspended case; its waiting service calls are sent again.
+    """Resume a suspended case; its waiting service calls are sent again, and its
+    waiting conditional events are evaluated (its variables may have changed).
 
     Timers that came due meanwhile fire at the next sweep.
 
@@ -131,6 +133,8 @@ def case_resume(*, user: Any, case_id: UUID | str, reason: str) -> Case:
     )
     if pending:
         transaction.on_commit(lambda: service_calls_enqueue(pending))
+    # Variables set while it was suspended may make a conditional event true.
+    case_conditions_evaluate(case=case, actor=user)
     return case
 
 

@@ -44,6 +44,7 @@ from .incidents import (
 from .messages import MessageResult, message_deliver, subscription_matches
 from .repairs import (
     CaseModified,
+    case_conditions_evaluate,
     case_elements_modify,
     case_migrate,
     case_variables_set,
@@ -54,6 +55,7 @@ from .timers import case_fire_timers, timers_due
 
 __all__ = [
     "case_migrate",
+    "case_conditions_evaluate",
     "case_variables_set",
     "CaseModified",
     "case_elements_modify",

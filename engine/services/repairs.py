@@ -26,6 +26,7 @@ from processes.models import ProcessVersion
 
 from .advance import case_advance, incident_resolve
 from .calls import service_calls_discard
+from .script_host import case_scripts
 
 
 def case_variables_set(
@@ -38,16 +39,34 @@ def case_variables_set(
     """Set and remove variables of a case locked by the caller; return the new data.
 
     The values reach the tasks waiting now and the case data; the case is saved
-    and its open tasks projected again as after any step.
+    and its open tasks projected again as after any step. A running case's
+    waiting conditional events are evaluated on them and fire when true; a
+    suspended case's are when it resumes (`case_conditions_evaluate`).
     """
-    outcome = workflow_set_data(
-        spec_for(case.version),
-        case.state.state,
-        values=dict(values),
-        remove=list(remove),
-    )
+    with case_scripts(case, actor):
+        outcome = workflow_set_data(
+            spec_for(case.version),
+            case.state.state,
+            values=dict(values),
+            remove=list(remove),
+            run=case.status == Case.Status.RUNNING,
+        )
     case_advance(case, outcome, actor=actor)
     return dict(outcome.data)
+
+
+def case_conditions_evaluate(*, case: Case, actor: Any) -> None:
+    """Evaluate the waiting conditional events of a case locked by the caller.
+
+    For a case resumed after its variables changed while it was suspended; the
+    case runs on from those that fire. Nothing is saved when none does.
+    """
+    with case_scripts(case, actor):
+        outcome = workflow_set_data(
+            spec_for(case.version), case.state.state, values={}, remove=[], run=True
+        )
+    if outcome.steps or outcome.failure:
+        case_advance(case, outcome, actor=actor)
 
 
 def case_migrate(

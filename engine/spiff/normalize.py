@@ -18,6 +18,8 @@ SpiffArena becomes SpiffArena-flavoured BPMN with Python expressions:
   default) gets the condition True, as Camunda 7 reads it.
 - `camunda:collection` / `camunda:elementVariable` become `loopDataInputRef` /
   `inputDataItem`.
+- A link throw event and its catch become none events joined by a sequence
+  flow, as Camunda 7 runs them (`links.py`).
 
 Elements are changed in place, so `sourceline` still points at the uploaded
 file: every problem reported later keeps the analyst's line numbers.
@@ -32,6 +34,7 @@ from lxml import etree
 
 from .dmn_feel import FeelError, feel_expression
 from .juel import JuelError, is_juel, juel_to_python
+from .links import links_resolve
 from .timer_starts import is_cron
 from .types import Problem
 from .xml import BPMN, NSMAP, SPIFF, local_name, vendor_attr, vendor_children
@@ -455,7 +458,7 @@ def _unconditioned_flows(root: etree._Element) -> None:
 def normalize(root: etree._Element) -> list[Problem]:
     """Rewrite `root` in place to Python/Spiff dialect and return what could not be."""
     _unconditioned_flows(root)
-    problems: list[Problem] = []
+    problems: list[Problem] = links_resolve(root)
     problems.extend(_expressions(root))
     problems.extend(_scripts(root))
     problems.extend(_service_tasks(root))

@@ -36,6 +36,7 @@ from .form_checks import form_ref_problems
 from .formjs import form_files_read
 from .hygiene import tidy
 from .limits import size_problems, upload_problems
+from .links import link_listener_problems
 from .metadata import all_human_tasks, process_meta, task_meta_once
 from .normalize import normalize, serialize
 from .semantics import adapt_specs
@@ -397,6 +398,7 @@ def bundle_compile(
         raise BpmnParseError(too_large)
     forms, form_problems = form_files_read(form_files)
     schema = _xsd_problems(root)
+    link_listeners = link_listener_problems(root)  # before tidy translates them
     tidy(root)
     translated = normalize(root)
     with task_meta_once():  # the tree is final: read each human task once
@@ -404,6 +406,7 @@ def bundle_compile(
         ours = [
             *problems,
             *schema,
+            *link_listeners,
             *translated,
             *_own_checks(root, dmn, known_operations, translated, called.executable()),
             *upload_problems(root, dmn),

@@ -519,12 +519,21 @@ def workflow_set_data(
     *,
     values: dict[str, Any],
     remove: list[str],
+    run: bool = False,
 ) -> AdvanceOutcome:
-    """Set and remove case variables where the case goes on from; run nothing.
+    """Set and remove case variables where the case goes on from.
 
     The case's shared variables and the data of every unfinished task change
-    (`variables.py`), so the next step sees the new values.
+    (`variables.py`), so the next step sees the new values. With `run`, the
+    conditional events waiting are evaluated again on them and the case runs on
+    from those that fire (Camunda 7 evaluates them on each variable change);
+    without it nothing runs (a suspended case; a business error about to be
+    thrown, which runs the engine itself).
     """
     wf = state_load(state, process.spec, process.subprocess_specs)
+    if run:
+        return run_command(
+            wf, process, lambda steps: variables_assign(wf, values, remove)
+        )
     variables_assign(wf, values, remove)
     return _outcome(wf, process, [], None)

@@ -232,19 +232,38 @@ EVENT_DEFINITIONS: dict[str, Row] = {
         "a cancel end event directly in a transaction, and one cancel boundary "
         "event on the transaction"
     ),
-    "conditionalEventDefinition": _refused(
-        "conditional events are not supported (the condition would never be "
-        "re-evaluated when data changes); use an exclusive gateway or a message"
+    "conditionalEventDefinition": _runs(
+        "on an intermediate catch event: when reached, a true condition goes on "
+        "at once; else the event waits, and the condition is evaluated again "
+        "after every step that may change variables (a task completed, a message "
+        "or signal with variables, a service result, the variables set in the "
+        "cockpit; a suspended case's when it resumes), as Camunda 7 does on each "
+        "variable change; refused: on a "
+        "start or boundary event, after an event-based gateway, without a "
+        "condition, and camunda:variableName / variableEvents"
     ),
-    "linkEventDefinition": _refused(
-        "link events are not supported (the throw would end the path and the "
-        "catch never run); draw the sequence flow instead"
+    "linkEventDefinition": _runs(
+        "an intermediate link throw event continues at the link catch event of "
+        "the same name in its own process or sub-process, as a sequence flow "
+        "(several throws may share one catch); refused: a link on any other "
+        "event, a nameless link, a throw without its catch at its level, two "
+        "catches with one name in a file (Camunda 7 refuses it too), a flow into "
+        "a catch or out of a throw, an execution listener on a throw (Camunda 7 "
+        "never runs it) (links.py)"
     ),
 }
 CONDITIONAL_FLOWS = _refused(
     "conditions and default flows are evaluated only out of exclusive and inclusive "
     "gateways (here the condition would be ignored); put an exclusive or "
     "inclusive gateway after the element"
+)
+CONDITIONAL_PLACES = _refused(
+    "conditional events run on an intermediate catch event only (not on a "
+    "start or boundary event, nor after an event-based gateway); use an "
+    "intermediate conditional catch event on the path instead"
+)
+CONDITION_MISSING = _refused(
+    "a conditional event needs a condition (Camunda 7 refuses it too)"
 )
 MULTIPLE_EVENTS = _refused(
     "multiple and parallel-multiple events (several event definitions on one "
@@ -274,6 +293,10 @@ CONSTRUCTS: dict[str, Row] = {
     "several event definitions on one event (multiple, parallel multiple)": (
         MULTIPLE_EVENTS
     ),
+    "a conditional event anywhere but on an intermediate catch event": (
+        CONDITIONAL_PLACES
+    ),
+    "a conditional event without a condition": CONDITION_MISSING,
     "a conditional or default sequence flow out of anything but an exclusive or "
     "inclusive gateway": (CONDITIONAL_FLOWS),
     "several plain sequence flows out of an activity or event": _runs(
@@ -873,6 +896,28 @@ def _conditional_flow_problems(root: etree._Element) -> Iterator[Problem]:
             yield _problem(flow, flow, CONDITIONAL_FLOWS.note)
 
 
+def _after_event_gateway(event: etree._Element) -> bool:
+    container = event.getparent()
+    gateways = {
+        g.get("id") for g in container.iterfind("bpmn:eventBasedGateway", NSMAP)
+    }
+    return any(
+        f.get("targetRef") == event.get("id") and f.get("sourceRef") in gateways
+        for f in container.iterfind("bpmn:sequenceFlow", NSMAP)
+    )
+
+
+def _conditional_event_problems(root: etree._Element) -> Iterator[Problem]:
+    """Conditional events where they would not be evaluated again (events.py)."""
+    for definition in root.iterfind(".//bpmn:conditionalEventDefinition", NSMAP):
+        event = definition.getparent()
+        condition = definition.find("bpmn:condition", NSMAP)
+        if local_name(event) != "intermediateCatchEvent" or _after_event_gateway(event):
+            yield _problem(definition, event, CONDITIONAL_PLACES.note)
+        elif condition is None or not (condition.text or "").strip():
+            yield _problem(definition, event, CONDITION_MISSING.note)
+
+
 def _mapping_refusal(element: etree._Element) -> str:
     attrs = {k: (v or "").strip() for k, v in element.attrib.items()}
     if attrs.get("local", "false") != "false":
@@ -981,6 +1026,7 @@ def support_problems(root: etree._Element) -> list[Problem]:
         *_task_problems(root),
         *_date_problems(root),
         *_conditional_flow_problems(root),
+        *_conditional_event_problems(root),
         *_call_mapping_problems(root),
         *_retry_cycle_problems(root),
         *_signal_mapping_problems(root),

@@ -130,6 +130,8 @@ DEPARTURES: dict[str, str] = {
     "operaton/travel-booking.bpmn": _COMPENSATION,
     "transaction_cancel.bpmn": _COMPENSATION,
     "end_join_list.bpmn": _SHARED_VARIABLES,
+    # The branch's variable never reaches SpiffWorkflow's copy in the sub-process.
+    "conditional_catch_subprocess.bpmn": _SHARED_VARIABLES,
     "dmn_any_single_entry.bpmn": _DMN,
     "dmn_cells_single_entry.bpmn": _DMN,
     "dmn_collect_count_single_entry.bpmn": _DMN,
@@ -205,7 +207,12 @@ DEPARTURES: dict[str, str] = {
         _EVENT_SCOPE,
     ),
     **dict.fromkeys(
-        ("parallel_join_loop.bpmn", "inclusive_join_loop.bpmn"), _LOOP_JOIN
+        (
+            "parallel_join_loop.bpmn",
+            "inclusive_join_loop.bpmn",
+            "link_parallel_join.bpmn",  # the loop back is a link
+        ),
+        _LOOP_JOIN,
     ),
     **dict.fromkeys(
         (

@@ -1,0 +1,106 @@
+"""A conditional intermediate catch event is evaluated again when variables change.
+
+Camunda 7 evaluates a waiting conditional event on every variable change of its
+case. The scenarios (tests/conformance/scenarios/conditional_*.toml) cover the
+changes made by a step (a task completed, a message with variables); here the
+variables an operator sets through the API: at once on a running case, and on
+resume for a suspended one. A condition that cannot be evaluated is an incident
+on the event, never a silent wait.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from audit.actions import AuditAction
+from audit.models import AuditEvent
+from engine.models import Case, Incident
+from engine.services import case_start
+from processes.services import version_upload
+from tests.clients import api_for
+
+pytestmark = pytest.mark.django_db
+
+BPMN = Path(__file__).resolve().parent.parent / "conformance" / "bpmn"
+KEY = "conditional_catch_alone"  # start -> conditional catch ${go} -> end
+
+
+@pytest.fixture
+def waiting(users) -> Case:
+    """A case waiting at its conditional catch (go is false)."""
+    path = BPMN / "conditional_catch_alone.bpmn"
+    version_upload(user=users["analyst"], bpmn=path.read_bytes(), filename=path.name)
+    case, _ = case_start(user=users["requester"], key=KEY, data={"go": False})
+    case.refresh_from_db()
+    assert case.status == Case.Status.RUNNING
+    assert case.active_elements == ["Catch_Condition"]
+    return case
+
+
+def _set(users, case: Case, values: dict) -> None:
+    response = api_for(users["padmin"]).patch(
+        f"/api/v1/cases/{case.pk}/data/",
+        {"set": values, "unset": [], "reason": "the condition is met"},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+
+
+def _admin(users, case: Case, action: str) -> int:
+    """Suspend or resume the case as a process admin; return the HTTP status."""
+    url = f"/api/v1/cases/{case.pk}/{action}/"
+    return api_for(users["padmin"]).post(url, {"reason": action}).status_code
+
+
+def _passed(case: Case) -> bool:
+    return AuditEvent.objects.filter(
+        case_id=case.pk,
+        action=AuditAction.ELEMENT_COMPLETED,
+        task_ref="Catch_Condition",
+    ).exists()
+
+
+def test_variables_set_through_the_api_fire_a_waiting_condition_at_once(users, waiting):
+    _set(users, waiting, {"unrelated": 1})
+    waiting.refresh_from_db()
+    assert waiting.status == Case.Status.RUNNING  # still false: still waiting
+    assert waiting.active_elements == ["Catch_Condition"]
+
+    _set(users, waiting, {"go": True})
+    waiting.refresh_from_db()
+    assert waiting.status == Case.Status.COMPLETED
+    assert _passed(waiting)
+
+
+def test_a_suspended_case_fires_its_condition_when_resumed_not_before(users, waiting):
+    assert _admin(users, waiting, "suspend") == 200
+    _set(users, waiting, {"go": True})
+    waiting.refresh_from_db()
+    assert waiting.status == Case.Status.SUSPENDED
+    assert waiting.active_elements == ["Catch_Condition"]
+    assert not _passed(waiting)
+
+    assert _admin(users, waiting, "resume") == 200
+    waiting.refresh_from_db()
+    assert waiting.status == Case.Status.COMPLETED
+    assert _passed(waiting)
+
+
+def test_resuming_a_case_whose_condition_is_still_false_changes_nothing(users, waiting):
+    assert _admin(users, waiting, "suspend") == 200
+    revision = waiting.state.revision
+    assert _admin(users, waiting, "resume") == 200
+    waiting.refresh_from_db()
+    waiting.state.refresh_from_db()
+    assert waiting.status == Case.Status.RUNNING
+    assert waiting.state.revision == revision
+    assert waiting.active_elements == ["Catch_Condition"]
+
+
+def test_a_condition_that_cannot_be_evaluated_is_an_incident_on_the_event(users):
+    path = BPMN / "conditional_catch_alone.bpmn"
+    version_upload(user=users["analyst"], bpmn=path.read_bytes(), filename=path.name)
+    case, _ = case_start(user=users["requester"], key=KEY, data={})  # no `go`
+    incident = Incident.objects.get(case=case, status=Incident.Status.OPEN)
+    assert incident.bpmn_id == "Catch_Condition"
+    assert "go" in incident.message
