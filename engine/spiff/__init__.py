@@ -18,6 +18,7 @@ from .dates import (
 from .errors import (
     AssignmentListenerFailed,
     BpmnParseError,
+    LocalVariablesRefused,
     ServiceErrorNotCaught,
     ServiceResultRejected,
     SpiffAdapterError,
@@ -163,6 +164,7 @@ __all__ = [
     "ScriptError",
     "ServiceErrorNotCaught",
     "ServiceResultRejected",
+    "LocalVariablesRefused",
     "SPIFF_VERSION",
     "SpiffAdapterError",
     "StateCorrupt",
