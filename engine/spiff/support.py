@@ -539,7 +539,9 @@ VENDOR_ELEMENTS: dict[str, Row] = {
         "set on the case after the operation's result is merged, overriding it "
         "(evaluated over the case, the input parameters, the result's variables "
         "and an external task's localVariables), as in Camunda 7; a connector's "
-        "response reaches the case only through its output parameters",
+        "response reaches the case only through its output parameters (one "
+        "named like an input parameter of the task stays in the task's scope); "
+        "a connector's input parameters read the task's input parameters",
         on=("inputOutput",),
     ),
     "in": _runs(
