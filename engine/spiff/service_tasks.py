@@ -19,6 +19,7 @@ from SpiffWorkflow.bpmn.specs.control import (
     BoundaryEventSplit,
     EventSplit,
     StartEventJoin,
+    _EndJoin,
 )
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
@@ -232,7 +233,15 @@ def _output_value(task: Any, name: str, expression: str, visible: dict) -> Any:
 
 
 _LIVE = TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.ERROR
-_EVENT_MACHINERY = (BoundaryEvent, EventSplit, BoundaryEventJoin, StartEventJoin)
+# Not paths: an activity's boundary events, the start and boundary splits and
+# joins, and the process's end join (waiting for every path to end).
+_EVENT_MACHINERY = (
+    BoundaryEvent,
+    EventSplit,
+    BoundaryEventJoin,
+    StartEventJoin,
+    _EndJoin,
+)
 _KEPT_APART = (
     "Laneway keeps one set of variables per case (and per called process), "
     "not one per execution: send them as variables (they then reach the case), "
@@ -281,9 +290,9 @@ def local_variables_target(task: Any) -> str:
     if any(_runs_beside(task, other) for other in task.workflow.tasks.values()):
         raise LocalVariablesRefused(
             f"localVariables of {spec.bpmn_id}: another path of the process is "
-            "running, so Camunda 7 sets them on this parallel branch's execution, "
-            f"where the branch's later activities see them until its join; "
-            f"{_KEPT_APART}."
+            "running (a parallel branch, or a triggered event sub-process), so "
+            "Camunda 7 sets them on this path's own execution, where its later "
+            f"activities see them until it joins the others; {_KEPT_APART}."
         )
     return "case"
 

@@ -147,3 +147,14 @@ def test_local_variables_of_a_task_with_a_boundary_event_end_with_it(users, work
     assert answer.status_code == 204, answer.content
     case.refresh_from_db()
     assert case.data == {"amount": 3, "approved": True}
+
+
+def test_once_the_other_branch_ended_local_variables_are_case_variables(users, worker):
+    # Camunda 7 prunes the last concurrent execution into the process instance
+    # when its sibling ends (no join waits), so the task runs there again.
+    case = _start(users, BPMN_DIR / "scope_branch_ended.bpmn", "scope_branch_ended")
+    [task_id] = _lock(worker, "scope.solo")
+    answer = _complete(worker, task_id, {"approved": True}, {"scratch": "x"})
+    assert answer.status_code == 204, answer.content
+    case.refresh_from_db()
+    assert case.data == {"other": 2, "approved": True, "scratch": "x"}
