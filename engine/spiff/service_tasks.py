@@ -319,11 +319,9 @@ def _runs_beside(task: Any, other: Any) -> bool:
     return True
 
 
-_IO = "bpmn:extensionElements/x:inputOutput"
-_IO_INPUTS = _IO + "/x:inputParameter"
-_CONNECTOR_OUTPUTS = (
-    "bpmn:extensionElements/x:connector/x:inputOutput/x:outputParameter"
-)
+IO = "bpmn:extensionElements/x:inputOutput"
+IO_INPUTS = IO + "/x:inputParameter"
+CONNECTOR_OUTPUTS = "bpmn:extensionElements/x:connector/x:inputOutput/x:outputParameter"
 
 
 def _service_spec(parser: Any) -> Any:
@@ -340,9 +338,9 @@ def _service_spec(parser: Any) -> Any:
         vendor_children(parser.node, "bpmn:extensionElements/x:connector")
     )
     # Camunda 7: the task's input parameters are local variables of its scope.
-    spec.io_scope = bool(vendor_children(parser.node, _IO))
+    spec.io_scope = bool(vendor_children(parser.node, IO))
     spec.scope_names = frozenset(
-        p.get("name", "") for p in vendor_children(parser.node, _IO_INPUTS)
+        p.get("name", "") for p in vendor_children(parser.node, IO_INPUTS)
     )
     spec.output_parameters = tuple(
         (o.get("id", ""), o.get("value", ""))
@@ -350,14 +348,14 @@ def _service_spec(parser: Any) -> Any:
     )
     # normalize.py writes the task's input parameters before the connector's,
     # and the connector's output parameters before the task's.
-    spec.connector_outputs = len(vendor_children(parser.node, _CONNECTOR_OUTPUTS))
+    spec.connector_outputs = len(vendor_children(parser.node, CONNECTOR_OUTPUTS))
     parameters = tuple(
         (p.get("id", ""), p.get("value", ""))
         for p in operator.iterfind(
             "spiffworkflow:parameters/spiffworkflow:parameter", NSMAP
         )
     )
-    own = len(vendor_children(parser.node, _IO_INPUTS)) if spec.map_outputs else 0
+    own = len(vendor_children(parser.node, IO_INPUTS)) if spec.map_outputs else 0
     spec.activity_inputs, spec.connector_inputs = parameters[:own], parameters[own:]
     spec.retry_cycle = retry_cycle_of(parser.node)
     return spec

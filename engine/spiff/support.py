@@ -577,7 +577,10 @@ VENDOR_ELEMENTS: dict[str, Row] = {
         "task on the flow), a none start event, an intermediate event or a none "
         "end event (as a script task after or before it), in the order drawn "
         "(listeners.py); Java, scripts outside the subset and other places are "
-        "refused, located, naming the construct (checks._listeners)",
+        "refused, located, naming the construct (checks._listeners); on a task "
+        "with camunda:inputOutput (Camunda 7 runs it in the task's scope) one "
+        "using an input parameter, or setting what the inputs (start) or the "
+        "outputs (end) read, is refused (checks._listener_scopes)",
     ),
     "taskListener": _runs(
         "${task.setVariable('x', value)}, an inline Python camunda:script or an "
