@@ -94,6 +94,20 @@ class AsyncServiceTask(ServiceTask):
         return None
 
 
+def service_scope_names(process: Any, bpmn_id: str) -> frozenset[str]:
+    """Return the input parameter names of a service-like task (its scope's own).
+
+    Camunda 7 sets a variable of one of these names in the task's scope, gone
+    with it: a BPMN error's variables (`setVariables` on the task's execution
+    before the error leaves it) of such a name never reach the case.
+    """
+    for spec in (process.spec, *process.subprocess_specs.values()):
+        for task_spec in spec.task_specs.values():
+            if isinstance(task_spec, AsyncServiceTask) and task_spec.bpmn_id == bpmn_id:
+                return task_spec.scope_names
+    return frozenset()
+
+
 def operation_variables(task: Any) -> dict[str, Any]:
     """Return the variables an operation sees, evaluated when its task starts.
 

@@ -158,3 +158,27 @@ def test_once_the_other_branch_ended_local_variables_are_case_variables(users, w
     assert answer.status_code == 204, answer.content
     case.refresh_from_db()
     assert case.data == {"other": 2, "approved": True, "scratch": "x"}
+
+
+def test_bpmn_error_variables_named_like_an_input_parameter_stay_in_the_task(
+    users, worker
+):
+    # Camunda 7 sets them on the task's execution before the error leaves it:
+    # `limit` is the task's input parameter, local there, and ends with it.
+    case = _start(
+        users, BPMN_DIR / "scope_bpmn_error.bpmn", "scope_bpmn_error", amount=3
+    )
+    [task_id] = _lock(worker, "scope.err")
+    answer = worker.post(
+        f"{BASE}/{task_id}/bpmnError",
+        {
+            "workerId": "w1",
+            "errorCode": "rejected",
+            "variables": {"limit": {"value": 1}, "reason": {"value": "late"}},
+        },
+        format="json",
+    )
+    assert answer.status_code == 204, answer.content
+    case.refresh_from_db()
+    assert case.active_elements == ["Task_Rejected"]
+    assert case.data == {"amount": 3, "reason": "late"}
