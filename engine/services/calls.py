@@ -455,8 +455,9 @@ def service_call_outcome(
     `retry_in` is when a technical failure is tried again (None: the call fails
     and an incident opens); `details` are kept with the failed attempt. `actor`
     is who reported it (an external task's worker user; None: the system).
-    `local` are variables of the task's own scope (an external task's
-    localVariables): seen by its output parameters only.
+    `local` are set on the task's execution (an external task's
+    localVariables, `service_tasks.service_variables`): its own scope, or the
+    case; LocalVariablesRefused where Laneway cannot place them.
     """
     if not case.is_running:
         _discard(case, call, "the case is no longer running", actor)

@@ -374,13 +374,16 @@ def workflow_apply_service_result(
 
     Camunda external-task semantics (`service_tasks.service_variables`): the
     result goes to the task's result variable, or is mapped by its output
-    parameters, or (a dict) is merged into the case variables. `local` are
-    variables of the task's own scope: its output parameters see them.
+    parameters, or (a dict) is merged into the case variables. `local` are set
+    on the task's execution, as Camunda's setVariablesLocal: the task's own
+    scope (its output parameters see them) or the case.
 
     Raises:
         TaskNotReady: when the task is not a STARTED service task of this case.
         ServiceResultRejected: when the result cannot be applied so (nothing
             is changed).
+        LocalVariablesRefused: `local` where Laneway cannot place them (a
+            parallel branch, an embedded sub-process; nothing is changed).
     """
     wf = state_load(state, process.spec, process.subprocess_specs)
     task = _started_service_task(wf, task_id)
