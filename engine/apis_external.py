@@ -172,8 +172,9 @@ class CompleteApi(EngineRestView):
     Its localVariables are set on the task's execution, as in Camunda 7: the
     task's own scope when it has camunda:inputOutput (its output parameters
     read them; gone when it completes unless an output maps them), else the
-    process instance (case variables); refused (400) where Camunda would keep
-    them on a parallel branch or a sub-process (`external_task_complete`).
+    process instance (case variables) or the embedded sub-process it runs in;
+    refused (400) where Camunda would keep them on a parallel branch
+    (`external_task_complete`).
     """
 
     def post(self, request, task_id: str):

@@ -278,10 +278,11 @@ def external_task_complete(
     (or a boundary event, or an instance of a parallel multi-instance
     activity) keeps them in its own scope (its output parameters see them,
     the case keeps only what those map); a task running in the process
-    instance's execution sets them as case variables. Where Camunda would keep
-    them on an execution Laneway does not keep apart (a parallel branch, an
-    embedded sub-process, a sequential multi-instance activity), the
-    completion is refused and nothing changes.
+    instance's execution sets them as case variables, one in an embedded
+    sub-process's execution as the sub-process's. Where Camunda would keep
+    them on an execution Laneway does not keep apart (a parallel branch, a
+    sequential multi-instance activity), the completion is refused and
+    nothing changes.
 
     Raises:
         ActionNotAllowed, ExternalTaskNotFound (unknown or already finished),

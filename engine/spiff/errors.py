@@ -37,5 +37,5 @@ class ServiceResultRejected(SpiffAdapterError):
 
 class LocalVariablesRefused(SpiffAdapterError):
     """A task's local variables (an external task's localVariables) would land
-    on an execution Laneway does not keep (a branch, a sub-process): refused,
-    nothing changed."""
+    on an execution Laneway does not keep (a parallel branch, a sequential
+    multi-instance activity): refused, nothing changed."""

@@ -52,6 +52,7 @@ from .gateways import LanewayExclusiveGateway, PassThroughTask
 from .multi_instance import loop_variables
 from .retry_cycle import RetryCycle, retry_cycle_of
 from .signal_payloads import SignalPayloadParserMixin
+from .variables import scope_locals_set
 from .xml import NSMAP, compiled_xpath, vendor_children
 
 CALL_KEY = "laneway_call"
@@ -209,10 +210,10 @@ def service_variables(
     if not spec.map_outputs:
         for name, value in produced.items():
             _set_variable(spec, scope, variables, name, value)
-    if where == "case":
-        variables.update(local)
-    else:
+    if where == "task":
         scope.update(local)
+    else:
+        variables.update(local)  # the task's data has them (publish sorts them)
     outputs = spec.output_parameters
     for name, expression in outputs[: spec.connector_outputs]:
         visible = {**task.data, **variables, **scope, **produced}
@@ -221,6 +222,8 @@ def service_variables(
     for name, expression in outputs[spec.connector_outputs :]:
         visible = {**task.data, **variables, **scope}
         variables[name] = _output_value(task, name, expression, visible)
+    if where == "subprocess":
+        scope_locals_set(task.workflow, local)
     return variables
 
 
@@ -257,8 +260,9 @@ _EVENT_MACHINERY = (
     _EndJoin,
 )
 _KEPT_APART = (
-    "Laneway keeps one set of variables per case (and per called process), "
-    "not one per execution: send them as variables (they then reach the case), "
+    "Laneway keeps variables per case, called process and sub-process, not "
+    "per parallel path or loop turn: send them as variables (they then reach "
+    "the case), "
     "or give the task a camunda:inputOutput (its localVariables are then its "
     "own, read by its output parameters, gone when it completes)"
 )
@@ -269,18 +273,20 @@ def local_variables_target(task: Any) -> str:
 
     "task": the task is a scope of its own (a camunda:inputOutput, or a
     boundary event attached; Camunda's developer guide, "Execution
-    Structure") or an instance of a parallel multi-instance activity (its
-    own concurrent execution): the variables end with it. "case": the task
-    runs in the process instance's execution itself (directly in the process,
-    or in a called process, with no other path running in it), so they are
-    process variables.
+    Structure") or an instance of a parallel multi-instance activity (its own
+    concurrent execution): the variables end with it. With no other path
+    running beside it: "subprocess", it runs in the execution of the embedded
+    (or event) sub-process around it, whose variables they become
+    (`variables.scope_locals_set`: seen inside, gone when it ends); "case",
+    it runs in the process instance's execution (directly in the process, or
+    in a called process), so they are process variables.
 
     Raises:
         LocalVariablesRefused: Camunda 7 would set them on an execution that
             outlives the task and that Laneway does not keep apart from the
             case: a parallel branch's (visible to the branch until its join),
-            an embedded or event sub-process's (until it ends), a sequential
-            multi-instance or loop activity's (seen by its next instances).
+            a sequential multi-instance or loop activity's (seen by its next
+            instances).
     """
     spec = task.task_spec
     parent_spec = getattr(task.parent, "task_spec", None)
@@ -294,13 +300,6 @@ def local_variables_target(task: Any) -> str:
             "sequential multi-instance (or loop) activity's execution, where the "
             f"next instances see them; {_KEPT_APART}."
         )
-    owner = _owner_task(task.workflow)
-    if owner is not None and not isinstance(owner.task_spec, CallActivity):
-        raise LocalVariablesRefused(
-            f"localVariables of {spec.bpmn_id}: Camunda 7 sets them on the "
-            f"execution of the sub-process {owner.task_spec.bpmn_id}, where its "
-            f"later activities see them until it ends; {_KEPT_APART}."
-        )
     if any(_runs_beside(task, other) for other in task.workflow.tasks.values()):
         raise LocalVariablesRefused(
             f"localVariables of {spec.bpmn_id}: another path of the process is "
@@ -308,6 +307,9 @@ def local_variables_target(task: Any) -> str:
             "Camunda 7 sets them on this path's own execution, where its later "
             f"activities see them until it joins the others; {_KEPT_APART}."
         )
+    owner = _owner_task(task.workflow)
+    if owner is not None and not isinstance(owner.task_spec, CallActivity):
+        return "subprocess"
     return "case"
 
 

@@ -4,10 +4,10 @@ Camunda 7's ExternalTaskEntity.complete calls `setVariablesLocal` on the
 task's execution. A task that is a scope of its own (camunda:inputOutput, a
 boundary event) or an instance of a parallel multi-instance activity (its own
 concurrent execution) keeps them until it ends; a task running in the process
-instance's execution sets process variables. Where the execution outlives the
-task but is not the process instance (a parallel branch, an embedded
-sub-process, a sequential multi-instance activity) Laneway, which keeps one
-set of variables per case, refuses them (400) and changes nothing.
+instance's execution sets process variables; one running in an embedded
+sub-process's execution sets the sub-process's. Where the execution is a
+parallel branch's or a sequential multi-instance activity's, Laneway refuses
+them (400) and changes nothing.
 
 Through /engine-rest/external-task as a worker sends it; the scenarios in
 tests/conformance/scenarios/vars_external_local_* run the same rules through
@@ -83,23 +83,23 @@ def test_local_variables_of_a_task_in_the_process_instance_are_case_variables(
     ("diagram", "key", "topic", "why"),
     [
         (
-            "vars_external_local_branch.bpmn",
+            CONFORMANCE / "vars_external_local_branch.bpmn",
             "vars_ext_branch",
             "conformance.branch",
             "parallel branch",
         ),
         (
-            "vars_external_local_subprocess.bpmn",
-            "vars_ext_sub",
-            "conformance.inner",
-            "sub-process Sub",
+            BPMN_DIR / "scope_sub_parallel.bpmn",
+            "scope_sub_parallel",
+            "scope.subpar",
+            "parallel branch",
         ),
     ],
 )
-def test_local_variables_camunda_keeps_on_a_branch_or_sub_process_are_refused(
+def test_local_variables_camunda_keeps_on_a_branch_are_refused(
     users, worker, diagram, key, topic, why
 ):
-    case = _start(users, CONFORMANCE / diagram, key, amount=3)
+    case = _start(users, diagram, key, amount=3)
     revision = case.revision
     [task_id] = _lock(worker, topic)
     answer = _complete(worker, task_id, {"approved": True}, {"scratch": "x"})
@@ -182,3 +182,15 @@ def test_bpmn_error_variables_named_like_an_input_parameter_stay_in_the_task(
     case.refresh_from_db()
     assert case.active_elements == ["Task_Rejected"]
     assert case.data == {"amount": 3, "reason": "late"}
+
+
+def test_local_variables_in_a_sub_process_are_each_instance_s_own(users, worker):
+    # Each instance of a multi-instance sub-process is a scope of its own:
+    # its script reads its own scratch; none reaches the case.
+    case = _start(users, BPMN_DIR / "scope_sub_mi.bpmn", "scope_sub_mi", seen=[])
+    first, second = _lock(worker, "scope.subeach")
+    assert _complete(worker, first, {}, {"scratch": "a"}).status_code == 204
+    assert _complete(worker, second, {}, {"scratch": "b"}).status_code == 204
+    case.refresh_from_db()
+    assert case.active_elements == ["Task_After"]
+    assert case.data == {"seen": ["a", "b"]}
