@@ -168,8 +168,9 @@ def service_variables(
     it: a name local to the task's scope (an input parameter) stays there,
     any other reaches the case. `local` (an external task's localVariables)
     are set after the result with `setVariablesLocal` on the task's execution
-    (`local_variables_target`): the task's own scope, gone with it, or the
-    process instance. A connector's response stays in the connector's scope:
+    (`local_variables_target`): the task's own scope, gone with it, the
+    embedded sub-process it runs in, or the process instance. A connector's
+    response stays in the connector's scope:
     its output parameters are evaluated there (the response over the task's
     scope) and set on the task's scope (a name that is an input parameter
     stays local there, any other reaches the case). The task's output
