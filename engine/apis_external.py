@@ -169,8 +169,12 @@ class _Complete(serializers.Serializer):
 class CompleteApi(EngineRestView):
     """POST {id}/complete: the worker's variables become case variables.
 
-    Its localVariables live in the task's scope: its output parameters read
-    them; they are gone when it completes (unless an output maps them).
+    Its localVariables are set on the task's execution, as in Camunda 7: the
+    task's own scope when it has camunda:inputOutput (its output parameters
+    read them; gone when it completes unless an output maps them), else the
+    process instance (case variables) or the embedded sub-process it runs in;
+    refused (400) where Camunda would keep them on a parallel branch
+    (`external_task_complete`).
     """
 
     def post(self, request, task_id: str):

@@ -27,6 +27,7 @@ from engine.spiff import (
     ServiceErrorNotCaught,
     ServiceResultRejected,
     TaskNotReady,
+    service_scope_names,
     workflow_apply_service_result,
     workflow_set_data,
     workflow_throw_service_error,
@@ -364,11 +365,13 @@ def _business_error(
         message=error.message,
     )
     process, state = spec_for(case.version), case.state.state
+    # Camunda 7 sets them on the task's execution: a name local to the task's
+    # scope (an input parameter) stays there and ends with the task.
+    local = service_scope_names(process, call.bpmn_id)
+    variables = {k: v for k, v in error.variables.items() if k not in local}
     try:
-        if error.variables:  # set where the case goes on, so the catcher sees them
-            state = workflow_set_data(
-                process, state, values=error.variables, remove=[]
-            ).state
+        if variables:  # set where the case goes on, so the catcher sees them
+            state = workflow_set_data(process, state, values=variables, remove=[]).state
         with case_scripts(case, actor):
             outcome = workflow_throw_service_error(
                 process,
@@ -452,8 +455,9 @@ def service_call_outcome(
     `retry_in` is when a technical failure is tried again (None: the call fails
     and an incident opens); `details` are kept with the failed attempt. `actor`
     is who reported it (an external task's worker user; None: the system).
-    `local` are variables of the task's own scope (an external task's
-    localVariables): seen by its output parameters only.
+    `local` are set on the task's execution (an external task's
+    localVariables, `service_tasks.service_variables`): its own scope, or the
+    case; LocalVariablesRefused where Laneway cannot place them.
     """
     if not case.is_running:
         _discard(case, call, "the case is no longer running", actor)

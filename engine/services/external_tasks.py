@@ -29,9 +29,15 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from audit.actions import AuditAction
-from engine.errors import ActionNotAllowed, ExternalTaskNotFound, ExternalTaskNotLocked
+from engine.errors import (
+    ActionNotAllowed,
+    ExternalTaskNotFound,
+    ExternalTaskNotLocked,
+    FormInvalid,
+)
 from engine.models import Case, Incident, ServiceCall
 from engine.operations import BusinessError
+from engine.spiff import LocalVariablesRefused
 
 from .advance import case_audit, case_lock
 from .calls import service_call_outcome, service_call_variables
@@ -267,25 +273,37 @@ def external_task_complete(
 ) -> None:
     """Complete an external task the worker holds; `variables` are its result.
 
-    `local_variables` (Camunda's localVariables) are the task's own: its
-    output parameters see them, the case keeps only what those map.
+    `local_variables` (Camunda's localVariables) are set, after `variables`,
+    on the task's execution, as Camunda 7 does: a task with camunda:inputOutput
+    (or a boundary event, or an instance of a parallel multi-instance
+    activity) keeps them in its own scope (its output parameters see them,
+    the case keeps only what those map); a task running in the process
+    instance's execution sets them as case variables, one in an embedded
+    sub-process's execution as the sub-process's. Where Camunda would keep
+    them on an execution Laneway does not keep apart (a parallel branch, a
+    sequential multi-instance activity), the completion is refused and
+    nothing changes.
 
     Raises:
         ActionNotAllowed, ExternalTaskNotFound (unknown or already finished),
-        ExternalTaskNotLocked (the worker does not hold it), CaseBusy, CaseSuspended.
+        ExternalTaskNotLocked (the worker does not hold it), CaseBusy,
+        CaseSuspended, FormInvalid (localVariables that cannot be placed).
     """
     external_worker_check(user)
     case, call = _locked_call(task_id)
     _check_worker(call, worker_id, "completed")
-    service_call_outcome(
-        case,
-        call,
-        ok=True,
-        value=dict(variables),
-        retry_in=None,
-        actor=user,
-        local=local_variables,
-    )
+    try:
+        service_call_outcome(
+            case,
+            call,
+            ok=True,
+            value=dict(variables),
+            retry_in=None,
+            actor=user,
+            local=local_variables,
+        )
+    except LocalVariablesRefused as exc:
+        raise FormInvalid(str(exc), details={"fields": {}}) from None
 
 
 @transaction.atomic

@@ -18,6 +18,7 @@ from .dates import (
 from .errors import (
     AssignmentListenerFailed,
     BpmnParseError,
+    LocalVariablesRefused,
     ServiceErrorNotCaught,
     ServiceResultRejected,
     SpiffAdapterError,
@@ -72,6 +73,7 @@ from .runtime import (
 )
 from .script_helpers import ScriptHost, script_host
 from .scripting import ScriptError, check_expression, check_script
+from .service_tasks import service_scope_names
 from .signals import (
     SignalNotCaught,
     process_waits_for_events,
@@ -163,6 +165,7 @@ __all__ = [
     "ScriptError",
     "ServiceErrorNotCaught",
     "ServiceResultRejected",
+    "LocalVariablesRefused",
     "SPIFF_VERSION",
     "SpiffAdapterError",
     "StateCorrupt",
@@ -171,6 +174,7 @@ __all__ = [
     "TaskNotReady",
     "AssignmentListenerFailed",
     "has_assignment_listener",
+    "service_scope_names",
     "workflow_assign",
     "bundle_compile",
     "called_elements",

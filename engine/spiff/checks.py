@@ -10,7 +10,8 @@ file or deployed), DMN decisions, candidates, expressions.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+import ast
+from collections.abc import Collection, Iterable, Iterator
 
 from lxml import etree
 
@@ -27,7 +28,8 @@ from .metadata import (
 )
 from .normalize import describe as _label
 from .normalize import external_topic, owner_of
-from .scripting import check_expression, check_script
+from .scripting import check_expression, check_script, referenced_names
+from .service_tasks import CONNECTOR_OUTPUTS, IO, IO_INPUTS
 from .types import Problem
 from .xml import NSMAP, local_name, vendor_attr, vendor_children
 
@@ -314,6 +316,7 @@ def structure_problems(root: etree._Element) -> list[Problem]:
         *_data_stores(root),
         *_messages(root),
         *_listeners(root),
+        *_listener_scopes(root),
         *_form_dates(root),
         *_resource_roles(root),
     ]
@@ -625,3 +628,91 @@ def decision_ids(roots: Collection[etree._Element]) -> set[str]:
     return {
         d.get("id", "") for r in roots for d in r.xpath("//*[local-name()='decision']")
     }
+
+
+# Listeners on a task with camunda:inputOutput (Camunda 7's task scope).
+_LISTENER_SCRIPTS = (
+    ("preScript", "a start listener", "maps the inputs before"),
+    ("postScript", "an end listener", "maps the outputs after"),
+)
+
+
+def _listener_scopes(root: etree._Element) -> Iterator[Problem]:
+    """Refuse a listener whose variables Camunda 7 puts in its task's scope.
+
+    Camunda 7 runs a task's execution listeners in the task's scope when it
+    has camunda:inputOutput: its input parameters shadow the case variables
+    of their names (a listener reading or setting one uses the task's), the
+    inputs are mapped before the start listeners and the outputs after the
+    end listeners. Laneway's listener scripts (a pre/post script, normalized
+    from the listeners) read and set the case's variables, before the inputs
+    and after the outputs are evaluated: refused where that differs.
+    """
+    for io in vendor_children(root, f".//bpmn:*/{IO}"):
+        task = io.getparent().getparent()
+        operator = task.find(
+            "bpmn:extensionElements/spiffworkflow:serviceTaskOperator", NSMAP
+        )
+        if operator is None:
+            continue
+        inputs = {p.get("name", "") for p in vendor_children(task, IO_INPUTS)}
+        parameters = operator.findall(
+            "spiffworkflow:parameters/spiffworkflow:parameter", NSMAP
+        )[: len(inputs)]
+        outputs = operator.findall("spiffworkflow:outputParameter", NSMAP)
+        outputs = outputs[len(vendor_children(task, CONNECTOR_OUTPUTS)) :]
+        read = {
+            "preScript": _names_read(p.get("value", "") for p in parameters),
+            "postScript": _names_read(o.get("value", "") for o in outputs),
+        }
+        for kind, who, order in _LISTENER_SCRIPTS:
+            script = task.find(f"bpmn:extensionElements/spiffworkflow:{kind}", NSMAP)
+            if script is None or not (script.text or "").strip():
+                continue
+            why = _listener_scope_reason(script.text, inputs, read[kind], order)
+            if why:
+                yield Problem(
+                    f"The {_label(task)} is refused: {who} {why}; move the "
+                    "work to a script task before or after it.",
+                    io.sourceline,
+                    task.get("id"),
+                )
+
+
+def _names_read(expressions: Iterable[str]) -> set[str]:
+    names: set[str] = set()
+    for expression in expressions:
+        try:
+            names |= referenced_names(expression)
+        except SyntaxError:
+            continue  # refused as an expression elsewhere
+    return names
+
+
+def _listener_scope_reason(
+    script: str, inputs: set[str], read: set[str], order: str
+) -> str:
+    try:
+        tree = ast.parse(script)
+    except SyntaxError:
+        return ""  # refused as a script elsewhere
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    shadowed = sorted(names & inputs)
+    if shadowed:
+        return (
+            f"uses {', '.join(shadowed)}, an input parameter of the task: Camunda 7 "
+            "runs the listener in the task's scope, where it is the task's local "
+            "variable, not the case's"
+        )
+    stored = {
+        n.id
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store | ast.Del)
+    }
+    raced = sorted(stored & read)
+    if raced:
+        return (
+            f"sets {', '.join(raced)}, which the task's parameters read: Camunda 7 "
+            f"{order} the listener, Laneway the other way round"
+        )
+    return ""

@@ -33,3 +33,9 @@ class ServiceErrorNotCaught(SpiffAdapterError):
 
 class ServiceResultRejected(SpiffAdapterError):
     """An operation's result cannot be applied as its task's mapping says."""
+
+
+class LocalVariablesRefused(SpiffAdapterError):
+    """A task's local variables (an external task's localVariables) would land
+    on an execution Laneway does not keep (a parallel branch, a sequential
+    multi-instance activity): refused, nothing changed."""

@@ -17,7 +17,7 @@ from SpiffWorkflow.util.task import TaskState
 from .common import ACTIVE, json_safe
 from .compiled import CompiledProcess
 from .errors import AssignmentListenerFailed, ServiceErrorNotCaught, TaskNotReady
-from .multi_instance import instance_locals, instances_budget_reset, shared_data
+from .multi_instance import instances_budget_reset, shared_data
 from .prune import prune_workflow
 from .sent_messages import sent_messages
 from .serialization import new_workflow, state_dump, state_load
@@ -46,6 +46,7 @@ from .types import (
 from .variables import (
     publish,
     refresh,
+    task_locals,
     variables_assign,
     variables_of,
     variables_refresh,
@@ -89,7 +90,7 @@ def _ready_user_tasks(wf: Any, process: CompiledProcess) -> tuple[ReadyUserTask,
                 meta.name,
                 meta.lane or spec.lane,
                 meta,
-                local_data=json_safe(instance_locals(task)),
+                local_data=json_safe(task_locals(task)),
             )
         )
     return tuple(ready)
@@ -374,13 +375,16 @@ def workflow_apply_service_result(
 
     Camunda external-task semantics (`service_tasks.service_variables`): the
     result goes to the task's result variable, or is mapped by its output
-    parameters, or (a dict) is merged into the case variables. `local` are
-    variables of the task's own scope: its output parameters see them.
+    parameters, or (a dict) is merged into the case variables. `local` are set
+    on the task's execution, as Camunda's setVariablesLocal: the task's own
+    scope (its output parameters see them), its sub-process's, or the case.
 
     Raises:
         TaskNotReady: when the task is not a STARTED service task of this case.
         ServiceResultRejected: when the result cannot be applied so (nothing
             is changed).
+        LocalVariablesRefused: `local` where Laneway cannot place them (a
+            parallel branch; nothing is changed).
     """
     wf = state_load(state, process.spec, process.subprocess_specs)
     task = _started_service_task(wf, task_id)

@@ -12,8 +12,27 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
+from SpiffWorkflow.bpmn.specs.control import (
+    BoundaryEventJoin,
+    BoundaryEventSplit,
+    EventSplit,
+    StartEventJoin,
+    _EndJoin,
+)
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import (
+    LoopTask,
+    ParallelMultiInstanceTask,
+)
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import (
+    CallActivity,
+    EventSubprocess,
+)
 from SpiffWorkflow.bpmn.util import BpmnEvent
+from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.event_parsers import SpiffSendTaskParser
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import (
@@ -22,16 +41,18 @@ from SpiffWorkflow.spiff.parser.task_spec import (
 )
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
+from SpiffWorkflow.util.task import TaskState
 
 from .call_data import MappedCallActivity, MappedCallActivityParser
 from .compensation import CompensationProcessParser
 from .dmn import DecisionParserMixin, DecisionTask, DecisionTaskParser
-from .errors import ServiceResultRejected
+from .errors import LocalVariablesRefused, ServiceResultRejected
 from .events import EVENT_PARSER_CLASSES, arm_event_subprocesses, scoped_catcher
 from .gateways import LanewayExclusiveGateway, PassThroughTask
 from .multi_instance import loop_variables
 from .retry_cycle import RetryCycle, retry_cycle_of
 from .signal_payloads import SignalPayloadParserMixin
+from .variables import scope_locals_set
 from .xml import NSMAP, compiled_xpath, vendor_children
 
 CALL_KEY = "laneway_call"
@@ -47,21 +68,45 @@ class AsyncServiceTask(ServiceTask):
     for `scope_names` (the task's camunda:inputParameter names, local to its
     scope); a connector's response (`map_outputs`) stays in the connector's
     scope. Then `output_parameters` ((name, Python expression), in order) map
-    onto the case, over what the result set.
+    onto the case, over what the result set: the first `connector_outputs`
+    are the connector's (set on the task's scope), the others the task's.
+    A connector's input parameters are evaluated over the task's scope
+    (`connector_parameters`), kept with the call as "scope".
     """
 
     explicit_result: bool = True
     map_outputs: bool = False
+    io_scope: bool = False  # a camunda:inputOutput: the task is its own scope
     scope_names: frozenset[str] = frozenset()
     output_parameters: tuple[tuple[str, str], ...] = ()
+    connector_outputs: int = 0  # the first output_parameters are the connector's
+    # A connector task's input parameters, (name, Python expression), in order:
+    activity_inputs: tuple[tuple[str, str], ...] = ()  # the task's own
+    connector_inputs: tuple[tuple[str, str], ...] = ()  # the connector's
     retry_cycle: RetryCycle | None = None  # camunda:failedJobRetryTimeCycle
 
     def _execute(self, task: Any) -> None:
-        task.internal_data[CALL_KEY] = {
-            "operation": self.operation_name,
-            "params": operation_variables(task),
-        }
+        call: dict[str, Any] = {"operation": self.operation_name}
+        if self.map_outputs and self.activity_inputs:
+            call["scope"], call["params"] = connector_parameters(task)
+        else:
+            call["params"] = operation_variables(task)
+        task.internal_data[CALL_KEY] = call
         return None
+
+
+def service_scope_names(process: Any, bpmn_id: str) -> frozenset[str]:
+    """Return the input parameter names of a service-like task (its scope's own).
+
+    Camunda 7 sets a variable of one of these names in the task's scope, gone
+    with it: a BPMN error's variables (`setVariables` on the task's execution
+    before the error leaves it) of such a name never reach the case.
+    """
+    for spec in (process.spec, *process.subprocess_specs.values()):
+        for task_spec in spec.task_specs.values():
+            if isinstance(task_spec, AsyncServiceTask) and task_spec.bpmn_id == bpmn_id:
+                return task_spec.scope_names
+    return frozenset()
 
 
 def operation_variables(task: Any) -> dict[str, Any]:
@@ -77,6 +122,41 @@ def operation_variables(task: Any) -> dict[str, Any]:
     return {**loop_variables(task), **task.data}
 
 
+def connector_parameters(task: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return a connector task's scope (its input parameters) and what it sends.
+
+    Camunda 7 evaluates the task's input parameters over the process variables
+    into the task's scope, then the connector's over that scope (a connector
+    input reads the task's input of the same name, not the case variable).
+    The operation receives both, the connector's winning a shared name.
+    """
+    spec = task.task_spec
+    scope = {
+        name: _parameter_value(task, name, expression, {})
+        for name, expression in spec.activity_inputs
+    }
+    sent = dict(scope)
+    for name, expression in spec.connector_inputs:
+        sent[name] = _parameter_value(task, name, expression, scope)
+    return scope, sent
+
+
+def _parameter_value(
+    task: Any, name: str, expression: str, scope: Mapping[str, Any]
+) -> Any:
+    context = {**loop_variables(task), **task.data, **scope}
+    try:
+        return task.workflow.script_engine.environment.evaluate(expression, context)
+    except SpiffWorkflowException:
+        raise
+    except Exception as exc:  # noqa: BLE001 - as SpiffWorkflow's evaluate wraps it
+        raise WorkflowTaskException(
+            f"Error evaluating expression '{expression}' (input parameter '{name}')",
+            task=task,
+            exception=exc,
+        ) from exc
+
+
 def service_variables(
     task: Any, result: Any, *, local: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -86,18 +166,26 @@ def service_variables(
     variables are its input parameters. The result is set as
     `execution.setVariable` / an external task's `complete(variables)` sets
     it: a name local to the task's scope (an input parameter) stays there,
-    any other reaches the case. `local` are variables of the task's own scope
-    (an external task's localVariables), set after the result. The output
-    parameters are then evaluated in the task's scope (they see all of these)
-    and set on the case, over what the result set. The task's scope, with its
-    local variables, ends with it. A connector's response stays in the
-    connector's scope: only its output parameters map it.
+    any other reaches the case. `local` (an external task's localVariables)
+    are set after the result with `setVariablesLocal` on the task's execution
+    (`local_variables_target`): the task's own scope, gone with it, the
+    embedded sub-process it runs in, or the process instance. A connector's
+    response stays in the connector's scope:
+    its output parameters are evaluated there (the response over the task's
+    scope) and set on the task's scope (a name that is an input parameter
+    stays local there, any other reaches the case). The task's output
+    parameters are then evaluated in the task's scope and set on the case,
+    over what the result set; the task's scope ends with it.
 
     Raises:
         ServiceResultRejected: a result that is neither a dict nor None without
             a result variable, or an output parameter that cannot be evaluated.
+        LocalVariablesRefused: localVariables where Camunda 7 would keep them
+            on an execution Laneway does not keep apart (`local_variables_target`).
     """
     spec = task.task_spec
+    local = dict(local or {})
+    where = local_variables_target(task) if local else "task"
     if spec.explicit_result:
         produced = {spec.result_variable: result}
     elif result is None:
@@ -110,30 +198,147 @@ def service_variables(
             "without a result variable it must return a dict of variables (or "
             "nothing): set camunda:resultVariable, or return a dict"
         )
-    variables = (
-        {}
-        if spec.map_outputs
-        else {k: v for k, v in produced.items() if k not in spec.scope_names}
-    )
-    if not spec.output_parameters:
-        return variables
     call = task.internal_data.get(CALL_KEY) or {}
-    context = {**task.data, **call.get("params", {}), **produced, **(local or {})}
-    for name, expression in spec.output_parameters:
-        try:
-            value = task.workflow.script_engine.environment.evaluate(
-                expression, {**loop_variables(task), **context}
-            )
-        except Exception as exc:  # noqa: BLE001 - any failure names the parameter
-            raise ServiceResultRejected(
-                f"output parameter '{name}' ({expression}) cannot be evaluated "
-                f"against the result: {type(exc).__name__}: {exc}"
-            ) from None
-        context[name] = variables[name] = value
+    params = call.get("params", {})
+    # The task's scope: its input parameters (all the operation's parameters
+    # when it has no connector), and what is set on it below.
+    scope = dict(
+        call.get("scope", {k: v for k, v in params.items() if k in spec.scope_names})
+        if spec.map_outputs
+        else params
+    )
+    variables: dict[str, Any] = {}
+    if not spec.map_outputs:
+        for name, value in produced.items():
+            _set_variable(spec, scope, variables, name, value)
+    if where == "task":
+        scope.update(local)
+    else:
+        variables.update(local)  # the task's data has them (publish sorts them)
+    outputs = spec.output_parameters
+    for name, expression in outputs[: spec.connector_outputs]:
+        visible = {**task.data, **variables, **scope, **produced}
+        value = _output_value(task, name, expression, visible)
+        _set_variable(spec, scope, variables, name, value)
+    for name, expression in outputs[spec.connector_outputs :]:
+        visible = {**task.data, **variables, **scope}
+        variables[name] = _output_value(task, name, expression, visible)
+    if where == "subprocess":
+        scope_locals_set(task.workflow, local)
     return variables
 
 
-_IO_INPUTS = "bpmn:extensionElements/x:inputOutput/x:inputParameter"
+def _set_variable(
+    spec: Any, scope: dict[str, Any], variables: dict[str, Any], name: str, value: Any
+) -> None:
+    """`execution.setVariable` on a task's scope: a local name stays there."""
+    if name in spec.scope_names:
+        scope[name] = value
+    else:
+        variables[name] = value
+
+
+def _output_value(task: Any, name: str, expression: str, visible: dict) -> Any:
+    try:
+        return task.workflow.script_engine.environment.evaluate(
+            expression, {**loop_variables(task), **visible}
+        )
+    except Exception as exc:  # noqa: BLE001 - any failure names the parameter
+        raise ServiceResultRejected(
+            f"output parameter '{name}' ({expression}) cannot be evaluated "
+            f"against the result: {type(exc).__name__}: {exc}"
+        ) from None
+
+
+_LIVE = TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.ERROR
+# Not paths: an activity's boundary events, the start and boundary splits and
+# joins, and the process's end join (waiting for every path to end).
+_EVENT_MACHINERY = (
+    BoundaryEvent,
+    EventSplit,
+    BoundaryEventJoin,
+    StartEventJoin,
+    _EndJoin,
+)
+_KEPT_APART = (
+    "Laneway keeps variables per case, called process and sub-process, not "
+    "per parallel path or loop turn: send them as variables (they then reach "
+    "the case), "
+    "or give the task a camunda:inputOutput (its localVariables are then its "
+    "own, read by its output parameters, gone when it completes)"
+)
+
+
+def local_variables_target(task: Any) -> str:
+    """Return where Camunda 7's `setVariablesLocal` on the task's execution lands.
+
+    "task": the task is a scope of its own (a camunda:inputOutput, or a
+    boundary event attached; Camunda's developer guide, "Execution
+    Structure") or an instance of a parallel multi-instance activity (its own
+    concurrent execution): the variables end with it. With no other path
+    running beside it: "subprocess", it runs in the execution of the embedded
+    (or event) sub-process around it, whose variables they become
+    (`variables.scope_locals_set`: seen inside, gone when it ends); "case",
+    it runs in the process instance's execution (directly in the process, or
+    in a called process), so they are process variables.
+
+    Raises:
+        LocalVariablesRefused: Camunda 7 would set them on an execution that
+            outlives the task and that Laneway does not keep apart from the
+            case: a parallel branch's (visible to the branch until its join),
+            a sequential multi-instance or loop activity's (seen by its next
+            instances).
+    """
+    spec = task.task_spec
+    parent_spec = getattr(task.parent, "task_spec", None)
+    if spec.io_scope or isinstance(parent_spec, BoundaryEventSplit):
+        return "task"
+    if isinstance(parent_spec, LoopTask) and spec.name == parent_spec.task_spec:
+        if isinstance(parent_spec, ParallelMultiInstanceTask):
+            return "task"
+        raise LocalVariablesRefused(
+            f"localVariables of {spec.bpmn_id}: Camunda 7 sets them on the "
+            "sequential multi-instance (or loop) activity's execution, where the "
+            f"next instances see them; {_KEPT_APART}."
+        )
+    if any(_runs_beside(task, other) for other in task.workflow.tasks.values()):
+        raise LocalVariablesRefused(
+            f"localVariables of {spec.bpmn_id}: another path of the process is "
+            "running (a parallel branch, or a triggered event sub-process), so "
+            "Camunda 7 sets them on this path's own execution, where its later "
+            f"activities see them until it joins the others; {_KEPT_APART}."
+        )
+    owner = _owner_task(task.workflow)
+    if owner is not None and not isinstance(owner.task_spec, CallActivity):
+        return "subprocess"
+    return "case"
+
+
+def _owner_task(workflow: Any) -> Any:
+    parent_id = workflow.parent_task_id
+    if parent_id is None:
+        return None
+    return workflow.top_workflow.get_task_from_id(parent_id)
+
+
+def _runs_beside(task: Any, other: Any) -> bool:
+    """Whether `other` is another path running in `task`'s process (a token)."""
+    if other is task or not other.has_state(_LIVE):
+        return False
+    if isinstance(other.task_spec, _EVENT_MACHINERY) or task.is_descendant_of(other):
+        return False  # waiting for an event of an activity, or an ancestor
+    if isinstance(other.task_spec, EventSubprocess):
+        sub = task.workflow.top_workflow.subprocesses.get(other.id)
+        return sub is not None and any(
+            t.has_state(_LIVE) and not isinstance(t.task_spec, StartEvent)
+            for t in sub.tasks.values()
+        )  # triggered: runs beside the main flow
+    return True
+
+
+IO = "bpmn:extensionElements/x:inputOutput"
+IO_INPUTS = IO + "/x:inputParameter"
+CONNECTOR_OUTPUTS = "bpmn:extensionElements/x:connector/x:inputOutput/x:outputParameter"
 
 
 def _service_spec(parser: Any) -> Any:
@@ -150,13 +355,25 @@ def _service_spec(parser: Any) -> Any:
         vendor_children(parser.node, "bpmn:extensionElements/x:connector")
     )
     # Camunda 7: the task's input parameters are local variables of its scope.
+    spec.io_scope = bool(vendor_children(parser.node, IO))
     spec.scope_names = frozenset(
-        p.get("name", "") for p in vendor_children(parser.node, _IO_INPUTS)
+        p.get("name", "") for p in vendor_children(parser.node, IO_INPUTS)
     )
     spec.output_parameters = tuple(
         (o.get("id", ""), o.get("value", ""))
         for o in operator.iterfind("spiffworkflow:outputParameter", NSMAP)
     )
+    # normalize.py writes the task's input parameters before the connector's,
+    # and the connector's output parameters before the task's.
+    spec.connector_outputs = len(vendor_children(parser.node, CONNECTOR_OUTPUTS))
+    parameters = tuple(
+        (p.get("id", ""), p.get("value", ""))
+        for p in operator.iterfind(
+            "spiffworkflow:parameters/spiffworkflow:parameter", NSMAP
+        )
+    )
+    own = len(vendor_children(parser.node, IO_INPUTS)) if spec.map_outputs else 0
+    spec.activity_inputs, spec.connector_inputs = parameters[:own], parameters[own:]
     spec.retry_cycle = retry_cycle_of(parser.node)
     return spec
 

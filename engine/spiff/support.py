@@ -562,7 +562,9 @@ VENDOR_ELEMENTS: dict[str, Row] = {
         "set on the case after the operation's result is merged, overriding it "
         "(evaluated over the case, the input parameters, the result's variables "
         "and an external task's localVariables), as in Camunda 7; a connector's "
-        "response reaches the case only through its output parameters",
+        "response reaches the case only through its output parameters (one "
+        "named like an input parameter of the task stays in the task's scope); "
+        "a connector's input parameters read the task's input parameters",
         on=("inputOutput",),
     ),
     "in": _runs(
@@ -598,7 +600,10 @@ VENDOR_ELEMENTS: dict[str, Row] = {
         "task on the flow), a none start event, an intermediate event or a none "
         "end event (as a script task after or before it), in the order drawn "
         "(listeners.py); Java, scripts outside the subset and other places are "
-        "refused, located, naming the construct (checks._listeners)",
+        "refused, located, naming the construct (checks._listeners); on a task "
+        "with camunda:inputOutput (Camunda 7 runs it in the task's scope) one "
+        "using an input parameter, or setting what the inputs (start) or the "
+        "outputs (end) read, is refused (checks._listener_scopes)",
     ),
     "taskListener": _runs(
         "${task.setVariable('x', value)}, an inline Python camunda:script or an "

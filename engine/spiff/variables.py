@@ -36,6 +36,13 @@ it:
   instance runs), and the data objects a task's data associations copy in.
   `nrOf*` are computed, never stored; camunda:inputOutput parameters are a
   service call's parameters, never variables.
+* **Sub-process variables** (`SCOPE_LOCALS`, in the internal data of an
+  embedded sub-process's root task): Camunda's local variables of the
+  sub-process's execution, which only an external task's localVariables
+  create here (`scope_locals_set`). Every task inside sees them over the
+  store (they are locals of those tasks); a task inside that sets one sets
+  it there, as Camunda's setVariable finds the nearest scope holding the
+  name; they end with the sub-process (its owner never publishes them).
 
 Because a task's data is the store plus its locals from the moment it gets data
 until it runs (brought up to date on every publish), the diff at completion is
@@ -57,6 +64,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 VARIABLES = "laneway_variables"
+SCOPE_LOCALS = "laneway_scope_locals"
 _COPIES = "_laneway_variable_copies"
 _LIVE = TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.ERROR
 
@@ -135,7 +143,86 @@ def local_names(task: Any) -> set[str]:
     owner = _owner(task.workflow)
     if owner is not None and not isinstance(owner.task_spec, CallActivity):
         names |= local_names(owner)  # an embedded sub-process sees its owner's
+        names |= set(task.workflow.task_tree.internal_data.get(SCOPE_LOCALS, ()))
+    inner = task.workflow.top_workflow.subprocesses.get(task.id)
+    if inner is not None and not isinstance(spec, CallActivity):
+        names |= set(inner.task_tree.internal_data.get(SCOPE_LOCALS, ()))
     return names
+
+
+def task_locals(task: Any) -> dict[str, Any]:
+    """Return the variables local to `task` that shadow the case's in its
+    expressions (assignee, due date, form): a multi-instance instance's, also
+    inside a multi-instance sub-process, and its sub-processes' variables."""
+    return {k: task.data[k] for k in local_names(task) if k in task.data}
+
+
+def _scope_chain(workflow: Any) -> list[tuple[Any, dict[str, Any]]]:
+    """Return the sub-process variables visible in `workflow`, innermost first,
+    each with the sub-process workflow holding them."""
+    chain: list[tuple[Any, dict[str, Any]]] = []
+    while True:
+        owner = _owner(workflow)
+        if owner is None or isinstance(owner.task_spec, CallActivity):
+            return chain
+        found = workflow.task_tree.internal_data.get(SCOPE_LOCALS)
+        if found:
+            chain.append((workflow, found))
+        workflow = owner.workflow
+
+
+def _scope_values(workflow: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for _, found in reversed(_scope_chain(workflow)):
+        values.update(found)
+    return values
+
+
+def _inside(workflow: Any, outer: Any) -> bool:
+    while workflow is not outer:
+        owner = _owner(workflow)
+        if owner is None or isinstance(owner.task_spec, CallActivity):
+            return False
+        workflow = owner.workflow
+    return True
+
+
+def _scope_spread(sub: Any, skip: Any) -> None:
+    """Bring the live tasks inside the sub-process `sub` up to date."""
+    store = variables_of(sub, create=True)
+    assert store is not None
+    for workflow in (sub, *sub.top_workflow.subprocesses.values()):
+        if workflow is not sub and (workflow.completed or not _inside(workflow, sub)):
+            continue
+        for task in workflow.tasks.values():
+            if task is not skip and task.state & _LIVE:
+                refresh(task, store)
+
+
+def scope_locals_set(workflow: Any, values: Mapping[str, Any]) -> None:
+    """Set local variables of the embedded sub-process `workflow` runs."""
+    found = workflow.task_tree.internal_data.setdefault(SCOPE_LOCALS, {})
+    found.update(deepcopy(dict(values)))
+    _scope_spread(workflow, None)
+
+
+def _publish_scope_locals(task: Any) -> None:
+    """Set what `task` changed of its sub-process variables where they live
+    (the nearest sub-process holding the name, as Camunda's setVariable)."""
+    seen: set[str] = set()
+    data = task.data
+    for holder, found in _scope_chain(task.workflow):
+        touched = False
+        for name in [n for n in found if n not in seen]:
+            seen.add(name)
+            if name not in data and not _partial(task):
+                del found[name]
+                touched = True
+            elif name in data and data[name] != found[name]:
+                found[name] = deepcopy(data[name])
+                touched = True
+        if touched:
+            _scope_spread(holder, task)
 
 
 def _partial(task: Any) -> bool:
@@ -170,6 +257,9 @@ def refresh(task: Any, store: Mapping[str, Any]) -> None:
     for name, value in store.items():
         if name not in local and (name not in data or data[name] != value):
             data[name] = _shared(copies, store, name)
+    for name, value in _scope_values(task.workflow).items():
+        if name not in data or data[name] != value:
+            data[name] = deepcopy(value)
 
 
 def _spread(
@@ -197,6 +287,7 @@ def publish(task: Any) -> None:
     """Put what `task` changed in its data into the store and every live task."""
     store = variables_of(task.workflow, create=True)
     assert store is not None
+    _publish_scope_locals(task)
     local = local_names(task)
     data = task.data
     changed = [

@@ -45,11 +45,10 @@ from engine.spiff import (
     workflow_complete_user_task,
     workflow_start,
 )
-from engine.spiff.multi_instance import instance_locals
 from engine.spiff.serialization import new_workflow
 from engine.spiff.service_tasks import CALL_KEY, service_variables
 from engine.spiff.stepping import run_engine
-from engine.spiff.variables import variables_of
+from engine.spiff.variables import task_locals, variables_of
 
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
@@ -356,7 +355,7 @@ class InMemory(_InMemoryWorkflow):
             run_engine(self.wf, lambda task: None, prune=False)
 
     def _task_key(self, task) -> Key:
-        return _key(task.task_spec.bpmn_id, instance_locals(task))
+        return _key(task.task_spec.bpmn_id, task_locals(task))
 
     def data(self) -> dict:
         if self.wf.is_completed():

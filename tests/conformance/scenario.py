@@ -163,8 +163,16 @@ def _step(
     _event_step(path, where, kind, raw, names)
     if "open" in raw and not isinstance(raw["open"], list):
         raise _fail(path, f"{where}: 'open' must be a list of task ids")
-    if "expect_error" in raw and kind not in ("message", "complete", "claim"):
-        raise _fail(path, f"{where}: expect_error goes with message, complete or claim")
+    if "expect_error" in raw and kind not in (
+        "message",
+        "complete",
+        "claim",
+        "external",
+    ):
+        raise _fail(
+            path,
+            f"{where}: expect_error goes with message, complete, claim or external",
+        )
     for key in ("data", "correlation"):
         _table(path, raw, key)
     return kind, raw

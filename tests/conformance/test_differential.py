@@ -101,6 +101,13 @@ _EXTERNAL_TASK_RESULT = (
     "task; SpiffWorkflow stores it in spiff__<id>_result "
     "(engine/spiff/service_tasks.py)"
 )
+_CONNECTOR_SCOPE = (
+    "a connector's input parameters are evaluated over its task's scope (the "
+    "task's input parameters), and its output parameters are set on that scope "
+    "(a name that is a task input stays local, read by the task's outputs), as "
+    "Camunda 7's ConnectorVariableScope does; SpiffWorkflow evaluates every "
+    "parameter over the case (engine/spiff/service_tasks.py)"
+)
 _SHARED_VARIABLES = (
     "Camunda 7 has one set of process variables per process instance: a value "
     "set in a parallel branch, a multi-instance instance or an embedded "
@@ -221,6 +228,7 @@ DEPARTURES: dict[str, str] = {
             "mi_parallel_script.bpmn",
             "mi_sequential_cardinality.bpmn",
             "mi_sequential_collection.bpmn",
+            "mi_subprocess_element_variable_assignee.bpmn",
             "mi_sequential_condition.bpmn",
             "mi_sequential_script.bpmn",
             "operaton/multi-instance--document-review.bpmn",
@@ -260,6 +268,9 @@ DEPARTURES: dict[str, str] = {
             "service_external_io.bpmn",
             "service_output_parameters.bpmn",
             "service_result_merged.bpmn",
+            "vars_external_local.bpmn",
+            "vars_external_local_boundary.bpmn",
+            "vars_external_local_branch.bpmn",
             "camunda/TwitterDemoProcess.bpmn",
             "camunda/camunda-testing-job-announcement-publication.bpmn",
             "camunda/loanApproval_spring-rest.bpmn",
@@ -283,6 +294,7 @@ DEPARTURES: dict[str, str] = {
         ),
         _EXTERNAL_TASK_RESULT,
     ),
+    "service_connector_scope.bpmn": _CONNECTOR_SCOPE,
 }
 # Known Laneway bugs the walk against the in-memory workflow shows (strict
 # xfail: fixing one fails the test until its line is removed).

@@ -23,10 +23,9 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.spiff import processes_compile, workflow_complete_user_task, workflow_start
 from engine.spiff.joins import CONSUMED
-from engine.spiff.multi_instance import instance_locals
 from engine.spiff.prune import tree_depth
 from engine.spiff.serialization import new_workflow, state_load
-from engine.spiff.variables import variables_of
+from engine.spiff.variables import task_locals, variables_of
 
 DIAGRAMS = Path(__file__).resolve().parents[1] / "conformance" / "bpmn"
 STARTS = {
@@ -84,12 +83,10 @@ class InMemory:
 
     def ready(self):
         tasks = self.wf.get_tasks(state=TaskState.READY, manual=True)
-        return sorted(
-            tasks, key=lambda t: _key(t.task_spec.bpmn_id, instance_locals(t))
-        )
+        return sorted(tasks, key=lambda t: _key(t.task_spec.bpmn_id, task_locals(t)))
 
     def view(self):
-        ready = [(t.task_spec.bpmn_id, _json(instance_locals(t))) for t in self.ready()]
+        ready = [(t.task_spec.bpmn_id, _json(task_locals(t))) for t in self.ready()]
         if self.wf.is_completed():
             return ready, _json(self.wf.data), True
         return ready, _json(variables_of(self.wf)), False
