@@ -136,21 +136,10 @@ class _Unsure(Exception):
 
 # Fields whose `get_db_prep_save` hands these types back as they are on
 # PostgreSQL (the classes themselves: a subclass may prepare differently).
+# Not integers: Django wraps them in psycopg's Int2/Int4/Int8 there.
 _SENT_AS_IS: dict[type, tuple[type, ...]] = {
-    **dict.fromkeys((models.CharField, models.TextField), (str, type(None))),
-    **dict.fromkeys(
-        (
-            models.IntegerField,
-            models.BigIntegerField,
-            models.SmallIntegerField,
-            models.PositiveIntegerField,
-            models.PositiveSmallIntegerField,
-            models.PositiveBigIntegerField,
-            models.AutoField,
-            models.BigAutoField,
-        ),
-        (int, type(None)),
-    ),
+    models.CharField: (str, type(None)),
+    models.TextField: (str, type(None)),
     models.BooleanField: (bool,),
     models.UUIDField: (UUID, type(None)),
     models.DateTimeField: (datetime, type(None)),  # aware ones only (below)
@@ -230,6 +219,11 @@ def _writes() -> dict[Hashable, Any]:
         cache = {}
         setattr(connection, _WRITES_ATTR, cache)
     return cache
+
+
+def writes_compiled() -> dict[Hashable, bool]:
+    """Return each write shape seen on this connection: whether its SQL is kept."""
+    return {key: entry is not None for key, entry in _writes().items()}
 
 
 def insert_statements(
