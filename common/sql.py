@@ -136,36 +136,53 @@ class _Unsure(Exception):
 
 # Fields whose `get_db_prep_save` hands these types back as they are on
 # PostgreSQL (the classes themselves: a subclass may prepare differently).
-# Not integers: Django wraps them in psycopg's Int2/Int4/Int8 there.
 _SENT_AS_IS: dict[type, tuple[type, ...]] = {
     models.CharField: (str, type(None)),
     models.TextField: (str, type(None)),
     models.BooleanField: (bool,),
     models.UUIDField: (UUID, type(None)),
     models.DateTimeField: (datetime, type(None)),  # aware ones only (below)
+    models.AutoField: (int, type(None)),
+    models.BigAutoField: (int, type(None)),
 }
-_AS_IS_ATTR = "laneway_sent_as_is"
+# Integer fields: Django wraps the int in psycopg's Int2/Int4/Int8 there.
+_INTEGERS = (
+    models.IntegerField,
+    models.BigIntegerField,
+    models.SmallIntegerField,
+    models.PositiveIntegerField,
+    models.PositiveSmallIntegerField,
+    models.PositiveBigIntegerField,
+)
+_FAST_ATTR = "laneway_sent_fast"
+_Fast = dict[type, Callable[[Any], Any] | None]
 
 
-def _sent_as_is(field: Any) -> tuple[type, ...]:
-    """Return the value types `field` sends unchanged (cached on the field)."""
-    known = field.__dict__.get(_AS_IS_ATTR)
+def _fast(field: Any) -> _Fast:
+    """Return how `field` sends values of some types: as they are (None) or
+    wrapped as Django wraps them; cached on the field."""
+    known: _Fast | None = field.__dict__.get(_FAST_ATTR)
     if known is None:
         kind = type(field)
         if kind in (models.ForeignKey, models.OneToOneField):
             kind = type(field.target_field)
-        postgres = connection.vendor == "postgresql"
-        known = _SENT_AS_IS.get(kind, ()) if postgres else ()
-        field.__dict__[_AS_IS_ATTR] = known
+        known = {}
+        if connection.vendor == "postgresql":
+            known = dict.fromkeys(_SENT_AS_IS.get(kind, ()))
+            wrappers = getattr(connection.ops, "integerfield_type_map", {})
+            if kind in _INTEGERS and kind.__name__ in wrappers:
+                known = {int: wrappers[kind.__name__], type(None): None}
+        field.__dict__[_FAST_ATTR] = known
     return known
 
 
 def _prepared(field: Any, value: Any) -> Any:
     """Return the value as the compiler sends it (`get_db_prep_save`)."""
-    if type(value) in _sent_as_is(field) and (
-        type(value) is not datetime or value.tzinfo is not None
-    ):
-        return value  # what get_db_prep_save would return, without its calls
+    fast = _fast(field)
+    kind = type(value)
+    if kind in fast and (kind is not datetime or value.tzinfo is not None):
+        wrap = fast[kind]  # what get_db_prep_save would return, without its calls
+        return value if wrap is None or value is None else wrap(value)
     if hasattr(value, "resolve_expression"):
         raise _Unsure
     if hasattr(value, "prepare_database_save"):  # a model instance
