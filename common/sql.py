@@ -522,6 +522,7 @@ class _Compiled:
     locks: bool  # SELECT ... FOR UPDATE
     populators: list[Any]
     fields: tuple[int, int, list[str]]  # the model's columns: start, end, attnames
+    converters: dict[int, Any] | None  # by column (results_iter's); None: call it
 
 
 _COMPILED_ATTR = "laneway_compiled_selects"
@@ -563,17 +564,27 @@ def select_compiled(
     params = list(compiled.params)
     for position, index in compiled.slots:
         params[position] = args[index]
-    compiler, db = compiled.compiler, connection.alias
     with prepared_cursor() as cursor:
         cursor.execute(compiled.sql, params)
-        rows = cursor.fetchall()
+        return _objects(compiled, cursor.fetchall())
+
+
+def _objects(compiled: _Compiled, rows: list[Any]) -> list[Any]:
+    """Make the model objects of the rows, as Django's ModelIterable does."""
+    compiler, db = compiled.compiler, connection.alias
     if compiler.has_extra_select:  # columns only the ordering needed
         rows = [row[: compiler.col_count] for row in rows]
+    if compiled.converters is None:
+        converted = compiler.results_iter([rows])
+    elif compiled.converters:
+        converted = compiler.apply_converters(rows, compiled.converters)
+    else:
+        converted = rows
     start, end, init_list = compiled.fields
     model = compiler.klass_info["model"]
     annotations = compiler.annotation_col_map.items()
     objs = []
-    for row in compiler.results_iter([rows]):
+    for row in converted:
         obj = model.from_db(db, init_list, row[start:end])
         for populator in compiled.populators:
             populator.populate(row, obj)
@@ -702,4 +713,15 @@ def _compile(build: Callable[..., QuerySet[Any]], args: tuple[Any, ...]) -> Any:
         locks=bool(compiler.query.select_for_update),
         populators=get_related_populators(klass_info, select, connection.alias),
         fields=(start, end, [f[0].target.attname for f in select[start:end]]),
+        converters=_converters(compiler),
     )
+
+
+def _converters(compiler: Any) -> dict[int, Any] | None:
+    """Return the converters `results_iter` would find at every call (None: let
+    it, for a composite key)."""
+    columns = [s[0] for s in compiler.select[0 : compiler.col_count]]
+    if compiler.has_composite_fields(columns):
+        return None
+    converters: dict[int, Any] = compiler.get_converters(columns)
+    return converters
