@@ -650,6 +650,7 @@ def _constants_inlined(
     """
     if connection.vendor != "postgresql":
         return sql, params, slots
+    connection.ensure_connection()  # its adapters quote (a first statement)
     arguments = dict(slots)
     kept: list[Any] = []
     moved: list[tuple[int, int]] = []

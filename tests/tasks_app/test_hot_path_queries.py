@@ -309,6 +309,23 @@ def test_the_writes_of_a_step_are_compiled_once(warm):
     assert [key for key, kept in shapes.items() if not kept] == []
 
 
+def test_the_locks_and_writes_of_a_step_are_prepared_statements(warm):
+    """Planned once per session: the locks with their constants written in (a
+    generic plan can use the partial index of open tasks), the writes prepared."""
+    case = _start(warm)
+    task = HumanTask.objects.get(case=case, status="open")
+    task_complete(user=warm["manager1"], task_id=task.pk, data={"approved": True})
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    case_lock = [s for s in prepared if 'FOR UPDATE OF "engine_case"' in s]
+    task_lock = [s for s in prepared if s.startswith('SELECT "tasks_app_humantask"')]
+    assert case_lock and "$1" in case_lock[0]
+    assert task_lock and """"tasks_app_humantask"."status" = 'open'""" in task_lock[0]
+    assert any(s.startswith("WITH w0 AS (UPDATE") for s in prepared)  # the writes
+
+
 def test_writes_compiled_once_send_what_the_orm_sends(warm):
     """`insert_statement`/`update_statement` keep a shape's SQL; values as before."""
     case = _start(warm)
