@@ -26,6 +26,7 @@ from common.sql import (
     selects_compiled,
     update_statement,
     write_later,
+    writes_compiled,
 )
 from engine.errors import CaseBusy, CaseNotFound
 from engine.models import Case
@@ -293,6 +294,36 @@ def test_a_malformed_or_unknown_id_is_not_found_and_leaves_the_transaction_usabl
             with pytest.raises(TaskNotFound):
                 task_complete(user=warm["manager1"], task_id=bad, data={})
             assert Case.objects.exists() in (True, False)  # still usable
+
+
+def test_the_writes_of_a_step_are_compiled_once(warm):
+    """Every write of a start and a completion keeps its SQL (none is compiled
+    by the ORM at every call because the values it sends differ from ours)."""
+    case = _start(warm)
+    task = HumanTask.objects.get(case=case, status="open")
+    task_complete(user=warm["manager1"], task_id=task.pk, data={"approved": True})
+
+    shapes = writes_compiled()
+    models = {key[1] for key in shapes}
+    assert {Case, HumanTask, AuditEvent} <= models
+    assert [key for key, kept in shapes.items() if not kept] == []
+
+
+def test_the_locks_and_writes_of_a_step_are_prepared_statements(warm):
+    """Planned once per session: the locks with their constants written in (a
+    generic plan can use the partial index of open tasks), the writes prepared."""
+    case = _start(warm)
+    task = HumanTask.objects.get(case=case, status="open")
+    task_complete(user=warm["manager1"], task_id=task.pk, data={"approved": True})
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    case_lock = [s for s in prepared if 'FOR UPDATE OF "engine_case"' in s]
+    task_lock = [s for s in prepared if s.startswith('SELECT "tasks_app_humantask"')]
+    assert case_lock and "$1" in case_lock[0]
+    assert task_lock and """"tasks_app_humantask"."status" = 'open'""" in task_lock[0]
+    assert any(s.startswith("WITH w0 AS (UPDATE") for s in prepared)  # the writes
 
 
 def test_writes_compiled_once_send_what_the_orm_sends(warm):
