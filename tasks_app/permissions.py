@@ -19,6 +19,7 @@ from engine.permissions import (
     manager_group_name,
 )
 
+from . import candidates
 from .models import HumanTask
 
 VIEW = "tasks_app.view_humantask"
@@ -202,7 +203,9 @@ def grant_candidates(
 def grant_statements(
     task: HumanTask, *, users: Iterable[Any], groups: Iterable[Group]
 ) -> list[Statement]:
-    """Return the inserts of `grant_candidates` (one per table that gets rows)."""
+    """Return the inserts of `grant_candidates` (one per table that gets rows),
+    the inbox's candidate rows with them."""
+    groups, users = list(groups), list(users)
     grants = _grants(task)
     rows: list[tuple[Any, list[Any]]] = [
         (
@@ -227,9 +230,12 @@ def grant_statements(
         ),
     ]
     return [
-        insert_statement(model, objs, ignore_conflicts=True)
-        for model, objs in rows
-        if objs
+        *(
+            insert_statement(model, objs, ignore_conflicts=True)
+            for model, objs in rows
+            if objs
+        ),
+        *candidates.offer_statements(task, users=users, groups=groups),
     ]
 
 
@@ -247,6 +253,7 @@ def revoke_personal(task: Any, *, user: Any) -> None:
     UserObjectPermission.objects.filter(
         user=user, permission__in=[task_view, task_work], object_pk=str(task.pk)
     ).delete()
+    execute_together([candidates.revoked_statement(task, user.pk)])
     others = UserObjectPermission.objects.filter(
         user=user,
         permission=task_view,
@@ -261,12 +268,19 @@ def revoke_personal(task: Any, *, user: Any) -> None:
 
 
 def close_work_statements(task: Any) -> list[Statement]:
-    """Return the deletes of every WORK row of a task that closed (`close_work`)."""
+    """Return the deletes of every WORK row of a task that closed (`close_work`),
+    and of its rows of the inbox's candidate table."""
     _, (work, ctype, pk), _ = _grants(task)
     where = "permission_id = %s AND content_type_id = %s AND object_pk = %s"
     return [
-        (f"DELETE FROM {model._meta.db_table} WHERE {where}", (work.pk, ctype.pk, pk))
-        for model in (UserObjectPermission, GroupObjectPermission)
+        *(
+            (
+                f"DELETE FROM {model._meta.db_table} WHERE {where}",
+                (work.pk, ctype.pk, pk),
+            )
+            for model in (UserObjectPermission, GroupObjectPermission)
+        ),
+        candidates.closed_statement(task),
     ]
 
 
