@@ -425,7 +425,7 @@ def _counts_sql(
     columns, count_params = [], []
     for tab in tabs:
         where, where_params = _tab_sql(tab, user, now, "v")
-        columns.append(f"COUNT(*) FILTER (WHERE {where or '1 = 1'})")
+        columns.append(f"COUNT(v.task_id) FILTER (WHERE {where or '1 = 1'})")
         count_params += where_params
     if not by_process:
         return f"SELECT {', '.join(columns)} FROM ({sql}) v", [*count_params, *params]
