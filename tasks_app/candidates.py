@@ -121,11 +121,13 @@ def assigned(task: HumanTask) -> None:
     execute_together(assigned_statements(task))
 
 
-def revoked_statement(task: Any, user_pk: int) -> Statement:
-    """Return the delete of a user's row whose WORK row on the task went."""
+def revoked_statement(
+    task_pk: Any, kind: InboxCandidate.Kind, principal: int
+) -> Statement:
+    """Return the delete of a row whose WORK row on the task went."""
     return (
         f"DELETE FROM {_TABLE} WHERE task_id = %s AND kind = %s AND principal = %s",
-        [_task(task.pk), Kind.USER.value, user_pk],
+        [_task(task_pk), kind.value, principal],
     )
 
 
