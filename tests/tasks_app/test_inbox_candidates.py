@@ -216,27 +216,16 @@ def _step(rng: random.Random, users: dict) -> str:
     cases = list(Case.objects.filter(status__in=["running", "suspended"]))
     task = rng.choice(tasks) if tasks else None
     user = rng.choice(people)
-    action = rng.choice(
-        ["start"] * 3
-        + (
-            [
-                "claim",
-                "claim",
-                "release",
-                "assign",
-                "delegate",
-                "complete",
-                "complete",
-                "plan",
-                "grant",
-                "revoke",
-            ]
-            if task
-            else []
-        )
-        + (["suspend", "resume", "cancel"] if cases else [])
-        + ["membership"]
-    )
+    if task is not None and rng.random() < 0.8:  # mostly someone who may act
+        seeing = [p for p in people if task in _reference(p)]
+        user = rng.choice(seeing) if seeing else user
+    weights = {"start": 2, "membership": 1}
+    if task is not None:
+        weights.update(claim=3, release=2, assign=2, delegate=2, complete=2)
+        weights.update(plan=1, grant=1, revoke=1)
+    if cases:
+        weights.update(suspend=1, resume=1, cancel=1)
+    (action,) = rng.choices(list(weights), weights=list(weights.values()))
     try:
         if action == "start":
             key = rng.choice(PROCESSES)[0]
@@ -244,16 +233,15 @@ def _step(rng: random.Random, users: dict) -> str:
         elif action == "claim":
             task_claim(user=user, task_id=task.pk)
         elif action == "release":
-            holder = task.assignee or user
-            task_unclaim(user=rng.choice([holder, user]), task_id=task.pk)
+            task_unclaim(user=task.assignee or user, task_id=task.pk)
         elif action == "assign":
             target = rng.choice(["manager1", "manager2", "finance", "outsider"])
             task_assign(user=users["padmin"], task_id=task.pk, assignee=target)
         elif action == "delegate":
             target = rng.choice(["manager1", "manager2", "finance", "outsider"])
-            task_delegate(user=task.assignee or user, task_id=task.pk, delegate=target)
+            task_delegate(user=user, task_id=task.pk, delegate=target)
         elif action == "complete":
-            task_complete(user=task.assignee or user, task_id=task.pk, data={})
+            task_complete(user=user, task_id=task.pk, data={})
         elif action == "plan":
             due = rng.choice(
                 [None, timedelta(days=-3), timedelta(hours=1), timedelta(days=4)]
