@@ -17,7 +17,7 @@ from django.db import connection
 from common.sql import Statement, execute_together, insert_statement
 from engine.models import Case
 
-from .models import HumanTask, InboxCandidate
+from .models import HumanTask, InboxCandidate, candidate_search
 
 Kind = InboxCandidate.Kind
 _TABLE = InboxCandidate._meta.db_table
@@ -34,6 +34,7 @@ def _keys(task: HumanTask) -> dict[str, Any]:
         "priority": task.priority,
         "due_at": task.due_at,
         "created_at": task.created_at,
+        "search": candidate_search(task.name, case.business_key, task.search_text),
     }
 
 
@@ -195,6 +196,9 @@ def candidates_backfill(apps: Any) -> int:
             "priority",
             "due_at",
             "created_at",
+            "name",
+            "search_text",
+            "case__business_key",
             "case__status",
             "case__version__definition_id",
         )
@@ -229,6 +233,11 @@ def candidates_backfill(apps: Any) -> int:
             priority=tasks[pk]["priority"],
             due_at=tasks[pk]["due_at"],
             created_at=tasks[pk]["created_at"],
+            search=candidate_search(
+                tasks[pk]["name"],
+                tasks[pk]["case__business_key"],
+                tasks[pk]["search_text"],
+            ),
         )
         for pk, kind, principal in owners
         if principal is not None

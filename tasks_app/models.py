@@ -126,6 +126,12 @@ class HumanTask(models.Model):
         return self.is_open and self.due_at is not None and self.due_at < timezone.now()
 
 
+def candidate_search(name: str, business_key: str | None, search_text: str) -> str:
+    """Return `InboxCandidate.search` of a task: a word (no white space) is in it
+    when it is in one of them."""
+    return "\n".join((name, business_key or "", search_text))
+
+
 class InboxCandidate(models.Model):
     """Who may find an open task in their inbox: one row per (task, principal).
 
@@ -171,6 +177,10 @@ class InboxCandidate(models.Model):
     priority = models.IntegerField()
     due_at = models.DateTimeField(null=True)
     created_at = models.DateTimeField()
+    # What the inbox's search reads of the task besides its process's name and
+    # key: its name, its case's business key and its business data
+    # (`candidate_search`), one per line.
+    search = models.TextField(default="")
 
     class Meta:
         constraints = [

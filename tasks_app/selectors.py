@@ -1,7 +1,7 @@
 """Read human tasks: the inbox and single tasks, permission-filtered."""
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -11,9 +11,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import connection
 from django.db.models import (
+    BooleanField,
     CharField,
     Count,
     Exists,
+    ExpressionWrapper,
     F,
     IntegerField,
     OuterRef,
@@ -159,14 +161,22 @@ def _group_ids(user: Any) -> QuerySet:
     )
 
 
-def _visible(user: Any, *columns: str) -> QuerySet:
+def _visible(user: Any, *columns: str, kept: Q | None = None) -> QuerySet:
     """Return the user's open tasks as rows of candidate `columns`, each task once.
 
     One arm per kind of principal (groups, the user), their rows united (UNION
     drops a task found twice: its rows carry the same values), so each arm is
-    an index-only range of the candidate index.
+    a range of the candidate index. `kept` (a filter of candidate rows) adds
+    the column "kept": whether the task passes it.
     """
     rows = _candidates(user)
+    if kept is not None:
+        rows = rows.annotate(
+            kept=ExpressionWrapper(kept, output_field=BooleanField())
+            if kept
+            else Value(True)
+        )
+        columns = (*columns, "kept")
     groups = rows.filter(kind=_KIND.GROUP, principal__in=_group_ids(user))
     own = rows.filter(kind__in=(_KIND.USER, _KIND.ASSIGNEE), principal=user.pk)
     return groups.values(*columns).union(own.values(*columns))
@@ -253,69 +263,111 @@ def inbox_list_for_user(
     (common.pagination.PAGE_TOTAL): the page of a long list is counted by the
     statement that reads it, not by a second one.
 
-    A tab in the default order (no search, no filter; PostgreSQL) is read a
-    page at a time (`InboxRows`): each of the user's principals' first rows
-    from the candidate index, merged; its count from that index alone.
+    On PostgreSQL, but for one case's tasks, the list is read a page at a time
+    from the candidate table (`InboxRows`).
     """
     query = query or InboxQuery(case_id=str(case_id or ""))
     related = ["case__version__definition", "assignee"]
     if starter:
         related.append("case__started_by")
-    if _unfiltered(query) and connection.vendor == "postgresql":
-        return InboxRows(user, query.tab, related=related, counted=counted)
+    if not query.case_id and connection.vendor == "postgresql":
+        return InboxRows(user, query, related=related, counted=counted)
     qs = _filtered(user, query).filter(_tab_filter(query.tab, user, timezone.now()))
-    key = query.sort.lstrip("-")
-    order = _URGENT if query.sort == INBOX_DEFAULT_SORT else INBOX_SORTS[key]
-    if query.sort.startswith("-") and query.sort != INBOX_DEFAULT_SORT:
-        order = tuple(_descending(o) for o in order[:1]) + order[1:]
-    qs = qs.select_related(*related).defer(*_HEAVY).order_by(*order, "pk")
+    qs = qs.select_related(*related).defer(*_HEAVY).order_by(*_order(query))
     if counted:
         qs = qs.annotate(**{PAGE_TOTAL: Window(Count("pk"))})
     return qs
 
 
-def _unfiltered(query: InboxQuery) -> bool:
-    """Return whether the query is a tab in the default order (no search, filter)."""
-    return query == InboxQuery(tab=query.tab)
+_PROCESS_NAME = "case__version__definition__name"
+
+
+def _order(query: InboxQuery, *, candidates: bool = False) -> tuple[Any, ...]:
+    """Return the query's order of tasks (ties by id), or of candidate rows."""
+    key = query.sort.lstrip("-")
+    order = _URGENT if query.sort == INBOX_DEFAULT_SORT else INBOX_SORTS[key]
+    if candidates:
+        order = tuple("process__name" if o == _PROCESS_NAME else o for o in order)
+    if query.sort.startswith("-") and query.sort != INBOX_DEFAULT_SORT:
+        order = tuple(_descending(o) for o in order[:1]) + order[1:]
+    return (*order, "task_id" if candidates else "pk")
+
+
+def _candidate_filter(query: InboxQuery) -> Q:
+    """Return the query's search, process and group filters on candidate rows:
+    `_query_filter` (but the case) of the columns the rows carry."""
+    found = Q()
+    if query.process:
+        found &= Q(process_id__in=_definitions(key=query.process))
+    if query.group:
+        groups = Group.objects.filter(name=query.group).values("pk")
+        offered = InboxCandidate.objects.filter(
+            task_id=OuterRef("task_id"), kind=_KIND.GROUP, principal__in=groups
+        )
+        found &= Q(Exists(offered))
+    for word in query.search.split()[:5]:
+        named = Q(name__icontains=word) | Q(key__icontains=word)
+        found &= Q(search__icontains=word) | Q(process_id__in=_definitions(named))
+    return found
+
+
+def _definitions(*where: Q, **fields: Any) -> QuerySet:
+    return ProcessDefinition.objects.filter(*where, **fields).values("pk")
 
 
 class InboxRows:
-    """A tab of the user's inbox in the default order, read a page at a time.
+    """A tab of the user's inbox for a query, read a page at a time.
 
     Sliced (the paginators), it reads the page's tasks with one statement: for
     each of the user's principals (their groups, themselves, themselves as
-    assignee) the first rows of its range of the candidate index, as many as
-    the page's end (a LATERAL join: an ordered index scan stopped by LIMIT), the
-    tasks named by any (a task offered twice is one), sorted. A task among the
-    first n of the list is among the first n of each range that holds it, so
-    ~n rows per principal are read whatever the number of open tasks.
-    `count()` counts the tab from the candidate index alone.
+    assignee) the first rows of its range of the candidate table in the query's
+    order, as many as the page's end (a LATERAL join; in the default order an
+    index scan stopped by its LIMIT), the tasks named by any (a task offered
+    twice is one), sorted. A task among the first n of the list is among the
+    first n of each range that holds it, so in the default order ~n rows per
+    principal are read whatever the number of open tasks. `count()` counts the
+    tab from the candidate table alone.
     """
 
     ordered = True  # for Django's Paginator
 
     def __init__(
-        self, user: Any, tab: InboxTab, *, related: list[str], counted: bool
+        self, user: Any, query: InboxQuery, *, related: list[str], counted: bool
     ) -> None:
-        self.user, self.tab, self.related, self.counted = user, tab, related, counted
-        self.now = timezone.now()
+        self.user, self.query_, self.related = user, query, related
+        self.counted, self.now = counted, timezone.now()
 
     def rows(self, stop: int | None) -> QuerySet[HumanTask]:
         """Return the tab's first `stop` tasks (all: None), in order."""
-        sql, params = _first_ids(self.user, self.tab, self.now, stop)
-        qs = (
-            HumanTask.objects.filter(
-                pk__in=RawSQL(sql, params), status=HumanTask.Status.OPEN
+        user, query = self.user, self.query_
+        if stop is not None and stop <= 0:
+            return HumanTask.objects.none()
+        arm = (
+            _candidates(user)
+            .filter(
+                principal=RawSQL("mine.principal", (), output_field=IntegerField()),
+                kind=RawSQL("mine.kind", (), output_field=IntegerField()),
             )
+            .filter(_tab_filter(query.tab, user, self.now), _candidate_filter(query))
+            .order_by(*_order(query, candidates=True))
+            .values("task_id")
+        )
+        sql, params = (arm if stop is None else arm[:stop]).query.sql_with_params()
+        mine, mine_params = _principals(user, query.tab)
+        ids = RawSQL(
+            f"SELECT c.task_id FROM ({mine}) AS mine CROSS JOIN LATERAL ({sql}) AS c",
+            (*mine_params, *params),
+        )
+        qs = (
+            HumanTask.objects.filter(pk__in=ids, status=HumanTask.Status.OPEN)
             .select_related(*self.related)
             .defer(*_HEAVY)
-            .order_by(*_URGENT, "pk")
+            .order_by(*_order(query))
         )
         if self.counted:
-            sql, params = _counts_sql(self.user, self.now, tabs=[self.tab])
-            qs = qs.annotate(
-                **{PAGE_TOTAL: RawSQL(f"({sql})", params, output_field=IntegerField())}
-            )
+            sql, params = _counts_sql(user, query, self.now, tabs=[query.tab])
+            total = RawSQL(f"({sql})", params, output_field=IntegerField())
+            qs = qs.annotate(**{PAGE_TOTAL: total})
         return qs
 
     def __getitem__(self, index: Any) -> Any:
@@ -327,7 +379,7 @@ class InboxRows:
         return iter(self.rows(None))
 
     def count(self) -> int:
-        return inbox_counts_for_user(user=self.user, query=InboxQuery())[self.tab]
+        return inbox_counts_for_user(user=self.user, query=self.query_)[self.query_.tab]
 
     def exists(self) -> bool:
         return bool(self[:1])
@@ -357,16 +409,17 @@ def _principals(user: Any, tab: InboxTab) -> tuple[str, list[Any]]:
 
 
 _TAB_SQL = {
-    InboxTab.ALL: "",
-    InboxTab.MINE: "{c}.assignee_id = %s",
-    InboxTab.UNASSIGNED: "{c}.assignee_id IS NULL",
-    InboxTab.OVERDUE: "{c}.due_at < %s",
-    InboxTab.DUE_TODAY: "{c}.due_at >= %s AND {c}.due_at <= %s",
+    InboxTab.ALL: "v.kept",
+    InboxTab.MINE: "v.kept AND v.assignee_id = %s",
+    InboxTab.UNASSIGNED: "v.kept AND v.assignee_id IS NULL",
+    InboxTab.OVERDUE: "v.kept AND v.due_at < %s",
+    InboxTab.DUE_TODAY: "v.kept AND v.due_at >= %s AND v.due_at <= %s",
 }
 
 
-def _tab_sql(tab: InboxTab, user: Any, now: datetime, alias: str) -> tuple[str, list]:
-    """Return `_tab_filter` as SQL on candidate rows (`alias`), "" for all."""
+def _tab_sql(tab: InboxTab, user: Any, now: datetime) -> tuple[str, list]:
+    """Return `_tab_filter` (and the query's filters: v.kept) as SQL on `_visible`'s
+    rows (v)."""
     today_ends = timezone.localtime(now).replace(
         hour=23, minute=59, second=59, microsecond=999999
     )
@@ -378,54 +431,34 @@ def _tab_sql(tab: InboxTab, user: Any, now: datetime, alias: str) -> tuple[str, 
         InboxTab.OVERDUE: [at(now)],
         InboxTab.DUE_TODAY: [at(now), at(today_ends)],
     }[tab]
-    return _TAB_SQL[tab].format(c=alias), params
-
-
-def _first_ids(
-    user: Any, tab: InboxTab, now: datetime, stop: int | None
-) -> tuple[str, list[Any]]:
-    """Return the SELECT of the ids of the tab's first `stop` tasks, some twice
-    (PostgreSQL: LATERAL; LIMIT NULL is none)."""
-    table = InboxCandidate._meta.db_table
-    mine, params = _principals(user, tab)
-    where, where_params = _tab_sql(tab, user, now, "c")
-    sql = (
-        f"SELECT c.task_id FROM ({mine}) AS mine CROSS JOIN LATERAL ("
-        f"SELECT c.task_id FROM {table} c "
-        f"WHERE c.principal = mine.principal AND c.kind = mine.kind "
-        f"AND NOT c.suspended AND (c.assignee_id IS NULL OR c.assignee_id = %s)"
-        f"{' AND ' + where if where else ''} "
-        f"AND NOT EXISTS (SELECT 1 FROM {table} b WHERE b.task_id = c.task_id "
-        f"AND b.principal = %s AND b.kind = %s AND NOT b.suspended) "
-        f"ORDER BY c.priority DESC, c.due_at ASC NULLS LAST, c.created_at ASC, "
-        f"c.task_id ASC LIMIT %s) AS c"
-    )
-    return sql, [
-        *params,
-        user.pk,
-        *where_params,
-        user.pk,
-        _KIND.BARRED.value,
-        stop,
-    ]
+    return _TAB_SQL[tab], params
 
 
 def _counts_sql(
     user: Any,
+    query: InboxQuery,
     now: datetime,
     *,
     tabs: Iterable[InboxTab] = InboxTab,
     by_process: bool = False,
 ) -> tuple[str, list[Any]]:
-    """Return the SELECT counting each of `tabs` of the user's inbox (no search,
-    no filter), each task once, from the candidate index alone (index-only
-    ranges of the user's principals); `by_process`: per process (key, name)."""
-    visible = _visible(user, "task_id", "assignee_id", "due_at", "process_id")
+    """Return the SELECT counting each of `tabs` of the user's inbox for the
+    query's filters (not its case), each task once, from the candidate table
+    alone (without search: index-only ranges of the user's principals);
+    `by_process`: per process (key, name) of all the user's tasks."""
+    visible = _visible(
+        user,
+        "task_id",
+        "assignee_id",
+        "due_at",
+        "process_id",
+        kept=_candidate_filter(query),
+    )
     sql, params = visible.query.sql_with_params()
     columns, count_params = [], []
     for tab in tabs:
-        where, where_params = _tab_sql(tab, user, now, "v")
-        columns.append(f"COUNT(v.task_id) FILTER (WHERE {where or '1 = 1'})")
+        where, where_params = _tab_sql(tab, user, now)
+        columns.append(f"COUNT(v.task_id) FILTER (WHERE {where})")
         count_params += where_params
     if not by_process:
         return f"SELECT {', '.join(columns)} FROM ({sql}) v", [*count_params, *params]
@@ -536,11 +569,11 @@ def _descending(order: Any) -> Any:
 
 
 def inbox_counts_for_user(*, user: Any, query: InboxQuery) -> dict[str, int]:
-    """Count each tab of the inbox for the query's search and filters (one query;
-    without search or filter, of the candidate index alone)."""
+    """Count each tab of the inbox for the query's search and filters (one
+    statement; of the candidate table, but for one case's tasks)."""
     now = timezone.now()
-    if _unfiltered(replace(query, sort=INBOX_DEFAULT_SORT)):
-        sql, params = _counts_sql(user, now)
+    if not query.case_id:
+        sql, params = _counts_sql(user, query, now)
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             row = cursor.fetchone()
@@ -571,8 +604,8 @@ def inbox_summary_for_user(*, user: Any, query: InboxQuery) -> InboxSummary:
     choice of the process filter (whatever the query keeps).
     """
     now, kept = timezone.now(), _query_filter(query)
-    if _unfiltered(replace(query, tab=InboxTab.ALL, sort=INBOX_DEFAULT_SORT)):
-        return _summary_unfiltered(user, now)
+    if not query.case_id:
+        return _summary_of_candidates(user, query, now)
     rows = (
         _visible_open(user)
         .values("case__version__definition__key", "case__version__definition__name")
@@ -598,9 +631,9 @@ def inbox_summary_for_user(*, user: Any, query: InboxQuery) -> InboxSummary:
     return InboxSummary(counts=counts, processes=processes)
 
 
-def _summary_unfiltered(user: Any, now: datetime) -> InboxSummary:
-    """`inbox_summary_for_user` without search or filter: the candidate index."""
-    sql, params = _counts_sql(user, now, by_process=True)
+def _summary_of_candidates(user: Any, query: InboxQuery, now: datetime) -> InboxSummary:
+    """`inbox_summary_for_user` read of the candidate table."""
+    sql, params = _counts_sql(user, query, now, by_process=True)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
