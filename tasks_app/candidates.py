@@ -39,7 +39,7 @@ def _keys(task: HumanTask) -> dict[str, Any]:
 
 
 def rows_statement(
-    task: HumanTask, kind: InboxCandidate.Kind, principals: Iterable[int]
+    task: HumanTask, kind: InboxCandidate.Kind, principals: Iterable[int | None]
 ) -> list[Statement]:
     """Return the insert of the task's rows of `kind` for `principals` (ids)."""
     keys = _keys(task)

@@ -365,8 +365,8 @@ class InboxRows:
             .order_by(*_order(query))
         )
         if self.counted:
-            sql, params = _counts_sql(user, query, self.now, tabs=[query.tab])
-            total = RawSQL(f"({sql})", params, output_field=IntegerField())
+            counting, counted = _counts_sql(user, query, self.now, tabs=[query.tab])
+            total = RawSQL(f"({counting})", counted, output_field=IntegerField())
             qs = qs.annotate(**{PAGE_TOTAL: total})
         return qs
 
