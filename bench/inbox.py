@@ -203,20 +203,28 @@ def _analyze() -> None:
 
 
 def _measure(
-    client, runs: int, probes: dict[str, str] = PROBES, pick=statistics.median
+    client,
+    runs: int,
+    probes: dict[str, str] = PROBES,
+    pick=statistics.median,
+    cpu: dict[str, float] | None = None,
 ) -> dict[str, float]:
     """Return the median (or `pick`) seconds of `runs` GETs of each probe (after
-    one warm-up)."""
+    one warm-up); `cpu` gets the same of this process's CPU seconds (Django's
+    side of each request, less sensitive to the machine's load than wall time)."""
     medians = {}
     for label, url in probes.items():
         client.get(url)  # warm the caches this URL touches
-        samples = []
+        samples, cpu_samples = [], []
         for _ in range(runs):
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             response = client.get(url)
             samples.append(time.perf_counter() - started)
+            cpu_samples.append(time.process_time() - cpu_started)
             assert response.status_code == 200, (url, response.status_code)
         medians[label] = pick(samples)
+        if cpu is not None:
+            cpu[label] = pick(cpu_samples)
     return medians
 
 
@@ -284,7 +292,7 @@ def main() -> None:
     common = dict(groups=groups, named=named, requester=requester, version=version)
     client = Client(HTTP_HOST="localhost")
     client.force_login(manager)
-    results, sizes = [], (options.small, options.large)
+    results, sizes, cpus = [], (options.small, options.large), []
     added = 0
     for size in sizes:
         _add_tasks(size - added, start=added, status="open", **common)
@@ -293,7 +301,9 @@ def main() -> None:
         _candidates_rebuild()
         _analyze()
         open_count = HumanTask.objects.filter(status="open").count()
-        results.append((open_count, _visible(manager), _measure(client, options.runs)))
+        cpus.append({})
+        figures = _measure(client, options.runs, cpu=cpus[-1])
+        results.append((open_count, _visible(manager), figures))
     print(
         f"Inbox of one of {DEPARTMENTS} departments' managers; "
         f"median ms of {options.runs} requests"
@@ -302,6 +312,12 @@ def main() -> None:
     print(f"{'':28}{header}{'ratio':>10}")
     for label in PROBES:
         small, large = (r[2][label] * 1000 for r in results)
+        print(f"{label:28}{small:>27.2f}{large:>27.2f}{large / small:>10.2f}")
+    print("CPU of the Django process, median ms:")
+    cpu_ratios = {}
+    for label in PROBES:
+        small, large = (c[label] * 1000 for c in cpus)
+        cpu_ratios[label] = round(large / small, 2)
         print(f"{label:28}{small:>27.2f}{large:>27.2f}{large / small:>10.2f}")
     plans = _plans(manager)
     for label, plan in plans.items():
@@ -324,6 +340,7 @@ def main() -> None:
                 {
                     "inbox_100k_vs_1k": max(ratios.values()),
                     "inbox_ratios": ratios,
+                    "inbox_cpu_ratios": cpu_ratios,
                     "inbox_sizes": [r[0] for r in results],
                     "inbox_plan_scans": scans,
                     # Small tables (users, groups) are read whole; these are not.
