@@ -183,6 +183,18 @@ def _add_tasks(count, *, start, groups, named, requester, version, status):
         UserObjectPermission.objects.bulk_create(user_rows, ignore_conflicts=True)
 
 
+def _candidates_rebuild() -> None:
+    """Write the inbox's candidate rows of the open tasks inserted in bulk, as
+    the data migration does (the services write them with each task)."""
+    from django.apps import apps
+
+    from tasks_app.candidates import candidates_backfill
+    from tasks_app.models import InboxCandidate
+
+    InboxCandidate.objects.all().delete()
+    candidates_backfill(apps)
+
+
 def _analyze() -> None:
     from django.db import connection
 
@@ -191,32 +203,66 @@ def _analyze() -> None:
 
 
 def _measure(
-    client, runs: int, probes: dict[str, str] = PROBES, pick=statistics.median
+    client,
+    runs: int,
+    probes: dict[str, str] = PROBES,
+    pick=statistics.median,
+    cpu: dict[str, float] | None = None,
 ) -> dict[str, float]:
     """Return the median (or `pick`) seconds of `runs` GETs of each probe (after
-    one warm-up)."""
+    one warm-up); `cpu` gets the same of this process's CPU seconds (Django's
+    side of each request, less sensitive to the machine's load than wall time)."""
     medians = {}
     for label, url in probes.items():
         client.get(url)  # warm the caches this URL touches
-        samples = []
+        samples, cpu_samples = [], []
         for _ in range(runs):
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             response = client.get(url)
             samples.append(time.perf_counter() - started)
+            cpu_samples.append(time.process_time() - cpu_started)
             assert response.status_code == 200, (url, response.status_code)
         medians[label] = pick(samples)
+        if cpu is not None:
+            cpu[label] = pick(cpu_samples)
     return medians
 
 
-def _plan(manager) -> str:
+def _plans(manager) -> dict[str, str]:
+    """Return PostgreSQL's plan (EXPLAIN ANALYZE, BUFFERS) of each statement the
+    inbox runs for the manager: the first page's rows, the tabs' counts, the
+    page's summary, and the searched and sorted page's rows."""
     from django.db import connection
+    from django.test.utils import CaptureQueriesContext
 
-    from tasks_app.selectors import inbox_list_for_user
+    from tasks_app.selectors import (
+        InboxQuery,
+        inbox_counts_for_user,
+        inbox_list_for_user,
+        inbox_summary_for_user,
+    )
 
-    sql, params = inbox_list_for_user(user=manager).query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN (ANALYZE, COSTS OFF) {sql} LIMIT 50", params)
-        return "\n".join(row[0] for row in cursor.fetchall())
+    searched = InboxQuery(search="laptop", sort="due")
+    reads = {
+        "list": lambda: inbox_list_for_user(user=manager)[:51],
+        "counts": lambda: inbox_counts_for_user(user=manager, query=InboxQuery()),
+        "summary": lambda: inbox_summary_for_user(user=manager, query=InboxQuery()),
+        "search + sort list": lambda: list(
+            inbox_list_for_user(user=manager, query=searched)[:51]
+        ),
+        "search + sort summary": lambda: inbox_summary_for_user(
+            user=manager, query=searched
+        ),
+    }
+    plans = {}
+    for label, read in reads.items():
+        with CaptureQueriesContext(connection) as captured:
+            read()
+        statement = captured.captured_queries[-1]["sql"]
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {statement}")
+            plans[label] = "\n".join(row[0] for row in cursor.fetchall())
+    return plans
 
 
 def _visible(manager) -> int:
@@ -246,15 +292,18 @@ def main() -> None:
     common = dict(groups=groups, named=named, requester=requester, version=version)
     client = Client(HTTP_HOST="localhost")
     client.force_login(manager)
-    results, sizes = [], (options.small, options.large)
+    results, sizes, cpus = [], (options.small, options.large), []
     added = 0
     for size in sizes:
         _add_tasks(size - added, start=added, status="open", **common)
         _add_tasks(size - added, start=size + added, status="completed", **common)
         added = size
+        _candidates_rebuild()
         _analyze()
         open_count = HumanTask.objects.filter(status="open").count()
-        results.append((open_count, _visible(manager), _measure(client, options.runs)))
+        cpus.append({})
+        figures = _measure(client, options.runs, cpu=cpus[-1])
+        results.append((open_count, _visible(manager), figures))
     print(
         f"Inbox of one of {DEPARTMENTS} departments' managers; "
         f"median ms of {options.runs} requests"
@@ -264,11 +313,23 @@ def main() -> None:
     for label in PROBES:
         small, large = (r[2][label] * 1000 for r in results)
         print(f"{label:28}{small:>27.2f}{large:>27.2f}{large / small:>10.2f}")
-    plan = _plan(manager)
-    print(f"\nPostgreSQL's plan for the inbox query at {results[-1][0]:,} open tasks:")
-    print(plan)
-    scans = [line.strip() for line in plan.splitlines() if "Scan" in line]
-    print("\nIts scans:", *scans, sep="\n  ")
+    print("CPU of the Django process, median ms:")
+    cpu_ratios = {}
+    for label in PROBES:
+        small, large = (c[label] * 1000 for c in cpus)
+        cpu_ratios[label] = round(large / small, 2)
+        print(f"{label:28}{small:>27.2f}{large:>27.2f}{large / small:>10.2f}")
+    plans = _plans(manager)
+    for label, plan in plans.items():
+        print(f"\nPostgreSQL's plan, {label}, at {results[-1][0]:,} open tasks:")
+        print(plan)
+    scans = [
+        f"{label}: {line.strip()}"
+        for label, plan in plans.items()
+        for line in plan.splitlines()
+        if "Scan" in line and "Bitmap Index" not in line
+    ]
+    print("\nTheir scans:", *scans, sep="\n  ")
     if options.json:
         ratios = {
             label: round(results[1][2][label] / results[0][2][label], 2)
@@ -279,13 +340,15 @@ def main() -> None:
                 {
                     "inbox_100k_vs_1k": max(ratios.values()),
                     "inbox_ratios": ratios,
+                    "inbox_cpu_ratios": cpu_ratios,
                     "inbox_sizes": [r[0] for r in results],
                     "inbox_plan_scans": scans,
                     # Small tables (users, groups) are read whole; these are not.
                     "inbox_plan_seq_scans": [
-                        line.strip()
-                        for line in plan.splitlines()
+                        line
+                        for line in scans
                         if "Seq Scan on tasks_app_humantask " in line
+                        or "Seq Scan on tasks_app_inboxcandidate" in line
                         or "Seq Scan on guardian" in line
                         or "Seq Scan on engine_case " in line
                     ],

@@ -7,7 +7,7 @@ results}.
 
 import functools
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
@@ -75,6 +75,15 @@ class CountingPaginator(Paginator):
         return Page(rows, wanted, self)
 
 
+class Pageable(Protocol):
+    """A list read a page at a time (tasks_app.selectors.InboxRows): sliced for
+    a page's rows, counted by `count()`."""
+
+    def __getitem__(self, index: Any) -> Any: ...
+
+    def count(self) -> int: ...
+
+
 class _Pagination(PageNumberPagination):
     django_paginator_class = CountingPaginator
 
@@ -83,7 +92,7 @@ def paginated_response(
     *,
     request: Request,
     view: APIView,
-    items: QuerySet[Any] | list[Any],
+    items: QuerySet[Any] | list[Any] | Pageable,
     serializer: type[BaseSerializer],
 ) -> Response:
     """Return one page of `items`, serialized, with DRF's count/next/previous."""

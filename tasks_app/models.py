@@ -126,6 +126,91 @@ class HumanTask(models.Model):
         return self.is_open and self.due_at is not None and self.due_at < timezone.now()
 
 
+def candidate_search(name: str, business_key: str | None, search_text: str) -> str:
+    """Return `InboxCandidate.search` of a task: a word (no white space) is in it
+    when it is in one of them."""
+    return "\n".join((name, business_key or "", search_text))
+
+
+class InboxCandidate(models.Model):
+    """Who may find an open task in their inbox: one row per (task, principal).
+
+    A projection of the guardian rows (and the assignee and the barred users) of
+    the open tasks, for the inbox's first page: a group or a user that may work
+    the task (its WORK rows), its assignee, and each user it bars, each row
+    carrying the task's sort keys, assignee and process and whether its case is
+    suspended. The inbox of a user is then a merge of the ordered index ranges
+    of their few principals (`selectors`), and its counts read this index only.
+    Written with every change of who may see a task or of its sort keys
+    (`candidates`); a closed task has none. Guardian stays the word on object
+    permissions (can_view, can_work).
+    """
+
+    class Kind(models.IntegerChoices):
+        GROUP = 1  # principal: a group with a WORK row on the task
+        USER = 2  # principal: a user with a WORK row on the task
+        ASSIGNEE = 3  # principal: the task's assignee
+        BARRED = 4  # principal: a user separateFrom bars from the task
+
+    id = models.BigAutoField(primary_key=True)
+    task = models.ForeignKey(
+        HumanTask, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    kind = models.PositiveSmallIntegerField(choices=Kind.choices)
+    principal = models.IntegerField()  # a group's id (GROUP) or a user's
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    process = models.ForeignKey(
+        "processes.ProcessDefinition",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    suspended = models.BooleanField(default=False)
+    priority = models.IntegerField()
+    due_at = models.DateTimeField(null=True)
+    created_at = models.DateTimeField()
+    # What the inbox's search reads of the task besides its process's name and
+    # key: its name, its case's business key and its business data
+    # (`candidate_search`), one per line.
+    search = models.TextField(default="")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["task", "kind", "principal"], name="inboxcandidate_unique"
+            ),
+        ]
+        indexes = [
+            # A principal's open tasks, most urgent first (the inbox's default
+            # sort, tie broken by the task), with what the counts and the
+            # process choices read: index-only.
+            models.Index(
+                fields=[
+                    "principal",
+                    "kind",
+                    "-priority",
+                    "due_at",
+                    "created_at",
+                    "task",
+                ],
+                include=["assignee", "process"],
+                condition=models.Q(suspended=False),
+                name="inboxcandidate_urgent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.principal} of {self.task_id}"
+
+
 class Comment(models.Model):
     """A remark on a case, or on one of its tasks; append-only like the audit log."""
 

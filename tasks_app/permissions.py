@@ -2,11 +2,13 @@
 
 from collections.abc import Iterable, Sequence
 from typing import Any
+from uuid import UUID
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.postgres.expressions import ArraySubquery
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import CharField, Exists, OuterRef, Value
 from django.db.models.functions import Cast
@@ -19,6 +21,7 @@ from engine.permissions import (
     manager_group_name,
 )
 
+from . import candidates
 from .models import HumanTask
 
 VIEW = "tasks_app.view_humantask"
@@ -202,7 +205,9 @@ def grant_candidates(
 def grant_statements(
     task: HumanTask, *, users: Iterable[Any], groups: Iterable[Group]
 ) -> list[Statement]:
-    """Return the inserts of `grant_candidates` (one per table that gets rows)."""
+    """Return the inserts of `grant_candidates` (one per table that gets rows),
+    the inbox's candidate rows with them."""
+    groups, users = list(groups), list(users)
     grants = _grants(task)
     rows: list[tuple[Any, list[Any]]] = [
         (
@@ -227,9 +232,12 @@ def grant_statements(
         ),
     ]
     return [
-        insert_statement(model, objs, ignore_conflicts=True)
-        for model, objs in rows
-        if objs
+        *(
+            insert_statement(model, objs, ignore_conflicts=True)
+            for model, objs in rows
+            if objs
+        ),
+        *candidates.offer_statements(task, users=users, groups=groups),
     ]
 
 
@@ -246,7 +254,7 @@ def revoke_personal(task: Any, *, user: Any) -> None:
     (task_view, _, _), (task_work, _, _), (case_view, case_type, case_pk) = grants
     UserObjectPermission.objects.filter(
         user=user, permission__in=[task_view, task_work], object_pk=str(task.pk)
-    ).delete()
+    ).delete()  # and the user's candidate row (`work_row_deleted`)
     others = UserObjectPermission.objects.filter(
         user=user,
         permission=task_view,
@@ -261,12 +269,19 @@ def revoke_personal(task: Any, *, user: Any) -> None:
 
 
 def close_work_statements(task: Any) -> list[Statement]:
-    """Return the deletes of every WORK row of a task that closed (`close_work`)."""
+    """Return the deletes of every WORK row of a task that closed (`close_work`),
+    and of its rows of the inbox's candidate table."""
     _, (work, ctype, pk), _ = _grants(task)
     where = "permission_id = %s AND content_type_id = %s AND object_pk = %s"
     return [
-        (f"DELETE FROM {model._meta.db_table} WHERE {where}", (work.pk, ctype.pk, pk))
-        for model in (UserObjectPermission, GroupObjectPermission)
+        *(
+            (
+                f"DELETE FROM {model._meta.db_table} WHERE {where}",
+                (work.pk, ctype.pk, pk),
+            )
+            for model in (UserObjectPermission, GroupObjectPermission)
+        ),
+        candidates.closed_statement(task),
     ]
 
 
@@ -277,6 +292,41 @@ def close_work(task: Any) -> None:
     tasks ever offered. Both tables in one statement.
     """
     execute_together(close_work_statements(task))
+
+
+def work_row_saved(row: Any, *, created: bool) -> None:
+    """Write the candidate row of a WORK row written one by one (guardian's
+    assign_perm, the admin); Laneway's own grants write theirs with them."""
+    if not created or row.permission_id != permission_for(WORK).pk:
+        return
+    try:
+        task = (
+            HumanTask.objects.select_related("case__version")
+            .filter(pk=row.object_pk, status=HumanTask.Status.OPEN)
+            .first()
+        )
+    except (ValueError, ValidationError):
+        return
+    if task is not None:
+        kind, principal = _work_owner(row)
+        execute_together(candidates.rows_statement(task, kind, [principal]))
+
+
+def work_row_deleted(row: Any) -> None:
+    """Delete the candidate row of a WORK row deleted through the ORM
+    (`revoke_personal`, guardian's remove_perm)."""
+    if row.permission_id == permission_for(WORK).pk:
+        try:
+            task_pk = UUID(row.object_pk)
+        except ValueError:
+            return
+        execute_together([candidates.revoked_statement(task_pk, *_work_owner(row))])
+
+
+def _work_owner(row: Any) -> tuple[Any, int]:
+    if isinstance(row, GroupObjectPermission):
+        return candidates.Kind.GROUP, row.group_id
+    return candidates.Kind.USER, row.user_id
 
 
 def was_offered(user: Any, task: Any) -> bool:

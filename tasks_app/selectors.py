@@ -1,5 +1,6 @@
 """Read human tasks: the inbox and single tasks, permission-filtered."""
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -10,10 +11,13 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import connection
 from django.db.models import (
+    BooleanField,
     CharField,
     Count,
     Exists,
+    ExpressionWrapper,
     F,
+    IntegerField,
     OuterRef,
     Q,
     QuerySet,
@@ -21,6 +25,7 @@ from django.db.models import (
     Value,
     Window,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Replace
 from django.utils import timezone
 from guardian.models import GroupObjectPermission, UserObjectPermission
@@ -31,10 +36,11 @@ from common.sql import select_compiled
 from engine.models import Case
 from engine.selectors import CaseCounts, case_counts_for_user
 from engine.spec_cache import spec_for
+from processes.models import ProcessDefinition
 
 from .errors import TaskInputInvalid, TaskNotFound
 from .lifecycle import TaskAction, actions_allowed, separated
-from .models import HumanTask
+from .models import HumanTask, InboxCandidate
 from .permissions import VIEW, WORK, can_view, permission_for
 
 
@@ -118,21 +124,6 @@ def _uuid_or_empty(value: str) -> str:
         return ""
 
 
-def _granted(model: Any, work: int, **owner: Any) -> QuerySet:
-    """Return the ids of tasks `model`'s rows let the owner work on (guardian rows).
-
-    With the permission's id a constant, PostgreSQL looks the rows up in
-    guardian's (permission, owner, ...) index and estimates their number from
-    its statistics, instead of reading every row the owner holds (the VIEW rows
-    of all closed tasks included).
-    """
-    return (
-        model.objects.filter(**owner, permission_id=work)
-        .order_by()
-        .values_list(_as_task_pk("object_pk"), flat=True)
-    )
-
-
 def _as_task_pk(field: str) -> Any:
     """Return guardian's text object_pk as a HumanTask pk (SQLite: UUIDs as hex)."""
     if connection.features.has_native_uuid_field:
@@ -140,44 +131,74 @@ def _as_task_pk(field: str) -> Any:
     return Replace(field, Value("-"), Value(""), output_field=CharField())
 
 
-def _visible_open(user: Any, *, case_read: bool = True) -> QuerySet[HumanTask]:
-    """Return the user's open tasks: theirs, or offered and unclaimed, not barred,
-    of cases that are not suspended.
+_KIND = InboxCandidate.Kind
 
-    The ids come from a UNION of the user's guardian rows, their groups' rows and
-    their assigned tasks, so the database reads the user's share of the open
-    tasks, not all of them (guardian's get_objects_for_user ORs two subqueries,
-    which makes PostgreSQL test every open task against both).
-    `case_read=False` (a count that needs no column of the case) asks whether the
-    case is suspended of the case_suspended index instead of the case's row; a
-    statement that reads the case anyway filters the joined row (one relation
-    less to plan: ~2.5 ms of planning).
-    """
-    work = permission_for(WORK).pk
-    ids = _granted(GroupObjectPermission, work, group__user=user).union(
-        _granted(UserObjectPermission, work, user=user),
-        HumanTask.objects.filter(assignee=user, status=HumanTask.Status.OPEN)
-        .order_by()
-        .values_list("pk", flat=True),
-        all=True,
+
+def _candidates(user: Any) -> QuerySet[InboxCandidate]:
+    """Return the candidate rows (`models.InboxCandidate`) that may put a task in
+    the user's inbox (the arms of `_visible` pick the user's principals): of
+    tasks free or theirs, whose case is not suspended, and that do not bar the
+    user (the user's own BARRED rows, by index)."""
+    barred = InboxCandidate.objects.filter(
+        task_id=OuterRef("task_id"),
+        kind=_KIND.BARRED,
+        principal=user.pk,
+        suspended=False,
     )
-    # A suspended case's tasks wait, unworkable, until it is resumed (Camunda
-    # suspends them with their process instance): not in anyone's inbox.
-    suspended = Q(case__status=Case.Status.SUSPENDED) if case_read else Q(_suspended())
     return (
-        HumanTask.objects.filter(pk__in=ids, status=HumanTask.Status.OPEN)
-        .filter(Q(assignee=user) | Q(assignee__isnull=True))
-        .exclude(barred=user)
-        .exclude(suspended)
+        InboxCandidate.objects.filter(suspended=False)
+        .filter(Q(assignee_id__isnull=True) | Q(assignee_id=user.pk))
+        .exclude(Exists(barred))
+        .order_by()
     )
 
 
-def _suspended() -> Exists:
-    """Return whether the task's case is suspended, asked of the case_suspended
-    index (a few rows) rather than of the case's row, which a count need not read."""
-    return Exists(
-        Case.objects.filter(pk=OuterRef("case_id"), status=Case.Status.SUSPENDED)
+def _group_ids(user: Any) -> QuerySet:
+    return (
+        get_user_model()
+        .groups.through.objects.filter(user_id=user.pk)
+        .values("group_id")
     )
+
+
+def _visible(user: Any, *columns: str, kept: Q | None = None) -> QuerySet:
+    """Return the user's open tasks as rows of candidate `columns`, each task once.
+
+    One arm per kind of principal (groups, the user), their rows united (UNION
+    drops a task found twice: its rows carry the same values), so each arm is
+    a range of the candidate index. `kept` (a filter of candidate rows) adds
+    the column "kept": whether the task passes it.
+    """
+    rows = _candidates(user)
+    if kept is not None:
+        rows = rows.annotate(
+            kept=ExpressionWrapper(kept, output_field=BooleanField())
+            if kept
+            else Value(True)
+        )
+        columns = (*columns, "kept")
+    groups = rows.filter(kind=_KIND.GROUP, principal__in=_group_ids(user))
+    own = rows.filter(kind__in=(_KIND.USER, _KIND.ASSIGNEE), principal=user.pk)
+    return groups.values(*columns).union(own.values(*columns))
+
+
+def _visible_open(user: Any, *, probe: bool = False) -> QuerySet[HumanTask]:
+    """Return the user's open tasks: theirs, or offered and unclaimed, not barred,
+    of cases that are not suspended (read of the candidate table).
+
+    `probe=True` (a few tasks, one case's) asks the candidate table about each
+    task (its unique index) instead of reading all the user's rows.
+    """
+    open_tasks = HumanTask.objects.filter(status=HumanTask.Status.OPEN)
+    if probe:
+        mine = Q(kind=_KIND.GROUP, principal__in=_group_ids(user)) | Q(
+            kind__in=(_KIND.USER, _KIND.ASSIGNEE), principal=user.pk
+        )
+        return open_tasks.filter(
+            Q(assignee=user) | Q(assignee__isnull=True),
+            Exists(_candidates(user).filter(mine, task_id=OuterRef("pk"))),
+        )
+    return open_tasks.filter(pk__in=_visible(user, "task_id"))
 
 
 def _tab_filter(tab: InboxTab, user: Any, now: datetime) -> Q:
@@ -220,10 +241,8 @@ def _query_filter(query: InboxQuery) -> Q:
     return found
 
 
-def _filtered(
-    user: Any, query: InboxQuery, *, case_read: bool = True
-) -> QuerySet[HumanTask]:
-    return _visible_open(user, case_read=case_read).filter(_query_filter(query))
+def _filtered(user: Any, query: InboxQuery) -> QuerySet[HumanTask]:
+    return _visible_open(user, probe=bool(query.case_id)).filter(_query_filter(query))
 
 
 def inbox_list_for_user(
@@ -233,29 +252,223 @@ def inbox_list_for_user(
     case_id: UUID | str | None = None,
     starter: bool = True,
     counted: bool = False,
-) -> QuerySet[HumanTask]:
-    """Return the user's open tasks for the query, sorted (most urgent first).
+) -> "QuerySet[HumanTask] | InboxRows":
+    """Return the user's open tasks for the query, sorted (most urgent first;
+    ties by id).
 
     The rows carry what a list shows: the heavy columns (forms, case data, the
     diagram's XML) are deferred. `starter=False` leaves out who started each
     case (the pages show it, the API's rows do not): one join less to plan.
     `counted=True` gives each row the number of rows of the whole list
     (common.pagination.PAGE_TOTAL): the page of a long list is counted by the
-    statement that sorts it, not by a second one reading the same tasks.
+    statement that reads it, not by a second one.
+
+    On PostgreSQL, but for one case's tasks, the list is read a page at a time
+    from the candidate table (`InboxRows`).
     """
     query = query or InboxQuery(case_id=str(case_id or ""))
-    qs = _filtered(user, query).filter(_tab_filter(query.tab, user, timezone.now()))
-    key = query.sort.lstrip("-")
-    order = _URGENT if query.sort == INBOX_DEFAULT_SORT else INBOX_SORTS[key]
-    if query.sort.startswith("-") and query.sort != INBOX_DEFAULT_SORT:
-        order = tuple(_descending(o) for o in order[:1]) + order[1:]
     related = ["case__version__definition", "assignee"]
     if starter:
         related.append("case__started_by")
-    qs = qs.select_related(*related).defer(*_HEAVY).order_by(*order)
+    if not query.case_id and connection.vendor == "postgresql":
+        return InboxRows(user, query, related=related, counted=counted)
+    qs = _filtered(user, query).filter(_tab_filter(query.tab, user, timezone.now()))
+    qs = qs.select_related(*related).defer(*_HEAVY).order_by(*_order(query))
     if counted:
         qs = qs.annotate(**{PAGE_TOTAL: Window(Count("pk"))})
     return qs
+
+
+_PROCESS_NAME = "case__version__definition__name"
+
+
+def _order(query: InboxQuery, *, candidates: bool = False) -> tuple[Any, ...]:
+    """Return the query's order of tasks (ties by id), or of candidate rows."""
+    key = query.sort.lstrip("-")
+    order = _URGENT if query.sort == INBOX_DEFAULT_SORT else INBOX_SORTS[key]
+    if candidates:
+        order = tuple("process__name" if o == _PROCESS_NAME else o for o in order)
+    if query.sort.startswith("-") and query.sort != INBOX_DEFAULT_SORT:
+        order = tuple(_descending(o) for o in order[:1]) + order[1:]
+    return (*order, "task_id" if candidates else "pk")
+
+
+def _candidate_filter(query: InboxQuery) -> Q:
+    """Return the query's search, process and group filters on candidate rows:
+    `_query_filter` (but the case) of the columns the rows carry."""
+    found = Q()
+    if query.process:
+        found &= Q(process_id__in=_definitions(key=query.process))
+    if query.group:
+        groups = Group.objects.filter(name=query.group).values("pk")
+        offered = InboxCandidate.objects.filter(
+            task_id=OuterRef("task_id"), kind=_KIND.GROUP, principal__in=groups
+        )
+        found &= Q(Exists(offered))
+    for word in query.search.split()[:5]:
+        named = Q(name__icontains=word) | Q(key__icontains=word)
+        found &= Q(search__icontains=word) | Q(process_id__in=_definitions(named))
+    return found
+
+
+def _definitions(*where: Q, **fields: Any) -> QuerySet:
+    return ProcessDefinition.objects.filter(*where, **fields).values("pk")
+
+
+class InboxRows:
+    """A tab of the user's inbox for a query, read a page at a time.
+
+    Sliced (the paginators), it reads the page's tasks with one statement: for
+    each of the user's principals (their groups, themselves, themselves as
+    assignee) the first rows of its range of the candidate table in the query's
+    order, as many as the page's end (a LATERAL join; in the default order an
+    index scan stopped by its LIMIT), the tasks named by any (a task offered
+    twice is one), sorted. A task among the first n of the list is among the
+    first n of each range that holds it, so in the default order ~n rows per
+    principal are read whatever the number of open tasks. `count()` counts the
+    tab from the candidate table alone.
+    """
+
+    ordered = True  # for Django's Paginator
+
+    def __init__(
+        self, user: Any, query: InboxQuery, *, related: list[str], counted: bool
+    ) -> None:
+        self.user, self.query_, self.related = user, query, related
+        self.counted, self.now = counted, timezone.now()
+
+    def rows(self, stop: int | None) -> QuerySet[HumanTask]:
+        """Return the tab's first `stop` tasks (all: None), in order."""
+        user, query = self.user, self.query_
+        if stop is not None and stop <= 0:
+            return HumanTask.objects.none()
+        arm = (
+            _candidates(user)
+            .filter(
+                principal=RawSQL("mine.principal", (), output_field=IntegerField()),
+                kind=RawSQL("mine.kind", (), output_field=IntegerField()),
+            )
+            .filter(_tab_filter(query.tab, user, self.now), _candidate_filter(query))
+            .order_by(*_order(query, candidates=True))
+            .values("task_id")
+        )
+        sql, params = (arm if stop is None else arm[:stop]).query.sql_with_params()
+        mine, mine_params = _principals(user, query.tab)
+        ids = RawSQL(
+            f"SELECT c.task_id FROM ({mine}) AS mine CROSS JOIN LATERAL ({sql}) AS c",
+            (*mine_params, *params),
+        )
+        qs = (
+            HumanTask.objects.filter(pk__in=ids, status=HumanTask.Status.OPEN)
+            .select_related(*self.related)
+            .defer(*_HEAVY)
+            .order_by(*_order(query))
+        )
+        if self.counted:
+            counting, counted = _counts_sql(user, query, self.now, tabs=[query.tab])
+            total = RawSQL(f"({counting})", counted, output_field=IntegerField())
+            qs = qs.annotate(**{PAGE_TOTAL: total})
+        return qs
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return list(self.rows(index.stop)[index])
+        return self.rows(index + 1)[index]
+
+    def __iter__(self) -> Iterator[HumanTask]:
+        return iter(self.rows(None))
+
+    def count(self) -> int:
+        return inbox_counts_for_user(user=self.user, query=self.query_)[self.query_.tab]
+
+    def exists(self) -> bool:
+        return bool(self[:1])
+
+    @property
+    def query(self) -> Any:
+        """The SQL of the whole tab (for EXPLAIN)."""
+        return self.rows(None).query
+
+
+def _principals(user: Any, tab: InboxTab) -> tuple[str, list[Any]]:
+    """Return a SELECT of the (principal, kind) pairs whose rows make the tab."""
+    parts, params = [], []
+    if tab is not InboxTab.MINE:
+        table = get_user_model().groups.through._meta.db_table
+        parts.append(
+            f"SELECT group_id AS principal, %s::smallint AS kind "
+            f"FROM {table} WHERE user_id = %s"
+        )
+        params += [_KIND.GROUP.value, user.pk]
+        parts.append("SELECT %s::integer AS principal, %s::smallint AS kind")
+        params += [user.pk, _KIND.USER.value]
+    if tab is not InboxTab.UNASSIGNED:
+        parts.append("SELECT %s::integer AS principal, %s::smallint AS kind")
+        params += [user.pk, _KIND.ASSIGNEE.value]
+    return " UNION ALL ".join(parts), params
+
+
+_TAB_SQL = {
+    InboxTab.ALL: "v.kept",
+    InboxTab.MINE: "v.kept AND v.assignee_id = %s",
+    InboxTab.UNASSIGNED: "v.kept AND v.assignee_id IS NULL",
+    InboxTab.OVERDUE: "v.kept AND v.due_at < %s",
+    InboxTab.DUE_TODAY: "v.kept AND v.due_at >= %s AND v.due_at <= %s",
+}
+
+
+def _tab_sql(tab: InboxTab, user: Any, now: datetime) -> tuple[str, list]:
+    """Return `_tab_filter` (and the query's filters: v.kept) as SQL on `_visible`'s
+    rows (v)."""
+    today_ends = timezone.localtime(now).replace(
+        hour=23, minute=59, second=59, microsecond=999999
+    )
+    at = connection.ops.adapt_datetimefield_value
+    params = {
+        InboxTab.ALL: [],
+        InboxTab.MINE: [user.pk],
+        InboxTab.UNASSIGNED: [],
+        InboxTab.OVERDUE: [at(now)],
+        InboxTab.DUE_TODAY: [at(now), at(today_ends)],
+    }[tab]
+    return _TAB_SQL[tab], params
+
+
+def _counts_sql(
+    user: Any,
+    query: InboxQuery,
+    now: datetime,
+    *,
+    tabs: Iterable[InboxTab] = InboxTab,
+    by_process: bool = False,
+) -> tuple[str, list[Any]]:
+    """Return the SELECT counting each of `tabs` of the user's inbox for the
+    query's filters (not its case), each task once, from the candidate table
+    alone (without search: index-only ranges of the user's principals);
+    `by_process`: per process (key, name) of all the user's tasks."""
+    visible = _visible(
+        user,
+        "task_id",
+        "assignee_id",
+        "due_at",
+        "process_id",
+        kept=_candidate_filter(query),
+    )
+    sql, params = visible.query.sql_with_params()
+    columns, count_params = [], []
+    for tab in tabs:
+        where, where_params = _tab_sql(tab, user, now)
+        columns.append(f"COUNT(v.task_id) FILTER (WHERE {where})")
+        count_params += where_params
+    if not by_process:
+        return f"SELECT {', '.join(columns)} FROM ({sql}) v", [*count_params, *params]
+    definitions = ProcessDefinition._meta.db_table
+    return (
+        f"SELECT d.key, d.name, {', '.join(columns)} FROM ({sql}) v "
+        f"JOIN {definitions} d ON d.id = v.process_id "
+        f"GROUP BY d.key, d.name ORDER BY d.name, d.key",
+        [*count_params, *params],
+    )
 
 
 def inbox_list_of_case(*, user: Any, case_id: UUID | str) -> list[HumanTask]:
@@ -356,9 +569,16 @@ def _descending(order: Any) -> Any:
 
 
 def inbox_counts_for_user(*, user: Any, query: InboxQuery) -> dict[str, int]:
-    """Count each tab of the inbox for the query's search and filters (one query)."""
+    """Count each tab of the inbox for the query's search and filters (one
+    statement; of the candidate table, but for one case's tasks)."""
     now = timezone.now()
-    return _filtered(user, query, case_read=False).aggregate(
+    if not query.case_id:
+        sql, params = _counts_sql(user, query, now)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+        return {str(tab): n for tab, n in zip(InboxTab, row, strict=True)}
+    return _filtered(user, query).aggregate(
         **{
             str(tab): Count("pk", filter=_tab_filter(tab, user, now))
             for tab in InboxTab
@@ -384,6 +604,8 @@ def inbox_summary_for_user(*, user: Any, query: InboxQuery) -> InboxSummary:
     choice of the process filter (whatever the query keeps).
     """
     now, kept = timezone.now(), _query_filter(query)
+    if not query.case_id:
+        return _summary_of_candidates(user, query, now)
     rows = (
         _visible_open(user)
         .values("case__version__definition__key", "case__version__definition__name")
@@ -407,6 +629,21 @@ def inbox_summary_for_user(*, user: Any, query: InboxQuery) -> InboxSummary:
         for tab in counts:
             counts[tab] += row[tab]
     return InboxSummary(counts=counts, processes=processes)
+
+
+def _summary_of_candidates(user: Any, query: InboxQuery, now: datetime) -> InboxSummary:
+    """`inbox_summary_for_user` read of the candidate table."""
+    sql, params = _counts_sql(user, query, now, by_process=True)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    counts = dict.fromkeys(map(str, InboxTab), 0)
+    for row in rows:
+        for tab, n in zip(InboxTab, row[2:], strict=True):
+            counts[str(tab)] += n
+    return InboxSummary(
+        counts=counts, processes=[(key, name) for key, name, *_ in rows]
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,7 +37,7 @@ from engine.services import (
     case_task_assigned,
 )
 
-from . import permissions, selectors
+from . import candidates, permissions, selectors
 from .discussion import attachment_discard
 from .display import display_value
 from .errors import AssigneeInvalid, TaskInputInvalid, TaskNotFound
@@ -173,6 +173,12 @@ def _create_task(case: Case, ready: ReadyHumanTask) -> HumanTask:
                 if (bar := _separated_users(case, task.separate_from))
                 else []
             ),
+            *candidates.created_statements(task, barred=bar),
+            *(
+                [candidates.groups_named_statement(task, group_names)]
+                if by_name
+                else []
+            ),
             *([by_name] if by_name else []),
         ],
         then=missed if by_name else None,
@@ -270,6 +276,7 @@ def _bar_decider(tasks: list[HumanTask], *, completed_task_id: str, actor: Any) 
     for task in tasks:
         if done and task.is_open and done.bpmn_id in task.separate_from:
             task.barred.add(actor)
+            candidates.bar(task, actor.pk)
 
 
 def _task_locking(
@@ -358,6 +365,7 @@ def _claim(user: Any, task: HumanTask, *, save: bool = True) -> None:
             task.claimed_at = timezone.now()
         if save:
             task.save(update_fields=["assignee", "claimed_at"])
+            candidates.assigned(task)
         _audit(task, user, AuditAction.TASK_CLAIMED)
 
 
@@ -388,6 +396,7 @@ def task_unclaim(*, user: Any, task_id: UUID | str) -> HumanTask:
         previous = task.assignee
         task.assignee, task.owner = None, None
         task.save(update_fields=["assignee", "owner"])
+        candidates.assigned(task)
         permissions.revoke_personal(task, user=previous)
         _audit(task, user, AuditAction.TASK_UNCLAIMED)
         _assigned(task, user)
@@ -486,6 +495,7 @@ def _resolve(user: Any, task: HumanTask, data: dict[str, Any]) -> HumanTask:
     assert owner is not None  # only a delegated task (owner set) is resolved
     task.draft, task.assignee, task.owner = data, owner, None
     task.save(update_fields=["draft", "assignee", "owner"])
+    candidates.assigned(task)
     permissions.revoke_personal(task, user=user)
     _assigned(task, user)
     name = owner.get_username()
@@ -527,6 +537,7 @@ def task_assign(*, user: Any, task_id: UUID | str, assignee: str) -> HumanTask:
     if task.claimed_at is None:  # the first assignment ends the waiting time
         task.claimed_at = timezone.now()
     task.save(update_fields=["assignee", "owner", "claimed_at"])
+    candidates.assigned(task)
     if previous is not None and previous != target:
         permissions.revoke_personal(task, user=previous)
     _audit(
@@ -562,6 +573,7 @@ def task_delegate(*, user: Any, task_id: UUID | str, delegate: str) -> HumanTask
     previous = task.assignee if task.owner_id is not None else None
     task.owner, task.assignee = user, target
     task.save(update_fields=["owner", "assignee"])
+    candidates.assigned(task)
     if previous is not None and previous != target:
         permissions.revoke_personal(task, user=previous)
     permissions.grant_candidates(task, users=[target], groups=[])
@@ -607,9 +619,16 @@ def task_plan(
         if "due_at" in changes:  # a new due date earns a new overdue reminder
             task.overdue_notified_at = None
         task.save(update_fields=[*changes, "overdue_notified_at"])
+        candidates.planned(task)
         after = {field: _plain(value) for field, value in changes.items()}
         _audit(task, user, AuditAction.TASK_UPDATED, before=before, after=after)
     return task
+
+
+def inbox_case_status_changed(*, case: Case) -> None:
+    """Tell the inbox that the case was suspended or resumed (its status saved):
+    a suspended case's tasks leave every inbox until it is resumed."""
+    candidates.case_suspended(case)
 
 
 def _plain(value: Any) -> Any:

@@ -24,6 +24,7 @@ from engine.services import (
     service_calls_enqueue,
 )
 from processes.selectors import version_get
+from tasks_app.services import inbox_case_status_changed
 
 from ..errors import (
     CaseDataInvalid,
@@ -73,6 +74,7 @@ def _set_status(
     before = case.status
     case.status = status
     case.save(update_fields=["status"])
+    inbox_case_status_changed(case=case)
     case_audit(
         case,
         user,
