@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 class _Declared(TaskOfCaseOutput):
     """TaskOfCaseOutput as DRF writes it from the declared fields."""
 
-    to_representation = serializers.Serializer.to_representation  # type: ignore[assignment]
+    to_representation = serializers.Serializer.to_representation
 
 
 def _json(data) -> str:
