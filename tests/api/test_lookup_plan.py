@@ -20,9 +20,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
-from engine.services import case_start
 from tasks_app.models import HumanTask
 from tasks_app.permissions import WORK, permission_for
+from tests.api.test_inbox_of_case import _open_task
 from tests.clients import api_for
 
 pytestmark = pytest.mark.django_db
@@ -30,15 +30,6 @@ pytestmark = pytest.mark.django_db
 OTHER_TASKS = 20_000  # open tasks of other cases, offered to the same group
 GRANT_TABLES = ("guardian_groupobjectpermission", "guardian_userobjectpermission")
 BARRED = "tasks_app_humantask_barred"
-
-
-def _open_task(user) -> HumanTask:
-    case, _ = case_start(
-        user=user,
-        key="purchase_request",
-        data={"amount": 10, "justification": "Plan"},
-    )
-    return HumanTask.objects.get(case=case, status="open")
 
 
 def _stale_statistics(user) -> None:
@@ -124,9 +115,9 @@ def stale(users, purchase) -> HumanTask:
     """A task offered to manager1's group, looked up with stale statistics."""
     manager = users["manager1"]
     for _ in range(3):  # what the server held when it was last analyzed
-        _open_task(users["requester"]).barred.add(manager)
+        _open_task(users["requester"], 10).barred.add(manager)
     _stale_statistics(manager)
-    return _open_task(users["requester"])
+    return _open_task(users["requester"], 20)
 
 
 def test_the_lookup_probes_the_grants_of_the_case_tasks_with_stale_statistics(

@@ -10,11 +10,11 @@ from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 
-from engine.services import case_start
 from tasks_app import selectors
 from tasks_app.apis import TaskOfCaseOutput
 from tasks_app.models import HumanTask
 from tasks_app.services import task_claim, task_plan
+from tests.api.test_inbox_of_case import _open_task
 from tests.clients import api_for
 
 pytestmark = pytest.mark.django_db
@@ -28,15 +28,6 @@ class _Declared(TaskOfCaseOutput):
 
 def _json(data) -> str:
     return JSONRenderer().render(data).decode()
-
-
-def _open_task(user, amount: int) -> HumanTask:
-    case, _ = case_start(
-        user=user,
-        key="purchase_request",
-        data={"amount": amount, "justification": "Rows"},
-    )
-    return HumanTask.objects.get(case=case, status="open")
 
 
 def test_the_rows_of_a_case_are_the_declared_fields_json(users, purchase):
