@@ -44,8 +44,9 @@ class TaskOfCaseOutput(TaskOutput):
 
     The row is written by `_row_of_case`, what each declared field's
     `to_representation` gives, without DRF making and deep-copying the 14 field
-    objects for every serializer (a third of the lookup's Python, issue #16).
-    The fields stay declared: they are the OpenAPI schema's.
+    objects for every serializer (a fifth of the lookup's Python, issue #16).
+    The fields stay declared: they are the OpenAPI schema's, and a field added
+    to TaskOutput fails tests/api/test_lookup_rows.py until the row has it.
     """
 
     process = serializers.CharField(source="process_key")
