@@ -180,13 +180,26 @@ return {1, count, oldest}
 
 
 def _redis_client() -> Any:
-    """Return a client of the default cache's Redis, or None for another cache."""
+    """Return a client of the default cache's Redis, or None for another cache.
+
+    Kept on the cache object (Django's are per thread): Django makes a new
+    `redis.Redis` for every call, ~0.1 ms of Python each (its table of response
+    callbacks); the connection pool under it is the cache's own, either way.
+    """
     backend = caches["default"]
     if not isinstance(backend, RedisCache):
         return None
-    # Django's own client of the cache's servers (a private attribute, stable
-    # since Django 4.0); the script needs the connection, not the cache API.
-    return backend._cache.get_client(write=True)  # type: ignore[attr-defined]
+    client = getattr(backend, _CLIENT_ATTR, None)
+    if client is None:
+        # Django's own client of the cache's servers (a private attribute,
+        # stable since Django 4.0); the script needs the connection, not the
+        # cache API.
+        client = backend._cache.get_client(write=True)  # type: ignore[attr-defined]
+        setattr(backend, _CLIENT_ATTR, client)
+    return client
+
+
+_CLIENT_ATTR = "_laneway_throttle_client"
 
 
 _scripts: list[Any] = []  # the registered script, run with each call's client
