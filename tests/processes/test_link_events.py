@@ -10,7 +10,6 @@ the drawn throw and catch events.
 from pathlib import Path
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 
 from engine.selectors import case_element_states, case_timeline
 from engine.services import case_start
@@ -20,6 +19,7 @@ from processes.models import ProcessVersion
 from processes.services import version_upload
 from tasks_app.models import HumanTask
 from tasks_app.services import task_complete
+from tests.processes.uploads import api_upload_refused
 
 pytestmark = pytest.mark.django_db
 
@@ -73,13 +73,7 @@ def test_the_stored_and_served_diagram_is_the_uploaded_one(users, client):
 def test_the_api_refuses_a_second_link_catch_of_one_name_located(users, client):
     client.force_login(users["analyst"])
     bpmn = BPMN / "link_refused_two_catches.bpmn"
-    response = client.post(
-        "/api/v1/processes/",
-        {"file": SimpleUploadedFile(bpmn.name, bpmn.read_bytes())},
-        HTTP_ACCEPT="application/json",
-    )
-    assert response.status_code == 400
-    [error] = response.json()["details"]["errors"]
+    error = api_upload_refused(client, bpmn)
     assert error["element_id"] == "Catch_Same_2"
     assert error["line"] == 19
     assert "one link catch event per name" in error["message"]

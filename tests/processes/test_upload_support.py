@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from lxml import etree
 
@@ -21,6 +20,7 @@ from engine.spiff import coverage_markdown, support
 from processes.errors import BpmnInvalid
 from processes.models import ProcessVersion
 from processes.services import version_upload
+from tests.processes.uploads import api_upload_refused
 
 CONFORMANCE = Path(__file__).resolve().parent.parent / "conformance"
 SCENARIOS = sorted((CONFORMANCE / "scenarios").glob("*.toml"))
@@ -66,13 +66,7 @@ def test_a_construct_the_engine_cannot_run_is_refused_with_element_line_and_reas
 def test_the_api_refuses_a_send_task_that_would_be_skipped_with_400(users, client):
     client.force_login(users["analyst"])
     bpmn = CONFORMANCE / "bpmn" / "refused_send_task_without_operation.bpmn"
-    response = client.post(
-        "/api/v1/processes/",
-        {"file": SimpleUploadedFile(bpmn.name, bpmn.read_bytes())},
-        HTTP_ACCEPT="application/json",
-    )
-    assert response.status_code == 400
-    [error] = response.json()["details"]["errors"]
+    error = api_upload_refused(client, bpmn)
     assert error["element_id"] == "Send_Nothing"
     assert error["line"] and "skipped" in error["message"]
 
