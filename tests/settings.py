@@ -6,6 +6,16 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/lanewa
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("SECRET_KEY", "laneway-tests-only")
 
+# scripts/test runs the suite in two pytest-xdist processes. pytest-django gives each
+# its own test database (test_<name>_gw0, _gw1); each gets its own Redis database here
+# too, so one process's Celery worker never takes the other's tasks. Subprocesses
+# (workers, beats) inherit it.
+if (_xdist := os.environ.get("PYTEST_XDIST_WORKER", "")).startswith("gw"):
+    _base, _, _db = os.environ["REDIS_URL"].rpartition("/")
+    if not _db.isdigit():
+        raise RuntimeError(f"REDIS_URL must end in a database number, not {_db!r}")
+    os.environ["REDIS_URL"] = f"{_base}/{(int(_db) + int(_xdist[2:])) % 16}"
+
 from config.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

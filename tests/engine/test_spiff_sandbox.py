@@ -21,7 +21,10 @@ from tests.timing import LOAD_SLACK_S, measured
 
 ROOT = Path(__file__).resolve().parents[2]
 BPMN = ROOT / "tests" / "bpmn"
-MARKER = Path("/tmp") / f"laneway-pwned-{os.getpid()}"
+# The marker's name is in the test ids, which must be the same in every pytest-xdist
+# process of a run (xdist compares them): one name per run, shared by its processes.
+RUN = os.environ.get("PYTEST_XDIST_TESTRUNUID", os.getpid())
+MARKER = Path("/tmp") / f"laneway-pwned-{RUN}"
 
 SUBCLASS_ESCAPE = (
     "[c for c in ().__class__.__base__.__subclasses__() "
