@@ -834,7 +834,7 @@ def main() -> None:
                 ["--cases", "2000", "--steps", "10", "--http", "4", "--runs", "3"]
                 + ["--rounds", "1"]
                 if quick
-                else ["--cases", "100000", "--steps", "60", "--http", "30"]
+                else ["--cases", "100000", "--steps", "60", "--http", "90"]
                 + ["--runs", "30", "--rounds", "3"],
             ),
         ),

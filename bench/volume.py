@@ -300,18 +300,19 @@ def measure_http(urls: dict[str, str], cases: int) -> dict[str, dict]:
     two windows of a few seconds."""
     import run
 
-    servers, apis, workers = {}, {}, {}
+    servers, apis = {}, {}
     try:
         for offset, (name, url) in enumerate(urls.items()):
             _use(url)  # the server takes DATABASE_URL, the tokens are this one's
             port = 17600 + os.getpid() % 1000 * 2 + offset
             tokens = run._tokens()
             servers[name] = run._server(port, workers=2)
-            workers[name] = run._children(servers[name].pid)
             apis[name] = {user: run._Api(port, key) for user, key in tokens.items()}
         for _ in range(5):  # warm both workers' caches and connections
             for name in urls:
                 run._whole_case(apis[name], None)
+        # After the warm-up: a server answers before its last worker has started.
+        workers = {name: run._children(server.pid) for name, server in servers.items()}
         timings = {name: {k: [] for k in run.HTTP_TIMINGS} for name in urls}
 
         def cpu(name: str) -> tuple[dict, dict]:
