@@ -32,7 +32,7 @@ from .filters import (
     audit_filters_parse,
     audit_format_parse,
 )
-from .models import AuditChainHead, AuditEvent
+from .models import AuditChainHead, AuditEvent, uuid7
 
 GENESIS_HASH = "0" * 64
 SYSTEM_CHAIN = "system"
@@ -214,7 +214,7 @@ def audit_record(
     last_seq, last_hash = _head(chain, batch)
     actor_id, actor_repr = _actor_values(actor)
     values: dict[str, Any] = {
-        "id": uuid.uuid4(),
+        "id": uuid7(),
         "chain": chain,
         "chain_seq": last_seq + 1,
         "at": timezone.now(),

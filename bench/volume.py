@@ -13,7 +13,9 @@ database." Measured on the nearly empty database, then again after the fill:
     (which the machine's load stretches less than wall-clock time);
   * over HTTP (gunicorn, one sequential keep-alive client, bench/run.py): start,
     find the task, complete, the whole case; and the CPU per case of the web
-    workers and of their backends;
+    workers and of their backends (PostgreSQL's in ns, from the scheduler).
+    Both databases at once, a server on each, the cases alternating between
+    them: the machine's load drifts within seconds;
   * the pages a user opens (Django's test client, medians): the manager's inbox
     (HTML, searched, API list and counts; bench/inbox.py's probes) and the
     cockpit as a process admin (bench/cockpit.py's probes).
@@ -290,18 +292,47 @@ def measure_step(cases: int) -> dict:
     }
 
 
-def measure_http(cases: int) -> dict:
+def measure_http(urls: dict[str, str], cases: int) -> dict[str, dict]:
+    """The HTTP figures of each database: a server on each, one sequential
+    client taking a whole case from each in turn (which goes first alternates),
+    so the machine's load at any moment hits both alike; PostgreSQL's CPU per
+    case is small (~10 ms) and the load swings it by more than 1.2x between
+    two windows of a few seconds."""
     import run
-    from django.conf import settings
 
-    port = 17600 + os.getpid() % 1000
-    tokens = run._tokens()
-    server = run._server(port, workers=2)
+    servers, apis = {}, {}
     try:
-        return run.http_latencies(port, tokens, server, cases, settings)
+        for offset, (name, url) in enumerate(urls.items()):
+            _use(url)  # the server takes DATABASE_URL, the tokens are this one's
+            port = 17600 + os.getpid() % 1000 * 2 + offset
+            tokens = run._tokens()
+            servers[name] = run._server(port, workers=2)
+            apis[name] = {user: run._Api(port, key) for user, key in tokens.items()}
+        for _ in range(5):  # warm both workers' caches and connections
+            for name in urls:
+                run._whole_case(apis[name], None)
+        # After the warm-up: a server answers before its last worker has started.
+        workers = {name: run._children(server.pid) for name, server in servers.items()}
+        timings = {name: {k: [] for k in run.HTTP_TIMINGS} for name in urls}
+
+        def cpu(name: str) -> tuple[dict, dict]:
+            database = urls[name].rsplit("/", 1)[1]
+            backends = run._cpu_seconds(run._backends(database))
+            return backends, run._cpu_seconds(workers[name])
+
+        before = {name: cpu(name) for name in urls}
+        for case in range(cases):
+            for name in list(urls)[:: 1 if case % 2 else -1]:
+                run._whole_case(apis[name], timings[name])
+        after = {name: cpu(name) for name in urls}
     finally:
-        server.terminate()
-        server.wait(30)
+        for server in servers.values():
+            server.terminate()
+            server.wait(30)
+    return {
+        name: run.http_figures(timings[name], before[name], after[name], cases)
+        for name in urls
+    }
 
 
 def measure_pages(users, runs: int) -> dict:
@@ -370,13 +401,12 @@ def _copy(source: str, target: str) -> None:
 
 
 def measure(options, rounds: int) -> dict:
-    """Return each figure's median over `rounds` rounds (of 1/rounds the work)."""
+    """Return the service-layer and page figures of one round (1/rounds the work)."""
     from cockpit.rollups import rollup
 
     rollup(rebuild=True)  # what the beat did as the cases came
     users = _setup()
     figures = measure_step(max(2, options.steps // rounds))
-    figures.update(measure_http(max(2, options.http // rounds)))
     figures.update(measure_pages(users, max(3, options.runs // rounds)))
     return figures
 
@@ -415,10 +445,14 @@ def main() -> None:
         cursor.execute("CHECKPOINT")  # the fill's writes are not what is measured
     fill_seconds = round(time.perf_counter() - started, 1)
     samples: dict[str, list[dict]] = {"empty": [], "filled": []}
+    urls = {"empty": empty_url, "filled": filled_url}
     for _ in range(options.rounds):  # in turn: the machine's load hits both alike
-        for name, url in (("empty", empty_url), ("filled", filled_url)):
+        for name, url in urls.items():
             _use(url)
             samples[name].append(measure(options, options.rounds))
+        http = measure_http(urls, max(2, options.http // options.rounds))
+        for name, figures in http.items():
+            samples[name][-1].update(figures)
     _use(filled_url)
     empty, filled = (
         {key: statistics.median([r[key] for r in samples[name]]) for key in keys}
