@@ -6,6 +6,7 @@ exported from the command line and over HTTP; the output must stay byte for
 byte what it is, and the standard-library verifier must still verify it.
 """
 
+import json
 import subprocess
 import sys
 import uuid
@@ -265,3 +266,34 @@ def test_the_pinned_export_verifies_and_a_changed_byte_is_found(golden, tmp_path
         f"BROKEN: case:{CASE} #1 (11111111-1111-4111-8111-111111111111): "
         "hash does not match its content"
     )
+
+
+def test_every_ascii_character_in_free_text_is_written_as_python_writes_it(tmp_path):
+    case = uuid.uuid4()
+    texts = ("actor_repr", "on_behalf_of", "action", "process_key", "task_ref")
+    prev, expected = GENESIS, []
+    for code in range(1, 128):
+        value = f"{chr(code)}x" if code % 2 else f"x{chr(code)}"
+        field = texts[code % len(texts)]
+        prev = _insert(
+            {
+                **EVENTS[0],
+                "actor_repr": "plain",  # one awkward character per event
+                "id": uuid.uuid4(),
+                "chain": f"case:{case}",
+                "chain_seq": code,
+                "at": datetime(2026, 1, 2, 3, 4, 5, code, tzinfo=UTC),
+                "case_id": case,
+                field: value,
+            },
+            prev,
+        )
+        expected.append((field, value))
+    lines = _command(tmp_path, "jsonl", "--case", str(case)).decode().split("\n")
+    events = lines[1:-1]  # after the chain's head, before the final newline
+    assert len(events) == len(expected)
+    for line, (field, value) in zip(events, expected, strict=True):
+        written = f'"{field}":{json.dumps(value, ensure_ascii=False)},'
+        assert written in line, (field, value, line)
+        assert json.loads(line)[field] == value
+    assert _verify("\n".join(lines).encode(), tmp_path).stdout.strip() == "OK"
