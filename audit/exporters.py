@@ -32,9 +32,10 @@ _AS_IS = {
     "version_id": "coalesce(version_id::text, 'null')",
     "payload": "payload::text",  # jsonb's own text: valid JSON
 }
-# Free text: escaped by to_json() only when a value needs it (a quote, a
-# backslash or a control character), which is rare and costs more than the
-# rest of the row; one regular expression over all of them decides.
+# Free text goes through to_json() only in rows where a value needs escaping
+# (a quote, a backslash or U+0001-U+001F; text cannot hold U+0000): elsewhere
+# to_json() would only add the quotes, at a quarter of the export's database
+# time. One regular expression over the six columns picks the row's form.
 _TEXT = tuple(c for c in COLUMNS if c not in _QUOTED and c not in _AS_IS)
 _NEEDS_ESCAPING = "(" + " || ".join(_TEXT) + r""") ~ '["\\\x01-\x1f]'"""
 
@@ -42,8 +43,7 @@ _NEEDS_ESCAPING = "(" + " || ".join(_TEXT) + r""") ~ '["\\\x01-\x1f]'"""
 def _json_line(escape: bool) -> str:
     """One JSON object per row by concatenation: twice as fast as json_build_object.
 
-    Adjacent literals are merged, and the payload (the longest part) is added
-    between the two halves, so that each row's text is copied few times.
+    Adjacent literals are merged: each `||` costs about as much as a column.
     """
     parts: list[tuple[bool, str]] = []  # (is a literal, text)
     for index, name in enumerate(sorted(COLUMNS)):
@@ -63,10 +63,7 @@ def _json_line(escape: bool) -> str:
             merged[-1] = (True, merged[-1][1] + text)
         else:
             merged.append((literal, text))
-    sql = [f"'{text}'" if literal else text for literal, text in merged]
-    middle = sql.index(_AS_IS["payload"])
-    head, tail = " || ".join(sql[:middle]), " || ".join(sql[middle + 1 :])
-    return f"({head}) || {sql[middle]} || ({tail})"
+    return " || ".join(f"'{text}'" if literal else text for literal, text in merged)
 
 
 _JSON_SQL = (
