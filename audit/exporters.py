@@ -22,29 +22,54 @@ COLUMNS = (*CANONICAL_FIELDS, "hash")
 CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
 _BATCH = 500
 _AT_SQL = """to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
-_QUOTED = "'\"' || {c} || '\"'"  # UUIDs and hex digests need no escaping
-_JSON_VALUE = {
-    "id": _QUOTED,
-    "case_id": f"coalesce({_QUOTED}, 'null')",
-    "hash": _QUOTED,
-    "prev_hash": _QUOTED,
-    "at": _QUOTED.replace("{c}", _AT_SQL),
-    "chain_seq": "{c}::text",
-    "actor_id": "coalesce({c}::text, 'null')",
-    "version_id": "coalesce({c}::text, 'null')",
-    "payload": "{c}::text",
+# How each column is written as a JSON value. UUIDs, hex digests and the
+# formatted time need no escaping: they go between quotes as they are.
+_QUOTED = {"id": "id::text", "hash": "hash", "prev_hash": "prev_hash", "at": _AT_SQL}
+_AS_IS = {
+    "case_id": """coalesce('"' || case_id::text || '"', 'null')""",
+    "chain_seq": "chain_seq::text",
+    "actor_id": "coalesce(actor_id::text, 'null')",
+    "version_id": "coalesce(version_id::text, 'null')",
+    "payload": "payload::text",  # jsonb's own text: valid JSON
 }
-# One JSON object per row by concatenation: twice as fast as json_build_object.
+# Free text goes through to_json() only in rows where a value needs escaping
+# (a quote, a backslash or U+0001-U+001F; text cannot hold U+0000): elsewhere
+# to_json() would only add the quotes, at a quarter of the export's database
+# time. One regular expression over the six columns picks the row's form.
+_TEXT = tuple(c for c in COLUMNS if c not in _QUOTED and c not in _AS_IS)
+_NEEDS_ESCAPING = "(" + " || ".join(_TEXT) + r""") ~ '["\\\x01-\x1f]'"""
+
+
+def _json_line(escape: bool) -> str:
+    """One JSON object per row by concatenation: twice as fast as json_build_object.
+
+    Adjacent literals are merged: each `||` costs about as much as a column.
+    """
+    parts: list[tuple[bool, str]] = []  # (is a literal, text)
+    for index, name in enumerate(sorted(COLUMNS)):
+        parts.append((True, ("," if index else "{") + f'"{name}":'))
+        if name in _QUOTED:
+            parts += [(True, '"'), (False, _QUOTED[name]), (True, '"')]
+        elif name in _AS_IS:
+            parts.append((False, _AS_IS[name]))
+        elif escape:
+            parts.append((False, f"to_json({name})::text"))
+        else:
+            parts += [(True, '"'), (False, name), (True, '"')]
+    parts.append((True, "}"))
+    merged: list[tuple[bool, str]] = []
+    for literal, text in parts:
+        if literal and merged and merged[-1][0]:
+            merged[-1] = (True, merged[-1][1] + text)
+        else:
+            merged.append((literal, text))
+    return " || ".join(f"'{text}'" if literal else text for literal, text in merged)
+
+
 _JSON_SQL = (
-    "'{' || "
-    + " || ',' || ".join(
-        f"""'"{c}":' || """ + _JSON_VALUE.get(c, "to_json({c})::text").format(c=c)
-        for c in sorted(COLUMNS)
-    )
-    + " || '}'"
+    f"CASE WHEN {_NEEDS_ESCAPING} THEN {_json_line(escape=True)} "
+    f"ELSE {_json_line(escape=False)} END"
 )
-# JSON text never holds a raw control character, so with these as delimiter and
-# quote COPY's CSV mode writes each JSON document unchanged, one per line.
 _COPY_JSONL = "(FORMAT csv, DELIMITER E'\\x01', QUOTE E'\\x02')"
 
 
