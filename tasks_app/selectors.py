@@ -21,6 +21,7 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
     UUIDField,
     Value,
     Window,
@@ -283,17 +284,27 @@ def inbox_list_for_user(
 _PROCESS_NAME = "case__version__definition__name"
 
 
-def _shown(*, starter: bool) -> dict[str, F]:
-    """Return what a row of the inbox shows of its related rows, as annotations."""
-    shown = {
+def _shown(*, starter: bool) -> dict[str, Any]:
+    """Return what a row of the inbox shows of its related rows, as annotations.
+
+    The users' names are looked up per row by primary key (a subquery each):
+    joined, PostgreSQL paired every row with every user (a nested loop over
+    the whole user table, ~9 ms for a page at 100 users).
+    """
+    shown: dict[str, Any] = {
         "process_key": F("case__version__definition__key"),
         "process_name": F(_PROCESS_NAME),
         "business_key": F("case__business_key"),
-        "assignee_username": F("assignee__username"),
+        "assignee_username": _username(OuterRef("assignee_id")),
     }
     if starter:
-        shown["starter_username"] = F("case__started_by__username")
+        shown["starter_username"] = _username(OuterRef("case__started_by_id"))
     return shown
+
+
+def _username(pk: Any) -> Subquery:
+    users = get_user_model().objects.filter(pk=pk)
+    return Subquery(users.values(get_user_model().USERNAME_FIELD)[:1])
 
 
 def _order(query: InboxQuery, *, candidates: bool = False) -> tuple[Any, ...]:
