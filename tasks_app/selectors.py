@@ -303,8 +303,7 @@ def _shown(*, starter: bool) -> dict[str, Any]:
 
 
 def _username(pk: Any) -> Subquery:
-    users = get_user_model().objects.filter(pk=pk)
-    return Subquery(users.values(get_user_model().USERNAME_FIELD)[:1])
+    return Subquery(get_user_model().objects.filter(pk=pk).values("username")[:1])
 
 
 def _order(query: InboxQuery, *, candidates: bool = False) -> tuple[Any, ...]:
