@@ -38,9 +38,9 @@ class TaskOutput(serializers.Serializer):
 
 
 class TaskOfCaseOutput(TaskOutput):
-    """A TaskOutput row read by a compiled statement (selectors.inbox_list_of_case,
-    open_tasks_of_starter): the same JSON, from `process_key` and
-    `assignee_username`.
+    """A TaskOutput row of the inbox's lists (selectors.inbox_list_for_user, and
+    the compiled statements of inbox_list_of_case and open_tasks_of_starter):
+    the same JSON, from the row's `process_key` and `assignee_username` values.
 
     The row is written by `_row_of_case`, what each declared field's
     `to_representation` gives, without DRF making and deep-copying the 14 field
@@ -154,7 +154,7 @@ class TaskListApi(APIView):
             user=request.user, query=query, starter=False, counted=True
         )
         return paginated_response(
-            request=request, view=self, items=qs, serializer=TaskOutput
+            request=request, view=self, items=qs, serializer=TaskOfCaseOutput
         )
 
 

@@ -1,6 +1,5 @@
 """HTML views: the inbox, the dashboard and the task pages (case pages: views_cases)."""
 
-from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlencode
@@ -86,7 +85,6 @@ class InboxView(LoginRequiredMixin, TemplateView):
         counts = summary.counts
         keep = {k: v for k, v in params.items() if k not in ("page", "filter", "show")}
         page = page_of(self.request, tasks, count=counts[str(query.tab)])
-        _row_links(page.results)
         return {
             **super().get_context_data(**kwargs),
             "page": page,
@@ -104,39 +102,6 @@ class InboxView(LoginRequiredMixin, TemplateView):
             "filters": saved_filters.filter_list_for_user(user=user),
             "current_query": saved_filters.filter_query_clean(params.urlencode()),
         }
-
-
-@dataclass(frozen=True, slots=True)
-class RowLinks:
-    """What a row of the inbox shows besides the task's fields, made once per
-    page (`_row_links`) rather than by a template tag per row."""
-
-    detail: str
-    claim: str
-    case: str
-    case_short: str
-    overdue: bool
-
-
-_MARK = "00000000-0000-0000-0000-000000000000"
-
-
-def _row_links(tasks: list[Any]) -> None:
-    """Give each task of an inbox page its `links` (one URL reversal per kind)."""
-    detail, claim, case = (
-        reverse(name, args=[_MARK])
-        for name in ("task-detail", "task-claim", "case-detail")
-    )
-    now = timezone.now()
-    for task in tasks:
-        pk, case_pk = str(task.pk), str(task.case_id)
-        task.links = RowLinks(
-            detail=detail.replace(_MARK, pk),
-            claim=claim.replace(_MARK, pk),
-            case=case.replace(_MARK, case_pk),
-            case_short=case_pk[:8],
-            overdue=task.due_at is not None and task.due_at < now,
-        )
 
 
 def _data_columns(process: str) -> list[str]:
