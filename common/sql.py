@@ -335,7 +335,7 @@ class _Preparing(RawCursor):
 
     A raw cursor: the statement's `%s` are numbered once per shape
     (`_numbered`). psycopg's own cursor parses the text again at every call when
-    it is long or has many parameters (a step's writes: ~1 ms of CPU a step).
+    it is over 4 KB or 50 values: a step's writes, ~90 values, 0.14 ms each time.
     """
 
     def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
