@@ -160,9 +160,11 @@ def _lane() -> _Lane | None:
 
 def _lane_open() -> _Lane | None:
     conf = current_app.conf
-    url = conf.broker_url or ""
+    url = conf.broker_url
     plain = (
-        urlsplit(url).scheme in ("redis", "rediss")
+        isinstance(url, str)
+        and urlsplit(url).scheme == "redis"  # TLS: Kombu's broker_use_ssl applies
+        and ";" not in url  # a failover list: Kombu fails over
         and not conf.broker_transport_options
         and not conf.task_routes
         and not conf.task_queues
@@ -170,7 +172,7 @@ def _lane_open() -> _Lane | None:
         and conf.task_default_delivery_mode in (2, "persistent")
         and conf.task_serializer == "json"
         and not conf.task_compression
-        and not conf.task_protocol == 1
+        and conf.task_protocol != 1
     )
     if not plain:
         return None
