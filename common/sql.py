@@ -19,6 +19,8 @@ from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Seq
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
+from itertools import count
 from typing import Any, NamedTuple
 from uuid import UUID, uuid4
 
@@ -35,7 +37,7 @@ from django.db.models.query import (  # type: ignore[attr-defined]
 )
 from django.db.models.sql import InsertQuery, UpdateQuery
 from django.db.transaction import TransactionManagementError
-from psycopg import ClientCursor, Cursor
+from psycopg import ClientCursor, RawCursor
 from psycopg.postgres import types as pg_types
 from psycopg.pq import Format
 from psycopg.sql import Literal
@@ -328,15 +330,39 @@ _TIMESTAMPTZ_OID = pg_types["timestamptz"].oid
 _ONLY_WHEN_ASKED = 2**62  # executions before psycopg prepares on its own
 
 
-class _Preparing(Cursor):
-    """Binds on the server, each statement prepared once per session."""
+class _Preparing(RawCursor):
+    """Binds on the server, each statement prepared once per session.
+
+    A raw cursor: the statement's `%s` are numbered once per shape
+    (`_numbered`). psycopg's own cursor parses the text again at every call when
+    it is over 4 KB or 50 values: a step's writes, ~90 values, 0.14 ms each time.
+    """
 
     def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
-        done = super().execute(query, params, prepare=True)
+        sql = query if params is None else _numbered(query)
+        done = super().execute(sql, params, prepare=True)
         if connection.queries_logged:  # Django's query log reads `_query`
             text = ClientCursor(self.connection).mogrify(query, params)
             self._query = _Logged(text.encode())  # type: ignore[assignment]
         return done
+
+
+_PERCENT = re.compile(r"%(.|$)", re.DOTALL)
+
+
+@lru_cache(maxsize=512)
+def _numbered(sql: str) -> str:
+    """Return Django's `%s` statement with PostgreSQL's `$1, $2, ...` (`%%`: `%`)."""
+    numbers = count(1)
+
+    def number(match: re.Match[str]) -> str:
+        if match[1] == "%":
+            return "%"
+        if match[1] == "s":
+            return f"${next(numbers)}"
+        raise ValueError(f"Unexpected placeholder {match[0]!r} in {sql[:200]!r}")
+
+    return _PERCENT.sub(number, sql)
 
 
 class _Logged(NamedTuple):

@@ -8,7 +8,7 @@ import itertools
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import fields as dataclass_fields
 from typing import Any
 
 import jsonschema
@@ -169,8 +169,16 @@ def form_clean(fields: Sequence[FormField], data: Mapping[str, Any]) -> dict[str
 
 
 def form_to_json(fields: Sequence[FormField]) -> list[dict[str, Any]]:
-    """Return form fields as the JSON that a human task keeps and its page renders."""
-    return [asdict(f) for f in fields]
+    """Return form fields as the JSON that a human task keeps and its page renders.
+
+    What `dataclasses.asdict` returns, without its recursive copy (~15 us a
+    field): every value of a FormField is immutable (`options` a tuple of
+    tuples of text).
+    """
+    return [{name: getattr(f, name) for name in _FORM_FIELD_NAMES} for f in fields]
+
+
+_FORM_FIELD_NAMES = tuple(f.name for f in dataclass_fields(FormField))
 
 
 def form_clean_json(

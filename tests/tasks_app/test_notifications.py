@@ -6,19 +6,25 @@ notifications off gets none; nothing is sent before the transaction commits and
 the worker picks the notice up, so the advance never waits for SMTP.
 """
 
+import base64
+import copy
+import json
 import time
 from datetime import timedelta
 from email.header import decode_header, make_header
 
 import pytest
+import redis
 from celery.contrib.testing.worker import start_worker
+from django.db import transaction
 from django.utils import timezone
 
 import tasks_app.tasks  # noqa: F401  (registers the notify and overdue tasks)
 from config.celery import app
 from engine.services import case_start
+from tasks_app import notifications
 from tasks_app.models import HumanTask
-from tasks_app.notifications import overdue_tasks_mark
+from tasks_app.notifications import NOTIFY_TASK, overdue_tasks_mark
 from tasks_app.services import task_assign, task_delegate
 from tests.clients import api_for
 from tests.engine.test_connectors import inbox  # noqa: F401 (the SMTP fixture)
@@ -121,3 +127,41 @@ def test_an_overdue_task_is_reminded_once_by_the_sweep(
     overdue = [m for m in _mails(inbox) if m[1].startswith("Overdue")]
     assert [to for to, _, _ in overdue] == ["manager1@example.com"]
     assert f"/tasks/{task.pk}/" in overdue[0][2]
+
+
+def _queued(client, count):
+    """The newest `count` messages of Celery's queue, oldest first, decoded."""
+    raw = client.lrange(app.amqp.default_queue.name, 0, count - 1)
+    return [json.loads(message) for message in reversed(raw)]
+
+
+def _shape(message):
+    """A message with its per-message values (ids, tags, the sender) blanked."""
+    message = copy.deepcopy(message)
+    headers, properties = message["headers"], message["properties"]
+    for key in ("id", "root_id", "origin"):
+        headers[key] = type(headers[key]).__name__
+    for key in ("correlation_id", "reply_to", "delivery_tag"):
+        properties[key] = type(properties[key]).__name__
+    message["body"] = json.loads(base64.b64decode(message["body"]))
+    return message
+
+
+def test_the_notice_is_the_message_celery_sends_and_only_after_commit(users, purchase):
+    assert notifications._lane() is not None  # Redis, default routing: pushed directly
+    client = redis.Redis.from_url(app.conf.broker_url)
+    queue = app.amqp.default_queue.name
+    before = client.llen(queue)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        _start(users)
+        raise RuntimeError("rolled back")
+    assert client.llen(queue) == before  # a rolled-back start offers nothing
+    task = _start(users)
+    assert client.llen(queue) == before + 1
+    args = [str(task.pk), "offered", None, None]
+    app.send_task(NOTIFY_TASK, args=args)
+    ours, celerys = _queued(client, 2)
+    assert _shape(ours) == _shape(celerys)
+    assert ours["headers"]["id"] == ours["properties"]["correlation_id"]
+    assert ours["headers"]["id"] != celerys["headers"]["id"]
+    client.ltrim(queue, 2, -1)  # neither is for a worker
