@@ -223,6 +223,7 @@ DEPARTURES: dict[str, str] = {
     ),
     **dict.fromkeys(
         (
+            "mi_completion_first.bpmn",
             "mi_parallel_assignee.bpmn",
             "mi_parallel_condition.bpmn",
             "mi_parallel_script.bpmn",
@@ -231,6 +232,7 @@ DEPARTURES: dict[str, str] = {
             "mi_subprocess_element_variable_assignee.bpmn",
             "mi_sequential_condition.bpmn",
             "mi_sequential_script.bpmn",
+            "terminate_mi_subprocess.bpmn",
             "operaton/multi-instance--document-review.bpmn",
             "vars_mi_append.bpmn",
         ),
