@@ -114,9 +114,15 @@ ELEMENTS: dict[str, Row] = {
     ),
     "parallelGateway": _runs(
         "branches share one set of case variables (Camunda 7): each branch sees "
-        "the others' writes and a join loses none"
+        "the others' writes and a join loses none; a join consumes one token per "
+        "incoming flow, a second token on a flow waits for the next firing "
+        "(joins.py)"
     ),
-    "inclusiveGateway": _runs(),
+    "inclusiveGateway": _runs(
+        "a join fires once no token elsewhere can still reach one of its empty "
+        "incoming flows (BPMN 2.0), asked again after every step (Camunda 7 asks "
+        "only when a token arrives) (joins.py)"
+    ),
     "eventBasedGateway": _runs(),
     "complexGateway": _refused(
         "complex gateways are not supported; use inclusive or parallel gateways "
@@ -150,7 +156,9 @@ ELEMENTS: dict[str, Row] = {
     ),
     "multiInstanceLoopCharacteristics": _runs(
         "parallel and sequential; instances share the case variables, their "
-        "element variable and loopCounter are local"
+        "element variable and loopCounter are local; a boundary event of the "
+        "activity catches what any instance throws (an interrupting one ends "
+        "every instance)"
     ),
     "standardLoopCharacteristics": _runs("loops while loopCondition holds"),
     "laneSet": _runs(),

@@ -236,6 +236,7 @@ DEPARTURES: dict[str, str] = {
     ),
     **dict.fromkeys(
         (
+            "mi_boundaries.bpmn",
             "mi_completion_first.bpmn",
             "mi_parallel_assignee.bpmn",
             "mi_parallel_condition.bpmn",
