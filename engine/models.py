@@ -85,8 +85,12 @@ class Case(models.Model):
                 condition=models.Q(status__in=["running", "suspended"]),
                 name="case_open_version",
             ),
-            # The inbox leaves out the tasks of suspended cases (few): one probe
-            # of this small index per task instead of the case's row.
+            # The suspended cases (few), found without reading the others: the
+            # dashboard's rolled-up open-case counts subtract them per version
+            # (cockpit/dashboard.py _open_cases), and the case lists filtered to
+            # "suspended" read them. The inbox no longer probes it: each
+            # candidate row carries its case's suspension
+            # (tasks_app InboxCandidate.suspended, written by candidates.py).
             models.Index(
                 fields=["id"],
                 condition=models.Q(status="suspended"),

@@ -318,7 +318,7 @@ def element_outgoing_flows(*, case: Case, bpmn_id: str) -> list[Choice]:
     return [
         Choice(f.id, f"{f.name or f.id} → {names.get(f.target) or f.target}")
         for f in meta.sequence_flows
-        if f.source == bpmn_id
+        if f.source == bpmn_id and not f.link
     ]
 
 

@@ -53,11 +53,13 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import (
     CallActivity,
     EventSubprocess,
 )
 from SpiffWorkflow.bpmn.util.event import BpmnEvent, EventManager
+from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.spiff.parser.event_parsers import (
     SpiffBoundaryEventParser,
     SpiffIntermediateThrowEventParser,
@@ -401,6 +403,11 @@ def _esp_catchers(manager: EventManager, scope: Any, event: Any) -> list[Any]:
 
 
 def _boundary_catchers(activity: Any, event: Any) -> list[Any]:
+    if activity.parent is not None and isinstance(activity.parent.task_spec, LoopTask):
+        # One instance of a multi-instance or loop activity: its boundary
+        # events are the whole activity's (BPMN 2.0 §10.2.8, Camunda 7: they
+        # interrupt every instance).
+        activity = activity.parent
     split = activity.parent
     if split is None or not isinstance(split.task_spec, BoundaryEventSplit):
         return []
@@ -460,6 +467,48 @@ class ScopedEventManager(EventManager):
         task.task_spec.catch(task, event)
         task.task_spec._update(task)
         return 1
+
+
+def _task_or_none(workflow: Any, task_id: Any) -> Any | None:
+    if task_id is None:
+        return None
+    try:
+        return workflow.get_task_from_id(task_id)
+    except TaskNotFoundException:
+        return None
+
+
+def engine_steps(workflow: Any, did_complete: Any) -> bool:
+    """SpiffWorkflow's `BpmnWorkflow._do_engine_steps`, for one pass; return
+    whether anything ran or a sub-process started.
+
+    It lists the running sub-processes once and then runs each; an error or
+    escalation caught on a multi-instance activity (`_boundary_catchers`)
+    removes the activity's instances, sub-processes included, during the
+    pass, and SpiffWorkflow then fails looking up a removed one's task (the
+    throwing instance's too). Here a sub-process removed meanwhile is skipped.
+    """
+
+    def update(wf: Any) -> int:
+        count = 0
+        for task in wf.get_tasks(state=TaskState.READY):
+            if not task.task_spec.manual:
+                task.run()
+                count += 1
+                did_complete(task)
+        return count
+
+    active = workflow.get_active_subprocesses()
+    for sub in sorted(active, key=lambda v: v.depth, reverse=True):
+        if workflow.subprocesses.get(sub.parent_task_id) is not sub:
+            continue  # removed with its activity earlier in this pass
+        while update(sub) > 0:
+            pass
+        task = _task_or_none(workflow, sub.parent_task_id)
+        if task is not None:  # None: its activity ended while it ran
+            task.task_spec._update(task)
+    count = update(workflow)
+    return count > 0 or len(workflow.get_active_subprocesses()) > len(active)
 
 
 def scoped_events(workflow: Any) -> Any:

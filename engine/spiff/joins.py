@@ -16,8 +16,10 @@ firing marks every arrival as consumed; only unconsumed arrivals count and
 only they must survive the prune (`prune._join_arrivals`). A firing merges no
 branch's data: the variables are shared (`variables.py`), so the join reads
 the case's current values, never a branch's stale copy.
-BPMN's excess tokens (one flow delivering twice before the join fires) stay
-unsupported, as in SpiffWorkflow: a firing consumes them all.
+A firing consumes one token per incoming flow (BPMN 2.0 §13.4.1): a flow
+that delivered twice before the join fired (an uncontrolled merge upstream)
+keeps its second token for the next firing (SpiffWorkflow and Laneway before
+this consumed them all, so the join fired once for two rounds of tokens).
 """
 
 from __future__ import annotations
@@ -56,11 +58,30 @@ def arrivals(join_task: Any) -> list[Any]:
 
 
 def _consume(join_task: Any) -> None:
-    """Consume every arrival; the firing task takes the shared variables."""
+    """Consume one token per incoming flow that has one (BPMN 2.0 §13.4.1,
+    §13.4.3); the firing task takes the shared variables.
+
+    The firing task is its own flow's token; on each other flow the oldest
+    arrival is. A flow that delivered more than one token (an uncontrolled
+    merge upstream) keeps the rest for the next firing, and the newest of them
+    waits again, so the join is asked again at the next step and the case does
+    not end while a token stands at the join (BPMN: the token is still there).
+    """
+    taken = {join_task.parent.task_spec}
+    left = []
     for arrival in arrivals(join_task):
+        if arrival is join_task:
+            continue
+        flow = arrival.parent.task_spec
+        if flow in taken:
+            left.append(arrival)
+            continue
+        taken.add(flow)
         arrival.internal_data[CONSUMED] = True
     join_task._inherit_data()
     join_task.internal_data[CONSUMED] = True
+    if left and not any(t.state == TaskState.WAITING for t in left):
+        left[-1]._set_state(TaskState.WAITING)
 
 
 class _CountingJoin(UnstructuredJoin):

@@ -31,6 +31,7 @@ What Camunda 7 refuses (or BPMN 2.0 forbids) is refused, located:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from lxml import etree
@@ -65,13 +66,17 @@ def _refused(event: etree._Element, why: str) -> Problem:
     )
 
 
-def _link(event: etree._Element) -> etree._Element | None:
-    """The event's link definition when it is its only event definition."""
-    definitions = [
+def _definitions(event: etree._Element) -> Iterator[etree._Element]:
+    return (
         c
         for c in event
         if isinstance(c.tag, str) and local_name(c).endswith(_EVENT_DEFINITION)
-    ]
+    )
+
+
+def _link(event: etree._Element) -> etree._Element | None:
+    """The event's link definition when it is its only event definition."""
+    definitions = list(_definitions(event))
     if len(definitions) == 1 and local_name(definitions[0]) == LINK:
         return definitions[0]
     return None  # several definitions: support.MULTIPLE_EVENTS refuses it
@@ -230,6 +235,33 @@ def links_resolve(root: etree._Element) -> list[Problem]:
     for catch in links.catches.values():
         _as_none_event(catch)
     return []
+
+
+def is_link_flow(flow: etree._Element, container: etree._Element) -> bool:
+    """Whether a sequence flow of normalized XML is one `_join` added for a link pair.
+
+    It is not drawn in the diagram, so no one may choose it (a case modification's
+    start_transition, an incident's way out): it joins a none throw event to a
+    none catch event (what `_join` leaves of the pair) and is named after the
+    throw as `unique_id` names it. Read from the structure, so versions
+    normalized before this was asked know their link flows too.
+    """
+    source, target = flow.get("sourceRef") or "", flow.get("targetRef") or ""
+    if not re.fullmatch(rf"{re.escape(source)}_link(_\d+)?", flow.get("id") or ""):
+        return False
+    ends = {
+        str(e.get("id")): e
+        for e in container
+        if isinstance(e.tag, str) and e.get("id") in (source, target)
+    }
+    return (
+        source in ends
+        and target in ends
+        and local_name(ends[source]) == "intermediateThrowEvent"
+        and local_name(ends[target]) == "intermediateCatchEvent"
+        and not any(_definitions(ends[source]))
+        and not any(_definitions(ends[target]))
+    )
 
 
 def link_listener_problems(root: etree._Element) -> list[Problem]:

@@ -17,6 +17,7 @@ from lxml import etree
 from .dates import CAMUNDA_DATE_PATTERN, form_date
 from .formjs import form_ref
 from .jsonforms import json_schema_ref
+from .links import is_link_flow
 from .types import FormField, HumanTaskMeta, ParsedProcess, SequenceFlow
 from .xml import BPMN, NSMAP, compiled_xpath, local_name, vendor_attr, vendor_children
 
@@ -308,6 +309,7 @@ def process_meta(process: etree._Element) -> ParsedProcess:
                 name=(el.get("name") or "").strip(),
                 source=el.get("sourceRef", ""),
                 target=el.get("targetRef", ""),
+                link=is_link_flow(el, el.getparent()),
             )
             for el in process.iterfind(".//bpmn:sequenceFlow", NSMAP)
         ),

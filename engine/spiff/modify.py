@@ -57,7 +57,7 @@ from .errors import SpiffAdapterError
 from .multi_instance import shared_data
 from .runtime import run_command
 from .serialization import state_load
-from .types import AdvanceOutcome, StepRecord
+from .types import AdvanceOutcome, SequenceFlow, StepRecord
 from .variables import variables_assign
 
 KINDS = ("cancel", "start_before", "start_after", "start_transition", "cancel_task")
@@ -241,12 +241,24 @@ class _Modifier:
                 f"it has {len(outgoing)} outgoing sequence flows, not one: start "
                 "before the element you want instead",
             )
-        self.start_transition(outgoing[0].id)
+        self._transition(outgoing[0])
 
     def start_transition(self, flow_id: str) -> None:
         flow = next((f for f in self.flows if f.id == flow_id), None)
         if flow is None:
             raise self.refuse(flow_id, "there is no such sequence flow in this process")
+        if flow.link:
+            raise self.refuse(
+                flow_id,
+                "there is no such sequence flow in this process (Laneway joins the "
+                f"link throw event '{flow.source}' to its catch event "
+                f"'{flow.target}' with it): start after '{flow.source}' or before "
+                f"'{flow.target}' instead",
+            )
+        self._transition(flow)
+
+    def _transition(self, flow: SequenceFlow) -> None:
+        flow_id = flow.id
         spec, scope = self._spec(flow.source)
         workflow = self._scope_workflow(flow.source, scope)
         # SpiffWorkflow connects the source itself to the next element (its

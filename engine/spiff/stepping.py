@@ -21,7 +21,7 @@ import SpiffWorkflow.bpmn.util.task as _bpmn_task_util
 import SpiffWorkflow.util.task as _core_task_util
 from SpiffWorkflow.util.task import TaskState
 
-from .events import conditions_refresh
+from .events import conditions_refresh, engine_steps
 from .limits import limits_get
 from .prune import prune_workflow, tree_depth
 from .types import EngineLimit
@@ -99,7 +99,7 @@ def run_engine(
             raise too_deep(task.depth)
 
     while True:
-        while workflow._do_engine_steps(did_complete_task=did_complete):
+        while engine_steps(workflow, did_complete):
             if prune:
                 prune_workflow(workflow)
             check_depth(workflow)

@@ -114,9 +114,15 @@ ELEMENTS: dict[str, Row] = {
     ),
     "parallelGateway": _runs(
         "branches share one set of case variables (Camunda 7): each branch sees "
-        "the others' writes and a join loses none"
+        "the others' writes and a join loses none; a join consumes one token per "
+        "incoming flow, a second token on a flow waits for the next firing "
+        "(joins.py)"
     ),
-    "inclusiveGateway": _runs(),
+    "inclusiveGateway": _runs(
+        "a join fires once no token elsewhere can still reach one of its empty "
+        "incoming flows (BPMN 2.0), asked again after every step (Camunda 7 asks "
+        "only when a token arrives) (joins.py)"
+    ),
     "eventBasedGateway": _runs(),
     "complexGateway": _refused(
         "complex gateways are not supported; use inclusive or parallel gateways "
@@ -150,7 +156,9 @@ ELEMENTS: dict[str, Row] = {
     ),
     "multiInstanceLoopCharacteristics": _runs(
         "parallel and sequential; instances share the case variables, their "
-        "element variable and loopCounter are local"
+        "element variable and loopCounter are local; a boundary event of the "
+        "activity catches what any instance throws (an interrupting one ends "
+        "every instance)"
     ),
     "standardLoopCharacteristics": _runs("loops while loopCondition holds"),
     "laneSet": _runs(),
@@ -280,6 +288,12 @@ RECEIVE_WITHOUT_MESSAGE = _refused(
 SCRIPT_WITHOUT_SCRIPT = _refused(
     "it has no script, so it would be skipped (Camunda 7 refuses it too)"
 )
+NONE_STARTS = _refused(
+    "a case starts at its process's none start event, and with several it is "
+    "not said which: only the first would ever run (Camunda 7 refuses it too: "
+    "multiple none start events not supported); keep one, or give the others a "
+    "message, signal or timer"
+)
 FLOW_OUT_OF_END = _refused(
     "a sequence flow out of an end event would let the token run on; end the "
     "path there or use an intermediate event"
@@ -306,6 +320,7 @@ CONSTRUCTS: dict[str, Row] = {
         "the activity runs once per arriving token (uncontrolled merge)"
     ),
     "a sequence flow out of an end event": FLOW_OUT_OF_END,
+    "several none start events in one process": NONE_STARTS,
     "a sequence flow into a start or boundary event": FLOW_INTO_START,
     "a send task without an operation or a message": SEND_WITHOUT_IMPLEMENTATION,
     "a receive task without a message": RECEIVE_WITHOUT_MESSAGE,
@@ -901,6 +916,24 @@ def _conditional_flow_problems(root: etree._Element) -> Iterator[Problem]:
             yield _problem(flow, flow, CONDITIONAL_FLOWS.note)
 
 
+def _none_start_problems(root: etree._Element) -> Iterator[Problem]:
+    """Every none start event of a process after its first (a sub-process with
+    several start events is refused by SpiffWorkflow's parser)."""
+    for process in root.iterfind("bpmn:process", NSMAP):
+        if process.get("isExecutable") == "false":
+            continue  # another party's pool: dropped, never run (hygiene.py)
+        starts = [
+            start
+            for start in process.iterfind("bpmn:startEvent", NSMAP)
+            if not any(
+                isinstance(c.tag, str) and local_name(c) in EVENT_DEFINITIONS
+                for c in start
+            )
+        ]
+        for start in starts[1:]:
+            yield _problem(start, start, NONE_STARTS.note)
+
+
 def _after_event_gateway(event: etree._Element) -> bool:
     container = event.getparent()
     gateways = {
@@ -1031,6 +1064,7 @@ def support_problems(root: etree._Element) -> list[Problem]:
         *_task_problems(root),
         *_date_problems(root),
         *_conditional_flow_problems(root),
+        *_none_start_problems(root),
         *_conditional_event_problems(root),
         *_call_mapping_problems(root),
         *_retry_cycle_problems(root),

@@ -114,6 +114,9 @@ class SequenceFlow:
     name: str
     source: str
     target: str
+    # The flow a link throw/catch pair stands for (links.py): not drawn, so no
+    # one chooses it, but a token leaving the throw takes it.
+    link: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,12 +4,70 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-from tasks_app.candidates import candidates_backfill
+# Frozen: this migration must do tomorrow what it does today, so it reads the
+# historical models' tables and writes its rows in SQL of its own rather than
+# calling tasks_app.candidates (whose writes may change). What it writes is what
+# candidates.py wrote when the table came: one row per (open task, principal) for
+# each group and user with a WORK row (guardian's work_on_humantask) on the task,
+# its assignee and each user it bars, carrying the task's sort keys, assignee,
+# process and whether its case is suspended; the search text is
+# models.candidate_search's: name, business key and search text, one per line.
+KINDS = {"group": 1, "user": 2, "assignee": 3, "barred": 4}
+
+BACKFILL = """
+WITH work AS (
+    SELECT p.id FROM {permission} p
+    JOIN {content_type} ct ON ct.id = p.content_type_id
+    WHERE p.codename = 'work_on_humantask' AND ct.app_label = 'tasks_app'
+    ORDER BY p.id LIMIT 1
+), owners (task_id, kind, principal) AS (
+    SELECT t.id, {assignee}, t.assignee_id FROM {task} t
+    WHERE t.status = 'open' AND t.assignee_id IS NOT NULL
+  UNION ALL
+    SELECT b.humantask_id, {barred}, b.user_id FROM {task_barred} b
+    JOIN {task} t ON t.id = b.humantask_id WHERE t.status = 'open'
+  UNION ALL
+    SELECT t.id, {group}, g.group_id FROM {group_perm} g
+    JOIN work ON work.id = g.permission_id
+    JOIN {task} t ON t.id::text = g.object_pk WHERE t.status = 'open'
+  UNION ALL
+    SELECT t.id, {user}, u.user_id FROM {user_perm} u
+    JOIN work ON work.id = u.permission_id
+    JOIN {task} t ON t.id::text = u.object_pk WHERE t.status = 'open'
+)
+INSERT INTO {candidate} (
+    task_id, kind, principal, assignee_id, process_id, suspended,
+    priority, due_at, created_at, search
+)
+SELECT t.id, o.kind, o.principal, t.assignee_id, v.definition_id,
+       c.status = 'suspended', t.priority, t.due_at, t.created_at,
+       t.name || E'\\n' || COALESCE(c.business_key, '') || E'\\n' || t.search_text
+FROM owners o
+JOIN {task} t ON t.id = o.task_id
+JOIN {case} c ON c.id = t.case_id
+JOIN {version} v ON v.id = c.version_id
+ON CONFLICT DO NOTHING
+"""
 
 
 def backfill(apps, schema_editor):
     """The candidate rows of the open tasks there are (the inbox reads them)."""
-    candidates_backfill(apps)
+    table = {
+        name: apps.get_model(app, model)._meta.db_table
+        for name, (app, model) in {
+            "permission": ("auth", "Permission"),
+            "content_type": ("contenttypes", "ContentType"),
+            "task": ("tasks_app", "HumanTask"),
+            "case": ("engine", "Case"),
+            "version": ("processes", "ProcessVersion"),
+            "group_perm": ("guardian", "GroupObjectPermission"),
+            "user_perm": ("guardian", "UserObjectPermission"),
+            "candidate": ("tasks_app", "InboxCandidate"),
+        }.items()
+    }
+    barred = apps.get_model("tasks_app", "HumanTask")._meta.get_field("barred")
+    table["task_barred"] = barred.remote_field.through._meta.db_table
+    schema_editor.execute(BACKFILL.format(**table, **KINDS))
 
 
 class Migration(migrations.Migration):

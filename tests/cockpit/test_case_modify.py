@@ -11,6 +11,7 @@ import pytest
 
 from audit.models import AuditEvent
 from engine.models import Case, Incident, ServiceCall
+from engine.selectors import element_outgoing_flows
 from engine.services import (
     case_start,
     service_call_apply,
@@ -21,6 +22,8 @@ from tasks_app.models import HumanTask
 from tasks_app.services import task_complete
 from tests.clients import api_for, page_for
 from tests.conftest import BPMN_DIR, deploy
+
+CONFORMANCE_BPMN = BPMN_DIR.parent / "conformance" / "bpmn"
 
 pytestmark = pytest.mark.django_db
 
@@ -299,3 +302,34 @@ def test_a_process_admin_moves_a_case_on_its_repair_page(users, diagram):
     assert [t.bpmn_id for t in _open(case)] == ["submit"]
     event = AuditEvent.objects.get(case_id=case.pk, action="case.modified")
     assert event.payload["reason"] == "send back"
+
+
+def test_the_flow_a_link_pair_stands_for_is_no_flow_to_choose(users):
+    """links.py joins a link throw to its catch with a flow nobody drew
+    (`<throw>_link`): no modification may name it, and an incident page never
+    offers it; a token started after the throw still goes on at the catch."""
+    deploy(CONFORMANCE_BPMN / "link_sequence.bpmn", users["analyst"])
+    case, _ = case_start(user=users["requester"], key="link_sequence", data={})
+    assert [t.bpmn_id for t in _open(case)] == ["Task_Prepare"]
+    response = _modify(
+        users,
+        case,
+        {"cancel": "Task_Prepare"},
+        {"start_transition": "Throw_ToReview_link"},
+    )
+    assert response.status_code == 409, response.content
+    body = response.json()
+    assert body["details"]["element"] == "Throw_ToReview_link"
+    assert "no such sequence flow" in body["details"]["reason"]
+    assert "start after 'Throw_ToReview'" in body["details"]["reason"]
+    assert [t.bpmn_id for t in _open(case)] == ["Task_Prepare"]
+    case = Case.objects.get(pk=case.pk)
+    assert element_outgoing_flows(case=case, bpmn_id="Throw_ToReview") == []
+    # The drawn flows are still there to choose.
+    drawn = element_outgoing_flows(case=case, bpmn_id="Task_Prepare")
+    assert [f.id for f in drawn] == ["Flow_Prepare_Throw"]
+    response = _modify(
+        users, case, {"cancel": "Task_Prepare"}, {"start_after": "Throw_ToReview"}
+    )
+    assert response.status_code == 200, response.content
+    assert [t.bpmn_id for t in _open(case)] == ["Task_Review"]

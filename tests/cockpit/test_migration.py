@@ -16,7 +16,7 @@ from cockpit.tasks import migration_run_task
 from config.celery import app
 from engine.models import Case
 from engine.services import case_start
-from tasks_app.models import HumanTask
+from tasks_app.models import HumanTask, InboxCandidate
 from tests.clients import api_for
 from tests.conftest import deploy
 from tests.engine.test_service_worker import _wait_for
@@ -290,3 +290,57 @@ def test_a_removed_task_moves_the_cases_before_it_and_refuses_those_at_it(
     assert at_it.version.number == 1 and [t.bpmn_id for t in _open(at_it)] == ["B"]
     assert _drive(users, before_it) == ["A", "C"]  # goes on as v2 to the end
     assert _drive(users, at_it) == ["B", "C"]  # untouched: still runs as v1
+
+
+def _inbox(users, who: str = "manager1") -> set[str]:
+    """The ids of the tasks in someone's inbox (the API's list)."""
+    answer = api_for(users[who]).get("/api/v1/tasks/?page_size=100")
+    assert answer.status_code == 200, answer.content
+    return {row["id"] for row in answer.json()["results"]}
+
+
+def test_a_suspended_case_migrated_keeps_its_tasks_out_of_every_inbox_until_resumed(
+    users, tmp_path
+):
+    """Camunda 7: a suspended process instance's tasks cannot be worked; migrating
+    it does not activate it. Its task, moved onto an element of the new version,
+    stays out of every inbox (InboxCandidate.suspended) until it is resumed, and
+    what the new version adds after it appears as usual then. A modification of
+    a suspended case is refused (it would run the engine) and changes nothing."""
+    _deploy(tmp_path, users, ["A", "B"])
+    case = _start(users)
+    admin = api_for(users["padmin"])
+    url = f"/api/v1/cases/{case.pk}/"
+    [task] = _open(case)
+    assert str(task.pk) in _inbox(users)
+    assert admin.post(url + "suspend/", {"reason": "audit"}).status_code == 200
+    assert str(task.pk) not in _inbox(users)
+
+    _deploy(tmp_path, users, ["A2", "C", "B"])
+    plan = {"from_version": 1, "to_version": 2, "mapping": {"A": "A2"}}
+    final = _migrate(users, plan)
+    assert final["migrated"] == [str(case.pk)]
+    case.refresh_from_db()
+    assert (case.status, case.version.number) == ("suspended", 2)
+    assert [t.bpmn_id for t in _open(case)] == ["A2"]
+    rows = InboxCandidate.objects.filter(task__case=case)
+    assert rows.exists() and not rows.filter(suspended=False).exists()
+    for who in ("manager1", "manager2", "padmin", "requester"):
+        assert str(task.pk) not in _inbox(users, who), who
+    modify = admin.post(
+        url + "modify/",
+        {"instructions": [{"start_before": "C"}], "reason": "skip"},
+        format="json",
+    )
+    assert (modify.status_code, modify.json()["code"]) == (409, "case_suspended")
+    assert [t.bpmn_id for t in _open(case)] == ["A2"]
+
+    assert admin.post(url + "resume/", {"reason": "done"}).status_code == 200
+    assert str(task.pk) in _inbox(users)
+    done = api_for(users["manager1"]).post(
+        f"/api/v1/tasks/{task.pk}/complete/", {"data": {}}, format="json"
+    )
+    assert done.status_code == 200, done.content
+    [step_c] = _open(case)
+    assert step_c.bpmn_id == "C" and str(step_c.pk) in _inbox(users)
+    assert not InboxCandidate.objects.filter(task__case=case, suspended=True).exists()

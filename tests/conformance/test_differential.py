@@ -76,6 +76,17 @@ _LOOP_JOIN = (
     "SpiffWorkflow (it counts round one's arrivals); Laneway counts each round's "
     "tokens (engine/spiff/joins.py)"
 )
+_JOIN_TOKENS = (
+    "a parallel join consumes one token per incoming flow (BPMN 2.0 13.4.1); "
+    "SpiffWorkflow consumes every token that arrived, so two tokens on one flow "
+    "make one firing (engine/spiff/joins.py)"
+)
+_MI_BOUNDARY = (
+    "an error thrown in one instance of a multi-instance activity is caught by "
+    "the activity's boundary event, which ends every instance (BPMN 2.0, Camunda "
+    "7); SpiffWorkflow then fails looking up the removed instances' tasks "
+    "(engine/spiff/events.py engine_steps)"
+)
 _MI_LOCALS = (
     "Camunda 7's multi-instance: the element variable and loopCounter are local "
     "to the instance (SpiffWorkflow merges them into the case and refuses a "
@@ -123,6 +134,8 @@ _COMPENSATION = (
 # Diagrams where SpiffWorkflow departs from BPMN / Camunda 7 and Laneway
 # corrects it on purpose: the walk against plain SpiffWorkflow must diverge.
 DEPARTURES: dict[str, str] = {
+    "parallel_join_two_tokens_per_flow.bpmn": _JOIN_TOKENS,
+    "error_in_mi_instance.bpmn": _MI_BOUNDARY,
     "compensation_activity_ref.bpmn": _COMPENSATION,
     "compensation_after_error.bpmn": _COMPENSATION,
     "compensation_end_event.bpmn": _COMPENSATION,
@@ -223,6 +236,8 @@ DEPARTURES: dict[str, str] = {
     ),
     **dict.fromkeys(
         (
+            "mi_boundaries.bpmn",
+            "mi_completion_first.bpmn",
             "mi_parallel_assignee.bpmn",
             "mi_parallel_condition.bpmn",
             "mi_parallel_script.bpmn",
@@ -231,6 +246,7 @@ DEPARTURES: dict[str, str] = {
             "mi_subprocess_element_variable_assignee.bpmn",
             "mi_sequential_condition.bpmn",
             "mi_sequential_script.bpmn",
+            "terminate_mi_subprocess.bpmn",
             "operaton/multi-instance--document-review.bpmn",
             "vars_mi_append.bpmn",
         ),
