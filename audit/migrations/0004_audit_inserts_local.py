@@ -4,6 +4,15 @@ import audit.models
 from django.db import migrations, models
 
 
+def triggers_again(apps, schema_editor):
+    """SQLite (the quick start) alters a field by building the table again, which
+    drops its triggers: install the append-only triggers again (PostgreSQL keeps
+    them; installing is idempotent)."""
+    from audit import triggers
+
+    triggers.install(schema_editor.connection)
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("audit", "0003_chain_heads"),
@@ -25,4 +34,5 @@ class Migration(migrations.Migration):
                 serialize=False,
             ),
         ),
+        migrations.RunPython(triggers_again, migrations.RunPython.noop),
     ]

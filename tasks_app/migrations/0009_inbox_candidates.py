@@ -12,6 +12,8 @@ from django.db import migrations, models
 # its assignee and each user it bars, carrying the task's sort keys, assignee,
 # process and whether its case is suspended; the search text is
 # models.candidate_search's: name, business key and search text, one per line.
+# Plain SQL that PostgreSQL and SQLite (the quick start) both run ("WHERE TRUE" lets
+# SQLite read ON CONFLICT after INSERT ... SELECT).
 KINDS = {"group": 1, "user": 2, "assignee": 3, "barred": 4}
 
 BACKFILL = """
@@ -29,11 +31,11 @@ WITH work AS (
   UNION ALL
     SELECT t.id, {group}, g.group_id FROM {group_perm} g
     JOIN work ON work.id = g.permission_id
-    JOIN {task} t ON t.id::text = g.object_pk WHERE t.status = 'open'
+    JOIN {task} t ON CAST(t.id AS TEXT) = g.object_pk WHERE t.status = 'open'
   UNION ALL
     SELECT t.id, {user}, u.user_id FROM {user_perm} u
     JOIN work ON work.id = u.permission_id
-    JOIN {task} t ON t.id::text = u.object_pk WHERE t.status = 'open'
+    JOIN {task} t ON CAST(t.id AS TEXT) = u.object_pk WHERE t.status = 'open'
 )
 INSERT INTO {candidate} (
     task_id, kind, principal, assignee_id, process_id, suspended,
@@ -41,11 +43,12 @@ INSERT INTO {candidate} (
 )
 SELECT t.id, o.kind, o.principal, t.assignee_id, v.definition_id,
        c.status = 'suspended', t.priority, t.due_at, t.created_at,
-       t.name || E'\\n' || COALESCE(c.business_key, '') || E'\\n' || t.search_text
+       t.name || %s || COALESCE(c.business_key, '') || %s || t.search_text
 FROM owners o
 JOIN {task} t ON t.id = o.task_id
 JOIN {case} c ON c.id = t.case_id
 JOIN {version} v ON v.id = c.version_id
+WHERE TRUE
 ON CONFLICT DO NOTHING
 """
 
@@ -67,7 +70,7 @@ def backfill(apps, schema_editor):
     }
     barred = apps.get_model("tasks_app", "HumanTask")._meta.get_field("barred")
     table["task_barred"] = barred.remote_field.through._meta.db_table
-    schema_editor.execute(BACKFILL.format(**table, **KINDS))
+    schema_editor.execute(BACKFILL.format(**table, **KINDS), ["\n", "\n"])
 
 
 class Migration(migrations.Migration):
