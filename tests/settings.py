@@ -9,9 +9,12 @@ os.environ.setdefault("SECRET_KEY", "laneway-tests-only")
 # scripts/test runs the suite in two pytest-xdist processes. pytest-django gives each
 # its own test database (test_<name>_gw0, _gw1); each gets its own Redis database here
 # too, so one process's Celery worker never takes the other's tasks. Subprocesses
-# (workers, beats) inherit it.
+# (workers, beats, the conformance peer) inherit it. The shift is worked out from the
+# URL the run was given (kept in LANEWAY_TESTS_REDIS_URL), so a subprocess inheriting
+# the shifted URL and the worker name does not shift it again.
 if (_xdist := os.environ.get("PYTEST_XDIST_WORKER", "")).startswith("gw"):
-    _base, _, _db = os.environ["REDIS_URL"].rpartition("/")
+    _given = os.environ.setdefault("LANEWAY_TESTS_REDIS_URL", os.environ["REDIS_URL"])
+    _base, _, _db = _given.rpartition("/")
     if not _db.isdigit():
         raise RuntimeError(f"REDIS_URL must end in a database number, not {_db!r}")
     os.environ["REDIS_URL"] = f"{_base}/{(int(_db) + int(_xdist[2:])) % 16}"
