@@ -202,6 +202,7 @@ DEPARTURES: dict[str, str] = {
             "call_data_out_expression.bpmn",
             "call_data_out_source.bpmn",
             "call_data_unmapped.bpmn",
+            "call_vars_probe.bpmn",
         ),
         _CALL_DATA,
     ),
