@@ -35,7 +35,7 @@ import keyword
 import re
 from dataclasses import dataclass
 
-TRANSLATOR_VERSION = "3"
+TRANSLATOR_VERSION = "4"
 
 
 class JuelError(Exception):
@@ -307,8 +307,29 @@ def _combine(left: _Expr, op: str, right: _Expr) -> _Expr:
     if op in ("==", "!="):
         return _equality(left, op, right)
     if op in ("<", ">", "<=", ">="):
-        return _Expr(f"({left.text} {op} {right.text})", True)
+        return _relational(left.text, op, right.text)
     return _Expr(f"({left.text} {op} {right.text})")
+
+
+def _may_be_null(text: str) -> bool:
+    """Whether an operand may be null: anything but a number or string literal."""
+    return not (_NUMBER.match(text) or text[:1] in "'\"")
+
+
+def _relational(left: str, op: str, right: str) -> _Expr:
+    """`<`, `>`, `<=`, `>=` as EL 2.1 §1.8.1 says: with a null operand, false.
+
+    (`<=` / `>=` are true when both are null: EL tests A==B first.) Python would
+    raise TypeError on None, making the step fail where Camunda goes on.
+    """
+    compared = f"({left} {op} {right})"
+    nullable = [text for text in (left, right) if _may_be_null(text)]
+    if not nullable:
+        return _Expr(compared, True)
+    guard = " and ".join(f"{text} is not None" for text in nullable)
+    if len(nullable) == 2 and op in ("<=", ">="):
+        return _Expr(f"({compared} if {guard} else ({left} is {right}))", True)
+    return _Expr(f"({guard} and {compared})", True)
 
 
 def is_juel(text: str) -> bool:

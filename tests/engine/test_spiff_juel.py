@@ -17,22 +17,31 @@ T = "(True, 'true', 'True', 'TRUE')"  # EL's coercion to Boolean (juel.py)
     [
         ("${approved}", "approved"),
         ("#{!approved}", f"(not (approved in {T}))"),
-        ("${amount > 1000}", "(amount > 1000)"),
+        ("${amount > 1000}", "(amount is not None and (amount > 1000))"),
         (
             "${a && b || !c}",
             f"(((a in {T}) and (b in {T})) or (not (c in {T})))",
         ),
         (
             "${a and not b or n > 1}",
-            f"(((a in {T}) and (not (b in {T}))) or (n > 1))",
+            f"(((a in {T}) and (not (b in {T}))) or (n is not None and (n > 1)))",
         ),
-        ("${x eq 'y' && n ge 2}", "((x == 'y') and (n >= 2))"),
+        ("${x eq 'y' && n ge 2}", "((x == 'y') and (n is not None and (n >= 2)))"),
         ('${decision != "REJECT"}', "(decision != 'REJECT')"),
         ("${empty comment}", "(comment in (None, '', [], {}))"),
-        ("${order.total > 10}", "(order['total'] > 10)"),
+        (
+            "${order.total > 10}",
+            "(order['total'] is not None and (order['total'] > 10))",
+        ),
         ("${x == null}", "(x == None)"),
         # Camunda Spin on a JSON variable (JSON data here)
-        ('${customer.prop("age").numberValue() >= 21}', "(customer['age'] >= 21)"),
+        (
+            '${customer.prop("age").numberValue() >= 21}',
+            "(customer['age'] is not None and (customer['age'] >= 21))",
+        ),
+        # EL 2.1 §1.8.1: a null operand of < > <= >= gives false (== for both null)
+        ("${a < b}", "(a is not None and b is not None and (a < b))"),
+        ("${a >= b}", "((a >= b) if a is not None and b is not None else (a is b))"),
         ("${customer.hasProp('vip')}", "('vip' in customer)"),
         ("${a ? 1 : 2}", f"(1 if (a in {T}) else 2)"),
         ("${ amount * 2 mod 3 }", "((amount * 2) % 3)"),
