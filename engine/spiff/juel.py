@@ -27,6 +27,8 @@ would take the string "false" as true. Values that are already booleans
 (comparisons, `empty`, literals) are left as they are. `==` / `!=` with a number
 (or a string literal holding one) also match the other form, as EL coerces a
 string to a number there: `${count == 5}` holds for 5 and for "5".
+`<`, `>`, `<=`, `>=` with a null operand are false (EL 2.1 §1.8.1; `<=` and `>=`
+are true when both are null), where Python would raise TypeError.
 """
 
 from __future__ import annotations
