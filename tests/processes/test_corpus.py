@@ -309,6 +309,8 @@ def _condition_values(xml: bytes) -> dict[str, object]:
         except SyntaxError:
             continue
         for node in ast.walk(tree):
+            if isinstance(node, ast.Compare) and isinstance(node.ops[0], ast.IsNot):
+                continue  # the null guard of a translated JUEL < > <= >= (juel.py)
             if isinstance(node, ast.Compare) and isinstance(node.left, ast.Name):
                 right = node.comparators[0]
                 if isinstance(right, ast.Constant) and node.left.id not in values:
