@@ -299,6 +299,16 @@ def _verdict(outcome: str, detail: str, xml: bytes, route: list[str]) -> str:
     return f"{outcome}: {detail[:120]}"
 
 
+def _without_null_guards(tree: ast.AST) -> list[ast.AST]:
+    """The nodes of a condition but `x is not None`, the null guard of a translated
+    JUEL `<` `>` `<=` `>=` (juel.py), which names no value that makes it true."""
+    return [
+        node
+        for node in ast.walk(tree)
+        if not (isinstance(node, ast.Compare) and isinstance(node.ops[0], ast.IsNot))
+    ]
+
+
 def _condition_values(xml: bytes) -> dict[str, object]:
     """Pick values that make the first condition naming each variable true."""
     values: dict[str, object] = {}
@@ -308,9 +318,7 @@ def _condition_values(xml: bytes) -> dict[str, object]:
             tree = ast.parse((cond.text or "").strip(), mode="eval")
         except SyntaxError:
             continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Compare) and isinstance(node.ops[0], ast.IsNot):
-                continue  # the null guard of a translated JUEL < > <= >= (juel.py)
+        for node in _without_null_guards(tree):
             if isinstance(node, ast.Compare) and isinstance(node.left, ast.Name):
                 right = node.comparators[0]
                 if isinstance(right, ast.Constant) and node.left.id not in values:
