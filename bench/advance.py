@@ -21,6 +21,7 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,6 +36,7 @@ import django  # noqa: E402
 
 EXAMPLE = ROOT / "examples" / "purchase_request.bpmn"
 STEPS = ("start", "manager approval", "finance approval")
+OneCase = Callable[[], dict[str, float]]  # runs one case: seconds per step
 
 
 def _ensure_database() -> None:
@@ -72,7 +74,8 @@ def _setup_users():
     return users
 
 
-def laneway_end_to_end(cases: int) -> dict[str, list[float]]:
+def _laneway_setup() -> OneCase:
+    """Deploy the example; return a function that runs one case, timing each step."""
     from engine.services import case_start
     from processes.services import version_upload
     from tasks_app.models import HumanTask
@@ -82,15 +85,16 @@ def laneway_end_to_end(cases: int) -> dict[str, list[float]]:
     version_upload(
         user=users["b-analyst"], bpmn=EXAMPLE.read_bytes(), filename=EXAMPLE.name
     )
-    times: dict[str, list[float]] = {step: [] for step in STEPS}
-    for _ in range(cases):
+
+    def one_case() -> dict[str, float]:
+        times = {}
         started = time.perf_counter()
         case, _ = case_start(
             user=users["b-requester"],
             key="purchase_request",
             data={"amount": 120, "justification": "Benchmark"},
         )
-        times["start"].append(time.perf_counter() - started)
+        times["start"] = time.perf_counter() - started
         for step, user, data in (
             ("manager approval", "b-manager", {"approved": True}),
             ("finance approval", "b-finance", {"finance_approved": True}),
@@ -98,8 +102,22 @@ def laneway_end_to_end(cases: int) -> dict[str, list[float]]:
             task = HumanTask.objects.get(case=case, status="open")
             started = time.perf_counter()
             task_complete(user=users[user], task_id=task.pk, data=data)
-            times[step].append(time.perf_counter() - started)
+            times[step] = time.perf_counter() - started
+        return times
+
+    return one_case
+
+
+def _runs(one_case: OneCase, cases: int) -> dict[str, list[float]]:
+    times: dict[str, list[float]] = {step: [] for step in STEPS}
+    for _ in range(cases):
+        for step, seconds in one_case().items():
+            times[step].append(seconds)
     return times
+
+
+def laneway_end_to_end(cases: int) -> dict[str, list[float]]:
+    return _runs(_laneway_setup(), cases)
 
 
 def laneway_adapter(cases: int) -> dict[str, list[float]]:
@@ -132,7 +150,8 @@ def laneway_adapter(cases: int) -> dict[str, list[float]]:
     return times
 
 
-def raw_spiff(cases: int) -> dict[str, list[float]]:
+def _raw_setup() -> OneCase:
+    """Parse the example; return a function that runs one case, timing each step."""
     from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
     from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
     from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
@@ -143,14 +162,15 @@ def raw_spiff(cases: int) -> dict[str, list[float]]:
     parser.add_bpmn_xml(__import__("lxml.etree").etree.fromstring(EXAMPLE.read_bytes()))
     spec = parser.get_spec("purchase_request")
     serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
-    times: dict[str, list[float]] = {step: [] for step in STEPS}
-    for _ in range(cases):
+
+    def one_case() -> dict[str, float]:
+        times = {}
         started = time.perf_counter()
         wf = BpmnWorkflow(spec, {})
         wf.task_tree.data.update({"amount": 120, "justification": "x"})
         wf.do_engine_steps()
         text = serializer.serialize_json(wf)
-        times["start"].append(time.perf_counter() - started)
+        times["start"] = time.perf_counter() - started
         for step, data in (
             ("manager approval", {"approved": True}),
             ("finance approval", {"finance_approved": True}),
@@ -162,7 +182,28 @@ def raw_spiff(cases: int) -> dict[str, list[float]]:
             task.run()
             wf.do_engine_steps()
             text = serializer.serialize_json(wf)
-            times[step].append(time.perf_counter() - started)
+            times[step] = time.perf_counter() - started
+        return times
+
+    return one_case
+
+
+def raw_spiff(cases: int) -> dict[str, list[float]]:
+    return _runs(_raw_setup(), cases)
+
+
+def side_by_side(cases: int) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Laneway end to end and raw SpiffWorkflow, one case of each in turn.
+
+    Alternating keeps the two under the same load: on a shared machine, load
+    that comes and goes during the run stretches both alike, so their ratio holds.
+    """
+    laneway, raw = _laneway_setup(), _raw_setup()
+    times = ({step: [] for step in STEPS}, {step: [] for step in STEPS})
+    for _ in range(cases):
+        for kept, one_case in zip(times, (laneway, raw), strict=True):
+            for step, seconds in one_case().items():
+                kept[step].append(seconds)
     return times
 
 

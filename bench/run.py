@@ -107,8 +107,7 @@ def part_step(cases: int) -> dict:
     import advance  # bench/advance.py
 
     _analyze()  # as the http part: the database keeps every earlier run's rows
-    laneway = advance.laneway_end_to_end(cases)
-    raw = advance.raw_spiff(cases)
+    laneway, raw = advance.side_by_side(cases)
     steps = ("manager approval", "finance approval")
     lane_ms = _median_ms([s for step in steps for s in laneway[step]])
     raw_ms = _median_ms([s for step in steps for s in raw[step]])
