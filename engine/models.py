@@ -6,6 +6,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
+from common.uuids import uuid7
 from processes.models import ProcessVersion
 
 
@@ -38,7 +39,8 @@ class Case(models.Model):
         CANCELLED = "cancelled", "Cancelled"
         SUSPENDED = "suspended", "Suspended"
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Time-ordered (common.uuids): a new case's rows go to the newest index pages.
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     version = models.ForeignKey(
         ProcessVersion, on_delete=models.PROTECT, related_name="cases"
     )
@@ -103,7 +105,7 @@ class Case(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.version.definition.key} {str(self.id)[:8]}"
+        return f"{self.version.definition.key} {str(self.id)[-8:]}"
 
     @property
     def is_running(self) -> bool:

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from common.uuids import uuid7
 from engine.models import Case
 
 
@@ -15,8 +16,14 @@ class HumanTask(models.Model):
         COMPLETED = "completed", "Completed"
         CANCELLED = "cancelled", "Cancelled"
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="human_tasks")
+    # Time-ordered (common.uuids): a new task's rows (its own, its guardian
+    # grants', its inbox candidates') go to the newest index pages.
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    # No index of its own: humantask_spiff_unique (case, spiff_task_id) leads
+    # with it and serves every lookup by case.
+    case = models.ForeignKey(
+        Case, on_delete=models.PROTECT, related_name="human_tasks", db_index=False
+    )
     spiff_task_id = models.UUIDField()
     bpmn_id = models.CharField(max_length=255)
     name = models.CharField(max_length=255)

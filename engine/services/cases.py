@@ -1,6 +1,5 @@
 """Start, complete a human task of, and cancel cases."""
 
-import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -11,6 +10,7 @@ from django.utils import timezone
 
 from audit.actions import AuditAction, task_ref_element
 from audit.services import audit_batch
+from common.uuids import uuid7
 from engine import permissions
 from engine.errors import (
     ActionNotAllowed,
@@ -77,7 +77,7 @@ def case_start(
         raise refusal
     start_form = process.meta.start.form if process.meta.start else ()
     cleaned = form_clean(start_form, data)
-    case_id = uuid.uuid4()
+    case_id = uuid7()  # Case's own default: time-ordered
     try:
         with transaction.atomic(), audit_batch(new_case=case_id):
             # Inserted once, by case_advance, with its first state.

@@ -241,7 +241,7 @@ def _row(page: _Page, task: Any) -> str:
         f"          <td>{text(task.process_name)}</td>\n"
         '          <td class="cell-case">\n'
         f'            <a class="mono" href="{page.case.replace(_MARK, case_pk)}">'
-        f"{case_pk[:8]}</a>\n"
+        f"{case_pk[-8:]}</a>\n"
         f'            <span class="cell-sub">by {text(task.starter_username)}</span>'
         f"{business_key}\n"
         "          </td>\n"

@@ -66,7 +66,7 @@ def _reference(response, ids: list[str], columns: list[str]) -> str:
             detail=reverse("task-detail", args=[task.pk]),
             claim=reverse("task-claim", args=[task.pk]),
             case=reverse("case-detail", args=[task.case_id]),
-            case_short=str(task.case_id)[:8],
+            case_short=str(task.case_id)[-8:],
             overdue=task.due_at is not None and task.due_at < now,
         )
         rows.append(task)
