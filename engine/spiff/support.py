@@ -335,8 +335,12 @@ CONSTRUCTS: dict[str, Row] = {
         'local="true" and incomplete mappings are refused'
     ),
     "a JUEL condition": _runs(
-        "translated to Python; coerced to a boolean as EL does (the string "
-        '"false" is false); .equals(x), .contains(x), .size() and .isEmpty() '
+        "translated to Python with EL 2.1's operators and coercions (juel.py, "
+        "sandbox/el.py): coerced to a boolean as EL does (the string "
+        '"false" is false); null is 0 in arithmetic, / is always a Double; a '
+        'String compared with a number or a Boolean is coerced to it ("5000" > '
+        "1000); a JSON object's missing key is null (a missing variable is an "
+        "incident); .equals(x), .contains(x), .size() and .isEmpty() "
         "on strings and collections; other method calls are refused"
     ),
     "SpiffArena script helpers in scripts": _runs(
