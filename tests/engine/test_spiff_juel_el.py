@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import pytest
 
 from engine.spiff import juel_to_python
-from engine.spiff.scripting import check_script, script_engine
+from engine.spiff.sandbox import evaluate
+from engine.spiff.scripting import check_script, expression_limits, script_engine
 
 
 @dataclass(frozen=True)
@@ -142,8 +143,7 @@ TABLE = [
 
 
 def _evaluate(juel, variables):
-    source = juel_to_python(juel)
-    return script_engine().environment.evaluate(source, dict(variables))
+    return evaluate(juel_to_python(juel), dict(variables), expression_limits())
 
 
 def _same(value, expected):
@@ -193,3 +193,14 @@ def test_a_whole_condition_is_coerced_to_boolean(juel, value, expected):
 def test_scripts_may_call_the_el_operators_but_not_rebind_them(source):
     assert check_script(source) is not None
     assert check_script("total = _el_arith_('+', None, 1)") is None
+
+
+@pytest.mark.parametrize(
+    ("juel", "shown"), [("${1 / 0}", "Infinity"), ("${-1 / 0}", "-Infinity")]
+)
+def test_an_infinite_value_fails_before_it_reaches_case_data(juel, shown):
+    # Camunda stores the Double; JSON (case data) has no Infinity or NaN.
+    environment = script_engine().environment
+    with pytest.raises(Exception, match=f"is {shown}, which case data"):
+        environment.evaluate(juel_to_python(juel), {})
+    assert environment.evaluate(juel_to_python("${1 / 0 > 1}"), {}) is True
