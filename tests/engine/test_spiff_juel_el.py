@@ -44,6 +44,7 @@ TABLE = [
     ('${"" + 1}', {}, 1),  # §1.18.3: "" is 0
     ("${s + 1}", {"s": "x.y"}, COERCE),  # Double.valueOf fails
     ('${" 5" + 1}', {}, COERCE),  # Long.valueOf does not trim
+    ("${s + 1}", {"s": "1" * 100_000}, COERCE),  # beyond a Long
     ('${"abc" + 1}', {}, COERCE),
     ("${true + 1}", {}, COERCE),  # §1.18.3: Boolean to Number is an error
     ("${order + 1}", {"order": {}}, COERCE),

@@ -22,7 +22,9 @@ Long, float Double, str String, dict Map, list List.
   gives null (ListELResolver); a property of any other value fails.
 
 Numbers beyond 64 bits (Java's BigInteger/BigDecimal paths) fail instead of
-being guessed at. Every failure is an `ELException`: the step fails with an
+being guessed at, and so does a String of more than 400 characters coerced to
+a Double (Java would read 500 digits as Infinity; the cap keeps the work per
+coercion small). Every failure is an `ELException`: the step fails with an
 incident, as Camunda raises javax.el.ELException. The functions run inside the
 sandbox's budget (`runtime`) and do constant work except for comparisons,
 which go through the budget's checked comparison.
@@ -39,7 +41,7 @@ NAMES = frozenset({"_el_arith_", "_el_neg_", "_el_cmp_", "_el_bool_", "_el_get_"
 _LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
 _LONG_TEXT = re.compile(r"[+-]?\d+")  # Long.valueOf: no blanks, no '.'
 _DOUBLE_TEXT = re.compile(
-    r"[+-]?(?:NaN|Infinity|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?[fFdD]?)"
+    r"[+-]?(?:NaN|Infinity|(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?[fFdD]?)"
 )
 _JAVA_TYPES = {
     str: "java.lang.String",
@@ -60,10 +62,15 @@ def _java(value: Any) -> str:
     return _JAVA_TYPES.get(type(value), type(value).__name__)
 
 
+def _shown(text: str) -> str:
+    return text if len(text) <= 40 else text[:40] + "..."
+
+
 def _cannot(value: Any, target: str) -> ELException:
     if isinstance(value, str):
-        shown = value if len(value) <= 40 else value[:40] + "..."
-        return ELException(f"Cannot coerce '{shown}' to {target} (EL 2.1 §1.18)")
+        return ELException(
+            f"Cannot coerce '{_shown(value)}' to {target} (EL 2.1 §1.18)"
+        )
     return ELException(f"Cannot coerce from {_java(value)} to {target} (EL 2.1 §1.18)")
 
 
@@ -93,7 +100,7 @@ def to_long(value: Any) -> int:
         if math.isinf(value):
             return _LONG_MAX if value > 0 else _LONG_MIN
         return max(_LONG_MIN, min(_LONG_MAX, int(value)))
-    if kind is str and _LONG_TEXT.fullmatch(value):
+    if kind is str and len(value) <= 20 and _LONG_TEXT.fullmatch(value):
         number = int(value)
         if _LONG_MIN <= number <= _LONG_MAX:
             return number
@@ -111,7 +118,7 @@ def to_double(value: Any) -> float:
         return float(_long_operand(value))
     if kind is str:
         text = value.strip(" \t\n\r\f\v\0")  # Double.valueOf trims chars <= ' '
-        if _DOUBLE_TEXT.fullmatch(text):
+        if len(text) <= 400 and _DOUBLE_TEXT.fullmatch(text):
             return float(text.rstrip("fFdD"))
     raise _cannot(value, "java.lang.Double")
 
@@ -273,9 +280,10 @@ def _index(key: Any) -> int:
         return key
     if type(key) is float and math.isfinite(key):
         return int(key)
-    if type(key) is str and _LONG_TEXT.fullmatch(key):
+    if type(key) is str and len(key) <= 20 and _LONG_TEXT.fullmatch(key):
         return int(key)
-    raise ELException(f"Cannot use {_java(key)} {key!r} as a list index (EL 2.1 §1.6)")
+    shown = _shown(key) if isinstance(key, str) else _java(key)
+    raise ELException(f"Cannot use '{shown}' as a list index (EL 2.1 §1.6)")
 
 
 def get(base: Any, key: Any) -> Any:
@@ -289,8 +297,9 @@ def get(base: Any, key: Any) -> Any:
     if type(base) in (list, tuple):
         index = _index(key)
         return base[index] if 0 <= index < len(base) else None
+    name = _shown(key) if isinstance(key, str) else _java(key)
     raise ELException(
-        f"Property '{key}' not found on type {_java(base)} (EL 2.1 §1.6: only a "
+        f"Property '{name}' not found on type {_java(base)} (EL 2.1 §1.6: only a "
         "map (JSON object) or a list has properties here)"
     )
 
