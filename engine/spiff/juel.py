@@ -33,6 +33,9 @@ of `sandbox.el` (`_el_arith_`, `_el_neg_`, `_el_cmp_`, `_el_bool_`,
 * §1.18.2 coercion to Boolean wherever EL needs a boolean (the operands of `!`,
   `&&`, `||`, the test of `? :`) and for a whole condition: null and "" are
   false, a String is true when it is "true" in any case, a number fails.
+  (For a whole condition this is Laneway's choice, kept from version 4 and
+  asserted by the juel_string_* scenarios: Camunda 7's UelExpressionCondition
+  evaluates it as an Object and fails on null or a non-Boolean result.)
 * §1.6 property access: a null base, a map's missing key or a list index out of
   range gives null (`${order.total}` on an order without total). A variable
   that does not exist still fails (Camunda: PropertyNotFoundException "Cannot
