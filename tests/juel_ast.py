@@ -23,6 +23,8 @@ class _Plain(ast.NodeTransformer):
         args = node.args
         if name == "_el_bool_" and len(args) == 1:
             return args[0]
+        if name == "_el_condition_" and len(args) == 2:
+            return args[0]
         if name == "_el_neg_" and len(args) == 1:
             return ast.UnaryOp(op=ast.USub(), operand=args[0])
         if name == "_el_get_" and len(args) == 2:

@@ -30,16 +30,29 @@ of `sandbox.el` (`_el_arith_`, `_el_neg_`, `_el_cmp_`, `_el_bool_`,
   `<= >=` when both are null) and equal only to null; a String compared with a
   number is coerced to the number (`"5000" > 1000`, "" is 0, "abc" fails), a
   String compared with a Boolean to the Boolean (`"true" == true`).
-* §1.18.2 coercion to Boolean wherever EL needs a boolean (the operands of `!`,
-  `&&`, `||`, the test of `? :`) and for a whole condition: null and "" are
-  false, a String is true when it is "true" in any case, a number fails.
-  (For a whole condition this is Laneway's choice, kept from version 4 and
-  asserted by the juel_string_* scenarios: Camunda 7's UelExpressionCondition
-  evaluates it as an Object and fails on null or a non-Boolean result.)
+* §1.18.2 coercion to Boolean wherever EL needs a boolean: the operands of `!`,
+  `&&`, `||` and the test of `? :`. Null and "" are false, a String is true
+  when it is "true" in any case, a number fails.
+* A whole condition (a sequence flow's, a multi-instance completion condition,
+  a loop condition, a conditional event's) is not coerced: as Camunda 7's
+  UelExpressionCondition.evaluate (and MultiInstanceActivityBehavior for a
+  completion condition) it must be a Boolean, else the step fails with an
+  incident ("condition expression returns null" / "condition expression
+  returns non-Boolean: 'yes' (java.lang.String)", naming the element).
+  `${approved}` becomes `_el_condition_(approved, "Condition of sequence flow
+  'Flow_Yes'")`; a condition whose top is already a Boolean (a comparison,
+  `!`, `&&`, `||`, `empty`, a literal) gets no check. `${approved == "true"}`
+  holds for the String "true" (§1.9.1 coerces the operands).
 * §1.6 property access: a null base, a map's missing key or a list index out of
   range gives null (`${order.total}` on an order without total). A variable
   that does not exist still fails (Camunda: PropertyNotFoundException "Cannot
   resolve identifier"): the case gets an incident, never a silent null.
+  Except in a conditional event's condition, which Camunda 7 evaluates with
+  UelExpressionCondition.tryEvaluate: there a PropertyNotFoundException (a
+  variable that does not exist, a property of a value that has none) counts
+  as false and the event waits (`conditional_events.py`). Such a condition is always
+  wrapped in `_el_condition_(...)`, which is how the runtime tells translated
+  JUEL from a Python condition (SpiffWorkflow's semantics: an incident).
 * §1.10 `empty`: null, "", an empty list or map.
 
 A failed coercion raises `ELException` there: an incident, as in Camunda.
@@ -49,8 +62,13 @@ normalized XML, which is what runs. A version deployed under an earlier
 TRANSLATOR_VERSION keeps its translated expressions (plain Python operators
 before 5, `${x + 1}` with x null fails there) until a changed file is
 uploaded as a new version; uploading the identical file again returns the
-existing version. ADAPTER_VERSION (engine.spiff) carries this number, so the
-cached parsed specs are rebuilt when it changes.
+existing version. The Boolean check of a whole condition and the
+`_el_condition_` mark of a conditional event's condition are in the
+translated text too, so they hold for versions translated from 5 on (not yet
+released); the tryEvaluate reading of a marked condition is runtime code
+(`conditional_events.py`) but needs that mark, so it holds for the same
+versions. ADAPTER_VERSION (engine.spiff) carries this number, so the cached
+parsed specs are rebuilt when it changes.
 """
 
 from __future__ import annotations
@@ -305,10 +323,23 @@ def is_juel(text: str) -> bool:
     return "${" in text or "#{" in text
 
 
-def juel_to_python(text: str, *, condition: bool = False) -> str:
+CONDITION_CHECK = "_el_condition_"
+
+
+def is_checked_condition(expression: str) -> bool:
+    """Return whether `expression` is a whole condition translated from JUEL and
+    checked by `_el_condition_` (always so for a conditional event's)."""
+    return expression.startswith(CONDITION_CHECK + "(")
+
+
+def juel_to_python(text: str, *, condition: str = "", checked: bool = False) -> str:
     """Translate one `${...}` JUEL expression to a Python expression.
 
-    With `condition`, the whole value is coerced to a boolean as EL does.
+    With `condition` (what it is: "Condition of sequence flow 'Flow_1'"), the
+    whole value must be a Boolean (UelExpressionCondition): unless it always
+    is, it is checked by `_el_condition_`. With `checked`, it is checked even
+    then (a conditional event's condition: the mark `is_checked_condition`
+    reads).
 
     Raises:
         JuelError: when the text is not a single expression of the supported subset.
@@ -323,4 +354,6 @@ def juel_to_python(text: str, *, condition: bool = False) -> str:
     if not body:
         raise JuelError("the expression is empty")
     parsed = _Parser(body).parse()
-    return parsed.as_bool() if condition else parsed.text
+    if not condition or (parsed.boolean and not checked):
+        return parsed.text
+    return f"{CONDITION_CHECK}({parsed.text}, {condition!r})"

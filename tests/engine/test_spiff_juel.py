@@ -88,17 +88,20 @@ def test_translated_condition_evaluates_like_juel(data, expected):
 @pytest.mark.parametrize(
     ("juel", "value", "expected"),
     [
-        ("${approved}", "false", False),  # EL: Boolean.valueOf("false")
-        ("${approved}", "true", True),
-        ("${approved}", "TRUE", True),
-        ("${approved}", "yes", False),  # only "true" is true
-        ("${approved}", "", False),
-        ("${approved}", None, False),
-        ("${!approved}", "false", True),
+        ("${approved}", True, True),
+        ("${approved}", False, False),
+        ("${approved}", "false", "non-Boolean: 'false' (java.lang.String)"),
+        ("${approved}", "true", "non-Boolean: 'true' (java.lang.String)"),
+        ("${approved}", "", "non-Boolean: '' (java.lang.String)"),
+        ("${approved}", 1, "non-Boolean: 1 (java.lang.Long)"),
+        ("${approved}", None, "condition expression returns null"),
+        ("${!approved}", "false", True),  # an operand of ! is coerced (§1.18.2)
+        ("${!approved}", None, True),
         ("${approved && true}", "false", False),
         ("${approved == true}", "true", True),
         ("${approved == false}", "false", True),
         ("${approved ? true : false}", "false", False),
+        ("${approved ? 'a' : false}", "true", "non-Boolean: 'a' (java.lang.String)"),
         ("${approved == 5}", "5", True),  # EL coerces the string to a number
         ("${approved == 5}", 5, True),
         ("${approved != 5}", "5", False),
@@ -107,10 +110,25 @@ def test_translated_condition_evaluates_like_juel(data, expected):
         ("${approved == 5}", "6", False),
     ],
 )
-def test_conditions_coerce_as_el_does(juel, value, expected):
-    source = juel_to_python(juel, condition=True)
+def test_a_condition_must_be_a_boolean_as_in_camunda(juel, value, expected):
+    # Camunda 7 UelExpressionCondition.evaluate: "condition expression returns
+    # null" / "returns non-Boolean"; operands are coerced as EL 2.1 says.
+    source = juel_to_python(juel, condition="Condition of sequence flow 'F'")
     env = script_engine()
-    assert env.environment.evaluate(source, {"approved": value}) is expected
+    if isinstance(expected, str):
+        with pytest.raises(Exception, match=re.escape(expected)):
+            env.environment.evaluate(source, {"approved": value})
+    else:
+        assert env.environment.evaluate(source, {"approved": value}) is expected
+
+
+def test_a_condition_that_is_a_boolean_by_its_form_is_not_checked():
+    where = "Condition of sequence flow 'F'"
+    assert juel_to_python("${a > 1}", condition=where) == "_el_cmp_('>', a, 1)"
+    assert juel_to_python("${a}", condition=where) == f"_el_condition_(a, {where!r})"
+    # A conditional event's is always wrapped: the mark of translated JUEL.
+    checked = juel_to_python("${a > 1}", condition=where, checked=True)
+    assert checked == f"_el_condition_(_el_cmp_('>', a, 1), {where!r})"
 
 
 def _timer(text):

@@ -170,19 +170,35 @@ def test_translated_juel_gives_what_el_2_1_gives(juel, variables, expected):
 @pytest.mark.parametrize(
     ("juel", "value", "expected"),
     [
-        ("${approved}", "false", False),
-        ("${approved}", "true", True),
-        ("${approved}", "True", True),
-        ("${approved}", None, False),
-        ("${count}", 1, None),  # a number is no Boolean: an error, not true
+        ("${approved}", True, True),
+        (
+            "${approved}",
+            "True",
+            "condition expression returns non-Boolean: 'True' (java.lang.String)",
+        ),
+        ("${approved}", None, "condition expression returns null"),
+        (
+            "${approved}",
+            1.5,
+            "condition expression returns non-Boolean: 1.5 (java.lang.Double)",
+        ),
+        (
+            "${approved}",
+            {"a": 1},
+            "condition expression returns non-Boolean: a java.util.Map",
+        ),
+        ("${approved.x}", {"a": 1}, "condition expression returns null"),
     ],
 )
-def test_a_whole_condition_is_coerced_to_boolean(juel, value, expected):
-    source = juel_to_python(juel, condition=True)
+def test_a_whole_condition_is_not_coerced(juel, value, expected):
+    # Camunda 7 UelExpressionCondition.evaluate (ensureNotNull, ensureInstanceOf
+    # Boolean); MultiInstanceActivityBehavior likewise for a completion condition.
+    source = juel_to_python(juel, condition="Completion condition of user task 'T'")
     environment = script_engine().environment
-    if expected is None:
-        with pytest.raises(Exception, match="Cannot coerce"):
-            environment.evaluate(source, {"count": value})
+    if isinstance(expected, str):
+        message = f"Completion condition of user task 'T': {expected}"
+        with pytest.raises(Exception, match=re.escape(message)):
+            environment.evaluate(source, {"approved": value})
     else:
         assert environment.evaluate(source, {"approved": value}) is expected
 

@@ -19,7 +19,12 @@ Long, float Double, str String, dict Map, list List.
   is "true" in any case, anything else fails.
 * §1.6 property access (`a.b`, `a[b]`): null base or null property gives null;
   a Map's missing key gives null (MapELResolver); a List index out of range
-  gives null (ListELResolver); a property of any other value fails.
+  gives null (ListELResolver); a property of any other value fails
+  (`PropertyNotFound`, as BeanELResolver raises PropertyNotFoundException).
+* A whole condition (Camunda 7's UelExpressionCondition.evaluate) must be a
+  Boolean: `condition` fails with "condition expression returns null" or
+  "condition expression returns non-Boolean: 'yes' (java.lang.String)",
+  naming the element; it coerces nothing.
 
 Numbers beyond 64 bits (Java's BigInteger/BigDecimal paths) fail instead of
 being guessed at, and so does a String of more than 400 characters coerced to
@@ -37,7 +42,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-NAMES = frozenset({"_el_arith_", "_el_neg_", "_el_cmp_", "_el_bool_", "_el_get_"})
+NAMES = frozenset(
+    {"_el_arith_", "_el_neg_", "_el_cmp_", "_el_bool_", "_el_get_", "_el_condition_"}
+)
 _LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
 _LONG_TEXT = re.compile(r"[+-]?\d+")  # Long.valueOf: no blanks, no '.'
 _DOUBLE_TEXT = re.compile(
@@ -56,6 +63,14 @@ Compare = Callable[[str, Any, Any], Any]
 
 class ELException(Exception):  # noqa: N818 - Camunda's name for it
     """An EL operation failed (message says which coercion or operation)."""
+
+
+class PropertyNotFound(ELException):
+    """A property of a value that has none (javax.el.PropertyNotFoundException).
+
+    Like a variable that does not exist (NameError), it counts as false in a
+    conditional event's condition (UelExpressionCondition.tryEvaluate).
+    """
 
 
 def _java(value: Any) -> str:
@@ -298,9 +313,32 @@ def get(base: Any, key: Any) -> Any:
         index = _index(key)
         return base[index] if 0 <= index < len(base) else None
     name = _shown(key) if isinstance(key, str) else _java(key)
-    raise ELException(
+    raise PropertyNotFound(
         f"Property '{name}' not found on type {_java(base)} (EL 2.1 §1.6: only a "
         "map (JSON object) or a list has properties here)"
+    )
+
+
+def condition(value: Any, where: str) -> bool:
+    """Return a whole condition's value, which must be a Boolean.
+
+    Camunda 7's UelExpressionCondition.evaluate (ensureNotNull "condition
+    expression returns null", ensureInstanceOf "condition expression returns
+    non-Boolean"); `where` names the condition ("Condition of sequence flow
+    'Flow_Yes'").
+    """
+    if type(value) is bool:
+        return value
+    if value is None:
+        raise ELException(f"{where}: condition expression returns null")
+    if isinstance(value, str):
+        shown = repr(_shown(value))
+    elif type(value) in (int, float):
+        shown = repr(value)
+    else:
+        shown = "a " + _java(value)
+    raise ELException(
+        f"{where}: condition expression returns non-Boolean: {shown} ({_java(value)})"
     )
 
 
@@ -312,4 +350,5 @@ def runtime(cmp: Compare) -> dict[str, Callable[..., Any]]:
         "_el_cmp_": lambda op, a, b: compare(op, a, b, cmp),
         "_el_bool_": to_bool,
         "_el_get_": get,
+        "_el_condition_": condition,
     }
