@@ -20,7 +20,8 @@ Case data is JSON, so property access reads a map (a JSON object) or a list.
 The operators follow JSR-245 "Expression Language Specification 2.1" as Camunda
 7's JUEL runs it (TRANSLATOR_VERSION 5): they become calls of the EL operators
 of `sandbox.el` (`_el_arith_`, `_el_neg_`, `_el_cmp_`, `_el_bool_`,
-`_el_get_`), which the sandbox provides to every expression and script:
+`_el_get_`, `_el_condition_`), which the sandbox provides to every expression
+and script:
 `${order.total > 100}` becomes `_el_cmp_('>', _el_get_(order, 'total'), 100)`.
 
 * §1.7 arithmetic (`+ - * / div % mod`, unary `-`): null counts as 0; a Double,
