@@ -15,20 +15,61 @@ Python equivalent here; functions, composite text) is refused with a reason,
 so the analyst is told what to change instead of the diagram running
 differently from how it reads.
 
-Case data is JSON, so property access becomes item access: `${order.total > 10}`
-becomes `(order['total'] > 10)`.
+Case data is JSON, so property access reads a map (a JSON object) or a list.
 
-EL's coercion to Boolean (EL 3.0 §1.23.2, unchanged since JUEL's EL 2.1 §1.8.2)
-applies wherever EL needs a boolean: the operands of `!`, `&&`, `||`, the test of
-`? :`, the other side of `==`/`!=` with `true`/`false`, and a whole condition.
-There the string "false" is false and only "true" (any case the translation
-knows: true, True, TRUE) is true; null and "" are false. Python's truthiness
-would take the string "false" as true. Values that are already booleans
-(comparisons, `empty`, literals) are left as they are. `==` / `!=` with a number
-(or a string literal holding one) also match the other form, as EL coerces a
-string to a number there: `${count == 5}` holds for 5 and for "5".
-`<`, `>`, `<=`, `>=` with a null operand are false (EL 2.1 §1.8.1; `<=` and `>=`
-are true when both are null), where Python would raise TypeError.
+The operators follow JSR-245 "Expression Language Specification 2.1" as Camunda
+7's JUEL runs it (TRANSLATOR_VERSION 5): they become calls of the EL operators
+of `sandbox.el` (`_el_arith_`, `_el_neg_`, `_el_cmp_`, `_el_bool_`,
+`_el_get_`, `_el_condition_`), which the sandbox provides to every expression
+and script:
+`${order.total > 100}` becomes `_el_cmp_('>', _el_get_(order, 'total'), 100)`.
+
+* §1.7 arithmetic (`+ - * / div % mod`, unary `-`): null counts as 0; a Double,
+  or a String holding '.', 'e' or 'E', makes the result Double, else Long;
+  `/` is always Double (`${7 / 2}` is 3.5).
+* §1.8 relational and §1.9 equality: null is false for `< > <= >=` (true for
+  `<= >=` when both are null) and equal only to null; a String compared with a
+  number is coerced to the number (`"5000" > 1000`, "" is 0, "abc" fails), a
+  String compared with a Boolean to the Boolean (`"true" == true`).
+* §1.18.2 coercion to Boolean wherever EL needs a boolean: the operands of `!`,
+  `&&`, `||` and the test of `? :`. Null and "" are false, a String is true
+  when it is "true" in any case, a number fails.
+* A whole condition (a sequence flow's, a multi-instance completion condition,
+  a loop condition, a conditional event's) is not coerced: as Camunda 7's
+  UelExpressionCondition.evaluate (and MultiInstanceActivityBehavior for a
+  completion condition) it must be a Boolean, else the step fails with an
+  incident ("condition expression returns null" / "condition expression
+  returns non-Boolean: 'yes' (java.lang.String)", naming the element).
+  `${approved}` becomes `_el_condition_(approved, "Condition of sequence flow
+  'Flow_Yes'")`; a condition whose top is already a Boolean (a comparison,
+  `!`, `&&`, `||`, `empty`, a literal) gets no check. `${approved == "true"}`
+  holds for the String "true" (§1.9.1 coerces the operands).
+* §1.6 property access: a null base, a map's missing key or a list index out of
+  range gives null (`${order.total}` on an order without total). A variable
+  that does not exist still fails (Camunda: PropertyNotFoundException "Cannot
+  resolve identifier"): the case gets an incident, never a silent null.
+  Except in a conditional event's condition, which Camunda 7 evaluates with
+  UelExpressionCondition.tryEvaluate: there a PropertyNotFoundException (a
+  variable that does not exist, a property of a value that has none) counts
+  as false and the event waits (`conditional_events.py`). Such a condition is always
+  wrapped in `_el_condition_(...)`, which is how the runtime tells translated
+  JUEL from a Python condition (SpiffWorkflow's semantics: an incident).
+* §1.10 `empty`: null, "", an empty list or map.
+
+A failed coercion raises `ELException` there: an incident, as in Camunda.
+
+Versions: the translation happens once, at upload, into the version's
+normalized XML, which is what runs. A version deployed under an earlier
+TRANSLATOR_VERSION keeps its translated expressions (plain Python operators
+before 5, `${x + 1}` with x null fails there) until a changed file is
+uploaded as a new version; uploading the identical file again returns the
+existing version. The Boolean check of a whole condition and the
+`_el_condition_` mark of a conditional event's condition are in the
+translated text too, so they hold for versions translated from 5 on (not yet
+released); the tryEvaluate reading of a marked condition is runtime code
+(`conditional_events.py`) but needs that mark, so it holds for the same
+versions. ADAPTER_VERSION (engine.spiff) carries this number, so the cached
+parsed specs are rebuilt when it changes.
 """
 
 from __future__ import annotations
@@ -37,7 +78,7 @@ import keyword
 import re
 from dataclasses import dataclass
 
-TRANSLATOR_VERSION = "4"
+TRANSLATOR_VERSION = "5"
 
 
 class JuelError(Exception):
@@ -80,9 +121,6 @@ _BINARY = [  # lowest to highest precedence
 _WRAPPED = re.compile(r"^\s*[$#]\{(?P<body>.*)\}\s*$", re.DOTALL)
 
 
-_TRUE_VALUES = "(True, 'true', 'True', 'TRUE')"
-
-
 @dataclass(frozen=True, slots=True)
 class _Expr:
     """Translated Python text, and whether it always yields a bool."""
@@ -91,8 +129,8 @@ class _Expr:
     boolean: bool = False
 
     def as_bool(self) -> str:
-        """Return the text coerced to a boolean as EL coerces (see module doc)."""
-        return self.text if self.boolean else f"({self.text} in {_TRUE_VALUES})"
+        """Return the text coerced to a boolean as EL does (§1.18.2)."""
+        return self.text if self.boolean else f"_el_bool_({self.text})"
 
 
 _BOOL_LITERALS = ("True", "False")
@@ -181,7 +219,7 @@ class _Parser:
             if token.text == "!":
                 return _Expr(f"(not {operand.as_bool()})", True)
             if token.text == "-":
-                return _Expr(f"(-{operand.text})")
+                return _Expr(f"_el_neg_({operand.text})")
             return _Expr(f"({operand.text} in (None, '', [], {{}}))", True)
         return self.postfix()
 
@@ -197,11 +235,11 @@ class _Parser:
                 if self.peek().text == "(":
                     value = self.method(value, name.text)
                     continue
-                value = _Expr(f"{value.text}[{name.text!r}]")
+                value = _Expr(f"_el_get_({value.text}, {name.text!r})")
             else:
                 key = self.ternary()
                 self.take("]")
-                value = _Expr(f"{value.text}[{key.text}]")
+                value = _Expr(f"_el_get_({value.text}, {key.text})")
             if self.peek().text == "(":
                 raise JuelError("method calls are not supported")
         return value
@@ -235,8 +273,8 @@ class _Parser:
 
     def primary(self) -> _Expr:
         token = self.take()
-        if token.kind == "number":
-            return _Expr(token.text)
+        if token.kind == "number":  # an EL integer may have leading zeros
+            return _Expr(str(int(token.text)) if token.text.isdigit() else token.text)
         if token.kind == "string":
             return _Expr(repr(_unescape(token.text)))
         if token.kind == "name":
@@ -258,7 +296,6 @@ class _Parser:
         return name
 
 
-_NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
 # The methods translated (name: number of arguments).
 _METHODS = {
     "equals": 1,
@@ -274,64 +311,12 @@ _METHODS = {
 _SPIN_VALUES = frozenset({"numberValue", "stringValue", "boolValue"})
 
 
-def _number_forms(literal: str) -> str | None:
-    """Return `(5, '5')` for a number literal or a string literal holding a number.
-
-    EL compares a number with a string by coercing the string to a number, so
-    `${count == 5}` is true for the string "5" as well as the number 5.
-    """
-    if _NUMBER.match(literal):
-        return f"({literal}, {literal!r})"
-    if literal[:1] in "'\"" and _NUMBER.match(literal[1:-1]):
-        return f"({literal}, {literal[1:-1]})"
-    return None
-
-
-def _equality(left: _Expr, op: str, right: _Expr) -> _Expr:
-    if right.text in _BOOL_LITERALS:
-        left = _Expr(left.as_bool(), True)
-    elif left.text in _BOOL_LITERALS:
-        right = _Expr(right.as_bool(), True)
-    else:
-        forms = _number_forms(right.text)
-        subject = left.text
-        if forms is None and _number_forms(left.text) is not None:
-            forms, subject = _number_forms(left.text), right.text
-        if forms is not None:
-            member = "in" if op == "==" else "not in"
-            return _Expr(f"({subject} {member} {forms})", True)
-    return _Expr(f"({left.text} {op} {right.text})", True)
-
-
 def _combine(left: _Expr, op: str, right: _Expr) -> _Expr:
     if op in ("and", "or"):
         return _Expr(f"({left.as_bool()} {op} {right.as_bool()})", True)
-    if op in ("==", "!="):
-        return _equality(left, op, right)
-    if op in ("<", ">", "<=", ">="):
-        return _relational(left.text, op, right.text)
-    return _Expr(f"({left.text} {op} {right.text})")
-
-
-def _may_be_null(text: str) -> bool:
-    """Whether an operand may be null: anything but a number or string literal."""
-    return not (_NUMBER.match(text) or text[:1] in "'\"")
-
-
-def _relational(left: str, op: str, right: str) -> _Expr:
-    """`<`, `>`, `<=`, `>=` as EL 2.1 §1.8.1 says: with a null operand, false.
-
-    (`<=` / `>=` are true when both are null: EL tests A==B first.) Python would
-    raise TypeError on None, making the step fail where Camunda goes on.
-    """
-    compared = f"({left} {op} {right})"
-    nullable = [text for text in (left, right) if _may_be_null(text)]
-    if not nullable:
-        return _Expr(compared, True)
-    guard = " and ".join(f"{text} is not None" for text in nullable)
-    if len(nullable) == 2 and op in ("<=", ">="):
-        return _Expr(f"({compared} if {guard} else ({left} is {right}))", True)
-    return _Expr(f"({guard} and {compared})", True)
+    if op in ("==", "!=", "<", ">", "<=", ">="):
+        return _Expr(f"_el_cmp_({op!r}, {left.text}, {right.text})", True)
+    return _Expr(f"_el_arith_({op!r}, {left.text}, {right.text})")
 
 
 def is_juel(text: str) -> bool:
@@ -339,10 +324,23 @@ def is_juel(text: str) -> bool:
     return "${" in text or "#{" in text
 
 
-def juel_to_python(text: str, *, condition: bool = False) -> str:
+CONDITION_CHECK = "_el_condition_"
+
+
+def is_checked_condition(expression: str) -> bool:
+    """Return whether `expression` is a whole condition translated from JUEL and
+    checked by `_el_condition_` (always so for a conditional event's)."""
+    return expression.startswith(CONDITION_CHECK + "(")
+
+
+def juel_to_python(text: str, *, condition: str = "", checked: bool = False) -> str:
     """Translate one `${...}` JUEL expression to a Python expression.
 
-    With `condition`, the whole value is coerced to a boolean as EL does.
+    With `condition` (what it is: "Condition of sequence flow 'Flow_1'"), the
+    whole value must be a Boolean (UelExpressionCondition): unless it always
+    is, it is checked by `_el_condition_`. With `checked`, it is checked even
+    then (a conditional event's condition: the mark `is_checked_condition`
+    reads).
 
     Raises:
         JuelError: when the text is not a single expression of the supported subset.
@@ -357,4 +355,6 @@ def juel_to_python(text: str, *, condition: bool = False) -> str:
     if not body:
         raise JuelError("the expression is empty")
     parsed = _Parser(body).parse()
-    return parsed.as_bool() if condition else parsed.text
+    if not condition or (parsed.boolean and not checked):
+        return parsed.text
+    return f"{CONDITION_CHECK}({parsed.text}, {condition!r})"

@@ -61,7 +61,7 @@ _FOREIGN_LANGUAGES = (
     "ruby",
 )
 _PYTHON_SCRIPTS = ("", "python", "text/x-python", "py")
-# Expressions EL coerces to a boolean as a whole (juel.py).
+# Expressions whose whole value must be a Boolean (juel.py, UelExpressionCondition).
 _CONDITIONS = ("Condition", "Completion condition", "Loop condition")
 
 
@@ -92,6 +92,17 @@ def _problem(expr: etree._Element, what: str, text: str, why: str) -> Problem:
     return Problem(
         f"{what} of {describe(owner)}: {text!r} {why}", expr.sourceline, owner.get("id")
     )
+
+
+def _condition_of(expr: etree._Element, what: str) -> str:
+    """Name a condition for its failure: "Condition of sequence flow 'Flow_1'".
+
+    Kind and id only: the text goes into the translated expression, whose
+    length the sandbox bounds.
+    """
+    owner = owner_of(expr)
+    kind = re.sub(r"(?<!^)(?=[A-Z])", " ", local_name(owner)).lower()
+    return f"{what} of {kind} '{owner.get('id') or '?'}'"
 
 
 def _language(expr: etree._Element) -> str:
@@ -131,7 +142,11 @@ def _translate(
         )
     if is_juel(text):
         try:
-            expr.text = juel_to_python(text, condition=what in _CONDITIONS)
+            expr.text = juel_to_python(
+                text,
+                condition=_condition_of(expr, what) if what in _CONDITIONS else "",
+                checked=local_name(expr.getparent()) == "conditionalEventDefinition",
+            )
         except JuelError as exc:
             return _problem(expr, what, text, f"cannot be translated from JUEL: {exc}.")
         if "language" in expr.attrib:

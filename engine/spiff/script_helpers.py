@@ -42,6 +42,7 @@ from typing import Any
 
 from .sandbox.api import BUILTIN_NAMES
 from .sandbox.compiler import CATCHABLE
+from .sandbox.el import NAMES as EL_NAMES
 
 HELPERS = frozenset(
     {
@@ -212,7 +213,7 @@ def unknown_calls(source: str, *, script: bool) -> str | None:
         tree = ast.parse(source, mode="exec" if script else "eval")
     except SyntaxError:
         return None  # the compiler reports it
-    known = set(BUILTIN_NAMES) | CATCHABLE | _bound(tree)
+    known = set(BUILTIN_NAMES) | CATCHABLE | EL_NAMES | _bound(tree)
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
             continue

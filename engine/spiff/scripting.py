@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import math
 from dataclasses import replace
 from types import CodeType
 from typing import Any
@@ -109,6 +110,20 @@ def referenced_names(script: str) -> frozenset[str]:
     )
 
 
+def _check_finite(what: str, value: Any) -> None:
+    """Refuse Infinity and NaN (EL 2.1 gives them for x / 0): JSON has neither.
+
+    Caught here, the step fails with an incident; stored, the case data would
+    be refused by the database at the end of the advance.
+    """
+    if type(value) is float and not math.isfinite(value):
+        shown = "NaN" if math.isnan(value) else ("-" if value < 0 else "") + "Infinity"
+        raise ScriptError(
+            f"{what} is {shown}, which case data (JSON) cannot hold; EL gives it "
+            "for a division by zero"
+        )
+
+
 class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
     """Expressions in-process (guarded), scripts in the worker pool (guarded)."""
 
@@ -117,6 +132,7 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
     ) -> Any:
         scope = {**self.globals, **(external_context or {}), **context}
         value = guarded_evaluate(expression, scope, expression_limits())
+        _check_finite("the expression's value", value)
         if type(value) is str:
             # Timer expressions come through here; SpiffWorkflow loops once per
             # month of a duration in host code ("P1000000Y" takes seconds).
@@ -136,6 +152,7 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
         for key in set(sent) - set(result):
             context.pop(key, None)  # `del x` in the script
         for key, value in result.items():
+            _check_finite(key, value)
             if key not in external or external[key] != value:
                 context[key] = value
         return True

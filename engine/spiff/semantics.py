@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import compensation, joins, multi_instance, variables
+from . import compensation, conditional_events, joins, multi_instance, variables
 from .timers import adapt_cycle_timers
 
 _CLASSES = {**joins.REPLACEMENTS, **multi_instance.REPLACEMENTS}
@@ -40,3 +40,4 @@ def adapt_specs(spec: Any, subprocess_specs: Any) -> None:
             multi_instance.connect_merge(task_spec)
             compensation.connect(task_spec)
             adapt_cycle_timers(task_spec)
+            conditional_events.adapt(task_spec)

@@ -242,7 +242,9 @@ EVENT_DEFINITIONS: dict[str, Row] = {
     ),
     "conditionalEventDefinition": _runs(
         "on an intermediate catch event: when reached, a true condition goes on "
-        "at once; else the event waits, and the condition is evaluated again "
+        "at once; else the event waits (a JUEL condition naming a variable that "
+        "does not exist counts as false, as Camunda 7's tryEvaluate reads it), "
+        "and the condition is evaluated again "
         "after every step that may change variables (a task completed, a message "
         "or signal with variables, a service result, the variables set in the "
         "cockpit; a suspended case's when it resumes), as Camunda 7 does on each "
@@ -335,8 +337,16 @@ CONSTRUCTS: dict[str, Row] = {
         'local="true" and incomplete mappings are refused'
     ),
     "a JUEL condition": _runs(
-        "translated to Python; coerced to a boolean as EL does (the string "
-        '"false" is false); .equals(x), .contains(x), .size() and .isEmpty() '
+        "translated to Python with EL 2.1's operators and coercions (juel.py, "
+        "sandbox/el.py): the whole condition must be a Boolean, as in Camunda 7 "
+        '(null or a String such as "false" is an incident: condition '
+        "expression returns null / non-Boolean), while the operands of !, &&, ||, "
+        "? : are coerced as EL does; null is 0 in arithmetic, / is always a "
+        "Double; a String compared with a number or a Boolean is coerced to it "
+        '("5000" > 1000); '
+        "a JSON object's missing key is null (a missing variable is an "
+        "incident, but false in a conditional event's condition, as Camunda 7's "
+        "tryEvaluate reads it); .equals(x), .contains(x), .size() and .isEmpty() "
         "on strings and collections; other method calls are refused"
     ),
     "SpiffArena script helpers in scripts": _runs(

@@ -34,7 +34,7 @@ from typing import Any, Protocol
 
 from lxml import etree
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
 
@@ -45,10 +45,12 @@ from engine.spiff import (
     workflow_complete_user_task,
     workflow_start,
 )
+from engine.spiff.sandbox.el import runtime as el_runtime
 from engine.spiff.serialization import new_workflow
 from engine.spiff.service_tasks import CALL_KEY, service_variables
 from engine.spiff.stepping import run_engine
 from engine.spiff.variables import task_locals, variables_of
+from tests.juel_ast import plain_python
 
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
@@ -66,8 +68,19 @@ def _answer(params: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps({"ok": True, **params}, default=str))
 
 
+def _plain_compare(op: str, a: Any, b: Any) -> bool:
+    return (a == b) if op == "==" else (a < b)
+
+
 class PlainEngine(PythonScriptEngine):
-    """SpiffWorkflow's own script engine, answering service calls synchronously."""
+    """SpiffWorkflow's own script engine, answering service calls synchronously.
+
+    Its globals hold the EL operators translated JUEL calls (`sandbox.el`): they
+    are part of the translation (input), like the Python it is translated to.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(environment=TaskDataEnvironment(el_runtime(_plain_compare)))
 
     def call_service(self, task, operation_name, operation_params):  # noqa: D102
         params = {name: p["value"] for name, p in operation_params.items()}
@@ -131,7 +144,7 @@ def _parsed(texts: list[str]) -> Iterator[ast.AST]:
     """Every node of every text that parses as a Python expression."""
     for text in texts:
         try:
-            yield from ast.walk(ast.parse(text.strip(), mode="eval"))
+            yield from ast.walk(plain_python(ast.parse(text.strip(), mode="eval")))
         except SyntaxError:
             continue
 

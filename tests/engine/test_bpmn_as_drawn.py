@@ -103,14 +103,29 @@ pytestmark_db = pytest.mark.django_db
 @pytestmark_db
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("false", "Task_Rework"), ("true", "Task_Archive"), (False, "Task_Rework")],
+    [
+        (False, "Task_Rework"),
+        (True, "Task_Archive"),
+        ("false", "returns non-Boolean: 'false' (java.lang.String)"),
+        (None, "condition expression returns null"),
+    ],
 )
-def test_juel_condition_coerces_the_string_false_to_false(
+def test_a_juel_condition_that_is_not_a_boolean_is_an_incident_on_the_gateway(
     users, reviewer, value, expected
 ):
+    # Camunda 7 UelExpressionCondition.evaluate: ensureNotNull("condition
+    # expression returns null"), ensureInstanceOf("... returns non-Boolean").
     case = _start(users, _deploy(users, "juel_string_condition.bpmn"))
     _complete(case, "Task_Review", reviewer, {"approved": value})
-    assert _open(case) == [expected]
+    if expected.startswith("Task_"):
+        assert _open(case) == [expected]
+        return
+    case.refresh_from_db()
+    assert _open(case) == [] and case.has_incident
+    incident = Incident.objects.get(case=case, status=Incident.Status.OPEN)
+    assert incident.bpmn_id == "Gateway_Approved"
+    assert "Condition of sequence flow 'Flow_Yes'" in incident.message
+    assert expected in incident.message
 
 
 @pytestmark_db

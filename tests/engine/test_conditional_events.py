@@ -5,7 +5,10 @@ case. The scenarios (tests/conformance/scenarios/conditional_*.toml) cover the
 changes made by a step (a task completed, a message with variables); here the
 variables an operator sets through the API: at once on a running case, and on
 resume for a suspended one. A condition that cannot be evaluated is an incident
-on the event, never a silent wait.
+on the event, never a silent wait, except what Camunda 7's
+UelExpressionCondition.tryEvaluate reads as false in a JUEL condition: a
+variable that does not exist, or a property of a value that has none
+(PropertyNotFoundException).
 """
 
 from pathlib import Path
@@ -97,10 +100,57 @@ def test_resuming_a_case_whose_condition_is_still_false_changes_nothing(users, w
     assert waiting.active_elements == ["Catch_Condition"]
 
 
-def test_a_condition_that_cannot_be_evaluated_is_an_incident_on_the_event(users):
+def _deploy(users, condition: str) -> None:
+    """Deploy conditional_catch_alone with another condition than ${go}."""
     path = BPMN / "conditional_catch_alone.bpmn"
-    version_upload(user=users["analyst"], bpmn=path.read_bytes(), filename=path.name)
-    case, _ = case_start(user=users["requester"], key=KEY, data={})  # no `go`
+    xml = path.read_bytes().replace(b"${go}", condition.encode())
+    version_upload(user=users["analyst"], bpmn=xml, filename=path.name)
+
+
+def _incident(case: Case) -> Incident:
     incident = Incident.objects.get(case=case, status=Incident.Status.OPEN)
     assert incident.bpmn_id == "Catch_Condition"
-    assert "go" in incident.message
+    return incident
+
+
+def test_a_python_condition_naming_a_missing_variable_is_an_incident(users):
+    # SpiffWorkflow's reading, kept for Python (SpiffArena) conditions.
+    _deploy(users, "go")
+    case, _ = case_start(user=users["requester"], key=KEY, data={})  # no `go`
+    assert "go" in _incident(case).message
+
+
+@pytest.mark.parametrize(
+    ("condition", "start", "then"),
+    [
+        ("${go}", {}, {"go": True}),  # Cannot resolve identifier 'go'
+        ("${go.ready}", {"go": 5}, {"go": {"ready": True}}),  # no property on a Long
+    ],
+)
+def test_a_juel_condition_camunda_cannot_resolve_is_false_and_waits(
+    users, condition, start, then
+):
+    # Camunda 7 IntermediateConditionalEventBehavior: UelExpressionCondition
+    # .tryEvaluate reads a PropertyNotFoundException as false, when the event is
+    # reached and on each variable change.
+    _deploy(users, condition)
+    case, _ = case_start(user=users["requester"], key=KEY, data=start)
+    case.refresh_from_db()
+    assert case.status == Case.Status.RUNNING and not case.has_incident
+    assert case.active_elements == ["Catch_Condition"]
+
+    _set(users, case, then)
+    case.refresh_from_db()
+    assert case.status == Case.Status.COMPLETED
+    assert _passed(case)
+
+
+def test_a_juel_condition_that_becomes_a_string_is_an_incident(users, waiting):
+    # tryEvaluate raises whatever is not a PropertyNotFoundException: here
+    # "condition expression returns non-Boolean" (UelExpressionCondition.evaluate).
+    _set(users, waiting, {"go": "true"})
+    waiting.refresh_from_db()
+    assert waiting.status == Case.Status.RUNNING and waiting.has_incident
+    message = _incident(waiting).message
+    assert "condition expression returns non-Boolean: 'true'" in message
+    assert "intermediate catch event 'Catch_Condition'" in message

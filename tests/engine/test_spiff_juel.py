@@ -9,42 +9,43 @@ from engine.spiff import JuelError, juel_to_python
 from engine.spiff.normalize import normalize
 from engine.spiff.scripting import script_engine
 
-T = "(True, 'true', 'True', 'TRUE')"  # EL's coercion to Boolean (juel.py)
+B = "_el_bool_"  # EL's coercion to Boolean (sandbox/el.py, EL 2.1 §1.18.2)
 
 
+# The text of the translation; what it evaluates to: test_spiff_juel_el.py.
 @pytest.mark.parametrize(
     ("juel", "python"),
     [
         ("${approved}", "approved"),
-        ("#{!approved}", f"(not (approved in {T}))"),
-        ("${amount > 1000}", "(amount is not None and (amount > 1000))"),
-        (
-            "${a && b || !c}",
-            f"(((a in {T}) and (b in {T})) or (not (c in {T})))",
-        ),
+        ("#{!approved}", f"(not {B}(approved))"),
+        ("${amount > 1000}", "_el_cmp_('>', amount, 1000)"),
+        ("${a && b || !c}", f"(({B}(a) and {B}(b)) or (not {B}(c)))"),
         (
             "${a and not b or n > 1}",
-            f"(((a in {T}) and (not (b in {T}))) or (n is not None and (n > 1)))",
+            f"(({B}(a) and (not {B}(b))) or _el_cmp_('>', n, 1))",
         ),
-        ("${x eq 'y' && n ge 2}", "((x == 'y') and (n is not None and (n >= 2)))"),
-        ('${decision != "REJECT"}', "(decision != 'REJECT')"),
+        (
+            "${x eq 'y' && n ge 2}",
+            "(_el_cmp_('==', x, 'y') and _el_cmp_('>=', n, 2))",
+        ),
+        ('${decision != "REJECT"}', "_el_cmp_('!=', decision, 'REJECT')"),
         ("${empty comment}", "(comment in (None, '', [], {}))"),
         (
             "${order.total > 10}",
-            "(order['total'] is not None and (order['total'] > 10))",
+            "_el_cmp_('>', _el_get_(order, 'total'), 10)",
         ),
-        ("${x == null}", "(x == None)"),
-        # Camunda Spin on a JSON variable (JSON data here)
+        ("${order['total']}", "_el_get_(order, 'total')"),
+        ("${x == null}", "_el_cmp_('==', x, None)"),
+        # Camunda Spin on a JSON variable (JSON data here): prop() of a missing
+        # property fails in Spin too, so it stays a strict item access
         (
             '${customer.prop("age").numberValue() >= 21}',
-            "(customer['age'] is not None and (customer['age'] >= 21))",
+            "_el_cmp_('>=', customer['age'], 21)",
         ),
-        # EL 2.1 §1.8.1: a null operand of < > <= >= gives false (== for both null)
-        ("${a < b}", "(a is not None and b is not None and (a < b))"),
-        ("${a >= b}", "((a >= b) if a is not None and b is not None else (a is b))"),
         ("${customer.hasProp('vip')}", "('vip' in customer)"),
-        ("${a ? 1 : 2}", f"(1 if (a in {T}) else 2)"),
-        ("${ amount * 2 mod 3 }", "((amount * 2) % 3)"),
+        ("${a ? 1 : 2}", f"(1 if {B}(a) else 2)"),
+        ("${ amount * 2 mod 3 }", "_el_arith_('%', _el_arith_('*', amount, 2), 3)"),
+        ("${-x div 007}", "_el_arith_('/', _el_neg_(x), 7)"),
     ],
 )
 def test_supported_juel_translates_to_python(juel, python):
@@ -87,17 +88,20 @@ def test_translated_condition_evaluates_like_juel(data, expected):
 @pytest.mark.parametrize(
     ("juel", "value", "expected"),
     [
-        ("${approved}", "false", False),  # EL: Boolean.valueOf("false")
-        ("${approved}", "true", True),
-        ("${approved}", "TRUE", True),
-        ("${approved}", "yes", False),  # only "true" is true
-        ("${approved}", "", False),
-        ("${approved}", None, False),
-        ("${!approved}", "false", True),
+        ("${approved}", True, True),
+        ("${approved}", False, False),
+        ("${approved}", "false", "non-Boolean: 'false' (java.lang.String)"),
+        ("${approved}", "true", "non-Boolean: 'true' (java.lang.String)"),
+        ("${approved}", "", "non-Boolean: '' (java.lang.String)"),
+        ("${approved}", 1, "non-Boolean: 1 (java.lang.Long)"),
+        ("${approved}", None, "condition expression returns null"),
+        ("${!approved}", "false", True),  # an operand of ! is coerced (§1.18.2)
+        ("${!approved}", None, True),
         ("${approved && true}", "false", False),
         ("${approved == true}", "true", True),
         ("${approved == false}", "false", True),
         ("${approved ? true : false}", "false", False),
+        ("${approved ? 'a' : false}", "true", "non-Boolean: 'a' (java.lang.String)"),
         ("${approved == 5}", "5", True),  # EL coerces the string to a number
         ("${approved == 5}", 5, True),
         ("${approved != 5}", "5", False),
@@ -106,10 +110,25 @@ def test_translated_condition_evaluates_like_juel(data, expected):
         ("${approved == 5}", "6", False),
     ],
 )
-def test_conditions_coerce_as_el_does(juel, value, expected):
-    source = juel_to_python(juel, condition=True)
+def test_a_condition_must_be_a_boolean_as_in_camunda(juel, value, expected):
+    # Camunda 7 UelExpressionCondition.evaluate: "condition expression returns
+    # null" / "returns non-Boolean"; operands are coerced as EL 2.1 says.
+    source = juel_to_python(juel, condition="Condition of sequence flow 'F'")
     env = script_engine()
-    assert env.environment.evaluate(source, {"approved": value}) is expected
+    if isinstance(expected, str):
+        with pytest.raises(Exception, match=re.escape(expected)):
+            env.environment.evaluate(source, {"approved": value})
+    else:
+        assert env.environment.evaluate(source, {"approved": value}) is expected
+
+
+def test_a_condition_that_is_a_boolean_by_its_form_is_not_checked():
+    where = "Condition of sequence flow 'F'"
+    assert juel_to_python("${a > 1}", condition=where) == "_el_cmp_('>', a, 1)"
+    assert juel_to_python("${a}", condition=where) == f"_el_condition_(a, {where!r})"
+    # A conditional event's is always wrapped: the mark of translated JUEL.
+    checked = juel_to_python("${a > 1}", condition=where, checked=True)
+    assert checked == f"_el_condition_(_el_cmp_('>', a, 1), {where!r})"
 
 
 def _timer(text):

@@ -80,6 +80,7 @@ from tasks_app.models import HumanTask
 from tasks_app.permissions import can_work
 from tasks_app.services import task_complete
 from tests import operations
+from tests.juel_ast import plain_python
 
 CORPUS = Path(settings.BASE_DIR).parent / "shared" / "corpus"
 BPMN_NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL"}
@@ -315,7 +316,7 @@ def _condition_values(xml: bytes) -> dict[str, object]:
     root = etree.fromstring(xml)
     for cond in root.iterfind(".//bpmn:conditionExpression", BPMN_NS):
         try:
-            tree = ast.parse((cond.text or "").strip(), mode="eval")
+            tree = plain_python(ast.parse((cond.text or "").strip(), mode="eval"))
         except SyntaxError:
             continue
         for node in _without_null_guards(tree):

@@ -83,9 +83,12 @@ def test_the_well_formed_approval_deploys_with_juel_translated_and_timer_quoted(
     normalized = etree.fromstring(bytes(version.normalized_xml))
     ns = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL"}
     texts = [e.text for e in normalized.iterfind(".//bpmn:conditionExpression", ns)]
-    # EL coerces a condition to a boolean: the string "false" is false.
-    true = "(True, 'true', 'True', 'TRUE')"
-    assert texts == [f"(approved in {true})", f"(not (approved in {true}))"]
+    # A whole condition must be a Boolean (Camunda 7 UelExpressionCondition); the
+    # operand of ! is coerced (EL 2.1 §1.18.2), so !approved needs no check.
+    assert texts == [
+        "_el_condition_(approved, \"Condition of sequence flow 'yes'\")",
+        "(not _el_bool_(approved))",
+    ]
     assert normalized.find(".//bpmn:timeDuration", ns).text == "'PT72H'"
     assert version.normalized_checksum != version.checksum
 

@@ -11,6 +11,8 @@ without the rest of the adapter:
   the instrumented code calls into (works in any thread: no signals, no
   tracing).
 * `methods`: the attribute whitelist with cost checks per method.
+* `el`: the EL 2.1 operators translated JUEL calls (`_el_cmp_`, ...), the only
+  `_` names sandboxed code may read.
 * `api`: `evaluate` / `execute`.
 * `pool`, `worker`: script tasks run in pre-started worker processes with
   rlimits and a wall-clock kill; JSON over pipes, never pickle.

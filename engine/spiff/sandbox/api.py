@@ -17,6 +17,7 @@ from .compiler import (
     SandboxViolation,
     compile_guarded,
 )
+from .el import runtime as el_runtime
 
 BUILTIN_NAMES = (
     "range", "len", "list", "tuple", "set", "dict", "sorted", "min", "max", "sum",
@@ -39,6 +40,7 @@ def _globals(b: Budget) -> dict[str, Any]:
         "_getitem_": b.getitem, "_getiter_": b.getiter, "_write_": b.write,
         "_iter_unpack_sequence_": b.iter_unpack, "_unpack_sequence_": b.unpack,
         "_inplacevar_": b.inplacevar,
+        **el_runtime(b.cmp),
     }  # fmt: skip
 
 

@@ -21,6 +21,8 @@ from types import CodeType
 
 from RestrictedPython.transformer import RestrictingNodeTransformer
 
+from .el import NAMES as EL_NAMES
+
 
 class SandboxViolation(Exception):  # noqa: N818 - the name the research and logs use
     """An expression or script was refused or broke a limit (message is for the user).
@@ -114,6 +116,8 @@ class Validator(ast.NodeVisitor):
         super().generic_visit(node)
 
     def visit_Name(self, node: ast.Name) -> None:  # noqa: N802
+        if _el_call(node):
+            return self.generic_visit(node)
         if node.id in FORBIDDEN_NAMES or node.id.startswith("_"):
             raise SandboxViolation(f"name {node.id!r} is not allowed")
         self.generic_visit(node)
@@ -146,6 +150,41 @@ class Validator(ast.NodeVisitor):
         if node.decorator_list:
             raise SandboxViolation("decorators are not allowed")
         self.generic_visit(node)
+
+
+def _el_call(node: ast.AST) -> bool:
+    """Whether `node` reads one of the EL operators translated JUEL calls (`el`)."""
+    return (
+        isinstance(node, ast.Name)
+        and node.id in EL_NAMES
+        and isinstance(node.ctx, ast.Load)
+    )
+
+
+# The nodes RestrictedPython checks names of.
+_Checked = (
+    ast.stmt
+    | ast.expr
+    | ast.excepthandler
+    | ast.arg
+    | ast.keyword
+    | ast.alias
+    | ast.pattern
+)
+
+
+class _Restricting(RestrictingNodeTransformer):
+    """RestrictedPython's rules, letting translated JUEL read its EL operators."""
+
+    def check_name(
+        self,
+        node: _Checked,
+        name: str | None,
+        allow_magic_methods: bool = False,
+    ) -> None:
+        if _el_call(node):
+            return
+        super().check_name(node, name, allow_magic_methods)
 
 
 BINOPS = {
@@ -269,7 +308,7 @@ def compile_guarded(
         raise SandboxViolation("nested too deeply") from None
     Validator(mode, limits).visit(tree)
     errors: list[str] = []
-    RestrictingNodeTransformer(errors, [], {}).visit(tree)
+    _Restricting(errors, [], {}).visit(tree)
     if errors:
         raise SandboxViolation("; ".join(errors))
     tree = Instrumenter().visit(tree)
