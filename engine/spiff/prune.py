@@ -111,6 +111,8 @@ def contract(workflow: Any, keep: set[UUID]) -> list[UUID]:
     """Delete every task not in `keep`, re-attaching kept tasks to their nearest
     kept ancestor in pre-order; return the removed ids."""
     tasks = workflow.tasks
+    if tasks.keys() <= keep:
+        return []  # nothing to remove: the tree stays as it is
     new_children: dict[UUID, list[UUID]] = {}
     removed: list[UUID] = []
     stack: list[tuple[UUID, UUID | None]] = [(workflow.task_tree.id, None)]
@@ -162,11 +164,18 @@ def prune_workflow(workflow: Any, history: int = DEFAULT_HISTORY) -> list[UUID]:
     return removed
 
 
-def tree_depth(workflow: Any) -> int:
-    """Return the depth of the deepest task in the workflow or any subprocess."""
+def tree_depth(workflow: Any, beyond: int = 0) -> int:
+    """Return the depth of the deepest task in the workflow or any subprocess.
+
+    Only (sub)workflows that can be deeper than `beyond` are walked (n tasks
+    are at most n - 1 deep; the others count as 0): the answer to "deeper
+    than `beyond`?", and the depth when it is, without a walk per step.
+    """
     deepest = 0
     for w in (workflow, *workflow.subprocesses.values()):
         tasks = w.tasks
+        if len(tasks) <= beyond + 1:
+            continue
         level = [w.task_tree.id]
         depth = 0
         while level:
