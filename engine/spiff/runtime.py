@@ -76,9 +76,13 @@ def _record(steps: list[StepRecord], task: Any) -> None:
         steps.append(_step(task))
 
 
-def _ready_user_tasks(wf: Any, process: CompiledProcess) -> tuple[ReadyUserTask, ...]:
+def _ready_user_tasks(
+    active: list[Any], process: CompiledProcess
+) -> tuple[ReadyUserTask, ...]:
     ready = []
-    for task in wf.get_tasks(state=TaskState.READY, manual=True):
+    for task in active:
+        if task.state != TaskState.READY or not task.task_spec.manual:
+            continue
         spec = task.task_spec
         meta = process.task_meta.get(spec.bpmn_id) or HumanTaskMeta(
             bpmn_id=spec.bpmn_id, name=spec.bpmn_name or spec.bpmn_id, lane=spec.lane
@@ -110,9 +114,11 @@ def _retries(spec: Any) -> dict[str, Any]:
     }
 
 
-def _pending_calls(wf: Any) -> tuple[PendingServiceCall, ...]:
+def _pending_calls(active: list[Any]) -> tuple[PendingServiceCall, ...]:
     calls = []
-    for task in wf.get_tasks(state=TaskState.STARTED):
+    for task in active:
+        if task.state != TaskState.STARTED:
+            continue
         call = task.internal_data.get(CALL_KEY)
         if call:
             calls.append(
@@ -176,9 +182,10 @@ def _outcome(
     steps: list[StepRecord],
     failure: TaskFailure | None,
 ) -> AdvanceOutcome:
-    active = {
-        t.task_spec.bpmn_id for t in wf.get_tasks(state=ACTIVE) if t.task_spec.bpmn_id
-    }
+    # One walk: the READY and STARTED tasks are these, in the same order (the
+    # walk is the same for any of these states: SpiffWorkflow's TaskIterator).
+    tasks = wf.get_tasks(state=ACTIVE)
+    active = {t.task_spec.bpmn_id for t in tasks if t.task_spec.bpmn_id}
     sent = sent_messages(
         wf, process, steps
     )  # before the dump: it takes them out of the state
@@ -186,8 +193,8 @@ def _outcome(
         state=state_dump(wf),
         completed=bool(wf.is_completed()),
         data=_case_data(wf),
-        ready_user_tasks=_ready_user_tasks(wf, process),
-        pending_service_calls=_pending_calls(wf),
+        ready_user_tasks=_ready_user_tasks(tasks, process),
+        pending_service_calls=_pending_calls(tasks),
         steps=tuple(steps),
         failure=failure,
         next_timer_at=None if wf.is_completed() else next_due(wf),
