@@ -166,8 +166,8 @@ def _failure(exc: Exception, task: Any = None) -> TaskFailure:
     )
 
 
-def _case_data(wf: Any) -> JsonObject:
-    if wf.is_completed():
+def _case_data(wf: Any, completed: bool) -> JsonObject:
+    if completed:
         return json_safe(wf.data)
     store = variables_of(wf)
     if store is not None:
@@ -189,15 +189,18 @@ def _outcome(
     sent = sent_messages(
         wf, process, steps
     )  # before the dump: it takes them out of the state
+    state = state_dump(wf)
+    # Not completed is not remembered by SpiffWorkflow: each call walks the tree.
+    completed = bool(wf.is_completed())
     return AdvanceOutcome(
-        state=state_dump(wf),
-        completed=bool(wf.is_completed()),
-        data=_case_data(wf),
+        state=state,
+        completed=completed,
+        data=_case_data(wf, completed),
         ready_user_tasks=_ready_user_tasks(tasks, process),
         pending_service_calls=_pending_calls(tasks),
         steps=tuple(steps),
         failure=failure,
-        next_timer_at=None if wf.is_completed() else next_due(wf),
+        next_timer_at=None if completed else next_due(wf),
         active_elements=tuple(sorted(active)),
         waiting_messages=waiting_messages(wf),
         waiting_signals=waiting_signals(wf),
