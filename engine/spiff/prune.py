@@ -34,7 +34,7 @@ registrations of removed tasks. Pruned task ids no longer resolve.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
@@ -72,15 +72,15 @@ def _join_arrivals(tasks: dict, join: Any) -> set[UUID]:
     return kept
 
 
-def _structural(tasks: dict, task: Any) -> Iterable[UUID]:
+def _structural(tasks: dict, task: Any, keep: set[UUID]) -> None:
     spec = task.task_spec
     if isinstance(spec, LoopTask):  # I3
-        yield from task._children
+        keep.update(task._children)
     split_name = getattr(spec, "split_task", None)
     if split_name:  # I4
-        yield from _split_and_branches(tasks, task, split_name)
+        keep.update(_split_and_branches(tasks, task, split_name))
     if isinstance(spec, UnstructuredJoin):  # I8
-        yield from _join_arrivals(tasks, task)
+        keep.update(_join_arrivals(tasks, task))
 
 
 def keep_set(workflow: Any, history: int = DEFAULT_HISTORY) -> set[UUID]:
@@ -90,16 +90,19 @@ def keep_set(workflow: Any, history: int = DEFAULT_HISTORY) -> set[UUID]:
     keep = {root.id, *root._children}  # I5
     seeds = [t for t in tasks.values() if t._state & _SEED]  # I1
     for task in seeds:
-        keep.update(_structural(tasks, task))
+        _structural(tasks, task, keep)
     last = workflow.last_task
     if last is not None and last.id in tasks:  # I2
         seeds.append(last)
     for task in seeds:  # I6
         keep.add(task.id)
-        for generation, ancestor_id in enumerate(_ancestor_ids(tasks, task)):
-            if generation >= history:
+        parent_id = task._parent
+        for _ in range(history):
+            parent = tasks.get(parent_id) if parent_id is not None else None
+            if parent is None:
                 break
-            keep.add(ancestor_id)
+            keep.add(parent_id)
+            parent_id = parent._parent
     for task_id in list(keep):  # I7
         task = tasks.get(task_id)
         if task is not None and isinstance(task.task_spec, EventSplit):

@@ -87,6 +87,7 @@ def _ready_user_tasks(
         meta = process.task_meta.get(spec.bpmn_id) or HumanTaskMeta(
             bpmn_id=spec.bpmn_id, name=spec.bpmn_name or spec.bpmn_id, lane=spec.lane
         )
+        local = task_locals(task)  # mostly none: no JSON round trip then
         ready.append(
             ReadyUserTask(
                 str(task.id),
@@ -94,7 +95,7 @@ def _ready_user_tasks(
                 meta.name,
                 meta.lane or spec.lane,
                 meta,
-                local_data=json_safe(task_locals(task)),
+                local_data=json_safe(local) if local else {},
             )
         )
     return tuple(ready)
