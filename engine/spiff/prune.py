@@ -34,7 +34,7 @@ registrations of removed tasks. Pruned task ids no longer resolve.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
@@ -72,15 +72,15 @@ def _join_arrivals(tasks: dict, join: Any) -> set[UUID]:
     return kept
 
 
-def _structural(tasks: dict, task: Any) -> Iterable[UUID]:
+def _structural(tasks: dict, task: Any, keep: set[UUID]) -> None:
     spec = task.task_spec
     if isinstance(spec, LoopTask):  # I3
-        yield from task._children
+        keep.update(task._children)
     split_name = getattr(spec, "split_task", None)
     if split_name:  # I4
-        yield from _split_and_branches(tasks, task, split_name)
+        keep.update(_split_and_branches(tasks, task, split_name))
     if isinstance(spec, UnstructuredJoin):  # I8
-        yield from _join_arrivals(tasks, task)
+        keep.update(_join_arrivals(tasks, task))
 
 
 def keep_set(workflow: Any, history: int = DEFAULT_HISTORY) -> set[UUID]:
@@ -90,16 +90,19 @@ def keep_set(workflow: Any, history: int = DEFAULT_HISTORY) -> set[UUID]:
     keep = {root.id, *root._children}  # I5
     seeds = [t for t in tasks.values() if t._state & _SEED]  # I1
     for task in seeds:
-        keep.update(_structural(tasks, task))
+        _structural(tasks, task, keep)
     last = workflow.last_task
     if last is not None and last.id in tasks:  # I2
         seeds.append(last)
     for task in seeds:  # I6
         keep.add(task.id)
-        for generation, ancestor_id in enumerate(_ancestor_ids(tasks, task)):
-            if generation >= history:
+        parent_id = task._parent
+        for _ in range(history):
+            parent = tasks.get(parent_id) if parent_id is not None else None
+            if parent is None:
                 break
-            keep.add(ancestor_id)
+            keep.add(parent_id)
+            parent_id = parent._parent
     for task_id in list(keep):  # I7
         task = tasks.get(task_id)
         if task is not None and isinstance(task.task_spec, EventSplit):
@@ -111,6 +114,8 @@ def contract(workflow: Any, keep: set[UUID]) -> list[UUID]:
     """Delete every task not in `keep`, re-attaching kept tasks to their nearest
     kept ancestor in pre-order; return the removed ids."""
     tasks = workflow.tasks
+    if tasks.keys() <= keep:
+        return []  # nothing to remove: the tree stays as it is
     new_children: dict[UUID, list[UUID]] = {}
     removed: list[UUID] = []
     stack: list[tuple[UUID, UUID | None]] = [(workflow.task_tree.id, None)]
@@ -162,11 +167,18 @@ def prune_workflow(workflow: Any, history: int = DEFAULT_HISTORY) -> list[UUID]:
     return removed
 
 
-def tree_depth(workflow: Any) -> int:
-    """Return the depth of the deepest task in the workflow or any subprocess."""
+def tree_depth(workflow: Any, beyond: int = 0) -> int:
+    """Return the depth of the deepest task in the workflow or any subprocess.
+
+    Only (sub)workflows that can be deeper than `beyond` are walked (n tasks
+    are at most n - 1 deep; the others count as 0): the answer to "deeper
+    than `beyond`?", and the depth when it is, without a walk per step.
+    """
     deepest = 0
     for w in (workflow, *workflow.subprocesses.values()):
         tasks = w.tasks
+        if len(tasks) <= beyond + 1:
+            continue
         level = [w.task_tree.id]
         depth = 0
         while level:

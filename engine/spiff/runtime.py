@@ -76,13 +76,18 @@ def _record(steps: list[StepRecord], task: Any) -> None:
         steps.append(_step(task))
 
 
-def _ready_user_tasks(wf: Any, process: CompiledProcess) -> tuple[ReadyUserTask, ...]:
+def _ready_user_tasks(
+    active: list[Any], process: CompiledProcess
+) -> tuple[ReadyUserTask, ...]:
     ready = []
-    for task in wf.get_tasks(state=TaskState.READY, manual=True):
+    for task in active:
+        if task.state != TaskState.READY or not task.task_spec.manual:
+            continue
         spec = task.task_spec
         meta = process.task_meta.get(spec.bpmn_id) or HumanTaskMeta(
             bpmn_id=spec.bpmn_id, name=spec.bpmn_name or spec.bpmn_id, lane=spec.lane
         )
+        local = task_locals(task)  # mostly none: no JSON round trip then
         ready.append(
             ReadyUserTask(
                 str(task.id),
@@ -90,7 +95,7 @@ def _ready_user_tasks(wf: Any, process: CompiledProcess) -> tuple[ReadyUserTask,
                 meta.name,
                 meta.lane or spec.lane,
                 meta,
-                local_data=json_safe(task_locals(task)),
+                local_data=json_safe(local) if local else {},
             )
         )
     return tuple(ready)
@@ -110,9 +115,11 @@ def _retries(spec: Any) -> dict[str, Any]:
     }
 
 
-def _pending_calls(wf: Any) -> tuple[PendingServiceCall, ...]:
+def _pending_calls(active: list[Any]) -> tuple[PendingServiceCall, ...]:
     calls = []
-    for task in wf.get_tasks(state=TaskState.STARTED):
+    for task in active:
+        if task.state != TaskState.STARTED:
+            continue
         call = task.internal_data.get(CALL_KEY)
         if call:
             calls.append(
@@ -160,8 +167,8 @@ def _failure(exc: Exception, task: Any = None) -> TaskFailure:
     )
 
 
-def _case_data(wf: Any) -> JsonObject:
-    if wf.is_completed():
+def _case_data(wf: Any, completed: bool) -> JsonObject:
+    if completed:
         return json_safe(wf.data)
     store = variables_of(wf)
     if store is not None:
@@ -176,21 +183,25 @@ def _outcome(
     steps: list[StepRecord],
     failure: TaskFailure | None,
 ) -> AdvanceOutcome:
-    active = {
-        t.task_spec.bpmn_id for t in wf.get_tasks(state=ACTIVE) if t.task_spec.bpmn_id
-    }
+    # One walk: the READY and STARTED tasks are these, in the same order (the
+    # walk is the same for any of these states: SpiffWorkflow's TaskIterator).
+    tasks = wf.get_tasks(state=ACTIVE)
+    active = {t.task_spec.bpmn_id for t in tasks if t.task_spec.bpmn_id}
     sent = sent_messages(
         wf, process, steps
     )  # before the dump: it takes them out of the state
+    state = state_dump(wf)
+    # Not completed is not remembered by SpiffWorkflow: each call walks the tree.
+    completed = bool(wf.is_completed())
     return AdvanceOutcome(
-        state=state_dump(wf),
-        completed=bool(wf.is_completed()),
-        data=_case_data(wf),
-        ready_user_tasks=_ready_user_tasks(wf, process),
-        pending_service_calls=_pending_calls(wf),
+        state=state,
+        completed=completed,
+        data=_case_data(wf, completed),
+        ready_user_tasks=_ready_user_tasks(tasks, process),
+        pending_service_calls=_pending_calls(tasks),
         steps=tuple(steps),
         failure=failure,
-        next_timer_at=None if wf.is_completed() else next_due(wf),
+        next_timer_at=None if completed else next_due(wf),
         active_elements=tuple(sorted(active)),
         waiting_messages=waiting_messages(wf),
         waiting_signals=waiting_signals(wf),

@@ -56,11 +56,13 @@ def sent_messages(
     Each message names the element that sent it: the first step of this
     advance that threw a message of that name and is not yet matched.
     """
-    senders = _senders(process, steps)
-    sent = []
+    sent: list[SentMessage] = []
+    senders = None  # most advances send nothing: the specs are not scanned then
     for event in workflow.top_workflow.get_events():
         if not isinstance(event.event_definition, MessageEventDefinition):
             continue
+        if senders is None:
+            senders = _senders(process, steps)
         name = event.event_definition.name
         step = next((s for n, s in senders if n == name), None)
         if step is not None:

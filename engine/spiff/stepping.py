@@ -10,14 +10,22 @@
   `EngineLimits.max_tree_depth` (before Python's recursion limit in
   `Task.is_descendant_of`). Both become a failure of the case, never a silent
   completion or a RecursionError.
+* `Task._set_state` builds the extras of its log record (a dict, the parent
+  looked up, two state names) on every state change, before `logger.info`
+  drops it: about a tenth of a step's CPU with SpiffWorkflow's loggers at
+  WARNING (config/settings.py). `quiet_state_changes` builds them only when
+  the record is emitted; what is logged when it is does not change.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
 import SpiffWorkflow.bpmn.util.task as _bpmn_task_util
+import SpiffWorkflow.task as _spiff_task
 import SpiffWorkflow.util.task as _core_task_util
 from SpiffWorkflow.util.task import TaskState
 
@@ -48,6 +56,34 @@ def raise_iterator_depth(value: int = ITERATOR_MAX_DEPTH) -> None:
 raise_iterator_depth()
 
 
+def _set_state(self: Any, value: int) -> None:
+    """`Task._set_state` of SpiffWorkflow 3.2.0, its log extras built only
+    when the record is emitted."""
+    logger = _spiff_task.logger
+    if value != self.state:
+        elapsed = time.time() - self.last_state_change
+        self.last_state_change = time.time()
+        self._state = value
+        if logger.isEnabledFor(logging.INFO):
+            logger.info(
+                f"State changed to {TaskState.get_name(value)}",
+                extra=self.collect_log_extras({"elapsed": elapsed}),
+            )
+    elif logger.isEnabledFor(logging.DEBUG):
+        logger.debug(
+            f"State set to {TaskState.get_name(value)}",
+            extra=self.collect_log_extras(),
+        )
+
+
+def quiet_state_changes() -> None:
+    """Replace `Task._set_state` by `_set_state` (process-wide, idempotent)."""
+    _spiff_task.Task._set_state = _set_state
+
+
+quiet_state_changes()
+
+
 class EngineLimitExceeded(Exception):  # noqa: N818
     """The engine was stopped by one of Laneway's bounds (error_type names which)."""
 
@@ -68,8 +104,9 @@ def too_deep(depth: int) -> EngineLimitExceeded:
 
 def check_depth(workflow: Any) -> None:
     """Raise TreeTooDeep when the tree is deeper than the threshold."""
-    depth = tree_depth(workflow)
-    if depth > limits_get().max_tree_depth:
+    limit = limits_get().max_tree_depth
+    depth = tree_depth(workflow, beyond=limit)
+    if depth > limit:
         raise too_deep(depth)
 
 

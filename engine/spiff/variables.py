@@ -247,9 +247,11 @@ def _live(scope: Any) -> list[Any]:
     ]
 
 
-def refresh(task: Any, store: Mapping[str, Any]) -> None:
-    """Make `task`'s data the store plus its locals."""
-    local = local_names(task)
+def refresh(task: Any, store: Mapping[str, Any], local: set[str] | None = None) -> None:
+    """Make `task`'s data the store plus its locals (`local_names(task)`, when
+    the caller has them)."""
+    if local is None:
+        local = local_names(task)
     copies = _copies(task.workflow)
     data = task.data
     for name in [n for n in data if n not in store and n not in local]:
@@ -388,10 +390,11 @@ def _inherit_data(self: Any) -> None:
         _plain_inherit_data(self)
         return
     parent = self.parent.data if self.parent is not None else {}
-    for name in local_names(self):
+    local = local_names(self)
+    for name in local:
         if name not in self.data and name in parent:
             self.data[name] = deepcopy(parent[name])
-    refresh(self, store)
+    refresh(self, store, local)
 
 
 Task._inherit_data = _inherit_data

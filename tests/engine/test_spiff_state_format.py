@@ -1,0 +1,119 @@
+"""The stored case state: Laneway's own task conversion writes and reads exactly
+what SpiffWorkflow's TaskConverter does, so states stored before it load, and
+loading never changes (nor shares) the state the caller holds."""
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from engine.spiff import processes_compile, workflow_complete_user_task, workflow_start
+from engine.spiff.serialization import (
+    _SERIALIZER,
+    STATE_FORMAT,
+    SpecFreeWorkflowConverter,
+    _serializer,
+    state_dump,
+    state_load,
+)
+from tests.conftest import EXAMPLES
+
+BPMN = Path(__file__).resolve().parents[1] / "conformance" / "bpmn"
+FILES = [
+    EXAMPLES / "purchase_request.bpmn",
+    BPMN / "subprocess_embedded.bpmn",
+    BPMN / "ev_boundary_message.bpmn",
+    BPMN / "ev_esp_timer_non_interrupting.bpmn",
+    BPMN / "mi_subprocess_join.bpmn",
+]
+
+
+class _RegistryConverter(SpecFreeWorkflowConverter):
+    """Every task through SpiffWorkflow's registry (its TaskConverter)."""
+
+    def _task_typename(self) -> None:
+        return None
+
+
+GENERIC = _serializer(_RegistryConverter)
+
+
+def _generic_dump(wf):
+    dct = GENERIC.to_dict(wf)
+    dct["serializer_version"] = GENERIC.VERSION
+    dct["format"] = STATE_FORMAT
+    return dct
+
+
+def _generic_load(state, process):
+    dct = {k: v for k, v in copy.deepcopy(state).items() if k != "format"}
+    dct.pop("serializer_version")
+    return GENERIC.from_dict(
+        dct, spec=process.spec, subprocess_specs=process.subprocess_specs
+    )
+
+
+def _states():
+    """Stored states of cases started (and, where a person acts, advanced)."""
+    for path in FILES:
+        for process in processes_compile(path.read_bytes(), filename=path.name):
+            outcome = workflow_start(process, data={"amount": 5, "items": [1, 2]})
+            yield path.name, process, json.loads(json.dumps(outcome.state))
+            if outcome.ready_user_tasks:
+                outcome = workflow_complete_user_task(
+                    process,
+                    json.loads(json.dumps(outcome.state)),
+                    task_id=outcome.ready_user_tasks[0].task_id,
+                    data={"approved": True, "note": {"a": [1]}},
+                )
+                yield path.name, process, json.loads(json.dumps(outcome.state))
+
+
+STATES = list(_states())
+
+
+def test_the_tasks_are_converted_by_laneway():
+    assert _SERIALIZER.registry.convert_from_dict  # configured
+    converter = SpecFreeWorkflowConverter(object, _SERIALIZER.registry)
+    assert converter._task_typename() == "Task"
+
+
+@pytest.mark.parametrize(("name", "process", "state"), STATES)
+def test_dump_is_byte_identical_to_spiffworkflows(name, process, state):
+    wf = _generic_load(state, process)
+    assert json.dumps(state_dump(wf)) == json.dumps(_generic_dump(wf))
+
+
+@pytest.mark.parametrize(("name", "process", "state"), STATES)
+def test_load_restores_what_spiffworkflow_restores(name, process, state):
+    before = copy.deepcopy(state)
+    wf = state_load(state, process.spec, process.subprocess_specs)
+    assert state == before
+    generic = _generic_load(state, process)
+    assert json.dumps(_generic_dump(wf)) == json.dumps(_generic_dump(generic))
+    assert set(wf.event_manager.tasks) == set(generic.event_manager.tasks)
+
+
+def _scribble(value):
+    if isinstance(value, dict):
+        for item in list(value.values()):
+            _scribble(item)
+        value["scribbled"] = True
+    elif isinstance(value, list):
+        for item in list(value):
+            _scribble(item)
+        value.append("scribbled")
+
+
+@pytest.mark.parametrize(("name", "process", "state"), STATES)
+def test_a_loaded_case_shares_nothing_with_the_callers_state(name, process, state):
+    before = copy.deepcopy(state)
+    wf = state_load(state, process.spec, process.subprocess_specs)
+    for scope in (wf, *wf.subprocesses.values()):
+        _scribble(scope.data)
+        _scribble(scope.correlations)
+        for task in scope.tasks.values():
+            _scribble(task.data)
+            _scribble(task.internal_data)
+    assert state == before
