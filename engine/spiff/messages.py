@@ -34,7 +34,7 @@ from .errors import SpiffAdapterError
 from .runtime import run_command
 from .serialization import new_workflow, state_load
 from .stepping import run_engine
-from .timer_starts import hold_timer_starts
+from .timer_starts import hold_none_starts, hold_timer_starts
 from .types import AdvanceOutcome, WaitingMessage
 from .waiting import waiting_catchers, waiting_messages
 
@@ -142,6 +142,7 @@ def workflow_start_by_message(
     # The message starts this case: a timer start event of the process is the
     # schedule's (Camunda: start events are independent), never a wait here.
     hold_timer_starts(workflow, process)
+    hold_none_starts(workflow, process)
     run_engine(workflow, lambda task: None, prune=False)
     catchers = [
         (task, message)

@@ -18,12 +18,14 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
 from SpiffWorkflow.spiff.specs.defaults import CallActivity
+from SpiffWorkflow.spiff.specs.event_definitions import SignalEventDefinition
 
 from .call_data import MappedCallActivity
 from .errors import StateCorrupt
 from .events import scoped_events
 from .scripting import script_engine
 from .service_tasks import AsyncServiceTask
+from .signal_payloads import MappedSignalEventDefinition
 from .variables import variables_adopt
 
 STATE_FORMAT = "laneway-1"
@@ -58,6 +60,8 @@ def _serializer() -> BpmnWorkflowSerializer:
     config = dict(SPIFF_CONFIG)
     config[AsyncServiceTask] = ServiceTaskConverter
     config[MappedCallActivity] = config[CallActivity]
+    # an event-based gateway keeps the signal it caught (internal_data seen_events)
+    config[MappedSignalEventDefinition] = config[SignalEventDefinition]
     config[BpmnWorkflow] = SpecFreeWorkflowConverter
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
 

@@ -294,6 +294,13 @@ NONE_STARTS = _refused(
     "multiple none start events not supported); keep one, or give the others a "
     "message, signal or timer"
 )
+SUBPROCESS_EVENT_START = _refused(
+    "a sub-process starts when the token reaches it, so its start event is a none "
+    "start event (BPMN 2.0.2 \u00a710.5.2, Table 10.85; Camunda 7 refuses other "
+    "start events in a sub-process too); here it would wait for its event "
+    "instead; remove the event definition, or make the sub-process an event "
+    "sub-process (triggeredByEvent)"
+)
 FLOW_OUT_OF_END = _refused(
     "a sequence flow out of an end event would let the token run on; end the "
     "path there or use an intermediate event"
@@ -321,6 +328,8 @@ CONSTRUCTS: dict[str, Row] = {
     ),
     "a sequence flow out of an end event": FLOW_OUT_OF_END,
     "several none start events in one process": NONE_STARTS,
+    "a message, signal or timer start event in an embedded sub-process or "
+    "transaction": SUBPROCESS_EVENT_START,
     "a sequence flow into a start or boundary event": FLOW_INTO_START,
     "a send task without an operation or a message": SEND_WITHOUT_IMPLEMENTATION,
     "a receive task without a message": RECEIVE_WITHOUT_MESSAGE,
@@ -945,6 +954,26 @@ def _after_event_gateway(event: etree._Element) -> bool:
     )
 
 
+# Error, escalation, conditional and link starts there are refused by their own checks.
+_SUBPROCESS_START_KINDS = frozenset(
+    {"messageEventDefinition", "signalEventDefinition", "timerEventDefinition"}
+)
+
+
+def _subprocess_start_problems(root: etree._Element) -> Iterator[Problem]:
+    """Start events with a trigger inside a sub-process that is not an event one."""
+    for sub in root.xpath(
+        ".//bpmn:subProcess[not(@triggeredByEvent='true')] | .//bpmn:transaction",
+        namespaces=NSMAP,
+    ):
+        for start in sub.iterfind("bpmn:startEvent", NSMAP):
+            if any(
+                isinstance(c.tag, str) and local_name(c) in _SUBPROCESS_START_KINDS
+                for c in start
+            ):
+                yield _problem(start, start, SUBPROCESS_EVENT_START.note)
+
+
 def _conditional_event_problems(root: etree._Element) -> Iterator[Problem]:
     """Conditional events where they would not be evaluated again (events.py)."""
     for definition in root.iterfind(".//bpmn:conditionalEventDefinition", NSMAP):
@@ -1065,6 +1094,7 @@ def support_problems(root: etree._Element) -> list[Problem]:
         *_date_problems(root),
         *_conditional_flow_problems(root),
         *_none_start_problems(root),
+        *_subprocess_start_problems(root),
         *_conditional_event_problems(root),
         *_call_mapping_problems(root),
         *_retry_cycle_problems(root),
