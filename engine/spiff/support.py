@@ -22,6 +22,7 @@ from lxml import etree
 from .compensation_checks import compensation_problems
 from .dates import check_due, check_priority
 from .juel import JuelError, is_juel, juel_to_python
+from .links import is_link_flow
 from .metadata import HUMAN_TAGS, human_task_meta
 from .normalize import ZEEBE, describe
 from .retry_cycle import RetryCycleInvalid, retry_cycle_elements, retry_cycle_parse
@@ -301,6 +302,26 @@ SUBPROCESS_EVENT_START = _refused(
     "instead; remove the event definition, or make the sub-process an event "
     "sub-process (triggeredByEvent)"
 )
+EVENT_GATEWAY_TIMERS = _refused(
+    "SpiffWorkflow keeps one due moment per event-based gateway, so the first "
+    "timer after it would set it for all: a shorter timer would wait as long as "
+    "the first and never win (BPMN 2.0.2 \u00a713.4.4: the first event to occur "
+    "wins); keep one timer after the gateway, or chain two gateways"
+)
+BOUNDARY_NOT_ON_ACTIVITY = _refused(
+    "a boundary event is attached to an activity (BPMN 2.0.2 \u00a710.5.4: "
+    "attachedToRef is an Activity); here it would wait beside an element it "
+    "cannot interrupt; attach it to a task, sub-process or call activity"
+)
+CATCH_WITHOUT_TRIGGER = _refused(
+    "a catching intermediate or boundary event waits for its trigger, and this "
+    "one has none (Camunda 7 refuses it too); give it an event definition, or "
+    "draw an intermediate throw (none) event to mark a state"
+)
+SIGNAL_WITHOUT_REF = _refused(
+    "it names no signal (signalRef): no signal could ever trigger it, so it "
+    "would wait for ever (Camunda 7 refuses it too); choose a signal for it"
+)
 FLOW_OUT_OF_END = _refused(
     "a sequence flow out of an end event would let the token run on; end the "
     "path there or use an intermediate event"
@@ -331,6 +352,12 @@ CONSTRUCTS: dict[str, Row] = {
     "a message, signal or timer start event in an embedded sub-process or "
     "transaction": SUBPROCESS_EVENT_START,
     "a sequence flow into a start or boundary event": FLOW_INTO_START,
+    "several timer events after one event-based gateway": EVENT_GATEWAY_TIMERS,
+    "a boundary event attached to anything but an activity": (BOUNDARY_NOT_ON_ACTIVITY),
+    "an intermediate catch or boundary event without an event definition": (
+        CATCH_WITHOUT_TRIGGER
+    ),
+    "a signal start, catch or boundary event without signalRef": (SIGNAL_WITHOUT_REF),
     "a send task without an operation or a message": SEND_WITHOUT_IMPLEMENTATION,
     "a receive task without a message": RECEIVE_WITHOUT_MESSAGE,
     "a script task without a script": SCRIPT_WITHOUT_SCRIPT,
@@ -974,6 +1001,71 @@ def _subprocess_start_problems(root: etree._Element) -> Iterator[Problem]:
                 yield _problem(start, start, SUBPROCESS_EVENT_START.note)
 
 
+_ACTIVITIES = frozenset(
+    {
+        "task",
+        "userTask",
+        "manualTask",
+        "serviceTask",
+        "sendTask",
+        "receiveTask",
+        "scriptTask",
+        "businessRuleTask",
+        "callActivity",
+        "subProcess",
+        "transaction",
+        "adHocSubProcess",
+    }
+)
+
+
+_CATCHING = frozenset({"startEvent", "intermediateCatchEvent", "boundaryEvent"})
+
+
+def _link_catch(catch: etree._Element) -> bool:
+    """Whether it is a link catch event, left without its definition by normalize."""
+    container = catch.getparent()
+    return any(
+        flow.get("targetRef") == catch.get("id") and is_link_flow(flow, container)
+        for flow in container.iterfind("bpmn:sequenceFlow", NSMAP)
+    )
+
+
+def _event_problems(root: etree._Element) -> Iterator[Problem]:
+    """Events that wait for nothing, beside nothing, or for the wrong moment."""
+    nodes = {e.get("id"): e for e in root.iter(f"{{{BPMN}}}*") if e.get("id")}
+    for gateway in root.iterfind(".//bpmn:eventBasedGateway", NSMAP):
+        targets = [
+            nodes.get(flow.get("targetRef"))
+            for flow in gateway.getparent().iterfind("bpmn:sequenceFlow", NSMAP)
+            if flow.get("sourceRef") == gateway.get("id")
+        ]
+        timers = [
+            t
+            for t in targets
+            if t is not None
+            and local_name(t) == "intermediateCatchEvent"
+            and t.find("bpmn:timerEventDefinition", NSMAP) is not None
+        ]
+        for timer in timers[1:]:
+            yield _problem(timer, timer, EVENT_GATEWAY_TIMERS.note)
+    for boundary in root.iterfind(".//bpmn:boundaryEvent", NSMAP):
+        host = nodes.get(boundary.get("attachedToRef"))
+        if host is not None and local_name(host) not in _ACTIVITIES:
+            yield _problem(boundary, boundary, BOUNDARY_NOT_ON_ACTIVITY.note)
+    for catch in root.xpath(
+        ".//bpmn:intermediateCatchEvent | .//bpmn:boundaryEvent", namespaces=NSMAP
+    ):
+        if not any(
+            isinstance(c.tag, str) and local_name(c) in EVENT_DEFINITIONS for c in catch
+        ) and not _link_catch(catch):
+            yield _problem(catch, catch, CATCH_WITHOUT_TRIGGER.note)
+    for definition in root.iterfind(".//bpmn:signalEventDefinition", NSMAP):
+        event = definition.getparent()
+        if not definition.get("signalRef") and local_name(event) in _CATCHING:
+            yield _problem(event, event, SIGNAL_WITHOUT_REF.note)
+
+
 def _conditional_event_problems(root: etree._Element) -> Iterator[Problem]:
     """Conditional events where they would not be evaluated again (events.py)."""
     for definition in root.iterfind(".//bpmn:conditionalEventDefinition", NSMAP):
@@ -1095,6 +1187,7 @@ def support_problems(root: etree._Element) -> list[Problem]:
         *_conditional_flow_problems(root),
         *_none_start_problems(root),
         *_subprocess_start_problems(root),
+        *_event_problems(root),
         *_conditional_event_problems(root),
         *_call_mapping_problems(root),
         *_retry_cycle_problems(root),
