@@ -322,6 +322,11 @@ SIGNAL_WITHOUT_REF = _refused(
     "it names no signal (signalRef): no signal could ever trigger it, so it "
     "would wait for ever (Camunda 7 refuses it too); choose a signal for it"
 )
+CALL_WITHOUT_NONE_START = _refused(
+    "a called process starts at its none start event (BPMN 2.0.2 \u00a710.5.2: its "
+    "message, signal and timer start events are not used when it is called; "
+    "Camunda 7 fails the call), so the call activity names it"
+)
 FLOW_OUT_OF_END = _refused(
     "a sequence flow out of an end event would let the token run on; end the "
     "path there or use an intermediate event"
@@ -356,6 +361,9 @@ CONSTRUCTS: dict[str, Row] = {
     "a boundary event attached to anything but an activity": (BOUNDARY_NOT_ON_ACTIVITY),
     "an intermediate catch or boundary event without an event definition": (
         CATCH_WITHOUT_TRIGGER
+    ),
+    "a call activity calling a process without a none start event": (
+        CALL_WITHOUT_NONE_START
     ),
     "a signal start, catch or boundary event without signalRef": (SIGNAL_WITHOUT_REF),
     "a send task without an operation or a message": SEND_WITHOUT_IMPLEMENTATION,
