@@ -46,6 +46,14 @@ class MessageNotCaught(SpiffAdapterError):
     """No element of the workflow catches this message (or its correlation differs)."""
 
 
+class MessageCatchersAmbiguous(SpiffAdapterError):
+    """Several elements of the workflow wait for this message (not sent to all)."""
+
+    def __init__(self, name: str, count: int) -> None:
+        super().__init__(f"{count} elements of the case wait for the message '{name}'.")
+        self.count = count
+
+
 def message_start_names(process: CompiledProcess) -> tuple[str, ...]:
     """Return the names of the process's message start events."""
     names = {
@@ -110,18 +118,27 @@ def workflow_deliver_message(
     name: str,
     payload: Mapping[str, Any],
     correlation: Mapping[str, Any],
+    every: bool = False,
 ) -> AdvanceOutcome:
     """Throw the message `name` at a stored case and run the engine on.
+
+    A message goes to one receiver: when several elements of the case wait for
+    it (parallel branches, the instances of a multi-instance receive task),
+    Camunda 7's correlate() refuses it; `every` gives it to all of them, as its
+    correlateAll() (SpiffWorkflow would give one message to every waiting one).
 
     Raises:
         MessageNotCaught: nothing in the case waits for it, or SpiffWorkflow's
             correlation check rejects it.
+        MessageCatchersAmbiguous: several elements wait for it and not `every`.
         StateCorrupt: when the stored state cannot be loaded.
     """
     workflow = state_load(state, process.spec, process.subprocess_specs)
     catchers = waiting_catchers(workflow, name)
     if not catchers:
         raise MessageNotCaught(f"The case is not waiting for the message '{name}'.")
+    if len(catchers) > 1 and not every:
+        raise MessageCatchersAmbiguous(name, len(catchers))
     _send(workflow, catchers, name, json_safe(dict(payload)), dict(correlation))
     return run_command(workflow, process, lambda steps: None)
 
