@@ -327,6 +327,17 @@ CALL_WITHOUT_NONE_START = _refused(
     "message, signal and timer start events are not used when it is called; "
     "Camunda 7 fails the call), so the call activity names it"
 )
+EVENT_SUBPROCESS_SHAPE = _refused(
+    "an event sub-process starts only when its start event's trigger occurs: it "
+    "has no sequence flows in or out, no boundary events, and its start event "
+    "has a trigger (BPMN 2.0.2 \u00a710.3.5; Camunda 7 refuses these too); here "
+    "a none start would run it at once and a flow into it would be dropped"
+)
+EVENT_GATEWAY_TARGET = _refused(
+    "an event-based gateway waits for the events after it, so each of its flows "
+    "leads to an intermediate catch event or a receive task (BPMN 2.0.2 "
+    "\u00a713.4.4; Camunda 7 refuses other targets too)"
+)
 FLOW_OUT_OF_END = _refused(
     "a sequence flow out of an end event would let the token run on; end the "
     "path there or use an intermediate event"
@@ -358,6 +369,10 @@ CONSTRUCTS: dict[str, Row] = {
     "transaction": SUBPROCESS_EVENT_START,
     "a sequence flow into a start or boundary event": FLOW_INTO_START,
     "several timer events after one event-based gateway": EVENT_GATEWAY_TIMERS,
+    "a flow out of an event-based gateway to anything but an intermediate catch "
+    "event or a receive task": EVENT_GATEWAY_TARGET,
+    "an event sub-process with a none start event, a sequence flow in or out, or "
+    "a boundary event": EVENT_SUBPROCESS_SHAPE,
     "a boundary event attached to anything but an activity": (BOUNDARY_NOT_ON_ACTIVITY),
     "an intermediate catch or boundary event without an event definition": (
         CATCH_WITHOUT_TRIGGER
@@ -1039,9 +1054,31 @@ def _link_catch(catch: etree._Element) -> bool:
     )
 
 
-def _event_problems(root: etree._Element) -> Iterator[Problem]:
-    """Events that wait for nothing, beside nothing, or for the wrong moment."""
-    nodes = {e.get("id"): e for e in root.iter(f"{{{BPMN}}}*") if e.get("id")}
+def _event_subprocess_problems(root: etree._Element) -> Iterator[Problem]:
+    esps = {
+        sub.get("id"): sub
+        for sub in root.xpath(
+            ".//bpmn:subProcess[@triggeredByEvent='true']", namespaces=NSMAP
+        )
+    }
+    for sub in esps.values():
+        for start in sub.iterfind("bpmn:startEvent", NSMAP):
+            if not any(
+                isinstance(c.tag, str) and local_name(c) in EVENT_DEFINITIONS
+                for c in start
+            ):
+                yield _problem(start, start, EVENT_SUBPROCESS_SHAPE.note)
+    for flow in root.iterfind(".//bpmn:sequenceFlow", NSMAP):
+        if flow.get("sourceRef") in esps or flow.get("targetRef") in esps:
+            yield _problem(flow, flow, EVENT_SUBPROCESS_SHAPE.note)
+    for boundary in root.iterfind(".//bpmn:boundaryEvent", NSMAP):
+        if boundary.get("attachedToRef") in esps:
+            yield _problem(boundary, boundary, EVENT_SUBPROCESS_SHAPE.note)
+
+
+def _event_gateway_problems(
+    root: etree._Element, nodes: dict[str | None, etree._Element]
+) -> Iterator[Problem]:
     for gateway in root.iterfind(".//bpmn:eventBasedGateway", NSMAP):
         targets = [
             nodes.get(flow.get("targetRef"))
@@ -1057,6 +1094,19 @@ def _event_problems(root: etree._Element) -> Iterator[Problem]:
         ]
         for timer in timers[1:]:
             yield _problem(timer, timer, EVENT_GATEWAY_TIMERS.note)
+        for target in targets:
+            if target is not None and local_name(target) not in (
+                "intermediateCatchEvent",
+                "receiveTask",
+            ):
+                yield _problem(gateway, gateway, EVENT_GATEWAY_TARGET.note)
+
+
+def _event_problems(root: etree._Element) -> Iterator[Problem]:
+    """Events that wait for nothing, beside nothing, or for the wrong moment."""
+    nodes = {e.get("id"): e for e in root.iter(f"{{{BPMN}}}*") if e.get("id")}
+    yield from _event_gateway_problems(root, nodes)
+    yield from _event_subprocess_problems(root)
     for boundary in root.iterfind(".//bpmn:boundaryEvent", NSMAP):
         host = nodes.get(boundary.get("attachedToRef"))
         if host is not None and local_name(host) not in _ACTIVITIES:
