@@ -338,6 +338,11 @@ EVENT_GATEWAY_TARGET = _refused(
     "leads to an intermediate catch event or a receive task (BPMN 2.0.2 "
     "\u00a713.4.4; Camunda 7 refuses other targets too)"
 )
+NAME_EXPRESSION = _refused(
+    "Camunda 7 resolves an expression in a message or signal name when the "
+    "event is reached (order-${orderId} waits for order-42); Laneway would wait "
+    "for the literal text; use a fixed name and correlate on a variable instead"
+)
 FLOW_OUT_OF_END = _refused(
     "a sequence flow out of an end event would let the token run on; end the "
     "path there or use an intermediate event"
@@ -380,6 +385,7 @@ CONSTRUCTS: dict[str, Row] = {
     "a call activity calling a process without a none start event": (
         CALL_WITHOUT_NONE_START
     ),
+    "an expression (${...}) in a message or signal name": NAME_EXPRESSION,
     "a signal start, catch or boundary event without signalRef": (SIGNAL_WITHOUT_REF),
     "a send task without an operation or a message": SEND_WITHOUT_IMPLEMENTATION,
     "a receive task without a message": RECEIVE_WITHOUT_MESSAGE,
@@ -1105,6 +1111,9 @@ def _event_gateway_problems(
 def _event_problems(root: etree._Element) -> Iterator[Problem]:
     """Events that wait for nothing, beside nothing, or for the wrong moment."""
     nodes = {e.get("id"): e for e in root.iter(f"{{{BPMN}}}*") if e.get("id")}
+    for named in root.xpath("bpmn:message | bpmn:signal", namespaces=NSMAP):
+        if any(mark in (named.get("name") or "") for mark in ("${", "#{")):
+            yield _problem(named, named, NAME_EXPRESSION.note)
     yield from _event_gateway_problems(root, nodes)
     yield from _event_subprocess_problems(root)
     for boundary in root.iterfind(".//bpmn:boundaryEvent", NSMAP):
