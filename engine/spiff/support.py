@@ -343,6 +343,12 @@ NAME_EXPRESSION = _refused(
     "event is reached (order-${orderId} waits for order-42); Laneway would wait "
     "for the literal text; use a fixed name and correlate on a variable instead"
 )
+ERROR_NON_INTERRUPTING = _refused(
+    "an error always interrupts (BPMN 2.0.2 \u00a710.5.2 Table 10.86 and \u00a710.5.4: "
+    "an error boundary event's cancelActivity and an error start event's "
+    "isInterrupting are true; Camunda 7 runs them interrupting); here the "
+    "failed scope would go on beside the error path; remove the attribute"
+)
 FLOW_OUT_OF_END = _refused(
     "a sequence flow out of an end event would let the token run on; end the "
     "path there or use an intermediate event"
@@ -386,6 +392,8 @@ CONSTRUCTS: dict[str, Row] = {
         CALL_WITHOUT_NONE_START
     ),
     "an expression (${...}) in a message or signal name": NAME_EXPRESSION,
+    'a non-interrupting error boundary or error start event (cancelActivity="false", '
+    'isInterrupting="false")': ERROR_NON_INTERRUPTING,
     "a signal start, catch or boundary event without signalRef": (SIGNAL_WITHOUT_REF),
     "a send task without an operation or a message": SEND_WITHOUT_IMPLEMENTATION,
     "a receive task without a message": RECEIVE_WITHOUT_MESSAGE,
@@ -1111,6 +1119,12 @@ def _event_gateway_problems(
 def _event_problems(root: etree._Element) -> Iterator[Problem]:
     """Events that wait for nothing, beside nothing, or for the wrong moment."""
     nodes = {e.get("id"): e for e in root.iter(f"{{{BPMN}}}*") if e.get("id")}
+    for event in root.xpath(
+        ".//bpmn:boundaryEvent[@cancelActivity='false'][bpmn:errorEventDefinition]"
+        " | .//bpmn:startEvent[@isInterrupting='false'][bpmn:errorEventDefinition]",
+        namespaces=NSMAP,
+    ):
+        yield _problem(event, event, ERROR_NON_INTERRUPTING.note)
     for named in root.xpath("bpmn:message | bpmn:signal", namespaces=NSMAP):
         if any(mark in (named.get("name") or "") for mark in ("${", "#{")):
             yield _problem(named, named, NAME_EXPRESSION.note)
