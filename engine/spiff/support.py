@@ -502,6 +502,16 @@ BPMN_ATTRIBUTES: dict[str, Row] = {
     ),
     "completionQuantity": _runs("one token per completion", values=("1",)),
     "startQuantity": _runs("one token starts the activity", values=("1",)),
+    "eventGatewayType": _runs(
+        "the first event after the gateway wins (a parallel event gateway, which "
+        "waits for all of them, is not supported; Camunda 7 ignores the attribute)",
+        values=("Exclusive",),
+    ),
+    "instantiate": _refused(
+        "a receive task or event-based gateway that starts the process is not "
+        "supported (Camunda 7 ignores the attribute, so it would never start a "
+        "case); start the process with a message start event"
+    ),
 }
 
 _EXTERNAL = (
