@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from audit.actions import AuditAction
 from audit.services import audit_record
-from engine.errors import CaseBusy, CaseSuspended
+from engine.errors import CaseBusy, CaseSuspended, MessageAmbiguous
 from engine.models import BufferedMessage, MessageSubscription
 
 from .advance import case_lock
@@ -67,9 +67,13 @@ def _deliver_one(case_id: UUID) -> UUID | None:
         )
         for kept in candidates:
             message = Message(kept.name, kept.correlation, kept.data, str(kept.pk))
-            if message_deliver_to_case(
-                user=kept.sender, case_id=case.pk, message=message
-            ):
+            try:
+                taken = message_deliver_to_case(
+                    user=kept.sender, case_id=case.pk, message=message
+                )
+            except MessageAmbiguous:
+                continue  # kept until several elements no longer wait for it
+            if taken:
                 kept_id = kept.pk
                 kept.delete()
                 return kept_id

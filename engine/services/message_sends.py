@@ -33,6 +33,7 @@ from uuid import UUID
 from django.db import transaction
 
 from audit.actions import AuditAction
+from engine.errors import MessageAmbiguous
 from engine.models import Case, Incident, MessageOutbox
 from engine.selectors import version_list_started_by
 
@@ -66,8 +67,14 @@ def _route(message: Message, *, source: UUID, actor: Any) -> tuple[MessageResult
     if len(case_ids) > 1:
         return MessageResult(), f"{len(case_ids)} cases match {where}"
     if case_ids:
-        if message_deliver_to_case(user=actor, case_id=case_ids[0], message=message):
-            return MessageResult(delivered=case_ids), ""
+        try:
+            if message_deliver_to_case(
+                user=actor, case_id=case_ids[0], message=message
+            ):
+                return MessageResult(delivered=case_ids), ""
+        except MessageAmbiguous as exc:
+            count = exc.details["matches"]
+            return MessageResult(), f"{count} elements of the case wait for {where}"
         return MessageResult(), f"no case waits for {where}"  # it just stopped
     versions = version_list_started_by(event="message", name=message.name)
     if len(versions) > 1:

@@ -32,6 +32,7 @@ from engine.models import BufferedMessage, Case, MessageRequest, MessageSubscrip
 from engine.selectors import version_list_started_by
 from engine.spec_cache import spec_for
 from engine.spiff import (
+    MessageCatchersAmbiguous,
     MessageNotCaught,
     workflow_deliver_message,
     workflow_start_by_message,
@@ -123,8 +124,15 @@ def message_case_ids(name: str, correlation: Mapping[str, Any]) -> list[UUID]:
     return list(dict.fromkeys(rows.values_list("case_id", flat=True)))
 
 
-def message_deliver_to_case(*, user: Any, case_id: UUID, message: Message) -> bool:
-    """Deliver the message to one case under its lock; False if it no longer waits."""
+def message_deliver_to_case(
+    *, user: Any, case_id: UUID, message: Message, every: bool = False
+) -> bool:
+    """Deliver the message to one case under its lock; False if it no longer waits.
+
+    Raises:
+        MessageAmbiguous: several elements of the case wait for it and not
+            `every` (Camunda 7's correlate(); `every` is its correlateAll()).
+    """
     name, correlation, data = message.name, message.correlation, message.data
     try:
         with transaction.atomic():
@@ -139,11 +147,14 @@ def message_deliver_to_case(*, user: Any, case_id: UUID, message: Message) -> bo
                     name=name,
                     payload=data,
                     correlation=correlation,
+                    every=every,
                 )
             _audit_delivered(case, user, message)
             case_advance(case, outcome, actor=user)
     except (_Gone, MessageNotCaught):
         return False
+    except MessageCatchersAmbiguous as exc:
+        raise _ambiguous(name, "waiting elements of one case", exc.count) from None
     return True
 
 
@@ -247,7 +258,8 @@ def message_deliver(
         ActionNotAllowed: the user lacks `engine.send_message`.
         FormInvalid: an empty name, or correlation keys that are not names.
         MessageNotCorrelated: no waiting case matches, no process starts, no ttl_s.
-        MessageAmbiguous: several cases (or processes) match and not `deliver_all`.
+        MessageAmbiguous: several cases (or processes, or elements of one case)
+            match and not `deliver_all`.
         IdempotencyKeyReused: the key was used for a different request.
         CaseBusy: a matching case stayed locked too long.
     """
@@ -337,7 +349,9 @@ def _deliver(
     delivered = [
         case_id
         for case_id in case_ids
-        if message_deliver_to_case(user=user, case_id=case_id, message=message)
+        if message_deliver_to_case(
+            user=user, case_id=case_id, message=message, every=deliver_all
+        )
     ]
     if delivered:
         return MessageResult(delivered=delivered)

@@ -37,6 +37,7 @@ from .jsonforms import JSON_SCHEMA_KEY, json_schema_form
 from .juel import TRANSLATOR_VERSION, JuelError, juel_to_python
 from .limits import EngineLimits, limits_configure
 from .messages import (
+    MessageCatchersAmbiguous,
     MessageNotCaught,
     message_start_names,
     workflow_deliver_message,
@@ -138,6 +139,7 @@ __all__ = [
     "timer_schedule_next",
     "timer_starts_in",
     "workflow_start_by_timer",
+    "MessageCatchersAmbiguous",
     "MessageNotCaught",
     "WaitingMessage",
     "message_start_names",

@@ -431,6 +431,50 @@ def _called_processes(
         yield Problem(f"The {_label(call)} {why}.", call.sourceline, call.get("id"))
 
 
+def _has_none_start(process: etree._Element) -> bool:
+    return any(
+        not any(
+            isinstance(c.tag, str) and local_name(c).endswith("EventDefinition")
+            for c in start
+        )
+        for start in process.iterfind("bpmn:startEvent", NSMAP)
+    )
+
+
+def call_start_problems(
+    root: etree._Element, called_roots: Collection[etree._Element] = ()
+) -> list[Problem]:
+    """Call activities whose called process has no none start event.
+
+    BPMN 2.0.2 §10.5.2 (Table 10.85): a called process starts at its none start
+    event; its other start events "would not be used in the context of a
+    Sub-Process". Camunda 7 fails such a call at run time (no default start
+    activity); SpiffWorkflow would wait inside it for the start event's trigger.
+    """
+    processes = {
+        p.get("id"): p
+        for r in (root, *called_roots)
+        for p in r.xpath("bpmn:process[@isExecutable='true']", namespaces=NSMAP)
+    }  # a call to another process is refused by reference_problems
+    found = []
+    for call in root.iterfind(".//bpmn:callActivity", NSMAP):
+        called = processes.get((call.get("calledElement") or "").strip())
+        if called is None or _has_none_start(called):
+            continue
+        found.append(
+            Problem(
+                f"The {_label(call)} calls the process '{called.get('id')}', which "
+                "has no none start event: a called process starts there, and its "
+                "message, signal or timer start events are not used when it is "
+                "called (BPMN 2.0.2 \u00a710.5.2; Camunda 7 fails the call); give "
+                "it a none start event.",
+                call.sourceline,
+                call.get("id"),
+            )
+        )
+    return found
+
+
 def _decisions(
     root: etree._Element, decision_ids: Collection[str]
 ) -> Iterator[Problem]:

@@ -34,7 +34,7 @@ from .errors import SpiffAdapterError
 from .runtime import run_command
 from .serialization import new_workflow, state_load
 from .stepping import run_engine
-from .timer_starts import hold_timer_starts
+from .timer_starts import hold_none_starts, hold_timer_starts
 from .types import AdvanceOutcome, WaitingMessage
 from .waiting import waiting_catchers, waiting_messages
 
@@ -44,6 +44,14 @@ _CATCH_ERRORS = (SpiffWorkflowException, NameError, KeyError, TypeError, ValueEr
 
 class MessageNotCaught(SpiffAdapterError):
     """No element of the workflow catches this message (or its correlation differs)."""
+
+
+class MessageCatchersAmbiguous(SpiffAdapterError):
+    """Several elements of the workflow wait for this message (not sent to all)."""
+
+    def __init__(self, name: str, count: int) -> None:
+        super().__init__(f"{count} elements of the case wait for the message '{name}'.")
+        self.count = count
 
 
 def message_start_names(process: CompiledProcess) -> tuple[str, ...]:
@@ -110,18 +118,27 @@ def workflow_deliver_message(
     name: str,
     payload: Mapping[str, Any],
     correlation: Mapping[str, Any],
+    every: bool = False,
 ) -> AdvanceOutcome:
     """Throw the message `name` at a stored case and run the engine on.
+
+    A message goes to one receiver: when several elements of the case wait for
+    it (parallel branches, the instances of a multi-instance receive task),
+    Camunda 7's correlate() refuses it; `every` gives it to all of them, as its
+    correlateAll() (SpiffWorkflow would give one message to every waiting one).
 
     Raises:
         MessageNotCaught: nothing in the case waits for it, or SpiffWorkflow's
             correlation check rejects it.
+        MessageCatchersAmbiguous: several elements wait for it and not `every`.
         StateCorrupt: when the stored state cannot be loaded.
     """
     workflow = state_load(state, process.spec, process.subprocess_specs)
     catchers = waiting_catchers(workflow, name)
     if not catchers:
         raise MessageNotCaught(f"The case is not waiting for the message '{name}'.")
+    if len(catchers) > 1 and not every:
+        raise MessageCatchersAmbiguous(name, len(catchers))
     _send(workflow, catchers, name, json_safe(dict(payload)), dict(correlation))
     return run_command(workflow, process, lambda steps: None)
 
@@ -142,6 +159,7 @@ def workflow_start_by_message(
     # The message starts this case: a timer start event of the process is the
     # schedule's (Camunda: start events are independent), never a wait here.
     hold_timer_starts(workflow, process)
+    hold_none_starts(workflow, process)
     run_engine(workflow, lambda task: None, prune=False)
     catchers = [
         (task, message)

@@ -409,6 +409,7 @@ def bundle_compile(
             *link_listeners,
             *translated,
             *_own_checks(root, dmn, known_operations, translated, called.executable()),
+            *checks.call_start_problems(root, [r for _, r in called.bpmn]),
             *upload_problems(root, dmn),
             *form_problems,
             *form_ref_problems(root, forms),

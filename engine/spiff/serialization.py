@@ -30,6 +30,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
 from SpiffWorkflow.spiff.specs.defaults import CallActivity
+from SpiffWorkflow.spiff.specs.event_definitions import SignalEventDefinition
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
@@ -39,6 +40,7 @@ from .errors import StateCorrupt
 from .events import scoped_events
 from .scripting import script_engine
 from .service_tasks import AsyncServiceTask
+from .signal_payloads import MappedSignalEventDefinition
 from .variables import variables_adopt
 
 STATE_FORMAT = "laneway-1"
@@ -232,6 +234,8 @@ def _serializer(
     config = dict(SPIFF_CONFIG)
     config[AsyncServiceTask] = ServiceTaskConverter
     config[MappedCallActivity] = config[CallActivity]
+    # an event-based gateway keeps the signal it caught (internal_data seen_events)
+    config[MappedSignalEventDefinition] = config[SignalEventDefinition]
     config[BpmnWorkflow] = converter
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
 

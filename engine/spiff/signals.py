@@ -41,7 +41,7 @@ from .compiled import CompiledProcess
 from .errors import SpiffAdapterError
 from .serialization import new_workflow, state_load
 from .stepping import run_engine
-from .timer_starts import hold_timer_starts
+from .timer_starts import hold_none_starts, hold_timer_starts
 from .types import AdvanceOutcome
 
 
@@ -162,6 +162,7 @@ def workflow_start_by_signal(
 
     workflow = new_workflow(process.spec, process.subprocess_specs)
     hold_timer_starts(workflow, process)  # the signal starts this case
+    hold_none_starts(workflow, process)
     run_engine(workflow, lambda task: None, prune=False)
     starts = process.spec.bpmn_start_events  # type: ignore[attr-defined]
     catchers = [(t, s) for t, s in _catchers(workflow, name) if t.task_spec in starts]

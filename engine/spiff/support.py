@@ -22,6 +22,7 @@ from lxml import etree
 from .compensation_checks import compensation_problems
 from .dates import check_due, check_priority
 from .juel import JuelError, is_juel, juel_to_python
+from .links import is_link_flow
 from .metadata import HUMAN_TAGS, human_task_meta
 from .normalize import ZEEBE, describe
 from .retry_cycle import RetryCycleInvalid, retry_cycle_elements, retry_cycle_parse
@@ -296,6 +297,60 @@ NONE_STARTS = _refused(
     "multiple none start events not supported); keep one, or give the others a "
     "message, signal or timer"
 )
+SUBPROCESS_EVENT_START = _refused(
+    "a sub-process starts when the token reaches it, so its start event is a none "
+    "start event (BPMN 2.0.2 \u00a710.5.2, Table 10.85; Camunda 7 refuses other "
+    "start events in a sub-process too); here it would wait for its event "
+    "instead; remove the event definition, or make the sub-process an event "
+    "sub-process (triggeredByEvent)"
+)
+EVENT_GATEWAY_TIMERS = _refused(
+    "SpiffWorkflow keeps one due moment per event-based gateway, so the first "
+    "timer after it would set it for all: a shorter timer would wait as long as "
+    "the first and never win (BPMN 2.0.2 \u00a713.4.4: the first event to occur "
+    "wins); keep one timer after the gateway, or chain two gateways"
+)
+BOUNDARY_NOT_ON_ACTIVITY = _refused(
+    "a boundary event is attached to an activity (BPMN 2.0.2 \u00a710.5.4: "
+    "attachedToRef is an Activity); here it would wait beside an element it "
+    "cannot interrupt; attach it to a task, sub-process or call activity"
+)
+CATCH_WITHOUT_TRIGGER = _refused(
+    "a catching intermediate or boundary event waits for its trigger, and this "
+    "one has none (Camunda 7 refuses it too); give it an event definition, or "
+    "draw an intermediate throw (none) event to mark a state"
+)
+SIGNAL_WITHOUT_REF = _refused(
+    "it names no signal (signalRef): no signal could ever trigger it, so it "
+    "would wait for ever (Camunda 7 refuses it too); choose a signal for it"
+)
+CALL_WITHOUT_NONE_START = _refused(
+    "a called process starts at its none start event (BPMN 2.0.2 \u00a710.5.2: its "
+    "message, signal and timer start events are not used when it is called; "
+    "Camunda 7 fails the call), so the call activity names it"
+)
+EVENT_SUBPROCESS_SHAPE = _refused(
+    "an event sub-process starts only when its start event's trigger occurs: it "
+    "has no sequence flows in or out, no boundary events, and its start event "
+    "has a trigger (BPMN 2.0.2 \u00a710.3.5; Camunda 7 refuses these too); here "
+    "a none start would run it at once and a flow into it would be dropped"
+)
+EVENT_GATEWAY_TARGET = _refused(
+    "an event-based gateway waits for the events after it, so each of its flows "
+    "leads to an intermediate catch event or a receive task (BPMN 2.0.2 "
+    "\u00a713.4.4; Camunda 7 refuses other targets too)"
+)
+NAME_EXPRESSION = _refused(
+    "Camunda 7 resolves an expression in a message or signal name when the "
+    "event is reached (order-${orderId} waits for order-42); Laneway would wait "
+    "for the literal text; use a fixed name and correlate on a variable instead"
+)
+ERROR_NON_INTERRUPTING = _refused(
+    "an error always interrupts (BPMN 2.0.2 \u00a710.5.2 Table 10.86 and \u00a710.5.4: "
+    "an error boundary event's cancelActivity and an error start event's "
+    "isInterrupting are true; Camunda 7 runs them interrupting); here the "
+    "failed scope would go on beside the error path; remove the attribute"
+)
 FLOW_OUT_OF_END = _refused(
     "a sequence flow out of an end event would let the token run on; end the "
     "path there or use an intermediate event"
@@ -323,7 +378,25 @@ CONSTRUCTS: dict[str, Row] = {
     ),
     "a sequence flow out of an end event": FLOW_OUT_OF_END,
     "several none start events in one process": NONE_STARTS,
+    "a message, signal or timer start event in an embedded sub-process or "
+    "transaction": SUBPROCESS_EVENT_START,
     "a sequence flow into a start or boundary event": FLOW_INTO_START,
+    "several timer events after one event-based gateway": EVENT_GATEWAY_TIMERS,
+    "a flow out of an event-based gateway to anything but an intermediate catch "
+    "event or a receive task": EVENT_GATEWAY_TARGET,
+    "an event sub-process with a none start event, a sequence flow in or out, or "
+    "a boundary event": EVENT_SUBPROCESS_SHAPE,
+    "a boundary event attached to anything but an activity": (BOUNDARY_NOT_ON_ACTIVITY),
+    "an intermediate catch or boundary event without an event definition": (
+        CATCH_WITHOUT_TRIGGER
+    ),
+    "a call activity calling a process without a none start event": (
+        CALL_WITHOUT_NONE_START
+    ),
+    "an expression (${...}) in a message or signal name": NAME_EXPRESSION,
+    'a non-interrupting error boundary or error start event (cancelActivity="false", '
+    'isInterrupting="false")': ERROR_NON_INTERRUPTING,
+    "a signal start, catch or boundary event without signalRef": (SIGNAL_WITHOUT_REF),
     "a send task without an operation or a message": SEND_WITHOUT_IMPLEMENTATION,
     "a receive task without a message": RECEIVE_WITHOUT_MESSAGE,
     "a script task without a script": SCRIPT_WITHOUT_SCRIPT,
@@ -439,6 +512,16 @@ BPMN_ATTRIBUTES: dict[str, Row] = {
     ),
     "completionQuantity": _runs("one token per completion", values=("1",)),
     "startQuantity": _runs("one token starts the activity", values=("1",)),
+    "eventGatewayType": _runs(
+        "the first event after the gateway wins (a parallel event gateway, which "
+        "waits for all of them, is not supported; Camunda 7 ignores the attribute)",
+        values=("Exclusive",),
+    ),
+    "instantiate": _refused(
+        "a receive task or event-based gateway that starts the process is not "
+        "supported (Camunda 7 ignores the attribute, so it would never start a "
+        "case); start the process with a message start event"
+    ),
 }
 
 _EXTERNAL = (
@@ -955,6 +1038,135 @@ def _after_event_gateway(event: etree._Element) -> bool:
     )
 
 
+# Error, escalation, conditional and link starts there are refused by their own checks.
+_SUBPROCESS_START_KINDS = frozenset(
+    {"messageEventDefinition", "signalEventDefinition", "timerEventDefinition"}
+)
+
+
+def _subprocess_start_problems(root: etree._Element) -> Iterator[Problem]:
+    """Start events with a trigger inside a sub-process that is not an event one."""
+    for sub in root.xpath(
+        ".//bpmn:subProcess[not(@triggeredByEvent='true')] | .//bpmn:transaction",
+        namespaces=NSMAP,
+    ):
+        for start in sub.iterfind("bpmn:startEvent", NSMAP):
+            if any(
+                isinstance(c.tag, str) and local_name(c) in _SUBPROCESS_START_KINDS
+                for c in start
+            ):
+                yield _problem(start, start, SUBPROCESS_EVENT_START.note)
+
+
+_ACTIVITIES = frozenset(
+    {
+        "task",
+        "userTask",
+        "manualTask",
+        "serviceTask",
+        "sendTask",
+        "receiveTask",
+        "scriptTask",
+        "businessRuleTask",
+        "callActivity",
+        "subProcess",
+        "transaction",
+        "adHocSubProcess",
+    }
+)
+
+
+_CATCHING = frozenset({"startEvent", "intermediateCatchEvent", "boundaryEvent"})
+
+
+def _link_catch(catch: etree._Element) -> bool:
+    """Whether it is a link catch event, left without its definition by normalize."""
+    container = catch.getparent()
+    return any(
+        flow.get("targetRef") == catch.get("id") and is_link_flow(flow, container)
+        for flow in container.iterfind("bpmn:sequenceFlow", NSMAP)
+    )
+
+
+def _event_subprocess_problems(root: etree._Element) -> Iterator[Problem]:
+    esps = {
+        sub.get("id"): sub
+        for sub in root.xpath(
+            ".//bpmn:subProcess[@triggeredByEvent='true']", namespaces=NSMAP
+        )
+    }
+    for sub in esps.values():
+        for start in sub.iterfind("bpmn:startEvent", NSMAP):
+            if not any(
+                isinstance(c.tag, str) and local_name(c) in EVENT_DEFINITIONS
+                for c in start
+            ):
+                yield _problem(start, start, EVENT_SUBPROCESS_SHAPE.note)
+    for flow in root.iterfind(".//bpmn:sequenceFlow", NSMAP):
+        if flow.get("sourceRef") in esps or flow.get("targetRef") in esps:
+            yield _problem(flow, flow, EVENT_SUBPROCESS_SHAPE.note)
+    for boundary in root.iterfind(".//bpmn:boundaryEvent", NSMAP):
+        if boundary.get("attachedToRef") in esps:
+            yield _problem(boundary, boundary, EVENT_SUBPROCESS_SHAPE.note)
+
+
+def _event_gateway_problems(
+    root: etree._Element, nodes: dict[str | None, etree._Element]
+) -> Iterator[Problem]:
+    for gateway in root.iterfind(".//bpmn:eventBasedGateway", NSMAP):
+        targets = [
+            nodes.get(flow.get("targetRef"))
+            for flow in gateway.getparent().iterfind("bpmn:sequenceFlow", NSMAP)
+            if flow.get("sourceRef") == gateway.get("id")
+        ]
+        timers = [
+            t
+            for t in targets
+            if t is not None
+            and local_name(t) == "intermediateCatchEvent"
+            and t.find("bpmn:timerEventDefinition", NSMAP) is not None
+        ]
+        for timer in timers[1:]:
+            yield _problem(timer, timer, EVENT_GATEWAY_TIMERS.note)
+        for target in targets:
+            if target is not None and local_name(target) not in (
+                "intermediateCatchEvent",
+                "receiveTask",
+            ):
+                yield _problem(gateway, gateway, EVENT_GATEWAY_TARGET.note)
+
+
+def _event_problems(root: etree._Element) -> Iterator[Problem]:
+    """Events that wait for nothing, beside nothing, or for the wrong moment."""
+    nodes = {e.get("id"): e for e in root.iter(f"{{{BPMN}}}*") if e.get("id")}
+    for event in root.xpath(
+        ".//bpmn:boundaryEvent[@cancelActivity='false'][bpmn:errorEventDefinition]"
+        " | .//bpmn:startEvent[@isInterrupting='false'][bpmn:errorEventDefinition]",
+        namespaces=NSMAP,
+    ):
+        yield _problem(event, event, ERROR_NON_INTERRUPTING.note)
+    for named in root.xpath("bpmn:message | bpmn:signal", namespaces=NSMAP):
+        if any(mark in (named.get("name") or "") for mark in ("${", "#{")):
+            yield _problem(named, named, NAME_EXPRESSION.note)
+    yield from _event_gateway_problems(root, nodes)
+    yield from _event_subprocess_problems(root)
+    for boundary in root.iterfind(".//bpmn:boundaryEvent", NSMAP):
+        host = nodes.get(boundary.get("attachedToRef"))
+        if host is not None and local_name(host) not in _ACTIVITIES:
+            yield _problem(boundary, boundary, BOUNDARY_NOT_ON_ACTIVITY.note)
+    for catch in root.xpath(
+        ".//bpmn:intermediateCatchEvent | .//bpmn:boundaryEvent", namespaces=NSMAP
+    ):
+        if not any(
+            isinstance(c.tag, str) and local_name(c) in EVENT_DEFINITIONS for c in catch
+        ) and not _link_catch(catch):
+            yield _problem(catch, catch, CATCH_WITHOUT_TRIGGER.note)
+    for definition in root.iterfind(".//bpmn:signalEventDefinition", NSMAP):
+        event = definition.getparent()
+        if not definition.get("signalRef") and local_name(event) in _CATCHING:
+            yield _problem(event, event, SIGNAL_WITHOUT_REF.note)
+
+
 def _conditional_event_problems(root: etree._Element) -> Iterator[Problem]:
     """Conditional events where they would not be evaluated again (events.py)."""
     for definition in root.iterfind(".//bpmn:conditionalEventDefinition", NSMAP):
@@ -1075,6 +1287,8 @@ def support_problems(root: etree._Element) -> list[Problem]:
         *_date_problems(root),
         *_conditional_flow_problems(root),
         *_none_start_problems(root),
+        *_subprocess_start_problems(root),
+        *_event_problems(root),
         *_conditional_event_problems(root),
         *_call_mapping_problems(root),
         *_retry_cycle_problems(root),

@@ -476,6 +476,25 @@ def hold_timer_starts(workflow: Any, process: CompiledProcess) -> None:
                 task._set_internal_data(event_value=_NEVER["next"])
 
 
+def hold_none_starts(workflow: Any, process: CompiledProcess) -> None:
+    """Keep the none start events of a new workflow from running: an event starts it.
+
+    BPMN 2.0.2 §10.4.2: the start events of a process are alternative triggers;
+    SpiffWorkflow would run a none start event at once (and its start join
+    would cancel the message or signal start that should start this case).
+    """
+    for _ in range(2):  # the workflow's start, then the split into start events
+        for task in workflow.get_tasks(state=TaskState.READY):
+            task.run()
+    starts = process.spec.bpmn_start_events  # type: ignore[attr-defined]
+    for task in workflow.get_tasks(state=TaskState.NOT_FINISHED_MASK):
+        if task.task_spec in starts and not isinstance(
+            getattr(task.task_spec, "event_definition", None),
+            MessageEventDefinition | SignalEventDefinition | TimerEventDefinition,
+        ):
+            task.cancel()
+
+
 def workflow_start_by_timer(
     process: CompiledProcess, *, bpmn_id: str, data: dict[str, Any]
 ) -> AdvanceOutcome:

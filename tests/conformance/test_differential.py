@@ -238,7 +238,11 @@ DEPARTURES: dict[str, str] = {
     **dict.fromkeys(
         (
             "mi_boundaries.bpmn",
+            "mi_collection_changed.bpmn",
             "mi_completion_first.bpmn",
+            "mi_parallel_active_instances_condition.bpmn",
+            "mi_parallel_collection_changed.bpmn",
+            "mi_sequential_loop_counter_condition.bpmn",
             "mi_parallel_assignee.bpmn",
             "mi_parallel_condition.bpmn",
             "mi_parallel_script.bpmn",
