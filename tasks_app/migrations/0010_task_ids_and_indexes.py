@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('engine', '0017_h_ids_time_ordered_case_ids'),
+        ('engine', '0017_time_ordered_case_ids'),
         ('tasks_app', '0009_inbox_candidates'),
     ]
 
