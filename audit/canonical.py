@@ -69,10 +69,13 @@ _DUMPS = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
 
 
 def _plain(value: Any) -> bool:
-    """Return whether the value holds no number but integers, every key a str.
+    """Return whether json.dumps writes the value as canonical_json does.
 
-    Such a value's canonical JSON is `json.dumps`' (the C encoder: much less
-    Python per event); exact types only (a subclass may write itself otherwise).
+    Every key a str, and no number but integers and the floats whose shortest
+    form `_number` keeps (finite, below 1e16, not negative zero: json.dumps
+    writes `float.__repr__`). Such a value's canonical JSON is `json.dumps`'
+    (the C encoder: much less Python per event); exact types only (a subclass
+    may write itself otherwise).
     """
     todo = [value]
     while todo:
@@ -84,6 +87,9 @@ def _plain(value: Any) -> bool:
             todo.extend(item.values())
         elif kind is list or kind is tuple:
             todo.extend(item)
+        elif kind is float:
+            if not -_BIG < item < _BIG or (item == 0 and math.copysign(1, item) < 0):
+                return False  # NaN fails the comparison too
         elif kind not in _PLAIN:
             return False
     return True

@@ -14,7 +14,7 @@ from django.db.models import CharField, Exists, OuterRef, Value
 from django.db.models.functions import Cast
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
-from common.sql import Statement, execute_together, insert_statement
+from common.sql import Statement, array_text, execute_together, insert_statement
 from engine.permissions import (
     CANCEL_ANY_CASE,
     VIEW_CASE,
@@ -366,11 +366,16 @@ def group_grants_statement(task: HumanTask, names: Sequence[str]) -> Statement |
         f"CROSS JOIN {Group._meta.db_table} g WHERE g.name = ANY(%s::varchar[]) "
         f"ON CONFLICT DO NOTHING RETURNING group_id"
     )
-    return sql, (
-        [perm.pk for perm, _, _ in grants],
-        [ctype.pk for _, ctype, _ in grants],
-        [pk for _, _, pk in grants],
-        list(names),
+    return sql, tuple(
+        map(
+            array_text,
+            (
+                [perm.pk for perm, _, _ in grants],
+                [ctype.pk for _, ctype, _ in grants],
+                [pk for _, _, pk in grants],
+                list(names),
+            ),
+        )
     )
 
 
