@@ -234,7 +234,9 @@ def audit_record(
         "prev_hash": last_hash,
     }
     values["hash"] = event_hash(values["prev_hash"], canonical_form(values))
-    event = AuditEvent(*map(values.__getitem__, _EVENT_FIELDS))  # positional: faster
+    # Positional arguments: Model.__init__'s fast path (keywords cost ~10 µs more).
+    make: Any = AuditEvent  # (the stubs type keyword arguments only)
+    event: AuditEvent = make(*[values[name] for name in _EVENT_FIELDS])
     if batch is None:
         execute_together(
             [
