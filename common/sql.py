@@ -19,7 +19,7 @@ from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Seq
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import count
 from typing import Any, NamedTuple
 from uuid import UUID, uuid4
@@ -132,21 +132,25 @@ def _insert_params(rows: list[list[Any]], *, by_column: bool) -> tuple[Any, ...]
     return tuple(value for row in rows for value in row)
 
 
-def _quoted(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+class _NotWritten(Exception):
+    """An array element `array_text` leaves to psycopg."""
 
 
-def _aware(value: datetime) -> str | None:
-    return str(value) if value.utcoffset() is not None else None  # psycopg's text
+def _aware(value: datetime) -> str:
+    if value.utcoffset() is None:  # psycopg sends a naive one as `timestamp`
+        raise _NotWritten
+    return str(value)  # psycopg's text
 
 
-def _json(value: Jsonb) -> str | None:
+def _json(value: Jsonb) -> str:
     text = value.dumps(value.obj) if value.dumps is not None else None
-    return text if isinstance(text, str) else None
+    if not isinstance(text, str):
+        raise _NotWritten
+    return text
 
 
 # The text psycopg sends for a value of these types (its text dumpers).
-_ELEMENT_TEXT: dict[type, Callable[[Any], str | None]] = {
+_ELEMENT_TEXT: dict[type, Callable[[Any], str]] = {
     str: str,
     UUID: lambda value: value.hex,
     bool: lambda value: "t" if value else "f",
@@ -156,6 +160,10 @@ _ELEMENT_TEXT: dict[type, Callable[[Any], str | None]] = {
 }
 
 
+def _escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
 def array_text(values: Any) -> Any:
     """Return a list as the text of a PostgreSQL array (every element quoted), or
     the value as it is when it is no list or holds a type not written here.
@@ -163,20 +171,31 @@ def array_text(values: Any) -> Any:
     For an array parameter with a cast (`(%s)::uuid[]`: PostgreSQL reads the
     text as that type): psycopg's own list dumper is Python, 30-40 µs for a
     column of a few rows (a step's audit events, 15 columns); this is the same
-    text, made in a few µs. Elements of one list are of one type (a column).
+    text, made in a few µs.
     """
     if type(values) is not list:
         return values
+    kinds = set(map(type, values))
+    text = _ELEMENT_TEXT.get(kinds.pop()) if len(kinds) == 1 else None
+    try:
+        if text is None:  # empty, with NULLs or of mixed types: one by one
+            return _array_text_each(values)
+        parts = list(map(text, values))
+    except _NotWritten:
+        return values
+    body = "\x00".join(parts)  # escaped at once: the separator needs no escape
+    if body.count("\x00") != len(parts) - 1:  # a NUL: psycopg refuses it
+        return values
+    return '{"' + _escaped(body).replace("\x00", '","') + '"}'
+
+
+def _array_text_each(values: list[Any]) -> str:
     parts = []
     for value in values:
-        if value is None:
-            parts.append("NULL")
-            continue
-        text = _ELEMENT_TEXT.get(type(value))
-        element = text(value) if text is not None else None
-        if element is None:
-            return values
-        parts.append(_quoted(element))
+        text = _ELEMENT_TEXT.get(type(value)) if value is not None else None
+        if text is None and value is not None:
+            raise _NotWritten
+        parts.append("NULL" if text is None else f'"{_escaped(text(value))}"')
     return "{" + ",".join(parts) + "}"
 
 
@@ -235,6 +254,9 @@ def _fast(field: Any) -> _Fast:
             wrappers = getattr(connection.ops, "integerfield_type_map", {})
             if kind in _INTEGERS and kind.__name__ in wrappers:
                 known = {int: wrappers[kind.__name__], type(None): None}
+            if kind is models.JSONField:  # an object or array: Jsonb, its dumps
+                adapt = partial(connection.ops.adapt_json_value, encoder=field.encoder)
+                known = {dict: adapt, list: adapt, type(None): None}
         field.__dict__[_FAST_ATTR] = known
     return known
 
