@@ -12,6 +12,7 @@ checked at the end of the statement or at commit (Django's are deferred).
 Other databases (SQLite, the quick start) run them one after the other.
 """
 
+import inspect
 import json
 import random
 import re
@@ -30,11 +31,15 @@ from django.db.backends.postgresql.psycopg_any import (  # type: ignore[import-u
     register_tzloader,
 )
 from django.db.models import Q
+from django.db.models.base import ModelState
 from django.db.models.constants import OnConflict
+from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
 from django.db.models.query import (  # type: ignore[attr-defined]
     QuerySet,
     get_related_populators,
 )
+from django.db.models.query_utils import DeferredAttribute
+from django.db.models.signals import post_init, pre_init
 from django.db.models.sql import InsertQuery, UpdateQuery
 from django.db.transaction import TransactionManagementError
 from psycopg import ClientCursor, RawCursor
@@ -667,6 +672,78 @@ class _Compiled:
     populators: list[Any]
     fields: tuple[int, int, list[str]]  # the model's columns: start, end, attnames
     converters: dict[int, Any] | None  # by column (results_iter's); None: call it
+    # The model's and the related models' objects made without Django's calls
+    # per object (`_maker`); None: as Django makes them.
+    made: "tuple[Callable[[Sequence[Any]], Any], tuple[_Made, ...]] | None"
+
+
+@dataclass(frozen=True)
+class _Made:
+    """A select_related model's objects, as its RelatedPopulator makes them."""
+
+    populator: Any  # Django's: the columns, the key's place, the two setters
+    make: Callable[[Sequence[Any]], Any]
+    related: "tuple[_Made, ...]"
+
+
+_PLAIN_ATTRIBUTES = (DeferredAttribute, ForeignKeyDeferredAttribute)
+
+
+def _maker(
+    model: type[models.Model], attnames: list[str], db: str
+) -> Callable[[Sequence[Any]], Any] | None:
+    """Return `model.from_db(db, attnames, values)` as a function of the values,
+    without Model.__init__'s calls per field, or None where they may matter.
+
+    The values go straight into the object's __dict__, which is what __init__'s
+    setattr does when each field's class attribute is Django's own deferred
+    attribute (a foreign key's only drops a cached object a new one has not).
+    None for a model with its own __init__ or from_db; `_objects` checks the
+    pre_init/post_init receivers (there are none) at every call.
+    """
+    base: Any = models.Model
+    if (
+        model.__init__ is not base.__init__
+        or getattr(model.from_db, "__func__", None) is not base.from_db.__func__
+        or any(
+            type(inspect.getattr_static(model, name, None)) not in _PLAIN_ATTRIBUTES
+            for name in attnames
+        )
+    ):
+        return None
+
+    def make(values: Sequence[Any]) -> Any:
+        obj = object.__new__(model)
+        state = obj._state = ModelState()
+        state.adding, state.db = False, db
+        obj.__dict__.update(zip(attnames, values, strict=True))
+        return obj
+
+    return make
+
+
+def _made(populator: Any, db: str) -> _Made | None:
+    make = _maker(populator.model_cls, populator.init_list, db)
+    related = [_made(p, db) for p in populator.related_populators]
+    if make is None or None in related:
+        return None
+    return _Made(populator, make, tuple(r for r in related if r is not None))
+
+
+def _populate(made: _Made, row: Sequence[Any], from_obj: Any) -> None:
+    """RelatedPopulator.populate, the object made by `made.make`."""
+    populator = made.populator
+    if populator.reorder_for_init:
+        data = populator.reorder_for_init(row)
+    else:
+        data = row[populator.cols_start : populator.cols_end]
+    obj = None if data[populator.pk_idx] is None else made.make(data)
+    if obj is not None:
+        for related in made.related:
+            _populate(related, row, obj)
+    populator.local_setter(from_obj, obj)
+    if obj is not None:
+        populator.remote_setter(obj, from_obj)
 
 
 _COMPILED_ATTR = "laneway_compiled_selects"
@@ -726,11 +803,17 @@ def _objects(compiled: _Compiled, rows: list[Any], db: str) -> list[Any]:
     start, end, init_list = compiled.fields
     model = compiler.klass_info["model"]
     annotations = compiler.annotation_col_map.items()
+    made = None if pre_init.receivers or post_init.receivers else compiled.made
     objs = []
     for row in converted:
-        obj = model.from_db(db, init_list, row[start:end])
-        for populator in compiled.populators:
-            populator.populate(row, obj)
+        if made is not None:
+            obj = made[0](row[start:end])
+            for related in made[1]:
+                _populate(related, row, obj)
+        else:
+            obj = model.from_db(db, init_list, row[start:end])
+            for populator in compiled.populators:
+                populator.populate(row, obj)
         for name, position in annotations:
             setattr(obj, name, row[position])
         objs.append(obj)
@@ -849,15 +932,24 @@ def _compile(build: Callable[..., QuerySet[Any]], args: tuple[Any, ...]) -> Any:
     fields = klass_info["select_fields"]
     start, end = fields[0], fields[-1] + 1
     sql, params, slots = _constants_inlined(sql, params, slots)
+    attnames = [f[0].target.attname for f in select[start:end]]
+    populators = get_related_populators(klass_info, select, connection.alias)
+    make = _maker(klass_info["model"], attnames, connection.alias)
+    related = [_made(p, connection.alias) for p in populators]
     return _Compiled(
         sql=sql,
         params=params,
         slots=slots,
         compiler=compiler,
         locks=bool(compiler.query.select_for_update),
-        populators=get_related_populators(klass_info, select, connection.alias),
-        fields=(start, end, [f[0].target.attname for f in select[start:end]]),
+        populators=populators,
+        fields=(start, end, attnames),
         converters=_converters(compiler),
+        made=(
+            (make, tuple(r for r in related if r is not None))
+            if make is not None and None not in related
+            else None
+        ),
     )
 
 

@@ -282,6 +282,27 @@ def test_the_locking_statements_compiled_once_load_what_the_orm_loads(warm):
     assert locked.started_by == expected.started_by == warm["requester"]
     assert locked.state.state_json == expected.state.state_json
     assert not locked._state.adding and locked._state.db == "default"
+    same = (
+        Case.objects.select_related("version__definition", "started_by", "state")
+        .defer("version__original_xml", "version__normalized_xml")
+        .get(pk=case.pk)
+    )
+    pairs = [
+        (locked, same),
+        (locked.version, same.version),
+        (locked.version.definition, same.version.definition),
+        (locked.started_by, same.started_by),
+        (locked.state, same.state),
+    ]
+    for mine, orm in pairs:  # made without Model.__init__: the same objects
+        assert type(mine) is type(orm)
+        assert {k: v for k, v in vars(mine).items() if k != "_state"} == {
+            k: v for k, v in vars(orm).items() if k != "_state"
+        }
+        assert mine.get_deferred_fields() == orm.get_deferred_fields()
+        assert (mine._state.adding, mine._state.db) == (False, "default")
+        assert set(mine._state.fields_cache) == set(orm._state.fields_cache)
+    assert locked.state.case is locked and same.state.case is same
     shapes = {key[0] for key in selects_compiled()}
     assert {"case_lock", "locked_task", "version_get"} <= shapes  # none fell back
 
