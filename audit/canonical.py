@@ -68,7 +68,7 @@ _PLAIN = (str, int, bool, type(None))  # written by json.dumps as canonical_json
 _DUMPS = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
 
 
-def _plain(value: Any) -> bool:
+def plain_json(value: Any) -> bool:
     """Return whether json.dumps writes the value as canonical_json does.
 
     Every key a str, and no number but integers and the floats whose shortest
@@ -95,13 +95,15 @@ def _plain(value: Any) -> bool:
     return True
 
 
-def canonical_json(value: Any) -> str:
+def canonical_json(value: Any, *, plain: bool | None = None) -> str:
     """Return the canonical JSON text of a JSON value (object, array or scalar).
+
+    `plain` is `plain_json(value)` when the caller knows it (None: looked at).
 
     Raises:
         ValueError: for NaN or infinity; TypeError: for a non-JSON value.
     """
-    if _plain(value):
+    if plain_json(value) if plain is None else plain:
         try:
             return _DUMPS(value)
         except RecursionError:  # nested deeper than the C encoder goes
