@@ -306,22 +306,36 @@ def _values(
         (f, _fast(f), not pre_save or type(f).pre_save is models.Field.pre_save)
         for f in fields
     ]
-    rows = []
     try:
-        for obj in objs:
-            row = []
-            for f, fast, as_is in plan:
-                value = getattr(obj, f.attname) if as_is else f.pre_save(obj, True)
-                kind = type(value)
-                if kind in fast and (kind is not datetime or value.tzinfo is not None):
-                    wrap = fast[kind]  # `_prepared`'s fast path, inline
-                    row.append(value if wrap is None or value is None else wrap(value))
-                else:
-                    row.append(_prepared(f, value, db))
-            rows.append(row)
+        return [
+            _prepared_all(
+                plan,
+                [
+                    getattr(obj, f.attname) if as_is else f.pre_save(obj, True)
+                    for f, _, as_is in plan
+                ],
+                db,
+            )
+            for obj in objs
+        ]
     except _Unsure:
         return None
-    return rows
+
+
+def _prepared_all(
+    plan: Sequence[tuple[Any, ...]], values: Iterable[Any], db: Any
+) -> list[Any]:
+    """Return `_prepared` of each value by the field first in its plan's entry
+    (then `_fast(field)`), the fast path inline."""
+    row = []
+    for (f, fast, *_), value in zip(plan, values, strict=True):
+        kind = type(value)
+        if kind in fast and (kind is not datetime or value.tzinfo is not None):
+            wrap = fast[kind]
+            row.append(value if wrap is None or value is None else wrap(value))
+        else:
+            row.append(_prepared(f, value, db))
+    return row
 
 
 def _same_params(one: Sequence[Any], two: Sequence[Any]) -> bool:
@@ -390,10 +404,9 @@ def update_statement(
     """
     meta = model._meta
     try:
-        fields = [meta.get_field(name) for name in values]
-        db = _db()
-        pairs = zip(fields, values.values(), strict=True)
-        prepared = [_prepared(field, value, db) for field, value in pairs]
+        plan = _update_plan(model, tuple(values))
+        fields = [f for f, _ in plan]
+        prepared = _prepared_all(plan, values.values(), _db())
         filters = [_filter_value(meta, name, value) for name, value in where.items()]
     except (_Unsure, FieldDoesNotExist):
         return _update_compiled(model, values, where)
@@ -414,6 +427,14 @@ def update_statement(
         same = plain and _same_params(statement[1], params)
         _writes()[key] = statement[0] if same else None
     return statement
+
+
+@lru_cache(maxsize=256)
+def _update_plan(
+    model: type[models.Model], names: tuple[str, ...]
+) -> list[tuple[Any, _Fast]]:
+    """Return (field, `_fast(field)`) of the fields an update names (by shape)."""
+    return [(field, _fast(field)) for field in map(model._meta.get_field, names)]
 
 
 def _update_compiled(

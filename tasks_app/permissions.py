@@ -182,13 +182,15 @@ def permissions_forget(**_: Any) -> None:
 
 
 def _grants(task: HumanTask) -> list[tuple[Permission, ContentType, str]]:
-    wanted = ((VIEW, task), (WORK, task), (VIEW_CASE, task.case))
+    """Return (permission, its content type, object id) of the task's grants.
+
+    Each permission's own content type is its model's (read with it, once per
+    process): ContentType's cache looks it up through the router at every call.
+    """
+    wanted = ((VIEW, task.pk), (WORK, task.pk), (VIEW_CASE, task.case_id))
     perms = _permissions()
     _forget(task)
-    return [
-        (perms[name], ContentType.objects.get_for_model(obj), str(obj.pk))
-        for name, obj in wanted
-    ]
+    return [(perms[name], perms[name].content_type, str(pk)) for name, pk in wanted]
 
 
 def grant_candidates(
