@@ -306,29 +306,31 @@ def _values(
         (f, _fast(f), not pre_save or type(f).pre_save is models.Field.pre_save)
         for f in fields
     ]
+    rows = []
     try:
-        return [
-            _prepared_all(
-                plan,
-                [
-                    getattr(obj, f.attname) if as_is else f.pre_save(obj, True)
-                    for f, _, as_is in plan
-                ],
-                db,
-            )
-            for obj in objs
-        ]
+        for obj in objs:
+            row = []
+            for f, fast, as_is in plan:
+                value = getattr(obj, f.attname) if as_is else f.pre_save(obj, True)
+                kind = type(value)  # `_prepared`'s fast path, inline (as below)
+                if kind in fast and (kind is not datetime or value.tzinfo is not None):
+                    wrap = fast[kind]
+                    row.append(value if wrap is None or value is None else wrap(value))
+                else:
+                    row.append(_prepared(f, value, db))
+            rows.append(row)
     except _Unsure:
         return None
+    return rows
 
 
 def _prepared_all(
-    plan: Sequence[tuple[Any, ...]], values: Iterable[Any], db: Any
+    plan: Sequence[tuple[Any, _Fast, bool]], values: Iterable[Any], db: Any
 ) -> list[Any]:
-    """Return `_prepared` of each value by the field first in its plan's entry
-    (then `_fast(field)`), the fast path inline."""
+    """Return `_prepared` of each value by its plan entry's field and
+    `_fast(field)`, the fast path inline."""
     row = []
-    for (f, fast, *_), value in zip(plan, values, strict=True):
+    for (f, fast, _), value in zip(plan, values, strict=True):
         kind = type(value)
         if kind in fast and (kind is not datetime or value.tzinfo is not None):
             wrap = fast[kind]
@@ -405,7 +407,7 @@ def update_statement(
     meta = model._meta
     try:
         plan = _update_plan(model, tuple(values))
-        fields = [f for f, _ in plan]
+        fields = [f for f, _, _ in plan]
         prepared = _prepared_all(plan, values.values(), _db())
         filters = [_filter_value(meta, name, value) for name, value in where.items()]
     except (_Unsure, FieldDoesNotExist):
@@ -432,9 +434,9 @@ def update_statement(
 @lru_cache(maxsize=256)
 def _update_plan(
     model: type[models.Model], names: tuple[str, ...]
-) -> list[tuple[Any, _Fast]]:
-    """Return (field, `_fast(field)`) of the fields an update names (by shape)."""
-    return [(field, _fast(field)) for field in map(model._meta.get_field, names)]
+) -> list[tuple[Any, _Fast, bool]]:
+    """Return (field, `_fast(field)`, True) of the fields an update names."""
+    return [(f, _fast(f), True) for f in map(model._meta.get_field, names)]
 
 
 def _update_compiled(
