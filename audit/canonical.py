@@ -68,11 +68,14 @@ _PLAIN = (str, int, bool, type(None))  # written by json.dumps as canonical_json
 _DUMPS = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
 
 
-def _plain(value: Any) -> bool:
-    """Return whether the value holds no number but integers, every key a str.
+def plain_json(value: Any) -> bool:
+    """Return whether json.dumps writes the value as canonical_json does.
 
-    Such a value's canonical JSON is `json.dumps`' (the C encoder: much less
-    Python per event); exact types only (a subclass may write itself otherwise).
+    Every key a str, and no number but integers and the floats whose shortest
+    form `_number` keeps (finite, below 1e16, not negative zero: json.dumps
+    writes `float.__repr__`). Such a value's canonical JSON is `json.dumps`'
+    (the C encoder: much less Python per event); exact types only (a subclass
+    may write itself otherwise).
     """
     todo = [value]
     while todo:
@@ -84,18 +87,23 @@ def _plain(value: Any) -> bool:
             todo.extend(item.values())
         elif kind is list or kind is tuple:
             todo.extend(item)
+        elif kind is float:
+            if not -_BIG < item < _BIG or (item == 0 and math.copysign(1, item) < 0):
+                return False  # NaN fails the comparison too
         elif kind not in _PLAIN:
             return False
     return True
 
 
-def canonical_json(value: Any) -> str:
+def canonical_json(value: Any, *, plain: bool | None = None) -> str:
     """Return the canonical JSON text of a JSON value (object, array or scalar).
+
+    `plain` is `plain_json(value)` when the caller knows it (None: looked at).
 
     Raises:
         ValueError: for NaN or infinity; TypeError: for a non-JSON value.
     """
-    if _plain(value):
+    if plain_json(value) if plain is None else plain:
         try:
             return _DUMPS(value)
         except RecursionError:  # nested deeper than the C encoder goes

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 from django.db.models import OuterRef, Subquery, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
@@ -24,7 +24,7 @@ from common.sql import (
 )
 
 from .actions import AuditAction
-from .canonical import canonical_json
+from .canonical import canonical_json, plain_json
 from .errors import AuditFilterInvalid
 from .filters import (
     FILTER_FIELDS,
@@ -61,7 +61,12 @@ def chain_for_case(case_id: uuid.UUID | str | None) -> str:
 
 def format_at(at: datetime) -> str:
     """Return the canonical UTC ISO-8601 form, always with microseconds."""
+    if at.tzinfo is UTC and at.year >= 1000:  # the same text, without strftime
+        return at.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+_SCALARS = (str, int, type(None))  # json.dumps writes them canonically (exact)
 
 
 def canonical_form(values: dict[str, Any]) -> str:
@@ -70,7 +75,12 @@ def canonical_form(values: dict[str, Any]) -> str:
     doc["id"] = str(doc["id"])
     doc["case_id"] = str(doc["case_id"]) if doc["case_id"] else None
     doc["at"] = format_at(doc["at"])
-    return canonical_json(doc)
+    # The payload looked at alone: the other fields are scalars (plain_json's
+    # walk of the whole event took a fifth of an audit_record).
+    plain = all(
+        type(value) in _SCALARS for name, value in doc.items() if name != "payload"
+    ) and plain_json(doc["payload"])
+    return canonical_json(doc, plain=plain)
 
 
 def event_hash(prev_hash: str, canonical: str) -> str:
@@ -85,6 +95,9 @@ def _lock_chain(chain: str) -> None:
     if chain == SYSTEM_CHAIN and connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [chain])
+
+
+_PAYLOAD_ENCODER = DjangoJSONEncoder()  # json.dumps(..., cls=...), made once
 
 
 def _actor_values(actor: Any) -> tuple[int | None, str]:
@@ -206,13 +219,14 @@ def audit_record(
     Raises:
         AssertionError: when called outside a transaction.
     """
-    assert connection.in_atomic_block, (
-        "audit_record must run inside transaction.atomic()"
-    )
-    batch = _open_batch()
+    db = connections[DEFAULT_DB_ALIAS]  # `connection`, looked up once
+    assert db.in_atomic_block, "audit_record must run inside transaction.atomic()"
+    batch: _Batch | None = getattr(db, _BATCH_ATTR, None)
     chain = chain_for_case(case_id)
     last_seq, last_hash = _head(chain, batch)
     actor_id, actor_repr = _actor_values(actor)
+    if case_id and type(case_id) is not uuid.UUID:
+        case_id = uuid.UUID(str(case_id))
     values: dict[str, Any] = {
         "id": uuid7(),
         "chain": chain,
@@ -222,16 +236,18 @@ def audit_record(
         "actor_repr": actor_repr,
         "on_behalf_of": on_behalf_of,
         "action": str(action),
-        "case_id": uuid.UUID(str(case_id)) if case_id else None,
+        "case_id": case_id or None,
         "process_key": process_key,
         "version_id": version_id,
         "task_ref": task_ref,
         # Round-trip through JSON so the stored payload hashes like the one read back.
-        "payload": json.loads(json.dumps(payload or {}, cls=DjangoJSONEncoder)),
+        "payload": json.loads(_PAYLOAD_ENCODER.encode(payload or {})),
         "prev_hash": last_hash,
     }
     values["hash"] = event_hash(values["prev_hash"], canonical_form(values))
-    event = AuditEvent(**values)
+    # Positional arguments: Model.__init__'s fast path (keywords cost ~10 µs more).
+    make: Any = AuditEvent  # (the stubs type keyword arguments only)
+    event: AuditEvent = make(*[values[name] for name in _EVENT_FIELDS])
     if batch is None:
         execute_together(
             [
@@ -240,7 +256,7 @@ def audit_record(
             ]
         )
         event._state.adding = False
-    elif batch.depth == len(connection.atomic_blocks):
+    elif batch.depth == len(db.atomic_blocks):
         batch.events.append(event)
         batch.heads[chain] = (event.chain_seq, event.hash)
         batch.through.pop(chain, None)  # their savepoints have ended: they stay
@@ -248,6 +264,9 @@ def audit_record(
         event.save()
         batch.through.setdefault(chain, []).append(event)
     return event
+
+
+_EVENT_FIELDS = tuple(f.attname for f in AuditEvent._meta.concrete_fields)
 
 
 def _heads_statement(heads: list[tuple[str, int, str]]) -> Statement:

@@ -12,6 +12,7 @@ checked at the end of the statement or at commit (Django's are deferred).
 Other databases (SQLite, the quick start) run them one after the other.
 """
 
+import inspect
 import json
 import random
 import re
@@ -19,30 +20,46 @@ from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Seq
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import count
 from typing import Any, NamedTuple
 from uuid import UUID, uuid4
 
 from django.core.exceptions import FieldDoesNotExist
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.backends.postgresql.psycopg_any import (  # type: ignore[import-untyped]
     register_tzloader,
 )
 from django.db.models import Q
+from django.db.models.base import ModelState
 from django.db.models.constants import OnConflict
+from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
 from django.db.models.query import (  # type: ignore[attr-defined]
     QuerySet,
     get_related_populators,
 )
+from django.db.models.query_utils import DeferredAttribute
+from django.db.models.signals import post_init, pre_init
 from django.db.models.sql import InsertQuery, UpdateQuery
 from django.db.transaction import TransactionManagementError
 from psycopg import ClientCursor, RawCursor
 from psycopg.postgres import types as pg_types
 from psycopg.pq import Format
 from psycopg.sql import Literal
+from psycopg.types.json import Jsonb
+from psycopg.types.numeric import Int2, Int4, Int8
 
 Statement = tuple[str, Sequence[Any]]
+
+
+def _db() -> Any:
+    """Return the wrapper `connection` stands for, looked up once.
+
+    Every attribute read through the `connection` proxy looks the thread's
+    wrapper up again (a thread-local read, about a µs): the hot path's
+    functions read it once.
+    """
+    return connections[DEFAULT_DB_ALIAS]
 
 
 def insert_statement(
@@ -64,15 +81,16 @@ def insert_statement(
     key = (*shape, ignore_conflicts)
     known = _writes().get(key, _MISSING)
     if isinstance(known, tuple):
-        rows = _values(fields, objs, lambda f, obj: f.pre_save(obj, True))
+        rows = _values(fields, objs, pre_save=True)
         if rows is not None:
             sql, by_column = known
-            return sql, _insert_params(rows, by_column=by_column)
+            params = _insert_params(rows, by_column=by_column)
+            return sql, tuple(map(array_text, params)) if by_column else params
     statement = _insert_compiled(
         model, objs, fields, update_conflicts, unique_fields, ignore_conflicts
     )
     if known is _MISSING:
-        rows = _values(fields, objs, lambda f, obj: getattr(obj, f.attname))
+        rows = _values(fields, objs, pre_save=False)
         _writes()[key] = _insert_shape(statement, fields, rows)
     return statement
 
@@ -117,6 +135,73 @@ def _insert_params(rows: list[list[Any]], *, by_column: bool) -> tuple[Any, ...]
     if by_column:  # PostgreSQL's bulk insert: an array per column (UNNEST)
         return tuple(list(column) for column in zip(*rows, strict=True))
     return tuple(value for row in rows for value in row)
+
+
+class _NotWritten(Exception):
+    """An array element `array_text` leaves to psycopg."""
+
+
+def _aware(value: datetime) -> str:
+    if value.utcoffset() is None:  # psycopg sends a naive one as `timestamp`
+        raise _NotWritten
+    return str(value)  # psycopg's text
+
+
+def _json(value: Jsonb) -> str:
+    text = value.dumps(value.obj) if value.dumps is not None else None
+    if not isinstance(text, str):
+        raise _NotWritten
+    return text
+
+
+# The text psycopg sends for a value of these types (its text dumpers).
+_ELEMENT_TEXT: dict[type, Callable[[Any], str]] = {
+    str: str,
+    UUID: lambda value: value.hex,
+    bool: lambda value: "t" if value else "f",
+    datetime: _aware,
+    Jsonb: _json,
+    **dict.fromkeys((int, Int2, Int4, Int8), int.__repr__),
+}
+
+
+def _escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def array_text(values: Any) -> Any:
+    """Return a list as the text of a PostgreSQL array (every element quoted), or
+    the value as it is when it is no list or holds a type not written here.
+
+    For an array parameter with a cast (`(%s)::uuid[]`: PostgreSQL reads the
+    text as that type): psycopg's own list dumper is Python, 30-40 µs for a
+    column of a few rows (a step's audit events, 15 columns); this is the same
+    text, made in a few µs.
+    """
+    if type(values) is not list:
+        return values
+    kinds = set(map(type, values))
+    text = _ELEMENT_TEXT.get(kinds.pop()) if len(kinds) == 1 else None
+    try:
+        if text is None:  # empty, with NULLs or of mixed types: one by one
+            return _array_text_each(values)
+        parts = list(map(text, values))
+    except _NotWritten:
+        return values
+    body = "\x00".join(parts)  # escaped at once: the separator needs no escape
+    if body.count("\x00") != len(parts) - 1:  # a NUL: psycopg refuses it
+        return values
+    return '{"' + _escaped(body).replace("\x00", '","') + '"}'
+
+
+def _array_text_each(values: list[Any]) -> str:
+    parts = []
+    for value in values:
+        text = _ELEMENT_TEXT.get(type(value)) if value is not None else None
+        if text is None and value is not None:
+            raise _NotWritten
+        parts.append("NULL" if text is None else f'"{_escaped(text(value))}"')
+    return "{" + ",".join(parts) + "}"
 
 
 def _insert_shape(
@@ -174,11 +259,14 @@ def _fast(field: Any) -> _Fast:
             wrappers = getattr(connection.ops, "integerfield_type_map", {})
             if kind in _INTEGERS and kind.__name__ in wrappers:
                 known = {int: wrappers[kind.__name__], type(None): None}
+            if kind is models.JSONField:  # an object or array: Jsonb, its dumps
+                adapt = partial(connection.ops.adapt_json_value, encoder=field.encoder)
+                known = {dict: adapt, list: adapt, type(None): None}
         field.__dict__[_FAST_ATTR] = known
     return known
 
 
-def _prepared(field: Any, value: Any) -> Any:
+def _prepared(field: Any, value: Any, db: Any) -> Any:
     """Return the value as the compiler sends it (`get_db_prep_save`)."""
     fast = _fast(field)
     kind = type(value)
@@ -191,19 +279,65 @@ def _prepared(field: Any, value: Any) -> Any:
         if not field.remote_field:
             raise _Unsure
         value = value.prepare_database_save(field)
-    value = field.get_db_prep_save(value, connection=connection)
+    value = field.get_db_prep_save(value, connection=db)
     if hasattr(value, "as_sql"):
         raise _Unsure
     return value
 
 
-def _values(
-    fields: list[Any], objs: list[Any], read: Callable[[Any, Any], Any]
-) -> list[list[Any]] | None:
+def db_value(field: Any, value: Any) -> Any:
+    """Return `field.get_db_prep_save(value)` on this connection (`_prepared`:
+    without its calls for a plain value)."""
+    db = _db()
     try:
-        return [[_prepared(f, read(f, obj)) for f in fields] for obj in objs]
+        return _prepared(field, value, db)
+    except _Unsure:
+        return field.get_db_prep_save(value, connection=db)
+
+
+def _values(
+    fields: list[Any], objs: list[Any], *, pre_save: bool
+) -> list[list[Any]] | None:
+    """Return the prepared values of the objects' fields (`_prepared`), read
+    by `pre_save(obj, True)` as an insert does, or as they are; None if unsure."""
+    db = _db()
+    # (field, _fast(field), whether the value is the attribute as it is)
+    plan = [
+        (f, _fast(f), not pre_save or type(f).pre_save is models.Field.pre_save)
+        for f in fields
+    ]
+    rows = []
+    try:
+        for obj in objs:
+            row = []
+            for f, fast, as_is in plan:
+                value = getattr(obj, f.attname) if as_is else f.pre_save(obj, True)
+                kind = type(value)  # `_prepared`'s fast path, inline (as below)
+                if kind in fast and (kind is not datetime or value.tzinfo is not None):
+                    wrap = fast[kind]
+                    row.append(value if wrap is None or value is None else wrap(value))
+                else:
+                    row.append(_prepared(f, value, db))
+            rows.append(row)
     except _Unsure:
         return None
+    return rows
+
+
+def _prepared_all(
+    plan: Sequence[tuple[Any, _Fast, bool]], values: Iterable[Any], db: Any
+) -> list[Any]:
+    """Return `_prepared` of each value by its plan entry's field and
+    `_fast(field)`, the fast path inline."""
+    row = []
+    for (f, fast, _), value in zip(plan, values, strict=True):
+        kind = type(value)
+        if kind in fast and (kind is not datetime or value.tzinfo is not None):
+            wrap = fast[kind]
+            row.append(value if wrap is None or value is None else wrap(value))
+        else:
+            row.append(_prepared(f, value, db))
+    return row
 
 
 def _same_params(one: Sequence[Any], two: Sequence[Any]) -> bool:
@@ -233,10 +367,11 @@ def _writes() -> dict[Hashable, Any]:
     shape is compiled every time); later writes of the shape only prepare their
     values (`get_db_prep_save`, as the compiler does).
     """
-    cache = getattr(connection, _WRITES_ATTR, None)
+    db = _db()
+    cache = getattr(db, _WRITES_ATTR, None)
     if cache is None:
         cache = {}
-        setattr(connection, _WRITES_ATTR, cache)
+        setattr(db, _WRITES_ATTR, cache)
     return cache
 
 
@@ -271,8 +406,9 @@ def update_statement(
     """
     meta = model._meta
     try:
-        fields = [meta.get_field(name) for name in values]
-        prepared = list(map(_prepared, fields, values.values()))
+        plan = _update_plan(model, tuple(values))
+        fields = [f for f, _, _ in plan]
+        prepared = _prepared_all(plan, values.values(), _db())
         filters = [_filter_value(meta, name, value) for name, value in where.items()]
     except (_Unsure, FieldDoesNotExist):
         return _update_compiled(model, values, where)
@@ -295,6 +431,14 @@ def update_statement(
     return statement
 
 
+@lru_cache(maxsize=256)
+def _update_plan(
+    model: type[models.Model], names: tuple[str, ...]
+) -> list[tuple[Any, _Fast, bool]]:
+    """Return (field, `_fast(field)`, True) of the fields an update names."""
+    return [(f, _fast(f), True) for f in map(model._meta.get_field, names)]
+
+
 def _update_compiled(
     model: type[models.Model], values: Mapping[str, Any], where: Mapping[str, Any]
 ) -> Statement:
@@ -313,7 +457,7 @@ def _filter_value(meta: Any, name: str, value: Any) -> Any:
     if hasattr(value, "resolve_expression") or hasattr(value, "_meta"):
         raise _Unsure
     return field.get_db_prep_value(
-        field.get_prep_value(value), connection=connection, prepared=True
+        field.get_prep_value(value), connection=_db(), prepared=True
     )
 
 
@@ -385,23 +529,24 @@ def prepared_cursor() -> Any:
     wrappers and the query log see each statement. Other databases: the
     connection's cursor.
     """
-    if connection.vendor != "postgresql":
-        return connection.cursor()
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    with connection.wrap_database_errors:
-        if connection.connection.prepare_threshold is None:  # Django's default
+    db = connections[DEFAULT_DB_ALIAS]  # `connection`, looked up once
+    if db.vendor != "postgresql":
+        return db.cursor()
+    db.close_if_health_check_failed()
+    db.ensure_connection()
+    with db.wrap_database_errors:
+        pg = db.connection
+        if pg.prepare_threshold is None:  # Django's default
             # Only what runs here is prepared (Django's own cursors bind on the
             # client and never prepare); None would refuse this cursor too.
-            connection.connection.prepare_threshold = _ONLY_WHEN_ASKED
-        raw = _Preparing(connection.connection)
-        if connection.timezone != _text_tz_loader().timezone:
-            register_tzloader(connection.timezone, raw)
-        return connection._prepare_cursor(raw)  # type: ignore[attr-defined]
-
-
-def _text_tz_loader() -> Any:
-    return connection.connection.adapters.get_loader(_TIMESTAMPTZ_OID, Format.TEXT)
+            pg.prepare_threshold = _ONLY_WHEN_ASKED
+        raw = _Preparing(pg)
+        if (
+            db.timezone
+            != pg.adapters.get_loader(_TIMESTAMPTZ_OID, Format.TEXT).timezone
+        ):
+            register_tzloader(db.timezone, raw)
+        return db._prepare_cursor(raw)  # type: ignore[attr-defined]
 
 
 Rows = list[tuple[Any, ...]]
@@ -421,7 +566,7 @@ _HELD_ATTR = "laneway_held_writes"
 
 
 def _held() -> _Held | None:
-    return getattr(connection, _HELD_ATTR, None)
+    return getattr(_db(), _HELD_ATTR, None)
 
 
 @contextmanager
@@ -464,8 +609,9 @@ def write_later(
     """
     entries: list[tuple[Statement, _Then]] = [(s, None) for s in statements[:-1]]
     entries += [(s, then) for s in statements[-1:]]
-    held = _held()
-    if held is None or held.depth != len(connection.atomic_blocks):
+    db = _db()
+    held: _Held | None = getattr(db, _HELD_ATTR, None)
+    if held is None or held.depth != len(db.atomic_blocks):
         _send(entries)
         return
     written = set(rows)
@@ -549,6 +695,78 @@ class _Compiled:
     populators: list[Any]
     fields: tuple[int, int, list[str]]  # the model's columns: start, end, attnames
     converters: dict[int, Any] | None  # by column (results_iter's); None: call it
+    # The model's and the related models' objects made without Django's calls
+    # per object (`_maker`); None: as Django makes them.
+    made: "tuple[Callable[[Sequence[Any]], Any], tuple[_Made, ...]] | None"
+
+
+@dataclass(frozen=True)
+class _Made:
+    """A select_related model's objects, as its RelatedPopulator makes them."""
+
+    populator: Any  # Django's: the columns, the key's place, the two setters
+    make: Callable[[Sequence[Any]], Any]
+    related: "tuple[_Made, ...]"
+
+
+_PLAIN_ATTRIBUTES = (DeferredAttribute, ForeignKeyDeferredAttribute)
+
+
+def _maker(
+    model: type[models.Model], attnames: list[str], db: str
+) -> Callable[[Sequence[Any]], Any] | None:
+    """Return `model.from_db(db, attnames, values)` as a function of the values,
+    without Model.__init__'s calls per field, or None where they may matter.
+
+    The values go straight into the object's __dict__, which is what __init__'s
+    setattr does when each field's class attribute is Django's own deferred
+    attribute (a foreign key's only drops a cached object a new one has not).
+    None for a model with its own __init__ or from_db; `_objects` checks the
+    pre_init/post_init receivers (there are none) at every call.
+    """
+    base: Any = models.Model
+    if (
+        model.__init__ is not base.__init__
+        or getattr(model.from_db, "__func__", None) is not base.from_db.__func__
+        or any(
+            type(inspect.getattr_static(model, name, None)) not in _PLAIN_ATTRIBUTES
+            for name in attnames
+        )
+    ):
+        return None
+
+    def make(values: Sequence[Any]) -> Any:
+        obj = object.__new__(model)
+        state = obj._state = ModelState()
+        state.adding, state.db = False, db
+        obj.__dict__.update(zip(attnames, values, strict=True))
+        return obj
+
+    return make
+
+
+def _made(populator: Any, db: str) -> _Made | None:
+    make = _maker(populator.model_cls, populator.init_list, db)
+    related = [_made(p, db) for p in populator.related_populators]
+    if make is None or None in related:
+        return None
+    return _Made(populator, make, tuple(r for r in related if r is not None))
+
+
+def _populate(made: _Made, row: Sequence[Any], from_obj: Any) -> None:
+    """RelatedPopulator.populate, the object made by `made.make`."""
+    populator = made.populator
+    if populator.reorder_for_init:
+        data = populator.reorder_for_init(row)
+    else:
+        data = row[populator.cols_start : populator.cols_end]
+    obj = None if data[populator.pk_idx] is None else made.make(data)
+    if obj is not None:
+        for related in made.related:
+            _populate(related, row, obj)
+    populator.local_setter(from_obj, obj)
+    if obj is not None:
+        populator.remote_setter(obj, from_obj)
 
 
 _COMPILED_ATTR = "laneway_compiled_selects"
@@ -571,19 +789,18 @@ def select_compiled(
     transformed, SQL that changes) is built as usual every time. Kept per
     connection object (Django's are per thread).
     """
-    cache: dict[Hashable, _Compiled | None] | None = getattr(
-        connection, _COMPILED_ATTR, None
-    )
+    db = _db()
+    cache: dict[Hashable, _Compiled | None] | None = getattr(db, _COMPILED_ATTR, None)
     if cache is None:
         cache = {}
-        setattr(connection, _COMPILED_ATTR, cache)
+        setattr(db, _COMPILED_ATTR, cache)
     full_key = (key, tuple(type(a) for a in args))
     if full_key not in cache:
         cache[full_key] = _compile(build, args)
     compiled = cache[full_key]
     if compiled is None:
         return list(build(*args))
-    if compiled.locks and not connection.in_atomic_block:
+    if compiled.locks and not db.in_atomic_block:
         raise TransactionManagementError(
             "select_for_update cannot be used outside of a transaction."
         )
@@ -592,12 +809,12 @@ def select_compiled(
         params[position] = args[index]
     with prepared_cursor() as cursor:
         cursor.execute(compiled.sql, params)
-        return _objects(compiled, cursor.fetchall())
+        return _objects(compiled, cursor.fetchall(), db.alias)
 
 
-def _objects(compiled: _Compiled, rows: list[Any]) -> list[Any]:
+def _objects(compiled: _Compiled, rows: list[Any], db: str) -> list[Any]:
     """Make the model objects of the rows, as Django's ModelIterable does."""
-    compiler, db = compiled.compiler, connection.alias
+    compiler = compiled.compiler
     if compiler.has_extra_select:  # columns only the ordering needed
         rows = [row[: compiler.col_count] for row in rows]
     if compiled.converters is None:
@@ -609,11 +826,17 @@ def _objects(compiled: _Compiled, rows: list[Any]) -> list[Any]:
     start, end, init_list = compiled.fields
     model = compiler.klass_info["model"]
     annotations = compiler.annotation_col_map.items()
+    made = None if pre_init.receivers or post_init.receivers else compiled.made
     objs = []
     for row in converted:
-        obj = model.from_db(db, init_list, row[start:end])
-        for populator in compiled.populators:
-            populator.populate(row, obj)
+        if made is not None:
+            obj = made[0](row[start:end])
+            for related in made[1]:
+                _populate(related, row, obj)
+        else:
+            obj = model.from_db(db, init_list, row[start:end])
+            for populator in compiled.populators:
+                populator.populate(row, obj)
         for name, position in annotations:
             setattr(obj, name, row[position])
         objs.append(obj)
@@ -732,15 +955,24 @@ def _compile(build: Callable[..., QuerySet[Any]], args: tuple[Any, ...]) -> Any:
     fields = klass_info["select_fields"]
     start, end = fields[0], fields[-1] + 1
     sql, params, slots = _constants_inlined(sql, params, slots)
+    attnames = [f[0].target.attname for f in select[start:end]]
+    populators = get_related_populators(klass_info, select, connection.alias)
+    make = _maker(klass_info["model"], attnames, connection.alias)
+    related = [_made(p, connection.alias) for p in populators]
     return _Compiled(
         sql=sql,
         params=params,
         slots=slots,
         compiler=compiler,
         locks=bool(compiler.query.select_for_update),
-        populators=get_related_populators(klass_info, select, connection.alias),
-        fields=(start, end, [f[0].target.attname for f in select[start:end]]),
+        populators=populators,
+        fields=(start, end, attnames),
         converters=_converters(compiler),
+        made=(
+            (make, tuple(r for r in related if r is not None))
+            if make is not None and None not in related
+            else None
+        ),
     )
 
 

@@ -12,9 +12,14 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.contrib.auth.models import Group
-from django.db import connection
 
-from common.sql import Statement, execute_together, insert_statement
+from common.sql import (
+    Statement,
+    array_text,
+    db_value,
+    execute_together,
+    insert_statement,
+)
 from engine.models import Case
 
 from .models import HumanTask, InboxCandidate, candidate_search
@@ -73,17 +78,16 @@ def groups_named_statement(task: HumanTask, names: Sequence[str]) -> Statement:
         f"SELECT %s, g.id, {', '.join(['%s'] * len(keys))} "
         f"FROM {Group._meta.db_table} g WHERE g.name = ANY(%s::varchar[]) "
         f"ON CONFLICT DO NOTHING",
-        [Kind.GROUP.value, *_db_values(keys), list(names)],
+        [Kind.GROUP.value, *_db_values(keys), array_text(list(names))],
     )
+
+
+_FIELDS = {f.attname: f for f in InboxCandidate._meta.concrete_fields}
 
 
 def _db_values(keys: dict[str, Any]) -> list[Any]:
     """Return the values of InboxCandidate's columns as the database takes them."""
-    fields = {f.attname: f for f in InboxCandidate._meta.concrete_fields}
-    return [
-        fields[name].get_db_prep_save(value, connection=connection)
-        for name, value in keys.items()
-    ]
+    return [db_value(_FIELDS[name], value) for name, value in keys.items()]
 
 
 def _task(pk: Any) -> Any:

@@ -13,6 +13,7 @@ The link in each mail is TASKS_BASE_URL + the task's page.
 
 import json
 import os
+import re
 from base64 import b64encode
 from dataclasses import dataclass
 from datetime import datetime
@@ -126,7 +127,7 @@ class _Lane:
                 "timelimit": [None, None],
                 "root_id": task_id,
                 "parent_id": None,
-                "argsrepr": saferepr(args),
+                "argsrepr": _argsrepr(args),
                 "kwargsrepr": "{}",
                 "origin": self.origin,
                 "ignore_result": None,
@@ -145,6 +146,21 @@ class _Lane:
             },
         }
         self.client.lpush(self.queue, json.dumps(message))
+
+
+_PLAIN_ARG = re.compile(r"[\w.:-]*", re.ASCII)
+
+
+def _argsrepr(args: list[Any]) -> str:
+    """Return Celery's `saferepr(args)`: `repr` for a notice's arguments (ids, a
+    notice name, user ids or None), which it writes alike; saferepr is a Python
+    tokenizer, ~15 µs a message."""
+    if all(
+        a is None or type(a) is int or (type(a) is str and _PLAIN_ARG.fullmatch(a))
+        for a in args
+    ):
+        return repr(args)
+    return str(saferepr(args))
 
 
 _LANES: dict[int, _Lane | None] = {}  # by process: a forked child opens its own

@@ -14,7 +14,7 @@ from django.db.models import CharField, Exists, OuterRef, Value
 from django.db.models.functions import Cast
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
-from common.sql import Statement, execute_together, insert_statement
+from common.sql import Statement, array_text, execute_together, insert_statement
 from engine.permissions import (
     CANCEL_ANY_CASE,
     VIEW_CASE,
@@ -182,13 +182,15 @@ def permissions_forget(**_: Any) -> None:
 
 
 def _grants(task: HumanTask) -> list[tuple[Permission, ContentType, str]]:
-    wanted = ((VIEW, task), (WORK, task), (VIEW_CASE, task.case))
+    """Return (permission, its content type, object id) of the task's grants.
+
+    Each permission's own content type is its model's (read with it, once per
+    process): ContentType's cache looks it up through the router at every call.
+    """
+    wanted = ((VIEW, task.pk), (WORK, task.pk), (VIEW_CASE, task.case_id))
     perms = _permissions()
     _forget(task)
-    return [
-        (perms[name], ContentType.objects.get_for_model(obj), str(obj.pk))
-        for name, obj in wanted
-    ]
+    return [(perms[name], perms[name].content_type, str(pk)) for name, pk in wanted]
 
 
 def grant_candidates(
@@ -366,11 +368,16 @@ def group_grants_statement(task: HumanTask, names: Sequence[str]) -> Statement |
         f"CROSS JOIN {Group._meta.db_table} g WHERE g.name = ANY(%s::varchar[]) "
         f"ON CONFLICT DO NOTHING RETURNING group_id"
     )
-    return sql, (
-        [perm.pk for perm, _, _ in grants],
-        [ctype.pk for _, ctype, _ in grants],
-        [pk for _, _, pk in grants],
-        list(names),
+    return sql, tuple(
+        map(
+            array_text,
+            (
+                [perm.pk for perm, _, _ in grants],
+                [ctype.pk for _, ctype, _ in grants],
+                [pk for _, _, pk in grants],
+                list(names),
+            ),
+        )
     )
 
 

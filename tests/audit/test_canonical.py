@@ -162,5 +162,20 @@ def test_plain_values_take_the_c_encoder_and_hash_as_before():
         "-1000000000000000000000000000000]}"
     )
     assert canonical_json(plain) == expected
-    with_float = expected.replace(',"z":', ',"f":1.0,"z":')  # the walk writes it
+    with_float = expected.replace(',"z":', ',"f":1.0,"z":')
     assert canonical_json({**plain, "f": 1.0}) == with_float
+
+
+def test_floats_hash_the_same_whichever_encoder_writes_them():
+    """Floats below 1e16 take the C encoder (float repr); the others the walk."""
+    floats = {"a": 0.1, "b": 1e-300, "c": 9999999999999998.0, "d": -1.5}
+    odd = {"e": -0.0, "f": 1e16, "g": 5e-324}
+    assert canonical_json(floats) == (
+        '{"a":0.1,"b":1e-300,"c":9999999999999998.0,"d":-1.5}'
+    )
+    assert canonical_json({**floats, **odd}) == (
+        '{"a":0.1,"b":1e-300,"c":9999999999999998.0,"d":-1.5,'
+        '"e":0.0,"f":10000000000000000,"g":5e-324}'
+    )
+    with pytest.raises(ValueError, match="JSON has no nan"):
+        canonical_json({"n": [1.5, float("nan")]})

@@ -6,6 +6,7 @@ transaction; in production they are BEGIN/COMMIT, which psycopg sends itself.
 When a count changes on purpose, update it here and in bench/RESULTS.md.
 """
 
+import datetime
 import threading
 import uuid
 
@@ -23,6 +24,7 @@ from audit.selectors import audit_verify
 from audit.services import audit_batch, audit_record
 from common.sql import (
     execute_together,
+    insert_statements,
     selects_compiled,
     update_statement,
     write_later,
@@ -280,6 +282,27 @@ def test_the_locking_statements_compiled_once_load_what_the_orm_loads(warm):
     assert locked.started_by == expected.started_by == warm["requester"]
     assert locked.state.state_json == expected.state.state_json
     assert not locked._state.adding and locked._state.db == "default"
+    same = (
+        Case.objects.select_related("version__definition", "started_by", "state")
+        .defer("version__original_xml", "version__normalized_xml")
+        .get(pk=case.pk)
+    )
+    pairs = [
+        (locked, same),
+        (locked.version, same.version),
+        (locked.version.definition, same.version.definition),
+        (locked.started_by, same.started_by),
+        (locked.state, same.state),
+    ]
+    for mine, orm in pairs:  # made without Model.__init__: the same objects
+        assert type(mine) is type(orm)
+        assert {k: v for k, v in vars(mine).items() if k != "_state"} == {
+            k: v for k, v in vars(orm).items() if k != "_state"
+        }
+        assert mine.get_deferred_fields() == orm.get_deferred_fields()
+        assert (mine._state.adding, mine._state.db) == (False, "default")
+        assert set(mine._state.fields_cache) == set(orm._state.fields_cache)
+    assert locked.state.case is locked and same.state.case is same
     shapes = {key[0] for key in selects_compiled()}
     assert {"case_lock", "locked_task", "version_get"} <= shapes  # none fell back
 
@@ -349,3 +372,47 @@ def test_writes_compiled_once_send_what_the_orm_sends(warm):
     assert task.completed_by == warm["manager1"] and task.claimed_at is None
     saved = Case.objects.get(pk=case.pk)
     assert saved.business_key == "c" and saved.revision == case.revision + 1
+
+
+def test_array_parameters_sent_as_text_store_what_psycopg_stores(warm):
+    """The UNNEST insert of a write shape compiled once sends each column as
+    array text (`array_text`, not psycopg's list dumper): the rows read back as
+    they were written, whatever the strings hold, NULLs and offsets included."""
+    zone = datetime.timezone(datetime.timedelta(hours=5, minutes=30))
+    texts = ['say "hi"', "back\\slash", "{a,b}", "NULL", "", " pad ", "é\U0001f600"]
+
+    def events(batch: str) -> list[AuditEvent]:
+        return [
+            AuditEvent(
+                chain=f"test:{batch}:{i}",
+                chain_seq=i + 1,
+                at=datetime.datetime(2026, 1, 2, 3, 4, 5, i, tzinfo=zone),
+                actor_id=None if i % 2 else 2**40 + i,
+                actor_repr=text,
+                on_behalf_of=text[::-1],
+                action="test.array",
+                case_id=None if i % 3 else uuid.uuid4(),
+                payload={"text": text, "nested": [text, {"q": '"'}], "n": 1.5},
+                prev_hash=text,
+                hash=str(i),
+            )
+            for i, text in enumerate(texts)
+        ]
+
+    columns = ("at", "actor_id", "actor_repr", "on_behalf_of", "case_id")
+    with transaction.atomic():
+        for batch in ("first", "again"):  # the first compiles the shape
+            written = events(batch)
+            ((sql, params),) = insert_statements(AuditEvent, written)
+            if batch == "again":
+                assert all(isinstance(p, str) for p in params), params
+            execute_together([(sql, params)])
+            stored = AuditEvent.objects.filter(chain__startswith=f"test:{batch}:")
+            rows = list(stored.order_by("chain_seq"))
+            assert [
+                [getattr(e, c) for c in (*columns, "payload", "prev_hash")]
+                for e in rows
+            ] == [
+                [getattr(e, c) for c in (*columns, "payload", "prev_hash")]
+                for e in written
+            ]

@@ -16,6 +16,7 @@ from email.header import decode_header, make_header
 import pytest
 import redis
 from celery.contrib.testing.worker import start_worker
+from celery.utils.saferepr import saferepr
 from django.db import transaction
 from django.utils import timezone
 
@@ -165,3 +166,5 @@ def test_the_notice_is_the_message_celery_sends_and_only_after_commit(users, pur
     assert ours["headers"]["id"] == ours["properties"]["correlation_id"]
     assert ours["headers"]["id"] != celerys["headers"]["id"]
     client.ltrim(queue, 2, -1)  # neither is for a worker
+    for other in ([str(task.pk), "assigned", 7, 3], ["it's", "é", 10**20, "a\\b"]):
+        assert notifications._argsrepr(other) == saferepr(other)
