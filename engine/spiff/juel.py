@@ -173,6 +173,20 @@ class _Parser:
     def peek(self) -> _Token:
         return self.tokens[self.pos]
 
+    def _namespaced_call(self) -> bool:
+        """Whether `ns:f(` follows a name (EL's function call with a prefix).
+
+        Only then is `:` a prefix: in `a ? b : c` it ends the choice (JUEL's
+        parser looks ahead the same way).
+        """
+        ahead = [t.text for t in self.tokens[self.pos : self.pos + 3]]
+        return (
+            len(ahead) == 3
+            and ahead[0] == ":"
+            and ahead[2] == "("
+            and ahead[1][:1].isalpha()
+        )
+
     def take(self, text: str | None = None) -> _Token:
         token = self.tokens[self.pos]
         if text is not None and token.text != text:
@@ -289,7 +303,7 @@ class _Parser:
     def _name(self, name: str) -> str:
         if name in _LITERALS:
             return _LITERALS[name]
-        if self.peek().text == "(" or self.peek().text == ":":
+        if self.peek().text == "(" or self._namespaced_call():
             raise JuelError(f"function calls such as {name}(...) are not supported")
         if name in _RESERVED or keyword.iskeyword(name) or name.startswith("_"):
             raise JuelError(f"the name {name!r} cannot be used")

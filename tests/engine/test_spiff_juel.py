@@ -44,6 +44,9 @@ B = "_el_bool_"  # EL's coercion to Boolean (sandbox/el.py, EL 2.1 §1.18.2)
         ),
         ("${customer.hasProp('vip')}", "('vip' in customer)"),
         ("${a ? 1 : 2}", f"(1 if {B}(a) else 2)"),
+        # a name before ':' is a namespace prefix only when `f(` follows (JUEL)
+        ("${a ? b : c}", f"(b if {B}(a) else c)"),
+        ("${a?yes:no}", f"(yes if {B}(a) else no)"),
         ("${ amount * 2 mod 3 }", "_el_arith_('%', _el_arith_('*', amount, 2), 3)"),
         ("${-x div 007}", "_el_arith_('/', _el_neg_(x), 7)"),
     ],
@@ -57,6 +60,7 @@ def test_supported_juel_translates_to_python(juel, python):
     [
         ("${bean.score(a, b) > 21}", "the method score() is not supported: it is Java"),
         ("${fn:length(x)}", "function calls"),
+        ("${a ? fn:f(x) : c}", "function calls"),
         ("Dear ${name}", "single ${...} expression"),
         ("${a} ${b}", "single ${...} expression"),
         ("${}", "empty"),
