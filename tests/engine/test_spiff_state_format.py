@@ -102,6 +102,7 @@ USER = {
     "typename": "top",
     "typed": TYPED,
     "listed": [1, [{"typename": "nope", "a": {"typename": "UUID", "value": "x"}}]],
+    "lookalike": {"typename": "LanewayDict", "items": {"a": TYPED}},
 }
 
 

@@ -20,7 +20,15 @@ pytestmark = pytest.mark.django_db
 META = {"typename": "datetime", "value": "2020-01-01T00:00:00"}
 UNKNOWN = {"typename": "nope", "a": 1, "nested": {"typename": "UUID", "value": "x"}}
 LISTED = [1, {"typename": "timedelta", "days": 1, "seconds": 0}, [UNKNOWN]]
-USER_DATA = {"meta": META, "unknown": UNKNOWN, "listed": LISTED, "typename": "x"}
+# ... and one that looks like Laneway's own escape.
+LOOKALIKE = {"typename": "LanewayDict", "items": {"a": META}}
+USER_DATA = {
+    "meta": META,
+    "unknown": UNKNOWN,
+    "listed": LISTED,
+    "lookalike": LOOKALIKE,
+    "typename": "x",
+}
 
 
 def _open(case: Case, bpmn_id: str) -> HumanTask:
