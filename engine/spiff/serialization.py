@@ -11,11 +11,20 @@ each task id parsed once, and without copying the caller's state first: a
 load reads it and keeps no container of it (what it keeps is rebuilt, and the
 rare parts restored by SpiffWorkflow's converters, which pop keys and keep
 references, are copied first).
+
+Case data is the users' JSON, and SpiffWorkflow's registry reads any dict with
+a "typename" key as a converted object (a datetime, or a crash when the name is
+unknown). Such a dict is written escaped, `{"typename": "LanewayDict", "items":
+{...}}`, and read back as the same dict: by the registry (`_UserDataRegistry`)
+for what it converts, and by `_escaped` for the task data SpiffWorkflow writes
+as it is (root data and delta updates: `_TaskConverter`, `_tasks_to_dict`).
+States without such dicts are written exactly as before.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 from uuid import UUID
 
@@ -25,6 +34,7 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import (
     TaskConverter,
     WorkflowConverter,
 )
+from SpiffWorkflow.bpmn.serializer.helpers.registry import DefaultRegistry
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
@@ -49,6 +59,96 @@ STATE_FORMAT = "laneway-1"
 _PRIMITIVES = frozenset({str, int, float, bool, type(None)})
 
 
+_ESCAPED = "LanewayDict"  # the typename of an escaped user dict
+
+
+def _escaped(value: Any) -> Any:
+    """`value` with each dict holding a "typename" key escaped (the dicts and
+    lists on the way rebuilt); `value` itself when it holds none."""
+    if isinstance(value, dict):
+        items = _escaped_items(value, value.items())
+        if "typename" in value:
+            return {"typename": _ESCAPED, "items": items}
+        return items
+    if isinstance(value, list):
+        return _escaped_items(value, enumerate(value))
+    return value
+
+
+def _escaped_items(container: Any, pairs: Any) -> Any:
+    """`container` (a dict or list), or a copy with the items `_escaped`
+    changed."""
+    out = None
+    for key, item in pairs:
+        if isinstance(item, (dict, list)):
+            new = _escaped(item)
+            if new is not item:
+                if out is None:
+                    out = (
+                        dict(container)
+                        if isinstance(container, dict)
+                        else list(container)
+                    )
+                out[key] = new
+    return container if out is None else out
+
+
+class _UserDataRegistry(DefaultRegistry):
+    """The registry, with user dicts holding a "typename" key escaped.
+
+    `convert` is DefaultRegistry's (`clean` each dict, then DictionaryConverter's
+    dispatch) in one call per value."""
+
+    def convert(self, obj: Any, **kwargs: Any) -> Any:
+        kind = obj.__class__
+        if kind in _PRIMITIVES:
+            return obj
+        if self._encoder_mode:
+            return self._convert_for_encoder(obj)
+        if isinstance(obj, dict):
+            items = {
+                k: self.convert(v, **kwargs)
+                for k, v in obj.items()
+                if not callable(v) and not isinstance(v, ModuleType)
+            }
+            if "typename" in obj:
+                return {"typename": _ESCAPED, "items": items}
+            return items
+        to_dict = self.convert_to_dict.get(self.typenames.get(kind))
+        if to_dict is not None:
+            return to_dict(obj, **kwargs)
+        if isinstance(obj, (list, tuple, set)):
+            return kind([self.convert(item, **kwargs) for item in obj])
+        return obj
+
+    def restore(self, val: Any, **kwargs: Any) -> Any:
+        kind = type(val)
+        if kind in _PRIMITIVES:
+            return val
+        if kind is list:
+            return [self.restore(item, **kwargs) for item in val]
+        if isinstance(val, dict):
+            if "typename" not in val:
+                return {k: self.restore(v, **kwargs) for k, v in val.items()}
+            if val["typename"] == _ESCAPED:
+                items = val["items"]
+                return {k: self.restore(v, **kwargs) for k, v in items.items()}
+        return super().restore(val, **kwargs)
+
+
+class _TaskConverter(TaskConverter):
+    """SpiffWorkflow's TaskConverter, with the task data it writes as it is
+    (root data, delta updates) escaped (`_escaped`)."""
+
+    def to_dict(self, task: Any) -> dict:
+        dct = super().to_dict(task)
+        dct["data"] = _escaped(dct["data"])
+        delta = dct["delta"]
+        if delta:
+            delta["updates"] = _escaped(delta["updates"])
+        return dct
+
+
 def _deep_copy(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _deep_copy(v) for k, v in value.items()}
@@ -68,7 +168,7 @@ class SpecFreeWorkflowConverter(BpmnWorkflowConverter):
         to_dict = self.registry.convert_to_dict.get(typename)
         func = getattr(to_dict, "args", (None, None))[1]
         converter = getattr(func, "__self__", None)
-        return typename if type(converter) is TaskConverter else None
+        return typename if type(converter) is _TaskConverter else None
 
     def to_dict(self, workflow: Any) -> dict:
         typename = self._task_typename()
@@ -143,7 +243,7 @@ class SpecFreeWorkflowConverter(BpmnWorkflowConverter):
 def _tasks_to_dict(
     tasks: dict, convert: Callable[[Any], Any], typename: str
 ) -> dict[str, Any]:
-    """`mapping_to_dict(workflow.tasks)` with SpiffWorkflow's TaskConverter."""
+    """`mapping_to_dict(workflow.tasks)` with `_TaskConverter`."""
     names = {task_id: str(task_id) for task_id in tasks}
     out: dict[str, Any] = {}
     for task_id, task in tasks.items():
@@ -154,12 +254,13 @@ def _tasks_to_dict(
         data = task.data
         if parent is None:
             delta: dict[str, Any] = {}
+            data = _escaped(data)
         else:
             base = parent.data
             delta = {
-                "updates": {
-                    k: data[k] for k in data if k not in base or data[k] != base[k]
-                },
+                "updates": _escaped(
+                    {k: data[k] for k in data if k not in base or data[k] != base[k]}
+                ),
                 "deletions": [k for k in base if k not in data],
             }
             data = {}
@@ -230,14 +331,23 @@ def _tasks_from_dict(
 
 def _serializer(
     converter: type[SpecFreeWorkflowConverter] = SpecFreeWorkflowConverter,
+    *,
+    escaping: bool = True,
 ) -> BpmnWorkflowSerializer:
+    """Laneway's serializer (`escaping=False`: SpiffWorkflow's own registry and
+    TaskConverter, which write the same bytes for states without user dicts
+    holding a "typename" key)."""
     config = dict(SPIFF_CONFIG)
     config[AsyncServiceTask] = ServiceTaskConverter
     config[MappedCallActivity] = config[CallActivity]
     # an event-based gateway keeps the signal it caught (internal_data seen_events)
     config[MappedSignalEventDefinition] = config[SignalEventDefinition]
     config[BpmnWorkflow] = converter
-    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+    if not escaping:
+        return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+    config[Task] = _TaskConverter
+    registry = _UserDataRegistry()
+    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config, registry))
 
 
 _SERIALIZER = _serializer()

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 
 from engine.spiff import processes_compile, workflow_complete_user_task, workflow_start
 from engine.spiff.serialization import (
@@ -37,11 +39,12 @@ class _RegistryConverter(SpecFreeWorkflowConverter):
 
 
 GENERIC = _serializer(_RegistryConverter)
+SPIFF = _serializer(_RegistryConverter, escaping=False)  # SpiffWorkflow's own
 
 
-def _generic_dump(wf):
-    dct = GENERIC.to_dict(wf)
-    dct["serializer_version"] = GENERIC.VERSION
+def _generic_dump(wf, serializer=GENERIC):
+    dct = serializer.to_dict(wf)
+    dct["serializer_version"] = serializer.VERSION
     dct["format"] = STATE_FORMAT
     return dct
 
@@ -83,6 +86,50 @@ def test_the_tasks_are_converted_by_laneway():
 def test_dump_is_byte_identical_to_spiffworkflows(name, process, state):
     wf = _generic_load(state, process)
     assert json.dumps(state_dump(wf)) == json.dumps(_generic_dump(wf))
+
+
+@pytest.mark.parametrize(("name", "process", "state"), STATES)
+def test_without_user_dicts_holding_typename_the_bytes_are_spiffworkflows(
+    name, process, state
+):
+    wf = _generic_load(state, process)
+    assert json.dumps(state_dump(wf)) == json.dumps(_generic_dump(wf, SPIFF))
+
+
+# User data SpiffWorkflow's registry would read as a datetime, or fail on.
+TYPED = {"typename": "datetime", "value": "2020-01-01T00:00:00"}
+USER = {
+    "typename": "top",
+    "typed": TYPED,
+    "listed": [1, [{"typename": "nope", "a": {"typename": "UUID", "value": "x"}}]],
+    "lookalike": {"typename": "LanewayDict", "items": {"a": TYPED}},
+}
+
+
+@pytest.mark.parametrize(("name", "process", "state"), STATES)
+def test_user_dicts_holding_typename_load_as_they_were(name, process, state):
+    wf = state_load(state, process.spec, process.subprocess_specs)
+    scopes = (wf, *wf.subprocesses.values())
+    for scope in scopes:
+        scope.data.update(copy.deepcopy(USER))
+        for task in scope.tasks.values():
+            task.data.update(copy.deepcopy(USER))
+            task.internal_data["mine"] = copy.deepcopy(USER)
+    event = BpmnEvent(MessageEventDefinition("m"), copy.deepcopy(USER))
+    wf.bpmn_events = [event]
+    stored = json.loads(json.dumps(state_dump(wf)))
+    assert json.dumps(stored) == json.dumps(_generic_dump(wf))
+    for loaded in (
+        state_load(stored, process.spec, process.subprocess_specs),
+        _generic_load(stored, process),
+    ):
+        assert loaded.bpmn_events[0].payload == USER
+        for scope in (loaded, *loaded.subprocesses.values()):
+            assert scope.data == {**scope.data, **USER}
+            for task in scope.tasks.values():
+                assert {k: task.data[k] for k in USER} == USER
+                assert task.internal_data["mine"] == USER
+                assert type(task.data["typed"]) is dict
 
 
 @pytest.mark.parametrize(("name", "process", "state"), STATES)
