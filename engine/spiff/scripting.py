@@ -110,17 +110,39 @@ def referenced_names(script: str) -> frozenset[str]:
     )
 
 
+def _non_finite(value: Any) -> float | None:
+    """Return the first Infinity or NaN in `value` (inside lists and maps too)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is float:
+            if not math.isfinite(item):
+                return item
+        elif kind is dict:
+            stack.extend(item.values())
+        elif kind is list or kind is tuple:
+            stack.extend(item)
+    return None
+
+
 def _check_finite(what: str, value: Any) -> None:
     """Refuse Infinity and NaN (EL 2.1 gives them for x / 0): JSON has neither.
 
     Caught here, the step fails with an incident; stored, the case data would
-    be refused by the database at the end of the advance.
+    be refused by the database at the end of the advance. A value inside a list
+    or map counts too (a script's `[1e308 * 10]`).
     """
-    if type(value) is float and not math.isfinite(value):
-        shown = "NaN" if math.isnan(value) else ("-" if value < 0 else "") + "Infinity"
+    kind = type(value)
+    if kind is not float and kind is not dict and kind is not list:
+        return
+    bad = _non_finite(value)
+    if bad is not None:
+        shown = "NaN" if math.isnan(bad) else ("-" if bad < 0 else "") + "Infinity"
+        inside = "" if bad is value else " (inside it)"
         raise ScriptError(
-            f"{what} is {shown}, which case data (JSON) cannot hold; EL gives it "
-            "for a division by zero"
+            f"{what} is {shown}{inside}, which case data (JSON) cannot hold (EL "
+            "gives it for a division by zero; a float overflows to it)"
         )
 
 
