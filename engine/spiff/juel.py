@@ -78,7 +78,7 @@ import keyword
 import re
 from dataclasses import dataclass
 
-TRANSLATOR_VERSION = "5"
+TRANSLATOR_VERSION = "6"
 
 
 class JuelError(Exception):
@@ -271,24 +271,15 @@ class _Parser:
         self.take("(")
         argument = self.ternary() if arity else None
         self.take(")")
-        if name == "equals" and argument is not None:
-            return _Expr(f"({subject.text} == {argument.text})", True)
-        if name == "contains" and argument is not None:
-            return _Expr(f"({argument.text} in {subject.text})", True)
-        if name == "prop" and argument is not None:
-            return _Expr(f"{subject.text}[{argument.text}]")
-        if name == "hasProp" and argument is not None:
-            return _Expr(f"({argument.text} in {subject.text})", True)
-        if name in _SPIN_VALUES:
-            return subject
-        if name == "size":
-            return _Expr(f"len({subject.text})")
-        return _Expr(f"(len({subject.text}) == 0)", True)
+        arguments = f", {argument.text}" if argument is not None else ""
+        return _Expr(
+            f"_el_call_({name!r}, {subject.text}{arguments})", name in _BOOLEAN_METHODS
+        )
 
     def primary(self) -> _Expr:
         token = self.take()
-        if token.kind == "number":  # an EL integer may have leading zeros
-            return _Expr(str(int(token.text)) if token.text.isdigit() else token.text)
+        if token.kind == "number":
+            return _Expr(_number(token.text))
         if token.kind == "string":
             return _Expr(repr(_unescape(token.text)))
         if token.kind == "name":
@@ -322,7 +313,27 @@ _METHODS = {
     "stringValue": 0,
     "boolValue": 0,
 }
-_SPIN_VALUES = frozenset({"numberValue", "stringValue", "boolValue"})
+_BOOLEAN_METHODS = frozenset({"equals", "contains", "isEmpty", "hasProp"})
+_LONG_MAX = 2**63 - 1
+
+
+def _number(text: str) -> str:
+    """An EL number literal as Python: an integer is Long.valueOf (leading zeros
+    allowed; beyond a Long JUEL's parser fails, so does the upload), anything
+    else Double.valueOf, which Python's float literal reads alike."""
+    if not text.isdigit():
+        return text
+    digits = text.lstrip("0") or "0"
+    if len(digits) > 19 or int(digits) > _LONG_MAX:
+        raise JuelError(
+            f"the integer {_shown(text)} is beyond a 64-bit Long (JUEL's parser "
+            "refuses it); write it as a decimal (with '.') for a Double"
+        )
+    return digits
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= 40 else text[:40] + "..."
 
 
 def _combine(left: _Expr, op: str, right: _Expr) -> _Expr:

@@ -36,13 +36,17 @@ B = "_el_bool_"  # EL's coercion to Boolean (sandbox/el.py, EL 2.1 §1.18.2)
         ),
         ("${order['total']}", "_el_get_(order, 'total')"),
         ("${x == null}", "_el_cmp_('==', x, None)"),
-        # Camunda Spin on a JSON variable (JSON data here): prop() of a missing
-        # property fails in Spin too, so it stays a strict item access
+        # Java methods run as the value's Java type has them (sandbox/el.py
+        # `call`): Camunda Spin on a JSON variable (JSON data here), equals
         (
             '${customer.prop("age").numberValue() >= 21}',
-            "_el_cmp_('>=', customer['age'], 21)",
+            "_el_cmp_('>=', _el_call_('numberValue', "
+            "_el_call_('prop', customer, 'age')), 21)",
         ),
-        ("${customer.hasProp('vip')}", "('vip' in customer)"),
+        ("${customer.hasProp('vip')}", "_el_call_('hasProp', customer, 'vip')"),
+        ("${a.equals(b)}", "_el_call_('equals', a, b)"),
+        ("${!items.isEmpty()}", "(not _el_call_('isEmpty', items))"),
+        ("${items.size() > 2}", "_el_cmp_('>', _el_call_('size', items), 2)"),
         ("${a ? 1 : 2}", f"(1 if {B}(a) else 2)"),
         # a name before ':' is a namespace prefix only when `f(` follows (JUEL)
         ("${a ? b : c}", f"(b if {B}(a) else c)"),
@@ -68,6 +72,10 @@ def test_supported_juel_translates_to_python(juel, python):
         ("${a @ b}", "unexpected character"),
         ("${__class__}", "cannot be used"),
         ("${lambda}", "cannot be used"),
+        # JUEL's parser: an integer literal is Long.valueOf, which fails beyond
+        ("${x > 9223372036854775808}", "beyond a 64-bit Long"),
+        ("${x > 1" + "0" * 5000 + "}", "beyond a 64-bit Long"),
+        ("${name.empty}", "expected a property name"),  # §1.17: a reserved word
     ],
 )
 def test_juel_outside_the_subset_is_refused_with_a_reason(juel, why):

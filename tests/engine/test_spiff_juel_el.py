@@ -140,6 +140,88 @@ TABLE = [
     ("${!flag}", {"flag": "false"}, True),
     ("${flag && true}", {"flag": "true"}, True),
     ("${flag || false}", {"flag": 0}, COERCE),
+    ("${flag || x.y}", {"flag": True}, True),  # §1.8.2: short circuit, x missing
+    ("${flag && x.y}", {"flag": "no"}, False),
+    ("${not flag}", {"flag": None}, True),
+    ("${empty null}", {}, True),
+    ("${empty x}", {"x": {}}, True),
+    ("${empty x}", {"x": " "}, False),
+    ("${empty x}", {"x": False}, False),
+    # §1.7.1: there is no String concatenation: + coerces both to a number
+    ('${"a" + "b"}', {}, COERCE),
+    ('${"1" + "2"}', {}, 3),
+    ('${-"abc"}', {}, COERCE),
+    # Java's methods (EL 2.2 method call, as Camunda's JUEL runs it): equals is
+    # Object.equals, type-strict and with no coercion (unlike ==, §1.9.2)
+    ("${a.equals(b)}", {"a": 5, "b": 5.0}, False),  # Long vs Double
+    ("${a == b}", {"a": 5, "b": 5.0}, True),  # == coerces to Double
+    ("${a.equals(b)}", {"a": 5, "b": 5}, True),
+    ("${a.equals(b)}", {"a": 5, "b": "5"}, False),
+    ("${a.equals('5')}", {"a": "5"}, True),
+    ("${a.equals(true)}", {"a": "true"}, False),
+    ("${a.equals(true)}", {"a": True}, True),
+    ("${a.equals(1)}", {"a": True}, False),
+    ("${a.equals(null)}", {"a": "x"}, False),
+    ("${a.equals(b)}", {"a": 0.0, "b": -0.0}, False),  # Double.equals
+    ("${(0/0).equals(0/0)}", {}, True),  # Double.equals: NaN equals NaN
+    ("${a.equals(b)}", {"a": [1, "x"], "b": [1, "x"]}, True),
+    ("${a.equals(b)}", {"a": [1], "b": [1.0]}, False),  # List.equals: equals
+    ("${a.equals(b)}", {"a": {"k": [1]}, "b": {"k": [1]}}, True),
+    ("${a.equals(b)}", {"a": {"k": 1}, "b": {"k": 1.0}}, False),
+    ("${a.equals(b)}", {"a": {"k": 1}, "b": [1]}, False),
+    ("${a.equals(b)}", {"a": None, "b": None}, Fails("its object is null")),
+    # == on two Maps or Lists is o1.equals(o2) (§1.9.2, last rule): no coercion
+    ("${a == b}", {"a": {"k": 1}, "b": {"k": 1.0}}, False),
+    ("${a == b}", {"a": [1, 2], "b": [1, 2]}, True),
+    ("${a != b}", {"a": [True], "b": [1]}, True),
+    # List.contains(o): o.equals(element); String.contains(CharSequence)
+    ("${a.contains(1)}", {"a": [1.0, "1"]}, False),
+    ("${a.contains(1)}", {"a": [2, 1]}, True),
+    ("${a.contains('ur')}", {"a": "urgent"}, True),
+    ("${a.contains(5)}", {"a": "a5"}, Fails("Cannot coerce")),
+    ("${a.contains('k')}", {"a": {"k": 1}}, Fails("Cannot find method 'contains'")),
+    ("${a.size()}", {"a": "abc"}, Fails("Cannot find method 'size'")),  # length()
+    ("${a.size()}", {"a": {"k": 1}}, 1),
+    ("${a.isEmpty()}", {"a": ""}, True),
+    ("${a.isEmpty()}", {"a": 0}, Fails("Cannot find method 'isEmpty'")),
+    # Camunda Spin: numberValue() of a String node fails
+    ("${a.prop('n').numberValue() > 1}", {"a": {"n": 2}}, True),
+    ("${a.prop('n').numberValue() > 1}", {"a": {"n": "2"}}, Fails("numberValue")),
+    ("${a.prop('n').stringValue()}", {"a": {"n": 2}}, Fails("stringValue")),
+    ("${a.prop('m')}", {"a": {"n": 2}}, Fails("Unable to find property 'm'")),
+    ("${a.hasProp('n')}", {"a": {"n": 2}}, True),
+    # §1.8.1 with a Map or List: coercion to String is its Java toString,
+    # which is not reproduced here: an incident, never a Python comparison
+    ("${s < m}", {"s": "a", "m": {"k": 1}}, Fails("Cannot compare java.util.Map")),
+    ("${s == m}", {"s": "a", "m": [1]}, Fails("Cannot compare java.util.List")),
+    ("${s > m}", {"s": "a", "m": [1]}, Fails("Cannot compare java.util.List")),
+    ("${m < n}", {"m": [1], "n": [2]}, Fails("not Comparable")),
+    # §1.8.1: two Strings compare as String.compareTo, by UTF-16 code units
+    ("${a < b}", {"a": "\uffff", "b": "\U0001f600"}, False),
+    ("${a > b}", {"a": "\uffff", "b": "\U0001f600"}, True),
+    ("${a < b}", {"a": "a", "b": "\U0001f600"}, True),
+    # §1.18.3 String to Long / Double as Long.valueOf / Double.valueOf
+    ("${s + 1}", {"s": "0" * 500 + "5"}, 6),  # leading zeros, any length
+    ("${s + 1}", {"s": "9223372036854775808"}, COERCE),
+    ("${s + 1}", {"s": "+5"}, 6),
+    ("${s + 1.0}", {"s": "0" * 500 + "1.5"}, 2.5),  # no cap on the length
+    ("${s + 1.0}", {"s": "1" * 500}, INF),  # Double.valueOf: Infinity
+    ("${s + 1.0}", {"s": " 1.5\t"}, 2.5),  # Double.valueOf trims
+    ("${s + 1.0}", {"s": "0x1.8p1"}, 4.0),  # a hex Double
+    ("${s + 1.0}", {"s": "1.5d"}, 2.5),
+    ("${s + 1.0}", {"s": "\u0665.5"}, COERCE),  # FloatingDecimal: ASCII digits
+    ("${s + 1}", {"s": "\u0665"}, 6),  # Long.valueOf: Character.digit
+    # an integer literal beyond a Long: JUEL's parser fails (test_spiff_juel.py)
+    ("${9223372036854775807 * 2}", {}, -2),
+    # §1.6: a List index is Integer-valued (Long.intValue keeps 32 bits)
+    ("${items[4294967296]}", {"items": [7]}, 7),
+    ("${items[1.9]}", {"items": [7, 8]}, 8),
+    ("${items['4294967296']}", {"items": [7]}, Fails("as a list index")),
+    ("${items[true]}", {"items": [7, 8]}, 8),
+    # §1.6: a Java getter of a String (BeanELResolver): Camunda gives a value
+    ("${name.bytes}", {"name": "a"}, Fails("(a Java getter) is not supported")),
+    ("${name.class}", {"name": "a"}, Fails("(a Java getter) is not supported")),
+    ("${name.length}", {"name": "a"}, Fails("Property 'length' not found")),
 ]
 
 

@@ -40,7 +40,7 @@ def _globals(b: Budget) -> dict[str, Any]:
         "_getitem_": b.getitem, "_getiter_": b.getiter, "_write_": b.write,
         "_iter_unpack_sequence_": b.iter_unpack, "_unpack_sequence_": b.unpack,
         "_inplacevar_": b.inplacevar,
-        **el_runtime(b.cmp),
+        **el_runtime(b.cmp, b.charge),
     }  # fmt: skip
 
 

@@ -43,12 +43,26 @@ from collections.abc import Callable
 from typing import Any
 
 NAMES = frozenset(
-    {"_el_arith_", "_el_neg_", "_el_cmp_", "_el_bool_", "_el_get_", "_el_condition_"}
+    {
+        "_el_arith_",
+        "_el_neg_",
+        "_el_cmp_",
+        "_el_bool_",
+        "_el_get_",
+        "_el_condition_",
+        "_el_call_",
+    }
 )
 _LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
-_LONG_TEXT = re.compile(r"[+-]?\d+")  # Long.valueOf: no blanks, no '.'
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
+_INTEGER_TEXT = re.compile(r"[+-]?\d+")  # Long.valueOf: no blanks, no '.'
+# Double.valueOf (FloatingDecimal): ASCII digits only, a decimal or a hex
+# (0x1.8p1) literal, an optional f/F/d/D suffix.
 _DOUBLE_TEXT = re.compile(
-    r"[+-]?(?:NaN|Infinity|(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?[fFdD]?)"
+    r"[+-]?(?:NaN|Infinity|(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[fFdD]?)"
+)
+_HEX_DOUBLE_TEXT = re.compile(
+    r"[+-]?0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)[pP][+-]?[0-9]+[fFdD]?"
 )
 _JAVA_TYPES = {
     str: "java.lang.String",
@@ -59,6 +73,11 @@ _JAVA_TYPES = {
     list: "java.util.List",
 }
 Compare = Callable[[str, Any, Any], Any]
+Charge = Callable[[int], None]
+
+
+def _free(work: int) -> None:
+    """No budget to charge (the differential test's plain engine)."""
 
 
 class ELException(Exception):  # noqa: N818 - Camunda's name for it
@@ -102,6 +121,23 @@ def _long_operand(value: int) -> int:
     return value
 
 
+def _integer(text: str, low: int, high: int) -> int | None:
+    """Long.valueOf / Integer.valueOf of `text` (None: NumberFormatException).
+
+    An optional sign and decimal digits (Character.digit: any Unicode decimal
+    digit, as Python's \\d), no blanks; leading zeros do not count towards the
+    range, so "000…0005" of any length is 5.
+    """
+    if not _INTEGER_TEXT.fullmatch(text):
+        return None
+    sign = text[0] if text[0] in "+-" else ""
+    digits = text[len(sign) :].lstrip("0") or "0"
+    if len(digits) > 19:  # beyond any Long; int() of it would be costly
+        return None
+    number = int(sign + digits)
+    return number if low <= number <= high else None
+
+
 def to_long(value: Any) -> int:
     """Coerce to Long (EL 2.1 §1.18.3)."""
     if value is None or value == "":
@@ -115,9 +151,9 @@ def to_long(value: Any) -> int:
         if math.isinf(value):
             return _LONG_MAX if value > 0 else _LONG_MIN
         return max(_LONG_MIN, min(_LONG_MAX, int(value)))
-    if kind is str and len(value) <= 20 and _LONG_TEXT.fullmatch(value):
-        number = int(value)
-        if _LONG_MIN <= number <= _LONG_MAX:
+    if kind is str:
+        number = _integer(value, _LONG_MIN, _LONG_MAX)
+        if number is not None:
             return number
     raise _cannot(value, "java.lang.Long")
 
@@ -132,10 +168,20 @@ def to_double(value: Any) -> float:
     if kind is int:
         return float(_long_operand(value))
     if kind is str:
-        text = value.strip(" \t\n\r\f\v\0")  # Double.valueOf trims chars <= ' '
-        if len(text) <= 400 and _DOUBLE_TEXT.fullmatch(text):
+        text = _java_trim(value)  # Double.valueOf trims chars <= ' '
+        if _DOUBLE_TEXT.fullmatch(text):  # linear, as float() is
             return float(text.rstrip("fFdD"))
+        if _HEX_DOUBLE_TEXT.fullmatch(text):
+            return float.fromhex(text.rstrip("fFdD"))
     raise _cannot(value, "java.lang.Double")
+
+
+_JAVA_BLANKS = "".join(map(chr, range(0x21)))
+
+
+def _java_trim(text: str) -> str:
+    """String.trim: strip the characters up to ' ' (U+0020) at both ends."""
+    return text.strip(_JAVA_BLANKS)
 
 
 def to_bool(value: Any) -> bool:
@@ -237,7 +283,7 @@ def _double_equal(a: float, b: float) -> bool:
     return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
 
 
-def _equal(a: Any, b: Any, cmp: Compare) -> bool:
+def _equal(a: Any, b: Any, cmp: Compare, charge: Charge) -> bool:
     if a is b:
         return True
     if a is None or b is None:
@@ -251,7 +297,71 @@ def _equal(a: Any, b: Any, cmp: Compare) -> bool:
         return to_bool(a) == to_bool(b)
     if str in kinds:
         return bool(cmp("==", _to_str(a), _to_str(b)))
-    return bool(cmp("==", a, b))
+    return java_equals(a, b, charge)  # o1.equals(o2): a Map, a List
+
+
+def _text_less(a: str, b: str, cmp: Compare) -> bool:
+    """String.compareTo(...) < 0: Java orders UTF-16 code units, so a character
+    beyond U+FFFF (a surrogate pair, U+D800-U+DFFF) sorts before U+E000-U+FFFF,
+    where Python orders code points."""
+    if a.isascii() or b.isascii():  # no pair on one side: the orders agree
+        return bool(cmp("<", a, b))
+    cmp("<", a, b)  # charges the budget for the comparison
+    utf16 = "utf-16-be"  # big-endian bytes order as the code units do
+    return a.encode(utf16, "surrogatepass") < b.encode(utf16, "surrogatepass")
+
+
+def _kind(value: Any) -> type:
+    """The Java type `value` stands for: a tuple is a List too."""
+    kind = type(value)
+    return list if kind is tuple else kind
+
+
+def _step(x: Any, y: Any, pending: list[tuple[Any, Any]]) -> int:
+    """Compare one pair of `java_equals`' walk: -1 when they differ, else the
+    work done (the pairs of a List's or Map's members go to `pending`)."""
+    kind = _kind(x)
+    if kind is not _kind(y):
+        return -1
+    if kind is float:
+        return 1 if _double_equal(x, y) else -1
+    if kind is list or kind is dict:
+        if len(x) != len(y):
+            return -1
+        if kind is list:
+            pending.extend(zip(x, y, strict=True))
+            return 1 + len(x)
+        for key, value in x.items():
+            if key not in y:
+                return -1
+            pending.append((value, y[key]))
+        return 1 + len(x)
+    if x != y:  # Long, Boolean, String (null never meets a non-null here)
+        return -1
+    return 1 + (len(x) if kind is str else 0)
+
+
+def java_equals(a: Any, b: Any, charge: Charge = _free) -> bool:
+    """Java's a.equals(b) for the values JUEL sees (no coercion, EL 2.1 §1.9.2's
+    last rule, and the `equals` method): the types must match (Long 5 is not
+    Double 5.0, the String "5" is not the Long 5, true is not 1), Double as
+    Double.equals (NaN equals NaN, 0.0 is not -0.0), a List element-wise, a Map
+    by its keys and each value, again with equals. The walk stops at the first
+    difference and charges the budget for what it visits.
+    """
+    pending = [(a, b)]
+    visited = 0
+    while pending:
+        work = _step(*pending.pop(), pending)
+        if work < 0:
+            charge(visited)
+            return False
+        visited += work
+        if visited > 4096:
+            charge(visited)
+            visited = 0
+    charge(visited)
+    return True
 
 
 def _less(a: Any, b: Any, cmp: Compare) -> bool:
@@ -262,7 +372,7 @@ def _less(a: Any, b: Any, cmp: Compare) -> bool:
     if int in kinds:
         return to_long(a) < to_long(b)
     if str in kinds:
-        return bool(cmp("<", _to_str(a), _to_str(b)))
+        return _text_less(_to_str(a), _to_str(b), cmp)
     if kinds == {bool}:
         return a < b
     raise ELException(
@@ -270,10 +380,10 @@ def _less(a: Any, b: Any, cmp: Compare) -> bool:
     )
 
 
-def compare(op: str, a: Any, b: Any, cmp: Compare) -> bool:
+def compare(op: str, a: Any, b: Any, cmp: Compare, charge: Charge = _free) -> bool:
     """Return `a op b` for op in == != < > <= >= (EL 2.1 §1.8, §1.9)."""
     if op in ("==", "!="):
-        return _equal(a, b, cmp) is (op == "==")
+        return _equal(a, b, cmp, charge) is (op == "==")
     if a is None and b is None:
         return op in ("<=", ">=")
     if a is None or b is None:
@@ -287,18 +397,44 @@ def compare(op: str, a: Any, b: Any, cmp: Compare) -> bool:
     return not _less(a, b, cmp)
 
 
+def _int_value(number: int) -> int:
+    """Long.intValue(): the low 32 bits, two's complement."""
+    return (number - _INT_MIN) % 2**32 + _INT_MIN
+
+
 def _index(key: Any) -> int:
-    """ListELResolver's index: a Number's int value, a String's Integer.valueOf."""
+    """ListELResolver's index (EL 2.1 §1.6): a Number's intValue(), a String's
+    Integer.valueOf, a Boolean's 1 or 0; anything else fails."""
     if type(key) is bool:
         return 1 if key else 0
     if type(key) is int:
-        return key
-    if type(key) is float and math.isfinite(key):
-        return int(key)
-    if type(key) is str and len(key) <= 20 and _LONG_TEXT.fullmatch(key):
-        return int(key)
+        return _int_value(key)
+    if type(key) is float:  # Double.intValue(): truncated, NaN 0, saturated
+        if math.isnan(key):
+            return 0
+        return (
+            max(_INT_MIN, min(_INT_MAX, int(key)))
+            if math.isfinite(key)
+            else (_INT_MAX if key > 0 else _INT_MIN)
+        )
+    if type(key) is str:
+        index = _integer(key, _INT_MIN, _INT_MAX)
+        if index is not None:
+            return index
     shown = _shown(key) if isinstance(key, str) else _java(key)
     raise ELException(f"Cannot use '{shown}' as a list index (EL 2.1 §1.6)")
+
+
+# Java getters BeanELResolver reads as properties of the scalars JSON has
+# (String.isEmpty() would be `empty`, a reserved word EL cannot name): Camunda
+# gives a value, so they fail as ELException, never as the PropertyNotFound a
+# conditional event's condition reads as false.
+_BEAN_PROPERTIES: dict[type, frozenset[str]] = {
+    str: frozenset({"blank", "bytes", "class"}),
+    int: frozenset({"class"}),
+    float: frozenset({"class", "naN", "infinite"}),
+    bool: frozenset({"class"}),
+}
 
 
 def get(base: Any, key: Any) -> Any:
@@ -312,6 +448,11 @@ def get(base: Any, key: Any) -> Any:
     if type(base) in (list, tuple):
         index = _index(key)
         return base[index] if 0 <= index < len(base) else None
+    if key in _BEAN_PROPERTIES.get(type(base), ()):
+        raise ELException(
+            f"The property '{key}' of a {_java(base)} (a Java getter) is not "
+            "supported here (EL 2.1 §1.6)"
+        )
     name = _shown(key) if isinstance(key, str) else _java(key)
     raise PropertyNotFound(
         f"Property '{name}' not found on type {_java(base)} (EL 2.1 §1.6: only a "
@@ -342,13 +483,116 @@ def condition(value: Any, where: str) -> bool:
     )
 
 
-def runtime(cmp: Compare) -> dict[str, Callable[..., Any]]:
-    """Return the functions translated JUEL calls, comparing through `cmp`."""
+def _no_method(name: str, subject: Any) -> ELException:
+    # javax.el.MethodNotFoundException (not a PropertyNotFoundException)
+    return ELException(
+        f"Cannot find method '{name}' in '{_java(subject)}' (EL 2.2 method call)"
+    )
+
+
+def _spin_key(key: Any, name: str) -> str:
+    """The String a Spin method's name parameter is coerced to (EL 2.1 §1.18.2)."""
+    if type(key) is str:
+        return key
+    if type(key) in (bool, int):
+        return _to_str(key)
+    raise ELException(f"Cannot coerce {_java(key)} to java.lang.String for {name}()")
+
+
+def _contains(subject: Any, item: Any, cmp: Compare, charge: Charge) -> bool:
+    if type(subject) is str:
+        if type(item) is not str:  # contains(CharSequence): no coercion
+            raise _cannot(item, "java.lang.CharSequence")
+        return bool(cmp("in", item, subject))
+    charge(len(subject))  # List.contains(o): o.equals(element)
+    return any(java_equals(item, element, charge) for element in subject)
+
+
+def _prop(subject: dict[str, Any], key: Any, *_: Any) -> Any:
+    name = _spin_key(key, "prop")
+    if name not in subject:  # Spin: SpinJsonPropertyException
+        raise ELException(f"Unable to find property '{_shown(name)}' (Spin prop())")
+    return subject[name]
+
+
+def _has_prop(subject: dict[str, Any], key: Any, *_: Any) -> bool:
+    return _spin_key(key, "hasProp") in subject
+
+
+def _itself(subject: Any, *_: Any) -> Any:
+    return subject
+
+
+# Each method: the Java types that have it, and what it does.
+_METHODS: dict[str, tuple[tuple[type, ...], Callable[..., Any]]] = {
+    "contains": ((str, list), _contains),
+    "size": ((list, dict), lambda subject, *_: len(subject)),
+    "isEmpty": ((str, list, dict), lambda subject, *_: len(subject) == 0),
+    "prop": ((dict,), _prop),
+    "hasProp": ((dict,), _has_prop),
+    "numberValue": ((int, float), _itself),  # a Boolean is not a Number here
+    "stringValue": ((str,), _itself),
+    "boolValue": ((bool,), _itself),
+}
+
+
+def call(
+    name: str, subject: Any, args: tuple[Any, ...], cmp: Compare, charge: Charge
+) -> Any:
+    """Return `subject.name(*args)` as the Java method runs on the value.
+
+    Only the methods the translator lets through (engine/spiff/juel.py): Object's
+    equals; String's contains and isEmpty; List's contains, size and isEmpty;
+    Map's size and isEmpty; Camunda Spin's prop, hasProp, numberValue,
+    stringValue and boolValue on JSON data. A null subject fails as
+    PropertyNotFoundException (JUEL's AstMethod), a method the value's type has
+    not fails as MethodNotFoundException.
+    """
+    if subject is None:
+        raise PropertyNotFound(
+            f"Cannot call {name}(): its object is null (EL 2.1 §1.6, "
+            "javax.el.PropertyNotFoundException)"
+        )
+    if name == "equals":
+        return java_equals(subject, args[0], charge)
+    kinds, method = _METHODS.get(name, ((), _itself))
+    if _kind(subject) not in kinds:
+        raise _no_method(name, subject)
+    return method(subject, *args, cmp, charge)
+
+
+def _text_work(a: Any, b: Any) -> int:
+    return (len(a) if type(a) is str else 0) + (len(b) if type(b) is str else 0)
+
+
+def runtime(cmp: Compare, charge: Charge = _free) -> dict[str, Callable[..., Any]]:
+    """Return the functions translated JUEL calls, comparing through `cmp` and
+    charging the work a String coercion or a deep equals does to `charge`."""
+
+    def arith_(op: str, a: Any, b: Any) -> int | float:
+        if type(a) is str or type(b) is str:  # parsing is linear in the text
+            charge(_text_work(a, b))
+        return arith(op, a, b)
+
+    def neg_(value: Any) -> int | float:
+        if type(value) is str:
+            charge(len(value))
+        return neg(value)
+
+    def compare_(op: str, a: Any, b: Any) -> bool:
+        if type(a) is str or type(b) is str:
+            charge(_text_work(a, b))
+        return compare(op, a, b, cmp, charge)
+
+    def call_(name: str, subject: Any, *args: Any) -> Any:
+        return call(name, subject, args, cmp, charge)
+
     return {
-        "_el_arith_": arith,
-        "_el_neg_": neg,
-        "_el_cmp_": lambda op, a, b: compare(op, a, b, cmp),
+        "_el_arith_": arith_,
+        "_el_neg_": neg_,
+        "_el_cmp_": compare_,
         "_el_bool_": to_bool,
         "_el_get_": get,
         "_el_condition_": condition,
+        "_el_call_": call_,
     }
