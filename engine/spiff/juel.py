@@ -4,12 +4,15 @@ Supported: `${...}` or `#{...}` around one expression made of names, property
 access (`a.b`, `a['b']`), literals (numbers, strings, true/false/null), `!`/`not`,
 `-`, `empty`, `&&`/`and`, `||`/`or`, `==`/`eq`, `!=`/`ne`, `<`/`lt`, `>`/`gt`,
 `<=`/`le`, `>=`/`ge`, `+ - * / %` (`div`, `mod`), `? :` and parentheses, and
-the Java methods analysts call on strings and collections: `a.equals(b)`
-(`a == b`), `a.contains(b)` (`b in a`: a substring, or a member), `a.size()`
-(`len(a)`) and `a.isEmpty()` (`len(a) == 0`), and Camunda Spin's reading of a
-JSON variable (held here as JSON data): `a.prop('b')` (`a['b']`),
-`a.hasProp('b')` (`'b' in a`) and `numberValue()`, `stringValue()`,
-`boolValue()` (the value itself).
+the Java methods analysts call on strings and collections, run as the value's
+Java type runs them (`_el_call_`, sandbox/el.py `call`): `a.equals(b)`
+(Object.equals: type-strict, no coercion, so a Long 5 is not a Double 5.0,
+unlike `==`), `a.contains(b)` (String.contains of a String, List.contains
+with equals), `a.size()` (a List or Map) and `a.isEmpty()` (a String, List or
+Map), and Camunda Spin's reading of a JSON variable (held here as JSON data):
+`a.prop('b')` (a missing property fails), `a.hasProp('b')` and
+`numberValue()`, `stringValue()`, `boolValue()` (the value itself, when it is
+of that type). A method the value's type has not fails (MethodNotFound).
 Anything else (other method calls: a Java bean's or object's method has no
 Python equivalent here; functions, composite text) is refused with a reason,
 so the analyst is told what to change instead of the diagram running
@@ -18,10 +21,10 @@ differently from how it reads.
 Case data is JSON, so property access reads a map (a JSON object) or a list.
 
 The operators follow JSR-245 "Expression Language Specification 2.1" as Camunda
-7's JUEL runs it (TRANSLATOR_VERSION 5): they become calls of the EL operators
-of `sandbox.el` (`_el_arith_`, `_el_neg_`, `_el_cmp_`, `_el_bool_`,
-`_el_get_`, `_el_condition_`), which the sandbox provides to every expression
-and script:
+7's JUEL runs it (TRANSLATOR_VERSION 5; method calls 6): they become calls of
+the EL operators of `sandbox.el` (`_el_arith_`, `_el_neg_`, `_el_cmp_`,
+`_el_bool_`, `_el_get_`, `_el_condition_`, `_el_call_`), which the sandbox
+provides to every expression and script:
 `${order.total > 100}` becomes `_el_cmp_('>', _el_get_(order, 'total'), 100)`.
 
 * §1.7 arithmetic (`+ - * / div % mod`, unary `-`): null counts as 0; a Double,
@@ -55,21 +58,31 @@ and script:
   wrapped in `_el_condition_(...)`, which is how the runtime tells translated
   JUEL from a Python condition (SpiffWorkflow's semantics: an incident).
 * §1.10 `empty`: null, "", an empty list or map.
+* Literals as JUEL's scanner and parser read them: an integer is
+  Long.valueOf, so one beyond a 64-bit Long is refused at upload, as Camunda's
+  parser fails on it; a string knows only the escapes `\\\\` and a backslash
+  before its own quote (`'it\\'s'`), any other escape is refused; digits are
+  ASCII.
 
 A failed coercion raises `ELException` there: an incident, as in Camunda.
 
 Versions: the translation happens once, at upload, into the version's
 normalized XML, which is what runs. A version deployed under an earlier
 TRANSLATOR_VERSION keeps its translated expressions (plain Python operators
-before 5, `${x + 1}` with x null fails there) until a changed file is
-uploaded as a new version; uploading the identical file again returns the
-existing version. The Boolean check of a whole condition and the
+before 5, `${x + 1}` with x null fails there; before 6 `a.equals(b)` is
+Python's `a == b`, `a.contains(b)` `b in a`, `a.size()` `len(a)`) until a
+changed file is uploaded as a new version; uploading the identical file again
+returns the existing version. The Boolean check of a whole condition and the
 `_el_condition_` mark of a conditional event's condition are in the
-translated text too, so they hold for versions translated from 5 on (not yet
-released); the tryEvaluate reading of a marked condition is runtime code
+translated text too, so they hold for versions translated from 5 on; the
+tryEvaluate reading of a marked condition is runtime code
 (`conditional_events.py`) but needs that mark, so it holds for the same
-versions. ADAPTER_VERSION (engine.spiff) carries this number, so the cached
-parsed specs are rebuilt when it changes.
+versions. The EL operators themselves are runtime code: their corrections
+(from 6: `==` of two maps or lists as Java's equals, Strings ordered by UTF-16
+code units, Long.valueOf/Double.valueOf of any length, a list index as an
+Integer) apply to every version that calls them. ADAPTER_VERSION
+(engine.spiff) carries this number, so the cached parsed specs are rebuilt
+when it changes.
 """
 
 from __future__ import annotations
@@ -87,7 +100,7 @@ class JuelError(Exception):
 
 _TOKEN = re.compile(
     r"""\s*(?:
-        (?P<number>\d+\.\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|\d+(?:[eE][+-]?\d+)?)
+        (?P<number>(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)(?:[eE][+-]?[0-9]+)?)
       | (?P<string>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
       | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
       | (?P<op>&&|\|\||==|!=|<=|>=|[!<>+\-*/%?:.()\[\],])
@@ -143,8 +156,19 @@ class _Token:
 
 
 def _unescape(literal: str) -> str:
-    body = literal[1:-1]
-    return re.sub(r"\\(.)", r"\1", body)
+    """The text of a string literal: JUEL's scanner knows only the escapes
+    `\\\\` and a backslash before the literal's own quote (else it fails)."""
+    quote, body = literal[0], literal[1:-1]
+
+    def escape(match: re.Match[str]) -> str:
+        if match.group(1) not in ("\\", quote):
+            raise JuelError(
+                f"invalid escape sequence \\{match.group(1)} in a string: "
+                f"JUEL knows only \\\\ and \\{quote}"
+            )
+        return match.group(1)
+
+    return re.sub(r"\\(.)", escape, body, flags=re.DOTALL)
 
 
 def _tokens(source: str) -> list[_Token]:

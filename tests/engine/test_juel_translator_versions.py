@@ -32,10 +32,15 @@ def _upload(users, bpmn: bytes) -> ProcessVersion:
 
 
 def _as_deployed_by_translator_4(version: ProcessVersion) -> None:
+    _as_translated(version, V5, V4)
+
+
+def _as_translated(version: ProcessVersion, now: str, then: str) -> None:
+    """Rewrite the version's condition from its translation `now` to `then`."""
     root = etree.fromstring(bytes(version.normalized_xml))
     condition = root.find(".//bpmn:conditionExpression", NS)
-    assert condition.text == V5
-    condition.text = V4
+    assert condition.text == now
+    condition.text = then
     xml = etree.tostring(root)
     ProcessVersion.objects.filter(pk=version.pk).update(
         normalized_xml=xml, normalized_checksum=hashlib.sha256(xml).hexdigest()
@@ -69,3 +74,29 @@ def test_a_version_deployed_before_translator_5_keeps_its_translation(users):
     case, _ = case_start(user=users["requester"], key=key, data={"order": {"id": 1}})
     assert case.version_id == new.pk
     assert _open_tasks(case) == ["Task_Small"]  # EL 2.1 §1.6: the missing key is null
+
+
+EQUALS = DIAGRAM.parent / "el_equals.bpmn"
+# ${code.equals(expected)} as TRANSLATOR_VERSION 5 wrote it: Python's ==.
+EQUALS_V5 = "(code == expected)"
+EQUALS_V6 = "_el_call_('equals', code, expected)"
+
+
+@pytest.mark.django_db
+def test_a_version_deployed_before_translator_6_keeps_python_equals(users):
+    deployed = version_upload(
+        user=users["analyst"], bpmn=EQUALS.read_bytes(), filename=EQUALS.name
+    )
+    version = deployed[0].version
+    _as_translated(version, EQUALS_V6, EQUALS_V5)
+    key = version.definition.key
+    data = {"code": 5.0, "expected": 5}
+
+    old, _ = case_start(user=users["requester"], key=key, data=data)
+    assert _open_tasks(old) == ["Task_Big"]  # as v5 ran it: 5.0 == 5
+
+    changed = EQUALS.read_bytes().replace(b"Same code?", b"Same code now?")
+    new = version_upload(user=users["analyst"], bpmn=changed, filename=EQUALS.name)
+    assert new[0].version.number == version.number + 1
+    case, _ = case_start(user=users["requester"], key=key, data=data)
+    assert _open_tasks(case) == ["Task_Small"]  # Java: Double.equals(Long) is false

@@ -53,6 +53,10 @@ B = "_el_bool_"  # EL's coercion to Boolean (sandbox/el.py, EL 2.1 §1.18.2)
         ("${a?yes:no}", f"(yes if {B}(a) else no)"),
         ("${ amount * 2 mod 3 }", "_el_arith_('%', _el_arith_('*', amount, 2), 3)"),
         ("${-x div 007}", "_el_arith_('/', _el_neg_(x), 7)"),
+        ("${a == 'it\\'s'}", "_el_cmp_('==', a, \"it's\")"),
+        ('${a == "say \\"hi\\""}', "_el_cmp_('==', a, 'say \"hi\"')"),
+        ("${a == 'C:\\\\dir'}", "_el_cmp_('==', a, 'C:\\\\dir')"),
+        ("${x > 1.5e3}", "_el_cmp_('>', x, 1.5e3)"),
     ],
 )
 def test_supported_juel_translates_to_python(juel, python):
@@ -76,6 +80,10 @@ def test_supported_juel_translates_to_python(juel, python):
         ("${x > 9223372036854775808}", "beyond a 64-bit Long"),
         ("${x > 1" + "0" * 5000 + "}", "beyond a 64-bit Long"),
         ("${name.empty}", "expected a property name"),  # §1.17: a reserved word
+        # JUEL's scanner: a string knows only the escapes \\ and \<its quote>
+        ("${a == 'line\\n'}", "invalid escape sequence \\n"),
+        ('${a == "it\\\'s"}', "invalid escape sequence \\'"),
+        ("${x > \u0665}", "unexpected character"),  # Scanner: ASCII digits
     ],
 )
 def test_juel_outside_the_subset_is_refused_with_a_reason(juel, why):

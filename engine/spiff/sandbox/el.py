@@ -14,25 +14,36 @@ Long, float Double, str String, dict Map, list List.
   operand compares as Double, a Long as Long, a Boolean (equality) as Boolean,
   a String as String, coercing the other operand: "5000" > 1000 is true,
   "true" == true is true, "abc" == 5 fails (an error, as in Camunda).
-* §1.18 coercion: to Long, Long.valueOf (no '.', no blanks); to Double,
-  Double.valueOf; to Boolean, null and "" are false, a String is true when it
-  is "true" in any case, anything else fails.
+* §1.18 coercion: to Long, Long.valueOf (no '.', no blanks, leading zeros of
+  any length); to Double, Double.valueOf (trimmed, ASCII digits, hex too); to
+  Boolean, null and "" are false, a String is true when it is "true" in any
+  case, anything else fails.
 * §1.6 property access (`a.b`, `a[b]`): null base or null property gives null;
-  a Map's missing key gives null (MapELResolver); a List index out of range
-  gives null (ListELResolver); a property of any other value fails
-  (`PropertyNotFound`, as BeanELResolver raises PropertyNotFoundException).
+  a Map's missing key gives null (MapELResolver); a List index (an Integer:
+  Long.intValue keeps 32 bits) out of range gives null (ListELResolver); a
+  property of any other value fails (`PropertyNotFound`, as BeanELResolver
+  raises PropertyNotFoundException), but for a Java getter BeanELResolver
+  would read (`"a".bytes`), which fails as ELException.
 * A whole condition (Camunda 7's UelExpressionCondition.evaluate) must be a
   Boolean: `condition` fails with "condition expression returns null" or
   "condition expression returns non-Boolean: 'yes' (java.lang.String)",
   naming the element; it coerces nothing.
+* §1.8.1 two Strings compare as String.compareTo: by UTF-16 code units (a
+  character beyond U+FFFF sorts before U+E000-U+FFFF); a String against a Map
+  or List would compare with its Java toString, which is not reproduced: it
+  fails.
+* §1.9.2 `==` of two Maps or Lists, and the `equals` method, are Java's
+  equals: type-strict (Long 5 is not Double 5.0), element-wise (`java_equals`).
+* Method calls (`call`): each runs only on the Java types that have it
+  (`"abc".size()` fails: String has length(), not size()).
 
-Numbers beyond 64 bits (Java's BigInteger/BigDecimal paths) fail instead of
-being guessed at, and so does a String of more than 400 characters coerced to
-a Double (Java would read 500 digits as Infinity; the cap keeps the work per
-coercion small). Every failure is an `ELException`: the step fails with an
-incident, as Camunda raises javax.el.ELException. The functions run inside the
-sandbox's budget (`runtime`) and do constant work except for comparisons,
-which go through the budget's checked comparison.
+Numbers beyond 64 bits (Java's BigInteger/BigDecimal paths, which JSON data
+would need) fail instead of being guessed at; an integer literal beyond a Long
+is refused at upload (juel.py), as JUEL's parser refuses it. String coercions
+parse the whole text as Java does (leading zeros, any length); the work is
+charged to the sandbox's budget. Every failure is an `ELException`: the step
+fails with an incident, as Camunda raises javax.el.ELException. The functions
+run inside the sandbox's budget (`runtime`).
 """
 
 from __future__ import annotations
@@ -71,6 +82,7 @@ _JAVA_TYPES = {
     float: "java.lang.Double",
     dict: "java.util.Map",
     list: "java.util.List",
+    type(None): "null",
 }
 Compare = Callable[[str, Any, Any], Any]
 Charge = Callable[[int], None]
