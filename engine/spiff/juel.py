@@ -98,13 +98,23 @@ class JuelError(Exception):
     """The text is JUEL outside the supported subset (message says why)."""
 
 
+# Character.isWhitespace, which JUEL's scanner skips: Python's \s less the
+# no-break spaces (U+00A0, U+2007, U+202F) and U+0085; inside ${...} they fail.
+_JAVA_SPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \u1680\u2000-\u2006\u2008-\u200a"
+    "\u2028\u2029\u205f\u3000"
+)
 _TOKEN = re.compile(
-    r"""\s*(?:
+    r"""["""
+    + _JAVA_SPACE
+    + r"""]*(?:
         (?P<number>(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)(?:[eE][+-]?[0-9]+)?)
       | (?P<string>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
       | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
       | (?P<op>&&|\|\||==|!=|<=|>=|[!<>+\-*/%?:.()\[\],])
-      | (?P<bad>\S)
+      | (?P<bad>[^"""
+    + _JAVA_SPACE
+    + r"""])
     )""",
     re.VERBOSE,
 )
@@ -400,7 +410,7 @@ def juel_to_python(text: str, *, condition: str = "", checked: bool = False) -> 
             "only a single ${...} expression is supported, "
             "not text mixed with expressions"
         )
-    body = match.group("body").strip()
+    body = re.sub(f"^[{_JAVA_SPACE}]+|[{_JAVA_SPACE}]+$", "", match.group("body"))
     if not body:
         raise JuelError("the expression is empty")
     parsed = _Parser(body).parse()

@@ -57,6 +57,7 @@ B = "_el_bool_"  # EL's coercion to Boolean (sandbox/el.py, EL 2.1 §1.18.2)
         ('${a == "say \\"hi\\""}', "_el_cmp_('==', a, 'say \"hi\"')"),
         ("${a == 'C:\\\\dir'}", "_el_cmp_('==', a, 'C:\\\\dir')"),
         ("${x > 1.5e3}", "_el_cmp_('>', x, 1.5e3)"),
+        ("${\tx >\n1 }", "_el_cmp_('>', x, 1)"),
     ],
 )
 def test_supported_juel_translates_to_python(juel, python):
@@ -84,6 +85,8 @@ def test_supported_juel_translates_to_python(juel, python):
         ("${a == 'line\\n'}", "invalid escape sequence \\n"),
         ('${a == "it\\\'s"}', "invalid escape sequence \\'"),
         ("${x > \u0665}", "unexpected character"),  # Scanner: ASCII digits
+        # Scanner: Character.isWhitespace, which a no-break space is not
+        ("${x\u00a0> 1}", "unexpected character"),
     ],
 )
 def test_juel_outside_the_subset_is_refused_with_a_reason(juel, why):
