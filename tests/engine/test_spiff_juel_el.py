@@ -177,6 +177,10 @@ TABLE = [
     # List.contains(o): o.equals(element); String.contains(CharSequence)
     ("${a.contains(1)}", {"a": [1.0, "1"]}, False),
     ("${a.contains(1)}", {"a": [2, 1]}, True),
+    ("${a.contains(true)}", {"a": [1]}, False),
+    ("${a.contains(null)}", {"a": [None]}, True),
+    ("${a.contains(b)}", {"a": [{"k": [1]}], "b": {"k": [1]}}, True),
+    ("${a.contains(b)}", {"a": [{"k": [1]}], "b": {"k": [1.0]}}, False),
     ("${a.contains('ur')}", {"a": "urgent"}, True),
     ("${a.contains(5)}", {"a": "a5"}, Fails("Cannot coerce")),
     ("${a.contains('k')}", {"a": {"k": 1}}, Fails("Cannot find method 'contains'")),

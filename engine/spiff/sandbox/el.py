@@ -517,6 +517,9 @@ def _contains(subject: Any, item: Any, cmp: Compare, charge: Charge) -> bool:
             raise _cannot(item, "java.lang.CharSequence")
         return bool(cmp("in", item, subject))
     charge(len(subject))  # List.contains(o): o.equals(element)
+    kind = type(item)
+    if kind in (int, str, bool, type(None)):  # equals is type and value
+        return any(type(e) is kind and e == item for e in subject)
     return any(java_equals(item, element, charge) for element in subject)
 
 
