@@ -14,6 +14,7 @@ Some refusals are made by older checks with messages of their own (`checks.py`,
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -1365,6 +1366,16 @@ def _having_attributes(
     """
     if not names:
         return []
+    if not all(_XPATH_NAME.fullmatch(name) for name in names):  # e.g. "{ns}name"
+        return [
+            e
+            for e in root.iter(f"{{{BPMN}}}*")
+            if any(e.get(name) is not None for name in names)
+        ]
     path = " | ".join(f"descendant-or-self::bpmn:*/@{name}" for name in names)
     found = compiled_xpath(path)(root)  # attributes, in document order
     return list(dict.fromkeys(attribute.getparent() for attribute in found))
+
+
+# An attribute name an XPath can test (name, prefix:name or prefix:*).
+_XPATH_NAME = re.compile(r"[A-Za-z_][\w.-]*(:(\*|[A-Za-z_][\w.-]*))?")
