@@ -99,9 +99,10 @@ def _called_versions(bpmn: bytes) -> tuple[list[ProcessVersion], list[Problem]]:
     """
     closure: dict[int, ProcessVersion] = {}
     needed_by: dict[int, set[str]] = defaultdict(set)
-    pinned = called_versions(bpmn)
+    keys = called_elements(bpmn)
+    pinned = called_versions(bpmn) if keys else {}  # read only when it is needed
     missing = []
-    for key in called_elements(bpmn):
+    for key in keys:
         if key in pinned:
             version = version_numbered(key=key, number=pinned[key])
             if version is None:

@@ -31,7 +31,7 @@ from .normalize import external_topic, owner_of
 from .scripting import check_expression, check_script, referenced_names
 from .service_tasks import CONNECTOR_OUTPUTS, IO, IO_INPUTS
 from .types import Problem
-from .xml import NSMAP, local_name, vendor_attr, vendor_children
+from .xml import BPMN, NSMAP, compiled_xpath, local_name, vendor_attr, vendor_children
 
 # SpiffWorkflow names its own specs 'Start' and 'End'; a diagram element with
 # one of these ids replaces them and the process stops early without an error.
@@ -83,7 +83,6 @@ def _flow_ends(flow: etree._Element, nodes: dict[str, str]) -> Iterator[Problem]
     nodes are not read, by Camunda nor here: sourceRef and targetRef are the
     flow, so lists that disagree with them run as the refs say.
     """
-    scope = _label(flow.getparent())
     for attribute, role in (("sourceRef", "comes from"), ("targetRef", "goes to")):
         ref = (flow.get(attribute) or "").strip()
         if nodes.get(ref) in _FLOW_NODES:
@@ -93,6 +92,7 @@ def _flow_ends(flow: etree._Element, nodes: dict[str, str]) -> Iterator[Problem]
         elif ref in nodes:
             why = f"{role} '{ref}', which is not a task, event or gateway"
         else:
+            scope = _label(flow.getparent())  # described only when it is needed
             why = f"{role} '{ref}', which is not an element of the {scope}"
         yield Problem(
             f"The sequence flow '{flow.get('id')}' {why}: a sequence flow connects "
@@ -121,10 +121,14 @@ def _sequence_flows(root: etree._Element) -> Iterator[Problem]:
         nodes = scopes.get(parent)
         if nodes is None:
             nodes = scopes[parent] = {
-                str(child.get("id")): local_name(child)
+                str(i): child.tag.rpartition("}")[2]  # local_name, inlined
                 for child in parent
-                if isinstance(child.tag, str) and child.get("id")
+                if isinstance(child.tag, str) and (i := child.get("id"))
             }
+        source = (flow.get("sourceRef") or "").strip()
+        target = (flow.get("targetRef") or "").strip()
+        if nodes.get(source) in _FLOW_NODES and nodes.get(target) in _FLOW_NODES:
+            continue  # both ends are flow nodes beside it (_flow_ends finds nothing)
         yield from _flow_ends(flow, nodes)
 
 
@@ -165,6 +169,8 @@ def _misplaced_starts(root: etree._Element) -> Iterator[Problem]:
 
 
 def _reserved_ids(root: etree._Element) -> Iterator[Problem]:
+    if _RESERVED_IDS.isdisjoint(_ID_VALUES(root)):
+        return  # no reserved id (most files): no walk
     for element in root.iter():
         if isinstance(element.tag, str) and element.get("id") in _RESERVED_IDS:
             yield Problem(
@@ -547,16 +553,18 @@ def form_files(root: etree._Element, uploaded: Collection[str] = ()) -> list[Pro
 
 
 def _spiff_property(element: etree._Element, name: str) -> str:
-    return "".join(
-        element.xpath(
-            "bpmn:extensionElements/spiffworkflow:properties/"
-            f"spiffworkflow:property[@name='{name}']/@value",
-            namespaces=NSMAP,
-        )
-    ).strip()
+    values = compiled_xpath(
+        "bpmn:extensionElements/spiffworkflow:properties/"
+        "spiffworkflow:property[@name=$name]/@value"
+    )(element, name=name)
+    return "".join(values).strip()
 
 
 def _form_file_warnings(element: etree._Element, names: set[str]) -> list[Problem]:
+    if _EXTENSIONS_TAG not in {c.tag for c in element} and not vendor_attr(
+        element, "formKey"
+    ):
+        return []  # no formKey, no property, no formData: names no form file
     schema = _spiff_property(element, "formJsonSchemaFilename")
     key = vendor_attr(element, "formKey") or schema
     if etree.QName(element).localname != "userTask":
@@ -760,3 +768,10 @@ def _listener_scope_reason(
             f"{order} the listener, Laneway the other way round"
         )
     return ""
+
+
+_EXTENSIONS_TAG = f"{{{BPMN}}}extensionElements"
+
+
+# Every element's id (root included), as plain strings: one walk in C.
+_ID_VALUES = etree.XPath("descendant-or-self::*/@id", smart_strings=False)

@@ -13,7 +13,7 @@ from lxml import etree
 from .compensation import COMPENSABLE, compensation_definition, handler_id, is_handler
 from .normalize import describe
 from .types import Problem
-from .xml import BPMN, NSMAP, local_name
+from .xml import BPMN, NSMAP, compiled_xpath, local_name
 
 _THROWS = ("intermediateThrowEvent", "endEvent")
 _SCOPES = ("process", "subProcess", "transaction", "adHocSubProcess")
@@ -233,16 +233,20 @@ def _transaction_problems(root: etree._Element) -> Iterator[Problem]:
 
 def compensation_problems(root: etree._Element) -> list[Problem]:
     """Return the compensation constructs outside the subset Laneway runs."""
-    nodes = {e.get("id"): e for e in root.iter(f"{{{BPMN}}}*") if e.get("id")}
+    # Without a compensation event or handler (most diagrams) only the cancel
+    # and transaction checks can find anything: the walks below are skipped.
+    marked = _compensation_marked(root)
+    cancels = root.findall(".//bpmn:cancelEventDefinition", NSMAP)
+    nodes = _nodes_by_id(root) if marked or cancels else {}
     ids: dict[str, set[str]] = {
         "flow_ends": set(),
         "attached": set(),
         "handlers": set(),
     }
-    for flow in root.iterfind(".//bpmn:sequenceFlow", NSMAP):
+    for flow in root.iterfind(".//bpmn:sequenceFlow", NSMAP) if marked else ():
         ids["flow_ends"].update({flow.get("sourceRef"), flow.get("targetRef")})
     problems: list[Problem] = []
-    for boundary in root.iterfind(".//bpmn:boundaryEvent", NSMAP):
+    for boundary in root.iterfind(".//bpmn:boundaryEvent", NSMAP) if marked else ():
         ids["attached"].add(str(boundary.get("attachedToRef")))
         if compensation_definition(boundary) is None:
             continue
@@ -250,10 +254,10 @@ def compensation_problems(root: etree._Element) -> list[Problem]:
         if handler:
             ids["handlers"].add(handler)
         problems.extend(_boundary_problems(boundary, nodes, ids["flow_ends"]))
-    for definition in root.iterfind(".//bpmn:cancelEventDefinition", NSMAP):
+    for definition in cancels:
         problems.extend(_cancel_event_problems(definition, nodes))
     problems.extend(_transaction_problems(root))
-    for element in root.iter(f"{{{BPMN}}}*"):
+    for element in root.iter(f"{{{BPMN}}}*") if marked else ():
         kind = local_name(element)
         if is_handler(element):
             problems.extend(_handler_problems(element, ids))
@@ -271,3 +275,16 @@ def compensation_problems(root: etree._Element) -> list[Problem]:
                 )
             )
     return problems
+
+
+def _compensation_marked(root: etree._Element) -> bool:
+    """Whether the document has a compensation event definition or handler."""
+    found = compiled_xpath(
+        "boolean(descendant-or-self::bpmn:compensateEventDefinition"
+        " | descendant-or-self::bpmn:*[@isForCompensation])"
+    )(root)
+    return bool(found)
+
+
+def _nodes_by_id(root: etree._Element) -> dict[str | None, etree._Element]:
+    return {i: e for e in root.iter(f"{{{BPMN}}}*") if (i := e.get("id"))}

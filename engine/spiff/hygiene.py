@@ -25,7 +25,7 @@ from __future__ import annotations
 from lxml import etree
 
 from .listeners import translate_listeners
-from .xml import CAMUNDA, NSMAP, local_name, unique_id
+from .xml import CAMUNDA, NSMAP, compiled_xpath, local_name, unique_id
 
 RESERVED_IDS = frozenset({"Start", "End"})
 DIALECTS = ("http://flowable.org/bpmn", "http://activiti.org/bpmn")
@@ -38,7 +38,11 @@ _REF_ELEMENTS = frozenset(
 
 
 def _ids(root: etree._Element) -> set[str]:
-    return {str(e.get("id")) for e in root.iter() if isinstance(e.tag, str)}
+    found = _ID_VALUES(root)
+    ids = set(found)
+    if len(found) < compiled_xpath("count(descendant-or-self::*)")(root):
+        ids.add("None")  # an element without id, as str(None) has always added
+    return ids
 
 
 def _drop_non_executable(root: etree._Element) -> None:
@@ -76,6 +80,8 @@ def _rename(root: etree._Element, old: str, new: str) -> None:
 
 
 def _rename_reserved(root: etree._Element, taken: set[str]) -> None:
+    if RESERVED_IDS.isdisjoint(_ID_VALUES(root)):
+        return  # no reserved id (most files): no walk
     for element in list(root.iter()):
         if isinstance(element.tag, str) and element.get("id") in RESERVED_IDS:
             old = str(element.get("id"))
@@ -122,6 +128,8 @@ _IN_DIALECT = tuple(f"{{{namespace}}}" for namespace in DIALECTS)
 
 
 def _as_camunda(root: etree._Element) -> None:
+    if not _in_dialect(root):
+        return  # no Flowable or Activiti name anywhere (most files)
     for element in root.iter():
         # Names in a dialect's namespace start with "{namespace}" (no QName needed).
         if not isinstance(element.tag, str):
@@ -146,3 +154,18 @@ def tidy(root: etree._Element) -> None:
     _rename_reserved(root, taken)
     _drop_data_stores(root)
     _message_throws_without_message(root)
+
+
+# Every element's id (root included), as plain strings: one walk in C.
+_ID_VALUES = etree.XPath("descendant-or-self::*/@id", smart_strings=False)
+
+
+_DIALECT_PREFIXES = tuple((f"d{n}", ns) for n, ns in enumerate(DIALECTS))
+
+
+def _in_dialect(root: etree._Element) -> bool:
+    """Whether an element or attribute of the document is in a dialect's namespace."""
+    if next(root.iter(*(f"{{{ns}}}*" for ns in DIALECTS)), None) is not None:
+        return True
+    path = " | ".join(f"descendant-or-self::*/@{p}:*" for p, _ in _DIALECT_PREFIXES)
+    return bool(compiled_xpath(path, _DIALECT_PREFIXES)(root))

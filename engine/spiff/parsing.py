@@ -221,6 +221,8 @@ def _duplicate_tasks(root: etree._Element, called: _Called) -> list[Problem]:
                     )
                 )
             owner.setdefault(task_id, name)
+    if not owner:
+        return problems  # no called document has a human task: nothing to clash
     for task_id in all_human_tasks(root):
         if task_id in owner:
             problems.append(

@@ -14,6 +14,7 @@ Some refusals are made by older checks with messages of their own (`checks.py`,
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -27,7 +28,15 @@ from .metadata import HUMAN_TAGS, human_task_meta
 from .normalize import ZEEBE, describe
 from .retry_cycle import RetryCycleInvalid, retry_cycle_elements, retry_cycle_parse
 from .types import Problem
-from .xml import BPMN, NSMAP, SPIFF, VENDOR_NAMESPACES, local_name, vendor_attr
+from .xml import (
+    BPMN,
+    NSMAP,
+    SPIFF,
+    VENDOR_NAMESPACES,
+    compiled_xpath,
+    local_name,
+    vendor_attr,
+)
 
 RUNS, REFUSED = "runs", "refused"
 SERVICE_LIKE = ("serviceTask", "sendTask", "businessRuleTask")
@@ -841,7 +850,10 @@ def _owner(element: etree._Element) -> etree._Element:
 
 
 def _element_problems(root: etree._Element) -> Iterator[Problem]:
-    for element in root.iter(f"{{{BPMN}}}*"):
+    tags = _refused_tags()
+    if not tags:
+        return
+    for element in root.iter(*tags):  # only the refused kinds, found by lxml
         name = local_name(element)
         row = ELEMENTS.get(name) or EVENT_DEFINITIONS.get(name)
         if row is not None and row.status == REFUSED and not row.by:
@@ -854,6 +866,8 @@ def _element_problems(root: etree._Element) -> Iterator[Problem]:
 
 
 def _multiple_events(root: etree._Element) -> Iterator[Problem]:
+    if not _several_definitions(root):
+        return
     for element in root.iter(f"{{{BPMN}}}*"):
         definitions = [
             c
@@ -865,7 +879,7 @@ def _multiple_events(root: etree._Element) -> Iterator[Problem]:
 
 
 def _bpmn_attribute_problems(root: etree._Element) -> Iterator[Problem]:
-    for element in root.iter(f"{{{BPMN}}}*"):
+    for element in _having_attributes(root, tuple(BPMN_ATTRIBUTES)):
         for name, row in BPMN_ATTRIBUTES.items():
             value = (element.get(name) or "").strip()
             if row.status == REFUSED and value == "true":
@@ -883,12 +897,12 @@ def _vendor_row(element: etree._Element, owner_kind: str, name: str) -> Row | No
 
 
 def _vendor_attribute_problems(root: etree._Element) -> Iterator[Problem]:
-    for element in root.iter(f"{{{BPMN}}}*"):
-        kind = local_name(element)
-        for key, value in element.attrib.items():
-            qname = etree.QName(key)
-            if qname.namespace not in VENDOR_NAMESPACES:
+    for element in _having_attributes(root, ("camunda:*", "operaton:*")):
+        for key, value in element.items():
+            if not key.startswith(_VENDOR_KEYS):
                 continue
+            qname = etree.QName(key)
+            kind = local_name(element)
             row = _vendor_row(element, kind, qname.localname)
             why = _vendor_refusal(row, kind, qname.localname, value)
             if why:
@@ -913,8 +927,10 @@ def _spiff_problems(root: etree._Element) -> Iterator[Problem]:
         if name not in SPIFF_ELEMENTS:
             why = f"the extension element {name!r} would be ignored here"
             yield _problem(element, _owner(element), why)
-    for element in root.iter(f"{{{BPMN}}}*"):
-        for key in element.attrib:
+    for element in _having_attributes(root, ("spiffworkflow:*",)):
+        for key in element.keys():
+            if not key.startswith(_SPIFF_KEY):
+                continue
             qname = etree.QName(key)
             if qname.namespace == SPIFF and qname.localname not in SPIFF_ATTRIBUTES:
                 why = f"the attribute {qname.localname!r} would be ignored here"
@@ -993,17 +1009,17 @@ _CONDITIONAL_SOURCES = ("exclusiveGateway", "inclusiveGateway")
 
 def _conditional_flow_problems(root: etree._Element) -> Iterator[Problem]:
     """Conditions and defaults SpiffWorkflow would ignore (outside gateways)."""
-    nodes = {e.get("id"): e for e in root.iter(f"{{{BPMN}}}*") if e.get("id")}
-    for flow in root.iterfind(".//bpmn:sequenceFlow", NSMAP):
+    nodes = {i: e for e in root.iter(f"{{{BPMN}}}*") if (i := e.get("id"))}
+    for flow in root.iter(f"{{{BPMN}}}sequenceFlow"):
         source = nodes.get(flow.get("sourceRef"))
         target = nodes.get(flow.get("targetRef"))
-        if source is not None and local_name(source) == "endEvent":
+        if source is not None and source.tag == _END_EVENT:
             yield _problem(flow, flow, FLOW_OUT_OF_END.note)
-        if target is not None and local_name(target) in ("startEvent", "boundaryEvent"):
+        if target is not None and target.tag in _STARTS:
             yield _problem(flow, flow, FLOW_INTO_START.note)
-        if source is None or local_name(source) in _CONDITIONAL_SOURCES:
+        if source is None or source.tag in _CONDITIONAL_SOURCE_TAGS:
             continue
-        if flow.find("bpmn:conditionExpression", NSMAP) is not None:
+        if next(flow.iterchildren(_CONDITION), None) is not None:
             yield _problem(flow, flow, CONDITIONAL_FLOWS.note)
         elif source.get("default") == flow.get("id"):
             yield _problem(flow, flow, CONDITIONAL_FLOWS.note)
@@ -1102,6 +1118,8 @@ def _event_subprocess_problems(root: etree._Element) -> Iterator[Problem]:
                 for c in start
             ):
                 yield _problem(start, start, EVENT_SUBPROCESS_SHAPE.note)
+    if not esps:
+        return  # no event sub-process: no flow or boundary event can touch one
     for flow in root.iterfind(".//bpmn:sequenceFlow", NSMAP):
         if flow.get("sourceRef") in esps or flow.get("targetRef") in esps:
             yield _problem(flow, flow, EVENT_SUBPROCESS_SHAPE.note)
@@ -1138,7 +1156,13 @@ def _event_gateway_problems(
 
 def _event_problems(root: etree._Element) -> Iterator[Problem]:
     """Events that wait for nothing, beside nothing, or for the wrong moment."""
-    nodes = {e.get("id"): e for e in root.iter(f"{{{BPMN}}}*") if e.get("id")}
+    # Only event gateways and boundary events look elements up by id.
+    looked_up = root.iter(f"{{{BPMN}}}eventBasedGateway", f"{{{BPMN}}}boundaryEvent")
+    nodes = (
+        {e.get("id"): e for e in root.iter(f"{{{BPMN}}}*") if e.get("id")}
+        if next(looked_up, None) is not None
+        else {}
+    )
     for event in root.xpath(
         ".//bpmn:boundaryEvent[@cancelActivity='false'][bpmn:errorEventDefinition]"
         " | .//bpmn:startEvent[@isInterrupting='false'][bpmn:errorEventDefinition]",
@@ -1249,6 +1273,8 @@ def _date_problems(root: etree._Element) -> Iterator[Problem]:
     for tag in HUMAN_TAGS:
         for task in root.iterfind(f".//bpmn:{tag}", NSMAP):
             meta = human_task_meta(task, None)
+            if not (meta.due_date or meta.follow_up_date or meta.priority):
+                continue  # nothing to read (most tasks)
             for name, value, check in (
                 ("dueDate", meta.due_date, check_due),
                 ("followUpDate", meta.follow_up_date, check_due),
@@ -1265,9 +1291,7 @@ def _date_problems(root: etree._Element) -> Iterator[Problem]:
 
 
 def _retry_cycle_problems(root: etree._Element) -> Iterator[Problem]:
-    for element in root.iter(f"{{{BPMN}}}*"):
-        if local_name(element) not in SERVICE_LIKE:
-            continue
+    for element in root.iter(*(f"{{{BPMN}}}{kind}" for kind in SERVICE_LIKE)):
         for cycle in retry_cycle_elements(element):
             try:
                 retry_cycle_parse(cycle.text or "")
@@ -1301,3 +1325,57 @@ def support_problems(root: etree._Element) -> list[Problem]:
         *_spiff_problems(root),
         *compensation_problems(root),
     ]
+
+
+# Tags and prefixes the checks above compare with (plain string tests, no parsing).
+_VENDOR_KEYS = tuple(f"{{{ns}}}" for ns in VENDOR_NAMESPACES)
+_SPIFF_KEY = f"{{{SPIFF}}}"
+_END_EVENT = f"{{{BPMN}}}endEvent"
+_STARTS = frozenset(f"{{{BPMN}}}{k}" for k in ("startEvent", "boundaryEvent"))
+_CONDITIONAL_SOURCE_TAGS = frozenset(f"{{{BPMN}}}{k}" for k in _CONDITIONAL_SOURCES)
+_CONDITION = f"{{{BPMN}}}conditionExpression"
+
+
+def _refused_tags() -> tuple[str, ...]:
+    """The BPMN tags `_element_problems` refuses (read from the tables each time)."""
+    return tuple(
+        f"{{{BPMN}}}{name}"
+        for table in (ELEMENTS, EVENT_DEFINITIONS)
+        for name, row in table.items()
+        if row.status == REFUSED and not row.by
+    )
+
+
+def _several_definitions(root: etree._Element) -> bool:
+    """Whether any element has two event definitions (of any namespace) as children."""
+    seen: set[etree._Element] = set()
+    for definition in root.iter(*(f"{{*}}{name}" for name in EVENT_DEFINITIONS)):
+        parent = definition.getparent()
+        if parent in seen:
+            return True
+        seen.add(parent)
+    return False
+
+
+def _having_attributes(
+    root: etree._Element, names: tuple[str, ...]
+) -> list[etree._Element]:
+    """The BPMN elements (root included) with any of these attributes, in order.
+
+    XPath walks in C instead of a Python loop over every element's attributes.
+    """
+    if not names:
+        return []
+    if not all(_XPATH_NAME.fullmatch(name) for name in names):  # e.g. "{ns}name"
+        return [
+            e
+            for e in root.iter(f"{{{BPMN}}}*")
+            if any(e.get(name) is not None for name in names)
+        ]
+    path = " | ".join(f"descendant-or-self::bpmn:*/@{name}" for name in names)
+    found = compiled_xpath(path)(root)  # attributes, in document order
+    return list(dict.fromkeys(attribute.getparent() for attribute in found))
+
+
+# An attribute name an XPath can test (name, prefix:name or prefix:*).
+_XPATH_NAME = re.compile(r"[A-Za-z_][\w.-]*(:(\*|[A-Za-z_][\w.-]*))?")

@@ -174,3 +174,21 @@ def test_camunda_readings_of_a_bare_flow_and_a_bare_message_throw(
     assert not case.has_incident
     open_task = HumanTask.objects.get(case=case, status=HumanTask.Status.OPEN)
     assert open_task.bpmn_id == next_task
+
+
+def test_a_flowable_attribute_declared_on_the_task_alone_is_read_as_camunda(users):
+    # The namespace may be declared on the element that uses it, not on the root.
+    data = FLOWABLE.replace(b'    xmlns:flowable="http://flowable.org/bpmn"\n', b"")
+    data = data.replace(
+        b'<userTask id="approve" name="Approve" flowable:candidateGroups',
+        b'<userTask xmlns:flowable="http://flowable.org/bpmn" id="approve" '
+        b'name="Approve" flowable:candidateGroups',
+    ).replace(b' flowable:formFieldValidation="true"', b"")
+    data = data.replace(
+        data[data.index(b"      <extensionElements>") : data.index(b"    </endEvent>")],
+        b"",
+    )
+    version_upload(user=users["analyst"], bpmn=data, filename="f.bpmn")
+    case, _ = case_start(user=users["requester"], key="expenses", data={})
+    approve = HumanTask.objects.get(case=case, status=HumanTask.Status.OPEN)
+    assert approve.candidate_groups == ["Finance"]

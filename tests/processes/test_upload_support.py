@@ -177,3 +177,41 @@ def test_every_refused_row_of_the_tables_is_refused_with_its_reason(
         e["element_id"] == element_id and e["line"] and row.note in e["message"]
         for e in errors
     ), errors
+
+
+TWO_DEFINITIONS = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"
+    id="Defs" targetNamespace="http://laneway.example/test">
+  <bpmn:message id="Msg" name="go" />
+  <bpmn:process id="multi" isExecutable="true">
+    <bpmn:startEvent id="start" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait" />
+    <bpmn:intermediateCatchEvent id="wait">
+      <bpmn:messageEventDefinition messageRef="Msg" />
+      <bpmn:timerEventDefinition>
+        <bpmn:timeDuration>PT1H</bpmn:timeDuration>
+      </bpmn:timerEventDefinition>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="work" />
+    <bpmn:manualTask id="work" spiffworkflow:colour="red" />
+    <bpmn:sequenceFlow id="f3" sourceRef="work" targetRef="end" />
+    <bpmn:endEvent id="end" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+@pytest.mark.django_db
+def test_a_multiple_event_and_an_unknown_spiff_attribute_are_refused_located(users):
+    # A multiple event (BPMN 2.0.2 §10.5.1: several event definitions, any one
+    # triggers) does not run here; a SpiffWorkflow attribute it does not read
+    # would be ignored. Both are refused at their element, with its line.
+    with pytest.raises(BpmnInvalid) as err:
+        version_upload(user=users["analyst"], bpmn=TWO_DEFINITIONS, filename="m")
+    errors = {e["element_id"]: e for e in err.value.details["errors"]}
+    assert "several event definitions" in errors["wait"]["message"]
+    assert errors["wait"]["line"] == 9
+    assert "'colour' would be ignored" in errors["work"]["message"]
+    assert errors["work"]["line"] == 16
+    assert ProcessVersion.objects.count() == 0
