@@ -31,7 +31,15 @@ from .normalize import external_topic, owner_of
 from .scripting import check_expression, check_script, referenced_names
 from .service_tasks import CONNECTOR_OUTPUTS, IO, IO_INPUTS
 from .types import Problem
-from .xml import BPMN, NSMAP, compiled_xpath, local_name, vendor_attr, vendor_children
+from .xml import (
+    BPMN,
+    ID_VALUES,
+    NSMAP,
+    compiled_xpath,
+    local_name,
+    vendor_attr,
+    vendor_children,
+)
 
 # SpiffWorkflow names its own specs 'Start' and 'End'; a diagram element with
 # one of these ids replaces them and the process stops early without an error.
@@ -169,7 +177,7 @@ def _misplaced_starts(root: etree._Element) -> Iterator[Problem]:
 
 
 def _reserved_ids(root: etree._Element) -> Iterator[Problem]:
-    if _RESERVED_IDS.isdisjoint(_ID_VALUES(root)):
+    if _RESERVED_IDS.isdisjoint(ID_VALUES(root)):
         return  # no reserved id (most files): no walk
     for element in root.iter():
         if isinstance(element.tag, str) and element.get("id") in _RESERVED_IDS:
@@ -774,4 +782,3 @@ _EXTENSIONS_TAG = f"{{{BPMN}}}extensionElements"
 
 
 # Every element's id (root included), as plain strings: one walk in C.
-_ID_VALUES = etree.XPath("descendant-or-self::*/@id", smart_strings=False)

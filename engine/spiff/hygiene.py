@@ -25,7 +25,7 @@ from __future__ import annotations
 from lxml import etree
 
 from .listeners import translate_listeners
-from .xml import CAMUNDA, NSMAP, compiled_xpath, local_name, unique_id
+from .xml import CAMUNDA, ID_VALUES, NSMAP, compiled_xpath, local_name, unique_id
 
 RESERVED_IDS = frozenset({"Start", "End"})
 DIALECTS = ("http://flowable.org/bpmn", "http://activiti.org/bpmn")
@@ -38,7 +38,7 @@ _REF_ELEMENTS = frozenset(
 
 
 def _ids(root: etree._Element) -> set[str]:
-    found = _ID_VALUES(root)
+    found = ID_VALUES(root)
     ids = set(found)
     if len(found) < compiled_xpath("count(descendant-or-self::*)")(root):
         ids.add("None")  # an element without id, as str(None) has always added
@@ -80,7 +80,7 @@ def _rename(root: etree._Element, old: str, new: str) -> None:
 
 
 def _rename_reserved(root: etree._Element, taken: set[str]) -> None:
-    if RESERVED_IDS.isdisjoint(_ID_VALUES(root)):
+    if RESERVED_IDS.isdisjoint(ID_VALUES(root)):
         return  # no reserved id (most files): no walk
     for element in list(root.iter()):
         if isinstance(element.tag, str) and element.get("id") in RESERVED_IDS:
@@ -157,7 +157,6 @@ def tidy(root: etree._Element) -> None:
 
 
 # Every element's id (root included), as plain strings: one walk in C.
-_ID_VALUES = etree.XPath("descendant-or-self::*/@id", smart_strings=False)
 
 
 _DIALECT_PREFIXES = tuple((f"d{n}", ns) for n, ns in enumerate(DIALECTS))

@@ -128,3 +128,7 @@ def unique_id(base: str, taken: set[str]) -> str:
         candidate = f"{base}_{n}"
     taken.add(candidate)
     return candidate
+
+
+# Every id in a document, as plain strings, in one walk in C.
+ID_VALUES = etree.XPath("descendant-or-self::*/@id", smart_strings=False)
