@@ -161,3 +161,36 @@ def test_deleting_a_group_removes_its_grants(completed):
     group.delete()
     assert not GroupObjectPermission.objects.filter(group_id=group.pk).exists()
     assert get_user_model().objects.filter(groups__name="Temporary").count() == 0
+
+
+def test_a_steps_statements_run_on_plans_made_once(users, purchase):
+    """PostgreSQL plans each of a step's statements once per session (issue #16).
+
+    They run prepared (common.sql.prepared_cursor); the server plans the first
+    five executions for their values, then keeps a generic plan if it costs no
+    more. A statement whose generic plan looked worse (a constant sent as a
+    parameter, as `status = $3` once was) would be planned at every step again:
+    0.3-1 ms each.
+    """
+    for n in range(9):
+        case, _ = case_start(
+            user=users["requester"],
+            key="purchase_request",
+            data={"amount": n + 1, "justification": "Chairs"},
+        )
+        task = HumanTask.objects.get(case=case, status="open")
+        task_complete(user=users["manager1"], task_id=task.pk, data={"approved": True})
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"
+        )
+        plans = cursor.fetchall()
+    for start in (
+        'SELECT "engine_case"',  # the case lock
+        'SELECT "tasks_app_humantask"',  # the task lock
+        'WITH w0 AS (UPDATE "engine_casestate"',  # the step's writes
+    ):
+        runs = [(g + c, g, c) for text, g, c in plans if text.startswith(start)]
+        assert runs, (start, plans)
+        _, generic, custom = max(runs)  # the statement every step runs
+        assert generic >= 1 and custom == 5, (start, generic, custom)
