@@ -37,6 +37,7 @@ class HumanTask(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,  # humantask_assignee_set (Meta)
     )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -44,6 +45,7 @@ class HumanTask(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,  # humantask_owner_set (Meta)
     )
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.OPEN
@@ -80,6 +82,7 @@ class HumanTask(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,  # humantask_completed_by_set (Meta)
     )
 
     class Meta:
@@ -114,6 +117,19 @@ class HumanTask(models.Model):
                 fields=["case"],
                 condition=models.Q(status="open"),
                 name="humantask_open_of_case",
+            ),
+            # The people a task names, by person: only the rows that name one
+            # (a task is offered with none of them set and written again when
+            # it closes; a full index took an entry of each at every step).
+            # Their readers ask for one person (`= id`: deleting a user, that
+            # PROTECT checks), which the partial index serves.
+            *(
+                models.Index(
+                    fields=[person],
+                    condition=models.Q(**{f"{person}__isnull": False}),
+                    name=f"humantask_{person}_set",
+                )
+                for person in ("assignee", "owner", "completed_by")
             ),
         ]
         permissions = [
