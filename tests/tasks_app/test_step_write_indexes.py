@@ -4,17 +4,15 @@ A completion updates its case, its state and its task, offers the next task with
 its group grants and writes the audit events: every index of those tables takes
 an entry per row version. engine 0018 keeps room on the case pages (the case's
 update stays on its page and writes none of its 11 indexes) and compresses the
-state with lz4; tasks_app 0012 indexes a task's people only where set; tasks_app
-0013 drops guardian's single-column indexes that a composite one covers. Each
+state with lz4; tasks_app 0012 indexes a task's people only where set. Each
 lookup they served still reads an index.
 """
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
-from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
-from guardian.models import GroupObjectPermission, UserObjectPermission
+from guardian.models import GroupObjectPermission
 
 from engine.services import case_start
 from tasks_app.models import HumanTask
@@ -118,44 +116,6 @@ def test_a_tasks_people_are_found_by_their_partial_indexes(completed, users):
     assert HumanTask.objects.filter(completed_by=manager).count() == 1
     people = {("assignee_id",), ("owner_id",), ("completed_by_id",)}
     assert people <= set(_indexes(HumanTask._meta.db_table))
-
-
-def test_guardian_lookups_by_group_user_or_permission_read_a_composite_index(
-    completed, users
-):
-    for model, owner in (
-        (GroupObjectPermission, "group"),
-        (UserObjectPermission, "user"),
-    ):
-        table = model._meta.db_table
-        indexed = _indexes(table)
-        # Each lookup by owner or permission reads a composite index instead.
-        assert not [c for c in indexed if len(c) == 1], (table, indexed)
-        assert (f"{owner}_id", "permission_id", "object_pk") in indexed
-        assert (
-            "permission_id",
-            f"{owner}_id",
-            "content_type_id",
-            "object_pk",
-        ) in indexed
-    finance = Group.objects.get(name="Finance")
-    work = Permission.objects.get(codename="work_on_humantask")
-    ctype = ContentType.objects.get_for_model(HumanTask)
-    lookups = [
-        # Deleting a group, a user or a permission (their CASCADE), guardian's
-        # get_objects_for_group / _for_user (by permission and owner).
-        GroupObjectPermission.objects.filter(group=finance),
-        GroupObjectPermission.objects.filter(permission=work),
-        GroupObjectPermission.objects.filter(
-            group=finance, permission=work, content_type=ctype
-        ),
-        UserObjectPermission.objects.filter(user=users["manager1"]),
-        UserObjectPermission.objects.filter(permission=work),
-    ]
-    for lookup in lookups:
-        plan = _plan(lookup)
-        assert "Seq Scan" not in plan and "Index" in plan, plan
-    assert GroupObjectPermission.objects.filter(group=finance, permission=work).exists()
 
 
 def test_deleting_a_group_removes_its_grants(completed):
