@@ -1,0 +1,157 @@
+"""Timer cycles (R3/PT1H) on a multi-instance activity's boundary and on an event sub-process.
+
+BPMN 2.0.2 §10.2.8: a boundary event of a multi-instance activity belongs to
+the whole activity; §10.5.4 / Camunda 7 (Timer Events, timeCycle): a
+non-interrupting boundary timer cycle fires at each repetition while the
+activity is active. §10.3.5: a non-interrupting event sub-process starts once
+per trigger while its parent scope is active, its instances beside each
+other; Camunda 7 starts it at each repetition of a timeCycle start.
+Driven through the beat's sweep; "an hour later" is the stored due moments
+moving back (`_clock_moves_on`, as in test_cycle_timers).
+"""
+
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+
+from engine.models import Case
+from engine.services import case_start
+from engine.tasks import timers_fire_due_task
+from processes.services import version_upload
+from tasks_app.models import HumanTask
+from tasks_app.services import task_complete
+from tests.engine.test_cycle_timers import _clock_moves_on, _open
+
+pytestmark = pytest.mark.django_db
+
+_HEAD = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:camunda="http://camunda.org/schema/1.0/bpmn"
+    id="d" targetNamespace="http://laneway.example/bpmn">
+  <bpmn:process id="cycles_mi_esp" isExecutable="true">
+    <bpmn:startEvent id="start" />
+"""
+_MI = """
+    <bpmn:userTask id="sign" camunda:assignee="${signer}">
+      <bpmn:multiInstanceLoopCharacteristics camunda:collection="signers"
+          camunda:elementVariable="signer" />
+    </bpmn:userTask>
+    <bpmn:boundaryEvent id="remind_me" attachedToRef="sign" cancelActivity="false">
+      <bpmn:timerEventDefinition><bpmn:timeCycle>R3/PT1H</bpmn:timeCycle>
+      </bpmn:timerEventDefinition>
+    </bpmn:boundaryEvent>
+    <bpmn:userTask id="chase" camunda:candidateGroups="Manager" />
+    <bpmn:endEvent id="end" />
+    <bpmn:endEvent id="chased" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="sign" />
+    <bpmn:sequenceFlow id="f2" sourceRef="sign" targetRef="end" />
+    <bpmn:sequenceFlow id="f3" sourceRef="remind_me" targetRef="chase" />
+    <bpmn:sequenceFlow id="f4" sourceRef="chase" targetRef="chased" />
+"""
+_ESP = """
+    <bpmn:userTask id="main" camunda:candidateGroups="Manager" />
+    <bpmn:endEvent id="end" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="main" />
+    <bpmn:sequenceFlow id="f2" sourceRef="main" targetRef="end" />
+    <bpmn:subProcess id="reminders" triggeredByEvent="true">
+      <bpmn:startEvent id="every_hour" isInterrupting="false">
+        <bpmn:timerEventDefinition><bpmn:timeCycle>R3/PT1H</bpmn:timeCycle>
+        </bpmn:timerEventDefinition>
+      </bpmn:startEvent>
+      <bpmn:userTask id="remind" camunda:candidateGroups="Manager" />
+      <bpmn:endEvent id="reminded" />
+      <bpmn:sequenceFlow id="e1" sourceRef="every_hour" targetRef="remind" />
+      <bpmn:sequenceFlow id="e2" sourceRef="remind" targetRef="reminded" />
+    </bpmn:subProcess>
+"""
+_TAIL = "  </bpmn:process>\n</bpmn:definitions>\n"
+
+
+def _run(users, body: str, data: dict) -> Case:
+    xml = (_HEAD + body + _TAIL).encode()
+    version_upload(user=users["analyst"], bpmn=xml, filename="cycles_mi_esp.bpmn")
+    case, _ = case_start(user=users["requester"], key="cycles_mi_esp", data=data)
+    return case
+
+
+def _an_hour_passes(case: Case) -> None:
+    case.refresh_from_db()
+    _clock_moves_on(case, timedelta(hours=1))
+    assert timers_fire_due_task() == 1
+
+
+def _complete(users, case: Case, bpmn_id: str, user: str) -> None:
+    task = HumanTask.objects.filter(case=case, bpmn_id=bpmn_id, status="open")
+    task_complete(user=users[user], task_id=task.first().pk, data={})
+
+
+def test_a_cycle_on_a_multi_instance_boundary_fires_at_each_repetition(users):
+    signers = [users["manager1"].username, users["manager2"].username]
+    case = _run(users, _MI, {"signers": signers})
+    assert _open(case) == Counter({"sign": 2})
+    for chases in (1, 2, 3):
+        _an_hour_passes(case)
+        assert _open(case) == Counter({"sign": 2, "chase": chases})
+    case.refresh_from_db()
+    assert case.next_timer_at is None  # R3: three repetitions, then no more
+    _complete(users, case, "sign", "manager1")
+    _complete(users, case, "sign", "manager2")
+    assert _open(case) == Counter({"chase": 3})  # the chase paths go on
+    case.refresh_from_db()
+    assert case.status == Case.Status.RUNNING
+
+
+def test_a_multi_instance_activity_done_stops_its_cycle(users):
+    signers = [users["manager1"].username, users["manager2"].username]
+    case = _run(users, _MI, {"signers": signers})
+    _an_hour_passes(case)
+    _complete(users, case, "sign", "manager1")
+    case.refresh_from_db()
+    assert case.next_timer_at is not None  # one instance still open
+    _complete(users, case, "sign", "manager2")
+    case.refresh_from_db()
+    assert case.next_timer_at is None  # the activity ended: no more reminders
+    assert _open(case) == Counter({"chase": 1})
+
+
+def test_a_cycle_on_a_task_boundary_leaves_its_paths_open_when_the_task_ends(users):
+    """The paths the cycle started are not the task's: they outlive it."""
+    case = _run(users, _MI.replace(
+        '<bpmn:multiInstanceLoopCharacteristics camunda:collection="signers"\n'
+        '          camunda:elementVariable="signer" />', ""
+    ).replace('camunda:assignee="${signer}"', 'camunda:candidateGroups="Manager"'), {})
+    _an_hour_passes(case)
+    _an_hour_passes(case)
+    assert _open(case) == Counter({"sign": 1, "chase": 2})
+    _complete(users, case, "sign", "manager1")
+    assert _open(case) == Counter({"chase": 2})
+    case.refresh_from_db()
+    assert case.status == Case.Status.RUNNING and case.next_timer_at is None
+    _complete(users, case, "chase", "manager1")
+    _complete(users, case, "chase", "manager1")
+    case.refresh_from_db()
+    assert case.status == Case.Status.COMPLETED
+
+
+def test_a_cycle_event_subprocess_starts_one_instance_per_repetition(users):
+    case = _run(users, _ESP, {})
+    assert _open(case) == Counter({"main": 1})
+    _an_hour_passes(case)
+    assert _open(case) == Counter({"main": 1, "remind": 1})
+    _an_hour_passes(case)  # the first instance still runs: a second beside it
+    assert _open(case) == Counter({"main": 1, "remind": 2})
+    _complete(users, case, "remind", "manager1")
+    _an_hour_passes(case)
+    assert _open(case) == Counter({"main": 1, "remind": 2})
+    _an_hour_passes(case)  # R3 is over: no fourth instance
+    assert _open(case) == Counter({"main": 1, "remind": 2})
+    case.refresh_from_db()
+    assert case.next_timer_at is None
+    _complete(users, case, "main", "manager1")
+    case.refresh_from_db()
+    assert case.status == Case.Status.RUNNING  # the reminders hold the case open
+    _complete(users, case, "remind", "manager1")
+    _complete(users, case, "remind", "manager1")
+    case.refresh_from_db()
+    assert case.status == Case.Status.COMPLETED
