@@ -1,4 +1,4 @@
-"""Timer cycles (R3/PT1H) on a multi-instance activity's boundary and on an event sub-process.
+"""Timer cycles (R3/PT1H) on a multi-instance boundary and on an event sub-process.
 
 BPMN 2.0.2 §10.2.8: a boundary event of a multi-instance activity belongs to
 the whole activity; §10.5.4 / Camunda 7 (Timer Events, timeCycle): a
@@ -18,20 +18,12 @@ import pytest
 from engine.models import Case
 from engine.services import case_start
 from engine.tasks import timers_fire_due_task
-from processes.services import version_upload
 from tasks_app.models import HumanTask
 from tasks_app.services import task_complete
-from tests.engine.test_cycle_timers import _clock_moves_on, _open
+from tests.engine.test_cycle_timers import _clock_moves_on, _deploy, _open
 
 pytestmark = pytest.mark.django_db
 
-_HEAD = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-    xmlns:camunda="http://camunda.org/schema/1.0/bpmn"
-    id="d" targetNamespace="http://laneway.example/bpmn">
-  <bpmn:process id="cycles_mi_esp" isExecutable="true">
-    <bpmn:startEvent id="start" />
-"""
 _MI = """
     <bpmn:userTask id="sign" camunda:assignee="${signer}">
       <bpmn:multiInstanceLoopCharacteristics camunda:collection="signers"
@@ -65,13 +57,11 @@ _ESP = """
       <bpmn:sequenceFlow id="e2" sourceRef="remind" targetRef="reminded" />
     </bpmn:subProcess>
 """
-_TAIL = "  </bpmn:process>\n</bpmn:definitions>\n"
 
 
 def _run(users, body: str, data: dict) -> Case:
-    xml = (_HEAD + body + _TAIL).encode()
-    version_upload(user=users["analyst"], bpmn=xml, filename="cycles_mi_esp.bpmn")
-    case, _ = case_start(user=users["requester"], key="cycles_mi_esp", data=data)
+    _deploy(users, body)
+    case, _ = case_start(user=users["requester"], key="cycles", data=data)
     return case
 
 
@@ -117,10 +107,15 @@ def test_a_multi_instance_activity_done_stops_its_cycle(users):
 
 def test_a_cycle_on_a_task_boundary_leaves_its_paths_open_when_the_task_ends(users):
     """The paths the cycle started are not the task's: they outlive it."""
-    case = _run(users, _MI.replace(
-        '<bpmn:multiInstanceLoopCharacteristics camunda:collection="signers"\n'
-        '          camunda:elementVariable="signer" />', ""
-    ).replace('camunda:assignee="${signer}"', 'camunda:candidateGroups="Manager"'), {})
+    case = _run(
+        users,
+        _MI.replace(
+            '<bpmn:multiInstanceLoopCharacteristics camunda:collection="signers"\n'
+            '          camunda:elementVariable="signer" />',
+            "",
+        ).replace('camunda:assignee="${signer}"', 'camunda:candidateGroups="Manager"'),
+        {},
+    )
     _an_hour_passes(case)
     _an_hour_passes(case)
     assert _open(case) == Counter({"sign": 1, "chase": 2})

@@ -1,0 +1,124 @@
+"""References the upload refuses: unnamed errors and escalations, computed callees.
+
+Camunda 7 refuses an error end event without errorRef, and one whose error
+has no errorCode ("'errorCode' is mandatory on errors referenced by throwing
+error event definitions", BpmnParse), and the same of an escalation
+throw ("throwing escalation event must have an 'escalationCode'"); BPMN 2.0.2
+(Table 8.48, Error attributes) says the same: an executable process's error
+end event MUST supply the errorCode. Laneway accepted them and threw an
+error (escalation) without a code, which every catch-all event caught. An
+errorRef or escalationRef naming nothing in the file stopped SpiffWorkflow's
+parser with a TypeError as the only reason; Camunda 7 would read the
+reference as the code itself.
+An error thrown by an intermediate throw event is not a BPMN trigger (BPMN
+2.0.2 §10.5.4, Table 10.91: an intermediate throw event's triggers are
+message, escalation, compensation, link, signal), and Camunda 7 refuses it.
+A calledElement expression (${key}) Camunda 7 resolves when the call activity
+is reached; Laneway binds the called process at deploy, so it looked for a
+process named "${key}" and refused the file for a reason that did not say so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from lxml import etree
+
+from .normalize import describe
+from .support import REFUSED, Row
+from .types import Problem
+from .xml import NSMAP, local_name
+
+_BY = "ref_checks.ref_problems"
+THROW_UNNAMED = Row(
+    REFUSED,
+    "an error or escalation end event, or an escalation intermediate throw "
+    "event, throws the code of the bpmn:error or bpmn:escalation its errorRef or "
+    "escalationRef names, and this one names none or one without a code (BPMN "
+    "2.0.2 Table 8.48: an error end event of an executable process must supply "
+    "the errorCode; Camunda 7 refuses it too: 'errorRef' / 'errorCode' is "
+    "mandatory, a throwing escalation event must have an 'escalationCode'); "
+    "here every catch-all event would catch a throw without a code; give it a "
+    "code",
+    by=_BY,
+)
+EVENT_REF_DANGLING = Row(
+    REFUSED,
+    "its errorRef or escalationRef names no bpmn:error or bpmn:escalation of "
+    "the file (Camunda 7 would use the reference itself as the code); declare "
+    'it, e.g. <bpmn:error id="X" errorCode="X"/>, and refer to its id',
+    by=_BY,
+)
+ERROR_INTERMEDIATE_THROW = Row(
+    REFUSED,
+    "an error is thrown by an end event only (BPMN 2.0.2 \u00a710.5.4: an "
+    "intermediate throw event throws a message, escalation, compensation, link "
+    "or signal; Camunda 7 refuses it too); use an error end event, in a "
+    "sub-process if the path must go on",
+    by=_BY,
+)
+CALLED_ELEMENT_EXPRESSION = Row(
+    REFUSED,
+    "Camunda 7 resolves an expression in calledElement when the call activity "
+    "is reached; Laneway binds the called process at deploy (a fixed process "
+    "id); name the process, or choose between call activities with a gateway",
+    by=_BY,
+)
+# For the coverage page (coverage.py lists them with the other constructs).
+CONSTRUCTS: dict[str, Row] = {
+    "an error or escalation throw without errorRef / escalationRef, or whose "
+    "error or escalation has no code": THROW_UNNAMED,
+    "an errorRef or escalationRef naming nothing in the file": EVENT_REF_DANGLING,
+    "an error on an intermediate throw event": ERROR_INTERMEDIATE_THROW,
+    "an expression (${...}) in a call activity's calledElement": (
+        CALLED_ELEMENT_EXPRESSION
+    ),
+}
+_THROWING = frozenset({"endEvent", "intermediateThrowEvent"})
+_REFS = (
+    ("errorEventDefinition", "errorRef", "error"),
+    ("escalationEventDefinition", "escalationRef", "escalation"),
+)
+
+
+def _problem(definition: etree._Element, row: Row) -> Problem:
+    event = definition.getparent()
+    return Problem(
+        f"The {describe(event)} is refused: {row.note}.",
+        definition.sourceline,
+        event.get("id"),
+    )
+
+
+def ref_problems(root: etree._Element) -> Iterator[Problem]:
+    """Yield the unnamed errors and escalations and the computed callees."""
+    yield from _event_ref_problems(root)
+    for call in root.iterfind(".//bpmn:callActivity", NSMAP):
+        if any(mark in (call.get("calledElement") or "") for mark in ("${", "#{")):
+            yield Problem(
+                f"The {describe(call)} is refused: {CALLED_ELEMENT_EXPRESSION.note}.",
+                call.sourceline,
+                call.get("id"),
+            )
+
+
+def _event_ref_problems(root: etree._Element) -> Iterator[Problem]:
+    for kind, attribute, target in _REFS:
+        declared = {e.get("id"): e for e in root.iterfind(f"bpmn:{target}", NSMAP)}
+        for definition in root.iterfind(f".//bpmn:{kind}", NSMAP):
+            event = definition.getparent()
+            ref = (definition.get(attribute) or "").strip().split(":")[-1]
+            throws = local_name(event) in _THROWING
+            if ref and ref not in declared:
+                yield _problem(definition, EVENT_REF_DANGLING)
+            elif kind == "errorEventDefinition" and local_name(event) == (
+                "intermediateThrowEvent"
+            ):
+                yield _problem(definition, ERROR_INTERMEDIATE_THROW)
+            elif throws and not _code(declared.get(ref), target):
+                yield _problem(definition, THROW_UNNAMED)
+
+
+def _code(declared: etree._Element | None, target: str) -> str:
+    code = declared.get(f"{target}Code") if declared is not None else None
+    return (code or "").strip()
