@@ -27,7 +27,7 @@ from lxml import etree
 from .normalize import describe
 from .support import REFUSED, Row
 from .types import Problem
-from .xml import NSMAP, local_name
+from .xml import NSMAP, VENDOR_NAMESPACES, local_name
 
 _BY = "ref_checks.ref_problems"
 THROW_UNNAMED = Row(
@@ -64,6 +64,12 @@ CALLED_ELEMENT_EXPRESSION = Row(
     "id); name the process, or choose between call activities with a gateway",
     by=_BY,
 )
+CONDITION_RESOURCE = Row(
+    REFUSED,
+    "its condition is an external script resource (camunda:resource), which "
+    "Laneway does not load; write the condition inline",
+    by=_BY,
+)
 # For the coverage page (coverage.py lists them with the other constructs).
 CONSTRUCTS: dict[str, Row] = {
     "an error or escalation throw without errorRef / escalationRef, or whose "
@@ -73,6 +79,8 @@ CONSTRUCTS: dict[str, Row] = {
     "an expression (${...}) in a call activity's calledElement": (
         CALLED_ELEMENT_EXPRESSION
     ),
+    "a condition given as an external resource (camunda:resource on a "
+    "conditionExpression)": CONDITION_RESOURCE,
 }
 _THROWING = frozenset({"endEvent", "intermediateThrowEvent"})
 _REFS = (
@@ -93,6 +101,7 @@ def _problem(definition: etree._Element, row: Row) -> Problem:
 def ref_problems(root: etree._Element) -> Iterator[Problem]:
     """Yield the unnamed errors and escalations and the computed callees."""
     yield from _event_ref_problems(root)
+    yield from _condition_resource_problems(root)
     for call in root.iterfind(".//bpmn:callActivity", NSMAP):
         if any(mark in (call.get("calledElement") or "") for mark in ("${", "#{")):
             yield Problem(
@@ -122,3 +131,18 @@ def _event_ref_problems(root: etree._Element) -> Iterator[Problem]:
 def _code(declared: etree._Element | None, target: str) -> str:
     code = declared.get(f"{target}Code") if declared is not None else None
     return (code or "").strip()
+
+
+def _condition_resource_problems(root: etree._Element) -> Iterator[Problem]:
+    for condition in root.xpath(
+        ".//bpmn:conditionExpression | .//bpmn:condition", namespaces=NSMAP
+    ):
+        if any(condition.get(f"{{{ns}}}resource") for ns in VENDOR_NAMESPACES):
+            owner = condition.getparent()
+            if local_name(owner) == "conditionalEventDefinition":
+                owner = owner.getparent()
+            yield Problem(
+                f"The {describe(owner)} is refused: {CONDITION_RESOURCE.note}.",
+                condition.sourceline,
+                owner.get("id"),
+            )

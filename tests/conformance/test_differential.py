@@ -259,6 +259,7 @@ DEPARTURES: dict[str, str] = {
             "mi_sequential_script.bpmn",
             "terminate_mi_subprocess.bpmn",
             "operaton/multi-instance--document-review.bpmn",
+            "p4_mi_message_boundary.bpmn",
             "vars_mi_append.bpmn",
         ),
         _MI_LOCALS,
