@@ -70,6 +70,15 @@ CONDITION_RESOURCE = Row(
     "Laneway does not load; write the condition inline",
     by=_BY,
 )
+ESCALATION_BOUNDARY_TWICE = Row(
+    REFUSED,
+    "another escalation boundary event of the same activity catches the same "
+    "escalation code (or, like it, any code), so it is not said which one "
+    "catches (Camunda 7 refuses it too: multiple escalation boundary events with "
+    "the same escalationCode are not supported on same scope); keep one and "
+    "branch after it",
+    by=_BY,
+)
 # For the coverage page (coverage.py lists them with the other constructs).
 CONSTRUCTS: dict[str, Row] = {
     "an error or escalation throw without errorRef / escalationRef, or whose "
@@ -79,6 +88,8 @@ CONSTRUCTS: dict[str, Row] = {
     "an expression (${...}) in a call activity's calledElement": (
         CALLED_ELEMENT_EXPRESSION
     ),
+    "two escalation boundary events of one activity for the same code (or both "
+    "for any code)": ESCALATION_BOUNDARY_TWICE,
     "a condition given as an external resource (camunda:resource on a "
     "conditionExpression)": CONDITION_RESOURCE,
 }
@@ -102,6 +113,7 @@ def ref_problems(root: etree._Element) -> Iterator[Problem]:
     """Yield the unnamed errors and escalations and the computed callees."""
     yield from _event_ref_problems(root)
     yield from _condition_resource_problems(root)
+    yield from _escalation_boundary_problems(root)
     for call in root.iterfind(".//bpmn:callActivity", NSMAP):
         if any(mark in (call.get("calledElement") or "") for mark in ("${", "#{")):
             yield Problem(
@@ -146,3 +158,20 @@ def _condition_resource_problems(root: etree._Element) -> Iterator[Problem]:
                 condition.sourceline,
                 owner.get("id"),
             )
+
+
+def _escalation_boundary_problems(root: etree._Element) -> Iterator[Problem]:
+    codes = {
+        e.get("id"): _code(e, "escalation")
+        for e in root.iterfind("bpmn:escalation", NSMAP)
+    }
+    seen: set[tuple[str | None, str]] = set()
+    for definition in root.iterfind(
+        ".//bpmn:boundaryEvent/bpmn:escalationEventDefinition", NSMAP
+    ):
+        event = definition.getparent()
+        ref = (definition.get("escalationRef") or "").strip().split(":")[-1]
+        key = (event.get("attachedToRef"), codes.get(ref, ""))
+        if key in seen:
+            yield _problem(definition, ESCALATION_BOUNDARY_TWICE)
+        seen.add(key)
