@@ -79,6 +79,14 @@ ESCALATION_BOUNDARY_TWICE = Row(
     "branch after it",
     by=_BY,
 )
+SUBSCRIPTION_TWICE = Row(
+    REFUSED,
+    "another start or boundary event of the same scope waits for the same "
+    "message or signal, so it is not said which one a delivery triggers "
+    "(Camunda 7 refuses it too: cannot have more than one message event "
+    "subscription with that name for the scope); keep one and branch after it",
+    by=_BY,
+)
 # For the coverage page (coverage.py lists them with the other constructs).
 CONSTRUCTS: dict[str, Row] = {
     "an error or escalation throw without errorRef / escalationRef, or whose "
@@ -90,6 +98,8 @@ CONSTRUCTS: dict[str, Row] = {
     ),
     "two escalation boundary events of one activity for the same code (or both "
     "for any code)": ESCALATION_BOUNDARY_TWICE,
+    "two message (or signal) start events of one process, or boundary events of "
+    "one activity, for the same name": SUBSCRIPTION_TWICE,
     "a condition given as an external resource (camunda:resource on a "
     "conditionExpression)": CONDITION_RESOURCE,
 }
@@ -114,6 +124,7 @@ def ref_problems(root: etree._Element) -> Iterator[Problem]:
     yield from _event_ref_problems(root)
     yield from _condition_resource_problems(root)
     yield from _escalation_boundary_problems(root)
+    yield from _subscription_problems(root)
     for call in root.iterfind(".//bpmn:callActivity", NSMAP):
         if any(mark in (call.get("calledElement") or "") for mark in ("${", "#{")):
             yield Problem(
@@ -175,3 +186,45 @@ def _escalation_boundary_problems(root: etree._Element) -> Iterator[Problem]:
         if key in seen:
             yield _problem(definition, ESCALATION_BOUNDARY_TWICE)
         seen.add(key)
+
+
+def _subscription_scope(event: etree._Element) -> str | None:
+    """Return the scope whose subscriptions the event joins (Camunda 7's parse).
+
+    A process's start events are its start subscriptions; an event
+    sub-process's start joins its parent scope's others; a boundary event its
+    activity's.
+    """
+    if local_name(event) == "boundaryEvent":
+        return f"boundary:{event.get('attachedToRef')}"
+    parent = event.getparent()
+    if parent is None:
+        return None
+    if parent.get("triggeredByEvent") == "true":
+        parent = parent.getparent()
+        return f"event sub-process:{parent.get('id')}" if parent is not None else None
+    return f"start:{parent.get('id')}"
+
+
+def _subscription_problems(root: etree._Element) -> Iterator[Problem]:
+    seen: set[tuple[str, str, str]] = set()
+    for kind, attribute, target in (
+        ("messageEventDefinition", "messageRef", "message"),
+        ("signalEventDefinition", "signalRef", "signal"),
+    ):
+        names = {
+            e.get("id"): e.get("name") or e.get("id")
+            for e in root.iterfind(f"bpmn:{target}", NSMAP)
+        }
+        for definition in root.xpath(
+            f".//bpmn:startEvent/bpmn:{kind} | .//bpmn:boundaryEvent/bpmn:{kind}",
+            namespaces=NSMAP,
+        ):
+            ref = (definition.get(attribute) or "").strip().split(":")[-1]
+            scope = _subscription_scope(definition.getparent())
+            if not ref or scope is None:
+                continue
+            key = (target, scope, names.get(ref, ref))
+            if key in seen:
+                yield _problem(definition, SUBSCRIPTION_TWICE)
+            seen.add(key)
