@@ -110,12 +110,13 @@ _REFS = (
 )
 
 
-def _problem(definition: etree._Element, row: Row) -> Problem:
-    event = definition.getparent()
+def _problem(
+    at: etree._Element, row: Row, owner: etree._Element | None = None
+) -> Problem:
+    """Refuse `owner` (default: the element `at` is in) at `at`'s line."""
+    owner = at.getparent() if owner is None else owner
     return Problem(
-        f"The {describe(event)} is refused: {row.note}.",
-        definition.sourceline,
-        event.get("id"),
+        f"The {describe(owner)} is refused: {row.note}.", at.sourceline, owner.get("id")
     )
 
 
@@ -127,11 +128,7 @@ def ref_problems(root: etree._Element) -> Iterator[Problem]:
     yield from _subscription_problems(root)
     for call in root.iterfind(".//bpmn:callActivity", NSMAP):
         if any(mark in (call.get("calledElement") or "") for mark in ("${", "#{")):
-            yield Problem(
-                f"The {describe(call)} is refused: {CALLED_ELEMENT_EXPRESSION.note}.",
-                call.sourceline,
-                call.get("id"),
-            )
+            yield _problem(call, CALLED_ELEMENT_EXPRESSION, call)
 
 
 def _event_ref_problems(root: etree._Element) -> Iterator[Problem]:
@@ -164,11 +161,7 @@ def _condition_resource_problems(root: etree._Element) -> Iterator[Problem]:
             owner = condition.getparent()
             if local_name(owner) == "conditionalEventDefinition":
                 owner = owner.getparent()
-            yield Problem(
-                f"The {describe(owner)} is refused: {CONDITION_RESOURCE.note}.",
-                condition.sourceline,
-                owner.get("id"),
-            )
+            yield _problem(condition, CONDITION_RESOURCE, owner)
 
 
 def _escalation_boundary_problems(root: etree._Element) -> Iterator[Problem]:

@@ -20,27 +20,18 @@ from engine.services import case_start
 from engine.tasks import timers_fire_due_task
 from tasks_app.models import HumanTask
 from tasks_app.services import task_complete
-from tests.engine.test_cycle_timers import _clock_moves_on, _deploy, _open
+from tests.engine.test_cycle_timers import _BOUNDARY, _clock_moves_on, _deploy, _open
 
 pytestmark = pytest.mark.django_db
 
-_MI = """
-    <bpmn:userTask id="sign" camunda:assignee="${signer}">
-      <bpmn:multiInstanceLoopCharacteristics camunda:collection="signers"
-          camunda:elementVariable="signer" />
-    </bpmn:userTask>
-    <bpmn:boundaryEvent id="remind_me" attachedToRef="sign" cancelActivity="false">
-      <bpmn:timerEventDefinition><bpmn:timeCycle>R3/PT1H</bpmn:timeCycle>
-      </bpmn:timerEventDefinition>
-    </bpmn:boundaryEvent>
-    <bpmn:userTask id="chase" camunda:candidateGroups="Manager" />
-    <bpmn:endEvent id="end" />
-    <bpmn:endEvent id="chased" />
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="sign" />
-    <bpmn:sequenceFlow id="f2" sourceRef="sign" targetRef="end" />
-    <bpmn:sequenceFlow id="f3" sourceRef="remind_me" targetRef="chase" />
-    <bpmn:sequenceFlow id="f4" sourceRef="chase" targetRef="chased" />
-"""
+# test_cycle_timers' review task with an hourly non-interrupting reminder, R3.
+_TASK = _BOUNDARY.format(cycle="R3/PT1H", cancel="false")
+_MI = _TASK.replace(
+    '<bpmn:userTask id="review" camunda:candidateGroups="Manager" />',
+    '<bpmn:userTask id="review" camunda:assignee="${signer}">'
+    '<bpmn:multiInstanceLoopCharacteristics camunda:collection="signers" '
+    'camunda:elementVariable="signer" /></bpmn:userTask>',
+)
 _ESP = """
     <bpmn:userTask id="main" camunda:candidateGroups="Manager" />
     <bpmn:endEvent id="end" />
@@ -79,15 +70,15 @@ def _complete(users, case: Case, bpmn_id: str, user: str) -> None:
 def test_a_cycle_on_a_multi_instance_boundary_fires_at_each_repetition(users):
     signers = [users["manager1"].username, users["manager2"].username]
     case = _run(users, _MI, {"signers": signers})
-    assert _open(case) == Counter({"sign": 2})
-    for chases in (1, 2, 3):
+    assert _open(case) == Counter({"review": 2})
+    for reminders in (1, 2, 3):
         _an_hour_passes(case)
-        assert _open(case) == Counter({"sign": 2, "chase": chases})
+        assert _open(case) == Counter({"review": 2, "remind": reminders})
     case.refresh_from_db()
     assert case.next_timer_at is None  # R3: three repetitions, then no more
-    _complete(users, case, "sign", "manager1")
-    _complete(users, case, "sign", "manager2")
-    assert _open(case) == Counter({"chase": 3})  # the chase paths go on
+    _complete(users, case, "review", "manager1")
+    _complete(users, case, "review", "manager2")
+    assert _open(case) == Counter({"remind": 3})  # the reminder paths go on
     case.refresh_from_db()
     assert case.status == Case.Status.RUNNING
 
@@ -96,35 +87,27 @@ def test_a_multi_instance_activity_done_stops_its_cycle(users):
     signers = [users["manager1"].username, users["manager2"].username]
     case = _run(users, _MI, {"signers": signers})
     _an_hour_passes(case)
-    _complete(users, case, "sign", "manager1")
+    _complete(users, case, "review", "manager1")
     case.refresh_from_db()
     assert case.next_timer_at is not None  # one instance still open
-    _complete(users, case, "sign", "manager2")
+    _complete(users, case, "review", "manager2")
     case.refresh_from_db()
     assert case.next_timer_at is None  # the activity ended: no more reminders
-    assert _open(case) == Counter({"chase": 1})
+    assert _open(case) == Counter({"remind": 1})
 
 
 def test_a_cycle_on_a_task_boundary_leaves_its_paths_open_when_the_task_ends(users):
     """The paths the cycle started are not the task's: they outlive it."""
-    case = _run(
-        users,
-        _MI.replace(
-            '<bpmn:multiInstanceLoopCharacteristics camunda:collection="signers"\n'
-            '          camunda:elementVariable="signer" />',
-            "",
-        ).replace('camunda:assignee="${signer}"', 'camunda:candidateGroups="Manager"'),
-        {},
-    )
+    case = _run(users, _TASK, {})
     _an_hour_passes(case)
     _an_hour_passes(case)
-    assert _open(case) == Counter({"sign": 1, "chase": 2})
-    _complete(users, case, "sign", "manager1")
-    assert _open(case) == Counter({"chase": 2})
+    assert _open(case) == Counter({"review": 1, "remind": 2})
+    _complete(users, case, "review", "manager1")
+    assert _open(case) == Counter({"remind": 2})
     case.refresh_from_db()
     assert case.status == Case.Status.RUNNING and case.next_timer_at is None
-    _complete(users, case, "chase", "manager1")
-    _complete(users, case, "chase", "manager1")
+    _complete(users, case, "remind", "manager1")
+    _complete(users, case, "remind", "manager1")
     case.refresh_from_db()
     assert case.status == Case.Status.COMPLETED
 
