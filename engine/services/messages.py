@@ -243,10 +243,13 @@ def message_deliver(
 ) -> MessageResult:
     """Deliver a message to the case waiting for it, or start a case with it.
 
-    Each case gets the message in its own locked transaction. With
-    `deliver_all`, every matching case gets it; otherwise more than one match
-    delivers to none. When no running case waits for `name`, a deployed process
-    whose latest version has a message start event for `name` is started. When
+    As Camunda 7 correlates (`DefaultCorrelationHandler`): without
+    `deliver_all` (`correlate()`), the one running case waiting for it gets
+    it, and only when none waits is the one deployed process whose latest
+    version has a message start event for `name` started; more than one match
+    delivers to none. With `deliver_all` (`correlateAll()`), every matching
+    case gets it and every such process starts a case (one per process),
+    both. Each case gets the message in its own locked transaction. When
     neither, a message with `ttl_s` > 0 is kept that long for the first case
     that waits for it (`message_buffer`), and the result names it (`buffered`).
 
@@ -353,12 +356,13 @@ def _deliver(
             user=user, case_id=case_id, message=message, every=deliver_all
         )
     ]
-    if delivered:
-        return MessageResult(delivered=delivered)
-    if not case_ids:
-        started = _start_by_message(user, name, correlation, data, deliver_all)
-        if started.started:
-            return started
+    # correlate(): the start events only when no case waits; correlateAll():
+    # the waiting cases and the start events both (DefaultCorrelationHandler).
+    started: list[UUID] = []
+    if deliver_all or not case_ids:
+        started = _start_by_message(user, name, correlation, data, deliver_all).started
+    if delivered or started:
+        return MessageResult(delivered=delivered, started=started)
     if ttl_s > 0:
         with transaction.atomic():
             kept = message_keep(user=user, message=message, ttl_s=ttl_s)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from . import support
+from . import ref_checks, support
 from .support import REFUSED, Row
 
 HEADER = """# BPMN coverage
@@ -74,7 +74,7 @@ def coverage_markdown() -> str:
         _table(
             "Constructs",
             "construct",
-            [(name, row) for name, row in support.CONSTRUCTS.items()],
+            [*support.CONSTRUCTS.items(), *ref_checks.CONSTRUCTS.items()],
         ),
         _table(
             "Camunda 7 / Operaton attributes (camunda:* and operaton:*)",

@@ -39,6 +39,7 @@ from .limits import size_problems, upload_problems
 from .links import link_listener_problems
 from .metadata import all_human_tasks, process_meta, task_meta_once
 from .normalize import normalize, serialize
+from .ref_checks import ref_problems
 from .semantics import adapt_specs
 from .service_tasks import LanewayParser
 from .support import support_problems
@@ -334,6 +335,7 @@ def _own_checks(
     found += dmn_problems(dmn)
     found += decision_task_problems(root)
     found += timer_start_problems(root)
+    found += ref_problems(root)
     if not root.xpath("bpmn:process[@isExecutable='true']", namespaces=NSMAP):
         found.append(
             Problem(

@@ -204,17 +204,34 @@ class LanewayScriptEngine(PythonScriptEngine):
         if expression is not None and expression == getattr(
             task.task_spec, "cardinality", None
         ):
-            if not isinstance(value, int) or value > MAX_INSTANCES:
-                error = InstanceCountOutOfBounds(
-                    f"loop cardinality {value!r} is not a number up to {MAX_INSTANCES}"
-                )
-                raise WorkflowTaskException(str(error), task=task, exception=error)
+            value = loop_cardinality(task, value)
         return value
 
     def execute(self, task: Any, script: str, external_context: Any = None) -> Any:
         external_context = _with_loop_variables(task, external_context)
         with running_task(task):
             return super().execute(task, script, external_context)
+
+
+def loop_cardinality(task: Any, value: Any) -> int:
+    """Return a loop cardinality as Camunda 7 reads it, or fail the step.
+
+    MultiInstanceActivityBehavior.resolveLoopCardinality: a Number, or a
+    String holding an integer; a negative count fails ("must be a
+    non-negative integer value"), where range() made it zero instances.
+    """
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        why = "is not a whole number"
+    elif value < 0:
+        why = "is negative (Camunda 7: must be a non-negative integer value)"
+    elif value > MAX_INSTANCES:
+        why = f"is more than {MAX_INSTANCES}"
+    else:
+        return value
+    error = InstanceCountOutOfBounds(f"loop cardinality {value!r} {why}")
+    raise WorkflowTaskException(str(error), task=task, exception=error)
 
 
 def _with_loop_variables(task: Any, external_context: Any) -> Any:

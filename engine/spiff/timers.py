@@ -37,6 +37,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimerEventDefinition,
 )
 from SpiffWorkflow.bpmn.util import PendingBpmnEvent
+from SpiffWorkflow.util.task import TaskState
 
 from .timer_starts import cron_next, cycle_first, cycle_occurrence, is_cron
 
@@ -165,6 +166,28 @@ class RepeatingCycleTimer(_CycleValue, CycleTimerEventDefinition):
         value["next"] = following.isoformat() if following is not None else None
         my_task._set_internal_data(event_value=value)
         return True
+
+    def update_task(self, my_task: Any) -> None:
+        """Start each occurrence's path from a fired copy beside the waiting event.
+
+        SpiffWorkflow hangs the path under the waiting boundary task, so the
+        activity ending (its boundary join cancels the waiting task) cancelled
+        every path already started: a reminder task vanished and the case
+        could complete. A non-interrupting boundary path lives on by itself
+        (BPMN 2.0.2 \u00a710.5.4), as each message or signal occurrence's does
+        (events.RepeatingBoundaryEvent).
+        """
+        if self.cycle_complete(my_task):
+            occurrence_fired(my_task)
+
+
+def occurrence_fired(waiting: Any) -> None:
+    """Add a fired copy of the waiting boundary event to its split; it runs next."""
+    fired = waiting.parent._add_child(waiting.task_spec, TaskState.MAYBE)
+    fired._set_internal_data(event_fired=True)
+    # Its path, which a cycle timer's event does not predict (event_types.py).
+    fired._sync_children(waiting.task_spec.outputs, TaskState.MAYBE)
+    fired.task_spec._update(fired)
 
 
 def adapt_cycle_timers(task_spec: Any) -> None:

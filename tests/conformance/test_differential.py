@@ -87,6 +87,12 @@ _MI_BOUNDARY = (
     "7); SpiffWorkflow then fails looking up the removed instances' tasks "
     "(engine/spiff/events.py engine_steps)"
 )
+_MI_CARDINALITY = (
+    "Camunda 7 reads a loopCardinality String holding an integer as that "
+    "number and fails a negative one; SpiffWorkflow passes the value to "
+    "range() (a String fails, a negative is zero instances) "
+    "(scripting.loop_cardinality)"
+)
 _MI_LOCALS = (
     "Camunda 7's multi-instance: the element variable and loopCounter are local "
     "to the instance (SpiffWorkflow merges them into the case and refuses a "
@@ -139,6 +145,7 @@ _NON_FINITE = (
     "float (engine/spiff/scripting.py)"
 )
 DEPARTURES: dict[str, str] = {
+    "p4_mi_negative_cardinality.bpmn": _MI_CARDINALITY,
     "script_infinity_in_list.bpmn": _NON_FINITE,
     "parallel_join_two_tokens_per_flow.bpmn": _JOIN_TOKENS,
     "error_in_mi_instance.bpmn": _MI_BOUNDARY,
@@ -259,6 +266,7 @@ DEPARTURES: dict[str, str] = {
             "mi_sequential_script.bpmn",
             "terminate_mi_subprocess.bpmn",
             "operaton/multi-instance--document-review.bpmn",
+            "p4_mi_message_boundary.bpmn",
             "vars_mi_append.bpmn",
         ),
         _MI_LOCALS,

@@ -1,0 +1,223 @@
+"""References the upload refuses: unnamed errors and escalations, computed callees.
+
+Camunda 7 refuses an error end event without errorRef, and one whose error
+has no errorCode ("'errorCode' is mandatory on errors referenced by throwing
+error event definitions", BpmnParse), and the same of an escalation
+throw ("throwing escalation event must have an 'escalationCode'"); BPMN 2.0.2
+(Table 8.48, Error attributes) says the same: an executable process's error
+end event MUST supply the errorCode. Laneway accepted them and threw an
+error (escalation) without a code, which every catch-all event caught. An
+errorRef or escalationRef naming nothing in the file stopped SpiffWorkflow's
+parser with a TypeError as the only reason; Camunda 7 would read the
+reference as the code itself.
+An error thrown by an intermediate throw event is not a BPMN trigger (BPMN
+2.0.2 §10.5.4, Table 10.91: an intermediate throw event's triggers are
+message, escalation, compensation, link, signal), and Camunda 7 refuses it.
+A calledElement expression (${key}) Camunda 7 resolves when the call activity
+is reached; Laneway binds the called process at deploy, so it looked for a
+process named "${key}" and refused the file for a reason that did not say so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from lxml import etree
+
+from .normalize import describe
+from .support import REFUSED, Row
+from .types import Problem
+from .xml import NSMAP, VENDOR_NAMESPACES, local_name
+
+_BY = "ref_checks.ref_problems"
+THROW_UNNAMED = Row(
+    REFUSED,
+    "an error or escalation end event, or an escalation intermediate throw "
+    "event, throws the code of the bpmn:error or bpmn:escalation its errorRef or "
+    "escalationRef names, and this one names none or one without a code (BPMN "
+    "2.0.2 Table 8.48: an error end event of an executable process must supply "
+    "the errorCode; Camunda 7 refuses it too: 'errorRef' / 'errorCode' is "
+    "mandatory, a throwing escalation event must have an 'escalationCode'); "
+    "here every catch-all event would catch a throw without a code; give it a "
+    "code",
+    by=_BY,
+)
+EVENT_REF_DANGLING = Row(
+    REFUSED,
+    "its errorRef or escalationRef names no bpmn:error or bpmn:escalation of "
+    "the file (Camunda 7 would use the reference itself as the code); declare "
+    'it, e.g. <bpmn:error id="X" errorCode="X"/>, and refer to its id',
+    by=_BY,
+)
+ERROR_INTERMEDIATE_THROW = Row(
+    REFUSED,
+    "an error is thrown by an end event only (BPMN 2.0.2 \u00a710.5.4: an "
+    "intermediate throw event throws a message, escalation, compensation, link "
+    "or signal; Camunda 7 refuses it too); use an error end event, in a "
+    "sub-process if the path must go on",
+    by=_BY,
+)
+CALLED_ELEMENT_EXPRESSION = Row(
+    REFUSED,
+    "Camunda 7 resolves an expression in calledElement when the call activity "
+    "is reached; Laneway binds the called process at deploy (a fixed process "
+    "id); name the process, or choose between call activities with a gateway",
+    by=_BY,
+)
+CONDITION_RESOURCE = Row(
+    REFUSED,
+    "its condition is an external script resource (camunda:resource), which "
+    "Laneway does not load; write the condition inline",
+    by=_BY,
+)
+ESCALATION_BOUNDARY_TWICE = Row(
+    REFUSED,
+    "another escalation boundary event of the same activity catches the same "
+    "escalation code (or, like it, any code), so it is not said which one "
+    "catches (Camunda 7 refuses it too: multiple escalation boundary events with "
+    "the same escalationCode are not supported on same scope); keep one and "
+    "branch after it",
+    by=_BY,
+)
+SUBSCRIPTION_TWICE = Row(
+    REFUSED,
+    "another start or boundary event of the same scope waits for the same "
+    "message or signal, so it is not said which one a delivery triggers "
+    "(Camunda 7 refuses it too: cannot have more than one message event "
+    "subscription with that name for the scope); keep one and branch after it",
+    by=_BY,
+)
+# For the coverage page (coverage.py lists them with the other constructs).
+CONSTRUCTS: dict[str, Row] = {
+    "an error or escalation throw without errorRef / escalationRef, or whose "
+    "error or escalation has no code": THROW_UNNAMED,
+    "an errorRef or escalationRef naming nothing in the file": EVENT_REF_DANGLING,
+    "an error on an intermediate throw event": ERROR_INTERMEDIATE_THROW,
+    "an expression (${...}) in a call activity's calledElement": (
+        CALLED_ELEMENT_EXPRESSION
+    ),
+    "two escalation boundary events of one activity for the same code (or both "
+    "for any code)": ESCALATION_BOUNDARY_TWICE,
+    "two message (or signal) start events of one process, or boundary events of "
+    "one activity, for the same name": SUBSCRIPTION_TWICE,
+    "a condition given as an external resource (camunda:resource on a "
+    "conditionExpression)": CONDITION_RESOURCE,
+}
+_THROWING = frozenset({"endEvent", "intermediateThrowEvent"})
+_REFS = (
+    ("errorEventDefinition", "errorRef", "error"),
+    ("escalationEventDefinition", "escalationRef", "escalation"),
+)
+
+
+def _problem(
+    at: etree._Element, row: Row, owner: etree._Element | None = None
+) -> Problem:
+    """Refuse `owner` (default: the element `at` is in) at `at`'s line."""
+    owner = at.getparent() if owner is None else owner
+    return Problem(
+        f"The {describe(owner)} is refused: {row.note}.", at.sourceline, owner.get("id")
+    )
+
+
+def ref_problems(root: etree._Element) -> Iterator[Problem]:
+    """Yield the unnamed errors and escalations and the computed callees."""
+    yield from _event_ref_problems(root)
+    yield from _condition_resource_problems(root)
+    yield from _escalation_boundary_problems(root)
+    yield from _subscription_problems(root)
+    for call in root.iterfind(".//bpmn:callActivity", NSMAP):
+        if any(mark in (call.get("calledElement") or "") for mark in ("${", "#{")):
+            yield _problem(call, CALLED_ELEMENT_EXPRESSION, call)
+
+
+def _event_ref_problems(root: etree._Element) -> Iterator[Problem]:
+    for kind, attribute, target in _REFS:
+        declared = {e.get("id"): e for e in root.iterfind(f"bpmn:{target}", NSMAP)}
+        for definition in root.iterfind(f".//bpmn:{kind}", NSMAP):
+            event = definition.getparent()
+            ref = (definition.get(attribute) or "").strip().split(":")[-1]
+            throws = local_name(event) in _THROWING
+            if ref and ref not in declared:
+                yield _problem(definition, EVENT_REF_DANGLING)
+            elif kind == "errorEventDefinition" and local_name(event) == (
+                "intermediateThrowEvent"
+            ):
+                yield _problem(definition, ERROR_INTERMEDIATE_THROW)
+            elif throws and not _code(declared.get(ref), target):
+                yield _problem(definition, THROW_UNNAMED)
+
+
+def _code(declared: etree._Element | None, target: str) -> str:
+    code = declared.get(f"{target}Code") if declared is not None else None
+    return (code or "").strip()
+
+
+def _condition_resource_problems(root: etree._Element) -> Iterator[Problem]:
+    for condition in root.xpath(
+        ".//bpmn:conditionExpression | .//bpmn:condition", namespaces=NSMAP
+    ):
+        if any(condition.get(f"{{{ns}}}resource") for ns in VENDOR_NAMESPACES):
+            owner = condition.getparent()
+            if local_name(owner) == "conditionalEventDefinition":
+                owner = owner.getparent()
+            yield _problem(condition, CONDITION_RESOURCE, owner)
+
+
+def _escalation_boundary_problems(root: etree._Element) -> Iterator[Problem]:
+    codes = {
+        e.get("id"): _code(e, "escalation")
+        for e in root.iterfind("bpmn:escalation", NSMAP)
+    }
+    seen: set[tuple[str | None, str]] = set()
+    for definition in root.iterfind(
+        ".//bpmn:boundaryEvent/bpmn:escalationEventDefinition", NSMAP
+    ):
+        event = definition.getparent()
+        ref = (definition.get("escalationRef") or "").strip().split(":")[-1]
+        key = (event.get("attachedToRef"), codes.get(ref, ""))
+        if key in seen:
+            yield _problem(definition, ESCALATION_BOUNDARY_TWICE)
+        seen.add(key)
+
+
+def _subscription_scope(event: etree._Element) -> str | None:
+    """Return the scope whose subscriptions the event joins (Camunda 7's parse).
+
+    A process's start events are its start subscriptions; an event
+    sub-process's start joins its parent scope's others; a boundary event its
+    activity's.
+    """
+    if local_name(event) == "boundaryEvent":
+        return f"boundary:{event.get('attachedToRef')}"
+    parent = event.getparent()
+    if parent is None:
+        return None
+    if parent.get("triggeredByEvent") == "true":
+        parent = parent.getparent()
+        return f"event sub-process:{parent.get('id')}" if parent is not None else None
+    return f"start:{parent.get('id')}"
+
+
+def _subscription_problems(root: etree._Element) -> Iterator[Problem]:
+    seen: set[tuple[str, str, str]] = set()
+    for kind, attribute, target in (
+        ("messageEventDefinition", "messageRef", "message"),
+        ("signalEventDefinition", "signalRef", "signal"),
+    ):
+        names = {
+            e.get("id"): e.get("name") or e.get("id")
+            for e in root.iterfind(f"bpmn:{target}", NSMAP)
+        }
+        for definition in root.xpath(
+            f".//bpmn:startEvent/bpmn:{kind} | .//bpmn:boundaryEvent/bpmn:{kind}",
+            namespaces=NSMAP,
+        ):
+            ref = (definition.get(attribute) or "").strip().split(":")[-1]
+            scope = _subscription_scope(definition.getparent())
+            if not ref or scope is None:
+                continue
+            key = (target, scope, names.get(ref, ref))
+            if key in seen:
+                yield _problem(definition, SUBSCRIPTION_TWICE)
+            seen.add(key)
