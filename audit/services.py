@@ -7,19 +7,23 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from json.encoder import encode_basestring_ascii as _ASCII
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
+from django.db import connection, models, transaction
 from django.db.models import OuterRef, Subquery, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from common.sql import (
     Statement,
+    default_connection,
     execute_together,
     insert_statement,
     insert_statements,
+    instance_maker,
     writes_held,
 )
 
@@ -114,6 +118,7 @@ class _Batch:
 
     depth: int  # the atomic block the batch was opened in
     events: list[AuditEvent] = field(default_factory=list)  # not inserted yet
+    rows: list[list[Any] | None] = field(default_factory=list)  # theirs (_row)
     heads: dict[str, tuple[int, str]] = field(default_factory=dict)
     # Events written at once from savepoints inside the batch, per chain; one
     # that rolled back is gone from the table (see _head).
@@ -124,7 +129,7 @@ _BATCH_ATTR = "laneway_audit_batch"
 
 
 def _open_batch() -> "_Batch | None":
-    return getattr(connection, _BATCH_ATTR, None)
+    return getattr(default_connection(), _BATCH_ATTR, None)
 
 
 @contextmanager
@@ -141,22 +146,21 @@ def audit_batch(*, new_case: uuid.UUID | None = None) -> Iterator[None]:
     the outer one. `new_case` names a case created in this transaction: its chain
     starts at the genesis hash without a look.
     """
-    assert connection.in_atomic_block, (
-        "audit_batch must run inside transaction.atomic()"
-    )
-    if _open_batch() is not None:
+    db = default_connection()
+    assert db.in_atomic_block, "audit_batch must run inside transaction.atomic()"
+    if getattr(db, _BATCH_ATTR, None) is not None:
         yield
         return
-    batch = _Batch(depth=len(connection.atomic_blocks))
+    batch = _Batch(depth=len(db.atomic_blocks))
     if new_case is not None:
         batch.heads[chain_for_case(new_case)] = (0, GENESIS_HASH)
-    setattr(connection, _BATCH_ATTR, batch)
+    setattr(db, _BATCH_ATTR, batch)
     try:
         with writes_held():  # the command's other writes can go with its events
             yield
             _flush(batch)
     finally:
-        setattr(connection, _BATCH_ATTR, None)
+        setattr(db, _BATCH_ATTR, None)
 
 
 def _flush(batch: _Batch) -> None:
@@ -166,13 +170,13 @@ def _flush(batch: _Batch) -> None:
         seq, digest = _head(chain, batch)
         if batch.through.get(chain) or any(e.chain == chain for e in batch.events):
             heads.append((chain, seq, digest))
-    written = insert_statements(AuditEvent, batch.events)
+    written = insert_statements(AuditEvent, batch.events, rows=batch.rows)
     if heads:
         written.append(_heads_statement(heads))
     execute_together(written)  # the events and their heads in one round trip
     for event in batch.events:
         event._state.adding = False
-    batch.events, batch.heads, batch.through = [], {}, {}
+    batch.events, batch.rows, batch.heads, batch.through = [], [], {}, {}
 
 
 def _head(chain: str, batch: _Batch | None) -> tuple[int, str]:
@@ -219,19 +223,29 @@ def audit_record(
     Raises:
         AssertionError: when called outside a transaction.
     """
-    db = connections[DEFAULT_DB_ALIAS]  # `connection`, looked up once
+    db = default_connection()
     assert db.in_atomic_block, "audit_record must run inside transaction.atomic()"
     batch: _Batch | None = getattr(db, _BATCH_ATTR, None)
-    chain = chain_for_case(case_id)
+    case_text = None
+    if not case_id:
+        chain = SYSTEM_CHAIN
+    elif type(case_id) is uuid.UUID:
+        case_text = str(case_id)
+        chain = f"case:{case_text}"  # chain_for_case, the id written once
+    else:
+        chain = chain_for_case(case_id)  # the id as given
+        case_id = uuid.UUID(str(case_id))
+        case_text = str(case_id)
     last_seq, last_hash = _head(chain, batch)
     actor_id, actor_repr = _actor_values(actor)
-    if case_id and type(case_id) is not uuid.UUID:
-        case_id = uuid.UUID(str(case_id))
+    # Round-trip through JSON so the stored payload hashes like the one read back.
+    payload_text = _PAYLOAD_ENCODER.encode(payload or {})
+    event_id, at, stored = uuid7(), timezone.now(), json.loads(payload_text)
     values: dict[str, Any] = {
-        "id": uuid7(),
+        "id": event_id,
         "chain": chain,
         "chain_seq": last_seq + 1,
-        "at": timezone.now(),
+        "at": at,
         "actor_id": actor_id,
         "actor_repr": actor_repr,
         "on_behalf_of": on_behalf_of,
@@ -240,14 +254,12 @@ def audit_record(
         "process_key": process_key,
         "version_id": version_id,
         "task_ref": task_ref,
-        # Round-trip through JSON so the stored payload hashes like the one read back.
-        "payload": json.loads(_PAYLOAD_ENCODER.encode(payload or {})),
+        "payload": stored,
         "prev_hash": last_hash,
     }
-    values["hash"] = event_hash(values["prev_hash"], canonical_form(values))
-    # Positional arguments: Model.__init__'s fast path (keywords cost ~10 µs more).
-    make: Any = AuditEvent  # (the stubs type keyword arguments only)
-    event: AuditEvent = make(*[values[name] for name in _EVENT_FIELDS])
+    canonical = _canonical_known(values, str(event_id), case_text)
+    values["hash"] = event_hash(last_hash, canonical or canonical_form(values))
+    event = _new_event(values)
     if batch is None:
         execute_together(
             [
@@ -258,6 +270,7 @@ def audit_record(
         event._state.adding = False
     elif batch.depth == len(db.atomic_blocks):
         batch.events.append(event)
+        batch.rows.append(_row(values, payload_text))
         batch.heads[chain] = (event.chain_seq, event.hash)
         batch.through.pop(chain, None)  # their savepoints have ended: they stay
     else:  # in a savepoint inside the batch: written now, its head at the end
@@ -266,7 +279,135 @@ def audit_record(
     return event
 
 
+# The event's fields in the canonical form's (sorted) order, the payload apart:
+# `_canonical_known` writes the text json.dumps(sort_keys=True) writes of them.
+_SORTED_FIELDS = sorted(CANONICAL_FIELDS)
+_PAYLOAD_AT = _SORTED_FIELDS.index("payload")
+_KEYS = [
+    ("{" if i == 0 else ",") + f'"{name}":' for i, name in enumerate(_SORTED_FIELDS)
+]
+_SCALAR_TYPES = frozenset(_SCALARS)
+
+
+def _canonical_known(
+    values: dict[str, Any], id_text: str, case_text: str | None
+) -> str | None:
+    """Return `canonical_form(values)` when its fields other than the payload are
+    str, int or None (exactly), which it writes as json.dumps does; else None.
+
+    The same text: those scalars are written here (a str by json's own
+    escaping, an int by its repr), the payload by `canonical_json`, and the
+    keys in the order `sort_keys` puts them.
+    """
+    fields = {
+        **values,
+        "id": id_text,
+        "case_id": case_text,
+        "at": format_at(values["at"]),
+    }
+    ordered = [fields[name] for name in _SORTED_FIELDS]
+    del ordered[_PAYLOAD_AT]
+    if not _SCALAR_TYPES.issuperset(map(type, ordered)):
+        return None
+    parts = [
+        _ASCII(value)
+        if type(value) is str
+        else "null"
+        if value is None
+        else repr(value)
+        for value in ordered
+    ]
+    parts.insert(_PAYLOAD_AT, canonical_json(values["payload"]))
+    return (
+        "".join([text for pair in zip(_KEYS, parts, strict=True) for text in pair])
+        + "}"
+    )
+
+
 _EVENT_FIELDS = tuple(f.attname for f in AuditEvent._meta.concrete_fields)
+_new_event_made = instance_maker(AuditEvent)
+
+
+def _new_event(values: dict[str, Any]) -> AuditEvent:
+    event: AuditEvent = _new_event_made([values[name] for name in _EVENT_FIELDS])
+    return event
+
+
+_STR, _UUID, _INT, _NONE = str, uuid.UUID, int, type(None)
+# Each field's value types whose prepared value (`common.sql._values`: what the
+# insert sends) `_row` knows: as it is, or (ints) wrapped as Django wraps them.
+_ROW_TYPES = {
+    "id": (_UUID,),
+    "chain": (_STR,),
+    "chain_seq": (_INT,),
+    "at": (datetime,),
+    "actor_id": (_INT, _NONE),
+    "actor_repr": (_STR,),
+    "on_behalf_of": (_STR,),
+    "action": (_STR,),
+    "case_id": (_UUID, _NONE),
+    "process_key": (_STR,),
+    "version_id": (_INT, _NONE),
+    "task_ref": (_STR,),
+    "prev_hash": (_STR,),
+    "hash": (_STR,),
+}
+_INTEGERS = ("chain_seq", "actor_id", "version_id")
+
+
+def _row(values: dict[str, Any], payload_text: str) -> list[Any] | None:
+    """Return the event's values as the insert sends them (PostgreSQL), its
+    payload as the JSON text already made of it; None when unsure (the insert
+    then prepares them from the event)."""
+    ops = default_connection().ops
+    known = _WRAPS
+    if known[0] is not type(ops):
+        known = _wraps_known(ops)
+    wraps = known[1]
+    if wraps is None or values["at"].utcoffset() is None:
+        return None
+    row = []
+    for name in _EVENT_FIELDS:
+        if name == "payload":
+            row.append(Jsonb(values["payload"], dumps=_Text(payload_text)))
+            continue
+        value = values[name]
+        if type(value) not in _ROW_TYPES[name]:
+            return None
+        if value is not None and name in wraps:
+            value = wraps[name](value)
+        row.append(value)
+    return row
+
+
+class _Text:
+    """A Jsonb's `dumps` that returns the JSON text already made of its value."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __call__(self, _: Any) -> str:
+        return self.text
+
+
+_WRAPS: tuple[Any, dict[str, Any] | None] = (None, None)  # (ops class, wraps)
+
+
+def _wraps_known(ops: Any) -> tuple[Any, dict[str, Any] | None]:
+    """Keep how Django's PostgreSQL backend wraps the integer fields' values
+    (None elsewhere: no rows)."""
+    global _WRAPS
+    known = getattr(ops, "integerfield_type_map", {})
+    wraps: dict[str, Any] | None = {
+        name: known.get(type(AuditEvent._meta.get_field(name)).__name__)
+        for name in _INTEGERS
+    }
+    if ops.connection.vendor != "postgresql" or None in wraps.values():  # type: ignore[union-attr]
+        wraps = None
+    _WRAPS = (type(ops), wraps)
+    return _WRAPS
 
 
 def _heads_statement(heads: list[tuple[str, int, str]]) -> Statement:
