@@ -7,7 +7,6 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from json.encoder import encode_basestring_ascii as _ASCII
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -226,18 +225,11 @@ def audit_record(
     db = default_connection()
     assert db.in_atomic_block, "audit_record must run inside transaction.atomic()"
     batch: _Batch | None = getattr(db, _BATCH_ATTR, None)
-    case_text = None
-    if not case_id:
-        chain = SYSTEM_CHAIN
-    elif type(case_id) is uuid.UUID:
-        case_text = str(case_id)
-        chain = f"case:{case_text}"  # chain_for_case, the id written once
-    else:
-        chain = chain_for_case(case_id)  # the id as given
-        case_id = uuid.UUID(str(case_id))
-        case_text = str(case_id)
+    chain = chain_for_case(case_id)
     last_seq, last_hash = _head(chain, batch)
     actor_id, actor_repr = _actor_values(actor)
+    if case_id and type(case_id) is not uuid.UUID:
+        case_id = uuid.UUID(str(case_id))
     # Round-trip through JSON so the stored payload hashes like the one read back.
     payload_text = _PAYLOAD_ENCODER.encode(payload or {})
     event_id, at, stored = uuid7(), timezone.now(), json.loads(payload_text)
@@ -257,8 +249,7 @@ def audit_record(
         "payload": stored,
         "prev_hash": last_hash,
     }
-    canonical = _canonical_known(values, str(event_id), case_text)
-    values["hash"] = event_hash(last_hash, canonical or canonical_form(values))
+    values["hash"] = event_hash(last_hash, canonical_form(values))
     event = _new_event(values)
     if batch is None:
         execute_together(
@@ -277,51 +268,6 @@ def audit_record(
         event.save()
         batch.through.setdefault(chain, []).append(event)
     return event
-
-
-# The event's fields in the canonical form's (sorted) order, the payload apart:
-# `_canonical_known` writes the text json.dumps(sort_keys=True) writes of them.
-_SORTED_FIELDS = sorted(CANONICAL_FIELDS)
-_PAYLOAD_AT = _SORTED_FIELDS.index("payload")
-_KEYS = [
-    ("{" if i == 0 else ",") + f'"{name}":' for i, name in enumerate(_SORTED_FIELDS)
-]
-_SCALAR_TYPES = frozenset(_SCALARS)
-
-
-def _canonical_known(
-    values: dict[str, Any], id_text: str, case_text: str | None
-) -> str | None:
-    """Return `canonical_form(values)` when its fields other than the payload are
-    str, int or None (exactly), which it writes as json.dumps does; else None.
-
-    The same text: those scalars are written here (a str by json's own
-    escaping, an int by its repr), the payload by `canonical_json`, and the
-    keys in the order `sort_keys` puts them.
-    """
-    fields = {
-        **values,
-        "id": id_text,
-        "case_id": case_text,
-        "at": format_at(values["at"]),
-    }
-    ordered = [fields[name] for name in _SORTED_FIELDS]
-    del ordered[_PAYLOAD_AT]
-    if not _SCALAR_TYPES.issuperset(map(type, ordered)):
-        return None
-    parts = [
-        _ASCII(value)
-        if type(value) is str
-        else "null"
-        if value is None
-        else repr(value)
-        for value in ordered
-    ]
-    parts.insert(_PAYLOAD_AT, canonical_json(values["payload"]))
-    return (
-        "".join([text for pair in zip(_KEYS, parts, strict=True) for text in pair])
-        + "}"
-    )
 
 
 _EVENT_FIELDS = tuple(f.attname for f in AuditEvent._meta.concrete_fields)
