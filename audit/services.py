@@ -306,23 +306,21 @@ def _row(values: dict[str, Any], payload_text: str) -> list[Any] | None:
     payload as the JSON text already made of it; None when unsure (the insert
     then prepares them from the event)."""
     ops = default_connection().ops
-    known = _WRAPS
+    known = _PLAN
     if known[0] is not type(ops):
-        known = _wraps_known(ops)
-    wraps = known[1]
-    if wraps is None or values["at"].utcoffset() is None:
+        known = _plan_known(ops)
+    plan = known[1]
+    if plan is None or values["at"].utcoffset() is None:
         return None
     row = []
-    for name in _EVENT_FIELDS:
-        if name == "payload":
-            row.append(Jsonb(values["payload"], dumps=_Text(payload_text)))
-            continue
+    for name, types, wrap in plan:
         value = values[name]
-        if type(value) not in _ROW_TYPES[name]:
+        if types is None:  # the payload
+            row.append(Jsonb(value, dumps=_Text(payload_text)))
+        elif type(value) not in types:
             return None
-        if value is not None and name in wraps:
-            value = wraps[name](value)
-        row.append(value)
+        else:
+            row.append(value if wrap is None or value is None else wrap(value))
     return row
 
 
@@ -338,22 +336,30 @@ class _Text:
         return self.text
 
 
-_WRAPS: tuple[Any, dict[str, Any] | None] = (None, None)  # (ops class, wraps)
+_Plan = list[tuple[str, tuple[type, ...] | None, Any]]
+_PLAN: tuple[Any, _Plan | None] = (None, None)  # (ops class, plan)
 
 
-def _wraps_known(ops: Any) -> tuple[Any, dict[str, Any] | None]:
-    """Keep how Django's PostgreSQL backend wraps the integer fields' values
-    (None elsewhere: no rows)."""
-    global _WRAPS
-    known = getattr(ops, "integerfield_type_map", {})
-    wraps: dict[str, Any] | None = {
-        name: known.get(type(AuditEvent._meta.get_field(name)).__name__)
-        for name in _INTEGERS
-    }
-    if ops.connection.vendor != "postgresql" or None in wraps.values():  # type: ignore[union-attr]
-        wraps = None
-    _WRAPS = (type(ops), wraps)
-    return _WRAPS
+def _plan_known(ops: Any) -> tuple[Any, _Plan | None]:
+    """Keep `_row`'s plan: each field's name, value types (None: the payload)
+    and how Django's PostgreSQL backend wraps its value (None elsewhere)."""
+    global _PLAN
+    wraps = getattr(ops, "integerfield_type_map", {})
+    plan: _Plan | None = [
+        (
+            name,
+            _ROW_TYPES.get(name),
+            wraps.get(type(AuditEvent._meta.get_field(name)).__name__, False)
+            if name in _INTEGERS
+            else None,
+        )
+        for name in _EVENT_FIELDS
+    ]
+    vendor = ops.connection.vendor
+    if vendor != "postgresql" or any(wrap is False for _, _, wrap in plan or ()):
+        plan = None
+    _PLAN = (type(ops), plan)
+    return _PLAN
 
 
 def _heads_statement(heads: list[tuple[str, int, str]]) -> Statement:

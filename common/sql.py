@@ -158,11 +158,18 @@ def _insert_compiled(
 
 
 def _insert_fields(model: type[models.Model]) -> list[Any]:
-    return [
-        f
-        for f in model._meta.concrete_fields
-        if not (f.primary_key and getattr(f, "db_returning", False))
-    ]
+    """Return the fields an insert of the model writes (one list per model)."""
+    fields = _INSERT_FIELDS.get(model)
+    if fields is None:
+        fields = _INSERT_FIELDS[model] = [
+            f
+            for f in model._meta.concrete_fields
+            if not (f.primary_key and getattr(f, "db_returning", False))
+        ]
+    return fields
+
+
+_INSERT_FIELDS: dict[type[models.Model], list[Any]] = {}
 
 
 def _insert_params(rows: list[list[Any]], *, by_column: bool) -> tuple[Any, ...]:
@@ -335,11 +342,13 @@ def _values(
     """Return the prepared values of the objects' fields (`_prepared`), read
     by `pre_save(obj, True)` as an insert does, or as they are; None if unsure."""
     db = _db()
-    # (field, _fast(field), whether the value is the attribute as it is)
-    plan = [
-        (f, _fast(f), not pre_save or type(f).pre_save is models.Field.pre_save)
-        for f in fields
-    ]
+    known = _PLANS.get((id(fields), pre_save))
+    if known is None or known[0] is not fields:
+        known = _PLANS[(id(fields), pre_save)] = (
+            fields,
+            _values_plan(fields, pre_save),
+        )
+    plan = known[1]
     rows = []
     try:
         for obj in objs:
@@ -356,6 +365,20 @@ def _values(
     except _Unsure:
         return None
     return rows
+
+
+# `_values_plan` of the field lists `_insert_fields` keeps, by their id (the
+# list kept with it: an id is only unique while its object lives).
+_PLANS: dict[tuple[int, bool], tuple[list[Any], list[tuple[Any, _Fast, bool]]]] = {}
+
+
+def _values_plan(fields: list[Any], pre_save: bool) -> list[tuple[Any, _Fast, bool]]:
+    """Return (field, _fast(field), whether the value is the attribute as it
+    is) of each field `_values` reads."""
+    return [
+        (f, _fast(f), not pre_save or type(f).pre_save is models.Field.pre_save)
+        for f in fields
+    ]
 
 
 def _prepared_all(

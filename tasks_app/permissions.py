@@ -210,6 +210,9 @@ def grant_statements(
     """Return the inserts of `grant_candidates` (one per table that gets rows),
     the inbox's candidate rows with them."""
     groups, users = list(groups), list(users)
+    if not (groups or users):  # (a new task's groups found by name: none here)
+        _forget(task)
+        return []
     grants = _grants(task)
     rows: list[tuple[Any, list[Any]]] = [
         (
