@@ -25,9 +25,10 @@ from audit.services import (
     event_hash,
 )
 from common.sql import _insert_fields, _values
+from engine.services import case_start
 from tasks_app.models import HumanTask
 from tasks_app.services import task_complete
-from tests.audit.helpers import start_case, token_client
+from tests.audit.helpers import token_client
 
 pytestmark = pytest.mark.django_db
 
@@ -89,14 +90,19 @@ CANONICAL = [f.attname for f in AuditEvent._meta.concrete_fields if f.attname !=
 
 
 def test_a_completed_step_trail_verifies_after_the_round_trip(users, purchase):
-    case_id = start_case(
-        token_client(users["requester"]),
-        "purchase_request",
-        {"amount": 120.25, "justification": "Ink 😀"},
+    case, _ = case_start(
+        user=users["requester"],
+        key="purchase_request",
+        data={"amount": 120.25, "justification": "Ink 😀"},
     )
-    task = HumanTask.objects.get(case_id=case_id, status="open")
-    task_complete(user=users["manager1"], task_id=task.pk, data={"approved": True})
-    trail = list(AuditEvent.objects.filter(case_id=case_id).order_by("chain_seq"))
+    for user, data in (
+        ("manager1", {"approved": True}),
+        ("finance", {"finance_approved": True}),
+    ):
+        task = HumanTask.objects.get(case=case, status="open")
+        task_complete(user=users[user], task_id=task.pk, data=data)
+    trail = list(AuditEvent.objects.filter(case_id=case.pk).order_by("chain_seq"))
+    assert trail[-1].action == "case.completed"
     for event in trail:
         values = {f: getattr(event, f) for f in CANONICAL}
         assert event.hash == event_hash(event.prev_hash, canonical_form(values))
