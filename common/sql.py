@@ -476,7 +476,6 @@ def update_statement(
     meta = model._meta
     try:
         plan = _update_plan(model, tuple(values))
-        fields = [f for f, _, _ in plan]
         prepared = _prepared_all(plan, values.values(), _db())
         filters = [_filter_value(meta, name, value) for name, value in where.items()]
     except (_Unsure, FieldDoesNotExist):
@@ -493,7 +492,7 @@ def update_statement(
             f.concrete
             and f.model._meta.concrete_model is meta.concrete_model
             and not hasattr(f, "get_placeholder")
-            for f in fields
+            for f, _, _ in plan
         )
         same = plain and _same_params(statement[1], params)
         _writes()[key] = statement[0] if same else None
@@ -523,6 +522,10 @@ def _filter_value(meta: Any, name: str, value: Any) -> Any:
     if value is None or "__" in name:
         raise _Unsure
     field = meta.pk if name == "pk" else meta.get_field(name)
+    fast, kind = _fast(field), type(value)
+    if kind in fast and (kind is not datetime or value.tzinfo is not None):
+        wrap = fast[kind]  # what the calls below return (`_prepared`)
+        return value if wrap is None else wrap(value)
     if hasattr(value, "resolve_expression") or hasattr(value, "_meta"):
         raise _Unsure
     return field.get_db_prep_value(

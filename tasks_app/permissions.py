@@ -1,6 +1,7 @@
 """Who may see and act on human tasks; grants follow the task's candidates."""
 
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -371,17 +372,19 @@ def group_grants_statement(task: HumanTask, names: Sequence[str]) -> Statement |
         f"CROSS JOIN {Group._meta.db_table} g WHERE g.name = ANY(%s::varchar[]) "
         f"ON CONFLICT DO NOTHING RETURNING group_id"
     )
-    return sql, tuple(
-        map(
-            array_text,
-            (
-                [perm.pk for perm, _, _ in grants],
-                [ctype.pk for _, ctype, _ in grants],
-                [pk for _, _, pk in grants],
-                list(names),
-            ),
-        )
+    return sql, (
+        _ids_text(tuple(perm.pk for perm, _, _ in grants)),
+        _ids_text(tuple(ctype.pk for _, ctype, _ in grants)),
+        array_text([pk for _, _, pk in grants]),
+        array_text(list(names)),
     )
+
+
+@lru_cache(maxsize=64)
+def _ids_text(ids: tuple[int, ...]) -> Any:
+    """`array_text` of the grants' permission and content type ids (the same
+    few at every task)."""
+    return array_text(list(ids))
 
 
 def group_grants_complete(
