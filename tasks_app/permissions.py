@@ -10,12 +10,17 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.db.models import CharField, Exists, OuterRef, Value
 from django.db.models.functions import Cast
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
-from common.sql import Statement, array_text, execute_together, insert_statement
+from common.sql import (
+    Statement,
+    array_text,
+    default_connection,
+    execute_together,
+    insert_statement,
+)
 from engine.permissions import (
     CANCEL_ANY_CASE,
     VIEW_CASE,
@@ -76,7 +81,7 @@ def facts_columns(user: Any) -> dict[str, Any]:
 
 def facts_readable(user: Any) -> bool:
     """Return whether `facts_columns` reads the user's facts (else: empty)."""
-    return connection.vendor == "postgresql" and user.pk is not None
+    return default_connection().vendor == "postgresql" and user.pk is not None
 
 
 def facts_columns_of(user_pk: int, ctype_pk: int) -> dict[str, Any]:
@@ -360,7 +365,7 @@ def group_grants_statement(task: HumanTask, names: Sequence[str]) -> Statement |
     exist yet (or that another transaction creates meanwhile) gets none, which
     `group_grants_complete` tells; the caller then creates and grants it.
     """
-    if connection.vendor != "postgresql" or not names:
+    if default_connection().vendor != "postgresql" or not names:
         return None
     grants = _grants(task)
     sql = (
