@@ -74,15 +74,23 @@ _SCALARS = (str, int, type(None))  # json.dumps writes them canonically (exact)
 
 def canonical_form(values: dict[str, Any]) -> str:
     """Return the canonical JSON text that an event's hash covers."""
-    doc = {name: values[name] for name in CANONICAL_FIELDS}
+    return _canonical_of({name: values[name] for name in CANONICAL_FIELDS})
+
+
+_SCALAR_TYPES = frozenset(_SCALARS)
+
+
+def _canonical_of(doc: dict[str, Any]) -> str:
+    """`canonical_form` of a new dict of exactly the canonical fields (changed
+    here; its key order does not matter: the text's keys are sorted)."""
     doc["id"] = str(doc["id"])
     doc["case_id"] = str(doc["case_id"]) if doc["case_id"] else None
     doc["at"] = format_at(doc["at"])
     # The payload looked at alone: the other fields are scalars (plain_json's
     # walk of the whole event took a fifth of an audit_record).
-    plain = all(
-        type(value) in _SCALARS for name, value in doc.items() if name != "payload"
-    ) and plain_json(doc["payload"])
+    payload = doc.pop("payload")
+    plain = _SCALAR_TYPES.issuperset(map(type, doc.values())) and plain_json(payload)
+    doc["payload"] = payload
     return canonical_json(doc, plain=plain)
 
 
@@ -249,7 +257,7 @@ def audit_record(
         "payload": stored,
         "prev_hash": last_hash,
     }
-    values["hash"] = event_hash(last_hash, canonical_form(values))
+    values["hash"] = event_hash(last_hash, _canonical_of(dict(values)))
     event = _new_event(values)
     if batch is None:
         execute_together(
