@@ -16,6 +16,8 @@ import inspect
 import json
 import random
 import re
+import threading
+from asyncio import _get_running_loop
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -52,14 +54,42 @@ from psycopg.types.numeric import Int2, Int4, Int8
 Statement = tuple[str, Sequence[Any]]
 
 
-def _db() -> Any:
-    """Return the wrapper `connection` stands for, looked up once.
+def default_connection() -> Any:
+    """Return the wrapper `connection` stands for (`connections["default"]`).
 
     Every attribute read through the `connection` proxy looks the thread's
-    wrapper up again (a thread-local read, about a µs): the hot path's
-    functions read it once.
+    wrapper up again (about a µs: asgiref's Local asks asyncio whether a loop
+    runs, by catching its RuntimeError): the hot path's functions read it once,
+    here. Outside an event loop the thread's wrappers are in the plain
+    `threading.local` asgiref keeps (the one `connections[...]` reads there),
+    read directly; anywhere else, or when asgiref keeps them otherwise, as
+    Django reads them.
     """
+    local = connections._connections  # type: ignore[attr-defined]
+    known = _STORAGE
+    if known[0] is not local:
+        known = _storage_known(local)
+    if known[1] is not None and _get_running_loop() is None:
+        db = getattr(known[1], DEFAULT_DB_ALIAS, None)
+        if db is not None:
+            return db
     return connections[DEFAULT_DB_ALIAS]
+
+
+_db = default_connection
+_STORAGE: tuple[Any, Any] = (None, None)  # (connections' Local, its thread storage)
+
+
+def _storage_known(local: Any) -> tuple[Any, Any]:
+    """Keep where `local` (asgiref's) holds a sync thread's values, or None."""
+    global _STORAGE
+    storage = local.__dict__.get("_storage")
+    if type(local).__name__ != "_ThreadCriticalLocal" or not isinstance(
+        storage, threading.local
+    ):
+        storage = None
+    _STORAGE = (local, storage)
+    return _STORAGE
 
 
 def insert_statement(
@@ -69,11 +99,14 @@ def insert_statement(
     update_conflicts: Sequence[str] = (),
     unique_fields: Sequence[str] = (),
     ignore_conflicts: bool = False,
+    rows: list[list[Any]] | None = None,
 ) -> Statement:
     """Return the INSERT of `objs` (all concrete fields), as `bulk_create` writes it.
 
     The objects' primary keys must be set (no RETURNING is read back). Its SQL is
-    compiled once per shape (`_writes`).
+    compiled once per shape (`_writes`). `rows`, when the caller has them, are
+    the objects' values as `_values` prepares them (pre_save, then
+    `get_db_prep_save`): they stand for its walk of the objects' fields.
     """
     objs = list(objs)
     fields = _insert_fields(model)
@@ -81,7 +114,8 @@ def insert_statement(
     key = (*shape, ignore_conflicts)
     known = _writes().get(key, _MISSING)
     if isinstance(known, tuple):
-        rows = _values(fields, objs, pre_save=True)
+        if rows is None:
+            rows = _values(fields, objs, pre_save=True)
         if rows is not None:
             sql, by_column = known
             params = _insert_params(rows, by_column=by_column)
@@ -124,11 +158,18 @@ def _insert_compiled(
 
 
 def _insert_fields(model: type[models.Model]) -> list[Any]:
-    return [
-        f
-        for f in model._meta.concrete_fields
-        if not (f.primary_key and getattr(f, "db_returning", False))
-    ]
+    """Return the fields an insert of the model writes (one list per model)."""
+    fields = _INSERT_FIELDS.get(model)
+    if fields is None:
+        fields = _INSERT_FIELDS[model] = [
+            f
+            for f in model._meta.concrete_fields
+            if not (f.primary_key and getattr(f, "db_returning", False))
+        ]
+    return fields
+
+
+_INSERT_FIELDS: dict[type[models.Model], list[Any]] = {}
 
 
 def _insert_params(rows: list[list[Any]], *, by_column: bool) -> tuple[Any, ...]:
@@ -301,11 +342,13 @@ def _values(
     """Return the prepared values of the objects' fields (`_prepared`), read
     by `pre_save(obj, True)` as an insert does, or as they are; None if unsure."""
     db = _db()
-    # (field, _fast(field), whether the value is the attribute as it is)
-    plan = [
-        (f, _fast(f), not pre_save or type(f).pre_save is models.Field.pre_save)
-        for f in fields
-    ]
+    known = _PLANS.get((id(fields), pre_save))
+    if known is None or known[0] is not fields:
+        known = _PLANS[(id(fields), pre_save)] = (
+            fields,
+            _values_plan(fields, pre_save),
+        )
+    plan = known[1]
     rows = []
     try:
         for obj in objs:
@@ -322,6 +365,20 @@ def _values(
     except _Unsure:
         return None
     return rows
+
+
+# `_values_plan` of the field lists `_insert_fields` keeps, by their id (the
+# list kept with it: an id is only unique while its object lives).
+_PLANS: dict[tuple[int, bool], tuple[list[Any], list[tuple[Any, _Fast, bool]]]] = {}
+
+
+def _values_plan(fields: list[Any], pre_save: bool) -> list[tuple[Any, _Fast, bool]]:
+    """Return (field, _fast(field), whether the value is the attribute as it
+    is) of each field `_values` reads."""
+    return [
+        (f, _fast(f), not pre_save or type(f).pre_save is models.Field.pre_save)
+        for f in fields
+    ]
 
 
 def _prepared_all(
@@ -381,19 +438,31 @@ def writes_compiled() -> dict[Hashable, bool]:
 
 
 def insert_statements(
-    model: type[models.Model], objs: Sequence[Any]
+    model: type[models.Model],
+    objs: Sequence[Any],
+    *,
+    rows: Sequence[list[Any] | None] | None = None,
 ) -> list[Statement]:
     """Return `insert_statement`s of `objs` in the batches the database takes.
 
     One on PostgreSQL, whose bulk insert sends an array per column (UNNEST);
-    SQLite limits the parameters of one statement.
+    SQLite limits the parameters of one statement. `rows`: each object's
+    prepared values, or None where the caller has none (`insert_statement`).
     """
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    size = connection.ops.bulk_batch_size(fields, objs) or len(objs)
-    return [
-        insert_statement(model, objs[start : start + size])
-        for start in range(0, len(objs), max(size, 1))
-    ]
+    size = _db().ops.bulk_batch_size(fields, objs) or len(objs)
+    step = max(size, 1)
+    statements = []
+    for start in range(0, len(objs), step):
+        some = rows[start : start + step] if rows is not None else None
+        statements.append(
+            insert_statement(
+                model,
+                objs[start : start + step],
+                rows=None if some is None or None in some else list(some),  # type: ignore[arg-type]
+            )
+        )
+    return statements
 
 
 def update_statement(
@@ -407,7 +476,6 @@ def update_statement(
     meta = model._meta
     try:
         plan = _update_plan(model, tuple(values))
-        fields = [f for f, _, _ in plan]
         prepared = _prepared_all(plan, values.values(), _db())
         filters = [_filter_value(meta, name, value) for name, value in where.items()]
     except (_Unsure, FieldDoesNotExist):
@@ -424,7 +492,7 @@ def update_statement(
             f.concrete
             and f.model._meta.concrete_model is meta.concrete_model
             and not hasattr(f, "get_placeholder")
-            for f in fields
+            for f, _, _ in plan
         )
         same = plain and _same_params(statement[1], params)
         _writes()[key] = statement[0] if same else None
@@ -454,6 +522,10 @@ def _filter_value(meta: Any, name: str, value: Any) -> Any:
     if value is None or "__" in name:
         raise _Unsure
     field = meta.pk if name == "pk" else meta.get_field(name)
+    fast, kind = _fast(field), type(value)
+    if kind in fast and (kind is not datetime or value.tzinfo is not None):
+        wrap = fast[kind]  # what the calls below return (`_prepared`)
+        return value if wrap is None else wrap(value)
     if hasattr(value, "resolve_expression") or hasattr(value, "_meta"):
         raise _Unsure
     return field.get_db_prep_value(
@@ -581,16 +653,17 @@ def writes_held() -> Iterator[None]:
     batch does. A write from inside a savepoint opened in the block is never
     held: a rollback of the savepoint must undo it.
     """
-    if _held() is not None:
+    db = _db()
+    if getattr(db, _HELD_ATTR, None) is not None:
         yield
         return
-    setattr(connection, _HELD_ATTR, _Held(depth=len(connection.atomic_blocks)))
+    setattr(db, _HELD_ATTR, _Held(depth=len(db.atomic_blocks)))
     try:
-        with connection.execute_wrapper(_send_held_first):
+        with db.execute_wrapper(_send_held_first):
             yield
             execute_together([])
     finally:
-        setattr(connection, _HELD_ATTR, None)
+        setattr(db, _HELD_ATTR, None)
 
 
 def write_later(
@@ -651,7 +724,7 @@ def _send(entries: list[tuple[Statement, _Then]]) -> None:
         return
     results: dict[int, Rows] = {i: [] for i, (_, then) in enumerate(entries) if then}
     with prepared_cursor() as cursor:
-        if connection.vendor != "postgresql" or len(entries) == 1:
+        if _db().vendor != "postgresql" or len(entries) == 1:
             for i, ((sql, params), _) in enumerate(entries):
                 cursor.execute(sql, params)
                 if i in results:
@@ -743,6 +816,28 @@ def _maker(
         return obj
 
     return make
+
+
+def instance_maker(
+    model: type[models.Model],
+) -> Callable[[Sequence[Any]], Any]:
+    """Return `model(*values)` (every concrete field, in order) as a function of
+    the values, without Model.__init__'s calls per field where they do nothing
+    (`_maker`'s conditions, and no pre_init/post_init receiver when called).
+    """
+    attnames = [f.attname for f in model._meta.concrete_fields]
+    fast = _maker(model, attnames, "")
+    make: Any = model  # (the stubs type keyword arguments only)
+
+    def new(values: Sequence[Any]) -> Any:
+        if fast is None or pre_init.receivers or post_init.receivers:
+            return make(*values)
+        obj = object.__new__(model)
+        obj._state = ModelState()
+        obj.__dict__.update(zip(attnames, values, strict=True))
+        return obj
+
+    return new
 
 
 def _made(populator: Any, db: str) -> _Made | None:

@@ -47,15 +47,12 @@ def rows_statement(
     task: HumanTask, kind: InboxCandidate.Kind, principals: Iterable[int | None]
 ) -> list[Statement]:
     """Return the insert of the task's rows of `kind` for `principals` (ids)."""
+    wanted = [p for p in dict.fromkeys(principals) if p is not None]
+    if not wanted:  # (most calls: a new task has no assignee, bars nobody)
+        return []
     keys = _keys(task)
-    rows = [
-        InboxCandidate(kind=kind, principal=p, **keys)
-        for p in dict.fromkeys(principals)
-        if p is not None
-    ]
-    return (
-        [insert_statement(InboxCandidate, rows, ignore_conflicts=True)] if rows else []
-    )
+    rows = [InboxCandidate(kind=kind, principal=p, **keys) for p in wanted]
+    return [insert_statement(InboxCandidate, rows, ignore_conflicts=True)]
 
 
 def offer_statements(

@@ -18,7 +18,7 @@ from base64 import b64encode
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from functools import partial
+from functools import cached_property, partial
 from typing import Any
 from urllib.parse import urlsplit
 from uuid import uuid4
@@ -109,9 +109,25 @@ class _Lane:
     def push(self, args: list[Any]) -> None:
         task_id = str(uuid4())
         embed = {"callbacks": None, "errbacks": None, "chain": None, "chord": None}
-        body = json.dumps([args, {}, embed]).encode()
-        message = {
-            "body": b64encode(body).decode(),
+        body = b64encode(json.dumps([args, {}, embed]).encode()).decode()
+        texts, slots = self._template
+        values = {
+            "task_id": task_id,
+            "body": body,
+            "argsrepr": _argsrepr(args),
+            "delivery_tag": str(uuid4()),
+        }
+        parts = [texts[0]]
+        for slot, text in zip(slots, texts[1:], strict=True):
+            parts += (_JSON_STR(values[slot]), text)
+        self._lpush("".join(parts))
+
+    def message(
+        self, *, task_id: str, body: str, argsrepr: str, delivery_tag: str
+    ) -> dict[str, Any]:
+        """Return the message (Kombu's envelope) `push` sends, as a dict."""
+        return {
+            "body": body,
             "content-encoding": "utf-8",
             "content-type": "application/json",
             "headers": {
@@ -127,7 +143,7 @@ class _Lane:
                 "timelimit": [None, None],
                 "root_id": task_id,
                 "parent_id": None,
-                "argsrepr": _argsrepr(args),
+                "argsrepr": argsrepr,
                 "kwargsrepr": "{}",
                 "origin": self.origin,
                 "ignore_result": None,
@@ -142,10 +158,44 @@ class _Lane:
                 "delivery_info": {"exchange": "", "routing_key": self.queue},
                 "priority": 0,
                 "body_encoding": "base64",
-                "delivery_tag": str(uuid4()),
+                "delivery_tag": delivery_tag,
             },
         }
-        self.client.lpush(self.queue, json.dumps(message))
+
+    @cached_property
+    def _template(self) -> tuple[list[str], list[str]]:
+        """Return `json.dumps(message(...))` cut where its per-message values go:
+        (the texts between them, the value of each cut). A message is the texts
+        with each value's JSON string between them: the same text, made without
+        encoding the whole envelope each time."""
+        marks = {name: f"@laneway-{name}@" for name in _SLOTS}
+        whole = json.dumps(self.message(**marks))
+        cut = re.compile("|".join(re.escape(_JSON_STR(m)) for m in marks.values()))
+        by_mark = {_JSON_STR(mark): name for name, mark in marks.items()}
+        return cut.split(whole), [by_mark[m] for m in cut.findall(whole)]
+
+    def _lpush(self, message: str) -> None:
+        """LPUSH the message on a connection of the client's pool.
+
+        What `client.lpush` sends and reads, without redis-py's per-command
+        machinery (its retries: a failed push falls back to Celery's).
+        """
+        pool = self.client.connection_pool
+        connection = pool.get_connection()
+        try:
+            connection.send_command("LPUSH", self.queue, message)
+            connection.read_response()
+        except redis.ResponseError:
+            raise  # Redis refused it: the connection is fine
+        except BaseException:
+            connection.disconnect()  # in an unknown state
+            raise
+        finally:
+            pool.release(connection)
+
+
+_SLOTS = ("task_id", "body", "argsrepr", "delivery_tag")
+_JSON_STR = json.encoder.encode_basestring_ascii  # json.dumps of a str
 
 
 _PLAIN_ARG = re.compile(r"[\w.:-]*", re.ASCII)

@@ -1,6 +1,7 @@
 """Who may see and act on human tasks; grants follow the task's candidates."""
 
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -9,12 +10,17 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.db.models import CharField, Exists, OuterRef, Value
 from django.db.models.functions import Cast
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
-from common.sql import Statement, array_text, execute_together, insert_statement
+from common.sql import (
+    Statement,
+    array_text,
+    default_connection,
+    execute_together,
+    insert_statement,
+)
 from engine.permissions import (
     CANCEL_ANY_CASE,
     VIEW_CASE,
@@ -75,7 +81,7 @@ def facts_columns(user: Any) -> dict[str, Any]:
 
 def facts_readable(user: Any) -> bool:
     """Return whether `facts_columns` reads the user's facts (else: empty)."""
-    return connection.vendor == "postgresql" and user.pk is not None
+    return default_connection().vendor == "postgresql" and user.pk is not None
 
 
 def facts_columns_of(user_pk: int, ctype_pk: int) -> dict[str, Any]:
@@ -210,6 +216,9 @@ def grant_statements(
     """Return the inserts of `grant_candidates` (one per table that gets rows),
     the inbox's candidate rows with them."""
     groups, users = list(groups), list(users)
+    if not (groups or users):  # (a new task's groups found by name: none here)
+        _forget(task)
+        return []
     grants = _grants(task)
     rows: list[tuple[Any, list[Any]]] = [
         (
@@ -356,7 +365,7 @@ def group_grants_statement(task: HumanTask, names: Sequence[str]) -> Statement |
     exist yet (or that another transaction creates meanwhile) gets none, which
     `group_grants_complete` tells; the caller then creates and grants it.
     """
-    if connection.vendor != "postgresql" or not names:
+    if default_connection().vendor != "postgresql" or not names:
         return None
     grants = _grants(task)
     sql = (
@@ -368,17 +377,19 @@ def group_grants_statement(task: HumanTask, names: Sequence[str]) -> Statement |
         f"CROSS JOIN {Group._meta.db_table} g WHERE g.name = ANY(%s::varchar[]) "
         f"ON CONFLICT DO NOTHING RETURNING group_id"
     )
-    return sql, tuple(
-        map(
-            array_text,
-            (
-                [perm.pk for perm, _, _ in grants],
-                [ctype.pk for _, ctype, _ in grants],
-                [pk for _, _, pk in grants],
-                list(names),
-            ),
-        )
+    return sql, (
+        _ids_text(tuple(perm.pk for perm, _, _ in grants)),
+        _ids_text(tuple(ctype.pk for _, ctype, _ in grants)),
+        array_text([pk for _, _, pk in grants]),
+        array_text(list(names)),
     )
+
+
+@lru_cache(maxsize=64)
+def _ids_text(ids: tuple[int, ...]) -> Any:
+    """`array_text` of the grants' permission and content type ids (the same
+    few at every task)."""
+    return array_text(list(ids))
 
 
 def group_grants_complete(

@@ -5,11 +5,12 @@ from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audit.actions import AuditAction, task_ref_element
 from audit.services import audit_batch
+from common.sql import default_connection
 from common.uuids import uuid7
 from engine import permissions
 from engine.errors import (
@@ -152,7 +153,7 @@ def case_complete_user_task(
         TaskNoLongerOpen: the task is no longer READY.
         AssignmentListenerFailed: an assignment listener failed.
     """
-    assert connection.in_atomic_block
+    assert default_connection().in_atomic_block
     if not case.is_running:
         raise CaseNotRunning(f"The case is {case.get_status_display().lower()}.")
     process = spec_for(case.version)
@@ -196,7 +197,7 @@ def case_task_assigned(
         TaskNoLongerOpen: the task is no longer READY.
         AssignmentListenerFailed: a listener failed (the caller rolls back).
     """
-    assert connection.in_atomic_block
+    assert default_connection().in_atomic_block
     process = spec_for(case.version)
     if not has_assignment_listener(process, bpmn_id):
         return
