@@ -64,7 +64,9 @@ def camunda_data_associations_drop(root: etree._Element) -> None:
     ):
         refs = [
             (ref.text or "").strip()
-            for ref in association.xpath("bpmn:sourceRef | bpmn:targetRef", namespaces=NSMAP)
+            for ref in association.xpath(
+                "bpmn:sourceRef | bpmn:targetRef", namespaces=NSMAP
+            )
         ]
         if any(ref in kinds for ref in refs):
             parent = association.getparent()
