@@ -7,8 +7,8 @@ a data object as a process-level variable named by its id (BPMN 2.0.2 §10.4.1
 data associations): an output association whose task has no such variable
 stops the case, and an input association before any output does too.
 
-So a diagram in the Camunda dialect (it uses the Camunda or Operaton namespace
-and nothing of SpiffWorkflow's) loses its data associations here, and runs as
+So a diagram in the Camunda dialect (it uses the Camunda, Operaton or Zeebe
+namespace and nothing of SpiffWorkflow's) loses its data associations here, and runs as
 Camunda 7 runs it. A SpiffArena diagram (its extensions are
 `spiffworkflow:`), or a plain BPMN one, keeps SpiffWorkflow's data objects,
 which SpiffArena diagrams use on purpose.
@@ -21,6 +21,8 @@ from lxml import etree
 from .xml import NSMAP, SPIFF, VENDOR_NAMESPACES
 
 _MODELER = "http://camunda.org/schema/modeler/1.0"
+_ZEEBE = "http://camunda.org/schema/zeebe/1.0"  # Camunda 8 ignores data objects too
+_CAMUNDA_NAMESPACES = {*VENDOR_NAMESPACES, _ZEEBE}
 _DATA_REFERENCES = ("dataObjectReference", "dataObject", "dataStoreReference")
 
 
@@ -36,16 +38,16 @@ def _namespaces_used(root: etree._Element) -> set[str]:
 def is_camunda_dialect(root: etree._Element) -> bool:
     """Return whether the diagram is drawn for Camunda 7 / Operaton.
 
-    It uses a `camunda:` / `operaton:` element or attribute, or Camunda
-    Modeler's execution platform says Camunda Platform 7, and it uses nothing
-    in SpiffWorkflow's namespace.
+    It uses a `camunda:` / `operaton:` / `zeebe:` element or attribute, or
+    Camunda Modeler's execution platform says Camunda (7 or 8), and it uses
+    nothing in SpiffWorkflow's namespace.
     """
     used = _namespaces_used(root)
     if SPIFF in used:
         return False
     platform = root.get(f"{{{_MODELER}}}executionPlatform") or ""
-    return bool(used.intersection(VENDOR_NAMESPACES)) or platform.startswith(
-        "Camunda Platform"
+    return bool(used.intersection(_CAMUNDA_NAMESPACES)) or platform.startswith(
+        "Camunda"
     )
 
 
