@@ -22,8 +22,6 @@ SpiffArena becomes SpiffArena-flavoured BPMN with Python expressions:
   flow, as Camunda 7 runs them (`links.py`).
 - In a Camunda-dialect diagram, data associations to data objects and data
   stores are dropped: Camunda 7 ignores them (`data_objects.py`).
-- A message throw or end event whose message flows all go to pools the engine
-  does not run is a none event (`outside_messages.py`).
 
 Elements are changed in place, so `sourceline` still points at the uploaded
 file: every problem reported later keeps the analyst's line numbers.
@@ -40,7 +38,6 @@ from .data_objects import camunda_data_associations_drop
 from .dmn_feel import FeelError, feel_expression
 from .juel import JuelError, is_juel, juel_to_python
 from .links import links_resolve
-from .outside_messages import outside_messages_drop
 from .timer_starts import is_cron
 from .types import Problem
 from .xml import BPMN, NSMAP, SPIFF, local_name, vendor_attr, vendor_children
@@ -480,7 +477,6 @@ def normalize(root: etree._Element) -> list[Problem]:
     """Rewrite `root` in place to Python/Spiff dialect and return what could not be."""
     _unconditioned_flows(root)
     camunda_data_associations_drop(root)
-    outside_messages_drop(root)
     problems: list[Problem] = links_resolve(root)
     problems.extend(_expressions(root))
     problems.extend(_scripts(root))

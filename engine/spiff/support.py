@@ -178,11 +178,7 @@ ELEMENTS: dict[str, Row] = {
     "laneSet": _runs(),
     "lane": _runs("the lane name is the candidate group of its tasks"),
     "participant": _runs("pools are drawing only"),
-    "messageFlow": _runs(
-        "messages are delivered by name; a message throw or end event whose "
-        "message flows all go to pools the engine does not run (an outside "
-        "party) is a none event, as Camunda 7 runs it (outside_messages.py)"
-    ),
+    "messageFlow": _runs("drawing only; messages are delivered by name"),
     "documentation": _runs("shown with the task"),
     "ioSpecification": _runs(
         "on a called process: its data outputs come back to the caller"
