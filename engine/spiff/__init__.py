@@ -5,6 +5,8 @@ It takes BPMN bytes and state dicts in and returns frozen dataclasses out.
 
 from SpiffWorkflow import version as _spiff_version
 
+from . import calendar_durations as _calendar_durations  # noqa: F401 - replaces SpiffWorkflow's month arithmetic
+from . import timer_values as _timer_values  # noqa: F401 - unreadable timer values are incidents
 from .candidates import Candidates, has_candidates, resolve_candidates
 from .compiled import CompiledBundle, CompiledProcess
 from .coverage import coverage_markdown

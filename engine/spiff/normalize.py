@@ -20,6 +20,8 @@ SpiffArena becomes SpiffArena-flavoured BPMN with Python expressions:
   `inputDataItem`.
 - A link throw event and its catch become none events joined by a sequence
   flow, as Camunda 7 runs them (`links.py`).
+- In a Camunda-dialect diagram, data associations to data objects and data
+  stores are dropped: Camunda 7 ignores them (`data_objects.py`).
 
 Elements are changed in place, so `sourceline` still points at the uploaded
 file: every problem reported later keeps the analyst's line numbers.
@@ -32,6 +34,7 @@ from collections.abc import Iterator
 
 from lxml import etree
 
+from .data_objects import camunda_data_associations_drop
 from .dmn_feel import FeelError, feel_expression
 from .juel import JuelError, is_juel, juel_to_python
 from .links import links_resolve
@@ -473,6 +476,7 @@ def _unconditioned_flows(root: etree._Element) -> None:
 def normalize(root: etree._Element) -> list[Problem]:
     """Rewrite `root` in place to Python/Spiff dialect and return what could not be."""
     _unconditioned_flows(root)
+    camunda_data_associations_drop(root)
     problems: list[Problem] = links_resolve(root)
     problems.extend(_expressions(root))
     problems.extend(_scripts(root))

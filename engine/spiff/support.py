@@ -141,7 +141,11 @@ ELEMENTS: dict[str, Row] = {
     "sequenceFlow": _runs(
         "several plain flows out of an activity all run (implicit parallel split)"
     ),
-    "dataObject": _runs("a SpiffWorkflow data object (a process-level variable)"),
+    "dataObject": _runs(
+        "a SpiffWorkflow data object (a process-level variable); in a Camunda-dialect "
+        "diagram (camunda:/operaton: and no spiffworkflow:) documentation, as in "
+        "Camunda 7: its data associations are dropped (data_objects.py)"
+    ),
     "dataObjectReference": _runs(),
     "dataStoreReference": _runs(
         "documentation, as in Camunda: it and its data associations are dropped "
@@ -182,11 +186,13 @@ ELEMENTS: dict[str, Row] = {
     "dataInput": _runs(),
     "dataOutput": _runs(),
     "dataInputAssociation": _runs(
-        "SpiffWorkflow data objects: the data object's value is copied in"
+        "SpiffWorkflow data objects: the data object's value is copied in; "
+        "ignored in a Camunda-dialect diagram, as Camunda 7 ignores it"
     ),
     "dataOutputAssociation": _runs(
         "SpiffWorkflow data objects: the task's variable named like the data object "
-        "moves into it (an incident when the task has no such variable)"
+        "moves into it (an incident when the task has no such variable); ignored in "
+        "a Camunda-dialect diagram, as Camunda 7 ignores it"
     ),
     "association": _runs(_NO_EFFECT),
     "group": _runs(_NO_EFFECT),
@@ -232,7 +238,10 @@ EVENT_DEFINITIONS: dict[str, Row] = {
         "a non-interrupting boundary event at every occurrence while the activity "
         "is open (missed ones are skipped); a cycle whose start has passed is due "
         "at its next occurrence, or once at once when all have passed (Camunda); "
-        "a cron on an event sub-process's start is refused"
+        "a cron on an event sub-process's start is refused; months and years "
+        "are calendar months, the day pinned to the month's end (2026-01-31 + "
+        "P1M = 2026-02-28, as Camunda 7); an expression whose value is not ISO "
+        "8601 is an incident saying so"
     ),
     "signalEventDefinition": _runs(),
     "errorEventDefinition": _runs("the most specific error boundary catches"),

@@ -267,6 +267,7 @@ DEPARTURES: dict[str, str] = {
             "terminate_mi_subprocess.bpmn",
             "operaton/multi-instance--document-review.bpmn",
             "p4_mi_message_boundary.bpmn",
+            "p5_call_all_mi.bpmn",
             "vars_mi_append.bpmn",
         ),
         _MI_LOCALS,

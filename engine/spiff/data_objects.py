@@ -1,0 +1,76 @@
+"""Data objects and data stores in the Camunda 7 dialect are documentation.
+
+Camunda 7 does not execute data objects, data stores or data associations: its
+BPMN implementation reference lists neither, and a diagram drawn with them in
+Camunda Modeler deploys and runs as if they were not there. SpiffWorkflow runs
+a data object as a process-level variable named by its id (BPMN 2.0.2 §10.4.1
+data associations): an output association whose task has no such variable
+stops the case, and an input association before any output does too.
+
+So a diagram in the Camunda dialect (it uses the Camunda, Operaton or Zeebe
+namespace and nothing of SpiffWorkflow's) loses its data associations here, and runs as
+Camunda 7 runs it. A SpiffArena diagram (its extensions are
+`spiffworkflow:`), or a plain BPMN one, keeps SpiffWorkflow's data objects,
+which SpiffArena diagrams use on purpose.
+"""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from .xml import NSMAP, SPIFF, VENDOR_NAMESPACES
+
+_MODELER = "http://camunda.org/schema/modeler/1.0"
+_ZEEBE = "http://camunda.org/schema/zeebe/1.0"  # Camunda 8 ignores data objects too
+_CAMUNDA_NAMESPACES = {*VENDOR_NAMESPACES, _ZEEBE}
+_DATA_REFERENCES = ("dataObjectReference", "dataObject", "dataStoreReference")
+
+
+def _namespaces_used(root: etree._Element) -> set[str]:
+    used: set[str] = set()
+    for element in root.iter(etree.Element):
+        used.add(etree.QName(element).namespace or "")
+        for name in element.attrib:
+            used.add(etree.QName(name).namespace or "")
+    return used
+
+
+def is_camunda_dialect(root: etree._Element) -> bool:
+    """Return whether the diagram is drawn for Camunda 7 / Operaton.
+
+    It uses a `camunda:` / `operaton:` / `zeebe:` element or attribute, or
+    Camunda Modeler's execution platform says Camunda (7 or 8), and it uses
+    nothing in SpiffWorkflow's namespace.
+    """
+    used = _namespaces_used(root)
+    if SPIFF in used:
+        return False
+    platform = root.get(f"{{{_MODELER}}}executionPlatform") or ""
+    return bool(used.intersection(_CAMUNDA_NAMESPACES)) or platform.startswith(
+        "Camunda"
+    )
+
+
+def camunda_data_associations_drop(root: etree._Element) -> None:
+    """Remove, in place, the data associations of a Camunda-dialect diagram
+    that read or write a data object or data store (Camunda 7 ignores them)."""
+    if not is_camunda_dialect(root):
+        return
+    kinds = {
+        str(element.get("id")): etree.QName(element).localname
+        for element in root.iter(*(f"{{{NSMAP['bpmn']}}}{k}" for k in _DATA_REFERENCES))
+    }
+    for association in root.xpath(
+        ".//bpmn:dataInputAssociation | .//bpmn:dataOutputAssociation",
+        namespaces=NSMAP,
+    ):
+        refs = [
+            (ref.text or "").strip()
+            for ref in association.xpath(
+                "bpmn:sourceRef | bpmn:targetRef", namespaces=NSMAP
+            )
+        ]
+        if any(ref in kinds for ref in refs):
+            parent = association.getparent()
+            if parent is not None:
+                parent.remove(association)
