@@ -45,16 +45,10 @@ def _indexes(table: str) -> dict[tuple[str, ...], str]:
 
 
 @pytest.fixture
-def completed(users, purchase):
+def completed(users, review):
     """A purchase request approved by the manager (its task has all its people)."""
-    case, _ = case_start(
-        user=users["requester"],
-        key="purchase_request",
-        data={"amount": 10, "justification": "Chairs"},
-    )
-    task = HumanTask.objects.get(case=case, status="open")
-    task_complete(user=users["manager1"], task_id=task.pk, data={"approved": True})
-    return HumanTask.objects.get(pk=task.pk)
+    task_complete(user=users["manager1"], task_id=review.pk, data={"approved": True})
+    return HumanTask.objects.get(pk=review.pk)
 
 
 def test_case_rows_keep_room_for_their_update_and_the_state_is_lz4(db):
