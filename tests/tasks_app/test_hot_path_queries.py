@@ -282,9 +282,18 @@ def test_the_locking_statements_compiled_once_load_what_the_orm_loads(warm):
     assert locked.started_by == expected.started_by == warm["requester"]
     assert locked.state.state_json == expected.state.state_json
     assert not locked._state.adding and locked._state.db == "default"
+    unread = {  # by any command under the lock (engine.services.advance)
+        "version": {"original_xml", "normalized_xml", "name", "filename"}
+        | {"dmn_files", "checksum", "warnings", "uploaded_by", "uploaded_at"}
+        | {"status"},
+        "version__definition": {"name", "created_at"},
+        "started_by": {"password", "last_login", "is_superuser", "is_staff"}
+        | {"date_joined"},
+        "state": {"updated_at"},
+    }
     same = (
         Case.objects.select_related("version__definition", "started_by", "state")
-        .defer("version__original_xml", "version__normalized_xml")
+        .defer(*(f"{on}__{name}" for on, names in unread.items() for name in names))
         .get(pk=case.pk)
     )
     pairs = [
