@@ -618,7 +618,7 @@ def prepared_cursor() -> Any:
             != pg.adapters.get_loader(_TIMESTAMPTZ_OID, Format.TEXT).timezone
         ):
             register_tzloader(db.timezone, raw)
-        return db._prepare_cursor(raw)  # type: ignore[attr-defined]
+        return db._prepare_cursor(raw)
 
 
 Rows = list[tuple[Any, ...]]

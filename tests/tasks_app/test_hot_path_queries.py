@@ -425,3 +425,29 @@ def test_array_parameters_sent_as_text_store_what_psycopg_stores(warm):
                 [getattr(e, c) for c in (*columns, "payload", "prev_hash")]
                 for e in written
             ]
+
+
+def test_a_new_task_is_made_as_the_model_makes_it(warm):
+    """tasks_app.services._new_task: HumanTask(...) without Model.__init__."""
+    from tasks_app.services import _new_task
+
+    case = _start(warm)
+    values = {
+        "spiff_task_id": uuid.uuid4(),
+        "bpmn_id": "review",
+        "name": "Review",
+        "candidate_groups": ["Finance"],
+        "form": [{"id": "ok", "type": "boolean"}],
+        "business_data": {"amount": "7"},
+        "due_at": datetime.datetime(2030, 1, 1, tzinfo=datetime.UTC),
+    }
+    for assignee in (None, warm["manager1"]):
+        mine = _new_task(case=case, assignee=assignee, **dict(values))
+        orm = HumanTask(case=case, assignee=assignee, **dict(values))
+        ours, theirs = vars(mine).copy(), vars(orm).copy()
+        assert ours.pop("id") != theirs.pop("id")  # each its own new id
+        assert ours.pop("_state").__dict__ == theirs.pop("_state").__dict__
+        assert ours == theirs
+        assert type(mine.status) is type(orm.status) and mine.draft is not orm.draft
+    with pytest.raises(TypeError):
+        _new_task(case=case, assignee=None, nonsense=1, **dict(values))
