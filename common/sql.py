@@ -557,7 +557,7 @@ class _Preparing(RawCursor):
     def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
         sql = query if params is None else _numbered(query)
         done = super().execute(sql, params, prepare=True)
-        if connection.queries_logged:  # Django's query log reads `_query`
+        if _db().queries_logged:  # Django's query log reads `_query`
             text = ClientCursor(self.connection).mogrify(query, params)
             self._query = _Logged(text.encode())  # type: ignore[assignment]
         return done
@@ -601,7 +601,7 @@ def prepared_cursor() -> Any:
     wrappers and the query log see each statement. Other databases: the
     connection's cursor.
     """
-    db = connections[DEFAULT_DB_ALIAS]  # `connection`, looked up once
+    db = _db()  # `connection`, looked up once
     if db.vendor != "postgresql":
         return db.cursor()
     db.close_if_health_check_failed()
@@ -618,7 +618,7 @@ def prepared_cursor() -> Any:
             != pg.adapters.get_loader(_TIMESTAMPTZ_OID, Format.TEXT).timezone
         ):
             register_tzloader(db.timezone, raw)
-        return db._prepare_cursor(raw)  # type: ignore[attr-defined]
+        return db._prepare_cursor(raw)
 
 
 Rows = list[tuple[Any, ...]]

@@ -14,7 +14,7 @@ from uuid import UUID
 
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
+from django.db import router, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -22,6 +22,7 @@ from audit.actions import AuditAction, task_ref_for
 from audit.services import audit_batch, audit_chain_head_known, case_chain_head
 from common.sql import (
     insert_statement,
+    instance_maker,
     select_compiled,
     update_statement,
     write_later,
@@ -126,10 +127,38 @@ def business_data_for(case: Case) -> dict[str, Any]:
     }
 
 
+# (field, attribute name) of each column of a task, in order (`_new_task`).
+_TASK_FIELDS = tuple((f, f.attname) for f in HumanTask._meta.concrete_fields)
+_new_task_made = instance_maker(HumanTask)
+
+
+def _new_task(*, case: Case, assignee: Any, **values: Any) -> HumanTask:
+    """Return `HumanTask(case=case, assignee=assignee, **values)`, the other
+    fields their defaults, without Model.__init__'s calls per field (~20 µs).
+
+    As its foreign-key descriptors leave it: the ids set, the case and the
+    assignee cached, the object on the case's database.
+    """
+    values["case_id"] = case.pk
+    values["assignee_id"] = None if assignee is None else assignee.pk
+    task: HumanTask = _new_task_made(
+        [
+            values.pop(name) if name in values else field.get_default()
+            for field, name in _TASK_FIELDS
+        ]
+    )
+    if values:
+        raise TypeError(f"HumanTask has no field(s) {', '.join(values)}")
+    task._state.db = router.db_for_write(HumanTask, instance=case)
+    cached = task._state.fields_cache
+    cached["case"], cached["assignee"] = case, assignee
+    return task
+
+
 def _create_task(case: Case, ready: ReadyHumanTask) -> HumanTask:
     ready, users, group_names = _principals(ready)
     assignee = next((u for u in users if u.get_username() == ready.assignee), None)
-    task = HumanTask(
+    task = _new_task(
         due_at=ready.due_at,
         follow_up_at=ready.follow_up_at,
         priority=50 if ready.priority is None else ready.priority,

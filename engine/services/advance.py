@@ -65,6 +65,38 @@ def _lock_timeout(cases: QuerySet[Case], timeout: str) -> QuerySet[Case]:
 
 # The version's documents: only a cold spec cache reads them (spec_for), lazily.
 _VERSION_DOCUMENTS = ("version__original_xml", "version__normalized_xml")
+# Columns no command run under the case lock reads (each would be read back
+# by a query of its own): the version's upload record (its DMN files only on a
+# cold spec cache, with its documents), the starter's account but for who they
+# are (scripts' initiator, a task's assignee expression), the state's time.
+# Not sent, nor parsed (a JSON column's json.loads, a timestamp's loader).
+_UNREAD = (
+    *(
+        f"version__{name}"
+        for name in (
+            "name",
+            "filename",
+            "dmn_files",
+            "checksum",
+            "warnings",
+            "uploaded_by",
+            "uploaded_at",
+            "status",
+        )
+    ),
+    "version__definition__name",
+    "version__definition__created_at",
+    *(
+        f"started_by__{name}"
+        for name in (
+            "password",
+            "last_login",
+            "is_superuser",
+            "is_staff",
+            "date_joined",
+        )
+    ),
+)
 
 
 def case_lock(
@@ -123,7 +155,11 @@ def _case_locking(
     cases = (
         Case.objects.select_for_update(of=("self",))
         .select_related(*related)
-        .defer(*_VERSION_DOCUMENTS)
+        .defer(
+            *_VERSION_DOCUMENTS,
+            *_UNREAD,
+            *(("state__updated_at",) if with_state else ()),
+        )
         .filter(**{"human_tasks" if by_task else "pk": ident})
         .order_by()
     )

@@ -282,9 +282,18 @@ def test_the_locking_statements_compiled_once_load_what_the_orm_loads(warm):
     assert locked.started_by == expected.started_by == warm["requester"]
     assert locked.state.state_json == expected.state.state_json
     assert not locked._state.adding and locked._state.db == "default"
+    unread = {  # by any command under the lock (engine.services.advance)
+        "version": {"original_xml", "normalized_xml", "name", "filename"}
+        | {"dmn_files", "checksum", "warnings", "uploaded_by", "uploaded_at"}
+        | {"status"},
+        "version__definition": {"name", "created_at"},
+        "started_by": {"password", "last_login", "is_superuser", "is_staff"}
+        | {"date_joined"},
+        "state": {"updated_at"},
+    }
     same = (
         Case.objects.select_related("version__definition", "started_by", "state")
-        .defer("version__original_xml", "version__normalized_xml")
+        .defer(*(f"{on}__{name}" for on, names in unread.items() for name in names))
         .get(pk=case.pk)
     )
     pairs = [
@@ -416,3 +425,29 @@ def test_array_parameters_sent_as_text_store_what_psycopg_stores(warm):
                 [getattr(e, c) for c in (*columns, "payload", "prev_hash")]
                 for e in written
             ]
+
+
+def test_a_new_task_is_made_as_the_model_makes_it(warm):
+    """tasks_app.services._new_task: HumanTask(...) without Model.__init__."""
+    from tasks_app.services import _new_task
+
+    case = _start(warm)
+    values = {
+        "spiff_task_id": uuid.uuid4(),
+        "bpmn_id": "review",
+        "name": "Review",
+        "candidate_groups": ["Finance"],
+        "form": [{"id": "ok", "type": "boolean"}],
+        "business_data": {"amount": "7"},
+        "due_at": datetime.datetime(2030, 1, 1, tzinfo=datetime.UTC),
+    }
+    for assignee in (None, warm["manager1"]):
+        mine = _new_task(case=case, assignee=assignee, **dict(values))
+        orm = HumanTask(case=case, assignee=assignee, **dict(values))
+        ours, theirs = vars(mine).copy(), vars(orm).copy()
+        assert ours.pop("id") != theirs.pop("id")  # each its own new id
+        assert ours.pop("_state").__dict__ == theirs.pop("_state").__dict__
+        assert ours == theirs
+        assert type(mine.status) is type(orm.status) and mine.draft is not orm.draft
+    with pytest.raises(TypeError):
+        _new_task(case=case, assignee=None, nonsense=1, **dict(values))
