@@ -70,6 +70,15 @@ def deploy(path: Path, user, **kwargs):
     )[0].version
 
 
+def deploy_timer_escalation(tmp_path: Path, user, deadline: str):
+    """Deploy tests/bpmn/timer_escalation.bpmn with its review's deadline timer
+    set to `deadline` (an ISO 8601 duration); return the version."""
+    xml = (BPMN_DIR / "timer_escalation.bpmn").read_text()
+    path = tmp_path / "timer_escalation.bpmn"
+    path.write_text(xml.replace("DEADLINE", deadline))
+    return deploy(path, user)
+
+
 @pytest.fixture
 def purchase(users):
     """examples/purchase_request.bpmn, deployed by the analyst."""

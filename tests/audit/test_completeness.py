@@ -12,7 +12,7 @@ from engine.tasks import timers_fire_due_task
 from processes.services import version_upload
 from tasks_app.models import HumanTask
 from tests.audit.helpers import start_case, token_client
-from tests.conftest import BPMN_DIR, EXAMPLES, deploy
+from tests.conftest import BPMN_DIR, EXAMPLES, deploy, deploy_timer_escalation
 from tests.engine.test_hardening_e2e import _diagram
 
 pytestmark = pytest.mark.django_db
@@ -153,9 +153,7 @@ def test_incident_and_its_retry_in_exact_order(users):
 
 
 def test_timer_escalation_in_exact_order(users, tmp_path):
-    xml = (BPMN_DIR / "timer_escalation.bpmn").read_text().replace("DEADLINE", "PT1S")
-    (tmp_path / "timer_escalation.bpmn").write_text(xml)
-    deploy(tmp_path / "timer_escalation.bpmn", users["analyst"])
+    deploy_timer_escalation(tmp_path, users["analyst"], "PT1S")
     case_id = start_case(token_client(users["requester"]), "timer_escalation", {})
     review = _open_task(case_id)
     time.sleep(1.2)

@@ -11,7 +11,7 @@ from engine.tasks import service_call_run_task, timers_fire_due_task
 from tasks_app.models import HumanTask
 from tasks_app.services import task_complete
 from tests.clients import api_for, page_for
-from tests.conftest import BPMN_DIR, deploy
+from tests.conftest import BPMN_DIR, deploy, deploy_timer_escalation
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -141,10 +141,7 @@ def test_bad_data_edits_are_400_and_change_nothing(users, case, body, field):
 
 
 def test_a_suspended_case_fires_no_timer_until_resumed(users, tmp_path):
-    xml = (BPMN_DIR / "timer_escalation.bpmn").read_text().replace("DEADLINE", "PT1S")
-    path = tmp_path / "timer_escalation.bpmn"
-    path.write_text(xml)
-    deploy(path, users["analyst"])
+    deploy_timer_escalation(tmp_path, users["analyst"], "PT1S")
     case, _ = case_start(user=users["requester"], key="timer_escalation", data={})
     admin = api_for(users["padmin"])
     admin.post(f"/api/v1/cases/{case.pk}/suspend/", {"reason": "hold"})

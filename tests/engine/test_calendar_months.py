@@ -48,12 +48,9 @@ def test_a_monthly_timer_start_steps_from_each_occurrence_as_camunda():
 
 @pytest.mark.django_db
 def test_a_one_month_deadline_on_a_user_task_is_a_calendar_month(users, tmp_path):
-    from tests.conftest import BPMN_DIR, deploy
+    from tests.conftest import deploy_timer_escalation
 
-    xml = (BPMN_DIR / "timer_escalation.bpmn").read_text().replace("DEADLINE", "P1M")
-    path = tmp_path / "timer_escalation.bpmn"
-    path.write_text(xml)
-    deploy(path, users["analyst"])
+    deploy_timer_escalation(tmp_path, users["analyst"], "P1M")
     case, _ = case_start(user=users["requester"], key="timer_escalation", data={})
     expected = months_add(case.started_at, 1)
     assert abs((case.next_timer_at - expected).total_seconds()) < 60
