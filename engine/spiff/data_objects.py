@@ -54,16 +54,14 @@ def is_camunda_dialect(root: etree._Element) -> bool:
 def camunda_data_associations_drop(root: etree._Element) -> None:
     """Remove, in place, the data associations of a Camunda-dialect diagram
     that read or write a data object or data store (Camunda 7 ignores them)."""
-    if not is_camunda_dialect(root):
+    associations = _ASSOCIATIONS(root)
+    if not associations or not is_camunda_dialect(root):
         return
     kinds = {
         str(element.get("id")): etree.QName(element).localname
         for element in root.iter(*(f"{{{NSMAP['bpmn']}}}{k}" for k in _DATA_REFERENCES))
     }
-    for association in root.xpath(
-        ".//bpmn:dataInputAssociation | .//bpmn:dataOutputAssociation",
-        namespaces=NSMAP,
-    ):
+    for association in associations:
         refs = [
             (ref.text or "").strip()
             for ref in association.xpath(
@@ -74,3 +72,9 @@ def camunda_data_associations_drop(root: etree._Element) -> None:
             parent = association.getparent()
             if parent is not None:
                 parent.remove(association)
+
+
+_ASSOCIATIONS = etree.XPath(
+    ".//bpmn:dataInputAssociation | .//bpmn:dataOutputAssociation",
+    namespaces=NSMAP,
+)
