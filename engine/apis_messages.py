@@ -11,13 +11,25 @@ from common.pagination import paginated, paginated_response
 from .apis import idempotency_key_of
 from .errors import FormInvalid
 from .json_safety import StorableJSONField
+from .models import BUSINESS_KEY_MAX_LENGTH
 from .selectors import buffered_message_list
 from .services import message_deliver
+
+
+class StrictCharField(serializers.CharField):
+    """A string field that refuses numbers and booleans (CharField takes 42 as "42")."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 class MessageSendApi(APIView):
     """Deliver a message; 200 lists the cases it reached, 201 the case it started.
 
+    With `business_key`, only cases with that business key get it, and a case
+    it starts gets that business key (Camunda 7's `processInstanceBusinessKey`).
     With `ttl_s`, a message no case waits for is kept that long for the first
     case that waits for it: 202 `{"buffered": id}`. An `Idempotency-Key`
     header replays the first answer to the same request.
@@ -32,6 +44,16 @@ class MessageSendApi(APIView):
         # A field named "data" shadows Serializer.data in the stubs only.
         data = StorableJSONField(required=False, default=dict)  # type: ignore[assignment]
         all = serializers.BooleanField(required=False, default=False)
+        business_key = StrictCharField(
+            required=False,
+            allow_null=True,
+            allow_blank=True,
+            default="",
+            max_length=BUSINESS_KEY_MAX_LENGTH,
+            help_text="Only cases with this business key get the message, "
+            "besides the correlation; a case the message starts gets it as its "
+            "business key. Empty or null: any case.",
+        )
         ttl_s = serializers.IntegerField(
             required=False,
             default=0,
@@ -76,6 +98,7 @@ class MessageSendApi(APIView):
             deliver_all=body["all"],
             ttl_s=body["ttl_s"],
             idempotency_key=idempotency_key_of(request),
+            business_key=body["business_key"] or "",
         )
         if result.buffered:
             return Response(
@@ -93,6 +116,7 @@ class KeptMessageOutput(serializers.Serializer):
     correlation = serializers.JSONField()
     # A field named "data" shadows Serializer.data in the stubs only.
     data = serializers.JSONField()  # type: ignore[assignment]
+    business_key = serializers.CharField()
     sender = serializers.CharField(source="sender.username")
     created_at = serializers.DateTimeField()
     expires_at = serializers.DateTimeField()

@@ -9,6 +9,9 @@ from django.db import models
 from common.uuids import uuid7
 from processes.models import ProcessVersion
 
+# The longest business key a case may have (and a message may be sent to).
+BUSINESS_KEY_MAX_LENGTH = 255
+
 
 @dataclass(slots=True)
 class CaseStarted:
@@ -45,7 +48,7 @@ class Case(models.Model):
         ProcessVersion, on_delete=models.PROTECT, related_name="cases"
     )
     business_key = models.CharField(
-        max_length=255, blank=True, default="", db_index=True
+        max_length=BUSINESS_KEY_MAX_LENGTH, blank=True, default="", db_index=True
     )
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.RUNNING
@@ -385,13 +388,18 @@ class BufferedMessage(models.Model):
     """A message no case waited for, kept until `expires_at` (Zeebe-style TTL).
 
     The first case that starts waiting for `name` with matching correlation
-    gets it (engine.services.message_buffer); the row is then deleted, as it
+    (and `business_key`, when one was given) gets it
+    (engine.services.message_buffer); the row is then deleted, as it
     is when beat finds it expired. The audit log keeps what happened to it.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=255)
     correlation = models.JSONField(default=dict, blank=True)
+    # "": any case; else only a case with this business key takes it.
+    business_key = models.CharField(
+        max_length=BUSINESS_KEY_MAX_LENGTH, blank=True, default=""
+    )
     data = models.JSONField(default=dict, blank=True)
     sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -2,7 +2,8 @@
 
 `POST /api/v1/messages/` with `ttl_s` keeps a message that matches no waiting
 case (and starts no process) in `BufferedMessage` until it expires. The first
-case that starts waiting for its name with matching correlation gets it:
+case that starts waiting for its name with matching correlation (and the
+message's business key, when it has one) gets it:
 
 * every advance that leaves a case waiting for a message some kept message
   has the name of queues `engine.message_buffer_deliver` on commit (receiver
@@ -22,6 +23,7 @@ from uuid import UUID
 
 from celery import current_app
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from audit.actions import AuditAction
@@ -38,12 +40,22 @@ BUFFER_DELIVER_TASK = "engine.message_buffer_deliver"
 _PER_RUN = 20
 
 
+def _message(kept: BufferedMessage) -> Message:
+    return Message(
+        kept.name,
+        kept.correlation,
+        kept.data,
+        buffered=str(kept.pk),
+        business_key=kept.business_key,
+    )
+
+
 def buffered_message_offer(*, kept_id: UUID) -> UUID | None:
     """Deliver a kept message to a case that waits for it now; return the case."""
     kept = BufferedMessage.objects.filter(pk=kept_id).first()
     if kept is None:
         return None
-    for case_id in message_case_ids(kept.name, kept.correlation):
+    for case_id in message_case_ids(_message(kept)):
         if kept_id in buffered_messages_deliver(case_id=case_id):
             return case_id
     return None
@@ -62,14 +74,14 @@ def _deliver_one(case_id: UUID) -> UUID | None:
         candidates = (
             BufferedMessage.objects.select_for_update(skip_locked=True)
             .filter(name__in=names, expires_at__gt=now)
+            .filter(Q(business_key="") | Q(business_key=case.business_key))
             .select_related("sender")
             .order_by("created_at")
         )
         for kept in candidates:
-            message = Message(kept.name, kept.correlation, kept.data, str(kept.pk))
             try:
                 taken = message_deliver_to_case(
-                    user=kept.sender, case_id=case.pk, message=message
+                    user=kept.sender, case_id=case.pk, message=_message(kept)
                 )
             except MessageAmbiguous:
                 continue  # kept until several elements no longer wait for it

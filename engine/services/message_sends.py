@@ -61,9 +61,7 @@ def _where(name: str, correlation: Mapping[str, Any]) -> str:
 def _route(message: Message, *, source: UUID, actor: Any) -> tuple[MessageResult, str]:
     """Deliver as Camunda correlates; return the result, or why it went nowhere."""
     where = _where(message.name, message.correlation)
-    case_ids = [
-        c for c in message_case_ids(message.name, message.correlation) if c != source
-    ]
+    case_ids = [c for c in message_case_ids(message) if c != source]
     if len(case_ids) > 1:
         return MessageResult(), f"{len(case_ids)} cases match {where}"
     if case_ids:

@@ -6,6 +6,10 @@ SpiffWorkflow correlation property of that name (`processVariableCorrelation`,
 kept in `MessageSubscription.correlation`). An empty correlation matches every
 case waiting for the name. SpiffWorkflow then checks its own correlation
 properties once more when the message is thrown at the case.
+
+A business key (Camunda 7's `processInstanceBusinessKey`) narrows the waiting
+cases to those with that `Case.business_key`, besides the correlation (AND);
+a case a message start event starts gets it as its business key.
 """
 
 from collections.abc import Mapping
@@ -28,7 +32,13 @@ from engine.errors import (
     MessageNotCorrelated,
 )
 from engine.idempotency import body_fingerprint, key_reuse_check
-from engine.models import BufferedMessage, Case, MessageRequest, MessageSubscription
+from engine.models import (
+    BUSINESS_KEY_MAX_LENGTH,
+    BufferedMessage,
+    Case,
+    MessageRequest,
+    MessageSubscription,
+)
 from engine.selectors import version_list_started_by
 from engine.spec_cache import spec_for
 from engine.spiff import (
@@ -78,22 +88,43 @@ class MessageResult:
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    """A message to deliver: its name, correlation values and payload."""
+    """A message to deliver: its name, correlation values and payload.
+
+    `business_key`: "" for any case, else only a case with that business key
+    (and the business key of a case the message starts).
+    """
 
     name: str
     correlation: Mapping[str, Any]
     data: Mapping[str, Any]
     buffered: str = ""  # the kept message's id, when it was kept (ttl_s)
+    business_key: str = ""
+
+    def about(self) -> dict[str, Any]:
+        """Return what the audit log and errors say the message was sent to."""
+        about: dict[str, Any] = {
+            "name": self.name,
+            "correlation": dict(self.correlation),
+        }
+        if self.business_key:
+            about["business_key"] = self.business_key
+        return about
 
 
 class _Gone(Exception):  # noqa: N818
     """The case stopped waiting for the message before its lock was taken."""
 
 
-def _check_input(name: str, correlation: Mapping[str, Any]) -> None:
+def _check_input(name: str, correlation: Mapping[str, Any], business_key: Any) -> None:
     fields: dict[str, list[str]] = {}
     if not name.strip():
         fields["name"] = ["Give the message name."]
+    if not isinstance(business_key, str):
+        fields["business_key"] = ["The business key must be a string."]
+    elif len(business_key) > BUSINESS_KEY_MAX_LENGTH:
+        fields["business_key"] = [
+            f"The business key may have at most {BUSINESS_KEY_MAX_LENGTH} characters."
+        ]
     bad = [key for key in correlation if not str(key).isidentifier()]
     if bad:
         fields["correlation"] = [
@@ -104,10 +135,15 @@ def _check_input(name: str, correlation: Mapping[str, Any]) -> None:
 
 
 def subscription_matches(
-    *, name: str, correlation: Mapping[str, Any]
+    *, name: str, correlation: Mapping[str, Any], business_key: str = ""
 ) -> QuerySet[MessageSubscription]:
-    """Return the subscriptions of running cases that match name and correlation."""
+    """Return the subscriptions of running cases that match name and correlation.
+
+    With a `business_key`, only those of cases with that business key.
+    """
     qs = MessageSubscription.objects.filter(name=name, case__status=Case.Status.RUNNING)
+    if business_key:
+        qs = qs.filter(case__business_key=business_key)
     for key, value in correlation.items():
         # Keys are checked identifiers (no "__"), so they cannot steer the lookup.
         qs = qs.filter(
@@ -116,11 +152,13 @@ def subscription_matches(
     return qs
 
 
-def message_case_ids(name: str, correlation: Mapping[str, Any]) -> list[UUID]:
+def message_case_ids(message: Message) -> list[UUID]:
     """Return the ids of the cases waiting for the message, oldest first."""
-    rows = subscription_matches(name=name, correlation=correlation).order_by(
-        "case__started_at", "case_id"
-    )
+    rows = subscription_matches(
+        name=message.name,
+        correlation=message.correlation,
+        business_key=message.business_key,
+    ).order_by("case__started_at", "case_id")
     return list(dict.fromkeys(rows.values_list("case_id", flat=True)))
 
 
@@ -137,7 +175,9 @@ def message_deliver_to_case(
     try:
         with transaction.atomic():
             case = case_lock(case_id=case_id)
-            matches = subscription_matches(name=name, correlation=correlation)
+            matches = subscription_matches(
+                name=name, correlation=correlation, business_key=message.business_key
+            )
             if not matches.filter(case=case).exists():
                 raise _Gone
             with case_scripts(case, user):
@@ -163,8 +203,7 @@ def _audit_delivered(case: Case, user: Any, message: Message) -> None:
         case,
         user,
         AuditAction.MESSAGE_DELIVERED,
-        name=message.name,
-        correlation=dict(message.correlation),
+        **message.about(),
         data=dict(message.data),
         **({"buffered": message.buffered} if message.buffered else {}),
     )
@@ -172,9 +211,13 @@ def _audit_delivered(case: Case, user: Any, message: Message) -> None:
 
 @transaction.atomic
 def message_start_case(*, user: Any, version: ProcessVersion, message: Message) -> Case:
-    """Start a case of `version` with the message its start event waits for."""
+    """Start a case of `version` with the message its start event waits for.
+
+    The case gets the message's business key (Camunda 7 starts the instance
+    with the correlation's `processInstanceBusinessKey`).
+    """
     name, correlation, data = message.name, message.correlation, message.data
-    case = Case(version=version, started_by=user)
+    case = Case(version=version, started_by=user, business_key=message.business_key)
     with case_scripts(case, user):
         outcome = workflow_start_by_message(
             spec_for(version), name=name, payload=data, correlation=correlation
@@ -187,18 +230,22 @@ def message_start_case(*, user: Any, version: ProcessVersion, message: Message) 
         data=dict(data),
         version=version.number,
         message=name,
+        **({"business_key": case.business_key} if case.business_key else {}),
     )
     _audit_delivered(case, user, message)
     case_advance(case, outcome, actor=user, create=True)
     return case
 
 
-def _not_correlated(name: str, correlation: Mapping[str, Any]) -> MessageNotCorrelated:
-    where = f" with correlation {dict(correlation)}" if correlation else ""
+def _not_correlated(message: Message) -> MessageNotCorrelated:
+    parts = [f"business key '{message.business_key}'"] if message.business_key else []
+    if message.correlation:
+        parts.append(f"correlation {dict(message.correlation)}")
+    where = f" with {' and '.join(parts)}" if parts else ""
     return MessageNotCorrelated(
-        f"No running case waits for the message '{name}'{where}, and no deployed "
-        "process starts with it.",
-        details={"name": name, "correlation": dict(correlation)},
+        f"No running case waits for the message '{message.name}'{where}, and no "
+        "deployed process starts with it.",
+        details=message.about(),
     )
 
 
@@ -210,23 +257,16 @@ def _ambiguous(name: str, what: str, count: int) -> MessageAmbiguous:
     )
 
 
-def _start_by_message(
-    user: Any,
-    name: str,
-    correlation: Mapping[str, Any],
-    data: Mapping[str, Any],
-    deliver_all: bool,
-) -> MessageResult:
-    versions = version_list_started_by(event="message", name=name)
+def _start_by_message(user: Any, message: Message, deliver_all: bool) -> MessageResult:
+    versions = version_list_started_by(event="message", name=message.name)
     if not versions:
         return MessageResult()
     if len(versions) > 1 and not deliver_all:
-        raise _ambiguous(name, "processes with a message start event", len(versions))
+        raise _ambiguous(
+            message.name, "processes with a message start event", len(versions)
+        )
     started = [
-        message_start_case(
-            user=user, version=v, message=Message(name, correlation, data)
-        ).pk
-        for v in versions
+        message_start_case(user=user, version=v, message=message).pk for v in versions
     ]
     return MessageResult(started=started)
 
@@ -240,6 +280,7 @@ def message_deliver(
     deliver_all: bool = False,
     ttl_s: int = 0,
     idempotency_key: str | None = None,
+    business_key: str = "",
 ) -> MessageResult:
     """Deliver a message to the case waiting for it, or start a case with it.
 
@@ -249,7 +290,10 @@ def message_deliver(
     version has a message start event for `name` started; more than one match
     delivers to none. With `deliver_all` (`correlateAll()`), every matching
     case gets it and every such process starts a case (one per process),
-    both. Each case gets the message in its own locked transaction. When
+    both. A `business_key` ("": none) narrows the waiting cases to those
+    with that business key, and is the business key of every case the
+    message starts (Camunda 7's `processInstanceBusinessKey`; REST
+    `businessKey`). Each case gets the message in its own locked transaction. When
     neither, a message with `ttl_s` > 0 is kept that long for the first case
     that waits for it (`message_buffer`), and the result names it (`buffered`).
 
@@ -259,7 +303,8 @@ def message_deliver(
 
     Raises:
         ActionNotAllowed: the user lacks `engine.send_message`.
-        FormInvalid: an empty name, or correlation keys that are not names.
+        FormInvalid: an empty name, correlation keys that are not names, or a
+            business key that is not a string or is too long.
         MessageNotCorrelated: no waiting case matches, no process starts, no ttl_s.
         MessageAmbiguous: several cases (or processes, or elements of one case)
             match and not `deliver_all`.
@@ -268,8 +313,8 @@ def message_deliver(
     """
     if not user.has_perm(SEND_MESSAGE):
         raise ActionNotAllowed("You may not send messages to cases.")
-    _check_input(name, correlation)
-    message = Message(name, correlation, data)
+    _check_input(name, correlation, business_key)
+    message = Message(name, correlation, data, business_key=business_key)
     if not idempotency_key:
         return _deliver(user, message, deliver_all, ttl_s)
     fingerprint = body_fingerprint(
@@ -279,6 +324,8 @@ def message_deliver(
             "data": data,
             "all": deliver_all,
             "ttl_s": ttl_s,
+            # Only when given: a request without one keeps its fingerprint.
+            **({"business_key": business_key} if business_key else {}),
         }
     )
     with transaction.atomic():
@@ -294,11 +341,11 @@ def message_deliver(
 
 def message_keep(*, user: Any, message: Message, ttl_s: int) -> BufferedMessage:
     """Keep a message nobody waits for, for `ttl_s` seconds (inside a transaction)."""
-    name, correlation, data = message.name, message.correlation, message.data
     kept = BufferedMessage.objects.create(
-        name=name,
-        correlation=dict(correlation),
-        data=dict(data),
+        name=message.name,
+        correlation=dict(message.correlation),
+        data=dict(message.data),
+        business_key=message.business_key,
         sender=user,
         expires_at=timezone.now() + timedelta(seconds=ttl_s),
     )
@@ -307,8 +354,7 @@ def message_keep(*, user: Any, message: Message, ttl_s: int) -> BufferedMessage:
         action=AuditAction.MESSAGE_BUFFERED,
         payload={
             "buffered": str(kept.pk),
-            "name": name,
-            "correlation": dict(correlation),
+            **message.about(),
             "ttl_s": ttl_s,
             "expires_at": kept.expires_at.isoformat(),
         },
@@ -345,10 +391,9 @@ def _request_claim(user: Any, key: str, fingerprint: str) -> MessageRequest | No
 def _deliver(
     user: Any, message: Message, deliver_all: bool, ttl_s: int
 ) -> MessageResult:
-    name, correlation, data = message.name, message.correlation, message.data
-    case_ids = message_case_ids(name, correlation)
+    case_ids = message_case_ids(message)
     if len(case_ids) > 1 and not deliver_all:
-        raise _ambiguous(name, "waiting cases", len(case_ids))
+        raise _ambiguous(message.name, "waiting cases", len(case_ids))
     delivered = [
         case_id
         for case_id in case_ids
@@ -360,11 +405,11 @@ def _deliver(
     # the waiting cases and the start events both (DefaultCorrelationHandler).
     started: list[UUID] = []
     if deliver_all or not case_ids:
-        started = _start_by_message(user, name, correlation, data, deliver_all).started
+        started = _start_by_message(user, message, deliver_all).started
     if delivered or started:
         return MessageResult(delivered=delivered, started=started)
     if ttl_s > 0:
         with transaction.atomic():
             kept = message_keep(user=user, message=message, ttl_s=ttl_s)
         return MessageResult(buffered=kept.pk)
-    raise _not_correlated(name, correlation)
+    raise _not_correlated(message)

@@ -61,8 +61,13 @@ def test_message_and_complete_bodies_are_their_own_inputs(schema):
     message = component(
         schema, json_body(schema["paths"]["/api/v1/messages/"]["post"])["$ref"]
     )
-    assert set(message["properties"]) == {"name", "correlation", "data", "all", "ttl_s"}
+    assert set(message["properties"]) == {
+        "name", "correlation", "data", "all", "ttl_s", "business_key"
+    }  # fmt: skip
     assert message["required"] == ["name"]
+    business_key = message["properties"]["business_key"]
+    assert (business_key["type"], business_key["maxLength"]) == ("string", 255)
+    assert business_key["nullable"] is True
     complete = schema["paths"]["/api/v1/tasks/{task_id}/complete/"]["post"]
     assert set(component(schema, json_body(complete)["$ref"])["properties"]) == {"data"}
     start = schema["paths"]["/api/v1/cases/"]["post"]
