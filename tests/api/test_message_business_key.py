@@ -253,3 +253,30 @@ def test_a_kept_message_with_a_business_key_waits_for_a_case_with_it(users, send
     [delivered] = AuditEvent.objects.filter(action="message.delivered")
     assert delivered.case_id == case_b.pk
     assert delivered.payload["business_key"] == "INV-B"
+
+
+@pytest.mark.django_db
+def test_an_idempotency_key_reused_for_another_business_key_is_422(invoices, sender):
+    body = {"name": "invoice_paid", "correlation": {"invoice": "7"}}
+    headers = {"HTTP_IDEMPOTENCY_KEY": "pay-b"}
+    first = sender.post(
+        "/api/v1/messages/", {**body, "business_key": "INV-B"}, format="json", **headers
+    )
+    assert first.status_code == 200, first.content
+    other = sender.post(
+        "/api/v1/messages/", {**body, "business_key": "INV-A"}, format="json", **headers
+    )
+    assert (other.status_code, other.json()["code"]) == (422, "idempotency_key_reused")
+    assert _statuses(*invoices) == ["running", "completed"]
+
+
+@pytest.mark.django_db
+def test_several_cases_with_the_business_key_is_the_ambiguous_answer(users, sender):
+    deploy(BPMN_DIR / "message_notify.bpmn", users["analyst"])
+    twins = [_start(users["requester"], "notify_receiver", "DUP", {}) for _ in "ab"]
+    answer = _send(sender, {"name": "invoice_paid", "business_key": "DUP"})
+    assert answer.status_code == 409, answer.content
+    assert answer.json()["code"] == "message_ambiguous"
+    assert answer.json()["details"]["matches"] == 2
+    assert _statuses(*twins) == ["running", "running"]
+    assert not AuditEvent.objects.filter(action="message.delivered").exists()
