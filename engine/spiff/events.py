@@ -26,7 +26,12 @@ SpiffWorkflow 3.2 departs from BPMN here; each departure is corrected:
   `ScopedEventManager` routes them by scope, innermost first: the scope's
   event sub-processes, then the boundary events of the activity that is the
   scope; at each level the catcher naming the code wins over a catch-all, and
-  only one catches.
+  only one catches. This is Camunda 7's order too (ErrorEventDefinition's
+  precedence: an event sub-process's error start before a boundary event of
+  the same scope, one naming the code before a catch-all). Two escalation
+  catchers of one level that could both catch a code (the same code, or one
+  for any code) are refused at upload as Camunda 7 refuses them
+  (`ref_checks.py`), so for escalations a level never has to choose.
 * A conditional catch is evaluated only when it starts waiting;
   `conditions_refresh` re-evaluates it on the current variables.
 """

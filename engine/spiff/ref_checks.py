@@ -16,6 +16,10 @@ message, escalation, compensation, link, signal), and Camunda 7 refuses it.
 A calledElement expression (${key}) Camunda 7 resolves when the call activity
 is reached; Laneway binds the called process at deploy, so it looked for a
 process named "${key}" and refused the file for a reason that did not say so.
+Two escalation boundary events of one activity (or escalation event
+sub-processes of one scope) for the same code, or one of them for any code,
+Camunda 7 refuses at deploy (BpmnParse.addEscalationEventDefinition); Laneway
+ran a specific one beside a catch-all, the specific one catching its code.
 """
 
 from __future__ import annotations
@@ -70,14 +74,28 @@ CONDITION_RESOURCE = Row(
     "Laneway does not load; write the condition inline",
     by=_BY,
 )
-ESCALATION_BOUNDARY_TWICE = Row(
-    REFUSED,
-    "another escalation boundary event of the same activity catches the same "
-    "escalation code (or, like it, any code), so it is not said which one "
-    "catches (Camunda 7 refuses it too: multiple escalation boundary events with "
-    "the same escalationCode are not supported on same scope); keep one and "
-    "branch after it",
-    by=_BY,
+
+
+def _escalation_twice(other: str, verb: str, kind: str) -> Row:
+    """The refusal of a second escalation catcher of one scope (Camunda 7's parse)."""
+    return Row(
+        REFUSED,
+        f"another escalation {other} {verb} the same escalation code, or one of the "
+        f"two {verb} any code (no escalationRef, or an escalation without "
+        "escalationCode), so the diagram does not say which one catches (Camunda 7 "
+        f"refuses it too: 'multiple escalation {kind}s with the same escalationCode "
+        "are not supported on same scope', 'the same scope can not contain an "
+        f"escalation {kind} without escalation code and another one with escalation "
+        "code'); keep one and branch after it",
+        by=_BY,
+    )
+
+
+ESCALATION_BOUNDARY_TWICE = _escalation_twice(
+    "boundary event of the same activity", "catches", "boundary event"
+)
+ESCALATION_EVENT_SUBPROCESS_TWICE = _escalation_twice(
+    "event sub-process of the same scope", "starts on", "event subprocess"
 )
 SUBSCRIPTION_TWICE = Row(
     REFUSED,
@@ -96,8 +114,10 @@ CONSTRUCTS: dict[str, Row] = {
     "an expression (${...}) in a call activity's calledElement": (
         CALLED_ELEMENT_EXPRESSION
     ),
-    "two escalation boundary events of one activity for the same code (or both "
-    "for any code)": ESCALATION_BOUNDARY_TWICE,
+    "two escalation boundary events of one activity for the same code, or one "
+    "of them for any code": ESCALATION_BOUNDARY_TWICE,
+    "two escalation event sub-processes of one scope for the same code, or one "
+    "of them for any code": ESCALATION_EVENT_SUBPROCESS_TWICE,
     "two message (or signal) start events of one process, or boundary events of "
     "one activity, for the same name": SUBSCRIPTION_TWICE,
     "a condition given as an external resource (camunda:resource on a "
@@ -164,21 +184,42 @@ def _condition_resource_problems(root: etree._Element) -> Iterator[Problem]:
             yield _problem(condition, CONDITION_RESOURCE, owner)
 
 
+def _escalation_catchers(
+    root: etree._Element,
+) -> Iterator[tuple[etree._Element, str, Row]]:
+    """Yield each escalation catch with its catching scope and its row.
+
+    As Camunda 7's parse: a boundary event catches for its activity; an event
+    sub-process's start event for the scope the event sub-process is in.
+    """
+    for definition in root.iterfind(
+        ".//bpmn:boundaryEvent/bpmn:escalationEventDefinition", NSMAP
+    ):
+        host = definition.getparent().get("attachedToRef")
+        yield definition, f"boundary:{host}", ESCALATION_BOUNDARY_TWICE
+    for definition in root.iterfind(
+        ".//bpmn:subProcess[@triggeredByEvent='true']/bpmn:startEvent/"
+        "bpmn:escalationEventDefinition",
+        NSMAP,
+    ):
+        scope = definition.getparent().getparent().getparent()
+        yield definition, f"esp:{id(scope)}", ESCALATION_EVENT_SUBPROCESS_TWICE
+
+
 def _escalation_boundary_problems(root: etree._Element) -> Iterator[Problem]:
+    """Refuse a second escalation catch of one scope: same code, or either any."""
     codes = {
         e.get("id"): _code(e, "escalation")
         for e in root.iterfind("bpmn:escalation", NSMAP)
     }
-    seen: set[tuple[str | None, str]] = set()
-    for definition in root.iterfind(
-        ".//bpmn:boundaryEvent/bpmn:escalationEventDefinition", NSMAP
-    ):
-        event = definition.getparent()
+    seen: dict[str, list[str]] = {}
+    for definition, scope, row in _escalation_catchers(root):
         ref = (definition.get("escalationRef") or "").strip().split(":")[-1]
-        key = (event.get("attachedToRef"), codes.get(ref, ""))
-        if key in seen:
-            yield _problem(definition, ESCALATION_BOUNDARY_TWICE)
-        seen.add(key)
+        code = codes.get(ref, "")
+        earlier = seen.setdefault(scope, [])
+        if any(not c or not code or c == code for c in earlier):
+            yield _problem(definition, row)
+        earlier.append(code)
 
 
 def _subscription_scope(event: etree._Element) -> str | None:

@@ -163,6 +163,10 @@ DEPARTURES: dict[str, str] = {
     "operaton/travel-booking.bpmn": _COMPENSATION,
     "transaction_cancel.bpmn": _COMPENSATION,
     "end_join_list.bpmn": _SHARED_VARIABLES,
+    # Their parallel branches' variables differ before an error or escalation
+    # is thrown (which catcher fires then differs too: _MOST_SPECIFIC).
+    "ev_boundary_error_catch_all_first.bpmn": _SHARED_VARIABLES,
+    "ev_boundary_escalation_nested.bpmn": _SHARED_VARIABLES,
     # The branch's variable never reaches SpiffWorkflow's copy in the sub-process.
     "conditional_catch_subprocess.bpmn": _SHARED_VARIABLES,
     "dmn_any_single_entry.bpmn": _DMN,
@@ -187,10 +191,6 @@ DEPARTURES: dict[str, str] = {
     "camunda/TaskServiceTest.handleUserTaskEscalation.bpmn": (
         "escalation event sub-processes wait for their escalation (events.py); "
         "SpiffWorkflow starts them at once"
-    ),
-    "spiff/arena-prioritize-boundary-event.bpmn": (
-        "the boundary naming the escalation code wins over the catch-all one, as "
-        "BPMN says (events.py); SpiffWorkflow takes the catch-all"
     ),
     **dict.fromkeys(
         (
@@ -220,18 +220,14 @@ DEPARTURES: dict[str, str] = {
         _CALL_DATA,
     ),
     **dict.fromkeys(
-        (
-            "ev_boundary_error_specific.bpmn",
-            "ev_boundary_escalation_specific.bpmn",
-            # SpiffArena's own test case "select most specific" (testOk = True)
-            "spiff/arena-prioritize-boundary-event.bpmn",
-        ),
+        ("ev_boundary_error_specific.bpmn",),
         _MOST_SPECIFIC,
     ),
     **dict.fromkeys(
         (
             "call_error.bpmn",
             "ev_esp_error_scopes.bpmn",
+            "ev_esp_error_vs_boundary.bpmn",
             "ev_esp_escalation_interrupting.bpmn",
             "ev_esp_escalation_non_interrupting.bpmn",
             "ev_esp_signal_interrupting.bpmn",

@@ -21,6 +21,7 @@ from engine.models import Case, MessageSubscription, ServiceCall
 from engine.selectors import process_list_startable_for_user
 from engine.services import case_start, message_deliver
 from engine.tasks import timers_fire_due_task
+from processes.errors import BpmnInvalid
 from tasks_app.models import HumanTask
 from tasks_app.services import task_complete
 from tests.conftest import BPMN_DIR, deploy
@@ -194,18 +195,50 @@ def test_escalation_and_signal_event_subprocesses(users, approver, kind):
 # Found 6: only the most specific boundary fires ---------------------------------
 
 
-@pytest.mark.parametrize("kind", ["error", "escalation"])
-def test_boundary_naming_the_code_wins_over_the_catch_all(users, approver, kind):
-    specific = _start(users, approver, f"ev_boundary_{kind}_specific")
+def test_error_boundary_naming_the_code_wins_over_the_catch_all(users, approver):
+    specific = _start(users, approver, "ev_boundary_error_specific")
     _complete(approver, specific, "Task_Work", code="A")
     assert _open(specific) == Counter({"Task_Specific": 1})
     _complete(approver, specific, "Task_Specific")
     specific.refresh_from_db()
     # What the sub-process set before it threw is kept (BPMN variables).
     assert specific.status == "completed" and specific.data == {"code": "A"}
-    other, _ = case_start(user=approver, key=f"ev_boundary_{kind}_specific", data={})
+    other, _ = case_start(user=approver, key="ev_boundary_error_specific", data={})
     _complete(approver, other, "Task_Work", code="B")
     assert _open(other) == Counter({"Task_Any": 1})
+
+
+@pytest.mark.parametrize(
+    ("name", "element", "line"),
+    [
+        ("ev_boundary_escalation_specific", "Boundary_Any", 59),
+        ("ev_refused_escalation_esp_twice", "Start_Esp_Any", 41),
+    ],
+)
+def test_a_specific_escalation_catch_beside_a_catch_all_in_one_scope_is_refused(
+    users, name, element, line
+):
+    # Camunda 7 refuses it at deploy (BpmnParse.addEscalationEventDefinition):
+    # it does not say which of the two catches; Laneway ran the specific one.
+    with pytest.raises(BpmnInvalid) as refused:
+        _deploy(users, name)
+    [problem] = [
+        p for p in refused.value.details["errors"] if p["element_id"] == element
+    ]
+    assert problem["line"] == line
+    assert "one of the two" in problem["message"]
+    assert "Camunda 7 refuses it too" in problem["message"]
+
+
+def test_escalation_is_caught_by_the_nearest_boundary_naming_it(users, approver):
+    inner = _start(users, approver, "ev_boundary_escalation_nested")
+    _complete(approver, inner, "Task_Work", code="A")
+    # Non-interrupting: the other branch goes on; the outer catch-all is silent.
+    assert _open(inner) == Counter({"Task_Other": 1, "Task_Specific": 1})
+    outer, _ = case_start(user=approver, key="ev_boundary_escalation_nested", data={})
+    _complete(approver, outer, "Task_Work", code="B")
+    assert _open(outer) == Counter({"Task_Any": 1})
+    assert _status(outer, "Task_Other") == ["cancelled"]
 
 
 def test_non_interrupting_message_boundary_fires_for_every_message(
