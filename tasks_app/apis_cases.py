@@ -17,7 +17,7 @@ from engine import services as case_services
 from engine.apis import CaseOutput, IncidentOutput, idempotency_key_of
 from engine.errors import FormInvalid
 from engine.json_safety import StorableJSONField
-from engine.models import Case, CaseStarted
+from engine.models import BUSINESS_KEY_MAX_LENGTH, Case, CaseStarted
 
 from . import selectors
 from .apis import TaskOfCaseOutput, TaskOutput
@@ -98,7 +98,10 @@ class CaseListStartApi(APIView):
         # A field named "data" shadows Serializer.data in the stubs only.
         data = StorableJSONField(required=False, default=dict)  # type: ignore[assignment]
         business_key = serializers.CharField(
-            required=False, allow_blank=True, default="", max_length=255
+            required=False,
+            allow_blank=True,
+            default="",
+            max_length=BUSINESS_KEY_MAX_LENGTH,
         )
 
     @extend_schema(

@@ -14,6 +14,7 @@ from typing import Any
 from django import forms
 
 from engine.form_validation import NUMBER_TYPES, form_js_labels
+from engine.models import BUSINESS_KEY_MAX_LENGTH
 
 INTEGRAL_TYPES = {"long", "integer", "int"}
 BOOLEAN_CHOICES = [("true", "Yes"), ("false", "No")]
@@ -157,7 +158,7 @@ class BusinessKeyForm(forms.Form):
     business_key = forms.CharField(
         label="Business key",
         required=False,
-        max_length=255,
+        max_length=BUSINESS_KEY_MAX_LENGTH,
         help_text="Optional: your own reference, e.g. an order number.",
     )
 
