@@ -22,6 +22,7 @@ from engine.spec_cache import spec_for
 from engine.spiff import compile_process, processes_compile
 from tasks_app.models import HumanTask
 from tasks_app.services import task_complete
+from tasks_app.story import case_story
 from tests.conftest import BPMN_DIR, deploy
 
 pytestmark = pytest.mark.django_db
@@ -54,6 +55,12 @@ def test_throw_and_end_event_to_black_box_pools_pass_with_no_incident(users):
         ("send_letter", "letter", "Customer"),  # a collapsed pool
     ]
     assert not AuditEvent.objects.filter(action="message.undelivered").exists()
+    # The case's story (its page) says where the messages went.
+    _, story = case_story(case=case)
+    assert {i["words"] for i in story} >= {
+        "The message “letter” went to Customer",
+        "The message “parts_order” went to Supplier",
+    }
 
 
 def test_a_message_to_a_pool_laneway_runs_is_still_an_incident(users):
@@ -108,11 +115,17 @@ def test_a_version_with_open_cases_is_in_use_though_a_later_one_catches_nothing(
     )
     assert deploy(later, users["analyst"]).number == 2
     case = _start(users, "letter_sender")
-    assert Incident.objects.filter(case=case, bpmn_id="send_letter").exists()
-    # Once no case of the first version runs, the letter goes out.
+    incident = Incident.objects.get(case=case, bpmn_id="send_letter")
+    # Once no case of the first version runs, the letter goes out: a re-send
+    # resolves the incident, and a later case sends it with none.
     Case.objects.filter(version__definition__key="letter_copy").update(
         status="cancelled"
     )
+    incident_retry(user=users["padmin"], incident_id=incident.pk)
+    incident.refresh_from_db()
+    assert (incident.status, incident.resolution) == ("resolved", "retry")
+    resent = AuditEvent.objects.get(case_id=case.pk, action="message.resent")
+    assert (resent.payload["to"], resent.payload["delivered"]) == ("Customer", [])
     again = _start(users, "letter_sender")
     assert not Incident.objects.filter(case=again).exists()
 
