@@ -24,7 +24,8 @@ a message is delivered once however often the button is pressed) or drops it
 
 A message nothing takes whose sender the diagram draws with message flows to
 outside parties only (black-box pools: "we send the customer a letter";
-`CompiledProcess.outside_senders`, carried on the outbox row) went there: as
+`CompiledProcess.outside_senders`, carried on the outbox row; a re-send reads it
+from the case's version) went there: as
 Camunda 7 runs a message throw or end event without implementation, as a none
 event, with no incident, recorded on the sender as `message.sent_outside`.
 Unless a process in use can catch or start with that name
@@ -45,6 +46,7 @@ from audit.actions import AuditAction
 from engine.errors import MessageAmbiguous
 from engine.models import Case, Incident, MessageOutbox
 from engine.selectors import version_list_catching, version_list_started_by
+from engine.spec_cache import spec_for
 
 from .advance import case_audit, case_lock, incident_open, incident_resolve
 from .messages import (
@@ -142,7 +144,7 @@ def message_outbox_send(*, outbox_id: UUID | str) -> MessageResult | None:
         routed = _route(message, source=row.case_id, actor=None, outside=row.outside)
         origin = {"bpmn_id": row.bpmn_id, "name": row.element_name, "id": str(row.pk)}
         if routed.reason:
-            _undelivered(row.case_id, message, routed.reason, origin, row.outside)
+            _undelivered(row.case_id, message, routed.reason, origin)
         elif routed.outside:
             _sent_outside(row.case_id, message, routed.outside, origin)
     return routed.result
@@ -206,7 +208,6 @@ def _undelivered(
     message: Message,
     reason: str,
     origin: Mapping[str, str],
-    outside: str = "",
 ) -> None:
     logger.warning(
         "message %r from case %s not delivered: %s", message.name, source, reason
@@ -224,20 +225,17 @@ def _undelivered(
             error_type=MISMATCH,
             message=_technical(message, reason),
         )
-        incident.detail = _detail(message, reason, outside)
+        incident.detail = _detail(message, reason)
         incident.save(update_fields=["detail"])
 
 
-def _detail(message: Message, reason: str, outside: str = "") -> dict[str, Any]:
-    detail = {
+def _detail(message: Message, reason: str) -> dict[str, Any]:
+    return {
         "name": message.name,
         "correlation": dict(message.correlation),
         "data": dict(message.data),
         "reason": reason,
     }
-    if outside:
-        detail["outside"] = outside  # a re-send may still go there
-    return detail
 
 
 def message_resend(case: Case, incident: Incident, *, user: Any) -> None:
@@ -249,7 +247,9 @@ def message_resend(case: Case, incident: Incident, *, user: Any) -> None:
     """
     detail = incident.detail
     message = Message(detail["name"], detail["correlation"], detail["data"])
-    outside = detail.get("outside", "")
+    # From the case's compiled version, so an incident opened before this fact
+    # was carried (or from an outbox row without it) re-sends as a new send would.
+    outside = spec_for(case.version).outside_senders.get(incident.bpmn_id, "")
     routed = _route(message, source=case.pk, actor=user, outside=outside)
     result, reason = routed.result, routed.reason
     if reason:
@@ -262,9 +262,7 @@ def message_resend(case: Case, incident: Incident, *, user: Any) -> None:
             error_type=MISMATCH,
             message=_technical(message, reason),
         )
-        Incident.objects.filter(pk=incident.pk).update(
-            detail=_detail(message, reason, outside)
-        )
+        Incident.objects.filter(pk=incident.pk).update(detail=_detail(message, reason))
         return
     went = {"to": routed.outside} if routed.outside else {}
     case_audit(

@@ -130,6 +130,25 @@ def test_a_version_with_open_cases_is_in_use_though_a_later_one_catches_nothing(
     assert not Incident.objects.filter(case=again).exists()
 
 
+def test_an_incident_from_before_the_fact_was_carried_resolves_on_re_send(users):
+    """A row written before the outbox carried the fact opened an incident then;
+    re-sent, the message goes where the version's diagram now says."""
+    deploy(BPMN_DIR / "message_outside.bpmn", users["analyst"])
+    case, _ = case_start(user=users["requester"], key="letter_sender", data={})
+    MessageOutbox.objects.filter(case=case).update(outside="")  # as migrated rows
+    _send_all(case)
+    incidents = Incident.objects.filter(case=case, status="open")
+    assert sorted(incidents.values_list("bpmn_id", flat=True)) == [
+        "order_parts",
+        "send_letter",
+    ]
+    for incident in incidents:
+        incident_retry(user=users["padmin"], incident_id=incident.pk)
+    assert not Incident.objects.filter(case=case, status="open").exists()
+    resent = AuditEvent.objects.filter(case_id=case.pk, action="message.resent")
+    assert sorted(e.payload["to"] for e in resent) == ["Customer", "Supplier"]
+
+
 def test_the_fact_is_compiled_from_the_stored_normalized_xml(users):
     """What a version stores (normalized XML, non-executable pools dropped) is
     all it takes: a version deployed before the fact existed has it when compiled."""
