@@ -24,12 +24,12 @@ a message is delivered once however often the button is pressed) or drops it
 
 A message nothing takes whose sender the diagram draws with message flows to
 outside parties only (black-box pools: "we send the customer a letter";
-`CompiledProcess.outside_senders`, carried on the outbox row; a re-send reads it
-from the case's version) went there: as
-Camunda 7 runs a message throw or end event without implementation, as a none
-event, with no incident, recorded on the sender as `message.sent_outside`.
-Unless a process in use can catch or start with that name
-(`version_list_catching`): then it was meant for Laneway and is an incident.
+`CompiledProcess.outside_senders`, carried on the outbox row; a re-send reads
+it from the case's version) went there, as Camunda 7 runs a message throw or
+end event without implementation (a none event): no incident, recorded on the
+sender as `message.sent_outside`. Unless a process in use can catch or start
+with that name (`version_list_catching`): then it was meant for Laneway, and it
+is an incident as above.
 """
 
 import logging
@@ -204,10 +204,7 @@ def _sent_outside(
 
 
 def _undelivered(
-    source: UUID,
-    message: Message,
-    reason: str,
-    origin: Mapping[str, str],
+    source: UUID, message: Message, reason: str, origin: Mapping[str, str]
 ) -> None:
     logger.warning(
         "message %r from case %s not delivered: %s", message.name, source, reason
