@@ -29,7 +29,11 @@ class AuditAction(StrEnum):
     MESSAGE_DELIVERED = "message.delivered"
     # A message a case sent reached no case (none, or several, matched it).
     MESSAGE_UNDELIVERED = "message.undelivered"
-    # A process admin re-sent an undelivered message and it reached a case.
+    # A message nothing in Laneway takes, which the diagram's message flows send to
+    # an outside party (a black-box pool): it went there, as Camunda 7 runs it.
+    MESSAGE_SENT_OUTSIDE = "message.sent_outside"
+    # A process admin re-sent an undelivered message and it reached a case (or,
+    # with `to`, went to the outside party its message flows go to).
     MESSAGE_RESENT = "message.resent"
     # Sent through the API with ttl_s, matched no case: kept (system chain) until
     # a case waits for it (message.delivered, buffered=id) or it expires.

@@ -440,6 +440,9 @@ class MessageOutbox(CaseOutbox):
     correlation = models.JSONField(default=dict, blank=True)
     bpmn_id = models.CharField(max_length=255, blank=True, default="")
     element_name = models.CharField(max_length=255, blank=True, default="")
+    # The outside parties (black-box pools) the diagram's message flows send it
+    # to, when all of them go to one; "" otherwise (message_sends._route).
+    outside = models.TextField(blank=True, default="")
 
     def __str__(self) -> str:
         return f"message {self.name} from {self.case_id}"

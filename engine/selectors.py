@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
@@ -16,6 +16,7 @@ from audit.selectors import audit_list_for_case
 from engine.spiff import (
     CompiledProcess,
     event_starts_only,
+    message_catch_names,
     message_start_names,
     signal_start_names,
 )
@@ -378,6 +379,37 @@ def version_list_started_by(*, event: str, name: str) -> list[ProcessVersion]:
             if name in start_names(spec_for(version)):
                 versions.append(version)
     return versions
+
+
+_CATCHES = (b"messageEventDefinition", b"receiveTask")
+
+
+def version_list_catching(*, name: str) -> list[ProcessVersion]:
+    """Return the versions in use that can catch or start with the message `name`.
+
+    In use: the latest deployed version of each definition (new cases start
+    there) and every version with a running or suspended case. Only diagrams
+    that mention a message catch at all are parsed (the spec cache holds them).
+    """
+    open_cases = Case.objects.filter(
+        version=OuterRef("pk"),
+        status__in=(Case.Status.RUNNING, Case.Status.SUSPENDED),
+    )
+    versions = (
+        ProcessVersion.objects.filter(
+            Q(pk__in=version_list_current().values("pk")) | Exists(open_cases)
+        )
+        .select_related("definition")
+        .defer("original_xml")
+        .order_by("definition__key", "number")
+    )
+    found = []
+    for version in versions:
+        xml = bytes(version.normalized_xml)
+        if any(marker in xml for marker in _CATCHES):
+            if name in message_catch_names(spec_for(version)):
+                found.append(version)
+    return found
 
 
 def buffered_message_list(*, user: Any) -> QuerySet[BufferedMessage]:

@@ -122,6 +122,9 @@ _SENTENCES: dict[str, Sentence] = {
     "incident.resolved": lambda e, s, _: f"The problem at {s} was resolved",
     "timer.fired": lambda e, s, _: f"The timer {s} fired",
     "message.delivered": lambda e, s, _: "A message arrived",
+    "message.sent_outside": lambda e, s, _: (
+        f"The message {s} went to {e.details.get('to')}"
+    ),
 }
 
 

@@ -21,11 +21,21 @@ send. A process admin re-sends it (`incident_retry` → `message_resend`: the
 same correlation again, inside the transaction that resolves the incident, so
 a message is delivered once however often the button is pressed) or drops it
 (`incident_skip`).
+
+A message nothing takes whose sender the diagram draws with message flows to
+outside parties only (black-box pools: "we send the customer a letter";
+`CompiledProcess.outside_senders`, carried on the outbox row; a re-send reads
+it from the case's version) went there, as Camunda 7 runs a message throw or
+end event without implementation (a none event): no incident, recorded on the
+sender as `message.sent_outside`. Unless a process in use can catch or start
+with that name (`version_list_catching`): then it was meant for Laneway, and it
+is an incident as above.
 """
 
 import logging
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -35,7 +45,8 @@ from django.db import transaction
 from audit.actions import AuditAction
 from engine.errors import MessageAmbiguous
 from engine.models import Case, Incident, MessageOutbox
-from engine.selectors import version_list_started_by
+from engine.selectors import version_list_catching, version_list_started_by
+from engine.spec_cache import spec_for
 
 from .advance import case_audit, case_lock, incident_open, incident_resolve
 from .messages import (
@@ -58,33 +69,58 @@ def _where(name: str, correlation: Mapping[str, Any]) -> str:
     return f"“{name}”" + (f" with {pairs}" if pairs else "")
 
 
-def _route(message: Message, *, source: UUID, actor: Any) -> tuple[MessageResult, str]:
-    """Deliver as Camunda correlates; return the result, or why it went nowhere."""
+@dataclass(frozen=True, slots=True)
+class _Routed:
+    """Where a message went: cases, or the outside parties, or nowhere and why."""
+
+    result: MessageResult = field(default_factory=MessageResult)
+    reason: str = ""  # why nothing took it: an incident on the sender
+    outside: str = ""  # the outside parties it went to instead
+
+
+def _route(message: Message, *, source: UUID, actor: Any, outside: str = "") -> _Routed:
+    """Deliver as Camunda correlates; say where it went, or why it went nowhere.
+
+    `outside`: the parties the sender's message flows all go to ("" when they
+    do not); a message nothing takes goes there (module docstring).
+    """
     where = _where(message.name, message.correlation)
     case_ids = [c for c in message_case_ids(message) if c != source]
     if len(case_ids) > 1:
-        return MessageResult(), f"{len(case_ids)} cases match {where}"
+        return _Routed(reason=f"{len(case_ids)} cases match {where}")
     if case_ids:
         try:
             if message_deliver_to_case(
                 user=actor, case_id=case_ids[0], message=message
             ):
-                return MessageResult(delivered=case_ids), ""
+                return _Routed(MessageResult(delivered=case_ids))
         except MessageAmbiguous as exc:
             count = exc.details["matches"]
-            return MessageResult(), f"{count} elements of the case wait for {where}"
-        return MessageResult(), f"no case waits for {where}"  # it just stopped
+            return _Routed(reason=f"{count} elements of the case wait for {where}")
+        return _Routed(reason=f"no case waits for {where}")  # it just stopped
     versions = version_list_started_by(event="message", name=message.name)
     if len(versions) > 1:
-        return MessageResult(), f"{len(versions)} processes start with {where}"
+        return _Routed(reason=f"{len(versions)} processes start with {where}")
     if not versions:
-        return MessageResult(), (
-            f"no case waits for {where} and no process starts with it"
-        )
+        return _nowhere(message, where, outside)
     case = message_start_case(
         user=actor or system_user(), version=versions[0], message=message
     )
-    return MessageResult(started=[case.pk]), ""
+    return _Routed(MessageResult(started=[case.pk]))
+
+
+def _nowhere(message: Message, where: str, outside: str) -> _Routed:
+    """No case waits and no process starts: to the outside parties, or an incident."""
+    reason = f"no case waits for {where} and no process starts with it"
+    if not outside:
+        return _Routed(reason=reason)
+    catching = version_list_catching(name=message.name)
+    if not catching:
+        return _Routed(outside=outside)
+    keys = ", ".join(dict.fromkeys(f"“{v.definition.key}”" for v in catching))
+    return _Routed(
+        reason=f"{reason} (its message flows go to {outside}, but {keys} can catch it)"
+    )
 
 
 def _technical(message: Message, reason: str) -> str:
@@ -103,15 +139,13 @@ def message_outbox_send(*, outbox_id: UUID | str) -> MessageResult | None:
         if row is None:
             return None
         message = Message(row.name, row.correlation, row.payload)
-        result, reason = _route(message, source=row.case_id, actor=None)
-        if reason:
-            origin = {
-                "bpmn_id": row.bpmn_id,
-                "name": row.element_name,
-                "id": str(row.pk),
-            }
-            _undelivered(row.case_id, message, reason, origin)
-    return result
+        routed = _route(message, source=row.case_id, actor=None, outside=row.outside)
+        origin = {"bpmn_id": row.bpmn_id, "name": row.element_name, "id": str(row.pk)}
+        if routed.reason:
+            _undelivered(row.case_id, message, routed.reason, origin)
+        elif routed.outside:
+            _sent_outside(row.case_id, message, routed.outside, origin)
+    return routed.result
 
 
 def message_send_from_case(
@@ -127,10 +161,10 @@ def message_send_from_case(
     For `engine.message_send` tasks queued before the outbox existed.
     """
     message = Message(name, correlation, payload)
-    result, reason = _route(message, source=source, actor=None)
-    if reason:
-        _undelivered(source, message, reason, origin or {})
-    return result
+    routed = _route(message, source=source, actor=None)
+    if routed.reason:
+        _undelivered(source, message, routed.reason, origin or {})
+    return routed.result
 
 
 def message_outbox_sweep(*, older_than: timedelta) -> list[UUID]:
@@ -143,6 +177,30 @@ def message_outbox_enqueue(ids: list[UUID]) -> None:
     outbox_enqueue(MESSAGE_SEND_TASK, ids)
 
 
+def _sender_audit(
+    source: UUID,
+    message: Message,
+    origin: Mapping[str, str],
+    action: AuditAction,
+    **payload: Any,
+) -> Case:
+    """Lock the sending case and record what became of its message on it."""
+    case = case_lock(case_id=source, allow_suspended=True)  # only a record
+    task_ref = origin.get("bpmn_id", "")
+    case_audit(case, None, action, task_ref=task_ref, name=message.name, **payload)
+    return case
+
+
+def _sent_outside(
+    source: UUID, message: Message, outside: str, origin: Mapping[str, str]
+) -> None:
+    """Record on the sender that its message went to the outside parties."""
+    with transaction.atomic():
+        _sender_audit(
+            source, message, origin, AuditAction.MESSAGE_SENT_OUTSIDE, to=outside
+        )
+
+
 def _undelivered(
     source: UUID, message: Message, reason: str, origin: Mapping[str, str]
 ) -> None:
@@ -150,14 +208,8 @@ def _undelivered(
         "message %r from case %s not delivered: %s", message.name, source, reason
     )
     with transaction.atomic():
-        case = case_lock(case_id=source, allow_suspended=True)  # only a record
-        case_audit(
-            case,
-            None,
-            AuditAction.MESSAGE_UNDELIVERED,
-            task_ref=origin.get("bpmn_id", ""),
-            name=message.name,
-            reason=reason,
+        case = _sender_audit(
+            source, message, origin, AuditAction.MESSAGE_UNDELIVERED, reason=reason
         )
         incident = incident_open(
             case,
@@ -190,7 +242,11 @@ def message_resend(case: Case, incident: Incident, *, user: Any) -> None:
     """
     detail = incident.detail
     message = Message(detail["name"], detail["correlation"], detail["data"])
-    result, reason = _route(message, source=case.pk, actor=user)
+    # From the case's compiled version, so an incident opened before this fact
+    # was carried (or from an outbox row without it) re-sends as a new send would.
+    outside = spec_for(case.version).outside_senders.get(incident.bpmn_id, "")
+    routed = _route(message, source=case.pk, actor=user, outside=outside)
+    result, reason = routed.result, routed.reason
     if reason:
         incident_open(
             case,
@@ -203,6 +259,7 @@ def message_resend(case: Case, incident: Incident, *, user: Any) -> None:
         )
         Incident.objects.filter(pk=incident.pk).update(detail=_detail(message, reason))
         return
+    went = {"to": routed.outside} if routed.outside else {}
     case_audit(
         case,
         user,
@@ -212,6 +269,7 @@ def message_resend(case: Case, incident: Incident, *, user: Any) -> None:
         incident=str(incident.pk),
         delivered=[str(c) for c in result.delivered],
         started=[str(c) for c in result.started],
+        **went,
     )
     incident_resolve(case, incident, actor=user, resolution="retry")
 
@@ -239,6 +297,7 @@ def case_messages_send(sender: Any, advance: Any, **_: Any) -> None:
             correlation=dict(m.correlation),
             bpmn_id=m.bpmn_id,
             element_name=m.element_name,
+            outside=m.outside,
         )
         for m in advance.outcome.sent_messages
     ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .types import HumanTaskMeta, ParsedProcess, Problem
 
@@ -17,6 +17,9 @@ class CompiledProcess:
     spec: object
     subprocess_specs: object
     task_meta: Mapping[str, HumanTaskMeta]
+    # The senders (message throw and end events, send tasks) whose every message
+    # flow goes to an outside party, with the parties' names (message_flows.py).
+    outside_senders: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
@@ -62,6 +63,22 @@ def message_start_names(process: CompiledProcess) -> tuple[str, ...]:
         if isinstance(getattr(spec, "event_definition", None), MessageEventDefinition)
     }
     return tuple(sorted(names))
+
+
+def message_catch_names(process: CompiledProcess) -> frozenset[str]:
+    """Return the names of every message the process can catch or start with.
+
+    Start events (of the process and of its event sub-processes), intermediate
+    catch and boundary events and receive tasks, at any depth.
+    """
+    specs: Any = [process.spec, *(process.subprocess_specs or {}).values()]  # type: ignore[attr-defined]
+    return frozenset(
+        spec.event_definition.name
+        for top in specs
+        for spec in top.task_specs.values()
+        if isinstance(spec, CatchingEvent)
+        and isinstance(getattr(spec, "event_definition", None), MessageEventDefinition)
+    )
 
 
 def workflow_waiting_messages(

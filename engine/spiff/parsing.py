@@ -37,6 +37,7 @@ from .formjs import form_files_read
 from .hygiene import tidy
 from .limits import size_problems, upload_problems
 from .links import link_listener_problems
+from .message_flows import outside_senders
 from .metadata import all_human_tasks, process_meta, task_meta_once
 from .normalize import normalize, serialize
 from .ref_checks import ref_problems
@@ -271,6 +272,7 @@ def _compile_all(
     compiled = []
     process_elements = {p.get("id"): p for p in root.iterfind("bpmn:process", NSMAP)}
     task_meta = _task_meta(root, called)
+    outside = outside_senders([*(r for _, r in called.bpmn), root])
     for key in parser.get_process_ids():
         if key not in process_elements:
             continue  # a called document's process: compiled with its own version
@@ -282,7 +284,7 @@ def _compile_all(
             continue
         adapt_specs(spec, subs)
         meta = process_meta(process_elements[key])
-        compiled.append(CompiledProcess(key, meta, spec, subs, task_meta))
+        compiled.append(CompiledProcess(key, meta, spec, subs, task_meta, outside))
     return compiled
 
 

@@ -5,7 +5,8 @@ element there catches it, and otherwise keeps the event in the workflow's
 `bpmn_events`, where nobody would ever look. The adapter takes those events
 out at the end of every command (so they are neither stored nor sent twice)
 and reports the messages among them; the engine delivers them to other cases
-after the sending case commits. Events of other kinds left there (a signal
+after the sending case commits, each with the outside parties the diagram's
+message flows send it to (message_flows.py). Events of other kinds left there (a signal
 nothing in the case caught) are dropped: signals are broadcast from the steps.
 """
 
@@ -74,6 +75,7 @@ def sent_messages(
                 correlation=_flat(event.correlations),
                 bpmn_id=step.bpmn_id if step else "",
                 element_name=step.name if step else "",
+                outside=process.outside_senders.get(step.bpmn_id, "") if step else "",
             )
         )
     return tuple(sent)

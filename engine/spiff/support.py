@@ -177,8 +177,17 @@ ELEMENTS: dict[str, Row] = {
     "standardLoopCharacteristics": _runs("loops while loopCondition holds"),
     "laneSet": _runs(),
     "lane": _runs("the lane name is the candidate group of its tasks"),
-    "participant": _runs("pools are drawing only"),
-    "messageFlow": _runs("drawing only; messages are delivered by name"),
+    "participant": _runs(
+        "pools are drawing only; a black-box pool (collapsed, or its process not "
+        "executable) is an outside party that messages may go to"
+    ),
+    "messageFlow": _runs(
+        "messages are delivered by name; a message that nothing in Laneway takes "
+        "went to the outside party when every message flow of its sender goes to "
+        "a black-box pool and no process in use catches it (no incident, as Camunda "
+        "7 runs a message throw without implementation as a none event; "
+        "message_flows.py)"
+    ),
     "documentation": _runs("shown with the task"),
     "ioSpecification": _runs(
         "on a called process: its data outputs come back to the caller"
@@ -198,7 +207,10 @@ ELEMENTS: dict[str, Row] = {
     "group": _runs(_NO_EFFECT),
     "textAnnotation": _runs(_NO_EFFECT),
     "category": _runs(_NO_EFFECT),
-    "collaboration": _runs("pools and message flows are drawing only"),
+    "collaboration": _runs(
+        "pools and message flows are drawing only, but for messages to outside "
+        "parties (see messageFlow)"
+    ),
     "globalConversation": _runs(_NO_EFFECT),
     "conversation": _runs(_NO_EFFECT),
     "subConversation": _runs(_NO_EFFECT),

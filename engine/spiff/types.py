@@ -222,6 +222,9 @@ class SentMessage:
     correlation: JsonObject
     bpmn_id: str = ""  # the sending element (a send task or throw event)
     element_name: str = ""
+    # The outside parties its message flows go to (black-box pools), when all
+    # of them do (message_flows.py); "" otherwise.
+    outside: str = ""
 
 
 @dataclass(frozen=True, slots=True)
