@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('engine', '0018_case_storage'),
+        ('engine', '0019_buffered_business_key'),
     ]
 
     operations = [
