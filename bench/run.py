@@ -824,7 +824,7 @@ def main() -> None:
                 "inbox.py",
                 "_inbox",
                 ["--small", "1000", "--large", "5000" if quick else "100000"]
-                + ["--runs", "3" if quick else "30"],
+                + ["--runs", "6" if quick else "30", "--rounds", "3" if quick else "6"],
             ),
         ),
         (
