@@ -1,7 +1,8 @@
 """Print what a manager's inbox costs at 1,000 and 100,000 open tasks (not a test).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/laneway_bench_inbox \\
-        .venv/bin/python bench/inbox.py [--small 1000] [--large 100000] [--runs 30]
+        .venv/bin/python bench/inbox.py [--small 1000] [--large 100000] [--runs 30] \\
+        [--rounds 6]
 
 The organisation has 100 departments (groups); open tasks are offered round-robin
 to them, so one department's manager sees 1% of the open tasks, a tenth of those
@@ -12,14 +13,23 @@ that user, as the manager's assigned tasks do for the manager. As many completed
 tasks as open ones keep their VIEW rows (history the inbox must not read). The
 requester is barred from every task (separateFrom="initiator").
 
-Measured through Django's test client, medians of --runs requests each:
+Two databases: the small one (--small open tasks, DATABASE_URL's name +
+`_small`) is a copy of the large one before the large one gets its tasks up to
+--large. Measured through Django's test client:
   * the HTML inbox, first page (tabs with counts, process filter, 50 rows);
   * the same page searched for a word and sorted by due date;
   * the API list /api/v1/tasks/ (first page) and /api/v1/tasks/counts/.
-First at --small open tasks (the baseline of this run), then after adding tasks
-up to --large; the ratio large/small is the figure to watch (the issue asks <= 2).
-It ends with PostgreSQL's plan for the inbox query at --large. The database named
-in DATABASE_URL is dropped and created afresh: it is a scratch database.
+In --rounds paired rounds (bench/paired.py): each probe on one database and
+right after on the other, the order alternating (small first, then large first,
+…), --runs/rounds requests each after one warm-up; a round's figure is the
+median of its requests, wall-clock ms and CPU ms of this process and its
+PostgreSQL backend. The ratio large / small of each probe is the median of its
+rounds' ratios, so a burst of load on the shared machine (which used to stretch
+whichever size it fell on: 1.58-2.55 on the same code) hits both sizes alike;
+`inbox_100k_vs_1k`, the largest wall-clock ratio, is the figure to watch (the
+issue asks <= 2). It ends with PostgreSQL's plan for the inbox's statements at
+--large (its scans: indexes, no sequential scan of a big table). Both databases
+are dropped and created afresh: they are scratch databases.
 """
 
 from __future__ import annotations
@@ -44,6 +54,8 @@ os.environ.setdefault(
 )
 
 import django  # noqa: E402
+
+from bench import paired  # noqa: E402
 
 DEPARTMENTS = 100
 NAMED = 100  # users named as candidates (candidateUsers), the manager the first
@@ -271,57 +283,71 @@ def _visible(manager) -> int:
     return inbox_list_for_user(user=manager).count()
 
 
-def main() -> None:
-    args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    args.add_argument("--small", type=int, default=1_000)
-    args.add_argument("--large", type=int, default=100_000)
-    args.add_argument("--runs", type=int, default=30)
-    args.add_argument("--json", help="also write the figures here (bench/run.py)")
-    options = args.parse_args()
-    _fresh_database()
-    django.setup()
-    from django.core.management import call_command
+def _fill(size: int, added: int, common: dict) -> None:
+    """Add open and completed tasks up to `size` open ones (from `added`), write
+    their inbox candidates and bring the statistics up to date."""
+    _add_tasks(size - added, start=added, status="open", **common)
+    _add_tasks(size - added, start=size + added, status="completed", **common)
+    _candidates_rebuild()
+    _analyze()
+
+
+def measure_rounds(urls: dict[str, str], manager, options) -> dict[str, list[dict]]:
+    """Each database's figures in each of --rounds paired rounds: every probe on
+    one database and right after on the other (`paired.orders`), --runs/rounds
+    requests each after one warm-up; the medians of ms and CPU ms (this process
+    and its PostgreSQL backend) of each."""
     from django.test import Client
 
-    from tasks_app.models import HumanTask
+    clients = {}
+    for name, url in urls.items():
+        paired.use(url)
+        clients[name] = Client(HTTP_HOST="localhost")
+        clients[name].force_login(manager)  # the session is in that database
+    runs = max(2, options.runs // options.rounds)
+    samples: dict[str, list[dict]] = {name: [] for name in urls}
+    current = None
+    for round_ in range(options.rounds):
+        figures: dict[str, dict] = {name: {} for name in urls}
+        orders = paired.orders(tuple(urls), round_, len(PROBES))
+        for (label, url), order in zip(PROBES.items(), orders, strict=True):
+            for name in order:
+                if name != current:
+                    paired.use(urls[name])
+                    current = name
 
-    call_command("migrate", verbosity=0)
-    random.seed(10)
-    groups, named, requester, version = _setup()
-    manager = named[0]
-    common = dict(groups=groups, named=named, requester=requester, version=version)
-    client = Client(HTTP_HOST="localhost")
-    client.force_login(manager)
-    results, sizes, cpus = [], (options.small, options.large), []
-    added = 0
-    for size in sizes:
-        _add_tasks(size - added, start=added, status="open", **common)
-        _add_tasks(size - added, start=size + added, status="completed", **common)
-        added = size
-        _candidates_rebuild()
-        _analyze()
-        open_count = HumanTask.objects.filter(status="open").count()
-        cpus.append({})
-        figures = _measure(client, options.runs, cpu=cpus[-1])
-        results.append((open_count, _visible(manager), figures))
+                def get(client=clients[name], url=url) -> None:
+                    response = client.get(url)
+                    assert response.status_code == 200, (url, response.status_code)
+
+                walls, cpus, _ = paired.sample(get, runs)
+                figures[name][label] = paired.median_ms(walls)
+                figures[name][f"{label} cpu"] = paired.median_ms(cpus)
+        for name in urls:
+            samples[name].append(figures[name])
+    return samples
+
+
+def _print(samples, by_round, sizes) -> None:
+    small, large = (paired.medians(samples[name]) for name in ("small", "large"))
+    ratios = paired.median_ratios(by_round)
     print(
-        f"Inbox of one of {DEPARTMENTS} departments' managers; "
-        f"median ms of {options.runs} requests"
+        f"Inbox of one of {DEPARTMENTS} departments' managers; medians of "
+        f"{len(samples['small'])} paired rounds (ms, and CPU ms of this process and "
+        "its backend); ratio = median of the rounds' ratios large / small"
     )
-    header = "".join(f"{open_:>8,} open ({seen} visible)" for open_, seen, _ in results)
-    print(f"{'':28}{header}{'ratio':>10}")
-    for label in PROBES:
-        small, large = (r[2][label] * 1000 for r in results)
-        print(f"{label:28}{small:>27.2f}{large:>27.2f}{large / small:>10.2f}")
-    print("CPU of the Django process, median ms:")
-    cpu_ratios = {}
-    for label in PROBES:
-        small, large = (c[label] * 1000 for c in cpus)
-        cpu_ratios[label] = round(large / small, 2)
-        print(f"{label:28}{small:>27.2f}{large:>27.2f}{large / small:>10.2f}")
+    header = "".join(f"{open_:>8,} open ({seen} visible)" for open_, seen in sizes)
+    print(f"{'':32}{header}{'ratio':>7}  rounds' ratios")
+    for key, ratio in ratios.items():
+        each = " ".join(f"{r:.2f}" for r in by_round[key])
+        print(f"{key:32}{small[key]:>27}{large[key]:>27}{ratio:>7}  {each}")
+
+
+def _plan_figures(manager) -> dict:
+    """PostgreSQL's plans of the inbox's statements (printed) and their scans."""
     plans = _plans(manager)
     for label, plan in plans.items():
-        print(f"\nPostgreSQL's plan, {label}, at {results[-1][0]:,} open tasks:")
+        print(f"\nPostgreSQL's plan, {label}:")
         print(plan)
     scans = [
         f"{label}: {line.strip()}"
@@ -330,28 +356,70 @@ def main() -> None:
         if "Scan" in line and "Bitmap Index" not in line
     ]
     print("\nTheir scans:", *scans, sep="\n  ")
+    return {
+        "inbox_plan_scans": scans,
+        # Small tables (users, groups) are read whole; these are not.
+        "inbox_plan_seq_scans": [
+            line
+            for line in scans
+            if "Seq Scan on tasks_app_humantask " in line
+            or "Seq Scan on tasks_app_inboxcandidate" in line
+            or "Seq Scan on guardian" in line
+            or "Seq Scan on engine_case " in line
+        ],
+    }
+
+
+def main() -> None:
+    args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    args.add_argument("--small", type=int, default=1_000)
+    args.add_argument("--large", type=int, default=100_000)
+    args.add_argument("--runs", type=int, default=30, help="requests per probe")
+    args.add_argument("--rounds", type=int, default=6, help="paired rounds")
+    args.add_argument("--json", help="also write the figures here (bench/run.py)")
+    options = args.parse_args()
+    large_url = os.environ["DATABASE_URL"]
+    urls = {"small": large_url + "_small", "large": large_url}
+    _fresh_database()
+    django.setup()
+    from django.core.management import call_command
+
+    from tasks_app.models import HumanTask
+
+    call_command("migrate", verbosity=0)
+    random.seed(10)
+    groups, named, requester, version = _setup()
+    manager = named[0]
+    common = dict(groups=groups, named=named, requester=requester, version=version)
+    _fill(options.small, 0, common)
+    paired.copy(large_url, urls["small"])  # the small database: a copy, then fill
+    paired.use(large_url)
+    _fill(options.large, options.small, common)
+    sizes = []
+    for url in urls.values():
+        paired.use(url)
+        open_tasks = HumanTask.objects.filter(status="open").count()
+        sizes.append((open_tasks, _visible(manager)))
+    samples = measure_rounds(urls, manager, options)
+    by_round = paired.round_ratios(samples["small"], samples["large"])
+    _print(samples, by_round, sizes)
+    paired.use(large_url)
+    print(f"\nAt {sizes[1][0]:,} open tasks:")
+    plans = _plan_figures(manager)
+    ratios = paired.median_ratios(by_round)
+    wall = {label: ratios[label] for label in PROBES}
     if options.json:
-        ratios = {
-            label: round(results[1][2][label] / results[0][2][label], 2)
-            for label in PROBES
-        }
         Path(options.json).write_text(
             json.dumps(
                 {
-                    "inbox_100k_vs_1k": max(ratios.values()),
-                    "inbox_ratios": ratios,
-                    "inbox_cpu_ratios": cpu_ratios,
-                    "inbox_sizes": [r[0] for r in results],
-                    "inbox_plan_scans": scans,
-                    # Small tables (users, groups) are read whole; these are not.
-                    "inbox_plan_seq_scans": [
-                        line
-                        for line in scans
-                        if "Seq Scan on tasks_app_humantask " in line
-                        or "Seq Scan on tasks_app_inboxcandidate" in line
-                        or "Seq Scan on guardian" in line
-                        or "Seq Scan on engine_case " in line
-                    ],
+                    "inbox_100k_vs_1k": max(wall.values()),
+                    "inbox_ratios": wall,
+                    "inbox_cpu_ratios": {
+                        label: ratios[f"{label} cpu"] for label in PROBES
+                    },
+                    "inbox_round_ratios": by_round,
+                    "inbox_sizes": [open_tasks for open_tasks, _ in sizes],
+                    **plans,
                 }
             )
         )

@@ -5,9 +5,9 @@
 
 Every target is a ratio against a baseline measured in the same run (the machine
 is shared and noisy), except where the issue names a fixed figure. The scratch
-databases are DATABASE_URL's name, and that name with `_inbox`, `_audit`,
-`_workers`, `_volume` and `_volume_empty` appended (the inbox, export and volume
-parts drop and fill their own).
+databases are DATABASE_URL's name, and that name with `_inbox`, `_inbox_small`,
+`_audit`, `_workers`, `_volume` and `_volume_empty` appended (the inbox, export and
+volume parts drop and fill their own).
 `--quick` (<= 2 minutes) measures fewer cases and smaller data; its ratios are
 indicative only.
 
@@ -824,7 +824,7 @@ def main() -> None:
                 "inbox.py",
                 "_inbox",
                 ["--small", "1000", "--large", "5000" if quick else "100000"]
-                + ["--runs", "3" if quick else "30"],
+                + ["--runs", "6" if quick else "30", "--rounds", "3" if quick else "6"],
             ),
         ),
         (
@@ -832,11 +832,11 @@ def main() -> None:
             lambda: _subpart(
                 "volume.py",
                 "_volume",
-                ["--cases", "2000", "--steps", "10", "--http", "4", "--runs", "3"]
-                + ["--rounds", "1"]
+                ["--cases", "2000", "--steps", "9", "--http", "6", "--runs", "9"]
+                + ["--rounds", "3"]
                 if quick
-                else ["--cases", "100000", "--steps", "60", "--http", "90"]
-                + ["--runs", "30", "--rounds", "3"],
+                else ["--cases", "100000", "--steps", "70", "--http", "84"]
+                + ["--runs", "42", "--rounds", "7"],
             ),
         ),
         (

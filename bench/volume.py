@@ -2,23 +2,22 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/laneway_bench_volume \\
     REDIS_URL=redis://127.0.0.1:6379/9 .venv/bin/python bench/volume.py \\
-        [--cases 100000] [--steps 100] [--http 60] [--runs 15]
+        [--cases 100000] [--steps 70] [--http 84] [--runs 42] [--rounds 7]
 
 "Flat in data volume: every figure above measured again with 100,000 finished
 cases and 1,000,000 audit events in the database stays within 1.2x of the empty
-database." Measured on the nearly empty database, then again after the fill:
+database." Measured on the nearly empty database and on the filled one:
 
   * the service step: `case_start` and `task_complete` (bench/advance.py), median
-    ms, and CPU ms per case of this process and its PostgreSQL backend together
-    (which the machine's load stretches less than wall-clock time);
+    ms, and the median CPU ms per case of this process and its PostgreSQL backend
+    together (which the machine's load stretches less than wall-clock time);
   * over HTTP (gunicorn, one sequential keep-alive client, bench/run.py): start,
     find the task, complete, the whole case; and the CPU per case of the web
-    workers and of their backends (PostgreSQL's in ns, from the scheduler).
-    Both databases at once, a server on each, the cases alternating between
-    them: the machine's load drifts within seconds;
+    workers and of their backends (every thread's, in ns from the scheduler);
   * the pages a user opens (Django's test client, medians): the manager's inbox
     (HTML, searched, API list and counts; bench/inbox.py's probes) and the
-    cockpit as a process admin (bench/cockpit.py's probes).
+    cockpit as a process admin (bench/cockpit.py's probes); the CPU of each
+    request, this process's and its backend's.
 
 The fill copies finished cases that the service layer itself ran (`TEMPLATES` of
 them) in bulk SQL, so every row is as the real code leaves it after completion:
@@ -31,16 +30,30 @@ rollup mark (rolled up afresh, as the beat would have done): the history grows,
 today's work is the same in both databases. 100,000 cases of the purchase
 example make 1,200,000 audit events. Then VACUUM ANALYZE, as autovacuum would.
 
-The empty database (DATABASE_URL's name + `_empty`, a copy made just before
-the fill) and the filled one are
-measured in turn, --rounds times (the machine's load drifts; it hits both
-alike), and each figure's median over the rounds is compared. The ratios filled /
-empty are written with --json (bench/run.py's `volume` part); the summary,
-`volume_max_ratio`, is the largest ratio of CPU time (per step, per case over
-HTTP, per page request: the process and its PostgreSQL backends), which the
-shared machine's load does not stretch as it does wall-clock time (also given,
-`volume_max_wall_ratio`). Both databases are
-dropped and created afresh: they are scratch databases.
+The method (bench/paired.py). The empty database (DATABASE_URL's name +
+`_empty`, a copy made just before the fill) and the filled one are measured in
+--rounds paired rounds, each with 1/rounds of the work. In a round every
+segment (the service step; each page) is measured on one database and right
+after on the other, a few seconds apart, the order alternating from segment to
+segment and from round to round (A B, B A, …: each goes first as often); then
+the HTTP cases alternate between the two servers case by case. Each round gives
+each figure its own ratio filled / empty, and a figure's ratio is the *median of
+its rounds' ratios*. The machine is shared: a burst of load in one round moves
+that round's ratio (it used to decide the gate: the largest of ~30 ratios of
+3-round medians swung 1.08-1.41 on the same code) but not the median; a figure
+really higher on the filled database is higher in most rounds and keeps its
+median over 1.2 (the table prints every round's ratio and how many were over).
+Each call (a case, a request) is timed and its CPU read on its own, in ns
+(process_time, /proc/…/schedstat); the smallest CPU figure is a few ms, far
+above that resolution, and a round's figure is the median of its calls.
+
+The ratios are written with --json (bench/run.py's `volume` part): per figure
+`volume_ratios` (medians) and `volume_round_ratios` (every round's); the summary
+`volume_max_ratio` is the largest CPU ratio (per step, per case over HTTP, per
+page request: the process and its PostgreSQL backends), which the shared
+machine's load does not stretch as it does wall-clock time
+(`volume_max_wall_ratio`, the largest of all). Both databases are dropped and
+created afresh: they are scratch databases.
 """
 
 from __future__ import annotations
@@ -48,9 +61,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,6 +75,8 @@ os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("SECRET_KEY", "bench-only")
 
 import django  # noqa: E402
+
+from bench import paired  # noqa: E402
 
 TEMPLATES = 20  # finished cases run through the service layer, then copied
 OPEN = 20  # cases left waiting at the manager's approval: the inbox's rows
@@ -267,107 +283,85 @@ def _open_cases(users, count: int) -> None:
         )
 
 
-def _cpu_now() -> float:
-    """This process's CPU seconds and its PostgreSQL backend's, together."""
-    import run
-    from django.db import connection
-
-    connection.ensure_connection()
-    backend = connection.connection.info.backend_pid
-    return time.process_time() + sum(run._cpu_seconds([backend]).values())
-
-
 def measure_step(cases: int) -> dict:
+    """The service step on the current database: `cases` whole cases (start and
+    the two approvals) after one warm-up case."""
     import advance
-    import run
 
-    started = _cpu_now()
-    times = advance.laneway_end_to_end(cases)
-    cpu = _cpu_now() - started
-    steps = times["manager approval"] + times["finance approval"]
+    one_case = advance._laneway_setup()  # users and the example: not measured
+    _, cpus, times = paired.sample(one_case, cases)
+    approvals = ("manager approval", "finance approval")
+    steps = [t[step] for t in times for step in approvals]
     return {
-        "service_start_ms": run._median_ms(times["start"]),
-        "service_complete_ms": run._median_ms(steps),
-        "service_cpu_ms_per_case": round(cpu / cases * 1000, 1),
+        "service_start_ms": paired.median_ms([t["start"] for t in times]),
+        "service_complete_ms": paired.median_ms(steps),
+        "service_cpu_ms_per_case": paired.median_ms(cpus),
     }
 
 
-def measure_http(urls: dict[str, str], cases: int) -> dict[str, dict]:
-    """The HTTP figures of each database: a server on each, one sequential
-    client taking a whole case from each in turn (which goes first alternates),
-    so the machine's load at any moment hits both alike; PostgreSQL's CPU per
-    case is small (~10 ms) and the load swings it by more than 1.2x between
-    two windows of a few seconds."""
+def measure_page(client, label: str, url: str, runs: int) -> dict:
+    """One page on the current database: `runs` requests after one warm-up."""
+
+    def get() -> None:
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+
+    walls, cpus, _ = paired.sample(get, runs)
+    return {
+        f"{label} ms": paired.median_ms(walls),
+        f"{label} cpu_ms": paired.median_ms(cpus),
+    }
+
+
+@contextmanager
+def http_servers(urls: dict[str, str]) -> Iterator[tuple[dict, dict]]:
+    """A gunicorn (2 workers, as scripts/run) on each database, warmed up;
+    yield each one's API clients (by user) and worker pids."""
     import run
 
     servers, apis = {}, {}
     try:
         for offset, (name, url) in enumerate(urls.items()):
-            _use(url)  # the server takes DATABASE_URL, the tokens are this one's
+            paired.use(url)  # the server takes DATABASE_URL, the tokens are this one's
             port = 17600 + os.getpid() % 1000 * 2 + offset
             tokens = run._tokens()
             servers[name] = run._server(port, workers=2)
             apis[name] = {user: run._Api(port, key) for user, key in tokens.items()}
-        for _ in range(5):  # warm both workers' caches and connections
+        for _ in range(10):  # warm both workers' caches and connections
             for name in urls:
                 run._whole_case(apis[name], None)
         # After the warm-up: a server answers before its last worker has started.
-        workers = {name: run._children(server.pid) for name, server in servers.items()}
-        timings = {name: {k: [] for k in run.HTTP_TIMINGS} for name in urls}
-
-        def cpu(name: str) -> tuple[dict, dict]:
-            database = urls[name].rsplit("/", 1)[1]
-            backends = run._cpu_seconds(run._backends(database))
-            return backends, run._cpu_seconds(workers[name])
-
-        before = {name: cpu(name) for name in urls}
-        for case in range(cases):
-            for name in list(urls)[:: 1 if case % 2 else -1]:
-                run._whole_case(apis[name], timings[name])
-        after = {name: cpu(name) for name in urls}
+        yield apis, {name: run._children(s.pid) for name, s in servers.items()}
     finally:
         for server in servers.values():
             server.terminate()
             server.wait(30)
+
+
+def measure_http(urls: dict[str, str], servers, cases: int, order: tuple) -> dict:
+    """One round of the HTTP figures of each database: one sequential client
+    taking a whole case from each in turn (which goes first alternates), so
+    the machine's load at any moment hits both alike; the CPU per case of the
+    web workers and of their PostgreSQL backends over the round."""
+    import run
+
+    apis, workers = servers
+    timings = {name: {k: [] for k in run.HTTP_TIMINGS} for name in urls}
+
+    def cpu(name: str) -> tuple[dict, dict]:
+        database = urls[name].rsplit("/", 1)[1]
+        backends = paired.threads_cpu(run._backends(database))
+        return backends, paired.threads_cpu(workers[name])
+
+    before = {name: cpu(name) for name in urls}
+    for case in range(cases):
+        for name in order[:: 1 if case % 2 == 0 else -1]:
+            run._whole_case(apis[name], timings[name])
+    after = {name: cpu(name) for name in urls}
     return {
         name: run.http_figures(timings[name], before[name], after[name], cases)
         for name in urls
     }
-
-
-def measure_pages(users, runs: int) -> dict:
-    from django.test import Client
-
-    from bench.cockpit import PROBES as COCKPIT
-    from bench.inbox import PROBES as INBOX
-    from bench.inbox import _measure
-
-    figures = {}
-    for user, probes in (("b-manager", INBOX), ("b-analyst", COCKPIT)):
-        client = Client(HTTP_HOST="localhost")
-        client.force_login(users[user])
-        for label, url in probes.items():
-            client.get(url)  # the process's first page of a kind costs more
-            started = _cpu_now()
-            seconds = _measure(client, runs, {label: url})[label]
-            cpu = (_cpu_now() - started) / (runs + 1)  # with _measure's warm-up
-            figures[f"{label} ms"] = round(seconds * 1000, 2)
-            figures[f"{label} cpu_ms"] = round(cpu * 1000, 2)
-    return figures
-
-
-def _use(url: str) -> None:
-    """Point this process (and the servers it starts) at the database `url`."""
-    from django.contrib.contenttypes.models import ContentType
-    from django.db import connection
-
-    from tasks_app.permissions import permissions_forget
-
-    connection.close()
-    connection.settings_dict["NAME"] = url.rsplit("/", 1)[1]
-    os.environ["DATABASE_URL"] = url
-    ContentType.objects.clear_cache()  # the same ids in both, but read afresh
-    permissions_forget()
 
 
 def _prepare(url: str) -> None:
@@ -380,49 +374,135 @@ def _prepare(url: str) -> None:
 
     os.environ["DATABASE_URL"] = url
     _fresh_database()
-    _use(url)
+    paired.use(url)
     call_command("migrate", verbosity=0)
     _open_cases(_setup(), OPEN)
     advance.laneway_end_to_end(TEMPLATES)
 
 
-def _copy(source: str, target: str) -> None:
-    """Create the database `target` as a copy of `source` (which nobody uses)."""
-    import psycopg
-    from django.db import connection
+def _segments() -> list[tuple[str, str, str]]:
+    """What one round measures on each database in turn: the service step,
+    then each page as the user who opens it (user, label, url)."""
+    from bench.cockpit import PROBES as COCKPIT
+    from bench.inbox import PROBES as INBOX
 
-    connection.close()
-    name, origin = target.rsplit("/", 1)[1], source.rsplit("/", 1)[1]
-    with psycopg.connect(
-        source.rsplit("/", 1)[0] + "/postgres", autocommit=True
-    ) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{origin}"')
+    pages = [
+        (user, label, url)
+        for user, probes in (("b-manager", INBOX), ("b-analyst", COCKPIT))
+        for label, url in probes.items()
+    ]
+    return [("", "step", ""), *pages]
 
 
-def measure(options, rounds: int) -> dict:
-    """Return the service-layer and page figures of one round (1/rounds the work)."""
+def _clients(urls: dict[str, str]) -> dict[str, dict]:
+    """Each database's rollups rebuilt (what the beat did as the cases came) and
+    a logged-in test client per user (the session is in that database)."""
+    from django.test import Client
+
     from cockpit.rollups import rollup
 
-    rollup(rebuild=True)  # what the beat did as the cases came
-    users = _setup()
-    figures = measure_step(max(2, options.steps // rounds))
-    figures.update(measure_pages(users, max(3, options.runs // rounds)))
-    return figures
+    clients: dict[str, dict] = {}
+    for name, url in urls.items():
+        paired.use(url)
+        rollup(rebuild=True)
+        users = _setup()
+        clients[name] = {}
+        for user in ("b-manager", "b-analyst"):
+            clients[name][user] = Client(HTTP_HOST="localhost")
+            clients[name][user].force_login(users[user])
+    return clients
+
+
+def measure_rounds(urls: dict[str, str], options) -> dict[str, list[dict]]:
+    """Each database's figures in each of --rounds rounds (1/rounds of the work
+    each): every segment on one database then the other (`paired.orders`),
+    then the HTTP cases alternating between them."""
+    from cockpit.rollups import rollup
+
+    rounds = options.rounds
+    steps, runs, http = (
+        max(2, n // rounds) for n in (options.steps, options.runs, options.http)
+    )
+    clients, segments, names = _clients(urls), _segments(), tuple(urls)
+    samples: dict[str, list[dict]] = {name: [] for name in urls}
+    with http_servers(urls) as servers:
+        current = None
+        for round_ in range(rounds):
+            figures: dict[str, dict] = {name: {} for name in urls}
+            orders = paired.orders(names, round_, len(segments))
+            for (user, label, url), order in zip(segments, orders, strict=True):
+                for name in order:
+                    if name != current:
+                        paired.use(urls[name])
+                        current = name
+                    if not user:
+                        figures[name].update(measure_step(steps))
+                        rollup()  # the beat rolls the new cases up: not measured
+                        continue
+                    page = measure_page(clients[name][user], label, url, runs)
+                    figures[name].update(page)
+            order = names if round_ % 2 == 0 else names[::-1]
+            for name, http_figures in measure_http(urls, servers, http, order).items():
+                samples[name].append({**figures[name], **http_figures})
+    return samples
+
+
+def summary(samples: dict[str, list[dict]]) -> dict:
+    """The figures of bench/run.py's `volume` part from the rounds' figures:
+    each figure's ratio is the median of its rounds' ratios filled / empty;
+    `volume_max_ratio` the largest of the CPU ones."""
+    by_round = paired.round_ratios(samples["empty"], samples["filled"])
+    ratios = paired.median_ratios(by_round)
+    # CPU time (this process and its backend; the web workers and theirs) is
+    # what the machine's load does not stretch: the summary is read from it.
+    cpu = {key: ratio for key, ratio in ratios.items() if "cpu_ms" in key}
+    worst = max(cpu, key=cpu.__getitem__)
+    return {
+        "volume_max_ratio": cpu[worst],
+        "volume_max_ratio_figure": worst,
+        "volume_max_wall_ratio": max(ratios.values()),
+        "volume_ratios": ratios,
+        "volume_round_ratios": by_round,
+        "volume_over": sorted(key for key, ratio in ratios.items() if ratio > FLAT),
+        "volume_empty": paired.medians(samples["empty"]),
+        "volume_filled": paired.medians(samples["filled"]),
+        "volume_samples": samples,  # every round's figures, for a closer look
+    }
+
+
+def _print(figures: dict, rounds: int) -> None:
+    empty, filled = figures["volume_empty"], figures["volume_filled"]
+    print(
+        f"bench: volume, {figures['volume_cases']:,} cases, "
+        f"{figures['volume_audit_events']:,} audit events "
+        f"({figures['volume_fill_seconds']} s to fill); {rounds} paired rounds: "
+        "ratio = median of the rounds' ratios filled / empty"
+    )
+    print(f"{'':36}{'empty':>9}{'filled':>9}{'ratio':>7}  rounds' ratios")
+    for key, ratio in figures["volume_ratios"].items():
+        each = figures["volume_round_ratios"][key]
+        over = sum(r > FLAT for r in each)
+        mark = f"  over ({over}/{len(each)} rounds)" if ratio > FLAT else ""
+        rounds_text = " ".join(f"{r:.2f}" for r in each)
+        print(f"{key:36}{empty[key]:>9}{filled[key]:>9}{ratio:>7}  {rounds_text}{mark}")
+    print(
+        f"bench: volume_max_ratio {figures['volume_max_ratio']} "
+        f"({figures['volume_max_ratio_figure']})"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--days", type=int, default=90)
-    parser.add_argument("--steps", type=int, default=100, help="service-layer cases")
-    parser.add_argument("--http", type=int, default=60, help="cases over HTTP")
-    parser.add_argument("--runs", type=int, default=15, help="requests per page")
+    parser.add_argument("--steps", type=int, default=70, help="service-layer cases")
+    parser.add_argument("--http", type=int, default=84, help="cases over HTTP")
+    parser.add_argument("--runs", type=int, default=42, help="requests per page")
     parser.add_argument(
         "--rounds",
         type=int,
-        default=3,
-        help="measure the empty and the filled database in turn, this many times",
+        default=7,
+        help="paired rounds: each figure on the empty and the filled database",
     )
     parser.add_argument("--json", help="also write the figures here (bench/run.py)")
     options = parser.parse_args()
@@ -434,62 +514,28 @@ def main() -> None:
     from django.db import connection
 
     _prepare(filled_url)
-    _copy(filled_url, empty_url)  # the same database, before the fill
-    _use(empty_url)
+    paired.copy(filled_url, empty_url)  # the same database, before the fill
+    paired.use(empty_url)
     _analyze()
-    _use(filled_url)
+    paired.use(filled_url)
     started = time.perf_counter()
     counts = fill(options.cases, options.days)
     _analyze()
     with connection.cursor() as cursor:
         cursor.execute("CHECKPOINT")  # the fill's writes are not what is measured
     fill_seconds = round(time.perf_counter() - started, 1)
-    samples: dict[str, list[dict]] = {"empty": [], "filled": []}
-    urls = {"empty": empty_url, "filled": filled_url}
-    for _ in range(options.rounds):  # in turn: the machine's load hits both alike
-        for name, url in urls.items():
-            _use(url)
-            samples[name].append(measure(options, options.rounds))
-        http = measure_http(urls, max(2, options.http // options.rounds))
-        for name, figures in http.items():
-            samples[name][-1].update(figures)
-    _use(filled_url)
-    empty, filled = (
-        {key: statistics.median([r[key] for r in samples[name]]) for key in keys}
-        for name, keys in (
-            ("empty", samples["empty"][0]),
-            ("filled", samples["empty"][0]),
-        )
-    )
-    ratios = {key: round(filled[key] / empty[key], 2) for key in empty if empty[key]}
-    # CPU time (this process and its backend; the web workers and theirs) is
-    # what the machine's load does not stretch: the summary is read from it.
-    cpu = {key: ratio for key, ratio in ratios.items() if "cpu_ms" in key}
-    print(
-        f"bench: volume, {counts['engine_case']:,} cases, "
-        f"{counts['audit_auditevent']:,} audit events ({fill_seconds} s to fill); "
-        f"medians of {options.rounds} rounds, empty and filled in turn"
-    )
-    print(f"{'':40}{'empty':>10}{'filled':>10}{'ratio':>8}")
-    for key, ratio in ratios.items():
-        mark = "" if ratio <= FLAT else "  over"
-        print(f"{key:40}{empty[key]:>10}{filled[key]:>10}{ratio:>8}{mark}")
+    samples = measure_rounds({"empty": empty_url, "filled": filled_url}, options)
+    paired.use(filled_url)
+    figures = {
+        **summary(samples),
+        "volume_rounds": options.rounds,
+        "volume_cases": counts["engine_case"],
+        "volume_audit_events": counts["audit_auditevent"],
+        "volume_fill_seconds": fill_seconds,
+    }
+    _print(figures, options.rounds)
     if options.json:
-        Path(options.json).write_text(
-            json.dumps(
-                {
-                    "volume_max_ratio": max(cpu.values()),
-                    "volume_max_ratio_figure": max(cpu, key=cpu.__getitem__),
-                    "volume_max_wall_ratio": max(ratios.values()),
-                    "volume_ratios": ratios,
-                    "volume_empty": empty,
-                    "volume_filled": filled,
-                    "volume_cases": counts["engine_case"],
-                    "volume_audit_events": counts["audit_auditevent"],
-                    "volume_fill_seconds": fill_seconds,
-                }
-            )
-        )
+        Path(options.json).write_text(json.dumps(figures))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
-"""bench/volume.py's fill: copies of finished cases are what the service layer leaves.
+"""bench/volume.py: the fill is what the service layer leaves; the gate reads rounds.
 
 The issue #16 volume figures are only meaningful if the filled rows look like real
 ones: each copy a finished case with its state, closed tasks, the guardian rows that
-stay after completion, barred users, and an audit chain with its head.
+stay after completion, barred users, and an audit chain with its head. And the
+gate must read noisy rounds without hiding a figure that is really higher.
 """
 
 import sys
@@ -98,3 +99,58 @@ def test_fill_copies_finished_cases_as_the_service_layer_leaves_them(purchase, u
     # Finished work stays out of every inbox.
     assert not inbox_list_for_user(user=users["manager1"]).exists()
     assert Group.objects.filter(name="Manager").exists()
+
+
+# -- the gate's statistics (bench/paired.py, plain functions) ------------------------
+
+
+def _rounds(values: list[float], figure: str = "page cpu_ms") -> list[dict]:
+    return [{figure: value, "page ms": value} for value in values]
+
+
+def test_a_figures_ratio_is_the_median_of_its_rounds_ratios():
+    # Round 2 caught a burst of load on the filled side only: its ratio is 3.0.
+    # The median of the medians would say 22 / 10 = 2.2; the rounds say 1.1.
+    empty = _rounds([10.0, 10.0, 20.0])
+    filled = _rounds([11.0, 30.0, 22.0])
+
+    figures = volume.summary({"empty": empty, "filled": filled})
+
+    assert figures["volume_round_ratios"]["page cpu_ms"] == [1.1, 3.0, 1.1]
+    assert figures["volume_ratios"]["page cpu_ms"] == 1.1
+    assert figures["volume_max_ratio"] == 1.1
+    assert figures["volume_over"] == []
+    assert figures["volume_empty"]["page cpu_ms"] == 10.0  # shown beside it
+    assert figures["volume_filled"]["page cpu_ms"] == 22.0
+
+
+def test_a_figure_higher_in_most_rounds_still_fails_the_gate():
+    # Really 1.3x on the filled database, with noise and one lucky round.
+    empty = _rounds([10.0, 12.0, 9.0, 11.0, 10.0])
+    filled = _rounds([13.0, 16.2, 10.0, 14.0, 13.5])
+    flat = {"other cpu_ms": 5.0}
+    for rounds in (empty, filled):
+        for figures in rounds:
+            figures.update(flat)
+
+    figures = volume.summary({"empty": empty, "filled": filled})
+
+    assert figures["volume_ratios"]["other cpu_ms"] == 1.0
+    assert figures["volume_ratios"]["page cpu_ms"] == 1.3
+    assert figures["volume_max_ratio"] == 1.3
+    assert figures["volume_max_ratio_figure"] == "page cpu_ms"
+    assert figures["volume_over"] == ["page cpu_ms", "page ms"]
+    assert figures["volume_max_ratio"] > volume.FLAT  # run.py: not met
+
+
+def test_each_database_goes_first_as_often_as_the_other():
+    from bench import paired
+
+    names = ("empty", "filled")
+    firsts = [
+        order[0] for round_ in range(4) for order in paired.orders(names, round_, 10)
+    ]
+    assert firsts.count("empty") == firsts.count("filled") == 20
+    # Back to back: consecutive segments share a database (A B, B A, ...).
+    orders = list(paired.orders(names, 0, 3))
+    assert orders == [names, names[::-1], names]
