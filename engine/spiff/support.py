@@ -22,6 +22,7 @@ from lxml import etree
 
 from .compensation_checks import compensation_problems
 from .dates import check_due, check_priority
+from .implicit_splits import ACTIVITIES
 from .juel import JuelError, is_juel, juel_to_python
 from .links import is_link_flow
 from .metadata import HUMAN_TAGS, human_task_meta
@@ -139,7 +140,9 @@ ELEMENTS: dict[str, Row] = {
         "with conditions"
     ),
     "sequenceFlow": _runs(
-        "several plain flows out of an activity all run (implicit parallel split)"
+        "several plain flows out of an activity all run (implicit parallel split); "
+        "conditional flows out of an activity run as an inclusive split "
+        "(implicit_splits.py)"
     ),
     "dataObject": _runs(
         "a SpiffWorkflow data object (a process-level variable); in a Camunda-dialect "
@@ -283,8 +286,9 @@ EVENT_DEFINITIONS: dict[str, Row] = {
 }
 CONDITIONAL_FLOWS = _refused(
     "conditions and default flows are evaluated only out of exclusive and inclusive "
-    "gateways (here the condition would be ignored); put an exclusive or "
-    "inclusive gateway after the element"
+    "gateways and activities (here the condition would be ignored: a parallel or "
+    "event-based gateway evaluates none in BPMN 2.0.2 \u00a713.4, and Camunda 7 "
+    "ignores them); put an exclusive or inclusive gateway after the element"
 )
 CONDITIONAL_PLACES = _refused(
     "conditional events run on an intermediate catch event only (not on a "
@@ -386,8 +390,13 @@ CONSTRUCTS: dict[str, Row] = {
         CONDITIONAL_PLACES
     ),
     "a conditional event without a condition": CONDITION_MISSING,
-    "a conditional or default sequence flow out of anything but an exclusive or "
-    "inclusive gateway": (CONDITIONAL_FLOWS),
+    "a conditional or default sequence flow out of an event or a parallel or "
+    "event-based gateway": (CONDITIONAL_FLOWS),
+    "conditional or default sequence flows out of an activity": _runs(
+        "every flow whose condition holds and every plain flow run (implicit "
+        "inclusive split), the default flow only when none holds; with no default, "
+        "the path ends there, as Camunda 7 ends it (implicit_splits.py)"
+    ),
     "several plain sequence flows out of an activity or event": _runs(
         "all of them run (implicit parallel split)"
     ),
@@ -1083,22 +1092,7 @@ def _subprocess_start_problems(root: etree._Element) -> Iterator[Problem]:
                 yield _problem(start, start, SUBPROCESS_EVENT_START.note)
 
 
-_ACTIVITIES = frozenset(
-    {
-        "task",
-        "userTask",
-        "manualTask",
-        "serviceTask",
-        "sendTask",
-        "receiveTask",
-        "scriptTask",
-        "businessRuleTask",
-        "callActivity",
-        "subProcess",
-        "transaction",
-        "adHocSubProcess",
-    }
-)
+_ACTIVITIES = ACTIVITIES | {"adHocSubProcess"}
 
 
 _CATCHING = frozenset({"startEvent", "intermediateCatchEvent", "boundaryEvent"})
