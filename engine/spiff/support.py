@@ -286,9 +286,10 @@ EVENT_DEFINITIONS: dict[str, Row] = {
 }
 CONDITIONAL_FLOWS = _refused(
     "conditions and default flows are evaluated only out of exclusive and inclusive "
-    "gateways and activities (here the condition would be ignored: a parallel or "
-    "event-based gateway evaluates none in BPMN 2.0.2 \u00a713.4, and Camunda 7 "
-    "ignores them); put an exclusive or inclusive gateway after the element"
+    "gateways and activities: BPMN 2.0.2 draws none out of an event or a "
+    "parallel or event-based gateway (Camunda 7 ignores them out of a parallel "
+    "gateway), and here the condition would be ignored; put an exclusive or "
+    "inclusive gateway after the element"
 )
 CONDITIONAL_PLACES = _refused(
     "conditional events run on an intermediate catch event only (not on a "
