@@ -320,6 +320,40 @@ def _resource_roles(root: etree._Element) -> Iterator[Problem]:
         )
 
 
+_PEOPLE = (
+    ("assignee", "assignee"),
+    ("candidate_users", "candidateUsers"),
+    ("candidate_groups", "candidateGroups"),
+)
+
+
+def _people_expressions(root: etree._Element) -> Iterator[Problem]:
+    """Assignees and candidates that are expressions Laneway would take literally.
+
+    Camunda 7 evaluates any expression there (${people[loopCounter]},
+    ${dept}-managers, ${task.x}); Laneway reads a name, the initiator or one
+    whole variable, and would hand the task to a user named like the text.
+    """
+    for tag in HUMAN_TAGS:
+        for element in root.iterfind(f".//bpmn:{tag}", NSMAP):
+            meta = human_task_meta(element, None)
+            for field, attribute in _PEOPLE:
+                values = getattr(meta, field)
+                for value in (values,) if isinstance(values, str) else values:
+                    if candidates.is_readable(value):
+                        continue
+                    yield Problem(
+                        f"The {attribute} {value!r} of {_label(element)} is refused: "
+                        "an expression here is read only as one whole variable "
+                        "(${name}), the initiator or a list of names and variables; "
+                        "Camunda 7 would evaluate it, Laneway would take it as a "
+                        "name. Compute the value into a variable first (a script "
+                        "task, or a multi-instance element variable) and name it.",
+                        element.sourceline,
+                        element.get("id"),
+                    )
+
+
 def structure_problems(root: etree._Element) -> list[Problem]:
     """Return the constructs that raw SpiffWorkflow would run wrongly or not at all."""
     return [
@@ -333,6 +367,7 @@ def structure_problems(root: etree._Element) -> list[Problem]:
         *_listener_scopes(root),
         *_form_dates(root),
         *_resource_roles(root),
+        *_people_expressions(root),
     ]
 
 

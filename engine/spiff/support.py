@@ -559,9 +559,21 @@ _EXTERNAL = (
 
 # Camunda 7 / Operaton attributes (camunda:* and operaton:*), by local name.
 VENDOR_ATTRIBUTES: dict[str, Row] = {
-    "assignee": _runs("the task's assignee; `initiator` is the starter", on=_HUMAN),
-    "candidateUsers": _runs(on=_HUMAN),
-    "candidateGroups": _runs(on=_HUMAN),
+    "assignee": _runs(
+        "the task's assignee: a name or ${variable}; `initiator` is the starter; "
+        "any other expression is refused (checks.py)",
+        on=_HUMAN,
+    ),
+    "candidateUsers": _runs(
+        "names and ${variable}s (a variable may hold a list); any other "
+        "expression is refused",
+        on=_HUMAN,
+    ),
+    "candidateGroups": _runs(
+        "names and ${variable}s (a variable may hold a list); any other "
+        "expression is refused",
+        on=_HUMAN,
+    ),
     "dueDate": _runs(_DATES, on=_HUMAN),
     "followUpDate": _runs(_DATES, on=_HUMAN),
     "priority": _runs("an integer or ${variable}; anything else is refused", on=_HUMAN),
