@@ -271,6 +271,8 @@ DEPARTURES: dict[str, str] = {
             "p5_call_all_mi.bpmn",
             "vars_mi_append.bpmn",
             "p6b_mi_par_ratio.bpmn",
+            "p6b_mi_collection_name.bpmn",
+            "p6b_mi_subprocess_joins.bpmn",
             "p6b_mi_task_conditions.bpmn",
             "p6b_mi_seq_active.bpmn",
             "p6b_mi_seq_item_replaced.bpmn",
