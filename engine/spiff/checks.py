@@ -111,6 +111,35 @@ def _flow_ends(flow: etree._Element, nodes: dict[str, str]) -> Iterator[Problem]
         )
 
 
+def _defaults(root: etree._Element) -> Iterator[Problem]:
+    """A `default` naming no sequence flow that leaves the element.
+
+    Camunda 7 deploys it and fails when the default is needed ("default
+    sequence flow ... could not be found"); the element names the flow it
+    means to leave by, so the upload says which one is wrong.
+    """
+    for element in root.xpath(".//*[@default]"):
+        if not isinstance(element.tag, str) or not element.tag.startswith(
+            f"{{{BPMN}}}"
+        ):
+            continue
+        default, ident = element.get("default"), element.get("id")
+        leaves = element.getparent().xpath(
+            "bpmn:sequenceFlow[@id=$flow and @sourceRef=$node]",
+            namespaces=NSMAP,
+            flow=default,
+            node=ident,
+        )
+        if not leaves:
+            yield Problem(
+                f"The default flow '{default}' of {_label(element)} is not one of its "
+                "outgoing sequence flows: choose one of them as the default, or "
+                "remove the attribute.",
+                element.sourceline,
+                ident,
+            )
+
+
 def _sequence_flows(root: etree._Element) -> Iterator[Problem]:
     # The ids of each flow's siblings, read once per process or sub-process (not
     # once per flow: quadratic in a diagram's size, issue #16's deploy figure).
@@ -358,6 +387,7 @@ def structure_problems(root: etree._Element) -> list[Problem]:
     """Return the constructs that raw SpiffWorkflow would run wrongly or not at all."""
     return [
         *_sequence_flows(root),
+        *_defaults(root),
         *_event_subprocess_starts(root),
         *_misplaced_starts(root),
         *_reserved_ids(root),

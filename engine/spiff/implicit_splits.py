@@ -58,8 +58,11 @@ def _split(
     gateway = _element(
         "inclusiveGateway", line, id=gateway_id, name=f"{name} (conditional flows)"
     )
-    default = activity.attrib.pop("default", None)
-    if default is None:
+    default = activity.get("default")
+    if default in {f.get("id") for f in flows}:
+        del activity.attrib["default"]
+    else:  # none, or naming another element's flow (refused by checks.py)
+        default = None
         # Camunda 7 ends the path when no flow is taken and there is no default.
         end_id = unique_id(f"{ident}_no_flow", taken)
         default = unique_id(f"{ident}_to_no_flow", taken)
@@ -106,7 +109,8 @@ def conditional_activity_flows(root: etree._Element) -> None:
             flows = outgoing.get(str(activity.get("id")), [])
             default = activity.get("default")
             if not flows or not (
-                default or any(f.find(_CONDITION) is not None for f in flows)
+                default in {f.get("id") for f in flows}
+                or any(f.find(_CONDITION) is not None for f in flows)
             ):
                 continue
             if taken is None:
