@@ -35,6 +35,17 @@ def has_candidates(meta: HumanTaskMeta) -> bool:
     )
 
 
+def is_readable(value: str) -> bool:
+    """Whether `_resolve_name` reads `value` as Camunda 7 would: a plain name, the
+    initiator, or one whole variable (${name}); any other expression is not
+    evaluated here (it would be taken as a literal name)."""
+    return (
+        ("${" not in value and "#{" not in value)
+        or value in INITIATOR_VALUES
+        or bool(_VARIABLE.match(value))
+    )
+
+
 def _resolve_name(value: str, data: Mapping[str, object], initiator: str) -> str:
     if value in INITIATOR_VALUES:
         return initiator

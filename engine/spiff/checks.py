@@ -111,6 +111,35 @@ def _flow_ends(flow: etree._Element, nodes: dict[str, str]) -> Iterator[Problem]
         )
 
 
+def _defaults(root: etree._Element) -> Iterator[Problem]:
+    """A `default` naming no sequence flow that leaves the element.
+
+    Camunda 7 deploys it and fails when the default is needed ("default
+    sequence flow ... could not be found"); the element names the flow it
+    means to leave by, so the upload says which one is wrong.
+    """
+    for element in root.xpath(".//*[@default]"):
+        if not isinstance(element.tag, str) or not element.tag.startswith(
+            f"{{{BPMN}}}"
+        ):
+            continue
+        default, ident = element.get("default"), element.get("id")
+        leaves = element.getparent().xpath(
+            "bpmn:sequenceFlow[@id=$flow and @sourceRef=$node]",
+            namespaces=NSMAP,
+            flow=default,
+            node=ident,
+        )
+        if not leaves:
+            yield Problem(
+                f"The default flow '{default}' of {_label(element)} is not one of its "
+                "outgoing sequence flows: choose one of them as the default, or "
+                "remove the attribute.",
+                element.sourceline,
+                ident,
+            )
+
+
 def _sequence_flows(root: etree._Element) -> Iterator[Problem]:
     # The ids of each flow's siblings, read once per process or sub-process (not
     # once per flow: quadratic in a diagram's size, issue #16's deploy figure).
@@ -320,10 +349,45 @@ def _resource_roles(root: etree._Element) -> Iterator[Problem]:
         )
 
 
+_PEOPLE = (
+    ("assignee", "assignee"),
+    ("candidate_users", "candidateUsers"),
+    ("candidate_groups", "candidateGroups"),
+)
+
+
+def _people_expressions(root: etree._Element) -> Iterator[Problem]:
+    """Assignees and candidates that are expressions Laneway would take literally.
+
+    Camunda 7 evaluates any expression there (${people[loopCounter]},
+    ${dept}-managers, ${task.x}); Laneway reads a name, the initiator or one
+    whole variable, and would hand the task to a user named like the text.
+    """
+    for tag in HUMAN_TAGS:
+        for element in root.iterfind(f".//bpmn:{tag}", NSMAP):
+            meta = human_task_meta(element, None)
+            for field, attribute in _PEOPLE:
+                values = getattr(meta, field)
+                for value in (values,) if isinstance(values, str) else values:
+                    if candidates.is_readable(value):
+                        continue
+                    yield Problem(
+                        f"The {attribute} {value!r} of {_label(element)} is refused: "
+                        "an expression here is read only as one whole variable "
+                        "(${name}), the initiator or a list of names and variables; "
+                        "Camunda 7 would evaluate it, Laneway would take it as a "
+                        "name. Compute the value into a variable first (a script "
+                        "task, or a multi-instance element variable) and name it.",
+                        element.sourceline,
+                        element.get("id"),
+                    )
+
+
 def structure_problems(root: etree._Element) -> list[Problem]:
     """Return the constructs that raw SpiffWorkflow would run wrongly or not at all."""
     return [
         *_sequence_flows(root),
+        *_defaults(root),
         *_event_subprocess_starts(root),
         *_misplaced_starts(root),
         *_reserved_ids(root),
@@ -333,6 +397,7 @@ def structure_problems(root: etree._Element) -> list[Problem]:
         *_listener_scopes(root),
         *_form_dates(root),
         *_resource_roles(root),
+        *_people_expressions(root),
     ]
 
 

@@ -36,6 +36,7 @@ from lxml import etree
 
 from .data_objects import camunda_data_associations_drop
 from .dmn_feel import FeelError, feel_expression
+from .implicit_splits import conditional_activity_flows
 from .juel import JuelError, is_juel, juel_to_python
 from .links import links_resolve
 from .timer_starts import is_cron
@@ -475,6 +476,7 @@ def _unconditioned_flows(root: etree._Element) -> None:
 
 def normalize(root: etree._Element) -> list[Problem]:
     """Rewrite `root` in place to Python/Spiff dialect and return what could not be."""
+    conditional_activity_flows(root)  # before: its gateway takes plain flows too
     _unconditioned_flows(root)
     camunda_data_associations_drop(root)
     problems: list[Problem] = links_resolve(root)

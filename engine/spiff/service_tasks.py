@@ -416,7 +416,7 @@ class _BpmnOrderMixin:
       stable sort in document order, as Camunda evaluates them.
     * Several plain flows out of an activity or event all run (BPMN's
       implicit parallel split); SpiffWorkflow refused them. Conditional flows
-      out of an activity are refused at upload (support.py).
+      out of an activity get an inclusive gateway at upload (implicit_splits.py).
     """
 
     def get_position(self, node: Any = None) -> Any:

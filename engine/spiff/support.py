@@ -22,6 +22,7 @@ from lxml import etree
 
 from .compensation_checks import compensation_problems
 from .dates import check_due, check_priority
+from .implicit_splits import ACTIVITIES
 from .juel import JuelError, is_juel, juel_to_python
 from .links import is_link_flow
 from .metadata import HUMAN_TAGS, human_task_meta
@@ -139,7 +140,9 @@ ELEMENTS: dict[str, Row] = {
         "with conditions"
     ),
     "sequenceFlow": _runs(
-        "several plain flows out of an activity all run (implicit parallel split)"
+        "several plain flows out of an activity all run (implicit parallel split); "
+        "conditional flows out of an activity run as an inclusive split "
+        "(implicit_splits.py)"
     ),
     "dataObject": _runs(
         "a SpiffWorkflow data object (a process-level variable); in a Camunda-dialect "
@@ -295,7 +298,9 @@ EVENT_DEFINITIONS: dict[str, Row] = {
 }
 CONDITIONAL_FLOWS = _refused(
     "conditions and default flows are evaluated only out of exclusive and inclusive "
-    "gateways (here the condition would be ignored); put an exclusive or "
+    "gateways and activities: BPMN 2.0.2 draws none out of an event or a "
+    "parallel or event-based gateway (Camunda 7 ignores them out of a parallel "
+    "gateway), and here the condition would be ignored; put an exclusive or "
     "inclusive gateway after the element"
 )
 CONDITIONAL_PLACES = _refused(
@@ -398,8 +403,13 @@ CONSTRUCTS: dict[str, Row] = {
         CONDITIONAL_PLACES
     ),
     "a conditional event without a condition": CONDITION_MISSING,
-    "a conditional or default sequence flow out of anything but an exclusive or "
-    "inclusive gateway": (CONDITIONAL_FLOWS),
+    "a conditional or default sequence flow out of an event or a parallel or "
+    "event-based gateway": (CONDITIONAL_FLOWS),
+    "conditional or default sequence flows out of an activity": _runs(
+        "every flow whose condition holds and every plain flow run (implicit "
+        "inclusive split), the default flow only when none holds; with no default, "
+        "the path ends there, as Camunda 7 ends it (implicit_splits.py)"
+    ),
     "several plain sequence flows out of an activity or event": _runs(
         "all of them run (implicit parallel split)"
     ),
@@ -561,9 +571,21 @@ _EXTERNAL = (
 
 # Camunda 7 / Operaton attributes (camunda:* and operaton:*), by local name.
 VENDOR_ATTRIBUTES: dict[str, Row] = {
-    "assignee": _runs("the task's assignee; `initiator` is the starter", on=_HUMAN),
-    "candidateUsers": _runs(on=_HUMAN),
-    "candidateGroups": _runs(on=_HUMAN),
+    "assignee": _runs(
+        "the task's assignee: a name or ${variable}; `initiator` is the starter; "
+        "any other expression is refused (checks.py)",
+        on=_HUMAN,
+    ),
+    "candidateUsers": _runs(
+        "names and ${variable}s (a variable may hold a list); any other "
+        "expression is refused",
+        on=_HUMAN,
+    ),
+    "candidateGroups": _runs(
+        "names and ${variable}s (a variable may hold a list); any other "
+        "expression is refused",
+        on=_HUMAN,
+    ),
     "dueDate": _runs(_DATES, on=_HUMAN),
     "followUpDate": _runs(_DATES, on=_HUMAN),
     "priority": _runs("an integer or ${variable}; anything else is refused", on=_HUMAN),
@@ -1095,22 +1117,7 @@ def _subprocess_start_problems(root: etree._Element) -> Iterator[Problem]:
                 yield _problem(start, start, SUBPROCESS_EVENT_START.note)
 
 
-_ACTIVITIES = frozenset(
-    {
-        "task",
-        "userTask",
-        "manualTask",
-        "serviceTask",
-        "sendTask",
-        "receiveTask",
-        "scriptTask",
-        "businessRuleTask",
-        "callActivity",
-        "subProcess",
-        "transaction",
-        "adHocSubProcess",
-    }
-)
+_ACTIVITIES = ACTIVITIES | {"adHocSubProcess"}
 
 
 _CATCHING = frozenset({"startEvent", "intermediateCatchEvent", "boundaryEvent"})
