@@ -408,8 +408,23 @@ def pinned_versions(root: etree._Element) -> dict[str, str]:
 
 def _pinned_problems(root: etree._Element) -> Iterator[Problem]:
     pinned = pinned_versions(root)
+    outside = called_outside(root)
     for call in root.iterfind(".//bpmn:callActivity", NSMAP):
         called = (call.get("calledElement") or "").strip()
+        if vendor_attr(call, "calledElementBinding") == "deployment" and (
+            called in outside
+        ):
+            # Camunda 7 (CallableElementUtil): "deployment" calls the definition
+            # deployed with the caller, and fails the call when there is none; a
+            # Laneway deployment is one file.
+            yield Problem(
+                f"The {_label(call)} binds '{called}' of its own deployment "
+                '(calledElementBinding="deployment"), but this file does not '
+                f"define '{called}': put the process in this file, or use "
+                'calledElementBinding="latest".',
+                call.sourceline,
+                call.get("id"),
+            )
         if called in pinned and not pinned[called].isdigit():
             yield Problem(
                 f"The {_label(call)} binds the version of '{called}' "

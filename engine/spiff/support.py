@@ -601,8 +601,9 @@ VENDOR_ATTRIBUTES: dict[str, Row] = {
     "modelerTemplateVersion": _runs(_NO_EFFECT),
     "errorMessage": _runs(_NO_EFFECT),
     "calledElementBinding": _runs(
-        "the called process is bound at deploy: latest and deployment to its "
-        "latest version (or the one in the file), version to calledElementVersion",
+        "the called process is bound at deploy: latest to its latest version (or "
+        "the one in the file), deployment to the one in the file (a process of "
+        "another file is refused), version to calledElementVersion",
         on=("callActivity",),
         values=("latest", "deployment", "version"),
     ),
