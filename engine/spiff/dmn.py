@@ -396,6 +396,10 @@ def _aggregate(decision: Decision, outputs: Result) -> Result:
     values = [o[name] for o in outputs if o[name] is not None]
     if decision.aggregation == "COUNT":
         return [{name: len(values)}]
+    if not outputs:
+        # Camunda 7 (DecisionTableEvaluationHandler.generateDecisionResult): no
+        # rule matched, so no name and a null aggregate: the result is empty.
+        return []
     if not values:
         return [{name: None}]
     if decision.aggregation == "SUM":
