@@ -26,6 +26,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import zip_longest
 from typing import Any
 
 from lxml import etree
@@ -38,6 +39,7 @@ from SpiffWorkflow.spiff.parser.task_spec import BusinessRuleTaskParser
 from SpiffWorkflow.spiff.specs.defaults import BusinessRuleTask
 
 from .dmn_feel import INPUT, FeelError, feel_expression, feel_unary_tests, feel_values
+from .juel import JuelError, is_juel, juel_to_python
 from .scripting import check_expression
 from .types import Problem
 from .xml import NSMAP, local_name, vendor_attr
@@ -82,6 +84,7 @@ class Decision:
     priorities: tuple[tuple[Any, ...], ...] = ()
     rules: tuple[Rule, ...] = ()
     literal: str | None = None
+    input_types: tuple[str, ...] = ()  # the inputExpressions' typeRef
 
 
 def _children(element: etree._Element, name: str) -> list[etree._Element]:
@@ -133,6 +136,17 @@ class _Reader:
 
     def expression(self, text: str, where: str, element: etree._Element) -> str:
         """Return the Python of a FEEL (or sandbox-Python) expression cell."""
+        if (element.get("expressionLanguage") or "").strip().lower() == "juel":
+            # Camunda 7 evaluates a cell marked expressionLanguage="juel" as JUEL.
+            try:
+                python = juel_to_python(text) if is_juel(text) else ""
+            except JuelError as exc:
+                return self.problem(where, f"{text!r} is not JUEL ({exc}).", element)
+            if not python:
+                return self.problem(
+                    where, f"{text!r} is not JUEL (no ${{...}}).", element
+                )
+            return self.compiled(python, text, where, element)
         try:
             python = feel_expression(text)
         except FeelError as exc:
@@ -241,6 +255,12 @@ class _Reader:
             self.rule(rule, row, where, labels, names)
             for row, rule in enumerate(_children(table, "rule"), start=1)
         )
+        input_types = tuple(
+            (expression[0].get("typeRef") or "").strip() if expression else ""
+            for expression in (
+                _children(i, "inputExpression") for i in _children(table, "input")
+            )
+        )
         return Decision(
             base.id,
             base.name,
@@ -251,6 +271,7 @@ class _Reader:
             names,
             priorities,
             rules,
+            input_types=input_types,
         )
 
     def input(self, element: etree._Element, where: str) -> str:
@@ -457,7 +478,11 @@ def decision_evaluate(
         context.update(_as_variables(decisions[required], result))
     if decision.literal is not None:  # its result is named by its variable
         return [{decision.outputs[0]: evaluate(decision.literal, context)}]
-    values = [evaluate(expression, context) for expression in decision.inputs]
+    values = [
+        _typed(evaluate(expression, context), type_ref, decision.id)
+        for expression, type_ref in zip_longest(decision.inputs, decision.input_types)
+        if expression is not None
+    ]
     rules = [r for r in decision.rules if _matches(r, values, context, evaluate)]
     outputs = [
         {
@@ -467,6 +492,39 @@ def decision_evaluate(
         for rule in rules
     ]
     return _apply_policy(decision, rules, outputs)
+
+
+def _typed(value: Any, type_ref: str | None, decision_id: str) -> Any:
+    """Return an input value as its typeRef says (Camunda 7's data type transformers).
+
+    integer / long: an integral number or a numeric string; double: a number or a
+    numeric string; boolean: a Boolean or "true" / "false" (any case). Other types
+    are left as they are; null stays null. A value the type cannot take stops the
+    case, as Camunda's DmnEngineException does.
+    """
+    kind = (type_ref or "").lower()
+    if value is None or kind not in ("integer", "long", "double", "boolean"):
+        return value
+    try:
+        if kind == "boolean":
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.lower() in ("true", "false"):
+                return value.lower() == "true"
+            raise ValueError
+        if isinstance(value, bool):
+            raise ValueError
+        if kind == "double":
+            return float(value)
+        number = int(value) if isinstance(value, str) else value
+        if not isinstance(number, int | float) or number != int(number):
+            raise ValueError
+        return int(number)
+    except (TypeError, ValueError):
+        raise DecisionError(
+            f"Decision '{decision_id}': the input {value!r} is not of type "
+            f"{type_ref} (the input expression's typeRef)."
+        ) from None
 
 
 def _listing(decision: Decision) -> bool:
