@@ -425,6 +425,29 @@ def _pinned_problems(root: etree._Element) -> Iterator[Problem]:
                 call.sourceline,
                 call.get("id"),
             )
+        binding = vendor_attr(call, "calledElementBinding") or "latest"
+        if binding == "version" and called and called not in outside:
+            # Laneway runs the process of this file as deployed with it; Camunda
+            # 7 would call the numbered version, another one after a re-deploy.
+            yield Problem(
+                f"The {_label(call)} binds version "
+                f"{vendor_attr(call, 'calledElementVersion')!r} of '{called}', a "
+                'process of this file (calledElementBinding="version"): the file '
+                f"runs its own '{called}'; put '{called}' in its own file to bind "
+                'a version, or use calledElementBinding="deployment".',
+                call.sourceline,
+                call.get("id"),
+            )
+        elif called in pinned and binding != "version":
+            # every call of a key outside the file binds one version
+            yield Problem(
+                f"The {_label(call)} calls '{called}' with binding {binding!r} "
+                "while another call activity of this file binds its version "
+                f"{pinned[called]!r}: one file binds one version of '{called}'; "
+                "give the calls the same binding.",
+                call.sourceline,
+                call.get("id"),
+            )
         if called in pinned and not pinned[called].isdigit():
             yield Problem(
                 f"The {_label(call)} binds the version of '{called}' "

@@ -614,7 +614,8 @@ VENDOR_ATTRIBUTES: dict[str, Row] = {
     ),
     "calledElementVersion": _runs(
         'with calledElementBinding="version", the deployed version number bound '
-        "at deploy (a number; anything else is refused)",
+        "at deploy (a number; anything else, a process of the same file and a "
+        "key also called with another binding are refused)",
         on=("callActivity",),
     ),
     "calledElementVersionTag": _refused(

@@ -186,6 +186,7 @@ DEPARTURES: dict[str, str] = {
     "p6c_dmn_binding_deployment.bpmn": _DMN,
     "p6c_dmn_collect_empty.bpmn": _DMN,
     "p6c_dmn_collect_empty_list.bpmn": _DMN,
+    "p6c_dmn_literals.bpmn": _DMN,
     "p6c_dmn_ns11.bpmn": _DMN,
     "p6c_dmn_ns12.bpmn": _DMN,
     "p6c_dmn_types.bpmn": _DMN,
