@@ -187,6 +187,7 @@ DEPARTURES: dict[str, str] = {
     "p6c_dmn_collect_empty.bpmn": _DMN,
     "p6c_dmn_collect_empty_list.bpmn": _DMN,
     "p6c_dmn_literals.bpmn": _DMN,
+    "p6c_dmn_null.bpmn": _DMN,
     "p6c_dmn_ns11.bpmn": _DMN,
     "p6c_dmn_ns12.bpmn": _DMN,
     "p6c_dmn_types.bpmn": _DMN,
