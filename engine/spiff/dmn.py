@@ -87,6 +87,38 @@ class Decision:
     input_types: tuple[str, ...] = ()  # the inputExpressions' typeRef
 
 
+# expressionLanguage values read as S-FEEL (Python: SpiffWorkflow's dialect, tried
+# when a cell is not FEEL); DMN 1.1-1.3 name FEEL by these URIs.
+_RUNS_AS_FEEL = {
+    "",
+    "feel",
+    "python",
+    "http://www.omg.org/spec/feel/20140401",
+    "http://www.omg.org/spec/dmn/20180521/feel/",
+    "https://www.omg.org/spec/dmn/20191111/feel/",
+}
+
+
+def _language(element: etree._Element) -> str:
+    """Return a cell's expression language: its own, else the file's (Camunda 7).
+
+    Camunda's DmnExpressionTransformHelper falls back to the expressionLanguage
+    of `definitions` when the cell names none.
+    """
+    own = (element.get("expressionLanguage") or "").strip()
+    if own:
+        return own.lower()
+    root = element.getroottree().getroot()
+    return (root.get("expressionLanguage") or "").strip().lower()
+
+
+def _language_refused(text: str, language: str) -> str:
+    return (
+        f"{text!r} is written in {language}, which does not run here "
+        "(FEEL, and JUEL for input expressions and output entries, do)."
+    )
+
+
 def _children(element: etree._Element, name: str) -> list[etree._Element]:
     return [c for c in element if isinstance(c.tag, str) and local_name(c) == name]
 
@@ -136,7 +168,10 @@ class _Reader:
 
     def expression(self, text: str, where: str, element: etree._Element) -> str:
         """Return the Python of a FEEL (or sandbox-Python) expression cell."""
-        if (element.get("expressionLanguage") or "").strip().lower() == "juel":
+        language = _language(element)
+        if language not in _RUNS_AS_FEEL and language != "juel":
+            return self.problem(where, _language_refused(text, language), element)
+        if language == "juel":
             # Camunda 7 evaluates a cell marked expressionLanguage="juel" as JUEL.
             try:
                 python = juel_to_python(text) if is_juel(text) else ""
@@ -164,6 +199,10 @@ class _Reader:
         return python
 
     def test(self, text: str, where: str, element: etree._Element) -> str | None:
+        language = _language(element)
+        if language not in _RUNS_AS_FEEL:
+            why = "input entry " + _language_refused(text, language)
+            return self.problem(where, why, element)
         try:
             python = feel_unary_tests(text)
         except FeelError as exc:
