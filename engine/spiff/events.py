@@ -467,11 +467,11 @@ class ScopedEventManager(EventManager):
             return 0
         task.task_spec.catch(task, event)
         task.task_spec._update(task)
-        _pass_outputs(event.target, task)
+        call_outputs_pass(event.target, task)
         return 1
 
 
-def _pass_outputs(scope: Any, catcher: Any) -> None:
+def call_outputs_pass(scope: Any, catcher: Any) -> None:
     """Run `camunda:out` of every call activity the event left to reach `catcher`.
 
     Camunda 7 propagates errors and escalations with an OutputVariablesPropagator

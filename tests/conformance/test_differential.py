@@ -229,6 +229,7 @@ DEPARTURES: dict[str, str] = {
             "p6c_call_mi_timer.bpmn",
             # camunda:out also runs when an error / escalation leaves the callee
             "p6c_call_out_on_events.bpmn",
+            "p6c_call_out_service_error.bpmn",
         ),
         _CALL_DATA,
     ),
