@@ -230,6 +230,7 @@ DEPARTURES: dict[str, str] = {
             # camunda:out also runs when an error / escalation leaves the callee
             "p6c_call_out_on_events.bpmn",
             "p6c_call_out_service_error.bpmn",
+            "p6c_call_out_nested.bpmn",
         ),
         _CALL_DATA,
     ),
