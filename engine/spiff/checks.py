@@ -473,8 +473,46 @@ def pinned_versions(root: etree._Element) -> dict[str, str]:
 
 def _pinned_problems(root: etree._Element) -> Iterator[Problem]:
     pinned = pinned_versions(root)
+    outside = called_outside(root)
     for call in root.iterfind(".//bpmn:callActivity", NSMAP):
         called = (call.get("calledElement") or "").strip()
+        if vendor_attr(call, "calledElementBinding") == "deployment" and (
+            called in outside
+        ):
+            # Camunda 7 (CallableElementUtil): "deployment" calls the definition
+            # deployed with the caller, and fails the call when there is none; a
+            # Laneway deployment is one file.
+            yield Problem(
+                f"The {_label(call)} binds '{called}' of its own deployment "
+                '(calledElementBinding="deployment"), but this file does not '
+                f"define '{called}': put the process in this file, or use "
+                'calledElementBinding="latest".',
+                call.sourceline,
+                call.get("id"),
+            )
+        binding = vendor_attr(call, "calledElementBinding") or "latest"
+        if binding == "version" and called and called not in outside:
+            # Laneway runs the process of this file as deployed with it; Camunda
+            # 7 would call the numbered version, another one after a re-deploy.
+            yield Problem(
+                f"The {_label(call)} binds version "
+                f"{vendor_attr(call, 'calledElementVersion')!r} of '{called}', a "
+                'process of this file (calledElementBinding="version"): the file '
+                f"runs its own '{called}'; put '{called}' in its own file to bind "
+                'a version, or use calledElementBinding="deployment".',
+                call.sourceline,
+                call.get("id"),
+            )
+        elif called in pinned and binding != "version":
+            # every call of a key outside the file binds one version
+            yield Problem(
+                f"The {_label(call)} calls '{called}' with binding {binding!r} "
+                "while another call activity of this file binds its version "
+                f"{pinned[called]!r}: one file binds one version of '{called}'; "
+                "give the calls the same binding.",
+                call.sourceline,
+                call.get("id"),
+            )
         if called in pinned and not pinned[called].isdigit():
             yield Problem(
                 f"The {_label(call)} binds the version of '{called}' "

@@ -26,6 +26,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import zip_longest
 from typing import Any
 
 from lxml import etree
@@ -38,6 +39,7 @@ from SpiffWorkflow.spiff.parser.task_spec import BusinessRuleTaskParser
 from SpiffWorkflow.spiff.specs.defaults import BusinessRuleTask
 
 from .dmn_feel import INPUT, FeelError, feel_expression, feel_unary_tests, feel_values
+from .juel import JuelError, is_juel, juel_to_python
 from .scripting import check_expression
 from .types import Problem
 from .xml import NSMAP, local_name, vendor_attr
@@ -82,6 +84,39 @@ class Decision:
     priorities: tuple[tuple[Any, ...], ...] = ()
     rules: tuple[Rule, ...] = ()
     literal: str | None = None
+    input_types: tuple[str, ...] = ()  # the inputExpressions' typeRef
+
+
+# expressionLanguage values read as S-FEEL (Python: SpiffWorkflow's dialect, tried
+# when a cell is not FEEL); DMN 1.1-1.3 name FEEL by these URIs.
+_RUNS_AS_FEEL = {
+    "",
+    "feel",
+    "python",
+    "http://www.omg.org/spec/feel/20140401",
+    "http://www.omg.org/spec/dmn/20180521/feel/",
+    "https://www.omg.org/spec/dmn/20191111/feel/",
+}
+
+
+def _language(element: etree._Element) -> str:
+    """Return a cell's expression language: its own, else the file's (Camunda 7).
+
+    Camunda's DmnExpressionTransformHelper falls back to the expressionLanguage
+    of `definitions` when the cell names none.
+    """
+    own = (element.get("expressionLanguage") or "").strip()
+    if own:
+        return own.lower()
+    root = element.getroottree().getroot()
+    return (root.get("expressionLanguage") or "").strip().lower()
+
+
+def _language_refused(text: str, language: str) -> str:
+    return (
+        f"{text!r} is written in {language}, which does not run here "
+        "(FEEL, and JUEL for input expressions and output entries, do)."
+    )
 
 
 def _children(element: etree._Element, name: str) -> list[etree._Element]:
@@ -133,6 +168,20 @@ class _Reader:
 
     def expression(self, text: str, where: str, element: etree._Element) -> str:
         """Return the Python of a FEEL (or sandbox-Python) expression cell."""
+        language = _language(element)
+        if language not in _RUNS_AS_FEEL and language != "juel":
+            return self.problem(where, _language_refused(text, language), element)
+        if language == "juel":
+            # Camunda 7 evaluates a cell marked expressionLanguage="juel" as JUEL.
+            try:
+                python = juel_to_python(text) if is_juel(text) else ""
+            except JuelError as exc:
+                return self.problem(where, f"{text!r} is not JUEL ({exc}).", element)
+            if not python:
+                return self.problem(
+                    where, f"{text!r} is not JUEL (no ${{...}}).", element
+                )
+            return self.compiled(python, text, where, element)
         try:
             python = feel_expression(text)
         except FeelError as exc:
@@ -150,6 +199,10 @@ class _Reader:
         return python
 
     def test(self, text: str, where: str, element: etree._Element) -> str | None:
+        language = _language(element)
+        if language not in _RUNS_AS_FEEL:
+            why = "input entry " + _language_refused(text, language)
+            return self.problem(where, why, element)
         try:
             python = feel_unary_tests(text)
         except FeelError as exc:
@@ -241,6 +294,12 @@ class _Reader:
             self.rule(rule, row, where, labels, names)
             for row, rule in enumerate(_children(table, "rule"), start=1)
         )
+        input_types = tuple(
+            (expression[0].get("typeRef") or "").strip() if expression else ""
+            for expression in (
+                _children(i, "inputExpression") for i in _children(table, "input")
+            )
+        )
         return Decision(
             base.id,
             base.name,
@@ -251,6 +310,7 @@ class _Reader:
             names,
             priorities,
             rules,
+            input_types=input_types,
         )
 
     def input(self, element: etree._Element, where: str) -> str:
@@ -396,6 +456,10 @@ def _aggregate(decision: Decision, outputs: Result) -> Result:
     values = [o[name] for o in outputs if o[name] is not None]
     if decision.aggregation == "COUNT":
         return [{name: len(values)}]
+    if not outputs:
+        # Camunda 7 (DecisionTableEvaluationHandler.generateDecisionResult): no
+        # rule matched, so no name and a null aggregate: the result is empty.
+        return []
     if not values:
         return [{name: None}]
     if decision.aggregation == "SUM":
@@ -453,7 +517,11 @@ def decision_evaluate(
         context.update(_as_variables(decisions[required], result))
     if decision.literal is not None:  # its result is named by its variable
         return [{decision.outputs[0]: evaluate(decision.literal, context)}]
-    values = [evaluate(expression, context) for expression in decision.inputs]
+    values = [
+        _typed(evaluate(expression, context), type_ref, decision.id)
+        for expression, type_ref in zip_longest(decision.inputs, decision.input_types)
+        if expression is not None
+    ]
     rules = [r for r in decision.rules if _matches(r, values, context, evaluate)]
     outputs = [
         {
@@ -463,6 +531,39 @@ def decision_evaluate(
         for rule in rules
     ]
     return _apply_policy(decision, rules, outputs)
+
+
+def _typed(value: Any, type_ref: str | None, decision_id: str) -> Any:
+    """Return an input value as its typeRef says (Camunda 7's data type transformers).
+
+    integer / long: an integral number or a numeric string; double: a number or a
+    numeric string; boolean: a Boolean or "true" / "false" (any case). Other types
+    are left as they are; null stays null. A value the type cannot take stops the
+    case, as Camunda's DmnEngineException does.
+    """
+    kind = (type_ref or "").lower()
+    if value is None or kind not in ("integer", "long", "double", "boolean"):
+        return value
+    try:
+        if kind == "boolean":
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.lower() in ("true", "false"):
+                return value.lower() == "true"
+            raise ValueError
+        if isinstance(value, bool):
+            raise ValueError
+        if kind == "double":
+            return float(value)
+        number = int(value) if isinstance(value, str) else value
+        if not isinstance(number, int | float) or number != int(number):
+            raise ValueError
+        return int(number)
+    except (TypeError, ValueError):
+        raise DecisionError(
+            f"Decision '{decision_id}': the input {value!r} is not of type "
+            f"{type_ref} (the input expression's typeRef)."
+        ) from None
 
 
 def _listing(decision: Decision) -> bool:

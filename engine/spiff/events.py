@@ -74,6 +74,7 @@ from SpiffWorkflow.spiff.parser.task_spec import SubWorkflowParser
 from SpiffWorkflow.spiff.specs.defaults import SubWorkflowTask
 from SpiffWorkflow.util.task import TaskIterator, TaskState
 
+from .call_data import MappedCallActivity, mapped_variables
 from .end_events import SignalEndEventParser
 from .variables import variables_of
 
@@ -471,7 +472,30 @@ class ScopedEventManager(EventManager):
             return 0
         task.task_spec.catch(task, event)
         task.task_spec._update(task)
+        call_outputs_pass(event.target, task)
         return 1
+
+
+def call_outputs_pass(scope: Any, catcher: Any) -> None:
+    """Run `camunda:out` of every call activity the event left to reach `catcher`.
+
+    Camunda 7 propagates errors and escalations with an OutputVariablesPropagator
+    (BpmnExceptionHandler.propagateError, EscalationHandler.propagateEscalation):
+    crossing a called process instance on the way to the catcher passes its
+    output variables to the call activity, so the catching path sees them (also
+    for a non-interrupting escalation, whose called process goes on).
+    """
+    passed: dict = {}
+    source = scope.last_task  # the called process's variables as they are now
+    while scope is not catcher.workflow and scope.parent_task_id is not None:
+        owner = scope.top_workflow.get_task_from_id(scope.parent_task_id)
+        spec = owner.task_spec
+        if isinstance(spec, MappedCallActivity) and spec.outs and source is not None:
+            passed = mapped_variables(source, source.data, spec.outs)
+            owner.data.update(passed)
+        source, scope = owner, scope.parent_workflow
+    if passed:
+        catcher.data.update(deepcopy(passed))
 
 
 def _task_or_none(workflow: Any, task_id: Any) -> Any | None:

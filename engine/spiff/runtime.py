@@ -17,6 +17,7 @@ from SpiffWorkflow.util.task import TaskState
 from .common import ACTIVE, json_safe
 from .compiled import CompiledProcess
 from .errors import AssignmentListenerFailed, ServiceErrorNotCaught, TaskNotReady
+from .events import call_outputs_pass
 from .multi_instance import instances_budget_reset, shared_data
 from .prune import prune_workflow
 from .sent_messages import sent_messages
@@ -449,6 +450,7 @@ def workflow_throw_service_error(
         task.internal_data.pop(CALL_KEY, None)
         catcher.task_spec.catch(catcher, event)
         catcher.task_spec._update(catcher)
+        call_outputs_pass(event.target, catcher)
 
     return run_command(wf, process, command)
 

@@ -635,8 +635,9 @@ VENDOR_ATTRIBUTES: dict[str, Row] = {
     "modelerTemplateVersion": _runs(_NO_EFFECT),
     "errorMessage": _runs(_NO_EFFECT),
     "calledElementBinding": _runs(
-        "the called process is bound at deploy: latest and deployment to its "
-        "latest version (or the one in the file), version to calledElementVersion",
+        "the called process is bound at deploy: latest to its latest version (or "
+        "the one in the file), deployment to the one in the file (a process of "
+        "another file is refused), version to calledElementVersion",
         on=("callActivity",),
         values=("latest", "deployment", "version"),
     ),
@@ -647,7 +648,8 @@ VENDOR_ATTRIBUTES: dict[str, Row] = {
     ),
     "calledElementVersion": _runs(
         'with calledElementBinding="version", the deployed version number bound '
-        "at deploy (a number; anything else is refused)",
+        "at deploy (a number; anything else, a process of the same file and a "
+        "key also called with another binding are refused)",
         on=("callActivity",),
     ),
     "calledElementVersionTag": _refused(

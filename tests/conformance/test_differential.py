@@ -188,6 +188,15 @@ DEPARTURES: dict[str, str] = {
     "dmn_unique_result_list.bpmn": _DMN,
     "dmn_unique_single_entry.bpmn": _DMN,
     "dmn_unique_single_result.bpmn": _DMN,
+    "p6c_dmn_binding_deployment.bpmn": _DMN,
+    "p6c_dmn_collect_empty.bpmn": _DMN,
+    "p6c_dmn_collect_empty_list.bpmn": _DMN,
+    "p6c_dmn_literals.bpmn": _DMN,
+    "p6c_dmn_null.bpmn": _DMN,
+    "p6c_dmn_ns11.bpmn": _DMN,
+    "p6c_dmn_ns12.bpmn": _DMN,
+    "p6c_dmn_types.bpmn": _DMN,
+    "p6c_dmn_values.bpmn": _DMN,
     # Walked since user tasks without candidates deploy (issue 9).
     "camunda/TaskServiceTest.handleUserTaskEscalation.bpmn": (
         "escalation event sub-processes wait for their escalation (events.py); "
@@ -217,6 +226,12 @@ DEPARTURES: dict[str, str] = {
             "call_data_out_source.bpmn",
             "call_data_unmapped.bpmn",
             "call_vars_probe.bpmn",
+            "p6c_call_in_mi.bpmn",
+            "p6c_call_mi_timer.bpmn",
+            # camunda:out also runs when an error / escalation leaves the callee
+            "p6c_call_out_on_events.bpmn",
+            "p6c_call_out_service_error.bpmn",
+            "p6c_call_out_nested.bpmn",
         ),
         _CALL_DATA,
     ),
