@@ -18,7 +18,7 @@ from lxml import etree
 from . import candidates
 from .dates import form_date, java_date_format
 from .listener_scripts import ListenerScriptError
-from .listeners import creation_assignee, foreign_script
+from .listeners import creation_assignee, ends_late, foreign_script, interrupter
 from .metadata import (
     HUMAN_TAGS,
     date_pattern,
@@ -224,6 +224,16 @@ def _listener_reason(listener: etree._Element, owner: etree._Element) -> str:
             "it calls Java code (class or delegateExpression), which does not run here"
         )
     event = listener.get("event") or "start"
+    cancelled_by = interrupter(owner) if event == "end" else None
+    if (
+        local_name(listener) == "executionListener"
+        and cancelled_by
+        and ends_late(owner)
+    ):
+        return (
+            f"Camunda 7 also runs an end listener when {cancelled_by} cancels "
+            f"the {local_name(owner)}, and here it would run only when it completes"
+        )
     if event == "assignment" and creation_assignee(owner, "listener_") is None:
         return (
             "an assignment listener also runs when the task is created with an "

@@ -71,6 +71,15 @@ _SCRIPT_FOR = {
     ("taskListener", "complete"): "postScript",
 }
 _FOREIGN = JAVASCRIPT | GROOVY
+# The order Camunda 7 runs a task's listeners in (Delegation Code, "Task Listener
+# Event Lifecycle": the task listener cycle lies between execution start and end).
+_PHASE = {
+    ("executionListener", "start"): 0,
+    ("taskListener", "create"): 1,
+    ("taskListener", "assignment"): 2,
+    ("taskListener", "complete"): 3,
+    ("executionListener", "end"): 4,
+}
 _ASSIGNEE_VARIABLE = re.compile(r"^[$#]\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}$")
 # Elements SpiffWorkflow runs pre/post scripts on (its SpiffBpmnTask specs).
 _SCRIPTED = frozenset(
@@ -305,6 +314,56 @@ def _before(
     return True
 
 
+def interrupter(owner: etree._Element) -> str | None:
+    """Name what can cancel `owner` before it completes, else None.
+
+    Camunda 7 runs an activity's end execution listeners when it is cancelled
+    too (camunda-bpm-platform#3046): by an interrupting boundary event on it or
+    on an enclosing sub-process, or an interrupting event sub-process of its
+    own or an enclosing scope. A translated end listener (a post-script, a
+    script task after the event) runs only when the activity completes.
+    """
+    node: etree._Element | None = owner
+    while node is not None:
+        container = node.getparent()
+        if container is None:
+            return None
+        ident = node.get("id")
+        for boundary in container.iterfind("bpmn:boundaryEvent", NSMAP):
+            if (
+                boundary.get("attachedToRef") == ident
+                and boundary.get("cancelActivity") != "false"
+            ):
+                return f"the interrupting boundary event '{boundary.get('id')}'"
+        for sub in container.iterfind(
+            "bpmn:subProcess[@triggeredByEvent='true']", NSMAP
+        ):
+            start = sub.find("bpmn:startEvent", NSMAP)
+            if sub is not node and start is not None:
+                if start.get("isInterrupting") != "false":
+                    return f"the interrupting event sub-process '{sub.get('id')}'"
+        node = (
+            container
+            if local_name(container) in ("subProcess", "transaction")
+            else None
+        )
+    return None
+
+
+def ends_late(owner: etree._Element) -> bool:
+    """Whether an end listener on `owner` runs after it waited (a task, an
+    intermediate catch event), where an interruption can come first."""
+    return local_name(owner) in _SCRIPTED | {"intermediateCatchEvent"}
+
+
+def _ends_when_interrupted(listener: etree._Element, owner: etree._Element) -> bool:
+    return (
+        local_name(listener) == "executionListener"
+        and _event(listener, owner) == "end"
+        and interrupter(owner) is not None
+    )
+
+
 def _has_definition(event: etree._Element) -> bool:
     return any(
         isinstance(c.tag, str) and local_name(c).endswith("EventDefinition")
@@ -324,7 +383,7 @@ def _on_event(
             return _after(event, body, line, taken)
         return False
     if kind == "intermediateCatchEvent" and when == "end":
-        return _after(event, body, line, taken)
+        return interrupter(event) is None and _after(event, body, line, taken)
     if kind == "intermediateThrowEvent":
         if when == "start":
             return _before(event, body, line, taken)
@@ -371,8 +430,12 @@ def creation_assignee(owner: etree._Element, prefix: str) -> list[str] | None:
 def _on_task(
     owner: etree._Element, listeners: list[etree._Element], prefix: str
 ) -> None:
-    # Create listeners first (they may set the assignee the assignment sees).
-    ordered = sorted(listeners, key=lambda lis: _event(lis, owner) == "assignment")
+    # Camunda 7's lifecycle order, whatever order they are drawn in (the drawn
+    # order within one event): execution start, create, assignment, complete,
+    # execution end. Create listeners may set the assignee the assignment sees.
+    ordered = sorted(
+        listeners, key=lambda lis: _PHASE.get((local_name(lis), _event(lis, owner)), 5)
+    )
     assignment: list[str] = []
     for listener in ordered:
         event = _event(listener, owner)
@@ -381,8 +444,10 @@ def _on_task(
             continue
         foreign = _translated(listener, owner, prefix)
         body = foreign.python if foreign is not None else _body(listener, owner)
-        if body is None or (
-            event == "assignment" and creation_assignee(owner, prefix) is None
+        if (
+            body is None
+            or (event == "assignment" and creation_assignee(owner, prefix) is None)
+            or (script == "postScript" and _ends_when_interrupted(listener, owner))
         ):
             continue  # refused, located (checks._listeners)
         if foreign is not None and foreign.assignee:
