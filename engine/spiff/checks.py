@@ -308,6 +308,25 @@ def _form_dates(root: etree._Element) -> Iterator[Problem]:
                 )
 
 
+def _form_default_expressions(root: etree._Element) -> Iterator[Problem]:
+    """Camunda 7 evaluates a formField's defaultValue as an expression
+    (FormFieldHandler: defaultValueExpression); here it would be shown and
+    stored as its text."""
+    for field in vendor_children(root, ".//x:formField[@defaultValue]"):
+        default = field.get("defaultValue", "")
+        if "${" in default or "#{" in default:
+            owner = field.getparent().getparent().getparent()
+            yield Problem(
+                f"The default value {default!r} of the field "
+                f"'{field.get('id', '')}' of {_label(owner)} is an expression, "
+                "which is not evaluated here (the form would show and keep its "
+                "text): set the variable in a script task before, or write a "
+                "plain default.",
+                field.sourceline,
+                owner.get("id"),
+            )
+
+
 def _resource_roles(root: etree._Element) -> Iterator[Problem]:
     for role in root.xpath(
         ".//bpmn:humanPerformer | .//bpmn:potentialOwner", namespaces=NSMAP
@@ -342,6 +361,7 @@ def structure_problems(root: etree._Element) -> list[Problem]:
         *_listeners(root),
         *_listener_scopes(root),
         *_form_dates(root),
+        *_form_default_expressions(root),
         *_resource_roles(root),
     ]
 

@@ -267,18 +267,23 @@ def _text_value(element: etree._Element) -> str:
 
 
 def _item_value(element: etree._Element) -> str | None:
-    """A parameter, list value or map entry: text, or one nested list or map."""
+    """A parameter or map entry: text, or one nested list or map."""
     children = [c for c in element if isinstance(c.tag, str)]
     if not children:
         return _text_value(element)
     if len(children) > 1:
         return None
-    nested, kind = children[0], local_name(children[0])
+    return _nested_value(children[0])
+
+
+def _nested_value(nested: etree._Element) -> str | None:
+    """A list, a map, or a list item, as Camunda 7 reads them
+    (BpmnParseUtil.parseParamValueProvider): a list's items are lists, maps or
+    text values (camunda:value); a camunda:script has no Python equivalent."""
+    kind = local_name(nested)
     if kind == "list":
-        items = [_item_value(v) for v in nested if isinstance(v.tag, str)]
-        if any(i is None for i in items) or any(
-            local_name(v) != "value" for v in nested if isinstance(v.tag, str)
-        ):
+        items = [_nested_value(v) for v in nested if isinstance(v.tag, str)]
+        if any(i is None for i in items):
             return None
         return "[" + ", ".join(str(i) for i in items) + "]"
     if kind == "map":
@@ -290,6 +295,8 @@ def _item_value(element: etree._Element) -> str | None:
             f"{e.get('key', '')!r}: {v}" for e, v in zip(entries, values, strict=True)
         )
         return "{" + pairs + "}"
+    if kind == "value" and not any(isinstance(c.tag, str) for c in nested):
+        return _text_value(nested)
     return None  # camunda:script: no Python equivalent for Groovy/JavaScript
 
 
