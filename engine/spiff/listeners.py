@@ -458,8 +458,19 @@ def _on_task(
         elif body:
             _append(extensions, script, body)
         extensions.remove(listener)
+        _on_instances(owner)
     if assignment:
         _assignment(owner, "\n".join(assignment), prefix)
+
+
+def _on_instances(owner: etree._Element) -> None:
+    """Camunda 7 puts a multi-instance activity's listeners on its inner
+    activity (BpmnParse: the multi-instance body is a scope of its own): they
+    run for each instance. SpiffWorkflow runs the task's pre/post script once,
+    around all of them, unless told to run them on each instance."""
+    loop = owner.find("bpmn:multiInstanceLoopCharacteristics", NSMAP)
+    if loop is not None:
+        loop.set(f"{{{SPIFF}}}scriptsOnInstances", "true")
 
 
 def _assignment(owner: etree._Element, body: str, prefix: str) -> None:
