@@ -550,8 +550,14 @@ _EXTERNAL = (
 # Camunda 7 / Operaton attributes (camunda:* and operaton:*), by local name.
 VENDOR_ATTRIBUTES: dict[str, Row] = {
     "assignee": _runs("the task's assignee; `initiator` is the starter", on=_HUMAN),
-    "candidateUsers": _runs(on=_HUMAN),
-    "candidateGroups": _runs(on=_HUMAN),
+    "candidateUsers": _runs(
+        "a comma list, or ${variable} holding a list or a comma list (trimmed)",
+        on=_HUMAN,
+    ),
+    "candidateGroups": _runs(
+        "a comma list, or ${variable} holding a list or a comma list (trimmed)",
+        on=_HUMAN,
+    ),
     "dueDate": _runs(_DATES, on=_HUMAN),
     "followUpDate": _runs(_DATES, on=_HUMAN),
     "priority": _runs("an integer or ${variable}; anything else is refused", on=_HUMAN),
@@ -664,12 +670,19 @@ VENDOR_ATTRIBUTES_ON: dict[tuple[str, str], Row] = {
 }
 # Camunda 7 / Operaton extension elements, by local name.
 VENDOR_ELEMENTS: dict[str, Row] = {
-    "formData": _runs("the task form"),
-    "formField": _runs(),
+    "formData": _runs(
+        "the task form; a field left out of a submission takes its defaultValue, "
+        "else keeps its variable (Camunda 7's FormFieldHandler)"
+    ),
+    "formField": _runs(
+        "a defaultValue written as an expression (${...}) is refused: it would "
+        "be shown and kept as its text (checks._form_default_expressions)"
+    ),
     "validation": _runs(),
     "constraint": _runs(
-        "required, readonly, min/max, minlength/maxlength, and datePattern (a "
-        "date field's Java pattern, dd/MM/yyyy when none is named)"
+        "required, readonly (a value submitted for it is refused), min/max, "
+        "minlength/maxlength, and datePattern (a date field's Java pattern, "
+        "dd/MM/yyyy when none is named)"
     ),
     "value": _runs("enum options; the items of a camunda:list"),
     "properties": _runs("task properties (e.g. separateFrom)"),
@@ -680,8 +693,9 @@ VENDOR_ELEMENTS: dict[str, Row] = {
     ),
     "inputParameter": _runs(
         "an operation parameter (text, ${...}, camunda:list or camunda:map); as "
-        "in Camunda 7 a variable local to the task: a result variable of that "
-        "name stays with the task unless an output parameter maps it",
+        "in Camunda 7 a variable local to the task, mapped in order (a later "
+        "one reads an earlier one): a result variable of that name stays with "
+        "the task unless an output parameter maps it",
         on=("inputOutput",),
     ),
     "outputParameter": _runs(
@@ -725,7 +739,12 @@ VENDOR_ELEMENTS: dict[str, Row] = {
         "(start/end, as its pre/post script), a sequence flow (take, as a script "
         "task on the flow), a none start event, an intermediate event or a none "
         "end event (as a script task after or before it), in the order drawn "
-        "(listeners.py); Java, scripts outside the subset and other places are "
+        "within an event and in Camunda 7's lifecycle order on a task (start, "
+        "create, assignment, complete, end), per instance on a multi-instance "
+        "activity (listeners.py); an end listener on a task or intermediate catch "
+        "event an interrupting boundary event or event sub-process could cancel "
+        "is refused (Camunda 7 runs it on cancellation too); Java, scripts "
+        "outside the subset, gateways, the process itself and other places are "
         "refused, located, naming the construct (checks._listeners); on a task "
         "with camunda:inputOutput (Camunda 7 runs it in the task's scope) one "
         "using an input parameter, or setting what the inputs (start) or the "
@@ -748,7 +767,9 @@ VENDOR_ELEMENTS: dict[str, Row] = {
         "camunda:list or camunda:map",
         by="normalize._operator_parameters",
     ),
-    "list": _runs("a list parameter value (nested as Camunda allows)"),
+    "list": _runs(
+        "a list parameter value (nested as Camunda allows: values, lists, maps)"
+    ),
     "map": _runs("a map parameter value (nested as Camunda allows)"),
     "entry": _runs(),
     "potentialStarter": _refused(
