@@ -300,7 +300,7 @@ def _nested_value(nested: etree._Element) -> str | None:
     return None  # camunda:script: no Python equivalent for Groovy/JavaScript
 
 
-def _parameter_value(param: etree._Element) -> str | None:
+def parameter_value(param: etree._Element) -> str | None:
     """Return a Camunda parameter's value as a Python expression, or None.
 
     Text is a string, `${...}` is JUEL, `camunda:list` a list and `camunda:map`
@@ -316,7 +316,7 @@ def _mapped(
     for param in params:
         name = param.get("name", "")
         try:
-            value = _parameter_value(param)
+            value = parameter_value(param)
         except JuelError as exc:
             yield _problem(
                 param,
@@ -418,6 +418,23 @@ def _service_tasks(root: etree._Element) -> Iterator[Problem]:
         yield from _operator_parameters(task, operator)
 
 
+def _decision_parameters(root: etree._Element) -> Iterator[Problem]:
+    """A decision task's camunda:inputOutput (read by dmn.DecisionTaskParser):
+    the parameters it cannot translate."""
+    for task in root.iterfind(".//bpmn:businessRuleTask", NSMAP):
+        if vendor_attr(task, "decisionRef"):
+            for kind in ("inputParameter", "outputParameter"):
+                what = (
+                    "Input parameter"
+                    if kind == "inputParameter"
+                    else "Output parameter"
+                )
+                params = vendor_children(task, _IO + kind)
+                yield from (
+                    i for i in _mapped(task, params, what) if isinstance(i, Problem)
+                )
+
+
 def _decisions(root: etree._Element) -> None:
     for task in root.iterfind(".//bpmn:businessRuleTask", NSMAP):
         ref = vendor_attr(task, "decisionRef")
@@ -488,6 +505,7 @@ def normalize(root: etree._Element) -> list[Problem]:
     problems.extend(_expressions(root))
     problems.extend(_scripts(root))
     problems.extend(_service_tasks(root))
+    problems.extend(_decision_parameters(root))
     _decisions(root)
     problems.extend(_multi_instance(root))
     return problems

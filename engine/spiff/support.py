@@ -688,7 +688,9 @@ VENDOR_ELEMENTS: dict[str, Row] = {
     "properties": _runs("task properties (e.g. separateFrom)"),
     "property": _runs(),
     "inputOutput": _runs(
-        "input and output parameters of service-like tasks and their connectors",
+        "input and output parameters of service-like tasks and their connectors; "
+        "on a DMN business rule task, mapped around the decision (it reads the "
+        "inputs; the outputs read its result variable)",
         on=(*SERVICE_LIKE, "connector"),
     ),
     "inputParameter": _runs(

@@ -184,6 +184,8 @@ DEPARTURES: dict[str, str] = {
     "dmn_unique_single_entry.bpmn": _DMN,
     "dmn_unique_single_result.bpmn": _DMN,
     "p6a_dmn_collectEntries.bpmn": _DMN,
+    # also: the task's camunda:inputOutput maps around the decision (Camunda 7)
+    "p6a_dmn_io.bpmn": _DMN,
     "p6a_dmn_singleEntry.bpmn": _DMN,
     "p6a_dmn_singleResult.bpmn": _DMN,
     "p6a_io_interrupted.bpmn": _EXTERNAL_TASK_RESULT,
