@@ -18,7 +18,13 @@ from lxml import etree
 from . import candidates
 from .dates import form_date, java_date_format
 from .listener_scripts import ListenerScriptError
-from .listeners import creation_assignee, ends_late, foreign_script, interrupter
+from .listeners import (
+    create_sets_task_properties,
+    creation_assignee,
+    ends_late,
+    foreign_script,
+    interrupter,
+)
 from .metadata import (
     HUMAN_TAGS,
     date_pattern,
@@ -233,6 +239,13 @@ def _listener_reason(listener: etree._Element, owner: etree._Element) -> str:
         return (
             f"Camunda 7 also runs an end listener when {cancelled_by} cancels "
             f"the {local_name(owner)}, and here it would run only when it completes"
+        )
+    if decorated := create_sets_task_properties(listener, owner):
+        return (
+            f"it sets {', '.join(decorated)}, which the task's assignee, candidates, "
+            "dates or priority read, and Camunda 7 resolves those before the create "
+            "listeners run, so there it changes nothing (a start execution "
+            "listener runs before them)"
         )
     if event == "assignment" and creation_assignee(owner, "listener_") is None:
         return (

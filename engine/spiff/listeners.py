@@ -356,6 +356,44 @@ def ends_late(owner: etree._Element) -> bool:
     return local_name(owner) in _SCRIPTED | {"intermediateCatchEvent"}
 
 
+_TASK_PROPERTIES = (
+    "assignee",
+    "candidateUsers",
+    "candidateGroups",
+    "dueDate",
+    "followUpDate",
+    "priority",
+)
+_READ = re.compile(r"[$#]\{\s*([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def create_sets_task_properties(
+    listener: etree._Element, owner: etree._Element
+) -> list[str]:
+    """The variables a create task listener sets that the task's assignee,
+    candidates, dates or priority read, which Camunda 7 has already resolved
+    when the create event fires (UserTaskActivityBehavior: TaskDecorator
+    decorates the task, then it transitions to created)."""
+    if local_name(listener) != "taskListener" or _event(listener, owner) != "create":
+        return []
+    body = _body(listener, owner)
+    try:
+        tree = ast.parse(body or "")
+    except SyntaxError:
+        return []
+    stored = {
+        n.id
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+    }
+    read = {
+        name
+        for attr in _TASK_PROPERTIES
+        for name in _READ.findall(vendor_attr(owner, attr) or "")
+    }
+    return sorted(stored & read)
+
+
 def _ends_when_interrupted(listener: etree._Element, owner: etree._Element) -> bool:
     return (
         local_name(listener) == "executionListener"
@@ -448,6 +486,7 @@ def _on_task(
             body is None
             or (event == "assignment" and creation_assignee(owner, prefix) is None)
             or (script == "postScript" and _ends_when_interrupted(listener, owner))
+            or create_sets_task_properties(listener, owner)
         ):
             continue  # refused, located (checks._listeners)
         if foreign is not None and foreign.assignee:

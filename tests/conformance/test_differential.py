@@ -199,6 +199,7 @@ DEPARTURES: dict[str, str] = {
             "p6a_listener_mi_parallel.bpmn",
             "p6a_listener_multi_instance.bpmn",
             "p6a_listener_order.bpmn",
+            "p6a_listener_sets_assignee.bpmn",
             "p6a_listener_subprocess.bpmn",
         ),
         _SHARED_VARIABLES,
