@@ -760,8 +760,11 @@ VENDOR_ELEMENTS: dict[str, Row] = {
         "assignment or complete (create and complete as the task's pre/post "
         "script, listeners.py; assignment whenever the assignee is set: after "
         "create when the task is created with one, and on claim, assign, "
-        "delegate, unclaim, engine.services.case_task_assigned); Java, scripts "
-        "outside the subset and other events are refused, located, naming the "
+        "delegate, unclaim, engine.services.case_task_assigned); per instance on "
+        "a multi-instance activity; a create listener setting a variable the "
+        "task's assignee, candidates, dates or priority read is refused (Camunda "
+        "7 resolves them before it runs); Java, scripts outside the subset and "
+        "other events (delete, timeout, update) are refused, located, naming the "
         "construct (checks._listeners)"
     ),
     "script": _refused(
