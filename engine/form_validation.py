@@ -136,10 +136,38 @@ def _clean_field(field: FormField, raw: Any) -> tuple[Any, list[str]]:
     return value, []
 
 
-def form_clean(fields: Sequence[FormField], data: Mapping[str, Any]) -> dict[str, Any]:
+def _submitted(
+    field: FormField, data: Mapping[str, Any], current: Mapping[str, Any]
+) -> tuple[bool, Any, list[str]]:
+    """Whether a field sets its variable, to what, and what is wrong (form_clean)."""
+    if field.readonly:
+        wrong = data.get(field.id) is not None
+        return False, None, ["This field is read-only: leave it out."] if wrong else []
+    if field.id in data:
+        value, problems = _clean_field(field, data[field.id])
+        return True, value, problems
+    if field.required and current.get(field.id) is None:
+        return False, None, ["This field is required."]
+    if field.default in (None, ""):
+        return False, None, []
+    value, problems = _clean_field(field, field.default)
+    return not problems, value, []
+
+
+def form_clean(
+    fields: Sequence[FormField],
+    data: Mapping[str, Any],
+    current: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """Return the submitted values coerced to their types.
 
     With no form fields, any JSON object is accepted as variables.
+
+    As Camunda 7's FormFieldHandler.handleSubmit: a field left out of `data`
+    takes its default value when it has one, else leaves the variable as it
+    is (`current`, the case's variables: a required field left out is
+    satisfied by a value there, RequiredValidator); a readonly field may not
+    be submitted (ReadOnlyValidator).
 
     Raises:
         FormInvalid: with details {"fields": {field_id: [messages]}}.
@@ -156,12 +184,10 @@ def form_clean(fields: Sequence[FormField], data: Mapping[str, Any]) -> dict[str
     }
     cleaned: dict[str, Any] = {}
     for field in fields:
-        if field.readonly:
-            continue
-        value, problems = _clean_field(field, data.get(field.id))
+        sets, value, problems = _submitted(field, data, current or {})
         if problems:
             errors[field.id] = problems
-        else:
+        elif sets:
             cleaned[field.id] = value
     if errors:
         raise FormInvalid("Some fields need attention.", details={"fields": errors})
@@ -182,7 +208,9 @@ _FORM_FIELD_NAMES = tuple(f.name for f in dataclass_fields(FormField))
 
 
 def form_clean_json(
-    form: Sequence[Mapping[str, Any]], data: Mapping[str, Any]
+    form: Sequence[Mapping[str, Any]],
+    data: Mapping[str, Any],
+    current: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Clean data against a form kept as JSON (`form_to_json`); see `form_clean`.
 
@@ -192,7 +220,7 @@ def form_clean_json(
     fields = [
         FormField(**{**f, "options": tuple(map(tuple, f["options"]))}) for f in form
     ]
-    return form_clean(fields, data)
+    return form_clean(fields, data, current)
 
 
 def task_form_js(version: Any, ref: FormRef | None) -> dict[str, Any] | None:

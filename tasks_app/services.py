@@ -484,7 +484,7 @@ def _complete(
             user=user, task=task, data=data, files=files, stored=stored
         )
     else:
-        cleaned = form_clean_json(task.form, data)
+        cleaned = form_clean_json(task.form, data, task.case.data)
     # A delegated task is held (never claimed here); an offered one is claimed and
     # its assignee written with its completion (inbox_sync_for_case), its
     # assignment listeners run first (case_complete_user_task).

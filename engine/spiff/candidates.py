@@ -59,11 +59,15 @@ def _resolve_name(value: str, data: Mapping[str, object], initiator: str) -> str
 def _resolve_names(
     value: str, data: Mapping[str, object], initiator: str
 ) -> tuple[str, ...]:
-    """Candidate users or groups: a variable may hold one name or a list of them
-    (Camunda takes a collection, as a DMN's collectEntries result gives)."""
+    """Candidate users or groups: a variable may hold a list of names (Camunda
+    takes a collection, as a DMN's collectEntries result gives) or a text,
+    which Camunda 7 splits at commas, trimmed ("[\\s]*,[\\s]*",
+    DefaultTaskAssignmentHandler.extractCandidates)."""
     match = _VARIABLE.match(value)
     if match:
         resolved = data.get(match.group(1))
+        if isinstance(resolved, str):
+            resolved = resolved.split(",")
         if isinstance(resolved, list | tuple):
             return tuple(
                 n.strip() for n in resolved if isinstance(n, str) and n.strip()

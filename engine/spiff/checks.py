@@ -18,7 +18,13 @@ from lxml import etree
 from . import candidates
 from .dates import form_date, java_date_format
 from .listener_scripts import ListenerScriptError
-from .listeners import creation_assignee, foreign_script
+from .listeners import (
+    create_sets_task_properties,
+    creation_assignee,
+    ends_late,
+    foreign_script,
+    interrupter,
+)
 from .metadata import (
     HUMAN_TAGS,
     date_pattern,
@@ -253,6 +259,23 @@ def _listener_reason(listener: etree._Element, owner: etree._Element) -> str:
             "it calls Java code (class or delegateExpression), which does not run here"
         )
     event = listener.get("event") or "start"
+    cancelled_by = interrupter(owner) if event == "end" else None
+    if (
+        local_name(listener) == "executionListener"
+        and cancelled_by
+        and ends_late(owner)
+    ):
+        return (
+            f"Camunda 7 also runs an end listener when {cancelled_by} cancels "
+            f"the {local_name(owner)}, and here it would run only when it completes"
+        )
+    if decorated := create_sets_task_properties(listener, owner):
+        return (
+            f"it sets {', '.join(decorated)}, which the task's assignee, candidates, "
+            "dates or priority read, and Camunda 7 resolves those before the create "
+            "listeners run, so there it changes nothing (a start execution "
+            "listener runs before them)"
+        )
     if event == "assignment" and creation_assignee(owner, "listener_") is None:
         return (
             "an assignment listener also runs when the task is created with an "
@@ -327,6 +350,25 @@ def _form_dates(root: etree._Element) -> Iterator[Problem]:
                 )
 
 
+def _form_default_expressions(root: etree._Element) -> Iterator[Problem]:
+    """Camunda 7 evaluates a formField's defaultValue as an expression
+    (FormFieldHandler: defaultValueExpression); here it would be shown and
+    stored as its text."""
+    for field in vendor_children(root, ".//x:formField[@defaultValue]"):
+        default = field.get("defaultValue", "")
+        if "${" in default or "#{" in default:
+            owner = field.getparent().getparent().getparent()
+            yield Problem(
+                f"The default value {default!r} of the field "
+                f"'{field.get('id', '')}' of {_label(owner)} is an expression, "
+                "which is not evaluated here (the form would show and keep its "
+                "text): set the variable in a script task before, or write a "
+                "plain default.",
+                field.sourceline,
+                owner.get("id"),
+            )
+
+
 def _resource_roles(root: etree._Element) -> Iterator[Problem]:
     for role in root.xpath(
         ".//bpmn:humanPerformer | .//bpmn:potentialOwner", namespaces=NSMAP
@@ -396,6 +438,7 @@ def structure_problems(root: etree._Element) -> list[Problem]:
         *_listeners(root),
         *_listener_scopes(root),
         *_form_dates(root),
+        *_form_default_expressions(root),
         *_resource_roles(root),
         *_people_expressions(root),
     ]

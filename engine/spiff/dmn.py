@@ -42,7 +42,7 @@ from .dmn_feel import INPUT, FeelError, feel_expression, feel_unary_tests, feel_
 from .juel import JuelError, is_juel, juel_to_python
 from .scripting import check_expression
 from .types import Problem
-from .xml import NSMAP, local_name, vendor_attr
+from .xml import NSMAP, local_name, vendor_attr, vendor_children
 
 HIT_POLICIES = ("UNIQUE", "FIRST", "PRIORITY", "ANY", "COLLECT", "RULE ORDER")
 AGGREGATIONS = ("SUM", "MIN", "MAX", "COUNT")
@@ -612,15 +612,21 @@ class DecisionCall:
     result_variable: str = ""
     shape: str = "resultList"
 
-    def result(self, task: Any) -> dict[str, Any]:
-        """Return the variables the task writes into the case data."""
+    def result(
+        self, task: Any, data: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Return the variables the task writes: the decision over `data` (the
+        task's data when None)."""
         environment = task.workflow.script_engine.environment
 
         def evaluate(expression: str, context: dict[str, Any]) -> Any:
             return environment.evaluate(expression, context)
 
         result = decision_evaluate(
-            self.decisions, self.decision_id, task.data, evaluate
+            self.decisions,
+            self.decision_id,
+            task.data if data is None else dict(data),
+            evaluate,
         )
         if self.result_variable:
             return {
@@ -630,11 +636,37 @@ class DecisionCall:
 
 
 class DecisionTask(BusinessRuleTask):
-    """A business rule task that sets its variables (as Camunda) without deep merge."""
+    """A business rule task that sets its variables (as Camunda) without deep merge.
+
+    With camunda:inputOutput (`io_inputs` / `io_outputs`, (name, Python
+    expression) in order), as Camunda 7's I/O mapping: the input parameters
+    are mapped in order into the task's scope (a later one reads an earlier
+    one), the decision reads that scope, the result variable is set there (a
+    name that is an input parameter stays local, any other reaches the case),
+    then the output parameters are evaluated in that scope and set on the case.
+    """
+
+    io_inputs: tuple[tuple[str, str], ...] = ()
+    io_outputs: tuple[tuple[str, str], ...] = ()
+
+    def _variables(self, my_task: Any) -> dict[str, Any]:
+        if not (self.io_inputs or self.io_outputs):
+            return dict(self.dmnEngine.result(my_task))
+        environment = my_task.workflow.script_engine.environment
+        local: dict[str, Any] = {}
+        for name, expression in self.io_inputs:
+            local[name] = environment.evaluate(expression, {**my_task.data, **local})
+        produced = self.dmnEngine.result(my_task, {**my_task.data, **local})
+        variables = {k: v for k, v in produced.items() if k not in local}
+        local.update({k: v for k, v in produced.items() if k in local})
+        for name, expression in self.io_outputs:
+            scope = {**my_task.data, **variables, **local}
+            variables[name] = environment.evaluate(expression, scope)
+        return variables
 
     def _run_hook(self, my_task: Any) -> bool:
         try:
-            my_task.data.update(self.dmnEngine.result(my_task))
+            my_task.data.update(self._variables(my_task))
         except SpiffWorkflowException as exc:
             exc.add_note(f"Business rule task '{self.bpmn_name or self.bpmn_id}'.")
             raise
@@ -669,7 +701,7 @@ class DecisionTaskParser(BusinessRuleTaskParser):
     def create_task(self) -> DecisionTask:
         """Return the task spec, its engine bound to the task's result mapping."""
         extensions = self.parse_extensions()
-        return DecisionTask(
+        task = DecisionTask(
             self.spec,
             self.bpmn_id,
             dmnEngine=self.process_parser.parser.get_engine(
@@ -679,6 +711,24 @@ class DecisionTaskParser(BusinessRuleTaskParser):
             postscript=extensions.get("postScript"),
             **self.bpmn_attributes,
         )
+        task.io_inputs = _io_parameters(self.node, "inputParameter")
+        task.io_outputs = _io_parameters(self.node, "outputParameter")
+        return task
+
+
+def _io_parameters(node: etree._Element, kind: str) -> tuple[tuple[str, str], ...]:
+    """A decision task's camunda:inputOutput parameters as (name, Python), in
+    order (untranslatable ones are refused at upload: normalize)."""
+    from .normalize import parameter_value  # noqa: PLC0415 - normalize imports dmn
+
+    found = []
+    for param in vendor_children(
+        node, f"bpmn:extensionElements/x:inputOutput/x:{kind}"
+    ):
+        value = parameter_value(param)
+        if value is not None:
+            found.append((param.get("name", ""), value))
+    return tuple(found)
 
 
 class DecisionParserMixin:

@@ -71,6 +71,15 @@ _SCRIPT_FOR = {
     ("taskListener", "complete"): "postScript",
 }
 _FOREIGN = JAVASCRIPT | GROOVY
+# The order Camunda 7 runs a task's listeners in (Delegation Code, "Task Listener
+# Event Lifecycle": the task listener cycle lies between execution start and end).
+_PHASE = {
+    ("executionListener", "start"): 0,
+    ("taskListener", "create"): 1,
+    ("taskListener", "assignment"): 2,
+    ("taskListener", "complete"): 3,
+    ("executionListener", "end"): 4,
+}
 _ASSIGNEE_VARIABLE = re.compile(r"^[$#]\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}$")
 # Elements SpiffWorkflow runs pre/post scripts on (its SpiffBpmnTask specs).
 _SCRIPTED = frozenset(
@@ -305,6 +314,94 @@ def _before(
     return True
 
 
+def interrupter(owner: etree._Element) -> str | None:
+    """Name what can cancel `owner` before it completes, else None.
+
+    Camunda 7 runs an activity's end execution listeners when it is cancelled
+    too (camunda-bpm-platform#3046): by an interrupting boundary event on it or
+    on an enclosing sub-process, or an interrupting event sub-process of its
+    own or an enclosing scope. A translated end listener (a post-script, a
+    script task after the event) runs only when the activity completes.
+    """
+    node: etree._Element | None = owner
+    while node is not None:
+        container = node.getparent()
+        if container is None:
+            return None
+        ident = node.get("id")
+        for boundary in container.iterfind("bpmn:boundaryEvent", NSMAP):
+            if (
+                boundary.get("attachedToRef") == ident
+                and boundary.get("cancelActivity") != "false"
+            ):
+                return f"the interrupting boundary event '{boundary.get('id')}'"
+        for sub in container.iterfind(
+            "bpmn:subProcess[@triggeredByEvent='true']", NSMAP
+        ):
+            start = sub.find("bpmn:startEvent", NSMAP)
+            if sub is not node and start is not None:
+                if start.get("isInterrupting") != "false":
+                    return f"the interrupting event sub-process '{sub.get('id')}'"
+        node = (
+            container
+            if local_name(container) in ("subProcess", "transaction")
+            else None
+        )
+    return None
+
+
+def ends_late(owner: etree._Element) -> bool:
+    """Whether an end listener on `owner` runs after it waited (a task, an
+    intermediate catch event), where an interruption can come first."""
+    return local_name(owner) in _SCRIPTED | {"intermediateCatchEvent"}
+
+
+_TASK_PROPERTIES = (
+    "assignee",
+    "candidateUsers",
+    "candidateGroups",
+    "dueDate",
+    "followUpDate",
+    "priority",
+)
+_READ = re.compile(r"[$#]\{\s*([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def create_sets_task_properties(
+    listener: etree._Element, owner: etree._Element
+) -> list[str]:
+    """The variables a create task listener sets that the task's assignee,
+    candidates, dates or priority read, which Camunda 7 has already resolved
+    when the create event fires (UserTaskActivityBehavior: TaskDecorator
+    decorates the task, then it transitions to created)."""
+    if local_name(listener) != "taskListener" or _event(listener, owner) != "create":
+        return []
+    body = _body(listener, owner)
+    try:
+        tree = ast.parse(body or "")
+    except SyntaxError:
+        return []
+    stored = {
+        n.id
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+    }
+    read = {
+        name
+        for attr in _TASK_PROPERTIES
+        for name in _READ.findall(vendor_attr(owner, attr) or "")
+    }
+    return sorted(stored & read)
+
+
+def _ends_when_interrupted(listener: etree._Element, owner: etree._Element) -> bool:
+    return (
+        local_name(listener) == "executionListener"
+        and _event(listener, owner) == "end"
+        and interrupter(owner) is not None
+    )
+
+
 def _has_definition(event: etree._Element) -> bool:
     return any(
         isinstance(c.tag, str) and local_name(c).endswith("EventDefinition")
@@ -324,7 +421,7 @@ def _on_event(
             return _after(event, body, line, taken)
         return False
     if kind == "intermediateCatchEvent" and when == "end":
-        return _after(event, body, line, taken)
+        return interrupter(event) is None and _after(event, body, line, taken)
     if kind == "intermediateThrowEvent":
         if when == "start":
             return _before(event, body, line, taken)
@@ -371,8 +468,12 @@ def creation_assignee(owner: etree._Element, prefix: str) -> list[str] | None:
 def _on_task(
     owner: etree._Element, listeners: list[etree._Element], prefix: str
 ) -> None:
-    # Create listeners first (they may set the assignee the assignment sees).
-    ordered = sorted(listeners, key=lambda lis: _event(lis, owner) == "assignment")
+    # Camunda 7's lifecycle order, whatever order they are drawn in (the drawn
+    # order within one event): execution start, create, assignment, complete,
+    # execution end. Create listeners may set the assignee the assignment sees.
+    ordered = sorted(
+        listeners, key=lambda lis: _PHASE.get((local_name(lis), _event(lis, owner)), 5)
+    )
     assignment: list[str] = []
     for listener in ordered:
         event = _event(listener, owner)
@@ -381,8 +482,11 @@ def _on_task(
             continue
         foreign = _translated(listener, owner, prefix)
         body = foreign.python if foreign is not None else _body(listener, owner)
-        if body is None or (
-            event == "assignment" and creation_assignee(owner, prefix) is None
+        if (
+            body is None
+            or (event == "assignment" and creation_assignee(owner, prefix) is None)
+            or (script == "postScript" and _ends_when_interrupted(listener, owner))
+            or create_sets_task_properties(listener, owner)
         ):
             continue  # refused, located (checks._listeners)
         if foreign is not None and foreign.assignee:
@@ -393,8 +497,19 @@ def _on_task(
         elif body:
             _append(extensions, script, body)
         extensions.remove(listener)
+        _on_instances(owner)
     if assignment:
         _assignment(owner, "\n".join(assignment), prefix)
+
+
+def _on_instances(owner: etree._Element) -> None:
+    """Camunda 7 puts a multi-instance activity's listeners on its inner
+    activity (BpmnParse: the multi-instance body is a scope of its own): they
+    run for each instance. SpiffWorkflow runs the task's pre/post script once,
+    around all of them, unless told to run them on each instance."""
+    loop = owner.find("bpmn:multiInstanceLoopCharacteristics", NSMAP)
+    if loop is not None:
+        loop.set(f"{{{SPIFF}}}scriptsOnInstances", "true")
 
 
 def _assignment(owner: etree._Element, body: str, prefix: str) -> None:

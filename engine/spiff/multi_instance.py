@@ -51,7 +51,7 @@ from .limits import (
     InstanceCountOutOfBounds,
     limits_get,
 )
-from .variables import publish
+from .variables import publish, refresh, variables_of
 
 LOOP_COUNTER = "loopCounter"
 
@@ -128,6 +128,12 @@ class _CamundaInstances(MultiInstanceTask):
             child.task_spec._update(child)
         finally:
             my_task.data.update(shadowed)
+        # What the instance's start listeners (its pre-script) shared while the
+        # activity was being run: the activity's own copy must not put the old
+        # values back when it completes.
+        store = variables_of(my_task.workflow)
+        if store is not None:
+            refresh(my_task, store)
 
     def merge_child(self, workflow: Any, child: Any) -> None:
         # The instance's variables are already shared (`variables.publish` runs

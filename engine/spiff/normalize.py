@@ -268,18 +268,23 @@ def _text_value(element: etree._Element) -> str:
 
 
 def _item_value(element: etree._Element) -> str | None:
-    """A parameter, list value or map entry: text, or one nested list or map."""
+    """A parameter or map entry: text, or one nested list or map."""
     children = [c for c in element if isinstance(c.tag, str)]
     if not children:
         return _text_value(element)
     if len(children) > 1:
         return None
-    nested, kind = children[0], local_name(children[0])
+    return _nested_value(children[0])
+
+
+def _nested_value(nested: etree._Element) -> str | None:
+    """A list, a map, or a list item, as Camunda 7 reads them
+    (BpmnParseUtil.parseParamValueProvider): a list's items are lists, maps or
+    text values (camunda:value); a camunda:script has no Python equivalent."""
+    kind = local_name(nested)
     if kind == "list":
-        items = [_item_value(v) for v in nested if isinstance(v.tag, str)]
-        if any(i is None for i in items) or any(
-            local_name(v) != "value" for v in nested if isinstance(v.tag, str)
-        ):
+        items = [_nested_value(v) for v in nested if isinstance(v.tag, str)]
+        if any(i is None for i in items):
             return None
         return "[" + ", ".join(str(i) for i in items) + "]"
     if kind == "map":
@@ -291,10 +296,12 @@ def _item_value(element: etree._Element) -> str | None:
             f"{e.get('key', '')!r}: {v}" for e, v in zip(entries, values, strict=True)
         )
         return "{" + pairs + "}"
+    if kind == "value" and not any(isinstance(c.tag, str) for c in nested):
+        return _text_value(nested)
     return None  # camunda:script: no Python equivalent for Groovy/JavaScript
 
 
-def _parameter_value(param: etree._Element) -> str | None:
+def parameter_value(param: etree._Element) -> str | None:
     """Return a Camunda parameter's value as a Python expression, or None.
 
     Text is a string, `${...}` is JUEL, `camunda:list` a list and `camunda:map`
@@ -310,7 +317,7 @@ def _mapped(
     for param in params:
         name = param.get("name", "")
         try:
-            value = _parameter_value(param)
+            value = parameter_value(param)
         except JuelError as exc:
             yield _problem(
                 param,
@@ -412,6 +419,23 @@ def _service_tasks(root: etree._Element) -> Iterator[Problem]:
         yield from _operator_parameters(task, operator)
 
 
+def _decision_parameters(root: etree._Element) -> Iterator[Problem]:
+    """A decision task's camunda:inputOutput (read by dmn.DecisionTaskParser):
+    the parameters it cannot translate."""
+    for task in root.iterfind(".//bpmn:businessRuleTask", NSMAP):
+        if vendor_attr(task, "decisionRef"):
+            for kind in ("inputParameter", "outputParameter"):
+                what = (
+                    "Input parameter"
+                    if kind == "inputParameter"
+                    else "Output parameter"
+                )
+                params = vendor_children(task, _IO + kind)
+                yield from (
+                    i for i in _mapped(task, params, what) if isinstance(i, Problem)
+                )
+
+
 def _decisions(root: etree._Element) -> None:
     for task in root.iterfind(".//bpmn:businessRuleTask", NSMAP):
         ref = vendor_attr(task, "decisionRef")
@@ -483,6 +507,7 @@ def normalize(root: etree._Element) -> list[Problem]:
     problems.extend(_expressions(root))
     problems.extend(_scripts(root))
     problems.extend(_service_tasks(root))
+    problems.extend(_decision_parameters(root))
     _decisions(root)
     problems.extend(_multi_instance(root))
     return problems

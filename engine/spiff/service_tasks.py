@@ -9,7 +9,7 @@ the result with `runtime.workflow_apply_service_result`.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
@@ -117,9 +117,29 @@ def operation_variables(task: Any) -> dict[str, Any]:
     the task (the case's, and a multi-instance instance's own).
     """
     spec = task.task_spec
+    if spec.operation_params and spec.io_scope:
+        return _inputs_in_order(
+            task, ((name, p["value"]) for name, p in spec.operation_params.items())
+        )
     if spec.operation_params:
         return {name: p["value"] for name, p in spec.evaluate_params(task).items()}
     return {**loop_variables(task), **task.data}
+
+
+def _inputs_in_order(
+    task: Any,
+    parameters: Iterable[tuple[str, str]],
+    scope: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Camunda 7 maps input parameters in order, each a local variable of the
+    task's scope as it is set, so a later one reads an earlier one by name
+    (IoMapping.executeInputParameters)."""
+    inputs: dict[str, Any] = {}
+    for name, expression in parameters:
+        inputs[name] = _parameter_value(
+            task, name, expression, {**(scope or {}), **inputs}
+        )
+    return inputs
 
 
 def connector_parameters(task: Any) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -131,14 +151,9 @@ def connector_parameters(task: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     The operation receives both, the connector's winning a shared name.
     """
     spec = task.task_spec
-    scope = {
-        name: _parameter_value(task, name, expression, {})
-        for name, expression in spec.activity_inputs
-    }
-    sent = dict(scope)
-    for name, expression in spec.connector_inputs:
-        sent[name] = _parameter_value(task, name, expression, scope)
-    return scope, sent
+    scope = _inputs_in_order(task, spec.activity_inputs)
+    connector = _inputs_in_order(task, spec.connector_inputs, scope)
+    return scope, {**scope, **connector}
 
 
 def _parameter_value(

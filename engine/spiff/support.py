@@ -577,13 +577,13 @@ VENDOR_ATTRIBUTES: dict[str, Row] = {
         on=_HUMAN,
     ),
     "candidateUsers": _runs(
-        "names and ${variable}s (a variable may hold a list); any other "
-        "expression is refused",
+        "a comma list, or ${variable} holding a list or a comma list (trimmed); "
+        "any other expression is refused",
         on=_HUMAN,
     ),
     "candidateGroups": _runs(
-        "names and ${variable}s (a variable may hold a list); any other "
-        "expression is refused",
+        "a comma list, or ${variable} holding a list or a comma list (trimmed); "
+        "any other expression is refused",
         on=_HUMAN,
     ),
     "dueDate": _runs(_DATES, on=_HUMAN),
@@ -700,24 +700,34 @@ VENDOR_ATTRIBUTES_ON: dict[tuple[str, str], Row] = {
 }
 # Camunda 7 / Operaton extension elements, by local name.
 VENDOR_ELEMENTS: dict[str, Row] = {
-    "formData": _runs("the task form"),
-    "formField": _runs(),
+    "formData": _runs(
+        "the task form; a field left out of a submission takes its defaultValue, "
+        "else keeps its variable (Camunda 7's FormFieldHandler)"
+    ),
+    "formField": _runs(
+        "a defaultValue written as an expression (${...}) is refused: it would "
+        "be shown and kept as its text (checks._form_default_expressions)"
+    ),
     "validation": _runs(),
     "constraint": _runs(
-        "required, readonly, min/max, minlength/maxlength, and datePattern (a "
-        "date field's Java pattern, dd/MM/yyyy when none is named)"
+        "required, readonly (a value submitted for it is refused), min/max, "
+        "minlength/maxlength, and datePattern (a date field's Java pattern, "
+        "dd/MM/yyyy when none is named)"
     ),
     "value": _runs("enum options; the items of a camunda:list"),
     "properties": _runs("task properties (e.g. separateFrom)"),
     "property": _runs(),
     "inputOutput": _runs(
-        "input and output parameters of service-like tasks and their connectors",
+        "input and output parameters of service-like tasks and their connectors; "
+        "on a DMN business rule task, mapped around the decision (it reads the "
+        "inputs; the outputs read its result variable)",
         on=(*SERVICE_LIKE, "connector"),
     ),
     "inputParameter": _runs(
         "an operation parameter (text, ${...}, camunda:list or camunda:map); as "
-        "in Camunda 7 a variable local to the task: a result variable of that "
-        "name stays with the task unless an output parameter maps it",
+        "in Camunda 7 a variable local to the task, mapped in order (a later "
+        "one reads an earlier one): a result variable of that name stays with "
+        "the task unless an output parameter maps it",
         on=("inputOutput",),
     ),
     "outputParameter": _runs(
@@ -761,7 +771,12 @@ VENDOR_ELEMENTS: dict[str, Row] = {
         "(start/end, as its pre/post script), a sequence flow (take, as a script "
         "task on the flow), a none start event, an intermediate event or a none "
         "end event (as a script task after or before it), in the order drawn "
-        "(listeners.py); Java, scripts outside the subset and other places are "
+        "within an event and in Camunda 7's lifecycle order on a task (start, "
+        "create, assignment, complete, end), per instance on a multi-instance "
+        "activity (listeners.py); an end listener on a task or intermediate catch "
+        "event an interrupting boundary event or event sub-process could cancel "
+        "is refused (Camunda 7 runs it on cancellation too); Java, scripts "
+        "outside the subset, gateways, the process itself and other places are "
         "refused, located, naming the construct (checks._listeners); on a task "
         "with camunda:inputOutput (Camunda 7 runs it in the task's scope) one "
         "using an input parameter, or setting what the inputs (start) or the "
@@ -775,8 +790,11 @@ VENDOR_ELEMENTS: dict[str, Row] = {
         "assignment or complete (create and complete as the task's pre/post "
         "script, listeners.py; assignment whenever the assignee is set: after "
         "create when the task is created with one, and on claim, assign, "
-        "delegate, unclaim, engine.services.case_task_assigned); Java, scripts "
-        "outside the subset and other events are refused, located, naming the "
+        "delegate, unclaim, engine.services.case_task_assigned); per instance on "
+        "a multi-instance activity; a create listener setting a variable the "
+        "task's assignee, candidates, dates or priority read is refused (Camunda "
+        "7 resolves them before it runs); Java, scripts outside the subset and "
+        "other events (delete, timeout, update) are refused, located, naming the "
         "construct (checks._listeners)"
     ),
     "script": _refused(
@@ -784,7 +802,9 @@ VENDOR_ELEMENTS: dict[str, Row] = {
         "camunda:list or camunda:map",
         by="normalize._operator_parameters",
     ),
-    "list": _runs("a list parameter value (nested as Camunda allows)"),
+    "list": _runs(
+        "a list parameter value (nested as Camunda allows: values, lists, maps)"
+    ),
     "map": _runs("a map parameter value (nested as Camunda allows)"),
     "entry": _runs(),
     "potentialStarter": _refused(

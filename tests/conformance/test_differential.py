@@ -197,6 +197,27 @@ DEPARTURES: dict[str, str] = {
     "p6c_dmn_ns12.bpmn": _DMN,
     "p6c_dmn_types.bpmn": _DMN,
     "p6c_dmn_values.bpmn": _DMN,
+    "p6a_dmn_collectEntries.bpmn": _DMN,
+    # also: the task's camunda:inputOutput maps around the decision (Camunda 7)
+    "p6a_dmn_io.bpmn": _DMN,
+    "p6a_dmn_singleEntry.bpmn": _DMN,
+    "p6a_dmn_singleResult.bpmn": _DMN,
+    "p6a_io_interrupted.bpmn": _EXTERNAL_TASK_RESULT,
+    # also: Camunda 7 maps inputs in order, a later one reading an earlier one
+    "p6a_io_service.bpmn": _EXTERNAL_TASK_RESULT,
+    # What a task's start and create listeners (its pre-script) set is shared
+    # when the task starts, as Camunda 7's listeners set process variables;
+    # SpiffWorkflow keeps it in the task's copy until the task completes.
+    **dict.fromkeys(
+        (
+            "p6a_listener_mi_parallel.bpmn",
+            "p6a_listener_multi_instance.bpmn",
+            "p6a_listener_order.bpmn",
+            "p6a_listener_sets_assignee.bpmn",
+            "p6a_listener_subprocess.bpmn",
+        ),
+        _SHARED_VARIABLES,
+    ),
     # Walked since user tasks without candidates deploy (issue 9).
     "camunda/TaskServiceTest.handleUserTaskEscalation.bpmn": (
         "escalation event sub-processes wait for their escalation (events.py); "
