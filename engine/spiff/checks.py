@@ -11,6 +11,7 @@ file or deployed), DMN decisions, candidates, expressions.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Collection, Iterable, Iterator
 
 from lxml import etree
@@ -398,6 +399,10 @@ _PEOPLE = (
 )
 
 
+# `bean.method(` inside an expression: Java code, not a value Laneway can read.
+_METHOD_CALL = re.compile(r"[\w$]\s*\.\s*[A-Za-z_$][\w$]*\s*\(")
+
+
 def _people_expressions(root: etree._Element) -> Iterator[Problem]:
     """Assignees and candidates that are expressions Laneway would take literally.
 
@@ -413,13 +418,19 @@ def _people_expressions(root: etree._Element) -> Iterator[Problem]:
                 for value in (values,) if isinstance(values, str) else values:
                     if candidates.is_readable(value):
                         continue
+                    why = (
+                        "calls a method: it is Java code (a bean's or an object's "
+                        "method) with no Python equivalent here"
+                        if _METHOD_CALL.search(value)
+                        else "is refused: an expression here is read only as one "
+                        "whole variable (${name}), the initiator or a list of names "
+                        "and variables; Camunda 7 would evaluate it, Laneway would "
+                        "take it as a name"
+                    )
                     yield Problem(
-                        f"The {attribute} {value!r} of {_label(element)} is refused: "
-                        "an expression here is read only as one whole variable "
-                        "(${name}), the initiator or a list of names and variables; "
-                        "Camunda 7 would evaluate it, Laneway would take it as a "
-                        "name. Compute the value into a variable first (a script "
-                        "task, or a multi-instance element variable) and name it.",
+                        f"The {attribute} {value!r} of {_label(element)} {why}. "
+                        "Compute the value into a variable first (a script task, "
+                        "or a multi-instance element variable) and name it.",
                         element.sourceline,
                         element.get("id"),
                     )
