@@ -53,12 +53,80 @@ LISTS = frozenset({"checklist", "taglist", "filepicker"})
 BINDINGS = ("latest", "deployment")  # formRefBinding values that run here
 FORM_KEY_PREFIXES = ("camunda-forms:deployment:", "camunda-forms:app:")
 
+# ECMAScript's classes where Python's differ: without the `u` flag \d, \w and \b
+# are ASCII, \s is Unicode space, and `.` stops at every line terminator.
+_JS_CLASSES = {
+    "d": "0-9",
+    "w": "A-Za-z0-9_",
+    "s": "\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff",
+}
+_JS_DOT = "[^\n\r\u2028\u2029]"
+
+
+def _js_escape(letter: str, in_class: bool) -> str:
+    """Return the Python of one escape (`\\` + letter) of an ECMAScript pattern."""
+    body = _JS_CLASSES.get(letter.lower())
+    if body is not None:
+        if letter.islower():
+            return body if in_class else f"[{body}]"
+        if in_class:
+            raise re.error(f"\\{letter} inside a character class")
+        return f"[^{body}]"
+    if letter in "AZzGgPpkc":
+        raise re.error(f"\\{letter} is read differently by JavaScript and Python")
+    return "\\" + letter
+
+
+def js_regex(pattern: str) -> re.Pattern[str]:
+    """Compile a pattern as the browser's `new RegExp(pattern)` reads it.
+
+    form-js tests `pattern` (and its email and phone patterns) with JavaScript's
+    RegExp, no flags: `$` is only the end of the text (Python's also matches
+    before a final newline), \\d and \\w are ASCII, `.` stops at \\r too. What the
+    two dialects read differently and cannot be translated (inline flags,
+    named groups, \\A, \\Z, `[^]`, `{,n}`) raises re.error: refused at upload.
+    """
+    out: list[str] = []
+    in_class = False
+    i = 0
+    while i < len(pattern):
+        char, rest = pattern[i], pattern[i + 1 :]
+        if char == "\\" and rest:
+            out.append(_js_escape(rest[0], in_class))
+            i += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            if rest.startswith(("]", "^]")):
+                raise re.error("an empty class ([] or [^]) means nothing in Python")
+            in_class = True
+        elif (
+            char == "("
+            and rest.startswith("?")
+            and not rest.startswith(("?:", "?=", "?!", "?<=", "?<!"))
+        ):
+            raise re.error(f"the group ({rest[:3]}... is not read alike by both")
+        elif char == "{" and rest.startswith(","):
+            raise re.error("{,n} is text in JavaScript, a repeat in Python")
+        elif char in "$.":
+            char = "\\Z" if char == "$" else _JS_DOT
+        out.append(char)
+        i += 1
+    return re.compile("".join(out), re.ASCII)
+
+
+def _js_length(text: str) -> int:
+    """Return a text's JavaScript `length` (UTF-16 code units)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 # form-js's own patterns (Validator in @bpmn-io/form-js-viewer 1.x).
-EMAIL_PATTERN = re.compile(
+EMAIL_PATTERN = js_regex(
     r"^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
     r"(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$"
 )
-PHONE_PATTERN = re.compile(
+PHONE_PATTERN = js_regex(
     r"(\+|00)(297|93|244|1264|358|355|376|971|54|374|1684|1268|61|43|994|257"
     r"|32|229|226|880|359|973|1242|387|590|375|501|1441|591|55|1246|673|975|"
     r"267|236|1|61|41|56|86|225|237|243|242|682|57|269|238|506|53|5999|61|13"
@@ -288,7 +356,7 @@ def _value_rule_problems(
     pattern = validate.get("pattern")
     if pattern:
         try:
-            re.compile(str(pattern))
+            js_regex(str(pattern))
         except re.error as exc:
             yield f"{where} has a pattern the server cannot read ({exc})"
     kind = validate.get("validationType")
@@ -507,11 +575,11 @@ def _number_rules(spec: Mapping[str, Any], value: Any) -> Iterator[str]:
 def _text_rules(validate: Mapping[str, Any], text: str) -> Iterator[str]:
     """form-js's runPresetValidation on text: pattern, lengths, email, phone."""
     pattern = validate.get("pattern")
-    if pattern and not re.search(str(pattern), text):
+    if pattern and not js_regex(str(pattern)).search(text):
         yield validate.get("patternErrorMessage") or (
             f"Field must match pattern {pattern}."
         )
-    size = len(text.strip())
+    size = _js_length(text.strip())
     shortest, longest = (_decimal(validate.get(b)) for b in ("minLength", "maxLength"))
     if shortest is not None and size < shortest:
         yield f"Field must have minimum length of {validate['minLength']}."

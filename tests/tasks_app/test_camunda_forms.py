@@ -273,6 +273,14 @@ def _with(change):
             lambda c: c[5]["validate"].update(pattern="(?<x>a)"),
             "a pattern the server cannot read",
         ),
+        (  # the browser's RegExp throws on inline flags; Python would run it
+            lambda c: c[5]["validate"].update(pattern="(?i)^hr-"),
+            "a pattern the server cannot read",
+        ),
+        (  # JavaScript reads \\A as the letter A, Python as the start
+            lambda c: c[5]["validate"].update(pattern="\\AHR"),
+            "a pattern the server cannot read",
+        ),
     ],
 )
 def test_what_the_server_cannot_check_is_refused_at_upload(users, change, said):
@@ -455,6 +463,12 @@ RULES = {
                 }
             ],
         },
+        {
+            "type": "textfield",
+            "key": "ref",
+            "id": "c10",
+            "validate": {"pattern": "^[A-Z]{2}-\\d{4}$", "maxLength": 7},
+        },
     ],
 }
 RULES_VALID = {
@@ -467,6 +481,7 @@ RULES_VALID = {
     "when": "2026-12-01T09:30Z",
     "step": "2.5",
     "address": {"street": "Rue Neuve"},
+    "ref": "HR-0420",
 }
 
 
@@ -496,6 +511,10 @@ def rules_task(users) -> HumanTask:
         ({"when": "2026-12-01T09:30+01:00"}, "when", "YYYY-MM-DDTHH:mm"),
         ({"step": "2.2"}, "step", "the two nearest valid values are 2 and 2.5"),
         ({"address": {"street": " ab "}}, "address.street", "minimum length of 3"),
+        # The browser's RegExp: `$` is the end of the text, \d is 0-9 only.
+        ({"ref": "HR-0420\n"}, "ref", "Field must match pattern"),
+        ({"ref": "HR-\u0660\u0664\u0662\u0660"}, "ref", "Field must match pattern"),
+        ({"mail": "ana@example.com\n"}, "mail", "Field must be a valid email."),
     ],
 )
 def test_every_form_js_rule_holds_on_the_server(
@@ -512,6 +531,13 @@ def test_valid_values_of_every_kind_land_as_the_viewer_sends_them(users, rules_t
     response = _complete(users["manager1"], rules_task, RULES_VALID)
     assert response.status_code == 200, response.json()
     assert Case.objects.get(pk=rules_task.case_id).data == RULES_VALID
+
+
+def test_lengths_count_as_javascript_counts_them(users, rules_task):
+    # Two emoji are four UTF-16 units: form-js takes them for minLength 3.
+    data = {**RULES_VALID, "address": {"street": "\U0001f3e0\U0001f3e0"}}
+    response = _complete(users["manager1"], rules_task, data)
+    assert response.status_code == 200, response.json()
 
 
 def _stored_files(media: Path) -> list[Path]:
