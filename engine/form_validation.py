@@ -11,8 +11,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import fields as dataclass_fields
 from typing import Any
 
-import jsonschema
-
 from engine.spiff import (
     CAMUNDA_DATE_PATTERN,
     JSON_SCHEMA_KEY,
@@ -23,6 +21,7 @@ from engine.spiff import (
     form_find,
     formjs_clean,
     json_schema_form,
+    json_schema_validator,
 )
 from engine.spiff import field_labels as form_js_labels  # noqa: F401 (re-exported)
 from engine.spiff import value_at as value_at  # key paths of Camunda Form data
@@ -293,10 +292,7 @@ def json_schema_clean(
     draft the schema names (draft 7 when none, as react-jsonschema-form) and its
     formats; return (variables, errors by dotted field path)."""
     cleaned = _filled(data)
-    validator_class = jsonschema.validators.validator_for(
-        schema, default=jsonschema.Draft7Validator
-    )
-    validator = validator_class(schema, format_checker=validator_class.FORMAT_CHECKER)
+    validator = json_schema_validator(schema)
     errors: dict[str, list[str]] = {}
     for error in validator.iter_errors(cleaned):
         path = [str(part) for part in error.absolute_path]

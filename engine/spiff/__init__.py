@@ -35,7 +35,7 @@ from .formjs import (
     value_at,
     value_set,
 )
-from .jsonforms import JSON_SCHEMA_KEY, json_schema_form
+from .jsonforms import JSON_SCHEMA_KEY, json_schema_form, json_schema_validator
 from .juel import TRANSLATOR_VERSION, JuelError, juel_to_python
 from .limits import EngineLimits, limits_configure
 from .messages import (
@@ -122,6 +122,7 @@ __all__ = [
     "formjs_clean",
     "JSON_SCHEMA_KEY",
     "json_schema_form",
+    "json_schema_validator",
     "field_labels",
     "value_at",
     "value_set",

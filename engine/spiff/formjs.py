@@ -28,6 +28,7 @@ from typing import Any
 
 from .dmn_feel import FeelError, feel_expression
 from .jsonforms import json_schema_problems
+from .jsregex import js_regex
 from .sandbox import evaluate
 from .scripting import check_expression, expression_limits
 from .types import FormRef, Problem
@@ -52,68 +53,6 @@ OPTIONS = frozenset({"checklist", "radio", "select", "taglist"})
 LISTS = frozenset({"checklist", "taglist", "filepicker"})
 BINDINGS = ("latest", "deployment")  # formRefBinding values that run here
 FORM_KEY_PREFIXES = ("camunda-forms:deployment:", "camunda-forms:app:")
-
-# ECMAScript's classes where Python's differ: without the `u` flag \d, \w and \b
-# are ASCII, \s is Unicode space, and `.` stops at every line terminator.
-_JS_CLASSES = {
-    "d": "0-9",
-    "w": "A-Za-z0-9_",
-    "s": "\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff",
-}
-_JS_DOT = "[^\n\r\u2028\u2029]"
-
-
-def _js_escape(letter: str, in_class: bool) -> str:
-    """Return the Python of one escape (`\\` + letter) of an ECMAScript pattern."""
-    body = _JS_CLASSES.get(letter.lower())
-    if body is not None:
-        if letter.islower():
-            return body if in_class else f"[{body}]"
-        if in_class:
-            raise re.error(f"\\{letter} inside a character class")
-        return f"[^{body}]"
-    if letter in "AZzGgPpkc":
-        raise re.error(f"\\{letter} is read differently by JavaScript and Python")
-    return "\\" + letter
-
-
-def js_regex(pattern: str) -> re.Pattern[str]:
-    """Compile a pattern as the browser's `new RegExp(pattern)` reads it.
-
-    form-js tests `pattern` (and its email and phone patterns) with JavaScript's
-    RegExp, no flags: `$` is only the end of the text (Python's also matches
-    before a final newline), \\d and \\w are ASCII, `.` stops at \\r too. What the
-    two dialects read differently and cannot be translated (inline flags,
-    named groups, \\A, \\Z, `[^]`, `{,n}`) raises re.error: refused at upload.
-    """
-    out: list[str] = []
-    in_class = False
-    i = 0
-    while i < len(pattern):
-        char, rest = pattern[i], pattern[i + 1 :]
-        if char == "\\" and rest:
-            out.append(_js_escape(rest[0], in_class))
-            i += 2
-            continue
-        if in_class:
-            in_class = char != "]"
-        elif char == "[":
-            if rest.startswith(("]", "^]")):
-                raise re.error("an empty class ([] or [^]) means nothing in Python")
-            in_class = True
-        elif (
-            char == "("
-            and rest.startswith("?")
-            and not rest.startswith(("?:", "?=", "?!", "?<=", "?<!"))
-        ):
-            raise re.error(f"the group ({rest[:3]}... is not read alike by both")
-        elif char == "{" and rest.startswith(","):
-            raise re.error("{,n} is text in JavaScript, a repeat in Python")
-        elif char in "$.":
-            char = "\\Z" if char == "$" else _JS_DOT
-        out.append(char)
-        i += 1
-    return re.compile("".join(out), re.ASCII)
 
 
 def _js_length(text: str) -> int:

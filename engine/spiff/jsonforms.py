@@ -20,11 +20,13 @@ properties without a single type.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import jsonschema
 
+from .jsregex import js_regex
 from .types import FormRef
 
 JSON_SCHEMA_KEY = "x-laneway-json-schema"
@@ -75,6 +77,15 @@ def _choices(spec: Mapping[str, Any]) -> list[dict[str, Any]] | None:
     return None
 
 
+def _pattern_problems(where: str, pattern: Any) -> Iterator[str]:
+    if not isinstance(pattern, str):
+        return
+    try:
+        js_regex(pattern)
+    except re.error as exc:
+        yield f"{where} has a pattern the browser and server read apart ({exc})"
+
+
 def _property_problems(name: str, spec: Any) -> Iterator[str]:
     where = f"the property '{name}'"
     if not isinstance(spec, Mapping):
@@ -83,6 +94,7 @@ def _property_problems(name: str, spec: Any) -> Iterator[str]:
     for word in _UNSUPPORTED:
         if word in spec:
             yield f"{where} uses {word}, which the task page cannot show"
+    yield from _pattern_problems(where, spec.get("pattern"))
     if "oneOf" in spec and _choices(spec) is None:
         yield f"{where} uses oneOf other than a list of const/title choices"
     kind = spec.get("type")
@@ -110,6 +122,26 @@ def _object_problems(schema: Mapping[str, Any], prefix: str = "") -> Iterator[st
         return
     for name, spec in properties.items():
         yield from _property_problems(f"{prefix}{name}", spec)
+
+
+def _browser_pattern(
+    validator: Any, pattern: str, instance: Any, schema: Any
+) -> Iterator[jsonschema.ValidationError]:
+    """JSON Schema's `pattern` as ajv reads it in the browser (an ECMAScript
+    RegExp), not as Python's re would."""
+    if validator.is_type(instance, "string") and not js_regex(pattern).search(instance):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+def json_schema_validator(schema: Mapping[str, Any]) -> Any:
+    """Return the validator of a form's data: the JSON Schema draft the schema
+    names (draft 7 when none, as react-jsonschema-form), its formats, and
+    patterns read as the browser reads them."""
+    draft = jsonschema.validators.validator_for(
+        schema, default=jsonschema.Draft7Validator
+    )
+    browser_like = jsonschema.validators.extend(draft, {"pattern": _browser_pattern})
+    return browser_like(schema, format_checker=draft.FORMAT_CHECKER)
 
 
 def json_schema_problems(schema: Any) -> list[str]:

@@ -162,6 +162,14 @@ def test_invalid_data_is_refused_per_field_and_changes_nothing(users, claim):
     assert Case.objects.get(pk=claim.case_id).data == before
 
 
+def test_a_pattern_is_read_as_the_browser_reads_it(users, claim):
+    # ajv tests `pattern` with JavaScript's RegExp: `$` is the end of the text.
+    data = {**VALID, "receipt": {"number": "R-12\n"}}
+    response = _complete(users["manager1"], claim, data)
+    assert response.status_code == 400, response.json()
+    assert list(response.json()["details"]["fields"]) == ["receipt.number"]
+
+
 def test_the_page_renders_the_form_and_keeps_what_was_typed(users, claim):
     page = page_for(users["manager1"])
     shown = page.get(f"/tasks/{claim.pk}/").content.decode()
@@ -247,6 +255,10 @@ def test_a_schema_not_uploaded_deploys_with_a_located_warning(users):
             "the property 'a' uses $ref",
         ),
         ({"type": "object", "properties": {"a": {"type": 3}}}, "not a valid JSON"),
+        (  # the browser's RegExp throws on inline flags
+            {"type": "object", "properties": {"a": {"pattern": "(?i)^r"}}},
+            "the property 'a' has a pattern the browser and server read apart",
+        ),
         (b"{nope", "Form file claim-schema.json: not JSON"),
     ],
 )
