@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from datetime import date
 from typing import Any
 
 import jsonschema
@@ -77,11 +78,18 @@ def _choices(spec: Mapping[str, Any]) -> list[dict[str, Any]] | None:
     return None
 
 
-def _pattern_problems(where: str, pattern: Any) -> Iterator[str]:
-    if not isinstance(pattern, str):
+def _string_rule_problems(where: str, spec: Mapping[str, Any]) -> Iterator[str]:
+    """Patterns and formats the server cannot check as ajv does in the browser."""
+    if "format" in spec and spec["format"] not in FORMATS.checkers:
+        checked = ", ".join(sorted(FORMATS.checkers))
+        yield (
+            f"{where} has format {spec['format']!r}, which the server does not "
+            f"check as the browser does (checked: {checked})"
+        )
+    if not isinstance(spec.get("pattern"), str):
         return
     try:
-        js_regex(pattern)
+        js_regex(spec["pattern"])
     except re.error as exc:
         yield f"{where} has a pattern the browser and server read apart ({exc})"
 
@@ -94,7 +102,7 @@ def _property_problems(name: str, spec: Any) -> Iterator[str]:
     for word in _UNSUPPORTED:
         if word in spec:
             yield f"{where} uses {word}, which the task page cannot show"
-    yield from _pattern_problems(where, spec.get("pattern"))
+    yield from _string_rule_problems(where, spec)
     if "oneOf" in spec and _choices(spec) is None:
         yield f"{where} uses oneOf other than a list of const/title choices"
     kind = spec.get("type")
@@ -124,6 +132,35 @@ def _object_problems(schema: Mapping[str, Any], prefix: str = "") -> Iterator[st
         yield from _property_problems(f"{prefix}{name}", spec)
 
 
+# react-jsonschema-form checks formats with ajv-formats (full mode); these are
+# its email pattern and date rule (ajv-formats src/formats.ts). Other formats
+# would go unchecked here: they are refused at upload.
+_EMAIL = re.compile(
+    r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@"
+    r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]*[a-z0-9])?",
+    re.IGNORECASE | re.ASCII,
+)
+FORMATS = jsonschema.FormatChecker(formats=())
+
+
+@FORMATS.checks("email")
+def _email(value: object) -> bool:
+    return not isinstance(value, str) or _EMAIL.fullmatch(value) is not None
+
+
+@FORMATS.checks("date")
+def _date(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
 def _browser_pattern(
     validator: Any, pattern: str, instance: Any, schema: Any
 ) -> Iterator[jsonschema.ValidationError]:
@@ -141,7 +178,7 @@ def json_schema_validator(schema: Mapping[str, Any]) -> Any:
         schema, default=jsonschema.Draft7Validator
     )
     browser_like = jsonschema.validators.extend(draft, {"pattern": _browser_pattern})
-    return browser_like(schema, format_checker=draft.FORMAT_CHECKER)
+    return browser_like(schema, format_checker=FORMATS)
 
 
 def json_schema_problems(schema: Any) -> list[str]:

@@ -162,12 +162,22 @@ def test_invalid_data_is_refused_per_field_and_changes_nothing(users, claim):
     assert Case.objects.get(pk=claim.case_id).data == before
 
 
-def test_a_pattern_is_read_as_the_browser_reads_it(users, claim):
-    # ajv tests `pattern` with JavaScript's RegExp: `$` is the end of the text.
-    data = {**VALID, "receipt": {"number": "R-12\n"}}
-    response = _complete(users["manager1"], claim, data)
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        # ajv tests `pattern` with JavaScript's RegExp: `$` is the end of the text.
+        ({"receipt": {"number": "R-12\n"}}, "receipt.number"),
+        # ajv-formats' email wants a dotted domain; "@" somewhere is not enough.
+        ({"email": "ann@"}, "email"),
+        ({"email": "ann@example"}, "email"),
+    ],
+)
+def test_patterns_and_formats_are_read_as_the_browser_reads_them(
+    users, claim, change, field
+):
+    response = _complete(users["manager1"], claim, {**VALID, **change})
     assert response.status_code == 400, response.json()
-    assert list(response.json()["details"]["fields"]) == ["receipt.number"]
+    assert list(response.json()["details"]["fields"]) == [field]
 
 
 def test_the_page_renders_the_form_and_keeps_what_was_typed(users, claim):
@@ -255,6 +265,10 @@ def test_a_schema_not_uploaded_deploys_with_a_located_warning(users):
             "the property 'a' uses $ref",
         ),
         ({"type": "object", "properties": {"a": {"type": 3}}}, "not a valid JSON"),
+        (  # ajv checks date-time; the server would not: refused, not unchecked
+            {"type": "object", "properties": {"at": {"format": "date-time"}}},
+            "the property 'at' has format 'date-time', which the server does not",
+        ),
         (  # the browser's RegExp throws on inline flags
             {"type": "object", "properties": {"a": {"pattern": "(?i)^r"}}},
             "the property 'a' has a pattern the browser and server read apart",
