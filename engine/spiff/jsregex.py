@@ -19,18 +19,32 @@ _JS_CLASSES = {
 _JS_DOT = "[^\n\r\u2028\u2029]"
 
 
-def _js_escape(letter: str, in_class: bool) -> str:
-    """Return the Python of one escape (`\\` + letter) of an ECMAScript pattern."""
+def _js_escape(letter: str, in_class: bool, any_space: bool = False) -> str:
+    """Return the Python of one escape (`\\` + letter) of an ECMAScript pattern.
+
+    Inside a class, \\D and \\W are Python's own (ASCII, as compiled); \\S only
+    beside \\s (`[\\s\\S]`, any character in both dialects).
+    """
     body = _JS_CLASSES.get(letter.lower())
     if body is not None:
         if letter.islower():
             return body if in_class else f"[{body}]"
+        if in_class and (letter != "S" or any_space):
+            return "\\" + letter
         if in_class:
-            raise re.error(f"\\{letter} inside a character class")
+            raise re.error(f"\\{letter} inside a character class without \\s")
         return f"[^{body}]"
     if letter in "AZzGgPpkc":
         raise re.error(f"\\{letter} is read differently by JavaScript and Python")
     return "\\" + letter
+
+
+def _class_body(rest: str) -> str:
+    """Return the text of a character class up to its closing bracket."""
+    i = 0
+    while i < len(rest) and rest[i] != "]":
+        i += 2 if rest[i] == "\\" else 1
+    return rest[:i]
 
 
 def js_regex(pattern: str) -> re.Pattern[str]:
@@ -43,12 +57,12 @@ def js_regex(pattern: str) -> re.Pattern[str]:
     named groups, \\A, \\Z, `[^]`, `{,n}`) raises re.error: refused at upload.
     """
     out: list[str] = []
-    in_class = False
+    in_class = any_space = False
     i = 0
     while i < len(pattern):
         char, rest = pattern[i], pattern[i + 1 :]
         if char == "\\" and rest:
-            out.append(_js_escape(rest[0], in_class))
+            out.append(_js_escape(rest[0], in_class, any_space))
             i += 2
             continue
         if in_class:
@@ -56,7 +70,7 @@ def js_regex(pattern: str) -> re.Pattern[str]:
         elif char == "[":
             if rest.startswith(("]", "^]")):
                 raise re.error("an empty class ([] or [^]) means nothing in Python")
-            in_class = True
+            in_class, any_space = True, "\\s" in _class_body(rest)
         elif (
             char == "("
             and rest.startswith("?")

@@ -289,6 +289,13 @@ def test_what_the_server_cannot_check_is_refused_at_upload(users, change, said):
     assert said in message
 
 
+def test_javascript_pattern_idioms_are_taken(users):
+    # [\s\S] (any character, newlines too) and [\D] read alike in both dialects.
+    schema = _with(lambda c: c[5]["validate"].update(pattern="^[\\s\\S]*[\\D]$"))
+    response = _upload(users["analyst"], forms=[_form_file(schema)])
+    assert response.status_code == 201, response.json()
+
+
 def test_form_references_that_cannot_run_are_refused_located(users):
     pinned = BPMN.replace(
         b'camunda:formRefBinding="deployment"',
