@@ -23,7 +23,11 @@ subset. The subset:
   an assignment listener), `!`, `&&`, `||`, `? :`, `===`, `!==`, `<`, `<=`,
   `>`, `>=`, `+`, `-`, `*`, `/` and parentheses; `==` and `!=` in Groovy (its
   `==` is equality, as Python's), in JavaScript only against `null` (its loose
-  equality converts types; write `===`).
+  equality converts types; write `===`). A Boolean equals only a Boolean
+  (`true === 1` and Groovy's `true == 1` are false, unlike Python's). `*`
+  multiplies numbers: in JavaScript both operands (a text, list or null one
+  is an incident, where JavaScript would convert it: `"5" * 2` is 10 there),
+  in Groovy the right one (`"ab" * 2` repeats the text, as String.multiply).
 
 Truthiness is the script language's: JavaScript's falsy values are false, 0,
 "" and null (an empty list is true); Groovy's are Python's.
@@ -364,8 +368,10 @@ class _Parser:
                     f"JavaScript's loose comparison '{op}' (it converts types; write "
                     f"'{op}=')"
                 )
-        python_op = {"===": "==", "!==": "!="}.get(op, op)
-        return _Value(f"({left.python} {python_op} {right.python})")
+        if op in ("<", "<=", ">", ">="):
+            return _Value(f"({left.python} {op} {right.python})")
+        equal = _strict_equal(left.python, right.python)
+        return _Value(equal if op in ("===", "==") else f"(not {equal})")
 
     def additive(self) -> _Value:
         left = self.multiplicative()
@@ -380,7 +386,17 @@ class _Parser:
         while self.at("*") or self.at("/"):
             op = self.take().text
             right = self.unary()
-            left = _Value(f"({left.python} {op} {right.python})")
+            # Python's `*` repeats a text or list; JavaScript's converts both
+            # operands to numbers ("5" * 2 is 10, "ab" * 2 NaN), Groovy's repeats
+            # only its left (String.multiply, List.multiply). Python's unary `+`
+            # fails on a text, list or null, so such an operand is an incident,
+            # never a repeated text.
+            if op == "*" and self.language == "javascript":
+                left = _Value(f"((+{left.python}) * (+{right.python}))")
+            elif op == "*":
+                left = _Value(f"({left.python} * (+{right.python}))")
+            else:
+                left = _Value(f"({left.python} {op} {right.python})")
         return left
 
     def unary(self) -> _Value:
@@ -465,6 +481,18 @@ class _Parser:
                 "is an expression"
             )
         return _Value(repr(self.static_assignee), text=self.static_assignee)
+
+
+def _strict_equal(left: str, right: str) -> str:
+    """Python for `left === right` (JavaScript) or `left == right` (Groovy).
+
+    Python's `True == 1` holds; JavaScript's `true === 1` and Groovy's
+    `true == 1` (Boolean.equals) do not: a Boolean equals only a Boolean.
+    """
+    return (
+        f"(({left} == {right}) and (({left} is True or {left} is False) "
+        f"== ({right} is True or {right} is False)))"
+    )
 
 
 def assignee_name(prefix: str) -> str:
