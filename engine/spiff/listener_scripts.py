@@ -99,9 +99,12 @@ def _tokens(text: str) -> list[_Token]:
     return found
 
 
-def _literal_text(token: str) -> str:
+def _literal_text(token: str, *, groovy: bool) -> str:
     body = token[1:-1]
-    if "${" in body and token[0] == '"':
+    # A double-quoted Groovy string is a GString: "${x}" and "$x" (also
+    # "$x.y") are the values of x, not the text; refused, never read as text.
+    interpolated = "${" in body or (groovy and re.search(r"\$[A-Za-z_]", body))
+    if interpolated and token[0] == '"':
         raise ListenerScriptError(f"the interpolated Groovy string {token}")
     out, i = [], 0
     while i < len(body):
@@ -285,7 +288,9 @@ class _Parser:
                 raise ListenerScriptError(
                     "setVariable with a variable name that is not a text literal"
                 )
-            name = _variable_name(_literal_text(name_token.text))
+            name = _variable_name(
+                _literal_text(name_token.text, groovy=self.language == "groovy")
+            )
             self.take(",")
             value = self.expression()
             self.take(")")
@@ -423,7 +428,7 @@ class _Parser:
         if token.kind == "number":
             return _Value(token.text)
         if token.kind == "string":
-            text = _literal_text(token.text)
+            text = _literal_text(token.text, groovy=self.language == "groovy")
             return _Value(repr(text), text=text)
         if token.text == "(":
             inner = self.expression()
@@ -455,7 +460,9 @@ class _Parser:
                 raise ListenerScriptError(
                     f"{method} with a variable name that is not a text literal"
                 )
-            name = _variable_name(_literal_text(name_token.text))
+            name = _variable_name(
+                _literal_text(name_token.text, groovy=self.language == "groovy")
+            )
             self.take(")")
             temp = self.temp.setdefault(name, f"{self.temp_prefix}{name}")
             if method == "hasVariable":
