@@ -28,6 +28,8 @@ subset. The subset:
   multiplies numbers: in JavaScript both operands (a text, list or null one
   is an incident, where JavaScript would convert it: `"5" * 2` is 10 there),
   in Groovy the right one (`"ab" * 2` repeats the text, as String.multiply).
+  JavaScript's `+` of a list is an incident (JavaScript joins the lists' texts,
+  Python the lists); Groovy's joins the lists, as Python's.
 
 Truthiness is the script language's: JavaScript's falsy values are false, 0,
 "" and null (an empty list is true); Groovy's are Python's.
@@ -383,7 +385,16 @@ class _Parser:
         while self.at("+") or self.at("-"):
             op = self.take().text
             right = self.multiplicative()
-            left = _Value(f"({left.python} {op} {right.python})")
+            if op == "+" and self.language == "javascript":
+                # Python's + joins two lists; JavaScript's joins their texts
+                # ("1,2" + "3"). A list on the right (and so on both sides) is
+                # an incident: unary + fails on it.
+                r = right.python
+                left = _Value(
+                    f"(({left.python} + {r}) if (({r}) * 0) in ('', 0) else (+{r}))"
+                )
+            else:
+                left = _Value(f"({left.python} {op} {right.python})")
         return left
 
     def multiplicative(self) -> _Value:
