@@ -437,6 +437,8 @@ class _Parser:
     def primary(self) -> _Value:
         token = self.take()
         if token.kind == "number":
+            if re.match(r"0\d", token.text):  # 010 is 8 in JavaScript and Groovy
+                raise ListenerScriptError(f"the octal number {token.text}")
             return _Value(token.text)
         if token.kind == "string":
             text = _literal_text(token.text, groovy=self.language == "groovy")
