@@ -29,7 +29,9 @@ subset. The subset:
   is an incident, where JavaScript would convert it: `"5" * 2` is 10 there),
   in Groovy the right one (`"ab" * 2` repeats the text, as String.multiply).
   JavaScript's `+` of a list is an incident (JavaScript joins the lists' texts,
-  Python the lists); Groovy's joins the lists, as Python's.
+  Python the lists), and so is its `===` of a list or map (identity there,
+  not equal contents); Groovy's `+` joins lists and its `==` compares them,
+  as Python's.
 
 Truthiness is the script language's: JavaScript's falsy values are false, 0,
 "" and null (an empty list is true); Groovy's are Python's.
@@ -378,6 +380,15 @@ class _Parser:
         if op in ("<", "<=", ">", ">="):
             return _Value(f"({left.python} {op} {right.python})")
         equal = _strict_equal(left.python, right.python)
+        if self.language == "javascript" and "None" not in (left.python, right.python):
+            # JavaScript's === of a list or map is identity, not Python's
+            # equal contents: such an operand is an incident (a map fails on
+            # `* 0`, a list on unary +).
+            scalar = " and ".join(
+                f"(({v}) is None or (({v}) * 0) in ('', 0))"
+                for v in (left.python, right.python)
+            )
+            equal = f"({equal} if {scalar} else (+[]))"
         return _Value(equal if op in ("===", "==") else f"(not {equal})")
 
     def additive(self) -> _Value:

@@ -215,7 +215,6 @@ DEPARTURES: dict[str, str] = {
             "p6a_listener_order.bpmn",
             "p6a_listener_sets_assignee.bpmn",
             "p6a_listener_subprocess.bpmn",
-            "p7b_listener_operators.bpmn",
         ),
         _SHARED_VARIABLES,
     ),
