@@ -23,7 +23,15 @@ subset. The subset:
   an assignment listener), `!`, `&&`, `||`, `? :`, `===`, `!==`, `<`, `<=`,
   `>`, `>=`, `+`, `-`, `*`, `/` and parentheses; `==` and `!=` in Groovy (its
   `==` is equality, as Python's), in JavaScript only against `null` (its loose
-  equality converts types; write `===`).
+  equality converts types; write `===`). A Boolean equals only a Boolean
+  (`true === 1` and Groovy's `true == 1` are false, unlike Python's). `*`
+  multiplies numbers: in JavaScript both operands (a text, list or null one
+  is an incident, where JavaScript would convert it: `"5" * 2` is 10 there),
+  in Groovy the right one (`"ab" * 2` repeats the text, as String.multiply).
+  JavaScript's `+` of a list is an incident (JavaScript joins the lists' texts,
+  Python the lists), and so is its `===` of a list or map (identity there,
+  not equal contents); Groovy's `+` joins lists and its `==` compares them,
+  as Python's.
 
 Truthiness is the script language's: JavaScript's falsy values are false, 0,
 "" and null (an empty list is true); Groovy's are Python's.
@@ -95,9 +103,12 @@ def _tokens(text: str) -> list[_Token]:
     return found
 
 
-def _literal_text(token: str) -> str:
+def _literal_text(token: str, *, groovy: bool) -> str:
     body = token[1:-1]
-    if "${" in body and token[0] == '"':
+    # A double-quoted Groovy string is a GString: "${x}" and "$x" (also
+    # "$x.y") are the values of x, not the text; refused, never read as text.
+    interpolated = "${" in body or (groovy and re.search(r"\$[A-Za-z_]", body))
+    if interpolated and token[0] == '"':
         raise ListenerScriptError(f"the interpolated Groovy string {token}")
     out, i = [], 0
     while i < len(body):
@@ -281,7 +292,9 @@ class _Parser:
                 raise ListenerScriptError(
                     "setVariable with a variable name that is not a text literal"
                 )
-            name = _variable_name(_literal_text(name_token.text))
+            name = _variable_name(
+                _literal_text(name_token.text, groovy=self.language == "groovy")
+            )
             self.take(",")
             value = self.expression()
             self.take(")")
@@ -364,15 +377,35 @@ class _Parser:
                     f"JavaScript's loose comparison '{op}' (it converts types; write "
                     f"'{op}=')"
                 )
-        python_op = {"===": "==", "!==": "!="}.get(op, op)
-        return _Value(f"({left.python} {python_op} {right.python})")
+        if op in ("<", "<=", ">", ">="):
+            return _Value(f"({left.python} {op} {right.python})")
+        equal = _strict_equal(left.python, right.python)
+        if self.language == "javascript" and "None" not in (left.python, right.python):
+            # JavaScript's === of a list or map is identity, not Python's
+            # equal contents: such an operand is an incident (a map fails on
+            # `* 0`, a list on unary +).
+            scalar = " and ".join(
+                f"(({v}) is None or (({v}) * 0) in ('', 0))"
+                for v in (left.python, right.python)
+            )
+            equal = f"({equal} if {scalar} else (+[]))"
+        return _Value(equal if op in ("===", "==") else f"(not {equal})")
 
     def additive(self) -> _Value:
         left = self.multiplicative()
         while self.at("+") or self.at("-"):
             op = self.take().text
             right = self.multiplicative()
-            left = _Value(f"({left.python} {op} {right.python})")
+            if op == "+" and self.language == "javascript":
+                # Python's + joins two lists; JavaScript's joins their texts
+                # ("1,2" + "3"). A list on the right (and so on both sides) is
+                # an incident: unary + fails on it.
+                r = right.python
+                left = _Value(
+                    f"(({left.python} + {r}) if (({r}) * 0) in ('', 0) else (+{r}))"
+                )
+            else:
+                left = _Value(f"({left.python} {op} {right.python})")
         return left
 
     def multiplicative(self) -> _Value:
@@ -380,7 +413,17 @@ class _Parser:
         while self.at("*") or self.at("/"):
             op = self.take().text
             right = self.unary()
-            left = _Value(f"({left.python} {op} {right.python})")
+            # Python's `*` repeats a text or list; JavaScript's converts both
+            # operands to numbers ("5" * 2 is 10, "ab" * 2 NaN), Groovy's repeats
+            # only its left (String.multiply, List.multiply). Python's unary `+`
+            # fails on a text, list or null, so such an operand is an incident,
+            # never a repeated text.
+            if op == "*" and self.language == "javascript":
+                left = _Value(f"((+{left.python}) * (+{right.python}))")
+            elif op == "*":
+                left = _Value(f"({left.python} * (+{right.python}))")
+            else:
+                left = _Value(f"({left.python} {op} {right.python})")
         return left
 
     def unary(self) -> _Value:
@@ -405,9 +448,11 @@ class _Parser:
     def primary(self) -> _Value:
         token = self.take()
         if token.kind == "number":
+            if re.match(r"0\d", token.text):  # 010 is 8 in JavaScript and Groovy
+                raise ListenerScriptError(f"the octal number {token.text}")
             return _Value(token.text)
         if token.kind == "string":
-            text = _literal_text(token.text)
+            text = _literal_text(token.text, groovy=self.language == "groovy")
             return _Value(repr(text), text=text)
         if token.text == "(":
             inner = self.expression()
@@ -439,7 +484,9 @@ class _Parser:
                 raise ListenerScriptError(
                     f"{method} with a variable name that is not a text literal"
                 )
-            name = _variable_name(_literal_text(name_token.text))
+            name = _variable_name(
+                _literal_text(name_token.text, groovy=self.language == "groovy")
+            )
             self.take(")")
             temp = self.temp.setdefault(name, f"{self.temp_prefix}{name}")
             if method == "hasVariable":
@@ -465,6 +512,18 @@ class _Parser:
                 "is an expression"
             )
         return _Value(repr(self.static_assignee), text=self.static_assignee)
+
+
+def _strict_equal(left: str, right: str) -> str:
+    """Python for `left === right` (JavaScript) or `left == right` (Groovy).
+
+    Python's `True == 1` holds; JavaScript's `true === 1` and Groovy's
+    `true == 1` (Boolean.equals) do not: a Boolean equals only a Boolean.
+    """
+    return (
+        f"(({left} == {right}) and (({left} is True or {left} is False) "
+        f"== ({right} is True or {right} is False)))"
+    )
 
 
 def assignee_name(prefix: str) -> str:

@@ -312,6 +312,8 @@ def test_a_groovy_listener_in_the_subset_runs_on_its_flow(users):
         ("task.setAssignee(boss)", "task.setAssignee(...) of a value"),
         ("for (;;) {}", "the statement 'for'"),
         ("task.setVariable('b', `x`)", "the character '`'"),
+        # 010 is 8 in JavaScript (and Groovy); Python would not read it so.
+        ("task.setVariable('b', 010)", "the octal number 010"),
     ],
 )
 def test_listener_scripts_outside_the_subset_are_refused_naming_the_construct(
