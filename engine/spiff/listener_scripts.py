@@ -385,7 +385,7 @@ class _Parser:
             # equal contents: such an operand is an incident (a map fails on
             # `* 0`, a list on unary +).
             scalar = " and ".join(
-                f"(({v}) is None or (({v}) * 0) in ('', 0))"
+                f"(({v}) == None or (({v}) * 0) in ('', 0))"
                 for v in (left.python, right.python)
             )
             equal = f"({equal} if {scalar} else (+[]))"
@@ -521,8 +521,8 @@ def _strict_equal(left: str, right: str) -> str:
     `true == 1` (Boolean.equals) do not: a Boolean equals only a Boolean.
     """
     return (
-        f"(({left} == {right}) and (({left} is True or {left} is False) "
-        f"== ({right} is True or {right} is False)))"
+        f"(({left} == {right}) and "
+        f"(isinstance({left}, bool) == isinstance({right}, bool)))"
     )
 
 
