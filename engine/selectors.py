@@ -1,6 +1,6 @@
 """Read cases: permission-filtered lists and single cases (no CaseState for lists)."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -370,15 +370,32 @@ def version_list_started_by(*, event: str, name: str) -> list[ProcessVersion]:
     definition at all are parsed (the spec cache holds the rest).
     """
     marker, start_names = _START_EVENTS[event]
-    versions = []
-    for definition in definition_list():
-        if not definition.latest_number:
-            continue
-        version = version_get(key=definition.key)
-        if marker in bytes(version.normalized_xml):
-            if name in start_names(spec_for(version)):
-                versions.append(version)
-    return versions
+    latest = (
+        version_get(key=definition.key)
+        for definition in definition_list()
+        if definition.latest_number
+    )
+    return _naming(latest, (marker,), start_names, name)
+
+
+def _naming(
+    versions: Iterable[ProcessVersion],
+    markers: tuple[bytes, ...],
+    names_of: Callable[[CompiledProcess], Iterable[str]],
+    name: str,
+) -> list[ProcessVersion]:
+    """Return the versions whose compiled process lists `name` in `names_of`.
+
+    Only diagrams whose XML has one of `markers` are parsed (the spec cache
+    holds the rest).
+    """
+    found = []
+    for version in versions:
+        xml = bytes(version.normalized_xml)
+        if any(marker in xml for marker in markers):
+            if name in names_of(spec_for(version)):
+                found.append(version)
+    return found
 
 
 _CATCHES = (b"messageEventDefinition", b"receiveTask")
@@ -403,13 +420,7 @@ def version_list_catching(*, name: str) -> list[ProcessVersion]:
         .defer("original_xml")
         .order_by("definition__key", "number")
     )
-    found = []
-    for version in versions:
-        xml = bytes(version.normalized_xml)
-        if any(marker in xml for marker in _CATCHES):
-            if name in message_catch_names(spec_for(version)):
-                found.append(version)
-    return found
+    return _naming(versions, _CATCHES, message_catch_names, name)
 
 
 def buffered_message_list(*, user: Any) -> QuerySet[BufferedMessage]:
