@@ -1,5 +1,7 @@
 """Every main page fits a phone's width (390 px), as the people with the most links
-in the top bar see them: nothing wider than the screen, nothing to scroll sideways."""
+in the top bar see them: nothing wider than the screen, nothing to scroll sideways,
+and every link of the top bar and every button of a page's head in sight (not cut
+off at the screen's edge, not behind a sideways scroll)."""
 
 import pytest
 
@@ -62,4 +64,19 @@ def test_main_pages_fit_a_phone(
                 .slice(0, 8)"""
             )
             too_wide.append(f"{path}: {exc} {culprits}")
+        too_wide += [f"{path}: {cut} is cut off" for cut in _out_of_sight(page)]
     assert too_wide == []
+
+
+def _out_of_sight(page) -> list[str]:
+    """The top bar's links and the page head's buttons not wholly on the screen."""
+    return page.evaluate(
+        """[...document.querySelectorAll(
+              "header .nav a, header .user-menu a, header .user-menu button, "
+              + ".page-head .actions .button")]
+           .filter(e => {
+              const r = e.getBoundingClientRect();
+              return r.left < 0 || r.right > innerWidth || r.width === 0;
+           })
+           .map(e => JSON.stringify(e.textContent.trim()))"""
+    )
