@@ -14,6 +14,7 @@ from typing import Any
 from engine.form_validation import form_to_json, task_form_js
 from engine.models import Case
 from engine.spiff import (
+    PRIORITY_RANGE,
     AdvanceOutcome,
     ReadyUserTask,
     has_candidates,
@@ -22,6 +23,8 @@ from engine.spiff import (
     resolve_priority,
     unreadable_value,
 )
+
+__all__ = ["PRIORITY_RANGE", "CaseAdvance", "ReadyHumanTask"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from common.pagination import paginated, paginated_response
 from engine.errors import FormInvalid
+from engine.human_tasks import PRIORITY_RANGE
 from engine.json_safety import StorableJSONField
 
 from . import selectors, services
@@ -223,7 +224,11 @@ class TaskDetailApi(APIView):
 
     class PlanInput(serializers.Serializer):
         due_at = serializers.DateTimeField(required=False, allow_null=True)
-        priority = serializers.IntegerField(required=False, min_value=0, max_value=100)
+        priority = serializers.IntegerField(
+            required=False,
+            min_value=PRIORITY_RANGE.start,
+            max_value=PRIORITY_RANGE.stop - 1,
+        )
 
     @extend_schema(responses={200: TaskDetailOutput})
     def get(self, request, task_id):

@@ -14,6 +14,7 @@ from typing import Any
 from django import forms
 
 from engine.form_validation import NUMBER_TYPES, form_js_labels
+from engine.human_tasks import PRIORITY_RANGE
 from engine.models import BUSINESS_KEY_MAX_LENGTH
 
 INTEGRAL_TYPES = {"long", "integer", "int"}
@@ -183,10 +184,10 @@ class TaskPlanForm(forms.Form):
         label="Due",
     )
     priority = forms.IntegerField(
-        min_value=0,
-        max_value=100,
+        min_value=PRIORITY_RANGE.start,
+        max_value=PRIORITY_RANGE.stop - 1,
         widget=forms.NumberInput(attrs={"step": "1", "inputmode": "numeric"}),
-        help_text="0-100; normal is 50.",
+        help_text="A whole number; normal is 50, higher is more urgent.",
     )
 
 

@@ -29,7 +29,7 @@ from common.sql import (
 )
 from engine.errors import CaseNotFound
 from engine.form_validation import form_clean_json
-from engine.human_tasks import CaseAdvance, ReadyHumanTask
+from engine.human_tasks import PRIORITY_RANGE, CaseAdvance, ReadyHumanTask
 from engine.models import Case
 from engine.services import (
     case_audit,
@@ -612,7 +612,9 @@ def task_delegate(*, user: Any, task_id: UUID | str, delegate: str) -> HumanTask
     return task
 
 
-PRIORITY_RANGE = range(0, 101)
+_PRIORITY_BOUNDS = (
+    f"Between {PRIORITY_RANGE.start} and {PRIORITY_RANGE.stop - 1}; normal is 50."
+)
 
 
 @_command
@@ -623,7 +625,10 @@ def task_plan(
     due_at: datetime | None | object = UNCHANGED,
     priority: int | object = UNCHANGED,
 ) -> HumanTask:
-    """Set an open task's due date (None clears it) and priority (0-100), audited.
+    """Set an open task's due date (None clears it) and priority, audited.
+
+    A priority is any 32-bit integer, as Camunda 7's (and as a diagram may give);
+    50 is normal, higher is more urgent.
 
     Raises:
         TaskNotFound, NotTaskCandidate, TaskNotOpen, TaskInputInvalid, CaseBusy.
@@ -632,8 +637,8 @@ def task_plan(
     transition_check(user=user, task=task, action=TaskAction.PLAN)
     if priority is not UNCHANGED and priority not in PRIORITY_RANGE:
         raise TaskInputInvalid(
-            "The priority is a whole number from 0 to 100.",
-            details={"fields": {"priority": ["Between 0 and 100."]}},
+            "The priority is a whole number (a 32-bit integer).",
+            details={"fields": {"priority": [_PRIORITY_BOUNDS]}},
         )
     wanted = {"due_at": due_at, "priority": priority}
     changes = {

@@ -12,6 +12,7 @@ from .compiled import CompiledBundle, CompiledProcess
 from .coverage import coverage_markdown
 from .dates import (
     CAMUNDA_DATE_PATTERN,
+    PRIORITY_RANGE,
     form_date,
     resolve_due,
     resolve_priority,
@@ -200,6 +201,7 @@ __all__ = [
     "resolve_candidates",
     "resolve_due",
     "unreadable_value",
+    "PRIORITY_RANGE",
     "resolve_priority",
     "coverage_markdown",
     "service_operations",

@@ -96,22 +96,42 @@ def unreadable_value(
         return None
     return (
         f"the {what} ${{{match.group(1)}}} holds {str(held)[:80]!r}, which is not "
-        + ("an integer" if what == "priority" else "an ISO-8601 date or duration")
+        + (
+            "a 32-bit integer (a task priority)"
+            if what == "priority"
+            else "an ISO-8601 date or duration"
+        )
         + f"; the task has no {what}"
     )
 
 
+# A task priority is a Java int in Camunda 7 (any value, negative too); PostgreSQL's
+# integer column holds the same range. Nothing is clamped: out of range is unreadable.
+PRIORITY_RANGE = range(-(2**31), 2**31)
+
+
 def resolve_priority(value: str, *, data: Mapping[str, object]) -> int | None:
-    """Return a task priority (an integer, or `${variable}` holding one)."""
+    """Return a task priority (an integer, or `${variable}` holding one).
+
+    As Camunda 7's TaskDecorator: a number gives its integer part
+    (`Number.intValue()`), a text must be a whole number (`Integer.valueOf`);
+    anything else, or a value outside a Java int, is None (unreadable).
+    """
     text = (value or "").strip()
     match = _VARIABLE.match(text)
     raw: object = data.get(match.group(1)) if match else text
     if isinstance(raw, bool):
         return None
     try:
-        return max(0, min(int(str(raw).strip()), 1000))
-    except ValueError:
+        if isinstance(raw, float):
+            priority = int(raw)  # truncates, as intValue(); inf/nan raise
+        elif isinstance(raw, int):
+            priority = raw
+        else:
+            priority = int(str(raw).strip())
+    except (ValueError, OverflowError):
         return None
+    return priority if priority in PRIORITY_RANGE else None
 
 
 def check_due(value: str) -> str | None:
@@ -139,9 +159,11 @@ def check_priority(value: str) -> str | None:
     if not text or _VARIABLE.match(text):
         return None
     try:
-        int(text)
+        number = int(text)
     except ValueError:
         return "it is neither an integer nor ${variable}"
+    if number not in PRIORITY_RANGE:
+        return "it is outside a task priority's range (a 32-bit integer, as Camunda's)"
     return None
 
 

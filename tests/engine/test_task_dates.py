@@ -30,10 +30,29 @@ def test_due_values(value, expected):
     assert resolve_due(value, data={"deadline": "2027-01-02"}, now=NOW) == expected
 
 
-def test_priority_values():
-    assert resolve_priority("80", data={}) == 80
-    assert resolve_priority("${prio}", data={"prio": 20}) == 20
-    assert resolve_priority("high", data={}) is None
+@pytest.mark.parametrize(
+    ("value", "data", "expected"),
+    [
+        ("80", {}, 80),
+        ("${prio}", {"prio": 20}, 20),
+        ("high", {}, None),
+        # Camunda 7 keeps any Java int: nothing is clamped (it was to 0-1000).
+        ("5000", {}, 5000),
+        ("-3", {}, -3),
+        ("${prio}", {"prio": 2**31 - 1}, 2**31 - 1),
+        ("${prio}", {"prio": 2**31}, None),  # not a Java int: unreadable
+        ("${prio}", {"prio": -(2**31) - 1}, None),
+        # A number gives its integer part (Number.intValue()), a text must be a
+        # whole number (Integer.valueOf): TaskDecorator.initializeTaskPriority.
+        ("${prio}", {"prio": 2.9}, 2),
+        ("${prio}", {"prio": "7"}, 7),
+        ("${prio}", {"prio": "2.9"}, None),
+        ("${prio}", {"prio": float("inf")}, None),
+        ("${prio}", {"prio": True}, None),
+    ],
+)
+def test_priority_values(value, data, expected):
+    assert resolve_priority(value, data=data) == expected
 
 
 @pytest.mark.django_db
@@ -104,6 +123,10 @@ def test_an_unreadable_date_or_priority_variable_is_recorded_on_the_case(
     assert problems == [
         "the due date ${deadline} holds 'next week', which is not an ISO-8601 date "
         "or duration; the task has no due date",
-        "the priority ${urgency} holds 'high', which is not an integer; the task "
-        "has no priority",
+        "the priority ${urgency} holds 'high', which is not a 32-bit integer (a "
+        "task priority); the task has no priority",
     ]
+    task, problems = start(urgency=5000)
+    assert (task.priority, problems) == (5000, [])  # the inbox sorts it first
+    task, problems = start(urgency=2**31)
+    assert task.priority == 50 and len(problems) == 1
