@@ -371,3 +371,20 @@ def test_a_start_page_post_that_is_not_json_is_refused(users, leave):
     assert response.status_code == 400
     assert "did not arrive as JSON" in response.content.decode()
     assert not Case.objects.exists()
+
+
+def test_a_later_task_asking_for_a_start_form_field_shows_its_value(users):
+    """Camunda 7 shows a formData field with the variable of its id when the
+    case has it (FormFieldHandler reads the variable); the start form's keys
+    count as asked for, as formData start fields do."""
+    asks_days = BPMN.replace(
+        b'<camunda:formField id="approved" label="Approved" type="boolean" />',
+        b'<camunda:formField id="approved" label="Approved" type="boolean" />'
+        b'<camunda:formField id="days" label="Days granted" type="long" />',
+    )
+    assert _upload(users["analyst"], asks_days).status_code == 201
+    response = _start(users["requester"], VALID)
+    task = HumanTask.objects.get(case_id=response.json()["id"])
+    page = page_for(users["manager1"]).get(f"/tasks/{task.pk}/").content.decode()
+    days = re.search(r'<input[^>]*name="f-days"[^>]*>', page)
+    assert days and 'value="5"' in days.group(0)

@@ -15,6 +15,7 @@ import pytest
 from engine.models import Case
 from tests.conftest import BPMN_DIR, ROOT, deploy
 from tests.web.test_browser import Session, browser  # noqa: F401 (fixture)
+from tests.web.test_camunda_forms_browser import page_problems, tamper
 from tests.web.test_inbox_pages_browser import look
 
 expect = pytest.importorskip("playwright.sync_api").expect
@@ -39,12 +40,7 @@ def leave(users):
 
 def _open(browser, live_server):  # noqa: F811
     requester = Session(browser, live_server.url, "requester")
-    problems: list[str] = []
-    requester.page.on("pageerror", lambda exc: problems.append(str(exc)))
-    requester.page.on(
-        "console",
-        lambda m: problems.append(m.text) if m.type == "error" else None,
-    )
+    problems = page_problems(requester.page)
     requester.page.goto("/processes/leave_request/start/")
     requester.page.locator("form[data-form-js][data-ready=true]").wait_for()
     return requester.page, problems
@@ -112,19 +108,7 @@ def test_the_server_refuses_a_start_the_page_was_made_to_send(
     # The form's FEEL: sick leave hides the handover checkbox.
     _choose(page, "Sick leave")
     expect(page.get_by_label(HANDOVER, exact=True)).to_have_count(0)
-    # As a tampered page would: the viewer's checks pass, then the data changes.
-    page.evaluate(
-        """() => {
-          const viewer = document.querySelector("form[data-form-js]").formViewer;
-          const submit = viewer.submit.bind(viewer);
-          viewer.submit = () => {
-            const result = submit();
-            result.data.days = 45;
-            result.data.kind = "sabbatical";
-            return result;
-          };
-        }"""
-    )
+    tamper(page, {"days": 45, "kind": "sabbatical"})
     page.get_by_role("button", name="Start case").click()
     summary = page.locator("#form-js-errors")
     summary.get_by_text("Field must have maximum value of 30.").wait_for()
