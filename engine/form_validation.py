@@ -248,6 +248,34 @@ def task_form_js(version: Any, ref: FormRef | None) -> dict[str, Any] | None:
     return None
 
 
+def start_form_js(version: Any, start: Any) -> dict[str, Any] | None:
+    """Return the Camunda Form (form-js JSON) of a process's start event, if any.
+
+    `start` is the process's start event (`HumanTaskMeta`, None when it has none):
+    its form is the process's start form, as Camunda 7's Tasklist shows it
+    (only a none start event keeps one: form_checks.py).
+    """
+    ref = start.form_ref if start is not None else None
+    return task_form_js(version, ref) if ref is not None else None
+
+
+def start_form_clean(
+    version: Any, start: Any, data: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Validate a case's start data against its start form; return the variables.
+
+    A Camunda Form is checked as a user task's (`form_js_clean`), with no case
+    variables yet; else the start event's formData fields (`form_clean`).
+
+    Raises:
+        FormInvalid: with details {"fields": {field: [messages]}}.
+    """
+    schema = start_form_js(version, start)
+    if schema is not None:
+        return form_js_clean(schema, data)
+    return form_clean(start.form if start is not None else (), data)
+
+
 def form_js_clean(
     schema: Mapping[str, Any],
     data: Mapping[str, Any],

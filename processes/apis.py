@@ -47,7 +47,8 @@ class ProcessListUploadApi(APIView):
             child=serializers.FileField(),
             required=False,
             help_text=(
-                "The forms the user tasks name (repeatable): Camunda Forms (.form) "
+                "The forms the user tasks and the start event name (repeatable): "
+                "Camunda Forms (.form) "
                 "and SpiffArena JSON schemas and UI schemas (.json)."
             ),
         )

@@ -39,7 +39,8 @@ class VersionUploadForm(forms.Form):
         label="Form files",
         required=False,
         help_text=(
-            "Optional: the forms the user tasks name: Camunda Forms (.form, "
+            "Optional: the forms the user tasks and the start event name: "
+            "Camunda Forms (.form, "
             "Camunda Modeler) and SpiffArena JSON schemas and UI schemas (.json)."
         ),
         widget=MultipleFileInput(attrs={"accept": ".form,.json"}),

@@ -366,7 +366,7 @@ def version_upload(
 ) -> list[DeployedVersion]:
     """Validate and deploy every executable process in a diagram.
 
-    `form_files` are the Camunda Forms (.form) its user tasks name; each
+    `form_files` are the Camunda Forms (.form) its user tasks and start event name; each
     version keeps those it was deployed with (a formRef binds, whatever its
     binding, to the form uploaded with the diagram).
 

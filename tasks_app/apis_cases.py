@@ -96,7 +96,13 @@ class CaseListStartApi(APIView):
     class StartInput(serializers.Serializer):
         process = serializers.CharField()
         # A field named "data" shadows Serializer.data in the stubs only.
-        data = StorableJSONField(required=False, default=dict)  # type: ignore[assignment]
+        data = StorableJSONField(  # type: ignore[assignment]
+            required=False,
+            default=dict,
+            help_text="The start form's variables, checked against the start "
+            "event's formData fields or its Camunda Form (400 naming the fields; "
+            "nothing starts).",
+        )
         business_key = serializers.CharField(
             required=False,
             allow_blank=True,

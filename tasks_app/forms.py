@@ -192,7 +192,8 @@ class TaskPlanForm(forms.Form):
 
 
 class FormJsSubmission:
-    """A Camunda Form (form-js) on the task page: what it shows and what was sent.
+    """A Camunda Form (form-js) on the task or start page: what it shows and what
+    was sent.
 
     The browser's form-js viewer posts its data as JSON (`form_js_data`) and the
     files of its file pickers under the viewer's `files::<key>` names; the
@@ -200,9 +201,11 @@ class FormJsSubmission:
     messages per field (by dotted key) and a summary.
     """
 
-    def __init__(self, task: Any, request: Any = None) -> None:
-        self.schema = task.form_js
-        self.initial: dict[str, Any] = {**task.case.data, **(task.draft or {})}
+    def __init__(
+        self, schema: Any, initial: Mapping[str, Any], request: Any = None
+    ) -> None:
+        self.schema = schema
+        self.initial: dict[str, Any] = dict(initial)
         self.data: Any = self.initial
         self.files: dict[str, list[Any]] = {}
         self.unreadable = ""
@@ -219,6 +222,11 @@ class FormJsSubmission:
             except ValueError:
                 self.unreadable = "The form's data did not arrive as JSON."
                 self.data = {}
+
+    @classmethod
+    def of_task(cls, task: Any, request: Any = None) -> "FormJsSubmission":
+        """The form of a task: the case data, then a delegate's draft, shown."""
+        return cls(task.form_js, {**task.case.data, **(task.draft or {})}, request)
 
     @property
     def shown(self) -> Any:

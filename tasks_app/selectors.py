@@ -34,6 +34,7 @@ from guardian.shortcuts import get_objects_for_group, get_objects_for_user
 
 from common.pagination import PAGE_TOTAL
 from common.sql import select_compiled
+from engine.form_validation import form_js_labels, start_form_js
 from engine.models import Case
 from engine.selectors import CaseCounts, case_counts_for_user
 from engine.spec_cache import spec_for
@@ -819,12 +820,15 @@ def task_form_initial(*, task: HumanTask) -> dict[str, Any]:
 
     Fields that another form of the process also asks for (a request being
     revised) come from the case data, and a delegate's draft wins; this task's own
-    earlier answers (a previous review round) are not offered again.
+    earlier answers (a previous review round) are not offered again. A Camunda
+    Form as the start form asks for the variables its fields' keys name.
     """
     process = spec_for(task.case.version)
     shared: set[str] = set()
     for meta in (process.meta.start, *process.task_meta.values()):
         if meta is not None and meta.bpmn_id != task.bpmn_id:
             shared.update(field.id for field in meta.form)
+    start_form = start_form_js(task.case.version, process.meta.start)
+    shared.update(key.split(".")[0] for key in form_js_labels(start_form or {}))
     initial = {key: value for key, value in task.case.data.items() if key in shared}
     return {**initial, **(task.draft or {})}

@@ -160,7 +160,7 @@ class TaskDetailView(LoginRequiredMixin, View):
     def get(self, request: HttpRequest, task_id: str) -> HttpResponse:
         task = selectors.task_get_for_user(user=request.user, task_id=task_id)
         if task.form_js is not None:
-            return self._render(request, task, FormJsSubmission(task))
+            return self._render(request, task, FormJsSubmission.of_task(task))
         return self._render(
             request, task, ProcessForm(task.form, values=self._values(task))
         )
@@ -169,7 +169,7 @@ class TaskDetailView(LoginRequiredMixin, View):
         task = selectors.task_get_for_user(user=request.user, task_id=task_id)
         form: ProcessForm | FormJsSubmission
         if task.form_js is not None:
-            form = FormJsSubmission(task, request)
+            form = FormJsSubmission.of_task(task, request)
             data, files = form.data, form.files
         else:
             form = ProcessForm(task.form, request.POST, values=self._values(task))

@@ -17,11 +17,12 @@ from django.views.generic import TemplateView
 from engine import selectors as case_selectors
 from engine import services as case_services
 from engine.errors import CaseNotRunning, FormInvalid
+from engine.form_validation import start_form_js
 from engine.models import Case
 
 from . import discussion, selectors
 from .display import data_rows, payload_summary
-from .forms import BusinessKeyForm, CaseCancelForm, ProcessForm
+from .forms import BusinessKeyForm, CaseCancelForm, FormJsSubmission, ProcessForm
 from .story import Outcome, case_story
 from .views import comment_draft
 
@@ -41,18 +42,23 @@ class StartListView(LoginRequiredMixin, TemplateView):
 
 
 class CaseStartView(LoginRequiredMixin, View):
-    """The start form of a process's latest version; POST starts a case."""
+    """The start form of a process's latest version; POST starts a case.
+
+    A start event with a Camunda Form shows it with the form-js viewer, as the
+    task page does (includes/form_js_viewer.html, static/js/form_js.js).
+    """
 
     template_name = "tasks_app/case_start.html"
 
     def get(self, request: HttpRequest, key: str) -> HttpResponse:
-        version, start = self._start_event(key)
-        form = ProcessForm(start.form if start else ())
-        return self._render(request, version, start, form, BusinessKeyForm())
+        version, start, schema = self._start_event(key)
+        return self._render(
+            request, version, start, self._form(start, schema), BusinessKeyForm()
+        )
 
     def post(self, request: HttpRequest, key: str) -> HttpResponse:
-        version, start = self._start_event(key)
-        form = ProcessForm(start.form if start else (), request.POST)
+        version, start, schema = self._start_event(key)
+        form = self._form(start, schema, request)
         extra = BusinessKeyForm(request.POST)
         if not extra.is_valid():
             return self._render(request, version, start, form, extra, status=400)
@@ -60,23 +66,48 @@ class CaseStartView(LoginRequiredMixin, View):
             case, _ = case_services.case_start(
                 user=request.user,
                 key=key,
-                data=form.submitted(),
+                data=self._data(form),
                 business_key=extra.cleaned_data["business_key"],
             )
         except FormInvalid as exc:
-            form.show_errors(exc.details.get("fields", {}))
+            form.show_errors(exc.details.get("fields", {}), exc.message)
             return self._render(request, version, start, form, extra, status=400)
         messages.success(request, f"{version.definition.name} started.")
         return redirect("case-detail", case_id=case.pk)
 
+    @staticmethod
+    def _form(
+        start: Any, schema: Any, request: HttpRequest | None = None
+    ) -> ProcessForm | FormJsSubmission:
+        if schema is not None:
+            return FormJsSubmission(schema, {}, request)
+        fields = start.form if start else ()
+        return ProcessForm(fields, request.POST if request else None)
+
+    @staticmethod
+    def _data(form: ProcessForm | FormJsSubmission) -> Any:
+        """Return what the page sent, as the service takes it."""
+        if not isinstance(form, FormJsSubmission):
+            return form.submitted()
+        if form.unreadable:
+            raise FormInvalid(form.unreadable, details={"fields": {}})
+        return form.data
+
     def _start_event(self, key: str):
         user = self.request.user
-        return case_selectors.process_start_form_for_user(user=user, key=key)
+        version, start = case_selectors.process_start_form_for_user(user=user, key=key)
+        return version, start, start_form_js(version, start)
 
     def _render(
         self, request, version, start, form, extra, status: int = 200
     ) -> HttpResponse:
-        context = {"version": version, "start": start, "form": form, "extra": extra}
+        context = {
+            "version": version,
+            "start": start,
+            "form": form,
+            "form_js": isinstance(form, FormJsSubmission),
+            "extra": extra,
+        }
         return render(request, self.template_name, context, status=status)
 
 

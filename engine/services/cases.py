@@ -21,7 +21,7 @@ from engine.errors import (
     StartNotAllowed,
     TaskNoLongerOpen,
 )
-from engine.form_validation import form_clean
+from engine.form_validation import start_form_clean
 from engine.idempotency import case_replayed, request_fingerprint
 from engine.models import Case, CaseStarted, Incident
 from engine.selectors import process_hand_start_refusal
@@ -76,8 +76,7 @@ def case_start(
     refusal = process_hand_start_refusal(process)
     if refusal is not None:
         raise refusal
-    start_form = process.meta.start.form if process.meta.start else ()
-    cleaned = form_clean(start_form, data)
+    cleaned = start_form_clean(version, process.meta.start, data)
     case_id = uuid7()  # Case's own default: time-ordered
     try:
         with transaction.atomic(), audit_batch(new_case=case_id):

@@ -66,6 +66,7 @@ def _refused(note: str, by: str = "") -> Row:
 
 _NO_EFFECT = "accepted; no effect here"
 _HUMAN = ("userTask", "manualTask")
+_FORMS = (*_HUMAN, "startEvent")  # Camunda Forms (form_checks.py)
 _DATES = (
     "an ISO-8601 date(-time), an ISO-8601 duration from now (weeks to seconds), "
     "${variable} or ${dateTime().plusDays(n)...}; anything else is refused"
@@ -591,15 +592,22 @@ VENDOR_ATTRIBUTES: dict[str, Row] = {
     "priority": _runs("an integer or ${variable}; anything else is refused", on=_HUMAN),
     "formKey": _runs(
         "kept on the task; camunda-forms:deployment:/app:<file>.form renders that "
-        "uploaded Camunda Form",
-        on=(*_HUMAN, "startEvent"),
+        "uploaded Camunda Form (on a startEvent: the process's start form, see "
+        "formRef)",
+        on=_FORMS,
     ),
-    "formRef": _runs("the id of a Camunda Form uploaded with the diagram", on=_HUMAN),
+    "formRef": _runs(
+        "the id of a Camunda Form uploaded with the diagram; on the process's none "
+        "startEvent it is the start form (without file pickers); on a message, "
+        "signal, timer or conditional start event or a sub-process's start event "
+        "it is refused (nobody fills it)",
+        on=_FORMS,
+    ),
     "formRefBinding": _runs(
         "latest or deployment: the form uploaded with the diagram; version is refused",
-        on=_HUMAN,
+        on=_FORMS,
     ),
-    "formRefVersion": _runs("refused with formRefBinding=version", on=_HUMAN),
+    "formRefVersion": _runs("refused with formRefBinding=version", on=_FORMS),
     "candidateStarterGroups": _runs(on=("process",)),
     "candidateStarterUsers": _runs(on=("process",)),
     "collection": _runs(

@@ -40,17 +40,44 @@ def trip(users, settings, tmp_path):
     return case
 
 
-def _open(browser, live_server):  # noqa: F811
-    manager = Session(browser, live_server.url, "manager1")
+def page_problems(page) -> list[str]:
+    """Collect the page's script errors and console errors from now on."""
     problems: list[str] = []
-    manager.page.on("pageerror", lambda exc: problems.append(str(exc)))
-    manager.page.on(
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    page.on(
         "console",
         lambda m: problems.append(m.text) if m.type == "error" else None,
     )
+    return problems
+
+
+def _open(browser, live_server):  # noqa: F811
+    manager = Session(browser, live_server.url, "manager1")
+    problems = page_problems(manager.page)
     manager.open_task("Review the trip")
     manager.page.locator("form[data-form-js][data-ready=true]").wait_for()
     return manager, problems
+
+
+def tamper(page, changes: dict) -> None:
+    """Change what the viewer submits after its own checks passed, as a tampered
+    page would: `changes` by dotted key."""
+    page.evaluate(
+        """(changes) => {
+          const viewer = document.querySelector("form[data-form-js]").formViewer;
+          const submit = viewer.submit.bind(viewer);
+          viewer.submit = () => {
+            const result = submit();
+            Object.entries(changes).forEach(([key, value]) => {
+              const parts = key.split(".");
+              const last = parts.pop();
+              parts.reduce((data, part) => data[part], result.data)[last] = value;
+            });
+            return result;
+          };
+        }""",
+        changes,
+    )
 
 
 def _tick(page, label: str) -> None:
@@ -125,19 +152,7 @@ def test_the_server_refuses_a_value_the_page_was_made_to_send(
     manager, problems = _open(browser, live_server)
     page = manager.page
     _fill(page)
-    # As a tampered page would: the viewer's checks pass, then the data changes.
-    page.evaluate(
-        """() => {
-          const viewer = document.querySelector("form[data-form-js]").formViewer;
-          const submit = viewer.submit.bind(viewer);
-          viewer.submit = () => {
-            const result = submit();
-            result.data.budget.amount = 99999;
-            result.data.decision = "approve-twice";
-            return result;
-          };
-        }"""
-    )
+    tamper(page, {"budget.amount": 99999, "decision": "approve-twice"})
     page.get_by_role("button", name="Complete task").click()
     summary = page.locator("#form-js-errors")
     summary.get_by_text("Field must have maximum value of 10000.").wait_for()

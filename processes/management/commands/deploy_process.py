@@ -45,7 +45,8 @@ class Command(BaseCommand):
             action="append",
             default=[],
             help=(
-                "a form file the user tasks name (repeatable): a Camunda Form "
+                "a form file the user tasks or the start event name (repeatable): "
+                "a Camunda Form "
                 "(.form) or a SpiffArena JSON schema or UI schema (.json)"
             ),
         )
