@@ -27,6 +27,7 @@ from .juel import JuelError, is_juel, juel_to_python
 from .links import is_link_flow
 from .metadata import HUMAN_TAGS, human_task_meta
 from .normalize import ZEEBE, describe
+from .parameters import IO_ACTIVITIES
 from .retry_cycle import RetryCycleInvalid, retry_cycle_elements, retry_cycle_parse
 from .types import Problem
 from .xml import (
@@ -37,6 +38,7 @@ from .xml import (
     compiled_xpath,
     local_name,
     vendor_attr,
+    vendor_children,
 )
 
 RUNS, REFUSED = "runs", "refused"
@@ -98,7 +100,10 @@ ELEMENTS: dict[str, Row] = {
         "throws the message"
     ),
     "receiveTask": _runs("waits for its message"),
-    "scriptTask": _runs("Python scripts in the sandbox; JUEL conditions translated"),
+    "scriptTask": _runs(
+        "Python scripts in the sandbox; a JUEL script (scriptFormat juel, one "
+        "expression) is translated to Python within the JUEL subset"
+    ),
     "businessRuleTask": _runs(
         "a DMN decision from the uploaded DMN files (its output columns become "
         "variables); with a Camunda implementation instead: like a service task"
@@ -691,8 +696,12 @@ _MESSAGE_EXPRESSION = (
 VENDOR_ATTRIBUTES_ON: dict[tuple[str, str], Row] = {
     ("messageEventDefinition", "expression"): _refused(_MESSAGE_EXPRESSION),
     ("messageEventDefinition", "resultVariable"): _refused(_MESSAGE_EXPRESSION),
-    ("scriptTask", "resultVariable"): _refused(
-        "a script's value is not stored; assign the variable in the script"
+    ("scriptTask", "resultVariable"): _runs(
+        "with scriptFormat juel, the script's value (Camunda 7 evaluates a JUEL "
+        "script as one expression); on a Python script it is refused "
+        "(normalize._scripts: Camunda 7 stores what its Python engine returns, "
+        "not the value of the script's last line); JavaScript and Groovy script "
+        "tasks are refused whole"
     ),
     ("businessRuleTask", "resultVariable"): _runs(  # with a decisionRef
         "the decision's result, shaped as mapDecisionResult says (resultList)"
@@ -720,23 +729,38 @@ VENDOR_ELEMENTS: dict[str, Row] = {
     "inputOutput": _runs(
         "input and output parameters of service-like tasks and their connectors; "
         "on a DMN business rule task, mapped around the decision (it reads the "
-        "inputs; the outputs read its result variable)",
-        on=(*SERVICE_LIKE, "connector"),
+        "inputs; the outputs read its result variable); on a user task, script "
+        "task or embedded sub-process, Camunda 7's variable scope of the "
+        "activity (io_mapping.py): the inputs are local variables, mapped "
+        "before its start listeners and seen by its form, listeners, assignee, "
+        "candidate, date and priority expressions, script and (a sub-process) "
+        "every activity inside it; the outputs are evaluated when it completes, "
+        "after its end listeners, and set on the enclosing scope; its local "
+        "variables then end. Refused on a multi-instance activity and an event "
+        "sub-process (support._io_problems)",
+        on=(*SERVICE_LIKE, "connector", *IO_ACTIVITIES),
     ),
     "inputParameter": _runs(
-        "an operation parameter (text, ${...}, camunda:list or camunda:map); as "
-        "in Camunda 7 a variable local to the task, mapped in order (a later "
-        "one reads an earlier one): a result variable of that name stays with "
-        "the task unless an output parameter maps it",
+        "text, ${...}, camunda:list or camunda:map (a camunda:script is "
+        "refused); as in Camunda 7 a variable local to the activity, mapped in "
+        "order (a later one reads an earlier one); on a service-like task an "
+        "operation parameter: a result variable of that name stays with the "
+        "task unless an output parameter maps it; on a user or script task, a "
+        "form field, listener or script setting that name sets the local "
+        "variable, gone with the activity unless an output parameter maps it",
         on=("inputOutput",),
     ),
     "outputParameter": _runs(
-        "set on the case after the operation's result is merged, overriding it "
-        "(evaluated over the case, the input parameters, the result's variables "
-        "and an external task's localVariables), as in Camunda 7; a connector's "
+        "on a service-like task set on the case after the operation's result "
+        "is merged, overriding it (evaluated over the case, the input "
+        "parameters, the result's variables and an external task's "
+        "localVariables), as in Camunda 7; a connector's "
         "response reaches the case only through its output parameters (one "
         "named like an input parameter of the task stays in the task's scope); "
-        "a connector's input parameters read the task's input parameters",
+        "a connector's input parameters read the task's input parameters. On a "
+        "user task, script task or sub-process, evaluated in the activity's "
+        "scope when it completes and set on the enclosing scope (not when an "
+        "interrupting event cancels it)",
         on=("inputOutput",),
     ),
     "in": _runs(
@@ -1354,6 +1378,42 @@ def _retry_cycle_problems(root: etree._Element) -> Iterator[Problem]:
                 )
 
 
+_LOOPS = ("multiInstanceLoopCharacteristics", "standardLoopCharacteristics")
+
+
+def _io_problems(root: etree._Element) -> Iterator[Problem]:
+    """Refuse camunda:inputOutput where this module does not map it as Camunda 7.
+
+    A multi-instance or loop activity: Camunda 7 maps the inputs for each
+    instance inside the multi-instance body, whose variables (loopCounter,
+    the element variable, nrOf*) Laneway keeps on other tasks than the
+    instance's own. An event sub-process: it starts from its event, not from
+    a flow, and its mapping would run on no task here.
+    """
+    for node in root.iter(*(f"{{{BPMN}}}{kind}" for kind in IO_ACTIVITIES)):
+        found = vendor_children(node, "bpmn:extensionElements/x:inputOutput")
+        if not found:
+            continue
+        why = ""
+        if any(node.find(f"bpmn:{loop}", NSMAP) is not None for loop in _LOOPS):
+            why = (
+                "camunda:inputOutput on a multi-instance or loop activity is not "
+                "supported; put the activity in an embedded sub-process that "
+                "carries the mapping, or map the variables in a script task"
+            )
+        elif node.get("triggeredByEvent") == "true":
+            why = (
+                "camunda:inputOutput on an event sub-process is not supported; "
+                "map the variables in its first activity"
+            )
+        if why:
+            yield Problem(
+                f"The {describe(node)} is refused: {why}.",
+                found[0].sourceline,
+                node.get("id"),
+            )
+
+
 def support_problems(root: etree._Element) -> list[Problem]:
     """Return every construct the tables refuse (or do not know), located."""
     return [
@@ -1367,6 +1427,7 @@ def support_problems(root: etree._Element) -> list[Problem]:
         *_call_mapping_problems(root),
         *_retry_cycle_problems(root),
         *_signal_mapping_problems(root),
+        *_io_problems(root),
         *_element_problems(root),
         *_multiple_events(root),
         *_bpmn_attribute_problems(root),

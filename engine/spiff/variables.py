@@ -126,10 +126,19 @@ def _shared(copies: dict[str, Any], store: Mapping[str, Any], name: str) -> Any:
     return copies[name]
 
 
+def io_locals(task: Any) -> set[str]:
+    """Return the names the task's camunda:inputOutput input parameters make
+    local while it runs (io_mapping.py)."""
+    inputs = getattr(task.task_spec, "io_inputs", ())
+    if not inputs or task.has_state(TaskState.COMPLETED | TaskState.CANCELLED):
+        return set()  # its scope ended (kept while it is in ERROR, to retry)
+    return {name for name, _ in inputs}
+
+
 def local_names(task: Any) -> set[str]:
     """Return the names that are local to `task` (never in the store)."""
     spec = task.task_spec
-    names = {
+    names = io_locals(task) | {
         association.bpmn_id
         for association in (
             *getattr(spec, "data_input_associations", ()),
@@ -206,10 +215,35 @@ def scope_locals_set(workflow: Any, values: Mapping[str, Any]) -> None:
     _scope_spread(workflow, None)
 
 
+def scope_set(workflow: Any, values: Mapping[str, Any]) -> None:
+    """Set variables as Camunda's setVariable on the scope `workflow` runs in:
+    each where the nearest enclosing sub-process holding its name keeps it,
+    else in the case (or called process) variables; every live task sees it."""
+    rest = dict(values)
+    for holder, found in _scope_chain(workflow):
+        mine = {name: rest.pop(name) for name in list(rest) if name in found}
+        if mine:
+            found.update(deepcopy(mine))
+            _scope_spread(holder, None)
+    if rest:
+        store = variables_of(workflow, create=True)
+        assert store is not None
+        store.update(deepcopy(rest))
+        _spread(workflow, store, _live(_scope(workflow)), list(rest), [])
+
+
+def visible_values(workflow: Any, names: set[str]) -> dict[str, Any]:
+    """Return the variables of `names` a task of `workflow` sees outside its
+    own locals: its sub-processes' (innermost first), else the case's."""
+    store = variables_of(workflow) or {}
+    values = {**store, **_scope_values(workflow)}
+    return {name: deepcopy(values[name]) for name in names if name in values}
+
+
 def _publish_scope_locals(task: Any) -> None:
     """Set what `task` changed of its sub-process variables where they live
     (the nearest sub-process holding the name, as Camunda's setVariable)."""
-    seen: set[str] = set()
+    seen = io_locals(task)  # the task's own scope's, never its sub-process's
     data = task.data
     for holder, found in _scope_chain(task.workflow):
         touched = False
@@ -259,8 +293,9 @@ def refresh(task: Any, store: Mapping[str, Any], local: set[str] | None = None) 
     for name, value in store.items():
         if name not in local and (name not in data or data[name] != value):
             data[name] = _shared(copies, store, name)
+    own = io_locals(task)  # the task's own scope hides its sub-processes'
     for name, value in _scope_values(task.workflow).items():
-        if name not in data or data[name] != value:
+        if name not in own and (name not in data or data[name] != value):
             data[name] = deepcopy(value)
 
 
