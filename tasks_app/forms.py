@@ -201,7 +201,7 @@ class FormJsSubmission:
 
     def __init__(self, task: Any, request: Any = None) -> None:
         self.schema = task.form_js
-        self.initial: dict[str, Any] = {**task.case.data, **(task.draft or {})}
+        self.initial: dict[str, Any] = {**task.variables, **(task.draft or {})}
         self.data: Any = self.initial
         self.files: dict[str, list[Any]] = {}
         self.unreadable = ""

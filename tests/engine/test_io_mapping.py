@@ -17,6 +17,7 @@ from cockpit.services import case_data_change
 from engine.models import Case, Incident
 from engine.services import case_start, incident_retry
 from tasks_app.models import HumanTask
+from tasks_app.selectors import task_form_initial
 from tasks_app.services import task_complete
 from tests.conftest import BPMN_DIR, PASSWORD, deploy
 
@@ -95,3 +96,43 @@ def test_a_failing_output_parameter_is_an_incident_on_the_task_retried_after_a_f
     assert case.status == "completed"
     assert case.data == {"amount": 10, "parts": 4, "ratio": 2.5, "approved": True}
     assert Incident.objects.get(case=case).status == "resolved"
+
+
+def test_the_form_shows_and_keeps_an_input_named_like_its_field(users):
+    """Camunda 7's generated form reads each field's variable from the task's
+    scope (FormFieldHandler: the local input `note` hides any case variable
+    of its name) and a field left out of the submission keeps that variable:
+    the form is prefilled with the input, the assignee `${reviewer}` is the
+    input, and the output `noteOut` reads the local `note` the form left as
+    it was; the inputs never reach the case."""
+    bob = get_user_model().objects.create_user("bob", "bob@example.com", PASSWORD)
+    deploy(CONFORMANCE / "io_user_task.bpmn", users["analyst"])
+    case, _ = case_start(
+        user=users["requester"],
+        key="io_user_task",
+        data={"amount": 10, "boss": "bob", "reviewer": "carol", "note": "case"},
+    )
+    [task] = _open(case)
+    assert task.assignee == bob
+    assert task.local_data == {
+        "reviewer": "bob",
+        "amount": 20,
+        "note": "fixed",
+        "limit": 21,
+    }
+    assert task_form_initial(task=task) == {"note": "fixed"}
+
+    task_complete(user=bob, task_id=task.pk, data={"approved": True})
+    case.refresh_from_db()
+    assert case.data == {
+        "amount": 10,
+        "boss": "bob",
+        "reviewer": "carol",
+        "note": "case",
+        "approved": True,
+        "fromListener": 20,
+        "doubled": 20,
+        "decision": True,
+        "noteOut": "fixed",
+        "limitOut": 121,
+    }
