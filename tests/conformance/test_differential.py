@@ -170,10 +170,12 @@ DEPARTURES: dict[str, str] = {
     "operaton/travel-booking.bpmn": _COMPENSATION,
     "transaction_cancel.bpmn": _COMPENSATION,
     "io_input_fails.bpmn": _IO_SCOPE,
+    "io_nested_scopes.bpmn": _IO_SCOPE,
     "io_output_fails.bpmn": _IO_SCOPE,
     "io_script_task.bpmn": _IO_SCOPE,
     "io_subprocess.bpmn": _IO_SCOPE,
     "io_user_task.bpmn": _IO_SCOPE,
+    "io_user_task_interrupted.bpmn": _IO_SCOPE,
     "end_join_list.bpmn": _SHARED_VARIABLES,
     # Their parallel branches' variables differ before an error or escalation
     # is thrown (which catcher fires then differs too: _MOST_SPECIFIC).
