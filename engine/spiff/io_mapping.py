@@ -17,7 +17,7 @@ gone. An activity cancelled (interrupting boundary event, terminate) maps no
 outputs.
 
 Here: the task specs of user tasks, script tasks and embedded sub-processes
-with camunda:inputOutput get `io_inputs` / `io_outputs` ((name, Python
+with camunda:inputOutput get `scope_inputs` / `scope_outputs` ((name, Python
 expression), in order; `parse_io`). The inputs are evaluated on the task's
 update event (after SpiffWorkflow gave it the case's variables, before its
 pre-script, i.e. its start and create listeners) into the task's data as
@@ -75,8 +75,8 @@ def parse_io(spec: Any, node: etree._Element) -> None:
         return
     if not vendor_children(node, "bpmn:extensionElements/x:inputOutput"):
         return
-    spec.io_inputs = io_parameters(node, "inputParameter")
-    spec.io_outputs = io_parameters(node, "outputParameter")
+    spec.scope_inputs = io_parameters(node, "inputParameter")
+    spec.scope_outputs = io_parameters(node, "outputParameter")
 
 
 def parameter_evaluate(
@@ -111,7 +111,7 @@ def inputs_in_order(
     return inputs
 
 
-OUTPUTS_FAILED = "laneway_io_outputs_failed"
+OUTPUTS_FAILED = "laneway_scope_outputs_failed"
 
 
 def _failed(task: Any, exc: SpiffWorkflowException) -> None:
@@ -125,7 +125,7 @@ def on_update(workflow: Any, task: Any) -> None:
     spec = task.task_spec
     try:
         inputs = inputs_in_order(
-            task, spec.io_inputs, {**loop_variables(task), **task.data}
+            task, spec.scope_inputs, {**loop_variables(task), **task.data}
         )
     except SpiffWorkflowException as exc:
         _failed(task, exc)
@@ -143,11 +143,11 @@ def on_complete(workflow: Any, task: Any) -> None:
     """Map the task's output parameters onto the parent scope; its local
     variables end with it."""
     spec = task.task_spec
-    names = {name for name, _ in spec.io_inputs}
+    names = {name for name, _ in spec.scope_inputs}
     visible = {**loop_variables(task), **task.data}
     outputs: dict[str, Any] = {}
     try:
-        for name, expression in spec.io_outputs:
+        for name, expression in spec.scope_outputs:
             # A later output reads an earlier one's value where no local hides it.
             seen = {k: v for k, v in outputs.items() if k not in names}
             context = {**visible, **seen}
@@ -203,9 +203,9 @@ class IoSubWorkflowTask(SubWorkflowTask):
 def connect(spec: Any) -> None:
     """Map a spec's camunda:inputOutput when its task starts and completes
     (`semantics.adapt_specs`, before anything publishes the task's data)."""
-    if getattr(spec, "io_inputs", None) is None:
+    if getattr(spec, "scope_inputs", None) is None:
         return
-    if spec.io_inputs and not spec.update_event.is_connected(on_update):
+    if spec.scope_inputs and not spec.update_event.is_connected(on_update):
         spec.update_event.connect(on_update)
     if not spec.completed_event.is_connected(on_complete):
         spec.completed_event.connect(on_complete)

@@ -129,7 +129,7 @@ def _shared(copies: dict[str, Any], store: Mapping[str, Any], name: str) -> Any:
 def io_locals(task: Any) -> set[str]:
     """Return the names the task's camunda:inputOutput input parameters make
     local while it runs (io_mapping.py)."""
-    inputs = getattr(task.task_spec, "io_inputs", ())
+    inputs = getattr(task.task_spec, "scope_inputs", ())
     if not inputs or task.has_state(TaskState.COMPLETED | TaskState.CANCELLED):
         return set()  # its scope ended (kept while it is in ERROR, to retry)
     return {name for name, _ in inputs}
