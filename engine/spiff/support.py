@@ -801,10 +801,13 @@ VENDOR_ELEMENTS: dict[str, Row] = {
         "event an interrupting boundary event or event sub-process could cancel "
         "is refused (Camunda 7 runs it on cancellation too); Java, scripts "
         "outside the subset, gateways, the process itself and other places are "
-        "refused, located, naming the construct (checks._listeners); on a task "
-        "with camunda:inputOutput (Camunda 7 runs it in the task's scope) one "
-        "using an input parameter, or setting what the inputs (start) or the "
-        "outputs (end) read, is refused (checks._listener_scopes)",
+        "refused, located, naming the construct (checks._listeners); on a "
+        "service-like task with camunda:inputOutput (Camunda 7 runs it in the "
+        "task's scope) one using an input parameter, or setting what the inputs "
+        "(start) or the outputs (end) read, is refused "
+        "(checks._listener_scopes); on a user task, script task or sub-process "
+        "with one it runs in the activity's scope, after the inputs are mapped "
+        "and before the outputs (io_mapping.py)",
     ),
     "taskListener": _runs(
         "${task.setVariable('x', value)}, an inline Python camunda:script or an "
@@ -1381,6 +1384,27 @@ def _retry_cycle_problems(root: etree._Element) -> Iterator[Problem]:
 _LOOPS = ("multiInstanceLoopCharacteristics", "standardLoopCharacteristics")
 
 
+def _output_names(node: etree._Element) -> set[str]:
+    path = "bpmn:extensionElements/x:inputOutput/x:outputParameter"
+    return {p.get("name", "") for p in vendor_children(node, path)}
+
+
+def _instance_variables(node: etree._Element) -> set[str]:
+    """The variables local to an instance of the multi-instance sub-processes
+    around `node` (loopCounter, the element variable)."""
+    names: set[str] = set()
+    for holder in node.iterancestors(f"{{{BPMN}}}subProcess"):
+        loop = holder.find("bpmn:multiInstanceLoopCharacteristics", NSMAP)
+        if loop is None:
+            continue
+        names.add("loopCounter")
+        if element := vendor_attr(loop, "elementVariable"):
+            names.add(element.strip())
+        for item in loop.iterfind("bpmn:inputDataItem", NSMAP):
+            names.update(n for n in (item.get("name"), item.get("id")) if n)
+    return names
+
+
 def _io_problems(root: etree._Element) -> Iterator[Problem]:
     """Refuse camunda:inputOutput where this module does not map it as Camunda 7.
 
@@ -1388,7 +1412,10 @@ def _io_problems(root: etree._Element) -> Iterator[Problem]:
     instance inside the multi-instance body, whose variables (loopCounter,
     the element variable, nrOf*) Laneway keeps on other tasks than the
     instance's own. An event sub-process: it starts from its event, not from
-    a flow, and its mapping would run on no task here.
+    a flow, and its mapping would run on no task here. An output parameter
+    named like a variable of the instance of a multi-instance sub-process
+    around the activity (`io_mapping` sets outputs on sub-process scopes and
+    the case, not on an instance).
     """
     for node in root.iter(*(f"{{{BPMN}}}{kind}" for kind in IO_ACTIVITIES)):
         found = vendor_children(node, "bpmn:extensionElements/x:inputOutput")
@@ -1398,13 +1425,20 @@ def _io_problems(root: etree._Element) -> Iterator[Problem]:
         if any(node.find(f"bpmn:{loop}", NSMAP) is not None for loop in _LOOPS):
             why = (
                 "camunda:inputOutput on a multi-instance or loop activity is not "
-                "supported; put the activity in an embedded sub-process that "
-                "carries the mapping, or map the variables in a script task"
+                "supported; draw the activity, with the mapping, inside an "
+                "embedded sub-process that is the multi-instance one"
             )
         elif node.get("triggeredByEvent") == "true":
             why = (
                 "camunda:inputOutput on an event sub-process is not supported; "
                 "map the variables in its first activity"
+            )
+        elif shadowed := sorted(_instance_variables(node) & _output_names(node)):
+            why = (
+                f"its output parameter {', '.join(shadowed)} names a variable "
+                "of the instance of the multi-instance sub-process around it, "
+                "which Camunda 7 sets on that instance; Laneway would set it on "
+                "the case: rename the output"
             )
         if why:
             yield Problem(

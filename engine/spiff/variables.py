@@ -34,12 +34,15 @@ it:
 * **Locals** stay with their task: a multi-instance instance's `loopCounter`,
   element variable and output item (also inside an embedded sub-process the
   instance runs), and the data objects a task's data associations copy in.
-  `nrOf*` are computed, never stored; camunda:inputOutput parameters are a
-  service call's parameters, never variables.
+  `nrOf*` are computed, never stored; a service call's camunda:inputOutput
+  parameters are its parameters, never variables; the input parameters of a
+  user task, script task or embedded sub-process (`io_locals`, io_mapping.py)
+  are local to it while it runs, a sub-process's as its sub-process variables.
 * **Sub-process variables** (`SCOPE_LOCALS`, in the internal data of an
   embedded sub-process's root task): Camunda's local variables of the
-  sub-process's execution, which only an external task's localVariables
-  create here (`scope_locals_set`). Every task inside sees them over the
+  sub-process's execution, which an external task's localVariables and the
+  sub-process's camunda:inputOutput input parameters create here
+  (`scope_locals_set`). Every task inside sees them over the
   store (they are locals of those tasks); a task inside that sets one sets
   it there, as Camunda's setVariable finds the nearest scope holding the
   name; they end with the sub-process (its owner never publishes them).

@@ -170,6 +170,7 @@ DEPARTURES: dict[str, str] = {
     "operaton/travel-booking.bpmn": _COMPENSATION,
     "transaction_cancel.bpmn": _COMPENSATION,
     "io_input_fails.bpmn": _IO_SCOPE,
+    "io_in_mi_subprocess.bpmn": _IO_SCOPE,
     "io_nested_scopes.bpmn": _IO_SCOPE,
     "io_output_fails.bpmn": _IO_SCOPE,
     "io_script_task.bpmn": _IO_SCOPE,
