@@ -15,7 +15,10 @@ IO_ACTIVITIES = ("userTask", "scriptTask", "subProcess")
 
 
 def _text_value(element: etree._Element) -> str:
+    """Text is a string, `${...}` JUEL; no text is null (NullValueProvider)."""
     text = (element.text or "").strip()
+    if not text:
+        return "None"
     return juel_to_python(text) if is_juel(text) else repr(text)
 
 

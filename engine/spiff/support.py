@@ -741,8 +741,9 @@ VENDOR_ELEMENTS: dict[str, Row] = {
         on=(*SERVICE_LIKE, "connector", *IO_ACTIVITIES),
     ),
     "inputParameter": _runs(
-        "text, ${...}, camunda:list or camunda:map (a camunda:script is "
-        "refused); as in Camunda 7 a variable local to the activity, mapped in "
+        "text, ${...}, camunda:list or camunda:map; no text is null (a "
+        "camunda:script is refused); as in Camunda 7 a variable local to the "
+        "activity, mapped in "
         "order (a later one reads an earlier one); on a service-like task an "
         "operation parameter: a result variable of that name stays with the "
         "task unless an output parameter maps it; on a user or script task, a "
