@@ -39,7 +39,7 @@ from SpiffWorkflow.spiff.parser.task_spec import BusinessRuleTaskParser
 from SpiffWorkflow.spiff.specs.defaults import BusinessRuleTask
 
 from .dmn_feel import INPUT, FeelError, feel_expression, feel_unary_tests, feel_values
-from .io_mapping import inputs_in_order, io_parameters
+from .io_mapping import inputs_in_order, io_parameters, parameter_evaluate
 from .juel import JuelError, is_juel, juel_to_python
 from .scripting import check_expression
 from .types import Problem
@@ -653,14 +653,15 @@ class DecisionTask(BusinessRuleTask):
     def _variables(self, my_task: Any) -> dict[str, Any]:
         if not (self.io_inputs or self.io_outputs):
             return dict(self.dmnEngine.result(my_task))
-        environment = my_task.workflow.script_engine.environment
         local = inputs_in_order(my_task, self.io_inputs, my_task.data)
         produced = self.dmnEngine.result(my_task, {**my_task.data, **local})
         variables = {k: v for k, v in produced.items() if k not in local}
         local.update({k: v for k, v in produced.items() if k in local})
         for name, expression in self.io_outputs:
             scope = {**my_task.data, **variables, **local}
-            variables[name] = environment.evaluate(expression, scope)
+            variables[name] = parameter_evaluate(
+                my_task, name, expression, scope, "output parameter"
+            )
         return variables
 
     def _run_hook(self, my_task: Any) -> bool:
