@@ -12,6 +12,7 @@ run the mapping itself (locals, shadowing, outputs, sub-processes).
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from rest_framework.test import APIClient
 
 from cockpit.services import case_data_change
 from engine.models import Case, Incident
@@ -121,6 +122,11 @@ def test_the_form_shows_and_keeps_an_input_named_like_its_field(users):
         "limit": 21,
     }
     assert task_form_initial(task=task) == {"note": "fixed"}
+    api = APIClient()
+    api.force_authenticate(bob)
+    detail = api.get(f"/api/v1/tasks/{task.pk}/").json()
+    assert detail["local_data"]["note"] == "fixed"
+    assert detail["case_data"]["note"] == "case"
 
     task_complete(user=bob, task_id=task.pk, data={"approved": True})
     case.refresh_from_db()
