@@ -7,7 +7,7 @@ tasks that are already in the inbox cost nothing).
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -51,6 +51,9 @@ class ReadyHumanTask:
     default_group: str = ""
     named_candidates: bool = True
     defaulted: bool = False
+    # The task's local variables (camunda:inputOutput inputs, a multi-instance
+    # instance's), which hide the case's of their names in its form.
+    local_data: dict[str, Any] = field(default_factory=dict)
 
     def with_default_group(self) -> "ReadyHumanTask":
         """Return this task offered to the default group instead of its candidates.
@@ -104,6 +107,7 @@ def _resolve(
         ),
         default_group=default_group,
         named_candidates=has_candidates(meta),
+        local_data=dict(ready.local_data),
     )
     if candidates.assignee or candidates.users or candidates.groups:
         return resolved
@@ -133,7 +137,8 @@ class CaseAdvance:
         """Return one READY human task, resolved against the case data at `now`.
 
         A multi-instance instance's own variables (its element variable,
-        loopCounter) shadow the case data, as in Camunda's execution scopes.
+        loopCounter) and the task's camunda:inputOutput inputs shadow the case
+        data, as in Camunda's execution scopes.
         """
         ready = next(t for t in self.outcome.ready_user_tasks if t.task_id == task_id)
         initiator = self.case.started_by.get_username()

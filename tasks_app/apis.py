@@ -109,6 +109,11 @@ class TaskDetailOutput(TaskOutput):
         allow_null=True, help_text="The Camunda Form (form-js JSON) it renders, if any."
     )
     case_data = serializers.JSONField(source="case.data")
+    local_data = serializers.JSONField(
+        help_text="The task's local variables (its camunda:inputOutput inputs, a "
+        "multi-instance instance's): they hide case_data's of their names in "
+        "its form."
+    )
     completed_at = serializers.DateTimeField()
     completed_by = serializers.CharField(source="completed_by.username", default=None)
     owner = serializers.CharField(source="owner.username", default=None)
@@ -145,6 +150,7 @@ def _detail_row(task: Any, actions: list[str]) -> dict[str, Any]:
         "form": task.form,
         "form_js": task.form_js,
         "case_data": None if case is None else case.data,
+        "local_data": task.local_data,
         "completed_at": _when(task.completed_at),
         "completed_by": _name_of(task.completed_by),
         "owner": _name_of(task.owner),

@@ -117,7 +117,7 @@ def form_js_complete_data(
     schema = task.form_js or {}
     if isinstance(data, Mapping):
         data = _kept_files_as_ids(schema, data)
-    cleaned = form_js_clean(schema, data, task.case.data)
+    cleaned = form_js_clean(schema, data, task.variables)
     paths = [p for p in form_js_file_paths(schema) if value_at(cleaned, p)]
     errors = {
         ".".join(path): problems

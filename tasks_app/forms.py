@@ -225,8 +225,9 @@ class FormJsSubmission:
 
     @classmethod
     def of_task(cls, task: Any, request: Any = None) -> "FormJsSubmission":
-        """The form of a task: the case data, then a delegate's draft, shown."""
-        return cls(task.form_js, {**task.case.data, **(task.draft or {})}, request)
+        """The form of a task: the variables it sees (the case data, its local
+        ones over them), then a delegate's draft, shown."""
+        return cls(task.form_js, {**task.variables, **(task.draft or {})}, request)
 
     @property
     def shown(self) -> Any:

@@ -1,4 +1,5 @@
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -69,6 +70,11 @@ class HumanTask(models.Model):
     # requester, ...) when the task was offered, and their text for the search.
     business_data = models.JSONField(default=dict, blank=True)
     search_text = models.TextField(blank=True, default="")
+    # The task's local variables when it was offered (its camunda:inputOutput
+    # input parameters, a multi-instance instance's element variable): as in
+    # Camunda 7's task scope they hide the case variables of their names in
+    # its form (`variables`).
+    local_data = models.JSONField(default=dict, blank=True)
     # When the overdue reminder went out (once per task).
     overdue_notified_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -139,6 +145,11 @@ class HumanTask(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.case_id})"
+
+    @property
+    def variables(self) -> dict[str, Any]:
+        """The variables the task sees: the case's, its local ones over them."""
+        return {**self.case.data, **self.local_data}
 
     @property
     def is_open(self) -> bool:

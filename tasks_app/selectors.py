@@ -819,9 +819,11 @@ def task_form_initial(*, task: HumanTask) -> dict[str, Any]:
     """Return the values to prefill the task's form with.
 
     Fields that another form of the process also asks for (a request being
-    revised) come from the case data, and a delegate's draft wins; this task's own
-    earlier answers (a previous review round) are not offered again. A Camunda
-    Form as the start form asks for the variables its fields' keys name.
+    revised) come from the case data, a field named like a local variable of
+    the task (a camunda:inputOutput input) from that variable, and a
+    delegate's draft wins; this task's own earlier answers (a previous review
+    round) are not offered again. A Camunda Form as the start form asks for the
+    variables its fields' keys name.
     """
     process = spec_for(task.case.version)
     shared: set[str] = set()
@@ -831,4 +833,8 @@ def task_form_initial(*, task: HumanTask) -> dict[str, Any]:
     start_form = start_form_js(task.case.version, process.meta.start)
     shared.update(key.split(".")[0] for key in form_js_labels(start_form or {}))
     initial = {key: value for key, value in task.case.data.items() if key in shared}
-    return {**initial, **(task.draft or {})}
+    # A field named like one of the task's local variables (a camunda:inputOutput
+    # input) shows that variable, as Camunda's form of the task's scope does.
+    own = {field["id"] for field in task.form}
+    local = {key: value for key, value in task.local_data.items() if key in own}
+    return {**initial, **local, **(task.draft or {})}

@@ -174,6 +174,7 @@ def _create_task(case: Case, ready: ReadyHumanTask) -> HumanTask:
         form=ready.form,
         form_js=ready.form_js,
         separate_from=list(ready.separate_from),
+        local_data=ready.local_data,
         **business_data_for(case),
     )
     barred = HumanTask.barred.through
@@ -484,7 +485,7 @@ def _complete(
             user=user, task=task, data=data, files=files, stored=stored
         )
     else:
-        cleaned = form_clean_json(task.form, data, task.case.data)
+        cleaned = form_clean_json(task.form, data, task.variables)
     # A delegated task is held (never claimed here); an offered one is claimed and
     # its assignee written with its completion (inbox_sync_for_case), its
     # assignment listeners run first (case_complete_user_task).

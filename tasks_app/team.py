@@ -30,6 +30,6 @@ def team_list_for_manager(*, user: Any) -> QuerySet[HumanTask]:
     return (
         HumanTask.objects.filter(offered, status=HumanTask.Status.OPEN)
         .select_related("case__version__definition", "case__started_by", "assignee")
-        .defer("form", "draft", "documentation", "case__data")
+        .defer("form", "draft", "local_data", "documentation", "case__data")
         .order_by(*_URGENT)
     )

@@ -39,10 +39,11 @@ from SpiffWorkflow.spiff.parser.task_spec import BusinessRuleTaskParser
 from SpiffWorkflow.spiff.specs.defaults import BusinessRuleTask
 
 from .dmn_feel import INPUT, FeelError, feel_expression, feel_unary_tests, feel_values
+from .io_mapping import inputs_in_order, io_parameters, parameter_evaluate
 from .juel import JuelError, is_juel, juel_to_python
 from .scripting import check_expression
 from .types import Problem
-from .xml import NSMAP, local_name, vendor_attr, vendor_children
+from .xml import NSMAP, local_name, vendor_attr
 
 HIT_POLICIES = ("UNIQUE", "FIRST", "PRIORITY", "ANY", "COLLECT", "RULE ORDER")
 AGGREGATIONS = ("SUM", "MIN", "MAX", "COUNT")
@@ -652,16 +653,15 @@ class DecisionTask(BusinessRuleTask):
     def _variables(self, my_task: Any) -> dict[str, Any]:
         if not (self.io_inputs or self.io_outputs):
             return dict(self.dmnEngine.result(my_task))
-        environment = my_task.workflow.script_engine.environment
-        local: dict[str, Any] = {}
-        for name, expression in self.io_inputs:
-            local[name] = environment.evaluate(expression, {**my_task.data, **local})
+        local = inputs_in_order(my_task, self.io_inputs, my_task.data)
         produced = self.dmnEngine.result(my_task, {**my_task.data, **local})
         variables = {k: v for k, v in produced.items() if k not in local}
         local.update({k: v for k, v in produced.items() if k in local})
         for name, expression in self.io_outputs:
             scope = {**my_task.data, **variables, **local}
-            variables[name] = environment.evaluate(expression, scope)
+            variables[name] = parameter_evaluate(
+                my_task, name, expression, scope, "output parameter"
+            )
         return variables
 
     def _run_hook(self, my_task: Any) -> bool:
@@ -711,24 +711,9 @@ class DecisionTaskParser(BusinessRuleTaskParser):
             postscript=extensions.get("postScript"),
             **self.bpmn_attributes,
         )
-        task.io_inputs = _io_parameters(self.node, "inputParameter")
-        task.io_outputs = _io_parameters(self.node, "outputParameter")
+        task.io_inputs = io_parameters(self.node, "inputParameter")
+        task.io_outputs = io_parameters(self.node, "outputParameter")
         return task
-
-
-def _io_parameters(node: etree._Element, kind: str) -> tuple[tuple[str, str], ...]:
-    """A decision task's camunda:inputOutput parameters as (name, Python), in
-    order (untranslatable ones are refused at upload: normalize)."""
-    from .normalize import parameter_value  # noqa: PLC0415 - normalize imports dmn
-
-    found = []
-    for param in vendor_children(
-        node, f"bpmn:extensionElements/x:inputOutput/x:{kind}"
-    ):
-        value = parameter_value(param)
-        if value is not None:
-            found.append((param.get("name", ""), value))
-    return tuple(found)
 
 
 class DecisionParserMixin:

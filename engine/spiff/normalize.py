@@ -39,6 +39,7 @@ from .dmn_feel import FeelError, feel_expression
 from .implicit_splits import conditional_activity_flows
 from .juel import JuelError, is_juel, juel_to_python
 from .links import links_resolve
+from .parameters import IO_ACTIVITIES, parameter_value
 from .timer_starts import is_cron
 from .types import Problem
 from .xml import BPMN, NSMAP, SPIFF, local_name, vendor_attr, vendor_children
@@ -190,9 +191,60 @@ def _expressions(root: etree._Element) -> Iterator[Problem]:
                 yield problem
 
 
+_PYTHON_RESULT = (
+    "camunda:resultVariable on a Python script task is refused: Camunda 7 "
+    "stores what its script engine returns for the script, which for a Python "
+    "(Jython) script is not the value of its last line; assign the variable in "
+    "the script instead"
+)
+
+
+def _juel_script(task: etree._Element) -> Problem | None:
+    """A JUEL script task (scriptFormat juel): Camunda 7 evaluates the script as
+    one EL expression and, with camunda:resultVariable, sets its value on that
+    variable (User Guide, BPMN 2.0, Script Task, "Variables in Scripts" /
+    "Script Results"); rewritten as the Python script doing the same."""
+    script = task.find("bpmn:script", NSMAP)
+    text = (script.text or "").strip() if script is not None else ""
+    if script is None or not text:
+        return None  # refused as a script task without a script (support.py)
+    try:
+        value = juel_to_python(text)
+    except JuelError as exc:
+        return _problem(
+            script,
+            "JUEL script",
+            text,
+            f"cannot be translated: {exc}. Camunda 7 evaluates a JUEL script as "
+            "one expression; Laneway runs that expression within its JUEL subset.",
+        )
+    result = _unwrap(vendor_attr(task, "resultVariable"))
+    if result and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", result):
+        return Problem(
+            f"camunda:resultVariable of {describe(task)}: {result!r} must name "
+            "one variable.",
+            task.sourceline,
+            task.get("id"),
+        )
+    script.text = f"{result} = {value}" if result else value
+    task.set("scriptFormat", "python")
+    return None
+
+
 def _scripts(root: etree._Element) -> Iterator[Problem]:
     for task in root.iterfind(".//bpmn:scriptTask", NSMAP):
         fmt = (task.get("scriptFormat") or "").strip().lower()
+        if fmt == "juel" and not vendor_attr(task, "resource"):
+            problem = _juel_script(task)
+            if problem is not None:
+                yield problem
+            continue
+        if fmt in _PYTHON_SCRIPTS and vendor_attr(task, "resultVariable"):
+            yield Problem(
+                f"The {describe(task)} is refused: {_PYTHON_RESULT}.",
+                task.sourceline,
+                task.get("id"),
+            )
         if fmt not in _PYTHON_SCRIPTS:
             yield Problem(
                 f"Script of {describe(task)} is written in {fmt!r}; Laneway runs "
@@ -260,54 +312,6 @@ def external_topic(task: etree._Element) -> str:
     """
     kind, name = _vendor_implementation(task)
     return name if kind in _EXTERNAL_KINDS else ""
-
-
-def _text_value(element: etree._Element) -> str:
-    text = (element.text or "").strip()
-    return juel_to_python(text) if is_juel(text) else repr(text)
-
-
-def _item_value(element: etree._Element) -> str | None:
-    """A parameter or map entry: text, or one nested list or map."""
-    children = [c for c in element if isinstance(c.tag, str)]
-    if not children:
-        return _text_value(element)
-    if len(children) > 1:
-        return None
-    return _nested_value(children[0])
-
-
-def _nested_value(nested: etree._Element) -> str | None:
-    """A list, a map, or a list item, as Camunda 7 reads them
-    (BpmnParseUtil.parseParamValueProvider): a list's items are lists, maps or
-    text values (camunda:value); a camunda:script has no Python equivalent."""
-    kind = local_name(nested)
-    if kind == "list":
-        items = [_nested_value(v) for v in nested if isinstance(v.tag, str)]
-        if any(i is None for i in items):
-            return None
-        return "[" + ", ".join(str(i) for i in items) + "]"
-    if kind == "map":
-        entries = [e for e in nested if isinstance(e.tag, str)]
-        values = [_item_value(e) for e in entries]
-        if any(local_name(e) != "entry" for e in entries) or None in values:
-            return None
-        pairs = ", ".join(
-            f"{e.get('key', '')!r}: {v}" for e, v in zip(entries, values, strict=True)
-        )
-        return "{" + pairs + "}"
-    if kind == "value" and not any(isinstance(c.tag, str) for c in nested):
-        return _text_value(nested)
-    return None  # camunda:script: no Python equivalent for Groovy/JavaScript
-
-
-def parameter_value(param: etree._Element) -> str | None:
-    """Return a Camunda parameter's value as a Python expression, or None.
-
-    Text is a string, `${...}` is JUEL, `camunda:list` a list and `camunda:map`
-    a dict, nested as Camunda allows; a `camunda:script` cannot be evaluated.
-    """
-    return _item_value(param)
 
 
 def _mapped(
@@ -419,21 +423,22 @@ def _service_tasks(root: etree._Element) -> Iterator[Problem]:
         yield from _operator_parameters(task, operator)
 
 
+def _untranslatable(task: etree._Element) -> Iterator[Problem]:
+    for kind in ("inputParameter", "outputParameter"):
+        what = "Input parameter" if kind == "inputParameter" else "Output parameter"
+        params = vendor_children(task, _IO + kind)
+        yield from (i for i in _mapped(task, params, what) if isinstance(i, Problem))
+
+
 def _decision_parameters(root: etree._Element) -> Iterator[Problem]:
-    """A decision task's camunda:inputOutput (read by dmn.DecisionTaskParser):
-    the parameters it cannot translate."""
+    """The camunda:inputOutput parameters that cannot be translated of a decision
+    task (read by dmn.DecisionTaskParser) and of the user tasks, script tasks and
+    sub-processes io_mapping.py maps."""
     for task in root.iterfind(".//bpmn:businessRuleTask", NSMAP):
         if vendor_attr(task, "decisionRef"):
-            for kind in ("inputParameter", "outputParameter"):
-                what = (
-                    "Input parameter"
-                    if kind == "inputParameter"
-                    else "Output parameter"
-                )
-                params = vendor_children(task, _IO + kind)
-                yield from (
-                    i for i in _mapped(task, params, what) if isinstance(i, Problem)
-                )
+            yield from _untranslatable(task)
+    for task in root.iter(*(f"{{{BPMN}}}{kind}" for kind in IO_ACTIVITIES)):
+        yield from _untranslatable(task)
 
 
 def _decisions(root: etree._Element) -> None:

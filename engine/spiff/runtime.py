@@ -18,6 +18,7 @@ from .common import ACTIVE, json_safe
 from .compiled import CompiledProcess
 from .errors import AssignmentListenerFailed, ServiceErrorNotCaught, TaskNotReady
 from .events import call_outputs_pass
+from .io_mapping import outputs_failed, outputs_retry
 from .multi_instance import instances_budget_reset, shared_data
 from .prune import prune_workflow
 from .sent_messages import sent_messages
@@ -461,6 +462,10 @@ def workflow_retry(
     """Reset a task in ERROR (failed script, condition or engine bound) and run on.
 
     The task gets its parent's data again, so a failed script starts afresh.
+    A task whose camunda:inputOutput output parameters failed when it
+    completed is not run again: its outputs are evaluated again
+    (io_mapping.outputs_retry), over the data it completed with and the
+    case's variables as they are now.
 
     Raises:
         TaskNotReady: when the task is not an ERROR task of this case.
@@ -477,6 +482,10 @@ def workflow_retry(
         )
 
     def command(steps: list[StepRecord]) -> None:
+        if outputs_failed(task):  # the task itself ran: map its outputs again
+            outputs_retry(task)
+            steps.append(_step(task))
+            return
         wf.reset_from_task_id(task.id)
         variables_refresh(wf)  # the reset copied its parent's (older) data
 

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import compensation, conditional_events, joins, multi_instance, variables
+from . import (
+    compensation,
+    conditional_events,
+    io_mapping,
+    joins,
+    multi_instance,
+    variables,
+)
 from .timers import adapt_cycle_timers
 
 _CLASSES = {**joins.REPLACEMENTS, **multi_instance.REPLACEMENTS}
@@ -24,6 +31,7 @@ def adapt_specs(spec: Any, subprocess_specs: Any) -> None:
     process_specs = (spec, *subprocess_specs.values())
     for process_spec in process_specs:
         for task_spec in process_spec.task_specs.values():
+            io_mapping.connect(task_spec)  # its outputs are set before publishing
             event = task_spec.completed_event
             if not event.is_connected(variables.on_complete):
                 event.connect(variables.on_complete)

@@ -12,7 +12,6 @@ import functools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.specs.control import (
     BoundaryEventJoin,
@@ -32,7 +31,6 @@ from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import (
     EventSubprocess,
 )
 from SpiffWorkflow.bpmn.util import BpmnEvent
-from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.event_parsers import SpiffSendTaskParser
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import (
@@ -49,6 +47,7 @@ from .dmn import DecisionParserMixin, DecisionTask, DecisionTaskParser
 from .errors import LocalVariablesRefused, ServiceResultRejected
 from .events import EVENT_PARSER_CLASSES, arm_event_subprocesses, scoped_catcher
 from .gateways import LanewayExclusiveGateway, PassThroughTask
+from .io_mapping import inputs_in_order, parse_io
 from .multi_instance import loop_variables
 from .retry_cycle import RetryCycle, retry_cycle_of
 from .signal_payloads import SignalPayloadParserMixin
@@ -131,15 +130,10 @@ def _inputs_in_order(
     parameters: Iterable[tuple[str, str]],
     scope: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Camunda 7 maps input parameters in order, each a local variable of the
-    task's scope as it is set, so a later one reads an earlier one by name
-    (IoMapping.executeInputParameters)."""
-    inputs: dict[str, Any] = {}
-    for name, expression in parameters:
-        inputs[name] = _parameter_value(
-            task, name, expression, {**(scope or {}), **inputs}
-        )
-    return inputs
+    """The task's (or its connector's, over `scope`) input parameters, in order
+    (io_mapping.inputs_in_order)."""
+    visible = {**loop_variables(task), **task.data, **(scope or {})}
+    return inputs_in_order(task, parameters, visible)
 
 
 def connector_parameters(task: Any) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -154,22 +148,6 @@ def connector_parameters(task: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     scope = _inputs_in_order(task, spec.activity_inputs)
     connector = _inputs_in_order(task, spec.connector_inputs, scope)
     return scope, {**scope, **connector}
-
-
-def _parameter_value(
-    task: Any, name: str, expression: str, scope: Mapping[str, Any]
-) -> Any:
-    context = {**loop_variables(task), **task.data, **scope}
-    try:
-        return task.workflow.script_engine.environment.evaluate(expression, context)
-    except SpiffWorkflowException:
-        raise
-    except Exception as exc:  # noqa: BLE001 - as SpiffWorkflow's evaluate wraps it
-        raise WorkflowTaskException(
-            f"Error evaluating expression '{expression}' (input parameter '{name}')",
-            task=task,
-            exception=exc,
-        ) from exc
 
 
 def service_variables(
@@ -480,11 +458,27 @@ class _CompiledXPathMixin:
         return super().parse_extensions(node)  # type: ignore[misc]
 
 
+class _IoMappingMixin:
+    """A user task, script task or embedded sub-process keeps its
+    camunda:inputOutput on its spec (io_mapping.py)."""
+
+    def create_task(self) -> Any:
+        spec = super().create_task()  # type: ignore[misc]
+        parse_io(spec, self.node)  # type: ignore[attr-defined]
+        return spec
+
+
 @functools.cache
 def _in_bpmn_order(parser_class: type) -> type:
     return type(
         f"Laneway{parser_class.__name__}",
-        (_BpmnOrderMixin, _CompiledXPathMixin, SignalPayloadParserMixin, parser_class),
+        (
+            _BpmnOrderMixin,
+            _CompiledXPathMixin,
+            _IoMappingMixin,
+            SignalPayloadParserMixin,
+            parser_class,
+        ),
         {},
     )
 

@@ -27,6 +27,7 @@ from .juel import JuelError, is_juel, juel_to_python
 from .links import is_link_flow
 from .metadata import HUMAN_TAGS, human_task_meta
 from .normalize import ZEEBE, describe
+from .parameters import IO_ACTIVITIES
 from .retry_cycle import RetryCycleInvalid, retry_cycle_elements, retry_cycle_parse
 from .types import Problem
 from .xml import (
@@ -37,6 +38,7 @@ from .xml import (
     compiled_xpath,
     local_name,
     vendor_attr,
+    vendor_children,
 )
 
 RUNS, REFUSED = "runs", "refused"
@@ -99,7 +101,10 @@ ELEMENTS: dict[str, Row] = {
         "throws the message"
     ),
     "receiveTask": _runs("waits for its message"),
-    "scriptTask": _runs("Python scripts in the sandbox; JUEL conditions translated"),
+    "scriptTask": _runs(
+        "Python scripts in the sandbox; a JUEL script (scriptFormat juel, one "
+        "expression) is translated to Python within the JUEL subset"
+    ),
     "businessRuleTask": _runs(
         "a DMN decision from the uploaded DMN files (its output columns become "
         "variables); with a Camunda implementation instead: like a service task"
@@ -699,8 +704,12 @@ _MESSAGE_EXPRESSION = (
 VENDOR_ATTRIBUTES_ON: dict[tuple[str, str], Row] = {
     ("messageEventDefinition", "expression"): _refused(_MESSAGE_EXPRESSION),
     ("messageEventDefinition", "resultVariable"): _refused(_MESSAGE_EXPRESSION),
-    ("scriptTask", "resultVariable"): _refused(
-        "a script's value is not stored; assign the variable in the script"
+    ("scriptTask", "resultVariable"): _runs(
+        "with scriptFormat juel, the script's value (Camunda 7 evaluates a JUEL "
+        "script as one expression); on a Python script it is refused "
+        "(normalize._scripts: Camunda 7 stores what its Python engine returns, "
+        "not the value of the script's last line); JavaScript and Groovy script "
+        "tasks are refused whole"
     ),
     ("businessRuleTask", "resultVariable"): _runs(  # with a decisionRef
         "the decision's result, shaped as mapDecisionResult says (resultList)"
@@ -728,23 +737,39 @@ VENDOR_ELEMENTS: dict[str, Row] = {
     "inputOutput": _runs(
         "input and output parameters of service-like tasks and their connectors; "
         "on a DMN business rule task, mapped around the decision (it reads the "
-        "inputs; the outputs read its result variable)",
-        on=(*SERVICE_LIKE, "connector"),
+        "inputs; the outputs read its result variable); on a user task, script "
+        "task or embedded sub-process, Camunda 7's variable scope of the "
+        "activity (io_mapping.py): the inputs are local variables, mapped "
+        "before its start listeners and seen by its form, listeners, assignee, "
+        "candidate, date and priority expressions, script and (a sub-process) "
+        "every activity inside it; the outputs are evaluated when it completes, "
+        "after its end listeners, and set on the enclosing scope; its local "
+        "variables then end. Refused on a multi-instance activity and an event "
+        "sub-process (support._io_problems)",
+        on=(*SERVICE_LIKE, "connector", *IO_ACTIVITIES),
     ),
     "inputParameter": _runs(
-        "an operation parameter (text, ${...}, camunda:list or camunda:map); as "
-        "in Camunda 7 a variable local to the task, mapped in order (a later "
-        "one reads an earlier one): a result variable of that name stays with "
-        "the task unless an output parameter maps it",
+        "text, ${...}, camunda:list or camunda:map; no text is null (a "
+        "camunda:script is refused); as in Camunda 7 a variable local to the "
+        "activity, mapped in "
+        "order (a later one reads an earlier one); on a service-like task an "
+        "operation parameter: a result variable of that name stays with the "
+        "task unless an output parameter maps it; on a user or script task, a "
+        "form field, listener or script setting that name sets the local "
+        "variable, gone with the activity unless an output parameter maps it",
         on=("inputOutput",),
     ),
     "outputParameter": _runs(
-        "set on the case after the operation's result is merged, overriding it "
-        "(evaluated over the case, the input parameters, the result's variables "
-        "and an external task's localVariables), as in Camunda 7; a connector's "
+        "on a service-like task set on the case after the operation's result "
+        "is merged, overriding it (evaluated over the case, the input "
+        "parameters, the result's variables and an external task's "
+        "localVariables), as in Camunda 7; a connector's "
         "response reaches the case only through its output parameters (one "
         "named like an input parameter of the task stays in the task's scope); "
-        "a connector's input parameters read the task's input parameters",
+        "a connector's input parameters read the task's input parameters. On a "
+        "user task, script task or sub-process, evaluated in the activity's "
+        "scope when it completes and set on the enclosing scope (not when an "
+        "interrupting event cancels it)",
         on=("inputOutput",),
     ),
     "in": _runs(
@@ -785,10 +810,13 @@ VENDOR_ELEMENTS: dict[str, Row] = {
         "event an interrupting boundary event or event sub-process could cancel "
         "is refused (Camunda 7 runs it on cancellation too); Java, scripts "
         "outside the subset, gateways, the process itself and other places are "
-        "refused, located, naming the construct (checks._listeners); on a task "
-        "with camunda:inputOutput (Camunda 7 runs it in the task's scope) one "
-        "using an input parameter, or setting what the inputs (start) or the "
-        "outputs (end) read, is refused (checks._listener_scopes)",
+        "refused, located, naming the construct (checks._listeners); on a "
+        "service-like task with camunda:inputOutput (Camunda 7 runs it in the "
+        "task's scope) one using an input parameter, or setting what the inputs "
+        "(start) or the outputs (end) read, is refused "
+        "(checks._listener_scopes); on a user task, script task or sub-process "
+        "with one it runs in the activity's scope, after the inputs are mapped "
+        "and before the outputs (io_mapping.py)",
     ),
     "taskListener": _runs(
         "${task.setVariable('x', value)}, an inline Python camunda:script or an "
@@ -1362,6 +1390,73 @@ def _retry_cycle_problems(root: etree._Element) -> Iterator[Problem]:
                 )
 
 
+_LOOPS = ("multiInstanceLoopCharacteristics", "standardLoopCharacteristics")
+
+
+def _output_names(node: etree._Element) -> set[str]:
+    path = "bpmn:extensionElements/x:inputOutput/x:outputParameter"
+    return {p.get("name", "") for p in vendor_children(node, path)}
+
+
+def _instance_variables(node: etree._Element) -> set[str]:
+    """The variables local to an instance of the multi-instance sub-processes
+    around `node` (loopCounter, the element variable)."""
+    names: set[str] = set()
+    for holder in node.iterancestors(f"{{{BPMN}}}subProcess"):
+        loop = holder.find("bpmn:multiInstanceLoopCharacteristics", NSMAP)
+        if loop is None:
+            continue
+        names.add("loopCounter")
+        if element := vendor_attr(loop, "elementVariable"):
+            names.add(element.strip())
+        for item in loop.iterfind("bpmn:inputDataItem", NSMAP):
+            names.update(n for n in (item.get("name"), item.get("id")) if n)
+    return names
+
+
+def _io_problems(root: etree._Element) -> Iterator[Problem]:
+    """Refuse camunda:inputOutput where this module does not map it as Camunda 7.
+
+    A multi-instance or loop activity: Camunda 7 maps the inputs for each
+    instance inside the multi-instance body, whose variables (loopCounter,
+    the element variable, nrOf*) Laneway keeps on other tasks than the
+    instance's own. An event sub-process: it starts from its event, not from
+    a flow, and its mapping would run on no task here. An output parameter
+    named like a variable of the instance of a multi-instance sub-process
+    around the activity (`io_mapping` sets outputs on sub-process scopes and
+    the case, not on an instance).
+    """
+    for node in root.iter(*(f"{{{BPMN}}}{kind}" for kind in IO_ACTIVITIES)):
+        found = vendor_children(node, "bpmn:extensionElements/x:inputOutput")
+        if not found:
+            continue
+        why = ""
+        if any(node.find(f"bpmn:{loop}", NSMAP) is not None for loop in _LOOPS):
+            why = (
+                "camunda:inputOutput on a multi-instance or loop activity is not "
+                "supported; draw the activity, with the mapping, inside an "
+                "embedded sub-process that is the multi-instance one"
+            )
+        elif node.get("triggeredByEvent") == "true":
+            why = (
+                "camunda:inputOutput on an event sub-process is not supported; "
+                "map the variables in its first activity"
+            )
+        elif shadowed := sorted(_instance_variables(node) & _output_names(node)):
+            why = (
+                f"its output parameter {', '.join(shadowed)} names a variable "
+                "of the instance of the multi-instance sub-process around it, "
+                "which Camunda 7 sets on that instance; Laneway would set it on "
+                "the case: rename the output"
+            )
+        if why:
+            yield Problem(
+                f"The {describe(node)} is refused: {why}.",
+                found[0].sourceline,
+                node.get("id"),
+            )
+
+
 def support_problems(root: etree._Element) -> list[Problem]:
     """Return every construct the tables refuse (or do not know), located."""
     return [
@@ -1375,6 +1470,7 @@ def support_problems(root: etree._Element) -> list[Problem]:
         *_call_mapping_problems(root),
         *_retry_cycle_problems(root),
         *_signal_mapping_problems(root),
+        *_io_problems(root),
         *_element_problems(root),
         *_multiple_events(root),
         *_bpmn_attribute_problems(root),

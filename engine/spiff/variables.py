@@ -34,12 +34,15 @@ it:
 * **Locals** stay with their task: a multi-instance instance's `loopCounter`,
   element variable and output item (also inside an embedded sub-process the
   instance runs), and the data objects a task's data associations copy in.
-  `nrOf*` are computed, never stored; camunda:inputOutput parameters are a
-  service call's parameters, never variables.
+  `nrOf*` are computed, never stored; a service call's camunda:inputOutput
+  parameters are its parameters, never variables; the input parameters of a
+  user task, script task or embedded sub-process (`io_locals`, io_mapping.py)
+  are local to it while it runs, a sub-process's as its sub-process variables.
 * **Sub-process variables** (`SCOPE_LOCALS`, in the internal data of an
   embedded sub-process's root task): Camunda's local variables of the
-  sub-process's execution, which only an external task's localVariables
-  create here (`scope_locals_set`). Every task inside sees them over the
+  sub-process's execution, which an external task's localVariables and the
+  sub-process's camunda:inputOutput input parameters create here
+  (`scope_locals_set`). Every task inside sees them over the
   store (they are locals of those tasks); a task inside that sets one sets
   it there, as Camunda's setVariable finds the nearest scope holding the
   name; they end with the sub-process (its owner never publishes them).
@@ -126,10 +129,19 @@ def _shared(copies: dict[str, Any], store: Mapping[str, Any], name: str) -> Any:
     return copies[name]
 
 
+def io_locals(task: Any) -> set[str]:
+    """Return the names the task's camunda:inputOutput input parameters make
+    local while it runs (io_mapping.py)."""
+    inputs = getattr(task.task_spec, "scope_inputs", ())
+    if not inputs or task.has_state(TaskState.COMPLETED | TaskState.CANCELLED):
+        return set()  # its scope ended (kept while it is in ERROR, to retry)
+    return {name for name, _ in inputs}
+
+
 def local_names(task: Any) -> set[str]:
     """Return the names that are local to `task` (never in the store)."""
     spec = task.task_spec
-    names = {
+    names = io_locals(task) | {
         association.bpmn_id
         for association in (
             *getattr(spec, "data_input_associations", ()),
@@ -206,10 +218,35 @@ def scope_locals_set(workflow: Any, values: Mapping[str, Any]) -> None:
     _scope_spread(workflow, None)
 
 
+def scope_set(workflow: Any, values: Mapping[str, Any]) -> None:
+    """Set variables as Camunda's setVariable on the scope `workflow` runs in:
+    each where the nearest enclosing sub-process holding its name keeps it,
+    else in the case (or called process) variables; every live task sees it."""
+    rest = dict(values)
+    for holder, found in _scope_chain(workflow):
+        mine = {name: rest.pop(name) for name in list(rest) if name in found}
+        if mine:
+            found.update(deepcopy(mine))
+            _scope_spread(holder, None)
+    if rest:
+        store = variables_of(workflow, create=True)
+        assert store is not None
+        store.update(deepcopy(rest))
+        _spread(workflow, store, _live(_scope(workflow)), list(rest), [])
+
+
+def visible_values(workflow: Any, names: set[str]) -> dict[str, Any]:
+    """Return the variables of `names` a task of `workflow` sees outside its
+    own locals: its sub-processes' (innermost first), else the case's."""
+    store = variables_of(workflow) or {}
+    values = {**store, **_scope_values(workflow)}
+    return {name: deepcopy(values[name]) for name in names if name in values}
+
+
 def _publish_scope_locals(task: Any) -> None:
     """Set what `task` changed of its sub-process variables where they live
     (the nearest sub-process holding the name, as Camunda's setVariable)."""
-    seen: set[str] = set()
+    seen = io_locals(task)  # the task's own scope's, never its sub-process's
     data = task.data
     for holder, found in _scope_chain(task.workflow):
         touched = False
@@ -259,8 +296,9 @@ def refresh(task: Any, store: Mapping[str, Any], local: set[str] | None = None) 
     for name, value in store.items():
         if name not in local and (name not in data or data[name] != value):
             data[name] = _shared(copies, store, name)
+    own = io_locals(task)  # the task's own scope hides its sub-processes'
     for name, value in _scope_values(task.workflow).items():
-        if name not in data or data[name] != value:
+        if name not in own and (name not in data or data[name] != value):
             data[name] = deepcopy(value)
 
 

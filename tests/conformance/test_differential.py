@@ -137,6 +137,12 @@ _COMPENSATION = (
     "boundary event); Laneway runs compensation boundary events, handlers and "
     "compensation throws as Camunda 7 does (engine/spiff/compensation.py)"
 )
+_IO_SCOPE = (
+    "camunda:inputOutput on a user task, script task or embedded sub-process: "
+    "Camunda 7 maps the inputs into local variables of the activity's scope and "
+    "its outputs onto the enclosing scope when it completes; SpiffWorkflow "
+    "ignores the extension (engine/spiff/io_mapping.py)"
+)
 # Diagrams where SpiffWorkflow departs from BPMN / Camunda 7 and Laneway
 # corrects it on purpose: the walk against plain SpiffWorkflow must diverge.
 _NON_FINITE = (
@@ -163,6 +169,14 @@ DEPARTURES: dict[str, str] = {
     "operaton/error-compensation--book-travel.bpmn": _COMPENSATION,
     "operaton/travel-booking.bpmn": _COMPENSATION,
     "transaction_cancel.bpmn": _COMPENSATION,
+    "io_input_fails.bpmn": _IO_SCOPE,
+    "io_in_mi_subprocess.bpmn": _IO_SCOPE,
+    "io_nested_scopes.bpmn": _IO_SCOPE,
+    "io_output_fails.bpmn": _IO_SCOPE,
+    "io_script_task.bpmn": _IO_SCOPE,
+    "io_subprocess.bpmn": _IO_SCOPE,
+    "io_user_task.bpmn": _IO_SCOPE,
+    "io_user_task_interrupted.bpmn": _IO_SCOPE,
     "end_join_list.bpmn": _SHARED_VARIABLES,
     # Their parallel branches' variables differ before an error or escalation
     # is thrown (which catcher fires then differs too: _MOST_SPECIFIC).

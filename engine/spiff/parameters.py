@@ -1,0 +1,65 @@
+"""Camunda 7 parameter values (camunda:inputParameter / outputParameter, a
+map entry) as Python expressions, as Camunda 7 reads them
+(BpmnParseUtil.parseParamValueProvider)."""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from .juel import is_juel, juel_to_python
+from .xml import local_name
+
+# The activities whose camunda:inputOutput io_mapping.py maps (service-like and
+# decision tasks map theirs in service_tasks.py and dmn.py).
+IO_ACTIVITIES = ("userTask", "scriptTask", "subProcess")
+
+
+def _text_value(element: etree._Element) -> str:
+    """Text is a string, `${...}` JUEL; no text is null (NullValueProvider)."""
+    text = (element.text or "").strip()
+    if not text:
+        return "None"
+    return juel_to_python(text) if is_juel(text) else repr(text)
+
+
+def _item_value(element: etree._Element) -> str | None:
+    """A parameter or map entry: text, or one nested list or map."""
+    children = [c for c in element if isinstance(c.tag, str)]
+    if not children:
+        return _text_value(element)
+    if len(children) > 1:
+        return None
+    return _nested_value(children[0])
+
+
+def _nested_value(nested: etree._Element) -> str | None:
+    """A list, a map, or a list item, as Camunda 7 reads them
+    (BpmnParseUtil.parseParamValueProvider): a list's items are lists, maps or
+    text values (camunda:value); a camunda:script has no Python equivalent."""
+    kind = local_name(nested)
+    if kind == "list":
+        items = [_nested_value(v) for v in nested if isinstance(v.tag, str)]
+        if any(i is None for i in items):
+            return None
+        return "[" + ", ".join(str(i) for i in items) + "]"
+    if kind == "map":
+        entries = [e for e in nested if isinstance(e.tag, str)]
+        values = [_item_value(e) for e in entries]
+        if any(local_name(e) != "entry" for e in entries) or None in values:
+            return None
+        pairs = ", ".join(
+            f"{e.get('key', '')!r}: {v}" for e, v in zip(entries, values, strict=True)
+        )
+        return "{" + pairs + "}"
+    if kind == "value" and not any(isinstance(c.tag, str) for c in nested):
+        return _text_value(nested)
+    return None  # camunda:script: no Python equivalent for Groovy/JavaScript
+
+
+def parameter_value(param: etree._Element) -> str | None:
+    """Return a Camunda parameter's value as a Python expression, or None.
+
+    Text is a string, `${...}` is JUEL, `camunda:list` a list and `camunda:map`
+    a dict, nested as Camunda allows; a `camunda:script` cannot be evaluated.
+    """
+    return _item_value(param)

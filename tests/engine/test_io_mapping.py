@@ -1,0 +1,144 @@
+"""camunda:inputOutput on user tasks: failures and the form, through the services.
+
+Camunda 7 User Guide, Process Engine, Variables, "Input/Output Variable
+Mapping": input parameters are evaluated when the activity starts, output
+parameters when it ends; an expression that cannot be evaluated fails that
+step. Laneway fails the task: an incident located on the element (never a
+500, never a mapping silently skipped) that a process admin retries once the
+data is fixed. The conformance scenarios tests/conformance/scenarios/io_*
+run the mapping itself (locals, shadowing, outputs, sub-processes).
+"""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from rest_framework.test import APIClient
+
+from cockpit.services import case_data_change
+from engine.models import Case, Incident
+from engine.services import case_start, incident_retry
+from tasks_app.models import HumanTask
+from tasks_app.selectors import task_form_initial
+from tasks_app.services import task_complete
+from tests.conftest import BPMN_DIR, PASSWORD, deploy
+
+CONFORMANCE = BPMN_DIR.parent / "conformance" / "bpmn"
+
+
+@pytest.fixture
+def reviewer(users):
+    user = get_user_model().objects.create_user("rev", "rev@example.com", PASSWORD)
+    user.groups.add(Group.objects.get_or_create(name="Reviewers")[0])
+    return user
+
+
+def _open(case: Case) -> list[HumanTask]:
+    return list(HumanTask.objects.filter(case=case, status=HumanTask.Status.OPEN))
+
+
+def _fix(users, case: Case, **values) -> None:
+    case_data_change(
+        user=users["padmin"], case_id=case.pk, set=values, unset=[], reason="fix"
+    )
+
+
+def test_a_failing_input_parameter_is_an_incident_on_the_task_retried_after_a_fix(
+    users, reviewer
+):
+    """The input `share = ${amount / parts}` divides by zero: the task fails
+    where it starts (an incident on Task_IO naming the parameter), no task is
+    offered; with parts fixed, the retry maps the input and offers the task."""
+    deploy(CONFORMANCE / "io_input_fails.bpmn", users["analyst"])
+    case, _ = case_start(
+        user=users["requester"], key="io_input_fails", data={"amount": 10, "parts": 0}
+    )
+    incident = Incident.objects.get(case=case)
+    assert (incident.bpmn_id, incident.status) == ("Task_IO", "open")
+    assert "input parameter 'share'" in incident.message
+    assert _open(case) == []
+
+    _fix(users, case, parts=4)
+    incident_retry(user=users["padmin"], incident_id=incident.pk)
+    [task] = _open(case)
+    assert task.bpmn_id == "Task_IO"
+    task_complete(user=reviewer, task_id=task.pk, data={})
+    case.refresh_from_db()
+    assert case.status == "completed"
+    assert case.data == {"amount": 10, "parts": 4}  # share stayed the task's
+
+
+def test_a_failing_output_parameter_is_an_incident_on_the_task_retried_after_a_fix(
+    users, reviewer
+):
+    """The output `ratio = ${share / parts}` divides by zero when the task
+    completes: an incident on Task_IO naming the parameter, nothing the task
+    set reaches the case; with parts fixed, the retry evaluates the outputs
+    again and the case runs on with what the form said."""
+    deploy(CONFORMANCE / "io_output_fails.bpmn", users["analyst"])
+    case, _ = case_start(
+        user=users["requester"],
+        key="io_output_fails",
+        data={"amount": 10, "parts": 0},
+    )
+    [task] = _open(case)
+    task_complete(user=reviewer, task_id=task.pk, data={"approved": True})
+    incident = Incident.objects.get(case=case)
+    assert (incident.bpmn_id, incident.status) == ("Task_IO", "open")
+    assert "output parameter 'ratio'" in incident.message
+    case.refresh_from_db()
+    assert case.data == {"amount": 10, "parts": 0}
+
+    _fix(users, case, parts=4)
+    incident_retry(user=users["padmin"], incident_id=incident.pk)
+    # The task is not offered again: its outputs are evaluated again over the
+    # data it completed with (the form's, its locals) and the fixed case data.
+    assert _open(case) == []
+    case.refresh_from_db()
+    assert case.status == "completed"
+    assert case.data == {"amount": 10, "parts": 4, "ratio": 2.5, "approved": True}
+    assert Incident.objects.get(case=case).status == "resolved"
+
+
+def test_the_form_shows_and_keeps_an_input_named_like_its_field(users):
+    """Camunda 7's generated form reads each field's variable from the task's
+    scope (FormFieldHandler: the local input `note` hides any case variable
+    of its name) and a field left out of the submission keeps that variable:
+    the form is prefilled with the input, the assignee `${reviewer}` is the
+    input, and the output `noteOut` reads the local `note` the form left as
+    it was; the inputs never reach the case."""
+    bob = get_user_model().objects.create_user("bob", "bob@example.com", PASSWORD)
+    deploy(CONFORMANCE / "io_user_task.bpmn", users["analyst"])
+    case, _ = case_start(
+        user=users["requester"],
+        key="io_user_task",
+        data={"amount": 10, "boss": "bob", "reviewer": "carol", "note": "case"},
+    )
+    [task] = _open(case)
+    assert task.assignee == bob
+    assert task.local_data == {
+        "reviewer": "bob",
+        "amount": 20,
+        "note": "fixed",
+        "limit": 21,
+    }
+    assert task_form_initial(task=task) == {"note": "fixed"}
+    api = APIClient()
+    api.force_authenticate(bob)
+    detail = api.get(f"/api/v1/tasks/{task.pk}/").json()
+    assert detail["local_data"]["note"] == "fixed"
+    assert detail["case_data"]["note"] == "case"
+
+    task_complete(user=bob, task_id=task.pk, data={"approved": True})
+    case.refresh_from_db()
+    assert case.data == {
+        "amount": 10,
+        "boss": "bob",
+        "reviewer": "carol",
+        "note": "case",
+        "approved": True,
+        "fromListener": 20,
+        "doubled": 20,
+        "decision": True,
+        "noteOut": "fixed",
+        "limitOut": 121,
+    }
