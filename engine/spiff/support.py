@@ -479,7 +479,9 @@ CONSTRUCTS: dict[str, Row] = {
     ),
     "a flow without condition out of an exclusive or inclusive gateway": _runs(
         "always true, as in Camunda 7: an exclusive gateway takes the first true "
-        "flow in model order, so it is taken when reached (normalize.py)"
+        "flow in model order, so it is taken when reached (normalize.py); an "
+        "exclusive gateway with such a flow besides its default flow, or with two "
+        "such flows, is refused (Camunda 7 refuses it too)"
     ),
     "a FEEL expression (=amount > 1000, Camunda 8)": _runs(
         "conditions, timers, loop cardinality and completion conditions that start "
