@@ -137,6 +137,12 @@ _COMPENSATION = (
     "boundary event); Laneway runs compensation boundary events, handlers and "
     "compensation throws as Camunda 7 does (engine/spiff/compensation.py)"
 )
+_IMPLICIT_END = (
+    "a case whose last path ends at an activity without outgoing flow (BPMN's "
+    "implicit end) completes with its variables; SpiffWorkflow copies a path's "
+    "data into the workflow's only at an end event, so it ends with none "
+    "(engine/spiff/runtime.py _case_data)"
+)
 # Diagrams where SpiffWorkflow departs from BPMN / Camunda 7 and Laneway
 # corrects it on purpose: the walk against plain SpiffWorkflow must diverge.
 _NON_FINITE = (
@@ -145,6 +151,11 @@ _NON_FINITE = (
     "float (engine/spiff/scripting.py)"
 )
 DEPARTURES: dict[str, str] = {
+    "p7d_implicit_end_keeps_data.bpmn": _IMPLICIT_END,
+    "p7d_listener_inclusive_split.bpmn": _IMPLICIT_END,
+    "p7d_spiff_mi_output.bpmn": _IMPLICIT_END,
+    "p7d_listener_places.bpmn": _SHARED_VARIABLES,
+    "p7d_mi_probes.bpmn": _SHARED_VARIABLES,
     "p4_mi_negative_cardinality.bpmn": _MI_CARDINALITY,
     "script_infinity_in_list.bpmn": _NON_FINITE,
     "parallel_join_two_tokens_per_flow.bpmn": _JOIN_TOKENS,
