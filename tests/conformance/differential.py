@@ -373,10 +373,10 @@ class InMemory(_InMemoryWorkflow):
     def data(self) -> dict:
         # The case's shared variables (engine/spiff/variables.py), as production,
         # completed or not (engine/spiff/runtime.py _case_data).
-        store = variables_of(self.wf)
-        if store is None and self.wf.is_completed():
-            return _json(self.wf.data)
-        return _json(store or {})
+        store = variables_of(self.wf) or {}
+        if self.wf.is_completed():
+            return _json({**self.wf.data, **store})
+        return _json(store)
 
 
 class Plain(_InMemoryWorkflow):
