@@ -59,6 +59,8 @@ LOOP_COUNTER = "loopCounter"
 class _CamundaInstances(MultiInstanceTask):
     """Instance-local element variable and loopCounter; merge without them."""
 
+    lists_only = False  # a map collection runs once per value (SpiffArena)
+
     def local_names(self) -> set[str]:
         names = {LOOP_COUNTER}
         for item in (self.input_item, self.output_item):
@@ -209,15 +211,25 @@ def _share_output(my_task: Any) -> None:
 
 
 def _require_collection(my_task: Any, collection: Any, what: str) -> None:
-    """Fail the activity when its collection is not a list (or a SpiffArena map).
+    """Fail the activity when its collection is not a list (or, drawn as a
+    SpiffArena loopDataInputRef, a map: SpiffWorkflow runs it once per value).
 
     Camunda 7 fails on anything but a java.util.Collection
     (MultiInstanceActivityBehavior.resolveNrOfInstances); SpiffWorkflow would
     run text once per character and fail on a number with a TypeError.
     """
-    if isinstance(collection, list | dict):
+    if isinstance(collection, list) or (
+        isinstance(collection, dict)
+        and not getattr(my_task.task_spec, "lists_only", False)
+    ):
         return
-    kinds = {str: "text", bool: "a Boolean", int: "a number", float: "a number"}
+    kinds = {
+        str: "text",
+        bool: "a Boolean",
+        int: "a number",
+        float: "a number",
+        dict: "an object",
+    }
     kind = kinds.get(type(collection), "nothing" if collection is None else "a value")
     raise WorkflowTaskException(
         f"The multi-instance {what} holds {kind} ({json.dumps(collection)[:80]}), "
@@ -239,9 +251,26 @@ class LanewayParallelMultiInstance(ParallelMultiInstanceTask, _CamundaInstances)
     """A parallel multi-instance activity with Camunda's instance variables."""
 
 
+class CamundaSequentialMultiInstance(LanewaySequentialMultiInstance):
+    """One whose collection is a camunda:collection: a list only (Camunda 7)."""
+
+    lists_only = True
+
+
+class CamundaParallelMultiInstance(LanewayParallelMultiInstance):
+    """One whose collection is a camunda:collection: a list only (Camunda 7)."""
+
+    lists_only = True
+
+
 REPLACEMENTS = {
     SequentialMultiInstanceTask: LanewaySequentialMultiInstance,
     ParallelMultiInstanceTask: LanewayParallelMultiInstance,
+}
+# For the activities whose collection was drawn as camunda:collection.
+CAMUNDA_REPLACEMENTS = {
+    LanewaySequentialMultiInstance: CamundaSequentialMultiInstance,
+    LanewayParallelMultiInstance: CamundaParallelMultiInstance,
 }
 
 

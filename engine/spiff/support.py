@@ -176,7 +176,9 @@ ELEMENTS: dict[str, Row] = {
         "element variable and loopCounter are local; a boundary event of the "
         "activity catches what any instance throws (an interrupting one ends "
         "every instance); a collection that holds no list (text, a number, "
-        "nothing) is an incident, as in Camunda 7; an output collection "
+        "nothing, or an object for a camunda:collection) is an incident, as in "
+        "Camunda 7 (a SpiffArena loopDataInputRef may hold a map: one instance "
+        "per value); an output collection "
         "(loopDataOutputRef, SpiffArena) is a case variable collecting each "
         "instance's output item; loopCardinality with a collection is refused"
     ),
