@@ -18,6 +18,7 @@ from lxml import etree
 
 from . import candidates
 from .dates import form_date, java_date_format
+from .listener_places import why_not_drawn
 from .listener_scripts import ListenerScriptError
 from .listeners import (
     create_sets_task_properties,
@@ -303,12 +304,19 @@ def _listener_reason(listener: etree._Element, owner: etree._Element) -> str:
             "a Python listener assigns variables by name (x = ...); Camunda's "
             "execution and task objects are not available"
         )
+    return _placement_reason(owner, event)
+
+
+def _placement_reason(owner: etree._Element, event: str) -> str:
     if local_name(owner) == "boundaryEvent" or event not in ("start", "end", "take"):
         return f"the event '{event}' cannot run a listener on this element here"
+    if drawn := why_not_drawn(owner, event):
+        return drawn
     return (
         "only ${execution.setVariable('x', value)}, ${task.setVariable('x', value)} "
         "or a Python script run, and only where the order can be kept (a task, a "
-        "sequence flow, a none start or end event, an intermediate event)"
+        "sequence flow, a none start or end event, an intermediate event, a "
+        "gateway, the process's start)"
     )
 
 

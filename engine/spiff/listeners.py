@@ -20,8 +20,11 @@ create listener becomes the task's assignee):
   drawn on the flow (source -> flow -> script -> new flow -> target): the flow
   keeps its id and condition, so gateways and their default flow are unchanged;
 * on a none start event (any event) or an intermediate event (end), it becomes a
-  script task right after the event; on an intermediate throw event or a none end
-  event (event start, or end on a none end event), a script task right before it.
+  script task right after the event; on an intermediate event or a none end
+  event (event start, or end on a none end event), a script task right before it;
+* on an exclusive, parallel or inclusive gateway (event start or end) or on the
+  process (event start), script tasks where Camunda 7 fires them
+  (`listener_places`).
 
 Any other listener (a Java class, a delegate expression, a script in another
 language, another event, a place where the order could not be kept, a value
@@ -38,6 +41,14 @@ import re
 from lxml import etree
 
 from .juel import JuelError, juel_to_python
+from .listener_places import (
+    after,
+    before,
+    on_flow,
+    on_gateway,
+    on_process,
+    stored_names,
+)
 from .listener_scripts import (
     GROOVY,
     JAVASCRIPT,
@@ -52,7 +63,6 @@ from .xml import (
     NSMAP,
     SPIFF,
     local_name,
-    unique_id,
     vendor_attr,
     vendor_children,
 )
@@ -97,6 +107,9 @@ _SCRIPTED = frozenset(
     }
 )
 _PYTHON = frozenset({"python", "text/x-python", "py"})
+_GATEWAYS = frozenset({"exclusiveGateway", "parallelGateway", "inclusiveGateway"})
+_LAST = _GATEWAYS | {"process"}
+_EVENT_ORDER = {"start": 0, "take": 1, "end": 2}
 # Camunda's objects, which a Python listener here does not get.
 _CAMUNDA_OBJECTS = frozenset({"execution", "task", "connector"})
 
@@ -201,119 +214,6 @@ def _append(extensions: etree._Element, kind: str, line: str) -> None:
     script.text = f"{text}\n{line}" if text else line
 
 
-def _script_task(
-    container: etree._Element, ident: str, body: str, line: int | None
-) -> etree._Element:
-    task = etree.SubElement(
-        container,
-        f"{{{BPMN}}}scriptTask",
-        id=ident,
-        name="Listener",
-        scriptFormat="python",
-    )
-    script = etree.SubElement(task, f"{{{BPMN}}}script")
-    script.text = body
-    if line:
-        task.sourceline = line
-        script.sourceline = line
-    return task
-
-
-def _flow(
-    container: etree._Element, ident: str, source: str, target: str, line: int | None
-) -> etree._Element:
-    flow = etree.SubElement(
-        container,
-        f"{{{BPMN}}}sequenceFlow",
-        id=ident,
-        sourceRef=source,
-        targetRef=target,
-    )
-    if line:
-        flow.sourceline = line
-    return flow
-
-
-def _retarget_refs(node: etree._Element, tag: str, old: str, new: str) -> None:
-    for ref in node.findall(f"bpmn:{tag}", NSMAP):
-        if (ref.text or "").strip() == old:
-            ref.text = new
-
-
-def _on_flow(
-    flow: etree._Element, body: str, line: int | None, taken: set[str]
-) -> bool:
-    """Draw a script task on `flow`, after its condition (event take)."""
-    container = flow.getparent()
-    by_id = {e.get("id"): e for e in container if isinstance(e.tag, str)}
-    source, target = by_id.get(flow.get("sourceRef")), by_id.get(flow.get("targetRef"))
-    if source is None or target is None or local_name(source) == "eventBasedGateway":
-        return False
-    flow_id = str(flow.get("id"))
-    task_id = unique_id(f"{flow_id}_take", taken)
-    after_id = unique_id(f"{flow_id}_taken", taken)
-    task = _script_task(container, task_id, body, line)
-    etree.SubElement(task, f"{{{BPMN}}}incoming").text = flow_id
-    etree.SubElement(task, f"{{{BPMN}}}outgoing").text = after_id
-    _flow(container, after_id, task_id, str(target.get("id")), line)
-    flow.set("targetRef", task_id)
-    _retarget_refs(target, "incoming", flow_id, after_id)
-    return True
-
-
-def _after(event: etree._Element, body: str, line: int | None, taken: set[str]) -> bool:
-    """Insert a script task between `event` and the targets of its outgoing flows."""
-    container = event.getparent()
-    event_id = str(event.get("id"))
-    flows = [
-        f
-        for f in container.iterfind("bpmn:sequenceFlow", NSMAP)
-        if f.get("sourceRef") == event_id
-    ]
-    if len(flows) != 1:
-        return False
-    task_id = unique_id(f"{event_id}_end", taken)
-    flow_id = unique_id(f"{event_id}_ended", taken)
-    task = _script_task(container, task_id, body, line)
-    etree.SubElement(task, f"{{{BPMN}}}incoming").text = flow_id
-    etree.SubElement(task, f"{{{BPMN}}}outgoing").text = flows[0].get("id")
-    _flow(container, flow_id, event_id, task_id, line)
-    flows[0].set("sourceRef", task_id)
-    _retarget_refs(event, "outgoing", str(flows[0].get("id")), flow_id)
-    return True
-
-
-def _before(
-    event: etree._Element, body: str, line: int | None, taken: set[str]
-) -> bool:
-    """Insert a script task between the incoming flows of `event` and `event`."""
-    container = event.getparent()
-    event_id = str(event.get("id"))
-    flows = [
-        f
-        for f in container.iterfind("bpmn:sequenceFlow", NSMAP)
-        if f.get("targetRef") == event_id
-    ]
-    by_id = {e.get("id"): e for e in container if isinstance(e.tag, str)}
-    if not flows or any(
-        local_name(by_id.get(f.get("sourceRef"), event)) == "eventBasedGateway"
-        for f in flows
-    ):
-        return False
-    task_id = unique_id(f"{event_id}_start", taken)
-    flow_id = unique_id(f"{event_id}_started", taken)
-    task = _script_task(container, task_id, body, line)
-    for flow in flows:
-        etree.SubElement(task, f"{{{BPMN}}}incoming").text = flow.get("id")
-        flow.set("targetRef", task_id)
-        _retarget_refs(event, "incoming", str(flow.get("id")), flow_id)
-    for ref in event.findall("bpmn:incoming", NSMAP)[1:]:
-        event.remove(ref)
-    etree.SubElement(task, f"{{{BPMN}}}outgoing").text = flow_id
-    _flow(container, flow_id, task_id, event_id, line)
-    return True
-
-
 def interrupter(owner: etree._Element) -> str | None:
     """Name what can cancel `owner` before it completes, else None.
 
@@ -376,16 +276,9 @@ def create_sets_task_properties(
     decorates the task, then it transitions to created)."""
     if local_name(listener) != "taskListener" or _event(listener, owner) != "create":
         return []
-    body = _body(listener, owner)
-    try:
-        tree = ast.parse(body or "")
-    except SyntaxError:
+    stored = stored_names(_body(listener, owner) or "")
+    if stored is None:
         return []
-    stored = {
-        n.id
-        for n in ast.walk(tree)
-        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
-    }
     read = {
         name
         for attr in _TASK_PROPERTIES
@@ -418,16 +311,18 @@ def _on_event(
             when in ("start", "end")
             and event.getparent().get("triggeredByEvent") != "true"
         ):
-            return _after(event, body, line, taken)
+            return after(event, body, line, taken)
         return False
     if kind == "intermediateCatchEvent" and when == "end":
-        return interrupter(event) is None and _after(event, body, line, taken)
+        return interrupter(event) is None and after(event, body, line, taken)
+    if kind == "intermediateCatchEvent" and when == "start":
+        return before(event, body, line, taken)
     if kind == "intermediateThrowEvent":
         if when == "start":
-            return _before(event, body, line, taken)
-        return _after(event, body, line, taken)
+            return before(event, body, line, taken)
+        return after(event, body, line, taken)
     if kind == "endEvent" and not _has_definition(event) and when in ("start", "end"):
-        return _before(event, body, line, taken)
+        return before(event, body, line, taken)
     return False
 
 
@@ -543,16 +438,31 @@ def _elsewhere(
             listener, owner, prefix
         ):
             by_event.setdefault(_event(listener, owner), []).append(listener)
-    for event, group in by_event.items():
+    # Camunda 7's order: start, take, end. Each is drawn nearer the element
+    # than the one before, except right after a start event or a process's
+    # start events, where the later one is drawn first.
+    order = sorted(by_event, key=lambda event: _EVENT_ORDER.get(event, 3))
+    if local_name(owner) in ("startEvent", "process"):
+        order.reverse()
+    for event in order:
+        group = by_event[event]
         body = "\n".join(str(_body(listener, owner, prefix)) for listener in group)
-        line = group[0].sourceline
-        if local_name(owner) == "sequenceFlow":
-            done = event == "take" and _on_flow(owner, body, line, taken)
-        else:
-            done = _on_event(owner, event, body, line, taken)
-        if done:
+        if _place(owner, event, body, group[0].sourceline, taken):
             for listener in group:
                 listener.getparent().remove(listener)
+
+
+def _place(
+    owner: etree._Element, event: str, body: str, line: int | None, taken: set[str]
+) -> bool:
+    kind = local_name(owner)
+    if kind == "sequenceFlow":
+        return event == "take" and on_flow(owner, body, line, taken)
+    if kind in _GATEWAYS:
+        return on_gateway(owner, event, body, line, taken)
+    if kind == "process":
+        return on_process(owner, event, body, line, taken)
+    return _on_event(owner, event, body, line, taken)
 
 
 def translate_listeners(root: etree._Element, taken: set[str]) -> None:
@@ -562,7 +472,13 @@ def translate_listeners(root: etree._Element, taken: set[str]) -> None:
     """
     owners = _owners(root)
     prefix = _temp_prefix(root) if owners else ""
-    for owner, listeners in owners.items():
+    # Gateways and processes last: their scripts go between the element and
+    # the scripts of its flows' and start events' listeners, which fire
+    # later (a flow's take after a gateway's end) or earlier (a flow's take
+    # before the gateway's start, a start event's after the process's).
+    for owner, listeners in sorted(
+        owners.items(), key=lambda item: local_name(item[0]) in _LAST
+    ):
         if local_name(owner) in _SCRIPTED:
             _on_task(owner, listeners, prefix)
         else:

@@ -59,6 +59,8 @@ LOOP_COUNTER = "loopCounter"
 class _CamundaInstances(MultiInstanceTask):
     """Instance-local element variable and loopCounter; merge without them."""
 
+    lists_only = False  # a map collection runs once per value (SpiffArena)
+
     def local_names(self) -> set[str]:
         names = {LOOP_COUNTER}
         for item in (self.input_item, self.output_item):
@@ -86,8 +88,9 @@ class _CamundaInstances(MultiInstanceTask):
         parallel = isinstance(self, ParallelMultiInstanceTask)
         if data_input is not None and data_input.exists(my_task):
             collection = data_input.get(my_task)
-            size = len(collection) if hasattr(collection, "__len__") else 0
             what = f"collection {data_input.bpmn_id!r}"
+            _require_collection(my_task, collection, what)
+            size = len(collection)
             if size > MAX_INSTANCES:
                 _refuse(my_task, f"{what} has {size} items (at most {MAX_INSTANCES})")
         elif parallel and data_input is None and self.cardinality is not None:
@@ -98,6 +101,14 @@ class _CamundaInstances(MultiInstanceTask):
             return
         if parallel:
             _charge(my_task, size, what)
+
+    def init_data_output_with_input_data(self, my_task: Any, input_data: Any) -> None:
+        super().init_data_output_with_input_data(my_task, input_data)
+        _share_output(my_task)
+
+    def init_data_output_with_cardinality(self, my_task: Any) -> None:
+        super().init_data_output_with_cardinality(my_task)
+        _share_output(my_task)
 
     def create_child(self, my_task: Any, item: Any, key_or_index: Any = None) -> None:
         output = self.output_item
@@ -188,6 +199,45 @@ def _charge(my_task: Any, size: int, what: str) -> None:
     setattr(top, _COPIED, all_copied)
 
 
+def _share_output(my_task: Any) -> None:
+    """Share the output collection SpiffWorkflow just created on the activity.
+
+    It is a process variable (BPMN's loopDataOutputRef). Left in the
+    activity's own data, the refresh after each instance is created (to the
+    store plus its locals) dropped it, and the first merge failed on None.
+    """
+    if variables_of(my_task.workflow) is not None:
+        publish(my_task)
+
+
+def _require_collection(my_task: Any, collection: Any, what: str) -> None:
+    """Fail the activity when its collection is not a list (or, drawn as a
+    SpiffArena loopDataInputRef, a map: SpiffWorkflow runs it once per value).
+
+    Camunda 7 fails on anything but a java.util.Collection
+    (MultiInstanceActivityBehavior.resolveNrOfInstances); SpiffWorkflow would
+    run text once per character and fail on a number with a TypeError.
+    """
+    if isinstance(collection, list) or (
+        isinstance(collection, dict)
+        and not getattr(my_task.task_spec, "lists_only", False)
+    ):
+        return
+    kinds = {
+        str: "text",
+        bool: "a Boolean",
+        int: "a number",
+        float: "a number",
+        dict: "an object",
+    }
+    kind = kinds.get(type(collection), "nothing" if collection is None else "a value")
+    raise WorkflowTaskException(
+        f"The multi-instance {what} holds {kind} ({json.dumps(collection)[:80]}), "
+        "not a list: give it a list of the items, one instance each",
+        task=my_task,
+    )
+
+
 def _refuse(my_task: Any, reason: str) -> None:
     error = InstanceCountOutOfBounds(f"multi-instance {reason}")
     raise WorkflowTaskException(str(error), task=my_task, exception=error)
@@ -201,9 +251,26 @@ class LanewayParallelMultiInstance(ParallelMultiInstanceTask, _CamundaInstances)
     """A parallel multi-instance activity with Camunda's instance variables."""
 
 
+class CamundaSequentialMultiInstance(LanewaySequentialMultiInstance):
+    """One whose collection is a camunda:collection: a list only (Camunda 7)."""
+
+    lists_only = True
+
+
+class CamundaParallelMultiInstance(LanewayParallelMultiInstance):
+    """One whose collection is a camunda:collection: a list only (Camunda 7)."""
+
+    lists_only = True
+
+
 REPLACEMENTS = {
     SequentialMultiInstanceTask: LanewaySequentialMultiInstance,
     ParallelMultiInstanceTask: LanewayParallelMultiInstance,
+}
+# For the activities whose collection was drawn as camunda:collection.
+CAMUNDA_REPLACEMENTS = {
+    LanewaySequentialMultiInstance: CamundaSequentialMultiInstance,
+    LanewayParallelMultiInstance: CamundaParallelMultiInstance,
 }
 
 

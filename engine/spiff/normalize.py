@@ -15,7 +15,8 @@ SpiffArena becomes SpiffArena-flavoured BPMN with Python expressions:
   `spiffworkflow:serviceTaskOperator` whose id is the operation name.
 - `camunda:decisionRef` becomes `spiffworkflow:calledDecisionId`.
 - A flow without condition out of an exclusive or inclusive gateway (not its
-  default) gets the condition True, as Camunda 7 reads it.
+  default) gets the condition True, as Camunda 7 reads it; an exclusive gateway
+  Camunda 7 refuses for them (one besides a default flow, or two) is refused.
 - `camunda:collection` / `camunda:elementVariable` become `loopDataInputRef` /
   `inputDataItem`.
 - A link throw event and its catch become none events joined by a sequence
@@ -478,10 +479,18 @@ def _multi_instance(root: etree._Element) -> Iterator[Problem]:
             ref.addnext(data_item)
 
 
-def _unconditioned_flows(root: etree._Element) -> None:
+def _unconditioned_flows(root: etree._Element) -> list[Problem]:
     """Give a flow without condition out of an exclusive or inclusive gateway the
     condition True: Camunda 7 takes it (in model order for an exclusive gateway),
-    where SpiffWorkflow refuses the diagram."""
+    where SpiffWorkflow refuses the diagram.
+
+    Return the exclusive gateways Camunda 7 refuses at deploy
+    (BpmnParse.validateExclusiveGateway): with a default flow, every other flow
+    needs a condition; without one, at most one flow may lack it (Camunda 7
+    warns, and takes it when it reaches it in document order, as the
+    ExclusiveGatewayActivityBehavior does: so does Laneway).
+    """
+    problems: list[Problem] = []
     for gateway in root.xpath(
         ".//bpmn:exclusiveGateway | .//bpmn:inclusiveGateway", namespaces=NSMAP
     ):
@@ -493,22 +502,52 @@ def _unconditioned_flows(root: etree._Element) -> None:
         ]
         if len(flows) < 2:
             continue
-        for flow in flows:
-            if flow.get("id") == gateway.get("default"):
-                continue
-            if flow.find("bpmn:conditionExpression", NSMAP) is None:
-                condition = etree.SubElement(flow, f"{{{BPMN}}}conditionExpression")
-                condition.text = "True"
-                if flow.sourceline:
-                    condition.sourceline = flow.sourceline
+        plain = [
+            flow
+            for flow in flows
+            if flow.get("id") != gateway.get("default")
+            and flow.find("bpmn:conditionExpression", NSMAP) is None
+        ]
+        if local_name(gateway) == "exclusiveGateway":
+            problems.extend(_exclusive_plain_flows(gateway, plain))
+        for flow in plain:
+            condition = etree.SubElement(flow, f"{{{BPMN}}}conditionExpression")
+            condition.text = "True"
+            if flow.sourceline:
+                condition.sourceline = flow.sourceline
+    return problems
+
+
+def _exclusive_plain_flows(
+    gateway: etree._Element, plain: list[etree._Element]
+) -> list[Problem]:
+    if not plain or (len(plain) == 1 and not gateway.get("default")):
+        return []
+    names = ", ".join(f"'{flow.get('id')}'" for flow in plain)
+    why = (
+        "besides its default flow"
+        if gateway.get("default")
+        else "and no default flow, so which one it takes is not defined"
+    )
+    return [
+        Problem(
+            f"The exclusive gateway '{gateway.get('name') or gateway.get('id')}' "
+            f"has outgoing flows without a condition ({names}) {why} (Camunda 7 "
+            "refuses it too: 'has outgoing sequence flow without condition which "
+            "is not the default flow'). Give each of them a condition, or make "
+            "the one meant for 'otherwise' the default flow.",
+            gateway.sourceline,
+            gateway.get("id"),
+        )
+    ]
 
 
 def normalize(root: etree._Element) -> list[Problem]:
     """Rewrite `root` in place to Python/Spiff dialect and return what could not be."""
     conditional_activity_flows(root)  # before: its gateway takes plain flows too
-    _unconditioned_flows(root)
+    problems = _unconditioned_flows(root)
     camunda_data_associations_drop(root)
-    problems: list[Problem] = links_resolve(root)
+    problems.extend(links_resolve(root))
     problems.extend(_expressions(root))
     problems.extend(_scripts(root))
     problems.extend(_service_tasks(root))

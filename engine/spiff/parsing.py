@@ -41,7 +41,7 @@ from .message_flows import outside_senders
 from .metadata import all_human_tasks, process_meta, task_meta_once
 from .normalize import normalize, serialize
 from .ref_checks import ref_problems
-from .semantics import adapt_specs
+from .semantics import adapt_specs, camunda_collections
 from .service_tasks import LanewayParser
 from .support import support_problems
 from .timer_starts import timer_start_problems
@@ -273,6 +273,7 @@ def _compile_all(
     process_elements = {p.get("id"): p for p in root.iterfind("bpmn:process", NSMAP)}
     task_meta = _task_meta(root, called)
     outside = outside_senders([*(r for _, r in called.bpmn), root])
+    lists_only = camunda_collections([*(r for _, r in called.bpmn), root])
     for key in parser.get_process_ids():
         if key not in process_elements:
             continue  # a called document's process: compiled with its own version
@@ -282,7 +283,7 @@ def _compile_all(
         except _SPIFF_PARSE_ERRORS as exc:
             problems.append(_spiff_problem(root, exc))
             continue
-        adapt_specs(spec, subs)
+        adapt_specs(spec, subs, lists_only)
         meta = process_meta(process_elements[key])
         compiled.append(CompiledProcess(key, meta, spec, subs, task_meta, outside))
     return compiled

@@ -170,9 +170,14 @@ def _failure(exc: Exception, task: Any = None) -> TaskFailure:
 
 
 def _case_data(wf: Any, completed: bool) -> JsonObject:
-    if completed:
-        return json_safe(wf.data)
+    # The case's variables are the store's, completed or not: SpiffWorkflow
+    # copies a path's data into `wf.data` only at an end event (its EndJoin),
+    # so a case whose last path ended at an activity without outgoing flow
+    # (BPMN's implicit end) had no data once completed. What else it keeps
+    # there (its data objects) stays in a completed case's data.
     store = variables_of(wf)
+    if completed:
+        return json_safe({**wf.data, **(store or {})})
     if store is not None:
         return json_safe(store)
     last = wf.last_task

@@ -7,7 +7,10 @@ connecting its event handlers holds in every process that runs the version.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
+
+from lxml import etree
 
 from . import (
     compensation,
@@ -18,15 +21,20 @@ from . import (
     variables,
 )
 from .timers import adapt_cycle_timers
+from .xml import NSMAP, vendor_attr
 
 _CLASSES = {**joins.REPLACEMENTS, **multi_instance.REPLACEMENTS}
 
 
-def adapt_specs(spec: Any, subprocess_specs: Any) -> None:
+def adapt_specs(
+    spec: Any, subprocess_specs: Any, camunda_collections: frozenset[str] = frozenset()
+) -> None:
     """Correct the task specs of a process and of everything it may run.
 
     Every spec publishes its completed task's variables (`variables.py`) before
     any other completion handler runs (a multi-instance merge reads them).
+    `camunda_collections` are the ids of the multi-instance activities whose
+    collection is a camunda:collection (a list only, as in Camunda 7).
     """
     process_specs = (spec, *subprocess_specs.values())
     for process_spec in process_specs:
@@ -45,7 +53,20 @@ def adapt_specs(spec: Any, subprocess_specs: Any) -> None:
             replacement = _CLASSES.get(type(task_spec))
             if replacement is not None:
                 task_spec.__class__ = replacement
+            if task_spec.bpmn_id in camunda_collections:
+                strict = multi_instance.CAMUNDA_REPLACEMENTS.get(type(task_spec))
+                task_spec.__class__ = strict or task_spec.__class__
             multi_instance.connect_merge(task_spec)
             compensation.connect(task_spec)
             adapt_cycle_timers(task_spec)
             conditional_events.adapt(task_spec)
+
+
+def camunda_collections(roots: Iterable[etree._Element]) -> frozenset[str]:
+    """The ids of the multi-instance activities drawn with a camunda:collection."""
+    return frozenset(
+        str(loop.getparent().get("id"))
+        for root in roots
+        for loop in root.iterfind(".//bpmn:multiInstanceLoopCharacteristics", NSMAP)
+        if vendor_attr(loop, "collection")
+    )

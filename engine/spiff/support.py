@@ -181,7 +181,12 @@ ELEMENTS: dict[str, Row] = {
         "parallel and sequential; instances share the case variables, their "
         "element variable and loopCounter are local; a boundary event of the "
         "activity catches what any instance throws (an interrupting one ends "
-        "every instance)"
+        "every instance); a collection that holds no list (text, a number, "
+        "nothing, or an object for a camunda:collection) is an incident, as in "
+        "Camunda 7 (a SpiffArena loopDataInputRef may hold a map: one instance "
+        "per value); an output collection "
+        "(loopDataOutputRef, SpiffArena) is a case variable collecting each "
+        "instance's output item; loopCardinality with a collection is refused"
     ),
     "standardLoopCharacteristics": _runs("loops while loopCondition holds"),
     "laneSet": _runs(),
@@ -485,7 +490,9 @@ CONSTRUCTS: dict[str, Row] = {
     ),
     "a flow without condition out of an exclusive or inclusive gateway": _runs(
         "always true, as in Camunda 7: an exclusive gateway takes the first true "
-        "flow in model order, so it is taken when reached (normalize.py)"
+        "flow in model order, so it is taken when reached (normalize.py); an "
+        "exclusive gateway with such a flow besides its default flow, or with two "
+        "such flows, is refused (Camunda 7 refuses it too)"
     ),
     "a FEEL expression (=amount > 1000, Camunda 8)": _runs(
         "conditions, timers, loop cardinality and completion conditions that start "
@@ -803,20 +810,28 @@ VENDOR_ELEMENTS: dict[str, Row] = {
         "the subset translated to Python (listener_scripts.py): on a task "
         "(start/end, as its pre/post script), a sequence flow (take, as a script "
         "task on the flow), a none start event, an intermediate event or a none "
-        "end event (as a script task after or before it), in the order drawn "
-        "within an event and in Camunda 7's lifecycle order on a task (start, "
+        "end event (as a script task after or before it), an exclusive, "
+        "parallel or inclusive gateway (start: on each incoming flow, for every "
+        "token that arrives; end: after an exclusive gateway's choice on each "
+        "outgoing flow, before its take listeners, or before a parallel or "
+        "inclusive split), the process (start: after each start event, before "
+        "the start events' own), in the drawn order within an event and in "
+        "Camunda 7's lifecycle order (start, take, end; on a task start, "
         "create, assignment, complete, end), per instance on a multi-instance "
-        "activity (listeners.py); an end listener on a task or intermediate catch "
-        "event an interrupting boundary event or event sub-process could cancel "
-        "is refused (Camunda 7 runs it on cancellation too); Java, scripts "
-        "outside the subset, gateways, the process itself and other places are "
-        "refused, located, naming the construct (checks._listeners); on a "
-        "service-like task with camunda:inputOutput (Camunda 7 runs it in the "
-        "task's scope) one using an input parameter, or setting what the inputs "
-        "(start) or the outputs (end) read, is refused "
-        "(checks._listener_scopes); on a user task, script task or sub-process "
-        "with one it runs in the activity's scope, after the inputs are mapped "
-        "and before the outputs (io_mapping.py)",
+        "activity (listeners.py, listener_places.py); an end listener on a task "
+        "or intermediate catch event an interrupting boundary event or event "
+        "sub-process could cancel is refused (Camunda 7 runs it on cancellation "
+        "too), and so are a joining parallel or inclusive gateway's end listener "
+        "(Camunda 7 runs it for every joined token), an inclusive split's end "
+        "listener setting what its conditions read, the process's end listener "
+        "(Camunda 7 runs it on cancellation too), an event-based gateway's; "
+        "Java, scripts outside the subset and other places are refused, located, "
+        "naming the construct (checks._listeners); on a service-like task with "
+        "camunda:inputOutput (Camunda 7 runs it in the task's scope) one using an "
+        "input parameter, or setting what the inputs (start) or the outputs (end) "
+        "read, is refused (checks._listener_scopes); on a user task, script task "
+        "or sub-process with one it runs in the activity's scope, after the "
+        "inputs are mapped and before the outputs (io_mapping.py)",
     ),
     "taskListener": _runs(
         "${task.setVariable('x', value)}, an inline Python camunda:script or an "

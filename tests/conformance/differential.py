@@ -371,10 +371,12 @@ class InMemory(_InMemoryWorkflow):
         return _key(task.task_spec.bpmn_id, task_locals(task))
 
     def data(self) -> dict:
+        # The case's shared variables (engine/spiff/variables.py), as production,
+        # completed or not (engine/spiff/runtime.py _case_data).
+        store = variables_of(self.wf) or {}
         if self.wf.is_completed():
-            return _json(self.wf.data)
-        # The case's shared variables (engine/spiff/variables.py), as production.
-        return _json(variables_of(self.wf) or {})
+            return _json({**self.wf.data, **store})
+        return _json(store)
 
 
 class Plain(_InMemoryWorkflow):

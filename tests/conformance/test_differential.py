@@ -143,6 +143,18 @@ _IO_SCOPE = (
     "its outputs onto the enclosing scope when it completes; SpiffWorkflow "
     "ignores the extension (engine/spiff/io_mapping.py)"
 )
+_IMPLICIT_END = (
+    "a case whose last path ends at an activity without outgoing flow (BPMN's "
+    "implicit end) completes with its variables; SpiffWorkflow copies a path's "
+    "data into the workflow's only at an end event, so it ends with none "
+    "(engine/spiff/runtime.py _case_data)"
+)
+_OUTPUT_COLLECTION = (
+    "a multi-instance output collection (loopDataOutputRef) is a case variable "
+    "from the moment the activity starts, shared like any other (BPMN 2.0.2 "
+    "10.2.8: a data reference of the process); SpiffWorkflow keeps it on the "
+    "activity until it completes (engine/spiff/multi_instance.py)"
+)
 # Diagrams where SpiffWorkflow departs from BPMN / Camunda 7 and Laneway
 # corrects it on purpose: the walk against plain SpiffWorkflow must diverge.
 _NON_FINITE = (
@@ -151,6 +163,13 @@ _NON_FINITE = (
     "float (engine/spiff/scripting.py)"
 )
 DEPARTURES: dict[str, str] = {
+    "p7d_implicit_end_keeps_data.bpmn": _IMPLICIT_END,
+    "p7d_start_event_listener_order.bpmn": _IMPLICIT_END,
+    "p7d_listener_inclusive_split.bpmn": _IMPLICIT_END,
+    "p7d_spiff_mi_output.bpmn": _IMPLICIT_END,
+    "p7d_listener_places.bpmn": _SHARED_VARIABLES,
+    "p7d_mi_probes.bpmn": _SHARED_VARIABLES,
+    "spiff/arena-multiinstance-user-task-with-timer.bpmn": _OUTPUT_COLLECTION,
     "p4_mi_negative_cardinality.bpmn": _MI_CARDINALITY,
     "script_infinity_in_list.bpmn": _NON_FINITE,
     "parallel_join_two_tokens_per_flow.bpmn": _JOIN_TOKENS,
