@@ -7,6 +7,7 @@ from SpiffWorkflow import version as _spiff_version
 
 from . import calendar_durations as _calendar_durations  # noqa: F401 - replaces SpiffWorkflow's month arithmetic
 from . import timer_values as _timer_values  # noqa: F401 - unreadable timer values are incidents
+from .called import CalledProcess, CallNotResolved, calls_configure
 from .candidates import Candidates, has_candidates, resolve_candidates
 from .compiled import CompiledBundle, CompiledProcess
 from .coverage import coverage_markdown
@@ -116,6 +117,9 @@ ADAPTER_VERSION = f"2-juel{TRANSLATOR_VERSION}"
 SPIFF_VERSION: str = _spiff_version.__version__
 
 __all__ = [
+    "CalledProcess",
+    "CallNotResolved",
+    "calls_configure",
     "FormRef",
     "file_fields",
     "form_find",

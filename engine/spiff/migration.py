@@ -81,7 +81,7 @@ def migration_problems(
     mapping: Mapping[str, str],
 ) -> list[MigrationProblem]:
     """Return why this state cannot move from `process` to `target` ([] if it can)."""
-    wf = state_load(state, process.spec, process.subprocess_specs)
+    wf = state_load(state, process)
     return _problems(wf, target, mapping)
 
 
@@ -200,7 +200,7 @@ def workflow_migrate(
     Raises:
         MigrationRefused: when the case cannot move exactly (nothing changed).
     """
-    wf = state_load(state, process.spec, process.subprocess_specs)
+    wf = state_load(state, process)
     problems = _problems(wf, target, mapping)
     if problems:
         raise MigrationRefused(problems)

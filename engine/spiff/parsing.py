@@ -183,11 +183,12 @@ def _duplicate_processes(root: etree._Element, called: _Called) -> list[Problem]
                 problems.append(
                     Problem(
                         f"The process '{key}' of this file is also in {name}, a "
-                        "deployed document that the processes this file calls are "
-                        "bound to (directly or through their own call activities): "
-                        "a call cycle across files (A calls B, which calls A) or one "
-                        "process in two files is not supported; put these processes "
-                        "in one file.",
+                        "deployed document that the processes this file calls "
+                        "call (directly or through their own call activities, "
+                        "each at its latest deployed version or the version it "
+                        "binds): a call cycle across files (A calls B, which calls "
+                        "A) or one process in two files is not supported; put "
+                        "these processes in one file.",
                         own[key].sourceline,
                         key,
                     )
@@ -273,18 +274,27 @@ def _compile_all(
     process_elements = {p.get("id"): p for p in root.iterfind("bpmn:process", NSMAP)}
     task_meta = _task_meta(root, called)
     outside = outside_senders([*(r for _, r in called.bpmn), root])
+    calls_outside = frozenset(checks.called_outside(root))
     for key in parser.get_process_ids():
         if key not in process_elements:
             continue  # a called document's process: compiled with its own version
         try:
             spec = parser.get_spec(key)
-            subs = parser.get_subprocess_specs(key)
+            subs = {
+                name: sub
+                for name, sub in parser.get_subprocess_specs(
+                    key, require_call_activity_specs=False
+                ).items()
+                if sub is not None
+            }
         except _SPIFF_PARSE_ERRORS as exc:
             problems.append(_spiff_problem(root, exc))
             continue
         adapt_specs(spec, subs)
         meta = process_meta(process_elements[key])
-        compiled.append(CompiledProcess(key, meta, spec, subs, task_meta, outside))
+        compiled.append(
+            CompiledProcess(key, meta, spec, subs, task_meta, outside, calls_outside)
+        )
     return compiled
 
 

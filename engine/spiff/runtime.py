@@ -14,6 +14,7 @@ from uuid import UUID
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 
+from .called import called_owner, owner_of
 from .common import ACTIVE, json_safe
 from .compiled import CompiledProcess
 from .errors import AssignmentListenerFailed, ServiceErrorNotCaught, TaskNotReady
@@ -85,7 +86,8 @@ def _ready_user_tasks(
         if task.state != TaskState.READY or not task.task_spec.manual:
             continue
         spec = task.task_spec
-        meta = process.task_meta.get(spec.bpmn_id) or HumanTaskMeta(
+        owner, called = called_owner(task.workflow)
+        meta = owner.task_meta.get(spec.bpmn_id) or HumanTaskMeta(
             bpmn_id=spec.bpmn_id, name=spec.bpmn_name or spec.bpmn_id, lane=spec.lane
         )
         local = task_locals(task)  # mostly none: no JSON round trip then
@@ -97,6 +99,7 @@ def _ready_user_tasks(
                 meta.lane or spec.lane,
                 meta,
                 local_data=json_safe(local) if local else {},
+                called=dict(called) if called is not None else None,
             )
         )
     return tuple(ready)
@@ -210,6 +213,10 @@ def _outcome(
             ThrownSignal(n, json_safe(p)) for n, p in thrown_with_payloads(wf)
         ),
         sent_messages=sent,
+        called_versions=tuple(
+            (task.task_spec.bpmn_id or "", dict(ref))
+            for task, ref in getattr(wf, "laneway_calls", ())
+        ),
     )
 
 
@@ -273,7 +280,7 @@ def workflow_start(
     `initiator` (the starter's username) goes into the variable the start
     event's `camunda:initiator` names, as in Camunda 7.
     """
-    wf = new_workflow(process.spec, process.subprocess_specs)
+    wf = new_workflow(process)
     if process.meta.initiator_variable and initiator:
         data = {**data, process.meta.initiator_variable: initiator}
     hold_timer_starts(wf, process)  # another start event starts this case
@@ -296,9 +303,12 @@ def _ready_human_task(wf: Any, task_id: str) -> Any:
 
 
 def has_assignment_listener(process: CompiledProcess, bpmn_id: str) -> bool:
-    """Whether the human task `bpmn_id` runs assignment listeners."""
+    """Whether the human task `bpmn_id` runs assignment listeners (True when it
+    may be a task of a called process: the version its child runs knows)."""
     meta = process.task_meta.get(bpmn_id)
-    return meta is not None and bool(meta.assignment_script)
+    if meta is None:
+        return bool(process.calls_outside)
+    return bool(meta.assignment_script)
 
 
 def _run_assignment(
@@ -306,7 +316,7 @@ def _run_assignment(
 ) -> None:
     """Run the task's assignment listeners for its new assignee ("": nobody), and
     share what they set at once with the case and every waiting task."""
-    meta = process.task_meta.get(task.task_spec.bpmn_id)
+    meta = owner_of(task.workflow).task_meta.get(task.task_spec.bpmn_id)
     if meta is None or not meta.assignment_script:
         return
     context = {meta.assignment_assignee: assignee or None}
@@ -328,7 +338,7 @@ def workflow_assign(
         AssignmentListenerFailed: a listener failed (nothing is changed).
         StateCorrupt: when the stored state cannot be loaded.
     """
-    wf = state_load(state, process.spec, process.subprocess_specs)
+    wf = state_load(state, process)
     task = _ready_human_task(wf, task_id)
     _run_assignment(wf, process, task, assignee)
     return workflow_outcome(wf, process)
@@ -352,7 +362,7 @@ def workflow_complete_user_task(
         AssignmentListenerFailed: an assignment listener failed.
         StateCorrupt: when the stored state cannot be loaded.
     """
-    wf = state_load(state, process.spec, process.subprocess_specs)
+    wf = state_load(state, process)
     task = _ready_human_task(wf, task_id)
     if assignee is not None:
         _run_assignment(wf, process, task, assignee)
@@ -398,7 +408,7 @@ def workflow_apply_service_result(
         LocalVariablesRefused: `local` where Laneway cannot place them (a
             parallel branch; nothing is changed).
     """
-    wf = state_load(state, process.spec, process.subprocess_specs)
+    wf = state_load(state, process)
     task = _started_service_task(wf, task_id)
 
     variables = json_safe(
@@ -435,7 +445,7 @@ def workflow_throw_service_error(
         ServiceErrorNotCaught: when no error boundary event catches the code
             (nothing is changed).
     """
-    wf = state_load(state, process.spec, process.subprocess_specs)
+    wf = state_load(state, process)
     task = _started_service_task(wf, task_id)
     payload = json_safe({"code": code, "message": message, "data": data})
     event = service_error_event(code, payload)
@@ -466,7 +476,7 @@ def workflow_retry(
         TaskNotReady: when the task is not an ERROR task of this case.
         StateCorrupt: when the stored state cannot be loaded.
     """
-    wf = state_load(state, process.spec, process.subprocess_specs)
+    wf = state_load(state, process)
     try:
         task = wf.get_task_from_id(UUID(task_id))
     except (TaskNotFoundException, ValueError):
@@ -494,7 +504,7 @@ def workflow_complete_failed_task(
     Raises:
         TaskNotReady: when the task is not a script task in ERROR of this case.
     """
-    wf = state_load(state, process.spec, process.subprocess_specs)
+    wf = state_load(state, process)
     try:
         task = wf.get_task_from_id(UUID(task_id))
     except (TaskNotFoundException, ValueError):
@@ -519,13 +529,13 @@ def workflow_fire_timers(process: CompiledProcess, state: dict) -> AdvanceOutcom
     Raises:
         StateCorrupt: when the stored state cannot be loaded.
     """
-    wf = state_load(state, process.spec, process.subprocess_specs)
+    wf = state_load(state, process)
     return run_command(wf, process, lambda steps: wf.refresh_timers())
 
 
 def workflow_cancel(process: CompiledProcess, state: dict) -> AdvanceOutcome:
     """Cancel every unfinished task of the workflow."""
-    wf = state_load(state, process.spec, process.subprocess_specs)
+    wf = state_load(state, process)
     wf.cancel()
     return _outcome(wf, process, [], None)
 
@@ -547,7 +557,7 @@ def workflow_set_data(
     without it nothing runs (a suspended case; a business error about to be
     thrown, which runs the engine itself).
     """
-    wf = state_load(state, process.spec, process.subprocess_specs)
+    wf = state_load(state, process)
     if run:
         return run_command(
             wf, process, lambda steps: variables_assign(wf, values, remove)

@@ -142,7 +142,7 @@ def workflow_deliver_signal(
     """
     from .runtime import run_command  # the runtime imports this module
 
-    workflow = state_load(state, process.spec, process.subprocess_specs)
+    workflow = state_load(state, process)
     catchers = _catchers(workflow, name) + _event_subprocess_starts(workflow, name)
     if not catchers:
         raise SignalNotCaught(f"The case is not waiting for the signal '{name}'.")
@@ -160,7 +160,7 @@ def workflow_start_by_signal(
     """
     from .runtime import run_command  # the runtime imports this module
 
-    workflow = new_workflow(process.spec, process.subprocess_specs)
+    workflow = new_workflow(process)
     hold_timer_starts(workflow, process)  # the signal starts this case
     hold_none_starts(workflow, process)
     run_engine(workflow, lambda task: None, prune=False)
@@ -191,9 +191,12 @@ def process_waits_for_events(process: CompiledProcess) -> bool:
     False when no element of the process (nor of its sub-processes and called
     processes) has a message or signal event definition, throwing or catching:
     such a case never has a subscription, so the engine need not look for one.
-    Computed once per parsed spec.
+    Computed once per parsed spec. A process that calls a process of another
+    file may: the version a call runs is resolved when it starts (called.py).
     """
     known = _WAITS.get(process.spec)
+    if known is None and process.calls_outside:
+        known = _WAITS[process.spec] = True
     if known is None:
         specs = [process.spec, *dict(process.subprocess_specs or {}).values()]  # type: ignore[call-overload]
         known = any(

@@ -348,7 +348,7 @@ class InMemory(_InMemoryWorkflow):
     """Laneway's corrected specs in one workflow kept in memory: no prune, no reload."""
 
     def __init__(self, process: CompiledProcess, data: dict) -> None:
-        self.wf = new_workflow(process.spec, process.subprocess_specs)
+        self.wf = new_workflow(process)
         self._begin(data)
 
     def _advance(self) -> None:
