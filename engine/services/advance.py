@@ -437,7 +437,9 @@ def _advance(
     _record_calls(case, outcome)
     _open_incident(case, outcome)
     just_completed = _save(case, outcome, create=create)
-    messages, signals = _subscriptions(case, create=create, moved=moved)
+    messages, signals = _subscriptions(
+        case, create=create, moved=moved or outcome.called_may_wait
+    )
     _subscriptions_sync(case, outcome, messages)
     queued = _queue_service_calls(case, outcome)
     advance = CaseAdvance(

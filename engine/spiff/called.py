@@ -113,6 +113,13 @@ def called_owner(workflow: Any) -> tuple[CompiledProcess, Mapping[str, Any] | No
     return owner_of(workflow), None
 
 
+def workflow_rebase(workflow: Any, process: CompiledProcess) -> None:
+    """Make `process` the case's own process (a case moved to another version)."""
+    workflow.spec = process.spec
+    workflow.subprocess_specs = _AnyName(_specs(process))
+    workflow.laneway_process = process
+
+
 def workflow_processes(workflow: Any) -> list[CompiledProcess]:
     """Return the case's own process and every called version its children run."""
     top = workflow.top_workflow

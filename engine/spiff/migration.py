@@ -28,6 +28,7 @@ from typing import Any
 from SpiffWorkflow import TaskState
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 
+from .called import workflow_rebase
 from .common import ACTIVE
 from .compensation import subscriptions_migrate, subscriptions_unmigratable
 from .compiled import CompiledProcess
@@ -213,7 +214,7 @@ def workflow_migrate(
             continue
         name = task.task_spec.name
         task.task_spec = new_specs[mapping.get(name, name)]
-    wf.spec = target.spec
+    workflow_rebase(wf, target)
     subscriptions_migrate(wf, new_specs, mapping)
     for task in wf.get_tasks(state=ACTIVE, skip_subprocesses=True):
         task.task_spec._predict(task, mask=TaskState.NOT_FINISHED_MASK)

@@ -7,12 +7,15 @@ SpiffWorkflow's semantic errors carry no line number; it is recovered from the
 element id through lxml's `sourceline`. Normalization works on the parsed tree
 in place, so lines always refer to the uploaded file.
 
-Call activities whose called process is not in the file run against *called
-documents*: the stored, normalized BPMN (and DMN) of already-deployed versions,
-passed in as bytes (`extra_bpmn`, `extra_dmn`). They join the same
-SpiffWorkflow parser, so `get_subprocess_specs` finds the called processes;
-they are not re-validated, and only the file's own processes are compiled.
-Choosing which versions to pass is the caller's business (processes.services).
+Call activities whose called process is not in the file are checked at upload
+against *called documents*: the stored, normalized BPMN (and DMN) of
+already-deployed versions, passed in as bytes (`extra_bpmn`, `extra_dmn`). They
+join the same SpiffWorkflow parser; they are not re-validated, and only the
+file's own processes are compiled. A compiled process holds no spec of another
+file's process (`calls_outside` names them): a case resolves the version a call
+runs when it starts (called.py). Choosing which versions to check against is
+the caller's business (processes.services); versions deployed when calls were
+bound at deploy are still compiled with theirs (engine.spec_cache).
 """
 
 from __future__ import annotations
@@ -197,8 +200,9 @@ def _duplicate_processes(root: etree._Element, called: _Called) -> list[Problem]
                 problems.append(
                     Problem(
                         f"The process '{key}' is in both {seen[key]} and {name}, which "
-                        "the call activities of this file call: re-deploy the called "
-                        "processes so that they all bind the same version of it."
+                        "the call activities of this file call (at their latest "
+                        "deployed version or the version they bind): call these "
+                        "processes from versions of one upload of their file."
                     )
                 )
             seen.setdefault(key, name)
@@ -497,9 +501,10 @@ def compile_process(
 ) -> CompiledProcess:
     """Build the runnable spec of one already-deployed process (no re-validation).
 
-    `extra_bpmn` / `extra_dmn` are the called documents the version was bound
-    to at deploy time (see `bundle_compile`); their human tasks are in
-    `task_meta` too, so tasks of a called process get their lanes and forms.
+    `extra_bpmn` / `extra_dmn` are the called documents a version deployed
+    when calls were bound at deploy was bound to (see `bundle_compile`): a
+    child started then still loads onto them, and their human tasks are in
+    `task_meta` too. Other versions pass none (called.py).
 
     Raises:
         BpmnParseError: when the stored XML no longer parses or lacks the process.

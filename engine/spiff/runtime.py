@@ -14,7 +14,7 @@ from uuid import UUID
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 
-from .called import called_owner, owner_of
+from .called import called_owner, owner_of, workflow_processes
 from .common import ACTIVE, json_safe
 from .compiled import CompiledProcess
 from .errors import AssignmentListenerFailed, ServiceErrorNotCaught, TaskNotReady
@@ -30,7 +30,7 @@ from .service_tasks import (
     service_variables,
 )
 from .signal_payloads import thrown_with_payloads
-from .signals import waiting_signals
+from .signals import process_waits_for_events, waiting_signals
 from .stepping import EngineLimitExceeded, check_depth, halt, run_engine, too_deep
 from .timer_starts import hold_timer_starts
 from .timers import next_due
@@ -213,6 +213,9 @@ def _outcome(
             ThrownSignal(n, json_safe(p)) for n, p in thrown_with_payloads(wf)
         ),
         sent_messages=sent,
+        called_may_wait=any(
+            process_waits_for_events(p) for p in workflow_processes(wf)[1:]
+        ),
         called_versions=tuple(
             (task.task_spec.bpmn_id or "", dict(ref))
             for task, ref in getattr(wf, "laneway_calls", ())

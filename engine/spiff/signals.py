@@ -191,12 +191,11 @@ def process_waits_for_events(process: CompiledProcess) -> bool:
     False when no element of the process (nor of its sub-processes and called
     processes) has a message or signal event definition, throwing or catching:
     such a case never has a subscription, so the engine need not look for one.
-    Computed once per parsed spec. A process that calls a process of another
-    file may: the version a call runs is resolved when it starts (called.py).
+    Computed once per parsed spec. The processes of other files its calls run
+    are not in it (resolved when a call starts: called.py), and
+    `AdvanceOutcome.called_may_wait` says whether those of a step may.
     """
     known = _WAITS.get(process.spec)
-    if known is None and process.calls_outside:
-        known = _WAITS[process.spec] = True
     if known is None:
         specs = [process.spec, *dict(process.subprocess_specs or {}).values()]  # type: ignore[call-overload]
         known = any(

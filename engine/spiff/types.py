@@ -253,3 +253,6 @@ class AdvanceOutcome:
     # (call activity id, the host's reference of the version it called) of
     # every call of another file's process this command started
     called_versions: tuple[tuple[str, JsonObject], ...] = ()
+    # Whether a called version a child of the case runs (or ran in this
+    # command) has a message or signal event: its subscriptions are looked at.
+    called_may_wait: bool = False

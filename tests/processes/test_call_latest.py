@@ -14,9 +14,12 @@ the parsed-spec cache is emptied between steps, so every step also rebuilds
 the specs from the database (as another worker process would).
 """
 
+import json
 from pathlib import Path
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from audit.models import AuditEvent
 from engine import spec_cache
@@ -211,3 +214,175 @@ def test_a_callee_with_no_deployed_version_left_is_an_incident(users):
     incident = Incident.objects.get(case=case, status=Incident.Status.OPEN)
     assert incident.bpmn_id == "call_child"
     assert "'review_child' has no deployed version" in incident.message
+
+
+def _statements(run) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        run()
+    return len(
+        [
+            q
+            for q in captured.captured_queries
+            if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))
+        ]
+    )
+
+
+def _inline_parent() -> bytes:
+    """The parent, calling a copy of child v1 kept in its own file."""
+    head = (FILES / "parent.bpmn").read_text().replace("</bpmn:definitions>", "")
+    own = (FILES / "child_v1.bpmn").read_text()
+    own = own[own.index("<bpmn:process") :]
+    return (
+        head.replace('id="parent"', 'id="parent_inline"').replace(
+            'calledElement="review_child"', 'calledElement="inline_child"'
+        )
+        + own.replace('id="review_child"', 'id="inline_child"').replace(
+            'id="child_lanes"', 'id="inline_lanes"'
+        )
+    ).encode()
+
+
+def test_a_call_of_another_files_process_costs_one_query_more_when_it_starts(users):
+    """Resolving the latest version is one query (the spec comes from the cache):
+    the same diagram calling the same process kept in its own file costs one
+    less. The later steps of the running child cost the same (its version is
+    found by the reference in the state, without a query, the spec cached)."""
+    _deploy(users, child(1), "child.bpmn")
+    _deploy(users, parent(""), "parent.bpmn")
+    version_upload(user=users["analyst"], bpmn=_inline_parent(), filename="i.bpmn")
+    started: dict[str, Case] = {}
+
+    def start(key: str) -> int:
+        def run() -> None:
+            started[key] = case_start(user=users["requester"], key=key, data={})[0]
+
+        return _statements(run)
+
+    def complete(key: str) -> int:
+        task = _open(started[key])
+        return _statements(
+            lambda: task_complete(
+                user=users["finance"], task_id=task.pk, data={"checked_v1": True}
+            )
+        )
+
+    for key in ("parent", "parent_inline"):  # warm: specs parsed, caches filled
+        start(key)
+        complete(key)
+    assert start("parent") == start("parent_inline") + 1
+    assert complete("parent") == complete("parent_inline")
+
+
+def test_a_called_version_that_waits_for_a_message_gets_it(users):
+    """The caller has no message event, the latest child version has one:
+    the case subscribes when the child waits, and the message reaches it
+    (Camunda 7 correlates to the called instance's execution)."""
+    from engine.models import MessageSubscription
+    from engine.services import message_deliver
+
+    _deploy(users, child(1), "child.bpmn")
+    _deploy(users, parent(""), "parent.bpmn")
+    _deploy(users, (FILES / "child_waits.bpmn").read_bytes(), "child.bpmn")
+    spec_cache._cache.clear()
+    case, _ = case_start(user=users["requester"], key="parent", data={})
+    assert list(
+        MessageSubscription.objects.filter(case=case).values_list("name", "bpmn_id")
+    ) == [("payment_received", "wait_paid")]
+
+    spec_cache._cache.clear()
+    message_deliver(
+        user=users["padmin"], name="payment_received", correlation={}, data={}
+    )
+    assert not MessageSubscription.objects.filter(case=case).exists()
+    case.refresh_from_db()
+    assert case.data["ran"] == 4
+    assert _open(case).bpmn_id == "decide"
+
+
+def _form(key: str) -> bytes:
+    return json.dumps(
+        {
+            "id": "child-review",
+            "type": "default",
+            "schemaVersion": 16,
+            "components": [
+                {"type": "checkbox", "id": "Field_ok", "key": key, "label": "OK"}
+            ],
+        }
+    ).encode()
+
+
+def _child_with_form(number: int) -> bytes:
+    xml = child(number).decode()
+    start = xml.index("<bpmn:extensionElements>")
+    end = xml.index("</bpmn:extensionElements>") + len("</bpmn:extensionElements>")
+    xml = xml[:start] + xml[end:]
+    return xml.replace(
+        'name="Review (v', 'camunda:formRef="child-review" name="Review (v'
+    ).encode()
+
+
+def test_a_task_of_the_called_version_shows_that_versions_camunda_form(users):
+    """camunda:formRef in a called process: the form uploaded with the version
+    the child runs, not with another version of the callee."""
+
+    def deploy_child(number: int) -> None:
+        version_upload(
+            user=users["analyst"],
+            bpmn=_child_with_form(number),
+            filename="child.bpmn",
+            form_files=[("child.form", _form(f"ok_v{number}"))],
+        )
+
+    deploy_child(1)
+    _deploy(users, parent(""), "parent.bpmn")
+    case_a, _ = case_start(user=users["requester"], key="parent", data={})
+    deploy_child(2)
+    spec_cache._cache.clear()
+    case_b, _ = case_start(user=users["requester"], key="parent", data={})
+
+    def keys(case: Case) -> list[str]:
+        form = _open(case).form_js or {}
+        return [c.get("key") for c in form.get("components", [])]
+
+    assert (keys(case_a), keys(case_b)) == (["ok_v1"], ["ok_v2"])
+    task = _open(case_b)
+    task_complete(user=users["manager1"], task_id=task.pk, data={"ok_v2": True})
+    assert _open(case_b).bpmn_id == "decide"
+
+
+def test_a_child_started_when_calls_were_bound_at_deploy_finishes_on_that_version(
+    users,
+):
+    """Upgrade path: a caller deployed when `latest` was bound at deploy has
+    its callee in `dependencies` (dependencies_checksum set), and a child it
+    started then is stored without a version reference. Such a child loads
+    onto the bound version and finishes there; the next call resolves."""
+    import hashlib
+
+    bound = _deploy(users, child(1), "child.bpmn")
+    caller = _deploy(users, parent(""), "parent.bpmn")
+    case, _ = case_start(user=users["requester"], key="parent", data={})
+    # As stored then: the caller bound to child v1, the child's state with no
+    # reference to its version.
+    type(caller).objects.filter(pk=caller.pk).update(
+        dependencies_checksum=hashlib.sha256(
+            bound.normalized_checksum.encode()
+        ).hexdigest()
+    )
+    assert list(caller.dependencies.all()) == [bound]
+    stored = json.loads(case.state.state_json)
+    for sub in stored["subprocesses"].values():
+        sub.pop("laneway_called")
+    type(case.state).objects.filter(pk=case.pk).update(state_json=json.dumps(stored))
+    _deploy(users, child(2), "child.bpmn")
+    spec_cache._cache.clear()
+    case = Case.objects.get(pk=case.pk)
+
+    _review(users, case, 1)  # the bound version, to its end
+    case.refresh_from_db()
+    assert case.data["ran"] == 1
+    _decide(users, case, again=True)
+    _review(users, case, 2)  # a new call: the latest version now
+    assert _calls(case) == ["review_child v1", "review_child v2"]
