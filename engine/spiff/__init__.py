@@ -7,7 +7,12 @@ from SpiffWorkflow import version as _spiff_version
 
 from . import calendar_durations as _calendar_durations  # noqa: F401 - replaces SpiffWorkflow's month arithmetic
 from . import timer_values as _timer_values  # noqa: F401 - unreadable timer values are incidents
-from .called import CalledProcess, CallNotResolved, calls_configure
+from .called import (
+    CalledProcess,
+    CallNotResolved,
+    calls_configure,
+    calls_configured,
+)
 from .candidates import Candidates, has_candidates, resolve_candidates
 from .compiled import CompiledBundle, CompiledProcess
 from .coverage import coverage_markdown
@@ -120,6 +125,7 @@ __all__ = [
     "CalledProcess",
     "CallNotResolved",
     "calls_configure",
+    "calls_configured",
     "FormRef",
     "file_fields",
     "form_find",

@@ -18,7 +18,8 @@ retried once the analyst has fixed the deployments).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -76,6 +77,18 @@ def calls_configure(*, resolve: Resolve, load: Load) -> None:
     of a reference `resolve` gave (a child being loaded with its case).
     """
     _hooks["resolve"], _hooks["load"] = resolve, load
+
+
+@contextmanager
+def calls_configured(*, resolve: Resolve, load: Load) -> Iterator[None]:
+    """Resolve calls with `resolve` and `load` inside the block (a host without
+    a database of versions: a tool, a test), then as before."""
+    before = dict(_hooks)
+    calls_configure(resolve=resolve, load=load)
+    try:
+        yield
+    finally:
+        _hooks.update(before)
 
 
 class _AnyName(dict):
