@@ -27,6 +27,8 @@ from .service_tasks import (
     CALL_KEY,
     error_catcher,
     service_error_event,
+    service_scope_names,
+    service_task_spec,
     service_variables,
 )
 from .signal_payloads import thrown_with_payloads
@@ -425,6 +427,22 @@ def workflow_apply_service_result(
         steps.append(_step(task))
 
     return run_command(wf, process, command)
+
+
+def workflow_service_scope_names(
+    process: CompiledProcess, state: dict, *, task_id: str, bpmn_id: str
+) -> frozenset[str]:
+    """`service_scope_names` of a case's service task, also of one in a called
+    version (its state is loaded then to find the version its child runs).
+
+    Raises:
+        TaskNotReady: when the task is not a STARTED service task of this case.
+    """
+    if service_task_spec(process, bpmn_id) is not None or not process.calls_outside:
+        return service_scope_names(process, bpmn_id)
+    task = _started_service_task(state_load(state, process), task_id)
+    names: frozenset[str] = task.task_spec.scope_names
+    return names
 
 
 def workflow_throw_service_error(
