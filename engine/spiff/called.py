@@ -172,6 +172,7 @@ class LanewayWorkflow(BpmnWorkflow):
         # Every version of another file's process a child of this case runs
         # (loaded or started), for what reads all the specs a case runs.
         self.laneway_called_processes: dict[int, CompiledProcess] = {}
+        self.laneway_resolved: dict[tuple[str, int | None], CalledProcess] = {}
 
     def laneway_adopt(self, process: CompiledProcess) -> None:
         """Remember a called version one of this case's children runs."""
@@ -200,7 +201,12 @@ class LanewayWorkflow(BpmnWorkflow):
     ) -> tuple[CompiledProcess, Mapping[str, Any]]:
         version = getattr(my_task.task_spec, "called_version", None)
         try:
-            called: CalledProcess = _hooks["resolve"](key, version)
+            # One resolution per command and callee: the instances of a
+            # multi-instance call activity started together run one version.
+            called = self.laneway_resolved.get((key, version))
+            if called is None:
+                called = _hooks["resolve"](key, version)
+                self.laneway_resolved[(key, version)] = called
             stack = _calling_stack(my_task.workflow)
             if called.process.key in stack:
                 chain = " → ".join([*reversed(stack), called.process.key])
