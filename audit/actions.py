@@ -21,6 +21,9 @@ class AuditAction(StrEnum):
     # Process instance modification: tokens cancelled / started by a process admin.
     CASE_MODIFIED = "case.modified"
     ELEMENT_COMPLETED = "element.completed"
+    # A call activity started a process of another file: the version it runs
+    # (resolved when it starts: calledElementBinding latest or version).
+    CALL_STARTED = "call.started"
     INCIDENT_OPENED = "incident.opened"
     INCIDENT_RESOLVED = "incident.resolved"
     INCIDENT_RETRY_REQUESTED = "incident.retry_requested"

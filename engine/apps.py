@@ -16,6 +16,10 @@ class EngineConfig(AppConfig):
         checks.register(check_limits)
         checks.register(check_script_user)
         limits_apply()
+        from .spec_cache import called_load, called_resolve
+        from .spiff import calls_configure
+
+        calls_configure(resolve=called_resolve, load=called_load)
         setting_changed.connect(on_setting_changed, dispatch_uid="engine.limits")
 
         from django.db.models.signals import post_save

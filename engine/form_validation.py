@@ -225,8 +225,9 @@ def form_clean_json(
 def task_form_js(version: Any, ref: FormRef | None) -> dict[str, Any] | None:
     """Return the Camunda Form (form-js JSON) a task names, from its version's files.
 
-    A task of a called process finds its form among the forms of the version
-    it was deployed with (the caller's dependencies).
+    A task of a called process is given the version its child runs (its form
+    files); a version deployed when calls were bound at deploy also looks
+    among those of the versions it was bound to (its dependencies).
 
     A SpiffArena JSON-schema form (with its UI schema, when uploaded) is
     returned as the Camunda Form that shows it, the schema riding along
@@ -234,7 +235,10 @@ def task_form_js(version: Any, ref: FormRef | None) -> dict[str, Any] | None:
     """
     if ref is None:
         return None
-    owners = itertools.chain([version], version.dependencies.iterator())
+    owners = itertools.chain(
+        [version],
+        version.dependencies.iterator() if version.dependencies_checksum else (),
+    )
     for owner in owners:  # the dependencies are read only when needed
         forms = {f["name"]: json.loads(f["json"]) for f in owner.form_files}
         name = form_find(ref, forms)

@@ -23,6 +23,7 @@ from engine.spiff import (
     resolve_priority,
     unreadable_value,
 )
+from processes.models import ProcessVersion
 
 __all__ = ["PRIORITY_RANGE", "CaseAdvance", "ReadyHumanTask"]
 
@@ -70,6 +71,16 @@ class ReadyHumanTask:
         )
 
 
+def _form_owner(version: Any, ready: ReadyUserTask) -> Any:
+    """The version whose form files a task's form is among: the called version
+    its child runs (read only for a task of a called process naming a form)."""
+    if ready.called is None:
+        return version
+    return ProcessVersion.objects.select_related("definition").get(
+        pk=int(str(ready.called["id"]))
+    )
+
+
 def _resolve(
     ready: ReadyUserTask,
     *,
@@ -94,7 +105,11 @@ def _resolve(
         follow_up_at=resolve_due(meta.follow_up_date, data=data, now=now),
         priority=resolve_priority(meta.priority, data=data),
         form=form_to_json(meta.form),
-        form_js=task_form_js(version, meta.form_ref) if meta.form_ref else None,
+        form_js=(
+            task_form_js(_form_owner(version, ready), meta.form_ref)
+            if meta.form_ref
+            else None
+        ),
         separate_from=tuple(meta.separate_from),
         unreadable=tuple(
             problem

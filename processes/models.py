@@ -23,12 +23,13 @@ class ProcessVersion(models.Model):
     """One deployed, immutable version of a process definition.
 
     `dependencies` are the versions of other definitions its call activities
-    call (those not in its own file), bound at deploy time to the latest
-    deployed version of each (Camunda's default `calledElementBinding="latest"`,
-    evaluated once at deploy rather than at every call), plus, recursively,
-    the versions those are bound to. A case of this version always runs
-    exactly these. `dependencies_checksum` digests their normalized checksums
-    ("" without dependencies) for the spec cache key.
+    would have run at deploy (those not in its own file: the latest deployed
+    version of each, or the one `calledElementVersion` names), for the record:
+    a case resolves each call when it starts (engine.spec_cache).
+    `dependencies_checksum` is "" but for versions deployed when calls were
+    bound at deploy (then it digests their normalized checksums, and such a
+    version is still parsed with their XML, so that children started then
+    finish on it; it is part of the spec cache key).
     """
 
     class Status(models.TextChoices):

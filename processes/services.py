@@ -1,19 +1,17 @@
 """Upload, validate and deploy BPMN diagrams as numbered, immutable versions.
 
 Call activities across files: a `calledElement` that is not a process of the
-uploaded file binds to the **latest deployed version** of that definition at
-deploy time (Camunda's default binding, "latest", evaluated once, at deploy).
-The new version records the bound versions, and theirs, recursively, in
-`ProcessVersion.dependencies`; its cases always run exactly those, whatever is
-deployed later. Re-deploy the caller to bind a newer callee: the upload
-checksum covers the bound versions, so an unchanged file whose callee has a
-new latest version becomes a new version (201), while an unchanged file bound
-to the same callee versions returns the existing one (200).
+uploaded file runs, in a case, the version resolved when the call activity
+starts (Camunda's default binding, "latest": the latest deployed version;
+"version": that number; engine.spec_cache). At upload the file is checked
+against the versions its calls would run now (the callee must be deployed);
+its direct callees are recorded in `ProcessVersion.dependencies`, for the
+record only. The upload checksum does not cover them: an unchanged file is the
+same version (200) whatever has been deployed of its callees since.
 """
 
 import hashlib
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,15 +53,15 @@ class _Upload:
 def _checksum(
     bpmn: bytes,
     dmn_files: Sequence[tuple[str, bytes]],
-    called: Iterable[ProcessVersion] = (),
     default_group: str = "",
     columns: Sequence[str] = (),
     form_files: Sequence[tuple[str, bytes]] = (),
 ) -> str:
-    """Digest an upload: BPMN, DMN and form files, bound versions, default group.
+    """Digest an upload: BPMN, DMN and form files, default group, columns.
 
-    Without called versions and default group this is the digest of the file
-    and its DMN files alone, as before those were supported.
+    The versions of the processes it calls are not in it: a call resolves its
+    version when it starts. Without default group, columns and forms this is
+    the digest of the file and its DMN files alone.
     """
     digest = hashlib.sha256(bpmn)
     if default_group:
@@ -74,71 +72,56 @@ def _checksum(
         digest.update(b"\0" + name.encode() + b"\0" + data)
     for name, data in sorted(form_files):
         digest.update(b"\0form\0" + name.encode() + b"\0" + data)
-    for version in sorted(called, key=lambda v: (v.definition.key, v.number)):
-        binding = f"{version.definition.key}\0{version.number}\0{version.checksum}"
-        digest.update(b"\0called\0" + binding.encode())
     return digest.hexdigest()
 
 
-def _dependencies_checksum(called: Iterable[ProcessVersion]) -> str:
-    checksums = sorted(v.normalized_checksum for v in called)
-    if not checksums:
-        return ""
-    return hashlib.sha256("\0".join(checksums).encode()).hexdigest()
-
-
 def _called_versions(bpmn: bytes) -> tuple[list[ProcessVersion], list[Problem]]:
-    """Bind each process called outside the file to its latest deployed version.
+    """Return the deployed versions the file's calls of other files would run now.
 
-    A call with calledElementBinding="version" binds calledElementVersion instead.
+    Each process called outside the file resolves as a call starting now does
+    (engine.spec_cache.called_resolve): its latest deployed version, or the
+    number of a calledElementBinding="version" call; then, the same way, the
+    processes those call, once per process. The file is checked against them
+    (the called process is deployed and starts at a none start event; no call
+    cycle across files; no human task id in two of them), and the direct ones
+    are recorded in `ProcessVersion.dependencies`; its cases resolve each call
+    again when it starts.
 
-    Returns those versions and, from their own `dependencies`, the versions they
-    are bound to (so no recursion is needed here), and a problem for every
-    definition that would be needed in two versions. A called process that is
-    not deployed is left to the call-activity check, which reports it located.
+    Returns those versions, the file's own callees first, and a problem for
+    each pinned version that is not deployed. A called process that is not
+    deployed is left to the call-activity check, which reports it located.
     """
-    closure: dict[int, ProcessVersion] = {}
-    needed_by: dict[int, set[str]] = defaultdict(set)
-    keys = called_elements(bpmn)
-    pinned = called_versions(bpmn) if keys else {}  # read only when it is needed
-    missing = []
-    for key in keys:
-        if key in pinned:
-            version = version_numbered(key=key, number=pinned[key])
-            if version is None:
-                missing.append(
-                    Problem(
-                        f"A call activity binds version {pinned[key]} of '{key}' "
-                        "(calledElementVersion), which is not deployed."
-                    )
-                )
+    found: dict[str, ProcessVersion] = {}
+    missing: list[Problem] = []
+    pending = [(bpmn, True)]
+    while pending:
+        xml, own = pending.pop(0)
+        keys = called_elements(xml)
+        pinned = called_versions(xml) if keys else {}  # read only when it is needed
+        for key in keys:
+            if key in found:
                 continue
-        else:
-            version = version_latest_deployed(key=key)
-        if version is None:
-            continue
-        closure[version.pk] = version
-        needed_by[version.pk].add("this file")
-        for dep in version.dependencies.select_related("definition"):
-            closure[dep.pk] = dep
-            needed_by[dep.pk].add(f"{key} v{version.number}")
-    by_key: dict[str, list[ProcessVersion]] = defaultdict(list)
-    for version in closure.values():
-        by_key[version.definition.key].append(version)
-    problems = [
-        Problem(
-            f"The called processes need '{key}' in several versions ("
-            + "; ".join(
-                f"v{v.number} for {', '.join(sorted(needed_by[v.pk]))}"
-                for v in sorted(versions, key=lambda v: v.number)
-            )
-            + f"): re-deploy the processes that call '{key}' so that they bind its "
-            "latest version."
-        )
-        for key, versions in sorted(by_key.items())
-        if len(versions) > 1
-    ]
-    return sorted(closure.values(), key=lambda v: v.pk), [*missing, *problems]
+            if key in pinned:
+                version = version_numbered(key=key, number=pinned[key])
+                if version is None and own:
+                    missing.append(
+                        Problem(
+                            f"A call activity binds version {pinned[key]} of '{key}' "
+                            "(calledElementVersion), which is not deployed."
+                        )
+                    )
+            else:
+                version = version_latest_deployed(key=key)
+            if version is None:
+                continue
+            found[key] = version
+            pending.append((bytes(version.normalized_xml), False))
+    return list(found.values()), missing
+
+
+def _direct(bpmn: bytes, versions: Sequence[ProcessVersion]) -> list[ProcessVersion]:
+    keys = set(called_elements(bpmn))
+    return sorted((v for v in versions if v.definition.key in keys), key=lambda v: v.pk)
 
 
 def _invalid(problems: Sequence[Problem], filename: str) -> BpmnInvalid:
@@ -206,9 +189,9 @@ def _bundle_compile(
 ) -> _Upload:
     for name, data in [(filename, bpmn), *dmn_files, *form_files]:
         _check_size(name, len(data), filename)
-    called, conflicts = _called_versions(bpmn)
-    if conflicts:
-        raise _invalid(conflicts, filename)
+    called, missing = _called_versions(bpmn)
+    if missing:
+        raise _invalid(missing, filename)
     extra_bpmn, extra_dmn = called_documents(called)
     try:
         bundle = bundle_compile(
@@ -222,7 +205,7 @@ def _bundle_compile(
         )
     except BpmnParseError as exc:
         raise _invalid(exc.problems, filename) from None
-    return _Upload(bundle, tuple(called))
+    return _Upload(bundle, tuple(_direct(bpmn, called)))
 
 
 def bundle_validate(
@@ -234,7 +217,7 @@ def bundle_validate(
 ) -> list[CompiledProcess]:
     """Check a diagram without storing anything and return its executable processes.
 
-    Called processes outside the file resolve as `version_upload` binds them.
+    Called processes outside the file are checked as `version_upload` checks them.
 
     Raises:
         BpmnInvalid: with every problem, located by line and element id.
@@ -324,7 +307,6 @@ def _deploy_one(
         form_files=[{"name": n, "json": d.decode()} for n, d in form_files],
         checksum=checksum,
         normalized_checksum=_checksum(normalized, dmn_files),
-        dependencies_checksum=_dependencies_checksum(called),
         default_group=default_group,
         warnings=[p.as_dict() for p in found],
         columns=list(columns) or diagram_columns(bpmn, key=process.key),
@@ -346,6 +328,8 @@ def _deploy_one(
             "version": version.number,
             "file": filename,
             "checksum": checksum,
+            # the versions its calls would run at deploy (each resolves again
+            # when it starts)
             "calls": [f"{v.definition.key} v{v.number}" for v in called],
             "default_group": default,
             "warnings": len(found),
@@ -374,10 +358,10 @@ def version_upload(
     run time, is offered to `default_group` (process-admins when empty); each
     version records its warnings (such tasks, lanes and groups with no members).
 
-    An identical re-upload returns the existing version (created=False), as
-    long as it binds the same called versions: processes called outside the
-    file bind to their latest deployed version (see the module docstring), and
-    the checksum covers them, so a callee deployed since makes it a new version.
+    An identical re-upload returns the existing version (created=False),
+    whatever has been deployed of the processes it calls since: a call of a
+    process of another file resolves its version when it starts (see the
+    module docstring).
 
     Raises:
         DeployNotAllowed: when the user may not deploy.
@@ -393,9 +377,7 @@ def version_upload(
         bpmn=bpmn, filename=filename, dmn_files=dmn_files, form_files=form_files
     )
     default_group = default_group.strip()
-    checksum = _checksum(
-        bpmn, dmn_files, upload.called, default_group, columns, form_files
-    )
+    checksum = _checksum(bpmn, dmn_files, default_group, columns, form_files)
     with transaction.atomic():
         return [
             _deploy_one(

@@ -121,6 +121,7 @@ _SENTENCES: dict[str, Sentence] = {
     "incident.opened": lambda e, s, _: f"A problem stopped {s}",
     "incident.resolved": lambda e, s, _: f"The problem at {s} was resolved",
     "timer.fired": lambda e, s, _: f"The timer {s} fired",
+    "call.started": lambda e, s, _: f"{s} started {e.details.get('called')}",
     "message.delivered": lambda e, s, _: "A message arrived",
     "message.sent_outside": lambda e, s, _: (
         f"The message {s} went to {e.details.get('to')}"

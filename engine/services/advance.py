@@ -214,6 +214,22 @@ def _record_steps(case: Case, outcome: AdvanceOutcome, skip_task: str | None) ->
             )
 
 
+def _record_calls(case: Case, outcome: AdvanceOutcome) -> None:
+    """Audit the version each call of another file's process started runs."""
+    for bpmn_id, ref in outcome.called_versions:
+        case_audit(
+            case,
+            None,
+            AuditAction.CALL_STARTED,
+            task_ref=bpmn_id,
+            element=bpmn_id,
+            called=f"{ref['key']} v{ref['version']}",
+            key=ref["key"],
+            version=ref["version"],
+            version_id=ref["id"],
+        )
+
+
 def incident_open(
     case: Case,
     *,
@@ -418,9 +434,12 @@ def _advance(
     if case.started is not None:
         case.started.advances += 1
     _record_steps(case, outcome, completed_task_id)
+    _record_calls(case, outcome)
     _open_incident(case, outcome)
     just_completed = _save(case, outcome, create=create)
-    messages, signals = _subscriptions(case, create=create, moved=moved)
+    messages, signals = _subscriptions(
+        case, create=create, moved=moved or outcome.called_may_wait
+    )
     _subscriptions_sync(case, outcome, messages)
     queued = _queue_service_calls(case, outcome)
     advance = CaseAdvance(

@@ -27,8 +27,8 @@ from engine.spiff import (
     ServiceErrorNotCaught,
     ServiceResultRejected,
     TaskNotReady,
-    service_scope_names,
     workflow_apply_service_result,
+    workflow_service_scope_names,
     workflow_set_data,
     workflow_throw_service_error,
 )
@@ -367,9 +367,11 @@ def _business_error(
     process, state = spec_for(case.version), case.state.state
     # Camunda 7 sets them on the task's execution: a name local to the task's
     # scope (an input parameter) stays there and ends with the task.
-    local = service_scope_names(process, call.bpmn_id)
-    variables = {k: v for k, v in error.variables.items() if k not in local}
     try:
+        local = workflow_service_scope_names(
+            process, state, task_id=str(call.spiff_task_id), bpmn_id=call.bpmn_id
+        )
+        variables = {k: v for k, v in error.variables.items() if k not in local}
         if variables:  # set where the case goes on, so the catcher sees them
             state = workflow_set_data(process, state, values=variables, remove=[]).state
         with case_scripts(case, actor):

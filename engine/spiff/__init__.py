@@ -7,6 +7,12 @@ from SpiffWorkflow import version as _spiff_version
 
 from . import calendar_durations as _calendar_durations  # noqa: F401 - replaces SpiffWorkflow's month arithmetic
 from . import timer_values as _timer_values  # noqa: F401 - unreadable timer values are incidents
+from .called import (
+    CalledProcess,
+    CallNotResolved,
+    calls_configure,
+    calls_configured,
+)
 from .candidates import Candidates, has_candidates, resolve_candidates
 from .compiled import CompiledBundle, CompiledProcess
 from .coverage import coverage_markdown
@@ -72,6 +78,7 @@ from .runtime import (
     workflow_complete_user_task,
     workflow_fire_timers,
     workflow_retry,
+    workflow_service_scope_names,
     workflow_set_data,
     workflow_start,
     workflow_throw_service_error,
@@ -117,6 +124,10 @@ ADAPTER_VERSION = f"2-juel{TRANSLATOR_VERSION}"
 SPIFF_VERSION: str = _spiff_version.__version__
 
 __all__ = [
+    "CalledProcess",
+    "CallNotResolved",
+    "calls_configure",
+    "calls_configured",
     "FormRef",
     "file_fields",
     "form_find",
@@ -211,6 +222,7 @@ __all__ = [
     "workflow_fire_timers",
     "workflow_complete_failed_task",
     "workflow_retry",
+    "workflow_service_scope_names",
     "workflow_set_data",
     "workflow_migrate",
     "migration_problems",

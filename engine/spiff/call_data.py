@@ -27,7 +27,7 @@ from SpiffWorkflow.spiff.parser.task_spec import CallActivityParser
 from SpiffWorkflow.spiff.specs.defaults import CallActivity
 
 from .juel import JuelError, is_juel, juel_to_python
-from .xml import VENDOR_NAMESPACES, local_name
+from .xml import VENDOR_NAMESPACES, local_name, vendor_attr
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +94,9 @@ class MappedCallActivity(CallActivity):
 
     ins: tuple[VariableMapping, ...] = ()
     outs: tuple[VariableMapping, ...] = ()
+    # calledElementBinding="version": the number it calls (None: the latest
+    # deployed version when the call starts, called.py).
+    called_version: int | None = None
 
     def copy_data(self, my_task: Any, subworkflow: Any) -> None:
         if not self.ins:
@@ -120,4 +123,7 @@ class MappedCallActivityParser(CallActivityParser):
         task = super().create_task()
         task.ins = mappings(self.node, "in")
         task.outs = mappings(self.node, "out")
+        if vendor_attr(self.node, "calledElementBinding") == "version":
+            number = vendor_attr(self.node, "calledElementVersion")
+            task.called_version = int(number) if number.isdigit() else None
         return task

@@ -20,6 +20,9 @@ class CompiledProcess:
     # The senders (message throw and end events, send tasks) whose every message
     # flow goes to an outside party, with the parties' names (message_flows.py).
     outside_senders: Mapping[str, str] = field(default_factory=dict)
+    # The processes its call activities call outside its file: resolved when
+    # the call starts (called.py), never taken from `subprocess_specs`.
+    calls_outside: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

@@ -85,7 +85,7 @@ def workflow_waiting_messages(
     process: CompiledProcess, state: dict
 ) -> tuple[WaitingMessage, ...]:
     """Return the messages a stored case waits for (AdvanceOutcome has them too)."""
-    return waiting_messages(state_load(state, process.spec, process.subprocess_specs))
+    return waiting_messages(state_load(state, process))
 
 
 def _correlations(
@@ -150,7 +150,7 @@ def workflow_deliver_message(
         MessageCatchersAmbiguous: several elements wait for it and not `every`.
         StateCorrupt: when the stored state cannot be loaded.
     """
-    workflow = state_load(state, process.spec, process.subprocess_specs)
+    workflow = state_load(state, process)
     catchers = waiting_catchers(workflow, name)
     if not catchers:
         raise MessageNotCaught(f"The case is not waiting for the message '{name}'.")
@@ -172,7 +172,7 @@ def workflow_start_by_message(
     Raises:
         MessageNotCaught: the process has no message start event for `name`.
     """
-    workflow = new_workflow(process.spec, process.subprocess_specs)
+    workflow = new_workflow(process)
     # The message starts this case: a timer start event of the process is the
     # schedule's (Camunda: start events are independent), never a wait here.
     hold_timer_starts(workflow, process)

@@ -28,6 +28,7 @@ from typing import Any
 from SpiffWorkflow import TaskState
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 
+from .called import workflow_rebase
 from .common import ACTIVE
 from .compensation import subscriptions_migrate, subscriptions_unmigratable
 from .compiled import CompiledProcess
@@ -81,7 +82,7 @@ def migration_problems(
     mapping: Mapping[str, str],
 ) -> list[MigrationProblem]:
     """Return why this state cannot move from `process` to `target` ([] if it can)."""
-    wf = state_load(state, process.spec, process.subprocess_specs)
+    wf = state_load(state, process)
     return _problems(wf, target, mapping)
 
 
@@ -200,7 +201,7 @@ def workflow_migrate(
     Raises:
         MigrationRefused: when the case cannot move exactly (nothing changed).
     """
-    wf = state_load(state, process.spec, process.subprocess_specs)
+    wf = state_load(state, process)
     problems = _problems(wf, target, mapping)
     if problems:
         raise MigrationRefused(problems)
@@ -213,7 +214,7 @@ def workflow_migrate(
             continue
         name = task.task_spec.name
         task.task_spec = new_specs[mapping.get(name, name)]
-    wf.spec = target.spec
+    workflow_rebase(wf, target)
     subscriptions_migrate(wf, new_specs, mapping)
     for task in wf.get_tasks(state=ACTIVE, skip_subprocesses=True):
         task.task_spec._predict(task, mask=TaskState.NOT_FINISHED_MASK)

@@ -323,7 +323,7 @@ def workflow_modify(
         ModificationRefused: an instruction cannot be applied (nothing changed).
         StateCorrupt: when the stored state cannot be loaded.
     """
-    wf = state_load(state, process.spec, process.subprocess_specs)
+    wf = state_load(state, process)
     modifier = _Modifier(wf, process, json_safe(dict(data or {})))
 
     def command(steps: list[StepRecord]) -> None:

@@ -7,12 +7,15 @@ SpiffWorkflow's semantic errors carry no line number; it is recovered from the
 element id through lxml's `sourceline`. Normalization works on the parsed tree
 in place, so lines always refer to the uploaded file.
 
-Call activities whose called process is not in the file run against *called
-documents*: the stored, normalized BPMN (and DMN) of already-deployed versions,
-passed in as bytes (`extra_bpmn`, `extra_dmn`). They join the same
-SpiffWorkflow parser, so `get_subprocess_specs` finds the called processes;
-they are not re-validated, and only the file's own processes are compiled.
-Choosing which versions to pass is the caller's business (processes.services).
+Call activities whose called process is not in the file are checked at upload
+against *called documents*: the stored, normalized BPMN (and DMN) of
+already-deployed versions, passed in as bytes (`extra_bpmn`, `extra_dmn`). They
+join the same SpiffWorkflow parser; they are not re-validated, and only the
+file's own processes are compiled. A compiled process holds no spec of another
+file's process (`calls_outside` names them): a case resolves the version a call
+runs when it starts (called.py). Choosing which versions to check against is
+the caller's business (processes.services); versions deployed when calls were
+bound at deploy are still compiled with theirs (engine.spec_cache).
 """
 
 from __future__ import annotations
@@ -183,11 +186,12 @@ def _duplicate_processes(root: etree._Element, called: _Called) -> list[Problem]
                 problems.append(
                     Problem(
                         f"The process '{key}' of this file is also in {name}, a "
-                        "deployed document that the processes this file calls are "
-                        "bound to (directly or through their own call activities): "
-                        "a call cycle across files (A calls B, which calls A) or one "
-                        "process in two files is not supported; put these processes "
-                        "in one file.",
+                        "deployed document that the processes this file calls "
+                        "call (directly or through their own call activities, "
+                        "each at its latest deployed version or the version it "
+                        "binds): a call cycle across files (A calls B, which calls "
+                        "A) or one process in two files is not supported; put "
+                        "these processes in one file.",
                         own[key].sourceline,
                         key,
                     )
@@ -196,8 +200,9 @@ def _duplicate_processes(root: etree._Element, called: _Called) -> list[Problem]
                 problems.append(
                     Problem(
                         f"The process '{key}' is in both {seen[key]} and {name}, which "
-                        "the call activities of this file call: re-deploy the called "
-                        "processes so that they all bind the same version of it."
+                        "the call activities of this file call (at their latest "
+                        "deployed version or the version they bind): call these "
+                        "processes from versions of one upload of their file."
                     )
                 )
             seen.setdefault(key, name)
@@ -274,18 +279,27 @@ def _compile_all(
     task_meta = _task_meta(root, called)
     outside = outside_senders([*(r for _, r in called.bpmn), root])
     lists_only = camunda_collections([*(r for _, r in called.bpmn), root])
+    calls_outside = frozenset(checks.called_outside(root))
     for key in parser.get_process_ids():
         if key not in process_elements:
             continue  # a called document's process: compiled with its own version
         try:
             spec = parser.get_spec(key)
-            subs = parser.get_subprocess_specs(key)
+            subs = {
+                name: sub
+                for name, sub in parser.get_subprocess_specs(
+                    key, require_call_activity_specs=False
+                ).items()
+                if sub is not None
+            }
         except _SPIFF_PARSE_ERRORS as exc:
             problems.append(_spiff_problem(root, exc))
             continue
         adapt_specs(spec, subs, lists_only)
         meta = process_meta(process_elements[key])
-        compiled.append(CompiledProcess(key, meta, spec, subs, task_meta, outside))
+        compiled.append(
+            CompiledProcess(key, meta, spec, subs, task_meta, outside, calls_outside)
+        )
     return compiled
 
 
@@ -488,9 +502,10 @@ def compile_process(
 ) -> CompiledProcess:
     """Build the runnable spec of one already-deployed process (no re-validation).
 
-    `extra_bpmn` / `extra_dmn` are the called documents the version was bound
-    to at deploy time (see `bundle_compile`); their human tasks are in
-    `task_meta` too, so tasks of a called process get their lanes and forms.
+    `extra_bpmn` / `extra_dmn` are the called documents a version deployed
+    when calls were bound at deploy was bound to (see `bundle_compile`): a
+    child started then still loads onto them, and their human tasks are in
+    `task_meta` too. Other versions pass none (called.py).
 
     Raises:
         BpmnParseError: when the stored XML no longer parses or lacks the process.

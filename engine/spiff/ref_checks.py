@@ -14,7 +14,7 @@ An error thrown by an intermediate throw event is not a BPMN trigger (BPMN
 2.0.2 §10.5.4, Table 10.91: an intermediate throw event's triggers are
 message, escalation, compensation, link, signal), and Camunda 7 refuses it.
 A calledElement expression (${key}) Camunda 7 resolves when the call activity
-is reached; Laneway binds the called process at deploy, so it looked for a
+is reached; Laneway checks the called process at deploy, so it looked for a
 process named "${key}" and refused the file for a reason that did not say so.
 Two escalation boundary events of one activity (or escalation event
 sub-processes of one scope) for the same code, or one of them for any code,
@@ -64,7 +64,7 @@ ERROR_INTERMEDIATE_THROW = Row(
 CALLED_ELEMENT_EXPRESSION = Row(
     REFUSED,
     "Camunda 7 resolves an expression in calledElement when the call activity "
-    "is reached; Laneway binds the called process at deploy (a fixed process "
+    "is reached; Laneway checks the called process at deploy (a fixed process "
     "id); name the process, or choose between call activities with a gateway",
     by=_BY,
 )

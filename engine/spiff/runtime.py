@@ -14,6 +14,7 @@ from uuid import UUID
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 
+from .called import called_owner, owner_of, workflow_processes
 from .common import ACTIVE, json_safe
 from .compiled import CompiledProcess
 from .errors import AssignmentListenerFailed, ServiceErrorNotCaught, TaskNotReady
@@ -27,10 +28,12 @@ from .service_tasks import (
     CALL_KEY,
     error_catcher,
     service_error_event,
+    service_scope_names,
+    service_task_spec,
     service_variables,
 )
 from .signal_payloads import thrown_with_payloads
-from .signals import waiting_signals
+from .signals import process_waits_for_events, waiting_signals
 from .stepping import EngineLimitExceeded, check_depth, halt, run_engine, too_deep
 from .timer_starts import hold_timer_starts
 from .timers import next_due
@@ -86,7 +89,8 @@ def _ready_user_tasks(
         if task.state != TaskState.READY or not task.task_spec.manual:
             continue
         spec = task.task_spec
-        meta = process.task_meta.get(spec.bpmn_id) or HumanTaskMeta(
+        owner, called = called_owner(task.workflow)
+        meta = owner.task_meta.get(spec.bpmn_id) or HumanTaskMeta(
             bpmn_id=spec.bpmn_id, name=spec.bpmn_name or spec.bpmn_id, lane=spec.lane
         )
         local = task_locals(task)  # mostly none: no JSON round trip then
@@ -98,6 +102,7 @@ def _ready_user_tasks(
                 meta.lane or spec.lane,
                 meta,
                 local_data=json_safe(local) if local else {},
+                called=dict(called) if called is not None else None,
             )
         )
     return tuple(ready)
@@ -216,6 +221,13 @@ def _outcome(
             ThrownSignal(n, json_safe(p)) for n, p in thrown_with_payloads(wf)
         ),
         sent_messages=sent,
+        called_may_wait=any(
+            process_waits_for_events(p) for p in workflow_processes(wf)[1:]
+        ),
+        called_versions=tuple(
+            (task.task_spec.bpmn_id or "", dict(ref))
+            for task, ref in getattr(wf, "laneway_calls", ())
+        ),
     )
 
 
@@ -279,7 +291,7 @@ def workflow_start(
     `initiator` (the starter's username) goes into the variable the start
     event's `camunda:initiator` names, as in Camunda 7.
     """
-    wf = new_workflow(process.spec, process.subprocess_specs)
+    wf = new_workflow(process)
     if process.meta.initiator_variable and initiator:
         data = {**data, process.meta.initiator_variable: initiator}
     hold_timer_starts(wf, process)  # another start event starts this case
@@ -302,9 +314,12 @@ def _ready_human_task(wf: Any, task_id: str) -> Any:
 
 
 def has_assignment_listener(process: CompiledProcess, bpmn_id: str) -> bool:
-    """Whether the human task `bpmn_id` runs assignment listeners."""
+    """Whether the human task `bpmn_id` runs assignment listeners (True when it
+    may be a task of a called process: the version its child runs knows)."""
     meta = process.task_meta.get(bpmn_id)
-    return meta is not None and bool(meta.assignment_script)
+    if meta is None:
+        return bool(process.calls_outside)
+    return bool(meta.assignment_script)
 
 
 def _run_assignment(
@@ -312,7 +327,7 @@ def _run_assignment(
 ) -> None:
     """Run the task's assignment listeners for its new assignee ("": nobody), and
     share what they set at once with the case and every waiting task."""
-    meta = process.task_meta.get(task.task_spec.bpmn_id)
+    meta = owner_of(task.workflow).task_meta.get(task.task_spec.bpmn_id)
     if meta is None or not meta.assignment_script:
         return
     context = {meta.assignment_assignee: assignee or None}
@@ -334,7 +349,7 @@ def workflow_assign(
         AssignmentListenerFailed: a listener failed (nothing is changed).
         StateCorrupt: when the stored state cannot be loaded.
     """
-    wf = state_load(state, process.spec, process.subprocess_specs)
+    wf = state_load(state, process)
     task = _ready_human_task(wf, task_id)
     _run_assignment(wf, process, task, assignee)
     return workflow_outcome(wf, process)
@@ -358,7 +373,7 @@ def workflow_complete_user_task(
         AssignmentListenerFailed: an assignment listener failed.
         StateCorrupt: when the stored state cannot be loaded.
     """
-    wf = state_load(state, process.spec, process.subprocess_specs)
+    wf = state_load(state, process)
     task = _ready_human_task(wf, task_id)
     if assignee is not None:
         _run_assignment(wf, process, task, assignee)
@@ -404,7 +419,7 @@ def workflow_apply_service_result(
         LocalVariablesRefused: `local` where Laneway cannot place them (a
             parallel branch; nothing is changed).
     """
-    wf = state_load(state, process.spec, process.subprocess_specs)
+    wf = state_load(state, process)
     task = _started_service_task(wf, task_id)
 
     variables = json_safe(
@@ -418,6 +433,22 @@ def workflow_apply_service_result(
         steps.append(_step(task))
 
     return run_command(wf, process, command)
+
+
+def workflow_service_scope_names(
+    process: CompiledProcess, state: dict, *, task_id: str, bpmn_id: str
+) -> frozenset[str]:
+    """`service_scope_names` of a case's service task, also of one in a called
+    version (its state is loaded then to find the version its child runs).
+
+    Raises:
+        TaskNotReady: when the task is not a STARTED service task of this case.
+    """
+    if service_task_spec(process, bpmn_id) is not None or not process.calls_outside:
+        return service_scope_names(process, bpmn_id)
+    task = _started_service_task(state_load(state, process), task_id)
+    names: frozenset[str] = task.task_spec.scope_names
+    return names
 
 
 def workflow_throw_service_error(
@@ -441,7 +472,7 @@ def workflow_throw_service_error(
         ServiceErrorNotCaught: when no error boundary event catches the code
             (nothing is changed).
     """
-    wf = state_load(state, process.spec, process.subprocess_specs)
+    wf = state_load(state, process)
     task = _started_service_task(wf, task_id)
     payload = json_safe({"code": code, "message": message, "data": data})
     event = service_error_event(code, payload)
@@ -476,7 +507,7 @@ def workflow_retry(
         TaskNotReady: when the task is not an ERROR task of this case.
         StateCorrupt: when the stored state cannot be loaded.
     """
-    wf = state_load(state, process.spec, process.subprocess_specs)
+    wf = state_load(state, process)
     try:
         task = wf.get_task_from_id(UUID(task_id))
     except (TaskNotFoundException, ValueError):
@@ -508,7 +539,7 @@ def workflow_complete_failed_task(
     Raises:
         TaskNotReady: when the task is not a script task in ERROR of this case.
     """
-    wf = state_load(state, process.spec, process.subprocess_specs)
+    wf = state_load(state, process)
     try:
         task = wf.get_task_from_id(UUID(task_id))
     except (TaskNotFoundException, ValueError):
@@ -533,13 +564,13 @@ def workflow_fire_timers(process: CompiledProcess, state: dict) -> AdvanceOutcom
     Raises:
         StateCorrupt: when the stored state cannot be loaded.
     """
-    wf = state_load(state, process.spec, process.subprocess_specs)
+    wf = state_load(state, process)
     return run_command(wf, process, lambda steps: wf.refresh_timers())
 
 
 def workflow_cancel(process: CompiledProcess, state: dict) -> AdvanceOutcome:
     """Cancel every unfinished task of the workflow."""
-    wf = state_load(state, process.spec, process.subprocess_specs)
+    wf = state_load(state, process)
     wf.cancel()
     return _outcome(wf, process, [], None)
 
@@ -561,7 +592,7 @@ def workflow_set_data(
     without it nothing runs (a suspended case; a business error about to be
     thrown, which runs the engine itself).
     """
-    wf = state_load(state, process.spec, process.subprocess_specs)
+    wf = state_load(state, process)
     if run:
         return run_command(
             wf, process, lambda steps: variables_assign(wf, values, remove)

@@ -20,6 +20,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import (
 )
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
 
+from .called import workflow_processes
 from .compiled import CompiledProcess
 from .types import JsonObject, SentMessage, StepRecord
 
@@ -36,9 +37,13 @@ def _flat(correlations: Any) -> JsonObject:
     return values
 
 
-def _senders(process: CompiledProcess, steps: list[StepRecord]) -> list[tuple]:
+def _senders(processes: list[CompiledProcess], steps: list[StepRecord]) -> list[tuple]:
     """Return (message name, step) for the steps of message throwers, in order."""
-    specs: Any = [process.spec, *(process.subprocess_specs or {}).values()]  # type: ignore[attr-defined]
+    specs: Any = [
+        spec
+        for process in processes
+        for spec in (process.spec, *(process.subprocess_specs or {}).values())  # type: ignore[attr-defined]
+    ]
     names = {
         spec.bpmn_id: spec.event_definition.name
         for top in specs
@@ -59,11 +64,15 @@ def sent_messages(
     """
     sent: list[SentMessage] = []
     senders = None  # most advances send nothing: the specs are not scanned then
+    outside: dict[str, str] = {}
     for event in workflow.top_workflow.get_events():
         if not isinstance(event.event_definition, MessageEventDefinition):
             continue
         if senders is None:
-            senders = _senders(process, steps)
+            processes = workflow_processes(workflow)
+            senders = _senders(processes, steps)
+            for each in reversed(processes):  # the case's own process wins
+                outside.update(each.outside_senders)
         name = event.event_definition.name
         step = next((s for n, s in senders if n == name), None)
         if step is not None:
@@ -75,7 +84,7 @@ def sent_messages(
                 correlation=_flat(event.correlations),
                 bpmn_id=step.bpmn_id if step else "",
                 element_name=step.name if step else "",
-                outside=process.outside_senders.get(step.bpmn_id, "") if step else "",
+                outside=outside.get(step.bpmn_id, "") if step else "",
             )
         )
     return tuple(sent)

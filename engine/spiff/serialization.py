@@ -36,6 +36,7 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import (
 )
 from SpiffWorkflow.bpmn.serializer.helpers.registry import DefaultRegistry
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
@@ -46,6 +47,8 @@ from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
 from .call_data import MappedCallActivity
+from .called import LanewaySubWorkflowConverter, LanewayWorkflow
+from .compiled import CompiledProcess
 from .errors import StateCorrupt
 from .events import scoped_events
 from .scripting import script_engine
@@ -193,13 +196,11 @@ class SpecFreeWorkflowConverter(BpmnWorkflowConverter):
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         return dct
 
-    def from_dict(
-        self, dct: dict, spec: Any = None, subprocess_specs: Any = None
-    ) -> Any:
+    def from_dict(self, dct: dict, process: Any = None) -> Any:
         # `dct` is the registry's shallow copy of the caller's state: its nested
         # containers are the caller's, never changed nor kept here.
-        workflow = self.target_class(
-            spec, subprocess_specs, script_engine=script_engine(), deserializing=True
+        workflow = LanewayWorkflow(
+            process, script_engine=script_engine(), deserializing=True
         )
         typename = self._task_typename()
         if typename is None:
@@ -343,21 +344,22 @@ def _serializer(
     # an event-based gateway keeps the signal it caught (internal_data seen_events)
     config[MappedSignalEventDefinition] = config[SignalEventDefinition]
     config[BpmnWorkflow] = converter
-    if not escaping:
-        return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
-    config[Task] = _TaskConverter
-    registry = _UserDataRegistry()
-    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config, registry))
+    config[BpmnSubWorkflow] = LanewaySubWorkflowConverter
+    registry = _UserDataRegistry() if escaping else None
+    if escaping:
+        config[Task] = _TaskConverter
+    registry = BpmnWorkflowSerializer.configure(config, registry)
+    # A case is a LanewayWorkflow (called.py), stored as SpiffWorkflow's own.
+    registry.typenames[LanewayWorkflow] = registry.typenames[BpmnWorkflow]
+    return BpmnWorkflowSerializer(registry)
 
 
 _SERIALIZER = _serializer()
 
 
-def new_workflow(spec: Any, subprocess_specs: Any) -> Any:
+def new_workflow(process: CompiledProcess) -> Any:
     """Create a workflow with the restricted engine attached from the start."""
-    return scoped_events(
-        BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine())
-    )
+    return scoped_events(LanewayWorkflow(process, script_engine=script_engine()))
 
 
 def state_dump(workflow: Any) -> dict:
@@ -368,7 +370,7 @@ def state_dump(workflow: Any) -> dict:
     return dct
 
 
-def state_load(state: dict, spec: Any, subprocess_specs: Any) -> Any:
+def state_load(state: dict, process: CompiledProcess) -> Any:
     """Rebuild a workflow from `state_dump` output onto cached specs.
 
     Raises:
@@ -379,6 +381,6 @@ def state_load(state: dict, spec: Any, subprocess_specs: Any) -> Any:
     dct = {k: v for k, v in state.items() if k not in ("serializer_version", "format")}
     try:
         # The caller's state is neither changed nor shared (`from_dict`).
-        return _SERIALIZER.from_dict(dct, spec=spec, subprocess_specs=subprocess_specs)
+        return _SERIALIZER.from_dict(dct, process=process)
     except (KeyError, ValueError, TypeError) as exc:
         raise StateCorrupt(f"case state cannot be loaded: {exc}") from exc

@@ -101,11 +101,18 @@ def service_scope_names(process: Any, bpmn_id: str) -> frozenset[str]:
     with it: a BPMN error's variables (`setVariables` on the task's execution
     before the error leaves it) of such a name never reach the case.
     """
+    task_spec = service_task_spec(process, bpmn_id)
+    return task_spec.scope_names if task_spec is not None else frozenset()
+
+
+def service_task_spec(process: Any, bpmn_id: str) -> Any:
+    """Return the spec of the service-like task `bpmn_id` of the process (and its
+    sub-processes), None when it has none (another file's process has it)."""
     for spec in (process.spec, *process.subprocess_specs.values()):
         for task_spec in spec.task_specs.values():
             if isinstance(task_spec, AsyncServiceTask) and task_spec.bpmn_id == bpmn_id:
-                return task_spec.scope_names
-    return frozenset()
+                return task_spec
+    return None
 
 
 def operation_variables(task: Any) -> dict[str, Any]:

@@ -142,7 +142,7 @@ def workflow_deliver_signal(
     """
     from .runtime import run_command  # the runtime imports this module
 
-    workflow = state_load(state, process.spec, process.subprocess_specs)
+    workflow = state_load(state, process)
     catchers = _catchers(workflow, name) + _event_subprocess_starts(workflow, name)
     if not catchers:
         raise SignalNotCaught(f"The case is not waiting for the signal '{name}'.")
@@ -160,7 +160,7 @@ def workflow_start_by_signal(
     """
     from .runtime import run_command  # the runtime imports this module
 
-    workflow = new_workflow(process.spec, process.subprocess_specs)
+    workflow = new_workflow(process)
     hold_timer_starts(workflow, process)  # the signal starts this case
     hold_none_starts(workflow, process)
     run_engine(workflow, lambda task: None, prune=False)
@@ -191,7 +191,9 @@ def process_waits_for_events(process: CompiledProcess) -> bool:
     False when no element of the process (nor of its sub-processes and called
     processes) has a message or signal event definition, throwing or catching:
     such a case never has a subscription, so the engine need not look for one.
-    Computed once per parsed spec.
+    Computed once per parsed spec. The processes of other files its calls run
+    are not in it (resolved when a call starts: called.py), and
+    `AdvanceOutcome.called_may_wait` says whether those of a step may.
     """
     known = _WAITS.get(process.spec)
     if known is None:

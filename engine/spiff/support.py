@@ -110,8 +110,8 @@ ELEMENTS: dict[str, Row] = {
         "variables); with a Camunda implementation instead: like a service task"
     ),
     "callActivity": _runs(
-        "calls a process of the file or a deployed one (bound at deploy); "
-        "variables pass as camunda:in/out say"
+        "calls a process of the file or a deployed one (its version resolved "
+        "when the call starts); variables pass as camunda:in/out say"
     ),
     "subProcess": _runs(
         "embedded and event sub-processes; a variable set inside is the case's"
@@ -655,9 +655,10 @@ VENDOR_ATTRIBUTES: dict[str, Row] = {
     "modelerTemplateVersion": _runs(_NO_EFFECT),
     "errorMessage": _runs(_NO_EFFECT),
     "calledElementBinding": _runs(
-        "the called process is bound at deploy: latest to its latest version (or "
-        "the one in the file), deployment to the one in the file (a process of "
-        "another file is refused), version to calledElementVersion",
+        "resolved when the call starts, as in Camunda 7: latest calls the latest "
+        "deployed version (a process of the file: the one in the file), "
+        "deployment the one in the file (a process of another file is refused), "
+        "version calledElementVersion",
         on=("callActivity",),
         values=("latest", "deployment", "version"),
     ),
@@ -667,13 +668,14 @@ VENDOR_ATTRIBUTES: dict[str, Row] = {
         values=("latest", "deployment"),
     ),
     "calledElementVersion": _runs(
-        'with calledElementBinding="version", the deployed version number bound '
-        "at deploy (a number; anything else, a process of the same file and a "
-        "key also called with another binding are refused)",
+        'with calledElementBinding="version", the deployed version number a call '
+        "runs (a number; anything else, a process of the same file and a key also "
+        "called with another binding are refused)",
         on=("callActivity",),
     ),
     "calledElementVersionTag": _refused(
-        "a call binds the latest deployed version at deploy; remove the version tag"
+        "version tags are not kept: a call runs the latest deployed version (or "
+        "calledElementVersion); remove the version tag"
     ),
     "decisionRefVersion": _refused(
         "decisions come from the DMN files uploaded with the diagram"

@@ -507,7 +507,7 @@ def workflow_start_by_timer(
 
     if bpmn_id not in {spec.name for spec in _timer_start_specs(process)}:
         raise TimerStartInvalid(f"'{process.key}' has no timer start event '{bpmn_id}'")
-    workflow = new_workflow(process.spec, process.subprocess_specs)
+    workflow = new_workflow(process)
     workflow.task_tree.data.update(json_safe(data))
     hold_timer_starts(workflow, process)
     for _ in range(2):  # the workflow's start, then the split into start events

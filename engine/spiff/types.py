@@ -147,6 +147,9 @@ class ReadyUserTask:
     # Variables local to this instance of a multi-instance task (its element
     # variable, loopCounter); they shadow case data in its expressions.
     local_data: JsonObject = field(default_factory=dict)
+    # The version of another file's process the task belongs to (the host's
+    # reference, called.py); None: the case's own version.
+    called: JsonObject | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,3 +250,9 @@ class AdvanceOutcome:
     thrown_signals: tuple[ThrownSignal, ...] = ()
     # messages sent that nothing in the case caught (for other cases)
     sent_messages: tuple[SentMessage, ...] = ()
+    # (call activity id, the host's reference of the version it called) of
+    # every call of another file's process this command started
+    called_versions: tuple[tuple[str, JsonObject], ...] = ()
+    # Whether a called version a child of the case runs (or ran in this
+    # command) has a message or signal event: its subscriptions are looked at.
+    called_may_wait: bool = False

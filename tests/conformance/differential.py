@@ -39,6 +39,8 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
 
 from engine.spiff import (
+    CalledProcess,
+    CallNotResolved,
     CompiledProcess,
     processes_compile,
     workflow_apply_service_result,
@@ -119,6 +121,27 @@ def adapter_process(diagram: Diagram, normalized: bytes, key: str) -> CompiledPr
         extra_bpmn=diagram.called,
     )
     return next(p for p in processes if p.key == key)
+
+
+def in_memory_calls(diagram: Diagram) -> dict[str, Any]:
+    """The resolve and load hooks of `calls_configured` for a diagram's called
+    documents: a call of another file's process runs the one of those (what a
+    deployment of them would give a call starting now), without a database."""
+    compiled = {
+        p.key: p
+        for _, xml in diagram.called
+        for p in processes_compile(far_timers(xml), validate=False)
+    }
+
+    def load(ref: Any) -> CompiledProcess:
+        return compiled[ref["key"]]
+
+    def resolve(key: str, version: int | None) -> CalledProcess:
+        if key not in compiled:
+            raise CallNotResolved(f"'{key}' is not among the called documents")
+        return CalledProcess(compiled[key], {"key": key})
+
+    return {"resolve": resolve, "load": load}
 
 
 def plain_workflow(diagram: Diagram, normalized: bytes, key: str) -> BpmnWorkflow:
@@ -348,7 +371,7 @@ class InMemory(_InMemoryWorkflow):
     """Laneway's corrected specs in one workflow kept in memory: no prune, no reload."""
 
     def __init__(self, process: CompiledProcess, data: dict) -> None:
-        self.wf = new_workflow(process.spec, process.subprocess_specs)
+        self.wf = new_workflow(process)
         self._begin(data)
 
     def _advance(self) -> None:

@@ -33,6 +33,7 @@ from engine.spiff import (
     BpmnParseError,
     bundle_compile,
     called_elements,
+    calls_configured,
     service_operations,
 )
 from tests.processes.test_corpus import CORPUS, _dmn_for
@@ -47,6 +48,7 @@ from .differential import (
     adapter_process,
     condition_values,
     form_values,
+    in_memory_calls,
     plain_workflow,
     referenced_values,
     walk,
@@ -540,6 +542,11 @@ def _walk_all(path: Path, reference, *, with_locals: bool) -> None:
     """
     diagram, normalized = _diagram(path)
     values = _values(path, diagram, normalized)
+    with calls_configured(**in_memory_calls(diagram)):
+        _walk_keys(path, reference, diagram, normalized, values, with_locals)
+
+
+def _walk_keys(path, reference, diagram, normalized, values, with_locals) -> None:
     for key in _executable_keys(normalized):
         process = adapter_process(diagram, normalized, key)
         fresh = functools.partial(adapter_process, diagram, normalized, key)

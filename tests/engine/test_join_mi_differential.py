@@ -75,7 +75,7 @@ class InMemory:
     """The same diagram in one SpiffWorkflow workflow, never pruned nor reloaded."""
 
     def __init__(self, process, data):
-        self.wf = new_workflow(process.spec, process.subprocess_specs)
+        self.wf = new_workflow(process)
         self.wf.task_tree.data.update(_json(data))
         for task in self.wf.get_tasks(state=TaskState.READY):
             task.data.update(_json(data))
@@ -175,7 +175,7 @@ def test_a_join_in_a_loop_keeps_the_state_small_over_400_rounds(diagram):
     assert [t.bpmn_id for t in outcome.ready_user_tasks] == ["Task_Prepare"]
     assert outcome.data["round"] == 400
     assert sizes[400] <= 1.5 * sizes[5]
-    wf = state_load(outcome.state, process.spec, process.subprocess_specs)
+    wf = state_load(outcome.state, process)
     assert tree_depth(wf) < 30
 
 

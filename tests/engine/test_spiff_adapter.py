@@ -45,7 +45,7 @@ def test_default_script_engine_is_never_built(process, monkeypatch):
             process, _round_trip(outcome.state), task_id=task.task_id, data=data
         )
     assert outcome.completed is True
-    wf = state_load(_round_trip(outcome.state), process.spec, process.subprocess_specs)
+    wf = state_load(_round_trip(outcome.state), process)
     assert isinstance(wf.script_engine, LanewayScriptEngine)
 
 

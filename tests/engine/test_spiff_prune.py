@@ -171,7 +171,7 @@ def test_task_iterators_look_deeper_than_spiffs_default_1000():
 def test_unpruned_tree_past_the_old_depth_cliff_still_shows_its_ready_task():
     # Unpatched SpiffWorkflow calls this case complete after ~333 loops.
     process = _process(PURCHASE)
-    wf = new_workflow(process.spec, process.subprocess_specs)
+    wf = new_workflow(process)
     wf.get_tasks(state=TaskState.READY)[0].data.update(amount=1.0, justification="x")
     wf.do_engine_steps()
     for _ in range(340):
@@ -240,7 +240,7 @@ def test_retry_reruns_the_failed_task_and_refuses_tasks_not_in_error():
         and outcome.failure.error_type == "ZeroDivisionError"
     )
     state = _roundtrip(outcome)
-    wf = state_load(state, process.spec, process.subprocess_specs)
+    wf = state_load(state, process)
     assert [t.task_spec.bpmn_id for t in wf.get_tasks(state=TaskState.ERROR)] == [
         "divide"
     ]

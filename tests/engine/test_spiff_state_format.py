@@ -52,9 +52,7 @@ def _generic_dump(wf, serializer=GENERIC):
 def _generic_load(state, process):
     dct = {k: v for k, v in copy.deepcopy(state).items() if k != "format"}
     dct.pop("serializer_version")
-    return GENERIC.from_dict(
-        dct, spec=process.spec, subprocess_specs=process.subprocess_specs
-    )
+    return GENERIC.from_dict(dct, process=process)
 
 
 def _states():
@@ -108,7 +106,7 @@ USER = {
 
 @pytest.mark.parametrize(("name", "process", "state"), STATES)
 def test_user_dicts_holding_typename_load_as_they_were(name, process, state):
-    wf = state_load(state, process.spec, process.subprocess_specs)
+    wf = state_load(state, process)
     scopes = (wf, *wf.subprocesses.values())
     for scope in scopes:
         scope.data.update(copy.deepcopy(USER))
@@ -120,7 +118,7 @@ def test_user_dicts_holding_typename_load_as_they_were(name, process, state):
     stored = json.loads(json.dumps(state_dump(wf)))
     assert json.dumps(stored) == json.dumps(_generic_dump(wf))
     for loaded in (
-        state_load(stored, process.spec, process.subprocess_specs),
+        state_load(stored, process),
         _generic_load(stored, process),
     ):
         assert loaded.bpmn_events[0].payload == USER
@@ -135,7 +133,7 @@ def test_user_dicts_holding_typename_load_as_they_were(name, process, state):
 @pytest.mark.parametrize(("name", "process", "state"), STATES)
 def test_load_restores_what_spiffworkflow_restores(name, process, state):
     before = copy.deepcopy(state)
-    wf = state_load(state, process.spec, process.subprocess_specs)
+    wf = state_load(state, process)
     assert state == before
     generic = _generic_load(state, process)
     assert json.dumps(_generic_dump(wf)) == json.dumps(_generic_dump(generic))
@@ -156,7 +154,7 @@ def _scribble(value):
 @pytest.mark.parametrize(("name", "process", "state"), STATES)
 def test_a_loaded_case_shares_nothing_with_the_callers_state(name, process, state):
     before = copy.deepcopy(state)
-    wf = state_load(state, process.spec, process.subprocess_specs)
+    wf = state_load(state, process)
     for scope in (wf, *wf.subprocesses.values()):
         _scribble(scope.data)
         _scribble(scope.correlations)

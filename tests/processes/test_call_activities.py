@@ -1,9 +1,11 @@
 """Call activities whose called process was deployed from another file.
 
 Everything goes through `processes.services.version_upload`, `engine.services`
-and `tasks_app.services` on PostgreSQL; nothing is mocked. A caller binds, at
-deploy, to the latest deployed version of each process it calls outside its
-file, and its cases run exactly those versions.
+and `tasks_app.services` on PostgreSQL; nothing is mocked. A caller is checked,
+at deploy, against the versions its calls would run then (the callee must be
+deployed); a call resolves the version it runs when it starts
+(test_call_latest.py has the scenarios of callee versions deployed while a
+case runs).
 """
 
 import pytest
@@ -136,15 +138,16 @@ def _finish(users, case: Case, *, finance_task: str) -> None:
     assert case.status == Case.Status.COMPLETED
 
 
-def test_caller_binds_the_deployed_callee_and_a_case_runs_through_its_user_task(
+def test_caller_is_checked_against_the_deployed_callee_and_a_case_runs_through_it(
     users,
 ):
     review = _deploy(users, callee(), "review.bpmn").version
     deployed = _deploy(users, CALLER, "payment.bpmn")
     assert deployed.created is True
     caller = deployed.version
+    # Recorded for the record; nothing of the callee is embedded in the caller.
     assert list(caller.dependencies.all()) == [review]
-    assert caller.dependencies_checksum
+    assert caller.dependencies_checksum == ""
     audit = AuditEvent.objects.get(action="process.deployed", version_id=caller.pk)
     assert audit.payload["calls"] == ["finance_review v1"]
 
@@ -166,6 +169,11 @@ def test_caller_binds_the_deployed_callee_and_a_case_runs_through_its_user_task(
         == (users["finance"])
     )
     assert case.data["paid"] is True
+    call = AuditEvent.objects.get(action="call.started", case_id=case.pk)
+    assert (call.task_ref, call.payload["called"]) == (
+        "call_review",
+        "finance_review v1",
+    )
 
 
 def test_caller_deployed_before_its_callee_is_rejected_with_the_hint(users):
@@ -187,47 +195,31 @@ def test_caller_deployed_before_its_callee_is_rejected_with_the_hint(users):
     ]
 
 
-def test_callee_v2_leaves_bound_cases_on_v1_until_the_caller_is_redeployed(users):
-    review_v1 = _deploy(users, callee(), "review.bpmn").version
-    caller_v1 = _deploy(users, CALLER, "payment.bpmn").version
-    running, _ = case_start(user=users["requester"], key="payment_request", data={})
-    assert _open(running).bpmn_id == "finance_check"
-
+def test_an_unchanged_caller_is_the_same_version_whatever_its_callee_deployed(users):
+    """The upload checksum no longer covers the callee's versions: a call
+    resolves its version when it starts (Camunda 7, calledElementBinding
+    latest), so re-uploading an unchanged caller changes nothing (200)."""
+    _deploy(users, callee(), "review.bpmn")
+    caller = _deploy(users, CALLER, "payment.bpmn").version
     v2 = _deploy(
         users, callee("finance_check_v2", "Check payment twice"), "review.bpmn"
     )
     assert (v2.created, v2.version.number) == (True, 2)
-    spec_cache._cache.clear()  # the caller's spec is rebuilt from its bound versions
-
-    # The running case, and a new case of the caller's v1, still run callee v1.
-    _finish(users, running, finance_task="finance_check")
-    later, _ = case_start(user=users["requester"], key="payment_request", data={})
-    assert later.version == caller_v1
-    _finish(users, later, finance_task="finance_check")
-
-    # The unchanged caller, uploaded again, binds the callee's new latest version.
     again = _deploy(users, CALLER, "payment.bpmn")
-    assert (again.created, again.version.number) == (True, 2)
-    assert list(again.version.dependencies.all()) == [v2.version]
-    assert list(caller_v1.dependencies.all()) == [review_v1]
-    assert again.version.checksum != caller_v1.checksum
-    assert again.version.normalized_checksum == caller_v1.normalized_checksum
-    assert again.version.dependencies_checksum != caller_v1.dependencies_checksum
-    # ...and once bound, an identical upload is the same version again (200).
-    assert _deploy(users, CALLER, "payment.bpmn").created is False
-    assert _deploy(users, callee("finance_check_v2", "Check payment twice"), "r.bpmn")
-    assert _deploy(users, CALLER, "payment.bpmn").created is False
+    assert (again.created, again.version) == (False, caller)
 
-    new, _ = case_start(user=users["requester"], key="payment_request", data={})
-    assert new.version == again.version
-    _finish(users, new, finance_task="finance_check_v2")
+    spec_cache._cache.clear()
+    case, _ = case_start(user=users["requester"], key="payment_request", data={})
+    assert case.version == caller
+    _finish(users, case, finance_task="finance_check_v2")
 
 
 def test_bindings_are_transitive_and_a_case_runs_through_all_levels(users):
     first = _deploy(users, calling("first", "", group="Finance"), "first.bpmn")
     second = _deploy(users, calling("second", "first"), "second.bpmn")
     third = _deploy(users, calling("third", "second"), "third.bpmn").version
-    assert set(third.dependencies.all()) == {first.version, second.version}
+    assert first.version.number == 1
+    assert set(third.dependencies.all()) == {second.version}  # its own callee
 
     spec_cache._cache.clear()
     case, _ = case_start(user=users["requester"], key="third", data={})
@@ -260,20 +252,38 @@ def test_a_call_cycle_across_files_is_rejected(users):
     assert ProcessVersion.objects.count() == versions
 
 
-def test_one_callee_needed_in_two_versions_is_rejected(users):
+def test_one_callee_called_from_two_levels_runs_its_latest_version_in_both(users):
+    """Formerly refused ('needed in several versions'): each call now resolves
+    the latest deployed version when it starts, so both calls run leaf v2."""
     _deploy(users, calling("leaf", ""), "leaf.bpmn")
     _deploy(users, calling("middle", "leaf"), "middle.bpmn")
     _deploy(users, calling("leaf", "", group="Finance"), "leaf.bpmn")  # leaf v2
     top = calling("top", "middle").replace(
-        b'<bpmn:endEvent id="top_end" />',
-        b'<bpmn:callActivity id="top_leaf" calledElement="leaf" />\n'
-        b'    <bpmn:endEvent id="top_end" />',
+        b'sourceRef="top_call" targetRef="top_end" />',
+        b'sourceRef="top_call" targetRef="top_leaf" />\n'
+        b'    <bpmn:callActivity id="top_leaf" calledElement="leaf" />\n'
+        b'    <bpmn:sequenceFlow id="top_f4" sourceRef="top_leaf"\n'
+        b'        targetRef="top_end" />',
     )
-    with pytest.raises(BpmnInvalid) as err:
-        version_upload(user=users["analyst"], bpmn=top, filename="top.bpmn")
-    [problem] = err.value.details["errors"]
-    assert "need 'leaf' in several versions" in problem["message"]
-    assert "v1 for middle v1; v2 for this file" in problem["message"]
+    _deploy(users, top, "top.bpmn")
+    case, _ = case_start(user=users["requester"], key="top", data={})
+    for bpmn_id, user in [
+        ("top_task", "manager1"),
+        ("middle_task", "manager1"),
+        ("leaf_task", "finance"),  # leaf v2, called by middle v1
+        ("leaf_task", "finance"),  # leaf v2, called by top
+    ]:
+        task = _open(case)
+        assert task.bpmn_id == bpmn_id
+        task_complete(user=users[user], task_id=task.pk, data={})
+    case.refresh_from_db()
+    assert case.status == Case.Status.COMPLETED
+    calls = AuditEvent.objects.filter(action="call.started", case_id=case.pk)
+    assert [e.payload["called"] for e in calls.order_by("at", "pk")] == [
+        "middle v1",
+        "leaf v2",
+        "leaf v2",
+    ]
 
 
 def test_a_call_to_a_non_executable_process_of_the_file_is_not_bound_elsewhere(
