@@ -39,6 +39,13 @@ class AssignmentListenerFailed(EngineError):
     code = "assignment_listener_failed"
 
 
+class TaskCompletionFailed(EngineError):
+    """The task's own completion failed (a complete or end listener, an output
+    parameter): as in Camunda 7, the completion did not happen."""
+
+    code = "task_completion_failed"
+
+
 class StartNotAllowed(EngineError):
     code, status = "permission_denied", HTTPStatus.FORBIDDEN
 

@@ -17,10 +17,12 @@ from django.views.generic import TemplateView
 
 from common.pagination import page_of
 from engine.errors import (
+    AssignmentListenerFailed,
     CaseBusy,
     CaseNotRunning,
     CaseSuspended,
     FormInvalid,
+    TaskCompletionFailed,
     TaskNoLongerOpen,
 )
 from engine.permissions import managed_groups
@@ -189,9 +191,12 @@ class TaskDetailView(LoginRequiredMixin, View):
             TaskNoLongerOpen,
             CaseNotRunning,
             CaseSuspended,
+            TaskCompletionFailed,
+            AssignmentListenerFailed,
         ) as exc:
-            # Someone else was quicker (or the case was suspended meanwhile): say
-            # so, and keep what the user typed.
+            # Someone else was quicker (or the case was suspended meanwhile, or
+            # the task's own listener or output failed): say so, and keep what
+            # the user typed.
             fresh = selectors.task_get_for_user(user=request.user, task_id=task.pk)
             return self._render(request, fresh, form, status=409, conflict=exc.message)
         except (SeparationOfDuties, CaseBusy) as exc:

@@ -19,6 +19,7 @@ from engine.errors import (
     CaseNotFound,
     CaseNotRunning,
     StartNotAllowed,
+    TaskCompletionFailed,
     TaskNoLongerOpen,
 )
 from engine.form_validation import start_form_clean
@@ -151,6 +152,8 @@ def case_complete_user_task(
         CaseNotRunning: the case has ended.
         TaskNoLongerOpen: the task is no longer READY.
         AssignmentListenerFailed: an assignment listener failed.
+        TaskCompletionFailed: the task's complete/end listener or an output
+            parameter failed (the caller rolls back).
     """
     assert default_connection().in_atomic_block
     if not case.is_running:
@@ -166,6 +169,20 @@ def case_complete_user_task(
             task_id=spiff_task_id,
             data=data,
             assignee=assignee,
+        )
+    failure = outcome.failure
+    if failure is not None and failure.task_id == spiff_task_id:
+        # The task's own completion failed: its complete or end listener, or an
+        # output parameter. Camunda 7 runs them inside TaskService.complete,
+        # so the call fails and nothing changes (whatever the task's async
+        # settings); the task stays open with its assignee. (An incident here
+        # could not be retried: the reset task would be offered a second time.)
+        element = task_ref_element(task_ref)
+        raise TaskCompletionFailed(
+            f"The task '{failure.name or element}' could not be completed: "
+            f"{failure.message.rstrip('. ')}. Nothing was changed; the task is "
+            "still open.",
+            details={"element": element, "reason": failure.message},
         )
     case_audit(
         case, actor, AuditAction.TASK_COMPLETED, task_ref=task_ref, data=dict(data)

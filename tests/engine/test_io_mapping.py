@@ -67,13 +67,15 @@ def test_a_failing_input_parameter_is_an_incident_on_the_task_retried_after_a_fi
     assert case.data == {"amount": 10, "parts": 4}  # share stayed the task's
 
 
-def test_a_failing_output_parameter_is_an_incident_on_the_task_retried_after_a_fix(
+def test_a_failing_output_parameter_refuses_the_completion_until_the_data_is_fixed(
     users, reviewer
 ):
     """The output `ratio = ${share / parts}` divides by zero when the task
-    completes: an incident on Task_IO naming the parameter, nothing the task
-    set reaches the case; with parts fixed, the retry evaluates the outputs
-    again and the case runs on with what the form said."""
+    completes. Camunda 7 maps outputs inside TaskService.complete, so the call
+    fails and nothing changes: the person gets the reason (a 409 naming the
+    parameter, over the API too), the task stays open, nothing the
+    task set reaches the case, no incident. Once an admin fixes `parts`, the
+    same completion goes through with the outputs mapped."""
     deploy(CONFORMANCE / "io_output_fails.bpmn", users["analyst"])
     case, _ = case_start(
         user=users["requester"],
@@ -81,22 +83,29 @@ def test_a_failing_output_parameter_is_an_incident_on_the_task_retried_after_a_f
         data={"amount": 10, "parts": 0},
     )
     [task] = _open(case)
-    task_complete(user=reviewer, task_id=task.pk, data={"approved": True})
-    incident = Incident.objects.get(case=case)
-    assert (incident.bpmn_id, incident.status) == ("Task_IO", "open")
-    assert "output parameter 'ratio'" in incident.message
+    answer = APIClient()
+    answer.force_authenticate(reviewer)
+    refused = answer.post(
+        f"/api/v1/tasks/{task.pk}/complete/",
+        {"data": {"approved": True}},
+        format="json",
+    )
+    assert refused.status_code == 409, refused.content
+    body = refused.json()
+    assert body["code"] == "task_completion_failed"
+    assert "output parameter 'ratio'" in body["message"]
+    assert body["details"]["element"] == "Task_IO"
+    assert [t.pk for t in _open(case)] == [task.pk]
+    assert not Incident.objects.filter(case=case).exists()
     case.refresh_from_db()
     assert case.data == {"amount": 10, "parts": 0}
 
     _fix(users, case, parts=4)
-    incident_retry(user=users["padmin"], incident_id=incident.pk)
-    # The task is not offered again: its outputs are evaluated again over the
-    # data it completed with (the form's, its locals) and the fixed case data.
+    task_complete(user=reviewer, task_id=task.pk, data={"approved": True})
     assert _open(case) == []
     case.refresh_from_db()
     assert case.status == "completed"
     assert case.data == {"amount": 10, "parts": 4, "ratio": 2.5, "approved": True}
-    assert Incident.objects.get(case=case).status == "resolved"
 
 
 def test_the_form_shows_and_keeps_an_input_named_like_its_field(users):
