@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import EventSubprocess
+
 from . import compensation, conditional_events, joins, multi_instance, variables
 from .timers import adapt_cycle_timers
 
@@ -32,12 +34,19 @@ def adapt_specs(spec: Any, subprocess_specs: Any) -> None:
                 variables.on_ready
             ):
                 ready.connect(variables.on_ready)
+    esp_specs = {
+        task_spec.spec
+        for process_spec in process_specs
+        for task_spec in process_spec.task_specs.values()
+        if isinstance(task_spec, EventSubprocess)
+    }
     for process_spec in process_specs:
+        in_esp = process_spec.name in esp_specs
         for task_spec in process_spec.task_specs.values():
             replacement = _CLASSES.get(type(task_spec))
             if replacement is not None:
                 task_spec.__class__ = replacement
             multi_instance.connect_merge(task_spec)
             compensation.connect(task_spec)
-            adapt_cycle_timers(task_spec)
+            adapt_cycle_timers(task_spec, event_subprocess=in_esp)
             conditional_events.adapt(task_spec)
