@@ -44,7 +44,15 @@ from SpiffWorkflow.bpmn.util import PendingBpmnEvent
 from SpiffWorkflow.util.task import TaskState
 
 from .common import CYCLE_HANDOVER
-from .timer_starts import cron_next, cycle_first, cycle_occurrence, is_cron
+from .timer_starts import (
+    CYCLE_WITH_END,
+    cron_next,
+    cycle_first,
+    cycle_has_end,
+    cycle_occurrence,
+    is_cron,
+)
+from .timer_values import TimerValueInvalid
 
 
 def _is_timer(task: Any) -> bool:
@@ -106,6 +114,10 @@ class _CycleValue:
                     "cron": text,
                 }
             else:
+                if isinstance(text, str) and cycle_has_end(text):
+                    raise TimerValueInvalid(
+                        f"The timer's value {text!r} {CYCLE_WITH_END}."
+                    )
                 cycles, start, duration = (
                     TimerEventDefinition.parse_iso_recurring_interval(text)
                 )

@@ -376,7 +376,13 @@ DEPARTURES: dict[str, str] = {
     # Probe round 7c: the event sub-processes' timers arm with their scope, a
     # cycle on one runs as on a boundary (timers.EventSubprocessCycleTimer).
     **dict.fromkeys(
-        ("p7c_cycles.bpmn", "p7c_timers.bpmn", "p7c_timers2.bpmn"), _EVENT_SCOPE
+        (
+            "p7c_cycles.bpmn",
+            "p7c_errors.bpmn",
+            "p7c_timers.bpmn",
+            "p7c_timers2.bpmn",
+        ),
+        _EVENT_SCOPE,
     ),
     "p7c_signals.bpmn": (
         "SpiffWorkflow parses a signal end event as a none end event (nothing "
