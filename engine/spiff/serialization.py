@@ -35,6 +35,7 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import (
     WorkflowConverter,
 )
 from SpiffWorkflow.bpmn.serializer.helpers.registry import DefaultRegistry
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
@@ -51,6 +52,7 @@ from .events import scoped_events
 from .scripting import script_engine
 from .service_tasks import AsyncServiceTask
 from .signal_payloads import MappedSignalEventDefinition
+from .timers import OnceCycleTimer
 from .variables import variables_adopt
 
 STATE_FORMAT = "laneway-1"
@@ -342,6 +344,8 @@ def _serializer(
     config[MappedCallActivity] = config[CallActivity]
     # an event-based gateway keeps the signal it caught (internal_data seen_events)
     config[MappedSignalEventDefinition] = config[SignalEventDefinition]
+    # and the cycle timer it fired on (timers.adapt_cycle_timers)
+    config[OnceCycleTimer] = config[CycleTimerEventDefinition]
     config[BpmnWorkflow] = converter
     if not escaping:
         return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))

@@ -41,7 +41,6 @@ from SpiffWorkflow.util.task import TaskState
 
 from .common import json_safe
 from .compiled import CompiledProcess
-from .serialization import new_workflow
 from .types import AdvanceOutcome, Problem
 from .xml import NSMAP, parse_xml
 
@@ -537,6 +536,7 @@ def workflow_start_by_timer(
         TimerStartInvalid: the process has no timer start event `bpmn_id`.
     """
     from .runtime import run_command  # the runtime imports this module
+    from .serialization import new_workflow  # it imports timers, which import this
 
     if bpmn_id not in {spec.name for spec in _timer_start_specs(process)}:
         raise TimerStartInvalid(f"'{process.key}' has no timer start event '{bpmn_id}'")

@@ -32,6 +32,7 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.specs.defaults import (
     BoundaryEvent,
+    EventBasedGateway,
     IntermediateCatchEvent,
     StartEvent,
 )
@@ -267,6 +268,14 @@ def adapt_cycle_timers(task_spec: Any, *, event_subprocess: bool = False) -> Non
     flow, never interrupting.
     """
     definition = getattr(task_spec, "event_definition", None)
+    if isinstance(task_spec, EventBasedGateway):
+        # The gateway holds its events' definitions (SpiffWorkflow moves them
+        # there); a cycle among them never fired, so the case waited for ever
+        # for the other events. It is an intermediate timer: it fires once.
+        for inner in getattr(definition, "event_definitions", ()):
+            if type(inner) is CycleTimerEventDefinition:
+                inner.__class__ = OnceCycleTimer
+        return
     if type(definition) is not CycleTimerEventDefinition:
         return
     if isinstance(task_spec, BoundaryEvent) and not task_spec.cancel_activity:
