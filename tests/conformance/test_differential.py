@@ -379,6 +379,7 @@ DEPARTURES: dict[str, str] = {
         (
             "p7c_cycles.bpmn",
             "p7c_errors.bpmn",
+            "p7c_more.bpmn",
             "p7c_timers.bpmn",
             "p7c_timers2.bpmn",
         ),
