@@ -14,3 +14,8 @@ ACTIVE = TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.ERR
 def json_safe(value: Any) -> Any:
     """Return `value` as plain JSON data (what is not JSON becomes its `str`)."""
     return json.loads(json.dumps(value, default=str))
+
+
+# The internal data key of an event sub-process task armed for a timer cycle's
+# next occurrence (timers.EventSubprocessCycleTimer, events._rearm).
+CYCLE_HANDOVER = "laneway_cycle_next"

@@ -75,6 +75,7 @@ from SpiffWorkflow.spiff.specs.defaults import SubWorkflowTask
 from SpiffWorkflow.util.task import TaskIterator, TaskState
 
 from .call_data import MappedCallActivity, mapped_variables
+from .common import CYCLE_HANDOVER
 from .end_events import SignalEndEventParser
 from .variables import variables_of
 
@@ -136,9 +137,12 @@ def _interrupt(esp_task: Any) -> None:
         task.cancel()
 
 
-def _rearm(esp_task: Any) -> None:
-    """Arm a fresh instance of a non-interrupting event sub-process."""
+def _rearm(esp_task: Any, cycle: dict[str, Any] | None = None) -> None:
+    """Arm a fresh instance of a non-interrupting event sub-process (a timer
+    cycle's: waiting for the `cycle` value's next occurrence)."""
     child = esp_task.parent._add_child(esp_task.task_spec, TaskState.FUTURE)
+    if cycle is not None:
+        child.internal_data[CYCLE_HANDOVER] = cycle
     child.task_spec._update(child)
 
 
@@ -209,6 +213,12 @@ class ScopedStartEvent(StartEvent):
             _refresh(my_task, esp_task.workflow.last_task)
             if self.interrupting:
                 _interrupt(esp_task)
+            elif hasattr(self.event_definition, "following"):
+                # A timer cycle (timers.EventSubprocessCycleTimer): the next
+                # instance waits for the following occurrence, if any.
+                following = self.event_definition.following(my_task)
+                if following is not None:
+                    _rearm(esp_task, following)
             elif _repeats(self.event_definition):
                 _rearm(esp_task)
         else:

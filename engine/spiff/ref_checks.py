@@ -203,7 +203,10 @@ def _escalation_catchers(
         NSMAP,
     ):
         scope = definition.getparent().getparent().getparent()
-        yield definition, f"esp:{id(scope)}", ESCALATION_EVENT_SUBPROCESS_TWICE
+        # The scope's path, not id(scope): lxml makes a new proxy object per
+        # access, and a freed one's id is reused by the next (another scope).
+        where = scope.getroottree().getpath(scope)
+        yield definition, f"esp:{where}", ESCALATION_EVENT_SUBPROCESS_TWICE
 
 
 def _escalation_boundary_problems(root: etree._Element) -> Iterator[Problem]:

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from lxml import etree
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import EventSubprocess
 
 from . import (
     compensation,
@@ -48,7 +49,14 @@ def adapt_specs(
                 variables.on_ready
             ):
                 ready.connect(variables.on_ready)
+    esp_specs = {
+        task_spec.spec
+        for process_spec in process_specs
+        for task_spec in process_spec.task_specs.values()
+        if isinstance(task_spec, EventSubprocess)
+    }
     for process_spec in process_specs:
+        in_esp = process_spec.name in esp_specs
         for task_spec in process_spec.task_specs.values():
             replacement = _CLASSES.get(type(task_spec))
             if replacement is not None:
@@ -58,7 +66,7 @@ def adapt_specs(
                 task_spec.__class__ = strict or task_spec.__class__
             multi_instance.connect_merge(task_spec)
             compensation.connect(task_spec)
-            adapt_cycle_timers(task_spec)
+            adapt_cycle_timers(task_spec, event_subprocess=in_esp)
             conditional_events.adapt(task_spec)
 
 

@@ -35,6 +35,7 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import (
     WorkflowConverter,
 )
 from SpiffWorkflow.bpmn.serializer.helpers.registry import DefaultRegistry
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -54,6 +55,7 @@ from .events import scoped_events
 from .scripting import script_engine
 from .service_tasks import AsyncServiceTask
 from .signal_payloads import MappedSignalEventDefinition
+from .timers import OnceCycleTimer
 from .variables import variables_adopt
 
 STATE_FORMAT = "laneway-1"
@@ -343,6 +345,8 @@ def _serializer(
     config[MappedCallActivity] = config[CallActivity]
     # an event-based gateway keeps the signal it caught (internal_data seen_events)
     config[MappedSignalEventDefinition] = config[SignalEventDefinition]
+    # and the cycle timer it fired on (timers.adapt_cycle_timers)
+    config[OnceCycleTimer] = config[CycleTimerEventDefinition]
     config[BpmnWorkflow] = converter
     config[BpmnSubWorkflow] = LanewaySubWorkflowConverter
     registry = _UserDataRegistry() if escaping else None

@@ -260,14 +260,19 @@ EVENT_DEFINITIONS: dict[str, Row] = {
     "timerEventDefinition": _runs(
         "duration, date and cycle (ISO 8601, a Quartz cron as Camunda writes it "
         "(0 0 9 * * ?, UTC), or an expression); a cycle on an intermediate catch "
-        "or interrupting boundary event fires once, at its first occurrence; on "
-        "a non-interrupting boundary event at every occurrence while the activity "
-        "is open (missed ones are skipped); a cycle whose start has passed is due "
+        "(after an event-based gateway too) or interrupting boundary event, or on"
+        " the start of an interrupting event sub-process, fires once, at its "
+        "first occurrence; on a non-interrupting boundary event at every "
+        "occurrence while the activity is open, on a non-interrupting event "
+        "sub-process's start one instance per occurrence while its scope is "
+        "active (missed ones are skipped); a cycle whose start has passed is due "
         "at its next occurrence, or once at once when all have passed (Camunda); "
-        "a cron on an event sub-process's start is refused; months and years "
-        "are calendar months, the day pinned to the month's end (2026-01-31 + "
-        "P1M = 2026-02-28, as Camunda 7); an expression whose value is not ISO "
-        "8601 is an incident saying so"
+        "a cron on an event sub-process's start is refused, and so is a cycle "
+        "with an end (R3/PT1H/2030-01-01T00:00:00Z, R3/start/end: Camunda 7 "
+        "counts it back from the end; from an expression an incident); months and"
+        " years are calendar months, the day pinned to the month's end "
+        "(2026-01-31 + P1M = 2026-02-28, as Camunda 7); an expression whose value"
+        " is not ISO 8601 is an incident saying so"
     ),
     "signalEventDefinition": _runs(),
     "errorEventDefinition": _runs("the most specific error boundary catches"),

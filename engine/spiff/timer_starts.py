@@ -41,7 +41,6 @@ from SpiffWorkflow.util.task import TaskState
 
 from .common import json_safe
 from .compiled import CompiledProcess
-from .serialization import new_workflow
 from .types import AdvanceOutcome, Problem
 from .xml import NSMAP, parse_xml
 
@@ -406,9 +405,42 @@ def _cron_elsewhere(root: etree._Element) -> Iterator[Problem]:
             )
 
 
+CYCLE_WITH_END = (
+    "is a cycle with an end (R[n]/duration/end or R[n]/start/end), which Laneway "
+    "does not run: Camunda 7 counts such a cycle back from its end "
+    "(DurationHelper.getDateAfterRepeat), SpiffWorkflow from end minus one step; "
+    "write it as R[n]/start/duration or R[n]/duration"
+)
+
+
+def cycle_has_end(value: str) -> bool:
+    """Whether an ISO 8601 cycle has an end: R[n]/duration/end or R[n]/start/end."""
+    parts = value.strip().upper().split("/")
+    return len(parts) == 3 and (
+        parts[1].startswith("P") or not parts[2].startswith("P")
+    )
+
+
+def _cycle_end_elsewhere(root: etree._Element) -> Iterator[Problem]:
+    """Refuse a literal cycle with an end on an intermediate, boundary or event
+    sub-process timer (timer start events refuse it when scheduled)."""
+    for cycle in root.iterfind(".//bpmn:timerEventDefinition/bpmn:timeCycle", NSMAP):
+        event = cycle.getparent().getparent()
+        text = (cycle.text or "").strip()
+        top_start = etree.QName(event).localname == "startEvent" and (
+            etree.QName(event.getparent()).localname == "process"
+        )
+        if top_start or not text or text[0] not in "'\"":
+            continue  # a timer start event, or an expression (checked when it runs)
+        value = _literal(text)
+        if not is_cron(value) and cycle_has_end(value):
+            yield _cron_problem(event, cycle, CYCLE_WITH_END)
+
+
 def timer_start_problems(root: etree._Element) -> list[Problem]:
-    """Return every timer start event whose value cannot be scheduled, located."""
-    problems = list(_cron_elsewhere(root))
+    """Return every timer start event whose value cannot be scheduled, located,
+    and the cycles other timers cannot run."""
+    problems = [*_cron_elsewhere(root), *_cycle_end_elsewhere(root)]
     now = datetime.now(UTC)
     for process in root.iterfind("bpmn:process", NSMAP):
         for event in process.iterfind("bpmn:startEvent", NSMAP):
@@ -504,6 +536,7 @@ def workflow_start_by_timer(
         TimerStartInvalid: the process has no timer start event `bpmn_id`.
     """
     from .runtime import run_command  # the runtime imports this module
+    from .serialization import new_workflow  # it imports timers, which import this
 
     if bpmn_id not in {spec.name for spec in _timer_start_specs(process)}:
         raise TimerStartInvalid(f"'{process.key}' has no timer start event '{bpmn_id}'")

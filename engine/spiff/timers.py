@@ -30,7 +30,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, IntermediateCatchEvent
+from SpiffWorkflow.bpmn.specs.defaults import (
+    BoundaryEvent,
+    EventBasedGateway,
+    IntermediateCatchEvent,
+    StartEvent,
+)
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
@@ -39,7 +44,16 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 from SpiffWorkflow.bpmn.util import PendingBpmnEvent
 from SpiffWorkflow.util.task import TaskState
 
-from .timer_starts import cron_next, cycle_first, cycle_occurrence, is_cron
+from .common import CYCLE_HANDOVER
+from .timer_starts import (
+    CYCLE_WITH_END,
+    cron_next,
+    cycle_first,
+    cycle_has_end,
+    cycle_occurrence,
+    is_cron,
+)
+from .timer_values import TimerValueInvalid
 
 
 def _is_timer(task: Any) -> bool:
@@ -101,6 +115,10 @@ class _CycleValue:
                     "cron": text,
                 }
             else:
+                if isinstance(text, str) and cycle_has_end(text):
+                    raise TimerValueInvalid(
+                        f"The timer's value {text!r} {CYCLE_WITH_END}."
+                    )
                 cycles, start, duration = (
                     TimerEventDefinition.parse_iso_recurring_interval(text)
                 )
@@ -190,12 +208,82 @@ def occurrence_fired(waiting: Any) -> None:
     fired.task_spec._update(fired)
 
 
-def adapt_cycle_timers(task_spec: Any) -> None:
-    """Give an intermediate catch or boundary event's cycle timer Camunda's meaning."""
+class EventSubprocessCycleTimer(OnceCycleTimer):
+    """A cycle on a non-interrupting event sub-process's start event.
+
+    Each occurrence starts one instance of the event sub-process, which runs
+    and ends like one a message starts, and arms the next instance with the
+    cycle's following occurrence (`following`, handed over through the new
+    event sub-process task: `CYCLE_HANDOVER`). The occurrences are those of
+    the same cycle on a boundary event: the first still ahead, missed ones
+    skipped, or once at once when all have passed (Camunda 7's
+    DurationHelper.getDateAfterRepeat). SpiffWorkflow's own cycle counted from
+    the start written in the cycle, so a start in the past fired at every sweep
+    until it caught up (R/2020-01-01T00:00:00Z/PT1H: an instance every few
+    seconds, for ever), and its instances hung under a start event that never
+    ended, so its scope ended without waiting for them.
+    """
+
+    def _event_value(self, my_task: Any) -> dict[str, Any]:
+        if my_task._get_internal_data("event_value") is None:
+            workflow = my_task.workflow
+            if workflow.parent_task_id is not None:
+                esp = workflow.top_workflow.get_task_from_id(workflow.parent_task_id)
+                handed = esp.internal_data.get(CYCLE_HANDOVER)
+                if handed is not None:
+                    my_task._set_internal_data(event_value=dict(handed))
+        return super()._event_value(my_task)
+
+    def following(self, my_task: Any) -> dict[str, Any] | None:
+        """Return the cycle's value for the occurrence after the one that fired."""
+        value = dict(self._event_value(my_task))
+        due = self._due(value)
+        if due is None:
+            return None
+        now = _now()
+        if "cron" in value:
+            nxt = cron_next(value["cron"], max(due, now))
+            return None if nxt is None else {**value, "next": nxt.isoformat()}
+        left = None if value["cycles"] < 0 else value["cycles"] - 1
+        if left == 0:
+            return None
+        step = timedelta(seconds=value["duration"])
+        nxt, left = cycle_occurrence(due + step, step, left, now=now)
+        if nxt is None:
+            return None
+        return {
+            "cycles": -1 if left is None else left,
+            "next": nxt.isoformat(),
+            "duration": value["duration"],
+        }
+
+
+def adapt_cycle_timers(task_spec: Any, *, event_subprocess: bool = False) -> None:
+    """Give a cycle timer on an intermediate catch or boundary event, or on the start
+    event of an event sub-process (`event_subprocess`), Camunda's meaning.
+
+    An interrupting event sub-process fires once, at the first occurrence, and
+    interrupts its scope (Camunda 7: it is triggered once per activation of its
+    scope); SpiffWorkflow started its path at every occurrence beside the main
+    flow, never interrupting.
+    """
     definition = getattr(task_spec, "event_definition", None)
+    if isinstance(task_spec, EventBasedGateway):
+        # The gateway holds its events' definitions (SpiffWorkflow moves them
+        # there); a cycle among them never fired, so the case waited for ever
+        # for the other events. It is an intermediate timer: it fires once.
+        for inner in getattr(definition, "event_definitions", ()):
+            if type(inner) is CycleTimerEventDefinition:
+                inner.__class__ = OnceCycleTimer
+        return
     if type(definition) is not CycleTimerEventDefinition:
         return
     if isinstance(task_spec, BoundaryEvent) and not task_spec.cancel_activity:
         definition.__class__ = RepeatingCycleTimer
     elif isinstance(task_spec, IntermediateCatchEvent | BoundaryEvent):
         definition.__class__ = OnceCycleTimer
+    elif event_subprocess and isinstance(task_spec, StartEvent):
+        interrupting = getattr(task_spec, "interrupting", True)
+        definition.__class__ = (
+            OnceCycleTimer if interrupting else EventSubprocessCycleTimer
+        )

@@ -35,6 +35,7 @@ from django.utils import timezone
 from engine.models import (
     BufferedMessage,
     Case,
+    CaseState,
     Incident,
     MessageOutbox,
     MessageSubscription,
@@ -481,11 +482,55 @@ def _fire_timer_starts(run: Run, action: Action, where: str) -> None:
 
 
 def _advance_clock(run: Run, action: Action, where: str) -> None:
-    """Move every timer start schedule that much nearer (the clock moved on)."""
+    """The clock moves on: every timer start schedule, and every due moment the
+    scenario's running cases wait for, comes that much nearer (no sleep)."""
     delta = timedelta(seconds=clock_seconds(action.target))
     TimerStartSchedule.objects.filter(next_at__isnull=False).update(
         next_at=F("next_at") - delta
     )
+    for case in run.cases.values():
+        if case is not None:
+            case_clock_moves_on(case, delta)
+
+
+def _earlier(value: Any, by: timedelta) -> Any:
+    """A stored due moment (ISO text) `by` earlier; anything else unchanged."""
+    if not isinstance(value, str):
+        return value
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return (moment - by).isoformat()
+
+
+def _shift_moments(node: Any, by: timedelta) -> None:
+    """Move every timer's stored due moment (`event_value`, a cycle's `next`)."""
+    if isinstance(node, dict):
+        value = node.get("event_value")
+        if isinstance(value, dict) and value.get("next"):
+            value["next"] = _earlier(value["next"], by)
+        elif value is not None:
+            node["event_value"] = _earlier(value, by)
+        for child in node.values():
+            _shift_moments(child, by)
+    elif isinstance(node, list):
+        for child in node:
+            _shift_moments(child, by)
+
+
+def case_clock_moves_on(case: Case, by: timedelta) -> None:
+    """The sweep's clock moves on by `by` for a running case: its timers come nearer."""
+    case.refresh_from_db()
+    if case.status != Case.Status.RUNNING:
+        return
+    row = CaseState.objects.get(case=case)
+    state = json.loads(row.state_json)
+    _shift_moments(state, by)
+    row.state_json = json.dumps(state)
+    row.save(update_fields=["state_json"])
+    if case.next_timer_at is not None:
+        Case.objects.filter(pk=case.pk).update(next_timer_at=case.next_timer_at - by)
 
 
 def _await(run: Run, action: Action, where: str) -> None:
