@@ -74,6 +74,13 @@ class MessageStartOnly(EngineError):
     code, status = "message_start_only", HTTPStatus.CONFLICT
 
 
+class IncidentRetryUnsupported(EngineError):
+    """Retrying the failed step would do it a second time (a user task's
+    completion that failed before completions were refused)."""
+
+    code = "incident_retry_unsupported"
+
+
 class IncidentSkipUnsupported(EngineError):
     """Only a failed service task can be completed with data a person enters."""
 

@@ -18,6 +18,7 @@ from engine.errors import (
     FormInvalid,
     IncidentNotFound,
     IncidentNotOpen,
+    IncidentRetryUnsupported,
     IncidentSkipUnsupported,
 )
 from engine.models import Case, Incident, ServiceCall
@@ -74,11 +75,28 @@ def _retry_service_call(case: Case, incident: Incident, user: Any) -> None:
     transaction.on_commit(lambda: service_calls_enqueue([call.pk]))
 
 
+# SpiffWorkflow's note on a failure in a task's post-script: for a user task, its
+# complete or end listeners, run as the person completed it.
+_AT_COMPLETION = "Error occurred in the Post-Script"
+
+
 def _retry_engine_step(case: Case, incident: Incident, user: Any) -> None:
+    process = spec_for(case.version)
+    if incident.bpmn_id in process.task_meta and _AT_COMPLETION in incident.message:
+        # Such a completion is refused now (case_complete_user_task); an
+        # incident left from before would offer the task a second time.
+        raise IncidentRetryUnsupported(
+            f"This incident is a completion of the user task "
+            f"'{incident.element_name or incident.bpmn_id}' whose complete or end "
+            "listener failed; retrying would offer the task a second time. Choose "
+            "one of its outgoing paths (the task counts as done), move the case in "
+            "the cockpit, or cancel the case.",
+            details={"element": incident.bpmn_id},
+        )
     try:
         with case_scripts(case, user):
             outcome = workflow_retry(
-                spec_for(case.version), case.state.state, task_id=incident.spiff_task_id
+                process, case.state.state, task_id=incident.spiff_task_id
             )
     except TaskNotReady as exc:
         raise IncidentNotOpen(
@@ -128,7 +146,8 @@ def incident_retry(*, user: Any, incident_id: UUID | str) -> Incident:
     adds an attempt to it.
 
     Raises:
-        IncidentNotFound, ActionNotAllowed, IncidentNotOpen, CaseNotRunning, CaseBusy.
+        IncidentNotFound, ActionNotAllowed, IncidentNotOpen, CaseNotRunning, CaseBusy,
+        IncidentRetryUnsupported.
     """
     case, incident = _locked_open_incident(user, incident_id)
     if incident.retrying:

@@ -98,3 +98,31 @@ def test_the_page_says_why_and_keeps_what_was_typed(users, split_task):
     assert "Not saved: The task" in html and "could not be completed" in html
     assert 'name="f-parts" value="0"' in html  # what was typed is kept
     _unchanged(split_task, revision)
+
+
+def test_an_incident_left_from_before_is_not_retried_into_a_second_task(
+    users, split_task
+):
+    """Before completions were refused, the failed completion was an incident
+    at the task, and its retry failed with a 500 (the task offered a second
+    time). Such an incident, still open in a database, now gets a 409 naming
+    what to do instead; nothing changes."""
+    case = Case.objects.get(pk=split_task.case_id)
+    incident = Incident.objects.create(
+        case=case,
+        kind=Incident.Kind.SCRIPT,
+        spiff_task_id=split_task.spiff_task_id,
+        bpmn_id="review",
+        element_name="Split the bill",
+        error_type="ScriptError",
+        message="ScriptError:share is Infinity ... Error occurred in the Post-Script",
+    )
+    answer = api_for(users["padmin"]).post(f"/api/v1/incidents/{incident.pk}/retry/")
+    assert answer.status_code == 409, answer.content
+    assert answer.json()["code"] == "incident_retry_unsupported"
+    assert "outgoing paths" in answer.json()["message"]
+    incident.refresh_from_db()
+    assert incident.status == "open" and not incident.retrying
+    assert list(
+        HumanTask.objects.filter(case=case).values_list("bpmn_id", "status")
+    ) == [("review", "open")]
