@@ -131,14 +131,16 @@ def _fill_statements() -> list[tuple[str, str]]:
               documentation, lane, candidate_groups, candidate_users, status, form,
               separate_from, due_at, follow_up_at, priority, created_at,
               completed_at, assignee_id, case_id, completed_by_id, owner_id, draft,
-              business_data, overdue_notified_at, search_text, form_js, claimed_at)
+              business_data, overdue_notified_at, search_text, form_js, claimed_at,
+              local_data)
             SELECT {task_new}, t.spiff_task_id, t.bpmn_id, t.name, t.documentation,
               t.lane, t.candidate_groups, t.candidate_users, t.status, t.form,
               t.separate_from, t.due_at - {shift}, t.follow_up_at - {shift},
               t.priority, t.created_at - {shift}, t.completed_at - {shift},
               t.assignee_id, {NEW_ID.format(src="t.case_id", g="g")},
               t.completed_by_id, t.owner_id, t.draft, t.business_data,
-              t.overdue_notified_at, t.search_text, t.form_js, t.claimed_at - {shift}
+              t.overdue_notified_at, t.search_text, t.form_js, t.claimed_at - {shift},
+              t.local_data
             FROM tasks_app_humantask t, generate_series(1, %(copies)s) g
             WHERE t.case_id IN ({templates})""",
         ),
