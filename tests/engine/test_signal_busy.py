@@ -18,25 +18,28 @@ holding the case would.
 """
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
 import psycopg
 import pytest
+from celery.contrib.testing.worker import start_worker
 from django.db import connection
 from django.test import override_settings
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
 from cockpit.services.repairs import case_resume, case_suspend
+from config.celery import app
 from engine.models import Case, SignalDelivery, SignalOutbox
 from engine.services import case_start
 from engine.services.signals import (
     signal_delivery_sweep,
     signal_outbox_send,
 )
-from engine.tasks import signal_delivery_send_task
+from engine.tasks import outbox_sweep_task, signal_delivery_send_task
 from tasks_app.models import HumanTask
 from tasks_app.services import task_complete
 from tests.conftest import BPMN_DIR, deploy
@@ -207,3 +210,22 @@ def test_a_suspended_case_does_not_get_a_signal_as_in_camunda(
     for case in (held, busy_then_held):
         assert not _deliveries(case).exists()
         assert _open(case) == []  # still waiting for the next "go"
+
+
+@pytest.mark.worker
+def test_the_worker_and_the_beat_sweep_hand_a_busy_case_its_signal_once(
+    users, catchers, integration
+):
+    """The path in production: the task queued at the broadcast, then the sweep."""
+    busy = _start(users, "signal_wait")
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        with _held(busy):
+            assert _broadcast(integration, "go", {})["pending"] == [str(busy.pk)]
+        with override_settings(ENGINE_OUTBOX_STALE_SECONDS=0):
+            outbox_sweep_task()  # the beat; the first task may have delivered it
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and SignalDelivery.objects.exists():
+            time.sleep(0.2)
+    assert not SignalDelivery.objects.exists()
+    assert _open(busy) == ["after_go"]
+    assert _deliveries(busy).count() == 1
