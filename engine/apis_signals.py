@@ -11,7 +11,10 @@ from .services.signals import signal_send
 
 
 class SignalSendApi(APIView):
-    """Broadcast a signal; the answer lists the cases it reached and started."""
+    """Broadcast a signal; the answer lists the cases it reached and started.
+
+    `pending`: cases that waited but were busy; each gets the signal once, later.
+    """
 
     class Input(serializers.Serializer):
         name = serializers.CharField()
@@ -21,6 +24,8 @@ class SignalSendApi(APIView):
     class Output(serializers.Serializer):
         delivered = serializers.ListField(child=serializers.UUIDField())
         started = serializers.ListField(child=serializers.UUIDField())
+        # Waiting but busy (locked by another command): they get it once, later.
+        pending = serializers.ListField(child=serializers.UUIDField())
 
     @extend_schema(
         request=Input,

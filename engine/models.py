@@ -458,3 +458,40 @@ class SignalOutbox(CaseOutbox):
 
     def __str__(self) -> str:
         return f"signal {self.name} from {self.case_id}"
+
+
+class SignalDelivery(CaseOutbox):
+    """A broadcast signal a waiting case was too busy to take: it gets it later.
+
+    `case` is the case that waited when the signal was broadcast (not the
+    thrower): only those cases get a row, so a case that starts waiting after
+    the broadcast never gets it. The row is deleted in the transaction that
+    delivers it (one row per broadcast and case), so the case gets the
+    broadcast once; while the case stays busy the outbox sweep sends it again.
+    """
+
+    # No database constraint: checking it would take a key-share lock on the
+    # case row, which the command holding the case blocks; Django cascades.
+    case = models.ForeignKey(
+        Case, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    broadcast = models.UUIDField()
+    payload = models.JSONField(null=True, blank=True)
+    # Who broadcast it (None: the system, a signal a case threw).
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["broadcast", "case"], name="signal_delivery_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"signal {self.name} for {self.case_id}"

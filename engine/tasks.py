@@ -37,6 +37,9 @@ from .services.message_sends import (
     message_send_from_case,
 )
 from .services.signals import (
+    signal_delivery_enqueue,
+    signal_delivery_send,
+    signal_delivery_sweep,
     signal_outbox_enqueue,
     signal_outbox_send,
     signal_outbox_sweep,
@@ -97,7 +100,10 @@ def service_call_run_task(call_id: int) -> str:
 
 @shared_task(name="engine.outbox_sweep")
 def outbox_sweep_task() -> int:
-    """Re-send calls, case messages and signals committed but never run."""
+    """Re-send calls, case messages and signals committed but never run.
+
+    Also the signals a busy case has still not got (each goes once).
+    """
     stale = timedelta(seconds=settings.ENGINE_OUTBOX_STALE_SECONDS)
     ids = service_call_sweep(older_than=stale)
     service_calls_enqueue(ids)
@@ -105,7 +111,9 @@ def outbox_sweep_task() -> int:
     message_outbox_enqueue(messages)
     signals = signal_outbox_sweep(older_than=stale)
     signal_outbox_enqueue(signals)
-    return len(ids) + len(messages) + len(signals)
+    late = signal_delivery_sweep(older_than=stale)
+    signal_delivery_enqueue(late)
+    return len(ids) + len(messages) + len(signals) + len(late)
 
 
 @shared_task(name="engine.signal_broadcast")
@@ -132,6 +140,12 @@ def _outbox_send(send: Callable[..., Any], outbox_id: str) -> dict[str, Any] | N
 def signal_outbox_send_task(outbox_id: str) -> dict[str, Any] | None:
     """Broadcast a signal a case threw (its outbox row) to the other cases."""
     return _outbox_send(signal_outbox_send, outbox_id)
+
+
+@shared_task(name="engine.signal_delivery_send")
+def signal_delivery_send_task(delivery_id: str) -> dict[str, Any] | None:
+    """Deliver a broadcast signal to a case that was busy when it was broadcast."""
+    return _outbox_send(signal_delivery_send, delivery_id)
 
 
 @shared_task(name="engine.message_outbox_send")

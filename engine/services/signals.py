@@ -19,9 +19,19 @@ task broadcasts and deletes the row in one transaction (each case's delivery
 a savepoint in it), so a signal reaches each case once: a thrower rolled back
 never wrote the row, and a row the broker or a dying worker lost is
 broadcast by the outbox sweep.
+
+A waiting case another command holds longer than ENGINE_LOCK_TIMEOUT_MS is
+not skipped (Camunda 7 retries a throw that conflicts, so a waiting catcher
+never misses it): the broadcast writes it a `SignalDelivery` row with the
+signal's data, in the broadcast's transaction, and that row is delivered
+later by a task and the outbox sweep, once (the delivery deletes it). Only the
+cases waiting at the broadcast get a row: a case that starts waiting later
+does not get the signal (a signal reaches the subscriptions open when it is
+thrown). A suspended case does not get it, as in Camunda 7.
 """
 
 import copy
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -31,9 +41,21 @@ from uuid import UUID
 from django.db import IntegrityError, transaction
 
 from audit.actions import AuditAction
-from engine.errors import ActionNotAllowed, CaseBusy, CaseSuspended, FormInvalid
+from engine.errors import (
+    ActionNotAllowed,
+    CaseBusy,
+    CaseNotFound,
+    CaseSuspended,
+    FormInvalid,
+)
 from engine.idempotency import body_fingerprint, key_reuse_check
-from engine.models import Case, SignalBroadcast, SignalOutbox, SignalSubscription
+from engine.models import (
+    Case,
+    SignalBroadcast,
+    SignalDelivery,
+    SignalOutbox,
+    SignalSubscription,
+)
 from engine.selectors import version_list_started_by
 from engine.spec_cache import spec_for
 from engine.spiff import (
@@ -51,20 +73,27 @@ from .timer_starts import system_user
 SEND_SIGNAL = "engine.send_signal"
 SIGNAL_TASK = "engine.signal_broadcast"  # queued before the outbox existed
 SIGNAL_SEND_TASK = "engine.signal_outbox_send"
+SIGNAL_DELIVERY_TASK = "engine.signal_delivery_send"
 
 
 @dataclass(frozen=True, slots=True)
 class SignalResult:
-    """The cases a signal reached: `delivered` waited for it, `started` by it."""
+    """The cases a signal reached: `delivered` waited for it, `started` by it.
+
+    `pending`: cases that waited for it but were busy (locked by another
+    command); each gets it once, as soon as it is free.
+    """
 
     delivered: list[UUID] = field(default_factory=list)
     started: list[UUID] = field(default_factory=list)
+    pending: list[UUID] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, list[str]]:
         """Return the result as JSON (the API's answer)."""
         return {
             "delivered": [str(c) for c in self.delivered],
             "started": [str(c) for c in self.started],
+            "pending": [str(c) for c in self.pending],
         }
 
 
@@ -116,11 +145,18 @@ def _start_one(*, actor: Any, version: ProcessVersion, name: str, data: Any) -> 
 
 
 def signal_broadcast(
-    *, actor: Any, name: str, data: Any, source: UUID | None = None
+    *,
+    actor: Any,
+    name: str,
+    data: Any,
+    source: UUID | None = None,
+    broadcast: UUID | None = None,
 ) -> SignalResult:
     """Deliver a signal to every case waiting for it and start every process it starts.
 
     `source` is the case that threw the signal: it has caught it already.
+    `broadcast` names this broadcast (a thrown signal's outbox row); a case
+    busy now gets it once, later (`SignalDelivery`).
     `actor` None is the system (a signal thrown by a case). `data` is what the
     signal carries: an object of variables (the API's data, a throw event's
     `camunda:in`), or a SpiffArena payload of any JSON shape, or None.
@@ -137,18 +173,40 @@ def signal_broadcast(
             )
         )
     )
-    delivered = []
+    delivered, busy = [], []
     for case_id in case_ids:
         try:
             if _deliver_one(actor=actor, case_id=case_id, name=name, data=data):
                 delivered.append(case_id)
-        except (CaseBusy, CaseSuspended):
-            continue  # held too long by someone else, or suspended: it misses it
+        except CaseBusy:
+            busy.append(case_id)  # held too long by another command: later
+        except CaseSuspended:
+            # Suspended since the query above (which takes running cases only):
+            # it misses the signal, as in Camunda 7, whose broadcast triggers
+            # the subscriptions of active executions only (camunda-bpm-platform
+            # EventSubscription.xml, selectSignalEventSubscriptionsByEventName:
+            # `EXC.SUSPENSION_STATE_ = 1`); resuming does not deliver it.
+            continue
+    broadcast = broadcast or uuid.uuid4()
+    outbox_write(
+        SignalDelivery,
+        SIGNAL_DELIVERY_TASK,
+        [
+            SignalDelivery(
+                case_id=case_id,
+                broadcast=broadcast,
+                name=name,
+                payload=data,
+                sent_by=actor,
+            )
+            for case_id in busy
+        ],
+    )
     started = [
         _start_one(actor=actor, version=v, name=name, data=data)
         for v in version_list_started_by(event="signal", name=name)
     ]
-    return SignalResult(delivered=delivered, started=started)
+    return SignalResult(delivered=delivered, started=started, pending=busy)
 
 
 def signal_send(
@@ -198,6 +256,7 @@ def signal_send(
         return SignalResult(
             delivered=[UUID(c) for c in earlier.result.get("delivered", [])],
             started=[UUID(c) for c in earlier.result.get("started", [])],
+            pending=[UUID(c) for c in earlier.result.get("pending", [])],
         )
     result = signal_broadcast(actor=user, name=name, data=data)
     SignalBroadcast.objects.filter(pk=record.pk).update(result=result.as_dict())
@@ -213,8 +272,34 @@ def signal_outbox_send(*, outbox_id: UUID | str) -> SignalResult | None:
         if row is None:
             return None
         return signal_broadcast(
-            actor=None, name=row.name, data=row.payload, source=row.case_id
+            actor=None,
+            name=row.name,
+            data=row.payload,
+            source=row.case_id,
+            broadcast=row.pk,
         )
+
+
+def signal_delivery_send(*, outbox_id: UUID | str) -> SignalResult | None:
+    """Deliver a broadcast signal to the case that was busy when it was broadcast.
+
+    None when it is gone (delivered already) or another worker holds it.
+
+    Raises:
+        CaseBusy: the case is still busy; the row stays for the outbox sweep.
+    """
+    with outbox_take(SignalDelivery, outbox_id) as row:
+        if row is None:
+            return None
+        try:
+            caught = _deliver_one(
+                actor=row.sent_by, case_id=row.case_id, name=row.name, data=row.payload
+            )
+        except CaseSuspended:
+            caught = False  # suspended meanwhile: it misses it (signal_broadcast)
+        except CaseNotFound:
+            caught = False  # deleted meanwhile
+        return SignalResult(delivered=[row.case_id] if caught else [])
 
 
 def signal_outbox_sweep(*, older_than: timedelta) -> list[UUID]:
@@ -225,6 +310,16 @@ def signal_outbox_sweep(*, older_than: timedelta) -> list[UUID]:
 def signal_outbox_enqueue(ids: list[UUID]) -> None:
     """Send the outbox rows to the worker queue (after the commit)."""
     outbox_enqueue(SIGNAL_SEND_TASK, ids)
+
+
+def signal_delivery_sweep(*, older_than: timedelta) -> list[UUID]:
+    """Return the ids of signals a busy case still has not got after `older_than`."""
+    return outbox_stale(SignalDelivery, older_than=older_than)
+
+
+def signal_delivery_enqueue(ids: list[UUID]) -> None:
+    """Send the late deliveries to the worker queue (after the commit)."""
+    outbox_enqueue(SIGNAL_DELIVERY_TASK, ids)
 
 
 def case_signals_sync(sender: Any, advance: Any, **_: Any) -> None:
