@@ -41,7 +41,8 @@ class AssignmentListenerFailed(EngineError):
 
 class TaskCompletionFailed(EngineError):
     """The task's own completion failed (a complete or end listener, an output
-    parameter): as in Camunda 7, the completion did not happen."""
+    parameter, a multi-instance completion condition): as in Camunda 7, the
+    completion did not happen."""
 
     code = "task_completion_failed"
 
