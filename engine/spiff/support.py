@@ -111,7 +111,9 @@ ELEMENTS: dict[str, Row] = {
     ),
     "callActivity": _runs(
         "calls a process of the file or a deployed one (its version resolved "
-        "when the call starts); variables pass as camunda:in/out say"
+        "when the call starts; calledElement may be a ${...} expression, "
+        "evaluated then: the latest deployed version of the key it gives); "
+        "variables pass as camunda:in/out say"
     ),
     "subProcess": _runs(
         "embedded and event sub-processes; a variable set inside is the case's"

@@ -247,3 +247,27 @@ def test_an_expression_laneway_cannot_run_as_camunda_is_refused_at_upload(
     assert problem["element_id"] == "call_child"
     assert problem["line"] == 12
     assert says in problem["message"]
+
+
+def test_each_instance_of_a_multi_instance_call_evaluates_it_with_its_element(users):
+    """Camunda 7 resolves calledElement per instance, in the instance's scope:
+    `${callee}` with camunda:elementVariable="callee" calls one process each."""
+    _deploy(users, _child(1), "child.bpmn")
+    _deploy(users, (FILES / "other.bpmn").read_bytes(), "other.bpmn")
+    xml = _parent().decode().replace(
+        "</bpmn:extensionElements>\n    </bpmn:callActivity>",
+        "</bpmn:extensionElements>\n      <bpmn:multiInstanceLoopCharacteristics "
+        'camunda:collection="${callees}" camunda:elementVariable="callee" />\n'
+        "    </bpmn:callActivity>",
+    )
+    _deploy(users, xml.encode(), "parent.bpmn")
+    case, _ = case_start(
+        user=users["requester"],
+        key="parent_expr",
+        data={"callees": ["other_child", "review_child"]},
+    )
+    assert sorted(_calls(case)) == ["other_child v1", "review_child v1"]
+    names = HumanTask.objects.filter(case=case, status="open").values_list(
+        "name", flat=True
+    )
+    assert sorted(names) == ["Other work", "Review (v1)"]
