@@ -254,11 +254,15 @@ def test_each_instance_of_a_multi_instance_call_evaluates_it_with_its_element(us
     `${callee}` with camunda:elementVariable="callee" calls one process each."""
     _deploy(users, _child(1), "child.bpmn")
     _deploy(users, (FILES / "other.bpmn").read_bytes(), "other.bpmn")
-    xml = _parent().decode().replace(
-        "</bpmn:extensionElements>\n    </bpmn:callActivity>",
-        "</bpmn:extensionElements>\n      <bpmn:multiInstanceLoopCharacteristics "
-        'camunda:collection="${callees}" camunda:elementVariable="callee" />\n'
-        "    </bpmn:callActivity>",
+    xml = (
+        _parent()
+        .decode()
+        .replace(
+            "</bpmn:extensionElements>\n    </bpmn:callActivity>",
+            "</bpmn:extensionElements>\n      <bpmn:multiInstanceLoopCharacteristics "
+            'camunda:collection="${callees}" camunda:elementVariable="callee" />\n'
+            "    </bpmn:callActivity>",
+        )
     )
     _deploy(users, xml.encode(), "parent.bpmn")
     case, _ = case_start(
