@@ -22,6 +22,7 @@ from engine.services.incidents import incident_retry
 from engine.services.message_sends import message_outbox_send
 from processes.services import version_upload
 from tests.conftest import BPMN_DIR, deploy
+from tests.engine.test_message_outside import copy_catching_nothing
 
 pytestmark = pytest.mark.django_db
 
@@ -44,18 +45,6 @@ def _caller(users, key: str, called: str) -> None:
     spec_cache._cache.clear()
 
 
-def _copy_catching_nothing(tmp_path):
-    later = tmp_path / "message_outside_copy.bpmn"
-    later.write_text(
-        (BPMN_DIR / "message_outside_copy.bpmn")
-        .read_text()
-        .replace('<bpmn:receiveTask id="keep_copy"', '<bpmn:task id="keep_copy"')
-        .replace(' messageRef="Message_letter">', ">")
-        .replace("</bpmn:receiveTask>", "</bpmn:task>")
-    )
-    return later
-
-
 def _send_all(case: Case) -> None:
     spec_cache._cache.clear()
     for row in MessageOutbox.objects.filter(case=case).order_by("created_at", "pk"):
@@ -68,7 +57,7 @@ def test_an_older_version_a_child_still_runs_catches_the_message(users, tmp_path
     deploy(BPMN_DIR / "message_outside_copy.bpmn", users["analyst"])  # catches
     _caller(users, "copy_caller", "letter_copy")
     parent, _ = case_start(user=users["requester"], key="copy_caller", data={})
-    assert deploy(_copy_catching_nothing(tmp_path), users["analyst"]).number == 2
+    assert deploy(copy_catching_nothing(tmp_path), users["analyst"]).number == 2
     spec_cache._cache.clear()
     # The only case runs copy_caller; its child runs letter_copy v1, which
     # will wait for the letter (the latest, v2, catches nothing).
@@ -104,7 +93,7 @@ def test_a_re_send_from_a_childs_sender_goes_where_the_childs_version_says(
         Incident.objects.filter(pk=incident.pk).update(detail=detail)
     # Nothing in use catches the letter any more: the next version of the
     # copy does not, and the case of the first has ended.
-    deploy(_copy_catching_nothing(tmp_path), users["analyst"])
+    deploy(copy_catching_nothing(tmp_path), users["analyst"])
     Case.objects.filter(pk=copy.pk).update(status="cancelled")
     spec_cache._cache.clear()
 
