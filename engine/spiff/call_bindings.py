@@ -47,6 +47,15 @@ def called_outside(root: etree._Element) -> set[str]:
     return {called for _, called, _ in _calls(root) if called and called not in in_file}
 
 
+def called_computed(root: etree._Element) -> set[str]:
+    """Return the calledElement expressions (any deployed process may run there)."""
+    return {
+        called
+        for call in root.iterfind(".//bpmn:callActivity", NSMAP)
+        if is_juel(called := (call.get("calledElement") or "").strip())
+    }
+
+
 def _pinned(root: etree._Element, binding: str) -> dict[str, str]:
     return {
         called: vendor_attr(call, _PINS[binding])

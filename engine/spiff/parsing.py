@@ -305,7 +305,10 @@ def _compile_all(
     task_meta = _task_meta(root, called)
     outside = outside_senders([*(r for _, r in called.bpmn), root])
     lists_only = camunda_collections([*(r for _, r in called.bpmn), root])
-    calls_outside = frozenset(call_bindings.called_outside(root))
+    # An expression's key is known at the call only: it may be another file's.
+    calls_outside = frozenset(
+        call_bindings.called_outside(root) | call_bindings.called_computed(root)
+    )
     for key in parser.get_process_ids():
         if key not in process_elements:
             continue  # a called document's process: compiled with its own version

@@ -275,3 +275,39 @@ def test_each_instance_of_a_multi_instance_call_evaluates_it_with_its_element(us
         "name", flat=True
     )
     assert sorted(names) == ["Other work", "Review (v1)"]
+
+
+@pytest.mark.parametrize("called", ["${callee}", "other_child"])
+def test_an_assignment_listener_of_the_called_version_runs_when_claimed(users, called):
+    """A caller whose only call is an expression may run any process: what
+    depends on the callee (here its task's assignment listener, Camunda 7
+    runs it at the claim) is read from the version the child runs."""
+    from tasks_app.services import task_claim
+
+    listening = (
+        (FILES / "other.bpmn")
+        .read_text()
+        .replace(
+            '<bpmn:userTask id="other_task" name="Other work" '
+            'camunda:candidateGroups="Manager" />',
+            '<bpmn:userTask id="other_task" name="Other work" '
+            'camunda:candidateGroups="Manager"><bpmn:extensionElements>'
+            '<camunda:taskListener event="assignment"><camunda:script '
+            "scriptFormat=\"javascript\">task.setVariable('taker', "
+            "task.getAssignee());</camunda:script></camunda:taskListener>"
+            "</bpmn:extensionElements></bpmn:userTask>",
+        )
+        .replace('ran = "other"', "ran = taker")
+    )
+    _deploy(users, listening.encode(), "other.bpmn")
+    _deploy(users, _parent(called=called), "parent.bpmn")
+    case, _ = case_start(
+        user=users["requester"], key="parent_expr", data={"callee": "other_child"}
+    )
+    spec_cache._cache.clear()
+    task_claim(user=users["manager1"], task_id=_open(case).pk)
+    spec_cache._cache.clear()
+    assert _work(users, case) == "Other work"
+    case.refresh_from_db()
+    assert not Incident.objects.filter(case=case).exists()
+    assert case.data["ran"] == "manager1"  # the child's listener set it
