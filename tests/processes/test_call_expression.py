@@ -311,3 +311,35 @@ def test_an_assignment_listener_of_the_called_version_runs_when_claimed(users, c
     case.refresh_from_db()
     assert not Incident.objects.filter(case=case).exists()
     assert case.data["ran"] == "manager1"  # the child's listener set it
+
+
+def _with_own_child(label: str) -> bytes:
+    """The parent with a process of its own file it may name (`own_child`)."""
+    own = (LATEST / "child_v1.bpmn").read_text()
+    own = own[own.index("<bpmn:process") : own.index("</bpmn:definitions>")]
+    own = (
+        own.replace('id="review_child"', 'id="own_child"')
+        .replace('id="child_lanes"', 'id="own_lanes"')
+        .replace("Review (v1)", label)
+    )
+    xml = (FILES / "parent.bpmn").read_text()
+    return xml.replace("</bpmn:definitions>", own + "</bpmn:definitions>").encode()
+
+
+def test_a_key_of_the_callers_own_file_calls_its_latest_deployed_version(users):
+    """Camunda 7 looks the key up among the deployed definitions: a process of
+    the caller's file runs its latest deployed version, which a later upload
+    of the file may have replaced (a named callee of the same file runs as
+    deployed with the caller)."""
+    # The file deploys parent_expr and own_child.
+    version_upload(user=users["analyst"], bpmn=_with_own_child("Own (1)"), filename="p")
+    case, _ = case_start(
+        user=users["requester"], key="parent_expr", data={"callee": "own_child"}
+    )
+    assert _calls(case) == ["own_child v1"]
+    version_upload(user=users["analyst"], bpmn=_with_own_child("Own (2)"), filename="p")
+    spec_cache._cache.clear()
+    assert _work(users, case) == "Own (1)"
+    _decide(users, case, again=True, callee="own_child")  # case still on v1
+    assert _calls(case) == ["own_child v1", "own_child v2"]
+    assert _work(users, case) == "Own (2)"
