@@ -250,7 +250,11 @@ def _called_key(my_task: Any, name: str) -> str:
     try:
         value = my_task.workflow.script_engine.evaluate(my_task, expression)
     except SpiffWorkflowException as exc:
-        raise CallNotResolved(f"the expression cannot be evaluated: {exc}") from None
+        # SpiffWorkflow's message names the expression only; the error it wraps
+        # says why (a variable that does not exist: NameError).
+        inner = exc.__cause__ or exc.__context__
+        why = f"{type(inner).__name__}: {inner}" if inner is not None else str(exc)
+        raise CallNotResolved(f"the expression cannot be evaluated ({why})") from None
     if not isinstance(value, str):
         # Camunda 7 (BaseCallableElement.getDefinitionKey): "Cannot cast ... to
         # String"; a null key finds no deployed process.
