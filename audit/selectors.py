@@ -93,6 +93,20 @@ def audit_list_for_case(*, case_id: Any) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.filter(case_id=case_id).order_by("chain_seq")
 
 
+def audit_called_version_ids(*, case_ids: Any) -> list[int]:
+    """Return the ids of the called versions the cases' call activities started.
+
+    `case_ids` is a list or a queryset of case ids; the ids come from the
+    `call.started` events (engine.services.advance), whose `version_id` is the
+    called version's.
+    """
+    events = AuditEvent.objects.filter(
+        action=AuditAction.CALL_STARTED, case_id__in=case_ids
+    )
+    found = events.values_list("payload__version_id", flat=True).distinct()
+    return sorted({int(v) for v in found if isinstance(v, int)})
+
+
 def _check_event(event: AuditEvent, expected_prev: str, expected_seq: int) -> str:
     problems = []
     if event.chain_seq != expected_seq:

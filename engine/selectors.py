@@ -12,7 +12,7 @@ from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
 from audit.actions import AuditAction, task_ref_element
-from audit.selectors import audit_list_for_case
+from audit.selectors import audit_called_version_ids, audit_list_for_case
 from engine.spiff import (
     CompiledProcess,
     event_starts_only,
@@ -401,20 +401,34 @@ def _naming(
 _CATCHES = (b"messageEventDefinition", b"receiveTask")
 
 
+def version_list_called(*, case: Case) -> QuerySet[ProcessVersion]:
+    """Return the versions of other files' processes the case's calls started."""
+    return ProcessVersion.objects.filter(
+        pk__in=audit_called_version_ids(case_ids=[case.pk])
+    ).select_related("definition")
+
+
 def version_list_catching(*, name: str) -> list[ProcessVersion]:
     """Return the versions in use that can catch or start with the message `name`.
 
     In use: the latest deployed version of each definition (new cases start
-    there) and every version with a running or suspended case. Only diagrams
-    that mention a message catch at all are parsed (the spec cache holds them).
+    there), every version with a running or suspended case, and every version
+    of another file's process such a case's call activities started (a child
+    may still run an older version of its process; one that has ended is
+    counted too, erring towards an incident rather than a lost message). Only
+    diagrams that mention a message catch at all are parsed (the spec cache
+    holds them).
     """
-    open_cases = Case.objects.filter(
-        version=OuterRef("pk"),
-        status__in=(Case.Status.RUNNING, Case.Status.SUSPENDED),
+    open_statuses = (Case.Status.RUNNING, Case.Status.SUSPENDED)
+    open_cases = Case.objects.filter(version=OuterRef("pk"), status__in=open_statuses)
+    called = audit_called_version_ids(
+        case_ids=Case.objects.filter(status__in=open_statuses).values("pk")
     )
     versions = (
         ProcessVersion.objects.filter(
-            Q(pk__in=version_list_current().values("pk")) | Exists(open_cases)
+            Q(pk__in=version_list_current().values("pk"))
+            | Exists(open_cases)
+            | Q(pk__in=called)
         )
         .select_related("definition")
         .defer("original_xml")

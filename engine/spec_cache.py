@@ -7,9 +7,10 @@ the stored XML, so nothing here is needed by another process.
 A call activity that calls a process of another file runs the version
 resolved when it starts (`called_resolve`, Camunda 7's
 `calledElementBinding="latest"`: the latest deployed version; "version": that
-number). The child's state keeps a reference to it (`called_ref`), and
-`called_load` gives the same version back whenever the case is loaded again,
-from the cache without a query.
+number; "versionTag": the one version with that camunda:versionTag). The
+child's state keeps a reference to it (`called_ref`), and `called_load` gives
+the same version back whenever the case is loaded again, from the cache
+without a query.
 
 Versions deployed before this was so (their `dependencies_checksum` is set)
 are parsed with the stored XML of the versions they were bound to at deploy,
@@ -34,7 +35,7 @@ from engine.spiff import (
 )
 from processes.errors import DefinitionNotFound, VersionNotFound
 from processes.models import ProcessVersion
-from processes.selectors import called_documents, version_get
+from processes.selectors import called_documents, version_get, version_tagged
 
 _MAX_ENTRIES = 256
 _Key = tuple[str, str, str, str, str]
@@ -96,17 +97,28 @@ def called_ref(version: ProcessVersion) -> dict[str, Any]:
     }
 
 
-def called_resolve(key: str, number: int | None) -> CalledProcess:
+def called_resolve(key: str, number: int | None, tag: str | None) -> CalledProcess:
     """Return the version a call activity starting now runs, and its reference.
 
-    `number` None: the latest deployed version of `key` (one query; the spec
-    comes from the cache); else that version.
+    `number` and `tag` None: the latest deployed version of `key` (one query;
+    the spec comes from the cache); else version `number`, or the one version
+    whose camunda:versionTag is `tag`.
 
     Raises:
         CallNotResolved: with the reason (an incident on the call activity).
     """
+    version = _tagged(key, tag) if tag is not None else _numbered(key, number)
     try:
-        version = version_get(key=key, number=number, documents=False)
+        process = spec_for(version)
+    except BpmnParseError as exc:
+        reason = "; ".join(p.message for p in exc.problems)
+        raise CallNotResolved(f"'{version}' cannot be read: {reason}") from None
+    return CalledProcess(process, called_ref(version))
+
+
+def _numbered(key: str, number: int | None) -> ProcessVersion:
+    try:
+        return version_get(key=key, number=number, documents=False)
     except DefinitionNotFound:
         raise CallNotResolved(f"no process '{key}' is deployed") from None
     except VersionNotFound:
@@ -115,12 +127,25 @@ def called_resolve(key: str, number: int | None) -> CalledProcess:
             if number is None
             else f"'{key}' has no version {number}"
         ) from None
-    try:
-        process = spec_for(version)
-    except BpmnParseError as exc:
-        reason = "; ".join(p.message for p in exc.problems)
-        raise CallNotResolved(f"'{version}' cannot be read: {reason}") from None
-    return CalledProcess(process, called_ref(version))
+
+
+def _tagged(key: str, tag: str) -> ProcessVersion:
+    """The one version of `key` tagged `tag`, as Camunda 7's
+    findDeployedProcessDefinitionByKeyVersionTagAndTenantId: none or several
+    fail the call."""
+    found = version_tagged(key=key, tag=tag)
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise CallNotResolved(
+            f"no version of '{key}' has the version tag '{tag}' "
+            "(camunda:versionTag); deploy one"
+        )
+    raise CallNotResolved(
+        f"several versions of '{key}' (v{found[0].number}, v{found[1].number}) have "
+        f"the version tag '{tag}', so it names none of them (Camunda 7 fails the "
+        "call too); give each version its own tag"
+    )
 
 
 def called_load(ref: Mapping[str, Any]) -> CompiledProcess:

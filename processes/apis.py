@@ -15,6 +15,7 @@ from .errors import BpmnInvalid
 class VersionOutput(serializers.Serializer):
     key = serializers.CharField(source="definition.key")
     version = serializers.IntegerField(source="number")
+    version_tag = serializers.CharField()  # camunda:versionTag ("" if none)
     name = serializers.CharField()
     filename = serializers.CharField()
     checksum = serializers.CharField()

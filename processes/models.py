@@ -62,6 +62,9 @@ class ProcessVersion(models.Model):
     # requester, ...): the diagram's `laneway:columns` process property, or the
     # upload's setting.
     columns = models.JSONField(default=list, blank=True)
+    # The process's camunda:versionTag ("" when it has none): a call activity
+    # with calledElementBinding="versionTag" calls the one version tagged so.
+    version_tag = models.CharField(max_length=255, blank=True, default="")
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

@@ -125,6 +125,17 @@ def version_numbered(*, key: str, number: int) -> ProcessVersion | None:
     )
 
 
+def version_tagged(*, key: str, tag: str) -> list[ProcessVersion]:
+    """Return the versions of the definition `key` whose camunda:versionTag is
+    `tag` (at most two: one is the answer, two say it is not one)."""
+    return list(
+        ProcessVersion.objects.select_related("definition")
+        .filter(definition__key=key, version_tag=tag)
+        .defer(*_DOCUMENTS)
+        .order_by("number")[:2]
+    )
+
+
 def called_documents(
     versions: Iterable[ProcessVersion],
 ) -> tuple[list[tuple[str, bytes]], list[tuple[str, bytes]]]:

@@ -27,7 +27,9 @@ from engine.spiff import (
     CompiledProcess,
     Problem,
     bundle_compile,
+    call_site,
     called_elements,
+    called_version_tags,
     called_versions,
 )
 
@@ -35,7 +37,12 @@ from .columns import columns_problem, diagram_columns
 from .errors import BpmnInvalid, DeployNotAllowed
 from .models import DEFAULT_CANDIDATE_GROUP, ProcessDefinition, ProcessVersion
 from .permissions import can_deploy
-from .selectors import called_documents, version_latest_deployed, version_numbered
+from .selectors import (
+    called_documents,
+    version_latest_deployed,
+    version_numbered,
+    version_tagged,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,16 +87,18 @@ def _called_versions(bpmn: bytes) -> tuple[list[ProcessVersion], list[Problem]]:
 
     Each process called outside the file resolves as a call starting now does
     (engine.spec_cache.called_resolve): its latest deployed version, or the
-    number of a calledElementBinding="version" call; then, the same way, the
-    processes those call, once per process. The file is checked against them
+    number of a calledElementBinding="version" call, or the one version with
+    the tag of a "versionTag" call; then, the same way, the processes those
+    call, once per process. The file is checked against them
     (the called process is deployed and starts at a none start event; no call
     cycle across files; no human task id in two of them), and the direct ones
     are recorded in `ProcessVersion.dependencies`; its cases resolve each call
     again when it starts.
 
     Returns those versions, the file's own callees first, and a problem for
-    each pinned version that is not deployed. A called process that is not
-    deployed is left to the call-activity check, which reports it located.
+    each pinned version that is not deployed (or tag that not one version
+    has). A called process that is not deployed is left to the call-activity
+    check, which reports it located.
     """
     found: dict[str, ProcessVersion] = {}
     missing: list[Problem] = []
@@ -97,26 +106,48 @@ def _called_versions(bpmn: bytes) -> tuple[list[ProcessVersion], list[Problem]]:
     while pending:
         xml, own = pending.pop(0)
         keys = called_elements(xml)
-        pinned = called_versions(xml) if keys else {}  # read only when it is needed
+        pins: dict[str, dict[str, Any]] = {}
+        if keys:  # read only when it is needed
+            pins = {"version": called_versions(xml), "tag": called_version_tags(xml)}
         for key in keys:
             if key in found:
                 continue
-            if key in pinned:
-                version = version_numbered(key=key, number=pinned[key])
-                if version is None and own:
-                    missing.append(
-                        Problem(
-                            f"A call activity binds version {pinned[key]} of '{key}' "
-                            "(calledElementVersion), which is not deployed."
-                        )
-                    )
-            else:
-                version = version_latest_deployed(key=key)
+            version, problem = _bound_version(key, pins)
+            if problem is not None and own:
+                missing.append(Problem(problem, *call_site(xml, key)))
             if version is None:
                 continue
             found[key] = version
             pending.append((bytes(version.normalized_xml), False))
     return list(found.values()), missing
+
+
+def _bound_version(
+    key: str, pins: dict[str, dict[str, Any]]
+) -> tuple[ProcessVersion | None, str | None]:
+    """The version of `key` a call starting now runs, as `called_resolve` finds
+    it; a problem when the number or tag the file binds names none."""
+    if key in pins.get("version", {}):
+        number = pins["version"][key]
+        version = version_numbered(key=key, number=number)
+        if version is not None:
+            return version, None
+        return None, (
+            f"A call activity binds version {number} of '{key}' "
+            "(calledElementVersion), which is not deployed."
+        )
+    if key in pins.get("tag", {}):
+        tag = pins["tag"][key]
+        tagged = version_tagged(key=key, tag=tag)
+        if len(tagged) == 1:
+            return tagged[0], None
+        how = "no deployed version has" if not tagged else "several versions have"
+        return None, (
+            f"A call activity binds the version of '{key}' whose version tag is "
+            f"'{tag}' (calledElementVersionTag), but {how} that camunda:versionTag "
+            "(Camunda 7 fails such a call); deploy one version with that tag."
+        )
+    return version_latest_deployed(key=key), None
 
 
 def _direct(bpmn: bytes, versions: Sequence[ProcessVersion]) -> list[ProcessVersion]:
@@ -310,6 +341,7 @@ def _deploy_one(
         default_group=default_group,
         warnings=[p.as_dict() for p in found],
         columns=list(columns) or diagram_columns(bpmn, key=process.key),
+        version_tag=process.meta.version_tag,
         uploaded_by=user,
     )
     if called:  # a new version has none yet: nothing to read or delete

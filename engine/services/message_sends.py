@@ -24,12 +24,15 @@ a message is delivered once however often the button is pressed) or drops it
 
 A message nothing takes whose sender the diagram draws with message flows to
 outside parties only (black-box pools: "we send the customer a letter";
-`CompiledProcess.outside_senders`, carried on the outbox row; a re-send reads
-it from the case's version) went there, as Camunda 7 runs a message throw or
-end event without implementation (a none event): no incident, recorded on the
-sender as `message.sent_outside`. Unless a process in use can catch or start
-with that name (`version_list_catching`): then it was meant for Laneway, and it
-is an incident as above.
+`CompiledProcess.outside_senders`, carried on the outbox row and into the
+incident; a re-send of an incident opened before reads it from the sender's
+version: the case's, or a called version its call activities started) went
+there, as Camunda 7 runs a message throw or end event without implementation
+(a none event): no incident, recorded on the sender as `message.sent_outside`.
+Unless a process in use can catch or start with that name
+(`version_list_catching`, which counts the versions children of running cases
+were started on): then it was meant for Laneway, and it is an incident as
+above.
 """
 
 import logging
@@ -45,7 +48,11 @@ from django.db import transaction
 from audit.actions import AuditAction
 from engine.errors import MessageAmbiguous
 from engine.models import Case, Incident, MessageOutbox
-from engine.selectors import version_list_catching, version_list_started_by
+from engine.selectors import (
+    version_list_called,
+    version_list_catching,
+    version_list_started_by,
+)
 from engine.spec_cache import spec_for
 
 from .advance import case_audit, case_lock, incident_open, incident_resolve
@@ -140,7 +147,12 @@ def message_outbox_send(*, outbox_id: UUID | str) -> MessageResult | None:
             return None
         message = Message(row.name, row.correlation, row.payload)
         routed = _route(message, source=row.case_id, actor=None, outside=row.outside)
-        origin = {"bpmn_id": row.bpmn_id, "name": row.element_name, "id": str(row.pk)}
+        origin = {
+            "bpmn_id": row.bpmn_id,
+            "name": row.element_name,
+            "id": str(row.pk),
+            "outside": row.outside,
+        }
         if routed.reason:
             _undelivered(row.case_id, message, routed.reason, origin)
         elif routed.outside:
@@ -220,17 +232,40 @@ def _undelivered(
             error_type=MISMATCH,
             message=_technical(message, reason),
         )
-        incident.detail = _detail(message, reason)
+        incident.detail = _detail(message, reason, origin.get("outside"))
         incident.save(update_fields=["detail"])
 
 
-def _detail(message: Message, reason: str) -> dict[str, Any]:
-    return {
+def _detail(message: Message, reason: str, outside: str | None) -> dict[str, Any]:
+    """What a re-send needs: the message, why it went nowhere and, when known,
+    the outside parties its sender's message flows go to ("" none)."""
+    detail = {
         "name": message.name,
         "correlation": dict(message.correlation),
         "data": dict(message.data),
         "reason": reason,
     }
+    if outside is not None:
+        detail["outside"] = outside
+    return detail
+
+
+def _outside_parties(case: Case, incident: Incident) -> str:
+    """The outside parties the sender of an incident's message sends to.
+
+    Carried in the incident since it is so; for one opened before (or from an
+    outbox row written before the fact was carried), read from the version of
+    the sender: the case's, or a called version one of its call activities
+    started (the sender may be in a child).
+    """
+    carried = incident.detail.get("outside")
+    if carried and isinstance(carried, str):
+        return carried  # "" also came from outbox rows written before the fact
+    for version in [case.version, *version_list_called(case=case)]:
+        outside = spec_for(version).outside_senders.get(incident.bpmn_id, "")
+        if outside:
+            return outside
+    return ""
 
 
 def message_resend(case: Case, incident: Incident, *, user: Any) -> None:
@@ -242,9 +277,7 @@ def message_resend(case: Case, incident: Incident, *, user: Any) -> None:
     """
     detail = incident.detail
     message = Message(detail["name"], detail["correlation"], detail["data"])
-    # From the case's compiled version, so an incident opened before this fact
-    # was carried (or from an outbox row without it) re-sends as a new send would.
-    outside = spec_for(case.version).outside_senders.get(incident.bpmn_id, "")
+    outside = _outside_parties(case, incident)
     routed = _route(message, source=case.pk, actor=user, outside=outside)
     result, reason = routed.result, routed.reason
     if reason:
@@ -257,7 +290,9 @@ def message_resend(case: Case, incident: Incident, *, user: Any) -> None:
             error_type=MISMATCH,
             message=_technical(message, reason),
         )
-        Incident.objects.filter(pk=incident.pk).update(detail=_detail(message, reason))
+        Incident.objects.filter(pk=incident.pk).update(
+            detail=_detail(message, reason, outside)
+        )
         return
     went = {"to": routed.outside} if routed.outside else {}
     case_audit(

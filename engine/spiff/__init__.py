@@ -63,7 +63,9 @@ from .migration import (
 from .modify import Instruction, ModificationRefused, Modified, workflow_modify
 from .parsing import (
     bundle_compile,
+    call_site,
     called_elements,
+    called_version_tags,
     called_versions,
     compile_process,
     processes_compile,
@@ -197,6 +199,8 @@ __all__ = [
     "workflow_assign",
     "bundle_compile",
     "called_elements",
+    "call_site",
+    "called_version_tags",
     "called_versions",
     "ScriptHost",
     "script_host",

@@ -97,6 +97,12 @@ class MappedCallActivity(CallActivity):
     # calledElementBinding="version": the number it calls (None: the latest
     # deployed version when the call starts, called.py).
     called_version: int | None = None
+    # calledElementBinding="versionTag": the camunda:versionTag of the version
+    # it calls (calledElementVersionTag).
+    called_version_tag: str | None = None
+    # calledElement="${...}": the key, a Python expression (translated from
+    # JUEL) evaluated when the call activity is reached (called.py).
+    called_expression: str = ""
 
     def copy_data(self, my_task: Any, subworkflow: Any) -> None:
         if not self.ins:
@@ -123,7 +129,16 @@ class MappedCallActivityParser(CallActivityParser):
         task = super().create_task()
         task.ins = mappings(self.node, "in")
         task.outs = mappings(self.node, "out")
-        if vendor_attr(self.node, "calledElementBinding") == "version":
+        binding = vendor_attr(self.node, "calledElementBinding")
+        if binding == "version":
             number = vendor_attr(self.node, "calledElementVersion")
             task.called_version = int(number) if number.isdigit() else None
+        elif binding == "versionTag":
+            task.called_version_tag = vendor_attr(self.node, "calledElementVersionTag")
+        called = (self.node.get("calledElement") or "").strip()
+        if is_juel(called):
+            try:
+                task.called_expression = juel_to_python(called)
+            except JuelError:
+                pass  # refused at upload (ref_checks.py)
         return task

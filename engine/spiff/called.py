@@ -14,6 +14,15 @@ with the child's state, and a load asks the host for that same version
 (`load=...`), so a child runs one version to its end whatever is deployed
 later. A call the host cannot resolve fails the call activity (an incident,
 retried once the analyst has fixed the deployments).
+
+A calledElement expression (`${key}`, translated from JUEL at parse) is
+evaluated when the call activity is reached, against the variables it sees
+(a multi-instance call's element variable too), as Camunda 7's
+CallableElementUtil does; the key it gives is always resolved by the host
+(its latest deployed version, or the number or tag the call binds), also when
+it names a process of the caller's file, as Camunda 7 looks it up among the
+deployed definitions. A value that is not a text, or a key the host cannot
+resolve, fails the call activity like any other unresolved call.
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnSubWorkflowConver
 from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
 from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from .compiled import CompiledProcess
 
@@ -57,7 +67,8 @@ class CallNotResolved(Exception):
     """The host cannot give the version a call activity should run (the reason)."""
 
 
-Resolve = Callable[[str, int | None], CalledProcess]
+# (key, version number, version tag): at most one of the last two is given.
+Resolve = Callable[[str, int | None, str | None], CalledProcess]
 Load = Callable[[Mapping[str, Any]], CompiledProcess]
 
 
@@ -71,10 +82,11 @@ _hooks: dict[str, Any] = {"resolve": _not_configured, "load": _not_configured}
 def calls_configure(*, resolve: Resolve, load: Load) -> None:
     """Set how calls of other files' processes find the version to run.
 
-    `resolve(key, version)` returns the version a call starting now runs: the
-    latest deployed one when `version` is None, else that number; it raises
-    CallNotResolved with the reason. `load(ref)` returns the compiled process
-    of a reference `resolve` gave (a child being loaded with its case).
+    `resolve(key, version, tag)` returns the version a call starting now runs:
+    version number `version`, else the one whose camunda:versionTag is `tag`,
+    else the latest deployed one; it raises CallNotResolved with the reason.
+    `load(ref)` returns the compiled process of a reference `resolve` gave (a
+    child being loaded with its case).
     """
     _hooks["resolve"], _hooks["load"] = resolve, load
 
@@ -172,7 +184,9 @@ class LanewayWorkflow(BpmnWorkflow):
         # Every version of another file's process a child of this case runs
         # (loaded or started), for what reads all the specs a case runs.
         self.laneway_called_processes: dict[int, CompiledProcess] = {}
-        self.laneway_resolved: dict[tuple[str, int | None], CalledProcess] = {}
+        self.laneway_resolved: dict[
+            tuple[str, int | None, str | None], CalledProcess
+        ] = {}
 
     def laneway_adopt(self, process: CompiledProcess) -> None:
         """Remember a called version one of this case's children runs."""
@@ -197,34 +211,76 @@ class LanewayWorkflow(BpmnWorkflow):
         return subprocess
 
     def _resolve(
-        self, my_task: Any, key: str
+        self, my_task: Any, name: str
     ) -> tuple[CompiledProcess, Mapping[str, Any]]:
         version = getattr(my_task.task_spec, "called_version", None)
+        tag = getattr(my_task.task_spec, "called_version_tag", None)
+        key = ""
         try:
+            key = _called_key(my_task, name)
             # One resolution per command and callee: the instances of a
             # multi-instance call activity started together run one version.
-            called = self.laneway_resolved.get((key, version))
+            called = self.laneway_resolved.get((key, version, tag))
             if called is None:
-                called = _hooks["resolve"](key, version)
-                self.laneway_resolved[(key, version)] = called
-            stack = _calling_stack(my_task.workflow)
-            if called.process.key in stack:
-                chain = " → ".join([*reversed(stack), called.process.key])
-                raise CallNotResolved(
-                    f"a call cycle across files ({chain}) is not supported; "
-                    "deploy a version that does not call back"
-                )
-            if not _has_none_start(called.process.spec):
-                raise CallNotResolved(
-                    f"{_named(called)} has no none start event: a called process "
-                    "starts there (BPMN 2.0.2 \u00a710.5.2; Camunda 7 fails the call)"
-                )
+                called = _hooks["resolve"](key, version, tag)
+                self.laneway_resolved[(key, version, tag)] = called
+            _check_callable(my_task, called)
         except CallNotResolved as exc:
             my_task.error()
+            shown = f"'{name}'"
+            if key != name:  # an expression (and the key it gave, if any)
+                shown = (
+                    f"'{key}' (calledElement {name})"
+                    if key
+                    else f"(calledElement {name})"
+                )
             raise WorkflowTaskException(
-                f"The called process '{key}' cannot be started: {exc}", task=my_task
+                f"The called process {shown} cannot be started: {exc}", task=my_task
             ) from None
         return called.process, called.ref
+
+
+def _called_key(my_task: Any, name: str) -> str:
+    """Return the key the call activity calls: its calledElement, or the value
+    of its expression now (Camunda 7 evaluates it when the call activity is
+    reached, against the variables the activity sees)."""
+    expression = getattr(my_task.task_spec, "called_expression", "")
+    if not expression:
+        return name
+    try:
+        value = my_task.workflow.script_engine.evaluate(my_task, expression)
+    except SpiffWorkflowException as exc:
+        # SpiffWorkflow's message names the expression only; the error it wraps
+        # says why (a variable that does not exist: NameError).
+        inner = exc.__cause__ or exc.__context__
+        why = f"{type(inner).__name__}: {inner}" if inner is not None else str(exc)
+        raise CallNotResolved(f"the expression cannot be evaluated ({why})") from None
+    if not isinstance(value, str):
+        # Camunda 7 (BaseCallableElement.getDefinitionKey): "Cannot cast ... to
+        # String"; a null key finds no deployed process.
+        raise CallNotResolved(
+            f"the expression gives {value!r} ({type(value).__name__}), not the "
+            "key of a process (a text)"
+        )
+    if not value.strip():
+        raise CallNotResolved("the expression gives an empty text, not a process key")
+    return value
+
+
+def _check_callable(my_task: Any, called: CalledProcess) -> None:
+    """Refuse a call cycle across files and a callee without a none start event."""
+    stack = _calling_stack(my_task.workflow)
+    if called.process.key in stack:
+        chain = " → ".join([*reversed(stack), called.process.key])
+        raise CallNotResolved(
+            f"a call cycle across files ({chain}) is not supported; "
+            "deploy a version that does not call back"
+        )
+    if not _has_none_start(called.process.spec):
+        raise CallNotResolved(
+            f"{_named(called)} has no none start event: a called process "
+            "starts there (BPMN 2.0.2 \u00a710.5.2; Camunda 7 fails the call)"
+        )
 
 
 class LanewaySubWorkflowConverter(BpmnSubWorkflowConverter):

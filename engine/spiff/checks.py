@@ -17,7 +17,9 @@ from collections.abc import Collection, Iterable, Iterator
 from lxml import etree
 
 from . import candidates
+from .call_bindings import binding_problems, called_outside
 from .dates import form_date, java_date_format
+from .juel import is_juel
 from .listener_places import why_not_drawn
 from .listener_scripts import ListenerScriptError
 from .listeners import (
@@ -511,80 +513,6 @@ def _executable_ids(root: etree._Element) -> set[str]:
     }
 
 
-def called_outside(root: etree._Element) -> set[str]:
-    """Return the called processes (`calledElement`) that are not in this file."""
-    in_file = {p.get("id") for p in root.iterfind("bpmn:process", NSMAP)}
-    return {
-        called
-        for call in root.iterfind(".//bpmn:callActivity", NSMAP)
-        if (called := (call.get("calledElement") or "").strip())
-        and called not in in_file
-    }
-
-
-def pinned_versions(root: etree._Element) -> dict[str, str]:
-    """Return calledElementVersion by called process, for binding="version" calls."""
-    return {
-        (call.get("calledElement") or "").strip(): vendor_attr(
-            call, "calledElementVersion"
-        )
-        for call in root.iterfind(".//bpmn:callActivity", NSMAP)
-        if vendor_attr(call, "calledElementBinding") == "version"
-    }
-
-
-def _pinned_problems(root: etree._Element) -> Iterator[Problem]:
-    pinned = pinned_versions(root)
-    outside = called_outside(root)
-    for call in root.iterfind(".//bpmn:callActivity", NSMAP):
-        called = (call.get("calledElement") or "").strip()
-        if vendor_attr(call, "calledElementBinding") == "deployment" and (
-            called in outside
-        ):
-            # Camunda 7 (CallableElementUtil): "deployment" calls the definition
-            # deployed with the caller, and fails the call when there is none; a
-            # Laneway deployment is one file.
-            yield Problem(
-                f"The {_label(call)} binds '{called}' of its own deployment "
-                '(calledElementBinding="deployment"), but this file does not '
-                f"define '{called}': put the process in this file, or use "
-                'calledElementBinding="latest".',
-                call.sourceline,
-                call.get("id"),
-            )
-        binding = vendor_attr(call, "calledElementBinding") or "latest"
-        if binding == "version" and called and called not in outside:
-            # Laneway runs the process of this file as deployed with it; Camunda
-            # 7 would call the numbered version, another one after a re-deploy.
-            yield Problem(
-                f"The {_label(call)} binds version "
-                f"{vendor_attr(call, 'calledElementVersion')!r} of '{called}', a "
-                'process of this file (calledElementBinding="version"): the file '
-                f"runs its own '{called}'; put '{called}' in its own file to bind "
-                'a version, or use calledElementBinding="deployment".',
-                call.sourceline,
-                call.get("id"),
-            )
-        elif called in pinned and binding != "version":
-            # every call of a key outside the file binds one version
-            yield Problem(
-                f"The {_label(call)} calls '{called}' with binding {binding!r} "
-                "while another call activity of this file binds its version "
-                f"{pinned[called]!r}: one file binds one version of '{called}'; "
-                "give the calls the same binding.",
-                call.sourceline,
-                call.get("id"),
-            )
-        if called in pinned and not pinned[called].isdigit():
-            yield Problem(
-                f"The {_label(call)} binds the version of '{called}' "
-                f'(calledElementBinding="version") but calledElementVersion is '
-                f"{pinned[called]!r}: give a version number.",
-                call.sourceline,
-                call.get("id"),
-            )
-
-
 def _called_processes(
     root: etree._Element, deployed: Collection[str]
 ) -> Iterator[Problem]:
@@ -594,6 +522,8 @@ def _called_processes(
         called = (call.get("calledElement") or "").strip()
         if called in executable or (called in outside and called in deployed):
             continue
+        if is_juel(called):
+            continue  # named when the call activity is reached (called.py)
         if not called:
             why = "names no process (calledElement); name the process it calls"
         elif called not in outside:
@@ -791,7 +721,7 @@ def reference_problems(
     return [
         *_operations(root, known_operations),
         *_called_processes(root, deployed_processes),
-        *_pinned_problems(root),
+        *binding_problems(root),
         *_decisions(root, decision_ids),
     ]
 

@@ -21,7 +21,8 @@ class CompiledProcess:
     # flow goes to an outside party, with the parties' names (message_flows.py).
     outside_senders: Mapping[str, str] = field(default_factory=dict)
     # The processes its call activities call outside its file: resolved when
-    # the call starts (called.py), never taken from `subprocess_specs`.
+    # the call starts (called.py), never taken from `subprocess_specs`; a
+    # calledElement expression is among them as written (any process may run).
     calls_outside: frozenset[str] = frozenset()
 
 

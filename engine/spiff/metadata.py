@@ -313,6 +313,7 @@ def process_meta(process: etree._Element) -> ParsedProcess:
             )
             for el in process.iterfind(".//bpmn:sequenceFlow", NSMAP)
         ),
+        version_tag=vendor_attr(process, "versionTag"),
     )
 
 

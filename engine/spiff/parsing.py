@@ -20,7 +20,8 @@ bound at deploy are still compiled with theirs (engine.spec_cache).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +30,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
-from . import checks
+from . import call_bindings, checks
 from .compiled import CompiledBundle, CompiledProcess
 from .depth import depth_problems
 from .dmn import dmn_problems
@@ -38,6 +39,7 @@ from .errors import BpmnParseError
 from .form_checks import form_ref_problems
 from .formjs import form_files_read
 from .hygiene import tidy
+from .juel import is_juel
 from .limits import size_problems, upload_problems
 from .links import link_listener_problems
 from .message_flows import outside_senders
@@ -94,10 +96,34 @@ class _Called:
 _NOT_CALLING = _Called()
 
 
+@contextmanager
+def _callee_expressions_hidden(root: etree._Element) -> Iterator[None]:
+    """Give each calledElement expression a QName while the schema looks.
+
+    BPMN's XSD types calledElement as a QName; Camunda 7 (which does not
+    validate against it) also takes an expression there, evaluated when the
+    call activity is reached (called.py).
+    """
+    calls = [
+        (call, call.get("calledElement", ""))
+        for call in root.iterfind(".//bpmn:callActivity", NSMAP)
+        if is_juel(call.get("calledElement", ""))
+    ]
+    for call, _ in calls:
+        call.set("calledElement", "computed_callee")
+    try:
+        yield
+    finally:
+        for call, called in calls:
+            call.set("calledElement", called)
+
+
 def _xsd_problems(root: etree._Element) -> list[Problem]:
     schema = VALIDATOR.validator
     VALIDATOR.preprocess(root)
-    if schema.validate(root):
+    with _callee_expressions_hidden(root):
+        valid = schema.validate(root)
+    if valid:
         return []
     return [
         Problem(f"Schema: {e.message}", e.line or None, None) for e in schema.error_log
@@ -279,7 +305,10 @@ def _compile_all(
     task_meta = _task_meta(root, called)
     outside = outside_senders([*(r for _, r in called.bpmn), root])
     lists_only = camunda_collections([*(r for _, r in called.bpmn), root])
-    calls_outside = frozenset(checks.called_outside(root))
+    # An expression's key is known at the call only: it may be another file's.
+    calls_outside = frozenset(
+        call_bindings.called_outside(root) | call_bindings.called_computed(root)
+    )
     for key in parser.get_process_ids():
         if key not in process_elements:
             continue  # a called document's process: compiled with its own version
@@ -532,7 +561,7 @@ def called_elements(bpmn: bytes) -> list[str]:
         root = _read_root(bpmn)
     except XmlRejected:
         return []
-    return sorted(checks.called_outside(root))
+    return sorted(call_bindings.called_outside(root))
 
 
 def called_versions(bpmn: bytes) -> dict[str, int]:
@@ -547,8 +576,34 @@ def called_versions(bpmn: bytes) -> dict[str, int]:
         return {}
     return {
         key: int(number)
-        for key, number in checks.pinned_versions(root).items()
+        for key, number in call_bindings.pinned_versions(root).items()
         if number.isdigit()
+    }
+
+
+def call_site(bpmn: bytes, key: str) -> tuple[int | None, str | None]:
+    """Return the line and id of the first call activity calling `key` (best effort)."""
+    try:
+        root = _read_root(bpmn)
+    except XmlRejected:
+        return None, None
+    for call in root.iterfind(".//bpmn:callActivity", NSMAP):
+        if (call.get("calledElement") or "").strip() == key:
+            return call.sourceline, call.get("id")
+    return None, None
+
+
+def called_version_tags(bpmn: bytes) -> dict[str, str]:
+    """Return the version tag each call with binding="versionTag" binds (best
+    effort, like `called_versions`)."""
+    try:
+        root = _read_root(bpmn)
+    except XmlRejected:
+        return {}
+    return {
+        key: tag
+        for key, tag in call_bindings.pinned_tags(root).items()
+        if tag and not is_juel(tag)  # refused by the upload checks
     }
 
 

@@ -13,9 +13,11 @@ reference as the code itself.
 An error thrown by an intermediate throw event is not a BPMN trigger (BPMN
 2.0.2 §10.5.4, Table 10.91: an intermediate throw event's triggers are
 message, escalation, compensation, link, signal), and Camunda 7 refuses it.
-A calledElement expression (${key}) Camunda 7 resolves when the call activity
-is reached; Laneway checks the called process at deploy, so it looked for a
-process named "${key}" and refused the file for a reason that did not say so.
+A calledElement expression (${key}) runs as Camunda 7 runs it: evaluated when
+the call activity is reached (called.py). With calledElementBinding
+"deployment" Camunda 7 looks the key up among the processes deployed with the
+caller; Laneway refuses that at upload (a file's own processes are known: name
+the one to call), and an expression outside the JUEL subset it translates.
 Two escalation boundary events of one activity (or escalation event
 sub-processes of one scope) for the same code, or one of them for any code,
 Camunda 7 refuses at deploy (BpmnParse.addEscalationEventDefinition); Laneway
@@ -28,10 +30,11 @@ from collections.abc import Iterator
 
 from lxml import etree
 
+from .juel import JuelError, is_juel, juel_to_python
 from .normalize import describe
 from .support import REFUSED, Row
 from .types import Problem
-from .xml import NSMAP, VENDOR_NAMESPACES, local_name
+from .xml import NSMAP, VENDOR_NAMESPACES, local_name, vendor_attr
 
 _BY = "ref_checks.ref_problems"
 THROW_UNNAMED = Row(
@@ -63,9 +66,17 @@ ERROR_INTERMEDIATE_THROW = Row(
 )
 CALLED_ELEMENT_EXPRESSION = Row(
     REFUSED,
-    "Camunda 7 resolves an expression in calledElement when the call activity "
-    "is reached; Laneway checks the called process at deploy (a fixed process "
-    "id); name the process, or choose between call activities with a gateway",
+    'with calledElementBinding="deployment", Camunda 7 looks the key an '
+    "expression in calledElement gives up among the processes deployed with the "
+    "caller; Laneway does not resolve an expression within the file: name the "
+    "process of this file, or use the latest (default) or version binding",
+    by=_BY,
+)
+CALLED_ELEMENT_UNTRANSLATED = Row(
+    REFUSED,
+    "its calledElement is an expression outside the JUEL subset Laneway "
+    "translates (one ${...} expression: names, property access, literals, "
+    "operators); give one such expression or the process id",
     by=_BY,
 )
 CONDITION_RESOURCE = Row(
@@ -111,9 +122,10 @@ CONSTRUCTS: dict[str, Row] = {
     "error or escalation has no code": THROW_UNNAMED,
     "an errorRef or escalationRef naming nothing in the file": EVENT_REF_DANGLING,
     "an error on an intermediate throw event": ERROR_INTERMEDIATE_THROW,
-    "an expression (${...}) in a call activity's calledElement": (
-        CALLED_ELEMENT_EXPRESSION
-    ),
+    "an expression (${...}) in a call activity's calledElement with "
+    'calledElementBinding="deployment"': CALLED_ELEMENT_EXPRESSION,
+    "an expression in calledElement outside the JUEL subset (text mixed with "
+    "${...}, functions)": CALLED_ELEMENT_UNTRANSLATED,
     "two escalation boundary events of one activity for the same code, or one "
     "of them for any code": ESCALATION_BOUNDARY_TWICE,
     "two escalation event sub-processes of one scope for the same code, or one "
@@ -146,9 +158,26 @@ def ref_problems(root: etree._Element) -> Iterator[Problem]:
     yield from _condition_resource_problems(root)
     yield from _escalation_boundary_problems(root)
     yield from _subscription_problems(root)
+    yield from _called_expression_problems(root)
+
+
+def _called_expression_problems(root: etree._Element) -> Iterator[Problem]:
     for call in root.iterfind(".//bpmn:callActivity", NSMAP):
-        if any(mark in (call.get("calledElement") or "") for mark in ("${", "#{")):
+        called = (call.get("calledElement") or "").strip()
+        if not is_juel(called):
+            continue
+        if vendor_attr(call, "calledElementBinding") == "deployment":
             yield _problem(call, CALLED_ELEMENT_EXPRESSION, call)
+            continue
+        try:
+            juel_to_python(called)
+        except JuelError as exc:
+            yield Problem(
+                f"The {describe(call)} is refused: {CALLED_ELEMENT_UNTRANSLATED.note} "
+                f"({called!r}: {exc}).",
+                call.sourceline,
+                call.get("id"),
+            )
 
 
 def _event_ref_problems(root: etree._Element) -> Iterator[Problem]:

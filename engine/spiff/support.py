@@ -111,7 +111,9 @@ ELEMENTS: dict[str, Row] = {
     ),
     "callActivity": _runs(
         "calls a process of the file or a deployed one (its version resolved "
-        "when the call starts); variables pass as camunda:in/out say"
+        "when the call starts; calledElement may be a ${...} expression, "
+        "evaluated then: the latest deployed version of the key it gives); "
+        "variables pass as camunda:in/out say"
     ),
     "subProcess": _runs(
         "embedded and event sub-processes; a variable set inside is the case's"
@@ -653,7 +655,10 @@ VENDOR_ATTRIBUTES: dict[str, Row] = {
     "exclusive": _runs(_NO_EFFECT),
     "jobPriority": _runs(_NO_EFFECT),
     "taskPriority": _runs(_NO_EFFECT),
-    "versionTag": _runs(_NO_EFFECT),
+    "versionTag": _runs(
+        "kept with each deployed version (shown on the version page and API); "
+        'a call activity with calledElementBinding="versionTag" calls by it'
+    ),
     "historyTimeToLive": _runs(_NO_EFFECT),
     "isStartableInTasklist": _runs(_NO_EFFECT),
     "modelerTemplate": _runs(_NO_EFFECT),
@@ -663,9 +668,11 @@ VENDOR_ATTRIBUTES: dict[str, Row] = {
         "resolved when the call starts, as in Camunda 7: latest calls the latest "
         "deployed version (a process of the file: the one in the file), "
         "deployment the one in the file (a process of another file is refused), "
-        "version calledElementVersion",
+        "version calledElementVersion, versionTag the one version whose "
+        "camunda:versionTag is calledElementVersionTag (none or several: an "
+        "incident)",
         on=("callActivity",),
-        values=("latest", "deployment", "version"),
+        values=("latest", "deployment", "version", "versionTag"),
     ),
     "decisionRefBinding": _runs(
         "decisions come from the DMN files uploaded with the diagram",
@@ -678,9 +685,11 @@ VENDOR_ATTRIBUTES: dict[str, Row] = {
         "called with another binding are refused)",
         on=("callActivity",),
     ),
-    "calledElementVersionTag": _refused(
-        "version tags are not kept: a call runs the latest deployed version (or "
-        "calledElementVersion); remove the version tag"
+    "calledElementVersionTag": _runs(
+        'with calledElementBinding="versionTag", the camunda:versionTag of the '
+        "version a call runs (a fixed text; an expression, a process of the same "
+        "file and a key also called with another binding are refused)",
+        on=("callActivity",),
     ),
     "decisionRefVersion": _refused(
         "decisions come from the DMN files uploaded with the diagram"

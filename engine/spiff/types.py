@@ -133,6 +133,7 @@ class ParsedProcess:
     element_names: tuple[tuple[str, str], ...] = ()
     initiator_variable: str = ""  # camunda:initiator: the variable set to the starter
     sequence_flows: tuple[SequenceFlow, ...] = ()
+    version_tag: str = ""  # camunda:versionTag
 
 
 @dataclass(frozen=True, slots=True)

@@ -136,7 +136,7 @@ def in_memory_calls(diagram: Diagram) -> dict[str, Any]:
     def load(ref: Any) -> CompiledProcess:
         return compiled[ref["key"]]
 
-    def resolve(key: str, version: int | None) -> CalledProcess:
+    def resolve(key: str, version: int | None, tag: str | None) -> CalledProcess:
         if key not in compiled:
             raise CallNotResolved(f"'{key}' is not among the called documents")
         return CalledProcess(compiled[key], {"key": key})

@@ -11,6 +11,8 @@ use can catch it, nothing is lost: it went to that outside party, recorded on
 the sender, with no incident. Sent as the worker sends it (`message_outbox_send`).
 """
 
+from pathlib import Path
+
 import pytest
 
 from audit.models import AuditEvent
@@ -32,6 +34,19 @@ def _send_all(case: Case) -> None:
     """Deliver what the case sent, row by row, as the outbox worker does."""
     for row in MessageOutbox.objects.filter(case=case).order_by("created_at", "pk"):
         message_outbox_send(outbox_id=row.pk)
+
+
+def copy_catching_nothing(tmp_path: Path) -> Path:
+    """A next version of letter_copy whose copy task waits for no message."""
+    later = tmp_path / "message_outside_copy.bpmn"
+    later.write_text(
+        (BPMN_DIR / "message_outside_copy.bpmn")
+        .read_text()
+        .replace('<bpmn:receiveTask id="keep_copy"', '<bpmn:task id="keep_copy"')
+        .replace(' messageRef="Message_letter">', ">")
+        .replace("</bpmn:receiveTask>", "</bpmn:task>")
+    )
+    return later
 
 
 def _start(users, key: str) -> Case:
@@ -105,15 +120,7 @@ def test_a_version_with_open_cases_is_in_use_though_a_later_one_catches_nothing(
     deploy(BPMN_DIR / "message_outside.bpmn", users["analyst"])
     deploy(BPMN_DIR / "message_outside_copy.bpmn", users["analyst"])
     case_start(user=users["requester"], key="letter_copy", data={})  # v1, at its task
-    later = tmp_path / "message_outside_copy.bpmn"
-    later.write_text(
-        (BPMN_DIR / "message_outside_copy.bpmn")
-        .read_text()
-        .replace('<bpmn:receiveTask id="keep_copy"', '<bpmn:task id="keep_copy"')
-        .replace(' messageRef="Message_letter">', ">")
-        .replace("</bpmn:receiveTask>", "</bpmn:task>")
-    )
-    assert deploy(later, users["analyst"]).number == 2
+    assert deploy(copy_catching_nothing(tmp_path), users["analyst"]).number == 2
     case = _start(users, "letter_sender")
     incident = Incident.objects.get(case=case, bpmn_id="send_letter")
     # Once no case of the first version runs, the letter goes out: a re-send

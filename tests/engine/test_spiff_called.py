@@ -38,7 +38,7 @@ def test_a_call_cycle_across_files_fails_the_call_activity():
     child = _compiled(calls_back.encode(), "review_child")
     deployed = {"parent": parent, "review_child": child}
 
-    def resolve(key: str, version: int | None) -> CalledProcess:
+    def resolve(key: str, version: int | None, tag: str | None) -> CalledProcess:
         if key not in deployed:
             raise CallNotResolved(f"no process '{key}' is deployed")
         return CalledProcess(deployed[key], {"key": key, "version": 1})
