@@ -16,7 +16,7 @@ from audit.selectors import audit_list_for_case
 from engine.spiff import (
     CompiledProcess,
     event_starts_only,
-    message_catch_names,
+    message_catches,
     message_start_names,
     signal_start_names,
 )
@@ -375,16 +375,15 @@ def version_list_started_by(*, event: str, name: str) -> list[ProcessVersion]:
         for definition in definition_list()
         if definition.latest_number
     )
-    return _naming(latest, (marker,), start_names, name)
+    return _naming(latest, (marker,), lambda p: name in start_names(p))
 
 
 def _naming(
     versions: Iterable[ProcessVersion],
     markers: tuple[bytes, ...],
-    names_of: Callable[[CompiledProcess], Iterable[str]],
-    name: str,
+    names: Callable[[CompiledProcess], bool],
 ) -> list[ProcessVersion]:
-    """Return the versions whose compiled process lists `name` in `names_of`.
+    """Return the versions whose compiled process `names` holds for.
 
     Only diagrams whose XML has one of `markers` are parsed (the spec cache
     holds the rest).
@@ -393,7 +392,7 @@ def _naming(
     for version in versions:
         xml = bytes(version.normalized_xml)
         if any(marker in xml for marker in markers):
-            if name in names_of(spec_for(version)):
+            if names(spec_for(version)):
                 found.append(version)
     return found
 
@@ -420,7 +419,7 @@ def version_list_catching(*, name: str) -> list[ProcessVersion]:
         .defer("original_xml")
         .order_by("definition__key", "number")
     )
-    return _naming(versions, _CATCHES, message_catch_names, name)
+    return _naming(versions, _CATCHES, lambda p: message_catches(p, name))
 
 
 def buffered_message_list(*, user: Any) -> QuerySet[BufferedMessage]:

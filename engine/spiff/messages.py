@@ -32,6 +32,7 @@ from SpiffWorkflow.util.task import TaskState
 from .common import json_safe
 from .compiled import CompiledProcess
 from .errors import SpiffAdapterError
+from .event_name_checks import name_fits
 from .runtime import run_command
 from .serialization import new_workflow, state_load
 from .stepping import run_engine
@@ -69,7 +70,8 @@ def message_catch_names(process: CompiledProcess) -> frozenset[str]:
     """Return the names of every message the process can catch or start with.
 
     Start events (of the process and of its event sub-processes), intermediate
-    catch and boundary events and receive tasks, at any depth.
+    catch and boundary events and receive tasks, at any depth. A name with an
+    expression is as drawn (`message_catches` matches it).
     """
     specs: Any = [process.spec, *(process.subprocess_specs or {}).values()]  # type: ignore[attr-defined]
     return frozenset(
@@ -79,6 +81,12 @@ def message_catch_names(process: CompiledProcess) -> frozenset[str]:
         if isinstance(spec, CatchingEvent)
         and isinstance(getattr(spec, "event_definition", None), MessageEventDefinition)
     )
+
+
+def message_catches(process: CompiledProcess, name: str) -> bool:
+    """Return whether the process can catch or start with the message `name`
+    (a name drawn with an expression when it can resolve to it: name_fits)."""
+    return any(name_fits(drawn, name) for drawn in message_catch_names(process))
 
 
 def workflow_waiting_messages(
