@@ -357,6 +357,36 @@ def case_timeline(*, case: Case) -> list[TimelineEntry]:
     return entries
 
 
+@dataclass(frozen=True, slots=True, order=True)
+class WaitingEvent:
+    """A message or signal a running case waits for, under the name it waits for."""
+
+    kind: str  # "message" | "signal"
+    name: str  # resolved when the element was reached (order-${orderId}: order-42)
+    element: str  # the waiting element's name, else its id
+
+
+def case_waiting_list(*, case: Case) -> list[WaitingEvent]:
+    """Return the messages and signals a running case waits for, by kind and name.
+
+    Read from its subscriptions, which hold the names the waiting elements
+    resolved (what POST /api/v1/messages/ and /signals/ must send).
+    """
+    if not case.is_running:
+        return []
+    names = dict(spec_for(case.version).meta.element_names)
+    rows = [
+        ("message", name, bpmn_id)
+        for name, bpmn_id in case.message_subscriptions.values_list("name", "bpmn_id")
+    ] + [
+        ("signal", name, bpmn_id)
+        for name, bpmn_id in case.signal_subscriptions.values_list("name", "bpmn_id")
+    ]
+    return sorted(
+        {WaitingEvent(kind, name, names.get(b) or b) for kind, name, b in rows}
+    )
+
+
 _START_EVENTS = {
     "message": (b"messageEventDefinition", message_start_names),
     "signal": (b"signalEventDefinition", signal_start_names),

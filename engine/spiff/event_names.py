@@ -28,7 +28,7 @@ Specs get these classes once per parse (`adapt`); specs are never serialized.
 from __future__ import annotations
 
 import copy
-from typing import Any, NoReturn
+from typing import Any
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.defaults import StartEvent
@@ -45,6 +45,7 @@ from .juel import JuelError
 from .signal_payloads import MappedSignalEventDefinition
 
 NAMES_KEY = "laneway_event_names"  # task internal data: {name as drawn: resolved}
+FAILED_KEY = "laneway_event_name_failed"  # why a catch could not resolve its name
 
 
 def _kind(definition: Any) -> str:
@@ -52,34 +53,37 @@ def _kind(definition: Any) -> str:
     return "signal" if signal else "message"
 
 
-def _failed(definition: Any, task: Any, why: str) -> NoReturn:
-    """Fail `task` for a name it cannot resolve: an incident on its element."""
-    task.workflow.top_workflow.event_manager.remove_task(task)
-    task._set_state(TaskState.ERROR)
+def _error(definition: Any, task: Any, why: str) -> WorkflowTaskException:
     error = WorkflowTaskException(
         f"The {_kind(definition)} name '{definition.name}' cannot be resolved: "
         f"{why} (Camunda 7 fails here too; set the variables and retry)",
         task=task,
     )
     error.error_type = "EventNameNotResolved"
-    raise error
+    return error
 
 
-def _evaluate(definition: Any, task: Any) -> str:
-    why = ""
+def _resolved(definition: Any, task: Any) -> tuple[str, str]:
+    """Return the name resolved for `task`, or "" and why it cannot be."""
     try:
         value = task.workflow.script_engine.evaluate(task, definition.name_expression)
     except SpiffWorkflowException as exc:
         cause = exc.__cause__ or exc.__context__ or exc
-        why = f"{type(cause).__name__}: {cause}"
-    if why:
-        _failed(definition, task, why)  # outside the handler: no chained cause
+        return "", f"{type(cause).__name__}: {cause}"
     if not isinstance(value, str):
         shown = "null" if value is None else f"{value!r} ({type(value).__name__})"
-        _failed(definition, task, f"it is {shown}, not text")
+        return "", f"it is {shown}, not text"
     if not value:
-        _failed(definition, task, "it is empty")
-    return str(value)
+        return "", "it is empty"
+    return value, ""
+
+
+def _thrown_name(definition: Any, task: Any) -> str:
+    """Resolve a throw's name; fail its run (an incident there) when it cannot."""
+    name, why = _resolved(definition, task)
+    if why:
+        raise _error(definition, task, why)
+    return name
 
 
 def _kept(task: Any) -> dict[str, str]:
@@ -95,14 +99,46 @@ def _kept(task: Any) -> dict[str, str]:
     return dict(owner.internal_data.get(NAMES_KEY) or {})
 
 
-def resolve(definition: Any, task: Any) -> None:
-    """Resolve the name of `definition` for `task` now, unless it already is."""
+def resolve(definition: Any, task: Any) -> bool:
+    """Resolve the name of `definition` for `task` now, unless it already is;
+    return whether it is.
+
+    A catch resolves it while its predecessor completes, so a name it cannot
+    resolve must not stop that completion (the predecessor's other paths would
+    never start): the task is left in ERROR, not waiting, and the adapter
+    reports it when the engine has run (`unresolved_failure`).
+    """
     if getattr(definition, "name_expression", None) is None:
-        return
+        return True
     names = task.internal_data.setdefault(NAMES_KEY, {})
-    if definition.name not in names:
-        kept = _kept(task).get(definition.name)
-        names[definition.name] = kept or _evaluate(definition, task)
+    if definition.name in names:
+        return True
+    name = _kept(task).get(definition.name)
+    why = ""
+    if not name:
+        name, why = _resolved(definition, task)
+    if why:
+        task.workflow.top_workflow.event_manager.remove_task(task)
+        task._set_state(TaskState.ERROR)
+        task.internal_data[FAILED_KEY] = str(_error(definition, task, why))
+        return False
+    names[definition.name] = name
+    return True
+
+
+def unresolved_failure(workflow: Any) -> WorkflowTaskException | None:
+    """Take the first catch whose name could not be resolved in this command.
+
+    Taken once: a later command does not report it again; a retry resolves
+    it again.
+    """
+    for task in workflow.get_tasks(state=TaskState.ERROR):
+        message = task.internal_data.pop(FAILED_KEY, None)
+        if message is not None:
+            error = WorkflowTaskException(message, task=task)
+            error.error_type = "EventNameNotResolved"
+            return error
+    return None
 
 
 def event_name(definition: Any, task: Any = None) -> str:
@@ -139,8 +175,8 @@ class NamedMessageEventDefinition(MessageEventDefinition):
         return bool(plain.catches(my_task, event))
 
     def update_task(self, my_task: Any) -> None:
-        resolve(self, my_task)
-        super().update_task(my_task)
+        if resolve(self, my_task):
+            super().update_task(my_task)
 
     def update_internal_data(self, my_task: Any, event: Any) -> None:
         my_task.internal_data[event_name(self, my_task)] = event.payload
@@ -151,7 +187,7 @@ class NamedMessageEventDefinition(MessageEventDefinition):
             my_task.data[self.message_var] = payload
 
     def throw(self, my_task: Any) -> None:
-        plain = self._plain(_evaluate(self, my_task))
+        plain = self._plain(_thrown_name(self, my_task))
         plain.drawn_name = self.name  # sent_messages finds the sender by it
         plain.throw(my_task)
 
@@ -176,12 +212,12 @@ class NamedSignalEventDefinition(MappedSignalEventDefinition):
         ) and _same_name(self, my_task, event)
 
     def update_task(self, my_task: Any) -> None:
-        resolve(self, my_task)
-        super().update_task(my_task)
+        if resolve(self, my_task):
+            super().update_task(my_task)
 
     def throw(self, my_task: Any) -> None:
         plain = MappedSignalEventDefinition(
-            _evaluate(self, my_task), ins=self.ins, expression=self.expression
+            _thrown_name(self, my_task), ins=self.ins, expression=self.expression
         )
         plain.throw(my_task)
 
@@ -195,9 +231,8 @@ class NamedMultipleEventDefinition(MultipleEventDefinition):
     """
 
     def update_task(self, my_task: Any) -> None:
-        for item in self.event_definitions:
-            resolve(item, my_task)
-        super().update_task(my_task)
+        if all(resolve(item, my_task) for item in self.event_definitions):
+            super().update_task(my_task)
 
     def catch(self, my_task: Any, event: Any = None) -> None:
         for item in self.event_definitions:

@@ -1,0 +1,117 @@
+"""Adapter-level: message and signal names with ${...} (no database).
+
+How a name as drawn becomes the name a case waits for or sends: its JUEL
+translated at parse time, each part coerced to text as EL 2.1 §1.18.1 does,
+resolved when a catch is reached or a throw throws. The API tests
+(test_event_name_expressions.py) and the scenarios cover correlation.
+"""
+
+import json
+
+import pytest
+
+from engine.spiff import processes_compile, workflow_start
+from engine.spiff.event_name_checks import name_expression, name_fits
+from engine.spiff.juel import JuelError
+from engine.spiff.messages import message_catches
+from engine.spiff.scripting import script_engine
+from engine.spiff.serialization import state_load
+from engine.spiff.waiting import waiting_messages
+from tests.conftest import BPMN_DIR
+
+KINDS = BPMN_DIR.parent / "conformance" / "bpmn" / "msgexpr_kinds.bpmn"
+SIGNALS = BPMN_DIR.parent / "conformance" / "bpmn" / "sigexpr.bpmn"
+
+
+def _process(path, key):
+    return next(p for p in processes_compile(path.read_bytes()) if p.key == key)
+
+
+@pytest.mark.parametrize(
+    ("name", "python"),
+    [
+        ("order-${orderId}", "_el_text_('order-', orderId)"),
+        ("${orderId}", "orderId"),
+        ("#{orderId}", "orderId"),
+        ("a-${x.y}-${z}", "_el_text_('a-', _el_get_(x, 'y'), '-', z)"),
+        ("${'}'}-b", "_el_text_('}', '-b')"),
+        ("price-\\${x}", "'price-${x}'"),
+        ("plain", None),
+    ],
+)
+def test_a_name_translates_to_python_as_composite_text(name, python):
+    assert name_expression(name) == python
+
+
+@pytest.mark.parametrize("name", ["order-${orderId", "a-${x.get(0)}", "${}"])
+def test_a_name_outside_the_subset_is_refused(name):
+    with pytest.raises(JuelError):
+        name_expression(name)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (42, "order-42"),
+        ("A-1", "order-A-1"),
+        (None, "order-"),
+        (True, "order-true"),
+        (2.5, "order-2.5"),
+        (1e7, "order-1.0E7"),
+        (1.5e-4, "order-1.5E-4"),
+    ],
+)
+def test_each_part_is_coerced_to_text_as_el_does(value, text):
+    env = script_engine().environment
+    assert env.evaluate(name_expression("order-${v}"), {"v": value}) == text
+
+
+@pytest.mark.parametrize("value", [[1], {"a": 1}])
+def test_a_map_or_list_part_has_no_text_here(value):
+    env = script_engine().environment
+    with pytest.raises(Exception, match="Java text form is not reproduced"):
+        env.evaluate(name_expression("order-${v}"), {"v": value})
+
+
+def test_a_drawn_name_fits_the_names_it_can_resolve_to():
+    assert name_fits("order-${orderId}", "order-42") is True
+    assert name_fits("order-${orderId}", "invoice-42") is False
+    assert name_fits("${a}-${b}", "x-y") is True
+    assert name_fits("${orderId}", "anything") is False  # claims no name
+    assert name_fits("plain", "plain") is True
+    process = _process(KINDS, "msgexpr_boundary")
+    assert message_catches(process, "cancel-7") is True
+    assert message_catches(process, "paid-7") is False
+
+
+def test_a_catch_keeps_the_name_it_resolved_when_its_variable_changes_after_reload():
+    process = _process(KINDS, "msgexpr_boundary")
+    outcome = workflow_start(process, data={"orderId": "A-5"})
+    state = json.loads(json.dumps(outcome.state))
+    assert [m.name for m in outcome.waiting_messages] == ["cancel-A-5"]
+
+    workflow = state_load(state, process)
+    for task in workflow.get_tasks():
+        task.data["orderId"] = "B-6"
+
+    assert [m.name for m in waiting_messages(workflow)] == ["cancel-A-5"]
+
+
+def test_throws_and_send_tasks_send_the_names_they_resolve():
+    outcome = workflow_start(_process(KINDS, "msgexpr_sender"), data={"orderId": 43})
+
+    assert [(m.name, m.bpmn_id) for m in outcome.sent_messages] == [
+        ("paid-43", "SnPaid"),
+        ("cancel-43", "SnCancel"),
+    ]
+    signals = workflow_start(_process(SIGNALS, "sigexpr_throw"), data={"zone": "s"})
+    assert [s.name for s in signals.thrown_signals] == ["alarm-s", "stop-s"]
+
+
+def test_a_throw_that_cannot_resolve_its_name_fails_there():
+    outcome = workflow_start(_process(KINDS, "msgexpr_sender"), data={})
+
+    assert outcome.failure is not None
+    assert outcome.failure.bpmn_id == "SnPaid"
+    assert "paid-${orderId}" in outcome.failure.message
+    assert outcome.sent_messages == ()
