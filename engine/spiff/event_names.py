@@ -53,12 +53,15 @@ def _kind(definition: Any) -> str:
     return "signal" if signal else "message"
 
 
-def _error(definition: Any, task: Any, why: str) -> WorkflowTaskException:
-    error = WorkflowTaskException(
+def _why(definition: Any, why: str) -> str:
+    return (
         f"The {_kind(definition)} name '{definition.name}' cannot be resolved: "
-        f"{why} (Camunda 7 fails here too; set the variables and retry)",
-        task=task,
+        f"{why} (Camunda 7 fails here too; set the variables and retry)"
     )
+
+
+def _error(task: Any, message: str) -> WorkflowTaskException:
+    error = WorkflowTaskException(message, task=task)
     error.error_type = "EventNameNotResolved"
     return error
 
@@ -82,7 +85,7 @@ def _thrown_name(definition: Any, task: Any) -> str:
     """Resolve a throw's name; fail its run (an incident there) when it cannot."""
     name, why = _resolved(definition, task)
     if why:
-        raise _error(definition, task, why)
+        raise _error(task, _why(definition, why))
     return name
 
 
@@ -120,10 +123,31 @@ def resolve(definition: Any, task: Any) -> bool:
     if why:
         task.workflow.top_workflow.event_manager.remove_task(task)
         task._set_state(TaskState.ERROR)
-        task.internal_data[FAILED_KEY] = str(_error(definition, task, why))
+        task.internal_data[FAILED_KEY] = _why(definition, why)
         return False
     names[definition.name] = name
     return True
+
+
+def names_migrated(task: Any) -> str:
+    """Resolve again what a waiting task waits for after its case moved to
+    another version, as Camunda 7's updateSubscription does; return why a
+    name cannot be resolved ("" when every one is)."""
+    task.internal_data.pop(NAMES_KEY, None)
+    definition = getattr(task.task_spec, "event_definition", None)
+    items = (
+        definition.event_definitions
+        if isinstance(definition, MultipleEventDefinition)
+        else [definition]
+    )
+    for item in items:
+        if getattr(item, "name_expression", None) is None:
+            continue
+        name, why = _resolved(item, task)
+        if why:
+            return _why(item, why)
+        task.internal_data.setdefault(NAMES_KEY, {})[item.name] = name
+    return ""
 
 
 def unresolved_failure(workflow: Any) -> WorkflowTaskException | None:
@@ -135,9 +159,7 @@ def unresolved_failure(workflow: Any) -> WorkflowTaskException | None:
     for task in workflow.get_tasks(state=TaskState.ERROR):
         message = task.internal_data.pop(FAILED_KEY, None)
         if message is not None:
-            error = WorkflowTaskException(message, task=task)
-            error.error_type = "EventNameNotResolved"
-            return error
+            return _error(task, message)
     return None
 
 

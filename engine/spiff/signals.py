@@ -167,15 +167,23 @@ def workflow_start_by_signal(
     from .runtime import run_command  # the runtime imports this module
 
     workflow = new_workflow(process)
+    starts = process.spec.bpmn_start_events  # type: ignore[attr-defined]
+    definitions = [
+        s
+        for spec in starts
+        for s in _signal_definitions(getattr(spec, "event_definition", None))
+        if s.name == name
+    ]
+    if definitions and definitions[0].variable is None and isinstance(payload, Mapping):
+        # The case's variables from the start (Camunda 7 sets them before the
+        # scope starts): an event sub-process resolves its name with them.
+        workflow.task_tree.data.update(json_safe(dict(payload)))
     hold_timer_starts(workflow, process)  # the signal starts this case
     hold_none_starts(workflow, process)
     run_engine(workflow, lambda task: None, prune=False)
-    starts = process.spec.bpmn_start_events  # type: ignore[attr-defined]
     catchers = [(t, s) for t, s in _catchers(workflow, name) if t.task_spec in starts]
     if not catchers:
         raise SignalNotCaught(f"'{process.key}' has no start event for '{name}'.")
-    if catchers[0][1].variable is None and isinstance(payload, Mapping):
-        workflow.task_tree.data.update(json_safe(dict(payload)))
     _catch(workflow, name, catchers[0][1], json_safe(payload))
     return run_command(workflow, process, lambda steps: None)
 

@@ -10,7 +10,14 @@ import json
 
 import pytest
 
-from engine.spiff import processes_compile, workflow_start
+from engine.spiff import (
+    MigrationRefused,
+    processes_compile,
+    workflow_migrate,
+    workflow_start,
+    workflow_start_by_message,
+    workflow_start_by_signal,
+)
 from engine.spiff.event_name_checks import name_expression, name_fits
 from engine.spiff.juel import JuelError
 from engine.spiff.messages import message_catches
@@ -115,3 +122,76 @@ def test_a_throw_that_cannot_resolve_its_name_fails_there():
     assert outcome.failure.bpmn_id == "SnPaid"
     assert "paid-${orderId}" in outcome.failure.message
     assert outcome.sent_messages == ()
+
+
+def _catch_version(name: str):
+    xml = KINDS.read_bytes().replace(b"cancel-${orderId}", name.encode())
+    return _process_bytes(xml, "msgexpr_boundary")
+
+
+def _process_bytes(xml: bytes, key: str):
+    return next(p for p in processes_compile(xml) if p.key == key)
+
+
+def test_a_case_moved_to_a_version_with_an_expression_waits_for_the_resolved_name():
+    v1 = _catch_version("cancel")
+    outcome = workflow_start(v1, data={"orderId": "A-5"})
+    assert [m.name for m in outcome.waiting_messages] == ["cancel"]
+
+    moved = workflow_migrate(
+        v1, _catch_version("stop-${orderId}"), json.loads(json.dumps(outcome.state)), {}
+    )
+
+    assert [m.name for m in moved.waiting_messages] == ["stop-A-5"]
+
+
+def test_a_move_to_a_name_the_case_cannot_resolve_is_refused():
+    v1 = _catch_version("cancel")
+    outcome = workflow_start(v1, data={})
+
+    with pytest.raises(MigrationRefused) as refused:
+        workflow_migrate(v1, _catch_version("stop-${orderId}"), outcome.state, {})
+
+    [problem] = refused.value.problems
+    assert problem.element_id == "BdCancel"
+    assert "cannot be resolved" in problem.message
+
+
+ESP = BPMN_DIR.parent / "conformance" / "bpmn" / "msgexpr_esp.bpmn"
+
+
+def _esp_started_by(kind: str):
+    ref = "messageRef" if kind == "message" else "signalRef"
+    xml = (
+        ESP.read_bytes()
+        .replace(
+            b'<bpmn:startEvent id="EsStart"/>',
+            f'<bpmn:startEvent id="EsStart"><bpmn:{kind}EventDefinition id="S0" '
+            f'{ref}="Begin"/></bpmn:startEvent>'.encode(),
+        )
+        .replace(
+            b"<bpmn:process id",
+            f'<bpmn:{kind} id="Begin" name="begin"/><bpmn:process id'.encode(),
+            1,
+        )
+    )
+    return processes_compile(xml)[0]
+
+
+def test_a_message_start_brings_the_variables_an_event_subprocess_name_reads():
+    outcome = workflow_start_by_message(
+        _esp_started_by("message"), name="begin", payload={"doc": "D1"}, correlation={}
+    )
+
+    assert outcome.failure is None
+    assert [m.name for m in outcome.waiting_messages] == ["note-D1"]
+
+
+def test_a_signal_start_brings_the_variables_an_event_subprocess_name_reads():
+    process = _esp_started_by("signal")
+    outcome = workflow_start_by_signal(process, name="begin", payload={"doc": "D2"})
+    assert [m.name for m in outcome.waiting_messages] == ["note-D2"]
+
+    bare = workflow_start_by_signal(process, name="begin", payload=None)
+    assert bare.failure is not None
+    assert bare.failure.bpmn_id == "EsNoteStart"
