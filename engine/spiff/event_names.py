@@ -46,6 +46,9 @@ from .signal_payloads import MappedSignalEventDefinition
 
 NAMES_KEY = "laneway_event_names"  # task internal data: {name as drawn: resolved}
 FAILED_KEY = "laneway_event_name_failed"  # why a catch could not resolve its name
+# What the engine's subscriptions and outboxes hold of a name (as Camunda 7's
+# EVENT_NAME_ column): a longer one is an incident, never a failed write.
+NAME_MAX_LENGTH = 255
 
 
 def _kind(definition: Any) -> str:
@@ -78,6 +81,8 @@ def _resolved(definition: Any, task: Any) -> tuple[str, str]:
         return "", f"it is {shown}, not text"
     if not value:
         return "", "it is empty"
+    if len(value) > NAME_MAX_LENGTH:
+        return "", f"it is {len(value)} characters long, over {NAME_MAX_LENGTH}"
     return value, ""
 
 

@@ -401,7 +401,8 @@ NAME_EXPRESSION = _runs(
     "event, message throw or end event, send task) when it throws; ${...} "
     "parts are coerced to text (null is empty), a name that is one ${...} "
     "must be text; a name that cannot be resolved (a missing variable, a map "
-    "or list, an empty name) is an incident on the element (event_names.py)"
+    "or list, an empty name, one over 255 characters) is an incident on the "
+    "element (event_names.py)"
 )
 NAME_EXPRESSION_AT_START = _refused(START_REASON)
 ERROR_NON_INTERRUPTING = _refused(

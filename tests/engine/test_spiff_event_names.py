@@ -195,3 +195,13 @@ def test_a_signal_start_brings_the_variables_an_event_subprocess_name_reads():
     bare = workflow_start_by_signal(process, name="begin", payload=None)
     assert bare.failure is not None
     assert bare.failure.bpmn_id == "EsNoteStart"
+
+
+def test_a_name_longer_than_a_subscription_holds_is_an_incident():
+    outcome = workflow_start(
+        _process(KINDS, "msgexpr_boundary"), data={"orderId": "x" * 250}
+    )
+
+    assert outcome.failure is not None
+    assert "over 255" in outcome.failure.message
+    assert outcome.waiting_messages == ()
