@@ -126,6 +126,7 @@ def resolve(definition: Any, task: Any) -> bool:
     if not name:
         name, why = _resolved(definition, task)
     if why:
+        task.internal_data.pop(NAMES_KEY, None)  # a retry resolves them all again
         task.workflow.top_workflow.event_manager.remove_task(task)
         task._set_state(TaskState.ERROR)
         task.internal_data[FAILED_KEY] = _why(definition, why)
