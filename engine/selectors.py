@@ -16,7 +16,7 @@ from audit.selectors import audit_called_version_ids, audit_list_for_case
 from engine.spiff import (
     CompiledProcess,
     event_starts_only,
-    message_catch_names,
+    message_catches,
     message_start_names,
     signal_start_names,
 )
@@ -357,6 +357,36 @@ def case_timeline(*, case: Case) -> list[TimelineEntry]:
     return entries
 
 
+@dataclass(frozen=True, slots=True, order=True)
+class WaitingEvent:
+    """A message or signal a running case waits for, under the name it waits for."""
+
+    kind: str  # "message" | "signal"
+    name: str  # resolved when the element was reached (order-${orderId}: order-42)
+    element: str  # the waiting element's name, else its id
+
+
+def case_waiting_list(*, case: Case) -> list[WaitingEvent]:
+    """Return the messages and signals a running case waits for, by kind and name.
+
+    Read from its subscriptions, which hold the names the waiting elements
+    resolved (what POST /api/v1/messages/ and /signals/ must send).
+    """
+    if not case.is_running:
+        return []
+    names = dict(spec_for(case.version).meta.element_names)
+    rows = [
+        ("message", name, bpmn_id)
+        for name, bpmn_id in case.message_subscriptions.values_list("name", "bpmn_id")
+    ] + [
+        ("signal", name, bpmn_id)
+        for name, bpmn_id in case.signal_subscriptions.values_list("name", "bpmn_id")
+    ]
+    return sorted(
+        {WaitingEvent(kind, name, names.get(b) or b) for kind, name, b in rows}
+    )
+
+
 _START_EVENTS = {
     "message": (b"messageEventDefinition", message_start_names),
     "signal": (b"signalEventDefinition", signal_start_names),
@@ -375,16 +405,15 @@ def version_list_started_by(*, event: str, name: str) -> list[ProcessVersion]:
         for definition in definition_list()
         if definition.latest_number
     )
-    return _naming(latest, (marker,), start_names, name)
+    return _naming(latest, (marker,), lambda p: name in start_names(p))
 
 
 def _naming(
     versions: Iterable[ProcessVersion],
     markers: tuple[bytes, ...],
-    names_of: Callable[[CompiledProcess], Iterable[str]],
-    name: str,
+    names: Callable[[CompiledProcess], bool],
 ) -> list[ProcessVersion]:
-    """Return the versions whose compiled process lists `name` in `names_of`.
+    """Return the versions whose compiled process `names` holds for.
 
     Only diagrams whose XML has one of `markers` are parsed (the spec cache
     holds the rest).
@@ -393,7 +422,7 @@ def _naming(
     for version in versions:
         xml = bytes(version.normalized_xml)
         if any(marker in xml for marker in markers):
-            if name in names_of(spec_for(version)):
+            if names(spec_for(version)):
                 found.append(version)
     return found
 
@@ -434,7 +463,7 @@ def version_list_catching(*, name: str) -> list[ProcessVersion]:
         .defer("original_xml")
         .order_by("definition__key", "number")
     )
-    return _naming(versions, _CATCHES, message_catch_names, name)
+    return _naming(versions, _CATCHES, lambda p: message_catches(p, name))
 
 
 def buffered_message_list(*, user: Any) -> QuerySet[BufferedMessage]:

@@ -163,6 +163,7 @@ class CaseDetailView(LoginRequiredMixin, TemplateView):
             "case": case,
             "case_data": data_rows(case.data),
             "open_tasks": [t for t in tasks if t.is_open],
+            "waiting_events": case_selectors.case_waiting_list(case=case),
             "done_tasks": [t for t in tasks if not t.is_open],
             "incidents": incidents,
             "workable": workable,

@@ -48,7 +48,7 @@ from .limits import EngineLimits, limits_configure
 from .messages import (
     MessageCatchersAmbiguous,
     MessageNotCaught,
-    message_catch_names,
+    message_catches,
     message_start_names,
     workflow_deliver_message,
     workflow_start_by_message,
@@ -160,7 +160,7 @@ __all__ = [
     "MessageCatchersAmbiguous",
     "MessageNotCaught",
     "WaitingMessage",
-    "message_catch_names",
+    "message_catches",
     "message_start_names",
     "workflow_deliver_message",
     "workflow_start_by_message",

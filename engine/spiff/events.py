@@ -77,6 +77,7 @@ from SpiffWorkflow.util.task import TaskIterator, TaskState
 from .call_data import MappedCallActivity, mapped_variables
 from .common import CYCLE_HANDOVER
 from .end_events import SignalEndEventParser
+from .event_names import keep_names
 from .variables import variables_of
 
 _EVENT_XPATHS = (
@@ -137,12 +138,17 @@ def _interrupt(esp_task: Any) -> None:
         task.cancel()
 
 
-def _rearm(esp_task: Any, cycle: dict[str, Any] | None = None) -> None:
+def _rearm(
+    esp_task: Any, cycle: dict[str, Any] | None = None, fired: Any = None
+) -> None:
     """Arm a fresh instance of a non-interrupting event sub-process (a timer
-    cycle's: waiting for the `cycle` value's next occurrence)."""
+    cycle's: waiting for the `cycle` value's next occurrence; one named by an
+    expression: for the name its `fired` start event waited for)."""
     child = esp_task.parent._add_child(esp_task.task_spec, TaskState.FUTURE)
     if cycle is not None:
         child.internal_data[CYCLE_HANDOVER] = cycle
+    if fired is not None:
+        keep_names(fired, child)
     child.task_spec._update(child)
 
 
@@ -220,7 +226,7 @@ class ScopedStartEvent(StartEvent):
                 if following is not None:
                     _rearm(esp_task, following)
             elif _repeats(self.event_definition):
-                _rearm(esp_task)
+                _rearm(esp_task, fired=my_task)
         else:
             _cancel_other_starts(my_task)
         return super()._run_hook(my_task)
@@ -273,6 +279,7 @@ class RepeatingBoundaryEvent(BoundaryEvent):
             # MAYBE, as the split predicts its boundary events: _update then
             # predicts the outgoing path (a FUTURE task would get none).
             again = split._add_child(self, TaskState.MAYBE)
+            keep_names(my_task, again)  # the subscription outlives the occurrence
             again.task_spec._update(again)
         return super()._run_hook(my_task)
 

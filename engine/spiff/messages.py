@@ -32,6 +32,7 @@ from SpiffWorkflow.util.task import TaskState
 from .common import json_safe
 from .compiled import CompiledProcess
 from .errors import SpiffAdapterError
+from .event_name_checks import name_fits
 from .runtime import run_command
 from .serialization import new_workflow, state_load
 from .stepping import run_engine
@@ -69,7 +70,8 @@ def message_catch_names(process: CompiledProcess) -> frozenset[str]:
     """Return the names of every message the process can catch or start with.
 
     Start events (of the process and of its event sub-processes), intermediate
-    catch and boundary events and receive tasks, at any depth.
+    catch and boundary events and receive tasks, at any depth. A name with an
+    expression is as drawn (`message_catches` matches it).
     """
     specs: Any = [process.spec, *(process.subprocess_specs or {}).values()]  # type: ignore[attr-defined]
     return frozenset(
@@ -79,6 +81,12 @@ def message_catch_names(process: CompiledProcess) -> frozenset[str]:
         if isinstance(spec, CatchingEvent)
         and isinstance(getattr(spec, "event_definition", None), MessageEventDefinition)
     )
+
+
+def message_catches(process: CompiledProcess, name: str) -> bool:
+    """Return whether the process can catch or start with the message `name`
+    (a name drawn with an expression when it can resolve to it: name_fits)."""
+    return any(name_fits(drawn, name) for drawn in message_catch_names(process))
 
 
 def workflow_waiting_messages(
@@ -100,6 +108,13 @@ def _correlations(
     return found
 
 
+def _body(
+    messages: list[Any], payload: Mapping[str, Any], correlation: Mapping[str, Any]
+) -> dict[str, Any]:
+    correlated = any(message.correlation_properties for message in messages)
+    return {**correlation, **payload} if correlated else dict(payload)
+
+
 def _send(
     workflow: Any,
     catchers: list[tuple[Any, Any]],
@@ -107,8 +122,7 @@ def _send(
     payload: Mapping[str, Any],
     correlation: Mapping[str, Any],
 ) -> None:
-    correlated = any(message.correlation_properties for _, message in catchers)
-    body = {**correlation, **payload} if correlated else dict(payload)
+    body = _body([message for _, message in catchers], payload, correlation)
     event = BpmnEvent(
         MessageEventDefinition(name),
         payload=body,
@@ -173,6 +187,18 @@ def workflow_start_by_message(
         MessageNotCaught: the process has no message start event for `name`.
     """
     workflow = new_workflow(process)
+    payload = json_safe(dict(payload))
+    starts = [
+        spec.event_definition
+        for spec in process.spec.bpmn_start_events  # type: ignore[attr-defined]
+        if isinstance(getattr(spec, "event_definition", None), MessageEventDefinition)
+        and spec.event_definition.name == name
+    ]
+    if starts and starts[0].message_var is None:
+        # Its variables are the case's from the start (Camunda 7 sets them
+        # before the scope starts), so an event sub-process that subscribes
+        # when the process starts resolves its name with them.
+        workflow.task_tree.data.update(_body(starts, payload, correlation))
     # The message starts this case: a timer start event of the process is the
     # schedule's (Camunda: start events are independent), never a wait here.
     hold_timer_starts(workflow, process)
@@ -185,5 +211,5 @@ def workflow_start_by_message(
     ]
     if not catchers:
         raise MessageNotCaught(f"'{process.key}' has no start event for '{name}'.")
-    _send(workflow, catchers, name, json_safe(dict(payload)), dict(correlation))
+    _send(workflow, catchers, name, payload, dict(correlation))
     return run_command(workflow, process, lambda steps: None)

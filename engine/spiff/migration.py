@@ -14,7 +14,10 @@ the case changes:
 - an active element inside a subprocess, call activity or multi-instance body
   (not supported yet);
 - a completed task that can still be compensated whose counterpart has no
-  compensation handler (its subscription moves to the counterpart's handler).
+  compensation handler (its subscription moves to the counterpart's handler);
+- a waiting element whose message or signal name in the target holds an
+  expression it cannot resolve now (Camunda's updateSubscription resolves
+  it again on migration; event_names.py).
 
 Finished history that is still in the stored tree must exist in the target too.
 """
@@ -32,6 +35,7 @@ from .called import workflow_rebase
 from .common import ACTIVE
 from .compensation import subscriptions_migrate, subscriptions_unmigratable
 from .compiled import CompiledProcess
+from .event_names import names_migrated
 from .runtime import workflow_outcome
 from .serialization import state_load
 from .types import AdvanceOutcome
@@ -215,6 +219,13 @@ def workflow_migrate(
         name = task.task_spec.name
         task.task_spec = new_specs[mapping.get(name, name)]
     workflow_rebase(wf, target)
+    unresolved = [
+        MigrationProblem(task.task_spec.name, why)
+        for task in wf.get_tasks(state=TaskState.WAITING, skip_subprocesses=True)
+        if (why := names_migrated(task))
+    ]
+    if unresolved:
+        raise MigrationRefused(unresolved)
     subscriptions_migrate(wf, new_specs, mapping)
     for task in wf.get_tasks(state=ACTIVE, skip_subprocesses=True):
         task.task_spec._predict(task, mask=TaskState.NOT_FINISHED_MASK)

@@ -18,6 +18,7 @@ from .called import called_owner, owner_of, workflow_processes
 from .common import ACTIVE, json_safe
 from .compiled import CompiledProcess
 from .errors import AssignmentListenerFailed, ServiceErrorNotCaught, TaskNotReady
+from .event_names import unresolved_failure
 from .events import call_outputs_pass
 from .io_mapping import outputs_failed, outputs_retry
 from .multi_instance import instances_budget_reset, shared_data
@@ -273,6 +274,9 @@ def run_command(
         # the case, never a server error.
         errored = wf.get_tasks(state=TaskState.ERROR)
         failure = _failure(exc, errored[0] if errored else halt(wf))
+    if failure is None:  # a catch left in ERROR while the engine ran on
+        unresolved = unresolved_failure(wf)
+        failure = _failure(unresolved) if unresolved is not None else None
     if PRUNE:
         prune_workflow(wf)
     if failure is None:

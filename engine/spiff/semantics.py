@@ -16,6 +16,7 @@ from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import EventSubprocess
 from . import (
     compensation,
     conditional_events,
+    event_names,
     io_mapping,
     joins,
     multi_instance,
@@ -68,6 +69,7 @@ def adapt_specs(
             compensation.connect(task_spec)
             adapt_cycle_timers(task_spec, event_subprocess=in_esp)
             conditional_events.adapt(task_spec)
+            event_names.adapt(task_spec)
 
 
 def camunda_collections(roots: Iterable[etree._Element]) -> frozenset[str]:

@@ -74,9 +74,11 @@ def sent_messages(
             for each in reversed(processes):  # the case's own process wins
                 outside.update(each.outside_senders)
         name = event.event_definition.name
-        step = next((s for n, s in senders if n == name), None)
+        # A name with an expression was sent as resolved (event_names.py).
+        drawn = getattr(event.event_definition, "drawn_name", name)
+        step = next((s for n, s in senders if n == drawn), None)
         if step is not None:
-            senders.remove((name, step))
+            senders.remove((drawn, step))
         sent.append(
             SentMessage(
                 name=name,

@@ -42,7 +42,10 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
 from SpiffWorkflow.spiff.specs.defaults import CallActivity
-from SpiffWorkflow.spiff.specs.event_definitions import SignalEventDefinition
+from SpiffWorkflow.spiff.specs.event_definitions import (
+    MessageEventDefinition,
+    SignalEventDefinition,
+)
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
@@ -51,6 +54,7 @@ from .call_data import MappedCallActivity
 from .called import LanewaySubWorkflowConverter, LanewayWorkflow
 from .compiled import CompiledProcess
 from .errors import StateCorrupt
+from .event_names import NamedMessageEventDefinition, NamedSignalEventDefinition
 from .events import scoped_events
 from .scripting import script_engine
 from .service_tasks import AsyncServiceTask
@@ -345,6 +349,9 @@ def _serializer(
     config[MappedCallActivity] = config[CallActivity]
     # an event-based gateway keeps the signal it caught (internal_data seen_events)
     config[MappedSignalEventDefinition] = config[SignalEventDefinition]
+    # or the message or signal named by an expression it caught (event_names.py)
+    config[NamedSignalEventDefinition] = config[SignalEventDefinition]
+    config[NamedMessageEventDefinition] = config[MessageEventDefinition]
     # and the cycle timer it fired on (timers.adapt_cycle_timers)
     config[OnceCycleTimer] = config[CycleTimerEventDefinition]
     config[BpmnWorkflow] = converter

@@ -39,7 +39,9 @@ from SpiffWorkflow.util.task import TaskState
 from .common import json_safe
 from .compiled import CompiledProcess
 from .errors import SpiffAdapterError
+from .event_names import event_name
 from .serialization import new_workflow, state_load
+from .signal_payloads import MappedSignalEventDefinition
 from .stepping import run_engine
 from .timer_starts import hold_none_starts, hold_timer_starts
 from .types import AdvanceOutcome
@@ -63,7 +65,7 @@ def _catchers(workflow: Any, name: str | None = None) -> list[tuple[Any, Any]]:
         for signal in _signal_definitions(
             getattr(task.task_spec, "event_definition", None)
         ):
-            if name is None or signal.name == name:
+            if name is None or event_name(signal, task) == name:
                 found.append((task, signal))
     return found
 
@@ -91,7 +93,9 @@ def _event_subprocess_starts(
 
 def waiting_signals(workflow: Any) -> tuple[tuple[str, str], ...]:
     """Return (signal name, element id) for every element waiting for a signal."""
-    waiting = {(s.name, t.task_spec.bpmn_id or "") for t, s in _catchers(workflow)}
+    waiting = {
+        (event_name(s, t), t.task_spec.bpmn_id or "") for t, s in _catchers(workflow)
+    }
     waiting |= {
         (s.name, spec.bpmn_id or "") for spec, s in _event_subprocess_starts(workflow)
     }
@@ -119,15 +123,17 @@ def _caught(workflow: Any, name: str) -> list[Any]:
         for signal in _signal_definitions(
             getattr(task.task_spec, "event_definition", None)
         )
-        if signal.name == name
+        if event_name(signal, task) == name
     ]
 
 
-def _catch(workflow: Any, definition: Any, payload: Any) -> None:
-    event = BpmnEvent(definition, payload=copy.deepcopy(payload))
+def _catch(workflow: Any, name: str, definition: Any, payload: Any) -> None:
+    """Throw the signal `name` at the workflow's catchers (`definition`: the
+    first one's, which says whether its payload goes into a variable)."""
+    event = BpmnEvent(MappedSignalEventDefinition(name), payload=copy.deepcopy(payload))
     workflow.top_workflow.event_manager.catch(event, internal=False)
     if getattr(definition, "variable", None) is None and isinstance(payload, dict):
-        for task in _caught(workflow, definition.name):
+        for task in _caught(workflow, name):
             task.data.update(copy.deepcopy(payload))
 
 
@@ -146,7 +152,7 @@ def workflow_deliver_signal(
     catchers = _catchers(workflow, name) + _event_subprocess_starts(workflow, name)
     if not catchers:
         raise SignalNotCaught(f"The case is not waiting for the signal '{name}'.")
-    _catch(workflow, catchers[0][1], json_safe(payload))
+    _catch(workflow, name, catchers[0][1], json_safe(payload))
     return run_command(workflow, process, lambda steps: None)
 
 
@@ -161,16 +167,24 @@ def workflow_start_by_signal(
     from .runtime import run_command  # the runtime imports this module
 
     workflow = new_workflow(process)
+    starts = process.spec.bpmn_start_events  # type: ignore[attr-defined]
+    definitions = [
+        s
+        for spec in starts
+        for s in _signal_definitions(getattr(spec, "event_definition", None))
+        if s.name == name
+    ]
+    if definitions and definitions[0].variable is None and isinstance(payload, Mapping):
+        # The case's variables from the start (Camunda 7 sets them before the
+        # scope starts): an event sub-process resolves its name with them.
+        workflow.task_tree.data.update(json_safe(dict(payload)))
     hold_timer_starts(workflow, process)  # the signal starts this case
     hold_none_starts(workflow, process)
     run_engine(workflow, lambda task: None, prune=False)
-    starts = process.spec.bpmn_start_events  # type: ignore[attr-defined]
     catchers = [(t, s) for t, s in _catchers(workflow, name) if t.task_spec in starts]
     if not catchers:
         raise SignalNotCaught(f"'{process.key}' has no start event for '{name}'.")
-    if catchers[0][1].variable is None and isinstance(payload, Mapping):
-        workflow.task_tree.data.update(json_safe(dict(payload)))
-    _catch(workflow, catchers[0][1], json_safe(payload))
+    _catch(workflow, name, catchers[0][1], json_safe(payload))
     return run_command(workflow, process, lambda steps: None)
 
 

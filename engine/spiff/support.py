@@ -22,6 +22,7 @@ from lxml import etree
 
 from .compensation_checks import compensation_problems
 from .dates import check_due, check_priority
+from .event_name_checks import START_REASON, name_problems
 from .implicit_splits import ACTIVITIES
 from .juel import JuelError, is_juel, juel_to_python
 from .links import is_link_flow
@@ -393,11 +394,19 @@ EVENT_GATEWAY_TARGET = _refused(
     "leads to an intermediate catch event or a receive task (BPMN 2.0.2 "
     "\u00a713.4.4; Camunda 7 refuses other targets too)"
 )
-NAME_EXPRESSION = _refused(
-    "Camunda 7 resolves an expression in a message or signal name when the "
-    "event is reached (order-${orderId} waits for order-42); Laneway would wait "
-    "for the literal text; use a fixed name and correlate on a variable instead"
+NAME_EXPRESSION = _runs(
+    "resolved as Camunda 7 resolves it: by a catch (intermediate catch event, "
+    "receive task, boundary event, event after an event-based gateway, event "
+    "sub-process start) against the case's variables when the element or its "
+    "scope is reached, and fixed while it waits (order-${orderId} waits for "
+    "order-42, whatever orderId becomes); by a throw (signal throw or end "
+    "event, message throw or end event, send task) when it throws; ${...} "
+    "parts are coerced to text (null is empty), a name that is one ${...} "
+    "must be text; a name that cannot be resolved (a missing variable, a map "
+    "or list, an empty name, one over 255 characters) is an incident on the "
+    "element (event_names.py)"
 )
+NAME_EXPRESSION_AT_START = _refused(START_REASON)
 ERROR_NON_INTERRUPTING = _refused(
     "an error always interrupts (BPMN 2.0.2 \u00a710.5.2 Table 10.86 and \u00a710.5.4: "
     "an error boundary event's cancelActivity and an error start event's "
@@ -452,6 +461,8 @@ CONSTRUCTS: dict[str, Row] = {
         CALL_WITHOUT_NONE_START
     ),
     "an expression (${...}) in a message or signal name": NAME_EXPRESSION,
+    "an expression (${...}) in the message or signal name of a process's start "
+    "event": NAME_EXPRESSION_AT_START,
     'a non-interrupting error boundary or error start event (cancelActivity="false", '
     'isInterrupting="false")': ERROR_NON_INTERRUPTING,
     "a signal start, catch or boundary event without signalRef": (SIGNAL_WITHOUT_REF),
@@ -1286,9 +1297,7 @@ def _event_problems(root: etree._Element) -> Iterator[Problem]:
         namespaces=NSMAP,
     ):
         yield _problem(event, event, ERROR_NON_INTERRUPTING.note)
-    for named in root.xpath("bpmn:message | bpmn:signal", namespaces=NSMAP):
-        if any(mark in (named.get("name") or "") for mark in ("${", "#{")):
-            yield _problem(named, named, NAME_EXPRESSION.note)
+    yield from name_problems(root)
     yield from _event_gateway_problems(root, nodes)
     yield from _event_subprocess_problems(root)
     for boundary in root.iterfind(".//bpmn:boundaryEvent", NSMAP):

@@ -19,6 +19,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.multiple import (
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 
 from .common import json_safe
+from .event_names import event_name
 from .types import JsonObject, WaitingMessage
 
 
@@ -33,13 +34,14 @@ def _message_definitions(definition: Any) -> Iterator[Any]:
 def waiting_catchers(workflow: Any, name: str | None = None) -> list[tuple[Any, Any]]:
     """Return (task, message definition) for every WAITING task catching a message.
 
-    With `name`, only catchers of that message name.
+    With `name`, only catchers of that message name (a name with an
+    expression: the one resolved when the task began to wait, event_names.py).
     """
     found = []
     for task in list(workflow.top_workflow.event_manager.tasks.values()):
         definition = getattr(task.task_spec, "event_definition", None)
         for message in _message_definitions(definition):
-            if name is None or message.name == name:
+            if name is None or event_name(message, task) == name:
                 found.append((task, message))
     return found
 
@@ -73,10 +75,11 @@ def waiting_messages(workflow: Any) -> tuple[WaitingMessage, ...]:
         if _process_start(task):
             continue
         bpmn_id = task.task_spec.bpmn_id or ""
+        name = event_name(message, task)
         seen.setdefault(
-            (message.name, bpmn_id),
+            (name, bpmn_id),
             WaitingMessage(
-                name=message.name,
+                name=name,
                 bpmn_id=bpmn_id,
                 correlation=known_correlation(workflow, message),
             ),

@@ -47,6 +47,7 @@ from engine.spiff import (
     workflow_complete_user_task,
     workflow_start,
 )
+from engine.spiff.event_names import unresolved_failure
 from engine.spiff.sandbox.el import runtime as el_runtime
 from engine.spiff.serialization import new_workflow
 from engine.spiff.service_tasks import CALL_KEY, service_variables
@@ -374,8 +375,16 @@ class InMemory(_InMemoryWorkflow):
         self.wf = new_workflow(process)
         self._begin(data)
 
-    def _advance(self) -> None:
+    def _run_engine(self) -> None:
         run_engine(self.wf, lambda task: None, prune=False)
+        # A catch that could not resolve its message or signal name is left in
+        # ERROR while the engine runs on; production reports it (run_command).
+        unresolved = unresolved_failure(self.wf)
+        if unresolved is not None:
+            raise unresolved
+
+    def _advance(self) -> None:
+        self._run_engine()
         for _ in range(MAX_SERVICE_ROUNDS):
             started = self.wf.get_tasks(state=TaskState.STARTED)
             calls = [t for t in started if CALL_KEY in t.internal_data]
@@ -388,7 +397,7 @@ class InMemory(_InMemoryWorkflow):
             task.internal_data.pop(CALL_KEY)
             task.data.update(variables)
             task.complete()
-            run_engine(self.wf, lambda task: None, prune=False)
+            self._run_engine()
 
     def _task_key(self, task) -> Key:
         return _key(task.task_spec.bpmn_id, task_locals(task))

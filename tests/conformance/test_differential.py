@@ -164,7 +164,21 @@ _NON_FINITE = (
     "(inside a list too) fails the step with an incident; SpiffWorkflow keeps the "
     "float (engine/spiff/scripting.py)"
 )
+_EVENT_NAME = (
+    "a message or signal name with ${...} is resolved when the event is reached, "
+    "as Camunda 7 resolves it; a variable it reads that the walk does not set "
+    "fails the event with an incident, where SpiffWorkflow waits for the "
+    "literal name (engine/spiff/event_names.py)"
+)
 DEPARTURES: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "message_name_expression.bpmn",
+            "signal_name_expression.bpmn",
+            "sigexpr.bpmn",
+        ),
+        _EVENT_NAME,
+    ),
     "p7d_implicit_end_keeps_data.bpmn": _IMPLICIT_END,
     "p7d_start_event_listener_order.bpmn": _IMPLICIT_END,
     "p7d_listener_inclusive_split.bpmn": _IMPLICIT_END,

@@ -51,6 +51,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 NAMES = frozenset(
@@ -62,6 +63,7 @@ NAMES = frozenset(
         "_el_get_",
         "_el_condition_",
         "_el_call_",
+        "_el_text_",
     }
 )
 _LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
@@ -219,6 +221,39 @@ def _to_str(value: Any) -> str:
         f"Cannot compare {_java(value)} with a String here (EL 2.1 §1.18.1: "
         "its Java text form is not reproduced)"
     )
+
+
+def _double_text(value: float) -> str:
+    """Double.toString: plain from 10^-3 to 10^7, else computerized notation
+    (1.0E7, 1.5E-4), with the shortest digits that read back (JDK 19 on)."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    if value == 0 or 1e-3 <= abs(value) < 1e7:
+        return repr(value)
+    shortest = Decimal(repr(abs(value))).normalize().as_tuple()
+    digits = "".join(map(str, shortest.digits))
+    exponent = len(digits) - 1 + int(shortest.exponent)
+    sign = "-" if value < 0 else ""
+    return f"{sign}{digits[0]}.{digits[1:] or '0'}E{exponent}"
+
+
+def to_text(value: Any) -> str:
+    """Coerce a part of composite text to String (EL 2.1 §1.18.1): null is "",
+    a Boolean "true"/"false", a number its Java text; a Map or List fails (its
+    Java text form is not reproduced)."""
+    if value is None:
+        return ""
+    if type(value) is float:
+        return _double_text(value)
+    try:
+        return _to_str(value)
+    except ELException:
+        raise ELException(
+            f"Cannot coerce from {_java(value)} to java.lang.String here (EL 2.1 "
+            "§1.18.1: its Java text form is not reproduced)"
+        ) from None
 
 
 def _is_double(value: Any) -> bool:
@@ -602,6 +637,11 @@ def runtime(cmp: Compare, charge: Charge = _free) -> dict[str, Callable[..., Any
     def call_(name: str, subject: Any, *args: Any) -> Any:
         return call(name, subject, args, cmp, charge)
 
+    def text_(*parts: Any) -> str:
+        texts = [to_text(part) for part in parts]
+        charge(sum(len(t) for t in texts))
+        return "".join(texts)
+
     return {
         "_el_arith_": arith_,
         "_el_neg_": neg_,
@@ -610,4 +650,5 @@ def runtime(cmp: Compare, charge: Charge = _free) -> dict[str, Callable[..., Any
         "_el_get_": get,
         "_el_condition_": condition,
         "_el_call_": call_,
+        "_el_text_": text_,
     }
