@@ -38,14 +38,13 @@ from SpiffWorkflow.bpmn.specs.event_definitions.multiple import (
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
-from SpiffWorkflow.util.task import TaskState
 
 from .event_name_checks import name_expression
 from .juel import JuelError
+from .reached_failures import fail_when_reached
 from .signal_payloads import MappedSignalEventDefinition
 
 NAMES_KEY = "laneway_event_names"  # task internal data: {name as drawn: resolved}
-FAILED_KEY = "laneway_event_name_failed"  # why a catch could not resolve its name
 # What the engine's subscriptions and outboxes hold of a name (as Camunda 7's
 # EVENT_NAME_ column): a longer one is an incident, never a failed write.
 NAME_MAX_LENGTH = 255
@@ -114,7 +113,7 @@ def resolve(definition: Any, task: Any) -> bool:
     A catch resolves it while its predecessor completes, so a name it cannot
     resolve must not stop that completion (the predecessor's other paths would
     never start): the task is left in ERROR, not waiting, and the adapter
-    reports it when the engine has run (`unresolved_failure`).
+    reports it when the engine has run (reached_failures).
     """
     if getattr(definition, "name_expression", None) is None:
         return True
@@ -127,9 +126,7 @@ def resolve(definition: Any, task: Any) -> bool:
         name, why = _resolved(definition, task)
     if why:
         task.internal_data.pop(NAMES_KEY, None)  # a retry resolves them all again
-        task.workflow.top_workflow.event_manager.remove_task(task)
-        task._set_state(TaskState.ERROR)
-        task.internal_data[FAILED_KEY] = _why(definition, why)
+        fail_when_reached(task, _error(task, _why(definition, why)))
         return False
     names[definition.name] = name
     return True
@@ -154,19 +151,6 @@ def names_migrated(task: Any) -> str:
             return _why(item, why)
         task.internal_data.setdefault(NAMES_KEY, {})[item.name] = name
     return ""
-
-
-def unresolved_failure(workflow: Any) -> WorkflowTaskException | None:
-    """Take the first catch whose name could not be resolved in this command.
-
-    Taken once: a later command does not report it again; a retry resolves
-    it again.
-    """
-    for task in workflow.get_tasks(state=TaskState.ERROR):
-        message = task.internal_data.pop(FAILED_KEY, None)
-        if message is not None:
-            return _error(task, message)
-    return None
 
 
 def event_name(definition: Any, task: Any = None) -> str:

@@ -18,11 +18,11 @@ from .called import called_owner, owner_of, workflow_processes
 from .common import ACTIVE, json_safe
 from .compiled import CompiledProcess
 from .errors import AssignmentListenerFailed, ServiceErrorNotCaught, TaskNotReady
-from .event_names import unresolved_failure
 from .events import call_outputs_pass
 from .io_mapping import outputs_failed, outputs_retry
 from .multi_instance import instances_budget_reset, shared_data
 from .prune import prune_workflow
+from .reached_failures import reached_failure
 from .sent_messages import sent_messages
 from .serialization import new_workflow, state_dump, state_load
 from .service_tasks import (
@@ -274,9 +274,9 @@ def run_command(
         # the case, never a server error.
         errored = wf.get_tasks(state=TaskState.ERROR)
         failure = _failure(exc, errored[0] if errored else halt(wf))
-    if failure is None:  # a catch left in ERROR while the engine ran on
-        unresolved = unresolved_failure(wf)
-        failure = _failure(unresolved) if unresolved is not None else None
+    if failure is None:  # a task that failed as it was reached; the engine ran on
+        reached = reached_failure(wf)
+        failure = _failure(reached) if reached is not None else None
     if PRUNE:
         prune_workflow(wf)
     if failure is None:

@@ -47,7 +47,7 @@ from engine.spiff import (
     workflow_complete_user_task,
     workflow_start,
 )
-from engine.spiff.event_names import unresolved_failure
+from engine.spiff.reached_failures import reached_failure
 from engine.spiff.sandbox.el import runtime as el_runtime
 from engine.spiff.serialization import new_workflow
 from engine.spiff.service_tasks import CALL_KEY, service_variables
@@ -377,11 +377,12 @@ class InMemory(_InMemoryWorkflow):
 
     def _run_engine(self) -> None:
         run_engine(self.wf, lambda task: None, prune=False)
-        # A catch that could not resolve its message or signal name is left in
-        # ERROR while the engine runs on; production reports it (run_command).
-        unresolved = unresolved_failure(self.wf)
-        if unresolved is not None:
-            raise unresolved
+        # A task that failed as it was reached (its inputs, the name it waits
+        # for) is left in ERROR while the engine runs on; production reports
+        # it (runtime.run).
+        reached = reached_failure(self.wf)
+        if reached is not None:
+            raise reached
 
     def _advance(self) -> None:
         self._run_engine()

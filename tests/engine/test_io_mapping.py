@@ -67,6 +67,39 @@ def test_a_failing_input_parameter_is_an_incident_on_the_task_retried_after_a_fi
     assert case.data == {"amount": 10, "parts": 4}  # share stayed the task's
 
 
+def test_a_failing_input_after_a_fork_leaves_the_other_branch_running_and_is_retried(
+    users, reviewer
+):
+    """A parallel fork reaches Task_A, whose input fails, and Task_B: the
+    incident is on Task_A and Task_B is offered at once (the failure used to
+    stop the fork, so Task_B never appeared, not even after a retry). Task_B
+    done and parts fixed, the retry offers Task_A and the join completes."""
+    deploy(CONFORMANCE / "io_input_fails_after_fork.bpmn", users["analyst"])
+    case, _ = case_start(
+        user=users["requester"],
+        key="io_input_fails_after_fork",
+        data={"amount": 10, "parts": 0},
+    )
+    [prep] = _open(case)
+    task_complete(user=reviewer, task_id=prep.pk, data={})
+    incident = Incident.objects.get(case=case)
+    assert (incident.bpmn_id, incident.status) == ("Task_A", "open")
+    assert "input parameter 'share'" in incident.message
+    [task_b] = _open(case)
+    assert task_b.bpmn_id == "Task_B"
+    task_complete(user=reviewer, task_id=task_b.pk, data={})
+    assert _open(case) == []
+
+    _fix(users, case, parts=5)
+    incident_retry(user=users["padmin"], incident_id=incident.pk)
+    [task_a] = _open(case)
+    assert task_a.bpmn_id == "Task_A"
+    assert task_a.local_data == {"share": 2.0}
+    task_complete(user=reviewer, task_id=task_a.pk, data={})
+    case.refresh_from_db()
+    assert case.status == "completed"
+
+
 def test_a_failing_output_parameter_refuses_the_completion_until_the_data_is_fixed(
     users, reviewer
 ):
