@@ -39,6 +39,7 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import (
     LoopTask,
     MultiInstanceTask,
 )
+from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.specs.defaults import (
     ParallelMultiInstanceTask,
     SequentialMultiInstanceTask,
@@ -51,6 +52,7 @@ from .limits import (
     InstanceCountOutOfBounds,
     limits_get,
 )
+from .reached_failures import fail_when_reached
 from .variables import publish, refresh, variables_of
 
 LOOP_COUNTER = "loopCounter"
@@ -70,7 +72,13 @@ class _CamundaInstances(MultiInstanceTask):
 
     def _update_hook(self, my_task: Any) -> Any:
         ready = super()._update_hook(my_task)  # inherits the data; no instance yet
-        self.check_collection_size(my_task)
+        try:
+            self.check_collection_size(my_task)
+        except SpiffWorkflowException as exc:
+            # Raised on, it would stop the predecessor's completion, and a
+            # parallel fork's other branches would never start.
+            fail_when_reached(my_task, exc)
+            raise _CollectionRefused from exc
         return ready
 
     def check_collection_size(self, my_task: Any) -> None:
@@ -243,11 +251,32 @@ def _refuse(my_task: Any, reason: str) -> None:
     raise WorkflowTaskException(str(error), task=my_task, exception=error)
 
 
-class LanewaySequentialMultiInstance(SequentialMultiInstanceTask, _CamundaInstances):
+class _CollectionRefused(Exception):  # noqa: N818 - a signal, not an error
+    """The collection was refused as the activity was reached (kept by
+    fail_when_reached): no instance starts, the activity stays in ERROR."""
+
+
+class _StopWhenCollectionRefused:
+    """Answer "not ready" from the outermost update hook when the collection is
+    refused (SpiffWorkflow's sequential and parallel hooks go on after their
+    super() call: they would start the instances)."""
+
+    def _update_hook(self, my_task: Any) -> Any:
+        try:
+            return super()._update_hook(my_task)  # type: ignore[misc]
+        except _CollectionRefused:
+            return False
+
+
+class LanewaySequentialMultiInstance(
+    _StopWhenCollectionRefused, SequentialMultiInstanceTask, _CamundaInstances
+):
     """A sequential multi-instance activity with Camunda's instance variables."""
 
 
-class LanewayParallelMultiInstance(ParallelMultiInstanceTask, _CamundaInstances):
+class LanewayParallelMultiInstance(
+    _StopWhenCollectionRefused, ParallelMultiInstanceTask, _CamundaInstances
+):
     """A parallel multi-instance activity with Camunda's instance variables."""
 
 

@@ -8,22 +8,42 @@ and nothing said so: they stayed FUTURE for good, even after a retry.
 
 Laneway runs a failing automatic step as an incident on its element (as if
 asyncBefore), and the other paths run on. So a task that fails as it is
-reached (its camunda:inputOutput inputs, the name of the message or signal it
-waits for) is left in ERROR, off the event manager, and its failure is kept
-in its internal data; the adapter takes it when the engine has run
-(`reached_failure`, runtime.run) and opens the incident. A retry reaches the
-task again.
+reached (its camunda:inputOutput inputs, its multi-instance collection, the
+name of the message or signal it waits for) is left in ERROR, off the event
+manager, and its failure's text is kept in its internal data; the adapter
+takes it when the engine has run (`reached_failure`, runtime.run) and opens
+the incident. One command reports one failure: another task that failed in
+the same command is reported by the next one. A retry reaches the task again.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 _KEY = "laneway_failed_when_reached"  # task internal data: {message, error_type}
+
+
+def failure_text(exc: BaseException) -> str:
+    """The first line of a failure, with the reason SpiffWorkflow keeps only in
+    the exception's context ("Error evaluating expression 'x'" says no more)."""
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    cause = exc.__cause__ or exc.__context__
+    if cause is not None and str(cause) and str(cause) not in first:
+        first = f"{first}: {type(cause).__name__}: {str(cause).strip().splitlines()[0]}"
+    return first[:2000]
+
+
+class ReachedFailure(Exception):  # noqa: N818 - named as what it reports
+    """A task's failure as it was reached, taken from its internal data."""
+
+    def __init__(self, message: str, *, task: Any, error_type: str) -> None:
+        super().__init__(message)
+        self.task = task
+        self.error_type = error_type
 
 
 def fail_when_reached(task: Any, error: SpiffWorkflowException) -> None:
@@ -31,18 +51,14 @@ def fail_when_reached(task: Any, error: SpiffWorkflowException) -> None:
     task.workflow.top_workflow.event_manager.remove_task(task)
     task._set_state(TaskState.ERROR)
     task.internal_data[_KEY] = {
-        "message": str(error),
+        "message": failure_text(error),
         "error_type": getattr(error, "error_type", "") or type(error).__name__,
     }
 
 
-def failed_when_reached(task: Any) -> bool:
-    """Whether `task` failed as it was reached in this command."""
-    return _KEY in task.internal_data
-
-
-def reached_failure(workflow: Any) -> WorkflowTaskException | None:
-    """Take the first failure of a task reached in this command.
+def reached_failure(workflow: Any) -> ReachedFailure | None:
+    """Take the first failure of a task reached in this command (or, when one
+    command had several, in an earlier one).
 
     Taken once: a later command does not report it again; a retry reaches
     the task again.
@@ -50,7 +66,7 @@ def reached_failure(workflow: Any) -> WorkflowTaskException | None:
     for task in workflow.get_tasks(state=TaskState.ERROR):
         failed = task.internal_data.pop(_KEY, None)
         if failed is not None:
-            error = WorkflowTaskException(failed["message"], task=task)
-            error.error_type = failed["error_type"]
-            return error
+            return ReachedFailure(
+                failed["message"], task=task, error_type=failed["error_type"]
+            )
     return None

@@ -22,7 +22,7 @@ from .events import call_outputs_pass
 from .io_mapping import outputs_failed, outputs_retry
 from .multi_instance import instances_budget_reset, shared_data
 from .prune import prune_workflow
-from .reached_failures import reached_failure
+from .reached_failures import failure_text, reached_failure
 from .sent_messages import sent_messages
 from .serialization import new_workflow, state_dump, state_load
 from .service_tasks import (
@@ -147,17 +147,6 @@ def _pending_calls(active: list[Any]) -> tuple[PendingServiceCall, ...]:
     return tuple(calls)
 
 
-def _message(exc: BaseException) -> str:
-    text = str(exc).strip()
-    first = text.splitlines()[0] if text else type(exc).__name__
-    cause = exc.__cause__ or exc.__context__
-    # SpiffWorkflow wraps expression errors as "Error evaluating expression 'x'"
-    # and keeps the reason only in the exception context.
-    if cause is not None and str(cause) and str(cause) not in first:
-        first = f"{first}: {type(cause).__name__}: {str(cause).strip().splitlines()[0]}"
-    return first[:2000]
-
-
 def _failure(exc: Exception, task: Any = None) -> TaskFailure:
     task = task if task is not None else getattr(exc, "task", None)
     spec = task.task_spec if task is not None else None
@@ -166,7 +155,7 @@ def _failure(exc: Exception, task: Any = None) -> TaskFailure:
         bpmn_id=(spec.bpmn_id or "") if spec is not None else "",
         name=(spec.bpmn_name or spec.bpmn_id or "") if spec is not None else "",
         error_type=getattr(exc, "error_type", "") or type(exc).__name__,
-        message=_message(exc),
+        message=failure_text(exc),
         kind=(
             FailureKind.ENGINE_LIMIT
             if isinstance(exc, EngineLimitExceeded)
@@ -338,7 +327,7 @@ def _run_assignment(
     try:
         wf.script_engine.execute(task, meta.assignment_script, context)
     except Exception as exc:  # the caller's transaction changes nothing
-        raise AssignmentListenerFailed(_message(exc)) from None
+        raise AssignmentListenerFailed(failure_text(exc)) from None
     publish(task)
 
 
