@@ -28,6 +28,7 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.defaults import InclusiveGateway, ParallelGateway
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
 from SpiffWorkflow.util.task import TaskState
 
@@ -122,6 +123,10 @@ class LanewayInclusiveGateway(_CountingJoin, InclusiveGateway):
     reach an input with one (BPMN 2.0 §13.4.3). SpiffWorkflow's own check
     stops its tree walk at the first instance of the join, so in a loop it
     sees last round's tokens and not this round's running branches.
+    A boundary event that waits (has not fired) holds no token: the token is
+    in its activity, which leaves by its own flows (Camunda 7's isReachable
+    follows outgoing sequence flows only), so a join never waits for a path
+    that starts at a boundary event until that event fires.
     """
 
     def _check_threshold_unstructured(self, my_task: Any) -> bool:
@@ -130,7 +135,7 @@ class LanewayInclusiveGateway(_CountingJoin, InclusiveGateway):
         if not filled or not empty:
             return bool(filled)
         for task in my_task.workflow.tasks.values():
-            if task.task_spec is self or not task.has_state(_TOKEN):
+            if task.task_spec is self or not _holds_token(task):
                 continue
             reach = _downstream(task.task_spec, self)
             if reach.isdisjoint(filled) and not reach.isdisjoint(empty):
@@ -150,6 +155,16 @@ class LanewayInclusiveGateway(_CountingJoin, InclusiveGateway):
                 child, mask=TaskState.FUTURE | TaskState.PREDICTED_MASK
             )
         return True
+
+
+def _holds_token(task: Any) -> bool:
+    """Whether `task` holds a token that may still move on (not a boundary
+    event waiting for its trigger)."""
+    if not task.has_state(_TOKEN):
+        return False
+    return not (
+        isinstance(task.task_spec, BoundaryEvent) and task.has_state(TaskState.WAITING)
+    )
 
 
 def _downstream(start: Any, join: Any) -> set[Any]:

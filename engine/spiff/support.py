@@ -138,7 +138,8 @@ ELEMENTS: dict[str, Row] = {
     "inclusiveGateway": _runs(
         "a join fires once no token elsewhere can still reach one of its empty "
         "incoming flows (BPMN 2.0), asked again after every step (Camunda 7 asks "
-        "only when a token arrives) (joins.py)"
+        "only when a token arrives); a boundary event that has not fired holds no "
+        "token, so the join does not wait for its path (joins.py)"
     ),
     "eventBasedGateway": _runs(),
     "complexGateway": _refused(
@@ -204,10 +205,17 @@ ELEMENTS: dict[str, Row] = {
     ),
     "documentation": _runs("shown with the task"),
     "ioSpecification": _runs(
-        "on a called process: its data outputs come back to the caller"
+        "SpiffWorkflow data inputs and outputs: on a called process its data "
+        "outputs come back to the caller; ignored in a Camunda-dialect diagram, as "
+        "Camunda 7 ignores it (data_objects.py)"
     ),
-    "dataInput": _runs(),
-    "dataOutput": _runs(),
+    "dataInput": _runs(
+        "a task's data input must be a variable when it starts; ignored in a "
+        "Camunda-dialect diagram, as Camunda 7 ignores it"
+    ),
+    "dataOutput": _runs(
+        "ignored in a Camunda-dialect diagram, as Camunda 7 ignores it"
+    ),
     "dataInputAssociation": _runs(
         "SpiffWorkflow data objects: the data object's value is copied in; "
         "ignored in a Camunda-dialect diagram, as Camunda 7 ignores it"
