@@ -531,7 +531,9 @@ def engine_steps(workflow: Any, did_complete: Any) -> bool:
     def update(wf: Any) -> int:
         count = 0
         for task in wf.get_tasks(state=TaskState.READY):
-            if not task.task_spec.manual:
+            # A task another one cancelled earlier in this pass (a join
+            # instance whose token an earlier firing took) does not run.
+            if not task.task_spec.manual and task.state == TaskState.READY:
                 task.run()
                 count += 1
                 did_complete(task)

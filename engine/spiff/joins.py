@@ -24,6 +24,7 @@ this consumed them all, so the join fired once for two rounds of tokens).
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
@@ -67,22 +68,46 @@ def _consume(join_task: Any) -> None:
     merge upstream) keeps the rest for the next firing, and the newest of them
     waits again, so the join is asked again at the next step and the case does
     not end while a token stands at the join (BPMN: the token is still there).
+    An arrival names its source, not its flow: a source with several flows
+    into the join gives one token to each of them.
     """
-    taken = {join_task.parent.task_spec}
+    room = _flows(join_task.task_spec)
+    room[join_task.parent.task_spec] -= 1
     left = []
     for arrival in arrivals(join_task):
         if arrival is join_task:
             continue
         flow = arrival.parent.task_spec
-        if flow in taken:
+        if room[flow] <= 0:
             left.append(arrival)
             continue
-        taken.add(flow)
+        room[flow] -= 1
         arrival.internal_data[CONSUMED] = True
+        if not arrival.has_state(TaskState.FINISHED_MASK):
+            # Another instance of this join readied at the same moment (two
+            # flows from one source): its token is joined here, it never fires.
+            arrival.cancel()
     join_task._inherit_data()
     join_task.internal_data[CONSUMED] = True
     if left and not any(t.state == TaskState.WAITING for t in left):
         left[-1]._set_state(TaskState.WAITING)
+
+
+def _flows(join: Any) -> Counter[Any]:
+    """Return how many incoming flows of `join` leave each source.
+
+    Two flows from one source (a parallel split drawn with two flows to the
+    join) are two inputs: Camunda 7 joins as many tokens as the gateway has
+    incoming flows, so they fire it once, not twice.
+    """
+    return Counter(join.inputs)
+
+
+def _missing(join_task: Any) -> Counter[Any]:
+    """Return, per source, how many of its flows into the join hold no token."""
+    missing = _flows(join_task.task_spec)
+    missing.subtract(a.parent.task_spec for a in arrivals(join_task))
+    return +missing  # only the positive counts
 
 
 class _CountingJoin(UnstructuredJoin):
@@ -95,9 +120,7 @@ class LanewayParallelGateway(_CountingJoin, ParallelGateway):
     """A parallel join that fires once a token has arrived on every input."""
 
     def _check_threshold_unstructured(self, my_task: Any) -> bool:
-        waiting = set(self.inputs)
-        for arrival in arrivals(my_task):
-            waiting.discard(arrival.parent.task_spec)
+        waiting = set(_missing(my_task))
         for task in my_task.workflow.tasks.values():
             # SpiffWorkflow's rule for a join that is also a loop's entry: an
             # input reached only after this join fires is not waited for.

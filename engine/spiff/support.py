@@ -132,14 +132,15 @@ ELEMENTS: dict[str, Row] = {
     "parallelGateway": _runs(
         "branches share one set of case variables (Camunda 7): each branch sees "
         "the others' writes and a join loses none; a join consumes one token per "
-        "incoming flow, a second token on a flow waits for the next firing "
-        "(joins.py)"
+        "incoming flow, a second token on a flow waits for the next firing; two "
+        "flows from one split into the join are two inputs, joined once (joins.py)"
     ),
     "inclusiveGateway": _runs(
         "a join fires once no token elsewhere can still reach one of its empty "
         "incoming flows (BPMN 2.0), asked again after every step (Camunda 7 asks "
         "only when a token arrives); a boundary event that has not fired holds no "
-        "token, so the join does not wait for its path (joins.py)"
+        "token, so the join does not wait for its path; two flows from one split "
+        "into the join are two inputs, joined once (joins.py)"
     ),
     "eventBasedGateway": _runs(),
     "complexGateway": _refused(

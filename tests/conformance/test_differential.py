@@ -192,6 +192,9 @@ DEPARTURES: dict[str, str] = {
     "transaction_cancel.bpmn": _COMPENSATION,
     "p8_compensation_in_mi_sub_process.bpmn": _COMPENSATION,
     "p8_transaction_nested_sub_process.bpmn": _COMPENSATION,
+    "p8_compensation_end_in_sub_process.bpmn": _COMPENSATION,
+    "p8_compensation_handler_service.bpmn": _COMPENSATION,
+    "p8_compensation_in_called_process.bpmn": _COMPENSATION,
     "p8_inclusive_join_other_branch_boundary.bpmn": (
         "an inclusive join does not wait for the path of a boundary event that "
         "has not fired (Camunda 7 follows outgoing sequence flows only); "
@@ -307,6 +310,7 @@ DEPARTURES: dict[str, str] = {
         (
             "call_error.bpmn",
             "p8_call_error_scopes.bpmn",
+            "p8_call_mi_error.bpmn",
             "ev_esp_error_scopes.bpmn",
             "ev_esp_error_vs_boundary.bpmn",
             "ev_esp_escalation_interrupting.bpmn",
@@ -334,6 +338,7 @@ DEPARTURES: dict[str, str] = {
             "mi_parallel_collection_changed.bpmn",
             "mi_sequential_loop_counter_condition.bpmn",
             "mi_parallel_assignee.bpmn",
+            "p8_mi_loop_data_input_ref_camunda.bpmn",
             "mi_parallel_condition.bpmn",
             "mi_parallel_script.bpmn",
             "mi_sequential_cardinality.bpmn",
