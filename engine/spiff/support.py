@@ -546,6 +546,10 @@ CONSTRUCTS: dict[str, Row] = {
         "a handler is a task without flows, started by compensation",
         by=_BY_COMPENSATION,
     ),
+    "two compensation boundary events on one activity": _refused(
+        "Camunda 7 refuses them too; only one handler would run here",
+        by=_BY_COMPENSATION,
+    ),
     "a cancel end event outside a transaction, a cancel boundary event on "
     "anything else, a transaction with more than one cancel boundary event or a "
     "cancel end event and none, a multi-instance or loop transaction": _refused(
