@@ -28,6 +28,7 @@ from collections.abc import Iterator
 
 from lxml import etree
 
+from .error_variables import error_variable_problems
 from .normalize import describe
 from .support import REFUSED, Row
 from .types import Problem
@@ -146,6 +147,7 @@ def ref_problems(root: etree._Element) -> Iterator[Problem]:
     yield from _condition_resource_problems(root)
     yield from _escalation_boundary_problems(root)
     yield from _subscription_problems(root)
+    yield from error_variable_problems(root)
     for call in root.iterfind(".//bpmn:callActivity", NSMAP):
         if any(mark in (call.get("calledElement") or "") for mark in ("${", "#{")):
             yield _problem(call, CALLED_ELEMENT_EXPRESSION, call)

@@ -671,7 +671,25 @@ VENDOR_ATTRIBUTES: dict[str, Row] = {
     "isStartableInTasklist": _runs(_NO_EFFECT),
     "modelerTemplate": _runs(_NO_EFFECT),
     "modelerTemplateVersion": _runs(_NO_EFFECT),
-    "errorMessage": _runs(_NO_EFFECT),
+    "errorMessage": _runs(
+        "on a bpmn:error, the message an error end event throws: what an "
+        "errorMessageVariable receives (plain text; an expression is refused "
+        "when the file sets an error message variable)",
+        on=("error",),
+    ),
+    "errorCodeVariable": _runs(
+        "on a catching error event (boundary or error start event), the "
+        "variable that receives the caught error's code (a case variable, as "
+        "Camunda 7 sets it); on an error end event refused (Camunda 7 ignores it)",
+        on=("errorEventDefinition",),
+    ),
+    "errorMessageVariable": _runs(
+        "on a catching error event, the variable that receives the caught "
+        "error's message: the thrown bpmn:error's camunda:errorMessage, or the "
+        "message of a service's business error or an external task's bpmnError "
+        "(null when there is none)",
+        on=("errorEventDefinition",),
+    ),
     "calledElementBinding": _runs(
         "resolved when the call starts, as in Camunda 7: latest calls the latest "
         "deployed version (a process of the file: the one in the file), "

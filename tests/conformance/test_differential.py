@@ -313,6 +313,9 @@ DEPARTURES: dict[str, str] = {
             "call_error.bpmn",
             "p8_call_error_scopes.bpmn",
             "p8_call_mi_error.bpmn",
+            # also: camunda:errorCodeVariable / errorMessageVariable (Camunda 7)
+            "p8_error_variables_call.bpmn",
+            "p8_error_variables_event_sub_process.bpmn",
             "ev_esp_error_scopes.bpmn",
             "ev_esp_error_vs_boundary.bpmn",
             "ev_esp_escalation_interrupting.bpmn",
