@@ -195,6 +195,7 @@ DEPARTURES: dict[str, str] = {
     "p8_compensation_end_in_sub_process.bpmn": _COMPENSATION,
     "p8_compensation_handler_service.bpmn": _COMPENSATION,
     "p8_compensation_in_called_process.bpmn": _COMPENSATION,
+    "p8_compensation_sequential_mi.bpmn": _COMPENSATION,
     "p8_pending_compensation_does_not_hold_the_case.bpmn": _COMPENSATION,
     "p8_compensation_mi_completion_condition.bpmn": _COMPENSATION,
     "p8_compensation_receive_task_handler.bpmn": _COMPENSATION,
