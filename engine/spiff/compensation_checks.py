@@ -50,6 +50,14 @@ _EVENT_SUBPROCESS = (
 )
 
 
+_SECOND_BOUNDARY = (
+    "an activity has one compensation boundary event (Camunda 7 refuses "
+    "more: 'multiple boundary events with compensateEventDefinition not "
+    "supported on same activity'); here only the last one's handler would run. "
+    "Keep one and let its handler undo everything"
+)
+
+
 def _boundary_problems(
     boundary: etree._Element, nodes: dict, flow_ends: set[str]
 ) -> Iterator[Problem]:
@@ -245,15 +253,7 @@ def compensation_problems(root: etree._Element) -> list[Problem]:
     }
     for flow in root.iterfind(".//bpmn:sequenceFlow", NSMAP) if marked else ():
         ids["flow_ends"].update({flow.get("sourceRef"), flow.get("targetRef")})
-    problems: list[Problem] = []
-    for boundary in root.iterfind(".//bpmn:boundaryEvent", NSMAP) if marked else ():
-        ids["attached"].add(str(boundary.get("attachedToRef")))
-        if compensation_definition(boundary) is None:
-            continue
-        handler = handler_id(_scope_of(boundary), boundary)
-        if handler:
-            ids["handlers"].add(handler)
-        problems.extend(_boundary_problems(boundary, nodes, ids["flow_ends"]))
+    problems = _boundaries_problems(root, nodes, ids) if marked else []
     for definition in cancels:
         problems.extend(_cancel_event_problems(definition, nodes))
     problems.extend(_transaction_problems(root))
@@ -274,6 +274,29 @@ def compensation_problems(root: etree._Element) -> list[Problem]:
                     "task, never by an intermediate catch event",
                 )
             )
+    return problems
+
+
+def _boundaries_problems(
+    root: etree._Element, nodes: dict, ids: dict[str, set[str]]
+) -> list[Problem]:
+    """Check every compensation boundary event; note the attached activities
+    and the handlers in `ids`."""
+    problems: list[Problem] = []
+    compensated: set[str] = set()
+    for boundary in root.iterfind(".//bpmn:boundaryEvent", NSMAP):
+        activity = str(boundary.get("attachedToRef"))
+        ids["attached"].add(activity)
+        if compensation_definition(boundary) is None:
+            continue
+        handler = handler_id(_scope_of(boundary), boundary)
+        if handler:
+            ids["handlers"].add(handler)
+        if activity in compensated:
+            problems.append(_problem(boundary, _SECOND_BOUNDARY))
+            continue
+        compensated.add(activity)
+        problems.extend(_boundary_problems(boundary, nodes, ids["flow_ends"]))
     return problems
 
 

@@ -1,17 +1,22 @@
-"""Data objects and data stores in the Camunda 7 dialect are documentation.
+"""Data objects, data stores and ioSpecifications are documentation in Camunda 7.
 
-Camunda 7 does not execute data objects, data stores or data associations: its
-BPMN implementation reference lists neither, and a diagram drawn with them in
-Camunda Modeler deploys and runs as if they were not there. SpiffWorkflow runs
-a data object as a process-level variable named by its id (BPMN 2.0.2 §10.4.1
-data associations): an output association whose task has no such variable
-stops the case, and an input association before any output does too.
+Camunda 7 does not execute data objects, data stores, data associations or an
+activity's or process's ioSpecification (data inputs and outputs): its BPMN
+implementation reference lists none of them, and a diagram drawn with them
+deploys and runs as if they were not there. SpiffWorkflow runs a data object
+as a process-level variable named by its id (BPMN 2.0.2 §10.4.1 data
+associations): an output association whose task has no such variable stops
+the case, and an input association before any output does too. It runs an
+ioSpecification too: a task whose data input is no variable stops ("Missing
+data input"), one with data outputs keeps only them, and a called process's
+data outputs come back to the caller without any camunda:out.
 
 So a diagram in the Camunda dialect (it uses the Camunda, Operaton or Zeebe
-namespace and nothing of SpiffWorkflow's) loses its data associations here, and runs as
-Camunda 7 runs it. A SpiffArena diagram (its extensions are
-`spiffworkflow:`), or a plain BPMN one, keeps SpiffWorkflow's data objects,
-which SpiffArena diagrams use on purpose.
+namespace and nothing of SpiffWorkflow's) loses its data associations and
+ioSpecifications here, and runs as Camunda 7 runs it. A SpiffArena diagram
+(its extensions are `spiffworkflow:`), or a plain BPMN one, keeps
+SpiffWorkflow's data objects and ioSpecifications, which SpiffArena diagrams
+use on purpose.
 """
 
 from __future__ import annotations
@@ -52,11 +57,23 @@ def is_camunda_dialect(root: etree._Element) -> bool:
 
 
 def camunda_data_associations_drop(root: etree._Element) -> None:
-    """Remove, in place, the data associations of a Camunda-dialect diagram
-    that read or write a data object or data store (Camunda 7 ignores them)."""
+    """Remove, in place, the ioSpecifications of a Camunda-dialect diagram and
+    the data associations that read or write a data object, a data store or a
+    data input or output (Camunda 7 ignores them)."""
     associations = _ASSOCIATIONS(root)
-    if not associations or not is_camunda_dialect(root):
+    specifications = _IO_SPECIFICATIONS(root)
+    if not (associations or specifications) or not is_camunda_dialect(root):
         return
+    io_ids = {
+        str(element.get("id"))
+        for specification in specifications
+        for element in specification
+        if isinstance(element.tag, str) and element.get("id")
+    }
+    for specification in specifications:
+        parent = specification.getparent()
+        if parent is not None:
+            parent.remove(specification)
     kinds = {
         str(element.get("id")): etree.QName(element).localname
         for element in root.iter(*(f"{{{NSMAP['bpmn']}}}{k}" for k in _DATA_REFERENCES))
@@ -68,12 +85,13 @@ def camunda_data_associations_drop(root: etree._Element) -> None:
                 "bpmn:sourceRef | bpmn:targetRef", namespaces=NSMAP
             )
         ]
-        if any(ref in kinds for ref in refs):
+        if any(ref in kinds or ref in io_ids for ref in refs):
             parent = association.getparent()
             if parent is not None:
                 parent.remove(association)
 
 
+_IO_SPECIFICATIONS = etree.XPath(".//bpmn:ioSpecification", namespaces=NSMAP)
 _ASSOCIATIONS = etree.XPath(
     ".//bpmn:dataInputAssociation | .//bpmn:dataOutputAssociation",
     namespaces=NSMAP,

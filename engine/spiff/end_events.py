@@ -21,6 +21,8 @@ from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent
 from SpiffWorkflow.spiff.parser.event_parsers import SpiffEndEventParser
 
+from .error_variables import error_message
+
 
 class SignalEndEventParser(SpiffEndEventParser):
     """Parse signal end events as such (SpiffWorkflow makes them none end events)."""
@@ -37,6 +39,8 @@ class SignalEndEventParser(SpiffEndEventParser):
                 SIGNAL_EVENT_XPATH,
             ]
         )
+        if getattr(definition, "code", None) is not None:
+            definition.error_message = error_message(self.node)
         task = self._create_task(definition)
         task.connect(self.spec.end)
         return task

@@ -77,6 +77,7 @@ from SpiffWorkflow.util.task import TaskIterator, TaskState
 from .call_data import MappedCallActivity, mapped_variables
 from .common import CYCLE_HANDOVER
 from .end_events import SignalEndEventParser
+from .error_variables import error_variables, error_variables_set
 from .event_names import keep_names
 from .variables import variables_of
 
@@ -362,7 +363,17 @@ class ScopedStartEventParser(SpiffStartEventParser):
         definition = self.get_event_definition(list(_EVENT_XPATHS))
         task = self._create_task(definition)
         task.interrupting = self.node.get("isInterrupting", "true").lower() == "true"
+        task.error_variables = error_variables(self.node)
         self.spec.start.connect(task)
+        return task
+
+
+class ErrorVariablesBoundaryEventParser(SpiffBoundaryEventParser):
+    """A boundary event that keeps camunda:errorCodeVariable / errorMessageVariable."""
+
+    def create_task(self) -> Any:
+        task = super().create_task()
+        task.error_variables = error_variables(self.node)
         return task
 
 
@@ -387,7 +398,10 @@ class ScopedSubWorkflowParser(SubWorkflowParser):
 EVENT_PARSER_CLASSES = {
     full_tag("subProcess"): (ScopedSubWorkflowParser, SubWorkflowTask),
     full_tag("startEvent"): (ScopedStartEventParser, ScopedStartEvent),
-    full_tag("boundaryEvent"): (SpiffBoundaryEventParser, RepeatingBoundaryEvent),
+    full_tag("boundaryEvent"): (
+        ErrorVariablesBoundaryEventParser,
+        RepeatingBoundaryEvent,
+    ),
     full_tag("endEvent"): (SignalEndEventParser, ScopedEndEvent),
     full_tag("intermediateThrowEvent"): (
         SpiffIntermediateThrowEventParser,
@@ -488,6 +502,7 @@ class ScopedEventManager(EventManager):
                 self.workflow.bpmn_events.append(event)
             return 0
         task.task_spec.catch(task, event)
+        error_variables_set(task, event)
         task.task_spec._update(task)
         call_outputs_pass(event.target, task)
         return 1
@@ -538,7 +553,9 @@ def engine_steps(workflow: Any, did_complete: Any) -> bool:
     def update(wf: Any) -> int:
         count = 0
         for task in wf.get_tasks(state=TaskState.READY):
-            if not task.task_spec.manual:
+            # A task another one cancelled earlier in this pass (a join
+            # instance whose token an earlier firing took) does not run.
+            if not task.task_spec.manual and task.state == TaskState.READY:
                 task.run()
                 count += 1
                 did_complete(task)

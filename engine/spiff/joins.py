@@ -24,10 +24,12 @@ this consumed them all, so the join fired once for two rounds of tokens).
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.defaults import InclusiveGateway, ParallelGateway
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
 from SpiffWorkflow.util.task import TaskState
 
@@ -66,22 +68,46 @@ def _consume(join_task: Any) -> None:
     merge upstream) keeps the rest for the next firing, and the newest of them
     waits again, so the join is asked again at the next step and the case does
     not end while a token stands at the join (BPMN: the token is still there).
+    An arrival names its source, not its flow: a source with several flows
+    into the join gives one token to each of them.
     """
-    taken = {join_task.parent.task_spec}
+    room = _flows(join_task.task_spec)
+    room[join_task.parent.task_spec] -= 1
     left = []
     for arrival in arrivals(join_task):
         if arrival is join_task:
             continue
         flow = arrival.parent.task_spec
-        if flow in taken:
+        if room[flow] <= 0:
             left.append(arrival)
             continue
-        taken.add(flow)
+        room[flow] -= 1
         arrival.internal_data[CONSUMED] = True
+        if not arrival.has_state(TaskState.FINISHED_MASK):
+            # Another instance of this join readied at the same moment (two
+            # flows from one source): its token is joined here, it never fires.
+            arrival.cancel()
     join_task._inherit_data()
     join_task.internal_data[CONSUMED] = True
     if left and not any(t.state == TaskState.WAITING for t in left):
         left[-1]._set_state(TaskState.WAITING)
+
+
+def _flows(join: Any) -> Counter[Any]:
+    """Return how many incoming flows of `join` leave each source.
+
+    Two flows from one source (a parallel split drawn with two flows to the
+    join) are two inputs: Camunda 7 joins as many tokens as the gateway has
+    incoming flows, so they fire it once, not twice.
+    """
+    return Counter(join.inputs)
+
+
+def _missing(join_task: Any) -> Counter[Any]:
+    """Return, per source, how many of its flows into the join hold no token."""
+    missing = _flows(join_task.task_spec)
+    missing.subtract(a.parent.task_spec for a in arrivals(join_task))
+    return +missing  # only the positive counts
 
 
 class _CountingJoin(UnstructuredJoin):
@@ -94,9 +120,7 @@ class LanewayParallelGateway(_CountingJoin, ParallelGateway):
     """A parallel join that fires once a token has arrived on every input."""
 
     def _check_threshold_unstructured(self, my_task: Any) -> bool:
-        waiting = set(self.inputs)
-        for arrival in arrivals(my_task):
-            waiting.discard(arrival.parent.task_spec)
+        waiting = set(_missing(my_task))
         for task in my_task.workflow.tasks.values():
             # SpiffWorkflow's rule for a join that is also a loop's entry: an
             # input reached only after this join fires is not waited for.
@@ -122,6 +146,10 @@ class LanewayInclusiveGateway(_CountingJoin, InclusiveGateway):
     reach an input with one (BPMN 2.0 §13.4.3). SpiffWorkflow's own check
     stops its tree walk at the first instance of the join, so in a loop it
     sees last round's tokens and not this round's running branches.
+    A boundary event that waits (has not fired) holds no token: the token is
+    in its activity, which leaves by its own flows (Camunda 7's isReachable
+    follows outgoing sequence flows only), so a join never waits for a path
+    that starts at a boundary event until that event fires.
     """
 
     def _check_threshold_unstructured(self, my_task: Any) -> bool:
@@ -130,7 +158,7 @@ class LanewayInclusiveGateway(_CountingJoin, InclusiveGateway):
         if not filled or not empty:
             return bool(filled)
         for task in my_task.workflow.tasks.values():
-            if task.task_spec is self or not task.has_state(_TOKEN):
+            if task.task_spec is self or not _holds_token(task):
                 continue
             reach = _downstream(task.task_spec, self)
             if reach.isdisjoint(filled) and not reach.isdisjoint(empty):
@@ -150,6 +178,16 @@ class LanewayInclusiveGateway(_CountingJoin, InclusiveGateway):
                 child, mask=TaskState.FUTURE | TaskState.PREDICTED_MASK
             )
         return True
+
+
+def _holds_token(task: Any) -> bool:
+    """Whether `task` holds a token that may still move on (not a boundary
+    event waiting for its trigger)."""
+    if not task.has_state(_TOKEN):
+        return False
+    return not (
+        isinstance(task.task_spec, BoundaryEvent) and task.has_state(TaskState.WAITING)
+    )
 
 
 def _downstream(start: Any, join: Any) -> set[Any]:

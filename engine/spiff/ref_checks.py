@@ -30,6 +30,7 @@ from collections.abc import Iterator
 
 from lxml import etree
 
+from .error_variables import error_variable_problems
 from .juel import JuelError, is_juel, juel_to_python
 from .normalize import describe
 from .support import REFUSED, Row
@@ -158,6 +159,7 @@ def ref_problems(root: etree._Element) -> Iterator[Problem]:
     yield from _condition_resource_problems(root)
     yield from _escalation_boundary_problems(root)
     yield from _subscription_problems(root)
+    yield from error_variable_problems(root)
     yield from _called_expression_problems(root)
 
 

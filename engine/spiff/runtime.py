@@ -17,6 +17,7 @@ from SpiffWorkflow.util.task import TaskState
 from .called import called_owner, owner_of, workflow_processes
 from .common import ACTIVE, json_safe
 from .compiled import CompiledProcess
+from .error_variables import error_variables_set
 from .errors import AssignmentListenerFailed, ServiceErrorNotCaught, TaskNotReady
 from .events import call_outputs_pass
 from .io_mapping import outputs_failed, outputs_retry
@@ -479,6 +480,7 @@ def workflow_throw_service_error(
     def command(steps: list[StepRecord]) -> None:
         task.internal_data.pop(CALL_KEY, None)
         catcher.task_spec.catch(catcher, event)
+        error_variables_set(catcher, event)
         catcher.task_spec._update(catcher)
         call_outputs_pass(event.target, catcher)
 

@@ -135,13 +135,15 @@ ELEMENTS: dict[str, Row] = {
     "parallelGateway": _runs(
         "branches share one set of case variables (Camunda 7): each branch sees "
         "the others' writes and a join loses none; a join consumes one token per "
-        "incoming flow, a second token on a flow waits for the next firing "
-        "(joins.py)"
+        "incoming flow, a second token on a flow waits for the next firing; two "
+        "flows from one split into the join are two inputs, joined once (joins.py)"
     ),
     "inclusiveGateway": _runs(
         "a join fires once no token elsewhere can still reach one of its empty "
         "incoming flows (BPMN 2.0), asked again after every step (Camunda 7 asks "
-        "only when a token arrives) (joins.py)"
+        "only when a token arrives); a boundary event that has not fired holds no "
+        "token, so the join does not wait for its path; two flows from one split "
+        "into the join are two inputs, joined once (joins.py)"
     ),
     "eventBasedGateway": _runs(),
     "complexGateway": _refused(
@@ -207,10 +209,17 @@ ELEMENTS: dict[str, Row] = {
     ),
     "documentation": _runs("shown with the task"),
     "ioSpecification": _runs(
-        "on a called process: its data outputs come back to the caller"
+        "SpiffWorkflow data inputs and outputs: on a called process its data "
+        "outputs come back to the caller; ignored in a Camunda-dialect diagram, as "
+        "Camunda 7 ignores it (data_objects.py)"
     ),
-    "dataInput": _runs(),
-    "dataOutput": _runs(),
+    "dataInput": _runs(
+        "a task's data input must be a variable when it starts; ignored in a "
+        "Camunda-dialect diagram, as Camunda 7 ignores it"
+    ),
+    "dataOutput": _runs(
+        "ignored in a Camunda-dialect diagram, as Camunda 7 ignores it"
+    ),
     "dataInputAssociation": _runs(
         "SpiffWorkflow data objects: the data object's value is copied in; "
         "ignored in a Camunda-dialect diagram, as Camunda 7 ignores it"
@@ -550,6 +559,10 @@ CONSTRUCTS: dict[str, Row] = {
         "a handler is a task without flows, started by compensation",
         by=_BY_COMPENSATION,
     ),
+    "two compensation boundary events on one activity": _refused(
+        "Camunda 7 refuses them too; only one handler would run here",
+        by=_BY_COMPENSATION,
+    ),
     "a cancel end event outside a transaction, a cancel boundary event on "
     "anything else, a transaction with more than one cancel boundary event or a "
     "cancel end event and none, a multi-instance or loop transaction": _refused(
@@ -674,7 +687,25 @@ VENDOR_ATTRIBUTES: dict[str, Row] = {
     "isStartableInTasklist": _runs(_NO_EFFECT),
     "modelerTemplate": _runs(_NO_EFFECT),
     "modelerTemplateVersion": _runs(_NO_EFFECT),
-    "errorMessage": _runs(_NO_EFFECT),
+    "errorMessage": _runs(
+        "on a bpmn:error, the message an error end event throws: what an "
+        "errorMessageVariable receives (plain text; an expression is refused "
+        "when the file sets an error message variable)",
+        on=("error",),
+    ),
+    "errorCodeVariable": _runs(
+        "on a catching error event (boundary or error start event), the "
+        "variable that receives the caught error's code (a case variable, as "
+        "Camunda 7 sets it); on an error end event refused (Camunda 7 ignores it)",
+        on=("errorEventDefinition",),
+    ),
+    "errorMessageVariable": _runs(
+        "on a catching error event, the variable that receives the caught "
+        "error's message: the thrown bpmn:error's camunda:errorMessage, or the "
+        "message of a service's business error or an external task's bpmnError "
+        "(null when there is none)",
+        on=("errorEventDefinition",),
+    ),
     "calledElementBinding": _runs(
         "resolved when the call starts, as in Camunda 7: latest calls the latest "
         "deployed version (a process of the file: the one in the file), "

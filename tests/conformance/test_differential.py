@@ -209,6 +209,21 @@ DEPARTURES: dict[str, str] = {
     "operaton/error-compensation--book-travel.bpmn": _COMPENSATION,
     "operaton/travel-booking.bpmn": _COMPENSATION,
     "transaction_cancel.bpmn": _COMPENSATION,
+    "p8_compensation_in_mi_sub_process.bpmn": _COMPENSATION,
+    "p8_transaction_nested_sub_process.bpmn": _COMPENSATION,
+    "p8_compensation_end_in_sub_process.bpmn": _COMPENSATION,
+    "p8_compensation_handler_service.bpmn": _COMPENSATION,
+    "p8_compensation_in_called_process.bpmn": _COMPENSATION,
+    "p8_compensation_sequential_mi.bpmn": _COMPENSATION,
+    "p8_pending_compensation_does_not_hold_the_case.bpmn": _COMPENSATION,
+    "p8_compensation_mi_completion_condition.bpmn": _COMPENSATION,
+    "p8_compensation_receive_task_handler.bpmn": _COMPENSATION,
+    "p8_inclusive_join_other_branch_boundary.bpmn": (
+        "an inclusive join does not wait for the path of a boundary event that "
+        "has not fired (Camunda 7 follows outgoing sequence flows only); "
+        "SpiffWorkflow counts the waiting boundary event as a token "
+        "(engine/spiff/joins.py)"
+    ),
     "io_input_fails.bpmn": _IO_SCOPE,
     "io_input_fails_after_fork.bpmn": _IO_SCOPE,
     "mi_collection_text_after_fork.bpmn": _MI_NOT_A_LIST,
@@ -320,6 +335,11 @@ DEPARTURES: dict[str, str] = {
     **dict.fromkeys(
         (
             "call_error.bpmn",
+            "p8_call_error_scopes.bpmn",
+            "p8_call_mi_error.bpmn",
+            # also: camunda:errorCodeVariable / errorMessageVariable (Camunda 7)
+            "p8_error_variables_call.bpmn",
+            "p8_error_variables_event_sub_process.bpmn",
             "ev_esp_error_scopes.bpmn",
             "ev_esp_error_vs_boundary.bpmn",
             "ev_esp_escalation_interrupting.bpmn",
@@ -347,6 +367,7 @@ DEPARTURES: dict[str, str] = {
             "mi_parallel_collection_changed.bpmn",
             "mi_sequential_loop_counter_condition.bpmn",
             "mi_parallel_assignee.bpmn",
+            "p8_mi_loop_data_input_ref_camunda.bpmn",
             "mi_parallel_condition.bpmn",
             "mi_parallel_script.bpmn",
             "mi_sequential_cardinality.bpmn",
