@@ -33,7 +33,9 @@ SpiffWorkflow 3.2 departs from BPMN here; each departure is corrected:
   for any code) are refused at upload as Camunda 7 refuses them
   (`ref_checks.py`), so for escalations a level never has to choose.
 * A conditional catch is evaluated only when it starts waiting;
-  `conditions_refresh` re-evaluates it on the current variables.
+  `conditions_refresh` evaluates the waiting conditional events (catches,
+  boundary events, event sub-process starts) on each step's variable events
+  (conditional_events.py).
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ from SpiffWorkflow.spiff.parser.task_spec import SubWorkflowParser
 from SpiffWorkflow.spiff.specs.defaults import SubWorkflowTask
 from SpiffWorkflow.util.task import TaskIterator, TaskState
 
+from . import conditional_events
 from .call_data import MappedCallActivity, mapped_variables
 from .common import CYCLE_HANDOVER
 from .end_events import SignalEndEventParser
@@ -95,13 +98,10 @@ def _repeats(definition: Any) -> bool:
     """Return whether a non-interrupting catch re-arms after it fired.
 
     Timers do not: a duration fires once, and SpiffWorkflow repeats a cycle on
-    the waiting task itself. Nor does a conditional one: re-armed, its
-    still-true condition would fire it again at once, for ever (BPMN fires it
-    on the change from false to true).
+    the waiting task itself. A conditional one does, and is not evaluated
+    when re-armed (conditional_events.py).
     """
-    return not isinstance(
-        definition, (TimerEventDefinition, ConditionalEventDefinition)
-    )
+    return not isinstance(definition, TimerEventDefinition)
 
 
 def event_subprocess_task(task: Any) -> Any | None:
@@ -137,13 +137,14 @@ def _interrupt(esp_task: Any) -> None:
         task.cancel()
 
 
-def _rearm(esp_task: Any, cycle: dict[str, Any] | None = None) -> None:
+def _rearm(esp_task: Any, cycle: dict[str, Any] | None = None) -> Any:
     """Arm a fresh instance of a non-interrupting event sub-process (a timer
-    cycle's: waiting for the `cycle` value's next occurrence)."""
+    cycle's: waiting for the `cycle` value's next occurrence); return its task."""
     child = esp_task.parent._add_child(esp_task.task_spec, TaskState.FUTURE)
     if cycle is not None:
         child.internal_data[CYCLE_HANDOVER] = cycle
     child.task_spec._update(child)
+    return child
 
 
 def _scope_of(task: Any) -> Any:
@@ -151,27 +152,70 @@ def _scope_of(task: Any) -> Any:
     return esp_task.workflow if esp_task is not None else task.workflow
 
 
-def conditions_refresh(workflow: Any) -> bool:
-    """Re-evaluate waiting conditional events on the current variables.
+def _level(workflow: Any) -> int:
+    level = 0
+    while workflow.parent_workflow is not None:
+        workflow, level = workflow.parent_workflow, level + 1
+    return level
 
-    SpiffWorkflow evaluates a conditional catch only when it starts waiting,
-    on the data of that moment, so it never fires when the case's variables
-    change later. Each one is evaluated here on its scope's latest data;
-    return whether any fired (the engine must then run on).
-    """
-    fired = False
-    for task in list(workflow.top_workflow.event_manager.tasks.values()):
-        if not isinstance(task.task_spec.event_definition, ConditionalEventDefinition):
-            continue
-        latest = _scope_of(task).last_task
-        if variables_of(task.workflow) is not None:
-            pass  # shared variables: the waiting task is current (variables.py)
-        elif latest is not None and latest is not task:
-            task.data = deepcopy(latest.data)
+
+def _top_down(task: Any) -> tuple[int, int]:
+    """Camunda 7's order of evaluation: outer scopes first, and in a scope its
+    event sub-processes before the events of its activities."""
+    esp_task = event_subprocess_task(task)
+    if esp_task is not None and isinstance(task.task_spec, StartEvent):
+        return _level(esp_task.workflow), 0
+    return _level(task.workflow), 1
+
+
+def _non_interrupting(task: Any) -> bool:
+    spec = task.task_spec
+    if isinstance(spec, BoundaryEvent):
+        return not spec.cancel_activity
+    return isinstance(spec, StartEvent) and not getattr(spec, "interrupting", True)
+
+
+def _interrupts(task: Any) -> bool:
+    spec = task.task_spec
+    if isinstance(spec, BoundaryEvent):
+        return bool(spec.cancel_activity)
+    return isinstance(spec, StartEvent) and getattr(spec, "interrupting", True)
+
+
+def _bring_up_to_date(task: Any) -> None:
+    latest = _scope_of(task).last_task
+    if variables_of(task.workflow) is not None:
+        return  # shared variables: the waiting task is current (variables.py)
+    if latest is not None and latest is not task:
         # Not task_spec._update: it re-inherits the parent's (stale) data.
-        if task.task_spec.event_definition.has_fired(task):
-            task._ready()
-            fired = True
+        task.data = deepcopy(latest.data)
+
+
+def conditions_refresh(workflow: Any) -> bool:
+    """Evaluate the waiting conditional events on the variable events of a step.
+
+    SpiffWorkflow evaluates a conditional event only when it starts waiting.
+    Here each one looks at its scope's variables as they are now, top-down
+    (`_top_down`), and fires as often as its variable events say
+    (conditional_events.firings_owed). An interrupting one ends the pass: the
+    events it cancels must not fire, the others look again after it ran.
+    Return whether any fired (the engine must then run on).
+    """
+    waiting = [
+        task
+        for task in list(workflow.top_workflow.event_manager.tasks.values())
+        if isinstance(task.task_spec.event_definition, ConditionalEventDefinition)
+    ]
+    fired = False
+    for task in sorted(waiting, key=_top_down):
+        _bring_up_to_date(task)
+        times = conditional_events.firings_owed(task)
+        if not times:
+            continue
+        conditional_events.fire(task, times, repeats=_non_interrupting(task))
+        fired = True
+        if _interrupts(task):
+            break
     return fired
 
 
@@ -220,7 +264,7 @@ class ScopedStartEvent(StartEvent):
                 if following is not None:
                     _rearm(esp_task, following)
             elif _repeats(self.event_definition):
-                _rearm(esp_task)
+                conditional_events.carry(my_task, _rearm(esp_task))
         else:
             _cancel_other_starts(my_task)
         return super()._run_hook(my_task)
@@ -273,6 +317,7 @@ class RepeatingBoundaryEvent(BoundaryEvent):
             # MAYBE, as the split predicts its boundary events: _update then
             # predicts the outgoing path (a FUTURE task would get none).
             again = split._add_child(self, TaskState.MAYBE)
+            conditional_events.carry(my_task, again)
             again.task_spec._update(again)
         return super()._run_hook(my_task)
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from .compensation_checks import compensation_problems
+from .conditional_events import conditional_filter_refusal
 from .dates import check_due, check_priority
 from .implicit_splits import ACTIVITIES
 from .juel import JuelError, is_juel, juel_to_python
@@ -320,8 +321,12 @@ CONDITIONAL_FLOWS = _refused(
     "inclusive gateway after the element"
 )
 CONDITIONAL_PLACES = _refused(
-    "conditional events run on an intermediate catch event only (not on a "
-    "start or boundary event, nor after an event-based gateway); use an "
+    "conditional events run on an intermediate catch event, a boundary event "
+    "and the start event of an event sub-process; a process's conditional start "
+    "event starts a case only through Camunda 7's condition evaluation API "
+    "(RuntimeService.createConditionEvaluation), which Laneway does not have, "
+    "and after an event-based gateway the condition would never be evaluated "
+    "again; start the case with a none or message start event, or put an "
     "intermediate conditional catch event on the path instead"
 )
 CONDITION_MISSING = _refused(
@@ -415,9 +420,8 @@ CONSTRUCTS: dict[str, Row] = {
     "several event definitions on one event (multiple, parallel multiple)": (
         MULTIPLE_EVENTS
     ),
-    "a conditional event anywhere but on an intermediate catch event": (
-        CONDITIONAL_PLACES
-    ),
+    "a conditional event anywhere but on an intermediate catch event, a "
+    "boundary event or an event sub-process's start event": (CONDITIONAL_PLACES),
     "a conditional event without a condition": CONDITION_MISSING,
     "a conditional or default sequence flow out of an event or a parallel or "
     "event-based gateway": (CONDITIONAL_FLOWS),
@@ -716,6 +720,14 @@ _MESSAGE_EXPRESSION = (
 )
 
 VENDOR_ATTRIBUTES_ON: dict[tuple[str, str], Row] = {
+    ("conditionalEventDefinition", "variableName"): _runs(
+        "the condition is evaluated on the variable events of this variable "
+        "only (its creation, update or deletion; conditional_events.py)"
+    ),
+    ("conditionalEventDefinition", "variableEvents"): _runs(
+        "a comma list of create, update, delete: the condition is evaluated "
+        "on those variable events only; any other word is refused"
+    ),
     ("messageEventDefinition", "expression"): _refused(_MESSAGE_EXPRESSION),
     ("messageEventDefinition", "resultVariable"): _refused(_MESSAGE_EXPRESSION),
     ("scriptTask", "resultVariable"): _runs(
@@ -1300,14 +1312,34 @@ def _event_problems(root: etree._Element) -> Iterator[Problem]:
 
 
 def _conditional_event_problems(root: etree._Element) -> Iterator[Problem]:
-    """Conditional events where they would not be evaluated again (events.py)."""
+    """Conditional events where they would not be evaluated (conditional_events.py)."""
     for definition in root.iterfind(".//bpmn:conditionalEventDefinition", NSMAP):
         event = definition.getparent()
         condition = definition.find("bpmn:condition", NSMAP)
-        if local_name(event) != "intermediateCatchEvent" or _after_event_gateway(event):
+        if not _conditional_place(event):
             yield _problem(definition, event, CONDITIONAL_PLACES.note)
         elif condition is None or not (condition.text or "").strip():
             yield _problem(definition, event, CONDITION_MISSING.note)
+        else:
+            why = conditional_filter_refusal(definition)
+            if why:
+                yield _problem(definition, event, why)
+
+
+def _conditional_place(event: etree._Element) -> bool:
+    """Whether a conditional event there is evaluated as Camunda 7 evaluates it."""
+    kind = local_name(event)
+    if kind == "boundaryEvent":
+        return True
+    if kind == "intermediateCatchEvent":
+        return not _after_event_gateway(event)
+    if kind == "startEvent":
+        container = event.getparent()
+        return (
+            local_name(container) == "subProcess"
+            and container.get("triggeredByEvent") == "true"
+        )
+    return False
 
 
 def _mapping_refusal(element: etree._Element) -> str:
