@@ -137,14 +137,18 @@ def _interrupt(esp_task: Any) -> None:
         task.cancel()
 
 
-def _rearm(esp_task: Any, cycle: dict[str, Any] | None = None) -> Any:
+def _rearm(
+    esp_task: Any, cycle: dict[str, Any] | None = None, fired: Any = None
+) -> None:
     """Arm a fresh instance of a non-interrupting event sub-process (a timer
-    cycle's: waiting for the `cycle` value's next occurrence); return its task."""
+    cycle's: waiting for the `cycle` value's next occurrence; a conditional
+    one's: owing what the `fired` start event still owes)."""
     child = esp_task.parent._add_child(esp_task.task_spec, TaskState.FUTURE)
     if cycle is not None:
         child.internal_data[CYCLE_HANDOVER] = cycle
+    if fired is not None:
+        conditional_events.carry(fired, child)
     child.task_spec._update(child)
-    return child
 
 
 def _scope_of(task: Any) -> Any:
@@ -264,7 +268,7 @@ class ScopedStartEvent(StartEvent):
                 if following is not None:
                     _rearm(esp_task, following)
             elif _repeats(self.event_definition):
-                conditional_events.carry(my_task, _rearm(esp_task))
+                _rearm(esp_task, fired=my_task)
         else:
             _cancel_other_starts(my_task)
         return super()._run_hook(my_task)
@@ -299,7 +303,25 @@ def _activity_latest(my_task: Any, split: Any) -> Any | None:
 
 
 class RepeatingBoundaryEvent(BoundaryEvent):
-    """A boundary event that, non-interrupting, fires for every occurrence."""
+    """A boundary event that, non-interrupting, fires for every occurrence.
+
+    An interrupting conditional one whose condition holds when its activity
+    is entered cancels the activity before it runs: Camunda 7 evaluates the
+    condition on scope instantiation, before the activity executes (a script
+    task's script never runs); SpiffWorkflow ran the activity first.
+    """
+
+    def _update_hook(self, my_task: Any) -> bool:
+        fires = bool(super()._update_hook(my_task))
+        if (
+            fires
+            and self.cancel_activity
+            and isinstance(self.event_definition, ConditionalEventDefinition)
+        ):
+            for sibling in my_task.parent.children:
+                if not isinstance(sibling.task_spec, BoundaryEvent):
+                    sibling.cancel()
+        return fires
 
     def _run_hook(self, my_task: Any) -> bool:
         split = my_task.parent
