@@ -170,22 +170,20 @@ def variable_events(
 def firings_owed(task: Any) -> int:
     """Return how often the waiting conditional event `task` fires now.
 
-    Its variable events since it last looked (those that pass its filters)
-    each evaluate the condition; an event armed before variable events were
-    tracked is evaluated once, as it was then. Its seen variables move on.
+    What a re-armed event still owes, plus one per variable event since it
+    last looked that passes its filters, when the condition holds; an event
+    armed before variable events were tracked is evaluated once, as it was
+    then. Its seen variables move on.
     """
     definition = task.task_spec.event_definition
     now = digests(task.data)
     seen = task._get_internal_data(SEEN)
-    task._set_internal_data(**{SEEN: now})
     owed = int(task._get_internal_data(PENDING) or 0)
-    if owed:
-        task._set_internal_data(**{PENDING: 0})
-        return owed
+    task._set_internal_data(**{SEEN: now, PENDING: 0})
     if seen is None:
-        return int(definition.evaluate(task))
+        return owed + int(definition.evaluate(task))
     events = [e for e in variable_events(seen, now) if definition.passes(*e)]
-    return len(events) if events and definition.evaluate(task) else 0
+    return owed + (len(events) if events and definition.evaluate(task) else 0)
 
 
 def fire(task: Any, times: int, *, repeats: bool) -> None:

@@ -201,9 +201,10 @@ def conditions_refresh(workflow: Any) -> bool:
     SpiffWorkflow evaluates a conditional event only when it starts waiting.
     Here each one looks at its scope's variables as they are now, top-down
     (`_top_down`), and fires as often as its variable events say
-    (conditional_events.firings_owed). An interrupting one ends the pass: the
-    events it cancels must not fire, the others look again after it ran.
-    Return whether any fired (the engine must then run on).
+    (conditional_events.firings_owed). An interrupting one cancels what it
+    interrupts at once, so the events in there never fire. Called after every
+    task the engine runs and after each command (stepping.py). Return whether
+    any fired (the engine must then run on).
     """
     waiting = [
         task
@@ -212,6 +213,8 @@ def conditions_refresh(workflow: Any) -> bool:
     ]
     fired = False
     for task in sorted(waiting, key=_top_down):
+        if not task.has_state(TaskState.WAITING):
+            continue  # cancelled by an interrupting event of this pass
         _bring_up_to_date(task)
         times = conditional_events.firings_owed(task)
         if not times:
@@ -219,8 +222,20 @@ def conditions_refresh(workflow: Any) -> bool:
         conditional_events.fire(task, times, repeats=_non_interrupting(task))
         fired = True
         if _interrupts(task):
-            break
+            _interrupt_now(task)
     return fired
+
+
+def _interrupt_now(task: Any) -> None:
+    """Cancel what an interrupting conditional event interrupts before anything
+    else runs (Camunda 7 interrupts while dispatching the variable event: the
+    activity after the one that set the variable never starts)."""
+    if isinstance(task.task_spec, BoundaryEvent):
+        _interrupt_activity(task)
+        return
+    esp_task = event_subprocess_task(task)
+    if esp_task is not None:
+        _interrupt(esp_task)
 
 
 def _refresh(my_task: Any, latest: Any) -> None:
@@ -302,6 +317,13 @@ def _activity_latest(my_task: Any, split: Any) -> Any | None:
     return None
 
 
+def _interrupt_activity(boundary: Any) -> None:
+    """Cancel the activity an interrupting boundary event fired on, at once."""
+    for sibling in boundary.parent.children:
+        if not isinstance(sibling.task_spec, BoundaryEvent):
+            sibling.cancel()
+
+
 class RepeatingBoundaryEvent(BoundaryEvent):
     """A boundary event that, non-interrupting, fires for every occurrence.
 
@@ -318,9 +340,7 @@ class RepeatingBoundaryEvent(BoundaryEvent):
             and self.cancel_activity
             and isinstance(self.event_definition, ConditionalEventDefinition)
         ):
-            for sibling in my_task.parent.children:
-                if not isinstance(sibling.task_spec, BoundaryEvent):
-                    sibling.cancel()
+            _interrupt_activity(my_task)
         return fires
 
     def _run_hook(self, my_task: Any) -> bool:
@@ -598,7 +618,9 @@ def engine_steps(workflow: Any, did_complete: Any) -> bool:
     def update(wf: Any) -> int:
         count = 0
         for task in wf.get_tasks(state=TaskState.READY):
-            if not task.task_spec.manual:
+            # A conditional event fired after an earlier task may have
+            # cancelled it meanwhile (conditions_refresh).
+            if not task.task_spec.manual and task.has_state(TaskState.READY):
                 task.run()
                 count += 1
                 did_complete(task)
