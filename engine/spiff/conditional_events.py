@@ -11,7 +11,7 @@ When the condition is evaluated (Camunda 7's "Trigger Conditional Events"):
   sub-process started), without any variable filter; a true condition fires
   at once (`has_fired`, called by SpiffWorkflow when it arms the event).
 * **On every variable event** afterwards: a variable of the event's scope
-  created, updated or deleted (`variable_events`, between the variables the
+  created, updated or deleted (`changes`, between the variables the
   event saw last and those of now). `camunda:variableName` keeps only the
   events of that variable, `camunda:variableEvents` (a comma list of create,
   update, delete) only those kinds (ConditionalEventDefinition
@@ -79,12 +79,13 @@ class LanewayConditionalEventDefinition(ConditionalEventDefinition):
         """Evaluate the condition when the event is armed, never again here.
 
         SpiffWorkflow calls this whenever it updates the waiting task; after
-        the first time only `evaluate_on_events` evaluates it.
+        the first time only `firings_owed` evaluates it, on variable events.
         """
         if my_task._get_internal_data(SEEN) is not None:
             return bool(my_task._get_internal_data("has_fired", False))
         carried = _carried(my_task)
-        my_task._set_internal_data(**{SEEN: digests(my_task.data), CARRY: None})
+        my_task.internal_data.pop(CARRY, None)
+        my_task._set_internal_data(**{SEEN: digests(my_task.data)})
         if carried is not None:  # re-armed after a non-interrupting firing
             my_task._set_internal_data(**{PENDING: carried})
             return False
@@ -122,7 +123,7 @@ def _carried(my_task: Any) -> int | None:
         return None
     owner = workflow.top_workflow.get_task_from_id(workflow.parent_task_id)
     carried = owner._get_internal_data(CARRY)
-    owner._set_internal_data(**{CARRY: None})
+    owner.internal_data.pop(CARRY, None)
     return carried
 
 
@@ -153,7 +154,7 @@ def digests(data: Mapping[str, Any]) -> dict[str, str]:
     return {str(name): _digest(value) for name, value in data.items()}
 
 
-def variable_events(
+def changes(
     seen: Mapping[str, str], now: Mapping[str, str]
 ) -> Iterator[tuple[str, str]]:
     """Yield (name, create | update | delete) from what was seen to what is now."""
@@ -182,7 +183,7 @@ def firings_owed(task: Any) -> int:
     task._set_internal_data(**{SEEN: now, PENDING: 0})
     if seen is None:
         return owed + int(definition.evaluate(task))
-    events = [e for e in variable_events(seen, now) if definition.passes(*e)]
+    events = [e for e in changes(seen, now) if definition.passes(*e)]
     return owed + (len(events) if events and definition.evaluate(task) else 0)
 
 

@@ -16,7 +16,8 @@ SpiffWorkflow 3.2 departs from BPMN here; each departure is corrected:
   main flow. `ScopedStartEvent` cancels the rest of its scope when it fires; a
   non-interrupting one re-arms, so each occurrence starts an instance.
 * A non-interrupting boundary event fires once; `RepeatingBoundaryEvent`
-  re-arms it while its activity is open (message, signal, escalation).
+  re-arms it while its activity is open (message, signal, escalation,
+  conditional).
 * A firing event sub-process or boundary event carried the data of the moment
   it was armed; it now carries the scope's current variables (`_refresh`).
 * Errors and escalations of the Spiff dialect are thrown without a target, so
