@@ -23,12 +23,15 @@ When the condition is evaluated (Camunda 7's "Trigger Conditional Events"):
   two variables set, two instances). A re-armed event is not evaluated when
   armed again (its subscription stays in Camunda 7).
 
-Departures, stated in docs/bpmn-coverage.md: the variable events are taken
-after each step (a task completed, a message or signal with variables, a
-service result, the variables set in the cockpit, a resume), as a difference
-of values: a variable written with the value it already had is no event here
-(Camunda 7 dispatches an update), and a variable changed twice in one step is
-one event.
+The variable events are taken after each task the engine runs and after
+each command (a task completed, a message or signal with variables, a
+service result, the variables set in the cockpit, a resume), as the
+difference of values, plus the variables a user task's completion, a service
+result or the cockpit's edit wrote with the value they had (`note_written`).
+Departures, stated in docs/bpmn-coverage.md: a script, mapping, message or
+signal that writes a variable with the value it had is no event here (Camunda
+7 dispatches an update), and a variable changed twice by one task is one
+event.
 
 A JUEL condition naming a variable that does not exist (or a property of a
 value that has none) is false, as UelExpressionCondition.tryEvaluate reads a
@@ -47,7 +50,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from lxml import etree
@@ -66,6 +69,7 @@ VARIABLE_EVENTS = frozenset({CREATE, UPDATE, DELETE})
 SEEN = "laneway_condition_seen"
 PENDING = "laneway_condition_pending"
 CARRY = "laneway_condition_carry"
+_WRITTEN = "_laneway_written"
 
 
 class LanewayConditionalEventDefinition(ConditionalEventDefinition):
@@ -168,13 +172,39 @@ def changes(
             yield name, DELETE
 
 
-def firings_owed(task: Any) -> int:
+def note_written(workflow: Any, names: Iterable[str]) -> None:
+    """Record the variables a command writes, for the conditional events
+    waiting now: each write is a variable event in Camunda 7, its value
+    changed or not (a form submitted with an unchanged field updates it).
+
+    Kept on the loaded workflow object only: the next `take_written` (the
+    evaluation after the command) consumes it.
+    """
+    top = workflow.top_workflow
+    waiting = frozenset(
+        task.id
+        for task in top.event_manager.tasks.values()
+        if isinstance(task.task_spec.event_definition, ConditionalEventDefinition)
+    )
+    setattr(top, _WRITTEN, (frozenset(names), waiting))
+
+
+def take_written(workflow: Any) -> tuple[frozenset[str], frozenset[Any]]:
+    """Return and forget the names `note_written` recorded and for which events."""
+    top = workflow.top_workflow
+    written = getattr(top, _WRITTEN, None) or (frozenset(), frozenset())
+    setattr(top, _WRITTEN, None)
+    return written  # type: ignore[no-any-return]
+
+
+def firings_owed(task: Any, written: frozenset[str] = frozenset()) -> int:
     """Return how often the waiting conditional event `task` fires now.
 
     What a re-armed event still owes, plus one per variable event since it
     last looked that passes its filters, when the condition holds; an event
     armed before variable events were tracked is evaluated once, as it was
-    then. Its seen variables move on.
+    then. `written` are the variables the command wrote with the value they
+    had (`note_written`): updates too. Its seen variables move on.
     """
     definition = task.task_spec.event_definition
     now = digests(task.data)
@@ -183,7 +213,14 @@ def firings_owed(task: Any) -> int:
     task._set_internal_data(**{SEEN: now, PENDING: 0})
     if seen is None:
         return owed + int(definition.evaluate(task))
-    events = [e for e in changes(seen, now) if definition.passes(*e)]
+    found = list(changes(seen, now))
+    changed = {name for name, _ in found}
+    found += [
+        (name, UPDATE)
+        for name in sorted(written - changed)
+        if name in seen and name in now
+    ]
+    events = [e for e in found if definition.passes(*e)]
     return owed + (len(events) if events and definition.evaluate(task) else 0)
 
 

@@ -212,12 +212,14 @@ def conditions_refresh(workflow: Any) -> bool:
         for task in list(workflow.top_workflow.event_manager.tasks.values())
         if isinstance(task.task_spec.event_definition, ConditionalEventDefinition)
     ]
+    names, armed = conditional_events.take_written(workflow)
     fired = False
     for task in sorted(waiting, key=_top_down):
         if not task.has_state(TaskState.WAITING):
             continue  # cancelled by an interrupting event of this pass
         _bring_up_to_date(task)
-        times = conditional_events.firings_owed(task)
+        written = names if task.id in armed else frozenset()
+        times = conditional_events.firings_owed(task, written)
         if not times:
             continue
         conditional_events.fire(task, times, repeats=_non_interrupting(task))
