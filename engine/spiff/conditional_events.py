@@ -192,9 +192,9 @@ def note_written(workflow: Any, names: Iterable[str]) -> None:
 def take_written(workflow: Any) -> tuple[frozenset[str], frozenset[Any]]:
     """Return and forget the names `note_written` recorded and for which events."""
     top = workflow.top_workflow
-    written = getattr(top, _WRITTEN, None) or (frozenset(), frozenset())
+    written: tuple[frozenset[str], frozenset[Any]] | None = getattr(top, _WRITTEN, None)
     setattr(top, _WRITTEN, None)
-    return written  # type: ignore[no-any-return]
+    return written or (frozenset(), frozenset())
 
 
 def firings_owed(task: Any, written: frozenset[str] = frozenset()) -> int:
