@@ -266,6 +266,7 @@ DEPARTURES: dict[str, str] = {
             "cond_boundary_noninterrupting_create.bpmn",
             "cond_boundary_noninterrupting_named.bpmn",
             "cond_boundary_subprocess.bpmn",
+            "cond_esp_in_subprocess.bpmn",
             "cond_esp_interrupting.bpmn",
             "cond_esp_noninterrupting.bpmn",
         ),
