@@ -47,6 +47,7 @@ from engine.spiff import (
     workflow_complete_user_task,
     workflow_start,
 )
+from engine.spiff.conditional_events import note_written
 from engine.spiff.sandbox.el import runtime as el_runtime
 from engine.spiff.serialization import new_workflow
 from engine.spiff.service_tasks import CALL_KEY, service_variables
@@ -386,9 +387,14 @@ class InMemory(_InMemoryWorkflow):
                 task, _answer(task.internal_data[CALL_KEY]["params"])
             )
             task.internal_data.pop(CALL_KEY)
+            note_written(self.wf, variables)  # as workflow_apply_service_result
             task.data.update(variables)
             task.complete()
             run_engine(self.wf, lambda task: None, prune=False)
+
+    def complete(self, index: int, data: dict) -> None:
+        note_written(self.wf, data)  # as workflow_complete_user_task
+        super().complete(index, data)
 
     def _task_key(self, task) -> Key:
         return _key(task.task_spec.bpmn_id, task_locals(task))
