@@ -16,7 +16,8 @@ SpiffWorkflow 3.2 departs from BPMN here; each departure is corrected:
   main flow. `ScopedStartEvent` cancels the rest of its scope when it fires; a
   non-interrupting one re-arms, so each occurrence starts an instance.
 * A non-interrupting boundary event fires once; `RepeatingBoundaryEvent`
-  re-arms it while its activity is open (message, signal, escalation).
+  re-arms it while its activity is open (message, signal, escalation,
+  conditional).
 * A firing event sub-process or boundary event carried the data of the moment
   it was armed; it now carries the scope's current variables (`_refresh`).
 * Errors and escalations of the Spiff dialect are thrown without a target, so
@@ -33,7 +34,9 @@ SpiffWorkflow 3.2 departs from BPMN here; each departure is corrected:
   for any code) are refused at upload as Camunda 7 refuses them
   (`ref_checks.py`), so for escalations a level never has to choose.
 * A conditional catch is evaluated only when it starts waiting;
-  `conditions_refresh` re-evaluates it on the current variables.
+  `conditions_refresh` evaluates the waiting conditional events (catches,
+  boundary events, event sub-process starts) on each step's variable events
+  (conditional_events.py).
 """
 
 from __future__ import annotations
@@ -74,6 +77,7 @@ from SpiffWorkflow.spiff.parser.task_spec import SubWorkflowParser
 from SpiffWorkflow.spiff.specs.defaults import SubWorkflowTask
 from SpiffWorkflow.util.task import TaskIterator, TaskState
 
+from . import conditional_events
 from .call_data import MappedCallActivity, mapped_variables
 from .common import CYCLE_HANDOVER
 from .end_events import SignalEndEventParser
@@ -97,13 +101,10 @@ def _repeats(definition: Any) -> bool:
     """Return whether a non-interrupting catch re-arms after it fired.
 
     Timers do not: a duration fires once, and SpiffWorkflow repeats a cycle on
-    the waiting task itself. Nor does a conditional one: re-armed, its
-    still-true condition would fire it again at once, for ever (BPMN fires it
-    on the change from false to true).
+    the waiting task itself. A conditional one does, and is not evaluated
+    when re-armed (conditional_events.py).
     """
-    return not isinstance(
-        definition, (TimerEventDefinition, ConditionalEventDefinition)
-    )
+    return not isinstance(definition, TimerEventDefinition)
 
 
 def event_subprocess_task(task: Any) -> Any | None:
@@ -144,12 +145,14 @@ def _rearm(
 ) -> None:
     """Arm a fresh instance of a non-interrupting event sub-process (a timer
     cycle's: waiting for the `cycle` value's next occurrence; one named by an
-    expression: for the name its `fired` start event waited for)."""
+    expression: for the name its `fired` start event waited for; a conditional
+    one's: owing what the `fired` start event still owes)."""
     child = esp_task.parent._add_child(esp_task.task_spec, TaskState.FUTURE)
     if cycle is not None:
         child.internal_data[CYCLE_HANDOVER] = cycle
     if fired is not None:
         keep_names(fired, child)
+        conditional_events.carry(fired, child)
     child.task_spec._update(child)
 
 
@@ -158,28 +161,88 @@ def _scope_of(task: Any) -> Any:
     return esp_task.workflow if esp_task is not None else task.workflow
 
 
-def conditions_refresh(workflow: Any) -> bool:
-    """Re-evaluate waiting conditional events on the current variables.
+def _level(workflow: Any) -> int:
+    level = 0
+    while workflow.parent_workflow is not None:
+        workflow, level = workflow.parent_workflow, level + 1
+    return level
 
-    SpiffWorkflow evaluates a conditional catch only when it starts waiting,
-    on the data of that moment, so it never fires when the case's variables
-    change later. Each one is evaluated here on its scope's latest data;
-    return whether any fired (the engine must then run on).
-    """
-    fired = False
-    for task in list(workflow.top_workflow.event_manager.tasks.values()):
-        if not isinstance(task.task_spec.event_definition, ConditionalEventDefinition):
-            continue
-        latest = _scope_of(task).last_task
-        if variables_of(task.workflow) is not None:
-            pass  # shared variables: the waiting task is current (variables.py)
-        elif latest is not None and latest is not task:
-            task.data = deepcopy(latest.data)
+
+def _top_down(task: Any) -> tuple[int, int]:
+    """Camunda 7's order of evaluation: outer scopes first, and in a scope its
+    event sub-processes before the events of its activities."""
+    esp_task = event_subprocess_task(task)
+    if esp_task is not None and isinstance(task.task_spec, StartEvent):
+        return _level(esp_task.workflow), 0
+    return _level(task.workflow), 1
+
+
+def _non_interrupting(task: Any) -> bool:
+    spec = task.task_spec
+    if isinstance(spec, BoundaryEvent):
+        return not spec.cancel_activity
+    return isinstance(spec, StartEvent) and not getattr(spec, "interrupting", True)
+
+
+def _interrupts(task: Any) -> bool:
+    spec = task.task_spec
+    if isinstance(spec, BoundaryEvent):
+        return bool(spec.cancel_activity)
+    return isinstance(spec, StartEvent) and getattr(spec, "interrupting", True)
+
+
+def _bring_up_to_date(task: Any) -> None:
+    latest = _scope_of(task).last_task
+    if variables_of(task.workflow) is not None:
+        return  # shared variables: the waiting task is current (variables.py)
+    if latest is not None and latest is not task:
         # Not task_spec._update: it re-inherits the parent's (stale) data.
-        if task.task_spec.event_definition.has_fired(task):
-            task._ready()
-            fired = True
+        task.data = deepcopy(latest.data)
+
+
+def conditions_refresh(workflow: Any) -> bool:
+    """Evaluate the waiting conditional events on the variable events of a step.
+
+    SpiffWorkflow evaluates a conditional event only when it starts waiting.
+    Here each one looks at its scope's variables as they are now, top-down
+    (`_top_down`), and fires as often as its variable events say
+    (conditional_events.firings_owed). An interrupting one cancels what it
+    interrupts at once, so the events in there never fire. Called after every
+    task the engine runs and after each command (stepping.py). Return whether
+    any fired (the engine must then run on).
+    """
+    waiting = [
+        task
+        for task in list(workflow.top_workflow.event_manager.tasks.values())
+        if isinstance(task.task_spec.event_definition, ConditionalEventDefinition)
+    ]
+    names, armed = conditional_events.take_written(workflow)
+    fired = False
+    for task in sorted(waiting, key=_top_down):
+        if not task.has_state(TaskState.WAITING):
+            continue  # cancelled by an interrupting event of this pass
+        _bring_up_to_date(task)
+        written = names if task.id in armed else frozenset()
+        times = conditional_events.firings_owed(task, written)
+        if not times:
+            continue
+        conditional_events.fire(task, times, repeats=_non_interrupting(task))
+        fired = True
+        if _interrupts(task):
+            _interrupt_now(task)
     return fired
+
+
+def _interrupt_now(task: Any) -> None:
+    """Cancel what an interrupting conditional event interrupts before anything
+    else runs (Camunda 7 interrupts while dispatching the variable event: the
+    activity after the one that set the variable never starts)."""
+    if isinstance(task.task_spec, BoundaryEvent):
+        _interrupt_activity(task)
+        return
+    esp_task = event_subprocess_task(task)
+    if esp_task is not None:
+        _interrupt(esp_task)
 
 
 def _refresh(my_task: Any, latest: Any) -> None:
@@ -261,8 +324,31 @@ def _activity_latest(my_task: Any, split: Any) -> Any | None:
     return None
 
 
+def _interrupt_activity(boundary: Any) -> None:
+    """Cancel the activity an interrupting boundary event fired on, at once."""
+    for sibling in boundary.parent.children:
+        if not isinstance(sibling.task_spec, BoundaryEvent):
+            sibling.cancel()
+
+
 class RepeatingBoundaryEvent(BoundaryEvent):
-    """A boundary event that, non-interrupting, fires for every occurrence."""
+    """A boundary event that, non-interrupting, fires for every occurrence.
+
+    An interrupting conditional one whose condition holds when its activity
+    is entered cancels the activity before it runs: Camunda 7 evaluates the
+    condition on scope instantiation, before the activity executes (a script
+    task's script never runs); SpiffWorkflow ran the activity first.
+    """
+
+    def _update_hook(self, my_task: Any) -> bool:
+        fires = bool(super()._update_hook(my_task))
+        if (
+            fires
+            and self.cancel_activity
+            and isinstance(self.event_definition, ConditionalEventDefinition)
+        ):
+            _interrupt_activity(my_task)
+        return fires
 
     def _run_hook(self, my_task: Any) -> bool:
         split = my_task.parent
@@ -281,6 +367,7 @@ class RepeatingBoundaryEvent(BoundaryEvent):
             # predicts the outgoing path (a FUTURE task would get none).
             again = split._add_child(self, TaskState.MAYBE)
             keep_names(my_task, again)  # the subscription outlives the occurrence
+            conditional_events.carry(my_task, again)
             again.task_spec._update(again)
         return super()._run_hook(my_task)
 
@@ -553,8 +640,10 @@ def engine_steps(workflow: Any, did_complete: Any) -> bool:
     def update(wf: Any) -> int:
         count = 0
         for task in wf.get_tasks(state=TaskState.READY):
-            # A task another one cancelled earlier in this pass (a join
-            # instance whose token an earlier firing took) does not run.
+            # A task cancelled earlier in this pass does not run: a join
+            # instance whose token an earlier firing took, or one a
+            # conditional event fired after an earlier task interrupted
+            # (conditions_refresh).
             if not task.task_spec.manual and task.state == TaskState.READY:
                 task.run()
                 count += 1

@@ -17,6 +17,7 @@ from SpiffWorkflow.util.task import TaskState
 from .called import called_owner, owner_of, workflow_processes
 from .common import ACTIVE, json_safe
 from .compiled import CompiledProcess
+from .conditional_events import note_written
 from .error_variables import error_variables_set
 from .errors import AssignmentListenerFailed, ServiceErrorNotCaught, TaskNotReady
 from .events import call_outputs_pass
@@ -373,6 +374,7 @@ def workflow_complete_user_task(
         _run_assignment(wf, process, task, assignee)
 
     def command(steps: list[StepRecord]) -> None:
+        note_written(wf, data)
         task.data.update(json_safe(dict(data)))
         task.run()
         steps.append(_step(task))
@@ -421,6 +423,7 @@ def workflow_apply_service_result(
     )
 
     def command(steps: list[StepRecord]) -> None:
+        note_written(wf, variables)
         task.data.update(variables)
         task.internal_data.pop(CALL_KEY, None)
         task.complete()
@@ -589,6 +592,7 @@ def workflow_set_data(
     """
     wf = state_load(state, process)
     if run:
+        note_written(wf, values)
         return run_command(
             wf, process, lambda steps: variables_assign(wf, values, remove)
         )

@@ -43,6 +43,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from .call_data import MappedCallActivity, MappedCallActivityParser
 from .compensation import CompensationProcessParser
+from .conditional_events import ConditionalFilterParserMixin
 from .dmn import DecisionParserMixin, DecisionTask, DecisionTaskParser
 from .errors import LocalVariablesRefused, ServiceResultRejected
 from .events import EVENT_PARSER_CLASSES, arm_event_subprocesses, scoped_catcher
@@ -484,6 +485,7 @@ def _in_bpmn_order(parser_class: type) -> type:
             _CompiledXPathMixin,
             _IoMappingMixin,
             SignalPayloadParserMixin,
+            ConditionalFilterParserMixin,
             parser_class,
         ),
         {},

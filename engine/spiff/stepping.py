@@ -125,6 +125,7 @@ def run_engine(
     def did_complete(task: Any) -> None:
         nonlocal count
         on_complete(task)
+        conditions_refresh(workflow)  # the variable events of this task
         count += 1
         if count > limits.max_tasks_per_advance:
             raise EngineLimitExceeded(
@@ -135,6 +136,7 @@ def run_engine(
         if count % _DEPTH_PROBE_EVERY == 0 and task.depth > limits.max_tree_depth:
             raise too_deep(task.depth)
 
+    conditions_refresh(workflow)  # the command's own variable events
     while True:
         while engine_steps(workflow, did_complete):
             if prune:

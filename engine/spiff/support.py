@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from .compensation_checks import compensation_problems
+from .conditional_events import conditional_filter_refusal
 from .dates import check_due, check_priority
 from .event_name_checks import START_REASON, name_problems
 from .implicit_splits import ACTIVITIES
@@ -303,16 +304,31 @@ EVENT_DEFINITIONS: dict[str, Row] = {
         "event on the transaction"
     ),
     "conditionalEventDefinition": _runs(
-        "on an intermediate catch event: when reached, a true condition goes on "
-        "at once; else the event waits (a JUEL condition naming a variable that "
-        "does not exist counts as false, as Camunda 7's tryEvaluate reads it), "
-        "and the condition is evaluated again "
-        "after every step that may change variables (a task completed, a message "
-        "or signal with variables, a service result, the variables set in the "
-        "cockpit; a suspended case's when it resumes), as Camunda 7 does on each "
-        "variable change; refused: on a "
-        "start or boundary event, after an event-based gateway, without a "
-        "condition, and camunda:variableName / variableEvents"
+        "on an intermediate catch event, a boundary event (interrupting or "
+        "not) and the start event of an event sub-process (interrupting or "
+        "not), as Camunda 7 runs them (conditional_events.py): the condition "
+        "is evaluated when the event starts waiting (the catch reached, the "
+        "activity entered, the scope started; true: it fires at once, an "
+        "interrupting boundary event before its activity executes), then on "
+        "each variable event of its scope (a variable created, updated or "
+        "deleted), which camunda:variableName and camunda:variableEvents "
+        "narrow; a non-interrupting one fires once per variable event that "
+        "finds its condition true and stays armed; outer scopes first, and an "
+        "interrupting one cancels what it interrupts at once, before anything "
+        "in there runs or fires. A JUEL "
+        "condition naming a variable that does not exist is false (Camunda "
+        "7's tryEvaluate). The variable events are taken after each task the "
+        "engine runs and after each command (a task completed, a message or "
+        "signal with variables, a service result, the variables set in the "
+        "cockpit; a suspended case's when it resumes), as differences of "
+        "value, plus the variables a task's completion, a service result or "
+        "the cockpit's edit set to the value they had (an update, as in "
+        "Camunda 7). Departures: a script, mapping, message or signal that "
+        "sets a variable to the value it had makes no event here (Camunda 7 "
+        "dispatches an update), and a variable changed twice by one task is "
+        "one event; refused: a process's "
+        "conditional start event, one after an event-based gateway, one "
+        "without a condition"
     ),
     "linkEventDefinition": _runs(
         "an intermediate link throw event continues at the link catch event of "
@@ -332,9 +348,22 @@ CONDITIONAL_FLOWS = _refused(
     "inclusive gateway after the element"
 )
 CONDITIONAL_PLACES = _refused(
-    "conditional events run on an intermediate catch event only (not on a "
-    "start or boundary event, nor after an event-based gateway); use an "
-    "intermediate conditional catch event on the path instead"
+    "conditional events run on an intermediate catch event, a boundary event "
+    "and the start event of an event sub-process (BPMN 2.0.2 draws them "
+    "nowhere else, and Camunda 7 runs them nowhere else)"
+)
+CONDITIONAL_START = _refused(
+    "a process's conditional start event starts a case only through Camunda "
+    "7's condition evaluation API (RuntimeService.createConditionEvaluation), "
+    "which Laneway does not have, so no case would ever start here; start the "
+    "case with a none or message start event and put an intermediate "
+    "conditional catch event after it"
+)
+CONDITIONAL_AFTER_GATEWAY = _refused(
+    "a conditional event after an event-based gateway is evaluated only when "
+    "the gateway is reached (SpiffWorkflow), never on a later variable change; "
+    "draw the condition as a boundary event or an intermediate conditional "
+    "catch event instead"
 )
 CONDITION_MISSING = _refused(
     "a conditional event needs a condition (Camunda 7 refuses it too)"
@@ -435,9 +464,10 @@ CONSTRUCTS: dict[str, Row] = {
     "several event definitions on one event (multiple, parallel multiple)": (
         MULTIPLE_EVENTS
     ),
-    "a conditional event anywhere but on an intermediate catch event": (
-        CONDITIONAL_PLACES
-    ),
+    "a conditional event anywhere but on an intermediate catch event, a "
+    "boundary event or an event sub-process's start event": (CONDITIONAL_PLACES),
+    "a conditional start event of a process": CONDITIONAL_START,
+    "a conditional event after an event-based gateway": CONDITIONAL_AFTER_GATEWAY,
     "a conditional event without a condition": CONDITION_MISSING,
     "a conditional or default sequence flow out of an event or a parallel or "
     "event-based gateway": (CONDITIONAL_FLOWS),
@@ -767,6 +797,14 @@ _MESSAGE_EXPRESSION = (
 )
 
 VENDOR_ATTRIBUTES_ON: dict[tuple[str, str], Row] = {
+    ("conditionalEventDefinition", "variableName"): _runs(
+        "the condition is evaluated on the variable events of this variable "
+        "only (its creation, update or deletion; conditional_events.py)"
+    ),
+    ("conditionalEventDefinition", "variableEvents"): _runs(
+        "a comma list of create, update, delete: the condition is evaluated "
+        "on those variable events only; any other word is refused"
+    ),
     ("messageEventDefinition", "expression"): _refused(_MESSAGE_EXPRESSION),
     ("messageEventDefinition", "resultVariable"): _refused(_MESSAGE_EXPRESSION),
     ("scriptTask", "resultVariable"): _runs(
@@ -1349,14 +1387,34 @@ def _event_problems(root: etree._Element) -> Iterator[Problem]:
 
 
 def _conditional_event_problems(root: etree._Element) -> Iterator[Problem]:
-    """Conditional events where they would not be evaluated again (events.py)."""
+    """Conditional events where they would not be evaluated (conditional_events.py)."""
     for definition in root.iterfind(".//bpmn:conditionalEventDefinition", NSMAP):
         event = definition.getparent()
         condition = definition.find("bpmn:condition", NSMAP)
-        if local_name(event) != "intermediateCatchEvent" or _after_event_gateway(event):
-            yield _problem(definition, event, CONDITIONAL_PLACES.note)
+        why = _conditional_place_refusal(event)
+        if why:
+            yield _problem(definition, event, why)
         elif condition is None or not (condition.text or "").strip():
             yield _problem(definition, event, CONDITION_MISSING.note)
+        else:
+            why = conditional_filter_refusal(definition)
+            if why:
+                yield _problem(definition, event, why)
+
+
+def _conditional_place_refusal(event: etree._Element) -> str:
+    """Why a conditional event there cannot run as Camunda 7 runs it ('' if it can)."""
+    kind = local_name(event)
+    container = event.getparent()
+    if kind == "boundaryEvent":
+        return ""
+    if kind == "intermediateCatchEvent":
+        return CONDITIONAL_AFTER_GATEWAY.note if _after_event_gateway(event) else ""
+    if kind == "startEvent" and local_name(container) == "process":
+        return CONDITIONAL_START.note
+    if kind == "startEvent" and container.get("triggeredByEvent") == "true":
+        return ""
+    return CONDITIONAL_PLACES.note
 
 
 def _mapping_refusal(element: etree._Element) -> str:

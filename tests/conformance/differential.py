@@ -47,6 +47,7 @@ from engine.spiff import (
     workflow_complete_user_task,
     workflow_start,
 )
+from engine.spiff.conditional_events import note_written
 from engine.spiff.reached_failures import reached_failure
 from engine.spiff.sandbox.el import runtime as el_runtime
 from engine.spiff.serialization import new_workflow
@@ -396,9 +397,14 @@ class InMemory(_InMemoryWorkflow):
                 task, _answer(task.internal_data[CALL_KEY]["params"])
             )
             task.internal_data.pop(CALL_KEY)
+            note_written(self.wf, variables)  # as workflow_apply_service_result
             task.data.update(variables)
             task.complete()
             self._run_engine()
+
+    def complete(self, index: int, data: dict) -> None:
+        note_written(self.wf, data)  # as workflow_complete_user_task
+        super().complete(index, data)
 
     def _task_key(self, task) -> Key:
         return _key(task.task_spec.bpmn_id, task_locals(task))

@@ -290,6 +290,26 @@ DEPARTURES: dict[str, str] = {
         ),
         _SHARED_VARIABLES,
     ),
+    # SpiffWorkflow evaluates a conditional event only when it starts waiting
+    # (a JUEL condition naming a missing variable fails it), never on a later
+    # variable change; a non-interrupting one fires once; an event
+    # sub-process's never fires from inside. Laneway evaluates them on each
+    # variable event, outer scope first, as Camunda 7 (conditional_events.py).
+    **dict.fromkeys(
+        (
+            "cond_boundary_delete.bpmn",
+            "cond_boundary_multi_instance.bpmn",
+            "cond_boundary_noninterrupting.bpmn",
+            "cond_boundary_noninterrupting_create.bpmn",
+            "cond_boundary_noninterrupting_named.bpmn",
+            "cond_boundary_subprocess.bpmn",
+            "cond_esp_in_subprocess.bpmn",
+            "cond_esp_interrupting.bpmn",
+            "cond_esp_noninterrupting.bpmn",
+        ),
+        "SpiffWorkflow evaluates a conditional event only when it starts "
+        "waiting; Camunda 7 (and Laneway) on every variable event of its scope",
+    ),
     # Walked since user tasks without candidates deploy (issue 9).
     "camunda/TaskServiceTest.handleUserTaskEscalation.bpmn": (
         "escalation event sub-processes wait for their escalation (events.py); "

@@ -154,3 +154,49 @@ def test_a_juel_condition_that_becomes_a_string_is_an_incident(users, waiting):
     message = _incident(waiting).message
     assert "condition expression returns non-Boolean: 'true'" in message
     assert "intermediate catch event 'Catch_Condition'" in message
+
+
+def test_variables_set_in_the_cockpit_fire_a_conditional_boundary_event(users):
+    # Camunda 7 BoundaryConditionalEventTest.testVariableSetOnExecutionCondition:
+    # a variable set from outside on the case interrupts the task.
+    path = BPMN / "cond_boundary_interrupting.bpmn"
+    version_upload(user=users["analyst"], bpmn=path.read_bytes(), filename=path.name)
+    case, _ = case_start(
+        user=users["requester"], key="cond_boundary_interrupting", data={}
+    )
+    case.refresh_from_db()
+    assert sorted(case.active_elements) == [
+        "Boundary_Escalate",
+        "Task_Other",
+        "Task_Work",
+    ]
+
+    _set(users, case, {"escalate": True})
+    case.refresh_from_db()
+    assert sorted(case.active_elements) == ["Task_Escalated", "Task_Other"]
+
+
+def test_variable_events_delete_fires_on_the_deletion_of_the_named_variable_only(
+    users,
+):
+    # camunda:variableName="hold" camunda:variableEvents="delete", ${release}:
+    # setting release (true) is not an event it listens to; deleting hold is.
+    path = BPMN / "cond_boundary_delete.bpmn"
+    version_upload(user=users["analyst"], bpmn=path.read_bytes(), filename=path.name)
+    case, _ = case_start(
+        user=users["requester"],
+        key="cond_boundary_delete",
+        data={"hold": 1, "release": False},
+    )
+    _set(users, case, {"release": True})
+    case.refresh_from_db()
+    assert "Task_Work" in case.active_elements
+
+    response = api_for(users["padmin"]).patch(
+        f"/api/v1/cases/{case.pk}/data/",
+        {"set": {}, "unset": ["hold"], "reason": "released"},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    case.refresh_from_db()
+    assert sorted(case.active_elements) == ["Task_Escalated", "Task_Other"]
