@@ -25,6 +25,16 @@ urlpatterns = [
         name="api-versions",
     ),
     path(
+        "processes/<str:key>/start-form/",
+        case_apis.StartFormApi.as_view(),
+        name="api-process-start-form",
+    ),
+    path(
+        "processes/<str:key>/versions/<int:number>/start-form/",
+        case_apis.StartFormApi.as_view(),
+        name="api-version-start-form",
+    ),
+    path(
         "processes/<str:key>/versions/<int:number>/xml/",
         process_apis.VersionXmlApi.as_view(),
         name="api-version-xml",

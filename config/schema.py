@@ -10,7 +10,8 @@ are added where missing:
 - 404 may not see or no such object: operations with path parameters;
 - 409 state conflict: changing operations on one object (a path parameter);
 - 413 body too large: operations with a body;
-- 429 too many requests: every throttled operation (all of them).
+- 429 too many requests: every throttled operation (all of them);
+- whatever else the view lists in its `schema_error_codes`.
 """
 
 from typing import Any
@@ -68,6 +69,8 @@ class ErrorsAutoSchema(AutoSchema):
         if has_body:
             codes.append("413")
         codes.append("429")
+        # What the view says it may answer besides (e.g. 409 on a read).
+        codes += getattr(self.view, "schema_error_codes", ())
         return codes
 
     def _get_response_bodies(self, direction: Any = "response") -> dict:

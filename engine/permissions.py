@@ -18,6 +18,23 @@ CANCEL_ANY_CASE = "engine.cancel_any_case"
 
 def can_start(user: Any, process: CompiledProcess) -> bool:
     """Return whether the user may start a case of this process (ARCHITECTURE §7)."""
+    return _may_start(user, process, by_lane=True)
+
+
+def can_start_by_event(user: Any, process: CompiledProcess) -> bool:
+    """Return whether the user's message or signal may start a case of the process.
+
+    The process's declared starters (camunda:candidateStarterGroups and
+    candidateStarterUsers) decide, as for starting by hand (`can_start`), and
+    superusers may. The start event's lane does not: the lane of a message or
+    signal start event is who handles what arrives, not who sends it (the
+    vendor's clerk receives the customer's order), and the sending system
+    would otherwise have to join that group and be offered its tasks.
+    """
+    return _may_start(user, process, by_lane=False)
+
+
+def _may_start(user: Any, process: CompiledProcess, *, by_lane: bool) -> bool:
     if not (user and user.is_authenticated and user.is_active):
         return False
     if user.is_superuser:
@@ -25,8 +42,9 @@ def can_start(user: Any, process: CompiledProcess) -> bool:
     meta = process.meta
     groups = set(meta.candidate_starter_groups)
     users = set(meta.candidate_starter_users)
-    if meta.start is not None and meta.start.lane and not (groups or users):
-        groups = {meta.start.lane.strip()}
+    lane = meta.start.lane if by_lane and meta.start is not None else None
+    if lane and not (groups or users):
+        groups = {lane.strip()}
     if not (groups or users):
         return True
     if user.get_username() in users:

@@ -13,6 +13,7 @@ from guardian.shortcuts import get_objects_for_user
 
 from audit.actions import AuditAction, task_ref_element
 from audit.selectors import audit_called_version_ids, audit_list_for_case
+from engine.form_validation import form_to_json, start_form_js
 from engine.spiff import (
     CompiledProcess,
     event_starts_only,
@@ -185,15 +186,18 @@ def process_list_startable_for_user(*, user: Any) -> list[StartableProcess]:
     return startable
 
 
-def process_start_form_for_user(*, user: Any, key: str) -> tuple[ProcessVersion, Any]:
-    """Return the current version of `key` and its start event, if the user may start.
+def process_start_form_for_user(
+    *, user: Any, key: str, number: int | None = None
+) -> tuple[ProcessVersion, Any]:
+    """Return a version of `key` (the current one when number is None) and its
+    start event, if the user may start it.
 
     Raises:
-        DefinitionNotFound, VersionNotFound: unknown process.
+        DefinitionNotFound, VersionNotFound: unknown process or version.
         StartNotAllowed: the user may not start it.
-        MessageStartOnly: the process starts only by its message.
+        MessageStartOnly, StartOnlyByEvent: no one starts it by hand.
     """
-    version = version_get(key=key)
+    version = version_get(key=key, number=number)
     process = spec_for(version)
     if not can_start(user, process):
         raise StartNotAllowed(f"You may not start '{process.meta.name}'.")
@@ -201,6 +205,40 @@ def process_start_form_for_user(*, user: Any, key: str) -> tuple[ProcessVersion,
     if refusal is not None:
         raise refusal
     return version, process.meta.start
+
+
+@dataclass(frozen=True, slots=True)
+class StartForm:
+    """What a person fills to start a case of a process version."""
+
+    key: str
+    name: str
+    version: int
+    documentation: str
+    form: list[dict[str, Any]]  # the start event's formData fields (form_to_json)
+    form_js: dict[str, Any] | None  # its Camunda Form, shown instead of `form`
+
+
+def process_start_form_get(
+    *, user: Any, key: str, number: int | None = None
+) -> StartForm:
+    """Return the start form of a version of `key` (the current one by default),
+    as Camunda 7's deployed-start-form, to a user who may start it.
+
+    Raises:
+        DefinitionNotFound, VersionNotFound: unknown process or version.
+        StartNotAllowed: the user may not start it.
+        MessageStartOnly, StartOnlyByEvent: no one starts it by hand.
+    """
+    version, start = process_start_form_for_user(user=user, key=key, number=number)
+    return StartForm(
+        key=version.definition.key,
+        name=version.definition.name or version.definition.key,
+        version=version.number,
+        documentation=start.documentation if start is not None else "",
+        form=form_to_json(start.form) if start is not None else [],
+        form_js=start_form_js(version, start),
+    )
 
 
 def process_hand_start_refusal(process: CompiledProcess) -> EngineError | None:

@@ -1,4 +1,5 @@
-"""The case API: list and start cases, one case with your open tasks, cancel.
+"""The case API: list and start cases, a start form, one case with your open
+tasks, cancel.
 
 It lives in tasks_app, not engine, because a case shows its human tasks.
 """
@@ -185,3 +186,35 @@ class CaseCancelApi(APIView):
             user=request.user, case_id=case_id, **data.validated_data
         )
         return Response(case_detail(case, request.user))
+
+
+class StartFormOutput(serializers.Serializer):
+    key = serializers.CharField()
+    name = serializers.CharField()
+    version = serializers.IntegerField()
+    documentation = serializers.CharField(
+        help_text="The start event's documentation (what the start page says)."
+    )
+    form = serializers.JSONField(
+        help_text="The start event's formData fields (a list, as a task's `form`)."
+    )
+    form_js = serializers.JSONField(
+        allow_null=True,
+        help_text="The start event's Camunda Form (form-js JSON), shown instead "
+        "of `form`; null when it has none.",
+    )
+
+
+class StartFormApi(APIView):
+    """The start form of a process's current version, or of version `number`
+    (Camunda 7's deployed-start-form), to those who may start it: 403 to others,
+    409 when the process starts only by its message, signal or timer."""
+
+    schema_error_codes = ("409",)
+
+    @extend_schema(responses={200: StartFormOutput})
+    def get(self, request, key: str, number: int | None = None):
+        form = case_selectors.process_start_form_get(
+            user=request.user, key=key, number=number
+        )
+        return Response(StartFormOutput(form).data)

@@ -70,6 +70,11 @@ def deploy(path: Path, user, **kwargs):
     )[0].version
 
 
+def deploy_with_form(path: Path, form: Path, user):
+    """Deploy a diagram with the Camunda Form (.form file) it names."""
+    return deploy(path, user, form_files=[(form.name, form.read_bytes())])
+
+
 def deploy_timer_escalation(tmp_path: Path, user, deadline: str):
     """Deploy tests/bpmn/timer_escalation.bpmn with its review's deadline timer
     set to `deadline` (an ISO 8601 duration); return the version."""

@@ -1,6 +1,6 @@
 """Start, complete a human task of, and cancel cases."""
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
@@ -37,6 +37,7 @@ from engine.spiff import (
     workflow_start,
 )
 from engine.spiff import AssignmentListenerFailed as ListenerFailed
+from processes.models import ProcessVersion
 from processes.selectors import version_get
 
 from .advance import case_advance, case_audit, case_lock, incident_resolve
@@ -113,6 +114,32 @@ def case_start(
                 return replayed, False
         raise
     return case, True
+
+
+def case_start_by_event_check(
+    *, user: Any, versions: Iterable[ProcessVersion], event: str
+) -> None:
+    """Refuse what `user` sends when it would start a case they may not start.
+
+    `event` says what would start the cases ("the message 'paid'"). As Camunda
+    7 (CorrelateMessageCmd, CorrelateAllMessageCmd, SignalEventReceivedCmd
+    check CREATE_INSTANCE on every definition they would start before they
+    trigger anything), the whole command is refused: nothing is delivered,
+    nothing starts. The process's declared starters decide
+    (`permissions.can_start_by_event`): the integration accounts they name
+    keep starting their processes.
+
+    Raises:
+        StartNotAllowed: naming the first process the user may not start.
+    """
+    for version in versions:
+        process = spec_for(version)
+        if not permissions.can_start_by_event(user, process):
+            raise StartNotAllowed(
+                f"You may not start '{process.meta.name}': {event} would start "
+                "a case of it. Nothing was delivered.",
+                details={"process": version.definition.key},
+            )
 
 
 @contextmanager

@@ -50,6 +50,7 @@ from engine.spiff import (
 from processes.models import ProcessVersion
 
 from .advance import case_advance, case_audit, case_lock
+from .cases import case_start_by_event_check
 from .script_host import case_scripts
 
 SEND_MESSAGE = "engine.send_message"
@@ -257,18 +258,24 @@ def _ambiguous(name: str, what: str, count: int) -> MessageAmbiguous:
     )
 
 
-def _start_by_message(user: Any, message: Message, deliver_all: bool) -> MessageResult:
+def _message_starts(
+    user: Any, message: Message, deliver_all: bool
+) -> list[ProcessVersion]:
+    """Return the versions the message starts a case of, if the user may start them.
+
+    Raises:
+        MessageAmbiguous: several processes start with it and not `deliver_all`.
+        StartNotAllowed: the user may not start one of them.
+    """
     versions = version_list_started_by(event="message", name=message.name)
-    if not versions:
-        return MessageResult()
     if len(versions) > 1 and not deliver_all:
         raise _ambiguous(
             message.name, "processes with a message start event", len(versions)
         )
-    started = [
-        message_start_case(user=user, version=v, message=message).pk for v in versions
-    ]
-    return MessageResult(started=started)
+    case_start_by_event_check(
+        user=user, versions=versions, event=f"the message '{message.name}'"
+    )
+    return versions
 
 
 def message_deliver(
@@ -308,6 +315,8 @@ def message_deliver(
         MessageNotCorrelated: no waiting case matches, no process starts, no ttl_s.
         MessageAmbiguous: several cases (or processes, or elements of one case)
             match and not `deliver_all`.
+        StartNotAllowed: the message would start a case of a process the user
+            may not start (`can_start`); nothing is delivered.
         IdempotencyKeyReused: the key was used for a different request.
         CaseBusy: a matching case stayed locked too long.
     """
@@ -394,6 +403,14 @@ def _deliver(
     case_ids = message_case_ids(message)
     if len(case_ids) > 1 and not deliver_all:
         raise _ambiguous(message.name, "waiting cases", len(case_ids))
+    # correlate(): the start events only when no case waits; correlateAll():
+    # the waiting cases and the start events both (DefaultCorrelationHandler).
+    # Whether the sender may start them is known before anything is delivered.
+    starts = (
+        _message_starts(user, message, deliver_all)
+        if deliver_all or not case_ids
+        else []
+    )
     delivered = [
         case_id
         for case_id in case_ids
@@ -401,11 +418,9 @@ def _deliver(
             user=user, case_id=case_id, message=message, every=deliver_all
         )
     ]
-    # correlate(): the start events only when no case waits; correlateAll():
-    # the waiting cases and the start events both (DefaultCorrelationHandler).
-    started: list[UUID] = []
-    if deliver_all or not case_ids:
-        started = _start_by_message(user, message, deliver_all).started
+    started = [
+        message_start_case(user=user, version=v, message=message).pk for v in starts
+    ]
     if delivered or started:
         return MessageResult(delivered=delivered, started=started)
     if ttl_s > 0:

@@ -66,6 +66,7 @@ from engine.spiff import (
 from processes.models import ProcessVersion
 
 from .advance import case_advance, case_audit, case_lock
+from .cases import case_start_by_event_check
 from .outbox import outbox_enqueue, outbox_stale, outbox_take, outbox_write
 from .script_host import case_scripts
 from .timer_starts import system_user
@@ -151,6 +152,7 @@ def signal_broadcast(
     data: Any,
     source: UUID | None = None,
     broadcast: UUID | None = None,
+    starts: list[ProcessVersion] | None = None,
 ) -> SignalResult:
     """Deliver a signal to every case waiting for it and start every process it starts.
 
@@ -160,6 +162,8 @@ def signal_broadcast(
     `actor` None is the system (a signal thrown by a case). `data` is what the
     signal carries: an object of variables (the API's data, a throw event's
     `camunda:in`), or a SpiffArena payload of any JSON shape, or None.
+    `starts`: the versions it starts a case of, when the caller read (and
+    checked) them already; else every one with a signal start event for it.
     """
     waiting = SignalSubscription.objects.filter(
         name=name, case__status=Case.Status.RUNNING
@@ -202,10 +206,9 @@ def signal_broadcast(
             for case_id in busy
         ],
     )
-    started = [
-        _start_one(actor=actor, version=v, name=name, data=data)
-        for v in version_list_started_by(event="signal", name=name)
-    ]
+    if starts is None:
+        starts = version_list_started_by(event="signal", name=name)
+    started = [_start_one(actor=actor, version=v, name=name, data=data) for v in starts]
     return SignalResult(delivered=delivered, started=started, pending=busy)
 
 
@@ -221,9 +224,14 @@ def signal_send(
     A repeated `idempotency_key` (per user) returns the first answer and
     delivers nothing again.
 
+    A signal that would start a case of a process the user may not start is
+    refused whole, before anything is recorded or delivered (Camunda 7's
+    SignalEventReceivedCmd checks every definition it starts first).
+
     Raises:
         ActionNotAllowed: the user lacks `engine.send_signal`.
         FormInvalid: an empty name.
+        StartNotAllowed: it would start a case the user may not start.
         IdempotencyKeyReused: the key was used for a different name or data.
     """
     if not user.has_perm(SEND_SIGNAL):
@@ -233,8 +241,10 @@ def signal_send(
             "The signal is not valid.",
             details={"fields": {"name": ["Give the signal name."]}},
         )
+    starts = version_list_started_by(event="signal", name=name)
+    case_start_by_event_check(user=user, versions=starts, event=f"the signal '{name}'")
     if not idempotency_key:
-        return signal_broadcast(actor=user, name=name, data=data)
+        return signal_broadcast(actor=user, name=name, data=data, starts=starts)
     fingerprint = body_fingerprint({"name": name, "data": data})
     try:
         with transaction.atomic():
@@ -258,7 +268,7 @@ def signal_send(
             started=[UUID(c) for c in earlier.result.get("started", [])],
             pending=[UUID(c) for c in earlier.result.get("pending", [])],
         )
-    result = signal_broadcast(actor=user, name=name, data=data)
+    result = signal_broadcast(actor=user, name=name, data=data, starts=starts)
     SignalBroadcast.objects.filter(pk=record.pk).update(result=result.as_dict())
     return result
 

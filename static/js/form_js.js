@@ -33,7 +33,13 @@
     var serverErrors = readJson("form-js-field-errors") || {};
     var container = htmlForm.querySelector(".form-js-container");
     var readonly = htmlForm.hasAttribute("data-readonly");
-    var viewer = new window.FormViewer.Form({ container: container });
+    // No write delay (form-js's `debounce` config, 300 ms by default): with
+    // one, a text field's keys reach the viewer's data only after a pause or on
+    // blur, and any re-render before that (another field's late write, such as
+    // a date picker's, which form-js makes after the next frame) sets the
+    // field back to the old data, so what was typed is lost, submit included.
+    // Every key is written at once instead: the data always holds the page.
+    var viewer = new window.FormViewer.Form({ container: container, debounce: false });
     htmlForm.formViewer = viewer; // for scripts and tests driving the page
     viewer.importSchema(schema, data).then(function () {
       if (readonly) viewer.setProperty("readOnly", true);
@@ -64,14 +70,12 @@
       container.textContent = "The form could not be shown: " + err.message;
     });
 
-    htmlForm.addEventListener("submit", function (event) {
-      event.preventDefault();
-      if (readonly) return;
+    function send() {
       var result = viewer.submit();
       if (Object.keys(result.errors).length) {
         var first = container.querySelector(".fjs-has-errors input, .fjs-has-errors");
         if (first && first.focus) first.focus();
-        return;
+        return false;
       }
       htmlForm.querySelector("input[name=form_js_data]").value = JSON.stringify(result.data);
       result.files.forEach(function (files, key) {
@@ -86,7 +90,42 @@
         htmlForm.appendChild(input);
       });
       htmlForm.submit();
+      return true;
+    }
+
+    // data-sending marks a press being handled (one per press, however many
+    // clicks); it goes when the viewer refused the data and the page stays.
+    htmlForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (readonly || htmlForm.dataset.sending) return;
+      htmlForm.dataset.sending = "true";
+      var active = document.activeElement;
+      if (active && container.contains(active)) active.blur(); // e.g. Enter in a field
+      afterPendingWrites(function () {
+        if (!send()) delete htmlForm.dataset.sending;
+      });
     });
+    window.addEventListener("pageshow", function () { delete htmlForm.dataset.sending; });
+  }
+
+  // Run `fn` once the writes form-js has pending have landed. A date field
+  // writes what was typed when it loses focus, but only in a Preact effect,
+  // which runs after the next frame (or 100 ms when no frame comes): a press
+  // of the button right after typing a date read the data before it, found
+  // the required date empty and stayed on the page. The wait mirrors
+  // Preact's own (setTimeout after a frame or 100 ms), begun after the blur's
+  // re-render (a microtask) has scheduled those effects, so it ends after them.
+  function afterPendingWrites(fn) {
+    setTimeout(function () {
+      var done = false;
+      function run() {
+        if (done) return;
+        done = true;
+        setTimeout(fn, 0);
+      }
+      requestAnimationFrame(run);
+      setTimeout(run, 100);
+    }, 0);
   }
 
   document.addEventListener("DOMContentLoaded", function () {

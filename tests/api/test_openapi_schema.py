@@ -83,6 +83,26 @@ def test_case_responses_show_tasks_and_incidents(schema):
     assert {"data", "tasks", "incidents", "elements"} <= set(shape["properties"])
 
 
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/processes/{key}/start-form/",
+     "/api/v1/processes/{key}/versions/{number}/start-form/"],
+)  # fmt: skip
+def test_the_start_form_documents_its_form_and_its_refusals(schema, path):
+    responses = schema["paths"][path]["get"]["responses"]
+    shape = component(
+        schema, responses["200"]["content"]["application/json"]["schema"]["$ref"]
+    )
+    assert set(shape["properties"]) == {
+        "key", "name", "version", "documentation", "form", "form_js"
+    }  # fmt: skip
+    assert shape["properties"]["form_js"]["nullable"] is True
+    # 403 may not start it, 404 unknown, 409 only its message (or timer) starts it
+    for code in ("403", "404", "409"):
+        error = responses[code]["content"]["application/json"]["schema"]["$ref"]
+        assert error.endswith("/Error"), code
+
+
 def test_query_parameters_are_declared(schema):
     paths = schema["paths"]
     assert {"search", "filter", "process", "group", "case", "sort"} <= parameters(
