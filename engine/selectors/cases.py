@@ -1,48 +1,32 @@
-"""Read cases: permission-filtered lists and single cases (no CaseState for lists)."""
+"""Read cases: permission-filtered lists, single cases, their incidents,
+elements, timeline and what they wait for (no CaseState for lists)."""
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
-from django.utils import timezone
+from django.db.models import Count, Q, QuerySet
 from guardian.shortcuts import get_objects_for_user
 
 from audit.actions import AuditAction, task_ref_element
-from audit.selectors import audit_called_version_ids, audit_list_for_case
-from engine.form_validation import form_to_json, start_form_js
-from engine.spiff import (
-    CompiledProcess,
-    event_starts_only,
-    message_catches,
-    message_start_names,
-    signal_start_names,
-)
-from processes.models import ProcessVersion
-from processes.selectors import definition_list, version_get, version_list_current
+from audit.selectors import audit_list_for_case
 
-from .errors import (
-    ActionNotAllowed,
+from ..errors import (
     CaseNotFound,
-    EngineError,
     IncidentNotFound,
-    MessageStartOnly,
-    StartNotAllowed,
-    StartOnlyByEvent,
 )
-from .models import BufferedMessage, Case, Incident
-from .permissions import (
+from ..models import Case, Incident
+from ..permissions import (
     VIEW_ANY_CASE,
     VIEW_CASE,
     can_cancel_case,
-    can_start,
     can_view_case,
     managed_cases,
 )
-from .spec_cache import spec_for
+from ..spec_cache import spec_for
 
 
 def case_list_for_user(
@@ -150,118 +134,6 @@ def case_counts_for_user(*, user: Any, since: datetime) -> CaseCounts:
         completed_since=counts["completed"],
         open_incidents=Incident.objects.filter(status=Incident.Status.OPEN).count(),
     )
-
-
-@dataclass(frozen=True, slots=True)
-class StartableProcess:
-    """A process the user may start, as the start page lists it."""
-
-    key: str
-    name: str
-    version: int
-    documentation: str
-    lane: str
-
-
-def process_list_startable_for_user(*, user: Any) -> list[StartableProcess]:
-    """Return the processes whose current version the user may start, by name.
-
-    A process that starts only by its message is not listed: a message starts it.
-    """
-    startable = []
-    for version in version_list_current():
-        process = spec_for(version)
-        if not can_start(user, process) or process_hand_start_refusal(process):
-            continue
-        start = process.meta.start
-        startable.append(
-            StartableProcess(
-                key=version.definition.key,
-                name=version.definition.name or version.definition.key,
-                version=version.number,
-                documentation=start.documentation if start else "",
-                lane=(start.lane or "") if start else "",
-            )
-        )
-    return startable
-
-
-def process_start_form_for_user(
-    *, user: Any, key: str, number: int | None = None
-) -> tuple[ProcessVersion, Any]:
-    """Return a version of `key` (the current one when number is None) and its
-    start event, if the user may start it.
-
-    Raises:
-        DefinitionNotFound, VersionNotFound: unknown process or version.
-        StartNotAllowed: the user may not start it.
-        MessageStartOnly, StartOnlyByEvent: no one starts it by hand.
-    """
-    version = version_get(key=key, number=number)
-    process = spec_for(version)
-    if not can_start(user, process):
-        raise StartNotAllowed(f"You may not start '{process.meta.name}'.")
-    refusal = process_hand_start_refusal(process)
-    if refusal is not None:
-        raise refusal
-    return version, process.meta.start
-
-
-@dataclass(frozen=True, slots=True)
-class StartForm:
-    """What a person fills to start a case of a process version."""
-
-    key: str
-    name: str
-    version: int
-    documentation: str
-    form: list[dict[str, Any]]  # the start event's formData fields (form_to_json)
-    form_js: dict[str, Any] | None  # its Camunda Form, shown instead of `form`
-
-
-def process_start_form_get(
-    *, user: Any, key: str, number: int | None = None
-) -> StartForm:
-    """Return the start form of a version of `key` (the current one by default),
-    as Camunda 7's deployed-start-form, to a user who may start it.
-
-    Raises:
-        DefinitionNotFound, VersionNotFound: unknown process or version.
-        StartNotAllowed: the user may not start it.
-        MessageStartOnly, StartOnlyByEvent: no one starts it by hand.
-    """
-    version, start = process_start_form_for_user(user=user, key=key, number=number)
-    return StartForm(
-        key=version.definition.key,
-        name=version.definition.name or version.definition.key,
-        version=version.number,
-        documentation=start.documentation if start is not None else "",
-        form=form_to_json(start.form) if start is not None else [],
-        form_js=start_form_js(version, start),
-    )
-
-
-def process_hand_start_refusal(process: CompiledProcess) -> EngineError | None:
-    """Return why nobody may start the process by hand, or None when one may.
-
-    A process whose every start event waits for a message, a signal or a timer
-    starts only by that event (its case would idle at the start event).
-    """
-    kinds = event_starts_only(process)
-    name = process.meta.name
-    if kinds == ("message",):
-        return MessageStartOnly(
-            f"'{name}' starts only when its message arrives; send the message "
-            "(POST /api/v1/messages/) to start a case.",
-            details={"key": process.key},
-        )
-    if kinds:
-        return StartOnlyByEvent(
-            f"'{name}' starts only by its {' or '.join(kinds)} start event; "
-            "it cannot be started by hand.",
-            details={"key": process.key, "starts": list(kinds)},
-        )
-    return None
 
 
 def case_can_cancel(*, user: Any, case: Case) -> bool:
@@ -422,96 +294,4 @@ def case_waiting_list(*, case: Case) -> list[WaitingEvent]:
     ]
     return sorted(
         {WaitingEvent(kind, name, names.get(b) or b) for kind, name, b in rows}
-    )
-
-
-_START_EVENTS = {
-    "message": (b"messageEventDefinition", message_start_names),
-    "signal": (b"signalEventDefinition", signal_start_names),
-}
-
-
-def version_list_started_by(*, event: str, name: str) -> list[ProcessVersion]:
-    """Return the latest versions whose start event waits for `event` `name`.
-
-    `event` is "message" or "signal". Only diagrams that mention such an event
-    definition at all are parsed (the spec cache holds the rest).
-    """
-    marker, start_names = _START_EVENTS[event]
-    latest = (
-        version_get(key=definition.key)
-        for definition in definition_list()
-        if definition.latest_number
-    )
-    return _naming(latest, (marker,), lambda p: name in start_names(p))
-
-
-def _naming(
-    versions: Iterable[ProcessVersion],
-    markers: tuple[bytes, ...],
-    names: Callable[[CompiledProcess], bool],
-) -> list[ProcessVersion]:
-    """Return the versions whose compiled process `names` holds for.
-
-    Only diagrams whose XML has one of `markers` are parsed (the spec cache
-    holds the rest).
-    """
-    found = []
-    for version in versions:
-        xml = bytes(version.normalized_xml)
-        if any(marker in xml for marker in markers):
-            if names(spec_for(version)):
-                found.append(version)
-    return found
-
-
-_CATCHES = (b"messageEventDefinition", b"receiveTask")
-
-
-def version_list_called(*, case: Case) -> QuerySet[ProcessVersion]:
-    """Return the versions of other files' processes the case's calls started."""
-    return ProcessVersion.objects.filter(
-        pk__in=audit_called_version_ids(case_ids=[case.pk])
-    ).select_related("definition")
-
-
-def version_list_catching(*, name: str) -> list[ProcessVersion]:
-    """Return the versions in use that can catch or start with the message `name`.
-
-    In use: the latest deployed version of each definition (new cases start
-    there), every version with a running or suspended case, and every version
-    of another file's process such a case's call activities started (a child
-    may still run an older version of its process; one that has ended is
-    counted too, erring towards an incident rather than a lost message). Only
-    diagrams that mention a message catch at all are parsed (the spec cache
-    holds them).
-    """
-    open_statuses = (Case.Status.RUNNING, Case.Status.SUSPENDED)
-    open_cases = Case.objects.filter(version=OuterRef("pk"), status__in=open_statuses)
-    called = audit_called_version_ids(
-        case_ids=Case.objects.filter(status__in=open_statuses).values("pk")
-    )
-    versions = (
-        ProcessVersion.objects.filter(
-            Q(pk__in=version_list_current().values("pk"))
-            | Exists(open_cases)
-            | Q(pk__in=called)
-        )
-        .select_related("definition")
-        .defer("original_xml")
-        .order_by("definition__key", "number")
-    )
-    return _naming(versions, _CATCHES, lambda p: message_catches(p, name))
-
-
-def buffered_message_list(*, user: Any) -> QuerySet[BufferedMessage]:
-    """Return the messages kept for a case to wait for them (ttl_s), oldest first.
-
-    Raises:
-        ActionNotAllowed: the user may not send messages (so may not see them).
-    """
-    if not user.has_perm("engine.send_message"):
-        raise ActionNotAllowed("You may not see the messages kept for cases.")
-    return BufferedMessage.objects.filter(expires_at__gt=timezone.now()).order_by(
-        "created_at", "pk"
     )
