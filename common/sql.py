@@ -51,6 +51,8 @@ from psycopg.sql import Literal
 from psycopg.types.json import Jsonb
 from psycopg.types.numeric import Int2, Int4, Int8
 
+from common import json_text
+
 Statement = tuple[str, Sequence[Any]]
 
 
@@ -301,7 +303,11 @@ def _fast(field: Any) -> _Fast:
             if kind in _INTEGERS and kind.__name__ in wrappers:
                 known = {int: wrappers[kind.__name__], type(None): None}
             if kind is models.JSONField:  # an object or array: Jsonb, its dumps
-                adapt = partial(connection.ops.adapt_json_value, encoder=field.encoder)
+                adapt: Callable[[Any], Any] = partial(
+                    connection.ops.adapt_json_value, encoder=field.encoder
+                )
+                if field.encoder is None:  # json.dumps' value, by orjson where safe
+                    adapt = partial(Jsonb, dumps=json_text.jsonb_dumps)
                 known = {dict: adapt, list: adapt, type(None): None}
         field.__dict__[_FAST_ATTR] = known
     return known
