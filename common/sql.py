@@ -561,7 +561,8 @@ class _Preparing(RawCursor):
     """
 
     def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
-        sql = query if params is None else _numbered(query)
+        encoding = self._pgconn._encoding  # psycopg's own (conn_encoding)
+        sql = query if params is None else _numbered(query, encoding)
         done = super().execute(sql, params, prepare=True)
         if _db().queries_logged:  # Django's query log reads `_query`
             text = ClientCursor(self.connection).mogrify(query, params)
@@ -573,8 +574,14 @@ _PERCENT = re.compile(r"%(.|$)", re.DOTALL)
 
 
 @lru_cache(maxsize=512)
-def _numbered(sql: str) -> str:
-    """Return Django's `%s` statement with PostgreSQL's `$1, $2, ...` (`%%`: `%`)."""
+def _numbered(sql: str, encoding: str) -> bytes:
+    """Return Django's `%s` statement with PostgreSQL's `$1, $2, ...` (`%%`: `%`),
+    encoded.
+
+    As bytes, one object per statement: psycopg keys its prepared statements by
+    the query's bytes, which it would otherwise encode and hash again at every
+    call (a step's writes are ~5 KB of SQL).
+    """
     numbers = count(1)
 
     def number(match: re.Match[str]) -> str:
@@ -584,7 +591,7 @@ def _numbered(sql: str) -> str:
             return f"${next(numbers)}"
         raise ValueError(f"Unexpected placeholder {match[0]!r} in {sql[:200]!r}")
 
-    return _PERCENT.sub(number, sql)
+    return _PERCENT.sub(number, sql).encode(encoding)
 
 
 class _Logged(NamedTuple):
@@ -751,15 +758,22 @@ def _combined(statements: list[Statement], returning: list[int]) -> Statement:
     With `returning`, the parts whose rows are wanted are read by the main
     query, tagged with their index; without, the last statement is the main one.
     """
-    parts = statements if returning else statements[:-1]
-    head = ", ".join(f"w{i} AS ({sql})" for i, (sql, _) in enumerate(parts))
     params = [p for _, part_params in statements for p in part_params]
+    return _combined_sql(tuple(sql for sql, _ in statements), tuple(returning)), params
+
+
+@lru_cache(maxsize=256)
+def _combined_sql(sqls: tuple[str, ...], returning: tuple[int, ...]) -> str:
+    """`_combined`'s SQL, made once per shape: the same string object each time
+    (its hash kept: `_numbered` finds it without reading ~5 KB again)."""
+    parts = sqls if returning else sqls[:-1]
+    head = ", ".join(f"w{i} AS ({sql})" for i, sql in enumerate(parts))
     if not returning:
-        return f"WITH {head} {statements[-1][0]}", params
+        return f"WITH {head} {sqls[-1]}"
     reads = " UNION ALL ".join(
         f"SELECT {i}, row_to_json(w{i})::text FROM w{i}" for i in returning
     )
-    return f"WITH {head} {reads}", params
+    return f"WITH {head} {reads}"
 
 
 @dataclass(frozen=True)
