@@ -16,6 +16,7 @@ from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
+from common import json_text
 from common.sql import (
     Statement,
     default_connection,
@@ -269,7 +270,7 @@ def audit_record(
         event._state.adding = False
     elif batch.depth == len(db.atomic_blocks):
         batch.events.append(event)
-        batch.rows.append(_row(values, payload_text))
+        batch.rows.append(_row(values))
         batch.heads[chain] = (event.chain_seq, event.hash)
         batch.through.pop(chain, None)  # their savepoints have ended: they stay
     else:  # in a savepoint inside the batch: written now, its head at the end
@@ -309,9 +310,9 @@ _ROW_TYPES = {
 _INTEGERS = ("chain_seq", "actor_id", "version_id")
 
 
-def _row(values: dict[str, Any], payload_text: str) -> list[Any] | None:
-    """Return the event's values as the insert sends them (PostgreSQL), its
-    payload as the JSON text already made of it; None when unsure (the insert
+def _row(values: dict[str, Any]) -> list[Any] | None:
+    """Return the event's values as the insert sends them (PostgreSQL: the
+    payload as `common.sql` sends a JSON field's); None when unsure (the insert
     then prepares them from the event)."""
     ops = default_connection().ops
     known = _PLAN
@@ -324,24 +325,12 @@ def _row(values: dict[str, Any], payload_text: str) -> list[Any] | None:
     for name, types, wrap in plan:
         value = values[name]
         if types is None:  # the payload
-            row.append(Jsonb(value, dumps=_Text(payload_text)))
+            row.append(Jsonb(value, dumps=json_text.jsonb_dumps))
         elif type(value) not in types:
             return None
         else:
             row.append(value if wrap is None or value is None else wrap(value))
     return row
-
-
-class _Text:
-    """A Jsonb's `dumps` that returns the JSON text already made of its value."""
-
-    __slots__ = ("text",)
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def __call__(self, _: Any) -> str:
-        return self.text
 
 
 _Plan = list[tuple[str, tuple[type, ...] | None, Any]]

@@ -21,7 +21,6 @@ from enum import StrEnum
 from functools import cached_property, partial
 from typing import Any
 from urllib.parse import urlsplit
-from uuid import uuid4
 
 import redis
 from celery import current_app
@@ -34,6 +33,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+
+from common.uuids import uuid4_text
 
 from .models import HumanTask, Profile
 
@@ -107,7 +108,7 @@ class _Lane:
     reply_to: str
 
     def push(self, args: list[Any]) -> None:
-        task_id = str(uuid4())
+        task_id = uuid4_text()
         embed = {"callbacks": None, "errbacks": None, "chain": None, "chord": None}
         body = b64encode(json.dumps([args, {}, embed]).encode()).decode()
         texts, slots = self._template
@@ -115,7 +116,7 @@ class _Lane:
             "task_id": task_id,
             "body": body,
             "argsrepr": _argsrepr(args),
-            "delivery_tag": str(uuid4()),
+            "delivery_tag": uuid4_text(),
         }
         parts = [texts[0]]
         for slot, text in zip(slots, texts[1:], strict=True):

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from audit.actions import AuditAction
 from audit.services import audit_batch, audit_record
+from common import json_text
 from common.sql import (
     insert_statement,
     row_values,
@@ -372,7 +373,7 @@ def _save(case: Case, outcome: AdvanceOutcome, *, create: bool = False) -> bool:
         case.status, case.ended_at = Case.Status.COMPLETED, timezone.now()
     state = CaseState(
         case=case,
-        state_json=_STATE_DUMPS(outcome.state),
+        state_json=_state_text(outcome.state),
         revision=case.revision,
         serializer_version=str(outcome.state.get("serializer_version", "")),
         updated_at=timezone.now(),
@@ -400,6 +401,26 @@ _STATE_WRITTEN = ("state_json", "revision", "serializer_version", "updated_at")
 # json.dumps' text (its defaults), without the check for reference cycles: the
 # state is a tree the adapter has just made (a few µs of a step's ~40).
 _STATE_DUMPS = json.JSONEncoder(check_circular=False).encode
+
+
+def _state_text(state: dict[str, Any]) -> str:
+    """Return the state's JSON text: orjson's (~2 µs for a step's ~4 KB, against
+    ~40 for json.dumps) when it holds no null but each task's absent parent
+    (common.json_text: a NaN would be written as null), else json.dumps'."""
+    text = json_text.dumps(state, nulls=_parentless(state))
+    return text if text is not None else _STATE_DUMPS(state)
+
+
+def _parentless(state: dict[str, Any]) -> int:
+    """Return how many of the state's tasks have no parent (its Nones there)."""
+    count = 0
+    try:
+        for workflow in (state, *state.get("subprocesses", {}).values()):
+            for task in workflow["tasks"].values():
+                count += task["parent"] is None
+    except (AttributeError, KeyError, TypeError):  # not the serializer's shape
+        return 0
+    return count
 
 
 def case_advance(

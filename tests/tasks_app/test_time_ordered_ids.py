@@ -14,7 +14,7 @@ import uuid
 import pytest
 from django.db import connection, transaction
 
-from common.uuids import uuid7
+from common.uuids import uuid4_text, uuid7
 from engine.models import Case
 from engine.services import case_start
 from tasks_app.models import HumanTask
@@ -128,3 +128,15 @@ def test_the_tasks_of_a_case_are_read_through_the_case_and_spiff_id_index(
         for name, i in indexes.items()
         if i["index"] and i["columns"] == ["case_id"]
     ] == ["humantask_open_of_case"]
+
+
+def test_ids_made_without_the_uuid_constructor_are_what_it_makes():
+    for _ in range(2000):
+        made = uuid7()
+        assert made == uuid.UUID(str(made)) and made.version == 7
+        assert made.is_safe is uuid.SafeUUID.unknown and hash(made) == hash(made.int)
+        text = uuid4_text()
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
+    assert len({uuid4_text() for _ in range(1000)}) == 1000
