@@ -27,8 +27,8 @@ from .rollups import (
     LATE,
     WAITING,
     bucket_value,
-    counts,
     durations,
+    report,
 )
 
 
@@ -127,9 +127,8 @@ def task_report(
 ) -> list[TaskReport]:
     """Return the waiting/handling figures per user task, in element-id order."""
     window: dict[str, Any] = {"versions": [version.pk], "since": since, "until": until}
-    waiting = durations(WAITING, **window)
-    handling = durations(HANDLING, **window)
-    late = counts(LATE, **window)
+    times, tallies = report((WAITING, HANDLING), (LATE,), **window)
+    waiting, handling, late = times["waiting"], times["handling"], tallies["late"]
     names = dict(spec_for(version).meta.element_names)
     return [
         TaskReport(

@@ -15,6 +15,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
 from cockpit.models import Rollup, RollupMark
 from cockpit.rollups import (
@@ -98,16 +99,22 @@ def test_rolling_up_twice_changes_no_figure(users, reviewed):
     assert review["approximate"] is False
 
 
-def test_the_live_tail_and_the_rollups_add_up_exactly(users, reviewed):
-    """The beat's mark falls mid-day, between finished tasks: both halves count."""
-    padmin = users["padmin"]
-    _roll_at(360)  # the mark: T0 + 300 s; the four reviews (10-100 s) are rolled
+def _one_review_live(users, reviewed) -> None:
+    """The beat's mark at T0 + 300 s, the four reviews (10-100 s) rolled; the
+    fifth waits 100 s and takes 100 s after it (live)."""
+    _roll_at(360)
     _, waiting = reviewed
     task = HumanTask.objects.get(case=waiting, bpmn_id="manager_review")
     with clock_at(600):
         task_claim(user=users["manager1"], task_id=task.pk)
     with clock_at(700):
         task_complete(user=users["manager1"], task_id=task.pk, data={"approved": True})
+
+
+def test_the_live_tail_and_the_rollups_add_up_exactly(users, reviewed):
+    """The beat's mark falls mid-day, between finished tasks: both halves count."""
+    padmin = users["padmin"]
+    _one_review_live(users, reviewed)
     figures = _figures(padmin)
     review = _review(figures)
     assert review["completed"] == 5
@@ -273,3 +280,26 @@ def test_open_now_counts_from_the_rollups_match_the_rows(users, purchase):
     assert groups == {"Manager": (3, 1), "Finance": (1, 0)}
     assert [(u.name, u.open, u.overdue) for u in by_user] == [("manager1", 1, 1)]
     assert Rollup.objects.filter(metric="offered", element="Manager").exists()
+
+
+def test_the_task_report_reads_the_rollups_once_at_one_mark(users, reviewed):
+    """Waiting, handling and late share: one mark (read before and after), one
+    read of the rollups, a live tail each, and the exact read only if needed."""
+    padmin = users["padmin"]
+    _one_review_live(users, reviewed)
+    api = api_for(padmin)
+    expected = _live(padmin)["tasks"]
+    # The request's own: token, its user's permissions (two), the version.
+    for limit, statements in ((None, 4 + 8), (3, 4 + 6)):
+        with override_settings(COCKPIT_EXACT_LIMIT=limit or 2000):
+            with CaptureQueriesContext(connection) as captured:
+                response = api.get(TASKS)
+        assert response.status_code == 200, response.content
+        sql = [q["sql"] for q in captured.captured_queries]
+        assert sum("cockpit_rollupmark" in s for s in sql) == 2
+        assert sum('FROM "cockpit_rollup' in s for s in sql) == 3  # 2 marks + 1
+        assert len(sql) == statements, "\n".join(sql)
+        if limit is None:
+            assert response.json() == expected
+        else:
+            assert response.json()["tasks"][0]["approximate"] is True
