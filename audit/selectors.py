@@ -6,7 +6,9 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import IntegerField, QuerySet
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 from django.urls import reverse
 
 from .actions import AuditAction
@@ -105,6 +107,16 @@ def audit_called_version_ids(*, case_ids: Any) -> list[int]:
     )
     found = events.values_list("payload__version_id", flat=True).distinct()
     return sorted({int(v) for v in found if isinstance(v, int)})
+
+
+def audit_called_version_id_query(*, case_ids: Any) -> QuerySet[AuditEvent]:
+    """Return `audit_called_version_ids` as a query of one column (`called_id`),
+    for a caller to filter by in the same database round trip."""
+    events = AuditEvent.objects.filter(
+        action=AuditAction.CALL_STARTED, case_id__in=case_ids
+    )
+    version_id = Cast(KT("payload__version_id"), IntegerField())
+    return events.annotate(called_id=version_id).values("called_id")
 
 
 def _check_event(event: AuditEvent, expected_prev: str, expected_seq: int) -> str:

@@ -36,8 +36,7 @@ from common.pagination import PAGE_TOTAL
 from common.sql import select_compiled
 from engine.form_validation import form_js_labels, start_form_js
 from engine.models import Case
-from engine.selectors import CaseCounts, case_counts_for_user
-from engine.spec_cache import spec_for
+from engine.selectors import CaseCounts, case_counts_for_user, case_processes
 from processes.models import ProcessDefinition
 
 from .errors import TaskInputInvalid, TaskNotFound
@@ -825,11 +824,15 @@ def task_form_initial(*, task: HumanTask) -> dict[str, Any]:
     round) are not offered again. A Camunda Form as the start form asks for the
     variables its fields' keys name.
     """
-    process = spec_for(task.case.version)
+    # The forms of the case's process and of every version its calls ran (a
+    # child's task asks in the called version's form, not in `process`).
+    processes = case_processes(case=task.case)
+    process = processes[0]
     shared: set[str] = set()
-    for meta in (process.meta.start, *process.task_meta.values()):
-        if meta is not None and meta.bpmn_id != task.bpmn_id:
-            shared.update(field.id for field in meta.form)
+    for each in processes:
+        for meta in (each.meta.start, *each.task_meta.values()):
+            if meta is not None and meta.bpmn_id != task.bpmn_id:
+                shared.update(field.id for field in meta.form)
     start_form = start_form_js(task.case.version, process.meta.start)
     shared.update(key.split(".")[0] for key in form_js_labels(start_form or {}))
     initial = {key: value for key, value in task.case.data.items() if key in shared}

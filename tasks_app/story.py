@@ -45,8 +45,12 @@ def _labels(case: Case) -> dict[str, str]:
     for meta in (process.meta.start, *process.task_meta.values()):
         for field in meta.form if meta is not None else ():
             labels.setdefault(field.id, field.label or field.id)
-    forms = HumanTask.objects.filter(case=case, form_js__isnull=False)
-    for schema in forms.values_list("form_js", flat=True):
+    # Each task's own fields and Camunda Form, as the version it ran gave them
+    # (a child's task: the called version its child ran, not in `process`).
+    forms = HumanTask.objects.filter(case=case).values_list("form", "form_js")
+    for fields, schema in forms:
+        for field in fields or ():
+            labels.setdefault(field["id"], field.get("label") or field["id"])
         for key, label in form_js_labels(schema or {}).items():
             labels.setdefault(key, label)  # a nested key shows under its top key
     return labels

@@ -24,6 +24,7 @@ from .cases import (
 )
 from .events import (
     buffered_message_list,
+    case_processes,
     version_list_called,
     version_list_catching,
     version_list_started_by,
@@ -62,6 +63,7 @@ __all__ = [
     "process_start_form_for_user",
     "process_start_form_get",
     "buffered_message_list",
+    "case_processes",
     "version_list_called",
     "version_list_catching",
     "version_list_started_by",

@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from audit.selectors import audit_called_version_ids
+from audit.selectors import audit_called_version_id_query, audit_called_version_ids
 from engine.spiff import (
     CompiledProcess,
     message_catches,
@@ -65,10 +65,18 @@ _CATCHES = (b"messageEventDefinition", b"receiveTask")
 
 
 def version_list_called(*, case: Case) -> QuerySet[ProcessVersion]:
-    """Return the versions of other files' processes the case's calls started."""
+    """Return the versions of other files' processes the case's calls started
+    (one query)."""
     return ProcessVersion.objects.filter(
-        pk__in=audit_called_version_ids(case_ids=[case.pk])
+        pk__in=audit_called_version_id_query(case_ids=[case.pk])
     ).select_related("definition")
+
+
+def case_processes(*, case: Case) -> list[CompiledProcess]:
+    """Return the case's own process and every called version its calls started,
+    whose human tasks the case's children ran (one query)."""
+    called = version_list_called(case=case)
+    return [spec_for(case.version), *(spec_for(version) for version in called)]
 
 
 def version_list_catching(*, name: str) -> list[ProcessVersion]:

@@ -22,6 +22,7 @@ from engine.errors import (
     IncidentSkipUnsupported,
 )
 from engine.models import Case, Incident, ServiceCall
+from engine.selectors import case_processes
 from engine.spec_cache import spec_for
 from engine.spiff import (
     ServiceResultRejected,
@@ -82,7 +83,9 @@ _AT_COMPLETION = "Error occurred in the Post-Script"
 
 def _retry_engine_step(case: Case, incident: Incident, user: Any) -> None:
     process = spec_for(case.version)
-    if incident.bpmn_id in process.task_meta and _AT_COMPLETION in incident.message:
+    if _AT_COMPLETION in incident.message and any(
+        incident.bpmn_id in each.task_meta for each in case_processes(case=case)
+    ):  # a child's user task is in the called version its child ran
         # Such a completion is refused now (case_complete_user_task); an
         # incident left from before would offer the task a second time.
         raise IncidentRetryUnsupported(
