@@ -75,6 +75,23 @@ def deploy_with_form(path: Path, form: Path, user):
     return deploy(path, user, form_files=[(form.name, form.read_bytes())])
 
 
+def legacy_completion_incident(case, task, *, element_name: str, message: str):
+    """Write the incident a failed completion (a complete listener's error)
+    left at `task` before such completions were refused: a database from then
+    may still hold one open."""
+    from engine.models import Incident
+
+    return Incident.objects.create(
+        case=case,
+        kind=Incident.Kind.SCRIPT,
+        spiff_task_id=task.spiff_task_id,
+        bpmn_id=task.bpmn_id,
+        element_name=element_name,
+        error_type="ScriptError",
+        message=message,
+    )
+
+
 def deploy_timer_escalation(tmp_path: Path, user, deadline: str):
     """Deploy tests/bpmn/timer_escalation.bpmn with its review's deadline timer
     set to `deadline` (an ISO 8601 duration); return the version."""

@@ -50,7 +50,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from .multi_instance import loop_variables
 from .parameters import IO_ACTIVITIES, parameter_value
-from .reached_failures import fail_when_reached
+from .reached_failures import not_ready_when_failed, stop_reaching
 from .variables import io_locals, scope_locals_set, scope_set, visible_values
 from .xml import local_name, vendor_children
 
@@ -121,10 +121,6 @@ def _failed(task: Any, exc: SpiffWorkflowException) -> None:
     raise exc
 
 
-class _InputsFailed(Exception):
-    """The task's inputs failed as it was reached (kept by fail_when_reached)."""
-
-
 def on_update(workflow: Any, task: Any) -> None:
     """Map the task's input parameters into its data (its local variables).
 
@@ -139,25 +135,8 @@ def on_update(workflow: Any, task: Any) -> None:
         )
     except SpiffWorkflowException as exc:
         exc.add_note(f"Input/output mapping of '{spec.bpmn_id}'.")
-        fail_when_reached(task, exc)
-        raise _InputsFailed from exc
+        stop_reaching(task, exc)
     task.data.update(deepcopy(inputs))
-
-
-def _stop_when_inputs_fail(spec: Any) -> None:
-    """Make the spec's update hook answer "not ready" when its inputs fail, so
-    the task stays in ERROR (its sub-process does not start) and the loop
-    reaching its siblings goes on. Specs are rebuilt per parse and never
-    serialized, so the hook is the spec's own attribute."""
-    plain = spec._update_hook
-
-    def _update_hook(my_task: Any) -> bool:
-        try:
-            return bool(plain(my_task))
-        except _InputsFailed:
-            return False
-
-    spec._update_hook = _update_hook
 
 
 def subprocess_started(task: Any, subworkflow: Any) -> None:
@@ -235,7 +214,9 @@ def connect(spec: Any) -> None:
         return
     if spec.scope_inputs and not spec.update_event.is_connected(on_update):
         spec.update_event.connect(on_update)
-        _stop_when_inputs_fail(spec)
+        # Specs are rebuilt per parse and never serialized: the hook is the
+        # spec's own attribute.
+        spec._update_hook = not_ready_when_failed(spec._update_hook)
     if not spec.completed_event.is_connected(on_complete):
         spec.completed_event.connect(on_complete)
     if type(spec) is SubWorkflowTask:

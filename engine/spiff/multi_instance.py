@@ -52,7 +52,7 @@ from .limits import (
     InstanceCountOutOfBounds,
     limits_get,
 )
-from .reached_failures import fail_when_reached
+from .reached_failures import not_ready_when_failed, stop_reaching
 from .variables import publish, refresh, variables_of
 
 LOOP_COUNTER = "loopCounter"
@@ -77,8 +77,7 @@ class _CamundaInstances(MultiInstanceTask):
         except SpiffWorkflowException as exc:
             # Raised on, it would stop the predecessor's completion, and a
             # parallel fork's other branches would never start.
-            fail_when_reached(my_task, exc)
-            raise _CollectionRefused from exc
+            stop_reaching(my_task, exc)
         return ready
 
     def check_collection_size(self, my_task: Any) -> None:
@@ -251,31 +250,23 @@ def _refuse(my_task: Any, reason: str) -> None:
     raise WorkflowTaskException(str(error), task=my_task, exception=error)
 
 
-class _CollectionRefused(Exception):  # noqa: N818 - a signal, not an error
-    """The collection was refused as the activity was reached (kept by
-    fail_when_reached): no instance starts, the activity stays in ERROR."""
-
-
-class _StopWhenCollectionRefused:
+class _NotReadyWhenRefused:
     """Answer "not ready" from the outermost update hook when the collection is
     refused (SpiffWorkflow's sequential and parallel hooks go on after their
     super() call: they would start the instances)."""
 
     def _update_hook(self, my_task: Any) -> Any:
-        try:
-            return super()._update_hook(my_task)  # type: ignore[misc]
-        except _CollectionRefused:
-            return False
+        return not_ready_when_failed(super()._update_hook)(my_task)  # type: ignore[misc]
 
 
 class LanewaySequentialMultiInstance(
-    _StopWhenCollectionRefused, SequentialMultiInstanceTask, _CamundaInstances
+    _NotReadyWhenRefused, SequentialMultiInstanceTask, _CamundaInstances
 ):
     """A sequential multi-instance activity with Camunda's instance variables."""
 
 
 class LanewayParallelMultiInstance(
-    _StopWhenCollectionRefused, ParallelMultiInstanceTask, _CamundaInstances
+    _NotReadyWhenRefused, ParallelMultiInstanceTask, _CamundaInstances
 ):
     """A parallel multi-instance activity with Camunda's instance variables."""
 

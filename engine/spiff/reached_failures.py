@@ -18,7 +18,8 @@ the same command is reported by the next one. A retry reaches the task again.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
@@ -54,6 +55,32 @@ def fail_when_reached(task: Any, error: SpiffWorkflowException) -> None:
         "message": failure_text(error),
         "error_type": getattr(error, "error_type", "") or type(error).__name__,
     }
+
+
+class NotReached(Exception):  # noqa: N818 - a signal, not an error
+    """Raised out of a spec's update hook once its task failed as it was reached
+    (`stop_reaching`); the spec's outermost hook (`not_ready_when_failed`)
+    catches it and answers "not ready", so the task stays in ERROR and nothing
+    after it in the hook runs (a sub-process does not start, no instance is
+    made)."""
+
+
+def stop_reaching(task: Any, error: SpiffWorkflowException) -> NoReturn:
+    """Fail `task` as it is reached (`fail_when_reached`) and leave its update hook."""
+    fail_when_reached(task, error)
+    raise NotReached from error
+
+
+def not_ready_when_failed(hook: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Wrap a spec's update hook: "not ready" when its task stopped reaching."""
+
+    def _update_hook(my_task: Any) -> Any:
+        try:
+            return hook(my_task)
+        except NotReached:
+            return False
+
+    return _update_hook
 
 
 def reached_failure(workflow: Any) -> ReachedFailure | None:

@@ -14,13 +14,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from engine import spec_cache
-from engine.models import Case, Incident
+from engine.models import Case
 from engine.selectors import case_processes
 from engine.services import case_start
 from processes.services import version_upload
 from tasks_app.models import HumanTask
 from tasks_app.services import task_complete
 from tests.clients import api_for, page_for
+from tests.conftest import legacy_completion_incident
 
 pytestmark = pytest.mark.django_db
 
@@ -147,13 +148,10 @@ def test_a_failed_completion_left_at_a_child_task_is_not_retried_into_a_second_t
     (tests/tasks_app/test_completion_failed.py)."""
     case = _case_at_check(users)
     check = _open(case, "check")
-    incident = Incident.objects.create(
-        case=case,
-        kind=Incident.Kind.SCRIPT,
-        spiff_task_id=check.spiff_task_id,
-        bpmn_id="check",
+    incident = legacy_completion_incident(
+        case,
+        check,
         element_name="Check",
-        error_type="ScriptError",
         message="ScriptError:boom ... Error occurred in the Post-Script",
     )
     answer = api_for(users["padmin"]).post(f"/api/v1/incidents/{incident.pk}/retry/")

@@ -17,7 +17,7 @@ from engine.services import case_start
 from tasks_app.models import HumanTask
 from tasks_app.services import task_complete
 from tests.clients import api_for, page_for
-from tests.conftest import deploy
+from tests.conftest import deploy, legacy_completion_incident
 
 SPLIT = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -108,13 +108,10 @@ def test_an_incident_left_from_before_is_not_retried_into_a_second_task(
     time). Such an incident, still open in a database, now gets a 409 naming
     what to do instead; nothing changes."""
     case = Case.objects.get(pk=split_task.case_id)
-    incident = Incident.objects.create(
-        case=case,
-        kind=Incident.Kind.SCRIPT,
-        spiff_task_id=split_task.spiff_task_id,
-        bpmn_id="review",
+    incident = legacy_completion_incident(
+        case,
+        split_task,
         element_name="Split the bill",
-        error_type="ScriptError",
         message="ScriptError:share is Infinity ... Error occurred in the Post-Script",
     )
     answer = api_for(users["padmin"]).post(f"/api/v1/incidents/{incident.pk}/retry/")
