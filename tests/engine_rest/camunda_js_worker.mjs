@@ -4,12 +4,14 @@
 //
 // WORKER_CONFIG (JSON): baseUrl, username, password, workerId, topic, mode
 // (complete | completeLocal | failure | bpmnError | hold), lockDuration, stopAfter (tasks handled
-// before it exits), holdMs (mode hold: wait, then try to complete), timeoutMs.
+// before it exits), holdMs (mode hold: wait, then try to complete), holdFile (mode hold: wait
+// until this file exists instead, so a test decides when), timeoutMs.
 import {
   BasicAuthInterceptor,
   Client,
   Variables,
 } from "camunda-external-task-client-js";
+import { existsSync } from "node:fs";
 
 const config = JSON.parse(process.env.WORKER_CONFIG);
 const say = (event) => console.log(JSON.stringify(event));
@@ -66,7 +68,12 @@ const outcomes = {
     await taskService.handleBpmnError(task, "CREDIT_REFUSED", "refused", variables);
   },
   async hold(task, taskService) {
-    await new Promise((resolve) => setTimeout(resolve, config.holdMs ?? 1000));
+    const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+    if (config.holdFile) {
+      while (!existsSync(config.holdFile)) await sleep(50);
+    } else {
+      await sleep(config.holdMs ?? 1000);
+    }
     await taskService.complete(task);
   },
 };

@@ -329,14 +329,18 @@ def test_js_client_bpmn_error_is_caught_by_the_boundary(live_server, users, cred
     assert case.data["reason"] == "js"
 
 
-def test_js_client_lock_expiry_and_refetch(live_server, users, credit):
+def test_js_client_lock_expiry_and_refetch(live_server, users, credit, tmp_path):
     case = start(users, amount=1, approved=False)
-    slow = js_worker(live_server, "js-slow", "hold", lockDuration=300, holdMs=2500)
+    release = tmp_path / "release"
+    slow = js_worker(
+        live_server, "js-slow", "hold", lockDuration=300, holdFile=str(release)
+    )
     wait_until(
         lambda: ServiceCall.objects.filter(worker_id="js-slow").exists(), timeout=20
     )
     fast = events(js_worker(live_server, "js-fast", "complete"))
     assert any(e["event"] == "reported" for e in fast)
+    release.touch()  # only now does the slow worker try to complete
     late = events(slow)
     # Completed once, by the worker that fetched it after the lock expired: the
     # late worker's completion finds no task (Camunda answers the same).
