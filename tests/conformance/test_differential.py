@@ -224,6 +224,7 @@ DEPARTURES: dict[str, str] = {
     "compensation_sub_process_inner.bpmn": _COMPENSATION,
     "compensation_sub_process_running.bpmn": _COMPENSATION,
     "compensation_throw_into_sub_process.bpmn": _COMPENSATION,
+    "compensation_transaction_nested_sub_process.bpmn": _COMPENSATION,
     "p8_inclusive_join_other_branch_boundary.bpmn": (
         "an inclusive join does not wait for the path of a boundary event that "
         "has not fired (Camunda 7 follows outgoing sequence flows only); "
