@@ -191,8 +191,12 @@ def _event_subprocess_starts(root: etree._Element) -> Iterator[Problem]:
                 yield Problem(
                     f"The {kind} start event '{start.get('id')}' of event sub-process "
                     f"'{sub.get('id')}' is not supported: compensation event "
-                    "sub-processes are not implemented here; attach compensation "
-                    "boundary events to the tasks inside the sub-process instead.",
+                    "sub-processes are not implemented here (Camunda 7 runs one, "
+                    "instead of compensating the sub-process's activities, when "
+                    "the enclosing sub-process is compensated); attach "
+                    "compensation boundary events to the tasks inside the "
+                    "sub-process (compensated when it is), or one with a "
+                    "handler to the sub-process.",
                     start.sourceline,
                     start.get("id"),
                 )

@@ -5,14 +5,25 @@ boundary event, never reaches a handler (it has no incoming flow) and reads a
 compensation throw as a none event. Laneway runs the common subset:
 
 * **Subscribe.** A compensation boundary event on a task (user, manual,
-  service, script, send, receive, business rule or plain task) names its
-  handler, an activity with isForCompensation="true", through an association.
-  Each time the task *completes* (not when it is interrupted or cancelled), a
-  subscription (activity, handler) is appended to the list of its scope: the
-  internal data of the root task of its (sub-)workflow, which the prune always
-  keeps (prune.py, I5) and the serializer stores with the case. A task in a
-  loop subscribes once per completion; a multi-instance (or standard loop)
-  task once per completed instance, when the whole activity completes.
+  service, script, send, receive, business rule or plain task), an embedded
+  sub-process or a call activity names its handler, an activity with
+  isForCompensation="true", through an association. Each time the activity
+  *completes* (not when it is interrupted or cancelled), a subscription
+  (activity, handler) is appended to the list of its scope: the internal data
+  of the root task of its (sub-)workflow, which the prune always keeps
+  (prune.py, I5) and the serializer stores with the case. A task in a loop
+  subscribes once per completion; a multi-instance (or standard loop) activity
+  once per completed instance, when the whole activity completes.
+* **Sub-processes.** An embedded sub-process without a handler of its own that
+  completes with subscriptions inside becomes one subscription of its scope,
+  (sub-process, {"scope": its subscriptions, "locals": its local variables}):
+  Camunda 7's event scope. Compensating it compensates what it holds, at any
+  depth, and the handlers see those variables as they were (an instance's
+  element variable, the sub-process's input parameters) over the case's. An
+  instance of a multi-instance sub-process adds its own when the whole
+  activity completes. Each scope's spec holds a spec of every handler nested
+  in its sub-processes (`_nested_handlers`), so the handlers start under the
+  throw event like the scope's own.
 * **Throw.** A compensation intermediate throw or end event takes the
   subscriptions of its own scope (all of them, or only `activityRef`'s),
   removes them (a handler runs once per completion, never twice) and starts
@@ -25,8 +36,8 @@ compensation throw as a none event. Laneway runs the common subset:
   waitForCompletion says (so waitForCompletion="false" is refused at upload).
 * **Variables.** Handlers read and write the case variables like any task
   (`variables.py`): the values when compensation is thrown, not a snapshot
-  (Camunda 7 snapshots only embedded sub-processes, which are not compensable
-  here).
+  (Camunda 7 snapshots only the local variables of a completed embedded
+  sub-process, see above).
 
 * **Transactions.** A cancel end event (`CancelEnd`) directly in a
   transaction interrupts the transaction's other paths, compensates the
@@ -37,26 +48,39 @@ compensation throw as a none event. Laneway runs the common subset:
 
 A handler that fails keeps its throw event waiting (the incident's retry runs
 it again). Everything outside that subset is refused at upload, located
-(`compensation_checks.py`): compensating a sub-process or call activity, a
-compensation throw whose scope holds a
-sub-process with compensation handlers inside (Camunda compensates those
-recursively), compensation inside an event sub-process, handlers that are not
-plain tasks, and compensation event sub-processes (checks.py).
+(`compensation_checks.py`): a compensation boundary event on a sub-process
+with compensation boundary events inside (Camunda 7 then runs both for a
+throw without activityRef), compensation inside an event sub-process,
+handlers that are not plain tasks, and compensation event sub-processes
+(checks.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from copy import deepcopy
 from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import (
+    AdHocSubprocess,
+    CallActivity,
+    EventSubprocess,
+    SubWorkflowTask,
+)
 from SpiffWorkflow.spiff.parser.process import SpiffProcessParser
 from SpiffWorkflow.util.task import TaskState
 
+from .variables import SCOPE_LOCALS, SNAPSHOT_LOCALS, task_locals
 from .xml import BPMN, NSMAP, local_name
 
 SUBSCRIPTIONS = "laneway_compensation"
 _THROWN = "laneway_compensation_thrown"
+# Sub-process scopes that ended in the instances of a multi-instance activity
+# still running: they join its scope when the whole activity completes.
+_ENDED_INSTANCES = "laneway_compensation_instances"
+_SUB_PROCESSES = ("subProcess", "transaction")
 _COMPENSATE = f"{{{BPMN}}}compensateEventDefinition"
 _CANCEL = f"{{{BPMN}}}cancelEventDefinition"
 COMPENSABLE = (
@@ -128,8 +152,9 @@ class CompensationProcessParser(SpiffProcessParser):
         super().add_tasks()
         specs = self.spec.task_specs
         children = [e for e in self.node if isinstance(e.tag, str)]
-        for node in children:
-            if is_handler(node) and local_name(node) in COMPENSABLE:
+        handlers = [n for n in children if is_handler(n)]
+        for node in [*handlers, *_nested_handlers(self.node)]:
+            if local_name(node) in COMPENSABLE:
                 handler = self.parse_node(node)
                 handler.compensation_handler_of = True
                 # No flow leads to a handler; SpiffWorkflow refuses to ready a
@@ -155,6 +180,25 @@ class CompensationProcessParser(SpiffProcessParser):
                     spec.compensate_ref = definition.get("activityRef") or None
                 elif node.find(_CANCEL) is not None:
                     spec.__class__ = _mixed(CancelEnd, type(spec))
+
+
+def _nested_handlers(scope: etree._Element) -> list[etree._Element]:
+    """Return the handlers inside the embedded sub-processes of `scope`, at any
+    depth (not inside event sub-processes).
+
+    Compensating a completed sub-process starts them from this scope, so this
+    scope's spec gets a spec of each (the sub-process's own spec has one too).
+    """
+    found: list[etree._Element] = []
+    for sub in scope:
+        if (
+            isinstance(sub.tag, str)
+            and local_name(sub) in _SUB_PROCESSES
+            and sub.get("triggeredByEvent") != "true"
+        ):
+            found.extend(e for e in sub if isinstance(e.tag, str) and is_handler(e))
+            found.extend(_nested_handlers(sub))
+    return found
 
 
 # --- running ---------------------------------------------------------------
@@ -185,12 +229,70 @@ def _handler_done(workflow: Any, task: Any) -> None:
         thrower.task_spec._update(thrower)
 
 
+def _embedded(spec: Any) -> bool:
+    return isinstance(spec, SubWorkflowTask) and not isinstance(
+        spec, CallActivity | EventSubprocess | AdHocSubprocess
+    )
+
+
+def _multi_instance(task: Any) -> Any:
+    """Return the multi-instance task `task` is an instance of, if any."""
+    parent = task.parent
+    spec = getattr(parent, "task_spec", None)
+    if isinstance(spec, LoopTask) and spec.task_spec == task.task_spec.name:
+        return parent
+    return None
+
+
+def _scope_ended(workflow: Any, task: Any) -> None:
+    """An embedded sub-process completed: keep its compensation for later.
+
+    Camunda 7 keeps a completed sub-process's subscriptions, with a snapshot
+    of its local variables, in an event scope: compensating the sub-process
+    (a throw in the enclosing scope, with or without activityRef) compensates
+    its completed activities when it has no compensation handler of its own.
+    Here that is one subscription of the enclosing scope, [sub-process id,
+    {"scope": its subscriptions, "locals": its variables}]; an instance of a
+    multi-instance sub-process adds its own when the whole activity completes.
+    """
+    owner = _multi_instance(task)
+    activity = owner.task_spec if owner is not None else task.task_spec
+    if getattr(activity, "compensation_handler", None):
+        return
+    sub = task.workflow.top_workflow.subprocesses.get(task.id)
+    inner = sub.task_tree.internal_data.get(SUBSCRIPTIONS) if sub else None
+    if not inner:
+        return
+    snapshot = {
+        **task_locals(task),
+        **sub.task_tree.internal_data.get(SCOPE_LOCALS, {}),
+    }
+    group = [activity.bpmn_id, {"scope": deepcopy(inner), "locals": deepcopy(snapshot)}]
+    if owner is not None:
+        owner.internal_data.setdefault(_ENDED_INSTANCES, []).append(group)
+    else:
+        root = task.workflow.task_tree
+        root.internal_data.setdefault(SUBSCRIPTIONS, []).append(group)
+
+
+def _instances_ended(workflow: Any, task: Any) -> None:
+    """A multi-instance activity completed: its instances' scopes join its scope."""
+    ended = task.internal_data.pop(_ENDED_INSTANCES, None)
+    if ended:
+        root = task.workflow.task_tree
+        root.internal_data.setdefault(SUBSCRIPTIONS, []).extend(ended)
+
+
 def connect(task_spec: Any) -> None:
     """Connect the compensation handlers of one spec (`semantics.adapt_specs`)."""
     event = task_spec.completed_event
-    if getattr(task_spec, "compensation_handler", None):
-        if not event.is_connected(_subscribe):
-            event.connect(_subscribe)
+    for wanted, handler in (
+        (getattr(task_spec, "compensation_handler", None), _subscribe),
+        (_embedded(task_spec), _scope_ended),
+        (isinstance(task_spec, LoopTask), _instances_ended),
+    ):
+        if wanted and not event.is_connected(handler):
+            event.connect(handler)
     if getattr(task_spec, "compensation_handler_of", False):
         for ended in (event, task_spec.cancelled_event):  # an admin may cancel it
             if not ended.is_connected(_handler_done):
@@ -211,16 +313,33 @@ def subscriptions_unmigratable(
     """Return (activity, why) for each subscription the target version cannot take.
 
     A completed task that can still be compensated needs, in the target, its
-    counterpart (same id unless mapped) with a compensation handler.
+    counterpart (same id unless mapped) with a compensation handler; a
+    completed sub-process that can still be compensated does not move.
     """
     found = []
     for root in _scopes_with_subscriptions(workflow):
-        for activity, _ in root.internal_data[SUBSCRIPTIONS]:
+        for activity, handler in root.internal_data[SUBSCRIPTIONS]:
             name = mapping.get(activity, activity)
             spec = new_specs.get(name)
-            if spec is None or not getattr(spec, "compensation_handler", None):
-                found.append((activity, name))
+            if isinstance(handler, dict):
+                found.append((activity, _SCOPE_UNMIGRATABLE))
+            elif spec is None or not getattr(spec, "compensation_handler", None):
+                found.append(
+                    (
+                        activity,
+                        f"the target version's “{name}” has no compensation "
+                        "handler: map it to a task of the target version that "
+                        "has one.",
+                    )
+                )
     return found
+
+
+_SCOPE_UNMIGRATABLE = (
+    "it is a completed sub-process whose activities can still be compensated, "
+    "which cannot move to another version: migrate the case after the "
+    "compensation, or when the case has no compensation left to run."
+)
 
 
 def subscriptions_migrate(workflow: Any, new_specs: Any, mapping: Any) -> None:
@@ -252,11 +371,32 @@ def _throw(task: Any, activity: str | None) -> bool:
         return False
     root.internal_data[SUBSCRIPTIONS] = [s for s in subscriptions if s not in chosen]
     specs = task.workflow.spec.task_specs
-    for _, handler in reversed(chosen):
+    for handler, snapshot in _handlers(chosen, {}):
         spec = specs[handler]
         child = task._add_child(spec, TaskState.FUTURE)
+        if snapshot:
+            child.internal_data[SNAPSHOT_LOCALS] = sorted(snapshot)
+            child.data.update(deepcopy(snapshot))
         spec._update(child)
     return True
+
+
+def _handlers(
+    subscriptions: list, snapshot: dict[str, Any]
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Yield (handler, sub-process variables) to start, last completed first.
+
+    A completed sub-process without a handler of its own is compensated by
+    compensating its completed activities (at any depth), last completed
+    first, where it stands in its scope's order (Camunda 7's event scopes);
+    their handlers see its variables as they were when it completed.
+    """
+    for _, handler in reversed(subscriptions):
+        if isinstance(handler, dict):
+            inner = {**snapshot, **handler["locals"]}
+            yield from _handlers(handler["scope"], inner)
+        else:
+            yield handler, snapshot
 
 
 class CompensationThrow:

@@ -160,13 +160,11 @@ def _problems(
     new_specs: Mapping[str, Any] = target.spec.task_specs  # type: ignore[attr-defined]
     old_specs: Mapping[str, Any] = wf.spec.task_specs
     problems = _in_subprocess(wf) if wf.subprocesses else []
-    for activity, name in subscriptions_unmigratable(wf, new_specs, mapping):
+    for activity, why in subscriptions_unmigratable(wf, new_specs, mapping):
         problems.append(
             MigrationProblem(
                 activity,
-                f"“{activity}” completed and can still be compensated, but the "
-                f"target version's “{name}” has no compensation handler: map it "
-                "to a task of the target version that has one.",
+                f"“{activity}” completed and can still be compensated, but {why}",
             )
         )
     for task in wf.get_tasks(skip_subprocesses=True):

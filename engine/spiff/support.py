@@ -76,8 +76,11 @@ _DATES = (
     "${variable} or ${dateTime().plusDays(n)...}; anything else is refused"
 )
 _COMPENSATION = (
-    "compensation event sub-processes are not supported: attach compensation "
-    "boundary events to the tasks inside the sub-process instead"
+    "compensation event sub-processes are not supported (Camunda 7 runs one, "
+    "instead of compensating the sub-process's activities, when the enclosing "
+    "sub-process is compensated); attach compensation boundary events to the "
+    "tasks inside the sub-process (compensated when it is), or one with a "
+    "handler to the sub-process"
 )
 _BY_COMPENSATION = "compensation_checks.compensation_problems"
 
@@ -292,12 +295,14 @@ EVENT_DEFINITIONS: dict[str, Row] = {
     "escalationEventDefinition": _runs(),
     "terminateEventDefinition": _runs(),
     "compensateEventDefinition": _runs(
-        "on a boundary event of a task: its handler is subscribed each time the "
-        "task completes (once per instance of a multi-instance task, when it has "
-        "completed); on an intermediate throw or end event: the handlers of "
-        "the completed tasks of the event's scope (or of activityRef) start at "
-        "once, last completed first, each subscription once, and the event waits "
-        "for them (Camunda 7 always waits) (compensation.py)"
+        "on a boundary event of a task, sub-process or call activity: its "
+        "handler is subscribed each time the activity completes (once per "
+        "instance of a multi-instance one, when it has completed); on an "
+        "intermediate throw or end event: the handlers of the completed "
+        "activities of the event's scope (or of activityRef) start at once, last "
+        "completed first, each subscription once, a completed sub-process "
+        "without a handler compensating its own completed activities, and the "
+        "event waits for them (Camunda 7 always waits) (compensation.py)"
     ),
     "cancelEventDefinition": _runs(
         "a cancel end event directly in a transaction, and one cancel boundary "
@@ -564,15 +569,25 @@ CONSTRUCTS: dict[str, Row] = {
     "a compensation start event of an event sub-process": _refused(
         _COMPENSATION, by="checks._event_subprocess_starts"
     ),
-    "compensating a sub-process or call activity": _refused(
-        "only tasks are compensable here; attach the compensation boundary events "
-        "to the tasks inside",
-        by=_BY_COMPENSATION,
+    "a compensation boundary event on a sub-process or call activity": _runs(
+        "its handler is subscribed each time the activity completes (once per "
+        "instance of a multi-instance one) and runs like a task's; a called "
+        "process's own tasks are not compensated (Camunda 7: the called instance "
+        "has ended) (compensation.py)"
     ),
-    "a compensation throw whose scope holds a completed sub-process with "
-    "compensation handlers inside": _refused(
-        "Camunda 7 would compensate the inner tasks recursively; throw the "
-        "compensation inside that sub-process",
+    "compensating a completed sub-process without a handler of its own": _runs(
+        "a compensation throw of its scope (or naming it in activityRef) "
+        "compensates its completed activities, at any depth and for each "
+        "completed instance of a multi-instance one, last completed first, in its "
+        "place among its scope's; their handlers see the sub-process's local "
+        "variables as they were when it completed (Camunda 7's event scopes); a "
+        "sub-process still running is not compensated (compensation.py)"
+    ),
+    "a compensation boundary event on a sub-process with compensation boundary "
+    "events inside": _refused(
+        "Camunda 7 runs the sub-process's handler alone for a throw naming it, "
+        "but both its handler and the inner ones for a throw without "
+        "activityRef; keep one of them",
         by=_BY_COMPENSATION,
     ),
     "compensation inside an event sub-process": _refused(

@@ -31,7 +31,9 @@ it:
   created), the task's data is reset to the store plus its locals (the
   `_inherit_data` patch below), so a gateway, script, form or join reads the
   shared values, never a branch's old copy.
-* **Locals** stay with their task: a multi-instance instance's `loopCounter`,
+* **Locals** stay with their task: a compensation handler's snapshot of the
+  compensated sub-process's variables (`SNAPSHOT_LOCALS`, compensation.py), a
+  multi-instance instance's `loopCounter`,
   element variable and output item (also inside an embedded sub-process the
   instance runs), and the data objects a task's data associations copy in.
   `nrOf*` are computed, never stored; a service call's camunda:inputOutput
@@ -68,6 +70,9 @@ from SpiffWorkflow.util.task import TaskState
 
 VARIABLES = "laneway_variables"
 SCOPE_LOCALS = "laneway_scope_locals"
+# The names of a compensated sub-process's variables a handler sees (their
+# snapshot is in its data): compensation.py.
+SNAPSHOT_LOCALS = "laneway_compensation_locals"
 _COPIES = "_laneway_variable_copies"
 _LIVE = TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.ERROR
 
@@ -141,13 +146,17 @@ def io_locals(task: Any) -> set[str]:
 def local_names(task: Any) -> set[str]:
     """Return the names that are local to `task` (never in the store)."""
     spec = task.task_spec
-    names = io_locals(task) | {
-        association.bpmn_id
-        for association in (
-            *getattr(spec, "data_input_associations", ()),
-            *getattr(spec, "data_output_associations", ()),
-        )
-    }
+    names = (
+        io_locals(task)
+        | set(task.internal_data.get(SNAPSHOT_LOCALS, ()))
+        | {
+            association.bpmn_id
+            for association in (
+                *getattr(spec, "data_input_associations", ()),
+                *getattr(spec, "data_output_associations", ()),
+            )
+        }
+    )
     parent_spec: Any = getattr(task.parent, "task_spec", None)
     instance_names = getattr(parent_spec, "local_names", None)
     if callable(instance_names) and spec.name == parent_spec.task_spec:

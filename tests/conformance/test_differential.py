@@ -218,6 +218,13 @@ DEPARTURES: dict[str, str] = {
     "p8_pending_compensation_does_not_hold_the_case.bpmn": _COMPENSATION,
     "p8_compensation_mi_completion_condition.bpmn": _COMPENSATION,
     "p8_compensation_receive_task_handler.bpmn": _COMPENSATION,
+    "compensation_call_activity_handler.bpmn": _COMPENSATION,
+    "compensation_mi_sub_process_ref.bpmn": _COMPENSATION,
+    "compensation_sub_process_handler.bpmn": _COMPENSATION,
+    "compensation_sub_process_inner.bpmn": _COMPENSATION,
+    "compensation_sub_process_running.bpmn": _COMPENSATION,
+    "compensation_throw_into_sub_process.bpmn": _COMPENSATION,
+    "compensation_transaction_nested_sub_process.bpmn": _COMPENSATION,
     "p8_inclusive_join_other_branch_boundary.bpmn": (
         "an inclusive join does not wait for the path of a boundary event that "
         "has not fired (Camunda 7 follows outgoing sequence flows only); "
