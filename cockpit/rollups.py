@@ -60,8 +60,10 @@ from django.db.models import (
     IntegerField,
     Max,
     Min,
+    OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     Value,
     When,
@@ -199,7 +201,20 @@ class Metric:
     def base(self, versions: Versions) -> QuerySet:
         """`rows()` (of the versions) with `el` (element), before `where()`."""
         qs = self.rows().order_by()
-        if versions is not None:
+        if versions is None:
+            return qs.annotate(el=self.element())
+        relation, _, name = self.version.rpartition("__")
+        if relation and "__" not in relation:
+            # The version of a row's case (say) read per row, by primary key: a
+            # join lets the planner hash every case once a few thousand rows are
+            # live (100,000 cases: 27 ms instead of 1 ms), a cost that grows
+            # with the finished cases.
+            related = qs.model._meta.get_field(relation).related_model
+            assert related is not None and not isinstance(related, str)
+            version = related._default_manager.filter(pk=OuterRef(relation))
+            qs = qs.alias(_version=Subquery(version.values(name)[:1]))
+            qs = qs.filter(_version__in=list(versions))
+        else:
             qs = qs.filter(**{f"{self.version}__in": list(versions)})
         return qs.annotate(el=self.element())
 
