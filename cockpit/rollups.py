@@ -767,37 +767,37 @@ def report(
     by_metric: dict[str, list] = {}
     for name, *row in rows:
         by_metric.setdefault(name, []).append(row)
+    times: dict[str, Any] = {}
+    tallies: dict[str, Any] = {}
     if connection.vendor != "postgresql":
-        times = {
-            m.name: _durations_from(m, versions, split, by_metric.get(m.name, []), None)
-            for m in timed
-        }
-        tallies = {
-            m.name: _tally_from(
-                m, versions, split, _rolled_counts(by_metric.get(m.name, [])), "element"
-            )
-            for m in counted
-        }
+        for m in timed:
+            rolled = by_metric.get(m.name, [])
+            times[m.name] = _durations_from(m, versions, split, rolled, None)
+        for m in counted:
+            pairs = _rolled_counts(by_metric.get(m.name, []))
+            tallies[m.name] = _tally_from(m, versions, split, pairs, "element")
         return times, tallies
-    found: dict[str, Any] = {}
-    for group in _same_rows([*timed, *counted]):
-        found.update(_live(group, {m.name for m in timed}, versions, split, by_metric))
-    return (
-        {m.name: found[m.name] for m in timed},
-        {m.name: found[m.name] for m in counted},
-    )
+    for group in _same_rows([(m, True) for m in timed] + [(m, False) for m in counted]):
+        found = _live(group, versions, split, by_metric)
+        for (metric, timing), figures in zip(group, found, strict=True):
+            (times if timing else tallies)[metric.name] = figures
+    return times, tallies
 
 
 def _rolled_counts(rows: Iterable) -> Iterator[tuple[str, int]]:
-    """(element, n) of rolled count rows (element, bucket, n, ...)."""
-    return ((element, n) for element, _, n, *_ in rows)
+    """(element, n) of the count rows of rolled rows (element, bucket, n, ...)."""
+    return ((element, n) for element, bucket, n, *_ in rows if bucket == COUNT)
 
 
-def _same_rows(metrics: Sequence[Metric]) -> list[list[Metric]]:
+_Read = tuple[Metric, bool]  # a metric, and whether its durations are read
+
+
+def _same_rows(metrics: list[_Read]) -> list[list[_Read]]:
     """The metrics in groups that count the same rows (one statement each)."""
-    groups: dict[tuple, list[Metric]] = {}
-    for m in metrics:
-        groups.setdefault((m.rows, m.version, m.at, m.element), []).append(m)
+    groups: dict[tuple, list[_Read]] = {}
+    for m, timing in metrics:
+        key = (m.rows, m.version, m.at, m.element)
+        groups.setdefault(key, []).append((m, timing))
     return list(groups.values())
 
 
@@ -828,37 +828,32 @@ def _flag(q: Q) -> Combinable:
 
 
 def _live(
-    metrics: list[Metric],
-    timed: set[str],
-    versions: Versions,
-    split: _Split,
-    by_metric: dict[str, list],
-) -> dict[str, dict]:
-    """Per metric (of the same rows), durations() if its name is in `timed`, else
+    metrics: list[_Read], versions: Versions, split: _Split, by_metric: dict
+) -> list[dict]:
+    """Per metric (of the same rows), durations() if it is read timed, else
     counts(): its rolled rows (`by_metric`) and one read of the live rows."""
     limit = settings.COCKPIT_EXACT_LIMIT
-    tails, exacts = _live_rows(metrics, timed, versions, split, by_metric, limit)
-    figures: dict[str, dict] = {}
-    for i, metric in enumerate(metrics):
+    tails, exacts = _live_rows(metrics, versions, split, by_metric, limit)
+    figures: list[dict] = []
+    for i, (metric, timing) in enumerate(metrics):
         rows = by_metric.get(metric.name, [])
-        if metric.name not in timed:
+        if not timing:
             counted = Counter(dict(_rolled_counts(rows)))
             counted.update({element: n for element, _, n, _, _ in tails[i]})
-            figures[metric.name] = counted
+            figures.append(counted)
         elif not rows:  # every row live: exact, as many as there are
-            figures[metric.name] = exacts[i]
+            figures.append(exacts[i])
         else:
             buckets, bounds, _ = _histograms(rows)
             _add_tail(buckets, bounds, tails[i])
             few = [e for e, b in buckets.items() if b.get(COUNT, 0) <= limit]
             exact = {e: exacts[i][e] for e in few if e in exacts[i]}
-            figures[metric.name] = _approximate(buckets, bounds, exact)
+            figures.append(_approximate(buckets, bounds, exact))
     return figures
 
 
 def _live_rows(
-    metrics: list[Metric],
-    timed: set[str],
+    metrics: list[_Read],
     versions: Versions,
     split: _Split,
     by_metric: dict[str, list],
@@ -866,14 +861,14 @@ def _live_rows(
 ) -> tuple[dict[int, list], dict[int, dict[str, Figures]]]:
     """The `_LIVE` statement: per metric (by its index) the tail's rows
     (element, bucket, n, shortest, longest) and the exact figures per element."""
-    at = metrics[0].at
+    at = metrics[0][0].at
     tail = split.live(at)
     wanted, columns = tail, {}
     starts = [split.since if split.since is not None else _tail_start(split)]
-    for i, metric in enumerate(metrics):
+    for i, (metric, timing) in enumerate(metrics):
         where = metric.where() if metric.where is not None else Q()
         columns[f"w{i}"] = _flag(where)
-        if metric.name in timed:
+        if timing:
             assert metric.began is not None and metric.finished is not None
             began, finished = metric.began(), metric.finished()
             columns[f"s{i}"] = _Seconds(
@@ -883,7 +878,7 @@ def _live_rows(
             columns[f"x{i}"] = _flag(exact)
             wanted = wanted | exact if wanted and exact else Q()
             starts.append(start)
-    qs = metrics[0].base(versions).filter(wanted)
+    qs = metrics[0][0].base(versions).filter(wanted)
     if None not in starts:  # one index range for all (the parts are ORed)
         qs = qs.filter(**{f"{at}__gte": min(d for d in starts if d is not None)})
     if split.until is not None:
@@ -892,9 +887,9 @@ def _live_rows(
     sql, params = qs.values("el", "tail", *columns).query.sql_with_params()
     values = ", ".join(
         f"({i}, r.s{i}, r.w{i}, r.x{i})"
-        if m.name in timed
+        if timing
         else f"({i}, NULL::float8, r.w{i}, FALSE)"
-        for i, m in enumerate(metrics)
+        for i, (_, timing) in enumerate(metrics)
     )
     bucket = _Bucket.template % {"expressions": "v.s"}
     with connection.cursor() as cursor:
