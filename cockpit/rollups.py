@@ -40,25 +40,30 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import (
     Aggregate,
+    BooleanField,
     Case,
     CharField,
     Count,
+    ExpressionWrapper,
     F,
     FloatField,
     Func,
     IntegerField,
     Max,
     Min,
+    OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     Value,
     When,
@@ -174,8 +179,10 @@ def _claimed() -> Combinable:
 class Metric:
     """A figure rolled up per version, element and day.
 
-    `rows()` are the rows it counts; `version` and `at` name their version id and
-    time; `element` their element; `began`/`finished` the duration they time.
+    `rows()` are the rows it counts, of those the ones `where()` selects (metrics
+    of the same `rows` are read in one statement: cockpit.rollups.report);
+    `version` and `at` name their version id and time; `element` their element;
+    `began`/`finished` the duration they time.
     """
 
     name: str
@@ -185,17 +192,37 @@ class Metric:
     element: Callable[[], object] = field(default=lambda: Value(""))
     began: Callable[[], object] | None = None
     finished: Callable[[], object] | None = None
+    where: Callable[[], Q] | None = None
 
     @property
     def timed(self) -> bool:
         return self.began is not None
 
+    def base(self, versions: Versions) -> QuerySet:
+        """`rows()` (of the versions) with `el` (element), before `where()`."""
+        qs = self.rows().order_by()
+        if versions is None:
+            return qs.annotate(el=self.element())
+        relation, _, name = self.version.rpartition("__")
+        if relation and "__" not in relation:
+            # The version of a row's case (say) read per row, by primary key: a
+            # join lets the planner hash every case once a few thousand rows are
+            # live (100,000 cases: 27 ms instead of 1 ms), a cost that grows
+            # with the finished cases.
+            related = qs.model._meta.get_field(relation).related_model
+            assert related is not None and not isinstance(related, str)
+            version = related._default_manager.filter(pk=OuterRef(relation))
+            qs = qs.alias(_version=Subquery(version.values(name)[:1]))
+            qs = qs.filter(_version__in=list(versions))
+        else:
+            qs = qs.filter(**{f"{self.version}__in": list(versions)})
+        return qs.annotate(el=self.element())
+
     def source(self, versions: Versions) -> QuerySet:
         """Its rows (of the versions) with `el` (element) and, if timed, `b0`/`b1`."""
-        qs = self.rows().order_by()
-        if versions is not None:
-            qs = qs.filter(**{f"{self.version}__in": list(versions)})
-        qs = qs.annotate(el=self.element())
+        qs = self.base(versions)
+        if self.where is not None:
+            qs = qs.filter(self.where())
         if self.began is not None and self.finished is not None:
             qs = qs.annotate(b0=self.began(), b1=self.finished())
         return qs
@@ -223,16 +250,21 @@ PASSED = Metric(
 )
 
 
-def _task_metric(name: str, began=None, finished=None, rows=_done_tasks) -> Metric:  # noqa: ANN001
+def _task_element() -> F:
+    return F("bpmn_id")
+
+
+def _task_metric(name: str, began=None, finished=None, where=None) -> Metric:  # noqa: ANN001
     """A metric of the completed human tasks, by element and completion time."""
     return Metric(
         name,
-        rows,
+        _done_tasks,
         version="case__version_id",
         at="completed_at",
-        element=lambda: F("bpmn_id"),
+        element=_task_element,
         began=began,
         finished=finished,
+        where=where,
     )
 
 
@@ -240,10 +272,7 @@ TASK = _task_metric("task", lambda: F("created_at"), lambda: F("completed_at"))
 WAITING = _task_metric("waiting", lambda: F("created_at"), _claimed)
 HANDLING = _task_metric("handling", _claimed, lambda: F("completed_at"))
 LATE = _task_metric(
-    "late",
-    rows=lambda: _done_tasks().filter(
-        due_at__isnull=False, completed_at__gt=F("due_at")
-    ),
+    "late", where=lambda: Q(due_at__isnull=False, completed_at__gt=F("due_at"))
 )
 CALL = Metric(
     "call",
@@ -650,12 +679,7 @@ def _durations_from(
     limit = settings.COCKPIT_EXACT_LIMIT if exact_limit is None else exact_limit
     if not rows:
         return _exact(metric, versions, split.live(metric.at), None)
-    buckets: dict[str, dict[int, int]] = {}
-    bounds: dict[str, list[float]] = {}
-    first: dict[str, date] = {}
-    for element, bucket, n, lo, hi, day in rows:
-        _add(buckets, bounds, element, bucket, n, lo, hi)
-        first[element] = min(day, first.get(element, day))
+    buckets, bounds, first = _histograms(rows)
     live = metric.source(versions).filter(split.live(metric.at))
     seconds = _seconds()
     tail = (
@@ -663,13 +687,37 @@ def _durations_from(
         .values_list("el", "b")
         .annotate(n=Count("pk"), lo=Min(seconds), hi=Max(seconds))
     )
-    for element, bucket, n, lo, hi in tail:
-        _add(buckets, bounds, element, COUNT, n, lo, hi)
-        _add(buckets, bounds, element, bucket, n, None, None)
+    _add_tail(buckets, bounds, tail)
     few = [e for e, b in buckets.items() if b.get(COUNT, 0) <= limit]
     found: dict[str, Figures] = {}
     if few:  # else no element needs the rows themselves: no statement
         found = _exact(metric, versions, _whole(metric, split, few, first), few)
+    return _approximate(buckets, bounds, found)
+
+
+def _histograms(rows: Iterable) -> tuple[dict, dict, dict[str, date]]:
+    """Each element's buckets (COUNT: how many), [shortest, longest] and first
+    day, from rolled rows (element, bucket, n, shortest, longest, first day)."""
+    buckets: dict[str, dict[int, int]] = {}
+    bounds: dict[str, list[float]] = {}
+    first: dict[str, date] = {}
+    for element, bucket, n, lo, hi, day in rows:
+        _add(buckets, bounds, element, bucket, n, lo, hi)
+        first[element] = min(day, first.get(element, day))
+    return buckets, bounds, first
+
+
+def _add_tail(buckets: dict, bounds: dict, tail: Iterable) -> None:
+    """Add live rows (element, bucket, n, shortest, longest) to the histograms."""
+    for element, bucket, n, lo, hi in tail:
+        _add(buckets, bounds, element, COUNT, n, lo, hi)
+        _add(buckets, bounds, element, bucket, n, None, None)
+
+
+def _approximate(
+    buckets: dict, bounds: dict, found: dict[str, Figures]
+) -> dict[str, Figures]:
+    """`found` (the exact figures) and every other element's from its buckets."""
     for element, histogram in buckets.items():
         if element in found:
             continue
@@ -699,6 +747,10 @@ def report(
 
     One read of the rollups for all of them, at one mark (read before and after,
     retried if the beat moved it), instead of one read and two marks per metric.
+    On PostgreSQL the rows read live (each metric's tail since the mark, and the
+    rows of the elements whose figures are exact) are one statement for the
+    metrics that count the same rows (`_live`): as many statements whether the
+    figures are exact or from the buckets, with little or much finished data.
     """
     split, rows = _rolled(
         versions,
@@ -715,33 +767,195 @@ def report(
     by_metric: dict[str, list] = {}
     for name, *row in rows:
         by_metric.setdefault(name, []).append(row)
-    times = {
-        m.name: _durations_from(m, versions, split, by_metric.get(m.name, []), None)
-        for m in timed
-    }
-    tallies = {
-        m.name: _tally_from(
-            m,
-            versions,
-            split,
-            ((element, n) for element, _, n, *_ in by_metric.get(m.name, [])),
-            "element",
-        )
-        for m in counted
-    }
+    times: dict[str, Any] = {}
+    tallies: dict[str, Any] = {}
+    if connection.vendor != "postgresql":
+        for m in timed:
+            rolled = by_metric.get(m.name, [])
+            times[m.name] = _durations_from(m, versions, split, rolled, None)
+        for m in counted:
+            pairs = _rolled_counts(by_metric.get(m.name, []))
+            tallies[m.name] = _tally_from(m, versions, split, pairs, "element")
+        return times, tallies
+    for group in _same_rows([(m, True) for m in timed] + [(m, False) for m in counted]):
+        found = _live(group, versions, split, by_metric)
+        for (metric, timing), figures in zip(group, found, strict=True):
+            (times if timing else tallies)[metric.name] = figures
     return times, tallies
+
+
+def _rolled_counts(rows: Iterable) -> Iterator[tuple[str, int]]:
+    """(element, n) of the count rows of rolled rows (element, bucket, n, ...)."""
+    return ((element, n) for element, bucket, n, *_ in rows if bucket == COUNT)
+
+
+_Read = tuple[Metric, bool]  # a metric, and whether its durations are read
+
+
+def _same_rows(metrics: list[_Read]) -> list[list[_Read]]:
+    """The metrics in groups that count the same rows (one statement each)."""
+    groups: dict[tuple, list[_Read]] = {}
+    for m, timing in metrics:
+        key = (m.rows, m.version, m.at, m.element)
+        groups.setdefault(key, []).append((m, timing))
+    return list(groups.values())
+
+
+# The live rows of the metrics of one `rows()`, in one statement. `r` has per row
+# its element, whether it is in the live tail, and per metric i its duration
+# s<i>, whether the metric counts the row (w<i>) and whether the metric's exact
+# figures read it (x<i>). Out: (i, 0, element, bucket, n, shortest, longest,
+# NULL, NULL) per bucket of each metric's tail, then (i, 1, element, NULL, n,
+# shortest, longest, median, p90) per element of its exact rows.
+_LIVE = """
+    WITH r AS MATERIALIZED ({rows})
+    SELECT v.i, 0, r.el, {bucket}, count(*), min(v.s), max(v.s), NULL::float8,
+        NULL::float8
+    FROM r CROSS JOIN LATERAL (VALUES {values}) AS v (i, s, w, x)
+    WHERE r.tail AND v.w GROUP BY 1, 3, 4
+    UNION ALL
+    SELECT v.i, 1, r.el, NULL, count(*), min(v.s), max(v.s),
+        percentile_cont(0.5) WITHIN GROUP (ORDER BY v.s),
+        percentile_cont(0.9) WITHIN GROUP (ORDER BY v.s)
+    FROM r CROSS JOIN LATERAL (VALUES {values}) AS v (i, s, w, x)
+    WHERE v.x AND v.w GROUP BY 1, 3
+"""
+
+
+def _flag(q: Q) -> Combinable:
+    """Whether a row matches q, as a column (an empty q: every row)."""
+    return ExpressionWrapper(q, output_field=BooleanField()) if q else Value(True)
+
+
+def _live(
+    metrics: list[_Read], versions: Versions, split: _Split, by_metric: dict
+) -> list[dict]:
+    """Per metric (of the same rows), durations() if it is read timed, else
+    counts(): its rolled rows (`by_metric`) and one read of the live rows."""
+    limit = settings.COCKPIT_EXACT_LIMIT
+    tails, exacts = _live_rows(metrics, versions, split, by_metric, limit)
+    figures: list[dict] = []
+    for i, (metric, timing) in enumerate(metrics):
+        rows = by_metric.get(metric.name, [])
+        if not timing:
+            counted = Counter(dict(_rolled_counts(rows)))
+            counted.update({element: n for element, _, n, _, _ in tails[i]})
+            figures.append(counted)
+        elif not rows:  # every row live: exact, as many as there are
+            figures.append(exacts[i])
+        else:
+            buckets, bounds, _ = _histograms(rows)
+            _add_tail(buckets, bounds, tails[i])
+            few = [e for e, b in buckets.items() if b.get(COUNT, 0) <= limit]
+            exact = {e: exacts[i][e] for e in few if e in exacts[i]}
+            figures.append(_approximate(buckets, bounds, exact))
+    return figures
+
+
+def _live_rows(
+    metrics: list[_Read],
+    versions: Versions,
+    split: _Split,
+    by_metric: dict[str, list],
+    limit: int,
+) -> tuple[dict[int, list], dict[int, dict[str, Figures]]]:
+    """The `_LIVE` statement: per metric (by its index) the tail's rows
+    (element, bucket, n, shortest, longest) and the exact figures per element."""
+    at = metrics[0][0].at
+    tail = split.live(at)
+    wanted, columns = tail, {}
+    starts = [split.since if split.since is not None else _tail_start(split)]
+    for i, (metric, timing) in enumerate(metrics):
+        where = metric.where() if metric.where is not None else Q()
+        columns[f"w{i}"] = _flag(where)
+        if timing:
+            assert metric.began is not None and metric.finished is not None
+            began, finished = metric.began(), metric.finished()
+            columns[f"s{i}"] = _Seconds(
+                cast(Combinable, finished) - cast(Combinable, began)
+            )
+            exact, start = _exact_rows(metric, split, by_metric, limit)
+            columns[f"x{i}"] = _flag(exact)
+            wanted = wanted | exact if wanted and exact else Q()
+            starts.append(start)
+    qs = metrics[0][0].base(versions).filter(wanted)
+    if None not in starts:  # one index range for all (the parts are ORed)
+        qs = qs.filter(**{f"{at}__gte": min(d for d in starts if d is not None)})
+    if split.until is not None:
+        qs = qs.filter(**{f"{at}__lt": split.until})
+    qs = qs.annotate(tail=_flag(tail), **columns)
+    sql, params = qs.values("el", "tail", *columns).query.sql_with_params()
+    values = ", ".join(
+        f"({i}, r.s{i}, r.w{i}, r.x{i})"
+        if timing
+        else f"({i}, NULL::float8, r.w{i}, FALSE)"
+        for i, (_, timing) in enumerate(metrics)
+    )
+    bucket = _Bucket.template % {"expressions": "v.s"}
+    with connection.cursor() as cursor:
+        cursor.execute(_LIVE.format(rows=sql, values=values, bucket=bucket), params)
+        found = cursor.fetchall()
+    tails: dict[int, list] = {i: [] for i in range(len(metrics))}
+    exacts: dict[int, dict[str, Figures]] = {i: {} for i in range(len(metrics))}
+    for i, kind, element, b, n, lo, hi, median, p90 in found:
+        if kind == 0:
+            tails[i].append((element, b, n, lo, hi))
+        else:
+            exacts[i][element] = Figures(n, median, p90, False, lo, hi)
+    return tails, exacts
+
+
+def _tail_start(split: _Split) -> datetime | None:
+    """Where the live tail of a range open before starts: the mark (if rolled)."""
+    return split.rolled_to if split.rolled else None
+
+
+def _exact_rows(
+    metric: Metric, split: _Split, by_metric: dict[str, list], limit: int
+) -> tuple[Q, datetime | None]:
+    """The rows an exact figure of the metric may need, and the earliest of them.
+
+    With no rolled rows, every live row (as `_durations_from`). Else the range's
+    rows of the elements with at most `limit` rolled rows (the tail decides
+    which stay at most `limit`), from their first rolled day, and the live rows
+    of the elements with none rolled: every row before the mark is rolled, so
+    theirs are all live (`_durations_from` reads them over the whole range).
+    """
+    rows = by_metric.get(metric.name, [])
+    live, start = split.live(metric.at), split.since
+    if split.since is None:
+        start = _tail_start(split)
+    if not rows:
+        return live, start
+    buckets, _, first = _histograms(rows)
+    exact = live & ~Q(el__in=list(buckets))
+    few = [e for e, b in buckets.items() if b.get(COUNT, 0) <= limit]
+    if few:
+        since = _whole_since(split, few, first)
+        exact |= _in_range(metric.at, since, split.until) & Q(el__in=few)
+        start = None if since is None or start is None else min(start, since)
+    return exact, start
+
+
+def _whole_since(split: _Split, few: list[str], first: dict) -> datetime | None:
+    """Where [since, until) starts for the elements: their first rolled day (no
+    row of theirs before: it was rolled) when the range is open before."""
+    days = [first[e] for e in few if e in first]
+    if split.rolled_from is None and len(days) == len(few) and days:
+        return _day_start(min(days))
+    return split.since
+
+
+def _in_range(at: str, since: datetime | None, until: datetime | None) -> Q:
+    q = Q(**{f"{at}__gte": since}) if since is not None else Q()
+    if until is not None:
+        q &= Q(**{f"{at}__lt": until})
+    return q
 
 
 def _whole(metric: Metric, split: _Split, few: list[str], first: dict) -> Q:
     """[since, until), from the first rolled day of the elements (none before)."""
-    since = split.since
-    days = [first[e] for e in few if e in first]
-    if split.rolled_from is None and len(days) == len(few) and days:
-        since = _day_start(min(days))  # no row of theirs before (it was rolled)
-    whole = Q(**{f"{metric.at}__gte": since}) if since is not None else Q()
-    if split.until is not None:
-        whole &= Q(**{f"{metric.at}__lt": split.until})
-    return whole
+    return _in_range(metric.at, _whole_since(split, few, first), split.until)
 
 
 def _add(buckets, bounds, element, bucket, n, lo, hi) -> None:  # noqa: ANN001
