@@ -10,7 +10,14 @@ from collections.abc import Iterator
 
 from lxml import etree
 
-from .compensation import COMPENSABLE, compensation_definition, handler_id, is_handler
+from .compensation import (
+    COMPENSABLE,
+    compensation_definition,
+    compensation_event_subprocess,
+    compensation_event_subprocesses,
+    handler_id,
+    is_handler,
+)
 from .normalize import describe
 from .types import Problem
 from .xml import BPMN, NSMAP, compiled_xpath, local_name
@@ -47,6 +54,20 @@ def _in_event_subprocess(node: etree._Element) -> bool:
     return False
 
 
+def _is_compensation_event_subprocess(node: etree._Element) -> bool:
+    parent = node.getparent()
+    return parent is not None and compensation_event_subprocess(parent) is node
+
+
+def _compensating_scope(event: etree._Element) -> etree._Element | None:
+    """Return the sub-process a throw directly in a compensation event
+    sub-process compensates (the one the event sub-process is in), else None."""
+    scope = _scope_of(event)
+    if _is_compensation_event_subprocess(scope) and not _in_event_subprocess(scope):
+        return scope.getparent()
+    return None
+
+
 _EVENT_SUBPROCESS = (
     "compensation inside an event sub-process is not supported (Camunda 7 "
     "compensates the enclosing scope from there); throw it from the main flow"
@@ -78,6 +99,19 @@ def _boundary_problems(
     elif (
         activity is not None
         and kind in _SCOPES
+        and compensation_event_subprocess(activity) is not None
+    ):
+        yield _problem(
+            boundary,
+            f"the sub-process {activity.get('id')!r} has a compensation event "
+            "sub-process, which runs when it is compensated (Camunda 7 refuses "
+            "both: 'compensation boundary event and event subprocess with "
+            "compensation start event are not supported on the same scope'); "
+            "keep one of them",
+        )
+    elif (
+        activity is not None
+        and kind in _SCOPES
         and _inner_handlers(activity) is not None
     ):
         yield _problem(
@@ -105,6 +139,8 @@ def _boundary_problems(
 
 def _handler_problems(handler: etree._Element, ids: dict) -> Iterator[Problem]:
     kind = local_name(handler)
+    if _is_compensation_event_subprocess(handler):
+        return  # isForCompensation on a compensation event sub-process: it is one
     if _in_event_subprocess(handler):
         yield _problem(handler, _EVENT_SUBPROCESS)
     elif kind not in COMPENSABLE:
@@ -153,7 +189,10 @@ def _throw_problems(event: etree._Element, nodes: dict) -> Iterator[Problem]:
     assert definition is not None
     scope = _scope_of(event)
     ref = definition.get("activityRef")
-    if _in_event_subprocess(event):
+    compensated = _compensating_scope(event)
+    if compensated is not None:
+        scope = compensated  # Camunda 7: activityRef names one of its activities
+    elif _in_event_subprocess(event):
         yield _problem(event, _EVENT_SUBPROCESS)
         return
     if (definition.get("waitForCompletion") or "true").strip() == "false":
@@ -248,6 +287,7 @@ def compensation_problems(root: etree._Element) -> list[Problem]:
     for definition in cancels:
         problems.extend(_cancel_event_problems(definition, nodes))
     problems.extend(_transaction_problems(root))
+    problems.extend(_event_subprocess_problems(root) if marked else ())
     for element in root.iter(f"{{{BPMN}}}*") if marked else ():
         kind = local_name(element)
         if is_handler(element):
@@ -266,6 +306,19 @@ def compensation_problems(root: etree._Element) -> list[Problem]:
                 )
             )
     return problems
+
+
+def _event_subprocess_problems(root: etree._Element) -> Iterator[Problem]:
+    """A scope has one compensation event sub-process (Camunda 7 refuses more)."""
+    for scope in root.iter(f"{{{BPMN}}}subProcess", f"{{{BPMN}}}transaction"):
+        for extra in compensation_event_subprocesses(scope)[1:]:
+            yield _problem(
+                extra,
+                f"the sub-process {scope.get('id')!r} has another compensation "
+                "event sub-process (Camunda 7 refuses them: 'multiple event "
+                "subprocesses with compensation start event are not supported "
+                "on the same scope'); keep one",
+            )
 
 
 def _boundaries_problems(

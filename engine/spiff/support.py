@@ -76,11 +76,9 @@ _DATES = (
     "${variable} or ${dateTime().plusDays(n)...}; anything else is refused"
 )
 _COMPENSATION = (
-    "compensation event sub-processes are not supported (Camunda 7 runs one, "
-    "instead of compensating the sub-process's activities, when the enclosing "
-    "sub-process is compensated); attach compensation boundary events to the "
-    "tasks inside the sub-process (compensated when it is), or one with a "
-    "handler to the sub-process"
+    "Camunda 7 refuses a compensation event sub-process outside an embedded "
+    "sub-process; a transaction's is not supported (its cancel end event's "
+    "compensation is not specified with one)"
 )
 _BY_COMPENSATION = "compensation_checks.compensation_problems"
 
@@ -301,8 +299,10 @@ EVENT_DEFINITIONS: dict[str, Row] = {
         "intermediate throw or end event: the handlers of the completed "
         "activities of the event's scope (or of activityRef) start at once, last "
         "completed first, each subscription once, a completed sub-process "
-        "without a handler compensating its own completed activities, and the "
-        "event waits for them (Camunda 7 always waits) (compensation.py)"
+        "without a handler compensating its own completed activities (or running "
+        "its compensation event sub-process), and the event waits for them "
+        "(Camunda 7 always waits); on the start event of an event sub-process "
+        "in an embedded sub-process: see below (compensation.py)"
     ),
     "cancelEventDefinition": _runs(
         "a cancel end event directly in a transaction, and one cancel boundary "
@@ -566,8 +566,23 @@ CONSTRUCTS: dict[str, Row] = {
     "an error or escalation start event outside an event sub-process": _refused(
         "it would wait for ever", by="checks._event_subprocess_starts"
     ),
-    "a compensation start event of an event sub-process": _refused(
+    "a compensation event sub-process in an embedded sub-process": _runs(
+        "when the completed sub-process is compensated (a throw of its scope, or "
+        "naming it in activityRef) it runs instead of compensating the "
+        "activities inside, once per completed instance of a multi-instance "
+        "one, and the throw waits for it; it sees the sub-process's variables as "
+        "they were when it completed, and a compensation throw inside it "
+        "compensates the sub-process's completed activities (all, or "
+        "activityRef's); what it leaves uncompensated is never compensated "
+        "(Camunda 7's event scope) (compensation.py)"
+    ),
+    "a compensation event sub-process elsewhere (in a process, a transaction or "
+    "an event sub-process)": _refused(
         _COMPENSATION, by="checks._event_subprocess_starts"
+    ),
+    "two compensation event sub-processes in one sub-process, or one in a "
+    "sub-process that also has a compensation boundary event": _refused(
+        "Camunda 7 refuses both", by=_BY_COMPENSATION
     ),
     "a compensation boundary event on a sub-process or call activity": _runs(
         "its handler is subscribed each time the activity completes (once per "
@@ -590,7 +605,8 @@ CONSTRUCTS: dict[str, Row] = {
         "activityRef; keep one of them",
         by=_BY_COMPENSATION,
     ),
-    "compensation inside an event sub-process": _refused(
+    "compensation inside an event sub-process (but a throw directly in a "
+    "compensation event sub-process)": _refused(
         "Camunda 7 compensates the enclosing scope from there; throw it from the "
         "main flow",
         by=_BY_COMPENSATION,

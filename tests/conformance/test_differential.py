@@ -225,6 +225,10 @@ DEPARTURES: dict[str, str] = {
     "compensation_sub_process_running.bpmn": _COMPENSATION,
     "compensation_throw_into_sub_process.bpmn": _COMPENSATION,
     "compensation_transaction_nested_sub_process.bpmn": _COMPENSATION,
+    "compensation_event_sub_process.bpmn": _COMPENSATION,
+    "compensation_event_sub_process_consume.bpmn": _COMPENSATION,
+    "compensation_event_sub_process_mi.bpmn": _COMPENSATION,
+    "compensation_event_sub_process_rethrow.bpmn": _COMPENSATION,
     "p8_inclusive_join_other_branch_boundary.bpmn": (
         "an inclusive join does not wait for the path of a boundary event that "
         "has not fired (Camunda 7 follows outgoing sequence flows only); "
