@@ -41,7 +41,9 @@ compensation throw as a none event. Laneway runs the common subset:
   Each scope's spec, and each such body's, holds a runner of every
   compensation event sub-process nested in its sub-processes.
 * **Throw.** A compensation intermediate throw or end event takes the
-  subscriptions of its own scope (all of them, or only `activityRef`'s),
+  subscriptions of its own scope (all of them, or only `activityRef`'s; in an
+  event sub-process's body, of the scope it is in too, as Camunda 7's event
+  sub-processes do not consume compensation: `_compensated_roots`),
   removes them (a handler runs once per completion, never twice) and starts
   one handler task per subscription at once, as concurrent children of the
   throw event, in reverse order of completion (Camunda 7 starts its
@@ -67,7 +69,7 @@ it again). Everything outside that subset is refused at upload, located
 (`compensation_checks.py`): a compensation boundary event on a sub-process
 with compensation boundary events inside (Camunda 7 then runs both for a
 throw without activityRef), compensation inside an event sub-process (but a
-throw directly in a compensation event sub-process), handlers that are not
+throw directly in one), handlers that are not
 plain tasks, and compensation event sub-processes outside an embedded
 sub-process (checks.py), two in one sub-process, or beside a compensation
 boundary event on it.
@@ -216,17 +218,19 @@ class CompensationProcessParser(SpiffProcessParser):
 
     def _add_handlers(self) -> None:
         """Give this scope a spec of each handler it may start: its own, and
-        those nested in its sub-processes (a compensation event sub-process's
-        body: those of the sub-process it compensates)."""
-        scope = self.node
-        if _is_compensation_event_subprocess(self.node):
-            scope = self.node.getparent()
-        own = [
-            e
-            for e in scope
-            if isinstance(e.tag, str) and local_name(e) in COMPENSABLE and is_handler(e)
-        ]
-        for node in [*own, *_nested_handlers(scope)]:
+        those nested in its sub-processes (an event sub-process's body: those
+        of the scopes its compensation throws compensate too)."""
+        nodes = []
+        for scope in _compensated_scopes(self.node):
+            nodes += [
+                e
+                for e in scope
+                if isinstance(e.tag, str)
+                and local_name(e) in COMPENSABLE
+                and is_handler(e)
+            ]
+            nodes += _nested_handlers(scope)
+        for node in nodes:
             if local_name(node) in COMPENSABLE:
                 handler = self.parse_node(node)
             elif _is_compensation_event_subprocess(node):
@@ -251,6 +255,18 @@ class CompensationProcessParser(SpiffProcessParser):
         return CompensationEventSubprocess(
             self.spec, body, subworkflow_spec=body, bpmn_name=node.get("name")
         )
+
+
+def _compensated_scopes(scope: etree._Element) -> list[etree._Element]:
+    """Return the scopes whose subscriptions a compensation throw directly in
+    `scope` compensates: `scope`, and while it is an event sub-process, the
+    scope it is in (Camunda 7: an event sub-process does not consume
+    compensation, `collectCompensateEventSubscriptionsForScope` walks on)."""
+    found = [scope]
+    while scope.get("triggeredByEvent") == "true" and scope.getparent() is not None:
+        scope = scope.getparent()
+        found.append(scope)
+    return found
 
 
 def _mark_event_subprocess(specs: dict, node: etree._Element) -> None:
@@ -482,14 +498,33 @@ def _pending(task: Any) -> bool:
     )
 
 
+def _compensated_roots(workflow: Any) -> list[Any]:
+    """Return the roots of the scopes a throw in `workflow` compensates,
+    outermost first: its own, and while it is an event sub-process's body,
+    the enclosing scope's (`_compensated_scopes`)."""
+    roots = [workflow.task_tree]
+    while workflow.parent_task_id is not None:
+        owner = workflow.top_workflow.get_task_from_id(workflow.parent_task_id)
+        if not isinstance(owner.task_spec, EventSubprocess):
+            break
+        workflow = owner.workflow
+        roots.insert(0, workflow.task_tree)
+    return roots
+
+
 def _throw(task: Any, activity: str | None) -> bool:
     """Start the handlers of the scope's subscriptions; return whether any started."""
-    root = task.workflow.task_tree
-    subscriptions = root.internal_data.get(SUBSCRIPTIONS, [])
-    chosen = [s for s in subscriptions if activity is None or s[0] == activity]
+    chosen = []
+    for root in _compensated_roots(task.workflow):
+        subscriptions = root.internal_data.get(SUBSCRIPTIONS, [])
+        mine = [s for s in subscriptions if activity is None or s[0] == activity]
+        if mine:
+            root.internal_data[SUBSCRIPTIONS] = [
+                s for s in subscriptions if s not in mine
+            ]
+            chosen += mine
     if not chosen:
         return False
-    root.internal_data[SUBSCRIPTIONS] = [s for s in subscriptions if s not in chosen]
     specs = task.workflow.spec.task_specs
     for handler, snapshot, seed in _handlers(chosen, {}):
         spec = specs[handler]

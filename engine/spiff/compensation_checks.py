@@ -59,18 +59,25 @@ def _is_compensation_event_subprocess(node: etree._Element) -> bool:
     return parent is not None and compensation_event_subprocess(parent) is node
 
 
-def _compensating_scope(event: etree._Element) -> etree._Element | None:
-    """Return the sub-process a throw directly in a compensation event
-    sub-process compensates (the one the event sub-process is in), else None."""
+def _compensated_scopes(event: etree._Element) -> list[etree._Element] | None:
+    """Return the scopes a compensation throw compensates (compensation.py),
+    or None for a throw in an event sub-process but not directly in one (in a
+    sub-process inside it), which is not supported."""
     scope = _scope_of(event)
-    if _is_compensation_event_subprocess(scope) and not _in_event_subprocess(scope):
-        return scope.getparent()
-    return None
+    if _in_event_subprocess(event) and scope.get("triggeredByEvent") != "true":
+        return None
+    found = [scope]
+    while scope.get("triggeredByEvent") == "true":
+        scope = _scope_of(scope)
+        found.append(scope)
+    return found
 
 
 _EVENT_SUBPROCESS = (
-    "compensation inside an event sub-process is not supported (Camunda 7 "
-    "compensates the enclosing scope from there); throw it from the main flow"
+    "compensation inside an event sub-process is not supported, but a "
+    "compensation throw directly in it (compensating the scope it is in, as "
+    "Camunda 7); compensate from the main flow, or throw it directly in the "
+    "event sub-process"
 )
 
 
@@ -187,12 +194,9 @@ def _inner_handlers(activity: etree._Element) -> etree._Element | None:
 def _throw_problems(event: etree._Element, nodes: dict) -> Iterator[Problem]:
     definition = compensation_definition(event)
     assert definition is not None
-    scope = _scope_of(event)
     ref = definition.get("activityRef")
-    compensated = _compensating_scope(event)
-    if compensated is not None:
-        scope = compensated  # Camunda 7: activityRef names one of its activities
-    elif _in_event_subprocess(event):
+    scopes = _compensated_scopes(event)
+    if scopes is None:
         yield _problem(event, _EVENT_SUBPROCESS)
         return
     if (definition.get("waitForCompletion") or "true").strip() == "false":
@@ -202,11 +206,12 @@ def _throw_problems(event: etree._Element, nodes: dict) -> Iterator[Problem]:
             "waits for the handlers, BPMN would not wait); remove the attribute",
         )
     target = nodes.get(ref) if ref else None
-    if ref and (target is None or target.getparent() is not scope):
+    if ref and (target is None or not any(target.getparent() is s for s in scopes)):
         yield _problem(
             event,
             f"activityRef {ref!r} is not an activity of the same scope as the "
-            "event (Camunda 7 refuses it too)",
+            "event (or, in an event sub-process, of the scope it is in) "
+            "(Camunda 7 refuses it too)",
         )
         return
 

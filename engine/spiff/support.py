@@ -605,10 +605,16 @@ CONSTRUCTS: dict[str, Row] = {
         "activityRef; keep one of them",
         by=_BY_COMPENSATION,
     ),
-    "compensation inside an event sub-process (but a throw directly in a "
-    "compensation event sub-process)": _refused(
-        "Camunda 7 compensates the enclosing scope from there; throw it from the "
-        "main flow",
+    "a compensation throw directly in an event sub-process": _runs(
+        "it compensates the completed activities of the scope the event "
+        "sub-process is in (all, or activityRef's, an activity of that scope), "
+        "as Camunda 7: an event sub-process does not consume compensation "
+        "(compensation.py)"
+    ),
+    "other compensation inside an event sub-process (a compensation boundary "
+    "event or handler, a throw in a sub-process inside it)": _refused(
+        "the event sub-process's own subscriptions are not supported; "
+        "compensate from the main flow",
         by=_BY_COMPENSATION,
     ),
     'a compensation throw with waitForCompletion="false"': _refused(
