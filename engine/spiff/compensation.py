@@ -14,14 +14,16 @@ compensation throw as a none event. Laneway runs the common subset:
   (prune.py, I5) and the serializer stores with the case. A task in a loop
   subscribes once per completion; a multi-instance (or standard loop) activity
   once per completed instance, when the whole activity completes.
-* **Sub-processes.** An embedded sub-process without a handler of its own that
-  completes with subscriptions inside becomes one subscription of its scope,
+* **Sub-processes.** An embedded sub-process that completes with
+  subscriptions inside becomes one subscription of its scope,
   (sub-process, {"scope": its subscriptions, "locals": its local variables}):
   Camunda 7's event scope. Compensating it compensates what it holds, at any
   depth, and the handlers see those variables as they were (an instance's
   element variable, the sub-process's input parameters) over the case's. An
   instance of a multi-instance sub-process adds its own when the whole
-  activity completes. Each scope's spec holds a spec of every handler nested
+  activity completes. One with a handler of its own subscribes it too: a throw
+  naming it in activityRef runs that handler alone, one without activityRef
+  both (Camunda 7). Each scope's spec holds a spec of every handler nested
   in its sub-processes (`_nested_handlers`), so the handlers start under the
   throw event like the scope's own.
 * **Compensation event sub-processes.** An event sub-process with a
@@ -66,9 +68,9 @@ compensation throw as a none event. Laneway runs the common subset:
 
 A handler that fails keeps its throw event waiting (the incident's retry runs
 it again). Everything outside that subset is refused at upload, located
-(`compensation_checks.py`): a compensation boundary event on a sub-process
-with compensation boundary events inside (Camunda 7 then runs both for a
-throw without activityRef), compensation inside an event sub-process (but a
+(`compensation_checks.py`): a compensation boundary event on a
+multi-instance or ad-hoc sub-process with compensation boundary events
+inside, compensation inside an event sub-process (but a
 throw directly in one), handlers that are not
 plain tasks, and compensation event sub-processes outside an embedded
 sub-process (checks.py), two in one sub-process, or beside a compensation
@@ -378,15 +380,19 @@ def _scope_ended(workflow: Any, task: Any) -> None:
     Camunda 7 keeps a completed sub-process's subscriptions, with a snapshot
     of its local variables, in an event scope: compensating the sub-process
     (a throw in the enclosing scope, with or without activityRef) compensates
-    its completed activities when it has no compensation handler of its own.
-    Here that is one subscription of the enclosing scope, [sub-process id,
-    {"scope": its subscriptions, "locals": its variables}]; an instance of a
-    multi-instance sub-process adds its own when the whole activity completes.
+    its completed activities. Here that is one subscription of the enclosing
+    scope, [sub-process id, {"scope": its subscriptions, "locals": its
+    variables}]; an instance of a multi-instance sub-process adds its own when
+    the whole activity completes. With a compensation handler of its own the
+    sub-process also subscribes that handler, and only a throw without
+    activityRef compensates the activities inside too ("unnamed": Camunda 7's
+    activityRef resolves to the handler's subscription).
     """
     owner = _multi_instance(task)
     activity = owner.task_spec if owner is not None else task.task_spec
-    if getattr(activity, "compensation_handler", None):
-        return
+    own_handler = bool(getattr(activity, "compensation_handler", None))
+    if own_handler and owner is not None:
+        return  # refused at upload with subscriptions inside (compensation_checks)
     sub = task.workflow.top_workflow.subprocesses.get(task.id)
     if sub is None:
         return
@@ -400,9 +406,13 @@ def _scope_ended(workflow: Any, task: Any) -> None:
         **task_locals(task),
         **sub.task_tree.internal_data.get(SCOPE_LOCALS, {}),
     }
-    scope = {"scope": deepcopy(inner), "locals": deepcopy(snapshot)}
+    scope: dict[str, Any] = {"scope": deepcopy(inner), "locals": deepcopy(snapshot)}
     if esp is not None:
         scope["handler"] = esp
+    if own_handler:
+        # Camunda 7 compensates it (besides running its handler) for a throw
+        # without activityRef only: activityRef resolves to the handler.
+        scope["unnamed"] = True
     group = [activity.bpmn_id, scope]
     if owner is not None:
         owner.internal_data.setdefault(_ENDED_INSTANCES, []).append(group)
@@ -422,10 +432,12 @@ def _instances_ended(workflow: Any, task: Any) -> None:
 def connect(task_spec: Any) -> None:
     """Connect the compensation handlers of one spec (`semantics.adapt_specs`)."""
     event = task_spec.completed_event
+    # A sub-process's own handler subscribes after its scope (Camunda 7's
+    # SubProcessActivityBehavior.doLeave), so it starts first.
     for wanted, handler in (
-        (getattr(task_spec, "compensation_handler", None), _subscribe),
         (_embedded(task_spec), _scope_ended),
         (isinstance(task_spec, LoopTask), _instances_ended),
+        (getattr(task_spec, "compensation_handler", None), _subscribe),
     ):
         if wanted and not event.is_connected(handler):
             event.connect(handler)
@@ -512,12 +524,20 @@ def _compensated_roots(workflow: Any) -> list[Any]:
     return roots
 
 
+def _named(subscription: list, activity: str) -> bool:
+    """Whether a throw with activityRef `activity` compensates `subscription`."""
+    name, handler = subscription
+    return name == activity and not (
+        isinstance(handler, dict) and handler.get("unnamed")
+    )
+
+
 def _throw(task: Any, activity: str | None) -> bool:
     """Start the handlers of the scope's subscriptions; return whether any started."""
     chosen = []
     for root in _compensated_roots(task.workflow):
         subscriptions = root.internal_data.get(SUBSCRIPTIONS, [])
-        mine = [s for s in subscriptions if activity is None or s[0] == activity]
+        mine = [s for s in subscriptions if activity is None or _named(s, activity)]
         if mine:
             root.internal_data[SUBSCRIPTIONS] = [
                 s for s in subscriptions if s not in mine

@@ -120,15 +120,18 @@ def _boundary_problems(
         activity is not None
         and kind in _SCOPES
         and _inner_handlers(activity) is not None
+        and (
+            kind == "adHocSubProcess"
+            or any(activity.find(f"bpmn:{loop}", NSMAP) is not None for loop in _LOOPS)
+        )
     ):
         yield _problem(
             boundary,
-            f"the sub-process {activity.get('id')!r} has a compensation handler "
-            "of its own and compensation boundary events inside, which is not "
-            "supported (Camunda 7 runs its handler alone for a throw naming it "
-            "in activityRef, but its handler and the inner ones for a throw "
-            "without activityRef); keep either the handler on the sub-process "
-            "or the ones inside",
+            f"the {kind} {activity.get('id')!r} is multi-instance or ad hoc and "
+            "has a compensation handler of its own and compensation boundary "
+            "events inside, which is not supported (Camunda 7 runs its handler "
+            "for each instance, and the inner ones too for a throw without "
+            "activityRef); keep either the handler on it or the ones inside",
         )
     elif boundary.get("id") in flow_ends:
         yield _problem(

@@ -590,19 +590,24 @@ CONSTRUCTS: dict[str, Row] = {
         "process's own tasks are not compensated (Camunda 7: the called instance "
         "has ended) (compensation.py)"
     ),
-    "compensating a completed sub-process without a handler of its own": _runs(
-        "a compensation throw of its scope (or naming it in activityRef) "
-        "compensates its completed activities, at any depth and for each "
-        "completed instance of a multi-instance one, last completed first, in its "
+    "compensating a completed sub-process": _runs(
+        "a compensation throw of its scope (or, without a handler of its own, "
+        "naming it in activityRef) compensates its completed activities, at any "
+        "depth and for each completed instance of a multi-instance one, last "
+        "completed first, in its "
         "place among its scope's; their handlers see the sub-process's local "
         "variables as they were when it completed (Camunda 7's event scopes); a "
         "sub-process still running is not compensated (compensation.py)"
     ),
     "a compensation boundary event on a sub-process with compensation boundary "
-    "events inside": _refused(
-        "Camunda 7 runs the sub-process's handler alone for a throw naming it, "
-        "but both its handler and the inner ones for a throw without "
-        "activityRef; keep one of them",
+    "events inside": _runs(
+        "a throw naming the completed sub-process in activityRef runs its "
+        "handler alone; a throw without activityRef runs its handler and "
+        "compensates the activities inside, at once (Camunda 7) "
+        "(compensation.py)"
+    ),
+    "the same on a multi-instance or ad-hoc sub-process": _refused(
+        "not supported: keep either the handler on it or the ones inside",
         by=_BY_COMPENSATION,
     ),
     "a compensation throw directly in an event sub-process": _runs(
