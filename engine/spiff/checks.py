@@ -186,9 +186,9 @@ def _event_subprocess_starts(root: etree._Element) -> Iterator[Problem]:
         ".//bpmn:subProcess[@triggeredByEvent='true']", namespaces=NSMAP
     ):
         parent = sub.getparent()
-        embedded = (
-            local_name(parent) == "subProcess"
-            and parent.get("triggeredByEvent") != "true"
+        embedded = local_name(parent) == "subProcess" and not any(
+            local_name(a) == "subProcess" and a.get("triggeredByEvent") == "true"
+            for a in (parent, *parent.iterancestors())
         )
         for start in sub.iterfind("bpmn:startEvent", NSMAP):
             kinds = [local_name(c) for c in start if isinstance(c.tag, str)]
@@ -199,7 +199,9 @@ def _event_subprocess_starts(root: etree._Element) -> Iterator[Problem]:
                     f"The {kind} start event '{start.get('id')}' of event sub-process "
                     f"'{sub.get('id')}' is refused: a compensation event "
                     "sub-process belongs in an embedded sub-process (not a "
-                    "transaction), which it compensates once completed (Camunda 7 "
+                    "transaction, nor inside an event sub-process, whose own "
+                    "compensation is not supported), which it compensates once "
+                    "completed (Camunda 7 "
                     "refuses it elsewhere: 'event subprocess with compensation "
                     "start event is only supported for embedded subprocess').",
                     start.sourceline,

@@ -577,7 +577,7 @@ CONSTRUCTS: dict[str, Row] = {
         "(Camunda 7's event scope) (compensation.py)"
     ),
     "a compensation event sub-process elsewhere (in a process, a transaction or "
-    "an event sub-process)": _refused(
+    "anywhere inside an event sub-process)": _refused(
         _COMPENSATION, by="checks._event_subprocess_starts"
     ),
     "two compensation event sub-processes in one sub-process, or one in a "
