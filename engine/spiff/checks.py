@@ -2,7 +2,8 @@
 
 Each check walks the (normalized) lxml tree and yields located Problems. They
 cover the silent-misexecution traps of raw SpiffWorkflow 3.2 (sequence flows
-without id are dropped; compensation start events of event sub-processes;
+without id are dropped; compensation event sub-processes outside an embedded
+sub-process;
 ids that clash with its internal spec names), and references
 that must resolve before a case can run: operations, called processes (in the
 file or deployed), DMN decisions, candidates, expressions.
@@ -54,7 +55,8 @@ from .xml import (
 # SpiffWorkflow names its own specs 'Start' and 'End'; a diagram element with
 # one of these ids replaces them and the process stops early without an error.
 _RESERVED_IDS = frozenset({"Start", "End"})
-# Error and escalation starts run (engine/spiff/events.py); compensation cannot.
+# Error and escalation starts run (engine/spiff/events.py); compensation ones
+# only in an embedded sub-process (compensation.py).
 _UNSUPPORTED_EVENT_STARTS = ("compensateEventDefinition",)
 
 
@@ -183,20 +185,25 @@ def _event_subprocess_starts(root: etree._Element) -> Iterator[Problem]:
     for sub in root.xpath(
         ".//bpmn:subProcess[@triggeredByEvent='true']", namespaces=NSMAP
     ):
+        parent = sub.getparent()
+        embedded = local_name(parent) == "subProcess" and not any(
+            local_name(a) == "subProcess" and a.get("triggeredByEvent") == "true"
+            for a in (parent, *parent.iterancestors())
+        )
         for start in sub.iterfind("bpmn:startEvent", NSMAP):
             kinds = [local_name(c) for c in start if isinstance(c.tag, str)]
             bad = [k for k in kinds if k in _UNSUPPORTED_EVENT_STARTS]
-            if bad:
+            if bad and not embedded:
                 kind = bad[0].replace("EventDefinition", "")
                 yield Problem(
                     f"The {kind} start event '{start.get('id')}' of event sub-process "
-                    f"'{sub.get('id')}' is not supported: compensation event "
-                    "sub-processes are not implemented here (Camunda 7 runs one, "
-                    "instead of compensating the sub-process's activities, when "
-                    "the enclosing sub-process is compensated); attach "
-                    "compensation boundary events to the tasks inside the "
-                    "sub-process (compensated when it is), or one with a "
-                    "handler to the sub-process.",
+                    f"'{sub.get('id')}' is refused: a compensation event "
+                    "sub-process belongs in an embedded sub-process (not a "
+                    "transaction, nor inside an event sub-process, whose own "
+                    "compensation is not supported), which it compensates once "
+                    "completed (Camunda 7 "
+                    "refuses it elsewhere: 'event subprocess with compensation "
+                    "start event is only supported for embedded subprocess').",
                     start.sourceline,
                     start.get("id"),
                 )

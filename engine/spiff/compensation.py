@@ -14,18 +14,38 @@ compensation throw as a none event. Laneway runs the common subset:
   (prune.py, I5) and the serializer stores with the case. A task in a loop
   subscribes once per completion; a multi-instance (or standard loop) activity
   once per completed instance, when the whole activity completes.
-* **Sub-processes.** An embedded sub-process without a handler of its own that
-  completes with subscriptions inside becomes one subscription of its scope,
+* **Sub-processes.** An embedded sub-process that completes with
+  subscriptions inside becomes one subscription of its scope,
   (sub-process, {"scope": its subscriptions, "locals": its local variables}):
   Camunda 7's event scope. Compensating it compensates what it holds, at any
   depth, and the handlers see those variables as they were (an instance's
   element variable, the sub-process's input parameters) over the case's. An
   instance of a multi-instance sub-process adds its own when the whole
-  activity completes. Each scope's spec holds a spec of every handler nested
+  activity completes. One with a handler of its own subscribes it too: a throw
+  naming it in activityRef runs that handler alone, one without activityRef
+  both (Camunda 7). Each scope's spec holds a spec of every handler nested
   in its sub-processes (`_nested_handlers`), so the handlers start under the
   throw event like the scope's own.
+* **Compensation event sub-processes.** An event sub-process with a
+  compensation start event directly in an embedded sub-process is not part of
+  the sub-process's flow (SpiffWorkflow would start it with the sub-process:
+  `_unhook`). The sub-process's scope subscription gets it as its handler
+  ({"handler": its id, ...}), even when nothing inside subscribed (Camunda 7
+  keeps the event scope then too). Compensating the sub-process runs it
+  instead of compensating the activities inside: a
+  `CompensationEventSubprocess` task, started like a handler by the throw
+  (which waits for it), runs its body as an embedded sub-process whose
+  variables are the sub-process's snapshot and whose subscriptions are the
+  sub-process's, so a compensation throw inside compensates the
+  sub-process's completed activities (all, or activityRef's); what it does
+  not compensate is dropped when it ends (Camunda 7:
+  CompensateEventTest.testCompensationEventSubprocessConsumeCompensationEvent).
+  Each scope's spec, and each such body's, holds a runner of every
+  compensation event sub-process nested in its sub-processes.
 * **Throw.** A compensation intermediate throw or end event takes the
-  subscriptions of its own scope (all of them, or only `activityRef`'s),
+  subscriptions of its own scope (all of them, or only `activityRef`'s; in an
+  event sub-process's body, of the scope it is in too, as Camunda 7's event
+  sub-processes do not consume compensation: `_compensated_roots`),
   removes them (a handler runs once per completion, never twice) and starts
   one handler task per subscription at once, as concurrent children of the
   throw event, in reverse order of completion (Camunda 7 starts its
@@ -48,11 +68,13 @@ compensation throw as a none event. Laneway runs the common subset:
 
 A handler that fails keeps its throw event waiting (the incident's retry runs
 it again). Everything outside that subset is refused at upload, located
-(`compensation_checks.py`): a compensation boundary event on a sub-process
-with compensation boundary events inside (Camunda 7 then runs both for a
-throw without activityRef), compensation inside an event sub-process,
-handlers that are not plain tasks, and compensation event sub-processes
-(checks.py).
+(`compensation_checks.py`): a compensation boundary event on a
+multi-instance or ad-hoc sub-process with compensation boundary events
+inside, compensation inside an event sub-process (but a
+throw directly in one), handlers that are not
+plain tasks, and compensation event sub-processes outside an embedded
+sub-process (checks.py), two in one sub-process, or beside a compensation
+boundary event on it.
 """
 
 from __future__ import annotations
@@ -70,9 +92,10 @@ from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import (
     SubWorkflowTask,
 )
 from SpiffWorkflow.spiff.parser.process import SpiffProcessParser
+from SpiffWorkflow.spiff.specs.defaults import SubWorkflowTask as EmbeddedTask
 from SpiffWorkflow.util.task import TaskState
 
-from .variables import SCOPE_LOCALS, SNAPSHOT_LOCALS, task_locals
+from .variables import SCOPE_LOCALS, SNAPSHOT_LOCALS, scope_locals_set, task_locals
 from .xml import BPMN, NSMAP, local_name
 
 SUBSCRIPTIONS = "laneway_compensation"
@@ -80,6 +103,8 @@ _THROWN = "laneway_compensation_thrown"
 # Sub-process scopes that ended in the instances of a multi-instance activity
 # still running: they join its scope when the whole activity completes.
 _ENDED_INSTANCES = "laneway_compensation_instances"
+# A compensation event sub-process's runner waits for these (set as it starts).
+_SEED = "laneway_compensation_seed"
 _SUB_PROCESSES = ("subProcess", "transaction")
 _COMPENSATE = f"{{{BPMN}}}compensateEventDefinition"
 _CANCEL = f"{{{BPMN}}}cancelEventDefinition"
@@ -102,6 +127,30 @@ def compensation_definition(node: etree._Element) -> etree._Element | None:
 
 def is_handler(node: etree._Element) -> bool:
     return (node.get("isForCompensation") or "").strip() == "true"
+
+
+def compensation_event_subprocesses(scope: etree._Element) -> list[etree._Element]:
+    """Return the compensation event sub-processes directly inside `scope` (event
+    sub-processes whose start event has a compensateEventDefinition)."""
+    return [
+        sub
+        for sub in scope.iterfind("bpmn:subProcess[@triggeredByEvent='true']", NSMAP)
+        if any(
+            compensation_definition(start) is not None
+            for start in sub.iterfind("bpmn:startEvent", NSMAP)
+        )
+    ]
+
+
+def compensation_event_subprocess(scope: etree._Element) -> etree._Element | None:
+    """Return the (first) compensation event sub-process directly inside `scope`."""
+    found = compensation_event_subprocesses(scope)
+    return found[0] if found else None
+
+
+def _is_compensation_event_subprocess(node: etree._Element) -> bool:
+    parent = node.getparent()
+    return parent is not None and compensation_event_subprocess(parent) is node
 
 
 def _associated(scope: etree._Element, node_id: str) -> list[str]:
@@ -150,41 +199,112 @@ class CompensationProcessParser(SpiffProcessParser):
     def add_tasks(self) -> None:
         """Parse the flow, then the compensation parts of this scope."""
         super().add_tasks()
+        own = compensation_event_subprocess(self.node)
+        if own is not None:
+            _unhook(self.spec, str(own.get("id")))
+        self._add_handlers()
         specs = self.spec.task_specs
-        children = [e for e in self.node if isinstance(e.tag, str)]
-        handlers = [n for n in children if is_handler(n)]
-        for node in [*handlers, *_nested_handlers(self.node)]:
-            if local_name(node) in COMPENSABLE:
-                handler = self.parse_node(node)
-                handler.compensation_handler_of = True
-                # No flow leads to a handler; SpiffWorkflow refuses to ready a
-                # spec without inputs. The start is not given it as an output,
-                # so nothing ever predicts or reaches the handler by flow.
-                handler.inputs = [self.spec.start]
-        for node in children:
-            if (
-                local_name(node) == "boundaryEvent"
-                and compensation_definition(node) is not None
-            ):
+        for node in self.node:
+            if not isinstance(node.tag, str):
+                continue
+            kind = local_name(node)
+            if kind in _SUB_PROCESSES:
+                _mark_event_subprocess(specs, node)
+            elif kind == "boundaryEvent" and compensation_definition(node) is not None:
                 activity = specs.get(node.get("attachedToRef"))
                 handler = handler_id(self.node, node)
                 if activity is not None and handler in specs:
                     activity.compensation_handler = handler
-            elif local_name(node) in _THROWS:
-                definition = compensation_definition(node)
-                spec = specs.get(node.get("id"))
-                if spec is None:
-                    continue
-                if definition is not None:
-                    spec.__class__ = _mixed(CompensationThrow, type(spec))
-                    spec.compensate_ref = definition.get("activityRef") or None
-                elif node.find(_CANCEL) is not None:
-                    spec.__class__ = _mixed(CancelEnd, type(spec))
+            elif kind in _THROWS and node.get("id") in specs:
+                _mark_throw(specs[node.get("id")], node)
+
+    def _add_handlers(self) -> None:
+        """Give this scope a spec of each handler it may start: its own, and
+        those nested in its sub-processes (an event sub-process's body: those
+        of the scopes its compensation throws compensate too)."""
+        nodes = []
+        for scope in _compensated_scopes(self.node):
+            nodes += [
+                e
+                for e in scope
+                if isinstance(e.tag, str)
+                and local_name(e) in COMPENSABLE
+                and is_handler(e)
+            ]
+            nodes += _nested_handlers(scope)
+        for node in nodes:
+            if local_name(node) in COMPENSABLE:
+                handler = self.parse_node(node)
+            elif _is_compensation_event_subprocess(node):
+                handler = self._event_subprocess_runner(node)
+            else:
+                continue
+            handler.compensation_handler_of = True
+            # No flow leads to a handler; SpiffWorkflow refuses to ready a
+            # spec without inputs. The start is not given it as an output,
+            # so nothing ever predicts or reaches the handler by flow.
+            handler.inputs = [self.spec.start]
+
+    def _event_subprocess_runner(self, node: etree._Element) -> Any:
+        """Parse a compensation event sub-process as a task of this scope that
+        runs its body like an embedded sub-process (`CompensationEventSubprocess`)."""
+        body = str(node.get("id"))
+        self.parser.create_parser(node, filename=self.filename)
+        parsers = self.parser.process_parsers
+        enclosing = parsers.get(node.getparent().get("id"))
+        if enclosing is not None:
+            parsers[body].parent = enclosing  # its data objects' scope
+        return CompensationEventSubprocess(
+            self.spec, body, subworkflow_spec=body, bpmn_name=node.get("name")
+        )
+
+
+def _compensated_scopes(scope: etree._Element) -> list[etree._Element]:
+    """Return the scopes whose subscriptions a compensation throw directly in
+    `scope` compensates: `scope`, and while it is an event sub-process, the
+    scope it is in (Camunda 7: an event sub-process does not consume
+    compensation, `collectCompensateEventSubscriptionsForScope` walks on)."""
+    found = [scope]
+    while scope.get("triggeredByEvent") == "true" and scope.getparent() is not None:
+        scope = scope.getparent()
+        found.append(scope)
+    return found
+
+
+def _mark_event_subprocess(specs: dict, node: etree._Element) -> None:
+    """Note on a sub-process's specs the compensation event sub-process it has."""
+    inner = compensation_event_subprocess(node)
+    if inner is not None:
+        for spec in specs.values():  # a multi-instance one's instances too
+            if spec.bpmn_id == node.get("id"):
+                spec.compensation_event_subprocess = inner.get("id")
+
+
+def _mark_throw(spec: Any, node: etree._Element) -> None:
+    definition = compensation_definition(node)
+    if definition is not None:
+        spec.__class__ = _mixed(CompensationThrow, type(spec))
+        spec.compensate_ref = definition.get("activityRef") or None
+    elif node.find(_CANCEL) is not None:
+        spec.__class__ = _mixed(CancelEnd, type(spec))
+
+
+def _unhook(spec: Any, name: str) -> None:
+    """Take SpiffWorkflow's task of a compensation event sub-process out of its
+    sub-process: it would start with the sub-process (its compensation start
+    event reads as a none start). It runs when the completed sub-process is
+    compensated, from the scope that compensates it."""
+    if spec.task_specs.pop(name, None) is None:
+        return
+    for other in spec.task_specs.values():  # flows are kept as spec names
+        other._outputs = [o for o in other._outputs if o != name]
+        other._inputs = [i for i in other._inputs if i != name]
 
 
 def _nested_handlers(scope: etree._Element) -> list[etree._Element]:
-    """Return the handlers inside the embedded sub-processes of `scope`, at any
-    depth (not inside event sub-processes).
+    """Return the handlers and compensation event sub-processes inside the
+    embedded sub-processes of `scope`, at any depth (not inside event
+    sub-processes).
 
     Compensating a completed sub-process starts them from this scope, so this
     scope's spec gets a spec of each (the sub-process's own spec has one too).
@@ -196,7 +316,16 @@ def _nested_handlers(scope: etree._Element) -> list[etree._Element]:
             and local_name(sub) in _SUB_PROCESSES
             and sub.get("triggeredByEvent") != "true"
         ):
-            found.extend(e for e in sub if isinstance(e.tag, str) and is_handler(e))
+            found.extend(
+                e
+                for e in sub
+                if isinstance(e.tag, str)
+                and is_handler(e)
+                and local_name(e) not in _SUB_PROCESSES
+            )
+            esp = compensation_event_subprocess(sub)
+            if esp is not None:
+                found.append(esp)
             found.extend(_nested_handlers(sub))
     return found
 
@@ -231,7 +360,8 @@ def _handler_done(workflow: Any, task: Any) -> None:
 
 def _embedded(spec: Any) -> bool:
     return isinstance(spec, SubWorkflowTask) and not isinstance(
-        spec, CallActivity | EventSubprocess | AdHocSubprocess
+        spec,
+        CallActivity | EventSubprocess | AdHocSubprocess | CompensationEventSubprocess,
     )
 
 
@@ -250,24 +380,40 @@ def _scope_ended(workflow: Any, task: Any) -> None:
     Camunda 7 keeps a completed sub-process's subscriptions, with a snapshot
     of its local variables, in an event scope: compensating the sub-process
     (a throw in the enclosing scope, with or without activityRef) compensates
-    its completed activities when it has no compensation handler of its own.
-    Here that is one subscription of the enclosing scope, [sub-process id,
-    {"scope": its subscriptions, "locals": its variables}]; an instance of a
-    multi-instance sub-process adds its own when the whole activity completes.
+    its completed activities. Here that is one subscription of the enclosing
+    scope, [sub-process id, {"scope": its subscriptions, "locals": its
+    variables}]; an instance of a multi-instance sub-process adds its own when
+    the whole activity completes. With a compensation handler of its own the
+    sub-process also subscribes that handler, and only a throw without
+    activityRef compensates the activities inside too ("unnamed": Camunda 7's
+    activityRef resolves to the handler's subscription).
     """
     owner = _multi_instance(task)
     activity = owner.task_spec if owner is not None else task.task_spec
-    if getattr(activity, "compensation_handler", None):
-        return
+    own_handler = bool(getattr(activity, "compensation_handler", None))
+    if own_handler and owner is not None:
+        return  # refused at upload with subscriptions inside (compensation_checks)
     sub = task.workflow.top_workflow.subprocesses.get(task.id)
-    inner = sub.task_tree.internal_data.get(SUBSCRIPTIONS) if sub else None
-    if not inner:
+    if sub is None:
+        return
+    inner = sub.task_tree.internal_data.get(SUBSCRIPTIONS) or []
+    # Camunda 7 keeps the event scope of a sub-process with a compensation
+    # event sub-process even when nothing inside subscribed.
+    esp = getattr(task.task_spec, "compensation_event_subprocess", None)
+    if not inner and esp is None:
         return
     snapshot = {
         **task_locals(task),
         **sub.task_tree.internal_data.get(SCOPE_LOCALS, {}),
     }
-    group = [activity.bpmn_id, {"scope": deepcopy(inner), "locals": deepcopy(snapshot)}]
+    scope: dict[str, Any] = {"scope": deepcopy(inner), "locals": deepcopy(snapshot)}
+    if esp is not None:
+        scope["handler"] = esp
+    if own_handler:
+        # Camunda 7 compensates it (besides running its handler) for a throw
+        # without activityRef only: activityRef resolves to the handler.
+        scope["unnamed"] = True
+    group = [activity.bpmn_id, scope]
     if owner is not None:
         owner.internal_data.setdefault(_ENDED_INSTANCES, []).append(group)
     else:
@@ -286,10 +432,12 @@ def _instances_ended(workflow: Any, task: Any) -> None:
 def connect(task_spec: Any) -> None:
     """Connect the compensation handlers of one spec (`semantics.adapt_specs`)."""
     event = task_spec.completed_event
+    # A sub-process's own handler subscribes after its scope (Camunda 7's
+    # SubProcessActivityBehavior.doLeave), so it starts first.
     for wanted, handler in (
-        (getattr(task_spec, "compensation_handler", None), _subscribe),
         (_embedded(task_spec), _scope_ended),
         (isinstance(task_spec, LoopTask), _instances_ended),
+        (getattr(task_spec, "compensation_handler", None), _subscribe),
     ):
         if wanted and not event.is_connected(handler):
             event.connect(handler)
@@ -362,19 +510,48 @@ def _pending(task: Any) -> bool:
     )
 
 
+def _compensated_roots(workflow: Any) -> list[Any]:
+    """Return the roots of the scopes a throw in `workflow` compensates,
+    outermost first: its own, and while it is an event sub-process's body,
+    the enclosing scope's (`_compensated_scopes`)."""
+    roots = [workflow.task_tree]
+    while workflow.parent_task_id is not None:
+        owner = workflow.top_workflow.get_task_from_id(workflow.parent_task_id)
+        if not isinstance(owner.task_spec, EventSubprocess):
+            break
+        workflow = owner.workflow
+        roots.insert(0, workflow.task_tree)
+    return roots
+
+
+def _named(subscription: list, activity: str) -> bool:
+    """Whether a throw with activityRef `activity` compensates `subscription`."""
+    name, handler = subscription
+    return name == activity and not (
+        isinstance(handler, dict) and handler.get("unnamed")
+    )
+
+
 def _throw(task: Any, activity: str | None) -> bool:
     """Start the handlers of the scope's subscriptions; return whether any started."""
-    root = task.workflow.task_tree
-    subscriptions = root.internal_data.get(SUBSCRIPTIONS, [])
-    chosen = [s for s in subscriptions if activity is None or s[0] == activity]
+    chosen = []
+    for root in _compensated_roots(task.workflow):
+        subscriptions = root.internal_data.get(SUBSCRIPTIONS, [])
+        mine = [s for s in subscriptions if activity is None or _named(s, activity)]
+        if mine:
+            root.internal_data[SUBSCRIPTIONS] = [
+                s for s in subscriptions if s not in mine
+            ]
+            chosen += mine
     if not chosen:
         return False
-    root.internal_data[SUBSCRIPTIONS] = [s for s in subscriptions if s not in chosen]
     specs = task.workflow.spec.task_specs
-    for handler, snapshot in _handlers(chosen, {}):
+    for handler, snapshot, seed in _handlers(chosen, {}):
         spec = specs[handler]
         child = task._add_child(spec, TaskState.FUTURE)
-        if snapshot:
+        if seed is not None:
+            child.internal_data[_SEED] = deepcopy({"scope": seed, "locals": snapshot})
+        elif snapshot:
             child.internal_data[SNAPSHOT_LOCALS] = sorted(snapshot)
             child.data.update(deepcopy(snapshot))
         spec._update(child)
@@ -383,20 +560,51 @@ def _throw(task: Any, activity: str | None) -> bool:
 
 def _handlers(
     subscriptions: list, snapshot: dict[str, Any]
-) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Yield (handler, sub-process variables) to start, last completed first.
+) -> Iterator[tuple[str, dict[str, Any], list | None]]:
+    """Yield (handler, sub-process variables, its subscriptions) to start, last
+    completed first.
 
     A completed sub-process without a handler of its own is compensated by
     compensating its completed activities (at any depth), last completed
     first, where it stands in its scope's order (Camunda 7's event scopes);
-    their handlers see its variables as they were when it completed.
+    their handlers see its variables as they were when it completed. One with
+    a compensation event sub-process runs that instead, with the sub-process's
+    subscriptions (the third item; None for a handler task).
     """
     for _, handler in reversed(subscriptions):
         if isinstance(handler, dict):
             inner = {**snapshot, **handler["locals"]}
-            yield from _handlers(handler["scope"], inner)
+            if "handler" in handler:
+                yield handler["handler"], inner, handler["scope"]
+            else:
+                yield from _handlers(handler["scope"], inner)
         else:
-            yield handler, snapshot
+            yield handler, snapshot, None
+
+
+class CompensationEventSubprocess(EmbeddedTask):
+    """A compensation event sub-process, run when its completed sub-process is
+    compensated (Camunda 7: instead of compensating the activities inside).
+
+    It runs from the scope that compensates the sub-process, as a handler of
+    the throw event (which waits for it), like an embedded sub-process whose
+    variables are the sub-process's snapshot (what Camunda 7's event scope
+    execution holds) and whose subscriptions are the sub-process's: a
+    compensation throw inside compensates the sub-process's completed
+    activities. What it does not compensate is dropped when it ends.
+    """
+
+    def start_workflow(self, my_task: Any) -> None:
+        top = my_task.workflow.top_workflow
+        subworkflow = top.create_subprocess(my_task, self.spec)
+        subworkflow.completed_event.connect(self._on_subworkflow_completed, my_task)
+        seed = my_task.internal_data.pop(_SEED, None) or {"scope": [], "locals": {}}
+        root = subworkflow.task_tree
+        root.internal_data[SUBSCRIPTIONS] = seed["scope"]
+        self.copy_data(my_task, subworkflow)
+        if seed["locals"]:
+            scope_locals_set(subworkflow, seed["locals"])
+        subworkflow.get_next_task(spec_name="Start").run()
 
 
 class CompensationThrow:

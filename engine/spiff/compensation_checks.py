@@ -10,7 +10,14 @@ from collections.abc import Iterator
 
 from lxml import etree
 
-from .compensation import COMPENSABLE, compensation_definition, handler_id, is_handler
+from .compensation import (
+    COMPENSABLE,
+    compensation_definition,
+    compensation_event_subprocess,
+    compensation_event_subprocesses,
+    handler_id,
+    is_handler,
+)
 from .normalize import describe
 from .types import Problem
 from .xml import BPMN, NSMAP, compiled_xpath, local_name
@@ -47,9 +54,30 @@ def _in_event_subprocess(node: etree._Element) -> bool:
     return False
 
 
+def _is_compensation_event_subprocess(node: etree._Element) -> bool:
+    parent = node.getparent()
+    return parent is not None and compensation_event_subprocess(parent) is node
+
+
+def _compensated_scopes(event: etree._Element) -> list[etree._Element] | None:
+    """Return the scopes a compensation throw compensates (compensation.py),
+    or None for a throw in an event sub-process but not directly in one (in a
+    sub-process inside it), which is not supported."""
+    scope = _scope_of(event)
+    if _in_event_subprocess(event) and scope.get("triggeredByEvent") != "true":
+        return None
+    found = [scope]
+    while scope.get("triggeredByEvent") == "true":
+        scope = _scope_of(scope)
+        found.append(scope)
+    return found
+
+
 _EVENT_SUBPROCESS = (
-    "compensation inside an event sub-process is not supported (Camunda 7 "
-    "compensates the enclosing scope from there); throw it from the main flow"
+    "compensation inside an event sub-process is not supported, but a "
+    "compensation throw directly in it (compensating the scope it is in, as "
+    "Camunda 7); compensate from the main flow, or throw it directly in the "
+    "event sub-process"
 )
 
 
@@ -78,16 +106,32 @@ def _boundary_problems(
     elif (
         activity is not None
         and kind in _SCOPES
-        and _inner_handlers(activity) is not None
+        and compensation_event_subprocess(activity) is not None
     ):
         yield _problem(
             boundary,
-            f"the sub-process {activity.get('id')!r} has a compensation handler "
-            "of its own and compensation boundary events inside, which is not "
-            "supported (Camunda 7 runs its handler alone for a throw naming it "
-            "in activityRef, but its handler and the inner ones for a throw "
-            "without activityRef); keep either the handler on the sub-process "
-            "or the ones inside",
+            f"the sub-process {activity.get('id')!r} has a compensation event "
+            "sub-process, which runs when it is compensated (Camunda 7 refuses "
+            "both: 'compensation boundary event and event subprocess with "
+            "compensation start event are not supported on the same scope'); "
+            "keep one of them",
+        )
+    elif (
+        activity is not None
+        and kind in _SCOPES
+        and _inner_handlers(activity) is not None
+        and (
+            kind == "adHocSubProcess"
+            or any(activity.find(f"bpmn:{loop}", NSMAP) is not None for loop in _LOOPS)
+        )
+    ):
+        yield _problem(
+            boundary,
+            f"the {kind} {activity.get('id')!r} is multi-instance or ad hoc and "
+            "has a compensation handler of its own and compensation boundary "
+            "events inside, which is not supported (Camunda 7 runs its handler "
+            "for each instance, and the inner ones too for a throw without "
+            "activityRef); keep either the handler on it or the ones inside",
         )
     elif boundary.get("id") in flow_ends:
         yield _problem(
@@ -105,6 +149,8 @@ def _boundary_problems(
 
 def _handler_problems(handler: etree._Element, ids: dict) -> Iterator[Problem]:
     kind = local_name(handler)
+    if _is_compensation_event_subprocess(handler):
+        return  # isForCompensation on a compensation event sub-process: it is one
     if _in_event_subprocess(handler):
         yield _problem(handler, _EVENT_SUBPROCESS)
     elif kind not in COMPENSABLE:
@@ -151,9 +197,9 @@ def _inner_handlers(activity: etree._Element) -> etree._Element | None:
 def _throw_problems(event: etree._Element, nodes: dict) -> Iterator[Problem]:
     definition = compensation_definition(event)
     assert definition is not None
-    scope = _scope_of(event)
     ref = definition.get("activityRef")
-    if _in_event_subprocess(event):
+    scopes = _compensated_scopes(event)
+    if scopes is None:
         yield _problem(event, _EVENT_SUBPROCESS)
         return
     if (definition.get("waitForCompletion") or "true").strip() == "false":
@@ -163,11 +209,12 @@ def _throw_problems(event: etree._Element, nodes: dict) -> Iterator[Problem]:
             "waits for the handlers, BPMN would not wait); remove the attribute",
         )
     target = nodes.get(ref) if ref else None
-    if ref and (target is None or target.getparent() is not scope):
+    if ref and (target is None or not any(target.getparent() is s for s in scopes)):
         yield _problem(
             event,
             f"activityRef {ref!r} is not an activity of the same scope as the "
-            "event (Camunda 7 refuses it too)",
+            "event (or, in an event sub-process, of the scope it is in) "
+            "(Camunda 7 refuses it too)",
         )
         return
 
@@ -248,6 +295,7 @@ def compensation_problems(root: etree._Element) -> list[Problem]:
     for definition in cancels:
         problems.extend(_cancel_event_problems(definition, nodes))
     problems.extend(_transaction_problems(root))
+    problems.extend(_event_subprocess_problems(root) if marked else ())
     for element in root.iter(f"{{{BPMN}}}*") if marked else ():
         kind = local_name(element)
         if is_handler(element):
@@ -266,6 +314,19 @@ def compensation_problems(root: etree._Element) -> list[Problem]:
                 )
             )
     return problems
+
+
+def _event_subprocess_problems(root: etree._Element) -> Iterator[Problem]:
+    """A scope has one compensation event sub-process (Camunda 7 refuses more)."""
+    for scope in root.iter(f"{{{BPMN}}}subProcess", f"{{{BPMN}}}transaction"):
+        for extra in compensation_event_subprocesses(scope)[1:]:
+            yield _problem(
+                extra,
+                f"the sub-process {scope.get('id')!r} has another compensation "
+                "event sub-process (Camunda 7 refuses them: 'multiple event "
+                "subprocesses with compensation start event are not supported "
+                "on the same scope'); keep one",
+            )
 
 
 def _boundaries_problems(

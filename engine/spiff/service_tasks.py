@@ -527,6 +527,14 @@ class LanewayParser(DecisionParserMixin, SpiffBpmnParser):
         full_tag("businessRuleTask"): (_BusinessRuleTaskParser, DecisionTask),
     }
 
+    def create_parser(self, node: Any, filename: Any = None, lane: Any = None) -> None:
+        """Create the parser of a (sub-)process once: a compensation event
+        sub-process's is created by the scope that runs it or by its own
+        sub-process, whichever parses first (compensation.py)."""
+        existing = self.process_parsers.get(node.get("id"))
+        if existing is None or existing.node is not node:
+            super().create_parser(node, filename=filename, lane=lane)
+
     def get_spec(self, process_id: str, required: bool = True) -> Any:
         spec = super().get_spec(process_id, required)
         return spec if spec is None else arm_event_subprocesses(spec)

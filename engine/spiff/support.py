@@ -76,11 +76,9 @@ _DATES = (
     "${variable} or ${dateTime().plusDays(n)...}; anything else is refused"
 )
 _COMPENSATION = (
-    "compensation event sub-processes are not supported (Camunda 7 runs one, "
-    "instead of compensating the sub-process's activities, when the enclosing "
-    "sub-process is compensated); attach compensation boundary events to the "
-    "tasks inside the sub-process (compensated when it is), or one with a "
-    "handler to the sub-process"
+    "Camunda 7 refuses a compensation event sub-process outside an embedded "
+    "sub-process; a transaction's is not supported (its cancel end event's "
+    "compensation is not specified with one)"
 )
 _BY_COMPENSATION = "compensation_checks.compensation_problems"
 
@@ -301,8 +299,10 @@ EVENT_DEFINITIONS: dict[str, Row] = {
         "intermediate throw or end event: the handlers of the completed "
         "activities of the event's scope (or of activityRef) start at once, last "
         "completed first, each subscription once, a completed sub-process "
-        "without a handler compensating its own completed activities, and the "
-        "event waits for them (Camunda 7 always waits) (compensation.py)"
+        "without a handler compensating its own completed activities (or running "
+        "its compensation event sub-process), and the event waits for them "
+        "(Camunda 7 always waits); on the start event of an event sub-process "
+        "in an embedded sub-process: see below (compensation.py)"
     ),
     "cancelEventDefinition": _runs(
         "a cancel end event directly in a transaction, and one cancel boundary "
@@ -566,8 +566,23 @@ CONSTRUCTS: dict[str, Row] = {
     "an error or escalation start event outside an event sub-process": _refused(
         "it would wait for ever", by="checks._event_subprocess_starts"
     ),
-    "a compensation start event of an event sub-process": _refused(
+    "a compensation event sub-process in an embedded sub-process": _runs(
+        "when the completed sub-process is compensated (a throw of its scope, or "
+        "naming it in activityRef) it runs instead of compensating the "
+        "activities inside, once per completed instance of a multi-instance "
+        "one, and the throw waits for it; it sees the sub-process's variables as "
+        "they were when it completed, and a compensation throw inside it "
+        "compensates the sub-process's completed activities (all, or "
+        "activityRef's); what it leaves uncompensated is never compensated "
+        "(Camunda 7's event scope) (compensation.py)"
+    ),
+    "a compensation event sub-process elsewhere (in a process, a transaction or "
+    "anywhere inside an event sub-process)": _refused(
         _COMPENSATION, by="checks._event_subprocess_starts"
+    ),
+    "two compensation event sub-processes in one sub-process, or one in a "
+    "sub-process that also has a compensation boundary event": _refused(
+        "Camunda 7 refuses both", by=_BY_COMPENSATION
     ),
     "a compensation boundary event on a sub-process or call activity": _runs(
         "its handler is subscribed each time the activity completes (once per "
@@ -575,24 +590,36 @@ CONSTRUCTS: dict[str, Row] = {
         "process's own tasks are not compensated (Camunda 7: the called instance "
         "has ended) (compensation.py)"
     ),
-    "compensating a completed sub-process without a handler of its own": _runs(
-        "a compensation throw of its scope (or naming it in activityRef) "
-        "compensates its completed activities, at any depth and for each "
-        "completed instance of a multi-instance one, last completed first, in its "
+    "compensating a completed sub-process": _runs(
+        "a compensation throw of its scope (or, without a handler of its own, "
+        "naming it in activityRef) compensates its completed activities, at any "
+        "depth and for each completed instance of a multi-instance one, last "
+        "completed first, in its "
         "place among its scope's; their handlers see the sub-process's local "
         "variables as they were when it completed (Camunda 7's event scopes); a "
         "sub-process still running is not compensated (compensation.py)"
     ),
     "a compensation boundary event on a sub-process with compensation boundary "
-    "events inside": _refused(
-        "Camunda 7 runs the sub-process's handler alone for a throw naming it, "
-        "but both its handler and the inner ones for a throw without "
-        "activityRef; keep one of them",
+    "events inside": _runs(
+        "a throw naming the completed sub-process in activityRef runs its "
+        "handler alone; a throw without activityRef runs its handler and "
+        "compensates the activities inside, at once (Camunda 7) "
+        "(compensation.py)"
+    ),
+    "the same on a multi-instance or ad-hoc sub-process": _refused(
+        "not supported: keep either the handler on it or the ones inside",
         by=_BY_COMPENSATION,
     ),
-    "compensation inside an event sub-process": _refused(
-        "Camunda 7 compensates the enclosing scope from there; throw it from the "
-        "main flow",
+    "a compensation throw directly in an event sub-process": _runs(
+        "it compensates the completed activities of the scope the event "
+        "sub-process is in (all, or activityRef's, an activity of that scope), "
+        "as Camunda 7: an event sub-process does not consume compensation "
+        "(compensation.py)"
+    ),
+    "other compensation inside an event sub-process (a compensation boundary "
+    "event or handler, a throw in a sub-process inside it)": _refused(
+        "the event sub-process's own subscriptions are not supported; "
+        "compensate from the main flow",
         by=_BY_COMPENSATION,
     ),
     'a compensation throw with waitForCompletion="false"': _refused(

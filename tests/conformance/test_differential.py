@@ -225,6 +225,14 @@ DEPARTURES: dict[str, str] = {
     "compensation_sub_process_running.bpmn": _COMPENSATION,
     "compensation_throw_into_sub_process.bpmn": _COMPENSATION,
     "compensation_transaction_nested_sub_process.bpmn": _COMPENSATION,
+    "compensation_event_sub_process.bpmn": _COMPENSATION,
+    "compensation_event_sub_process_consume.bpmn": _COMPENSATION,
+    "compensation_event_sub_process_mi.bpmn": _COMPENSATION,
+    "compensation_event_sub_process_rethrow.bpmn": _COMPENSATION,
+    "compensation_ref_from_event_sub_process.bpmn": _COMPENSATION,
+    "compensation_thrown_in_event_sub_process.bpmn": _COMPENSATION,
+    "compensation_sub_process_handler_and_inner.bpmn": _COMPENSATION,
+    "compensation_sub_process_handler_and_inner_ref.bpmn": _COMPENSATION,
     "p8_inclusive_join_other_branch_boundary.bpmn": (
         "an inclusive join does not wait for the path of a boundary event that "
         "has not fired (Camunda 7 follows outgoing sequence flows only); "
