@@ -51,7 +51,13 @@ from SpiffWorkflow.util.task import TaskState
 from .multi_instance import loop_variables
 from .parameters import IO_ACTIVITIES, parameter_value
 from .reached_failures import not_ready_when_failed, stop_reaching
-from .variables import io_locals, scope_locals_set, scope_set, visible_values
+from .variables import (
+    OUT_LOCALS,
+    io_locals,
+    scope_locals_set,
+    scope_set,
+    visible_values,
+)
 from .xml import local_name, vendor_children
 
 IO_PARAMETERS = "bpmn:extensionElements/x:inputOutput/x:"
@@ -150,7 +156,10 @@ def on_complete(workflow: Any, task: Any) -> None:
     """Map the task's output parameters onto the parent scope; its local
     variables end with it."""
     spec = task.task_spec
+    # Its input parameters, and what a call activity's camunda:out
+    # local="true" set on its scope (call_data.py).
     names = {name for name, _ in spec.scope_inputs}
+    names |= set(task.internal_data.get(OUT_LOCALS, ()))
     visible = {**loop_variables(task), **task.data}
     outputs: dict[str, Any] = {}
     try:
@@ -165,6 +174,7 @@ def on_complete(workflow: Any, task: Any) -> None:
         task.internal_data[OUTPUTS_FAILED] = True
         _failed(task, exc)
     task.internal_data.pop(OUTPUTS_FAILED, None)
+    task.internal_data.pop(OUT_LOCALS, None)
     # The task's scope ends: the variables of those names outside are seen again.
     outside = visible_values(task.workflow, names)
     for name in names:
