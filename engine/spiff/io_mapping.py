@@ -16,9 +16,15 @@ name, else the process instance); then the scope and its local variables are
 gone. An activity cancelled (interrupting boundary event, terminate) maps no
 outputs.
 
-Here: the task specs of user tasks, script tasks and embedded sub-processes
-with camunda:inputOutput get `scope_inputs` / `scope_outputs` ((name, Python
-expression), in order; `parse_io`). The inputs are evaluated on the task's
+Here: the task specs of user tasks, script tasks, embedded sub-processes and
+call activities with camunda:inputOutput get `scope_inputs` / `scope_outputs`
+((name, Python expression), in order; `parse_io`). On a multi-instance
+activity they are on the instances' spec, so each instance maps its own
+inputs, reading its element variable and loopCounter (Camunda 7 User Guide,
+"Multi-instance IO Mapping"; output parameters there are refused at upload,
+as Camunda 7 refuses them). A call activity's inputs are in its data when it
+starts, so camunda:in reads them (call_data.py); its outputs are evaluated
+after camunda:out set what came back. The inputs are evaluated on the task's
 update event (after SpiffWorkflow gave it the case's variables, before its
 pre-script, i.e. its start and create listeners) into the task's data as
 locals (`io_locals`: `variables.local_names` keeps them out of the case); a
@@ -76,8 +82,8 @@ def io_parameters(node: etree._Element, kind: str) -> tuple[tuple[str, str], ...
 
 
 def parse_io(spec: Any, node: etree._Element) -> None:
-    """Give the spec of a user task, script task or embedded sub-process its
-    camunda:inputOutput (none: nothing changes)."""
+    """Give the spec of a user task, script task, embedded sub-process or call
+    activity its camunda:inputOutput (none: nothing changes)."""
     if local_name(node) not in IO_ACTIVITIES:
         return
     if not vendor_children(node, "bpmn:extensionElements/x:inputOutput"):

@@ -53,10 +53,9 @@ from .types import (
     ThrownSignal,
 )
 from .variables import (
-    called_variables,
+    human_task_locals,
     publish,
     refresh,
-    task_locals,
     variables_assign,
     variables_of,
     variables_refresh,
@@ -98,9 +97,7 @@ def _ready_user_tasks(
         meta = owner.task_meta.get(spec.bpmn_id) or HumanTaskMeta(
             bpmn_id=spec.bpmn_id, name=spec.bpmn_name or spec.bpmn_id, lane=spec.lane
         )
-        # Mostly none: no JSON round trip then. A task of a called process
-        # sees that process's variables over the case's.
-        local = {**called_variables(task), **task_locals(task)}
+        local = human_task_locals(task)  # mostly none: no JSON round trip then
         ready.append(
             ReadyUserTask(
                 str(task.id),

@@ -167,15 +167,15 @@ def local_names(task: Any) -> set[str]:
     return names
 
 
-def called_variables(task: Any) -> dict[str, Any]:
-    """Return the variables of the called process `task` runs in (or {} for a
-    task of the case's own process): the ones its camunda:in mapped and it
-    set, which its expressions (assignee, candidates, dates) read, as Camunda
-    7 evaluates them in the called process instance, not the caller's."""
+def human_task_locals(task: Any) -> dict[str, Any]:
+    """Return what a human task sees over the case's variables: its locals
+    (`task_locals`) and, in a called process, that process's variables (its
+    camunda:in mapped them), which its assignee, candidate, date and form
+    expressions read, as Camunda 7 evaluates them in the called process
+    instance, not the caller's."""
     scope = _scope(task.workflow)
-    if scope is task.workflow.top_workflow:
-        return {}
-    return dict(variables_of(scope) or {})
+    called = {} if scope is task.workflow.top_workflow else variables_of(scope)
+    return {**(called or {}), **task_locals(task)}
 
 
 def task_locals(task: Any) -> dict[str, Any]:
