@@ -251,3 +251,29 @@ def test_a_call_activity_passes_its_input_to_the_called_process_after_a_fix(user
     case.refresh_from_db()
     assert case.status == "completed"
     assert case.data == {"amount": 1, "lead": "bob"}
+
+
+def test_a_failing_call_activity_output_is_retried_over_what_came_back(users):
+    """Call_IO's output `ratio = ${score / parts}` fails when the called
+    process ends (parts is 0): an incident on Call_IO naming the parameter,
+    nothing the call mapped out reaches the case. Once an admin fixes parts,
+    the retry evaluates the output again over what camunda:out brought back;
+    the called process does not run again."""
+    deploy(CONFORMANCE / "call_data_callee.bpmn", users["analyst"])
+    deploy(CONFORMANCE / "io_call_output_fails.bpmn", users["analyst"])
+    case, _ = case_start(
+        user=users["requester"],
+        key="io_call_output_fails",
+        data={"amount": 6, "parts": 0},
+    )
+    incident = Incident.objects.get(case=case)
+    assert (incident.bpmn_id, incident.status) == ("Call_IO", "open")
+    assert "output parameter 'ratio'" in incident.message
+    case.refresh_from_db()
+    assert case.data == {"amount": 6, "parts": 0}
+
+    _fix(users, case, parts=4)
+    incident_retry(user=users["padmin"], incident_id=incident.pk)
+    case.refresh_from_db()
+    assert case.status == "completed"
+    assert case.data == {"amount": 6, "parts": 4, "score": 12, "ratio": 3.0}
