@@ -16,9 +16,10 @@ name, else the process instance); then the scope and its local variables are
 gone. An activity cancelled (interrupting boundary event, terminate) maps no
 outputs.
 
-Here: the task specs of user tasks, script tasks, embedded sub-processes and
-call activities with camunda:inputOutput get `scope_inputs` / `scope_outputs`
-((name, Python expression), in order; `parse_io`). On a multi-instance
+Here: the task specs of user tasks, script tasks, embedded sub-processes,
+transactions and call activities with camunda:inputOutput get
+`scope_inputs` / `scope_outputs` ((name, Python expression), in order;
+`parse_io`). On a multi-instance
 activity they are on the instances' spec, so each instance maps its own
 inputs, reading its element variable and loopCounter (Camunda 7 User Guide,
 "Multi-instance IO Mapping"; output parameters there are refused at upload,
@@ -51,7 +52,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.specs.base import TaskSpec
-from SpiffWorkflow.spiff.specs.defaults import SubWorkflowTask
+from SpiffWorkflow.spiff.specs.defaults import SubWorkflowTask, TransactionSubprocess
 from SpiffWorkflow.util.task import TaskState
 
 from .multi_instance import loop_variables
@@ -214,13 +215,28 @@ def outputs_retry(task: Any) -> None:
     task.workflow._task_completed_notify(task)
 
 
-class IoSubWorkflowTask(SubWorkflowTask):
-    """An embedded sub-process whose input parameters are local variables of
-    its scope, seen by every activity inside it."""
+class _ScopeInputs:
+    """A sub-process (embedded or a transaction) whose input parameters are
+    local variables of its scope, seen by every activity inside it."""
 
     def copy_data(self, my_task: Any, subworkflow: Any) -> None:
-        super().copy_data(my_task, subworkflow)
+        super().copy_data(my_task, subworkflow)  # type: ignore[misc]
         subprocess_started(my_task, subworkflow)
+
+
+class IoSubWorkflowTask(_ScopeInputs, SubWorkflowTask):
+    """An embedded sub-process with camunda:inputOutput."""
+
+
+class IoTransactionSubprocess(_ScopeInputs, TransactionSubprocess):
+    """A transaction with camunda:inputOutput (Camunda 7 maps it as on an
+    embedded sub-process: BpmnParse.checkActivityInputOutputSupported)."""
+
+
+_SCOPE_CLASSES = {
+    SubWorkflowTask: IoSubWorkflowTask,
+    TransactionSubprocess: IoTransactionSubprocess,
+}
 
 
 def connect(spec: Any) -> None:
@@ -235,5 +251,6 @@ def connect(spec: Any) -> None:
         spec._update_hook = not_ready_when_failed(spec._update_hook)
     if not spec.completed_event.is_connected(on_complete):
         spec.completed_event.connect(on_complete)
-    if type(spec) is SubWorkflowTask:
-        spec.__class__ = IoSubWorkflowTask
+    scope_class = _SCOPE_CLASSES.get(type(spec))
+    if scope_class is not None:
+        spec.__class__ = scope_class

@@ -853,7 +853,7 @@ VENDOR_ELEMENTS: dict[str, Row] = {
         "instance (its element variable and loopCounter readable); output "
         "parameters there, and the mapping on an event sub-process, a start or "
         "boundary event or a gateway, are refused as Camunda 7 refuses them; "
-        "on a standard loop, a transaction, a manual or receive task and "
+        "on a standard loop, a manual or receive task and "
         "intermediate and end events refused, located (support._io_problems)",
         on=(*SERVICE_LIKE, "connector", *IO_ACTIVITIES),
     ),
@@ -1181,7 +1181,6 @@ _IO_CAMUNDA_MAPS = (
     "task",
     "manualTask",
     "receiveTask",
-    "transaction",
     "intermediateCatchEvent",
     "intermediateThrowEvent",
     "endEvent",
@@ -1201,7 +1200,8 @@ def _io_elsewhere(kind: str) -> str:
         return (
             f"camunda:inputOutput on a {kind} is not supported here (Camunda 7 "
             "maps it; Laneway maps it only on user, script, service, send and "
-            "business rule tasks, embedded sub-processes and call activities): "
+            "business rule tasks, embedded sub-processes, transactions and call "
+            "activities): "
             "move the mapping to the activity before or after it"
         )
     return (

@@ -240,6 +240,7 @@ DEPARTURES: dict[str, str] = {
     "io_call_inputs.bpmn": _IO_SCOPE,
     "io_call_local.bpmn": _IO_SCOPE,
     "io_call_output_fails.bpmn": _IO_SCOPE,
+    "io_transaction_inputs.bpmn": _IO_SCOPE,
     "io_mi_call_inputs.bpmn": _IO_SCOPE,
     "io_mi_input_fails.bpmn": _IO_SCOPE,
     "io_mi_parallel_inputs.bpmn": _IO_SCOPE,
