@@ -27,6 +27,7 @@ from SpiffWorkflow.spiff.parser.task_spec import CallActivityParser
 from SpiffWorkflow.spiff.specs.defaults import CallActivity
 
 from .juel import JuelError, is_juel, juel_to_python
+from .variables import OUT_LOCALS
 from .xml import VENDOR_NAMESPACES, local_name, vendor_attr
 
 
@@ -38,11 +39,13 @@ class VariableMapping:
     source: str = ""
     expression: str = ""  # Python (translated from JUEL)
     every: bool = False  # variables="all"
+    local: bool = False  # local="true" (only with camunda:inputOutput: support.py)
 
 
 def _mapping(element: etree._Element) -> VariableMapping:
+    local = (element.get("local") or "").strip() == "true"
     if (element.get("variables") or "").strip() == "all":
-        return VariableMapping(every=True)
+        return VariableMapping(every=True, local=local)
     expression = (element.get("sourceExpression") or "").strip()
     if expression:
         try:
@@ -55,6 +58,7 @@ def _mapping(element: etree._Element) -> VariableMapping:
         target=(element.get("target") or "").strip(),
         source=(element.get("source") or "").strip(),
         expression=expression,
+        local=local,
     )
 
 
@@ -73,6 +77,12 @@ def mappings(call: etree._Element, direction: str) -> tuple[VariableMapping, ...
             ):
                 found.append(_mapping(element))
     return tuple(found)
+
+
+def own_variables(task: Any) -> dict:
+    """The variables of the call activity's own scope: its input parameters."""
+    names = {name for name, _ in getattr(task.task_spec, "scope_inputs", ())}
+    return {name: task.data[name] for name in names if name in task.data}
 
 
 def mapped_variables(task: Any, data: dict, rules: tuple[VariableMapping, ...]) -> dict:
@@ -110,7 +120,13 @@ class MappedCallActivity(CallActivity):
         start = subworkflow.get_next_task(
             subworkflow.task_tree, skip_subprocesses=True, spec_name="Start"
         )
-        start.set_data(**mapped_variables(my_task, my_task.data, self.ins))
+        values: dict = {}
+        for rule in self.ins:
+            # local="true": the call activity's own variables, which with
+            # camunda:inputOutput are exactly its input parameters.
+            data = own_variables(my_task) if rule.local else my_task.data
+            values.update(mapped_variables(my_task, data, (rule,)))
+        start.set_data(**values)
 
     def update_data(self, my_task: Any, subworkflow: Any) -> None:
         io_spec = subworkflow.spec.io_specification
@@ -119,7 +135,18 @@ class MappedCallActivity(CallActivity):
                 super().update_data(my_task, subworkflow)
             return  # nothing set in the callee comes back
         last = subworkflow.last_task
-        my_task.data.update(mapped_variables(last, last.data, self.outs))
+        shared = tuple(rule for rule in self.outs if not rule.local)
+        own = tuple(rule for rule in self.outs if rule.local)
+        # Camunda 7 (CallActivityBehavior.passOutputVariables) sets the
+        # mappings without local="true", then the local ones on the call
+        # activity's own scope: gone with it unless an output parameter maps
+        # them (io_mapping.on_complete).
+        my_task.data.update(mapped_variables(last, last.data, shared))
+        if own:
+            values = mapped_variables(last, last.data, own)
+            my_task.data.update(values)
+            names = set(my_task.internal_data.get(OUT_LOCALS, ())) | set(values)
+            my_task.internal_data[OUT_LOCALS] = sorted(names)
 
 
 class MappedCallActivityParser(CallActivityParser):

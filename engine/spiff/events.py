@@ -610,7 +610,10 @@ def call_outputs_pass(scope: Any, catcher: Any) -> None:
         owner = scope.top_workflow.get_task_from_id(scope.parent_task_id)
         spec = owner.task_spec
         if isinstance(spec, MappedCallActivity) and spec.outs and source is not None:
-            passed = mapped_variables(source, source.data, spec.outs)
+            # local="true" ones would set the call activity's own scope,
+            # which the event cancels (no output parameter maps them out).
+            shared = tuple(rule for rule in spec.outs if not rule.local)
+            passed = mapped_variables(source, source.data, shared)
             owner.data.update(passed)
         source, scope = owner, scope.parent_workflow
     if passed:

@@ -16,9 +16,16 @@ name, else the process instance); then the scope and its local variables are
 gone. An activity cancelled (interrupting boundary event, terminate) maps no
 outputs.
 
-Here: the task specs of user tasks, script tasks and embedded sub-processes
-with camunda:inputOutput get `scope_inputs` / `scope_outputs` ((name, Python
-expression), in order; `parse_io`). The inputs are evaluated on the task's
+Here: the task specs of user tasks, script tasks, embedded sub-processes,
+transactions and call activities with camunda:inputOutput get
+`scope_inputs` / `scope_outputs` ((name, Python expression), in order;
+`parse_io`). On a multi-instance
+activity they are on the instances' spec, so each instance maps its own
+inputs, reading its element variable and loopCounter (Camunda 7 User Guide,
+"Multi-instance IO Mapping"; output parameters there are refused at upload,
+as Camunda 7 refuses them). A call activity's inputs are in its data when it
+starts, so camunda:in reads them (call_data.py); its outputs are evaluated
+after camunda:out set what came back. The inputs are evaluated on the task's
 update event (after SpiffWorkflow gave it the case's variables, before its
 pre-script, i.e. its start and create listeners) into the task's data as
 locals (`io_locals`: `variables.local_names` keeps them out of the case); a
@@ -45,13 +52,19 @@ from lxml import etree
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.specs.base import TaskSpec
-from SpiffWorkflow.spiff.specs.defaults import SubWorkflowTask
+from SpiffWorkflow.spiff.specs.defaults import SubWorkflowTask, TransactionSubprocess
 from SpiffWorkflow.util.task import TaskState
 
 from .multi_instance import loop_variables
 from .parameters import IO_ACTIVITIES, parameter_value
 from .reached_failures import not_ready_when_failed, stop_reaching
-from .variables import io_locals, scope_locals_set, scope_set, visible_values
+from .variables import (
+    OUT_LOCALS,
+    io_locals,
+    scope_locals_set,
+    scope_set,
+    visible_values,
+)
 from .xml import local_name, vendor_children
 
 IO_PARAMETERS = "bpmn:extensionElements/x:inputOutput/x:"
@@ -70,8 +83,8 @@ def io_parameters(node: etree._Element, kind: str) -> tuple[tuple[str, str], ...
 
 
 def parse_io(spec: Any, node: etree._Element) -> None:
-    """Give the spec of a user task, script task or embedded sub-process its
-    camunda:inputOutput (none: nothing changes)."""
+    """Give the spec of a user task, script task, embedded sub-process or call
+    activity its camunda:inputOutput (none: nothing changes)."""
     if local_name(node) not in IO_ACTIVITIES:
         return
     if not vendor_children(node, "bpmn:extensionElements/x:inputOutput"):
@@ -150,7 +163,10 @@ def on_complete(workflow: Any, task: Any) -> None:
     """Map the task's output parameters onto the parent scope; its local
     variables end with it."""
     spec = task.task_spec
+    # Its input parameters, and what a call activity's camunda:out
+    # local="true" set on its scope (call_data.py).
     names = {name for name, _ in spec.scope_inputs}
+    names |= set(task.internal_data.get(OUT_LOCALS, ()))
     visible = {**loop_variables(task), **task.data}
     outputs: dict[str, Any] = {}
     try:
@@ -165,6 +181,7 @@ def on_complete(workflow: Any, task: Any) -> None:
         task.internal_data[OUTPUTS_FAILED] = True
         _failed(task, exc)
     task.internal_data.pop(OUTPUTS_FAILED, None)
+    task.internal_data.pop(OUT_LOCALS, None)
     # The task's scope ends: the variables of those names outside are seen again.
     outside = visible_values(task.workflow, names)
     for name in names:
@@ -198,13 +215,28 @@ def outputs_retry(task: Any) -> None:
     task.workflow._task_completed_notify(task)
 
 
-class IoSubWorkflowTask(SubWorkflowTask):
-    """An embedded sub-process whose input parameters are local variables of
-    its scope, seen by every activity inside it."""
+class _ScopeInputs:
+    """A sub-process (embedded or a transaction) whose input parameters are
+    local variables of its scope, seen by every activity inside it."""
 
     def copy_data(self, my_task: Any, subworkflow: Any) -> None:
-        super().copy_data(my_task, subworkflow)
+        super().copy_data(my_task, subworkflow)  # type: ignore[misc]
         subprocess_started(my_task, subworkflow)
+
+
+class IoSubWorkflowTask(_ScopeInputs, SubWorkflowTask):
+    """An embedded sub-process with camunda:inputOutput."""
+
+
+class IoTransactionSubprocess(_ScopeInputs, TransactionSubprocess):
+    """A transaction with camunda:inputOutput (Camunda 7 maps it as on an
+    embedded sub-process: BpmnParse.checkActivityInputOutputSupported)."""
+
+
+_SCOPE_CLASSES = {
+    SubWorkflowTask: IoSubWorkflowTask,
+    TransactionSubprocess: IoTransactionSubprocess,
+}
 
 
 def connect(spec: Any) -> None:
@@ -219,5 +251,6 @@ def connect(spec: Any) -> None:
         spec._update_hook = not_ready_when_failed(spec._update_hook)
     if not spec.completed_event.is_connected(on_complete):
         spec.completed_event.connect(on_complete)
-    if type(spec) is SubWorkflowTask:
-        spec.__class__ = IoSubWorkflowTask
+    scope_class = _SCOPE_CLASSES.get(type(spec))
+    if scope_class is not None:
+        spec.__class__ = scope_class

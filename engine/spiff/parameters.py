@@ -11,7 +11,13 @@ from .xml import local_name
 
 # The activities whose camunda:inputOutput io_mapping.py maps (service-like and
 # decision tasks map theirs in service_tasks.py and dmn.py).
-IO_ACTIVITIES = ("userTask", "scriptTask", "subProcess")
+IO_ACTIVITIES = (
+    "userTask",
+    "scriptTask",
+    "subProcess",
+    "transaction",
+    "callActivity",
+)
 
 
 def _text_value(element: etree._Element) -> str:

@@ -83,6 +83,20 @@ def not_ready_when_failed(hook: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return _update_hook
 
 
+def _tasks(workflow: Any) -> Any:
+    """Every task of the case, in its sub-processes and called processes too.
+
+    Not `get_tasks(state=ERROR)`: SpiffWorkflow's iterator for a finished-like
+    state descends only below finished tasks, so it never reached a
+    multi-instance instance (its activity is STARTED) or a task inside a
+    running sub-process.
+    """
+    top = workflow.top_workflow
+    yield from top.tasks.values()
+    for sub in top.subprocesses.values():
+        yield from sub.tasks.values()
+
+
 def reached_failure(workflow: Any) -> ReachedFailure | None:
     """Take the first failure of a task reached in this command (or, when one
     command had several, in an earlier one).
@@ -90,7 +104,9 @@ def reached_failure(workflow: Any) -> ReachedFailure | None:
     Taken once: a later command does not report it again; a retry reaches
     the task again.
     """
-    for task in workflow.get_tasks(state=TaskState.ERROR):
+    for task in _tasks(workflow):
+        if task.state != TaskState.ERROR:
+            continue
         failed = task.internal_data.pop(_KEY, None)
         if failed is not None:
             return ReachedFailure(

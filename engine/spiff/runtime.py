@@ -8,6 +8,7 @@ with the new state. Script and condition failures are returned, not raised.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from copy import deepcopy
 from typing import Any
 from uuid import UUID
 
@@ -22,7 +23,7 @@ from .error_variables import error_variables_set
 from .errors import AssignmentListenerFailed, ServiceErrorNotCaught, TaskNotReady
 from .events import call_outputs_pass
 from .io_mapping import outputs_failed, outputs_retry
-from .multi_instance import instances_budget_reset, shared_data
+from .multi_instance import instance_locals, instances_budget_reset, shared_data
 from .prune import prune_workflow
 from .reached_failures import failure_text, reached_failure
 from .sent_messages import sent_messages
@@ -52,9 +53,9 @@ from .types import (
     ThrownSignal,
 )
 from .variables import (
+    human_task_locals,
     publish,
     refresh,
-    task_locals,
     variables_assign,
     variables_of,
     variables_refresh,
@@ -96,7 +97,7 @@ def _ready_user_tasks(
         meta = owner.task_meta.get(spec.bpmn_id) or HumanTaskMeta(
             bpmn_id=spec.bpmn_id, name=spec.bpmn_name or spec.bpmn_id, lane=spec.lane
         )
-        local = task_locals(task)  # mostly none: no JSON round trip then
+        local = human_task_locals(task)  # mostly none: no JSON round trip then
         ready.append(
             ReadyUserTask(
                 str(task.id),
@@ -520,7 +521,11 @@ def workflow_retry(
             outputs_retry(task)
             steps.append(_step(task))
             return
-        wf.reset_from_task_id(task.id)
+        # A multi-instance instance keeps its element variable and loopCounter
+        # (the reset would give it only its activity's data).
+        own = instance_locals(task)
+        data = {**deepcopy(task.parent.data), **deepcopy(own)} if own else None
+        wf.reset_from_task_id(task.id, data=data)
         variables_refresh(wf)  # the reset copied its parent's (older) data
 
     return run_command(wf, process, command)

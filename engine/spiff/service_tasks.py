@@ -467,8 +467,8 @@ class _CompiledXPathMixin:
 
 
 class _IoMappingMixin:
-    """A user task, script task or embedded sub-process keeps its
-    camunda:inputOutput on its spec (io_mapping.py)."""
+    """A user task, script task, embedded sub-process or call activity keeps
+    its camunda:inputOutput on its spec (io_mapping.py)."""
 
     def create_task(self) -> Any:
         spec = super().create_task()  # type: ignore[misc]

@@ -889,8 +889,14 @@ VENDOR_ELEMENTS: dict[str, Row] = {
         "candidate, date and priority expressions, script and (a sub-process) "
         "every activity inside it; the outputs are evaluated when it completes, "
         "after its end listeners, and set on the enclosing scope; its local "
-        "variables then end. Refused on a multi-instance activity and an event "
-        "sub-process (support._io_problems)",
+        "variables then end. On a call activity the inputs are its local "
+        "variables, which camunda:in reads; the outputs are evaluated after "
+        "camunda:out. On a multi-instance activity the inputs are mapped per "
+        "instance (its element variable and loopCounter readable); output "
+        "parameters there, and the mapping on an event sub-process, a start or "
+        "boundary event or a gateway, are refused as Camunda 7 refuses them; "
+        "on a standard loop, a manual or receive task and "
+        "intermediate and end events refused, located (support._io_problems)",
         on=(*SERVICE_LIKE, "connector", *IO_ACTIVITIES),
     ),
     "inputParameter": _runs(
@@ -918,13 +924,17 @@ VENDOR_ELEMENTS: dict[str, Row] = {
         on=("inputOutput",),
     ),
     "in": _runs(
-        'call activity input: source/target, sourceExpression or variables="all"; '
-        "on a signal throw event's signalEventDefinition, the variables the "
-        "signal passes to the cases it reaches and starts",
+        'call activity input: source/target, sourceExpression or variables="all" '
+        '(local="true" with variables="all" on a call activity with '
+        "camunda:inputOutput: its input parameters only); on a signal throw "
+        "event's signalEventDefinition, the variables the signal passes to the "
+        "cases it reaches and starts",
         on=("callActivity", "signalEventDefinition"),
     ),
     "out": _runs(
-        'call activity output: source/target, sourceExpression or variables="all"',
+        'call activity output: source/target, sourceExpression or variables="all" '
+        '(local="true" on a call activity with camunda:inputOutput: set on its '
+        "own scope, gone with it unless an output parameter maps it)",
         on=("callActivity",),
     ),
     "connector": _runs("the connector id is the operation name", on=SERVICE_LIKE),
@@ -1202,6 +1212,47 @@ def _extension_kind(element: etree._Element) -> str:
     return local_name(parent)
 
 
+# Where Camunda 7 itself refuses camunda:inputOutput (BpmnParse): on a start
+# or boundary event (ensureNoIoMappingDefined: "camunda:inputOutput mapping
+# unsupported for element type 'startEvent'"; its reference lists "All Events
+# (except Start and Boundary Events)"), and on anything but a task, an event,
+# a sub-process, a transaction or a call activity
+# (checkActivityInputOutputSupported).
+_IO_REFUSED_BY_CAMUNDA = ("startEvent", "boundaryEvent")
+_IO_CAMUNDA_MAPS = (
+    "task",
+    "manualTask",
+    "receiveTask",
+    "intermediateCatchEvent",
+    "intermediateThrowEvent",
+    "endEvent",
+)
+
+
+def _io_elsewhere(kind: str) -> str:
+    """Why camunda:inputOutput on a `kind` is refused, as precisely as known."""
+    if kind in _IO_REFUSED_BY_CAMUNDA:
+        return (
+            f"camunda:inputOutput on a {kind} is not supported: Camunda 7 "
+            'refuses it too ("camunda:inputOutput mapping unsupported for '
+            f"element type '{kind}'\"); map the variables in the activity "
+            "after it"
+        )
+    if kind in _IO_CAMUNDA_MAPS:
+        return (
+            f"camunda:inputOutput on a {kind} is not supported here (Camunda 7 "
+            "maps it; Laneway maps it only on user, script, service, send and "
+            "business rule tasks, embedded sub-processes, transactions and call "
+            "activities): "
+            "move the mapping to the activity before or after it"
+        )
+    return (
+        f"camunda:inputOutput on a {kind} is not supported: Camunda 7 refuses "
+        f'it too ("camunda:inputOutput mapping unsupported for element type '
+        f"'{kind}'\")"
+    )
+
+
 def _extension_problems(
     root: etree._Element, namespace: str, table: dict[str, Row]
 ) -> Iterator[Problem]:
@@ -1216,9 +1267,12 @@ def _extension_problems(
             continue
         name = local_name(element)
         row = table.get(name)
-        why = _vendor_refusal(row, _extension_kind(element), name, "")
+        kind = _extension_kind(element)
+        why = _vendor_refusal(row, kind, name, "")
         if row is None:
             why = f"the extension element {name!r} would be ignored here"
+        elif why and name == "inputOutput":
+            why = _io_elsewhere(kind)
         if why:
             refused.add(element)
             yield _problem(element, _owner(element), why)
@@ -1459,10 +1513,25 @@ def _conditional_place_refusal(event: etree._Element) -> str:
     return CONDITIONAL_PLACES.note
 
 
-def _mapping_refusal(element: etree._Element) -> str:
+def _mapping_refusal(element: etree._Element, *, scope: bool = False) -> str:
+    """Why a camunda:in / camunda:out cannot run (or ""). `scope`: it is on a
+    call activity with camunda:inputOutput, whose execution is a scope of its
+    own, so local="true" reads (in, with variables="all") or sets (out) that
+    scope's variables (Camunda 7 reference, Call Activity, "Combination with
+    Input/Output parameters")."""
     attrs = {k: (v or "").strip() for k, v in element.attrib.items()}
-    if attrs.get("local", "false") != "false":
-        return 'local="true" mappings are not supported'
+    local = attrs.get("local", "false")
+    if local not in ("false", "true"):
+        return f'local must be "true" or "false", not {local!r}'
+    if local == "true":
+        if not scope:
+            return (
+                'local="true" is supported only on a call activity with '
+                "camunda:inputOutput (then the call activity's own variables "
+                "are exactly its input parameters)"
+            )
+        if local_name(element) == "in" and attrs.get("variables") != "all":
+            return 'local="true" on camunda:in is supported with variables="all" only'
     if "variables" in attrs:
         return "" if attrs["variables"] == "all" else 'variables must be "all"'
     if "businessKey" in attrs:
@@ -1484,6 +1553,7 @@ def _mapping_refusal(element: etree._Element) -> str:
 
 def _call_mapping_problems(root: etree._Element) -> Iterator[Problem]:
     for call in root.iterfind(".//bpmn:callActivity", NSMAP):
+        scope = bool(vendor_children(call, "bpmn:extensionElements/x:inputOutput"))
         for ext in call.iterfind("bpmn:extensionElements", NSMAP):
             for element in ext:
                 if (
@@ -1491,7 +1561,7 @@ def _call_mapping_problems(root: etree._Element) -> Iterator[Problem]:
                     and etree.QName(element).namespace in VENDOR_NAMESPACES
                     and local_name(element) in ("in", "out")
                 ):
-                    why = _mapping_refusal(element)
+                    why = _mapping_refusal(element, scope=scope)
                     if why:
                         yield _problem(
                             element, call, f"camunda:{local_name(element)}: {why}"
@@ -1561,9 +1631,6 @@ def _retry_cycle_problems(root: etree._Element) -> Iterator[Problem]:
                 )
 
 
-_LOOPS = ("multiInstanceLoopCharacteristics", "standardLoopCharacteristics")
-
-
 def _output_names(node: etree._Element) -> set[str]:
     path = "bpmn:extensionElements/x:inputOutput/x:outputParameter"
     return {p.get("name", "") for p in vendor_children(node, path)}
@@ -1585,34 +1652,64 @@ def _instance_variables(node: etree._Element) -> set[str]:
     return names
 
 
+# Camunda 7 (BpmnParse.checkActivityOutputParameterSupported) fails the
+# deployment of an output parameter on a multi-instance activity; its User
+# Guide ("Multi-instance IO Mapping"): "The engine does not support output
+# mappings for multi-instance constructs".
+_MI_OUTPUTS = (
+    "camunda:outputParameter on a multi-instance activity is not supported: "
+    'Camunda 7 refuses it too ("camunda:outputParameter not allowed for '
+    'multi-instance constructs"; each instance would overwrite what the '
+    "previous one set); map the value inside the instance, or collect the "
+    "instances' results with an output collection"
+)
+# Camunda 7 (BpmnParse.checkActivityInputOutputSupported) fails the deployment
+# of camunda:inputOutput on an event sub-process.
+_ESP_IO = (
+    "camunda:inputOutput on an event sub-process is not supported: Camunda 7 "
+    'refuses it too ("camunda:inputOutput mapping unsupported for element '
+    "type 'subProcess' with attribute 'triggeredByEvent = true'\"); map the "
+    "variables in its first activity"
+)
+
+
 def _io_problems(root: etree._Element) -> Iterator[Problem]:
     """Refuse camunda:inputOutput where this module does not map it as Camunda 7.
 
-    A multi-instance or loop activity: Camunda 7 maps the inputs for each
-    instance inside the multi-instance body, whose variables (loopCounter,
-    the element variable, nrOf*) Laneway keeps on other tasks than the
-    instance's own. An event sub-process: it starts from its event, not from
-    a flow, and its mapping would run on no task here. An output parameter
-    named like a variable of the instance of a multi-instance sub-process
-    around the activity (`io_mapping` sets outputs on sub-process scopes and
-    the case, not on an instance).
+    On a multi-instance activity the inputs are mapped per instance (the
+    instance's element variable and loopCounter readable), as Camunda 7's
+    User Guide says; its output parameters Camunda 7 refuses at deployment,
+    and so does Laneway, on every kind of activity. A standard loop: Camunda
+    7 does not run standardLoopCharacteristics, so nothing says how the
+    mapping applies to an iteration. An event sub-process: Camunda 7 refuses
+    it. An output parameter named like a variable of the instance of a
+    multi-instance sub-process around the activity (`io_mapping` sets outputs
+    on sub-process scopes and the case, not on an instance).
     """
-    for node in root.iter(*(f"{{{BPMN}}}{kind}" for kind in IO_ACTIVITIES)):
-        found = vendor_children(node, "bpmn:extensionElements/x:inputOutput")
-        if not found:
+    for io in vendor_children(root, ".//bpmn:*/bpmn:extensionElements/x:inputOutput"):
+        node = io.getparent().getparent()
+        kind = local_name(node)
+        if node.find("bpmn:multiInstanceLoopCharacteristics", NSMAP) is not None:
+            outputs = vendor_children(io, "x:outputParameter")
+            if outputs:
+                yield Problem(
+                    f"The {describe(node)} is refused: {_MI_OUTPUTS}.",
+                    outputs[0].sourceline,
+                    node.get("id"),
+                )
+        if kind not in IO_ACTIVITIES:
             continue
         why = ""
-        if any(node.find(f"bpmn:{loop}", NSMAP) is not None for loop in _LOOPS):
+        if node.find("bpmn:standardLoopCharacteristics", NSMAP) is not None:
             why = (
-                "camunda:inputOutput on a multi-instance or loop activity is not "
-                "supported; draw the activity, with the mapping, inside an "
-                "embedded sub-process that is the multi-instance one"
+                "camunda:inputOutput on a standard loop activity is not "
+                "supported: Camunda 7 does not run standard loops, so nothing "
+                "says how the mapping applies to each iteration; draw the "
+                "activity, with the mapping, inside an embedded sub-process "
+                "that is the loop"
             )
         elif node.get("triggeredByEvent") == "true":
-            why = (
-                "camunda:inputOutput on an event sub-process is not supported; "
-                "map the variables in its first activity"
-            )
+            why = _ESP_IO
         elif shadowed := sorted(_instance_variables(node) & _output_names(node)):
             why = (
                 f"its output parameter {', '.join(shadowed)} names a variable "
@@ -1623,7 +1720,7 @@ def _io_problems(root: etree._Element) -> Iterator[Problem]:
         if why:
             yield Problem(
                 f"The {describe(node)} is refused: {why}.",
-                found[0].sourceline,
+                io.sourceline,
                 node.get("id"),
             )
 

@@ -134,13 +134,18 @@ def _shared(copies: dict[str, Any], store: Mapping[str, Any], name: str) -> Any:
     return copies[name]
 
 
+# Task internal data: the names a call activity's camunda:out local="true" set
+# on its own scope (call_data.py), local like its input parameters.
+OUT_LOCALS = "laneway_call_out_locals"
+
+
 def io_locals(task: Any) -> set[str]:
-    """Return the names the task's camunda:inputOutput input parameters make
-    local while it runs (io_mapping.py)."""
-    inputs = getattr(task.task_spec, "scope_inputs", ())
-    if not inputs or task.has_state(TaskState.COMPLETED | TaskState.CANCELLED):
+    """Return the names the task's camunda:inputOutput input parameters (and a
+    call activity's local camunda:out) make local while it runs (io_mapping.py)."""
+    inputs = getattr(task.task_spec, "scope_inputs", None)
+    if inputs is None or task.has_state(TaskState.COMPLETED | TaskState.CANCELLED):
         return set()  # its scope ended (kept while it is in ERROR, to retry)
-    return {name for name, _ in inputs}
+    return {name for name, _ in inputs} | set(task.internal_data.get(OUT_LOCALS, ()))
 
 
 def local_names(task: Any) -> set[str]:
@@ -169,6 +174,17 @@ def local_names(task: Any) -> set[str]:
     if inner is not None and not isinstance(spec, CallActivity):
         names |= set(inner.task_tree.internal_data.get(SCOPE_LOCALS, ()))
     return names
+
+
+def human_task_locals(task: Any) -> dict[str, Any]:
+    """Return what a human task sees over the case's variables: its locals
+    (`task_locals`) and, in a called process, that process's variables (its
+    camunda:in mapped them), which its assignee, candidate, date and form
+    expressions read, as Camunda 7 evaluates them in the called process
+    instance, not the caller's."""
+    scope = _scope(task.workflow)
+    called = {} if scope is task.workflow.top_workflow else variables_of(scope)
+    return {**(called or {}), **task_locals(task)}
 
 
 def task_locals(task: Any) -> dict[str, Any]:

@@ -53,7 +53,7 @@ from engine.spiff.sandbox.el import runtime as el_runtime
 from engine.spiff.serialization import new_workflow
 from engine.spiff.service_tasks import CALL_KEY, service_variables
 from engine.spiff.stepping import run_engine
-from engine.spiff.variables import task_locals, variables_of
+from engine.spiff.variables import human_task_locals, variables_of
 from tests.juel_ast import plain_python
 
 NS = {
@@ -407,7 +407,7 @@ class InMemory(_InMemoryWorkflow):
         super().complete(index, data)
 
     def _task_key(self, task) -> Key:
-        return _key(task.task_spec.bpmn_id, task_locals(task))
+        return _key(task.task_spec.bpmn_id, human_task_locals(task))
 
     def data(self) -> dict:
         # The case's shared variables (engine/spiff/variables.py), as production,

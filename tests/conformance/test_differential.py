@@ -145,10 +145,11 @@ _COMPENSATION = (
     "compensation throws as Camunda 7 does (engine/spiff/compensation.py)"
 )
 _IO_SCOPE = (
-    "camunda:inputOutput on a user task, script task or embedded sub-process: "
-    "Camunda 7 maps the inputs into local variables of the activity's scope and "
-    "its outputs onto the enclosing scope when it completes; SpiffWorkflow "
-    "ignores the extension (engine/spiff/io_mapping.py)"
+    "camunda:inputOutput on a user task, script task, embedded sub-process or "
+    "call activity (per instance on a multi-instance one): Camunda 7 maps the "
+    "inputs into local variables of the activity's scope (a call activity's "
+    "camunda:in reads them) and its outputs onto the enclosing scope when it "
+    "completes; SpiffWorkflow ignores the extension (engine/spiff/io_mapping.py)"
 )
 _IMPLICIT_END = (
     "a case whose last path ends at an activity without outgoing flow (BPMN's "
@@ -250,6 +251,16 @@ DEPARTURES: dict[str, str] = {
     "io_subprocess.bpmn": _IO_SCOPE,
     "io_user_task.bpmn": _IO_SCOPE,
     "io_user_task_interrupted.bpmn": _IO_SCOPE,
+    "io_call_input_fails.bpmn": _IO_SCOPE,
+    "io_call_inputs.bpmn": _IO_SCOPE,
+    "io_call_local.bpmn": _IO_SCOPE,
+    "io_call_output_fails.bpmn": _IO_SCOPE,
+    "io_transaction_inputs.bpmn": _IO_SCOPE,
+    "io_mi_call_inputs.bpmn": _IO_SCOPE,
+    "io_mi_input_fails.bpmn": _IO_SCOPE,
+    "io_mi_parallel_inputs.bpmn": _IO_SCOPE,
+    "io_mi_sequential_inputs.bpmn": _IO_SCOPE,
+    "io_mi_subprocess_inputs.bpmn": _IO_SCOPE,
     "end_join_list.bpmn": _SHARED_VARIABLES,
     # Their parallel branches' variables differ before an error or escalation
     # is thrown (which catcher fires then differs too: _MOST_SPECIFIC).

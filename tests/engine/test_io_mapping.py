@@ -7,6 +7,12 @@ step. Laneway fails the task: an incident located on the element (never a
 500, never a mapping silently skipped) that a process admin retries once the
 data is fixed. The conformance scenarios tests/conformance/scenarios/io_*
 run the mapping itself (locals, shadowing, outputs, sub-processes).
+
+On a multi-instance activity the inputs are mapped per instance (User Guide,
+"Multi-instance IO Mapping"); on a call activity they are its local variables,
+which camunda:in passes to the called process (Reference, Call Activity,
+"Combination with Input/Output parameters"): a failing one is an incident on
+that instance or call activity, retried the same way.
 """
 
 import pytest
@@ -184,3 +190,90 @@ def test_the_form_shows_and_keeps_an_input_named_like_its_field(users):
         "noteOut": "fixed",
         "limitOut": 121,
     }
+
+
+def test_a_failing_input_on_one_instance_is_an_incident_retried_after_a_fix(
+    users, reviewer
+):
+    """Two parallel instances of Task_Each map `share = ${amount /
+    parts[loopCounter]}`: the second's `parts` entry is missing, so that
+    instance fails where it starts (an incident on Task_Each naming the
+    parameter) while the first is offered with its own share. Once an admin
+    fixes `parts`, the retry maps the second instance's input, reading its
+    own loopCounter again, and offers it."""
+    deploy(CONFORMANCE / "io_mi_input_fails.bpmn", users["analyst"])
+    case, _ = case_start(
+        user=users["requester"],
+        key="io_mi_input_fails",
+        data={"items": ["a", "b"], "amount": 10, "parts": [2]},
+    )
+    incident = Incident.objects.get(case=case)
+    assert (incident.bpmn_id, incident.status) == ("Task_Each", "open")
+    assert "input parameter 'share'" in incident.message
+    [first] = _open(case)
+    assert first.local_data["share"] == 5
+
+    _fix(users, case, parts=[2, 4])
+    incident_retry(user=users["padmin"], incident_id=incident.pk)
+    first_again, second = sorted(_open(case), key=lambda t: t.created_at)
+    assert first_again.pk == first.pk
+    assert second.local_data["share"] == 2.5
+    assert second.local_data["item"] == "b"
+    for task in (first, second):
+        task_complete(user=reviewer, task_id=task.pk, data={})
+    case.refresh_from_db()
+    assert case.status == "completed"
+    assert "share" not in case.data
+
+
+def test_a_call_activity_passes_its_input_to_the_called_process_after_a_fix(users):
+    """Call_IO maps `reviewer = ${lead}` and passes it in (camunda:in): with no
+    `lead` the call activity fails where it starts, an incident naming the
+    parameter, and nothing is called. Once an admin sets `lead`, the retry
+    maps the input and the called process's task is assigned to that person;
+    the input never becomes a case variable."""
+    bob = get_user_model().objects.create_user("bob", "bob@example.com", PASSWORD)
+    deploy(CONFORMANCE / "io_call_child.bpmn", users["analyst"])
+    deploy(CONFORMANCE / "io_call_input_fails.bpmn", users["analyst"])
+    case, _ = case_start(
+        user=users["requester"], key="io_call_input_fails", data={"amount": 1}
+    )
+    incident = Incident.objects.get(case=case)
+    assert (incident.bpmn_id, incident.status) == ("Call_IO", "open")
+    assert "input parameter 'reviewer'" in incident.message
+    assert _open(case) == []
+
+    _fix(users, case, lead="bob")
+    incident_retry(user=users["padmin"], incident_id=incident.pk)
+    [child] = _open(case)
+    assert (child.bpmn_id, child.assignee) == ("Task_Child", bob)
+    task_complete(user=bob, task_id=child.pk, data={})
+    case.refresh_from_db()
+    assert case.status == "completed"
+    assert case.data == {"amount": 1, "lead": "bob"}
+
+
+def test_a_failing_call_activity_output_is_retried_over_what_came_back(users):
+    """Call_IO's output `ratio = ${score / parts}` fails when the called
+    process ends (parts is 0): an incident on Call_IO naming the parameter,
+    nothing the call mapped out reaches the case. Once an admin fixes parts,
+    the retry evaluates the output again over what camunda:out brought back;
+    the called process does not run again."""
+    deploy(CONFORMANCE / "call_data_callee.bpmn", users["analyst"])
+    deploy(CONFORMANCE / "io_call_output_fails.bpmn", users["analyst"])
+    case, _ = case_start(
+        user=users["requester"],
+        key="io_call_output_fails",
+        data={"amount": 6, "parts": 0},
+    )
+    incident = Incident.objects.get(case=case)
+    assert (incident.bpmn_id, incident.status) == ("Call_IO", "open")
+    assert "output parameter 'ratio'" in incident.message
+    case.refresh_from_db()
+    assert case.data == {"amount": 6, "parts": 0}
+
+    _fix(users, case, parts=4)
+    incident_retry(user=users["padmin"], incident_id=incident.pk)
+    case.refresh_from_db()
+    assert case.status == "completed"
+    assert case.data == {"amount": 6, "parts": 4, "score": 12, "ratio": 3.0}
