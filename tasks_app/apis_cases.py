@@ -172,6 +172,9 @@ class ConditionEvaluateApi(APIView):
     replays the first answer.
     """
 
+    # 404: no conditional start event to evaluate, or no process `process`.
+    schema_error_codes = ("404",)
+
     class Input(serializers.Serializer):
         class Meta:
             ref_name = "ConditionInput"
