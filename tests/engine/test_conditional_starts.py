@@ -259,3 +259,42 @@ def test_engine_rest_condition_answers_camundas_process_instances(users, big_ord
     )
     assert response.status_code == 400
     assert set(response.json()) == {"type", "message"}
+
+
+CALLER = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d_caller"
+  targetNamespace="http://bpmn.io/schema/bpmn">
+  <bpmn:process id="order_caller" name="Order caller" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:callActivity id="call" name="Review" calledElement="big_order">
+      <bpmn:extensionElements><camunda:in variables="all" /></bpmn:extensionElements>
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+    </bpmn:callActivity>
+    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="call" />
+    <bpmn:sequenceFlow id="f2" sourceRef="call" targetRef="end" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_a_called_process_starts_at_its_none_start_only(users, big_order):
+    """A called process starts at its none start event (BPMN 2.0.2 §10.5.2);
+    its conditional start event is not evaluated, though the variables the call
+    passes make it true."""
+    deploy(_tmp("order_caller.bpmn", CALLER), users["analyst"])
+    case, _ = case_start(
+        user=users["requester"], key="order_caller", data={"amount": 5000}
+    )
+    open_tasks = HumanTask.objects.filter(case=case, status="open")
+    assert [t.bpmn_id for t in open_tasks] == ["Task_Review"]
+
+
+def test_a_process_with_only_conditional_starts_is_not_started_by_hand(users):
+    _deploy(users, "conditional_start_audit.bpmn")
+    response = _post(users["requester"], {"process": "order_audit"}, "/api/v1/cases/")
+    assert response.status_code == 409, response.json()
+    assert response.json()["code"] == "start_only_by_event"
+    assert "conditional" in response.json()["message"]
+    assert not Case.objects.exists()
