@@ -298,3 +298,37 @@ def test_a_process_with_only_conditional_starts_is_not_started_by_hand(users):
     assert response.json()["code"] == "start_only_by_event"
     assert "conditional" in response.json()["message"]
     assert not Case.objects.exists()
+
+
+URGENT = (
+    '<bpmn:startEvent id="Start_Urgent" name="Urgent">'
+    "<bpmn:outgoing>Flow_Urgent</bpmn:outgoing>"
+    '<bpmn:conditionalEventDefinition id="CondDef_Urgent">'
+    '<bpmn:condition xsi:type="bpmn:tFormalExpression">${urgent}</bpmn:condition>'
+    "</bpmn:conditionalEventDefinition></bpmn:startEvent>"
+    '<bpmn:sequenceFlow id="Flow_Urgent" sourceRef="Start_Urgent" '
+    'targetRef="Task_Review" />'
+)
+
+
+def test_each_conditional_start_event_that_holds_starts_its_own_case(users):
+    """DefaultConditionHandler: one result per start event whose condition holds."""
+    xml = (BPMN_DIR / "conditional_start.bpmn").read_text()
+    xml = xml.replace(
+        '<bpmn:startEvent id="Start_Hand"', URGENT + '<bpmn:startEvent id="Start_Hand"'
+    )
+    xml = xml.replace(
+        "<bpmn:incoming>Flow_Hand_Review</bpmn:incoming>",
+        "<bpmn:incoming>Flow_Hand_Review</bpmn:incoming>"
+        "<bpmn:incoming>Flow_Urgent</bpmn:incoming>",
+    )
+    deploy(_tmp("conditional_start.bpmn", xml), users["analyst"])
+    response = _post(users["padmin"], {"variables": {"amount": 5000, "urgent": True}})
+    assert len(response.json()["started"]) == 2
+    conditions = AuditEvent.objects.filter(action="case.started").values_list(
+        "payload__condition", flat=True
+    )
+    assert sorted(conditions) == ["Start_Big", "Start_Urgent"]
+    response = _post(users["padmin"], {"variables": {"amount": 5, "urgent": True}})
+    assert len(response.json()["started"]) == 1
+    assert HumanTask.objects.filter(bpmn_id="Task_Review", status="open").count() == 3
