@@ -185,6 +185,9 @@ urlpatterns = [
     path("messages/", MessageSendApi.as_view(), name="api-messages"),
     path("messages/kept/", KeptMessageListApi.as_view(), name="api-messages-kept"),
     path("signals/", SignalSendApi.as_view(), name="api-signals"),
+    path(
+        "conditions/", case_apis.ConditionEvaluateApi.as_view(), name="api-conditions"
+    ),
     path("audit/", audit_apis.AuditExportApi.as_view(), name="api-audit"),
     path("audit/verify/", audit_apis.AuditVerifyApi.as_view(), name="api-audit-verify"),
 ]

@@ -1,4 +1,5 @@
-"""/engine-rest/: Camunda 7's external-task REST API (engine.apis_external).
+"""/engine-rest/: Camunda 7's external-task REST API and POST /condition
+(engine.apis_external).
 
 Mounted here because the authentication and error shape are configuration:
 HTTP basic (Camunda's clients; failures counted by django-axes like the login),
@@ -31,6 +32,11 @@ def _view(view_class: type[api.EngineRestView]):
 
 
 urlpatterns = [
+    path(
+        "condition",
+        _view(api.ConditionEvaluateApi),
+        name="engine-rest-condition",
+    ),
     path(
         "external-task",
         _view(api.ExternalTaskListApi),

@@ -16,9 +16,14 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from processes.errors import DefinitionNotFound, VersionNotFound
+from processes.models import ProcessVersion
+from processes.selectors import version_get
+
 from .camunda_variables import VariableInvalid, variables_typed, variables_untyped
-from .errors import FormInvalid
-from .models import ServiceCall
+from .errors import FormInvalid, NoConditionalStart
+from .models import BUSINESS_KEY_MAX_LENGTH, Case, ServiceCall
+from .services import condition_evaluate
 from .services import external_tasks as service
 
 # Bounds that keep bad input a 400: a lock or retry timeout of at most ten years
@@ -373,3 +378,85 @@ class ExternalTaskDetailApi(EngineRestView):
     def get(self, request, task_id: str):
         call = service.external_task_get(user=request.user, task_id=task_id)
         return Response(external_task_dto(call))
+
+
+class _Condition(serializers.Serializer):
+    variables = serializers.JSONField(required=False, allow_null=True)
+    businessKey = serializers.CharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        max_length=BUSINESS_KEY_MAX_LENGTH,
+    )
+    processDefinitionId = serializers.CharField(
+        required=False, allow_null=True, max_length=255
+    )
+    tenantId = serializers.CharField(required=False, allow_null=True)
+    withoutTenantId = serializers.BooleanField(required=False, allow_null=True)
+
+
+def _definition(definition_id: str) -> ProcessVersion:
+    """The version a Camunda processDefinitionId (key:number:id) names."""
+    key, _, rest = definition_id.partition(":")
+    number, _, pk = rest.partition(":")
+    try:
+        version = version_get(key=key, number=int(number))
+    except (ValueError, DefinitionNotFound, VersionNotFound):
+        version = None
+    if version is None or str(version.pk) != pk:
+        raise NoConditionalStart(
+            f"No deployed process definition found with id '{definition_id}'.",
+            details={"processDefinitionId": definition_id},
+        )
+    return version
+
+
+def process_instance_dto(case: Case) -> dict[str, Any]:
+    """Return a case as Camunda's ProcessInstanceDto."""
+    version = case.version
+    return {
+        "links": [],
+        "id": str(case.pk),
+        "definitionId": f"{version.definition.key}:{version.number}:{version.pk}",
+        "businessKey": case.business_key or None,
+        "caseInstanceId": None,
+        "ended": case.ended_at is not None,
+        "suspended": case.status == Case.Status.SUSPENDED,
+        "tenantId": None,
+    }
+
+
+class ConditionEvaluateApi(EngineRestView):
+    """POST /condition: start cases by their conditional start events.
+
+    Camunda 7's ConditionRestService.evaluateCondition (engine.services
+    .conditions): typed `variables`, `businessKey`, `processDefinitionId`;
+    answers the list of process instances started. Laneway has no tenants: a
+    `tenantId` finds no conditional start event. Needs the right to evaluate
+    conditions, not the external-task worker's.
+    """
+
+    def initial(self, request, *args, **kwargs):
+        APIView.initial(self, request, *args, **kwargs)  # no external-worker check
+
+    def post(self, request):
+        body = self.valid(_Condition)
+        variables = _untyped(body.get("variables"), "variables")
+        if body.get("tenantId") and body.get("withoutTenantId"):
+            raise _invalid(
+                "Parameter 'tenantId' cannot be used together with parameter "
+                "'withoutTenantId'."
+            )
+        if body.get("tenantId"):
+            raise NoConditionalStart(
+                "No subscriptions were found during evaluation of the conditional "
+                f"start events (Laneway has no tenant '{body['tenantId']}').",
+            )
+        definition_id = body.get("processDefinitionId")
+        cases = condition_evaluate(
+            user=request.user,
+            variables=variables,
+            business_key=body.get("businessKey") or "",
+            version=_definition(definition_id) if definition_id else None,
+        )
+        return Response([process_instance_dto(case) for case in cases])

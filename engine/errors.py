@@ -88,6 +88,12 @@ class IncidentSkipUnsupported(EngineError):
     code = "incident_skip_unsupported"
 
 
+class NoConditionalStart(EngineError):
+    """A condition evaluation found no conditional start event to evaluate."""
+
+    code, status = "no_conditional_start", HTTPStatus.NOT_FOUND
+
+
 class MessageNotCorrelated(EngineError):
     """No running case waits for the message (and no process starts with it)."""
 

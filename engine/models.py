@@ -360,6 +360,39 @@ class SignalBroadcast(models.Model):
         return f"signal {self.name} ({self.idempotency_key})"
 
 
+class ConditionEvaluation(models.Model):
+    """A condition evaluation sent with an Idempotency-Key, and the cases it started.
+
+    Written in the transaction that starts the cases, so a concurrent request
+    with the same key waits for it and replays its answer.
+    """
+
+    sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    idempotency_key = models.CharField(max_length=255)
+    # The request digest (idempotency.body_fingerprint).
+    fingerprint = models.CharField(max_length=64)
+    # The ids of the cases it started, in order.
+    started = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sender", "idempotency_key"],
+                name="condition_idempotency_unique",
+            )
+        ]
+        permissions = [
+            (
+                "evaluate_conditions",
+                "Can start cases by their conditional start events",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"condition evaluation ({self.idempotency_key})"
+
+
 class MessageRequest(models.Model):
     """A message sent through the API with an Idempotency-Key, and its answer.
 

@@ -160,6 +160,77 @@ class CaseListStartApi(APIView):
         )
 
 
+class ConditionEvaluateApi(APIView):
+    """Start cases by their conditional start events (Camunda 7's condition evaluation).
+
+    The conditional start events of the latest version of every process (or of
+    `process`) are evaluated on `variables`; each that holds starts one case
+    with them and `business_key`. 200 lists the cases started (none when no
+    condition holds); 404 `no_conditional_start` when there is no conditional
+    start event to evaluate; 403 naming the process, nothing started, when one
+    would start a case the caller may not start. An `Idempotency-Key` header
+    replays the first answer.
+    """
+
+    # 404: no conditional start event to evaluate, or no process `process`.
+    schema_error_codes = ("404",)
+
+    class Input(serializers.Serializer):
+        class Meta:
+            ref_name = "ConditionInput"
+
+        variables = StorableJSONField(
+            required=False,
+            default=dict,
+            help_text="The variables the conditions are evaluated on; every "
+            "case started gets them.",
+        )
+        business_key = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            allow_null=True,
+            default="",
+            max_length=BUSINESS_KEY_MAX_LENGTH,
+        )
+        process = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text="A process key: evaluate only its conditional start events.",
+        )
+
+    class Output(serializers.Serializer):
+        class Meta:
+            ref_name = "ConditionOutput"
+
+        started = CaseDetailOutput(many=True)
+
+    @extend_schema(
+        request=Input,
+        responses={200: Output},
+        parameters=[OpenApiParameter("Idempotency-Key", str, location="header")],
+    )
+    def post(self, request):
+        idempotency_key = idempotency_key_of(request)
+        payload = self.Input(data=request.data)
+        payload.is_valid(raise_exception=True)
+        body = payload.validated_data
+        if not isinstance(body["variables"], dict):
+            raise FormInvalid(
+                "'variables' must be a JSON object.",
+                details={"fields": {"variables": ["Give a JSON object."]}},
+            )
+        cases = case_services.condition_evaluate(
+            user=request.user,
+            variables=body["variables"],
+            business_key=body["business_key"] or "",
+            key=body["process"],
+            idempotency_key=idempotency_key,
+        )
+        started = [case_detail(case, request.user) for case in cases]
+        return Response({"started": started}, status=status.HTTP_200_OK)
+
+
 class CaseDetailApi(APIView):
     """One case: status, data, your open tasks, incidents."""
 

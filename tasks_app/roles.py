@@ -23,6 +23,7 @@ ROLES = {
         ("engine", "retry_incident"),
         ("engine", "send_message"),
         ("engine", "send_signal"),
+        ("engine", "evaluate_conditions"),
         ("tasks_app", "view_humantask"),
         ("tasks_app", "reassign_humantask"),
         ("processes", "view_processversion"),
@@ -30,6 +31,7 @@ ROLES = {
     "integrations": [
         ("engine", "send_message"),
         ("engine", "send_signal"),
+        ("engine", "evaluate_conditions"),
         ("engine", "work_external_tasks"),
     ],
 }

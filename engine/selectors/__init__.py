@@ -27,6 +27,7 @@ from .events import (
     case_processes,
     version_list_called,
     version_list_catching,
+    version_list_conditional_starts,
     version_list_started_by,
 )
 from .starts import (
@@ -66,5 +67,6 @@ __all__ = [
     "case_processes",
     "version_list_called",
     "version_list_catching",
+    "version_list_conditional_starts",
     "version_list_started_by",
 ]

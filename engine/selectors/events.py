@@ -10,6 +10,7 @@ from django.utils import timezone
 from audit.selectors import audit_called_version_id_query, audit_called_version_ids
 from engine.spiff import (
     CompiledProcess,
+    conditional_start_ids,
     message_catches,
     message_start_names,
     signal_start_names,
@@ -40,6 +41,27 @@ def version_list_started_by(*, event: str, name: str) -> list[ProcessVersion]:
         if definition.latest_number
     )
     return _naming(latest, (marker,), lambda p: name in start_names(p))
+
+
+def version_list_conditional_starts(*, key: str = "") -> list[ProcessVersion]:
+    """Return the latest versions with a conditional start event (of `key` only).
+
+    Raises:
+        DefinitionNotFound: no process has the key `key`.
+    """
+    if key:
+        latest: Iterable[ProcessVersion] = [version_get(key=key)]
+    else:
+        latest = (
+            version_get(key=definition.key)
+            for definition in definition_list()
+            if definition.latest_number
+        )
+    return _naming(
+        latest,
+        (b"conditionalEventDefinition",),
+        lambda p: bool(conditional_start_ids(p)),
+    )
 
 
 def _naming(

@@ -5,6 +5,7 @@
 - calls: the service-call outbox (begin, execute, apply, sweep)
 - messages: deliver a message or start a case with one
 - timers: fire due timers
+- conditions: start cases by their conditional start events
 - signals: broadcast signals to waiting cases, start processes with them
 - timer_starts: schedule timer start events, start their cases
 - incidents: retry, skip (complete with data) or cancel behind an incident
@@ -35,6 +36,7 @@ from .cases import (
     case_start,
     case_task_assigned,
 )
+from .conditions import condition_evaluate
 from .incidents import (
     incident_cancel_case,
     incident_fixable_after_end,
@@ -85,6 +87,7 @@ __all__ = [
     "service_calls_enqueue",
     "service_time_limits",
     "SignalResult",
+    "condition_evaluate",
     "signal_broadcast",
     "signal_send",
     "subscription_matches",

@@ -15,6 +15,12 @@ from .called import (
 )
 from .candidates import Candidates, has_candidates, resolve_candidates
 from .compiled import CompiledBundle, CompiledProcess
+from .conditional_starts import (
+    ConditionNotEvaluable,
+    conditional_start_ids,
+    workflow_conditions_holding,
+    workflow_start_by_condition,
+)
 from .coverage import coverage_markdown
 from .dates import (
     CAMUNDA_DATE_PATTERN,
@@ -145,6 +151,10 @@ __all__ = [
     "Modified",
     "SequenceFlow",
     "workflow_modify",
+    "ConditionNotEvaluable",
+    "conditional_start_ids",
+    "workflow_conditions_holding",
+    "workflow_start_by_condition",
     "SignalNotCaught",
     "signal_start_names",
     "workflow_deliver_signal",

@@ -163,9 +163,11 @@ def _calling_stack(workflow: Any) -> list[str]:
 
 
 def _has_none_start(spec: Any) -> bool:
+    # With several start events the start's output is their split, not them.
+    starts = getattr(spec, "bpmn_start_events", None) or spec.start.outputs
     return any(
         isinstance(getattr(task_spec, "event_definition", None), NoneEventDefinition)
-        for task_spec in spec.start.outputs
+        for task_spec in starts
     )
 
 

@@ -67,6 +67,9 @@ from .xml import vendor_attr
 CREATE, UPDATE, DELETE = "create", "update", "delete"
 VARIABLE_EVENTS = frozenset({CREATE, UPDATE, DELETE})
 SEEN = "laneway_condition_seen"
+# A process's conditional start event fires only when the condition
+# evaluation (conditional_starts.py) starts its case by it.
+START_FIRED = "laneway_condition_start"
 PENDING = "laneway_condition_pending"
 CARRY = "laneway_condition_carry"
 _WRITTEN = "_laneway_written"
@@ -78,13 +81,19 @@ class LanewayConditionalEventDefinition(ConditionalEventDefinition):
     tolerant = False  # a JUEL condition: an unresolvable name is false
     variable_name = ""
     variable_events: frozenset[str] = frozenset()
+    process_start = False  # the start event of a process (not a sub-process)
 
     def has_fired(self, my_task: Any) -> bool:
         """Evaluate the condition when the event is armed, never again here.
 
         SpiffWorkflow calls this whenever it updates the waiting task; after
         the first time only `firings_owed` evaluates it, on variable events.
+        A process's conditional start event is never evaluated in a case: it
+        fires only when the condition evaluation starts the case by it (a
+        case started otherwise, or called, does not start there).
         """
+        if self.process_start:
+            return bool(my_task._get_internal_data(START_FIRED, False))
         if my_task._get_internal_data(SEEN) is not None:
             return bool(my_task._get_internal_data("has_fired", False))
         carried = _carried(my_task)
@@ -271,4 +280,9 @@ class ConditionalFilterParserMixin:
         name, kinds = filters_of(event)
         definition.variable_name = name
         definition.variable_events = kinds
+        start = event.getparent()
+        definition.process_start = (
+            etree.QName(start).localname == "startEvent"
+            and etree.QName(start.getparent()).localname == "process"
+        )
         return definition

@@ -215,6 +215,7 @@ def conditions_refresh(workflow: Any) -> bool:
         task
         for task in list(workflow.top_workflow.event_manager.tasks.values())
         if isinstance(task.task_spec.event_definition, ConditionalEventDefinition)
+        and not getattr(task.task_spec.event_definition, "process_start", False)
     ]
     names, armed = conditional_events.take_written(workflow)
     fired = False

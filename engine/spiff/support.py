@@ -25,7 +25,7 @@ from .conditional_events import conditional_filter_refusal
 from .dates import check_due, check_priority
 from .event_name_checks import START_REASON, name_problems
 from .implicit_splits import ACTIVITIES
-from .juel import JuelError, is_juel, juel_to_python
+from .juel import JuelError, is_checked_condition, is_juel, juel_to_python
 from .links import is_link_flow
 from .metadata import HUMAN_TAGS, human_task_meta
 from .normalize import ZEEBE, describe
@@ -310,9 +310,10 @@ EVENT_DEFINITIONS: dict[str, Row] = {
     ),
     "conditionalEventDefinition": _runs(
         "on an intermediate catch event, a boundary event (interrupting or "
-        "not) and the start event of an event sub-process (interrupting or "
-        "not), as Camunda 7 runs them (conditional_events.py): the condition "
-        "is evaluated when the event starts waiting (the catch reached, the "
+        "not), the start event of an event sub-process (interrupting or "
+        "not) and a process's start event, as Camunda 7 runs them "
+        "(conditional_events.py): the condition is evaluated when the event "
+        "starts waiting (the catch reached, the "
         "activity entered, the scope started; true: it fires at once, an "
         "interrupting boundary event before its activity executes), then on "
         "each variable event of its scope (a variable created, updated or "
@@ -331,9 +332,9 @@ EVENT_DEFINITIONS: dict[str, Row] = {
         "Camunda 7). Departures: a script, mapping, message or signal that "
         "sets a variable to the value it had makes no event here (Camunda 7 "
         "dispatches an update), and a variable changed twice by one task is "
-        "one event; refused: a process's "
-        "conditional start event, one after an event-based gateway, one "
-        "without a condition"
+        "one event. A process's conditional start event starts a case "
+        "through the condition evaluation only (see its row below); refused: "
+        "one after an event-based gateway, one without a condition"
     ),
     "linkEventDefinition": _runs(
         "an intermediate link throw event continues at the link catch event of "
@@ -353,16 +354,28 @@ CONDITIONAL_FLOWS = _refused(
     "inclusive gateway after the element"
 )
 CONDITIONAL_PLACES = _refused(
-    "conditional events run on an intermediate catch event, a boundary event "
-    "and the start event of an event sub-process (BPMN 2.0.2 draws them "
+    "conditional events run on an intermediate catch event, a boundary event, "
+    "the start event of an event sub-process and a process's start event "
+    "(BPMN 2.0.2 draws them "
     "nowhere else, and Camunda 7 runs them nowhere else)"
 )
 CONDITIONAL_START = _refused(
-    "a process's conditional start event starts a case only through Camunda "
-    "7's condition evaluation API (RuntimeService.createConditionEvaluation), "
-    "which Laneway does not have, so no case would ever start here; start the "
-    "case with a none or message start event and put an intermediate "
-    "conditional catch event after it"
+    "the condition of a process's conditional start event is a JUEL "
+    "expression (${...}), as Camunda 7 evaluates it on the variables the "
+    "condition evaluation gives; write the condition in JUEL"
+)
+CONDITIONAL_START_RUNS = _runs(
+    "a case starts there only through the condition evaluation (POST "
+    "/api/v1/conditions/, or Camunda 7's POST /engine-rest/condition): each "
+    "conditional start event of the latest version of every process (or of "
+    "the one named) whose camunda:variableName, if any, is one of the given "
+    "variables and whose JUEL condition holds on those variables (an unknown "
+    "name is false) starts one case with them; no conditional start event "
+    "at all is refused (Camunda 7: no subscriptions), none holding starts "
+    "nothing. Never evaluated inside a case: a case started by hand, by "
+    "another event or by a call activity does not start there; "
+    "camunda:variableEvents has no effect (Camunda 7 ignores it too) "
+    "(conditional_starts.py)"
 )
 CONDITIONAL_AFTER_GATEWAY = _refused(
     "a conditional event after an event-based gateway is evaluated only when "
@@ -470,8 +483,12 @@ CONSTRUCTS: dict[str, Row] = {
         MULTIPLE_EVENTS
     ),
     "a conditional event anywhere but on an intermediate catch event, a "
-    "boundary event or an event sub-process's start event": (CONDITIONAL_PLACES),
-    "a conditional start event of a process": CONDITIONAL_START,
+    "boundary event, an event sub-process's start event or a process's start "
+    "event": (CONDITIONAL_PLACES),
+    "a conditional start event of a process": CONDITIONAL_START_RUNS,
+    "a conditional start event of a process whose condition is not JUEL": (
+        CONDITIONAL_START
+    ),
     "a conditional event after an event-based gateway": CONDITIONAL_AFTER_GATEWAY,
     "a conditional event without a condition": CONDITION_MISSING,
     "a conditional or default sequence flow out of an event or a parallel or "
@@ -1507,7 +1524,10 @@ def _conditional_place_refusal(event: etree._Element) -> str:
     if kind == "intermediateCatchEvent":
         return CONDITIONAL_AFTER_GATEWAY.note if _after_event_gateway(event) else ""
     if kind == "startEvent" and local_name(container) == "process":
-        return CONDITIONAL_START.note
+        condition = event.find("bpmn:conditionalEventDefinition/bpmn:condition", NSMAP)
+        text = (condition.text or "") if condition is not None else ""
+        juel = is_juel(text) or is_checked_condition(text.strip())
+        return "" if not text.strip() or juel else CONDITIONAL_START.note
     if kind == "startEvent" and container.get("triggeredByEvent") == "true":
         return ""
     return CONDITIONAL_PLACES.note

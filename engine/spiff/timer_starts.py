@@ -29,6 +29,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from lxml import etree
+from SpiffWorkflow.bpmn.specs.event_definitions.conditional import (
+    ConditionalEventDefinition,
+)
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     SignalEventDefinition,
 )
@@ -473,7 +476,8 @@ def _timer_start_specs(process: CompiledProcess) -> list[Any]:
 
 
 def event_starts_only(process: CompiledProcess) -> tuple[str, ...]:
-    """Return the kinds ("message", "signal", "timer") when every start waits for one.
+    """Return the kinds ("conditional", "message", "signal", "timer") when every
+    start waits for one.
 
     Such a process cannot be started by hand: the case would idle at its start
     event, and a message start would swallow the next message meant to start a
@@ -488,6 +492,8 @@ def event_starts_only(process: CompiledProcess) -> tuple[str, ...]:
             kinds.append("signal")
         elif isinstance(definition, MessageEventDefinition):
             kinds.append("message")
+        elif isinstance(definition, ConditionalEventDefinition):
+            kinds.append("conditional")
         else:
             return ()
     return tuple(sorted(set(kinds)))

@@ -77,6 +77,23 @@ def test_message_and_complete_bodies_are_their_own_inputs(schema):
     assert "Idempotency-Key" in parameters(start)
 
 
+def test_the_condition_evaluation_documents_its_body_and_started_cases(schema):
+    operation = schema["paths"]["/api/v1/conditions/"]["post"]
+    body = component(schema, json_body(operation)["$ref"])
+    assert set(body["properties"]) == {"variables", "business_key", "process"}
+    assert body.get("required", []) == []
+    assert "Idempotency-Key" in parameters(operation)
+    ok = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    started = component(schema, ok["$ref"])["properties"]["started"]
+    assert started["type"] == "array"
+    case = component(schema, started["items"]["$ref"])
+    assert {"id", "process", "business_key", "data", "tasks"} <= set(case["properties"])
+    # 404: nothing to evaluate (Camunda 7: no subscriptions); 403: may not start
+    for code in ("400", "403", "404"):
+        error = operation["responses"][code]["content"]["application/json"]
+        assert error["schema"]["$ref"].endswith("/Error"), code
+
+
 def test_case_responses_show_tasks_and_incidents(schema):
     detail = schema["paths"]["/api/v1/cases/{case_id}/"]["get"]["responses"]["200"]
     shape = component(schema, detail["content"]["application/json"]["schema"]["$ref"])
