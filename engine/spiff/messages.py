@@ -30,7 +30,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
 from .common import json_safe
-from .compiled import CompiledProcess
+from .compiled import CompiledProcess, no_initiator
 from .errors import SpiffAdapterError
 from .event_name_checks import name_fits
 from .runtime import run_command
@@ -187,6 +187,7 @@ def workflow_start_by_message(
         MessageNotCaught: the process has no message start event for `name`.
     """
     workflow = new_workflow(process)
+    workflow.task_tree.data.update(no_initiator(process))
     payload = json_safe(dict(payload))
     starts = [
         spec.event_definition

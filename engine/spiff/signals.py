@@ -37,7 +37,7 @@ from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.util.task import TaskState
 
 from .common import json_safe
-from .compiled import CompiledProcess
+from .compiled import CompiledProcess, no_initiator
 from .errors import SpiffAdapterError
 from .event_names import event_name
 from .serialization import new_workflow, state_load
@@ -167,6 +167,7 @@ def workflow_start_by_signal(
     from .runtime import run_command  # the runtime imports this module
 
     workflow = new_workflow(process)
+    workflow.task_tree.data.update(no_initiator(process))
     starts = process.spec.bpmn_start_events  # type: ignore[attr-defined]
     definitions = [
         s

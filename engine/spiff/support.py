@@ -1034,6 +1034,11 @@ ZEEBE_ELEMENTS: dict[str, Row] = {
 }
 SPIFF_ATTRIBUTES: dict[str, Row] = {
     "scriptsOnInstances": _runs("pre/post scripts run on each multi-instance instance"),
+    "assigneeIfSet": _runs(
+        "on a human task (`true`): its assignee's variable may be missing, the "
+        "task is then unassigned (a create listener's `if (x) task.setAssignee(x)` "
+        "becomes it); without it a missing variable is an incident, as in Camunda 7"
+    ),
 }
 
 
