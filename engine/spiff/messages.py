@@ -31,6 +31,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from .common import json_safe
 from .compiled import CompiledProcess, no_initiator
+from .conditional_events import note_written
 from .errors import SpiffAdapterError
 from .event_name_checks import name_fits
 from .runtime import run_command
@@ -123,6 +124,8 @@ def _send(
     correlation: Mapping[str, Any],
 ) -> None:
     body = _body([message for _, message in catchers], payload, correlation)
+    variables = {m.message_var or "" for _, m in catchers} - {""}
+    note_written(workflow, variables if variables else body)
     event = BpmnEvent(
         MessageEventDefinition(name),
         payload=body,

@@ -315,6 +315,7 @@ DEPARTURES: dict[str, str] = {
             "cond_esp_in_subprocess.bpmn",
             "cond_esp_interrupting.bpmn",
             "cond_esp_noninterrupting.bpmn",
+            "cond_same_value_writes.bpmn",
         ),
         "SpiffWorkflow evaluates a conditional event only when it starts "
         "waiting; Camunda 7 (and Laneway) on every variable event of its scope",
