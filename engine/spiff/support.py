@@ -142,7 +142,10 @@ ELEMENTS: dict[str, Row] = {
     "inclusiveGateway": _runs(
         "a join fires once no token elsewhere can still reach one of its empty "
         "incoming flows (BPMN 2.0), asked again after every step (Camunda 7 asks "
-        "only when a token arrives); a boundary event that has not fired holds no "
+        "only when a token arrives); a token that can reach only incoming flows "
+        "that already hold one does not hold the join back, it fires the join "
+        "again when it arrives (Camunda 7 waits for any token that can reach the "
+        "join and joins them once); a boundary event that has not fired holds no "
         "token, so the join does not wait for its path; two flows from one split "
         "into the join are two inputs, joined once (joins.py)"
     ),

@@ -204,6 +204,7 @@ DEPARTURES: dict[str, str] = {
     "script_infinity_in_list.bpmn": _NON_FINITE,
     "parallel_join_two_tokens_per_flow.bpmn": _JOIN_TOKENS,
     "p6b_join_one_branch_twice.bpmn": _JOIN_TOKENS,
+    "inclusive_join_second_token_same_flow.bpmn": _JOIN_TOKENS,
     "error_in_mi_instance.bpmn": _MI_BOUNDARY,
     "compensation_activity_ref.bpmn": _COMPENSATION,
     "compensation_after_error.bpmn": _COMPENSATION,
