@@ -108,7 +108,9 @@ def version_list_catching(*, name: str) -> list[ProcessVersion]:
     there), every version with a running or suspended case, and every version
     of another file's process such a case's call activities started (a child
     may still run an older version of its process; one that has ended is
-    counted too, erring towards an incident rather than a lost message). Only
+    counted too, erring towards an incident rather than a lost message, as is
+    a catch whose name is one whole expression, `${kind}`: it may resolve to
+    any name). Only
     diagrams that mention a message catch at all are parsed (the spec cache
     holds them).
     """
@@ -127,7 +129,12 @@ def version_list_catching(*, name: str) -> list[ProcessVersion]:
         .defer("original_xml")
         .order_by("definition__key", "number")
     )
-    return _naming(versions, _CATCHES, lambda p: message_catches(p, name))
+    return _naming(
+        versions,
+        _CATCHES,
+        # A catch drawn as `${kind}` may resolve to any name: it counts.
+        lambda p: message_catches(p, name, any_when_unbounded=True),
+    )
 
 
 def buffered_message_list(*, user: Any) -> QuerySet[BufferedMessage]:

@@ -300,19 +300,20 @@ def incident_resolve(
 
 
 def _open_incident(case: Case, outcome: AdvanceOutcome) -> None:
-    failure = outcome.failure
-    if failure is None:
-        return
-    engine_limit = failure.kind is FailureKind.ENGINE_LIMIT
-    incident_open(
-        case,
-        kind=Incident.Kind.ENGINE if engine_limit else Incident.Kind.SCRIPT,
-        spiff_task_id=failure.task_id,
-        bpmn_id=failure.bpmn_id,
-        element_name=failure.name,
-        error_type=failure.error_type,
-        message=failure.message,
-    )
+    """One incident per failed task of the advance (several tasks may fail as
+    they are reached in one step: two branches of a fork)."""
+    failures = (outcome.failure, *outcome.also_failed) if outcome.failure else ()
+    for failure in failures:
+        engine_limit = failure.kind is FailureKind.ENGINE_LIMIT
+        incident_open(
+            case,
+            kind=Incident.Kind.ENGINE if engine_limit else Incident.Kind.SCRIPT,
+            spiff_task_id=failure.task_id,
+            bpmn_id=failure.bpmn_id,
+            element_name=failure.name,
+            error_type=failure.error_type,
+            message=failure.message,
+        )
 
 
 def _queue_service_calls(case: Case, outcome: AdvanceOutcome) -> list[int]:

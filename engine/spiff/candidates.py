@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from .types import HumanTaskMeta
 
 INITIATOR_VALUES = frozenset({"initiator", "${initiator}", "#{initiator}"})
-_VARIABLE = re.compile(r"^[$#]\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}$")
+VARIABLE = re.compile(r"^[$#]\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,14 +42,14 @@ def is_readable(value: str) -> bool:
     return (
         ("${" not in value and "#{" not in value)
         or value in INITIATOR_VALUES
-        or bool(_VARIABLE.match(value))
+        or bool(VARIABLE.match(value))
     )
 
 
 def _resolve_name(value: str, data: Mapping[str, object], initiator: str) -> str:
     if value in INITIATOR_VALUES:
         return initiator
-    match = _VARIABLE.match(value)
+    match = VARIABLE.match(value)
     if match:
         resolved = data.get(match.group(1))
         return resolved.strip() if isinstance(resolved, str) else ""
@@ -63,7 +63,7 @@ def _resolve_names(
     takes a collection, as a DMN's collectEntries result gives) or a text,
     which Camunda 7 splits at commas, trimmed ("[\\s]*,[\\s]*",
     DefaultTaskAssignmentHandler.extractCandidates)."""
-    match = _VARIABLE.match(value)
+    match = VARIABLE.match(value)
     if match:
         resolved = data.get(match.group(1))
         if isinstance(resolved, str):

@@ -38,3 +38,11 @@ class CompiledBundle:
     processes: tuple[CompiledProcess, ...]
     normalized_xml: bytes
     warnings: tuple[Problem, ...] = ()
+
+
+def no_initiator(process: CompiledProcess) -> dict[str, None]:
+    """The variable the start event's `camunda:initiator` names, null: Camunda 7
+    sets it to the authenticated user (ProcessDefinitionEntity
+    .createProcessInstance), none for a case a timer, message or signal starts."""
+    name = process.meta.initiator_variable
+    return {name: None} if name else {}

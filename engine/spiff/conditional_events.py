@@ -28,10 +28,11 @@ each command (a task completed, a message or signal with variables, a
 service result, the variables set in the cockpit, a resume), as the
 difference of values, plus the variables a user task's completion, a service
 result or the cockpit's edit wrote with the value they had (`note_written`).
-Departures, stated in docs/bpmn-coverage.md: a script, mapping, message or
-signal that writes a variable with the value it had is no event here (Camunda
-7 dispatches an update), and a variable changed twice by one task is one
-event.
+An output mapping, a message's or signal's variables are written the same way
+(an update even with the value the variable had, as Camunda 7's setVariable).
+Departure, stated in docs/bpmn-coverage.md: a script (and a listener) that
+sets a variable to the value it had is no event here, and a variable a script
+changes twice is one event (Camunda 7 dispatches one update per setVariable).
 
 A JUEL condition naming a variable that does not exist (or a property of a
 value that has none) is false, as UelExpressionCondition.tryEvaluate reads a
@@ -182,12 +183,16 @@ def changes(
 
 
 def note_written(workflow: Any, names: Iterable[str]) -> None:
-    """Record the variables a command writes, for the conditional events
-    waiting now: each write is a variable event in Camunda 7, its value
-    changed or not (a form submitted with an unchanged field updates it).
+    """Record the variables a command, or a task the engine runs, writes, for
+    the conditional events waiting now: each write is a variable event in
+    Camunda 7, its value changed or not (AbstractVariableScope.setVariableLocal
+    invokes the update listeners whatever the value: a form submitted with an
+    unchanged field, an output mapping or a message payload setting the value
+    a variable had).
 
-    Kept on the loaded workflow object only: the next `take_written` (the
-    evaluation after the command) consumes it.
+    Kept on the loaded workflow object only, added to what was recorded before
+    it: the next `take_written` (the evaluation after the task or command)
+    consumes it.
     """
     top = workflow.top_workflow
     waiting = frozenset(
@@ -195,15 +200,23 @@ def note_written(workflow: Any, names: Iterable[str]) -> None:
         for task in top.event_manager.tasks.values()
         if isinstance(task.task_spec.event_definition, ConditionalEventDefinition)
     )
-    setattr(top, _WRITTEN, (frozenset(names), waiting))
+    noted = frozenset(names)
+    if noted and waiting:
+        earlier: list = getattr(top, _WRITTEN, None) or []
+        setattr(top, _WRITTEN, [*earlier, (noted, waiting)])
 
 
-def take_written(workflow: Any) -> tuple[frozenset[str], frozenset[Any]]:
-    """Return and forget the names `note_written` recorded and for which events."""
+def take_written(workflow: Any) -> dict[Any, frozenset[str]]:
+    """Return and forget, per waiting event, the names `note_written` recorded
+    while it waited."""
     top = workflow.top_workflow
-    written: tuple[frozenset[str], frozenset[Any]] | None = getattr(top, _WRITTEN, None)
+    notes: list | None = getattr(top, _WRITTEN, None)
     setattr(top, _WRITTEN, None)
-    return written or (frozenset(), frozenset())
+    written: dict[Any, frozenset[str]] = {}
+    for names, waiting in notes or ():
+        for task_id in waiting:
+            written[task_id] = written.get(task_id, frozenset()) | names
+    return written
 
 
 def firings_owed(task: Any, written: frozenset[str] = frozenset()) -> int:

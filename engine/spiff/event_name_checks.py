@@ -129,12 +129,13 @@ def name_problems(root: etree._Element) -> Iterator[Problem]:
             )
 
 
-def name_fits(drawn: str, name: str) -> bool:
+def name_fits(drawn: str, name: str, *, any_when_unbounded: bool = False) -> bool:
     """Return whether a name as drawn can resolve to `name` (text: is it).
 
     A name with text around its expressions fits the names with that text
     (order-${orderId} fits order-42); a name that is expressions only claims
-    no name, or it would claim every one.
+    no name, or it would claim every one, unless `any_when_unbounded` (who
+    asks whether anything might catch a name, erring towards an incident).
     """
     if not is_juel(drawn):
         return drawn == name
@@ -143,6 +144,6 @@ def name_fits(drawn: str, name: str) -> bool:
     except JuelError:
         return False
     if all(is_expression for is_expression, _ in parts):
-        return False
+        return any_when_unbounded
     pattern = "".join(".*" if expr else re.escape(t) for expr, t in parts)
     return re.fullmatch(pattern, name, re.DOTALL) is not None

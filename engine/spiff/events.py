@@ -217,13 +217,13 @@ def conditions_refresh(workflow: Any) -> bool:
         if isinstance(task.task_spec.event_definition, ConditionalEventDefinition)
         and not getattr(task.task_spec.event_definition, "process_start", False)
     ]
-    names, armed = conditional_events.take_written(workflow)
+    written_for = conditional_events.take_written(workflow)
     fired = False
     for task in sorted(waiting, key=_top_down):
         if not task.has_state(TaskState.WAITING):
             continue  # cancelled by an interrupting event of this pass
         _bring_up_to_date(task)
-        written = names if task.id in armed else frozenset()
+        written = written_for.get(task.id, frozenset())
         times = conditional_events.firings_owed(task, written)
         if not times:
             continue

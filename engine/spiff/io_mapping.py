@@ -55,6 +55,7 @@ from SpiffWorkflow.specs.base import TaskSpec
 from SpiffWorkflow.spiff.specs.defaults import SubWorkflowTask, TransactionSubprocess
 from SpiffWorkflow.util.task import TaskState
 
+from .conditional_events import note_written
 from .multi_instance import loop_variables
 from .parameters import IO_ACTIVITIES, parameter_value
 from .reached_failures import not_ready_when_failed, stop_reaching
@@ -192,6 +193,7 @@ def on_complete(workflow: Any, task: Any) -> None:
     if outputs:
         task.data.update(deepcopy(outputs))
         scope_set(task.workflow, outputs)
+        note_written(task.workflow, outputs)  # each a setVariable: an update
 
 
 def outputs_failed(task: Any) -> bool:

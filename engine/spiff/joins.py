@@ -143,7 +143,13 @@ class LanewayInclusiveGateway(_CountingJoin, InclusiveGateway):
 
     It fires when some input has a token and no token elsewhere in the
     process can still reach an input without one, unless that token can also
-    reach an input with one (BPMN 2.0 §13.4.3). SpiffWorkflow's own check
+    reach an input with one (BPMN 2.0 §13.4.3): a second token on its way to
+    a filled input does not hold the join back, it fires it again when it
+    arrives (Camunda 7's activatesGateway waits for any token that can reach
+    the join and joins both once; BPMN wins, pinned by the scenario
+    inclusive_join_second_token_on_filled_flow_does_not_hold_it). Nor is the
+    join asked only when a token arrives, as in Camunda 7: after every step
+    (inclusive_join_fires_when_missing_branch_goes_elsewhere). SpiffWorkflow's own check
     stops its tree walk at the first instance of the join, so in a loop it
     sees last round's tokens and not this round's running branches.
     A boundary event that waits (has not fired) holds no token: the token is

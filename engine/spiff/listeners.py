@@ -386,6 +386,8 @@ def _on_task(
             continue  # refused, located (checks._listeners)
         if foreign is not None and foreign.assignee:
             owner.set(f"{{{CAMUNDA}}}assignee", foreign.assignee)
+            if "{" in foreign.assignee:  # `if (x) task.setAssignee(x)`
+                owner.set(f"{{{SPIFF}}}assigneeIfSet", "true")
         extensions = listener.getparent()
         if event == "assignment":
             assignment += [body] if body else []

@@ -30,7 +30,8 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
 from .common import json_safe
-from .compiled import CompiledProcess
+from .compiled import CompiledProcess, no_initiator
+from .conditional_events import note_written
 from .errors import SpiffAdapterError
 from .event_name_checks import name_fits
 from .runtime import run_command
@@ -83,10 +84,16 @@ def message_catch_names(process: CompiledProcess) -> frozenset[str]:
     )
 
 
-def message_catches(process: CompiledProcess, name: str) -> bool:
+def message_catches(
+    process: CompiledProcess, name: str, *, any_when_unbounded: bool = False
+) -> bool:
     """Return whether the process can catch or start with the message `name`
-    (a name drawn with an expression when it can resolve to it: name_fits)."""
-    return any(name_fits(drawn, name) for drawn in message_catch_names(process))
+    (a name drawn with an expression when it can resolve to it: name_fits;
+    one drawn as expressions only, `${kind}`, when `any_when_unbounded`)."""
+    return any(
+        name_fits(drawn, name, any_when_unbounded=any_when_unbounded)
+        for drawn in message_catch_names(process)
+    )
 
 
 def workflow_waiting_messages(
@@ -123,6 +130,8 @@ def _send(
     correlation: Mapping[str, Any],
 ) -> None:
     body = _body([message for _, message in catchers], payload, correlation)
+    variables = {m.message_var or "" for _, m in catchers} - {""}
+    note_written(workflow, variables if variables else body)
     event = BpmnEvent(
         MessageEventDefinition(name),
         payload=body,
@@ -187,6 +196,7 @@ def workflow_start_by_message(
         MessageNotCaught: the process has no message start event for `name`.
     """
     workflow = new_workflow(process)
+    workflow.task_tree.data.update(no_initiator(process))
     payload = json_safe(dict(payload))
     starts = [
         spec.event_definition

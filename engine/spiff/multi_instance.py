@@ -302,6 +302,17 @@ def connect_merge(spec: Any) -> None:
             child_spec.completed_event.connect(spec.merge_child)
 
 
+def name_element_variable(spec: Any) -> None:
+    """Camunda 7 names an instance's element variable after the inputDataItem's
+    `name` (BpmnParse.parseMultiInstanceLoopCharacteristics:
+    setCollectionElementVariable(inputDataItem.attribute("name"))); SpiffWorkflow
+    stores the item under its `id`, so `${reviewer}` (the name) found nothing
+    where the id differs."""
+    item = getattr(spec, "input_item", None)
+    if item is not None and item.bpmn_name and item.bpmn_name != item.bpmn_id:
+        item.bpmn_id = item.bpmn_name
+
+
 def _instances(mi_task: Any) -> Iterator[Any]:
     return mi_task.task_spec._instances(mi_task)
 

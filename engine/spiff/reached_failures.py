@@ -12,8 +12,9 @@ reached (its camunda:inputOutput inputs, its multi-instance collection, the
 name of the message or signal it waits for) is left in ERROR, off the event
 manager, and its failure's text is kept in its internal data; the adapter
 takes it when the engine has run (`reached_failure`, runtime.run) and opens
-the incident. One command reports one failure: another task that failed in
-the same command is reported by the next one. A retry reaches the task again.
+the incident. One command reports every such failure (the first as the
+outcome's failure, the others as `also_failed`: an incident each, at once).
+A retry reaches the task again.
 """
 
 from __future__ import annotations
@@ -98,8 +99,8 @@ def _tasks(workflow: Any) -> Any:
 
 
 def reached_failure(workflow: Any) -> ReachedFailure | None:
-    """Take the first failure of a task reached in this command (or, when one
-    command had several, in an earlier one).
+    """Take the first failure of a task reached in this command not taken yet
+    (runtime.run_command takes them all).
 
     Taken once: a later command does not report it again; a retry reaches
     the task again.

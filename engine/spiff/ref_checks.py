@@ -111,8 +111,9 @@ ESCALATION_EVENT_SUBPROCESS_TWICE = _escalation_twice(
 )
 SUBSCRIPTION_TWICE = Row(
     REFUSED,
-    "another start or boundary event of the same scope waits for the same "
-    "message or signal, so it is not said which one a delivery triggers "
+    "another start or boundary event of the same scope (a boundary event of "
+    "an activity and an event sub-process inside it share one) waits for the "
+    "same message or signal, so it is not said which one a delivery triggers "
     "(Camunda 7 refuses it too: cannot have more than one message event "
     "subscription with that name for the scope); keep one and branch after it",
     by=_BY,
@@ -132,7 +133,9 @@ CONSTRUCTS: dict[str, Row] = {
     "two escalation event sub-processes of one scope for the same code, or one "
     "of them for any code": ESCALATION_EVENT_SUBPROCESS_TWICE,
     "two message (or signal) start events of one process, or boundary events of "
-    "one activity, for the same name": SUBSCRIPTION_TWICE,
+    "one activity or event sub-processes inside it, for the same name": (
+        SUBSCRIPTION_TWICE
+    ),
     "a condition given as an external resource (camunda:resource on a "
     "conditionExpression)": CONDITION_RESOURCE,
 }
@@ -259,18 +262,21 @@ def _escalation_boundary_problems(root: etree._Element) -> Iterator[Problem]:
 def _subscription_scope(event: etree._Element) -> str | None:
     """Return the scope whose subscriptions the event joins (Camunda 7's parse).
 
-    A process's start events are its start subscriptions; an event
-    sub-process's start joins its parent scope's others; a boundary event its
-    activity's.
+    A process's start events are its start subscriptions; a boundary event
+    joins its activity's others (its event scope is the activity), and so does
+    the start event of an event sub-process drawn inside that activity (its
+    event scope is the event sub-process's flow scope): BpmnParse
+    .addEventSubscriptionDeclaration refuses two of one scope with the same
+    name unless one is a process's start event (isStartEvent differs).
     """
     if local_name(event) == "boundaryEvent":
-        return f"boundary:{event.get('attachedToRef')}"
+        return f"scope:{event.get('attachedToRef')}"
     parent = event.getparent()
     if parent is None:
         return None
     if parent.get("triggeredByEvent") == "true":
         parent = parent.getparent()
-        return f"event sub-process:{parent.get('id')}" if parent is not None else None
+        return f"scope:{parent.get('id')}" if parent is not None else None
     return f"start:{parent.get('id')}"
 
 

@@ -187,6 +187,7 @@ def _outcome(
     process: CompiledProcess,
     steps: list[StepRecord],
     failure: TaskFailure | None,
+    also_failed: tuple[TaskFailure, ...] = (),
 ) -> AdvanceOutcome:
     # One walk: the READY and STARTED tasks are these, in the same order (the
     # walk is the same for any of these states: SpiffWorkflow's TaskIterator).
@@ -206,6 +207,7 @@ def _outcome(
         pending_service_calls=_pending_calls(tasks),
         steps=tuple(steps),
         failure=failure,
+        also_failed=also_failed,
         next_timer_at=None if completed else next_due(wf),
         active_elements=tuple(sorted(active)),
         waiting_messages=waiting_messages(wf),
@@ -266,9 +268,11 @@ def run_command(
         # the case, never a server error.
         errored = wf.get_tasks(state=TaskState.ERROR)
         failure = _failure(exc, errored[0] if errored else halt(wf))
-    if failure is None:  # a task that failed as it was reached; the engine ran on
-        reached = reached_failure(wf)
-        failure = _failure(reached) if reached is not None else None
+    also: list[TaskFailure] = []
+    if failure is None:  # tasks that failed as they were reached; the engine ran on
+        while (reached := reached_failure(wf)) is not None:
+            also.append(_failure(reached))
+        failure = also.pop(0) if also else None
     if PRUNE:
         prune_workflow(wf)
     if failure is None:
@@ -276,7 +280,7 @@ def run_command(
             check_depth(wf)
         except EngineLimitExceeded as exc:
             failure = _failure(exc, halt(wf))
-    return _outcome(wf, process, steps, failure)
+    return _outcome(wf, process, steps, failure, tuple(also))
 
 
 def workflow_start(

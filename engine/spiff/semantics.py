@@ -20,6 +20,7 @@ from . import (
     io_mapping,
     joins,
     multi_instance,
+    people,
     variables,
 )
 from .timers import adapt_cycle_timers
@@ -42,6 +43,7 @@ def adapt_specs(
     for process_spec in process_specs:
         for task_spec in process_spec.task_specs.values():
             io_mapping.connect(task_spec)  # its outputs are set before publishing
+            people.connect(task_spec)  # after its inputs and pre-script
             event = task_spec.completed_event
             if not event.is_connected(variables.on_complete):
                 event.connect(variables.on_complete)
@@ -66,6 +68,7 @@ def adapt_specs(
                 strict = multi_instance.CAMUNDA_REPLACEMENTS.get(type(task_spec))
                 task_spec.__class__ = strict or task_spec.__class__
             multi_instance.connect_merge(task_spec)
+            multi_instance.name_element_variable(task_spec)
             compensation.connect(task_spec)
             adapt_cycle_timers(task_spec, event_subprocess=in_esp)
             conditional_events.adapt(task_spec)

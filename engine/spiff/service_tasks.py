@@ -50,6 +50,7 @@ from .events import EVENT_PARSER_CLASSES, arm_event_subprocesses, scoped_catcher
 from .gateways import LanewayExclusiveGateway, PassThroughTask
 from .io_mapping import inputs_in_order, parse_io
 from .multi_instance import loop_variables
+from .people import parse_people
 from .retry_cycle import RetryCycle, retry_cycle_of
 from .signal_payloads import SignalPayloadParserMixin
 from .variables import scope_locals_set
@@ -468,11 +469,13 @@ class _CompiledXPathMixin:
 
 class _IoMappingMixin:
     """A user task, script task, embedded sub-process or call activity keeps
-    its camunda:inputOutput on its spec (io_mapping.py)."""
+    its camunda:inputOutput on its spec (io_mapping.py); a human task, its people
+    read from variables (people.py)."""
 
     def create_task(self) -> Any:
         spec = super().create_task()  # type: ignore[misc]
         parse_io(spec, self.node)  # type: ignore[attr-defined]
+        parse_people(spec, self.node)  # type: ignore[attr-defined]
         return spec
 
 

@@ -37,7 +37,8 @@ from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.util.task import TaskState
 
 from .common import json_safe
-from .compiled import CompiledProcess
+from .compiled import CompiledProcess, no_initiator
+from .conditional_events import note_written
 from .errors import SpiffAdapterError
 from .event_names import event_name
 from .serialization import new_workflow, state_load
@@ -130,6 +131,9 @@ def _caught(workflow: Any, name: str) -> list[Any]:
 def _catch(workflow: Any, name: str, definition: Any, payload: Any) -> None:
     """Throw the signal `name` at the workflow's catchers (`definition`: the
     first one's, which says whether its payload goes into a variable)."""
+    variable = getattr(definition, "variable", None)
+    if variable is not None or isinstance(payload, dict):
+        note_written(workflow, [variable] if variable is not None else payload)
     event = BpmnEvent(MappedSignalEventDefinition(name), payload=copy.deepcopy(payload))
     workflow.top_workflow.event_manager.catch(event, internal=False)
     if getattr(definition, "variable", None) is None and isinstance(payload, dict):
@@ -167,6 +171,7 @@ def workflow_start_by_signal(
     from .runtime import run_command  # the runtime imports this module
 
     workflow = new_workflow(process)
+    workflow.task_tree.data.update(no_initiator(process))
     starts = process.spec.bpmn_start_events  # type: ignore[attr-defined]
     definitions = [
         s

@@ -143,7 +143,10 @@ ELEMENTS: dict[str, Row] = {
     "inclusiveGateway": _runs(
         "a join fires once no token elsewhere can still reach one of its empty "
         "incoming flows (BPMN 2.0), asked again after every step (Camunda 7 asks "
-        "only when a token arrives); a boundary event that has not fired holds no "
+        "only when a token arrives); a token that can reach only incoming flows "
+        "that already hold one does not hold the join back, it fires the join "
+        "again when it arrives (Camunda 7 waits for any token that can reach the "
+        "join and joins them once); a boundary event that has not fired holds no "
         "token, so the join does not wait for its path; two flows from one split "
         "into the join are two inputs, joined once (joins.py)"
     ),
@@ -327,14 +330,16 @@ EVENT_DEFINITIONS: dict[str, Row] = {
         "engine runs and after each command (a task completed, a message or "
         "signal with variables, a service result, the variables set in the "
         "cockpit; a suspended case's when it resumes), as differences of "
-        "value, plus the variables a task's completion, a service result or "
-        "the cockpit's edit set to the value they had (an update, as in "
-        "Camunda 7). Departures: a script, mapping, message or signal that "
-        "sets a variable to the value it had makes no event here (Camunda 7 "
-        "dispatches an update), and a variable changed twice by one task is "
-        "one event. A process's conditional start event starts a case "
-        "through the condition evaluation only (see its row below); refused: "
-        "one after an event-based gateway, one without a condition"
+        "value, plus the variables a task's completion, an output mapping, a "
+        "message's or signal's variables, a service result or the cockpit's "
+        "edit set to the value they had (an update, as in Camunda 7's "
+        "setVariable). Departure: a script or listener that sets a variable "
+        "to the value it had makes no event here (Camunda 7 dispatches an "
+        "update), and a variable a script changes twice is one event "
+        "(Camunda 7: one per setVariable). A process's conditional start "
+        "event starts a case through the condition evaluation only (see its "
+        "row below); refused: one after an event-based gateway, one without a "
+        "condition"
     ),
     "linkEventDefinition": _runs(
         "an intermediate link throw event continues at the link catch event of "
@@ -1103,6 +1108,11 @@ ZEEBE_ELEMENTS: dict[str, Row] = {
 }
 SPIFF_ATTRIBUTES: dict[str, Row] = {
     "scriptsOnInstances": _runs("pre/post scripts run on each multi-instance instance"),
+    "assigneeIfSet": _runs(
+        "on a human task (`true`): its assignee's variable may be missing, the "
+        "task is then unassigned (a create listener's `if (x) task.setAssignee(x)` "
+        "becomes it); without it a missing variable is an incident, as in Camunda 7"
+    ),
 }
 
 

@@ -43,7 +43,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 from SpiffWorkflow.util.task import TaskState
 
 from .common import json_safe
-from .compiled import CompiledProcess
+from .compiled import CompiledProcess, no_initiator
 from .types import AdvanceOutcome, Problem
 from .xml import NSMAP, parse_xml
 
@@ -547,7 +547,7 @@ def workflow_start_by_timer(
     if bpmn_id not in {spec.name for spec in _timer_start_specs(process)}:
         raise TimerStartInvalid(f"'{process.key}' has no timer start event '{bpmn_id}'")
     workflow = new_workflow(process)
-    workflow.task_tree.data.update(json_safe(data))
+    workflow.task_tree.data.update({**no_initiator(process), **json_safe(data)})
     hold_timer_starts(workflow, process)
     for _ in range(2):  # the workflow's start, then the split into start events
         for task in workflow.get_tasks(state=TaskState.READY):

@@ -242,6 +242,10 @@ class AdvanceOutcome:
     pending_service_calls: tuple[PendingServiceCall, ...] = ()
     steps: tuple[StepRecord, ...] = ()
     failure: TaskFailure | None = None
+    # Other tasks that failed as they were reached in this command, after
+    # `failure` (reached_failures): each an incident too, now, not at the
+    # next command.
+    also_failed: tuple[TaskFailure, ...] = ()
     next_timer_at: str | None = None
     active_elements: tuple[str, ...] = field(default=())
     waiting_messages: tuple[WaitingMessage, ...] = ()

@@ -47,6 +47,7 @@ from engine.spiff import (
     workflow_complete_user_task,
     workflow_start,
 )
+from engine.spiff.candidates import INITIATOR_VALUES, VARIABLE
 from engine.spiff.conditional_events import note_written
 from engine.spiff.reached_failures import reached_failure
 from engine.spiff.sandbox.el import runtime as el_runtime
@@ -240,6 +241,30 @@ def form_values(process: CompiledProcess) -> dict[str, list]:
             else:
                 values[f.id] = _BY_TYPE.get(f.type, ["a", "b"])
     return values
+
+
+def _texts(value: Any) -> bool:
+    return isinstance(value, str) or (
+        isinstance(value, list) and all(isinstance(v, str) for v in value)
+    )
+
+
+def people_values(
+    process: CompiledProcess, values: dict[str, list[Any]]
+) -> dict[str, list]:
+    """Texts for every variable a human task's assignee or candidates name
+    (`${approver}`): Laneway fails a task whose people are missing or not text,
+    as Camunda 7 does (people.py), where SpiffWorkflow has no people at all;
+    the walk gives them names, keeping the texts other pickers found."""
+    found: dict[str, list] = {}
+    for meta in process.task_meta.values():
+        for value in (meta.assignee, *meta.candidate_users, *meta.candidate_groups):
+            match = VARIABLE.match(value)
+            if match is not None and value not in INITIATOR_VALUES:
+                name = match.group(1)
+                texts = [v for v in values.get(name, []) if _texts(v)]
+                found[name] = texts or ["alice", "bob"]
+    return found
 
 
 def _around(value: Any) -> set:

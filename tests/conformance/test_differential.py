@@ -49,6 +49,7 @@ from .differential import (
     condition_values,
     form_values,
     in_memory_calls,
+    people_values,
     plain_workflow,
     referenced_values,
     walk,
@@ -170,6 +171,12 @@ _NON_FINITE = (
     "(inside a list too) fails the step with an incident; SpiffWorkflow keeps the "
     "float (engine/spiff/scripting.py)"
 )
+_PEOPLE = (
+    "Camunda 7 fails to create a user task whose assignee is not text or whose "
+    "candidates are neither a text nor a collection (null included); Laneway "
+    "makes it an incident on the task, SpiffWorkflow has no people "
+    "(engine/spiff/people.py)"
+)
 _EVENT_NAME = (
     "a message or signal name with ${...} is resolved when the event is reached, "
     "as Camunda 7 resolves it; a variable it reads that the walk does not set "
@@ -191,11 +198,14 @@ DEPARTURES: dict[str, str] = {
     "p7d_spiff_mi_output.bpmn": _IMPLICIT_END,
     "p7d_listener_places.bpmn": _SHARED_VARIABLES,
     "p7d_mi_probes.bpmn": _SHARED_VARIABLES,
+    "people_expressions.bpmn": _SHARED_VARIABLES,  # three parallel branches
     "spiff/arena-multiinstance-user-task-with-timer.bpmn": _OUTPUT_COLLECTION,
     "p4_mi_negative_cardinality.bpmn": _MI_CARDINALITY,
+    "people_null.bpmn": _PEOPLE,
     "script_infinity_in_list.bpmn": _NON_FINITE,
     "parallel_join_two_tokens_per_flow.bpmn": _JOIN_TOKENS,
     "p6b_join_one_branch_twice.bpmn": _JOIN_TOKENS,
+    "inclusive_join_second_token_same_flow.bpmn": _JOIN_TOKENS,
     "error_in_mi_instance.bpmn": _MI_BOUNDARY,
     "compensation_activity_ref.bpmn": _COMPENSATION,
     "compensation_after_error.bpmn": _COMPENSATION,
@@ -332,6 +342,7 @@ DEPARTURES: dict[str, str] = {
             "cond_esp_in_subprocess.bpmn",
             "cond_esp_interrupting.bpmn",
             "cond_esp_noninterrupting.bpmn",
+            "cond_same_value_writes.bpmn",
         ),
         "SpiffWorkflow evaluates a conditional event only when it starts "
         "waiting; Camunda 7 (and Laneway) on every variable event of its scope",
@@ -661,10 +672,14 @@ def _walk_keys(path, reference, diagram, normalized, values, with_locals) -> Non
                 functools.partial(Production, fresh),
                 reference(diagram, normalized, key, process),
                 seed=seed,
-                values={**form_values(process), **values},
+                values=_with_people(process, {**form_values(process), **values}),
                 max_steps=MAX_STEPS,
                 with_locals=with_locals,
             )
+
+
+def _with_people(process, values: dict[str, list]) -> dict[str, list]:
+    return {**values, **people_values(process, values)}
 
 
 def _in_memory(diagram, normalized, key, process):

@@ -168,3 +168,18 @@ def test_the_case_page_shows_the_resolved_names_the_case_waits_for(users):
     assert "order-42" in text
     assert "Message at Order confirmed" in text
     assert "order-${orderId}" not in text
+
+
+def test_every_name_that_cannot_be_resolved_in_one_step_is_an_incident_at_once(
+    users, integration
+):
+    """A parallel fork reaches both catches in one step: neither name resolves
+    without orderId, so both are incidents now (the second was reported only
+    by the case's next command)."""
+    two = BPMN.parent.parent / "bpmn" / "msgexpr_two_catches.bpmn"
+    version_upload(user=users["analyst"], bpmn=two.read_bytes(), filename=two.name)
+    case = _start(users, "msgexpr_two")  # no orderId
+
+    incidents = Incident.objects.filter(case=case, status=Incident.Status.OPEN)
+    assert sorted(i.bpmn_id for i in incidents) == ["TwPaid", "TwRecall"]
+    assert all("cannot be resolved" in i.message for i in incidents)

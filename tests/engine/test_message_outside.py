@@ -240,3 +240,28 @@ def test_which_senders_send_to_outside_parties(
 ):
     xml = _DIAGRAM.format(participants=participants, flows=flows, processes=processes)
     assert _senders(xml) == expected
+
+
+def test_a_process_catching_a_name_drawn_as_one_expression_may_catch_it(
+    users, tmp_path
+):
+    """A receive task waiting for `${kind}` may resolve to any name, so a
+    message drawn to the customer that nothing takes now is an incident (it
+    may be meant for that process), never silently sent outside."""
+    deploy(BPMN_DIR / "message_outside.bpmn", users["analyst"])
+    copy = tmp_path / "message_outside_copy.bpmn"
+    copy.write_text(
+        (BPMN_DIR / "message_outside_copy.bpmn")
+        .read_text()
+        .replace('name="letter" />', 'name="${kind}" />')
+    )
+    deploy(copy, users["analyst"])
+    case = _start(users, "letter_sender")
+    # Both messages drawn to outside parties (letter, parts_order) may be it.
+    incidents = Incident.objects.filter(case=case)
+    assert sorted(i.bpmn_id for i in incidents) == ["order_parts", "send_letter"]
+    for incident in incidents:
+        assert "but “letter_copy” can catch it" in incident.detail["reason"]
+    assert not AuditEvent.objects.filter(
+        case_id=case.pk, action="message.sent_outside"
+    ).exists()

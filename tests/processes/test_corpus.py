@@ -91,8 +91,11 @@ BPMN_NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL"}
 SILENT_TRAPS: dict[str, str] = {}
 # Routes checked step by step: the human tasks completed and the service calls run
 # ("bpmn_id [operation]"), in order.
+# (camunda/reviewInvoice.bpmn is not here: its assignReviewer task sets the
+# reviewer in an embedded HTML form Laneway does not render, so reviewInvoice,
+# assigned to ${reviewer}, stops with an incident as Camunda 7 fails to create
+# it; corpus_expected.json pins that.)
 EXPECTED_ROUTES = {
-    "camunda/reviewInvoice.bpmn": ["assignReviewer", "reviewInvoice"],
     "camunda/loanApproval_embedded-forms.bpmn": ["UserTask_1"],
     # Lanes: the initiator's lane, then a member of the finance group, then back.
     "spiff/arena-lanes.bpmn": ["initiator_one", "finance_approval", "initiator_two"],

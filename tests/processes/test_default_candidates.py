@@ -137,8 +137,10 @@ def test_a_candidate_expression_resolving_to_nobody_goes_to_the_default_group_an
     )
     assert _open_task(case).assignee == users["finance"]
     assert case.needs_attention is False
-    # Unset, or naming no existing user: the default group, the case flagged, audited.
-    for data in ({}, {"reviewer": "ghost"}):
+    # Null (Camunda 7: unassigned), or naming no existing user: the default
+    # group, the case flagged, audited. (A missing variable is an incident, as
+    # in Camunda 7: tests/engine/test_people_expressions.py.)
+    for data in ({"reviewer": None}, {"reviewer": "ghost"}):
         case, _ = case_start(user=users["requester"], key="triage", data=data)
         task = _open_task(case)
         assert (task.candidate_groups, task.assignee) == (["Manager"], None)
