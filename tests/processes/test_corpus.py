@@ -292,14 +292,19 @@ def _verdict(outcome: str, detail: str, xml: bytes, route: list[str]) -> str:
         return RUNS_OK + " (needs variables no form asks for: API input)"
     if outcome == "stopped: MessageStartOnly":
         return RUNS_OK + " (started by a message only)"
-    missing = re.search(r"name '(\w+)' is not defined", detail)
+    # A script's, or an expression's (a task's people: Camunda's own words),
+    # variable no step set.
+    missing = re.search(
+        r"name '(\w+)' is not defined|Cannot resolve identifier '(\w+)'", detail
+    )
     if outcome.startswith("stopped: incident") and missing:
-        if missing.group(1).startswith("get_"):
-            return f"script helper {missing.group(1)}() missing"
+        name = missing.group(1) or missing.group(2)
+        if name.startswith("get_"):
+            return f"script helper {name}() missing"
         if _FORM_FILES.search(xml.decode(errors="replace")):
             return RUNS_OK + " (its forms are files not uploaded: companion missing)"
         ran_service = any("[" in step for step in route)
-        if ran_service and missing.group(1) in operations.CORPUS_ANSWER:
+        if ran_service and name in operations.CORPUS_ANSWER:
             return "a service result is not mapped to variables (h/iomap)"
         return RUNS_OK + " (needs variables no form asks for: API input)"
     return f"{outcome}: {detail[:120]}"
