@@ -125,8 +125,13 @@ def process_hand_start_refusal(process: CompiledProcess) -> EngineError | None:
             details={"key": process.key},
         )
     if kinds:
+        how = (
+            " (a conditional one: POST /api/v1/conditions/ with the variables)"
+            if "conditional" in kinds
+            else ""
+        )
         return StartOnlyByEvent(
-            f"'{name}' starts only by its {' or '.join(kinds)} start event; "
+            f"'{name}' starts only by its {' or '.join(kinds)} start event{how}; "
             "it cannot be started by hand.",
             details={"key": process.key, "starts": list(kinds)},
         )

@@ -296,7 +296,7 @@ def test_a_process_with_only_conditional_starts_is_not_started_by_hand(users):
     response = _post(users["requester"], {"process": "order_audit"}, "/api/v1/cases/")
     assert response.status_code == 409, response.json()
     assert response.json()["code"] == "start_only_by_event"
-    assert "conditional" in response.json()["message"]
+    assert "POST /api/v1/conditions/" in response.json()["message"]
     assert not Case.objects.exists()
 
 
