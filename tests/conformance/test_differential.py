@@ -411,6 +411,7 @@ DEPARTURES: dict[str, str] = {
             "p6b_terminate_seq_mi.bpmn",
             "p9_mi_condition_true_at_start.bpmn",
             "p9_mi_data.bpmn",
+            "p9_links.bpmn",
         ),
         _MI_LOCALS,
     ),
