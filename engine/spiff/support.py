@@ -432,6 +432,15 @@ EVENT_GATEWAY_TARGET = _refused(
     "leads to an intermediate catch event or a receive task (BPMN 2.0.2 "
     "\u00a713.4.4; Camunda 7 refuses other targets too)"
 )
+EVENT_GATEWAY_TARGET_SHARED = _refused(
+    "it waits after an event-based gateway, and another sequence flow leads "
+    "into it too (BPMN 2.0.2 \u00a710.6.6: target elements in an event gateway "
+    "configuration must not have any additional incoming sequence flow; Camunda "
+    "7 refuses it too: 'Invalid incoming sequenceflow for intermediateCatchEvent "
+    "connected to an event-based gateway'); here a token arriving by the other "
+    "flow would wait beside the gateway's and one message could take both; "
+    "catch the event on that path with an event of its own"
+)
 NAME_EXPRESSION = _runs(
     "resolved as Camunda 7 resolves it: by a catch (intermediate catch event, "
     "receive task, boundary event, event after an event-based gateway, event "
@@ -490,6 +499,8 @@ CONSTRUCTS: dict[str, Row] = {
     "several timer events after one event-based gateway": EVENT_GATEWAY_TIMERS,
     "a flow out of an event-based gateway to anything but an intermediate catch "
     "event or a receive task": EVENT_GATEWAY_TARGET,
+    "an event or receive task after an event-based gateway with another incoming "
+    "sequence flow": EVENT_GATEWAY_TARGET_SHARED,
     "an event sub-process with a none start event, a sequence flow in or out, or "
     "a boundary event": EVENT_SUBPROCESS_SHAPE,
     "a boundary event attached to anything but an activity": (BOUNDARY_NOT_ON_ACTIVITY),
@@ -1349,6 +1360,17 @@ def _event_gateway_problems(
                 "receiveTask",
             ):
                 yield _problem(gateway, gateway, EVENT_GATEWAY_TARGET.note)
+            elif target is not None and _incoming_count(target) > 1:
+                yield _problem(target, target, EVENT_GATEWAY_TARGET_SHARED.note)
+
+
+def _incoming_count(element: etree._Element) -> int:
+    """The sequence flows of its container that lead into `element`."""
+    return sum(
+        1
+        for flow in element.getparent().iterfind("bpmn:sequenceFlow", NSMAP)
+        if flow.get("targetRef") == element.get("id")
+    )
 
 
 def _event_problems(root: etree._Element) -> Iterator[Problem]:
