@@ -441,6 +441,13 @@ EVENT_GATEWAY_TARGET_SHARED = _refused(
     "flow would wait beside the gateway's and one message could take both; "
     "catch the event on that path with an event of its own"
 )
+EVENT_GATEWAY_RECEIVE_BOUNDARY = _refused(
+    "it is a receive task after an event-based gateway with a boundary event "
+    "attached (BPMN 2.0.2 \u00a710.6.6: receive tasks used in an event gateway "
+    "configuration must not have any attached intermediate events; Camunda 7 "
+    "refuses a receive task there at all); draw the timer or message as "
+    "another event after the gateway"
+)
 NAME_EXPRESSION = _runs(
     "resolved as Camunda 7 resolves it: by a catch (intermediate catch event, "
     "receive task, boundary event, event after an event-based gateway, event "
@@ -501,6 +508,9 @@ CONSTRUCTS: dict[str, Row] = {
     "event or a receive task": EVENT_GATEWAY_TARGET,
     "an event or receive task after an event-based gateway with another incoming "
     "sequence flow": EVENT_GATEWAY_TARGET_SHARED,
+    "a receive task after an event-based gateway with a boundary event": (
+        EVENT_GATEWAY_RECEIVE_BOUNDARY
+    ),
     "an event sub-process with a none start event, a sequence flow in or out, or "
     "a boundary event": EVENT_SUBPROCESS_SHAPE,
     "a boundary event attached to anything but an activity": (BOUNDARY_NOT_ON_ACTIVITY),
@@ -1362,6 +1372,12 @@ def _event_gateway_problems(
                 yield _problem(gateway, gateway, EVENT_GATEWAY_TARGET.note)
             elif target is not None and _incoming_count(target) > 1:
                 yield _problem(target, target, EVENT_GATEWAY_TARGET_SHARED.note)
+            if target is not None and local_name(target) == "receiveTask":
+                for event in target.getparent().iterfind("bpmn:boundaryEvent", NSMAP):
+                    if event.get("attachedToRef") == target.get("id"):
+                        yield _problem(
+                            target, target, EVENT_GATEWAY_RECEIVE_BOUNDARY.note
+                        )
 
 
 def _incoming_count(element: etree._Element) -> int:
