@@ -285,7 +285,9 @@ EVENT_DEFINITIONS: dict[str, Row] = {
         "counts it back from the end; from an expression an incident); months and"
         " years are calendar months, the day pinned to the month's end "
         "(2026-01-31 + P1M = 2026-02-28, as Camunda 7); an expression whose value"
-        " is not ISO 8601 is an incident saying so"
+        " is not ISO 8601 is an incident saying so; a timeDate holding a period "
+        "(P1D, or ${...} holding one) is that long from when the timer starts "
+        "waiting, as Camunda 7's due-date calendar reads it"
     ),
     "signalEventDefinition": _runs(),
     "errorEventDefinition": _runs("the most specific error boundary catches"),
