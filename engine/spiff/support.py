@@ -287,7 +287,9 @@ EVENT_DEFINITIONS: dict[str, Row] = {
         "(2026-01-31 + P1M = 2026-02-28, as Camunda 7); an expression whose value"
         " is not ISO 8601 is an incident saying so; a timeDate holding a period "
         "(P1D, or ${...} holding one) is that long from when the timer starts "
-        "waiting, as Camunda 7's due-date calendar reads it"
+        "waiting, as Camunda 7's due-date calendar reads it; a value written in "
+        "the diagram that its kind cannot read (a date as timeDuration, a period "
+        "as timeCycle, a cycle or cron as timeDate) is refused"
     ),
     "signalEventDefinition": _runs(),
     "errorEventDefinition": _runs("the most specific error boundary catches"),
