@@ -345,6 +345,7 @@ DEPARTURES: dict[str, str] = {
             "p6c_call_out_on_events.bpmn",
             "p6c_call_out_service_error.bpmn",
             "p6c_call_out_nested.bpmn",
+            "p9_activity_flows.bpmn",
         ),
         _CALL_DATA,
     ),
