@@ -413,6 +413,7 @@ DEPARTURES: dict[str, str] = {
             "p9_mi_condition_true_at_start.bpmn",
             "p9_mi_data.bpmn",
             "p9_links.bpmn",
+            "p9_end_listener_kept.bpmn",
         ),
         _MI_LOCALS,
     ),
