@@ -414,6 +414,7 @@ DEPARTURES: dict[str, str] = {
             "p9_mi_data.bpmn",
             "p9_links.bpmn",
             "p9_end_listener_kept.bpmn",
+            "p9_mi_terminate_count.bpmn",
         ),
         _MI_LOCALS,
     ),
