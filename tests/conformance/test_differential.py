@@ -415,6 +415,7 @@ DEPARTURES: dict[str, str] = {
             "p9_links.bpmn",
             "p9_end_listener_kept.bpmn",
             "p9_mi_terminate_count.bpmn",
+            "p9_mi_cycle.bpmn",
         ),
         _MI_LOCALS,
     ),
