@@ -229,6 +229,7 @@ DEPARTURES: dict[str, str] = {
     "mi_collection_text_after_fork.bpmn": _MI_NOT_A_LIST,
     "io_in_mi_subprocess.bpmn": _IO_SCOPE,
     "io_nested_scopes.bpmn": _IO_SCOPE,
+    "p9_sub_scope_writes.bpmn": _IO_SCOPE,
     "io_output_fails.bpmn": _IO_SCOPE,
     "io_script_task.bpmn": _IO_SCOPE,
     "io_sub_input_fails_after_fork.bpmn": _IO_SCOPE,
