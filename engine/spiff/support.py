@@ -452,6 +452,12 @@ EVENT_GATEWAY_RECEIVE_BOUNDARY = _refused(
     "refuses a receive task there at all); draw the timer or message as "
     "another event after the gateway"
 )
+CHOOSING_GATEWAY_DEAD_END = _refused(
+    "an exclusive or inclusive gateway chooses among its outgoing sequence "
+    "flows, and this one has none: reaching it could only stop the case at an "
+    "incident (Camunda 7 fails it too: no outgoing sequence flow could be "
+    "selected); draw its flows, or end the path with an end event"
+)
 NAME_EXPRESSION = _runs(
     "resolved as Camunda 7 resolves it: by a catch (intermediate catch event, "
     "receive task, boundary event, event after an event-based gateway, event "
@@ -514,6 +520,9 @@ CONSTRUCTS: dict[str, Row] = {
     "sequence flow": EVENT_GATEWAY_TARGET_SHARED,
     "a receive task after an event-based gateway with a boundary event": (
         EVENT_GATEWAY_RECEIVE_BOUNDARY
+    ),
+    "an exclusive or inclusive gateway without outgoing sequence flow": (
+        CHOOSING_GATEWAY_DEAD_END
     ),
     "an event sub-process with a none start event, a sequence flow in or out, or "
     "a boundary event": EVENT_SUBPROCESS_SHAPE,
@@ -1376,7 +1385,7 @@ def _event_gateway_problems(
                 "receiveTask",
             ):
                 yield _problem(gateway, gateway, EVENT_GATEWAY_TARGET.note)
-            elif target is not None and _incoming_count(target) > 1:
+            elif target is not None and _flow_count(target, "targetRef") > 1:
                 yield _problem(target, target, EVENT_GATEWAY_TARGET_SHARED.note)
             if target is not None and local_name(target) == "receiveTask":
                 for event in target.getparent().iterfind("bpmn:boundaryEvent", NSMAP):
@@ -1386,13 +1395,22 @@ def _event_gateway_problems(
                         )
 
 
-def _incoming_count(element: etree._Element) -> int:
-    """The sequence flows of its container that lead into `element`."""
+def _flow_count(element: etree._Element, end: str) -> int:
+    """The sequence flows of its container whose `end` (sourceRef, targetRef)
+    is `element`."""
     return sum(
         1
         for flow in element.getparent().iterfind("bpmn:sequenceFlow", NSMAP)
-        if flow.get("targetRef") == element.get("id")
+        if flow.get(end) == element.get("id")
     )
+
+
+def _dead_end_gateway_problems(root: etree._Element) -> Iterator[Problem]:
+    for gateway in root.xpath(
+        ".//bpmn:exclusiveGateway | .//bpmn:inclusiveGateway", namespaces=NSMAP
+    ):
+        if _flow_count(gateway, "sourceRef") == 0:
+            yield _problem(gateway, gateway, CHOOSING_GATEWAY_DEAD_END.note)
 
 
 def _event_problems(root: etree._Element) -> Iterator[Problem]:
@@ -1639,6 +1657,7 @@ def support_problems(root: etree._Element) -> list[Problem]:
         *_none_start_problems(root),
         *_subprocess_start_problems(root),
         *_event_problems(root),
+        *_dead_end_gateway_problems(root),
         *_conditional_event_problems(root),
         *_call_mapping_problems(root),
         *_retry_cycle_problems(root),
