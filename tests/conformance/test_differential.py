@@ -371,6 +371,7 @@ DEPARTURES: dict[str, str] = {
             "ev_esp_timer_non_interrupting.bpmn",
             "p9_escalations.bpmn",
             "p9_escalation_rethrow.bpmn",
+            "p9_callee_esp_timer.bpmn",
         ),
         _EVENT_SCOPE,
     ),
