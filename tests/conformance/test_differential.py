@@ -230,6 +230,7 @@ DEPARTURES: dict[str, str] = {
     "io_in_mi_subprocess.bpmn": _IO_SCOPE,
     "io_nested_scopes.bpmn": _IO_SCOPE,
     "p9_sub_scope_writes.bpmn": _IO_SCOPE,
+    "p9_sub_terminate_outputs.bpmn": _IO_SCOPE,
     "io_output_fails.bpmn": _IO_SCOPE,
     "io_script_task.bpmn": _IO_SCOPE,
     "io_sub_input_fails_after_fork.bpmn": _IO_SCOPE,
