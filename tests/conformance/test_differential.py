@@ -425,6 +425,7 @@ DEPARTURES: dict[str, str] = {
             "p9_end_listener_kept.bpmn",
             "p9_mi_terminate_count.bpmn",
             "p9_mi_cycle.bpmn",
+            "p9_mi_nested_conditions.bpmn",
         ),
         _MI_LOCALS,
     ),
