@@ -411,6 +411,19 @@ BOUNDARY_NOT_ON_ACTIVITY = _refused(
     "attachedToRef is an Activity); here it would wait beside an element it "
     "cannot interrupt; attach it to a task, sub-process or call activity"
 )
+BOUNDARY_HOST_MISSING = _refused(
+    "its attachedToRef names no activity of the process or sub-process it is "
+    "drawn in, so it would never wait for anything (Camunda 7 refuses it too: "
+    "'Invalid reference in boundary event'); attach it to an activity beside it"
+)
+MULTI_INSTANCE_SHAPE = _refused(
+    "a multi-instance activity runs its instances over camunda:collection (or "
+    "loopDataInputRef) or a loopCardinality; this one has an empty "
+    "loopCardinality, or a camunda:elementVariable without a collection to "
+    "take the elements from (Camunda 7 refuses both: "
+    "'loopCardinality must be defined', 'collection must be set when using "
+    "elementVariable'); here the instances would fail or lack the variable"
+)
 CATCH_WITHOUT_TRIGGER = _refused(
     "a catching intermediate or boundary event waits for its trigger, and this "
     "one has none (Camunda 7 refuses it too); give it an event definition, or "
@@ -527,6 +540,11 @@ CONSTRUCTS: dict[str, Row] = {
     "an event sub-process with a none start event, a sequence flow in or out, or "
     "a boundary event": EVENT_SUBPROCESS_SHAPE,
     "a boundary event attached to anything but an activity": (BOUNDARY_NOT_ON_ACTIVITY),
+    "a boundary event whose attachedToRef names no element beside it": (
+        BOUNDARY_HOST_MISSING
+    ),
+    "a multi-instance activity with an empty loopCardinality, or an element "
+    "variable without a collection": MULTI_INSTANCE_SHAPE,
     "an intermediate catch or boundary event without an event definition": (
         CATCH_WITHOUT_TRIGGER
     ),
@@ -1405,6 +1423,24 @@ def _flow_count(element: etree._Element, end: str) -> int:
     )
 
 
+def _container_id(element: etree._Element) -> str | None:
+    parent = element.getparent()
+    return parent.get("id") if parent is not None else None
+
+
+def _multi_instance_shape_problems(root: etree._Element) -> Iterator[Problem]:
+    for loop in root.iterfind(".//bpmn:multiInstanceLoopCharacteristics", NSMAP):
+        cardinality = loop.find("bpmn:loopCardinality", NSMAP)
+        empty = cardinality is not None and not (cardinality.text or "").strip()
+        collection = bool(vendor_attr(loop, "collection")) or (
+            loop.find("bpmn:loopDataInputRef", NSMAP) is not None
+        )
+        element = bool(vendor_attr(loop, "elementVariable"))
+        if empty or (element and not collection):
+            activity = loop.getparent()
+            yield _problem(loop, activity, MULTI_INSTANCE_SHAPE.note)
+
+
 def _dead_end_gateway_problems(root: etree._Element) -> Iterator[Problem]:
     for gateway in root.xpath(
         ".//bpmn:exclusiveGateway | .//bpmn:inclusiveGateway", namespaces=NSMAP
@@ -1433,7 +1469,9 @@ def _event_problems(root: etree._Element) -> Iterator[Problem]:
     yield from _event_subprocess_problems(root)
     for boundary in root.iterfind(".//bpmn:boundaryEvent", NSMAP):
         host = nodes.get(boundary.get("attachedToRef"))
-        if host is not None and local_name(host) not in _ACTIVITIES:
+        if host is None or _container_id(host) != _container_id(boundary):
+            yield _problem(boundary, boundary, BOUNDARY_HOST_MISSING.note)
+        elif local_name(host) not in _ACTIVITIES:
             yield _problem(boundary, boundary, BOUNDARY_NOT_ON_ACTIVITY.note)
     for catch in root.xpath(
         ".//bpmn:intermediateCatchEvent | .//bpmn:boundaryEvent", namespaces=NSMAP
@@ -1658,6 +1696,7 @@ def support_problems(root: etree._Element) -> list[Problem]:
         *_subprocess_start_problems(root),
         *_event_problems(root),
         *_dead_end_gateway_problems(root),
+        *_multi_instance_shape_problems(root),
         *_conditional_event_problems(root),
         *_call_mapping_problems(root),
         *_retry_cycle_problems(root),
