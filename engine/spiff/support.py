@@ -424,6 +424,11 @@ MULTI_INSTANCE_SHAPE = _refused(
     "'loopCardinality must be defined', 'collection must be set when using "
     "elementVariable'); here the instances would fail or lack the variable"
 )
+UNNAMED_PART = _refused(
+    "one of its camunda:inputParameter or camunda:outputParameter has no name, "
+    "or one of its camunda:formField no id, so there is no variable to set "
+    "(Camunda 7 refuses it too: the attribute is mandatory); name it"
+)
 CATCH_WITHOUT_TRIGGER = _refused(
     "a catching intermediate or boundary event waits for its trigger, and this "
     "one has none (Camunda 7 refuses it too); give it an event definition, or "
@@ -545,6 +550,8 @@ CONSTRUCTS: dict[str, Row] = {
     ),
     "a multi-instance activity with an empty loopCardinality, or an element "
     "variable without a collection": MULTI_INSTANCE_SHAPE,
+    "a camunda:inputParameter or outputParameter without a name, a "
+    "camunda:formField without an id": UNNAMED_PART,
     "an intermediate catch or boundary event without an event definition": (
         CATCH_WITHOUT_TRIGGER
     ),
@@ -1441,6 +1448,18 @@ def _multi_instance_shape_problems(root: etree._Element) -> Iterator[Problem]:
             yield _problem(loop, activity, MULTI_INSTANCE_SHAPE.note)
 
 
+_NAMED_PARTS = {"inputParameter": "name", "outputParameter": "name", "formField": "id"}
+
+
+def _unnamed_part_problems(root: etree._Element) -> Iterator[Problem]:
+    for namespace in VENDOR_NAMESPACES:
+        for part, attribute in _NAMED_PARTS.items():
+            for element in root.iter(f"{{{namespace}}}{part}"):
+                if not (element.get(attribute) or "").strip():
+                    owner = _owner(element)
+                    yield _problem(element, owner, UNNAMED_PART.note)
+
+
 def _dead_end_gateway_problems(root: etree._Element) -> Iterator[Problem]:
     for gateway in root.xpath(
         ".//bpmn:exclusiveGateway | .//bpmn:inclusiveGateway", namespaces=NSMAP
@@ -1697,6 +1716,7 @@ def support_problems(root: etree._Element) -> list[Problem]:
         *_event_problems(root),
         *_dead_end_gateway_problems(root),
         *_multi_instance_shape_problems(root),
+        *_unnamed_part_problems(root),
         *_conditional_event_problems(root),
         *_call_mapping_problems(root),
         *_retry_cycle_problems(root),
