@@ -429,6 +429,12 @@ UNNAMED_PART = _refused(
     "or one of its camunda:formField no id, so there is no variable to set "
     "(Camunda 7 refuses it too: the attribute is mandatory); name it"
 )
+EVENT_SUBPROCESS_LOOP = _refused(
+    "an event sub-process starts one instance each time its start event's "
+    "trigger occurs; loop or multi-instance characteristics on it are not "
+    "supported here (SpiffWorkflow's parser failed on them without naming the "
+    "element); loop inside it, with a multi-instance activity"
+)
 CATCH_WITHOUT_TRIGGER = _refused(
     "a catching intermediate or boundary event waits for its trigger, and this "
     "one has none (Camunda 7 refuses it too); give it an event definition, or "
@@ -552,6 +558,9 @@ CONSTRUCTS: dict[str, Row] = {
     "variable without a collection": MULTI_INSTANCE_SHAPE,
     "a camunda:inputParameter or outputParameter without a name, a "
     "camunda:formField without an id": UNNAMED_PART,
+    "loop or multi-instance characteristics on an event sub-process": (
+        EVENT_SUBPROCESS_LOOP
+    ),
     "an intermediate catch or boundary event without an event definition": (
         CATCH_WITHOUT_TRIGGER
     ),
@@ -1376,6 +1385,12 @@ def _event_subprocess_problems(root: etree._Element) -> Iterator[Problem]:
                 for c in start
             ):
                 yield _problem(start, start, EVENT_SUBPROCESS_SHAPE.note)
+        loop = sub.xpath(
+            "bpmn:multiInstanceLoopCharacteristics | bpmn:standardLoopCharacteristics",
+            namespaces=NSMAP,
+        )
+        if loop:
+            yield _problem(loop[0], sub, EVENT_SUBPROCESS_LOOP.note)
     if not esps:
         return  # no event sub-process: no flow or boundary event can touch one
     for flow in root.iterfind(".//bpmn:sequenceFlow", NSMAP):
