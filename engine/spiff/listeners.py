@@ -270,7 +270,6 @@ def _completion_condition(activity: etree._Element) -> str | None:
     return f"the completion condition of the multi-instance '{activity.get('id')}'"
 
 
-_SPLITTING_GATEWAYS = ("parallelGateway", "inclusiveGateway")
 _CHOOSING_GATEWAYS = ("exclusiveGateway", "eventBasedGateway")
 
 

@@ -23,6 +23,10 @@ a `timeCycle` there:
 * the cycle is ISO 8601 (`R3/PT1H`) or a Quartz cron as Camunda Modeler writes
   it (`0 0 9 * * ?`, UTC), read by the timer start events' parser
   (`timer_starts.cron_next`).
+
+`DueDateTimer` replaces SpiffWorkflow's timeDate on every event (also after
+an event-based gateway): a value starting with P is a period from when the
+timer starts waiting, as Camunda 7's due-date calendar reads it.
 """
 
 from __future__ import annotations
