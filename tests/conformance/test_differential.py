@@ -379,6 +379,7 @@ DEPARTURES: dict[str, str] = {
             "p9_escalations.bpmn",
             "p9_escalation_rethrow.bpmn",
             "p9_callee_esp_timer.bpmn",
+            "p9_time_date_duration.bpmn",
         ),
         _EVENT_SCOPE,
     ),
