@@ -32,7 +32,10 @@ SpiffWorkflow 3.2 departs from BPMN here; each departure is corrected:
   the same scope, one naming the code before a catch-all). Two escalation
   catchers of one level that could both catch a code (the same code, or one
   for any code) are refused at upload as Camunda 7 refuses them
-  (`ref_checks.py`), so for escalations a level never has to choose.
+  (`ref_checks.py`), so for escalations a level never has to choose. An
+  escalation event sub-process does not catch an escalation thrown directly
+  in it (Camunda 7's isReThrowingEscalationEventSubprocess): it goes on to the
+  next catcher, where SpiffWorkflow started the same event sub-process anew.
 * A conditional catch is evaluated only when it starts waiting;
   `conditions_refresh` evaluates the waiting conditional events (catches,
   boundary events, event sub-process starts) on each step's variable events
@@ -58,6 +61,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.conditional import (
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     CodeEventDefinition,
+    EscalationEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
@@ -551,6 +555,32 @@ def _most_specific(catchers: list[Any], event: Any) -> Any | None:
     return (exact or catchers)[0]
 
 
+def _rethrowing_event_subprocess(event: Any) -> Any | None:
+    """The escalation event sub-process an escalation is thrown directly in.
+
+    Camunda 7's EscalationEventDefinitionFinder skips it
+    (isReThrowingEscalationEventSubprocess: the catcher's handler is the
+    thrower's flow scope): an escalation event sub-process throwing its own
+    code again does not start itself anew, the escalation goes on to the next
+    catcher. Only a throw directly inside it (Camunda compares the flow scope);
+    errors are not concerned (an error event sub-process interrupts, so it no
+    longer waits when its content throws).
+    """
+    if not isinstance(event.event_definition, EscalationEventDefinition):
+        return None
+    scope = event.target
+    if scope.parent_task_id is None:
+        return None
+    owner = scope.top_workflow.get_task_from_id(scope.parent_task_id)
+    return owner if isinstance(owner.task_spec, EventSubprocess) else None
+
+
+def _same_event_subprocess(start: Any, esp: Any) -> bool:
+    """Whether the waiting start event `start` arms another instance of `esp`."""
+    own = event_subprocess_task(start)
+    return own is not None and own.task_spec is esp.task_spec
+
+
 def scoped_catcher(event: Any, activity: Any = None) -> Any | None:
     """Return the one task that catches an error/escalation thrown at `event.target`.
 
@@ -565,8 +595,12 @@ def scoped_catcher(event: Any, activity: Any = None) -> Any | None:
             return found
     scope = event.target
     manager = scope.top_workflow.event_manager
+    rethrower = _rethrowing_event_subprocess(event)
     while scope is not None:
-        found = _most_specific(_esp_catchers(manager, scope, event), event)
+        esps = _esp_catchers(manager, scope, event)
+        if rethrower is not None:
+            esps = [c for c in esps if not _same_event_subprocess(c, rethrower)]
+        found = _most_specific(esps, event)
         if found is None and scope.parent_task_id is not None:
             owner = scope.top_workflow.get_task_from_id(scope.parent_task_id)
             found = _most_specific(_boundary_catchers(owner, event), event)

@@ -185,8 +185,8 @@ def _timer_problems(root: etree._Element) -> Iterable[Problem]:
                 continue
             value = _literal(child.text or "")
             try:
-                if child.tag.endswith("timeDate"):
-                    _check_date(value, now)
+                if child.tag.endswith("timeDate") and not value.startswith("P"):
+                    _check_date(value, now)  # a P... date is a duration from now
                 else:
                     check_timer_value(value)
             except TimerOutOfBounds as exc:

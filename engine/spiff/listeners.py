@@ -219,15 +219,24 @@ def interrupter(owner: etree._Element) -> str | None:
 
     Camunda 7 runs an activity's end execution listeners when it is cancelled
     too (camunda-bpm-platform#3046): by an interrupting boundary event on it or
-    on an enclosing sub-process, or an interrupting event sub-process of its
-    own or an enclosing scope. A translated end listener (a post-script, a
-    script task after the event) runs only when the activity completes.
+    on an enclosing sub-process, an interrupting event sub-process of its own
+    or an enclosing scope, a terminate end event of its own or an enclosing
+    scope reached on another path (the scope's cancelScope deletes its other
+    executions without skipping listeners), or the completion condition of a
+    parallel multi-instance activity it is (or is inside of), which deletes the
+    instances still running (ParallelMultiInstanceActivityBehavior). A
+    translated end listener (a post-script, a script task after the event)
+    runs only when the activity completes.
     """
     node: etree._Element | None = owner
     while node is not None:
         container = node.getparent()
         if container is None:
             return None
+        if cancelling := _completion_condition(node):
+            return cancelling
+        if cancelling := _terminate_beside(container):
+            return cancelling
         ident = node.get("id")
         for boundary in container.iterfind("bpmn:boundaryEvent", NSMAP):
             if (
@@ -248,6 +257,59 @@ def interrupter(owner: etree._Element) -> str | None:
             else None
         )
     return None
+
+
+def _completion_condition(activity: etree._Element) -> str | None:
+    """Name the completion condition of a parallel multi-instance `activity`."""
+    loop = activity.find("bpmn:multiInstanceLoopCharacteristics", NSMAP)
+    if loop is None or loop.get("isSequential") == "true":
+        return None
+    condition = loop.find("bpmn:completionCondition", NSMAP)
+    if condition is None or not (condition.text or "").strip():
+        return None
+    return f"the completion condition of the multi-instance '{activity.get('id')}'"
+
+
+_CHOOSING_GATEWAYS = ("exclusiveGateway", "eventBasedGateway")
+
+
+def _terminate_beside(container: etree._Element) -> str | None:
+    """Name a terminate end event of `container` that another path of it can
+    still be running beside: its scope forks (a parallel or inclusive split, an
+    element with several outgoing flows, a non-interrupting boundary event or
+    event sub-process). Without a fork the scope holds one path, so what the
+    terminate ends has already completed."""
+    terminate = next(
+        (
+            end
+            for end in container.iterfind("bpmn:endEvent", NSMAP)
+            if end.find("bpmn:terminateEventDefinition", NSMAP) is not None
+        ),
+        None,
+    )
+    if terminate is None or not _forks(container):
+        return None
+    return f"the terminate end event '{terminate.get('id')}'"
+
+
+def _forks(container: etree._Element) -> bool:
+    outgoing: dict[str | None, int] = {}
+    for flow in container.iterfind("bpmn:sequenceFlow", NSMAP):
+        source = flow.get("sourceRef")
+        outgoing[source] = outgoing.get(source, 0) + 1
+    for element in container:
+        if not isinstance(element.tag, str):
+            continue
+        kind = local_name(element)
+        if kind == "boundaryEvent" and element.get("cancelActivity") == "false":
+            return True
+        if kind == "subProcess" and element.get("triggeredByEvent") == "true":
+            start = element.find("bpmn:startEvent", NSMAP)
+            if start is not None and start.get("isInterrupting") == "false":
+                return True
+        if kind not in _CHOOSING_GATEWAYS and outgoing.get(element.get("id"), 0) > 1:
+            return True
+    return False
 
 
 def ends_late(owner: etree._Element) -> bool:

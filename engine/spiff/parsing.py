@@ -75,6 +75,12 @@ _REPEATED = (
     "A Service Task must have an operator",
     "Cannot resolve data",
     "we found two items",  # a flow to nowhere (checks._flow_ends says so)
+    # a receive task with boundary events after an event-based gateway
+    # (support._event_gateway_problems says so)
+    "'BoundaryEventSplit' object has no attribute 'event_definition'",
+    # a loop or multi-instance event sub-process (support._event_subprocess_problems)
+    "LoopTask' object has no attribute 'spec'",
+    "MultiInstanceTask' object has no attribute 'spec'",
 )
 
 

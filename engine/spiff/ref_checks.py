@@ -57,6 +57,14 @@ EVENT_REF_DANGLING = Row(
     'it, e.g. <bpmn:error id="X" errorCode="X"/>, and refer to its id',
     by=_BY,
 )
+MESSAGE_SIGNAL_REF_DANGLING = Row(
+    REFUSED,
+    "its messageRef or signalRef names no bpmn:message or bpmn:signal of the "
+    "file (Camunda 7 refuses it too: no message or signal with that id is "
+    'defined); declare it, e.g. <bpmn:message id="X" name="x"/>, and '
+    "refer to its id",
+    by=_BY,
+)
 ERROR_INTERMEDIATE_THROW = Row(
     REFUSED,
     "an error is thrown by an end event only (BPMN 2.0.2 \u00a710.5.4: an "
@@ -123,6 +131,9 @@ CONSTRUCTS: dict[str, Row] = {
     "an error or escalation throw without errorRef / escalationRef, or whose "
     "error or escalation has no code": THROW_UNNAMED,
     "an errorRef or escalationRef naming nothing in the file": EVENT_REF_DANGLING,
+    "a messageRef or signalRef naming nothing in the file": (
+        MESSAGE_SIGNAL_REF_DANGLING
+    ),
     "an error on an intermediate throw event": ERROR_INTERMEDIATE_THROW,
     "an expression (${...}) in a call activity's calledElement with "
     'calledElementBinding="deployment"': CALLED_ELEMENT_EXPRESSION,
@@ -156,9 +167,33 @@ def _problem(
     )
 
 
+def _message_signal_ref_problems(root: etree._Element) -> Iterator[Problem]:
+    """A messageRef or signalRef naming nothing: SpiffWorkflow's parser stopped
+    at a TypeError of its own, which was the only reason given."""
+    for attribute, target, paths in (
+        (
+            "messageRef",
+            "message",
+            ".//bpmn:messageEventDefinition | .//bpmn:receiveTask",
+        ),
+        ("signalRef", "signal", ".//bpmn:signalEventDefinition"),
+    ):
+        declared = {e.get("id") for e in root.iterfind(f"bpmn:{target}", NSMAP)}
+        for element in root.xpath(paths, namespaces=NSMAP):
+            ref = (element.get(attribute) or "").strip().split(":")[-1]
+            if ref and ref not in declared:
+                owner = (
+                    element
+                    if local_name(element) != f"{target}EventDefinition"
+                    else None
+                )
+                yield _problem(element, MESSAGE_SIGNAL_REF_DANGLING, owner)
+
+
 def ref_problems(root: etree._Element) -> Iterator[Problem]:
     """Yield the unnamed errors and escalations and the computed callees."""
     yield from _event_ref_problems(root)
+    yield from _message_signal_ref_problems(root)
     yield from _condition_resource_problems(root)
     yield from _escalation_boundary_problems(root)
     yield from _subscription_problems(root)

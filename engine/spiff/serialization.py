@@ -35,7 +35,10 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import (
     WorkflowConverter,
 )
 from SpiffWorkflow.bpmn.serializer.helpers.registry import DefaultRegistry
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    TimeDateEventDefinition,
+)
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -59,7 +62,7 @@ from .events import scoped_events
 from .scripting import script_engine
 from .service_tasks import AsyncServiceTask
 from .signal_payloads import MappedSignalEventDefinition
-from .timers import OnceCycleTimer
+from .timers import DueDateTimer, OnceCycleTimer
 from .variables import variables_adopt
 
 STATE_FORMAT = "laneway-1"
@@ -354,6 +357,7 @@ def _serializer(
     config[NamedMessageEventDefinition] = config[MessageEventDefinition]
     # and the cycle timer it fired on (timers.adapt_cycle_timers)
     config[OnceCycleTimer] = config[CycleTimerEventDefinition]
+    config[DueDateTimer] = config[TimeDateEventDefinition]
     config[BpmnWorkflow] = converter
     config[BpmnSubWorkflow] = LanewaySubWorkflowConverter
     registry = _UserDataRegistry() if escaping else None

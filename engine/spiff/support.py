@@ -289,7 +289,11 @@ EVENT_DEFINITIONS: dict[str, Row] = {
         "counts it back from the end; from an expression an incident); months and"
         " years are calendar months, the day pinned to the month's end "
         "(2026-01-31 + P1M = 2026-02-28, as Camunda 7); an expression whose value"
-        " is not ISO 8601 is an incident saying so"
+        " is not ISO 8601 is an incident saying so; a timeDate holding a period "
+        "(P1D, or ${...} holding one) is that long from when the timer starts "
+        "waiting, as Camunda 7's due-date calendar reads it; a value written in "
+        "the diagram that its kind cannot read (a date as timeDuration, a period "
+        "as timeCycle, a cycle or cron as timeDate) is refused"
     ),
     "signalEventDefinition": _runs(),
     "errorEventDefinition": _runs("the most specific error boundary catches"),
@@ -430,6 +434,30 @@ BOUNDARY_NOT_ON_ACTIVITY = _refused(
     "attachedToRef is an Activity); here it would wait beside an element it "
     "cannot interrupt; attach it to a task, sub-process or call activity"
 )
+BOUNDARY_HOST_MISSING = _refused(
+    "its attachedToRef names no activity of the process or sub-process it is "
+    "drawn in, so it would never wait for anything (Camunda 7 refuses it too: "
+    "'Invalid reference in boundary event'); attach it to an activity beside it"
+)
+MULTI_INSTANCE_SHAPE = _refused(
+    "a multi-instance activity runs its instances over camunda:collection (or "
+    "loopDataInputRef) or a loopCardinality; this one has an empty "
+    "loopCardinality, or a camunda:elementVariable without a collection to "
+    "take the elements from (Camunda 7 refuses both: "
+    "'loopCardinality must be defined', 'collection must be set when using "
+    "elementVariable'); here the instances would fail or lack the variable"
+)
+UNNAMED_PART = _refused(
+    "one of its camunda:inputParameter or camunda:outputParameter has no name, "
+    "or one of its camunda:formField no id, so there is no variable to set "
+    "(Camunda 7 refuses it too: the attribute is mandatory); name it"
+)
+EVENT_SUBPROCESS_LOOP = _refused(
+    "an event sub-process starts one instance each time its start event's "
+    "trigger occurs; loop or multi-instance characteristics on it are not "
+    "supported here (SpiffWorkflow's parser failed on them without naming the "
+    "element); loop inside it, with a multi-instance activity"
+)
 CATCH_WITHOUT_TRIGGER = _refused(
     "a catching intermediate or boundary event waits for its trigger, and this "
     "one has none (Camunda 7 refuses it too); give it an event definition, or "
@@ -454,6 +482,28 @@ EVENT_GATEWAY_TARGET = _refused(
     "an event-based gateway waits for the events after it, so each of its flows "
     "leads to an intermediate catch event or a receive task (BPMN 2.0.2 "
     "\u00a713.4.4; Camunda 7 refuses other targets too)"
+)
+EVENT_GATEWAY_TARGET_SHARED = _refused(
+    "it waits after an event-based gateway, and another sequence flow leads "
+    "into it too (BPMN 2.0.2 \u00a710.6.6: target elements in an event gateway "
+    "configuration must not have any additional incoming sequence flow; Camunda "
+    "7 refuses it too: 'Invalid incoming sequenceflow for intermediateCatchEvent "
+    "connected to an event-based gateway'); here a token arriving by the other "
+    "flow would wait beside the gateway's and one message could take both; "
+    "catch the event on that path with an event of its own"
+)
+EVENT_GATEWAY_RECEIVE_BOUNDARY = _refused(
+    "it is a receive task after an event-based gateway with a boundary event "
+    "attached (BPMN 2.0.2 \u00a710.6.6: receive tasks used in an event gateway "
+    "configuration must not have any attached intermediate events; Camunda 7 "
+    "refuses a receive task there at all); draw the timer or message as "
+    "another event after the gateway"
+)
+CHOOSING_GATEWAY_DEAD_END = _refused(
+    "an exclusive or inclusive gateway chooses among its outgoing sequence "
+    "flows, and this one has none: reaching it could only stop the case at an "
+    "incident (Camunda 7 fails it too: no outgoing sequence flow could be "
+    "selected); draw its flows, or end the path with an end event"
 )
 NAME_EXPRESSION = _runs(
     "resolved as Camunda 7 resolves it: by a catch (intermediate catch event, "
@@ -517,9 +567,27 @@ CONSTRUCTS: dict[str, Row] = {
     "several timer events after one event-based gateway": EVENT_GATEWAY_TIMERS,
     "a flow out of an event-based gateway to anything but an intermediate catch "
     "event or a receive task": EVENT_GATEWAY_TARGET,
+    "an event or receive task after an event-based gateway with another incoming "
+    "sequence flow": EVENT_GATEWAY_TARGET_SHARED,
+    "a receive task after an event-based gateway with a boundary event": (
+        EVENT_GATEWAY_RECEIVE_BOUNDARY
+    ),
+    "an exclusive or inclusive gateway without outgoing sequence flow": (
+        CHOOSING_GATEWAY_DEAD_END
+    ),
     "an event sub-process with a none start event, a sequence flow in or out, or "
     "a boundary event": EVENT_SUBPROCESS_SHAPE,
     "a boundary event attached to anything but an activity": (BOUNDARY_NOT_ON_ACTIVITY),
+    "a boundary event whose attachedToRef names no element beside it": (
+        BOUNDARY_HOST_MISSING
+    ),
+    "a multi-instance activity with an empty loopCardinality, or an element "
+    "variable without a collection": MULTI_INSTANCE_SHAPE,
+    "a camunda:inputParameter or outputParameter without a name, a "
+    "camunda:formField without an id": UNNAMED_PART,
+    "loop or multi-instance characteristics on an event sub-process": (
+        EVENT_SUBPROCESS_LOOP
+    ),
     "an intermediate catch or boundary event without an event definition": (
         CATCH_WITHOUT_TRIGGER
     ),
@@ -990,8 +1058,10 @@ VENDOR_ELEMENTS: dict[str, Row] = {
         "create, assignment, complete, end), per instance on a multi-instance "
         "activity (listeners.py, listener_places.py); an end listener on a task "
         "or intermediate catch event an interrupting boundary event or event "
-        "sub-process could cancel is refused (Camunda 7 runs it on cancellation "
-        "too), and so are a joining parallel or inclusive gateway's end listener "
+        "sub-process, a terminate end event on a parallel path or a parallel "
+        "multi-instance completion condition could cancel is refused (Camunda 7 "
+        "runs it on cancellation too), and so are a joining parallel or "
+        "inclusive gateway's end listener "
         "(Camunda 7 runs it for every joined token), an inclusive split's end "
         "listener setting what its conditions read, the process's end listener "
         "(Camunda 7 runs it on cancellation too), an event-based gateway's; "
@@ -1438,6 +1508,12 @@ def _event_subprocess_problems(root: etree._Element) -> Iterator[Problem]:
                 for c in start
             ):
                 yield _problem(start, start, EVENT_SUBPROCESS_SHAPE.note)
+        loop = sub.xpath(
+            "bpmn:multiInstanceLoopCharacteristics | bpmn:standardLoopCharacteristics",
+            namespaces=NSMAP,
+        )
+        if loop:
+            yield _problem(loop[0], sub, EVENT_SUBPROCESS_LOOP.note)
     if not esps:
         return  # no event sub-process: no flow or boundary event can touch one
     for flow in root.iterfind(".//bpmn:sequenceFlow", NSMAP):
@@ -1472,6 +1548,62 @@ def _event_gateway_problems(
                 "receiveTask",
             ):
                 yield _problem(gateway, gateway, EVENT_GATEWAY_TARGET.note)
+            elif target is not None and _flow_count(target, "targetRef") > 1:
+                yield _problem(target, target, EVENT_GATEWAY_TARGET_SHARED.note)
+            if target is not None and local_name(target) == "receiveTask":
+                for event in target.getparent().iterfind("bpmn:boundaryEvent", NSMAP):
+                    if event.get("attachedToRef") == target.get("id"):
+                        yield _problem(
+                            target, target, EVENT_GATEWAY_RECEIVE_BOUNDARY.note
+                        )
+
+
+def _flow_count(element: etree._Element, end: str) -> int:
+    """The sequence flows of its container whose `end` (sourceRef, targetRef)
+    is `element`."""
+    return sum(
+        1
+        for flow in element.getparent().iterfind("bpmn:sequenceFlow", NSMAP)
+        if flow.get(end) == element.get("id")
+    )
+
+
+def _container_id(element: etree._Element) -> str | None:
+    parent = element.getparent()
+    return parent.get("id") if parent is not None else None
+
+
+def _multi_instance_shape_problems(root: etree._Element) -> Iterator[Problem]:
+    for loop in root.iterfind(".//bpmn:multiInstanceLoopCharacteristics", NSMAP):
+        cardinality = loop.find("bpmn:loopCardinality", NSMAP)
+        empty = cardinality is not None and not (cardinality.text or "").strip()
+        collection = bool(vendor_attr(loop, "collection")) or (
+            loop.find("bpmn:loopDataInputRef", NSMAP) is not None
+        )
+        element = bool(vendor_attr(loop, "elementVariable"))
+        if empty or (element and not collection):
+            activity = loop.getparent()
+            yield _problem(loop, activity, MULTI_INSTANCE_SHAPE.note)
+
+
+_NAMED_PARTS = {"inputParameter": "name", "outputParameter": "name", "formField": "id"}
+
+
+def _unnamed_part_problems(root: etree._Element) -> Iterator[Problem]:
+    for namespace in VENDOR_NAMESPACES:
+        for part, attribute in _NAMED_PARTS.items():
+            for element in root.iter(f"{{{namespace}}}{part}"):
+                if not (element.get(attribute) or "").strip():
+                    owner = _owner(element)
+                    yield _problem(element, owner, UNNAMED_PART.note)
+
+
+def _dead_end_gateway_problems(root: etree._Element) -> Iterator[Problem]:
+    for gateway in root.xpath(
+        ".//bpmn:exclusiveGateway | .//bpmn:inclusiveGateway", namespaces=NSMAP
+    ):
+        if _flow_count(gateway, "sourceRef") == 0:
+            yield _problem(gateway, gateway, CHOOSING_GATEWAY_DEAD_END.note)
 
 
 def _event_problems(root: etree._Element) -> Iterator[Problem]:
@@ -1494,7 +1626,9 @@ def _event_problems(root: etree._Element) -> Iterator[Problem]:
     yield from _event_subprocess_problems(root)
     for boundary in root.iterfind(".//bpmn:boundaryEvent", NSMAP):
         host = nodes.get(boundary.get("attachedToRef"))
-        if host is not None and local_name(host) not in _ACTIVITIES:
+        if host is None or _container_id(host) != _container_id(boundary):
+            yield _problem(boundary, boundary, BOUNDARY_HOST_MISSING.note)
+        elif local_name(host) not in _ACTIVITIES:
             yield _problem(boundary, boundary, BOUNDARY_NOT_ON_ACTIVITY.note)
     for catch in root.xpath(
         ".//bpmn:intermediateCatchEvent | .//bpmn:boundaryEvent", namespaces=NSMAP
@@ -1764,6 +1898,9 @@ def support_problems(root: etree._Element) -> list[Problem]:
         *_none_start_problems(root),
         *_subprocess_start_problems(root),
         *_event_problems(root),
+        *_dead_end_gateway_problems(root),
+        *_multi_instance_shape_problems(root),
+        *_unnamed_part_problems(root),
         *_conditional_event_problems(root),
         *_call_mapping_problems(root),
         *_retry_cycle_problems(root),

@@ -44,6 +44,8 @@ from SpiffWorkflow.util.task import TaskState
 
 from .common import json_safe
 from .compiled import CompiledProcess, no_initiator
+from .limits import check_timer_value
+from .timer_values import TimerValueInvalid
 from .types import AdvanceOutcome, Problem
 from .xml import NSMAP, parse_xml
 
@@ -440,10 +442,72 @@ def _cycle_end_elsewhere(root: etree._Element) -> Iterator[Problem]:
             yield _cron_problem(event, cycle, CYCLE_WITH_END)
 
 
+def _unreadable(kind: str, value: str) -> str | None:
+    """Why a literal timer value cannot be read as its kind (None: it can).
+
+    As the timers read them when reached: a timeDuration is a period; a
+    timeCycle a repeating interval (or a cron, checked elsewhere); a timeDate a
+    date-time, or a period from now (timers.DueDateTimer).
+    """
+    try:
+        check_timer_value(value)
+    except ValueError:
+        return None  # beyond the engine's bounds: limits.upload_problems says so
+    if kind == "timeDuration":
+        read: Callable[[str], Any] = TimerEventDefinition.parse_iso_duration
+    elif kind == "timeCycle":
+        read = TimerEventDefinition.parse_iso_recurring_interval
+    elif value.upper().startswith("P"):
+        read = TimerEventDefinition.parse_iso_duration
+    else:
+        read = TimerEventDefinition.get_datetime
+    try:
+        read(value)
+    except TimerValueInvalid as exc:
+        return str(exc)
+    return None
+
+
+def _unreadable_elsewhere(root: etree._Element) -> Iterator[Problem]:
+    """Refuse a timer value written in the diagram that its kind cannot read
+    (a timeDuration holding a date, a timeCycle holding a period, a timeDate
+    holding a cycle): reaching the timer could only stop the case at an
+    incident, where Camunda 7 fails it too. Expressions are read when the case
+    runs; a process's timer start events are checked when scheduled."""
+    for definition in root.iterfind(".//bpmn:timerEventDefinition", NSMAP):
+        event = definition.getparent()
+        top_start = etree.QName(event).localname == "startEvent" and (
+            etree.QName(event.getparent()).localname == "process"
+        )
+        for child in definition:
+            if top_start or not isinstance(child.tag, str):
+                continue
+            text = (child.text or "").strip()
+            if not text or text[0] not in "'\"":
+                continue  # an expression (normalize quotes a literal)
+            value = _literal(text)
+            kind = etree.QName(child).localname
+            if kind == "timeCycle" and (is_cron(value) or cycle_has_end(value)):
+                continue  # _cron_elsewhere, _cycle_end_elsewhere
+            why = _unreadable(kind, value)
+            if why is not None:
+                yield Problem(
+                    f"The timer of '{event.get('id')}' is refused ({kind}): {why} "
+                    "Reaching it could only stop the case at an incident (Camunda "
+                    "7 fails such a timer too).",
+                    child.sourceline,
+                    event.get("id"),
+                )
+
+
 def timer_start_problems(root: etree._Element) -> list[Problem]:
     """Return every timer start event whose value cannot be scheduled, located,
     and the cycles other timers cannot run."""
-    problems = [*_cron_elsewhere(root), *_cycle_end_elsewhere(root)]
+    problems = [
+        *_cron_elsewhere(root),
+        *_cycle_end_elsewhere(root),
+        *_unreadable_elsewhere(root),
+    ]
     now = datetime.now(UTC)
     for process in root.iterfind("bpmn:process", NSMAP):
         for event in process.iterfind("bpmn:startEvent", NSMAP):

@@ -23,6 +23,10 @@ a `timeCycle` there:
 * the cycle is ISO 8601 (`R3/PT1H`) or a Quartz cron as Camunda Modeler writes
   it (`0 0 9 * * ?`, UTC), read by the timer start events' parser
   (`timer_starts.cron_next`).
+
+`DueDateTimer` replaces SpiffWorkflow's timeDate on every event (also after
+an event-based gateway): a value starting with P is a period from when the
+timer starts waiting, as Camunda 7's due-date calendar reads it.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from SpiffWorkflow.bpmn.specs.defaults import (
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
+    TimeDateEventDefinition,
     TimerEventDefinition,
 )
 from SpiffWorkflow.bpmn.util import PendingBpmnEvent
@@ -258,6 +263,30 @@ class EventSubprocessCycleTimer(OnceCycleTimer):
         }
 
 
+class DueDateTimer(TimeDateEventDefinition):
+    """A timeDate as Camunda 7 reads it: a date-time, or a duration from now.
+
+    Camunda 7 resolves a timeDate with its DueDateBusinessCalendar: a value
+    starting with P is a period added to the moment the timer is created
+    (`<timeDate>P1D</timeDate>`, or `${...}` holding "P1D", waits a day),
+    anything else an ISO 8601 date-time. SpiffWorkflow compared the parsed
+    duration (a dict) with the clock: a TypeError as the incident. The due
+    moment is computed once, when the timer starts waiting, and kept.
+    """
+
+    def has_fired(self, my_task: Any) -> bool:
+        value = my_task._get_internal_data("event_value")
+        if value is None:
+            value = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+            if isinstance(value, str) and value.strip().upper().startswith("P"):
+                period = TimerEventDefinition.parse_iso_duration(value.strip())
+                now = _now()
+                due = now + TimerEventDefinition.get_timedelta_from_start(period, now)
+                value = due.isoformat()
+            my_task._set_internal_data(event_value=value)
+        return bool(super().has_fired(my_task))
+
+
 def adapt_cycle_timers(task_spec: Any, *, event_subprocess: bool = False) -> None:
     """Give a cycle timer on an intermediate catch or boundary event, or on the start
     event of an event sub-process (`event_subprocess`), Camunda's meaning.
@@ -275,6 +304,11 @@ def adapt_cycle_timers(task_spec: Any, *, event_subprocess: bool = False) -> Non
         for inner in getattr(definition, "event_definitions", ()):
             if type(inner) is CycleTimerEventDefinition:
                 inner.__class__ = OnceCycleTimer
+            elif type(inner) is TimeDateEventDefinition:
+                inner.__class__ = DueDateTimer
+        return
+    if type(definition) is TimeDateEventDefinition:
+        definition.__class__ = DueDateTimer
         return
     if type(definition) is not CycleTimerEventDefinition:
         return

@@ -255,6 +255,14 @@ DEPARTURES: dict[str, str] = {
     "mi_collection_text_after_fork.bpmn": _MI_NOT_A_LIST,
     "io_in_mi_subprocess.bpmn": _IO_SCOPE,
     "io_nested_scopes.bpmn": _IO_SCOPE,
+    "p9_sub_scope_writes.bpmn": _IO_SCOPE,
+    "p9_sub_terminate_outputs.bpmn": _IO_SCOPE,
+    "p9_throw_end_listener.bpmn": (
+        "an escalation throw event's end listener runs when the interrupting "
+        "boundary on its sub-process catches the escalation, as Camunda 7 runs "
+        "end listeners of cancelled activity instances; SpiffWorkflow's walk "
+        "cancels the throw's path before its listener (engine/spiff/events.py)"
+    ),
     "io_output_fails.bpmn": _IO_SCOPE,
     "io_script_task.bpmn": _IO_SCOPE,
     "io_sub_input_fails_after_fork.bpmn": _IO_SCOPE,
@@ -382,6 +390,7 @@ DEPARTURES: dict[str, str] = {
             "p6c_call_out_on_events.bpmn",
             "p6c_call_out_service_error.bpmn",
             "p6c_call_out_nested.bpmn",
+            "p9_activity_flows.bpmn",
         ),
         _CALL_DATA,
     ),
@@ -404,6 +413,10 @@ DEPARTURES: dict[str, str] = {
             "ev_esp_signal_interrupting.bpmn",
             "ev_esp_timer_interrupting.bpmn",
             "ev_esp_timer_non_interrupting.bpmn",
+            "p9_escalations.bpmn",
+            "p9_escalation_rethrow.bpmn",
+            "p9_callee_esp_timer.bpmn",
+            "p9_time_date_duration.bpmn",
         ),
         _EVENT_SCOPE,
     ),
@@ -444,6 +457,13 @@ DEPARTURES: dict[str, str] = {
             "p6b_mi_seq_active.bpmn",
             "p6b_mi_seq_item_replaced.bpmn",
             "p6b_terminate_seq_mi.bpmn",
+            "p9_mi_condition_true_at_start.bpmn",
+            "p9_mi_data.bpmn",
+            "p9_links.bpmn",
+            "p9_end_listener_kept.bpmn",
+            "p9_mi_terminate_count.bpmn",
+            "p9_mi_cycle.bpmn",
+            "p9_mi_nested_conditions.bpmn",
         ),
         _MI_LOCALS,
     ),
