@@ -53,9 +53,11 @@ def _drawn_for_camunda(root: etree._Element) -> bool:
 
 
 def dialect_mark(root: etree._Element) -> None:
-    """Record, in place, the dialect of the diagram as uploaded (once)."""
-    if root.get(_MARK) is None:
-        root.set(_MARK, _CAMUNDA if _drawn_for_camunda(root) else "bpmn")
+    """Record, in place, the dialect of the diagram as uploaded.
+
+    Decided from what the diagram uses, whatever mark an upload carries.
+    """
+    root.set(_MARK, _CAMUNDA if _drawn_for_camunda(root) else "bpmn")
 
 
 def is_camunda_dialect(node: etree._Element) -> bool:
