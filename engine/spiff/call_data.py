@@ -6,9 +6,14 @@ callee's, so a variable set only inside the callee leaked into the caller.
 Here, as in Camunda 7:
 
 * `<camunda:in source="a" target="b"/>`, `sourceExpression="${...}"` or
-  `variables="all"` choose what goes in; without any `camunda:in` every
-  variable goes in (SpiffWorkflow's default, also when the called process
-  declares data inputs).
+  `variables="all"` choose what goes in, each in its order (`variables="all"`
+  with single mappings: all of them, and the single ones too). Without any
+  of them (a `camunda:in businessKey` passes no variable) nothing goes in, in
+  a Camunda-dialect diagram (dialect.py): Camunda 7 starts the called
+  instance with exactly the variables its inputs map
+  (CallableElement.getInputVariables, empty without inputs). In a SpiffArena
+  or plain BPMN diagram every variable goes in (SpiffWorkflow's reading, also
+  when the called process declares data inputs, then only those).
 * `<camunda:out .../>` chooses what comes back; without any `camunda:out`
   nothing comes back, unless the called process declares data outputs
   (`ioSpecification`), which come back as SpiffWorkflow defines.
@@ -26,6 +31,7 @@ from lxml import etree
 from SpiffWorkflow.spiff.parser.task_spec import CallActivityParser
 from SpiffWorkflow.spiff.specs.defaults import CallActivity
 
+from .dialect import is_camunda_dialect
 from .juel import JuelError, is_juel, juel_to_python
 from .variables import OUT_LOCALS
 from .xml import VENDOR_NAMESPACES, local_name, vendor_attr
@@ -113,9 +119,12 @@ class MappedCallActivity(CallActivity):
     # calledElement="${...}": the key, a Python expression (translated from
     # JUEL) evaluated when the call activity is reached (called.py).
     called_expression: str = ""
+    # Without camunda:in: every variable goes in (SpiffArena and plain BPMN
+    # diagrams) or none (Camunda-dialect diagrams, as in Camunda 7).
+    passes_all: bool = True
 
     def copy_data(self, my_task: Any, subworkflow: Any) -> None:
-        if not self.ins:
+        if not self.ins and self.passes_all:
             return super().copy_data(my_task, subworkflow)
         start = subworkflow.get_next_task(
             subworkflow.task_tree, skip_subprocesses=True, spec_name="Start"
@@ -156,6 +165,7 @@ class MappedCallActivityParser(CallActivityParser):
         task = super().create_task()
         task.ins = mappings(self.node, "in")
         task.outs = mappings(self.node, "out")
+        task.passes_all = not is_camunda_dialect(self.node)
         binding = vendor_attr(self.node, "calledElementBinding")
         if binding == "version":
             number = vendor_attr(self.node, "calledElementVersion")

@@ -11,8 +11,8 @@ ioSpecification too: a task whose data input is no variable stops ("Missing
 data input"), one with data outputs keeps only them, and a called process's
 data outputs come back to the caller without any camunda:out.
 
-So a diagram in the Camunda dialect (it uses the Camunda, Operaton or Zeebe
-namespace and nothing of SpiffWorkflow's) loses its data associations and
+So a diagram in the Camunda dialect (dialect.py: it uses the Camunda, Operaton
+or Zeebe namespace and nothing of SpiffWorkflow's) loses its data associations and
 ioSpecifications here, and runs as Camunda 7 runs it. A SpiffArena diagram
 (its extensions are `spiffworkflow:`), or a plain BPMN one, keeps
 SpiffWorkflow's data objects and ioSpecifications, which SpiffArena diagrams
@@ -23,37 +23,10 @@ from __future__ import annotations
 
 from lxml import etree
 
-from .xml import NSMAP, SPIFF, VENDOR_NAMESPACES
+from .dialect import is_camunda_dialect
+from .xml import NSMAP
 
-_MODELER = "http://camunda.org/schema/modeler/1.0"
-_ZEEBE = "http://camunda.org/schema/zeebe/1.0"  # Camunda 8 ignores data objects too
-_CAMUNDA_NAMESPACES = {*VENDOR_NAMESPACES, _ZEEBE}
 _DATA_REFERENCES = ("dataObjectReference", "dataObject", "dataStoreReference")
-
-
-def _namespaces_used(root: etree._Element) -> set[str]:
-    used: set[str] = set()
-    for element in root.iter(etree.Element):
-        used.add(etree.QName(element).namespace or "")
-        for name in element.attrib:
-            used.add(etree.QName(name).namespace or "")
-    return used
-
-
-def is_camunda_dialect(root: etree._Element) -> bool:
-    """Return whether the diagram is drawn for Camunda 7 / Operaton.
-
-    It uses a `camunda:` / `operaton:` / `zeebe:` element or attribute, or
-    Camunda Modeler's execution platform says Camunda (7 or 8), and it uses
-    nothing in SpiffWorkflow's namespace.
-    """
-    used = _namespaces_used(root)
-    if SPIFF in used:
-        return False
-    platform = root.get(f"{{{_MODELER}}}executionPlatform") or ""
-    return bool(used.intersection(_CAMUNDA_NAMESPACES)) or platform.startswith(
-        "Camunda"
-    )
 
 
 def camunda_data_associations_drop(root: etree._Element) -> None:

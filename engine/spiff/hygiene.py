@@ -18,12 +18,16 @@ uploaded, only the normalized XML (what runs) carries these changes:
   (what Camunda does not run is refused there, located). Flowable's
   `formFieldValidation` (validate form fields on submit) is dropped: Laneway always
   validates them.
+- the dialect the diagram is drawn in (Camunda 7, or SpiffWorkflow / plain BPMN) is
+  recorded on its definitions before Laneway writes anything of its own in
+  (dialect.py).
 """
 
 from __future__ import annotations
 
 from lxml import etree
 
+from .dialect import dialect_mark
 from .listeners import translate_listeners
 from .xml import CAMUNDA, ID_VALUES, NSMAP, compiled_xpath, local_name, unique_id
 
@@ -147,6 +151,7 @@ def _as_camunda(root: etree._Element) -> None:
 def tidy(root: etree._Element) -> None:
     """Make the drawing-only parts of a diagram inert, in place (module docstring)."""
     _as_camunda(root)
+    dialect_mark(root)  # before anything of SpiffWorkflow's is written in
     _drop_non_executable(root)
     taken = _ids(root)
     _name_flows(root, taken)

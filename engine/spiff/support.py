@@ -610,6 +610,9 @@ CONSTRUCTS: dict[str, Row] = {
     ),
     "camunda:in / camunda:out mappings": _runs(
         'source/target, sourceExpression, variables="all" and businessKey run; '
+        "without a camunda:in no variable goes into the called process (a "
+        "SpiffArena or plain BPMN diagram passes every variable, as SpiffWorkflow "
+        "does), without a camunda:out none comes back; "
         'local="true" and incomplete mappings are refused'
     ),
     "a JUEL condition": _runs(
@@ -1016,9 +1019,11 @@ VENDOR_ELEMENTS: dict[str, Row] = {
     "in": _runs(
         'call activity input: source/target, sourceExpression or variables="all" '
         '(local="true" with variables="all" on a call activity with '
-        "camunda:inputOutput: its input parameters only); on a signal throw "
-        "event's signalEventDefinition, the variables the signal passes to the "
-        "cases it reaches and starts",
+        "camunda:inputOutput: its input parameters only), all of them in their "
+        "order; a call activity of a Camunda diagram without one passes no "
+        "variable, as in Camunda 7; on a signal throw event's "
+        "signalEventDefinition, the variables the signal passes to the cases it "
+        "reaches and starts",
         on=("callActivity", "signalEventDefinition"),
     ),
     "out": _runs(

@@ -384,6 +384,7 @@ DEPARTURES: dict[str, str] = {
             "call_data_out_source.bpmn",
             "call_data_unmapped.bpmn",
             "call_vars_probe.bpmn",
+            "callvars_camunda.bpmn",
             "p6c_call_in_mi.bpmn",
             "p6c_call_mi_timer.bpmn",
             # camunda:out also runs when an error / escalation leaves the callee
