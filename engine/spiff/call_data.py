@@ -165,7 +165,9 @@ class MappedCallActivityParser(CallActivityParser):
         task = super().create_task()
         task.ins = mappings(self.node, "in")
         task.outs = mappings(self.node, "out")
-        task.passes_all = not is_camunda_dialect(self.node)
+        # A version stored before the dialect mark passed every variable: its
+        # cases go on so (dialect.py).
+        task.passes_all = not is_camunda_dialect(self.node, unmarked=False)
         binding = vendor_attr(self.node, "calledElementBinding")
         if binding == "version":
             number = vendor_attr(self.node, "calledElementVersion")

@@ -16,7 +16,10 @@ Laneway itself writes `spiffworkflow:` extensions into the diagram it stores
 (listener scripts, service task operators), so the dialect is decided once, on
 the diagram as uploaded (`dialect_mark`, by tidy), and kept on the stored XML
 as an attribute of its definitions: reading the stored XML again decides the
-same. A diagram stored before the mark is decided by what it uses.
+same. A diagram stored before the mark is decided by what it uses, except where
+the reading changed with the mark: a call activity without `camunda:in` of a
+version deployed before it still passes every variable (its running cases go on
+as they started; upload the diagram again for Camunda 7's reading).
 """
 
 from __future__ import annotations
@@ -60,10 +63,17 @@ def dialect_mark(root: etree._Element) -> None:
     root.set(_MARK, _CAMUNDA if _drawn_for_camunda(root) else "bpmn")
 
 
-def is_camunda_dialect(node: etree._Element) -> bool:
-    """Return whether the diagram holding `node` is drawn for Camunda 7 / Operaton."""
+def is_camunda_dialect(node: etree._Element, *, unmarked: bool | None = None) -> bool:
+    """Return whether the diagram holding `node` is drawn for Camunda 7 / Operaton.
+
+    `unmarked`: the answer for a diagram stored before the mark, where a reading
+    must not change under the cases its versions already run; None: decided by
+    what the stored diagram uses.
+    """
     root = node.getroottree().getroot()
     marked = root.get(_MARK)
     if marked is not None:
         return marked == _CAMUNDA
+    if unmarked is not None:
+        return unmarked
     return _drawn_for_camunda(root)
