@@ -293,7 +293,10 @@ EVENT_DEFINITIONS: dict[str, Row] = {
         "(P1D, or ${...} holding one) is that long from when the timer starts "
         "waiting, as Camunda 7's due-date calendar reads it; a value written in "
         "the diagram that its kind cannot read (a date as timeDuration, a period "
-        "as timeCycle, a cycle or cron as timeDate) is refused"
+        "as timeCycle, a cycle or cron as timeDate) is refused; in a diagram "
+        "drawn for Camunda, timer text that is neither ISO 8601, a cron nor "
+        "${...} (PT1X, tomorrow, amount*2) is refused, as Camunda 7 reads it as "
+        "a literal and fails (a SpiffArena diagram's timer text is Python)"
     ),
     "signalEventDefinition": _runs(),
     "errorEventDefinition": _runs("the most specific error boundary catches"),
