@@ -9,7 +9,10 @@ SpiffArena becomes SpiffArena-flavoured BPMN with Python expressions:
   (`dmn_feel.py`); XPath, FEEL outside that subset and script languages other
   than Python are refused, naming the element and the expression.
 - Unquoted ISO-8601 timer literals (`PT72H`, `R3/PT1H`, `2030-01-01T00:00:00Z`)
-  are quoted, because SpiffWorkflow evaluates timer text as Python.
+  are quoted, because SpiffWorkflow evaluates timer text as Python. In a
+  diagram drawn for Camunda (`data_objects.is_camunda_dialect`) any other timer
+  text without `${...}` (`PT1X`, `tomorrow`, `amount*2`) is refused: Camunda 7
+  reads it as a literal and fails; a SpiffArena diagram keeps its Python.
 - Camunda/Operaton/Zeebe service-task implementations (external topic, class,
   delegate expression, expression, connector, Zeebe task type) become a
   `spiffworkflow:serviceTaskOperator` whose id is the operation name.
@@ -35,7 +38,7 @@ from collections.abc import Iterator
 
 from lxml import etree
 
-from .data_objects import camunda_data_associations_drop
+from .data_objects import camunda_data_associations_drop, is_camunda_dialect
 from .dmn_feel import FeelError, feel_expression
 from .implicit_splits import conditional_activity_flows
 from .juel import JuelError, is_juel, juel_to_python
@@ -115,8 +118,16 @@ def _language(expr: etree._Element) -> str:
     return (expr.get("language") or "").strip().lower()
 
 
+_TIMER_LITERAL_ONLY = (
+    "is neither an ISO 8601 date, duration or cycle, nor a cron expression, nor "
+    "an expression (${...}): Camunda 7 reads such timer text as a literal and "
+    "fails the timer, so it is refused (in a diagram drawn for Camunda, timer "
+    "text is not Python)"
+)
+
+
 def _translate(
-    expr: etree._Element, what: str, *, timer: bool = False
+    expr: etree._Element, what: str, *, timer: bool = False, camunda: bool = False
 ) -> Problem | None:
     """Rewrite one expression element's text to Python, or say why it cannot be."""
     text = (expr.text or "").strip()
@@ -157,12 +168,26 @@ def _translate(
             return _problem(expr, what, text, f"cannot be translated from JUEL: {exc}.")
         if "language" in expr.attrib:
             del expr.attrib["language"]
-    elif timer and (_ISO_LITERAL.match(text) or is_cron(text)):
-        expr.text = repr(text)  # a cron is scheduled by Laneway (timer_starts)
+    elif timer:
+        return _timer_literal(expr, what, text, camunda=camunda)
     return None
 
 
-def _expressions(root: etree._Element) -> Iterator[Problem]:
+def _timer_literal(
+    expr: etree._Element, what: str, text: str, *, camunda: bool
+) -> Problem | None:
+    """Quote a timer's ISO 8601 or cron literal (SpiffWorkflow evaluates timer
+    text as Python); in a diagram drawn for Camunda, refuse any other text."""
+    if _ISO_LITERAL.match(text) or is_cron(text):
+        expr.text = repr(text)  # a cron is scheduled by Laneway (timer_starts)
+    elif camunda:
+        return _problem(expr, what, text, _TIMER_LITERAL_ONLY)
+    return None
+
+
+def _expressions(root: etree._Element, *, camunda: bool) -> Iterator[Problem]:
+    """Translate every expression; `camunda`: the diagram is drawn for Camunda
+    (its timer text is a literal or JUEL, never Python)."""
     paths = (
         ("bpmn:sequenceFlow/bpmn:conditionExpression", "Condition", False),
         ("bpmn:conditionalEventDefinition/bpmn:condition", "Condition", False),
@@ -187,7 +212,7 @@ def _expressions(root: etree._Element) -> Iterator[Problem]:
     )
     for path, what, timer in paths:
         for expr in root.iterfind(f".//{path}", NSMAP):
-            problem = _translate(expr, what, timer=timer)
+            problem = _translate(expr, what, timer=timer, camunda=camunda)
             if problem:
                 yield problem
 
@@ -544,11 +569,12 @@ def _exclusive_plain_flows(
 
 def normalize(root: etree._Element) -> list[Problem]:
     """Rewrite `root` in place to Python/Spiff dialect and return what could not be."""
+    camunda = is_camunda_dialect(root)  # before anything is rewritten
     conditional_activity_flows(root)  # before: its gateway takes plain flows too
     problems = _unconditioned_flows(root)
     camunda_data_associations_drop(root)
     problems.extend(links_resolve(root))
-    problems.extend(_expressions(root))
+    problems.extend(_expressions(root, camunda=camunda))
     problems.extend(_scripts(root))
     problems.extend(_service_tasks(root))
     problems.extend(_decision_parameters(root))

@@ -293,7 +293,10 @@ EVENT_DEFINITIONS: dict[str, Row] = {
         "(P1D, or ${...} holding one) is that long from when the timer starts "
         "waiting, as Camunda 7's due-date calendar reads it; a value written in "
         "the diagram that its kind cannot read (a date as timeDuration, a period "
-        "as timeCycle, a cycle or cron as timeDate) is refused"
+        "as timeCycle, a cycle or cron as timeDate) is refused; in a diagram "
+        "drawn for Camunda, timer text that is neither ISO 8601, a cron nor "
+        "${...} (PT1X, tomorrow, amount*2) is refused, as Camunda 7 reads it as "
+        "a literal and fails (a SpiffArena diagram's timer text is Python)"
     ),
     "signalEventDefinition": _runs(),
     "errorEventDefinition": _runs("the most specific error boundary catches"),
@@ -394,6 +397,12 @@ CONDITIONAL_AFTER_GATEWAY = _refused(
 )
 CONDITION_MISSING = _refused(
     "a conditional event needs a condition (Camunda 7 refuses it too)"
+)
+BOOLEAN_FORM = _refused(
+    "a boolean attribute (cancelActivity, isInterrupting, isSequential, ...) "
+    'must read "true" or "false": BPMN\'s schema (xsd:boolean) also reads "1" '
+    'and "0" and ignores surrounding spaces, Camunda 7 compares the exact text '
+    '(cancelActivity="1" is non-interrupting there)'
 )
 MULTIPLE_EVENTS = _refused(
     "multiple and parallel-multiple events (several event definitions on one "
@@ -534,6 +543,9 @@ FLOW_INTO_START = _refused(
 )
 # Checks that are not about one element kind or attribute (for the coverage page).
 CONSTRUCTS: dict[str, Row] = {
+    'a boolean attribute written "1", "0" or with spaces (cancelActivity="0")': (
+        BOOLEAN_FORM
+    ),
     "several event definitions on one event (multiple, parallel multiple)": (
         MULTIPLE_EVENTS
     ),
@@ -1244,6 +1256,41 @@ def _multiple_events(root: etree._Element) -> Iterator[Problem]:
             yield _problem(element, element, MULTIPLE_EVENTS.note)
 
 
+# The attributes BPMN 2.0's schema (Semantic.xsd) types xsd:boolean.
+XSD_BOOLEANS = (
+    "cancelActivity",
+    "cancelRemainingInstances",
+    "instantiate",
+    "isClosed",
+    "isCollection",
+    "isExecutable",
+    "isForCompensation",
+    "isImmediate",
+    "isInterrupting",
+    "isSequential",
+    "mustUnderstand",
+    "parallelMultiple",
+    "testBefore",
+    "triggeredByEvent",
+    "waitForCompletion",
+)
+
+
+def _boolean_form_problems(root: etree._Element) -> Iterator[Problem]:
+    """Refuse a boolean attribute written other than "true" or "false".
+
+    The schema accepts "1", "0" and spaces around the word; Camunda 7 (and
+    every check here) compares the exact text, so such a value has two readings.
+    """
+    for element in _having_attributes(root, XSD_BOOLEANS):
+        for name in XSD_BOOLEANS:
+            value = element.get(name)
+            if value is not None and value not in ("true", "false"):
+                yield _problem(
+                    element, _owner(element), f"{name}={value!r}: {BOOLEAN_FORM.note}"
+                )
+
+
 def _bpmn_attribute_problems(root: etree._Element) -> Iterator[Problem]:
     for element in _having_attributes(root, tuple(BPMN_ATTRIBUTES)):
         for name, row in BPMN_ATTRIBUTES.items():
@@ -1914,6 +1961,7 @@ def support_problems(root: etree._Element) -> list[Problem]:
         *_element_problems(root),
         *_multiple_events(root),
         *_bpmn_attribute_problems(root),
+        *_boolean_form_problems(root),
         *_vendor_attribute_problems(root),
         *_vendor_element_problems(root),
         *_spiff_problems(root),

@@ -78,7 +78,7 @@ def test_two_workers_and_two_beats_apply_calls_and_timers_exactly_once(users, tm
     limits = (BPMN_DIR / "timer_limits.bpmn").read_text()
     version_upload(
         user=users["analyst"],
-        bpmn=limits.replace("DURATION", '"PT3S"').encode(),
+        bpmn=limits.replace("DURATION", "PT3S").encode(),
         filename="timer_limits.bpmn",
     )
     app.control.purge()

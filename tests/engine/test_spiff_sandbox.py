@@ -308,9 +308,7 @@ def test_hostile_script_is_rejected_at_upload_with_its_location():
     assert problem.element_id == "prepare" and "Import" in problem.message
 
 
-@pytest.mark.parametrize(
-    "duration", ['"P1000000Y"', "P11Y", '"R5000/PT1H"', '"R/PT1S"']
-)
+@pytest.mark.parametrize("duration", ["P1000000Y", "P11Y", "R5000/PT1H", "R/PT1S"])
 def test_timer_beyond_the_bounds_is_rejected_at_upload(duration):
     xml = (BPMN / "timer_limits.bpmn").read_text().replace("DURATION", duration)
     with pytest.raises(BpmnParseError) as exc:
@@ -321,14 +319,14 @@ def test_timer_beyond_the_bounds_is_rejected_at_upload(duration):
 
 def test_sane_timer_deploys_and_computed_huge_durations_are_refused_at_run_time():
     xml = (BPMN / "timer_limits.bpmn").read_text()
-    assert processes_compile(xml.replace("DURATION", '"PT72H"').encode())
+    assert processes_compile(xml.replace("DURATION", "PT72H").encode())
     check_timer_value("P9Y11M")
     for value in ("P1000000Y", "P121M", "R1000000/PT1H", "R/PT5S"):
         with pytest.raises(TimerOutOfBounds):
             check_timer_value(value)
-    process = processes_compile(xml.replace("DURATION", "f'P{years}Y'").encode())[0]
+    process = processes_compile(xml.replace("DURATION", "${duration}").encode())[0]
     with measured() as elapsed:
-        outcome = workflow_start(process, data={"years": 1000000})
+        outcome = workflow_start(process, data={"duration": "P1000000Y"})
     elapsed.assert_within(1)  # unbounded, SpiffWorkflow spends ~12 s on it
     assert (
         outcome.failure is not None and outcome.failure.error_type == "TimerOutOfBounds"

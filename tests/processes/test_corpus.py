@@ -218,6 +218,8 @@ def _reason(message: str) -> str:
         return "Camunda 8 (Zeebe) extension"
     if "Camunda 7 refuses it too" in message:
         return "not valid for Camunda 7 either"
+    if "Camunda 7 reads such timer text as a literal" in message:
+        return "timer text Camunda 7 reads as a literal it cannot run"
     if "it means two things Laneway cannot tell apart" in message:
         return "camunda:expression on a message event (Spiff payload or JUEL)"
     refused = message.split(" is refused: ", 1)  # support.py's refusals
@@ -264,6 +266,7 @@ ACCEPTABLE_REFUSALS = frozenset(
         "no executable process",
         "BPMN XSD",
         "not valid for Camunda 7 either",
+        "timer text Camunda 7 reads as a literal it cannot run",
         "DTD/entities (XXE payload)",
         "DMN decision missing",
         "called process neither in the file nor deployed",
