@@ -10,7 +10,7 @@ SpiffArena becomes SpiffArena-flavoured BPMN with Python expressions:
   than Python are refused, naming the element and the expression.
 - Unquoted ISO-8601 timer literals (`PT72H`, `R3/PT1H`, `2030-01-01T00:00:00Z`)
   are quoted, because SpiffWorkflow evaluates timer text as Python. In a
-  diagram drawn for Camunda (`data_objects.is_camunda_dialect`) any other timer
+  diagram drawn for Camunda (`dialect.is_camunda_dialect`) any other timer
   text without `${...}` (`PT1X`, `tomorrow`, `amount*2`) is refused: Camunda 7
   reads it as a literal and fails; a SpiffArena diagram keeps its Python.
 - Camunda/Operaton/Zeebe service-task implementations (external topic, class,
@@ -38,7 +38,8 @@ from collections.abc import Iterator
 
 from lxml import etree
 
-from .data_objects import camunda_data_associations_drop, is_camunda_dialect
+from .data_objects import camunda_data_associations_drop
+from .dialect import is_camunda_dialect
 from .dmn_feel import FeelError, feel_expression
 from .implicit_splits import conditional_activity_flows
 from .juel import JuelError, is_juel, juel_to_python
