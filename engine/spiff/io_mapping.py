@@ -16,8 +16,9 @@ name, else the process instance); then the scope and its local variables are
 gone. An activity cancelled (interrupting boundary event, terminate) maps no
 outputs.
 
-Here: the task specs of user tasks, script tasks, embedded sub-processes,
-transactions and call activities with camunda:inputOutput get
+Here: the task specs of user, script, manual, receive and plain tasks,
+embedded sub-processes, transactions and call activities with
+camunda:inputOutput get
 `scope_inputs` / `scope_outputs` ((name, Python expression), in order;
 `parse_io`). On a multi-instance
 activity they are on the instances' spec, so each instance maps its own
@@ -84,8 +85,9 @@ def io_parameters(node: etree._Element, kind: str) -> tuple[tuple[str, str], ...
 
 
 def parse_io(spec: Any, node: etree._Element) -> None:
-    """Give the spec of a user task, script task, embedded sub-process or call
-    activity its camunda:inputOutput (none: nothing changes)."""
+    """Give the spec of an activity of IO_ACTIVITIES (a user, script, manual,
+    receive or plain task, an embedded sub-process, a transaction or a call
+    activity) its camunda:inputOutput (none: nothing changes)."""
     if local_name(node) not in IO_ACTIVITIES:
         return
     if not vendor_children(node, "bpmn:extensionElements/x:inputOutput"):

@@ -17,6 +17,9 @@ IO_ACTIVITIES = (
     "subProcess",
     "transaction",
     "callActivity",
+    "task",
+    "manualTask",
+    "receiveTask",
 )
 
 

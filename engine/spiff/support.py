@@ -985,8 +985,10 @@ VENDOR_ELEMENTS: dict[str, Row] = {
         "instance (its element variable and loopCounter readable); output "
         "parameters there, and the mapping on an event sub-process, a start or "
         "boundary event or a gateway, are refused as Camunda 7 refuses them; "
-        "on a standard loop, a manual or receive task and "
-        "intermediate and end events refused, located (support._io_problems)",
+        "a manual, receive or plain task maps it as a user task does (a "
+        "receive task's outputs read what its message delivered); on a "
+        "standard loop and intermediate and end events refused, located "
+        "(support._io_problems)",
         on=(*SERVICE_LIKE, "connector", *IO_ACTIVITIES),
     ),
     "inputParameter": _runs(
@@ -1317,9 +1319,6 @@ def _extension_kind(element: etree._Element) -> str:
 # (checkActivityInputOutputSupported).
 _IO_REFUSED_BY_CAMUNDA = ("startEvent", "boundaryEvent")
 _IO_CAMUNDA_MAPS = (
-    "task",
-    "manualTask",
-    "receiveTask",
     "intermediateCatchEvent",
     "intermediateThrowEvent",
     "endEvent",
@@ -1338,9 +1337,8 @@ def _io_elsewhere(kind: str) -> str:
     if kind in _IO_CAMUNDA_MAPS:
         return (
             f"camunda:inputOutput on a {kind} is not supported here (Camunda 7 "
-            "maps it; Laneway maps it only on user, script, service, send and "
-            "business rule tasks, embedded sub-processes, transactions and call "
-            "activities): "
+            "maps it; Laneway maps it only on tasks of every kind, embedded "
+            "sub-processes, transactions and call activities): "
             "move the mapping to the activity before or after it"
         )
     return (
