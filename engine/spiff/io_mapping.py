@@ -129,6 +129,7 @@ def inputs_in_order(
 
 
 OUTPUTS_FAILED = "laneway_scope_outputs_failed"
+INPUTS_MAPPED = "laneway_scope_inputs_mapped"
 
 
 def _failed(task: Any, exc: SpiffWorkflowException) -> None:
@@ -145,6 +146,13 @@ def on_update(workflow: Any, task: Any) -> None:
     completion, and a parallel fork's other branches would never start.
     """
     spec = task.task_spec
+    mapped = task.internal_data.get(INPUTS_MAPPED)
+    if mapped is not None:
+        # A waiting task (a receive task, a catch event) is updated again each
+        # time the case is refreshed and inherits the case's data anew; Camunda
+        # 7 mapped its inputs once, when it was entered: they stay as mapped.
+        task.data.update(deepcopy(mapped))
+        return
     try:
         inputs = inputs_in_order(
             task, spec.scope_inputs, {**loop_variables(task), **task.data}
@@ -153,6 +161,7 @@ def on_update(workflow: Any, task: Any) -> None:
         exc.add_note(f"Input/output mapping of '{spec.bpmn_id}'.")
         stop_reaching(task, exc)
     task.data.update(deepcopy(inputs))
+    task.internal_data[INPUTS_MAPPED] = deepcopy(inputs)
 
 
 def subprocess_started(task: Any, subworkflow: Any) -> None:
@@ -185,6 +194,7 @@ def on_complete(workflow: Any, task: Any) -> None:
         _failed(task, exc)
     task.internal_data.pop(OUTPUTS_FAILED, None)
     task.internal_data.pop(OUT_LOCALS, None)
+    task.internal_data.pop(INPUTS_MAPPED, None)
     # The task's scope ends: the variables of those names outside are seen again.
     outside = visible_values(task.workflow, names)
     for name in names:

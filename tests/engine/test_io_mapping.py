@@ -277,3 +277,29 @@ def test_a_failing_call_activity_output_is_retried_over_what_came_back(users):
     case.refresh_from_db()
     assert case.status == "completed"
     assert case.data == {"amount": 6, "parts": 4, "score": 12, "ratio": 3.0}
+
+
+def test_a_waiting_receive_task_keeps_the_inputs_mapped_when_it_was_entered(
+    users, reviewer
+):
+    """Camunda 7 maps the inputs once, when the activity is entered
+    (PvmExecutionImpl.enterActivityInstance): a case variable changed while
+    the receive task waits does not change its local `expected`, which the
+    output reads when the message arrives (`expectedOut` = 10 * 3)."""
+    from engine.services import message_deliver
+
+    bob = get_user_model().objects.create_user("bob", "bob@example.com", PASSWORD)
+    deploy(CONFORMANCE / "io_tasks.bpmn", users["analyst"])
+    case, _ = case_start(user=users["requester"], key="io_tasks", data={"amount": 10})
+    task_complete(user=bob, task_id=_open(case)[0].pk, data={})
+    _fix(users, case, amount=20)
+    message_deliver(
+        user=users["padmin"],
+        name="io_parcel",
+        correlation={"amount": 20},
+        data={"parcel": "box"},
+    )
+    case.refresh_from_db()
+    assert case.status == "completed"
+    assert case.data["expectedOut"] == 30
+    assert "expected" not in case.data
