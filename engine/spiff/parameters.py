@@ -20,6 +20,7 @@ IO_ACTIVITIES = (
     "task",
     "manualTask",
     "receiveTask",
+    "intermediateCatchEvent",
 )
 
 
