@@ -21,6 +21,8 @@ IO_ACTIVITIES = (
     "manualTask",
     "receiveTask",
     "intermediateCatchEvent",
+    "intermediateThrowEvent",
+    "endEvent",
 )
 
 

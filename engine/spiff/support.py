@@ -990,9 +990,11 @@ VENDOR_ELEMENTS: dict[str, Row] = {
         "intermediate catch event the inputs are mapped when it is entered, "
         "the outputs when it is triggered (they read the message's payload); "
         "its timer, condition, message or signal name reading its own input, "
-        "an event after an event-based gateway, a link event, a standard loop, "
-        "intermediate throw and end events refused, located "
-        "(support._io_problems)",
+        "an event after an event-based gateway, a link event, a standard loop "
+        "refused, located (support._io_problems). On a none, message or "
+        "signal throw or end event the inputs are mapped before the throw, "
+        "which reads them; an end event's outputs are refused as Camunda 7 "
+        "refuses them; other throws refused",
         on=(*SERVICE_LIKE, "connector", *IO_ACTIVITIES),
     ),
     "inputParameter": _runs(
@@ -1322,10 +1324,6 @@ def _extension_kind(element: etree._Element) -> str:
 # a sub-process, a transaction or a call activity
 # (checkActivityInputOutputSupported).
 _IO_REFUSED_BY_CAMUNDA = ("startEvent", "boundaryEvent")
-_IO_CAMUNDA_MAPS = (
-    "intermediateThrowEvent",
-    "endEvent",
-)
 
 
 def _io_elsewhere(kind: str) -> str:
@@ -1336,14 +1334,6 @@ def _io_elsewhere(kind: str) -> str:
             'refuses it too ("camunda:inputOutput mapping unsupported for '
             f"element type '{kind}'\"); map the variables in the activity "
             "after it"
-        )
-    if kind in _IO_CAMUNDA_MAPS:
-        return (
-            f"camunda:inputOutput on a {kind} is not supported here (Camunda 7 "
-            "maps it; Laneway maps it only on tasks of every kind, embedded "
-            "sub-processes, transactions, call activities and intermediate "
-            "catch events): "
-            "move the mapping to the activity before or after it"
         )
     return (
         f"camunda:inputOutput on a {kind} is not supported: Camunda 7 refuses "
@@ -1827,8 +1817,33 @@ def _event_expressions(node: etree._Element) -> Iterator[tuple[str, set[str]]]:
                     yield f"{kind} name", {n for e in found for n in _NAME.findall(e)}
 
 
+# Throw and end events whose mapping Laneway runs: Camunda 7's
+# InputOutputEventTest covers none and message throws and message end events;
+# a signal throw reads its name and camunda:in in the event's scope the same way.
+_IO_THROWS = ("", "messageEventDefinition", "signalEventDefinition")
+
+
 def _io_event_refusal(node: etree._Element) -> str:
     """Why camunda:inputOutput on this event (or receive task) is refused."""
+    kind = local_name(node)
+    if kind == "endEvent" and _output_names(node):
+        return (
+            "camunda:outputParameter on an end event is not supported: Camunda "
+            '7 refuses it too ("camunda:outputParameter not allowed for element '
+            "type 'endEvent'\", InputOutputEventTest.testNoneEndEvent)"
+        )
+    if kind in ("endEvent", "intermediateThrowEvent"):
+        definitions = [
+            local_name(c)
+            for c in node
+            if isinstance(c.tag, str) and local_name(c).endswith("EventDefinition")
+        ]
+        if (definitions[0] if definitions else "") not in _IO_THROWS:
+            return (
+                f"camunda:inputOutput on a {definitions[0]} {kind} is not "
+                "supported here (Laneway maps it on none, message and signal "
+                "throw and end events): move the mapping to the activity before"
+            )
     if node.find("bpmn:linkEventDefinition", NSMAP) is not None:
         return (
             "camunda:inputOutput on a link event is not supported here "
