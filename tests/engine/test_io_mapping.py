@@ -303,3 +303,31 @@ def test_a_waiting_receive_task_keeps_the_inputs_mapped_when_it_was_entered(
     assert case.status == "completed"
     assert case.data["expectedOut"] == 30
     assert "expected" not in case.data
+
+
+def test_a_receive_task_whose_input_failed_waits_after_the_fix_and_retry(users):
+    """The receive task's input `share = ${amount / parts}` divides by zero:
+    an incident on the task, which does not wait for its message; with parts
+    fixed, the retry maps the input and the task waits; the message then
+    completes it, and the input never reaches the case."""
+    from engine.services import message_deliver
+
+    deploy(CONFORMANCE / "io_receive_input_fails.bpmn", users["analyst"])
+    case, _ = case_start(
+        user=users["requester"], key="io_receive_fails", data={"amount": 10, "parts": 0}
+    )
+    incident = Incident.objects.get(case=case)
+    assert (incident.bpmn_id, incident.status) == ("IoRf_Receive", "open")
+    assert "input parameter 'share'" in incident.message
+
+    _fix(users, case, parts=5)
+    incident_retry(user=users["padmin"], incident_id=incident.pk)
+    message_deliver(
+        user=users["padmin"],
+        name="io_parcel_fails",
+        correlation={"amount": 10},
+        data={"parcel": "box"},
+    )
+    case.refresh_from_db()
+    assert case.status == "completed"
+    assert case.data == {"amount": 10, "parts": 5, "parcel": "box"}
