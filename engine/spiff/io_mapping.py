@@ -17,8 +17,9 @@ gone. An activity cancelled (interrupting boundary event, terminate) maps no
 outputs.
 
 Here: the task specs of user, script, manual, receive and plain tasks,
-embedded sub-processes, transactions and call activities with
-camunda:inputOutput get
+embedded sub-processes, transactions, call activities, intermediate catch
+and throw events and end events (IO_ACTIVITIES; support._io_problems refuses
+what is not mapped as Camunda 7 maps it) with camunda:inputOutput get
 `scope_inputs` / `scope_outputs` ((name, Python expression), in order;
 `parse_io`). On a multi-instance
 activity they are on the instances' spec, so each instance maps its own
@@ -29,7 +30,9 @@ starts, so camunda:in reads them (call_data.py); its outputs are evaluated
 after camunda:out set what came back. The inputs are evaluated on the task's
 update event (after SpiffWorkflow gave it the case's variables, before its
 pre-script, i.e. its start and create listeners) into the task's data as
-locals (`io_locals`: `variables.local_names` keeps them out of the case); a
+locals (`io_locals`: `variables.local_names` keeps them out of the case),
+once: a waiting task (a receive task, a catch event) updated again gets the
+same values back (`INPUTS_MAPPED`), as Camunda maps them on entry; a
 sub-process's also become the local variables of its sub-process scope
 (`variables.scope_locals_set`), which every inner task sees. The outputs are
 evaluated on the completed event, after the post-script (complete and end
