@@ -16,8 +16,10 @@ name, else the process instance); then the scope and its local variables are
 gone. An activity cancelled (interrupting boundary event, terminate) maps no
 outputs.
 
-Here: the task specs of user tasks, script tasks, embedded sub-processes,
-transactions and call activities with camunda:inputOutput get
+Here: the task specs of user, script, manual, receive and plain tasks,
+embedded sub-processes, transactions, call activities, intermediate catch
+and throw events and end events (IO_ACTIVITIES; support._io_problems refuses
+what is not mapped as Camunda 7 maps it) with camunda:inputOutput get
 `scope_inputs` / `scope_outputs` ((name, Python expression), in order;
 `parse_io`). On a multi-instance
 activity they are on the instances' spec, so each instance maps its own
@@ -28,7 +30,9 @@ starts, so camunda:in reads them (call_data.py); its outputs are evaluated
 after camunda:out set what came back. The inputs are evaluated on the task's
 update event (after SpiffWorkflow gave it the case's variables, before its
 pre-script, i.e. its start and create listeners) into the task's data as
-locals (`io_locals`: `variables.local_names` keeps them out of the case); a
+locals (`io_locals`: `variables.local_names` keeps them out of the case),
+once: a waiting task (a receive task, a catch event) updated again gets the
+same values back (`INPUTS_MAPPED`), as Camunda maps them on entry; a
 sub-process's also become the local variables of its sub-process scope
 (`variables.scope_locals_set`), which every inner task sees. The outputs are
 evaluated on the completed event, after the post-script (complete and end
@@ -84,8 +88,9 @@ def io_parameters(node: etree._Element, kind: str) -> tuple[tuple[str, str], ...
 
 
 def parse_io(spec: Any, node: etree._Element) -> None:
-    """Give the spec of a user task, script task, embedded sub-process or call
-    activity its camunda:inputOutput (none: nothing changes)."""
+    """Give the spec of an activity of IO_ACTIVITIES (a user, script, manual,
+    receive or plain task, an embedded sub-process, a transaction or a call
+    activity) its camunda:inputOutput (none: nothing changes)."""
     if local_name(node) not in IO_ACTIVITIES:
         return
     if not vendor_children(node, "bpmn:extensionElements/x:inputOutput"):
@@ -127,6 +132,7 @@ def inputs_in_order(
 
 
 OUTPUTS_FAILED = "laneway_scope_outputs_failed"
+INPUTS_MAPPED = "laneway_scope_inputs_mapped"
 
 
 def _failed(task: Any, exc: SpiffWorkflowException) -> None:
@@ -143,6 +149,13 @@ def on_update(workflow: Any, task: Any) -> None:
     completion, and a parallel fork's other branches would never start.
     """
     spec = task.task_spec
+    mapped = task.internal_data.get(INPUTS_MAPPED)
+    if mapped is not None:
+        # A waiting task (a receive task, a catch event) is updated again each
+        # time the case is refreshed and inherits the case's data anew; Camunda
+        # 7 mapped its inputs once, when it was entered: they stay as mapped.
+        task.data.update(deepcopy(mapped))
+        return
     try:
         inputs = inputs_in_order(
             task, spec.scope_inputs, {**loop_variables(task), **task.data}
@@ -151,6 +164,7 @@ def on_update(workflow: Any, task: Any) -> None:
         exc.add_note(f"Input/output mapping of '{spec.bpmn_id}'.")
         stop_reaching(task, exc)
     task.data.update(deepcopy(inputs))
+    task.internal_data[INPUTS_MAPPED] = deepcopy(inputs)
 
 
 def subprocess_started(task: Any, subworkflow: Any) -> None:
@@ -183,6 +197,7 @@ def on_complete(workflow: Any, task: Any) -> None:
         _failed(task, exc)
     task.internal_data.pop(OUTPUTS_FAILED, None)
     task.internal_data.pop(OUT_LOCALS, None)
+    task.internal_data.pop(INPUTS_MAPPED, None)
     # The task's scope ends: the variables of those names outside are seen again.
     outside = visible_values(task.workflow, names)
     for name in names:

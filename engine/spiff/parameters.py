@@ -17,6 +17,12 @@ IO_ACTIVITIES = (
     "subProcess",
     "transaction",
     "callActivity",
+    "task",
+    "manualTask",
+    "receiveTask",
+    "intermediateCatchEvent",
+    "intermediateThrowEvent",
+    "endEvent",
 )
 
 

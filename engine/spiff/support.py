@@ -1000,8 +1000,16 @@ VENDOR_ELEMENTS: dict[str, Row] = {
         "instance (its element variable and loopCounter readable); output "
         "parameters there, and the mapping on an event sub-process, a start or "
         "boundary event or a gateway, are refused as Camunda 7 refuses them; "
-        "on a standard loop, a manual or receive task and "
-        "intermediate and end events refused, located (support._io_problems)",
+        "a manual, receive or plain task maps it as a user task does (a "
+        "receive task's outputs read what its message delivered); on an "
+        "intermediate catch event the inputs are mapped when it is entered, "
+        "the outputs when it is triggered (they read the message's payload); "
+        "its timer, condition, message or signal name reading its own input, "
+        "an event after an event-based gateway, a link event, a standard loop "
+        "refused, located (support._io_problems). On a none, message or "
+        "signal throw or end event the inputs are mapped before the throw, "
+        "which reads them; an end event's outputs are refused as Camunda 7 "
+        "refuses them; other throws refused",
         on=(*SERVICE_LIKE, "connector", *IO_ACTIVITIES),
     ),
     "inputParameter": _runs(
@@ -1368,14 +1376,6 @@ def _extension_kind(element: etree._Element) -> str:
 # a sub-process, a transaction or a call activity
 # (checkActivityInputOutputSupported).
 _IO_REFUSED_BY_CAMUNDA = ("startEvent", "boundaryEvent")
-_IO_CAMUNDA_MAPS = (
-    "task",
-    "manualTask",
-    "receiveTask",
-    "intermediateCatchEvent",
-    "intermediateThrowEvent",
-    "endEvent",
-)
 
 
 def _io_elsewhere(kind: str) -> str:
@@ -1386,14 +1386,6 @@ def _io_elsewhere(kind: str) -> str:
             'refuses it too ("camunda:inputOutput mapping unsupported for '
             f"element type '{kind}'\"); map the variables in the activity "
             "after it"
-        )
-    if kind in _IO_CAMUNDA_MAPS:
-        return (
-            f"camunda:inputOutput on a {kind} is not supported here (Camunda 7 "
-            "maps it; Laneway maps it only on user, script, service, send and "
-            "business rule tasks, embedded sub-processes, transactions and call "
-            "activities): "
-            "move the mapping to the activity before or after it"
         )
     return (
         f"camunda:inputOutput on a {kind} is not supported: Camunda 7 refuses "
@@ -1852,6 +1844,95 @@ def _output_names(node: etree._Element) -> set[str]:
     return {p.get("name", "") for p in vendor_children(node, path)}
 
 
+_EXPRESSION = re.compile(r"[$#]\{([^}]*)\}")
+_NAME = re.compile(r"[A-Za-z_]\w*")
+_PYTHON_STRING = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+
+
+def _event_expressions(node: etree._Element) -> Iterator[tuple[str, set[str]]]:
+    """The names each expression of an event's definition reads, as (what,
+    names): its timer and condition (Python after normalize), the name of the
+    message or signal it names (`${...}`)."""
+    root = node.getroottree().getroot()
+    for what, path in (
+        ("timer", "bpmn:timerEventDefinition/*"),
+        ("condition", "bpmn:conditionalEventDefinition/*"),
+    ):
+        for expr in node.iterfind(path, NSMAP):
+            yield what, set(_NAME.findall(_PYTHON_STRING.sub("", expr.text or "")))
+    for kind in ("message", "signal"):
+        for definition in node.iterfind(f"bpmn:{kind}EventDefinition", NSMAP):
+            ref = definition.get(f"{kind}Ref", "")
+            for target in root.iterfind(f".//bpmn:{kind}", NSMAP):
+                if target.get("id") == ref:
+                    found = _EXPRESSION.findall(target.get("name", ""))
+                    yield f"{kind} name", {n for e in found for n in _NAME.findall(e)}
+
+
+# Throw and end events whose mapping Laneway runs: Camunda 7's
+# InputOutputEventTest covers none and message throws and message end events;
+# a signal throw reads its name and camunda:in in the event's scope the same way.
+_IO_THROWS = ("", "messageEventDefinition", "signalEventDefinition")
+
+
+def _io_event_refusal(node: etree._Element) -> str:
+    """Why camunda:inputOutput on this event (or receive task) is refused."""
+    kind = local_name(node)
+    if kind == "endEvent" and _output_names(node):
+        return (
+            "camunda:outputParameter on an end event is not supported: Camunda "
+            '7 refuses it too ("camunda:outputParameter not allowed for element '
+            "type 'endEvent'\", InputOutputEventTest.testNoneEndEvent)"
+        )
+    if kind in ("endEvent", "intermediateThrowEvent"):
+        definitions = [
+            local_name(c)
+            for c in node
+            if isinstance(c.tag, str) and local_name(c).endswith("EventDefinition")
+        ]
+        if (definitions[0] if definitions else "") not in _IO_THROWS:
+            return (
+                f"camunda:inputOutput on a {definitions[0]} {kind} is not "
+                "supported here (Laneway maps it on none, message and signal "
+                "throw and end events): move the mapping to the activity before"
+            )
+    if node.find("bpmn:linkEventDefinition", NSMAP) is not None:
+        return (
+            "camunda:inputOutput on a link event is not supported here "
+            "(nothing Laneway could verify says how Camunda 7 maps it across "
+            "the link): move the mapping to the activity before or after it"
+        )
+    if _after_event_gateway(node):
+        return (
+            "camunda:inputOutput on an event after an event-based gateway is "
+            "not supported here: Camunda 7 enters the event, and maps its "
+            "inputs, only when it is triggered, Laneway when the gateway is "
+            "reached; move the mapping to the activity after it"
+        )
+    what, read = _event_reads_inputs(node)
+    if read:
+        return (
+            f"its {what} reads its own input parameter {', '.join(read)}: "
+            "Camunda 7 creates the event's timer or subscription before it maps "
+            "the inputs, so the expression does not see them "
+            "(InputOutputEventTest.FAILING_testTimerCatchEvent), and Laneway "
+            "would read the input: compute the value in the activity before "
+            "the event"
+        )
+    return ""
+
+
+def _event_reads_inputs(node: etree._Element) -> tuple[str, list[str]]:
+    """The first expression of an event's definition that reads one of its
+    own input parameters, and those names."""
+    path = "bpmn:extensionElements/x:inputOutput/x:inputParameter"
+    inputs = {p.get("name", "") for p in vendor_children(node, path)}
+    for what, names in _event_expressions(node):
+        if read := sorted(names & inputs):
+            return what, read
+    return "", []
+
+
 def _instance_variables(node: etree._Element) -> set[str]:
     """The variables local to an instance of the multi-instance sub-processes
     around `node` (loopCounter, the element variable)."""
@@ -1926,6 +2007,8 @@ def _io_problems(root: etree._Element) -> Iterator[Problem]:
             )
         elif node.get("triggeredByEvent") == "true":
             why = _ESP_IO
+        elif event_why := _io_event_refusal(node):
+            why = event_why
         elif shadowed := sorted(_instance_variables(node) & _output_names(node)):
             why = (
                 f"its output parameter {', '.join(shadowed)} names a variable "

@@ -146,8 +146,9 @@ _COMPENSATION = (
     "compensation throws as Camunda 7 does (engine/spiff/compensation.py)"
 )
 _IO_SCOPE = (
-    "camunda:inputOutput on a user task, script task, embedded sub-process or "
-    "call activity (per instance on a multi-instance one): Camunda 7 maps the "
+    "camunda:inputOutput on a task, an embedded sub-process, a call activity "
+    "(per instance on a multi-instance one) or an intermediate or end event: "
+    "Camunda 7 maps the "
     "inputs into local variables of the activity's scope (a call activity's "
     "camunda:in reads them) and its outputs onto the enclosing scope when it "
     "completes; SpiffWorkflow ignores the extension (engine/spiff/io_mapping.py)"
@@ -274,6 +275,9 @@ DEPARTURES: dict[str, str] = {
     "io_call_local.bpmn": _IO_SCOPE,
     "io_call_output_fails.bpmn": _IO_SCOPE,
     "io_transaction_inputs.bpmn": _IO_SCOPE,
+    "io_tasks.bpmn": _IO_SCOPE,
+    "io_receive_input_fails.bpmn": _IO_SCOPE,
+    "io_throw_events.bpmn": _IO_SCOPE,
     "io_mi_call_inputs.bpmn": _IO_SCOPE,
     "io_mi_input_fails.bpmn": _IO_SCOPE,
     "io_mi_parallel_inputs.bpmn": _IO_SCOPE,

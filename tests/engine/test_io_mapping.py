@@ -48,19 +48,37 @@ def _fix(users, case: Case, **values) -> None:
     )
 
 
+def _share_fails(users, diagram: str, key: str, bpmn_id: str) -> tuple[Case, Incident]:
+    """Deploy `diagram` and start `key` with parts 0: its input
+    `share = ${amount / parts}` fails at `bpmn_id`, an incident."""
+    deploy(CONFORMANCE / diagram, users["analyst"])
+    case, _ = case_start(
+        user=users["requester"], key=key, data={"amount": 10, "parts": 0}
+    )
+    incident = Incident.objects.get(case=case)
+    assert (incident.bpmn_id, incident.status) == (bpmn_id, "open")
+    assert "input parameter 'share'" in incident.message
+    return case, incident
+
+
+def _deliver(users, name: str, **correlation) -> None:
+    """Deliver the message `name` with the payload parcel="box"."""
+    from engine.services import message_deliver
+
+    message_deliver(
+        user=users["padmin"], name=name, correlation=correlation, data={"parcel": "box"}
+    )
+
+
 def test_a_failing_input_parameter_is_an_incident_on_the_task_retried_after_a_fix(
     users, reviewer
 ):
     """The input `share = ${amount / parts}` divides by zero: the task fails
     where it starts (an incident on Task_IO naming the parameter), no task is
     offered; with parts fixed, the retry maps the input and offers the task."""
-    deploy(CONFORMANCE / "io_input_fails.bpmn", users["analyst"])
-    case, _ = case_start(
-        user=users["requester"], key="io_input_fails", data={"amount": 10, "parts": 0}
+    case, incident = _share_fails(
+        users, "io_input_fails.bpmn", "io_input_fails", "Task_IO"
     )
-    incident = Incident.objects.get(case=case)
-    assert (incident.bpmn_id, incident.status) == ("Task_IO", "open")
-    assert "input parameter 'share'" in incident.message
     assert _open(case) == []
 
     _fix(users, case, parts=4)
@@ -277,3 +295,39 @@ def test_a_failing_call_activity_output_is_retried_over_what_came_back(users):
     case.refresh_from_db()
     assert case.status == "completed"
     assert case.data == {"amount": 6, "parts": 4, "score": 12, "ratio": 3.0}
+
+
+def test_a_waiting_receive_task_keeps_the_inputs_mapped_when_it_was_entered(
+    users, reviewer
+):
+    """Camunda 7 maps the inputs once, when the activity is entered
+    (PvmExecutionImpl.enterActivityInstance): a case variable changed while
+    the receive task waits does not change its local `expected`, which the
+    output reads when the message arrives (`expectedOut` = 10 * 3)."""
+    bob = get_user_model().objects.create_user("bob", "bob@example.com", PASSWORD)
+    deploy(CONFORMANCE / "io_tasks.bpmn", users["analyst"])
+    case, _ = case_start(user=users["requester"], key="io_tasks", data={"amount": 10})
+    task_complete(user=bob, task_id=_open(case)[0].pk, data={})
+    _fix(users, case, amount=20)
+    _deliver(users, "io_parcel", amount=20)
+    case.refresh_from_db()
+    assert case.status == "completed"
+    assert case.data["expectedOut"] == 30
+    assert "expected" not in case.data
+
+
+def test_a_receive_task_whose_input_failed_waits_after_the_fix_and_retry(users):
+    """The receive task's input `share = ${amount / parts}` divides by zero:
+    an incident on the task, which does not wait for its message; with parts
+    fixed, the retry maps the input and the task waits; the message then
+    completes it, and the input never reaches the case."""
+    case, incident = _share_fails(
+        users, "io_receive_input_fails.bpmn", "io_receive_fails", "IoRf_Receive"
+    )
+
+    _fix(users, case, parts=5)
+    incident_retry(user=users["padmin"], incident_id=incident.pk)
+    _deliver(users, "io_parcel_fails", amount=10)
+    case.refresh_from_db()
+    assert case.status == "completed"
+    assert case.data == {"amount": 10, "parts": 5, "parcel": "box"}
