@@ -1,6 +1,6 @@
 """Start, complete a human task of, and cancel cases."""
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
@@ -114,6 +114,39 @@ def case_start(
                 return replayed, False
         raise
     return case, True
+
+
+def case_start_at_event(
+    case: Case,
+    actor: Any,
+    start: Callable[[], AdvanceOutcome],
+    *,
+    data: dict[str, Any],
+    audit: dict[str, Any],
+    delivered: Callable[[Case], None] | None = None,
+) -> Case:
+    """Start `case` at one of its event start events and advance it.
+
+    `start` runs the engine to that start event (with the case's scripts);
+    the case is saved, `case.started` audited with `data`, the version and
+    `audit` (the event's fields), then `delivered` (what else the event audits), then
+    the outcome advanced: a message's, signal's, timer's or condition's start.
+    """
+    with case_scripts(case, actor):
+        outcome = start()
+    case.save(force_insert=True)
+    case_audit(
+        case,
+        actor,
+        AuditAction.CASE_STARTED,
+        data=data,
+        version=case.version.number,
+        **audit,
+    )
+    if delivered is not None:
+        delivered(case)
+    case_advance(case, outcome, actor=actor, create=True)
+    return case
 
 
 def case_start_by_event_check(

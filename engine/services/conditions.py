@@ -29,7 +29,6 @@ from uuid import UUID
 
 from django.db import IntegrityError, transaction
 
-from audit.actions import AuditAction
 from engine.errors import ActionNotAllowed, FormInvalid, NoConditionalStart
 from engine.idempotency import body_fingerprint, key_reuse_check
 from engine.models import Case, CaseStarted, ConditionEvaluation
@@ -43,8 +42,7 @@ from engine.spiff import (
 )
 from processes.models import ProcessVersion
 
-from .advance import case_advance, case_audit
-from .cases import case_start_by_event_check
+from .cases import case_start_at_event, case_start_by_event_check
 from .script_host import case_scripts
 
 EVALUATE_CONDITIONS = "engine.evaluate_conditions"
@@ -85,22 +83,18 @@ def _start_one(
 ) -> Case:
     case = Case(version=version, started_by=user, business_key=business_key)
     case.started = CaseStarted()  # what the answer shows
-    with case_scripts(case, user):
-        outcome = workflow_start_by_condition(
-            spec_for(version), bpmn_id=bpmn_id, data=variables
-        )
-    case.save(force_insert=True)
-    case_audit(
+    return case_start_at_event(
         case,
         user,
-        AuditAction.CASE_STARTED,
+        lambda: workflow_start_by_condition(
+            spec_for(version), bpmn_id=bpmn_id, data=variables
+        ),
         data=dict(variables),
-        version=version.number,
-        condition=bpmn_id,
-        **({"business_key": business_key} if business_key else {}),
+        audit={
+            "condition": bpmn_id,
+            **({"business_key": business_key} if business_key else {}),
+        },
     )
-    case_advance(case, outcome, actor=user, create=True)
-    return case
 
 
 def _replayed(record: ConditionEvaluation) -> list[Case]:

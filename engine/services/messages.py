@@ -50,7 +50,7 @@ from engine.spiff import (
 from processes.models import ProcessVersion
 
 from .advance import case_advance, case_audit, case_lock
-from .cases import case_start_by_event_check
+from .cases import case_start_at_event, case_start_by_event_check
 from .script_host import case_scripts
 
 SEND_MESSAGE = "engine.send_message"
@@ -219,23 +219,19 @@ def message_start_case(*, user: Any, version: ProcessVersion, message: Message) 
     """
     name, correlation, data = message.name, message.correlation, message.data
     case = Case(version=version, started_by=user, business_key=message.business_key)
-    with case_scripts(case, user):
-        outcome = workflow_start_by_message(
-            spec_for(version), name=name, payload=data, correlation=correlation
-        )
-    case.save(force_insert=True)
-    case_audit(
+    return case_start_at_event(
         case,
         user,
-        AuditAction.CASE_STARTED,
+        lambda: workflow_start_by_message(
+            spec_for(version), name=name, payload=data, correlation=correlation
+        ),
         data=dict(data),
-        version=version.number,
-        message=name,
-        **({"business_key": case.business_key} if case.business_key else {}),
+        delivered=lambda case: _audit_delivered(case, user, message),
+        audit={
+            "message": name,
+            **({"business_key": case.business_key} if case.business_key else {}),
+        },
     )
-    _audit_delivered(case, user, message)
-    case_advance(case, outcome, actor=user, create=True)
-    return case
 
 
 def _not_correlated(message: Message) -> MessageNotCorrelated:

@@ -66,7 +66,7 @@ from engine.spiff import (
 from processes.models import ProcessVersion
 
 from .advance import case_advance, case_audit, case_lock
-from .cases import case_start_by_event_check
+from .cases import case_start_at_event, case_start_by_event_check
 from .outbox import outbox_enqueue, outbox_stale, outbox_take, outbox_write
 from .script_host import case_scripts
 from .timer_starts import system_user
@@ -127,21 +127,20 @@ def _deliver_one(*, actor: Any, case_id: UUID, name: str, data: Any) -> bool:
 @transaction.atomic
 def _start_one(*, actor: Any, version: ProcessVersion, name: str, data: Any) -> UUID:
     case = Case(version=version, started_by=actor or system_user())
-    with case_scripts(case, actor):
-        outcome = workflow_start_by_signal(spec_for(version), name=name, payload=data)
-    case.save(force_insert=True)
-    case_audit(
+    case_start_at_event(
         case,
         actor,
-        AuditAction.CASE_STARTED,
+        lambda: workflow_start_by_signal(spec_for(version), name=name, payload=data),
         data=dict(data) if isinstance(data, Mapping) else {},
-        version=version.number,
-        signal=name,
+        delivered=lambda case: case_audit(
+            case,
+            actor,
+            AuditAction.SIGNAL_DELIVERED,
+            name=name,
+            data=copy.deepcopy(data),
+        ),
+        audit={"signal": name},
     )
-    case_audit(
-        case, actor, AuditAction.SIGNAL_DELIVERED, name=name, data=copy.deepcopy(data)
-    )
-    case_advance(case, outcome, actor=actor, create=True)
     return case.pk
 
 

@@ -19,7 +19,6 @@ from uuid import UUID
 from django.db import transaction
 from django.utils import timezone
 
-from audit.actions import AuditAction
 from engine.models import Case, TimerStartSchedule
 from engine.spec_cache import spec_for
 from engine.spiff import (
@@ -31,8 +30,8 @@ from engine.spiff import (
 )
 from processes.models import ProcessVersion
 
-from .advance import case_advance, case_audit
-from .script_host import SYSTEM_USERNAME, case_scripts, system_user
+from .cases import case_start_at_event
+from .script_host import SYSTEM_USERNAME, system_user
 
 __all__ = ["SYSTEM_USERNAME", "system_user"]  # where other modules import them
 
@@ -78,22 +77,15 @@ def timer_starts_due(*, limit: int = 100) -> list[int]:
 def _start_case(schedule: TimerStartSchedule, due: datetime) -> Case:
     version = schedule.version
     case = Case(version=version, started_by=system_user())
-    with case_scripts(case, None):
-        outcome = workflow_start_by_timer(
-            spec_for(version), bpmn_id=schedule.bpmn_id, data={}
-        )
-    case.save(force_insert=True)
-    case_audit(
+    return case_start_at_event(
         case,
         None,
-        AuditAction.CASE_STARTED,
+        lambda: workflow_start_by_timer(
+            spec_for(version), bpmn_id=schedule.bpmn_id, data={}
+        ),
         data={},
-        version=version.number,
-        timer=schedule.bpmn_id,
-        due=due.isoformat(),
+        audit={"timer": schedule.bpmn_id, "due": due.isoformat()},
     )
-    case_advance(case, outcome, actor=None, create=True)
-    return case
 
 
 @transaction.atomic
