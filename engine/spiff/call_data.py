@@ -14,9 +14,13 @@ Here, as in Camunda 7:
   (CallableElement.getInputVariables, empty without inputs). In a SpiffArena
   or plain BPMN diagram every variable goes in (SpiffWorkflow's reading, also
   when the called process declares data inputs, then only those).
-* `<camunda:out .../>` chooses what comes back; without any `camunda:out`
-  nothing comes back, unless the called process declares data outputs
-  (`ioSpecification`), which come back as SpiffWorkflow defines.
+* `<camunda:out .../>` chooses what comes back. Without any `camunda:out`
+  nothing comes back in a Camunda-dialect diagram (Camunda 7), unless the
+  called process declares data outputs (`ioSpecification`), which come back as
+  SpiffWorkflow defines. In a SpiffArena or plain BPMN diagram the called
+  process's variables come back (SpiffWorkflow's CallActivity.update_data: the
+  caller's variables become the called process's last ones; only its data
+  outputs when it declares them), as SpiffArena runs it.
 
 A source variable that does not exist maps to None (Camunda maps it to null).
 """
@@ -122,6 +126,9 @@ class MappedCallActivity(CallActivity):
     # Without camunda:in: every variable goes in (SpiffArena and plain BPMN
     # diagrams) or none (Camunda-dialect diagrams, as in Camunda 7).
     passes_all: bool = True
+    # Without camunda:out: every variable of the called process comes back
+    # (SpiffArena and plain BPMN diagrams) or none (Camunda-dialect diagrams).
+    returns_all: bool = False
 
     def copy_data(self, my_task: Any, subworkflow: Any) -> None:
         if not self.ins and self.passes_all:
@@ -140,7 +147,7 @@ class MappedCallActivity(CallActivity):
     def update_data(self, my_task: Any, subworkflow: Any) -> None:
         io_spec = subworkflow.spec.io_specification
         if not self.outs:
-            if io_spec is not None and io_spec.data_outputs:
+            if self.returns_all or (io_spec is not None and io_spec.data_outputs):
                 super().update_data(my_task, subworkflow)
             return  # nothing set in the callee comes back
         last = subworkflow.last_task
@@ -168,6 +175,8 @@ class MappedCallActivityParser(CallActivityParser):
         # A version stored before the dialect mark passed every variable: its
         # cases go on so (dialect.py).
         task.passes_all = not is_camunda_dialect(self.node, unmarked=False)
+        # ... and brought nothing back without camunda:out.
+        task.returns_all = not is_camunda_dialect(self.node, unmarked=True)
         binding = vendor_attr(self.node, "calledElementBinding")
         if binding == "version":
             number = vendor_attr(self.node, "calledElementVersion")

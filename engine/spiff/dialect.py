@@ -2,7 +2,8 @@
 
 Where Camunda 7 and SpiffWorkflow read one construct differently, and plain
 BPMN 2.0 leaves it to the engine, Laneway runs a diagram as the engine it was
-drawn for runs it: a call activity without `camunda:in` (call_data.py), data
+drawn for runs it: a call activity without `camunda:in` or `camunda:out`
+(call_data.py), data
 objects and ioSpecifications (data_objects.py).
 
 A diagram is in the Camunda dialect when it uses a `camunda:` / `operaton:` /
@@ -17,9 +18,10 @@ Laneway itself writes `spiffworkflow:` extensions into the diagram it stores
 the diagram as uploaded (`dialect_mark`, by tidy), and kept on the stored XML
 as an attribute of its definitions: reading the stored XML again decides the
 same. A diagram stored before the mark is decided by what it uses, except where
-the reading changed with the mark: a call activity without `camunda:in` of a
-version deployed before it still passes every variable (its running cases go on
-as they started; upload the diagram again for Camunda 7's reading).
+the reading changed with the mark: a call activity of a version deployed
+before it still passes every variable without `camunda:in` and brings nothing
+back without `camunda:out` (its running cases go on as they started; upload
+the diagram again for the reading of its dialect).
 """
 
 from __future__ import annotations

@@ -61,8 +61,8 @@ SEEDS = (0, 1, 2)
 MAX_STEPS = 15
 _CALL_DATA = (
     "SpiffWorkflow copies every variable into and out of a called process; "
-    "Laneway maps camunda:in/out as Camunda 7 does (nothing without a mapping; "
-    "engine/spiff/call_data.py)"
+    "in a Camunda diagram Laneway maps camunda:in/out as Camunda 7 does "
+    "(nothing without a mapping; engine/spiff/call_data.py)"
 )
 _MOST_SPECIFIC = (
     "SpiffWorkflow fires every matching error/escalation catcher; BPMN fires only "
