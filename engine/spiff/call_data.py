@@ -18,9 +18,10 @@ Here, as in Camunda 7:
   nothing comes back in a Camunda-dialect diagram (Camunda 7), unless the
   called process declares data outputs (`ioSpecification`), which come back as
   SpiffWorkflow defines. In a SpiffArena or plain BPMN diagram the called
-  process's variables come back (SpiffWorkflow's CallActivity.update_data: the
-  caller's variables become the called process's last ones; only its data
-  outputs when it declares them), as SpiffArena runs it.
+  process's variables come back, as SpiffArena runs it (SpiffWorkflow's
+  CallActivity.update_data; only its data outputs when it declares them): set
+  over the caller's, not replacing them as SpiffWorkflow does, so a variable a
+  parallel branch set meanwhile stays (its join merges the branches' copies).
 
 A source variable that does not exist maps to None (Camunda maps it to null).
 """
@@ -147,9 +148,14 @@ class MappedCallActivity(CallActivity):
     def update_data(self, my_task: Any, subworkflow: Any) -> None:
         io_spec = subworkflow.spec.io_specification
         if not self.outs:
-            if self.returns_all or (io_spec is not None and io_spec.data_outputs):
+            if io_spec is not None and io_spec.data_outputs:
                 super().update_data(my_task, subworkflow)
-            return  # nothing set in the callee comes back
+            elif self.returns_all:
+                # SpiffWorkflow replaces the caller's data with the callee's;
+                # merged here, so a variable a parallel branch set while the
+                # callee ran stays (one set of variables: variables.py).
+                my_task.data.update(deepcopy(subworkflow.last_task.data))
+            return  # else nothing set in the callee comes back
         last = subworkflow.last_task
         shared = tuple(rule for rule in self.outs if not rule.local)
         own = tuple(rule for rule in self.outs if rule.local)
