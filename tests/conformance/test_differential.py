@@ -278,6 +278,8 @@ DEPARTURES: dict[str, str] = {
     "io_tasks.bpmn": _IO_SCOPE,
     "io_receive_input_fails.bpmn": _IO_SCOPE,
     "io_throw_events.bpmn": _IO_SCOPE,
+    "io_probe_catch.bpmn": _IO_SCOPE,
+    "io_probe_throw_fails.bpmn": _IO_SCOPE,
     "io_mi_call_inputs.bpmn": _IO_SCOPE,
     "io_mi_input_fails.bpmn": _IO_SCOPE,
     "io_mi_parallel_inputs.bpmn": _IO_SCOPE,
