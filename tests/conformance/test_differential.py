@@ -280,6 +280,7 @@ DEPARTURES: dict[str, str] = {
     "io_throw_events.bpmn": _IO_SCOPE,
     "io_probe_catch.bpmn": _IO_SCOPE,
     "io_probe_throw_fails.bpmn": _IO_SCOPE,
+    "io_probe_conditional_loop.bpmn": _IO_SCOPE,
     "io_mi_call_inputs.bpmn": _IO_SCOPE,
     "io_mi_input_fails.bpmn": _IO_SCOPE,
     "io_mi_parallel_inputs.bpmn": _IO_SCOPE,
