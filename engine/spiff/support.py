@@ -1004,7 +1004,7 @@ VENDOR_ELEMENTS: dict[str, Row] = {
         "receive task's outputs read what its message delivered); on an "
         "intermediate catch event the inputs are mapped when it is entered, "
         "the outputs when it is triggered (they read the message's payload); "
-        "its timer, condition, message or signal name reading its own input, "
+        "its timer, message or signal name reading its own input, "
         "an event after an event-based gateway, a link event, a standard loop "
         "refused, located (support._io_problems). On a none, message or "
         "signal throw or end event the inputs are mapped before the throw, "
@@ -1850,16 +1850,15 @@ _PYTHON_STRING = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 
 
 def _event_expressions(node: etree._Element) -> Iterator[tuple[str, set[str]]]:
-    """The names each expression of an event's definition reads, as (what,
-    names): its timer and condition (Python after normalize), the name of the
-    message or signal it names (`${...}`)."""
+    """The names each expression of an event's definition that Camunda 7
+    evaluates before the inputs are mapped reads, as (what, names): its timer
+    (Python after normalize), the name of the message or signal it names
+    (`${...}`). Not a condition: Camunda 7 evaluates it on the event's own
+    execution after the mapping (IntermediateConditionalEventBehavior.execute
+    and leaveOnSatisfiedCondition), so it reads the inputs, as Laneway does."""
     root = node.getroottree().getroot()
-    for what, path in (
-        ("timer", "bpmn:timerEventDefinition/*"),
-        ("condition", "bpmn:conditionalEventDefinition/*"),
-    ):
-        for expr in node.iterfind(path, NSMAP):
-            yield what, set(_NAME.findall(_PYTHON_STRING.sub("", expr.text or "")))
+    for expr in node.iterfind("bpmn:timerEventDefinition/*", NSMAP):
+        yield "timer", set(_NAME.findall(_PYTHON_STRING.sub("", expr.text or "")))
     for kind in ("message", "signal"):
         for definition in node.iterfind(f"bpmn:{kind}EventDefinition", NSMAP):
             ref = definition.get(f"{kind}Ref", "")

@@ -331,3 +331,62 @@ def test_a_receive_task_whose_input_failed_waits_after_the_fix_and_retry(users):
     case.refresh_from_db()
     assert case.status == "completed"
     assert case.data == {"amount": 10, "parts": 5, "parcel": "box"}
+
+
+@pytest.mark.parametrize(
+    ("key", "bpmn_id", "after"),
+    [
+        ("io_probe_throw_fails", "IoPtf_Throw", ["IoPtf_After"]),
+        ("io_probe_end_fails", "IoPef_End", []),
+    ],
+)
+def test_a_throw_or_end_event_whose_input_failed_goes_on_after_the_fix_and_retry(
+    users, key, bpmn_id, after
+):
+    """Camunda 7 maps a throw or end event's inputs when it is entered
+    (InputOutputEventTest.testNoneThrowEvent / testMessageEndEvent); the input
+    `share = ${amount * rate}` without `rate` fails there: an incident on the
+    event, the path stops. With rate set, the retry maps the input (2 * 10)
+    and the path goes on; the input never reaches the case, the intermediate
+    throw's output does."""
+    deploy(CONFORMANCE / "io_probe_throw_fails.bpmn", users["analyst"])
+    case, _ = case_start(user=users["requester"], key=key, data={"amount": 10})
+    incident = Incident.objects.get(case=case)
+    assert (incident.bpmn_id, incident.status) == (bpmn_id, "open")
+    assert "input parameter 'share'" in incident.message
+    case.refresh_from_db()
+    assert case.status == "running"
+
+    _fix(users, case, rate=2)
+    incident_retry(user=users["padmin"], incident_id=incident.pk)
+    case.refresh_from_db()
+    assert [t.bpmn_id for t in _open(case)] == after
+    if after:
+        assert case.data == {"amount": 10, "rate": 2, "shareOut": 20}
+    else:
+        assert case.status == "completed"
+        assert case.data == {"amount": 10, "rate": 2}
+
+
+def test_a_message_throw_whose_input_failed_sends_once_after_the_fix_and_retry(users):
+    """Camunda 7 maps the inputs before the throw sends (InputOutputEventTest.
+    testMessageThrowEvent): the failing input `share = ${amount * rate}` is an
+    incident on the throw and nothing is queued to send; with rate set, the
+    retry maps it and sends the payload reading it ({"share": 20}), once."""
+    from engine.models import MessageOutbox
+
+    deploy(CONFORMANCE / "io_probe_message_throw_fails.bpmn", users["analyst"])
+    case, _ = case_start(
+        user=users["requester"], key="io_probe_msgf_sender", data={"amount": 10}
+    )
+    incident = Incident.objects.get(case=case)
+    assert incident.bpmn_id == "IoPmfs_Throw"
+    assert not MessageOutbox.objects.filter(case=case).exists()
+
+    _fix(users, case, rate=2)
+    incident_retry(user=users["padmin"], incident_id=incident.pk)
+    sent = MessageOutbox.objects.filter(case=case)
+    assert [(m.bpmn_id, m.payload) for m in sent] == [("IoPmfs_Throw", {"share": 20})]
+    case.refresh_from_db()
+    assert case.status == "completed"
+    assert "share" not in case.data
