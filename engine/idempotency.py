@@ -9,7 +9,9 @@ digest on the case; signals and messages on their own request rows.
 import hashlib
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
+
+from django.db.models import Model
 
 from .errors import IdempotencyKeyReused
 from .models import Case
@@ -39,6 +41,30 @@ def key_reuse_check(*, idempotency_key: str, stored: str, fingerprint: str) -> N
             "This Idempotency-Key was already used for a different request.",
             details={"idempotency_key": idempotency_key},
         )
+
+
+_Request = TypeVar("_Request", bound=Model)
+
+
+def request_replayed(
+    model: type[_Request], *, sender: Any, idempotency_key: str, fingerprint: str
+) -> _Request | None:
+    """Return the request row (a message, signal or condition request) that
+    `idempotency_key` recorded for `sender`, or None if it is unused.
+
+    Raises:
+        IdempotencyKeyReused: the key was used for a different request.
+    """
+    earlier = model._default_manager.filter(
+        sender=sender, idempotency_key=idempotency_key
+    ).first()
+    if earlier is not None:
+        key_reuse_check(
+            idempotency_key=idempotency_key,
+            stored=earlier.fingerprint,  # type: ignore[attr-defined]
+            fingerprint=fingerprint,
+        )
+    return earlier
 
 
 def case_replayed(*, user: Any, idempotency_key: str, fingerprint: str) -> Case | None:

@@ -30,7 +30,7 @@ from uuid import UUID
 from django.db import IntegrityError, transaction
 
 from engine.errors import ActionNotAllowed, FormInvalid, NoConditionalStart
-from engine.idempotency import body_fingerprint, key_reuse_check
+from engine.idempotency import body_fingerprint, request_replayed
 from engine.models import Case, CaseStarted, ConditionEvaluation
 from engine.selectors import version_list_conditional_starts
 from engine.spec_cache import spec_for
@@ -139,15 +139,13 @@ def condition_evaluate(
         }
     )
     if idempotency_key:
-        earlier = ConditionEvaluation.objects.filter(
-            sender=user, idempotency_key=idempotency_key
-        ).first()
+        earlier = request_replayed(
+            ConditionEvaluation,
+            sender=user,
+            idempotency_key=idempotency_key,
+            fingerprint=fingerprint,
+        )
         if earlier is not None:
-            key_reuse_check(
-                idempotency_key=idempotency_key,
-                stored=earlier.fingerprint,
-                fingerprint=fingerprint,
-            )
             return _replayed(earlier)
     if version is not None:
         versions = [version] if conditional_start_ids(spec_for(version)) else []
@@ -191,15 +189,17 @@ def condition_evaluate(
                 record.started = [str(case.pk) for case in cases]
                 record.save(update_fields=["started"])
     except IntegrityError:
-        if not idempotency_key:
+        earlier = (
+            request_replayed(
+                ConditionEvaluation,
+                sender=user,
+                idempotency_key=idempotency_key,
+                fingerprint=fingerprint,
+            )
+            if idempotency_key
+            else None
+        )
+        if earlier is None:  # the conflict was not this key's
             raise
-        earlier = ConditionEvaluation.objects.get(
-            sender=user, idempotency_key=idempotency_key
-        )
-        key_reuse_check(
-            idempotency_key=idempotency_key,
-            stored=earlier.fingerprint,
-            fingerprint=fingerprint,
-        )
         return _replayed(earlier)
     return cases

@@ -31,7 +31,7 @@ from engine.errors import (
     MessageAmbiguous,
     MessageNotCorrelated,
 )
-from engine.idempotency import body_fingerprint, key_reuse_check
+from engine.idempotency import body_fingerprint, request_replayed
 from engine.models import (
     BUSINESS_KEY_MAX_LENGTH,
     BufferedMessage,
@@ -385,10 +385,11 @@ def _request_claim(user: Any, key: str, fingerprint: str) -> MessageRequest | No
                 sender=user, idempotency_key=key, fingerprint=fingerprint
             )
     except IntegrityError:
-        earlier = MessageRequest.objects.get(sender=user, idempotency_key=key)
-        key_reuse_check(
-            idempotency_key=key, stored=earlier.fingerprint, fingerprint=fingerprint
+        earlier = request_replayed(
+            MessageRequest, sender=user, idempotency_key=key, fingerprint=fingerprint
         )
+        if earlier is None:  # the conflict was not this key's
+            raise
         return earlier
     return None
 

@@ -48,7 +48,7 @@ from engine.errors import (
     CaseSuspended,
     FormInvalid,
 )
-from engine.idempotency import body_fingerprint, key_reuse_check
+from engine.idempotency import body_fingerprint, request_replayed
 from engine.models import (
     Case,
     SignalBroadcast,
@@ -254,14 +254,14 @@ def signal_send(
                 fingerprint=fingerprint,
             )
     except IntegrityError:
-        earlier = SignalBroadcast.objects.get(
-            sender=user, idempotency_key=idempotency_key
-        )
-        key_reuse_check(
+        earlier = request_replayed(
+            SignalBroadcast,
+            sender=user,
             idempotency_key=idempotency_key,
-            stored=earlier.fingerprint,
             fingerprint=fingerprint,
         )
+        if earlier is None:  # the conflict was not this key's
+            raise
         return SignalResult(
             delivered=[UUID(c) for c in earlier.result.get("delivered", [])],
             started=[UUID(c) for c in earlier.result.get("started", [])],
