@@ -108,11 +108,12 @@ def version_list_catching(*, name: str) -> list[ProcessVersion]:
     there), every version with a running or suspended case, and every version
     of another file's process such a case's call activities started (a child
     may still run an older version of its process; one that has ended is
-    counted too, erring towards an incident rather than a lost message, as is
-    a catch whose name is one whole expression, `${kind}`: it may resolve to
-    any name). Only
-    diagrams that mention a message catch at all are parsed (the spec cache
-    holds them).
+    counted too, erring towards an incident rather than a lost message). A
+    catch whose name is one whole expression, `${kind}`, claims no name here:
+    it subscribes to the name it resolves to when reached (Camunda 7's
+    EventSubscriptionDeclaration), which a waiting case offers to correlation
+    already. Only diagrams that mention a message catch at all are parsed
+    (the spec cache holds them).
     """
     open_statuses = (Case.Status.RUNNING, Case.Status.SUSPENDED)
     open_cases = Case.objects.filter(version=OuterRef("pk"), status__in=open_statuses)
@@ -132,8 +133,7 @@ def version_list_catching(*, name: str) -> list[ProcessVersion]:
     return _naming(
         versions,
         _CATCHES,
-        # A catch drawn as `${kind}` may resolve to any name: it counts.
-        lambda p: message_catches(p, name, any_when_unbounded=True),
+        lambda p: message_catches(p, name),
     )
 
 

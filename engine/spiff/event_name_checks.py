@@ -129,13 +129,13 @@ def name_problems(root: etree._Element) -> Iterator[Problem]:
             )
 
 
-def name_fits(drawn: str, name: str, *, any_when_unbounded: bool = False) -> bool:
+def name_fits(drawn: str, name: str) -> bool:
     """Return whether a name as drawn can resolve to `name` (text: is it).
 
     A name with text around its expressions fits the names with that text
     (order-${orderId} fits order-42); a name that is expressions only claims
-    no name, or it would claim every one, unless `any_when_unbounded` (who
-    asks whether anything might catch a name, erring towards an incident).
+    no name, or it would claim every one (a waiting catch has resolved it, and
+    correlation matches that resolved name).
     """
     if not is_juel(drawn):
         return drawn == name
@@ -144,6 +144,6 @@ def name_fits(drawn: str, name: str, *, any_when_unbounded: bool = False) -> boo
     except JuelError:
         return False
     if all(is_expression for is_expression, _ in parts):
-        return any_when_unbounded
+        return False
     pattern = "".join(".*" if expr else re.escape(t) for expr, t in parts)
     return re.fullmatch(pattern, name, re.DOTALL) is not None

@@ -84,16 +84,11 @@ def message_catch_names(process: CompiledProcess) -> frozenset[str]:
     )
 
 
-def message_catches(
-    process: CompiledProcess, name: str, *, any_when_unbounded: bool = False
-) -> bool:
+def message_catches(process: CompiledProcess, name: str) -> bool:
     """Return whether the process can catch or start with the message `name`
     (a name drawn with an expression when it can resolve to it: name_fits;
-    one drawn as expressions only, `${kind}`, when `any_when_unbounded`)."""
-    return any(
-        name_fits(drawn, name, any_when_unbounded=any_when_unbounded)
-        for drawn in message_catch_names(process)
-    )
+    one drawn as expressions only, `${kind}`, claims none)."""
+    return any(name_fits(drawn, name) for drawn in message_catch_names(process))
 
 
 def workflow_waiting_messages(

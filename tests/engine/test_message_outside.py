@@ -242,26 +242,35 @@ def test_which_senders_send_to_outside_parties(
     assert _senders(xml) == expected
 
 
-def test_a_process_catching_a_name_drawn_as_one_expression_may_catch_it(
+def test_a_catch_named_by_one_expression_claims_only_the_name_it_waits_for(
     users, tmp_path
 ):
-    """A receive task waiting for `${kind}` may resolve to any name, so a
-    message drawn to the customer that nothing takes now is an incident (it
-    may be meant for that process), never silently sent outside."""
+    """A receive task drawn as `${kind}` subscribes to the name `kind` holds
+    when it is reached (Camunda 7's EventSubscriptionDeclaration resolves it
+    then; correlation matches the subscriptions' resolved names). Deployed, it
+    claims no name: a message drawn to the customer that no case waits for
+    goes to the customer, with no incident. Waiting for "letter", it takes it."""
     deploy(BPMN_DIR / "message_outside.bpmn", users["analyst"])
-    copy = tmp_path / "message_outside_copy.bpmn"
-    copy.write_text(
+    copy_file = tmp_path / "message_outside_copy.bpmn"
+    copy_file.write_text(
         (BPMN_DIR / "message_outside_copy.bpmn")
         .read_text()
         .replace('name="letter" />', 'name="${kind}" />')
     )
-    deploy(copy, users["analyst"])
-    case = _start(users, "letter_sender")
-    # Both messages drawn to outside parties (letter, parts_order) may be it.
-    incidents = Incident.objects.filter(case=case)
-    assert sorted(i.bpmn_id for i in incidents) == ["order_parts", "send_letter"]
-    for incident in incidents:
-        assert "but “letter_copy” can catch it" in incident.detail["reason"]
+    deploy(copy_file, users["analyst"])
+    copy, _ = case_start(user=users["requester"], key="letter_copy", data={})
+    copy_case = Case.objects.get(pk=copy.pk)
+    case = _start(users, "letter_sender")  # the copy does not wait yet
+    assert not Incident.objects.filter(case=case).exists()
+    sent = AuditEvent.objects.filter(case_id=case.pk, action="message.sent_outside")
+    assert sorted(e.payload["name"] for e in sent) == ["letter", "parts_order"]
+    # Once the copy waits for "letter" (its kind), the next letter is its.
+    task = HumanTask.objects.get(case=copy_case, status="open")
+    task_complete(user=users["finance"], task_id=task.pk, data={"kind": "letter"})
+    later = _start(users, "letter_sender")
+    copy_case.refresh_from_db()
+    assert copy_case.status == "completed"
+    assert not Incident.objects.filter(case=later).exists()
     assert not AuditEvent.objects.filter(
-        case_id=case.pk, action="message.sent_outside"
+        case_id=later.pk, action="message.sent_outside", payload__name="letter"
     ).exists()
