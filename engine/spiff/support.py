@@ -1038,8 +1038,9 @@ VENDOR_ELEMENTS: dict[str, Row] = {
     ),
     "in": _runs(
         'call activity input: source/target, sourceExpression or variables="all" '
-        '(local="true" with variables="all" on a call activity with '
-        "camunda:inputOutput: its input parameters only), all of them in their "
+        '(local="true" with variables="all" or source on a call activity with '
+        "camunda:inputOutput: its input parameters only, a source it does not "
+        "hold being null), all of them in their "
         "order; a call activity of a Camunda diagram without one passes no "
         "variable, as in Camunda 7; on a signal throw event's "
         "signalEventDefinition, the variables the signal passes to the cases it "
@@ -1724,9 +1725,9 @@ def _conditional_place_refusal(event: etree._Element) -> str:
 def _mapping_refusal(element: etree._Element, *, scope: bool = False) -> str:
     """Why a camunda:in / camunda:out cannot run (or ""). `scope`: it is on a
     call activity with camunda:inputOutput, whose execution is a scope of its
-    own, so local="true" reads (in, with variables="all") or sets (out) that
-    scope's variables (Camunda 7 reference, Call Activity, "Combination with
-    Input/Output parameters")."""
+    own, so local="true" reads (in, with variables="all" or source) or sets
+    (out) that scope's variables (Camunda 7 reference, Call Activity,
+    "Combination with Input/Output parameters"; CallableElementParameter)."""
     attrs = {k: (v or "").strip() for k, v in element.attrib.items()}
     local = attrs.get("local", "false")
     if local not in ("false", "true"):
@@ -1738,8 +1739,12 @@ def _mapping_refusal(element: etree._Element, *, scope: bool = False) -> str:
                 "camunda:inputOutput (then the call activity's own variables "
                 "are exactly its input parameters)"
             )
-        if local_name(element) == "in" and attrs.get("variables") != "all":
-            return 'local="true" on camunda:in is supported with variables="all" only'
+        if local_name(element) == "in" and attrs.get("sourceExpression"):
+            return (
+                'local="true" on camunda:in is supported with variables="all" or '
+                "source (a sourceExpression would read only the call activity's "
+                "own variables, as Camunda 7's VariableScopeLocalAdapter does)"
+            )
     if "variables" in attrs:
         return "" if attrs["variables"] == "all" else 'variables must be "all"'
     if "businessKey" in attrs:
