@@ -227,35 +227,68 @@ def interrupter(owner: etree._Element) -> str | None:
     instances still running (ParallelMultiInstanceActivityBehavior). A
     translated end listener (a post-script, a script task after the event)
     runs only when the activity completes.
+
+    A process of the file that a call activity of the file calls is cancelled
+    with it: Camunda 7 deletes the called instance without skipping custom
+    listeners (PvmExecutionImpl.deleteCascade from the call activity's
+    execution), so what can cancel that call activity can cancel `owner`.
     """
+    return _interrupter(owner, frozenset())
+
+
+def _interrupter(owner: etree._Element, calling: frozenset[str]) -> str | None:
     node: etree._Element | None = owner
     while node is not None:
         container = node.getparent()
         if container is None:
             return None
-        if cancelling := _completion_condition(node):
+        if cancelling := _in_scope(node, container):
             return cancelling
-        if cancelling := _terminate_beside(container):
-            return cancelling
-        ident = node.get("id")
-        for boundary in container.iterfind("bpmn:boundaryEvent", NSMAP):
-            if (
-                boundary.get("attachedToRef") == ident
-                and boundary.get("cancelActivity") != "false"
-            ):
-                return f"the interrupting boundary event '{boundary.get('id')}'"
-        for sub in container.iterfind(
-            "bpmn:subProcess[@triggeredByEvent='true']", NSMAP
-        ):
-            start = sub.find("bpmn:startEvent", NSMAP)
-            if sub is not node and start is not None:
-                if start.get("isInterrupting") != "false":
-                    return f"the interrupting event sub-process '{sub.get('id')}'"
+        if local_name(container) == "process":
+            return _caller_interrupter(container, calling)
         node = (
             container
             if local_name(container) in ("subProcess", "transaction")
             else None
         )
+    return None
+
+
+def _in_scope(node: etree._Element, container: etree._Element) -> str | None:
+    """Name what in `container` can cancel `node`, one of its elements."""
+    if cancelling := _completion_condition(node):
+        return cancelling
+    if cancelling := _terminate_beside(container):
+        return cancelling
+    ident = node.get("id")
+    for boundary in container.iterfind("bpmn:boundaryEvent", NSMAP):
+        if (
+            boundary.get("attachedToRef") == ident
+            and boundary.get("cancelActivity") != "false"
+        ):
+            return f"the interrupting boundary event '{boundary.get('id')}'"
+    for sub in container.iterfind("bpmn:subProcess[@triggeredByEvent='true']", NSMAP):
+        start = sub.find("bpmn:startEvent", NSMAP)
+        if sub is not node and start is not None:
+            if start.get("isInterrupting") != "false":
+                return f"the interrupting event sub-process '{sub.get('id')}'"
+    return None
+
+
+def _caller_interrupter(process: etree._Element, calling: frozenset[str]) -> str | None:
+    """Name what can cancel a call activity of the file that calls `process`
+    (by its id: a calledElement expression is resolved only when it runs)."""
+    ident = process.get("id") or ""
+    if ident in calling:
+        return None  # a call cycle: each process asked once
+    for call in process.getroottree().iterfind(".//bpmn:callActivity", NSMAP):
+        if (call.get("calledElement") or "").strip() != ident:
+            continue
+        if cancelling := _interrupter(call, calling | {ident}):
+            return (
+                f"{cancelling} of the call activity '{call.get('id')}' that "
+                "calls this process"
+            )
     return None
 
 
