@@ -31,6 +31,7 @@ from engine.spiff import (
     called_elements,
     called_version_tags,
     called_versions,
+    executable_keys,
 )
 
 from .columns import columns_problem, diagram_columns
@@ -39,6 +40,7 @@ from .models import DEFAULT_CANDIDATE_GROUP, ProcessDefinition, ProcessVersion
 from .permissions import can_deploy
 from .selectors import (
     called_documents,
+    calling_documents,
     version_latest_deployed,
     version_numbered,
     version_tagged,
@@ -233,6 +235,7 @@ def _bundle_compile(
             extra_bpmn=extra_bpmn,
             extra_dmn=extra_dmn,
             form_files=form_files,
+            caller_bpmn=calling_documents(executable_keys(bpmn)),
         )
     except BpmnParseError as exc:
         raise _invalid(exc.problems, filename) from None

@@ -74,6 +74,7 @@ from .parsing import (
     called_version_tags,
     called_versions,
     compile_process,
+    executable_keys,
     processes_compile,
     service_operations,
 )
@@ -209,6 +210,7 @@ __all__ = [
     "workflow_assign",
     "bundle_compile",
     "called_elements",
+    "executable_keys",
     "call_site",
     "called_version_tags",
     "called_versions",

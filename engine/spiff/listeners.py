@@ -345,6 +345,19 @@ def _forks(container: etree._Element) -> bool:
     return False
 
 
+# Set on an element whose end execution listener runs here as a script after it
+# waited (a task's post-script, a script task after a catch event): the stored
+# XML keeps it, so a later upload calling the process can find it
+# (called_listeners.py).
+END_LISTENER = f"{{{SPIFF}}}endListener"
+
+
+def mark_end_listener(owner: etree._Element) -> None:
+    """Mark `owner` as running an end listener after it waited (END_LISTENER)."""
+    if ends_late(owner):
+        owner.set(END_LISTENER, "true")
+
+
 def ends_late(owner: etree._Element) -> bool:
     """Whether an end listener on `owner` runs after it waited (a task, an
     intermediate catch event), where an interruption can come first."""
@@ -483,6 +496,8 @@ def _on_task(
             owner.set(f"{{{CAMUNDA}}}assignee", foreign.assignee)
             if "{" in foreign.assignee:  # `if (x) task.setAssignee(x)`
                 owner.set(f"{{{SPIFF}}}assigneeIfSet", "true")
+        if script == "postScript" and local_name(listener) == "executionListener":
+            mark_end_listener(owner)
         extensions = listener.getparent()
         if event == "assignment":
             assignment += [body] if body else []
@@ -545,6 +560,8 @@ def _elsewhere(
         group = by_event[event]
         body = "\n".join(str(_body(listener, owner, prefix)) for listener in group)
         if _place(owner, event, body, group[0].sourceline, taken):
+            if event == "end" and ends_late(owner):
+                mark_end_listener(owner)
             for listener in group:
                 listener.getparent().remove(listener)
 

@@ -30,7 +30,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
-from . import call_bindings, checks
+from . import call_bindings, called_listeners, checks
 from .compiled import CompiledBundle, CompiledProcess
 from .depth import depth_problems
 from .dmn import dmn_problems
@@ -195,6 +195,19 @@ def _read_called(
         normalize(root)  # stored XML is normalized already; this is idempotent
         bpmn.append((name, root))
     return _Called(tuple(bpmn), tuple(_dmn_roots(extra_dmn, problems)))
+
+
+def _callers(
+    caller_bpmn: Sequence[tuple[str, bytes]],
+) -> list[tuple[str, etree._Element]]:
+    """Read the calling documents (stored XML, which parsed when deployed)."""
+    found = []
+    for name, data in caller_bpmn:
+        try:
+            found.append((name, _read_root(data)))
+        except XmlRejected:
+            continue  # stored normalized XML: read when it was deployed
+    return found
 
 
 def _process_ids(root: etree._Element) -> list[str]:
@@ -430,6 +443,7 @@ def bundle_compile(
     extra_bpmn: Sequence[tuple[str, bytes]] = (),
     extra_dmn: Sequence[tuple[str, bytes]] = (),
     form_files: Sequence[tuple[str, bytes]] = (),
+    caller_bpmn: Sequence[tuple[str, bytes]] = (),
 ) -> CompiledBundle:
     """Validate and normalize a BPMN file (+ DMN files); return its processes and XML.
 
@@ -445,6 +459,10 @@ def bundle_compile(
     `form_files` are the Camunda Forms (.form, form-js JSON) uploaded with the
     file; each user task's camunda:formRef / camunda-forms: formKey must name
     one, and each must hold only what the server can check (formjs.py).
+
+    `caller_bpmn` are deployed documents (name, normalized XML) whose call
+    activities call a process of the file: an end listener there that their
+    cancellation would skip is refused (called_listeners.py).
 
     Raises:
         BpmnParseError: with every problem found, each located where possible.
@@ -466,6 +484,8 @@ def bundle_compile(
             *translated,
             *_own_checks(root, dmn, known_operations, translated, called.executable()),
             *checks.call_start_problems(root, [r for _, r in called.bpmn]),
+            *called_listeners.called_problems(root, called.bpmn),
+            *called_listeners.caller_problems(root, _callers(caller_bpmn)),
             *upload_problems(root, dmn),
             *form_problems,
             *form_ref_problems(root, forms),
@@ -568,6 +588,18 @@ def called_elements(bpmn: bytes) -> list[str]:
     except XmlRejected:
         return []
     return sorted(call_bindings.called_outside(root))
+
+
+def executable_keys(bpmn: bytes) -> list[str]:
+    """Return the ids of a diagram's executable processes (best effort)."""
+    try:
+        root = _read_root(bpmn)
+    except XmlRejected:
+        return []
+    return sorted(
+        str(p.get("id"))
+        for p in root.xpath("bpmn:process[@isExecutable='true']", namespaces=NSMAP)
+    )
 
 
 def called_versions(bpmn: bytes) -> dict[str, int]:

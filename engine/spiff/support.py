@@ -1203,6 +1203,11 @@ ZEEBE_ELEMENTS: dict[str, Row] = {
     },
 }
 SPIFF_ATTRIBUTES: dict[str, Row] = {
+    "endListener": _runs(
+        "set by Laneway on a task or catch event whose end listener runs after it "
+        "waited: a call activity that something can cancel may not call its "
+        "process (Camunda 7 would run the listener on that cancellation)"
+    ),
     "scriptsOnInstances": _runs("pre/post scripts run on each multi-instance instance"),
     "assigneeIfSet": _runs(
         "on a human task (`true`): its assignee's variable may be missing, the "
