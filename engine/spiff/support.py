@@ -69,6 +69,12 @@ def _refused(note: str, by: str = "") -> Row:
 
 
 _NO_EFFECT = "accepted; no effect here"
+_COMMITS = " (every step commits on its own)"
+# Camunda 7 reads camunda:async, asyncBefore, asyncAfter and exclusive as the
+# exact text "true" (BpmnParse.isAsyncBefore, isAsyncAfter, isExclusive), not
+# parseBooleanAttribute's forms (yes, on, enabled, active); here no value
+# changes what runs, so no form is read differently.
+_ANY_VALUE = ", whatever its value (Camunda 7 reads only the exact text true)"
 _HUMAN = ("userTask", "manualTask")
 _FORMS = (*_HUMAN, "startEvent")  # Camunda Forms (form_checks.py)
 _DATES = (
@@ -851,9 +857,9 @@ VENDOR_ATTRIBUTES: dict[str, Row] = {
         "resultList",
         on=("businessRuleTask",),
     ),
-    "asyncBefore": _runs(_NO_EFFECT + " (every step commits on its own)"),
-    "asyncAfter": _runs(_NO_EFFECT + " (every step commits on its own)"),
-    "exclusive": _runs(_NO_EFFECT),
+    "asyncBefore": _runs(_NO_EFFECT + _COMMITS + _ANY_VALUE),
+    "asyncAfter": _runs(_NO_EFFECT + _COMMITS + _ANY_VALUE),
+    "exclusive": _runs(_NO_EFFECT + _ANY_VALUE),
     "jobPriority": _runs(_NO_EFFECT),
     "taskPriority": _runs(_NO_EFFECT),
     "versionTag": _runs(
@@ -861,7 +867,12 @@ VENDOR_ATTRIBUTES: dict[str, Row] = {
         'a call activity with calledElementBinding="versionTag" calls by it'
     ),
     "historyTimeToLive": _runs(_NO_EFFECT),
-    "isStartableInTasklist": _runs(_NO_EFFECT),
+    "isStartableInTasklist": _runs(
+        _NO_EFFECT + ", whatever its value: every process a user may start is "
+        "listed (Camunda 7 reads true, in any case, or no value as startable in "
+        "its Tasklist, and any other text, no and 0 too, as not; "
+        "BpmnParse.isStartable)"
+    ),
     "modelerTemplate": _runs(_NO_EFFECT),
     "modelerTemplateVersion": _runs(_NO_EFFECT),
     "errorMessage": _runs(
@@ -920,7 +931,7 @@ VENDOR_ATTRIBUTES: dict[str, Row] = {
         "the variable set to the starter's username", on=("startEvent",)
     ),
     "diagramRelationId": _runs(_NO_EFFECT),
-    "async": _runs(_NO_EFFECT + " (every step commits on its own)"),
+    "async": _runs(_NO_EFFECT + _COMMITS + _ANY_VALUE),
     "calledElementTenantId": _runs(_NO_EFFECT),
     "decisionRefTenantId": _runs(_NO_EFFECT),
     "formHandlerClass": _refused("Java form handlers do not run here"),
@@ -1086,7 +1097,11 @@ VENDOR_ELEMENTS: dict[str, Row] = {
         "or intermediate catch event an interrupting boundary event or event "
         "sub-process, a terminate end event on a parallel path or a parallel "
         "multi-instance completion condition could cancel is refused (Camunda 7 "
-        "runs it on cancellation too), and so are a joining parallel or "
+        "runs it on cancellation too), also in a called process when that can "
+        "cancel the call activity calling it (of the same file, or, across "
+        "files, the deployed caller or callee: called_listeners.py; Camunda 7 "
+        "deletes the called instance with its listeners), and so are a joining "
+        "parallel or "
         "inclusive gateway's end listener "
         "(Camunda 7 runs it for every joined token), an inclusive split's end "
         "listener setting what its conditions read, the process's end listener "
