@@ -13,7 +13,8 @@ Across files the stored XML of a version marks the elements whose end listener
 runs after they waited (listeners.END_LISTENER):
 
 * a file whose cancellable call activity calls a deployed process with such an
-  element is refused at that call activity (`called_problems`);
+  element, or one calling such a process in turn, is refused at that call
+  activity (`called_problems`);
 * a file whose process has such an element, while the latest deployed version
   of another process calls it (latest binding) from a cancellable call
   activity, is refused at that element (`caller_problems`).
@@ -73,24 +74,51 @@ def called_problems(
     found = []
     for call, cancelling in _cancellable_calls(root):
         key = (call.get("calledElement") or "").strip()
-        if key in own or key not in documents:
+        if key in own:
             continue  # the same file: listeners.interrupter follows the call
-        name, process = documents[key]
-        for element in _marked(process):
-            found.append(
-                Problem(
-                    f"The {_label(call)} calls the process '{key}' of {name}, "
-                    f"whose {_label(element)} has an end listener: Camunda 7 "
-                    f"runs it also when {cancelling} cancels this call activity "
-                    "(it deletes the called instance with its listeners), and "
-                    "here it would run only when that element completes; remove "
-                    "the listener or use a script task.",
-                    call.sourceline,
-                    call.get("id"),
-                )
+        reached = _first_marked(key, documents, set())
+        if reached is None:
+            continue
+        (name, process), element = reached
+        through = (
+            "" if process.get("id") == key else f", which calls '{process.get('id')}'"
+        )
+        found.append(
+            Problem(
+                f"The {_label(call)} calls the process '{key}'{through} of {name}, "
+                f"whose {_label(element)} has an end listener: Camunda 7 runs it "
+                f"also when {cancelling} cancels this call activity (it deletes "
+                "the called instances with their listeners), and here it would "
+                "run only when that element completes; remove the listener or "
+                "use a script task.",
+                call.sourceline,
+                call.get("id"),
             )
-            break  # one problem per call activity
+        )
     return found
+
+
+def _first_marked(
+    key: str,
+    documents: dict[str, tuple[str, etree._Element]],
+    seen: set[str],
+) -> tuple[tuple[str, etree._Element], etree._Element] | None:
+    """The first element running an end listener in the deployed process `key`
+    or in a process it calls in turn (deleted with it), with its document."""
+    if key in seen or key not in documents:
+        return None
+    seen.add(key)
+    name, process = documents[key]
+    element = next(_marked(process), None)
+    if element is not None:
+        return (name, process), element
+    for call in process.iterfind(".//bpmn:callActivity", NSMAP):
+        inner = _first_marked(
+            (call.get("calledElement") or "").strip(), documents, seen
+        )
+        if inner is not None:
+            return inner
+    return None
 
 
 def caller_problems(

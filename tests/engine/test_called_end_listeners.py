@@ -80,3 +80,23 @@ def test_a_call_nothing_can_cancel_runs_the_called_end_listener(users, tmp_path)
     deploy(_child(tmp_path, listener=True), users["analyst"])
     deploy(_caller(tmp_path, interrupting=False), users["analyst"])
     deploy(_child(tmp_path, listener=True), users["analyst"])  # a next version
+
+
+def test_a_cancellable_call_of_a_process_calling_one_with_an_end_listener_is_refused(
+    users, tmp_path
+):
+    """Camunda 7 deletes the called instance's own called instances with it
+    (deleteCascade), so the grandchild's end listener runs too."""
+    deploy(_child(tmp_path, listener=True), users["analyst"])
+    deploy(BPMN_DIR / "called_end_middle.bpmn", users["analyst"])
+    caller = _caller(tmp_path, interrupting=True)
+    caller.write_text(
+        caller.read_text().replace(
+            'calledElement="ce_child"', 'calledElement="ce_middle"'
+        )
+    )
+    with pytest.raises(BpmnInvalid) as refused:
+        deploy(caller, users["analyst"])
+    message = _problems(refused)["Cp_Call"]
+    assert "calls the process 'ce_middle', which calls 'ce_child'" in message
+    assert "userTask 'Cc_Review' (Review) has an end listener" in message
