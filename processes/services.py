@@ -213,6 +213,15 @@ def upload_read(*, user: Any, upload: Any, bpmn_name: str) -> bytes:
     return upload.read()
 
 
+def _calling(bpmn: bytes) -> list[tuple[str, bytes]]:
+    """The deployed documents calling the file's processes, read only when the
+    file has an execution listener (what a caller's cancellation could skip:
+    engine.spiff.called_listeners)."""
+    if b"executionListener" not in bpmn:
+        return []
+    return calling_documents(executable_keys(bpmn))
+
+
 def _bundle_compile(
     *,
     bpmn: bytes,
@@ -235,7 +244,7 @@ def _bundle_compile(
             extra_bpmn=extra_bpmn,
             extra_dmn=extra_dmn,
             form_files=form_files,
-            caller_bpmn=calling_documents(executable_keys(bpmn)),
+            caller_bpmn=_calling(bpmn),
         )
     except BpmnParseError as exc:
         raise _invalid(exc.problems, filename) from None
