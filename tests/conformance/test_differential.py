@@ -273,6 +273,7 @@ DEPARTURES: dict[str, str] = {
     "io_call_input_fails.bpmn": _IO_SCOPE,
     "io_call_inputs.bpmn": _IO_SCOPE,
     "io_call_local.bpmn": _IO_SCOPE,
+    "io_call_local_source.bpmn": _IO_SCOPE,
     "io_call_output_fails.bpmn": _IO_SCOPE,
     "io_transaction_inputs.bpmn": _IO_SCOPE,
     "io_tasks.bpmn": _IO_SCOPE,
