@@ -3,7 +3,10 @@
 Correlation rule: every entry of `correlation` must equal, for a case to match,
 the case variable of that name (`Case.data`, Camunda-style) or the case's
 SpiffWorkflow correlation property of that name (`processVariableCorrelation`,
-kept in `MessageSubscription.correlation`). An empty correlation matches every
+kept in `MessageSubscription.correlation`). A message awaited inside a called
+process reads that called instance's variables and business key instead
+(Camunda 7: an instance of its own, whose business key is none unless the
+call activity's `camunda:in businessKey` gives one). An empty correlation matches every
 case waiting for the name. SpiffWorkflow then checks its own correlation
 properties once more when the message is thrown at the case.
 
@@ -144,11 +147,17 @@ def subscription_matches(
     """
     qs = MessageSubscription.objects.filter(name=name, case__status=Case.Status.RUNNING)
     if business_key:
-        qs = qs.filter(case__business_key=business_key)
+        # Inside a called process, the called instance's own key ("": none).
+        qs = qs.filter(
+            Q(own_business_key=False, case__business_key=business_key)
+            | Q(own_business_key=True, business_key=business_key)
+        )
     for key, value in correlation.items():
         # Keys are checked identifiers (no "__"), so they cannot steer the lookup.
         qs = qs.filter(
-            Q(**{f"correlation__{key}": value}) | Q(**{f"case__data__{key}": value})
+            Q(**{f"correlation__{key}": value})
+            | Q(**{"variables__isnull": True, f"case__data__{key}": value})
+            | Q(**{f"variables__{key}": value})
         )
     return qs
 
@@ -189,6 +198,8 @@ def message_deliver_to_case(
                     payload=data,
                     correlation=correlation,
                     every=every,
+                    business_key=message.business_key,
+                    case_business_key=case.business_key,
                 )
             _audit_delivered(case, user, message)
             case_advance(case, outcome, actor=user)
