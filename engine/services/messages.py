@@ -103,6 +103,7 @@ class Message:
     data: Mapping[str, Any]
     buffered: str = ""  # the kept message's id, when it was kept (ttl_s)
     business_key: str = ""
+    case_id: UUID | None = None  # only this case (Camunda's processInstanceId)
 
     def about(self) -> dict[str, Any]:
         """Return what the audit log and errors say the message was sent to."""
@@ -112,6 +113,8 @@ class Message:
         }
         if self.business_key:
             about["business_key"] = self.business_key
+        if self.case_id is not None:
+            about["to_case"] = str(self.case_id)
         return about
 
 
@@ -169,6 +172,8 @@ def message_case_ids(message: Message) -> list[UUID]:
         correlation=message.correlation,
         business_key=message.business_key,
     ).order_by("case__started_at", "case_id")
+    if message.case_id is not None:
+        rows = rows.filter(case_id=message.case_id)
     return list(dict.fromkeys(rows.values_list("case_id", flat=True)))
 
 
@@ -247,6 +252,8 @@ def message_start_case(*, user: Any, version: ProcessVersion, message: Message) 
 
 def _not_correlated(message: Message) -> MessageNotCorrelated:
     parts = [f"business key '{message.business_key}'"] if message.business_key else []
+    if message.case_id is not None:
+        parts.insert(0, f"id {message.case_id}")
     if message.correlation:
         parts.append(f"correlation {dict(message.correlation)}")
     where = f" with {' and '.join(parts)}" if parts else ""
@@ -285,6 +292,12 @@ def _message_starts(
     return versions
 
 
+def message_send_check(user: Any) -> None:
+    """Raise ActionNotAllowed unless the user may send messages to cases."""
+    if not user.has_perm(SEND_MESSAGE):
+        raise ActionNotAllowed("You may not send messages to cases.")
+
+
 def message_deliver(
     *,
     user: Any,
@@ -295,6 +308,7 @@ def message_deliver(
     ttl_s: int = 0,
     idempotency_key: str | None = None,
     business_key: str = "",
+    case_id: UUID | None = None,
 ) -> MessageResult:
     """Deliver a message to the case waiting for it, or start a case with it.
 
@@ -307,7 +321,10 @@ def message_deliver(
     both. A `business_key` ("": none) narrows the waiting cases to those
     with that business key, and is the business key of every case the
     message starts (Camunda 7's `processInstanceBusinessKey`; REST
-    `businessKey`). Each case gets the message in its own locked transaction. When
+    `businessKey`). A `case_id` narrows the waiting cases to that one
+    (`processInstanceId`; the start events are still looked at when it does
+    not wait, as DefaultCorrelationHandler.correlateStartMessages ignores
+    it). Each case gets the message in its own locked transaction. When
     neither, a message with `ttl_s` > 0 is kept that long for the first case
     that waits for it (`message_buffer`), and the result names it (`buffered`).
 
@@ -327,10 +344,11 @@ def message_deliver(
         IdempotencyKeyReused: the key was used for a different request.
         CaseBusy: a matching case stayed locked too long.
     """
-    if not user.has_perm(SEND_MESSAGE):
-        raise ActionNotAllowed("You may not send messages to cases.")
+    message_send_check(user)
     _check_input(name, correlation, business_key)
-    message = Message(name, correlation, data, business_key=business_key)
+    message = Message(
+        name, correlation, data, business_key=business_key, case_id=case_id
+    )
     if not idempotency_key:
         return _deliver(user, message, deliver_all, ttl_s)
     fingerprint = body_fingerprint(
@@ -342,6 +360,7 @@ def message_deliver(
             "ttl_s": ttl_s,
             # Only when given: a request without one keeps its fingerprint.
             **({"business_key": business_key} if business_key else {}),
+            **({"case_id": str(case_id)} if case_id else {}),
         }
     )
     with transaction.atomic():

@@ -622,7 +622,11 @@ CONSTRUCTS: dict[str, Row] = {
         "${variable}"
     ),
     "camunda:in / camunda:out mappings": _runs(
-        'source/target, sourceExpression, variables="all" and businessKey run; '
+        'source/target, sourceExpression, variables="all" and businessKey run '
+        "(the called process's business key for message correlation: "
+        "#{execution.processBusinessKey} passes the case's, another expression "
+        "is evaluated when the call starts; one reading the caller's key "
+        "otherwise is refused); "
         "without a camunda:in no variable goes into the called process (a "
         "SpiffArena or plain BPMN diagram passes every variable, as SpiffWorkflow "
         "does), without a camunda:out none comes back; "
