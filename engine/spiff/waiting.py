@@ -76,12 +76,17 @@ class Instance:
     inherits_key: bool = True
 
 
-def catcher_instance(task: Any) -> Instance:
-    """Return the process instance `task` waits in (its variables and key)."""
+def catcher_instance(task: Any, *, top_variables: bool = True) -> Instance:
+    """Return the process instance `task` waits in (its variables and key).
+
+    Without `top_variables`, the case's own variables are not copied (the
+    subscriptions read them from the case).
+    """
     scope, owner = instance_scope(task.workflow)
-    variables = json_safe(dict(variables_of(scope) or {}))
     if owner is None:
+        variables = json_safe(dict(variables_of(scope) or {})) if top_variables else {}
         return Instance(called=False, variables=variables)
+    variables = json_safe(dict(variables_of(scope) or {}))
     while owner is not None:
         rule = getattr(owner.task_spec, "business_key", (INHERIT, ""))
         if rule is None:
@@ -116,6 +121,8 @@ def catcher_matches(
     A key naming one of the message's SpiffWorkflow correlation properties
     is SpiffWorkflow's to check when the message is thrown.
     """
+    if not correlation and not business_key:
+        return True
     instance = catcher_instance(task)
     if business_key:
         own = case_business_key if instance.inherits_key else instance.business_key
@@ -148,7 +155,7 @@ def waiting_messages(workflow: Any) -> tuple[WaitingMessage, ...]:
             continue
         bpmn_id = task.task_spec.bpmn_id or ""
         name = event_name(message, task)
-        instance = catcher_instance(task)
+        instance = catcher_instance(task, top_variables=False)
         # The runs of a called process (a multi-instance call) each wait.
         run = (
             (json.dumps(instance.variables, sort_keys=True), instance.business_key)
