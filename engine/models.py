@@ -288,7 +288,15 @@ class MessageSubscription(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        indexes = [models.Index(fields=["name", "case"], name="msg_sub_name_case")]
+        indexes = [
+            models.Index(fields=["name", "case"], name="msg_sub_name_case"),
+            # A called process's own business key (few rows: services.messages).
+            models.Index(
+                fields=["name", "business_key"],
+                condition=models.Q(own_business_key=True),
+                name="msg_sub_own_key",
+            ),
+        ]
         permissions = [("send_message", "Can send messages to waiting cases")]
 
     def __str__(self) -> str:

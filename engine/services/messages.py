@@ -142,19 +142,27 @@ def _check_input(name: str, correlation: Mapping[str, Any], business_key: Any) -
 
 
 def subscription_matches(
-    *, name: str, correlation: Mapping[str, Any], business_key: str = ""
+    *,
+    name: str,
+    correlation: Mapping[str, Any],
+    business_key: str = "",
+    own_key: bool | None = None,
 ) -> QuerySet[MessageSubscription]:
     """Return the subscriptions of running cases that match name and correlation.
 
-    With a `business_key`, only those of cases with that business key.
+    With a `business_key`, only those of cases with that business key, or,
+    inside a called process, of a called instance with that key of its own.
+    `own_key` True or False looks at only the latter or the former (each
+    found by an index; together they are an OR no index serves).
     """
     qs = MessageSubscription.objects.filter(name=name, case__status=Case.Status.RUNNING)
     if business_key:
-        # Inside a called process, the called instance's own key ("": none).
-        qs = qs.filter(
-            Q(own_business_key=False, case__business_key=business_key)
-            | Q(own_business_key=True, business_key=business_key)
-        )
+        case_key = Q(own_business_key=False, case__business_key=business_key)
+        called_key = Q(own_business_key=True, business_key=business_key)
+        if own_key is None:
+            qs = qs.filter(case_key | called_key)
+        else:
+            qs = qs.filter(called_key if own_key else case_key)
     for key, value in correlation.items():
         # Keys are checked identifiers (no "__"), so they cannot steer the lookup.
         qs = qs.filter(
@@ -167,14 +175,18 @@ def subscription_matches(
 
 def message_case_ids(message: Message) -> list[UUID]:
     """Return the ids of the cases waiting for the message, oldest first."""
-    rows = subscription_matches(
-        name=message.name,
-        correlation=message.correlation,
-        business_key=message.business_key,
-    ).order_by("case__started_at", "case_id")
-    if message.case_id is not None:
-        rows = rows.filter(case_id=message.case_id)
-    return list(dict.fromkeys(rows.values_list("case_id", flat=True)))
+    found: list[tuple[Any, UUID]] = []
+    for own_key in (False, True) if message.business_key else (None,):
+        rows = subscription_matches(
+            name=message.name,
+            correlation=message.correlation,
+            business_key=message.business_key,
+            own_key=own_key,
+        )
+        if message.case_id is not None:
+            rows = rows.filter(case_id=message.case_id)
+        found.extend(rows.values_list("case__started_at", "case_id"))
+    return list(dict.fromkeys(case_id for _, case_id in sorted(found)))
 
 
 def message_deliver_to_case(
