@@ -1,5 +1,5 @@
-"""/engine-rest/: Camunda 7's external-task REST API and POST /condition
-(engine.apis_external).
+"""/engine-rest/: Camunda 7's external-task REST API, POST /condition and
+POST /message (engine.apis_external).
 
 Mounted here because the authentication and error shape are configuration:
 HTTP basic (Camunda's clients; failures counted by django-axes like the login),
@@ -36,6 +36,11 @@ urlpatterns = [
         "condition",
         _view(api.ConditionEvaluateApi),
         name="engine-rest-condition",
+    ),
+    path(
+        "message",
+        _view(api.MessageCorrelationApi),
+        name="engine-rest-message",
     ),
     path(
         "external-task",

@@ -21,9 +21,14 @@ from processes.models import ProcessVersion
 from processes.selectors import version_get
 
 from .camunda_variables import VariableInvalid, variables_typed, variables_untyped
-from .errors import FormInvalid, NoConditionalStart
+from .errors import (
+    FormInvalid,
+    MessageAmbiguous,
+    MessageNotCorrelated,
+    NoConditionalStart,
+)
 from .models import BUSINESS_KEY_MAX_LENGTH, Case, ServiceCall
-from .services import condition_evaluate
+from .services import condition_evaluate, message_deliver, message_send_check
 from .services import external_tasks as service
 
 # Bounds that keep bad input a 400: a lock or retry timeout of at most ten years
@@ -460,3 +465,137 @@ class ConditionEvaluateApi(EngineRestView):
             version=_definition(definition_id) if definition_id else None,
         )
         return Response([process_instance_dto(case) for case in cases])
+
+
+class _Message(serializers.Serializer):
+    messageName = serializers.CharField(max_length=255)
+    businessKey = serializers.CharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        max_length=BUSINESS_KEY_MAX_LENGTH,
+    )
+    processInstanceId = serializers.UUIDField(required=False, allow_null=True)
+    correlationKeys = serializers.JSONField(required=False, allow_null=True)
+    localCorrelationKeys = serializers.JSONField(required=False, allow_null=True)
+    processVariables = serializers.JSONField(required=False, allow_null=True)
+    processVariablesLocal = serializers.JSONField(required=False, allow_null=True)
+    processVariablesToTriggeredScope = serializers.JSONField(
+        required=False, allow_null=True
+    )
+    tenantId = serializers.CharField(required=False, allow_null=True)
+    withoutTenantId = serializers.BooleanField(required=False, allow_null=True)
+    all = serializers.BooleanField(required=False, default=False)
+    resultEnabled = serializers.BooleanField(required=False, default=False)
+    variablesInResultEnabled = serializers.BooleanField(required=False, default=False)
+
+
+# What Laneway cannot do with a message: refused, never ignored.
+_MESSAGE_UNSUPPORTED = {
+    "localCorrelationKeys": "correlation by the local variables of the waiting "
+    "element is not supported; use correlationKeys (process variables)",
+    "processVariablesLocal": "variables local to the waiting element are not "
+    "supported; use processVariables",
+    "processVariablesToTriggeredScope": "variables on the triggered scope are "
+    "not supported; use processVariables",
+}
+
+
+def _mismatch(name: str, why: str) -> Response:
+    """Camunda 7's answer to a MismatchingMessageCorrelationException."""
+    return Response(
+        {
+            "type": "RestException",
+            "message": f"Cannot correlate message '{name}': {why}",
+        },
+        status=400,
+    )
+
+
+class MessageCorrelationApi(EngineRestView):
+    """POST /message: correlate a message (Camunda 7's MessageRestService).
+
+    `correlate()` (or `correlateAll()` with `all`) through
+    engine.services.message_deliver: `businessKey`, `processInstanceId` and
+    typed `correlationKeys` select the waiting cases, typed
+    `processVariables` go to the case it reaches or starts. No match, or
+    more than one without `all`, is Camunda's 400 and changes nothing.
+    `resultEnabled` answers the results (200) instead of 204, with each
+    case's variables after the correlation when `variablesInResultEnabled`.
+    Laneway has no tenants (a `tenantId` matches nothing) and no
+    element-local variables (refused with 400). Needs the right to send
+    messages, not the external-task worker's.
+    """
+
+    def initial(self, request, *args, **kwargs):
+        APIView.initial(self, request, *args, **kwargs)  # no external-worker check
+        message_send_check(request.user)  # 403 before reading the body
+
+    def post(self, request):
+        body = self.valid(_Message)
+        name = body["messageName"]
+        for field, why in _MESSAGE_UNSUPPORTED.items():
+            if body.get(field):
+                raise _invalid(f"{field}: {why}.")
+        correlation = _untyped(body.get("correlationKeys"), "correlationKeys")
+        data = _untyped(body.get("processVariables"), "processVariables")
+        if body.get("tenantId"):
+            return _mismatch(
+                name, "No process definition or execution matches the parameters"
+            )
+        try:
+            result = message_deliver(
+                user=request.user,
+                name=name,
+                correlation=correlation,
+                data=data,
+                deliver_all=body["all"],
+                business_key=body.get("businessKey") or "",
+                case_id=body.get("processInstanceId"),
+            )
+        except MessageNotCorrelated:
+            return _mismatch(
+                name, "No process definition or execution matches the parameters"
+            )
+        except MessageAmbiguous as exc:
+            return _mismatch(name, exc.message)
+        if not body["resultEnabled"]:
+            return HttpResponse(status=204)
+        with_variables = body["variablesInResultEnabled"]
+        cases = Case.objects.select_related("version__definition").in_bulk(
+            [*result.delivered, *result.started]
+        )
+        return Response(
+            [
+                _correlation_result(cases[pk], started=False, variables=with_variables)
+                for pk in result.delivered
+            ]
+            + [
+                _correlation_result(cases[pk], started=True, variables=with_variables)
+                for pk in result.started
+            ]
+        )
+
+
+def _correlation_result(case: Case, *, started: bool, variables: bool) -> dict:
+    """Camunda's MessageCorrelationResult(WithVariables)Dto for one case."""
+    if started:
+        found: dict[str, Any] = {
+            "resultType": "ProcessDefinition",
+            "execution": None,
+            "processInstance": process_instance_dto(case),
+        }
+    else:
+        found = {
+            "resultType": "Execution",
+            "execution": {
+                "id": str(case.pk),
+                "processInstanceId": str(case.pk),
+                "ended": case.ended_at is not None,
+                "tenantId": None,
+            },
+            "processInstance": None,
+        }
+    if variables:
+        found["variables"] = variables_typed(dict(case.data))
+    return found

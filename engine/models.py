@@ -268,7 +268,10 @@ class MessageSubscription(models.Model):
     """A message a running case waits for (rebuilt after every advance).
 
     `correlation` holds the SpiffWorkflow correlation properties the case already
-    has for this message; Camunda-style correlation reads `Case.data` instead.
+    has for this message; Camunda-style correlation reads `Case.data` instead,
+    or `variables` when the message is awaited inside a called process (an
+    instance of its own in Camunda 7, with its own variables and, when
+    `own_business_key`, its own `business_key`, "" for none; else the case's).
     """
 
     case = models.ForeignKey(
@@ -277,10 +280,23 @@ class MessageSubscription(models.Model):
     name = models.CharField(max_length=255)
     bpmn_id = models.CharField(max_length=255, blank=True, default="")
     correlation = models.JSONField(default=dict, blank=True)
+    variables = models.JSONField(null=True, blank=True, default=None)
+    own_business_key = models.BooleanField(default=False)
+    business_key = models.CharField(
+        max_length=BUSINESS_KEY_MAX_LENGTH, blank=True, default=""
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        indexes = [models.Index(fields=["name", "case"], name="msg_sub_name_case")]
+        indexes = [
+            models.Index(fields=["name", "case"], name="msg_sub_name_case"),
+            # A called process's own business key (few rows: services.messages).
+            models.Index(
+                fields=["name", "business_key"],
+                condition=models.Q(own_business_key=True),
+                name="msg_sub_own_key",
+            ),
+        ]
         permissions = [("send_message", "Can send messages to waiting cases")]
 
     def __str__(self) -> str:

@@ -43,7 +43,12 @@ from .incidents import (
     incident_retry,
     incident_skip,
 )
-from .messages import MessageResult, message_deliver, subscription_matches
+from .messages import (
+    MessageResult,
+    message_deliver,
+    message_send_check,
+    subscription_matches,
+)
 from .repairs import (
     CaseModified,
     case_conditions_evaluate,
@@ -90,6 +95,7 @@ __all__ = [
     "condition_evaluate",
     "signal_broadcast",
     "signal_send",
+    "message_send_check",
     "subscription_matches",
     "timer_start_fire",
     "timer_starts_due",

@@ -19,7 +19,7 @@ from uuid import UUID
 from celery import current_app
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
-from django.db.models import CharField, JSONField, QuerySet, Value
+from django.db.models import BooleanField, CharField, JSONField, QuerySet, Value
 from django.utils import timezone
 
 from audit.actions import AuditAction
@@ -537,35 +537,64 @@ def _subscriptions(
     if create or not (moved or process_waits_for_events(spec_for(case.version))):
         return [], []
     messages = MessageSubscription.objects.filter(case=case).values_list(
-        Value("m", output_field=CharField()), "name", "bpmn_id", "correlation"
+        Value("m", output_field=CharField()),
+        "name",
+        "bpmn_id",
+        "correlation",
+        "variables",
+        "own_business_key",
+        "business_key",
     )
     signals = SignalSubscription.objects.filter(case=case).values_list(
         Value("s", output_field=CharField()),
         "name",
         "bpmn_id",
         Value(None, output_field=JSONField()),
+        Value(None, output_field=JSONField()),
+        Value(False, output_field=BooleanField()),
+        Value("", output_field=CharField()),
     )
-    rows = sorted(
-        messages.order_by().union(signals.order_by(), all=True),
-        key=lambda row: (row[0], row[1], row[2]),
-    )
+    rows = messages.order_by().union(signals.order_by(), all=True)
     return (
-        [(name, bpmn_id, corr) for kind, name, bpmn_id, corr in rows if kind == "m"],
-        [(name, bpmn_id) for kind, name, bpmn_id, _ in rows if kind == "s"],
+        sorted((row[1:] for row in rows if row[0] == "m"), key=_message_row_order),
+        sorted((row[1], row[2]) for row in rows if row[0] == "s"),
     )
+
+
+def _message_row_order(row: tuple) -> str:
+    return json.dumps(row, sort_keys=True, default=str)
+
+
+def _message_rows(outcome: AdvanceOutcome) -> list[tuple]:
+    """Return the subscription rows of the messages the case waits for.
+
+    Inside a called process: its variables, and its own business key ("":
+    none) unless camunda:in businessKey passed the case's.
+    """
+    rows = []
+    for m in outcome.waiting_messages:
+        variables = m.variables if m.called else None
+        own = m.called and not m.inherits_key
+        key = (m.business_key or "") if own else ""
+        rows.append((m.name, m.bpmn_id, m.correlation, variables, own, key))
+    return sorted(rows, key=_message_row_order)
 
 
 def _subscriptions_sync(case: Case, outcome: AdvanceOutcome, current: list) -> None:
     """Replace the case's message subscriptions with the messages it waits for."""
-    wanted = (
-        [(m.name, m.bpmn_id, m.correlation) for m in outcome.waiting_messages]
-        if case.is_running
-        else []
-    )
+    wanted = _message_rows(outcome) if case.is_running else []
     if current == wanted:
         return
     MessageSubscription.objects.filter(case=case).delete()
     MessageSubscription.objects.bulk_create(
-        MessageSubscription(case=case, name=name, bpmn_id=bpmn_id, correlation=corr)
-        for name, bpmn_id, corr in wanted
+        MessageSubscription(
+            case=case,
+            name=name,
+            bpmn_id=bpmn_id,
+            correlation=corr,
+            variables=variables,
+            own_business_key=own,
+            business_key=key,
+        )
+        for name, bpmn_id, corr, variables, own, key in wanted
     )

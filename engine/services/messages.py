@@ -3,7 +3,10 @@
 Correlation rule: every entry of `correlation` must equal, for a case to match,
 the case variable of that name (`Case.data`, Camunda-style) or the case's
 SpiffWorkflow correlation property of that name (`processVariableCorrelation`,
-kept in `MessageSubscription.correlation`). An empty correlation matches every
+kept in `MessageSubscription.correlation`). A message awaited inside a called
+process reads that called instance's variables and business key instead
+(Camunda 7: an instance of its own, whose business key is none unless the
+call activity's `camunda:in businessKey` gives one). An empty correlation matches every
 case waiting for the name. SpiffWorkflow then checks its own correlation
 properties once more when the message is thrown at the case.
 
@@ -100,6 +103,7 @@ class Message:
     data: Mapping[str, Any]
     buffered: str = ""  # the kept message's id, when it was kept (ttl_s)
     business_key: str = ""
+    case_id: UUID | None = None  # only this case (Camunda's processInstanceId)
 
     def about(self) -> dict[str, Any]:
         """Return what the audit log and errors say the message was sent to."""
@@ -109,6 +113,8 @@ class Message:
         }
         if self.business_key:
             about["business_key"] = self.business_key
+        if self.case_id is not None:
+            about["to_case"] = str(self.case_id)
         return about
 
 
@@ -136,31 +142,51 @@ def _check_input(name: str, correlation: Mapping[str, Any], business_key: Any) -
 
 
 def subscription_matches(
-    *, name: str, correlation: Mapping[str, Any], business_key: str = ""
+    *,
+    name: str,
+    correlation: Mapping[str, Any],
+    business_key: str = "",
+    own_key: bool | None = None,
 ) -> QuerySet[MessageSubscription]:
     """Return the subscriptions of running cases that match name and correlation.
 
-    With a `business_key`, only those of cases with that business key.
+    With a `business_key`, only those of cases with that business key, or,
+    inside a called process, of a called instance with that key of its own.
+    `own_key` True or False looks at only the latter or the former (each
+    found by an index; together they are an OR no index serves).
     """
     qs = MessageSubscription.objects.filter(name=name, case__status=Case.Status.RUNNING)
     if business_key:
-        qs = qs.filter(case__business_key=business_key)
+        case_key = Q(own_business_key=False, case__business_key=business_key)
+        called_key = Q(own_business_key=True, business_key=business_key)
+        if own_key is None:
+            qs = qs.filter(case_key | called_key)
+        else:
+            qs = qs.filter(called_key if own_key else case_key)
     for key, value in correlation.items():
         # Keys are checked identifiers (no "__"), so they cannot steer the lookup.
         qs = qs.filter(
-            Q(**{f"correlation__{key}": value}) | Q(**{f"case__data__{key}": value})
+            Q(**{f"correlation__{key}": value})
+            | Q(**{"variables__isnull": True, f"case__data__{key}": value})
+            | Q(**{f"variables__{key}": value})
         )
     return qs
 
 
 def message_case_ids(message: Message) -> list[UUID]:
     """Return the ids of the cases waiting for the message, oldest first."""
-    rows = subscription_matches(
-        name=message.name,
-        correlation=message.correlation,
-        business_key=message.business_key,
-    ).order_by("case__started_at", "case_id")
-    return list(dict.fromkeys(rows.values_list("case_id", flat=True)))
+    found: list[tuple[Any, UUID]] = []
+    for own_key in (False, True) if message.business_key else (None,):
+        rows = subscription_matches(
+            name=message.name,
+            correlation=message.correlation,
+            business_key=message.business_key,
+            own_key=own_key,
+        )
+        if message.case_id is not None:
+            rows = rows.filter(case_id=message.case_id)
+        found.extend(rows.values_list("case__started_at", "case_id"))
+    return list(dict.fromkeys(case_id for _, case_id in sorted(found)))
 
 
 def message_deliver_to_case(
@@ -189,6 +215,8 @@ def message_deliver_to_case(
                     payload=data,
                     correlation=correlation,
                     every=every,
+                    business_key=message.business_key,
+                    case_business_key=case.business_key,
                 )
             _audit_delivered(case, user, message)
             case_advance(case, outcome, actor=user)
@@ -236,6 +264,8 @@ def message_start_case(*, user: Any, version: ProcessVersion, message: Message) 
 
 def _not_correlated(message: Message) -> MessageNotCorrelated:
     parts = [f"business key '{message.business_key}'"] if message.business_key else []
+    if message.case_id is not None:
+        parts.insert(0, f"id {message.case_id}")
     if message.correlation:
         parts.append(f"correlation {dict(message.correlation)}")
     where = f" with {' and '.join(parts)}" if parts else ""
@@ -274,6 +304,12 @@ def _message_starts(
     return versions
 
 
+def message_send_check(user: Any) -> None:
+    """Raise ActionNotAllowed unless the user may send messages to cases."""
+    if not user.has_perm(SEND_MESSAGE):
+        raise ActionNotAllowed("You may not send messages to cases.")
+
+
 def message_deliver(
     *,
     user: Any,
@@ -284,6 +320,7 @@ def message_deliver(
     ttl_s: int = 0,
     idempotency_key: str | None = None,
     business_key: str = "",
+    case_id: UUID | None = None,
 ) -> MessageResult:
     """Deliver a message to the case waiting for it, or start a case with it.
 
@@ -296,7 +333,10 @@ def message_deliver(
     both. A `business_key` ("": none) narrows the waiting cases to those
     with that business key, and is the business key of every case the
     message starts (Camunda 7's `processInstanceBusinessKey`; REST
-    `businessKey`). Each case gets the message in its own locked transaction. When
+    `businessKey`). A `case_id` narrows the waiting cases to that one
+    (`processInstanceId`; the start events are still looked at when it does
+    not wait, as DefaultCorrelationHandler.correlateStartMessages ignores
+    it). Each case gets the message in its own locked transaction. When
     neither, a message with `ttl_s` > 0 is kept that long for the first case
     that waits for it (`message_buffer`), and the result names it (`buffered`).
 
@@ -316,10 +356,11 @@ def message_deliver(
         IdempotencyKeyReused: the key was used for a different request.
         CaseBusy: a matching case stayed locked too long.
     """
-    if not user.has_perm(SEND_MESSAGE):
-        raise ActionNotAllowed("You may not send messages to cases.")
+    message_send_check(user)
     _check_input(name, correlation, business_key)
-    message = Message(name, correlation, data, business_key=business_key)
+    message = Message(
+        name, correlation, data, business_key=business_key, case_id=case_id
+    )
     if not idempotency_key:
         return _deliver(user, message, deliver_all, ttl_s)
     fingerprint = body_fingerprint(
@@ -331,6 +372,7 @@ def message_deliver(
             "ttl_s": ttl_s,
             # Only when given: a request without one keeps its fingerprint.
             **({"business_key": business_key} if business_key else {}),
+            **({"case_id": str(case_id)} if case_id else {}),
         }
     )
     with transaction.atomic():

@@ -24,10 +24,18 @@ Here, as in Camunda 7:
   parallel branch set meanwhile stays (its join merges the branches' copies).
 
 A source variable that does not exist maps to None (Camunda maps it to null).
+
+`<camunda:in businessKey="..."/>` gives the called instance its business key,
+which message correlation by business key reads (Camunda 7's called
+instance has none without it): `#{execution.processBusinessKey}` passes the
+caller's, another expression is evaluated when the call starts and kept with
+the called run (`BUSINESS_KEY`), a plain text is that text.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from copy import deepcopy
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +48,37 @@ from .dialect import is_camunda_dialect
 from .juel import JuelError, is_juel, juel_to_python
 from .variables import OUT_LOCALS
 from .xml import VENDOR_NAMESPACES, local_name, vendor_attr
+
+# The called run's business key when its call activity computes one: in the
+# internal data of the run's root task (kept by the prune, like its variables).
+BUSINESS_KEY = "laneway_business_key"
+# MappedCallActivity.business_key: the called run has the caller's business key.
+INHERIT = "inherit"
+_CALLERS_KEY = "_el_get_(execution, 'processBusinessKey')"
+
+
+def business_key_rule(element: etree._Element) -> tuple[str, str] | None:
+    """Return how a `camunda:in businessKey` sets the called instance's key.
+
+    ("inherit", ""): the caller's (`#{execution.processBusinessKey}`);
+    ("expression", python): evaluated when the call starts; ("text", text).
+
+    Raises:
+        JuelError: an expression that cannot be translated, or that reads
+            the caller's business key in any other way (refused at upload).
+    """
+    text = (element.get("businessKey") or "").strip()
+    if not is_juel(text):
+        return ("text", text)
+    python = juel_to_python(text)
+    if python == _CALLERS_KEY:
+        return (INHERIT, "")
+    if "processBusinessKey" in text or re.search(r"\bexecution\b", python):
+        raise JuelError(
+            "only #{execution.processBusinessKey} or an expression over "
+            "variables is supported"
+        )
+    return ("expression", python)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +114,15 @@ def _mapping(element: etree._Element) -> VariableMapping:
 
 def mappings(call: etree._Element, direction: str) -> tuple[VariableMapping, ...]:
     """Return the call activity's `camunda:in` (or `out`) mappings, in order."""
-    found = []
+    return tuple(
+        _mapping(element)
+        for element in _vendor_elements(call, direction)
+        if element.get("businessKey") is None
+    )
+
+
+def _vendor_elements(call: etree._Element, name: str) -> Iterator[etree._Element]:
+    """Yield the call activity's `camunda:<name>` extension elements, in order."""
     for ext in call:
         if not isinstance(ext.tag, str) or local_name(ext) != "extensionElements":
             continue
@@ -83,11 +130,9 @@ def mappings(call: etree._Element, direction: str) -> tuple[VariableMapping, ...
             if (
                 isinstance(element.tag, str)
                 and etree.QName(element).namespace in VENDOR_NAMESPACES
-                and local_name(element) == direction
-                and element.get("businessKey") is None
+                and local_name(element) == name
             ):
-                found.append(_mapping(element))
-    return tuple(found)
+                yield element
 
 
 def own_variables(task: Any) -> dict:
@@ -110,6 +155,16 @@ def mapped_variables(task: Any, data: dict, rules: tuple[VariableMapping, ...]) 
     return result
 
 
+def _business_key_of(call: etree._Element) -> tuple[str, str] | None:
+    for element in _vendor_elements(call, "in"):
+        if element.get("businessKey") is not None:
+            try:
+                return business_key_rule(element)
+            except JuelError:
+                return (INHERIT, "")  # refused at upload (support.py)
+    return None
+
+
 class MappedCallActivity(CallActivity):
     """A call activity that passes variables as its `camunda:in` / `out` say."""
 
@@ -130,8 +185,27 @@ class MappedCallActivity(CallActivity):
     # Without camunda:out: every variable of the called process comes back
     # (SpiffArena and plain BPMN diagrams) or none (Camunda-dialect diagrams).
     returns_all: bool = False
+    # camunda:in businessKey (business_key_rule); None: the called instance has
+    # no business key (Camunda 7). SpiffArena and plain BPMN diagrams have no
+    # business keys of their own: the called run keeps the case's.
+    business_key: tuple[str, str] | None = (INHERIT, "")
+
+    def _business_key_keep(self, my_task: Any, subworkflow: Any) -> None:
+        rule = self.business_key
+        if rule is None or rule[0] == INHERIT:
+            return
+        kind, text = rule
+        value = (
+            my_task.workflow.script_engine.evaluate(my_task, text)
+            if kind == "expression"
+            else text
+        )
+        subworkflow.task_tree.internal_data[BUSINESS_KEY] = (
+            None if value is None else str(value)
+        )
 
     def copy_data(self, my_task: Any, subworkflow: Any) -> None:
+        self._business_key_keep(my_task, subworkflow)
         if not self.ins and self.passes_all:
             return super().copy_data(my_task, subworkflow)
         start = subworkflow.get_next_task(
@@ -183,6 +257,8 @@ class MappedCallActivityParser(CallActivityParser):
         task.passes_all = not is_camunda_dialect(self.node, unmarked=False)
         # ... and brought nothing back without camunda:out.
         task.returns_all = not is_camunda_dialect(self.node, unmarked=True)
+        if not task.passes_all:
+            task.business_key = _business_key_of(self.node)
         binding = vendor_attr(self.node, "calledElementBinding")
         if binding == "version":
             number = vendor_attr(self.node, "calledElementVersion")

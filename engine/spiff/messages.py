@@ -39,7 +39,7 @@ from .serialization import new_workflow, state_load
 from .stepping import run_engine
 from .timer_starts import hold_none_starts, hold_timer_starts
 from .types import AdvanceOutcome, WaitingMessage
-from .waiting import waiting_catchers, waiting_messages
+from .waiting import catcher_matches, waiting_catchers, waiting_messages
 
 # What a catch can raise while evaluating a retrieval expression on the payload.
 _CATCH_ERRORS = (SpiffWorkflowException, NameError, KeyError, TypeError, ValueError)
@@ -132,12 +132,27 @@ def _send(
         payload=body,
         correlations=_correlations(catchers, {**payload, **correlation}),
     )
+    # SpiffWorkflow gives a message to every task waiting for it: the ones
+    # the correlation did not select stay out of its reach meanwhile.
+    manager = workflow.event_manager
+    chosen = {task.id for task, _ in catchers}
+    aside = {
+        task.id: task
+        for task, _ in waiting_catchers(workflow, name)
+        if task.id not in chosen
+    }
+    for task_id in aside:
+        manager.tasks.pop(task_id, None)
     try:
         workflow.send_event(event)
     except _CATCH_ERRORS as exc:
         raise MessageNotCaught(
             f"The case does not accept the message '{name}': {exc}"
         ) from None
+    finally:
+        for task_id, task in aside.items():
+            if task.state == TaskState.WAITING:  # not cancelled by the catch
+                manager.tasks[task_id] = task
     for task, message in catchers:
         if task.state == TaskState.READY and message.message_var is None:
             # SpiffWorkflow's Spiff definition keeps the payload only for a
@@ -154,6 +169,8 @@ def workflow_deliver_message(
     payload: Mapping[str, Any],
     correlation: Mapping[str, Any],
     every: bool = False,
+    business_key: str = "",
+    case_business_key: str = "",
 ) -> AdvanceOutcome:
     """Throw the message `name` at a stored case and run the engine on.
 
@@ -161,6 +178,9 @@ def workflow_deliver_message(
     it (parallel branches, the instances of a multi-instance receive task),
     Camunda 7's correlate() refuses it; `every` gives it to all of them, as its
     correlateAll() (SpiffWorkflow would give one message to every waiting one).
+    Only the elements whose process instance the correlation and
+    `business_key` select wait for it (`catcher_matches`: a called process
+    is an instance of its own, `case_business_key` is the case's).
 
     Raises:
         MessageNotCaught: nothing in the case waits for it, or SpiffWorkflow's
@@ -169,7 +189,17 @@ def workflow_deliver_message(
         StateCorrupt: when the stored state cannot be loaded.
     """
     workflow = state_load(state, process)
-    catchers = waiting_catchers(workflow, name)
+    catchers = [
+        (task, message)
+        for task, message in waiting_catchers(workflow, name)
+        if catcher_matches(
+            task,
+            message,
+            correlation=correlation,
+            business_key=business_key,
+            case_business_key=case_business_key,
+        )
+    ]
     if not catchers:
         raise MessageNotCaught(f"The case is not waiting for the message '{name}'.")
     if len(catchers) > 1 and not every:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from .call_data import business_key_rule
 from .compensation_checks import compensation_problems
 from .conditional_events import conditional_filter_refusal
 from .dates import check_due, check_priority
@@ -627,7 +628,11 @@ CONSTRUCTS: dict[str, Row] = {
         "${variable}"
     ),
     "camunda:in / camunda:out mappings": _runs(
-        'source/target, sourceExpression, variables="all" and businessKey run; '
+        'source/target, sourceExpression, variables="all" and businessKey run '
+        "(the called process's business key for message correlation: "
+        "#{execution.processBusinessKey} passes the case's, another expression "
+        "is evaluated when the call starts; one reading the caller's key "
+        "otherwise is refused); "
         "without a camunda:in no variable goes into the called process (a "
         "SpiffArena or plain BPMN diagram passes every variable, as SpiffWorkflow "
         "does), without a camunda:out none comes back; "
@@ -1742,6 +1747,16 @@ def _conditional_place_refusal(event: etree._Element) -> str:
     return CONDITIONAL_PLACES.note
 
 
+def _business_key_refusal(element: etree._Element) -> str:
+    """The called process runs inside the same case; its business key is what
+    message correlation by business key reads (call_data.py)."""
+    try:
+        business_key_rule(element)
+    except JuelError as exc:
+        return f"businessKey {element.get('businessKey')!r}: {exc}"
+    return ""
+
+
 def _mapping_refusal(element: etree._Element, *, scope: bool = False) -> str:
     """Why a camunda:in / camunda:out cannot run (or ""). `scope`: it is on a
     call activity with camunda:inputOutput, whose execution is a scope of its
@@ -1768,7 +1783,7 @@ def _mapping_refusal(element: etree._Element, *, scope: bool = False) -> str:
     if "variables" in attrs:
         return "" if attrs["variables"] == "all" else 'variables must be "all"'
     if "businessKey" in attrs:
-        return ""  # the called process runs inside the same case
+        return _business_key_refusal(element)
     if not attrs.get("target") or not (
         attrs.get("source") or attrs.get("sourceExpression")
     ):

@@ -198,11 +198,19 @@ class WaitingMessage:
 
     `correlation` holds the SpiffWorkflow correlation properties the case already
     has for this message (property name -> value; empty for Camunda diagrams).
+    `called`: it waits inside a called process, a process instance of its own
+    in Camunda 7: correlation keys read that instance's `variables`, and a
+    business key its `business_key` (None: none), unless `inherits_key` (the
+    call activity passed the caller's: the case's).
     """
 
     name: str
     bpmn_id: str
     correlation: JsonObject = field(default_factory=dict)
+    called: bool = False
+    variables: JsonObject = field(default_factory=dict)
+    business_key: str | None = None
+    inherits_key: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -97,6 +97,13 @@ def _scope(workflow: Any) -> Any:
         workflow = owner.workflow
 
 
+def instance_scope(workflow: Any) -> tuple[Any, Any]:
+    """Return the process instance `workflow` runs in: (its run, the call
+    activity task that runs it, None for the case's own)."""
+    scope = _scope(workflow)
+    return scope, _owner(scope)
+
+
 def variables_of(workflow: Any, *, create: bool = False) -> dict[str, Any] | None:
     """Return the shared variables of `workflow`'s scope (None without a store)."""
     root = _scope(workflow).task_tree

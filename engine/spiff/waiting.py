@@ -10,7 +10,9 @@ from the gateway's definition instead.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import (
@@ -18,9 +20,11 @@ from SpiffWorkflow.bpmn.specs.event_definitions.multiple import (
 )
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 
+from .call_data import BUSINESS_KEY, INHERIT
 from .common import json_safe
 from .event_names import event_name
 from .types import JsonObject, WaitingMessage
+from .variables import instance_scope, variables_of
 
 
 def _message_definitions(definition: Any) -> Iterator[Any]:
@@ -57,6 +61,81 @@ def known_correlation(workflow: Any, message: Any) -> JsonObject:
     return values
 
 
+@dataclass(frozen=True, slots=True)
+class Instance:
+    """The process instance a catching task waits in, as Camunda 7 sees it.
+
+    A called process runs inside the case here, but in Camunda 7 it is an
+    instance of its own: its variables, and its business key (none unless
+    its call activity's `camunda:in businessKey` gives one).
+    """
+
+    called: bool
+    variables: JsonObject
+    business_key: str | None = None
+    inherits_key: bool = True
+
+
+def catcher_instance(task: Any, *, top_variables: bool = True) -> Instance:
+    """Return the process instance `task` waits in (its variables and key).
+
+    Without `top_variables`, the case's own variables are not copied (the
+    subscriptions read them from the case).
+    """
+    scope, owner = instance_scope(task.workflow)
+    if owner is None:
+        variables = json_safe(dict(variables_of(scope) or {})) if top_variables else {}
+        return Instance(called=False, variables=variables)
+    variables = json_safe(dict(variables_of(scope) or {}))
+    while owner is not None:
+        rule = getattr(owner.task_spec, "business_key", (INHERIT, ""))
+        if rule is None:
+            return Instance(True, variables, None, inherits_key=False)
+        if rule[0] != INHERIT:
+            key = scope.task_tree.internal_data.get(BUSINESS_KEY)
+            return Instance(True, variables, key, inherits_key=False)
+        scope, owner = instance_scope(owner.workflow)
+    return Instance(True, variables)
+
+
+def _same(held: Any, wanted: Any) -> bool:
+    """JSON equality as PostgreSQL's jsonb compares: true is not 1, 1 is 1.0."""
+    if isinstance(held, bool) or isinstance(wanted, bool):
+        return type(held) is type(wanted) and held == wanted
+    return bool(held == wanted)
+
+
+def catcher_matches(
+    task: Any,
+    message: Any,
+    *,
+    correlation: Mapping[str, Any],
+    business_key: str,
+    case_business_key: str,
+) -> bool:
+    """Return whether the correlation and business key select this catcher.
+
+    As Camunda 7's DefaultCorrelationHandler selects executions: every
+    correlation key equals a variable of the catcher's process instance
+    (processVariableValueEquals), and a business key is that instance's.
+    A key naming one of the message's SpiffWorkflow correlation properties
+    is SpiffWorkflow's to check when the message is thrown.
+    """
+    if not correlation and not business_key:
+        return True
+    instance = catcher_instance(task)
+    if business_key:
+        own = case_business_key if instance.inherits_key else instance.business_key
+        if own != business_key:
+            return False
+    properties = {prop.name for prop in message.correlation_properties}
+    return all(
+        name in properties
+        or (name in instance.variables and _same(instance.variables[name], value))
+        for name, value in json_safe(dict(correlation)).items()
+    )
+
+
 def _process_start(task: Any) -> bool:
     workflow = task.workflow
     return workflow is workflow.top_workflow and task.task_spec in getattr(
@@ -70,18 +149,29 @@ def waiting_messages(workflow: Any) -> tuple[WaitingMessage, ...]:
     A message start event of the process itself is not a subscription: its
     message starts a new case (services_messages), never feeds a running one.
     """
-    seen: dict[tuple[str, str], WaitingMessage] = {}
+    seen: dict[tuple[Any, ...], WaitingMessage] = {}
     for task, message in waiting_catchers(workflow):
         if _process_start(task):
             continue
         bpmn_id = task.task_spec.bpmn_id or ""
         name = event_name(message, task)
+        instance = catcher_instance(task, top_variables=False)
+        # The runs of a called process (a multi-instance call) each wait.
+        run = (
+            (json.dumps(instance.variables, sort_keys=True), instance.business_key)
+            if instance.called
+            else ("", None)
+        )
         seen.setdefault(
-            (name, bpmn_id),
+            (name, bpmn_id, *run),
             WaitingMessage(
                 name=name,
                 bpmn_id=bpmn_id,
                 correlation=known_correlation(workflow, message),
+                called=instance.called,
+                variables=instance.variables if instance.called else {},
+                business_key=instance.business_key,
+                inherits_key=instance.inherits_key,
             ),
         )
-    return tuple(sorted(seen.values(), key=lambda m: (m.name, m.bpmn_id)))
+    return tuple(seen[key] for key in sorted(seen, key=str))
