@@ -639,7 +639,9 @@ CONSTRUCTS: dict[str, Row] = {
         "a JSON object's missing key is null (a missing variable is an "
         "incident, but false in a conditional event's condition, as Camunda 7's "
         "tryEvaluate reads it); .equals(x), .contains(x), .size() and .isEmpty() "
-        "on strings and collections; other method calls are refused"
+        "on strings and collections; other method calls are refused, and so "
+        "are the names execution and authenticatedUserId, which Camunda 7 reads "
+        "as its engine objects, not as variables (VariableScopeElResolver)"
     ),
     "SpiffArena script helpers in scripts": _runs(
         "get_current_user(), get_process_initiator_user(), get_group_members(group), "
@@ -1168,9 +1170,13 @@ VENDOR_ELEMENTS: dict[str, Row] = {
         "delegate, unclaim, engine.services.case_task_assigned); per instance on "
         "a multi-instance activity; a create listener setting a variable the "
         "task's assignee, candidates, dates or priority read is refused (Camunda "
-        "7 resolves them before it runs); Java, scripts outside the subset and "
-        "other events (delete, timeout, update) are refused, located, naming the "
-        "construct (checks._listeners)"
+        "7 resolves them before it runs); a value reading task, execution or "
+        "authenticatedUserId (Camunda 7's engine objects, not variables) is "
+        "refused; Java, scripts outside the subset and the update, delete and "
+        "timeout events (Camunda 7 runs them on a property change, on the task "
+        "ending uncompleted, on a timer while it is open) are refused, located, "
+        "naming the construct; a listener without an event or with another word, "
+        "as Camunda 7 refuses it (checks._listeners)"
     ),
     "script": _refused(
         "script parameter values cannot be evaluated here; use text, ${...}, "
