@@ -63,6 +63,18 @@ def test_a_listener_reading_camundas_engine_objects_is_refused_located(
     assert "not a variable" in problem["message"]
 
 
+@pytest.mark.parametrize("language", ["javascript", "groovy"])
+def test_a_listener_script_storing_the_task_object_is_refused(users, language):
+    # Camunda 7 binds task to the DelegateTask in a script; here it read a variable.
+    listener = (
+        f'        <camunda:taskListener event="assignment"><camunda:script '
+        f"scriptFormat=\"{language}\">task.setVariable('who', task)"
+        "</camunda:script></camunda:taskListener>"
+    )
+    problem = _refusal(users, approval_loop(listener))
+    assert "the task object itself as a value" in problem["message"]
+
+
 def test_task_set_variable_in_an_execution_listener_is_refused(users):
     # Camunda 7 has no task object in an execution listener: `task` is a variable.
     listener = (
