@@ -30,6 +30,7 @@ from .listeners import (
     expression_refusal,
     foreign_script,
     interrupter,
+    task_listener_ignored,
 )
 from .metadata import (
     HUMAN_TAGS,
@@ -303,8 +304,14 @@ def _task_event_reason(listener: etree._Element) -> str | None:
     return _TASK_EVENTS_NOT_RUN.get(event)
 
 
-def _what_reason(listener: etree._Element) -> str | None:
-    """Why the listener's event or what it calls cannot run here, or None."""
+def _what_reason(listener: etree._Element, owner: etree._Element) -> str | None:
+    """Why the listener's place, event or what it calls cannot run here, or None."""
+    if task_listener_ignored(listener, owner):
+        return (
+            f"Camunda 7 ignores a task listener on a {local_name(owner)} (it "
+            "runs them on user tasks only); draw it as an execution listener "
+            "(start or end), or remove it"
+        )
     if local_name(listener) == "taskListener" and (why := _task_event_reason(listener)):
         return why
     if listener.get("class") or listener.get("delegateExpression"):
@@ -316,7 +323,7 @@ def _what_reason(listener: etree._Element) -> str | None:
 
 def _listener_reason(listener: etree._Element, owner: etree._Element) -> str:
     script = next((c for c in listener if local_name(c) == "script"), None)
-    if why := _what_reason(listener):
+    if why := _what_reason(listener, owner):
         return why
     event = listener.get("event") or "start"
     cancelled_by = interrupter(owner) if event == "end" else None

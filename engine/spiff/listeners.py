@@ -209,6 +209,12 @@ def _body(
     return f"{match.group('name')} = {value}"
 
 
+def task_listener_ignored(listener: etree._Element, owner: etree._Element) -> bool:
+    """Whether Camunda 7 ignores the listener: a task listener anywhere but on a
+    user task (BpmnParse reads camunda:taskListener on user tasks only)."""
+    return local_name(listener) == "taskListener" and local_name(owner) != "userTask"
+
+
 def expression_refusal(listener: etree._Element) -> str | None:
     """Why a listener's `expression` cannot run here, or None (no expression,
     or one that runs)."""
@@ -468,7 +474,7 @@ def _on_task(
     for listener in ordered:
         event = _event(listener, owner)
         script = _SCRIPT_FOR.get((local_name(listener), event))
-        if script is None:
+        if script is None or task_listener_ignored(listener, owner):
             continue
         foreign = _translated(listener, owner, prefix)
         body = foreign.python if foreign is not None else _body(listener, owner)

@@ -1176,7 +1176,8 @@ VENDOR_ELEMENTS: dict[str, Row] = {
         "timeout events (Camunda 7 runs them on a property change, on the task "
         "ending uncompleted, on a timer while it is open) are refused, located, "
         "naming the construct; a listener without an event or with another word, "
-        "as Camunda 7 refuses it (checks._listeners)"
+        "as Camunda 7 refuses it, and one on anything but a user task, which "
+        "Camunda 7 ignores (checks._listeners)"
     ),
     "script": _refused(
         "script parameter values cannot be evaluated here; use text, ${...}, "

@@ -164,3 +164,20 @@ def test_assigning_the_task_to_its_assignee_again_runs_no_assignment_listener(us
         assert response.status_code == 200, response.json()
     runs = AuditEvent.objects.filter(case_id=case.pk, action="case.data_changed")
     assert [e.payload["set"] for e in runs] == [{"approver": "manager2"}]
+
+
+def test_a_task_listener_on_a_manual_task_is_refused_as_camunda_7_ignores_it(users):
+    # BpmnParse reads camunda:taskListener on user tasks only: Camunda 7 never
+    # runs this one, and here it ran as the task's pre-script.
+    listener = (
+        '        <camunda:taskListener event="create" '
+        "expression=\"${task.setVariable('seen', true)}\" />"
+    )
+    bpmn = (
+        approval_loop(listener)
+        .replace(b"<bpmn:userTask", b"<bpmn:manualTask")
+        .replace(b"</bpmn:userTask>", b"</bpmn:manualTask>")
+    )
+    problem = _refusal(users, bpmn)
+    assert problem["line"] == LISTENER_LINE
+    assert "Camunda 7 ignores a task listener on a manualTask" in problem["message"]
