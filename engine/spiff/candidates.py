@@ -17,6 +17,8 @@ from .types import HumanTaskMeta
 
 INITIATOR_VALUES = frozenset({"initiator", "${initiator}", "#{initiator}"})
 VARIABLE = re.compile(r"^[$#]\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}$")
+# Names Camunda 7 reads as the engine's objects, not variables (juel.py).
+ENGINE_OBJECTS = frozenset({"execution", "authenticatedUserId"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,10 +41,11 @@ def is_readable(value: str) -> bool:
     """Whether `_resolve_name` reads `value` as Camunda 7 would: a plain name, the
     initiator, or one whole variable (${name}); any other expression is not
     evaluated here (it would be taken as a literal name)."""
+    whole = VARIABLE.match(value)
     return (
         ("${" not in value and "#{" not in value)
         or value in INITIATOR_VALUES
-        or bool(VARIABLE.match(value))
+        or (whole is not None and whole.group(1) not in ENGINE_OBJECTS)
     )
 
 

@@ -27,8 +27,10 @@ from .listeners import (
     create_sets_task_properties,
     creation_assignee,
     ends_late,
+    expression_refusal,
     foreign_script,
     interrupter,
+    task_listener_ignored,
 )
 from .metadata import (
     HUMAN_TAGS,
@@ -267,12 +269,62 @@ def _messages(root: etree._Element) -> Iterator[Problem]:
             )
 
 
-def _listener_reason(listener: etree._Element, owner: etree._Element) -> str:
-    script = next((c for c in listener if local_name(c) == "script"), None)
+# Task listener events Camunda 7 runs and Laneway does not (TaskListener,
+# TaskEntity: the "Task Listener Event Lifecycle").
+_TASK_EVENTS_NOT_RUN = {
+    "update": (
+        "Camunda 7 runs an update listener each time a property of the open task "
+        "changes (assignee, owner, due date, follow-up date, priority, name, "
+        "description; before the assignment listeners), and none runs here"
+    ),
+    "delete": (
+        "Camunda 7 runs a delete listener when the task ends without being "
+        "completed (an interrupting boundary event or event sub-process, a "
+        "terminate end event, the case cancelled), and none runs here"
+    ),
+    "timeout": (
+        "Camunda 7 runs a timeout listener when its timer is due while the task "
+        "is open, and the task stays open; none runs here: draw a "
+        "non-interrupting timer boundary event with a script task after it"
+    ),
+}
+_TASK_EVENTS = ("create", "assignment", "complete", *_TASK_EVENTS_NOT_RUN)
+
+
+def _task_event_reason(listener: etree._Element) -> str | None:
+    """Why a task listener's event does not run here (BpmnParse.parseTaskListeners
+    refuses a missing or unknown event), or None when it is one that runs."""
+    event = listener.get("event")
+    if event is None or event not in _TASK_EVENTS:
+        what = "has no event" if event is None else f"has the event {event!r}"
+        return (
+            f"it {what}: Camunda 7 refuses it too (a task listener's event is one "
+            f"of {', '.join(_TASK_EVENTS)})"
+        )
+    return _TASK_EVENTS_NOT_RUN.get(event)
+
+
+def _what_reason(listener: etree._Element, owner: etree._Element) -> str | None:
+    """Why the listener's place, event or what it calls cannot run here, or None."""
+    if task_listener_ignored(listener, owner):
+        return (
+            f"Camunda 7 ignores a task listener on a {local_name(owner)} (it "
+            "runs them on user tasks only); draw it as an execution listener "
+            "(start or end), or remove it"
+        )
+    if local_name(listener) == "taskListener" and (why := _task_event_reason(listener)):
+        return why
     if listener.get("class") or listener.get("delegateExpression"):
         return (
             "it calls Java code (class or delegateExpression), which does not run here"
         )
+    return expression_refusal(listener)
+
+
+def _listener_reason(listener: etree._Element, owner: etree._Element) -> str:
+    script = next((c for c in listener if local_name(c) == "script"), None)
+    if why := _what_reason(listener, owner):
+        return why
     event = listener.get("event") or "start"
     cancelled_by = interrupter(owner) if event == "end" else None
     if (

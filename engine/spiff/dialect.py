@@ -13,6 +13,20 @@ Camunda (7 or 8), and it uses nothing in SpiffWorkflow's namespace. A
 SpiffArena diagram (its extensions are `spiffworkflow:`) or a plain BPMN one
 is not.
 
+Who wrote the file decides where its extensions alone do not. SpiffArena's
+modeler (bpmn-js-spiffworkflow) also writes exporter="Camunda Modeler", so the
+exporter does not tell them apart; what does: Camunda Modeler (4.7 and later)
+writes `modeler:executionPlatform` (the engine the author chose: Camunda
+wins), SpiffArena declares the `spiffworkflow` namespace (or names itself in
+the exporter). An uploaded file that SpiffArena wrote is not in the Camunda
+dialect even when it carries stray `camunda:` names (an attribute kept from a
+template, a property an earlier tool left) and uses no `spiffworkflow:` name
+yet; a file Camunda Modeler wrote for Camunda 7 (the execution platform set)
+keeps Camunda 7's reading even when it declares SpiffWorkflow's namespace. A
+file with neither mark is decided by the names it uses, as above. The
+SpiffArena mark is read on the upload only: the stored XML declares
+SpiffWorkflow's namespace for what Laneway writes into it.
+
 Laneway itself writes `spiffworkflow:` extensions into the diagram it stores
 (listener scripts, service task operators), so the dialect is decided once, on
 the diagram as uploaded (`dialect_mark`, by tidy), and kept on the stored XML
@@ -47,14 +61,23 @@ def _namespaces_used(root: etree._Element) -> set[str]:
     return used
 
 
-def _drawn_for_camunda(root: etree._Element) -> bool:
+def _written_by_spiffarena(root: etree._Element) -> bool:
+    """Whether SpiffArena's modeler wrote the file (module docstring)."""
+    if "spiff" in (root.get("exporter") or "").lower():
+        return True
+    return bool(root.xpath("//namespace::*[. = $ns]", ns=SPIFF))
+
+
+def _drawn_for_camunda(root: etree._Element, *, uploaded: bool = False) -> bool:
     used = _namespaces_used(root)
     if SPIFF in used:
         return False
     platform = root.get(f"{{{_MODELER}}}executionPlatform") or ""
-    return bool(used.intersection(_CAMUNDA_NAMESPACES)) or platform.startswith(
-        "Camunda"
-    )
+    if platform.startswith("Camunda"):
+        return True
+    if uploaded and _written_by_spiffarena(root):
+        return False
+    return bool(used.intersection(_CAMUNDA_NAMESPACES))
 
 
 def dialect_mark(root: etree._Element) -> None:
@@ -62,7 +85,8 @@ def dialect_mark(root: etree._Element) -> None:
 
     Decided from what the diagram uses, whatever mark an upload carries.
     """
-    root.set(_MARK, _CAMUNDA if _drawn_for_camunda(root) else "bpmn")
+    camunda = _drawn_for_camunda(root, uploaded=True)
+    root.set(_MARK, _CAMUNDA if camunda else "bpmn")
 
 
 def is_camunda_dialect(node: etree._Element, *, unmarked: bool | None = None) -> bool:

@@ -66,6 +66,13 @@ provides to every expression and script:
 
 A failed coercion raises `ELException` there: an incident, as in Camunda.
 
+* Names Camunda 7 reads as the engine's objects, never as variables
+  (VariableScopeElResolver): `execution` (the execution, in every expression
+  of a process) and `authenticatedUserId` (the signed-in user of the command),
+  and `task` in a task listener (the task; `task_scope`), are refused at
+  upload: the case's variables are all an expression reads here, so a
+  variable of that name would be read instead (or the step would fail).
+
 Versions: the translation happens once, at upload, into the version's
 normalized XML, which is what runs. A version deployed under an earlier
 TRANSLATOR_VERSION keeps its translated expressions (plain Python operators
@@ -197,12 +204,22 @@ def _tokens(source: str) -> list[_Token]:
     return found
 
 
+# Camunda 7's VariableScopeElResolver answers these names with the engine's
+# objects before any variable is looked up.
+_ENGINE_OBJECTS = {
+    "execution": "the execution (its properties and methods)",
+    "authenticatedUserId": "the signed-in user of the command",
+}
+_TASK_OBJECTS = {**_ENGINE_OBJECTS, "task": "the task (its properties and methods)"}
+
+
 class _Parser:
     """A recursive-descent parser that emits fully parenthesized Python."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, objects: dict[str, str] | None = None) -> None:
         self.tokens = _tokens(source)
         self.pos = 0
+        self.objects = _ENGINE_OBJECTS if objects is None else objects
 
     def peek(self) -> _Token:
         return self.tokens[self.pos]
@@ -332,6 +349,12 @@ class _Parser:
             raise JuelError(f"function calls such as {name}(...) are not supported")
         if name in _RESERVED or keyword.iskeyword(name) or name.startswith("_"):
             raise JuelError(f"the name {name!r} cannot be used")
+        if name in self.objects:
+            raise JuelError(
+                f"the name {name!r} is, in Camunda 7, {self.objects[name]}, not a "
+                "variable (VariableScopeElResolver); expressions here read the "
+                "case's variables only"
+            )
         return name
 
 
@@ -392,14 +415,17 @@ def is_checked_condition(expression: str) -> bool:
     return expression.startswith(CONDITION_CHECK + "(")
 
 
-def juel_to_python(text: str, *, condition: str = "", checked: bool = False) -> str:
+def juel_to_python(
+    text: str, *, condition: str = "", checked: bool = False, task_scope: bool = False
+) -> str:
     """Translate one `${...}` JUEL expression to a Python expression.
 
     With `condition` (what it is: "Condition of sequence flow 'Flow_1'"), the
     whole value must be a Boolean (UelExpressionCondition): unless it always
     is, it is checked by `_el_condition_`. With `checked`, it is checked even
     then (a conditional event's condition: the mark `is_checked_condition`
-    reads).
+    reads). With `task_scope` (a task listener's), `task` is Camunda 7's task
+    object too, not a variable.
 
     Raises:
         JuelError: when the text is not a single expression of the supported subset.
@@ -413,7 +439,7 @@ def juel_to_python(text: str, *, condition: str = "", checked: bool = False) -> 
     body = re.sub(f"^[{_JAVA_SPACE}]+|[{_JAVA_SPACE}]+$", "", match.group("body"))
     if not body:
         raise JuelError("the expression is empty")
-    parsed = _Parser(body).parse()
+    parsed = _Parser(body, _TASK_OBJECTS if task_scope else None).parse()
     if not condition or (parsed.boolean and not checked):
         return parsed.text
     return f"{CONDITION_CHECK}({parsed.text}, {condition!r})"

@@ -63,6 +63,12 @@ _TOKEN = re.compile(
 _COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "'": "'", '"': '"', "\\": "\\"}
 _OBJECTS = frozenset({"task", "execution"})
+# Names no value here is: JavaScript's words, and Camunda 7's objects themselves
+# (a script binds task and execution to them, not to variables).
+_NOT_VALUES = {
+    **{w: f"'{w}'" for w in ("undefined", "this", "new", "function", "typeof")},
+    **{name: f"the {name} object itself as a value" for name in _OBJECTS},
+}
 _RESERVED = frozenset({"None", "True", "False"})
 
 
@@ -465,8 +471,8 @@ class _Parser:
             return _Value(constants[token.text])
         if token.text in _OBJECTS and self.at("."):
             return self.call_value(token.text)
-        if token.text in ("undefined", "this", "new", "function", "typeof"):
-            raise ListenerScriptError(f"'{token.text}'")
+        if token.text in _NOT_VALUES:
+            raise ListenerScriptError(_NOT_VALUES[token.text])
         if self.at("(") or self.at(".") or self.at("["):
             raise ListenerScriptError(f"the call or member access on {token.text!r}")
         name = _variable_name(token.text)

@@ -197,13 +197,52 @@ def _body(
             return None
         return _python_script(listener)
     match = _SET_VARIABLE.match(listener.get("expression") or "")
-    if match is None:
+    if match is None or expression_refusal(listener) is not None:
         return None
+    task_scope = local_name(listener) == "taskListener"
     try:
-        value = juel_to_python("${" + match.group("value").strip() + "}")
+        value = juel_to_python(
+            "${" + match.group("value").strip() + "}", task_scope=task_scope
+        )
     except JuelError:
         return None
     return f"{match.group('name')} = {value}"
+
+
+def task_listener_ignored(listener: etree._Element, owner: etree._Element) -> bool:
+    """Whether Camunda 7 ignores the listener: a task listener anywhere but on a
+    user task (BpmnParse reads camunda:taskListener on user tasks only)."""
+    return local_name(listener) == "taskListener" and local_name(owner) != "userTask"
+
+
+def expression_refusal(listener: etree._Element) -> str | None:
+    """Why a listener's `expression` cannot run here, or None (no expression,
+    or one that runs)."""
+    expression = listener.get("expression")
+    if expression is None or any(isinstance(c.tag, str) for c in listener):
+        return None
+    match = _SET_VARIABLE.match(expression)
+    if match is None:
+        return (
+            f"its expression {expression.strip()!r} is not "
+            "${execution.setVariable('x', value)} or ${task.setVariable('x', "
+            "value)}: Camunda 7 calls it (a method of a bean or of the engine's "
+            "objects), which does not run here"
+        )
+    task_listener = local_name(listener) == "taskListener"
+    if not task_listener and re.match(r"^\s*[$#]\{\s*task\b", expression):
+        return (
+            "task.setVariable in an execution listener: Camunda 7 has no task "
+            "object there (task would be a variable); write "
+            "${execution.setVariable('x', value)}"
+        )
+    try:
+        juel_to_python(
+            "${" + match.group("value").strip() + "}", task_scope=task_listener
+        )
+    except JuelError as exc:
+        return f"the value it sets is outside the JUEL that runs here: {exc}"
+    return None
 
 
 def _append(extensions: etree._Element, kind: str, line: str) -> None:
@@ -481,7 +520,7 @@ def _on_task(
     for listener in ordered:
         event = _event(listener, owner)
         script = _SCRIPT_FOR.get((local_name(listener), event))
-        if script is None:
+        if script is None or task_listener_ignored(listener, owner):
             continue
         foreign = _translated(listener, owner, prefix)
         body = foreign.python if foreign is not None else _body(listener, owner)

@@ -24,6 +24,7 @@ from .call_data import business_key_rule
 from .compensation_checks import compensation_problems
 from .conditional_events import conditional_filter_refusal
 from .dates import check_due, check_priority
+from .dialect import is_camunda_dialect
 from .event_name_checks import START_REASON, name_problems
 from .implicit_splits import ACTIVITIES
 from .juel import JuelError, is_checked_condition, is_juel, juel_to_python
@@ -649,7 +650,9 @@ CONSTRUCTS: dict[str, Row] = {
         "a JSON object's missing key is null (a missing variable is an "
         "incident, but false in a conditional event's condition, as Camunda 7's "
         "tryEvaluate reads it); .equals(x), .contains(x), .size() and .isEmpty() "
-        "on strings and collections; other method calls are refused"
+        "on strings and collections; other method calls are refused, and so "
+        "are the names execution and authenticatedUserId, which Camunda 7 reads "
+        "as its engine objects, not as variables (VariableScopeElResolver)"
     ),
     "SpiffArena script helpers in scripts": _runs(
         "get_current_user(), get_process_initiator_user(), get_group_members(group), "
@@ -950,14 +953,68 @@ VENDOR_ATTRIBUTES: dict[str, Row] = {
     ),
 }
 _MESSAGE_EXPRESSION = (
-    "on a message event it means two things Laneway cannot tell apart: "
-    "SpiffWorkflow's Camunda dialect (older SpiffArena diagrams) sends its Python "
-    "value as the message payload, caught into camunda:resultVariable or "
-    "'<catching event id>_Response', while Camunda 7 runs it as the event's JUEL "
-    "implementation and sends nothing. For a payload, write "
+    "read as the diagram's dialect says (dialect.py): in a diagram drawn for "
+    "Camunda, Camunda 7 runs camunda:expression on a message event as the "
+    "event's implementation (as a service task runs it) and sends no message, "
+    "and text without ${...} is a literal that does nothing; in a SpiffArena "
+    "diagram SpiffArena does not read it (SpiffWorkflow's Camunda parser sent "
+    "its Python value as the payload). For a payload, write "
     "spiffworkflow:messagePayload on the throw and spiffworkflow:messageVariable "
     "on the catch; for an operation, draw a send task"
 )
+_PAYLOAD_WAY = (
+    "for a payload, write spiffworkflow:messagePayload on the throw and "
+    "spiffworkflow:messageVariable on the catch"
+)
+
+
+def _message_expression_refusal(definition: etree._Element, name: str) -> str:
+    """Why camunda:expression / camunda:resultVariable on a message event is
+    refused, in the reading of the diagram's dialect (`_MESSAGE_EXPRESSION`)."""
+    value = (vendor_attr(definition, name) or "").strip()
+    if not is_camunda_dialect(definition):
+        return (
+            f"camunda:{name} {value!r} on a message event: SpiffArena does not "
+            "read it (its parser reads spiffworkflow:messagePayload and "
+            "spiffworkflow:messageVariable), while SpiffWorkflow's Camunda parser "
+            f"read it as the message's Python payload; {_PAYLOAD_WAY}"
+        )
+    if name == "resultVariable":
+        return (
+            f"camunda:resultVariable {value!r} on a message event: Camunda 7 "
+            "stores there the value of the event's camunda:expression "
+            "implementation, which Laneway does not run on a message event "
+            "(SpiffWorkflow's Camunda parser put a caught payload there); "
+            f"{_PAYLOAD_WAY}"
+        )
+    if "${" in value or "#{" in value:
+        return (
+            f"camunda:expression {value!r} on a message event: Camunda 7 runs it "
+            "as the event's implementation, as a service task runs it, and "
+            "sends no message; Laneway runs implementations on service and send "
+            "tasks only: draw a send task with this expression"
+        )
+    return (
+        f"camunda:expression {value!r} on a message event: Camunda 7 runs it as "
+        "the event's implementation instead of sending the message, and reads "
+        "such text (no ${...}) as a literal that does nothing, so the event "
+        "would do nothing; in a diagram drawn for Camunda it is not the Python "
+        f"payload SpiffWorkflow's Camunda parser read it as; {_PAYLOAD_WAY}"
+    )
+
+
+def _message_expression_problems(root: etree._Element) -> Iterator[Problem]:
+    for definition in root.iterfind(".//bpmn:messageEventDefinition", NSMAP):
+        names = [n for n in _MESSAGE_NAMES if vendor_attr(definition, n)]
+        if "expression" in names and is_camunda_dialect(definition):
+            names = ["expression"]  # the implementation its result belongs to
+        for name in names:
+            why = _message_expression_refusal(definition, name)
+            yield _problem(definition, _owner(definition), why)
+
+
+_MESSAGE_NAMES = ("expression", "resultVariable")
+_BY_MESSAGE = "support._message_expression_problems"
 
 VENDOR_ATTRIBUTES_ON: dict[tuple[str, str], Row] = {
     ("conditionalEventDefinition", "variableName"): _runs(
@@ -968,8 +1025,12 @@ VENDOR_ATTRIBUTES_ON: dict[tuple[str, str], Row] = {
         "a comma list of create, update, delete: the condition is evaluated "
         "on those variable events only; any other word is refused"
     ),
-    ("messageEventDefinition", "expression"): _refused(_MESSAGE_EXPRESSION),
-    ("messageEventDefinition", "resultVariable"): _refused(_MESSAGE_EXPRESSION),
+    ("messageEventDefinition", "expression"): _refused(
+        _MESSAGE_EXPRESSION, by=_BY_MESSAGE
+    ),
+    ("messageEventDefinition", "resultVariable"): _refused(
+        _MESSAGE_EXPRESSION, by=_BY_MESSAGE
+    ),
     ("scriptTask", "resultVariable"): _runs(
         "with scriptFormat juel, the script's value (Camunda 7 evaluates a JUEL "
         "script as one expression); on a Python script it is refused "
@@ -1130,9 +1191,14 @@ VENDOR_ELEMENTS: dict[str, Row] = {
         "delegate, unclaim, engine.services.case_task_assigned); per instance on "
         "a multi-instance activity; a create listener setting a variable the "
         "task's assignee, candidates, dates or priority read is refused (Camunda "
-        "7 resolves them before it runs); Java, scripts outside the subset and "
-        "other events (delete, timeout, update) are refused, located, naming the "
-        "construct (checks._listeners)"
+        "7 resolves them before it runs); a value reading task, execution or "
+        "authenticatedUserId (Camunda 7's engine objects, not variables) is "
+        "refused; Java, scripts outside the subset and the update, delete and "
+        "timeout events (Camunda 7 runs them on a property change, on the task "
+        "ending uncompleted, on a timer while it is open) are refused, located, "
+        "naming the construct; a listener without an event or with another word, "
+        "as Camunda 7 refuses it, and one on anything but a user task, which "
+        "Camunda 7 ignores (checks._listeners)"
     ),
     "script": _refused(
         "script parameter values cannot be evaluated here; use text, ${...}, "
@@ -2085,6 +2151,7 @@ def support_problems(root: etree._Element) -> list[Problem]:
         *_bpmn_attribute_problems(root),
         *_boolean_form_problems(root),
         *_vendor_attribute_problems(root),
+        *_message_expression_problems(root),
         *_vendor_element_problems(root),
         *_spiff_problems(root),
         *compensation_problems(root),

@@ -220,8 +220,12 @@ def _reason(message: str) -> str:
         return "not valid for Camunda 7 either"
     if "Camunda 7 reads such timer text as a literal" in message:
         return "timer text Camunda 7 reads as a literal it cannot run"
-    if "it means two things Laneway cannot tell apart" in message:
-        return "camunda:expression on a message event (Spiff payload or JUEL)"
+    if "reads such text (no ${...}) as a literal that does nothing" in message:
+        return "message expression Camunda 7 reads as a literal that does nothing"
+    if "on a message event: Camunda 7" in message:
+        return "implementation on a message event (Camunda 7 runs it, sends nothing)"
+    if "on a message event: SpiffArena does not read it" in message:
+        return "camunda:expression on a message event SpiffArena does not read"
     refused = message.split(" is refused: ", 1)  # support.py's refusals
     if len(refused) == 2:
         return "refused: " + re.split(r"[;(:]", refused[1], maxsplit=1)[0][:60]
@@ -267,6 +271,7 @@ ACCEPTABLE_REFUSALS = frozenset(
         "BPMN XSD",
         "not valid for Camunda 7 either",
         "timer text Camunda 7 reads as a literal it cannot run",
+        "message expression Camunda 7 reads as a literal that does nothing",
         "DTD/entities (XXE payload)",
         "DMN decision missing",
         "called process neither in the file nor deployed",

@@ -1,0 +1,183 @@
+"""Task listeners against Camunda 7's task lifecycle (TaskListenerEventLifecycleTest).
+
+What runs here: create, assignment and complete listeners that set variables
+(tests/processes/test_listeners.py: create before assignment when the task is
+created with an assignee, assignment on claim, unclaim, assign, delegate and
+the delegate's answer). Here: what Laneway cannot run as Camunda 7 runs it is
+refused at upload with the element, the line and what Camunda 7 would do.
+
+* Camunda 7's VariableScopeElResolver answers `task` (in a task listener),
+  `execution` and `authenticatedUserId` with the engine's objects before any
+  variable: `${task.setVariable('who', task.assignee)}` sets the assignee there.
+  Here expressions read case variables, so it read a case variable named `task`
+  (or failed on a missing one): refused.
+* update, delete and timeout listeners (TaskListener.EVENTNAME_UPDATE, _DELETE,
+  _TIMEOUT) do not run here: refused, saying when Camunda 7 runs them.
+* A task listener without an event, or with another word, Camunda 7 refuses too
+  (BpmnParse.parseTaskListeners).
+
+Through `version_upload` as an analyst; one assignment through the API.
+"""
+
+import pytest
+
+from audit.models import AuditEvent
+from processes.errors import BpmnInvalid
+from processes.services import version_upload
+from tests.clients import api_for
+from tests.processes.test_listeners import _deployed_loop, approval_loop
+
+pytestmark = pytest.mark.django_db
+
+LISTENER_LINE = 13  # where approval_loop puts the listeners
+
+
+def _refusal(users, bpmn: bytes, element: str = "approve") -> dict:
+    with pytest.raises(BpmnInvalid) as refused:
+        version_upload(user=users["analyst"], bpmn=bpmn, filename="loop.bpmn")
+    errors = refused.value.details["errors"]
+    (problem,) = [p for p in errors if p["element_id"] == element]
+    return problem
+
+
+@pytest.mark.parametrize(
+    ("event", "value", "name"),
+    [
+        ("assignment", "task.assignee", "task"),
+        ("complete", "task.name", "task"),
+        ("create", "execution.processInstanceId", "execution"),
+        ("create", "authenticatedUserId", "authenticatedUserId"),
+    ],
+)
+def test_a_listener_reading_camundas_engine_objects_is_refused_located(
+    users, event, value, name
+):
+    listener = (
+        f'        <camunda:taskListener event="{event}" '
+        f"expression=\"${{task.setVariable('who', {value})}}\" />"
+    )
+    problem = _refusal(users, approval_loop(listener))
+    assert problem["line"] == LISTENER_LINE
+    assert "The taskListener of user task 'approve'" in problem["message"]
+    assert f"the name '{name}' is, in Camunda 7," in problem["message"]
+    assert "not a variable" in problem["message"]
+
+
+@pytest.mark.parametrize("language", ["javascript", "groovy"])
+def test_a_listener_script_storing_the_task_object_is_refused(users, language):
+    # Camunda 7 binds task to the DelegateTask in a script; here it read a variable.
+    listener = (
+        f'        <camunda:taskListener event="assignment"><camunda:script '
+        f"scriptFormat=\"{language}\">task.setVariable('who', task)"
+        "</camunda:script></camunda:taskListener>"
+    )
+    problem = _refusal(users, approval_loop(listener))
+    assert "the task object itself as a value" in problem["message"]
+
+
+def test_task_set_variable_in_an_execution_listener_is_refused(users):
+    # Camunda 7 has no task object in an execution listener: `task` is a variable.
+    listener = (
+        '        <camunda:executionListener event="start" '
+        "expression=\"${task.setVariable('seen', true)}\" />"
+    )
+    problem = _refusal(users, approval_loop(listener))
+    assert problem["line"] == LISTENER_LINE
+    assert "Camunda 7 has no task object there" in problem["message"]
+
+
+def test_a_condition_reading_the_execution_or_the_signed_in_user_is_refused(users):
+    for condition in (
+        "${execution.processBusinessKey != null}",
+        "${authenticatedUserId == 'manager1'}",
+    ):
+        bpmn = approval_loop("").replace(
+            b"${approved}", condition.replace("'", "&apos;").encode()
+        )
+        problem = _refusal(users, bpmn, element="done")
+        assert "is, in Camunda 7," in problem["message"], problem
+        assert "not a variable (VariableScopeElResolver)" in problem["message"]
+
+
+def test_an_assignee_naming_the_signed_in_user_is_refused(users):
+    bpmn = approval_loop("").replace(
+        b'camunda:candidateGroups="Manager"',
+        b'camunda:assignee="${authenticatedUserId}"',
+    )
+    problem = _refusal(users, bpmn)
+    assert "The assignee '${authenticatedUserId}'" in problem["message"]
+
+
+@pytest.mark.parametrize(
+    ("event", "camunda_7"),
+    [
+        ("update", "each time a property of the open task changes"),
+        ("delete", "when the task ends without being completed"),
+        ("timeout", "when its timer is due while the task is open"),
+    ],
+)
+def test_update_delete_and_timeout_listeners_are_refused_saying_when_camunda_runs_them(
+    users, event, camunda_7
+):
+    timer = (
+        "<bpmn:timerEventDefinition><bpmn:timeDuration>PT1H</bpmn:timeDuration>"
+        "</bpmn:timerEventDefinition>"
+        if event == "timeout"
+        else ""
+    )
+    listener = (
+        f'        <camunda:taskListener event="{event}" id="l1" '
+        f"expression=\"${{task.setVariable('seen', true)}}\">{timer}"
+        "</camunda:taskListener>"
+    )
+    problem = _refusal(users, approval_loop(listener))
+    assert problem["line"] == LISTENER_LINE
+    article = "an" if event == "update" else "a"
+    assert f"Camunda 7 runs {article} {event} listener" in problem["message"]
+    assert camunda_7 in problem["message"]
+
+
+@pytest.mark.parametrize("event", [None, "assign"])
+def test_a_task_listener_without_a_known_event_is_refused_as_camunda_7_does(
+    users, event
+):
+    attribute = f' event="{event}"' if event else ""
+    listener = (
+        f"        <camunda:taskListener{attribute} "
+        "expression=\"${task.setVariable('seen', true)}\" />"
+    )
+    problem = _refusal(users, approval_loop(listener))
+    assert "Camunda 7 refuses it too" in problem["message"]
+    assert (
+        "create, assignment, complete, update, delete, timeout" in (problem["message"])
+    )
+
+
+def test_assigning_the_task_to_its_assignee_again_runs_no_assignment_listener(users):
+    # TaskEntity.fireAssignmentEvent: only when the assignee property changed.
+    case, task = _deployed_loop(users, boundary="")
+    admin = api_for(users["padmin"])
+    for _ in range(2):
+        response = admin.post(
+            f"/api/v1/tasks/{task.pk}/assign/", {"user": "manager2"}, format="json"
+        )
+        assert response.status_code == 200, response.json()
+    runs = AuditEvent.objects.filter(case_id=case.pk, action="case.data_changed")
+    assert [e.payload["set"] for e in runs] == [{"approver": "manager2"}]
+
+
+def test_a_task_listener_on_a_manual_task_is_refused_as_camunda_7_ignores_it(users):
+    # BpmnParse reads camunda:taskListener on user tasks only: Camunda 7 never
+    # runs this one, and here it ran as the task's pre-script.
+    listener = (
+        '        <camunda:taskListener event="create" '
+        "expression=\"${task.setVariable('seen', true)}\" />"
+    )
+    bpmn = (
+        approval_loop(listener)
+        .replace(b"<bpmn:userTask", b"<bpmn:manualTask")
+        .replace(b"</bpmn:userTask>", b"</bpmn:manualTask>")
+    )
+    problem = _refusal(users, bpmn)
+    assert problem["line"] == LISTENER_LINE
+    assert "Camunda 7 ignores a task listener on a manualTask" in problem["message"]
