@@ -241,9 +241,14 @@ def _reserved_ids(root: etree._Element) -> Iterator[Problem]:
 
 def _data_stores(root: etree._Element) -> Iterator[Problem]:
     for store in root.iterfind(".//bpmn:dataStoreReference", NSMAP):
+        # Only a store a task reads or writes in a SpiffArena diagram is left
+        # by tidy (hygiene.py); the others are drawing and were dropped.
         yield Problem(
-            f"The {_label(store)} is not supported (it has no implementation "
-            "here); remove it or replace it with a service task.",
+            f"The {_label(store)} is read or written by a data association: "
+            "SpiffArena runs a data store (JSON, KKV) through a store it registers, "
+            "and Laneway has none, so the task would run without its data. Keep "
+            "the data in a data object or a case variable, or read and write it "
+            "with a service task.",
             store.sourceline,
             store.get("id"),
         )
