@@ -254,6 +254,58 @@ def _data_stores(root: etree._Element) -> Iterator[Problem]:
         )
 
 
+_SCOPES = frozenset({"process", "subProcess", "transaction", "adHocSubProcess"})
+
+
+def _data_object_scopes(root: etree._Element) -> Iterator[Problem]:
+    """A data association must name a data object of an enclosing scope (BPMN
+    2.0.2 §10.4.1: a data object is visible in the process or sub-process that
+    declares it and the ones inside). SpiffWorkflow's refusal names no data
+    object ("Cannot resolve dataInputAssociation <Element ...>")."""
+    references = {
+        ref.get("id"): ref
+        for ref in root.iterfind(".//bpmn:dataObjectReference", NSMAP)
+    }
+    if not references:
+        return
+    declared = {
+        obj.get("id"): obj.getparent()
+        for obj in root.iterfind(".//bpmn:dataObject", NSMAP)
+    }
+    seen: set[tuple[str | None, str | None]] = set()
+    for association in root.xpath(
+        ".//bpmn:dataInputAssociation/bpmn:sourceRef"
+        " | .//bpmn:dataOutputAssociation/bpmn:targetRef",
+        namespaces=NSMAP,
+    ):
+        reference = references.get((association.text or "").strip())
+        task = association.getparent().getparent()
+        if reference is None or (task.get("id"), reference.get("id")) in seen:
+            continue
+        seen.add((task.get("id"), reference.get("id")))
+        name = reference.get("dataObjectRef")
+        scope = declared.get(name)
+        enclosing = [a for a in task.iterancestors() if local_name(a) in _SCOPES]
+        if scope is not None and scope in enclosing:
+            continue
+        if name is None:
+            what = "a data object reference naming no data object (dataObjectRef)"
+        elif scope is None:
+            what = f"the data object '{name}', which is declared nowhere"
+        else:
+            what = (
+                f"the data object '{name}', declared in the {_label(scope)}, outside it"
+            )
+        yield Problem(
+            f"The {_label(task)} reads or writes {what} (through the reference "
+            f"'{reference.get('id')}'): a data object is visible only in the process "
+            "or sub-process declaring it and the sub-processes inside. Declare it "
+            "there, or pass the value in a variable.",
+            association.sourceline,
+            task.get("id"),
+        )
+
+
 def _messages(root: etree._Element) -> Iterator[Problem]:
     for definition in root.iterfind(".//bpmn:messageEventDefinition", NSMAP):
         if not definition.get("messageRef"):
@@ -471,6 +523,7 @@ def structure_problems(root: etree._Element) -> list[Problem]:
         *_misplaced_starts(root),
         *_reserved_ids(root),
         *_data_stores(root),
+        *_data_object_scopes(root),
         *_messages(root),
         *_listeners(root),
         *_listener_scopes(root),

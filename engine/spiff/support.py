@@ -168,7 +168,9 @@ ELEMENTS: dict[str, Row] = {
     "dataObjectReference": _runs(),
     "dataStoreReference": _runs(
         "documentation, as in Camunda: it and its data associations are dropped "
-        "from the normalized XML"
+        "from the normalized XML; in a SpiffArena diagram (spiffworkflow: "
+        "extensions) one a task reads or writes is refused, located (SpiffArena "
+        "runs it through a JSON/KKV store it registers; Laneway has none)"
     ),
     "dataStore": _runs(_NO_EFFECT),
     "callChoreography": _refused("choreographies are not executable"),
