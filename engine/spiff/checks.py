@@ -306,6 +306,24 @@ def _data_object_scopes(root: etree._Element) -> Iterator[Problem]:
         )
 
 
+def _data_object_values(root: etree._Element) -> Iterator[Problem]:
+    """A data object's initial value (Flowable's and Activiti's `value`, read as
+    camunda:value by tidy) makes a process variable at start there; Camunda 7
+    has no data objects (nor this extension), so the variable would never be
+    set and the diagram would run without it."""
+    for obj in root.iterfind(".//bpmn:dataObject", NSMAP):
+        for value in vendor_children(obj, "bpmn:extensionElements/x:value"):
+            yield Problem(
+                f"The {_label(obj)} has an initial value: Flowable and Activiti make "
+                "it a process variable at start, Camunda 7 (which ignores data "
+                "objects) and Laneway do not, so the case would run without it. Set "
+                "the variable when the case starts (start data, a start form field's "
+                "default) or in a script task.",
+                value.sourceline,
+                obj.get("id"),
+            )
+
+
 def _messages(root: etree._Element) -> Iterator[Problem]:
     for definition in root.iterfind(".//bpmn:messageEventDefinition", NSMAP):
         if not definition.get("messageRef"):
@@ -524,6 +542,7 @@ def structure_problems(root: etree._Element) -> list[Problem]:
         *_reserved_ids(root),
         *_data_stores(root),
         *_data_object_scopes(root),
+        *_data_object_values(root),
         *_messages(root),
         *_listeners(root),
         *_listener_scopes(root),
