@@ -195,6 +195,7 @@ DEPARTURES: dict[str, str] = {
     ),
     "p7d_implicit_end_keeps_data.bpmn": _IMPLICIT_END,
     "p12_timers.bpmn": _SHARED_VARIABLES,
+    "p12_caller_other_file.bpmn": _CALL_DATA,
     "p12_io_spec_spiff.bpmn": (
         "a SpiffArena task's ioSpecification says what it reads and produces "
         "(BPMN 2.0.2 §10.3.1): Laneway keeps the case's other variables and adds "
