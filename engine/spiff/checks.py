@@ -243,12 +243,87 @@ def _reserved_ids(root: etree._Element) -> Iterator[Problem]:
 
 def _data_stores(root: etree._Element) -> Iterator[Problem]:
     for store in root.iterfind(".//bpmn:dataStoreReference", NSMAP):
+        # Only a store a task reads or writes in a SpiffArena diagram is left
+        # by tidy (hygiene.py); the others are drawing and were dropped.
         yield Problem(
-            f"The {_label(store)} is not supported (it has no implementation "
-            "here); remove it or replace it with a service task.",
+            f"The {_label(store)} is read or written by a data association: "
+            "SpiffArena runs a data store (JSON, KKV) through a store it registers, "
+            "and Laneway has none, so the task would run without its data. Keep "
+            "the data in a data object or a case variable, or read and write it "
+            "with a service task.",
             store.sourceline,
             store.get("id"),
         )
+
+
+_SCOPES = frozenset({"process", "subProcess", "transaction", "adHocSubProcess"})
+
+
+def _data_object_scopes(root: etree._Element) -> Iterator[Problem]:
+    """A data association must name a data object of an enclosing scope (BPMN
+    2.0.2 §10.4.1: a data object is visible in the process or sub-process that
+    declares it and the ones inside). SpiffWorkflow's refusal names no data
+    object ("Cannot resolve dataInputAssociation <Element ...>")."""
+    references = {
+        ref.get("id"): ref
+        for ref in root.iterfind(".//bpmn:dataObjectReference", NSMAP)
+    }
+    if not references:
+        return
+    declared = {
+        obj.get("id"): obj.getparent()
+        for obj in root.iterfind(".//bpmn:dataObject", NSMAP)
+    }
+    seen: set[tuple[str | None, str | None]] = set()
+    for association in root.xpath(
+        ".//bpmn:dataInputAssociation/bpmn:sourceRef"
+        " | .//bpmn:dataOutputAssociation/bpmn:targetRef",
+        namespaces=NSMAP,
+    ):
+        reference = references.get((association.text or "").strip())
+        task = association.getparent().getparent()
+        if reference is None or (task.get("id"), reference.get("id")) in seen:
+            continue
+        seen.add((task.get("id"), reference.get("id")))
+        name = reference.get("dataObjectRef")
+        scope = declared.get(name)
+        enclosing = [a for a in task.iterancestors() if local_name(a) in _SCOPES]
+        if scope is not None and scope in enclosing:
+            continue
+        if name is None:
+            what = "a data object reference naming no data object (dataObjectRef)"
+        elif scope is None:
+            what = f"the data object '{name}', which is declared nowhere"
+        else:
+            what = (
+                f"the data object '{name}', declared in the {_label(scope)}, outside it"
+            )
+        yield Problem(
+            f"The {_label(task)} reads or writes {what} (through the reference "
+            f"'{reference.get('id')}'): a data object is visible only in the process "
+            "or sub-process declaring it and the sub-processes inside. Declare it "
+            "there, or pass the value in a variable.",
+            association.sourceline,
+            task.get("id"),
+        )
+
+
+def _data_object_values(root: etree._Element) -> Iterator[Problem]:
+    """A data object's initial value (Flowable's and Activiti's `value`, read as
+    camunda:value by tidy) makes a process variable at start there; Camunda 7
+    has no data objects (nor this extension), so the variable would never be
+    set and the diagram would run without it."""
+    for obj in root.iterfind(".//bpmn:dataObject", NSMAP):
+        for value in vendor_children(obj, "bpmn:extensionElements/x:value"):
+            yield Problem(
+                f"The {_label(obj)} has an initial value: Flowable and Activiti make "
+                "it a process variable at start, Camunda 7 (which ignores data "
+                "objects) and Laneway do not, so the case would run without it. Set "
+                "the variable when the case starts (start data, a start form field's "
+                "default) or in a script task.",
+                value.sourceline,
+                obj.get("id"),
+            )
 
 
 def _messages(root: etree._Element) -> Iterator[Problem]:
@@ -518,6 +593,8 @@ def structure_problems(root: etree._Element) -> list[Problem]:
         *_misplaced_starts(root),
         *_reserved_ids(root),
         *_data_stores(root),
+        *_data_object_scopes(root),
+        *_data_object_values(root),
         *_messages(root),
         *_listeners(root),
         *_listener_scopes(root),

@@ -21,6 +21,8 @@ use on purpose.
 
 from __future__ import annotations
 
+from typing import Any
+
 from lxml import etree
 
 from .dialect import is_camunda_dialect
@@ -69,3 +71,29 @@ _ASSOCIATIONS = etree.XPath(
     ".//bpmn:dataInputAssociation | .//bpmn:dataOutputAssociation",
     namespaces=NSMAP,
 )
+
+
+class DataObjectScopeMixin:
+    """A task's data association finds its data object in the nearest enclosing
+    scope that declares it (BPMN 2.0.2 §10.4.1: a data object is visible in its
+    process or sub-process and every scope inside).
+
+    SpiffWorkflow 3.2's `NodeParser._resolve_data_object_ref` looks in the
+    task's own scope, then its parent's, and then loops for ever: it sets the
+    scope back to the parent instead of walking up. A task two sub-processes
+    deep that reads the process's data object (or names one of a sibling
+    sub-process) hung the upload. This walks every enclosing scope once; a data
+    object declared in none is not found, so SpiffWorkflow refuses the
+    association ("Cannot resolve dataInputAssociation").
+    """
+
+    def _resolve_data_object_ref(self, ref: Any) -> Any:
+        if ref is None:
+            return None
+        scope = self.process_parser  # type: ignore[attr-defined]
+        while scope is not None:
+            found = scope.spec.data_objects.get(ref.get("dataObjectRef"))
+            if found is not None:
+                return found
+            scope = scope.parent
+        return None

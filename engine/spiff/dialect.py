@@ -80,6 +80,12 @@ def _drawn_for_camunda(root: etree._Element, *, uploaded: bool = False) -> bool:
     return bool(used.intersection(_CAMUNDA_NAMESPACES))
 
 
+def spiffarena_drawn(root: etree._Element) -> bool:
+    """Return whether the diagram uses SpiffWorkflow's namespace (SpiffArena's
+    extensions); only meaningful before Laneway writes its own in (tidy)."""
+    return SPIFF in _namespaces_used(root)
+
+
 def dialect_mark(root: etree._Element) -> None:
     """Record, in place, the dialect of the diagram as uploaded.
 

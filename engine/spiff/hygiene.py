@@ -9,7 +9,11 @@ uploaded, only the normalized XML (what runs) carries these changes:
 - the ids `Start` and `End`, which SpiffWorkflow uses for its own specs, are
   renamed, with every reference to them;
 - data stores, their references and associations are drawing only (Camunda
-  ignores them; nothing implements them here) and are dropped;
+  ignores them; nothing implements them here) and are dropped, except a data
+  store reference a task reads or writes in a SpiffArena diagram (its
+  extensions are `spiffworkflow:`): SpiffArena runs it through a store it
+  registers (JSON, KKV), which Laneway has not, so the upload refuses it
+  (checks.py) rather than run the diagram without its data;
 - a message intermediate throw or end event naming no message and no
   implementation is a none event, as Camunda 7 runs it;
 - Flowable and Activiti attributes and extension elements (`flowable:candidateGroups`,
@@ -27,7 +31,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from .dialect import dialect_mark
+from .dialect import dialect_mark, spiffarena_drawn
 from .listeners import translate_listeners
 from .xml import CAMUNDA, ID_VALUES, NSMAP, compiled_xpath, local_name, unique_id
 
@@ -95,16 +99,31 @@ def _rename_reserved(root: etree._Element, taken: set[str]) -> None:
 def _drop_data_stores(root: etree._Element) -> None:
     stores = root.findall(".//bpmn:dataStoreReference", NSMAP)
     ids = {s.get("id") for s in stores}
-    for association in root.xpath(
-        ".//bpmn:dataInputAssociation | .//bpmn:dataOutputAssociation",
-        namespaces=NSMAP,
-    ):
-        refs = association.findall("bpmn:sourceRef", NSMAP)
-        refs += association.findall("bpmn:targetRef", NSMAP)
-        if any((r.text or "").strip() in ids for r in refs):
-            association.getparent().remove(association)
-    for store in [*stores, *root.findall(".//bpmn:dataStore", NSMAP)]:
-        store.getparent().remove(store)
+    associations = [
+        association
+        for association in root.xpath(
+            ".//bpmn:dataInputAssociation | .//bpmn:dataOutputAssociation",
+            namespaces=NSMAP,
+        )
+        if ids.intersection(
+            (r.text or "").strip()
+            for r in association.xpath(
+                "bpmn:sourceRef | bpmn:targetRef", namespaces=NSMAP
+            )
+        )
+    ]
+    if associations and spiffarena_drawn(root):
+        used = {
+            (r.text or "").strip()
+            for association in associations
+            for r in association.xpath(
+                "bpmn:sourceRef | bpmn:targetRef", namespaces=NSMAP
+            )
+        }
+        stores = [s for s in stores if s.get("id") not in used]  # refused (checks.py)
+        associations = []
+    for element in [*associations, *stores, *root.findall(".//bpmn:dataStore", NSMAP)]:
+        element.getparent().remove(element)
 
 
 def _message_throws_without_message(root: etree._Element) -> None:
@@ -152,12 +171,12 @@ def tidy(root: etree._Element) -> None:
     """Make the drawing-only parts of a diagram inert, in place (module docstring)."""
     _as_camunda(root)
     dialect_mark(root)  # before anything of SpiffWorkflow's is written in
+    _drop_data_stores(root)  # as dialect_mark, on the diagram as uploaded
     _drop_non_executable(root)
     taken = _ids(root)
     _name_flows(root, taken)
     translate_listeners(root, taken)
     _rename_reserved(root, taken)
-    _drop_data_stores(root)
     _message_throws_without_message(root)
 
 

@@ -36,6 +36,15 @@ def failure_text(exc: BaseException) -> str:
     cause = exc.__cause__ or exc.__context__
     if cause is not None and str(cause) and str(cause) not in first:
         first = f"{first}: {type(cause).__name__}: {str(cause).strip().splitlines()[0]}"
+    # SpiffWorkflow's WorkflowDataException ("Missing data input", "You are
+    # missing a required Data Input for a call activity.") keeps the name apart.
+    for attribute, kind in (
+        ("data_input", "data input"),
+        ("data_output", "data output"),
+    ):
+        name = getattr(getattr(exc, attribute, None), "bpmn_id", None)
+        if name and f"'{name}'" not in first:
+            first = f"{first.rstrip('. ')} ({kind} '{name}')"
     return first[:2000]
 
 

@@ -44,6 +44,7 @@ from SpiffWorkflow.util.task import TaskState
 from .call_data import MappedCallActivity, MappedCallActivityParser
 from .compensation import CompensationProcessParser
 from .conditional_events import ConditionalFilterParserMixin
+from .data_objects import DataObjectScopeMixin
 from .dmn import DecisionParserMixin, DecisionTask, DecisionTaskParser
 from .errors import LocalVariablesRefused, ServiceResultRejected
 from .events import EVENT_PARSER_CLASSES, arm_event_subprocesses, scoped_catcher
@@ -487,6 +488,7 @@ def _in_bpmn_order(parser_class: type) -> type:
             _BpmnOrderMixin,
             _CompiledXPathMixin,
             _IoMappingMixin,
+            DataObjectScopeMixin,
             SignalPayloadParserMixin,
             ConditionalFilterParserMixin,
             parser_class,

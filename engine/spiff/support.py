@@ -171,12 +171,17 @@ ELEMENTS: dict[str, Row] = {
     "dataObject": _runs(
         "a SpiffWorkflow data object (a process-level variable); in a Camunda-dialect "
         "diagram (camunda:/operaton: and no spiffworkflow:) documentation, as in "
-        "Camunda 7: its data associations are dropped (data_objects.py)"
+        "Camunda 7: its data associations are dropped (data_objects.py); an "
+        "initial value (Flowable's / Activiti's value extension) is refused, as "
+        "Camunda 7 would never set it; a data association naming a data object "
+        "of no enclosing scope is refused"
     ),
     "dataObjectReference": _runs(),
     "dataStoreReference": _runs(
         "documentation, as in Camunda: it and its data associations are dropped "
-        "from the normalized XML"
+        "from the normalized XML; in a SpiffArena diagram (spiffworkflow: "
+        "extensions) one a task reads or writes is refused, located (SpiffArena "
+        "runs it through a JSON/KKV store it registers; Laneway has none)"
     ),
     "dataStore": _runs(_NO_EFFECT),
     "callChoreography": _refused("choreographies are not executable"),

@@ -26,6 +26,7 @@ timer fire on one side and not yet on the other; messages are not sent.
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import random
 from collections.abc import Callable, Iterator
@@ -34,6 +35,7 @@ from typing import Any, Protocol
 
 from lxml import etree
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.parser.node_parser import NodeParser
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
@@ -147,8 +149,44 @@ def in_memory_calls(diagram: Diagram) -> dict[str, Any]:
     return {"resolve": resolve, "load": load}
 
 
+class ParserLoopsForEver(RuntimeError):
+    """SpiffWorkflow's parser would never return for this diagram."""
+
+
+def _resolve_or_raise(self: Any, ref: Any) -> Any:
+    """`NodeParser._resolve_data_object_ref` of SpiffWorkflow 3.2, raising where
+    it loops for ever: it looks in the task's scope and its parent's, then sets
+    the scope to the parent again (a data object two scopes up, or in no
+    enclosing scope, from inside a sub-process)."""
+    if ref is None:
+        return None
+    for scope in (self.process_parser, self.process_parser.parent):
+        if scope is None:
+            return None
+        found = scope.spec.data_objects.get(ref.get("dataObjectRef"))
+        if found is not None:
+            return found
+    raise ParserLoopsForEver(f"data object {ref.get('dataObjectRef')!r}")
+
+
+@contextlib.contextmanager
+def _parser_terminates() -> Iterator[None]:
+    original = NodeParser._resolve_data_object_ref
+    NodeParser._resolve_data_object_ref = _resolve_or_raise  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        NodeParser._resolve_data_object_ref = original  # type: ignore[method-assign]
+
+
 def plain_workflow(diagram: Diagram, normalized: bytes, key: str) -> BpmnWorkflow:
-    """Build a workflow of `key` with SpiffWorkflow alone."""
+    """Build a workflow of `key` with SpiffWorkflow alone (where its parser
+    would loop for ever, it raises ParserLoopsForEver instead)."""
+    with _parser_terminates():
+        return _plain_workflow(diagram, normalized, key)
+
+
+def _plain_workflow(diagram: Diagram, normalized: bytes, key: str) -> BpmnWorkflow:
     parser = SpiffBpmnParser()
     parser.add_bpmn_xml(etree.fromstring(far_timers(normalized)), diagram.name)
     for name, xml in diagram.called:

@@ -194,6 +194,21 @@ DEPARTURES: dict[str, str] = {
         _EVENT_NAME,
     ),
     "p7d_implicit_end_keeps_data.bpmn": _IMPLICIT_END,
+    "p12_timers.bpmn": _SHARED_VARIABLES,
+    "p12_caller_other_file.bpmn": _CALL_DATA,
+    "p12_io_spec_spiff.bpmn": (
+        "a SpiffArena task's ioSpecification says what it reads and produces "
+        "(BPMN 2.0.2 §10.3.1): Laneway keeps the case's other variables and adds "
+        "the data outputs; SpiffWorkflow leaves only the outputs in the task data, "
+        "so later tasks lose every other variable"
+    ),
+    "p12_data_object_nested.bpmn": (
+        "a task two sub-processes deep reads the process's data object: "
+        "SpiffWorkflow 3.2's parser loops for ever resolving it "
+        "(NodeParser._resolve_data_object_ref; the walk's plain side raises "
+        "instead), Laneway finds it in the nearest enclosing scope declaring it, "
+        "as BPMN 2.0.2 §10.4.1 (data_objects.DataObjectScopeMixin)"
+    ),
     "p7d_start_event_listener_order.bpmn": _IMPLICIT_END,
     "p7d_listener_inclusive_split.bpmn": _IMPLICIT_END,
     "p7d_spiff_mi_output.bpmn": _IMPLICIT_END,

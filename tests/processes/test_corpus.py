@@ -240,6 +240,8 @@ def _reason(message: str) -> str:
         ("expression language", "XPath/other expression language"),
         ("listener", "Java listener"),
         ("data store", "data store"),
+        ("reads or writes a data object", "data object outside its scope"),
+        ("reads or writes the data object", "data object outside its scope"),
         ("names no message", "message event without message"),
         ("Compensation", "compensation"),
         ("call activity", "called process neither in the file nor deployed"),
@@ -282,6 +284,7 @@ ACCEPTABLE_REFUSALS = frozenset(
         "Java bean method call",
         "refused: field",
         "script language",
+        "data object outside its scope",
     }
 )
 RUNS_OK = "runs"
