@@ -133,6 +133,14 @@ _WORD_OPS = {
 }
 _LITERALS = {"true": "True", "false": "False", "null": "None"}
 _RESERVED = {"instanceof", "function"}
+# Names Camunda 7's VariableScopeElResolver answers before any variable: the
+# execution object and the authenticated user's id. A case here has neither as
+# a variable, so an expression naming them is refused rather than failing (or
+# reading a variable of that name) when it runs.
+_CAMUNDA_OBJECTS = {
+    "execution": "Camunda 7's execution object (DelegateExecution)",
+    "authenticatedUserId": "the id of the user Camunda 7 has authenticated",
+}
 _BINARY = [  # lowest to highest precedence
     ({"||": "or"}),
     ({"&&": "and"}),
@@ -332,6 +340,11 @@ class _Parser:
             raise JuelError(f"function calls such as {name}(...) are not supported")
         if name in _RESERVED or keyword.iskeyword(name) or name.startswith("_"):
             raise JuelError(f"the name {name!r} cannot be used")
+        if name in _CAMUNDA_OBJECTS:
+            raise JuelError(
+                f"{name!r} is {_CAMUNDA_OBJECTS[name]}, which Camunda 7 resolves "
+                "before any variable and which has no equivalent here"
+            )
         return name
 
 

@@ -82,7 +82,11 @@ from tasks_app.services import task_complete
 from tests import operations
 from tests.juel_ast import plain_python
 
-CORPUS = Path(settings.BASE_DIR).parent / "shared" / "corpus"
+# CORPUS_DIR / CORPUS_EXPECTED run the same test over another folder of diagrams
+# (e.g. diagrams gathered outside the shared corpus) with its own expectations.
+CORPUS = Path(
+    os.environ.get("CORPUS_DIR") or Path(settings.BASE_DIR).parent / "shared" / "corpus"
+)
 BPMN_NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL"}
 # Diagrams raw SpiffWorkflow 3.2 runs wrongly without an error (corpus INDEX) that
 # must be rejected. The flowable-sveltekit files (sequence flows without an id) used
@@ -138,7 +142,10 @@ CALLERS_DEPLOYED = {"camunda/invoice.v1.bpmn"}
 # a file does anything else (a file that used to run stops running, a route
 # changes, a refusal reason appears). After an intended change, rewrite it with
 # `CORPUS_UPDATE=1 scripts/corpus_report.py` and review the diff.
-EXPECTED_FILE = Path(__file__).with_name("corpus_expected.json")
+EXPECTED_FILE = Path(
+    os.environ.get("CORPUS_EXPECTED")
+    or Path(__file__).with_name("corpus_expected.json")
+)
 # Each step completes one human task or runs the pending service calls of the case.
 MAX_STEPS = 40
 RESULTS: dict[str, dict] = {}
@@ -220,6 +227,8 @@ def _reason(message: str) -> str:
         return "not valid for Camunda 7 either"
     if "Camunda 7 reads such timer text as a literal" in message:
         return "timer text Camunda 7 reads as a literal it cannot run"
+    if "more than once a minute" in message:
+        return "timer repeating more than once a minute (Laneway's limit)"
     if "it means two things Laneway cannot tell apart" in message:
         return "camunda:expression on a message event (Spiff payload or JUEL)"
     refused = message.split(" is refused: ", 1)  # support.py's refusals
@@ -842,7 +851,8 @@ def test_corpus_file_deploys_or_is_rejected_with_located_problems(
     callees = _callee_files(rel, _process_index())
     _register_operations(settings, [rel, *callees])
     callees_deployed = _deploy_callees(callees, people.analyst)
-    assert callees_deployed == CALLEES_DEPLOYED.get(rel, [])
+    if not os.environ.get("CORPUS_DIR"):  # pinned for the shared corpus only
+        assert callees_deployed == CALLEES_DEPLOYED.get(rel, [])
     versions, events = ProcessVersion.objects.count(), AuditEvent.objects.count()
     deployed, errors = _deploy(rel, people.analyst)
     if errors:
