@@ -156,6 +156,7 @@ class _Parser:
     temp: dict[str, str]  # variable -> temporary name holding getVariable(x)
     temp_prefix: str
     pos: int = 0
+    condition: bool = False  # a whole condition: one expression, no statements
     assignee: str = ""
     variables_set: set[str] = field(default_factory=set)
 
@@ -473,6 +474,10 @@ class _Parser:
         return _Value(name, variable=name)
 
     def call_value(self, target: str) -> _Value:
+        if self.condition:
+            raise ListenerScriptError(
+                f"the call of {target}.… in a condition (name the variable instead)"
+            )
         if target == "task" and not self.task_listener:
             raise ListenerScriptError("'task' in an execution listener")
         self.take(".")
@@ -533,6 +538,48 @@ def assignee_name(prefix: str) -> str:
     has this name (`prefix` is the translation's temporary-name prefix).
     """
     return f"{prefix}0assignee"
+
+
+def translate_condition(text: str, *, language: str) -> str:
+    """Translate a JavaScript or Groovy condition to one Python expression.
+
+    A sequence flow's or conditional event's `conditionExpression` with
+    `language="groovy"` / `"javascript"` is, in Camunda 7, a ScriptCondition: the
+    script's value must be a Boolean (ensureInstanceOf "condition script returns
+    non-Boolean"; the caller wraps the result in `_el_condition_`). The text is
+    one expression of the subset's values (module doc), optionally ended by `;`,
+    or Groovy's `return <expression>`; a variable read by name fails when unset
+    (Groovy's MissingPropertyException, JavaScript's ReferenceError).
+    `execution.getVariable(...)` and other calls are outside the subset here.
+
+    Raises:
+        ListenerScriptError: the text is outside the subset (names what).
+    """
+    if language not in JAVASCRIPT | GROOVY:
+        raise ListenerScriptError(f"the script language {language!r}")
+    kind = "groovy" if language in GROOVY else "javascript"
+    tokens = _tokens(text)
+    while tokens and tokens[-1].text == ";":
+        tokens.pop()
+    if kind == "groovy" and tokens and tokens[0].text == "return":
+        tokens = tokens[1:]
+    if not tokens:
+        raise ListenerScriptError("an empty condition")
+    parser = _Parser(
+        tokens=tokens,
+        language=kind,
+        event="",
+        task_listener=False,
+        static_assignee="",
+        temp={},
+        temp_prefix="",
+        condition=True,
+    )
+    value = parser.expression()
+    extra = parser.peek()
+    if extra is not None:
+        raise ListenerScriptError(f"{extra.text!r} after the condition's expression")
+    return value.python
 
 
 def translate_script(

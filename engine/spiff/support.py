@@ -640,6 +640,19 @@ CONSTRUCTS: dict[str, Row] = {
         "tryEvaluate reads it); .equals(x), .contains(x), .size() and .isEmpty() "
         "on strings and collections; other method calls are refused"
     ),
+    "a Groovy or JavaScript condition (language on a conditionExpression)": _runs(
+        "a sequence flow's or conditional event's condition with "
+        'language="groovy" or "javascript" is a Camunda 7 ScriptCondition: '
+        "translated to Python within the subset of listener scripts "
+        "(listener_scripts.translate_condition: names, literals, !, &&, ||, ? :, "
+        "comparisons, + - * /; JavaScript's loose == and !=, calls such as "
+        "execution.getVariable(...) and statements are refused, located); its "
+        "value must be a Boolean (condition script returns non-Boolean: an "
+        "incident); an unset variable is an incident on a sequence flow and false "
+        "in a conditional event (ScriptCondition.tryEvaluate). Departure: any other "
+        "script failure in a conditional event (Groovy comparing a text with a "
+        "number) is an incident here, false in Camunda 7"
+    ),
     "SpiffArena script helpers in scripts": _runs(
         "get_current_user(), get_process_initiator_user(), get_group_members(group), "
         "get_last_user_completing_task(process, task), get_toplevel_process_info() "
