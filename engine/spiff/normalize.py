@@ -48,7 +48,7 @@ from .listener_scripts import (
     GROOVY,
     JAVASCRIPT,
     ListenerScriptError,
-    translate_condition,
+    translate_expression,
 )
 from .parameters import IO_ACTIVITIES, parameter_value
 from .timer_starts import is_cron
@@ -199,7 +199,7 @@ def _script_condition(
     event's condition: a variable it names that is unset makes it false, as
     ScriptCondition.tryEvaluate reads "No such property")."""
     try:
-        python = translate_condition(text, language=language)
+        python = translate_expression(text, language=language)
     except ListenerScriptError as exc:
         return _problem(
             expr,
@@ -399,8 +399,10 @@ def _mapped(
         if value is None:
             yield Problem(
                 f"{what} '{name}' of {describe(task)} is a script (or a malformed "
-                "list or map), which Laneway cannot evaluate; use text, ${...}, "
-                "camunda:list or camunda:map.",
+                "list or map), which Laneway cannot evaluate: a script runs only "
+                "as one inline Groovy or JavaScript expression within the subset "
+                "of listener scripts; use text, ${...}, camunda:list or "
+                "camunda:map.",
                 param.sourceline,
                 task.get("id"),
             )

@@ -644,7 +644,7 @@ CONSTRUCTS: dict[str, Row] = {
         "a sequence flow's or conditional event's condition with "
         'language="groovy" or "javascript" is a Camunda 7 ScriptCondition: '
         "translated to Python within the subset of listener scripts "
-        "(listener_scripts.translate_condition: names, literals, !, &&, ||, ? :, "
+        "(listener_scripts.translate_expression: names, literals, !, &&, ||, ? :, "
         "comparisons, + - * /; JavaScript's loose == and !=, calls such as "
         "execution.getVariable(...) and statements are refused, located); its "
         "value must be a Boolean (condition script returns non-Boolean: an "
@@ -1026,8 +1026,11 @@ VENDOR_ELEMENTS: dict[str, Row] = {
         on=(*SERVICE_LIKE, "connector", *IO_ACTIVITIES),
     ),
     "inputParameter": _runs(
-        "text, ${...}, camunda:list or camunda:map; no text is null (a "
-        "camunda:script is refused); as in Camunda 7 a variable local to the "
+        "text, ${...}, camunda:list or camunda:map; no text is null; a "
+        "camunda:script (ScriptValueProvider) runs when it is one inline Groovy "
+        "or JavaScript expression (or Groovy's return of one) within the subset "
+        "of listener scripts (listener_scripts.translate_expression), other "
+        "scripts are refused; as in Camunda 7 a variable local to the "
         "activity, mapped in "
         "order (a later one reads an earlier one); on a service-like task an "
         "operation parameter: a result variable of that name stays with the "
@@ -1037,6 +1040,8 @@ VENDOR_ELEMENTS: dict[str, Row] = {
         on=("inputOutput",),
     ),
     "outputParameter": _runs(
+        "text, ${...}, camunda:list, camunda:map or a one-expression Groovy or "
+        "JavaScript camunda:script, as an input parameter; "
         "on a service-like task set on the case after the operation's result "
         "is merged, overriding it (evaluated over the case, the input "
         "parameters, the result's variables and an external task's "
