@@ -162,6 +162,7 @@ class _Parser:
     temp: dict[str, str]  # variable -> temporary name holding getVariable(x)
     temp_prefix: str
     pos: int = 0
+    condition: bool = False  # one expression (a condition or a value), no statements
     assignee: str = ""
     variables_set: set[str] = field(default_factory=set)
 
@@ -479,6 +480,11 @@ class _Parser:
         return _Value(name, variable=name)
 
     def call_value(self, target: str) -> _Value:
+        if self.condition:
+            raise ListenerScriptError(
+                f"the call of {target}.… in a one-expression script (name the "
+                "variable instead)"
+            )
         if target == "task" and not self.task_listener:
             raise ListenerScriptError("'task' in an execution listener")
         self.take(".")
@@ -539,6 +545,51 @@ def assignee_name(prefix: str) -> str:
     has this name (`prefix` is the translation's temporary-name prefix).
     """
     return f"{prefix}0assignee"
+
+
+def translate_expression(text: str, *, language: str) -> str:
+    """Translate a JavaScript or Groovy script that is one expression to Python.
+
+    Camunda 7 takes a script's value where a value is needed: a sequence flow's
+    or conditional event's `conditionExpression` with `language="groovy"` /
+    `"javascript"` is a ScriptCondition, whose value must be a Boolean
+    (ensureInstanceOf "condition script returns non-Boolean": the caller wraps
+    the result in `_el_condition_`); a `camunda:script` input or output
+    parameter is a ScriptValueProvider, whose value is the parameter's. The
+    text is one expression of the subset's values (module doc), optionally
+    ended by `;`, or Groovy's `return <expression>`; a variable read by name
+    fails when unset (Groovy's MissingPropertyException, JavaScript's
+    ReferenceError). `execution.getVariable(...)` and other calls are outside
+    the subset here.
+
+    Raises:
+        ListenerScriptError: the text is outside the subset (names what).
+    """
+    if language not in JAVASCRIPT | GROOVY:
+        raise ListenerScriptError(f"the script language {language!r}")
+    kind = "groovy" if language in GROOVY else "javascript"
+    tokens = _tokens(text)
+    while tokens and tokens[-1].text == ";":
+        tokens.pop()
+    if kind == "groovy" and tokens and tokens[0].text == "return":
+        tokens = tokens[1:]
+    if not tokens:
+        raise ListenerScriptError("an empty script")
+    parser = _Parser(
+        tokens=tokens,
+        language=kind,
+        event="",
+        task_listener=False,
+        static_assignee="",
+        temp={},
+        temp_prefix="",
+        condition=True,
+    )
+    value = parser.expression()
+    extra = parser.peek()
+    if extra is not None:
+        raise ListenerScriptError(f"{extra.text!r} after the script's expression")
+    return value.python
 
 
 def translate_script(

@@ -42,8 +42,14 @@ from .data_objects import camunda_data_associations_drop
 from .dialect import is_camunda_dialect
 from .dmn_feel import FeelError, feel_expression
 from .implicit_splits import conditional_activity_flows
-from .juel import JuelError, is_juel, juel_to_python
+from .juel import CONDITION_CHECK, JuelError, is_juel, juel_to_python
 from .links import links_resolve
+from .listener_scripts import (
+    GROOVY,
+    JAVASCRIPT,
+    ListenerScriptError,
+    translate_expression,
+)
 from .parameters import IO_ACTIVITIES, parameter_value
 from .timer_starts import is_cron
 from .types import Problem
@@ -149,15 +155,9 @@ def _translate(
         if "language" in expr.attrib:
             del expr.attrib["language"]
         return None
-    foreign = [name for name in _FOREIGN_LANGUAGES if name in language]
-    if foreign:
-        return _problem(
-            expr,
-            what,
-            text,
-            f"uses the expression language {language!r}, "
-            "which Laneway does not run; write it in Python or JUEL (${...}).",
-        )
+    foreign = any(name in language for name in _FOREIGN_LANGUAGES)
+    if foreign or language in JAVASCRIPT | GROOVY:
+        return _other_language(expr, what, text, language)
     if is_juel(text):
         try:
             expr.text = juel_to_python(
@@ -171,6 +171,45 @@ def _translate(
             del expr.attrib["language"]
     elif timer:
         return _timer_literal(expr, what, text, camunda=camunda)
+    return None
+
+
+def _other_language(
+    expr: etree._Element, what: str, text: str, language: str
+) -> Problem | None:
+    """An expression in a language other than JUEL, FEEL or Python: a Groovy or
+    JavaScript condition runs within the listener scripts' subset; else refused."""
+    if what == "Condition" and language in JAVASCRIPT | GROOVY:
+        return _script_condition(expr, what, text, language)
+    return _problem(
+        expr,
+        what,
+        text,
+        f"uses the expression language {language!r}, "
+        "which Laneway does not run; write it in Python or JUEL (${...}).",
+    )
+
+
+def _script_condition(
+    expr: etree._Element, what: str, text: str, language: str
+) -> Problem | None:
+    """Rewrite a Groovy or JavaScript condition as Python within the subset of
+    listener scripts; its value must be a Boolean, as Camunda 7's ScriptCondition
+    requires (checked by `_el_condition_`, which also marks a conditional
+    event's condition: a variable it names that is unset makes it false, as
+    ScriptCondition.tryEvaluate reads "No such property")."""
+    try:
+        python = translate_expression(text, language=language)
+    except ListenerScriptError as exc:
+        return _problem(
+            expr,
+            what,
+            text,
+            f"is a {language} condition outside the subset that runs here "
+            f"({exc}); write it in JUEL (${{...}}) or Python.",
+        )
+    expr.text = f"{CONDITION_CHECK}({python}, {_condition_of(expr, what)!r})"
+    del expr.attrib["language"]
     return None
 
 
@@ -360,8 +399,10 @@ def _mapped(
         if value is None:
             yield Problem(
                 f"{what} '{name}' of {describe(task)} is a script (or a malformed "
-                "list or map), which Laneway cannot evaluate; use text, ${...}, "
-                "camunda:list or camunda:map.",
+                "list or map), which Laneway cannot evaluate: a script runs only "
+                "as one inline Groovy or JavaScript expression within the subset "
+                "of listener scripts; use text, ${...}, camunda:list or "
+                "camunda:map.",
                 param.sourceline,
                 task.get("id"),
             )

@@ -7,6 +7,12 @@ from __future__ import annotations
 from lxml import etree
 
 from .juel import is_juel, juel_to_python
+from .listener_scripts import (
+    GROOVY,
+    JAVASCRIPT,
+    ListenerScriptError,
+    translate_expression,
+)
 from .xml import local_name
 
 # The activities whose camunda:inputOutput io_mapping.py maps (service-like and
@@ -47,7 +53,9 @@ def _item_value(element: etree._Element) -> str | None:
 def _nested_value(nested: etree._Element) -> str | None:
     """A list, a map, or a list item, as Camunda 7 reads them
     (BpmnParseUtil.parseParamValueProvider): a list's items are lists, maps or
-    text values (camunda:value); a camunda:script has no Python equivalent."""
+    text values (camunda:value); an inline Groovy or JavaScript camunda:script
+    that is one expression within the listener scripts' subset is its value
+    (ScriptValueProvider), any other script has no Python equivalent."""
     kind = local_name(nested)
     if kind == "list":
         items = [_nested_value(v) for v in nested if isinstance(v.tag, str)]
@@ -65,13 +73,27 @@ def _nested_value(nested: etree._Element) -> str | None:
         return "{" + pairs + "}"
     if kind == "value" and not any(isinstance(c.tag, str) for c in nested):
         return _text_value(nested)
-    return None  # camunda:script: no Python equivalent for Groovy/JavaScript
+    if kind == "script":
+        return _script_value(nested)
+    return None
+
+
+def _script_value(script: etree._Element) -> str | None:
+    """An inline Groovy or JavaScript script of one expression, as Python."""
+    language = (script.get("scriptFormat") or "").strip().lower()
+    if script.get("resource") or language not in JAVASCRIPT | GROOVY:
+        return None
+    try:
+        return translate_expression(script.text or "", language=language)
+    except ListenerScriptError:
+        return None
 
 
 def parameter_value(param: etree._Element) -> str | None:
     """Return a Camunda parameter's value as a Python expression, or None.
 
     Text is a string, `${...}` is JUEL, `camunda:list` a list and `camunda:map`
-    a dict, nested as Camunda allows; a `camunda:script` cannot be evaluated.
+    a dict, nested as Camunda allows; a `camunda:script` runs when it is one
+    Groovy or JavaScript expression within the listener scripts' subset.
     """
     return _item_value(param)

@@ -659,6 +659,19 @@ CONSTRUCTS: dict[str, Row] = {
         "are the names execution and authenticatedUserId, which Camunda 7 reads "
         "as its engine objects, not as variables (VariableScopeElResolver)"
     ),
+    "a Groovy or JavaScript condition (language on a conditionExpression)": _runs(
+        "a sequence flow's or conditional event's condition with "
+        'language="groovy" or "javascript" is a Camunda 7 ScriptCondition: '
+        "translated to Python within the subset of listener scripts "
+        "(listener_scripts.translate_expression: names, literals, !, &&, ||, ? :, "
+        "comparisons, + - * /; JavaScript's loose == and !=, calls such as "
+        "execution.getVariable(...) and statements are refused, located); its "
+        "value must be a Boolean (condition script returns non-Boolean: an "
+        "incident); an unset variable is an incident on a sequence flow and false "
+        "in a conditional event (ScriptCondition.tryEvaluate). Departure: any other "
+        "script failure in a conditional event (Groovy comparing a text with a "
+        "number) is an incident here, false in Camunda 7"
+    ),
     "SpiffArena script helpers in scripts": _runs(
         "get_current_user(), get_process_initiator_user(), get_group_members(group), "
         "get_last_user_completing_task(process, task), get_toplevel_process_info() "
@@ -1095,8 +1108,11 @@ VENDOR_ELEMENTS: dict[str, Row] = {
         on=(*SERVICE_LIKE, "connector", *IO_ACTIVITIES),
     ),
     "inputParameter": _runs(
-        "text, ${...}, camunda:list or camunda:map; no text is null (a "
-        "camunda:script is refused); as in Camunda 7 a variable local to the "
+        "text, ${...}, camunda:list or camunda:map; no text is null; a "
+        "camunda:script (ScriptValueProvider) runs when it is one inline Groovy "
+        "or JavaScript expression (or Groovy's return of one) within the subset "
+        "of listener scripts (listener_scripts.translate_expression), other "
+        "scripts are refused; as in Camunda 7 a variable local to the "
         "activity, mapped in "
         "order (a later one reads an earlier one); on a service-like task an "
         "operation parameter: a result variable of that name stays with the "
@@ -1106,6 +1122,8 @@ VENDOR_ELEMENTS: dict[str, Row] = {
         on=("inputOutput",),
     ),
     "outputParameter": _runs(
+        "text, ${...}, camunda:list, camunda:map or a one-expression Groovy or "
+        "JavaScript camunda:script, as an input parameter; "
         "on a service-like task set on the case after the operation's result "
         "is merged, overriding it (evaluated over the case, the input "
         "parameters, the result's variables and an external task's "

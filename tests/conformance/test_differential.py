@@ -302,6 +302,7 @@ DEPARTURES: dict[str, str] = {
     "io_mi_parallel_inputs.bpmn": _IO_SCOPE,
     "io_mi_sequential_inputs.bpmn": _IO_SCOPE,
     "io_mi_subprocess_inputs.bpmn": _IO_SCOPE,
+    "script_parameters.bpmn": _IO_SCOPE,
     "end_join_list.bpmn": _SHARED_VARIABLES,
     # Their parallel branches' variables differ before an error or escalation
     # is thrown (which catcher fires then differs too: _MOST_SPECIFIC).
@@ -344,6 +345,7 @@ DEPARTURES: dict[str, str] = {
     "p6a_io_interrupted.bpmn": _EXTERNAL_TASK_RESULT,
     # also: Camunda 7 maps inputs in order, a later one reading an earlier one
     "p6a_io_service.bpmn": _EXTERNAL_TASK_RESULT,
+    "refused_script_input_parameter.bpmn": _EXTERNAL_TASK_RESULT,
     # What a task's start and create listeners (its pre-script) set is shared
     # when the task starts, as Camunda 7's listeners set process variables;
     # SpiffWorkflow keeps it in the task's copy until the task completes.
