@@ -221,21 +221,37 @@ def _forms_for(path: Path) -> list[tuple[str, bytes]]:
     return [(f.name, f.read_bytes()) for f in found if f.is_file()]
 
 
+# Checked first, before the refusals of support.py: (substring, reason).
+_FIRST_REASONS = [
+    ("a Camunda 8 (Zeebe) extension", "Camunda 8 (Zeebe) extension"),
+    ("Camunda 7 refuses it too", "not valid for Camunda 7 either"),
+    (
+        "Camunda 7 reads such timer text as a literal",
+        "timer text Camunda 7 reads as a literal it cannot run",
+    ),
+    (
+        "reads such text (no ${...}) as a literal that does nothing",
+        "message expression Camunda 7 reads as a literal that does nothing",
+    ),
+    (
+        "on a message event: Camunda 7",
+        "implementation on a message event (Camunda 7 runs it, sends nothing)",
+    ),
+    (
+        "on a message event: SpiffArena does not read it",
+        "camunda:expression on a message event SpiffArena does not read",
+    ),
+    (
+        "more than once a minute",
+        "timer repeating more than once a minute (Laneway's limit)",
+    ),
+]
+
+
 def _reason(message: str) -> str:
-    if "a Camunda 8 (Zeebe) extension" in message:
-        return "Camunda 8 (Zeebe) extension"
-    if "Camunda 7 refuses it too" in message:
-        return "not valid for Camunda 7 either"
-    if "Camunda 7 reads such timer text as a literal" in message:
-        return "timer text Camunda 7 reads as a literal it cannot run"
-    if "reads such text (no ${...}) as a literal that does nothing" in message:
-        return "message expression Camunda 7 reads as a literal that does nothing"
-    if "on a message event: Camunda 7" in message:
-        return "implementation on a message event (Camunda 7 runs it, sends nothing)"
-    if "on a message event: SpiffArena does not read it" in message:
-        return "camunda:expression on a message event SpiffArena does not read"
-    if "more than once a minute" in message:
-        return "timer repeating more than once a minute (Laneway's limit)"
+    for needle, reason in _FIRST_REASONS:
+        if needle in message:
+            return reason
     refused = message.split(" is refused: ", 1)  # support.py's refusals
     if len(refused) == 2:
         return "refused: " + re.split(r"[;(:]", refused[1], maxsplit=1)[0][:60]
@@ -243,7 +259,10 @@ def _reason(message: str) -> str:
         ("no executable process", "no executable process"),
         ("is a script (or a malformed list or map)", "input/output parameter script"),
         ("names no message (messageRef); it would", "receive task without message"),
-        ("Camunda 7 resolves before any", "Camunda object in JUEL (execution)"),
+        (
+            "not a variable (VariableScopeElResolver)",
+            "Camunda object in JUEL (execution, task)",
+        ),
         ("out of an event or a parallel", "condition on a flow out of an event"),
         ("calls Java code", "listener calls Java code"),
         ("listener scripts run in Python", "listener script not in Python"),
