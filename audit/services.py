@@ -1,7 +1,6 @@
 """Append audit events to their hash chain (the only write path of the audit log)."""
 
 import hashlib
-import json
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -241,7 +240,7 @@ def audit_record(
         case_id = uuid.UUID(str(case_id))
     # Round-trip through JSON so the stored payload hashes like the one read back.
     payload_text = _PAYLOAD_ENCODER.encode(payload or {})
-    event_id, at, stored = uuid7(), timezone.now(), json.loads(payload_text)
+    event_id, at, stored = uuid7(), timezone.now(), json_text.loads(payload_text)
     values: dict[str, Any] = {
         "id": event_id,
         "chain": chain,

@@ -35,6 +35,7 @@ from django.db.backends.postgresql.psycopg_any import (  # type: ignore[import-u
 from django.db.models import Q
 from django.db.models.base import ModelState
 from django.db.models.constants import OnConflict
+from django.db.models.fields.json import KeyTransform
 from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
 from django.db.models.query import (  # type: ignore[attr-defined]
     QuerySet,
@@ -776,7 +777,7 @@ def _send(entries: list[tuple[Statement, _Then]]) -> None:
         else:
             cursor.execute(*_combined([s for s, _ in entries], list(results)))
             for i, row in cursor.fetchall() if results else ():
-                results[i].append(tuple(json.loads(row).values()))
+                results[i].append(tuple(json_text.loads(row).values()))
     for i, rows in results.items():
         then = entries[i][1]
         assert then is not None
@@ -1129,4 +1130,31 @@ def _converters(compiler: Any) -> dict[int, Any] | None:
     if compiler.has_composite_fields(columns):
         return None
     converters: dict[int, Any] = compiler.get_converters(columns)
-    return converters
+    return {
+        i: ([_json_read(f) for f in functions], expression)
+        for i, (functions, expression) in converters.items()
+    }
+
+
+def _json_read(converter: Any) -> Any:
+    """Return `converter`, or for a JSONField's own reader without a decoder
+    (`from_db_value`) the same reader by `json_text.loads`."""
+    field = getattr(converter, "__self__", None)
+    if (
+        getattr(converter, "__func__", None) is models.JSONField.from_db_value
+        and field.decoder is None  # type: ignore[union-attr]
+    ):
+        return _json_from_db
+    return converter
+
+
+def _json_from_db(value: Any, expression: Any, connection: Any) -> Any:
+    """JSONField.from_db_value (no decoder), its text read by `json_text.loads`."""
+    if value is None:
+        return value
+    if isinstance(expression, KeyTransform) and not isinstance(value, str):
+        return value
+    try:
+        return json_text.loads(value)
+    except json.JSONDecodeError:
+        return value

@@ -1,4 +1,3 @@
-import json
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -6,6 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
+from common import json_text
 from common.uuids import uuid7
 from processes.models import ProcessVersion
 
@@ -133,7 +133,7 @@ class CaseState(models.Model):
 
     @property
     def state(self) -> dict:
-        return json.loads(self.state_json)
+        return json_text.loads(self.state_json)
 
 
 class ServiceCall(models.Model):

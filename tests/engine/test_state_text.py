@@ -15,6 +15,7 @@ from engine.services import case_start
 from engine.services.advance import _state_text
 from tasks_app.models import HumanTask
 from tasks_app.services import task_complete
+from tests.conftest import BPMN_DIR, deploy
 
 pytestmark = pytest.mark.django_db
 
@@ -91,3 +92,47 @@ def test_case_data_and_state_read_back_as_written_through_a_step(users, purchase
     assert "é 😀" in case.state.state_json  # UTF-8, not \\u escapes
     nxt = HumanTask.objects.get(case=case, status="open")
     assert nxt.name == "Finance approval"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        str(2**70),
+        str(-(2**63) - 1),
+        str(2**64 - 1),
+        str(2**64),
+        '{"big": 123456789012345678901234567890, "n": 1.5}',
+        '{"account": "12345678901234567890123"}',
+        "[NaN, Infinity, -Infinity]",
+        "[1e400, -1e400, 1.7976931348623159e308]",
+        '"\\ud800 lone"',
+        '{"a": 1, "a": 2}',
+        json.dumps({"s": ODD, "n": [0, -1, 2**63 - 1, 0.1, 1e-05, 1e16, -0.0]}),
+    ],
+)
+def test_json_text_reads_every_text_as_json_loads(text):
+    """json_text.loads (orjson's reader where it agrees) gives json.loads' value
+    and types: an integer beyond 64 bits stays an integer, NaN stays NaN."""
+    expected, read = json.loads(text), json_text.loads(text)
+    assert json.dumps(read) == json.dumps(expected)  # NaN == NaN in its text
+    assert repr(read) == repr(expected)  # int vs float, -0.0
+
+
+def test_json_text_refuses_what_json_loads_refuses():
+    with pytest.raises(json.JSONDecodeError):
+        json_text.loads('{"a": ')
+
+
+def test_an_integer_beyond_64_bits_in_case_data_stays_exact_through_a_step(users):
+    """The step reads the case row's JSON columns and the state by json_text.loads:
+    a variable beyond orjson's integers is read as json.loads reads it, and
+    written back the same."""
+    deploy(BPMN_DIR / "named_assignee.bpmn", users["analyst"])
+    case, _ = case_start(
+        user=users["requester"], key="named_assignee", data={"ref": 2**70}
+    )
+    task = HumanTask.objects.get(case=case, status="open")
+    task_complete(user=users["requester2"], task_id=task.pk, data={})
+    case = Case.objects.get(pk=case.pk)
+    assert case.status == Case.Status.COMPLETED
+    assert case.data["ref"] == 2**70 and type(case.data["ref"]) is int
