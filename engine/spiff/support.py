@@ -533,6 +533,13 @@ ERROR_NON_INTERRUPTING = _refused(
     "isInterrupting are true; Camunda 7 runs them interrupting); here the "
     "failed scope would go on beside the error path; remove the attribute"
 )
+CANCEL_NON_INTERRUPTING = _refused(
+    "a cancel boundary event always interrupts its transaction (BPMN 2.0.2 "
+    "\u00a710.5.4: the transaction is cancelled, its completed activities "
+    "compensated, and the case leaves on this event; BPMN draws no "
+    "non-interrupting cancel event); here the transaction would also leave on "
+    "its normal flow, running both paths; remove the attribute"
+)
 FLOW_OUT_OF_END = _refused(
     "a sequence flow out of an end event would let the token run on; end the "
     "path there or use an intermediate event"
@@ -562,8 +569,10 @@ CONSTRUCTS: dict[str, Row] = {
     "event-based gateway": (CONDITIONAL_FLOWS),
     "conditional or default sequence flows out of an activity": _runs(
         "every flow whose condition holds and every plain flow run (implicit "
-        "inclusive split), the default flow only when none holds; with no default, "
-        "the path ends there, as Camunda 7 ends it (implicit_splits.py)"
+        "inclusive split), the default flow only when none holds; none holding "
+        "and no default is an incident on the activity's conditional flows, as "
+        "Camunda 7 fails it ('No conditional sequence flow leaving the Flow "
+        "Node ... could be selected') (implicit_splits.py)"
     ),
     "several plain sequence flows out of an activity or event": _runs(
         "all of them run (implicit parallel split)"
@@ -611,6 +620,9 @@ CONSTRUCTS: dict[str, Row] = {
     "event": NAME_EXPRESSION_AT_START,
     'a non-interrupting error boundary or error start event (cancelActivity="false", '
     'isInterrupting="false")': ERROR_NON_INTERRUPTING,
+    'a non-interrupting cancel boundary event (cancelActivity="false")': (
+        CANCEL_NON_INTERRUPTING
+    ),
     "a signal start, catch or boundary event without signalRef": (SIGNAL_WITHOUT_REF),
     "a send task without an operation or a message": SEND_WITHOUT_IMPLEMENTATION,
     "a receive task without a message": RECEIVE_WITHOUT_MESSAGE,
@@ -1665,6 +1677,11 @@ def _event_problems(root: etree._Element) -> Iterator[Problem]:
         namespaces=NSMAP,
     ):
         yield _problem(event, event, ERROR_NON_INTERRUPTING.note)
+    for event in root.xpath(
+        ".//bpmn:boundaryEvent[@cancelActivity='false'][bpmn:cancelEventDefinition]",
+        namespaces=NSMAP,
+    ):
+        yield _problem(event, event, CANCEL_NON_INTERRUPTING.note)
     yield from name_problems(root)
     yield from _event_gateway_problems(root, nodes)
     yield from _event_subprocess_problems(root)
