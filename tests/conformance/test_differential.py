@@ -472,6 +472,7 @@ DEPARTURES: dict[str, str] = {
             "p9_mi_terminate_count.bpmn",
             "p9_mi_cycle.bpmn",
             "p9_mi_nested_conditions.bpmn",
+            "p11_conditional_flows.bpmn",
         ),
         _MI_LOCALS,
     ),
