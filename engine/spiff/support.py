@@ -44,6 +44,7 @@ from .xml import (
 )
 
 RUNS, REFUSED = "runs", "refused"
+_LOOPS = ("multiInstanceLoopCharacteristics", "standardLoopCharacteristics")
 SERVICE_LIKE = ("serviceTask", "sendTask", "businessRuleTask")
 
 
@@ -508,6 +509,13 @@ EVENT_GATEWAY_RECEIVE_BOUNDARY = _refused(
     "refuses a receive task there at all); draw the timer or message as "
     "another event after the gateway"
 )
+EVENT_GATEWAY_RECEIVE_LOOP = _refused(
+    "it is a multi-instance or loop receive task after an event-based gateway: "
+    "the gateway waits for one event, the first to occur (BPMN 2.0.2 "
+    "\u00a713.4.4), and a receive task there stands for one message; "
+    "SpiffWorkflow cannot wait for it there at all; receive the message after "
+    "the gateway, then loop over the items"
+)
 CHOOSING_GATEWAY_DEAD_END = _refused(
     "an exclusive or inclusive gateway chooses among its outgoing sequence "
     "flows, and this one has none: reaching it could only stop the case at an "
@@ -592,6 +600,9 @@ CONSTRUCTS: dict[str, Row] = {
     "sequence flow": EVENT_GATEWAY_TARGET_SHARED,
     "a receive task after an event-based gateway with a boundary event": (
         EVENT_GATEWAY_RECEIVE_BOUNDARY
+    ),
+    "a multi-instance or loop receive task after an event-based gateway": (
+        EVENT_GATEWAY_RECEIVE_LOOP
     ),
     "an exclusive or inclusive gateway without outgoing sequence flow": (
         CHOOSING_GATEWAY_DEAD_END
@@ -1607,6 +1618,10 @@ def _event_gateway_problems(
             elif target is not None and _flow_count(target, "targetRef") > 1:
                 yield _problem(target, target, EVENT_GATEWAY_TARGET_SHARED.note)
             if target is not None and local_name(target) == "receiveTask":
+                if any(
+                    target.find(f"bpmn:{loop}", NSMAP) is not None for loop in _LOOPS
+                ):
+                    yield _problem(target, target, EVENT_GATEWAY_RECEIVE_LOOP.note)
                 for event in target.getparent().iterfind("bpmn:boundaryEvent", NSMAP):
                     if event.get("attachedToRef") == target.get("id"):
                         yield _problem(
