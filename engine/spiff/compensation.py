@@ -333,14 +333,29 @@ def _nested_handlers(scope: etree._Element) -> list[etree._Element]:
 # --- running ---------------------------------------------------------------
 
 
+def _cancelled(task: Any) -> bool:
+    """Whether `task` is a transaction its cancel end event cancelled.
+
+    SpiffWorkflow cancels the transaction's workflow (`success` False) and
+    then completes its task, whose path the cancel boundary event has taken
+    over: it did not complete in BPMN's sense, so it is never compensated.
+    """
+    sub = task.workflow.top_workflow.subprocesses.get(task.id)
+    return sub is not None and not sub.success
+
+
 def _subscribe(workflow: Any, task: Any) -> None:
     """A compensable task completed: subscribe its handler in the task's scope.
 
     A multi-instance or loop activity subscribes once per completed instance
     when the whole activity has completed (Camunda 7: an activity still running
-    is not compensated; its handler runs once per instance).
+    is not compensated; its handler runs once per instance). A cancelled
+    transaction subscribes nothing (Camunda 7 subscribes a handler when its
+    activity completes, and a cancelled transaction did not).
     """
     spec = task.task_spec
+    if _cancelled(task):
+        return
     count = 1
     if isinstance(spec, LoopTask):
         count = len(task.internal_data.get("merged", []))
@@ -394,7 +409,7 @@ def _scope_ended(workflow: Any, task: Any) -> None:
     if own_handler and owner is not None:
         return  # refused at upload with subscriptions inside (compensation_checks)
     sub = task.workflow.top_workflow.subprocesses.get(task.id)
-    if sub is None:
+    if sub is None or not sub.success:  # a cancelled transaction (`_cancelled`)
         return
     inner = sub.task_tree.internal_data.get(SUBSCRIPTIONS) or []
     # Camunda 7 keeps the event scope of a sub-process with a compensation
