@@ -84,8 +84,6 @@ from copy import deepcopy
 from typing import Any
 
 from lxml import etree
-from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
-from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import (
     AdHocSubprocess,
@@ -336,32 +334,17 @@ def _nested_handlers(scope: etree._Element) -> list[etree._Element]:
 
 
 def _cancelled(task: Any) -> bool:
-    """Whether the activity of `task` ended without completing in BPMN's sense.
+    """Whether the sub-process of `task` ended without completing in BPMN's sense.
 
     SpiffWorkflow completes a sub-process's task when its workflow ends, also
-    when a cancel end event cancelled it (a transaction: `success` False) or
-    an error or escalation end event ended it for an interrupting boundary
-    event of the sub-process, whose path then replaces the sub-process's.
-    Camunda 7 cancels the scope there (its compensation subscriptions are
-    removed): such an activity is never compensated.
+    when a cancel end event cancelled it (a transaction: `success` False), or
+    an error or escalation end event ended it for an interrupting catcher
+    outside it (`events._mark_interrupted` sets `success` False): Camunda 7
+    cancels the scope there, with its compensation subscriptions, so such an
+    activity is never compensated.
     """
     sub = task.workflow.top_workflow.subprocesses.get(task.id)
-    if sub is not None and not sub.success:
-        return True
-    owner = _multi_instance(task) or task
-    split = owner.parent
-    if split is None or not isinstance(split.task_spec, BoundaryEventSplit):
-        return False
-    return any(
-        isinstance(other.task_spec, BoundaryEvent)
-        and other.task_spec.cancel_activity
-        and (
-            other.has_state(TaskState.READY | TaskState.COMPLETED)
-            or other.internal_data.get("event_fired", False)
-        )
-        for other in split.children
-        if other is not owner
-    )
+    return sub is not None and not sub.success
 
 
 def _subscribe(workflow: Any, task: Any) -> None:
@@ -459,7 +442,7 @@ def _scope_ended(workflow: Any, task: Any) -> None:
 def _instances_ended(workflow: Any, task: Any) -> None:
     """A multi-instance activity completed: its instances' scopes join its scope."""
     ended = task.internal_data.pop(_ENDED_INSTANCES, None)
-    if ended and not _cancelled(task):
+    if ended:
         root = task.workflow.task_tree
         root.internal_data.setdefault(SUBSCRIPTIONS, []).extend(ended)
 
