@@ -555,6 +555,7 @@ DEPARTURES: dict[str, str] = {
     ),
     "p7c_transactions.bpmn": _COMPENSATION,
     "p11_transactions.bpmn": _COMPENSATION,
+    "p11_compensation_interrupted.bpmn": _COMPENSATION,
 }
 # Known Laneway bugs the walk against the in-memory workflow shows (strict
 # xfail: fixing one fails the test until its line is removed).
