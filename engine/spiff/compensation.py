@@ -333,14 +333,32 @@ def _nested_handlers(scope: etree._Element) -> list[etree._Element]:
 # --- running ---------------------------------------------------------------
 
 
+def _cancelled(task: Any) -> bool:
+    """Whether the sub-process of `task` ended without completing in BPMN's sense.
+
+    SpiffWorkflow completes a sub-process's task when its workflow ends, also
+    when a cancel end event cancelled it (a transaction: `success` False), or
+    an error or escalation end event ended it for an interrupting catcher
+    outside it (`events._mark_interrupted` sets `success` False): Camunda 7
+    cancels the scope there, with its compensation subscriptions, so such an
+    activity is never compensated.
+    """
+    sub = task.workflow.top_workflow.subprocesses.get(task.id)
+    return sub is not None and not sub.success
+
+
 def _subscribe(workflow: Any, task: Any) -> None:
     """A compensable task completed: subscribe its handler in the task's scope.
 
     A multi-instance or loop activity subscribes once per completed instance
     when the whole activity has completed (Camunda 7: an activity still running
-    is not compensated; its handler runs once per instance).
+    is not compensated; its handler runs once per instance). A cancelled
+    transaction subscribes nothing (Camunda 7 subscribes a handler when its
+    activity completes, and a cancelled transaction did not).
     """
     spec = task.task_spec
+    if _cancelled(task):
+        return
     count = 1
     if isinstance(spec, LoopTask):
         count = len(task.internal_data.get("merged", []))
@@ -394,7 +412,7 @@ def _scope_ended(workflow: Any, task: Any) -> None:
     if own_handler and owner is not None:
         return  # refused at upload with subscriptions inside (compensation_checks)
     sub = task.workflow.top_workflow.subprocesses.get(task.id)
-    if sub is None:
+    if sub is None or _cancelled(task):
         return
     inner = sub.task_tree.internal_data.get(SUBSCRIPTIONS) or []
     # Camunda 7 keeps the event scope of a sub-process with a compensation

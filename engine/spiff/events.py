@@ -625,9 +625,38 @@ class ScopedEventManager(EventManager):
             return 0
         task.task_spec.catch(task, event)
         error_variables_set(task, event)
+        _mark_interrupted(event.target, task)
         task.task_spec._update(task)
         call_outputs_pass(event.target, task)
         return 1
+
+
+def _mark_interrupted(scope: Any, catcher: Any) -> None:
+    """Mark the scopes an interrupting catch of an error or escalation ends.
+
+    SpiffWorkflow ends the thrower's (sub-)workflow normally at an error or
+    escalation end event and completes its task; Camunda 7 cancels every
+    scope between the throw and an interrupting catcher (a boundary event
+    with cancelActivity, an interrupting event sub-process's start). Such a
+    scope never completed, so it is never compensated (compensation.py reads
+    `success` as SpiffWorkflow's cancel end event leaves it).
+    """
+    spec = catcher.task_spec
+    esp = event_subprocess_task(catcher)
+    if isinstance(spec, BoundaryEvent):
+        interrupting, interrupted = spec.cancel_activity, catcher.workflow
+    elif esp is not None:  # it interrupts the scope the event sub-process is in
+        interrupting = getattr(spec, "interrupting", True)
+        interrupted = esp.workflow
+    else:
+        return
+    if not interrupting:
+        return
+    while scope is not None and scope is not interrupted:
+        if scope.parent_task_id is None:
+            return
+        scope.success = False
+        scope = scope.parent_workflow
 
 
 def call_outputs_pass(scope: Any, catcher: Any) -> None:

@@ -5,13 +5,16 @@ activity, and a `default` flow on it; Camunda 7 (Conditional and Default
 Sequence Flows; `BpmnActivityBehavior.performOutgoingBehavior`) takes, when the
 activity ends, every outgoing flow without a condition or with a true one; the
 default flow only when none is; and when none is and there is no default, it
-ends that path ("No outgoing sequence flow found ... Ending execution").
+fails (`BpmnBehaviorLogger.missingConditionalFlowException`, "No conditional
+sequence flow leaving the Flow Node ... could be selected for continuing the
+process"; ConditionalSequenceFlowTest.testNoExpressionTrueThrowsException).
+Camunda 7.0 ended the path silently there; every later 7.x throws.
 
 SpiffWorkflow ignores conditions out of an activity (it would take every flow),
 so the rewrite below draws what Camunda does: the activity leads to an inclusive
-gateway that owns its outgoing flows and its default; without a default, the
-gateway's default leads to a none end event, which ends the path as Camunda
-does. Idempotent: afterwards no activity has a conditional or default flow.
+gateway that owns its outgoing flows and its default; without a default, none
+holding is the gateway's incident (joins.py), as Camunda's exception is.
+Idempotent: afterwards no activity has a conditional or default flow.
 """
 
 from __future__ import annotations
@@ -49,7 +52,6 @@ def _element(tag: str, line: int | None, **attributes: str) -> etree._Element:
 def _split(
     activity: etree._Element, flows: list[etree._Element], taken: set[str]
 ) -> None:
-    container = activity.getparent()
     ident = str(activity.get("id"))
     line = activity.sourceline
     name = activity.get("name") or ident
@@ -61,18 +63,9 @@ def _split(
     default = activity.get("default")
     if default in {f.get("id") for f in flows}:
         del activity.attrib["default"]
-    else:  # none, or naming another element's flow (refused by checks.py)
-        default = None
-        # Camunda 7 ends the path when no flow is taken and there is no default.
-        end_id = unique_id(f"{ident}_no_flow", taken)
-        default = unique_id(f"{ident}_to_no_flow", taken)
-        container.append(_element("endEvent", line, id=end_id))
-        container.append(
-            _element(
-                "sequenceFlow", line, id=default, sourceRef=gateway_id, targetRef=end_id
-            )
-        )
-    gateway.set("default", default)
+        gateway.set("default", default)
+    # else none (or naming another element's flow, refused by checks.py): no
+    # flow holding is the gateway's incident, as Camunda 7 fails the activity.
     refs = activity.findall("bpmn:outgoing", NSMAP)
     for ref in refs[1:]:
         activity.remove(ref)
@@ -82,8 +75,6 @@ def _split(
     for flow in flows:
         flow.set("sourceRef", gateway_id)
         etree.SubElement(gateway, f"{{{BPMN}}}outgoing").text = flow.get("id")
-    if default not in {f.get("id") for f in flows}:
-        etree.SubElement(gateway, f"{{{BPMN}}}outgoing").text = default
     activity.addnext(gateway)
     gateway.addnext(
         _element(

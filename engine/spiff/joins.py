@@ -175,8 +175,11 @@ class LanewayInclusiveGateway(_CountingJoin, InclusiveGateway):
         _consume(my_task)
         matches, defaults = self._get_matching_outputs(my_task)
         if not matches and not defaults:
+            name = self.bpmn_name or self.bpmn_id
             raise WorkflowTaskException(
-                "No conditions satisfied on gateway", task=my_task
+                f"No conditions satisfied on gateway '{name}': no outgoing flow "
+                "has a true condition and there is no default flow",
+                task=my_task,
             )
         my_task._sync_children(matches or defaults, TaskState.FUTURE)
         for child in my_task.children:

@@ -78,6 +78,9 @@ _REPEATED = (
     # a receive task with boundary events after an event-based gateway
     # (support._event_gateway_problems says so)
     "'BoundaryEventSplit' object has no attribute 'event_definition'",
+    # a loop or multi-instance receive task after one (the same check)
+    "MultiInstanceTask' object has no attribute 'event_definition'",
+    "LoopTask' object has no attribute 'event_definition'",
     # a loop or multi-instance event sub-process (support._event_subprocess_problems)
     "LoopTask' object has no attribute 'spec'",
     "MultiInstanceTask' object has no attribute 'spec'",

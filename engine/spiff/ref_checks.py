@@ -119,9 +119,10 @@ ESCALATION_EVENT_SUBPROCESS_TWICE = _escalation_twice(
 )
 SUBSCRIPTION_TWICE = Row(
     REFUSED,
-    "another start or boundary event of the same scope (a boundary event of "
-    "an activity and an event sub-process inside it share one) waits for the "
-    "same message or signal, so it is not said which one a delivery triggers "
+    "another event of the same scope (the start events of a process; the "
+    "boundary events of an activity and the event sub-processes inside it; "
+    "the events and receive tasks after one event-based gateway) waits for "
+    "the same message or signal, so it is not said which one a delivery triggers "
     "(Camunda 7 refuses it too: cannot have more than one message event "
     "subscription with that name for the scope); keep one and branch after it",
     by=_BY,
@@ -144,9 +145,8 @@ CONSTRUCTS: dict[str, Row] = {
     "two escalation event sub-processes of one scope for the same code, or one "
     "of them for any code": ESCALATION_EVENT_SUBPROCESS_TWICE,
     "two message (or signal) start events of one process, or boundary events of "
-    "one activity or event sub-processes inside it, for the same name": (
-        SUBSCRIPTION_TWICE
-    ),
+    "one activity or event sub-processes inside it, or events (and receive "
+    "tasks) after one event-based gateway, for the same name": (SUBSCRIPTION_TWICE),
     "a condition given as an external resource (camunda:resource on a "
     "conditionExpression)": CONDITION_RESOURCE,
 }
@@ -315,6 +315,42 @@ def _subscription_scope(event: etree._Element) -> str | None:
     return f"start:{parent.get('id')}"
 
 
+def _after_event_gateways(root: etree._Element) -> dict[str, str]:
+    """Return, per element a flow out of an event-based gateway leads to, the
+    gateway's id (BpmnParse gives such a catch the gateway as event scope)."""
+    gateways = {g.get("id") for g in root.iterfind(".//bpmn:eventBasedGateway", NSMAP)}
+    if not gateways:
+        return {}
+    return {
+        str(flow.get("targetRef")): str(flow.get("sourceRef"))
+        for flow in root.iterfind(".//bpmn:sequenceFlow", NSMAP)
+        if flow.get("sourceRef") in gateways
+    }
+
+
+def _subscribers(
+    root: etree._Element, kind: str
+) -> Iterator[tuple[etree._Element, etree._Element, str | None]]:
+    """Yield each (element holding the ref, owner, scope) of one subscription kind."""
+    for definition in root.xpath(
+        f".//bpmn:startEvent/bpmn:{kind} | .//bpmn:boundaryEvent/bpmn:{kind}",
+        namespaces=NSMAP,
+    ):
+        event = definition.getparent()
+        yield definition, event, _subscription_scope(event)
+    after = _after_event_gateways(root)
+    if not after:
+        return
+    paths = f".//bpmn:intermediateCatchEvent/bpmn:{kind}"
+    if kind == "messageEventDefinition":
+        paths += " | .//bpmn:receiveTask"
+    for element in root.xpath(paths, namespaces=NSMAP):
+        owner = element if local_name(element) == "receiveTask" else element.getparent()
+        gateway = after.get(str(owner.get("id")))
+        if gateway is not None:
+            yield element, owner, f"gateway:{gateway}"
+
+
 def _subscription_problems(root: etree._Element) -> Iterator[Problem]:
     seen: set[tuple[str, str, str]] = set()
     for kind, attribute, target in (
@@ -325,15 +361,11 @@ def _subscription_problems(root: etree._Element) -> Iterator[Problem]:
             e.get("id"): e.get("name") or e.get("id")
             for e in root.iterfind(f"bpmn:{target}", NSMAP)
         }
-        for definition in root.xpath(
-            f".//bpmn:startEvent/bpmn:{kind} | .//bpmn:boundaryEvent/bpmn:{kind}",
-            namespaces=NSMAP,
-        ):
-            ref = (definition.get(attribute) or "").strip().split(":")[-1]
-            scope = _subscription_scope(definition.getparent())
+        for element, owner, scope in _subscribers(root, kind):
+            ref = (element.get(attribute) or "").strip().split(":")[-1]
             if not ref or scope is None:
                 continue
             key = (target, scope, names.get(ref, ref))
             if key in seen:
-                yield _problem(definition, SUBSCRIPTION_TWICE)
+                yield _problem(element, SUBSCRIPTION_TWICE, owner)
             seen.add(key)

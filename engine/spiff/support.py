@@ -46,6 +46,7 @@ from .xml import (
 )
 
 RUNS, REFUSED = "runs", "refused"
+_LOOPS = ("multiInstanceLoopCharacteristics", "standardLoopCharacteristics")
 SERVICE_LIKE = ("serviceTask", "sendTask", "businessRuleTask")
 
 
@@ -521,6 +522,13 @@ EVENT_GATEWAY_RECEIVE_BOUNDARY = _refused(
     "refuses a receive task there at all); draw the timer or message as "
     "another event after the gateway"
 )
+EVENT_GATEWAY_RECEIVE_LOOP = _refused(
+    "it is a multi-instance or loop receive task after an event-based gateway: "
+    "the gateway waits for one event, the first to occur (BPMN 2.0.2 "
+    "\u00a713.4.4), and a receive task there stands for one message; "
+    "SpiffWorkflow cannot wait for it there at all; receive the message after "
+    "the gateway, then loop over the items"
+)
 CHOOSING_GATEWAY_DEAD_END = _refused(
     "an exclusive or inclusive gateway chooses among its outgoing sequence "
     "flows, and this one has none: reaching it could only stop the case at an "
@@ -545,6 +553,13 @@ ERROR_NON_INTERRUPTING = _refused(
     "an error boundary event's cancelActivity and an error start event's "
     "isInterrupting are true; Camunda 7 runs them interrupting); here the "
     "failed scope would go on beside the error path; remove the attribute"
+)
+CANCEL_NON_INTERRUPTING = _refused(
+    "a cancel boundary event always interrupts its transaction (BPMN 2.0.2 "
+    "\u00a710.5.4: the transaction is cancelled, its completed activities "
+    "compensated, and the case leaves on this event; BPMN draws no "
+    "non-interrupting cancel event); here the transaction would also leave on "
+    "its normal flow, running both paths; remove the attribute"
 )
 FLOW_OUT_OF_END = _refused(
     "a sequence flow out of an end event would let the token run on; end the "
@@ -575,8 +590,10 @@ CONSTRUCTS: dict[str, Row] = {
     "event-based gateway": (CONDITIONAL_FLOWS),
     "conditional or default sequence flows out of an activity": _runs(
         "every flow whose condition holds and every plain flow run (implicit "
-        "inclusive split), the default flow only when none holds; with no default, "
-        "the path ends there, as Camunda 7 ends it (implicit_splits.py)"
+        "inclusive split), the default flow only when none holds; none holding "
+        "and no default is an incident on the activity's conditional flows, as "
+        "Camunda 7 fails it ('No conditional sequence flow leaving the Flow "
+        "Node ... could be selected') (implicit_splits.py)"
     ),
     "several plain sequence flows out of an activity or event": _runs(
         "all of them run (implicit parallel split)"
@@ -596,6 +613,9 @@ CONSTRUCTS: dict[str, Row] = {
     "sequence flow": EVENT_GATEWAY_TARGET_SHARED,
     "a receive task after an event-based gateway with a boundary event": (
         EVENT_GATEWAY_RECEIVE_BOUNDARY
+    ),
+    "a multi-instance or loop receive task after an event-based gateway": (
+        EVENT_GATEWAY_RECEIVE_LOOP
     ),
     "an exclusive or inclusive gateway without outgoing sequence flow": (
         CHOOSING_GATEWAY_DEAD_END
@@ -624,6 +644,9 @@ CONSTRUCTS: dict[str, Row] = {
     "event": NAME_EXPRESSION_AT_START,
     'a non-interrupting error boundary or error start event (cancelActivity="false", '
     'isInterrupting="false")': ERROR_NON_INTERRUPTING,
+    'a non-interrupting cancel boundary event (cancelActivity="false")': (
+        CANCEL_NON_INTERRUPTING
+    ),
     "a signal start, catch or boundary event without signalRef": (SIGNAL_WITHOUT_REF),
     "a send task without an operation or a message": SEND_WITHOUT_IMPLEMENTATION,
     "a receive task without a message": RECEIVE_WITHOUT_MESSAGE,
@@ -1710,6 +1733,10 @@ def _event_gateway_problems(
             elif target is not None and _flow_count(target, "targetRef") > 1:
                 yield _problem(target, target, EVENT_GATEWAY_TARGET_SHARED.note)
             if target is not None and local_name(target) == "receiveTask":
+                if any(
+                    target.find(f"bpmn:{loop}", NSMAP) is not None for loop in _LOOPS
+                ):
+                    yield _problem(target, target, EVENT_GATEWAY_RECEIVE_LOOP.note)
                 for event in target.getparent().iterfind("bpmn:boundaryEvent", NSMAP):
                     if event.get("attachedToRef") == target.get("id"):
                         yield _problem(
@@ -1780,6 +1807,11 @@ def _event_problems(root: etree._Element) -> Iterator[Problem]:
         namespaces=NSMAP,
     ):
         yield _problem(event, event, ERROR_NON_INTERRUPTING.note)
+    for event in root.xpath(
+        ".//bpmn:boundaryEvent[@cancelActivity='false'][bpmn:cancelEventDefinition]",
+        namespaces=NSMAP,
+    ):
+        yield _problem(event, event, CANCEL_NON_INTERRUPTING.note)
     yield from name_problems(root)
     yield from _event_gateway_problems(root, nodes)
     yield from _event_subprocess_problems(root)

@@ -490,6 +490,7 @@ DEPARTURES: dict[str, str] = {
             "p9_mi_terminate_count.bpmn",
             "p9_mi_cycle.bpmn",
             "p9_mi_nested_conditions.bpmn",
+            "p11_conditional_flows.bpmn",
         ),
         _MI_LOCALS,
     ),
@@ -571,6 +572,8 @@ DEPARTURES: dict[str, str] = {
         "thrown); Laneway throws its signal (engine/spiff/end_events.py)"
     ),
     "p7c_transactions.bpmn": _COMPENSATION,
+    "p11_transactions.bpmn": _COMPENSATION,
+    "p11_compensation_interrupted.bpmn": _COMPENSATION,
 }
 # Known Laneway bugs the walk against the in-memory workflow shows (strict
 # xfail: fixing one fails the test until its line is removed).
