@@ -861,7 +861,13 @@ VENDOR_ATTRIBUTES: dict[str, Row] = {
         'a call activity with calledElementBinding="versionTag" calls by it'
     ),
     "historyTimeToLive": _runs(_NO_EFFECT),
-    "isStartableInTasklist": _runs(_NO_EFFECT),
+    "isStartableInTasklist": _runs(
+        '"true" (any case) or absent: the start page offers the process; any '
+        "other value (false): the start page neither lists nor starts it, and "
+        "POST /api/v1/cases/, messages, signals, timers and conditions still "
+        "start it (Camunda 7's Tasklist and REST)",
+        on=("process",),
+    ),
     "modelerTemplate": _runs(_NO_EFFECT),
     "modelerTemplateVersion": _runs(_NO_EFFECT),
     "errorMessage": _runs(
