@@ -30,6 +30,17 @@ _HEADINGS = {
     500: "Something went wrong",
 }
 
+# The heading of an error whose status alone would mislead: a refused start is a
+# 409 ("changed in the meantime") though nothing changed.
+_CODE_HEADINGS = {
+    code: "This process is not started here"
+    for code in (
+        "not_startable_in_tasklist",
+        "message_start_only",
+        "start_only_by_event",
+    )
+}
+
 _DRF_CODES = {
     400: "invalid",
     401: "not_authenticated",
@@ -67,7 +78,9 @@ def error_response(request: HttpRequest, status: int, body: dict) -> HttpRespons
     context = {
         "error": body,
         "status": status,
-        "heading": _HEADINGS.get(status) or HTTPStatus(status).phrase,
+        "heading": _CODE_HEADINGS.get(body.get("code", ""))
+        or _HEADINGS.get(status)
+        or HTTPStatus(status).phrase,
     }
     return render(request, "errors/error.html", context, status=status)
 

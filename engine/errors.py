@@ -118,6 +118,13 @@ class StartOnlyByEvent(EngineError):
     code, status = "start_only_by_event", HTTPStatus.CONFLICT
 
 
+class NotStartableInTasklist(EngineError):
+    """The process is not started from the start page
+    (camunda:isStartableInTasklist="false"); the API still starts it."""
+
+    code, status = "not_startable_in_tasklist", HTTPStatus.CONFLICT
+
+
 class ExternalTaskNotFound(EngineError):
     """No external task has the id, or it is finished (Camunda deletes those)."""
 

@@ -16,6 +16,9 @@ class VersionOutput(serializers.Serializer):
     key = serializers.CharField(source="definition.key")
     version = serializers.IntegerField(source="number")
     version_tag = serializers.CharField()  # camunda:versionTag ("" if none)
+    # camunda:isStartableInTasklist (Camunda 7's startableInTasklist): False,
+    # the start page does not offer it; POST /api/v1/cases/ starts it.
+    startable_in_tasklist = serializers.BooleanField()
     name = serializers.CharField()
     filename = serializers.CharField()
     checksum = serializers.CharField()

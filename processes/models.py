@@ -65,6 +65,10 @@ class ProcessVersion(models.Model):
     # The process's camunda:versionTag ("" when it has none): a call activity
     # with calledElementBinding="versionTag" calls the one version tagged so.
     version_tag = models.CharField(max_length=255, blank=True, default="")
+    # The process's camunda:isStartableInTasklist (Camunda 7's
+    # ProcessDefinition.isStartableInTasklist): False keeps it off the start
+    # page, which refuses to start it; the API and its events still start it.
+    startable_in_tasklist = models.BooleanField(default=True)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

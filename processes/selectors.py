@@ -20,12 +20,19 @@ if TYPE_CHECKING:  # django-stubs' helper exists for the type checker only
 class DefinitionCounts(TypedDict):
     latest_number: int | None
     version_count: int
+    startable_in_tasklist: bool | None  # the deployed version's; None: none
 
 
 def definition_list() -> QuerySet[WithAnnotations[ProcessDefinition, DefinitionCounts]]:
-    """Return every definition with its latest version number and version count."""
+    """Return every definition with its latest version number and version count,
+    and whether the start page starts its current (latest deployed) version."""
+    current = ProcessVersion.objects.filter(
+        definition=OuterRef("pk"), status=ProcessVersion.Status.DEPLOYED
+    ).order_by("-number")
     return ProcessDefinition.objects.annotate(
-        latest_number=Max("versions__number"), version_count=Count("versions")
+        latest_number=Max("versions__number"),
+        version_count=Count("versions"),
+        startable_in_tasklist=Subquery(current.values("startable_in_tasklist")[:1]),
     ).order_by("name", "key")
 
 

@@ -354,6 +354,7 @@ def _deploy_one(
         warnings=[p.as_dict() for p in found],
         columns=list(columns) or diagram_columns(bpmn, key=process.key),
         version_tag=process.meta.version_tag,
+        startable_in_tasklist=process.meta.startable_in_tasklist,
         uploaded_by=user,
     )
     if called:  # a new version has none yet: nothing to read or delete

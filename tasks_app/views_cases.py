@@ -68,6 +68,7 @@ class CaseStartView(LoginRequiredMixin, View):
                 key=key,
                 data=self._data(form),
                 business_key=extra.cleaned_data["business_key"],
+                tasklist=True,
             )
         except FormInvalid as exc:
             form.show_errors(exc.details.get("fields", {}), exc.message)
@@ -95,7 +96,9 @@ class CaseStartView(LoginRequiredMixin, View):
 
     def _start_event(self, key: str):
         user = self.request.user
-        version, start = case_selectors.process_start_form_for_user(user=user, key=key)
+        version, start = case_selectors.process_start_form_for_user(
+            user=user, key=key, tasklist=True
+        )
         return version, start, start_form_js(version, start)
 
     def _render(

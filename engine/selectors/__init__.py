@@ -37,6 +37,7 @@ from .starts import (
     process_list_startable_for_user,
     process_start_form_for_user,
     process_start_form_get,
+    process_tasklist_start_check,
 )
 
 __all__ = [
@@ -63,6 +64,7 @@ __all__ = [
     "process_list_startable_for_user",
     "process_start_form_for_user",
     "process_start_form_get",
+    "process_tasklist_start_check",
     "buffered_message_list",
     "case_processes",
     "version_list_called",

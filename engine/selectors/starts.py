@@ -14,6 +14,7 @@ from processes.selectors import version_get, version_list_current
 from ..errors import (
     EngineError,
     MessageStartOnly,
+    NotStartableInTasklist,
     StartNotAllowed,
     StartOnlyByEvent,
 )
@@ -36,9 +37,12 @@ def process_list_startable_for_user(*, user: Any) -> list[StartableProcess]:
     """Return the processes whose current version the user may start, by name.
 
     A process that starts only by its message is not listed: a message starts it.
+    Nor is one whose current version is not startable in the tasklist
+    (camunda:isStartableInTasklist="false"): Camunda 7's Tasklist lists only the
+    definitions that are (ProcessDefinitionQuery.startableInTasklist()).
     """
     startable = []
-    for version in version_list_current():
+    for version in version_list_current().filter(startable_in_tasklist=True):
         process = spec_for(version)
         if not can_start(user, process) or process_hand_start_refusal(process):
             continue
@@ -56,20 +60,23 @@ def process_list_startable_for_user(*, user: Any) -> list[StartableProcess]:
 
 
 def process_start_form_for_user(
-    *, user: Any, key: str, number: int | None = None
+    *, user: Any, key: str, number: int | None = None, tasklist: bool = False
 ) -> tuple[ProcessVersion, Any]:
     """Return a version of `key` (the current one when number is None) and its
-    start event, if the user may start it.
+    start event, if the user may start it (from the start page: `tasklist`).
 
     Raises:
         DefinitionNotFound, VersionNotFound: unknown process or version.
         StartNotAllowed: the user may not start it.
+        NotStartableInTasklist: `tasklist`, and the version is not startable there.
         MessageStartOnly, StartOnlyByEvent: no one starts it by hand.
     """
     version = version_get(key=key, number=number)
     process = spec_for(version)
     if not can_start(user, process):
         raise StartNotAllowed(f"You may not start '{process.meta.name}'.")
+    if tasklist:
+        process_tasklist_start_check(version)
     refusal = process_hand_start_refusal(process)
     if refusal is not None:
         raise refusal
@@ -107,6 +114,29 @@ def process_start_form_get(
         documentation=start.documentation if start is not None else "",
         form=form_to_json(start.form) if start is not None else [],
         form_js=start_form_js(version, start),
+    )
+
+
+def process_tasklist_start_check(version: ProcessVersion) -> None:
+    """Refuse to start `version` from the start page when its process is not
+    startable in the tasklist (camunda:isStartableInTasklist other than "true",
+    as Camunda 7's BpmnParse.isStartable reads it).
+
+    Camunda 7 starts such a definition through its REST API and by its events,
+    never from Tasklist: so POST /api/v1/cases/ still starts it.
+
+    Raises:
+        NotStartableInTasklist: naming the process and how it is started.
+    """
+    if version.startable_in_tasklist:
+        return
+    name = version.definition.name or version.definition.key
+    raise NotStartableInTasklist(
+        f"'{name}' is not started from the start page: its diagram marks it not "
+        'startable in the tasklist (camunda:isStartableInTasklist="false"). '
+        "Its cases are started by another system, through the API "
+        "(POST /api/v1/cases/).",
+        details={"key": version.definition.key, "version": version.number},
     )
 
 

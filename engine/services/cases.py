@@ -25,7 +25,7 @@ from engine.errors import (
 from engine.form_validation import start_form_clean
 from engine.idempotency import case_replayed, request_fingerprint
 from engine.models import Case, CaseStarted, Incident
-from engine.selectors import process_hand_start_refusal
+from engine.selectors import process_hand_start_refusal, process_tasklist_start_check
 from engine.spec_cache import spec_for
 from engine.spiff import (
     AdvanceOutcome,
@@ -51,8 +51,14 @@ def case_start(
     data: Mapping[str, Any],
     business_key: str = "",
     idempotency_key: str | None = None,
+    tasklist: bool = False,
 ) -> tuple[Case, bool]:
     """Start a case of the latest version of `key`; return (case, created).
+
+    `tasklist`: the start comes from the start page, which does not start a
+    version whose process is not startable in the tasklist (Camunda 7's
+    camunda:isStartableInTasklist="false"; its REST API still starts it, and so
+    does POST /api/v1/cases/).
 
     A repeated idempotency key returns the case it started the first time, if the
     request is the same.
@@ -60,6 +66,7 @@ def case_start(
     Raises:
         DefinitionNotFound, VersionNotFound: unknown process.
         StartNotAllowed: the user may not start this process.
+        NotStartableInTasklist: `tasklist`, and the process is not startable there.
         MessageStartOnly, StartOnlyByEvent: every start event waits for an event.
         FormInvalid: the start form rejects the data (nothing is started).
         IdempotencyKeyReused: the key started a case from a different request.
@@ -75,6 +82,8 @@ def case_start(
     process = spec_for(version)
     if not permissions.can_start(user, process):
         raise StartNotAllowed(f"You may not start '{process.meta.name}'.")
+    if tasklist:
+        process_tasklist_start_check(version)
     refusal = process_hand_start_refusal(process)
     if refusal is not None:
         raise refusal

@@ -19,7 +19,15 @@ from .formjs import form_ref
 from .jsonforms import json_schema_ref
 from .links import is_link_flow
 from .types import FormField, HumanTaskMeta, ParsedProcess, SequenceFlow
-from .xml import BPMN, NSMAP, compiled_xpath, local_name, vendor_attr, vendor_children
+from .xml import (
+    BPMN,
+    NSMAP,
+    VENDOR_NAMESPACES,
+    compiled_xpath,
+    local_name,
+    vendor_attr,
+    vendor_children,
+)
 
 HUMAN_TAGS = ("userTask", "manualTask")
 _NUMBER_CONSTRAINTS = {
@@ -314,7 +322,19 @@ def process_meta(process: etree._Element) -> ParsedProcess:
             for el in process.iterfind(".//bpmn:sequenceFlow", NSMAP)
         ),
         version_tag=vendor_attr(process, "versionTag"),
+        startable_in_tasklist=startable_in_tasklist(process),
     )
+
+
+def startable_in_tasklist(process: etree._Element) -> bool:
+    """Return camunda:isStartableInTasklist as Camunda 7 reads it
+    (BpmnParse.isStartable): "true" in any case, or no attribute, is startable;
+    any other value ("false", "no", "") is not."""
+    for ns in VENDOR_NAMESPACES:
+        value = process.get(f"{{{ns}}}isStartableInTasklist")
+        if value is not None:
+            return value.lower() == "true"
+    return True
 
 
 def all_human_tasks(root: etree._Element) -> dict[str, HumanTaskMeta]:

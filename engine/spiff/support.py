@@ -917,10 +917,11 @@ VENDOR_ATTRIBUTES: dict[str, Row] = {
     ),
     "historyTimeToLive": _runs(_NO_EFFECT),
     "isStartableInTasklist": _runs(
-        _NO_EFFECT + ", whatever its value: every process a user may start is "
-        "listed (Camunda 7 reads true, in any case, or no value as startable in "
-        "its Tasklist, and any other text, no and 0 too, as not; "
-        "BpmnParse.isStartable)"
+        '"true" (any case) or absent: the start page offers the process; any '
+        "other value (false): the start page neither lists nor starts it, and "
+        "POST /api/v1/cases/, messages, signals, timers and conditions still "
+        "start it (Camunda 7's Tasklist and REST)",
+        on=("process",),
     ),
     "modelerTemplate": _runs(_NO_EFFECT),
     "modelerTemplateVersion": _runs(_NO_EFFECT),

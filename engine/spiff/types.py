@@ -134,6 +134,9 @@ class ParsedProcess:
     initiator_variable: str = ""  # camunda:initiator: the variable set to the starter
     sequence_flows: tuple[SequenceFlow, ...] = ()
     version_tag: str = ""  # camunda:versionTag
+    # camunda:isStartableInTasklist: whether the start page offers the process
+    # (the API, messages, signals and timers start it either way).
+    startable_in_tasklist: bool = True
 
 
 @dataclass(frozen=True, slots=True)
