@@ -70,6 +70,8 @@ def business_key_rule(element: etree._Element) -> tuple[str, str] | None:
     text = (element.get("businessKey") or "").strip()
     if not is_juel(text):
         return ("text", text)
+    if re.fullmatch(r"[#$]\{\s*execution\s*\.\s*processBusinessKey\s*\}", text):
+        return (INHERIT, "")  # before translating: JUEL refuses `execution`
     python = juel_to_python(text)
     if python == _CALLERS_KEY:
         return (INHERIT, "")

@@ -196,6 +196,11 @@ DEPARTURES: dict[str, str] = {
     "p7d_implicit_end_keeps_data.bpmn": _IMPLICIT_END,
     "p12_timers.bpmn": _SHARED_VARIABLES,
     "p12_caller_other_file.bpmn": _CALL_DATA,
+    "callvars_spiff_inputs.bpmn": (
+        "a SpiffArena called process with data inputs and no data outputs: what "
+        "it set comes back over the caller's variables and the caller's others "
+        "stay (one set of case variables); SpiffWorkflow replaces the caller's data"
+    ),
     "p12_io_spec_spiff.bpmn": (
         "a SpiffArena task's ioSpecification says what it reads and produces "
         "(BPMN 2.0.2 §10.3.1): Laneway keeps the case's other variables and adds "
