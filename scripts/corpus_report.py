@@ -1,10 +1,17 @@
 #!/usr/bin/env python
-"""Write docs/corpus-report.md: deploy and drive every diagram of the shared corpus.
+"""Write the corpus reports: deploy and drive every diagram of the corpora.
 
 Runs tests/processes/test_corpus.py (PostgreSQL from DATABASE_URL, as the test
-suite does) with CORPUS_REPORT pointing at the report file. With `--update`, it
-also rewrites tests/processes/corpus_expected.json (each file's pinned outcome
-and route) from this run: review its diff before committing.
+suite does) over its two corpora and writes their reports: docs/corpus-report.md
+(the shared corpus) and docs/compat-report.md (the Camunda 7 diagrams of
+tests/conformance/bpmn/camunda7). With `--update`, it also rewrites each
+corpus's pinned outcomes and routes (tests/processes/corpus_expected.json,
+tests/conformance/bpmn/camunda7/expected.json) from this run: review their diff
+before committing.
+
+The test's environment variables are honoured: CORPUS_DIR (with CORPUS_EXPECTED,
+CORPUS_NAME) runs another folder instead, its report going to CORPUS_REPORT;
+CORPUS_REPORT alone writes only the shared corpus's report, there.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/laneway \
         python scripts/corpus_report.py [--update]
@@ -19,9 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> int:
-    target = ROOT / "docs" / "corpus-report.md"
-    target.parent.mkdir(exist_ok=True)
-    env = {**os.environ, "CORPUS_REPORT": str(target)}
+    (ROOT / "docs").mkdir(exist_ok=True)
+    env = {**os.environ, "CORPUS_REPORTS": "1"}
     if "--update" in sys.argv[1:]:
         env["CORPUS_UPDATE"] = "1"
     command = [
@@ -35,7 +41,12 @@ def main() -> int:
     ]
     result = subprocess.run(command, cwd=ROOT, env=env, check=False)
     if result.returncode == 0:
-        print(f"wrote {target.relative_to(ROOT)}")
+        if os.environ.get("CORPUS_REPORT"):
+            print(f"wrote {os.environ['CORPUS_REPORT']}")
+        elif os.environ.get("CORPUS_DIR"):
+            print("no report written (set CORPUS_REPORT for this folder's)")
+        else:
+            print("wrote docs/corpus-report.md and docs/compat-report.md")
     return result.returncode
 
 

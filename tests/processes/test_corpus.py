@@ -35,8 +35,16 @@ define the processes it calls outside itself, and theirs, callees first) are
 deployed before it in the same test; each test is rolled back, so this is the
 per-file form of "deploy the callees first".
 
-`CORPUS_REPORT=docs/corpus-report.md pytest tests/processes/test_corpus.py`
-(or `scripts/corpus_report.py`) also writes the counts to that file.
+Two corpora run by default, each with its own expectations and report: the
+shared corpus (`../shared/corpus` beside the repository, as CI clones it;
+`corpus_expected.json`, docs/corpus-report.md) and the Camunda 7 compatibility
+corpus (tests/conformance/bpmn/camunda7: its `expected.json`,
+docs/compat-report.md). `CORPUS_REPORTS=1` (what `scripts/corpus_report.py`
+sets) writes both reports. For an ad-hoc run over another folder,
+`CORPUS_DIR` names it (it alone runs), `CORPUS_EXPECTED` its expectations
+(default: `expected.json` in it), `CORPUS_NAME` how the report names it and
+`CORPUS_REPORT` where its report goes; `CORPUS_REPORT` without `CORPUS_DIR`
+redirects the shared corpus's report.
 """
 
 import ast
@@ -45,6 +53,7 @@ import json
 import os
 import re
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -55,6 +64,7 @@ from lxml import etree
 
 from audit.models import AuditEvent
 from engine.errors import EngineError, MessageStartOnly
+from engine.form_validation import start_form_js
 from engine.models import Case, Incident, ServiceCall
 from engine.services import (
     case_start,
@@ -69,8 +79,9 @@ from engine.services.external_tasks import (
 )
 from engine.services.messages import message_deliver
 from engine.services.signals import signal_send
-from engine.spiff import called_elements, service_operations
+from engine.spiff import called_elements, formjs, service_operations
 from engine.spiff.candidates import INITIATOR_VALUES
+from engine.spiff.jsregex import js_regex
 from processes.errors import BpmnInvalid
 from processes.models import DEFAULT_CANDIDATE_GROUP as DEFAULT_GROUP
 from processes.models import ProcessVersion
@@ -82,11 +93,56 @@ from tasks_app.services import task_complete
 from tests import operations
 from tests.juel_ast import plain_python
 
-# CORPUS_DIR / CORPUS_EXPECTED run the same test over another folder of diagrams
-# (e.g. diagrams gathered outside the shared corpus) with its own expectations.
-CORPUS = Path(
-    os.environ.get("CORPUS_DIR") or Path(settings.BASE_DIR).parent / "shared" / "corpus"
-)
+
+@dataclass(frozen=True)
+class Corpus:
+    """A folder of diagrams run by this test, with its pinned outcomes and report."""
+
+    id: str  # the prefix of its test ids
+    name: str  # how its report names it
+    root: Path
+    expected: Path  # each file's pinned outcome and route (CORPUS_UPDATE rewrites it)
+    report: Path | None  # written when CORPUS_REPORTS is set (or CORPUS_REPORT)
+    pinned: bool = False  # CALLEES_DEPLOYED pins its callees (the shared corpus)
+
+
+def _corpora() -> tuple[Corpus, ...]:
+    base = Path(settings.BASE_DIR)
+    redirect = os.environ.get("CORPUS_REPORT")
+    if os.environ.get("CORPUS_DIR"):  # an ad-hoc run over another folder
+        root = Path(os.environ["CORPUS_DIR"])
+        return (
+            Corpus(
+                id=root.name,
+                name=os.environ.get("CORPUS_NAME") or f"the diagrams of {root}",
+                root=root,
+                expected=Path(
+                    os.environ.get("CORPUS_EXPECTED") or root / "expected.json"
+                ),
+                report=Path(redirect) if redirect else None,
+            ),
+        )
+    compat = base / "tests" / "conformance" / "bpmn" / "camunda7"
+    return (
+        Corpus(
+            id="shared",
+            name="the shared corpus",
+            root=base.parent / "shared" / "corpus",
+            expected=Path(__file__).with_name("corpus_expected.json"),
+            report=Path(redirect) if redirect else base / "docs" / "corpus-report.md",
+            pinned=True,
+        ),
+        Corpus(
+            id="camunda7",
+            name="the Camunda 7 diagrams of tests/conformance/bpmn/camunda7",
+            root=compat,
+            expected=compat / "expected.json",
+            report=None if redirect else base / "docs" / "compat-report.md",
+        ),
+    )
+
+
+CORPORA = _corpora()
 BPMN_NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL"}
 # Diagrams raw SpiffWorkflow 3.2 runs wrongly without an error (corpus INDEX) that
 # must be rejected. The flowable-sveltekit files (sequence flows without an id) used
@@ -142,34 +198,30 @@ CALLERS_DEPLOYED = {"camunda/invoice.v1.bpmn"}
 # a file does anything else (a file that used to run stops running, a route
 # changes, a refusal reason appears). After an intended change, rewrite it with
 # `CORPUS_UPDATE=1 scripts/corpus_report.py` and review the diff.
-_CORPUS_NAME = os.environ.get("CORPUS_NAME") or "the shared corpus"
-EXPECTED_FILE = Path(
-    os.environ.get("CORPUS_EXPECTED")
-    or Path(__file__).with_name("corpus_expected.json")
-)
 # Each step completes one human task or runs the pending service calls of the case.
 MAX_STEPS = 40
-RESULTS: dict[str, dict] = {}
+# Each corpus's results by file (its path in the corpus).
+RESULTS: dict[str, dict[str, dict]] = {c.id: {} for c in CORPORA}
 
 
-def _corpus_files() -> list[str]:
-    if not CORPUS.is_dir():
+def _corpus_files(corpus: Corpus) -> list[str]:
+    if not corpus.root.is_dir():
         pytest.fail(
-            f"The shared corpus is missing: expected it at {CORPUS} "
-            "(shared/ beside the repository).",
+            f"{corpus.name} is missing: expected it at {corpus.root}"
+            + (" (shared/ beside the repository)." if corpus.pinned else "."),
             pytrace=False,
         )
-    return sorted(str(p.relative_to(CORPUS)) for p in CORPUS.rglob("*.bpmn"))
+    return sorted(str(p.relative_to(corpus.root)) for p in corpus.root.rglob("*.bpmn"))
 
 
 @functools.cache
-def _process_index() -> dict[str, str]:
+def _process_index(corpus: Corpus) -> dict[str, str]:
     """Map each executable process id of the corpus to the first file defining it."""
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
     index: dict[str, str] = {}
-    for rel in _corpus_files():
+    for rel in _corpus_files(corpus):
         try:
-            root = etree.parse(str(CORPUS / rel), parser).getroot()
+            root = etree.parse(str(corpus.root / rel), parser).getroot()
         except etree.XMLSyntaxError:
             continue
         for process in root.iterfind("bpmn:process", BPMN_NS):
@@ -178,12 +230,13 @@ def _process_index() -> dict[str, str]:
     return index
 
 
-def _callee_files(rel: str, index: dict[str, str]) -> list[str]:
+def _callee_files(corpus: Corpus, rel: str) -> list[str]:
     """Return the corpus files `rel` calls into, recursively, callees first."""
+    index = _process_index(corpus)
     ordered: list[str] = []
 
     def visit(current: str, path: tuple[str, ...]) -> None:
-        for key in called_elements((CORPUS / current).read_bytes()):
+        for key in called_elements((corpus.root / current).read_bytes()):
             callee = index.get(key)
             if callee and callee not in path and callee not in ordered:
                 visit(callee, (*path, callee))
@@ -486,16 +539,103 @@ def _form_data(fields, defaults: dict) -> dict:
     return data
 
 
+def _regex_text(items) -> str:
+    """The shortest non-empty text parsed regex items match (re._parser's)."""
+    out = []
+    for op, arg in items:
+        name = str(op)
+        if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            low, _high, sub = arg
+            out.append(_regex_text(sub) * max(low, 1))
+        elif name in _REGEX_PARTS:
+            out.append(_REGEX_PARTS[name](arg))
+        elif name != "AT":  # anchors match no text
+            raise ValueError(name)
+    return "".join(out)
+
+
+def _regex_choice(entries) -> str:
+    """A character of a class ([0-9], \\d, [abc]); not a negated one."""
+    for op, arg in entries:
+        name = str(op)
+        if name == "LITERAL":
+            return chr(arg)
+        if name == "RANGE":
+            return chr(arg[0])
+        if name == "CATEGORY":
+            return {"CATEGORY_DIGIT": "1", "CATEGORY_SPACE": " "}.get(str(arg), "x")
+    raise ValueError("negated class")
+
+
+_REGEX_PARTS = {
+    "LITERAL": chr,
+    "ANY": lambda _arg: "x",
+    "IN": _regex_choice,
+    "SUBPATTERN": lambda arg: _regex_text(arg[-1]),
+    "BRANCH": lambda arg: _regex_text(arg[1][0]),
+}
+
+
+def _pattern_sample(pattern: str) -> str | None:
+    """The shortest non-empty text a simple regular expression matches (literals,
+    classes, repeats, groups, alternatives: what form patterns use), else None."""
+    from re import _parser as sre  # type: ignore[attr-defined]
+
+    try:
+        sample = _regex_text(sre.parse(pattern))
+    except (ValueError, re.error):
+        return None
+    return sample if js_regex(pattern).search(sample) else None
+
+
+def _form_js_value(field: formjs.Field, wanted: object) -> object:
+    """What a person enters in a Camunda Form field (form-js component)."""
+    spec, kind = field.spec, field.type
+    options = [v.get("value") for v in spec.get("values") or []]
+    validate = spec.get("validate") or {}
+    if kind == "checkbox":
+        return True if wanted is None else wanted
+    if kind in ("radio", "select"):
+        return wanted if wanted in options else (options or [None])[0]
+    if kind in ("checklist", "taglist"):
+        return options[:1]
+    if kind == "number":
+        if isinstance(wanted, int | float) and not isinstance(wanted, bool):
+            return wanted
+        return int(validate.get("min") or 0) + 1
+    if kind == "datetime":
+        return "2030-01-01"
+    if isinstance(wanted, str):
+        return wanted
+    pattern = validate.get("pattern")
+    sample = _pattern_sample(str(pattern)) if pattern else None
+    return sample or "x" * max(int(validate.get("minLength") or 0), 4)
+
+
+def _form_js_data(schema: dict, defaults: dict) -> dict:
+    """What a person types into a Camunda Form: each field it lets them edit
+    (a value steering the first condition naming it when it fits)."""
+    data: dict = {}
+    for field in formjs.fields(schema):
+        if field.spec.get("disabled") or field.spec.get("readonly"):
+            continue
+        if field.type == "filepicker":
+            continue
+        value = _form_js_value(field, defaults.get(field.name))
+        formjs.value_set(data, field.path, value)
+    return data
+
+
 # Java classes and external topics the corpus file names: no Python operation is
 # registered for them, so they deploy as external tasks and a worker does them.
 EXTERNAL_TOPICS: set[str] = set()
 _WORKER = "corpus-worker"
 
 
-def _external_names(rel: str) -> set[str]:
+def _external_names(path: Path) -> set[str]:
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
     try:
-        root = etree.fromstring((CORPUS / rel).read_bytes(), parser)
+        root = etree.fromstring(path.read_bytes(), parser)
     except etree.XMLSyntaxError:
         return set()
     found = set()
@@ -663,7 +803,10 @@ class People:
 
 
 def _complete(task: HumanTask, people: People, initiator, defaults: dict) -> None:
-    data = _form_data(task.form, defaults)
+    if task.form_js is not None:
+        data = _form_js_data(task.form_js, defaults)
+    else:
+        data = _form_data(task.form, defaults)
     refused: TaskError | None = None
     for user in people.performers(task, initiator):
         if not can_work(user, task):
@@ -701,11 +844,14 @@ def _drive(version: ProcessVersion, people: People, defaults: dict):
     # backend): it sends the variables the diagram reads that no form asks for.
     api_input = {k: v for k, v in defaults.items() if k not in forms}
     route: list[str] = []
+    start_form = start_form_js(version, process.meta.start)
+    if start_form is not None:
+        start_data = _form_js_data(start_form, defaults)
+    else:
+        start_data = _form_data(start_fields, defaults) if start_fields else api_input
     try:
         case, _ = case_start(
-            user=initiator,
-            key=version.definition.key,
-            data=_form_data(start_fields, defaults) if start_fields else api_input,
+            user=initiator, key=version.definition.key, data=start_data
         )
     except MessageStartOnly:
         name = _start_message(version)
@@ -806,22 +952,22 @@ def _assert_no_silent_trap(xml: bytes) -> None:
     assert starts == []
 
 
-def _register_operations(settings, rels: list[str]) -> None:
+def _register_operations(settings, paths: list[Path]) -> None:
     EXTERNAL_TOPICS.clear()
-    EXTERNAL_TOPICS.update(n for rel in rels for n in _external_names(rel))
+    EXTERNAL_TOPICS.update(n for path in paths for n in _external_names(path))
     settings.ENGINE_SERVICE_OPERATIONS = {
         name: "tests.operations.corpus_operation"
-        for rel in rels
-        for name in service_operations((CORPUS / rel).read_bytes())
+        for path in paths
+        for name in service_operations(path.read_bytes())
         if name not in EXTERNAL_TOPICS
     }
 
 
-def _deploy_callees(callees: list[str], actor) -> list[str]:
+def _deploy_callees(corpus: Corpus, callees: list[str], actor) -> list[str]:
     """Deploy the callee files first (best effort); return those that deployed."""
     deployed = []
     for callee in callees:
-        path = CORPUS / callee
+        path = corpus.root / callee
         try:
             version_upload(
                 user=actor,
@@ -836,8 +982,7 @@ def _deploy_callees(callees: list[str], actor) -> list[str]:
     return deployed
 
 
-def _deploy(rel: str, actor) -> tuple[list, list]:
-    path = CORPUS / rel
+def _deploy(path: Path, actor) -> tuple[list, list]:
     data = path.read_bytes()
     try:
         deployed = version_upload(
@@ -852,12 +997,14 @@ def _deploy(rel: str, actor) -> tuple[list, list]:
     return deployed, []
 
 
-def _assert_bound_calls_resolve(rel: str, errors: list, callees: list[str]) -> None:
+def _assert_bound_calls_resolve(
+    corpus: Corpus, rel: str, errors: list, callees: list[str]
+) -> None:
     """No problem names a called process whose corpus file was deployed first."""
-    index = _process_index()
+    index = _process_index(corpus)
     called = {
         c
-        for c in called_elements((CORPUS / rel).read_bytes())
+        for c in called_elements((corpus.root / rel).read_bytes())
         if index.get(c) in callees
     }
     assert not [
@@ -865,10 +1012,10 @@ def _assert_bound_calls_resolve(rel: str, errors: list, callees: list[str]) -> N
     ], errors
 
 
-def _defaults(version: ProcessVersion, rel: str) -> dict:
+def _defaults(version: ProcessVersion, path: Path) -> dict:
     """Values for the conditions of the version and of the processes it calls,
     and for the inputs of the DMN tables it uses."""
-    defaults = _dmn_values(_dmn_for(CORPUS / rel))
+    defaults = _dmn_values(_dmn_for(path))
     for called in version.dependencies.all():
         defaults.update(_condition_values(bytes(called.normalized_xml)))
     defaults.update(_condition_values(bytes(version.normalized_xml)))
@@ -876,20 +1023,28 @@ def _defaults(version: ProcessVersion, rel: str) -> dict:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("rel", _corpus_files())
+@pytest.mark.parametrize(
+    ("corpus", "rel"),
+    [
+        pytest.param(corpus, rel, id=f"{corpus.id}/{rel}")
+        for corpus in CORPORA
+        for rel in _corpus_files(corpus)
+    ],
+)
 def test_corpus_file_deploys_or_is_rejected_with_located_problems(
-    rel, people, settings
+    corpus: Corpus, rel: str, people, settings
 ):
-    callees = _callee_files(rel, _process_index())
-    _register_operations(settings, [rel, *callees])
-    callees_deployed = _deploy_callees(callees, people.analyst)
-    if not os.environ.get("CORPUS_DIR"):  # pinned for the shared corpus only
+    path = corpus.root / rel
+    callees = _callee_files(corpus, rel)
+    _register_operations(settings, [path, *(corpus.root / c for c in callees)])
+    callees_deployed = _deploy_callees(corpus, callees, people.analyst)
+    if corpus.pinned:
         assert callees_deployed == CALLEES_DEPLOYED.get(rel, [])
     versions, events = ProcessVersion.objects.count(), AuditEvent.objects.count()
-    deployed, errors = _deploy(rel, people.analyst)
+    deployed, errors = _deploy(path, people.analyst)
     if errors:
         assert rel not in CALLERS_DEPLOYED, errors
-        _assert_bound_calls_resolve(rel, errors, callees_deployed)
+        _assert_bound_calls_resolve(corpus, rel, errors, callees_deployed)
         assert ProcessVersion.objects.count() == versions
         assert AuditEvent.objects.count() == events
         for problem in errors:
@@ -898,20 +1053,20 @@ def test_corpus_file_deploys_or_is_rejected_with_located_problems(
                 assert problem["line"], problem
         if rel in SILENT_TRAPS:
             assert any(SILENT_TRAPS[rel] in p["message"] for p in errors), errors
-        RESULTS[rel] = {
+        RESULTS[corpus.id][rel] = {
             "outcome": "rejected",
             "errors": errors,
             "reasons": sorted({_reason(p["message"]) for p in errors}),
             "callees": callees_deployed,
         }
-        _assert_as_expected(rel)
+        _assert_as_expected(corpus, rel)
         return
     assert rel not in SILENT_TRAPS, f"{rel} deployed although it is a silent trap"
     runs = []
     for item in deployed:
         version = item.version
         _assert_no_silent_trap(bytes(version.normalized_xml))
-        defaults = _defaults(version, rel)
+        defaults = _defaults(version, path)
         try:
             outcome, detail, route = _drive(version, people, defaults)
         except (EngineError, TaskError) as exc:
@@ -929,8 +1084,12 @@ def test_corpus_file_deploys_or_is_rejected_with_located_problems(
                 ),
             }
         )
-    RESULTS[rel] = {"outcome": "deployed", "runs": runs, "callees": callees_deployed}
-    _assert_as_expected(rel)
+    RESULTS[corpus.id][rel] = {
+        "outcome": "deployed",
+        "runs": runs,
+        "callees": callees_deployed,
+    }
+    _assert_as_expected(corpus, rel)
     if rel in EXPECTED_ROUTES:
         assert runs[0]["outcome"] == "completed", runs
         assert runs[0]["route"] == EXPECTED_ROUTES[rel], runs
@@ -950,28 +1109,31 @@ def _summary(result: dict) -> dict:
 
 
 @functools.cache
-def _expected() -> dict:
-    return json.loads(EXPECTED_FILE.read_text()) if EXPECTED_FILE.exists() else {}
+def _expected(corpus: Corpus) -> dict:
+    return json.loads(corpus.expected.read_text()) if corpus.expected.exists() else {}
 
 
-def _assert_as_expected(rel: str) -> None:
+def _assert_as_expected(corpus: Corpus, rel: str) -> None:
     if os.environ.get("CORPUS_UPDATE"):
         return
-    assert rel in _expected(), (
-        f"{rel} has no expected outcome in {EXPECTED_FILE.name}: run "
+    result = RESULTS[corpus.id][rel]
+    assert rel in _expected(corpus), (
+        f"{rel} has no expected outcome in {corpus.expected.name}: run "
         "CORPUS_UPDATE=1 scripts/corpus_report.py and review the diff"
     )
-    assert _summary(RESULTS[rel]) == _expected()[rel], (
-        f"{rel} no longer does what {EXPECTED_FILE.name} says (details: "
-        f"{RESULTS[rel]}); if the change is intended, run CORPUS_UPDATE=1 "
+    assert _summary(result) == _expected(corpus)[rel], (
+        f"{rel} no longer does what {corpus.expected.name} says (details: "
+        f"{result}); if the change is intended, run CORPUS_UPDATE=1 "
         "scripts/corpus_report.py and review the diff"
     )
 
 
 def test_every_silent_trap_of_raw_spiffworkflow_is_rejected():
-    for rel in SILENT_TRAPS:
-        if rel in RESULTS:
-            assert RESULTS[rel]["outcome"] == "rejected", rel
+    for corpus in CORPORA:
+        if corpus.pinned:
+            for rel in SILENT_TRAPS:
+                if rel in RESULTS[corpus.id]:
+                    assert RESULTS[corpus.id][rel]["outcome"] == "rejected", rel
 
 
 # Problems Camunda 7 itself refuses the file for: a Camunda user accepts the
@@ -1029,9 +1191,17 @@ def _detail(result: dict) -> str:
     return detail.replace("|", "\\|").replace("\n", " ")
 
 
-def _report() -> str:
-    deployed = {k: v for k, v in RESULTS.items() if v["outcome"] == "deployed"}
-    rejected = {k: v for k, v in RESULTS.items() if v["outcome"] == "rejected"}
+def _shown(path: Path) -> str:
+    """A path as the report shows it: from the repository when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path(settings.BASE_DIR).resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _report(corpus: Corpus, results: dict[str, dict]) -> str:
+    deployed = {k: v for k, v in results.items() if v["outcome"] == "deployed"}
+    rejected = {k: v for k, v in results.items() if v["outcome"] == "rejected"}
     completed = [
         k
         for k, v in deployed.items()
@@ -1039,7 +1209,7 @@ def _report() -> str:
     ]
     executable = {
         k: v
-        for k, v in RESULTS.items()
+        for k, v in results.items()
         if v["outcome"] == "deployed" or "no executable process" not in v["reasons"]
     }
     ok = [k for k, v in executable.items() if _file_ok(v)]
@@ -1057,10 +1227,8 @@ def _report() -> str:
         "# Corpus report",
         "",
         "Generated by `scripts/corpus_report.py` (runs "
-        "`tests/processes/test_corpus.py`) over every BPMN file of "
-        + _CORPUS_NAME
-        + " "
-        f"({len(RESULTS)} files; DMN files ride with the BPMN that references their "
+        "`tests/processes/test_corpus.py`) over every BPMN file of " + corpus.name + " "
+        f"({len(results)} files; DMN files ride with the BPMN that references their "
         "decisions). Each file is uploaded through `processes.services.version_upload` "
         "on PostgreSQL by an analyst, with the operations it names registered. Each "
         "deployed process is then driven as real users would: the groups and users "
@@ -1084,10 +1252,10 @@ def _report() -> str:
         "A route lists the human tasks completed, the service calls run "
         "(`id [operation]`, `id [worker: topic]`) and the messages and signals "
         "sent, in order. "
-        "`tests/processes/corpus_expected.json` pins each file's outcome and route: "
+        f"`{_shown(corpus.expected)}` pins each file's outcome and route: "
         "the test fails when a file that used to run stops running.",
         "",
-        f"- **files**: {len(RESULTS)}, of which **executable**: {len(executable)} "
+        f"- **files**: {len(results)}, of which **executable**: {len(executable)} "
         "(the others have no executable process)",
         f"- **deployed**: {len(deployed)}; **ran to completion** (at least one "
         f"process of the file): {len(completed)}",
@@ -1148,23 +1316,29 @@ def _report() -> str:
         "| file | outcome | goal | details |",
         "|---|---|---|---|",
     ]
-    for rel, result in sorted(RESULTS.items()):
+    for rel, result in sorted(results.items()):
         goal = "—" if rel not in executable else ("met" if _file_ok(result) else "no")
         lines.append(f"| `{rel}` | {result['outcome']} | {goal} | {_detail(result)} |")
     return "\n".join(lines) + "\n"
 
 
 def test_zz_write_corpus_report():
-    assert RESULTS, "the corpus tests did not run"
-    target = os.environ.get("CORPUS_REPORT")
-    if target:
-        Path(target).write_text(_report())
-    if os.environ.get("CORPUS_UPDATE"):
-        summaries = {rel: _summary(RESULTS[rel]) for rel in sorted(RESULTS)}
-        EXPECTED_FILE.write_text(json.dumps(summaries, indent=1) + "\n")
-    else:
-        gone = set(_expected()) - set(_corpus_files())
-        assert not gone, f"{sorted(gone)} left the corpus: update {EXPECTED_FILE.name}"
+    assert any(RESULTS.values()), "the corpus tests did not run"
+    for corpus in CORPORA:
+        results = RESULTS[corpus.id]
+        if not results:  # deselected (-k)
+            continue
+        wanted = os.environ.get("CORPUS_REPORTS") or os.environ.get("CORPUS_REPORT")
+        if corpus.report is not None and wanted:
+            corpus.report.write_text(_report(corpus, results))
+        if os.environ.get("CORPUS_UPDATE"):
+            summaries = {rel: _summary(results[rel]) for rel in sorted(results)}
+            corpus.expected.write_text(json.dumps(summaries, indent=1) + "\n")
+        else:
+            gone = set(_expected(corpus)) - set(_corpus_files(corpus))
+            assert not gone, (
+                f"{sorted(gone)} left {corpus.name}: update {corpus.expected.name}"
+            )
     dump = os.environ.get("CORPUS_JSON")  # every detail, for a closer look
     if dump:
         Path(dump).write_text(json.dumps(RESULTS, indent=1, default=str))
