@@ -114,10 +114,15 @@ class VersionDetailView(LoginRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         version = selectors.version_get(key=kwargs["key"], number=kwargs["number"])
+        # The start page starts the current version (Camunda 7's Tasklist starts
+        # a definition's latest version): the Start button follows that one.
+        current = selectors.version_latest_deployed(key=kwargs["key"])
         return {
             **super().get_context_data(**kwargs),
             "version": version,
             "definition": version.definition,
+            "current": current,
+            "is_current": current is not None and current.pk == version.pk,
             "staffing": version_staffing(version=version),
         }
 

@@ -50,7 +50,7 @@ from .listener_scripts import (
     ListenerScriptError,
     translate_expression,
 )
-from .parameters import IO_ACTIVITIES, parameter_value
+from .parameters import IO_ACTIVITIES, parameter_problem, parameter_value
 from .timer_starts import is_cron
 from .types import Problem
 from .xml import BPMN, NSMAP, SPIFF, local_name, vendor_attr, vendor_children
@@ -398,11 +398,7 @@ def _mapped(
             continue
         if value is None:
             yield Problem(
-                f"{what} '{name}' of {describe(task)} is a script (or a malformed "
-                "list or map), which Laneway cannot evaluate: a script runs only "
-                "as one inline Groovy or JavaScript expression within the subset "
-                "of listener scripts; use text, ${...}, camunda:list or "
-                "camunda:map.",
+                f"{what} '{name}' of {describe(task)} {parameter_problem(param)}.",
                 param.sourceline,
                 task.get("id"),
             )

@@ -12,6 +12,7 @@ from .listener_scripts import (
     JAVASCRIPT,
     ListenerScriptError,
     translate_expression,
+    translate_script,
 )
 from .xml import local_name
 
@@ -87,6 +88,68 @@ def _script_value(script: etree._Element) -> str | None:
         return translate_expression(script.text or "", language=language)
     except ListenerScriptError:
         return None
+
+
+def _script_problem(script: etree._Element, output: bool) -> str:
+    """Why an inline camunda:script parameter has no Python value here."""
+    language = (script.get("scriptFormat") or "").strip().lower()
+    if script.get("resource"):
+        return (
+            f"is a script loaded from the resource {script.get('resource')!r}, "
+            "which Laneway does not read (paste it inline)"
+        )
+    if language not in JAVASCRIPT | GROOVY:
+        return (
+            f"is a {language or 'untyped'} script: only inline Groovy or "
+            "JavaScript runs"
+        )
+    shown = "Groovy" if language in GROOVY else "JavaScript"
+    try:
+        translate_expression(script.text or "", language=language)
+    except ListenerScriptError as exc:
+        reason = str(exc)
+    else:  # pragma: no cover - a translatable script has a value
+        return ""
+    try:
+        effects = translate_script(
+            script.text or "", language=language, event="start", task_listener=False
+        ).variables_set
+    except ListenerScriptError:
+        effects = frozenset()
+    if effects:
+        # Camunda 7 (ScriptValueProvider) runs the script when the activity
+        # starts: execution.setVariable(...) sets a variable of the case (the
+        # highest scope, AbstractVariableScope.setVariable) and the parameter
+        # gets the script's value, null here.
+        names = ", ".join(sorted(effects))
+        when, where = ("ends", "end") if output else ("starts", "start")
+        return (
+            f"is a {shown} script that sets variables ({names}) with "
+            f"execution.setVariable(...): Camunda 7 runs it when the activity "
+            f"{when} for that effect, the parameter itself being null; a "
+            "parameter here is one value-giving expression without effects: set "
+            f"the variables in a{'n' if output else ''} {where} execution "
+            "listener script instead"
+        )
+    return (
+        f"is a {shown} script outside what a parameter runs here ({reason}): a "
+        "script parameter runs when it is one expression within the subset of "
+        "listener scripts"
+    )
+
+
+def parameter_problem(param: etree._Element) -> str:
+    """Why `parameter_value` gives no value for a parameter (its wording follows
+    the parameter's name and owner: "is a ... script ...")."""
+    children = [c for c in param if isinstance(c.tag, str)]
+    scripts = [c for c in param.iter() if local_name(c) == "script"]
+    if len(children) == 1 and scripts and _script_value(scripts[0]) is None:
+        output = local_name(param) == "outputParameter"
+        return _script_problem(scripts[0], output)
+    return (
+        "is a malformed list or map (or holds a script that does not run here): "
+        "use text, ${...}, camunda:list or camunda:map"
+    )
 
 
 def parameter_value(param: etree._Element) -> str | None:

@@ -310,7 +310,12 @@ def _reason(message: str) -> str:
         return "refused: " + re.split(r"[;(:]", refused[1], maxsplit=1)[0][:60]
     rules = [
         ("no executable process", "no executable process"),
-        ("is a script (or a malformed list or map)", "input/output parameter script"),
+        (
+            "script that sets variables (",
+            "input/output parameter script setting variables (execution.setVariable)",
+        ),
+        ("script outside what a parameter runs", "input/output parameter script"),
+        ("is a malformed list or map", "input/output parameter script"),
         ("names no message (messageRef); it would", "receive task without message"),
         (
             "not a variable (VariableScopeElResolver)",

@@ -165,6 +165,71 @@ def test_the_version_api_and_pages_say_so(users, hidden):
     assert 'href="/processes/purchase_request/start/"' not in version
 
 
+START_HREF = 'href="/processes/purchase_request/start/"'
+
+
+def _version_page(user, number: int) -> str:
+    response = page_for(user).get(f"/processes/purchase_request/v{number}/")
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_an_older_version_page_offers_no_start_the_current_one_refuses(users):
+    """v1 is startable, v2 (current) is not: the start page starts v2 and
+    refuses, so v1's page offers no Start button and says why."""
+    _upload(users["analyst"], PURCHASE)
+    _upload(users["analyst"], _marked("false"))
+    older = _version_page(users["analyst"], 1)
+    assert START_HREF not in older
+    assert "the start page starts the current version" in older
+    assert 'href="/processes/purchase_request/v2/">v2</a>, which is not offered' in (
+        older
+    )
+    current = _version_page(users["analyst"], 2)
+    assert START_HREF not in current
+    assert "not offered" in current
+    refused = page_for(users["requester"]).get("/processes/purchase_request/start/")
+    assert refused.status_code == 409
+
+
+def test_an_older_version_page_starts_the_current_version_and_says_so(users):
+    """v1 is not startable, v2 (current) is: v1's page offers the button, named
+    after v2, and pressing it starts a case of v2."""
+    _upload(users["analyst"], _marked("false"))
+    _upload(users["analyst"], PURCHASE)
+    older = _version_page(users["requester"], 1)
+    assert START_HREF in older
+    assert "Start a case of v2" in older
+    assert "would not be offered" in older
+    current = _version_page(users["requester"], 2)
+    assert START_HREF in current
+    assert ">Start a case</a>" in current
+    response = page_for(users["requester"]).post(
+        "/processes/purchase_request/start/", PAGE_DATA
+    )
+    assert response.status_code == 302
+    assert Case.objects.get().version.number == 2
+
+
+def test_no_start_button_without_a_deployed_version(users):
+    """Every version retired: the start page has nothing to start (404), so
+    neither the list, the process page nor a version page offers it."""
+    _upload(users["analyst"], PURCHASE)
+    ProcessVersion.objects.update(status=ProcessVersion.Status.RETIRED)
+    analyst = page_for(users["analyst"])
+    listing = analyst.get("/processes/").content.decode()
+    assert START_HREF not in listing
+    assert 'data-testid="not-deployed"' in listing
+    assert (
+        START_HREF not in analyst.get("/processes/purchase_request/").content.decode()
+    )
+    version = _version_page(users["analyst"], 1)
+    assert START_HREF not in version
+    assert "only a deployed version, and none is" in version
+    start = page_for(users["requester"]).get("/processes/purchase_request/start/")
+    assert start.status_code == 404
+
+
 def test_the_command_line_start_still_starts_it(users, hidden):
     call_command(
         "start_case",

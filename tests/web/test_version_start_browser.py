@@ -1,0 +1,44 @@
+"""A version page's Start button in headless Chromium: it follows the version the
+start page starts (the current one), says which, and starts a case of it."""
+
+import os
+
+import pytest
+
+from engine.models import Case
+from processes.services import version_upload
+from tests.tasks_app.test_startable_in_tasklist import PURCHASE, _marked
+from tests.web.test_browser import (
+    Session,
+    browser,  # noqa: F401 - the fixture
+)
+
+# Playwright's sync API runs an event loop in this thread (see test_browser.py).
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+pytestmark = [pytest.mark.browser]
+
+SCREENSHOTS = os.environ.get("LANEWAY_SCREENSHOTS", "")
+
+
+def test_an_older_version_page_starts_the_current_version(
+    live_server,
+    users,
+    browser,  # noqa: F811 - the fixture above
+):
+    for bpmn in (_marked("false"), PURCHASE):  # v1 not startable, v2 startable
+        version_upload(user=users["analyst"], bpmn=bpmn, filename="purchase.bpmn")
+    requester = Session(browser, live_server.url, "requester")
+    page = requester.page
+    page.goto("/processes/purchase_request/v1/")
+    said = page.get_by_test_id("startable-in-tasklist").inner_text()
+    assert "the start page starts the current version, v2" in said
+    if SCREENSHOTS:
+        page.screenshot(path=f"{SCREENSHOTS}/version-start-older.png", full_page=True)
+    page.get_by_role("link", name="Start a case of v2").click()
+    page.get_by_label("Amount (EUR)").fill("120")
+    page.get_by_label("Justification").fill("A new monitor")
+    page.get_by_role("button", name="Start case").click()
+    page.get_by_text("Purchase request started.").wait_for()
+    requester.close()
+    assert Case.objects.get().version.number == 2
