@@ -106,6 +106,11 @@ class Corpus:
     pinned: bool = False  # CALLEES_DEPLOYED pins its callees (the shared corpus)
 
 
+# The shared corpus: shared/ beside the repository, as CI clones it (other tests
+# read its files too: the differential test, the compensation sagas).
+CORPUS = Path(settings.BASE_DIR).parent / "shared" / "corpus"
+
+
 def _corpora() -> tuple[Corpus, ...]:
     base = Path(settings.BASE_DIR)
     redirect = os.environ.get("CORPUS_REPORT")
@@ -127,7 +132,7 @@ def _corpora() -> tuple[Corpus, ...]:
         Corpus(
             id="shared",
             name="the shared corpus",
-            root=base.parent / "shared" / "corpus",
+            root=CORPUS,
             expected=Path(__file__).with_name("corpus_expected.json"),
             report=Path(redirect) if redirect else base / "docs" / "corpus-report.md",
             pinned=True,
