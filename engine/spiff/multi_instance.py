@@ -39,6 +39,7 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import (
     LoopTask,
     MultiInstanceTask,
 )
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.specs.defaults import (
     ParallelMultiInstanceTask,
@@ -327,10 +328,38 @@ def _total(mi_task: Any) -> int:
     return created
 
 
+def _is_instance(task: Any) -> bool:
+    parent = task.parent
+    spec = getattr(parent, "task_spec", None)
+    # The task after the activity is the activity's child too: not an instance.
+    return isinstance(spec, MultiInstanceTask) and task.task_spec.name == spec.task_spec
+
+
+def _enclosing_activity(task: Any) -> Any | None:
+    """Return the multi-instance activity `task` is, is an instance of, or runs
+    in (inside an embedded, event or transaction sub-process of an instance).
+
+    Camunda 7 resolves a variable through the execution's parent scopes: an
+    activity inside a multi-instance sub-process sees the instance's locals and
+    then the multi-instance body's nrOf* counters; the nearest body wins. A
+    called process is another process instance: the caller's counters stop there.
+    """
+    if isinstance(task.task_spec, MultiInstanceTask):
+        return task
+    while not _is_instance(task):
+        workflow = task.workflow
+        if workflow.parent_task_id is None:
+            return None
+        task = workflow.top_workflow.get_task_from_id(workflow.parent_task_id)
+        if task is None or isinstance(task.task_spec, CallActivity):
+            return None
+    return task.parent
+
+
 def loop_variables(task: Any) -> dict[str, int]:
     """Return Camunda's multi-instance variables visible from `task` (or {})."""
-    mi_task = task if isinstance(task.task_spec, MultiInstanceTask) else task.parent
-    if mi_task is None or not isinstance(mi_task.task_spec, MultiInstanceTask):
+    mi_task = _enclosing_activity(task)
+    if mi_task is None:
         return {}
     running = mi_task.state == TaskState.STARTED
     if isinstance(mi_task.task_spec, SequentialMultiInstanceTask):
@@ -347,10 +376,9 @@ def loop_variables(task: Any) -> dict[str, int]:
 
 def instance_locals(task: Any) -> dict[str, Any]:
     """Return the variables local to a multi-instance instance (or {})."""
-    parent = task.parent
-    spec = getattr(parent, "task_spec", None)
-    if not isinstance(spec, _CamundaInstances) or task.task_spec.name != spec.task_spec:
-        return {}  # not an instance (the task after the activity is its child too)
+    spec = getattr(task.parent, "task_spec", None)
+    if not isinstance(spec, _CamundaInstances) or not _is_instance(task):
+        return {}
     return {k: task.data[k] for k in spec.local_names() if k in task.data}
 
 
