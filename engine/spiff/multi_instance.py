@@ -23,8 +23,11 @@ SpiffWorkflow 3.2 departs from Camunda 7 (and from itself across processes):
 * Camunda's loop variables: each instance has `loopCounter` (0-based); the
   activity has `nrOfInstances`, `nrOfCompletedInstances` and
   `nrOfActiveInstances` (always 1 while a sequential activity runs), which
-  expressions evaluated on the activity or an instance can read
-  (`loop_variables`), the completion condition included.
+  expressions evaluated on the activity, an instance or inside an instance's
+  sub-process can read (`loop_variables`), the completion condition included;
+  the activity after it cannot (they end with the multi-instance body).
+* A sequential activity reads its collection again for each next instance
+  (`LanewaySequentialMultiInstance.get_next_input_item`).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import (
     LoopTask,
     MultiInstanceTask,
 )
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.specs.defaults import (
     ParallelMultiInstanceTask,
@@ -217,7 +221,9 @@ def _share_output(my_task: Any) -> None:
         publish(my_task)
 
 
-def _require_collection(my_task: Any, collection: Any, what: str) -> None:
+def _require_collection(
+    my_task: Any, collection: Any, what: str, *, blame: Any = None
+) -> None:
     """Fail the activity when its collection is not a list (or, drawn as a
     SpiffArena loopDataInputRef, a map: SpiffWorkflow runs it once per value).
 
@@ -241,7 +247,7 @@ def _require_collection(my_task: Any, collection: Any, what: str) -> None:
     raise WorkflowTaskException(
         f"The multi-instance {what} holds {kind} ({json.dumps(collection)[:80]}), "
         "not a list: give it a list of the items, one instance each",
-        task=my_task,
+        task=blame or my_task,
     )
 
 
@@ -263,6 +269,38 @@ class LanewaySequentialMultiInstance(
     _NotReadyWhenRefused, SequentialMultiInstanceTask, _CamundaInstances
 ):
     """A sequential multi-instance activity with Camunda's instance variables."""
+
+    def get_next_input_item(self, my_task: Any) -> Any:
+        """Read the collection again for the next instance, as Camunda 7 does.
+
+        MultiInstanceActivityBehavior.evaluateCollectionVariable casts the
+        collection, read again, to a Collection and takes the element at the
+        instance's loopCounter (nrOfInstances stays as counted at the start):
+        text or a list shorter than that fails the instance's completion.
+        SpiffWorkflow ran on with the text's character, or failed unnamed.
+        """
+        merged = my_task.internal_data.get("merged") or []
+        remaining = my_task.internal_data.get("remaining") or []
+        if merged and remaining:
+            last = next(c for c in my_task.children if str(c.id) == merged[-1])
+            name = self.data_input.bpmn_id
+            found = self.data_input.exists(my_task)
+            collection: Any = self.data_input.get(my_task) if found else None
+            _require_collection(my_task, collection, f"collection {name!r}", blame=last)
+            # A list or (SpiffArena map collection) a dict, checked just above.
+            key = remaining[0]
+            keys = (
+                range(len(collection)) if isinstance(collection, list) else collection
+            )
+            if key not in keys:
+                raise WorkflowTaskException(
+                    f"The multi-instance collection {name!r} has no item {key!r} for "
+                    f"the next instance ({len(collection)} now, "
+                    f"{len(merged) + len(remaining)} when the activity started): "
+                    "an instance may change its items but not remove them",
+                    task=last,
+                )
+        return super().get_next_input_item(my_task)
 
 
 class LanewayParallelMultiInstance(
@@ -327,10 +365,38 @@ def _total(mi_task: Any) -> int:
     return created
 
 
+def _is_instance(task: Any) -> bool:
+    parent = task.parent
+    spec = getattr(parent, "task_spec", None)
+    # The task after the activity is the activity's child too: not an instance.
+    return isinstance(spec, MultiInstanceTask) and task.task_spec.name == spec.task_spec
+
+
+def _enclosing_activity(task: Any) -> Any | None:
+    """Return the multi-instance activity `task` is, is an instance of, or runs
+    in (inside an embedded, event or transaction sub-process of an instance).
+
+    Camunda 7 resolves a variable through the execution's parent scopes: an
+    activity inside a multi-instance sub-process sees the instance's locals and
+    then the multi-instance body's nrOf* counters; the nearest body wins. A
+    called process is another process instance: the caller's counters stop there.
+    """
+    if isinstance(task.task_spec, MultiInstanceTask):
+        return task
+    while not _is_instance(task):
+        workflow = task.workflow
+        if workflow.parent_task_id is None:
+            return None
+        task = workflow.top_workflow.get_task_from_id(workflow.parent_task_id)
+        if task is None or isinstance(task.task_spec, CallActivity):
+            return None
+    return task.parent
+
+
 def loop_variables(task: Any) -> dict[str, int]:
     """Return Camunda's multi-instance variables visible from `task` (or {})."""
-    mi_task = task if isinstance(task.task_spec, MultiInstanceTask) else task.parent
-    if mi_task is None or not isinstance(mi_task.task_spec, MultiInstanceTask):
+    mi_task = _enclosing_activity(task)
+    if mi_task is None:
         return {}
     running = mi_task.state == TaskState.STARTED
     if isinstance(mi_task.task_spec, SequentialMultiInstanceTask):
@@ -347,10 +413,9 @@ def loop_variables(task: Any) -> dict[str, int]:
 
 def instance_locals(task: Any) -> dict[str, Any]:
     """Return the variables local to a multi-instance instance (or {})."""
-    parent = task.parent
-    spec = getattr(parent, "task_spec", None)
-    if not isinstance(spec, _CamundaInstances) or task.task_spec.name != spec.task_spec:
-        return {}  # not an instance (the task after the activity is its child too)
+    spec = getattr(task.parent, "task_spec", None)
+    if not isinstance(spec, _CamundaInstances) or not _is_instance(task):
+        return {}
     return {k: task.data[k] for k in spec.local_names() if k in task.data}
 
 

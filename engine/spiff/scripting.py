@@ -216,12 +216,15 @@ class LanewayScriptEngine(PythonScriptEngine):
 def loop_cardinality(task: Any, value: Any) -> int:
     """Return a loop cardinality as Camunda 7 reads it, or fail the step.
 
-    MultiInstanceActivityBehavior.resolveLoopCardinality: a Number, or a
-    String holding an integer; a negative count fails ("must be a
-    non-negative integer value"), where range() made it zero instances.
+    MultiInstanceActivityBehavior.resolveLoopCardinality: a Number (its
+    intValue(), a fraction truncated), or a String holding an integer; a
+    negative count fails ("must be a non-negative integer value"), where
+    range() made it zero instances.
     """
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         value = int(value)
+    elif isinstance(value, float) and math.isfinite(value):
+        value = int(value)  # Number.intValue(): 2.5 runs two instances
     if isinstance(value, bool) or not isinstance(value, int):
         why = "is not a whole number"
     elif value < 0:

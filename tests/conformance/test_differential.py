@@ -496,6 +496,7 @@ DEPARTURES: dict[str, str] = {
             "p9_mi_cycle.bpmn",
             "p9_mi_nested_conditions.bpmn",
             "p11_conditional_flows.bpmn",
+            "p13_mi_probes.bpmn",
         ),
         _MI_LOCALS,
     ),
