@@ -24,49 +24,25 @@ from engine.services import case_start
 from engine.tasks import timer_wake_task, timers_fire_due_task
 from processes.services import version_upload
 from tasks_app.models import HumanTask
+from tests.engine.test_cycle_timers import _BOUNDARY, _HEAD, _TAIL
+from tests.engine.test_service_worker import _wait_for
 from tests.timing import LOAD_SLACK_S
 
-_DIAGRAM = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-    xmlns:camunda="http://camunda.org/schema/1.0/bpmn"
-    id="d" targetNamespace="http://laneway.example/bpmn">
-  <bpmn:process id="wakes" isExecutable="true">
-    <bpmn:startEvent id="start">{start}</bpmn:startEvent>
-    <bpmn:userTask id="review" camunda:candidateGroups="Manager" />
-    <bpmn:boundaryEvent id="remind_me" attachedToRef="review" cancelActivity="false">
-      <bpmn:timerEventDefinition><bpmn:timeCycle>{cycle}</bpmn:timeCycle>
-      </bpmn:timerEventDefinition>
-    </bpmn:boundaryEvent>
-    <bpmn:userTask id="remind" camunda:candidateGroups="Manager" />
-    <bpmn:endEvent id="end" />
-    <bpmn:endEvent id="reminded" />
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review" />
-    <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="end" />
-    <bpmn:sequenceFlow id="f3" sourceRef="remind_me" targetRef="remind" />
-    <bpmn:sequenceFlow id="f4" sourceRef="remind" targetRef="reminded" />
-  </bpmn:process>
-</bpmn:definitions>
-"""
 _TIMER_START = (
-    "<bpmn:timerEventDefinition><bpmn:timeCycle>{}</bpmn:timeCycle>"
-    "</bpmn:timerEventDefinition>"
+    '<bpmn:startEvent id="start"><bpmn:timerEventDefinition><bpmn:timeCycle>{}'
+    "</bpmn:timeCycle></bpmn:timerEventDefinition></bpmn:startEvent>"
 )
 _LATER = "R/PT1H"  # the reminder of the cases a timer starts
 
 
 def _deploy(users, cycle: str, start_cycle: str | None = None) -> None:
-    start = _TIMER_START.format(start_cycle) if start_cycle else ""
-    xml = _DIAGRAM.format(cycle=cycle, start=start).encode()
-    version_upload(user=users["analyst"], bpmn=xml, filename="wakes.bpmn")
-
-
-def _wait_for(predicate, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
+    head = _HEAD
+    if start_cycle:
+        head = head.replace(
+            '<bpmn:startEvent id="start" />', _TIMER_START.format(start_cycle)
+        )
+    xml = head + _BOUNDARY.format(cancel="false", cycle=cycle) + _TAIL
+    version_upload(user=users["analyst"], bpmn=xml.encode(), filename="cycles.bpmn")
 
 
 def _lateness(events) -> list[timedelta]:
@@ -101,7 +77,7 @@ def worker(settings):
 @pytest.mark.django_db(transaction=True)
 def test_a_two_second_reminder_cycle_fires_on_time_at_every_occurrence(users, worker):
     _deploy(users, "R/PT2S")
-    case, _ = case_start(user=users["requester"], key="wakes", data={})
+    case, _ = case_start(user=users["requester"], key="cycles", data={})
     fired = AuditEvent.objects.filter(case_id=case.pk, action="timer.fired")
     assert _wait_for(lambda: fired.count() >= 2, 12), list(fired.values("payload"))
     events = list(fired.order_by("at"))
@@ -119,13 +95,13 @@ def test_a_cron_with_seconds_starts_a_case_on_time_at_every_match(users, worker)
     started = AuditEvent.objects.filter(action="case.started", payload__has_key="due")
     assert _wait_for(lambda: started.count() >= 2, 12), list(started.values("payload"))
     _assert_on_time(list(started.order_by("at")), timedelta(seconds=2))
-    assert Case.objects.filter(version__definition__key="wakes").count() >= 2
+    assert Case.objects.filter(version__definition__key="cycles").count() >= 2
 
 
 @pytest.mark.django_db
 def test_a_wake_fires_once_and_an_early_or_repeated_one_does_nothing(users):
     _deploy(users, "R/PT2S")
-    case, _ = case_start(user=users["requester"], key="wakes", data={})
+    case, _ = case_start(user=users["requester"], key="cycles", data={})
     case.refresh_from_db()
     due = case.next_timer_at
     assert timer_wake_task(str(case.pk), due.isoformat()) is False  # early
@@ -146,7 +122,7 @@ def test_occurrences_missed_while_down_fire_once_then_the_cycle_goes_on_from_now
     """Camunda 7: an overdue timer job runs once, and its follow-up is due at the
     cycle's next occurrence after now (CycleBusinessCalendar), not once per miss."""
     _deploy(users, "R/PT2S")
-    case, _ = case_start(user=users["requester"], key="wakes", data={})
+    case, _ = case_start(user=users["requester"], key="cycles", data={})
     case.refresh_from_db()
     first = case.next_timer_at
     time.sleep(max((first - timezone.now()).total_seconds(), 0) + 4.5)  # 3 missed
