@@ -1,7 +1,7 @@
 """Wake a timer at its due moment, not at the next sweep.
 
 When a case's `next_timer_at` or a timer start schedule's `next_at` is set to a
-moment less than `wake_horizon()` away, a Celery task is queued once the
+moment less than `wake_horizon()` (ENGINE_TIMER_WAKE_SECONDS) away, a Celery task is queued once the
 transaction commits, with that moment as its eta (`timer_wake_later`). The
 worker holds it until then and fires the timer through the usual locked,
 idempotent path (`case_fire_timers`, `timer_start_fire`). The beat sweep stays
@@ -34,10 +34,12 @@ TIMER_WAKE_TASK = "engine.timer_wake"
 TIMER_START_WAKE_TASK = "engine.timer_start_wake"
 
 
-def wake_horizon() -> timedelta:
-    """How far ahead a timer gets its own wake: two sweep intervals, so every
-    timer is within reach of some sweep before it is due."""
-    return timedelta(seconds=2 * int(settings.ENGINE_SWEEP_SECONDS))
+def wake_horizon() -> timedelta | None:
+    """How far ahead a timer gets its own wake (ENGINE_TIMER_WAKE_SECONDS, by
+    default two sweep intervals, so every timer is within reach of some sweep
+    before it is due); None: wakes are off, timers fire at the sweep."""
+    seconds = int(settings.ENGINE_TIMER_WAKE_SECONDS)
+    return timedelta(seconds=seconds) if seconds > 0 else None
 
 
 def timer_wake_send(task: str, pk: UUID | str | int, due: datetime) -> None:
@@ -53,7 +55,8 @@ def timer_wake_send(task: str, pk: UUID | str | int, due: datetime) -> None:
 
 def timer_wake_later(task: str, pk: UUID | str | int, due: datetime | None) -> None:
     """Queue a wake for `due` when this transaction commits, if it is near."""
-    if due is None or due > timezone.now() + wake_horizon():
+    horizon = wake_horizon()
+    if due is None or horizon is None or due > timezone.now() + horizon:
         return
     transaction.on_commit(lambda: timer_wake_send(task, pk, due))
 
@@ -80,6 +83,9 @@ def timer_wake_due(
 def timers_upcoming(rows: QuerySet[Any], field: str) -> list[tuple[Any, datetime]]:
     """Return (id, moment) of the rows whose `field` moment is within the wake
     horizon but not yet due (the sweep queues their wakes), soonest first."""
+    horizon = wake_horizon()
+    if horizon is None:
+        return []
     now = timezone.now()
-    near = {f"{field}__gt": now, f"{field}__lte": now + wake_horizon()}
+    near = {f"{field}__gt": now, f"{field}__lte": now + horizon}
     return list(rows.filter(**near).order_by(field).values_list("pk", field)[:1000])
