@@ -1,20 +1,22 @@
 """Wake a timer at its due moment, not at the next sweep.
 
 When a case's `next_timer_at` or a timer start schedule's `next_at` is set to a
-moment less than `wake_horizon()` (ENGINE_TIMER_WAKE_SECONDS) away, a Celery task is queued once the
-transaction commits, with that moment as its eta (`timer_wake_later`). The
-worker holds it until then and fires the timer through the usual locked,
-idempotent path (`case_fire_timers`, `timer_start_fire`). The beat sweep stays
-the safety net: it fires whatever is overdue (a lost message, a worker that
-died holding one) and queues wakes for the timers coming due before its next
-run, so a timer set further ahead is woken on time too. Far moments are left
-to the sweep because a broker holds an eta task in the worker's memory (and
-Redis delivers it again after its visibility timeout, an hour).
+moment less than `wake_horizon()` (ENGINE_TIMER_WAKE_SECONDS) away, a Celery
+task is queued once the transaction commits, with that moment as its eta
+(`timer_wake_later`). The worker holds it until then and fires the timer
+through the usual locked, idempotent path (`case_fire_timers`,
+`timer_start_fire`). The beat sweep stays the safety net: it fires whatever is
+overdue (a lost message, a worker that died holding one) and queues wakes for
+the timers coming due before its next run, so a timer set further ahead is
+woken on time too. Far moments are left to the sweep because a broker holds an
+eta task in the worker's memory (and Redis delivers it again after its
+visibility timeout, an hour).
 
-A wake names the moment it was queued for: if the row has moved on (fired
-by another wake or the sweep, or rescheduled), it does nothing; if it arrives
-before the moment (clocks), it is queued again for it. Several wakes for one
-moment are normal (advance, sweeps); one fires, the others find it fired.
+A wake names the moment it was queued for. When it arrives and the row's
+moment has passed, the timer fires (through the lock, so once however many
+wakes and sweeps arrive); when that moment is still ahead and is the one
+named, the wake came early (clocks) and is queued again for it; when it is
+ahead and another, the row has moved on and has its own wake.
 """
 
 import logging
