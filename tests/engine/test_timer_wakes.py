@@ -98,6 +98,23 @@ def test_a_cron_with_seconds_starts_a_case_on_time_at_every_match(users, worker)
     assert Case.objects.filter(version__definition__key="cycles").count() >= 2
 
 
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_timer_further_ahead_is_woken_by_the_sweep_before_it(users, worker, settings):
+    settings.ENGINE_TIMER_WAKE_SECONDS = 2  # the advance queues no wake for 5 s on
+    _deploy(users, "R/PT5S")
+    case, _ = case_start(user=users["requester"], key="cycles", data={})
+    case.refresh_from_db()
+    due = case.next_timer_at
+    time.sleep(max((due - timezone.now()).total_seconds() - 1.5, 0))
+    assert timers_fire_due_task() == 0  # not due: it queues the wake instead
+    fired = AuditEvent.objects.filter(case_id=case.pk, action="timer.fired")
+    assert _wait_for(fired.exists, 10)
+    [event] = fired[:1]
+    assert event.payload["due"] == due.isoformat()
+    assert timedelta(0) <= _lateness([event])[0] < timedelta(seconds=LOAD_SLACK_S)
+
+
 @pytest.mark.django_db
 def test_a_wake_fires_once_and_an_early_or_repeated_one_does_nothing(users):
     _deploy(users, "R/PT2S")
