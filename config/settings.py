@@ -273,6 +273,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 ENGINE_OUTBOX_STALE_SECONDS = env_int("ENGINE_OUTBOX_STALE_SECONDS", 60)
 ENGINE_SWEEP_SECONDS = env_int("ENGINE_SWEEP_SECONDS", 15)
+# A timer due within this many seconds gets a Celery task with its moment as eta, so
+# it fires on time rather than at the next sweep (engine/services/timer_wake.py);
+# 0: timers fire at the sweep only. Default: two sweep intervals.
+ENGINE_TIMER_WAKE_SECONDS = env_int(
+    "ENGINE_TIMER_WAKE_SECONDS", 2 * ENGINE_SWEEP_SECONDS
+)
 # Service calls: attempts before an incident; backoff base in seconds
 # (delay = base * 2**(attempt-1), capped); soft time limit of one call in seconds.
 ENGINE_SERVICE_MAX_ATTEMPTS = env_int("ENGINE_SERVICE_MAX_ATTEMPTS", 3)

@@ -2,7 +2,7 @@
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -11,7 +11,7 @@ from celery.exceptions import TimeLimitExceeded
 from django.conf import settings
 from django.db import connections
 
-from .errors import CaseBusy, CaseSuspended
+from .errors import CaseBusy, CaseNotFound, CaseSuspended
 from .services import (
     case_fire_timers,
     service_call_apply,
@@ -44,6 +44,13 @@ from .services.signals import (
     signal_outbox_send,
     signal_outbox_sweep,
 )
+from .services.timer_starts import timer_start_wake, timer_starts_upcoming
+from .services.timer_wake import (
+    TIMER_START_WAKE_TASK,
+    TIMER_WAKE_TASK,
+    timer_wake_send,
+)
+from .services.timers import case_timer_wake, cases_timers_upcoming
 
 logger = logging.getLogger(__name__)
 
@@ -207,11 +214,39 @@ def _timer_start_fire(schedule_id: int) -> bool:
 
 @shared_task(name="engine.timers_fire_due")
 def timers_fire_due_task() -> int:
-    """Start the cases of due timer start events, fire the due timers of cases."""
+    """Start the cases of due timer start events, fire the due timers of cases
+    (those whose wake was lost), and queue the wakes of the timers coming due
+    before the next sweep (timer_wake.py)."""
     fired = sum(_timer_start_fire(pk) for pk in timer_starts_due())
     for case_id in timers_due():
         try:
             fired += case_fire_timers(case_id=case_id)
         except (CaseBusy, CaseSuspended):
             continue  # someone is working on it; the next sweep fires it
+    for schedule_id, due in timer_starts_upcoming():
+        timer_wake_send(TIMER_START_WAKE_TASK, schedule_id, due)
+    for case_id, due in cases_timers_upcoming():
+        timer_wake_send(TIMER_WAKE_TASK, case_id, due)
     return fired
+
+
+@shared_task(name=TIMER_WAKE_TASK)
+def timer_wake_task(case_id: str, due: str) -> bool:
+    """Fire a case's timers at their due moment (queued with it as eta)."""
+    try:
+        return case_timer_wake(case_id=case_id, due=datetime.fromisoformat(due))
+    except (CaseNotFound, CaseBusy, CaseSuspended):
+        return False  # gone, or someone is working on it: the sweep fires it
+
+
+@shared_task(name=TIMER_START_WAKE_TASK)
+def timer_start_wake_task(schedule_id: str, due: str) -> bool:
+    """Start a timer start event's case at its due moment (queued with it as eta)."""
+    try:
+        started = timer_start_wake(
+            schedule_id=int(schedule_id), due=datetime.fromisoformat(due)
+        )
+    except Exception:
+        logger.exception("timer start schedule %s could not start a case", schedule_id)
+        return False  # as the sweep: one broken schedule is logged, retried there
+    return started is not None

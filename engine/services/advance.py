@@ -47,6 +47,8 @@ from engine.signals import case_advanced
 from engine.spec_cache import spec_for
 from engine.spiff import AdvanceOutcome, FailureKind, process_waits_for_events
 
+from .timer_wake import TIMER_WAKE_TASK, timer_wake_later
+
 SERVICE_CALL_TASK = "engine.service_call_run"
 logger = logging.getLogger(__name__)
 
@@ -458,7 +460,10 @@ def _advance(
     _record_steps(case, outcome, completed_task_id)
     _record_calls(case, outcome)
     _open_incident(case, outcome)
+    timer_before = case.next_timer_at
     just_completed = _save(case, outcome, create=create)
+    if case.next_timer_at != timer_before:
+        timer_wake_later(TIMER_WAKE_TASK, case.pk, case.next_timer_at)
     messages, signals = _subscriptions(
         case, create=create, moved=moved or outcome.called_may_wait
     )

@@ -3,8 +3,9 @@
 Deploying a version schedules its timer start events (`timer_starts_schedule`,
 called from a post_save receiver inside the deploy transaction) and clears the
 schedules of the process's older versions: the new version replaces the old
-one's timer. Beat's timer sweep (`engine.timers_fire_due`) then starts a case
-for every due schedule (`timer_start_fire`). Each schedule row is locked with
+one's timer. A wake queued for each due moment (timer_wake.py) starts its case
+(`timer_start_fire`) on time; beat's timer sweep (`engine.timers_fire_due`) starts
+one for every schedule still due (a lost wake). Each schedule row is locked with
 FOR UPDATE SKIP LOCKED while its case starts and its next moment is stored, in
 one transaction, so several beats running at once start one case per tick.
 
@@ -32,6 +33,12 @@ from processes.models import ProcessVersion
 
 from .cases import case_start_at_event
 from .script_host import SYSTEM_USERNAME, system_user
+from .timer_wake import (
+    TIMER_START_WAKE_TASK,
+    timer_wake_due,
+    timer_wake_later,
+    timers_upcoming,
+)
 
 __all__ = ["SYSTEM_USERNAME", "system_user"]  # where other modules import them
 
@@ -49,16 +56,16 @@ def timer_starts_schedule(*, version: ProcessVersion) -> list[TimerStartSchedule
     created = []
     for start in timer_starts_in(bytes(version.normalized_xml), version.key):
         first = timer_schedule_first(start, now=now)
-        created.append(
-            TimerStartSchedule.objects.create(
-                version=version,
-                bpmn_id=start.bpmn_id,
-                kind=start.kind,
-                value=start.value,
-                next_at=first.next_at,
-                remaining=first.remaining,
-            )
+        schedule = TimerStartSchedule.objects.create(
+            version=version,
+            bpmn_id=start.bpmn_id,
+            kind=start.kind,
+            value=start.value,
+            next_at=first.next_at,
+            remaining=first.remaining,
         )
+        timer_wake_later(TIMER_START_WAKE_TASK, schedule.pk, schedule.next_at)
+        created.append(schedule)
     return created
 
 
@@ -116,7 +123,30 @@ def timer_start_fire(*, schedule_id: int) -> UUID | None:
     schedule.remaining = following.remaining
     schedule.fired += 1
     schedule.save(update_fields=["next_at", "remaining", "fired"])
+    timer_wake_later(TIMER_START_WAKE_TASK, schedule.pk, schedule.next_at)
     return case.pk
+
+
+_DEPLOYED = TimerStartSchedule.objects.filter(
+    version__status=ProcessVersion.Status.DEPLOYED
+)
+
+
+def timer_start_wake(*, schedule_id: int, due: datetime) -> UUID | None:
+    """Start the schedule's case if a wake queued for `due` finds it due.
+
+    A no-op when the schedule has moved on or its version no longer starts
+    cases; queued again when it came early (timer_wake.py).
+    """
+    wake = (TIMER_START_WAKE_TASK, _DEPLOYED, "next_at", schedule_id, due)
+    if not timer_wake_due(*wake):
+        return None
+    return timer_start_fire(schedule_id=schedule_id)
+
+
+def timer_starts_upcoming() -> list[tuple[int, datetime]]:
+    """Return (id, next_at) of the deployed schedules to wake before the next sweep."""
+    return timers_upcoming(_DEPLOYED, "next_at")
 
 
 def version_deployed(

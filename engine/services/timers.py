@@ -1,5 +1,6 @@
 """Wake cases whose timers are due (deadlines, escalations, reminders)."""
 
+from datetime import datetime
 from uuid import UUID
 
 from django.db import transaction
@@ -12,6 +13,7 @@ from engine.spiff import workflow_fire_timers
 
 from .advance import case_advance, case_audit, case_lock
 from .script_host import case_scripts
+from .timer_wake import TIMER_WAKE_TASK, timer_wake_due, timers_upcoming
 
 
 @transaction.atomic
@@ -47,3 +49,25 @@ def timers_due(*, limit: int = 100) -> list[UUID]:
             .order_by("next_timer_at")
             .values_list("pk", flat=True)[:limit]
         )
+
+
+_RUNNING = Case.objects.filter(status=Case.Status.RUNNING)
+
+
+def case_timer_wake(*, case_id: UUID | str, due: datetime) -> bool:
+    """Fire the case's timers if a wake queued for `due` finds them due.
+
+    A no-op when the case has moved on (the timer fired, was rescheduled or
+    the case ended); queued again when it came early (timer_wake.py).
+
+    Raises:
+        CaseNotFound, CaseBusy, CaseSuspended.
+    """
+    if not timer_wake_due(TIMER_WAKE_TASK, _RUNNING, "next_timer_at", case_id, due):
+        return False
+    return case_fire_timers(case_id=case_id)
+
+
+def cases_timers_upcoming() -> list[tuple[UUID, datetime]]:
+    """Return (id, next_timer_at) of the running cases to wake before the next sweep."""
+    return timers_upcoming(_RUNNING, "next_timer_at")

@@ -290,7 +290,9 @@ EVENT_DEFINITIONS: dict[str, Row] = {
     "messageEventDefinition": _runs("needs a messageRef"),
     "timerEventDefinition": _runs(
         "duration, date and cycle (ISO 8601, a Quartz cron as Camunda writes it "
-        "(0 0 9 * * ?, UTC), or an expression); a cycle on an intermediate catch "
+        "(0 0 9 * * ?, or 0/5 * * * * ? with a seconds step; UTC), or an "
+        "expression), each fired at its moment; a cycle repeating more than once "
+        "a second (R/PT0.5S) is refused; a cycle on an intermediate catch "
         "(after an event-based gateway too) or interrupting boundary event, or on"
         " the start of an interrupting event sub-process, fires once, at its "
         "first occurrence; on a non-interrupting boundary event at every "

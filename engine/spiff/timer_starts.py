@@ -153,8 +153,6 @@ def _cron(text: str) -> _Cron:
         raise TimerStartInvalid("'L', 'W' and '#' are not supported")
     if day not in ("*", "?") and weekday not in ("*", "?"):
         raise TimerStartInvalid("one of day-of-month and day-of-week must be '?'")
-    if not sec.isdigit():
-        raise TimerStartInvalid("it would start cases more than once a minute")
     return _Cron(
         _field(sec, 0, 59),
         _field(minute, 0, 59),
@@ -165,9 +163,16 @@ def _cron(text: str) -> _Cron:
     )
 
 
-def _day_moments(cron: _Cron, day: date) -> Iterator[datetime]:
+def _day_moments(cron: _Cron, day: date, after: datetime) -> Iterator[datetime]:
+    """The cron's moments on `day`, from the minute of `after` on (a cron firing
+    every second has 86,400 a day: the earlier hours and minutes are skipped)."""
+    same_day = day == after.date()
     for hour in sorted(cron.hours):
+        if same_day and hour < after.hour:
+            continue
         for minute in sorted(cron.minutes):
+            if same_day and (hour, minute) < (after.hour, after.minute):
+                continue
             for second in sorted(cron.seconds):
                 yield datetime(
                     day.year, day.month, day.day, hour, minute, second, tzinfo=UTC
@@ -181,7 +186,7 @@ def cron_next(text: str, after: datetime) -> datetime | None:
     for offset in range(_SEARCH_DAYS):
         day = start.date() + timedelta(days=offset)
         if cron.day_matches(day):
-            for moment in _day_moments(cron, day):
+            for moment in _day_moments(cron, day, start):
                 if moment > start:
                     return moment
     return None

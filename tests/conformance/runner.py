@@ -67,6 +67,9 @@ SETTINGS = {
     "ENGINE_SERVICE_OPERATIONS": OPERATIONS,
     "ENGINE_SERVICE_MAX_ATTEMPTS": 2,
     "ENGINE_SERVICE_BACKOFF_SECONDS": 0.2,
+    # Timers fire at the steps' sweeps only (timers, fire_timer_starts), never by
+    # a wake on the worker at their real moment in the middle of a scenario.
+    "ENGINE_TIMER_WAKE_SECONDS": 0,
 }
 WAIT_SECONDS = 30.0
 _DECISION_REF = re.compile(r'(?:decisionRef="|calledDecisionId>\s*)([^"<\s]+)')

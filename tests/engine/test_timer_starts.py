@@ -220,7 +220,7 @@ def test_a_timer_started_case_of_a_process_with_another_start_runs_once(users):
         ("0 0 25 * * ?", "outside 0-23"),
         ("0 0 9 1 * MON", "must be '?'"),
         ("0 0 9 L * ?", "not supported"),
-        ("* * * * * ?", "more than once a minute"),
+        ("R/PT0.5S", "more than once a second"),
         ("R/PT0S", "positive duration"),
     ],
 )

@@ -23,7 +23,8 @@ topics get no Python operation: they deploy as external tasks, which the
 integration account fetches and completes as a Camunda external-task worker does.
 A start without form fields is an API start (Camunda's REST start, an app's
 backend) with the variables the diagram's conditions and DMN inputs read that no
-form asks for; a process started by a message is started by sending it; a case
+form asks for; a process started by a message is started by sending it, one
+only a timer starts by its timer's first moment coming (`timer_start_fire`); a case
 waiting for a signal or a message gets it from the integration account, as over
 POST /api/v1/signals/ and /api/v1/messages/. `_verdict` says whether each run is
 what the diagram's authors meant;
@@ -60,17 +61,19 @@ import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.utils import timezone
 from lxml import etree
 
 from audit.models import AuditEvent
-from engine.errors import EngineError, MessageStartOnly
+from engine.errors import EngineError, MessageStartOnly, StartOnlyByEvent
 from engine.form_validation import start_form_js
-from engine.models import Case, Incident, ServiceCall
+from engine.models import Case, Incident, ServiceCall, TimerStartSchedule
 from engine.services import (
     case_start,
     service_call_apply,
     service_call_begin,
     service_call_execute,
+    timer_start_fire,
 )
 from engine.services.external_tasks import (
     TopicRequest,
@@ -300,8 +303,8 @@ _FIRST_REASONS = [
         "camunda:expression on a message event SpiffArena does not read",
     ),
     (
-        "more than once a minute",
-        "timer repeating more than once a minute (Laneway's limit)",
+        "more than once a second",
+        "timer repeating more than once a second (Laneway's limit)",
     ),
 ]
 
@@ -870,6 +873,8 @@ def _drive(version: ProcessVersion, people: People, defaults: dict):
         )
         case = Case.objects.get(pk=result.started[0])
         route.append(f"message {name}")
+    except StartOnlyByEvent:
+        case = _start_by_timer(version, route)
     for _ in range(MAX_STEPS):
         ran = _run_service_calls(case, route, people.integrator)
         case.refresh_from_db()
@@ -887,6 +892,24 @@ def _drive(version: ProcessVersion, people: People, defaults: dict):
         _complete(task, people, initiator, defaults)
         route.append(task.bpmn_id)
     return (*_outcome(case), route)
+
+
+def _start_by_timer(version: ProcessVersion, route: list[str]) -> Case:
+    """Start the case of a process that only a timer starts: its first moment
+    comes (the clock moves on), and the schedule starts it as a wake or the
+    beat's sweep does."""
+    schedule = (
+        TimerStartSchedule.objects.filter(version=version, next_at__isnull=False)
+        .order_by("pk")
+        .first()
+    )
+    if schedule is None:
+        raise StartOnlyByEvent(f"'{version.definition.key}' has no timer to fire")
+    TimerStartSchedule.objects.filter(pk=schedule.pk).update(next_at=timezone.now())
+    case_id = timer_start_fire(schedule_id=schedule.pk)
+    assert case_id is not None, f"the timer start event {schedule.bpmn_id} did not fire"
+    route.append(f"timer {schedule.bpmn_id}")
+    return Case.objects.get(pk=case_id)
 
 
 def _start_message(version: ProcessVersion) -> str:
@@ -1256,12 +1279,14 @@ def _report(corpus: Corpus, results: dict[str, dict]) -> str:
         "worker does (`external_tasks_fetch` / `external_task_complete`, with those "
         "variables); a start without form fields is an API start with those "
         "variables (and the first rule's inputs of the DMN tables it uses); a "
-        "process started by a message is started by sending it, and a case that "
+        "process started by a message is started by sending it, one only a timer "
+        "starts by its timer's first moment coming (`timer_start_fire`), and a "
+        "case that "
         "waits for a signal or a message gets it from the integration account "
         "(`signal_send`, `message_deliver`: the first drawn message not sent yet). "
         "A route lists the human tasks completed, the service calls run "
         "(`id [operation]`, `id [worker: topic]`) and the messages and signals "
-        "sent, in order. "
+        "sent (and the timer that started the case), in order. "
         f"`{_shown(corpus.expected)}` pins each file's outcome and route: "
         "the test fails when a file that used to run stops running.",
         "",

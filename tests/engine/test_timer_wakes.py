@@ -1,0 +1,152 @@
+"""Timers fire at their moment, woken by a Celery task queued with it as eta.
+
+Camunda 7 runs cycles of a few seconds, crons with a seconds field included
+(`0/5 0/1 * 1/1 * ? *` in its order-handling and loan-granting examples): each
+occurrence is one timer job, and the next is computed when it fires, from then
+on (TimerEntity.preExecute -> calculateRepeat -> CycleBusinessCalendar
+.resolveDuedate: CronExpression.getTimeAfter(now)). Here a real worker runs the
+wakes and no beat runs at all, so every firing came from a wake (timer_wake.py),
+not from the sweep.
+"""
+
+import time
+from datetime import datetime, timedelta
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.utils import timezone
+
+import engine.tasks  # noqa: F401  (registers the engine's tasks)
+from audit.models import AuditEvent
+from config.celery import app
+from engine.models import Case
+from engine.services import case_start
+from engine.tasks import timer_wake_task, timers_fire_due_task
+from processes.services import version_upload
+from tasks_app.models import HumanTask
+from tests.engine.test_cycle_timers import _BOUNDARY, _HEAD, _TAIL
+from tests.engine.test_service_worker import _wait_for
+from tests.timing import LOAD_SLACK_S
+
+_TIMER_START = (
+    '<bpmn:startEvent id="start"><bpmn:timerEventDefinition><bpmn:timeCycle>{}'
+    "</bpmn:timeCycle></bpmn:timerEventDefinition></bpmn:startEvent>"
+)
+_LATER = "R/PT1H"  # the reminder of the cases a timer starts
+
+
+def _deploy(users, cycle: str, start_cycle: str | None = None) -> None:
+    head = _HEAD
+    if start_cycle:
+        head = head.replace(
+            '<bpmn:startEvent id="start" />', _TIMER_START.format(start_cycle)
+        )
+    xml = head + _BOUNDARY.format(cancel="false", cycle=cycle) + _TAIL
+    version_upload(user=users["analyst"], bpmn=xml.encode(), filename="cycles.bpmn")
+
+
+def _lateness(events) -> list[timedelta]:
+    """How long after its due moment each audited firing happened."""
+    return [e.at - datetime.fromisoformat(e.payload["due"]) for e in events]
+
+
+def _assert_on_time(events, step: timedelta) -> None:
+    late = _lateness(events)
+    # On time: well inside the slack a loaded two-core machine needs, where
+    # the sweep alone would be up to ENGINE_SWEEP_SECONDS late (no beat here).
+    assert all(timedelta(0) <= x < timedelta(seconds=LOAD_SLACK_S) for x in late), late
+    dues = [datetime.fromisoformat(e.payload["due"]) for e in events]
+    assert len(set(dues)) == len(dues)  # once per occurrence
+    # Each next one computed from when the last fired: a step, or (a loaded
+    # machine fired one more than a step late) a later occurrence, never a burst.
+    gaps = [b - a for a, b in zip(dues, dues[1:], strict=False)]
+    assert all(gap >= step and gap % step == timedelta(0) for gap in gaps), gaps
+
+
+@pytest.fixture
+def worker(settings):
+    """A real worker and no beat: only wakes can fire a timer."""
+    settings.ENGINE_TIMER_WAKE_SECONDS = 3600  # an hour ahead, as a sweep an hour apart
+    app.control.purge()  # wakes an earlier test left behind
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        yield
+    app.control.purge()
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_two_second_reminder_cycle_fires_on_time_at_every_occurrence(users, worker):
+    _deploy(users, "R/PT2S")
+    case, _ = case_start(user=users["requester"], key="cycles", data={})
+    fired = AuditEvent.objects.filter(case_id=case.pk, action="timer.fired")
+    assert _wait_for(lambda: fired.count() >= 2, 12), list(fired.values("payload"))
+    events = list(fired.order_by("at"))
+    _assert_on_time(events, timedelta(seconds=2))
+    reminders = HumanTask.objects.filter(case=case, bpmn_id="remind").count()
+    assert reminders >= len(events) >= 2  # each occurrence opened one reminder
+    assert HumanTask.objects.filter(case=case, bpmn_id="review", status="open")
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_cron_with_seconds_starts_a_case_on_time_at_every_match(users, worker):
+    # order-handling.bpmn's cron at a two-second step, in its seven-field form.
+    _deploy(users, _LATER, start_cycle="0/2 0/1 * 1/1 * ? *")
+    started = AuditEvent.objects.filter(action="case.started", payload__has_key="due")
+    assert _wait_for(lambda: started.count() >= 2, 12), list(started.values("payload"))
+    _assert_on_time(list(started.order_by("at")), timedelta(seconds=2))
+    assert Case.objects.filter(version__definition__key="cycles").count() >= 2
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_timer_further_ahead_is_woken_by_the_sweep_before_it(users, worker, settings):
+    settings.ENGINE_TIMER_WAKE_SECONDS = 2  # the advance queues no wake for 5 s on
+    _deploy(users, "R/PT5S")
+    case, _ = case_start(user=users["requester"], key="cycles", data={})
+    case.refresh_from_db()
+    due = case.next_timer_at
+    time.sleep(max((due - timezone.now()).total_seconds() - 1.5, 0))
+    assert timers_fire_due_task() == 0  # not due: it queues the wake instead
+    fired = AuditEvent.objects.filter(case_id=case.pk, action="timer.fired")
+    assert _wait_for(fired.exists, 10)
+    [event] = fired[:1]
+    assert event.payload["due"] == due.isoformat()
+    assert timedelta(0) <= _lateness([event])[0] < timedelta(seconds=LOAD_SLACK_S)
+
+
+@pytest.mark.django_db
+def test_a_wake_fires_once_and_an_early_or_repeated_one_does_nothing(users):
+    _deploy(users, "R/PT2S")
+    case, _ = case_start(user=users["requester"], key="cycles", data={})
+    case.refresh_from_db()
+    due = case.next_timer_at
+    assert timer_wake_task(str(case.pk), due.isoformat()) is False  # early
+    time.sleep(max((due - timezone.now()).total_seconds(), 0) + 0.05)
+    assert timer_wake_task(str(case.pk), due.isoformat()) is True
+    assert timer_wake_task(str(case.pk), due.isoformat()) is False  # a duplicate
+    assert timers_fire_due_task() == 0
+    fired = AuditEvent.objects.filter(case_id=case.pk, action="timer.fired")
+    assert [e.payload["due"] for e in fired] == [due.isoformat()]
+    case.refresh_from_db()
+    assert case.next_timer_at == due + timedelta(seconds=2)
+
+
+@pytest.mark.django_db
+def test_occurrences_missed_while_down_fire_once_then_the_cycle_goes_on_from_now(
+    users,
+):
+    """Camunda 7: an overdue timer job runs once, and its follow-up is due at the
+    cycle's next occurrence after now (CycleBusinessCalendar), not once per miss."""
+    _deploy(users, "R/PT2S")
+    case, _ = case_start(user=users["requester"], key="cycles", data={})
+    case.refresh_from_db()
+    first = case.next_timer_at
+    time.sleep(max((first - timezone.now()).total_seconds(), 0) + 4.5)  # 3 missed
+    assert timers_fire_due_task() == 1
+    assert timers_fire_due_task() == 0
+    case.refresh_from_db()
+    assert HumanTask.objects.filter(case=case, bpmn_id="remind").count() == 1
+    ahead = case.next_timer_at - timezone.now()
+    assert timedelta(0) < ahead <= timedelta(seconds=2)
+    assert (case.next_timer_at - first) % timedelta(seconds=2) == timedelta(0)
