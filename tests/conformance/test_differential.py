@@ -343,6 +343,7 @@ DEPARTURES: dict[str, str] = {
     "p6c_dmn_types.bpmn": _DMN,
     "p6c_dmn_values.bpmn": _DMN,
     "p6a_dmn_collectEntries.bpmn": _DMN,
+    "p14_dmn_sum_numeric_text.bpmn": _DMN,
     # also: the task's camunda:inputOutput maps around the decision (Camunda 7)
     "p6a_dmn_io.bpmn": _DMN,
     "p6a_dmn_singleEntry.bpmn": _DMN,
