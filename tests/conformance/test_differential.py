@@ -423,6 +423,8 @@ DEPARTURES: dict[str, str] = {
             "p6c_call_out_service_error.bpmn",
             "p6c_call_out_nested.bpmn",
             "p9_activity_flows.bpmn",
+            # camunda:in / out only (and external task variables stay in the child)
+            "p14_call_external_error.bpmn",
         ),
         _CALL_DATA,
     ),
