@@ -54,9 +54,8 @@ def _to_bool(value: Any) -> bool:
 def _to_whole(number: int) -> int:
     """Return a whole number if a Java long holds it."""
     if number not in LONG_RANGE:
-        raise ValueError(
-            f"Enter a whole number between {LONG_RANGE.start} and {LONG_RANGE.stop - 1}."
-        )
+        low, high = LONG_RANGE.start, LONG_RANGE.stop - 1
+        raise ValueError(f"Enter a whole number between {low} and {high}.")
     return number
 
 
