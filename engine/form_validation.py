@@ -7,6 +7,7 @@ each field is coerced to its type, then checked; every problem is reported per f
 import itertools
 import json
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import fields as dataclass_fields
 from typing import Any
@@ -22,6 +23,7 @@ from engine.spiff import (
     formjs_clean,
     json_schema_form,
     json_schema_validator,
+    utf16_length,
 )
 from engine.spiff import field_labels as form_js_labels  # noqa: F401 (re-exported)
 from engine.spiff import value_at as value_at  # key paths of Camunda Form data
@@ -29,23 +31,46 @@ from engine.spiff import value_set as value_set
 
 from .errors import FormInvalid
 
-_TRUE = {"true", "on", "yes", "1"}
-_FALSE = {"false", "off", "no", "0"}
 NUMBER_TYPES = {"long", "integer", "int", "double", "number", "decimal", "float"}
+# Java's long (Camunda 7's LongFormType reads text with Long.parseLong).
+LONG_RANGE = range(-(2**63), 2**63)
+_WHOLE = re.compile(r"[+-]?[0-9]+")
 
 
 def _to_bool(value: Any) -> bool:
+    """Return a boolean field's value: a Boolean, or the text true / false.
+
+    Camunda 7's BooleanFormType reads text with Boolean.valueOf, so any text
+    but "true" (any case) would be false; other text is refused here rather
+    than read as false.
+    """
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-        return value.strip().lower() in _TRUE
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
     raise ValueError("Choose yes or no.")
+
+
+def _to_whole(number: int) -> int:
+    """Return a whole number if a Java long holds it."""
+    if number not in LONG_RANGE:
+        low, high = LONG_RANGE.start, LONG_RANGE.stop - 1
+        raise ValueError(f"Enter a whole number between {low} and {high}.")
+    return number
 
 
 def _to_number(value: Any, integral: bool) -> float | int:
     if isinstance(value, bool):
         raise ValueError("Enter a number.")
+    # Whole numbers are read exactly: through a float, 2**53 + 1 would change.
+    if integral and isinstance(value, str) and _WHOLE.fullmatch(value.strip()):
+        digits = value.strip()
+        return _to_whole(int(digits) if len(digits) <= 25 else 2**63)
+    if integral and isinstance(value, int):
+        return _to_whole(value)
     try:
+        if isinstance(value, str) and "_" in value:
+            raise ValueError  # Python's 1_000, which Java's parsers refuse
         number = float(value.strip()) if isinstance(value, str) else float(value)
     except (TypeError, ValueError):
         raise ValueError("Enter a number.") from None
@@ -54,7 +79,7 @@ def _to_number(value: Any, integral: bool) -> float | int:
     if integral:
         if number != int(number):
             raise ValueError("Enter a whole number.")
-        return int(number)
+        return _to_whole(int(number))
     return number
 
 
@@ -101,13 +126,13 @@ def _bounds(field: FormField, value: Any) -> list[str]:
 
 
 def _lengths(field: FormField, value: str) -> list[str]:
+    """Camunda 7's MinLengthValidator / MaxLengthValidator: Java's length."""
     errors = []
-    if field.min_length is not None and len(value) < field.min_length:
+    size = utf16_length(value)
+    if field.min_length is not None and size < field.min_length:
         errors.append(f"Enter at least {field.min_length} characters.")
-    if field.max_length is not None and len(value) > field.max_length:
-        errors.append(
-            f"Enter at most {field.max_length} characters (it has {len(value)})."
-        )
+    if field.max_length is not None and size > field.max_length:
+        errors.append(f"Enter at most {field.max_length} characters (it has {size}).")
     return errors
 
 
@@ -139,9 +164,8 @@ def _submitted(
     field: FormField, data: Mapping[str, Any], current: Mapping[str, Any]
 ) -> tuple[bool, Any, list[str]]:
     """Whether a field sets its variable, to what, and what is wrong (form_clean)."""
-    if field.readonly:
-        wrong = data.get(field.id) is not None
-        return False, None, ["This field is read-only: leave it out."] if wrong else []
+    if field.readonly and data.get(field.id) is not None:
+        return False, None, ["This field is read-only: leave it out."]
     if field.id in data:
         value, problems = _clean_field(field, data[field.id])
         return True, value, problems
@@ -166,7 +190,8 @@ def form_clean(
     takes its default value when it has one, else leaves the variable as it
     is (`current`, the case's variables: a required field left out is
     satisfied by a value there, RequiredValidator); a readonly field may not
-    be submitted (ReadOnlyValidator).
+    be submitted (ReadOnlyValidator), but takes its default value as any
+    field left out.
 
     Raises:
         FormInvalid: with details {"fields": {field_id: [messages]}}.

@@ -29,7 +29,6 @@ from engine.spiff import (
     TaskNotReady,
     workflow_apply_service_result,
     workflow_service_scope_names,
-    workflow_set_data,
     workflow_throw_service_error,
 )
 
@@ -372,8 +371,6 @@ def _business_error(
             process, state, task_id=str(call.spiff_task_id), bpmn_id=call.bpmn_id
         )
         variables = {k: v for k, v in error.variables.items() if k not in local}
-        if variables:  # set where the case goes on, so the catcher sees them
-            state = workflow_set_data(process, state, values=variables, remove=[]).state
         with case_scripts(case, actor):
             outcome = workflow_throw_service_error(
                 process,
@@ -382,6 +379,7 @@ def _business_error(
                 code=error.code,
                 message=error.message,
                 data=error.data,
+                variables=variables,
             )
     except TaskNotReady:
         _discard(

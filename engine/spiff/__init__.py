@@ -45,6 +45,7 @@ from .formjs import (
     file_fields,
     form_find,
     formjs_clean,
+    utf16_length,
     value_at,
     value_set,
 )
@@ -141,6 +142,7 @@ __all__ = [
     "file_fields",
     "form_find",
     "formjs_clean",
+    "utf16_length",
     "JSON_SCHEMA_KEY",
     "json_schema_form",
     "json_schema_validator",

@@ -15,8 +15,11 @@ every cell as Python. Laneway reads the DMN itself at upload:
   others sees their outputs by output name, as in Camunda);
 * `camunda:resultVariable` with `camunda:mapDecisionResult` (singleEntry,
   singleResult, collectEntries, resultList; default resultList). Without a
-  result variable the outputs are written to the case data by name (a list
-  per output for COLLECT and RULE ORDER), SpiffWorkflow's behaviour.
+  result variable a Camunda task (`camunda:decisionRef`) stores nothing, as
+  Camunda 7's DecisionEvaluationUtil.evaluateDecision; a SpiffWorkflow task
+  (`spiffworkflow:calledDecisionId`) writes the outputs to the case data by
+  name (a list per output for COLLECT and RULE ORDER), SpiffWorkflow's
+  behaviour.
 
 Anything else is a Problem naming the file, decision, rule and column.
 """
@@ -24,6 +27,7 @@ Anything else is a Problem naming the file, decision, rule and column.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import zip_longest
@@ -39,11 +43,16 @@ from SpiffWorkflow.spiff.parser.task_spec import BusinessRuleTaskParser
 from SpiffWorkflow.spiff.specs.defaults import BusinessRuleTask
 
 from .dmn_feel import INPUT, FeelError, feel_expression, feel_unary_tests, feel_values
-from .io_mapping import inputs_in_order, io_parameters, parameter_evaluate
+from .io_mapping import (
+    IO_PARAMETERS,
+    inputs_in_order,
+    io_parameters,
+    parameter_evaluate,
+)
 from .juel import JuelError, is_juel, juel_to_python
 from .scripting import check_expression
 from .types import Problem
-from .xml import NSMAP, local_name, vendor_attr
+from .xml import NSMAP, local_name, vendor_attr, vendor_children
 
 HIT_POLICIES = ("UNIQUE", "FIRST", "PRIORITY", "ANY", "COLLECT", "RULE ORDER")
 AGGREGATIONS = ("SUM", "MIN", "MAX", "COUNT")
@@ -86,6 +95,7 @@ class Decision:
     rules: tuple[Rule, ...] = ()
     literal: str | None = None
     input_types: tuple[str, ...] = ()  # the inputExpressions' typeRef
+    output_types: tuple[str, ...] = ()  # the outputs' typeRef
 
 
 # expressionLanguage values read as S-FEEL (Python: SpiffWorkflow's dialect, tried
@@ -312,6 +322,7 @@ class _Reader:
             priorities,
             rules,
             input_types=input_types,
+            output_types=tuple((o.get("typeRef") or "").strip() for o in outputs),
         )
 
     def input(self, element: etree._Element, where: str) -> str:
@@ -452,6 +463,41 @@ def _priority_key(decision: Decision, output: dict[str, Any]) -> tuple[int, ...]
     return tuple(key)
 
 
+# Output types whose values Camunda 7 never aggregates (a typed value that is no
+# integer, long or double: AbstractCollectNumberHitPolicyHandler rejects it).
+_NOT_NUMBER_TYPES = ("string", "boolean", "date")
+_JAVA_LONG = re.compile(r"[+-]?[0-9]+")
+
+
+def _aggregable(decision: Decision, value: Any) -> int | float:
+    """Return an output value as Camunda 7 aggregates it, else raise DecisionError.
+
+    AbstractCollectNumberHitPolicyHandler.aggregateNumberValues: an untyped
+    value that is a number is taken; any other untyped value is read with
+    Long.valueOf, then Double.valueOf, of its text (so "5" is 5, and a
+    Boolean or "high" stops the evaluation with DMN-03004); a value typed
+    string, boolean or date is rejected.
+    """
+    kind = (decision.output_types[:1] or ("",))[0].lower()
+    number: int | float | None = None
+    if kind not in _NOT_NUMBER_TYPES and not isinstance(value, bool):
+        if isinstance(value, int | float):
+            number = value
+        elif isinstance(value, str) and _JAVA_LONG.fullmatch(value):
+            number = int(value)
+        elif isinstance(value, str):
+            try:
+                number = float(value.strip())
+            except ValueError:
+                number = None
+    if number is None:
+        raise DecisionError(
+            f"Decision '{decision.id}': COLLECT {decision.aggregation} cannot "
+            f"aggregate the output {value!r}: it is not a number."
+        )
+    return number
+
+
 def _aggregate(decision: Decision, outputs: Result) -> Result:
     name = decision.outputs[0]
     values = [o[name] for o in outputs if o[name] is not None]
@@ -463,9 +509,12 @@ def _aggregate(decision: Decision, outputs: Result) -> Result:
         return []
     if not values:
         return [{name: None}]
+    numbers = [_aggregable(decision, v) for v in values]
+    if any(isinstance(n, float) for n in numbers):
+        numbers = [float(n) for n in numbers]  # Camunda: all as Double
     if decision.aggregation == "SUM":
-        return [{name: sum(values)}]
-    return [{name: (min if decision.aggregation == "MIN" else max)(values)}]
+        return [{name: sum(numbers)}]
+    return [{name: (min if decision.aggregation == "MIN" else max)(numbers)}]
 
 
 def _apply_policy(decision: Decision, rules: list[Rule], outputs: Result) -> Result:
@@ -612,6 +661,9 @@ class DecisionCall:
     decision_id: str
     result_variable: str = ""
     shape: str = "resultList"
+    # Without a result variable: write the outputs by name (SpiffWorkflow), or
+    # nothing (Camunda 7: only the transient `decisionResult` exists).
+    outputs_by_name: bool = True
 
     def result(
         self, task: Any, data: Mapping[str, Any] | None = None
@@ -633,7 +685,9 @@ class DecisionCall:
             return {
                 self.result_variable: result_shape(self.decision_id, result, self.shape)
             }
-        return _as_variables(self.decisions[self.decision_id], result) if result else {}
+        if not (result and self.outputs_by_name):
+            return {}
+        return _as_variables(self.decisions[self.decision_id], result)
 
 
 class DecisionTask(BusinessRuleTask):
@@ -692,7 +746,33 @@ def task_problems(root: etree._Element) -> list[Problem]:
                     task.get("id"),
                 )
             )
+        if vendor_attr(task, "decisionRef"):
+            problems.extend(_decision_result_readers(task))
     return problems
+
+
+_DECISION_RESULT = re.compile(r"\bdecisionResult\b")
+
+
+def _decision_result_readers(task: etree._Element) -> Iterator[Problem]:
+    """Refuse the parameters reading Camunda's transient `decisionResult`.
+
+    Camunda 7 (DecisionEvaluationUtil.evaluateDecision) sets the decision
+    result, a Java DmnDecisionResult, as the transient local variable
+    `decisionResult` that output parameters may read; it does not exist here.
+    """
+    for kind in ("inputParameter", "outputParameter"):
+        for param in vendor_children(task, IO_PARAMETERS + kind):
+            if _DECISION_RESULT.search("".join(param.itertext())):
+                yield Problem(
+                    f"Business rule task '{task.get('id')}': the {kind} "
+                    f"'{param.get('name')}' reads decisionResult, Camunda's "
+                    "transient Java decision result, which does not exist here: "
+                    "store the result with camunda:resultVariable and "
+                    "camunda:mapDecisionResult and read that variable.",
+                    param.sourceline,
+                    task.get("id"),
+                )
 
 
 class DecisionTaskParser(BusinessRuleTaskParser):
@@ -741,4 +821,5 @@ class DecisionParserMixin:
             decision_ref,
             vendor_attr(node, "resultVariable"),
             vendor_attr(node, "mapDecisionResult") or "resultList",
+            outputs_by_name=not vendor_attr(node, "decisionRef"),
         )

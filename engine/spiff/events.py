@@ -659,7 +659,7 @@ def _mark_interrupted(scope: Any, catcher: Any) -> None:
         scope = scope.parent_workflow
 
 
-def call_outputs_pass(scope: Any, catcher: Any) -> None:
+def call_outputs_pass(scope: Any, catcher: Any, source: Any = None) -> None:
     """Run `camunda:out` of every call activity the event left to reach `catcher`.
 
     Camunda 7 propagates errors and escalations with an OutputVariablesPropagator
@@ -667,9 +667,11 @@ def call_outputs_pass(scope: Any, catcher: Any) -> None:
     crossing a called process instance on the way to the catcher passes its
     output variables to the call activity, so the catching path sees them (also
     for a non-interrupting escalation, whose called process goes on).
+    `source` is the throwing task (default: the scope's last task), whose
+    data are the called process's variables as they are now.
     """
     passed: dict = {}
-    source = scope.last_task  # the called process's variables as they are now
+    source = source if source is not None else scope.last_task
     while scope is not catcher.workflow and scope.parent_task_id is not None:
         owner = scope.top_workflow.get_task_from_id(scope.parent_task_id)
         spec = owner.task_spec

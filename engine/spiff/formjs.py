@@ -55,8 +55,8 @@ BINDINGS = ("latest", "deployment")  # formRefBinding values that run here
 FORM_KEY_PREFIXES = ("camunda-forms:deployment:", "camunda-forms:app:")
 
 
-def _js_length(text: str) -> int:
-    """Return a text's JavaScript `length` (UTF-16 code units)."""
+def utf16_length(text: str) -> int:
+    """Return a text's JavaScript (and Java) `length`: its UTF-16 code units."""
     return len(text.encode("utf-16-le")) // 2
 
 
@@ -518,7 +518,7 @@ def _text_rules(validate: Mapping[str, Any], text: str) -> Iterator[str]:
         yield validate.get("patternErrorMessage") or (
             f"Field must match pattern {pattern}."
         )
-    size = _js_length(text.strip())
+    size = utf16_length(text.strip())
     shortest, longest = (_decimal(validate.get(b)) for b in ("minLength", "maxLength"))
     if shortest is not None and size < shortest:
         yield f"Field must have minimum length of {validate['minLength']}."

@@ -56,6 +56,7 @@ from .variables import (
     human_task_locals,
     publish,
     refresh,
+    scope_set,
     variables_assign,
     variables_of,
     variables_refresh,
@@ -461,6 +462,7 @@ def workflow_throw_service_error(
     code: str,
     message: str = "",
     data: Any = None,
+    variables: Mapping[str, Any] | None = None,
 ) -> AdvanceOutcome:
     """Throw a BPMN error with `code` at a STARTED service task and run on.
 
@@ -468,6 +470,11 @@ def workflow_throw_service_error(
     errorCode is `code`, or one without a code, takes over; the service task is
     cancelled. The `spiffworkflow:variableName` of the caught `bpmn:error`
     receives {"code", "message", "data"}.
+
+    `variables` (an external task's handleBpmnError variables) are set first
+    as Camunda 7's ExternalTaskEntity.bpmnError sets them on the task's
+    execution: in the process instance the task runs in (a called process's
+    own, which the caller sees only through camunda:out), not the case's.
 
     Raises:
         TaskNotReady: when the task is not a STARTED service task of this case.
@@ -487,10 +494,12 @@ def workflow_throw_service_error(
 
     def command(steps: list[StepRecord]) -> None:
         task.internal_data.pop(CALL_KEY, None)
+        if variables:
+            scope_set(task.workflow, variables)
         catcher.task_spec.catch(catcher, event)
         error_variables_set(catcher, event)
         catcher.task_spec._update(catcher)
-        call_outputs_pass(event.target, catcher)
+        call_outputs_pass(event.target, catcher, task)
 
     return run_command(wf, process, command)
 

@@ -1098,8 +1098,9 @@ VENDOR_ELEMENTS: dict[str, Row] = {
     ),
     "validation": _runs(),
     "constraint": _runs(
-        "required, readonly (a value submitted for it is refused), min/max, "
-        "minlength/maxlength, and datePattern (a date field's Java pattern, "
+        "required, readonly (a value submitted for it is refused; left out, "
+        "the field takes its defaultValue), min/max, minlength/maxlength (in "
+        "UTF-16 units, as Java), and datePattern (a date field's Java pattern, "
         "dd/MM/yyyy when none is named)"
     ),
     "value": _runs("enum options; the items of a camunda:list"),

@@ -17,7 +17,11 @@ from django.db import close_old_connections
 from engine.errors import EngineError
 from engine.models import Incident, ServiceCall
 from engine.services import incident_retry, message_deliver
-from engine.services.external_tasks import external_task_complete, external_task_lock
+from engine.services.external_tasks import (
+    external_task_bpmn_error,
+    external_task_complete,
+    external_task_lock,
+)
 from engine.services.signals import signal_send
 from engine.tasks import timers_fire_due_task
 from tasks_app.errors import TaskError
@@ -147,7 +151,8 @@ def _retry_incident(command: dict) -> dict:
 def _external(command: dict) -> dict:
     """The worker locks the case's waiting external task of the topic and
     completes it with `data` (variables) and `local` (localVariables), as
-    POST /engine-rest/external-task/{id}/lock and .../complete do."""
+    POST /engine-rest/external-task/{id}/lock and .../complete do; with
+    `bpmn_error`, throws that BPMN error with `data` instead (.../bpmnError)."""
     call = (
         ServiceCall.objects.filter(
             case_id=command["case"],
@@ -162,6 +167,16 @@ def _external(command: dict) -> dict:
         return {"ok": False, "code": "no_external_task", "message": command["target"]}
     user, task_id = _user(WORKER), str(call.pk)
     external_task_lock(user=user, task_id=task_id, worker_id=WORKER, lock_ms=60_000)
+    if command.get("bpmn_error"):
+        external_task_bpmn_error(
+            user=user,
+            task_id=task_id,
+            worker_id=WORKER,
+            error_code=command["bpmn_error"],
+            error_message=f"{command['target']} failed",
+            variables=command.get("data") or {},
+        )
+        return {"ok": True}
     external_task_complete(
         user=user,
         task_id=task_id,

@@ -450,6 +450,7 @@ class Run:
                 "correlation": action.correlation,
                 "user": action.user,
                 "local": action.local,
+                "bpmn_error": action.bpmn_error,
             }
         )
         if action.expect_error:

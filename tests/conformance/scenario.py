@@ -57,6 +57,7 @@ _STEP = {
     "case",
     "incident",
     "local",
+    "bpmn_error",
 }
 _END = {"status", "data", "absent", "incident", "cases_of"}
 _CASE = {"name", "process", "start", "started_by", "end"}
@@ -84,6 +85,7 @@ class Action:
     expect_error: str | None = None
     case: str | None = None  # the [[cases]] name it acts on (None: the first)
     local: dict[str, Any] = field(default_factory=dict)  # external: localVariables
+    bpmn_error: str | None = None  # external: handleBpmnError with this code
 
 
 @dataclass(frozen=True)
@@ -199,8 +201,9 @@ def _event_step(
         raise _fail(path, f"{where}: '{kind}' names its case itself")
     if "incident" in raw and kind != "await":
         raise _fail(path, f"{where}: 'incident' goes with await")
-    if "local" in raw and kind != "external":
-        raise _fail(path, f"{where}: 'local' goes with external")
+    for key in ("local", "bpmn_error"):
+        if key in raw and kind != "external":
+            raise _fail(path, f"{where}: '{key}' goes with external")
 
 
 def _actions(kind: str, raw: dict, order: tuple[str, ...] | None) -> tuple[Action, ...]:
@@ -235,7 +238,8 @@ def _actions(kind: str, raw: dict, order: tuple[str, ...] | None) -> tuple[Actio
         )
     if kind == "external":
         local = dict(raw.get("local", {}))
-        return (Action(kind, raw[kind], data, local=local, **common),)
+        error = raw.get("bpmn_error")
+        return (Action(kind, raw[kind], data, local=local, bpmn_error=error, **common),)
     if kind in ("fire_timer_starts", "advance_clock"):
         return (Action(kind, str(raw[kind])),)
     return (Action(kind, str(raw.get("incident", "")), case=case),)

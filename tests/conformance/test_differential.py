@@ -343,6 +343,7 @@ DEPARTURES: dict[str, str] = {
     "p6c_dmn_types.bpmn": _DMN,
     "p6c_dmn_values.bpmn": _DMN,
     "p6a_dmn_collectEntries.bpmn": _DMN,
+    "p14_dmn_sum_numeric_text.bpmn": _DMN,
     # also: the task's camunda:inputOutput maps around the decision (Camunda 7)
     "p6a_dmn_io.bpmn": _DMN,
     "p6a_dmn_singleEntry.bpmn": _DMN,
@@ -422,6 +423,8 @@ DEPARTURES: dict[str, str] = {
             "p6c_call_out_service_error.bpmn",
             "p6c_call_out_nested.bpmn",
             "p9_activity_flows.bpmn",
+            # camunda:in / out only (and external task variables stay in the child)
+            "p14_call_external_error.bpmn",
         ),
         _CALL_DATA,
     ),

@@ -266,7 +266,11 @@ def test_spiff_dialect_dmn_decides_as_dmn_says(users, tmp_path):
     policy UNIQUE: where both match, DMN says there is no unique result, so the
     case stops with an incident naming both rules instead of taking the first.
     """
-    path = _decide(tmp_path, "Check_Amount")
+    path = _decide(
+        tmp_path,
+        "Check_Amount",
+        ' camunda:resultVariable="isMatch" camunda:mapDecisionResult="singleEntry"',
+    )
     deployed = _upload(users, path, [BPMN_DIR / "check_amounts.dmn"])[0].version
 
     def start(salary, invoice):
