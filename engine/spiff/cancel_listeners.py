@@ -45,7 +45,7 @@ from SpiffWorkflow.util.task import TaskState
 from .called import owner_of
 from .listeners import END_LISTENER, END_SCRIPT
 from .reached_failures import failure_text
-from .variables import publish
+from .variables import publish, refresh, variables_of
 
 _REACHED = TaskState.READY | TaskState.STARTED | TaskState.WAITING
 # Set on the case's workflow object while an operator's cancellation skips them.
@@ -89,6 +89,9 @@ def _reached(workflow: Any) -> list[Any]:
 def _run(task: Any) -> None:
     spec = task.task_spec
     body = owner_of(task.workflow).end_listeners[spec.bpmn_id]
+    store = variables_of(task.workflow)
+    if store is not None:  # what the listeners inside it set (it is no longer live)
+        refresh(task, store)
     try:
         task.workflow.script_engine.execute(task, body)
     except Exception as exc:
@@ -129,4 +132,4 @@ def _on_cancel(self: Any, my_task: Any) -> None:
     cancel_running_listeners(subworkflow, subworkflow.cancel)
 
 
-SubWorkflowTask._on_cancel = _on_cancel  # type: ignore[method-assign]
+SubWorkflowTask._on_cancel = _on_cancel
