@@ -18,11 +18,13 @@ from pathlib import Path
 
 import pytest
 
+from audit.models import AuditEvent
 from engine.errors import CancellationFailed
 from engine.models import Case
 from engine.services import case_cancel, case_start
 from engine.tasks import timers_fire_due_task
 from processes.models import ProcessVersion
+from tests.clients import api_for
 from tests.conftest import BPMN_DIR, deploy
 
 pytestmark = pytest.mark.django_db
@@ -142,3 +144,22 @@ def test_cancelling_the_caller_runs_the_called_end_listeners(users, tmp_path):
     assert case.status == "running"
     case_cancel(user=users["requester"], case_id=case.pk, skip_custom_listeners=True)
     assert Case.objects.get(pk=case.pk).status == "cancelled"
+
+
+def test_a_process_admin_cancels_the_case_of_such_an_incident(users, tmp_path):
+    """The incident page's cancel (and its API) takes skipCustomListeners too;
+    the failed listener's task was cancelled already, so it does not run again."""
+    deploy(_child(tmp_path, "no_such_name"), users["analyst"])
+    deploy(_caller(tmp_path), users["analyst"])
+    incident = _timed_out(users).incidents.get(status="open")
+    response = api_for(users["padmin"]).post(
+        f"/api/v1/incidents/{incident.pk}/cancel-case/",
+        {"reason": "timed out", "skip_custom_listeners": True},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["resolution"] == "case_cancelled"
+    cancelled = AuditEvent.objects.get(
+        case_id=incident.case_id, action="case.cancelled"
+    )
+    assert cancelled.payload["skip_custom_listeners"] is True
