@@ -17,6 +17,10 @@ ExecutionListenerTest.testOnCancellingBoundaryEvents, RuntimeServiceTest
   skipCustomListeners; RuntimeServiceTest.testDeleteProcessInstanceSkip
   CustomListeners). What they set stays in the cancelled case's data.
 
+An operator's instance modification (modify.py) cancels without them, as it
+cancels a task without its own end listener (Camunda 7's modification runs
+them unless skipCustomListeners: not followed yet).
+
 An element's end listeners are the lines the upload kept for it
 (listeners.END_SCRIPT, `CompiledProcess.end_listeners`); a task's post-script
 also holds its complete task listeners, which a cancellation does not fire.
@@ -33,7 +37,8 @@ the step fails like a failing script, located at the element.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from lxml import etree
@@ -117,6 +122,17 @@ def cancel_running_listeners(workflow: Any, cancel: Callable[[], Any]) -> None:
 def skip_custom_listeners(workflow: Any) -> None:
     """Cancel the case without its custom listeners (an operator's choice)."""
     setattr(workflow, _SKIP, True)
+
+
+@contextmanager
+def custom_listeners_skipped(workflow: Any) -> Iterator[None]:
+    """Cancel without custom listeners while inside."""
+    top = workflow.top_workflow
+    setattr(top, _SKIP, True)
+    try:
+        yield
+    finally:
+        setattr(top, _SKIP, False)
 
 
 _plain_on_cancel = SubWorkflowTask._on_cancel
