@@ -611,6 +611,9 @@ def translate_listeners(root: etree._Element, taken: set[str]) -> None:
 
     `taken` holds the ids in use; inserted elements get new ones, added to it.
     """
+    for element in root.iter():  # Laneway's to write, never the upload's
+        if isinstance(element.tag, str) and END_SCRIPT in element.attrib:
+            del element.attrib[END_SCRIPT]
     owners = _owners(root)
     prefix = _temp_prefix(root) if owners else ""
     # Gateways and processes last: their scripts go between the element and

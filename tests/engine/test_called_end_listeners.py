@@ -163,3 +163,18 @@ def test_a_process_admin_cancels_the_case_of_such_an_incident(users, tmp_path):
         case_id=incident.case_id, action="case.cancelled"
     )
     assert cancelled.payload["skip_custom_listeners"] is True
+
+
+def test_an_uploaded_end_listener_script_attribute_is_dropped(users, tmp_path):
+    """Only Laneway writes the lines a cancellation runs: a diagram's own
+    spiffworkflow:endListenerScript never runs unchecked."""
+    text = _child(tmp_path, None).read_text()
+    text = text.replace(
+        'id="Cc_Review"',
+        'id="Cc_Review" xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"'
+        ' spiffworkflow:endListenerScript="reviewed = no_such_name"',
+    )
+    child = deploy(_write(tmp_path, "child", text), users["analyst"])
+    assert b"endListenerScript" not in bytes(child.normalized_xml)
+    deploy(_caller(tmp_path), users["analyst"])
+    assert not _timed_out(users).incidents.exists()
