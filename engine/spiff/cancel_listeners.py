@@ -9,9 +9,11 @@ ExecutionListenerTest.testOnCancellingBoundaryEvents, RuntimeServiceTest
 * a call activity's called instance (and the instances it calls in turn) when
   the call activity is cancelled: an interrupting boundary event, event
   sub-process or terminate end event of the caller, a multi-instance
-  completion condition (CallActivityBehavior: the sub process instance is
-  deleted with skipCustomListeners=false). The child's variables they set stay
-  the child's: Camunda 7 maps no output of a deleted call;
+  completion condition (PvmExecutionImpl.clearScope and
+  PvmAtomicOperationDeleteCascade delete the sub process instance with the
+  leaf's skipCustomListeners, false there, before the leaf's activity end
+  fires). The child's variables they set stay the child's: Camunda 7 maps no
+  output of a deleted call;
 * the whole case, cancelled by an operator (`workflow_cancel`), unless the
   operator skips custom listeners (RuntimeService.deleteProcessInstance's
   skipCustomListeners; RuntimeServiceTest.testDeleteProcessInstanceSkip

@@ -17,6 +17,7 @@ from engine.services import case_start
 from tests.clients import api_for
 from tests.conftest import ROOT, deploy
 from tests.web.test_browser import Session, browser  # noqa: F401 (fixture)
+from tests.web.test_inbox_browser import WIDTHS, _fits
 from tests.web.test_pages import client_for, flash, html
 
 DIAGRAM = ROOT / "tests" / "conformance" / "bpmn" / "cancel_runs_end_listeners.bpmn"
@@ -129,7 +130,11 @@ def test_the_cancel_form_in_the_browser(
     page.get_by_test_id("case-cancel-form").screenshot(
         path=str(ARTIFACTS / "cancel-form.png")
     )
-    page.screenshot(path=str(ARTIFACTS / "case-page.png"))
+    for width, size in WIDTHS.items():
+        page.set_viewport_size(size)
+        page.screenshot(path=str(ARTIFACTS / f"case-page-{width}.png"))
+        _fits(page)
+    page.set_viewport_size(WIDTHS["desktop"])
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Cancel case").click()
     page.get_by_text("The case was cancelled.").wait_for()
