@@ -36,27 +36,6 @@ END_LISTENER = (
 )
 
 
-CATCHING_CHILD = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-  xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="Defs_catching"
-  targetNamespace="http://laneway.example/tests">
-  <bpmn:process id="ce_child" isExecutable="true">
-    <bpmn:startEvent id="Cc_Start">
-      <bpmn:outgoing>Cc_F1</bpmn:outgoing>
-    </bpmn:startEvent>
-    <bpmn:intermediateCatchEvent id="Cc_Wait" name="Wait">LISTENER
-      <bpmn:incoming>Cc_F1</bpmn:incoming><bpmn:outgoing>Cc_F2</bpmn:outgoing>
-      <bpmn:timerEventDefinition><bpmn:timeDuration>PT1H</bpmn:timeDuration>
-      </bpmn:timerEventDefinition>
-    </bpmn:intermediateCatchEvent>
-    <bpmn:endEvent id="Cc_End"><bpmn:incoming>Cc_F2</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="Cc_F1" sourceRef="Cc_Start" targetRef="Cc_Wait" />
-    <bpmn:sequenceFlow id="Cc_F2" sourceRef="Cc_Wait" targetRef="Cc_End" />
-  </bpmn:process>
-</bpmn:definitions>
-"""
-
-
 def _write(tmp_path: Path, name: str, text: str) -> Path:
     path = tmp_path / f"{name}.bpmn"
     path.write_text(text)
@@ -207,7 +186,8 @@ def test_a_waiting_catch_event_of_the_called_instance_runs_its_end_listener(
     """Camunda 7 fires the end listener of every activity active in the deleted
     instance: an intermediate catch event's too."""
     listener = END_LISTENER.replace("VALUE", "no_such_name")
-    text = CATCHING_CHILD.replace("LISTENER", listener)
+    text = (BPMN_DIR / "called_end_catching_child.bpmn").read_text()
+    text = text.replace("LISTENER", listener)
     deploy(_write(tmp_path, "child", text), users["analyst"])
     deploy(_caller(tmp_path), users["analyst"])
     incident = _timed_out(users).incidents.get(status="open")
