@@ -141,6 +141,12 @@ class IncidentSkipApi(APIView):
 
 class IncidentCancelCaseInput(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+    skip_custom_listeners = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Skip the end listeners of the active activities (Camunda 7's "
+        "skipCustomListeners; default false: they run).",
+    )
 
 
 class IncidentCancelCaseApi(APIView):
@@ -154,6 +160,7 @@ class IncidentCancelCaseApi(APIView):
             user=request.user,
             incident_id=incident_id,
             reason=body.validated_data.get("reason", ""),
+            skip_custom_listeners=body.validated_data["skip_custom_listeners"],
         )
         return Response(IncidentOutput(incident).data)
 

@@ -47,6 +47,13 @@ class TaskCompletionFailed(EngineError):
     code = "task_completion_failed"
 
 
+class CancellationFailed(EngineError):
+    """An end listener failed while the case was being cancelled: as in
+    Camunda 7 (the deletion fails and rolls back), the case is unchanged."""
+
+    code = "cancellation_failed"
+
+
 class StartNotAllowed(EngineError):
     code, status = "permission_denied", HTTPStatus.FORBIDDEN
 

@@ -72,12 +72,17 @@ def spec_for(version: ProcessVersion) -> CompiledProcess:
         extra_bpmn, extra_dmn = called_documents(
             version.dependencies.select_related("definition")
         )
+    normalized = bytes(version.normalized_xml)
     compiled = compile_process(
-        bytes(version.normalized_xml),
+        normalized,
         key=version.definition.key,
         dmn_files=dmn,
         extra_bpmn=extra_bpmn,
         extra_dmn=extra_dmn,
+        # the end listeners of a version stored before their lines were kept
+        original=(
+            bytes(version.original_xml) if b'endListener="true"' in normalized else None
+        ),
     )
     with _lock:
         _cache[key] = compiled

@@ -15,6 +15,7 @@ from django.views.generic import TemplateView
 
 from . import selectors, services
 from .errors import (
+    CancellationFailed,
     CaseBusy,
     CaseNotRunning,
     FormInvalid,
@@ -131,6 +132,7 @@ class IncidentActionView(LoginRequiredMixin, View):
         except IncidentNotOpen as exc:
             messages.error(request, exc.message)
         except (
+            CancellationFailed,
             CaseNotRunning,
             CaseBusy,
             IncidentSkipUnsupported,
@@ -179,5 +181,6 @@ class IncidentCancelCaseView(IncidentActionView):
             user=request.user,
             incident_id=incident_id,
             reason=request.POST.get("reason", "")[:1000],
+            skip_custom_listeners=request.POST.get("skip_custom_listeners") == "on",
         )
         messages.success(request, "The case is cancelled; its incidents are resolved.")

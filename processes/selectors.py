@@ -163,22 +163,3 @@ def called_documents(
         for item in version.dmn_files:
             dmn[(item["name"], item["xml"].encode())] = None
     return [(name, xml) for xml, name in bpmn.items()], list(dmn)
-
-
-def calling_documents(keys: Iterable[str]) -> list[tuple[str, bytes]]:
-    """Return the normalized BPMN of the latest deployed versions of other
-    processes whose call activities name one of `keys`, named as
-    `called_documents` names them (one per file)."""
-    keys = set(keys)
-    markers = [f'calledElement="{key}"'.encode() for key in keys]
-    found: dict[bytes, str] = {}
-    for version in version_list_current():
-        if version.definition.key in keys:
-            continue  # the file's own next version
-        xml = bytes(version.normalized_xml)
-        if any(marker in xml for marker in markers):
-            found.setdefault(
-                xml,
-                f"'{version.filename}' ({version.definition.key} v{version.number})",
-            )
-    return [(name, xml) for xml, name in found.items()]

@@ -31,7 +31,6 @@ from engine.spiff import (
     called_elements,
     called_version_tags,
     called_versions,
-    executable_keys,
 )
 
 from .columns import columns_problem, diagram_columns
@@ -40,7 +39,6 @@ from .models import DEFAULT_CANDIDATE_GROUP, ProcessDefinition, ProcessVersion
 from .permissions import can_deploy
 from .selectors import (
     called_documents,
-    calling_documents,
     version_latest_deployed,
     version_numbered,
     version_tagged,
@@ -213,15 +211,6 @@ def upload_read(*, user: Any, upload: Any, bpmn_name: str) -> bytes:
     return upload.read()
 
 
-def _calling(bpmn: bytes) -> list[tuple[str, bytes]]:
-    """The deployed documents calling the file's processes, read only when the
-    file has an execution listener (what a caller's cancellation could skip:
-    engine.spiff.called_listeners)."""
-    if b"executionListener" not in bpmn:
-        return []
-    return calling_documents(executable_keys(bpmn))
-
-
 def _bundle_compile(
     *,
     bpmn: bytes,
@@ -244,7 +233,6 @@ def _bundle_compile(
             extra_bpmn=extra_bpmn,
             extra_dmn=extra_dmn,
             form_files=form_files,
-            caller_bpmn=_calling(bpmn),
         )
     except BpmnParseError as exc:
         raise _invalid(exc.problems, filename) from None

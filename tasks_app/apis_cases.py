@@ -241,7 +241,12 @@ class CaseDetailApi(APIView):
 
 
 class CaseCancelApi(APIView):
-    """Cancel a running case."""
+    """Cancel a running case.
+
+    The end execution listeners of its active activities run first, unless
+    `?skipCustomListeners=true` (Camunda 7's DELETE /process-instance/{id}
+    query parameter, default false). A listener that fails refuses the
+    cancellation (409 `cancellation_failed`), the case unchanged."""
 
     class Input(serializers.Serializer):
         class Meta:
@@ -249,12 +254,32 @@ class CaseCancelApi(APIView):
 
         reason = serializers.CharField(required=False, allow_blank=True, default="")
 
-    @extend_schema(request=Input, responses={200: CaseDetailOutput})
+    class Query(serializers.Serializer):
+        class Meta:
+            ref_name = "CaseCancelQuery"
+
+        skipCustomListeners = serializers.BooleanField(  # noqa: N815 - Camunda's name
+            required=False,
+            default=False,
+            help_text="Skip the end listeners of the active activities "
+            "(Camunda 7's skipCustomListeners; default false: they run).",
+        )
+
+    @extend_schema(
+        request=Input,
+        parameters=[Query],
+        responses={200: CaseDetailOutput},
+    )
     def post(self, request, case_id):
+        query = self.Query(data=request.query_params)
+        query.is_valid(raise_exception=True)
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         case = case_services.case_cancel(
-            user=request.user, case_id=case_id, **data.validated_data
+            user=request.user,
+            case_id=case_id,
+            skip_custom_listeners=query.validated_data["skipCustomListeners"],
+            **data.validated_data,
         )
         return Response(case_detail(case, request.user))
 

@@ -166,6 +166,10 @@ class BusinessKeyForm(forms.Form):
 
 class CaseCancelForm(forms.Form):
     reason = forms.CharField(label="Reason", required=False, max_length=500)
+    # Camunda 7's skipCustomListeners: unticked, the end listeners run.
+    skip_custom_listeners = forms.BooleanField(
+        label="Skip custom listeners", required=False
+    )
 
 
 class TaskUserForm(forms.Form):

@@ -16,7 +16,7 @@ from django.views.generic import TemplateView
 
 from engine import selectors as case_selectors
 from engine import services as case_services
-from engine.errors import CaseNotRunning, FormInvalid
+from engine.errors import CancellationFailed, CaseNotRunning, FormInvalid
 from engine.form_validation import start_form_js
 from engine.models import Case
 
@@ -186,10 +186,17 @@ class CaseDetailView(LoginRequiredMixin, TemplateView):
 class CaseCancelView(LoginRequiredMixin, View):
     def post(self, request: HttpRequest, case_id: str) -> HttpResponse:
         form = CaseCancelForm(request.POST)
-        reason = form.cleaned_data["reason"] if form.is_valid() else ""
+        valid = form.is_valid()
         try:
-            case_services.case_cancel(user=request.user, case_id=case_id, reason=reason)
-        except CaseNotRunning as exc:
+            case_services.case_cancel(
+                user=request.user,
+                case_id=case_id,
+                reason=form.cleaned_data["reason"] if valid else "",
+                skip_custom_listeners=(
+                    valid and form.cleaned_data["skip_custom_listeners"]
+                ),
+            )
+        except (CaseNotRunning, CancellationFailed) as exc:
             messages.error(request, exc.message)
             return redirect("case-detail", case_id=case_id)
         messages.success(request, "The case was cancelled.")

@@ -16,6 +16,7 @@ from engine import permissions
 from engine.errors import (
     ActionNotAllowed,
     AssignmentListenerFailed,
+    CancellationFailed,
     CaseNotFound,
     CaseNotRunning,
     StartNotAllowed,
@@ -29,6 +30,7 @@ from engine.selectors import process_hand_start_refusal, process_tasklist_start_
 from engine.spec_cache import spec_for
 from engine.spiff import (
     AdvanceOutcome,
+    EndListenerFailed,
     TaskNotReady,
     has_assignment_listener,
     workflow_assign,
@@ -310,11 +312,25 @@ def case_task_assigned(
 
 
 @transaction.atomic
-def case_cancel(*, user: Any, case_id: UUID | str, reason: str = "") -> Case:
+def case_cancel(
+    *,
+    user: Any,
+    case_id: UUID | str,
+    reason: str = "",
+    skip_custom_listeners: bool = False,
+) -> Case:
     """Cancel a running case and close its open tasks.
+
+    The end execution listeners of the activities active in it run first,
+    innermost first (a called instance's before its call activity's), unless
+    `skip_custom_listeners`: Camunda 7's RuntimeService.deleteProcessInstance
+    and `DELETE /process-instance/{id}?skipCustomListeners=` (default false).
+    What they set stays in the cancelled case's data.
 
     Raises:
         CaseNotFound, ActionNotAllowed, CaseNotRunning, CaseBusy.
+        CancellationFailed: a listener failed; nothing changed (Camunda 7's
+            deletion fails and its transaction rolls back).
     """
     case = case_lock(case_id=case_id)
     if not permissions.can_view_case(user, case):
@@ -327,9 +343,27 @@ def case_cancel(*, user: Any, case_id: UUID | str, reason: str = "") -> Case:
         raise CaseNotRunning(
             f"The case is already {case.get_status_display().lower()}."
         )
-    outcome = workflow_cancel(spec_for(case.version), case.state.state)
+    try:
+        with case_scripts(case, user):
+            outcome = workflow_cancel(
+                spec_for(case.version),
+                case.state.state,
+                skip_custom_listeners=skip_custom_listeners,
+            )
+    except EndListenerFailed as exc:
+        raise CancellationFailed(
+            f"The case could not be cancelled: {exc}. Nothing was changed; "
+            "cancel it skipping custom listeners to end it without them.",
+            details={"reason": str(exc)},
+        ) from None
     case.status, case.ended_at = Case.Status.CANCELLED, timezone.now()
-    case_audit(case, user, AuditAction.CASE_CANCELLED, reason=reason)
+    case_audit(
+        case,
+        user,
+        AuditAction.CASE_CANCELLED,
+        reason=reason,
+        skip_custom_listeners=skip_custom_listeners,
+    )
     for incident in case.incidents.select_for_update().filter(
         status=Incident.Status.OPEN
     ):

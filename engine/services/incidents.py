@@ -304,18 +304,25 @@ def incident_skip(
 
 @transaction.atomic
 def incident_cancel_case(
-    *, user: Any, incident_id: UUID | str, reason: str = ""
+    *,
+    user: Any,
+    incident_id: UUID | str,
+    reason: str = "",
+    skip_custom_listeners: bool = False,
 ) -> Incident:
     """Cancel the case an open incident stopped; its open incidents resolve.
+    Its end listeners run unless skipped (`case_cancel`).
 
     Raises:
-        IncidentNotFound, ActionNotAllowed, IncidentNotOpen, CaseNotRunning, CaseBusy.
+        IncidentNotFound, ActionNotAllowed, IncidentNotOpen, CaseNotRunning, CaseBusy,
+        CancellationFailed.
     """
     case, incident = _locked_open_incident(user, incident_id)
     case_cancel(
         user=user,
         case_id=case.pk,
         reason=reason or f"incident at {incident.element_name or incident.bpmn_id}",
+        skip_custom_listeners=skip_custom_listeners,
     )
     incident.refresh_from_db()
     return incident

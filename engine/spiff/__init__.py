@@ -33,6 +33,7 @@ from .dates import (
 from .errors import (
     AssignmentListenerFailed,
     BpmnParseError,
+    EndListenerFailed,
     LocalVariablesRefused,
     ServiceErrorNotCaught,
     ServiceResultRejected,
@@ -207,6 +208,7 @@ __all__ = [
     "TaskFailure",
     "TaskNotReady",
     "AssignmentListenerFailed",
+    "EndListenerFailed",
     "has_assignment_listener",
     "service_scope_names",
     "workflow_assign",

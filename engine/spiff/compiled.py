@@ -24,6 +24,9 @@ class CompiledProcess:
     # the call starts (called.py), never taken from `subprocess_specs`; a
     # calledElement expression is among them as written (any process may run).
     calls_outside: frozenset[str] = frozenset()
+    # The end execution listeners' lines of its elements, by id, run when the
+    # element is cancelled (cancel_listeners.py).
+    end_listeners: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,3 +39,8 @@ class LocalVariablesRefused(SpiffAdapterError):
     """A task's local variables (an external task's localVariables) would land
     on an execution Laneway does not keep (a parallel branch, a sequential
     multi-instance activity): refused, nothing changed."""
+
+
+class EndListenerFailed(SpiffAdapterError):
+    """An end listener failed while the case was being cancelled (the message
+    says which and why): the cancellation did not happen."""

@@ -267,15 +267,11 @@ def interrupter(owner: etree._Element) -> str | None:
     translated end listener (a post-script, a script task after the event)
     runs only when the activity completes.
 
-    A process of the file that a call activity of the file calls is cancelled
-    with it: Camunda 7 deletes the called instance without skipping custom
-    listeners (PvmExecutionImpl.deleteCascade from the call activity's
-    execution), so what can cancel that call activity can cancel `owner`.
+    A process that a call activity calls is not refused for what can cancel
+    that call activity: Camunda 7 deletes the called instance without
+    skipping custom listeners (PvmExecutionImpl.deleteCascade from the call
+    activity's execution), and so does Laneway (cancel_listeners.py).
     """
-    return _interrupter(owner, frozenset())
-
-
-def _interrupter(owner: etree._Element, calling: frozenset[str]) -> str | None:
     node: etree._Element | None = owner
     while node is not None:
         container = node.getparent()
@@ -284,7 +280,7 @@ def _interrupter(owner: etree._Element, calling: frozenset[str]) -> str | None:
         if cancelling := _in_scope(node, container):
             return cancelling
         if local_name(container) == "process":
-            return _caller_interrupter(container, calling)
+            return None
         node = (
             container
             if local_name(container) in ("subProcess", "transaction")
@@ -311,23 +307,6 @@ def _in_scope(node: etree._Element, container: etree._Element) -> str | None:
         if sub is not node and start is not None:
             if start.get("isInterrupting") != "false":
                 return f"the interrupting event sub-process '{sub.get('id')}'"
-    return None
-
-
-def _caller_interrupter(process: etree._Element, calling: frozenset[str]) -> str | None:
-    """Name what can cancel a call activity of the file that calls `process`
-    (by its id: a calledElement expression is resolved only when it runs)."""
-    ident = process.get("id") or ""
-    if ident in calling:
-        return None  # a call cycle: each process asked once
-    for call in process.getroottree().iterfind(".//bpmn:callActivity", NSMAP):
-        if (call.get("calledElement") or "").strip() != ident:
-            continue
-        if cancelling := _interrupter(call, calling | {ident}):
-            return (
-                f"{cancelling} of the call activity '{call.get('id')}' that "
-                "calls this process"
-            )
     return None
 
 
@@ -385,16 +364,25 @@ def _forks(container: etree._Element) -> bool:
 
 
 # Set on an element whose end execution listener runs here as a script after it
-# waited (a task's post-script, a script task after a catch event): the stored
-# XML keeps it, so a later upload calling the process can find it
-# (called_listeners.py).
+# waited (a task's post-script, a script task after a catch event). END_SCRIPT
+# keeps the end listeners' own lines (a post-script also holds the complete
+# task listeners'): when the element is cancelled instead (its called
+# instance or its case), those run (cancel_listeners.py). Versions stored
+# before END_SCRIPT have the mark alone; their lines are read again from the
+# original XML (parsing.end_listener_scripts).
 END_LISTENER = f"{{{SPIFF}}}endListener"
+END_SCRIPT = f"{{{SPIFF}}}endListenerScript"
 
 
-def mark_end_listener(owner: etree._Element) -> None:
-    """Mark `owner` as running an end listener after it waited (END_LISTENER)."""
+def mark_end_listener(owner: etree._Element, body: str) -> None:
+    """Mark `owner` as running an end listener after it waited (END_LISTENER),
+    keeping its lines (END_SCRIPT)."""
     if ends_late(owner):
         owner.set(END_LISTENER, "true")
+        if not body:
+            return
+        kept = owner.get(END_SCRIPT)
+        owner.set(END_SCRIPT, f"{kept}\n{body}" if kept else body)
 
 
 def ends_late(owner: etree._Element) -> bool:
@@ -536,7 +524,7 @@ def _on_task(
             if "{" in foreign.assignee:  # `if (x) task.setAssignee(x)`
                 owner.set(f"{{{SPIFF}}}assigneeIfSet", "true")
         if script == "postScript" and local_name(listener) == "executionListener":
-            mark_end_listener(owner)
+            mark_end_listener(owner, body)
         extensions = listener.getparent()
         if event == "assignment":
             assignment += [body] if body else []
@@ -600,7 +588,7 @@ def _elsewhere(
         body = "\n".join(str(_body(listener, owner, prefix)) for listener in group)
         if _place(owner, event, body, group[0].sourceline, taken):
             if event == "end" and ends_late(owner):
-                mark_end_listener(owner)
+                mark_end_listener(owner, body)
             for listener in group:
                 listener.getparent().remove(listener)
 
@@ -623,6 +611,9 @@ def translate_listeners(root: etree._Element, taken: set[str]) -> None:
 
     `taken` holds the ids in use; inserted elements get new ones, added to it.
     """
+    for element in root.iter():  # Laneway's to write, never the upload's
+        if isinstance(element.tag, str) and END_SCRIPT in element.attrib:
+            del element.attrib[END_SCRIPT]
     owners = _owners(root)
     prefix = _temp_prefix(root) if owners else ""
     # Gateways and processes last: their scripts go between the element and

@@ -51,6 +51,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEv
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.util.task import TaskState
 
+from .cancel_listeners import custom_listeners_skipped
 from .common import ACTIVE, json_safe
 from .compiled import CompiledProcess
 from .errors import SpiffAdapterError
@@ -167,13 +168,17 @@ class _Modifier:
             split = isinstance(task.parent.task_spec, BoundaryEventSplit)
             target = task.parent if split else task
             before = {t.id for t in self.wf.get_tasks(state=ACTIVE)}
-            if target.state == TaskState.ERROR:
-                # ERROR counts as finished, so Task.cancel would leave it be.
-                target._set_state(TaskState.CANCELLED)
-                target._drop_children()
-                target.task_spec._on_cancel(target)
-            else:
-                target.cancel()
+            # Nothing a modification cancels runs its end listeners here
+            # (Camunda 7 runs them unless skipCustomListeners): what a cancelled
+            # call or sub-process runs keeps to that (cancel_listeners.py).
+            with custom_listeners_skipped(self.wf):
+                if target.state == TaskState.ERROR:
+                    # ERROR counts as finished, so Task.cancel would leave it be.
+                    target._set_state(TaskState.CANCELLED)
+                    target._drop_children()
+                    target.task_spec._on_cancel(target)
+                else:
+                    target.cancel()
             self._drop_orphans()
             after = {t.id for t in self.wf.get_tasks(state=ACTIVE)}
             self.cancelled.extend(str(i) for i in before - after)

@@ -30,7 +30,8 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
-from . import call_bindings, called_listeners, checks
+from . import call_bindings, checks
+from .cancel_listeners import end_listener_scripts, unkept_end_listeners
 from .compiled import CompiledBundle, CompiledProcess
 from .depth import depth_problems
 from .dmn import dmn_problems
@@ -200,19 +201,6 @@ def _read_called(
     return _Called(tuple(bpmn), tuple(_dmn_roots(extra_dmn, problems)))
 
 
-def _callers(
-    caller_bpmn: Sequence[tuple[str, bytes]],
-) -> list[tuple[str, etree._Element]]:
-    """Read the calling documents (stored XML, which parsed when deployed)."""
-    found = []
-    for name, data in caller_bpmn:
-        try:
-            found.append((name, _read_root(data)))
-        except XmlRejected:
-            continue  # stored normalized XML: read when it was deployed
-    return found
-
-
 def _process_ids(root: etree._Element) -> list[str]:
     return [str(p.get("id")) for p in root.iterfind("bpmn:process", NSMAP)]
 
@@ -321,8 +309,10 @@ def _compile_all(
     root: etree._Element,
     problems: list[Problem],
     called: _Called = _NOT_CALLING,
+    original: bytes | None = None,
 ) -> list[CompiledProcess]:
     compiled = []
+    end_listeners = _end_listeners(root, called, original)
     process_elements = {p.get("id"): p for p in root.iterfind("bpmn:process", NSMAP)}
     task_meta = _task_meta(root, called)
     outside = outside_senders([*(r for _, r in called.bpmn), root])
@@ -349,9 +339,37 @@ def _compile_all(
         adapt_specs(spec, subs, lists_only)
         meta = process_meta(process_elements[key])
         compiled.append(
-            CompiledProcess(key, meta, spec, subs, task_meta, outside, calls_outside)
+            CompiledProcess(
+                key,
+                meta,
+                spec,
+                subs,
+                task_meta,
+                outside,
+                calls_outside,
+                end_listeners,
+            )
         )
     return compiled
+
+
+def _end_listeners(
+    root: etree._Element, called: _Called, original: bytes | None
+) -> dict[str, str]:
+    """The end listeners' lines by element id (cancel_listeners.py): the called
+    documents', then the file's own. A version stored before they were kept
+    has them read again from its original XML, translated as at its upload."""
+    roots = [*(r for _, r in called.bpmn), root]
+    found = end_listener_scripts(roots)
+    if original is not None and unkept_end_listeners(root):
+        try:
+            again = _read_root(original)
+        except XmlRejected:
+            return found
+        tidy(again)
+        normalize(again)
+        found = {**end_listener_scripts([again]), **found}
+    return found
 
 
 def _spiff_compile(
@@ -360,6 +378,7 @@ def _spiff_compile(
     dmn: list[tuple[str, etree._Element]],
     problems: list[Problem],
     called: _Called = _NOT_CALLING,
+    original: bytes | None = None,
 ) -> list[CompiledProcess]:
     duplicates = _duplicate_processes(root, called) or _duplicate_tasks(root, called)
     if duplicates:
@@ -370,7 +389,7 @@ def _spiff_compile(
     except _SPIFF_PARSE_ERRORS as exc:
         problems.append(_spiff_problem(root, exc))
         return []
-    return _compile_all(parser, root, problems, called)
+    return _compile_all(parser, root, problems, called, original)
 
 
 def _without_repeats(ours: list[Problem], spiff: list[Problem]) -> list[Problem]:
@@ -446,7 +465,6 @@ def bundle_compile(
     extra_bpmn: Sequence[tuple[str, bytes]] = (),
     extra_dmn: Sequence[tuple[str, bytes]] = (),
     form_files: Sequence[tuple[str, bytes]] = (),
-    caller_bpmn: Sequence[tuple[str, bytes]] = (),
 ) -> CompiledBundle:
     """Validate and normalize a BPMN file (+ DMN files); return its processes and XML.
 
@@ -462,10 +480,6 @@ def bundle_compile(
     `form_files` are the Camunda Forms (.form, form-js JSON) uploaded with the
     file; each user task's camunda:formRef / camunda-forms: formKey must name
     one, and each must hold only what the server can check (formjs.py).
-
-    `caller_bpmn` are deployed documents (name, normalized XML) whose call
-    activities call a process of the file: an end listener there that their
-    cancellation would skip is refused (called_listeners.py).
 
     Raises:
         BpmnParseError: with every problem found, each located where possible.
@@ -487,8 +501,6 @@ def bundle_compile(
             *translated,
             *_own_checks(root, dmn, known_operations, translated, called.executable()),
             *checks.call_start_problems(root, [r for _, r in called.bpmn]),
-            *called_listeners.called_problems(root, called.bpmn),
-            *called_listeners.caller_problems(root, _callers(caller_bpmn)),
             *upload_problems(root, dmn),
             *form_problems,
             *form_ref_problems(root, forms),
@@ -520,6 +532,7 @@ def processes_compile(
     known_operations: Collection[str] = frozenset(),
     extra_bpmn: Sequence[tuple[str, bytes]] = (),
     extra_dmn: Sequence[tuple[str, bytes]] = (),
+    original: bytes | None = None,
 ) -> list[CompiledProcess]:
     """Return every executable process in a BPMN file (+ DMN files).
 
@@ -527,6 +540,7 @@ def processes_compile(
     `known_operations` means no operation is registered, so any service task is
     a problem. Without it, only normalize and parse (for stored, checked XML).
     `extra_bpmn` / `extra_dmn` are the called documents (see `bundle_compile`).
+    `original` is the XML as uploaded, of a stored version (see `_end_listeners`).
 
     Raises:
         BpmnParseError: with every problem found, each located where possible.
@@ -544,7 +558,7 @@ def processes_compile(
     root, problems, dmn, called = _read_inputs(bpmn, dmn_files, extra_bpmn, extra_dmn)
     normalize(root)
     with task_meta_once():
-        compiled = _spiff_compile(root, filename, dmn, problems, called)
+        compiled = _spiff_compile(root, filename, dmn, problems, called, original)
     if problems:
         raise BpmnParseError(problems)
     return compiled
@@ -557,6 +571,7 @@ def compile_process(
     dmn_files: Sequence[tuple[str, bytes]] = (),
     extra_bpmn: Sequence[tuple[str, bytes]] = (),
     extra_dmn: Sequence[tuple[str, bytes]] = (),
+    original: bytes | None = None,
 ) -> CompiledProcess:
     """Build the runnable spec of one already-deployed process (no re-validation).
 
@@ -574,6 +589,7 @@ def compile_process(
         validate=False,
         extra_bpmn=extra_bpmn,
         extra_dmn=extra_dmn,
+        original=original,
     ):
         if process.key == key:
             return process

@@ -16,11 +16,18 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundExcepti
 from SpiffWorkflow.util.task import TaskState
 
 from .called import called_owner, owner_of, workflow_processes
+from .cancel_listeners import cancel_running_listeners
+from .cancel_listeners import skip_custom_listeners as skip_custom_listeners_of
 from .common import ACTIVE, json_safe
 from .compiled import CompiledProcess
 from .conditional_events import note_written
 from .error_variables import error_variables_set
-from .errors import AssignmentListenerFailed, ServiceErrorNotCaught, TaskNotReady
+from .errors import (
+    AssignmentListenerFailed,
+    EndListenerFailed,
+    ServiceErrorNotCaught,
+    TaskNotReady,
+)
 from .events import call_outputs_pass
 from .io_mapping import outputs_failed, outputs_retry
 from .multi_instance import instance_locals, instances_budget_reset, shared_data
@@ -584,10 +591,24 @@ def workflow_fire_timers(process: CompiledProcess, state: dict) -> AdvanceOutcom
     return run_command(wf, process, lambda steps: wf.refresh_timers())
 
 
-def workflow_cancel(process: CompiledProcess, state: dict) -> AdvanceOutcome:
-    """Cancel every unfinished task of the workflow."""
+def workflow_cancel(
+    process: CompiledProcess, state: dict, *, skip_custom_listeners: bool = False
+) -> AdvanceOutcome:
+    """Cancel every unfinished task of the workflow, running the end listeners
+    of the activities that were active, innermost first, unless skipped
+    (cancel_listeners.py).
+
+    Raises:
+        EndListenerFailed: a listener failed (nothing is changed).
+        StateCorrupt: when the stored state cannot be loaded.
+    """
     wf = state_load(state, process)
-    wf.cancel()
+    if skip_custom_listeners:
+        skip_custom_listeners_of(wf)
+    try:
+        cancel_running_listeners(wf, wf.cancel)
+    except SpiffWorkflowException as exc:  # the caller's transaction changes nothing
+        raise EndListenerFailed(failure_text(exc)) from None
     return _outcome(wf, process, [], None)
 
 

@@ -1213,11 +1213,13 @@ VENDOR_ELEMENTS: dict[str, Row] = {
         "or intermediate catch event an interrupting boundary event or event "
         "sub-process, a terminate end event on a parallel path or a parallel "
         "multi-instance completion condition could cancel is refused (Camunda 7 "
-        "runs it on cancellation too), also in a called process when that can "
-        "cancel the call activity calling it (of the same file, or, across "
-        "files, the deployed caller or callee: called_listeners.py; Camunda 7 "
-        "deletes the called instance with its listeners), and so are a joining "
-        "parallel or "
+        "runs it on cancellation too); in a called process what can cancel the "
+        "call activity does not refuse it: the end listeners of the activities "
+        "active in the called instance (and in the instances it calls) run when "
+        "the call is cancelled, innermost first, as Camunda 7 deletes the called "
+        "instance with its listeners (cancel_listeners.py), and so do a case's "
+        "when an operator cancels it without skipping custom listeners; refused "
+        "are a joining parallel or "
         "inclusive gateway's end listener "
         "(Camunda 7 runs it for every joined token), an inclusive split's end "
         "listener setting what its conditions read, the process's end listener "
@@ -1341,8 +1343,12 @@ ZEEBE_ELEMENTS: dict[str, Row] = {
 SPIFF_ATTRIBUTES: dict[str, Row] = {
     "endListener": _runs(
         "set by Laneway on a task or catch event whose end listener runs after it "
-        "waited: a call activity that something can cancel may not call its "
-        "process (Camunda 7 would run the listener on that cancellation)"
+        "waited (with endListenerScript)"
+    ),
+    "endListenerScript": _runs(
+        "set by Laneway beside endListener: the end listener's lines, which run "
+        "when the element is cancelled (its called instance or its case; "
+        "Camunda 7 deletes it with its listeners)"
     ),
     "scriptsOnInstances": _runs("pre/post scripts run on each multi-instance instance"),
     "assigneeIfSet": _runs(

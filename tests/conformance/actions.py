@@ -16,7 +16,7 @@ from django.db import close_old_connections
 
 from engine.errors import EngineError
 from engine.models import Incident, ServiceCall
-from engine.services import incident_retry, message_deliver
+from engine.services import case_cancel, incident_retry, message_deliver
 from engine.services.external_tasks import (
     external_task_bpmn_error,
     external_task_complete,
@@ -187,6 +187,17 @@ def _external(command: dict) -> dict:
     return {"ok": True}
 
 
+def _cancel(command: dict) -> dict:
+    """Cancel the case as alice (its starter), running its end listeners
+    unless the target says skip_custom_listeners (tasks_app's cancel form)."""
+    case = case_cancel(
+        user=_user(command.get("user") or CAST[0]),
+        case_id=command["case"],
+        skip_custom_listeners=command["target"] == "skip_custom_listeners",
+    )
+    return {"ok": True, "status": case.status}
+
+
 _COMMANDS = {
     "complete": _complete,
     "claim": _claim,
@@ -195,6 +206,7 @@ _COMMANDS = {
     "signal": _signal,
     "retry_incident": _retry_incident,
     "external": _external,
+    "cancel": _cancel,
 }
 
 

@@ -45,6 +45,7 @@ _ACTIONS = (
     "retry_incident",
     "start_case",
     "external",
+    "cancel",
 )
 # What a step may hold: one action, and what goes with it.
 _STEP = {
@@ -58,6 +59,7 @@ _STEP = {
     "incident",
     "local",
     "bpmn_error",
+    "skip_custom_listeners",
 }
 _END = {"status", "data", "absent", "incident", "cases_of"}
 _CASE = {"name", "process", "start", "started_by", "end"}
@@ -170,10 +172,12 @@ def _step(
         "complete",
         "claim",
         "external",
+        "cancel",
     ):
         raise _fail(
             path,
-            f"{where}: expect_error goes with message, complete, claim or external",
+            f"{where}: expect_error goes with message, complete, claim, external "
+            "or cancel",
         )
     for key in ("data", "correlation"):
         _table(path, raw, key)
@@ -184,7 +188,7 @@ def _event_step(
     path: Path, where: str, kind: str, raw: dict, names: tuple[str, ...]
 ) -> None:
     """Check the values of timers/services and of the multi-case step keys."""
-    if kind in ("timers", "services") and raw[kind] is not True:
+    if kind in ("timers", "services", "cancel") and raw[kind] is not True:
         raise _fail(path, f"{where}: '{kind}' must be true")
     if kind == "fire_timer_starts" and raw[kind] not in (True, 1, 2):
         raise _fail(
@@ -199,11 +203,22 @@ def _event_step(
             raise _fail(path, f"{where}: '{key}' names no case; cases: {list(names)}")
     if "case" in raw and kind in ("await", "retry_incident", "start_case"):
         raise _fail(path, f"{where}: '{kind}' names its case itself")
+    _step_keys(path, where, kind, raw)
+
+
+def _step_keys(path: Path, where: str, kind: str, raw: dict) -> None:
+    """Check that the keys qualifying a step go with its kind."""
     if "incident" in raw and kind != "await":
         raise _fail(path, f"{where}: 'incident' goes with await")
     for key in ("local", "bpmn_error"):
         if key in raw and kind != "external":
             raise _fail(path, f"{where}: '{key}' goes with external")
+    if "skip_custom_listeners" in raw and (
+        kind != "cancel" or not isinstance(raw["skip_custom_listeners"], bool)
+    ):
+        raise _fail(
+            path, f"{where}: 'skip_custom_listeners' (true/false) goes with cancel"
+        )
 
 
 def _actions(kind: str, raw: dict, order: tuple[str, ...] | None) -> tuple[Action, ...]:
@@ -236,6 +251,9 @@ def _actions(kind: str, raw: dict, order: tuple[str, ...] | None) -> tuple[Actio
                 **common,
             ),
         )
+    if kind == "cancel":
+        skip = "skip_custom_listeners" if raw.get("skip_custom_listeners") else ""
+        return (Action(kind, skip, **common),)
     if kind == "external":
         local = dict(raw.get("local", {}))
         error = raw.get("bpmn_error")
