@@ -263,7 +263,7 @@ def _reason(message: str) -> str:
             "not a variable (VariableScopeElResolver)",
             "Camunda object in JUEL (execution, task)",
         ),
-        ("out of an event or a parallel", "condition on a flow out of an event"),
+        ("out of a parallel or event-based", "condition on a flow out of a gateway"),
         ("calls Java code", "listener calls Java code"),
         ("listener scripts run in Python", "listener script not in Python"),
         ("outside the subset that runs here", "listener script outside the subset"),
