@@ -428,7 +428,17 @@ SEND_WITHOUT_IMPLEMENTATION = _refused(
     "so it would be skipped (Camunda 7 refuses it too)"
 )
 RECEIVE_WITHOUT_MESSAGE = _refused(
-    "it names no message (messageRef); it would wait forever"
+    "it names no message (messageRef) and follows an event-based gateway, "
+    "where nothing could continue it (Camunda 7 refuses any receive task "
+    "there: 'Event based gateway can only be connected to elements of type "
+    "intermediateCatchEvent'); give it a message, or draw a message catch event"
+)
+RECEIVE_SIGNALLED = _runs(
+    "the case waits there until it is signalled by its execution id (Camunda "
+    "7's RuntimeService.signal, ReceiveTaskActivityBehavior): POST "
+    "/api/v1/executions/{id}/signal/ or /engine-rest/execution/{id}/signal, or "
+    "the case page's Continue button, with variables set first; refused after "
+    "an event-based gateway (receive_waits.py)"
 )
 SCRIPT_WITHOUT_SCRIPT = _refused(
     "it has no script, so it would be skipped (Camunda 7 refuses it too)"
@@ -659,7 +669,10 @@ CONSTRUCTS: dict[str, Row] = {
     ),
     "a signal start, catch or boundary event without signalRef": (SIGNAL_WITHOUT_REF),
     "a send task without an operation or a message": SEND_WITHOUT_IMPLEMENTATION,
-    "a receive task without a message": RECEIVE_WITHOUT_MESSAGE,
+    "a receive task without a message": RECEIVE_SIGNALLED,
+    "a receive task without a message after an event-based gateway": (
+        RECEIVE_WITHOUT_MESSAGE
+    ),
     "a script task without a script": SCRIPT_WITHOUT_SCRIPT,
     "a dueDate, followUpDate or priority that cannot be read": _refused(
         "an ISO-8601 date(-time), an ISO-8601 duration (weeks to seconds), "
@@ -1591,7 +1604,7 @@ def _task_problems(root: etree._Element) -> Iterator[Problem]:
         if not _calls_operation(task) and not _has_message(task):
             yield _problem(task, task, SEND_WITHOUT_IMPLEMENTATION.note)
     for task in root.iterfind(".//bpmn:receiveTask", NSMAP):
-        if not _has_message(task):
+        if not _has_message(task) and _after_event_gateway(task):
             yield _problem(task, task, RECEIVE_WITHOUT_MESSAGE.note)
     for task in root.iterfind(".//bpmn:scriptTask", NSMAP):
         script = task.find("bpmn:script", NSMAP)
