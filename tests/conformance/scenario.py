@@ -36,6 +36,7 @@ _ACTIONS = (
     "claim",
     "complete_each",
     "message",
+    "signal_receive",
     "timers",
     "services",
     "send_signal",
@@ -168,10 +169,12 @@ def _step(
         "complete",
         "claim",
         "external",
+        "signal_receive",
     ):
         raise _fail(
             path,
-            f"{where}: expect_error goes with message, complete, claim or external",
+            f"{where}: expect_error goes with message, complete, claim, external "
+            "or signal_receive",
         )
     for key in ("data", "correlation"):
         _table(path, raw, key)
@@ -221,7 +224,7 @@ def _actions(kind: str, raw: dict, order: tuple[str, ...] | None) -> tuple[Actio
             Action("complete", task, data, {}, raw.get("as"), case=case)
             for task in order or ()
         )
-    if kind in ("complete", "claim", "send_signal"):
+    if kind in ("complete", "claim", "send_signal", "signal_receive"):
         return (Action(kind, raw[kind], data, **common),)
     if kind == "message":
         return (

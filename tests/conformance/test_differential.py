@@ -184,7 +184,17 @@ _EVENT_NAME = (
     "fails the event with an incident, where SpiffWorkflow waits for the "
     "literal name (engine/spiff/event_names.py)"
 )
+_RECEIVE_WAIT = (
+    "a receive task without a message is a wait state continued by a signal to "
+    "its execution, as Camunda 7 runs it (ReceiveTaskActivityBehavior); "
+    "SpiffWorkflow passes it at once (a none event fires when reached; "
+    "engine/spiff/receive_waits.py)"
+)
 DEPARTURES: dict[str, str] = {
+    **dict.fromkeys(
+        ("receive_task_without_message.bpmn", "p15_receive_without_message.bpmn"),
+        _RECEIVE_WAIT,
+    ),
     **dict.fromkeys(
         (
             "message_name_expression.bpmn",
