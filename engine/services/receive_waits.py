@@ -41,9 +41,15 @@ def _not_waiting(execution_id: Any) -> ReceiveNotWaiting:
 
 
 def receive_signal(
-    *, user: Any, execution_id: UUID | str, data: Mapping[str, Any]
+    *,
+    user: Any,
+    execution_id: UUID | str,
+    data: Mapping[str, Any],
+    case_id: UUID | None = None,
 ) -> Case:
     """Continue the receive task waiting as `execution_id`, `data` set first.
+
+    With `case_id`, only a receive task of that case (the case page's button).
 
     Exactly once: the case lock is taken and the wait looked up again under
     it, so of two signals for one execution the second finds it gone.
@@ -66,14 +72,13 @@ def receive_signal(
     except ValueError:
         raise _not_waiting(execution_id) from None
     with transaction.atomic():
-        case_id = (
-            ReceiveWait.objects.filter(spiff_task_id=execution)
-            .values_list("case_id", flat=True)
-            .first()
-        )
-        if case_id is None:
+        waits = ReceiveWait.objects.filter(spiff_task_id=execution)
+        if case_id is not None:
+            waits = waits.filter(case_id=case_id)
+        waiting_case = waits.values_list("case_id", flat=True).first()
+        if waiting_case is None:
             raise _not_waiting(execution)
-        case = case_lock(case_id=case_id, with_state=True)
+        case = case_lock(case_id=waiting_case, with_state=True)
         wait = ReceiveWait.objects.filter(case=case, spiff_task_id=execution).first()
         if wait is None or not case.is_running:
             raise _not_waiting(execution)

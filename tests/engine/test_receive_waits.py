@@ -126,3 +126,25 @@ def test_engine_rest_signal_needs_the_permission(users, waiting):
     response = _engine_rest(users["requester"], url, {})
     assert response.status_code == 403
     assert ReceiveWait.objects.filter(case=waiting).exists()
+
+
+def test_case_page_shows_the_wait_and_operators_continue_it(users, waiting, client):
+    execution = str(_wait(waiting).spiff_task_id)
+    page = f"/cases/{waiting.pk}/"
+    client.force_login(users["requester"])
+    shown = client.get(page).content.decode()
+    assert "Receive task, waiting to be signalled" in shown
+    assert execution in shown
+    assert 'data-testid="receive-signal"' not in shown  # may see, not act
+    signal = f"/cases/{waiting.pk}/receive/{execution}/signal/"
+    assert client.post(signal).status_code == 403
+
+    client.force_login(users["padmin"])
+    assert 'data-testid="receive-signal"' in client.get(page).content.decode()
+    response = client.post(signal, follow=True)
+
+    assert "The case went on past the receive task." in response.content.decode()
+    waiting.refresh_from_db()
+    assert waiting.status == Case.Status.COMPLETED
+    again = client.post(signal, follow=True).content.decode()
+    assert "continued already" in again
