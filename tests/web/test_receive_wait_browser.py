@@ -17,7 +17,9 @@ SHOT = "/tmp/waits-case-receive.png"  # noqa: S108 - looked at by hand
 
 
 def test_operator_continues_a_receive_task_from_the_case_page(
-    live_server, users, browser  # noqa: F811
+    live_server,
+    users,
+    browser,  # noqa: F811
 ):
     deploy(DIAGRAM, users["analyst"])
     case, _ = case_start(user=users["requester"], key="testProcess", data={})
