@@ -68,6 +68,7 @@ from engine.services.external_tasks import (
     external_tasks_fetch,
 )
 from engine.services.messages import message_deliver
+from engine.services.receive_waits import receive_signal
 from engine.services.signals import signal_send
 from engine.spiff import called_elements, service_operations
 from engine.spiff.candidates import INITIATOR_VALUES
@@ -258,7 +259,10 @@ def _reason(message: str) -> str:
     rules = [
         ("no executable process", "no executable process"),
         ("is a script (or a malformed list or map)", "input/output parameter script"),
-        ("names no message (messageRef); it would", "receive task without message"),
+        (
+            "names no message (messageRef) and follows",
+            "receive task without message after an event-based gateway",
+        ),
         (
             "not a variable (VariableScopeElResolver)",
             "Camunda object in JUEL (execution, task)",
@@ -750,9 +754,15 @@ def _start_message(version: ProcessVersion) -> str:
 
 def _send_awaited(case: Case, integrator, route: list[str]) -> bool:
     """Send what the waiting case waits for, as the integration would over the
-    API: a signal, else the first message it subscribed to that was not sent yet
-    (the first drawn branch of an event-based gateway, then the next). False
-    when it waits for neither (a timer, which a test does not wait for)."""
+    API: a receive task without a message its signal (by execution id), a
+    signal, else the first message it subscribed to that was not sent yet (the
+    first drawn branch of an event-based gateway, then the next). False when it
+    waits for none of them (a timer, which a test does not wait for)."""
+    wait = case.receive_waits.order_by("created_at", "pk").first()
+    if wait is not None:  # a receive task without a message: signalled by its id
+        receive_signal(user=integrator, execution_id=wait.spiff_task_id, data={})
+        route.append(f"signal execution {wait.bpmn_id}")
+        return True
     signal = case.signal_subscriptions.order_by("pk").first()
     if signal is not None:
         signal_send(user=integrator, name=signal.name, data={})
@@ -1080,7 +1090,9 @@ def _report() -> str:
         "variables (and the first rule's inputs of the DMN tables it uses); a "
         "process started by a message is started by sending it, and a case that "
         "waits for a signal or a message gets it from the integration account "
-        "(`signal_send`, `message_deliver`: the first drawn message not sent yet). "
+        "(`signal_send`, `message_deliver`: the first drawn message not sent yet; "
+        "a receive task without a message is signalled by its execution id, "
+        "`receive_signal`). "
         "A route lists the human tasks completed, the service calls run "
         "(`id [operation]`, `id [worker: topic]`) and the messages and signals "
         "sent, in order. "
