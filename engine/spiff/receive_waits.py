@@ -20,7 +20,10 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.base import EventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
-from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import ReceiveTask
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import (
+    EventBasedGateway,
+    ReceiveTask,
+)
 from SpiffWorkflow.bpmn.util import PendingBpmnEvent
 from SpiffWorkflow.util.task import TaskState
 
@@ -41,9 +44,16 @@ class ExecutionSignal(EventDefinition):
 
 
 def adapt(task_spec: Any) -> None:
-    """Make a receive task without a message wait for its signal (idempotent)."""
-    if isinstance(task_spec, ReceiveTask) and isinstance(
-        getattr(task_spec, "event_definition", None), NoneEventDefinition
+    """Make a receive task without a message wait for its signal (idempotent).
+
+    A receive task after an event-based gateway is left alone: SpiffWorkflow
+    moves its message to the gateway and gives it a none event (one without a
+    message is refused there at upload, as Camunda 7 refuses it).
+    """
+    if (
+        isinstance(task_spec, ReceiveTask)
+        and isinstance(_definition(task_spec), NoneEventDefinition)
+        and not any(isinstance(i, EventBasedGateway) for i in task_spec.inputs)
     ):
         task_spec.event_definition = ExecutionSignal()
 
