@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from .apis import idempotency_key_of
 from .errors import FormInvalid
+from .json_safety import StorableJSONField
 from .services.receive_waits import receive_signal
 from .services.signals import signal_send
 
@@ -62,7 +63,8 @@ class ReceiveSignalApi(APIView):
         class Meta:
             ref_name = "ReceiveSignalInput"
 
-        data = serializers.JSONField(required=False, default=dict)  # type: ignore[assignment]
+        # Bounded as a task's form data (size, depth, storable numbers).
+        data = StorableJSONField(required=False, default=dict)  # type: ignore[assignment]
 
     class Output(serializers.Serializer):
         case = serializers.UUIDField()
