@@ -40,6 +40,30 @@ def _not_waiting(execution_id: Any) -> ReceiveNotWaiting:
     )
 
 
+def _check_variables(data: Any) -> None:
+    if not isinstance(data, Mapping) or any(not str(k).isidentifier() for k in data):
+        raise FormInvalid(
+            "The variables must be an object whose keys are variable names.",
+            details={"fields": {"data": ["Give an object of variables."]}},
+        )
+
+
+def _locked_wait(execution: UUID, case_id: UUID | None) -> tuple[Case, ReceiveWait]:
+    """Lock the case waiting as `execution`; return it and its wait, read again
+    under the lock (a signal that waited for it finds the wait gone)."""
+    waits = ReceiveWait.objects.filter(spiff_task_id=execution)
+    if case_id is not None:
+        waits = waits.filter(case_id=case_id)
+    waiting_case = waits.values_list("case_id", flat=True).first()
+    if waiting_case is None:
+        raise _not_waiting(execution)
+    case = case_lock(case_id=waiting_case, with_state=True)
+    wait = ReceiveWait.objects.filter(case=case, spiff_task_id=execution).first()
+    if wait is None or not case.is_running:
+        raise _not_waiting(execution)
+    return case, wait
+
+
 def receive_signal(
     *,
     user: Any,
@@ -62,26 +86,13 @@ def receive_signal(
         CaseBusy: the case stayed locked too long.
     """
     receive_signal_check(user)
-    if not isinstance(data, Mapping) or any(not str(k).isidentifier() for k in data):
-        raise FormInvalid(
-            "The variables must be an object whose keys are variable names.",
-            details={"fields": {"data": ["Give an object of variables."]}},
-        )
+    _check_variables(data)
     try:
         execution = UUID(str(execution_id))
     except ValueError:
         raise _not_waiting(execution_id) from None
     with transaction.atomic():
-        waits = ReceiveWait.objects.filter(spiff_task_id=execution)
-        if case_id is not None:
-            waits = waits.filter(case_id=case_id)
-        waiting_case = waits.values_list("case_id", flat=True).first()
-        if waiting_case is None:
-            raise _not_waiting(execution)
-        case = case_lock(case_id=waiting_case, with_state=True)
-        wait = ReceiveWait.objects.filter(case=case, spiff_task_id=execution).first()
-        if wait is None or not case.is_running:
-            raise _not_waiting(execution)
+        case, wait = _locked_wait(execution, case_id)
         with case_scripts(case, user):
             try:
                 outcome = workflow_signal_receive(

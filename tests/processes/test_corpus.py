@@ -340,6 +340,8 @@ def _verdict(outcome: str, detail: str, xml: bytes, route: list[str]) -> str:
         return RUNS_OK + " (needs variables no form asks for: API input)"
     if outcome == "stopped: MessageStartOnly":
         return RUNS_OK + " (started by a message only)"
+    if "returns non-Boolean" in detail:  # Camunda 7's ScriptCondition fails too
+        return RUNS_OK + " (fails as in Camunda 7: a condition not a Boolean)"
     # A script's, or an expression's (a task's people: Camunda's own words),
     # variable no step set.
     missing = re.search(
@@ -358,14 +360,27 @@ def _verdict(outcome: str, detail: str, xml: bytes, route: list[str]) -> str:
     return f"{outcome}: {detail[:120]}"
 
 
-def _without_null_guards(tree: ast.AST) -> list[ast.AST]:
+def _without_null_guards(tree: ast.AST, skip: set[str] = frozenset()) -> list[ast.AST]:
     """The nodes of a condition but `x is not None`, the null guard of a translated
-    JUEL `<` `>` `<=` `>=` (juel.py), which names no value that makes it true."""
+    JUEL `<` `>` `<=` `>=` (juel.py), which names no value that makes it true,
+    and the names in `skip`."""
     return [
         node
         for node in ast.walk(tree)
         if not (isinstance(node, ast.Compare) and isinstance(node.ops[0], ast.IsNot))
+        and not (isinstance(node, ast.Name) and node.id in skip)
     ]
+
+
+def _functions(tree: ast.AST) -> set[str]:
+    """The functions and types a condition calls or names (a Groovy condition's
+    type check: isinstance(foo, bool)): no variables to give."""
+    called = {
+        n.func.id
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+    }
+    return called | {"bool", "int", "str"}
 
 
 def _condition_values(xml: bytes) -> dict[str, object]:
@@ -377,7 +392,7 @@ def _condition_values(xml: bytes) -> dict[str, object]:
             tree = plain_python(ast.parse((cond.text or "").strip(), mode="eval"))
         except SyntaxError:
             continue
-        for node in _without_null_guards(tree):
+        for node in _without_null_guards(tree, skip=_functions(tree)):
             if isinstance(node, ast.Compare) and isinstance(node.left, ast.Name):
                 right = node.comparators[0]
                 if isinstance(right, ast.Constant) and node.left.id not in values:
