@@ -43,6 +43,9 @@ class AuditAction(StrEnum):
     MESSAGE_BUFFERED = "message.buffered"
     MESSAGE_EXPIRED = "message.expired"
     SIGNAL_DELIVERED = "signal.delivered"
+    # A receive task without a message was signalled by its execution id
+    # (Camunda 7's RuntimeService.signal) and the case went on.
+    RECEIVE_SIGNALLED = "receive.signalled"
     TIMER_FIRED = "timer.fired"
     SERVICE_QUEUED = "service.queued"
     # An external worker fetched and locked an external task (one per fetch).

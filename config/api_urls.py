@@ -4,7 +4,7 @@ from audit import apis as audit_apis
 from cockpit import apis as cockpit_apis
 from engine import apis as engine_apis
 from engine.apis_messages import KeptMessageListApi, MessageSendApi
-from engine.apis_signals import SignalSendApi
+from engine.apis_signals import ReceiveSignalApi, SignalSendApi
 from processes import apis as process_apis
 from tasks_app import apis as task_apis
 from tasks_app import apis_cases as case_apis
@@ -185,6 +185,11 @@ urlpatterns = [
     path("messages/", MessageSendApi.as_view(), name="api-messages"),
     path("messages/kept/", KeptMessageListApi.as_view(), name="api-messages-kept"),
     path("signals/", SignalSendApi.as_view(), name="api-signals"),
+    path(
+        "executions/<str:execution_id>/signal/",
+        ReceiveSignalApi.as_view(),
+        name="api-execution-signal",
+    ),
     path(
         "conditions/", case_apis.ConditionEvaluateApi.as_view(), name="api-conditions"
     ),

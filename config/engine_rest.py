@@ -1,5 +1,5 @@
-"""/engine-rest/: Camunda 7's external-task REST API, POST /condition and
-POST /message (engine.apis_external).
+"""/engine-rest/: Camunda 7's external-task REST API, POST /condition,
+POST /message and POST /execution/{id}/signal (engine.apis_external).
 
 Mounted here because the authentication and error shape are configuration:
 HTTP basic (Camunda's clients; failures counted by django-axes like the login),
@@ -41,6 +41,11 @@ urlpatterns = [
         "message",
         _view(api.MessageCorrelationApi),
         name="engine-rest-message",
+    ),
+    path(
+        "execution/<str:execution_id>/signal",
+        _view(api.ExecutionSignalApi),
+        name="engine-rest-execution-signal",
     ),
     path(
         "external-task",

@@ -28,7 +28,13 @@ from .errors import (
     NoConditionalStart,
 )
 from .models import BUSINESS_KEY_MAX_LENGTH, Case, ServiceCall
-from .services import condition_evaluate, message_deliver, message_send_check
+from .services import (
+    condition_evaluate,
+    message_deliver,
+    message_send_check,
+    receive_signal,
+    receive_signal_check,
+)
 from .services import external_tasks as service
 
 # Bounds that keep bad input a 400: a lock or retry timeout of at most ten years
@@ -599,3 +605,28 @@ def _correlation_result(case: Case, *, started: bool, variables: bool) -> dict:
     if variables:
         found["variables"] = variables_typed(dict(case.data))
     return found
+
+
+class _Signal(serializers.Serializer):
+    variables = serializers.JSONField(required=False, allow_null=True)
+
+
+class ExecutionSignalApi(EngineRestView):
+    """POST /execution/{id}/signal: continue a receive task without a message
+    (Camunda 7's ExecutionRestService, RuntimeService.signal).
+
+    The execution id is the waiting task's (as `executionId` of an external
+    task); typed `variables` become case variables first; 204. Nothing waiting
+    as that execution (never, or already continued) answers 404. Needs the
+    right to continue receive tasks, not the external-task worker's.
+    """
+
+    def initial(self, request, *args, **kwargs):
+        APIView.initial(self, request, *args, **kwargs)  # no external-worker check
+        receive_signal_check(request.user)  # 403 before reading the body
+
+    def post(self, request, execution_id: str):
+        body = self.valid(_Signal)
+        data = _untyped(body.get("variables"), "variables")
+        receive_signal(user=request.user, execution_id=execution_id, data=data)
+        return HttpResponse(status=204)

@@ -1,4 +1,5 @@
-"""POST /api/v1/signals/: broadcast a signal to every waiting case, start processes."""
+"""POST /api/v1/signals/: broadcast a signal to every waiting case, start processes;
+POST /api/v1/executions/{id}/signal/: continue a receive task without a message."""
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -7,6 +8,8 @@ from rest_framework.views import APIView
 
 from .apis import idempotency_key_of
 from .errors import FormInvalid
+from .json_safety import StorableJSONField
+from .services.receive_waits import receive_signal
 from .services.signals import signal_send
 
 
@@ -45,3 +48,34 @@ class SignalSendApi(APIView):
             idempotency_key=idempotency_key_of(request),
         )
         return Response(self.Output(result.as_dict()).data, status=status.HTTP_200_OK)
+
+
+class ReceiveSignalApi(APIView):
+    """Continue a receive task without a message, waiting as execution `id`
+    (Camunda 7's RuntimeService.signal): `data` becomes case variables first.
+
+    The execution id is the one the case page shows and `/engine-rest/`
+    answers. 404 `execution_not_waiting` when nothing waits as it (never, or
+    already continued: a signal continues it once).
+    """
+
+    class Input(serializers.Serializer):
+        class Meta:
+            ref_name = "ReceiveSignalInput"
+
+        # Bounded as a task's form data (size, depth, storable numbers).
+        data = StorableJSONField(required=False, default=dict)  # type: ignore[assignment]
+
+    class Output(serializers.Serializer):
+        case = serializers.UUIDField()
+        status = serializers.CharField()
+
+    @extend_schema(request=Input, responses={200: Output})
+    def post(self, request, execution_id):
+        payload = self.Input(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data["data"]
+        if not isinstance(data, dict):
+            raise FormInvalid("'data' must be a JSON object.", details={"fields": {}})
+        case = receive_signal(user=request.user, execution_id=execution_id, data=data)
+        return Response(self.Output({"case": case.pk, "status": case.status}).data)

@@ -132,6 +132,12 @@ class NotStartableInTasklist(EngineError):
     code, status = "not_startable_in_tasklist", HTTPStatus.CONFLICT
 
 
+class ReceiveNotWaiting(EngineError):
+    """No receive task waits with the execution id (never, or not any more)."""
+
+    code, status = "execution_not_waiting", HTTPStatus.NOT_FOUND
+
+
 class ExternalTaskNotFound(EngineError):
     """No external task has the id, or it is finished (Camunda deletes those)."""
 

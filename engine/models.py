@@ -354,6 +354,31 @@ class SignalSubscription(models.Model):
         return f"{self.case_id} waits for signal {self.name}"
 
 
+class ReceiveWait(models.Model):
+    """A receive task without a message a running case waits at (rebuilt after
+    every advance), until it is signalled by its execution id: Camunda 7's
+    `RuntimeService.signal(executionId)` (engine/spiff/receive_waits.py).
+    """
+
+    case = models.ForeignKey(
+        Case, on_delete=models.CASCADE, related_name="receive_waits"
+    )
+    # The waiting task's id: the execution id a signal names.
+    spiff_task_id = models.UUIDField(unique=True)
+    bpmn_id = models.CharField(max_length=255)
+    element_name = models.CharField(max_length=255, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        permissions = [
+            ("signal_receive", "Can continue cases waiting at a receive task")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} waits at {self.bpmn_id}"
+
+
 class SignalBroadcast(models.Model):
     """A signal sent through the API with an Idempotency-Key, and what it did."""
 

@@ -23,6 +23,7 @@ ROLES = {
         ("engine", "retry_incident"),
         ("engine", "send_message"),
         ("engine", "send_signal"),
+        ("engine", "signal_receive"),
         ("engine", "evaluate_conditions"),
         ("tasks_app", "view_humantask"),
         ("tasks_app", "reassign_humantask"),
@@ -31,6 +32,7 @@ ROLES = {
     "integrations": [
         ("engine", "send_message"),
         ("engine", "send_signal"),
+        ("engine", "signal_receive"),
         ("engine", "evaluate_conditions"),
         ("engine", "work_external_tasks"),
     ],

@@ -127,6 +127,7 @@ _SENTENCES: dict[str, Sentence] = {
     "timer.fired": lambda e, s, _: f"The timer {s} fired",
     "call.started": lambda e, s, _: f"{s} started {e.details.get('called')}",
     "message.delivered": lambda e, s, _: "A message arrived",
+    "receive.signalled": lambda e, s, _: f"{e.actor} continued {s}",
     "message.sent_outside": lambda e, s, _: (
         f"The message {s} went to {e.details.get('to')}"
     ),

@@ -72,4 +72,9 @@ urlpatterns = [
         views_cases.CaseCancelView.as_view(),
         name="case-cancel",
     ),
+    path(
+        "cases/<uuid:case_id>/receive/<uuid:execution_id>/signal/",
+        views_cases.CaseReceiveSignalView.as_view(),
+        name="case-receive-signal",
+    ),
 ]

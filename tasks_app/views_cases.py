@@ -16,7 +16,13 @@ from django.views.generic import TemplateView
 
 from engine import selectors as case_selectors
 from engine import services as case_services
-from engine.errors import CancellationFailed, CaseNotRunning, FormInvalid
+from engine.errors import (
+    CancellationFailed,
+    CaseNotRunning,
+    CaseSuspended,
+    FormInvalid,
+    ReceiveNotWaiting,
+)
 from engine.form_validation import start_form_js
 from engine.models import Case
 
@@ -201,3 +207,21 @@ class CaseCancelView(LoginRequiredMixin, View):
             return redirect("case-detail", case_id=case_id)
         messages.success(request, "The case was cancelled.")
         return redirect("case-detail", case_id=case_id)
+
+
+class CaseReceiveSignalView(LoginRequiredMixin, View):
+    """Continue a receive task without a message the case waits at (operators)."""
+
+    def post(
+        self, request: HttpRequest, case_id: str, execution_id: str
+    ) -> HttpResponse:
+        case = case_selectors.case_get(user=request.user, case_id=case_id)
+        try:
+            case_services.receive_signal(
+                user=request.user, execution_id=execution_id, data={}, case_id=case.pk
+            )
+        except (ReceiveNotWaiting, CaseSuspended) as exc:
+            messages.error(request, exc.message)
+            return redirect("case-detail", case_id=case.pk)
+        messages.success(request, "The case went on past the receive task.")
+        return redirect("case-detail", case_id=case.pk)

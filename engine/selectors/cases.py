@@ -269,15 +269,18 @@ def case_timeline(*, case: Case) -> list[TimelineEntry]:
 
 @dataclass(frozen=True, slots=True, order=True)
 class WaitingEvent:
-    """A message or signal a running case waits for, under the name it waits for."""
+    """A message or signal a running case waits for, under the name it waits for,
+    or a receive task without a message waiting to be signalled (`execution`)."""
 
-    kind: str  # "message" | "signal"
+    kind: str  # "message" | "signal" | "receive task"
     name: str  # resolved when the element was reached (order-${orderId}: order-42)
     element: str  # the waiting element's name, else its id
+    execution: str = ""  # a receive task's execution id (what a signal names)
 
 
 def case_waiting_list(*, case: Case) -> list[WaitingEvent]:
-    """Return the messages and signals a running case waits for, by kind and name.
+    """Return the messages and signals a running case waits for, by kind and name,
+    then the receive tasks without a message it waits at, oldest first.
 
     Read from its subscriptions, which hold the names the waiting elements
     resolved (what POST /api/v1/messages/ and /signals/ must send).
@@ -292,6 +295,13 @@ def case_waiting_list(*, case: Case) -> list[WaitingEvent]:
         ("signal", name, bpmn_id)
         for name, bpmn_id in case.signal_subscriptions.values_list("name", "bpmn_id")
     ]
-    return sorted(
-        {WaitingEvent(kind, name, names.get(b) or b) for kind, name, b in rows}
+    receives = [
+        WaitingEvent("receive task", name or bpmn_id, name or bpmn_id, str(execution))
+        for execution, bpmn_id, name in case.receive_waits.values_list(
+            "spiff_task_id", "bpmn_id", "element_name"
+        )
+    ]
+    return (
+        sorted({WaitingEvent(kind, name, names.get(b) or b) for kind, name, b in rows})
+        + receives
     )

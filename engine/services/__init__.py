@@ -9,6 +9,7 @@
 - signals: broadcast signals to waiting cases, start processes with them
 - timer_starts: schedule timer start events, start their cases
 - incidents: retry, skip (complete with data) or cancel behind an incident
+- receive_waits: continue a receive task without a message (signal by execution id)
 - repairs: set case variables, move tokens (cancel / start before / start after)
 """
 
@@ -49,6 +50,7 @@ from .messages import (
     message_send_check,
     subscription_matches,
 )
+from .receive_waits import receive_signal, receive_signal_check
 from .repairs import (
     CaseModified,
     case_conditions_evaluate,
@@ -82,6 +84,8 @@ __all__ = [
     "incident_retry",
     "incident_skip",
     "message_deliver",
+    "receive_signal",
+    "receive_signal_check",
     "service_call_apply",
     "service_call_backoff",
     "service_call_begin",

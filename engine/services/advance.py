@@ -39,13 +39,19 @@ from engine.models import (
     CaseState,
     Incident,
     MessageSubscription,
+    ReceiveWait,
     ServiceCall,
     SignalSubscription,
 )
 from engine.operations import operation_registry
 from engine.signals import case_advanced
 from engine.spec_cache import spec_for
-from engine.spiff import AdvanceOutcome, FailureKind, process_waits_for_events
+from engine.spiff import (
+    AdvanceOutcome,
+    FailureKind,
+    process_has_receive_waits,
+    process_waits_for_events,
+)
 
 from .timer_wake import TIMER_WAKE_TASK, timer_wake_later
 
@@ -468,6 +474,7 @@ def _advance(
         case, create=create, moved=moved or outcome.called_may_wait
     )
     _subscriptions_sync(case, outcome, messages)
+    _receive_waits_sync(case, outcome, create=create, moved=moved)
     queued = _queue_service_calls(case, outcome)
     advance = CaseAdvance(
         case=case,
@@ -602,4 +609,44 @@ def _subscriptions_sync(case: Case, outcome: AdvanceOutcome, current: list) -> N
             business_key=key,
         )
         for name, bpmn_id, corr, variables, own, key in wanted
+    )
+
+
+def _receive_waits_sync(
+    case: Case, outcome: AdvanceOutcome, *, create: bool, moved: bool
+) -> None:
+    """Replace the case's receive waits with the receive tasks it waits at.
+
+    Read only for a process that has a receive task without a message (or
+    whose called processes may wait: `called_may_wait`, or that just moved).
+    """
+    wanted = {w.task_id: w for w in outcome.waiting_receives} if case.is_running else {}
+    if not wanted and (
+        create
+        or not (
+            moved
+            or outcome.called_may_wait
+            or process_has_receive_waits(spec_for(case.version))
+        )
+    ):
+        return
+    current = (
+        set()
+        if create
+        else {
+            str(pk) for pk in case.receive_waits.values_list("spiff_task_id", flat=True)
+        }
+    )
+    gone = current - wanted.keys()
+    if gone:
+        ReceiveWait.objects.filter(case=case, spiff_task_id__in=gone).delete()
+    ReceiveWait.objects.bulk_create(
+        ReceiveWait(
+            case=case,
+            spiff_task_id=wait.task_id,
+            bpmn_id=wait.bpmn_id,
+            element_name=wait.name,
+        )
+        for task_id, wait in wanted.items()
+        if task_id not in current
     )

@@ -80,6 +80,8 @@ from .parsing import (
     processes_compile,
     service_operations,
 )
+from .receive_signal import ReceiveNotWaiting, workflow_signal_receive
+from .receive_waits import process_has_receive_waits
 from .runtime import (
     has_assignment_listener,
     workflow_apply_service_result,
@@ -129,6 +131,7 @@ from .types import (
     StepRecord,
     TaskFailure,
     WaitingMessage,
+    WaitingReceive,
 )
 
 ADAPTER_VERSION = f"2-juel{TRANSLATOR_VERSION}"
@@ -174,6 +177,10 @@ __all__ = [
     "MessageCatchersAmbiguous",
     "MessageNotCaught",
     "WaitingMessage",
+    "WaitingReceive",
+    "ReceiveNotWaiting",
+    "workflow_signal_receive",
+    "process_has_receive_waits",
     "message_catches",
     "message_start_names",
     "workflow_deliver_message",

@@ -1,4 +1,4 @@
-"""Conditional and default sequence flows out of an activity (implicit inclusive split).
+"""Conditional and default flows out of an activity or event (implicit inclusive split).
 
 BPMN 2.0.2 §10.5.1 (Sequence Flow) allows conditional sequence flows out of an
 activity, and a `default` flow on it; Camunda 7 (Conditional and Default
@@ -9,6 +9,13 @@ fails (`BpmnBehaviorLogger.missingConditionalFlowException`, "No conditional
 sequence flow leaving the Flow Node ... could be selected for continuing the
 process"; ConditionalSequenceFlowTest.testNoExpressionTrueThrowsException).
 Camunda 7.0 ended the path silently there; every later 7.x throws.
+
+Camunda 7 leaves events the same way (BPMN 2.0.2 draws no condition out of an
+event, but Camunda's start, intermediate and boundary events leave through
+`FlowNodeActivityBehavior.leave` -> `performDefaultOutgoingBehavior`, conditions
+checked; ConditionalScriptSequenceFlowTest.testScriptExpression: the flows out of
+a start event). A `default` on an event is not BPMN (the schema refuses it, as
+Camunda 7's deployment does).
 
 SpiffWorkflow ignores conditions out of an activity (it would take every flow),
 so the rewrite below draws what Camunda does: the activity leads to an inclusive
@@ -39,6 +46,11 @@ ACTIVITIES = frozenset(
         "transaction",
     }
 )
+# Events with outgoing flows (an end event has none; a link throw's is refused).
+EVENTS = frozenset(
+    {"startEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent"}
+)
+_SOURCES = ACTIVITIES | EVENTS
 _CONDITION = f"{{{BPMN}}}conditionExpression"
 
 
@@ -84,7 +96,7 @@ def _split(
 
 
 def conditional_activity_flows(root: etree._Element) -> None:
-    """Put an inclusive gateway after each activity with conditional/default flows."""
+    """Put an inclusive gateway after each activity or event with conditional flows."""
     taken: set[str] | None = None
     kinds = (f"{{{BPMN}}}process", f"{{{BPMN}}}subProcess", f"{{{BPMN}}}transaction")
     for container in list(root.iter(*kinds)):
@@ -94,7 +106,7 @@ def conditional_activity_flows(root: etree._Element) -> None:
         for activity in list(container):
             if (
                 not isinstance(activity.tag, str)
-                or local_name(activity) not in ACTIVITIES
+                or local_name(activity) not in _SOURCES
             ):
                 continue
             flows = outgoing.get(str(activity.get("id")), [])

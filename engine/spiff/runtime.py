@@ -33,6 +33,7 @@ from .io_mapping import outputs_failed, outputs_retry
 from .multi_instance import instance_locals, instances_budget_reset, shared_data
 from .prune import prune_workflow
 from .reached_failures import failure_text, reached_failure
+from .receive_waits import waiting_receives
 from .sent_messages import sent_messages
 from .serialization import new_workflow, state_dump, state_load
 from .service_tasks import (
@@ -219,6 +220,7 @@ def _outcome(
         next_timer_at=None if completed else next_due(wf),
         active_elements=tuple(sorted(active)),
         waiting_messages=waiting_messages(wf),
+        waiting_receives=waiting_receives(wf),
         waiting_signals=waiting_signals(wf),
         thrown_signals=tuple(
             ThrownSignal(n, json_safe(p)) for n, p in thrown_with_payloads(wf)

@@ -21,6 +21,7 @@ from . import (
     joins,
     multi_instance,
     people,
+    receive_waits,
     variables,
 )
 from .timers import adapt_cycle_timers
@@ -73,6 +74,7 @@ def adapt_specs(
             adapt_cycle_timers(task_spec, event_subprocess=in_esp)
             conditional_events.adapt(task_spec)
             event_names.adapt(task_spec)
+            receive_waits.adapt(task_spec)
 
 
 def camunda_collections(roots: Iterable[etree._Element]) -> frozenset[str]:

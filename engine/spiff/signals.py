@@ -41,6 +41,7 @@ from .compiled import CompiledProcess, no_initiator
 from .conditional_events import note_written
 from .errors import SpiffAdapterError
 from .event_names import event_name
+from .receive_waits import ExecutionSignal
 from .serialization import new_workflow, state_load
 from .signal_payloads import MappedSignalEventDefinition
 from .stepping import run_engine
@@ -197,7 +198,9 @@ _WAITS: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
 
 
 def _waiting_kind(definition: Any) -> bool:
-    if isinstance(definition, SignalEventDefinition | MessageEventDefinition):
+    if isinstance(
+        definition, SignalEventDefinition | MessageEventDefinition | ExecutionSignal
+    ):
         return True
     return isinstance(definition, MultipleEventDefinition) and any(
         _waiting_kind(child) for child in definition.event_definitions
@@ -205,7 +208,8 @@ def _waiting_kind(definition: Any) -> bool:
 
 
 def process_waits_for_events(process: CompiledProcess) -> bool:
-    """Return whether a case of this process can ever wait for a message or signal.
+    """Return whether a case of this process can ever wait for a message or signal
+    (or at a receive task without a message, for a signal to its execution).
 
     False when no element of the process (nor of its sub-processes and called
     processes) has a message or signal event definition, throwing or catching:

@@ -376,10 +376,10 @@ EVENT_DEFINITIONS: dict[str, Row] = {
 }
 CONDITIONAL_FLOWS = _refused(
     "conditions and default flows are evaluated only out of exclusive and inclusive "
-    "gateways and activities: BPMN 2.0.2 draws none out of an event or a "
-    "parallel or event-based gateway (Camunda 7 ignores them out of a parallel "
-    "gateway), and here the condition would be ignored; put an exclusive or "
-    "inclusive gateway after the element"
+    "gateways, activities and events: out of a parallel or event-based gateway "
+    "the condition would be ignored (BPMN 2.0.2 draws none there, Camunda 7 "
+    "ignores them out of a parallel gateway); put an exclusive or inclusive "
+    "gateway after the element"
 )
 CONDITIONAL_PLACES = _refused(
     "conditional events run on an intermediate catch event, a boundary event, "
@@ -430,7 +430,17 @@ SEND_WITHOUT_IMPLEMENTATION = _refused(
     "so it would be skipped (Camunda 7 refuses it too)"
 )
 RECEIVE_WITHOUT_MESSAGE = _refused(
-    "it names no message (messageRef); it would wait forever"
+    "it names no message (messageRef) and follows an event-based gateway, "
+    "where nothing could continue it (Camunda 7 refuses any receive task "
+    "there: 'Event based gateway can only be connected to elements of type "
+    "intermediateCatchEvent'); give it a message, or draw a message catch event"
+)
+RECEIVE_SIGNALLED = _runs(
+    "the case waits there until it is signalled by its execution id (Camunda "
+    "7's RuntimeService.signal, ReceiveTaskActivityBehavior): POST "
+    "/api/v1/executions/{id}/signal/ or /engine-rest/execution/{id}/signal, or "
+    "the case page's Continue button, with variables set first; refused after "
+    "an event-based gateway (receive_waits.py)"
 )
 SCRIPT_WITHOUT_SCRIPT = _refused(
     "it has no script, so it would be skipped (Camunda 7 refuses it too)"
@@ -588,8 +598,18 @@ CONSTRUCTS: dict[str, Row] = {
     ),
     "a conditional event after an event-based gateway": CONDITIONAL_AFTER_GATEWAY,
     "a conditional event without a condition": CONDITION_MISSING,
-    "a conditional or default sequence flow out of an event or a parallel or "
-    "event-based gateway": (CONDITIONAL_FLOWS),
+    "a conditional or default sequence flow out of a parallel or event-based gateway": (
+        CONDITIONAL_FLOWS
+    ),
+    "conditional sequence flows out of a start, intermediate or boundary event": (
+        _runs(
+            "as out of an activity (below): Camunda 7 leaves an event as it "
+            "leaves an activity (FlowNodeActivityBehavior.leave, conditions "
+            "checked; ConditionalScriptSequenceFlowTest), though BPMN 2.0.2 "
+            "draws none there; a default flow on an event is not BPMN (the "
+            "schema refuses it) (implicit_splits.py)"
+        )
+    ),
     "conditional or default sequence flows out of an activity": _runs(
         "every flow whose condition holds and every plain flow run (implicit "
         "inclusive split), the default flow only when none holds; none holding "
@@ -651,7 +671,10 @@ CONSTRUCTS: dict[str, Row] = {
     ),
     "a signal start, catch or boundary event without signalRef": (SIGNAL_WITHOUT_REF),
     "a send task without an operation or a message": SEND_WITHOUT_IMPLEMENTATION,
-    "a receive task without a message": RECEIVE_WITHOUT_MESSAGE,
+    "a receive task without a message": RECEIVE_SIGNALLED,
+    "a receive task without a message after an event-based gateway": (
+        RECEIVE_WITHOUT_MESSAGE
+    ),
     "a script task without a script": SCRIPT_WITHOUT_SCRIPT,
     "a dueDate, followUpDate or priority that cannot be read": _refused(
         "an ISO-8601 date(-time), an ISO-8601 duration (weeks to seconds), "
@@ -1590,7 +1613,7 @@ def _task_problems(root: etree._Element) -> Iterator[Problem]:
         if not _calls_operation(task) and not _has_message(task):
             yield _problem(task, task, SEND_WITHOUT_IMPLEMENTATION.note)
     for task in root.iterfind(".//bpmn:receiveTask", NSMAP):
-        if not _has_message(task):
+        if not _has_message(task) and _after_event_gateway(task):
             yield _problem(task, task, RECEIVE_WITHOUT_MESSAGE.note)
     for task in root.iterfind(".//bpmn:scriptTask", NSMAP):
         script = task.find("bpmn:script", NSMAP)

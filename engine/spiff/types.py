@@ -196,6 +196,16 @@ class TaskFailure:
 
 
 @dataclass(frozen=True, slots=True)
+class WaitingReceive:
+    """A receive task without a message, waiting to be signalled (Camunda 7's
+    `RuntimeService.signal(executionId)`): `task_id` is its execution id."""
+
+    task_id: str
+    bpmn_id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
 class WaitingMessage:
     """A message a case waits for at one catch event, task or boundary event.
 
@@ -260,6 +270,8 @@ class AdvanceOutcome:
     next_timer_at: str | None = None
     active_elements: tuple[str, ...] = field(default=())
     waiting_messages: tuple[WaitingMessage, ...] = ()
+    # the receive tasks without a message that wait to be signalled
+    waiting_receives: tuple[WaitingReceive, ...] = ()
     # (signal name, element id) of every element waiting for a signal
     waiting_signals: tuple[tuple[str, str], ...] = ()
     # names of the signals this command's throw events threw (for other cases)

@@ -15,8 +15,13 @@ from django.contrib.auth import get_user_model
 from django.db import close_old_connections
 
 from engine.errors import EngineError
-from engine.models import Incident, ServiceCall
-from engine.services import case_cancel, incident_retry, message_deliver
+from engine.models import Incident, ReceiveWait, ServiceCall
+from engine.services import (
+    case_cancel,
+    incident_retry,
+    message_deliver,
+    receive_signal,
+)
 from engine.services.external_tasks import (
     external_task_bpmn_error,
     external_task_complete,
@@ -135,6 +140,24 @@ def _signal(command: dict) -> dict:
     return {"ok": True, **result.as_dict()}
 
 
+def _signal_receive(command: dict) -> dict:
+    """Continue the case's oldest receive task without a message of this id
+    (RuntimeService.signal(executionId)), as alice unless `as` says."""
+    wait = (
+        ReceiveWait.objects.filter(case_id=command["case"], bpmn_id=command["target"])
+        .order_by("created_at", "pk")
+        .first()
+    )
+    if wait is None:
+        return {"ok": False, "code": "no_receive_wait", "message": command["target"]}
+    receive_signal(
+        user=_user(command.get("user") or CAST[0]),
+        execution_id=wait.spiff_task_id,
+        data=command.get("data") or {},
+    )
+    return {"ok": True}
+
+
 def _retry_incident(command: dict) -> dict:
     """Retry the case's oldest open incident as alice (a message: re-send it)."""
     incident = (
@@ -204,6 +227,7 @@ _COMMANDS = {
     "message": _message,
     "timers": _timers,
     "signal": _signal,
+    "signal_receive": _signal_receive,
     "retry_incident": _retry_incident,
     "external": _external,
     "cancel": _cancel,

@@ -165,7 +165,8 @@ def _cast() -> None:
     )
     # alice also broadcasts signals and retries incidents (as a process admin).
     admin = Permission.objects.filter(
-        codename__in=["send_signal", "retry_incident"], content_type__app_label="engine"
+        codename__in=["send_signal", "retry_incident", "signal_receive"],
+        content_type__app_label="engine",
     )
     worker, _ = model.objects.get_or_create(username=WORKER)
     worker.groups.add(Group.objects.get(name="integrations"))

@@ -36,6 +36,7 @@ _ACTIONS = (
     "claim",
     "complete_each",
     "message",
+    "signal_receive",
     "timers",
     "services",
     "send_signal",
@@ -173,11 +174,12 @@ def _step(
         "claim",
         "external",
         "cancel",
+        "signal_receive",
     ):
         raise _fail(
             path,
             f"{where}: expect_error goes with message, complete, claim, external "
-            "or cancel",
+            "cancel or signal_receive",
         )
     for key in ("data", "correlation"):
         _table(path, raw, key)
@@ -239,7 +241,7 @@ def _actions(kind: str, raw: dict, order: tuple[str, ...] | None) -> tuple[Actio
             Action("complete", task, data, {}, raw.get("as"), case=case)
             for task in order or ()
         )
-    if kind in ("complete", "claim", "send_signal"):
+    if kind in ("complete", "claim", "send_signal", "signal_receive"):
         return (Action(kind, raw[kind], data, **common),)
     if kind == "message":
         return (

@@ -184,7 +184,17 @@ _EVENT_NAME = (
     "fails the event with an incident, where SpiffWorkflow waits for the "
     "literal name (engine/spiff/event_names.py)"
 )
+_RECEIVE_WAIT = (
+    "a receive task without a message is a wait state continued by a signal to "
+    "its execution, as Camunda 7 runs it (ReceiveTaskActivityBehavior); "
+    "SpiffWorkflow passes it at once (a none event fires when reached; "
+    "engine/spiff/receive_waits.py)"
+)
 DEPARTURES: dict[str, str] = {
+    **dict.fromkeys(
+        ("receive_task_without_message.bpmn", "p15_receive_without_message.bpmn"),
+        _RECEIVE_WAIT,
+    ),
     **dict.fromkeys(
         (
             "message_name_expression.bpmn",
@@ -516,6 +526,9 @@ DEPARTURES: dict[str, str] = {
             "vars_parallel_scripts.bpmn",
             "p6b_incl_nested.bpmn",
             "p6b_task_conditions_join.bpmn",
+            # two branches out of the start event's conditional flows meet
+            # at an exclusive merge: the second reads the first's variables
+            "p6b_event_conditions.bpmn",
         ),
         _SHARED_VARIABLES,
     ),

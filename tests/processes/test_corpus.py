@@ -81,6 +81,7 @@ from engine.services.external_tasks import (
     external_tasks_fetch,
 )
 from engine.services.messages import message_deliver
+from engine.services.receive_waits import receive_signal
 from engine.services.signals import signal_send
 from engine.spiff import called_elements, formjs, service_operations
 from engine.spiff.candidates import INITIATOR_VALUES
@@ -324,12 +325,15 @@ def _reason(message: str) -> str:
         ),
         ("script outside what a parameter runs", "input/output parameter script"),
         ("is a malformed list or map", "input/output parameter script"),
-        ("names no message (messageRef); it would", "receive task without message"),
+        (
+            "names no message (messageRef) and follows",
+            "receive task without message after an event-based gateway",
+        ),
         (
             "not a variable (VariableScopeElResolver)",
             "Camunda object in JUEL (execution, task)",
         ),
-        ("out of an event or a parallel", "condition on a flow out of an event"),
+        ("out of a parallel or event-based", "condition on a flow out of a gateway"),
         ("calls Java code", "listener calls Java code"),
         ("listener scripts run in Python", "listener script not in Python"),
         ("outside the subset that runs here", "listener script outside the subset"),
@@ -402,6 +406,8 @@ def _verdict(outcome: str, detail: str, xml: bytes, route: list[str]) -> str:
         return RUNS_OK + " (needs variables no form asks for: API input)"
     if outcome == "stopped: MessageStartOnly":
         return RUNS_OK + " (started by a message only)"
+    if "returns non-Boolean" in detail:  # Camunda 7's ScriptCondition fails too
+        return RUNS_OK + " (fails as in Camunda 7: a condition not a Boolean)"
     # A script's, or an expression's (a task's people: Camunda's own words),
     # variable no step set.
     missing = re.search(
@@ -420,14 +426,27 @@ def _verdict(outcome: str, detail: str, xml: bytes, route: list[str]) -> str:
     return f"{outcome}: {detail[:120]}"
 
 
-def _without_null_guards(tree: ast.AST) -> list[ast.AST]:
+def _without_null_guards(tree: ast.AST, skip: set[str] = frozenset()) -> list[ast.AST]:
     """The nodes of a condition but `x is not None`, the null guard of a translated
-    JUEL `<` `>` `<=` `>=` (juel.py), which names no value that makes it true."""
+    JUEL `<` `>` `<=` `>=` (juel.py), which names no value that makes it true,
+    and the names in `skip`."""
     return [
         node
         for node in ast.walk(tree)
         if not (isinstance(node, ast.Compare) and isinstance(node.ops[0], ast.IsNot))
+        and not (isinstance(node, ast.Name) and node.id in skip)
     ]
+
+
+def _functions(tree: ast.AST) -> set[str]:
+    """The functions and types a condition calls or names (a Groovy condition's
+    type check: isinstance(foo, bool)): no variables to give."""
+    called = {
+        n.func.id
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+    }
+    return called | {"bool", "int", "str"}
 
 
 def _condition_values(xml: bytes) -> dict[str, object]:
@@ -439,7 +458,7 @@ def _condition_values(xml: bytes) -> dict[str, object]:
             tree = plain_python(ast.parse((cond.text or "").strip(), mode="eval"))
         except SyntaxError:
             continue
-        for node in _without_null_guards(tree):
+        for node in _without_null_guards(tree, skip=_functions(tree)):
             if isinstance(node, ast.Compare) and isinstance(node.left, ast.Name):
                 right = node.comparators[0]
                 if isinstance(right, ast.Constant) and node.left.id not in values:
@@ -929,9 +948,15 @@ def _start_message(version: ProcessVersion) -> str:
 
 def _send_awaited(case: Case, integrator, route: list[str]) -> bool:
     """Send what the waiting case waits for, as the integration would over the
-    API: a signal, else the first message it subscribed to that was not sent yet
-    (the first drawn branch of an event-based gateway, then the next). False
-    when it waits for neither (a timer, which a test does not wait for)."""
+    API: a receive task without a message its signal (by execution id), a
+    signal, else the first message it subscribed to that was not sent yet (the
+    first drawn branch of an event-based gateway, then the next). False when it
+    waits for none of them (a timer, which a test does not wait for)."""
+    wait = case.receive_waits.order_by("created_at", "pk").first()
+    if wait is not None:  # a receive task without a message: signalled by its id
+        receive_signal(user=integrator, execution_id=wait.spiff_task_id, data={})
+        route.append(f"signal execution {wait.bpmn_id}")
+        return True
     signal = case.signal_subscriptions.order_by("pk").first()
     if signal is not None:
         signal_send(user=integrator, name=signal.name, data={})
@@ -1283,7 +1308,9 @@ def _report(corpus: Corpus, results: dict[str, dict]) -> str:
         "starts by its timer's first moment coming (`timer_start_fire`), and a "
         "case that "
         "waits for a signal or a message gets it from the integration account "
-        "(`signal_send`, `message_deliver`: the first drawn message not sent yet). "
+        "(`signal_send`, `message_deliver`: the first drawn message not sent yet; "
+        "a receive task without a message is signalled by its execution id, "
+        "`receive_signal`). "
         "A route lists the human tasks completed, the service calls run "
         "(`id [operation]`, `id [worker: topic]`) and the messages and signals "
         "sent (and the timer that started the case), in order. "
