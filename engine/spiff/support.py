@@ -1342,6 +1342,10 @@ SPIFF_ATTRIBUTES: dict[str, Row] = {
         "process (Camunda 7 would run the listener on that cancellation)"
     ),
     "scriptsOnInstances": _runs("pre/post scripts run on each multi-instance instance"),
+    "listenerScripts": _runs(
+        "set by Laneway on a script task whose execution listeners became its "
+        "pre/post scripts: they run (SpiffWorkflow reads none on a script task)"
+    ),
     "assigneeIfSet": _runs(
         "on a human task (`true`): its assignee's variable may be missing, the "
         "task is then unassigned (a create listener's `if (x) task.setAssignee(x)` "
