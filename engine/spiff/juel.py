@@ -66,12 +66,40 @@ provides to every expression and script:
 
 A failed coercion raises `ELException` there: an incident, as in Camunda.
 
-* Names Camunda 7 reads as the engine's objects, never as variables
-  (VariableScopeElResolver): `execution` (the execution, in every expression
-  of a process) and `authenticatedUserId` (the signed-in user of the command),
-  and `task` in a task listener (the task; `task_scope`), are refused at
-  upload: the case's variables are all an expression reads here, so a
-  variable of that name would be read instead (or the step would fail).
+Engine objects. Camunda 7's VariableScopeElResolver answers `execution` (the
+execution, in every expression of a process), `task` in a task listener (the
+task; `task_scope`) and `authenticatedUserId` (the user of the command) with
+the engine's objects, never with variables. A safe subset of them runs
+(EngineScope says where; nothing else of them is callable, no reflection):
+
+* `execution.getVariable('x')` / `task.getVariable('x')`: VariableScope.
+  getVariable, the value of the nearest scope holding x (a task's local input
+  parameter, a sub-process's variable, the process instance: a task's data
+  here is exactly that, variables.py), null when none holds it (where `${x}`
+  fails); `hasVariable('x')` whether any does. Translated to `_el_var_(lambda:
+  x)` / `_el_has_(...)` (sandbox/el.py; the only lambda an expression may hold).
+  The name must be a text literal naming a variable Laneway can hold.
+* `execution.setVariable('x', v)` / `task.setVariable` as a listener's whole
+  expression (listeners.py): set where the variable exists, else on the
+  process instance (variables.py's store does exactly that).
+* Properties (`_el_object_(_el_engine_, 'execution.id')`, read from what the
+  engine gives the running element, engine_objects.py says what each maps
+  to): `execution.` id, processInstanceId, processBusinessKey, businessKey,
+  processDefinitionId, currentActivityId, currentActivityName; `task.` id,
+  name, taskDefinitionKey, processInstanceId, executionId,
+  processDefinitionId; `authenticatedUserId`. In a listener that runs as a
+  script drawn beside its element (a flow's, an event's, a gateway's), the
+  element's own properties (id, currentActivity*, task.*) are refused.
+* Known at upload: `execution.eventName` / `task.eventName` in a listener (its
+  event; refused elsewhere, where Camunda 7 has null), `task.assignee` in a
+  task listener (the assignee as drawn in create, the new one in assignment,
+  the person completing in complete; refused where it cannot be told).
+* Refused at upload with the reason: the *Local variants (getVariableLocal,
+  setVariableLocal, ...), removeVariable, setVariables, setAssignee, a
+  setVariable that is not a listener's whole expression, any other property
+  or method, the object itself as a value, and all of them in a decision
+  table (EngineScope(objects=False): Camunda 7 evaluates decisions over
+  variables only).
 
 Versions: the translation happens once, at upload, into the version's
 normalized XML, which is what runs. A version deployed under an earlier

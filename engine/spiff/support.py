@@ -678,9 +678,12 @@ CONSTRUCTS: dict[str, Row] = {
         "a JSON object's missing key is null (a missing variable is an "
         "incident, but false in a conditional event's condition, as Camunda 7's "
         "tryEvaluate reads it); .equals(x), .contains(x), .size() and .isEmpty() "
-        "on strings and collections; other method calls are refused, and so "
-        "are the names execution and authenticatedUserId, which Camunda 7 reads "
-        "as its engine objects, not as variables (VariableScopeElResolver)"
+        "on strings and collections; other method calls are refused. "
+        "execution, task (in a task listener) and authenticatedUserId are "
+        "Camunda 7's engine objects (VariableScopeElResolver), not variables: "
+        "getVariable('x') / hasVariable('x') and the properties juel.py lists "
+        "(ids, business key, definition, current activity, event name, task "
+        "name, key and assignee) run; anything else of them is refused"
     ),
     "a Groovy or JavaScript condition (language on a conditionExpression)": _runs(
         "a sequence flow's or conditional event's condition with "
