@@ -171,7 +171,34 @@ def _translate(
             del expr.attrib["language"]
     elif timer:
         return _timer_literal(expr, what, text, camunda=camunda)
+    elif camunda and what in _CONDITIONS and language not in _PYTHON_LANGUAGES:
+        return _literal_condition(expr, what, text)
     return None
+
+
+# Languages Laneway runs a condition in as Python (Camunda 7 would hand such a
+# condition to that script engine: a ScriptCondition).
+_PYTHON_LANGUAGES = frozenset(
+    {"python", "text/x-python", "py", "http://www.python.org/"}
+)
+
+
+def _literal_condition(expr: etree._Element, what: str, text: str) -> Problem:
+    """A condition without ${...} in a diagram drawn for Camunda 7: Camunda 7
+    reads it as literal text (ExpressionManager.createExpression: JUEL's
+    composite of text alone), whose value is a String, so evaluating it fails
+    (UelExpressionCondition: "condition expression returns non-Boolean";
+    MultiInstanceActivityBehavior: "completionCondition ... does not evaluate
+    to a boolean value"). Laneway would have run it as Python."""
+    return _problem(
+        expr,
+        what,
+        text,
+        "has no ${...}: Camunda 7 reads it as literal text, not as an "
+        "expression, and fails the step (condition expression returns "
+        f"non-Boolean); write it as JUEL, ${{{text}}} (JUEL's true, false, "
+        'null, &&, ||), or give it language="python" to run it as Python.',
+    )
 
 
 def _other_language(
