@@ -607,6 +607,7 @@ def _unconditioned_flows(root: etree._Element) -> list[Problem]:
         for flow in plain:
             condition = etree.SubElement(flow, f"{{{BPMN}}}conditionExpression")
             condition.text = "True"
+            condition.set("language", "python")  # Laneway's, not the diagram's
             if flow.sourceline:
                 condition.sourceline = flow.sourceline
     return problems
