@@ -685,6 +685,13 @@ CONSTRUCTS: dict[str, Row] = {
         "(ids, business key, definition, current activity, event name, task "
         "name, key and assignee) run; anything else of them is refused"
     ),
+    "a condition without ${...} in a diagram drawn for Camunda 7": _refused(
+        "a sequence flow's, conditional event's or completion condition's text "
+        "without ${...} (x > 5) is literal text to Camunda 7, which fails the "
+        "step (condition expression returns non-Boolean); write ${x > 5}, or "
+        'language="python" to have Laneway run it as Python (SpiffArena and '
+        "plain BPMN diagrams run such text as Python, as SpiffWorkflow does)"
+    ),
     "a Groovy or JavaScript condition (language on a conditionExpression)": _runs(
         "a sequence flow's or conditional event's condition with "
         'language="groovy" or "javascript" is a Camunda 7 ScriptCondition: '
