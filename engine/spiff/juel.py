@@ -477,16 +477,7 @@ class _Parser:
         known = self.known_at_upload(qualified)
         if known is not None:
             return _Expr(known)
-        if member.text in _NOT_HERE:
-            raise JuelError(
-                f"{qualified} ({_NOT_HERE[member.text]}) is not supported here "
-                f"(supported: {_supported(name)})"
-            )
-        if member.text not in _PROPERTIES[name]:
-            raise JuelError(
-                f"{qualified} is not supported: only {_supported(name)} of "
-                f"Camunda 7's {name} object are"
-            )
+        _check_member(name, member.text, qualified, _PROPERTIES[name])
         if qualified in _ACTIVITY_PROPERTIES and not self.scope.activity:
             raise JuelError(
                 f"{qualified} in a listener that runs here as a script drawn "
@@ -517,16 +508,7 @@ class _Parser:
 
     def engine_method(self, name: str, method: str) -> _Expr:
         """Translate `execution.getVariable('x')` / `hasVariable('x')`."""
-        if method in _NOT_HERE:
-            raise JuelError(
-                f"{name}.{method}() ({_NOT_HERE[method]}) is not supported here "
-                f"(supported: {_supported(name)})"
-            )
-        if method not in _VARIABLE_METHODS:
-            raise JuelError(
-                f"{name}.{method}() is not supported: only {_supported(name)} of "
-                f"Camunda 7's {name} object are"
-            )
+        _check_member(name, method, f"{name}.{method}()", frozenset(_VARIABLE_METHODS))
         self.take("(")
         argument = self.take()
         if argument.kind != "string":
@@ -549,6 +531,22 @@ class _Parser:
         return _Expr(
             f"{_VARIABLE_METHODS[method]}(lambda: {variable})",
             method == "hasVariable",
+        )
+
+
+def _check_member(
+    name: str, member: str, shown: str, supported: frozenset[str]
+) -> None:
+    """Refuse a member of an engine object outside the subset, saying why."""
+    if member in _NOT_HERE:
+        raise JuelError(
+            f"{shown} ({_NOT_HERE[member]}) is not supported here "
+            f"(supported: {_supported(name)})"
+        )
+    if member not in supported:
+        raise JuelError(
+            f"{shown} is not supported: only {_supported(name)} of "
+            f"Camunda 7's {name} object are"
         )
 
 

@@ -159,20 +159,26 @@ def _translate(
     if foreign or language in JAVASCRIPT | GROOVY:
         return _other_language(expr, what, text, language)
     if is_juel(text):
-        try:
-            expr.text = juel_to_python(
-                text,
-                condition=_condition_of(expr, what) if what in _CONDITIONS else "",
-                checked=local_name(expr.getparent()) == "conditionalEventDefinition",
-            )
-        except JuelError as exc:
-            return _problem(expr, what, text, f"cannot be translated from JUEL: {exc}.")
-        if "language" in expr.attrib:
-            del expr.attrib["language"]
-    elif timer:
+        return _juel(expr, what, text)
+    if timer:
         return _timer_literal(expr, what, text, camunda=camunda)
-    elif camunda and what in _CONDITIONS and language not in _PYTHON_LANGUAGES:
+    if camunda and what in _CONDITIONS and language not in _PYTHON_LANGUAGES:
         return _literal_condition(expr, what, text)
+    return None
+
+
+def _juel(expr: etree._Element, what: str, text: str) -> Problem | None:
+    """Rewrite a JUEL expression element's text to Python."""
+    try:
+        expr.text = juel_to_python(
+            text,
+            condition=_condition_of(expr, what) if what in _CONDITIONS else "",
+            checked=local_name(expr.getparent()) == "conditionalEventDefinition",
+        )
+    except JuelError as exc:
+        return _problem(expr, what, text, f"cannot be translated from JUEL: {exc}.")
+    if "language" in expr.attrib:
+        del expr.attrib["language"]
     return None
 
 
