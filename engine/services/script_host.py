@@ -109,6 +109,20 @@ def case_scripts(case: Case, actor: Any, *, completing: str = "") -> Iterator[No
             "process_instance_id": str(case.pk),
             "process_model_identifier": case.version.definition.key,
         },
+        case_facts=lambda: {
+            "id": str(case.pk),
+            "business_key": case.business_key or "",
+            "definition_id": (
+                f"{case.version.definition.key}:{case.version.number}:{case.version.pk}"
+            ),
+        },
+        authenticated_user=lambda: (
+            actor.get_username()
+            if actor is not None
+            and getattr(actor, "pk", None)
+            and actor.get_username() != SYSTEM_USERNAME
+            else None
+        ),
     )
     with script_host(host):
         yield

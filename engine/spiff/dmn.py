@@ -49,10 +49,13 @@ from .io_mapping import (
     io_parameters,
     parameter_evaluate,
 )
-from .juel import JuelError, is_juel, juel_to_python
+from .juel import EngineScope, JuelError, is_juel, juel_to_python
 from .scripting import check_expression
 from .types import Problem
 from .xml import NSMAP, local_name, vendor_attr, vendor_children
+
+# Camunda 7 evaluates a decision's expressions over its variables only.
+NO_ENGINE_OBJECTS = EngineScope(objects=False)
 
 HIT_POLICIES = ("UNIQUE", "FIRST", "PRIORITY", "ANY", "COLLECT", "RULE ORDER")
 AGGREGATIONS = ("SUM", "MIN", "MAX", "COUNT")
@@ -185,7 +188,11 @@ class _Reader:
         if language == "juel":
             # Camunda 7 evaluates a cell marked expressionLanguage="juel" as JUEL.
             try:
-                python = juel_to_python(text) if is_juel(text) else ""
+                python = (
+                    juel_to_python(text, scope=NO_ENGINE_OBJECTS)
+                    if is_juel(text)
+                    else ""
+                )
             except JuelError as exc:
                 return self.problem(where, f"{text!r} is not JUEL ({exc}).", element)
             if not python:

@@ -63,6 +63,7 @@ from .conditional_events import note_written
 from .multi_instance import loop_variables
 from .parameters import IO_ACTIVITIES, parameter_value
 from .reached_failures import not_ready_when_failed, stop_reaching
+from .scripting import with_engine_facts
 from .variables import (
     OUT_LOCALS,
     io_locals,
@@ -105,7 +106,7 @@ def parameter_evaluate(
     """Evaluate one parameter's expression; a failure names the parameter."""
     try:
         return task.workflow.script_engine.environment.evaluate(
-            expression, dict(context)
+            expression, dict(context), with_engine_facts(task, expression, None)
         )
     except SpiffWorkflowException:
         raise

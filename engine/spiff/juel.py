@@ -66,12 +66,40 @@ provides to every expression and script:
 
 A failed coercion raises `ELException` there: an incident, as in Camunda.
 
-* Names Camunda 7 reads as the engine's objects, never as variables
-  (VariableScopeElResolver): `execution` (the execution, in every expression
-  of a process) and `authenticatedUserId` (the signed-in user of the command),
-  and `task` in a task listener (the task; `task_scope`), are refused at
-  upload: the case's variables are all an expression reads here, so a
-  variable of that name would be read instead (or the step would fail).
+Engine objects. Camunda 7's VariableScopeElResolver answers `execution` (the
+execution, in every expression of a process), `task` in a task listener (the
+task; `task_scope`) and `authenticatedUserId` (the user of the command) with
+the engine's objects, never with variables. A safe subset of them runs
+(EngineScope says where; nothing else of them is callable, no reflection):
+
+* `execution.getVariable('x')` / `task.getVariable('x')`: VariableScope.
+  getVariable, the value of the nearest scope holding x (a task's local input
+  parameter, a sub-process's variable, the process instance: a task's data
+  here is exactly that, variables.py), null when none holds it (where `${x}`
+  fails); `hasVariable('x')` whether any does. Translated to `_el_var_(lambda:
+  x)` / `_el_has_(...)` (sandbox/el.py; the only lambda an expression may hold).
+  The name must be a text literal naming a variable Laneway can hold.
+* `execution.setVariable('x', v)` / `task.setVariable` as a listener's whole
+  expression (listeners.py): set where the variable exists, else on the
+  process instance (variables.py's store does exactly that).
+* Properties (`_el_object_(_el_engine_, 'execution.id')`, read from what the
+  engine gives the running element, engine_objects.py says what each maps
+  to): `execution.` id, processInstanceId, processBusinessKey, businessKey,
+  processDefinitionId, currentActivityId, currentActivityName; `task.` id,
+  name, taskDefinitionKey, processInstanceId, executionId,
+  processDefinitionId; `authenticatedUserId`. In a listener that runs as a
+  script drawn beside its element (a flow's, an event's, a gateway's), the
+  element's own properties (id, currentActivity*, task.*) are refused.
+* Known at upload: `execution.eventName` / `task.eventName` in a listener (its
+  event; refused elsewhere, where Camunda 7 has null), `task.assignee` in a
+  task listener (the assignee as drawn in create, the new one in assignment,
+  the person completing in complete; refused where it cannot be told).
+* Refused at upload with the reason: the *Local variants (getVariableLocal,
+  setVariableLocal, ...), removeVariable, setVariables, setAssignee, a
+  setVariable that is not a listener's whole expression, any other property
+  or method, the object itself as a value, and all of them in a decision
+  table (EngineScope(objects=False): Camunda 7 evaluates decisions over
+  variables only).
 
 Versions: the translation happens once, at upload, into the version's
 normalized XML, which is what runs. A version deployed under an earlier
@@ -205,21 +233,92 @@ def _tokens(source: str) -> list[_Token]:
 
 
 # Camunda 7's VariableScopeElResolver answers these names with the engine's
-# objects before any variable is looked up.
+# objects before any variable is looked up (module doc, "Engine objects").
 _ENGINE_OBJECTS = {
     "execution": "the execution (its properties and methods)",
     "authenticatedUserId": "the signed-in user of the command",
 }
 _TASK_OBJECTS = {**_ENGINE_OBJECTS, "task": "the task (its properties and methods)"}
+# Properties read from the engine's facts about the running element
+# (scripting.engine_facts), by object.
+_PROPERTIES = {
+    "execution": frozenset(
+        {
+            "id",
+            "processInstanceId",
+            "processBusinessKey",
+            "businessKey",
+            "processDefinitionId",
+            "currentActivityId",
+            "currentActivityName",
+        }
+    ),
+    "task": frozenset(
+        {
+            "id",
+            "name",
+            "taskDefinitionKey",
+            "processInstanceId",
+            "executionId",
+            "processDefinitionId",
+        }
+    ),
+}
+# Properties of the element the expression runs on: unknown where a listener
+# runs as a script drawn beside its element (a flow's, an event's).
+_ACTIVITY_PROPERTIES = frozenset(
+    {
+        "execution.id",
+        "execution.currentActivityId",
+        "execution.currentActivityName",
+        "task.id",
+        "task.name",
+        "task.taskDefinitionKey",
+        "task.executionId",
+    }
+)
+_VARIABLE_METHODS = {"getVariable": "_el_var_", "hasVariable": "_el_has_"}
+_NOT_HERE = {
+    "getVariableLocal": "a local variable of the execution's own scope",
+    "hasVariableLocal": "a local variable of the execution's own scope",
+    "setVariableLocal": "a local variable of the execution's own scope",
+    "removeVariable": "removing a variable",
+    "removeVariableLocal": "removing a variable",
+    "setVariables": "setting several variables at once",
+    "getVariables": "all variables as a map",
+    "getVariablesLocal": "all variables as a map",
+    "setAssignee": "setting the assignee from an expression",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class EngineScope:
+    """Which of Camunda 7's engine objects an expression can read here.
+
+    `objects`: False where Camunda 7 has none (a decision table's cells),
+    so the names stay refused. `task`: a task listener's (`task` is the
+    task). `event`: a listener's event (`eventName`), None elsewhere.
+    `activity`: whether the expression runs on its own element (False for a
+    listener drawn on a flow or event, which runs as a script beside it).
+    `assignee`: the Python text of the task's assignee where a task listener
+    knows it (listeners.py), None where `task.assignee` cannot be read.
+    """
+
+    objects: bool = True
+    task: bool = False
+    event: str | None = None
+    activity: bool = True
+    assignee: str | None = None
 
 
 class _Parser:
     """A recursive-descent parser that emits fully parenthesized Python."""
 
-    def __init__(self, source: str, objects: dict[str, str] | None = None) -> None:
+    def __init__(self, source: str, scope: EngineScope | None = None) -> None:
         self.tokens = _tokens(source)
         self.pos = 0
-        self.objects = _ENGINE_OBJECTS if objects is None else objects
+        self.scope = EngineScope() if scope is None else scope
+        self.objects = _TASK_OBJECTS if self.scope.task else _ENGINE_OBJECTS
 
     def peek(self) -> _Token:
         return self.tokens[self.pos]
@@ -334,6 +433,8 @@ class _Parser:
         if token.kind == "string":
             return _Expr(repr(_unescape(token.text)))
         if token.kind == "name":
+            if token.text in self.objects and self.scope.objects:
+                return self.engine_object(token.text)
             text = self._name(token.text)
             return _Expr(text, text in _BOOL_LITERALS)
         if token.text == "(":
@@ -357,6 +458,107 @@ class _Parser:
             )
         return name
 
+    def engine_object(self, name: str) -> _Expr:
+        """Translate a read of Camunda 7's engine objects (module doc)."""
+        if name == "authenticatedUserId":
+            return _Expr(f"_el_object_({ENGINE_FACTS}, 'authenticatedUserId')")
+        if self.peek().text != ".":
+            raise JuelError(
+                f"{name} itself is not a value here: read one of its properties "
+                f"({_supported(name)})"
+            )
+        self.take(".")
+        member = self.take()
+        if member.kind != "name":
+            raise JuelError(f"expected a property name after '{name}.'")
+        qualified = f"{name}.{member.text}"
+        if self.peek().text == "(":
+            return self.engine_method(name, member.text)
+        known = self.known_at_upload(qualified)
+        if known is not None:
+            return _Expr(known)
+        _check_member(name, member.text, qualified, _PROPERTIES[name])
+        if qualified in _ACTIVITY_PROPERTIES and not self.scope.activity:
+            raise JuelError(
+                f"{qualified} in a listener that runs here as a script drawn "
+                "beside its element (a flow's, an event's or a gateway's), "
+                "which would report that script instead"
+            )
+        return _Expr(f"_el_object_({ENGINE_FACTS}, {qualified!r})")
+
+    def known_at_upload(self, qualified: str) -> str | None:
+        """The Python of a property the listener's place tells (its event, the
+        task's assignee), None for the others."""
+        if qualified in ("execution.eventName", "task.eventName"):
+            if self.scope.event is None:
+                raise JuelError(
+                    f"{qualified} is set only while a listener runs (null "
+                    "elsewhere in Camunda 7); use it in a listener's expression"
+                )
+            return repr(self.scope.event)
+        if qualified == "task.assignee":
+            if self.scope.assignee is None:
+                raise JuelError(
+                    "task.assignee where Laneway cannot tell it (a create "
+                    "listener of a task whose assignee is an expression other "
+                    "than a name)"
+                )
+            return self.scope.assignee
+        return None
+
+    def engine_method(self, name: str, method: str) -> _Expr:
+        """Translate `execution.getVariable('x')` / `hasVariable('x')`."""
+        _check_member(name, method, f"{name}.{method}()", frozenset(_VARIABLE_METHODS))
+        self.take("(")
+        argument = self.take()
+        if argument.kind != "string":
+            raise JuelError(
+                f"{name}.{method}() with a variable name that is not a text literal"
+            )
+        variable = _unescape(argument.text)
+        if (
+            not variable.isidentifier()
+            or not variable.isascii()
+            or keyword.iskeyword(variable)
+            or variable.startswith("_")
+            or variable in _LITERALS
+        ):
+            raise JuelError(
+                f"{name}.{method}({argument.text}): {variable!r} is not a "
+                "variable name Laneway can hold"
+            )
+        self.take(")")
+        return _Expr(
+            f"{_VARIABLE_METHODS[method]}(lambda: {variable})",
+            method == "hasVariable",
+        )
+
+
+def _check_member(
+    name: str, member: str, shown: str, supported: frozenset[str]
+) -> None:
+    """Refuse a member of an engine object outside the subset, saying why."""
+    if member in _NOT_HERE:
+        raise JuelError(
+            f"{shown} ({_NOT_HERE[member]}) is not supported here "
+            f"(supported: {_supported(name)})"
+        )
+    if member not in supported:
+        raise JuelError(
+            f"{shown} is not supported: only {_supported(name)} of "
+            f"Camunda 7's {name} object are"
+        )
+
+
+def _supported(name: str) -> str:
+    if name == "authenticatedUserId":
+        return "its value"
+    extra = {"eventName", "assignee"} if name == "task" else {"eventName"}
+    members = sorted(_PROPERTIES[name] | extra)
+    return ", ".join(members + [f"{m}('name')" for m in _VARIABLE_METHODS])
+
+
+ENGINE_FACTS = "_el_engine_"
 
 # The methods translated (name: number of arguments).
 _METHODS = {
@@ -416,7 +618,12 @@ def is_checked_condition(expression: str) -> bool:
 
 
 def juel_to_python(
-    text: str, *, condition: str = "", checked: bool = False, task_scope: bool = False
+    text: str,
+    *,
+    condition: str = "",
+    checked: bool = False,
+    task_scope: bool = False,
+    scope: EngineScope | None = None,
 ) -> str:
     """Translate one `${...}` JUEL expression to a Python expression.
 
@@ -425,7 +632,7 @@ def juel_to_python(
     is, it is checked by `_el_condition_`. With `checked`, it is checked even
     then (a conditional event's condition: the mark `is_checked_condition`
     reads). With `task_scope` (a task listener's), `task` is Camunda 7's task
-    object too, not a variable.
+    object too, not a variable; `scope` says more of where it runs (EngineScope).
 
     Raises:
         JuelError: when the text is not a single expression of the supported subset.
@@ -439,7 +646,9 @@ def juel_to_python(
     body = re.sub(f"^[{_JAVA_SPACE}]+|[{_JAVA_SPACE}]+$", "", match.group("body"))
     if not body:
         raise JuelError("the expression is empty")
-    parsed = _Parser(body, _TASK_OBJECTS if task_scope else None).parse()
+    if scope is None:
+        scope = EngineScope(task=task_scope)
+    parsed = _Parser(body, scope).parse()
     if not condition or (parsed.boolean and not checked):
         return parsed.text
     return f"{CONDITION_CHECK}({parsed.text}, {condition!r})"

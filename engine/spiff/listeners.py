@@ -40,7 +40,7 @@ import re
 
 from lxml import etree
 
-from .juel import JuelError, juel_to_python
+from .juel import EngineScope, JuelError, juel_to_python
 from .listener_places import (
     after,
     before,
@@ -199,14 +199,45 @@ def _body(
     match = _SET_VARIABLE.match(listener.get("expression") or "")
     if match is None or expression_refusal(listener) is not None:
         return None
-    task_scope = local_name(listener) == "taskListener"
     try:
-        value = juel_to_python(
-            "${" + match.group("value").strip() + "}", task_scope=task_scope
-        )
+        value = _value(listener, match.group("value"), prefix)
     except JuelError:
         return None
     return f"{match.group('name')} = {value}"
+
+
+def _value(listener: etree._Element, text: str, prefix: str = "listener_") -> str:
+    """The Python of the value a listener's setVariable sets: JUEL with
+    Camunda 7's engine objects as the listener sees them (its event; the task
+    in a task listener; the element itself only where it runs on it)."""
+    owner = listener.getparent().getparent()
+    task_listener = local_name(listener) == "taskListener"
+    event = _event(listener, owner)
+    scope = EngineScope(
+        task=task_listener,
+        event=event,
+        activity=local_name(owner) in _SCRIPTED,
+        assignee=_assignee(owner, event, prefix) if task_listener else None,
+    )
+    return juel_to_python("${" + text.strip() + "}", scope=scope)
+
+
+def _assignee(owner: etree._Element, event: str, prefix: str) -> str | None:
+    """Python for `task.assignee` in a task listener of `event`, as
+    `listener_scripts` reads task.getAssignee(): the new assignee in an
+    assignment listener, the person completing in a complete listener, the
+    assignee as drawn (a name, or none) in a create listener; None when it
+    cannot be told (an expression)."""
+    if event == "assignment":
+        return assignee_name(prefix)
+    if event == "complete":
+        return "get_current_user()['username']"
+    static = _static_assignee(owner)
+    if not static:
+        return "None"
+    if "{" in static or static == "initiator":
+        return None
+    return repr(static)
 
 
 def task_listener_ignored(listener: etree._Element, owner: etree._Element) -> bool:
@@ -227,7 +258,8 @@ def expression_refusal(listener: etree._Element) -> str | None:
             f"its expression {expression.strip()!r} is not "
             "${execution.setVariable('x', value)} or ${task.setVariable('x', "
             "value)}: Camunda 7 calls it (a method of a bean or of the engine's "
-            "objects), which does not run here"
+            "objects), which does not run here (a listener's expression runs "
+            "here when it sets one variable)"
         )
     task_listener = local_name(listener) == "taskListener"
     if not task_listener and re.match(r"^\s*[$#]\{\s*task\b", expression):
@@ -237,9 +269,7 @@ def expression_refusal(listener: etree._Element) -> str | None:
             "${execution.setVariable('x', value)}"
         )
     try:
-        juel_to_python(
-            "${" + match.group("value").strip() + "}", task_scope=task_listener
-        )
+        _value(listener, match.group("value"))
     except JuelError as exc:
         return f"the value it sets is outside the JUEL that runs here: {exc}"
     return None
@@ -361,6 +391,10 @@ def _forks(container: etree._Element) -> bool:
         if kind not in _CHOOSING_GATEWAYS and outgoing.get(element.get("id"), 0) > 1:
             return True
     return False
+
+
+# Set on a script task that runs listeners' scripts (service_tasks._ScriptTaskParser).
+LISTENER_SCRIPTS = f"{{{SPIFF}}}listenerScripts"
 
 
 # Set on an element whose end execution listener runs here as a script after it
@@ -511,7 +545,7 @@ def _on_task(
         if script is None or task_listener_ignored(listener, owner):
             continue
         foreign = _translated(listener, owner, prefix)
-        body = foreign.python if foreign is not None else _body(listener, owner)
+        body = foreign.python if foreign is not None else _body(listener, owner, prefix)
         if (
             body is None
             or (event == "assignment" and creation_assignee(owner, prefix) is None)
@@ -523,8 +557,7 @@ def _on_task(
             owner.set(f"{{{CAMUNDA}}}assignee", foreign.assignee)
             if "{" in foreign.assignee:  # `if (x) task.setAssignee(x)`
                 owner.set(f"{{{SPIFF}}}assigneeIfSet", "true")
-        if script == "postScript" and local_name(listener) == "executionListener":
-            mark_end_listener(owner, body)
+        _mark(owner, listener, script, body)
         extensions = listener.getparent()
         if event == "assignment":
             assignment += [body] if body else []
@@ -534,6 +567,16 @@ def _on_task(
         _on_instances(owner)
     if assignment:
         _assignment(owner, "\n".join(assignment), prefix)
+
+
+def _mark(
+    owner: etree._Element, listener: etree._Element, script: str, body: str
+) -> None:
+    """Mark what the stored XML must say of a listener that became a script."""
+    if script == "postScript" and local_name(listener) == "executionListener":
+        mark_end_listener(owner, body)
+    if local_name(owner) == "scriptTask":
+        owner.set(LISTENER_SCRIPTS, "true")
 
 
 def _on_instances(owner: etree._Element) -> None:

@@ -159,19 +159,52 @@ def _translate(
     if foreign or language in JAVASCRIPT | GROOVY:
         return _other_language(expr, what, text, language)
     if is_juel(text):
-        try:
-            expr.text = juel_to_python(
-                text,
-                condition=_condition_of(expr, what) if what in _CONDITIONS else "",
-                checked=local_name(expr.getparent()) == "conditionalEventDefinition",
-            )
-        except JuelError as exc:
-            return _problem(expr, what, text, f"cannot be translated from JUEL: {exc}.")
-        if "language" in expr.attrib:
-            del expr.attrib["language"]
-    elif timer:
+        return _juel(expr, what, text)
+    if timer:
         return _timer_literal(expr, what, text, camunda=camunda)
+    if camunda and what in _CONDITIONS and language not in _PYTHON_LANGUAGES:
+        return _literal_condition(expr, what, text)
     return None
+
+
+def _juel(expr: etree._Element, what: str, text: str) -> Problem | None:
+    """Rewrite a JUEL expression element's text to Python."""
+    try:
+        expr.text = juel_to_python(
+            text,
+            condition=_condition_of(expr, what) if what in _CONDITIONS else "",
+            checked=local_name(expr.getparent()) == "conditionalEventDefinition",
+        )
+    except JuelError as exc:
+        return _problem(expr, what, text, f"cannot be translated from JUEL: {exc}.")
+    if "language" in expr.attrib:
+        del expr.attrib["language"]
+    return None
+
+
+# Languages Laneway runs a condition in as Python (Camunda 7 would hand such a
+# condition to that script engine: a ScriptCondition).
+_PYTHON_LANGUAGES = frozenset(
+    {"python", "text/x-python", "py", "http://www.python.org/"}
+)
+
+
+def _literal_condition(expr: etree._Element, what: str, text: str) -> Problem:
+    """A condition without ${...} in a diagram drawn for Camunda 7: Camunda 7
+    reads it as literal text (ExpressionManager.createExpression: JUEL's
+    composite of text alone), whose value is a String, so evaluating it fails
+    (UelExpressionCondition: "condition expression returns non-Boolean";
+    MultiInstanceActivityBehavior: "completionCondition ... does not evaluate
+    to a boolean value"). Laneway would have run it as Python."""
+    return _problem(
+        expr,
+        what,
+        text,
+        "has no ${...}: Camunda 7 reads it as literal text, not as an "
+        "expression, and fails the step (condition expression returns "
+        f"non-Boolean); write it as JUEL, ${{{text}}} (JUEL's true, false, "
+        'null, &&, ||), or give it language="python" to run it as Python.',
+    )
 
 
 def _other_language(
@@ -576,6 +609,7 @@ def _unconditioned_flows(root: etree._Element) -> list[Problem]:
         for flow in plain:
             condition = etree.SubElement(flow, f"{{{BPMN}}}conditionExpression")
             condition.text = "True"
+            condition.set("language", "python")  # Laneway's, not the diagram's
             if flow.sourceline:
                 condition.sourceline = flow.sourceline
     return problems

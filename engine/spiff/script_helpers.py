@@ -87,6 +87,13 @@ class ScriptHost:
     # Of the task ids given, those completed in the case: id -> last completer.
     last_completers: Callable[[Collection[str]], dict[str, User]]
     process_info: Callable[[], dict[str, Any]]
+    # The case's id, business key ("" for none) and version id as /engine-rest
+    # writes processDefinitionId (engine_objects.py): id, business_key,
+    # definition_id.
+    case_facts: Callable[[], dict[str, Any]] = dict
+    # The username of the person acting, None where nobody does
+    # (Camunda 7's authenticatedUserId).
+    authenticated_user: Callable[[], str | None] = lambda: None
 
 
 _HOST: contextvars.ContextVar[ScriptHost | None] = contextvars.ContextVar(
@@ -109,6 +116,11 @@ def _bound_to(var: contextvars.ContextVar[Any], value: Any) -> Iterator[None]:
 def script_host(host: ScriptHost) -> contextlib.AbstractContextManager[None]:
     """Let the scripts run inside this block call the helpers on `host`."""
     return _bound_to(_HOST, host)
+
+
+def current_host() -> ScriptHost | None:
+    """The host of the step running now (None outside `script_host`)."""
+    return _HOST.get()
 
 
 def running_task(task: Any) -> contextlib.AbstractContextManager[None]:

@@ -37,6 +37,8 @@ from SpiffWorkflow.bpmn.script_engine import (
     PythonScriptEngine,
 )
 
+from .engine_objects import engine_facts
+from .juel import ENGINE_FACTS
 from .limits import (
     MAX_INSTANCES,
     InstanceCountOutOfBounds,
@@ -152,6 +154,7 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
     def evaluate(
         self, expression: str, context: dict, external_context: dict | None = None
     ) -> Any:
+        external_context = with_engine_facts(None, expression, external_context)
         scope = {**self.globals, **(external_context or {}), **context}
         value = guarded_evaluate(expression, scope, expression_limits())
         _check_finite("the expression's value", value)
@@ -165,6 +168,7 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
         self, script: str, context: dict, external_context: dict | None = None
     ) -> bool:
         compile_script(script)  # fail fast, with the same message as at upload
+        external_context = with_engine_facts(None, script, external_context)
         external = {**self.globals, **(external_context or {})}
         names = referenced_names(script)
         full = {**external, **context}
@@ -199,6 +203,7 @@ class LanewayScriptEngine(PythonScriptEngine):
 
     def evaluate(self, task: Any, expression: str, external_context: Any = None) -> Any:
         external_context = _with_loop_variables(task, external_context)
+        external_context = with_engine_facts(task, expression, external_context)
         value = super().evaluate(task, expression, external_context)
         # A parallel multi-instance creates range(cardinality) children at once.
         if expression is not None and expression == getattr(
@@ -209,6 +214,7 @@ class LanewayScriptEngine(PythonScriptEngine):
 
     def execute(self, task: Any, script: str, external_context: Any = None) -> Any:
         external_context = _with_loop_variables(task, external_context)
+        external_context = with_engine_facts(task, script, external_context)
         with running_task(task):
             return super().execute(task, script, external_context)
 
@@ -235,6 +241,17 @@ def loop_cardinality(task: Any, value: Any) -> int:
         return value
     error = InstanceCountOutOfBounds(f"loop cardinality {value!r} {why}")
     raise WorkflowTaskException(str(error), task=task, exception=error)
+
+
+def with_engine_facts(task: Any, source: Any, external_context: Any) -> Any:
+    """Add what translated JUEL reads of Camunda 7's engine objects
+    (engine_objects.py) when `source` reads any, for `task` (None: the step's
+    user only; the rest then fails as not available)."""
+    if not isinstance(source, str) or ENGINE_FACTS not in source:
+        return external_context
+    if external_context and ENGINE_FACTS in external_context:
+        return external_context
+    return {**(external_context or {}), ENGINE_FACTS: engine_facts(task)}
 
 
 def _with_loop_variables(task: Any, external_context: Any) -> Any:

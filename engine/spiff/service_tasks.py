@@ -34,6 +34,7 @@ from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.spiff.parser.event_parsers import SpiffSendTaskParser
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import (
+    ScriptTaskParser,
     ServiceTaskParser,
     SpiffTaskParser,
 )
@@ -50,9 +51,11 @@ from .errors import LocalVariablesRefused, ServiceResultRejected
 from .events import EVENT_PARSER_CLASSES, arm_event_subprocesses, scoped_catcher
 from .gateways import LanewayExclusiveGateway, PassThroughTask
 from .io_mapping import inputs_in_order, parse_io
+from .listeners import LISTENER_SCRIPTS
 from .multi_instance import loop_variables
 from .people import parse_people
 from .retry_cycle import RetryCycle, retry_cycle_of
+from .scripting import with_engine_facts
 from .signal_payloads import SignalPayloadParserMixin
 from .variables import scope_locals_set
 from .xml import NSMAP, compiled_xpath, vendor_children
@@ -244,7 +247,9 @@ def _set_variable(
 def _output_value(task: Any, name: str, expression: str, visible: dict) -> Any:
     try:
         return task.workflow.script_engine.environment.evaluate(
-            expression, {**loop_variables(task), **visible}
+            expression,
+            {**loop_variables(task), **visible},
+            with_engine_facts(task, expression, None),
         )
     except Exception as exc:  # noqa: BLE001 - any failure names the parameter
         raise ServiceResultRejected(
@@ -390,6 +395,29 @@ class _ServiceTaskParser(ServiceTaskParser):
         return _service_spec(self)
 
 
+class _ScriptTaskParser(ScriptTaskParser):
+    """A script task runs the scripts Camunda's execution listeners became
+    (listeners.py marks it `LISTENER_SCRIPTS`); SpiffWorkflow 3.2's parser
+    reads no pre- or post-script of a script task, so they were dropped.
+    SpiffArena's own pre/post scripts on a script task stay unread, as there."""
+
+    def create_task(self) -> Any:
+        if self.node.get(LISTENER_SCRIPTS) != "true":
+            return super().create_task()
+        extensions = self.parse_extensions()
+        script = next(
+            (c.text for c in self.node if str(c.tag).endswith("script")), None
+        )
+        return self.spec_class(
+            self.spec,
+            self.bpmn_id,
+            script,
+            prescript=extensions.get("preScript"),
+            postscript=extensions.get("postScript"),
+            **self.bpmn_attributes,
+        )
+
+
 class _SendTaskParser(SpiffSendTaskParser):
     """A send task with an operation (Camunda topic, class, ...) is a service task."""
 
@@ -516,6 +544,10 @@ class LanewayParser(DecisionParserMixin, SpiffBpmnParser):
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
         **EVENT_PARSER_CLASSES,
         full_tag("serviceTask"): (_ServiceTaskParser, AsyncServiceTask),
+        full_tag("scriptTask"): (
+            _ScriptTaskParser,
+            SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("scriptTask")][1],
+        ),
         full_tag("callActivity"): (MappedCallActivityParser, MappedCallActivity),
         full_tag("task"): (
             SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("task")][0],

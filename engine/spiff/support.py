@@ -703,9 +703,19 @@ CONSTRUCTS: dict[str, Row] = {
         "a JSON object's missing key is null (a missing variable is an "
         "incident, but false in a conditional event's condition, as Camunda 7's "
         "tryEvaluate reads it); .equals(x), .contains(x), .size() and .isEmpty() "
-        "on strings and collections; other method calls are refused, and so "
-        "are the names execution and authenticatedUserId, which Camunda 7 reads "
-        "as its engine objects, not as variables (VariableScopeElResolver)"
+        "on strings and collections; other method calls are refused. "
+        "execution, task (in a task listener) and authenticatedUserId are "
+        "Camunda 7's engine objects (VariableScopeElResolver), not variables: "
+        "getVariable('x') / hasVariable('x') and the properties juel.py lists "
+        "(ids, business key, definition, current activity, event name, task "
+        "name, key and assignee) run; anything else of them is refused"
+    ),
+    "a condition without ${...} in a diagram drawn for Camunda 7": _refused(
+        "a sequence flow's, conditional event's or completion condition's text "
+        "without ${...} (x > 5) is literal text to Camunda 7, which fails the "
+        "step (condition expression returns non-Boolean); write ${x > 5}, or "
+        'language="python" to have Laneway run it as Python (SpiffArena and '
+        "plain BPMN diagrams run such text as Python, as SpiffWorkflow does)"
     ),
     "a Groovy or JavaScript condition (language on a conditionExpression)": _runs(
         "a sequence flow's or conditional event's condition with "
@@ -1374,6 +1384,10 @@ SPIFF_ATTRIBUTES: dict[str, Row] = {
         "Camunda 7 deletes it with its listeners)"
     ),
     "scriptsOnInstances": _runs("pre/post scripts run on each multi-instance instance"),
+    "listenerScripts": _runs(
+        "set by Laneway on a script task whose execution listeners became its "
+        "pre/post scripts: they run (SpiffWorkflow reads none on a script task)"
+    ),
     "assigneeIfSet": _runs(
         "on a human task (`true`): its assignee's variable may be missing, the "
         "task is then unassigned (a create listener's `if (x) task.setAssignee(x)` "

@@ -203,6 +203,12 @@ DEPARTURES: dict[str, str] = {
         ),
         _EVENT_NAME,
     ),
+    **dict.fromkeys(
+        ("eo_execution_listener_expression.bpmn", "eo_task_listener_expression.bpmn"),
+        "JUEL reading Camunda 7's engine objects (task.name, execution.eventName, "
+        "execution.getVariable, ...) reads what the engine gives the running "
+        "element (engine/spiff/engine_objects.py); plain SpiffWorkflow has none",
+    ),
     "p7d_implicit_end_keeps_data.bpmn": _IMPLICIT_END,
     "p12_timers.bpmn": _SHARED_VARIABLES,
     "p12_caller_other_file.bpmn": _CALL_DATA,

@@ -307,6 +307,13 @@ _FIRST_REASONS = [
         "more than once a second",
         "timer repeating more than once a second (Laneway's limit)",
     ),
+    (
+        "Camunda 7 reads it as literal text",
+        "condition without ${...} Camunda 7 reads as literal text",
+    ),
+    ("object are", "Camunda engine object outside the subset"),
+    ("is not supported here (supported:", "Camunda engine object outside the subset"),
+    ("is set only while a listener runs", "Camunda engine object outside the subset"),
 ]
 
 
@@ -377,6 +384,7 @@ ACCEPTABLE_REFUSALS = frozenset(
         "not valid for Camunda 7 either",
         "timer text Camunda 7 reads as a literal it cannot run",
         "message expression Camunda 7 reads as a literal that does nothing",
+        "condition without ${...} Camunda 7 reads as literal text",
         "DTD/entities (XXE payload)",
         "DMN decision missing",
         "called process neither in the file nor deployed",

@@ -17,6 +17,7 @@ from .compiler import (
     SandboxViolation,
     compile_guarded,
 )
+from .el import ENGINE
 from .el import runtime as el_runtime
 
 BUILTIN_NAMES = (
@@ -92,7 +93,11 @@ def _run(code: types.CodeType, scope: dict[str, Any], env: _Env) -> Any:
 
 
 def _visible(context: Mapping[str, Any]) -> set[str]:
-    return {k for k in context if k not in RESERVED and not k.startswith("_")}
+    return {
+        k
+        for k in context
+        if k not in RESERVED and (not k.startswith("_") or k == ENGINE)
+    }
 
 
 def _scope(env: _Env, context: Mapping[str, Any]) -> dict[str, Any]:

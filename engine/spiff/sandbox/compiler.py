@@ -146,6 +146,26 @@ class Validator(ast.NodeVisitor):
             )
         self.generic_visit(node)
 
+    def visit_Lambda(self, node: ast.Lambda) -> None:  # noqa: N802
+        if ast.Lambda in self.allowed:
+            return self.generic_visit(node)
+        # In an expression only the thunk `lambda: name` that translated JUEL
+        # hands to `_el_var_` / `_el_has_` (getVariable, hasVariable): no
+        # arguments, a bare name, so it can neither loop nor recurse.
+        arguments = node.args
+        if (
+            arguments.posonlyargs
+            or arguments.args
+            or arguments.vararg
+            or arguments.kwonlyargs
+            or arguments.kwarg
+            or not isinstance(node.body, ast.Name)
+        ):
+            raise SandboxViolation("Lambda is not allowed here")
+        self.count += 1
+        self.visit_Name(node.body)
+        return None
+
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:  # noqa: N802
         if node.decorator_list:
             raise SandboxViolation("decorators are not allowed")

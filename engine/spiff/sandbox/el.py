@@ -54,6 +54,10 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+# The data name under which the engine's facts about the running element (ids,
+# business key, activity, the signed-in user: scripting.engine_facts) reach
+# translated JUEL that reads Camunda 7's engine objects (juel.py).
+ENGINE = "_el_engine_"
 NAMES = frozenset(
     {
         "_el_arith_",
@@ -64,6 +68,10 @@ NAMES = frozenset(
         "_el_condition_",
         "_el_call_",
         "_el_text_",
+        "_el_var_",
+        "_el_has_",
+        "_el_object_",
+        ENGINE,
     }
 )
 _LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
@@ -611,6 +619,36 @@ def call(
     return method(subject, *args, cmp, charge)
 
 
+def variable(read: Callable[[], Any]) -> Any:
+    """VariableScope.getVariable: the variable's value, null when no scope
+    holds it (`read` reads it by name: the nearest scope's value)."""
+    try:
+        return read()
+    except NameError:
+        return None
+
+
+def has_variable(read: Callable[[], Any]) -> bool:
+    """VariableScope.hasVariable: whether any scope holds the variable."""
+    try:
+        read()
+    except NameError:
+        return False
+    return True
+
+
+def engine_object(facts: Any, name: str) -> Any:
+    """A property of Camunda 7's engine objects (`execution.processInstanceId`)
+    from the facts the engine gives the running element; one it cannot give
+    here fails (an incident), never a guessed value."""
+    if not isinstance(facts, dict) or name not in facts:
+        raise ELException(
+            f"{name} is not available where this expression runs here (Laneway "
+            "gives it to a task's expressions, listeners and scripts)"
+        )
+    return facts[name]
+
+
 def _text_work(a: Any, b: Any) -> int:
     return (len(a) if type(a) is str else 0) + (len(b) if type(b) is str else 0)
 
@@ -651,4 +689,7 @@ def runtime(cmp: Compare, charge: Charge = _free) -> dict[str, Callable[..., Any
         "_el_condition_": condition,
         "_el_call_": call_,
         "_el_text_": text_,
+        "_el_var_": variable,
+        "_el_has_": has_variable,
+        "_el_object_": engine_object,
     }
