@@ -1,5 +1,6 @@
 """/engine-rest/: Camunda 7's external-task REST API, POST /condition,
-POST /message and POST /execution/{id}/signal (engine.apis_external).
+POST /message, GET /execution, /execution/count and /execution/{id}, and
+POST /execution/{id}/signal (engine.apis_external).
 
 Mounted here because the authentication and error shape are configuration:
 HTTP basic (Camunda's clients; failures counted by django-axes like the login),
@@ -41,6 +42,21 @@ urlpatterns = [
         "message",
         _view(api.MessageCorrelationApi),
         name="engine-rest-message",
+    ),
+    path(
+        "execution",
+        _view(api.ExecutionListApi),
+        name="engine-rest-executions",
+    ),
+    path(
+        "execution/count",
+        _view(api.ExecutionCountApi),
+        name="engine-rest-execution-count",
+    ),
+    path(
+        "execution/<str:execution_id>",
+        _view(api.ExecutionDetailApi),
+        name="engine-rest-execution",
     ),
     path(
         "execution/<str:execution_id>/signal",

@@ -27,7 +27,8 @@ from .errors import (
     MessageNotCorrelated,
     NoConditionalStart,
 )
-from .models import BUSINESS_KEY_MAX_LENGTH, Case, ServiceCall
+from .models import BUSINESS_KEY_MAX_LENGTH, Case, ReceiveWait, ServiceCall
+from .selectors import receive_wait_get, receive_wait_list_for_user
 from .services import (
     condition_evaluate,
     message_deliver,
@@ -365,14 +366,18 @@ def _filtered(request) -> tuple[Any, dict]:
     return service.external_task_list(user=request.user, where=where), q
 
 
+def _page(rows: Any, q: dict) -> Any:
+    """The rows Camunda's firstResult and maxResults select."""
+    start = q["firstResult"]
+    return rows[start : start + q["maxResults"] if "maxResults" in q else None]
+
+
 class ExternalTaskListApi(EngineRestView):
     """GET the open external tasks (Camunda's filters, firstResult/maxResults)."""
 
     def get(self, request):
         rows, q = _filtered(request)
-        start = q["firstResult"]
-        end = start + q["maxResults"] if "maxResults" in q else None
-        return Response([external_task_dto(call) for call in rows[start:end]])
+        return Response([external_task_dto(call) for call in _page(rows, q)])
 
 
 class ExternalTaskCountApi(EngineRestView):
@@ -630,3 +635,81 @@ class ExecutionSignalApi(EngineRestView):
         data = _untyped(body.get("variables"), "variables")
         receive_signal(user=request.user, execution_id=execution_id, data=data)
         return HttpResponse(status=204)
+
+
+def execution_dto(wait: ReceiveWait) -> dict[str, Any]:
+    """Return a waiting receive task as Camunda's ExecutionDto."""
+    return {
+        "id": str(wait.spiff_task_id),
+        "processInstanceId": str(wait.case_id),
+        "ended": False,
+        "tenantId": None,
+    }
+
+
+class _ExecutionQuery(serializers.Serializer):
+    processInstanceId = serializers.UUIDField(required=False)
+    activityId = serializers.CharField(required=False)
+    businessKey = serializers.CharField(required=False)
+    processDefinitionKey = serializers.CharField(required=False)
+    firstResult = serializers.IntegerField(
+        required=False, min_value=0, max_value=MAX_INT, default=0
+    )
+    maxResults = serializers.IntegerField(
+        required=False, min_value=0, max_value=MAX_INT
+    )
+
+
+def _executions(request) -> tuple[Any, dict]:
+    unknown = sorted(set(request.query_params) - set(_ExecutionQuery().fields))
+    if unknown:  # a filter left out would answer more executions than asked for
+        raise _invalid(
+            f"Unsupported query parameter {', '.join(unknown)}: Laneway filters "
+            "executions by processInstanceId, activityId, businessKey and "
+            "processDefinitionKey only."
+        )
+    query = _ExecutionQuery(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    q = query.validated_data
+    rows = receive_wait_list_for_user(
+        user=request.user,
+        case_id=q.get("processInstanceId"),
+        bpmn_id=q.get("activityId"),
+        business_key=q.get("businessKey"),
+        process_key=q.get("processDefinitionKey"),
+    )
+    return rows, q
+
+
+class _ExecutionRead(EngineRestView):
+    def initial(self, request, *args, **kwargs):
+        APIView.initial(self, request, *args, **kwargs)  # no external-worker check
+
+
+class ExecutionListApi(_ExecutionRead):
+    """GET /execution: the executions waiting at a receive task without a message
+    in the cases the caller may see (Camunda 7's ExecutionRestService.getExecutions),
+    filtered by processInstanceId, activityId, businessKey, processDefinitionKey;
+    firstResult/maxResults page. Other filters are refused (400), not ignored.
+    """
+
+    def get(self, request):
+        rows, q = _executions(request)
+        return Response([execution_dto(wait) for wait in _page(rows, q)])
+
+
+class ExecutionCountApi(_ExecutionRead):
+    """GET /execution/count: how many such executions match the filters."""
+
+    def get(self, request):
+        rows, _ = _executions(request)
+        return Response({"count": rows.count()})
+
+
+class ExecutionDetailApi(_ExecutionRead):
+    """GET /execution/{id}: one waiting execution; 404 when nothing waits as it
+    or the caller may not see its case (Camunda 7's ExecutionResource)."""
+
+    def get(self, request, execution_id: str):
+        wait = receive_wait_get(user=request.user, execution_id=execution_id)
+        return Response(execution_dto(wait))

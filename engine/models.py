@@ -27,6 +27,7 @@ class CaseStarted:
     completed: dict[str, None] = field(default_factory=dict)
     incidents: list["Incident"] = field(default_factory=list)
     tasks: list[Any] = field(default_factory=list)
+    receive_waits: list["ReceiveWait"] = field(default_factory=list)
     advances: int = 0
 
 
@@ -363,7 +364,7 @@ class ReceiveWait(models.Model):
     case = models.ForeignKey(
         Case, on_delete=models.CASCADE, related_name="receive_waits"
     )
-    # The waiting task's id: the execution id a signal names.
+    # The waiting task's id: the execution id a signal names (ExecutionDto.id).
     spiff_task_id = models.UUIDField(unique=True)
     bpmn_id = models.CharField(max_length=255)
     element_name = models.CharField(max_length=255, blank=True, default="")

@@ -77,7 +77,24 @@ def case_detail(case, user) -> dict:
         ),
         "tasks": visible_open_tasks(case, user, started),
         "incidents": IncidentOutput(incidents, many=True).data,
+        "receive_waits": ReceiveWaitOutput(
+            started.receive_waits if started is not None else case.receive_waits.all(),
+            many=True,
+        ).data,
     }
+
+
+class ReceiveWaitOutput(serializers.Serializer):
+    """A receive task without a message the case waits at, until signalled."""
+
+    execution = serializers.UUIDField(
+        source="spiff_task_id",
+        help_text="The execution id POST /api/v1/executions/{id}/signal/ (and "
+        "/engine-rest/execution/{id}/signal) continues.",
+    )
+    element = serializers.CharField(source="bpmn_id", help_text="The element id.")
+    name = serializers.CharField(source="element_name")
+    since = serializers.DateTimeField(source="created_at")
 
 
 class CaseDetailOutput(CaseOutput):
@@ -89,6 +106,12 @@ class CaseDetailOutput(CaseOutput):
     elements = serializers.JSONField()
     tasks = TaskOutput(many=True)
     incidents = IncidentOutput(many=True)
+    receive_waits = ReceiveWaitOutput(
+        many=True,
+        help_text="The receive tasks without a message the case waits at "
+        "(running or suspended), oldest first; each continues when its "
+        "execution is signalled.",
+    )
 
 
 class CaseListStartApi(APIView):

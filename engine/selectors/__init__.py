@@ -16,6 +16,7 @@ from .cases import (
     case_list_for_user,
     case_timeline,
     case_waiting_list,
+    cases_visible,
     element_outgoing_flows,
     incident_get,
     incident_list_for_case,
@@ -30,6 +31,7 @@ from .events import (
     version_list_conditional_starts,
     version_list_started_by,
 )
+from .executions import receive_wait_get, receive_wait_list_for_user
 from .starts import (
     StartableProcess,
     StartForm,
@@ -53,6 +55,9 @@ __all__ = [
     "case_list_for_user",
     "case_timeline",
     "case_waiting_list",
+    "cases_visible",
+    "receive_wait_get",
+    "receive_wait_list_for_user",
     "element_outgoing_flows",
     "incident_get",
     "incident_list_for_case",

@@ -640,7 +640,7 @@ def _receive_waits_sync(
     gone = current - wanted.keys()
     if gone:
         ReceiveWait.objects.filter(case=case, spiff_task_id__in=gone).delete()
-    ReceiveWait.objects.bulk_create(
+    created = ReceiveWait.objects.bulk_create(
         ReceiveWait(
             case=case,
             spiff_task_id=wait.task_id,
@@ -650,3 +650,5 @@ def _receive_waits_sync(
         for task_id, wait in wanted.items()
         if task_id not in current
     )
+    if create and case.started is not None:
+        case.started.receive_waits = created  # the start's answer lists them
