@@ -230,13 +230,26 @@ def timers_fire_due_task() -> int:
     return fired
 
 
-@shared_task(name=TIMER_WAKE_TASK)
-def timer_wake_task(case_id: str, due: str) -> bool:
-    """Fire a case's timers at their due moment (queued with it as eta)."""
+# A wake that finds its case busy (locked past ENGINE_LOCK_TIMEOUT_MS) is
+# queued again 1, 2, 4, 8 s later; then the sweep fires it.
+TIMER_WAKE_BUSY_RETRIES = 4
+
+
+@shared_task(bind=True, name=TIMER_WAKE_TASK, max_retries=TIMER_WAKE_BUSY_RETRIES)
+def timer_wake_task(self: Task, case_id: str, due: str) -> bool:
+    """Fire a case's timers at their due moment (queued with it as eta).
+
+    Busy: queued again shortly, a bounded number of times. Suspended: nothing;
+    resuming the case queues its wake (cockpit case_resume).
+    """
     try:
         return case_timer_wake(case_id=case_id, due=datetime.fromisoformat(due))
-    except (CaseNotFound, CaseBusy, CaseSuspended):
-        return False  # gone, or someone is working on it: the sweep fires it
+    except CaseBusy:
+        if self.request.retries >= TIMER_WAKE_BUSY_RETRIES:
+            return False  # busy all along: the sweep fires it
+        raise self.retry(countdown=2**self.request.retries) from None
+    except (CaseNotFound, CaseSuspended):
+        return False  # gone, or suspended (its resume queues the wake)
 
 
 @shared_task(name=TIMER_START_WAKE_TASK)

@@ -20,6 +20,7 @@ from engine.services import (
     case_conditions_evaluate,
     case_elements_modify,
     case_lock,
+    case_timer_wake_queue,
     case_variables_set,
     service_calls_enqueue,
 )
@@ -108,10 +109,10 @@ def case_suspend(*, user: Any, case_id: UUID | str, reason: str) -> Case:
 
 @transaction.atomic
 def case_resume(*, user: Any, case_id: UUID | str, reason: str) -> Case:
-    """Resume a suspended case; its waiting service calls are sent again, and its
-    waiting conditional events are evaluated (its variables may have changed).
-
-    Timers that came due meanwhile fire at the next sweep.
+    """Resume a suspended case; its waiting service calls are sent again, its
+    waiting conditional events are evaluated (its variables may have changed),
+    and the wake of its next timer is queued (one that came due meanwhile
+    fires at once; the wake that came while it was suspended did nothing).
 
     Raises:
         CaseNotFound, CockpitNotAllowed, CaseNotSuspended, CaseBusy.
@@ -135,6 +136,7 @@ def case_resume(*, user: Any, case_id: UUID | str, reason: str) -> Case:
     )
     if pending:
         transaction.on_commit(lambda: service_calls_enqueue(pending))
+    case_timer_wake_queue(case)
     # Variables set while it was suspended may make a conditional event true.
     case_conditions_evaluate(case=case, actor=user)
     return case

@@ -60,7 +60,7 @@ from .repairs import (
 )
 from .signals import SignalResult, signal_broadcast, signal_send
 from .timer_starts import timer_start_fire, timer_starts_due, timer_starts_schedule
-from .timers import case_fire_timers, timers_due
+from .timers import case_fire_timers, case_timer_wake_queue, timers_due
 
 __all__ = [
     "case_migrate",
@@ -74,6 +74,7 @@ __all__ = [
     "case_cancel",
     "case_complete_user_task",
     "case_fire_timers",
+    "case_timer_wake_queue",
     "case_lock",
     "case_start",
     "case_task_assigned",

@@ -16,7 +16,10 @@ A wake names the moment it was queued for. When it arrives and the row's
 moment has passed, the timer fires (through the lock, so once however many
 wakes and sweeps arrive); when that moment is still ahead and is the one
 named, the wake came early (clocks) and is queued again for it; when it is
-ahead and another, the row has moved on and has its own wake.
+ahead and another, the row has moved on and has its own wake. A wake that
+finds its case busy is queued again shortly, a bounded number of times
+(engine.tasks.timer_wake_task); a suspended case's wake does nothing, and
+resuming the case queues the wake of its next timer (`case_timer_wake_queue`).
 """
 
 import logging

@@ -13,7 +13,12 @@ from engine.spiff import workflow_fire_timers
 
 from .advance import case_advance, case_audit, case_lock
 from .script_host import case_scripts
-from .timer_wake import TIMER_WAKE_TASK, timer_wake_due, timers_upcoming
+from .timer_wake import (
+    TIMER_WAKE_TASK,
+    timer_wake_due,
+    timer_wake_later,
+    timers_upcoming,
+)
 
 
 @transaction.atomic
@@ -66,6 +71,13 @@ def case_timer_wake(*, case_id: UUID | str, due: datetime) -> bool:
     if not timer_wake_due(TIMER_WAKE_TASK, _RUNNING, "next_timer_at", case_id, due):
         return False
     return case_fire_timers(case_id=case_id)
+
+
+def case_timer_wake_queue(case: Case) -> None:
+    """Queue the wake of the case's next timer when this transaction commits (a
+    case resumed: a wake that came while it was suspended did nothing; one
+    that came due meanwhile fires at once)."""
+    timer_wake_later(TIMER_WAKE_TASK, case.pk, case.next_timer_at)
 
 
 def cases_timers_upcoming() -> list[tuple[UUID, datetime]]:

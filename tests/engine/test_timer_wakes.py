@@ -9,15 +9,18 @@ wakes and no beat runs at all, so every firing came from a wake (timer_wake.py),
 not from the sweep.
 """
 
+import threading
 import time
 from datetime import datetime, timedelta
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from django.db import connection, transaction
 from django.utils import timezone
 
 import engine.tasks  # noqa: F401  (registers the engine's tasks)
 from audit.models import AuditEvent
+from cockpit.services import case_resume, case_suspend
 from config.celery import app
 from engine.models import Case
 from engine.services import case_start
@@ -150,3 +153,67 @@ def test_occurrences_missed_while_down_fire_once_then_the_cycle_goes_on_from_now
     ahead = case.next_timer_at - timezone.now()
     assert timedelta(0) < ahead <= timedelta(seconds=2)
     assert (case.next_timer_at - first) % timedelta(seconds=2) == timedelta(0)
+
+
+def _hold_lock(case_id, seconds: float) -> threading.Thread:
+    """Lock the case row from another connection for `seconds` (a long command)."""
+    locked = threading.Event()
+
+    def hold() -> None:
+        try:
+            with transaction.atomic():
+                Case.objects.select_for_update().get(pk=case_id)
+                locked.set()
+                time.sleep(seconds)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert locked.wait(5)
+    return thread
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_wake_that_finds_its_case_busy_fires_shortly_after_it_is_free(
+    users, worker, settings
+):
+    settings.ENGINE_LOCK_TIMEOUT_MS = 200
+    _deploy(users, "R/PT3S")
+    case, _ = case_start(user=users["requester"], key="cycles", data={})
+    case.refresh_from_db()
+    due = case.next_timer_at
+    busy_for = (due - timezone.now()).total_seconds() + 1.5  # past the due moment
+    _hold_lock(case.pk, busy_for).join()
+    freed = timezone.now()
+    fired = AuditEvent.objects.filter(case_id=case.pk, action="timer.fired")
+
+    assert _wait_for(fired.exists, 10)  # no beat: the busy wake retried
+
+    [event] = fired.order_by("at")[:1]
+    assert event.payload["due"] == due.isoformat()
+    # Retried 1, 2 s after the busy attempt at its moment: within 2 s of the
+    # case being free, not left to the sweep (ENGINE_SWEEP_SECONDS).
+    assert event.at - freed < timedelta(seconds=2 + LOAD_SLACK_S)
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_resuming_a_case_wakes_the_timer_that_came_due_while_suspended(users, worker):
+    _deploy(users, "R/PT2S")
+    case, _ = case_start(user=users["requester"], key="cycles", data={})
+    case_suspend(user=users["padmin"], case_id=case.pk, reason="hold")
+    case.refresh_from_db()
+    due = case.next_timer_at
+    fired = AuditEvent.objects.filter(case_id=case.pk, action="timer.fired")
+    time.sleep(max((due - timezone.now()).total_seconds(), 0) + 1)
+    assert not fired.exists()  # its wake came and did nothing
+
+    case_resume(user=users["padmin"], case_id=case.pk, reason="go on")
+    resumed = timezone.now()
+
+    assert _wait_for(fired.exists, 10)  # no beat: the resume queued the wake
+    [event] = fired.order_by("at")[:1]
+    assert event.payload["due"] == due.isoformat()
+    assert event.at - resumed < timedelta(seconds=LOAD_SLACK_S)
