@@ -210,7 +210,8 @@ ELEMENTS: dict[str, Row] = {
         "Camunda 7 (a SpiffArena loopDataInputRef may hold a map: one instance "
         "per value); an output collection "
         "(loopDataOutputRef, SpiffArena) is a case variable collecting each "
-        "instance's output item; loopCardinality with a collection is refused"
+        "instance's output item; loopCardinality with a collection is refused "
+        "(Camunda 7 would run loopCardinality instances over the collection)"
     ),
     "standardLoopCharacteristics": _runs("loops while loopCondition holds"),
     "laneSet": _runs(),
@@ -482,6 +483,15 @@ MULTI_INSTANCE_SHAPE = _refused(
     "'loopCardinality must be defined', 'collection must be set when using "
     "elementVariable'); here the instances would fail or lack the variable"
 )
+MULTI_INSTANCE_CARDINALITY_AND_COLLECTION = _refused(
+    "a multi-instance activity with both a loopCardinality and a collection "
+    "(camunda:collection or loopDataInputRef): Camunda 7 runs loopCardinality "
+    "instances and gives each the collection's element at its loopCounter, "
+    "failing when the collection is shorter "
+    "(MultiInstanceActivityBehavior.resolveNrOfInstances); SpiffWorkflow's "
+    "multi-instance holds one or the other, so it would run otherwise; keep "
+    "only the collection, or only the loopCardinality"
+)
 UNNAMED_PART = _refused(
     "one of its camunda:inputParameter or camunda:outputParameter has no name, "
     "or one of its camunda:formField no id, so there is no variable to set "
@@ -650,6 +660,9 @@ CONSTRUCTS: dict[str, Row] = {
     ),
     "a multi-instance activity with an empty loopCardinality, or an element "
     "variable without a collection": MULTI_INSTANCE_SHAPE,
+    "a multi-instance activity with both a loopCardinality and a collection": (
+        MULTI_INSTANCE_CARDINALITY_AND_COLLECTION
+    ),
     "a camunda:inputParameter or outputParameter without a name, a "
     "camunda:formField without an id": UNNAMED_PART,
     "loop or multi-instance characteristics on an event sub-process": (
@@ -1817,6 +1830,9 @@ def _multi_instance_shape_problems(root: etree._Element) -> Iterator[Problem]:
         if empty or (element and not collection):
             activity = loop.getparent()
             yield _problem(loop, activity, MULTI_INSTANCE_SHAPE.note)
+        elif cardinality is not None and collection:
+            note = MULTI_INSTANCE_CARDINALITY_AND_COLLECTION.note
+            yield _problem(loop, loop.getparent(), note)
 
 
 _NAMED_PARTS = {"inputParameter": "name", "outputParameter": "name", "formField": "id"}
