@@ -351,6 +351,8 @@ DEPARTURES: dict[str, str] = {
     "dmn_unique_single_result.bpmn": _DMN,
     "p6c_dmn_binding_deployment.bpmn": _DMN,
     "p6c_dmn_collect_empty.bpmn": _DMN,
+    "p15_dmn_any_typed.bpmn": _DMN,
+    "p15_dmn_collect_null.bpmn": _DMN,
     "p6c_dmn_collect_empty_list.bpmn": _DMN,
     "p6c_dmn_literals.bpmn": _DMN,
     "p6c_dmn_null.bpmn": _DMN,
