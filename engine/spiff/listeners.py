@@ -40,7 +40,8 @@ import re
 
 from lxml import etree
 
-from .juel import EngineScope, JuelError, juel_to_python
+from .execution_scope import forks, own_scope_refusal
+from .juel import EngineScope, JuelError, juel_to_python, local_refusal
 from .listener_places import (
     after,
     before,
@@ -68,7 +69,7 @@ from .xml import (
 )
 
 _SET_VARIABLE = re.compile(
-    r"""^\s*[$#]\{\s*(?:execution|task)\s*\.\s*setVariable\s*\(\s*
+    r"""^\s*[$#]\{\s*(?P<object>execution|task)\s*\.\s*(?P<method>setVariable(?:Local)?)\s*\(\s*
         (?P<quote>['"])(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P=quote)\s*,
         (?P<value>.*)\)\s*\}\s*$""",
     re.VERBOSE | re.DOTALL,
@@ -218,6 +219,7 @@ def _value(listener: etree._Element, text: str, prefix: str = "listener_") -> st
         event=event,
         activity=local_name(owner) in _SCRIPTED,
         assignee=_assignee(owner, event, prefix) if task_listener else None,
+        local=own_scope_refusal(owner),
     )
     return juel_to_python("${" + text.strip() + "}", scope=scope)
 
@@ -256,12 +258,17 @@ def expression_refusal(listener: etree._Element) -> str | None:
     if match is None:
         return (
             f"its expression {expression.strip()!r} is not "
-            "${execution.setVariable('x', value)} or ${task.setVariable('x', "
-            "value)}: Camunda 7 calls it (a method of a bean or of the engine's "
-            "objects), which does not run here (a listener's expression runs "
-            "here when it sets one variable)"
+            "${execution.setVariable('x', value)}, ${task.setVariable('x', "
+            "value)} or ${execution.setVariableLocal('x', value)}: Camunda 7 "
+            "calls it (a method of a bean or of the engine's objects), which "
+            "does not run here (a listener's expression runs here when it sets "
+            "one variable)"
         )
     task_listener = local_name(listener) == "taskListener"
+    if match.group("method") == "setVariableLocal":
+        owner = listener.getparent().getparent()
+        if refusal := local_refusal(match.group("object"), own_scope_refusal(owner)):
+            return f"{match.group('object')}.setVariableLocal {refusal}"
     if not task_listener and re.match(r"^\s*[$#]\{\s*task\b", expression):
         return (
             "task.setVariable in an execution listener: Camunda 7 has no task "
@@ -351,9 +358,6 @@ def _completion_condition(activity: etree._Element) -> str | None:
     return f"the completion condition of the multi-instance '{activity.get('id')}'"
 
 
-_CHOOSING_GATEWAYS = ("exclusiveGateway", "eventBasedGateway")
-
-
 def _terminate_beside(container: etree._Element) -> str | None:
     """Name a terminate end event of `container` that another path of it can
     still be running beside: its scope forks (a parallel or inclusive split, an
@@ -368,29 +372,9 @@ def _terminate_beside(container: etree._Element) -> str | None:
         ),
         None,
     )
-    if terminate is None or not _forks(container):
+    if terminate is None or not forks(container):
         return None
     return f"the terminate end event '{terminate.get('id')}'"
-
-
-def _forks(container: etree._Element) -> bool:
-    outgoing: dict[str | None, int] = {}
-    for flow in container.iterfind("bpmn:sequenceFlow", NSMAP):
-        source = flow.get("sourceRef")
-        outgoing[source] = outgoing.get(source, 0) + 1
-    for element in container:
-        if not isinstance(element.tag, str):
-            continue
-        kind = local_name(element)
-        if kind == "boundaryEvent" and element.get("cancelActivity") == "false":
-            return True
-        if kind == "subProcess" and element.get("triggeredByEvent") == "true":
-            start = element.find("bpmn:startEvent", NSMAP)
-            if start is not None and start.get("isInterrupting") == "false":
-                return True
-        if kind not in _CHOOSING_GATEWAYS and outgoing.get(element.get("id"), 0) > 1:
-            return True
-    return False
 
 
 # Set on a script task that runs listeners' scripts (service_tasks._ScriptTaskParser).

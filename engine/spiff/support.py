@@ -708,7 +708,14 @@ CONSTRUCTS: dict[str, Row] = {
         "Camunda 7's engine objects (VariableScopeElResolver), not variables: "
         "getVariable('x') / hasVariable('x') and the properties juel.py lists "
         "(ids, business key, definition, current activity, event name, task "
-        "name, key and assignee) run; anything else of them is refused"
+        "name, key and assignee) run; execution.getVariableLocal('x') / "
+        "hasVariableLocal('x') (AbstractVariableScope: the execution's own "
+        "scope) run where the execution is the process instance (an element "
+        "directly in a process without concurrent paths, not a scope activity: "
+        "execution_scope.py) and are refused elsewhere, naming why; "
+        "task.getVariableLocal (a task-local scope Laneway does not keep), "
+        "removeVariable, setVariables, setAssignee and anything else of them "
+        "are refused"
     ),
     "a condition without ${...} in a diagram drawn for Camunda 7": _refused(
         "a sequence flow's, conditional event's or completion condition's text "
@@ -1229,7 +1236,9 @@ VENDOR_ELEMENTS: dict[str, Row] = {
         "Java field injection does not run here; use input parameters"
     ),
     "executionListener": _runs(
-        "${execution.setVariable('x', value)}, an inline Python camunda:script "
+        "${execution.setVariable('x', value)} (or setVariableLocal where the "
+        "execution is the process instance: execution_scope.py; refused "
+        "elsewhere, located), an inline Python camunda:script "
         "(assigning variables by name) or an inline JavaScript/Groovy one within "
         "the subset translated to Python (listener_scripts.py): on a task "
         "(start/end, as its pre/post script), a sequence flow (take, as a script "

@@ -204,7 +204,11 @@ DEPARTURES: dict[str, str] = {
         _EVENT_NAME,
     ),
     **dict.fromkeys(
-        ("eo_execution_listener_expression.bpmn", "eo_task_listener_expression.bpmn"),
+        (
+            "eo_execution_listener_expression.bpmn",
+            "eo_task_listener_expression.bpmn",
+            "eo_execution_local_variable.bpmn",
+        ),
         "JUEL reading Camunda 7's engine objects (task.name, execution.eventName, "
         "execution.getVariable, ...) reads what the engine gives the running "
         "element (engine/spiff/engine_objects.py); plain SpiffWorkflow has none",
