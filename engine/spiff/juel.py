@@ -104,9 +104,13 @@ the engine's objects, never with variables. A safe subset of them runs
   (a sub-process, camunda:inputOutput, a multi-instance, a boundary event, a
   fork anywhere in the process) they are refused, as are `task.*Local`
   (Laneway keeps no task-local variables).
+* `task.setAssignee('name')` as a create task listener's whole expression
+  on a task that names no assignee (listeners.expression_assignee): the task
+  is created with that assignee, and its assignment listeners run after the
+  create ones, as for an assignee drawn so.
 * Refused at upload with the reason: removeVariable, setVariables,
-  getVariables, setAssignee, a setVariable that is not a listener's whole
-  expression, any other property
+  getVariables, setAssignee elsewhere (another event, a value that is not a
+  text), a setVariable that is not a listener's whole expression, any other property
   or method, the object itself as a value, and all of them in a decision
   table (EngineScope(objects=False): Camunda 7 evaluates decisions over
   variables only).
@@ -299,7 +303,8 @@ _NOT_HERE = {
     "setVariables": "setting several variables at once",
     "getVariables": "all variables as a map",
     "getVariablesLocal": "all variables as a map",
-    "setAssignee": "setting the assignee from an expression",
+    "setAssignee": "setting the assignee, which runs as a create task "
+    "listener's whole expression ${task.setAssignee('name')} only",
 }
 
 

@@ -74,6 +74,12 @@ _SET_VARIABLE = re.compile(
         (?P<value>.*)\)\s*\}\s*$""",
     re.VERBOSE | re.DOTALL,
 )
+# TaskEntity.setAssignee of a text, in a create task listener (expression_assignee).
+_SET_ASSIGNEE = re.compile(
+    r"""^\s*[$#]\{\s*task\s*\.\s*setAssignee\s*\(\s*
+        (?P<value>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")\s*\)\s*\}\s*$""",
+    re.VERBOSE | re.DOTALL,
+)
 _SCRIPT_FOR = {
     ("executionListener", "start"): "preScript",
     ("executionListener", "end"): "postScript",
@@ -197,6 +203,8 @@ def _body(
         if listener.get("expression") or listener.get("class"):
             return None
         return _python_script(listener)
+    if expression_assignee(listener) is not None:
+        return "" if expression_refusal(listener) is None else None
     match = _SET_VARIABLE.match(listener.get("expression") or "")
     if match is None or expression_refusal(listener) is not None:
         return None
@@ -248,12 +256,63 @@ def task_listener_ignored(listener: etree._Element, owner: etree._Element) -> bo
     return local_name(listener) == "taskListener" and local_name(owner) != "userTask"
 
 
+def expression_assignee(listener: etree._Element) -> str | None:
+    """The assignee `${task.setAssignee('name')}` gives, or None when the
+    listener's expression is no such call."""
+    match = _SET_ASSIGNEE.match(listener.get("expression") or "")
+    if match is None or any(isinstance(c.tag, str) for c in listener):
+        return None
+    try:
+        python = juel_to_python("${" + match.group("value") + "}")
+    except JuelError:
+        return None
+    value = ast.literal_eval(python)
+    return value if isinstance(value, str) else None
+
+
+def _assignee_refusal(listener: etree._Element, owner: etree._Element) -> str | None:
+    """Why `${task.setAssignee('name')}` cannot run here, or None.
+
+    It runs in a create task listener of a task that names no assignee, as
+    TaskEntity.setAssignee there gives the task its assignee before Camunda 7
+    fires the assignment event (after the create listeners): the task is
+    created with that assignee (camunda:assignee), and its assignment
+    listeners run as for one drawn so. Where another create listener reads or
+    sets the assignee the order of the two could not be kept: refused."""
+    assignee = expression_assignee(listener)
+    if local_name(listener) != "taskListener":
+        return (
+            "task.setAssignee in an execution listener: Camunda 7 has no task "
+            "object there"
+        )
+    if _event(listener, owner) != "create":
+        return (
+            "task.setAssignee in a listener of another event than create (where "
+            "Camunda 7 would fire a further assignment event)"
+        )
+    if not (assignee or "").strip():
+        return "task.setAssignee of an empty name"
+    if _static_assignee(owner):
+        return "task.setAssignee on a task that already names an assignee"
+    for other in vendor_children(owner, "bpmn:extensionElements/x:taskListener"):
+        text = etree.tostring(other, encoding="unicode").lower()
+        if other is not listener and _event(other, owner) == "create":
+            if "assignee" in text:
+                return (
+                    "task.setAssignee beside another create listener reading or "
+                    "setting the assignee"
+                )
+    return None
+
+
 def expression_refusal(listener: etree._Element) -> str | None:
     """Why a listener's `expression` cannot run here, or None (no expression,
     or one that runs)."""
     expression = listener.get("expression")
     if expression is None or any(isinstance(c.tag, str) for c in listener):
         return None
+    if _SET_ASSIGNEE.match(expression):
+        return _assignee_refusal(listener, listener.getparent().getparent())
     match = _SET_VARIABLE.match(expression)
     if match is None:
         return (
@@ -541,6 +600,8 @@ def _on_task(
             owner.set(f"{{{CAMUNDA}}}assignee", foreign.assignee)
             if "{" in foreign.assignee:  # `if (x) task.setAssignee(x)`
                 owner.set(f"{{{SPIFF}}}assigneeIfSet", "true")
+        elif (assignee := expression_assignee(listener)) is not None:
+            owner.set(f"{{{CAMUNDA}}}assignee", assignee)
         _mark(owner, listener, script, body)
         extensions = listener.getparent()
         if event == "assignment":

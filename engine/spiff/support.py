@@ -714,8 +714,8 @@ CONSTRUCTS: dict[str, Row] = {
         "directly in a process without concurrent paths, not a scope activity: "
         "execution_scope.py) and are refused elsewhere, naming why; "
         "task.getVariableLocal (a task-local scope Laneway does not keep), "
-        "removeVariable, setVariables, setAssignee and anything else of them "
-        "are refused"
+        "removeVariable, setVariables, setAssignee (but as a create task "
+        "listener's expression) and anything else of them are refused"
     ),
     "a condition without ${...} in a diagram drawn for Camunda 7": _refused(
         "a sequence flow's, conditional event's or completion condition's text "
@@ -1278,7 +1278,9 @@ VENDOR_ELEMENTS: dict[str, Row] = {
         "${task.setVariable('x', value)}, an inline Python camunda:script or an "
         "inline JavaScript/Groovy one within the translated subset "
         "(listener_scripts.py: setVariable, getVariable, getAssignee, if, ? :; "
-        "`if (x) task.setAssignee(x)` on create becomes the assignee) on create, "
+        "`if (x) task.setAssignee(x)` on create becomes the assignee; so does "
+        "${task.setAssignee('name')} as a create listener's expression on a "
+        "task that names no assignee) on create, "
         "assignment or complete (create and complete as the task's pre/post "
         "script, listeners.py; assignment whenever the assignee is set: after "
         "create when the task is created with one, and on claim, assign, "
