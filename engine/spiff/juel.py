@@ -104,11 +104,16 @@ the engine's objects, never with variables. A safe subset of them runs
   (a sub-process, camunda:inputOutput, a multi-instance, a boundary event, a
   fork anywhere in the process) they are refused, as are `task.*Local`
   (Laneway keeps no task-local variables).
+* `execution.removeVariable('x')` / `task.removeVariable('x')` as a
+  listener's whole expression, where the execution is the process instance
+  (as the *Local variants): AbstractVariableScope.removeVariable removes x
+  from the nearest scope holding it, which is then the process instance;
+  nothing when none holds it.
 * `task.setAssignee('name')` as a create task listener's whole expression
   on a task that names no assignee (listeners.expression_assignee): the task
   is created with that assignee, and its assignment listeners run after the
   create ones, as for an assignee drawn so.
-* Refused at upload with the reason: removeVariable, setVariables,
+* Refused at upload with the reason: removeVariable elsewhere, setVariables,
   getVariables, setAssignee elsewhere (another event, a value that is not a
   text), a setVariable that is not a listener's whole expression, any other property
   or method, the object itself as a value, and all of them in a decision
@@ -298,7 +303,8 @@ _LOCAL_METHODS = {"getVariableLocal": "getVariable", "hasVariableLocal": "hasVar
 _NOT_HERE = {
     "setVariableLocal": "setting a local variable, which runs as a listener's "
     "whole expression only",
-    "removeVariable": "removing a variable",
+    "removeVariable": "removing a variable, which runs as a listener's whole "
+    "expression only",
     "removeVariableLocal": "removing a variable",
     "setVariables": "setting several variables at once",
     "getVariables": "all variables as a map",

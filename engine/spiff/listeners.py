@@ -74,6 +74,12 @@ _SET_VARIABLE = re.compile(
         (?P<value>.*)\)\s*\}\s*$""",
     re.VERBOSE | re.DOTALL,
 )
+# AbstractVariableScope.removeVariable of one name (removed_variable).
+_REMOVE_VARIABLE = re.compile(
+    r"""^\s*[$#]\{\s*(?P<object>execution|task)\s*\.\s*removeVariable\s*\(\s*
+        (?P<quote>['"])(?P<name>[A-Za-z][A-Za-z0-9_]*)(?P=quote)\s*\)\s*\}\s*$""",
+    re.VERBOSE | re.DOTALL,
+)
 # TaskEntity.setAssignee of a text, in a create task listener (expression_assignee).
 _SET_ASSIGNEE = re.compile(
     r"""^\s*[$#]\{\s*task\s*\.\s*setAssignee\s*\(\s*
@@ -205,6 +211,12 @@ def _body(
         return _python_script(listener)
     if expression_assignee(listener) is not None:
         return "" if expression_refusal(listener) is None else None
+    removed = _REMOVE_VARIABLE.match(listener.get("expression") or "")
+    if removed is not None:
+        if expression_refusal(listener) is not None:
+            return None
+        name = removed.group("name")
+        return f"try:\n    del {name}\nexcept NameError:\n    pass"
     match = _SET_VARIABLE.match(listener.get("expression") or "")
     if match is None or expression_refusal(listener) is not None:
         return None
@@ -305,6 +317,23 @@ def _assignee_refusal(listener: etree._Element, owner: etree._Element) -> str | 
     return None
 
 
+def _remove_refusal(listener: etree._Element, name: str) -> str | None:
+    """Why `${execution.removeVariable('x')}` (or task's) cannot run here.
+
+    AbstractVariableScope.removeVariable removes x from the nearest scope
+    holding it; that is the process instance exactly where the execution is
+    (execution_scope.py; a task holds no variables of its own here)."""
+    owner = listener.getparent().getparent()
+    if reason := local_refusal("execution", own_scope_refusal(owner)):
+        return f"{name}.removeVariable {reason}"
+    if local_name(listener) == "executionListener" and name == "task":
+        return (
+            "task.removeVariable in an execution listener: Camunda 7 has no "
+            "task object there"
+        )
+    return None
+
+
 def expression_refusal(listener: etree._Element) -> str | None:
     """Why a listener's `expression` cannot run here, or None (no expression,
     or one that runs)."""
@@ -313,6 +342,8 @@ def expression_refusal(listener: etree._Element) -> str | None:
         return None
     if _SET_ASSIGNEE.match(expression):
         return _assignee_refusal(listener, listener.getparent().getparent())
+    if removed := _REMOVE_VARIABLE.match(expression):
+        return _remove_refusal(listener, removed.group("object"))
     match = _SET_VARIABLE.match(expression)
     if match is None:
         return (

@@ -714,8 +714,9 @@ CONSTRUCTS: dict[str, Row] = {
         "directly in a process without concurrent paths, not a scope activity: "
         "execution_scope.py) and are refused elsewhere, naming why; "
         "task.getVariableLocal (a task-local scope Laneway does not keep), "
-        "removeVariable, setVariables, setAssignee (but as a create task "
-        "listener's expression) and anything else of them are refused"
+        "removeVariable (but as a listener's expression there), setVariables, "
+        "setAssignee (but as a create task listener's expression) and anything "
+        "else of them are refused"
     ),
     "a condition without ${...} in a diagram drawn for Camunda 7": _refused(
         "a sequence flow's, conditional event's or completion condition's text "
@@ -1236,9 +1237,10 @@ VENDOR_ELEMENTS: dict[str, Row] = {
         "Java field injection does not run here; use input parameters"
     ),
     "executionListener": _runs(
-        "${execution.setVariable('x', value)} (or setVariableLocal where the "
-        "execution is the process instance: execution_scope.py; refused "
-        "elsewhere, located), an inline Python camunda:script "
+        "${execution.setVariable('x', value)} (or setVariableLocal, or "
+        "removeVariable('x'), where the execution is the process instance: "
+        "execution_scope.py; refused elsewhere, located), an inline Python "
+        "camunda:script "
         "(assigning variables by name) or an inline JavaScript/Groovy one within "
         "the subset translated to Python (listener_scripts.py): on a task "
         "(start/end, as its pre/post script), a sequence flow (take, as a script "

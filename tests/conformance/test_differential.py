@@ -209,6 +209,7 @@ DEPARTURES: dict[str, str] = {
             "eo_task_listener_expression.bpmn",
             "eo_execution_local_variable.bpmn",
             "eo_task_listener_set_assignee.bpmn",
+            "eo_execution_remove_variable.bpmn",
         ),
         "JUEL reading Camunda 7's engine objects (task.name, execution.eventName, "
         "execution.getVariable, ...) reads what the engine gives the running "
