@@ -223,6 +223,23 @@ def _record_steps(case: Case, outcome: AdvanceOutcome, skip_task: str | None) ->
             )
 
 
+def _record_uncaught(case: Case, outcome: AdvanceOutcome) -> None:
+    """Audit each BPMN error nothing caught: its path ended (uncaught_errors.py;
+    Camunda 7 logs BpmnBehaviorLogger.missingBoundaryCatchEvent)."""
+    for error in outcome.uncaught_errors:
+        case_audit(
+            case,
+            None,
+            AuditAction.ERROR_UNCAUGHT,
+            task_ref=error.bpmn_id,
+            element=error.bpmn_id,
+            name=error.element_name,
+            code=error.code,
+            message=error.message,
+            outcome="no catching error event: its path ended as at a none end event",
+        )
+
+
 def _record_calls(case: Case, outcome: AdvanceOutcome) -> None:
     """Audit the version each call of another file's process started runs."""
     for bpmn_id, ref in outcome.called_versions:
@@ -464,6 +481,7 @@ def _advance(
     if case.started is not None:
         case.started.advances += 1
     _record_steps(case, outcome, completed_task_id)
+    _record_uncaught(case, outcome)
     _record_calls(case, outcome)
     _open_incident(case, outcome)
     timer_before = case.next_timer_at
