@@ -315,7 +315,11 @@ EVENT_DEFINITIONS: dict[str, Row] = {
         "a literal and fails (a SpiffArena diagram's timer text is Python)"
     ),
     "signalEventDefinition": _runs(),
-    "errorEventDefinition": _runs("the most specific error boundary catches"),
+    "errorEventDefinition": _runs(
+        "the most specific error boundary catches; an error nothing catches ends "
+        "its path as a none end event (Camunda 7's default), audited; a service "
+        "task's in a BPMN (non-Camunda) diagram opens an incident"
+    ),
     "escalationEventDefinition": _runs(),
     "terminateEventDefinition": _runs(),
     "compensateEventDefinition": _runs(
