@@ -72,6 +72,13 @@ def path_end(task: Any, event: Any) -> None:
             ):
                 sibling.cancel()
     task._drop_children(force=True)
+    # Nothing else running there, the (sub-)process has ended: SpiffWorkflow
+    # notes it only at its End task (Workflow._task_completed_notify), and the
+    # activity that runs it (an embedded sub-process, a call activity) goes on
+    # only when told.
+    workflow = task.workflow
+    if workflow is not workflow.top_workflow and workflow.is_completed():
+        workflow.completed_event(workflow)
     thrower_note(event, task)
     task.workflow.top_workflow.bpmn_events.append(event)
 
