@@ -556,6 +556,7 @@ DEPARTURES: dict[str, str] = {
             "service_external_io.bpmn",
             "service_output_parameters.bpmn",
             "service_result_merged.bpmn",
+            "c7_external_error_uncaught.bpmn",
             "vars_external_local.bpmn",
             "vars_external_local_boundary.bpmn",
             "vars_external_local_branch.bpmn",
