@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group
 from audit.models import AuditEvent
 from engine.models import Incident
 from engine.selectors import case_timeline
+from tasks_app.story import case_story
 from tests.engine.test_bpmn_as_drawn import _complete, _deploy, _open, _start
 
 pytestmark = pytest.mark.django_db
@@ -28,3 +29,6 @@ def test_an_uncaught_error_end_event_is_audited_and_on_the_timeline(users):
     assert not Incident.objects.filter(case=case).exists()
     [entry] = [e for e in case_timeline(case=case) if e.action == "error.uncaught"]
     assert entry.element == "End_Error" and entry.details["code"] == "broken"
+    _, story = case_story(case=case)
+    [said] = [e["words"] for e in story if e["action"] == "error.uncaught"]
+    assert said.startswith("Nothing caught the error") and "that path ended" in said
