@@ -56,6 +56,9 @@ class AuditAction(StrEnum):
     SERVICE_RETRY_SCHEDULED = "service.retry_scheduled"
     SERVICE_FAILED = "service.failed"
     SERVICE_BUSINESS_ERROR = "service.business_error"
+    # A BPMN error (error end event, service or external task) that no error
+    # event caught: the path that threw it ended, as at a none end event.
+    ERROR_UNCAUGHT = "error.uncaught"
     SERVICE_DISCARDED = "service.discarded"
     SERVICE_RETRIED = "service.retried"
     TASK_CREATED = "task.created"

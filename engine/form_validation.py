@@ -92,9 +92,11 @@ def _to_date(value: Any, pattern: str) -> str:
 
 
 def _to_string(value: Any) -> str:
+    """Return text as typed: Camunda 7's StringFormType.convertValue keeps it
+    (value.toString(), no trimming)."""
     if isinstance(value, dict | list):
         raise ValueError("Enter text.")
-    return str(value).strip()
+    return str(value)
 
 
 def _coerce(field: FormField, value: Any) -> Any:
@@ -140,15 +142,32 @@ def _fmt(number: float) -> str:
     return str(int(number)) if float(number).is_integer() else str(number)
 
 
-def _is_empty(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
+def _is_text(field: FormField) -> bool:
+    return field.type.lower() not in {"boolean", "date", *NUMBER_TYPES}
 
 
-def _clean_field(field: FormField, raw: Any) -> tuple[Any, list[str]]:
-    if _is_empty(raw):
-        if field.required:
+def _is_empty(field: FormField, value: Any) -> bool:
+    """Whether a submitted value is no value: Camunda 7's RequiredValidator
+    refuses null and "" (String.isEmpty: spaces are text); an input of a
+    number, date or boolean holding only spaces is empty too."""
+    if value is None or value == "":
+        return True
+    return isinstance(value, str) and not value.strip() and not _is_text(field)
+
+
+def _clean_field(
+    field: FormField, raw: Any, current: Any = None
+) -> tuple[Any, list[str]]:
+    """Coerce and check one submitted value; `current` is the variable's value.
+
+    As Camunda 7's RequiredValidator, a required field submitted as null is
+    satisfied by a value the variable already has (FormFieldHandler.handleSubmit
+    then sets the variable to null, the submitted value).
+    """
+    if _is_empty(field, raw):
+        if field.required and (raw is not None or current is None):
             return None, ["This field is required."]
-        return ("" if field.type.lower() in ("string", "enum") else None), []
+        return ("" if raw is not None and _is_text(field) else None), []
     try:
         value = _coerce(field, raw)
     except ValueError as exc:
@@ -167,7 +186,7 @@ def _submitted(
     if field.readonly and data.get(field.id) is not None:
         return False, None, ["This field is read-only: leave it out."]
     if field.id in data:
-        value, problems = _clean_field(field, data[field.id])
+        value, problems = _clean_field(field, data[field.id], current.get(field.id))
         return True, value, problems
     if field.required and current.get(field.id) is None:
         return False, None, ["This field is required."]

@@ -123,6 +123,10 @@ _SENTENCES: dict[str, Sentence] = {
         f"{e.actor} added the file {_quote(e.details.get('file', ''))}"
     ),
     "incident.opened": lambda e, s, _: f"A problem stopped {s}",
+    "error.uncaught": lambda e, s, _: (
+        f"Nothing caught the error {_quote(e.details.get('code', ''))} at {s}: "
+        "that path ended there"
+    ),
     "incident.resolved": lambda e, s, _: f"The problem at {s} was resolved",
     "timer.fired": lambda e, s, _: f"The timer {s} fired",
     "call.started": lambda e, s, _: f"{s} started {e.details.get('called')}",

@@ -212,15 +212,37 @@ def _record_steps(case: Case, outcome: AdvanceOutcome, skip_task: str | None) ->
         if step.task_id != skip_task:
             if case.started is not None and step.bpmn_id:
                 case.started.completed[step.bpmn_id] = None
-            case_audit(
+            _element_audit(
                 case,
-                None,
                 AuditAction.ELEMENT_COMPLETED,
-                task_ref=step.bpmn_id,
-                element=step.bpmn_id,
-                name=step.name,
+                step.bpmn_id,
+                step.name,
                 kind=step.kind,
             )
+
+
+def _element_audit(
+    case: Case, action: AuditAction, bpmn_id: str, name: str, **payload: Any
+) -> None:
+    """Audit, as the system, what happened at the element `bpmn_id` (`name`)."""
+    case_audit(
+        case, None, action, task_ref=bpmn_id, element=bpmn_id, name=name, **payload
+    )
+
+
+def _record_uncaught(case: Case, outcome: AdvanceOutcome) -> None:
+    """Audit each BPMN error nothing caught: its path ended (uncaught_errors.py;
+    Camunda 7 logs BpmnBehaviorLogger.missingBoundaryCatchEvent)."""
+    for error in outcome.uncaught_errors:
+        _element_audit(
+            case,
+            AuditAction.ERROR_UNCAUGHT,
+            error.bpmn_id,
+            error.element_name,
+            code=error.code,
+            message=error.message,
+            outcome="no catching error event: its path ended as at a none end event",
+        )
 
 
 def _record_calls(case: Case, outcome: AdvanceOutcome) -> None:
@@ -464,6 +486,7 @@ def _advance(
     if case.started is not None:
         case.started.advances += 1
     _record_steps(case, outcome, completed_task_id)
+    _record_uncaught(case, outcome)
     _record_calls(case, outcome)
     _open_incident(case, outcome)
     timer_before = case.next_timer_at

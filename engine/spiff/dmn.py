@@ -42,6 +42,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.task_spec import BusinessRuleTaskParser
 from SpiffWorkflow.spiff.specs.defaults import BusinessRuleTask
 
+from .common import typed_equal
 from .dmn_feel import INPUT, FeelError, feel_expression, feel_unary_tests, feel_values
 from .io_mapping import (
     IO_PARAMETERS,
@@ -62,6 +63,9 @@ AGGREGATIONS = ("SUM", "MIN", "MAX", "COUNT")
 RESULT_SHAPES = ("singleEntry", "singleResult", "collectEntries", "resultList")
 _LISTING = ("COLLECT", "RULE ORDER")  # policies whose result is a list of rules
 REFUSED = "\0"  # marks a cell that stands for a problem (see _Reader.problem)
+# An output cell left empty: its output is null, but Camunda 7 gives the rule no
+# entry for it (DecisionTableEvaluationHandler), so COLLECT aggregations skip it.
+EMPTY_CELL = ""
 # Children that carry no decision logic (documentation, diagram, extensions).
 _INERT = {"description", "extensionElements", "variable", "question", "allowedAnswers"}
 
@@ -391,6 +395,8 @@ class _Reader:
         )
         values = tuple(
             self.expression(_text(cell), f"{at}, output '{name}'", cell)
+            if _text(cell).strip()
+            else EMPTY_CELL
             for cell, name in zip(outputs, names, strict=True)
         )
         return Rule(element.get("id", ""), row, tests, values)
@@ -505,9 +511,16 @@ def _aggregable(decision: Decision, value: Any) -> int | float:
     return number
 
 
-def _aggregate(decision: Decision, outputs: Result) -> Result:
+def _aggregate(decision: Decision, rules: list[Rule], outputs: Result) -> Result:
+    """Camunda 7's AbstractCollectNumberHitPolicyHandler: the outputs of the
+    matching rules, but for empty cells (no entry), are aggregated; COUNT counts
+    them, an explicit null among them fails SUM, MIN and MAX (DMN-03004)."""
     name = decision.outputs[0]
-    values = [o[name] for o in outputs if o[name] is not None]
+    values = [
+        o[name]
+        for o, rule in zip(outputs, rules, strict=True)
+        if rule.outputs[0] != EMPTY_CELL
+    ]
     if decision.aggregation == "COUNT":
         return [{name: len(values)}]
     if not outputs:
@@ -537,7 +550,9 @@ def _apply_policy(decision: Decision, rules: list[Rule], outputs: Result) -> Res
             f"Decision '{decision.id}' has hit policy UNIQUE, but "
             f"rules {rows} all match."
         )
-    if policy == "ANY" and any(o != outputs[0] for o in outputs):
+    # Camunda 7's AnyHitPolicyHandler.allOutputsAreEqual compares the typed
+    # outputs with equals: a rule giving 1 and one giving true differ.
+    if policy == "ANY" and not all(typed_equal(o, outputs[0]) for o in outputs):
         rows = ", ".join(str(r.row) for r in rules)
         raise DecisionError(
             f"Decision '{decision.id}' has hit policy ANY, but the "
@@ -546,7 +561,7 @@ def _apply_policy(decision: Decision, rules: list[Rule], outputs: Result) -> Res
     if policy == "PRIORITY" and outputs:
         return [min(outputs, key=lambda o: _priority_key(decision, o))]
     if policy == "COLLECT" and decision.aggregation:
-        return _aggregate(decision, outputs)
+        return _aggregate(decision, rules, outputs)
     return outputs if policy in _LISTING else outputs[:1]
 
 
@@ -582,7 +597,7 @@ def decision_evaluate(
     rules = [r for r in decision.rules if _matches(r, values, context, evaluate)]
     outputs = [
         {
-            name: evaluate(expression, context)
+            name: evaluate(expression, context) if expression else None
             for name, expression in zip(decision.outputs, rule.outputs, strict=True)
         }
         for rule in rules

@@ -87,6 +87,7 @@ from .common import CYCLE_HANDOVER
 from .end_events import SignalEndEventParser
 from .error_variables import error_variables, error_variables_set
 from .event_names import keep_names
+from .uncaught_errors import thrower_note
 from .variables import variables_of
 
 _EVENT_XPATHS = (
@@ -392,6 +393,7 @@ class _ScopedThrow(ThrowingEvent):
             else None
         )
         event = BpmnEvent(definition, payload=payload, target=my_task.workflow)
+        thrower_note(event, my_task)  # named if nothing catches it
         my_task.workflow.top_workflow.catch(event)
         return True
 

@@ -94,9 +94,28 @@ the engine's objects, never with variables. A safe subset of them runs
   event; refused elsewhere, where Camunda 7 has null), `task.assignee` in a
   task listener (the assignee as drawn in create, the new one in assignment,
   the person completing in complete; refused where it cannot be told).
-* Refused at upload with the reason: the *Local variants (getVariableLocal,
-  setVariableLocal, ...), removeVariable, setVariables, setAssignee, a
-  setVariable that is not a listener's whole expression, any other property
+* `execution.getVariableLocal('x')` / `hasVariableLocal('x')`, and
+  `execution.setVariableLocal('x', v)` as a listener's whole expression:
+  AbstractVariableScope's reads and writes of the execution's own scope. They
+  run where that execution is the process instance (an element directly in a
+  process without concurrent paths, not a scope activity:
+  execution_scope.py), which has no parent scope, so they mean getVariable /
+  hasVariable / setVariable there (EngineScope.local is None); elsewhere
+  (a sub-process, camunda:inputOutput, a multi-instance, a boundary event, a
+  fork anywhere in the process) they are refused, as are `task.*Local`
+  (Laneway keeps no task-local variables).
+* `execution.removeVariable('x')` / `task.removeVariable('x')` as a
+  listener's whole expression, where the execution is the process instance
+  (as the *Local variants): AbstractVariableScope.removeVariable removes x
+  from the nearest scope holding it, which is then the process instance;
+  nothing when none holds it.
+* `task.setAssignee('name')` as a create task listener's whole expression
+  on a task that names no assignee (listeners.expression_assignee): the task
+  is created with that assignee, and its assignment listeners run after the
+  create ones, as for an assignee drawn so.
+* Refused at upload with the reason: removeVariable elsewhere, setVariables,
+  getVariables, setAssignee elsewhere (another event, a value that is not a
+  text), a setVariable that is not a listener's whole expression, any other property
   or method, the object itself as a value, and all of them in a decision
   table (EngineScope(objects=False): Camunda 7 evaluates decisions over
   variables only).
@@ -278,16 +297,20 @@ _ACTIVITY_PROPERTIES = frozenset(
     }
 )
 _VARIABLE_METHODS = {"getVariable": "_el_var_", "hasVariable": "_el_has_"}
+# The *Local variants: the same where the execution is the process instance
+# (EngineScope.local is None), which has no parent scope.
+_LOCAL_METHODS = {"getVariableLocal": "getVariable", "hasVariableLocal": "hasVariable"}
 _NOT_HERE = {
-    "getVariableLocal": "a local variable of the execution's own scope",
-    "hasVariableLocal": "a local variable of the execution's own scope",
-    "setVariableLocal": "a local variable of the execution's own scope",
-    "removeVariable": "removing a variable",
+    "setVariableLocal": "setting a local variable, which runs as a listener's "
+    "whole expression only",
+    "removeVariable": "removing a variable, which runs as a listener's whole "
+    "expression only",
     "removeVariableLocal": "removing a variable",
     "setVariables": "setting several variables at once",
     "getVariables": "all variables as a map",
     "getVariablesLocal": "all variables as a map",
-    "setAssignee": "setting the assignee from an expression",
+    "setAssignee": "setting the assignee, which runs as a create task "
+    "listener's whole expression ${task.setAssignee('name')} only",
 }
 
 
@@ -302,6 +325,9 @@ class EngineScope:
     listener drawn on a flow or event, which runs as a script beside it).
     `assignee`: the Python text of the task's assignee where a task listener
     knows it (listeners.py), None where `task.assignee` cannot be read.
+    `local`: why `execution.getVariableLocal` / `hasVariableLocal` cannot run
+    here, None where the execution is the process instance
+    (execution_scope.own_scope_refusal).
     """
 
     objects: bool = True
@@ -309,6 +335,28 @@ class EngineScope:
     event: str | None = None
     activity: bool = True
     assignee: str | None = None
+    local: str | None = (
+        "where Laneway does not tell which execution runs the expression"
+    )
+
+
+def local_refusal(name: str, reason: str | None) -> str | None:
+    """Why `name`'s *Local variable methods are refused, or None: a task's own
+    scope (TaskEntity's variables) is kept nowhere here; the execution's is
+    the process instance's where `reason` is None (execution_scope.py)."""
+    if name == "task":
+        return (
+            "reads or writes the task's own variables (Camunda 7's TaskEntity "
+            "scope, deleted when the task completes), which Laneway does not "
+            "keep; use task.getVariable / task.setVariable"
+        )
+    if reason is None:
+        return None
+    return (
+        f"reads or writes the execution's own scope, which is not the process "
+        f"instance here ({reason}); Laneway keeps that scope only for an "
+        "element directly in a process without concurrent paths"
+    )
 
 
 class _Parser:
@@ -507,7 +555,13 @@ class _Parser:
         return None
 
     def engine_method(self, name: str, method: str) -> _Expr:
-        """Translate `execution.getVariable('x')` / `hasVariable('x')`."""
+        """Translate `execution.getVariable('x')` / `hasVariable('x')` (and
+        their *Local variants where they mean the same)."""
+        if method in _LOCAL_METHODS:
+            refusal = local_refusal(name, self.scope.local)
+            if refusal is not None:
+                raise JuelError(f"{name}.{method}() {refusal}")
+            method = _LOCAL_METHODS[method]
         _check_member(name, method, f"{name}.{method}()", frozenset(_VARIABLE_METHODS))
         self.take("(")
         argument = self.take()

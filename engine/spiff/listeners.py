@@ -40,7 +40,8 @@ import re
 
 from lxml import etree
 
-from .juel import EngineScope, JuelError, juel_to_python
+from .execution_scope import forks, own_scope_refusal
+from .juel import EngineScope, JuelError, juel_to_python, local_refusal
 from .listener_places import (
     after,
     before,
@@ -68,9 +69,21 @@ from .xml import (
 )
 
 _SET_VARIABLE = re.compile(
-    r"""^\s*[$#]\{\s*(?:execution|task)\s*\.\s*setVariable\s*\(\s*
+    r"""^\s*[$#]\{\s*(?P<object>execution|task)\s*\.\s*(?P<method>setVariable(?:Local)?)\s*\(\s*
         (?P<quote>['"])(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P=quote)\s*,
         (?P<value>.*)\)\s*\}\s*$""",
+    re.VERBOSE | re.DOTALL,
+)
+# AbstractVariableScope.removeVariable of one name (removed_variable).
+_REMOVE_VARIABLE = re.compile(
+    r"""^\s*[$#]\{\s*(?P<object>execution|task)\s*\.\s*removeVariable\s*\(\s*
+        (?P<quote>['"])(?P<name>[A-Za-z][A-Za-z0-9_]*)(?P=quote)\s*\)\s*\}\s*$""",
+    re.VERBOSE | re.DOTALL,
+)
+# TaskEntity.setAssignee of a text, in a create task listener (expression_assignee).
+_SET_ASSIGNEE = re.compile(
+    r"""^\s*[$#]\{\s*task\s*\.\s*setAssignee\s*\(\s*
+        (?P<value>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")\s*\)\s*\}\s*$""",
     re.VERBOSE | re.DOTALL,
 )
 _SCRIPT_FOR = {
@@ -196,6 +209,14 @@ def _body(
         if listener.get("expression") or listener.get("class"):
             return None
         return _python_script(listener)
+    if expression_assignee(listener) is not None:
+        return "" if expression_refusal(listener) is None else None
+    removed = _REMOVE_VARIABLE.match(listener.get("expression") or "")
+    if removed is not None:
+        if expression_refusal(listener) is not None:
+            return None
+        name = removed.group("name")
+        return f"try:\n    del {name}\nexcept NameError:\n    pass"
     match = _SET_VARIABLE.match(listener.get("expression") or "")
     if match is None or expression_refusal(listener) is not None:
         return None
@@ -218,6 +239,7 @@ def _value(listener: etree._Element, text: str, prefix: str = "listener_") -> st
         event=event,
         activity=local_name(owner) in _SCRIPTED,
         assignee=_assignee(owner, event, prefix) if task_listener else None,
+        local=own_scope_refusal(owner),
     )
     return juel_to_python("${" + text.strip() + "}", scope=scope)
 
@@ -246,22 +268,97 @@ def task_listener_ignored(listener: etree._Element, owner: etree._Element) -> bo
     return local_name(listener) == "taskListener" and local_name(owner) != "userTask"
 
 
+def expression_assignee(listener: etree._Element) -> str | None:
+    """The assignee `${task.setAssignee('name')}` gives, or None when the
+    listener's expression is no such call."""
+    match = _SET_ASSIGNEE.match(listener.get("expression") or "")
+    if match is None or any(isinstance(c.tag, str) for c in listener):
+        return None
+    try:
+        python = juel_to_python("${" + match.group("value") + "}")
+    except JuelError:
+        return None
+    value = ast.literal_eval(python)
+    return value if isinstance(value, str) else None
+
+
+def _assignee_refusal(listener: etree._Element, owner: etree._Element) -> str | None:
+    """Why `${task.setAssignee('name')}` cannot run here, or None.
+
+    It runs in a create task listener of a task that names no assignee, as
+    TaskEntity.setAssignee there gives the task its assignee before Camunda 7
+    fires the assignment event (after the create listeners): the task is
+    created with that assignee (camunda:assignee), and its assignment
+    listeners run as for one drawn so. Where another create listener reads or
+    sets the assignee the order of the two could not be kept: refused."""
+    assignee = expression_assignee(listener)
+    if local_name(listener) != "taskListener":
+        return (
+            "task.setAssignee in an execution listener: Camunda 7 has no task "
+            "object there"
+        )
+    if _event(listener, owner) != "create":
+        return (
+            "task.setAssignee in a listener of another event than create (where "
+            "Camunda 7 would fire a further assignment event)"
+        )
+    if not (assignee or "").strip():
+        return "task.setAssignee of an empty name"
+    if _static_assignee(owner):
+        return "task.setAssignee on a task that already names an assignee"
+    for other in vendor_children(owner, "bpmn:extensionElements/x:taskListener"):
+        text = etree.tostring(other, encoding="unicode").lower()
+        if other is not listener and _event(other, owner) == "create":
+            if "assignee" in text:
+                return (
+                    "task.setAssignee beside another create listener reading or "
+                    "setting the assignee"
+                )
+    return None
+
+
+def _remove_refusal(listener: etree._Element, name: str) -> str | None:
+    """Why `${execution.removeVariable('x')}` (or task's) cannot run here.
+
+    AbstractVariableScope.removeVariable removes x from the nearest scope
+    holding it; that is the process instance exactly where the execution is
+    (execution_scope.py; a task holds no variables of its own here)."""
+    owner = listener.getparent().getparent()
+    if reason := local_refusal("execution", own_scope_refusal(owner)):
+        return f"{name}.removeVariable {reason}"
+    if local_name(listener) == "executionListener" and name == "task":
+        return (
+            "task.removeVariable in an execution listener: Camunda 7 has no "
+            "task object there"
+        )
+    return None
+
+
 def expression_refusal(listener: etree._Element) -> str | None:
     """Why a listener's `expression` cannot run here, or None (no expression,
     or one that runs)."""
     expression = listener.get("expression")
     if expression is None or any(isinstance(c.tag, str) for c in listener):
         return None
+    if _SET_ASSIGNEE.match(expression):
+        return _assignee_refusal(listener, listener.getparent().getparent())
+    if removed := _REMOVE_VARIABLE.match(expression):
+        return _remove_refusal(listener, removed.group("object"))
     match = _SET_VARIABLE.match(expression)
     if match is None:
         return (
             f"its expression {expression.strip()!r} is not "
-            "${execution.setVariable('x', value)} or ${task.setVariable('x', "
-            "value)}: Camunda 7 calls it (a method of a bean or of the engine's "
-            "objects), which does not run here (a listener's expression runs "
-            "here when it sets one variable)"
+            "${execution.setVariable('x', value)}, ${task.setVariable('x', "
+            "value)} or ${execution.setVariableLocal('x', value)}: Camunda 7 "
+            "calls it (a method of a bean or of the engine's objects), which "
+            "does not run here (a listener's expression runs here when it sets "
+            "one variable)"
         )
     task_listener = local_name(listener) == "taskListener"
+    if match.group("method") == "setVariableLocal":
+        owner = listener.getparent().getparent()
+        if refusal := local_refusal(match.group("object"), own_scope_refusal(owner)):
+            return f"{match.group('object')}.setVariableLocal {refusal}"
     if not task_listener and re.match(r"^\s*[$#]\{\s*task\b", expression):
         return (
             "task.setVariable in an execution listener: Camunda 7 has no task "
@@ -351,9 +448,6 @@ def _completion_condition(activity: etree._Element) -> str | None:
     return f"the completion condition of the multi-instance '{activity.get('id')}'"
 
 
-_CHOOSING_GATEWAYS = ("exclusiveGateway", "eventBasedGateway")
-
-
 def _terminate_beside(container: etree._Element) -> str | None:
     """Name a terminate end event of `container` that another path of it can
     still be running beside: its scope forks (a parallel or inclusive split, an
@@ -368,29 +462,9 @@ def _terminate_beside(container: etree._Element) -> str | None:
         ),
         None,
     )
-    if terminate is None or not _forks(container):
+    if terminate is None or not forks(container):
         return None
     return f"the terminate end event '{terminate.get('id')}'"
-
-
-def _forks(container: etree._Element) -> bool:
-    outgoing: dict[str | None, int] = {}
-    for flow in container.iterfind("bpmn:sequenceFlow", NSMAP):
-        source = flow.get("sourceRef")
-        outgoing[source] = outgoing.get(source, 0) + 1
-    for element in container:
-        if not isinstance(element.tag, str):
-            continue
-        kind = local_name(element)
-        if kind == "boundaryEvent" and element.get("cancelActivity") == "false":
-            return True
-        if kind == "subProcess" and element.get("triggeredByEvent") == "true":
-            start = element.find("bpmn:startEvent", NSMAP)
-            if start is not None and start.get("isInterrupting") == "false":
-                return True
-        if kind not in _CHOOSING_GATEWAYS and outgoing.get(element.get("id"), 0) > 1:
-            return True
-    return False
 
 
 # Set on a script task that runs listeners' scripts (service_tasks._ScriptTaskParser).
@@ -557,6 +631,8 @@ def _on_task(
             owner.set(f"{{{CAMUNDA}}}assignee", foreign.assignee)
             if "{" in foreign.assignee:  # `if (x) task.setAssignee(x)`
                 owner.set(f"{{{SPIFF}}}assigneeIfSet", "true")
+        elif (assignee := expression_assignee(listener)) is not None:
+            owner.set(f"{{{CAMUNDA}}}assignee", assignee)
         _mark(owner, listener, script, body)
         extensions = listener.getparent()
         if event == "assignment":

@@ -41,8 +41,15 @@ from lxml import etree
 from .data_objects import camunda_data_associations_drop
 from .dialect import is_camunda_dialect
 from .dmn_feel import FeelError, feel_expression
+from .execution_scope import own_scope_refusal
 from .implicit_splits import conditional_activity_flows
-from .juel import CONDITION_CHECK, JuelError, is_juel, juel_to_python
+from .juel import (
+    CONDITION_CHECK,
+    EngineScope,
+    JuelError,
+    is_juel,
+    juel_to_python,
+)
 from .links import links_resolve
 from .listener_scripts import (
     GROOVY,
@@ -174,12 +181,21 @@ def _juel(expr: etree._Element, what: str, text: str) -> Problem | None:
             text,
             condition=_condition_of(expr, what) if what in _CONDITIONS else "",
             checked=local_name(expr.getparent()) == "conditionalEventDefinition",
+            scope=_flow_scope(expr.getparent()),
         )
     except JuelError as exc:
         return _problem(expr, what, text, f"cannot be translated from JUEL: {exc}.")
     if "language" in expr.attrib:
         del expr.attrib["language"]
     return None
+
+
+def _flow_scope(owner: etree._Element) -> EngineScope | None:
+    """A sequence flow's condition runs in its source's execution, which may
+    be the process instance (execution_scope.py); None: the default scope."""
+    if local_name(owner) != "sequenceFlow":
+        return None
+    return EngineScope(local=own_scope_refusal(owner))
 
 
 # Languages Laneway runs a condition in as Python (Camunda 7 would hand such a

@@ -60,6 +60,7 @@ from .types import (
     TaskFailure,
     ThrownSignal,
 )
+from .uncaught_errors import path_can_end, path_end, uncaught_errors
 from .variables import (
     human_task_locals,
     publish,
@@ -202,6 +203,7 @@ def _outcome(
     # walk is the same for any of these states: SpiffWorkflow's TaskIterator).
     tasks = wf.get_tasks(state=ACTIVE)
     active = {t.task_spec.bpmn_id for t in tasks if t.task_spec.bpmn_id}
+    uncaught = uncaught_errors(wf)
     sent = sent_messages(
         wf, process, steps
     )  # before the dump: it takes them out of the state
@@ -226,6 +228,7 @@ def _outcome(
             ThrownSignal(n, json_safe(p)) for n, p in thrown_with_payloads(wf)
         ),
         sent_messages=sent,
+        uncaught_errors=uncaught,
         called_may_wait=any(
             process_waits_for_events(p) for p in workflow_processes(wf)[1:]
         ),
@@ -488,18 +491,30 @@ def workflow_throw_service_error(
     Raises:
         TaskNotReady: when the task is not a STARTED service task of this case.
         ServiceErrorNotCaught: when no error boundary event catches the code
-            (nothing is changed).
+            and the path does not end (`uncaught_errors.path_can_end`: a
+            Camunda diagram's path ends as at a none end event, reported in
+            the outcome's `uncaught_errors`); nothing is changed.
     """
     wf = state_load(state, process)
     task = _started_service_task(wf, task_id)
     payload = json_safe({"code": code, "message": message, "data": data})
     event = service_error_event(code, payload)
     catcher = error_catcher(task, event)
-    if catcher is None:
+    if catcher is None and not path_can_end(task):
         raise ServiceErrorNotCaught(
             f"no error boundary event catches error code '{code}' "
             f"at '{task.task_spec.bpmn_id}'"
         )
+
+    def uncaught(steps: list[StepRecord]) -> None:
+        task.internal_data.pop(CALL_KEY, None)
+        if variables:
+            scope_set(task.workflow, variables)
+        path_end(task, event)
+        steps.append(_step(task))
+
+    if catcher is None:
+        return run_command(wf, process, uncaught)
 
     def command(steps: list[StepRecord]) -> None:
         task.internal_data.pop(CALL_KEY, None)

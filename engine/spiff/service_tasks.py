@@ -46,6 +46,7 @@ from .call_data import MappedCallActivity, MappedCallActivityParser
 from .compensation import CompensationProcessParser
 from .conditional_events import ConditionalFilterParserMixin
 from .data_objects import DataObjectScopeMixin
+from .dialect import is_camunda_dialect
 from .dmn import DecisionParserMixin, DecisionTask, DecisionTaskParser
 from .errors import LocalVariablesRefused, ServiceResultRejected
 from .events import EVENT_PARSER_CLASSES, arm_event_subprocesses, scoped_catcher
@@ -383,6 +384,9 @@ def _service_spec(parser: Any) -> Any:
     own = len(vendor_children(parser.node, IO_INPUTS)) if spec.map_outputs else 0
     spec.activity_inputs, spec.connector_inputs = parameters[:own], parameters[own:]
     spec.retry_cycle = retry_cycle_of(parser.node)
+    # Camunda 7 ends the path of an uncaught BPMN error (uncaught_errors.py);
+    # elsewhere, and in versions stored before the dialect mark, an incident.
+    spec.uncaught_error_ends = is_camunda_dialect(parser.node, unmarked=False)
     return spec
 
 

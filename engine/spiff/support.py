@@ -210,7 +210,8 @@ ELEMENTS: dict[str, Row] = {
         "Camunda 7 (a SpiffArena loopDataInputRef may hold a map: one instance "
         "per value); an output collection "
         "(loopDataOutputRef, SpiffArena) is a case variable collecting each "
-        "instance's output item; loopCardinality with a collection is refused"
+        "instance's output item; loopCardinality with a collection is refused "
+        "(Camunda 7 would run loopCardinality instances over the collection)"
     ),
     "standardLoopCharacteristics": _runs("loops while loopCondition holds"),
     "laneSet": _runs(),
@@ -315,7 +316,11 @@ EVENT_DEFINITIONS: dict[str, Row] = {
         "a literal and fails (a SpiffArena diagram's timer text is Python)"
     ),
     "signalEventDefinition": _runs(),
-    "errorEventDefinition": _runs("the most specific error boundary catches"),
+    "errorEventDefinition": _runs(
+        "the most specific error boundary catches; an error nothing catches ends "
+        "its path as a none end event (Camunda 7's default), audited; a service "
+        "task's in a BPMN (non-Camunda) diagram opens an incident"
+    ),
     "escalationEventDefinition": _runs(),
     "terminateEventDefinition": _runs(),
     "compensateEventDefinition": _runs(
@@ -481,6 +486,15 @@ MULTI_INSTANCE_SHAPE = _refused(
     "take the elements from (Camunda 7 refuses both: "
     "'loopCardinality must be defined', 'collection must be set when using "
     "elementVariable'); here the instances would fail or lack the variable"
+)
+MULTI_INSTANCE_CARDINALITY_AND_COLLECTION = _refused(
+    "a multi-instance activity with both a loopCardinality and a collection "
+    "(camunda:collection or loopDataInputRef): Camunda 7 runs loopCardinality "
+    "instances and gives each the collection's element at its loopCounter, "
+    "failing when the collection is shorter "
+    "(MultiInstanceActivityBehavior.resolveNrOfInstances); SpiffWorkflow's "
+    "multi-instance holds one or the other, so it would run otherwise; keep "
+    "only the collection, or only the loopCardinality"
 )
 UNNAMED_PART = _refused(
     "one of its camunda:inputParameter or camunda:outputParameter has no name, "
@@ -650,6 +664,9 @@ CONSTRUCTS: dict[str, Row] = {
     ),
     "a multi-instance activity with an empty loopCardinality, or an element "
     "variable without a collection": MULTI_INSTANCE_SHAPE,
+    "a multi-instance activity with both a loopCardinality and a collection": (
+        MULTI_INSTANCE_CARDINALITY_AND_COLLECTION
+    ),
     "a camunda:inputParameter or outputParameter without a name, a "
     "camunda:formField without an id": UNNAMED_PART,
     "loop or multi-instance characteristics on an event sub-process": (
@@ -708,7 +725,15 @@ CONSTRUCTS: dict[str, Row] = {
         "Camunda 7's engine objects (VariableScopeElResolver), not variables: "
         "getVariable('x') / hasVariable('x') and the properties juel.py lists "
         "(ids, business key, definition, current activity, event name, task "
-        "name, key and assignee) run; anything else of them is refused"
+        "name, key and assignee) run; execution.getVariableLocal('x') / "
+        "hasVariableLocal('x') (AbstractVariableScope: the execution's own "
+        "scope) run where the execution is the process instance (an element "
+        "directly in a process without concurrent paths, not a scope activity: "
+        "execution_scope.py) and are refused elsewhere, naming why; "
+        "task.getVariableLocal (a task-local scope Laneway does not keep), "
+        "removeVariable (but as a listener's expression there), setVariables, "
+        "setAssignee (but as a create task listener's expression) and anything "
+        "else of them are refused"
     ),
     "a condition without ${...} in a diagram drawn for Camunda 7": _refused(
         "a sequence flow's, conditional event's or completion condition's text "
@@ -1229,7 +1254,10 @@ VENDOR_ELEMENTS: dict[str, Row] = {
         "Java field injection does not run here; use input parameters"
     ),
     "executionListener": _runs(
-        "${execution.setVariable('x', value)}, an inline Python camunda:script "
+        "${execution.setVariable('x', value)} (or setVariableLocal, or "
+        "removeVariable('x'), where the execution is the process instance: "
+        "execution_scope.py; refused elsewhere, located), an inline Python "
+        "camunda:script "
         "(assigning variables by name) or an inline JavaScript/Groovy one within "
         "the subset translated to Python (listener_scripts.py): on a task "
         "(start/end, as its pre/post script), a sequence flow (take, as a script "
@@ -1269,7 +1297,9 @@ VENDOR_ELEMENTS: dict[str, Row] = {
         "${task.setVariable('x', value)}, an inline Python camunda:script or an "
         "inline JavaScript/Groovy one within the translated subset "
         "(listener_scripts.py: setVariable, getVariable, getAssignee, if, ? :; "
-        "`if (x) task.setAssignee(x)` on create becomes the assignee) on create, "
+        "`if (x) task.setAssignee(x)` on create becomes the assignee; so does "
+        "${task.setAssignee('name')} as a create listener's expression on a "
+        "task that names no assignee) on create, "
         "assignment or complete (create and complete as the task's pre/post "
         "script, listeners.py; assignment whenever the assignee is set: after "
         "create when the task is created with one, and on claim, assign, "
@@ -1817,6 +1847,9 @@ def _multi_instance_shape_problems(root: etree._Element) -> Iterator[Problem]:
         if empty or (element and not collection):
             activity = loop.getparent()
             yield _problem(loop, activity, MULTI_INSTANCE_SHAPE.note)
+        elif cardinality is not None and collection:
+            note = MULTI_INSTANCE_CARDINALITY_AND_COLLECTION.note
+            yield _problem(loop, loop.getparent(), note)
 
 
 _NAMED_PARTS = {"inputParameter": "name", "outputParameter": "name", "formField": "id"}

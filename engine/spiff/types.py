@@ -253,6 +253,16 @@ class SentMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class UncaughtError:
+    """A BPMN error nothing caught; the path that threw it ended (uncaught_errors)."""
+
+    code: str
+    message: str = ""
+    bpmn_id: str = ""  # the throwing element (an error end event, a service task)
+    element_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class AdvanceOutcome:
     """The result of one engine command: the new state and what changed."""
 
@@ -278,6 +288,8 @@ class AdvanceOutcome:
     thrown_signals: tuple[ThrownSignal, ...] = ()
     # messages sent that nothing in the case caught (for other cases)
     sent_messages: tuple[SentMessage, ...] = ()
+    # BPMN errors nothing caught in this command (each ended its path)
+    uncaught_errors: tuple[UncaughtError, ...] = ()
     # (call activity id, the host's reference of the version it called) of
     # every call of another file's process this command started
     called_versions: tuple[tuple[str, JsonObject], ...] = ()

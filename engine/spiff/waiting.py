@@ -21,7 +21,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.multiple import (
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 
 from .call_data import BUSINESS_KEY, INHERIT
-from .common import json_safe
+from .common import json_safe, typed_equal
 from .event_names import event_name
 from .types import JsonObject, WaitingMessage
 from .variables import instance_scope, variables_of
@@ -98,13 +98,6 @@ def catcher_instance(task: Any, *, top_variables: bool = True) -> Instance:
     return Instance(True, variables)
 
 
-def _same(held: Any, wanted: Any) -> bool:
-    """JSON equality as PostgreSQL's jsonb compares: true is not 1, 1 is 1.0."""
-    if isinstance(held, bool) or isinstance(wanted, bool):
-        return type(held) is type(wanted) and held == wanted
-    return bool(held == wanted)
-
-
 def catcher_matches(
     task: Any,
     message: Any,
@@ -131,7 +124,7 @@ def catcher_matches(
     properties = {prop.name for prop in message.correlation_properties}
     return all(
         name in properties
-        or (name in instance.variables and _same(instance.variables[name], value))
+        or (name in instance.variables and typed_equal(instance.variables[name], value))
         for name, value in json_safe(dict(correlation)).items()
     )
 

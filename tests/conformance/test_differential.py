@@ -204,7 +204,13 @@ DEPARTURES: dict[str, str] = {
         _EVENT_NAME,
     ),
     **dict.fromkeys(
-        ("eo_execution_listener_expression.bpmn", "eo_task_listener_expression.bpmn"),
+        (
+            "eo_execution_listener_expression.bpmn",
+            "eo_task_listener_expression.bpmn",
+            "eo_execution_local_variable.bpmn",
+            "eo_task_listener_set_assignee.bpmn",
+            "eo_execution_remove_variable.bpmn",
+        ),
         "JUEL reading Camunda 7's engine objects (task.name, execution.eventName, "
         "execution.getVariable, ...) reads what the engine gives the running "
         "element (engine/spiff/engine_objects.py); plain SpiffWorkflow has none",
@@ -351,6 +357,8 @@ DEPARTURES: dict[str, str] = {
     "dmn_unique_single_result.bpmn": _DMN,
     "p6c_dmn_binding_deployment.bpmn": _DMN,
     "p6c_dmn_collect_empty.bpmn": _DMN,
+    "p15_dmn_any_typed.bpmn": _DMN,
+    "p15_dmn_collect_null.bpmn": _DMN,
     "p6c_dmn_collect_empty_list.bpmn": _DMN,
     "p6c_dmn_literals.bpmn": _DMN,
     "p6c_dmn_null.bpmn": _DMN,
@@ -556,6 +564,7 @@ DEPARTURES: dict[str, str] = {
             "service_external_io.bpmn",
             "service_output_parameters.bpmn",
             "service_result_merged.bpmn",
+            "c7_external_error_uncaught.bpmn",
             "vars_external_local.bpmn",
             "vars_external_local_boundary.bpmn",
             "vars_external_local_branch.bpmn",

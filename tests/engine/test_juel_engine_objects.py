@@ -147,7 +147,7 @@ def test_camunda_script_task_test_execution_id_is_the_process_instance(users):
 @pytest.mark.parametrize(
     ("expression", "reason"),
     [
-        ("${execution.getVariableLocal('x')}", "a local variable"),
+        ("${execution.removeVariable('x')}", "removing a variable"),
         ("${execution.setVariable('x', 1)}", "setVariable() is not supported"),
         ("${execution.getClass().forName('x')}", "getClass() is not supported"),
         ("${execution.eventName == 'start'}", "only while a listener runs"),

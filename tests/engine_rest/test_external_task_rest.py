@@ -346,18 +346,30 @@ def test_bpmn_error_is_caught_by_the_boundary_event_with_its_variables(
     assert case.data["reason"] == "blacklist"
 
 
-def test_an_uncaught_bpmn_error_opens_an_incident(users, worker, credit):
+def test_an_uncaught_bpmn_error_ends_the_path_and_is_audited(users, worker, credit):
+    # Camunda 7: BpmnExceptionHandler.propagateError, no handler -> execution.end(true)
+    # (ExternalTaskServiceTest#testHandleBpmnErrorWithoutDefinedBoundary).
+    from engine.selectors import case_timeline
+
     case = start(users, amount=99)
     client = basic("erp")
     [task] = fetch(client)
     thrown = client.post(
         f"{BASE}/{task['id']}/bpmnError",
-        {"workerId": "w1", "errorCode": "NOBODY_CATCHES"},
+        {"workerId": "w1", "errorCode": "NOBODY_CATCHES", "errorMessage": "no"},
         format="json",
     )
     assert thrown.status_code == 204
-    [incident] = Incident.objects.filter(case=case)
-    assert incident.error_type == "BusinessErrorNotCaught"
+    assert not Incident.objects.filter(case=case).exists()
+    case.refresh_from_db()
+    assert case.status == Case.Status.COMPLETED and case.active_elements == []
+    [event] = AuditEvent.objects.filter(case_id=case.pk, action="error.uncaught")
+    assert event.task_ref == "credit_check"
+    assert event.payload["code"] == "NOBODY_CATCHES"
+    assert event.payload["message"] == "no"
+    [entry] = [e for e in case_timeline(case=case) if e.action == "error.uncaught"]
+    assert entry.element == "Credit check"
+    assert entry.details["code"] == "NOBODY_CATCHES"
 
 
 def test_an_expired_lock_makes_the_task_fetchable_by_another_worker(

@@ -43,7 +43,7 @@ def _refusal(users, bpmn: bytes, element: str = "approve") -> dict:
     ("event", "value", "why"),
     [
         ("create", "task.owner", "task.owner is not supported"),
-        ("create", "execution.getVariableLocal('x')", "a local variable"),
+        ("create", "task.getVariableLocal('x')", "task's own variables"),
         ("complete", "task.getClass()", "task.getClass() is not supported"),
         ("create", "task", "task itself is not a value"),
     ],
