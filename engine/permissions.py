@@ -14,6 +14,7 @@ from .models import Case
 VIEW_CASE = "engine.view_case"
 VIEW_ANY_CASE = "engine.view_any_case"
 CANCEL_ANY_CASE = "engine.cancel_any_case"
+SIGNAL_RECEIVE = "engine.signal_receive"  # continue a receive task (an integration)
 
 
 def can_start(user: Any, process: CompiledProcess) -> bool:

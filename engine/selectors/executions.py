@@ -15,6 +15,7 @@ from django.db.models import QuerySet
 
 from ..errors import ReceiveNotWaiting
 from ..models import Case, ReceiveWait
+from ..permissions import SIGNAL_RECEIVE
 from .cases import cases_visible
 
 _OPEN = (Case.Status.RUNNING, Case.Status.SUSPENDED)
@@ -29,8 +30,13 @@ def receive_wait_list_for_user(
     process_key: str | None = None,
 ) -> QuerySet[ReceiveWait]:
     """Return the receive waits of the open cases the user may see, oldest first,
-    narrowed by case, element, business key and process key when given."""
-    cases = cases_visible(user, Case.objects.filter(status__in=_OPEN))
+    narrowed by case, element, business key and process key when given.
+
+    Whoever may signal a receive task (`engine.signal_receive`: an integration
+    account) sees every wait, as it must find the execution it continues."""
+    cases = Case.objects.filter(status__in=_OPEN)
+    if not user.has_perm(SIGNAL_RECEIVE):
+        cases = cases_visible(user, cases)
     if case_id is not None:
         cases = cases.filter(pk=case_id)
     if business_key is not None:

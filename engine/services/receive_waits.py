@@ -16,14 +16,13 @@ from django.db import transaction
 from audit.actions import AuditAction
 from engine.errors import ActionNotAllowed, FormInvalid, ReceiveNotWaiting
 from engine.models import Case, ReceiveWait
+from engine.permissions import SIGNAL_RECEIVE
 from engine.spec_cache import spec_for
 from engine.spiff import ReceiveNotWaiting as NotWaitingInState
 from engine.spiff import workflow_signal_receive
 
 from .advance import case_advance, case_audit, case_lock
 from .script_host import case_scripts
-
-SIGNAL_RECEIVE = "engine.signal_receive"
 
 
 def receive_signal_check(user: Any) -> None:

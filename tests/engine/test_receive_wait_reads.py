@@ -7,6 +7,8 @@ may read the case: who may not gets nothing, or 404."""
 import base64
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
 from cockpit.services import case_resume, case_suspend
@@ -137,3 +139,22 @@ def test_schema_documents_the_receive_waits(users):
         "execution"
         in schema["components"]["schemas"]["ReceiveWaitOutput"]["properties"]
     )
+
+
+def test_an_integration_account_finds_the_execution_it_may_signal(users, started):
+    """An integration holds `signal_receive` but reads no case: it still finds the
+    execution it continues (Camunda's worker queries GET /execution, then signals)."""
+    answer, execution = started
+    erp = get_user_model().objects.create_user("erp", "erp@example.com", PASSWORD)
+    erp.groups.add(Group.objects.get(name="integrations"))
+    client = _engine_rest(erp)
+
+    listed = client.get("/engine-rest/execution", {"processInstanceId": answer["id"]})
+
+    assert [e["id"] for e in listed.json()] == [execution]
+    url = f"/engine-rest/execution/{execution}/signal"
+    signal = client.post(url, {}, format="json")
+    assert signal.status_code == 204
+    assert client.get("/engine-rest/execution").json() == []
+    detail = signed_in_api(erp, PASSWORD).get(f"/api/v1/cases/{answer['id']}/")
+    assert detail.status_code == 404  # the case itself stays out of its sight
