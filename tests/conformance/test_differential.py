@@ -514,6 +514,7 @@ DEPARTURES: dict[str, str] = {
             "p9_mi_terminate_count.bpmn",
             "p9_mi_cycle.bpmn",
             "p9_mi_nested_conditions.bpmn",
+            "p9_end_listener_cancelled.bpmn",
             "p11_conditional_flows.bpmn",
             "p13_mi_probes.bpmn",
         ),
