@@ -56,6 +56,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from .called import owner_of
+from .events import armed_event_subprocess
 from .listeners import END_LISTENER, END_SCRIPT
 from .reached_failures import failure_text
 from .variables import local_names, publish, refresh, variables_of
@@ -98,6 +99,7 @@ def _listened(task: Any) -> bool:
         and task.has_state(_REACHED)
         and task.task_spec.bpmn_id in listeners
         and not isinstance(task.task_spec, LoopTask)
+        and not armed_event_subprocess(task)  # never triggered: never started
         and not getattr(task.workflow.top_workflow, _SKIP, False)
     )
 
