@@ -4,12 +4,17 @@ Camunda 7 deletes a cancelled scope's executions without skipping custom
 listeners: the end listeners of the activities active in it fire, innermost
 first, then those of the scopes around them (PvmExecutionImpl.deleteCascade;
 ExecutionListenerTest.testOnCancellingBoundaryEvents, RuntimeServiceTest
-.testDeleteProcessInstanceWithListeners). Two cancellations run them here:
+.testDeleteProcessInstanceWithListeners). Every cancellation of an active task
+runs them here, as SpiffWorkflow cancels it (`Task.cancel`):
 
+* within its own process: an interrupting boundary event on it or on a
+  sub-process around it, an interrupting event sub-process, a terminate end
+  event on another path, a parallel multi-instance completion condition
+  cancelling the other instances (ParallelMultiInstanceActivityBehavior
+  deletes them with deleteCascade, custom listeners not skipped). What they
+  set is the process instance's, seen by the path that goes on;
 * a call activity's called instance (and the instances it calls in turn) when
-  the call activity is cancelled: an interrupting boundary event, event
-  sub-process or terminate end event of the caller, a multi-instance
-  completion condition (PvmExecutionImpl.clearScope and
+  the call activity is cancelled (PvmExecutionImpl.clearScope and
   PvmAtomicOperationDeleteCascade delete the sub process instance with the
   leaf's skipCustomListeners, false there, before the leaf's activity end
   fires). The child's variables they set stay the child's: Camunda 7 maps no
@@ -39,22 +44,27 @@ the step fails like a failing script, located at the element.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from copy import deepcopy
 from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
-from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
+from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from .called import owner_of
+from .events import armed_event_subprocess
 from .listeners import END_LISTENER, END_SCRIPT
 from .reached_failures import failure_text
-from .variables import publish, refresh, variables_of
+from .variables import local_names, publish, refresh, variables_of
 
 _REACHED = TaskState.READY | TaskState.STARTED | TaskState.WAITING
+# Tasks a publish does not bring up to date (variables._live): a boundary
+# event's join cancels the activity while it is being updated, then publishes.
+_PENDING = TaskState.FUTURE | TaskState.PREDICTED_MASK
 # Set on the case's workflow object while an operator's cancellation skips them.
 _SKIP = "laneway_skip_custom_listeners"
 
@@ -80,17 +90,18 @@ def unkept_end_listeners(root: etree._Element) -> bool:
     )
 
 
-def _reached(workflow: Any) -> list[Any]:
-    owner = getattr(workflow, "laneway_process", None)  # None: plain SpiffWorkflow
+def _listened(task: Any) -> bool:
+    """Whether `task`, about to be cancelled, runs its end listeners then."""
+    owner = getattr(task.workflow, "laneway_process", None)  # None: plain SpiffWorkflow
     listeners = owner.end_listeners if owner is not None else None
-    if not listeners:
-        return []
-    return [
-        task
-        for task in workflow.get_tasks(state=_REACHED, skip_subprocesses=True)
-        if task.task_spec.bpmn_id in listeners
+    return bool(
+        listeners
+        and task.has_state(_REACHED)
+        and task.task_spec.bpmn_id in listeners
         and not isinstance(task.task_spec, LoopTask)
-    ]
+        and not armed_event_subprocess(task)  # never triggered: never started
+        and not getattr(task.workflow.top_workflow, _SKIP, False)
+    )
 
 
 def _run(task: Any) -> None:
@@ -108,17 +119,15 @@ def _run(task: Any) -> None:
             f"{failure_text(exc)}",
             task=task,
         ) from exc
+    before = dict(variables_of(task.workflow) or {})
     publish(task)  # setVariable: into its process instance's variables
-
-
-def cancel_running_listeners(workflow: Any, cancel: Callable[[], Any]) -> None:
-    """Run `cancel` (which cancels `workflow`'s unfinished tasks), then the end
-    listeners of the tasks of `workflow` that had been reached; those of the
-    instances it calls run first, as each call activity is cancelled."""
-    reached = [] if getattr(workflow.top_workflow, _SKIP, False) else _reached(workflow)
-    cancel()
-    for task in reached:
-        _run(task)
+    store = variables_of(task.workflow) or {}
+    changed = [n for n, v in store.items() if n not in before or before[n] != v]
+    for pending in task.workflow.get_tasks(state=_PENDING) if changed else []:
+        local = local_names(pending)  # and the join being updated that cancels it
+        pending.data.update(
+            {name: deepcopy(store[name]) for name in changed if name not in local}
+        )
 
 
 def skip_custom_listeners(workflow: Any) -> None:
@@ -137,17 +146,17 @@ def custom_listeners_skipped(workflow: Any) -> Iterator[None]:
         setattr(top, _SKIP, False)
 
 
-_plain_on_cancel = SubWorkflowTask._on_cancel
+_plain_cancel = Task.cancel
 
 
-def _on_cancel(self: Any, my_task: Any) -> None:
-    """SpiffWorkflow cancels a sub-process's or call's workflow; the end
-    listeners of what was active inside it run after it, innermost first."""
-    subworkflow = my_task.workflow.top_workflow.get_subprocess(my_task)
-    if subworkflow is None:
-        _plain_on_cancel(self, my_task)
-        return
-    cancel_running_listeners(subworkflow, subworkflow.cancel)
+def _cancel(self: Any) -> None:
+    """SpiffWorkflow cancels a task (and a sub-process's or call's workflow
+    with it, SubWorkflowTask._on_cancel); its end listeners run after what was
+    active inside it, innermost first."""
+    listened = _listened(self)
+    _plain_cancel(self)
+    if listened:
+        _run(self)
 
 
-SubWorkflowTask._on_cancel = _on_cancel
+Task.cancel = _cancel

@@ -26,10 +26,8 @@ from .listener_scripts import ListenerScriptError
 from .listeners import (
     create_sets_task_properties,
     creation_assignee,
-    ends_late,
     expression_refusal,
     foreign_script,
-    interrupter,
     task_listener_ignored,
 )
 from .metadata import (
@@ -401,16 +399,6 @@ def _listener_reason(listener: etree._Element, owner: etree._Element) -> str:
     if why := _what_reason(listener, owner):
         return why
     event = listener.get("event") or "start"
-    cancelled_by = interrupter(owner) if event == "end" else None
-    if (
-        local_name(listener) == "executionListener"
-        and cancelled_by
-        and ends_late(owner)
-    ):
-        return (
-            f"Camunda 7 also runs an end listener when {cancelled_by} cancels "
-            f"the {local_name(owner)}, and here it would run only when it completes"
-        )
     if decorated := create_sets_task_properties(listener, owner):
         return (
             f"it sets {', '.join(decorated)}, which the task's assignee, candidates, "

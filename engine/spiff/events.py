@@ -121,7 +121,7 @@ def event_subprocess_task(task: Any) -> Any | None:
     return parent if isinstance(parent.task_spec, EventSubprocess) else None
 
 
-def _armed(task: Any) -> bool:
+def armed_event_subprocess(task: Any) -> bool:
     """Return whether `task` is an event sub-process still waiting for its event."""
     if not isinstance(task.task_spec, EventSubprocess):
         return False
@@ -418,7 +418,7 @@ class ScopedEndJoin(_EndJoin):
         ):
             if task == my_task:
                 continue
-            if _armed(task):
+            if armed_event_subprocess(task):
                 armed.append(task)
                 continue
             if any(task.is_descendant_of(a) for a in armed):

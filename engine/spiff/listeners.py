@@ -40,7 +40,7 @@ import re
 
 from lxml import etree
 
-from .execution_scope import forks, own_scope_refusal
+from .execution_scope import own_scope_refusal
 from .juel import EngineScope, JuelError, juel_to_python, local_refusal
 from .listener_places import (
     after,
@@ -380,93 +380,6 @@ def _append(extensions: etree._Element, kind: str, line: str) -> None:
     script.text = f"{text}\n{line}" if text else line
 
 
-def interrupter(owner: etree._Element) -> str | None:
-    """Name what can cancel `owner` before it completes, else None.
-
-    Camunda 7 runs an activity's end execution listeners when it is cancelled
-    too (camunda-bpm-platform#3046): by an interrupting boundary event on it or
-    on an enclosing sub-process, an interrupting event sub-process of its own
-    or an enclosing scope, a terminate end event of its own or an enclosing
-    scope reached on another path (the scope's cancelScope deletes its other
-    executions without skipping listeners), or the completion condition of a
-    parallel multi-instance activity it is (or is inside of), which deletes the
-    instances still running (ParallelMultiInstanceActivityBehavior). A
-    translated end listener (a post-script, a script task after the event)
-    runs only when the activity completes.
-
-    A process that a call activity calls is not refused for what can cancel
-    that call activity: Camunda 7 deletes the called instance without
-    skipping custom listeners (PvmExecutionImpl.deleteCascade from the call
-    activity's execution), and so does Laneway (cancel_listeners.py).
-    """
-    node: etree._Element | None = owner
-    while node is not None:
-        container = node.getparent()
-        if container is None:
-            return None
-        if cancelling := _in_scope(node, container):
-            return cancelling
-        if local_name(container) == "process":
-            return None
-        node = (
-            container
-            if local_name(container) in ("subProcess", "transaction")
-            else None
-        )
-    return None
-
-
-def _in_scope(node: etree._Element, container: etree._Element) -> str | None:
-    """Name what in `container` can cancel `node`, one of its elements."""
-    if cancelling := _completion_condition(node):
-        return cancelling
-    if cancelling := _terminate_beside(container):
-        return cancelling
-    ident = node.get("id")
-    for boundary in container.iterfind("bpmn:boundaryEvent", NSMAP):
-        if (
-            boundary.get("attachedToRef") == ident
-            and boundary.get("cancelActivity") != "false"
-        ):
-            return f"the interrupting boundary event '{boundary.get('id')}'"
-    for sub in container.iterfind("bpmn:subProcess[@triggeredByEvent='true']", NSMAP):
-        start = sub.find("bpmn:startEvent", NSMAP)
-        if sub is not node and start is not None:
-            if start.get("isInterrupting") != "false":
-                return f"the interrupting event sub-process '{sub.get('id')}'"
-    return None
-
-
-def _completion_condition(activity: etree._Element) -> str | None:
-    """Name the completion condition of a parallel multi-instance `activity`."""
-    loop = activity.find("bpmn:multiInstanceLoopCharacteristics", NSMAP)
-    if loop is None or loop.get("isSequential") == "true":
-        return None
-    condition = loop.find("bpmn:completionCondition", NSMAP)
-    if condition is None or not (condition.text or "").strip():
-        return None
-    return f"the completion condition of the multi-instance '{activity.get('id')}'"
-
-
-def _terminate_beside(container: etree._Element) -> str | None:
-    """Name a terminate end event of `container` that another path of it can
-    still be running beside: its scope forks (a parallel or inclusive split, an
-    element with several outgoing flows, a non-interrupting boundary event or
-    event sub-process). Without a fork the scope holds one path, so what the
-    terminate ends has already completed."""
-    terminate = next(
-        (
-            end
-            for end in container.iterfind("bpmn:endEvent", NSMAP)
-            if end.find("bpmn:terminateEventDefinition", NSMAP) is not None
-        ),
-        None,
-    )
-    if terminate is None or not forks(container):
-        return None
-    return f"the terminate end event '{terminate.get('id')}'"
-
-
 # Set on a script task that runs listeners' scripts (service_tasks._ScriptTaskParser).
 LISTENER_SCRIPTS = f"{{{SPIFF}}}listenerScripts"
 
@@ -474,8 +387,9 @@ LISTENER_SCRIPTS = f"{{{SPIFF}}}listenerScripts"
 # Set on an element whose end execution listener runs here as a script after it
 # waited (a task's post-script, a script task after a catch event). END_SCRIPT
 # keeps the end listeners' own lines (a post-script also holds the complete
-# task listeners'): when the element is cancelled instead (its called
-# instance or its case), those run (cancel_listeners.py). Versions stored
+# task listeners'): when the element is cancelled instead (an interrupting
+# event, a terminate end event, a completion condition, the call or the case
+# around it), those run (cancel_listeners.py). Versions stored
 # before END_SCRIPT have the mark alone; their lines are read again from the
 # original XML (parsing.end_listener_scripts).
 END_LISTENER = f"{{{SPIFF}}}endListener"
@@ -530,14 +444,6 @@ def create_sets_task_properties(
     return sorted(stored & read)
 
 
-def _ends_when_interrupted(listener: etree._Element, owner: etree._Element) -> bool:
-    return (
-        local_name(listener) == "executionListener"
-        and _event(listener, owner) == "end"
-        and interrupter(owner) is not None
-    )
-
-
 def _has_definition(event: etree._Element) -> bool:
     return any(
         isinstance(c.tag, str) and local_name(c).endswith("EventDefinition")
@@ -557,7 +463,7 @@ def _on_event(
             return after(event, body, line, taken)
         return False
     if kind == "intermediateCatchEvent" and when == "end":
-        return interrupter(event) is None and after(event, body, line, taken)
+        return after(event, body, line, taken)
     if kind == "intermediateCatchEvent" and when == "start":
         return before(event, body, line, taken)
     if kind == "intermediateThrowEvent":
@@ -623,7 +529,6 @@ def _on_task(
         if (
             body is None
             or (event == "assignment" and creation_assignee(owner, prefix) is None)
-            or (script == "postScript" and _ends_when_interrupted(listener, owner))
             or create_sets_task_properties(listener, owner)
         ):
             continue  # refused, located (checks._listeners)

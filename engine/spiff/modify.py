@@ -179,7 +179,7 @@ class _Modifier:
                     target.task_spec._on_cancel(target)
                 else:
                     target.cancel()
-            self._drop_orphans()
+                self._drop_orphans()
             after = {t.id for t in self.wf.get_tasks(state=ACTIVE)}
             self.cancelled.extend(str(i) for i in before - after)
 

@@ -16,7 +16,6 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundExcepti
 from SpiffWorkflow.util.task import TaskState
 
 from .called import called_owner, owner_of, workflow_processes
-from .cancel_listeners import cancel_running_listeners
 from .cancel_listeners import skip_custom_listeners as skip_custom_listeners_of
 from .common import ACTIVE, json_safe
 from .compiled import CompiledProcess
@@ -623,7 +622,7 @@ def workflow_cancel(
     if skip_custom_listeners:
         skip_custom_listeners_of(wf)
     try:
-        cancel_running_listeners(wf, wf.cancel)
+        wf.cancel()
     except SpiffWorkflowException as exc:  # the caller's transaction changes nothing
         raise EndListenerFailed(failure_text(exc)) from None
     return _outcome(wf, process, [], None)
