@@ -101,6 +101,7 @@ def world(users, purchase):
         "number": "1",
         "migration_id": "00000000-0000-0000-0000-000000000001",
         "attachment_id": "00000000-0000-0000-0000-000000000002",
+        "execution_id": "00000000-0000-0000-0000-000000000003",
     }
     return users, ids, case
 
