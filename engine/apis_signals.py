@@ -67,6 +67,9 @@ class ReceiveSignalApi(APIView):
         data = StorableJSONField(required=False, default=dict)  # type: ignore[assignment]
 
     class Output(serializers.Serializer):
+        class Meta:
+            ref_name = "ReceiveSignalOutput"
+
         case = serializers.UUIDField()
         status = serializers.CharField()
 
