@@ -216,7 +216,7 @@ def _timer_start_fire(schedule_id: int) -> bool:
 def timers_fire_due_task() -> int:
     """Start the cases of due timer start events, fire the due timers of cases
     (those whose wake was lost), and queue the wakes of the timers coming due
-    before the next sweep (timer_wake.py)."""
+    before the next sweep (timer_wake.py), each once however often it is seen."""
     fired = sum(_timer_start_fire(pk) for pk in timer_starts_due())
     for case_id in timers_due():
         try:
@@ -224,9 +224,9 @@ def timers_fire_due_task() -> int:
         except (CaseBusy, CaseSuspended):
             continue  # someone is working on it; the next sweep fires it
     for schedule_id, due in timer_starts_upcoming():
-        timer_wake_send(TIMER_START_WAKE_TASK, schedule_id, due)
+        timer_wake_send(TIMER_START_WAKE_TASK, schedule_id, due, once=True)
     for case_id, due in cases_timers_upcoming():
-        timer_wake_send(TIMER_WAKE_TASK, case_id, due)
+        timer_wake_send(TIMER_WAKE_TASK, case_id, due, once=True)
     return fired
 
 

@@ -77,7 +77,7 @@ def case_timer_wake_queue(case: Case) -> None:
     """Queue the wake of the case's next timer when this transaction commits (a
     case resumed: a wake that came while it was suspended did nothing; one
     that came due meanwhile fires at once)."""
-    timer_wake_later(TIMER_WAKE_TASK, case.pk, case.next_timer_at)
+    timer_wake_later(TIMER_WAKE_TASK, case.pk, case.next_timer_at, once=False)
 
 
 def cases_timers_upcoming() -> list[tuple[UUID, datetime]]:

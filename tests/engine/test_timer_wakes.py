@@ -9,11 +9,14 @@ wakes and no beat runs at all, so every firing came from a wake (timer_wake.py),
 not from the sweep.
 """
 
+import base64
+import json
 import threading
 import time
 from datetime import datetime, timedelta
 
 import pytest
+import redis
 from celery.contrib.testing.worker import start_worker
 from django.db import connection, transaction
 from django.utils import timezone
@@ -22,9 +25,14 @@ import engine.tasks  # noqa: F401  (registers the engine's tasks)
 from audit.models import AuditEvent
 from cockpit.services import case_resume, case_suspend
 from config.celery import app
-from engine.models import Case
-from engine.services import case_start
-from engine.tasks import timer_wake_task, timers_fire_due_task
+from engine.models import Case, TimerStartSchedule
+from engine.services import case_start, timer_wake
+from engine.tasks import (
+    TIMER_START_WAKE_TASK,
+    TIMER_WAKE_TASK,
+    timer_wake_task,
+    timers_fire_due_task,
+)
 from processes.services import version_upload
 from tasks_app.models import HumanTask
 from tests.engine.test_cycle_timers import _BOUNDARY, _HEAD, _TAIL
@@ -38,8 +46,10 @@ _TIMER_START = (
 _LATER = "R/PT1H"  # the reminder of the cases a timer starts
 
 
-def _deploy(users, cycle: str, start_cycle: str | None = None) -> None:
-    head = _HEAD
+def _deploy(
+    users, cycle: str, start_cycle: str | None = None, key: str = "cycles"
+) -> None:
+    head = _HEAD.replace('id="cycles"', f'id="{key}"')
     if start_cycle:
         head = head.replace(
             '<bpmn:startEvent id="start" />', _TIMER_START.format(start_cycle)
@@ -110,12 +120,73 @@ def test_a_timer_further_ahead_is_woken_by_the_sweep_before_it(users, worker, se
     case.refresh_from_db()
     due = case.next_timer_at
     time.sleep(max((due - timezone.now()).total_seconds() - 1.5, 0))
-    assert timers_fire_due_task() == 0  # not due: it queues the wake instead
+    for _ in range(3):  # as two beats sweeping every second
+        assert timers_fire_due_task() == 0  # not due: it queues the wake instead
     fired = AuditEvent.objects.filter(case_id=case.pk, action="timer.fired")
     assert _wait_for(fired.exists, 10)
     [event] = fired[:1]
     assert event.payload["due"] == due.isoformat()
     assert timedelta(0) <= _lateness([event])[0] < timedelta(seconds=LOAD_SLACK_S)
+
+
+def _queued(task: str) -> list[list[str]]:
+    """The arguments of the `task` messages waiting in the broker's queue (no
+    worker runs: an eta task stays there until one takes it)."""
+    client = redis.Redis.from_url(app.conf.broker_url)
+    queue = app.amqp.default_queue.name
+    found = []
+    for raw in client.lrange(queue, 0, -1):
+        message = json.loads(raw)
+        if message["headers"]["task"] == task:
+            args, _kwargs, _embed = json.loads(base64.b64decode(message["body"]))
+            found.append(args)
+    return found
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sweeping_again_and_again_queues_one_wake_per_timer_and_moment(users, settings):
+    """Two beats sweeping every second (tests/engine/test_scale_out.py) each see
+    every timer coming due; its wake is queued once, by whoever saw it first."""
+    settings.ENGINE_TIMER_WAKE_SECONDS = 3600
+    app.control.purge()
+    _deploy(users, "R/PT10M")
+    _deploy(users, _LATER, start_cycle="R/PT10M", key="cycles_timer")
+    case, _ = case_start(user=users["requester"], key="cycles", data={})
+    case.refresh_from_db()
+    schedule = TimerStartSchedule.objects.get(version__definition__key="cycles_timer")
+
+    for _ in range(5):
+        assert timers_fire_due_task() == 0
+
+    case_wakes = [a for a in _queued(TIMER_WAKE_TASK) if a[0] == str(case.pk)]
+    assert case_wakes == [[str(case.pk), case.next_timer_at.isoformat()]]
+    start_wakes = _queued(TIMER_START_WAKE_TASK)
+    assert start_wakes == [[str(schedule.pk), schedule.next_at.isoformat()]]
+    app.control.purge()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_spent_wake_is_queued_again_for_the_same_moment(users, settings):
+    """A wake that came early is queued again for its moment, claimed or not."""
+    settings.ENGINE_TIMER_WAKE_SECONDS = 3600
+    app.control.purge()
+    _deploy(users, "R/PT10M")
+    case, _ = case_start(user=users["requester"], key="cycles", data={})
+    case.refresh_from_db()
+    due = case.next_timer_at.isoformat()
+    assert timer_wake_task(str(case.pk), due) is False  # early: queued again
+    timers_fire_due_task()
+    mine = [a for a in _queued(TIMER_WAKE_TASK) if a[0] == str(case.pk)]
+    assert mine == [[str(case.pk), due], [str(case.pk), due]]
+    app.control.purge()
+
+
+def test_with_redis_unreachable_a_wake_is_queued_every_time(settings, monkeypatch):
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    monkeypatch.setattr(timer_wake, "_CLIENTS", {})
+    due = timezone.now() + timedelta(minutes=5)
+    assert timer_wake.timer_wake_claim(TIMER_WAKE_TASK, "x", due)
+    assert timer_wake.timer_wake_claim(TIMER_WAKE_TASK, "x", due)
 
 
 @pytest.mark.django_db
