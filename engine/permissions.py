@@ -8,6 +8,7 @@ from django.db.models import Q, QuerySet
 from guardian.shortcuts import get_objects_for_group
 
 from engine.spiff import CompiledProcess
+from processes.permissions import starters_admit
 
 from .models import Case
 
@@ -19,7 +20,7 @@ SIGNAL_RECEIVE = "engine.signal_receive"  # continue a receive task (an integrat
 
 def can_start(user: Any, process: CompiledProcess) -> bool:
     """Return whether the user may start a case of this process (ARCHITECTURE §7)."""
-    return _may_start(user, process, by_lane=True)
+    return starters_admit(user, process.meta, by_lane=True)
 
 
 def can_start_by_event(user: Any, process: CompiledProcess) -> bool:
@@ -32,35 +33,7 @@ def can_start_by_event(user: Any, process: CompiledProcess) -> bool:
     vendor's clerk receives the customer's order), and the sending system
     would otherwise have to join that group and be offered its tasks.
     """
-    return _may_start(user, process, by_lane=False)
-
-
-def _may_start(user: Any, process: CompiledProcess, *, by_lane: bool) -> bool:
-    if not (user and user.is_authenticated and user.is_active):
-        return False
-    if user.is_superuser:
-        return True
-    meta = process.meta
-    groups = set(meta.candidate_starter_groups)
-    users = set(meta.candidate_starter_users)
-    lane = meta.start.lane if by_lane and meta.start is not None else None
-    if lane and not (groups or users):
-        groups = {lane.strip()}
-    if not (groups or users):
-        return True
-    if user.get_username() in users:
-        return True
-    return not groups.isdisjoint(_group_names(user))
-
-
-def _group_names(user: Any) -> frozenset[str]:
-    # Cached on the user object for its lifetime (a request, a command), as Django
-    # caches permissions, so listing startable processes is one query, not one each.
-    names = getattr(user, "_laneway_group_names", None)
-    if names is None:
-        names = frozenset(user.groups.values_list("name", flat=True))
-        user._laneway_group_names = names
-    return names
+    return starters_admit(user, process.meta, by_lane=False)
 
 
 def manager_group_name(group: str) -> str:

@@ -14,14 +14,22 @@ event's lane, else everyone signed in.
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db.models import Count, Q
 
-from engine.spiff import BpmnParseError, HumanTaskMeta, compile_process
+from engine.spiff import (
+    BpmnParseError,
+    CompiledProcess,
+    HumanTaskMeta,
+    compile_process,
+    event_starts_only,
+)
 
 from .models import ProcessVersion
+from .permissions import starters_admit
 from .selectors import called_documents
 
 
@@ -91,15 +99,15 @@ def _role(
     )
 
 
-def version_staffing(*, version: ProcessVersion) -> Staffing | None:
-    """Return who starts the version and who acts on each task; None if unreadable."""
+def _compiled(version: ProcessVersion) -> CompiledProcess | None:
+    """Return the version's process as stored (None when it no longer compiles)."""
     extra_bpmn, extra_dmn = (
         called_documents(version.dependencies.select_related("definition"))
         if version.dependencies_checksum
         else ([], [])
     )
     try:
-        process = compile_process(
+        return compile_process(
             bytes(version.normalized_xml),
             key=version.definition.key,
             dmn_files=[(d["name"], d["xml"].encode()) for d in version.dmn_files],
@@ -107,6 +115,49 @@ def version_staffing(*, version: ProcessVersion) -> Staffing | None:
             extra_dmn=extra_dmn,
         )
     except BpmnParseError:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class StartOffer:
+    """Whether the start page offers a version to a user, and why not."""
+
+    allowed: bool  # the user is among its starters
+    tasklist: bool  # camunda:isStartableInTasklist
+    event_starts: tuple[str, ...] = ()  # every start event waits for one of these
+
+    @property
+    def offered(self) -> bool:
+        """Whether the user may start it from the start page (a Start button)."""
+        return self.allowed and self.tasklist and not self.event_starts
+
+    @property
+    def event_starts_text(self) -> str:
+        return " or ".join(self.event_starts)
+
+
+def version_start_offer(*, user: Any, version: ProcessVersion) -> StartOffer:
+    """Return whether the start page offers `version` to `user`, as the start
+    page decides (engine.selectors.process_start_form_for_user with tasklist):
+    the user is among its starters (processes.permissions.starters_admit),
+    camunda:isStartableInTasklist is not "false" (Camunda 7's Tasklist offers
+    only ProcessDefinitionQuery.startableInTasklist()), and some start event is
+    a none start (a process started only by its message, signal, timer or
+    condition is not started by hand)."""
+    process = _compiled(version)
+    if process is None:
+        return StartOffer(allowed=False, tasklist=version.startable_in_tasklist)
+    return StartOffer(
+        allowed=starters_admit(user, process.meta, by_lane=True),
+        tasklist=version.startable_in_tasklist,
+        event_starts=event_starts_only(process),
+    )
+
+
+def version_staffing(*, version: ProcessVersion) -> Staffing | None:
+    """Return who starts the version and who acts on each task; None if unreadable."""
+    process = _compiled(version)
+    if process is None:
         return None
     meta = process.meta
     start_groups = list(meta.candidate_starter_groups)

@@ -12,7 +12,7 @@ from django.views.generic import TemplateView
 from . import selectors, services
 from .errors import BpmnInvalid
 from .forms import VersionUploadForm
-from .staffing import version_staffing
+from .staffing import version_staffing, version_start_offer
 
 
 def deployed_message(deployed: list[services.DeployedVersion]) -> str:
@@ -106,6 +106,11 @@ class ProcessDetailView(LoginRequiredMixin, TemplateView):
             "versions": selectors.version_list(key=key),
             "latest": latest,
             "staffing": version_staffing(version=latest) if latest else None,
+            "start_offer": (
+                version_start_offer(user=self.request.user, version=latest)
+                if latest
+                else None
+            ),
         }
 
 
@@ -124,6 +129,11 @@ class VersionDetailView(LoginRequiredMixin, TemplateView):
             "current": current,
             "is_current": current is not None and current.pk == version.pk,
             "staffing": version_staffing(version=version),
+            "start_offer": (
+                version_start_offer(user=self.request.user, version=current)
+                if current
+                else None
+            ),
         }
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from engine.models import Case
 from processes.services import version_upload
+from tests.conftest import BPMN_DIR, deploy
 from tests.tasks_app.test_startable_in_tasklist import PURCHASE, _marked
 from tests.web.test_browser import (
     Session,
@@ -42,3 +43,33 @@ def test_an_older_version_page_starts_the_current_version(
     page.get_by_text("Purchase request started.").wait_for()
     requester.close()
     assert Case.objects.get().version.number == 2
+
+
+def test_a_version_page_offers_start_only_to_its_starters_and_not_for_event_starts(
+    live_server,
+    users,
+    browser,  # noqa: F811 - the fixture above
+):
+    version_upload(user=users["analyst"], bpmn=PURCHASE, filename="purchase.bpmn")
+    deploy(BPMN_DIR / "message_start.bpmn", users["analyst"])
+    outsider = Session(browser, live_server.url, "outsider")
+    page = outsider.page
+    page.goto("/processes/purchase_request/v1/")
+    page.get_by_test_id("startable-in-tasklist").wait_for()
+    assert page.get_by_test_id("start-case").count() == 0
+    if SCREENSHOTS:
+        page.screenshot(
+            path=f"{SCREENSHOTS}/version-start-outsider.png", full_page=True
+        )
+    outsider.close()
+    finance = Session(browser, live_server.url, "finance")
+    page = finance.page
+    page.goto("/processes/order_intake/v1/")
+    said = page.get_by_test_id("starts-by-event")
+    assert said.inner_text() == "Starts only by its message start event"
+    assert said.is_visible()
+    assert page.get_by_test_id("start-case").count() == 0
+    if SCREENSHOTS:
+        shot = f"{SCREENSHOTS}/version-start-message.png"
+        page.screenshot(path=shot, full_page=True)
+    finance.close()
