@@ -111,6 +111,35 @@ class EngineRestView(APIView):
         payload.is_valid(raise_exception=True)
         return dict(payload.validated_data)
 
+    def query(
+        self, serializer_class: type[serializers.Serializer], camunda: frozenset[str]
+    ) -> dict:
+        """Bind the query parameters `serializer_class` reads, as Camunda 7's
+        AbstractQueryDto binds those it has a @CamundaQueryParam setter for:
+        any other parameter is ignored (a cache buster, a client's extra), and
+        a bad value of a read one is a 400 naming it (InvalidRequestException).
+
+        Except the filters and sorting Camunda's query has and Laneway does not
+        apply (`camunda`, less those read): ignored, the answer would hold more
+        rows, or another order, than asked for, so they are a 400 naming them.
+        """
+        read = set(serializer_class().fields)
+        unapplied = sorted((set(self.request.query_params) & camunda) - read)
+        if unapplied:
+            raise _invalid(
+                f"Unsupported query parameter {', '.join(unapplied)}: Laneway "
+                f"filters by {', '.join(sorted(read - _PAGING))} only "
+                "(and pages by firstResult and maxResults)."
+            )
+        query = serializer_class(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        return dict(query.validated_data)
+
+
+_PAGING = {"firstResult", "maxResults"}
+# AbstractQueryDto's sorting, on every Camunda list query.
+_CAMUNDA_SORTING = frozenset({"sortBy", "sortOrder"})
+
 
 class _Topic(serializers.Serializer):
     topicName = serializers.CharField(max_length=255)
@@ -348,10 +377,35 @@ class _ListQuery(serializers.Serializer):
     )
 
 
-def _filtered(request) -> tuple[Any, dict]:
-    query = _ListQuery(data=request.query_params)
-    query.is_valid(raise_exception=True)
-    q = query.validated_data
+# ExternalTaskQueryDto's parameters (Camunda 7.x engine-rest).
+_CAMUNDA_EXTERNAL_TASK_QUERY = _CAMUNDA_SORTING | {
+    "externalTaskId",
+    "externalTaskIdIn",
+    "activityId",
+    "activityIdIn",
+    "lockExpirationBefore",
+    "lockExpirationAfter",
+    "topicName",
+    "locked",
+    "notLocked",
+    "executionId",
+    "processInstanceId",
+    "processInstanceIdIn",
+    "processDefinitionId",
+    "active",
+    "suspended",
+    "withRetriesLeft",
+    "noRetriesLeft",
+    "workerId",
+    "tenantIdIn",
+    "priorityHigherThanOrEquals",
+    "priorityLowerThanOrEquals",
+}
+
+
+def _filtered(view: EngineRestView) -> tuple[Any, dict]:
+    request = view.request
+    q = view.query(_ListQuery, _CAMUNDA_EXTERNAL_TASK_QUERY)
     where = service.ExternalTaskFilter(
         external_task_id=q.get("externalTaskId"),
         topic_name=q.get("topicName"),
@@ -376,7 +430,7 @@ class ExternalTaskListApi(EngineRestView):
     """GET the open external tasks (Camunda's filters, firstResult/maxResults)."""
 
     def get(self, request):
-        rows, q = _filtered(request)
+        rows, q = _filtered(self)
         return Response([external_task_dto(call) for call in _page(rows, q)])
 
 
@@ -384,7 +438,7 @@ class ExternalTaskCountApi(EngineRestView):
     """GET count: how many open external tasks match the filters."""
 
     def get(self, request):
-        rows, _ = _filtered(request)
+        rows, _ = _filtered(self)
         return Response({"count": rows.count()})
 
 
@@ -660,19 +714,31 @@ class _ExecutionQuery(serializers.Serializer):
     )
 
 
-def _executions(request) -> tuple[Any, dict]:
-    unknown = sorted(set(request.query_params) - set(_ExecutionQuery().fields))
-    if unknown:  # a filter left out would answer more executions than asked for
-        raise _invalid(
-            f"Unsupported query parameter {', '.join(unknown)}: Laneway filters "
-            "executions by processInstanceId, activityId, businessKey and "
-            "processDefinitionKey only."
-        )
-    query = _ExecutionQuery(data=request.query_params)
-    query.is_valid(raise_exception=True)
-    q = query.validated_data
+# ExecutionQueryDto's parameters (Camunda 7.x engine-rest).
+_CAMUNDA_EXECUTION_QUERY = _CAMUNDA_SORTING | {
+    "processDefinitionKey",
+    "businessKey",
+    "processDefinitionId",
+    "processInstanceId",
+    "activityId",
+    "signalEventSubscriptionName",
+    "messageEventSubscriptionName",
+    "variables",
+    "processVariables",
+    "active",
+    "suspended",
+    "incidentId",
+    "incidentType",
+    "incidentMessage",
+    "incidentMessageLike",
+    "tenantIdIn",
+}
+
+
+def _executions(view: EngineRestView) -> tuple[Any, dict]:
+    q = view.query(_ExecutionQuery, _CAMUNDA_EXECUTION_QUERY)
     rows = receive_wait_list_for_user(
-        user=request.user,
+        user=view.request.user,
         case_id=q.get("processInstanceId"),
         bpmn_id=q.get("activityId"),
         business_key=q.get("businessKey"),
@@ -690,11 +756,13 @@ class ExecutionListApi(_ExecutionRead):
     """GET /execution: the executions waiting at a receive task without a message
     in the cases the caller may see (Camunda 7's ExecutionRestService.getExecutions),
     filtered by processInstanceId, activityId, businessKey, processDefinitionKey;
-    firstResult/maxResults page. Other filters are refused (400), not ignored.
+    firstResult/maxResults page. Camunda's other filters and its sorting are
+    refused (400), not ignored; parameters Camunda does not know are ignored,
+    as it ignores them (EngineRestView.query).
     """
 
     def get(self, request):
-        rows, q = _executions(request)
+        rows, q = _executions(self)
         return Response([execution_dto(wait) for wait in _page(rows, q)])
 
 
@@ -702,7 +770,7 @@ class ExecutionCountApi(_ExecutionRead):
     """GET /execution/count: how many such executions match the filters."""
 
     def get(self, request):
-        rows, _ = _executions(request)
+        rows, _ = _executions(self)
         return Response({"count": rows.count()})
 
 

@@ -107,6 +107,37 @@ def test_engine_rest_execution_reads_refuse_bad_input(users, started):
     assert bad.status_code == 400
     assert "processInstanceId" in bad.json()["message"]
     assert client.get("/engine-rest/execution/not-a-uuid").status_code == 404
+    for path in ("/engine-rest/execution", "/engine-rest/execution/count"):
+        for query in ({"maxResults": "abc"}, {"firstResult": "-1"}):
+            refused = client.get(path, query)
+            assert refused.status_code == 400, (path, query)
+            assert refused.json()["type"] == "InvalidRequestException"
+            assert next(iter(query)) in refused.json()["message"]
+        sorted_by = client.get(path, {"sortBy": "instanceId", "sortOrder": "asc"})
+        assert sorted_by.status_code == 400
+        assert "sortBy, sortOrder" in sorted_by.json()["message"]
+
+
+def test_engine_rest_execution_reads_ignore_parameters_camunda_does_not_know(
+    users, started
+):
+    """Camunda 7 binds the query parameters its ExecutionQueryDto has a
+    @CamundaQueryParam setter for and ignores the rest (a cache buster, a
+    client's own): so does Laneway, and still applies the filters it reads."""
+    answer, execution = started
+    client = _engine_rest(users["requester"])
+    extra = {"_": "1733090000000", "deserializeValues": "false", "foo": "bar"}
+
+    listed = client.get(
+        "/engine-rest/execution", {**extra, "processInstanceId": answer["id"]}
+    )
+    count = client.get("/engine-rest/execution/count", extra)
+    none = client.get("/engine-rest/execution", {**extra, "activityId": "start"})
+
+    assert listed.status_code == 200, listed.content
+    assert [e["id"] for e in listed.json()] == [execution]
+    assert count.json() == {"count": 1}
+    assert none.json() == []
 
 
 def test_case_detail_lists_the_receive_waits(users, started):

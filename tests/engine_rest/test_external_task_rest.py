@@ -426,6 +426,42 @@ def test_extend_lock_unlock_list_and_count(users, worker, credit):
     assert client.get(f"{BASE}/424242").status_code == 404
 
 
+def test_the_list_reads_its_parameters_ignores_unknown_ones_refuses_unapplied_ones(
+    users, worker, credit
+):
+    """Camunda 7's ExternalTaskQueryDto binds the parameters it has a setter for
+    and ignores the rest; a bad value of one it reads is a 400
+    (InvalidRequestException). Its filters and sorting Laneway does not apply
+    are a 400 too: ignored, the answer would hold more tasks than asked for."""
+    case = start(users, amount=5)
+    client = basic("erp")
+    extra = {"_": "1733090000000", "foo": "bar"}
+    for path in (BASE, f"{BASE}/count"):
+        mine = client.get(path, {**extra, "processInstanceId": str(case.pk)})
+        assert mine.status_code == 200, mine.content
+        other = client.get(path, {**extra, "topicName": "other"})
+        assert other.json() in ([], {"count": 0})
+        for query in (
+            {"maxResults": "abc"},
+            {"locked": "maybe"},
+            {"processInstanceId": "x"},
+        ):
+            bad = client.get(path, query)
+            assert bad.status_code == 400, (path, query, bad.content)
+            assert bad.json()["type"] == "InvalidRequestException"
+            assert next(iter(query)) in bad.json()["message"]
+        for query in (
+            {"processDefinitionId": "x"},
+            {"suspended": "true"},
+            {"sortBy": "id", "sortOrder": "asc"},
+        ):
+            unapplied = client.get(path, query)
+            assert unapplied.status_code == 400, (path, query)
+            assert next(iter(query)) in unapplied.json()["message"]
+    assert len(client.get(BASE, extra).json()) == 1
+    assert client.get(f"{BASE}/count", extra).json() == {"count": 1}
+
+
 def test_a_cancelled_case_takes_its_external_task_with_it(users, worker, credit):
     case = start(users, amount=5)
     client = basic("erp")
