@@ -11,9 +11,8 @@ from rest_framework.views import APIView
 from common.pagination import paginated, paginated_response
 
 from . import selectors, services
-from .errors import FormInvalid
 from .incident_text import incident_sentence
-from .json_safety import StorableJSONField
+from .json_safety import StorableJSONField, json_object
 from .models import Incident
 
 IDEMPOTENCY_KEY_MAX = 255  # the idempotency_key columns
@@ -126,9 +125,7 @@ class IncidentSkipApi(APIView):
     def post(self, request, incident_id):
         body = IncidentSkipInput(data=request.data)
         body.is_valid(raise_exception=True)
-        data = body.validated_data.get("data", {})
-        if not isinstance(data, dict):
-            raise FormInvalid("'data' must be a JSON object.", details={"fields": {}})
+        data = json_object(body.validated_data.get("data", {}))
         incident = services.incident_skip(
             user=request.user,
             incident_id=incident_id,

@@ -9,8 +9,7 @@ from rest_framework.views import APIView
 from common.pagination import paginated, paginated_response
 
 from .apis import idempotency_key_of
-from .errors import FormInvalid
-from .json_safety import StorableJSONField
+from .json_safety import StorableJSONField, json_object
 from .models import BUSINESS_KEY_MAX_LENGTH
 from .selectors import buffered_message_list
 from .services import message_deliver
@@ -86,10 +85,7 @@ class MessageSendApi(APIView):
         payload.is_valid(raise_exception=True)
         body = payload.validated_data
         for key in ("correlation", "data"):
-            if not isinstance(body[key], dict):
-                raise FormInvalid(
-                    f"'{key}' must be a JSON object.", details={"fields": {}}
-                )
+            json_object(body[key], key)
         result = message_deliver(
             user=request.user,
             name=body["name"],

@@ -7,8 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .apis import idempotency_key_of
-from .errors import FormInvalid
-from .json_safety import StorableJSONField
+from .json_safety import StorableJSONField, json_object
 from .services.receive_waits import receive_signal
 from .services.signals import signal_send
 
@@ -39,12 +38,10 @@ class SignalSendApi(APIView):
         payload = self.Input(data=request.data)
         payload.is_valid(raise_exception=True)
         body = payload.validated_data
-        if not isinstance(body["data"], dict):
-            raise FormInvalid("'data' must be a JSON object.", details={"fields": {}})
         result = signal_send(
             user=request.user,
             name=body["name"],
-            data=body["data"],
+            data=json_object(body["data"]),
             idempotency_key=idempotency_key_of(request),
         )
         return Response(self.Output(result.as_dict()).data, status=status.HTTP_200_OK)
@@ -77,8 +74,6 @@ class ReceiveSignalApi(APIView):
     def post(self, request, execution_id):
         payload = self.Input(data=request.data)
         payload.is_valid(raise_exception=True)
-        data = payload.validated_data["data"]
-        if not isinstance(data, dict):
-            raise FormInvalid("'data' must be a JSON object.", details={"fields": {}})
+        data = json_object(payload.validated_data["data"])
         case = receive_signal(user=request.user, execution_id=execution_id, data=data)
         return Response(self.Output({"case": case.pk, "status": case.status}).data)

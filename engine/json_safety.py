@@ -15,6 +15,8 @@ from django.conf import settings
 from rest_framework import serializers
 from rest_framework.utils import json
 
+from .errors import FormInvalid
+
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:,]')
 BODY = "body"
@@ -103,6 +105,17 @@ def field_too_deep(text: str, *, limit: int) -> str:
         elif part.startswith('"'):
             last_string = part[1:-1]
     return top_key if top_key is not None else BODY
+
+
+def json_object(value: Any, field: str = "data") -> dict[str, Any]:
+    """Return `value`, a request's JSON `field`, when it is a JSON object.
+
+    Raises:
+        FormInvalid: it is not ("'data' must be a JSON object."), a 400.
+    """
+    if not isinstance(value, dict):
+        raise FormInvalid(f"'{field}' must be a JSON object.", details={"fields": {}})
+    return value
 
 
 class StorableJSONField(serializers.JSONField):

@@ -8,9 +8,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.pagination import paginated, paginated_response
-from engine.errors import FormInvalid
 from engine.human_tasks import PRIORITY_RANGE
-from engine.json_safety import StorableJSONField
+from engine.json_safety import StorableJSONField, json_object
 
 from . import selectors, services
 from .lifecycle import actions_allowed
@@ -277,9 +276,7 @@ class TaskCompleteApi(APIView):
     def post(self, request, task_id):
         payload = self.Input(data=request.data)
         payload.is_valid(raise_exception=True)
-        data = payload.validated_data["data"]
-        if not isinstance(data, dict):
-            raise FormInvalid("'data' must be a JSON object.", details={"fields": {}})
+        data = json_object(payload.validated_data["data"])
         task = services.task_complete(user=request.user, task_id=task_id, data=data)
         return Response(TaskDetailOutput(task, context={"request": request}).data)
 

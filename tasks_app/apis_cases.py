@@ -17,7 +17,7 @@ from engine import selectors as case_selectors
 from engine import services as case_services
 from engine.apis import CaseOutput, IncidentOutput, idempotency_key_of
 from engine.errors import FormInvalid
-from engine.json_safety import StorableJSONField
+from engine.json_safety import StorableJSONField, json_object
 from engine.models import BUSINESS_KEY_MAX_LENGTH, Case, CaseStarted
 
 from . import selectors
@@ -168,12 +168,10 @@ class CaseListStartApi(APIView):
         idempotency_key = idempotency_key_of(request)
         data = self.StartInput(data=request.data)
         data.is_valid(raise_exception=True)
-        if not isinstance(data.validated_data["data"], dict):
-            raise FormInvalid("'data' must be a JSON object.", details={"fields": {}})
         case, created = case_services.case_start(
             user=request.user,
             key=data.validated_data["process"],
-            data=data.validated_data["data"],
+            data=json_object(data.validated_data["data"]),
             business_key=data.validated_data["business_key"],
             idempotency_key=idempotency_key,
         )

@@ -71,3 +71,37 @@ def test_bad_task_data_is_400_per_field_and_changes_nothing(api, data):
     assert response.status_code == 400, response.content
     assert response.json()["code"] == "invalid"
     assert HumanTask.objects.get(pk=task_id).status == "open"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/v1/cases/", {"process": "purchase_request", "data": [1]}, "data"),
+        ("/api/v1/tasks/{task}/complete/", {"data": [1]}, "data"),
+        ("/api/v1/signals/", {"name": "go", "data": "x"}, "data"),
+        ("/api/v1/messages/", {"name": "m", "data": [1]}, "data"),
+        ("/api/v1/messages/", {"name": "m", "correlation": [1]}, "correlation"),
+        (
+            "/api/v1/executions/00000000-0000-0000-0000-000000000001/signal/",
+            {"data": [1]},
+            "data",
+        ),
+        (
+            "/api/v1/incidents/00000000-0000-0000-0000-000000000001/skip/",
+            {"data": [1]},
+            "data",
+        ),
+    ],
+)
+def test_a_json_field_that_must_be_an_object_is_refused_alike(
+    api, users, path, body, field
+):
+    """Every endpoint taking case variables as a JSON object answers a list or
+    a text there with the same 400, before looking anything up."""
+    client, task_id = api
+    client.force_authenticate(users["padmin"])
+    response = client.post(path.format(task=task_id), body, format="json")
+    assert response.status_code == 400, response.content
+    answer = response.json()
+    assert answer["message"] == f"'{field}' must be a JSON object."
+    assert answer["details"] == {"fields": {}}
