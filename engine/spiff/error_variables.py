@@ -1,4 +1,4 @@
-"""Camunda 7's camunda:errorCodeVariable and camunda:errorMessageVariable.
+"""Camunda 7's camunda:errorCodeVariable, errorMessageVariable, escalationCodeVariable.
 
 On the errorEventDefinition of a catching error event (a boundary event or the
 start event of an error event sub-process) they name the variables that
@@ -10,6 +10,13 @@ variable set there, a case variable here). The message is:
   throws (no message: null);
 * for a business error of a service operation or an external task's
   bpmnError, the message it was thrown with.
+
+camunda:escalationCodeVariable on the escalationEventDefinition of a catching
+escalation event (a boundary event or an escalation event sub-process's start)
+names the variable that receives the caught escalation's code, set in the same
+way (Camunda 7's EscalationEventDefinition; EscalationEventTest.
+testRetrieveEscalationCodeVariableOnBoundaryEvent); a catch-all one receives the
+thrown code. On a throwing escalation event it is refused (Camunda 7 ignores it).
 
 A `camunda:errorMessage` holding an expression is refused when the file sets
 an error message variable (Camunda 7 evaluates it; here it would be the
@@ -31,14 +38,20 @@ from .xml import NSMAP, local_name, vendor_attr
 
 CODE_VARIABLE = "errorCodeVariable"
 MESSAGE_VARIABLE = "errorMessageVariable"
+ESCALATION_CODE_VARIABLE = "escalationCodeVariable"
 _CATCHING = ("boundaryEvent", "startEvent")
 
 
 def error_variables(event: etree._Element) -> tuple[str, str] | None:
-    """Return (code variable, message variable) a catching error event names."""
+    """Return (code variable, message variable) a catching error event names
+    (an escalation event: its code variable, no message variable)."""
     definition = event.find("bpmn:errorEventDefinition", NSMAP)
     if definition is None:
-        return None
+        escalation = event.find("bpmn:escalationEventDefinition", NSMAP)
+        if escalation is None:
+            return None
+        code = vendor_attr(escalation, ESCALATION_CODE_VARIABLE).strip()
+        return (code, "") if code else None
     code = vendor_attr(definition, CODE_VARIABLE).strip()
     message = vendor_attr(definition, MESSAGE_VARIABLE).strip()
     return (code, message) if code or message else None
@@ -102,6 +115,19 @@ def error_variable_problems(root: etree._Element) -> Iterator[Problem]:
                 f"{' and '.join(named)} name the variables a catching error event "
                 "sets (a boundary event or an error event sub-process's start); "
                 "Camunda 7 ignores them on a throwing event",
+            )
+    for definition in root.iterfind(".//bpmn:escalationEventDefinition", NSMAP):
+        event = definition.getparent()
+        assert event is not None
+        if (
+            vendor_attr(definition, ESCALATION_CODE_VARIABLE)
+            and local_name(event) not in _CATCHING
+        ):
+            yield _problem(
+                event,
+                f"{ESCALATION_CODE_VARIABLE} names the variable a catching "
+                "escalation event sets (a boundary event or an escalation event "
+                "sub-process's start); Camunda 7 ignores it on a throwing event",
             )
     if not messages:
         return

@@ -463,7 +463,8 @@ class ScopedStartEventParser(SpiffStartEventParser):
 
 
 class ErrorVariablesBoundaryEventParser(SpiffBoundaryEventParser):
-    """A boundary event that keeps camunda:errorCodeVariable / errorMessageVariable."""
+    """A boundary event that keeps camunda:errorCodeVariable / errorMessageVariable
+    (an escalation boundary event: camunda:escalationCodeVariable)."""
 
     def create_task(self) -> Any:
         task = super().create_task()

@@ -28,6 +28,7 @@ from collections import Counter
 from typing import Any
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventJoin
 from SpiffWorkflow.bpmn.specs.defaults import InclusiveGateway, ParallelGateway
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
@@ -210,7 +211,31 @@ def _downstream(start: Any, join: Any) -> set[Any]:
     return seen
 
 
+class LanewayBoundaryEventJoin(BoundaryEventJoin):
+    """The join behind an activity with boundary events, one per entry of it.
+
+    When the activity or an interrupting boundary event ends it, SpiffWorkflow
+    cancels every other instance of this join below the split it found, and
+    so those of the activity entered again from a boundary event's path (a
+    timer looping back to its own task): that entry's join was cancelled in
+    advance, its boundary event then fired without interrupting it, and the
+    task was open twice. Only the instances of the same entry (the same
+    split instance) are its siblings, as each entry is its own scope
+    execution in Camunda 7 (BoundaryTimerEventTest.testRepeatingTimerWithCancelActivity:
+    one task and one timer after each firing).
+    """
+
+    def _find_tasks(self, my_task: Any) -> list[Any]:
+        split = my_task.find_ancestor(self.split_task)
+        return [
+            task
+            for task in super()._find_tasks(my_task)
+            if task.find_ancestor(self.split_task) is split
+        ]
+
+
 REPLACEMENTS = {
     ParallelGateway: LanewayParallelGateway,
     InclusiveGateway: LanewayInclusiveGateway,
+    BoundaryEventJoin: LanewayBoundaryEventJoin,
 }

@@ -997,6 +997,13 @@ VENDOR_ATTRIBUTES: dict[str, Row] = {
         "Camunda 7 sets it); on an error end event refused (Camunda 7 ignores it)",
         on=("errorEventDefinition",),
     ),
+    "escalationCodeVariable": _runs(
+        "on a catching escalation event (boundary or escalation start event), "
+        "the variable that receives the caught escalation's code (a case "
+        "variable, as Camunda 7 sets it); on a throwing escalation event refused "
+        "(Camunda 7 ignores it)",
+        on=("escalationEventDefinition",),
+    ),
     "errorMessageVariable": _runs(
         "on a catching error event, the variable that receives the caught "
         "error's message: the thrown bpmn:error's camunda:errorMessage, or the "
