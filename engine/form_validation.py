@@ -107,10 +107,13 @@ def _coerce(field: FormField, value: Any) -> Any:
         return _to_number(value, integral=kind in {"long", "integer", "int"})
     if kind == "date":
         return _to_date(value, field.date_pattern)
-    text = _to_string(value)
-    if kind == "enum" and text not in {option for option, _ in field.options}:
-        raise ValueError("Select one of the offered choices.")
-    return text
+    if kind == "enum":
+        # EnumFormType.convertValue: a String among the enum's values ("" too
+        # is refused when it is none of them); any other value is refused.
+        if not isinstance(value, str) or value not in dict(field.options):
+            raise ValueError("Select one of the offered choices.")
+        return value
+    return _to_string(value)
 
 
 def _bounds(field: FormField, value: Any) -> list[str]:
@@ -167,7 +170,10 @@ def _clean_field(
     if _is_empty(field, raw):
         if field.required and (raw is not None or current is None):
             return None, ["This field is required."]
-        return ("" if raw is not None and _is_text(field) else None), []
+        # Not required: null is no value; "" is text, but for an enum that has
+        # no "" among its values (EnumFormType.validateValue refuses it).
+        if not (raw == "" and field.type.lower() == "enum"):
+            return ("" if raw is not None and _is_text(field) else None), []
     try:
         value = _coerce(field, raw)
     except ValueError as exc:

@@ -134,13 +134,20 @@ class ProcessForm(forms.Form):
             )
         self.use_required_attribute = True
 
-    def submitted(self) -> dict[str, str]:
-        """Return the raw strings typed for each editable field (missing ones as "")."""
-        return {
-            spec["id"]: self.data.get(self.add_prefix(spec["id"]), "")
-            for spec in self.specs
-            if not spec.get("readonly")
-        }
+    def submitted(self) -> dict[str, str | None]:
+        """Return the raw strings typed for each editable field (missing ones as "").
+
+        An enum's "Choose…" (nothing chosen) is null, no value, as Camunda 7's
+        EnumFormType takes it; "" is none of the enum's values.
+        """
+        typed: dict[str, str | None] = {}
+        for spec in self.specs:
+            if spec.get("readonly"):
+                continue
+            text = self.data.get(self.add_prefix(spec["id"]), "")
+            chosen = text or spec["type"].lower() != "enum"
+            typed[spec["id"]] = text if chosen else None
+        return typed
 
     def show_errors(
         self, errors: Mapping[str, Iterable[str]], message: str = ""

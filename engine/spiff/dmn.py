@@ -27,10 +27,12 @@ Anything else is a Problem naming the file, decision, rule and column.
 from __future__ import annotations
 
 import ast
+import datetime
+import decimal
+import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import zip_longest
 from typing import Any
 
 from lxml import etree
@@ -63,8 +65,9 @@ AGGREGATIONS = ("SUM", "MIN", "MAX", "COUNT")
 RESULT_SHAPES = ("singleEntry", "singleResult", "collectEntries", "resultList")
 _LISTING = ("COLLECT", "RULE ORDER")  # policies whose result is a list of rules
 REFUSED = "\0"  # marks a cell that stands for a problem (see _Reader.problem)
-# An output cell left empty: its output is null, but Camunda 7 gives the rule no
-# entry for it (DecisionTableEvaluationHandler), so COLLECT aggregations skip it.
+# An output cell left empty: Camunda 7 gives the rule no entry for that output
+# (DecisionTableEvaluationHandler.evaluateOutputEntries puts only non-empty
+# expressions), so the rule's result has no such key and COLLECT skips it.
 EMPTY_CELL = ""
 # Children that carry no decision logic (documentation, diagram, extensions).
 _INERT = {"description", "extensionElements", "variable", "question", "allowedAnswers"}
@@ -103,6 +106,7 @@ class Decision:
     literal: str | None = None
     input_types: tuple[str, ...] = ()  # the inputExpressions' typeRef
     output_types: tuple[str, ...] = ()  # the outputs' typeRef
+    input_labels: tuple[str, ...] = ()  # the inputs' label (else id), for messages
 
 
 # expressionLanguage values read as S-FEEL (Python: SpiffWorkflow's dialect, tried
@@ -334,6 +338,7 @@ class _Reader:
             rules,
             input_types=input_types,
             output_types=tuple((o.get("typeRef") or "").strip() for o in outputs),
+            input_labels=tuple(labels),
         )
 
     def input(self, element: etree._Element, where: str) -> str:
@@ -471,7 +476,7 @@ def _priority_key(decision: Decision, output: dict[str, Any]) -> tuple[int, ...]
     key = []
     for name, order in zip(decision.outputs, decision.priorities, strict=True):
         if order:
-            value = output[name]
+            value = output.get(name)
             key.append(order.index(value) if value in order else len(order))
     return tuple(key)
 
@@ -514,13 +519,10 @@ def _aggregable(decision: Decision, value: Any) -> int | float:
 def _aggregate(decision: Decision, rules: list[Rule], outputs: Result) -> Result:
     """Camunda 7's AbstractCollectNumberHitPolicyHandler: the outputs of the
     matching rules, but for empty cells (no entry), are aggregated; COUNT counts
-    them, an explicit null among them fails SUM, MIN and MAX (DMN-03004)."""
+    them, an explicit null among them fails SUM, MIN and MAX (DMN-03004); when
+    every matching rule's cell is empty, SUM, MIN and MAX give no result."""
     name = decision.outputs[0]
-    values = [
-        o[name]
-        for o, rule in zip(outputs, rules, strict=True)
-        if rule.outputs[0] != EMPTY_CELL
-    ]
+    values = [o[name] for o in outputs if name in o]
     if decision.aggregation == "COUNT":
         return [{name: len(values)}]
     if not outputs:
@@ -528,7 +530,9 @@ def _aggregate(decision: Decision, rules: list[Rule], outputs: Result) -> Result
         # rule matched, so no name and a null aggregate: the result is empty.
         return []
     if not values:
-        return [{name: None}]
+        # getResultName finds no rule with an output entry and the aggregate
+        # is null: generateDecisionResult puts no rule result.
+        return []
     numbers = [_aggregable(decision, v) for v in values]
     if any(isinstance(n, float) for n in numbers):
         numbers = [float(n) for n in numbers]  # Camunda: all as Double
@@ -590,52 +594,187 @@ def decision_evaluate(
     if decision.literal is not None:  # its result is named by its variable
         return [{decision.outputs[0]: evaluate(decision.literal, context)}]
     values = [
-        _typed(evaluate(expression, context), type_ref, decision.id)
-        for expression, type_ref in zip_longest(decision.inputs, decision.input_types)
-        if expression is not None
+        _input_typed(decision, column, evaluate(expression, context))
+        for column, expression in enumerate(decision.inputs)
     ]
     rules = [r for r in decision.rules if _matches(r, values, context, evaluate)]
-    outputs = [
-        {
-            name: evaluate(expression, context) if expression else None
-            for name, expression in zip(decision.outputs, rule.outputs, strict=True)
-        }
-        for rule in rules
-    ]
+    outputs = [_rule_outputs(decision, rule, context, evaluate) for rule in rules]
     return _apply_policy(decision, rules, outputs)
 
 
-def _typed(value: Any, type_ref: str | None, decision_id: str) -> Any:
-    """Return an input value as its typeRef says (Camunda 7's data type transformers).
+def _rule_outputs(
+    decision: Decision, rule: Rule, context: dict[str, Any], evaluate: Evaluate
+) -> dict[str, Any]:
+    """Return a matching rule's outputs as Camunda 7 gives them.
 
-    integer / long: an integral number or a numeric string; double: a number or a
-    numeric string; boolean: a Boolean or "true" / "false" (any case). Other types
-    are left as they are; null stays null. A value the type cannot take stops the
-    case, as Camunda's DmnEngineException does.
+    DecisionTableEvaluationHandler.evaluateOutputEntries: an empty output entry
+    puts nothing (the rule's result has no such key); any other is evaluated
+    and transformed by its output's typeRef.
     """
-    kind = (type_ref or "").lower()
-    if value is None or kind not in ("integer", "long", "double", "boolean"):
-        return value
+    found = {}
+    for column, (name, expression) in enumerate(
+        zip(decision.outputs, rule.outputs, strict=True)
+    ):
+        if expression == EMPTY_CELL:
+            continue
+        value = evaluate(expression, context)
+        type_ref = (decision.output_types[column:] or ("",))[0]
+        try:
+            found[name] = dmn_typed(value, type_ref)
+        except ValueError:
+            raise DecisionError(
+                f"Decision '{decision.id}', output '{name}' (rule {rule.row}): "
+                f"{_shown(value)} is not a value of type {type_ref} "
+                "(the output's typeRef)."
+            ) from None
+    return found
+
+
+def _input_typed(decision: Decision, column: int, value: Any) -> Any:
+    type_ref = (decision.input_types[column:] or ("",))[0]
     try:
-        if kind == "boolean":
-            if isinstance(value, bool):
-                return value
-            if isinstance(value, str) and value.lower() in ("true", "false"):
-                return value.lower() == "true"
-            raise ValueError
-        if isinstance(value, bool):
-            raise ValueError
-        if kind == "double":
-            return float(value)
-        number = int(value) if isinstance(value, str) else value
-        if not isinstance(number, int | float) or number != int(number):
-            raise ValueError
-        return int(number)
-    except (TypeError, ValueError):
+        return dmn_typed(value, type_ref)
+    except ValueError:
+        label = (decision.input_labels[column:] or ("",))[0] or str(column + 1)
         raise DecisionError(
-            f"Decision '{decision_id}': the input {value!r} is not of type "
-            f"{type_ref} (the input expression's typeRef)."
+            f"Decision '{decision.id}', input '{label}': {_shown(value)} is not "
+            f"a value of type {type_ref} (the input expression's typeRef)."
         ) from None
+
+
+def _shown(value: Any) -> str:
+    return repr(value) if isinstance(value, str) else java_string(value)
+
+
+_INT_RANGE = (-(2**31), 2**31 - 1)
+_LONG_RANGE = (-(2**63), 2**63 - 1)
+# Integer.parseInt / Long.parseLong: an optional sign and decimal digits only.
+_JAVA_INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
+# Double.valueOf: Java's floating-point literal, surrounding blanks allowed
+# (NaN and Infinity have no JSON form, so they are not values here).
+_JAVA_DOUBLE_TEXT = re.compile(
+    r"\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?[fFdD]?\s*"
+)
+# DateDataTypeTransformer's SimpleDateFormat("yyyy-MM-dd'T'HH:mm:ss").
+_DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}")
+
+
+def _number(value: Any) -> bool:
+    """A Java Number: an int, float or decimal, never a Boolean."""
+    return isinstance(value, int | float | decimal.Decimal) and not isinstance(
+        value, bool
+    )
+
+
+def _whole(value: Any, bounds: tuple[int, int], exact: bool) -> int:
+    """A Java int (`exact`: a Number must be whole) or long (Number.longValue
+    truncates), from a Number or the text parseInt / parseLong read."""
+    if _number(value):
+        if not math.isfinite(value) or (exact and value != int(value)):
+            raise ValueError(value)
+    elif not (isinstance(value, str) and _JAVA_INTEGER_TEXT.fullmatch(value)):
+        raise ValueError(value)
+    number = int(value)
+    if not bounds[0] <= number <= bounds[1]:
+        raise ValueError(value)
+    return number
+
+
+def dmn_typed(value: Any, type_ref: str | None) -> Any:
+    """Return a value as Camunda 7's data type transformer of `type_ref` makes it.
+
+    DefaultDataTypeTransformerRegistry: string, boolean, integer, long, double
+    and date (by name, any case); any other typeRef keeps the value (the
+    IdentityDataTypeTransformer); null stays null (DmnTypeDefinitionImpl). A
+    value the type cannot take raises ValueError (Camunda: DMN-01005).
+
+    * integer: a number whose value is a whole int (1.0 is 1, 1.5 fails), or
+      text Integer.parseInt reads ("150"; "1.0" fails);
+    * long: a number, truncated (Number.longValue: 1.9 is 1), or text
+      Long.parseLong reads;
+    * double: a number, or text Double.valueOf reads;
+    * boolean: a Boolean, or "true" / "false" in any case;
+    * string: String.valueOf (true is "true", 1.0 is "1.0");
+    * date: a date and time, or text "yyyy-MM-dd'T'HH:mm:ss" (case data holds
+      dates as ISO text, so the value stays text).
+    """
+    kind = (type_ref or "").strip().lower()
+    if value is None or kind not in _TRANSFORMERS:
+        return value
+    return _TRANSFORMERS[kind](value)
+
+
+def _to_double(value: Any) -> float:
+    if _number(value):
+        number = float(value)
+    elif isinstance(value, str) and _JAVA_DOUBLE_TEXT.fullmatch(value):
+        number = float(value.strip().rstrip("fFdD"))
+    else:
+        raise ValueError(value)
+    if not math.isfinite(number):
+        raise ValueError(value)
+    return number
+
+
+def _to_boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise ValueError(value)
+
+
+def _to_date(value: Any) -> str:
+    if isinstance(value, datetime.datetime):
+        return value.isoformat()
+    if isinstance(value, str) and _DATE_TEXT.match(value):
+        try:
+            datetime.datetime.strptime(value[:19], "%Y-%m-%dT%H:%M:%S")
+        except ValueError:
+            raise ValueError(value) from None
+        return value
+    raise ValueError(value)
+
+
+def java_string(value: Any) -> str:
+    """Return String.valueOf of the Java value a case value stands for."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, float):
+        return _java_double(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(java_string(v) for v in value) + "]"
+    if isinstance(value, dict):
+        pairs = (f"{k}={java_string(v)}" for k, v in value.items())
+        return "{" + ", ".join(pairs) + "}"
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    return str(value)
+
+
+def _java_double(value: float) -> str:
+    """Double.toString: plain from 10^-3 to 10^7, else computerized notation
+    (the shortest digits that read back, one before the point: 1.0E7)."""
+    if not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("-" if value < 0 else "") + "Infinity"
+    if value == 0 or 1e-3 <= abs(value) < 1e7:
+        return repr(value)
+    sign, digits, exponent = decimal.Decimal(repr(value)).normalize().as_tuple()
+    shown = "".join(map(str, digits))
+    power = len(shown) - 1 + int(exponent)
+    return f"{'-' if sign else ''}{shown[0]}.{shown[1:] or '0'}E{power}"
+
+
+_TRANSFORMERS: dict[str, Callable[[Any], Any]] = {
+    "string": java_string,
+    "boolean": _to_boolean,
+    "integer": lambda value: _whole(value, _INT_RANGE, exact=True),
+    "long": lambda value: _whole(value, _LONG_RANGE, exact=False),
+    "double": _to_double,
+    "date": _to_date,
+}
 
 
 def _listing(decision: Decision) -> bool:
@@ -651,16 +790,36 @@ def _as_variables(decision: Decision, result: Result) -> dict[str, Any]:
 
 
 def _single_entry(decision_id: str, entry: dict[str, Any]) -> Any:
-    if len(entry) != 1:
+    """DmnDecisionResultEntriesImpl.getSingleEntry: null when the rule gave no
+    output (its cells were empty), the value of its one output, else a failure."""
+    if len(entry) > 1:
         raise DecisionError(
             f"Decision '{decision_id}' gives {len(entry)} outputs; "
-            "singleEntry / collectEntries need exactly one."
+            "singleEntry needs at most one."
         )
-    return next(iter(entry.values()))
+    return next(iter(entry.values()), None)
+
+
+def _collect_entries(decision_id: str, result: Result) -> list[Any]:
+    """CollectEntriesDecisionResultMapper: the one output name of all the
+    matching rules, the value of each rule that gave it (a rule whose cell was
+    empty gives none); two names, or none at all, fail."""
+    if not result:
+        return []
+    names = dict.fromkeys(name for entry in result for name in entry)
+    if len(names) != 1:
+        raise DecisionError(
+            f"Decision '{decision_id}' gives "
+            f"{'the outputs ' + ', '.join(names) if names else 'no output'}; "
+            "collectEntries needs exactly one."
+        )
+    name = next(iter(names))
+    return [entry[name] for entry in result if name in entry]
 
 
 def result_shape(decision_id: str, result: Result, shape: str) -> Any:
-    """Return the result as `camunda:mapDecisionResult` maps it."""
+    """Return the result as `camunda:mapDecisionResult` maps it (Camunda 7's
+    DecisionResultMapper classes, org.camunda.bpm.engine.impl.dmn.result)."""
     if shape in ("singleEntry", "singleResult") and len(result) > 1:
         raise DecisionError(
             f"Decision '{decision_id}' matched {len(result)} rules; "
@@ -671,7 +830,7 @@ def result_shape(decision_id: str, result: Result, shape: str) -> Any:
     if shape == "singleResult":
         return dict(result[0]) if result else None
     if shape == "collectEntries":
-        return [_single_entry(decision_id, r) for r in result]
+        return _collect_entries(decision_id, result)
     return [dict(r) for r in result]
 
 

@@ -318,8 +318,10 @@ EVENT_DEFINITIONS: dict[str, Row] = {
     "signalEventDefinition": _runs(),
     "errorEventDefinition": _runs(
         "the most specific error boundary catches; an error nothing catches ends "
-        "its path as a none end event (Camunda 7's default), audited; a service "
-        "task's in a BPMN (non-Camunda) diagram opens an incident"
+        "its path as a none end event (Camunda 7's default), audited (in an "
+        "instance of a multi-instance activity: that instance, counted as "
+        "completed); a service task's in a BPMN (non-Camunda) diagram opens an "
+        "incident"
     ),
     "escalationEventDefinition": _runs(),
     "terminateEventDefinition": _runs(),
@@ -963,7 +965,8 @@ VENDOR_ATTRIBUTES: dict[str, Row] = {
     ),
     "mapDecisionResult": _runs(
         "Camunda's result shapes: singleEntry, singleResult, collectEntries, "
-        "resultList",
+        "resultList (an empty output cell gives its rule no entry for that "
+        "output)",
         on=("businessRuleTask",),
     ),
     "asyncBefore": _runs(_NO_EFFECT + _COMMITS + _ANY_VALUE),
@@ -1168,7 +1171,10 @@ VENDOR_ELEMENTS: dict[str, Row] = {
         "UTF-16 units, as Java), and datePattern (a date field's Java pattern, "
         "dd/MM/yyyy when none is named)"
     ),
-    "value": _runs("enum options; the items of a camunda:list"),
+    "value": _runs(
+        "enum options (a submitted value must be one of them, or null when "
+        "the field is not required); the items of a camunda:list"
+    ),
     "properties": _runs("task properties (e.g. separateFrom)"),
     "property": _runs(),
     "inputOutput": _runs(

@@ -28,7 +28,10 @@ from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     ErrorEventDefinition,
 )
-from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import (
+    LoopTask,
+    MultiInstanceTask,
+)
 from SpiffWorkflow.util.task import TaskState
 
 from .types import UncaughtError
@@ -46,14 +49,23 @@ def path_can_end(task: Any) -> bool:
     """Whether an uncaught error at the service task `task` ends its path here.
 
     Only for a diagram of the Camunda dialect (the spec's `uncaught_error_ends`,
-    service_tasks.py); not at an instance of a multi-instance or loop activity,
-    where Camunda 7 ends the instance and the activity counts it as completed:
-    Laneway keeps the incident there.
+    service_tasks.py). At an instance of a multi-instance activity the instance
+    ends, and the activity counts it as completed (Camunda 7: the ended
+    execution is a child of the multi-instance body, whose
+    ParallelMultiInstanceActivityBehavior / SequentialMultiInstanceActivityBehavior
+    counts it in nrOfCompletedInstances and evaluates the completion condition;
+    here completing the instance merges it, `multi_instance.merge_child`). Not
+    at an iteration of a standard loop, which Camunda 7 does not run: Laneway
+    keeps the incident there.
     """
     if not getattr(task.task_spec, "uncaught_error_ends", False):
         return False
     parent = task.parent
-    return parent is None or not isinstance(parent.task_spec, LoopTask)
+    return (
+        parent is None
+        or not isinstance(parent.task_spec, LoopTask)
+        or isinstance(parent.task_spec, MultiInstanceTask)
+    )
 
 
 def path_end(task: Any, event: Any) -> None:

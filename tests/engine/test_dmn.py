@@ -19,6 +19,7 @@ from engine.spiff.dmn import (
     DecisionError,
     decision_evaluate,
     dmn_problems,
+    dmn_typed,
     read_decisions,
 )
 from engine.spiff.dmn_feel import INPUT, FeelError, feel_expression, feel_unary_tests
@@ -27,6 +28,59 @@ from processes.services import version_upload
 from tests.conftest import BPMN_DIR, ROOT
 
 CORPUS = ROOT.parent / "shared" / "corpus"
+
+
+@pytest.mark.parametrize(
+    ("value", "type_ref", "expected"),
+    [
+        # IntegerDataTypeTransformer: a whole Number, or Integer.parseInt's text.
+        (1.0, "integer", 1),
+        ("150", "Integer", 150),
+        (-7, "integer", -7),
+        # LongDataTypeTransformer: Number.longValue truncates.
+        (7.9, "long", 7),
+        ("9000000000", "long", 9_000_000_000),
+        # DoubleDataTypeTransformer: Number.doubleValue, Double.valueOf.
+        (2, "double", 2.0),
+        (" 1e3 ", "double", 1000.0),
+        # BooleanDataTypeTransformer: a Boolean, "true" / "false" in any case.
+        ("TRUE", "boolean", True),
+        (False, "boolean", False),
+        # StringDataTypeTransformer: String.valueOf.
+        (True, "string", "true"),
+        (1.0, "string", "1.0"),
+        (1e7, "string", "1.0E7"),
+        (5, "string", "5"),
+        # DateDataTypeTransformer: "yyyy-MM-dd'T'HH:mm:ss" (kept as ISO text).
+        ("2026-03-15T12:00:00", "date", "2026-03-15T12:00:00"),
+        # IdentityDataTypeTransformer for any other name; null stays null.
+        ("x", "number", "x"),
+        (None, "integer", None),
+    ],
+)
+def test_values_are_transformed_by_their_type_ref(value, type_ref, expected):
+    got = dmn_typed(value, type_ref)
+    assert got == expected and type(got) is type(expected)
+
+
+@pytest.mark.parametrize(
+    ("value", "type_ref"),
+    [
+        (1.5, "integer"),
+        ("1.0", "integer"),
+        (True, "integer"),
+        (2**31, "integer"),
+        ("12abc", "long"),
+        ("x", "double"),
+        ("yes", "boolean"),
+        (1, "boolean"),
+        ("2026-03-15", "date"),
+        (5, "date"),
+    ],
+)
+def test_values_a_type_cannot_take_are_refused(value, type_ref):
+    with pytest.raises(ValueError):
+        dmn_typed(value, type_ref)
 
 
 def _test(cell: str, value: Any, **variables: Any) -> bool:

@@ -97,3 +97,44 @@ def test_the_page_shows_each_error_keeps_what_was_typed_then_completes(users, ta
     assert client.post(f"/tasks/{task.pk}/", posted).status_code == 302
     data = Case.objects.get(pk=task.case_id).data
     assert (data["reference"], data["account"]) == ("R-1", 9007199254740993)
+
+
+def test_an_enum_takes_one_of_its_values_or_null_never_empty_text(users, task):
+    """EnumFormType.convertValue / validateValue: a String among the values, or
+    null when the field is not required; "" and a number are refused (400 naming
+    the field), changing nothing."""
+    api = signed_in_api(users["manager1"], PASSWORD)
+    url = f"/api/v1/tasks/{task.pk}/complete/"
+    for wrong in ("", 1, ["goods"]):
+        refused = api.post(url, {"data": {**RIGHT, "kind": wrong}}, format="json")
+        assert refused.status_code == 400, refused.content
+        assert refused.json()["details"]["fields"] == {
+            "kind": ["Select one of the offered choices."]
+        }
+    task.refresh_from_db()
+    assert task.status == "open"
+    done = api.post(url, {"data": {**RIGHT, "kind": None}}, format="json")
+    assert done.status_code == 200, done.content
+    data = Case.objects.get(pk=task.case_id).data
+    assert "kind" in data and data["kind"] is None
+
+
+def test_the_page_takes_choose_as_no_value_and_refuses_an_unknown_one(users, task):
+    client = _page(users["manager1"])
+    posted = {f"f-{k}": v for k, v in RIGHT.items()}
+    refused = client.post(f"/tasks/{task.pk}/", {**posted, "f-kind": "bulk"})
+    assert refused.status_code == 400
+    page = refused.content.decode()
+    block = re.search(
+        r'<div class="field has-error" data-field="kind">.*?</div>\s*</div>', page, re.S
+    )
+    assert block is not None, page
+    assert "Select one of the offered choices." in block.group(0)  # on the field
+    assert 'f-code" value="ab"' in page  # what was typed is kept
+    task.refresh_from_db()
+    assert task.status == "open"
+
+    chosen_nothing = client.post(f"/tasks/{task.pk}/", {**posted, "f-kind": ""})
+    assert chosen_nothing.status_code == 302
+    data = Case.objects.get(pk=task.case_id).data
+    assert "kind" in data and data["kind"] is None
