@@ -20,6 +20,8 @@ import math
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 _BIG = 1e16
 
 
@@ -66,6 +68,31 @@ def _children(value: dict | list | tuple) -> list[tuple[bool, Any]]:
 
 _PLAIN = (str, int, bool, type(None))  # written by json.dumps as canonical_json does
 _DUMPS = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
+# plain_kind's answers: json.dumps writes the value as canonical_json does
+# (PLAIN), and it holds no float either (NO_FLOAT).
+NOT_PLAIN, PLAIN, NO_FLOAT = 0, 1, 2
+
+
+def plain_kind(value: Any) -> int:
+    """Return NO_FLOAT, PLAIN or NOT_PLAIN (see `plain_json`)."""
+    kind = NO_FLOAT
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        kind_of = type(item)
+        if kind_of is dict:
+            if not all(type(key) is str for key in item):
+                return NOT_PLAIN
+            todo.extend(item.values())
+        elif kind_of is list or kind_of is tuple:
+            todo.extend(item)
+        elif kind_of is float:
+            if not -_BIG < item < _BIG or (item == 0 and math.copysign(1, item) < 0):
+                return NOT_PLAIN  # NaN fails the comparison too
+            kind = PLAIN
+        elif kind_of not in _PLAIN:
+            return NOT_PLAIN
+    return kind
 
 
 def plain_json(value: Any) -> bool:
@@ -77,33 +104,45 @@ def plain_json(value: Any) -> bool:
     (the C encoder: much less Python per event); exact types only (a subclass
     may write itself otherwise).
     """
-    todo = [value]
-    while todo:
-        item = todo.pop()
-        kind = type(item)
-        if kind is dict:
-            if not all(type(key) is str for key in item):
-                return False
-            todo.extend(item.values())
-        elif kind is list or kind is tuple:
-            todo.extend(item)
-        elif kind is float:
-            if not -_BIG < item < _BIG or (item == 0 and math.copysign(1, item) < 0):
-                return False  # NaN fails the comparison too
-        elif kind not in _PLAIN:
-            return False
-    return True
+    return plain_kind(value) != NOT_PLAIN
 
 
-def canonical_json(value: Any, *, plain: bool | None = None) -> str:
+# The bytes orjson and json.dumps (ASCII only) write alike: the printable ASCII
+# characters, every other one (a control character) escaped by both in the same
+# way. DEL (0x7f) json.dumps escapes and orjson does not; non-ASCII characters
+# json.dumps escapes and orjson writes as UTF-8: a text with either is not taken.
+_PRINTABLE = bytes(range(0x20, 0x7F))
+
+
+def _orjson_text(value: Any) -> str | None:
+    """Return json.dumps' sorted, compact text of a value without floats (kind
+    NO_FLOAT) by orjson (a fraction of the C encoder's time), or None where
+    orjson's could differ: a character outside printable ASCII, an integer
+    beyond 64 bits or a nesting orjson refuses (it raises)."""
+    try:
+        text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # orjson.JSONEncodeError
+        return None
+    if text.translate(None, _PRINTABLE):
+        return None
+    return text.decode("ascii")
+
+
+def canonical_json(value: Any, *, plain: int | None = None) -> str:
     """Return the canonical JSON text of a JSON value (object, array or scalar).
 
-    `plain` is `plain_json(value)` when the caller knows it (None: looked at).
+    `plain` is `plain_kind(value)` when the caller knows it (None: looked at; a
+    bool is `plain_json`'s answer).
 
     Raises:
         ValueError: for NaN or infinity; TypeError: for a non-JSON value.
     """
-    if plain_json(value) if plain is None else plain:
+    kind = plain_kind(value) if plain is None else int(plain)
+    if kind == NO_FLOAT:
+        text = _orjson_text(value)
+        if text is not None:
+            return text
+    if kind:
         try:
             return _DUMPS(value)
         except RecursionError:  # nested deeper than the C encoder goes

@@ -3,7 +3,7 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/laneway_bench_ab \
     REDIS_URL=redis://127.0.0.1:6379/9 .venv/bin/python bench/step_ab.py \
-        --experiment ids|indexes|combined|triggers|fks [--fill 100000] \
+        --experiment ids|indexes|combined|triggers|fks|audit_json|... [--fill 100000] \
         [--rounds 10] [--cases 30]
 
 `--fill N` first makes the database afresh with N finished cases (bench/volume.py's
@@ -193,15 +193,41 @@ def _fks_arms() -> dict:
     return {"fks_on": lambda: sql(drops + adds), "fks_off": lambda: sql(drops)}
 
 
+def _swapped(owner, name: str, old) -> dict:
+    """Arms "old" (`owner.name` replaced by `old`) and "new" (as the code is)."""
+    new = getattr(owner, name)
+    return {
+        "old": lambda: setattr(owner, name, old),
+        "new": lambda: setattr(owner, name, new),
+    }
+
+
+def _audit_json_arms() -> dict:
+    """The audit payload's read-back and canonical text by orjson (new) or by
+    json.dumps' encoder only (old)."""
+    import audit.canonical as canonical
+    import audit.services as services
+    from common import json_text
+
+    read_back = _swapped(
+        services,
+        "_read_back",
+        lambda p: json_text.loads(services._PAYLOAD_ENCODER.encode(p)),
+    )
+    text = _swapped(canonical, "_orjson_text", lambda value: None)
+    return {arm: (lambda a=arm: (read_back[a](), text[a]())) for arm in ("old", "new")}
+
+
 EXPERIMENTS = {
     "ids": _ids_arms,
     "indexes": _indexes_arms,
     "combined": _combined_arms,
     "triggers": _triggers_arms,
     "fks": _fks_arms,
+    "audit_json": _audit_json_arms,
 }
 # The arm that leaves the database as the branch's schema expects.
-LAST = ("new_indexes", "branch", "triggers_on", "fks_on")
+LAST = ("new_indexes", "branch", "triggers_on", "fks_on", "new")
 
 
 def main() -> None:

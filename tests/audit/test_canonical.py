@@ -179,3 +179,39 @@ def test_floats_hash_the_same_whichever_encoder_writes_them():
     )
     with pytest.raises(ValueError, match="JSON has no nan"):
         canonical_json({"n": [1.5, float("nan")]})
+
+
+def test_values_without_floats_take_orjson_and_hash_as_before():
+    """orjson writes a value with no float (its text only when every character
+    is printable ASCII): the same text as json.dumps' for every ASCII character,
+    DEL and integers beyond 64 bits included (those take json.dumps)."""
+    from audit.canonical import _orjson_text
+
+    every_ascii = {chr(code): [chr(code), code] for code in range(0x7F)}
+    taken = {**every_ascii, "t": (True, None, {"b": 2**64 - 1, "a": [[["x"]]]})}
+    refused = (
+        {"big": [2**64, -(2**63) - 1]},
+        {"del": "\x7f"},
+        {"é": 1},
+        {"deep": _nested(300)},
+    )
+    assert _orjson_text(taken) is not None
+    assert all(_orjson_text(value) is None for value in refused)
+    for value in (taken, *refused):
+        assert canonical_json(value) == json.dumps(
+            value, sort_keys=True, separators=(",", ":")
+        )
+
+
+def test_payload_reads_back_as_from_its_json():
+    from django.core.serializers.json import DjangoJSONEncoder
+
+    from audit.services import _read_back
+
+    for payload in (
+        {"t": (1, [2.5, -0.0, 1e16, 5e-324]), "s": "é\ud800", "n": None},
+        {"big": 2**64, "ok": True, "a": {"b": ("c",)}},
+    ):
+        again = json.loads(DjangoJSONEncoder().encode(payload))
+        assert _read_back(payload) == again
+        assert json.dumps(_read_back(payload)) == json.dumps(again)
