@@ -23,11 +23,9 @@ runs them here, as SpiffWorkflow cancels it (`Task.cancel`):
 * the whole case, cancelled by an operator (`workflow_cancel`), unless the
   operator skips custom listeners (RuntimeService.deleteProcessInstance's
   skipCustomListeners; RuntimeServiceTest.testDeleteProcessInstanceSkip
-  CustomListeners). What they set stays in the cancelled case's data.
-
-An operator's instance modification (modify.py) cancels without them, as it
-cancels a task without its own end listener (Camunda 7's modification runs
-them unless skipCustomListeners: not followed yet).
+  CustomListeners). What they set stays in the cancelled case's data;
+* an operator's instance modification (modify.py), unless it skips custom
+  listeners (ProcessInstanceModificationBuilder.execute(skipCustomListeners)).
 
 A user task's delete task listeners run as it is cancelled, before its end
 execution listeners (TaskEntity.delete fires the delete event, then the
