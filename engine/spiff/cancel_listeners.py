@@ -54,6 +54,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from lxml import etree
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventJoin
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
@@ -115,6 +117,19 @@ def _kept(task: Any, key: str) -> str | None:
 def _label(task: Any) -> str:
     spec = task.task_spec
     return f"'{spec.bpmn_name}'" if spec.bpmn_name else f"'{spec.bpmn_id}'"
+
+
+def interrupt_first(task_spec: Any) -> None:
+    """Make an interrupting boundary event cancel its activity before its own
+    path starts, as Camunda 7 does (the activity's executions are deleted,
+    running their delete and end listeners, then the boundary event's flow is
+    taken: ExecutionListenerTest.testOnCancellingBoundaryEvents). SpiffWorkflow
+    updates the event's outputs in order, its path first, then the join that
+    cancels the activity: the first element's start listeners ran before."""
+    if isinstance(task_spec, BoundaryEvent) and task_spec.cancel_activity:
+        joins = [s for s in task_spec.outputs if isinstance(s, BoundaryEventJoin)]
+        others = [s for s in task_spec.outputs if s not in joins]
+        task_spec.outputs = [*joins, *others]
 
 
 def skip_custom_listeners(workflow: Any) -> None:
