@@ -175,6 +175,12 @@ class CaseModifyApi(APIView):
             child=InstructionField(), min_length=1, max_length=50
         )
         reason = serializers.CharField(max_length=1000)
+        skip_custom_listeners = serializers.BooleanField(
+            default=False,
+            help_text="Run no delete, end or start listener of what is cancelled "
+            "or started (Camunda's skipCustomListeners); a start that would run "
+            "listeners of its own is then refused.",
+        )
 
     class CaseModifyOutput(CaseRepairOutput):
         active_elements = serializers.ListField(child=serializers.CharField())

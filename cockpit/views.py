@@ -263,6 +263,7 @@ class CaseRepairView(LoginRequiredMixin, View):
                 case_id=case.pk,
                 instructions=instructions,
                 reason=reason,
+                skip_custom_listeners=request.POST.get("skip_custom_listeners") == "on",
             )
         except ModificationRefused as exc:
             return self._render(request, case, {"move": [exc.message]}, status=409)

@@ -206,11 +206,15 @@ def case_modify(
     case_id: UUID | str,
     instructions: list[tuple[str, str]],
     reason: str,
+    skip_custom_listeners: bool = False,
 ) -> Case:
     """Move a running case (Camunda's process instance modification), atomically.
 
     `instructions` are (kind, element) pairs applied in order: "cancel" every
     active instance of an element, "start_before" or "start_after" an element.
+    Custom listeners run (the cancelled elements' delete and end listeners, the
+    started ones' start listeners) unless `skip_custom_listeners`, as Camunda's
+    ProcessInstanceModificationBuilder.execute(skipCustomListeners, ...).
     Audited as `case.modified` with the reason and the active elements before and
     after; the open tasks are projected again.
 
@@ -221,13 +225,19 @@ def case_modify(
     case = case_repairable(user=user, case_id=case_id, allow_suspended=False)
     if not case.is_running:
         raise CaseNotRunning(f"The case is {case.get_status_display().lower()}.")
-    moved = case_elements_modify(case=case, actor=user, instructions=instructions)
+    moved = case_elements_modify(
+        case=case,
+        actor=user,
+        instructions=instructions,
+        skip_custom_listeners=skip_custom_listeners,
+    )
     case_audit(
         case,
         user,
         AuditAction.CASE_MODIFIED,
         reason=reason,
         instructions=[{kind: element} for kind, element in instructions],
+        skip_custom_listeners=skip_custom_listeners,
         before={"active": moved.before},
         after={"active": moved.after, "status": case.status},
     )

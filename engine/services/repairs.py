@@ -109,6 +109,7 @@ def case_elements_modify(
     actor: Any,
     instructions: Sequence[tuple[str, str]],
     data: Mapping[str, Any] | None = None,
+    skip_custom_listeners: bool = False,
 ) -> CaseModified:
     """Cancel and start elements of a case locked by the caller, in one advance.
 
@@ -117,7 +118,8 @@ def case_elements_modify(
     (a task id); engine.spiff.modify has the semantics. `data` is merged into the
     variables of the new tokens. The waiting service calls of cancelled tasks are
     discarded and the incidents on them resolved ("modified"); open tasks are
-    projected again.
+    projected again. Custom listeners run unless `skip_custom_listeners`
+    (Camunda's ProcessInstanceModificationBuilder.execute(skipCustomListeners)).
 
     Raises:
         ModificationRefused: an instruction cannot be applied (nothing changed).
@@ -129,6 +131,7 @@ def case_elements_modify(
             case.state.state,
             instructions=[Instruction(kind, element) for kind, element in instructions],
             data=data,
+            skip_custom_listeners=skip_custom_listeners,
         )
     except Refused as exc:
         where = f"Instruction {exc.index + 1}"

@@ -1,4 +1,5 @@
-"""End execution listeners that run when an activity is cancelled, as in Camunda 7.
+"""End execution listeners and delete task listeners that run when an activity
+is cancelled, as in Camunda 7.
 
 Camunda 7 deletes a cancelled scope's executions without skipping custom
 listeners: the end listeners of the activities active in it fire, innermost
@@ -22,11 +23,15 @@ runs them here, as SpiffWorkflow cancels it (`Task.cancel`):
 * the whole case, cancelled by an operator (`workflow_cancel`), unless the
   operator skips custom listeners (RuntimeService.deleteProcessInstance's
   skipCustomListeners; RuntimeServiceTest.testDeleteProcessInstanceSkip
-  CustomListeners). What they set stays in the cancelled case's data.
+  CustomListeners). What they set stays in the cancelled case's data;
+* an operator's instance modification (modify.py), unless it skips custom
+  listeners (ProcessInstanceModificationBuilder.execute(skipCustomListeners)).
 
-An operator's instance modification (modify.py) cancels without them, as it
-cancels a task without its own end listener (Camunda 7's modification runs
-them unless skipCustomListeners: not followed yet).
+A user task's delete task listeners run as it is cancelled, before its end
+execution listeners (TaskEntity.delete fires the delete event, then the
+activity instance ends: TaskListenerTest.testDeleteTaskListener...,
+UserTaskActivityBehavior); never when it completes. A cancelled process
+instance's end listeners run after all these (process_end.py).
 
 An element's end listeners are the lines the upload kept for it
 (listeners.END_SCRIPT, `CompiledProcess.end_listeners`); a task's post-script
@@ -46,36 +51,39 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from copy import deepcopy
 from typing import Any
 
 from lxml import etree
-from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventJoin
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
+from SpiffWorkflow.workflow import Workflow
 
-from .called import owner_of
 from .events import armed_event_subprocess
-from .listeners import END_LISTENER, END_SCRIPT
-from .reached_failures import failure_text
-from .variables import local_names, publish, refresh, variables_of
+from .listener_run import SKIP, delete_key, process_end_key, run_lines, skipped
+from .listeners import DELETE_SCRIPT, END_LISTENER, END_SCRIPT, PROCESS_END_SCRIPT
+from .process_end import process_cancelled
 
 _REACHED = TaskState.READY | TaskState.STARTED | TaskState.WAITING
-# Tasks a publish does not bring up to date (variables._live): a boundary
-# event's join cancels the activity while it is being updated, then publishes.
-_PENDING = TaskState.FUTURE | TaskState.PREDICTED_MASK
-# Set on the case's workflow object while an operator's cancellation skips them.
-_SKIP = "laneway_skip_custom_listeners"
+_KEYS = (
+    (END_SCRIPT, str),
+    (DELETE_SCRIPT, delete_key),
+    (PROCESS_END_SCRIPT, process_end_key),
+)
 
 
 def end_listener_scripts(roots: Iterable[etree._Element]) -> dict[str, str]:
-    """The end listeners' lines of each element of the documents, by id."""
+    """The kept listeners' lines of the documents' elements (listener_run.py keys):
+    end listeners by id, delete task listeners and process end listeners."""
     return {
-        str(element.get("id")): str(element.get(END_SCRIPT))
+        key(str(element.get("id"))): str(element.get(attribute))
         for root in roots
         for element in root.iter()
-        if isinstance(element.tag, str) and element.get(END_SCRIPT)
+        if isinstance(element.tag, str)
+        for attribute, key in _KEYS
+        if element.get(attribute)
     }
 
 
@@ -90,60 +98,54 @@ def unkept_end_listeners(root: etree._Element) -> bool:
     )
 
 
-def _listened(task: Any) -> bool:
-    """Whether `task`, about to be cancelled, runs its end listeners then."""
+def _kept(task: Any, key: str) -> str | None:
+    """The lines kept under `key` that `task`, about to be cancelled, runs then."""
     owner = getattr(task.workflow, "laneway_process", None)  # None: plain SpiffWorkflow
     listeners = owner.end_listeners if owner is not None else None
-    return bool(
+    if not (
         listeners
+        and key in listeners
         and task.has_state(_REACHED)
-        and task.task_spec.bpmn_id in listeners
         and not isinstance(task.task_spec, LoopTask)
         and not armed_event_subprocess(task)  # never triggered: never started
-        and not getattr(task.workflow.top_workflow, _SKIP, False)
-    )
+        and not skipped(task.workflow)
+    ):
+        return None
+    return str(listeners[key])
 
 
-def _run(task: Any) -> None:
+def _label(task: Any) -> str:
     spec = task.task_spec
-    body = owner_of(task.workflow).end_listeners[spec.bpmn_id]
-    store = variables_of(task.workflow)
-    if store is not None:  # what the listeners inside it set (it is no longer live)
-        refresh(task, store)
-    try:
-        task.workflow.script_engine.execute(task, body)
-    except Exception as exc:
-        label = f"'{spec.bpmn_name}'" if spec.bpmn_name else f"'{spec.bpmn_id}'"
-        raise WorkflowTaskException(
-            f"The end listener of {label} failed as it was cancelled: "
-            f"{failure_text(exc)}",
-            task=task,
-        ) from exc
-    before = dict(variables_of(task.workflow) or {})
-    publish(task)  # setVariable: into its process instance's variables
-    store = variables_of(task.workflow) or {}
-    changed = [n for n, v in store.items() if n not in before or before[n] != v]
-    for pending in task.workflow.get_tasks(state=_PENDING) if changed else []:
-        local = local_names(pending)  # and the join being updated that cancels it
-        pending.data.update(
-            {name: deepcopy(store[name]) for name in changed if name not in local}
-        )
+    return f"'{spec.bpmn_name}'" if spec.bpmn_name else f"'{spec.bpmn_id}'"
+
+
+def interrupt_first(task_spec: Any) -> None:
+    """Make an interrupting boundary event cancel its activity before its own
+    path starts, as Camunda 7 does (the activity's executions are deleted,
+    running their delete and end listeners, then the boundary event's flow is
+    taken: ExecutionListenerTest.testOnCancellingBoundaryEvents). SpiffWorkflow
+    updates the event's outputs in order, its path first, then the join that
+    cancels the activity: the first element's start listeners ran before."""
+    if isinstance(task_spec, BoundaryEvent) and task_spec.cancel_activity:
+        joins = [s for s in task_spec.outputs if isinstance(s, BoundaryEventJoin)]
+        others = [s for s in task_spec.outputs if s not in joins]
+        task_spec.outputs = [*joins, *others]
 
 
 def skip_custom_listeners(workflow: Any) -> None:
     """Cancel the case without its custom listeners (an operator's choice)."""
-    setattr(workflow, _SKIP, True)
+    setattr(workflow, SKIP, True)
 
 
 @contextmanager
 def custom_listeners_skipped(workflow: Any) -> Iterator[None]:
     """Cancel without custom listeners while inside."""
     top = workflow.top_workflow
-    setattr(top, _SKIP, True)
+    setattr(top, SKIP, True)
     try:
         yield
     finally:
-        setattr(top, _SKIP, False)
+        setattr(top, SKIP, False)
 
 
 _plain_cancel = Task.cancel
@@ -151,12 +153,31 @@ _plain_cancel = Task.cancel
 
 def _cancel(self: Any) -> None:
     """SpiffWorkflow cancels a task (and a sub-process's or call's workflow
-    with it, SubWorkflowTask._on_cancel); its end listeners run after what was
-    active inside it, innermost first."""
-    listened = _listened(self)
+    with it, SubWorkflowTask._on_cancel); its delete task listeners, then its
+    end listeners run after what was active inside it, innermost first."""
+    bpmn_id = self.task_spec.bpmn_id
+    deleted = _kept(self, delete_key(bpmn_id)) if bpmn_id else None
+    ended = _kept(self, bpmn_id) if bpmn_id else None
     _plain_cancel(self)
-    if listened:
-        _run(self)
+    if deleted is not None:
+        what = f"The delete listener of {_label(self)} failed as it was cancelled"
+        run_lines(self, deleted, what)
+    if ended is not None:
+        what = f"The end listener of {_label(self)} failed as it was cancelled"
+        run_lines(self, ended, what)
 
 
 Task.cancel = _cancel
+
+_plain_workflow_cancel = Workflow.cancel
+
+
+def _cancel_workflow(self: Any, success: bool = False) -> list[Task]:
+    """SpiffWorkflow cancels a (sub-)workflow: a process instance's end
+    listeners run after those of what it cancelled (process_end.py)."""
+    cancelled: list[Task] = _plain_workflow_cancel(self, success)
+    process_cancelled(self, cancelled)
+    return cancelled
+
+
+Workflow.cancel = _cancel_workflow

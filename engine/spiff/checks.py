@@ -350,18 +350,13 @@ _TASK_EVENTS_NOT_RUN = {
         "changes (assignee, owner, due date, follow-up date, priority, name, "
         "description; before the assignment listeners), and none runs here"
     ),
-    "delete": (
-        "Camunda 7 runs a delete listener when the task ends without being "
-        "completed (an interrupting boundary event or event sub-process, a "
-        "terminate end event, the case cancelled), and none runs here"
-    ),
     "timeout": (
         "Camunda 7 runs a timeout listener when its timer is due while the task "
         "is open, and the task stays open; none runs here: draw a "
         "non-interrupting timer boundary event with a script task after it"
     ),
 }
-_TASK_EVENTS = ("create", "assignment", "complete", *_TASK_EVENTS_NOT_RUN)
+_TASK_EVENTS = ("create", "assignment", "complete", "delete", *_TASK_EVENTS_NOT_RUN)
 
 
 def _task_event_reason(listener: etree._Element) -> str | None:
@@ -444,7 +439,7 @@ def _placement_reason(owner: etree._Element, event: str) -> str:
         "only ${execution.setVariable('x', value)}, ${task.setVariable('x', value)} "
         "or a Python script run, and only where the order can be kept (a task, a "
         "sequence flow, a none start or end event, an intermediate event, a "
-        "gateway, the process's start)"
+        "gateway, the process)"
     )
 
 

@@ -63,6 +63,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     CodeEventDefinition,
     EscalationEventDefinition,
 )
+from SpiffWorkflow.bpmn.specs.event_definitions.simple import TerminateEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
@@ -87,6 +88,7 @@ from .common import CYCLE_HANDOVER
 from .end_events import SignalEndEventParser
 from .error_variables import error_variables, error_variables_set
 from .event_names import keep_names
+from .process_end import process_ended
 from .uncaught_errors import thrower_note
 from .variables import variables_of
 
@@ -401,6 +403,11 @@ class _ScopedThrow(ThrowingEvent):
 class ScopedEndEvent(_ScopedThrow, EndEvent):
     """An end event whose error/escalation is caught innermost scope first."""
 
+    def _on_complete_hook(self, my_task: Any) -> None:
+        super()._on_complete_hook(my_task)
+        if isinstance(self.event_definition, TerminateEventDefinition):
+            process_ended(my_task)  # after what it cancelled
+
 
 class ScopedThrowEvent(_ScopedThrow, IntermediateThrowEvent):
     """An intermediate throw event whose escalation is caught by scope."""
@@ -438,16 +445,19 @@ class ScopedEndJoin(_EndJoin):
         variables are already one set, so nothing is merged.
         """
         if variables_of(my_task.workflow) is None:
-            return bool(super()._run_hook(my_task))
-        for task in list(my_task.workflow.tasks.values()):
-            if (
-                task.task_spec == self
-                and task.has_state(TaskState.COMPLETED)
-                and not my_task.is_descendant_of(task)
-            ):
-                task._drop_children(force=True)  # as SpiffWorkflow: reset leftovers
-        my_task._inherit_data()
-        return True
+            result = bool(super()._run_hook(my_task))
+        else:
+            for task in list(my_task.workflow.tasks.values()):
+                if (
+                    task.task_spec == self
+                    and task.has_state(TaskState.COMPLETED)
+                    and not my_task.is_descendant_of(task)
+                ):
+                    task._drop_children(force=True)  # as SpiffWorkflow: reset leftovers
+            my_task._inherit_data()
+            result = True
+        process_ended(my_task)  # its instance's last path has ended
+        return result
 
 
 class ScopedStartEventParser(SpiffStartEventParser):

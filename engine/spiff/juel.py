@@ -549,7 +549,7 @@ class _Parser:
                 raise JuelError(
                     "task.assignee where Laneway cannot tell it (a create "
                     "listener of a task whose assignee is an expression other "
-                    "than a name)"
+                    "than a name, a delete listener)"
                 )
             return self.scope.assignee
         return None

@@ -22,8 +22,8 @@ listeners fire when the instance starts, before its start event's.
   last arrives;
 * a process's start listeners: right after each of its start events (not an
   event sub-process's), before the start events' own listeners. Its end
-  listeners stay refused: Camunda 7 fires them when the instance ends, also
-  when it is cancelled, which no drawn element can follow.
+  listeners are not drawn: the engine runs them when the instance ends
+  (process_end.py).
 
 Each function returns whether it drew the task; a listener not drawn is left
 in place, and `checks._listeners` refuses it, located.
@@ -256,11 +256,6 @@ def on_process(
 def why_not_drawn(owner: etree._Element, when: str) -> str | None:
     """Say why a gateway's or a process's listener is not drawn, else None."""
     kind = local_name(owner)
-    if kind == "process" and when == "end":
-        return (
-            "Camunda 7 runs a process's end listeners when the instance ends, "
-            "completed or cancelled, which no drawn element here can follow"
-        )
     if kind == "process" and when == "start":
         return (
             "a process's start listeners run here after each of its start "

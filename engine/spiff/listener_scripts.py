@@ -514,6 +514,11 @@ class _Parser:
             return _Value(assignee_name(self.temp_prefix))
         if self.event == "complete":
             return _Value("get_current_user()['username']")
+        if self.event == "delete":
+            raise ListenerScriptError(
+                "task.getAssignee() in a delete listener (whoever has the task "
+                "when it is cancelled is not known to the script here)"
+            )
         if self.assignee:
             raise ListenerScriptError("task.getAssignee() after task.setAssignee(...)")
         if not self.static_assignee:

@@ -92,6 +92,7 @@ _SCRIPT_FOR = {
     ("taskListener", "create"): "preScript",
     ("taskListener", "assignment"): "assignmentScript",
     ("taskListener", "complete"): "postScript",
+    ("taskListener", "delete"): "deleteScript",
 }
 _FOREIGN = JAVASCRIPT | GROOVY
 # The order Camunda 7 runs a task's listeners in (Delegation Code, "Task Listener
@@ -101,6 +102,7 @@ _PHASE = {
     ("taskListener", "create"): 1,
     ("taskListener", "assignment"): 2,
     ("taskListener", "complete"): 3,
+    ("taskListener", "delete"): 3,
     ("executionListener", "end"): 4,
 }
 _ASSIGNEE_VARIABLE = re.compile(r"^[$#]\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}$")
@@ -254,6 +256,8 @@ def _assignee(owner: etree._Element, event: str, prefix: str) -> str | None:
         return assignee_name(prefix)
     if event == "complete":
         return "get_current_user()['username']"
+    if event == "delete":
+        return None  # whoever has it when it is cancelled
     static = _static_assignee(owner)
     if not static:
         return "None"
@@ -394,6 +398,20 @@ LISTENER_SCRIPTS = f"{{{SPIFF}}}listenerScripts"
 # original XML (parsing.end_listener_scripts).
 END_LISTENER = f"{{{SPIFF}}}endListener"
 END_SCRIPT = f"{{{SPIFF}}}endListenerScript"
+# A user task's delete task listeners' lines, run when it is cancelled before
+# its end listeners (cancel_listeners.py), and a process's end execution
+# listeners' lines, run when its instance ends, completed, terminated or
+# cancelled (process_end.py).
+DELETE_SCRIPT = f"{{{SPIFF}}}deleteListenerScript"
+PROCESS_END_SCRIPT = f"{{{SPIFF}}}processEndListenerScript"
+KEPT_SCRIPTS = (END_SCRIPT, DELETE_SCRIPT, PROCESS_END_SCRIPT)
+
+
+def _keep(owner: etree._Element, attribute: str, body: str) -> None:
+    """Keep a listener's lines on `owner`, after those kept before."""
+    if body:
+        kept = owner.get(attribute)
+        owner.set(attribute, f"{kept}\n{body}" if kept else body)
 
 
 def mark_end_listener(owner: etree._Element, body: str) -> None:
@@ -401,10 +419,7 @@ def mark_end_listener(owner: etree._Element, body: str) -> None:
     keeping its lines (END_SCRIPT)."""
     if ends_late(owner):
         owner.set(END_LISTENER, "true")
-        if not body:
-            return
-        kept = owner.get(END_SCRIPT)
-        owner.set(END_SCRIPT, f"{kept}\n{body}" if kept else body)
+        _keep(owner, END_SCRIPT, body)
 
 
 def ends_late(owner: etree._Element) -> bool:
@@ -539,15 +554,25 @@ def _on_task(
         elif (assignee := expression_assignee(listener)) is not None:
             owner.set(f"{{{CAMUNDA}}}assignee", assignee)
         _mark(owner, listener, script, body)
-        extensions = listener.getparent()
         if event == "assignment":
             assignment += [body] if body else []
-        elif body:
-            _append(extensions, script, body)
-        extensions.remove(listener)
+        else:
+            _put(owner, listener.getparent(), script, body)
+        listener.getparent().remove(listener)
         _on_instances(owner)
     if assignment:
         _assignment(owner, "\n".join(assignment), prefix)
+
+
+def _put(
+    owner: etree._Element, extensions: etree._Element, script: str, body: str
+) -> None:
+    """Put a listener's lines where they run: a delete listener's kept for a
+    cancellation (cancel_listeners.py), the others in the task's script."""
+    if script == "deleteScript":
+        _keep(owner, DELETE_SCRIPT, body)
+    elif body:
+        _append(extensions, script, body)
 
 
 def _mark(
@@ -610,6 +635,12 @@ def _elsewhere(
     for event in order:
         group = by_event[event]
         body = "\n".join(str(_body(listener, owner, prefix)) for listener in group)
+        if local_name(owner) == "process" and event == "end":
+            # Run by the engine when the instance ends (process_end.py).
+            _keep(owner, PROCESS_END_SCRIPT, body)
+            for listener in group:
+                listener.getparent().remove(listener)
+            continue
         if _place(owner, event, body, group[0].sourceline, taken):
             if event == "end" and ends_late(owner):
                 mark_end_listener(owner, body)
@@ -636,8 +667,8 @@ def translate_listeners(root: etree._Element, taken: set[str]) -> None:
     `taken` holds the ids in use; inserted elements get new ones, added to it.
     """
     for element in root.iter():  # Laneway's to write, never the upload's
-        if isinstance(element.tag, str) and END_SCRIPT in element.attrib:
-            del element.attrib[END_SCRIPT]
+        for attribute in KEPT_SCRIPTS if isinstance(element.tag, str) else ():
+            element.attrib.pop(attribute, None)
     owners = _owners(root)
     prefix = _temp_prefix(root) if owners else ""
     # Gateways and processes last: their scripts go between the element and

@@ -17,6 +17,15 @@ then runs the engine once, so they take effect together or not at all:
 * `cancel_task T`: the one active task with id T (an incident's task), not every
   instance of its element.
 
+As Camunda 7's ProcessInstanceModificationBuilder, custom listeners run unless
+skipped (`skip_custom_listeners`, its execute(skipCustomListeners, ...)): what is
+cancelled runs its delete task listeners and end execution listeners, innermost
+first (cancel_listeners.py); what is started runs its start listeners (its
+pre-script) as it is entered. Skipping them, a cancellation runs none, and a start
+that would run listeners of its own (an element with start or create listeners,
+a sub-process or call activity, whose inner ones could not be told apart) is
+refused.
+
 Tokens carry the case's current variables, plus the `data` given. What the engine
 cannot do faithfully is refused with the instruction's position, the element and
 the reason, and nothing changes:
@@ -41,6 +50,7 @@ element in the same modification (the join then has that flow's token).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from copy import deepcopy
 from dataclasses import dataclass
 from typing import Any
@@ -49,6 +59,8 @@ from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.defaults import InclusiveGateway, ParallelGateway
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
+from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from .cancel_listeners import custom_listeners_skipped
@@ -56,6 +68,7 @@ from .common import ACTIVE, json_safe
 from .compiled import CompiledProcess
 from .errors import SpiffAdapterError
 from .multi_instance import shared_data
+from .reached_failures import failure_text
 from .runtime import run_command
 from .serialization import state_load
 from .types import AdvanceOutcome, SequenceFlow, StepRecord
@@ -101,8 +114,11 @@ def _in_loop_body(task: Any) -> bool:
 
 
 class _Modifier:
-    def __init__(self, wf: Any, process: CompiledProcess, data: dict) -> None:
+    def __init__(
+        self, wf: Any, process: CompiledProcess, data: dict, skip: bool
+    ) -> None:
         self.wf, self.process, self.data = wf, process, data
+        self.skip = skip  # Camunda's skipCustomListeners
         self.flows = process.meta.sequence_flows
         self.cancelled: list[str] = []
         self.index = 0
@@ -168,20 +184,27 @@ class _Modifier:
             split = isinstance(task.parent.task_spec, BoundaryEventSplit)
             target = task.parent if split else task
             before = {t.id for t in self.wf.get_tasks(state=ACTIVE)}
-            # Nothing a modification cancels runs its end listeners here
-            # (Camunda 7 runs them unless skipCustomListeners): what a cancelled
-            # call or sub-process runs keeps to that (cancel_listeners.py).
-            with custom_listeners_skipped(self.wf):
-                if target.state == TaskState.ERROR:
-                    # ERROR counts as finished, so Task.cancel would leave it be.
-                    target._set_state(TaskState.CANCELLED)
-                    target._drop_children()
-                    target.task_spec._on_cancel(target)
-                else:
-                    target.cancel()
-                self._drop_orphans()
+            # What it cancels runs its delete and end listeners, innermost
+            # first, unless skipped (cancel_listeners.py), as Camunda 7's
+            # ProcessInstanceModificationBuilder.execute(skipCustomListeners).
+            skipping = custom_listeners_skipped(self.wf) if self.skip else nullcontext()
+            try:
+                with skipping:
+                    self._cancel_one(target)
+            except SpiffWorkflowException as exc:  # nothing is saved
+                raise self.refuse(element, failure_text(exc)) from None
             after = {t.id for t in self.wf.get_tasks(state=ACTIVE)}
             self.cancelled.extend(str(i) for i in before - after)
+
+    def _cancel_one(self, target: Any) -> None:
+        if target.state == TaskState.ERROR:
+            # ERROR counts as finished, so Task.cancel would leave it be.
+            target._set_state(TaskState.CANCELLED)
+            target._drop_children()
+            target.task_spec._on_cancel(target)
+        else:
+            target.cancel()
+        self._drop_orphans()
 
     def _drop_orphans(self) -> None:
         """End the sub-processes whose task is gone or cancelled.
@@ -233,6 +256,7 @@ class _Modifier:
             )
         workflow = self._scope_workflow(element, scope)
         entry = scope.task_specs.get(f"{element}.BoundaryEventSplit", spec)
+        self._without_listeners(element, spec)
         carrier = entry.inputs[0] if entry.inputs else workflow.task_tree.task_spec
         self._token(workflow, carrier, entry)
 
@@ -280,6 +304,8 @@ class _Modifier:
         )
         if entry is None:
             raise self.refuse(flow_id, f"its target '{flow.target}' cannot be reached")
+        target, _ = self._spec(flow.target)
+        self._without_listeners(flow.target, target)
         self._token(workflow, spec, entry)
 
     def _startable(self, element: str, spec: Any) -> None:
@@ -288,6 +314,21 @@ class _Modifier:
                 element,
                 "a boundary event cannot be started: start its path's "
                 "first element instead",
+            )
+
+    def _without_listeners(self, element: str, spec: Any) -> None:
+        """Refuse to start `entry` skipping custom listeners where it would run
+        some of its own: Laneway runs an element's start and create listeners
+        as its pre-script, and a sub-process's or call's inner ones as drawn,
+        which Camunda 7 would skip (skipCustomListeners)."""
+        own = getattr(spec, "prescript", None) or spec.bpmn_name == "Listener"
+        if self.skip and (own or isinstance(spec, SubWorkflowTask)):
+            what = "a sub-process or call" if not own else "an element with listeners"
+            raise self.refuse(
+                element,
+                f"it is {what}, which cannot be started without its custom "
+                "listeners here: start it with them (untick Skip custom "
+                "listeners), or start after it",
             )
 
     def check_tokens(self) -> None:
@@ -318,18 +359,23 @@ def workflow_modify(
     *,
     instructions: Sequence[Instruction],
     data: Mapping[str, Any] | None = None,
+    skip_custom_listeners: bool = False,
 ) -> Modified:
     """Apply the instructions in order, then run the engine once.
 
     `data` is set as case variables (shared by every branch, so every new token
-    carries it).
+    carries it). What is cancelled runs its delete and end listeners, what is
+    started its start listeners, unless `skip_custom_listeners` (then a start
+    that would run listeners of its own is refused).
 
     Raises:
         ModificationRefused: an instruction cannot be applied (nothing changed).
         StateCorrupt: when the stored state cannot be loaded.
     """
     wf = state_load(state, process)
-    modifier = _Modifier(wf, process, json_safe(dict(data or {})))
+    modifier = _Modifier(
+        wf, process, json_safe(dict(data or {})), skip_custom_listeners
+    )
 
     def command(steps: list[StepRecord]) -> None:
         if modifier.data:  # case variables, shared by every branch (variables.py)

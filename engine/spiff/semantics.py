@@ -24,6 +24,7 @@ from . import (
     receive_waits,
     variables,
 )
+from .cancel_listeners import interrupt_first
 from .timers import adapt_cycle_timers
 from .xml import NSMAP, vendor_attr
 
@@ -75,6 +76,7 @@ def adapt_specs(
             conditional_events.adapt(task_spec)
             event_names.adapt(task_spec)
             receive_waits.adapt(task_spec)
+            interrupt_first(task_spec)
 
 
 def camunda_collections(roots: Iterable[etree._Element]) -> frozenset[str]:

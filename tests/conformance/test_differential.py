@@ -240,6 +240,7 @@ DEPARTURES: dict[str, str] = {
     "p7d_listener_inclusive_split.bpmn": _IMPLICIT_END,
     "p7d_spiff_mi_output.bpmn": _IMPLICIT_END,
     "p7d_listener_places.bpmn": _SHARED_VARIABLES,
+    "p7d_listener_process_end.bpmn": _SHARED_VARIABLES,
     "p7d_mi_probes.bpmn": _SHARED_VARIABLES,
     "people_expressions.bpmn": _SHARED_VARIABLES,  # three parallel branches
     "spiff/arena-multiinstance-user-task-with-timer.bpmn": _OUTPUT_COLLECTION,
@@ -310,6 +311,11 @@ DEPARTURES: dict[str, str] = {
         "the end listener of an activity a terminate end event cancels runs, as "
         "Camunda 7 deletes it with its custom listeners; SpiffWorkflow runs no "
         "script when it cancels a task (engine/spiff/cancel_listeners.py)"
+    ),
+    "c7_process_end_delete_listeners.bpmn": (
+        "a process's end listeners run when its instance ends, and a user task's "
+        "delete listeners when it is cancelled, as in Camunda 7; SpiffWorkflow "
+        "runs neither (engine/spiff/process_end.py, cancel_listeners.py)"
     ),
     "io_output_fails.bpmn": _IO_SCOPE,
     "io_script_task.bpmn": _IO_SCOPE,

@@ -72,7 +72,7 @@ def test_set_variable_listeners_run_at_their_events(users):
     [
         '<camunda:taskListener event="create" class="com.example.Notify" />',
         '<camunda:taskListener event="delete" '
-        "expression=\"${task.setVariable('x', 1)}\" />",
+        "expression=\"${task.setVariable('x', task.assignee)}\" />",
         '<camunda:executionListener event="start" expression="${mailer.send(x)}" />',
     ],
 )
