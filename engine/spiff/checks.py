@@ -41,6 +41,7 @@ from .normalize import describe as _label
 from .normalize import external_topic, owner_of
 from .scripting import check_expression, check_script, referenced_names
 from .service_tasks import CONNECTOR_OUTPUTS, IO, IO_INPUTS
+from .task_names import name_problems
 from .types import Problem
 from .xml import (
     BPMN,
@@ -590,6 +591,7 @@ def structure_problems(root: etree._Element) -> list[Problem]:
         *_form_default_expressions(root),
         *_resource_roles(root),
         *_people_expressions(root),
+        *name_problems(root),
     ]
 
 

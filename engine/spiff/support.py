@@ -102,7 +102,10 @@ ELEMENTS: dict[str, Row] = {
     "event": _refused("an abstract element; draw a concrete event"),
     "implicitThrowEvent": _refused("a choreography element; not executable"),
     "task": _runs("passes through (an abstract task)"),
-    "userTask": _runs("an inbox task for its candidates"),
+    "userTask": _runs(
+        "an inbox task for its candidates; a name with ${...} is an expression "
+        "resolved when the task is created (task_names.py)"
+    ),
     "manualTask": _runs(
         "an inbox task like a user task (Camunda 7 passes through a manual task)"
     ),

@@ -290,13 +290,28 @@ def _situation(case: Case) -> str:
     )
 
 
-def _check_open(case: Case, expected: tuple[str, ...] | None, where: str) -> None:
-    if expected is None:
-        return
-    got = open_tasks(case)
-    assert got == sorted(expected), (
-        f"{where}: open tasks {got}, expected {sorted(expected)}; {_situation(case)}"
-    )
+def _check_open(
+    case: Case,
+    expected: tuple[str, ...] | None,
+    where: str,
+    names: tuple[str, ...] | None = None,
+) -> None:
+    if expected is not None:
+        got = open_tasks(case)
+        assert got == sorted(expected), (
+            f"{where}: open tasks {got}, expected {sorted(expected)}; "
+            f"{_situation(case)}"
+        )
+    if names is not None:
+        shown = sorted(
+            HumanTask.objects.filter(case=case, status="open").values_list(
+                "name", flat=True
+            )
+        )
+        assert shown == sorted(names), (
+            f"{where}: open task names {shown}, expected {sorted(names)}; "
+            f"{_situation(case)}"
+        )
 
 
 def _check_end(case: Case, end: dict[str, Any]) -> None:
@@ -687,11 +702,11 @@ def scenario_run(env: Environment, scenario: Scenario) -> None:
         for number, step in enumerate(scenario.steps, start=1):
             for action in step.actions:
                 run.act(action, f"step {number}")
-            if step.open is not None:
+            if step.open is not None or step.open_names is not None:
                 case = run.resolve(step.actions[-1].case if step.actions else None)
                 _eventually(
-                    lambda c=case, o=step.open, n=number: _check_open(
-                        c, o, f"after step {n}"
+                    lambda c=case, o=step.open, n=number, m=step.open_names: (
+                        _check_open(c, o, f"after step {n}", m)
                     ),
                     run.patient,
                 )

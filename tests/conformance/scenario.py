@@ -53,6 +53,7 @@ _STEP = {
     *_ACTIONS,
     "data",
     "open",
+    "open_names",
     "correlation",
     "expect_error",
     "as",
@@ -110,6 +111,7 @@ class Step:
 
     actions: tuple[Action, ...]
     open: tuple[str, ...] | None
+    open_names: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -168,6 +170,11 @@ def _step(
     _event_step(path, where, kind, raw, names)
     if "open" in raw and not isinstance(raw["open"], list):
         raise _fail(path, f"{where}: 'open' must be a list of task ids")
+    names_ok = isinstance(raw.get("open_names", []), list) and all(
+        isinstance(n, str) for n in raw.get("open_names", [])
+    )
+    if not names_ok:
+        raise _fail(path, f"{where}: 'open_names' must be a list of task names")
     if "expect_error" in raw and kind not in (
         "message",
         "complete",
@@ -414,6 +421,7 @@ def scenario_load(path: Path) -> list[Scenario]:
             Step(
                 _actions(kind, s, next(queue) if kind == "complete_each" else None),
                 tuple(s["open"]) if "open" in s else None,
+                tuple(s["open_names"]) if "open_names" in s else None,
             )
             for kind, s in steps
         )
