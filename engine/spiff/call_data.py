@@ -100,9 +100,12 @@ def _mapping(element: etree._Element) -> VariableMapping:
         return VariableMapping(every=True, local=local)
     expression = (element.get("sourceExpression") or "").strip()
     if expression:
+        # Text without ${...} is a literal expression in Camunda 7 (its value
+        # is the text: CallActivityTest.testInputParameterLiteralSourceExpression),
+        # never a Python expression reading a variable of that name.
         try:
             expression = (
-                juel_to_python(expression) if is_juel(expression) else expression
+                juel_to_python(expression) if is_juel(expression) else repr(expression)
             )
         except JuelError:
             expression = ""  # refused at upload (support.py)
