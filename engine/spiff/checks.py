@@ -520,6 +520,18 @@ def _resource_roles(root: etree._Element) -> Iterator[Problem]:
                 "(Camunda 7 refuses it too; a resourceRef is not read): write the "
                 "candidates there, use camunda:candidateGroups, or a lane"
             )
+        elif local_name(role) == "humanPerformer" and (
+            vendor_attr(owner, "assignee") is not None
+            or len(owner.findall("bpmn:humanPerformer", NSMAP)) > 1
+        ):
+            # Camunda 7 BpmnParse: parseHumanPerformer ("multiple humanPerformer
+            # sub elements") and parseUserTaskCustomExtensions ("Invalid usage:
+            # duplicate assignee declaration") refuse a second assignee.
+            why = (
+                "the task names its assignee twice (with camunda:assignee or "
+                'another humanPerformer), which Camunda 7 refuses ("duplicate '
+                'assignee declaration"): keep one'
+            )
         else:
             continue
         yield Problem(
