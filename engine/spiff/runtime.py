@@ -46,7 +46,7 @@ from .service_tasks import (
 from .signal_payloads import thrown_with_payloads
 from .signals import process_waits_for_events, waiting_signals
 from .stepping import EngineLimitExceeded, check_depth, halt, run_engine, too_deep
-from .task_names import task_name
+from .task_names import task_description, task_name
 from .timer_starts import hold_timer_starts
 from .timers import next_due
 from .types import (
@@ -117,6 +117,7 @@ def _ready_user_tasks(
                 meta,
                 local_data=json_safe(local) if local else {},
                 called=dict(called) if called is not None else None,
+                documentation=task_description(task),
             )
         )
     return tuple(ready)

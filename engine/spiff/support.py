@@ -230,7 +230,10 @@ ELEMENTS: dict[str, Row] = {
         "7 runs a message throw without implementation as a none event; "
         "message_flows.py)"
     ),
-    "documentation": _runs("shown with the task"),
+    "documentation": _runs(
+        "shown with the task; on a user task, ${...} is resolved when the task "
+        "is created (Camunda 7's description expression, task_names.py)"
+    ),
     "ioSpecification": _runs(
         "SpiffWorkflow data inputs and outputs: on a called process its data "
         "outputs come back to the caller; ignored in a Camunda-dialect diagram, as "

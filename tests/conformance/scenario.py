@@ -54,6 +54,7 @@ _STEP = {
     "data",
     "open",
     "open_names",
+    "open_documentation",
     "correlation",
     "expect_error",
     "as",
@@ -112,6 +113,7 @@ class Step:
     actions: tuple[Action, ...]
     open: tuple[str, ...] | None
     open_names: tuple[str, ...] | None = None
+    open_documentation: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -170,11 +172,10 @@ def _step(
     _event_step(path, where, kind, raw, names)
     if "open" in raw and not isinstance(raw["open"], list):
         raise _fail(path, f"{where}: 'open' must be a list of task ids")
-    names_ok = isinstance(raw.get("open_names", []), list) and all(
-        isinstance(n, str) for n in raw.get("open_names", [])
-    )
-    if not names_ok:
-        raise _fail(path, f"{where}: 'open_names' must be a list of task names")
+    for key in ("open_names", "open_documentation"):
+        texts = raw.get(key, [])
+        if not isinstance(texts, list) or not all(isinstance(n, str) for n in texts):
+            raise _fail(path, f"{where}: '{key}' must be a list of texts")
     if "expect_error" in raw and kind not in (
         "message",
         "complete",
@@ -422,6 +423,7 @@ def scenario_load(path: Path) -> list[Scenario]:
                 _actions(kind, s, next(queue) if kind == "complete_each" else None),
                 tuple(s["open"]) if "open" in s else None,
                 tuple(s["open_names"]) if "open_names" in s else None,
+                tuple(s["open_documentation"]) if "open_documentation" in s else None,
             )
             for kind, s in steps
         )
