@@ -528,9 +528,9 @@ def _resource_roles(root: etree._Element) -> Iterator[Problem]:
             # sub elements") and parseUserTaskCustomExtensions ("Invalid usage:
             # duplicate assignee declaration") refuse a second assignee.
             why = (
-                "the task names its assignee twice (with camunda:assignee or "
-                'another humanPerformer), which Camunda 7 refuses ("duplicate '
-                'assignee declaration"): keep one'
+                "the task names its assignee twice (camunda:assignee or another "
+                'humanPerformer); Camunda 7 refuses it too ("duplicate assignee '
+                'declaration"): keep one'
             )
         else:
             continue
