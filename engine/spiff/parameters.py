@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from .juel import is_juel, juel_to_python
+from .juel import composite_expression, is_juel
 from .listener_scripts import (
     GROOVY,
     JAVASCRIPT,
@@ -35,11 +35,12 @@ IO_ACTIVITIES = (
 
 
 def _text_value(element: etree._Element) -> str:
-    """Text is a string, `${...}` JUEL; no text is null (NullValueProvider)."""
+    """Text is a string, `${...}` JUEL (with text around it, a composite
+    expression: a String); no text is null (NullValueProvider)."""
     text = (element.text or "").strip()
     if not text:
         return "None"
-    return juel_to_python(text) if is_juel(text) else repr(text)
+    return composite_expression(text) or repr(text)
 
 
 def _item_value(element: etree._Element) -> str | None:
@@ -91,7 +92,7 @@ def _map_value(nested: etree._Element) -> str | None:
     if not any(is_juel(text) for text, _ in ordered):
         return "{" + ", ".join(f"{text!r}: {v}" for text, v in ordered) + "}"
     triples = ", ".join(
-        f"({text!r}, {juel_to_python(text) if is_juel(text) else repr(text)}, {v})"
+        f"({text!r}, {composite_expression(text) or repr(text)}, {v})"
         for text, v in ordered
     )
     return f"_el_map_([{triples}])"

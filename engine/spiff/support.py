@@ -27,7 +27,12 @@ from .dates import check_due, check_priority
 from .dialect import is_camunda_dialect
 from .event_name_checks import START_REASON, name_problems
 from .implicit_splits import ACTIVITIES
-from .juel import JuelError, is_checked_condition, is_juel, juel_to_python
+from .juel import (
+    JuelError,
+    composite_expression,
+    is_checked_condition,
+    is_juel,
+)
 from .links import is_link_flow
 from .metadata import HUMAN_TAGS, human_task_meta
 from .normalize import ZEEBE, describe
@@ -2000,7 +2005,7 @@ def _mapping_refusal(element: etree._Element, *, scope: bool = False) -> str:
     expression = attrs.get("sourceExpression", "")
     if expression and is_juel(expression):
         try:
-            juel_to_python(expression)
+            composite_expression(expression)
         except JuelError as exc:
             return (
                 f"sourceExpression {expression!r} cannot be translated from JUEL: {exc}"
