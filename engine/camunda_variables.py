@@ -9,13 +9,26 @@ Python client sends ``{"value": 5}``) is taken as the JSON value it is.
 """
 
 import json
+import re
+from collections.abc import Callable
+from datetime import datetime
+from functools import partial
 from typing import Any
 
 from engine.json_safety import body_problem, max_data_bytes, max_depth, too_large
 
 _INT32 = 2**31
-_TEXT_TYPES = ("string", "date", "xml")
-_INTEGER_TYPES = ("integer", "long", "short")
+_TEXT_TYPES = ("string", "xml")
+# The Java type of each integer type and its range: Camunda's REST API
+# converts the value to it (Jackson), refusing one out of range (400).
+_INTEGER_TYPES = {
+    "integer": ("Integer", 2**31),
+    "long": ("Long", 2**63),
+    "short": ("Short", 2**15),
+}
+# Camunda 7 REST's date format (yyyy-MM-dd'T'HH:mm:ss.SSSZ, e.g.
+# 2013-06-30T21:33:44.000+0200): a Date value that does not parse is refused.
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}[+-]\d{4}")
 
 
 class VariableInvalid(ValueError):
@@ -35,9 +48,9 @@ def _json_text(name: str, value: Any) -> Any:
         raise VariableInvalid(f"Variable '{name}': not valid JSON ({exc}).") from None
 
 
-def _integer(name: str, value: Any) -> int:
+def _whole(value: Any) -> int | None:
     if isinstance(value, bool):
-        raise VariableInvalid(f"Variable '{name}': {value!r} is not an integer.")
+        return None
     if isinstance(value, int):
         return value
     if isinstance(value, float) and value.is_integer():
@@ -46,8 +59,38 @@ def _integer(name: str, value: Any) -> int:
         try:
             return int(value.strip())
         except ValueError:
-            pass
-    raise VariableInvalid(f"Variable '{name}': {value!r} is not an integer.")
+            return None
+    return None
+
+
+def _integer(name: str, value: Any, *, kind: str = "long") -> int:
+    java, bound = _INTEGER_TYPES[kind]
+    whole = _whole(value)
+    if whole is None:
+        raise VariableInvalid(f"Variable '{name}': {value!r} is not an integer.")
+    if not -bound <= whole < bound:
+        raise VariableInvalid(
+            f"Variable '{name}': {value!r} is out of the range of a {java} "
+            f"({-bound} to {bound - 1}), as Camunda 7 refuses it."
+        )
+    return whole
+
+
+def _date(name: str, value: Any) -> str | None:
+    text = _text(name, value)
+    if text is None:
+        return None
+    try:
+        datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z")
+        valid = _DATE.fullmatch(text) is not None
+    except ValueError:
+        valid = False
+    if not valid:
+        raise VariableInvalid(
+            f"Variable '{name}': {text!r} is not a Date in Camunda's format "
+            "yyyy-MM-dd'T'HH:mm:ss.SSSZ (e.g. 2026-01-31T12:00:00.000+0100)."
+        )
+    return text
 
 
 def _double(name: str, value: Any) -> float:
@@ -95,12 +138,13 @@ def _untyped_one(name: str, typed: Any) -> Any:
     info = typed.get("valueInfo") if isinstance(typed.get("valueInfo"), dict) else {}
     if value is None or kind in ("", "null"):
         return value
-    converters = {
+    converters: dict[str, Callable[[str, Any], Any]] = {
         "boolean": _boolean,
         "double": _double,
         "json": _json_text,
-        **dict.fromkeys(_INTEGER_TYPES, _integer),
+        **{java: partial(_integer, kind=java) for java in _INTEGER_TYPES},
         **dict.fromkeys(_TEXT_TYPES, _text),
+        "date": _date,
     }
     if kind in converters:
         return converters[kind](name, value)

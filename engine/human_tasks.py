@@ -97,7 +97,9 @@ def _resolve(
         bpmn_id=ready.bpmn_id,
         name=ready.name,
         lane=ready.lane or "",
-        documentation=meta.documentation,
+        documentation=(
+            meta.documentation if ready.documentation is None else ready.documentation
+        ),
         assignee=candidates.assignee or "",
         candidate_users=tuple(candidates.users),
         candidate_groups=tuple(candidates.groups),

@@ -45,7 +45,7 @@ from SpiffWorkflow.spiff.parser.task_spec import CallActivityParser
 from SpiffWorkflow.spiff.specs.defaults import CallActivity
 
 from .dialect import is_camunda_dialect
-from .juel import JuelError, is_juel, juel_to_python
+from .juel import JuelError, composite_expression, is_juel, juel_to_python
 from .variables import OUT_LOCALS
 from .xml import VENDOR_NAMESPACES, local_name, vendor_attr
 
@@ -100,10 +100,12 @@ def _mapping(element: etree._Element) -> VariableMapping:
         return VariableMapping(every=True, local=local)
     expression = (element.get("sourceExpression") or "").strip()
     if expression:
+        # Text without ${...} is a literal expression in Camunda 7 (its value
+        # is the text: CallActivityTest.testInputParameterLiteralSourceExpression),
+        # never a Python expression reading a variable of that name; text
+        # around ${...} is a composite one (a String).
         try:
-            expression = (
-                juel_to_python(expression) if is_juel(expression) else expression
-            )
+            expression = composite_expression(expression) or repr(expression)
         except JuelError:
             expression = ""  # refused at upload (support.py)
     return VariableMapping(

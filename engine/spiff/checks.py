@@ -41,6 +41,7 @@ from .normalize import describe as _label
 from .normalize import external_topic, owner_of
 from .scripting import check_expression, check_script, referenced_names
 from .service_tasks import CONNECTOR_OUTPUTS, IO, IO_INPUTS
+from .task_names import name_problems
 from .types import Problem
 from .xml import (
     BPMN,
@@ -514,6 +515,18 @@ def _resource_roles(root: etree._Element) -> Iterator[Problem]:
                 "(Camunda 7 refuses it too; a resourceRef is not read): write the "
                 "candidates there, use camunda:candidateGroups, or a lane"
             )
+        elif local_name(role) == "humanPerformer" and (
+            vendor_attr(owner, "assignee") is not None
+            or len(owner.findall("bpmn:humanPerformer", NSMAP)) > 1
+        ):
+            # Camunda 7 BpmnParse: parseHumanPerformer ("multiple humanPerformer
+            # sub elements") and parseUserTaskCustomExtensions ("Invalid usage:
+            # duplicate assignee declaration") refuse a second assignee.
+            why = (
+                "the task names its assignee twice (camunda:assignee or another "
+                'humanPerformer); Camunda 7 refuses it too ("duplicate assignee '
+                'declaration"): keep one'
+            )
         else:
             continue
         yield Problem(
@@ -585,6 +598,7 @@ def structure_problems(root: etree._Element) -> list[Problem]:
         *_form_default_expressions(root),
         *_resource_roles(root),
         *_people_expressions(root),
+        *name_problems(root),
     ]
 
 

@@ -15,74 +15,14 @@ from collections.abc import Iterator
 
 from lxml import etree
 
-from .juel import JuelError, is_juel, juel_to_python
+from .juel import JuelError, composite_expression, expression_parts, is_juel
 from .normalize import describe
 from .types import Problem
 from .xml import NSMAP
 
-_OPEN = ("${", "#{")
-
-
-def _expression_end(text: str, start: int) -> int:
-    """Return the index of the `}` closing the expression whose body starts at
-    `start` (JUEL has no braces outside string literals)."""
-    quote = ""
-    index = start
-    while index < len(text):
-        char = text[index]
-        if quote:
-            if char == "\\":
-                index += 1
-            elif char == quote:
-                quote = ""
-        elif char in "'\"":
-            quote = char
-        elif char == "}":
-            return index
-        index += 1
-    raise JuelError("an expression ${ is not closed with }")
-
-
-def _parts(text: str) -> Iterator[tuple[bool, str]]:
-    """Split composite text into (is an expression, text) parts.
-
-    As JUEL's scanner reads it: `\\${` and `\\#{` are the literal text `${`.
-    """
-    literal: list[str] = []
-    index = 0
-    while index < len(text):
-        if text.startswith(("\\${", "\\#{"), index):
-            literal.append(text[index + 1 : index + 3])
-            index += 3
-        elif text.startswith(_OPEN, index):
-            end = _expression_end(text, index + 2)
-            if literal:
-                yield False, "".join(literal)
-                literal = []
-            yield True, text[index : end + 1]
-            index = end + 1
-        else:
-            literal.append(text[index])
-            index += 1
-    if literal:
-        yield False, "".join(literal)
-
-
-def name_expression(name: str) -> str | None:
-    """Return the Python expression that resolves a name; None when it is text.
-
-    Raises:
-        JuelError: a part is not JUEL of the supported subset.
-    """
-    if not is_juel(name):
-        return None
-    parts = list(_parts(name))
-    if len(parts) == 1 and parts[0][0]:
-        return juel_to_python(parts[0][1])
-    if all(not is_expression for is_expression, _ in parts):
-        return repr("".join(t for _, t in parts))  # only escaped ${ text
-    args = [juel_to_python(t) if expr else repr(t) for expr, t in parts]
-    return f"_el_text_({', '.join(args)})"
+# A name with text around its expressions is composite text (juel.py).
+name_expression = composite_expression
+_parts = expression_parts
 
 
 _STARTS = {

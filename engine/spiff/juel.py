@@ -143,6 +143,7 @@ from __future__ import annotations
 
 import keyword
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 TRANSLATOR_VERSION = "6"
@@ -706,3 +707,72 @@ def juel_to_python(
     if not condition or (parsed.boolean and not checked):
         return parsed.text
     return f"{CONDITION_CHECK}({parsed.text}, {condition!r})"
+
+
+_OPEN = ("${", "#{")
+
+
+def _expression_end(text: str, start: int) -> int:
+    """Return the index of the `}` closing the expression whose body starts at
+    `start` (JUEL has no braces outside string literals)."""
+    quote = ""
+    index = start
+    while index < len(text):
+        char = text[index]
+        if quote:
+            if char == "\\":
+                index += 1
+            elif char == quote:
+                quote = ""
+        elif char in "'\"":
+            quote = char
+        elif char == "}":
+            return index
+        index += 1
+    raise JuelError("an expression ${ is not closed with }")
+
+
+def expression_parts(text: str) -> Iterator[tuple[bool, str]]:
+    """Split composite text into (is an expression, text) parts.
+
+    As JUEL's scanner reads it: `\\${` and `\\#{` are the literal text `${`.
+    """
+    literal: list[str] = []
+    index = 0
+    while index < len(text):
+        if text.startswith(("\\${", "\\#{"), index):
+            literal.append(text[index + 1 : index + 3])
+            index += 3
+        elif text.startswith(_OPEN, index):
+            end = _expression_end(text, index + 2)
+            if literal:
+                yield False, "".join(literal)
+                literal = []
+            yield True, text[index : end + 1]
+            index = end + 1
+        else:
+            literal.append(text[index])
+            index += 1
+    if literal:
+        yield False, "".join(literal)
+
+
+def composite_expression(text: str) -> str | None:
+    """Return the Python expression of text that holds `${...}` (None when it
+    holds none), as Camunda 7's ExpressionManager creates it: one `${...}`
+    alone is its value; text around or between expressions makes a composite
+    expression whose value is a String, each part coerced to text (EL 2.1
+    §1.18.1: null is "", sandbox/el.py `_el_text_`).
+
+    Raises:
+        JuelError: a part is not JUEL of the supported subset.
+    """
+    if not is_juel(text):
+        return None
+    parts = list(expression_parts(text))
+    if len(parts) == 1 and parts[0][0]:
+        return juel_to_python(parts[0][1])
+    if all(not is_expression for is_expression, _ in parts):
+        return repr("".join(t for _, t in parts))  # only escaped ${ text
+    args = [juel_to_python(t) if expr else repr(t) for expr, t in parts]
+    return f"_el_text_({', '.join(args)})"

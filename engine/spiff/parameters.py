@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from .juel import is_juel, juel_to_python
+from .juel import composite_expression, is_juel
 from .listener_scripts import (
     GROOVY,
     JAVASCRIPT,
@@ -14,6 +14,7 @@ from .listener_scripts import (
     translate_expression,
     translate_script,
 )
+from .sandbox.el import java_text_order
 from .xml import local_name
 
 # The activities whose camunda:inputOutput io_mapping.py maps (service-like and
@@ -34,11 +35,12 @@ IO_ACTIVITIES = (
 
 
 def _text_value(element: etree._Element) -> str:
-    """Text is a string, `${...}` JUEL; no text is null (NullValueProvider)."""
+    """Text is a string, `${...}` JUEL (with text around it, a composite
+    expression: a String); no text is null (NullValueProvider)."""
     text = (element.text or "").strip()
     if not text:
         return "None"
-    return juel_to_python(text) if is_juel(text) else repr(text)
+    return composite_expression(text) or repr(text)
 
 
 def _item_value(element: etree._Element) -> str | None:
@@ -64,19 +66,36 @@ def _nested_value(nested: etree._Element) -> str | None:
             return None
         return "[" + ", ".join(str(i) for i in items) + "]"
     if kind == "map":
-        entries = [e for e in nested if isinstance(e.tag, str)]
-        values = [_item_value(e) for e in entries]
-        if any(local_name(e) != "entry" for e in entries) or None in values:
-            return None
-        pairs = ", ".join(
-            f"{e.get('key', '')!r}: {v}" for e, v in zip(entries, values, strict=True)
-        )
-        return "{" + pairs + "}"
+        return _map_value(nested)
     if kind == "value" and not any(isinstance(c.tag, str) for c in nested):
         return _text_value(nested)
     if kind == "script":
         return _script_value(nested)
     return None
+
+
+def _map_value(nested: etree._Element) -> str | None:
+    """A camunda:map, as Camunda 7's MapValueProvider builds it
+    (BpmnParseUtil.parseParamValueProvider): every entry has a key, which is
+    an expression (ElValueProvider: text is itself, `${...}` is evaluated);
+    the entries sit in a TreeMap ordered by the key's text (an entry whose key
+    text is met again replaces the earlier one's value, which is then never
+    evaluated), and the result is a TreeMap of the evaluated keys."""
+    entries = [e for e in nested if isinstance(e.tag, str)]
+    if any(local_name(e) != "entry" or not e.get("key") for e in entries):
+        return None
+    values = [_item_value(e) for e in entries]
+    if None in values:
+        return None
+    by_text = {e.get("key", ""): v for e, v in zip(entries, values, strict=True)}
+    ordered = sorted(by_text.items(), key=lambda kv: java_text_order(kv[0]))
+    if not any(is_juel(text) for text, _ in ordered):
+        return "{" + ", ".join(f"{text!r}: {v}" for text, v in ordered) + "}"
+    triples = ", ".join(
+        f"({text!r}, {composite_expression(text) or repr(text)}, {v})"
+        for text, v in ordered
+    )
+    return f"_el_map_([{triples}])"
 
 
 def _script_value(script: etree._Element) -> str | None:
@@ -146,6 +165,12 @@ def parameter_problem(param: etree._Element) -> str:
     if len(children) == 1 and scripts and _script_value(scripts[0]) is None:
         output = local_name(param) == "outputParameter"
         return _script_problem(scripts[0], output)
+    entries = [c for c in param.iter() if local_name(c) == "entry"]
+    if any(not e.get("key") for e in entries):
+        return (
+            "has a camunda:map entry without a key, which Camunda 7 refuses "
+            "(BpmnParseUtil: \"Missing attribute 'key' for 'entry' element\")"
+        )
     return (
         "is a malformed list or map (or holds a script that does not run here): "
         "use text, ${...}, camunda:list or camunda:map"

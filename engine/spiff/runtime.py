@@ -46,6 +46,7 @@ from .service_tasks import (
 from .signal_payloads import thrown_with_payloads
 from .signals import process_waits_for_events, waiting_signals
 from .stepping import EngineLimitExceeded, check_depth, halt, run_engine, too_deep
+from .task_names import task_description, task_name
 from .timer_starts import hold_timer_starts
 from .timers import next_due
 from .types import (
@@ -111,11 +112,12 @@ def _ready_user_tasks(
             ReadyUserTask(
                 str(task.id),
                 spec.bpmn_id,
-                meta.name,
+                task_name(task, meta.name),
                 meta.lane or spec.lane,
                 meta,
                 local_data=json_safe(local) if local else {},
                 called=dict(called) if called is not None else None,
+                documentation=task_description(task),
             )
         )
     return tuple(ready)

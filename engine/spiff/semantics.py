@@ -22,6 +22,7 @@ from . import (
     multi_instance,
     people,
     receive_waits,
+    task_names,
     variables,
 )
 from .cancel_listeners import interrupt_first
@@ -46,6 +47,7 @@ def adapt_specs(
         for task_spec in process_spec.task_specs.values():
             io_mapping.connect(task_spec)  # its outputs are set before publishing
             people.connect(task_spec)  # after its inputs and pre-script
+            task_names.connect(task_spec)  # after its inputs and pre-script
             event = task_spec.completed_event
             if not event.is_connected(variables.on_complete):
                 event.connect(variables.on_complete)

@@ -58,6 +58,7 @@ from .people import parse_people
 from .retry_cycle import RetryCycle, retry_cycle_of
 from .scripting import with_engine_facts
 from .signal_payloads import SignalPayloadParserMixin
+from .task_names import parse_name
 from .variables import scope_locals_set
 from .xml import NSMAP, compiled_xpath, vendor_children
 
@@ -509,6 +510,7 @@ class _IoMappingMixin:
         spec = super().create_task()  # type: ignore[misc]
         parse_io(spec, self.node)  # type: ignore[attr-defined]
         parse_people(spec, self.node)  # type: ignore[attr-defined]
+        parse_name(spec, self.node)  # type: ignore[attr-defined]
         return spec
 
 

@@ -27,7 +27,12 @@ from .dates import check_due, check_priority
 from .dialect import is_camunda_dialect
 from .event_name_checks import START_REASON, name_problems
 from .implicit_splits import ACTIVITIES
-from .juel import JuelError, is_checked_condition, is_juel, juel_to_python
+from .juel import (
+    JuelError,
+    composite_expression,
+    is_checked_condition,
+    is_juel,
+)
 from .links import is_link_flow
 from .metadata import HUMAN_TAGS, human_task_meta
 from .normalize import ZEEBE, describe
@@ -102,7 +107,10 @@ ELEMENTS: dict[str, Row] = {
     "event": _refused("an abstract element; draw a concrete event"),
     "implicitThrowEvent": _refused("a choreography element; not executable"),
     "task": _runs("passes through (an abstract task)"),
-    "userTask": _runs("an inbox task for its candidates"),
+    "userTask": _runs(
+        "an inbox task for its candidates; a name with ${...} is an expression "
+        "resolved when the task is created (task_names.py)"
+    ),
     "manualTask": _runs(
         "an inbox task like a user task (Camunda 7 passes through a manual task)"
     ),
@@ -227,7 +235,10 @@ ELEMENTS: dict[str, Row] = {
         "7 runs a message throw without implementation as a none event; "
         "message_flows.py)"
     ),
-    "documentation": _runs("shown with the task"),
+    "documentation": _runs(
+        "shown with the task; on a user task, ${...} is resolved when the task "
+        "is created (Camunda 7's description expression, task_names.py)"
+    ),
     "ioSpecification": _runs(
         "SpiffWorkflow data inputs and outputs: on a called process its data "
         "outputs come back to the caller; ignored in a Camunda-dialect diagram, as "
@@ -2025,7 +2036,7 @@ def _mapping_refusal(element: etree._Element, *, scope: bool = False) -> str:
     expression = attrs.get("sourceExpression", "")
     if expression and is_juel(expression):
         try:
-            juel_to_python(expression)
+            composite_expression(expression)
         except JuelError as exc:
             return (
                 f"sourceExpression {expression!r} cannot be translated from JUEL: {exc}"

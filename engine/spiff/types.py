@@ -154,6 +154,9 @@ class ReadyUserTask:
     # The version of another file's process the task belongs to (the host's
     # reference, called.py); None: the case's own version.
     called: JsonObject | None = None
+    # Its documentation resolved as Camunda 7's description expression
+    # (task_names.py); None: the documentation as drawn.
+    documentation: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

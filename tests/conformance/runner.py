@@ -51,7 +51,7 @@ from processes.services import version_upload
 from tasks_app.models import HumanTask
 
 from .actions import CAST, WORKER, perform
-from .scenario import DIAGRAMS, MAIN, Action, Scenario, clock_seconds
+from .scenario import DIAGRAMS, MAIN, Action, Scenario, Step, clock_seconds
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOYER = "conformance-analyst"
@@ -290,13 +290,28 @@ def _situation(case: Case) -> str:
     )
 
 
-def _check_open(case: Case, expected: tuple[str, ...] | None, where: str) -> None:
-    if expected is None:
-        return
-    got = open_tasks(case)
-    assert got == sorted(expected), (
-        f"{where}: open tasks {got}, expected {sorted(expected)}; {_situation(case)}"
-    )
+def _check_open(case: Case, step: Step, where: str) -> None:
+    if step.open is not None:
+        got = open_tasks(case)
+        assert got == sorted(step.open), (
+            f"{where}: open tasks {got}, expected {sorted(step.open)}; "
+            f"{_situation(case)}"
+        )
+    for column, expected in (
+        ("name", step.open_names),
+        ("documentation", step.open_documentation),
+    ):
+        if expected is None:
+            continue
+        shown = sorted(
+            HumanTask.objects.filter(case=case, status="open").values_list(
+                column, flat=True
+            )
+        )
+        assert shown == sorted(expected), (
+            f"{where}: open tasks' {column} {shown}, expected {sorted(expected)}; "
+            f"{_situation(case)}"
+        )
 
 
 def _check_end(case: Case, end: dict[str, Any]) -> None:
@@ -687,11 +702,12 @@ def scenario_run(env: Environment, scenario: Scenario) -> None:
         for number, step in enumerate(scenario.steps, start=1):
             for action in step.actions:
                 run.act(action, f"step {number}")
-            if step.open is not None:
+            checked = (step.open, step.open_names, step.open_documentation)
+            if any(c is not None for c in checked):
                 case = run.resolve(step.actions[-1].case if step.actions else None)
                 _eventually(
-                    lambda c=case, o=step.open, n=number: _check_open(
-                        c, o, f"after step {n}"
+                    lambda c=case, s=step, n=number: _check_open(
+                        c, s, f"after step {n}"
                     ),
                     run.patient,
                 )

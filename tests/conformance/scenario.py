@@ -53,6 +53,8 @@ _STEP = {
     *_ACTIONS,
     "data",
     "open",
+    "open_names",
+    "open_documentation",
     "correlation",
     "expect_error",
     "as",
@@ -110,6 +112,8 @@ class Step:
 
     actions: tuple[Action, ...]
     open: tuple[str, ...] | None
+    open_names: tuple[str, ...] | None = None
+    open_documentation: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -168,6 +172,10 @@ def _step(
     _event_step(path, where, kind, raw, names)
     if "open" in raw and not isinstance(raw["open"], list):
         raise _fail(path, f"{where}: 'open' must be a list of task ids")
+    for key in ("open_names", "open_documentation"):
+        texts = raw.get(key, [])
+        if not isinstance(texts, list) or not all(isinstance(n, str) for n in texts):
+            raise _fail(path, f"{where}: '{key}' must be a list of texts")
     if "expect_error" in raw and kind not in (
         "message",
         "complete",
@@ -414,6 +422,8 @@ def scenario_load(path: Path) -> list[Scenario]:
             Step(
                 _actions(kind, s, next(queue) if kind == "complete_each" else None),
                 tuple(s["open"]) if "open" in s else None,
+                tuple(s["open_names"]) if "open_names" in s else None,
+                tuple(s["open_documentation"]) if "open_documentation" in s else None,
             )
             for kind, s in steps
         )

@@ -538,6 +538,7 @@ DEPARTURES: dict[str, str] = {
             "p9_end_listener_cancelled.bpmn",
             "p11_conditional_flows.bpmn",
             "p13_mi_probes.bpmn",
+            "p16_task_name_expressions.bpmn",
         ),
         _MI_LOCALS,
     ),

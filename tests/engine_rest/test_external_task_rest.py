@@ -502,8 +502,26 @@ def test_every_camunda_value_type_becomes_json_or_is_refused_by_name(
         format="json",
     )
     assert refused.status_code == 400 and "'pojo'" in refused.json()["message"]
+    # Camunda 7's REST API converts each value to its Java type and refuses
+    # what does not convert: a Date not in yyyy-MM-dd'T'HH:mm:ss.SSSZ, an
+    # Integer or a Short out of its range (they were stored as given).
+    for name, bad in (
+        ("when", {"value": "next Tuesday", "type": "Date"}),
+        ("day", {"value": "2026-01-31", "type": "Date"}),
+        ("count", {"value": 2**31, "type": "Integer"}),
+        ("small", {"value": "40000", "type": "Short"}),
+    ):
+        wrong = client.post(
+            f"{BASE}/{task['id']}/complete",
+            {"workerId": "w1", "variables": {name: bad}},
+            format="json",
+        )
+        assert wrong.status_code == 400, (name, wrong.content)
+        assert f"'{name}'" in wrong.json()["message"]
     typed = {
         "big": {"value": 2**40, "type": "Long"},
+        "int_max": {"value": 2**31 - 1, "type": "Integer"},
+        "short_min": {"value": "-32768", "type": "Short"},
         "rate": {"value": 1.5, "type": "Double"},
         "due": {"value": "2026-01-31T12:00:00.000+0100", "type": "Date"},
         "order": {
@@ -524,6 +542,8 @@ def test_every_camunda_value_type_becomes_json_or_is_refused_by_name(
     case.refresh_from_db()
     assert {k: case.data[k] for k in typed} == {
         "big": 2**40,
+        "int_max": 2**31 - 1,
+        "short_min": -32768,
         "rate": 1.5,
         "due": "2026-01-31T12:00:00.000+0100",
         "order": {"id": 7},

@@ -71,6 +71,7 @@ NAMES = frozenset(
         "_el_var_",
         "_el_has_",
         "_el_object_",
+        "_el_map_",
         ENGINE,
     }
 )
@@ -637,6 +638,32 @@ def has_variable(read: Callable[[], Any]) -> bool:
     return True
 
 
+def java_text_order(text: str) -> bytes:
+    """A sort key ordering texts as Java's String.compareTo does (by UTF-16
+    code units)."""
+    return text.encode("utf-16-be", "surrogatepass")
+
+
+def text_map(entries: list[tuple[str, Any, Any]]) -> dict[str, Any]:
+    """A camunda:map parameter whose keys are expressions, as Camunda 7's
+    MapValueProvider builds it from (key text, key value, value) entries:
+    each key's value is a key of a TreeMap (the entries sorted by key, a key
+    met again keeps the later value); a null key fails (TreeMap's
+    NullPointerException). Keys are text here: another value would not stay
+    what Camunda keeps (a Long key, say) once stored as JSON, so it fails
+    too, never a guessed text."""
+    result: dict[str, Any] = {}
+    for text, key, value in entries:
+        if not isinstance(key, str):
+            shown = "null" if key is None else f"{key!r} ({_java(key)})"
+            raise ELException(
+                f"The camunda:map entry key {text!r} evaluates to {shown}: a key "
+                "here must be a text (Camunda 7 keeps the map in a TreeMap)"
+            )
+        result[key] = value
+    return {k: result[k] for k in sorted(result, key=java_text_order)}
+
+
 def engine_object(facts: Any, name: str) -> Any:
     """A property of Camunda 7's engine objects (`execution.processInstanceId`)
     from the facts the engine gives the running element; one it cannot give
@@ -692,4 +719,5 @@ def runtime(cmp: Compare, charge: Charge = _free) -> dict[str, Callable[..., Any
         "_el_var_": variable,
         "_el_has_": has_variable,
         "_el_object_": engine_object,
+        "_el_map_": text_map,
     }
