@@ -51,6 +51,7 @@ from .dmn import DecisionParserMixin, DecisionTask, DecisionTaskParser
 from .errors import LocalVariablesRefused, ServiceResultRejected
 from .events import EVENT_PARSER_CLASSES, arm_event_subprocesses, scoped_catcher
 from .gateways import LanewayExclusiveGateway, PassThroughTask
+from .implicit_ends import implicit_ends
 from .io_mapping import inputs_in_order, parse_io
 from .listeners import LISTENER_SCRIPTS
 from .multi_instance import loop_variables
@@ -578,7 +579,7 @@ class LanewayParser(DecisionParserMixin, SpiffBpmnParser):
 
     def get_spec(self, process_id: str, required: bool = True) -> Any:
         spec = super().get_spec(process_id, required)
-        return spec if spec is None else arm_event_subprocesses(spec)
+        return spec if spec is None else implicit_ends(arm_event_subprocesses(spec))
 
 
 def error_catcher(task: Any, event: Any) -> Any | None:
