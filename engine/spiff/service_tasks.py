@@ -395,6 +395,23 @@ def _calls_operation(parser: Any) -> bool:
     return parser.parse_extensions().get("serviceTaskOperator") is not None
 
 
+class _ManualTaskParser(SpiffTaskParser):
+    """A manual task as the engine its diagram is drawn for runs it.
+
+    Camunda 7 passes through it (ManualTaskActivityBehavior extends
+    TaskActivityBehavior: the activity is left at once, no task is created),
+    so in the Camunda dialect (Flowable's too: tidy makes it Camunda's) it is
+    a none task. SpiffArena shows its instructions and waits until the user
+    continues: in a SpiffArena or plain BPMN diagram, and in a version stored
+    before the dialect mark, it stays an inbox task.
+    """
+
+    def create_task(self) -> Any:
+        if is_camunda_dialect(self.node, unmarked=False):
+            self.spec_class = PassThroughTask
+        return super().create_task()
+
+
 class _ServiceTaskParser(ServiceTaskParser):
     def create_task(self) -> Any:
         return _service_spec(self)
@@ -557,6 +574,10 @@ class LanewayParser(DecisionParserMixin, SpiffBpmnParser):
         full_tag("task"): (
             SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("task")][0],
             PassThroughTask,
+        ),
+        full_tag("manualTask"): (
+            _ManualTaskParser,
+            SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("manualTask")][1],
         ),
         full_tag("exclusiveGateway"): (
             SpiffBpmnParser.PARSER_CLASSES[full_tag("exclusiveGateway")][0],
