@@ -6,8 +6,8 @@ process or sub-process completes once none of its paths is left. SpiffWorkflow
 3.2 refuses a sub-process without end event ('A SubWorkflow Must contain an
 End event'), and it completes a (sub-)workflow only when its end join
 (`_EndJoin`, reached from end events) runs: a sub-process whose paths ended
-implicitly never completed, and a process only counted as completed because
-nothing was left unfinished (an armed event sub-process kept it open).
+implicitly never completed (a process was counted as completed only because
+nothing of it was left unfinished: `runtime._outcome` asks `is_completed`).
 
 Here every flow node of a (sub-)process without outgoing flow leads to the
 scope's end join as an end event does (`implicit_ends`); the join waits for
