@@ -47,7 +47,6 @@ from __future__ import annotations
 from copy import deepcopy
 from typing import Any
 
-from SpiffWorkflow.bpmn.parser.task_parsers import SubprocessParser
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit, _EndJoin
 from SpiffWorkflow.bpmn.specs.defaults import (
@@ -79,7 +78,7 @@ from SpiffWorkflow.spiff.parser.event_parsers import (
     SpiffStartEventParser,
 )
 from SpiffWorkflow.spiff.parser.task_spec import SubWorkflowParser
-from SpiffWorkflow.spiff.specs.defaults import SubWorkflowTask
+from SpiffWorkflow.spiff.specs.defaults import SubWorkflowTask, TransactionSubprocess
 from SpiffWorkflow.util.task import TaskIterator, TaskState
 
 from . import conditional_events
@@ -88,6 +87,7 @@ from .common import CYCLE_HANDOVER
 from .end_events import SignalEndEventParser
 from .error_variables import error_variables, error_variables_set
 from .event_names import keep_names
+from .implicit_ends import subprocess_spec
 from .process_end import process_ended
 from .uncaught_errors import thrower_note
 from .variables import variables_of
@@ -483,17 +483,18 @@ class ErrorVariablesBoundaryEventParser(SpiffBoundaryEventParser):
 
 
 class ScopedSubWorkflowParser(SubWorkflowParser):
-    """Give event sub-processes their class (SpiffWorkflow looks for a namespaced
-    `bpmn:triggeredByEvent` attribute, so every one parsed as a plain sub-process)."""
+    """Parse a sub-process, event sub-process or transaction: event
+    sub-processes get their class (SpiffWorkflow looks for a namespaced
+    `bpmn:triggeredByEvent` attribute, so every one parsed as a plain
+    sub-process), and none needs an end event (`implicit_ends.py`)."""
 
     def create_task(self) -> Any:
-        if self.node.get("triggeredByEvent", "false").lower() != "true":
-            return super().create_task()
         extensions = self.parse_extensions()
-        return self.EVENT_SUBPROCESS_CLASS(
+        event = self.node.get("triggeredByEvent", "false").lower() == "true"
+        return (self.EVENT_SUBPROCESS_CLASS if event else self.spec_class)(
             self.spec,
             self.bpmn_id,
-            subworkflow_spec=SubprocessParser.get_subprocess_spec(self),
+            subworkflow_spec=subprocess_spec(self),
             prescript=extensions.get("preScript"),
             postscript=extensions.get("postScript"),
             **self.bpmn_attributes,
@@ -502,6 +503,7 @@ class ScopedSubWorkflowParser(SubWorkflowParser):
 
 EVENT_PARSER_CLASSES = {
     full_tag("subProcess"): (ScopedSubWorkflowParser, SubWorkflowTask),
+    full_tag("transaction"): (ScopedSubWorkflowParser, TransactionSubprocess),
     full_tag("startEvent"): (ScopedStartEventParser, ScopedStartEvent),
     full_tag("boundaryEvent"): (
         ErrorVariablesBoundaryEventParser,

@@ -15,6 +15,7 @@ from contextvars import ContextVar
 from lxml import etree
 
 from .dates import CAMUNDA_DATE_PATTERN, form_date
+from .dialect import is_camunda_dialect
 from .formjs import form_ref
 from .jsonforms import json_schema_ref
 from .links import is_link_flow
@@ -281,13 +282,22 @@ def _start_event(process: etree._Element) -> etree._Element | None:
     return (plain or starts or [None])[0]
 
 
+def _human_tasks(process: etree._Element) -> Iterator[etree._Element]:
+    """The elements of `process` that open inbox tasks: user tasks, and manual
+    tasks outside the Camunda dialect (Camunda 7 passes through a manual task:
+    service_tasks._ManualTaskParser)."""
+    camunda = is_camunda_dialect(process, unmarked=False)
+    for tag in HUMAN_TAGS:
+        if tag == "manualTask" and camunda:
+            continue
+        yield from process.iterfind(f".//bpmn:{tag}", NSMAP)
+
+
 def process_meta(process: etree._Element) -> ParsedProcess:
     """Describe one executable process: lanes, start form and human tasks."""
     lanes = lane_map(process)
     human = [
-        human_task_meta(el, lanes.get(el.get("id", "")))
-        for tag in HUMAN_TAGS
-        for el in process.iterfind(f".//bpmn:{tag}", NSMAP)
+        human_task_meta(el, lanes.get(el.get("id", ""))) for el in _human_tasks(process)
     ]
     start = _start_event(process)
     names = tuple(
@@ -342,9 +352,6 @@ def all_human_tasks(root: etree._Element) -> dict[str, HumanTaskMeta]:
     found: dict[str, HumanTaskMeta] = {}
     for process in root.iterfind("bpmn:process", NSMAP):
         lanes = lane_map(process)
-        for tag in HUMAN_TAGS:
-            for el in process.iterfind(f".//bpmn:{tag}", NSMAP):
-                found[el.get("id", "")] = human_task_meta(
-                    el, lanes.get(el.get("id", ""))
-                )
+        for el in _human_tasks(process):
+            found[el.get("id", "")] = human_task_meta(el, lanes.get(el.get("id", "")))
     return found

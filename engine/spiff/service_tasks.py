@@ -51,6 +51,7 @@ from .dmn import DecisionParserMixin, DecisionTask, DecisionTaskParser
 from .errors import LocalVariablesRefused, ServiceResultRejected
 from .events import EVENT_PARSER_CLASSES, arm_event_subprocesses, scoped_catcher
 from .gateways import LanewayExclusiveGateway, PassThroughTask
+from .implicit_ends import implicit_ends
 from .io_mapping import inputs_in_order, parse_io
 from .listeners import LISTENER_SCRIPTS
 from .multi_instance import loop_variables
@@ -395,6 +396,23 @@ def _calls_operation(parser: Any) -> bool:
     return parser.parse_extensions().get("serviceTaskOperator") is not None
 
 
+class _ManualTaskParser(SpiffTaskParser):
+    """A manual task as the engine its diagram is drawn for runs it.
+
+    Camunda 7 passes through it (ManualTaskActivityBehavior extends
+    TaskActivityBehavior: the activity is left at once, no task is created),
+    so in the Camunda dialect (Flowable's too: tidy makes it Camunda's) it is
+    a none task. SpiffArena shows its instructions and waits until the user
+    continues: in a SpiffArena or plain BPMN diagram, and in a version stored
+    before the dialect mark, it stays an inbox task.
+    """
+
+    def create_task(self) -> Any:
+        if is_camunda_dialect(self.node, unmarked=False):
+            self.spec_class = PassThroughTask
+        return super().create_task()
+
+
 class _ServiceTaskParser(ServiceTaskParser):
     def create_task(self) -> Any:
         return _service_spec(self)
@@ -559,6 +577,10 @@ class LanewayParser(DecisionParserMixin, SpiffBpmnParser):
             SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("task")][0],
             PassThroughTask,
         ),
+        full_tag("manualTask"): (
+            _ManualTaskParser,
+            SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("manualTask")][1],
+        ),
         full_tag("exclusiveGateway"): (
             SpiffBpmnParser.PARSER_CLASSES[full_tag("exclusiveGateway")][0],
             LanewayExclusiveGateway,
@@ -580,7 +602,7 @@ class LanewayParser(DecisionParserMixin, SpiffBpmnParser):
 
     def get_spec(self, process_id: str, required: bool = True) -> Any:
         spec = super().get_spec(process_id, required)
-        return spec if spec is None else arm_event_subprocesses(spec)
+        return spec if spec is None else implicit_ends(arm_event_subprocesses(spec))
 
 
 def error_catcher(task: Any, event: Any) -> Any | None:

@@ -112,7 +112,10 @@ ELEMENTS: dict[str, Row] = {
         "resolved when the task is created (task_names.py)"
     ),
     "manualTask": _runs(
-        "an inbox task like a user task (Camunda 7 passes through a manual task)"
+        "in a diagram drawn for Camunda 7 (or Flowable) it passes through "
+        "without a task, audited as an element run, as Camunda 7 runs it "
+        "(ManualTaskActivityBehavior); in a SpiffArena or plain BPMN diagram an "
+        "inbox task like a user task, as SpiffArena shows it (dialect.py)"
     ),
     "serviceTask": _runs("runs its registered operation on the worker"),
     "sendTask": _runs(
@@ -136,7 +139,10 @@ ELEMENTS: dict[str, Row] = {
         "variables pass as camunda:in/out say"
     ),
     "subProcess": _runs(
-        "embedded and event sub-processes; a variable set inside is the case's"
+        "embedded and event sub-processes; a variable set inside is the case's; "
+        "an end event is not needed: a path ends at an element without outgoing "
+        "flow and the sub-process completes when its last path has ended, as in "
+        "Camunda 7 (BPMN 2.0 \u00a710.5.3 implicit end; implicit_ends.py)"
     ),
     "transaction": _runs(
         "an embedded sub-process whose cancel end event interrupts it, "

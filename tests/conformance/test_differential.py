@@ -439,6 +439,17 @@ DEPARTURES: dict[str, str] = {
         "y coordinates in the drawing; BPMN and Laneway in model order",
     ),
     **dict.fromkeys(
+        ("implicit_end_sub_processes.bpmn", "subprocess_no_end.bpmn"),
+        "a sub-process without end event completes when its last path has "
+        "ended (BPMN 2.0 \u00a710.5.3, Camunda 7); SpiffWorkflow refuses it "
+        "('A SubWorkflow Must contain an End event') (engine/spiff/implicit_ends.py)",
+    ),
+    "manual_task.bpmn": (
+        "in a Camunda diagram a manual task passes through as Camunda 7 runs it "
+        "(ManualTaskActivityBehavior); SpiffWorkflow waits for it "
+        "(engine/spiff/service_tasks.py _ManualTaskParser)"
+    ),
+    **dict.fromkeys(
         ("implicit_split.bpmn", "implicit_split_merge.bpmn"),
         "SpiffWorkflow refuses several plain outgoing flows of a task; BPMN (and "
         "Laneway) split implicitly",
