@@ -62,8 +62,8 @@ class LanewayEventBasedGateway(EventBasedGateway):
     fired (the sweep or the wake comes a moment later), checking whether it
     fired adds every due timer too, and both the caught event's and the
     timer's tasks opened. The event caught first is kept: the caught message
-    or signal, which SpiffWorkflow records before it looks at the timers; of
-    timers alone, the first drawn.
+    or signal, which SpiffWorkflow records before it looks at the timer (a
+    gateway has one timer at most: a second is refused at upload).
     """
 
     def _update_hook(self, my_task: Any) -> Any:
