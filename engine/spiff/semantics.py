@@ -17,6 +17,7 @@ from . import (
     compensation,
     conditional_events,
     event_names,
+    gateways,
     io_mapping,
     joins,
     multi_instance,
@@ -29,7 +30,11 @@ from .cancel_listeners import interrupt_first
 from .timers import adapt_cycle_timers
 from .xml import NSMAP, vendor_attr
 
-_CLASSES = {**joins.REPLACEMENTS, **multi_instance.REPLACEMENTS}
+_CLASSES = {
+    **joins.REPLACEMENTS,
+    **multi_instance.REPLACEMENTS,
+    **gateways.REPLACEMENTS,
+}
 
 
 def adapt_specs(

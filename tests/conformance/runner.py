@@ -115,6 +115,9 @@ class Peer:
             "ENGINE_SERVICE_BACKOFF_SECONDS": str(
                 SETTINGS["ENGINE_SERVICE_BACKOFF_SECONDS"]
             ),
+            # No wakes from the peer either: one it queued ran on this
+            # process's worker at the timer's real moment, mid-scenario.
+            "ENGINE_TIMER_WAKE_SECONDS": str(SETTINGS["ENGINE_TIMER_WAKE_SECONDS"]),
         }
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tests.conformance.peer"],
