@@ -47,6 +47,7 @@ from .xml import (
     BPMN,
     ID_VALUES,
     NSMAP,
+    VENDOR_NAMESPACES,
     compiled_xpath,
     local_name,
     vendor_attr,
@@ -516,7 +517,7 @@ def _resource_roles(root: etree._Element) -> Iterator[Problem]:
                 "candidates there, use camunda:candidateGroups, or a lane"
             )
         elif local_name(role) == "humanPerformer" and (
-            vendor_attr(owner, "assignee") is not None
+            any(owner.get(f"{{{ns}}}assignee") is not None for ns in VENDOR_NAMESPACES)
             or len(owner.findall("bpmn:humanPerformer", NSMAP)) > 1
         ):
             # Camunda 7 BpmnParse: parseHumanPerformer ("multiple humanPerformer
