@@ -23,7 +23,7 @@ from tests.conftest import BPMN_DIR, deploy
 
 pytestmark = pytest.mark.django_db
 
-EXAMPLES = 10
+EXAMPLES = 6
 EXCLUDED = r"^/api/(schema/|v1/auth/)"
 
 

@@ -59,6 +59,10 @@ from .runner import OPERATIONS
 from .scenario import DIAGRAMS, ScenarioError, scenario_files, scenario_load
 
 SEEDS = (0, 1, 2)
+# The prune-and-reload comparison walks two of them: it reloads at every step
+# already, and its reference is Laneway's own engine (the walks against plain
+# SpiffWorkflow take all three).
+RELOAD_SEEDS = SEEDS[:2]
 MAX_STEPS = 15
 _CALL_DATA = (
     "SpiffWorkflow copies every variable into and out of a called process; "
@@ -765,7 +769,9 @@ def _params(marks: dict[str, str], **xfail) -> list:
     ]
 
 
-def _walk_all(path: Path, reference, *, with_locals: bool) -> None:
+def _walk_all(
+    path: Path, reference, *, with_locals: bool, seeds: tuple[int, ...] = SEEDS
+) -> None:
     """Walk every executable process of the diagram against `reference`.
 
     `reference(diagram, normalized, key, process)` returns the factory of the
@@ -774,16 +780,18 @@ def _walk_all(path: Path, reference, *, with_locals: bool) -> None:
     diagram, normalized = _diagram(path)
     values = _values(path, diagram, normalized)
     with calls_configured(**in_memory_calls(diagram)):
-        _walk_keys(path, reference, diagram, normalized, values, with_locals)
+        _walk_keys(path, reference, diagram, normalized, values, with_locals, seeds)
 
 
-def _walk_keys(path, reference, diagram, normalized, values, with_locals) -> None:
+def _walk_keys(
+    path, reference, diagram, normalized, values, with_locals, seeds
+) -> None:
     for key in _executable_keys(normalized):
         process = adapter_process(diagram, normalized, key)
         fresh = _two_processes(
             functools.partial(adapter_process, diagram, normalized, key)
         )
-        for seed in SEEDS:
+        for seed in seeds:
             walk(
                 functools.partial(Production, fresh),
                 reference(diagram, normalized, key, process),
@@ -821,7 +829,7 @@ def _plain(diagram, normalized, key, process):
 
 @pytest.mark.parametrize("path", _params(KNOWN_BUGS))
 def test_pruned_reloaded_case_agrees_with_the_case_kept_in_memory(path: Path):
-    _walk_all(path, _in_memory, with_locals=True)
+    _walk_all(path, _in_memory, with_locals=True, seeds=RELOAD_SEEDS)
 
 
 @pytest.mark.parametrize("path", _params(DEPARTURES, raises=Diverged))
