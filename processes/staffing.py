@@ -100,7 +100,14 @@ def _role(
 
 
 def _compiled(version: ProcessVersion) -> CompiledProcess | None:
-    """Return the version's process as stored (None when it no longer compiles)."""
+    """Return the version's process as stored (None when it no longer compiles),
+    compiled once per instance: a page asks for its staffing and its start offer."""
+    if not hasattr(version, "_staffing_compiled"):
+        version._staffing_compiled = _compile(version)  # type: ignore[attr-defined]
+    return version._staffing_compiled  # type: ignore[attr-defined]
+
+
+def _compile(version: ProcessVersion) -> CompiledProcess | None:
     extra_bpmn, extra_dmn = (
         called_documents(version.dependencies.select_related("definition"))
         if version.dependencies_checksum

@@ -122,6 +122,8 @@ class VersionDetailView(LoginRequiredMixin, TemplateView):
         # The start page starts the current version (Camunda 7's Tasklist starts
         # a definition's latest version): the Start button follows that one.
         current = selectors.version_latest_deployed(key=kwargs["key"])
+        if current is not None and current.pk == version.pk:
+            current = version  # one object: its diagram is compiled once
         return {
             **super().get_context_data(**kwargs),
             "version": version,
